@@ -1,0 +1,424 @@
+//===- LLMFolders.cpp - constant folding of llm ops -----------------------===//
+//
+// Folders evaluate small constant tensors: integer and boolean arithmetic
+// (shape computations, masks) and data movement of any element type. Float
+// arithmetic is left to run time so that the host path stays the single
+// definition of fp32 results. Tensors over kMaxFoldElements are never copied.
+//
+//===----------------------------------------------------------------------===//
+#include "llm/IR/LLMOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APSInt.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+/// A small dense constant, or null.
+DenseElementsAttr smallDense(Attribute attr) {
+  auto dense = dyn_cast_if_present<DenseElementsAttr>(attr);
+  if (!dense || dense.getNumElements() > kMaxFoldElements)
+    return {};
+  return dense;
+}
+
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// For each element of `resultShape`, the flat index of the element of an
+/// operand of `operandShape` that numpy broadcasting reads.
+SmallVector<int64_t> broadcastIndices(ArrayRef<int64_t> operandShape,
+                                      ArrayRef<int64_t> resultShape) {
+  int64_t total = 1;
+  for (int64_t d : resultShape)
+    total *= d;
+  size_t offset = resultShape.size() - operandShape.size();
+  SmallVector<int64_t> opStrides = stridesOf(operandShape);
+  SmallVector<int64_t> indices(total);
+  SmallVector<int64_t> pos(resultShape.size(), 0);
+  for (int64_t flat = 0; flat < total; ++flat) {
+    int64_t index = 0;
+    for (size_t d = offset; d < resultShape.size(); ++d)
+      if (operandShape[d - offset] != 1)
+        index += pos[d] * opStrides[d - offset];
+    indices[flat] = index;
+    for (int64_t d = (int64_t)resultShape.size() - 1; d >= 0; --d) {
+      if (++pos[d] < resultShape[d])
+        break;
+      pos[d] = 0;
+    }
+  }
+  return indices;
+}
+
+/// Gathers `source`'s elements at `indices` into a constant of `type`.
+Attribute permuteElements(DenseElementsAttr source, ArrayRef<int64_t> indices,
+                          ShapedType type) {
+  if (source.isSplat())
+    return DenseElementsAttr::get(type, source.getSplatValue<Attribute>());
+  auto values = llvm::to_vector(source.getValues<Attribute>());
+  SmallVector<Attribute> result;
+  result.reserve(indices.size());
+  for (int64_t i : indices)
+    result.push_back(values[i]);
+  return DenseElementsAttr::get(type, result);
+}
+
+using IntFn = llvm::function_ref<std::optional<APInt>(const APInt &,
+                                                      const APInt &)>;
+
+/// Folds an integer binary op on two small constants with broadcasting.
+Attribute foldIntBinary(ArrayRef<Attribute> operands, Type resultType,
+                        IntFn fn) {
+  auto lhs = smallDense(operands[0]);
+  auto rhs = smallDense(operands[1]);
+  auto type = dyn_cast<RankedTensorType>(resultType);
+  if (!lhs || !rhs || !type || !type.hasStaticShape() ||
+      !lhs.getElementType().isSignlessInteger() ||
+      type.getNumElements() > kMaxFoldElements)
+    return {};
+  auto lhsValues = llvm::to_vector(lhs.getValues<APInt>());
+  auto rhsValues = llvm::to_vector(rhs.getValues<APInt>());
+  auto lhsIndex = broadcastIndices(lhs.getType().getShape(), type.getShape());
+  auto rhsIndex = broadcastIndices(rhs.getType().getShape(), type.getShape());
+  SmallVector<APInt> result;
+  for (int64_t i = 0; i < type.getNumElements(); ++i) {
+    std::optional<APInt> value =
+        fn(lhsValues[lhsIndex[i]], rhsValues[rhsIndex[i]]);
+    if (!value)
+      return {};
+    result.push_back(*value);
+  }
+  return DenseElementsAttr::get(type, result);
+}
+
+APInt boolean(bool b) { return APInt(1, b ? 1 : 0); }
+} // namespace
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) { return a + b; });
+}
+OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) { return a - b; });
+}
+OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) { return a * b; });
+}
+OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(
+      adaptor.getOperands(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
+          return std::nullopt;
+        return a.sdiv(b);
+      });
+}
+OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(
+      adaptor.getOperands(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
+          return std::nullopt;
+        APInt r = a.srem(b);
+        if (!r.isZero() && (r.isNegative() != b.isNegative()))
+          r += b;
+        return r;
+      });
+}
+OpFoldResult PowOp::fold(FoldAdaptor adaptor) { return {}; }
+OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) {
+                         return a.sge(b) ? a : b;
+                       });
+}
+OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) {
+                         return a.sle(b) ? a : b;
+                       });
+}
+OpFoldResult AndOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) { return a & b; });
+}
+OpFoldResult OrOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) { return a | b; });
+}
+OpFoldResult XorOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) { return a ^ b; });
+}
+
+// Comparisons of i1 operands compare 0/1, hence unsigned for width 1.
+#define LLM_FOLD_COMPARE(OP, SIGNED, UNSIGNED)                                 \
+  OpFoldResult OP::fold(FoldAdaptor adaptor) {                                 \
+    return foldIntBinary(adaptor.getOperands(), getType(),                     \
+                         [](const APInt &a, const APInt &b) {                  \
+                           return boolean(a.getBitWidth() == 1                 \
+                                              ? a.UNSIGNED(b)                  \
+                                              : a.SIGNED(b));                  \
+                         });                                                   \
+  }
+LLM_FOLD_COMPARE(EqualOp, eq, eq)
+LLM_FOLD_COMPARE(LessOp, slt, ult)
+LLM_FOLD_COMPARE(LessEqualOp, sle, ule)
+LLM_FOLD_COMPARE(GreaterOp, sgt, ugt)
+LLM_FOLD_COMPARE(GreaterEqualOp, sge, uge)
+#undef LLM_FOLD_COMPARE
+
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  auto input = smallDense(adaptor.getInput());
+  if (!input || !input.getElementType().isSignlessInteger())
+    return {};
+  return input.mapValues(input.getElementType(),
+                         [](const APInt &v) { return -v; });
+}
+
+OpFoldResult NotOp::fold(FoldAdaptor adaptor) {
+  auto input = smallDense(adaptor.getInput());
+  if (!input)
+    return {};
+  return input.mapValues(input.getElementType(),
+                         [](const APInt &v) { return ~v; });
+}
+
+OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
+  auto cond = smallDense(adaptor.getCondition());
+  if (!cond)
+    return {};
+  auto type = getType();
+  if (cond.isSplat()) {
+    Value chosen =
+        cond.getSplatValue<bool>() ? getTrueValue() : getFalseValue();
+    if (chosen.getType() == type)
+      return chosen;
+  }
+  auto lhs = smallDense(adaptor.getTrueValue());
+  auto rhs = smallDense(adaptor.getFalseValue());
+  if (!lhs || !rhs || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxFoldElements)
+    return {};
+  auto condValues = llvm::to_vector(cond.getValues<bool>());
+  auto lhsValues = llvm::to_vector(lhs.getValues<Attribute>());
+  auto rhsValues = llvm::to_vector(rhs.getValues<Attribute>());
+  auto ci = broadcastIndices(cond.getType().getShape(), type.getShape());
+  auto li = broadcastIndices(lhs.getType().getShape(), type.getShape());
+  auto ri = broadcastIndices(rhs.getType().getShape(), type.getShape());
+  SmallVector<Attribute> result;
+  for (int64_t i = 0; i < type.getNumElements(); ++i)
+    result.push_back(condValues[ci[i]] ? lhsValues[li[i]] : rhsValues[ri[i]]);
+  return DenseElementsAttr::get(type, result);
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto input = smallDense(adaptor.getInput());
+  if (!input)
+    return {};
+  Type from = input.getElementType();
+  Type to = getType().getElementType();
+  auto toInt = dyn_cast<IntegerType>(to);
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (from.isSignlessInteger() && toInt) {
+    unsigned width = toInt.getWidth();
+    if (width == 1)
+      return input.mapValues(to, [](const APInt &v) {
+        return boolean(!v.isZero());
+      });
+    unsigned fromWidth = from.getIntOrFloatBitWidth();
+    return input.mapValues(to, [&](const APInt &v) {
+      return fromWidth == 1 ? v.zextOrTrunc(width) : v.sextOrTrunc(width);
+    });
+  }
+  if (from.isSignlessInteger() && toFloat) {
+    bool isBool = from.getIntOrFloatBitWidth() == 1;
+    SmallVector<APFloat> values;
+    for (const APInt &v : input.getValues<APInt>()) {
+      APFloat f(toFloat.getFloatSemantics());
+      f.convertFromAPInt(v, /*IsSigned=*/!isBool,
+                         APFloat::rmNearestTiesToEven);
+      values.push_back(f);
+    }
+    return DenseElementsAttr::get(getType(), values);
+  }
+  if (isa<FloatType>(from) && toInt) {
+    SmallVector<APInt> values;
+    for (APFloat v : input.getValues<APFloat>()) {
+      if (toInt.getWidth() == 1) {
+        values.push_back(boolean(!v.isZero()));
+        continue;
+      }
+      APSInt i(toInt.getWidth(), /*isUnsigned=*/false);
+      bool exact;
+      if (v.convertToInteger(i, APFloat::rmTowardZero, &exact) &
+          APFloat::opInvalidOp)
+        return {};
+      values.push_back(i);
+    }
+    return DenseElementsAttr::get(getType(), values);
+  }
+  return {};
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto producer = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(producer.getInput());
+    return getResult();
+  }
+  if (auto input = smallDense(adaptor.getInput()))
+    if (getType().hasStaticShape())
+      return input.reshape(getType());
+  return {};
+}
+
+OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto type = getType();
+  if (auto splat = dyn_cast_if_present<SplatElementsAttr>(adaptor.getInput()))
+    if (type.hasStaticShape())
+      return DenseElementsAttr::get(type, splat.getSplatValue<Attribute>());
+  auto input = smallDense(adaptor.getInput());
+  if (!input || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxFoldElements)
+    return {};
+  return permuteElements(
+      input, broadcastIndices(input.getType().getShape(), type.getShape()),
+      type);
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  ArrayRef<int64_t> perm = getPermutation();
+  bool identity = true;
+  for (auto [i, p] : llvm::enumerate(perm))
+    identity &= (int64_t)i == p;
+  if (identity)
+    return getInput();
+  auto input = smallDense(adaptor.getInput());
+  auto type = getType();
+  if (!input || !type.hasStaticShape())
+    return {};
+  ArrayRef<int64_t> inShape = input.getType().getShape();
+  SmallVector<int64_t> inStrides = stridesOf(inShape);
+  SmallVector<int64_t> indices;
+  SmallVector<int64_t> pos(perm.size(), 0);
+  for (int64_t flat = 0; flat < type.getNumElements(); ++flat) {
+    int64_t index = 0;
+    for (size_t d = 0; d < perm.size(); ++d)
+      index += pos[d] * inStrides[perm[d]];
+    indices.push_back(index);
+    for (int64_t d = (int64_t)perm.size() - 1; d >= 0; --d) {
+      if (++pos[d] < type.getDimSize(d))
+        break;
+      pos[d] = 0;
+    }
+  }
+  return permuteElements(input, indices, type);
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  if (getInputs().size() == 1 && getInputs().front().getType() == getType())
+    return getInputs().front();
+  auto type = getType();
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
+    return {};
+  SmallVector<DenseElementsAttr> inputs;
+  for (Attribute attr : adaptor.getInputs()) {
+    auto dense = smallDense(attr);
+    if (!dense)
+      return {};
+    inputs.push_back(dense);
+  }
+  int64_t axis = getAxis();
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= type.getDimSize(d);
+  SmallVector<SmallVector<Attribute>> values;
+  SmallVector<int64_t> chunks;
+  for (DenseElementsAttr input : inputs) {
+    values.push_back(llvm::to_vector(input.getValues<Attribute>()));
+    chunks.push_back(outer ? input.getNumElements() / outer : 0);
+  }
+  SmallVector<Attribute> result;
+  for (int64_t o = 0; o < outer; ++o)
+    for (size_t i = 0; i < inputs.size(); ++i)
+      for (int64_t j = 0; j < chunks[i]; ++j)
+        result.push_back(values[i][o * chunks[i] + j]);
+  return DenseElementsAttr::get(type, result);
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  auto inType = getInput().getType();
+  if (inType == getType() && llvm::all_of(getSteps(), [](int64_t s) {
+        return s == 1;
+      }))
+    return getInput();
+  auto input = smallDense(adaptor.getInput());
+  auto type = getType();
+  if (!input || !type.hasStaticShape())
+    return {};
+  SmallVector<int64_t> inStrides = stridesOf(inType.getShape());
+  ArrayRef<int64_t> starts = getStarts(), steps = getSteps();
+  SmallVector<int64_t> indices;
+  SmallVector<int64_t> pos(type.getRank(), 0);
+  for (int64_t flat = 0; flat < type.getNumElements(); ++flat) {
+    int64_t index = 0;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      index += (starts[d] + pos[d] * steps[d]) * inStrides[d];
+    indices.push_back(index);
+    for (int64_t d = type.getRank() - 1; d >= 0; --d) {
+      if (++pos[d] < type.getDimSize(d))
+        break;
+      pos[d] = 0;
+    }
+  }
+  return permuteElements(input, indices, type);
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  auto data = smallDense(adaptor.getData());
+  auto indicesAttr = smallDense(adaptor.getIndices());
+  auto type = getType();
+  if (!data || !indicesAttr || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxFoldElements)
+    return {};
+  ArrayRef<int64_t> shape = data.getType().getShape();
+  int64_t axis = getAxis();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  for (int64_t d = axis + 1; d < (int64_t)shape.size(); ++d)
+    inner *= shape[d];
+  int64_t extent = shape[axis];
+  SmallVector<int64_t> picks;
+  for (const APInt &v : indicesAttr.getValues<APInt>()) {
+    int64_t i = v.getSExtValue();
+    if (i < 0)
+      i += extent;
+    if (i < 0 || i >= extent)
+      return {}; // Left to run time, which clamps; folding must not differ.
+    picks.push_back(i);
+  }
+  SmallVector<int64_t> indices;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t p : picks)
+      for (int64_t j = 0; j < inner; ++j)
+        indices.push_back((o * extent + p) * inner + j);
+  return permuteElements(data, indices, type);
+}

@@ -1,0 +1,506 @@
+//===- LLMOps.cpp - result type inference and verifiers of llm ops --------===//
+//
+// Every shape rule of the dialect lives here, once: the importer builds ops
+// through these inference functions, so a malformed model is reported with
+// the same message as malformed IR, at the ONNX node's location.
+//
+//===----------------------------------------------------------------------===//
+#include "llm/IR/LLMOps.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "[";
+  llvm::interleave(
+      shape, os,
+      [&](int64_t dim) {
+        if (ShapedType::isDynamic(dim))
+          os << "?";
+        else
+          os << dim;
+      },
+      ",");
+  os << "]";
+  return text;
+}
+
+RankedTensorType rankedOf(Type type) { return cast<RankedTensorType>(type); }
+
+/// Reports an error at `loc` (if any) with the op's name, for inference
+/// functions that run before the op exists.
+LogicalResult inferError(std::optional<Location> loc, StringRef opName,
+                         const Twine &message) {
+  return emitOptionalError(loc, "'llm.", opName, "' op ", message.str());
+}
+
+bool sameDim(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+} // namespace
+
+FailureOr<SmallVector<int64_t>> mlir::llm::broadcastShapes(ArrayRef<int64_t> lhs,
+                                                           ArrayRef<int64_t> rhs) {
+  size_t rank = std::max(lhs.size(), rhs.size());
+  SmallVector<int64_t> result(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t l = i < rank - lhs.size() ? 1 : lhs[i - (rank - lhs.size())];
+    int64_t r = i < rank - rhs.size() ? 1 : rhs[i - (rank - rhs.size())];
+    if (l == 1)
+      result[i] = r;
+    else if (r == 1)
+      result[i] = l;
+    else if (l == r)
+      result[i] = l;
+    else if (ShapedType::isDynamic(l) || ShapedType::isDynamic(r))
+      result[i] = ShapedType::isDynamic(l) ? r : l;
+    else
+      return failure();
+  }
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferBinary(std::optional<Location> loc, StringRef opName,
+                                 Value lhs, Value rhs, Type elementType,
+                                 SmallVectorImpl<Type> &results) {
+  auto lhsType = rankedOf(lhs.getType());
+  auto rhsType = rankedOf(rhs.getType());
+  auto shape = broadcastShapes(lhsType.getShape(), rhsType.getShape());
+  if (failed(shape))
+    return inferError(loc, opName,
+                      "cannot broadcast lhs shape " +
+                          shapeString(lhsType.getShape()) + " with rhs shape " +
+                          shapeString(rhsType.getShape()));
+  results.push_back(RankedTensorType::get(
+      *shape, elementType ? elementType : lhsType.getElementType()));
+  return success();
+}
+
+#define LLM_INFER_BINARY(OP, NAME, ELEMENT)                                    \
+  LogicalResult OP::inferReturnTypes(MLIRContext *context,                     \
+                                     std::optional<Location> loc,              \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferBinary(loc, NAME, adaptor.getLhs(), adaptor.getRhs(),          \
+                       ELEMENT, results);                                      \
+  }
+
+LLM_INFER_BINARY(AddOp, "add", Type())
+LLM_INFER_BINARY(SubOp, "sub", Type())
+LLM_INFER_BINARY(MulOp, "mul", Type())
+LLM_INFER_BINARY(DivOp, "div", Type())
+LLM_INFER_BINARY(PowOp, "pow", Type())
+LLM_INFER_BINARY(MaxOp, "max", Type())
+LLM_INFER_BINARY(MinOp, "min", Type())
+LLM_INFER_BINARY(ModOp, "mod", Type())
+LLM_INFER_BINARY(AndOp, "and", Type())
+LLM_INFER_BINARY(OrOp, "or", Type())
+LLM_INFER_BINARY(XorOp, "xor", Type())
+LLM_INFER_BINARY(EqualOp, "equal", IntegerType::get(context, 1))
+LLM_INFER_BINARY(LessOp, "less", IntegerType::get(context, 1))
+LLM_INFER_BINARY(LessEqualOp, "less_equal", IntegerType::get(context, 1))
+LLM_INFER_BINARY(GreaterOp, "greater", IntegerType::get(context, 1))
+LLM_INFER_BINARY(GreaterEqualOp, "greater_equal", IntegerType::get(context, 1))
+#undef LLM_INFER_BINARY
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *context,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  auto cond = rankedOf(adaptor.getCondition().getType());
+  auto lhs = rankedOf(adaptor.getTrueValue().getType());
+  auto rhs = rankedOf(adaptor.getFalseValue().getType());
+  if (lhs.getElementType() != rhs.getElementType())
+    return inferError(loc, "where",
+                      "expects true and false values of one element type");
+  auto shape = broadcastShapes(lhs.getShape(), rhs.getShape());
+  if (succeeded(shape))
+    shape = broadcastShapes(cond.getShape(), *shape);
+  if (failed(shape))
+    return inferError(loc, "where",
+                      "cannot broadcast condition " +
+                          shapeString(cond.getShape()) + ", true value " +
+                          shapeString(lhs.getShape()) + " and false value " +
+                          shapeString(rhs.getShape()));
+  results.push_back(RankedTensorType::get(*shape, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  auto in = rankedOf(getInput().getType());
+  auto out = rankedOf(getResult().getType());
+  if (failed(verifyCompatibleShape(in.getShape(), out.getShape())))
+    return emitOpError() << "expects the result shape "
+                         << shapeString(out.getShape())
+                         << " to equal the input shape "
+                         << shapeString(in.getShape());
+  auto isNumeric = [](Type t) { return t.isIntOrFloat(); };
+  if (!isNumeric(in.getElementType()) || !isNumeric(out.getElementType()))
+    return emitOpError() << "casts only between integer and float types";
+  return success();
+}
+
+LogicalResult TriluOp::verify() {
+  if (getInput().getType().getRank() < 2)
+    return emitOpError() << "expects rank >= 2, got "
+                         << getInput().getType().getRank();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and blocks
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  auto lhs = rankedOf(adaptor.getLhs().getType());
+  auto rhs = rankedOf(adaptor.getRhs().getType());
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return inferError(loc, "matmul",
+                      "expects operands of rank >= 2, got lhs rank " +
+                          Twine(lhs.getRank()) + " and rhs rank " +
+                          Twine(rhs.getRank()));
+  ArrayRef<int64_t> l = lhs.getShape(), r = rhs.getShape();
+  int64_t lr = l.size(), rr = r.size();
+  bool tl = adaptor.getTransposeLhs(), tr = adaptor.getTransposeRhs();
+  int64_t m = tl ? l[lr - 1] : l[lr - 2];
+  int64_t k1 = tl ? l[lr - 2] : l[lr - 1];
+  int64_t k2 = tr ? r[rr - 1] : r[rr - 2];
+  int64_t n = tr ? r[rr - 2] : r[rr - 1];
+  if (!sameDim(k1, k2))
+    return inferError(loc, "matmul",
+                      "expects the contraction dim of lhs (" + Twine(k1) +
+                          ") to match rhs (" + Twine(k2) + "); lhs " +
+                          shapeString(l) + ", rhs " + shapeString(r));
+  auto batch = broadcastShapes(l.drop_back(2), r.drop_back(2));
+  if (failed(batch))
+    return inferError(loc, "matmul",
+                      "cannot broadcast batch dims of lhs " + shapeString(l) +
+                          " and rhs " + shapeString(r));
+  SmallVector<int64_t> shape(*batch);
+  shape.push_back(m);
+  shape.push_back(n);
+  results.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult GemmOp::inferReturnTypes(MLIRContext *context,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  auto a = rankedOf(adaptor.getA().getType());
+  auto b = rankedOf(adaptor.getB().getType());
+  if (a.getRank() != 2 || b.getRank() != 2)
+    return inferError(loc, "gemm",
+                      "expects 2-D a and b, got a " + shapeString(a.getShape()) +
+                          " and b " + shapeString(b.getShape()));
+  if (a.getElementType() != b.getElementType())
+    return inferError(loc, "gemm", "expects a and b of one element type");
+  bool ta = adaptor.getTransposeA(), tb = adaptor.getTransposeB();
+  int64_t m = a.getDimSize(ta ? 1 : 0), k1 = a.getDimSize(ta ? 0 : 1);
+  int64_t k2 = b.getDimSize(tb ? 1 : 0), n = b.getDimSize(tb ? 0 : 1);
+  if (!sameDim(k1, k2))
+    return inferError(loc, "gemm",
+                      "expects the contraction dim of a (" + Twine(k1) +
+                          ") to match b (" + Twine(k2) + ")");
+  SmallVector<int64_t> shape{m, n};
+  if (Value c = adaptor.getC()) {
+    auto cType = rankedOf(c.getType());
+    auto bias = broadcastShapes(shape, cType.getShape());
+    if (failed(bias) || *bias != ArrayRef<int64_t>(shape))
+      return inferError(loc, "gemm",
+                        "expects c " + shapeString(cType.getShape()) +
+                            " to broadcast to the product " +
+                            shapeString(shape));
+    if (cType.getElementType() != a.getElementType())
+      return inferError(loc, "gemm", "expects c of the element type of a");
+  }
+  results.push_back(RankedTensorType::get(shape, a.getElementType()));
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= rank)
+    return emitOpError() << "expects axis in [0, " << rank << "), got "
+                         << axis;
+  return success();
+}
+
+/// Checks that a norm's parameter broadcasts to the normalized dims.
+static LogicalResult verifyNormParameter(Operation *op, StringRef name,
+                                         Value param, RankedTensorType input,
+                                         int64_t axis) {
+  if (!param)
+    return success();
+  auto type = rankedOf(param.getType());
+  ArrayRef<int64_t> normalized = input.getShape().drop_front(axis);
+  auto shape = broadcastShapes(normalized, type.getShape());
+  if (failed(shape) || *shape != normalized)
+    return op->emitOpError()
+           << "expects " << name << " " << shapeString(type.getShape())
+           << " to broadcast to the normalized dims " << shapeString(normalized);
+  if (type.getElementType() != input.getElementType())
+    return op->emitOpError() << "expects " << name
+                             << " of the input's element type";
+  return success();
+}
+
+static LogicalResult verifyNorm(Operation *op, RankedTensorType input,
+                                Type result, int64_t axis, Value scale,
+                                Value bias) {
+  if (axis < 0 || axis >= input.getRank())
+    return op->emitOpError() << "expects axis in [0, " << input.getRank()
+                             << "), got " << axis;
+  if (result != input)
+    return op->emitOpError() << "expects the result type to equal the input's";
+  if (failed(verifyNormParameter(op, "scale", scale, input, axis)) ||
+      failed(verifyNormParameter(op, "bias", bias, input, axis)))
+    return failure();
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyNorm(*this, getInput().getType(), getResult().getType(),
+                    getAxis(), getScale(), getBias());
+}
+
+LogicalResult RMSNormOp::verify() {
+  return verifyNorm(*this, getInput().getType(), getResult().getType(),
+                    getAxis(), getScale(), Value());
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferReduce(std::optional<Location> loc, StringRef opName,
+                                 Value input, ArrayRef<int64_t> axes,
+                                 bool keepdims, SmallVectorImpl<Type> &results) {
+  auto type = rankedOf(input.getType());
+  llvm::SmallSet<int64_t, 4> seen;
+  for (int64_t axis : axes) {
+    if (axis < 0 || axis >= type.getRank())
+      return inferError(loc, opName,
+                        "expects axes in [0, " + Twine(type.getRank()) +
+                            "), got " + Twine(axis));
+    if (!seen.insert(axis).second)
+      return inferError(loc, opName, "expects unique axes, got " +
+                                         Twine(axis) + " twice");
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    if (!seen.contains(i))
+      shape.push_back(type.getDimSize(i));
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  results.push_back(RankedTensorType::get(shape, type.getElementType()));
+  return success();
+}
+
+#define LLM_INFER_REDUCE(OP, NAME)                                             \
+  LogicalResult OP::inferReturnTypes(MLIRContext *context,                     \
+                                     std::optional<Location> loc,              \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferReduce(loc, NAME, adaptor.getInput(), adaptor.getAxes(),       \
+                       adaptor.getKeepdims(), results);                        \
+  }
+LLM_INFER_REDUCE(ReduceSumOp, "reduce_sum")
+LLM_INFER_REDUCE(ReduceMeanOp, "reduce_mean")
+LLM_INFER_REDUCE(ReduceMaxOp, "reduce_max")
+LLM_INFER_REDUCE(ReduceMinOp, "reduce_min")
+LLM_INFER_REDUCE(ReduceProdOp, "reduce_prod")
+#undef LLM_INFER_REDUCE
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto in = getInput().getType();
+  auto out = getResult().getType();
+  if (in.getElementType() != out.getElementType())
+    return emitOpError() << "expects the result element type to equal the input's";
+  if (in.hasStaticShape() && out.hasStaticShape() &&
+      in.getNumElements() != out.getNumElements())
+    return emitOpError() << "cannot reshape " << shapeString(in.getShape())
+                         << " (" << in.getNumElements() << " elements) to "
+                         << shapeString(out.getShape()) << " ("
+                         << out.getNumElements() << " elements)";
+  return success();
+}
+
+LogicalResult ExpandOp::verify() {
+  auto in = getInput().getType();
+  auto out = getResult().getType();
+  if (in.getElementType() != out.getElementType())
+    return emitOpError() << "expects the result element type to equal the input's";
+  auto shape = broadcastShapes(in.getShape(), out.getShape());
+  if (failed(shape) || *shape != out.getShape())
+    return emitOpError() << "cannot broadcast " << shapeString(in.getShape())
+                         << " to " << shapeString(out.getShape());
+  return success();
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  auto type = rankedOf(adaptor.getInput().getType());
+  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  if (static_cast<int64_t>(perm.size()) != type.getRank())
+    return inferError(loc, "transpose",
+                      "expects a permutation of " + Twine(type.getRank()) +
+                          " dims, got " + Twine(perm.size()));
+  SmallVector<bool> seen(perm.size(), false);
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= type.getRank() || seen[p])
+      return inferError(loc, "transpose",
+                        "expects a permutation of [0, " +
+                            Twine(type.getRank()) + "), got " +
+                            shapeString(perm));
+    seen[p] = true;
+    shape.push_back(type.getDimSize(p));
+  }
+  results.push_back(RankedTensorType::get(shape, type.getElementType()));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return inferError(loc, "concat", "expects at least one input");
+  auto first = rankedOf(inputs.front().getType());
+  int64_t axis = adaptor.getAxis();
+  if (axis < 0 || axis >= first.getRank())
+    return inferError(loc, "concat",
+                      "expects axis in [0, " + Twine(first.getRank()) +
+                          "), got " + Twine(axis));
+  SmallVector<int64_t> shape(first.getShape());
+  for (auto [index, input] : llvm::enumerate(inputs.drop_front())) {
+    auto type = rankedOf(input.getType());
+    bool ok = type.getRank() == first.getRank();
+    for (int64_t d = 0; ok && d < first.getRank(); ++d)
+      ok = d == axis || sameDim(type.getDimSize(d), shape[d]);
+    if (!ok)
+      return inferError(loc, "concat",
+                        "expects input " + Twine(index + 1) + " " +
+                            shapeString(type.getShape()) +
+                            " to match input 0 " +
+                            shapeString(first.getShape()) +
+                            " in every dim but " + Twine(axis));
+    shape[axis] = ShapedType::isDynamic(shape[axis]) ||
+                          type.isDynamicDim(axis)
+                      ? ShapedType::kDynamic
+                      : shape[axis] + type.getDimSize(axis);
+  }
+  results.push_back(RankedTensorType::get(shape, first.getElementType()));
+  return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *context,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  auto type = rankedOf(adaptor.getInput().getType());
+  ArrayRef<int64_t> starts = adaptor.getStarts(), ends = adaptor.getEnds(),
+                    steps = adaptor.getSteps();
+  int64_t rank = type.getRank();
+  if ((int64_t)starts.size() != rank || (int64_t)ends.size() != rank ||
+      (int64_t)steps.size() != rank)
+    return inferError(loc, "slice",
+                      "expects one start, end and step per dim (" +
+                          Twine(rank) + ")");
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t dim = type.getDimSize(d), start = starts[d], end = ends[d],
+            step = steps[d];
+    bool dynamic = ShapedType::isDynamic(dim);
+    bool ok = step > 0 ? (0 <= start && start <= end &&
+                          (dynamic || end <= dim))
+                       : step < 0 && (-1 <= end && end <= start &&
+                                      (dynamic || start < dim));
+    if (!ok)
+      return inferError(loc, "slice",
+                        "has bounds out of range in dim " + Twine(d) +
+                            ": start " + Twine(start) + ", end " + Twine(end) +
+                            ", step " + Twine(step) + ", size " +
+                            (dynamic ? std::string("?") : std::to_string(dim)));
+    int64_t extent = step > 0 ? end - start : start - end;
+    int64_t stride = step > 0 ? step : -step;
+    shape.push_back((extent + stride - 1) / stride);
+  }
+  results.push_back(RankedTensorType::get(shape, type.getElementType()));
+  return success();
+}
+
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *context,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  auto type = rankedOf(adaptor.getInput().getType());
+  int64_t axis = adaptor.getAxis();
+  if (axis < 0 || axis >= type.getRank())
+    return inferError(loc, "split",
+                      "expects axis in [0, " + Twine(type.getRank()) +
+                          "), got " + Twine(axis));
+  int64_t total = 0;
+  for (int64_t size : adaptor.getSizes()) {
+    if (size < 0)
+      return inferError(loc, "split", "expects sizes >= 0");
+    total += size;
+  }
+  if (!type.isDynamicDim(axis) && total != type.getDimSize(axis))
+    return inferError(loc, "split",
+                      "expects sizes " + shapeString(adaptor.getSizes()) +
+                          " to add up to dim " + Twine(axis) + " (" +
+                          Twine(type.getDimSize(axis)) + ")");
+  for (int64_t size : adaptor.getSizes()) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = size;
+    results.push_back(RankedTensorType::get(shape, type.getElementType()));
+  }
+  return success();
+}
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  auto data = rankedOf(adaptor.getData().getType());
+  auto indices = rankedOf(adaptor.getIndices().getType());
+  int64_t axis = adaptor.getAxis();
+  if (axis < 0 || axis >= data.getRank())
+    return inferError(loc, "gather",
+                      "expects axis in [0, " + Twine(data.getRank()) +
+                          "), got " + Twine(axis));
+  SmallVector<int64_t> shape(data.getShape().take_front(axis));
+  llvm::append_range(shape, indices.getShape());
+  llvm::append_range(shape, data.getShape().drop_front(axis + 1));
+  results.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "llm/IR/LLMOps.cpp.inc"

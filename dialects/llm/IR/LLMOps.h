@@ -1,0 +1,34 @@
+//===- LLMOps.h - ops of the llm dialect ------------------------*- C++ -*-===//
+#ifndef LLM_IR_LLMOPS_H
+#define LLM_IR_LLMOPS_H
+
+#include "llm/IR/LLMDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "llm/IR/LLMEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "llm/IR/LLMAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "llm/IR/LLMOps.h.inc"
+
+namespace mlir::llm {
+/// Largest element count the folders evaluate. Shape arithmetic is far below
+/// it; weights are far above it and are never copied by folding.
+constexpr int64_t kMaxFoldElements = 1 << 16;
+
+/// Broadcasts two shapes the numpy way; failure if a pair of dims is neither
+/// equal nor 1.
+FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
+                                                ArrayRef<int64_t> rhs);
+} // namespace mlir::llm
+
+#endif // LLM_IR_LLMOPS_H

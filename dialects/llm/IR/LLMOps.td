@@ -1,0 +1,334 @@
+//===- LLMOps.td - ops of the llm dialect ------------------*- tablegen -*-===//
+//
+// Every op is pure and works on ranked tensors. Ops whose result type follows
+// from their operands and attributes implement InferTypeOpInterface; ops whose
+// result shape is data (reshape, expand, cast) carry it in their result type.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_OPS_TD
+#define LLM_OPS_TD
+
+include "llm/IR/LLMDialect.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def LLM_Tensor : RankedTensorOf<[AnyType]>;
+def LLM_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def LLM_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+def LLM_BoolTensor : RankedTensorOf<[I1]>;
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def LLM_ConstantOp : LLM_Op<"constant",
+    [Pure, ConstantLike, AllTypesMatch<["value", "result"]>]> {
+  let summary = "a constant tensor (weights are dense_resource blobs)";
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops (numpy broadcasting)
+//===----------------------------------------------------------------------===//
+
+class LLM_BinaryOp<string mnemonic, Type operandType, list<Trait> traits = []>
+    : LLM_Op<mnemonic, !listconcat([Pure, SameOperandsElementType,
+                                    InferTypeOpAdaptor], traits)> {
+  let arguments = (ins operandType:$lhs, operandType:$rhs);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+class LLM_ArithmeticOp<string mnemonic, list<Trait> traits = []>
+    : LLM_BinaryOp<mnemonic, LLM_Tensor,
+                   !listconcat([SameOperandsAndResultElementType], traits)> {
+  let summary = "elementwise " # mnemonic # " with broadcasting";
+}
+
+def LLM_AddOp : LLM_ArithmeticOp<"add", [Commutative]>;
+def LLM_SubOp : LLM_ArithmeticOp<"sub">;
+def LLM_MulOp : LLM_ArithmeticOp<"mul", [Commutative]>;
+def LLM_DivOp : LLM_ArithmeticOp<"div"> {
+  let description = "Integer division truncates toward zero, as ONNX's Div.";
+}
+def LLM_PowOp : LLM_ArithmeticOp<"pow">;
+def LLM_MaxOp : LLM_ArithmeticOp<"max", [Commutative]>;
+def LLM_MinOp : LLM_ArithmeticOp<"min", [Commutative]>;
+def LLM_ModOp : LLM_ArithmeticOp<"mod"> {
+  let description = "Integer remainder with the sign of the divisor (ONNX Mod, fmod=0).";
+}
+
+class LLM_CompareOp<string mnemonic, list<Trait> traits = []>
+    : LLM_BinaryOp<mnemonic, LLM_Tensor, traits> {
+  let summary = "elementwise comparison " # mnemonic # "; the result is i1";
+}
+
+def LLM_EqualOp : LLM_CompareOp<"equal", [Commutative]>;
+def LLM_LessOp : LLM_CompareOp<"less">;
+def LLM_LessEqualOp : LLM_CompareOp<"less_equal">;
+def LLM_GreaterOp : LLM_CompareOp<"greater">;
+def LLM_GreaterEqualOp : LLM_CompareOp<"greater_equal">;
+
+class LLM_LogicalOp<string mnemonic>
+    : LLM_BinaryOp<mnemonic, LLM_BoolTensor,
+                   [Commutative, SameOperandsAndResultElementType]> {
+  let summary = "elementwise logical " # mnemonic # " on i1";
+}
+
+def LLM_AndOp : LLM_LogicalOp<"and">;
+def LLM_OrOp : LLM_LogicalOp<"or">;
+def LLM_XorOp : LLM_LogicalOp<"xor">;
+
+class LLM_UnaryOp<string mnemonic, Type operandType, list<Trait> traits = []>
+    : LLM_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType],
+                                   traits)> {
+  let summary = "elementwise " # mnemonic;
+  let arguments = (ins operandType:$input);
+  let results = (outs operandType:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LLM_ExpOp : LLM_UnaryOp<"exp", LLM_FloatTensor>;
+def LLM_LogOp : LLM_UnaryOp<"log", LLM_FloatTensor>;
+def LLM_TanhOp : LLM_UnaryOp<"tanh", LLM_FloatTensor>;
+def LLM_ErfOp : LLM_UnaryOp<"erf", LLM_FloatTensor>;
+def LLM_SqrtOp : LLM_UnaryOp<"sqrt", LLM_FloatTensor>;
+def LLM_RsqrtOp : LLM_UnaryOp<"rsqrt", LLM_FloatTensor>;
+def LLM_SigmoidOp : LLM_UnaryOp<"sigmoid", LLM_FloatTensor>;
+def LLM_ReciprocalOp : LLM_UnaryOp<"reciprocal", LLM_FloatTensor>;
+def LLM_SinOp : LLM_UnaryOp<"sin", LLM_FloatTensor>;
+def LLM_CosOp : LLM_UnaryOp<"cos", LLM_FloatTensor>;
+def LLM_FloorOp : LLM_UnaryOp<"floor", LLM_FloatTensor>;
+def LLM_CeilOp : LLM_UnaryOp<"ceil", LLM_FloatTensor>;
+def LLM_ReluOp : LLM_UnaryOp<"relu", LLM_Tensor>;
+def LLM_NegOp : LLM_UnaryOp<"neg", LLM_Tensor> { let hasFolder = 1; }
+def LLM_AbsOp : LLM_UnaryOp<"abs", LLM_Tensor>;
+def LLM_NotOp : LLM_UnaryOp<"not", LLM_BoolTensor> { let hasFolder = 1; }
+def LLM_SiluOp : LLM_UnaryOp<"silu", LLM_FloatTensor> {
+  let description = "x * sigmoid(x)";
+}
+def LLM_GeluOp : LLM_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "GELU, exact (erf) or with the tanh approximation";
+  let arguments = (ins LLM_FloatTensor:$input,
+      DefaultValuedAttr<LLM_GeluApproximationAttr,
+                        "::mlir::llm::GeluApproximation::none">:$approximation);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LLM_WhereOp : LLM_Op<"where", [Pure, InferTypeOpAdaptor]> {
+  let summary = "select elementwise: condition ? true_value : false_value";
+  let arguments = (ins LLM_BoolTensor:$condition, LLM_Tensor:$true_value,
+                       LLM_Tensor:$false_value);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $true_value `,` $false_value attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasFolder = 1;
+}
+
+def LLM_CastOp : LLM_Op<"cast", [Pure]> {
+  let summary = "convert the element type; the shape stays";
+  let description = [{
+    Float to integer truncates toward zero; integer to i1 is `x != 0`; as
+    ONNX's Cast.
+  }];
+  let arguments = (ins LLM_Tensor:$input);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def LLM_TriluOp : LLM_Op<"trilu", [Pure, SameOperandsAndResultType]> {
+  let summary = "keep the upper or lower triangle of the last two dims";
+  let description = [{
+    Elements outside the triangle become zero. `diagonal` shifts it: with
+    `upper`, keep j - i >= diagonal; otherwise keep j - i <= diagonal.
+  }];
+  let arguments = (ins LLM_Tensor:$input, BoolAttr:$upper,
+                       DefaultValuedAttr<I64Attr, "0">:$diagonal);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and transformer blocks
+//===----------------------------------------------------------------------===//
+
+def LLM_MatMulOp : LLM_Op<"matmul", [Pure, SameOperandsElementType,
+                                     InferTypeOpAdaptor]> {
+  let summary = "batched matrix product with broadcast batch dims";
+  let description = [{
+    Both operands have rank >= 2: the last two dims are the matrix, leading
+    dims broadcast. `transpose_lhs`/`transpose_rhs` swap the last two dims of
+    that operand first, so `[.., N, K]` weights need no explicit transpose.
+  }];
+  let arguments = (ins LLM_Tensor:$lhs, LLM_Tensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def LLM_GemmOp : LLM_Op<"gemm", [Pure,
+                                 InferTypeOpAdaptor]> {
+  let summary = "alpha * op(a) * op(b) + beta * c, on 2-D operands (ONNX Gemm)";
+  let arguments = (ins LLM_Tensor:$a, LLM_Tensor:$b, Optional<LLM_Tensor>:$c,
+                       DefaultValuedAttr<F32Attr, "1.0">:$alpha,
+                       DefaultValuedAttr<F32Attr, "1.0">:$beta,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_b);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $a `,` $b (`,` $c^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def LLM_SoftmaxOp : LLM_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax along one axis";
+  let arguments = (ins LLM_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def LLM_LayerNormOp : LLM_Op<"layer_norm", [Pure]> {
+  let summary = "layer normalization over the dims from `axis` to the last";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * scale + bias`, mean and (biased)
+    variance taken over dims [axis, rank). `scale` and `bias` have the shape
+    of those dims.
+  }];
+  let arguments = (ins LLM_FloatTensor:$input, LLM_FloatTensor:$scale,
+                       Optional<LLM_FloatTensor>:$bias, I64Attr:$axis,
+                       F32Attr:$epsilon);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
+  let summary = "RMS normalization over the dims from `axis` to the last";
+  let description = "`x / sqrt(mean(x^2) + epsilon) * scale`.";
+  let arguments = (ins LLM_FloatTensor:$input, LLM_FloatTensor:$scale,
+                       I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $scale attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class LLM_ReduceOp<string mnemonic>
+    : LLM_Op<mnemonic, [Pure, SameOperandsAndResultElementType,
+                        InferTypeOpAdaptor]> {
+  let summary = "reduce (" # mnemonic # ") over `axes`";
+  let arguments = (ins LLM_Tensor:$input, DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def LLM_ReduceSumOp : LLM_ReduceOp<"reduce_sum">;
+def LLM_ReduceMeanOp : LLM_ReduceOp<"reduce_mean">;
+def LLM_ReduceMaxOp : LLM_ReduceOp<"reduce_max">;
+def LLM_ReduceMinOp : LLM_ReduceOp<"reduce_min">;
+def LLM_ReduceProdOp : LLM_ReduceOp<"reduce_prod">;
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def LLM_ReshapeOp : LLM_Op<"reshape", [Pure]> {
+  let summary = "reinterpret the shape; the element count stays";
+  let arguments = (ins LLM_Tensor:$input);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def LLM_ExpandOp : LLM_Op<"expand", [Pure]> {
+  let summary = "broadcast to the result shape (ONNX Expand)";
+  let arguments = (ins LLM_Tensor:$input);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def LLM_TransposeOp : LLM_Op<"transpose", [Pure, SameOperandsAndResultElementType,
+                                           InferTypeOpAdaptor]> {
+  let summary = "permute dims: result dim i is input dim permutation[i]";
+  let arguments = (ins LLM_Tensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def LLM_ConcatOp : LLM_Op<"concat", [Pure, SameOperandsAndResultElementType,
+                                     InferTypeOpAdaptor]> {
+  let summary = "concatenate along `axis`";
+  let arguments = (ins Variadic<LLM_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def LLM_SliceOp : LLM_Op<"slice", [Pure, SameOperandsAndResultElementType,
+                                   InferTypeOpAdaptor]> {
+  let summary = "strided slice with one normalized start/end/step per dim";
+  let description = [{
+    For each dim: indices start, start + step, ... while before `end` (step
+    may be negative). Bounds are normalized by whoever builds the op: for a
+    positive step, 0 <= start <= end <= dim; for a negative step,
+    -1 <= end <= start < dim.
+  }];
+  let arguments = (ins LLM_Tensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$ends, DenseI64ArrayAttr:$steps);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def LLM_SplitOp : LLM_Op<"split", [Pure, SameOperandsAndResultElementType,
+                                   InferTypeOpAdaptor]> {
+  let summary = "split along `axis` into pieces of the given sizes";
+  let arguments = (ins LLM_Tensor:$input, I64Attr:$axis,
+                       DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<LLM_Tensor>:$results);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def LLM_GatherOp : LLM_Op<"gather", [Pure, InferTypeOpAdaptor]> {
+  let summary = "take slices of `data` along `axis` at `indices` (ONNX Gather)";
+  let description = [{
+    Result shape: data[:axis] ++ indices ++ data[axis+1:]. Negative indices
+    count from the end; an index out of range reads a clamped element at run
+    time (the host path never reads outside the tensor).
+  }];
+  let arguments = (ins LLM_Tensor:$data, LLM_IntTensor:$indices, I64Attr:$axis);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat =
+      "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+#endif // LLM_OPS_TD

@@ -1,0 +1,43 @@
+//===- ONNXImporter.h - ONNX models into the llm dialect --------*- C++ -*-===//
+#ifndef LLMC_IMPORT_ONNXIMPORTER_H
+#define LLMC_IMPORT_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+namespace llmc {
+
+struct ImportOptions {
+  /// Static shapes for graph inputs by name: they replace the model's dims
+  /// (dynamic or not) and must have the model's rank.
+  llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Name of the function the graph becomes.
+  std::string entryName = "forward";
+};
+
+/// Parses "NAME=DIMS" with DIMS like "1x16" or "1,16" (a scalar: "NAME=").
+llvm::Error parseShapeOption(llvm::StringRef spec, ImportOptions &options);
+
+/// Imports an ONNX model (binary protobuf, or the ONNX text format when the
+/// file ends in `.onnxtxt`) into a new module holding one function,
+/// `options.entryName`. Initializers and Constant nodes become
+/// `dense_resource` blobs; external data files are read next to the model.
+/// Every problem is emitted as an error diagnostic on `context` at a location
+/// naming the file, node and op type, and the result is null.
+mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(llvm::StringRef path,
+                                                 mlir::MLIRContext &context,
+                                                 const ImportOptions &options);
+
+/// The same for a serialized ModelProto held in memory; `displayName` stands
+/// for the file in messages, `baseDir` is where external data is looked up.
+mlir::OwningOpRef<mlir::ModuleOp>
+importONNXBytes(llvm::StringRef bytes, llvm::StringRef displayName,
+                llvm::StringRef baseDir, mlir::MLIRContext &context,
+                const ImportOptions &options);
+
+} // namespace llmc
+
+#endif // LLMC_IMPORT_ONNXIMPORTER_H

@@ -1,0 +1,38 @@
+//===- Pipelines.h - named pass pipelines, one per target -------*- C++ -*-===//
+#ifndef LLMC_PIPELINES_PIPELINES_H
+#define LLMC_PIPELINES_PIPELINES_H
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace llmc {
+
+/// Graph-level cleanup every target starts from: canonicalize (folds shape
+/// subgraphs), CSE.
+void buildGraphCleanupPipeline(mlir::OpPassManager &pm);
+
+/// The host path from the llm dialect to the LLVM dialect: graph cleanup,
+/// llm-outline-weights, convert-llm-to-linalg, bufferization, loops, LLVM.
+/// The entry function gets `llvm.emit_c_interface`; results become trailing
+/// out-parameters, so its C interface is
+/// `_mlir_ciface_<entry>(inputs..., weights..., outputs...)`, each a pointer
+/// to a memref descriptor with identity layout.
+void buildHostPipeline(mlir::OpPassManager &pm);
+
+/// The part of buildHostPipeline after llm-outline-weights: what turns the
+/// tensor-level module into the LLVM dialect.
+void buildHostLoweringPipeline(mlir::OpPassManager &pm);
+
+/// Registers `llm-host-pipeline` (and later targets') with PassPipelineRegistration.
+void registerPipelines();
+
+/// Every dialect and interface the tools need (llm, and upstream dialects
+/// used by the lowerings), and the LLVM IR translations.
+void registerAllLLMCDialects(mlir::DialectRegistry &registry);
+/// All llmc passes (llm transforms, conversions) and the upstream ones the
+/// pipelines use.
+void registerAllLLMCPasses();
+
+} // namespace llmc
+
+#endif // LLMC_PIPELINES_PIPELINES_H

@@ -1,0 +1,50 @@
+//===- HostRuntime.h - run host-lowered models in-process -------*- C++ -*-===//
+//
+// Compiles a module lowered by the host pipeline (LLVM dialect) with MLIR's
+// ExecutionEngine and calls its entry function on host tensors. Weights are
+// passed by pointer: they are never copied into the compiled code.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLMC_RUNTIME_HOSTRUNTIME_H
+#define LLMC_RUNTIME_HOSTRUNTIME_H
+
+#include "llmc/Runtime/Tensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+}
+
+namespace llmc {
+
+class HostExecutable {
+public:
+  /// JIT-compiles `loweredModule` (the host pipeline's output). `weights`
+  /// holds one tensor per `signature.weights` entry, in that order; their
+  /// bytes must outlive the executable (views keep their owners alive).
+  static llvm::Expected<std::unique_ptr<HostExecutable>>
+  create(mlir::ModuleOp loweredModule, Signature signature,
+         std::vector<Tensor> weights);
+  ~HostExecutable();
+
+  /// Runs the model on inputs already bound in argument order (see
+  /// bindInputs); returns the outputs named and shaped as the signature says.
+  llvm::Expected<std::vector<Tensor>> run(llvm::ArrayRef<Tensor> inputs);
+
+  const Signature &signature() const { return sig; }
+
+private:
+  HostExecutable() = default;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  Signature sig;
+  std::vector<Tensor> weights;
+};
+
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_HOSTRUNTIME_H

@@ -1,0 +1,100 @@
+//===- Tensor.h - host tensors, .npy and ONNX TensorProto files -*- C++ -*-===//
+//
+// The runtime's value type: a named, contiguous, row-major tensor on the host,
+// and the model signature that says which tensors a compiled model takes and
+// returns. Shared by every runtime, the tools and the Python package.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLMC_RUNTIME_TENSOR_H
+#define LLMC_RUNTIME_TENSOR_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llmc {
+
+enum class DType { f32, f64, f16, bf16, i64, i32, i16, i8, u8, i1 };
+
+/// Bytes one element takes in memory (i1 takes one byte, as numpy's bool).
+size_t dtypeSize(DType dtype);
+/// Short name used in manifests and messages: "f32", "i64", "bool", ...
+llvm::StringRef dtypeName(DType dtype);
+std::optional<DType> dtypeFromName(llvm::StringRef name);
+std::optional<DType> dtypeFromMLIR(mlir::Type type);
+mlir::Type dtypeToMLIR(DType dtype, mlir::MLIRContext &context);
+std::string shapeToString(llvm::ArrayRef<int64_t> shape);
+
+/// A named host tensor. Owns its bytes, or views bytes owned elsewhere
+/// (a weight blob) through `keepAlive`.
+struct Tensor {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+
+  Tensor() = default;
+  Tensor(std::string name, DType dtype, std::vector<int64_t> shape);
+  /// A view of external bytes; `owner` keeps them alive.
+  static Tensor view(std::string name, DType dtype, std::vector<int64_t> shape,
+                     const void *bytes, std::shared_ptr<const void> owner);
+
+  int64_t numElements() const;
+  size_t byteSize() const { return numElements() * dtypeSize(dtype); }
+  const void *data() const { return bytes; }
+  /// Writable bytes: only for tensors that own their storage.
+  void *mutableData();
+
+private:
+  const void *bytes = nullptr;
+  std::shared_ptr<const void> keepAlive;
+};
+
+/// Reads a `.npy` file (little-endian, C order, the dtypes above).
+llvm::Expected<Tensor> readNpy(llvm::StringRef path);
+llvm::Error writeNpy(const Tensor &tensor, llvm::StringRef path);
+/// Reads a serialized ONNX TensorProto (`.pb`), named by its own `name`.
+llvm::Expected<Tensor> readTensorProto(llvm::StringRef path);
+/// `.npy` or `.pb` by extension.
+llvm::Expected<Tensor> readTensorFile(llvm::StringRef path);
+
+/// What a tensor in a model signature is.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+  llvm::json::Value toJSON() const;
+  static llvm::Expected<TensorSpec> fromJSON(const llvm::json::Value &value);
+};
+
+/// The entry function of a compiled model: graph inputs, then outlined
+/// weights, in argument order; then the outputs.
+struct Signature {
+  std::string entry = "forward";
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> weights;
+  std::vector<TensorSpec> outputs;
+  llvm::json::Value toJSON() const;
+  static llvm::Expected<Signature> fromJSON(const llvm::json::Value &value);
+};
+
+/// Reads the signature of the tensor-level entry function `entry` (after
+/// `llm-outline-weights`): arguments named by `llm.name` are inputs, those
+/// with `llm.weight` are weights; results are named by `llm.name`.
+llvm::Expected<Signature> extractSignature(mlir::ModuleOp module,
+                                           llvm::StringRef entry = "forward");
+
+/// Checks that `inputs` match the signature's inputs (by name, dtype and
+/// shape) and returns them in argument order. Errors say which input and how.
+llvm::Expected<std::vector<Tensor>>
+bindInputs(const Signature &signature, std::vector<Tensor> inputs);
+
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_TENSOR_H

@@ -1,0 +1,51 @@
+# lit configuration of llmc: tools come from the build tree; features say
+# which optional toolchains (ptxas, a CUDA GPU, torch) this machine has.
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "llmc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".onnxtxt"]
+config.excludes = ["Inputs", "lit.cfg.py", "CMakeLists.txt", "models"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.llmc_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llmc_tools_dir, append_path=False)
+
+# Debian's interpreter has onnx, numpy and torch; the first python3 on PATH
+# may not.
+python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+config.substitutions.append(("%python", python))
+config.substitutions.append(("%models", os.path.join(config.llmc_src_root, "test", "models")))
+config.substitutions.append(("%llmc_src", config.llmc_src_root))
+config.environment["PYTHONPATH"] = os.path.join(config.llmc_obj_root, "python")
+
+tools = ["llm-opt", "llm-translate", "llm-compile", "llm-run"]
+llvm_config.add_tool_substitutions(tools, [config.llmc_tools_dir])
+
+
+def python_has(module):
+    try:
+        return subprocess.run([python, "-c", "import " + module],
+                              capture_output=True, timeout=120).returncode == 0
+    except Exception:
+        return False
+
+
+if python_has("torch") and python_has("onnx"):
+    config.available_features.add("torch")
+if python_has("onnx"):
+    config.available_features.add("onnx")
+ptxas = shutil.which("ptxas") or (
+    "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+if os.path.exists("/dev/nvidia0") or os.environ.get("LLMC_CUDA_GPU"):
+    config.available_features.add("cuda-gpu")
