@@ -16,7 +16,7 @@ config.test_exec_root = os.path.join(config.llmc_obj_root, "test")
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.with_environment("PATH", config.llmc_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.llmc_tools_dir, append_path=True)
 
 # Debian's interpreter has onnx, numpy and torch; the first python3 on PATH
 # may not.

@@ -1,1 +1,1990 @@
-// placeholder
+//===- ONNXImporter.cpp - ONNX models into the llm dialect ----------------===//
+//
+// Reads an ONNX ModelProto (binary, or the ONNX text format) and builds one
+// func.func of llm ops. Shapes become static at import: dynamic input dims
+// come from ImportOptions, and every op is folded as it is built, so shape
+// subgraphs turn into constants before the ops that need them (Reshape's
+// shape, Slice's bounds, ...) look for one. Weights are moved out of the
+// protobuf into dense_resource blobs without a copy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Import/ONNXImporter.h"
+
+#include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include "onnx/defs/parser.h"
+#include "onnx/onnx_pb.h"
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/stubs/logging.h>
+
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using llmc::ImportOptions;
+using llvm::StringRef;
+using llvm::Twine;
+
+namespace {
+
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 21;
+/// Constants with at most this many elements stay inline whatever their
+/// element type, so scalars and small vectors remain readable in the IR.
+constexpr int64_t kMaxInlineElements = 16;
+/// Largest tensor Range may produce at import.
+constexpr int64_t kMaxGeneratedElements = int64_t(1) << 26;
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  llvm::raw_string_ostream os(text);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t dim) {
+        if (ShapedType::isDynamic(dim))
+          os << "?";
+        else
+          os << dim;
+      },
+      ",");
+  os << "]";
+  return text;
+}
+
+std::string oneLine(std::string text) {
+  for (char &c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = ' ';
+  while (!text.empty() && text.back() == ' ')
+    text.pop_back();
+  return text;
+}
+
+std::string dataTypeName(int32_t dataType) {
+  if (onnx::TensorProto_DataType_IsValid(dataType))
+    return onnx::TensorProto_DataType_Name(
+        static_cast<onnx::TensorProto_DataType>(dataType));
+  return "data type " + std::to_string(dataType);
+}
+
+/// The MLIR element type of an ONNX data type and its byte width in ONNX's
+/// raw_data, or a null type if the importer does not support it.
+struct ElementType {
+  Type type;
+  unsigned byteWidth = 0;
+};
+
+ElementType elementTypeOf(int32_t dataType, MLIRContext *context) {
+  Builder b(context);
+  switch (dataType) {
+  case onnx::TensorProto::FLOAT:
+    return {b.getF32Type(), 4};
+  case onnx::TensorProto::FLOAT16:
+    return {b.getF16Type(), 2};
+  case onnx::TensorProto::BFLOAT16:
+    return {b.getBF16Type(), 2};
+  case onnx::TensorProto::DOUBLE:
+    return {b.getF64Type(), 8};
+  case onnx::TensorProto::INT64:
+    return {b.getI64Type(), 8};
+  case onnx::TensorProto::INT32:
+    return {b.getI32Type(), 4};
+  case onnx::TensorProto::INT16:
+    return {b.getI16Type(), 2};
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+    return {b.getI8Type(), 1};
+  case onnx::TensorProto::BOOL:
+    return {b.getI1Type(), 1};
+  default:
+    return {};
+  }
+}
+
+/// Whether a constant stays an inline DenseElementsAttr, where the folders
+/// can read it, rather than a dense_resource blob.
+bool isInlineConstant(RankedTensorType type) {
+  int64_t count = type.getNumElements();
+  if (count <= kMaxInlineElements)
+    return true;
+  return type.getElementType().isInteger() && count <= llm::kMaxFoldElements;
+}
+
+/// Resource names are printed as keys of the module's resource section; keep
+/// them to characters that need no quoting.
+std::string blobNameFor(StringRef name) {
+  std::string result;
+  for (char c : name)
+    result.push_back(llvm::isAlnum(c) || c == '_' || c == '.' ? c : '_');
+  if (result.empty() || llvm::isDigit(result.front()))
+    result.insert(result.begin(), '_');
+  return result;
+}
+
+/// Bytes of a tensor together with whatever owns them: a string moved out of
+/// the protobuf, or a buffer read from an external data file.
+struct TensorBytes {
+  std::unique_ptr<std::string> string;
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+
+  ArrayRef<char> bytes() const {
+    if (string)
+      return ArrayRef<char>(string->data(), string->size());
+    if (buffer)
+      return ArrayRef<char>(buffer->getBufferStart(), buffer->getBufferSize());
+    return {};
+  }
+};
+
+/// Silences protobuf's own logging (it writes parse errors to stderr) while
+/// the importer reports its own one-line error.
+class ProtobufLogSilencer {
+public:
+  ProtobufLogSilencer() : previous(google::protobuf::SetLogHandler(nullptr)) {}
+  ~ProtobufLogSilencer() { google::protobuf::SetLogHandler(previous); }
+
+private:
+  google::protobuf::LogHandler *previous;
+  google::protobuf::LogSilencer silencer;
+};
+
+/// Re-emits every diagnostic of the import on one line: names in a model may
+/// hold any bytes, newlines included.
+class OneLineDiagnostics {
+public:
+  explicit OneLineDiagnostics(MLIRContext &context)
+      : handler(&context, [this](Diagnostic &diag) -> LogicalResult {
+          std::string text = diag.str();
+          std::string line = oneLine(text);
+          if (reemitting || text == line)
+            return failure();
+          reemitting = true;
+          Location loc = diag.getLocation();
+          Diagnostic single(loc, diag.getSeverity());
+          single << line;
+          loc.getContext()->getDiagEngine().emit(std::move(single));
+          reemitting = false;
+          return success();
+        }) {}
+
+private:
+  ScopedDiagnosticHandler handler;
+  bool reemitting = false;
+};
+
+bool parseBinaryModel(google::protobuf::io::ZeroCopyInputStream &stream,
+                      onnx::ModelProto &model) {
+  ProtobufLogSilencer silence;
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetTotalBytesLimit(INT_MAX);
+  return model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
+
+//===----------------------------------------------------------------------===//
+// The importer
+//===----------------------------------------------------------------------===//
+
+class ONNXImporter {
+public:
+  ONNXImporter(MLIRContext &context, StringRef displayName, StringRef baseDir,
+               const ImportOptions &options)
+      : context(&context), builder(&context), displayName(displayName.str()),
+        baseDir(baseDir.str()), options(options),
+        fileLoc(FileLineColLoc::get(&context, displayName, 0, 0)),
+        nodeLoc(fileLoc) {}
+
+  OwningOpRef<ModuleOp> importModel(onnx::ModelProto &model);
+
+private:
+  using Handler = LogicalResult (ONNXImporter::*)();
+  struct OpEntry {
+    Handler handler;
+    /// The opset that introduced the op in the form imported here.
+    int64_t sinceOpset;
+  };
+  static const llvm::StringMap<OpEntry> &opTable();
+
+  // Graph level.
+  LogicalResult checkOpset(const onnx::ModelProto &model);
+  LogicalResult importInitializers(onnx::GraphProto &graph);
+  LogicalResult importInputs(const onnx::GraphProto &graph,
+                             SmallVectorImpl<Type> &types,
+                             SmallVectorImpl<std::string> &names);
+  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &input);
+  LogicalResult importNode(onnx::NodeProto &node, size_t index);
+  void eraseDeadOps(Block &block);
+
+  // Diagnostics: at graph level they name the file; inside a node handler
+  // they are captured and re-emitted with the node's name and op type.
+  InFlightDiagnostic emitFileError() { return mlir::emitError(fileLoc); }
+  LogicalResult error(const Twine &message) {
+    mlir::emitError(fileLoc) << message;
+    return failure();
+  }
+
+  // Tensors.
+  FailureOr<ElementsAttr> tensorToAttr(onnx::TensorProto &tensor,
+                                       StringRef what, StringRef blobName);
+  FailureOr<TensorBytes> readExternalData(const onnx::TensorProto &tensor,
+                                          StringRef what, uint64_t size);
+  ElementsAttr largeToResource(DenseElementsAttr value, StringRef blobName);
+  Value createConstant(ElementsAttr value, Location loc);
+
+  // The node being imported.
+  Value input(unsigned index) const {
+    return index < inputs.size() ? inputs[index] : Value();
+  }
+  LogicalResult requireInputs(unsigned count);
+  const onnx::AttributeProto *findAttr(StringRef name) const;
+  int64_t getInt(StringRef name, int64_t defaultValue) const;
+  float getFloat(StringRef name, float defaultValue) const;
+  std::string getString(StringRef name, StringRef defaultValue) const;
+  std::optional<SmallVector<int64_t>> getInts(StringRef name) const;
+  FailureOr<SmallVector<int64_t>> constantInts(unsigned index,
+                                               StringRef inputName);
+  FailureOr<int64_t> constantScalarInt(unsigned index, StringRef inputName);
+  FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
+                                   StringRef what = "axis");
+  LogicalResult setResult(FailureOr<Value> value);
+
+  // Op creation: infer or take the result types, verify, then fold.
+  template <typename OpTy>
+  FailureOr<SmallVector<Value>>
+  createOp(ValueRange operands, ArrayRef<NamedAttribute> attributes = {},
+           std::optional<TypeRange> resultTypes = std::nullopt);
+  template <typename OpTy>
+  FailureOr<Value> create(ValueRange operands,
+                          ArrayRef<NamedAttribute> attributes = {},
+                          Type resultType = {});
+  SmallVector<Value> foldResults(Operation *op);
+  FailureOr<Value> reshape(Value value, ArrayRef<int64_t> shape);
+  FailureOr<Value> castTo(Value value, Type elementType);
+  NamedAttribute namedAttr(StringRef name, Attribute value) {
+    return builder.getNamedAttr(name, value);
+  }
+
+  // Op handlers.
+  template <typename OpTy> LogicalResult importUnary();
+  template <typename OpTy> LogicalResult importBinary();
+  template <typename OpTy> LogicalResult importVariadic();
+  template <typename OpTy, int64_t axesInputSince> LogicalResult importReduce();
+  LogicalResult importPow();
+  LogicalResult importMod();
+  LogicalResult importSoftmax();
+  LogicalResult importLogSoftmax();
+  LogicalResult importLayerNormalization();
+  LogicalResult importGelu();
+  LogicalResult importMatMul();
+  LogicalResult importGemm();
+  LogicalResult importReshape();
+  LogicalResult importTranspose();
+  LogicalResult importConcat();
+  LogicalResult importSlice();
+  LogicalResult importSplit();
+  LogicalResult importGather();
+  LogicalResult importExpand();
+  LogicalResult importCast();
+  LogicalResult importCastLike();
+  LogicalResult importUnsqueeze();
+  LogicalResult importSqueeze();
+  LogicalResult importFlatten();
+  LogicalResult importIdentity();
+  LogicalResult importWhere();
+  LogicalResult importConstant();
+  LogicalResult importConstantOfShape();
+  LogicalResult importShape();
+  LogicalResult importSize();
+  LogicalResult importRange();
+  LogicalResult importTrilu();
+  LogicalResult importClip();
+  LogicalResult importTile();
+
+  MLIRContext *context;
+  OpBuilder builder;
+  std::string displayName;
+  std::string baseDir;
+  const ImportOptions &options;
+  Location fileLoc;
+  int64_t opset = 0;
+
+  llvm::StringMap<Value> values;
+  llvm::StringSet<> usedNames;
+
+  onnx::NodeProto *node = nullptr;
+  Location nodeLoc;
+  SmallVector<Value> inputs;
+  SmallVector<Value> results;
+};
+
+const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
+  using I = ONNXImporter;
+  static const llvm::StringMap<OpEntry> table = {
+      {"Add", {&I::importBinary<llm::AddOp>, 1}},
+      {"Sub", {&I::importBinary<llm::SubOp>, 1}},
+      {"Mul", {&I::importBinary<llm::MulOp>, 1}},
+      {"Div", {&I::importBinary<llm::DivOp>, 1}},
+      {"Pow", {&I::importPow, 1}},
+      {"Mod", {&I::importMod, 1}},
+      {"Max", {&I::importVariadic<llm::MaxOp>, 1}},
+      {"Min", {&I::importVariadic<llm::MinOp>, 1}},
+      {"Sum", {&I::importVariadic<llm::AddOp>, 1}},
+      {"Equal", {&I::importBinary<llm::EqualOp>, 1}},
+      {"Less", {&I::importBinary<llm::LessOp>, 1}},
+      {"LessOrEqual", {&I::importBinary<llm::LessEqualOp>, 1}},
+      {"Greater", {&I::importBinary<llm::GreaterOp>, 1}},
+      {"GreaterOrEqual", {&I::importBinary<llm::GreaterEqualOp>, 1}},
+      {"And", {&I::importBinary<llm::AndOp>, 1}},
+      {"Or", {&I::importBinary<llm::OrOp>, 1}},
+      {"Xor", {&I::importBinary<llm::XorOp>, 1}},
+      {"Not", {&I::importUnary<llm::NotOp>, 1}},
+      {"Where", {&I::importWhere, 1}},
+      {"Exp", {&I::importUnary<llm::ExpOp>, 1}},
+      {"Log", {&I::importUnary<llm::LogOp>, 1}},
+      {"Tanh", {&I::importUnary<llm::TanhOp>, 1}},
+      {"Erf", {&I::importUnary<llm::ErfOp>, 1}},
+      {"Sqrt", {&I::importUnary<llm::SqrtOp>, 1}},
+      {"Reciprocal", {&I::importUnary<llm::ReciprocalOp>, 1}},
+      {"Neg", {&I::importUnary<llm::NegOp>, 1}},
+      {"Abs", {&I::importUnary<llm::AbsOp>, 1}},
+      {"Relu", {&I::importUnary<llm::ReluOp>, 1}},
+      {"Sigmoid", {&I::importUnary<llm::SigmoidOp>, 1}},
+      {"Sin", {&I::importUnary<llm::SinOp>, 1}},
+      {"Cos", {&I::importUnary<llm::CosOp>, 1}},
+      {"Floor", {&I::importUnary<llm::FloorOp>, 1}},
+      {"Ceil", {&I::importUnary<llm::CeilOp>, 1}},
+      {"Softmax", {&I::importSoftmax, 13}},
+      {"LogSoftmax", {&I::importLogSoftmax, 13}},
+      {"LayerNormalization", {&I::importLayerNormalization, 17}},
+      {"Gelu", {&I::importGelu, 20}},
+      {"MatMul", {&I::importMatMul, 1}},
+      {"Gemm", {&I::importGemm, 1}},
+      {"Reshape", {&I::importReshape, 5}},
+      {"Transpose", {&I::importTranspose, 1}},
+      {"Concat", {&I::importConcat, 1}},
+      {"Slice", {&I::importSlice, 10}},
+      {"Split", {&I::importSplit, 13}},
+      {"Gather", {&I::importGather, 1}},
+      {"Expand", {&I::importExpand, 8}},
+      {"Cast", {&I::importCast, 1}},
+      {"CastLike", {&I::importCastLike, 15}},
+      {"Unsqueeze", {&I::importUnsqueeze, 13}},
+      {"Squeeze", {&I::importSqueeze, 13}},
+      {"Flatten", {&I::importFlatten, 1}},
+      {"Identity", {&I::importIdentity, 1}},
+      {"Dropout", {&I::importIdentity, 1}},
+      {"ReduceSum", {&I::importReduce<llm::ReduceSumOp, 13>, 1}},
+      {"ReduceMean", {&I::importReduce<llm::ReduceMeanOp, 18>, 1}},
+      {"ReduceMax", {&I::importReduce<llm::ReduceMaxOp, 18>, 1}},
+      {"ReduceMin", {&I::importReduce<llm::ReduceMinOp, 18>, 1}},
+      {"ReduceProd", {&I::importReduce<llm::ReduceProdOp, 18>, 1}},
+      {"Constant", {&I::importConstant, 1}},
+      {"ConstantOfShape", {&I::importConstantOfShape, 9}},
+      {"Shape", {&I::importShape, 1}},
+      {"Size", {&I::importSize, 1}},
+      {"Range", {&I::importRange, 11}},
+      {"Trilu", {&I::importTrilu, 14}},
+      {"Clip", {&I::importClip, 11}},
+      {"Tile", {&I::importTile, 6}},
+  };
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// Graph level
+//===----------------------------------------------------------------------===//
+
+OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
+  if (!model.has_graph()) {
+    emitFileError() << "not a valid ONNX model (it has no graph)";
+    return nullptr;
+  }
+  if (failed(checkOpset(model)))
+    return nullptr;
+  onnx::GraphProto &graph = *model.mutable_graph();
+
+  for (const onnx::NodeProto &node : graph.node())
+    for (const std::string &name : node.input())
+      usedNames.insert(name);
+  for (const onnx::ValueInfoProto &output : graph.output())
+    usedNames.insert(output.name());
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  if (failed(importInputs(graph, argTypes, argNames)))
+    return nullptr;
+
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, options.entryName,
+                                   builder.getFunctionType(argTypes, {}));
+  Block *body = func.addEntryBlock();
+  for (auto [index, name] : llvm::enumerate(argNames)) {
+    func.setArgAttr(index, llm::kNameAttrName, builder.getStringAttr(name));
+    values[name] = body->getArgument(index);
+  }
+  builder.setInsertionPointToEnd(body);
+
+  if (failed(importInitializers(graph)))
+    return nullptr;
+  for (auto [index, node] : llvm::enumerate(*graph.mutable_node()))
+    if (failed(importNode(node, index)))
+      return nullptr;
+
+  SmallVector<Value> outputs;
+  SmallVector<Type> outputTypes;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    Value value = values.lookup(output.name());
+    if (!value) {
+      emitFileError() << "graph output '" << output.name()
+                      << "' is not produced by any node, initializer or input";
+      return nullptr;
+    }
+    outputs.push_back(value);
+    outputTypes.push_back(value.getType());
+  }
+  builder.setInsertionPointToEnd(body);
+  func::ReturnOp::create(builder, fileLoc, outputs);
+  func.setType(builder.getFunctionType(argTypes, outputTypes));
+  for (auto [index, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(index, llm::kNameAttrName,
+                       builder.getStringAttr(output.name()));
+  eraseDeadOps(*body);
+  return module;
+}
+
+LogicalResult ONNXImporter::checkOpset(const onnx::ModelProto &model) {
+  bool found = false;
+  for (const onnx::OperatorSetIdProto &entry : model.opset_import()) {
+    if (!entry.domain().empty() && entry.domain() != "ai.onnx")
+      continue;
+    found = true;
+    opset = entry.version();
+  }
+  if (!found)
+    return error("the model imports no opset of the default ONNX domain");
+  if (opset < kMinOpset || opset > kMaxOpset)
+    return error("opset " + Twine(opset) +
+                 " of the default ONNX domain is not supported (supported: " +
+                 Twine(kMinOpset) + " to " + Twine(kMaxOpset) + ")");
+  return success();
+}
+
+FailureOr<RankedTensorType>
+ONNXImporter::inputType(const onnx::ValueInfoProto &input) {
+  const std::string &name = input.name();
+  if (!input.has_type() || !input.type().has_tensor_type())
+    return error("input '" + name + "' is not a tensor");
+  const onnx::TypeProto::Tensor &tensor = input.type().tensor_type();
+  ElementType element = elementTypeOf(tensor.elem_type(), context);
+  if (!element.type)
+    return error("input '" + name + "' has unsupported element type " +
+                 dataTypeName(tensor.elem_type()));
+
+  // The model's dims; kDynamic where a dim has no value.
+  std::optional<SmallVector<int64_t>> declared;
+  SmallVector<std::string> dimNames;
+  if (tensor.has_shape()) {
+    declared.emplace();
+    for (const onnx::TensorShapeProto::Dimension &dim : tensor.shape().dim()) {
+      if (dim.has_dim_value() && dim.dim_value() >= 0) {
+        declared->push_back(dim.dim_value());
+        dimNames.push_back("");
+      } else {
+        declared->push_back(ShapedType::kDynamic);
+        dimNames.push_back(dim.has_dim_param() ? dim.dim_param() : "?");
+      }
+    }
+  }
+
+  auto given = options.inputShapes.find(name);
+  if (given == options.inputShapes.end()) {
+    if (!declared)
+      return error("input '" + name +
+                   "' has no shape in the model: give it with --shape " + name +
+                   "=DIMS");
+    for (auto [index, dim] : llvm::enumerate(*declared))
+      if (ShapedType::isDynamic(dim))
+        return error("input '" + name + "' has a dynamic dim '" +
+                     dimNames[index] + "' (dim " + Twine(index) +
+                     "): give its shape with --shape " + name + "=DIMS");
+    return RankedTensorType::get(*declared, element.type);
+  }
+
+  ArrayRef<int64_t> shape = given->second;
+  if (declared) {
+    bool agrees = declared->size() == shape.size();
+    for (size_t i = 0; agrees && i < shape.size(); ++i)
+      agrees =
+          ShapedType::isDynamic((*declared)[i]) || (*declared)[i] == shape[i];
+    if (!agrees)
+      return error("input '" + name + "' has shape " + shapeString(shape) +
+                   ", the model declares " + shapeString(*declared));
+  }
+  return RankedTensorType::get(shape, element.type);
+}
+
+LogicalResult ONNXImporter::importInputs(const onnx::GraphProto &graph,
+                                         SmallVectorImpl<Type> &types,
+                                         SmallVectorImpl<std::string> &names) {
+  llvm::StringSet<> initializers;
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    initializers.insert(tensor.name());
+  SmallVector<const onnx::ValueInfoProto *> graphInputs;
+  llvm::StringSet<> inputNames;
+  for (const onnx::ValueInfoProto &input : graph.input())
+    if (!initializers.contains(input.name())) {
+      graphInputs.push_back(&input);
+      inputNames.insert(input.name());
+    }
+  for (const auto &entry : options.inputShapes)
+    if (!inputNames.contains(entry.getKey())) {
+      std::string known;
+      for (const onnx::ValueInfoProto *input : graphInputs)
+        known += (known.empty() ? "" : ", ") + input->name();
+      return error("--shape names '" + entry.getKey() +
+                   "', which is not an input of the graph (inputs: " +
+                   (known.empty() ? std::string("none") : known) + ")");
+    }
+  for (const onnx::ValueInfoProto *input : graphInputs) {
+    FailureOr<RankedTensorType> type = inputType(*input);
+    if (failed(type))
+      return failure();
+    types.push_back(*type);
+    names.push_back(input->name());
+  }
+  return success();
+}
+
+LogicalResult ONNXImporter::importInitializers(onnx::GraphProto &graph) {
+  for (onnx::TensorProto &tensor : *graph.mutable_initializer()) {
+    std::string name = tensor.name();
+    FailureOr<ElementsAttr> value =
+        tensorToAttr(tensor, ("initializer '" + name + "'"), blobNameFor(name));
+    if (failed(value))
+      return failure();
+    Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+    values[name] = createConstant(*value, loc);
+  }
+  return success();
+}
+
+LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
+                                       size_t index) {
+  node = &onnxNode;
+  const std::string &opType = onnxNode.op_type();
+  std::string name = onnxNode.name().empty()
+                         ? opType + "_" + std::to_string(index)
+                         : onnxNode.name();
+  nodeLoc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+  std::string prefix = "node '" + name + "' (" + opType + ", opset " +
+                       std::to_string(opset) + "): ";
+
+  const OpEntry *entry = nullptr;
+  bool defaultDomain =
+      onnxNode.domain().empty() || onnxNode.domain() == "ai.onnx";
+  auto it = opTable().find(opType);
+  if (defaultDomain && it != opTable().end() && opset >= it->second.sinceOpset)
+    entry = &it->second;
+  if (!entry) {
+    emitFileError() << prefix << "unsupported op"
+                    << (defaultDomain
+                            ? ""
+                            : " (domain '" + onnxNode.domain() + "')");
+    return failure();
+  }
+
+  inputs.clear();
+  results.clear();
+  for (const std::string &inputName : onnxNode.input()) {
+    if (inputName.empty()) {
+      inputs.push_back(Value());
+      continue;
+    }
+    Value value = values.lookup(inputName);
+    if (!value) {
+      emitFileError() << prefix << "input '" << inputName
+                      << "' is not defined by an earlier node, an "
+                         "initializer or a graph input";
+      return failure();
+    }
+    inputs.push_back(value);
+  }
+
+  std::string firstError;
+  LogicalResult result = failure();
+  {
+    ScopedDiagnosticHandler capture(context, [&](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error && firstError.empty())
+        firstError = oneLine(diag.str());
+      return success();
+    });
+    result = (this->*(entry->handler))();
+    for (int i = results.size();
+         succeeded(result) && i < onnxNode.output_size(); ++i)
+      if (!onnxNode.output(i).empty() && usedNames.contains(onnxNode.output(i)))
+        result = error("output " + Twine(i) + " ('" + onnxNode.output(i) +
+                       "') is not supported");
+  }
+  if (failed(result)) {
+    emitFileError() << prefix
+                    << (firstError.empty() ? "cannot be imported" : firstError);
+    return failure();
+  }
+  for (auto [i, value] : llvm::enumerate(results))
+    if (i < static_cast<size_t>(onnxNode.output_size()) &&
+        !onnxNode.output(i).empty())
+      values[onnxNode.output(i)] = value;
+  return success();
+}
+
+void ONNXImporter::eraseDeadOps(Block &block) {
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(block)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
+}
+
+//===----------------------------------------------------------------------===//
+// Tensors
+//===----------------------------------------------------------------------===//
+
+FailureOr<TensorBytes>
+ONNXImporter::readExternalData(const onnx::TensorProto &tensor, StringRef what,
+                               uint64_t size) {
+  std::string location;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+  for (const onnx::StringStringEntryProto &entry : tensor.external_data()) {
+    uint64_t number = 0;
+    if (entry.key() == "location") {
+      location = entry.value();
+    } else if (entry.key() == "offset" || entry.key() == "length") {
+      if (StringRef(entry.value()).getAsInteger(10, number))
+        return error(what + " has an invalid external data " + entry.key() +
+                     " '" + entry.value() + "'");
+      if (entry.key() == "offset")
+        offset = number;
+      else
+        length = number;
+    }
+  }
+  if (location.empty())
+    return error(what + " has external data without a location");
+  if (length && *length != size)
+    return error(what + " has " + Twine(*length) +
+                 " bytes of external data, its type needs " + Twine(size));
+
+  SmallString<256> path(baseDir);
+  llvm::sys::path::append(path, location);
+  uint64_t fileSize = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(path, fileSize))
+    return error(what + ": cannot open external data file '" + path +
+                 "': " + ec.message());
+  if (offset > fileSize || fileSize - offset < size)
+    return error(what + ": external data file '" + path + "' has " +
+                 Twine(fileSize) + " bytes, the tensor needs bytes [" +
+                 Twine(offset) + ", " + Twine(offset + size) + ")");
+  TensorBytes data;
+  if (size == 0) {
+    data.string = std::make_unique<std::string>();
+    return data;
+  }
+  auto buffer = llvm::MemoryBuffer::getFileSlice(path, size, offset);
+  if (!buffer)
+    return error(what + ": cannot read external data file '" + path +
+                 "': " + buffer.getError().message());
+  data.buffer = std::move(*buffer);
+  return data;
+}
+
+FailureOr<ElementsAttr> ONNXImporter::tensorToAttr(onnx::TensorProto &tensor,
+                                                   StringRef what,
+                                                   StringRef blobName) {
+  ElementType element = elementTypeOf(tensor.data_type(), context);
+  if (!element.type)
+    return error(what + " has unsupported element type " +
+                 dataTypeName(tensor.data_type()));
+  SmallVector<int64_t> shape;
+  int64_t count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0)
+      return error(what + " has a negative dim " + Twine(dim));
+    if (dim != 0 && count > (int64_t(1) << 48) / dim)
+      return error(what + " has too many elements");
+    count *= dim;
+    shape.push_back(dim);
+  }
+  auto type = RankedTensorType::get(shape, element.type);
+  uint64_t size = static_cast<uint64_t>(count) * element.byteWidth;
+
+  TensorBytes data;
+  auto copyValues = [&](const auto &field, auto convert) {
+    using Out = decltype(convert(*field.begin()));
+    data.string = std::make_unique<std::string>();
+    data.string->resize(field.size() * sizeof(Out));
+    char *out = data.string->data();
+    for (const auto &value : field) {
+      Out converted = convert(value);
+      std::memcpy(out, &converted, sizeof(Out));
+      out += sizeof(Out);
+    }
+  };
+  auto same = [](auto v) { return v; };
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    FailureOr<TensorBytes> external = readExternalData(tensor, what, size);
+    if (failed(external))
+      return failure();
+    data = std::move(*external);
+  } else if (tensor.has_raw_data()) {
+    data.string = std::make_unique<std::string>();
+    data.string->swap(*tensor.mutable_raw_data());
+  } else {
+    switch (tensor.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      copyValues(tensor.float_data(), same);
+      break;
+    case onnx::TensorProto::DOUBLE:
+      copyValues(tensor.double_data(), same);
+      break;
+    case onnx::TensorProto::INT64:
+      copyValues(tensor.int64_data(), same);
+      break;
+    case onnx::TensorProto::INT32:
+      copyValues(tensor.int32_data(), same);
+      break;
+    case onnx::TensorProto::INT16:
+    case onnx::TensorProto::FLOAT16:
+    case onnx::TensorProto::BFLOAT16:
+      copyValues(tensor.int32_data(),
+                 [](int32_t v) { return static_cast<uint16_t>(v); });
+      break;
+    default:
+      copyValues(tensor.int32_data(),
+                 [](int32_t v) { return static_cast<uint8_t>(v); });
+      break;
+    }
+  }
+
+  ArrayRef<char> bytes = data.bytes();
+  if (bytes.size() != size)
+    return error(what + " has " + Twine(bytes.size()) +
+                 " bytes of data, its shape " + shapeString(shape) + " of " +
+                 dataTypeName(tensor.data_type()) + " needs " + Twine(size));
+
+  if (element.type.isInteger(1)) {
+    SmallVector<bool> bits;
+    bits.reserve(count);
+    for (char byte : bytes)
+      bits.push_back(byte != 0);
+    return ElementsAttr(DenseElementsAttr::get(type, bits));
+  }
+  if (isInlineConstant(type))
+    return ElementsAttr(DenseElementsAttr::getFromRawBuffer(type, bytes));
+
+  size_t alignment = element.byteWidth;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignment != 0)
+    return ElementsAttr(DenseResourceElementsAttr::get(
+        type, blobName,
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(
+            bytes, alignment,
+            /*dataIsMutable=*/false)));
+  auto owner = std::make_shared<TensorBytes>(std::move(data));
+  AsmResourceBlob blob(
+      bytes, alignment,
+      [owner](void *, size_t, size_t) mutable { owner.reset(); },
+      /*dataIsMutable=*/false);
+  return ElementsAttr(
+      DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
+}
+
+ElementsAttr ONNXImporter::largeToResource(DenseElementsAttr value,
+                                           StringRef blobName) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (isInlineConstant(type) || value.isSplat() ||
+      type.getElementType().isInteger(1))
+    return value;
+  size_t alignment = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  return DenseResourceElementsAttr::get(
+      type, blobName,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(value.getRawData(),
+                                                    alignment,
+                                                    /*dataIsMutable=*/false));
+}
+
+Value ONNXImporter::createConstant(ElementsAttr value, Location loc) {
+  return llm::ConstantOp::create(builder, loc, value.getShapedType(), value);
+}
+
+//===----------------------------------------------------------------------===//
+// The node being imported
+//===----------------------------------------------------------------------===//
+
+LogicalResult ONNXImporter::requireInputs(unsigned count) {
+  for (unsigned i = 0; i < count; ++i)
+    if (!input(i))
+      return error("expects at least " + Twine(count) + " inputs, got " +
+                   Twine(node->input_size()) +
+                   (i < inputs.size() ? " (input " + Twine(i) + " is empty)"
+                                      : Twine("")));
+  return success();
+}
+
+const onnx::AttributeProto *ONNXImporter::findAttr(StringRef name) const {
+  for (const onnx::AttributeProto &attr : node->attribute())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
+int64_t ONNXImporter::getInt(StringRef name, int64_t defaultValue) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  return attr && attr->type() == onnx::AttributeProto::INT ? attr->i()
+                                                           : defaultValue;
+}
+
+float ONNXImporter::getFloat(StringRef name, float defaultValue) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  return attr && attr->type() == onnx::AttributeProto::FLOAT ? attr->f()
+                                                             : defaultValue;
+}
+
+std::string ONNXImporter::getString(StringRef name,
+                                    StringRef defaultValue) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  return attr && attr->type() == onnx::AttributeProto::STRING
+             ? attr->s()
+             : defaultValue.str();
+}
+
+std::optional<SmallVector<int64_t>>
+ONNXImporter::getInts(StringRef name) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  if (!attr || attr->type() != onnx::AttributeProto::INTS)
+    return std::nullopt;
+  return SmallVector<int64_t>(attr->ints().begin(), attr->ints().end());
+}
+
+/// The integer contents of a value defined by an inline constant.
+std::optional<SmallVector<int64_t>> constantIntsOf(Value value) {
+  auto constant = value.getDefiningOp<llm::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!dense || !dense.getElementType().isInteger())
+    return std::nullopt;
+  bool isBool = dense.getElementType().isInteger(1);
+  SmallVector<int64_t> result;
+  for (const APInt &v : dense.getValues<APInt>())
+    result.push_back(isBool ? v.getZExtValue() : v.getSExtValue());
+  return result;
+}
+
+/// The contents of a value defined by an inline constant, as doubles.
+std::optional<SmallVector<double>> constantDoublesOf(Value value) {
+  auto constant = value.getDefiningOp<llm::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!dense)
+    return std::nullopt;
+  SmallVector<double> result;
+  if (isa<FloatType>(dense.getElementType())) {
+    for (APFloat v : dense.getValues<APFloat>())
+      result.push_back(v.convertToDouble());
+    return result;
+  }
+  if (std::optional<SmallVector<int64_t>> ints = constantIntsOf(value)) {
+    for (int64_t v : *ints)
+      result.push_back(static_cast<double>(v));
+    return result;
+  }
+  return std::nullopt;
+}
+
+FailureOr<SmallVector<int64_t>>
+ONNXImporter::constantInts(unsigned index, StringRef inputName) {
+  Value value = input(index);
+  if (!value)
+    return error("expects input '" + inputName + "'");
+  if (!cast<RankedTensorType>(value.getType()).getElementType().isInteger())
+    return error("expects input '" + inputName + "' of an integer type");
+  std::optional<SmallVector<int64_t>> ints = constantIntsOf(value);
+  if (!ints)
+    return error("input '" + inputName +
+                 "' must be a compile-time constant; give static input shapes "
+                 "with --shape");
+  return *ints;
+}
+
+FailureOr<int64_t> ONNXImporter::constantScalarInt(unsigned index,
+                                                   StringRef inputName) {
+  FailureOr<SmallVector<int64_t>> ints = constantInts(index, inputName);
+  if (failed(ints))
+    return failure();
+  if (ints->size() != 1)
+    return error("expects input '" + inputName + "' to hold one value, got " +
+                 Twine(ints->size()));
+  return ints->front();
+}
+
+FailureOr<int64_t> ONNXImporter::normalizeAxis(int64_t axis, int64_t rank,
+                                               StringRef what) {
+  if (axis < -rank || axis >= rank)
+    return error("expects " + what + " in [" + Twine(-rank) + ", " +
+                 Twine(rank) + "), got " + Twine(axis));
+  return axis < 0 ? axis + rank : axis;
+}
+
+LogicalResult ONNXImporter::setResult(FailureOr<Value> value) {
+  if (failed(value))
+    return failure();
+  results.push_back(*value);
+  return success();
+}
+
+RankedTensorType typeOf(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+//===----------------------------------------------------------------------===//
+// Op creation
+//===----------------------------------------------------------------------===//
+
+// Generated builders that infer result types abort on failure; instead the
+// op's inference runs first and its diagnostic becomes the node's error.
+template <typename OpTy>
+FailureOr<SmallVector<Value>>
+ONNXImporter::createOp(ValueRange operands, ArrayRef<NamedAttribute> attributes,
+                       std::optional<TypeRange> resultTypes) {
+  OperationState state(nodeLoc, OpTy::getOperationName());
+  // Inference reads attributes from properties: start from the defaults so
+  // that omitted default-valued attributes read as their defaults.
+  using Properties = typename OpTy::Properties;
+  if constexpr (!std::is_same_v<Properties, EmptyProperties>)
+    state.name.populateDefaultProperties(
+        &state.getOrAddProperties<Properties>());
+  OpTy::build(builder, state, TypeRange(), operands, attributes);
+  if (resultTypes) {
+    state.addTypes(*resultTypes);
+  } else if constexpr (OpTy::template hasTrait<InferTypeOpInterface::Trait>()) {
+    SmallVector<Type> types;
+    if (failed(OpTy::inferReturnTypes(context, nodeLoc, state.operands,
+                                      state.attributes.getDictionary(context),
+                                      state.getRawProperties(), RegionRange(),
+                                      types)))
+      return failure();
+    state.addTypes(types);
+  } else {
+    return error(Twine("internal error: no result type for '") +
+                 OpTy::getOperationName() + "'");
+  }
+  Operation *op = builder.create(state);
+  if (failed(mlir::verify(op))) {
+    op->erase();
+    return failure();
+  }
+  return foldResults(op);
+}
+
+template <typename OpTy>
+FailureOr<Value> ONNXImporter::create(ValueRange operands,
+                                      ArrayRef<NamedAttribute> attributes,
+                                      Type resultType) {
+  FailureOr<SmallVector<Value>> values =
+      resultType ? createOp<OpTy>(operands, attributes, TypeRange(resultType))
+                 : createOp<OpTy>(operands, attributes);
+  if (failed(values))
+    return failure();
+  return values->front();
+}
+
+SmallVector<Value> ONNXImporter::foldResults(Operation *op) {
+  SmallVector<Value> values(op->getResults());
+  if (op->hasTrait<OpTrait::ConstantLike>())
+    return values;
+  SmallVector<OpFoldResult> folded;
+  if (failed(op->fold(folded)) || folded.size() != values.size())
+    return values;
+  bool replacedAll = true;
+  for (auto [index, result] : llvm::enumerate(folded)) {
+    Value replacement = dyn_cast<Value>(result);
+    if (auto attr = dyn_cast_if_present<Attribute>(result))
+      if (Operation *constant = op->getDialect()->materializeConstant(
+              builder, attr, values[index].getType(), op->getLoc()))
+        replacement = constant->getResult(0);
+    if (replacement && replacement != values[index])
+      values[index] = replacement;
+    else
+      replacedAll = false;
+  }
+  if (replacedAll)
+    op->erase();
+  return values;
+}
+
+FailureOr<Value> ONNXImporter::reshape(Value value, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, typeOf(value).getElementType());
+  if (type == value.getType())
+    return value;
+  return create<llm::ReshapeOp>(value, {}, type);
+}
+
+FailureOr<Value> ONNXImporter::castTo(Value value, Type elementType) {
+  RankedTensorType type = typeOf(value);
+  if (type.getElementType() == elementType)
+    return value;
+  return create<llm::CastOp>(value, {}, type.clone(elementType));
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy> LogicalResult ONNXImporter::importUnary() {
+  if (failed(requireInputs(1)))
+    return failure();
+  return setResult(create<OpTy>(input(0), {}, input(0).getType()));
+}
+
+template <typename OpTy> LogicalResult ONNXImporter::importBinary() {
+  if (failed(requireInputs(2)))
+    return failure();
+  return setResult(create<OpTy>({input(0), input(1)}));
+}
+
+template <typename OpTy> LogicalResult ONNXImporter::importVariadic() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value result = input(0);
+  for (unsigned i = 1; i < inputs.size(); ++i) {
+    if (!input(i))
+      return error("expects no empty inputs");
+    FailureOr<Value> next = create<OpTy>({result, input(i)});
+    if (failed(next))
+      return failure();
+    result = *next;
+  }
+  return setResult(result);
+}
+
+LogicalResult ONNXImporter::importPow() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<Value> exponent =
+      castTo(input(1), typeOf(input(0)).getElementType());
+  if (failed(exponent))
+    return failure();
+  return setResult(create<llm::PowOp>({input(0), *exponent}));
+}
+
+LogicalResult ONNXImporter::importMod() {
+  if (failed(requireInputs(2)))
+    return failure();
+  if (!typeOf(input(0)).getElementType().isInteger())
+    return error("floating-point Mod is not supported");
+  if (getInt("fmod", 0) == 0)
+    return setResult(create<llm::ModOp>({input(0), input(1)}));
+  // fmod=1 keeps the sign of the dividend: a - trunc(a / b) * b.
+  FailureOr<Value> quotient = create<llm::DivOp>({input(0), input(1)});
+  if (failed(quotient))
+    return failure();
+  FailureOr<Value> product = create<llm::MulOp>({*quotient, input(1)});
+  if (failed(product))
+    return failure();
+  return setResult(create<llm::SubOp>({input(0), *product}));
+}
+
+LogicalResult ONNXImporter::importWhere() {
+  if (failed(requireInputs(3)))
+    return failure();
+  return setResult(create<llm::WhereOp>({input(0), input(1), input(2)}));
+}
+
+LogicalResult ONNXImporter::importClip() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value result = input(0);
+  Type elementType = typeOf(result).getElementType();
+  if (Value min = input(1)) {
+    FailureOr<Value> bound = castTo(min, elementType);
+    if (failed(bound))
+      return failure();
+    FailureOr<Value> clipped = create<llm::MaxOp>({result, *bound});
+    if (failed(clipped))
+      return failure();
+    result = *clipped;
+  }
+  if (Value max = input(2)) {
+    FailureOr<Value> bound = castTo(max, elementType);
+    if (failed(bound))
+      return failure();
+    FailureOr<Value> clipped = create<llm::MinOp>({result, *bound});
+    if (failed(clipped))
+      return failure();
+    result = *clipped;
+  }
+  return setResult(result);
+}
+
+LogicalResult ONNXImporter::importCast() {
+  if (failed(requireInputs(1)))
+    return failure();
+  int64_t to = getInt("to", onnx::TensorProto::UNDEFINED);
+  ElementType element = elementTypeOf(to, context);
+  if (!element.type)
+    return error("unsupported element type " + dataTypeName(to) +
+                 " (attribute 'to')");
+  return setResult(castTo(input(0), element.type));
+}
+
+LogicalResult ONNXImporter::importCastLike() {
+  if (failed(requireInputs(2)))
+    return failure();
+  return setResult(castTo(input(0), typeOf(input(1)).getElementType()));
+}
+
+LogicalResult ONNXImporter::importIdentity() {
+  if (failed(requireInputs(1)))
+    return failure();
+  return setResult(input(0));
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and transformer blocks
+//===----------------------------------------------------------------------===//
+
+LogicalResult ONNXImporter::importSoftmax() {
+  if (failed(requireInputs(1)))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", -1), typeOf(input(0)).getRank());
+  if (failed(axis))
+    return failure();
+  return setResult(create<llm::SoftmaxOp>(
+      input(0), {namedAttr("axis", builder.getI64IntegerAttr(*axis))},
+      input(0).getType()));
+}
+
+LogicalResult ONNXImporter::importLogSoftmax() {
+  if (failed(importSoftmax()))
+    return failure();
+  Value softmax = results.pop_back_val();
+  return setResult(create<llm::LogOp>(softmax, {}, softmax.getType()));
+}
+
+LogicalResult ONNXImporter::importLayerNormalization() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", -1), typeOf(input(0)).getRank());
+  if (failed(axis))
+    return failure();
+  SmallVector<Value> operands{input(0), input(1)};
+  if (Value bias = input(2))
+    operands.push_back(bias);
+  return setResult(create<llm::LayerNormOp>(
+      operands,
+      {namedAttr("axis", builder.getI64IntegerAttr(*axis)),
+       namedAttr("epsilon",
+                 builder.getF32FloatAttr(getFloat("epsilon", 1e-5f)))},
+      input(0).getType()));
+}
+
+LogicalResult ONNXImporter::importGelu() {
+  if (failed(requireInputs(1)))
+    return failure();
+  std::string approximate = getString("approximate", "none");
+  llm::GeluApproximation approximation;
+  if (approximate == "none")
+    approximation = llm::GeluApproximation::none;
+  else if (approximate == "tanh")
+    approximation = llm::GeluApproximation::tanh;
+  else
+    return error("unsupported approximate '" + approximate + "'");
+  return setResult(create<llm::GeluOp>(
+      input(0),
+      {namedAttr("approximation",
+                 llm::GeluApproximationAttr::get(context, approximation))},
+      input(0).getType()));
+}
+
+LogicalResult ONNXImporter::importMatMul() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value lhs = input(0), rhs = input(1);
+  RankedTensorType lhsType = typeOf(lhs), rhsType = typeOf(rhs);
+  if (lhsType.getRank() == 0 || rhsType.getRank() == 0)
+    return error("expects operands of rank >= 1, got lhs " +
+                 shapeString(lhsType.getShape()) + " and rhs " +
+                 shapeString(rhsType.getShape()));
+  // numpy semantics: a 1-D lhs is a row, a 1-D rhs a column, and the added
+  // dim is dropped from the result.
+  bool vectorLhs = lhsType.getRank() == 1, vectorRhs = rhsType.getRank() == 1;
+  if (vectorLhs) {
+    FailureOr<Value> row = reshape(lhs, {1, lhsType.getDimSize(0)});
+    if (failed(row))
+      return failure();
+    lhs = *row;
+  }
+  if (vectorRhs) {
+    FailureOr<Value> column = reshape(rhs, {rhsType.getDimSize(0), 1});
+    if (failed(column))
+      return failure();
+    rhs = *column;
+  }
+  FailureOr<Value> product = create<llm::MatMulOp>({lhs, rhs});
+  if (failed(product) || (!vectorLhs && !vectorRhs))
+    return setResult(product);
+  SmallVector<int64_t> shape(typeOf(*product).getShape());
+  if (vectorRhs)
+    shape.erase(shape.end() - 1);
+  if (vectorLhs)
+    shape.erase(shape.end() - 1 - (vectorRhs ? 0 : 1));
+  return setResult(reshape(*product, shape));
+}
+
+LogicalResult ONNXImporter::importGemm() {
+  if (failed(requireInputs(2)))
+    return failure();
+  SmallVector<Value> operands{input(0), input(1)};
+  if (Value c = input(2))
+    operands.push_back(c);
+  return setResult(create<llm::GemmOp>(
+      operands,
+      {namedAttr("alpha", builder.getF32FloatAttr(getFloat("alpha", 1.0f))),
+       namedAttr("beta", builder.getF32FloatAttr(getFloat("beta", 1.0f))),
+       namedAttr("transpose_a", builder.getBoolAttr(getInt("transA", 0) != 0)),
+       namedAttr("transpose_b",
+                 builder.getBoolAttr(getInt("transB", 0) != 0))}));
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy, int64_t axesInputSince>
+LogicalResult ONNXImporter::importReduce() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value data = input(0);
+  int64_t rank = typeOf(data).getRank();
+  SmallVector<int64_t> axes;
+  bool noopWithEmptyAxes = false;
+  if (opset >= axesInputSince) {
+    noopWithEmptyAxes = getInt("noop_with_empty_axes", 0) != 0;
+    if (input(1)) {
+      FailureOr<SmallVector<int64_t>> given = constantInts(1, "axes");
+      if (failed(given))
+        return failure();
+      axes = *given;
+    }
+  } else if (std::optional<SmallVector<int64_t>> given = getInts("axes")) {
+    axes = *given;
+  }
+  if (axes.empty()) {
+    if (noopWithEmptyAxes)
+      return setResult(data);
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  }
+  for (int64_t &axis : axes) {
+    FailureOr<int64_t> normalized = normalizeAxis(axis, rank, "axes");
+    if (failed(normalized))
+      return failure();
+    axis = *normalized;
+  }
+  llvm::sort(axes);
+  return setResult(create<OpTy>(
+      data, {namedAttr("axes", builder.getDenseI64ArrayAttr(axes)),
+             namedAttr("keepdims",
+                       builder.getBoolAttr(getInt("keepdims", 1) != 0))}));
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult ONNXImporter::importReshape() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<SmallVector<int64_t>> requested = constantInts(1, "shape");
+  if (failed(requested))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  bool allowZero = getInt("allowzero", 0) != 0;
+  SmallVector<int64_t> shape;
+  std::optional<size_t> inferred;
+  int64_t known = 1;
+  for (auto [index, dim] : llvm::enumerate(*requested)) {
+    if (dim == 0 && !allowZero) {
+      if (index >= static_cast<size_t>(type.getRank()))
+        return error("shape " + shapeString(*requested) + " copies dim " +
+                     Twine(index) + " of an input of rank " +
+                     Twine(type.getRank()));
+      dim = type.getDimSize(index);
+    }
+    if (dim == -1) {
+      if (inferred)
+        return error("shape " + shapeString(*requested) +
+                     " has more than one -1");
+      inferred = index;
+      shape.push_back(1);
+      continue;
+    }
+    if (dim < 0)
+      return error("shape " + shapeString(*requested) + " has a negative dim " +
+                   Twine(dim));
+    if (dim != 0 && known > (int64_t(1) << 48) / dim)
+      return error("shape " + shapeString(*requested) + " is too large");
+    known *= dim;
+    shape.push_back(dim);
+  }
+  if (inferred) {
+    int64_t total = type.getNumElements();
+    if (known == 0 || total % known != 0)
+      return error("cannot reshape " + shapeString(type.getShape()) + " to " +
+                   shapeString(*requested) +
+                   ": the -1 dim is not a whole "
+                   "number");
+    shape[*inferred] = total / known;
+  }
+  return setResult(reshape(input(0), shape));
+}
+
+LogicalResult ONNXImporter::importTranspose() {
+  if (failed(requireInputs(1)))
+    return failure();
+  int64_t rank = typeOf(input(0)).getRank();
+  SmallVector<int64_t> perm;
+  if (std::optional<SmallVector<int64_t>> given = getInts("perm"))
+    perm = *given;
+  else
+    perm = llvm::to_vector(llvm::reverse(llvm::seq<int64_t>(0, rank)));
+  return setResult(create<llm::TransposeOp>(
+      input(0),
+      {namedAttr("permutation", builder.getDenseI64ArrayAttr(perm))}));
+}
+
+LogicalResult ONNXImporter::importConcat() {
+  if (failed(requireInputs(1)))
+    return failure();
+  if (!findAttr("axis"))
+    return error("expects attribute 'axis'");
+  for (Value value : inputs)
+    if (!value)
+      return error("expects no empty inputs");
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", 0), typeOf(input(0)).getRank());
+  if (failed(axis))
+    return failure();
+  return setResult(create<llm::ConcatOp>(
+      inputs, {namedAttr("axis", builder.getI64IntegerAttr(*axis))}));
+}
+
+LogicalResult ONNXImporter::importSlice() {
+  if (failed(requireInputs(3)))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  int64_t rank = type.getRank();
+  FailureOr<SmallVector<int64_t>> starts = constantInts(1, "starts");
+  if (failed(starts))
+    return failure();
+  FailureOr<SmallVector<int64_t>> ends = constantInts(2, "ends");
+  if (failed(ends))
+    return failure();
+  SmallVector<int64_t> axes, steps;
+  if (input(3)) {
+    FailureOr<SmallVector<int64_t>> given = constantInts(3, "axes");
+    if (failed(given))
+      return failure();
+    axes = *given;
+  } else {
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, starts->size()));
+  }
+  if (input(4)) {
+    FailureOr<SmallVector<int64_t>> given = constantInts(4, "steps");
+    if (failed(given))
+      return failure();
+    steps = *given;
+  } else {
+    steps.assign(starts->size(), 1);
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return error("expects starts, ends, axes and steps of one length, got " +
+                 Twine(starts->size()) + ", " + Twine(ends->size()) + ", " +
+                 Twine(axes.size()) + " and " + Twine(steps.size()));
+
+  SmallVector<int64_t> allStarts(rank, 0), allEnds(type.getShape()),
+      allSteps(rank, 1);
+  SmallVector<bool> seen(rank, false);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    FailureOr<int64_t> axis = normalizeAxis(axes[i], rank, "axes");
+    if (failed(axis))
+      return failure();
+    if (seen[*axis])
+      return error("expects unique axes, got " + Twine(*axis) + " twice");
+    seen[*axis] = true;
+    int64_t dim = type.getDimSize(*axis);
+    int64_t start = (*starts)[i], end = (*ends)[i], step = steps[i];
+    if (step == 0)
+      return error("expects nonzero steps");
+    // A step past the dim takes one element, as a step of the dim does; this
+    // keeps the size arithmetic of llm.slice away from overflow.
+    step = std::clamp<int64_t>(step, -std::max<int64_t>(dim, 1),
+                               std::max<int64_t>(dim, 1));
+    if (start < 0)
+      start = start < -dim ? -1 : start + dim;
+    if (end < 0)
+      end = end < -dim ? -1 : end + dim;
+    if (step > 0) {
+      start = std::clamp<int64_t>(start, 0, dim);
+      end = std::clamp<int64_t>(end, 0, dim);
+      end = std::max(end, start);
+    } else if (dim == 0) {
+      start = end = 0;
+      step = 1;
+    } else {
+      start = std::clamp<int64_t>(start, 0, dim - 1);
+      end = std::clamp<int64_t>(end, -1, dim - 1);
+      end = std::min(end, start);
+    }
+    allStarts[*axis] = start;
+    allEnds[*axis] = end;
+    allSteps[*axis] = step;
+  }
+  return setResult(create<llm::SliceOp>(
+      input(0), {namedAttr("starts", builder.getDenseI64ArrayAttr(allStarts)),
+                 namedAttr("ends", builder.getDenseI64ArrayAttr(allEnds)),
+                 namedAttr("steps", builder.getDenseI64ArrayAttr(allSteps))}));
+}
+
+LogicalResult ONNXImporter::importSplit() {
+  if (failed(requireInputs(1)))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getDimSize(*axis);
+  SmallVector<int64_t> sizes;
+  if (input(1)) {
+    FailureOr<SmallVector<int64_t>> given = constantInts(1, "split");
+    if (failed(given))
+      return failure();
+    sizes = *given;
+  } else if (const onnx::AttributeProto *numOutputs =
+                 opset >= 18 ? findAttr("num_outputs") : nullptr) {
+    int64_t count = numOutputs->i();
+    if (count <= 0)
+      return error("expects num_outputs > 0, got " + Twine(count));
+    int64_t chunk = llvm::divideCeil(dim, count);
+    for (int64_t remaining = dim; remaining > 0; remaining -= chunk)
+      sizes.push_back(std::min(chunk, remaining));
+    if (static_cast<int64_t>(sizes.size()) != count)
+      return error("cannot split dim " + Twine(*axis) + " of size " +
+                   Twine(dim) + " into " + Twine(count) + " outputs");
+  } else {
+    int64_t count = node->output_size();
+    if (count == 0 || dim % count != 0)
+      return error("cannot split dim " + Twine(*axis) + " of size " +
+                   Twine(dim) + " into " + Twine(count) + " equal outputs");
+    sizes.assign(count, dim / count);
+  }
+  if (static_cast<int64_t>(sizes.size()) != node->output_size())
+    return error("expects " + Twine(sizes.size()) + " outputs, got " +
+                 Twine(node->output_size()));
+  FailureOr<SmallVector<Value>> pieces = createOp<llm::SplitOp>(
+      input(0), {namedAttr("axis", builder.getI64IntegerAttr(*axis)),
+                 namedAttr("sizes", builder.getDenseI64ArrayAttr(sizes))});
+  if (failed(pieces))
+    return failure();
+  llvm::append_range(results, *pieces);
+  return success();
+}
+
+LogicalResult ONNXImporter::importGather() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", 0), typeOf(input(0)).getRank());
+  if (failed(axis))
+    return failure();
+  return setResult(create<llm::GatherOp>(
+      {input(0), input(1)},
+      {namedAttr("axis", builder.getI64IntegerAttr(*axis))}));
+}
+
+LogicalResult ONNXImporter::importExpand() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<SmallVector<int64_t>> requested = constantInts(1, "shape");
+  if (failed(requested))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  for (int64_t dim : *requested)
+    if (dim < 0)
+      return error("shape " + shapeString(*requested) + " has a negative dim");
+  FailureOr<SmallVector<int64_t>> shape =
+      llm::broadcastShapes(type.getShape(), *requested);
+  if (failed(shape))
+    return error("cannot broadcast " + shapeString(type.getShape()) +
+                 " with shape " + shapeString(*requested));
+  return setResult(
+      create<llm::ExpandOp>(input(0), {}, type.clone(ArrayRef(*shape))));
+}
+
+LogicalResult ONNXImporter::importUnsqueeze() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<SmallVector<int64_t>> axes = constantInts(1, "axes");
+  if (failed(axes))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  int64_t rank = type.getRank() + axes->size();
+  SmallVector<bool> inserted(rank, false);
+  for (int64_t axis : *axes) {
+    FailureOr<int64_t> normalized = normalizeAxis(axis, rank, "axes");
+    if (failed(normalized))
+      return failure();
+    if (inserted[*normalized])
+      return error("expects unique axes, got " + Twine(*normalized) + " twice");
+    inserted[*normalized] = true;
+  }
+  SmallVector<int64_t> shape;
+  ArrayRef<int64_t> dims = type.getShape();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (inserted[d]) {
+      shape.push_back(1);
+    } else {
+      shape.push_back(dims.front());
+      dims = dims.drop_front();
+    }
+  }
+  return setResult(reshape(input(0), shape));
+}
+
+LogicalResult ONNXImporter::importSqueeze() {
+  if (failed(requireInputs(1)))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  int64_t rank = type.getRank();
+  SmallVector<bool> removed(rank, false);
+  if (input(1)) {
+    FailureOr<SmallVector<int64_t>> axes = constantInts(1, "axes");
+    if (failed(axes))
+      return failure();
+    for (int64_t axis : *axes) {
+      FailureOr<int64_t> normalized = normalizeAxis(axis, rank, "axes");
+      if (failed(normalized))
+        return failure();
+      if (type.getDimSize(*normalized) != 1)
+        return error("cannot squeeze dim " + Twine(*normalized) + " of size " +
+                     Twine(type.getDimSize(*normalized)) + " in " +
+                     shapeString(type.getShape()));
+      removed[*normalized] = true;
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      removed[d] = type.getDimSize(d) == 1;
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!removed[d])
+      shape.push_back(type.getDimSize(d));
+  return setResult(reshape(input(0), shape));
+}
+
+LogicalResult ONNXImporter::importFlatten() {
+  if (failed(requireInputs(1)))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  int64_t rank = type.getRank();
+  int64_t axis = getInt("axis", 1);
+  if (axis < -rank || axis > rank)
+    return error("expects axis in [" + Twine(-rank) + ", " + Twine(rank) +
+                 "], got " + Twine(axis));
+  if (axis < 0)
+    axis += rank;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? outer : inner) *= type.getDimSize(d);
+  return setResult(reshape(input(0), {outer, inner}));
+}
+
+LogicalResult ONNXImporter::importTile() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<SmallVector<int64_t>> repeats = constantInts(1, "repeats");
+  if (failed(repeats))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  if (static_cast<int64_t>(repeats->size()) != type.getRank())
+    return error("expects one repeat per dim (" + Twine(type.getRank()) +
+                 "), got " + Twine(repeats->size()));
+  if (llvm::all_of(*repeats, [](int64_t r) { return r == 1; }))
+    return setResult(input(0));
+  // Tiling is a broadcast along a new dim in front of each dim, with the
+  // pairs then merged: [r0, d0, r1, d1] -> [r0 * d0, r1 * d1].
+  SmallVector<int64_t> interleaved, expanded, tiled;
+  for (auto [repeat, dim] : llvm::zip(*repeats, type.getShape())) {
+    if (repeat < 0)
+      return error("expects repeats >= 0, got " + Twine(repeat));
+    if (repeat != 0 && dim > (int64_t(1) << 48) / repeat)
+      return error("produces a dim that is too large");
+    interleaved.append({1, dim});
+    expanded.append({repeat, dim});
+    tiled.push_back(repeat * dim);
+  }
+  FailureOr<Value> spread = reshape(input(0), interleaved);
+  if (failed(spread))
+    return failure();
+  FailureOr<Value> broadcast = create<llm::ExpandOp>(
+      *spread, {}, type.clone(ArrayRef<int64_t>(expanded)));
+  if (failed(broadcast))
+    return failure();
+  return setResult(reshape(*broadcast, tiled));
+}
+
+LogicalResult ONNXImporter::importTrilu() {
+  if (failed(requireInputs(1)))
+    return failure();
+  int64_t diagonal = 0;
+  if (input(1)) {
+    FailureOr<int64_t> k = constantScalarInt(1, "k");
+    if (failed(k))
+      return failure();
+    diagonal = *k;
+  }
+  return setResult(create<llm::TriluOp>(
+      input(0),
+      {namedAttr("upper", builder.getBoolAttr(getInt("upper", 1) != 0)),
+       namedAttr("diagonal", builder.getI64IntegerAttr(diagonal))},
+      input(0).getType()));
+}
+
+//===----------------------------------------------------------------------===//
+// Constants and shapes
+//===----------------------------------------------------------------------===//
+
+LogicalResult ONNXImporter::importConstant() {
+  for (onnx::AttributeProto &attr : *node->mutable_attribute()) {
+    const std::string &name = attr.name();
+    if (name == "value") {
+      FailureOr<ElementsAttr> value = tensorToAttr(
+          *attr.mutable_t(), "attribute 'value'",
+          blobNameFor(node->output_size() ? node->output(0) : node->name()));
+      if (failed(value))
+        return failure();
+      return setResult(createConstant(*value, nodeLoc));
+    }
+    if (name == "value_float" || name == "value_floats") {
+      SmallVector<float> floats(attr.floats().begin(), attr.floats().end());
+      if (name == "value_float")
+        floats.assign(1, attr.f());
+      SmallVector<int64_t> shape;
+      if (name == "value_floats")
+        shape.push_back(floats.size());
+      auto type = RankedTensorType::get(shape, builder.getF32Type());
+      return setResult(createConstant(
+          DenseElementsAttr::get(type, ArrayRef<float>(floats)), nodeLoc));
+    }
+    if (name == "value_int" || name == "value_ints") {
+      SmallVector<int64_t> ints(attr.ints().begin(), attr.ints().end());
+      if (name == "value_int")
+        ints.assign(1, attr.i());
+      SmallVector<int64_t> shape;
+      if (name == "value_ints")
+        shape.push_back(ints.size());
+      auto type = RankedTensorType::get(shape, builder.getI64Type());
+      return setResult(createConstant(
+          DenseElementsAttr::get(type, ArrayRef<int64_t>(ints)), nodeLoc));
+    }
+    if (name == "value_string" || name == "value_strings")
+      return error("unsupported element type STRING (attribute '" + name +
+                   "')");
+    if (name == "sparse_value")
+      return error("sparse constants are not supported");
+  }
+  return error("expects a 'value' attribute");
+}
+
+LogicalResult ONNXImporter::importConstantOfShape() {
+  if (failed(requireInputs(1)))
+    return failure();
+  FailureOr<SmallVector<int64_t>> shape = constantInts(0, "input");
+  if (failed(shape))
+    return failure();
+  int64_t count = 1;
+  for (int64_t dim : *shape) {
+    if (dim < 0)
+      return error("shape " + shapeString(*shape) + " has a negative dim");
+    if (dim != 0 && count > (int64_t(1) << 48) / dim)
+      return error("shape " + shapeString(*shape) + " is too large");
+    count *= dim;
+  }
+  Attribute element = builder.getF32FloatAttr(0.0f);
+  Type elementType = builder.getF32Type();
+  for (onnx::AttributeProto &attr : *node->mutable_attribute()) {
+    if (attr.name() != "value")
+      continue;
+    FailureOr<ElementsAttr> value =
+        tensorToAttr(*attr.mutable_t(), "attribute 'value'", "value");
+    if (failed(value))
+      return failure();
+    auto dense = dyn_cast<DenseElementsAttr>(*value);
+    if (!dense || dense.getNumElements() != 1)
+      return error("expects a 'value' of one element");
+    element = *dense.getValues<Attribute>().begin();
+    elementType = dense.getElementType();
+  }
+  auto type = RankedTensorType::get(*shape, elementType);
+  return setResult(
+      createConstant(DenseElementsAttr::get(type, element), nodeLoc));
+}
+
+LogicalResult ONNXImporter::importShape() {
+  if (failed(requireInputs(1)))
+    return failure();
+  ArrayRef<int64_t> dims = typeOf(input(0)).getShape();
+  int64_t rank = dims.size();
+  auto clampIndex = [&](int64_t index) {
+    if (index < 0)
+      index += rank;
+    return std::clamp<int64_t>(index, 0, rank);
+  };
+  int64_t start = clampIndex(getInt("start", 0));
+  int64_t end = clampIndex(getInt("end", rank));
+  SmallVector<int64_t> shape(dims.begin() + start,
+                             dims.begin() + std::max(start, end));
+  auto type = RankedTensorType::get({static_cast<int64_t>(shape.size())},
+                                    builder.getI64Type());
+  return setResult(createConstant(
+      DenseElementsAttr::get(type, ArrayRef<int64_t>(shape)), nodeLoc));
+}
+
+LogicalResult ONNXImporter::importSize() {
+  if (failed(requireInputs(1)))
+    return failure();
+  auto type = RankedTensorType::get({}, builder.getI64Type());
+  return setResult(createConstant(
+      DenseElementsAttr::get(
+          type, ArrayRef<int64_t>{typeOf(input(0)).getNumElements()}),
+      nodeLoc));
+}
+
+LogicalResult ONNXImporter::importRange() {
+  if (failed(requireInputs(3)))
+    return failure();
+  Type elementType = typeOf(input(0)).getElementType();
+  StringRef names[] = {"start", "limit", "delta"};
+  SmallVector<double> bounds;
+  for (unsigned i = 0; i < 3; ++i) {
+    std::optional<SmallVector<double>> value = constantDoublesOf(input(i));
+    if (!value)
+      return error("input '" + names[i] +
+                   "' must be a compile-time constant; give static input "
+                   "shapes with --shape");
+    if (value->size() != 1)
+      return error("expects input '" + names[i] + "' to be a scalar");
+    bounds.push_back(value->front());
+  }
+  double start = bounds[0], limit = bounds[1], delta = bounds[2];
+  if (delta == 0)
+    return error("expects a nonzero delta");
+  double steps = std::ceil((limit - start) / delta);
+  if (!(steps <= static_cast<double>(kMaxGeneratedElements)))
+    return error("produces too many elements");
+  int64_t count = std::max<int64_t>(0, static_cast<int64_t>(steps));
+  auto type = RankedTensorType::get({count}, elementType);
+  DenseElementsAttr value;
+  if (auto intType = dyn_cast<IntegerType>(elementType)) {
+    std::optional<SmallVector<int64_t>> ints[3] = {constantIntsOf(input(0)),
+                                                   constantIntsOf(input(1)),
+                                                   constantIntsOf(input(2))};
+    int64_t first = ints[0]->front(), step = ints[2]->front();
+    SmallVector<APInt> elements;
+    for (int64_t i = 0; i < count; ++i)
+      elements.push_back(APInt(intType.getWidth(), first + i * step,
+                               /*isSigned=*/true, /*implicitTrunc=*/true));
+    value = DenseElementsAttr::get(type, elements);
+  } else if (auto floatType = dyn_cast<FloatType>(elementType)) {
+    SmallVector<APFloat> elements;
+    for (int64_t i = 0; i < count; ++i) {
+      APFloat element(start + i * delta);
+      bool lossy;
+      element.convert(floatType.getFloatSemantics(),
+                      APFloat::rmNearestTiesToEven, &lossy);
+      elements.push_back(element);
+    }
+    value = DenseElementsAttr::get(type, elements);
+  } else {
+    return error("unsupported element type for Range");
+  }
+  return setResult(createConstant(largeToResource(value, "range"), nodeLoc));
+}
+
+//===----------------------------------------------------------------------===//
+// Loading
+//===----------------------------------------------------------------------===//
+
+OwningOpRef<ModuleOp> importModelProto(onnx::ModelProto &model,
+                                       StringRef displayName, StringRef baseDir,
+                                       MLIRContext &context,
+                                       const ImportOptions &options) {
+  context.loadDialect<llm::LLMDialect, func::FuncDialect>();
+  try {
+    ONNXImporter importer(context, displayName, baseDir, options);
+    return importer.importModel(model);
+  } catch (const std::exception &e) {
+    mlir::emitError(FileLineColLoc::get(&context, displayName, 0, 0))
+        << "import failed: " << oneLine(e.what());
+  } catch (...) {
+    mlir::emitError(FileLineColLoc::get(&context, displayName, 0, 0))
+        << "import failed";
+  }
+  return nullptr;
+}
+
+bool isTextModel(StringRef name) { return name.ends_with(".onnxtxt"); }
+
+LogicalResult parseTextModel(StringRef text, StringRef displayName,
+                             MLIRContext &context, onnx::ModelProto &model) {
+  std::string source = text.str();
+  onnx::Common::Status status;
+  try {
+    status = onnx::OnnxParser::Parse(model, source.c_str());
+  } catch (const std::exception &e) {
+    return mlir::emitError(FileLineColLoc::get(&context, displayName, 0, 0))
+           << "not a valid ONNX text model: " << oneLine(e.what());
+  }
+  if (!status.IsOK())
+    return mlir::emitError(FileLineColLoc::get(&context, displayName, 0, 0))
+           << "not a valid ONNX text model: " << oneLine(status.ErrorMessage());
+  return success();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Public API
+//===----------------------------------------------------------------------===//
+
+llvm::Error llmc::parseShapeOption(StringRef spec, ImportOptions &options) {
+  auto invalid = [&](const Twine &why) {
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "invalid --shape '" + spec + "': " + why +
+            " (expected NAME=DIMS, e.g. x=1x16 or x=1,16)");
+  };
+  size_t equals = spec.rfind('=');
+  if (equals == StringRef::npos)
+    return invalid("no '='");
+  StringRef name = spec.take_front(equals);
+  StringRef dims = spec.drop_front(equals + 1).trim();
+  if (name.empty())
+    return invalid("no input name");
+  SmallVector<int64_t> shape;
+  if (!dims.empty()) {
+    SmallVector<StringRef> parts;
+    dims.split(parts, dims.contains(',') ? ',' : 'x');
+    for (StringRef part : parts) {
+      int64_t dim = 0;
+      if (part.trim().getAsInteger(10, dim) || dim < 0)
+        return invalid("'" + part + "' is not a dimension");
+      shape.push_back(dim);
+    }
+  }
+  options.inputShapes[name] = std::move(shape);
+  return llvm::Error::success();
+}
+
+OwningOpRef<ModuleOp>
+llmc::importONNXBytes(StringRef bytes, StringRef displayName, StringRef baseDir,
+                      MLIRContext &context, const ImportOptions &options) {
+  OneLineDiagnostics oneLineDiagnostics(context);
+  onnx::ModelProto model;
+  if (isTextModel(displayName)) {
+    if (failed(parseTextModel(bytes, displayName, context, model)))
+      return nullptr;
+    return importModelProto(model, displayName, baseDir, context, options);
+  }
+  bool parsed = false;
+  try {
+    google::protobuf::io::ArrayInputStream stream(
+        bytes.data(),
+        static_cast<int>(std::min<size_t>(bytes.size(), INT_MAX)));
+    parsed = bytes.size() <= INT_MAX && parseBinaryModel(stream, model);
+  } catch (...) {
+  }
+  if (!parsed) {
+    mlir::emitError(FileLineColLoc::get(&context, displayName, 0, 0))
+        << "not a valid ONNX model (protobuf parse failed)";
+    return nullptr;
+  }
+  return importModelProto(model, displayName, baseDir, context, options);
+}
+
+OwningOpRef<ModuleOp> llmc::importONNXFile(StringRef path, MLIRContext &context,
+                                           const ImportOptions &options) {
+  OneLineDiagnostics oneLineDiagnostics(context);
+  Location loc = FileLineColLoc::get(&context, path, 0, 0);
+  SmallString<256> baseDir = llvm::sys::path::parent_path(path);
+  if (baseDir.empty())
+    baseDir = ".";
+  if (isTextModel(path)) {
+    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+    if (!buffer) {
+      mlir::emitError(loc) << "cannot open the model: "
+                           << buffer.getError().message();
+      return nullptr;
+    }
+    return importONNXBytes((*buffer)->getBuffer(), path, baseDir, context,
+                           options);
+  }
+
+  // Parsing from the file descriptor keeps one copy of the weights in memory
+  // (the parsed strings), which the blobs then take over.
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd)) {
+    mlir::emitError(loc) << "cannot open the model: " << ec.message();
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  bool parsed = false;
+  try {
+    google::protobuf::io::FileInputStream stream(fd);
+    stream.SetCloseOnDelete(true);
+    parsed = parseBinaryModel(stream, model);
+    if (stream.GetErrno() != 0) {
+      mlir::emitError(loc) << "cannot read the model: "
+                           << std::strerror(stream.GetErrno());
+      return nullptr;
+    }
+  } catch (...) {
+    parsed = false;
+  }
+  if (!parsed) {
+    mlir::emitError(loc) << "not a valid ONNX model (protobuf parse failed)";
+    return nullptr;
+  }
+  return importModelProto(model, path, baseDir, context, options);
+}

@@ -1,1 +1,561 @@
-// placeholder
+//===- Tensor.cpp - host tensors, .npy and TensorProto files, signatures --===//
+#include "llmc/Runtime/Tensor.h"
+
+#include "llm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace llmc;
+using llvm::StringRef;
+
+namespace {
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+struct DTypeInfo {
+  DType dtype;
+  size_t size;
+  const char *name;
+  const char *npy;
+};
+
+constexpr DTypeInfo kDTypes[] = {
+    {DType::f32, 4, "f32", "<f4"},  {DType::f64, 8, "f64", "<f8"},
+    {DType::f16, 2, "f16", "<f2"},  {DType::bf16, 2, "bf16", nullptr},
+    {DType::i64, 8, "i64", "<i8"},  {DType::i32, 4, "i32", "<i4"},
+    {DType::i16, 2, "i16", "<i2"},  {DType::i8, 1, "i8", "|i1"},
+    {DType::u8, 1, "u8", "|u1"},    {DType::i1, 1, "bool", "|b1"},
+};
+
+const DTypeInfo &infoOf(DType dtype) {
+  for (const DTypeInfo &info : kDTypes)
+    if (info.dtype == dtype)
+      return info;
+  llvm_unreachable("every DType has an entry");
+}
+
+std::shared_ptr<void> allocateAligned(size_t bytes) {
+  size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+  void *memory = std::aligned_alloc(64, rounded);
+  if (!memory)
+    llvm::report_bad_alloc_error("llmc: tensor allocation failed");
+  std::memset(memory, 0, rounded);
+  return std::shared_ptr<void>(memory, std::free);
+}
+
+/// numpy's dtype strings also come as "<i8" or "=i8"; "<" is what we write.
+std::optional<DType> dtypeFromNpy(StringRef descr) {
+  std::string normalized = descr.str();
+  if (!normalized.empty() && normalized[0] == '=')
+    normalized[0] = normalized.size() > 1 && (normalized[1] == 'b' ||
+                                              normalized[1] == 'i' ||
+                                              normalized[1] == 'u') &&
+                            normalized.back() == '1'
+                        ? '|'
+                        : '<';
+  for (const DTypeInfo &info : kDTypes)
+    if (info.npy && normalized == info.npy)
+      return info.dtype;
+  return std::nullopt;
+}
+
+/// Extracts the text after `'key':` in a numpy header dictionary.
+std::optional<StringRef> npyField(StringRef header, StringRef key) {
+  size_t at = header.find(("'" + key + "'").str());
+  if (at == StringRef::npos)
+    return std::nullopt;
+  StringRef rest = header.drop_front(at + key.size() + 2).ltrim();
+  if (!rest.consume_front(":"))
+    return std::nullopt;
+  return rest.ltrim();
+}
+} // namespace
+
+size_t llmc::dtypeSize(DType dtype) { return infoOf(dtype).size; }
+StringRef llmc::dtypeName(DType dtype) { return infoOf(dtype).name; }
+
+std::optional<DType> llmc::dtypeFromName(StringRef name) {
+  for (const DTypeInfo &info : kDTypes)
+    if (name == info.name)
+      return info.dtype;
+  return std::nullopt;
+}
+
+std::optional<DType> llmc::dtypeFromMLIR(mlir::Type type) {
+  if (type.isF32())
+    return DType::f32;
+  if (type.isF64())
+    return DType::f64;
+  if (type.isF16())
+    return DType::f16;
+  if (type.isBF16())
+    return DType::bf16;
+  if (type.isSignlessInteger(64))
+    return DType::i64;
+  if (type.isSignlessInteger(32))
+    return DType::i32;
+  if (type.isSignlessInteger(16))
+    return DType::i16;
+  if (type.isSignlessInteger(8))
+    return DType::i8;
+  if (type.isUnsignedInteger(8))
+    return DType::u8;
+  if (type.isSignlessInteger(1))
+    return DType::i1;
+  return std::nullopt;
+}
+
+mlir::Type llmc::dtypeToMLIR(DType dtype, mlir::MLIRContext &context) {
+  mlir::Builder b(&context);
+  switch (dtype) {
+  case DType::f32:
+    return b.getF32Type();
+  case DType::f64:
+    return b.getF64Type();
+  case DType::f16:
+    return b.getF16Type();
+  case DType::bf16:
+    return b.getBF16Type();
+  case DType::i64:
+    return b.getI64Type();
+  case DType::i32:
+    return b.getI32Type();
+  case DType::i16:
+    return b.getI16Type();
+  case DType::i8:
+    return b.getI8Type();
+  case DType::u8:
+    return mlir::IntegerType::get(&context, 8, mlir::IntegerType::Unsigned);
+  case DType::i1:
+    return b.getI1Type();
+  }
+  llvm_unreachable("unknown dtype");
+}
+
+std::string llmc::shapeToString(llvm::ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor
+//===----------------------------------------------------------------------===//
+
+Tensor::Tensor(std::string name, DType dtype, std::vector<int64_t> shape)
+    : name(std::move(name)), dtype(dtype), shape(std::move(shape)) {
+  std::shared_ptr<void> storage = allocateAligned(byteSize());
+  bytes = storage.get();
+  keepAlive = std::move(storage);
+}
+
+Tensor Tensor::view(std::string name, DType dtype, std::vector<int64_t> shape,
+                    const void *bytes, std::shared_ptr<const void> owner) {
+  Tensor tensor;
+  tensor.name = std::move(name);
+  tensor.dtype = dtype;
+  tensor.shape = std::move(shape);
+  tensor.bytes = bytes;
+  tensor.keepAlive = std::move(owner);
+  return tensor;
+}
+
+int64_t Tensor::numElements() const {
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  return count;
+}
+
+void *Tensor::mutableData() { return const_cast<void *>(bytes); }
+
+//===----------------------------------------------------------------------===//
+// Files
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<Tensor> llmc::readNpy(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return makeError(path + ": cannot read: " + buffer.getError().message());
+  StringRef data = (*buffer)->getBuffer();
+  auto bad = [&](const llvm::Twine &why) {
+    return makeError(path + ": not a valid .npy file: " + why);
+  };
+  if (data.size() < 10 || !data.starts_with("\x93NUMPY"))
+    return bad("missing the \\x93NUMPY magic");
+  unsigned major = static_cast<unsigned char>(data[6]);
+  size_t headerLength, headerStart;
+  if (major == 1) {
+    headerLength = static_cast<unsigned char>(data[8]) |
+                   (static_cast<unsigned char>(data[9]) << 8);
+    headerStart = 10;
+  } else if (major == 2 || major == 3) {
+    if (data.size() < 12)
+      return bad("truncated header");
+    headerLength = 0;
+    for (int i = 3; i >= 0; --i)
+      headerLength = (headerLength << 8) | static_cast<unsigned char>(data[8 + i]);
+    headerStart = 12;
+  } else {
+    return bad("unknown version " + llvm::Twine(major));
+  }
+  if (data.size() < headerStart + headerLength)
+    return bad("truncated header");
+  StringRef header = data.substr(headerStart, headerLength);
+  auto descr = npyField(header, "descr");
+  auto fortran = npyField(header, "fortran_order");
+  auto shapeText = npyField(header, "shape");
+  if (!descr || !fortran || !shapeText)
+    return bad("header lacks descr, fortran_order or shape");
+  StringRef descrValue = descr->drop_front().take_until(
+      [](char c) { return c == '\'' || c == '"'; });
+  std::optional<DType> dtype = dtypeFromNpy(descrValue);
+  if (!dtype)
+    return makeError(path + ": unsupported .npy dtype '" + descrValue + "'");
+  if (fortran->starts_with("True"))
+    return makeError(path + ": Fortran-ordered arrays are not supported");
+  std::vector<int64_t> shape;
+  StringRef dims = shapeText->drop_front().take_until(
+      [](char c) { return c == ')'; });
+  llvm::SmallVector<StringRef> parts;
+  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef part : parts) {
+    part = part.trim();
+    if (part.empty())
+      continue;
+    int64_t dim;
+    if (part.getAsInteger(10, dim) || dim < 0)
+      return bad("bad shape '" + dims + "'");
+    shape.push_back(dim);
+  }
+  Tensor tensor(llvm::sys::path::stem(path).str(), *dtype, shape);
+  size_t payload = data.size() - headerStart - headerLength;
+  if (payload < tensor.byteSize())
+    return bad("data is truncated: " + llvm::Twine(payload) + " bytes for " +
+               llvm::Twine(tensor.byteSize()));
+  std::memcpy(tensor.mutableData(), data.data() + headerStart + headerLength,
+              tensor.byteSize());
+  return tensor;
+}
+
+llvm::Error llmc::writeNpy(const Tensor &tensor, StringRef path) {
+  const char *descr = infoOf(tensor.dtype).npy;
+  if (!descr)
+    return makeError("cannot write " + dtypeName(tensor.dtype) +
+                     " tensor '" + tensor.name + "' as .npy");
+  std::string shape = "(";
+  for (int64_t dim : tensor.shape)
+    shape += std::to_string(dim) + ", ";
+  if (tensor.shape.size() > 1)
+    shape.resize(shape.size() - 2);
+  else if (tensor.shape.size() == 1)
+    shape.resize(shape.size() - 1);
+  shape += ")";
+  std::string header = "{'descr': '" + std::string(descr) +
+                       "', 'fortran_order': False, 'shape': " + shape + ", }";
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return makeError(path + ": cannot write: " + error.message());
+  os << "\x93NUMPY" << '\x01' << '\x00';
+  os << static_cast<char>(header.size() & 0xff)
+     << static_cast<char>((header.size() >> 8) & 0xff);
+  os << header;
+  os.write(static_cast<const char *>(tensor.data()), tensor.byteSize());
+  os.close();
+  if (os.has_error())
+    return makeError(path + ": write failed");
+  return llvm::Error::success();
+}
+
+llvm::Expected<Tensor> llmc::readTensorProto(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return makeError(path + ": cannot read: " + buffer.getError().message());
+  onnx::TensorProto proto;
+  StringRef data = (*buffer)->getBuffer();
+  if (!proto.ParseFromArray(data.data(), static_cast<int>(data.size())))
+    return makeError(path + ": not a valid ONNX TensorProto");
+  std::optional<DType> dtype;
+  switch (proto.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    dtype = DType::f32;
+    break;
+  case onnx::TensorProto::DOUBLE:
+    dtype = DType::f64;
+    break;
+  case onnx::TensorProto::FLOAT16:
+    dtype = DType::f16;
+    break;
+  case onnx::TensorProto::BFLOAT16:
+    dtype = DType::bf16;
+    break;
+  case onnx::TensorProto::INT64:
+    dtype = DType::i64;
+    break;
+  case onnx::TensorProto::INT32:
+    dtype = DType::i32;
+    break;
+  case onnx::TensorProto::INT16:
+    dtype = DType::i16;
+    break;
+  case onnx::TensorProto::INT8:
+    dtype = DType::i8;
+    break;
+  case onnx::TensorProto::UINT8:
+    dtype = DType::u8;
+    break;
+  case onnx::TensorProto::BOOL:
+    dtype = DType::i1;
+    break;
+  default:
+    return makeError(path + ": tensor '" + proto.name() +
+                     "' has unsupported ONNX data type " +
+                     llvm::Twine(proto.data_type()));
+  }
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL)
+    return makeError(path + ": tensor '" + proto.name() +
+                     "' uses external data, which input files cannot");
+  std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
+  for (int64_t dim : shape)
+    if (dim < 0)
+      return makeError(path + ": tensor '" + proto.name() +
+                       "' has a negative dim");
+  Tensor tensor(proto.name(), *dtype, shape);
+  int64_t count = tensor.numElements();
+  auto mismatch = [&](int64_t got) {
+    return makeError(path + ": tensor '" + proto.name() + "' of shape " +
+                     shapeToString(shape) + " holds " + llvm::Twine(got) +
+                     " values");
+  };
+  char *out = static_cast<char *>(tensor.mutableData());
+  if (proto.has_raw_data()) {
+    if (proto.raw_data().size() != tensor.byteSize())
+      return mismatch(proto.raw_data().size() / dtypeSize(*dtype));
+    std::memcpy(out, proto.raw_data().data(), tensor.byteSize());
+    return tensor;
+  }
+  auto copyAs = [&](const auto &values, auto convert) -> llvm::Error {
+    if (values.size() != count)
+      return mismatch(values.size());
+    for (int64_t i = 0; i < count; ++i)
+      convert(out, i, values.Get(i));
+    return llvm::Error::success();
+  };
+  llvm::Error error = llvm::Error::success();
+  switch (*dtype) {
+  case DType::f32:
+    error = copyAs(proto.float_data(), [](char *o, int64_t i, float v) {
+      std::memcpy(o + 4 * i, &v, 4);
+    });
+    break;
+  case DType::f64:
+    error = copyAs(proto.double_data(), [](char *o, int64_t i, double v) {
+      std::memcpy(o + 8 * i, &v, 8);
+    });
+    break;
+  case DType::i64:
+    error = copyAs(proto.int64_data(), [](char *o, int64_t i, int64_t v) {
+      std::memcpy(o + 8 * i, &v, 8);
+    });
+    break;
+  default: {
+    // int32_data carries every narrower type (and f16/bf16 bit patterns).
+    size_t size = dtypeSize(*dtype);
+    error = copyAs(proto.int32_data(), [size](char *o, int64_t i, int32_t v) {
+      std::memcpy(o + size * i, &v, size);
+    });
+  }
+  }
+  if (error)
+    return std::move(error);
+  return tensor;
+}
+
+llvm::Expected<Tensor> llmc::readTensorFile(StringRef path) {
+  if (path.ends_with(".npy"))
+    return readNpy(path);
+  if (path.ends_with(".pb"))
+    return readTensorProto(path);
+  return makeError(path + ": unknown tensor file type (expected .npy or .pb)");
+}
+
+//===----------------------------------------------------------------------===//
+// Signatures
+//===----------------------------------------------------------------------===//
+
+llvm::json::Value TensorSpec::toJSON() const {
+  llvm::json::Array dims;
+  for (int64_t dim : shape)
+    dims.push_back(dim);
+  return llvm::json::Object{
+      {"name", name}, {"dtype", dtypeName(dtype)}, {"shape", std::move(dims)}};
+}
+
+llvm::Expected<TensorSpec> TensorSpec::fromJSON(const llvm::json::Value &value) {
+  const llvm::json::Object *object = value.getAsObject();
+  if (!object)
+    return makeError("a tensor spec is not a JSON object");
+  TensorSpec spec;
+  auto name = object->getString("name");
+  auto dtype = object->getString("dtype");
+  const llvm::json::Array *dims = object->getArray("shape");
+  if (!name || !dtype || !dims)
+    return makeError("a tensor spec lacks name, dtype or shape");
+  spec.name = name->str();
+  auto parsed = dtypeFromName(*dtype);
+  if (!parsed)
+    return makeError("tensor '" + spec.name + "' has unknown dtype '" + *dtype +
+                     "'");
+  spec.dtype = *parsed;
+  for (const llvm::json::Value &dim : *dims) {
+    auto size = dim.getAsInteger();
+    if (!size || *size < 0)
+      return makeError("tensor '" + spec.name + "' has a bad dim");
+    spec.shape.push_back(*size);
+  }
+  return spec;
+}
+
+llvm::json::Value Signature::toJSON() const {
+  auto list = [](const std::vector<TensorSpec> &specs) {
+    llvm::json::Array array;
+    for (const TensorSpec &spec : specs)
+      array.push_back(spec.toJSON());
+    return array;
+  };
+  return llvm::json::Object{{"entry", entry},
+                            {"inputs", list(inputs)},
+                            {"weights", list(weights)},
+                            {"outputs", list(outputs)}};
+}
+
+llvm::Expected<Signature> Signature::fromJSON(const llvm::json::Value &value) {
+  const llvm::json::Object *object = value.getAsObject();
+  if (!object)
+    return makeError("the signature is not a JSON object");
+  Signature signature;
+  if (auto entry = object->getString("entry"))
+    signature.entry = entry->str();
+  for (auto [key, list] :
+       {std::pair<StringRef, std::vector<TensorSpec> *>{"inputs",
+                                                        &signature.inputs},
+        {"weights", &signature.weights},
+        {"outputs", &signature.outputs}}) {
+    const llvm::json::Array *array = object->getArray(key);
+    if (!array)
+      return makeError("the signature lacks '" + key + "'");
+    for (const llvm::json::Value &item : *array) {
+      auto spec = TensorSpec::fromJSON(item);
+      if (!spec)
+        return spec.takeError();
+      list->push_back(std::move(*spec));
+    }
+  }
+  return signature;
+}
+
+static llvm::Expected<TensorSpec> specOf(StringRef name, mlir::Type type) {
+  auto tensor = llvm::dyn_cast<mlir::RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return makeError("tensor '" + name + "' has no static shape");
+  auto dtype = dtypeFromMLIR(tensor.getElementType());
+  if (!dtype)
+    return makeError("tensor '" + name + "' has an unsupported element type");
+  return TensorSpec{name.str(), *dtype,
+                    std::vector<int64_t>(tensor.getShape().begin(),
+                                         tensor.getShape().end())};
+}
+
+llvm::Expected<Signature> llmc::extractSignature(mlir::ModuleOp module,
+                                                 StringRef entry) {
+  auto func = module.lookupSymbol<mlir::func::FuncOp>(entry);
+  if (!func)
+    return makeError("the module has no function '" + entry + "'");
+  Signature signature;
+  signature.entry = entry.str();
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    mlir::Type type = func.getArgument(i).getType();
+    if (auto weight =
+            func.getArgAttrOfType<mlir::StringAttr>(i, mlir::llm::kWeightArgAttrName)) {
+      auto spec = specOf(weight.getValue(), type);
+      if (!spec)
+        return spec.takeError();
+      signature.weights.push_back(std::move(*spec));
+      continue;
+    }
+    if (!signature.weights.empty())
+      return makeError("input argument " + llvm::Twine(i) +
+                       " follows a weight argument");
+    auto name = func.getArgAttrOfType<mlir::StringAttr>(i, mlir::llm::kNameAttrName);
+    auto spec = specOf(name ? name.getValue() : "input_" + std::to_string(i),
+                       type);
+    if (!spec)
+      return spec.takeError();
+    signature.inputs.push_back(std::move(*spec));
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto name = func.getResultAttrOfType<mlir::StringAttr>(i, mlir::llm::kNameAttrName);
+    auto spec = specOf(name ? name.getValue() : "output_" + std::to_string(i),
+                       func.getResultTypes()[i]);
+    if (!spec)
+      return spec.takeError();
+    signature.outputs.push_back(std::move(*spec));
+  }
+  return signature;
+}
+
+llvm::Expected<std::vector<Tensor>>
+llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
+  llvm::StringMap<size_t> byName;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!byName.try_emplace(inputs[i].name, i).second)
+      return makeError("input '" + inputs[i].name + "' is given twice");
+  }
+  std::vector<Tensor> bound;
+  for (const TensorSpec &spec : signature.inputs) {
+    auto it = byName.find(spec.name);
+    if (it == byName.end())
+      return makeError("missing input '" + spec.name + "' (" +
+                       dtypeName(spec.dtype) + " " + shapeToString(spec.shape) +
+                       "); give it with --input " + spec.name + "=FILE");
+    Tensor &tensor = inputs[it->second];
+    if (tensor.dtype != spec.dtype)
+      return makeError("input '" + spec.name + "' has dtype " +
+                       dtypeName(tensor.dtype) + ", the model expects " +
+                       dtypeName(spec.dtype));
+    if (tensor.shape != spec.shape)
+      return makeError("input '" + spec.name + "' has shape " +
+                       shapeToString(tensor.shape) + ", the model expects " +
+                       shapeToString(spec.shape));
+    bound.push_back(std::move(tensor));
+    byName.erase(it);
+  }
+  if (!byName.empty()) {
+    std::string expected;
+    for (const TensorSpec &spec : signature.inputs)
+      expected += (expected.empty() ? "'" : ", '") + spec.name + "'";
+    return makeError("the model has no input '" + byName.begin()->getKey() +
+                     "' (its inputs: " + expected + ")");
+  }
+  return bound;
+}

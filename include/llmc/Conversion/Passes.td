@@ -4,7 +4,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "ModuleOp"> {
+def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
   let summary = "lower llm ops to linalg, tensor, arith and math on tensors";
   let description = [{
     The common path to loops: every llm op becomes linalg.generic (or a named

@@ -11,8 +11,11 @@
 namespace llmc {
 
 struct ImportOptions {
-  /// Static shapes for graph inputs by name: they replace the model's dims
-  /// (dynamic or not) and must have the model's rank.
+  /// Static shapes for graph inputs by name (from --shape, or from the inputs
+  /// llm-run is given). They fill the model's dynamic dims; they must have the
+  /// model's rank and agree with its static dims, otherwise the import fails
+  /// with "input 'x' has shape [1,8], the model declares [1,16]" (a `?` for
+  /// each dynamic dim), so a wrong input shape is an error, not a recompile.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
   /// Name of the function the graph becomes.
   std::string entryName = "forward";

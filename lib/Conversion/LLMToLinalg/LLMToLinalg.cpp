@@ -1,1 +1,1277 @@
-// placeholder
+//===- LLMToLinalg.cpp - lower the llm dialect to linalg on tensors -------===//
+//
+// The host reference path every accelerator is checked against: each llm op
+// becomes linalg.generic (or linalg.transpose) and tensor ops whose scalar
+// bodies are plain arith and math ops, exact in fp32 with no approximations.
+// Only static shapes are lowered; anything else is an error at the op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Conversion/LLMToLinalg.h"
+#include "llmc/Conversion/Passes.h"
+
+#include "llm/IR/LLMDialect.h"
+#include "llm/IR/LLMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cmath>
+
+namespace llmc {
+#define GEN_PASS_DEF_CONVERTLLMTOLINALG
+#include "llmc/Conversion/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+/// Builds the scalar result of a linalg.generic body from its block arguments.
+using BodyBuilder = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+constexpr StringLiteral kCannotLower = "cannot lower '";
+
+RankedTensorType tensorTypeOf(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+bool isFloat(Type type) { return isa<FloatType>(type); }
+
+/// i1 is a boolean: it orders and compares as unsigned (true > false).
+bool isBool(Type type) { return type.isInteger(1); }
+
+LogicalResult cannotLower(Operation *op, const Twine &reason) {
+  op->emitError() << kCannotLower << op->getName() << "' to linalg: " << reason;
+  return failure();
+}
+
+/// Every pattern lowers static shapes of integer or float elements only.
+LogicalResult checkLowerable(Operation *op) {
+  auto check = [&](Type type) -> LogicalResult {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape()) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "dynamic shapes are not supported (" << type << ")";
+      return cannotLower(op, text);
+    }
+    Type element = tensor.getElementType();
+    if (!isa<FloatType, IntegerType>(element)) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "unsupported element type " << element;
+      return cannotLower(op, text);
+    }
+    return success();
+  };
+  for (Type type : op->getOperandTypes())
+    if (failed(check(type)))
+      return failure();
+  for (Type type : op->getResultTypes())
+    if (failed(check(type)))
+      return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar and tensor building blocks
+//===----------------------------------------------------------------------===//
+
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (isFloat(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+  return arith::ConstantOp::create(
+      b, loc,
+      IntegerAttr::get(type, APInt(type.getIntOrFloatBitWidth(),
+                                   static_cast<int64_t>(value),
+                                   /*isSigned=*/!isBool(type))));
+}
+
+Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type) {
+  return tensor::EmptyOp::create(b, loc, type.getShape(),
+                                 type.getElementType());
+}
+
+Value filled(OpBuilder &b, Location loc, RankedTensorType type,
+             TypedAttr value) {
+  Value scalar = arith::ConstantOp::create(b, loc, value);
+  return linalg::FillOp::create(b, loc, ValueRange{scalar},
+                                ValueRange{emptyLike(b, loc, type)})
+      .getResult(0);
+}
+
+/// Reads an operand of `shape` at the iteration point of a `resultShape` loop
+/// nest, numpy-style: trailing dims align, missing leading dims are dropped,
+/// and a dim of size 1 against a larger one reads index 0.
+AffineMap broadcastMap(ArrayRef<int64_t> shape, ArrayRef<int64_t> resultShape,
+                       unsigned firstDim, unsigned numDims, MLIRContext *ctx) {
+  unsigned offset = firstDim + resultShape.size() - shape.size();
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    if (dim == 1 && resultShape[offset - firstDim + i] != 1)
+      exprs.push_back(getAffineConstantExpr(0, ctx));
+    else
+      exprs.push_back(getAffineDimExpr(offset + i, ctx));
+  }
+  return AffineMap::get(numDims, 0, exprs, ctx);
+}
+
+AffineMap broadcastMap(ArrayRef<int64_t> shape, ArrayRef<int64_t> resultShape,
+                       MLIRContext *ctx) {
+  return broadcastMap(shape, resultShape, 0, resultShape.size(), ctx);
+}
+
+/// The map from a loop nest to the dims it keeps (those not `reduced`).
+AffineMap keptDimsMap(ArrayRef<bool> reduced, MLIRContext *ctx) {
+  SmallVector<AffineExpr> exprs;
+  for (auto [dim, isReduced] : llvm::enumerate(reduced))
+    if (!isReduced)
+      exprs.push_back(getAffineDimExpr(dim, ctx));
+  return AffineMap::get(reduced.size(), 0, exprs, ctx);
+}
+
+SmallVector<int64_t> keptShape(ArrayRef<int64_t> shape,
+                               ArrayRef<bool> reduced) {
+  SmallVector<int64_t> kept;
+  for (auto [dim, isReduced] : llvm::zip_equal(shape, reduced))
+    if (!isReduced)
+      kept.push_back(dim);
+  return kept;
+}
+
+Value createGeneric(OpBuilder &b, Location loc, ValueRange inputs,
+                    ArrayRef<AffineMap> inputMaps, Value init,
+                    AffineMap initMap, ArrayRef<utils::IteratorType> iterators,
+                    BodyBuilder body) {
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(initMap);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(nested, nestedLoc,
+                                body(nested, nestedLoc, args));
+      });
+  return generic.getResult(0);
+}
+
+/// The one lowering of elementwise ops: a parallel linalg.generic over
+/// `resultType` that broadcasts every operand numpy-style; `body` gets one
+/// scalar per operand.
+Value createElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                        ValueRange operands, BodyBuilder body) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value operand : operands)
+    maps.push_back(broadcastMap(tensorTypeOf(operand).getShape(),
+                                resultType.getShape(), ctx));
+  SmallVector<utils::IteratorType> iterators(resultType.getRank(),
+                                             utils::IteratorType::parallel);
+  return createGeneric(
+      b, loc, operands, maps, emptyLike(b, loc, resultType),
+      b.getMultiDimIdentityMap(resultType.getRank()), iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        return body(nested, nestedLoc, args.drop_back());
+      });
+}
+
+/// Reduces the loop nest over `shape` along the `reduced` dims into a tensor of
+/// the kept dims, starting from `init`; `combine` gets the inputs' scalars and
+/// the accumulator last.
+Value createReduction(OpBuilder &b, Location loc, ValueRange inputs,
+                      ArrayRef<AffineMap> inputMaps, ArrayRef<int64_t> shape,
+                      ArrayRef<bool> reduced, TypedAttr init,
+                      BodyBuilder combine) {
+  auto resultType =
+      RankedTensorType::get(keptShape(shape, reduced), init.getType());
+  SmallVector<utils::IteratorType> iterators;
+  for (bool isReduced : reduced)
+    iterators.push_back(isReduced ? utils::IteratorType::reduction
+                                  : utils::IteratorType::parallel);
+  return createGeneric(
+      b, loc, inputs, inputMaps, filled(b, loc, resultType, init),
+      keptDimsMap(reduced, b.getContext()), iterators, combine);
+}
+
+/// Reshapes a static tensor with one collapse_shape or expand_shape when the
+/// shapes differ by grouping dims, else through a 1-D tensor.
+Value reshapeTo(OpBuilder &b, Location loc, Value input,
+                RankedTensorType resultType) {
+  auto inputType = tensorTypeOf(input);
+  if (inputType == resultType)
+    return input;
+  if (resultType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, input,
+                                           ArrayRef<ReassociationIndices>{});
+  if (inputType.getRank() == 0)
+    return tensor::ExpandShapeOp::create(b, loc, resultType, input,
+                                         ArrayRef<ReassociationIndices>{});
+  if (inputType.getRank() > resultType.getRank())
+    if (auto groups = getReassociationIndicesForCollapse(inputType.getShape(),
+                                                         resultType.getShape()))
+      return tensor::CollapseShapeOp::create(b, loc, resultType, input,
+                                             *groups);
+  if (inputType.getRank() < resultType.getRank())
+    if (auto groups = getReassociationIndicesForCollapse(resultType.getShape(),
+                                                         inputType.getShape()))
+      return tensor::ExpandShapeOp::create(b, loc, resultType, input, *groups);
+
+  auto flatType = RankedTensorType::get({inputType.getNumElements()},
+                                        inputType.getElementType());
+  Value flat = input;
+  if (inputType.getRank() != 1) {
+    ReassociationIndices all =
+        llvm::to_vector(llvm::seq<int64_t>(0, inputType.getRank()));
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, input,
+                                           ArrayRef<ReassociationIndices>{all});
+  }
+  if (resultType.getRank() == 1)
+    return flat;
+  ReassociationIndices all =
+      llvm::to_vector(llvm::seq<int64_t>(0, resultType.getRank()));
+  return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
+                                       ArrayRef<ReassociationIndices>{all});
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar semantics of the elementwise ops
+//===----------------------------------------------------------------------===//
+
+Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
+  Type from = x.getType();
+  if (from == to)
+    return x;
+  if (isBool(to)) {
+    Value zero = scalarConstant(b, loc, from, 0);
+    if (isFloat(from))
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zero);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, zero);
+  }
+  unsigned fromWidth = from.getIntOrFloatBitWidth();
+  unsigned toWidth = to.getIntOrFloatBitWidth();
+  if (isFloat(from) && isFloat(to)) {
+    if (fromWidth == toWidth) {
+      // Two 16-bit formats (f16, bf16): f32 holds both exactly.
+      x = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+      return arith::TruncFOp::create(b, loc, to, x);
+    }
+    if (fromWidth < toWidth)
+      return arith::ExtFOp::create(b, loc, to, x);
+    return arith::TruncFOp::create(b, loc, to, x);
+  }
+  if (isFloat(to)) {
+    if (isBool(from))
+      return arith::UIToFPOp::create(b, loc, to, x);
+    return arith::SIToFPOp::create(b, loc, to, x);
+  }
+  if (isFloat(from))
+    return arith::FPToSIOp::create(b, loc, to, x);
+  if (fromWidth < toWidth) {
+    if (isBool(from))
+      return arith::ExtUIOp::create(b, loc, to, x);
+    return arith::ExtSIOp::create(b, loc, to, x);
+  }
+  return arith::TruncIOp::create(b, loc, to, x);
+}
+
+Value compare(OpBuilder &b, Location loc, ValueRange args,
+              arith::CmpFPredicate floatPredicate,
+              arith::CmpIPredicate signedPredicate,
+              arith::CmpIPredicate unsignedPredicate) {
+  Type type = args[0].getType();
+  if (isFloat(type))
+    return arith::CmpFOp::create(b, loc, floatPredicate, args[0], args[1]);
+  return arith::CmpIOp::create(
+      b, loc, isBool(type) ? unsignedPredicate : signedPredicate, args[0],
+      args[1]);
+}
+
+Value sigmoid(OpBuilder &b, Location loc, Value x) {
+  Value one = scalarConstant(b, loc, x.getType(), 1.0);
+  Value negated = arith::NegFOp::create(b, loc, x);
+  Value denominator =
+      arith::AddFOp::create(b, loc, one, math::ExpOp::create(b, loc, negated));
+  return arith::DivFOp::create(b, loc, one, denominator);
+}
+
+/// Remainder with the sign of the divisor: the truncating remainder, moved
+/// by one divisor when it is non-zero and its sign differs.
+Value modulo(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  Type type = lhs.getType();
+  Value zero = scalarConstant(b, loc, type, 0);
+  Value remainder, adjusted, nonZero, remainderNegative, divisorNegative;
+  if (isFloat(type)) {
+    remainder = arith::RemFOp::create(b, loc, lhs, rhs);
+    adjusted = arith::AddFOp::create(b, loc, remainder, rhs);
+    nonZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                    remainder, zero);
+    remainderNegative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                              remainder, zero);
+    divisorNegative =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, rhs, zero);
+  } else {
+    remainder = arith::RemSIOp::create(b, loc, lhs, rhs);
+    adjusted = arith::AddIOp::create(b, loc, remainder, rhs);
+    nonZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, remainder,
+                                    zero);
+    remainderNegative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                              remainder, zero);
+    divisorNegative =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, rhs, zero);
+  }
+  Value signsDiffer =
+      arith::XOrIOp::create(b, loc, remainderNegative, divisorNegative);
+  Value adjust = arith::AndIOp::create(b, loc, nonZero, signsDiffer);
+  return arith::SelectOp::create(b, loc, adjust, adjusted, remainder);
+}
+
+Value scalarOf(AddOp, OpBuilder &b, Location loc, ValueRange args) {
+  if (isFloat(args[0].getType()))
+    return arith::AddFOp::create(b, loc, args[0], args[1]);
+  return arith::AddIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(SubOp, OpBuilder &b, Location loc, ValueRange args) {
+  if (isFloat(args[0].getType()))
+    return arith::SubFOp::create(b, loc, args[0], args[1]);
+  return arith::SubIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(MulOp, OpBuilder &b, Location loc, ValueRange args) {
+  if (isFloat(args[0].getType()))
+    return arith::MulFOp::create(b, loc, args[0], args[1]);
+  return arith::MulIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(DivOp, OpBuilder &b, Location loc, ValueRange args) {
+  if (isFloat(args[0].getType()))
+    return arith::DivFOp::create(b, loc, args[0], args[1]);
+  return arith::DivSIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(ModOp, OpBuilder &b, Location loc, ValueRange args) {
+  return modulo(b, loc, args[0], args[1]);
+}
+Value scalarOf(PowOp, OpBuilder &b, Location loc, ValueRange args) {
+  if (isFloat(args[0].getType()))
+    return math::PowFOp::create(b, loc, args[0], args[1]);
+  return math::IPowIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(MaxOp, OpBuilder &b, Location loc, ValueRange args) {
+  Type type = args[0].getType();
+  if (isFloat(type))
+    return arith::MaximumFOp::create(b, loc, args[0], args[1]);
+  if (isBool(type))
+    return arith::MaxUIOp::create(b, loc, args[0], args[1]);
+  return arith::MaxSIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(MinOp, OpBuilder &b, Location loc, ValueRange args) {
+  Type type = args[0].getType();
+  if (isFloat(type))
+    return arith::MinimumFOp::create(b, loc, args[0], args[1]);
+  if (isBool(type))
+    return arith::MinUIOp::create(b, loc, args[0], args[1]);
+  return arith::MinSIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(EqualOp, OpBuilder &b, Location loc, ValueRange args) {
+  return compare(b, loc, args, arith::CmpFPredicate::OEQ,
+                 arith::CmpIPredicate::eq, arith::CmpIPredicate::eq);
+}
+Value scalarOf(LessOp, OpBuilder &b, Location loc, ValueRange args) {
+  return compare(b, loc, args, arith::CmpFPredicate::OLT,
+                 arith::CmpIPredicate::slt, arith::CmpIPredicate::ult);
+}
+Value scalarOf(LessEqualOp, OpBuilder &b, Location loc, ValueRange args) {
+  return compare(b, loc, args, arith::CmpFPredicate::OLE,
+                 arith::CmpIPredicate::sle, arith::CmpIPredicate::ule);
+}
+Value scalarOf(GreaterOp, OpBuilder &b, Location loc, ValueRange args) {
+  return compare(b, loc, args, arith::CmpFPredicate::OGT,
+                 arith::CmpIPredicate::sgt, arith::CmpIPredicate::ugt);
+}
+Value scalarOf(GreaterEqualOp, OpBuilder &b, Location loc, ValueRange args) {
+  return compare(b, loc, args, arith::CmpFPredicate::OGE,
+                 arith::CmpIPredicate::sge, arith::CmpIPredicate::uge);
+}
+Value scalarOf(AndOp, OpBuilder &b, Location loc, ValueRange args) {
+  return arith::AndIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(OrOp, OpBuilder &b, Location loc, ValueRange args) {
+  return arith::OrIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(XorOp, OpBuilder &b, Location loc, ValueRange args) {
+  return arith::XOrIOp::create(b, loc, args[0], args[1]);
+}
+Value scalarOf(NotOp, OpBuilder &b, Location loc, ValueRange args) {
+  Value allOnes = arith::ConstantOp::create(
+      b, loc, IntegerAttr::get(args[0].getType(), APInt::getAllOnes(1)));
+  return arith::XOrIOp::create(b, loc, args[0], allOnes);
+}
+Value scalarOf(ExpOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::ExpOp::create(b, loc, args[0]);
+}
+Value scalarOf(LogOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::LogOp::create(b, loc, args[0]);
+}
+Value scalarOf(TanhOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::TanhOp::create(b, loc, args[0]);
+}
+Value scalarOf(ErfOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::ErfOp::create(b, loc, args[0]);
+}
+Value scalarOf(SqrtOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::SqrtOp::create(b, loc, args[0]);
+}
+Value scalarOf(RsqrtOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::RsqrtOp::create(b, loc, args[0]);
+}
+Value scalarOf(SigmoidOp, OpBuilder &b, Location loc, ValueRange args) {
+  return sigmoid(b, loc, args[0]);
+}
+Value scalarOf(ReciprocalOp, OpBuilder &b, Location loc, ValueRange args) {
+  Value one = scalarConstant(b, loc, args[0].getType(), 1.0);
+  return arith::DivFOp::create(b, loc, one, args[0]);
+}
+Value scalarOf(SinOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::SinOp::create(b, loc, args[0]);
+}
+Value scalarOf(CosOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::CosOp::create(b, loc, args[0]);
+}
+Value scalarOf(FloorOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::FloorOp::create(b, loc, args[0]);
+}
+Value scalarOf(CeilOp, OpBuilder &b, Location loc, ValueRange args) {
+  return math::CeilOp::create(b, loc, args[0]);
+}
+Value scalarOf(ReluOp, OpBuilder &b, Location loc, ValueRange args) {
+  Type type = args[0].getType();
+  Value zero = scalarConstant(b, loc, type, 0);
+  if (isFloat(type))
+    return arith::MaximumFOp::create(b, loc, args[0], zero);
+  if (isBool(type))
+    return args[0];
+  return arith::MaxSIOp::create(b, loc, args[0], zero);
+}
+Value scalarOf(NegOp, OpBuilder &b, Location loc, ValueRange args) {
+  Type type = args[0].getType();
+  if (isFloat(type))
+    return arith::NegFOp::create(b, loc, args[0]);
+  return arith::SubIOp::create(b, loc, scalarConstant(b, loc, type, 0),
+                               args[0]);
+}
+Value scalarOf(AbsOp, OpBuilder &b, Location loc, ValueRange args) {
+  if (isFloat(args[0].getType()))
+    return math::AbsFOp::create(b, loc, args[0]);
+  if (isBool(args[0].getType()))
+    return args[0];
+  return math::AbsIOp::create(b, loc, args[0]);
+}
+Value scalarOf(SiluOp, OpBuilder &b, Location loc, ValueRange args) {
+  return arith::MulFOp::create(b, loc, args[0], sigmoid(b, loc, args[0]));
+}
+Value scalarOf(GeluOp op, OpBuilder &b, Location loc, ValueRange args) {
+  Value x = args[0];
+  Type type = x.getType();
+  auto constant = [&](double value) {
+    return scalarConstant(b, loc, type, value);
+  };
+  Value inner;
+  if (op.getApproximation() == GeluApproximation::tanh) {
+    Value cube =
+        arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, x, x), x);
+    Value sum = arith::AddFOp::create(
+        b, loc, x, arith::MulFOp::create(b, loc, constant(0.044715), cube));
+    Value scaled =
+        arith::MulFOp::create(b, loc, constant(std::sqrt(2.0 / M_PI)), sum);
+    inner = math::TanhOp::create(b, loc, scaled);
+  } else {
+    inner = math::ErfOp::create(
+        b, loc, arith::MulFOp::create(b, loc, x, constant(M_SQRT1_2)));
+  }
+  Value onePlus = arith::AddFOp::create(b, loc, constant(1.0), inner);
+  Value half = arith::MulFOp::create(b, loc, constant(0.5), x);
+  return arith::MulFOp::create(b, loc, half, onePlus);
+}
+Value scalarOf(WhereOp, OpBuilder &b, Location loc, ValueRange args) {
+  return arith::SelectOp::create(b, loc, args[0], args[1], args[2]);
+}
+Value scalarOf(ExpandOp, OpBuilder &, Location, ValueRange args) {
+  return args[0];
+}
+Value scalarOf(CastOp op, OpBuilder &b, Location loc, ValueRange args) {
+  return castScalar(b, loc, args[0], op.getType().getElementType());
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// Checks the shapes and element types every lowering needs, then lowers.
+template <typename OpTy> class LLMLowering : public OpConversionPattern<OpTy> {
+public:
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  using OpAdaptor = typename OpTy::Adaptor;
+
+  LogicalResult
+  matchAndRewrite(OpTy op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const final {
+    if (failed(checkLowerable(op)))
+      return failure();
+    return lower(op, adaptor, rewriter);
+  }
+
+protected:
+  virtual LogicalResult lower(OpTy op, OpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter) const = 0;
+};
+
+class ConstantLowering : public LLMLowering<ConstantOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(ConstantOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    auto value = dyn_cast<TypedAttr>(op.getValue());
+    if (!value)
+      return cannotLower(op, "the value is not a typed attribute");
+    rewriter.replaceOp(op,
+                       arith::ConstantOp::create(rewriter, op.getLoc(), value));
+    return success();
+  }
+};
+
+template <typename OpTy> class ElementwiseLowering : public LLMLowering<OpTy> {
+public:
+  using LLMLowering<OpTy>::LLMLowering;
+  using OpAdaptor = typename OpTy::Adaptor;
+  LogicalResult lower(OpTy op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Value result = createElementwise(
+        rewriter, op.getLoc(), cast<RankedTensorType>(op.getType()),
+        adaptor.getOperands(),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          return scalarOf(op, b, loc, args);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// A batched product with numpy batch broadcasting: parallel batch, M and N
+/// loops and one reduction loop over K, accumulated in the element type.
+Value createMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                   bool transposeLhs, bool transposeRhs,
+                   RankedTensorType resultType) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = resultType.getRank();
+  unsigned batchRank = rank - 2, numDims = rank + 1;
+  ArrayRef<int64_t> batchShape = resultType.getShape().drop_back(2);
+  AffineExpr m = getAffineDimExpr(batchRank, ctx);
+  AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
+  AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
+  auto operandMap = [&](Value operand, AffineExpr row, AffineExpr column) {
+    ArrayRef<int64_t> shape = tensorTypeOf(operand).getShape();
+    AffineMap batch =
+        broadcastMap(shape.drop_back(2), batchShape, 0, numDims, ctx);
+    SmallVector<AffineExpr> exprs(batch.getResults());
+    exprs.push_back(row);
+    exprs.push_back(column);
+    return AffineMap::get(numDims, 0, exprs, ctx);
+  };
+  AffineMap lhsMap =
+      transposeLhs ? operandMap(lhs, k, m) : operandMap(lhs, m, k);
+  AffineMap rhsMap =
+      transposeRhs ? operandMap(rhs, n, k) : operandMap(rhs, k, n);
+  SmallVector<AffineExpr> resultExprs;
+  for (unsigned dim = 0; dim < rank; ++dim)
+    resultExprs.push_back(getAffineDimExpr(dim, ctx));
+  AffineMap resultMap = AffineMap::get(numDims, 0, resultExprs, ctx);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  Type elementType = resultType.getElementType();
+  Value init = filled(b, loc, resultType, b.getZeroAttr(elementType));
+  return createGeneric(
+      b, loc, ValueRange{lhs, rhs}, {lhsMap, rhsMap}, init, resultMap,
+      iterators, [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        if (isFloat(elementType))
+          return arith::AddFOp::create(
+                     nested, nestedLoc, args[2],
+                     arith::MulFOp::create(nested, nestedLoc, args[0], args[1]))
+              .getResult();
+        return arith::AddIOp::create(
+                   nested, nestedLoc, args[2],
+                   arith::MulIOp::create(nested, nestedLoc, args[0], args[1]))
+            .getResult();
+      });
+}
+
+class MatMulLowering : public LLMLowering<MatMulOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(MatMulOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, createMatmul(rewriter, op.getLoc(), adaptor.getLhs(),
+                                        adaptor.getRhs(), op.getTransposeLhs(),
+                                        op.getTransposeRhs(), op.getType()));
+    return success();
+  }
+};
+
+class GemmLowering : public LLMLowering<GemmOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(GemmOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType resultType = op.getType();
+    Type elementType = resultType.getElementType();
+    double alpha = op.getAlpha().convertToDouble();
+    double beta = op.getBeta().convertToDouble();
+    Value c = adaptor.getC();
+    bool scaleProduct = alpha != 1.0, scaleC = c && beta != 1.0;
+    if (!isFloat(elementType) && (scaleProduct || scaleC))
+      return cannotLower(op, "alpha and beta other than 1 need a float "
+                             "element type");
+    Value product =
+        createMatmul(rewriter, loc, adaptor.getA(), adaptor.getB(),
+                     op.getTransposeA(), op.getTransposeB(), resultType);
+    if (!c && !scaleProduct) {
+      rewriter.replaceOp(op, product);
+      return success();
+    }
+    SmallVector<Value> operands{product};
+    if (c)
+      operands.push_back(c);
+    Value result = createElementwise(
+        rewriter, loc, resultType, operands,
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value value = args[0];
+          if (scaleProduct)
+            value = arith::MulFOp::create(
+                b, nestedLoc, scalarConstant(b, nestedLoc, elementType, alpha),
+                value);
+          if (!c)
+            return value;
+          Value addend = args[1];
+          if (scaleC)
+            addend = arith::MulFOp::create(
+                b, nestedLoc, scalarConstant(b, nestedLoc, elementType, beta),
+                addend);
+          if (isFloat(elementType))
+            return arith::AddFOp::create(b, nestedLoc, value, addend);
+          return arith::AddIOp::create(b, nestedLoc, value, addend);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+enum class ReductionKind { Sum, Mean, Max, Min, Prod };
+
+TypedAttr reductionInit(ReductionKind kind, Type type) {
+  if (auto floatType = dyn_cast<FloatType>(type)) {
+    const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
+    switch (kind) {
+    case ReductionKind::Sum:
+    case ReductionKind::Mean:
+      return FloatAttr::get(type, APFloat::getZero(semantics));
+    case ReductionKind::Prod:
+      return FloatAttr::get(type, APFloat::getOne(semantics));
+    case ReductionKind::Max:
+      return FloatAttr::get(type,
+                            APFloat::getInf(semantics, /*Negative=*/true));
+    case ReductionKind::Min:
+      return FloatAttr::get(type, APFloat::getInf(semantics));
+    }
+  }
+  unsigned width = type.getIntOrFloatBitWidth();
+  bool unsignedOrder = isBool(type);
+  switch (kind) {
+  case ReductionKind::Sum:
+  case ReductionKind::Mean:
+    return IntegerAttr::get(type, APInt::getZero(width));
+  case ReductionKind::Prod:
+    return IntegerAttr::get(type, APInt(width, 1));
+  case ReductionKind::Max:
+    return IntegerAttr::get(type, unsignedOrder
+                                      ? APInt::getMinValue(width)
+                                      : APInt::getSignedMinValue(width));
+  case ReductionKind::Min:
+    return IntegerAttr::get(type, unsignedOrder
+                                      ? APInt::getMaxValue(width)
+                                      : APInt::getSignedMaxValue(width));
+  }
+  llvm_unreachable("unknown reduction kind");
+}
+
+Value reductionCombine(ReductionKind kind, OpBuilder &b, Location loc,
+                       Value value, Value accumulator) {
+  switch (kind) {
+  case ReductionKind::Sum:
+  case ReductionKind::Mean:
+    return scalarOf(AddOp(), b, loc, {value, accumulator});
+  case ReductionKind::Prod:
+    return scalarOf(MulOp(), b, loc, {value, accumulator});
+  case ReductionKind::Max:
+    return scalarOf(MaxOp(), b, loc, {value, accumulator});
+  case ReductionKind::Min:
+    return scalarOf(MinOp(), b, loc, {value, accumulator});
+  }
+  llvm_unreachable("unknown reduction kind");
+}
+
+template <typename OpTy, ReductionKind Kind>
+class ReductionLowering : public LLMLowering<OpTy> {
+public:
+  using LLMLowering<OpTy>::LLMLowering;
+  using OpAdaptor = typename OpTy::Adaptor;
+  LogicalResult lower(OpTy op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    auto inputType = tensorTypeOf(input);
+    Type elementType = inputType.getElementType();
+    SmallVector<bool> reduced(inputType.getRank(), false);
+    int64_t count = 1;
+    for (int64_t axis : op.getAxes()) {
+      reduced[axis] = true;
+      count *= inputType.getDimSize(axis);
+    }
+    Value result = createReduction(
+        rewriter, loc, input,
+        rewriter.getMultiDimIdentityMap(inputType.getRank()),
+        inputType.getShape(), reduced, reductionInit(Kind, elementType),
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
+          return reductionCombine(Kind, b, nestedLoc, args[0], args[1]);
+        });
+    if (Kind == ReductionKind::Mean)
+      result = createElementwise(
+          rewriter, loc, tensorTypeOf(result), result,
+          [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
+            return scalarOf(DivOp(), b, nestedLoc,
+                            {args[0], scalarConstant(b, nestedLoc, elementType,
+                                                     double(count))});
+          });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, result,
+                                     cast<RankedTensorType>(op.getType())));
+    return success();
+  }
+};
+
+class SoftmaxLowering : public LLMLowering<SoftmaxOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(SoftmaxOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    RankedTensorType type = op.getType();
+    Type elementType = type.getElementType();
+    int64_t rank = type.getRank();
+    SmallVector<bool> reduced(rank, false);
+    reduced[op.getAxis()] = true;
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    AffineMap rowMap = keptDimsMap(reduced, rewriter.getContext());
+    SmallVector<utils::IteratorType> parallel(rank,
+                                              utils::IteratorType::parallel);
+
+    Value maximum = createReduction(
+        rewriter, loc, input, identity, type.getShape(), reduced,
+        reductionInit(ReductionKind::Max, elementType),
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return arith::MaximumFOp::create(b, nestedLoc, args[0], args[1]);
+        });
+    Value exponentials = createGeneric(
+        rewriter, loc, ValueRange{input, maximum}, {identity, rowMap},
+        emptyLike(rewriter, loc, type), identity, parallel,
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return math::ExpOp::create(
+              b, nestedLoc,
+              arith::SubFOp::create(b, nestedLoc, args[0], args[1]));
+        });
+    Value sum = createReduction(
+        rewriter, loc, exponentials, identity, type.getShape(), reduced,
+        reductionInit(ReductionKind::Sum, elementType),
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return arith::AddFOp::create(b, nestedLoc, args[0], args[1]);
+        });
+    Value result = createGeneric(
+        rewriter, loc, ValueRange{exponentials, sum}, {identity, rowMap},
+        emptyLike(rewriter, loc, type), identity, parallel,
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return arith::DivFOp::create(b, nestedLoc, args[0], args[1]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// What layer_norm and rms_norm share: the dims they normalize over and the
+/// per-row standard deviation sqrt(sumOfSquares / count + epsilon).
+struct NormalizedDims {
+  SmallVector<bool> reduced;
+  AffineMap identity, rowMap;
+  SmallVector<utils::IteratorType> parallel;
+  int64_t count = 1;
+
+  NormalizedDims(RankedTensorType type, int64_t axis, Builder &b)
+      : reduced(type.getRank(), false),
+        identity(b.getMultiDimIdentityMap(type.getRank())),
+        parallel(type.getRank(), utils::IteratorType::parallel) {
+    for (int64_t dim = axis; dim < type.getRank(); ++dim) {
+      reduced[dim] = true;
+      count *= type.getDimSize(dim);
+    }
+    rowMap = keptDimsMap(reduced, b.getContext());
+  }
+
+  Value deviation(OpBuilder &b, Location loc, Value sumOfSquares,
+                  double epsilon) const {
+    return createElementwise(
+        b, loc, tensorTypeOf(sumOfSquares), sumOfSquares,
+        [&](OpBuilder &nb, Location nestedLoc, ValueRange args) -> Value {
+          Type type = args[0].getType();
+          Value mean = arith::DivFOp::create(
+              nb, nestedLoc, args[0],
+              scalarConstant(nb, nestedLoc, type, double(count)));
+          Value shifted = arith::AddFOp::create(
+              nb, nestedLoc, mean,
+              scalarConstant(nb, nestedLoc, type, epsilon));
+          return math::SqrtOp::create(nb, nestedLoc, shifted);
+        });
+  }
+};
+
+class LayerNormLowering : public LLMLowering<LayerNormOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(LayerNormOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    RankedTensorType type = op.getType();
+    Type elementType = type.getElementType();
+    NormalizedDims dims(type, op.getAxis(), rewriter);
+    TypedAttr zero = reductionInit(ReductionKind::Sum, elementType);
+
+    Value sum = createReduction(
+        rewriter, loc, input, dims.identity, type.getShape(), dims.reduced,
+        zero, [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return arith::AddFOp::create(b, nestedLoc, args[0], args[1]);
+        });
+    Value mean = createElementwise(
+        rewriter, loc, tensorTypeOf(sum), sum,
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return arith::DivFOp::create(
+              b, nestedLoc, args[0],
+              scalarConstant(b, nestedLoc, elementType, double(dims.count)));
+        });
+    Value sumOfSquares = createReduction(
+        rewriter, loc, ValueRange{input, mean}, {dims.identity, dims.rowMap},
+        type.getShape(), dims.reduced, zero,
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value centered =
+              arith::SubFOp::create(b, nestedLoc, args[0], args[1]);
+          Value square =
+              arith::MulFOp::create(b, nestedLoc, centered, centered);
+          return arith::AddFOp::create(b, nestedLoc, square, args[2]);
+        });
+    Value deviation = dims.deviation(rewriter, loc, sumOfSquares,
+                                     op.getEpsilon().convertToDouble());
+
+    SmallVector<Value> inputs{input, mean, deviation, adaptor.getScale()};
+    SmallVector<AffineMap> maps{dims.identity, dims.rowMap, dims.rowMap};
+    if (Value bias = adaptor.getBias())
+      inputs.push_back(bias);
+    for (Value parameter : ArrayRef<Value>(inputs).drop_front(3))
+      maps.push_back(broadcastMap(tensorTypeOf(parameter).getShape(),
+                                  type.getShape(), rewriter.getContext()));
+    Value result = createGeneric(
+        rewriter, loc, inputs, maps, emptyLike(rewriter, loc, type),
+        dims.identity, dims.parallel,
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value centered =
+              arith::SubFOp::create(b, nestedLoc, args[0], args[1]);
+          Value normalized =
+              arith::DivFOp::create(b, nestedLoc, centered, args[2]);
+          Value scaled =
+              arith::MulFOp::create(b, nestedLoc, normalized, args[3]);
+          if (inputs.size() == 4)
+            return scaled;
+          return arith::AddFOp::create(b, nestedLoc, scaled, args[4]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+class RMSNormLowering : public LLMLowering<RMSNormOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(RMSNormOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    RankedTensorType type = op.getType();
+    NormalizedDims dims(type, op.getAxis(), rewriter);
+
+    Value sumOfSquares = createReduction(
+        rewriter, loc, input, dims.identity, type.getShape(), dims.reduced,
+        reductionInit(ReductionKind::Sum, type.getElementType()),
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value square = arith::MulFOp::create(b, nestedLoc, args[0], args[0]);
+          return arith::AddFOp::create(b, nestedLoc, square, args[1]);
+        });
+    Value deviation = dims.deviation(rewriter, loc, sumOfSquares,
+                                     op.getEpsilon().convertToDouble());
+    Value scale = adaptor.getScale();
+    Value result = createGeneric(
+        rewriter, loc, ValueRange{input, deviation, scale},
+        {dims.identity, dims.rowMap,
+         broadcastMap(tensorTypeOf(scale).getShape(), type.getShape(),
+                      rewriter.getContext())},
+        emptyLike(rewriter, loc, type), dims.identity, dims.parallel,
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value normalized =
+              arith::DivFOp::create(b, nestedLoc, args[0], args[1]);
+          return arith::MulFOp::create(b, nestedLoc, normalized, args[2]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+class ReshapeLowering : public LLMLowering<ReshapeOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(ReshapeOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, op.getLoc(), adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+class TransposeLowering : public LLMLowering<TransposeOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(TransposeOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto transpose = linalg::TransposeOp::create(
+        rewriter, loc, adaptor.getInput(),
+        emptyLike(rewriter, loc, op.getType()), op.getPermutation());
+    rewriter.replaceOp(op, transpose->getResult(0));
+    return success();
+  }
+};
+
+class ConcatLowering : public LLMLowering<ConcatOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(ConcatOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType type = op.getType();
+    int64_t axis = op.getAxis();
+    Value result = emptyLike(rewriter, loc, type);
+    SmallVector<int64_t> offsets(type.getRank(), 0);
+    SmallVector<int64_t> strides(type.getRank(), 1);
+    for (Value input : adaptor.getInputs()) {
+      ArrayRef<int64_t> sizes = tensorTypeOf(input).getShape();
+      result = tensor::InsertSliceOp::create(
+          rewriter, loc, input, result, getAsIndexOpFoldResult(ctx, offsets),
+          getAsIndexOpFoldResult(ctx, sizes),
+          getAsIndexOpFoldResult(ctx, strides));
+      offsets[axis] += sizes[axis];
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Positive steps are one extract_slice. A negative step reads the same
+/// elements in the opposite order: extract them with the positive step from
+/// the lowest index, then reverse those dims with a generic reading
+/// `size - 1 - d`.
+class SliceLowering : public LLMLowering<SliceOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(SliceOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType type = op.getType();
+    if (type.getNumElements() == 0) {
+      rewriter.replaceOp(op, emptyLike(rewriter, loc, type));
+      return success();
+    }
+    ArrayRef<int64_t> shape = type.getShape();
+    SmallVector<int64_t> offsets, strides;
+    SmallVector<AffineExpr> readExprs;
+    bool reverses = false;
+    for (auto [dim, start, step] :
+         llvm::enumerate(op.getStarts(), op.getSteps())) {
+      int64_t size = shape[dim];
+      AffineExpr d = getAffineDimExpr(dim, ctx);
+      if (step > 0) {
+        offsets.push_back(start);
+        strides.push_back(step);
+        readExprs.push_back(d);
+        continue;
+      }
+      offsets.push_back(start + (size - 1) * step);
+      strides.push_back(-step);
+      if (size == 1) {
+        readExprs.push_back(d);
+        continue;
+      }
+      readExprs.push_back(getAffineConstantExpr(size - 1, ctx) - d);
+      reverses = true;
+    }
+    Value slice =
+        tensor::ExtractSliceOp::create(rewriter, loc, type, adaptor.getInput(),
+                                       getAsIndexOpFoldResult(ctx, offsets),
+                                       getAsIndexOpFoldResult(ctx, shape),
+                                       getAsIndexOpFoldResult(ctx, strides));
+    if (!reverses) {
+      rewriter.replaceOp(op, slice);
+      return success();
+    }
+    int64_t rank = type.getRank();
+    SmallVector<utils::IteratorType> parallel(rank,
+                                              utils::IteratorType::parallel);
+    Value result = createGeneric(
+        rewriter, loc, slice, AffineMap::get(rank, 0, readExprs, ctx),
+        emptyLike(rewriter, loc, type), rewriter.getMultiDimIdentityMap(rank),
+        parallel,
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+class SplitLowering : public LLMLowering<SplitOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(SplitOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t axis = op.getAxis();
+    SmallVector<Value> results;
+    SmallVector<int64_t> offsets(tensorTypeOf(adaptor.getInput()).getRank(), 0);
+    SmallVector<int64_t> strides(offsets.size(), 1);
+    for (Value result : op.getResults()) {
+      auto type = tensorTypeOf(result);
+      results.push_back(tensor::ExtractSliceOp::create(
+          rewriter, loc, type, adaptor.getInput(),
+          getAsIndexOpFoldResult(ctx, offsets),
+          getAsIndexOpFoldResult(ctx, type.getShape()),
+          getAsIndexOpFoldResult(ctx, strides)));
+      offsets[axis] += type.getDimSize(axis);
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// A generic over the result reads the index, wraps a negative one once and
+/// clamps it into the axis, so no index reads outside `data`.
+class GatherLowering : public LLMLowering<GatherOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(GatherOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value data = adaptor.getData();
+    Value indices = adaptor.getIndices();
+    RankedTensorType type = op.getType();
+    auto dataType = tensorTypeOf(data);
+    int64_t axis = op.getAxis();
+    int64_t indicesRank = tensorTypeOf(indices).getRank();
+    int64_t axisSize = dataType.getDimSize(axis);
+    if (type.getNumElements() == 0) {
+      rewriter.replaceOp(op, emptyLike(rewriter, loc, type));
+      return success();
+    }
+    if (axisSize == 0)
+      return cannotLower(op, "gathers from an empty axis");
+    int64_t rank = type.getRank();
+    SmallVector<AffineExpr> indexExprs;
+    for (int64_t dim = 0; dim < indicesRank; ++dim)
+      indexExprs.push_back(getAffineDimExpr(axis + dim, ctx));
+    SmallVector<utils::IteratorType> parallel(rank,
+                                              utils::IteratorType::parallel);
+    Value result = createGeneric(
+        rewriter, loc, indices, AffineMap::get(rank, 0, indexExprs, ctx),
+        emptyLike(rewriter, loc, type), rewriter.getMultiDimIdentityMap(rank),
+        parallel, [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
+          auto constant = [&](int64_t value) -> Value {
+            return arith::ConstantIndexOp::create(b, nestedLoc, value);
+          };
+          Value index = arith::IndexCastOp::create(b, nestedLoc,
+                                                   b.getIndexType(), args[0]);
+          Value negative = arith::CmpIOp::create(
+              b, nestedLoc, arith::CmpIPredicate::slt, index, constant(0));
+          Value wrapped =
+              arith::AddIOp::create(b, nestedLoc, index, constant(axisSize));
+          index =
+              arith::SelectOp::create(b, nestedLoc, negative, wrapped, index);
+          index = arith::MaxSIOp::create(b, nestedLoc, index, constant(0));
+          index = arith::MinSIOp::create(b, nestedLoc, index,
+                                         constant(axisSize - 1));
+          SmallVector<Value> dataIndices;
+          auto loopIndex = [&](int64_t dim) -> Value {
+            return linalg::IndexOp::create(b, nestedLoc, b.getIndexType(),
+                                           static_cast<uint64_t>(dim));
+          };
+          for (int64_t dim = 0; dim < axis; ++dim)
+            dataIndices.push_back(loopIndex(dim));
+          dataIndices.push_back(index);
+          for (int64_t dim = axis + 1; dim < dataType.getRank(); ++dim)
+            dataIndices.push_back(loopIndex(dim - 1 + indicesRank));
+          return tensor::ExtractOp::create(b, nestedLoc, data, dataIndices)
+              .getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+class TriluLowering : public LLMLowering<TriluOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(TriluOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank();
+    bool upper = op.getUpper();
+    int64_t diagonal = op.getDiagonal();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    SmallVector<utils::IteratorType> parallel(rank,
+                                              utils::IteratorType::parallel);
+    Value result = createGeneric(
+        rewriter, loc, adaptor.getInput(), identity,
+        emptyLike(rewriter, loc, type), identity, parallel,
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value row = linalg::IndexOp::create(b, nestedLoc, b.getIndexType(),
+                                              static_cast<uint64_t>(rank - 2));
+          Value column = linalg::IndexOp::create(
+              b, nestedLoc, b.getIndexType(), static_cast<uint64_t>(rank - 1));
+          Value offset = arith::SubIOp::create(b, nestedLoc, column, row);
+          Value keep = arith::CmpIOp::create(
+              b, nestedLoc,
+              upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+              offset, arith::ConstantIndexOp::create(b, nestedLoc, diagonal));
+          Value zero = arith::ConstantOp::create(
+              b, nestedLoc, b.getZeroAttr(args[0].getType()));
+          return arith::SelectOp::create(b, nestedLoc, keep, args[0], zero);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Reports an llm op that no pattern lowers in the words every other failure
+/// uses; tried last, and only for ops without a pattern of their own.
+class MissingLowering : public ConversionPattern {
+public:
+  MissingLowering(MLIRContext *ctx, DenseSet<OperationName> lowered)
+      : ConversionPattern(MatchAnyOpTypeTag(), /*benefit=*/0, ctx),
+        lowered(std::move(lowered)) {}
+
+  LogicalResult
+  matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isa<LLMDialect>(op->getDialect()) || lowered.contains(op->getName()))
+      return failure();
+    return cannotLower(op, "no lowering pattern for this op");
+  }
+
+private:
+  DenseSet<OperationName> lowered;
+};
+
+//===----------------------------------------------------------------------===//
+// Pass
+//===----------------------------------------------------------------------===//
+
+struct ConvertLLMToLinalgPass
+    : llmc::impl::ConvertLLMToLinalgBase<ConvertLLMToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<LLMDialect>();
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           arith::ArithDialect, math::MathDialect>();
+    RewritePatternSet patterns(ctx);
+    llmc::populateLLMToLinalgConversionPatterns(patterns);
+
+    // A pattern that cannot lower its op says why at the op; the framework's
+    // generic "failed to legalize" that follows would only repeat it.
+    bool explained = false;
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
+      if (diag.getSeverity() != DiagnosticSeverity::Error)
+        return failure();
+      std::string message = diag.str();
+      if (StringRef(message).starts_with(kCannotLower))
+        explained = true;
+      else if (explained &&
+               StringRef(message).starts_with("failed to legalize operation"))
+        return success();
+      return failure();
+    });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void llmc::populateLLMToLinalgConversionPatterns(RewritePatternSet &patterns) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<ConstantLowering, MatMulLowering, GemmLowering, SoftmaxLowering,
+               LayerNormLowering, RMSNormLowering, ReshapeLowering,
+               TransposeLowering, ConcatLowering, SliceLowering, SplitLowering,
+               GatherLowering, TriluLowering>(ctx);
+  patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
+               ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
+               ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
+               ElementwiseLowering<MinOp>, ElementwiseLowering<ModOp>,
+               ElementwiseLowering<EqualOp>, ElementwiseLowering<LessOp>,
+               ElementwiseLowering<LessEqualOp>, ElementwiseLowering<GreaterOp>,
+               ElementwiseLowering<GreaterEqualOp>, ElementwiseLowering<AndOp>,
+               ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
+               ElementwiseLowering<NotOp>, ElementwiseLowering<ExpOp>,
+               ElementwiseLowering<LogOp>, ElementwiseLowering<TanhOp>,
+               ElementwiseLowering<ErfOp>, ElementwiseLowering<SqrtOp>,
+               ElementwiseLowering<RsqrtOp>, ElementwiseLowering<SigmoidOp>,
+               ElementwiseLowering<ReciprocalOp>, ElementwiseLowering<SinOp>,
+               ElementwiseLowering<CosOp>, ElementwiseLowering<FloorOp>,
+               ElementwiseLowering<CeilOp>, ElementwiseLowering<ReluOp>,
+               ElementwiseLowering<NegOp>, ElementwiseLowering<AbsOp>,
+               ElementwiseLowering<SiluOp>, ElementwiseLowering<GeluOp>,
+               ElementwiseLowering<WhereOp>, ElementwiseLowering<ExpandOp>,
+               ElementwiseLowering<CastOp>>(ctx);
+  patterns.add<ReductionLowering<ReduceSumOp, ReductionKind::Sum>,
+               ReductionLowering<ReduceMeanOp, ReductionKind::Mean>,
+               ReductionLowering<ReduceMaxOp, ReductionKind::Max>,
+               ReductionLowering<ReduceMinOp, ReductionKind::Min>,
+               ReductionLowering<ReduceProdOp, ReductionKind::Prod>>(ctx);
+
+  DenseSet<OperationName> lowered;
+  for (const std::unique_ptr<RewritePattern> &pattern :
+       patterns.getNativePatterns())
+    if (std::optional<OperationName> root = pattern->getRootKind())
+      lowered.insert(*root);
+  patterns.add<MissingLowering>(ctx, std::move(lowered));
+}

@@ -1,1 +1,267 @@
-// placeholder
+//===- HostRuntime.cpp - run host-lowered models with the ExecutionEngine -===//
+//
+// The calling convention is the one the host pipeline produces:
+// `_mlir_ciface_<entry>(inputs..., weights..., outputs...)`, each argument a
+// pointer to a memref descriptor with identity layout
+//   { T *allocated, T *aligned, int64 offset, int64 sizes[rank],
+//     int64 strides[rank] }
+// i.e. 3 + 2*rank 8-byte words. Inputs and weights are passed in place (the
+// pipeline marks them read-only); outputs are allocated here.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Runtime/HostRuntime.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+using namespace llmc;
+
+namespace {
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+std::string describe(DType dtype, llvm::ArrayRef<int64_t> shape) {
+  return (dtypeName(dtype) + shapeToString(shape)).str();
+}
+
+/// `kind` is "input", "weight" or "output".
+llvm::Error checkTensor(llvm::StringRef kind, const TensorSpec &spec,
+                        const Tensor &tensor) {
+  if (tensor.dtype != spec.dtype || llvm::ArrayRef<int64_t>(tensor.shape) !=
+                                        llvm::ArrayRef<int64_t>(spec.shape))
+    return makeError(kind + " '" + spec.name + "': expected " +
+                     describe(spec.dtype, spec.shape) + ", got " +
+                     describe(tensor.dtype, tensor.shape));
+  if (tensor.numElements() > 0 && !tensor.data())
+    return makeError(kind + " '" + spec.name + "' has no data");
+  return llvm::Error::success();
+}
+
+llvm::Error checkStaticSpec(llvm::StringRef kind, const TensorSpec &spec) {
+  for (int64_t dim : spec.shape)
+    if (dim < 0)
+      return makeError(kind + " '" + spec.name + "' has the dynamic shape " +
+                       shapeToString(spec.shape) +
+                       "; the host runtime needs static shapes");
+  return llvm::Error::success();
+}
+
+/// The ranks of the memref arguments of the expanded (non-C-interface) LLVM
+/// function: each memref is `ptr, ptr, i64, i64 x rank, i64 x rank`.
+std::optional<std::vector<int64_t>> memrefRanksOf(mlir::LLVM::LLVMFuncOp func) {
+  llvm::ArrayRef<mlir::Type> types = func.getFunctionType().getParams();
+  std::vector<int64_t> ranks;
+  size_t index = 0;
+  while (index < types.size()) {
+    if (index + 2 >= types.size() ||
+        !llvm::isa<mlir::LLVM::LLVMPointerType>(types[index]) ||
+        !llvm::isa<mlir::LLVM::LLVMPointerType>(types[index + 1]))
+      return std::nullopt;
+    index += 2;
+    size_t words = 0;
+    while (index < types.size() && types[index].isInteger(64)) {
+      ++words;
+      ++index;
+    }
+    if (words % 2 != 1)
+      return std::nullopt;
+    ranks.push_back((words - 1) / 2);
+  }
+  return ranks;
+}
+
+/// Checks that the lowered entry takes exactly what the signature says, so a
+/// mismatch is an error here rather than memory corruption in the call.
+llvm::Error checkEntry(mlir::ModuleOp module, const Signature &sig) {
+  std::string wrapperName = "_mlir_ciface_" + sig.entry;
+  auto wrapper = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>(wrapperName);
+  if (!wrapper)
+    return makeError("the lowered module has no function '" + wrapperName +
+                     "'; was it lowered with the host pipeline (which gives "
+                     "@" +
+                     sig.entry + " llvm.emit_c_interface)?");
+  size_t expected = sig.inputs.size() + sig.weights.size() + sig.outputs.size();
+  mlir::LLVM::LLVMFunctionType wrapperType = wrapper.getFunctionType();
+  if (wrapperType.getNumParams() != expected ||
+      !llvm::isa<mlir::LLVM::LLVMVoidType>(wrapperType.getReturnType()))
+    return makeError("'" + wrapperName + "' takes " +
+                     llvm::Twine(wrapperType.getNumParams()) +
+                     " arguments and must return nothing, but the signature "
+                     "has " +
+                     llvm::Twine(sig.inputs.size()) + " inputs, " +
+                     llvm::Twine(sig.weights.size()) + " weights and " +
+                     llvm::Twine(sig.outputs.size()) + " outputs");
+  auto entry = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>(sig.entry);
+  if (!entry)
+    return llvm::Error::success();
+  std::optional<std::vector<int64_t>> ranks = memrefRanksOf(entry);
+  if (!ranks || ranks->size() != expected)
+    return makeError("@" + sig.entry +
+                     " does not take one identity-layout memref per input, "
+                     "weight and output");
+  std::vector<const TensorSpec *> specs;
+  for (const auto *group : {&sig.inputs, &sig.weights, &sig.outputs})
+    for (const TensorSpec &spec : *group)
+      specs.push_back(&spec);
+  for (auto [spec, rank] : llvm::zip_equal(specs, *ranks))
+    if (static_cast<int64_t>(spec->shape.size()) != rank)
+      return makeError("'" + spec->name + "' has rank " +
+                       llvm::Twine(spec->shape.size()) +
+                       " in the signature "
+                       "but rank " +
+                       llvm::Twine(rank) + " in @" + sig.entry);
+  return llvm::Error::success();
+}
+
+/// One memref descriptor, as the 8-byte words the C interface reads.
+std::vector<int64_t> descriptorOf(const Tensor &tensor) {
+  auto pointer = reinterpret_cast<int64_t>(tensor.data());
+  size_t rank = tensor.shape.size();
+  std::vector<int64_t> words(3 + 2 * rank);
+  words[0] = pointer; // allocated
+  words[1] = pointer; // aligned
+  words[2] = 0;       // offset
+  int64_t stride = 1;
+  for (size_t dim = rank; dim-- > 0;) {
+    words[3 + dim] = tensor.shape[dim];
+    words[3 + rank + dim] = stride;
+    stride *= tensor.shape[dim];
+  }
+  return words;
+}
+
+void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+} // namespace
+
+HostExecutable::~HostExecutable() = default;
+
+llvm::Expected<std::unique_ptr<HostExecutable>>
+HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
+                       std::vector<Tensor> weights) {
+  static_assert(sizeof(void *) == sizeof(int64_t),
+                "memref descriptors are built as 8-byte words");
+  if (weights.size() != signature.weights.size())
+    return makeError("the signature has " +
+                     llvm::Twine(signature.weights.size()) + " weights but " +
+                     llvm::Twine(weights.size()) + " were given");
+  for (auto [spec, weight] : llvm::zip_equal(signature.weights, weights))
+    if (llvm::Error error = checkTensor("weight", spec, weight))
+      return std::move(error);
+  for (const auto *group : {&signature.inputs, &signature.outputs})
+    for (const TensorSpec &spec : *group)
+      if (llvm::Error error = checkStaticSpec(
+              group == &signature.inputs ? "input" : "output", spec))
+        return std::move(error);
+  if (llvm::Error error = checkEntry(loweredModule, signature))
+    return std::move(error);
+
+  initializeNativeTarget();
+  auto targetBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!targetBuilder)
+    return targetBuilder.takeError();
+  targetBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto targetMachine = targetBuilder->createTargetMachine();
+  if (!targetMachine)
+    return targetMachine.takeError();
+
+  // The optimizer gets the host's target machine so that it vectorizes for
+  // the host's vector units.
+  auto transformer = mlir::makeOptimizingTransformer(
+      /*optLevel=*/2, /*sizeLevel=*/0, targetMachine->get());
+  llvm::StringRef runtimeLibraries[] = {LLMC_MLIR_RUNTIME_DIR
+                                        "/libmlir_c_runner_utils.so"};
+  mlir::ExecutionEngineOptions options;
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  options.sharedLibPaths = runtimeLibraries;
+
+  // The engine reports translation problems as diagnostics; collect them
+  // into the error instead of letting them reach stderr.
+  std::string diagnostics;
+  llvm::raw_string_ostream diagnosticStream(diagnostics);
+  mlir::ScopedDiagnosticHandler handler(
+      loweredModule.getContext(), [&](mlir::Diagnostic &diagnostic) {
+        diagnosticStream << "\n  " << diagnostic.getLocation() << ": "
+                         << diagnostic;
+        return mlir::success();
+      });
+  auto engine = mlir::ExecutionEngine::create(loweredModule, options,
+                                              std::move(*targetMachine));
+  if (!engine) {
+    std::string message = llvm::toString(engine.takeError());
+    return makeError("host JIT compilation of @" + signature.entry +
+                     " failed: " + message + diagnostics);
+  }
+  (*engine)->initialize();
+  // Generate the code now: ORC compiles lazily on the first lookup, which
+  // would bill the first run for all of LLVM's work.
+  if (auto entry = (*engine)->lookupPacked("_mlir_ciface_" + signature.entry);
+      !entry)
+    return makeError("host JIT compilation of @" + signature.entry +
+                     " failed: " + llvm::toString(entry.takeError()) +
+                     diagnostics);
+
+  std::unique_ptr<HostExecutable> executable(new HostExecutable());
+  executable->engine = std::move(*engine);
+  executable->sig = std::move(signature);
+  executable->weights = std::move(weights);
+  return executable;
+}
+
+llvm::Expected<std::vector<Tensor>>
+HostExecutable::run(llvm::ArrayRef<Tensor> inputs) {
+  if (inputs.size() != sig.inputs.size())
+    return makeError("@" + sig.entry + " takes " +
+                     llvm::Twine(sig.inputs.size()) + " inputs but " +
+                     llvm::Twine(inputs.size()) + " were given");
+  for (auto [spec, input] : llvm::zip_equal(sig.inputs, inputs))
+    if (llvm::Error error = checkTensor("input", spec, input))
+      return std::move(error);
+
+  std::vector<Tensor> outputs;
+  outputs.reserve(sig.outputs.size());
+  for (const TensorSpec &spec : sig.outputs)
+    outputs.emplace_back(spec.name, spec.dtype, spec.shape);
+
+  std::vector<std::vector<int64_t>> descriptors;
+  descriptors.reserve(inputs.size() + weights.size() + outputs.size());
+  for (const Tensor &input : inputs)
+    descriptors.push_back(descriptorOf(input));
+  for (const Tensor &weight : weights)
+    descriptors.push_back(descriptorOf(weight));
+  for (Tensor &output : outputs) {
+    if (output.numElements() > 0 && !output.mutableData())
+      return makeError("could not allocate output '" + output.name + "'");
+    descriptors.push_back(descriptorOf(output));
+  }
+  // The packed wrapper reads argument i through args[i]: a pointer to the
+  // C interface's argument, itself a pointer to the descriptor.
+  std::vector<void *> descriptorPointers, args;
+  descriptorPointers.reserve(descriptors.size());
+  args.reserve(descriptors.size());
+  for (std::vector<int64_t> &descriptor : descriptors)
+    descriptorPointers.push_back(descriptor.data());
+  for (void *&pointer : descriptorPointers)
+    args.push_back(&pointer);
+
+  if (llvm::Error error =
+          engine->invokePacked("_mlir_ciface_" + sig.entry, args))
+    return makeError("calling @" + sig.entry +
+                     " failed: " + llvm::toString(std::move(error)));
+  return outputs;
+}

@@ -1,0 +1,126 @@
+//===- Driver.h - compile ONNX models to artifacts and run them -*- C++ -*-===//
+//
+// What llm-compile, llm-run and the Python package share: import, the target
+// pipelines, artifact folders (code, weights, manifest) and execution. Every
+// failure is an llvm::Error whose message is one line naming the file, node
+// and op where the problem is.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLMC_DRIVER_DRIVER_H
+#define LLMC_DRIVER_DRIVER_H
+
+#include "llmc/Import/ONNXImporter.h"
+#include "llmc/Runtime/Tensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llmc {
+
+class HostExecutable;
+
+/// The targets a model compiles for; `all` means every one implemented.
+llvm::ArrayRef<llvm::StringRef> knownTargets();
+llvm::ArrayRef<llvm::StringRef> implementedTargets();
+/// Checks a --target value (and --quant) and says what is wrong with it.
+llvm::Error checkTarget(llvm::StringRef target);
+llvm::Error checkQuantization(llvm::StringRef quant);
+
+struct CompileOptions {
+  ImportOptions import;
+  std::string target = "host";
+  std::string quant = "none";
+};
+
+/// Errors of this kind are problems of the input or the request (exit 2).
+/// Everything the driver reports is of this kind; the type exists so that a
+/// failed check (exit 1) can be told apart by the tools.
+struct InputError : llvm::ErrorInfo<InputError> {
+  static char ID;
+  std::string message;
+  explicit InputError(std::string message) : message(std::move(message)) {}
+  void log(llvm::raw_ostream &os) const override { os << message; }
+  std::error_code convertToErrorCode() const override {
+    return llvm::inconvertibleErrorCode();
+  }
+};
+
+/// Runs `fn` with a diagnostic handler on `context` that keeps the first
+/// error; if `fn` fails, returns that error as one line ("FILE: node 'N': ...").
+llvm::Error captureDiagnostics(mlir::MLIRContext &context,
+                               llvm::function_ref<mlir::LogicalResult()> fn,
+                               llvm::StringRef fallback);
+
+/// A model compiled for one target, ready to run and to save.
+class CompiledModel {
+public:
+  /// Imports and compiles an ONNX model file.
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compileFile(llvm::StringRef path, const CompileOptions &options);
+  /// The same for a serialized ModelProto in memory.
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compileBytes(llvm::StringRef bytes, llvm::StringRef displayName,
+               const CompileOptions &options);
+  /// Loads an artifact folder written by save().
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  load(llvm::StringRef directory);
+  ~CompiledModel();
+
+  /// Writes manifest.json, the target code and weights.bin into `directory`.
+  llvm::Error save(llvm::StringRef directory) const;
+  /// Checks the inputs against the signature (by name) and runs the model.
+  llvm::Expected<std::vector<Tensor>> run(std::vector<Tensor> inputs);
+
+  const Signature &signature() const { return sig; }
+  llvm::StringRef target() const { return targetName; }
+  /// The IR after a stage: "import", "graph" (after graph cleanup and weight
+  /// outlining) or "lowered" (the target pipeline's output). Empty if that
+  /// stage is not kept (artifacts keep only "lowered").
+  std::string mlir(llvm::StringRef stage) const;
+  /// Static cost figures of the graph (see the report section of the docs).
+  llvm::json::Object report() const;
+
+private:
+  CompiledModel();
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compileImported(std::unique_ptr<CompiledModel> model,
+                  mlir::OwningOpRef<mlir::ModuleOp> module,
+                  const CompileOptions &options);
+  llvm::Error prepareExecutable();
+
+  std::unique_ptr<mlir::MLIRContext> context;
+  std::string targetName = "host";
+  std::string importedIR, graphIR;
+  mlir::OwningOpRef<mlir::ModuleOp> lowered;
+  Signature sig;
+  std::vector<Tensor> weights;
+  llvm::json::Object costs;
+  std::unique_ptr<HostExecutable> host;
+};
+
+/// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol*|e|.
+/// Returns a one-line description of the worst mismatch, or none.
+std::optional<std::string> compareTensors(const Tensor &actual,
+                                          const Tensor &expected, double rtol,
+                                          double atol);
+
+} // namespace llmc
+
+#endif // LLMC_DRIVER_DRIVER_H
+
+namespace llmc {
+/// Parses the command line; on a usage error prints it and returns false (the
+/// tools then exit 2, not llvm::cl's 1).
+bool parseToolOptions(int argc, char **argv, llvm::StringRef overview);
+/// Prints "TOOL: error: MESSAGE" as one line and returns exit code 2.
+int reportToolError(llvm::StringRef tool, llvm::Error error);
+/// Prints a progress line on stderr when it is a terminal.
+void reportProgress(llvm::StringRef tool, const llvm::Twine &message);
+} // namespace llmc

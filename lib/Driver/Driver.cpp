@@ -1,0 +1,607 @@
+//===- Driver.cpp - compile ONNX models to artifacts and run them ---------===//
+#include "llmc/Driver/Driver.h"
+
+#include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
+#include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Runtime/HostRuntime.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace llmc;
+using llvm::StringRef;
+
+char InputError::ID = 0;
+
+namespace {
+constexpr StringRef kManifestFormat = "llmc-artifact";
+constexpr int64_t kManifestVersion = 1;
+constexpr StringRef kHostCodeFile = "host.mlirbc";
+constexpr StringRef kWeightsFile = "weights.bin";
+constexpr size_t kWeightAlignment = 64;
+
+llvm::Error inputError(const llvm::Twine &message) {
+  return llvm::make_error<InputError>(message.str());
+}
+
+/// "FILE: node 'NAME': " for locations the importer made, else the printed
+/// location.
+std::string describeLocation(mlir::Location loc) {
+  if (auto file = llvm::dyn_cast<mlir::FileLineColLoc>(loc)) {
+    if (file.getLine() == 0)
+      return (file.getFilename().getValue() + ": ").str();
+    return (file.getFilename().getValue() + ":" + llvm::Twine(file.getLine()) +
+            ":" + llvm::Twine(file.getColumn()) + ": ")
+        .str();
+  }
+  if (auto name = llvm::dyn_cast<mlir::NameLoc>(loc)) {
+    std::string inner = describeLocation(name.getChildLoc());
+    return inner + "node '" + name.getName().str() + "': ";
+  }
+  if (auto fused = llvm::dyn_cast<mlir::FusedLoc>(loc))
+    for (mlir::Location inner : fused.getLocations())
+      if (std::string text = describeLocation(inner); !text.empty())
+        return text;
+  return "";
+}
+
+std::string oneLine(std::string text) {
+  for (char &c : text)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return text;
+}
+
+Tensor tensorFromElements(StringRef name, mlir::ElementsAttr elements) {
+  auto type = llvm::cast<mlir::ShapedType>(elements.getType());
+  DType dtype = *dtypeFromMLIR(type.getElementType());
+  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  if (auto resource =
+          llvm::dyn_cast<mlir::DenseResourceElementsAttr>(elements)) {
+    if (const mlir::AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      llvm::ArrayRef<char> data = blob->getData();
+      if (data.size() == static_cast<size_t>(type.getNumElements()) *
+                             dtypeSize(dtype))
+        return Tensor::view(name.str(), dtype, shape, data.data(), nullptr);
+    }
+  }
+  Tensor tensor(name.str(), dtype, shape);
+  char *out = static_cast<char *>(tensor.mutableData());
+  auto dense = llvm::dyn_cast<mlir::DenseElementsAttr>(elements);
+  if (dense && dtype == DType::i1) {
+    int64_t i = 0;
+    for (bool value : dense.getValues<bool>())
+      out[i++] = value;
+  } else if (dense) {
+    llvm::ArrayRef<char> raw = dense.getRawData();
+    size_t size = dtypeSize(dtype);
+    if (dense.isSplat())
+      for (int64_t i = 0; i < tensor.numElements(); ++i)
+        std::memcpy(out + i * size, raw.data(), size);
+    else
+      std::memcpy(out, raw.data(), tensor.byteSize());
+  }
+  return tensor;
+}
+
+/// Static costs of the tensor-level graph: FLOPs of the matrix products and a
+/// per-element estimate for everything else, and the bytes a forward pass
+/// must at least move (weights, inputs and outputs).
+llvm::json::Object analyzeCosts(mlir::ModuleOp module, const Signature &sig) {
+  double matmulFlops = 0, otherFlops = 0;
+  module.walk([&](mlir::Operation *op) {
+    if (op->getNumResults() == 0 || !llvm::isa<mlir::llm::LLMDialect>(op->getDialect()))
+      return;
+    auto result = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
+    if (!result || !result.hasStaticShape())
+      return;
+    double elements = result.getNumElements();
+    if (auto matmul = llvm::dyn_cast<mlir::llm::MatMulOp>(op)) {
+      auto lhs = matmul.getLhs().getType();
+      int64_t k = lhs.getDimSize(lhs.getRank() - (matmul.getTransposeLhs() ? 2 : 1));
+      matmulFlops += 2.0 * elements * k;
+    } else if (auto gemm = llvm::dyn_cast<mlir::llm::GemmOp>(op)) {
+      auto a = gemm.getA().getType();
+      matmulFlops += 2.0 * elements * a.getDimSize(gemm.getTransposeA() ? 0 : 1);
+    } else if (llvm::isa<mlir::llm::SoftmaxOp, mlir::llm::LayerNormOp,
+                         mlir::llm::RMSNormOp, mlir::llm::GeluOp>(op)) {
+      otherFlops += 5.0 * elements;
+    } else if (!llvm::isa<mlir::llm::ConstantOp, mlir::llm::ReshapeOp,
+                          mlir::llm::TransposeOp, mlir::llm::SliceOp,
+                          mlir::llm::ConcatOp, mlir::llm::SplitOp,
+                          mlir::llm::GatherOp, mlir::llm::ExpandOp>(op)) {
+      otherFlops += elements;
+    }
+  });
+  auto bytesOf = [](const std::vector<TensorSpec> &specs) {
+    double bytes = 0;
+    for (const TensorSpec &spec : specs) {
+      double count = 1;
+      for (int64_t dim : spec.shape)
+        count *= dim;
+      bytes += count * dtypeSize(spec.dtype);
+    }
+    return bytes;
+  };
+  double weightBytes = bytesOf(sig.weights);
+  double bytes = weightBytes + bytesOf(sig.inputs) + bytesOf(sig.outputs);
+  double flops = matmulFlops + otherFlops;
+  return llvm::json::Object{
+      {"flops", flops},
+      {"matmul_flops", matmulFlops},
+      {"bytes", bytes},
+      {"weight_bytes", weightBytes},
+      {"arithmetic_intensity", bytes > 0 ? flops / bytes : 0.0}};
+}
+
+std::unique_ptr<mlir::MLIRContext> makeContext() {
+  mlir::DialectRegistry registry;
+  registerAllLLMCDialects(registry);
+  auto context = std::make_unique<mlir::MLIRContext>(registry);
+  context->loadAllAvailableDialects();
+  return context;
+}
+
+std::string printModule(mlir::ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  mlir::OpPrintingFlags flags;
+  flags.elideLargeResourceString(64);
+  module->print(os, flags);
+  return text;
+}
+} // namespace
+
+llvm::ArrayRef<StringRef> llmc::knownTargets() {
+  static const StringRef targets[] = {"host", "ptx", "hls", "npu"};
+  return targets;
+}
+
+llvm::ArrayRef<StringRef> llmc::implementedTargets() {
+  static const StringRef targets[] = {"host"};
+  return targets;
+}
+
+llvm::Error llmc::checkTarget(StringRef target) {
+  if (llvm::is_contained(implementedTargets(), target) || target == "all")
+    return llvm::Error::success();
+  if (llvm::is_contained(knownTargets(), target))
+    return inputError("target '" + target +
+                      "' is not implemented yet (implemented: host)");
+  return inputError("unknown target '" + target +
+                    "' (expected host, ptx, hls, npu or all)");
+}
+
+llvm::Error llmc::checkQuantization(StringRef quant) {
+  if (quant == "none")
+    return llvm::Error::success();
+  if (llvm::is_contained({StringRef("int8"), StringRef("w8"), StringRef("w4"),
+                          StringRef("fp8")},
+                         quant))
+    return inputError("quantization '" + quant +
+                      "' is not implemented yet (implemented: none)");
+  return inputError("unknown quantization '" + quant +
+                    "' (expected none, int8, w8, w4 or fp8)");
+}
+
+llvm::Error llmc::captureDiagnostics(mlir::MLIRContext &context,
+                                     llvm::function_ref<mlir::LogicalResult()> fn,
+                                     StringRef fallback) {
+  std::string first;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error && first.empty())
+      first = oneLine(describeLocation(diag.getLocation()) + diag.str());
+    return mlir::success();
+  });
+  if (succeeded(fn()))
+    return llvm::Error::success();
+  return inputError(first.empty() ? fallback.str() : first);
+}
+
+CompiledModel::CompiledModel() = default;
+CompiledModel::~CompiledModel() {
+  host.reset();
+  lowered = nullptr;
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::compileFile(StringRef path, const CompileOptions &options) {
+  if (auto error = checkTarget(options.target))
+    return std::move(error);
+  if (auto error = checkQuantization(options.quant))
+    return std::move(error);
+  std::unique_ptr<CompiledModel> model(new CompiledModel());
+  model->context = makeContext();
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (auto error = captureDiagnostics(
+          *model->context,
+          [&] {
+            module = importONNXFile(path, *model->context, options.import);
+            return mlir::success(static_cast<bool>(module));
+          },
+          (path + ": import failed").str()))
+    return std::move(error);
+  return compileImported(std::move(model), std::move(module), options);
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::compileBytes(StringRef bytes, StringRef displayName,
+                            const CompileOptions &options) {
+  if (auto error = checkTarget(options.target))
+    return std::move(error);
+  if (auto error = checkQuantization(options.quant))
+    return std::move(error);
+  std::unique_ptr<CompiledModel> model(new CompiledModel());
+  model->context = makeContext();
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (auto error = captureDiagnostics(
+          *model->context,
+          [&] {
+            module = importONNXBytes(bytes, displayName, ".", *model->context,
+                                     options.import);
+            return mlir::success(static_cast<bool>(module));
+          },
+          (displayName + ": import failed").str()))
+    return std::move(error);
+  return compileImported(std::move(model), std::move(module), options);
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
+                               mlir::OwningOpRef<mlir::ModuleOp> module,
+                               const CompileOptions &options) {
+  mlir::MLIRContext &context = *model->context;
+  model->targetName = "host";
+  model->importedIR = printModule(*module);
+
+  mlir::PassManager graph(&context);
+  buildGraphCleanupPipeline(graph);
+  graph.addPass(mlir::llm::createLLMOutlineWeights());
+  if (auto error = captureDiagnostics(
+          context, [&] { return graph.run(*module); },
+          "the graph pipeline failed"))
+    return std::move(error);
+  model->graphIR = printModule(*module);
+
+  auto signature = extractSignature(*module, options.import.entryName);
+  if (!signature)
+    return inputError(llvm::toString(signature.takeError()));
+  model->sig = std::move(*signature);
+  if (auto weights =
+          (*module)->getAttrOfType<mlir::DictionaryAttr>(mlir::llm::kWeightsAttrName)) {
+    for (const TensorSpec &spec : model->sig.weights) {
+      auto value = llvm::dyn_cast_if_present<mlir::ElementsAttr>(
+          weights.get(spec.name));
+      if (!value)
+        return inputError("weight '" + spec.name + "' has no value");
+      model->weights.push_back(tensorFromElements(spec.name, value));
+    }
+    (*module)->removeAttr(mlir::llm::kWeightsAttrName);
+  }
+  model->costs = analyzeCosts(*module, model->sig);
+
+  mlir::PassManager lowering(&context);
+  buildHostLoweringPipeline(lowering);
+  if (auto error = captureDiagnostics(
+          context, [&] { return lowering.run(*module); },
+          "the host pipeline failed"))
+    return std::move(error);
+  model->lowered = std::move(module);
+  if (auto error = model->prepareExecutable())
+    return std::move(error);
+  return model;
+}
+
+llvm::Error CompiledModel::prepareExecutable() {
+  auto executable = HostExecutable::create(*lowered, sig, weights);
+  if (!executable)
+    return inputError("cannot compile for the host: " +
+                      llvm::toString(executable.takeError()));
+  host = std::move(*executable);
+  return llvm::Error::success();
+}
+
+llvm::Error CompiledModel::save(StringRef directory) const {
+  if (std::error_code error = llvm::sys::fs::create_directories(directory))
+    return inputError(directory + ": cannot create: " + error.message());
+  llvm::SmallString<256> path(directory);
+
+  llvm::sys::path::append(path, kHostCodeFile);
+  {
+    std::error_code error;
+    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+    if (error)
+      return inputError(path + ": cannot write: " + error.message());
+    if (failed(mlir::writeBytecodeToFile(*lowered, os)))
+      return inputError(path + ": cannot write bytecode");
+  }
+
+  llvm::json::Array weightTable;
+  path = directory;
+  llvm::sys::path::append(path, kWeightsFile);
+  {
+    std::error_code error;
+    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+    if (error)
+      return inputError(path + ": cannot write: " + error.message());
+    uint64_t offset = 0;
+    for (const Tensor &weight : weights) {
+      uint64_t padding = (kWeightAlignment - offset % kWeightAlignment) %
+                         kWeightAlignment;
+      os.write_zeros(padding);
+      offset += padding;
+      os.write(static_cast<const char *>(weight.data()), weight.byteSize());
+      weightTable.push_back(llvm::json::Object{
+          {"name", weight.name},
+          {"offset", static_cast<int64_t>(offset)},
+          {"bytes", static_cast<int64_t>(weight.byteSize())}});
+      offset += weight.byteSize();
+    }
+    os.close();
+    if (os.has_error())
+      return inputError(path + ": write failed");
+  }
+
+  llvm::json::Object manifest{{"format", kManifestFormat},
+                              {"version", kManifestVersion},
+                              {"target", targetName},
+                              {"code", kHostCodeFile},
+                              {"weights_file", kWeightsFile},
+                              {"weights", std::move(weightTable)},
+                              {"signature", sig.toJSON()},
+                              {"report", llvm::json::Object(report())}};
+  path = directory;
+  llvm::sys::path::append(path, "manifest.json");
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return inputError(path + ": cannot write: " + error.message());
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::load(StringRef directory) {
+  llvm::SmallString<256> path(directory);
+  llvm::sys::path::append(path, "manifest.json");
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return inputError(directory + ": not an llmc artifact (no manifest.json)");
+  auto parsed = llvm::json::parse((*buffer)->getBuffer());
+  if (!parsed)
+    return inputError(path + ": invalid JSON: " +
+                      llvm::toString(parsed.takeError()));
+  const llvm::json::Object *manifest = parsed->getAsObject();
+  if (!manifest || manifest->getString("format") != kManifestFormat)
+    return inputError(path + ": not an llmc artifact manifest");
+  if (manifest->getInteger("version") != kManifestVersion)
+    return inputError(path + ": unsupported artifact version");
+  std::unique_ptr<CompiledModel> model(new CompiledModel());
+  model->context = makeContext();
+  if (auto target = manifest->getString("target"))
+    model->targetName = target->str();
+  if (model->targetName != "host")
+    return inputError(path + ": artifacts of target '" + model->targetName +
+                      "' cannot be run yet");
+  const llvm::json::Value *signature = manifest->get("signature");
+  if (!signature)
+    return inputError(path + ": no signature");
+  auto sig = Signature::fromJSON(*signature);
+  if (!sig)
+    return inputError(path + ": " + llvm::toString(sig.takeError()));
+  model->sig = std::move(*sig);
+  if (const llvm::json::Object *report = manifest->getObject("report"))
+    model->costs = *report;
+
+  llvm::SmallString<256> codePath(directory);
+  llvm::sys::path::append(codePath,
+                          manifest->getString("code").value_or(kHostCodeFile));
+  if (auto error = captureDiagnostics(
+          *model->context,
+          [&] {
+            model->lowered = mlir::parseSourceFile<mlir::ModuleOp>(
+                codePath, model->context.get());
+            return mlir::success(static_cast<bool>(model->lowered));
+          },
+          (codePath + ": cannot be parsed").str()))
+    return std::move(error);
+
+  llvm::SmallString<256> weightsPath(directory);
+  llvm::sys::path::append(
+      weightsPath, manifest->getString("weights_file").value_or(kWeightsFile));
+  auto weightBuffer = llvm::MemoryBuffer::getFile(
+      weightsPath, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!weightBuffer)
+    return inputError(weightsPath + ": cannot read: " +
+                      weightBuffer.getError().message());
+  std::shared_ptr<const void> owner(std::move(*weightBuffer));
+  auto *blob = static_cast<const llvm::MemoryBuffer *>(owner.get());
+  const llvm::json::Array *table = manifest->getArray("weights");
+  if (!table || table->size() != model->sig.weights.size())
+    return inputError(path + ": the weight table does not match the signature");
+  for (auto [entry, spec] : llvm::zip(*table, model->sig.weights)) {
+    const llvm::json::Object *object = entry.getAsObject();
+    int64_t offset = -1, bytes = -1;
+    if (object) {
+      offset = object->getInteger("offset").value_or(-1);
+      bytes = object->getInteger("bytes").value_or(-1);
+    }
+    int64_t expected = dtypeSize(spec.dtype);
+    for (int64_t dim : spec.shape)
+      expected *= dim;
+    if (offset < 0 || bytes != expected ||
+        static_cast<uint64_t>(offset + bytes) > blob->getBufferSize())
+      return inputError(weightsPath + ": weight '" + spec.name +
+                        "' is out of range or has the wrong size");
+    model->weights.push_back(Tensor::view(spec.name, spec.dtype, spec.shape,
+                                          blob->getBufferStart() + offset,
+                                          owner));
+  }
+  if (auto error = model->prepareExecutable())
+    return std::move(error);
+  return model;
+}
+
+llvm::Expected<std::vector<Tensor>>
+CompiledModel::run(std::vector<Tensor> inputs) {
+  auto bound = bindInputs(sig, std::move(inputs));
+  if (!bound)
+    return inputError(llvm::toString(bound.takeError()));
+  auto outputs = host->run(*bound);
+  if (!outputs)
+    return inputError("execution failed: " +
+                      llvm::toString(outputs.takeError()));
+  return outputs;
+}
+
+std::string CompiledModel::mlir(StringRef stage) const {
+  if (stage == "import")
+    return importedIR;
+  if (stage == "graph")
+    return graphIR;
+  if (stage == "lowered" && lowered)
+    return printModule(*lowered);
+  return "";
+}
+
+llvm::json::Object CompiledModel::report() const {
+  llvm::json::Object target(costs);
+  target["latency_s"] = nullptr;
+  target["tokens_per_s"] = nullptr;
+  target["energy_per_token_j"] = nullptr;
+  target["target_description"] = nullptr;
+  target["note"] = "the host target has no hardware description: latency, "
+                   "throughput and energy are not estimated for it";
+  return llvm::json::Object{{"targets", llvm::json::Object{{targetName,
+                                                            std::move(target)}}}};
+}
+
+//===----------------------------------------------------------------------===//
+// Comparison
+//===----------------------------------------------------------------------===//
+
+static double elementAsDouble(const Tensor &tensor, int64_t i) {
+  const char *data = static_cast<const char *>(tensor.data());
+  switch (tensor.dtype) {
+  case DType::f32: {
+    float v;
+    std::memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  case DType::f64: {
+    double v;
+    std::memcpy(&v, data + 8 * i, 8);
+    return v;
+  }
+  case DType::f16:
+  case DType::bf16: {
+    uint16_t bits;
+    std::memcpy(&bits, data + 2 * i, 2);
+    const llvm::fltSemantics &semantics = tensor.dtype == DType::f16
+                                              ? llvm::APFloat::IEEEhalf()
+                                              : llvm::APFloat::BFloat();
+    return llvm::APFloat(semantics, llvm::APInt(16, bits)).convertToDouble();
+  }
+  case DType::i64: {
+    int64_t v;
+    std::memcpy(&v, data + 8 * i, 8);
+    return static_cast<double>(v);
+  }
+  case DType::i32: {
+    int32_t v;
+    std::memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  case DType::i16: {
+    int16_t v;
+    std::memcpy(&v, data + 2 * i, 2);
+    return v;
+  }
+  case DType::i8:
+    return static_cast<int8_t>(data[i]);
+  case DType::u8:
+  case DType::i1:
+    return static_cast<uint8_t>(data[i]);
+  }
+  return 0;
+}
+
+std::optional<std::string> llmc::compareTensors(const Tensor &actual,
+                                                const Tensor &expected,
+                                                double rtol, double atol) {
+  if (actual.shape != expected.shape)
+    return "output '" + actual.name + "' has shape " +
+           shapeToString(actual.shape) + ", expected " +
+           shapeToString(expected.shape);
+  int64_t count = actual.numElements(), bad = 0, worst = -1;
+  double worstExcess = -1;
+  for (int64_t i = 0; i < count; ++i) {
+    double a = elementAsDouble(actual, i), e = elementAsDouble(expected, i);
+    if (std::isnan(a) && std::isnan(e))
+      continue;
+    double diff = std::fabs(a - e), tolerance = atol + rtol * std::fabs(e);
+    if (std::isnan(diff) || diff > tolerance || std::isinf(diff)) {
+      ++bad;
+      double excess = std::isnan(diff) || std::isinf(diff)
+                          ? INFINITY
+                          : diff - tolerance;
+      if (excess > worstExcess) {
+        worstExcess = excess;
+        worst = i;
+      }
+    }
+  }
+  if (!bad)
+    return std::nullopt;
+  std::vector<int64_t> index(actual.shape.size());
+  for (int64_t d = static_cast<int64_t>(actual.shape.size()) - 1, rest = worst;
+       d >= 0; --d) {
+    index[d] = rest % actual.shape[d];
+    rest /= actual.shape[d];
+  }
+  double a = elementAsDouble(actual, worst), e = elementAsDouble(expected, worst);
+  return llvm::formatv("output '{0}': {1} of {2} elements differ; worst at {3}: "
+                       "got {4:g}, expected {5:g} (|diff| {6:e} > atol {7:e} + "
+                       "rtol {8:e} * |expected|)",
+                       actual.name, bad, count, shapeToString(index), a, e,
+                       std::fabs(a - e), atol, rtol)
+      .str();
+}
+
+//===----------------------------------------------------------------------===//
+// Tool support
+//===----------------------------------------------------------------------===//
+
+bool llmc::parseToolOptions(int argc, char **argv, StringRef overview) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (llvm::cl::ParseCommandLineOptions(argc, argv, overview, &os))
+    return true;
+  llvm::errs() << oneLine(errors) << "\n";
+  return false;
+}
+
+int llmc::reportToolError(StringRef tool, llvm::Error error) {
+  llvm::errs() << tool << ": error: " << oneLine(llvm::toString(std::move(error)))
+               << "\n";
+  return 2;
+}
+
+void llmc::reportProgress(StringRef tool, const llvm::Twine &message) {
+  if (llvm::errs().is_displayed())
+    llvm::errs() << "[" << tool << "] " << message << "\n";
+}

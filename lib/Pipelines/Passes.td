@@ -1,0 +1,40 @@
+//===- Passes.td - passes private to the target pipelines --*- tablegen -*-===//
+#ifndef LLMC_PIPELINES_PASSES_TD
+#define LLMC_PIPELINES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LLMHostEntryABI : Pass<"llm-host-entry-abi", "::mlir::ModuleOp"> {
+  let summary = "give the public functions the host runtime's calling convention";
+  let description = [{
+    Runs on tensors, before bufferization. Every public function definition
+    gets `llvm.emit_c_interface`, so the LLVM lowering emits
+    `_mlir_ciface_<name>` taking one memref descriptor pointer per argument,
+    and every tensor argument gets `bufferization.writable = false`: inputs
+    and weights belong to the caller (weights may be read-only mappings), so
+    bufferization must copy rather than write into them. Results must have
+    static shapes because they become out-parameters the runtime allocates;
+    a dynamic one is an error naming the function and the result. A value
+    returned more than once is copied for each repetition, since every
+    result is written to its own out-parameter.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def LLMHostLoopOrder : Pass<"llm-host-loop-order"> {
+  let summary = "make a contiguous parallel loop innermost where a reduction is";
+  let description = [{
+    Lowered as written, `linalg.matmul` puts the reduction innermost and walks
+    the right-hand side by columns: LLVM cannot vectorize a float reduction
+    without reassociating it, which changes results. For every linalg op whose
+    innermost loop is a reduction, this pass moves innermost the loop of the
+    output's last dimension when that loop is parallel and every operand that
+    depends on it has it as its last (contiguous) dimension; e.g. matmul's
+    (i, j, k) becomes (i, k, j). The innermost loop then reads and writes
+    contiguously and vectorizes exactly: every output element still sums its
+    terms in the same order. Named ops that change are generalized first.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+#endif // LLMC_PIPELINES_PASSES_TD

@@ -1,0 +1,205 @@
+//===- Module.cpp - the _llmc Python extension over the driver library ----===//
+//
+// A thin binding: numpy arrays in and out, llvm::Error turned into
+// llmc.Error with the same one-line message the tools print.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Driver/Driver.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+
+namespace py = pybind11;
+using namespace llmc;
+
+namespace {
+py::object errorType;
+
+[[noreturn]] void raise(llvm::Error error) {
+  std::string message = llvm::toString(std::move(error));
+  PyErr_SetString(errorType.ptr(), message.c_str());
+  throw py::error_already_set();
+}
+
+template <typename T> T unwrap(llvm::Expected<T> value) {
+  if (!value)
+    raise(value.takeError());
+  return std::move(*value);
+}
+
+std::string numpyFormat(DType dtype) {
+  switch (dtype) {
+  case DType::f32:
+    return "<f4";
+  case DType::f64:
+    return "<f8";
+  case DType::f16:
+    return "<f2";
+  case DType::i64:
+    return "<i8";
+  case DType::i32:
+    return "<i4";
+  case DType::i16:
+    return "<i2";
+  case DType::i8:
+    return "|i1";
+  case DType::u8:
+    return "|u1";
+  case DType::i1:
+    return "|b1";
+  case DType::bf16:
+    break;
+  }
+  return "";
+}
+
+Tensor fromNumpy(const std::string &name, py::handle object) {
+  py::array array = py::array::ensure(object, py::array::c_style);
+  if (!array)
+    raise(llvm::createStringError("input '" + name + "' is not an array"));
+  std::optional<DType> dtype;
+  py::dtype kind = array.dtype();
+  for (DType candidate : {DType::f32, DType::f64, DType::f16, DType::i64,
+                          DType::i32, DType::i16, DType::i8, DType::u8,
+                          DType::i1})
+    if (kind.is(py::dtype(numpyFormat(candidate))))
+      dtype = candidate;
+  if (!dtype)
+    raise(llvm::createStringError(
+        "input '" + name + "' has unsupported dtype " +
+        py::str(kind).cast<std::string>()));
+  std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
+  Tensor tensor(name, *dtype, shape);
+  std::memcpy(tensor.mutableData(), array.data(), tensor.byteSize());
+  return tensor;
+}
+
+py::array toNumpy(const Tensor &tensor) {
+  std::string format = numpyFormat(tensor.dtype);
+  if (format.empty())
+    raise(llvm::createStringError("output '" + tensor.name + "' has dtype " +
+                                  dtypeName(tensor.dtype) +
+                                  ", which numpy cannot hold"));
+  py::array array(py::dtype(format), tensor.shape);
+  std::memcpy(array.mutable_data(), tensor.data(), tensor.byteSize());
+  return array;
+}
+
+py::object jsonToPython(const llvm::json::Value &value) {
+  py::module_ json = py::module_::import("json");
+  return json.attr("loads")(llvm::formatv("{0}", value).str());
+}
+
+CompileOptions makeOptions(const std::string &target,
+                           const std::optional<std::string> &quant,
+                           const std::optional<py::dict> &shapes) {
+  CompileOptions options;
+  options.target = target;
+  options.quant = quant.value_or("none");
+  if (shapes)
+    for (auto [key, value] : *shapes) {
+      auto name = key.cast<std::string>();
+      llvm::SmallVector<int64_t> dims;
+      for (py::handle dim : value)
+        dims.push_back(dim.cast<int64_t>());
+      options.import.inputShapes[name] = dims;
+    }
+  return options;
+}
+} // namespace
+
+PYBIND11_MODULE(_llmc, m) {
+  m.doc() = "llmc: compile ONNX transformer models and run them";
+  errorType = py::reinterpret_borrow<py::object>(
+      PyErr_NewException("llmc.Error", PyExc_ValueError, nullptr));
+  m.attr("Error") = errorType;
+
+  py::class_<CompiledModel, std::unique_ptr<CompiledModel>>(m, "CompiledModel")
+      .def(
+          "run",
+          [](CompiledModel &model, const py::dict &inputs) {
+            std::vector<Tensor> tensors;
+            for (auto [key, value] : inputs)
+              tensors.push_back(fromNumpy(key.cast<std::string>(), value));
+            std::vector<Tensor> outputs;
+            {
+              py::gil_scoped_release release;
+              auto result = model.run(std::move(tensors));
+              if (!result) {
+                py::gil_scoped_acquire acquire;
+                raise(result.takeError());
+              }
+              outputs = std::move(*result);
+            }
+            py::dict result;
+            for (const Tensor &output : outputs)
+              result[py::str(output.name)] = toNumpy(output);
+            return result;
+          },
+          py::arg("inputs"), "Runs the model on a dict of numpy arrays.")
+      .def(
+          "report",
+          [](const CompiledModel &model) {
+            return jsonToPython(llvm::json::Value(model.report()));
+          },
+          "Static cost figures per target, as llm-compile --report writes.")
+      .def(
+          "save",
+          [](const CompiledModel &model, const std::string &directory) {
+            if (llvm::Error error = model.save(directory))
+              raise(std::move(error));
+          },
+          py::arg("directory"), "Writes the artifact folder llm-run runs.")
+      .def(
+          "mlir",
+          [](const CompiledModel &model, const std::string &stage) {
+            return model.mlir(stage);
+          },
+          py::arg("stage") = "lowered",
+          "The IR after a stage: import, graph or lowered.")
+      .def_property_readonly(
+          "signature",
+          [](const CompiledModel &model) {
+            return jsonToPython(model.signature().toJSON());
+          })
+      .def_property_readonly("target", [](const CompiledModel &model) {
+        return model.target().str();
+      });
+
+  m.def(
+      "_compile_file",
+      [](const std::string &path, const std::string &target,
+         std::optional<std::string> quant, std::optional<py::dict> shapes) {
+        CompileOptions options = makeOptions(target, quant, shapes);
+        py::gil_scoped_release release;
+        auto model = CompiledModel::compileFile(path, options);
+        py::gil_scoped_acquire acquire;
+        return unwrap(std::move(model));
+      },
+      py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"));
+  m.def(
+      "_compile_bytes",
+      [](const py::bytes &bytes, const std::string &name,
+         const std::string &target, std::optional<std::string> quant,
+         std::optional<py::dict> shapes) {
+        CompileOptions options = makeOptions(target, quant, shapes);
+        std::string data = bytes;
+        py::gil_scoped_release release;
+        auto model = CompiledModel::compileBytes(data, name, options);
+        py::gil_scoped_acquire acquire;
+        return unwrap(std::move(model));
+      },
+      py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
+      py::arg("shapes"));
+  m.def(
+      "load",
+      [](const std::string &directory) {
+        return unwrap(CompiledModel::load(directory));
+      },
+      py::arg("directory"), "Loads an artifact folder written by save().");
+}

@@ -1,0 +1,105 @@
+"""Tests of the llmc Python package against the bundled GPT-2-style export
+(examples/gpt2-tiny: model, input ids and torch's logits)."""
+import os
+
+import numpy as np
+import pytest
+
+import llmc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(ROOT, "examples", "gpt2-tiny")
+MODEL = os.path.join(EXAMPLE, "model.onnx")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return (np.load(os.path.join(EXAMPLE, "input_ids.npy")),
+            np.load(os.path.join(EXAMPLE, "logits.npy")))
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    return llmc.compile(MODEL, target="host")
+
+
+def test_gpt2_matches_torch(compiled, reference):
+    ids, logits = reference
+    outputs = compiled.run({"input_ids": ids})
+    assert set(outputs) == {"logits"}
+    assert outputs["logits"].dtype == np.float32
+    np.testing.assert_allclose(outputs["logits"], logits, rtol=1e-4, atol=1e-5)
+
+
+def test_compile_from_bytes_and_modelproto(reference):
+    onnx = pytest.importorskip("onnx")
+    ids, logits = reference
+    with open(MODEL, "rb") as f:
+        data = f.read()
+    for source in (data, onnx.load(MODEL)):
+        outputs = llmc.compile(source).run({"input_ids": ids})
+        np.testing.assert_allclose(outputs["logits"], logits, rtol=1e-4, atol=1e-5)
+
+
+def test_signature_and_report(compiled):
+    signature = compiled.signature
+    assert [t["name"] for t in signature["inputs"]] == ["input_ids"]
+    assert signature["inputs"][0]["dtype"] == "i64"
+    assert [t["name"] for t in signature["outputs"]] == ["logits"]
+    host = compiled.report()["targets"]["host"]
+    assert host["flops"] > 0 and host["weight_bytes"] > 0
+    assert host["bytes"] >= host["weight_bytes"]
+
+
+def test_mlir_stages(compiled):
+    assert "llm.matmul" in compiled.mlir("import") or "llm.gemm" in compiled.mlir("import")
+    assert "llm.weight" in compiled.mlir("graph")
+    assert "llvm.func" in compiled.mlir("lowered")
+    assert compiled.mlir("no-such-stage") == ""
+
+
+def test_save_and_load(compiled, reference, tmp_path):
+    ids, logits = reference
+    compiled.save(str(tmp_path / "art"))
+    assert (tmp_path / "art" / "manifest.json").exists()
+    loaded = llmc.load(str(tmp_path / "art"))
+    outputs = loaded.run({"input_ids": ids})
+    np.testing.assert_allclose(outputs["logits"], logits, rtol=1e-4, atol=1e-5)
+
+
+def test_not_onnx_raises():
+    with pytest.raises(llmc.Error, match="not a valid ONNX model"):
+        llmc.compile(b"this is not a model")
+
+
+def test_missing_file_raises(tmp_path):
+    with pytest.raises(llmc.Error, match="no-such.onnx"):
+        llmc.compile(str(tmp_path / "no-such.onnx"))
+
+
+def test_wrong_input_shape_raises(compiled):
+    with pytest.raises(llmc.Error, match=r"input 'input_ids' has shape \[1,3\]"):
+        compiled.run({"input_ids": np.zeros((1, 3), dtype=np.int64)})
+
+
+def test_wrong_dtype_raises(compiled, reference):
+    ids, _ = reference
+    with pytest.raises(llmc.Error, match="dtype f32"):
+        compiled.run({"input_ids": ids.astype(np.float32)})
+
+
+def test_missing_input_raises(compiled):
+    with pytest.raises(llmc.Error, match="missing input 'input_ids'"):
+        compiled.run({})
+
+
+def test_unknown_target_and_quant_raise():
+    with pytest.raises(llmc.Error, match="unknown target 'tpu'"):
+        llmc.compile(MODEL, target="tpu")
+    with pytest.raises(llmc.Error, match="unknown quantization"):
+        llmc.compile(MODEL, quant="int3")
+
+
+def test_bad_model_type_raises():
+    with pytest.raises(TypeError):
+        llmc.compile(42)

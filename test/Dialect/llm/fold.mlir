@@ -1,0 +1,132 @@
+// RUN: llm-opt %s -split-input-file --canonicalize --verify-each | FileCheck %s
+
+// A shape subgraph as exporters write it folds to one constant.
+// CHECK-LABEL: func @shape_arithmetic
+// CHECK-NEXT: %[[C:.*]] = llm.constant dense<[2, 8, 4, 4]> : tensor<4xi64>
+// CHECK-NEXT: return %[[C]]
+func.func @shape_arithmetic() -> tensor<4xi64> {
+  %shape = llm.constant dense<[2, 8, 16]> : tensor<3xi64>
+  %heads = llm.constant dense<4> : tensor<1xi64>
+  %idx = llm.constant dense<[0, 1]> : tensor<2xi64>
+  %last = llm.constant dense<2> : tensor<i64>
+  %lead = llm.gather %shape, %idx {axis = 0 : i64} : (tensor<3xi64>, tensor<2xi64>) -> tensor<2xi64>
+  %d = llm.gather %shape, %last {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %dd = llm.reshape %d : (tensor<i64>) -> tensor<1xi64>
+  %hd = llm.div %dd, %heads : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %r = llm.concat %lead, %heads, %hd {axis = 0 : i64} : (tensor<2xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<4xi64>
+  return %r : tensor<4xi64>
+}
+
+// -----
+
+// CHECK-LABEL: func @compare_where
+// CHECK-NEXT: %[[C:.*]] = llm.constant dense<[1, 0, 3]> : tensor<3xi64>
+// CHECK-NEXT: return %[[C]]
+func.func @compare_where() -> tensor<3xi64> {
+  %a = llm.constant dense<[1, -1, 3]> : tensor<3xi64>
+  %neg1 = llm.constant dense<-1> : tensor<i64>
+  %zero = llm.constant dense<0> : tensor<3xi64>
+  %eq = llm.equal %a, %neg1 : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
+  %r = llm.where %eq, %zero, %a : (tensor<3xi1>, tensor<3xi64>, tensor<3xi64>) -> tensor<3xi64>
+  return %r : tensor<3xi64>
+}
+
+// -----
+
+// Integer division truncates toward zero, mod follows the divisor's sign.
+// CHECK-LABEL: func @div_mod
+// CHECK-DAG: llm.constant dense<[-3, 3]> : tensor<2xi64>
+// CHECK-DAG: llm.constant dense<[2, -2]> : tensor<2xi64>
+func.func @div_mod() -> (tensor<2xi64>, tensor<2xi64>) {
+  %a = llm.constant dense<[-7, 7]> : tensor<2xi64>
+  %b = llm.constant dense<[2, 2]> : tensor<2xi64>
+  %c = llm.constant dense<[3, -3]> : tensor<2xi64>
+  %q = llm.div %a, %b : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
+  %m = llm.mod %a, %c : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
+  return %q, %m : tensor<2xi64>, tensor<2xi64>
+}
+
+// -----
+
+// Division by zero is left to run time.
+// CHECK-LABEL: func @div_by_zero
+// CHECK: llm.div
+func.func @div_by_zero() -> tensor<1xi64> {
+  %a = llm.constant dense<1> : tensor<1xi64>
+  %z = llm.constant dense<0> : tensor<1xi64>
+  %q = llm.div %a, %z : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+  return %q : tensor<1xi64>
+}
+
+// -----
+
+// CHECK-LABEL: func @identities
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>)
+// CHECK-NOT: llm.
+// CHECK: return %[[X]], %[[X]], %[[X]], %[[X]]
+func.func @identities(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) {
+  %0 = llm.reshape %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %1 = llm.transpose %x {permutation = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %2 = llm.cast %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %3 = llm.slice %x {starts = array<i64: 0, 0>, ends = array<i64: 2, 3>, steps = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0, %1, %2, %3 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+}
+
+// -----
+
+// Chained reshapes collapse into one.
+// CHECK-LABEL: func @reshape_chain
+// CHECK-NEXT: %[[R:.*]] = llm.reshape %{{.*}} : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @reshape_chain(%x: tensor<2x3x4xf32>) -> tensor<6x4xf32> {
+  %0 = llm.reshape %x : (tensor<2x3x4xf32>) -> tensor<24xf32>
+  %1 = llm.reshape %0 : (tensor<24xf32>) -> tensor<6x4xf32>
+  return %1 : tensor<6x4xf32>
+}
+
+// -----
+
+// Data movement folds for any element type; float arithmetic does not fold.
+// CHECK-LABEL: func @float_constants
+// CHECK-DAG: llm.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>
+// CHECK-DAG: llm.constant dense<[4.000000e+00, 3.000000e+00]> : tensor<2xf32>
+// CHECK: llm.add
+func.func @float_constants() -> (tensor<2x2xf32>, tensor<2xf32>, tensor<2x2xf32>) {
+  %a = llm.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %t = llm.transpose %a {permutation = array<i64: 1, 0>} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %flat = llm.reshape %a : (tensor<2x2xf32>) -> tensor<4xf32>
+  %rev = llm.slice %flat {starts = array<i64: 3>, ends = array<i64: 1>, steps = array<i64: -1>} : (tensor<4xf32>) -> tensor<2xf32>
+  %s = llm.add %a, %a : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %t, %rev, %s : tensor<2x2xf32>, tensor<2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @casts
+// CHECK-DAG: llm.constant dense<[1.000000e+00, -2.000000e+00]> : tensor<2xf32>
+// CHECK-DAG: llm.constant dense<[true, false]> : tensor<2xi1>
+// CHECK-DAG: llm.constant dense<[2, -1]> : tensor<2xi32>
+func.func @casts() -> (tensor<2xf32>, tensor<2xi1>, tensor<2xi32>) {
+  %a = llm.constant dense<[1, -2]> : tensor<2xi64>
+  %f = llm.cast %a : (tensor<2xi64>) -> tensor<2xf32>
+  %z = llm.constant dense<[3, 0]> : tensor<2xi64>
+  %b = llm.cast %z : (tensor<2xi64>) -> tensor<2xi1>
+  %g = llm.constant dense<[2.7, -1.5]> : tensor<2xf32>
+  %i = llm.cast %g : (tensor<2xf32>) -> tensor<2xi32>
+  return %f, %b, %i : tensor<2xf32>, tensor<2xi1>, tensor<2xi32>
+}
+
+// -----
+
+// Results over the folding limit (65536 elements) are never materialized;
+// splats are cheap at any size.
+// CHECK-LABEL: func @large_stays
+// CHECK-DAG: llm.constant dense<7> : tensor<30000x3xi64>
+// CHECK-DAG: llm.expand %{{.*}} : (tensor<1x3xi64>) -> tensor<30000x3xi64>
+func.func @large_stays() -> (tensor<30000x3xi64>, tensor<30000x3xi64>) {
+  %c = llm.constant dense<[[1, 2, 3]]> : tensor<1x3xi64>
+  %big = llm.expand %c : (tensor<1x3xi64>) -> tensor<30000x3xi64>
+  %s = llm.constant dense<7> : tensor<1x1xi64>
+  %splat = llm.expand %s : (tensor<1x1xi64>) -> tensor<30000x3xi64>
+  return %big, %splat : tensor<30000x3xi64>, tensor<30000x3xi64>
+}

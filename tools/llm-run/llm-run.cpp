@@ -1,0 +1,190 @@
+//===- llm-run.cpp - run an ONNX model or an artifact folder on a target --===//
+#include "llmc/Driver/Driver.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace llvm;
+
+static cl::opt<std::string> modelPath(cl::Positional,
+                                      cl::desc("<model.onnx | artifact dir>"),
+                                      cl::Required);
+static cl::opt<std::string> target("target", cl::desc("host, ptx, hls or npu"),
+                                   cl::init("host"));
+static cl::opt<std::string> quant("quant", cl::desc("none, int8, w8, w4, fp8"),
+                                  cl::init("none"));
+static cl::list<std::string> inputs("input",
+                                    cl::desc("[NAME=]FILE (.npy or .pb)"));
+static cl::list<std::string> shapes("shape",
+                                    cl::desc("NAME=DIMS static input shape"));
+static cl::list<std::string> expects("expect",
+                                     cl::desc("NAME=FILE reference output"));
+static cl::opt<std::string> outputDir("output-dir",
+                                      cl::desc("write outputs as NAME.npy"));
+static cl::opt<double> relativeTolerance("rtol", cl::desc("relative tolerance"),
+                            cl::init(1e-4));
+static cl::opt<double> absoluteTolerance("atol", cl::desc("absolute tolerance"),
+                            cl::init(1e-5));
+// LLVM owns `-stats` (its statistics switch): the contract's `--stats FILE`
+// is rewritten to this name before parsing.
+static cl::opt<std::string> statsPath("run-stats",
+                                      cl::desc("write run statistics (JSON); "
+                                               "also spelled --stats"));
+
+static constexpr StringRef kTool = "llm-run";
+
+/// Splits "NAME=FILE"; a plain FILE has no name.
+static std::pair<std::string, std::string> splitBinding(StringRef text) {
+  auto [name, file] = text.split('=');
+  if (file.empty() || name.contains('/'))
+    return {"", text.str()};
+  return {name.str(), file.str()};
+}
+
+static std::string fileNameFor(StringRef name) {
+  std::string safe = name.str();
+  for (char &c : safe)
+    if (!isAlnum(c) && c != '_' && c != '-' && c != '.')
+      c = '_';
+  return safe + ".npy";
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  std::vector<std::string> rewritten;
+  for (int i = 0; i < argc; ++i) {
+    StringRef arg = argv[i];
+    for (StringRef spelling : {"--stats", "-stats"})
+      if (arg == spelling || arg.starts_with((spelling + "=").str()))
+        arg = arg.drop_front(spelling.size());
+    rewritten.push_back(arg.size() == StringRef(argv[i]).size()
+                            ? std::string(argv[i])
+                            : "--run-stats" + arg.str());
+  }
+  std::vector<char *> arguments;
+  for (std::string &arg : rewritten)
+    arguments.push_back(arg.data());
+  argc = static_cast<int>(arguments.size());
+  argv = arguments.data();
+  if (!llmc::parseToolOptions(argc, argv, "llmc: run a model\n"))
+    return 2;
+  if (target == "all")
+    return llmc::reportToolError(
+        kTool, createStringError("llm-run runs one target, not 'all'"));
+  if (Error error = llmc::checkTarget(target))
+    return llmc::reportToolError(kTool, std::move(error));
+  if (Error error = llmc::checkQuantization(quant))
+    return llmc::reportToolError(kTool, std::move(error));
+
+  std::vector<llmc::Tensor> given;
+  for (const std::string &binding : inputs) {
+    auto [name, file] = splitBinding(binding);
+    auto tensor = llmc::readTensorFile(file);
+    if (!tensor)
+      return llmc::reportToolError(kTool, tensor.takeError());
+    if (!name.empty())
+      tensor->name = name;
+    given.push_back(std::move(*tensor));
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  Expected<std::unique_ptr<llmc::CompiledModel>> model =
+      createStringError("no model");
+  if (sys::fs::is_directory(modelPath)) {
+    SmallString<256> dir(modelPath);
+    SmallString<256> nested(modelPath);
+    sys::path::append(nested, target, "manifest.json");
+    if (sys::fs::exists(nested))
+      sys::path::append(dir, target);
+    model = llmc::CompiledModel::load(dir);
+    if (model && (*model)->target() != target)
+      return llmc::reportToolError(
+          kTool, createStringError(modelPath + ": the artifact is for target '" +
+                                   (*model)->target() + "', not '" + target +
+                                   "'"));
+  } else {
+    llmc::CompileOptions options;
+    options.target = target;
+    options.quant = quant;
+    for (const std::string &spec : shapes)
+      if (Error error = llmc::parseShapeOption(spec, options.import))
+        return llmc::reportToolError(kTool, std::move(error));
+    // Dynamic dims are specialized from the inputs' own shapes.
+    for (const llmc::Tensor &tensor : given)
+      if (!options.import.inputShapes.count(tensor.name))
+        options.import.inputShapes[tensor.name] =
+            SmallVector<int64_t>(tensor.shape.begin(), tensor.shape.end());
+    llmc::reportProgress(kTool, "compiling " + modelPath + " for " + target);
+    model = llmc::CompiledModel::compileFile(modelPath, options);
+  }
+  if (!model)
+    return llmc::reportToolError(kTool, model.takeError());
+  auto compiled = std::chrono::steady_clock::now();
+
+  llmc::reportProgress(kTool, "running");
+  auto outputs = (*model)->run(std::move(given));
+  if (!outputs)
+    return llmc::reportToolError(kTool, outputs.takeError());
+  auto finished = std::chrono::steady_clock::now();
+
+  if (!outputDir.empty()) {
+    if (std::error_code error = sys::fs::create_directories(outputDir))
+      return llmc::reportToolError(
+          kTool, createStringError(outputDir + ": cannot create: " +
+                                   error.message()));
+    for (const llmc::Tensor &output : *outputs) {
+      SmallString<256> path(outputDir);
+      sys::path::append(path, fileNameFor(output.name));
+      if (Error error = llmc::writeNpy(output, path))
+        return llmc::reportToolError(kTool, std::move(error));
+    }
+  }
+
+  int status = 0;
+  for (const std::string &binding : expects) {
+    auto [name, file] = splitBinding(binding);
+    auto expected = llmc::readTensorFile(file);
+    if (!expected)
+      return llmc::reportToolError(kTool, expected.takeError());
+    if (name.empty())
+      name = expected->name;
+    auto output = llvm::find_if(*outputs, [&, &name = name](const llmc::Tensor &t) {
+      return t.name == name;
+    });
+    if (output == outputs->end())
+      return llmc::reportToolError(
+          kTool, createStringError("--expect names '" + name +
+                                   "', which is not an output of the model"));
+    if (auto mismatch = llmc::compareTensors(*output, *expected, relativeTolerance,
+                                                absoluteTolerance)) {
+      errs() << kTool << ": check failed: " << *mismatch << "\n";
+      status = 1;
+    } else {
+      outs() << "output '" << name << "' matches " << file << " (rtol " << relativeTolerance
+             << ", atol " << absoluteTolerance << ")\n";
+    }
+  }
+
+  if (!statsPath.empty()) {
+    using seconds = std::chrono::duration<double>;
+    json::Object stats{
+        {"target", target},
+        {"compile_s", seconds(compiled - start).count()},
+        {"run_s", seconds(finished - compiled).count()}};
+    std::error_code error;
+    raw_fd_ostream os(statsPath, error, sys::fs::OF_None);
+    if (error)
+      return llmc::reportToolError(
+          kTool, createStringError(statsPath + ": cannot write: " +
+                                   error.message()));
+    os << formatv("{0:2}", json::Value(std::move(stats))) << "\n";
+  }
+  return status;
+}
