@@ -5,16 +5,23 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llm/IR/LLMDialect.h"
+#include "llmc/Driver/Driver.h"
 #include "llmc/Import/ONNXImporter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Support/LogicalResult.h"
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/SourceMgr.h"
 
 static llvm::cl::list<std::string>
@@ -56,14 +63,80 @@ mlir::OwningOpRef<mlir::Operation *> importONNX(llvm::SourceMgr &sourceMgr,
 void registerImportDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::llm::LLMDialect, mlir::func::FuncDialect>();
 }
+
+/// Diagnostics of the importer name files and nodes in their locations; a
+/// SourceMgr with no buffers prints them without source excerpts.
+llvm::SourceMgr &sourceMgrForDiagnostics() {
+  static llvm::SourceMgr sourceMgr;
+  return sourceMgr;
+}
+
+
+/// `--import-onnx FILE`, run without mlirTranslateMain: that driver reads the
+/// whole input into memory before translating, which would hold a model's
+/// weights twice. Here the importer streams the file and owns its bytes once.
+int importMain(int argc, char **argv) {
+  static llvm::cl::opt<bool> importFlag(
+      "import-onnx", llvm::cl::desc("import an ONNX model into the llm dialect"));
+  static llvm::cl::opt<std::string> inputPath(
+      llvm::cl::Positional, llvm::cl::desc("<model.onnx>"), llvm::cl::init("-"));
+  static llvm::cl::opt<std::string> outputPath(
+      "o", llvm::cl::desc("output file"), llvm::cl::value_desc("filename"),
+      llvm::cl::init("-"));
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  if (!llmc::parseToolOptions(argc, argv, "llmc translation driver\n"))
+    return 2;
+
+  mlir::DialectRegistry registry;
+  registerImportDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgrForDiagnostics(), &context);
+
+  llmc::ImportOptions options;
+  for (const std::string &spec : shapeOptions)
+    if (llvm::Error error = llmc::parseShapeOption(spec, options))
+      return llmc::reportToolError("llm-translate", std::move(error));
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (inputPath == "-") {
+    auto buffer = llvm::MemoryBuffer::getSTDIN();
+    if (!buffer)
+      return llmc::reportToolError(
+          "llm-translate", llvm::createStringError("cannot read stdin"));
+    module = llmc::importONNXBytes((*buffer)->getBuffer(), "<stdin>", ".",
+                                   context, options);
+  } else {
+    module = llmc::importONNXFile(inputPath, context, options);
+  }
+  if (!module || mlir::failed(mlir::verify(*module)))
+    return 2;
+
+  std::string error;
+  auto output = mlir::openOutputFile(outputPath, &error);
+  if (!output)
+    return llmc::reportToolError("llm-translate",
+                                 llvm::createStringError(error));
+  module->print(output->os(), mlir::OpPrintingFlags());
+  output->os() << "\n";
+  output->keep();
+  return 0;
+}
 } // namespace
 
 int main(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i)
+    if (llvm::StringRef(argv[i]) == "--import-onnx" ||
+        llvm::StringRef(argv[i]) == "-import-onnx")
+      return importMain(argc, argv);
+
   mlir::TranslateToMLIRRegistration importRegistration(
       "import-onnx", "import an ONNX model into the llm dialect", importONNX,
       registerImportDialects);
+  // Every failure of a translation is a problem of its input: exit 2.
   return mlir::failed(
              mlir::mlirTranslateMain(argc, argv, "llmc translation driver\n"))
-             ? 1
+             ? 2
              : 0;
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The main job: sets up and builds llmc (scripts/setup.sh), compiles the
+# bundled GPT-2-style model (examples/gpt2-tiny) for each target in TARGETS,
+# runs it on its example input, checks the logits against torch's and prints
+# each target's report.
+#
+#   bash scripts/demo.sh [MODEL_DIR]
+#
+# MODEL_DIR holds model.onnx, input_ids.npy and logits.npy (default:
+# examples/gpt2-tiny). Environment: LLMC_SKIP_SETUP=1 uses the tools already
+# in build/bin; LLMC_DEMO_DIR=DIR keeps the artifacts there (default: a new
+# temporary folder, printed at the end).
+set -euo pipefail
+
+# Targets to compile and run, and each one's tolerance against torch's fp32
+# logits. Only host exists today; ptx, hls and npu are added here as they land.
+TARGETS=(host)
+declare -A RTOL=([host]=1e-4)
+declare -A ATOL=([host]=1e-5)
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD_DIR="${LLMC_BUILD_DIR:-build}"
+[[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
+BIN="$BUILD_DIR/bin"
+PYTHON=/usr/bin/python3
+[[ -x "$PYTHON" ]] || PYTHON=python3
+
+say() { echo "[demo] $*"; }
+
+MODEL_DIR="$(cd "${1:-examples/gpt2-tiny}" && pwd)"
+for file in model.onnx input_ids.npy logits.npy; do
+  [[ -f "$MODEL_DIR/$file" ]] || { echo "demo: error: $MODEL_DIR/$file not found" >&2; exit 2; }
+done
+
+if [[ "${LLMC_SKIP_SETUP:-0}" != 1 ]]; then
+  bash "$ROOT/scripts/setup.sh"
+fi
+for tool in llm-compile llm-run; do
+  [[ -x "$BIN/$tool" ]] || { echo "demo: error: $BIN/$tool not built" >&2; exit 2; }
+done
+
+WORK="${LLMC_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/llmc-demo.XXXXXX")}"
+mkdir -p "$WORK"
+
+status=0
+for target in "${TARGETS[@]}"; do
+  dir="$WORK/$target"
+  rtol="${RTOL[$target]:-1e-4}"
+  atol="${ATOL[$target]:-1e-5}"
+  rm -rf "$dir"
+  say "compiling $MODEL_DIR/model.onnx for $target -> $dir"
+  if ! "$BIN/llm-compile" "$MODEL_DIR/model.onnx" --target "$target" -o "$dir" \
+      --report "$dir/report.json"; then
+    say "$target: llm-compile failed: FAIL"
+    status=1
+    continue
+  fi
+  say "running $dir on $target (rtol $rtol, atol $atol)"
+  if "$BIN/llm-run" "$dir" --target "$target" \
+      --input "input_ids=$MODEL_DIR/input_ids.npy" \
+      --expect "logits=$MODEL_DIR/logits.npy" --rtol "$rtol" --atol "$atol" \
+      --output-dir "$dir/out"; then
+    result=PASS
+  else
+    result=FAIL
+    status=1
+  fi
+  say "$target report ($dir/report.json):"
+  cat "$dir/report.json"
+  [[ -z "$(tail -c1 "$dir/report.json")" ]] || echo
+  if [[ -f "$dir/out/logits.npy" ]]; then
+    "$PYTHON" - "$dir/out/logits.npy" "$MODEL_DIR/logits.npy" "$target" "$result" <<'EOF'
+import sys
+import numpy as np
+out, ref = np.load(sys.argv[1]), np.load(sys.argv[2])
+print(f"[demo] {sys.argv[3]}: logits {list(out.shape)}, max |diff| vs torch "
+      f"{np.abs(out.astype(np.float64) - ref).max():.3g}: {sys.argv[4]}")
+EOF
+  else
+    say "$target: no logits written: $result"
+  fi
+done
+
+say "artifacts in $WORK"
+if (( status == 0 )); then
+  say "all targets match torch: ${TARGETS[*]}"
+else
+  say "FAILED: not every target compiled and matched torch (${TARGETS[*]})"
+fi
+exit "$status"

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Exports the small transformer models llmc is tested on from plain torch.nn
+definitions, with torch's own outputs as the reference.
+
+    /usr/bin/python3 test/models/export_models.py --model gpt2 --opset 17 --out DIR
+        [--seq 16] [--batch 1] [--dynamic] [--seed 0]
+
+writes DIR/model.onnx, DIR/<input>.npy (a random input) and DIR/<output>.npy
+(torch's output on it, eval mode, no grad). Everything is seeded, so the same
+arguments give the same weights, inputs and references. --dynamic marks the
+batch and sequence dimensions dynamic in the exported graph.
+
+A model is a `ModelSpec` in MODELS: a builder, its example inputs and the ONNX
+names of its inputs and outputs. Add BERT or Llama by adding one.
+"""
+import argparse
+import math
+import os
+import sys
+from dataclasses import dataclass
+from typing import Callable, Dict, List
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+# --------------------------------------------------------------------------
+# GPT-2: learned positions, pre-LayerNorm blocks, fused qkv, exact GELU,
+# LM head tied to the token embedding.
+# --------------------------------------------------------------------------
+@dataclass
+class GPT2Config:
+    vocab_size: int = 96
+    max_positions: int = 64
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    mlp_ratio: int = 4
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.attn_dropout = nn.Dropout(0.1)  # a no-op in eval mode
+        mask = torch.tril(torch.ones(config.max_positions, config.max_positions))
+        self.register_buffer("causal_mask", mask.view(1, 1, config.max_positions,
+                                                      config.max_positions))
+
+    def forward(self, x):
+        batch, seq, d_model = x.shape
+        q, k, v = self.qkv(x).split(d_model, dim=2)
+        # [B, T, C] -> [B, H, T, D]
+        q = q.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        v = v.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
+        scores = scores.masked_fill(self.causal_mask[:, :, :seq, :seq] == 0,
+                                    float("-inf"))
+        weights = self.attn_dropout(F.softmax(scores, dim=-1))
+        y = (weights @ v).transpose(1, 2).contiguous().view(batch, seq, d_model)
+        return self.proj(y)
+
+
+class GPT2MLP(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        hidden = config.mlp_ratio * config.d_model
+        self.fc = nn.Linear(config.d_model, hidden)
+        self.act = nn.GELU()  # exact (erf) GELU
+        self.proj = nn.Linear(hidden, config.d_model)
+
+    def forward(self, x):
+        return self.proj(self.act(self.fc(x)))
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.d_model)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.d_model)
+        self.mlp = GPT2MLP(config)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.wte = nn.Embedding(config.vocab_size, config.d_model)
+        self.wpe = nn.Embedding(config.max_positions, config.d_model)
+        self.blocks = nn.ModuleList(GPT2Block(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+
+    def forward(self, input_ids):
+        seq = input_ids.shape[1]
+        # Computed in the graph (Shape/Gather/Range, or constants once the
+        # shape is static), not baked in as a weight.
+        positions = torch.arange(seq, dtype=torch.long, device=input_ids.device)
+        h = self.wte(input_ids) + self.wpe(positions).unsqueeze(0)
+        for block in self.blocks:
+            h = block(h)
+        h = self.ln_f(h)
+        return h @ self.wte.weight.t()  # LM head tied to the token embedding
+
+
+def _randomize_layer_norms(model: nn.Module, generator: torch.Generator):
+    """LayerNorm initializes to weight 1, bias 0; random values make a test
+    notice a swapped or dropped scale or bias."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.LayerNorm):
+                module.weight.copy_(1.0 + 0.1 * torch.randn(module.weight.shape,
+                                                            generator=generator))
+                module.bias.copy_(0.1 * torch.randn(module.bias.shape,
+                                                    generator=generator))
+
+
+def build_gpt2(args) -> nn.Module:
+    config = GPT2Config()
+    if args.seq > config.max_positions:
+        raise SystemExit(f"export_models: error: --seq {args.seq} exceeds the "
+                         f"model's {config.max_positions} positions")
+    model = GPT2(config)
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    _randomize_layer_norms(model, generator)
+    return model
+
+
+def gpt2_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    vocab = GPT2Config().vocab_size
+    ids = torch.randint(0, vocab, (args.batch, args.seq), dtype=torch.long,
+                        generator=generator)
+    return {"input_ids": ids}
+
+
+# --------------------------------------------------------------------------
+# Registry and export.
+# --------------------------------------------------------------------------
+@dataclass
+class ModelSpec:
+    build: Callable[[argparse.Namespace], nn.Module]
+    make_inputs: Callable[[argparse.Namespace, torch.Generator], Dict[str, torch.Tensor]]
+    output_names: List[str]
+    # Input name -> {axis: symbolic name} used with --dynamic.
+    dynamic_axes: Dict[str, Dict[int, str]]
+
+
+MODELS: Dict[str, ModelSpec] = {
+    "gpt2": ModelSpec(
+        build=build_gpt2,
+        make_inputs=gpt2_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch", 1: "sequence"}},
+    ),
+}
+
+
+def export(args) -> Dict[str, np.ndarray]:
+    spec = MODELS[args.model]
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    model = spec.build(args).eval()
+    inputs = spec.make_inputs(args, torch.Generator().manual_seed(args.seed + 2))
+    input_names = list(inputs)
+
+    os.makedirs(args.out, exist_ok=True)
+    model_path = os.path.join(args.out, "model.onnx")
+    with torch.no_grad():
+        outputs = model(*inputs.values())
+        if isinstance(outputs, torch.Tensor):
+            outputs = (outputs,)
+        torch.onnx.export(
+            model,
+            tuple(inputs.values()),
+            model_path,
+            input_names=input_names,
+            output_names=spec.output_names,
+            dynamic_axes=spec.dynamic_axes if args.dynamic else None,
+            opset_version=args.opset,
+            do_constant_folding=True,
+        )
+
+    arrays = {}
+    for name, tensor in inputs.items():
+        arrays[name] = tensor.numpy()
+    for name, tensor in zip(spec.output_names, outputs):
+        arrays[name] = tensor.numpy().astype(np.float32)
+    for name, array in arrays.items():
+        np.save(os.path.join(args.out, name + ".npy"), array)
+    return arrays
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--opset", type=int, default=17,
+                        help="ONNX opset (torch 1.13 supports up to 17)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--seq", type=int, default=16, help="sequence length")
+    parser.add_argument("--batch", type=int, default=1, help="batch size")
+    parser.add_argument("--dynamic", action="store_true",
+                        help="export batch and sequence as dynamic dimensions")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--check", action="store_true",
+                        help="run onnx.checker on the exported model")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    arrays = export(args)
+    model_path = os.path.join(args.out, "model.onnx")
+    if args.check:
+        import onnx
+        onnx.checker.check_model(onnx.load(model_path), full_check=True)
+    shapes = ", ".join(f"{name} {list(a.shape)} {a.dtype}" for name, a in arrays.items())
+    print(f"export_models: {args.model} opset {args.opset}"
+          f"{' (dynamic)' if args.dynamic else ''} -> {model_path} "
+          f"({os.path.getsize(model_path)} bytes); {shapes}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
