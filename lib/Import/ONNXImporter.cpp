@@ -42,6 +42,7 @@
 
 using namespace mlir;
 using llmc::ImportOptions;
+using mlir::llm::shapeString;
 using llvm::StringRef;
 using llvm::Twine;
 
@@ -54,22 +55,6 @@ constexpr int64_t kMaxOpset = 21;
 constexpr int64_t kMaxInlineElements = 16;
 /// Largest tensor Range may produce at import.
 constexpr int64_t kMaxGeneratedElements = int64_t(1) << 26;
-
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  llvm::raw_string_ostream os(text);
-  llvm::interleave(
-      shape, os,
-      [&](int64_t dim) {
-        if (ShapedType::isDynamic(dim))
-          os << "?";
-        else
-          os << dim;
-      },
-      ",");
-  os << "]";
-  return text;
-}
 
 std::string oneLine(std::string text) {
   for (char &c : text)

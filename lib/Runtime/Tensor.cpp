@@ -1,6 +1,7 @@
 //===- Tensor.cpp - host tensors, .npy and TensorProto files, signatures --===//
 #include "llmc/Runtime/Tensor.h"
 
+#include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -146,10 +147,7 @@ mlir::Type llmc::dtypeToMLIR(DType dtype, mlir::MLIRContext &context) {
 }
 
 std::string llmc::shapeToString(llvm::ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? "," : "") + std::to_string(shape[i]);
-  return text + "]";
+  return mlir::llm::shapeString(shape);
 }
 
 //===----------------------------------------------------------------------===//

@@ -259,7 +259,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
     SmallVector<APInt> values;
     for (APFloat v : input.getValues<APFloat>()) {
       if (toInt.getWidth() == 1) {
-        values.push_back(boolean(!v.isZero()));
+        values.emplace_back(1, v.isZero() ? 0 : 1);
         continue;
       }
       APSInt i(toInt.getWidth(), /*isUnsigned=*/false);

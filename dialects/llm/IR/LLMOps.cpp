@@ -16,7 +16,21 @@ using namespace mlir;
 using namespace mlir::llm;
 
 namespace {
-std::string shapeString(ArrayRef<int64_t> shape) {
+RankedTensorType rankedOf(Type type) { return cast<RankedTensorType>(type); }
+
+/// Reports an error at `loc` (if any) with the op's name, for inference
+/// functions that run before the op exists.
+LogicalResult inferError(std::optional<Location> loc, StringRef opName,
+                         const Twine &message) {
+  return emitOptionalError(loc, "'llm.", opName, "' op ", message.str());
+}
+
+bool sameDim(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+} // namespace
+
+std::string mlir::llm::shapeString(ArrayRef<int64_t> shape) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "[";
@@ -32,20 +46,6 @@ std::string shapeString(ArrayRef<int64_t> shape) {
   os << "]";
   return text;
 }
-
-RankedTensorType rankedOf(Type type) { return cast<RankedTensorType>(type); }
-
-/// Reports an error at `loc` (if any) with the op's name, for inference
-/// functions that run before the op exists.
-LogicalResult inferError(std::optional<Location> loc, StringRef opName,
-                         const Twine &message) {
-  return emitOptionalError(loc, "'llm.", opName, "' op ", message.str());
-}
-
-bool sameDim(int64_t a, int64_t b) {
-  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
-}
-} // namespace
 
 FailureOr<SmallVector<int64_t>> mlir::llm::broadcastShapes(ArrayRef<int64_t> lhs,
                                                            ArrayRef<int64_t> rhs) {

@@ -25,6 +25,9 @@ namespace mlir::llm {
 /// it; weights are far above it and are never copied by folding.
 constexpr int64_t kMaxFoldElements = 1 << 16;
 
+/// "[2,?,16]": how every message of llmc prints a shape.
+std::string shapeString(ArrayRef<int64_t> shape);
+
 /// Broadcasts two shapes the numpy way; failure if a pair of dims is neither
 /// equal nor 1.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
