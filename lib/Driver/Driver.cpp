@@ -216,6 +216,8 @@ CompiledModel::CompiledModel() = default;
 CompiledModel::~CompiledModel() {
   host.reset();
   lowered = nullptr;
+  graph = nullptr;
+  imported = nullptr;
 }
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
@@ -266,7 +268,7 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
                                const CompileOptions &options) {
   mlir::MLIRContext &context = *model->context;
   model->targetName = "host";
-  model->importedIR = printModule(*module);
+  model->imported = module->clone();
 
   mlir::PassManager graph(&context);
   buildGraphCleanupPipeline(graph);
@@ -275,7 +277,7 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
           context, [&] { return graph.run(*module); },
           "the graph pipeline failed"))
     return std::move(error);
-  model->graphIR = printModule(*module);
+  model->graph = module->clone();
 
   auto signature = extractSignature(*module, options.import.entryName);
   if (!signature)
@@ -469,10 +471,10 @@ CompiledModel::run(std::vector<Tensor> inputs) {
 }
 
 std::string CompiledModel::mlir(StringRef stage) const {
-  if (stage == "import")
-    return importedIR;
-  if (stage == "graph")
-    return graphIR;
+  if (stage == "import" && imported)
+    return printModule(*imported);
+  if (stage == "graph" && graph)
+    return printModule(*graph);
   if (stage == "lowered" && lowered)
     return printModule(*lowered);
   return "";

@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Support/FileUtilities.h"
@@ -80,6 +81,10 @@ int importMain(int argc, char **argv) {
       "import-onnx", llvm::cl::desc("import an ONNX model into the llm dialect"));
   static llvm::cl::opt<std::string> inputPath(
       llvm::cl::Positional, llvm::cl::desc("<model.onnx>"), llvm::cl::init("-"));
+  static llvm::cl::opt<bool> emitBytecode(
+      "emit-bytecode",
+      llvm::cl::desc("write MLIR bytecode: weights stay raw bytes instead of "
+                     "hex text"));
   static llvm::cl::opt<std::string> outputPath(
       "o", llvm::cl::desc("output file"), llvm::cl::value_desc("filename"),
       llvm::cl::init("-"));
@@ -118,8 +123,14 @@ int importMain(int argc, char **argv) {
   if (!output)
     return llmc::reportToolError("llm-translate",
                                  llvm::createStringError(error));
-  module->print(output->os(), mlir::OpPrintingFlags());
-  output->os() << "\n";
+  if (emitBytecode) {
+    if (mlir::failed(mlir::writeBytecodeToFile(*module, output->os())))
+      return llmc::reportToolError(
+          "llm-translate", llvm::createStringError("cannot write bytecode"));
+  } else {
+    module->print(output->os(), mlir::OpPrintingFlags());
+    output->os() << "\n";
+  }
   output->keep();
   return 0;
 }

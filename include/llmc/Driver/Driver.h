@@ -97,7 +97,9 @@ private:
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::string targetName = "host";
-  std::string importedIR, graphIR;
+  // Clones share attributes (weights) with the compiled module: cheap to keep,
+  // printed only when asked for.
+  mlir::OwningOpRef<mlir::ModuleOp> imported, graph;
   mlir::OwningOpRef<mlir::ModuleOp> lowered;
   Signature sig;
   std::vector<Tensor> weights;
