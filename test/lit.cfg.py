@@ -42,6 +42,9 @@ if python_has("torch") and python_has("onnx"):
     config.available_features.add("torch")
 if python_has("onnx"):
     config.available_features.add("onnx")
+# ONNX's backend node tests (Debian's libonnx-testdata).
+if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
+    config.available_features.add("onnx-testdata")
 ptxas = shutil.which("ptxas") or (
     "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
 if ptxas:

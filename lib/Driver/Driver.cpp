@@ -264,15 +264,17 @@ CompiledModel::compileBytes(StringRef bytes, StringRef displayName,
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
-                               mlir::OwningOpRef<mlir::ModuleOp> module,
+                               mlir::OwningOpRef<mlir::ModuleOp> importedModule,
                                const CompileOptions &options) {
+  // A local, so that on an early error return the module is destroyed before
+  // `model` and its context (parameters may be destroyed in either order).
+  mlir::OwningOpRef<mlir::ModuleOp> module = std::move(importedModule);
   mlir::MLIRContext &context = *model->context;
   model->targetName = "host";
   model->imported = module->clone();
 
   mlir::PassManager graph(&context);
-  buildGraphCleanupPipeline(graph);
-  graph.addPass(mlir::llm::createLLMOutlineWeights());
+  buildGraphPipeline(graph, options.fuse);
   if (auto error = captureDiagnostics(
           context, [&] { return graph.run(*module); },
           "the graph pipeline failed"))

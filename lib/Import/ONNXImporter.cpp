@@ -217,6 +217,7 @@ private:
                              SmallVectorImpl<std::string> &names);
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &input);
   LogicalResult importNode(onnx::NodeProto &node, size_t index);
+  void importKnownInputs(Block &body, ArrayRef<std::string> names);
   void eraseDeadOps(Block &block);
 
   // Diagnostics: at graph level they name the file; inside a node handler
@@ -238,6 +239,11 @@ private:
   // The node being imported.
   Value input(unsigned index) const {
     return index < inputs.size() ? inputs[index] : Value();
+  }
+  /// The constant holding a graph input's known value, or `value` itself.
+  Value known(Value value) const {
+    Value constant = knownInputs.lookup(value);
+    return constant ? constant : value;
   }
   LogicalResult requireInputs(unsigned count);
   const onnx::AttributeProto *findAttr(StringRef name) const;
@@ -314,6 +320,8 @@ private:
 
   llvm::StringMap<Value> values;
   llvm::StringSet<> usedNames;
+  /// Graph inputs with a value known at compile time -> its constant.
+  llvm::DenseMap<Value, Value> knownInputs;
 
   onnx::NodeProto *node = nullptr;
   Location nodeLoc;
@@ -428,6 +436,7 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
     values[name] = body->getArgument(index);
   }
   builder.setInsertionPointToEnd(body);
+  importKnownInputs(*body, argNames);
 
   if (failed(importInitializers(graph)))
     return nullptr;
@@ -640,6 +649,41 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
         !onnxNode.output(i).empty())
       values[onnxNode.output(i)] = value;
   return success();
+}
+
+void ONNXImporter::importKnownInputs(Block &body,
+                                     ArrayRef<std::string> names) {
+  for (auto [index, name] : llvm::enumerate(names)) {
+    auto it = options.inputValues.find(name);
+    if (it == options.inputValues.end())
+      continue;
+    BlockArgument argument = body.getArgument(index);
+    auto type = cast<RankedTensorType>(argument.getType());
+    Type elementType = type.getElementType();
+    std::string spelled;
+    llvm::raw_string_ostream(spelled) << elementType;
+    ArrayRef<char> bytes(it->second.bytes);
+    uint64_t width = elementType.isInteger(1)
+                         ? 1
+                         : llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+    if (spelled != it->second.elementType ||
+        bytes.size() != static_cast<uint64_t>(type.getNumElements()) * width)
+      continue;
+    DenseElementsAttr value;
+    if (elementType.isInteger(1)) {
+      SmallVector<bool> bits;
+      for (char byte : bytes)
+        bits.push_back(byte != 0);
+      value = DenseElementsAttr::get(type, bits);
+    } else {
+      bool detectedSplat = false;
+      if (!DenseElementsAttr::isValidRawBuffer(type, bytes, detectedSplat))
+        continue;
+      value = DenseElementsAttr::getFromRawBuffer(type, bytes);
+    }
+    Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+    knownInputs[argument] = createConstant(value, loc);
+  }
 }
 
 void ONNXImporter::eraseDeadOps(Block &block) {
@@ -907,7 +951,7 @@ std::optional<SmallVector<double>> constantDoublesOf(Value value) {
 
 FailureOr<SmallVector<int64_t>>
 ONNXImporter::constantInts(unsigned index, StringRef inputName) {
-  Value value = input(index);
+  Value value = known(input(index));
   if (!value)
     return error("expects input '" + inputName + "'");
   if (!cast<RankedTensorType>(value.getType()).getElementType().isInteger())
@@ -1084,14 +1128,35 @@ LogicalResult ONNXImporter::importPow() {
 LogicalResult ONNXImporter::importMod() {
   if (failed(requireInputs(2)))
     return failure();
-  if (!typeOf(input(0)).getElementType().isInteger())
-    return error("floating-point Mod is not supported");
-  if (getInt("fmod", 0) == 0)
+  Type elementType = typeOf(input(0)).getElementType();
+  bool isFloat = isa<FloatType>(elementType);
+  if (getInt("fmod", 0) == 0) {
+    if (isFloat)
+      return error("floating-point Mod needs fmod=1");
     return setResult(create<llm::ModOp>({input(0), input(1)}));
-  // fmod=1 keeps the sign of the dividend: a - trunc(a / b) * b.
+  }
+  // fmod=1 keeps the sign of the dividend: a - trunc(a / b) * b. Integer
+  // division truncates; a float quotient is truncated by rounding toward
+  // zero: ceil below zero, floor above.
   FailureOr<Value> quotient = create<llm::DivOp>({input(0), input(1)});
   if (failed(quotient))
     return failure();
+  if (isFloat) {
+    auto scalarType = RankedTensorType::get({}, elementType);
+    Value zero = createConstant(
+        DenseElementsAttr::get(scalarType, builder.getFloatAttr(elementType, 0)),
+        nodeLoc);
+    FailureOr<Value> negative = create<llm::LessOp>({*quotient, zero});
+    FailureOr<Value> up =
+        create<llm::CeilOp>(*quotient, {}, quotient->getType());
+    FailureOr<Value> down =
+        create<llm::FloorOp>(*quotient, {}, quotient->getType());
+    if (failed(negative) || failed(up) || failed(down))
+      return failure();
+    quotient = create<llm::WhereOp>({*negative, *up, *down});
+    if (failed(quotient))
+      return failure();
+  }
   FailureOr<Value> product = create<llm::MulOp>({*quotient, input(1)});
   if (failed(product))
     return failure();
@@ -1186,12 +1251,64 @@ LogicalResult ONNXImporter::importLayerNormalization() {
   SmallVector<Value> operands{input(0), input(1)};
   if (Value bias = input(2))
     operands.push_back(bias);
-  return setResult(create<llm::LayerNormOp>(
-      operands,
-      {namedAttr("axis", builder.getI64IntegerAttr(*axis)),
-       namedAttr("epsilon",
-                 builder.getF32FloatAttr(getFloat("epsilon", 1e-5f)))},
-      input(0).getType()));
+  float epsilon = getFloat("epsilon", 1e-5f);
+  if (failed(setResult(create<llm::LayerNormOp>(
+          operands,
+          {namedAttr("axis", builder.getI64IntegerAttr(*axis)),
+           namedAttr("epsilon", builder.getF32FloatAttr(epsilon))},
+          input(0).getType()))))
+    return failure();
+  auto used = [&](int index) {
+    return index < node->output_size() && !node->output(index).empty() &&
+           usedNames.contains(node->output(index));
+  };
+  if (!used(1) && !used(2))
+    return success();
+  // The optional outputs Mean and InvStdDev (kept dims, in the stash type),
+  // from the elementwise ops: they are training outputs, so no fused op
+  // computes them.
+  int64_t stash = getInt("stash_type", onnx::TensorProto::FLOAT);
+  ElementType stashType = elementTypeOf(stash, context);
+  if (!stashType.type || !isa<FloatType>(stashType.type))
+    return error("unsupported stash_type " + dataTypeName(stash));
+  FailureOr<Value> x = castTo(input(0), stashType.type);
+  if (failed(x))
+    return failure();
+  int64_t rank = typeOf(*x).getRank();
+  SmallVector<NamedAttribute> reduceAttrs = {
+      namedAttr("axes", builder.getDenseI64ArrayAttr(
+                            llvm::to_vector(llvm::seq<int64_t>(*axis, rank)))),
+      namedAttr("keepdims", builder.getBoolAttr(true))};
+  FailureOr<Value> mean = create<llm::ReduceMeanOp>(*x, reduceAttrs);
+  if (failed(mean))
+    return failure();
+  FailureOr<Value> centered = create<llm::SubOp>({*x, *mean});
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared = create<llm::MulOp>({*centered, *centered});
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> variance = create<llm::ReduceMeanOp>(*squared, reduceAttrs);
+  if (failed(variance))
+    return failure();
+  Value epsilonValue = createConstant(
+      DenseElementsAttr::get(RankedTensorType::get({}, stashType.type),
+                             builder.getFloatAttr(stashType.type, epsilon)),
+      nodeLoc);
+  FailureOr<Value> shifted = create<llm::AddOp>({*variance, epsilonValue});
+  if (failed(shifted))
+    return failure();
+  FailureOr<Value> deviation =
+      create<llm::SqrtOp>(*shifted, {}, shifted->getType());
+  if (failed(deviation))
+    return failure();
+  FailureOr<Value> inverse =
+      create<llm::ReciprocalOp>(*deviation, {}, deviation->getType());
+  if (failed(inverse))
+    return failure();
+  results.push_back(*mean);
+  results.push_back(*inverse);
+  return success();
 }
 
 LogicalResult ONNXImporter::importGelu() {
@@ -1236,7 +1353,10 @@ LogicalResult ONNXImporter::importMatMul() {
       return failure();
     rhs = *column;
   }
-  FailureOr<Value> product = create<llm::MatMulOp>({lhs, rhs});
+  // lhs and rhs, no bias, no residual: the epilogue is added by fusion.
+  FailureOr<Value> product = create<llm::MatMulOp>(
+      {lhs, rhs}, {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
+                             builder.getDenseI32ArrayAttr({1, 1, 0, 0}))});
   if (failed(product) || (!vectorLhs && !vectorRhs))
     return setResult(product);
   SmallVector<int64_t> shape(typeOf(*product).getShape());
@@ -1783,7 +1903,8 @@ LogicalResult ONNXImporter::importRange() {
   StringRef names[] = {"start", "limit", "delta"};
   SmallVector<double> bounds;
   for (unsigned i = 0; i < 3; ++i) {
-    std::optional<SmallVector<double>> value = constantDoublesOf(input(i));
+    std::optional<SmallVector<double>> value =
+        constantDoublesOf(known(input(i)));
     if (!value)
       return error("input '" + names[i] +
                    "' must be a compile-time constant; give static input "
@@ -1802,9 +1923,9 @@ LogicalResult ONNXImporter::importRange() {
   auto type = RankedTensorType::get({count}, elementType);
   DenseElementsAttr value;
   if (auto intType = dyn_cast<IntegerType>(elementType)) {
-    std::optional<SmallVector<int64_t>> ints[3] = {constantIntsOf(input(0)),
-                                                   constantIntsOf(input(1)),
-                                                   constantIntsOf(input(2))};
+    std::optional<SmallVector<int64_t>> ints[3] = {
+        constantIntsOf(known(input(0))), constantIntsOf(known(input(1))),
+        constantIntsOf(known(input(2)))};
     int64_t first = ints[0]->front(), step = ints[2]->front();
     SmallVector<APInt> elements;
     for (int64_t i = 0; i < count; ++i)

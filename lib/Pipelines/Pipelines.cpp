@@ -90,13 +90,41 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void llmc::buildHostPipeline(OpPassManager &pm) {
+void llmc::buildFusionPipeline(OpPassManager &pm) {
+  // Norms and activations first, so that attention and epilogue fusion see
+  // single ops; attention before epilogues, so that the attention scale is
+  // not absorbed into the Q·Kᵀ matmul first; projections last, so that they
+  // merge with their epilogues.
+  pm.addPass(llm::createLLMFuseNorms());
+  pm.addPass(llm::createLLMFuseActivations());
+  pm.addPass(llm::createLLMFuseAttention());
+  pm.addPass(llm::createLLMFuseMatMulEpilogue());
+  pm.addPass(llm::createLLMFuseQKV());
   buildGraphCleanupPipeline(pm);
+}
+
+void llmc::buildGraphPipeline(OpPassManager &pm, bool fuse) {
+  buildGraphCleanupPipeline(pm);
+  if (fuse)
+    buildFusionPipeline(pm);
   pm.addPass(llm::createLLMOutlineWeights());
+}
+
+void llmc::buildHostPipeline(OpPassManager &pm) {
+  buildGraphPipeline(pm, /*fuse=*/true);
   buildHostLoweringPipeline(pm);
 }
 
 void llmc::registerPipelines() {
+  PassPipelineRegistration<>(
+      "llm-fusion-pipeline",
+      "recognize norms, activations, attention, matmul epilogues and shared "
+      "projections in exported graphs",
+      buildFusionPipeline);
+  PassPipelineRegistration<>(
+      "llm-graph-pipeline",
+      "what every target starts from: cleanup, fusion, weights outlined",
+      [](OpPassManager &pm) { buildGraphPipeline(pm, /*fuse=*/true); });
   PassPipelineRegistration<>(
       "llm-host-pipeline",
       "the host path: llm dialect to the LLVM dialect, weights as arguments, "

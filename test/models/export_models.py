@@ -2,7 +2,7 @@
 """Exports the small transformer models llmc is tested on from plain torch.nn
 definitions, with torch's own outputs as the reference.
 
-    /usr/bin/python3 test/models/export_models.py --model gpt2 --opset 17 --out DIR
+    /usr/bin/python3 test/models/export_models.py --model gpt2|bert|llama --opset 17 --out DIR
         [--seq 16] [--batch 1] [--dynamic] [--seed 0]
 
 writes DIR/model.onnx, DIR/<input>.npy (a random input) and DIR/<output>.npy
@@ -11,14 +11,15 @@ arguments give the same weights, inputs and references. --dynamic marks the
 batch and sequence dimensions dynamic in the exported graph.
 
 A model is a `ModelSpec` in MODELS: a builder, its example inputs and the ONNX
-names of its inputs and outputs. Add BERT or Llama by adding one.
+names of its inputs and outputs (and, where eval mode is not what the
+exported graph computes, how to get torch's reference).
 """
 import argparse
 import math
 import os
 import sys
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -143,6 +144,225 @@ def gpt2_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
 
 
 # --------------------------------------------------------------------------
+# BERT: torch's own nn.TransformerEncoder (batch_first, post-LayerNorm, exact
+# GELU) over learned token and position embeddings, with an attention mask
+# input (1 = token, 0 = padding) as Hugging Face's BERT takes it.
+# --------------------------------------------------------------------------
+@dataclass
+class BertConfig:
+    vocab_size: int = 96
+    max_positions: int = 64
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    ffn_dim: int = 256
+
+
+class Bert(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.d_model)
+        self.position_embeddings = nn.Embedding(config.max_positions, config.d_model)
+        self.embeddings_norm = nn.LayerNorm(config.d_model, eps=1e-12)
+        layer = nn.TransformerEncoderLayer(
+            config.d_model, config.n_heads, dim_feedforward=config.ffn_dim,
+            dropout=0.0, activation="gelu", batch_first=True)
+        # No nested tensors: see bert_reference.
+        self.encoder = nn.TransformerEncoder(layer, config.n_layers,
+                                             enable_nested_tensor=False)
+
+    def forward(self, input_ids, attention_mask):
+        seq = input_ids.shape[1]
+        positions = torch.arange(seq, dtype=torch.long, device=input_ids.device)
+        h = self.word_embeddings(input_ids) + self.position_embeddings(positions).unsqueeze(0)
+        h = self.embeddings_norm(h)
+        return self.encoder(h, src_key_padding_mask=attention_mask == 0)
+
+
+def build_bert(args) -> nn.Module:
+    config = BertConfig()
+    if args.seq > config.max_positions:
+        raise SystemExit(f"export_models: error: --seq {args.seq} exceeds the "
+                         f"model's {config.max_positions} positions")
+    model = Bert(config)
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def bert_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, BertConfig().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    # The last sequence is padded at its end (a quarter of it, at least one
+    # position, never all of it); earlier ones less, so rows differ.
+    mask = torch.ones(args.batch, args.seq, dtype=torch.long)
+    for b in range(args.batch):
+        padding = max(1, args.seq // 4) >> (args.batch - 1 - b)
+        if 0 < padding < args.seq:
+            mask[b, args.seq - padding:] = 0
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def bert_reference(model: nn.Module, inputs: Dict[str, torch.Tensor]):
+    """torch's output as the exported graph computes it. In eval mode under
+    no_grad, nn.TransformerEncoder takes its fast path: with nested tensors
+    (on by default) and a padding mask, it drops the padded positions and
+    returns zeros there (or a shorter sequence), while the exported graph
+    attends from padded positions like from any other. So the model turns
+    nested tensors off, and the reference comes from the plain path, taken in
+    training mode (dropout is 0, so it computes the same thing), no grad."""
+    model.train()
+    try:
+        with torch.no_grad():
+            return model(*inputs.values())
+    finally:
+        model.eval()
+
+
+# --------------------------------------------------------------------------
+# Llama: pre-RMSNorm blocks, rotary position embeddings computed in forward
+# from the positions (rotate_half by Slice/Neg/Concat), grouped-query
+# attention (4 query heads share 2 key/value heads, repeated by
+# expand/reshape), a causal mask, a SwiGLU MLP, no biases, untied LM head.
+# --------------------------------------------------------------------------
+@dataclass
+class LlamaConfig:
+    vocab_size: int = 96
+    max_positions: int = 64
+    d_model: int = 64
+    n_heads: int = 4
+    n_kv_heads: int = 2
+    n_layers: int = 2
+    ffn_dim: int = 128
+    rope_theta: float = 10000.0
+    eps: float = 1e-6
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        variance = x.pow(2).mean(-1, keepdim=True)
+        return x * torch.rsqrt(variance + self.eps) * self.weight
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class LlamaAttention(nn.Module):
+    def __init__(self, config: LlamaConfig):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.n_kv_heads = config.n_kv_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.q_proj = nn.Linear(config.d_model, config.n_heads * self.head_dim, bias=False)
+        self.k_proj = nn.Linear(config.d_model, config.n_kv_heads * self.head_dim, bias=False)
+        self.v_proj = nn.Linear(config.d_model, config.n_kv_heads * self.head_dim, bias=False)
+        self.o_proj = nn.Linear(config.n_heads * self.head_dim, config.d_model, bias=False)
+
+    def repeat_kv(self, x):
+        # [B, KV, T, D] -> [B, KV, R, T, D] -> [B, H, T, D]
+        batch, kv_heads, seq, head_dim = x.shape
+        repeats = self.n_heads // self.n_kv_heads
+        x = x[:, :, None, :, :].expand(batch, kv_heads, repeats, seq, head_dim)
+        return x.reshape(batch, kv_heads * repeats, seq, head_dim)
+
+    def forward(self, x, cos, sin, mask):
+        batch, seq, _ = x.shape
+        q = self.q_proj(x).view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(x).view(batch, seq, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(x).view(batch, seq, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k, v = self.repeat_kv(k), self.repeat_kv(v)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)
+        scores = scores.masked_fill(mask, float("-inf"))
+        y = F.softmax(scores, dim=-1) @ v
+        return self.o_proj(y.transpose(1, 2).reshape(batch, seq, -1))
+
+
+class LlamaMLP(nn.Module):
+    def __init__(self, config: LlamaConfig):
+        super().__init__()
+        self.gate_proj = nn.Linear(config.d_model, config.ffn_dim, bias=False)
+        self.up_proj = nn.Linear(config.d_model, config.ffn_dim, bias=False)
+        self.down_proj = nn.Linear(config.ffn_dim, config.d_model, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, config: LlamaConfig):
+        super().__init__()
+        self.input_norm = RMSNorm(config.d_model, config.eps)
+        self.attn = LlamaAttention(config)
+        self.post_attention_norm = RMSNorm(config.d_model, config.eps)
+        self.mlp = LlamaMLP(config)
+
+    def forward(self, x, cos, sin, mask):
+        x = x + self.attn(self.input_norm(x), cos, sin, mask)
+        return x + self.mlp(self.post_attention_norm(x))
+
+
+class Llama(nn.Module):
+    def __init__(self, config: LlamaConfig):
+        super().__init__()
+        self.config = config
+        head_dim = config.d_model // config.n_heads
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.blocks = nn.ModuleList(LlamaBlock(config) for _ in range(config.n_layers))
+        self.norm = RMSNorm(config.d_model, config.eps)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        inv_freq = 1.0 / (config.rope_theta **
+                          (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+    def forward(self, input_ids):
+        seq = input_ids.shape[1]
+        # Rotary angles from the positions, in the graph: [T, D/2] -> [T, D].
+        positions = torch.arange(seq, device=input_ids.device).to(torch.float32)
+        freqs = positions[:, None] * self.inv_freq[None, :]
+        angles = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = angles.cos()[None, None], angles.sin()[None, None]
+        # True above the diagonal: a position sees itself and earlier ones.
+        mask = torch.ones(seq, seq, dtype=torch.bool,
+                          device=input_ids.device).triu(1)[None, None]
+        h = self.embed_tokens(input_ids)
+        for block in self.blocks:
+            h = block(h, cos, sin, mask)
+        return self.lm_head(self.norm(h))
+
+
+def llama_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, LlamaConfig().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    return {"input_ids": ids}
+
+
+def _randomize_rms_norms(model: nn.Module, generator: torch.Generator):
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, RMSNorm):
+                module.weight.copy_(1.0 + 0.1 * torch.randn(module.weight.shape,
+                                                            generator=generator))
+
+
+def build_llama(args) -> nn.Module:
+    config = LlamaConfig()
+    if args.seq > config.max_positions:
+        raise SystemExit(f"export_models: error: --seq {args.seq} exceeds the "
+                         f"model's {config.max_positions} positions")
+    model = Llama(config)
+    _randomize_rms_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+# --------------------------------------------------------------------------
 # Registry and export.
 # --------------------------------------------------------------------------
 @dataclass
@@ -152,12 +372,30 @@ class ModelSpec:
     output_names: List[str]
     # Input name -> {axis: symbolic name} used with --dynamic.
     dynamic_axes: Dict[str, Dict[int, str]]
+    # torch's reference outputs; by default the eval-mode model under no_grad.
+    reference: Optional[Callable[[nn.Module, Dict[str, torch.Tensor]], object]] = None
 
 
 MODELS: Dict[str, ModelSpec] = {
     "gpt2": ModelSpec(
         build=build_gpt2,
         make_inputs=gpt2_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch", 1: "sequence"}},
+    ),
+    "bert": ModelSpec(
+        build=build_bert,
+        make_inputs=bert_inputs,
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "last_hidden_state": {0: "batch", 1: "sequence"}},
+        reference=bert_reference,
+    ),
+    "llama": ModelSpec(
+        build=build_llama,
+        make_inputs=llama_inputs,
         output_names=["logits"],
         dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                       "logits": {0: "batch", 1: "sequence"}},
@@ -175,20 +413,25 @@ def export(args) -> Dict[str, np.ndarray]:
 
     os.makedirs(args.out, exist_ok=True)
     model_path = os.path.join(args.out, "model.onnx")
-    with torch.no_grad():
-        outputs = model(*inputs.values())
-        if isinstance(outputs, torch.Tensor):
-            outputs = (outputs,)
-        torch.onnx.export(
-            model,
-            tuple(inputs.values()),
-            model_path,
-            input_names=input_names,
-            output_names=spec.output_names,
-            dynamic_axes=spec.dynamic_axes if args.dynamic else None,
-            opset_version=args.opset,
-            do_constant_folding=True,
-        )
+    if spec.reference:
+        outputs = spec.reference(model, inputs)
+    else:
+        with torch.no_grad():
+            outputs = model(*inputs.values())
+    if isinstance(outputs, torch.Tensor):
+        outputs = (outputs,)
+    # Not under no_grad: with grad enabled, nn.TransformerEncoderLayer traces
+    # its plain path, not the fused fast path that ONNX cannot express.
+    torch.onnx.export(
+        model,
+        tuple(inputs.values()),
+        model_path,
+        input_names=input_names,
+        output_names=spec.output_names,
+        dynamic_axes=spec.dynamic_axes if args.dynamic else None,
+        opset_version=args.opset,
+        do_constant_folding=True,
+    )
 
     arrays = {}
     for name, tensor in inputs.items():

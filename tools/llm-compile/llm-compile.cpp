@@ -26,6 +26,8 @@ static cl::opt<std::string> reportPath("report",
                                        cl::desc("write the report as JSON"));
 static cl::opt<std::string> targetDesc("target-desc",
                                        cl::desc("target description JSON"));
+static cl::opt<bool> noFusion(
+    "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
 static cl::opt<std::string> outputDir("o", cl::desc("artifact folder"),
                                       cl::Required);
 
@@ -44,6 +46,7 @@ int main(int argc, char **argv) {
 
   llmc::CompileOptions options;
   options.quant = quant;
+  options.fuse = !noFusion;
   for (const std::string &spec : shapes)
     if (Error error = llmc::parseShapeOption(spec, options.import))
       return llmc::reportToolError(kTool, std::move(error));

@@ -28,6 +28,8 @@ static cl::list<std::string> expects("expect",
                                      cl::desc("NAME=FILE reference output"));
 static cl::opt<std::string> outputDir("output-dir",
                                       cl::desc("write outputs as NAME.npy"));
+static cl::opt<bool> noFusion(
+    "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
 static cl::opt<double> relativeTolerance("rtol", cl::desc("relative tolerance"),
                             cl::init(1e-4));
 static cl::opt<double> absoluteTolerance("atol", cl::desc("absolute tolerance"),
@@ -46,6 +48,33 @@ static std::pair<std::string, std::string> splitBinding(StringRef text) {
   if (file.empty() || name.contains('/'))
     return {"", text.str()};
   return {name.str(), file.str()};
+}
+
+/// Inputs up to this size are also given to the importer by value.
+static constexpr int64_t kMaxKnownInputElements = 64;
+
+/// The MLIR spelling of a dtype whose values the importer can take.
+static std::optional<StringRef> knownValueType(llmc::DType dtype) {
+  switch (dtype) {
+  case llmc::DType::f32:
+    return StringRef("f32");
+  case llmc::DType::f64:
+    return StringRef("f64");
+  case llmc::DType::f16:
+    return StringRef("f16");
+  case llmc::DType::i64:
+    return StringRef("i64");
+  case llmc::DType::i32:
+    return StringRef("i32");
+  case llmc::DType::i16:
+    return StringRef("i16");
+  case llmc::DType::i8:
+    return StringRef("i8");
+  case llmc::DType::i1:
+    return StringRef("i1");
+  default:
+    return std::nullopt;
+  }
 }
 
 static std::string fileNameFor(StringRef name) {
@@ -113,6 +142,7 @@ int main(int argc, char **argv) {
     llmc::CompileOptions options;
     options.target = target;
     options.quant = quant;
+    options.fuse = !noFusion;
     for (const std::string &spec : shapes)
       if (Error error = llmc::parseShapeOption(spec, options.import))
         return llmc::reportToolError(kTool, std::move(error));
@@ -121,6 +151,15 @@ int main(int argc, char **argv) {
       if (!options.import.inputShapes.count(tensor.name))
         options.import.inputShapes[tensor.name] =
             SmallVector<int64_t>(tensor.shape.begin(), tensor.shape.end());
+    // So are the values of small inputs, where an op needs a constant (a
+    // Reshape's shape or a Slice's bounds given as graph inputs).
+    for (const llmc::Tensor &tensor : given)
+      if (tensor.numElements() <= kMaxKnownInputElements)
+        if (std::optional<StringRef> type = knownValueType(tensor.dtype)) {
+          const char *bytes = static_cast<const char *>(tensor.data());
+          options.import.inputValues[tensor.name] = {
+              type->str(), std::vector<char>(bytes, bytes + tensor.byteSize())};
+        }
     llmc::reportProgress(kTool, "compiling " + modelPath + " for " + target);
     model = llmc::CompiledModel::compileFile(modelPath, options);
   }

@@ -194,7 +194,35 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *context,
   SmallVector<int64_t> shape(*batch);
   shape.push_back(m);
   shape.push_back(n);
+  for (auto [name, addend] :
+       {std::pair<StringRef, Value>{"bias", adaptor.getBias()},
+        {"residual", adaptor.getResidual()}}) {
+    if (!addend)
+      continue;
+    ArrayRef<int64_t> addendShape = rankedOf(addend.getType()).getShape();
+    auto broadcast = broadcastShapes(shape, addendShape);
+    if (failed(broadcast) || *broadcast != ArrayRef<int64_t>(shape))
+      return inferError(loc, "matmul",
+                        "expects " + name + " " + shapeString(addendShape) +
+                            " to broadcast to the product " +
+                            shapeString(shape));
+  }
   results.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult MatMulOp::verify() {
+  Type element = getType().getElementType();
+  if (isa<FloatType>(element))
+    return success();
+  if (getScale().convertToDouble() != 1.0)
+    return emitOpError() << "expects scale 1.0 on " << element
+                         << " elements, got " << getScale().convertToDouble();
+  Activation activation = getActivation();
+  if (activation != Activation::none && activation != Activation::relu)
+    return emitOpError() << "expects activation none or relu on " << element
+                         << " elements, got "
+                         << stringifyActivation(activation);
   return success();
 }
 
@@ -239,6 +267,81 @@ LogicalResult SoftmaxOp::verify() {
   if (axis < 0 || axis >= rank)
     return emitOpError() << "expects axis in [0, " << rank << "), got "
                          << axis;
+  return success();
+}
+
+FailureOr<RankedTensorType>
+mlir::llm::inferAttentionType(std::optional<Location> loc,
+                              RankedTensorType query, RankedTensorType key,
+                              RankedTensorType value, RankedTensorType mask) {
+  auto fail = [&](const Twine &message) -> FailureOr<RankedTensorType> {
+    return inferError(loc, "attention", message);
+  };
+  int64_t rank = query.getRank();
+  if (rank < 3 || key.getRank() != rank || value.getRank() != rank)
+    return fail("expects query, key and value of one rank >= 3 "
+                "([batch..., heads, sequence, head dim]), got query " +
+                shapeString(query.getShape()) + ", key " +
+                shapeString(key.getShape()) + " and value " +
+                shapeString(value.getShape()));
+  Type element = query.getElementType();
+  if (key.getElementType() != element || value.getElementType() != element)
+    return fail("expects key and value of the query's element type");
+  ArrayRef<int64_t> q = query.getShape(), k = key.getShape(),
+                    v = value.getShape();
+  for (int64_t d = 0; d < rank - 3; ++d)
+    if (!sameDim(q[d], k[d]) || !sameDim(q[d], v[d]))
+      return fail("expects the batch dims of query " + shapeString(q) +
+                  ", key " + shapeString(k) + " and value " + shapeString(v) +
+                  " to match");
+  int64_t queryHeads = q[rank - 3], kvHeads = k[rank - 3];
+  if (!sameDim(k[rank - 1], q[rank - 1]))
+    return fail("expects the head dim of key (" + Twine(k[rank - 1]) +
+                ") to match query (" + Twine(q[rank - 1]) + ")");
+  if (!sameDim(kvHeads, v[rank - 3]) || !sameDim(k[rank - 2], v[rank - 2]))
+    return fail("expects the heads and sequence length of key " +
+                shapeString(k) + " to match value " + shapeString(v));
+  if (!ShapedType::isDynamic(queryHeads) && !ShapedType::isDynamic(kvHeads) &&
+      (kvHeads == 0 || queryHeads % kvHeads != 0))
+    return fail("expects the query heads (" + Twine(queryHeads) +
+                ") to be a multiple of the key/value heads (" + Twine(kvHeads) +
+                ")");
+
+  SmallVector<int64_t> scores(q.drop_back());
+  scores.push_back(k[rank - 2]);
+  if (RankedTensorType maskType = mask) {
+    Type maskElement = maskType.getElementType();
+    if (!maskElement.isInteger(1) && maskElement != element) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "expects an i1 mask or one of the query's element type (" << element
+         << "), got " << maskElement;
+      return fail(text);
+    }
+    auto shape = broadcastShapes(scores, maskType.getShape());
+    if (failed(shape) || *shape != ArrayRef<int64_t>(scores))
+      return fail("expects mask " + shapeString(maskType.getShape()) +
+                  " to broadcast to the scores " + shapeString(scores) +
+                  " ([batch..., query heads, query length, key length])");
+  }
+  SmallVector<int64_t> shape(q.drop_back());
+  shape.push_back(v[rank - 1]);
+  return RankedTensorType::get(shape, element);
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  Value mask = adaptor.getMask();
+  FailureOr<RankedTensorType> type =
+      inferAttentionType(loc, rankedOf(adaptor.getQuery().getType()),
+                         rankedOf(adaptor.getKey().getType()),
+                         rankedOf(adaptor.getValue().getType()),
+                         mask ? rankedOf(mask.getType()) : RankedTensorType());
+  if (failed(type))
+    return failure();
+  results.push_back(*type);
   return success();
 }
 

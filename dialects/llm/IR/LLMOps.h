@@ -32,6 +32,15 @@ std::string shapeString(ArrayRef<int64_t> shape);
 /// equal nor 1.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
                                                 ArrayRef<int64_t> rhs);
+
+/// The result type of llm.attention on operands of these types (`mask` may
+/// be null), or failure, reported at `loc` if given, where they break the
+/// op's shape rules. Passes that build the op check their match with it.
+FailureOr<RankedTensorType> inferAttentionType(std::optional<Location> loc,
+                                               RankedTensorType query,
+                                               RankedTensorType key,
+                                               RankedTensorType value,
+                                               RankedTensorType mask);
 } // namespace mlir::llm
 
 #endif // LLM_IR_LLMOPS_H

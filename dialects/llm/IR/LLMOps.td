@@ -165,20 +165,59 @@ def LLM_TriluOp : LLM_Op<"trilu", [Pure, SameOperandsAndResultType]> {
 // Linear algebra and transformer blocks
 //===----------------------------------------------------------------------===//
 
+def LLM_Activation : I32EnumAttr<"Activation",
+    "the activation of a matmul epilogue", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"relu", 1>,
+      I32EnumAttrCase<"gelu", 2>,
+      I32EnumAttrCase<"gelu_tanh", 3>,
+      I32EnumAttrCase<"silu", 4>
+    ]> {
+  let cppNamespace = "::mlir::llm";
+  let genSpecializedAttr = 0;
+}
+
+def LLM_ActivationAttr : EnumAttr<LLM_Dialect, LLM_Activation, "activation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def LLM_MatMulOp : LLM_Op<"matmul", [Pure, SameOperandsElementType,
+                                     AttrSizedOperandSegments,
                                      InferTypeOpAdaptor]> {
-  let summary = "batched matrix product with broadcast batch dims";
+  let summary = "batched matrix product with broadcast batch dims and an "
+                "optional epilogue";
   let description = [{
     Both operands have rank >= 2: the last two dims are the matrix, leading
     dims broadcast. `transpose_lhs`/`transpose_rhs` swap the last two dims of
     that operand first, so `[.., N, K]` weights need no explicit transpose.
+
+    The epilogue is applied elementwise to the product, in this order:
+    `act(scale * (lhs x rhs) + bias) + residual`. `bias` and `residual`
+    broadcast to the result; `activation` is the scalar function of
+    `llm.relu`, `llm.gelu` (exact or tanh) or `llm.silu`. Without them the op
+    is the plain product.
   }];
   let arguments = (ins LLM_Tensor:$lhs, LLM_Tensor:$rhs,
+                       Optional<LLM_Tensor>:$bias,
+                       Optional<LLM_Tensor>:$residual,
                        DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
-                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale,
+                       DefaultValuedAttr<LLM_ActivationAttr,
+                                         "::mlir::llm::Activation::none">:$activation);
   let results = (outs LLM_Tensor:$result);
-  let assemblyFormat =
-      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// True if the op carries any epilogue beyond the plain product.
+    bool hasEpilogue() {
+      return getBias() || getResidual() || getScale().convertToDouble() != 1.0 ||
+             getActivation() != ::mlir::llm::Activation::none;
+    }
+  }];
+  let hasVerifier = 1;
 }
 
 def LLM_GemmOp : LLM_Op<"gemm", [Pure,
@@ -201,6 +240,43 @@ def LLM_SoftmaxOp : LLM_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
+}
+
+def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor]> {
+  let summary = "scaled dot-product attention with grouped kv heads";
+  let description = [{
+    `softmax(query x key^T * scale + mask) x value` over the last two dims:
+
+    - `query` [B..., Hq, Sq, D], `key` [B..., Hkv, Sk, D],
+      `value` [B..., Hkv, Sk, Dv], result [B..., Hq, Sq, Dv]. The batch dims
+      B... (zero or more) are equal in all three.
+    - Grouped-query attention: Hq is a multiple of Hkv and query head h
+      reads kv head `h floordiv (Hq / Hkv)` (Hq == Hkv is multi-head
+      attention, Hkv == 1 multi-query attention).
+    - `mask`, optional, broadcasts (numpy-style, without growing) to the
+      scores [B..., Hq, Sq, Sk]. An i1 mask says which keys a query attends
+      (true = attend; a false score becomes -inf); a float mask of the
+      query's element type is added to the scaled scores.
+    - `causal` additionally masks key j for query i when
+      `j > i + (Sk - Sq)`: the diagonal is aligned to the bottom-right corner,
+      so the last query sees every key (the usual rule when Sq new queries
+      follow Sk - Sq cached keys; with Sq == Sk it is the lower triangle).
+
+    Softmax runs over Sk and subtracts the row maximum first. A row in which
+    every score is -inf (fully masked: all mask entries false or -inf, or
+    causal with Sq > Sk for the first Sq - Sk rows) has no defined softmax;
+    its result is zeros, as fused kernels (FlashAttention) give, not the NaN
+    of an unfused `softmax` of -inf scores.
+  }];
+  let arguments = (ins LLM_FloatTensor:$query, LLM_FloatTensor:$key,
+                       LLM_FloatTensor:$value, Optional<LLM_Tensor>:$mask,
+                       F32Attr:$scale,
+                       DefaultValuedAttr<BoolAttr, "false">:$causal);
+  let results = (outs LLM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`,` $mask^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
 }
 
 def LLM_LayerNormOp : LLM_Op<"layer_norm", [Pure]> {

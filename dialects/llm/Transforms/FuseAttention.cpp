@@ -1,1 +1,643 @@
-// placeholder: written by the fusion work
+//===- FuseAttention.cpp - recognize attention chains as llm.attention ----===//
+//
+// Exporters write attention as five or more ops: a product with k^T, a
+// scale, a mask, a softmax and a product with v, with the kv heads of
+// grouped-query attention repeated into copies. As one llm.attention every
+// target can run it without materializing the scores (or the copies), and a
+// causal mask becomes a flag instead of a tensor read. The pattern matches
+// from the last product upwards and rewrites only when nothing else reads an
+// intermediate and the op's shape rules hold for what it matched.
+//
+//===----------------------------------------------------------------------===//
+#include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_LLMFUSEATTENTION
+#include "llm/Transforms/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+/// A where-fill at or below this hides a key as -inf would: exp(fill - max)
+/// is 0 in f32 for any row with a real score.
+constexpr double kLargeNegative = -1.0e4;
+
+/// Masks are evaluated at compile time only up to this many elements (a
+/// 2048 x 2048 causal buffer).
+constexpr int64_t kMaxMaskElements = int64_t(1) << 22;
+
+RankedTensorType rankedOf(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+/// The value of a splat float constant.
+std::optional<double> splatFloat(Value value) {
+  DenseElementsAttr dense;
+  if (!matchPattern(value, m_Constant(&dense)) || !dense.isSplat() ||
+      !isa<FloatType>(dense.getElementType()))
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// `x * c`, `c * x` or `x / c` with a splat constant c that does not grow x,
+/// and no other user: x, with `scale` multiplied by c or 1/c. Null if `value`
+/// is not one.
+Value peelScale(Value value, double &scale) {
+  Operation *op = value.getDefiningOp();
+  if (!op || !value.hasOneUse() || !isa<MulOp, DivOp>(op))
+    return {};
+  for (unsigned index : {0u, 1u}) {
+    if (index == 0 && isa<DivOp>(op))
+      continue;
+    std::optional<double> constant = splatFloat(op->getOperand(index));
+    Value other = op->getOperand(1 - index);
+    if (!constant || !std::isfinite(*constant) || *constant == 0.0 ||
+        other.getType() != value.getType())
+      continue;
+    scale *= isa<DivOp>(op) ? 1.0 / *constant : *constant;
+    return other;
+  }
+  return {};
+}
+
+/// Peels every scale off `value`; see peelScale.
+Value peelScales(Value value, double &scale) {
+  while (Value inner = peelScale(value, scale))
+    value = inner;
+  return value;
+}
+
+//===----------------------------------------------------------------------===//
+// Masks known at compile time
+//===----------------------------------------------------------------------===//
+
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// The flat index into `shape` that numpy broadcasting reads for each
+/// element of `resultShape`.
+SmallVector<int64_t> broadcastIndices(ArrayRef<int64_t> shape,
+                                      ArrayRef<int64_t> resultShape) {
+  int64_t total = ShapedType::getNumElements(resultShape);
+  size_t offset = resultShape.size() - shape.size();
+  SmallVector<int64_t> strides = stridesOf(shape);
+  SmallVector<int64_t> indices(total), position(resultShape.size(), 0);
+  for (int64_t flat = 0; flat < total; ++flat) {
+    int64_t index = 0;
+    for (size_t d = offset; d < resultShape.size(); ++d)
+      if (shape[d - offset] != 1)
+        index += position[d] * strides[d - offset];
+    indices[flat] = index;
+    for (int64_t d = (int64_t)resultShape.size() - 1; d >= 0; --d) {
+      if (++position[d] < resultShape[d])
+        break;
+      position[d] = 0;
+    }
+  }
+  return indices;
+}
+
+/// Evaluates the small constant graphs masks are built from (constants,
+/// slices of a causal buffer, comparisons, casts, trilu, where, arithmetic)
+/// into their elements in row-major order, as doubles (booleans are 0 and 1).
+/// Failure for anything else, dynamic shapes or too many elements.
+class MaskEvaluator {
+public:
+  FailureOr<SmallVector<double>> evaluate(Value value, int depth = 0) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type || !type.hasStaticShape() ||
+        type.getNumElements() > kMaxMaskElements || depth > 12)
+      return failure();
+    Operation *op = value.getDefiningOp();
+    if (!op)
+      return failure();
+    ArrayRef<int64_t> shape = type.getShape();
+
+    Attribute attr;
+    if (matchPattern(value, m_Constant(&attr)))
+      return constantElements(attr, type.getNumElements());
+    if (auto slice = dyn_cast<SliceOp>(op))
+      return evaluateSlice(slice, depth);
+    if (isa<ReshapeOp>(op))
+      return evaluate(op->getOperand(0), depth + 1);
+    if (isa<ExpandOp>(op))
+      return broadcastTo(op->getOperand(0), shape, depth);
+    if (auto cast = dyn_cast<CastOp>(op)) {
+      auto input = evaluate(cast.getInput(), depth + 1);
+      if (failed(input))
+        return failure();
+      Type to = type.getElementType();
+      for (double &x : *input)
+        x = to.isInteger(1) ? double(x != 0.0)
+                            : (isa<FloatType>(to) ? x : std::trunc(x));
+      return input;
+    }
+    if (isa<NotOp>(op)) {
+      auto input = evaluate(op->getOperand(0), depth + 1);
+      if (failed(input))
+        return failure();
+      for (double &x : *input)
+        x = double(x == 0.0);
+      return input;
+    }
+    if (auto trilu = dyn_cast<TriluOp>(op)) {
+      auto input = evaluate(trilu.getInput(), depth + 1);
+      if (failed(input))
+        return failure();
+      int64_t rows = shape[shape.size() - 2], columns = shape.back();
+      for (int64_t flat = 0; flat < (int64_t)input->size(); ++flat) {
+        int64_t offset = flat % columns - (flat / columns) % rows;
+        auto diagonal = static_cast<int64_t>(trilu.getDiagonal());
+        bool keep = trilu.getUpper() ? offset >= diagonal : offset <= diagonal;
+        if (!keep)
+          (*input)[flat] = 0.0;
+      }
+      return input;
+    }
+    if (auto where = dyn_cast<WhereOp>(op)) {
+      auto condition = broadcastTo(where.getCondition(), shape, depth);
+      auto lhs = broadcastTo(where.getTrueValue(), shape, depth);
+      auto rhs = broadcastTo(where.getFalseValue(), shape, depth);
+      if (failed(condition) || failed(lhs) || failed(rhs))
+        return failure();
+      for (auto [c, l, r] : llvm::zip_equal(*condition, *lhs, *rhs))
+        c = c != 0.0 ? l : r;
+      return condition;
+    }
+    using Fn = double (*)(double, double);
+    Fn fn = llvm::TypeSwitch<Operation *, Fn>(op)
+                .Case([](EqualOp) -> Fn {
+                  return [](double a, double b) { return double(a == b); };
+                })
+                .Case([](LessOp) -> Fn {
+                  return [](double a, double b) { return double(a < b); };
+                })
+                .Case([](LessEqualOp) -> Fn {
+                  return [](double a, double b) { return double(a <= b); };
+                })
+                .Case([](GreaterOp) -> Fn {
+                  return [](double a, double b) { return double(a > b); };
+                })
+                .Case([](GreaterEqualOp) -> Fn {
+                  return [](double a, double b) { return double(a >= b); };
+                })
+                .Case([](AndOp) -> Fn {
+                  return [](double a, double b) { return double(a && b); };
+                })
+                .Case([](OrOp) -> Fn {
+                  return [](double a, double b) { return double(a || b); };
+                })
+                .Case([](AddOp) -> Fn {
+                  return [](double a, double b) { return a + b; };
+                })
+                .Case([](SubOp) -> Fn {
+                  return [](double a, double b) { return a - b; };
+                })
+                .Case([](MulOp) -> Fn {
+                  return [](double a, double b) { return a * b; };
+                })
+                .Default([](Operation *) -> Fn { return nullptr; });
+    if (!fn)
+      return failure();
+    auto lhs = broadcastTo(op->getOperand(0), shape, depth);
+    auto rhs = broadcastTo(op->getOperand(1), shape, depth);
+    if (failed(lhs) || failed(rhs))
+      return failure();
+    for (auto [l, r] : llvm::zip_equal(*lhs, *rhs))
+      l = fn(l, r);
+    return lhs;
+  }
+
+private:
+  FailureOr<SmallVector<double>> constantElements(Attribute attr,
+                                                  int64_t count) {
+    if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+      Type element = dense.getElementType();
+      auto read = [&](auto values) {
+        SmallVector<double> result;
+        result.reserve(count);
+        for (auto x : values)
+          result.push_back(toDouble(x, element));
+        return result;
+      };
+      if (dense.isSplat()) {
+        double x = isa<FloatType>(element)
+                       ? dense.getSplatValue<APFloat>().convertToDouble()
+                       : toDouble(dense.getSplatValue<APInt>(), element);
+        return SmallVector<double>(count, x);
+      }
+      if (isa<FloatType>(element))
+        return read(dense.getValues<APFloat>());
+      if (isa<IntegerType>(element))
+        return read(dense.getValues<APInt>());
+      return failure();
+    }
+    if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(attr))
+      if (std::optional<ArrayRef<float>> values = resource.tryGetAsArrayRef())
+        return SmallVector<double>(values->begin(), values->end());
+    if (auto resource = dyn_cast<DenseBoolResourceElementsAttr>(attr))
+      if (std::optional<ArrayRef<bool>> values = resource.tryGetAsArrayRef())
+        return SmallVector<double>(values->begin(), values->end());
+    return failure();
+  }
+
+  static double toDouble(const APFloat &x, Type) { return x.convertToDouble(); }
+  static double toDouble(const APInt &x, Type element) {
+    return element.isInteger(1) ? double(x.getBoolValue())
+                                : double(x.getSExtValue());
+  }
+
+  FailureOr<SmallVector<double>>
+  broadcastTo(Value value, ArrayRef<int64_t> shape, int depth) {
+    auto input = evaluate(value, depth + 1);
+    if (failed(input))
+      return failure();
+    ArrayRef<int64_t> inputShape = rankedOf(value).getShape();
+    if (inputShape == shape)
+      return input;
+    SmallVector<double> result;
+    for (int64_t index : broadcastIndices(inputShape, shape))
+      result.push_back((*input)[index]);
+    return result;
+  }
+
+  FailureOr<SmallVector<double>> evaluateSlice(SliceOp slice, int depth) {
+    auto input = evaluate(slice.getInput(), depth + 1);
+    if (failed(input))
+      return failure();
+    SmallVector<int64_t> inputStrides =
+        stridesOf(rankedOf(slice.getInput()).getShape());
+    ArrayRef<int64_t> shape = slice.getType().getShape();
+    SmallVector<int64_t> position(shape.size(), 0);
+    SmallVector<double> result;
+    int64_t total = ShapedType::getNumElements(shape);
+    for (int64_t flat = 0; flat < total; ++flat) {
+      int64_t index = 0;
+      for (size_t d = 0; d < shape.size(); ++d)
+        index += (slice.getStarts()[d] + position[d] * slice.getSteps()[d]) *
+                 inputStrides[d];
+      result.push_back((*input)[index]);
+      for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d) {
+        if (++position[d] < shape[d])
+          break;
+        position[d] = 0;
+      }
+    }
+    return result;
+  }
+};
+
+/// What a mask known at compile time amounts to.
+enum class MaskPattern { Other, AllAttend, Causal };
+
+/// Classifies `elements` of a mask of `maskShape` over scores whose last two
+/// dims are `queryLength` x `keyLength`; `attends` says whether one element
+/// lets its key through (nullopt: neither a clear pass nor a clear block).
+MaskPattern classifyMask(ArrayRef<double> elements, ArrayRef<int64_t> maskShape,
+                         int64_t queryLength, int64_t keyLength,
+                         function_ref<std::optional<bool>(double)> attends) {
+  int64_t rank = maskShape.size();
+  int64_t rows = rank >= 2 ? maskShape[rank - 2] : 1;
+  int64_t columns = rank >= 1 ? maskShape[rank - 1] : 1;
+  if ((rows != 1 && rows != queryLength) ||
+      (columns != 1 && columns != keyLength))
+    return MaskPattern::Other;
+  int64_t matrices = ShapedType::getNumElements(maskShape) / (rows * columns);
+  bool allAttend = true, causal = true;
+  for (int64_t matrix = 0; matrix < matrices; ++matrix)
+    for (int64_t i = 0; i < queryLength; ++i)
+      for (int64_t j = 0; j < keyLength; ++j) {
+        int64_t index = (matrix * rows + (rows == 1 ? 0 : i)) * columns +
+                        (columns == 1 ? 0 : j);
+        std::optional<bool> attend = attends(elements[index]);
+        if (!attend)
+          return MaskPattern::Other;
+        allAttend &= *attend;
+        causal &= *attend == (j <= i + (keyLength - queryLength));
+        if (!allAttend && !causal)
+          return MaskPattern::Other;
+      }
+  return allAttend ? MaskPattern::AllAttend : MaskPattern::Causal;
+}
+
+//===----------------------------------------------------------------------===//
+// Repeated kv heads
+//===----------------------------------------------------------------------===//
+
+/// Heads repeated in place, as exporters write grouped-query attention:
+/// `unit` [B..., Hkv, 1, S, D] broadcast (llm.expand) or concatenated to
+/// [B..., Hkv, n, S, D] and reshaped to [B..., Hkv * n, S, D], so that head h
+/// is kv head h floordiv n.
+struct RepeatedHeads {
+  Value unit;
+  /// `unit` without its unit dim when an existing value is that already.
+  Value source;
+  int64_t group = 1;
+};
+
+std::optional<RepeatedHeads> matchRepeatedHeads(Value value) {
+  auto reshape = value.getDefiningOp<ReshapeOp>();
+  if (!reshape)
+    return std::nullopt;
+  RankedTensorType merged = reshape.getType();
+  RankedTensorType split = reshape.getInput().getType();
+  int64_t rank = merged.getRank();
+  if (rank < 3 || split.getRank() != rank + 1 || !merged.hasStaticShape() ||
+      !split.hasStaticShape())
+    return std::nullopt;
+  int64_t head = rank - 3;
+  ArrayRef<int64_t> m = merged.getShape(), s = split.getShape();
+  if (m.take_front(head) != s.take_front(head) ||
+      m.drop_front(head + 1) != s.drop_front(head + 2) ||
+      s[head] * s[head + 1] != m[head])
+    return std::nullopt;
+  int64_t group = s[head + 1];
+
+  Value unit;
+  Operation *repeat = reshape.getInput().getDefiningOp();
+  if (auto expand = dyn_cast_if_present<ExpandOp>(repeat)) {
+    unit = expand.getInput();
+  } else if (auto concat = dyn_cast_if_present<ConcatOp>(repeat)) {
+    if (static_cast<int64_t>(concat.getAxis()) != head + 1 ||
+        (int64_t)concat.getInputs().size() != group ||
+        !llvm::all_equal(concat.getInputs()))
+      return std::nullopt;
+    unit = concat.getInputs().front();
+  } else {
+    return std::nullopt;
+  }
+  SmallVector<int64_t> unitShape(s);
+  unitShape[head + 1] = 1;
+  if (rankedOf(unit).getShape() != ArrayRef<int64_t>(unitShape))
+    return std::nullopt;
+
+  RepeatedHeads result;
+  result.unit = unit;
+  result.group = group;
+  SmallVector<int64_t> sourceShape(unitShape);
+  sourceShape.erase(sourceShape.begin() + head + 1);
+  if (auto unsqueeze = unit.getDefiningOp<ReshapeOp>())
+    if (unsqueeze.getInput().getType().getShape() ==
+        ArrayRef<int64_t>(sourceShape))
+      result.source = unsqueeze.getInput();
+  return result;
+}
+
+/// The tensor `repeat` repeats, building the reshape that drops the unit dim
+/// if no existing value is it.
+Value unrepeated(PatternRewriter &rewriter, Location loc,
+                 const RepeatedHeads &repeat) {
+  if (repeat.source)
+    return repeat.source;
+  RankedTensorType unitType = rankedOf(repeat.unit);
+  SmallVector<int64_t> shape(unitType.getShape());
+  shape.erase(shape.end() - 3);
+  return ReshapeOp::create(rewriter, loc, unitType.clone(shape), repeat.unit);
+}
+
+//===----------------------------------------------------------------------===//
+// The pattern
+//===----------------------------------------------------------------------===//
+
+/// The key as matched: `base` in [B..., Hkv, Sk, D] layout once `permutation`
+/// (if any) is applied.
+struct KeyOperand {
+  Value base;
+  SmallVector<int64_t> permutation;
+};
+
+enum class MaskKind { None, Additive, Attend, Hide };
+
+/// Rewrites `matmul(softmax(mask(scale(matmul(q, k^T)))), v)`; the class
+/// comment of the pass lists the forms. Matching builds nothing; the rewrite
+/// starts once every check has passed.
+struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
+  FuseAttentionPattern(MLIRContext *context, Pass::Statistic &count)
+      : OpRewritePattern<MatMulOp>(context), count(count) {}
+
+  LogicalResult matchAndRewrite(MatMulOp output,
+                                PatternRewriter &rewriter) const override {
+    if (output.getTransposeLhs() || output.getTransposeRhs() ||
+        output.hasEpilogue())
+      return rewriter.notifyMatchFailure(output, "not a plain product");
+    auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
+    if (!softmax || !softmax.getResult().hasOneUse())
+      return rewriter.notifyMatchFailure(output,
+                                         "lhs is no single-use softmax");
+    RankedTensorType scoresType = softmax.getType();
+    int64_t rank = scoresType.getRank();
+    if (rank < 3 || static_cast<int64_t>(softmax.getAxis()) != rank - 1)
+      return rewriter.notifyMatchFailure(softmax, "not over the last axis");
+    Value masked = softmax.getInput();
+    if (!masked.hasOneUse())
+      return rewriter.notifyMatchFailure(softmax, "input has other users");
+
+    // The mask.
+    MaskKind maskKind = MaskKind::None;
+    Value mask, scaled = masked;
+    Operation *maskOp = masked.getDefiningOp();
+    if (auto add = dyn_cast_if_present<AddOp>(maskOp)) {
+      for (unsigned index : {0u, 1u}) {
+        Value scores = add->getOperand(index);
+        if (scores.getType() != scoresType || !scoresMatMul(scores))
+          continue;
+        scaled = scores;
+        mask = add->getOperand(1 - index);
+        maskKind = MaskKind::Additive;
+        break;
+      }
+    } else if (auto where = dyn_cast_if_present<WhereOp>(maskOp)) {
+      for (bool scoresIfTrue : {true, false}) {
+        Value scores =
+            scoresIfTrue ? where.getTrueValue() : where.getFalseValue();
+        Value fill =
+            scoresIfTrue ? where.getFalseValue() : where.getTrueValue();
+        std::optional<double> fillValue = splatFloat(fill);
+        if (scores.getType() != scoresType || !fillValue ||
+            *fillValue > kLargeNegative || !scoresMatMul(scores))
+          continue;
+        scaled = scores;
+        mask = where.getCondition();
+        maskKind = scoresIfTrue ? MaskKind::Attend : MaskKind::Hide;
+        break;
+      }
+    }
+    if (maskOp && maskKind == MaskKind::None &&
+        !isa<MatMulOp, MulOp, DivOp>(maskOp))
+      return rewriter.notifyMatchFailure(softmax, "unknown op before softmax");
+
+    // The scale and the scores.
+    double scale = 1.0;
+    Value scores = peelScales(scaled, scale);
+    MatMulOp product = scoresMatMul(scores);
+    if (!product || scores.getType() != scoresType || !scores.hasOneUse())
+      return rewriter.notifyMatchFailure(softmax,
+                                         "no single-use q x k^T product");
+    if (product.getTransposeLhs() || product.getResidual() ||
+        product.getActivation() != Activation::none)
+      return rewriter.notifyMatchFailure(product, "unsupported epilogue");
+    scale *= product.getScale().convertToDouble();
+    if (Value bias = product.getBias()) {
+      if (maskKind != MaskKind::None)
+        return rewriter.notifyMatchFailure(product, "bias and another mask");
+      mask = bias;
+      maskKind = MaskKind::Additive;
+    }
+
+    // Query, key and value.
+    Value query = peelScales(product.getLhs(), scale);
+    KeyOperand key = matchKey(product, scale);
+    Value value = output.getRhs();
+    std::optional<RepeatedHeads> keyRepeat, valueRepeat;
+    if (key.permutation.empty()) {
+      keyRepeat = matchRepeatedHeads(key.base);
+      valueRepeat = matchRepeatedHeads(value);
+      if (!keyRepeat || !valueRepeat ||
+          keyRepeat->group != valueRepeat->group) {
+        keyRepeat.reset();
+        valueRepeat.reset();
+      }
+    }
+
+    // A mask known at compile time may be the causal rule, or nothing.
+    bool causal = false;
+    ArrayRef<int64_t> scoresShape = scoresType.getShape();
+    if (maskKind != MaskKind::None && scoresType.hasStaticShape()) {
+      auto elements = MaskEvaluator().evaluate(mask);
+      if (succeeded(elements)) {
+        auto attends = [&](double x) -> std::optional<bool> {
+          switch (maskKind) {
+          case MaskKind::Attend:
+            return x != 0.0;
+          case MaskKind::Hide:
+            return x == 0.0;
+          default:
+            if (x == 0.0)
+              return true;
+            if (x <= kLargeNegative)
+              return false;
+            return std::nullopt;
+          }
+        };
+        MaskPattern pattern =
+            classifyMask(*elements, rankedOf(mask).getShape(),
+                         scoresShape[rank - 2], scoresShape[rank - 1], attends);
+        if (pattern != MaskPattern::Other) {
+          causal = pattern == MaskPattern::Causal;
+          maskKind = MaskKind::None;
+          mask = {};
+        }
+      }
+    }
+
+    // The op's shape rules on what was matched, with the chain's result.
+    auto typeAfter = [&](const KeyOperand &operand) {
+      RankedTensorType type = rankedOf(operand.base);
+      if (operand.permutation.empty())
+        return type;
+      SmallVector<int64_t> shape;
+      for (int64_t dim : operand.permutation)
+        shape.push_back(type.getDimSize(dim));
+      return type.clone(shape);
+    };
+    auto unrepeatedType = [](const RepeatedHeads &repeat) {
+      RankedTensorType type = rankedOf(repeat.unit);
+      SmallVector<int64_t> shape(type.getShape());
+      shape.erase(shape.end() - 3);
+      return type.clone(shape);
+    };
+    RankedTensorType keyType =
+        keyRepeat ? unrepeatedType(*keyRepeat) : typeAfter(key);
+    RankedTensorType valueType =
+        valueRepeat ? unrepeatedType(*valueRepeat) : rankedOf(value);
+    FailureOr<RankedTensorType> resultType =
+        inferAttentionType(std::nullopt, rankedOf(query), keyType, valueType,
+                           mask ? rankedOf(mask) : RankedTensorType());
+    if (failed(resultType) || *resultType != output.getType())
+      return rewriter.notifyMatchFailure(output,
+                                         "shapes break llm.attention's rules");
+
+    // Rewrite.
+    Location loc = rewriter.getFusedLoc(
+        {product.getLoc(), softmax.getLoc(), output.getLoc()});
+    rewriter.setInsertionPoint(output);
+    Value keyOperand =
+        keyRepeat ? unrepeated(rewriter, loc, *keyRepeat)
+        : key.permutation.empty()
+            ? key.base
+            : TransposeOp::create(rewriter, loc, key.base, key.permutation)
+                  .getResult();
+    Value valueOperand =
+        valueRepeat ? unrepeated(rewriter, loc, *valueRepeat) : value;
+    if (maskKind == MaskKind::Hide)
+      mask = NotOp::create(rewriter, loc, mask.getType(), mask);
+    auto attention = AttentionOp::create(
+        rewriter, loc, output.getType(), query, keyOperand, valueOperand, mask,
+        rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(causal));
+
+    // The chain, every op of it read once, is dead now; so are the scales,
+    // transposes and repeats of q, k and v that nothing else reads. The
+    // greedy driver erases them.
+    rewriter.replaceOp(output, attention.getResult());
+    ++count;
+    return success();
+  }
+
+private:
+  /// The q x k^T product `scores` comes from, through scales, if any.
+  static MatMulOp scoresMatMul(Value scores) {
+    double ignored = 1.0;
+    return peelScales(scores, ignored).getDefiningOp<MatMulOp>();
+  }
+
+  /// The key of `product` in [B..., Hkv, Sk, D] layout: its rhs with
+  /// `transpose_rhs`, else the rhs transposed back, through a transpose that
+  /// produced it when there is one (a new permutation, or none at all).
+  static KeyOperand matchKey(MatMulOp product, double &scale) {
+    Value rhs = peelScales(product.getRhs(), scale);
+    if (product.getTransposeRhs())
+      return {rhs, {}};
+    int64_t rank = rankedOf(rhs).getRank();
+    SmallVector<int64_t> swap = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(swap[rank - 1], swap[rank - 2]);
+    auto transpose = rhs.getDefiningOp<TransposeOp>();
+    if (!transpose)
+      return {rhs, swap};
+    // key = transpose(input, p) with the last two dims of p swapped.
+    SmallVector<int64_t> permutation(transpose.getPermutation());
+    std::swap(permutation[rank - 1], permutation[rank - 2]);
+    Value input = peelScales(transpose.getInput(), scale);
+    if (llvm::equal(permutation, llvm::seq<int64_t>(0, rank)))
+      return {input, {}};
+    return {input, permutation};
+  }
+
+  Pass::Statistic &count;
+};
+
+struct FuseAttentionPass
+    : mlir::llm::impl::LLMFuseAttentionBase<FuseAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseAttentionPattern>(&getContext(), numFused);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,1 +1,257 @@
-// placeholder: written by the fusion work
+//===- FuseQKV.cpp - merge matmuls that share an input --------------------===//
+//
+// The Q, K and V projections (and the gate and up projections of a gated
+// MLP) read the same activations with different weights. One matmul over the
+// weights concatenated along N reads the activations once and gives the
+// accelerator one wide product instead of several narrow ones; an llm.split
+// gives back the original results. The concatenated weights are a new
+// constant, built once here by copying bytes: an llm.concat of the weights
+// would copy them on every forward pass.
+//
+//===----------------------------------------------------------------------===//
+#include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_LLMFUSEQKV
+#include "llm/Transforms/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+/// The constant op defining `value`, or null.
+ConstantOp constantOf(Value value) {
+  return value ? value.getDefiningOp<ConstantOp>() : ConstantOp();
+}
+
+/// Bytes per element when elements are stored as whole bytes, else 0 (i1).
+int64_t byteWidth(Type element) {
+  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
+    return 0;
+  return element.getIntOrFloatBitWidth() / 8;
+}
+
+/// The row-major bytes of a constant: a dense_resource blob's data, a dense
+/// attribute's raw data, or a splat expanded into `storage`. Failure if the
+/// data is not at hand (a resource without its blob) or not whole bytes.
+FailureOr<ArrayRef<char>> bytesOf(ElementsAttr value,
+                                  SmallVectorImpl<char> &storage) {
+  auto type = cast<ShapedType>(value.getType());
+  int64_t width = byteWidth(type.getElementType());
+  if (!width || !type.hasStaticShape())
+    return failure();
+  size_t size = type.getNumElements() * width;
+  ArrayRef<char> data;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    data = resource.getData();
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    data = dense.getRawData();
+    if (dense.isSplat() && data.size() == size_t(width)) {
+      storage.clear();
+      for (int64_t i = 0; i < type.getNumElements(); ++i)
+        storage.append(data.begin(), data.end());
+      data = storage;
+    }
+  }
+  if (data.size() != size)
+    return failure();
+  return data;
+}
+
+/// True if `type` is a vector along the last dim: [1, .., 1, N].
+bool isLastDimVector(RankedTensorType type) {
+  return type.getRank() >= 1 && type.hasStaticShape() &&
+         llvm::all_of(type.getShape().drop_back(),
+                      [](int64_t dim) { return dim == 1; });
+}
+
+/// A matmul this pass can merge: constant 2-D weights, a constant bias along
+/// the last dim or none, no residual, byte-sized elements.
+bool isCandidate(MatMulOp op) {
+  ConstantOp weight = constantOf(op.getRhs());
+  if (!weight || op.getResidual() || !op.getType().hasStaticShape())
+    return false;
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  if (weightType.getRank() != 2 || !weightType.hasStaticShape() ||
+      !byteWidth(weightType.getElementType()))
+    return false;
+  if (Value bias = op.getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (!constantOf(bias) || !isLastDimVector(biasType) ||
+        biasType.getShape().back() != op.getType().getShape().back())
+      return false;
+  }
+  return true;
+}
+
+/// Matmuls merge when they read the same lhs the same way, have weights of
+/// the same K and apply the same epilogue.
+bool sameKind(MatMulOp a, MatMulOp b) {
+  auto weightK = [](MatMulOp op) {
+    auto type = cast<RankedTensorType>(op.getRhs().getType());
+    return type.getDimSize(op.getTransposeRhs() ? 1 : 0);
+  };
+  return a->getBlock() == b->getBlock() &&
+         a.getTransposeLhs() == b.getTransposeLhs() &&
+         a.getTransposeRhs() == b.getTransposeRhs() &&
+         weightK(a) == weightK(b) && a.getScale() == b.getScale() &&
+         a.getActivation() == b.getActivation() &&
+         bool(a.getBias()) == bool(b.getBias());
+}
+
+/// Builds the constant of `type` holding `bytes`: inline when every part was
+/// inline, else a new dense_resource blob named after the first part.
+ElementsAttr makeConstant(RankedTensorType type, ArrayRef<char> bytes,
+                          ArrayRef<ElementsAttr> parts) {
+  auto resource = llvm::find_if(parts, [](ElementsAttr part) {
+    return isa<DenseResourceElementsAttr>(part);
+  });
+  if (resource == parts.end())
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  std::string name =
+      cast<DenseResourceElementsAttr>(*resource).getRawHandle().getKey().str() +
+      ".fused";
+  return DenseResourceElementsAttr::get(
+      type, name,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          bytes, byteWidth(type.getElementType()), /*dataIsMutable=*/false));
+}
+
+struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
+  using Base::Base;
+
+  /// Replaces `group` (in program order, two or more) by one matmul and a
+  /// split; failure leaves the IR untouched.
+  LogicalResult merge(MutableArrayRef<MatMulOp> group) {
+    MatMulOp first = group.front();
+    bool transposeRhs = first.getTransposeRhs();
+    auto firstWeight = cast<RankedTensorType>(first.getRhs().getType());
+    Type element = firstWeight.getElementType();
+    int64_t width = byteWidth(element);
+    int64_t k = firstWeight.getDimSize(transposeRhs ? 1 : 0);
+
+    SmallVector<int64_t> sizes;
+    SmallVector<ArrayRef<char>> weights, biases;
+    SmallVector<ElementsAttr> weightAttrs, biasAttrs;
+    SmallVector<SmallVector<char>> storage(2 * group.size());
+    for (auto [index, op] : llvm::enumerate(group)) {
+      sizes.push_back(op.getType().getShape().back());
+      ElementsAttr weight = constantOf(op.getRhs()).getValue();
+      FailureOr<ArrayRef<char>> bytes = bytesOf(weight, storage[2 * index]);
+      if (failed(bytes))
+        return failure();
+      weights.push_back(*bytes);
+      weightAttrs.push_back(weight);
+      if (!op.getBias())
+        continue;
+      ElementsAttr bias = constantOf(op.getBias()).getValue();
+      bytes = bytesOf(bias, storage[2 * index + 1]);
+      if (failed(bytes))
+        return failure();
+      biases.push_back(*bytes);
+      biasAttrs.push_back(bias);
+    }
+    int64_t n = 0;
+    for (int64_t size : sizes)
+      n += size;
+
+    // [K, N] weights interleave row by row; [N, K] ones follow each other.
+    SmallVector<char> weightBytes;
+    weightBytes.reserve(k * n * width);
+    if (transposeRhs) {
+      for (ArrayRef<char> part : weights)
+        llvm::append_range(weightBytes, part);
+    } else {
+      for (int64_t row = 0; row < k; ++row)
+        for (auto [part, size] : llvm::zip_equal(weights, sizes))
+          llvm::append_range(weightBytes,
+                             part.slice(row * size * width, size * width));
+    }
+    SmallVector<char> biasBytes;
+    for (ArrayRef<char> part : biases)
+      llvm::append_range(biasBytes, part);
+
+    OpBuilder builder(first);
+    SmallVector<Location> locations;
+    for (MatMulOp op : group)
+      locations.push_back(op.getLoc());
+    Location loc = builder.getFusedLoc(locations);
+    auto weightType = RankedTensorType::get(
+        transposeRhs ? ArrayRef<int64_t>{n, k} : ArrayRef<int64_t>{k, n},
+        element);
+    Value weight =
+        ConstantOp::create(builder, loc, weightType,
+                           makeConstant(weightType, weightBytes, weightAttrs));
+    Value bias;
+    if (!biases.empty()) {
+      auto biasType = RankedTensorType::get({n}, element);
+      bias = ConstantOp::create(builder, loc, biasType,
+                                makeConstant(biasType, biasBytes, biasAttrs));
+    }
+    SmallVector<int64_t> shape(first.getType().getShape());
+    shape.back() = n;
+    auto merged = MatMulOp::create(
+        builder, loc, RankedTensorType::get(shape, element), first.getLhs(),
+        weight, bias, /*residual=*/Value(), first.getTransposeLhsAttr(),
+        first.getTransposeRhsAttr(), first.getScaleAttr(),
+        first.getActivationAttr());
+    SmallVector<Type> resultTypes;
+    for (MatMulOp op : group)
+      resultTypes.push_back(op.getType());
+    auto split = SplitOp::create(builder, loc, resultTypes, merged.getResult(),
+                                 shape.size() - 1, sizes);
+
+    llvm::SmallSetVector<Operation *, 8> constants;
+    for (auto [op, result] : llvm::zip_equal(group, split.getResults())) {
+      for (Value operand : {op.getRhs(), op.getBias()})
+        if (ConstantOp constant = constantOf(operand))
+          constants.insert(constant);
+      op.getResult().replaceAllUsesWith(result);
+      op.erase();
+    }
+    for (Operation *constant : constants)
+      if (constant->use_empty())
+        constant->erase();
+    ++numGroups;
+    numMatMuls += group.size();
+    return success();
+  }
+
+  void runOnOperation() override {
+    llvm::MapVector<Value, SmallVector<MatMulOp>> byLhs;
+    getOperation()->walk([&](MatMulOp op) {
+      if (isCandidate(op))
+        byLhs[op.getLhs()].push_back(op);
+    });
+    for (auto &[lhs, ops] : byLhs) {
+      // Greedy partition into groups of one kind, each in program order.
+      SmallVector<bool> taken(ops.size(), false);
+      for (size_t i = 0; i < ops.size(); ++i) {
+        if (taken[i])
+          continue;
+        SmallVector<MatMulOp> group{ops[i]};
+        for (size_t j = i + 1; j < ops.size(); ++j)
+          if (!taken[j] && sameKind(ops[i], ops[j])) {
+            group.push_back(ops[j]);
+            taken[j] = true;
+          }
+        if (group.size() < 2)
+          continue;
+        llvm::sort(group, [](MatMulOp a, MatMulOp b) {
+          return a->isBeforeInBlock(b);
+        });
+        (void)merge(group);
+      }
+    }
+  }
+};
+} // namespace

@@ -21,4 +21,148 @@ def LLMOutlineWeights : Pass<"llm-outline-weights", "ModuleOp"> {
   ];
 }
 
+def LLMFuseMatMulEpilogue : Pass<"llm-fuse-matmul-epilogue"> {
+  let summary = "fold scale, bias, activation and residual adds into llm.matmul";
+  let description = [{
+    Folds the elementwise ops that follow a product into the epilogue of
+    `llm.matmul`, `act(scale * (lhs x rhs) + bias) + residual`, when the
+    intermediate value has no other user and the fused op computes the same
+    fp32 numbers: a multiply by a scalar constant (or a divide by one whose
+    reciprocal is exact) becomes `scale` while nothing else is set; an add of
+    a vector along the last dim becomes `bias` before any activation or
+    residual; `llm.relu`, `llm.gelu` and `llm.silu` become `activation`
+    before any residual; an add of a tensor of the result's shape becomes
+    `residual`. `llm.gemm` becomes `llm.matmul` (alpha is the scale, c the
+    bias) when beta is 1 or there is no c, so later passes see one op.
+  }];
+  let statistics = [
+    Statistic<"numGemms", "gemms", "llm.gemm ops turned into llm.matmul">,
+    Statistic<"numScales", "scales", "scalar multiplies and divides fused">,
+    Statistic<"numBiases", "biases", "bias adds fused">,
+    Statistic<"numActivations", "activations", "activations fused">,
+    Statistic<"numResiduals", "residuals", "residual adds fused">,
+  ];
+}
+
+def LLMFuseQKV : Pass<"llm-fuse-qkv"> {
+  let summary = "merge matmuls that share an input into one wider matmul";
+  let description = [{
+    Two or more `llm.matmul` ops with the same lhs, constant 2-D weights of
+    the same K, the same transpose flags and the same epilogue (scale,
+    activation, constant biases or none, no residual) become one matmul whose
+    weights (and biases) are concatenated along N into a new constant,
+    followed by `llm.split` along the last dim. The Q, K and V projections of
+    attention and the gate and up projections of a gated MLP are the usual
+    cases: one wide product instead of several narrow ones reads the
+    activations once.
+  }];
+  let statistics = [
+    Statistic<"numGroups", "groups", "groups of matmuls merged into one">,
+    Statistic<"numMatMuls", "matmuls", "matmuls replaced by a merged one">,
+  ];
+}
+
+def LLMFuseAttention : Pass<"llm-fuse-attention"> {
+  let summary = "fuse the matmul-scale-mask-softmax-matmul chain into llm.attention";
+  let description = [{
+    Matches `matmul(softmax(mask(scale(matmul(q, k^T))), axis = last), v)`
+    as exporters write it and replaces it by one `llm.attention`:
+
+    - k^T is `transpose_rhs` or an `llm.transpose` (of any permutation
+      whose last two dims are swapped relative to k's layout);
+    - the scale is a multiply by, or a divide by, a scalar constant on the
+      scores, on q or on k (several multiply together), or the `scale` of
+      the scores' matmul;
+    - the mask is an `llm.add` of a float tensor, or
+      `llm.where(c, scores, fill)` / `llm.where(c, fill, scores)` with a
+      boolean `c` and a fill of -inf or a large negative constant
+      (<= -1e4), which becomes an i1 mask (or `llm.not c`). A mask that
+      evaluates at compile time (constants, slices, comparisons, casts,
+      reshapes) to the bottom-right causal pattern becomes `causal = true`
+      with no mask operand; one that is all "attend" disappears;
+    - k and v repeated from Hkv to Hq heads as exporters write
+      grouped-query attention (a unit dim after the heads, `llm.expand` or
+      `llm.concat` of copies along it, `llm.reshape` merging it) are
+      replaced by the unrepeated tensors.
+
+    The chain is left alone unless every intermediate (the scores, the
+    scaled and masked scores, the softmax) has no other user, the softmax
+    is over the last axis, and the attention op's shape rules hold for
+    what was matched with exactly the chain's result type. A large
+    negative where-fill, like -inf, then gives zeros on a fully masked row
+    (see `llm.attention`), where the unfused chain would average.
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused-attentions",
+              "attention chains fused into llm.attention">,
+  ];
+}
+
+def LLMFuseNorms : Pass<"llm-fuse-norms"> {
+  let summary = "fuse decomposed layer and RMS normalization into "
+                "llm.layer_norm and llm.rms_norm";
+  let description = [{
+    Matches the normalization chains exporters write (torch.onnx before
+    opset 17, Llama-style RMSNorm modules) and replaces each by one op:
+
+    - layer norm: `d = x - reduce_mean(x)`, `v = reduce_mean(d * d)` (or
+      `pow(d, 2)`), then `d / sqrt(v + eps)` or `d * r` with `r` one of
+      `rsqrt(v + eps)`, `reciprocal(sqrt(v + eps))`, `1 / sqrt(v + eps)`
+      becomes `llm.layer_norm` with a ones scale and no bias;
+    - RMS norm: the same with `x` for `d` (no centering) becomes
+      `llm.rms_norm` with a ones scale;
+    - a following multiply by a tensor of the normalized dims' shape
+      (leading unit dims are dropped by a reshape) becomes the scale of a
+      norm whose scale is ones (and, for a layer norm, that has no bias
+      yet); a following add of one becomes the bias of a layer norm.
+
+    Every condition of the formula is checked: the exponent is exactly 2,
+    the `1` exactly 1, eps a single-element float constant that converts to
+    f32 exactly; both means keep dims and reduce the same trailing dims
+    [axis, rank), whose sizes are static; the mean of `x` reduces `x`
+    itself; nothing broadcasts beyond the input's type; and no
+    intermediate has a user outside the chain (`d` is used only by the
+    square and the division), so fusing never computes a value twice. A
+    centered value that is not a layer norm is left alone, not fused as an
+    RMS norm. Upcasts to f32 and back around an RMS norm stay: the norm is
+    fused in f32 and a scale multiply after the downcast is not folded,
+    since it rounds differently.
+  }];
+  let statistics = [
+    Statistic<"numLayerNorms", "fused-layer-norms",
+              "normalization chains fused into llm.layer_norm">,
+    Statistic<"numRMSNorms", "fused-rms-norms",
+              "normalization chains fused into llm.rms_norm">,
+    Statistic<"numScales", "scales", "scale multiplies folded into a norm">,
+    Statistic<"numBiases", "biases", "bias adds folded into llm.layer_norm">,
+  ];
+}
+
+def LLMFuseActivations : Pass<"llm-fuse-activations"> {
+  let summary = "fuse decomposed GELU and SiLU into llm.gelu and llm.silu";
+  let description = [{
+    Matches the activation formulas as exporters write them:
+
+    - GELU: `0.5 * x * (1 + erf(x * 0.70710678))`, with `x / 1.41421356`
+      for the erf argument, the three factors multiplied in any order and
+      association (or `x * (1 + erf(..)) / 2`), becomes `llm.gelu`;
+    - GELU, tanh approximation: the same product with
+      `1 + tanh(0.79788456 * (x + 0.044715 * x^3))`, `x^3` being
+      `pow(x, 3)` or `x * x * x` in either association, becomes
+      `llm.gelu {approximation = tanh}`;
+    - SiLU: `x * sigmoid(x)` in either operand order becomes `llm.silu`.
+
+    Constants are single-element float tensors matched with a relative
+    tolerance of 1e-6 (or one unit in the last place of a narrower element
+    type); exponents must be exact. Every intermediate must have no other
+    user and the result must have the type of `x`.
+  }];
+  let statistics = [
+    Statistic<"numGelus", "fused-gelus", "exact GELUs fused into llm.gelu">,
+    Statistic<"numGeluTanhs", "fused-gelu-tanhs",
+              "tanh-approximated GELUs fused into llm.gelu">,
+    Statistic<"numSilus", "fused-silus", "SiLUs fused into llm.silu">,
+  ];
+}
+
 #endif // LLM_TRANSFORMS_PASSES_TD

@@ -37,6 +37,8 @@ struct CompileOptions {
   ImportOptions import;
   std::string target = "host";
   std::string quant = "none";
+  /// Run the fusion passes (off only to compare with the unfused graph).
+  bool fuse = true;
 };
 
 /// Errors of this kind are problems of the input or the request (exit 2).

@@ -8,6 +8,9 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 
+#include <string>
+#include <vector>
+
 namespace llmc {
 
 struct ImportOptions {
@@ -17,6 +20,19 @@ struct ImportOptions {
   /// with "input 'x' has shape [1,8], the model declares [1,16]" (a `?` for
   /// each dynamic dim), so a wrong input shape is an error, not a recompile.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// A graph input's value known at compile time: its element type as MLIR
+  /// spells it ("i64", "f32", "i1") and its bytes, row-major, one byte per
+  /// bool.
+  struct KnownValue {
+    std::string elementType;
+    std::vector<char> bytes;
+  };
+  /// Values of graph inputs known at compile time (llm-run knows the small
+  /// inputs it is given). They are used only where an op needs a constant
+  /// (Reshape's shape, Slice's bounds, a reduction's axes, Trilu's k, ...);
+  /// the input stays an argument of the function. A value whose type or size
+  /// does not match the input is ignored (binding the input reports it).
+  llvm::StringMap<KnownValue> inputValues;
   /// Name of the function the graph becomes.
   std::string entryName = "forward";
 };

@@ -11,8 +11,16 @@ namespace llmc {
 /// subgraphs), CSE.
 void buildGraphCleanupPipeline(mlir::OpPassManager &pm);
 
-/// The host path from the llm dialect to the LLVM dialect: graph cleanup,
-/// llm-outline-weights, convert-llm-to-linalg, bufferization, loops, LLVM.
+/// The fusion passes in their order: llm-fuse-norms, llm-fuse-activations,
+/// llm-fuse-attention, llm-fuse-matmul-epilogue, llm-fuse-qkv, then cleanup.
+void buildFusionPipeline(mlir::OpPassManager &pm);
+
+/// What every target starts from: graph cleanup, fusion (unless `fuse` is
+/// false), llm-outline-weights.
+void buildGraphPipeline(mlir::OpPassManager &pm, bool fuse = true);
+
+/// The host path from the llm dialect to the LLVM dialect: the graph
+/// pipeline, then convert-llm-to-linalg, bufferization, loops, LLVM.
 /// The entry function gets `llvm.emit_c_interface`; results become trailing
 /// out-parameters, so its C interface is
 /// `_mlir_ciface_<entry>(inputs..., weights..., outputs...)`, each a pointer

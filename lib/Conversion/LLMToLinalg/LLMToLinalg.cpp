@@ -473,14 +473,14 @@ Value scalarOf(AbsOp, OpBuilder &b, Location loc, ValueRange args) {
 Value scalarOf(SiluOp, OpBuilder &b, Location loc, ValueRange args) {
   return arith::MulFOp::create(b, loc, args[0], sigmoid(b, loc, args[0]));
 }
-Value scalarOf(GeluOp op, OpBuilder &b, Location loc, ValueRange args) {
-  Value x = args[0];
+Value gelu(OpBuilder &b, Location loc, Value x,
+           GeluApproximation approximation) {
   Type type = x.getType();
   auto constant = [&](double value) {
     return scalarConstant(b, loc, type, value);
   };
   Value inner;
-  if (op.getApproximation() == GeluApproximation::tanh) {
+  if (approximation == GeluApproximation::tanh) {
     Value cube =
         arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, x, x), x);
     Value sum = arith::AddFOp::create(
@@ -496,6 +496,9 @@ Value scalarOf(GeluOp op, OpBuilder &b, Location loc, ValueRange args) {
   Value half = arith::MulFOp::create(b, loc, constant(0.5), x);
   return arith::MulFOp::create(b, loc, half, onePlus);
 }
+Value scalarOf(GeluOp op, OpBuilder &b, Location loc, ValueRange args) {
+  return gelu(b, loc, args[0], op.getApproximation());
+}
 Value scalarOf(WhereOp, OpBuilder &b, Location loc, ValueRange args) {
   return arith::SelectOp::create(b, loc, args[0], args[1], args[2]);
 }
@@ -504,6 +507,23 @@ Value scalarOf(ExpandOp, OpBuilder &, Location, ValueRange args) {
 }
 Value scalarOf(CastOp op, OpBuilder &b, Location loc, ValueRange args) {
   return castScalar(b, loc, args[0], op.getType().getElementType());
+}
+
+/// The activation of a matmul epilogue: the scalar body of the standalone op.
+Value activate(Activation activation, OpBuilder &b, Location loc, Value x) {
+  switch (activation) {
+  case Activation::none:
+    return x;
+  case Activation::relu:
+    return scalarOf(ReluOp(), b, loc, x);
+  case Activation::gelu:
+    return gelu(b, loc, x, GeluApproximation::none);
+  case Activation::gelu_tanh:
+    return gelu(b, loc, x, GeluApproximation::tanh);
+  case Activation::silu:
+    return scalarOf(SiluOp(), b, loc, x);
+  }
+  llvm_unreachable("unknown activation");
 }
 
 //===----------------------------------------------------------------------===//
@@ -609,14 +629,83 @@ Value createMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
       });
 }
 
+/// What follows the product of llm.matmul and llm.gemm, one elementwise pass:
+/// act(scale * product + biasScale * bias) + residual.
+struct Epilogue {
+  double scale = 1.0;
+  Value bias;
+  double biasScale = 1.0;
+  Activation activation = Activation::none;
+  Value residual;
+};
+
+/// The one lowering of a product with its epilogue: the product generic, then,
+/// unless the epilogue is empty, one elementwise generic over the product and
+/// the broadcast bias and residual, in the order the ops define.
+FailureOr<Value> lowerProduct(Operation *op, OpBuilder &b, Location loc,
+                              Value lhs, Value rhs, bool transposeLhs,
+                              bool transposeRhs, RankedTensorType resultType,
+                              const Epilogue &epilogue) {
+  Type elementType = resultType.getElementType();
+  bool scaleProduct = epilogue.scale != 1.0;
+  bool scaleBias = epilogue.bias && epilogue.biasScale != 1.0;
+  if (!isFloat(elementType) && (scaleProduct || scaleBias))
+    return cannotLower(op, isa<GemmOp>(op)
+                               ? "alpha and beta other than 1 need a float "
+                                 "element type"
+                               : "a scale other than 1 needs a float element "
+                                 "type");
+  Value product =
+      createMatmul(b, loc, lhs, rhs, transposeLhs, transposeRhs, resultType);
+  if (!scaleProduct && !epilogue.bias &&
+      epilogue.activation == Activation::none && !epilogue.residual)
+    return product;
+  SmallVector<Value> operands{product};
+  if (epilogue.bias)
+    operands.push_back(epilogue.bias);
+  if (epilogue.residual)
+    operands.push_back(epilogue.residual);
+  return createElementwise(
+      b, loc, resultType, operands,
+      [&](OpBuilder &nb, Location nestedLoc, ValueRange args) -> Value {
+        Value value = args[0];
+        if (scaleProduct)
+          value = arith::MulFOp::create(
+              nb, nestedLoc,
+              scalarConstant(nb, nestedLoc, elementType, epilogue.scale),
+              value);
+        if (epilogue.bias) {
+          Value addend = args[1];
+          if (scaleBias)
+            addend = arith::MulFOp::create(
+                nb, nestedLoc,
+                scalarConstant(nb, nestedLoc, elementType, epilogue.biasScale),
+                addend);
+          value = scalarOf(AddOp(), nb, nestedLoc, {value, addend});
+        }
+        value = activate(epilogue.activation, nb, nestedLoc, value);
+        if (epilogue.residual)
+          value = scalarOf(AddOp(), nb, nestedLoc, {value, args.back()});
+        return value;
+      });
+}
+
 class MatMulLowering : public LLMLowering<MatMulOp> {
 public:
   using LLMLowering::LLMLowering;
   LogicalResult lower(MatMulOp op, OpAdaptor adaptor,
                       ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, createMatmul(rewriter, op.getLoc(), adaptor.getLhs(),
-                                        adaptor.getRhs(), op.getTransposeLhs(),
-                                        op.getTransposeRhs(), op.getType()));
+    Epilogue epilogue;
+    epilogue.scale = op.getScale().convertToDouble();
+    epilogue.bias = adaptor.getBias();
+    epilogue.activation = op.getActivation();
+    epilogue.residual = adaptor.getResidual();
+    FailureOr<Value> result = lowerProduct(
+        op, rewriter, op.getLoc(), adaptor.getLhs(), adaptor.getRhs(),
+        op.getTransposeLhs(), op.getTransposeRhs(), op.getType(), epilogue);
+    if (failed(result))
+      return failure();
+    rewriter.replaceOp(op, *result);
     return success();
   }
 };
@@ -626,46 +715,16 @@ public:
   using LLMLowering::LLMLowering;
   LogicalResult lower(GemmOp op, OpAdaptor adaptor,
                       ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType resultType = op.getType();
-    Type elementType = resultType.getElementType();
-    double alpha = op.getAlpha().convertToDouble();
-    double beta = op.getBeta().convertToDouble();
-    Value c = adaptor.getC();
-    bool scaleProduct = alpha != 1.0, scaleC = c && beta != 1.0;
-    if (!isFloat(elementType) && (scaleProduct || scaleC))
-      return cannotLower(op, "alpha and beta other than 1 need a float "
-                             "element type");
-    Value product =
-        createMatmul(rewriter, loc, adaptor.getA(), adaptor.getB(),
-                     op.getTransposeA(), op.getTransposeB(), resultType);
-    if (!c && !scaleProduct) {
-      rewriter.replaceOp(op, product);
-      return success();
-    }
-    SmallVector<Value> operands{product};
-    if (c)
-      operands.push_back(c);
-    Value result = createElementwise(
-        rewriter, loc, resultType, operands,
-        [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
-          Value value = args[0];
-          if (scaleProduct)
-            value = arith::MulFOp::create(
-                b, nestedLoc, scalarConstant(b, nestedLoc, elementType, alpha),
-                value);
-          if (!c)
-            return value;
-          Value addend = args[1];
-          if (scaleC)
-            addend = arith::MulFOp::create(
-                b, nestedLoc, scalarConstant(b, nestedLoc, elementType, beta),
-                addend);
-          if (isFloat(elementType))
-            return arith::AddFOp::create(b, nestedLoc, value, addend);
-          return arith::AddIOp::create(b, nestedLoc, value, addend);
-        });
-    rewriter.replaceOp(op, result);
+    Epilogue epilogue;
+    epilogue.scale = op.getAlpha().convertToDouble();
+    epilogue.bias = adaptor.getC();
+    epilogue.biasScale = op.getBeta().convertToDouble();
+    FailureOr<Value> result = lowerProduct(
+        op, rewriter, op.getLoc(), adaptor.getA(), adaptor.getB(),
+        op.getTransposeA(), op.getTransposeB(), op.getType(), epilogue);
+    if (failed(result))
+      return failure();
+    rewriter.replaceOp(op, *result);
     return success();
   }
 };
@@ -805,6 +864,170 @@ public:
         [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
           return arith::DivFOp::create(b, nestedLoc, args[0], args[1]);
         });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Attention with the operations of the unfused chain in the chain's order
+/// (product over D, scale, mask, max-subtract-exp-sum-divide softmax over Sk,
+/// product with v), so that a fused graph computes what the unfused one does,
+/// bit for bit, on every row with a key to attend. Query head h reads kv head
+/// h floordiv (Hq / Hkv) through the indexing maps; kv heads are never copied.
+/// A fully masked row has maximum -inf: it subtracts 0 instead, so its
+/// exponentials and their sum are 0, and its weights are defined as 0.
+class AttentionLowering : public LLMLowering<AttentionOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(AttentionOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value query = adaptor.getQuery(), key = adaptor.getKey(),
+          value = adaptor.getValue(), mask = adaptor.getMask();
+    RankedTensorType type = op.getType();
+    Type elementType = type.getElementType();
+    ArrayRef<int64_t> queryShape = tensorTypeOf(query).getShape();
+    ArrayRef<int64_t> keyShape = tensorTypeOf(key).getShape();
+    int64_t rank = type.getRank();
+    unsigned batchRank = rank - 3;
+    int64_t group = queryShape[rank - 3] / keyShape[rank - 3];
+    int64_t queryLength = queryShape[rank - 2], keyLength = keyShape[rank - 2];
+    SmallVector<int64_t> scoresShape(queryShape.drop_back());
+    scoresShape.push_back(keyLength);
+    auto scoresType = RankedTensorType::get(scoresShape, elementType);
+
+    // Loops [batch..., head, row, column, inner]: the score (row, column)
+    // reduces over the head dim; the output (row, column) over the keys.
+    unsigned numDims = rank + 1;
+    auto dim = [&](unsigned position) {
+      return getAffineDimExpr(position, ctx);
+    };
+    AffineExpr head = dim(batchRank), row = dim(batchRank + 1),
+               column = dim(batchRank + 2), inner = dim(batchRank + 3);
+    AffineExpr kvHead = group == 1 ? head : head.floorDiv(group);
+    auto map = [&](AffineExpr heads, AffineExpr second, AffineExpr third) {
+      SmallVector<AffineExpr> exprs;
+      for (unsigned d = 0; d < batchRank; ++d)
+        exprs.push_back(dim(d));
+      exprs.append({heads, second, third});
+      return AffineMap::get(numDims, 0, exprs, ctx);
+    };
+    SmallVector<utils::IteratorType> productIterators(
+        rank, utils::IteratorType::parallel);
+    productIterators.push_back(utils::IteratorType::reduction);
+    auto multiplyAccumulate = [](OpBuilder &b, Location nestedLoc,
+                                 ValueRange args) -> Value {
+      return arith::AddFOp::create(
+          b, nestedLoc, args[2],
+          arith::MulFOp::create(b, nestedLoc, args[0], args[1]));
+    };
+    TypedAttr zero = rewriter.getZeroAttr(elementType);
+    Value scores = createGeneric(
+        rewriter, loc, ValueRange{query, key},
+        {map(head, row, inner), map(kvHead, column, inner)},
+        filled(rewriter, loc, scoresType, zero), map(head, row, column),
+        productIterators, multiplyAccumulate);
+
+    double scale = op.getScale().convertToDouble();
+    bool causal = op.getCausal();
+    int64_t scoresRank = scoresType.getRank();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(scoresRank);
+    SmallVector<utils::IteratorType> parallel(scoresRank,
+                                              utils::IteratorType::parallel);
+    auto minusInfinity = [&](OpBuilder &b, Location nestedLoc) {
+      return arith::ConstantOp::create(
+          b, nestedLoc, reductionInit(ReductionKind::Max, elementType));
+    };
+    if (scale != 1.0 || mask || causal) {
+      SmallVector<Value> inputs{scores};
+      SmallVector<AffineMap> maps{identity};
+      if (mask) {
+        inputs.push_back(mask);
+        maps.push_back(
+            broadcastMap(tensorTypeOf(mask).getShape(), scoresShape, ctx));
+      }
+      scores = createGeneric(
+          rewriter, loc, inputs, maps, emptyLike(rewriter, loc, scoresType),
+          identity, parallel,
+          [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+            Value score = args[0];
+            if (scale != 1.0)
+              score = arith::MulFOp::create(
+                  b, nestedLoc, score,
+                  scalarConstant(b, nestedLoc, elementType, scale));
+            if (mask && isBool(args[1].getType()))
+              score = arith::SelectOp::create(b, nestedLoc, args[1], score,
+                                              minusInfinity(b, nestedLoc));
+            else if (mask)
+              score = arith::AddFOp::create(b, nestedLoc, score, args[1]);
+            if (causal) {
+              // Key j is hidden from query i when j > i + (Sk - Sq).
+              Value i = linalg::IndexOp::create(b, nestedLoc, b.getIndexType(),
+                                                scoresRank - 2);
+              Value j = linalg::IndexOp::create(b, nestedLoc, b.getIndexType(),
+                                                scoresRank - 1);
+              Value last = arith::AddIOp::create(
+                  b, nestedLoc, i,
+                  arith::ConstantIndexOp::create(b, nestedLoc,
+                                                 keyLength - queryLength));
+              Value hidden = arith::CmpIOp::create(
+                  b, nestedLoc, arith::CmpIPredicate::sgt, j, last);
+              score = arith::SelectOp::create(
+                  b, nestedLoc, hidden, minusInfinity(b, nestedLoc), score);
+            }
+            return score;
+          });
+    }
+
+    SmallVector<bool> reduced(scoresRank, false);
+    reduced.back() = true;
+    AffineMap rowMap = keptDimsMap(reduced, ctx);
+    Value maximum = createReduction(
+        rewriter, loc, scores, identity, scoresShape, reduced,
+        reductionInit(ReductionKind::Max, elementType),
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return arith::MaximumFOp::create(b, nestedLoc, args[0], args[1]);
+        });
+    Value exponentials = createGeneric(
+        rewriter, loc, ValueRange{scores, maximum}, {identity, rowMap},
+        emptyLike(rewriter, loc, scoresType), identity, parallel,
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value fullyMasked =
+              arith::CmpFOp::create(b, nestedLoc, arith::CmpFPredicate::OEQ,
+                                    args[1], minusInfinity(b, nestedLoc));
+          Value shift = arith::SelectOp::create(
+              b, nestedLoc, fullyMasked,
+              scalarConstant(b, nestedLoc, elementType, 0.0), args[1]);
+          return math::ExpOp::create(
+              b, nestedLoc,
+              arith::SubFOp::create(b, nestedLoc, args[0], shift));
+        });
+    Value sum = createReduction(
+        rewriter, loc, exponentials, identity, scoresShape, reduced, zero,
+        [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          return arith::AddFOp::create(b, nestedLoc, args[0], args[1]);
+        });
+    Value weights = createGeneric(
+        rewriter, loc, ValueRange{exponentials, sum}, {identity, rowMap},
+        emptyLike(rewriter, loc, scoresType), identity, parallel,
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+          Value zeroScalar = scalarConstant(b, nestedLoc, elementType, 0.0);
+          Value empty = arith::CmpFOp::create(
+              b, nestedLoc, arith::CmpFPredicate::OEQ, args[1], zeroScalar);
+          Value quotient =
+              arith::DivFOp::create(b, nestedLoc, args[0], args[1]);
+          return arith::SelectOp::create(b, nestedLoc, empty, zeroScalar,
+                                         quotient);
+        });
+
+    // Loops [batch..., head, row, value column, key]; `column` is the value
+    // column here and `inner` the key.
+    Value result =
+        createGeneric(rewriter, loc, ValueRange{weights, value},
+                      {map(head, row, inner), map(kvHead, inner, column)},
+                      filled(rewriter, loc, type, zero), map(head, row, column),
+                      productIterators, multiplyAccumulate);
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -1069,6 +1292,13 @@ public:
     SmallVector<int64_t> strides(offsets.size(), 1);
     for (Value result : op.getResults()) {
       auto type = tensorTypeOf(result);
+      // An empty piece may start at the end of the axis, where
+      // tensor.extract_slice rejects the offset.
+      if (type.getNumElements() == 0) {
+        results.push_back(tensor::EmptyOp::create(
+            rewriter, loc, type.getShape(), type.getElementType()));
+        continue;
+      }
       results.push_back(tensor::ExtractSliceOp::create(
           rewriter, loc, type, adaptor.getInput(),
           getAsIndexOpFoldResult(ctx, offsets),
@@ -1243,6 +1473,7 @@ void llmc::populateLLMToLinalgConversionPatterns(RewritePatternSet &patterns) {
                LayerNormLowering, RMSNormLowering, ReshapeLowering,
                TransposeLowering, ConcatLowering, SliceLowering, SplitLowering,
                GatherLowering, TriluLowering>(ctx);
+  patterns.add<AttentionLowering>(ctx);
   patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
                ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
                ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,

@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""Runs ONNX's own backend node tests of the op families transformer models
+use through `llm-run --target host` and writes a conformance report.
+
+    /usr/bin/python3 scripts/conformance.py [--out docs/conformance.md]
+        [--min-rate 0.95] [--jobs 2] [--timeout 120] [--subset]
+        [--filter REGEX] [--llm-run PATH] [--testdata DIR]
+
+Each test is a folder DIR/<test>/ with model.onnx and test_data_set_N/
+(input_K.pb, output_K.pb). A test passes when, for every data set, `llm-run`
+exits 0 with every output matching within --rtol/--atol. A test is out of
+scope when the model uses what llmc deliberately does not support (string,
+bfloat16 or unsigned tensors, sequences, an op from an opset before 13, ...):
+out_of_scope_reason() says which and why; those are listed, not counted.
+
+ONNX writes each node test at the opset that introduced its op (And at 7,
+Range at 11). A model below llmc's opset 13 whose ops all have the same
+definition at opset 13 (by onnx.defs: the op's newest version up to 13 is
+not newer than the model's opset) is the same model at opset 13: it runs
+with its opset_import raised to 13, from a copy in a temporary folder.
+
+The exit status is 1 when the pass rate of the in-scope tests is below --min-rate, 2 on bad usage.
+
+--subset runs a fixed, representative part of each family (the first
+SUBSET_PER_FAMILY tests in name order) so the lit test stays fast; the report
+in docs/ is written from a full run.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import glob
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_TESTDATA = "/usr/share/libonnx-testdata/data/node"
+
+# Family -> regular expressions matched (re.fullmatch) against test folder
+# names. Written out per family so that a look-alike (test_expand for Exp,
+# test_maxpool for Max, test_reduce_sum_square for ReduceSum) never slips in.
+FAMILIES = {
+    "MatMul": [r"test_matmul_\w+"],
+    "Gemm": [r"test_gemm_\w+"],
+    "Add": [r"test_add(_\w+)?"],
+    "Sub": [r"test_sub(_\w+)?"],
+    "Mul": [r"test_mul(_\w+)?"],
+    "Div": [r"test_div(_\w+)?"],
+    "Pow": [r"test_pow(_\w+)?"],
+    "Exp": [r"test_exp(_example)?"],
+    "Log": [r"test_log(_example)?"],
+    "Tanh": [r"test_tanh(_example)?"],
+    "Erf": [r"test_erf"],
+    "Sqrt": [r"test_sqrt(_example)?"],
+    "Reciprocal": [r"test_reciprocal(_example)?"],
+    "Neg": [r"test_neg(_example)?"],
+    "Abs": [r"test_abs"],
+    "Relu": [r"test_relu"],
+    "Sigmoid": [r"test_sigmoid(_example)?"],
+    "Sin": [r"test_sin(_example)?"],
+    "Cos": [r"test_cos(_example)?"],
+    "Floor": [r"test_floor(_example)?"],
+    "Ceil": [r"test_ceil(_example)?"],
+    "Softmax": [r"test_softmax_\w+"],
+    "LogSoftmax": [r"test_logsoftmax_\w+"],
+    "LayerNormalization": [r"test_layer_normalization_\w+"],
+    "Gelu": [r"test_gelu_\w+"],
+    "Reshape": [r"test_reshape_\w+"],
+    "Transpose": [r"test_transpose_\w+"],
+    "Concat": [r"test_concat_\w+"],
+    "Slice": [r"test_slice(_\w+)?"],
+    "Split": [r"test_split_\w+"],
+    "Gather": [r"test_gather_\d", r"test_gather_2d_indices",
+               r"test_gather_negative_indices"],
+    "Expand": [r"test_expand_\w+"],
+    "Where": [r"test_where_\w+"],
+    "Cast": [r"test_cast_\w+", r"test_castlike_\w+"],
+    "Unsqueeze": [r"test_unsqueeze_\w+"],
+    "Squeeze": [r"test_squeeze(_\w+)?"],
+    "Flatten": [r"test_flatten_\w+"],
+    "Equal": [r"test_equal(_bcast)?"],
+    "Less": [r"test_less(_bcast)?"],
+    "LessOrEqual": [r"test_less_equal\w*"],
+    "Greater": [r"test_greater(_bcast)?"],
+    "GreaterOrEqual": [r"test_greater_equal\w*"],
+    "And": [r"test_and(\d|_)\w*"],
+    "Or": [r"test_or(\d|_)\w*"],
+    "Xor": [r"test_xor(\d|_)\w*"],
+    "Not": [r"test_not_\w+"],
+    "ReduceMean": [r"test_reduce_mean_\w+"],
+    "ReduceSum": [r"test_reduce_sum_(?!square)\w+"],
+    "ReduceMax": [r"test_reduce_max_\w+"],
+    "ReduceMin": [r"test_reduce_min_\w+"],
+    "ReduceProd": [r"test_reduce_prod_\w+"],
+    "Range": [r"test_range_\w+"],
+    "Trilu": [r"test_tril(_\w+)?", r"test_triu(_\w+)?"],
+    "Shape": [r"test_shape(_\w+)?"],
+    "Size": [r"test_size(_\w+)?"],
+    "ConstantOfShape": [r"test_constantofshape_\w+"],
+    "Constant": [r"test_constant"],
+    "Identity": [r"test_identity(_\w+)?"],
+    "Clip": [r"test_clip(_\w+)?"],
+    "Tile": [r"test_tile(_\w+)?"],
+    "Max": [r"test_max_(?!pool)\w+"],
+    "Min": [r"test_min_\w+"],
+    "Sum": [r"test_sum_\w+"],
+    "Mod": [r"test_mod_\w+"],
+    "Dropout": [r"test_dropout_\w+"],
+}
+
+MIN_OPSET = 13
+# Element types llmc does not take (onnx.TensorProto.DataType values).
+UNSUPPORTED_TYPES = {
+    8: "string tensors",
+    16: "bfloat16: ONNX 1.12's test data holds these tensors as uint16 (data "
+        "type 4), which llm-run does not bind to or compare with bf16 values",
+    2: "uint8 tensors (llm integers are signed: uint8 arithmetic and "
+       "comparison are not supported)",
+    4: "uint16 tensors (llm integers are signed)",
+    12: "uint32 tensors (llm integers are signed)",
+    13: "uint64 tensors (llm integers are signed)",
+}
+# Tests out of scope for a reason the model alone does not show.
+OUT_OF_SCOPE_TESTS = {
+}
+
+SUBSET_PER_FAMILY = 3
+# Test -> whether it runs with its opset raised to 13 (filled by discover()).
+RAISED = {}
+
+
+def family_of(test):
+    for family, patterns in FAMILIES.items():
+        if any(re.fullmatch(p, test) for p in patterns):
+            return family
+    return None
+
+
+def default_opset(model):
+    versions = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    return versions[0] if versions else None
+
+
+def changed_by_opset_13(model):
+    """The first op of an old-opset model whose definition changed between
+    the model's opset and 13, as "Op (opset N)", or None."""
+    import onnx.defs
+
+    opset = default_opset(model)
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        try:
+            since = onnx.defs.get_schema(node.op_type, MIN_OPSET).since_version
+        except Exception:
+            return f"{node.op_type} (no schema)"
+        if since > opset:
+            return f"{node.op_type} (opset {since})"
+    return None
+
+
+def out_of_scope_reason(test, model):
+    """Why a test is out of scope, or None."""
+    if test in OUT_OF_SCOPE_TESTS:
+        return OUT_OF_SCOPE_TESTS[test]
+    opset = default_opset(model)
+    if opset is not None and opset < MIN_OPSET:
+        changed = changed_by_opset_13(model)
+        if changed:
+            return (f"opset {opset}, and {changed} changed since: llmc imports "
+                    f"opsets {MIN_OPSET}-21")
+    graph = model.graph
+    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
+        kind = value.type.WhichOneof("value")
+        if kind in ("sequence_type", "optional_type", "map_type"):
+            return f"{kind.replace('_type', '')} values (llmc takes tensors only)"
+        if kind == "tensor_type" and value.type.tensor_type.elem_type in UNSUPPORTED_TYPES:
+            return UNSUPPORTED_TYPES[value.type.tensor_type.elem_type]
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.name == "to" and attr.i in UNSUPPORTED_TYPES:
+                return UNSUPPORTED_TYPES[attr.i]
+        if node.op_type == "Dropout":
+            if len(node.output) > 1 and node.output[1]:
+                return "Dropout's mask output (training only)"
+            if len(node.input) > 2 and node.input[2]:
+                return "training-mode Dropout (random; inference graphs fold it away)"
+    return None
+
+
+def discover(testdata, regex, subset):
+    import onnx
+
+    tests = []  # (family, test, reason or None)
+    for path in sorted(glob.glob(os.path.join(testdata, "test_*"))):
+        test = os.path.basename(path)
+        family = family_of(test)
+        if family is None or (regex and not re.search(regex, test)):
+            continue
+        model_path = os.path.join(path, "model.onnx")
+        if not os.path.exists(model_path):
+            continue
+        model = onnx.load(model_path)
+        RAISED[test] = (default_opset(model) or MIN_OPSET) < MIN_OPSET
+        tests.append((family, test, out_of_scope_reason(test, model)))
+    if subset:
+        taken, kept = {}, []
+        for family, test, reason in tests:
+            if reason is None and taken.get(family, 0) < SUBSET_PER_FAMILY:
+                taken[family] = taken.get(family, 0) + 1
+                kept.append((family, test, reason))
+        tests = kept
+    return tests
+
+
+def tensor_name(path):
+    import onnx
+
+    tensor = onnx.TensorProto()
+    with open(path, "rb") as f:
+        tensor.ParseFromString(f.read())
+    return tensor.name
+
+
+def model_to_run(test_dir, scratch):
+    """The model file to run: the test's own, or a copy raised to opset 13."""
+    import onnx
+
+    path = os.path.join(test_dir, "model.onnx")
+    model = onnx.load(path, load_external_data=False)
+    opset = default_opset(model)
+    if opset is None or opset >= MIN_OPSET:
+        return path, model
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            entry.version = MIN_OPSET
+    raised = os.path.join(scratch, os.path.basename(test_dir) + ".onnx")
+    onnx.save(model, raised)
+    return raised, model
+
+
+def command_for(llm_run, model_path, model, data_set, args):
+    """llm-run's command line for one data set: tensors are bound by the
+    graph's names in order, as ONNX's backend runner binds them."""
+    initializers = {t.name for t in model.graph.initializer}
+    input_names = [i.name for i in model.graph.input if i.name not in initializers]
+    output_names = [o.name for o in model.graph.output]
+    command = [llm_run, model_path, "--target", "host"]
+    for kind, names, flag in (("input", input_names, "--input"),
+                              ("output", output_names, "--expect")):
+        files = sorted(glob.glob(os.path.join(data_set, f"{kind}_*.pb")),
+                       key=lambda p: int(re.search(r"_(\d+)\.pb$", p).group(1)))
+        for index, path in enumerate(files):
+            name = names[index] if index < len(names) else tensor_name(path)
+            command += [flag, f"{name}={path}"]
+    command += ["--rtol", str(args.rtol), "--atol", str(args.atol)]
+    return command
+
+
+def reason_of(output):
+    """The tool's one-line error: its last error or check-failed line."""
+    lines = [l.strip() for l in output.splitlines() if l.strip()]
+    for line in reversed(lines):
+        if "error:" in line or "check failed" in line:
+            return line
+    return lines[-1] if lines else "no output"
+
+
+def run_test(llm_run, testdata, test, args, scratch):
+    test_dir = os.path.join(testdata, test)
+    data_sets = sorted(glob.glob(os.path.join(test_dir, "test_data_set_*")))
+    if not data_sets:
+        return False, "no test_data_set_* folder", ""
+    model_path, model = model_to_run(test_dir, scratch)
+    for data_set in data_sets:
+        command = command_for(llm_run, model_path, model, data_set, args)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  errors="replace", timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            return False, f"timed out after {args.timeout:g} s", shlex.join(command)
+        if done.returncode != 0:
+            if done.returncode < 0:
+                why = f"crashed (signal {-done.returncode})"
+            else:
+                why = f"exit {done.returncode}: " + reason_of(done.stderr + done.stdout)
+            return False, why, shlex.join(command)
+    return True, "", ""
+
+
+def find_llm_run(given):
+    if given:
+        return given
+    on_path = shutil.which("llm-run")
+    if on_path:
+        return on_path
+    return os.path.join(ROOT, "build", "bin", "llm-run")
+
+
+def testdata_version():
+    """ " (libonnx-testdata VERSION)" where dpkg knows the package."""
+    try:
+        done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libonnx-testdata"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return f" (libonnx-testdata {done.stdout.strip()})" if done.returncode == 0 else ""
+
+
+def markdown_escape(text):
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_report(path, args, llm_run, tests, results, elapsed):
+    in_scope = [(f, t) for f, t, r in tests if r is None]
+    out_scope = [(f, t, r) for f, t, r in tests if r is not None]
+    passed = sum(1 for f, t in in_scope if results[t][0])
+    total = len(in_scope)
+    rate = passed / total if total else 0.0
+    command = "/usr/bin/python3 scripts/conformance.py " + " ".join(
+        shlex.quote(a) for a in sys.argv[1:])
+    lines = [
+        "# ONNX backend conformance of the transformer op families",
+        "",
+        f"Generated by `scripts/conformance.py` on "
+        f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} "
+        f"({elapsed:.0f} s, {args.jobs} workers).",
+        "",
+        f"- Command: `{command}`",
+        f"- Tests: ONNX's backend node tests in `{args.testdata}`"
+        f"{testdata_version()}, selected by family (the patterns are "
+        "`FAMILIES` in the script)",
+        f"- Each data set runs as `{os.path.relpath(llm_run, ROOT) if llm_run.startswith(ROOT) else llm_run} "
+        f"DIR/model.onnx --target host --input NAME=input_K.pb ... --expect "
+        f"NAME=output_K.pb ... --rtol {args.rtol:g} --atol {args.atol:g}` "
+        f"(timeout {args.timeout:g} s)",
+        "- Where a test gives an op's constant operand as a graph input (Reshape's "
+        "shape, Slice's starts, a reduction's axes), llm-run takes it from the "
+        "input's value, as it takes dynamic dims from input shapes",
+        "",
+        f"**{passed} / {total} in-scope tests pass ({100 * rate:.1f} %)**; "
+        f"{len(out_scope)} more are out of scope (listed below).",
+        "",
+        "## Per family",
+        "",
+        "\"Raised\" counts the in-scope tests written at an opset below 13 whose "
+        "ops are unchanged up to opset 13; they run with opset_import 13.",
+        "",
+        "| Family | Passed | In scope | Raised | Out of scope |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for family in FAMILIES:
+        fam_in = [t for f, t in in_scope if f == family]
+        fam_out = [t for f, t, r in out_scope if f == family]
+        if not fam_in and not fam_out:
+            lines.append(f"| {family} | – | 0 | 0 | 0 (no test in this ONNX release) |")
+            continue
+        fam_passed = sum(1 for t in fam_in if results[t][0])
+        raised = sum(1 for t in fam_in if RAISED.get(t))
+        lines.append(f"| {family} | {fam_passed} | {len(fam_in)} | {raised} | "
+                     f"{len(fam_out)} |")
+    lines += ["", "## Failures", ""]
+    failures = [(f, t) for f, t in in_scope if not results[t][0]]
+    if not failures:
+        lines.append("None.")
+    else:
+        lines += ["| Family | Test | Reason |", "|---|---|---|"]
+        for family, test in failures:
+            lines.append(f"| {family} | `{test}` | {markdown_escape(results[test][1])} |")
+    lines += ["", "## Out of scope", ""]
+    if not out_scope:
+        lines.append("None.")
+    else:
+        lines += ["| Family | Test | Reason |", "|---|---|---|"]
+        for family, test, reason in out_scope:
+            lines.append(f"| {family} | `{test}` | {markdown_escape(reason)} |")
+    lines += ["", "## Fixed out-of-scope reasons", "",
+              "- string and unsigned integer tensors: not element types of the "
+              "llm dialect (uint8 imports as i8 bytes, for weights only)",
+              "- bfloat16 tests: llmc computes in bf16, but the test data stores "
+              "bf16 tensors as uint16",
+              "- sequence and optional values: llmc's graphs take and return tensors",
+              "- ops of an opset below 13 whose definition changed by opset 13 "
+              "(old Reduce/Squeeze/Split/Unsqueeze attribute forms, Pow-12, ...)",
+              "- Dropout's mask output and training mode: training only; "
+              "inference Dropout is the identity", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return passed, total, rate
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--testdata", default=DEFAULT_TESTDATA,
+                        help="ONNX backend node tests (default: %(default)s)")
+    parser.add_argument("--llm-run", help="llm-run to test (default: llm-run on "
+                        "PATH, else build/bin/llm-run)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "conformance.md"),
+                        help="report to write (default: docs/conformance.md)")
+    parser.add_argument("--min-rate", type=float, default=0.0,
+                        help="exit 1 if the in-scope pass rate is below this")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds per llm-run call")
+    parser.add_argument("--rtol", type=float, default=1e-4)
+    parser.add_argument("--atol", type=float, default=1e-5)
+    parser.add_argument("--filter", help="run only tests whose name matches REGEX")
+    parser.add_argument("--subset", action="store_true",
+                        help=f"run the first {SUBSET_PER_FAMILY} in-scope tests "
+                        "of each family only")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print each failure's command")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        print("conformance: error: the onnx Python package is needed", file=sys.stderr)
+        return 2
+    if not os.path.isdir(args.testdata):
+        print(f"conformance: error: {args.testdata}: no such folder (install "
+              "libonnx-testdata or pass --testdata)", file=sys.stderr)
+        return 2
+    llm_run = find_llm_run(args.llm_run)
+    if not os.access(llm_run, os.X_OK):
+        print(f"conformance: error: {llm_run}: not an executable", file=sys.stderr)
+        return 2
+    if args.filter:
+        try:
+            re.compile(args.filter)
+        except re.error as error:
+            print(f"conformance: error: --filter: {error}", file=sys.stderr)
+            return 2
+
+    started = time.time()
+    tests = discover(args.testdata, args.filter, args.subset)
+    results = {}
+    to_run = [t for f, t, r in tests if r is None]
+    with tempfile.TemporaryDirectory(prefix="llmc-conformance.") as scratch, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(run_test, llm_run, args.testdata, t, args, scratch): t
+                   for t in to_run}
+        for future in concurrent.futures.as_completed(futures):
+            test = futures[future]
+            results[test] = future.result()
+            ok, why, command = results[test]
+            if not ok:
+                print(f"FAIL {test}: {why}", file=sys.stderr)
+                if args.verbose:
+                    print(f"     {command}", file=sys.stderr)
+    passed, total, rate = write_report(args.out, args, llm_run, tests, results,
+                                       time.time() - started)
+    out_of_scope = len(tests) - total
+    print(f"conformance: {passed}/{total} in-scope tests pass ({100 * rate:.1f} %), "
+          f"{out_of_scope} out of scope; report: {args.out}")
+    if total == 0 or rate < args.min_rate:
+        print(f"conformance: error: pass rate {100 * rate:.1f} % is below "
+              f"--min-rate {100 * args.min_rate:.1f} %", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

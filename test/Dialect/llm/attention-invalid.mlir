@@ -1,0 +1,97 @@
+// RUN: llm-opt %s -split-input-file -verify-diagnostics
+
+func.func @rank(%q: tensor<8x16xf32>, %k: tensor<8x16xf32>, %v: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects query, key and value of one rank >= 3 ([batch..., heads, sequence, head dim]), got query [8,16], key [8,16] and value [8,16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf32>
+  return %0 : tensor<8x16xf32>
+}
+
+// -----
+
+func.func @element_type(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf16>, %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects key and value of the query's element type}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<2x8x16xf32>, tensor<2x8x16xf16>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+func.func @batch(%q: tensor<2x4x8x16xf32>, %k: tensor<3x4x8x16xf32>, %v: tensor<3x4x8x16xf32>) -> tensor<2x4x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects the batch dims of query [2,4,8,16], key [3,4,8,16] and value [3,4,8,16] to match}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<2x4x8x16xf32>, tensor<3x4x8x16xf32>, tensor<3x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+  return %0 : tensor<2x4x8x16xf32>
+}
+
+// -----
+
+func.func @head_dim(%q: tensor<4x8x16xf32>, %k: tensor<4x8x32xf32>, %v: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects the head dim of key (32) to match query (16)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<4x8x16xf32>, tensor<4x8x32xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}
+
+// -----
+
+func.func @kv_mismatch(%q: tensor<4x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x9x16xf32>) -> tensor<4x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects the heads and sequence length of key [2,8,16] to match value [2,9,16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<4x8x16xf32>, tensor<2x8x16xf32>, tensor<2x9x16xf32>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}
+
+// -----
+
+func.func @groups(%q: tensor<6x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>) -> tensor<6x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects the query heads (6) to be a multiple of the key/value heads (4)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<6x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<6x8x16xf32>
+  return %0 : tensor<6x8x16xf32>
+}
+
+// -----
+
+func.func @mask_element(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>, %m: tensor<8x8xi32>) -> tensor<4x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects an i1 mask or one of the query's element type (f32), got i32}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v, %m {scale = 1.0 : f32} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<8x8xi32>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}
+
+// -----
+
+// The mask may not grow the scores: [2,4,8,8] does not fit [4,8,8].
+func.func @mask_broadcast(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>, %m: tensor<2x4x8x8xi1>) -> tensor<4x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op expects mask [2,4,8,8] to broadcast to the scores [4,8,8] ([batch..., query heads, query length, key length])}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v, %m {scale = 1.0 : f32} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<2x4x8x8xi1>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}
+
+// -----
+
+func.func @result(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x32xf32>) -> tensor<4x8x16xf32> {
+  // expected-error @+2 {{'llm.attention' op inferred type(s) 'tensor<4x8x32xf32>' are incompatible with return type(s) of operation 'tensor<4x8x16xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x32xf32>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}
+
+// -----
+
+func.func @integer(%q: tensor<4x8x16xi32>, %k: tensor<4x8x16xi32>, %v: tensor<4x8x16xi32>) -> tensor<4x8x16xi32> {
+  // expected-error @+1 {{operand #0 must be ranked tensor of floating-point values}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<4x8x16xi32>, tensor<4x8x16xi32>, tensor<4x8x16xi32>) -> tensor<4x8x16xi32>
+  return %0 : tensor<4x8x16xi32>
+}
+
+// -----
+
+func.func @no_scale(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+  // expected-error @+1 {{requires attribute 'scale'}}
+  %0 = llm.attention %q, %k, %v : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}

@@ -1,0 +1,340 @@
+// RUN: llm-opt %s -split-input-file --llm-fuse-attention --verify-each | FileCheck %s
+
+// The plain chain: k^T by transpose_rhs, no scale, no mask.
+// CHECK-LABEL: func @plain
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x6x8xf32>, %[[V:.*]]: tensor<1x2x6x16xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @plain(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x2x4x6xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<1x2x4x6xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x6xf32>, tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o : tensor<1x2x4x16xf32>
+}
+
+// -----
+
+// An explicit transpose of k, the scores divided by a constant.
+// CHECK-LABEL: func @scale_after
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x8xf32>, %[[K:.*]]: tensor<2x4x8xf32>, %[[V:.*]]: tensor<2x4x8xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 1.250000e-01 : f32}
+// CHECK-NEXT: return %[[A]]
+func.func @scale_after(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %kt = llm.transpose %k {permutation = array<i64: 0, 2, 1>} : (tensor<2x4x8xf32>) -> tensor<2x8x4xf32>
+  %s = llm.matmul %q, %kt : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  %c = llm.constant dense<8.0> : tensor<f32>
+  %d = llm.div %s, %c : (tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %d {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// -----
+
+// Scales on q and on k before the product (d^-1/4 each) multiply together.
+// CHECK-LABEL: func @scale_before
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x16xf32>, %[[K:.*]]: tensor<2x4x16xf32>, %[[V:.*]]: tensor<2x4x16xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 2.500000e-01 : f32}
+// CHECK-NEXT: return %[[A]]
+func.func @scale_before(%q: tensor<2x4x16xf32>, %k: tensor<2x4x16xf32>, %v: tensor<2x4x16xf32>) -> tensor<2x4x16xf32> {
+  %c = llm.constant dense<0.5> : tensor<1xf32>
+  %qs = llm.mul %q, %c : (tensor<2x4x16xf32>, tensor<1xf32>) -> tensor<2x4x16xf32>
+  %ks = llm.mul %c, %k : (tensor<1xf32>, tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+  %s = llm.matmul %qs, %ks {transpose_rhs = true} : (tensor<2x4x16xf32>, tensor<2x4x16xf32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %s {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+  return %o : tensor<2x4x16xf32>
+}
+
+// -----
+
+// A scale already folded into the product's epilogue; an additive mask.
+// CHECK-LABEL: func @additive_mask
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>, %[[M:.*]]: tensor<1x1x1x4xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[M]] {scale = 3.535530e-01 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @additive_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<1x1x1x4xf32>) -> tensor<1x2x4x8xf32> {
+  %s = llm.matmul %q, %k {scale = 0.353553 : f32, transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %a = llm.add %m, %s : (tensor<1x1x1x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// A constant additive causal mask (0 / -inf) is the causal flag.
+// CHECK-LABEL: func @additive_causal
+// CHECK-NEXT: llm.attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x3x8xf32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+// CHECK-NOT: llm.add
+func.func @additive_causal(%q: tensor<2x3x8xf32>, %k: tensor<2x3x8xf32>, %v: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
+  %m = llm.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x3xf32>
+  %a = llm.add %s, %m : (tensor<2x3x3xf32>, tensor<3x3xf32>) -> tensor<2x3x3xf32>
+  %p = llm.softmax %a {axis = 2 : i64} : tensor<2x3x3xf32>
+  %o = llm.matmul %p, %v : (tensor<2x3x3xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+  return %o : tensor<2x3x8xf32>
+}
+
+// -----
+
+// The GPT-2 export: k^T as one transpose of the head-split projection, the
+// scale on the scores, and where(tril(buffer)[:S, :S] == 0, -inf, scores)
+// with the buffer larger than the sequence. k becomes a new transpose to
+// [B, H, S, D]; the mask becomes causal = true.
+// CHECK-LABEL: func @gpt2
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[KH:.*]]: tensor<1x4x2x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>)
+// CHECK-NEXT: %[[K:.*]] = llm.transpose %[[KH]] {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x2x8xf32>) -> tensor<1x2x4x8xf32>
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {causal = true, scale = 2.500000e-01 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @gpt2(%q: tensor<1x2x4x8xf32>, %kh: tensor<1x4x2x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %ones = llm.constant dense<1.0> : tensor<1x1x6x6xf32>
+  %tril = llm.trilu %ones {upper = false} : tensor<1x1x6x6xf32>
+  %buffer = llm.slice %tril {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 1, 1, 4, 4>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x1x6x6xf32>) -> tensor<1x1x4x4xf32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %hidden = llm.equal %buffer, %zero : (tensor<1x1x4x4xf32>, tensor<f32>) -> tensor<1x1x4x4xi1>
+  %kt = llm.transpose %kh {permutation = array<i64: 0, 2, 3, 1>} : (tensor<1x4x2x8xf32>) -> tensor<1x2x8x4xf32>
+  %s = llm.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %c = llm.constant dense<0.25> : tensor<f32>
+  %scaled = llm.mul %s, %c : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %inf = llm.constant dense<0xFF800000> : tensor<f32>
+  %masked = llm.where %hidden, %inf, %scaled : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %masked {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+// CHECK-NOT: llm.softmax
+// CHECK-NOT: llm.where
+// CHECK-NOT: llm.matmul
+
+// -----
+
+// Two queries after three cached keys: the bottom-right rule j <= i + 3 is
+// causal; the top-left rule j <= i is not, and stays a mask (attend where
+// the condition is false: llm.not of it, folded here). A large negative
+// finite fill counts as -inf.
+// CHECK-LABEL: func @causal_alignment
+// CHECK: %[[KEEP:.*]] = llm.constant dense<{{\[\[}}true, false, false, false, false], [true, true, false, false, false]]> : tensor<2x5xi1>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true, scale = 1.000000e+00 : f32} : (tensor<1x2x8xf32>, tensor<1x5x8xf32>, tensor<1x5x8xf32>) -> tensor<1x2x8xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[KEEP]] {scale = 1.000000e+00 : f32} : (tensor<1x2x8xf32>, tensor<1x5x8xf32>, tensor<1x5x8xf32>, tensor<2x5xi1>) -> tensor<1x2x8xf32>
+// CHECK-NOT: llm.softmax
+func.func @causal_alignment(%q: tensor<1x2x8xf32>, %k: tensor<1x5x8xf32>, %v: tensor<1x5x8xf32>) -> (tensor<1x2x8xf32>, tensor<1x2x8xf32>) {
+  %bottom_right = llm.constant dense<[[true, true, true, true, false], [true, true, true, true, true]]> : tensor<2x5xi1>
+  %top_left_hidden = llm.constant dense<[[false, true, true, true, true], [false, false, true, true, true]]> : tensor<2x5xi1>
+  %fill = llm.constant dense<-1.0e9> : tensor<f32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x8xf32>, tensor<1x5x8xf32>) -> tensor<1x2x5xf32>
+  %m0 = llm.where %bottom_right, %s0, %fill : (tensor<2x5xi1>, tensor<1x2x5xf32>, tensor<f32>) -> tensor<1x2x5xf32>
+  %p0 = llm.softmax %m0 {axis = 2 : i64} : tensor<1x2x5xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<1x2x5xf32>, tensor<1x5x8xf32>) -> tensor<1x2x8xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x8xf32>, tensor<1x5x8xf32>) -> tensor<1x2x5xf32>
+  %m1 = llm.where %top_left_hidden, %fill, %s1 : (tensor<2x5xi1>, tensor<f32>, tensor<1x2x5xf32>) -> tensor<1x2x5xf32>
+  %p1 = llm.softmax %m1 {axis = 2 : i64} : tensor<1x2x5xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<1x2x5xf32>, tensor<1x5x8xf32>) -> tensor<1x2x8xf32>
+  return %o0, %o1 : tensor<1x2x8xf32>, tensor<1x2x8xf32>
+}
+
+// -----
+
+// A run-time boolean mask: attend where true stays as is; hide where true
+// becomes llm.not.
+// CHECK-LABEL: func @runtime_masks
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>, %[[C:.*]]: tensor<1x1x1x4xi1>)
+// CHECK: llm.attention %[[Q]], %[[K]], %[[V]], %[[C]] {scale = 1.000000e+00 : f32}
+// CHECK: %[[NOT:.*]] = llm.not %[[C]] : tensor<1x1x1x4xi1>
+// CHECK: llm.attention %[[Q]], %[[K]], %[[V]], %[[NOT]] {scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.where
+func.func @runtime_masks(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %c: tensor<1x1x1x4xi1>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) {
+  %inf = llm.constant dense<0xFF800000> : tensor<f32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %m0 = llm.where %c, %s0, %inf : (tensor<1x1x1x4xi1>, tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p0 = llm.softmax %m0 {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %m1 = llm.where %c, %inf, %s1 : (tensor<1x1x1x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p1 = llm.softmax %m1 {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o0, %o1 : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// Grouped-query attention as exporters repeat kv heads (unsqueeze, expand,
+// reshape; HF's repeat_kv): the op reads the 2 kv heads directly.
+// CHECK-LABEL: func @gqa_expand
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x4x3x8xf32>, %[[K:.*]]: tensor<1x2x5x8xf32>, %[[V:.*]]: tensor<1x2x5x8xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {causal = true, scale = 1.250000e-01 : f32} : (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>) -> tensor<1x4x3x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @gqa_expand(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x5x8xf32>, %v: tensor<1x2x5x8xf32>) -> tensor<1x4x3x8xf32> {
+  %k1 = llm.reshape %k : (tensor<1x2x5x8xf32>) -> tensor<1x2x1x5x8xf32>
+  %k2 = llm.expand %k1 : (tensor<1x2x1x5x8xf32>) -> tensor<1x2x2x5x8xf32>
+  %k3 = llm.reshape %k2 : (tensor<1x2x2x5x8xf32>) -> tensor<1x4x5x8xf32>
+  %v1 = llm.reshape %v : (tensor<1x2x5x8xf32>) -> tensor<1x2x1x5x8xf32>
+  %v2 = llm.expand %v1 : (tensor<1x2x1x5x8xf32>) -> tensor<1x2x2x5x8xf32>
+  %v3 = llm.reshape %v2 : (tensor<1x2x2x5x8xf32>) -> tensor<1x4x5x8xf32>
+  %kt = llm.transpose %k3 {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x4x5x8xf32>) -> tensor<1x4x8x5xf32>
+  %s = llm.matmul %q, %kt : (tensor<1x4x3x8xf32>, tensor<1x4x8x5xf32>) -> tensor<1x4x3x5xf32>
+  %c = llm.constant dense<0.125> : tensor<f32>
+  %scaled = llm.mul %s, %c : (tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %keep = llm.constant dense<[[true, true, true, false, false], [true, true, true, true, false], [true, true, true, true, true]]> : tensor<3x5xi1>
+  %inf = llm.constant dense<0xFF800000> : tensor<f32>
+  %masked = llm.where %keep, %scaled, %inf : (tensor<3x5xi1>, tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %p = llm.softmax %masked {axis = 3 : i64} : tensor<1x4x3x5xf32>
+  %o = llm.matmul %p, %v3 : (tensor<1x4x3x5xf32>, tensor<1x4x5x8xf32>) -> tensor<1x4x3x8xf32>
+  return %o : tensor<1x4x3x8xf32>
+}
+
+// -----
+
+// Copies concatenated along a unit dim after the heads repeat in place too;
+// the unit dim comes from a value that is not a reshape, so a reshape drops it.
+// CHECK-LABEL: func @gqa_concat
+// CHECK-SAME: (%[[Q:.*]]: tensor<6x3x8xf32>, %[[KU:.*]]: tensor<2x1x3x8xf32>, %[[V:.*]]: tensor<2x3x8xf32>)
+// CHECK-NEXT: %[[K:.*]] = llm.reshape %[[KU]] : (tensor<2x1x3x8xf32>) -> tensor<2x3x8xf32>
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f32} : (tensor<6x3x8xf32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<6x3x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @gqa_concat(%q: tensor<6x3x8xf32>, %ku: tensor<2x1x3x8xf32>, %v: tensor<2x3x8xf32>) -> tensor<6x3x8xf32> {
+  %k2 = llm.concat %ku, %ku, %ku {axis = 1 : i64} : (tensor<2x1x3x8xf32>, tensor<2x1x3x8xf32>, tensor<2x1x3x8xf32>) -> tensor<2x3x3x8xf32>
+  %k3 = llm.reshape %k2 : (tensor<2x3x3x8xf32>) -> tensor<6x3x8xf32>
+  %v1 = llm.reshape %v : (tensor<2x3x8xf32>) -> tensor<2x1x3x8xf32>
+  %v2 = llm.concat %v1, %v1, %v1 {axis = 1 : i64} : (tensor<2x1x3x8xf32>, tensor<2x1x3x8xf32>, tensor<2x1x3x8xf32>) -> tensor<2x3x3x8xf32>
+  %v3 = llm.reshape %v2 : (tensor<2x3x3x8xf32>) -> tensor<6x3x8xf32>
+  %s = llm.matmul %q, %k3 {transpose_rhs = true} : (tensor<6x3x8xf32>, tensor<6x3x8xf32>) -> tensor<6x3x3xf32>
+  %p = llm.softmax %s {axis = 2 : i64} : tensor<6x3x3xf32>
+  %o = llm.matmul %p, %v3 : (tensor<6x3x3xf32>, tensor<6x3x8xf32>) -> tensor<6x3x8xf32>
+  return %o : tensor<6x3x8xf32>
+}
+
+// -----
+
+// Heads tiled (ONNX Tile: copies in front of the heads, so head h is kv head
+// h mod Hkv) are not grouped-query attention: the repeated tensors stay.
+// CHECK-LABEL: func @tiled_heads_stay
+// CHECK: %[[K:.*]] = llm.reshape %{{.*}} : (tensor<2x2x3x8xf32>) -> tensor<4x3x8xf32>
+// CHECK: %[[V:.*]] = llm.reshape %{{.*}} : (tensor<2x2x3x8xf32>) -> tensor<4x3x8xf32>
+// CHECK: llm.attention %{{.*}}, %[[K]], %[[V]] {scale = 1.000000e+00 : f32} : (tensor<4x3x8xf32>, tensor<4x3x8xf32>, tensor<4x3x8xf32>) -> tensor<4x3x8xf32>
+func.func @tiled_heads_stay(%q: tensor<4x3x8xf32>, %k: tensor<2x3x8xf32>, %v: tensor<2x3x8xf32>) -> tensor<4x3x8xf32> {
+  %k1 = llm.reshape %k : (tensor<2x3x8xf32>) -> tensor<1x2x3x8xf32>
+  %k2 = llm.expand %k1 : (tensor<1x2x3x8xf32>) -> tensor<2x2x3x8xf32>
+  %k3 = llm.reshape %k2 : (tensor<2x2x3x8xf32>) -> tensor<4x3x8xf32>
+  %v1 = llm.reshape %v : (tensor<2x3x8xf32>) -> tensor<1x2x3x8xf32>
+  %v2 = llm.expand %v1 : (tensor<1x2x3x8xf32>) -> tensor<2x2x3x8xf32>
+  %v3 = llm.reshape %v2 : (tensor<2x2x3x8xf32>) -> tensor<4x3x8xf32>
+  %s = llm.matmul %q, %k3 {transpose_rhs = true} : (tensor<4x3x8xf32>, tensor<4x3x8xf32>) -> tensor<4x3x3xf32>
+  %p = llm.softmax %s {axis = 2 : i64} : tensor<4x3x3xf32>
+  %o = llm.matmul %p, %v3 : (tensor<4x3x3xf32>, tensor<4x3x8xf32>) -> tensor<4x3x8xf32>
+  return %o : tensor<4x3x8xf32>
+}
+
+// -----
+
+// Negative cases: the chain stays.
+
+// CHECK-LABEL: func @softmax_other_axis
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax %{{.*}} {axis = 1 : i64}
+func.func @softmax_other_axis(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %s {axis = 1 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// CHECK-LABEL: func @scores_used_twice
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @scores_used_twice(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>) -> (tensor<2x4x8xf32>, tensor<2x4x4xf32>) {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
+  %c = llm.constant dense<0.5> : tensor<f32>
+  %scaled = llm.mul %s, %c : (tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %scaled {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o, %s : tensor<2x4x8xf32>, tensor<2x4x4xf32>
+}
+
+// CHECK-LABEL: func @weights_used_twice
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @weights_used_twice(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>) -> (tensor<2x4x8xf32>, tensor<2x4x4xf32>) {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %s {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o, %p : tensor<2x4x8xf32>, tensor<2x4x4xf32>
+}
+
+// A scale that is not a constant is no attention scale.
+// CHECK-LABEL: func @runtime_scale
+// CHECK-NOT: llm.attention
+// CHECK: llm.mul
+// CHECK: llm.softmax
+func.func @runtime_scale(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>, %t: tensor<f32>) -> tensor<2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
+  %scaled = llm.mul %s, %t : (tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %scaled {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// A per-head constant scale is no scalar either.
+// CHECK-LABEL: func @per_head_scale
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @per_head_scale(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %c = llm.constant dense<[[[0.5]], [[0.25]]]> : tensor<2x1x1xf32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
+  %scaled = llm.mul %s, %c : (tensor<2x4x4xf32>, tensor<2x1x1xf32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %scaled {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// A mask that grows the scores ([2,1,4,4] over [1,2,4,4]) is no mask.
+// CHECK-LABEL: func @mask_grows_scores
+// CHECK-NOT: llm.attention
+// CHECK: llm.add
+// CHECK: llm.softmax
+func.func @mask_grows_scores(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %a = llm.add %s, %m : (tensor<1x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// A where-fill that does not hide the key is no mask.
+// CHECK-LABEL: func @small_fill
+// CHECK-NOT: llm.attention
+// CHECK: llm.where
+func.func @small_fill(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>, %c: tensor<4x4xi1>) -> tensor<2x4x8xf32> {
+  %fill = llm.constant dense<-1.0> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
+  %m = llm.where %c, %s, %fill : (tensor<4x4xi1>, tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %m {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// q and k whose batch dims only broadcast in the product break the op's rule.
+// CHECK-LABEL: func @broadcast_batch
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @broadcast_batch(%q: tensor<2x4x8xf32>, %k: tensor<1x4x8xf32>, %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<1x4x8xf32>) -> tensor<2x4x4xf32>
+  %p = llm.softmax %s {axis = 2 : i64} : tensor<2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// -----
+
+// After llm-fuse-matmul-epilogue: the scale and a padding mask along the keys
+// sit in the product's epilogue (scale, bias).
+// CHECK-LABEL: func @epilogue_bias_mask
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>, %[[M:.*]]: tensor<4xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[M]] {scale = 5.000000e-01 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<4xf32>) -> tensor<1x2x4x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @epilogue_bias_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<4xf32>) -> tensor<1x2x4x8xf32> {
+  %s = llm.matmul %q, %k bias %m {scale = 0.5 : f32, transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<4xf32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

@@ -1,0 +1,126 @@
+// RUN: llm-opt %s -split-input-file --llm-fuse-qkv --verify-each | FileCheck %s
+
+// Q, K and V projections of one input with biases: one matmul over the
+// weights concatenated along N, the biases concatenated likewise, then a
+// split. [K, N] weights interleave row by row.
+// CHECK-LABEL: func @qkv
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x2xf32>)
+// CHECK-DAG: %[[W:.*]] = llm.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 5.000000e+00, 7.000000e+00, 8.000000e+00, 9.000000e+00], [3.000000e+00, 4.000000e+00, 6.000000e+00, 1.000000e+01, 1.100000e+01, 1.200000e+01]]> : tensor<2x6xf32>
+// CHECK-DAG: %[[B:.*]] = llm.constant dense<[1.000000e-01, 2.000000e-01, 3.000000e-01, 4.000000e-01, 5.000000e-01, 6.000000e-01]> : tensor<6xf32>
+// CHECK: %[[M:.*]] = llm.matmul %[[X]], %[[W]] bias %[[B]] {activation = #llm.activation<relu>} : (tensor<2x3x2xf32>, tensor<2x6xf32>, tensor<6xf32>) -> tensor<2x3x6xf32>
+// CHECK: %[[S:.*]]:3 = llm.split %[[M]] {axis = 2 : i64, sizes = array<i64: 2, 1, 3>} : (tensor<2x3x6xf32>) -> (tensor<2x3x2xf32>, tensor<2x3x1xf32>, tensor<2x3x3xf32>)
+// CHECK-NOT: llm.matmul
+// CHECK: return %[[S]]#0, %[[S]]#1, %[[S]]#2
+func.func @qkv(%x: tensor<2x3x2xf32>) -> (tensor<2x3x2xf32>, tensor<2x3x1xf32>, tensor<2x3x3xf32>) {
+  %wq = llm.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %wk = llm.constant dense<[[5.0], [6.0]]> : tensor<2x1xf32>
+  %wv = llm.constant dense<[[7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]> : tensor<2x3xf32>
+  %bq = llm.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %bk = llm.constant dense<[[0.3]]> : tensor<1x1xf32>
+  %bv = llm.constant dense<[0.4, 0.5, 0.6]> : tensor<3xf32>
+  %q = llm.matmul %x, %wq bias %bq {activation = #llm.activation<relu>} : (tensor<2x3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x3x2xf32>
+  %k = llm.matmul %x, %wk bias %bk {activation = #llm.activation<relu>} : (tensor<2x3x2xf32>, tensor<2x1xf32>, tensor<1x1xf32>) -> tensor<2x3x1xf32>
+  %v = llm.matmul %x, %wv bias %bv {activation = #llm.activation<relu>} : (tensor<2x3x2xf32>, tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3x3xf32>
+  return %q, %k, %v : tensor<2x3x2xf32>, tensor<2x3x1xf32>, tensor<2x3x3xf32>
+}
+
+// -----
+
+// [N, K] weights (transpose_rhs) follow each other; a splat weight expands;
+// dense_resource weights give a new dense_resource blob.
+// CHECK-LABEL: func @transposed
+// CHECK: %[[W:.*]] = llm.constant dense_resource<wq.fused> : tensor<3x2xf32>
+// CHECK: %[[M:.*]] = llm.matmul %{{.*}}, %[[W]] {transpose_rhs = true} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+// CHECK: llm.split %[[M]] {axis = 1 : i64, sizes = array<i64: 2, 1>}
+// CHECK-NOT: llm.matmul
+// CHECK: wq.fused: "0x040000000000803F0000004000004040000080400000A0400000A040"
+func.func @transposed(%x: tensor<4x2xf32>) -> (tensor<4x2xf32>, tensor<4x1xf32>) {
+  %wq = llm.constant dense_resource<wq> : tensor<2x2xf32>
+  %wk = llm.constant dense<5.0> : tensor<1x2xf32>
+  %q = llm.matmul %x, %wq {transpose_rhs = true} : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  %k = llm.matmul %x, %wk {transpose_rhs = true} : (tensor<4x2xf32>, tensor<1x2xf32>) -> tensor<4x1xf32>
+  return %q, %k : tensor<4x2xf32>, tensor<4x1xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      wq: "0x040000000000803F000000400000404000008040"
+    }
+  }
+#-}
+
+// -----
+
+// Two groups on one input: the scaled products merge with each other, the
+// plain ones with each other.
+// CHECK-LABEL: func @two_kinds
+// CHECK: llm.matmul {{.*}} {scale = 5.000000e-01 : f32} : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+// CHECK: llm.split
+// CHECK: llm.matmul {{.*}} : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+// CHECK: llm.split
+// CHECK-NOT: llm.matmul
+func.func @two_kinds(%x: tensor<4x2xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
+  %w0 = llm.constant dense<[[1.0], [2.0]]> : tensor<2x1xf32>
+  %w1 = llm.constant dense<[[3.0], [4.0]]> : tensor<2x1xf32>
+  %0 = llm.matmul %x, %w0 {scale = 0.5 : f32} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  %1 = llm.matmul %x, %w0 : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  %2 = llm.matmul %x, %w1 {scale = 0.5 : f32} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  %3 = llm.matmul %x, %w1 : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  return %0, %1, %2, %3 : tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+}
+
+// -----
+
+// Weights that are not constants stay apart.
+// CHECK-LABEL: func @non_constant_weights
+// CHECK-COUNT-2: llm.matmul
+// CHECK-NOT: llm.split
+func.func @non_constant_weights(%x: tensor<4x2xf32>, %wq: tensor<2x2xf32>, %wk: tensor<2x2xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>) {
+  %q = llm.matmul %x, %wq : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  %k = llm.matmul %x, %wk : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  return %q, %k : tensor<4x2xf32>, tensor<4x2xf32>
+}
+
+// -----
+
+// A square input read along different dims (transpose_lhs): different K
+// rows of the weights, and different transpose flags; they stay apart.
+// CHECK-LABEL: func @different_k
+// CHECK-COUNT-2: llm.matmul
+// CHECK-NOT: llm.split
+func.func @different_k(%x: tensor<2x3xf32>) -> (tensor<2x2xf32>, tensor<3x2xf32>) {
+  %w3 = llm.constant dense<1.0> : tensor<3x2xf32>
+  %w2 = llm.constant dense<2.0> : tensor<2x2xf32>
+  %0 = llm.matmul %x, %w3 : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %1 = llm.matmul %x, %w2 {transpose_lhs = true} : (tensor<2x3xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %0, %1 : tensor<2x2xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+// Different epilogues (one bias, one none; a residual) stay apart.
+// CHECK-LABEL: func @different_epilogues
+// CHECK-COUNT-3: llm.matmul
+// CHECK-NOT: llm.split
+func.func @different_epilogues(%x: tensor<4x2xf32>, %r: tensor<4x2xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) {
+  %w = llm.constant dense<1.0> : tensor<2x2xf32>
+  %b = llm.constant dense<1.0> : tensor<2xf32>
+  %0 = llm.matmul %x, %w bias %b : (tensor<4x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  %1 = llm.matmul %x, %w : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  %2 = llm.matmul %x, %w residual %r : (tensor<4x2xf32>, tensor<2x2xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  return %0, %1, %2 : tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>
+}
+
+// -----
+
+// Different inputs: nothing to share.
+// CHECK-LABEL: func @different_inputs
+// CHECK-COUNT-2: llm.matmul
+// CHECK-NOT: llm.split
+func.func @different_inputs(%x: tensor<4x2xf32>, %y: tensor<4x2xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>) {
+  %w = llm.constant dense<1.0> : tensor<2x2xf32>
+  %0 = llm.matmul %x, %w : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  %1 = llm.matmul %y, %w : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  return %0, %1 : tensor<4x2xf32>, tensor<4x2xf32>
+}
