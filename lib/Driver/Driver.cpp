@@ -5,6 +5,7 @@
 #include "llm/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Runtime/HostRuntime.h"
+#include "llmc/Target/PerfModel.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -98,54 +99,26 @@ Tensor tensorFromElements(StringRef name, mlir::ElementsAttr elements) {
   return tensor;
 }
 
-/// Static costs of the tensor-level graph: FLOPs of the matrix products and a
-/// per-element estimate for everything else, and the bytes a forward pass
-/// must at least move (weights, inputs and outputs).
-llvm::json::Object analyzeCosts(mlir::ModuleOp module, const Signature &sig) {
-  double matmulFlops = 0, otherFlops = 0;
-  module.walk([&](mlir::Operation *op) {
-    if (op->getNumResults() == 0 || !llvm::isa<mlir::llm::LLMDialect>(op->getDialect()))
-      return;
-    auto result = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
-    if (!result || !result.hasStaticShape())
-      return;
-    double elements = result.getNumElements();
-    if (auto matmul = llvm::dyn_cast<mlir::llm::MatMulOp>(op)) {
-      auto lhs = matmul.getLhs().getType();
-      int64_t k = lhs.getDimSize(lhs.getRank() - (matmul.getTransposeLhs() ? 2 : 1));
-      matmulFlops += 2.0 * elements * k;
-    } else if (auto gemm = llvm::dyn_cast<mlir::llm::GemmOp>(op)) {
-      auto a = gemm.getA().getType();
-      matmulFlops += 2.0 * elements * a.getDimSize(gemm.getTransposeA() ? 0 : 1);
-    } else if (llvm::isa<mlir::llm::SoftmaxOp, mlir::llm::LayerNormOp,
-                         mlir::llm::RMSNormOp, mlir::llm::GeluOp>(op)) {
-      otherFlops += 5.0 * elements;
-    } else if (!llvm::isa<mlir::llm::ConstantOp, mlir::llm::ReshapeOp,
-                          mlir::llm::TransposeOp, mlir::llm::SliceOp,
-                          mlir::llm::ConcatOp, mlir::llm::SplitOp,
-                          mlir::llm::GatherOp, mlir::llm::ExpandOp>(op)) {
-      otherFlops += elements;
-    }
-  });
-  auto bytesOf = [](const std::vector<TensorSpec> &specs) {
-    double bytes = 0;
-    for (const TensorSpec &spec : specs) {
-      double count = 1;
-      for (int64_t dim : spec.shape)
-        count *= dim;
-      bytes += count * dtypeSize(spec.dtype);
-    }
-    return bytes;
+/// Batch and sequence length of a forward pass, from the first input that
+/// looks like token ids ([batch, seq] integers) or hidden states
+/// ([batch, seq, hidden] floats).
+Workload inferWorkload(const Signature &sig) {
+  auto isIntegerDType = [](DType dtype) {
+    return llvm::is_contained({DType::i64, DType::i32, DType::i16, DType::i8,
+                               DType::u8},
+                              dtype);
   };
-  double weightBytes = bytesOf(sig.weights);
-  double bytes = weightBytes + bytesOf(sig.inputs) + bytesOf(sig.outputs);
-  double flops = matmulFlops + otherFlops;
-  return llvm::json::Object{
-      {"flops", flops},
-      {"matmul_flops", matmulFlops},
-      {"bytes", bytes},
-      {"weight_bytes", weightBytes},
-      {"arithmetic_intensity", bytes > 0 ? flops / bytes : 0.0}};
+  Workload workload;
+  for (const TensorSpec &spec : sig.inputs) {
+    bool ids = isIntegerDType(spec.dtype) && spec.shape.size() == 2;
+    bool states = !isIntegerDType(spec.dtype) && spec.shape.size() == 3;
+    if ((ids || states) && spec.shape[0] > 0 && spec.shape[1] > 0) {
+      workload.batch = spec.shape[0];
+      workload.tokens = spec.shape[1];
+      break;
+    }
+  }
+  return workload;
 }
 
 std::unique_ptr<mlir::MLIRContext> makeContext() {
@@ -296,7 +269,16 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     }
     (*module)->removeAttr(mlir::llm::kWeightsAttrName);
   }
-  model->costs = analyzeCosts(*module, model->sig);
+  {
+    auto targets = reportTargets(options.targetDescs);
+    if (!targets)
+      return inputError(llvm::toString(targets.takeError()));
+    GraphCost opCosts = collectOpCosts(*module);
+    model->costs = summarize(opCosts);
+    Workload workload = inferWorkload(model->sig);
+    for (const auto &[backend, desc] : *targets)
+      model->estimates[backend] = estimate(desc, opCosts, workload);
+  }
 
   mlir::PassManager lowering(&context);
   buildHostLoweringPipeline(lowering);
@@ -482,7 +464,41 @@ std::string CompiledModel::mlir(StringRef stage) const {
   return "";
 }
 
+llvm::Expected<std::vector<std::pair<std::string, TargetDescription>>>
+llmc::reportTargets(llvm::ArrayRef<std::string> descs) {
+  std::vector<std::pair<std::string, TargetDescription>> targets;
+  std::vector<TargetDescription> given;
+  for (const std::string &nameOrPath : descs) {
+    auto desc = TargetDescription::load(nameOrPath);
+    if (!desc)
+      return desc.takeError();
+    given.push_back(std::move(*desc));
+  }
+  for (StringRef backend : knownTargets()) {
+    auto it = llvm::find_if(given, [&](const TargetDescription &desc) {
+      return desc.backend() == backend;
+    });
+    if (it != given.end()) {
+      targets.emplace_back(backend.str(), *it);
+      continue;
+    }
+    std::optional<StringRef> name = TargetDescription::defaultFor(backend);
+    if (!name)
+      continue;
+    auto desc = TargetDescription::load(*name);
+    if (!desc)
+      return desc.takeError();
+    targets.emplace_back(backend.str(), std::move(*desc));
+  }
+  return targets;
+}
+
 llvm::json::Object CompiledModel::report() const {
+  llvm::json::Object all;
+  for (const auto &entry : estimates)
+    all[entry.first] = entry.second;
+  if (all.get(targetName))
+    return llvm::json::Object{{"targets", std::move(all)}};
   llvm::json::Object target(costs);
   target["latency_s"] = nullptr;
   target["tokens_per_s"] = nullptr;
@@ -490,8 +506,8 @@ llvm::json::Object CompiledModel::report() const {
   target["target_description"] = nullptr;
   target["note"] = "the host target has no hardware description: latency, "
                    "throughput and energy are not estimated for it";
-  return llvm::json::Object{{"targets", llvm::json::Object{{targetName,
-                                                            std::move(target)}}}};
+  all[targetName] = std::move(target);
+  return llvm::json::Object{{"targets", std::move(all)}};
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,8 +1,10 @@
 //===- llm-compile.cpp - compile an ONNX model into artifact folders ------===//
 #include "llmc/Driver/Driver.h"
+#include "llmc/Target/PerfModel.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
@@ -24,14 +26,61 @@ static cl::list<std::string> shapes("shape",
                                     cl::desc("NAME=DIMS static input shape"));
 static cl::opt<std::string> reportPath("report",
                                        cl::desc("write the report as JSON"));
-static cl::opt<std::string> targetDesc("target-desc",
-                                       cl::desc("target description JSON"));
+static cl::list<std::string> targetDescs(
+    "target-desc",
+    cl::desc("target description (targets/*.json name or a JSON file); "
+             "replaces the default of its kind's backend in the report"));
+static cl::opt<std::string> rooflinePath(
+    "roofline", cl::desc("write the roofline chart as SVG (default: the "
+                         "--report path with .svg)"));
 static cl::opt<bool> noFusion(
     "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
 static cl::opt<std::string> outputDir("o", cl::desc("artifact folder"),
                                       cl::Required);
 
 static constexpr StringRef kTool = "llm-compile";
+
+/// One row per target: the figures a model team compares.
+static void printReportTable(const json::Object &targets, raw_ostream &os) {
+  os << formatv("{0,-6} {1,-8} {2,-5} {3,10} {4,10} {5,8} {6,11} {7,11} "
+                "{8,10} {9,11} {10,10}\n",
+                "target", "hardware", "prec", "GFLOP", "MB moved", "FLOP/B",
+                "prefill ms", "decode ms", "tokens/s", "mJ/token",
+                "weight MB");
+  auto cell = [](const json::Object &t, StringRef key, double scale,
+                 int precision) -> std::string {
+    std::optional<double> value = t.getNumber(key);
+    if (!value)
+      return "-";
+    return formatv("{0}", format(("%." + Twine(precision) + "f").str().c_str(),
+                                 *value * scale))
+        .str();
+  };
+  SmallVector<StringRef> order(llmc::knownTargets());
+  for (const auto &entry : targets)
+    if (!llvm::is_contained(order, StringRef(entry.first)))
+      order.push_back(entry.first);
+  for (StringRef name : order) {
+    const json::Object *t = targets.getObject(name);
+    if (!t)
+      continue;
+    std::string hardware = "-", precision = "fp32";
+    if (const json::Object *desc = t->getObject("target_desc"))
+      hardware = desc->getString("name").value_or("-").str();
+    if (std::optional<StringRef> p = t->getString("precision"))
+      precision = p->str();
+    os << formatv("{0,-6} {1,-8} {2,-5} {3,10} {4,10} {5,8} {6,11} {7,11} "
+                  "{8,10} {9,11} {10,10}\n",
+                  name, hardware, precision,
+                  cell(*t, "flops", 1e-9, 3), cell(*t, "bytes", 1e-6, 3),
+                  cell(*t, "arithmetic_intensity", 1, 2),
+                  cell(*t, "latency_s", 1e3, 4),
+                  cell(*t, "decode_latency_s", 1e3, 4),
+                  cell(*t, "tokens_per_s", 1, 0),
+                  cell(*t, "energy_per_token_j", 1e3, 4),
+                  cell(*t, "weight_bytes", 1e-6, 3));
+  }
+}
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -40,13 +89,13 @@ int main(int argc, char **argv) {
   if (!calib.empty() && quant == "none")
     return llmc::reportToolError(
         kTool, createStringError("--calib needs a --quant other than none"));
-  if (!targetDesc.empty())
-    return llmc::reportToolError(
-        kTool, createStringError("--target-desc is not supported yet"));
 
   llmc::CompileOptions options;
   options.quant = quant;
   options.fuse = !noFusion;
+  options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
+  if (auto described = llmc::reportTargets(options.targetDescs); !described)
+    return llmc::reportToolError(kTool, described.takeError());
   for (const std::string &spec : shapes)
     if (Error error = llmc::parseShapeOption(spec, options.import))
       return llmc::reportToolError(kTool, std::move(error));
@@ -74,24 +123,19 @@ int main(int argc, char **argv) {
       return llmc::reportToolError(kTool, std::move(error));
     json::Object report = (*model)->report();
     if (json::Object *perTarget = report.getObject("targets"))
-      for (auto &entry : *perTarget)
-        reportTargets[entry.first] = std::move(entry.second);
+      for (auto &entry : *perTarget) {
+        // Estimates for targets that were not compiled say so.
+        if (json::Object *t = entry.second.getAsObject())
+          (*t)["artifact"] = StringRef(entry.first) == name ? json::Value(dir.str().str())
+                                                 : json::Value(nullptr);
+        if (StringRef(entry.first) == name || !reportTargets.get(entry.first))
+          reportTargets[entry.first] = std::move(entry.second);
+      }
   }
 
   json::Object report{{"model", modelPath}, {"quant", quant},
                       {"targets", std::move(reportTargets)}};
-  outs() << formatv("{0,-8} {1,14} {2,14} {3,14} {4,10}\n", "target", "GFLOP",
-                    "MB moved", "weight MB", "FLOP/byte");
-  for (auto &entry : *report.getObject("targets")) {
-    const json::Object *t = entry.second.getAsObject();
-    auto number = [&](StringRef key) {
-      return t->getNumber(key).value_or(0.0);
-    };
-    outs() << formatv("{0,-8} {1,14:f3} {2,14:f3} {3,14:f3} {4,10:f2}\n",
-                      entry.first.str(), number("flops") / 1e9,
-                      number("bytes") / 1e6, number("weight_bytes") / 1e6,
-                      number("arithmetic_intensity"));
-  }
+  printReportTable(*report.getObject("targets"), outs());
   if (!reportPath.empty()) {
     std::error_code error;
     raw_fd_ostream os(reportPath, error, sys::fs::OF_None);
@@ -99,7 +143,29 @@ int main(int argc, char **argv) {
       return llmc::reportToolError(
           kTool, createStringError(reportPath + ": cannot write: " +
                                    error.message()));
-    os << formatv("{0:2}", json::Value(std::move(report))) << "\n";
+    os << formatv("{0:2}", json::Value(json::Object(report))) << "\n";
+  }
+  std::string svgPath = rooflinePath;
+  if (svgPath.empty() && !reportPath.empty()) {
+    SmallString<256> path(reportPath);
+    sys::path::replace_extension(path, ".svg");
+    svgPath = path.str().str();
+  }
+  if (!svgPath.empty()) {
+    std::vector<std::pair<std::string, const json::Object *>> entries;
+    for (auto &entry : *report.getObject("targets"))
+      if (const json::Object *t = entry.second.getAsObject();
+          t && t->get("target_desc") && t->getObject("target_desc"))
+        entries.emplace_back(entry.first.str(), t);
+    std::error_code error;
+    raw_fd_ostream os(svgPath, error, sys::fs::OF_None);
+    if (error)
+      return llmc::reportToolError(
+          kTool, createStringError(svgPath + ": cannot write: " +
+                                   error.message()));
+    os << llmc::renderRoofline(entries, "Roofline: " +
+                                            sys::path::filename(modelPath).str() +
+                                            " (quant " + quant + ")");
   }
   return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "llmc/Import/ONNXImporter.h"
 #include "llmc/Runtime/Tensor.h"
+#include "llmc/Target/TargetDescription.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -39,7 +40,16 @@ struct CompileOptions {
   std::string quant = "none";
   /// Run the fusion passes (off only to compare with the unfused graph).
   bool fuse = true;
+  /// Target descriptions (bundled names or JSON paths) that replace the
+  /// default one of their kind's backend in the report's estimates.
+  std::vector<std::string> targetDescs;
 };
+
+/// Loads the descriptions the report estimates for: the defaults of ptx, hls
+/// and npu (h100, u280, npu), each replaced by a `descs` entry of the same
+/// backend. Returns (backend, description) pairs.
+llvm::Expected<std::vector<std::pair<std::string, TargetDescription>>>
+reportTargets(llvm::ArrayRef<std::string> descs);
 
 /// Errors of this kind are problems of the input or the request (exit 2).
 /// Everything the driver reports is of this kind; the type exists so that a
@@ -86,7 +96,8 @@ public:
   /// outlining) or "lowered" (the target pipeline's output). Empty if that
   /// stage is not kept (artifacts keep only "lowered").
   std::string mlir(llvm::StringRef stage) const;
-  /// Static cost figures of the graph (see the report section of the docs).
+  /// The report: per target ("targets"), the graph's static costs and, for
+  /// every described target, the roofline estimates of llmc/Target/PerfModel.h.
   llvm::json::Object report() const;
 
 private:
@@ -106,6 +117,8 @@ private:
   Signature sig;
   std::vector<Tensor> weights;
   llvm::json::Object costs;
+  /// Report entries of the described targets (backend name → estimate).
+  llvm::json::Object estimates;
   std::unique_ptr<HostExecutable> host;
 };
 
