@@ -97,8 +97,10 @@ py::object jsonToPython(const llvm::json::Value &value) {
 
 CompileOptions makeOptions(const std::string &target,
                            const std::optional<std::string> &quant,
-                           const std::optional<py::dict> &shapes) {
+                           const std::optional<py::dict> &shapes,
+                           const std::vector<std::string> &targetDescs) {
   CompileOptions options;
+  options.targetDescs = targetDescs;
   options.target = target;
   options.quant = quant.value_or("none");
   if (shapes)
@@ -174,20 +176,23 @@ PYBIND11_MODULE(_llmc, m) {
   m.def(
       "_compile_file",
       [](const std::string &path, const std::string &target,
-         std::optional<std::string> quant, std::optional<py::dict> shapes) {
-        CompileOptions options = makeOptions(target, quant, shapes);
+         std::optional<std::string> quant, std::optional<py::dict> shapes,
+         const std::vector<std::string> &targetDescs) {
+        CompileOptions options = makeOptions(target, quant, shapes, targetDescs);
         py::gil_scoped_release release;
         auto model = CompiledModel::compileFile(path, options);
         py::gil_scoped_acquire acquire;
         return unwrap(std::move(model));
       },
-      py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"));
+      py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"),
+      py::arg("target_descs"));
   m.def(
       "_compile_bytes",
       [](const py::bytes &bytes, const std::string &name,
          const std::string &target, std::optional<std::string> quant,
-         std::optional<py::dict> shapes) {
-        CompileOptions options = makeOptions(target, quant, shapes);
+         std::optional<py::dict> shapes,
+         const std::vector<std::string> &targetDescs) {
+        CompileOptions options = makeOptions(target, quant, shapes, targetDescs);
         std::string data = bytes;
         py::gil_scoped_release release;
         auto model = CompiledModel::compileBytes(data, name, options);
@@ -195,7 +200,7 @@ PYBIND11_MODULE(_llmc, m) {
         return unwrap(std::move(model));
       },
       py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
-      py::arg("shapes"));
+      py::arg("shapes"), py::arg("target_descs"));
   m.def(
       "load",
       [](const std::string &directory) {

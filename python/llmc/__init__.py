@@ -21,18 +21,25 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None):
     model: a path to an .onnx file, the bytes of one, or an onnx.ModelProto.
     quant: None or "none" (int8, w8, w4 and fp8 are planned).
     shapes: {input name: dims} for inputs with dynamic dimensions.
-    target_desc: a target description file (not supported yet).
+    target_desc: a target description (a bundled name such as "h100", a path
+        to a JSON file, or a list of them); each replaces the default
+        description of its kind's backend in report()'s estimates.
     """
-    if target_desc is not None:
-        raise Error("target descriptions (target_desc) are not supported yet")
+    if target_desc is None:
+        descs = []
+    elif isinstance(target_desc, (str, os.PathLike)):
+        descs = [os.fspath(target_desc)]
+    else:
+        descs = [os.fspath(d) for d in target_desc]
     if shapes is not None:
         shapes = {str(name): [int(d) for d in dims] for name, dims in shapes.items()}
     if isinstance(model, (str, os.PathLike)):
-        return _llmc._compile_file(os.fspath(model), target, quant, shapes)
+        return _llmc._compile_file(os.fspath(model), target, quant, shapes, descs)
     if isinstance(model, (bytes, bytearray, memoryview)):
-        return _llmc._compile_bytes(bytes(model), "<bytes>", target, quant, shapes)
+        return _llmc._compile_bytes(bytes(model), "<bytes>", target, quant, shapes,
+                                    descs)
     if hasattr(model, "SerializeToString"):
         return _llmc._compile_bytes(model.SerializeToString(), "<ModelProto>",
-                                    target, quant, shapes)
+                                    target, quant, shapes, descs)
     raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
                     f"not {type(model).__name__}")

@@ -103,3 +103,28 @@ def test_unknown_target_and_quant_raise():
 def test_bad_model_type_raises():
     with pytest.raises(TypeError):
         llmc.compile(42)
+
+
+def test_report_estimates_every_target(compiled):
+    targets = compiled.report()["targets"]
+    for name, hardware in (("ptx", "h100"), ("hls", "u280"), ("npu", "npu")):
+        entry = targets[name]
+        assert entry["target_desc"]["name"] == hardware
+        for field in ("latency_s", "decode_latency_s", "tokens_per_s",
+                      "energy_per_token_j", "weight_bytes"):
+            assert entry[field] > 0, (name, field)
+
+
+def test_target_desc(tmp_path):
+    import json
+    desc = json.load(open(os.path.join(ROOT, "targets", "h100.json")))
+    desc["name"] = "h100-slow"
+    desc["memory"]["bandwidth_bytes_per_s"] /= 10
+    path = tmp_path / "slow.json"
+    path.write_text(json.dumps(desc))
+    fast = llmc.compile(MODEL).report()["targets"]["ptx"]
+    slow = llmc.compile(MODEL, target_desc=str(path)).report()["targets"]["ptx"]
+    assert slow["target_desc"]["name"] == "h100-slow"
+    assert slow["decode_latency_s"] > fast["decode_latency_s"]
+    with pytest.raises(llmc.Error, match="no-such.json: cannot read target description"):
+        llmc.compile(MODEL, target_desc=str(tmp_path / "no-such.json"))
