@@ -90,23 +90,23 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void llmc::buildFusionPipeline(OpPassManager &pm) {
+void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks) {
   // Norms and activations first, so that attention and epilogue fusion see
   // single ops; attention before epilogues, so that the attention scale is
   // not absorbed into the Q·Kᵀ matmul first; projections last, so that they
   // merge with their epilogues.
-  pm.addPass(llm::createLLMFuseNorms());
-  pm.addPass(llm::createLLMFuseActivations());
-  pm.addPass(llm::createLLMFuseAttention());
-  pm.addPass(llm::createLLMFuseMatMulEpilogue());
-  pm.addPass(llm::createLLMFuseQKV());
+  pm.addPass(llm::createLLMFuseNorms({remarks}));
+  pm.addPass(llm::createLLMFuseActivations({remarks}));
+  pm.addPass(llm::createLLMFuseAttention({remarks}));
+  pm.addPass(llm::createLLMFuseMatMulEpilogue({remarks}));
+  pm.addPass(llm::createLLMFuseQKV({remarks}));
   buildGraphCleanupPipeline(pm);
 }
 
-void llmc::buildGraphPipeline(OpPassManager &pm, bool fuse) {
+void llmc::buildGraphPipeline(OpPassManager &pm, bool fuse, bool remarks) {
   buildGraphCleanupPipeline(pm);
   if (fuse)
-    buildFusionPipeline(pm);
+    buildFusionPipeline(pm, remarks);
   pm.addPass(llm::createLLMOutlineWeights());
 }
 
@@ -115,16 +115,30 @@ void llmc::buildHostPipeline(OpPassManager &pm) {
   buildHostLoweringPipeline(pm);
 }
 
+namespace {
+struct FusionPipelineOptions
+    : public PassPipelineOptions<FusionPipelineOptions> {
+  Option<bool> remarks{*this, "remarks",
+                       llvm::cl::desc("each fusion pass emits a remark with "
+                                      "the number of rewrites of each kind"),
+                       llvm::cl::init(false)};
+};
+} // namespace
+
 void llmc::registerPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<FusionPipelineOptions>(
       "llm-fusion-pipeline",
       "recognize norms, activations, attention, matmul epilogues and shared "
       "projections in exported graphs",
-      buildFusionPipeline);
-  PassPipelineRegistration<>(
+      [](OpPassManager &pm, const FusionPipelineOptions &options) {
+        buildFusionPipeline(pm, options.remarks);
+      });
+  PassPipelineRegistration<FusionPipelineOptions>(
       "llm-graph-pipeline",
       "what every target starts from: cleanup, fusion, weights outlined",
-      [](OpPassManager &pm) { buildGraphPipeline(pm, /*fuse=*/true); });
+      [](OpPassManager &pm, const FusionPipelineOptions &options) {
+        buildGraphPipeline(pm, /*fuse=*/true, options.remarks);
+      });
   PassPipelineRegistration<>(
       "llm-host-pipeline",
       "the host path: llm dialect to the LLVM dialect, weights as arguments, "

@@ -6,6 +6,7 @@
 // the matmul before it; the chain is neither.
 //
 //===----------------------------------------------------------------------===//
+#include "FusionCount.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -25,7 +26,7 @@ using namespace mlir::llm;
 
 namespace {
 /// The pass statistic a pattern counts its rewrites in.
-using Counter = Pass::Statistic &;
+using Counter = FusionCount &;
 
 /// True if `value` is a single-element float constant (any rank) within a
 /// relative 1e-6 of `expected`, or within one unit in the last place where
@@ -220,11 +221,15 @@ struct FuseActivationsPass
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
-    patterns.add<FuseGelu<MulOp>, FuseGelu<DivOp>>(context, numGelus,
-                                                   numGeluTanhs);
-    patterns.add<FuseSilu>(context, numSilus);
+    FusionCount gelus, geluTanhs, silus;
+    patterns.add<FuseGelu<MulOp>, FuseGelu<DivOp>>(context, gelus, geluTanhs);
+    patterns.add<FuseSilu>(context, silus);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    reportFusionCounts(getOperation(), getArgument(), remarks,
+                       {{"fused-gelus", &numGelus, &gelus},
+                        {"fused-gelu-tanhs", &numGeluTanhs, &geluTanhs},
+                        {"fused-silus", &numSilus, &silus}});
   }
 };
 } // namespace

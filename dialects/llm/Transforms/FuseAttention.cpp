@@ -9,6 +9,7 @@
 // intermediate and the op's shape rules hold for what it matched.
 //
 //===----------------------------------------------------------------------===//
+#include "FusionCount.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -426,7 +427,7 @@ enum class MaskKind { None, Additive, Attend, Hide };
 /// comment of the pass lists the forms. Matching builds nothing; the rewrite
 /// starts once every check has passed.
 struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
-  FuseAttentionPattern(MLIRContext *context, Pass::Statistic &count)
+  FuseAttentionPattern(MLIRContext *context, FusionCount &count)
       : OpRewritePattern<MatMulOp>(context), count(count) {}
 
   LogicalResult matchAndRewrite(MatMulOp output,
@@ -626,7 +627,7 @@ private:
     return {input, permutation};
   }
 
-  Pass::Statistic &count;
+  FusionCount &count;
 };
 
 struct FuseAttentionPass
@@ -635,9 +636,12 @@ struct FuseAttentionPass
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseAttentionPattern>(&getContext(), numFused);
+    FusionCount fused;
+    patterns.add<FuseAttentionPattern>(&getContext(), fused);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    reportFusionCounts(getOperation(), getArgument(), remarks,
+                       {{"fused-attentions", &numFused, &fused}});
   }
 };
 } // namespace

@@ -7,6 +7,7 @@
 // same order: act(scale * product + bias) + residual.
 //
 //===----------------------------------------------------------------------===//
+#include "FusionCount.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -84,7 +85,7 @@ bool isLastDimVector(RankedTensorType type, RankedTensorType result) {
 }
 
 /// The pass statistic a pattern counts its rewrites in.
-using Counter = Pass::Statistic &;
+using Counter = FusionCount &;
 
 /// mul(matmul, c) or div(matmul, c) with a splat constant c: scale = c or
 /// 1/c, only when nothing follows the product yet. A divide is folded only
@@ -225,13 +226,20 @@ struct FuseMatMulEpiloguePass
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
-    patterns.add<GemmToMatMul>(context, numGemms);
-    patterns.add<FuseScale<MulOp>, FuseScale<DivOp>>(context, numScales);
-    patterns.add<FuseAdd>(context, numBiases, numResiduals);
+    FusionCount gemms, scales, biases, residuals, activations;
+    patterns.add<GemmToMatMul>(context, gemms);
+    patterns.add<FuseScale<MulOp>, FuseScale<DivOp>>(context, scales);
+    patterns.add<FuseAdd>(context, biases, residuals);
     patterns.add<FuseActivation<ReluOp>, FuseActivation<GeluOp>,
-                 FuseActivation<SiluOp>>(context, numActivations);
+                 FuseActivation<SiluOp>>(context, activations);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    reportFusionCounts(getOperation(), getArgument(), remarks,
+                       {{"gemms", &numGemms, &gemms},
+                        {"scales", &numScales, &scales},
+                        {"biases", &numBiases, &biases},
+                        {"activations", &numActivations, &activations},
+                        {"residuals", &numResiduals, &residuals}});
   }
 };
 } // namespace

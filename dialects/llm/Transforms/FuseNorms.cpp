@@ -8,6 +8,7 @@
 // and the bias add that follow it, so each step is checked on its own.
 //
 //===----------------------------------------------------------------------===//
+#include "FusionCount.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -25,7 +26,7 @@ using namespace mlir::llm;
 
 namespace {
 /// The pass statistic a pattern counts its rewrites in.
-using Counter = Pass::Statistic &;
+using Counter = FusionCount &;
 
 /// The value of a single-element float constant (any rank), widened to
 /// double, which every narrower float converts to exactly.
@@ -378,14 +379,20 @@ struct FuseNormsPass : mlir::llm::impl::LLMFuseNormsBase<FuseNormsPass> {
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
+    FusionCount layerNorms, rmsNorms, scales, biases;
     patterns.add<FuseLayerNorm<DivOp>, FuseLayerNorm<MulOp>>(context,
-                                                             numLayerNorms);
-    patterns.add<FuseRMSNorm<DivOp>, FuseRMSNorm<MulOp>>(context, numRMSNorms);
+                                                             layerNorms);
+    patterns.add<FuseRMSNorm<DivOp>, FuseRMSNorm<MulOp>>(context, rmsNorms);
     patterns.add<FoldScaleIntoNorm<LayerNormOp>, FoldScaleIntoNorm<RMSNormOp>>(
-        context, numScales);
-    patterns.add<FoldBiasIntoLayerNorm>(context, numBiases);
+        context, scales);
+    patterns.add<FoldBiasIntoLayerNorm>(context, biases);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    reportFusionCounts(getOperation(), getArgument(), remarks,
+                       {{"fused-layer-norms", &numLayerNorms, &layerNorms},
+                        {"fused-rms-norms", &numRMSNorms, &rmsNorms},
+                        {"scales", &numScales, &scales},
+                        {"biases", &numBiases, &biases}});
   }
 };
 } // namespace

@@ -9,6 +9,7 @@
 // would copy them on every forward pass.
 //
 //===----------------------------------------------------------------------===//
+#include "FusionCount.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -221,8 +222,8 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
     for (Operation *constant : constants)
       if (constant->use_empty())
         constant->erase();
-    ++numGroups;
-    numMatMuls += group.size();
+    ++groups;
+    matmuls += group.size();
     return success();
   }
 
@@ -252,6 +253,10 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
         (void)merge(group);
       }
     }
+    reportFusionCounts(getOperation(), getArgument(), remarks,
+                       {{"groups", &numGroups, &groups}, {"matmuls", &numMatMuls, &matmuls}});
   }
+
+  FusionCount groups, matmuls;
 };
 } // namespace

@@ -35,6 +35,10 @@ def LLMFuseMatMulEpilogue : Pass<"llm-fuse-matmul-epilogue"> {
     `residual`. `llm.gemm` becomes `llm.matmul` (alpha is the scale, c the
     bias) when beta is 1 or there is no c, so later passes see one op.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
   let statistics = [
     Statistic<"numGemms", "gemms", "llm.gemm ops turned into llm.matmul">,
     Statistic<"numScales", "scales", "scalar multiplies and divides fused">,
@@ -56,6 +60,10 @@ def LLMFuseQKV : Pass<"llm-fuse-qkv"> {
     cases: one wide product instead of several narrow ones reads the
     activations once.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
   let statistics = [
     Statistic<"numGroups", "groups", "groups of matmuls merged into one">,
     Statistic<"numMatMuls", "matmuls", "matmuls replaced by a merged one">,
@@ -92,6 +100,10 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
     negative where-fill, like -inf, then gives zeros on a fully masked row
     (see `llm.attention`), where the unfused chain would average.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
   let statistics = [
     Statistic<"numFused", "fused-attentions",
               "attention chains fused into llm.attention">,
@@ -128,6 +140,10 @@ def LLMFuseNorms : Pass<"llm-fuse-norms"> {
     fused in f32 and a scale multiply after the downcast is not folded,
     since it rounds differently.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
   let statistics = [
     Statistic<"numLayerNorms", "fused-layer-norms",
               "normalization chains fused into llm.layer_norm">,
@@ -157,6 +173,10 @@ def LLMFuseActivations : Pass<"llm-fuse-activations"> {
     type); exponents must be exact. Every intermediate must have no other
     user and the result must have the type of `x`.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
   let statistics = [
     Statistic<"numGelus", "fused-gelus", "exact GELUs fused into llm.gelu">,
     Statistic<"numGeluTanhs", "fused-gelu-tanhs",

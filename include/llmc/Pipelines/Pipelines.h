@@ -13,11 +13,12 @@ void buildGraphCleanupPipeline(mlir::OpPassManager &pm);
 
 /// The fusion passes in their order: llm-fuse-norms, llm-fuse-activations,
 /// llm-fuse-attention, llm-fuse-matmul-epilogue, llm-fuse-qkv, then cleanup.
-void buildFusionPipeline(mlir::OpPassManager &pm);
+void buildFusionPipeline(mlir::OpPassManager &pm, bool remarks = false);
 
 /// What every target starts from: graph cleanup, fusion (unless `fuse` is
 /// false), llm-outline-weights.
-void buildGraphPipeline(mlir::OpPassManager &pm, bool fuse = true);
+void buildGraphPipeline(mlir::OpPassManager &pm, bool fuse = true,
+                        bool remarks = false);
 
 /// The host path from the llm dialect to the LLVM dialect: the graph
 /// pipeline, then convert-llm-to-linalg, bufferization, loops, LLVM.

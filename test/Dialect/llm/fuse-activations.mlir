@@ -1,4 +1,6 @@
 // RUN: llm-opt %s -split-input-file --llm-fuse-activations --verify-each | FileCheck %s
+// RUN: llm-opt %s -split-input-file --llm-fuse-activations=remarks=true -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REMARK
 
 // nn.GELU() as torch.onnx.export writes it: x / sqrt(2), (x * (1 + erf)) * 0.5.
 // CHECK-LABEL: func @gelu_torch
@@ -290,3 +292,16 @@ func.func @silu_negative(%x: tensor<2x8xf32>, %y: tensor<2x8xf32>) -> (tensor<2x
   %3 = llm.mul %x, %2 : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
   return %1, %3, %2 : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>
 }
+
+// With remarks=true, one remark per run (per split) counts the rewrites.
+// REMARK: remark: llm-fuse-activations: fused-gelus 1, fused-gelu-tanhs 0, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 4, fused-gelu-tanhs 0, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 1, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 2, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 1, fused-gelu-tanhs 0, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 0, fused-silus 2
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 0, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 0, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 0, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 0, fused-silus 0
+// REMARK: remark: llm-fuse-activations: fused-gelus 0, fused-gelu-tanhs 0, fused-silus 0

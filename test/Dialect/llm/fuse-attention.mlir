@@ -1,4 +1,6 @@
 // RUN: llm-opt %s -split-input-file --llm-fuse-attention --verify-each | FileCheck %s
+// RUN: llm-opt %s -split-input-file --llm-fuse-attention=remarks=true -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REMARK
 
 // The plain chain: k^T by transpose_rhs, no scale, no mask.
 // CHECK-LABEL: func @plain
@@ -338,3 +340,18 @@ func.func @epilogue_bias_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, 
   %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// With remarks=true, one remark per run (per split) counts the rewrites.
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 2
+// REMARK: remark: llm-fuse-attention: fused-attentions 2
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1

@@ -1,4 +1,6 @@
 // RUN: llm-opt %s -split-input-file --llm-fuse-matmul-epilogue --verify-each | FileCheck %s
+// RUN: llm-opt %s -split-input-file --llm-fuse-matmul-epilogue=remarks=true -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REMARK
 
 // A transformer MLP: bias, GELU and the residual add fold into the first and
 // second products.
@@ -185,3 +187,15 @@ func.func @out_of_order(%a: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16
   %8 = llm.relu %7 : tensor<4x16xf32>
   return %2, %5, %8 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
 }
+
+// With remarks=true, one remark per run (per split) counts the rewrites.
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 2, activations 1, residuals 1
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 2, biases 0, activations 0, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 1, biases 1, activations 1, residuals 1
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 2, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 2, scales 0, biases 0, activations 1, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 1, activations 1, residuals 1

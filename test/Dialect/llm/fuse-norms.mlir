@@ -1,4 +1,6 @@
 // RUN: llm-opt %s -split-input-file --llm-fuse-norms --verify-each | FileCheck %s
+// RUN: llm-opt %s -split-input-file --llm-fuse-norms=remarks=true -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REMARK
 
 // nn.LayerNorm as torch.onnx.export writes it before opset 17: Pow, Div by
 // Sqrt, then the scale multiply and the bias add.
@@ -438,3 +440,23 @@ func.func @not_parameters(%x: tensor<2x4x16xf32>, %w: tensor<4x16xf32>, %v: tens
   %27 = llm.mul %26, %scalar : (tensor<2x4x16xf32>, tensor<f32>) -> tensor<2x4x16xf32>
   return %5, %14, %20, %21, %27 : tensor<2x4x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>
 }
+
+// With remarks=true, one remark per run (per split) counts the rewrites.
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 1, fused-rms-norms 0, scales 1, biases 1
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 1, fused-rms-norms 0, scales 1, biases 1
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 1, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 1, fused-rms-norms 0, scales 1, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 1, scales 1, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 2, scales 1, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 1, scales 1, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 1, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 0, fused-rms-norms 0, scales 0, biases 0
+// REMARK: remark: llm-fuse-norms: fused-layer-norms 1, fused-rms-norms 3, scales 0, biases 1

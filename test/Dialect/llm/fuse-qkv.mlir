@@ -1,4 +1,6 @@
 // RUN: llm-opt %s -split-input-file --llm-fuse-qkv --verify-each | FileCheck %s
+// RUN: llm-opt %s -split-input-file --llm-fuse-qkv=remarks=true -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REMARK
 
 // Q, K and V projections of one input with biases: one matmul over the
 // weights concatenated along N, the biases concatenated likewise, then a
@@ -124,3 +126,12 @@ func.func @different_inputs(%x: tensor<4x2xf32>, %y: tensor<4x2xf32>) -> (tensor
   %1 = llm.matmul %y, %w : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
   return %0, %1 : tensor<4x2xf32>, tensor<4x2xf32>
 }
+
+// With remarks=true, one remark per run (per split) counts the rewrites.
+// REMARK: remark: llm-fuse-qkv: groups 1, matmuls 3
+// REMARK: remark: llm-fuse-qkv: groups 1, matmuls 2
+// REMARK: remark: llm-fuse-qkv: groups 2, matmuls 4
+// REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
+// REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
+// REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
+// REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
