@@ -30,14 +30,26 @@
 // RUN: | grep -v "Unranked Memref" > %t.small
 // RUN: diff %t.untiled %t.small
 
-// Six results, each printed in full. The NPU keeps the RMS norm whole (one
-// tile fits), so five of the six ops are tiled there.
-// CHECK-COUNT-6: {{^}}[{{\[}}
-// NPU-COUNT-5: scf.forall (
+// Seven results, each printed in full. The NPU keeps the RMS norm whole
+// (one tile fits), so six of the seven ops are tiled there. With the small
+// overrides, both causal attentions are tiled along their query rows.
+// CHECK-COUNT-7: {{^}}[{{\[}}
+// NPU-COUNT-6: scf.forall (
 // NPU-NOT: scf.forall (
-// H100-COUNT-6: scf.forall (
+// H100-COUNT-7: scf.forall (
 // H100-NOT: scf.forall (
-// SMALL-COUNT-6: llm.tile
+// SMALL-LABEL: func.func @main
+// SMALL: scf.for
+// SMALL: tensor.generate
+// SMALL: arith.cmpi sle
+// SMALL: } : tensor<8x20xi1>
+// SMALL: llm.attention {{.*}}llm.tile
+// SMALL-SAME: -> tensor<1x1x8x8xf32>
+// SMALL: tensor.generate
+// SMALL: } : tensor<8x20xi1>
+// SMALL: llm.and
+// SMALL: llm.attention {{.*}}llm.tile
+// SMALL-SAME: -> tensor<1x1x8x8xf32>
 // SMALL-NOT: scf.forall
 
 func.func private @printMemrefF32(memref<*xf32>) attributes {llvm.emit_c_interface}
@@ -110,6 +122,17 @@ func.func @main() {
   %catt = llm.attention %cq, %ck, %cv {scale = 0.35 : f32, causal = true} : (tensor<1x2x16x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>) -> tensor<1x2x16x8xf32>
   %cattu = tensor.cast %catt : tensor<1x2x16x8xf32> to tensor<*xf32>
   call @print(%cattu) : (tensor<*xf32>) -> ()
+
+  // Causal grouped-query attention with a boolean mask: a row tile ands
+  // its causal pattern into the mask.
+  %gq0 = tensor.extract_slice %w1[4000] [512] [1] : tensor<16384xf32> to tensor<512xf32>
+  %gq = llm.reshape %gq0 : (tensor<512xf32>) -> tensor<1x4x16x8xf32>
+  %gm0 = tensor.extract_slice %w0[4000] [320] [1] : tensor<16384xf32> to tensor<320xf32>
+  %gm1 = llm.reshape %gm0 : (tensor<320xf32>) -> tensor<1x1x16x20xf32>
+  %gmask = llm.greater %gm1, %zero : (tensor<1x1x16x20xf32>, tensor<f32>) -> tensor<1x1x16x20xi1>
+  %gatt = llm.attention %gq, %ck, %cv, %gmask {scale = 0.35 : f32, causal = true} : (tensor<1x4x16x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>, tensor<1x1x16x20xi1>) -> tensor<1x4x16x8xf32>
+  %gattu = tensor.cast %gatt : tensor<1x4x16x8xf32> to tensor<*xf32>
+  call @print(%gattu) : (tensor<*xf32>) -> ()
 
   // Layer norm with bias, RMS norm, softmax over a middle axis.
   %n0 = tensor.extract_slice %w3[500] [1024] [1] : tensor<16384xf32> to tensor<1024xf32>

@@ -232,8 +232,10 @@ def LLMTile : Pass<"llm-tile", "ModuleOp"> {
     innermost parallel dim; layer_norm, rms_norm, softmax) override the
     model; a size at least the dim takes it whole; a size that is not
     positive or does not divide its dim is an error. Batch dims (and heads)
-    are tiled by 1. Causal attention keeps its query rows whole (a row
-    override is ignored there, with a warning). Ops with
+    are tiled by 1. A row tile of causal attention becomes non-causal with
+    the tile's causal pattern as an i1 mask (and-ed with its i1 mask);
+    causal attention with a float mask keeps its rows whole (a row override
+    is ignored there, with a warning). Ops with
     dynamic shapes, or already carrying `llm.tile`, are left alone.
   }];
   let options = [

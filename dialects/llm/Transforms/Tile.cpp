@@ -259,12 +259,16 @@ FailureOr<Choice> chooseAttention(AttentionOp op, const TargetModel &model,
   auto [gm, gn, gk] = model.granule;
   StringRef option = "attention-tile-sizes";
   std::optional<int64_t> rowOverride = at(override, 0);
-  if (op.getCausal()) {
+  // A row tile of causal attention carries its diagonal as an i1 mask,
+  // which a float mask cannot be combined with.
+  Value mask = op.getMask();
+  if (op.getCausal() && mask &&
+      !cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1)) {
     if (rowOverride && *rowOverride < sq)
-      op.emitWarning() << option << ": causal attention keeps its " << sq
-                       << " query rows whole (its diagonal is aligned to the "
-                          "last row); the row tile "
-                       << *rowOverride << " is not used here";
+      op.emitWarning() << option << ": causal attention with a float mask "
+                       << "keeps its " << sq
+                       << " query rows whole; the row tile " << *rowOverride
+                       << " is not used here";
     rowOverride = sq;
   }
   FailureOr<SmallVector<int64_t>> qs =

@@ -13,6 +13,8 @@
 #include "llm/IR/LLMOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -270,12 +272,18 @@ struct AttentionTiling
     int64_t rank = queryType.getRank();
     int64_t headDim = rank - 3, rowDim = rank - 2, valueDim = rank - 1;
     SmallVector<int64_t> domainShape = staticShape(getIterationDomain(op, b));
-    if (attention.getCausal() &&
-        !coversWhole(offsets[rowDim], sizes[rowDim], domainShape[rowDim]))
+    // The causal diagonal is aligned to the last query row, so a tile of
+    // rows takes it as an explicit boolean mask (combined with an i1 mask;
+    // a float mask is added to the scores and cannot be combined).
+    bool causalRows =
+        attention.getCausal() &&
+        !coversWhole(offsets[rowDim], sizes[rowDim], domainShape[rowDim]);
+    Value mask = attention.getMask();
+    if (causalRows && mask && !tensorType(mask).getElementType().isInteger(1))
       return op->emitOpError()
-             << "causal attention cannot be tiled along the query rows ("
-             << domainShape[rowDim]
-             << "): its diagonal is aligned to the last query row";
+             << "causal attention with a float mask cannot be tiled along "
+                "the query rows ("
+             << domainShape[rowDim] << ")";
 
     // Grouped-query attention: query head h reads kv head h / group, so a
     // head tile maps to kv heads only if it is a multiple or a divisor of
@@ -316,7 +324,7 @@ struct AttentionTiling
     operands.push_back(sliceOperand(b, loc, attention.getValue(), kvDims,
                                     domainShape, offsets, sizes, slices,
                                     {{headDim, kvOffset, kvSize}}));
-    if (Value mask = attention.getMask()) {
+    if (mask) {
       // The mask broadcasts to the scores [batch..., Hq, Sq, Sk].
       SmallVector<int64_t> scoreDims =
           llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
@@ -325,7 +333,51 @@ struct AttentionTiling
                                       broadcastDims(mask, scoreDims),
                                       domainShape, offsets, sizes, slices));
     }
-    return cloneOnTile(b, op, operands, sizes, std::move(slices));
+    if (causalRows) {
+      FailureOr<Value> causalMask =
+          causalRowMask(b, loc, offsets[rowDim], sizes[rowDim],
+                        domainShape[rowDim], keyType.getDimSize(rank - 2));
+      if (failed(causalMask))
+        return op->emitOpError()
+               << "cannot tile causal attention along the query rows with a "
+                  "dynamic tile";
+      if (mask)
+        operands.back() = AndOp::create(b, loc, operands.back(), *causalMask);
+      else
+        operands.push_back(*causalMask);
+    }
+    TilingResult result = cloneOnTile(b, op, operands, sizes, std::move(slices));
+    if (causalRows)
+      cast<AttentionOp>(result.tiledOps.front()).setCausal(false);
+    return result;
+  }
+
+  /// The causal rule of query rows [offset, offset + size) as an i1
+  /// [size, keys] mask: key j is attended by row i when
+  /// j <= offset + i + (keys - queries).
+  static FailureOr<Value> causalRowMask(OpBuilder &b, Location loc,
+                                        OpFoldResult offset, OpFoldResult size,
+                                        int64_t queries, int64_t keys) {
+    std::optional<int64_t> rows = getConstantIntValue(size);
+    if (!rows || ShapedType::isDynamic(queries) || ShapedType::isDynamic(keys))
+      return failure();
+    Value first = getValueOrCreateConstantIndexOp(b, loc, offset);
+    auto type = RankedTensorType::get({*rows, keys}, b.getI1Type());
+    auto generate = tensor::GenerateOp::create(
+        b, loc, type, ValueRange{},
+        [&](OpBuilder &nested, Location nestedLoc, ValueRange indices) {
+          Value row = arith::AddIOp::create(nested, nestedLoc, first, indices[0]);
+          Value last = row;
+          if (keys != queries)
+            last = arith::AddIOp::create(
+                nested, nestedLoc, row,
+                arith::ConstantIndexOp::create(nested, nestedLoc,
+                                               keys - queries));
+          Value attend = arith::CmpIOp::create(
+              nested, nestedLoc, arith::CmpIPredicate::sle, indices[1], last);
+          tensor::YieldOp::create(nested, nestedLoc, attend);
+        });
+    return generate.getResult();
   }
 
   LogicalResult
@@ -430,7 +482,8 @@ struct NormalizationTiling
 void mlir::llm::registerTilingInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, LLMDialect *) {
-    context->loadDialect<affine::AffineDialect, tensor::TensorDialect>();
+    context->loadDialect<affine::AffineDialect, arith::ArithDialect,
+                         tensor::TensorDialect>();
     MatMulOp::attachInterface<MatMulTiling>(*context);
     AttentionOp::attachInterface<AttentionTiling>(*context);
     LayerNormOp::attachInterface<NormalizationTiling<LayerNormOp>>(*context);

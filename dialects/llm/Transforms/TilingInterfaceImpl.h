@@ -17,8 +17,10 @@ namespace mlir::llm {
 /// - attention: the result's dims [batch..., Hq, Sq, Dv], all parallel; the
 ///   keys stay whole (the online-softmax loop over key blocks is the
 ///   backend's). A head tile must be a multiple or a divisor of the group
-///   size Hq / Hkv; causal attention takes the query rows whole (its
-///   diagonal is aligned to the last query row).
+///   size Hq / Hkv. A tile of the query rows of causal attention (whose
+///   diagonal is aligned to the last row) becomes non-causal with the
+///   tile's causal pattern as an i1 mask (and-ed with an i1 mask; a float
+///   mask is refused).
 /// - layer_norm, rms_norm: the input's dims, parallel before `axis`,
 ///   reduction (taken whole) from it; softmax: reduction along `axis` only.
 void registerTilingInterfaceExternalModels(DialectRegistry &registry);

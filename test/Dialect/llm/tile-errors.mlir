@@ -25,8 +25,10 @@
 // NO-FIT: warning: llm-tile: no tile fits the 524288 on-chip bytes of npu (or its accumulators); taking the smallest, 264192 bytes
 // BAD-ATTR: error: invalid llm.target: {{.+}}
 
-func.func @causal(%q: tensor<1x32x256x128xf32>, %k: tensor<1x8x256x128xf32>, %v: tensor<1x8x256x128xf32>) -> tensor<1x32x256x128xf32> {
-  %0 = llm.attention %q, %k, %v {scale = 0.0883883 : f32, causal = true} : (tensor<1x32x256x128xf32>, tensor<1x8x256x128xf32>, tensor<1x8x256x128xf32>) -> tensor<1x32x256x128xf32>
+// Causal attention with a float mask keeps its 256 rows whole: their
+// accumulators exceed the NPU's.
+func.func @causal(%q: tensor<1x32x256x128xf32>, %k: tensor<1x8x256x128xf32>, %v: tensor<1x8x256x128xf32>, %m: tensor<1x1x256x256xf32>) -> tensor<1x32x256x128xf32> {
+  %0 = llm.attention %q, %k, %v, %m {scale = 0.0883883 : f32, causal = true} : (tensor<1x32x256x128xf32>, tensor<1x8x256x128xf32>, tensor<1x8x256x128xf32>, tensor<1x1x256x256xf32>) -> tensor<1x32x256x128xf32>
   return %0 : tensor<1x32x256x128xf32>
 }
 

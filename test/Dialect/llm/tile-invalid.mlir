@@ -10,9 +10,9 @@ func.func @not_dividing(%x: tensor<512x768xf32>, %w: tensor<768x256xf32>) -> ten
 
 // -----
 
-func.func @causal_rows(%q: tensor<1x4x64x16xf32>, %k: tensor<1x4x64x16xf32>, %v: tensor<1x4x64x16xf32>) -> tensor<1x4x64x16xf32> {
-  // expected-warning @below {{attention-tile-sizes: causal attention keeps its 64 query rows whole (its diagonal is aligned to the last row); the row tile 16 is not used here}}
-  %0 = llm.attention %q, %k, %v {scale = 0.25 : f32, causal = true} : (tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>) -> tensor<1x4x64x16xf32>
+func.func @causal_float_mask(%q: tensor<1x4x64x16xf32>, %k: tensor<1x4x64x16xf32>, %v: tensor<1x4x64x16xf32>, %m: tensor<1x1x64x64xf32>) -> tensor<1x4x64x16xf32> {
+  // expected-warning @below {{attention-tile-sizes: causal attention with a float mask keeps its 64 query rows whole; the row tile 16 is not used here}}
+  %0 = llm.attention %q, %k, %v, %m {scale = 0.25 : f32, causal = true} : (tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x1x64x64xf32>) -> tensor<1x4x64x16xf32>
   return %0 : tensor<1x4x64x16xf32>
 }
 

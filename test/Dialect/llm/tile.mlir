@@ -57,15 +57,25 @@ func.func @attention(%q: tensor<1x12x512x64xf32>, %k: tensor<1x12x512x64xf32>, %
   return %0 : tensor<1x12x512x64xf32>
 }
 
-// Causal attention keeps its query rows whole; a query head reads kv head
-// h / 4. On the NPU the rows' accumulators do not fit: recorded, warned.
+// Causal grouped-query attention (kv head h / 4): a tile of query rows
+// carries its part of the causal diagonal as an i1 mask; the u280 keeps all
+// 256 rows in one tile.
 // CHECK-LABEL: func.func @causal
-// CHECK: scf.forall (%[[H:.*]]) in (32)
+// H100: scf.forall (%[[H:.*]], %[[R:.*]]) = (0, 0) to (32, 256) step (1, 64)
+// NPU: scf.forall (%[[H:.*]], %[[R:.*]]) = (0, 0) to (32, 256) step (1, 128)
+// U280: scf.forall (%[[H:.*]]) in (32)
 // CHECK: %[[KV:.*]] = affine.apply #{{.*}}(%[[H]])
 // CHECK: tensor.extract_slice %{{.*}}[0, %[[KV]], 0, 0] [1, 1, 256, 128]
-// H100: fits = true, {{.*}}kv_block = 16 : i64, sizes = array<i64: 1, 1, 256, 128>
-// U280: fits = true, {{.*}}kv_block = 256 : i64, sizes = array<i64: 1, 1, 256, 128>
-// NPU: fits = false, {{.*}}kv_block = 32 : i64, sizes = array<i64: 1, 1, 256, 128>
+// H100: %[[MASK:.*]] = tensor.generate
+// H100-NEXT: ^bb0(%[[I:.*]]: index, %[[J:.*]]: index):
+// H100-NEXT: %[[ROW:.*]] = arith.addi %[[R]], %[[I]] : index
+// H100-NEXT: arith.cmpi sle, %[[J]], %[[ROW]] : index
+// H100: } : tensor<64x256xi1>
+// H100: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {llm.tile = {{{.*}}fits = true, {{.*}}kv_block = 128 : i64, sizes = array<i64: 1, 1, 64, 128>, target = "h100", tiles = 128 : i64}
+// H100-NOT: causal
+// H100-SAME: -> tensor<1x1x64x128xf32>
+// U280: llm.attention {{.*}}causal = true, llm.tile = {{{.*}}fits = true, {{.*}}kv_block = 256 : i64, sizes = array<i64: 1, 1, 256, 128>
+// NPU: llm.attention {{.*}}fits = true, {{.*}}kv_block = 128 : i64, sizes = array<i64: 1, 1, 128, 128>, target = "npu", tiles = 64
 func.func @causal(%q: tensor<1x32x256x128xf32>, %k: tensor<1x8x256x128xf32>, %v: tensor<1x8x256x128xf32>) -> tensor<1x32x256x128xf32> {
   %0 = llm.attention %q, %k, %v {scale = 0.0883883 : f32, causal = true} : (tensor<1x32x256x128xf32>, tensor<1x8x256x128xf32>, tensor<1x8x256x128xf32>) -> tensor<1x32x256x128xf32>
   return %0 : tensor<1x32x256x128xf32>
