@@ -81,7 +81,8 @@ TargetModel modelFor(const TargetDescription &target, Type element) {
     std::optional<double> rate = target.matrixOpsPerSecond(dtype);
     if (unit && rate) {
       model.dtype = dtype.str();
-      model.granule = *unit;
+      for (auto [granule, size] : llvm::zip(model.granule, *unit))
+        granule = std::max<int64_t>(1, size);
       model.matrixRate = *rate;
       break;
     }
@@ -154,9 +155,10 @@ double roofline(const TargetModel &model, double flops, double rate,
 
 /// The candidate sizes of one dim: the model's, or the override checked
 /// against the dim. `what` names it in errors.
-FailureOr<SmallVector<int64_t>>
-sizesFor(Operation *op, int64_t extent, int64_t granule,
-         std::optional<int64_t> override, StringRef option, StringRef what) {
+FailureOr<SmallVector<int64_t>> sizesFor(Operation *op, int64_t extent,
+                                         int64_t granule,
+                                         std::optional<int64_t> override,
+                                         StringRef option, StringRef what) {
   if (!override)
     return candidates(extent, granule);
   if (*override >= extent)
@@ -174,10 +176,11 @@ std::optional<int64_t> at(ArrayRef<int64_t> values, size_t index) {
   return values[index];
 }
 
+/// Static shapes without empty dims: the model divides by tile counts.
 bool isStatic(Operation *op) {
   auto check = [](Type type) {
     auto tensor = dyn_cast<RankedTensorType>(type);
-    return tensor && tensor.hasStaticShape();
+    return tensor && tensor.hasStaticShape() && tensor.getNumElements() > 0;
   };
   return llvm::all_of(op->getOperandTypes(), check) &&
          llvm::all_of(op->getResultTypes(), check);
@@ -220,13 +223,14 @@ FailureOr<Choice> chooseMatMul(MatMulOp op, const TargetModel &model,
     for (int64_t tn : *ns) {
       for (int64_t tk : *ks) {
         Choice c;
-        c.footprintBytes = 2 * (tm * tk + tk * tn) * model.elementBytes +
-                           4 * tm * tn;
-        c.fits = c.footprintBytes <= model.onChipBytes &&
-                 (!model.accumulatorBytes || 4 * tm * tn <= *model.accumulatorBytes);
+        c.footprintBytes =
+            2 * (tm * tk + tk * tn) * model.elementBytes + 4 * tm * tn;
+        c.fits =
+            c.footprintBytes <= model.onChipBytes &&
+            (!model.accumulatorBytes || 4 * tm * tn <= *model.accumulatorBytes);
         c.tiles = batch * (m / tm) * (n / tn);
-        double flops = 2.0 * c.tiles * roundUp(tm, gm) * roundUp(tn, gn) *
-                       roundUp(k, gk);
+        double flops =
+            2.0 * c.tiles * roundUp(tm, gm) * roundUp(tn, gn) * roundUp(k, gk);
         double traffic = batch * b *
                          (double(m) * k * (n / tn) + double(k) * n * (m / tm) +
                           double(m) * n);
@@ -235,9 +239,7 @@ FailureOr<Choice> chooseMatMul(MatMulOp op, const TargetModel &model,
         c.block = tk;
         c.skew = std::abs(tm - tn);
         c.area = tm * tn;
-        c.sizes.assign(rank - 2, 1);
-        for (int64_t i = 0; i < rank - 2; ++i)
-          c.sizes[i] = std::min<int64_t>(1, result[i]);
+        c.sizes.assign(rank - 2, 1); // batch dims
         c.sizes.append({tm, tn, k});
         if (!best || better(c, *best))
           best = c;
@@ -293,9 +295,9 @@ FailureOr<Choice> chooseAttention(AttentionOp op, const TargetModel &model,
       double flops = 2.0 * c.tiles * roundUp(tq, gm) *
                      (double(roundUp(sk, gn)) * roundUp(d, gk) +
                       double(roundUp(dv, gn)) * roundUp(sk, gk));
-      double traffic = heads * b *
-                       (double(sq) * d + double(sq / tq) * sk * (d + dv) +
-                        double(sq) * dv);
+      double traffic =
+          heads * b *
+          (double(sq) * d + double(sq / tq) * sk * (d + dv) + double(sq) * dv);
       c.seconds = roofline(model, flops, model.matrixRate, traffic, c.tiles);
       c.intensity = 2.0 * heads * sq * sk * (d + dv) / traffic;
       c.block = tkv;
@@ -335,8 +337,8 @@ FailureOr<Choice> chooseNormalization(Operation *op, ArrayRef<bool> normalized,
     whole.tiles = 1;
     return whole;
   }
-  FailureOr<SmallVector<int64_t>> rs = sizesFor(
-      op, shape[inner], 1, at(override, 0), "norm-tile-sizes", "row");
+  FailureOr<SmallVector<int64_t>> rs =
+      sizesFor(op, shape[inner], 1, at(override, 0), "norm-tile-sizes", "row");
   if (failed(rs))
     return failure();
   double b = model.elementBytes;
@@ -344,11 +346,13 @@ FailureOr<Choice> chooseNormalization(Operation *op, ArrayRef<bool> normalized,
   std::optional<Choice> best;
   for (int64_t tr : *rs) {
     Choice c;
-    c.footprintBytes = (3 * tr + parameterTensors) * elements * model.elementBytes;
+    c.footprintBytes =
+        (3 * tr + parameterTensors) * elements * model.elementBytes;
     c.fits = c.footprintBytes <= model.onChipBytes;
     c.tiles = outerRows * (shape[inner] / tr);
     double ops = opsPerElement * rows * elements;
-    double traffic = b * elements * (2 * rows + double(c.tiles) * parameterTensors);
+    double traffic =
+        b * elements * (2 * rows + double(c.tiles) * parameterTensors);
     c.seconds = roofline(model, ops, model.vectorRate, traffic, c.tiles);
     c.intensity = ops / traffic;
     c.area = tr;
@@ -373,22 +377,23 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
     if (sizes.empty())
       return success();
     if (sizes.size() != count)
-      return module.emitError()
-             << option << " expects " << count << " sizes (" << meaning
-             << "), got " << sizes.size();
+      return module.emitError() << option << " expects " << count << " sizes ("
+                                << meaning << "), got " << sizes.size();
     for (int64_t size : sizes)
       if (size <= 0)
-        return module.emitError() << option << " expects positive sizes, got "
-                                  << size;
+        return module.emitError()
+               << option << " expects positive sizes, got " << size;
     return success();
   }
 
   FailureOr<TargetDescription> resolveTarget(ModuleOp module) {
     if (!target.empty()) {
-      llvm::Expected<TargetDescription> loaded = TargetDescription::load(target);
+      llvm::Expected<TargetDescription> loaded =
+          TargetDescription::load(target);
       if (!loaded)
-        return module.emitError() << "cannot load target '" << target << "': "
-                                  << llvm::toString(loaded.takeError());
+        return module.emitError()
+               << "cannot load target '" << target
+               << "': " << llvm::toString(loaded.takeError());
       return std::move(*loaded);
     }
     auto attr = module->getAttrOfType<DictionaryAttr>(kTargetAttrName);
@@ -396,7 +401,8 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
       return module.emitError()
              << "llm-tile needs a target: run llm-set-target first or pass "
                 "target=NAME|FILE";
-    llvm::Expected<TargetDescription> parsed = TargetDescription::fromAttr(attr);
+    llvm::Expected<TargetDescription> parsed =
+        TargetDescription::fromAttr(attr);
     if (!parsed)
       return module.emitError() << "invalid " << kTargetAttrName << ": "
                                 << llvm::toString(parsed.takeError());
@@ -408,7 +414,8 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
       return chooseMatMul(matmul, model, matmulTileSizes);
     if (auto attention = dyn_cast<AttentionOp>(op))
       return chooseAttention(attention, model, attentionTileSizes);
-    int64_t rank = cast<RankedTensorType>(op->getOperand(0).getType()).getRank();
+    int64_t rank =
+        cast<RankedTensorType>(op->getOperand(0).getType()).getRank();
     SmallVector<bool> normalized(rank, false);
     if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
       normalized[softmax.getAxis()] = true;
@@ -434,7 +441,8 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
         b.getNamedAttr("dtype", b.getStringAttr(model.dtype)),
         b.getNamedAttr("sizes", b.getDenseI64ArrayAttr(c.sizes)),
         b.getNamedAttr("tiles", b.getI64IntegerAttr(c.tiles)),
-        b.getNamedAttr("footprint_bytes", b.getI64IntegerAttr(c.footprintBytes)),
+        b.getNamedAttr("footprint_bytes",
+                       b.getI64IntegerAttr(c.footprintBytes)),
         b.getNamedAttr("intensity", b.getF64FloatAttr(c.intensity)),
         b.getNamedAttr("estimated_s", b.getF64FloatAttr(c.seconds)),
         b.getNamedAttr("fits", b.getBoolAttr(c.fits)),
@@ -442,7 +450,8 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
     if (isa<MatMulOp>(op))
       fields.push_back(b.getNamedAttr("k_block", b.getI64IntegerAttr(c.block)));
     if (isa<AttentionOp>(op))
-      fields.push_back(b.getNamedAttr("kv_block", b.getI64IntegerAttr(c.block)));
+      fields.push_back(
+          b.getNamedAttr("kv_block", b.getI64IntegerAttr(c.block)));
     return b.getDictionaryAttr(fields);
   }
 
@@ -464,10 +473,11 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
     if (isa<AttentionOp>(op))
       diag << ", key block " << c.block;
     diag << ": " << c.tiles << " tiles on " << model.units << " units, "
-         << c.footprintBytes << " of " << static_cast<int64_t>(model.onChipBytes)
-         << " on-chip bytes" << (c.fits ? "" : " (does not fit)")
-         << ", intensity " << formatNumber("%.1f", c.intensity)
-         << " flop/B, estimated " << formatNumber("%.3g", c.seconds) << " s";
+         << c.footprintBytes << " of "
+         << static_cast<int64_t>(model.onChipBytes) << " on-chip bytes"
+         << (c.fits ? "" : " (does not fit)") << ", intensity "
+         << formatNumber("%.1f", c.intensity) << " flop/B, estimated "
+         << formatNumber("%.3g", c.seconds) << " s";
   }
 
   void runOnOperation() override {
@@ -479,10 +489,10 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
     }
     if (failed(checkOverride(module, "matmul-tile-sizes", matmulTileSizes, 3,
                              "M,N,K")) ||
-        failed(checkOverride(module, "attention-tile-sizes",
-                             attentionTileSizes, 2, "query rows,key block")) ||
-        failed(checkOverride(module, "norm-tile-sizes", normTileSizes, 1,
-                             "rows")))
+        failed(checkOverride(module, "attention-tile-sizes", attentionTileSizes,
+                             2, "query rows,key block")) ||
+        failed(
+            checkOverride(module, "norm-tile-sizes", normTileSizes, 1, "rows")))
       return signalPassFailure();
     FailureOr<TargetDescription> description = resolveTarget(module);
     if (failed(description))
@@ -500,7 +510,8 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
     for (Operation *op : ops) {
       if (!isStatic(op)) {
         if (remarks)
-          op->emitRemark() << "llm-tile: not tiled, its shapes are dynamic";
+          op->emitRemark()
+              << "llm-tile: not tiled, its shapes are dynamic or empty";
         continue;
       }
       Type element =
@@ -517,7 +528,8 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
         op->emitWarning() << "llm-tile: no tile fits the "
                           << static_cast<int64_t>(model.onChipBytes)
                           << " on-chip bytes of " << model.targetName
-                          << (model.accumulatorBytes ? " (or its accumulators)" : "")
+                          << (model.accumulatorBytes ? " (or its accumulators)"
+                                                     : "")
                           << "; taking the smallest, " << choice->footprintBytes
                           << " bytes";
       DictionaryAttr decision = decisionAttr(&getContext(), op, model, *choice);
@@ -541,8 +553,9 @@ struct TilePass : public llm::impl::LLMTileBase<TilePass> {
       }
       scf::SCFTilingOptions options;
       options.setTileSizes(tileSizes);
-      options.setLoopType(loop == "for" ? scf::SCFTilingOptions::LoopType::ForOp
-                                        : scf::SCFTilingOptions::LoopType::ForallOp);
+      options.setLoopType(loop == "for"
+                              ? scf::SCFTilingOptions::LoopType::ForOp
+                              : scf::SCFTilingOptions::LoopType::ForallOp);
       FailureOr<scf::SCFTilingResult> result =
           scf::tileUsingSCF(rewriter, tilingOp, options);
       if (failed(result)) {

@@ -68,8 +68,8 @@ Value sliceOperand(
   SmallVector<OpFoldResult> tileOffsets, tileSizes;
   for (int64_t i = 0, e = type.getRank(); i < e; ++i) {
     int64_t d = domainDims[i];
-    bool broadcast = d != kWhole && type.getDimSize(i) == 1 &&
-                     domainShape[d] != 1;
+    bool broadcast =
+        d != kWhole && type.getDimSize(i) == 1 && domainShape[d] != 1;
     if (d == kWhole || broadcast) {
       tileOffsets.push_back(b.getIndexAttr(0));
       tileSizes.push_back(dimSize(b, loc, value, i));
@@ -115,15 +115,16 @@ TilingResult cloneOnTile(OpBuilder &b, Operation *op, ValueRange operands,
   Operation *tiled = b.clone(*op);
   tiled->setOperands(operands);
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-  tiled->getResult(0).setType(
-      RankedTensorType::get(tileShape(resultSizes), resultType.getElementType()));
+  tiled->getResult(0).setType(RankedTensorType::get(
+      tileShape(resultSizes), resultType.getElementType()));
   return TilingResult{{tiled}, {tiled->getResult(0)}, std::move(slices)};
 }
 
 SmallVector<int64_t> staticShape(ArrayRef<Range> domain) {
   SmallVector<int64_t> shape;
   for (const Range &range : domain)
-    shape.push_back(getConstantIntValue(range.size).value_or(ShapedType::kDynamic));
+    shape.push_back(
+        getConstantIntValue(range.size).value_or(ShapedType::kDynamic));
   return shape;
 }
 
@@ -182,7 +183,8 @@ struct MatMulTiling
              << "): its epilogue needs the full sum; record the K tile for "
                 "the backend instead";
 
-    SmallVector<int64_t> resultDims = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    SmallVector<int64_t> resultDims =
+        llvm::to_vector(llvm::seq<int64_t>(0, rank));
     // An operand's batch dims broadcast against the result's batch dims
     // (aligned to the right); its last two dims follow `rows` and `cols`.
     auto matrixDims = [&](Value operand, int64_t rows, int64_t cols) {
@@ -199,16 +201,16 @@ struct MatMulTiling
     SmallVector<Operation *> slices;
     SmallVector<Value> operands;
     Value lhs = matmul.getLhs(), rhs = matmul.getRhs();
-    operands.push_back(sliceOperand(
-        b, loc, lhs,
-        matmul.getTransposeLhs() ? matrixDims(lhs, kDim, mDim)
-                                 : matrixDims(lhs, mDim, kDim),
-        domainShape, offsets, sizes, slices));
-    operands.push_back(sliceOperand(
-        b, loc, rhs,
-        matmul.getTransposeRhs() ? matrixDims(rhs, nDim, kDim)
-                                 : matrixDims(rhs, kDim, nDim),
-        domainShape, offsets, sizes, slices));
+    operands.push_back(sliceOperand(b, loc, lhs,
+                                    matmul.getTransposeLhs()
+                                        ? matrixDims(lhs, kDim, mDim)
+                                        : matrixDims(lhs, mDim, kDim),
+                                    domainShape, offsets, sizes, slices));
+    operands.push_back(sliceOperand(b, loc, rhs,
+                                    matmul.getTransposeRhs()
+                                        ? matrixDims(rhs, nDim, kDim)
+                                        : matrixDims(rhs, kDim, nDim),
+                                    domainShape, offsets, sizes, slices));
     for (Value epilogue : {matmul.getBias(), matmul.getResidual()})
       if (epilogue)
         operands.push_back(sliceOperand(b, loc, epilogue,
@@ -225,8 +227,8 @@ struct MatMulTiling
                         SmallVector<OpFoldResult> &resultOffsets,
                         SmallVector<OpFoldResult> &resultSizes) const {
     int64_t rank = tensorType(op->getResult(0)).getRank();
-    return resultTileOfDomain(resultNumber, rank, offsets, sizes,
-                              resultOffsets, resultSizes);
+    return resultTileOfDomain(resultNumber, rank, offsets, sizes, resultOffsets,
+                              resultSizes);
   }
 
   /// A tile of the result is the domain tile with K whole (for fusion into
@@ -346,7 +348,8 @@ struct AttentionTiling
       else
         operands.push_back(*causalMask);
     }
-    TilingResult result = cloneOnTile(b, op, operands, sizes, std::move(slices));
+    TilingResult result =
+        cloneOnTile(b, op, operands, sizes, std::move(slices));
     if (causalRows)
       cast<AttentionOp>(result.tiledOps.front()).setCausal(false);
     return result;
@@ -366,13 +369,14 @@ struct AttentionTiling
     auto generate = tensor::GenerateOp::create(
         b, loc, type, ValueRange{},
         [&](OpBuilder &nested, Location nestedLoc, ValueRange indices) {
-          Value row = arith::AddIOp::create(nested, nestedLoc, first, indices[0]);
+          Value row =
+              arith::AddIOp::create(nested, nestedLoc, first, indices[0]);
           Value last = row;
           if (keys != queries)
-            last = arith::AddIOp::create(
-                nested, nestedLoc, row,
-                arith::ConstantIndexOp::create(nested, nestedLoc,
-                                               keys - queries));
+            last =
+                arith::AddIOp::create(nested, nestedLoc, row,
+                                      arith::ConstantIndexOp::create(
+                                          nested, nestedLoc, keys - queries));
           Value attend = arith::CmpIOp::create(
               nested, nestedLoc, arith::CmpIPredicate::sle, indices[1], last);
           tensor::YieldOp::create(nested, nestedLoc, attend);

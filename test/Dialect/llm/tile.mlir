@@ -15,6 +15,13 @@
 // RUN: llm-opt %s --llm-tile=target=npu | FileCheck %s --check-prefixes=CHECK,NPU
 // RUN: llm-opt %s --llm-target-tiling-pipeline=target=npu | FileCheck %s --check-prefixes=CHECK,NPU
 // RUN: llm-opt %s --llm-set-target=target=%S/../../../targets/u280.json --llm-tile | FileCheck %s --check-prefixes=CHECK,U280
+// A description of one's own hardware: the NPU with an eighth of its
+// scratchpad and accumulators gets 64x64 tiles, K in blocks of 96.
+// RUN: sed -e 's/"on_chip_bytes": 524288/"on_chip_bytes": 65536/' -e 's/"accumulator_bytes": 131072/"accumulator_bytes": 16384/' -e 's/"name": "npu"/"name": "tiny-npu"/' %S/../../../targets/npu.json > %t.json
+// RUN: llm-opt %s --llm-set-target=target=%t.json --llm-tile | FileCheck %s --check-prefix=TINY
+// TINY: llm.target = {{{.*}}name = "tiny-npu"
+// TINY: scf.forall ({{.*}}) = (0, 0) to (512, 3072) step (64, 64)
+// TINY: llm.matmul {{.*}}fits = true, footprint_bytes = 65536 : i64, {{.*}}k_block = 96 : i64, sizes = array<i64: 64, 64, 768>, target = "tiny-npu", tiles = 384 : i64}
 // Tiling twice changes nothing: tiled ops carry llm.tile.
 // RUN: llm-opt %s --llm-tile=target=h100 --llm-tile=target=npu | FileCheck %s --check-prefixes=CHECK,H100
 
