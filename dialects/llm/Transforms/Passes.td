@@ -210,13 +210,14 @@ def LLMTile : Pass<"llm-tile", "ModuleOp"> {
     - it must fit: the double-buffered input tiles plus the accumulator
       tile are at most `on_chip_bytes` (matmul: 2 (tm tk + tk tn) b +
       4 tm tn; attention: tq D b + 2 tkv (D + Dv) b + 4 tq (tkv + Dv + 2);
-      norms: 3 rows E b for E normalized elements); on an NPU the
-      accumulator tile (4 tm tn; 4 tq (tkv + Dv)) is at most
-      `npu.accumulator_bytes`. If nothing fits, the smallest tile is taken
-      and `fits = false`.
+      norms: (3 rows + P) E b for E normalized elements and P scale/bias
+      tensors); on an NPU the accumulator tile (4 tm tn; 4 tq (tkv + Dv))
+      is at most `npu.accumulator_bytes`. If nothing fits, the smallest tile is taken,
+      with a warning and `fits = false`.
     - cost: a tile runs on one compute unit; with T tiles on U units the
       utilization is T / (ceil(T / U) U). The estimated time is
-      max(flops / matrix_ops_per_s, traffic / bandwidth) / utilization,
+      max(flops / rate, traffic / bandwidth) / utilization (the rate is
+      `matrix_ops_per_s` of the compute type, `vector_ops_per_s` for norms),
       where traffic counts the off-chip bytes the tiling implies (a matmul
       reads A once per column of tiles and B once per row of tiles; an
       attention reads K and V once per query tile), and flops are padded
@@ -235,8 +236,8 @@ def LLMTile : Pass<"llm-tile", "ModuleOp"> {
     are tiled by 1. A row tile of causal attention becomes non-causal with
     the tile's causal pattern as an i1 mask (and-ed with its i1 mask);
     causal attention with a float mask keeps its rows whole (a row override
-    is ignored there, with a warning). Ops with
-    dynamic shapes, or already carrying `llm.tile`, are left alone.
+    is ignored there, with a warning). Ops with dynamic or empty shapes,
+    or already carrying `llm.tile`, are left alone.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"\"",
@@ -252,7 +253,8 @@ def LLMTile : Pass<"llm-tile", "ModuleOp"> {
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "emit a remark per op with the tiles chosen and why">,
   ];
-  let dependentDialects = ["::mlir::scf::SCFDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::affine::AffineDialect"];
 }
