@@ -18,6 +18,13 @@ constexpr llvm::StringLiteral kWeightsAttrName = "llm.weights";
 constexpr llvm::StringLiteral kWeightArgAttrName = "llm.weight";
 /// Argument/result attribute with the ONNX graph's tensor name.
 constexpr llvm::StringLiteral kNameAttrName = "llm.name";
+/// Discardable attributes with an activation's calibration statistics, put
+/// on a matmul for llm-quantize: the per-input-channel maxima of |lhs|
+/// (array<f32>) and a percentile of |lhs| (f32).
+constexpr llvm::StringLiteral kActAbsMaxAttrName = "llm.act_absmax";
+constexpr llvm::StringLiteral kActPercentileAttrName = "llm.act_percentile";
+/// Module attribute where llm-quantize records what it quantized.
+constexpr llvm::StringLiteral kQuantizationAttrName = "llm.quantization";
 } // namespace mlir::llm
 
 #endif // LLM_TRANSFORMS_PASSES_H
