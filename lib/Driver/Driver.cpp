@@ -114,6 +114,9 @@ llvm::json::Object analyzeCosts(mlir::ModuleOp module, const Signature &sig) {
       auto lhs = matmul.getLhs().getType();
       int64_t k = lhs.getDimSize(lhs.getRank() - (matmul.getTransposeLhs() ? 2 : 1));
       matmulFlops += 2.0 * elements * k;
+    } else if (auto qmatmul = llvm::dyn_cast<mlir::llm::QMatMulOp>(op)) {
+      auto lhs = qmatmul.getLhs().getType();
+      matmulFlops += 2.0 * elements * lhs.getDimSize(lhs.getRank() - 1);
     } else if (auto gemm = llvm::dyn_cast<mlir::llm::GemmOp>(op)) {
       auto a = gemm.getA().getType();
       matmulFlops += 2.0 * elements * a.getDimSize(gemm.getTransposeA() ? 0 : 1);
@@ -189,11 +192,13 @@ llvm::Error llmc::checkTarget(StringRef target) {
 llvm::Error llmc::checkQuantization(StringRef quant) {
   if (quant == "none")
     return llvm::Error::success();
-  if (llvm::is_contained({StringRef("int8"), StringRef("w8"), StringRef("w4"),
-                          StringRef("fp8")},
+  if (llvm::is_contained({StringRef("int8"), StringRef("w8"), StringRef("w4")},
                          quant))
-    return inputError("quantization '" + quant +
-                      "' is not implemented yet (implemented: none)");
+    return llvm::Error::success();
+  if (quant == "fp8")
+    return inputError("quantization 'fp8' (e4m3) needs a target with fp8 "
+                      "arithmetic; the host target has none (use int8, w8 "
+                      "or w4)");
   return inputError("unknown quantization '" + quant +
                     "' (expected none, int8, w8, w4 or fp8)");
 }
@@ -215,6 +220,8 @@ llvm::Error llmc::captureDiagnostics(mlir::MLIRContext &context,
 CompiledModel::CompiledModel() = default;
 CompiledModel::~CompiledModel() {
   host.reset();
+  reference.reset();
+  referenceModule = nullptr;
   lowered = nullptr;
   graph = nullptr;
   imported = nullptr;
@@ -273,12 +280,16 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   model->targetName = "host";
   model->imported = module->clone();
 
-  mlir::PassManager graph(&context);
-  buildGraphPipeline(graph, options.fuse);
-  if (auto error = captureDiagnostics(
-          context, [&] { return graph.run(*module); },
-          "the graph pipeline failed"))
+  if (options.quant == "none") {
+    mlir::PassManager graph(&context);
+    buildGraphPipeline(graph, options.fuse);
+    if (auto error = captureDiagnostics(
+            context, [&] { return graph.run(*module); },
+            "the graph pipeline failed"))
+      return std::move(error);
+  } else if (auto error = model->quantize(*module, options)) {
     return std::move(error);
+  }
   model->graph = module->clone();
 
   auto signature = extractSignature(*module, options.import.entryName);
@@ -307,6 +318,9 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   model->lowered = std::move(module);
   if (auto error = model->prepareExecutable())
     return std::move(error);
+  if (model->quantName != "none")
+    if (auto error = model->measureAccuracy())
+      return std::move(error);
   return model;
 }
 
@@ -490,6 +504,11 @@ llvm::json::Object CompiledModel::report() const {
   target["target_description"] = nullptr;
   target["note"] = "the host target has no hardware description: latency, "
                    "throughput and energy are not estimated for it";
+  if (quantName != "none") {
+    target["quant"] = quantName;
+    if (accuracy)
+      target["accuracy"] = llvm::json::Object(*accuracy);
+  }
   return llvm::json::Object{{"targets", llvm::json::Object{{targetName,
                                                             std::move(target)}}}};
 }

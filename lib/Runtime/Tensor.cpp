@@ -190,7 +190,12 @@ llvm::Expected<Tensor> llmc::readNpy(StringRef path) {
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError(path + ": cannot read: " + buffer.getError().message());
-  StringRef data = (*buffer)->getBuffer();
+  return parseNpy((*buffer)->getBuffer(), path,
+                  llvm::sys::path::stem(path));
+}
+
+llvm::Expected<Tensor> llmc::parseNpy(StringRef data, StringRef path,
+                                      StringRef name) {
   auto bad = [&](const llvm::Twine &why) {
     return makeError(path + ": not a valid .npy file: " + why);
   };
@@ -241,7 +246,7 @@ llvm::Expected<Tensor> llmc::readNpy(StringRef path) {
       return bad("bad shape '" + dims + "'");
     shape.push_back(dim);
   }
-  Tensor tensor(llvm::sys::path::stem(path).str(), *dtype, shape);
+  Tensor tensor(name.str(), *dtype, shape);
   size_t payload = data.size() - headerStart - headerLength;
   if (payload < tensor.byteSize())
     return bad("data is truncated: " + llvm::Twine(payload) + " bytes for " +

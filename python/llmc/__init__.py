@@ -19,7 +19,9 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None):
     """Compiles `model` for `target`.
 
     model: a path to an .onnx file, the bytes of one, or an onnx.ModelProto.
-    quant: None or "none" (int8, w8, w4 and fp8 are planned).
+    quant: None or "none"; "int8" (W8A8, static activation scales
+        calibrated on synthetic inputs), "w8" or "w4" (weight-only). fp8 needs
+        a target with fp8 and is rejected on the host.
     shapes: {input name: dims} for inputs with dynamic dimensions.
     target_desc: a target description file (not supported yet).
     """

@@ -20,6 +20,22 @@ static cl::opt<std::string> quant("quant",
                                   cl::init("none"));
 static cl::opt<std::string> calib("calib",
                                   cl::desc("calibration inputs (.npz)"));
+static cl::opt<std::string> quantActivations(
+    "quant-activations",
+    cl::desc("int8 activation scales: static (calibrated) or dynamic (per token)"),
+    cl::init("static"));
+static cl::opt<std::string> quantCalibration(
+    "quant-calibration", cl::desc("static scales from minmax or percentile"),
+    cl::init("minmax"));
+static cl::opt<double> quantPercentile(
+    "quant-percentile", cl::desc("percentile of |x| for percentile calibration"),
+    cl::init(99.99));
+static cl::opt<double> smoothQuant(
+    "smoothquant", cl::desc("SmoothQuant alpha for int8 (0 = off)"),
+    cl::init(0.0));
+static cl::opt<int64_t> groupSize("group-size",
+                                  cl::desc("w4 group size along K"),
+                                  cl::init(128));
 static cl::list<std::string> shapes("shape",
                                     cl::desc("NAME=DIMS static input shape"));
 static cl::opt<std::string> reportPath("report",
@@ -46,11 +62,19 @@ int main(int argc, char **argv) {
 
   llmc::CompileOptions options;
   options.quant = quant;
+  options.quantization.activations = quantActivations;
+  options.quantization.calibration = quantCalibration;
+  options.quantization.percentile = quantPercentile;
+  options.quantization.smoothQuant = smoothQuant;
+  options.quantization.groupSize = groupSize;
+  options.quantization.calibrationFile = calib;
   options.fuse = !noFusion;
   for (const std::string &spec : shapes)
     if (Error error = llmc::parseShapeOption(spec, options.import))
       return llmc::reportToolError(kTool, std::move(error));
   if (Error error = llmc::checkTarget(target))
+    return llmc::reportToolError(kTool, std::move(error));
+  if (Error error = llmc::checkQuantization(quant))
     return llmc::reportToolError(kTool, std::move(error));
 
   SmallVector<StringRef> targets;
@@ -60,6 +84,7 @@ int main(int argc, char **argv) {
     targets.push_back(target);
 
   json::Object reportTargets;
+  std::optional<json::Value> accuracy;
   for (StringRef name : targets) {
     options.target = name.str();
     llmc::reportProgress(kTool, "compiling " + modelPath + " for " + name);
@@ -73,6 +98,11 @@ int main(int argc, char **argv) {
     if (Error error = (*model)->save(dir))
       return llmc::reportToolError(kTool, std::move(error));
     json::Object report = (*model)->report();
+    if (quant != "none")
+      if (const json::Object *perTarget = report.getObject("targets"))
+        if (const json::Object *entry = perTarget->getObject(name))
+          if (const json::Value *measured = entry->get("accuracy"))
+            accuracy = *measured;
     if (json::Object *perTarget = report.getObject("targets"))
       for (auto &entry : *perTarget)
         reportTargets[entry.first] = std::move(entry.second);
@@ -80,6 +110,10 @@ int main(int argc, char **argv) {
 
   json::Object report{{"model", modelPath}, {"quant", quant},
                       {"targets", std::move(reportTargets)}};
+  // The accuracy of a quantized compile against fp32, on the calibration
+  // inputs (the host's, which every target's integer path reproduces).
+  if (accuracy)
+    report["accuracy"] = std::move(*accuracy);
   outs() << formatv("{0,-8} {1,14} {2,14} {3,14} {4,10}\n", "target", "GFLOP",
                     "MB moved", "weight MB", "FLOP/byte");
   for (auto &entry : *report.getObject("targets")) {
@@ -91,6 +125,15 @@ int main(int argc, char **argv) {
                       entry.first.str(), number("flops") / 1e9,
                       number("bytes") / 1e6, number("weight_bytes") / 1e6,
                       number("arithmetic_intensity"));
+  }
+  if (const json::Object *measured = report.getObject("accuracy")) {
+    auto number = [&](StringRef key) {
+      return measured->getNumber(key).value_or(NAN);
+    };
+    outs() << formatv("quant {0}: cosine {1:f6}, max abs error {2:e}, mean "
+                      "abs error {3:e}, top-1 agreement {4:f4} vs fp32\n",
+                      quant, number("cosine"), number("max_abs_error"),
+                      number("mean_abs_error"), number("top1_agreement"));
   }
   if (!reportPath.empty()) {
     std::error_code error;

@@ -33,10 +33,27 @@ llvm::ArrayRef<llvm::StringRef> implementedTargets();
 llvm::Error checkTarget(llvm::StringRef target);
 llvm::Error checkQuantization(llvm::StringRef quant);
 
+/// How --quant int8|w8|w4 quantizes (see the llm-quantize pass).
+struct QuantizationOptions {
+  /// int8 activation scales: "static" (calibrated, per tensor) or "dynamic"
+  /// (per token at run time).
+  std::string activations = "static";
+  /// Static scales from "minmax" or "percentile" of |activation|.
+  std::string calibration = "minmax";
+  double percentile = 99.99;
+  /// SmoothQuant alpha; 0 is off.
+  double smoothQuant = 0.0;
+  int64_t groupSize = 128;
+  /// Calibration inputs (.npz, one array per model input, optionally with a
+  /// leading dim of samples); synthetic inputs (with a warning) if empty.
+  std::string calibrationFile;
+};
+
 struct CompileOptions {
   ImportOptions import;
   std::string target = "host";
   std::string quant = "none";
+  QuantizationOptions quantization;
   /// Run the fusion passes (off only to compare with the unfused graph).
   bool fuse = true;
 };
@@ -88,6 +105,14 @@ public:
   std::string mlir(llvm::StringRef stage) const;
   /// Static cost figures of the graph (see the report section of the docs).
   llvm::json::Object report() const;
+  /// The quantization mode ("none" unless compiled with --quant).
+  llvm::StringRef quantization() const { return quantName; }
+  /// For a quantized model: runs the fp32 reference on `inputs` and compares
+  /// `outputs` (this model's on the same inputs) with it: cosine,
+  /// max_abs_error, mean_abs_error, top1_agreement.
+  llvm::Expected<llvm::json::Object>
+  compareWithReference(std::vector<Tensor> inputs,
+                       const std::vector<Tensor> &outputs);
 
 private:
   CompiledModel();
@@ -96,6 +121,8 @@ private:
                   mlir::OwningOpRef<mlir::ModuleOp> module,
                   const CompileOptions &options);
   llvm::Error prepareExecutable();
+  llvm::Error quantize(mlir::ModuleOp module, const CompileOptions &options);
+  llvm::Error measureAccuracy();
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::string targetName = "host";
@@ -107,7 +134,27 @@ private:
   std::vector<Tensor> weights;
   llvm::json::Object costs;
   std::unique_ptr<HostExecutable> host;
+  std::string quantName = "none";
+  /// For quantized models: the fp32 graph, compiled (its first outputs are
+  /// the model's), and the accuracy measured on the calibration inputs.
+  mlir::OwningOpRef<mlir::ModuleOp> referenceModule;
+  std::vector<Tensor> referenceWeights;
+  std::unique_ptr<HostExecutable> reference;
+  Signature referenceSig;
+  std::optional<llvm::json::Object> accuracy;
+  std::vector<std::vector<Tensor>> calibrationInputs, referenceOutputs;
+  std::string calibrationSource;
 };
+
+/// Reads the arrays of an `.npz` file (numpy's np.savez: a zip of stored,
+/// uncompressed `.npy` entries), named by their keys.
+llvm::Expected<std::vector<Tensor>> readNpz(llvm::StringRef path);
+
+/// Compares outputs of a quantized model with fp32 references (same order):
+/// cosine similarity and absolute errors over all float elements, and top-1
+/// agreement of the argmax along the last dim.
+llvm::json::Object compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
+                                  llvm::ArrayRef<std::vector<Tensor>> expected);
 
 /// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol*|e|.
 /// Returns a one-line description of the worst mismatch, or none.
