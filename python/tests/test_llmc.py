@@ -103,3 +103,19 @@ def test_unknown_target_and_quant_raise():
 def test_bad_model_type_raises():
     with pytest.raises(TypeError):
         llmc.compile(42)
+
+
+def test_quantized_compile(reference, compiled):
+    ids, _ = reference
+    quantized = llmc.compile(MODEL, target="host", quant="w8")
+    host = quantized.report()["targets"]["host"]
+    assert host["quant"] == "w8"
+    assert host["accuracy"]["cosine"] >= 0.99
+    assert host["accuracy"]["top1_agreement"] >= 0.9
+    fp32 = compiled.report()["targets"]["host"]["weight_bytes"]
+    assert host["weight_bytes"] <= 0.3 * fp32
+    fp32_logits = compiled.run({"input_ids": ids})["logits"]
+    logits = quantized.run({"input_ids": ids})["logits"]
+    assert (logits.argmax(-1) == fp32_logits.argmax(-1)).mean() >= 0.9
+    with pytest.raises(llmc.Error, match="fp8"):
+        llmc.compile(MODEL, quant="fp8")
