@@ -570,6 +570,15 @@ std::optional<std::string> llmc::compareTensors(const Tensor &actual,
     return "output '" + actual.name + "' has shape " +
            shapeToString(actual.shape) + ", expected " +
            shapeToString(expected.shape);
+  // Signless i8 outputs hold the bytes of uint8 values (and vice versa):
+  // compare them as the expected type.
+  if (actual.dtype != expected.dtype &&
+      ((actual.dtype == DType::i8 && expected.dtype == DType::u8) ||
+       (actual.dtype == DType::u8 && expected.dtype == DType::i8))) {
+    Tensor relabeled = actual;
+    relabeled.dtype = expected.dtype;
+    return compareTensors(relabeled, expected, rtol, atol);
+  }
   int64_t count = actual.numElements(), bad = 0, worst = -1;
   double worstExcess = -1;
   for (int64_t i = 0; i < count; ++i) {

@@ -542,6 +542,11 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
                        dtypeName(spec.dtype) + " " + shapeToString(spec.shape) +
                        "); give it with --input " + spec.name + "=FILE");
     Tensor &tensor = inputs[it->second];
+    // llm integers are signless: a uint8 tensor binds to an i8 input (its
+    // bytes; the quantization ops read them as unsigned where the model
+    // says so).
+    if (tensor.dtype == DType::u8 && spec.dtype == DType::i8)
+      tensor.dtype = DType::i8;
     if (tensor.dtype != spec.dtype)
       return makeError("input '" + spec.name + "' has dtype " +
                        dtypeName(tensor.dtype) + ", the model expects " +
