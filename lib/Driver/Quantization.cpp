@@ -42,10 +42,15 @@ constexpr StringRef kCalibrationResultPrefix = "__llmc_calibration_";
 /// Synthetic calibration samples when no --calib is given.
 constexpr int kSyntheticSamples = 4;
 
-/// The matmuls llm-quantize rewrites, in walk order (the same in a clone).
-std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module) {
+/// The matmuls of the entry function llm-quantize rewrites, in walk order
+/// (the same in a clone).
+std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
+                                                    StringRef entry) {
   std::vector<mlir::llm::MatMulOp> result;
-  module.walk([&](mlir::llm::MatMulOp op) {
+  auto func = module.lookupSymbol<mlir::func::FuncOp>(entry);
+  if (!func)
+    return result;
+  func.walk([&](mlir::llm::MatMulOp op) {
     auto weight = op.getRhs().getDefiningOp<mlir::llm::ConstantOp>();
     auto type = llvm::cast<mlir::RankedTensorType>(op.getRhs().getType());
     if (weight && !op.getTransposeLhs() && type.getRank() == 2 &&
@@ -72,8 +77,8 @@ llvm::Error compileForHost(mlir::MLIRContext &context, mlir::ModuleOp module,
   if (!signature)
     return inputError(llvm::toString(signature.takeError()));
   sig = std::move(*signature);
-  if (auto table =
-          module->getAttrOfType<mlir::DictionaryAttr>(mlir::llm::kWeightsAttrName)) {
+  if (auto table = module->getAttrOfType<mlir::DictionaryAttr>(
+          mlir::llm::kWeightsAttrName)) {
     for (const TensorSpec &spec : sig.weights) {
       auto value =
           llvm::dyn_cast_if_present<mlir::ElementsAttr>(table.get(spec.name));
@@ -128,8 +133,9 @@ int64_t indexBound(mlir::ModuleOp module, mlir::BlockArgument input) {
     }
     if (indices != input)
       return;
-    int64_t size = llvm::cast<mlir::RankedTensorType>(gather.getData().getType())
-                       .getDimSize(gather.getAxis());
+    int64_t size =
+        llvm::cast<mlir::RankedTensorType>(gather.getData().getType())
+            .getDimSize(gather.getAxis());
     if (size > 0)
       bound = bound ? std::min(bound, size) : size;
   });
@@ -250,8 +256,8 @@ float percentileOf(std::vector<float> &values, double percentile) {
   if (values.empty())
     return 0;
   double position = percentile / 100.0 * (values.size() - 1);
-  size_t index = std::min(values.size() - 1,
-                          static_cast<size_t>(std::ceil(position)));
+  size_t index =
+      std::min(values.size() - 1, static_cast<size_t>(std::ceil(position)));
   std::nth_element(values.begin(), values.begin() + index, values.end());
   return values[index];
 }
@@ -278,8 +284,8 @@ llvm::Expected<std::vector<Tensor>> llmc::readNpz(StringRef path) {
   if (data.size() < 22)
     return bad("too short for a zip archive");
   int64_t eocd = -1;
-  for (int64_t i = data.size() - 22; i >= 0 && i + 65557 >= int64_t(data.size());
-       --i)
+  for (int64_t i = data.size() - 22;
+       i >= 0 && i + 65557 >= int64_t(data.size()); --i)
     if (read32le(at(i)) == 0x06054b50) {
       eocd = i;
       break;
@@ -335,15 +341,15 @@ llvm::Expected<std::vector<Tensor>> llmc::readNpz(StringRef path) {
       return bad("entry '" + name + "' has different stored and real sizes");
     if (local + 30 > data.size() || read32le(at(local)) != 0x04034b50)
       return bad("broken local header of '" + name + "'");
-    uint64_t start = local + 30 + read16le(at(local + 26)) +
-                     read16le(at(local + 28));
+    uint64_t start =
+        local + 30 + read16le(at(local + 26)) + read16le(at(local + 28));
     if (start + size > data.size())
       return bad("entry '" + name + "' is truncated");
     StringRef key = name;
     if (!key.consume_back(".npy"))
       return bad("entry '" + name + "' is not an .npy array");
-    auto tensor = parseNpy(data.substr(start, size), (path + ":" + name).str(),
-                           key);
+    auto tensor =
+        parseNpy(data.substr(start, size), (path + ":" + name).str(), key);
     if (!tensor)
       return inputError(llvm::toString(tensor.takeError()));
     result.push_back(std::move(*tensor));
@@ -394,12 +400,11 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
   double denominator = std::sqrt(actualNorm) * std::sqrt(expectedNorm);
   double cosine = denominator > 0 ? dot / denominator
                                   : (actualNorm == expectedNorm ? 1.0 : 0.0);
-  llvm::json::Object result{
-      {"cosine", cosine},
-      {"max_abs_error", maxError},
-      {"mean_abs_error", count ? sumError / count : 0.0},
-      {"elements", count},
-      {"samples", static_cast<int64_t>(actual.size())}};
+  llvm::json::Object result{{"cosine", cosine},
+                            {"max_abs_error", maxError},
+                            {"mean_abs_error", count ? sumError / count : 0.0},
+                            {"elements", count},
+                            {"samples", static_cast<int64_t>(actual.size())}};
   if (rows)
     result["top1_agreement"] = static_cast<double>(agreeing) / rows;
   else
@@ -446,9 +451,9 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   // The fp32 reference, returning every quantizable matmul's input too.
   StringRef entry = options.import.entryName;
   referenceModule = module.clone();
-  std::vector<mlir::llm::MatMulOp> targets = quantizableMatMuls(module);
+  std::vector<mlir::llm::MatMulOp> targets = quantizableMatMuls(module, entry);
   std::vector<mlir::llm::MatMulOp> probes =
-      quantizableMatMuls(*referenceModule);
+      quantizableMatMuls(*referenceModule, entry);
   auto func = referenceModule->lookupSymbol<mlir::func::FuncOp>(entry);
   if (!func || func.isExternal() || probes.size() != targets.size())
     return inputError("the model has no function '" + entry + "' to calibrate");
@@ -458,9 +463,10 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   for (mlir::llm::MatMulOp probe : probes)
     returned.push_back(probe.getLhs());
   ret->setOperands(returned);
-  llvm::SmallVector<mlir::Type> resultTypes(mlir::ValueRange(returned).getTypes());
-  func.setType(mlir::FunctionType::get(&context, func.getArgumentTypes(),
-                                       resultTypes));
+  llvm::SmallVector<mlir::Type> resultTypes(
+      mlir::ValueRange(returned).getTypes());
+  func.setType(
+      mlir::FunctionType::get(&context, func.getArgumentTypes(), resultTypes));
   for (unsigned i = numOutputs; i < returned.size(); ++i)
     func.setResultAttr(
         i, mlir::llm::kNameAttrName,

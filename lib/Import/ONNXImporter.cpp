@@ -1442,12 +1442,12 @@ FailureOr<Value> ONNXImporter::floatParameter(Value value, StringRef what) {
 FailureOr<Value> ONNXImporter::alongAxis(Value parameter, int64_t rank,
                                          int64_t axis, StringRef what) {
   RankedTensorType type = typeOf(parameter);
-  if (type.getRank() == 0 ||
-      (type.getRank() == 1 && type.getDimSize(0) == 1))
+  if (type.getRank() == 0 || (type.getRank() == 1 && type.getDimSize(0) == 1))
     return parameter;
   if (type.getRank() != 1)
-    return error(what + " must be a scalar or 1-D (blocked quantization is "
-                        "not supported), got " +
+    return error(what +
+                 " must be a scalar or 1-D (blocked quantization is "
+                 "not supported), got " +
                  llm::shapeString(type.getShape()));
   FailureOr<int64_t> normalized = normalizeAxis(axis, rank);
   if (failed(normalized))
@@ -1635,8 +1635,8 @@ LogicalResult ONNXImporter::importQLinearMatMul() {
     quantAttrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
     markUnsignedOutput(0);
   }
-  return setResult(create<llm::QuantizeOp>(
-      {*real, *one, yZero}, quantAttrs, accType.clone(builder.getI8Type())));
+  return setResult(create<llm::QuantizeOp>({*real, *one, yZero}, quantAttrs,
+                                           accType.clone(builder.getI8Type())));
 }
 
 LogicalResult ONNXImporter::importDynamicQuantizeLinear() {
@@ -1670,14 +1670,14 @@ LogicalResult ONNXImporter::importDynamicQuantizeLinear() {
     return failure();
   NamedAttribute isUnsigned = namedAttr("is_unsigned", builder.getUnitAttr());
   // zero_point = saturate(roundeven(-min / scale)) in [0, 255].
-  FailureOr<Value> zeroPoint = create<llm::QuantizeOp>(
-      {*negated, *scale}, {isUnsigned},
-      RankedTensorType::get({}, builder.getI8Type()));
+  FailureOr<Value> zeroPoint =
+      create<llm::QuantizeOp>({*negated, *scale}, {isUnsigned},
+                              RankedTensorType::get({}, builder.getI8Type()));
   if (failed(zeroPoint))
     return failure();
-  FailureOr<Value> y = create<llm::QuantizeOp>(
-      {x, *scale, *zeroPoint}, {isUnsigned},
-      typeOf(x).clone(builder.getI8Type()));
+  FailureOr<Value> y =
+      create<llm::QuantizeOp>({x, *scale, *zeroPoint}, {isUnsigned},
+                              typeOf(x).clone(builder.getI8Type()));
   if (failed(y))
     return failure();
   markUnsignedOutput(0);

@@ -190,8 +190,7 @@ llvm::Expected<Tensor> llmc::readNpy(StringRef path) {
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError(path + ": cannot read: " + buffer.getError().message());
-  return parseNpy((*buffer)->getBuffer(), path,
-                  llvm::sys::path::stem(path));
+  return parseNpy((*buffer)->getBuffer(), path, llvm::sys::path::stem(path));
 }
 
 llvm::Expected<Tensor> llmc::parseNpy(StringRef data, StringRef path,

@@ -24,20 +24,22 @@ static cl::opt<std::string> calib("calib",
                                   cl::desc("calibration inputs (.npz)"));
 static cl::opt<std::string> quantActivations(
     "quant-activations",
-    cl::desc("int8 activation scales: static (calibrated) or dynamic (per token)"),
+    cl::desc(
+        "int8 activation scales: static (calibrated) or dynamic (per token)"),
     cl::init("static"));
-static cl::opt<std::string> quantCalibration(
-    "quant-calibration", cl::desc("static scales from minmax or percentile"),
-    cl::init("minmax"));
-static cl::opt<double> quantPercentile(
-    "quant-percentile", cl::desc("percentile of |x| for percentile calibration"),
-    cl::init(99.99));
-static cl::opt<double> smoothQuant(
-    "smoothquant", cl::desc("SmoothQuant alpha for int8 (0 = off)"),
-    cl::init(0.0));
-static cl::opt<int64_t> groupSize("group-size",
-                                  cl::desc("w4 group size along K"),
-                                  cl::init(128));
+static cl::opt<std::string>
+    quantCalibration("quant-calibration",
+                     cl::desc("static scales from minmax or percentile"),
+                     cl::init("minmax"));
+static cl::opt<double>
+    quantPercentile("quant-percentile",
+                    cl::desc("percentile of |x| for percentile calibration"),
+                    cl::init(99.99));
+static cl::opt<double>
+    smoothQuant("smoothquant", cl::desc("SmoothQuant alpha for int8 (0 = off)"),
+                cl::init(0.0));
+static cl::opt<int64_t>
+    groupSize("group-size", cl::desc("w4 group size along K"), cl::init(128));
 static cl::list<std::string> inputs("input",
                                     cl::desc("[NAME=]FILE (.npy or .pb)"));
 static cl::list<std::string> shapes("shape",
@@ -210,8 +212,8 @@ int main(int argc, char **argv) {
 
   std::optional<json::Object> accuracy;
   if (quant != "none") {
-    auto measured = (*model)->compareWithReference(
-        std::move(inputsForReference), *outputs);
+    auto measured =
+        (*model)->compareWithReference(std::move(inputsForReference), *outputs);
     if (!measured)
       return llmc::reportToolError(kTool, measured.takeError());
     auto number = [&](StringRef key) {

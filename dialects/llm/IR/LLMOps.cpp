@@ -618,10 +618,9 @@ static LogicalResult verifyParameter(Operation *op, StringRef name,
   auto broadcast = broadcastShapes(shape, parameter);
   if (parameter.size() > shape.size() || failed(broadcast) ||
       *broadcast != shape)
-    return op->emitOpError() << "expects " << name << " "
-                             << shapeString(parameter)
-                             << " to broadcast to the " << target << " "
-                             << shapeString(shape);
+    return op->emitOpError()
+           << "expects " << name << " " << shapeString(parameter)
+           << " to broadcast to the " << target << " " << shapeString(shape);
   return success();
 }
 
@@ -660,16 +659,17 @@ LogicalResult DequantizeOp::verify() {
                            << input.getElementType();
   if (input.getRank() != static_cast<int64_t>(shape.size()) ||
       (bits == 4 && shape.empty()))
-    return emitOpError() << "expects the input " << shapeString(input.getShape())
-                         << " and result " << shapeString(shape)
-                         << " to have the same rank"
+    return emitOpError() << "expects the input "
+                         << shapeString(input.getShape()) << " and result "
+                         << shapeString(shape) << " to have the same rank"
                          << (bits == 4 ? " (at least 1 with bits 4)" : "");
   SmallVector<int64_t> expected(shape);
   if (bits == 4 && !ShapedType::isDynamic(expected.back()))
     expected.back() = (expected.back() + 1) / 2;
   if (input.getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError() << "expects an input of shape " << shapeString(expected)
-                         << " for the result " << shapeString(shape)
+    return emitOpError() << "expects an input of shape "
+                         << shapeString(expected) << " for the result "
+                         << shapeString(shape)
                          << (bits == 4 ? " (two 4-bit values per byte)" : "")
                          << ", got " << shapeString(input.getShape());
   // With blocks, parameters are checked against the result shape with its
@@ -689,11 +689,12 @@ LogicalResult DequantizeOp::verify() {
     ArrayRef<int64_t> parameter =
         cast<RankedTensorType>(value.getType()).getShape();
     if (block > 0 && parameter.size() != shape.size())
-      return emitOpError() << "expects " << name << " " << shapeString(parameter)
+      return emitOpError() << "expects " << name << " "
+                           << shapeString(parameter)
                            << " to have the result's rank with block_size "
                            << block;
-    if (failed(verifyParameter(*this, name, parameter, parameterTarget,
-                               target)))
+    if (failed(
+            verifyParameter(*this, name, parameter, parameterTarget, target)))
       return failure();
   }
   return success();
@@ -736,8 +737,8 @@ LogicalResult QMatMulOp::inferReturnTypes(MLIRContext *context,
 
 LogicalResult QMatMulOp::verify() {
   for (auto [name, zero, operand] :
-       {std::tuple<StringRef, Value, Value>{"lhs_zero_point",
-                                            getLhsZeroPoint(), getLhs()},
+       {std::tuple<StringRef, Value, Value>{"lhs_zero_point", getLhsZeroPoint(),
+                                            getLhs()},
         {"rhs_zero_point", getRhsZeroPoint(), getRhs()}}) {
     if (!zero)
       continue;

@@ -159,11 +159,11 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       bytes = stored.rows.values;
     }
     auto type = RankedTensorType::get({rows, storedCols}, i8);
-    stored.values = makeBlob(
-        type, (name + (bits == 4 ? ".w4" : ".w8")).str(),
-        ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()),
-                       bytes.size()),
-        1);
+    stored.values =
+        makeBlob(type, (name + (bits == 4 ? ".w4" : ".w8")).str(),
+                 ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()),
+                                bytes.size()),
+                 1);
     return cache.emplace(key, std::move(stored)).first->second;
   }
 
@@ -292,9 +292,9 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
 
     auto absmaxAttr = op->getAttrOfType<DenseF32ArrayAttr>(kActAbsMaxAttrName);
     if (absmaxAttr && absmaxAttr.size() != k)
-      return op.emitOpError() << "has " << kActAbsMaxAttrName << " of "
-                              << absmaxAttr.size()
-                              << " channels, expected K = " << k;
+      return op.emitOpError()
+             << "has " << kActAbsMaxAttrName << " of " << absmaxAttr.size()
+             << " channels, expected K = " << k;
     bool isStatic = activations == "static";
     if ((isStatic || smoothQuant > 0) && !absmaxAttr)
       return op.emitOpError()
@@ -310,8 +310,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       float unsmoothed = *std::max_element(absmax.begin(), absmax.end());
       clip = unsmoothed;
       if (calibration == "percentile") {
-        auto percentile =
-            op->getAttrOfType<FloatAttr>(kActPercentileAttrName);
+        auto percentile = op->getAttrOfType<FloatAttr>(kActPercentileAttrName);
         if (!percentile)
           return op.emitOpError() << "needs '" << kActPercentileAttrName
                                   << "' for percentile calibration";
@@ -357,8 +356,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value());
       std::vector<float> combined(n);
       for (int64_t i = 0; i < n; ++i)
-        combined[i] = static_cast<float>(double(productScale) * scale *
-                                         q.scales[i]);
+        combined[i] =
+            static_cast<float>(double(productScale) * scale * q.scales[i]);
       outputScale = floats(b, loc, {n}, combined, name + ".outscale");
     } else {
       auto xType = cast<RankedTensorType>(x.getType());
@@ -368,7 +367,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
           b, loc, absx, b.getDenseI64ArrayAttr({rank - 1}), true);
       Value floor = floats(b, loc, {}, {1e-30f}, "");
       Value positive = MaxOp::create(b, loc, absmax, floor);
-      Value s = DivOp::create(b, loc, positive, floats(b, loc, {}, {127.0f}, ""));
+      Value s =
+          DivOp::create(b, loc, positive, floats(b, loc, {}, {127.0f}, ""));
       quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value());
       std::vector<float> weightScales(n);
       for (int64_t i = 0; i < n; ++i)
@@ -398,13 +398,13 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       return signalPassFailure();
     }
     if (activations != "static" && activations != "dynamic") {
-      module.emitError() << "llm-quantize: unknown activations '"
-                         << activations << "' (expected static or dynamic)";
+      module.emitError() << "llm-quantize: unknown activations '" << activations
+                         << "' (expected static or dynamic)";
       return signalPassFailure();
     }
     if (calibration != "minmax" && calibration != "percentile") {
-      module.emitError() << "llm-quantize: unknown calibration '"
-                         << calibration << "' (expected minmax or percentile)";
+      module.emitError() << "llm-quantize: unknown calibration '" << calibration
+                         << "' (expected minmax or percentile)";
       return signalPassFailure();
     }
     if (smoothQuant < 0 || smoothQuant > 1 ||

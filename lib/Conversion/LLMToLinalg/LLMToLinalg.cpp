@@ -779,8 +779,8 @@ public:
           if (args.size() > 2)
             v = arith::AddFOp::create(
                 b, loc, v,
-                arith::SIToFPOp::create(
-                    b, loc, f32, widen(b, loc, args[2], isUnsigned)));
+                arith::SIToFPOp::create(b, loc, f32,
+                                        widen(b, loc, args[2], isUnsigned)));
           // maxnumf returns the number when the other operand is NaN, so
           // NaN saturates to the lower bound.
           v = arith::MaxNumFOp::create(
@@ -822,11 +822,10 @@ public:
     SmallVector<Value> inputs{adaptor.getInput(), adaptor.getScale()};
     SmallVector<AffineMap> maps{AffineMap::get(rank, 0, inputExprs, ctx)};
     auto parameterMap = [&](Value parameter) {
-      return AffineMap::get(
-          rank, 0,
-          broadcastExprs(tensorTypeOf(parameter).getShape(), blockShape,
-                         blockExprs, ctx),
-          ctx);
+      return AffineMap::get(rank, 0,
+                            broadcastExprs(tensorTypeOf(parameter).getShape(),
+                                           blockShape, blockExprs, ctx),
+                            ctx);
     };
     maps.push_back(parameterMap(adaptor.getScale()));
     if (Value zero = adaptor.getZeroPoint()) {
@@ -942,8 +941,8 @@ public:
           if (rhsZero >= 0)
             w = arith::SubIOp::create(
                 b, nested, w, widen(b, nested, args[rhsZero], rhsUnsigned));
-          return arith::AddIOp::create(
-              b, nested, args.back(), arith::MulIOp::create(b, nested, a, w));
+          return arith::AddIOp::create(b, nested, args.back(),
+                                       arith::MulIOp::create(b, nested, a, w));
         });
     rewriter.replaceOp(op, result);
     return success();

@@ -43,7 +43,7 @@
 func.func @linear(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %w = llm.constant dense<[[4.0, -4.0], [2.0, 0.0], [-1.0, 3.0]]> : tensor<3x2xf32>
   %b = llm.constant dense<[1.0, 2.0]> : tensor<2xf32>
-  %y = llm.matmul %x, %w bias %b {activation = #llm.activation<gelu>, llm.act_absmax = array<f32: 1.0, 4.0, 2.0>} : (tensor<4x3xf32>, tensor<3x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  %y = llm.matmul %x, %w bias %b {activation = #llm.activation<gelu>, llm.act_absmax = array<f32: 1.0, 4.0, 2.0>, llm.act_percentile = 3.5 : f32} : (tensor<4x3xf32>, tensor<3x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
   return %y : tensor<4x2xf32>
 }
 
@@ -72,4 +72,26 @@ func.func @embedding(%ids: tensor<5xi64>) -> tensor<5x2xf32> {
 func.func @activations_only(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
   %y = llm.matmul %a, %b : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Percentile calibration clips at llm.act_percentile (3.0 -> scale 3 / 127);
+// SmoothQuant with alpha 0.5 multiplies x by 1 / f, f_k = sqrt(max|x_k| /
+// max|w_k|) = [sqrt(4 / 2), sqrt(1 / 4)] = [1.414, 0.5], and the minmax clip
+// is the smoothed maximum, max(4 / 1.414, 1 / 0.5) = 2.83.
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8 calibration=percentile" | FileCheck %s --check-prefix=PCT
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8 smoothquant=0.5" | FileCheck %s --check-prefix=SMOOTH
+// PCT-LABEL: func @calibrated
+// PCT: %[[S:.*]] = llm.constant dense<0.0236{{[0-9]*}}> : tensor<f32>
+// PCT: llm.quantize %arg0, %[[S]]
+// SMOOTH-LABEL: func @calibrated
+// SMOOTH: %[[F:.*]] = llm.constant dense<[0.7071{{[0-9]*}}, 2.000000e+00]> : tensor<2xf32>
+// SMOOTH: %[[X:.*]] = llm.mul %arg0, %[[F]]
+// SMOOTH: %[[S:.*]] = llm.constant dense<0.0222{{[0-9]*}}> : tensor<f32>
+// SMOOTH: llm.quantize %[[X]], %[[S]]
+func.func @calibrated(%x: tensor<4x2xf32>) -> tensor<4x1xf32> {
+  %w = llm.constant dense<[[2.0], [-4.0]]> : tensor<2x1xf32>
+  %y = llm.matmul %x, %w {llm.act_absmax = array<f32: 4.0, 1.0>, llm.act_percentile = 3.0 : f32} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  return %y : tensor<4x1xf32>
 }
