@@ -97,10 +97,33 @@ py::object jsonToPython(const llvm::json::Value &value) {
 
 CompileOptions makeOptions(const std::string &target,
                            const std::optional<std::string> &quant,
-                           const std::optional<py::dict> &shapes) {
+                           const std::optional<py::dict> &shapes,
+                           const std::optional<py::dict> &quantOptions = {}) {
   CompileOptions options;
   options.target = target;
   options.quant = quant.value_or("none");
+  if (quantOptions)
+    for (auto [key, value] : *quantOptions) {
+      auto name = key.cast<std::string>();
+      QuantizationOptions &q = options.quantization;
+      if (name == "activations")
+        q.activations = value.cast<std::string>();
+      else if (name == "calibration")
+        q.calibration = value.cast<std::string>();
+      else if (name == "percentile")
+        q.percentile = value.cast<double>();
+      else if (name == "smoothquant")
+        q.smoothQuant = value.cast<double>();
+      else if (name == "group_size")
+        q.groupSize = value.cast<int64_t>();
+      else if (name == "calib")
+        q.calibrationFile = value.cast<std::string>();
+      else
+        raise(llvm::make_error<InputError>(
+            "unknown quantization option '" + name +
+            "' (expected activations, calibration, percentile, smoothquant, "
+            "group_size or calib)"));
+    }
   if (shapes)
     for (auto [key, value] : *shapes) {
       auto name = key.cast<std::string>();
@@ -174,20 +197,24 @@ PYBIND11_MODULE(_llmc, m) {
   m.def(
       "_compile_file",
       [](const std::string &path, const std::string &target,
-         std::optional<std::string> quant, std::optional<py::dict> shapes) {
-        CompileOptions options = makeOptions(target, quant, shapes);
+         std::optional<std::string> quant, std::optional<py::dict> shapes,
+         std::optional<py::dict> quantOptions) {
+        CompileOptions options =
+            makeOptions(target, quant, shapes, quantOptions);
         py::gil_scoped_release release;
         auto model = CompiledModel::compileFile(path, options);
         py::gil_scoped_acquire acquire;
         return unwrap(std::move(model));
       },
-      py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"));
+      py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"),
+      py::arg("quant_options") = py::none());
   m.def(
       "_compile_bytes",
       [](const py::bytes &bytes, const std::string &name,
          const std::string &target, std::optional<std::string> quant,
-         std::optional<py::dict> shapes) {
-        CompileOptions options = makeOptions(target, quant, shapes);
+         std::optional<py::dict> shapes, std::optional<py::dict> quantOptions) {
+        CompileOptions options =
+            makeOptions(target, quant, shapes, quantOptions);
         std::string data = bytes;
         py::gil_scoped_release release;
         auto model = CompiledModel::compileBytes(data, name, options);
@@ -195,7 +222,7 @@ PYBIND11_MODULE(_llmc, m) {
         return unwrap(std::move(model));
       },
       py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
-      py::arg("shapes"));
+      py::arg("shapes"), py::arg("quant_options") = py::none());
   m.def(
       "load",
       [](const std::string &directory) {

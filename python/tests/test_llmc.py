@@ -119,3 +119,18 @@ def test_quantized_compile(reference, compiled):
     assert (logits.argmax(-1) == fp32_logits.argmax(-1)).mean() >= 0.9
     with pytest.raises(llmc.Error, match="fp8"):
         llmc.compile(MODEL, quant="fp8")
+
+
+def test_quantized_compile_with_calibration(tmp_path, reference):
+    ids, _ = reference
+    calib = tmp_path / "calib.npz"
+    rng = np.random.default_rng(0)
+    np.savez(calib, input_ids=np.stack([ids] + [rng.integers(0, 96, ids.shape)
+                                                for _ in range(3)]))
+    model = llmc.compile(MODEL, quant="int8", calib=calib,
+                         quant_options={"activations": "dynamic"})
+    accuracy = model.report()["targets"]["host"]["accuracy"]
+    assert accuracy["inputs"] == "calibration" and accuracy["samples"] == 4
+    assert accuracy["cosine"] >= 0.99
+    with pytest.raises(llmc.Error, match="unknown quantization option"):
+        llmc.compile(MODEL, quant="int8", quant_options={"bits": 3})
