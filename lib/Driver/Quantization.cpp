@@ -505,13 +505,17 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
     }
   }
 
+  // Per-channel maxima over all samples; the percentile of |x| per sample,
+  // averaged over the samples (memory stays one sample's activations).
   std::vector<std::vector<float>> absmax(targets.size());
-  std::vector<std::vector<float>> magnitudes(targets.size());
+  std::vector<double> percentiles(targets.size(), 0.0);
+  std::vector<float> magnitudes;
   for (const std::vector<Tensor> &sample : calibrationInputs) {
     auto bound = bindInputs(referenceSig, sample);
     if (!bound)
-      return inputError(q.calibrationFile + ": " +
-                        llvm::toString(bound.takeError()));
+      return inputError((q.calibrationFile.empty() ? "synthetic calibration"
+                                                   : q.calibrationFile) +
+                        ": " + llvm::toString(bound.takeError()));
     auto outputs = reference->run(*bound);
     if (!outputs)
       return inputError("calibration run failed: " +
@@ -521,12 +525,16 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       int64_t k = x.shape.back(), n = x.numElements();
       absmax[t].resize(k, 0.0f);
       const float *values = static_cast<const float *>(x.data());
+      magnitudes.clear();
       for (int64_t i = 0; i < n; ++i) {
         float magnitude = std::fabs(values[i]);
         absmax[t][i % k] = std::max(absmax[t][i % k], magnitude);
         if (q.calibration == "percentile")
-          magnitudes[t].push_back(magnitude);
+          magnitudes.push_back(magnitude);
       }
+      if (q.calibration == "percentile")
+        percentiles[t] += percentileOf(magnitudes, q.percentile) /
+                          static_cast<double>(calibrationInputs.size());
     }
     outputs->resize(numOutputs);
     referenceOutputs.push_back(std::move(*outputs));
@@ -538,7 +546,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
     if (q.calibration == "percentile")
       targets[t]->setAttr(
           mlir::llm::kActPercentileAttrName,
-          b.getF32FloatAttr(percentileOf(magnitudes[t], q.percentile)));
+          b.getF32FloatAttr(static_cast<float>(percentiles[t])));
   }
 
   mlir::PassManager quantizer(&context);

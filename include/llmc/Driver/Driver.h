@@ -38,7 +38,8 @@ struct QuantizationOptions {
   /// int8 activation scales: "static" (calibrated, per tensor) or "dynamic"
   /// (per token at run time).
   std::string activations = "static";
-  /// Static scales from "minmax" or "percentile" of |activation|.
+  /// Static scales from "minmax" or "percentile" of |activation| (the
+  /// percentile is taken per calibration sample and averaged).
   std::string calibration = "minmax";
   double percentile = 99.99;
   /// SmoothQuant alpha; 0 is off.
