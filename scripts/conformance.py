@@ -10,7 +10,9 @@ Each test is a folder DIR/<test>/ with model.onnx and test_data_set_N/
 (input_K.pb, output_K.pb). A test passes when, for every data set, `llm-run`
 exits 0 with every output matching within --rtol/--atol. A test is out of
 scope when the model uses what llmc deliberately does not support (string,
-bfloat16 or unsigned tensors, sequences, an op from an opset before 13, ...):
+bfloat16 or unsigned tensors (uint8 is in scope for the quantization families,
+whose uint8 values are quantized bytes), sequences, an op from an opset
+before 13, ...):
 out_of_scope_reason() says which and why; those are listed, not counted.
 
 ONNX writes each node test at the opset that introduced its op (And at 7,
@@ -111,7 +113,18 @@ FAMILIES = {
     "Sum": [r"test_sum_\w+"],
     "Mod": [r"test_mod_\w+"],
     "Dropout": [r"test_dropout_\w+"],
+    # ONNX's quantized forms (the _expanded variants decompose into Cast to
+    # uint8 and Round, which the importer does not take).
+    "QuantizeLinear": [r"test_quantizelinear(_axis)?"],
+    "DequantizeLinear": [r"test_dequantizelinear(_axis)?"],
+    "DynamicQuantizeLinear": [r"test_dynamicquantizelinear(_max_adjusted|_min_adjusted)?"],
+    "MatMulInteger": [r"test_matmulinteger"],
+    "QLinearMatMul": [r"test_qlinearmatmul_\w+"],
 }
+# Families whose uint8 tensors are quantized values, which the quantization
+# ops read as unsigned bytes: uint8 is in scope for them.
+UINT8_FAMILIES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
+                  "MatMulInteger", "QLinearMatMul"}
 
 MIN_OPSET = 13
 # Element types llmc does not take (onnx.TensorProto.DataType values).
@@ -175,16 +188,19 @@ def out_of_scope_reason(test, model):
             return (f"opset {opset}, and {changed} changed since: llmc imports "
                     f"opsets {MIN_OPSET}-21")
     graph = model.graph
+    unsupported = dict(UNSUPPORTED_TYPES)
+    if family_of(test) in UINT8_FAMILIES:
+        del unsupported[2]
     for value in list(graph.input) + list(graph.output) + list(graph.value_info):
         kind = value.type.WhichOneof("value")
         if kind in ("sequence_type", "optional_type", "map_type"):
             return f"{kind.replace('_type', '')} values (llmc takes tensors only)"
-        if kind == "tensor_type" and value.type.tensor_type.elem_type in UNSUPPORTED_TYPES:
-            return UNSUPPORTED_TYPES[value.type.tensor_type.elem_type]
+        if kind == "tensor_type" and value.type.tensor_type.elem_type in unsupported:
+            return unsupported[value.type.tensor_type.elem_type]
     for node in graph.node:
         for attr in node.attribute:
-            if attr.name == "to" and attr.i in UNSUPPORTED_TYPES:
-                return UNSUPPORTED_TYPES[attr.i]
+            if attr.name == "to" and attr.i in unsupported:
+                return unsupported[attr.i]
         if node.op_type == "Dropout":
             if len(node.output) > 1 and node.output[1]:
                 return "Dropout's mask output (training only)"

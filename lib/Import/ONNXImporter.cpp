@@ -309,6 +309,25 @@ private:
   LogicalResult importTrilu();
   LogicalResult importClip();
   LogicalResult importTile();
+  LogicalResult importQuantizeLinear();
+  LogicalResult importDequantizeLinear();
+  LogicalResult importMatMulInteger();
+  LogicalResult importQLinearMatMul();
+  LogicalResult importDynamicQuantizeLinear();
+  // Quantization helpers.
+  bool isUnsignedInput(unsigned index) const {
+    return index < static_cast<unsigned>(node->input_size()) &&
+           unsignedNames.contains(node->input(index));
+  }
+  void markUnsignedOutput(unsigned index) {
+    if (index < static_cast<unsigned>(node->output_size()))
+      unsignedNames.insert(node->output(index));
+  }
+  LogicalResult requireQuantized(Value value, StringRef what, bool allowI32);
+  FailureOr<Value> floatParameter(Value value, StringRef what);
+  FailureOr<Value> alongAxis(Value parameter, int64_t rank, int64_t axis,
+                             StringRef what);
+  FailureOr<Value> scalarF32(float value);
 
   MLIRContext *context;
   OpBuilder builder;
@@ -320,6 +339,9 @@ private:
 
   llvm::StringMap<Value> values;
   llvm::StringSet<> usedNames;
+  /// Values whose ONNX type is uint8: llm integers are signless, so the
+  /// quantization ops are told how to read these bytes.
+  llvm::StringSet<> unsignedNames;
   /// Graph inputs with a value known at compile time -> its constant.
   llvm::DenseMap<Value, Value> knownInputs;
 
@@ -398,6 +420,11 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Trilu", {&I::importTrilu, 14}},
       {"Clip", {&I::importClip, 11}},
       {"Tile", {&I::importTile, 6}},
+      {"QuantizeLinear", {&I::importQuantizeLinear, 10}},
+      {"DequantizeLinear", {&I::importDequantizeLinear, 10}},
+      {"MatMulInteger", {&I::importMatMulInteger, 10}},
+      {"QLinearMatMul", {&I::importQLinearMatMul, 10}},
+      {"DynamicQuantizeLinear", {&I::importDynamicQuantizeLinear, 11}},
   };
   return table;
 }
@@ -563,6 +590,8 @@ LogicalResult ONNXImporter::importInputs(const onnx::GraphProto &graph,
     FailureOr<RankedTensorType> type = inputType(*input);
     if (failed(type))
       return failure();
+    if (input->type().tensor_type().elem_type() == onnx::TensorProto::UINT8)
+      unsignedNames.insert(input->name());
     types.push_back(*type);
     names.push_back(input->name());
   }
@@ -572,6 +601,8 @@ LogicalResult ONNXImporter::importInputs(const onnx::GraphProto &graph,
 LogicalResult ONNXImporter::importInitializers(onnx::GraphProto &graph) {
   for (onnx::TensorProto &tensor : *graph.mutable_initializer()) {
     std::string name = tensor.name();
+    if (tensor.data_type() == onnx::TensorProto::UINT8)
+      unsignedNames.insert(name);
     FailureOr<ElementsAttr> value =
         tensorToAttr(tensor, ("initializer '" + name + "'"), blobNameFor(name));
     if (failed(value))
@@ -1380,6 +1411,281 @@ LogicalResult ONNXImporter::importGemm() {
        namedAttr("transpose_a", builder.getBoolAttr(getInt("transA", 0) != 0)),
        namedAttr("transpose_b",
                  builder.getBoolAttr(getInt("transB", 0) != 0))}));
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization (QuantizeLinear, DequantizeLinear, MatMulInteger,
+// QLinearMatMul, DynamicQuantizeLinear) onto llm.quantize, llm.dequantize and
+// llm.qmatmul
+//===----------------------------------------------------------------------===//
+
+LogicalResult ONNXImporter::requireQuantized(Value value, StringRef what,
+                                             bool allowI32) {
+  Type element = typeOf(value).getElementType();
+  if (element.isInteger(8) || (allowI32 && element.isInteger(32)))
+    return success();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << element;
+  return error(what + " has element type " + text + "; expected int8 or uint8" +
+               (allowI32 ? " (or int32)" : ""));
+}
+
+FailureOr<Value> ONNXImporter::floatParameter(Value value, StringRef what) {
+  if (!isa<FloatType>(typeOf(value).getElementType()))
+    return error(what + " must be a float tensor");
+  return castTo(value, builder.getF32Type());
+}
+
+/// A per-tensor parameter stays as it is; a 1-D one of size C becomes
+/// [1, .., C, .., 1] with C at `axis`, so that it broadcasts.
+FailureOr<Value> ONNXImporter::alongAxis(Value parameter, int64_t rank,
+                                         int64_t axis, StringRef what) {
+  RankedTensorType type = typeOf(parameter);
+  if (type.getRank() == 0 || (type.getRank() == 1 && type.getDimSize(0) == 1))
+    return parameter;
+  if (type.getRank() != 1)
+    return error(what +
+                 " must be a scalar or 1-D (blocked quantization is "
+                 "not supported), got " +
+                 llm::shapeString(type.getShape()));
+  FailureOr<int64_t> normalized = normalizeAxis(axis, rank);
+  if (failed(normalized))
+    return failure();
+  SmallVector<int64_t> shape(rank, 1);
+  shape[*normalized] = type.getDimSize(0);
+  return reshape(parameter, shape);
+}
+
+FailureOr<Value> ONNXImporter::scalarF32(float value) {
+  auto type = RankedTensorType::get({}, builder.getF32Type());
+  return createConstant(DenseElementsAttr::get(type, value), nodeLoc);
+}
+
+LogicalResult ONNXImporter::importQuantizeLinear() {
+  if (failed(requireInputs(2)))
+    return failure();
+  if (getInt("block_size", 0) != 0)
+    return error("blocked quantization (block_size) is not supported");
+  Value x = input(0), zero = input(2);
+  if (!isa<FloatType>(typeOf(x).getElementType()))
+    return error("x must be a float tensor");
+  FailureOr<Value> floatX = castTo(x, builder.getF32Type());
+  FailureOr<Value> scale = floatParameter(input(1), "y_scale");
+  if (failed(floatX) || failed(scale))
+    return failure();
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = getInt("axis", 1);
+  bool isUnsigned;
+  if (zero) {
+    if (failed(requireQuantized(zero, "y_zero_point", false)))
+      return failure();
+    isUnsigned = isUnsignedInput(2);
+  } else {
+    int64_t dtype = getInt("output_dtype", onnx::TensorProto::UINT8);
+    if (dtype != onnx::TensorProto::UINT8 && dtype != onnx::TensorProto::INT8)
+      return error("output_dtype " + Twine(dtype) +
+                   " is not supported (int8 and uint8 are)");
+    isUnsigned = dtype == onnx::TensorProto::UINT8;
+  }
+  scale = alongAxis(*scale, rank, axis, "y_scale");
+  if (failed(scale))
+    return failure();
+  SmallVector<Value> operands{*floatX, *scale};
+  if (zero) {
+    FailureOr<Value> shaped = alongAxis(zero, rank, axis, "y_zero_point");
+    if (failed(shaped))
+      return failure();
+    operands.push_back(*shaped);
+  }
+  SmallVector<NamedAttribute> attrs;
+  if (isUnsigned)
+    attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+  if (isUnsigned)
+    markUnsignedOutput(0);
+  return setResult(create<llm::QuantizeOp>(
+      operands, attrs, typeOf(x).clone(builder.getI8Type())));
+}
+
+LogicalResult ONNXImporter::importDequantizeLinear() {
+  if (failed(requireInputs(2)))
+    return failure();
+  if (getInt("block_size", 0) != 0)
+    return error("blocked quantization (block_size) is not supported");
+  Value x = input(0), zero = input(2);
+  if (failed(requireQuantized(x, "x", true)))
+    return failure();
+  Type scaleType = typeOf(input(1)).getElementType();
+  FailureOr<Value> scale = floatParameter(input(1), "x_scale");
+  if (failed(scale))
+    return failure();
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = getInt("axis", 1);
+  scale = alongAxis(*scale, rank, axis, "x_scale");
+  if (failed(scale))
+    return failure();
+  bool isUnsigned = isUnsignedInput(0);
+  SmallVector<Value> operands{x, *scale};
+  if (zero) {
+    if (typeOf(zero).getElementType() != typeOf(x).getElementType())
+      return error("x_zero_point must have the element type of x");
+    FailureOr<Value> shaped = alongAxis(zero, rank, axis, "x_zero_point");
+    if (failed(shaped))
+      return failure();
+    operands.push_back(*shaped);
+  }
+  SmallVector<NamedAttribute> attrs;
+  if (isUnsigned && typeOf(x).getElementType().isInteger(8))
+    attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+  FailureOr<Value> result = create<llm::DequantizeOp>(
+      operands, attrs, typeOf(x).clone(builder.getF32Type()));
+  if (failed(result))
+    return failure();
+  return setResult(castTo(*result, scaleType));
+}
+
+LogicalResult ONNXImporter::importMatMulInteger() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value a = input(0), b = input(1);
+  if (failed(requireQuantized(a, "A", false)) ||
+      failed(requireQuantized(b, "B", false)))
+    return failure();
+  if (typeOf(a).getRank() < 2 || typeOf(b).getRank() < 2)
+    return error("A and B must have rank >= 2");
+  SmallVector<Value> operands{a, b};
+  int32_t hasA = 0, hasB = 0;
+  if (Value zero = input(2)) {
+    if (failed(requireQuantized(zero, "a_zero_point", false)))
+      return failure();
+    // Per row of A: [M] becomes [M, 1].
+    RankedTensorType type = typeOf(zero);
+    if (type.getRank() == 1 && type.getDimSize(0) != 1) {
+      FailureOr<Value> column = reshape(zero, {type.getDimSize(0), 1});
+      if (failed(column))
+        return failure();
+      zero = *column;
+    }
+    operands.push_back(zero);
+    hasA = 1;
+  }
+  if (Value zero = input(3)) {
+    if (failed(requireQuantized(zero, "b_zero_point", false)))
+      return failure();
+    operands.push_back(zero);
+    hasB = 1;
+  }
+  SmallVector<NamedAttribute> attrs{
+      namedAttr(llm::QMatMulOp::getOperandSegmentSizeAttr(),
+                builder.getDenseI32ArrayAttr({1, 1, hasA, hasB}))};
+  if (isUnsignedInput(0))
+    attrs.push_back(namedAttr("lhs_unsigned", builder.getUnitAttr()));
+  if (isUnsignedInput(1))
+    attrs.push_back(namedAttr("rhs_unsigned", builder.getUnitAttr()));
+  return setResult(create<llm::QMatMulOp>(operands, attrs));
+}
+
+LogicalResult ONNXImporter::importQLinearMatMul() {
+  if (failed(requireInputs(8)))
+    return failure();
+  Value a = input(0), b = input(3), aZero = input(2), bZero = input(5),
+        yZero = input(7);
+  for (auto [value, what] : {std::pair<Value, StringRef>{a, "a"},
+                             {b, "b"},
+                             {aZero, "a_zero_point"},
+                             {bZero, "b_zero_point"},
+                             {yZero, "y_zero_point"}})
+    if (failed(requireQuantized(value, what, false)))
+      return failure();
+  FailureOr<Value> aScale = floatParameter(input(1), "a_scale");
+  FailureOr<Value> bScale = floatParameter(input(4), "b_scale");
+  FailureOr<Value> yScale = floatParameter(input(6), "y_scale");
+  if (failed(aScale) || failed(bScale) || failed(yScale))
+    return failure();
+  for (Value scale : {*aScale, *yScale})
+    if (typeOf(scale).getNumElements() != 1)
+      return error("a_scale and y_scale must be per tensor");
+  SmallVector<NamedAttribute> attrs{
+      namedAttr(llm::QMatMulOp::getOperandSegmentSizeAttr(),
+                builder.getDenseI32ArrayAttr({1, 1, 1, 1}))};
+  if (isUnsignedInput(0))
+    attrs.push_back(namedAttr("lhs_unsigned", builder.getUnitAttr()));
+  if (isUnsignedInput(3))
+    attrs.push_back(namedAttr("rhs_unsigned", builder.getUnitAttr()));
+  FailureOr<Value> accumulator =
+      create<llm::QMatMulOp>({a, b, aZero, bZero}, attrs);
+  if (failed(accumulator))
+    return failure();
+  // y = saturate(roundeven(acc * (a_scale * b_scale / y_scale)) + y_zp):
+  // the factor in f32, one f32 multiply, then llm.quantize with scale 1.
+  FailureOr<Value> product = create<llm::MulOp>({*aScale, *bScale});
+  if (failed(product))
+    return failure();
+  FailureOr<Value> factor = create<llm::DivOp>({*product, *yScale});
+  FailureOr<Value> one = scalarF32(1.0f);
+  if (failed(factor) || failed(one))
+    return failure();
+  RankedTensorType accType = typeOf(*accumulator);
+  FailureOr<Value> real = create<llm::DequantizeOp>(
+      {*accumulator, *factor}, {}, accType.clone(builder.getF32Type()));
+  if (failed(real))
+    return failure();
+  SmallVector<NamedAttribute> quantAttrs;
+  if (isUnsignedInput(7)) {
+    quantAttrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+    markUnsignedOutput(0);
+  }
+  return setResult(create<llm::QuantizeOp>({*real, *one, yZero}, quantAttrs,
+                                           accType.clone(builder.getI8Type())));
+}
+
+LogicalResult ONNXImporter::importDynamicQuantizeLinear() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  if (!typeOf(x).getElementType().isF32())
+    return error("x must be a float (f32) tensor");
+  int64_t rank = typeOf(x).getRank();
+  auto all = builder.getDenseI64ArrayAttr(
+      llvm::to_vector(llvm::seq<int64_t>(0, rank)));
+  NamedAttribute axes = namedAttr("axes", all);
+  NamedAttribute drop = namedAttr("keepdims", builder.getBoolAttr(false));
+  FailureOr<Value> zero = scalarF32(0.0f);
+  FailureOr<Value> levels = scalarF32(255.0f);
+  FailureOr<Value> low = create<llm::ReduceMinOp>(x, {axes, drop});
+  FailureOr<Value> high = create<llm::ReduceMaxOp>(x, {axes, drop});
+  if (failed(zero) || failed(levels) || failed(low) || failed(high))
+    return failure();
+  // The range always includes 0: scale = (max(x, 0) - min(x, 0)) / 255.
+  low = create<llm::MinOp>({*low, *zero});
+  high = create<llm::MaxOp>({*high, *zero});
+  if (failed(low) || failed(high))
+    return failure();
+  FailureOr<Value> range = create<llm::SubOp>({*high, *low});
+  if (failed(range))
+    return failure();
+  FailureOr<Value> scale = create<llm::DivOp>({*range, *levels});
+  FailureOr<Value> negated = create<llm::SubOp>({*zero, *low});
+  if (failed(scale) || failed(negated))
+    return failure();
+  NamedAttribute isUnsigned = namedAttr("is_unsigned", builder.getUnitAttr());
+  // zero_point = saturate(roundeven(-min / scale)) in [0, 255].
+  FailureOr<Value> zeroPoint =
+      create<llm::QuantizeOp>({*negated, *scale}, {isUnsigned},
+                              RankedTensorType::get({}, builder.getI8Type()));
+  if (failed(zeroPoint))
+    return failure();
+  FailureOr<Value> y =
+      create<llm::QuantizeOp>({x, *scale, *zeroPoint}, {isUnsigned},
+                              typeOf(x).clone(builder.getI8Type()));
+  if (failed(y))
+    return failure();
+  markUnsignedOutput(0);
+  markUnsignedOutput(2);
+  results.push_back(*y);
+  results.push_back(*scale);
+  results.push_back(*zeroPoint);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -190,7 +190,11 @@ llvm::Expected<Tensor> llmc::readNpy(StringRef path) {
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError(path + ": cannot read: " + buffer.getError().message());
-  StringRef data = (*buffer)->getBuffer();
+  return parseNpy((*buffer)->getBuffer(), path, llvm::sys::path::stem(path));
+}
+
+llvm::Expected<Tensor> llmc::parseNpy(StringRef data, StringRef path,
+                                      StringRef name) {
   auto bad = [&](const llvm::Twine &why) {
     return makeError(path + ": not a valid .npy file: " + why);
   };
@@ -241,7 +245,7 @@ llvm::Expected<Tensor> llmc::readNpy(StringRef path) {
       return bad("bad shape '" + dims + "'");
     shape.push_back(dim);
   }
-  Tensor tensor(llvm::sys::path::stem(path).str(), *dtype, shape);
+  Tensor tensor(name.str(), *dtype, shape);
   size_t payload = data.size() - headerStart - headerLength;
   if (payload < tensor.byteSize())
     return bad("data is truncated: " + llvm::Twine(payload) + " bytes for " +
@@ -537,6 +541,11 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
                        dtypeName(spec.dtype) + " " + shapeToString(spec.shape) +
                        "); give it with --input " + spec.name + "=FILE");
     Tensor &tensor = inputs[it->second];
+    // llm integers are signless: a uint8 tensor binds to an i8 input (its
+    // bytes; the quantization ops read them as unsigned where the model
+    // says so).
+    if (tensor.dtype == DType::u8 && spec.dtype == DType::i8)
+      tensor.dtype = DType::i8;
     if (tensor.dtype != spec.dtype)
       return makeError("input '" + spec.name + "' has dtype " +
                        dtypeName(tensor.dtype) + ", the model expects " +

@@ -143,8 +143,9 @@ GraphCost llmc::collectOpCosts(mlir::ModuleOp graph) {
         addWeight(constant.getResult());
         return;
       }
-      bool isProduct = llvm::isa<mlir::llm::MatMulOp, mlir::llm::GemmOp,
-                                 mlir::llm::AttentionOp>(op);
+      bool isProduct =
+          llvm::isa<mlir::llm::MatMulOp, mlir::llm::QMatMulOp,
+                    mlir::llm::GemmOp, mlir::llm::AttentionOp>(op);
       bool fromWeights =
           op->getNumOperands() > 0 &&
           llvm::all_of(op->getOperands(),
@@ -173,6 +174,9 @@ GraphCost llmc::collectOpCosts(mlir::ModuleOp graph) {
       cost.dtype = isProduct ? dtypeOf(op->getOperand(0).getType()) : "float";
       if (auto matmul = llvm::dyn_cast<mlir::llm::MatMulOp>(op))
         cost.flops = matmulFlops(matmul, elements);
+      else if (auto qmatmul = llvm::dyn_cast<mlir::llm::QMatMulOp>(op))
+        cost.flops = 2.0 * elements *
+                     qmatmul.getLhs().getType().getShape().back();
       else if (auto gemm = llvm::dyn_cast<mlir::llm::GemmOp>(op))
         cost.flops = 2.0 * elements *
                      gemm.getA().getType().getDimSize(gemm.getTransposeA() ? 0
@@ -206,7 +210,8 @@ GraphCost llmc::collectOpCosts(mlir::ModuleOp graph) {
           continue;
         }
         bool cached =
-            (llvm::isa<mlir::llm::MatMulOp>(op) && index == 1) ||
+            (llvm::isa<mlir::llm::MatMulOp, mlir::llm::QMatMulOp>(op) &&
+             index == 1) ||
             (llvm::isa<mlir::llm::AttentionOp>(op) && (index == 1 || index == 2));
         if (cached)
           addCache(bytesOf(value.getType()));

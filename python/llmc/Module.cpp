@@ -98,11 +98,34 @@ py::object jsonToPython(const llvm::json::Value &value) {
 CompileOptions makeOptions(const std::string &target,
                            const std::optional<std::string> &quant,
                            const std::optional<py::dict> &shapes,
-                           const std::vector<std::string> &targetDescs) {
+                           const std::vector<std::string> &targetDescs,
+                           const std::optional<py::dict> &quantOptions) {
   CompileOptions options;
   options.targetDescs = targetDescs;
   options.target = target;
   options.quant = quant.value_or("none");
+  if (quantOptions)
+    for (auto [key, value] : *quantOptions) {
+      auto name = key.cast<std::string>();
+      QuantizationOptions &q = options.quantization;
+      if (name == "activations")
+        q.activations = value.cast<std::string>();
+      else if (name == "calibration")
+        q.calibration = value.cast<std::string>();
+      else if (name == "percentile")
+        q.percentile = value.cast<double>();
+      else if (name == "smoothquant")
+        q.smoothQuant = value.cast<double>();
+      else if (name == "group_size")
+        q.groupSize = value.cast<int64_t>();
+      else if (name == "calib")
+        q.calibrationFile = value.cast<std::string>();
+      else
+        raise(llvm::make_error<InputError>(
+            "unknown quantization option '" + name +
+            "' (expected activations, calibration, percentile, smoothquant, "
+            "group_size or calib)"));
+    }
   if (shapes)
     for (auto [key, value] : *shapes) {
       auto name = key.cast<std::string>();
@@ -177,22 +200,26 @@ PYBIND11_MODULE(_llmc, m) {
       "_compile_file",
       [](const std::string &path, const std::string &target,
          std::optional<std::string> quant, std::optional<py::dict> shapes,
-         const std::vector<std::string> &targetDescs) {
-        CompileOptions options = makeOptions(target, quant, shapes, targetDescs);
+         const std::vector<std::string> &targetDescs,
+         std::optional<py::dict> quantOptions) {
+        CompileOptions options =
+            makeOptions(target, quant, shapes, targetDescs, quantOptions);
         py::gil_scoped_release release;
         auto model = CompiledModel::compileFile(path, options);
         py::gil_scoped_acquire acquire;
         return unwrap(std::move(model));
       },
       py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"),
-      py::arg("target_descs"));
+      py::arg("target_descs"), py::arg("quant_options") = py::none());
   m.def(
       "_compile_bytes",
       [](const py::bytes &bytes, const std::string &name,
          const std::string &target, std::optional<std::string> quant,
          std::optional<py::dict> shapes,
-         const std::vector<std::string> &targetDescs) {
-        CompileOptions options = makeOptions(target, quant, shapes, targetDescs);
+         const std::vector<std::string> &targetDescs,
+         std::optional<py::dict> quantOptions) {
+        CompileOptions options =
+            makeOptions(target, quant, shapes, targetDescs, quantOptions);
         std::string data = bytes;
         py::gil_scoped_release release;
         auto model = CompiledModel::compileBytes(data, name, options);
@@ -200,7 +227,8 @@ PYBIND11_MODULE(_llmc, m) {
         return unwrap(std::move(model));
       },
       py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
-      py::arg("shapes"), py::arg("target_descs"));
+      py::arg("shapes"), py::arg("target_descs"),
+      py::arg("quant_options") = py::none());
   m.def(
       "load",
       [](const std::string &directory) {

@@ -15,11 +15,18 @@ from . import _llmc
 __all__ = ["compile", "load", "CompiledModel", "Error"]
 
 
-def compile(model, target="host", quant=None, shapes=None, target_desc=None):
+def compile(model, target="host", quant=None, shapes=None, target_desc=None,
+            calib=None, quant_options=None):
     """Compiles `model` for `target`.
 
     model: a path to an .onnx file, the bytes of one, or an onnx.ModelProto.
-    quant: None or "none" (int8, w8, w4 and fp8 are planned).
+    quant: None or "none"; "int8" (W8A8), "w8" or "w4" (weight-only). fp8
+        needs a target with fp8 and is rejected on the host.
+    calib: an .npz file of calibration inputs (np.savez, one array per model
+        input); without it, synthetic inputs are used with a warning.
+    quant_options: {"activations": "static"|"dynamic", "calibration":
+        "minmax"|"percentile", "percentile": 99.99, "smoothquant": alpha,
+        "group_size": 128}, as llm-compile's --quant-* options.
     shapes: {input name: dims} for inputs with dynamic dimensions.
     target_desc: a target description (a bundled name such as "h100", a path
         to a JSON file, or a list of them); each replaces the default
@@ -33,13 +40,17 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None):
         descs = [os.fspath(d) for d in target_desc]
     if shapes is not None:
         shapes = {str(name): [int(d) for d in dims] for name, dims in shapes.items()}
+    options = dict(quant_options or {})
+    if calib is not None:
+        options["calib"] = os.fspath(calib)
+    options = options or None
     if isinstance(model, (str, os.PathLike)):
-        return _llmc._compile_file(os.fspath(model), target, quant, shapes, descs)
+        return _llmc._compile_file(os.fspath(model), target, quant, shapes, descs, options)
     if isinstance(model, (bytes, bytearray, memoryview)):
         return _llmc._compile_bytes(bytes(model), "<bytes>", target, quant, shapes,
-                                    descs)
+                                    descs, options)
     if hasattr(model, "SerializeToString"):
         return _llmc._compile_bytes(model.SerializeToString(), "<ModelProto>",
-                                    target, quant, shapes, descs)
+                                    target, quant, shapes, descs, options)
     raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
                     f"not {type(model).__name__}")

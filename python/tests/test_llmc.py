@@ -128,3 +128,34 @@ def test_target_desc(tmp_path):
     assert slow["decode_latency_s"] > fast["decode_latency_s"]
     with pytest.raises(llmc.Error, match="no-such.json: cannot read target description"):
         llmc.compile(MODEL, target_desc=str(tmp_path / "no-such.json"))
+
+
+def test_quantized_compile(reference, compiled):
+    ids, _ = reference
+    quantized = llmc.compile(MODEL, target="host", quant="w8")
+    host = quantized.report()["targets"]["host"]
+    assert host["quant"] == "w8"
+    assert host["accuracy"]["cosine"] >= 0.99
+    assert host["accuracy"]["top1_agreement"] >= 0.9
+    fp32 = compiled.report()["targets"]["host"]["weight_bytes"]
+    assert host["weight_bytes"] <= 0.3 * fp32
+    fp32_logits = compiled.run({"input_ids": ids})["logits"]
+    logits = quantized.run({"input_ids": ids})["logits"]
+    assert (logits.argmax(-1) == fp32_logits.argmax(-1)).mean() >= 0.9
+    with pytest.raises(llmc.Error, match="fp8"):
+        llmc.compile(MODEL, quant="fp8")
+
+
+def test_quantized_compile_with_calibration(tmp_path, reference):
+    ids, _ = reference
+    calib = tmp_path / "calib.npz"
+    rng = np.random.default_rng(0)
+    np.savez(calib, input_ids=np.stack([ids] + [rng.integers(0, 96, ids.shape)
+                                                for _ in range(3)]))
+    model = llmc.compile(MODEL, quant="int8", calib=calib,
+                         quant_options={"activations": "dynamic"})
+    accuracy = model.report()["targets"]["host"]["accuracy"]
+    assert accuracy["inputs"] == "calibration" and accuracy["samples"] == 4
+    assert accuracy["cosine"] >= 0.99
+    with pytest.raises(llmc.Error, match="unknown quantization option"):
+        llmc.compile(MODEL, quant="int8", quant_options={"bits": 3})

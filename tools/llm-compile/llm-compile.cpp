@@ -22,6 +22,24 @@ static cl::opt<std::string> quant("quant",
                                   cl::init("none"));
 static cl::opt<std::string> calib("calib",
                                   cl::desc("calibration inputs (.npz)"));
+static cl::opt<std::string> quantActivations(
+    "quant-activations",
+    cl::desc(
+        "int8 activation scales: static (calibrated) or dynamic (per token)"),
+    cl::init("static"));
+static cl::opt<std::string>
+    quantCalibration("quant-calibration",
+                     cl::desc("static scales from minmax or percentile"),
+                     cl::init("minmax"));
+static cl::opt<double>
+    quantPercentile("quant-percentile",
+                    cl::desc("percentile of |x| for percentile calibration"),
+                    cl::init(99.99));
+static cl::opt<double>
+    smoothQuant("smoothquant", cl::desc("SmoothQuant alpha for int8 (0 = off)"),
+                cl::init(0.0));
+static cl::opt<int64_t>
+    groupSize("group-size", cl::desc("w4 group size along K"), cl::init(128));
 static cl::list<std::string> shapes("shape",
                                     cl::desc("NAME=DIMS static input shape"));
 static cl::opt<std::string> reportPath("report",
@@ -92,6 +110,12 @@ int main(int argc, char **argv) {
 
   llmc::CompileOptions options;
   options.quant = quant;
+  options.quantization.activations = quantActivations;
+  options.quantization.calibration = quantCalibration;
+  options.quantization.percentile = quantPercentile;
+  options.quantization.smoothQuant = smoothQuant;
+  options.quantization.groupSize = groupSize;
+  options.quantization.calibrationFile = calib;
   options.fuse = !noFusion;
   options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
   if (auto described = llmc::reportTargets(options.targetDescs); !described)
@@ -101,6 +125,8 @@ int main(int argc, char **argv) {
       return llmc::reportToolError(kTool, std::move(error));
   if (Error error = llmc::checkTarget(target))
     return llmc::reportToolError(kTool, std::move(error));
+  if (Error error = llmc::checkQuantization(quant))
+    return llmc::reportToolError(kTool, std::move(error));
 
   SmallVector<StringRef> targets;
   if (target == "all")
@@ -109,6 +135,7 @@ int main(int argc, char **argv) {
     targets.push_back(target);
 
   json::Object reportTargets;
+  std::optional<json::Value> accuracy;
   for (StringRef name : targets) {
     options.target = name.str();
     llmc::reportProgress(kTool, "compiling " + modelPath + " for " + name);
@@ -122,6 +149,11 @@ int main(int argc, char **argv) {
     if (Error error = (*model)->save(dir))
       return llmc::reportToolError(kTool, std::move(error));
     json::Object report = (*model)->report();
+    if (quant != "none")
+      if (const json::Object *perTarget = report.getObject("targets"))
+        if (const json::Object *entry = perTarget->getObject(name))
+          if (const json::Value *measured = entry->get("accuracy"))
+            accuracy = *measured;
     if (json::Object *perTarget = report.getObject("targets"))
       for (auto &entry : *perTarget) {
         // Estimates for targets that were not compiled say so.
@@ -135,7 +167,20 @@ int main(int argc, char **argv) {
 
   json::Object report{{"model", modelPath}, {"quant", quant},
                       {"targets", std::move(reportTargets)}};
+  // The accuracy of a quantized compile against fp32, on the calibration
+  // inputs (the host's, which every target's integer path reproduces).
+  if (accuracy)
+    report["accuracy"] = std::move(*accuracy);
   printReportTable(*report.getObject("targets"), outs());
+  if (const json::Object *measured = report.getObject("accuracy")) {
+    auto number = [&](StringRef key) {
+      return measured->getNumber(key).value_or(NAN);
+    };
+    outs() << formatv("quant {0}: cosine {1:f6}, max abs error {2:e}, mean "
+                      "abs error {3:e}, top-1 agreement {4:f4} vs fp32\n",
+                      quant, number("cosine"), number("max_abs_error"),
+                      number("mean_abs_error"), number("top1_agreement"));
+  }
   if (!reportPath.empty()) {
     std::error_code error;
     raw_fd_ostream os(reportPath, error, sys::fs::OF_None);

@@ -20,6 +20,26 @@ static cl::opt<std::string> target("target", cl::desc("host, ptx, hls or npu"),
                                    cl::init("host"));
 static cl::opt<std::string> quant("quant", cl::desc("none, int8, w8, w4, fp8"),
                                   cl::init("none"));
+static cl::opt<std::string> calib("calib",
+                                  cl::desc("calibration inputs (.npz)"));
+static cl::opt<std::string> quantActivations(
+    "quant-activations",
+    cl::desc(
+        "int8 activation scales: static (calibrated) or dynamic (per token)"),
+    cl::init("static"));
+static cl::opt<std::string>
+    quantCalibration("quant-calibration",
+                     cl::desc("static scales from minmax or percentile"),
+                     cl::init("minmax"));
+static cl::opt<double>
+    quantPercentile("quant-percentile",
+                    cl::desc("percentile of |x| for percentile calibration"),
+                    cl::init(99.99));
+static cl::opt<double>
+    smoothQuant("smoothquant", cl::desc("SmoothQuant alpha for int8 (0 = off)"),
+                cl::init(0.0));
+static cl::opt<int64_t>
+    groupSize("group-size", cl::desc("w4 group size along K"), cl::init(128));
 static cl::list<std::string> inputs("input",
                                     cl::desc("[NAME=]FILE (.npy or .pb)"));
 static cl::list<std::string> shapes("shape",
@@ -111,6 +131,9 @@ int main(int argc, char **argv) {
     return llmc::reportToolError(kTool, std::move(error));
   if (Error error = llmc::checkQuantization(quant))
     return llmc::reportToolError(kTool, std::move(error));
+  if (!calib.empty() && quant == "none")
+    return llmc::reportToolError(
+        kTool, createStringError("--calib needs a --quant other than none"));
 
   std::vector<llmc::Tensor> given;
   for (const std::string &binding : inputs) {
@@ -126,6 +149,11 @@ int main(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   Expected<std::unique_ptr<llmc::CompiledModel>> model =
       createStringError("no model");
+  if (sys::fs::is_directory(modelPath) && quant != "none")
+    return llmc::reportToolError(
+        kTool, createStringError(modelPath +
+                                 ": --quant applies when compiling an ONNX "
+                                 "model; an artifact is already compiled"));
   if (sys::fs::is_directory(modelPath)) {
     SmallString<256> dir(modelPath);
     SmallString<256> nested(modelPath);
@@ -142,6 +170,12 @@ int main(int argc, char **argv) {
     llmc::CompileOptions options;
     options.target = target;
     options.quant = quant;
+    options.quantization.activations = quantActivations;
+    options.quantization.calibration = quantCalibration;
+    options.quantization.percentile = quantPercentile;
+    options.quantization.smoothQuant = smoothQuant;
+    options.quantization.groupSize = groupSize;
+    options.quantization.calibrationFile = calib;
     options.fuse = !noFusion;
     for (const std::string &spec : shapes)
       if (Error error = llmc::parseShapeOption(spec, options.import))
@@ -168,10 +202,30 @@ int main(int argc, char **argv) {
   auto compiled = std::chrono::steady_clock::now();
 
   llmc::reportProgress(kTool, "running");
+  std::vector<llmc::Tensor> inputsForReference;
+  if (quant != "none")
+    inputsForReference = given;
   auto outputs = (*model)->run(std::move(given));
   if (!outputs)
     return llmc::reportToolError(kTool, outputs.takeError());
   auto finished = std::chrono::steady_clock::now();
+
+  std::optional<json::Object> accuracy;
+  if (quant != "none") {
+    auto measured =
+        (*model)->compareWithReference(std::move(inputsForReference), *outputs);
+    if (!measured)
+      return llmc::reportToolError(kTool, measured.takeError());
+    auto number = [&](StringRef key) {
+      return measured->getNumber(key).value_or(NAN);
+    };
+    errs() << formatv("{0}: quant {1} vs fp32 on the given inputs: cosine "
+                      "{2:f6}, max abs error {3:e}, mean abs error {4:e}, "
+                      "top-1 agreement {5:f4}\n",
+                      kTool, quant, number("cosine"), number("max_abs_error"),
+                      number("mean_abs_error"), number("top1_agreement"));
+    accuracy = std::move(*measured);
+  }
 
   if (!outputDir.empty()) {
     if (std::error_code error = sys::fs::create_directories(outputDir))
@@ -217,6 +271,10 @@ int main(int argc, char **argv) {
         {"target", target},
         {"compile_s", seconds(compiled - start).count()},
         {"run_s", seconds(finished - compiled).count()}};
+    if (accuracy) {
+      stats["quant"] = quant;
+      stats["accuracy"] = std::move(*accuracy);
+    }
     std::error_code error;
     raw_fd_ostream os(statsPath, error, sys::fs::OF_None);
     if (error)

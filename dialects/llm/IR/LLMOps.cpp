@@ -605,5 +605,151 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+/// Checks that a quantization parameter broadcasts to `shape` without
+/// growing it (dims equal, or 1; missing leading dims are fine).
+static LogicalResult verifyParameter(Operation *op, StringRef name,
+                                     ArrayRef<int64_t> parameter,
+                                     ArrayRef<int64_t> shape,
+                                     StringRef target) {
+  auto broadcast = broadcastShapes(shape, parameter);
+  if (parameter.size() > shape.size() || failed(broadcast) ||
+      *broadcast != shape)
+    return op->emitOpError()
+           << "expects " << name << " " << shapeString(parameter)
+           << " to broadcast to the " << target << " " << shapeString(shape);
+  return success();
+}
+
+LogicalResult QuantizeOp::verify() {
+  ArrayRef<int64_t> shape = getInput().getType().getShape();
+  if (getType().getShape() != shape)
+    return emitOpError() << "expects the result shape "
+                         << shapeString(getType().getShape())
+                         << " to be the input shape " << shapeString(shape);
+  if (failed(verifyParameter(*this, "scale", getScale().getType().getShape(),
+                             shape, "input")))
+    return failure();
+  if (Value zero = getZeroPoint())
+    return verifyParameter(*this, "zero_point",
+                           cast<RankedTensorType>(zero.getType()).getShape(),
+                           shape, "input");
+  return success();
+}
+
+LogicalResult DequantizeOp::verify() {
+  auto input = getInput().getType();
+  ArrayRef<int64_t> shape = getType().getShape();
+  int64_t bits = getBits(), block = getBlockSize();
+  bool wide = input.getElementType().isInteger(32);
+  if (bits != 8 && bits != 4)
+    return emitOpError() << "expects bits 8 or 4, got " << bits;
+  if (wide && (bits != 8 || getIsUnsigned()))
+    return emitOpError() << "expects an i32 input to be signed and unpacked "
+                            "(bits 8)";
+  if (block < 0)
+    return emitOpError() << "expects a block_size >= 0, got " << block;
+  if (Value zero = getZeroPoint())
+    if (cast<RankedTensorType>(zero.getType()).getElementType() !=
+        input.getElementType())
+      return emitOpError() << "expects the zero_point's element type to be "
+                           << input.getElementType();
+  if (input.getRank() != static_cast<int64_t>(shape.size()) ||
+      (bits == 4 && shape.empty()))
+    return emitOpError() << "expects the input "
+                         << shapeString(input.getShape()) << " and result "
+                         << shapeString(shape) << " to have the same rank"
+                         << (bits == 4 ? " (at least 1 with bits 4)" : "");
+  SmallVector<int64_t> expected(shape);
+  if (bits == 4 && !ShapedType::isDynamic(expected.back()))
+    expected.back() = (expected.back() + 1) / 2;
+  if (input.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError() << "expects an input of shape "
+                         << shapeString(expected) << " for the result "
+                         << shapeString(shape)
+                         << (bits == 4 ? " (two 4-bit values per byte)" : "")
+                         << ", got " << shapeString(input.getShape());
+  // With blocks, parameters are checked against the result shape with its
+  // last dim counted in blocks.
+  SmallVector<int64_t> parameterTarget(shape);
+  if (block > 0) {
+    if (shape.empty())
+      return emitOpError() << "expects a result of rank >= 1 with block_size";
+    if (!ShapedType::isDynamic(parameterTarget.back()))
+      parameterTarget.back() = (parameterTarget.back() + block - 1) / block;
+  }
+  StringRef target = block > 0 ? "result in blocks" : "result";
+  for (auto [name, value] : {std::pair<StringRef, Value>{"scale", getScale()},
+                             {"zero_point", getZeroPoint()}}) {
+    if (!value)
+      continue;
+    ArrayRef<int64_t> parameter =
+        cast<RankedTensorType>(value.getType()).getShape();
+    if (block > 0 && parameter.size() != shape.size())
+      return emitOpError() << "expects " << name << " "
+                           << shapeString(parameter)
+                           << " to have the result's rank with block_size "
+                           << block;
+    if (failed(
+            verifyParameter(*this, name, parameter, parameterTarget, target)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult QMatMulOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  auto lhs = rankedOf(adaptor.getLhs().getType());
+  auto rhs = rankedOf(adaptor.getRhs().getType());
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return inferError(loc, "qmatmul",
+                      "expects operands of rank >= 2, got lhs rank " +
+                          Twine(lhs.getRank()) + " and rhs rank " +
+                          Twine(rhs.getRank()));
+  ArrayRef<int64_t> l = lhs.getShape(), r = rhs.getShape();
+  int64_t lr = l.size(), rr = r.size();
+  bool tr = adaptor.getTransposeRhs();
+  int64_t m = l[lr - 2], k1 = l[lr - 1];
+  int64_t k2 = tr ? r[rr - 1] : r[rr - 2];
+  int64_t n = tr ? r[rr - 2] : r[rr - 1];
+  if (!sameDim(k1, k2))
+    return inferError(loc, "qmatmul",
+                      "expects the contraction dim of lhs (" + Twine(k1) +
+                          ") to match rhs (" + Twine(k2) + "); lhs " +
+                          shapeString(l) + ", rhs " + shapeString(r));
+  auto batch = broadcastShapes(l.drop_back(2), r.drop_back(2));
+  if (failed(batch))
+    return inferError(loc, "qmatmul",
+                      "cannot broadcast batch dims of lhs " + shapeString(l) +
+                          " and rhs " + shapeString(r));
+  SmallVector<int64_t> shape(*batch);
+  shape.push_back(m);
+  shape.push_back(n);
+  results.push_back(
+      RankedTensorType::get(shape, IntegerType::get(context, 32)));
+  return success();
+}
+
+LogicalResult QMatMulOp::verify() {
+  for (auto [name, zero, operand] :
+       {std::tuple<StringRef, Value, Value>{"lhs_zero_point", getLhsZeroPoint(),
+                                            getLhs()},
+        {"rhs_zero_point", getRhsZeroPoint(), getRhs()}}) {
+    if (!zero)
+      continue;
+    if (failed(verifyParameter(
+            *this, name, cast<RankedTensorType>(zero.getType()).getShape(),
+            cast<RankedTensorType>(operand.getType()).getShape(),
+            name == "lhs_zero_point" ? "lhs" : "rhs")))
+      return failure();
+  }
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "llm/IR/LLMOps.cpp.inc"

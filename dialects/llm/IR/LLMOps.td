@@ -407,4 +407,108 @@ def LLM_GatherOp : LLM_Op<"gather", [Pure, InferTypeOpAdaptor]> {
   let hasFolder = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def LLM_QuantizeOp : LLM_Op<"quantize", [Pure]> {
+  let summary = "float to 8-bit integers: saturate(round(x / scale) + zero_point)";
+  let description = [{
+    Quantization parameters are operands, not attributes: ONNX gives them as
+    tensors (sometimes graph inputs, or computed, as DynamicQuantizeLinear
+    does), and per-token scales are computed at run time. `scale` (f32) and
+    `zero_point` (i8, optional, 0 when absent) broadcast numpy-style to the
+    input without growing it: a one-element scale is per-tensor, a
+    `[1, ..., C, ..., 1]` scale is per-axis, `[..., M, 1]` is per-token.
+
+    Exact semantics (the reference every backend reproduces bit for bit),
+    per element, in f32:
+
+      v = roundeven(x / scale)            // IEEE f32 division, ties to even
+      q = clamp(v + zero_point, lo, hi)   // saturate; NaN becomes lo
+
+    where [lo, hi] = [-128, 127] for signed and [0, 255] with `is_unsigned`
+    (the i8 then holds the unsigned byte). Integers are signless in llm: the
+    flag says how the bits are read, as arith's extsi/extui do.
+  }];
+  let arguments = (ins LLM_FloatTensor:$input, RankedTensorOf<[F32]>:$scale,
+                       Optional<RankedTensorOf<[I8]>>:$zero_point,
+                       UnitAttr:$is_unsigned);
+  let results = (outs RankedTensorOf<[I8]>:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $zero_point^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_DequantizeOp : LLM_Op<"dequantize", [Pure]> {
+  let summary = "integers to f32: (x - zero_point) * scale, optionally packed "
+                "int4 with per-group scales";
+  let description = [{
+    `y = f32(x - zero_point) * scale`: the difference is taken exactly in
+    i32, converted to f32 (round to nearest even, exact below 2^24) and
+    multiplied once in f32. `scale` (f32) and `zero_point` (the input's
+    element type, optional) broadcast numpy-style to the result. The input
+    is i8 (`is_unsigned`: read as 0..255) or i32 (an accumulator of
+    `llm.qmatmul`).
+
+    `bits = 4`: the i8 input packs two 4-bit values per byte along the last
+    dim, element k in byte k / 2, the low nibble first (k even); the input's
+    last dim is ceil(D / 2) for a result's D. Nibbles are two's complement
+    (-8..7), or 0..15 with `is_unsigned`.
+
+    `block_size = B > 0`: scales (and zero points) are per block of B
+    consecutive elements along the last dim: their last dim is ceil(D / B)
+    and element k reads index k / B there; other dims broadcast as usual.
+    Weight-only w4 quantization uses `bits = 4, block_size = 128` with
+    `[N, K/128]` scales.
+  }];
+  let arguments = (ins RankedTensorOf<[I8, I32]>:$input,
+                       RankedTensorOf<[F32]>:$scale,
+                       Optional<RankedTensorOf<[I8, I32]>>:$zero_point,
+                       UnitAttr:$is_unsigned,
+                       DefaultValuedAttr<I64Attr, "8">:$bits,
+                       DefaultValuedAttr<I64Attr, "0">:$block_size);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $zero_point^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_QMatMulOp : LLM_Op<"qmatmul", [Pure, AttrSizedOperandSegments,
+                                       InferTypeOpAdaptor]> {
+  let summary = "integer matrix product: i8 x i8 accumulated exactly in i32";
+  let description = [{
+    `result[.., m, n] = sum_k (lhs[.., m, k] - lhs_zero_point) *
+    (rhs[.., k, n] - rhs_zero_point)`, every term and the sum in i32
+    (wrapping on overflow, which needs K > 2^15 with 8-bit inputs). The
+    shapes follow `llm.matmul` (rank >= 2, broadcast batch dims,
+    `transpose_rhs` reads `[.., N, K]`). Zero points are i8, optional (0),
+    and broadcast numpy-style to their operand as stored: a one-element
+    tensor per tensor, `[M, 1]` per row of lhs, `[1, N]` (or `[N, 1]` with
+    `transpose_rhs`) per column of rhs. `lhs_unsigned`/`rhs_unsigned` read
+    that operand and its zero point as 0..255.
+
+    This is the integer core of W8A8: `llm.quantize` the activations,
+    `llm.qmatmul` with i8 weights, `llm.dequantize` the i32 accumulator with
+    the product of the scales. Together they are the bit-exact reference
+    for backends with an 8-bit MAC array.
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$lhs, RankedTensorOf<[I8]>:$rhs,
+                       Optional<RankedTensorOf<[I8]>>:$lhs_zero_point,
+                       Optional<RankedTensorOf<[I8]>>:$rhs_zero_point,
+                       UnitAttr:$lhs_unsigned, UnitAttr:$rhs_unsigned,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+  let results = (outs RankedTensorOf<[I32]>:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`lhs_zero_point` $lhs_zero_point^)?
+    (`rhs_zero_point` $rhs_zero_point^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // LLM_OPS_TD

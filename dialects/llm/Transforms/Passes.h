@@ -23,6 +23,13 @@ constexpr llvm::StringLiteral kNameAttrName = "llm.name";
 constexpr llvm::StringLiteral kTargetAttrName = "llm.target";
 /// Attribute on an op tiled by llm-tile recording the tiles chosen.
 constexpr llvm::StringLiteral kTileAttrName = "llm.tile";
+/// Discardable attributes with an activation's calibration statistics, put
+/// on a matmul for llm-quantize: the per-input-channel maxima of |lhs|
+/// (array<f32>) and a percentile of |lhs| (f32).
+constexpr llvm::StringLiteral kActAbsMaxAttrName = "llm.act_absmax";
+constexpr llvm::StringLiteral kActPercentileAttrName = "llm.act_percentile";
+/// Module attribute where llm-quantize records what it quantized.
+constexpr llvm::StringLiteral kQuantizationAttrName = "llm.quantization";
 } // namespace mlir::llm
 
 #endif // LLM_TRANSFORMS_PASSES_H

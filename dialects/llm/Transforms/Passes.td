@@ -279,4 +279,59 @@ def LLMTile : Pass<"llm-tile", "ModuleOp"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
+  let summary = "quantize constant weights (and activations) of matmuls and "
+                "embedding tables";
+  let description = [{
+    Rewrites every `llm.matmul` whose rhs is a constant 2-D f32 weight (and
+    lhs is not transposed) and every `llm.gather` along axis 0 of a constant
+    2-D f32 table (an embedding). Weights are stored as rows `[N, K]` (a
+    `[K, N]` weight is transposed at compile time and the op reads it with
+    `transpose_rhs`), so a tied LM head and its embedding table, which hold
+    the same rows, share one quantized blob. New weights are new
+    dense_resource blobs: i8, or two 4-bit values per byte, with f32 scales.
+
+    - `mode=w8`: per-row (per output channel) symmetric int8, RTN:
+      `s = max|w| / 127`, `q = clamp(roundeven(w / s), -127, 127)`; the op
+      reads `llm.dequantize(q, s)`.
+    - `mode=w4`: per-row groups of `group-size` along K (the last group may
+      be shorter), `s = max|w| / 7`, `q` in [-7, 7], packed two per byte
+      (`llm.dequantize {bits = 4, block_size = group-size}`).
+    - `mode=int8` (W8A8): weights as w8; the activation is quantized to i8
+      (`activations=static`: one scale per tensor, `clip / 127`, where
+      `clip` is the calibrated maximum of |x| (`calibration=minmax`, from
+      `llm.act_absmax`, the per-input-channel maxima) or its percentile
+      (`calibration=percentile`, from `llm.act_percentile`); `dynamic`: one
+      scale per token, `max(max|x|, 1e-30) / 127` over the last dim at run
+      time); `llm.qmatmul` accumulates in i32 and `llm.dequantize` applies
+      the product of the scales. The matmul's epilogue follows as
+      elementwise ops (the scale is folded into the dequantization).
+      Embedding tables are stored as w8.
+    - `smoothquant=ALPHA` (0 = off; int8 only) migrates activation outliers
+      into the weights first: per input channel k,
+      `f_k = max|x_k|^ALPHA / max_n |w_nk|^(1-ALPHA)`, x is multiplied by
+      `1 / f` and w by `f` (needs `llm.act_absmax`). With percentile
+      calibration the clip is the smoothed maximum times the ratio of the
+      percentile to the unsmoothed maximum.
+
+    The calibration statistics are discardable attributes the driver puts on
+    the matmuls (`llm.act_absmax`: array<f32> of K, `llm.act_percentile`:
+    f32). The pass records what it did in the module attribute
+    `llm.quantization` (mode, counts of matmuls and embeddings quantized).
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
+           "int8, w8 or w4">,
+    Option<"activations", "activations", "std::string", /*default=*/"\"static\"",
+           "int8 activation scales: static (calibrated, per tensor) or "
+           "dynamic (per token at run time)">,
+    Option<"calibration", "calibration", "std::string",
+           /*default=*/"\"minmax\"", "static scales from minmax or percentile">,
+    Option<"smoothQuant", "smoothquant", "double", /*default=*/"0.0",
+           "SmoothQuant migration strength alpha in [0, 1]; 0 is off">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "w4 group size along K">,
+  ];
+}
+
 #endif // LLM_TRANSFORMS_PASSES_TD

@@ -34,10 +34,28 @@ llvm::ArrayRef<llvm::StringRef> implementedTargets();
 llvm::Error checkTarget(llvm::StringRef target);
 llvm::Error checkQuantization(llvm::StringRef quant);
 
+/// How --quant int8|w8|w4 quantizes (see the llm-quantize pass).
+struct QuantizationOptions {
+  /// int8 activation scales: "static" (calibrated, per tensor) or "dynamic"
+  /// (per token at run time).
+  std::string activations = "static";
+  /// Static scales from "minmax" or "percentile" of |activation| (the
+  /// percentile is taken per calibration sample and averaged).
+  std::string calibration = "minmax";
+  double percentile = 99.99;
+  /// SmoothQuant alpha; 0 is off.
+  double smoothQuant = 0.0;
+  int64_t groupSize = 128;
+  /// Calibration inputs (.npz, one array per model input, optionally with a
+  /// leading dim of samples); synthetic inputs (with a warning) if empty.
+  std::string calibrationFile;
+};
+
 struct CompileOptions {
   ImportOptions import;
   std::string target = "host";
   std::string quant = "none";
+  QuantizationOptions quantization;
   /// Run the fusion passes (off only to compare with the unfused graph).
   bool fuse = true;
   /// Target descriptions (bundled names or JSON paths) that replace the
@@ -99,6 +117,14 @@ public:
   /// The report: per target ("targets"), the graph's static costs and, for
   /// every described target, the roofline estimates of llmc/Target/PerfModel.h.
   llvm::json::Object report() const;
+  /// The quantization mode ("none" unless compiled with --quant).
+  llvm::StringRef quantization() const { return quantName; }
+  /// For a quantized model: runs the fp32 reference on `inputs` and compares
+  /// `outputs` (this model's on the same inputs) with it: cosine,
+  /// max_abs_error, mean_abs_error, top1_agreement.
+  llvm::Expected<llvm::json::Object>
+  compareWithReference(std::vector<Tensor> inputs,
+                       const std::vector<Tensor> &outputs);
 
 private:
   CompiledModel();
@@ -107,6 +133,8 @@ private:
                   mlir::OwningOpRef<mlir::ModuleOp> module,
                   const CompileOptions &options);
   llvm::Error prepareExecutable();
+  llvm::Error quantize(mlir::ModuleOp module, const CompileOptions &options);
+  llvm::Error measureAccuracy();
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::string targetName = "host";
@@ -120,7 +148,27 @@ private:
   /// Report entries of the described targets (backend name → estimate).
   llvm::json::Object estimates;
   std::unique_ptr<HostExecutable> host;
+  std::string quantName = "none";
+  /// For quantized models: the fp32 graph, compiled (its first outputs are
+  /// the model's), and the accuracy measured on the calibration inputs.
+  mlir::OwningOpRef<mlir::ModuleOp> referenceModule;
+  std::vector<Tensor> referenceWeights;
+  std::unique_ptr<HostExecutable> reference;
+  Signature referenceSig;
+  std::optional<llvm::json::Object> accuracy;
+  std::vector<std::vector<Tensor>> calibrationInputs, referenceOutputs;
+  std::string calibrationSource;
 };
+
+/// Reads the arrays of an `.npz` file (numpy's np.savez: a zip of stored,
+/// uncompressed `.npy` entries), named by their keys.
+llvm::Expected<std::vector<Tensor>> readNpz(llvm::StringRef path);
+
+/// Compares outputs of a quantized model with fp32 references (same order):
+/// cosine similarity and absolute errors over all float elements, and top-1
+/// agreement of the argmax along the last dim.
+llvm::json::Object compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
+                                  llvm::ArrayRef<std::vector<Tensor>> expected);
 
 /// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol*|e|.
 /// Returns a one-line description of the worst mismatch, or none.

@@ -58,6 +58,9 @@ private:
 
 /// Reads a `.npy` file (little-endian, C order, the dtypes above).
 llvm::Expected<Tensor> readNpy(llvm::StringRef path);
+/// The same for the bytes of a `.npy` file; `path` names it in errors.
+llvm::Expected<Tensor> parseNpy(llvm::StringRef data, llvm::StringRef path,
+                                llvm::StringRef name);
 llvm::Error writeNpy(const Tensor &tensor, llvm::StringRef path);
 /// Reads a serialized ONNX TensorProto (`.pb`), named by its own `name`.
 llvm::Expected<Tensor> readTensorProto(llvm::StringRef path);

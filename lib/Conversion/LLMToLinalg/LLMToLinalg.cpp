@@ -729,6 +729,226 @@ public:
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Quantization: exact integer arithmetic, the reference of the int8 backends
+//===----------------------------------------------------------------------===//
+
+/// The exprs that read a parameter of `shape` broadcast (numpy-style, without
+/// growing) to an operand whose dims are read at `operandExprs`.
+SmallVector<AffineExpr> broadcastExprs(ArrayRef<int64_t> shape,
+                                       ArrayRef<int64_t> operandShape,
+                                       ArrayRef<AffineExpr> operandExprs,
+                                       MLIRContext *ctx) {
+  size_t offset = operandShape.size() - shape.size();
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    if (dim == 1 && operandShape[offset + i] != 1)
+      exprs.push_back(getAffineConstantExpr(0, ctx));
+    else
+      exprs.push_back(operandExprs[offset + i]);
+  }
+  return exprs;
+}
+
+/// An 8-bit integer widened to i32 as signed or unsigned.
+Value widen(OpBuilder &b, Location loc, Value x, bool isUnsigned) {
+  Type i32 = b.getI32Type();
+  if (x.getType() == i32)
+    return x;
+  if (isUnsigned)
+    return arith::ExtUIOp::create(b, loc, i32, x);
+  return arith::ExtSIOp::create(b, loc, i32, x);
+}
+
+class QuantizeLowering : public LLMLowering<QuantizeOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(QuantizeOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    bool isUnsigned = op.getIsUnsigned();
+    SmallVector<Value> operands{adaptor.getInput(), adaptor.getScale()};
+    if (adaptor.getZeroPoint())
+      operands.push_back(adaptor.getZeroPoint());
+    Value result = createElementwise(
+        rewriter, op.getLoc(), op.getType(), operands,
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Type f32 = b.getF32Type();
+          Value x = castScalar(b, loc, args[0], f32);
+          Value v = math::RoundEvenOp::create(
+              b, loc, arith::DivFOp::create(b, loc, x, args[1]));
+          if (args.size() > 2)
+            v = arith::AddFOp::create(
+                b, loc, v,
+                arith::SIToFPOp::create(b, loc, f32,
+                                        widen(b, loc, args[2], isUnsigned)));
+          // maxnumf returns the number when the other operand is NaN, so
+          // NaN saturates to the lower bound.
+          v = arith::MaxNumFOp::create(
+              b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 0 : -128));
+          v = arith::MinNumFOp::create(
+              b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 255 : 127));
+          Value wide = arith::FPToSIOp::create(b, loc, b.getI32Type(), v);
+          return arith::TruncIOp::create(b, loc, b.getI8Type(), wide);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+class DequantizeLowering : public LLMLowering<DequantizeOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(DequantizeOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    MLIRContext *ctx = rewriter.getContext();
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t rank = type.getRank(), block = op.getBlockSize();
+    bool packed = op.getBits() == 4, isUnsigned = op.getIsUnsigned();
+    SmallVector<AffineExpr> loops;
+    for (int64_t dim = 0; dim < rank; ++dim)
+      loops.push_back(getAffineDimExpr(dim, ctx));
+    SmallVector<AffineExpr> inputExprs(loops);
+    if (packed)
+      inputExprs.back() = inputExprs.back().floorDiv(2);
+    // Parameters index the last dim in blocks.
+    SmallVector<int64_t> blockShape(shape);
+    SmallVector<AffineExpr> blockExprs(loops);
+    if (block > 0) {
+      blockShape.back() = (blockShape.back() + block - 1) / block;
+      blockExprs.back() = blockExprs.back().floorDiv(block);
+    }
+    SmallVector<Value> inputs{adaptor.getInput(), adaptor.getScale()};
+    SmallVector<AffineMap> maps{AffineMap::get(rank, 0, inputExprs, ctx)};
+    auto parameterMap = [&](Value parameter) {
+      return AffineMap::get(rank, 0,
+                            broadcastExprs(tensorTypeOf(parameter).getShape(),
+                                           blockShape, blockExprs, ctx),
+                            ctx);
+    };
+    maps.push_back(parameterMap(adaptor.getScale()));
+    if (Value zero = adaptor.getZeroPoint()) {
+      inputs.push_back(zero);
+      maps.push_back(parameterMap(zero));
+    }
+    SmallVector<utils::IteratorType> parallel(rank,
+                                              utils::IteratorType::parallel);
+    Value result = createGeneric(
+        rewriter, loc, inputs, maps, emptyLike(rewriter, loc, type),
+        rewriter.getMultiDimIdentityMap(rank), parallel,
+        [&](OpBuilder &b, Location nested, ValueRange args) -> Value {
+          Value x = args[0];
+          if (packed) {
+            // Element k is the low nibble of byte k / 2 when k is even.
+            Type i8 = b.getI8Type();
+            Value index = linalg::IndexOp::create(b, nested, rank - 1);
+            Value odd = arith::CmpIOp::create(
+                b, nested, arith::CmpIPredicate::ne,
+                arith::AndIOp::create(
+                    b, nested, index,
+                    arith::ConstantIndexOp::create(b, nested, 1)),
+                arith::ConstantIndexOp::create(b, nested, 0));
+            Value four = scalarConstant(b, nested, i8, 4);
+            Value high, low;
+            if (isUnsigned) {
+              high = arith::ShRUIOp::create(b, nested, x, four);
+              low = arith::AndIOp::create(b, nested, x,
+                                          scalarConstant(b, nested, i8, 15));
+            } else {
+              high = arith::ShRSIOp::create(b, nested, x, four);
+              low = arith::ShRSIOp::create(
+                  b, nested, arith::ShLIOp::create(b, nested, x, four), four);
+            }
+            x = arith::SelectOp::create(b, nested, odd, high, low);
+          }
+          Value value = widen(b, nested, x, isUnsigned);
+          if (args.size() > 3)
+            value = arith::SubIOp::create(
+                b, nested, value, widen(b, nested, args[2], isUnsigned));
+          Value real =
+              arith::SIToFPOp::create(b, nested, b.getF32Type(), value);
+          return arith::MulFOp::create(b, nested, real, args[1]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+class QMatMulLowering : public LLMLowering<QMatMulOp> {
+public:
+  using LLMLowering::LLMLowering;
+  LogicalResult lower(QMatMulOp op, OpAdaptor adaptor,
+                      ConversionPatternRewriter &rewriter) const override {
+    MLIRContext *ctx = rewriter.getContext();
+    Location loc = op.getLoc();
+    RankedTensorType resultType = op.getType();
+    int64_t rank = resultType.getRank();
+    unsigned batchRank = rank - 2, numDims = rank + 1;
+    ArrayRef<int64_t> batchShape = resultType.getShape().drop_back(2);
+    AffineExpr m = getAffineDimExpr(batchRank, ctx);
+    AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
+    AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
+    auto operandExprs = [&](Value operand, AffineExpr row, AffineExpr column) {
+      ArrayRef<int64_t> shape = tensorTypeOf(operand).getShape();
+      AffineMap batch =
+          broadcastMap(shape.drop_back(2), batchShape, 0, numDims, ctx);
+      SmallVector<AffineExpr> exprs(batch.getResults());
+      exprs.push_back(row);
+      exprs.push_back(column);
+      return exprs;
+    };
+    SmallVector<AffineExpr> lhsExprs = operandExprs(adaptor.getLhs(), m, k);
+    SmallVector<AffineExpr> rhsExprs =
+        op.getTransposeRhs() ? operandExprs(adaptor.getRhs(), n, k)
+                             : operandExprs(adaptor.getRhs(), k, n);
+    SmallVector<Value> inputs{adaptor.getLhs(), adaptor.getRhs()};
+    SmallVector<AffineMap> maps{AffineMap::get(numDims, 0, lhsExprs, ctx),
+                                AffineMap::get(numDims, 0, rhsExprs, ctx)};
+    int lhsZero = -1, rhsZero = -1;
+    for (auto [zero, operand, exprs, position] :
+         {std::tuple<Value, Value, ArrayRef<AffineExpr>, int *>{
+              adaptor.getLhsZeroPoint(), adaptor.getLhs(), lhsExprs, &lhsZero},
+          {adaptor.getRhsZeroPoint(), adaptor.getRhs(), rhsExprs, &rhsZero}}) {
+      if (!zero)
+        continue;
+      *position = inputs.size();
+      inputs.push_back(zero);
+      maps.push_back(AffineMap::get(
+          numDims, 0,
+          broadcastExprs(tensorTypeOf(zero).getShape(),
+                         tensorTypeOf(operand).getShape(), exprs, ctx),
+          ctx));
+    }
+    SmallVector<AffineExpr> resultExprs;
+    for (unsigned dim = 0; dim < rank; ++dim)
+      resultExprs.push_back(getAffineDimExpr(dim, ctx));
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Value init = filled(rewriter, loc, resultType,
+                        rewriter.getZeroAttr(rewriter.getI32Type()));
+    bool lhsUnsigned = op.getLhsUnsigned(), rhsUnsigned = op.getRhsUnsigned();
+    Value result = createGeneric(
+        rewriter, loc, inputs, maps, init,
+        AffineMap::get(numDims, 0, resultExprs, ctx), iterators,
+        [&](OpBuilder &b, Location nested, ValueRange args) -> Value {
+          Value a = widen(b, nested, args[0], lhsUnsigned);
+          Value w = widen(b, nested, args[1], rhsUnsigned);
+          if (lhsZero >= 0)
+            a = arith::SubIOp::create(
+                b, nested, a, widen(b, nested, args[lhsZero], lhsUnsigned));
+          if (rhsZero >= 0)
+            w = arith::SubIOp::create(
+                b, nested, w, widen(b, nested, args[rhsZero], rhsUnsigned));
+          return arith::AddIOp::create(b, nested, args.back(),
+                                       arith::MulIOp::create(b, nested, a, w));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 enum class ReductionKind { Sum, Mean, Max, Min, Prod };
 
 TypedAttr reductionInit(ReductionKind kind, Type type) {
@@ -1473,6 +1693,7 @@ void llmc::populateLLMToLinalgConversionPatterns(RewritePatternSet &patterns) {
                LayerNormLowering, RMSNormLowering, ReshapeLowering,
                TransposeLowering, ConcatLowering, SliceLowering, SplitLowering,
                GatherLowering, TriluLowering>(ctx);
+  patterns.add<QuantizeLowering, DequantizeLowering, QMatMulLowering>(ctx);
   patterns.add<AttentionLowering>(ctx);
   patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
                ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,

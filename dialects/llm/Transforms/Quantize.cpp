@@ -1,0 +1,454 @@
+//===- Quantize.cpp - int8 / w8 / w4 quantization of weights and matmuls --===//
+//
+// Rewrites matmuls with constant weights and embedding gathers into the
+// quantization ops (llm.quantize, llm.qmatmul, llm.dequantize), writing new
+// i8 (or packed int4) weight blobs with f32 scales. The arithmetic that
+// decides the stored integers (scales, rounding) is here, done once at
+// compile time; what runs is specified exactly by the ops.
+//
+//===----------------------------------------------------------------------===//
+#include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/Hashing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_LLMQUANTIZE
+#include "llm/Transforms/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+/// The f32 values of a constant (dense or dense_resource), or failure.
+FailureOr<std::vector<float>> floatsOf(ElementsAttr value) {
+  auto type = cast<ShapedType>(value.getType());
+  if (!type.getElementType().isF32() || !type.hasStaticShape())
+    return failure();
+  size_t count = type.getNumElements();
+  std::vector<float> result(count);
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> data = resource.getData();
+    if (data.size() != count * sizeof(float))
+      return failure();
+    std::memcpy(result.data(), data.data(), data.size());
+    return result;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    size_t i = 0;
+    for (float v : dense.getValues<float>())
+      result[i++] = v;
+    return result;
+  }
+  return failure();
+}
+
+/// roundeven in f32, as llm.quantize rounds.
+float roundEven(float x) { return std::nearbyint(x); }
+
+/// Rows of a weight quantized symmetrically: per row, or per group of
+/// `group` elements of a row (`group` = cols for one group per row).
+struct QuantizedRows {
+  int64_t rows = 0, cols = 0, group = 0, bits = 8;
+  std::vector<int8_t> values; // rows x cols, unpacked
+  std::vector<float> scales;  // rows x ceil(cols / group)
+  int64_t groups() const { return (cols + group - 1) / group; }
+};
+
+QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
+                           int64_t bits, int64_t group) {
+  QuantizedRows q;
+  q.rows = rows;
+  q.cols = cols;
+  q.bits = bits;
+  q.group = std::min<int64_t>(group > 0 ? group : cols, cols);
+  float qmax = bits == 4 ? 7.0f : 127.0f;
+  int64_t groups = q.groups();
+  q.values.resize(rows * cols);
+  q.scales.resize(rows * groups);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      int64_t begin = g * q.group, end = std::min(cols, begin + q.group);
+      float absmax = 0;
+      for (int64_t c = begin; c < end; ++c)
+        absmax = std::max(absmax, std::fabs(w[r * cols + c]));
+      float scale = absmax > 0 ? absmax / qmax : 1.0f;
+      q.scales[r * groups + g] = scale;
+      for (int64_t c = begin; c < end; ++c) {
+        float v = roundEven(w[r * cols + c] / scale);
+        q.values[r * cols + c] =
+            static_cast<int8_t>(std::clamp(v, -qmax, qmax));
+      }
+    }
+  return q;
+}
+
+ElementsAttr makeBlob(RankedTensorType type, StringRef name,
+                      ArrayRef<char> bytes, size_t alignment) {
+  return DenseResourceElementsAttr::get(
+      type, name,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignment,
+                                                    /*dataIsMutable=*/false));
+}
+
+ElementsAttr makeFloats(RankedTensorType type, StringRef name,
+                        ArrayRef<float> values) {
+  if (values.size() < 256)
+    return DenseElementsAttr::get(type, values);
+  return makeBlob(type, name,
+                  ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
+                                 values.size() * sizeof(float)),
+                  alignof(float));
+}
+
+std::string blobName(ConstantOp op) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue()))
+    return resource.getRawHandle().getKey().str();
+  return "weight";
+}
+
+struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
+  using Base::Base;
+
+  /// A stored weight: the integers as a constant (i8 [rows, cols] or packed
+  /// [rows, ceil(cols / 2)]) and the scales, shared by every op that reads
+  /// the same rows (an embedding and its tied LM head).
+  struct StoredWeight {
+    ElementsAttr values;
+    QuantizedRows rows;
+  };
+  std::map<std::pair<llvm::hash_code, int64_t>, StoredWeight> cache;
+  int64_t numMatMuls = 0, numEmbeddings = 0;
+
+  const StoredWeight &store(ArrayRef<float> w, int64_t rows, int64_t cols,
+                            int64_t bits, int64_t group, StringRef name) {
+    llvm::hash_code hash = llvm::hash_combine(
+        rows, cols, group,
+        llvm::hash_combine_range(
+            reinterpret_cast<const char *>(w.data()),
+            reinterpret_cast<const char *>(w.data() + w.size())));
+    auto key = std::make_pair(hash, bits);
+    auto found = cache.find(key);
+    if (found != cache.end())
+      return found->second;
+    StoredWeight stored;
+    stored.rows = quantizeRows(w, rows, cols, bits, group);
+    MLIRContext *context = &getContext();
+    Type i8 = IntegerType::get(context, 8);
+    std::vector<int8_t> bytes;
+    int64_t storedCols = cols;
+    if (bits == 4) {
+      storedCols = (cols + 1) / 2;
+      bytes.assign(rows * storedCols, 0);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          uint8_t nibble = stored.rows.values[r * cols + c] & 0xF;
+          bytes[r * storedCols + c / 2] |= nibble << (c % 2 ? 4 : 0);
+        }
+    } else {
+      bytes = stored.rows.values;
+    }
+    auto type = RankedTensorType::get({rows, storedCols}, i8);
+    stored.values =
+        makeBlob(type, (name + (bits == 4 ? ".w4" : ".w8")).str(),
+                 ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()),
+                                bytes.size()),
+                 1);
+    return cache.emplace(key, std::move(stored)).first->second;
+  }
+
+  Value constant(OpBuilder &b, Location loc, ElementsAttr value) {
+    return ConstantOp::create(b, loc, value);
+  }
+
+  Value floats(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+               ArrayRef<float> values, StringRef name) {
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    return constant(b, loc, makeFloats(type, name, values));
+  }
+
+  /// The weight bits and group size of weight-only and int8 modes.
+  int64_t weightBits() const { return mode == "w4" ? 4 : 8; }
+  int64_t weightGroup(int64_t cols) const {
+    return mode == "w4" ? std::min<int64_t>(groupSize, cols) : cols;
+  }
+
+  /// `dequantize(q, scales)` of a stored weight as f32 [rows, cols].
+  Value dequantized(OpBuilder &b, Location loc, const StoredWeight &stored,
+                    StringRef name) {
+    const QuantizedRows &q = stored.rows;
+    Value values = constant(b, loc, stored.values);
+    Value scales =
+        floats(b, loc, {q.rows, q.groups()}, q.scales, (name + ".scale").str());
+    auto type = RankedTensorType::get({q.rows, q.cols}, b.getF32Type());
+    auto op = DequantizeOp::create(b, loc, type, values, scales, Value());
+    op.setBits(q.bits);
+    if (q.groups() > 1)
+      op.setBlockSize(q.group);
+    return op;
+  }
+
+  LogicalResult quantizeGather(GatherOp op) {
+    auto table = op.getData().getDefiningOp<ConstantOp>();
+    auto type = cast<RankedTensorType>(op.getData().getType());
+    if (!table || op.getAxis() != 0 || type.getRank() != 2 ||
+        !type.hasStaticShape() || !type.getElementType().isF32())
+      return success();
+    auto w = floatsOf(table.getValue());
+    if (failed(w))
+      return success();
+    int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    std::string name = blobName(table);
+    const StoredWeight &stored =
+        store(*w, rows, cols, weightBits(), weightGroup(cols), name);
+    const QuantizedRows &q = stored.rows;
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value values = constant(b, loc, stored.values);
+    Value scales =
+        floats(b, loc, {q.rows, q.groups()}, q.scales, name + ".scale");
+    Value rowsRead = GatherOp::create(b, loc, values, op.getIndices(), 0);
+    Value scalesRead = GatherOp::create(b, loc, scales, op.getIndices(), 0);
+    auto result = DequantizeOp::create(b, loc, op.getType(), rowsRead,
+                                       scalesRead, Value());
+    result.setBits(q.bits);
+    if (q.groups() > 1)
+      result.setBlockSize(q.group);
+    op.replaceAllUsesWith(result.getResult());
+    op.erase();
+    ++numEmbeddings;
+    return success();
+  }
+
+  /// Applies what followed the product in `op`'s epilogue, except the scale.
+  Value applyEpilogue(OpBuilder &b, Location loc, MatMulOp op, Value y) {
+    if (Value bias = op.getBias())
+      y = AddOp::create(b, loc, y, bias);
+    switch (op.getActivation()) {
+    case Activation::none:
+      break;
+    case Activation::relu:
+      y = ReluOp::create(b, loc, y);
+      break;
+    case Activation::gelu:
+      y = GeluOp::create(b, loc, y, GeluApproximation::none);
+      break;
+    case Activation::gelu_tanh:
+      y = GeluOp::create(b, loc, y, GeluApproximation::tanh);
+      break;
+    case Activation::silu:
+      y = SiluOp::create(b, loc, y);
+      break;
+    }
+    if (Value residual = op.getResidual())
+      y = AddOp::create(b, loc, y, residual);
+    return y;
+  }
+
+  LogicalResult quantizeMatMul(MatMulOp op) {
+    auto weight = op.getRhs().getDefiningOp<ConstantOp>();
+    auto type = cast<RankedTensorType>(op.getRhs().getType());
+    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+    if (!weight || op.getTransposeLhs() || type.getRank() != 2 ||
+        !type.hasStaticShape() || !type.getElementType().isF32() ||
+        !lhsType.getElementType().isF32() || !op.getType().hasStaticShape())
+      return success();
+    auto data = floatsOf(weight.getValue());
+    if (failed(data))
+      return success();
+    bool transposed = op.getTransposeRhs();
+    int64_t n = type.getDimSize(transposed ? 0 : 1);
+    int64_t k = type.getDimSize(transposed ? 1 : 0);
+    // Rows [N, K]: one row per output channel.
+    std::vector<float> rows(n * k);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        rows[i * k + j] = transposed ? (*data)[i * k + j] : (*data)[j * n + i];
+    std::string name = blobName(weight);
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+
+    if (mode != "int8") {
+      const StoredWeight &stored =
+          store(rows, n, k, weightBits(), weightGroup(k), name);
+      Value w = dequantized(b, loc, stored, name);
+      op.getRhsMutable().assign(w);
+      op.setTransposeRhs(true);
+      op->removeAttr(kActAbsMaxAttrName);
+      op->removeAttr(kActPercentileAttrName);
+      ++numMatMuls;
+      return success();
+    }
+
+    auto absmaxAttr = op->getAttrOfType<DenseF32ArrayAttr>(kActAbsMaxAttrName);
+    if (absmaxAttr && absmaxAttr.size() != k)
+      return op.emitOpError()
+             << "has " << kActAbsMaxAttrName << " of " << absmaxAttr.size()
+             << " channels, expected K = " << k;
+    bool isStatic = activations == "static";
+    if ((isStatic || smoothQuant > 0) && !absmaxAttr)
+      return op.emitOpError()
+             << "needs calibration statistics ('" << kActAbsMaxAttrName
+             << "') for "
+             << (isStatic ? "static activation scales" : "smoothquant")
+             << "; calibrate the model or use activations=dynamic";
+
+    Value x = op.getLhs();
+    float clip = 0;
+    if (absmaxAttr) {
+      ArrayRef<float> absmax = absmaxAttr.asArrayRef();
+      float unsmoothed = *std::max_element(absmax.begin(), absmax.end());
+      clip = unsmoothed;
+      if (calibration == "percentile") {
+        auto percentile = op->getAttrOfType<FloatAttr>(kActPercentileAttrName);
+        if (!percentile)
+          return op.emitOpError() << "needs '" << kActPercentileAttrName
+                                  << "' for percentile calibration";
+        clip = percentile.getValueAsDouble();
+      }
+      if (smoothQuant > 0) {
+        std::vector<float> factors(k), inverse(k);
+        float smoothed = 0;
+        for (int64_t j = 0; j < k; ++j) {
+          float wmax = 0;
+          for (int64_t i = 0; i < n; ++i)
+            wmax = std::max(wmax, std::fabs(rows[i * k + j]));
+          double f = 1.0;
+          if (absmax[j] > 0 && wmax > 0)
+            f = std::pow(double(absmax[j]), smoothQuant) /
+                std::pow(double(wmax), 1.0 - smoothQuant);
+          f = std::clamp(f, 1e-5, 1e5);
+          factors[j] = static_cast<float>(f);
+          inverse[j] = static_cast<float>(1.0 / f);
+          smoothed = std::max(smoothed, absmax[j] * inverse[j]);
+          for (int64_t i = 0; i < n; ++i)
+            rows[i * k + j] *= factors[j];
+        }
+        if (unsmoothed > 0)
+          clip = clip * (smoothed / unsmoothed);
+        x = MulOp::create(b, loc, x,
+                          floats(b, loc, {k}, inverse, name + ".smooth"));
+        name += ".smoothed";
+      }
+    }
+
+    const StoredWeight &stored = store(rows, n, k, 8, k, name);
+    const QuantizedRows &q = stored.rows;
+    float productScale = op.getScale().convertToFloat();
+    auto i8Type = [&](Value like) {
+      return RankedTensorType::get(
+          cast<RankedTensorType>(like.getType()).getShape(), b.getI8Type());
+    };
+    Value quantized, outputScale;
+    if (isStatic) {
+      float scale = clip > 0 ? clip / 127.0f : 1.0f;
+      Value s = floats(b, loc, {}, {scale}, "");
+      quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value());
+      std::vector<float> combined(n);
+      for (int64_t i = 0; i < n; ++i)
+        combined[i] =
+            static_cast<float>(double(productScale) * scale * q.scales[i]);
+      outputScale = floats(b, loc, {n}, combined, name + ".outscale");
+    } else {
+      auto xType = cast<RankedTensorType>(x.getType());
+      int64_t rank = xType.getRank();
+      Value absx = AbsOp::create(b, loc, x);
+      Value absmax = ReduceMaxOp::create(
+          b, loc, absx, b.getDenseI64ArrayAttr({rank - 1}), true);
+      Value floor = floats(b, loc, {}, {1e-30f}, "");
+      Value positive = MaxOp::create(b, loc, absmax, floor);
+      Value s =
+          DivOp::create(b, loc, positive, floats(b, loc, {}, {127.0f}, ""));
+      quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value());
+      std::vector<float> weightScales(n);
+      for (int64_t i = 0; i < n; ++i)
+        weightScales[i] = productScale * q.scales[i];
+      // Per token x per channel: [.., M, 1] * [N] -> [.., M, N].
+      outputScale = MulOp::create(
+          b, loc, s, floats(b, loc, {n}, weightScales, name + ".outscale"));
+    }
+    Value accumulator = QMatMulOp::create(
+        b, loc, quantized, constant(b, loc, stored.values), Value(), Value(),
+        /*lhs_unsigned=*/false, /*rhs_unsigned=*/false,
+        /*transpose_rhs=*/true);
+    Value y = DequantizeOp::create(b, loc, op.getType(), accumulator,
+                                   outputScale, Value());
+    y = applyEpilogue(b, loc, op, y);
+    op.replaceAllUsesWith(y);
+    op.erase();
+    ++numMatMuls;
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (mode != "int8" && mode != "w8" && mode != "w4") {
+      module.emitError() << "llm-quantize: unknown mode '" << mode
+                         << "' (expected int8, w8 or w4)";
+      return signalPassFailure();
+    }
+    if (activations != "static" && activations != "dynamic") {
+      module.emitError() << "llm-quantize: unknown activations '" << activations
+                         << "' (expected static or dynamic)";
+      return signalPassFailure();
+    }
+    if (calibration != "minmax" && calibration != "percentile") {
+      module.emitError() << "llm-quantize: unknown calibration '" << calibration
+                         << "' (expected minmax or percentile)";
+      return signalPassFailure();
+    }
+    if (smoothQuant < 0 || smoothQuant > 1 ||
+        (smoothQuant > 0 && mode != "int8")) {
+      module.emitError() << "llm-quantize: smoothquant must be in [0, 1] and "
+                            "needs mode int8, got "
+                         << smoothQuant << " with mode " << mode;
+      return signalPassFailure();
+    }
+    if (groupSize <= 0) {
+      module.emitError() << "llm-quantize: group-size must be positive, got "
+                         << groupSize;
+      return signalPassFailure();
+    }
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<MatMulOp, GatherOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      LogicalResult result = success();
+      if (auto matmul = dyn_cast<MatMulOp>(op))
+        result = quantizeMatMul(matmul);
+      else
+        result = quantizeGather(cast<GatherOp>(op));
+      if (failed(result))
+        return signalPassFailure();
+    }
+    // Weights no op reads any more.
+    module.walk([](ConstantOp op) {
+      if (op->use_empty())
+        op->erase();
+    });
+    MLIRContext *context = &getContext();
+    Builder b(context);
+    SmallVector<NamedAttribute> record{
+        b.getNamedAttr("mode", b.getStringAttr(mode)),
+        b.getNamedAttr("matmuls", b.getI64IntegerAttr(numMatMuls)),
+        b.getNamedAttr("embeddings", b.getI64IntegerAttr(numEmbeddings))};
+    if (mode == "int8")
+      record.push_back(
+          b.getNamedAttr("activations", b.getStringAttr(activations)));
+    module->setAttr(kQuantizationAttrName, b.getDictionaryAttr(record));
+    cache.clear();
+  }
+};
+} // namespace

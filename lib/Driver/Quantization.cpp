@@ -1,0 +1,602 @@
+//===- Quantization.cpp - calibrate, quantize and measure accuracy --------===//
+//
+// What `--quant` adds to a compile: an fp32 copy of the fused graph that also
+// returns the input of every matmul llm-quantize will rewrite, run on the
+// calibration inputs (an .npz file, or synthetic inputs with a warning) to
+// get activation statistics and fp32 reference outputs; the statistics go on
+// the matmuls as attributes, llm-quantize rewrites the graph, and the
+// quantized model is compared with the reference on the same inputs.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Driver/Driver.h"
+
+#include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
+#include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Runtime/HostRuntime.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+using namespace llmc;
+using llvm::StringRef;
+
+namespace {
+llvm::Error inputError(const llvm::Twine &message) {
+  return llvm::make_error<InputError>(message.str());
+}
+
+constexpr StringRef kCalibrationResultPrefix = "__llmc_calibration_";
+/// Synthetic calibration samples when no --calib is given.
+constexpr int kSyntheticSamples = 4;
+
+/// The matmuls of the entry function llm-quantize rewrites, in walk order
+/// (the same in a clone).
+std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
+                                                    StringRef entry) {
+  std::vector<mlir::llm::MatMulOp> result;
+  auto func = module.lookupSymbol<mlir::func::FuncOp>(entry);
+  if (!func)
+    return result;
+  func.walk([&](mlir::llm::MatMulOp op) {
+    auto weight = op.getRhs().getDefiningOp<mlir::llm::ConstantOp>();
+    auto type = llvm::cast<mlir::RankedTensorType>(op.getRhs().getType());
+    if (weight && !op.getTransposeLhs() && type.getRank() == 2 &&
+        type.hasStaticShape() && type.getElementType().isF32() &&
+        op.getLhs().getType().getElementType().isF32() &&
+        op.getType().hasStaticShape())
+      result.push_back(op);
+  });
+  return result;
+}
+
+/// Lowers a tensor-level module (weights outlined) for the host.
+llvm::Error compileForHost(mlir::MLIRContext &context, mlir::ModuleOp module,
+                           StringRef entry, Signature &sig,
+                           std::vector<Tensor> &weights,
+                           std::unique_ptr<HostExecutable> &executable) {
+  mlir::PassManager outline(&context);
+  outline.addPass(mlir::llm::createLLMOutlineWeights());
+  if (auto error = captureDiagnostics(
+          context, [&] { return outline.run(module); },
+          "the calibration model failed"))
+    return error;
+  auto signature = extractSignature(module, entry);
+  if (!signature)
+    return inputError(llvm::toString(signature.takeError()));
+  sig = std::move(*signature);
+  if (auto table = module->getAttrOfType<mlir::DictionaryAttr>(
+          mlir::llm::kWeightsAttrName)) {
+    for (const TensorSpec &spec : sig.weights) {
+      auto value =
+          llvm::dyn_cast_if_present<mlir::ElementsAttr>(table.get(spec.name));
+      auto resource =
+          llvm::dyn_cast_if_present<mlir::DenseResourceElementsAttr>(value);
+      const mlir::AsmResourceBlob *blob =
+          resource ? resource.getRawHandle().getBlob() : nullptr;
+      if (blob) {
+        weights.push_back(Tensor::view(spec.name, spec.dtype, spec.shape,
+                                       blob->getData().data(), nullptr));
+        continue;
+      }
+      auto dense = llvm::dyn_cast_if_present<mlir::DenseElementsAttr>(value);
+      if (!dense)
+        return inputError("weight '" + spec.name + "' has no value");
+      Tensor tensor(spec.name, spec.dtype, spec.shape);
+      llvm::ArrayRef<char> raw = dense.getRawData();
+      size_t size = dtypeSize(spec.dtype);
+      for (int64_t i = 0; i < tensor.numElements(); ++i)
+        std::memcpy(static_cast<char *>(tensor.mutableData()) + i * size,
+                    raw.data() + (dense.isSplat() ? 0 : i * size), size);
+      weights.push_back(std::move(tensor));
+    }
+    module->removeAttr(mlir::llm::kWeightsAttrName);
+  }
+  mlir::PassManager lowering(&context);
+  buildHostLoweringPipeline(lowering);
+  if (auto error = captureDiagnostics(
+          context, [&] { return lowering.run(module); },
+          "the host pipeline failed on the calibration model"))
+    return error;
+  auto created = HostExecutable::create(module, sig, weights);
+  if (!created)
+    return inputError("cannot compile the calibration model: " +
+                      llvm::toString(created.takeError()));
+  executable = std::move(*created);
+  return llvm::Error::success();
+}
+
+/// Upper bounds of integer inputs that index an embedding table: the table
+/// size of every gather whose indices derive from the input through
+/// shape-only ops.
+int64_t indexBound(mlir::ModuleOp module, mlir::BlockArgument input) {
+  int64_t bound = 0;
+  module.walk([&](mlir::llm::GatherOp gather) {
+    mlir::Value indices = gather.getIndices();
+    while (mlir::Operation *def = indices.getDefiningOp()) {
+      if (!llvm::isa<mlir::llm::CastOp, mlir::llm::ReshapeOp,
+                     mlir::llm::ExpandOp, mlir::llm::TransposeOp>(def))
+        break;
+      indices = def->getOperand(0);
+    }
+    if (indices != input)
+      return;
+    int64_t size =
+        llvm::cast<mlir::RankedTensorType>(gather.getData().getType())
+            .getDimSize(gather.getAxis());
+    if (size > 0)
+      bound = bound ? std::min(bound, size) : size;
+  });
+  return bound;
+}
+
+void fillSynthetic(Tensor &tensor, std::mt19937 &random, int64_t bound) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  char *out = static_cast<char *>(tensor.mutableData());
+  for (int64_t i = 0; i < tensor.numElements(); ++i) {
+    // Token ids in range of the embedding table; other integers (masks) 1.
+    int64_t integer = bound > 0 ? static_cast<int64_t>(random() % bound) : 1;
+    switch (tensor.dtype) {
+    case DType::f32: {
+      float v = normal(random);
+      std::memcpy(out + 4 * i, &v, 4);
+      break;
+    }
+    case DType::f64: {
+      double v = normal(random);
+      std::memcpy(out + 8 * i, &v, 8);
+      break;
+    }
+    case DType::i64:
+      std::memcpy(out + 8 * i, &integer, 8);
+      break;
+    case DType::i32: {
+      int32_t v = integer;
+      std::memcpy(out + 4 * i, &v, 4);
+      break;
+    }
+    case DType::i16: {
+      int16_t v = integer;
+      std::memcpy(out + 2 * i, &v, 2);
+      break;
+    }
+    case DType::i8:
+    case DType::u8:
+    case DType::i1:
+      out[i] = static_cast<char>(integer);
+      break;
+    case DType::f16:
+    case DType::bf16:
+      std::memset(out + 2 * i, 0, 2);
+      break;
+    }
+  }
+}
+
+/// Splits the calibration arrays into samples: an array has the input's
+/// shape (one sample) or one more leading dim (that many samples).
+llvm::Expected<std::vector<std::vector<Tensor>>>
+calibrationSamples(StringRef path, const Signature &sig) {
+  auto arrays = readNpz(path);
+  if (!arrays)
+    return arrays.takeError();
+  int64_t samples = -1;
+  std::vector<const Tensor *> byInput;
+  for (const TensorSpec &spec : sig.inputs) {
+    auto found = llvm::find_if(
+        *arrays, [&](const Tensor &t) { return t.name == spec.name; });
+    if (found == arrays->end())
+      return inputError(path + ": no array for the model input '" + spec.name +
+                        "'");
+    if (found->dtype != spec.dtype)
+      return inputError(path + ": array '" + spec.name + "' has dtype " +
+                        dtypeName(found->dtype) + ", the model expects " +
+                        dtypeName(spec.dtype));
+    int64_t count;
+    if (found->shape == spec.shape)
+      count = 1;
+    else if (found->shape.size() == spec.shape.size() + 1 &&
+             std::equal(spec.shape.begin(), spec.shape.end(),
+                        found->shape.begin() + 1) &&
+             found->shape[0] > 0)
+      count = found->shape[0];
+    else
+      return inputError(path + ": array '" + spec.name + "' has shape " +
+                        shapeToString(found->shape) + ", the model expects " +
+                        shapeToString(spec.shape) +
+                        " (or that with a leading dim of samples)");
+    if (samples >= 0 && count != samples)
+      return inputError(path + ": arrays hold different numbers of samples (" +
+                        llvm::Twine(samples) + " and " + llvm::Twine(count) +
+                        " for '" + spec.name + "')");
+    samples = count;
+    byInput.push_back(&*found);
+  }
+  if (samples < 0)
+    samples = 1;
+  std::vector<std::vector<Tensor>> result(samples);
+  for (auto [spec, array] : llvm::zip(sig.inputs, byInput)) {
+    size_t bytes = Tensor(spec.name, spec.dtype, spec.shape).byteSize();
+    for (int64_t s = 0; s < samples; ++s) {
+      Tensor tensor(spec.name, spec.dtype, spec.shape);
+      std::memcpy(tensor.mutableData(),
+                  static_cast<const char *>(array->data()) + s * bytes, bytes);
+      result[s].push_back(std::move(tensor));
+    }
+  }
+  return result;
+}
+
+double valueAt(const Tensor &t, int64_t i) {
+  const char *data = static_cast<const char *>(t.data());
+  if (t.dtype == DType::f64) {
+    double v;
+    std::memcpy(&v, data + 8 * i, 8);
+    return v;
+  }
+  float v;
+  std::memcpy(&v, data + 4 * i, 4);
+  return v;
+}
+
+/// The percentile (0..100) of `values`, reordering them.
+float percentileOf(std::vector<float> &values, double percentile) {
+  if (values.empty())
+    return 0;
+  double position = percentile / 100.0 * (values.size() - 1);
+  size_t index =
+      std::min(values.size() - 1, static_cast<size_t>(std::ceil(position)));
+  std::nth_element(values.begin(), values.begin() + index, values.end());
+  return values[index];
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// .npz
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<std::vector<Tensor>> llmc::readNpz(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return inputError(path + ": cannot read: " + buffer.getError().message());
+  StringRef data = (*buffer)->getBuffer();
+  auto bad = [&](const llvm::Twine &why) {
+    return inputError(path + ": not a valid .npz file: " + why);
+  };
+  using llvm::support::endian::read16le;
+  using llvm::support::endian::read32le;
+  using llvm::support::endian::read64le;
+  auto at = [&](uint64_t offset) { return data.data() + offset; };
+  // End of central directory: the last "PK\5\6" with room for its 22 bytes.
+  if (data.size() < 22)
+    return bad("too short for a zip archive");
+  int64_t eocd = -1;
+  for (int64_t i = data.size() - 22;
+       i >= 0 && i + 65557 >= int64_t(data.size()); --i)
+    if (read32le(at(i)) == 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd < 0)
+    return bad("no zip end-of-central-directory record");
+  uint64_t entries = read16le(at(eocd + 10));
+  uint64_t directory = read32le(at(eocd + 16));
+  if ((directory == 0xFFFFFFFF || entries == 0xFFFF) && eocd >= 20 &&
+      read32le(at(eocd - 20)) == 0x07064b50) {
+    uint64_t zip64 = read64le(at(eocd - 20 + 8));
+    if (zip64 + 56 > data.size() || read32le(at(zip64)) != 0x06064b50)
+      return bad("broken zip64 end-of-central-directory record");
+    entries = read64le(at(zip64 + 32));
+    directory = read64le(at(zip64 + 48));
+  }
+  std::vector<Tensor> result;
+  uint64_t offset = directory;
+  for (uint64_t e = 0; e < entries; ++e) {
+    if (offset + 46 > data.size() || read32le(at(offset)) != 0x02014b50)
+      return bad("broken central directory");
+    uint16_t method = read16le(at(offset + 10));
+    uint64_t compressed = read32le(at(offset + 20));
+    uint64_t size = read32le(at(offset + 24));
+    uint16_t nameLength = read16le(at(offset + 28));
+    uint16_t extraLength = read16le(at(offset + 30));
+    uint16_t commentLength = read16le(at(offset + 32));
+    uint64_t local = read32le(at(offset + 42));
+    if (offset + 46 + nameLength + extraLength > data.size())
+      return bad("broken central directory");
+    StringRef name(at(offset + 46), nameLength);
+    // Zip64: the 0xFFFFFFFF fields follow in the extra field, in order.
+    StringRef extra(at(offset + 46 + nameLength), extraLength);
+    while (extra.size() >= 4) {
+      uint16_t id = read16le(extra.data()), length = read16le(extra.data() + 2);
+      StringRef field = extra.substr(4, length);
+      if (id == 1) {
+        size_t pos = 0;
+        for (uint64_t *value : {&size, &compressed, &local})
+          if (*value == 0xFFFFFFFF && pos + 8 <= field.size()) {
+            *value = read64le(field.data() + pos);
+            pos += 8;
+          }
+      }
+      extra = extra.drop_front(std::min<size_t>(extra.size(), 4 + length));
+    }
+    offset += 46 + nameLength + extraLength + commentLength;
+    if (method != 0)
+      return inputError(path + ": entry '" + name +
+                        "' is compressed; write calibration data with "
+                        "np.savez, not np.savez_compressed");
+    if (compressed != size)
+      return bad("entry '" + name + "' has different stored and real sizes");
+    if (local + 30 > data.size() || read32le(at(local)) != 0x04034b50)
+      return bad("broken local header of '" + name + "'");
+    uint64_t start =
+        local + 30 + read16le(at(local + 26)) + read16le(at(local + 28));
+    if (start + size > data.size())
+      return bad("entry '" + name + "' is truncated");
+    StringRef key = name;
+    if (!key.consume_back(".npy"))
+      return bad("entry '" + name + "' is not an .npy array");
+    auto tensor =
+        parseNpy(data.substr(start, size), (path + ":" + name).str(), key);
+    if (!tensor)
+      return inputError(llvm::toString(tensor.takeError()));
+    result.push_back(std::move(*tensor));
+  }
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Accuracy
+//===----------------------------------------------------------------------===//
+
+llvm::json::Object
+llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
+                     llvm::ArrayRef<std::vector<Tensor>> expected) {
+  double dot = 0, actualNorm = 0, expectedNorm = 0, maxError = 0, sumError = 0;
+  int64_t count = 0, rows = 0, agreeing = 0;
+  for (auto [actualSample, expectedSample] : llvm::zip(actual, expected))
+    for (auto [a, e] : llvm::zip(actualSample, expectedSample)) {
+      if ((a.dtype != DType::f32 && a.dtype != DType::f64) ||
+          a.dtype != e.dtype || a.shape != e.shape)
+        continue;
+      int64_t n = a.numElements();
+      for (int64_t i = 0; i < n; ++i) {
+        double x = valueAt(a, i), y = valueAt(e, i);
+        dot += x * y;
+        actualNorm += x * x;
+        expectedNorm += y * y;
+        double error = std::fabs(x - y);
+        maxError = std::max(maxError, error);
+        sumError += error;
+      }
+      count += n;
+      int64_t last = a.shape.empty() ? 1 : a.shape.back();
+      if (last < 2)
+        continue;
+      for (int64_t row = 0; row < n / last; ++row) {
+        int64_t bestA = 0, bestE = 0;
+        for (int64_t j = 1; j < last; ++j) {
+          if (valueAt(a, row * last + j) > valueAt(a, row * last + bestA))
+            bestA = j;
+          if (valueAt(e, row * last + j) > valueAt(e, row * last + bestE))
+            bestE = j;
+        }
+        ++rows;
+        agreeing += bestA == bestE;
+      }
+    }
+  double denominator = std::sqrt(actualNorm) * std::sqrt(expectedNorm);
+  double cosine = denominator > 0 ? dot / denominator
+                                  : (actualNorm == expectedNorm ? 1.0 : 0.0);
+  llvm::json::Object result{{"cosine", cosine},
+                            {"max_abs_error", maxError},
+                            {"mean_abs_error", count ? sumError / count : 0.0},
+                            {"elements", count},
+                            {"samples", static_cast<int64_t>(actual.size())}};
+  if (rows)
+    result["top1_agreement"] = static_cast<double>(agreeing) / rows;
+  else
+    result["top1_agreement"] = nullptr;
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// CompiledModel
+//===----------------------------------------------------------------------===//
+
+llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
+                                    const CompileOptions &options) {
+  mlir::MLIRContext &context = *this->context;
+  const QuantizationOptions &q = options.quantization;
+  if (q.activations != "static" && q.activations != "dynamic")
+    return inputError("unknown activation quantization '" + q.activations +
+                      "' (expected static or dynamic)");
+  if (q.calibration != "minmax" && q.calibration != "percentile")
+    return inputError("unknown calibration '" + q.calibration +
+                      "' (expected minmax or percentile)");
+  if (!(q.percentile > 0 && q.percentile <= 100))
+    return inputError("percentile " + llvm::formatv("{0}", q.percentile).str() +
+                      " is not in (0, 100]");
+  if (!(q.smoothQuant >= 0 && q.smoothQuant <= 1))
+    return inputError("smoothquant " +
+                      llvm::formatv("{0}", q.smoothQuant).str() +
+                      " is not in [0, 1]");
+  if (q.smoothQuant > 0 && options.quant != "int8")
+    return inputError("smoothquant needs --quant int8, not " + options.quant);
+  if (q.groupSize <= 0)
+    return inputError("group size " + llvm::Twine(q.groupSize) +
+                      " is not positive");
+
+  mlir::PassManager graph(&context);
+  buildGraphCleanupPipeline(graph);
+  if (options.fuse)
+    buildFusionPipeline(graph);
+  if (auto error = captureDiagnostics(
+          context, [&] { return graph.run(module); },
+          "the graph pipeline failed"))
+    return error;
+
+  // The fp32 reference, returning every quantizable matmul's input too.
+  StringRef entry = options.import.entryName;
+  referenceModule = module.clone();
+  std::vector<mlir::llm::MatMulOp> targets = quantizableMatMuls(module, entry);
+  std::vector<mlir::llm::MatMulOp> probes =
+      quantizableMatMuls(*referenceModule, entry);
+  auto func = referenceModule->lookupSymbol<mlir::func::FuncOp>(entry);
+  if (!func || func.isExternal() || probes.size() != targets.size())
+    return inputError("the model has no function '" + entry + "' to calibrate");
+  auto ret = llvm::cast<mlir::func::ReturnOp>(func.getBody().back().back());
+  unsigned numOutputs = ret.getNumOperands();
+  llvm::SmallVector<mlir::Value> returned(ret.getOperands());
+  for (mlir::llm::MatMulOp probe : probes)
+    returned.push_back(probe.getLhs());
+  ret->setOperands(returned);
+  llvm::SmallVector<mlir::Type> resultTypes(
+      mlir::ValueRange(returned).getTypes());
+  func.setType(
+      mlir::FunctionType::get(&context, func.getArgumentTypes(), resultTypes));
+  for (unsigned i = numOutputs; i < returned.size(); ++i)
+    func.setResultAttr(
+        i, mlir::llm::kNameAttrName,
+        mlir::StringAttr::get(&context, kCalibrationResultPrefix +
+                                            std::to_string(i - numOutputs)));
+
+  // Before lowering: bounds of token ids for synthetic inputs.
+  std::vector<int64_t> bounds;
+  for (mlir::BlockArgument argument : func.getArguments())
+    bounds.push_back(indexBound(*referenceModule, argument));
+  if (auto error = compileForHost(context, *referenceModule, entry,
+                                  referenceSig, referenceWeights, reference))
+    return error;
+
+  calibrationSource = q.calibrationFile.empty() ? "synthetic" : "calibration";
+  if (!q.calibrationFile.empty()) {
+    auto samples = calibrationSamples(q.calibrationFile, referenceSig);
+    if (!samples)
+      return samples.takeError();
+    calibrationInputs = std::move(*samples);
+  } else {
+    llvm::errs() << "warning: no --calib file: calibrating and measuring "
+                    "accuracy on "
+                 << kSyntheticSamples
+                 << " synthetic inputs (random normal floats, token ids in "
+                    "range of the embedding table)\n";
+    std::mt19937 random(0x11c);
+    for (int s = 0; s < kSyntheticSamples; ++s) {
+      std::vector<Tensor> sample;
+      for (auto [i, spec] : llvm::enumerate(referenceSig.inputs)) {
+        Tensor tensor(spec.name, spec.dtype, spec.shape);
+        fillSynthetic(tensor, random, i < bounds.size() ? bounds[i] : 0);
+        sample.push_back(std::move(tensor));
+      }
+      calibrationInputs.push_back(std::move(sample));
+    }
+  }
+
+  // Per-channel maxima over all samples; the percentile of |x| per sample,
+  // averaged over the samples (memory stays one sample's activations).
+  std::vector<std::vector<float>> absmax(targets.size());
+  std::vector<double> percentiles(targets.size(), 0.0);
+  std::vector<float> magnitudes;
+  for (const std::vector<Tensor> &sample : calibrationInputs) {
+    auto bound = bindInputs(referenceSig, sample);
+    if (!bound)
+      return inputError((q.calibrationFile.empty() ? "synthetic calibration"
+                                                   : q.calibrationFile) +
+                        ": " + llvm::toString(bound.takeError()));
+    auto outputs = reference->run(*bound);
+    if (!outputs)
+      return inputError("calibration run failed: " +
+                        llvm::toString(outputs.takeError()));
+    for (size_t t = 0; t < targets.size(); ++t) {
+      const Tensor &x = (*outputs)[numOutputs + t];
+      int64_t k = x.shape.back(), n = x.numElements();
+      absmax[t].resize(k, 0.0f);
+      const float *values = static_cast<const float *>(x.data());
+      magnitudes.clear();
+      for (int64_t i = 0; i < n; ++i) {
+        float magnitude = std::fabs(values[i]);
+        absmax[t][i % k] = std::max(absmax[t][i % k], magnitude);
+        if (q.calibration == "percentile")
+          magnitudes.push_back(magnitude);
+      }
+      if (q.calibration == "percentile")
+        percentiles[t] += percentileOf(magnitudes, q.percentile) /
+                          static_cast<double>(calibrationInputs.size());
+    }
+    outputs->resize(numOutputs);
+    referenceOutputs.push_back(std::move(*outputs));
+  }
+  mlir::Builder b(&context);
+  for (size_t t = 0; t < targets.size(); ++t) {
+    targets[t]->setAttr(mlir::llm::kActAbsMaxAttrName,
+                        b.getDenseF32ArrayAttr(absmax[t]));
+    if (q.calibration == "percentile")
+      targets[t]->setAttr(
+          mlir::llm::kActPercentileAttrName,
+          b.getF32FloatAttr(static_cast<float>(percentiles[t])));
+  }
+
+  mlir::PassManager quantizer(&context);
+  mlir::llm::LLMQuantizeOptions passOptions;
+  passOptions.mode = options.quant;
+  passOptions.activations = q.activations;
+  passOptions.calibration = q.calibration;
+  passOptions.smoothQuant = q.smoothQuant;
+  passOptions.groupSize = q.groupSize;
+  quantizer.addPass(mlir::llm::createLLMQuantize(passOptions));
+  quantizer.addPass(mlir::createCanonicalizerPass());
+  quantizer.addPass(mlir::llm::createLLMOutlineWeights());
+  if (auto error = captureDiagnostics(
+          context, [&] { return quantizer.run(module); },
+          "quantization failed"))
+    return error;
+  quantName = options.quant;
+  return llvm::Error::success();
+}
+
+llvm::Error CompiledModel::measureAccuracy() {
+  std::vector<std::vector<Tensor>> outputs;
+  for (const std::vector<Tensor> &sample : calibrationInputs) {
+    auto result = run(sample);
+    if (!result)
+      return result.takeError();
+    outputs.push_back(std::move(*result));
+  }
+  accuracy = compareOutputs(outputs, referenceOutputs);
+  (*accuracy)["inputs"] = calibrationSource;
+  return llvm::Error::success();
+}
+
+llvm::Expected<llvm::json::Object>
+CompiledModel::compareWithReference(std::vector<Tensor> inputs,
+                                    const std::vector<Tensor> &outputs) {
+  if (!reference)
+    return inputError("the model was not quantized in this process: there is "
+                      "no fp32 reference to compare with");
+  auto bound = bindInputs(referenceSig, std::move(inputs));
+  if (!bound)
+    return inputError(llvm::toString(bound.takeError()));
+  auto expected = reference->run(*bound);
+  if (!expected)
+    return inputError("the fp32 reference failed: " +
+                      llvm::toString(expected.takeError()));
+  expected->resize(outputs.size());
+  std::vector<std::vector<Tensor>> actual{outputs};
+  std::vector<std::vector<Tensor>> reference{std::move(*expected)};
+  llvm::json::Object result = compareOutputs(actual, reference);
+  result["inputs"] = "given";
+  return result;
+}

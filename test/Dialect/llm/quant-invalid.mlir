@@ -1,0 +1,64 @@
+// RUN: llm-opt %s -split-input-file -verify-diagnostics
+
+func.func @scale_shape(%x: tensor<2x3xf32>, %s: tensor<2xf32>) -> tensor<2x3xi8> {
+  // expected-error @+1 {{expects scale [2] to broadcast to the input [2,3]}}
+  %q = llm.quantize %x, %s : (tensor<2x3xf32>, tensor<2xf32>) -> tensor<2x3xi8>
+  return %q : tensor<2x3xi8>
+}
+
+// -----
+
+func.func @result_shape(%x: tensor<2x3xf32>, %s: tensor<f32>) -> tensor<3x2xi8> {
+  // expected-error @+1 {{expects the result shape [3,2] to be the input shape [2,3]}}
+  %q = llm.quantize %x, %s : (tensor<2x3xf32>, tensor<f32>) -> tensor<3x2xi8>
+  return %q : tensor<3x2xi8>
+}
+
+// -----
+
+func.func @packed_shape(%p: tensor<3x4xi8>, %s: tensor<3x1xf32>) -> tensor<3x10xf32> {
+  // expected-error @+1 {{expects an input of shape [3,5] for the result [3,10] (two 4-bit values per byte), got [3,4]}}
+  %d = llm.dequantize %p, %s {bits = 4 : i64} : (tensor<3x4xi8>, tensor<3x1xf32>) -> tensor<3x10xf32>
+  return %d : tensor<3x10xf32>
+}
+
+// -----
+
+func.func @bits(%p: tensor<3x4xi8>, %s: tensor<3x1xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{expects bits 8 or 4, got 2}}
+  %d = llm.dequantize %p, %s {bits = 2 : i64} : (tensor<3x4xi8>, tensor<3x1xf32>) -> tensor<3x4xf32>
+  return %d : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @blocks(%p: tensor<3x8xi8>, %s: tensor<3x3xf32>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{expects scale [3,3] to broadcast to the result in blocks [3,2]}}
+  %d = llm.dequantize %p, %s {block_size = 4 : i64} : (tensor<3x8xi8>, tensor<3x3xf32>) -> tensor<3x8xf32>
+  return %d : tensor<3x8xf32>
+}
+
+// -----
+
+func.func @unsigned_accumulator(%a: tensor<3x8xi32>, %s: tensor<f32>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{expects an i32 input to be signed and unpacked (bits 8)}}
+  %d = llm.dequantize %a, %s {is_unsigned} : (tensor<3x8xi32>, tensor<f32>) -> tensor<3x8xf32>
+  return %d : tensor<3x8xf32>
+}
+
+// -----
+
+func.func @contraction(%a: tensor<2x3xi8>, %b: tensor<4x5xi8>) -> tensor<2x5xi32> {
+  // expected-error @+2 {{expects the contraction dim of lhs (3) to match rhs (4)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = llm.qmatmul %a, %b : (tensor<2x3xi8>, tensor<4x5xi8>) -> tensor<2x5xi32>
+  return %y : tensor<2x5xi32>
+}
+
+// -----
+
+func.func @zero_point(%a: tensor<2x3xi8>, %b: tensor<3x5xi8>, %z: tensor<4xi8>) -> tensor<2x5xi32> {
+  // expected-error @+1 {{expects rhs_zero_point [4] to broadcast to the rhs [3,5]}}
+  %y = llm.qmatmul %a, %b rhs_zero_point %z : (tensor<2x3xi8>, tensor<3x5xi8>, tensor<4xi8>) -> tensor<2x5xi32>
+  return %y : tensor<2x5xi32>
+}

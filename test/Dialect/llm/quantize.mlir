@@ -1,0 +1,97 @@
+// RUN: llm-opt %s -split-input-file --llm-quantize=mode=w8 --verify-each | FileCheck %s --check-prefix=W8
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=w4 group-size=2" --verify-each | FileCheck %s --check-prefix=W4
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8 activations=dynamic" --verify-each | FileCheck %s --check-prefix=DYN
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8" --verify-each | FileCheck %s --check-prefix=STATIC
+
+// A [K, N] weight is stored as i8 rows [N, K] with one scale per row and
+// read with transpose_rhs; the epilogue stays on the matmul (w8, w4) or
+// follows as elementwise ops (int8).
+
+// W8: llm.quantization = {embeddings = 0 : i64, matmuls = 1 : i64, mode = "w8"}
+// W8-LABEL: func @linear
+// W8: %[[Q:.*]] = llm.constant dense_resource<weight.w8> : tensor<2x3xi8>
+// W8: %[[S:.*]] = llm.constant dense<0.0314{{[0-9]*}}> : tensor<2x1xf32>
+// W8: %[[W:.*]] = llm.dequantize %[[Q]], %[[S]] : (tensor<2x3xi8>, tensor<2x1xf32>) -> tensor<2x3xf32>
+// W8: llm.matmul %arg0, %[[W]] bias %{{.*}} {activation = #llm.activation<gelu>, transpose_rhs = true}
+// Rows 127 * [4, 2, -1] / 4 and 127 * [-4, 0, 3] / 4, ties to even.
+// W8: weight.w8: "0x010000007F40E081005F"
+
+// W4-LABEL: func @linear
+// W4: llm.constant dense<{{\[\[}}0.571{{[0-9]*}}, 0.142{{[0-9]*}}], [0.571{{[0-9]*}}, 0.428{{[0-9]*}}]]> : tensor<2x2xf32>
+// W4: llm.dequantize %{{.*}}, %{{.*}} {bits = 4 : i64, block_size = 2 : i64} : (tensor<2x2xi8>, tensor<2x2xf32>) -> tensor<2x3xf32>
+// Groups [4, 2] [-1] and [-4, 0] [3] of 7 levels, low nibble first:
+// (7, 3) (-7, 0) and (-7, 0) (7, 0); 2 / f32(4 / 7) is just below 3.5.
+// W4: weight.w4: "0x0100000037090907"
+
+// DYN: llm.quantization = {activations = "dynamic", embeddings = 0 : i64, matmuls = 1 : i64, mode = "int8"}
+// DYN-LABEL: func @linear
+// DYN: %[[ABS:.*]] = llm.abs %arg0
+// DYN: %[[MAX:.*]] = llm.reduce_max %[[ABS]] {axes = array<i64: 1>}
+// DYN: %[[S:.*]] = llm.div
+// DYN: %[[XQ:.*]] = llm.quantize %arg0, %[[S]] : (tensor<4x3xf32>, tensor<4x1xf32>) -> tensor<4x3xi8>
+// DYN: %[[OS:.*]] = llm.mul %[[S]], %{{.*}} : (tensor<4x1xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+// DYN: %[[ACC:.*]] = llm.qmatmul %[[XQ]], %{{.*}} {transpose_rhs = true} : (tensor<4x3xi8>, tensor<2x3xi8>) -> tensor<4x2xi32>
+// DYN: %[[Y:.*]] = llm.dequantize %[[ACC]], %[[OS]] : (tensor<4x2xi32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+// DYN: %[[B:.*]] = llm.add %[[Y]], %{{.*}}
+// DYN: llm.gelu %[[B]]
+
+// STATIC-LABEL: func @linear
+// STATIC: %[[S:.*]] = llm.constant dense<0.0314{{[0-9]*}}> : tensor<f32>
+// STATIC: %[[XQ:.*]] = llm.quantize %arg0, %[[S]] : (tensor<4x3xf32>, tensor<f32>) -> tensor<4x3xi8>
+// STATIC: llm.qmatmul %[[XQ]]
+// STATIC: llm.dequantize %{{.*}}, %{{.*}} : (tensor<4x2xi32>, tensor<2xf32>) -> tensor<4x2xf32>
+func.func @linear(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %w = llm.constant dense<[[4.0, -4.0], [2.0, 0.0], [-1.0, 3.0]]> : tensor<3x2xf32>
+  %b = llm.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %y = llm.matmul %x, %w bias %b {activation = #llm.activation<gelu>, llm.act_absmax = array<f32: 1.0, 4.0, 2.0>, llm.act_percentile = 3.5 : f32} : (tensor<4x3xf32>, tensor<3x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
+}
+
+// -----
+
+// An embedding table is stored per row; the gather reads rows and scales.
+// W8: llm.quantization = {embeddings = 1 : i64, matmuls = 0 : i64, mode = "w8"}
+// W8-LABEL: func @embedding
+// W8: %[[T:.*]] = llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x2xi8>, tensor<5xi64>) -> tensor<5x2xi8>
+// W8: %[[S:.*]] = llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x1xf32>, tensor<5xi64>) -> tensor<5x1xf32>
+// W8: llm.dequantize %[[T]], %[[S]] : (tensor<5x2xi8>, tensor<5x1xf32>) -> tensor<5x2xf32>
+// W4-LABEL: func @embedding
+// W4: llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x1xi8>, tensor<5xi64>) -> tensor<5x1xi8>
+// W4: llm.dequantize %{{.*}}, %{{.*}} {bits = 4 : i64} : (tensor<5x1xi8>, tensor<5x1xf32>) -> tensor<5x2xf32>
+func.func @embedding(%ids: tensor<5xi64>) -> tensor<5x2xf32> {
+  %t = llm.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %e = llm.gather %t, %ids {axis = 0 : i64} : (tensor<3x2xf32>, tensor<5xi64>) -> tensor<5x2xf32>
+  return %e : tensor<5x2xf32>
+}
+
+// -----
+
+// Activations that are not constants are left alone.
+// W8-LABEL: func @activations_only
+// W8: llm.matmul %arg0, %arg1 :
+func.func @activations_only(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
+  %y = llm.matmul %a, %b : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Percentile calibration clips at llm.act_percentile (3.0 -> scale 3 / 127);
+// SmoothQuant with alpha 0.5 multiplies x by 1 / f, f_k = sqrt(max|x_k| /
+// max|w_k|) = [sqrt(4 / 2), sqrt(1 / 4)] = [1.414, 0.5], and the minmax clip
+// is the smoothed maximum, max(4 / 1.414, 1 / 0.5) = 2.83.
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8 calibration=percentile" | FileCheck %s --check-prefix=PCT
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8 smoothquant=0.5" | FileCheck %s --check-prefix=SMOOTH
+// PCT-LABEL: func @calibrated
+// PCT: %[[S:.*]] = llm.constant dense<0.0236{{[0-9]*}}> : tensor<f32>
+// PCT: llm.quantize %arg0, %[[S]]
+// SMOOTH-LABEL: func @calibrated
+// SMOOTH: %[[F:.*]] = llm.constant dense<[0.7071{{[0-9]*}}, 2.000000e+00]> : tensor<2xf32>
+// SMOOTH: %[[X:.*]] = llm.mul %arg0, %[[F]]
+// SMOOTH: %[[S:.*]] = llm.constant dense<0.0222{{[0-9]*}}> : tensor<f32>
+// SMOOTH: llm.quantize %[[X]], %[[S]]
+func.func @calibrated(%x: tensor<4x2xf32>) -> tensor<4x1xf32> {
+  %w = llm.constant dense<[[2.0], [-4.0]]> : tensor<2x1xf32>
+  %y = llm.matmul %x, %w {llm.act_absmax = array<f32: 4.0, 1.0>, llm.act_percentile = 3.0 : f32} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  return %y : tensor<4x1xf32>
+}
