@@ -10,6 +10,7 @@
 
 #include "Passes.h"
 #include "llm/IR/LLMDialect.h"
+#include "npu/IR/NPUDialect.h"
 #include "llm/Transforms/Passes.h"
 #include "llmc/Conversion/Passes.h"
 
@@ -159,6 +160,7 @@ void llmc::registerAllLLMCDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<llm::LLMDialect>();
+  registry.insert<npu::NPUDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }

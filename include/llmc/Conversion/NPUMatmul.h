@@ -1,0 +1,38 @@
+//===- NPUMatmul.h - int8 matmul as an NPU instruction stream ---*- C++ -*-===//
+//
+// Tiles C = A x B (A: M x K int8, B: K x N int8, C: M x N int32, or int8
+// requantized by the vector unit) for the NPU: output blocks that fit half
+// the accumulators, K chunks that fit the scratchpad, double-buffered
+// scratchpad inputs and accumulator outputs, and dependency tokens so that
+// the DMA of the next block overlaps the array's work on this one. The
+// lowering of llm.qmatmul to the npu dialect is meant to reuse it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLMC_CONVERSION_NPUMATMUL_H
+#define LLMC_CONVERSION_NPUMATMUL_H
+
+#include "llmc/Target/NPU/ISA.h"
+
+namespace llmc::npu {
+
+struct MatmulSpec {
+  int64_t m = 0, k = 0, n = 0;
+  /// Requantize C to int8: sat(roundeven(c * scale) + zeroPoint).
+  bool requantize = false;
+  float scale = 1.0f, zeroPoint = 0.0f;
+  /// 2: double-buffered (DMA overlaps compute); 1: load, compute, store in
+  /// turn (for comparison).
+  int buffers = 2;
+  /// Output block sizes; 0 chooses them from the description.
+  int64_t blockM = 0, blockN = 0;
+};
+
+/// The program with tensors A, B (inputs) and C (output); `target` is
+/// recorded in it. Errors say which size does not fit the encoding.
+llvm::Expected<Program> generateMatmul(const MatmulSpec &spec,
+                                       const Config &config,
+                                       llvm::StringRef target);
+
+} // namespace llmc::npu
+
+#endif // LLMC_CONVERSION_NPUMATMUL_H

@@ -1,0 +1,202 @@
+//===- NPUMatmul.cpp - int8 matmul as an NPU instruction stream -----------===//
+//
+// Loop nest (g counts groups, b blocks):
+//   for mb (rows of C), nb (columns of C): block b, accumulator slot b % 2
+//     for kb (chunks of K): group g, scratchpad slots g % 2
+//       load:  [wait exec->load if g >= 2] ld A chunk; ld B chunk [signal]
+//       exec:  [wait load->exec; at a block's first group and b >= 2 also
+//               wait store->exec] ldw + mm per 32x32 weight tile;
+//               the last mm signals exec->load (inputs free) and, at the
+//               block's last group, the block's result (or the vreq does)
+//       store: wait exec->store; st/sta the block; signal store->exec
+// Token channels are FIFOs, so "the g-th wait takes the g-th signal" is all
+// the bookkeeping there is.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Conversion/NPUMatmul.h"
+
+#include <algorithm>
+#include <cstring>
+
+using namespace llmc;
+using namespace llmc::npu;
+
+namespace {
+llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t alignUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+} // namespace
+
+llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
+                                                  const Config &config,
+                                                  llvm::StringRef target) {
+  const int64_t M = spec.m, K = spec.k, N = spec.n;
+  const int64_t R = config.arrayRows, C = config.arrayCols;
+  if (M <= 0 || K <= 0 || N <= 0)
+    return fail("matmul sizes must be positive");
+  if (spec.buffers != 1 && spec.buffers != 2)
+    return fail("buffers must be 1 or 2");
+  const int64_t outBytes = spec.requantize ? 1 : 4;
+  if (K > 0xffff || N * outBytes > 0xffff)
+    return fail("a row of A (" + llvm::Twine(K) + " bytes) or of C (" +
+                llvm::Twine(N * outBytes) +
+                " bytes) exceeds the DMA's 16-bit stride");
+  const int64_t buffers = spec.buffers;
+
+  // Output block: up to 4 array widths of columns, rows to fill an
+  // accumulator slot (of `buffers` slots).
+  int64_t blockN = spec.blockN ? spec.blockN : std::min(alignUp(N, C), 4 * C);
+  int64_t slotWords = config.accumulatorWords() / buffers;
+  int64_t blockM = spec.blockM ? spec.blockM
+                               : std::min<int64_t>(M, slotWords / blockN);
+  blockM = std::min<int64_t>(blockM, 4095); // the vector unit's row field
+  if (blockM < 1 || blockN < 1 || blockM * blockN > slotWords)
+    return fail("an output block of " + llvm::Twine(blockM) + "x" +
+                llvm::Twine(blockN) + " does not fit the accumulators");
+  // K chunk: what the scratchpad holds of A and B, `buffers` times over,
+  // next to the int8 output staging.
+  int64_t staging = spec.requantize ? buffers * blockM * blockN : 0;
+  int64_t room = config.scratchpadBytes - staging;
+  int64_t blockK = room / (buffers * (blockM + blockN));
+  blockK = std::min(K, blockK >= R ? blockK / R * R : blockK);
+  if (blockK < 1)
+    return fail("the scratchpad cannot hold a " + llvm::Twine(blockM) + "x" +
+                llvm::Twine(blockN) + " block's inputs");
+
+  Program program;
+  program.target = target.str();
+  auto place = [&](const char *name, bool output, ElemType type, int64_t rows,
+                   int64_t cols) {
+    TensorBinding tensor;
+    tensor.name = name;
+    tensor.isOutput = output;
+    tensor.type = type;
+    tensor.shape = {rows, cols};
+    tensor.dram = program.dramBytes;
+    program.dramBytes = alignUp(program.dramBytes + tensor.byteSize(), 64);
+    program.tensors.push_back(tensor);
+    return tensor.dram;
+  };
+  const uint64_t dramA = place("A", false, ElemType::I8, M, K);
+  const uint64_t dramB = place("B", false, ElemType::I8, K, N);
+  const uint64_t dramC = place(
+      "C", true, spec.requantize ? ElemType::I8 : ElemType::I32, M, N);
+
+  // Scratchpad: A slots, B slots, output staging slots.
+  const int64_t aSlot = blockM * blockK, bSlot = blockK * blockN;
+  auto spA = [&](int64_t g) { return (g % buffers) * aSlot; };
+  auto spB = [&](int64_t g) { return buffers * aSlot + (g % buffers) * bSlot; };
+  auto spOut = [&](int64_t b) {
+    return buffers * (aSlot + bSlot) + (b % buffers) * blockM * blockN;
+  };
+  auto accSlot = [&](int64_t b) { return (b % buffers) * slotWords; };
+
+  // Each group's instructions stay together in the stream; the dispatcher
+  // splits them into the three queues.
+  auto emit = [&](Instruction inst) { program.code.push_back(inst); };
+  if (spec.requantize) {
+    Instruction scale;
+    scale.opcode = Opcode::SETR;
+    scale.reg = 0;
+    std::memcpy(&scale.bits, &spec.scale, 4);
+    emit(scale);
+    Instruction zero = scale;
+    zero.reg = 1;
+    std::memcpy(&zero.bits, &spec.zeroPoint, 4);
+    emit(zero);
+  }
+
+  int64_t group = 0, block = 0;
+  for (int64_t m0 = 0; m0 < M; m0 += blockM) {
+    const int64_t mSize = std::min(blockM, M - m0);
+    for (int64_t n0 = 0; n0 < N; n0 += blockN, ++block) {
+      const int64_t nSize = std::min(blockN, N - n0);
+      for (int64_t k0 = 0; k0 < K; k0 += blockK, ++group) {
+        const int64_t kSize = std::min(blockK, K - k0);
+        const bool firstOfBlock = k0 == 0, lastOfBlock = k0 + blockK >= K;
+        // Load queue.
+        Instruction ldA;
+        ldA.opcode = Opcode::LD;
+        ldA.local = spA(group);
+        ldA.dram = dramA + m0 * K + k0;
+        ldA.rows = mSize;
+        ldA.cols = kSize;
+        ldA.stride = K;
+        ldA.waitNext = group >= buffers;
+        emit(ldA);
+        Instruction ldB;
+        ldB.opcode = Opcode::LD;
+        ldB.local = spB(group);
+        ldB.dram = dramB + k0 * N + n0;
+        ldB.rows = kSize;
+        ldB.cols = nSize;
+        ldB.stride = N;
+        ldB.signalNext = true;
+        emit(ldB);
+        // Exec queue.
+        bool first = true;
+        size_t lastMatmul = 0;
+        for (int64_t nt = 0; nt < nSize; nt += C) {
+          for (int64_t kt = 0; kt < kSize; kt += R) {
+            Instruction ldw;
+            ldw.opcode = Opcode::LDW;
+            ldw.local = spB(group) + kt * nSize + nt;
+            ldw.rows = std::min(R, kSize - kt);
+            ldw.cols = std::min(C, nSize - nt);
+            ldw.stride = nSize;
+            if (first) {
+              ldw.waitPrev = true;
+              ldw.waitNext = firstOfBlock && block >= buffers;
+              first = false;
+            }
+            emit(ldw);
+            Instruction mm;
+            mm.opcode = Opcode::MM;
+            mm.local = spA(group) + kt;
+            mm.acc = accSlot(block) + nt;
+            mm.rows = mSize;
+            mm.stride = kSize;
+            mm.accStride = nSize;
+            mm.accumulate = k0 > 0 || kt > 0;
+            emit(mm);
+            lastMatmul = program.code.size() - 1;
+          }
+        }
+        program.code[lastMatmul].signalPrev = true;
+        if (lastOfBlock) {
+          if (spec.requantize) {
+            Instruction vreq;
+            vreq.opcode = Opcode::VREQ;
+            vreq.dst = spOut(block);
+            vreq.src = accSlot(block);
+            vreq.rows = mSize;
+            vreq.cols = nSize;
+            vreq.regA = 0;
+            vreq.regB = 1;
+            vreq.signalNext = true;
+            emit(vreq);
+          } else {
+            program.code[lastMatmul].signalNext = true;
+          }
+          // Store queue.
+          Instruction st;
+          st.opcode = spec.requantize ? Opcode::ST : Opcode::STA;
+          st.local = spec.requantize ? spOut(block) : accSlot(block);
+          st.dram = dramC + (m0 * N + n0) * outBytes;
+          st.rows = mSize;
+          st.cols = nSize;
+          st.stride = N * outBytes;
+          st.waitPrev = true;
+          st.signalPrev = true;
+          emit(st);
+        }
+      }
+    }
+  }
+  if (llvm::Error error = validate(program, config))
+    return fail("generated matmul program is invalid: " +
+                llvm::toString(std::move(error)));
+  return program;
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Data and checks for the NPU tests.
+
+    npu_data.py matmul M K N SEED DIR [SCALE ZERO_POINT]
+        A.npy, B.npy (random int8), C.npy (exact int32 A @ B) and, with
+        SCALE, Cq.npy = saturate(roundeven(f32(C) * SCALE) + ZERO_POINT).
+    npu_data.py check-stats STATS.json 'KEY>=VALUE' ...
+        exit 1 unless every condition holds (KEY may be dotted: bytes.dram_read).
+    npu_data.py set-bits IN OUT INDEX POS WIDTH VALUE
+        copy a .npubin, setting bits [POS, POS+WIDTH) of instruction INDEX.
+    npu_data.py truncate IN OUT BYTES
+        copy the first BYTES bytes.
+    npu_data.py vector DIR
+        X.npy (random f32 8x64) and the float64 references S (softmax),
+        G (GELU, erf form), L (layer norm, eps 1e-5) rounded to f32.
+"""
+import json
+import math
+import operator
+import struct
+import sys
+
+import numpy as np
+
+
+def matmul(m, k, n, seed, out, scale=None, zero_point=None):
+    rng = np.random.default_rng(int(seed))
+    a = rng.integers(-128, 128, (int(m), int(k)), dtype=np.int8)
+    b = rng.integers(-128, 128, (int(k), int(n)), dtype=np.int8)
+    c = a.astype(np.int32) @ b.astype(np.int32)
+    np.save(f"{out}/A.npy", a)
+    np.save(f"{out}/B.npy", b)
+    np.save(f"{out}/C.npy", c)
+    if scale is not None:
+        q = np.rint(c.astype(np.float32) * np.float32(scale)) + np.float32(zero_point)
+        np.save(f"{out}/Cq.npy", np.clip(q, -128, 127).astype(np.int8))
+
+
+def check_stats(path, *conditions):
+    stats = json.load(open(path))
+    ops = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+           "==": operator.eq}
+    ok = True
+    for condition in conditions:
+        for symbol in (">=", "<=", "==", ">", "<"):
+            if symbol in condition:
+                key, value = condition.split(symbol)
+                break
+        actual = stats
+        for part in key.strip().split("."):
+            actual = actual[part]
+        holds = ops[symbol](float(actual), float(value))
+        print(f"{key.strip()} = {actual} ({'ok' if holds else 'FAILED'}: {condition})")
+        ok = ok and holds
+    return 0 if ok else 1
+
+
+def set_bits(src, dst, index, pos, width, value):
+    data = bytearray(open(src, "rb").read())
+    count = struct.unpack_from("<I", data, 8)[0]
+    base = len(data) - 16 * (count - int(index))
+    word = int.from_bytes(data[base:base + 16], "little")
+    mask = ((1 << int(width)) - 1) << int(pos)
+    word = (word & ~mask) | ((int(value, 0) << int(pos)) & mask)
+    data[base:base + 16] = word.to_bytes(16, "little")
+    open(dst, "wb").write(data)
+
+
+def truncate(src, dst, size):
+    open(dst, "wb").write(open(src, "rb").read()[: int(size)])
+
+
+def vector(out):
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((8, 64)) * 3).astype(np.float32)
+    xd = x.astype(np.float64)
+    e = np.exp(xd - xd.max(axis=1, keepdims=True))
+    np.save(f"{out}/X.npy", x)
+    np.save(f"{out}/S.npy", (e / e.sum(axis=1, keepdims=True)).astype(np.float32))
+    erf = np.vectorize(math.erf)
+    np.save(f"{out}/G.npy", (0.5 * xd * (1 + erf(xd / math.sqrt(2)))).astype(np.float32))
+    mean = xd.mean(axis=1, keepdims=True)
+    var = ((xd - mean) ** 2).mean(axis=1, keepdims=True)
+    np.save(f"{out}/L.npy", ((xd - mean) / np.sqrt(var + 1e-5)).astype(np.float32))
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "matmul":
+        matmul(*args)
+    elif command == "check-stats":
+        sys.exit(check_stats(*args))
+    elif command == "set-bits":
+        set_bits(*args)
+    elif command == "truncate":
+        truncate(*args)
+    elif command == "vector":
+        vector(*args)
+    else:
+        sys.exit(f"unknown command {command}")
