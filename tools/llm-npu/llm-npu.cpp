@@ -51,6 +51,10 @@ static cl::opt<std::string> targetDesc("target-desc",
                                        cl::init("npu"));
 static cl::opt<bool> approxErrors(
     "approx-errors", cl::desc("measure the vector unit's approximations"));
+static cl::opt<int64_t> samples("samples",
+                               cl::desc("points per function for "
+                                        "--approx-errors"),
+                               cl::init(2'000'001));
 static cl::opt<std::string> outputPath("o", cl::desc("output file"),
                                        cl::init("-"));
 
@@ -110,7 +114,10 @@ int main(int argc, char **argv) {
   if (!llmc::parseToolOptions(argc, argv, "llmc NPU tool\n"))
     return 2;
   if (approxErrors) {
-    constexpr int64_t n = 2'000'001;
+    if (samples < 2)
+      return llmc::reportToolError(
+          kTool, createStringError("--samples must be at least 2"));
+    const int64_t n = samples;
     json::Object result{
         {"exp", measure(isa::vectorExp, dexp, -87.0, 88.0, n)},
         {"exp_unit", measure(isa::vectorExp, dexp, -10.0, 10.0, n)},

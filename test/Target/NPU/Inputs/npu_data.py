@@ -10,6 +10,12 @@
         copy a .npubin, setting bits [POS, POS+WIDTH) of instruction INDEX.
     npu_data.py truncate IN OUT BYTES
         copy the first BYTES bytes.
+    npu_data.py fuzz PROGRAM.npubin DIR COUNT SEED LLM-RUN ARGS...
+        COUNT copies of the program with random bytes changed; each must run
+        with exit 0 or 2 (never a crash, another code or a hang), and every
+        exit 2 must print one line `llm-run: error: ...`.
+    npu_data.py desc OUT.json NAME ROWS COLS SCRATCHPAD ACCUMULATOR
+        a copy of targets/npu.json with another array and memories.
     npu_data.py vector DIR
         X.npy (random f32 8x64) and the float64 references S (softmax),
         G (GELU, erf form), L (layer norm, eps 1e-5) rounded to f32.
@@ -39,7 +45,7 @@ def matmul(m, k, n, seed, out, scale=None, zero_point=None):
 def check_stats(path, *conditions):
     stats = json.load(open(path))
     ops = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
-           "==": operator.eq}
+           "==": lambda a, b: math.isclose(a, b, rel_tol=1e-9)}
     ok = True
     for condition in conditions:
         for symbol in (">=", "<=", "==", ">", "<"):
@@ -70,6 +76,52 @@ def truncate(src, dst, size):
     open(dst, "wb").write(open(src, "rb").read()[: int(size)])
 
 
+def fuzz(program, out, count, seed, tool, *args):
+    import subprocess
+    rng = np.random.default_rng(int(seed))
+    data = open(program, "rb").read()
+    count_field = struct.unpack_from("<I", data, 8)[0]
+    code = len(data) - 16 * count_field
+    outcomes = {0: 0, 2: 0}
+    for i in range(int(count)):
+        mutated = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            # Mostly the instructions, sometimes the header and tensor table.
+            lo = 0 if rng.random() < 0.2 else code
+            at = int(rng.integers(lo, len(data)))
+            mutated[at] = int(rng.integers(0, 256))
+        path = f"{out}/fuzz{i}.npubin"
+        open(path, "wb").write(mutated)
+        try:
+            done = subprocess.run([tool, path, *args], capture_output=True, text=True,
+                                  timeout=60)
+        except subprocess.TimeoutExpired:
+            print(f"{path}: hung")
+            return 1
+        if done.returncode not in outcomes:
+            print(f"{path}: exit {done.returncode}: {done.stderr}")
+            return 1
+        if done.returncode == 2 and (not done.stderr.startswith("llm-run: error: ")
+                                     or done.stderr.count("\n") != 1):
+            print(f"{path}: not one error line: {done.stderr!r}")
+            return 1
+        outcomes[done.returncode] += 1
+    print(f"fuzz: {count} programs, {outcomes[0]} ran, {outcomes[2]} rejected")
+    return 0
+
+
+def desc(out, name, rows, cols, scratchpad, accumulator):
+    import os
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..")
+    d = json.load(open(os.path.join(root, "targets", "npu.json")))
+    d["name"] = name
+    d["npu"].update(array_rows=int(rows), array_cols=int(cols),
+                    scratchpad_bytes=int(scratchpad), accumulator_bytes=int(accumulator))
+    d["on_chip_bytes"] = int(scratchpad)
+    d["matrix_unit"] = {t: [1, int(rows), int(cols)] for t in d["matrix_unit"]}
+    json.dump(d, open(out, "w"), indent=2)
+
+
 def vector(out):
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((8, 64)) * 3).astype(np.float32)
@@ -94,6 +146,10 @@ if __name__ == "__main__":
         set_bits(*args)
     elif command == "truncate":
         truncate(*args)
+    elif command == "fuzz":
+        sys.exit(fuzz(*args))
+    elif command == "desc":
+        desc(*args)
     elif command == "vector":
         vector(*args)
     else:
