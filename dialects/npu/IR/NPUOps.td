@@ -94,7 +94,7 @@ defvar Binary = (ins I64Attr:$src2, UnitAttr:$broadcast);
 
 def NPU_VreqOp : NPU_VectorOp<"vreq", "requantize i32 accumulators to i8: sat(roundeven(x * ra) + rb)", ScaleZero>;
 def NPU_VdeqOp : NPU_VectorOp<"vdeq", "dequantize i32 accumulators to f32: x * ra", (ins I64Attr:$ra)>;
-def NPU_VqntOp : NPU_VectorOp<"vqnt", "quantize f32 to i8: sat(roundeven(x * ra) + rb)", ScaleZero>;
+def NPU_VqntOp : NPU_VectorOp<"vqnt", "quantize f32 to i8 as llm.quantize: sat(roundeven(x / ra) + rb)", ScaleZero>;
 def NPU_VwidOp : NPU_VectorOp<"vwid", "widen i8 scratchpad values to i32 accumulators", NoExtra>;
 def NPU_VaddOp : NPU_VectorOp<"vadd", "f32 add (src2 one row if broadcast)", Binary>;
 def NPU_VmulOp : NPU_VectorOp<"vmul", "f32 multiply (src2 one row if broadcast)", Binary>;
@@ -104,6 +104,7 @@ def NPU_VgeluOp : NPU_VectorOp<"vgelu", "f32 GELU (erf form)", NoExtra>;
 def NPU_VsiluOp : NPU_VectorOp<"vsilu", "f32 SiLU", NoExtra>;
 def NPU_VsmaxOp : NPU_VectorOp<"vsmax", "f32 softmax along each row", NoExtra>;
 def NPU_VlnrmOp : NPU_VectorOp<"vlnrm", "f32 layer norm along each row, eps in ra", (ins I64Attr:$ra)>;
+def NPU_VaddiOp : NPU_VectorOp<"vaddi", "i32 add, wrapping (src2 one row if broadcast)", Binary>;
 def NPU_VrmsOp : NPU_VectorOp<"vrms", "f32 RMS norm along each row, eps in ra", (ins I64Attr:$ra)>;
 
 #endif // NPU_OPS_TD

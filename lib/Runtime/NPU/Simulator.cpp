@@ -253,7 +253,7 @@ void Simulator::Impl::executeVector(const Instruction &inst) {
     break;
   case Opcode::VQNT:
     for (uint64_t i = 0; i < count; ++i)
-      out[i] = requantize(srcF(i), ra, rb);
+      out[i] = quantize(srcF(i), ra, rb);
     break;
   case Opcode::VWID:
     for (uint64_t i = 0; i < count; ++i)
@@ -266,6 +266,15 @@ void Simulator::Impl::executeVector(const Instruction &inst) {
         uint64_t i = uint64_t(r) * cols + c;
         float x = srcF(i), y = src2F(r, c);
         out[i] = asBits(inst.opcode == Opcode::VADD ? x + y : x * y);
+      }
+    break;
+  case Opcode::VADDI:
+    for (uint32_t r = 0; r < rows; ++r)
+      for (uint32_t c = 0; c < cols; ++c) {
+        uint64_t i = uint64_t(r) * cols + c;
+        uint64_t j = inst.src2 + (inst.broadcast ? c : i);
+        out[i] = static_cast<int32_t>(static_cast<uint32_t>(accumulator[inst.src + i]) +
+                                      static_cast<uint32_t>(accumulator[j]));
       }
     break;
   case Opcode::VSCL:

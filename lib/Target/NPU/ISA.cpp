@@ -62,6 +62,8 @@ const OpcodeInfo kOpcodes[] = {
      false, true, false, Memory::Accumulator, Memory::Accumulator, 3},
     {Opcode::VRMS, "vrms", Format::Vector, Queue::Exec, InstClass::Vector,
      false, true, false, Memory::Accumulator, Memory::Accumulator, 2},
+    {Opcode::VADDI, "vaddi", Format::Vector, Queue::Exec, InstClass::Vector,
+     true, false, false, Memory::Accumulator, Memory::Accumulator, 1},
 };
 
 /// Bit-field access on a 128-bit word; fields never straddle the halves
@@ -575,10 +577,20 @@ llvm::Error npu::validate(const Program &program, const Config &config,
       return fail("a tensor has no name");
     if (!names.insert(tensor.name).second)
       return fail("tensor '" + tensor.name + "' is declared twice");
-    for (int64_t d : tensor.shape)
+    // The size is computed with a bound at every step: a shape whose size
+    // overflows must not wrap around into a small one.
+    uint64_t bytes = elemTypeBytes(tensor.type);
+    for (int64_t d : tensor.shape) {
       if (d <= 0)
         return fail("tensor '" + tensor.name +
                     "' has a dimension that is not positive");
+      if (uint64_t(d) > program.dramBytes ||
+          bytes > program.dramBytes / uint64_t(d))
+        return fail("tensor '" + tensor.name +
+                    "' is larger than the program's DRAM (" +
+                    llvm::Twine(program.dramBytes) + " bytes)");
+      bytes *= uint64_t(d);
+    }
     if (tensor.dram >= program.dramBytes ||
         tensor.byteSize() > program.dramBytes - tensor.dram)
       return fail("tensor '" + tensor.name + "' (" +

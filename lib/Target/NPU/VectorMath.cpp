@@ -101,13 +101,20 @@ float llmc::npu::vectorGelu(float x) {
 /// SiLU: x / (1 + exp(-x)), one IEEE division.
 float llmc::npu::vectorSilu(float x) { return x / (1.0f + vectorExp(-x)); }
 
-int8_t llmc::npu::requantize(float x, float scale, float zeroPoint) {
-  float scaled = std::nearbyint(x * scale) + zeroPoint;
-  if (std::isnan(scaled))
-    return static_cast<int8_t>(std::fmin(std::fmax(zeroPoint, -128.0f), 127.0f));
-  if (scaled <= -128.0f)
+namespace {
+int8_t saturate(float scaled) {
+  if (std::isnan(scaled) || scaled <= -128.0f)
     return -128;
   if (scaled >= 127.0f)
     return 127;
   return static_cast<int8_t>(scaled);
+}
+} // namespace
+
+int8_t llmc::npu::requantize(float x, float scale, float zeroPoint) {
+  return saturate(std::nearbyint(x * scale) + zeroPoint);
+}
+
+int8_t llmc::npu::quantize(float x, float scale, float zeroPoint) {
+  return saturate(std::nearbyint(x / scale) + zeroPoint);
 }

@@ -95,9 +95,16 @@ npu.program target("npu") dram(4096) {
 
 // -----
 
-// expected-error @+1 {{'npu.program' op tensor 'A' (8192 bytes at 0x0) is outside the program's DRAM (4096 bytes)}}
+// expected-error @+1 {{'npu.program' op tensor 'A' (2048 bytes at 0xbb8) is outside the program's DRAM (4096 bytes)}}
 npu.program target("npu") dram(4096) {
-  npu.tensor "input" "A" : "i8" [64, 128] at 0
+  npu.tensor "input" "A" : "i8" [64, 32] at 3000
+}
+
+// -----
+
+// expected-error @+1 {{'npu.program' op tensor 'A' is larger than the program's DRAM (4096 bytes)}}
+npu.program target("npu") dram(4096) {
+  npu.tensor "input" "A" : "i32" [4294967296, 4294967296] at 0
 }
 
 // -----

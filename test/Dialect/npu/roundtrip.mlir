@@ -30,6 +30,8 @@ npu.program target("npu") dram(65536) {
   npu.vadd dst = 0 src = 0 src2 = 0x2000 rows = 64 cols = 32 broadcast
   // CHECK: npu.vmul dst = 0x0 src = 0x0 src2 = 0x800 rows = 64 cols = 32
   npu.vmul dst = 0 src = 0 src2 = 0x800 rows = 64 cols = 32
+  // CHECK: npu.vaddi dst = 0x0 src = 0x0 src2 = 0x2000 rows = 64 cols = 32 broadcast
+  npu.vaddi dst = 0 src = 0 src2 = 0x2000 rows = 64 cols = 32 broadcast
   // CHECK: npu.vscl dst = 0x0 src = 0x0 rows = 64 cols = 32 ra = 1 rb = 2
   npu.vscl dst = 0 src = 0 rows = 64 cols = 32 ra = 1 rb = 2
   // CHECK: npu.vexp dst = 0x0 src = 0x0 rows = 1 cols = 2048

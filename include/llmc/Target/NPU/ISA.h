@@ -59,7 +59,7 @@ enum class Opcode : uint8_t {
   MM = 0x11,   ///< stream activations through the array into accumulators
   VREQ = 0x20, ///< i32 acc → i8 scratchpad, f32 scale, zero point
   VDEQ = 0x21, ///< i32 acc → f32 acc, f32 scale
-  VQNT = 0x22, ///< f32 acc → i8 scratchpad, f32 scale, zero point
+  VQNT = 0x22, ///< f32 acc → i8 scratchpad: x / scale + zero point
   VWID = 0x23, ///< i8 scratchpad → i32 acc
   VADD = 0x24, ///< f32 acc + f32 acc
   VMUL = 0x25, ///< f32 acc * f32 acc
@@ -70,6 +70,7 @@ enum class Opcode : uint8_t {
   VSMAX = 0x2a, ///< softmax along each row
   VLNRM = 0x2b, ///< layer norm along each row (eps in ra)
   VRMS = 0x2c,  ///< RMS norm along each row (eps in ra)
+  VADDI = 0x2d, ///< i32 acc + i32 acc, wrapping (zero-point corrections, bias)
 };
 
 enum class Queue { Load, Exec, Store };
@@ -220,8 +221,12 @@ float vectorRsqrt(float x);
 float vectorErf(float x);
 float vectorGelu(float x);
 float vectorSilu(float x);
-/// Requantization: saturate(roundeven(x * scale) + zeroPoint) to int8.
+/// Requantization (vreq): saturate(roundeven(x * scale) + zeroPoint) to
+/// int8; NaN gives -128.
 int8_t requantize(float x, float scale, float zeroPoint);
+/// Quantization (vqnt), llm.quantize's definition: saturate(roundeven(x /
+/// scale) + zeroPoint) to int8 with one IEEE division; NaN gives -128.
+int8_t quantize(float x, float scale, float zeroPoint);
 
 } // namespace llmc::npu
 

@@ -16,6 +16,11 @@
         exit 2 must print one line `llm-run: error: ...`.
     npu_data.py desc OUT.json NAME ROWS COLS SCRATCHPAD ACCUMULATOR
         a copy of targets/npu.json with another array and memories.
+    npu_data.py quant DIR
+        X (f32 8x64 with NaN, +-inf and large values), P (i32 8x64 near the
+        int32 limits), Q (i32 1x64) and the references XQ (llm.quantize:
+        clip(roundeven(x / 0.0371) - 7), NaN -> -128), PQ (P + Q wrapping) and
+        D (f32(XQ) * 0.0371).
     npu_data.py vector DIR
         X.npy (random f32 8x64) and the float64 references S (softmax),
         G (GELU, erf form), L (layer norm, eps 1e-5) rounded to f32.
@@ -122,6 +127,25 @@ def desc(out, name, rows, cols, scratchpad, accumulator):
     json.dump(d, open(out, "w"), indent=2)
 
 
+def quant(out):
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((8, 64)) * 3).astype(np.float32)
+    x[0, :4] = [np.nan, np.inf, -np.inf, 1e9]
+    x[1, :4] = [0.01855, -0.01855, 0.05565, 4.7117]  # near ties of x / 0.0371
+    p = rng.integers(-2**31, 2**31, (8, 64), dtype=np.int64).astype(np.int32)
+    q = rng.integers(-2**31, 2**31, (1, 64), dtype=np.int64).astype(np.int32)
+    scale = np.float32(0.0371)
+    with np.errstate(invalid="ignore"):
+        v = np.rint(x / scale) + np.float32(-7)
+        v = np.where(np.isnan(v), np.float32(-128), v)
+        xq = np.clip(v, -128, 127).astype(np.int8)
+    pq = (p.astype(np.int64) + q.astype(np.int64)).astype(np.uint32).astype(np.int64)
+    pq = np.where(pq >= 2**31, pq - 2**32, pq).astype(np.int32)
+    for name, value in [("X", x), ("P", p), ("Q", q), ("XQ", xq), ("PQ", pq),
+                        ("D", xq.astype(np.float32) * scale)]:
+        np.save(f"{out}/{name}.npy", value)
+
+
 def vector(out):
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((8, 64)) * 3).astype(np.float32)
@@ -150,6 +174,8 @@ if __name__ == "__main__":
         sys.exit(fuzz(*args))
     elif command == "desc":
         desc(*args)
+    elif command == "quant":
+        quant(*args)
     elif command == "vector":
         vector(*args)
     else:
