@@ -38,6 +38,11 @@ static cl::opt<float> scale("scale", cl::desc("requantization scale"),
 static cl::opt<float> zeroPoint("zero-point",
                                 cl::desc("requantization zero point"),
                                 cl::init(0.0f));
+static cl::opt<float> quantScale(
+    "quant-scale",
+    cl::desc("with --requantize: dequantize by --scale, then quantize by this "
+             "scale (vdeq + vqnt, as llm.dequantize + llm.quantize)"),
+    cl::init(0.0f));
 static cl::opt<int> buffers("buffers",
                             cl::desc("2: double-buffered; 1: no overlap"),
                             cl::init(2));
@@ -150,6 +155,13 @@ int main(int argc, char **argv) {
   spec.requantize = requantize;
   spec.scale = scale;
   spec.zeroPoint = zeroPoint;
+  if (quantScale.getNumOccurrences()) {
+    if (!requantize || !(quantScale > 0))
+      return llmc::reportToolError(
+          kTool, createStringError("--quant-scale needs --requantize and a "
+                                   "scale > 0"));
+    spec.quantScale = quantScale;
+  }
   spec.buffers = buffers;
   spec.blockM = blockM;
   spec.blockN = blockN;

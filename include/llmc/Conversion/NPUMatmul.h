@@ -17,9 +17,13 @@ namespace llmc::npu {
 
 struct MatmulSpec {
   int64_t m = 0, k = 0, n = 0;
-  /// Requantize C to int8: sat(roundeven(c * scale) + zeroPoint).
+  /// Requantize C to int8: sat(roundeven(c * scale) + zeroPoint) (one
+  /// `vreq`), or, with `quantScale` set, as llm.dequantize then llm.quantize
+  /// do it: sat(roundeven((f32(c) * scale) / quantScale) + zeroPoint) (`vdeq`
+  /// then `vqnt`, bit-exact to the host's W8A8 chain).
   bool requantize = false;
   float scale = 1.0f, zeroPoint = 0.0f;
+  std::optional<float> quantScale;
   /// 2: double-buffered (DMA overlaps compute); 1: load, compute, store in
   /// turn (for comparison).
   int buffers = 2;

@@ -106,6 +106,12 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
     zero.reg = 1;
     std::memcpy(&zero.bits, &spec.zeroPoint, 4);
     emit(zero);
+    if (spec.quantScale) {
+      Instruction quantScale = scale;
+      quantScale.reg = 2;
+      std::memcpy(&quantScale.bits, &*spec.quantScale, 4);
+      emit(quantScale);
+    }
   }
 
   int64_t group = 0, block = 0;
@@ -166,7 +172,25 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
         }
         program.code[lastMatmul].signalPrev = true;
         if (lastOfBlock) {
-          if (spec.requantize) {
+          if (spec.requantize && spec.quantScale) {
+            Instruction vdeq;
+            vdeq.opcode = Opcode::VDEQ;
+            vdeq.dst = vdeq.src = accSlot(block);
+            vdeq.rows = mSize;
+            vdeq.cols = nSize;
+            vdeq.regA = 0;
+            emit(vdeq);
+            Instruction vqnt;
+            vqnt.opcode = Opcode::VQNT;
+            vqnt.dst = spOut(block);
+            vqnt.src = accSlot(block);
+            vqnt.rows = mSize;
+            vqnt.cols = nSize;
+            vqnt.regA = 2;
+            vqnt.regB = 1;
+            vqnt.signalNext = true;
+            emit(vqnt);
+          } else if (spec.requantize) {
             Instruction vreq;
             vreq.opcode = Opcode::VREQ;
             vreq.dst = spOut(block);

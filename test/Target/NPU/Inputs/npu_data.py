@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Data and checks for the NPU tests.
 
-    npu_data.py matmul M K N SEED DIR [SCALE ZERO_POINT]
+    npu_data.py matmul M K N SEED DIR [SCALE ZERO_POINT [QUANT_SCALE]]
         A.npy, B.npy (random int8), C.npy (exact int32 A @ B) and, with
-        SCALE, Cq.npy = saturate(roundeven(f32(C) * SCALE) + ZERO_POINT).
+        SCALE, Cq.npy = saturate(roundeven(f32(C) * SCALE) + ZERO_POINT);
+        with QUANT_SCALE also Cdq.npy = saturate(roundeven((f32(C) * SCALE) /
+        QUANT_SCALE) + ZERO_POINT).
     npu_data.py check-stats STATS.json 'KEY>=VALUE' ...
         exit 1 unless every condition holds (KEY may be dotted: bytes.dram_read).
     npu_data.py set-bits IN OUT INDEX POS WIDTH VALUE
@@ -34,7 +36,7 @@ import sys
 import numpy as np
 
 
-def matmul(m, k, n, seed, out, scale=None, zero_point=None):
+def matmul(m, k, n, seed, out, scale=None, zero_point=None, quant_scale=None):
     rng = np.random.default_rng(int(seed))
     a = rng.integers(-128, 128, (int(m), int(k)), dtype=np.int8)
     b = rng.integers(-128, 128, (int(k), int(n)), dtype=np.int8)
@@ -45,6 +47,12 @@ def matmul(m, k, n, seed, out, scale=None, zero_point=None):
     if scale is not None:
         q = np.rint(c.astype(np.float32) * np.float32(scale)) + np.float32(zero_point)
         np.save(f"{out}/Cq.npy", np.clip(q, -128, 127).astype(np.int8))
+    if quant_scale is not None:
+        # llm.dequantize (one f32 multiplication) then llm.quantize (one f32
+        # division, ties to even, saturation): the host's W8A8 chain.
+        deq = c.astype(np.float32) * np.float32(scale)
+        q = np.rint(deq / np.float32(quant_scale)) + np.float32(zero_point)
+        np.save(f"{out}/Cdq.npy", np.clip(q, -128, 127).astype(np.int8))
 
 
 def check_stats(path, *conditions):
