@@ -43,6 +43,10 @@ static cl::opt<float> quantScale(
     cl::desc("with --requantize: dequantize by --scale, then quantize by this "
              "scale (vdeq + vqnt, as llm.dequantize + llm.quantize)"),
     cl::init(0.0f));
+static cl::opt<bool> channelScales(
+    "channel-scales",
+    cl::desc("dequantize per output channel: input S (f32 [1, N]), output "
+             "f32(A x B) * S (int8 with --requantize --quant-scale)"));
 static cl::opt<int> buffers("buffers",
                             cl::desc("2: double-buffered; 1: no overlap"),
                             cl::init(2));
@@ -155,6 +159,7 @@ int main(int argc, char **argv) {
   spec.requantize = requantize;
   spec.scale = scale;
   spec.zeroPoint = zeroPoint;
+  spec.channelScales = channelScales;
   if (quantScale.getNumOccurrences()) {
     if (!requantize || !(quantScale > 0))
       return llmc::reportToolError(

@@ -24,6 +24,11 @@ struct MatmulSpec {
   bool requantize = false;
   float scale = 1.0f, zeroPoint = 0.0f;
   std::optional<float> quantScale;
+  /// Per-output-channel dequantization, W8A8's `llm.dequantize(acc, [1, N]
+  /// scales)`: an input S (f32 [1, N]) and C = f32(A x B) * S (`vdeq` by 1.0,
+  /// `vmul` by the broadcast row), f32, or int8 through `vqnt` by
+  /// `quantScale` when `requantize` is set.
+  bool channelScales = false;
   /// 2: double-buffered (DMA overlaps compute); 1: load, compute, store in
   /// turn (for comparison).
   int buffers = 2;

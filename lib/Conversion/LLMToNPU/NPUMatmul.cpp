@@ -44,11 +44,19 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
                 llvm::Twine(N * outBytes) +
                 " bytes) exceeds the DMA's 16-bit stride");
   const int64_t buffers = spec.buffers;
+  if (spec.channelScales && spec.requantize && !spec.quantScale)
+    return fail("per-channel scales with an int8 output need a quantization "
+                "scale");
+  if (spec.channelScales && N > 0xffff)
+    return fail("per-channel scales: N exceeds the DMA's 16-bit column count");
+  // Per-channel scales live at the top of the accumulators.
+  const int64_t scaleWords = spec.channelScales ? alignUp(N, C) : 0;
 
   // Output block: up to 4 array widths of columns, rows to fill an
   // accumulator slot (of `buffers` slots).
   int64_t blockN = spec.blockN ? spec.blockN : std::min(alignUp(N, C), 4 * C);
-  int64_t slotWords = config.accumulatorWords() / buffers;
+  int64_t slotWords = (config.accumulatorWords() - scaleWords) / buffers;
+  const int64_t scaleBase = buffers * slotWords;
   int64_t blockM = spec.blockM ? spec.blockM
                                : std::min<int64_t>(M, slotWords / blockN);
   blockM = std::min<int64_t>(blockM, 4095); // the vector unit's row field
@@ -81,8 +89,13 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
   };
   const uint64_t dramA = place("A", false, ElemType::I8, M, K);
   const uint64_t dramB = place("B", false, ElemType::I8, K, N);
-  const uint64_t dramC = place(
-      "C", true, spec.requantize ? ElemType::I8 : ElemType::I32, M, N);
+  const uint64_t dramS =
+      spec.channelScales ? place("S", false, ElemType::F32, 1, N) : 0;
+  const uint64_t dramC =
+      place("C", true,
+            spec.requantize ? ElemType::I8
+                            : (spec.channelScales ? ElemType::F32 : ElemType::I32),
+            M, N);
 
   // Scratchpad: A slots, B slots, output staging slots.
   const int64_t aSlot = blockM * blockK, bSlot = blockK * blockN;
@@ -112,6 +125,21 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
       std::memcpy(&quantScale.bits, &*spec.quantScale, 4);
       emit(quantScale);
     }
+  }
+  if (spec.channelScales) {
+    Instruction one;
+    one.opcode = Opcode::SETR;
+    one.reg = 3;
+    const float unit = 1.0f;
+    std::memcpy(&one.bits, &unit, 4);
+    emit(one);
+    Instruction lda;
+    lda.opcode = Opcode::LDA;
+    lda.local = scaleBase;
+    lda.dram = dramS;
+    lda.rows = 1;
+    lda.cols = N;
+    emit(lda);
   }
 
   int64_t group = 0, block = 0;
@@ -172,7 +200,36 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
         }
         program.code[lastMatmul].signalPrev = true;
         if (lastOfBlock) {
-          if (spec.requantize && spec.quantScale) {
+          if (spec.channelScales) {
+            Instruction vdeq;
+            vdeq.opcode = Opcode::VDEQ;
+            vdeq.dst = vdeq.src = accSlot(block);
+            vdeq.rows = mSize;
+            vdeq.cols = nSize;
+            vdeq.regA = 3;
+            emit(vdeq);
+            Instruction vmul;
+            vmul.opcode = Opcode::VMUL;
+            vmul.dst = vmul.src = accSlot(block);
+            vmul.src2 = scaleBase + n0;
+            vmul.broadcast = true;
+            vmul.rows = mSize;
+            vmul.cols = nSize;
+            vmul.signalNext = !spec.requantize;
+            emit(vmul);
+            if (spec.requantize) {
+              Instruction vqnt;
+              vqnt.opcode = Opcode::VQNT;
+              vqnt.dst = spOut(block);
+              vqnt.src = accSlot(block);
+              vqnt.rows = mSize;
+              vqnt.cols = nSize;
+              vqnt.regA = 2;
+              vqnt.regB = 1;
+              vqnt.signalNext = true;
+              emit(vqnt);
+            }
+          } else if (spec.requantize && spec.quantScale) {
             Instruction vdeq;
             vdeq.opcode = Opcode::VDEQ;
             vdeq.dst = vdeq.src = accSlot(block);

@@ -16,6 +16,10 @@
         COUNT copies of the program with random bytes changed; each must run
         with exit 0 or 2 (never a crash, another code or a hang), and every
         exit 2 must print one line `llm-run: error: ...`.
+    npu_data.py channel M K N SEED DIR QUANT_SCALE ZERO_POINT
+        W8A8 with per-channel scales: A, B (int8), S (f32 [1, N]), Cf =
+        f32(A @ B) * S (llm.dequantize) and Cfq = llm.quantize(Cf, QUANT_SCALE,
+        ZERO_POINT).
     npu_data.py desc OUT.json NAME ROWS COLS SCRATCHPAD ACCUMULATOR
         a copy of targets/npu.json with another array and memories.
     npu_data.py quant DIR
@@ -123,6 +127,18 @@ def fuzz(program, out, count, seed, tool, *args):
     return 0
 
 
+def channel(m, k, n, seed, out, quant_scale, zero_point):
+    rng = np.random.default_rng(int(seed))
+    a = rng.integers(-128, 128, (int(m), int(k)), dtype=np.int8)
+    b = rng.integers(-127, 128, (int(k), int(n)), dtype=np.int8)
+    s = rng.uniform(1e-5, 1e-3, (1, int(n))).astype(np.float32)
+    c = (a.astype(np.int32) @ b.astype(np.int32)).astype(np.float32) * s
+    q = np.rint(c / np.float32(quant_scale)) + np.float32(zero_point)
+    for name, value in [("A", a), ("B", b), ("S", s), ("Cf", c),
+                        ("Cfq", np.clip(q, -128, 127).astype(np.int8))]:
+        np.save(f"{out}/{name}.npy", value)
+
+
 def desc(out, name, rows, cols, scratchpad, accumulator):
     import os
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..")
@@ -180,6 +196,8 @@ if __name__ == "__main__":
         truncate(*args)
     elif command == "fuzz":
         sys.exit(fuzz(*args))
+    elif command == "channel":
+        channel(*args)
     elif command == "desc":
         desc(*args)
     elif command == "quant":
