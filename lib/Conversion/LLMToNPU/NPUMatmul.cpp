@@ -142,6 +142,20 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
     emit(lda);
   }
 
+  // A block's vector epilogue and store are deferred into the next block's
+  // first group, spread between its ldw/mm pairs, so that the vector unit
+  // works while the array does (the accumulator slots differ; with one
+  // buffer they would not, and nothing is deferred).
+  const bool defer =
+      buffers == 2 && (spec.requantize || spec.channelScales);
+  std::vector<Instruction> deferred;
+  auto epilogue = [&](Instruction inst) {
+    if (defer)
+      deferred.push_back(inst);
+    else
+      emit(inst);
+  };
+
   int64_t group = 0, block = 0;
   for (int64_t m0 = 0; m0 < M; m0 += blockM) {
     const int64_t mSize = std::min(blockM, M - m0);
@@ -172,6 +186,10 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
         // Exec queue.
         bool first = true;
         size_t lastMatmul = 0;
+        const int64_t pairs = ceilDiv(nSize, C) * ceilDiv(kSize, R);
+        const size_t pending = deferred.size();
+        int64_t pair = 0;
+        size_t released = 0;
         for (int64_t nt = 0; nt < nSize; nt += C) {
           for (int64_t kt = 0; kt < kSize; kt += R) {
             Instruction ldw;
@@ -196,8 +214,12 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             mm.accumulate = k0 > 0 || kt > 0;
             emit(mm);
             lastMatmul = program.code.size() - 1;
+            ++pair;
+            for (size_t due = pending * pair / pairs; released < due; ++released)
+              emit(deferred[released]);
           }
         }
+        deferred.erase(deferred.begin(), deferred.begin() + pending);
         program.code[lastMatmul].signalPrev = true;
         if (lastOfBlock) {
           if (spec.channelScales) {
@@ -207,7 +229,7 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             vdeq.rows = mSize;
             vdeq.cols = nSize;
             vdeq.regA = 3;
-            emit(vdeq);
+            epilogue(vdeq);
             Instruction vmul;
             vmul.opcode = Opcode::VMUL;
             vmul.dst = vmul.src = accSlot(block);
@@ -216,7 +238,7 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             vmul.rows = mSize;
             vmul.cols = nSize;
             vmul.signalNext = !spec.requantize;
-            emit(vmul);
+            epilogue(vmul);
             if (spec.requantize) {
               Instruction vqnt;
               vqnt.opcode = Opcode::VQNT;
@@ -227,7 +249,7 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
               vqnt.regA = 2;
               vqnt.regB = 1;
               vqnt.signalNext = true;
-              emit(vqnt);
+              epilogue(vqnt);
             }
           } else if (spec.requantize && spec.quantScale) {
             Instruction vdeq;
@@ -236,7 +258,7 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             vdeq.rows = mSize;
             vdeq.cols = nSize;
             vdeq.regA = 0;
-            emit(vdeq);
+            epilogue(vdeq);
             Instruction vqnt;
             vqnt.opcode = Opcode::VQNT;
             vqnt.dst = spOut(block);
@@ -246,7 +268,7 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             vqnt.regA = 2;
             vqnt.regB = 1;
             vqnt.signalNext = true;
-            emit(vqnt);
+            epilogue(vqnt);
           } else if (spec.requantize) {
             Instruction vreq;
             vreq.opcode = Opcode::VREQ;
@@ -257,7 +279,7 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             vreq.regA = 0;
             vreq.regB = 1;
             vreq.signalNext = true;
-            emit(vreq);
+            epilogue(vreq);
           } else {
             program.code[lastMatmul].signalNext = true;
           }
@@ -271,11 +293,13 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
           st.stride = N * outBytes;
           st.waitPrev = true;
           st.signalPrev = true;
-          emit(st);
+          epilogue(st);
         }
       }
     }
   }
+  for (const Instruction &inst : deferred)
+    emit(inst);
   if (llvm::Error error = validate(program, config))
     return fail("generated matmul program is invalid: " +
                 llvm::toString(std::move(error)));

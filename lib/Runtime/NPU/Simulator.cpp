@@ -366,11 +366,30 @@ llvm::Error Simulator::run(const SimulatorOptions &options) {
   uint64_t queueReady[3] = {0, 0, 0};
   double dramFree = 0;
   uint64_t weightPortFree = 0, weightsReady = 0, lastMatmulStart = 0,
-           streamFree = 0, vectorFree = 0, execComplete = 0;
+           streamFree = 0, vectorFree = 0;
   // Ranges the last vector op reads and writes, until it completes.
   Range vectorRanges[3];
   uint64_t vectorComplete = 0;
   int vectorRangeCount = 0;
+  // The scoreboard: array ops (ldw, mm) still in flight and the ranges they
+  // touch; a vector op waits only for those it overlaps.
+  struct InFlight {
+    llvm::SmallVector<Range, 2> ranges;
+    uint64_t complete;
+  };
+  std::deque<InFlight> arrayOps;
+
+  auto vectorExtent = [&](const Instruction &inst) {
+    const OpcodeInfo &op = info(inst.opcode);
+    uint64_t count = uint64_t(inst.rows) * inst.cols;
+    llvm::SmallVector<Range, 3> ranges = {
+        {op.srcMemory, inst.src, inst.src + count},
+        {op.dstMemory, inst.dst, inst.dst + count}};
+    if (op.usesSrc2)
+      ranges.push_back({Memory::Accumulator, inst.src2,
+                        inst.src2 + (inst.broadcast ? inst.cols : count)});
+    return ranges;
+  };
 
   auto extent = [&](const Instruction &inst) {
     // Ranges an LDW or MM touches, for the interlock with a running vector op.
@@ -416,8 +435,14 @@ llvm::Error Simulator::run(const SimulatorOptions &options) {
         start = std::max({start, weightPortFree, lastMatmulStart});
       else if (op.format == Format::Matmul)
         start = std::max({start, streamFree, weightsReady});
-      else if (op.format == Format::Vector)
-        start = std::max({start, execComplete, vectorFree});
+      else if (op.format == Format::Vector) {
+        start = std::max(start, vectorFree);
+        for (const Range &range : vectorExtent(inst))
+          for (const InFlight &pending : arrayOps)
+            for (const Range &other : pending.ranges)
+              if (range.overlaps(other))
+                start = std::max(start, pending.complete);
+      }
       if (op.format == Format::LoadWeights || op.format == Format::Matmul)
         for (const Range &range : extent(inst))
           for (int i = 0; i < vectorRangeCount; ++i)
@@ -484,6 +509,7 @@ llvm::Error Simulator::run(const SimulatorOptions &options) {
       complete = start + inst.rows;
       weightPortFree = weightsReady = complete;
       queueReady[best] = start + 1;
+      arrayOps.push_back({extent(inst), complete});
       break;
     case Format::Matmul:
       streamFree = start + inst.rows;
@@ -491,6 +517,7 @@ llvm::Error Simulator::run(const SimulatorOptions &options) {
       lastMatmulStart = start;
       s.arrayBusy += inst.rows;
       queueReady[best] = start + 1;
+      arrayOps.push_back({extent(inst), complete});
       break;
     case Format::Vector: {
       uint64_t beats = (inst.cols + config.vectorLanes - 1) / config.vectorLanes;
@@ -499,21 +526,16 @@ llvm::Error Simulator::run(const SimulatorOptions &options) {
       vectorFree = vectorComplete = complete;
       s.vectorBusy += duration;
       vectorRangeCount = 0;
-      uint64_t count = uint64_t(inst.rows) * inst.cols;
-      vectorRanges[vectorRangeCount++] = {op.srcMemory, inst.src,
-                                          inst.src + count};
-      vectorRanges[vectorRangeCount++] = {op.dstMemory, inst.dst,
-                                          inst.dst + count};
-      if (op.usesSrc2)
-        vectorRanges[vectorRangeCount++] = {
-            Memory::Accumulator, inst.src2,
-            inst.src2 + (inst.broadcast ? inst.cols : count)};
+      for (const Range &range : vectorExtent(inst))
+        vectorRanges[vectorRangeCount++] = range;
       queueReady[best] = start + 1;
       break;
     }
     }
-    if (queue == Queue::Exec)
-      execComplete = std::max(execComplete, complete);
+    // Array ops no later exec instruction can wait for leave the scoreboard.
+    while (!arrayOps.empty() &&
+           arrayOps.front().complete <= queueReady[static_cast<int>(Queue::Exec)])
+      arrayOps.pop_front();
     if (complete > options.maxCycles)
       return fail("cycle limit of " + llvm::Twine(options.maxCycles) +
                   " exceeded at instruction " + llvm::Twine(index) + " (" +
