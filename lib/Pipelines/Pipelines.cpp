@@ -12,6 +12,7 @@
 #include "llm/IR/LLMDialect.h"
 #include "npu/IR/NPUDialect.h"
 #include "llm/Transforms/Passes.h"
+#include "llm/Transforms/TilingInterfaceImpl.h"
 #include "llmc/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -116,6 +117,15 @@ void llmc::buildHostPipeline(OpPassManager &pm) {
   buildHostLoweringPipeline(pm);
 }
 
+void llmc::buildTargetTilingPipeline(OpPassManager &pm, StringRef target) {
+  llm::LLMSetTargetOptions setTarget;
+  setTarget.target = target.str();
+  pm.addPass(llm::createLLMSetTarget(setTarget));
+  pm.addPass(llm::createLLMTile());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 namespace {
 struct FusionPipelineOptions
     : public PassPipelineOptions<FusionPipelineOptions> {
@@ -124,9 +134,23 @@ struct FusionPipelineOptions
                                       "the number of rewrites of each kind"),
                        llvm::cl::init(false)};
 };
+
+struct TargetTilingPipelineOptions
+    : public PassPipelineOptions<TargetTilingPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("a bundled target description (h100, u280, npu) or a "
+                     "JSON file")};
+};
 } // namespace
 
 void llmc::registerPipelines() {
+  PassPipelineRegistration<TargetTilingPipelineOptions>(
+      "llm-target-tiling-pipeline",
+      "specialize the graph for a target: llm-set-target, llm-tile, cleanup",
+      [](OpPassManager &pm, const TargetTilingPipelineOptions &options) {
+        buildTargetTilingPipeline(pm, options.target);
+      });
   PassPipelineRegistration<FusionPipelineOptions>(
       "llm-fusion-pipeline",
       "recognize norms, activations, attention, matmul epilogues and shared "
@@ -160,6 +184,7 @@ void llmc::registerAllLLMCDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<llm::LLMDialect>();
+  llm::registerTilingInterfaceExternalModels(registry);
   registry.insert<npu::NPUDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
