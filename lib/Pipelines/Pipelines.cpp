@@ -10,6 +10,7 @@
 
 #include "Passes.h"
 #include "llm/IR/LLMDialect.h"
+#include "npu/IR/NPUDialect.h"
 #include "llm/Transforms/Passes.h"
 #include "llm/Transforms/TilingInterfaceImpl.h"
 #include "llmc/Conversion/Passes.h"
@@ -184,6 +185,7 @@ void llmc::registerAllLLMCDialects(DialectRegistry &registry) {
   registerAllExtensions(registry);
   registry.insert<llm::LLMDialect>();
   llm::registerTilingInterfaceExternalModels(registry);
+  registry.insert<npu::NPUDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }

@@ -1,5 +1,6 @@
 //===- llm-run.cpp - run an ONNX model or an artifact folder on a target --===//
 #include "llmc/Driver/Driver.h"
+#include "llmc/Runtime/NPU/Simulator.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -60,6 +61,11 @@ static cl::opt<std::string> statsPath("run-stats",
                                       cl::desc("write run statistics (JSON); "
                                                "also spelled --stats"));
 
+static cl::opt<uint64_t> npuMaxCycles(
+    "npu-max-cycles",
+    cl::desc("with --target npu and a program: fail past this many cycles"),
+    cl::init(1'000'000'000'000ull));
+
 static constexpr StringRef kTool = "llm-run";
 
 /// Splits "NAME=FILE"; a plain FILE has no name.
@@ -105,6 +111,79 @@ static std::string fileNameFor(StringRef name) {
   return safe + ".npy";
 }
 
+/// Writes the outputs, checks them against --expect and writes --stats.
+static int finish(std::vector<llmc::Tensor> &outputs, double compileSeconds,
+                  double runSeconds, json::Object extraStats) {
+  if (!outputDir.empty()) {
+    if (std::error_code error = sys::fs::create_directories(outputDir))
+      return llmc::reportToolError(
+          kTool, createStringError(outputDir + ": cannot create: " +
+                                   error.message()));
+    for (const llmc::Tensor &output : outputs) {
+      SmallString<256> path(outputDir);
+      sys::path::append(path, fileNameFor(output.name));
+      if (Error error = llmc::writeNpy(output, path))
+        return llmc::reportToolError(kTool, std::move(error));
+    }
+  }
+
+  int status = 0;
+  for (const std::string &binding : expects) {
+    auto [name, file] = splitBinding(binding);
+    auto expected = llmc::readTensorFile(file);
+    if (!expected)
+      return llmc::reportToolError(kTool, expected.takeError());
+    if (name.empty())
+      name = expected->name;
+    auto output = llvm::find_if(outputs, [&, &name = name](const llmc::Tensor &t) {
+      return t.name == name;
+    });
+    if (output == outputs.end())
+      return llmc::reportToolError(
+          kTool, createStringError("--expect names '" + name +
+                                   "', which is not an output of the model"));
+    if (auto mismatch = llmc::compareTensors(*output, *expected, relativeTolerance,
+                                                absoluteTolerance)) {
+      errs() << kTool << ": check failed: " << *mismatch << "\n";
+      status = 1;
+    } else {
+      outs() << "output '" << name << "' matches " << file << " (rtol " << relativeTolerance
+             << ", atol " << absoluteTolerance << ")\n";
+    }
+  }
+
+  if (!statsPath.empty()) {
+    json::Object stats{
+        {"target", target}, {"compile_s", compileSeconds}, {"run_s", runSeconds}};
+    for (auto &entry : extraStats)
+      stats[entry.first] = std::move(entry.second);
+    std::error_code error;
+    raw_fd_ostream os(statsPath, error, sys::fs::OF_None);
+    if (error)
+      return llmc::reportToolError(
+          kTool, createStringError(statsPath + ": cannot write: " +
+                                   error.message()));
+    os << formatv("{0:2}", json::Value(std::move(stats))) << "\n";
+  }
+  return status;
+}
+
+/// `--target npu PROGRAM.npubin|.npuasm`: runs an instruction stream on the
+/// NPU simulator; its statistics join the --stats JSON.
+static int runNPUProgram(std::vector<llmc::Tensor> given) {
+  llmc::npu::SimulatorOptions options;
+  options.maxCycles = npuMaxCycles;
+  auto start = std::chrono::steady_clock::now();
+  auto result = llmc::npu::runProgramFile(modelPath, std::move(given), "",
+                                          options);
+  if (!result)
+    return llmc::reportToolError(kTool, result.takeError());
+  using seconds = std::chrono::duration<double>;
+  double runSeconds =
+      seconds(std::chrono::steady_clock::now() - start).count();
+  return finish(result->first, 0.0, runSeconds, std::move(result->second));
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   std::vector<std::string> rewritten;
@@ -127,6 +206,19 @@ int main(int argc, char **argv) {
   if (target == "all")
     return llmc::reportToolError(
         kTool, createStringError("llm-run runs one target, not 'all'"));
+  if (target == "npu" && llmc::npu::isProgramPath(modelPath)) {
+    std::vector<llmc::Tensor> given;
+    for (const std::string &binding : inputs) {
+      auto [name, file] = splitBinding(binding);
+      auto tensor = llmc::readTensorFile(file);
+      if (!tensor)
+        return llmc::reportToolError(kTool, tensor.takeError());
+      if (!name.empty())
+        tensor->name = name;
+      given.push_back(std::move(*tensor));
+    }
+    return runNPUProgram(std::move(given));
+  }
   if (Error error = llmc::checkTarget(target))
     return llmc::reportToolError(kTool, std::move(error));
   if (Error error = llmc::checkQuantization(quant))
@@ -227,61 +319,12 @@ int main(int argc, char **argv) {
     accuracy = std::move(*measured);
   }
 
-  if (!outputDir.empty()) {
-    if (std::error_code error = sys::fs::create_directories(outputDir))
-      return llmc::reportToolError(
-          kTool, createStringError(outputDir + ": cannot create: " +
-                                   error.message()));
-    for (const llmc::Tensor &output : *outputs) {
-      SmallString<256> path(outputDir);
-      sys::path::append(path, fileNameFor(output.name));
-      if (Error error = llmc::writeNpy(output, path))
-        return llmc::reportToolError(kTool, std::move(error));
-    }
+  json::Object extraStats;
+  if (accuracy) {
+    extraStats["quant"] = quant;
+    extraStats["accuracy"] = std::move(*accuracy);
   }
-
-  int status = 0;
-  for (const std::string &binding : expects) {
-    auto [name, file] = splitBinding(binding);
-    auto expected = llmc::readTensorFile(file);
-    if (!expected)
-      return llmc::reportToolError(kTool, expected.takeError());
-    if (name.empty())
-      name = expected->name;
-    auto output = llvm::find_if(*outputs, [&, &name = name](const llmc::Tensor &t) {
-      return t.name == name;
-    });
-    if (output == outputs->end())
-      return llmc::reportToolError(
-          kTool, createStringError("--expect names '" + name +
-                                   "', which is not an output of the model"));
-    if (auto mismatch = llmc::compareTensors(*output, *expected, relativeTolerance,
-                                                absoluteTolerance)) {
-      errs() << kTool << ": check failed: " << *mismatch << "\n";
-      status = 1;
-    } else {
-      outs() << "output '" << name << "' matches " << file << " (rtol " << relativeTolerance
-             << ", atol " << absoluteTolerance << ")\n";
-    }
-  }
-
-  if (!statsPath.empty()) {
-    using seconds = std::chrono::duration<double>;
-    json::Object stats{
-        {"target", target},
-        {"compile_s", seconds(compiled - start).count()},
-        {"run_s", seconds(finished - compiled).count()}};
-    if (accuracy) {
-      stats["quant"] = quant;
-      stats["accuracy"] = std::move(*accuracy);
-    }
-    std::error_code error;
-    raw_fd_ostream os(statsPath, error, sys::fs::OF_None);
-    if (error)
-      return llmc::reportToolError(
-          kTool, createStringError(statsPath + ": cannot write: " +
-                                   error.message()));
-    os << formatv("{0:2}", json::Value(std::move(stats))) << "\n";
-  }
-  return status;
+  using seconds = std::chrono::duration<double>;
+  return finish(*outputs, seconds(compiled - start).count(),
+                seconds(finished - compiled).count(), std::move(extraStats));
 }
