@@ -11,6 +11,7 @@
 #include "Passes.h"
 #include "llm/IR/LLMDialect.h"
 #include "llm/Transforms/Passes.h"
+#include "llmc/Conversion/HLSPasses.h"
 #include "llmc/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -115,6 +116,43 @@ void llmc::buildHostPipeline(OpPassManager &pm) {
   buildHostLoweringPipeline(pm);
 }
 
+//===----------------------------------------------------------------------===//
+// HLS (FPGA): the same linalg and bufferization as the host, then affine
+// loops annotated with HLS directives; lib/Target/HLS writes them as C++.
+//===----------------------------------------------------------------------===//
+
+void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
+  pm.addPass(createConvertLLMToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLLMHLSLoopOrder());
+  pm.addPass(createLLMHostEntryABI());
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
+  outParamsOptions.hoistStaticAllocs = true;
+  outParamsOptions.modifyPublicFunctions = true;
+  pm.addPass(
+      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLLMHLSCopyToLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToAffineLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  LLMHLSAnnotateOptions annotateOptions;
+  annotateOptions.target = target.str();
+  pm.addPass(createLLMHLSAnnotate(annotateOptions));
+}
+
+void llmc::buildHLSPipeline(OpPassManager &pm, StringRef target) {
+  buildGraphPipeline(pm, /*fuse=*/true);
+  buildHLSLoweringPipeline(pm, target);
+}
+
 namespace {
 struct FusionPipelineOptions
     : public PassPipelineOptions<FusionPipelineOptions> {
@@ -122,6 +160,12 @@ struct FusionPipelineOptions
                        llvm::cl::desc("each fusion pass emits a remark with "
                                       "the number of rewrites of each kind"),
                        llvm::cl::init(false)};
+};
+struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("FPGA description (a bundled name or a JSON file)"),
+      llvm::cl::init("u280")};
 };
 } // namespace
 
@@ -144,6 +188,19 @@ void llmc::registerPipelines() {
       "the host path: llm dialect to the LLVM dialect, weights as arguments, "
       "outputs as out-parameters, entry callable as _mlir_ciface_<name>",
       buildHostPipeline);
+  PassPipelineRegistration<HLSPipelineOptions>(
+      "llm-hls-pipeline",
+      "the FPGA path: llm dialect to affine loops over static buffers with "
+      "HLS directives (llm-translate --emit-hls-cpp writes the C++)",
+      [](OpPassManager &pm, const HLSPipelineOptions &options) {
+        buildHLSPipeline(pm, options.target);
+      });
+  PassPipelineRegistration<HLSPipelineOptions>(
+      "llm-hls-lowering",
+      "the HLS pipeline after llm-outline-weights",
+      [](OpPassManager &pm, const HLSPipelineOptions &options) {
+        buildHLSLoweringPipeline(pm, options.target);
+      });
   PassPipelineRegistration<>(
       "llm-host-lowering",
       "the host pipeline after llm-outline-weights: linalg, bufferization, "
@@ -167,5 +224,6 @@ void llmc::registerAllLLMCPasses() {
   registerAllPasses();
   llm::registerLLMPasses();
   registerLLMCConversionPasses();
+  registerLLMCHLSPasses();
   registerLLMCPipelinesPasses();
 }

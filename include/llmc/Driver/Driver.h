@@ -26,6 +26,7 @@
 namespace llmc {
 
 class HostExecutable;
+class HLSExecutable;
 
 /// The targets a model compiles for; `all` means every one implemented.
 llvm::ArrayRef<llvm::StringRef> knownTargets();
@@ -107,6 +108,13 @@ private:
                   mlir::OwningOpRef<mlir::ModuleOp> module,
                   const CompileOptions &options);
   llvm::Error prepareExecutable();
+  // The hls target (lib/Driver/DriverHLS.cpp): lowering, emission, C-sim.
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compileHLS(std::unique_ptr<CompiledModel> model,
+             mlir::OwningOpRef<mlir::ModuleOp> module,
+             const CompileOptions &options);
+  llvm::Error loadHLS(llvm::StringRef directory,
+                      const llvm::json::Object &manifest);
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::string targetName = "host";
@@ -120,6 +128,7 @@ private:
   /// Report entries of the described targets (backend name → estimate).
   llvm::json::Object estimates;
   std::unique_ptr<HostExecutable> host;
+  std::unique_ptr<HLSExecutable> hls;
 };
 
 /// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol*|e|.
