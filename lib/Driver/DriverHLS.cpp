@@ -79,6 +79,8 @@ CompiledModel::compileHLS(std::unique_ptr<CompiledModel> model,
       (*entry)["hls_totals"] = std::move(*totals);
     if (std::optional<double> latency = schedule.getNumber("latency_s"))
       (*entry)["hls_latency_s"] = *latency;
+    if (std::optional<double> clock = schedule.getNumber("clock_hz"))
+      (*entry)["hls_clock_hz"] = *clock;
     (*entry)["hls_note"] =
         "hls_* figures come from the generated schedule (pipelined loops, "
         "unroll factors, buffers) run stage after stage; latency_s is the "

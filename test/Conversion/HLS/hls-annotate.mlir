@@ -1,5 +1,15 @@
 // RUN: llm-opt %s -split-input-file --llm-hls-annotate | FileCheck %s
 // RUN: llm-opt %s -split-input-file --llm-hls-annotate="target=%llmc_src/targets/u280.json" | FileCheck %s
+// The unroll factors follow the description: with 60 DSPs (30 for each of
+// the two nests with float work) the product gets 4 lanes of 5 DSPs and the
+// ReLU, which uses none, keeps 16.
+// RUN: %python %S/../../Target/Inputs/edit-desc.py %llmc_src/targets/u280.json %t.small.json \
+// RUN:     fpga.dsp=60 name=small-fpga
+// RUN: llm-opt %s -split-input-file --llm-hls-annotate="target=%t.small.json" | FileCheck %s --check-prefix=SMALL
+// SMALL: hls.target = "small-fpga"
+// SMALL: {hls.label = "fc_MatMul_1_l2", hls.pipeline_ii = 1 : i64, hls.trip_count = 64 : i64, hls.unroll = 4 : i64}
+// SMALL: hls.cycles = 9728 : i64, hls.dsp = 20 : i64, hls.label = "fc_MatMul_1_l0"
+// SMALL: {hls.label = "act_Relu_l1", hls.pipeline_ii = 1 : i64, hls.trip_count = 64 : i64, hls.unroll = 16 : i64}
 
 // A fully connected layer (initialization, then the product in (i, k, j)
 // order) and a ReLU: two stages, one buffer between them, so DATAFLOW
