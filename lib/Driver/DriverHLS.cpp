@@ -27,8 +27,11 @@ llvm::Error inputError(const llvm::Twine &message) {
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileHLS(std::unique_ptr<CompiledModel> model,
-                          mlir::OwningOpRef<mlir::ModuleOp> module,
+                          mlir::OwningOpRef<mlir::ModuleOp> loweredModule,
                           const CompileOptions &options) {
+  // A local, so that on an early error return the module is destroyed before
+  // `model` and its context (parameters may be destroyed in either order).
+  mlir::OwningOpRef<mlir::ModuleOp> module = std::move(loweredModule);
   mlir::MLIRContext &context = *model->context;
   model->targetName = "hls";
   auto targets = reportTargets(options.targetDescs);

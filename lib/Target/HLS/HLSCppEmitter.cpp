@@ -150,13 +150,32 @@ private:
     }
   }
   std::string reserve(std::string name) {
-    static const char *keywords[] = {
-        "int",    "float", "double", "bool",   "char",  "for",    "if",
-        "else",   "while", "do",     "return", "void",  "const",  "static",
-        "new",    "delete", "auto",  "long",   "short", "unsigned", "signed",
-        "switch", "case",  "break",  "continue", "goto", "struct", "class",
-        "union",  "this",  "true",   "false",  "main",  "default", "register"};
-    if (llvm::is_contained(keywords, StringRef(name)))
+    // C++ keywords and alternative tokens (an ONNX output named "and" or
+    // "xor" is common), and the names the kernel itself uses.
+    static const llvm::StringSet<> reserved = {
+        "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand",
+        "bitor", "bool", "break", "case", "catch", "char", "char16_t",
+        "char32_t", "class", "compl", "const", "constexpr", "const_cast",
+        "continue", "decltype", "default", "delete", "do", "double",
+        "dynamic_cast", "else", "enum", "explicit", "export", "extern",
+        "false", "float", "for", "friend", "goto", "if", "inline", "int",
+        "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+        "nullptr", "operator", "or", "or_eq", "private", "protected",
+        "public", "register", "reinterpret_cast", "return", "short", "signed",
+        "sizeof", "static", "static_assert", "static_cast", "struct",
+        "switch", "template", "this", "thread_local", "throw", "true", "try",
+        "typedef", "typeid", "typename", "union", "unsigned", "using",
+        "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
+        "main", "std", "NAN", "INFINITY", "INT64_MIN", "int8_t", "int16_t",
+        "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t",
+        "expf", "exp2f", "expm1f", "logf", "log2f", "log10f", "log1pf",
+        "tanhf", "tanf", "atanf", "atan2f", "erff", "sqrtf", "powf", "fabsf",
+        "floorf", "ceilf", "truncf", "roundf", "rintf", "sinf", "cosf",
+        "copysignf", "fmaf", "fmodf", "fmaxf", "fminf", "exp", "exp2", "expm1",
+        "log", "log2", "log10", "log1p", "tanh", "tan", "atan", "atan2",
+        "erf", "sqrt", "pow", "fabs", "floor", "ceil", "trunc", "round",
+        "rint", "sin", "cos", "copysign", "fma", "fmod", "fmax", "fmin"};
+    if (reserved.contains(name) || StringRef(name).starts_with("llmc_"))
       name += "_";
     std::string base = name;
     for (int i = 1; !usedNames.insert(name).second; ++i)
@@ -241,7 +260,11 @@ FailureOr<std::string> Emitter::element(Operation *op, Value memref,
   auto type = cast<MemRefType>(memref.getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (failed(type.getStridesAndOffset(strides, offset)) ||
+  if (type.hasStaticShape() && type.getNumElements() == 0) {
+    // An empty array: the access never runs (its loops have no iterations).
+    strides.assign(type.getRank(), 0);
+    offset = 0;
+  } else if (failed(type.getStridesAndOffset(strides, offset)) ||
       ShapedType::isDynamic(offset) ||
       llvm::any_of(strides, ShapedType::isDynamic))
     return op->emitOpError() << "accesses " << type
@@ -637,6 +660,8 @@ LogicalResult Emitter::emitOperation(Operation *op) {
     auto type = cast<MemRefType>(op->getResult(0).getType());
     SmallVector<int64_t> strides;
     int64_t offset;
+    if (type.hasStaticShape() && type.getNumElements() == 0)
+      return success();
     if (!type.hasStaticShape() ||
         failed(type.getStridesAndOffset(strides, offset)) ||
         ShapedType::isDynamic(offset) ||
