@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "Passes.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace llmc {
@@ -53,8 +55,110 @@ std::optional<SmallVector<unsigned>> vectorizableOrder(linalg::LinalgOp op) {
   return order;
 }
 
+/// The inputs that keep `op` from a vectorizable order only because the
+/// output's contiguous loop is not their last dimension (A x B^T's B, for
+/// one): static tensors indexed by a projected permutation that names that
+/// loop. Empty when there are none or when some other obstacle remains.
+SmallVector<OpOperand *> inputsToTranspose(linalg::LinalgOp op) {
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  // Contractions only (a product of inputs): a plain row reduction would
+  // trade its scalar loop for a copy of its whole input.
+  if (!op.hasPureTensorSemantics() || numLoops < 2 ||
+      op.getNumDpsInputs() < 2 ||
+      iterators.back() != utils::IteratorType::reduction ||
+      op.getNumDpsInits() != 1 || op.hasIndexSemantics())
+    return {};
+  AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!outputMap.isProjectedPermutation() || outputMap.getNumResults() == 0)
+    return {};
+  unsigned loop =
+      cast<AffineDimExpr>(outputMap.getResults().back()).getPosition();
+  if (iterators[loop] != utils::IteratorType::parallel)
+    return {};
+  SmallVector<OpOperand *> operands;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!map.isFunctionOfDim(loop))
+      continue;
+    auto type = dyn_cast<RankedTensorType>(input->get().getType());
+    if (!map.isProjectedPermutation() || !type || !type.hasStaticShape())
+      return {};
+    if (cast<AffineDimExpr>(map.getResults().back()).getPosition() != loop)
+      operands.push_back(input);
+  }
+  return operands;
+}
+
+/// Replaces each input of `operands` by a copy transposed so that the
+/// output's contiguous loop is its last dimension, and adjusts its map. The
+/// copy costs one pass over the input; the product then vectorizes.
+void transposeInputs(RewriterBase &rewriter, linalg::GenericOp op,
+                     ArrayRef<unsigned> positions) {
+  AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  unsigned loop =
+      cast<AffineDimExpr>(outputMap.getResults().back()).getPosition();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  rewriter.setInsertionPoint(op);
+  for (unsigned position : positions) {
+    OpOperand &input = op->getOpOperand(position);
+    AffineMap map = maps[position];
+    SmallVector<int64_t> permutation;
+    int64_t last = -1;
+    for (auto [i, expr] : llvm::enumerate(map.getResults())) {
+      if (cast<AffineDimExpr>(expr).getPosition() == loop)
+        last = i;
+      else
+        permutation.push_back(i);
+    }
+    permutation.push_back(last);
+    auto type = cast<RankedTensorType>(input.get().getType());
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> results;
+    for (int64_t i : permutation) {
+      shape.push_back(type.getDimSize(i));
+      results.push_back(map.getResult(i));
+    }
+    Location loc = op.getLoc();
+    Value init = tensor::EmptyOp::create(rewriter, loc, shape,
+                                         type.getElementType());
+    Value transposed =
+        linalg::TransposeOp::create(rewriter, loc, input.get(), init,
+                                    permutation)
+            ->getResult(0);
+    rewriter.modifyOpInPlace(op, [&] { input.set(transposed); });
+    maps[position] =
+        AffineMap::get(map.getNumDims(), map.getNumSymbols(), results,
+                       op.getContext());
+  }
+  rewriter.modifyOpInPlace(
+      op, [&] { op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps)); });
+}
+
 struct HostLoopOrderPass : llmc::impl::LLMHostLoopOrderBase<HostLoopOrderPass> {
   void runOnOperation() override {
+    IRRewriter transposer(&getContext());
+    SmallVector<linalg::LinalgOp> transposable;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (!inputsToTranspose(op).empty())
+        transposable.push_back(op);
+    });
+    for (linalg::LinalgOp op : transposable) {
+      SmallVector<unsigned> positions;
+      for (OpOperand *input : inputsToTranspose(op))
+        positions.push_back(input->getOperandNumber());
+      transposer.setInsertionPoint(op);
+      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+      if (!generic) {
+        FailureOr<linalg::GenericOp> generalized =
+            linalg::generalizeNamedOp(transposer, op);
+        if (failed(generalized))
+          continue;
+        generic = *generalized;
+      }
+      transposeInputs(transposer, generic, positions);
+    }
+
     SmallVector<linalg::LinalgOp> candidates;
     getOperation()->walk([&](linalg::LinalgOp op) {
       if (vectorizableOrder(op))

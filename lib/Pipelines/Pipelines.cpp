@@ -11,6 +11,7 @@
 #include "Passes.h"
 #include "llm/IR/LLMDialect.h"
 #include "llm/Transforms/Passes.h"
+#include "llm/Transforms/TilingInterfaceImpl.h"
 #include "llmc/Conversion/HLSPasses.h"
 #include "llmc/Conversion/Passes.h"
 
@@ -153,6 +154,15 @@ void llmc::buildHLSPipeline(OpPassManager &pm, StringRef target) {
   buildHLSLoweringPipeline(pm, target);
 }
 
+void llmc::buildTargetTilingPipeline(OpPassManager &pm, StringRef target) {
+  llm::LLMSetTargetOptions setTarget;
+  setTarget.target = target.str();
+  pm.addPass(llm::createLLMSetTarget(setTarget));
+  pm.addPass(llm::createLLMTile());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 namespace {
 struct FusionPipelineOptions
     : public PassPipelineOptions<FusionPipelineOptions> {
@@ -161,15 +171,30 @@ struct FusionPipelineOptions
                                       "the number of rewrites of each kind"),
                        llvm::cl::init(false)};
 };
+
 struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
   Option<std::string> target{
       *this, "target",
       llvm::cl::desc("FPGA description (a bundled name or a JSON file)"),
       llvm::cl::init("u280")};
 };
+
+struct TargetTilingPipelineOptions
+    : public PassPipelineOptions<TargetTilingPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("a bundled target description (h100, u280, npu) or a "
+                     "JSON file")};
+};
 } // namespace
 
 void llmc::registerPipelines() {
+  PassPipelineRegistration<TargetTilingPipelineOptions>(
+      "llm-target-tiling-pipeline",
+      "specialize the graph for a target: llm-set-target, llm-tile, cleanup",
+      [](OpPassManager &pm, const TargetTilingPipelineOptions &options) {
+        buildTargetTilingPipeline(pm, options.target);
+      });
   PassPipelineRegistration<FusionPipelineOptions>(
       "llm-fusion-pipeline",
       "recognize norms, activations, attention, matmul epilogues and shared "
@@ -216,6 +241,7 @@ void llmc::registerAllLLMCDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<llm::LLMDialect>();
+  llm::registerTilingInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }

@@ -27,12 +27,18 @@ func.func @batch_matmul(%a: memref<2x4x8xf32>, %b: memref<2x8x16xf32>, %c: memre
 
 // -----
 
-// Left alone: with a transposed right-hand side the output's loop is not
-// contiguous in it; a row reduction has no parallel loop that is contiguous
-// in its input; an elementwise op has a parallel innermost loop already.
+// With a transposed right-hand side (A x B^T) the output's loop is not
+// contiguous in B: B is copied transposed once, then the product takes the
+// (i, k, j) order. A row reduction (one input) has no parallel loop that is
+// contiguous in its input and is left alone, as is an elementwise op, whose
+// innermost loop is parallel already.
+// CHECK-DAG: #[[BT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-LABEL: func.func @unchanged
-// CHECK: linalg.generic
-// CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: %[[A:[^:]*]]: tensor<4x8xf32>, %[[B:[^:]*]]: tensor<16x8xf32>
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<8x16xf32>
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[B]] : tensor<16x8xf32>) outs(%[[EMPTY]] : tensor<8x16xf32>) permutation = [1, 0]
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[BT]], #{{.*}}], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[A]], %[[T]] :
+// CHECK-NOT: linalg.transpose
 // CHECK: linalg.generic
 // CHECK-SAME: iterator_types = ["parallel", "reduction"]
 // CHECK: linalg.add

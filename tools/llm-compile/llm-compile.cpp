@@ -153,10 +153,11 @@ int main(int argc, char **argv) {
   }
   if (!svgPath.empty()) {
     std::vector<std::pair<std::string, const json::Object *>> entries;
-    for (auto &entry : *report.getObject("targets"))
-      if (const json::Object *t = entry.second.getAsObject();
-          t && t->get("target_desc") && t->getObject("target_desc"))
-        entries.emplace_back(entry.first.str(), t);
+    const json::Object &targets = *report.getObject("targets");
+    for (StringRef name : llmc::knownTargets())
+      if (const json::Object *t = targets.getObject(name);
+          t && t->getObject("target_desc"))
+        entries.emplace_back(name.str(), t);
     std::error_code error;
     raw_fd_ostream os(svgPath, error, sys::fs::OF_None);
     if (error)

@@ -18,6 +18,11 @@ constexpr llvm::StringLiteral kWeightsAttrName = "llm.weights";
 constexpr llvm::StringLiteral kWeightArgAttrName = "llm.weight";
 /// Argument/result attribute with the ONNX graph's tensor name.
 constexpr llvm::StringLiteral kNameAttrName = "llm.name";
+/// Module attribute holding the target description (llm-set-target): a
+/// dictionary mirroring the JSON of targets/*.json.
+constexpr llvm::StringLiteral kTargetAttrName = "llm.target";
+/// Attribute on an op tiled by llm-tile recording the tiles chosen.
+constexpr llvm::StringLiteral kTileAttrName = "llm.tile";
 } // namespace mlir::llm
 
 #endif // LLM_TRANSFORMS_PASSES_H

@@ -185,4 +185,98 @@ def LLMFuseActivations : Pass<"llm-fuse-activations"> {
   ];
 }
 
+def LLMSetTarget : Pass<"llm-set-target", "ModuleOp"> {
+  let summary = "attach a target description as the module attribute llm.target";
+  let description = [{
+    Loads `target` (a bundled description, `h100`, `u280`, `npu`, or a path
+    to a JSON file of the same form, see `targets/`) and attaches it to the
+    module as `llm.target`, a dictionary mirroring the JSON, which the passes
+    that specialize for a target (`llm-tile`) read. An unknown name or an
+    invalid file is an error naming the file and the field.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"\"",
+           "a bundled description (h100, u280, npu) or a JSON file">,
+  ];
+}
+
+def LLMTile : Pass<"llm-tile", "ModuleOp"> {
+  let summary = "tile matmul, attention and norm ops for a target's on-chip "
+                "memory and matrix unit";
+  let description = [{
+    Tiles `llm.matmul`, `llm.attention`, `llm.layer_norm`, `llm.rms_norm` and
+    `llm.softmax` (through their TilingInterface, with `scf::tileUsingSCF`)
+    into an `scf.forall` (or `scf.for`, `loop=for`) over tiles of their
+    parallel dims; each tile is the same op on tensor slices, so the tiled IR
+    lowers (and computes) exactly as before. The reduction dims stay whole
+    at this level: a matmul's K block and an attention's key block are
+    recorded for the backends, which run them as the inner loop (the matmul
+    epilogue must see the full sum; the online softmax is the backend's).
+    Each tiled op carries its decision as `llm.tile`:
+    `{target, dtype, sizes (per iteration-domain dim; the full extent where
+    it is not tiled), k_block | kv_block, tiles, footprint_bytes, intensity
+    (flop per byte of off-chip traffic), estimated_s, fits}`.
+
+    The target is `llm.target` on the module (`llm-set-target`) or the
+    `target` option. Tile sizes come from an analytical model:
+
+    - compute type: a float op runs at the target's bf16 (else fp16, else
+      fp32) matrix rate, an integer op at int8; inputs take that type's
+      bytes, accumulators 4 bytes (fp32 / int32).
+    - candidates: each tiled dim's divisors that are multiples of the
+      matrix unit's granule for it ([m, n, k] of `matrix_unit`; M and query
+      rows by m, N and key blocks by n, K by k), and the whole dim. Tiles
+      divide the dims, so every tile has a static shape.
+    - it must fit: the double-buffered input tiles plus the accumulator
+      tile are at most `on_chip_bytes` (matmul: 2 (tm tk + tk tn) b +
+      4 tm tn; attention: tq D b + 2 tkv (D + Dv) b + 4 tq (tkv + Dv + 2);
+      norms: (3 rows + P) E b for E normalized elements and P scale/bias
+      tensors); on an NPU the accumulator tile (4 tm tn; 4 tq (tkv + Dv))
+      is at most `npu.accumulator_bytes`. If nothing fits, the smallest tile is taken,
+      with a warning and `fits = false`.
+    - cost: a tile runs on one compute unit; with T tiles on U units the
+      utilization is T / (ceil(T / U) U). The estimated time is
+      max(flops / rate, traffic / bandwidth) / utilization (the rate is
+      `matrix_ops_per_s` of the compute type, `vector_ops_per_s` for norms),
+      where traffic counts the off-chip bytes the tiling implies (a matmul
+      reads A once per column of tiles and B once per row of tiles; an
+      attention reads K and V once per query tile), and flops are padded
+      to the granule.
+    - choice: the least estimated time; among equal times (within 5%) the
+      highest arithmetic intensity (reuse), then the largest K / key block
+      (fewest inner steps), then the squarest and largest tile.
+
+    So a GPU (many units, small shared memory) gets many medium tiles, an
+    FPGA (one unit, megabytes of BRAM) few large ones, and the NPU tiles
+    bounded by its accumulators. `matmul-tile-sizes=M,N,K`,
+    `attention-tile-sizes=Q,KV` and `norm-tile-sizes=R` (rows of the
+    innermost parallel dim; layer_norm, rms_norm, softmax) override the
+    model; a size at least the dim takes it whole; a size that is not
+    positive or does not divide its dim is an error. Batch dims (and heads)
+    are tiled by 1. A row tile of causal attention becomes non-causal with
+    the tile's causal pattern as an i1 mask (and-ed with its i1 mask);
+    causal attention with a float mask keeps its rows whole (a row override
+    is ignored there, with a warning). Ops with dynamic or empty shapes,
+    or already carrying `llm.tile`, are left alone.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"\"",
+           "a target description to use instead of the module's llm.target">,
+    ListOption<"matmulTileSizes", "matmul-tile-sizes", "int64_t",
+               "M,N,K tile of every llm.matmul (overrides the model)">,
+    ListOption<"attentionTileSizes", "attention-tile-sizes", "int64_t",
+               "query rows, key block of every llm.attention">,
+    ListOption<"normTileSizes", "norm-tile-sizes", "int64_t",
+               "rows of layer_norm, rms_norm and softmax tiles">,
+    Option<"loop", "loop", "std::string", /*default=*/"\"forall\"",
+           "the tile loop: forall (parallel) or for">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit a remark per op with the tiles chosen and why">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 #endif // LLM_TRANSFORMS_PASSES_TD

@@ -42,6 +42,12 @@ void buildHLSLoweringPipeline(mlir::OpPassManager &pm,
 void buildHLSPipeline(mlir::OpPassManager &pm,
                       llvm::StringRef target = "u280");
 
+/// Specializes a graph for a target description (a bundled name or a JSON
+/// file): llm-set-target, llm-tile with the cost model's tile sizes, cleanup.
+/// The host pipeline runs the result unchanged (each tile is an llm op).
+void buildTargetTilingPipeline(mlir::OpPassManager &pm,
+                               llvm::StringRef target);
+
 /// Registers `llm-host-pipeline` (and later targets') with PassPipelineRegistration.
 void registerPipelines();
 

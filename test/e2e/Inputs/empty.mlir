@@ -1,0 +1,1 @@
+// An empty module: llm-opt's usage tests need a valid input.
