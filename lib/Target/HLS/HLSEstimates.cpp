@@ -41,7 +41,17 @@ llvm::json::Object llmc::hlsEstimates(ModuleOp module,
       int64_t c = intAttr(nest, "hls.cycles"), d = intAttr(nest, "hls.dsp"),
               b = intAttr(nest, "hls.bram_36k"), u = intAttr(nest, "hls.uram");
       int64_t stage = intAttr(nest, "hls.stage");
+      // The schedule of the pipelined innermost loops: their II and lanes.
+      int64_t ii = 0, unroll = 0;
+      nest.walk([&](affine::AffineForOp loop) {
+        if (!loop->hasAttr("hls.pipeline_ii"))
+          return;
+        ii = std::max(ii, intAttr(loop, "hls.pipeline_ii"));
+        unroll = std::max(unroll, std::max<int64_t>(1, intAttr(loop, "hls.unroll")));
+      });
       kernels.push_back(llvm::json::Object{{"name", name},
+                                           {"ii", ii},
+                                           {"unroll", unroll},
                                            {"nodes", std::move(nodes)},
                                            {"stage", stage},
                                            {"cycles", c},

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks the HLS schedule estimates of an `llm-compile --target hls` report:
-one row per kernel (loop nest) with positive cycles and non-negative DSP,
+one row per kernel (loop nest) with positive cycles, pipelined innermost
+loops at II=1 with at least one lane, and non-negative DSP,
 BRAM36 and URAM counts, totals that are the sums of the rows, a latency that
 is the total cycles at the description's clock, and a design that fits the
 description's DSPs, BRAM and URAM. Prints a one-line summary.
@@ -24,6 +25,9 @@ def main(argv):
     for k in kernels:
         if not k.get("name") or k.get("cycles", 0) <= 0:
             problems.append(f"kernel {k.get('name')!r} has cycles {k.get('cycles')!r}")
+        if k.get("ii") != 1 or not isinstance(k.get("unroll"), int) or k["unroll"] < 1:
+            problems.append(f"kernel {k.get('name')!r}: ii {k.get('ii')!r}, unroll {k.get('unroll')!r} "
+                            "(pipelined innermost loops at II=1 expected)")
         for key in ("dsp", "bram_36k", "uram"):
             if not isinstance(k.get(key), int) or k[key] < 0:
                 problems.append(f"kernel {k.get('name')!r}: {key} is {k.get(key)!r}")

@@ -54,7 +54,8 @@ mlir::LogicalResult emitHLSTestbench(mlir::ModuleOp module,
 std::vector<std::string> checkHLSCpp(llvm::StringRef source);
 
 /// The schedule estimates the annotate pass recorded: `kernels` (one row per
-/// loop nest: name, nodes, cycles, dsp, bram_36k, uram), `totals`, the
+/// loop nest: name, nodes, stage, ii and unroll of its pipelined innermost
+/// loops, cycles, dsp, bram_36k, uram), `totals`, the
 /// resources of the description and whether they fit, and `latency_s`
 /// (total cycles / clock).
 llvm::json::Object hlsEstimates(mlir::ModuleOp module,
