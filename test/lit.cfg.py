@@ -26,7 +26,7 @@ config.substitutions.append(("%models", os.path.join(config.llmc_src_root, "test
 config.substitutions.append(("%llmc_src", config.llmc_src_root))
 config.environment["PYTHONPATH"] = os.path.join(config.llmc_obj_root, "python")
 
-tools = ["llm-opt", "llm-translate", "llm-compile", "llm-run"]
+tools = ["llm-opt", "llm-translate", "llm-compile", "llm-run", "llm-hls-check"]
 llvm_config.add_tool_substitutions(tools, [config.llmc_tools_dir])
 
 

@@ -4,6 +4,7 @@
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Runtime/HLSRuntime.h"
 #include "llmc/Runtime/HostRuntime.h"
 #include "llmc/Target/PerfModel.h"
 
@@ -14,6 +15,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -145,7 +147,7 @@ llvm::ArrayRef<StringRef> llmc::knownTargets() {
 }
 
 llvm::ArrayRef<StringRef> llmc::implementedTargets() {
-  static const StringRef targets[] = {"host"};
+  static const StringRef targets[] = {"host", "hls"};
   return targets;
 }
 
@@ -154,7 +156,8 @@ llvm::Error llmc::checkTarget(StringRef target) {
     return llvm::Error::success();
   if (llvm::is_contained(knownTargets(), target))
     return inputError("target '" + target +
-                      "' is not implemented yet (implemented: host)");
+                      "' is not implemented yet (implemented: " +
+                      llvm::join(implementedTargets(), ", ") + ")");
   return inputError("unknown target '" + target +
                     "' (expected host, ptx, hls, npu or all)");
 }
@@ -190,6 +193,7 @@ llvm::Error llmc::captureDiagnostics(mlir::MLIRContext &context,
 CompiledModel::CompiledModel() = default;
 CompiledModel::~CompiledModel() {
   host.reset();
+  hls.reset();
   reference.reset();
   referenceModule = nullptr;
   lowered = nullptr;
@@ -287,6 +291,8 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     for (const auto &[backend, desc] : *targets)
       model->estimates[backend] = estimate(desc, opCosts, workload);
   }
+  if (options.target == "hls")
+    return compileHLS(std::move(model), std::move(module), options);
 
   mlir::PassManager lowering(&context);
   buildHostLoweringPipeline(lowering);
@@ -317,8 +323,14 @@ llvm::Error CompiledModel::save(StringRef directory) const {
     return inputError(directory + ": cannot create: " + error.message());
   llvm::SmallString<256> path(directory);
 
+  StringRef codeFile = kHostCodeFile;
   llvm::sys::path::append(path, kHostCodeFile);
-  {
+  if (hls) {
+    // HLS artifacts hold C++ (kernel.cpp, testbench.cpp), not MLIR.
+    codeFile = "kernel.cpp";
+    if (auto error = hls->writeSources(directory))
+      return inputError(llvm::toString(std::move(error)));
+  } else {
     std::error_code error;
     llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
     if (error)
@@ -356,11 +368,13 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   llvm::json::Object manifest{{"format", kManifestFormat},
                               {"version", kManifestVersion},
                               {"target", targetName},
-                              {"code", kHostCodeFile},
+                              {"code", codeFile},
                               {"weights_file", kWeightsFile},
                               {"weights", std::move(weightTable)},
                               {"signature", sig.toJSON()},
                               {"report", llvm::json::Object(report())}};
+  if (hls)
+    manifest["testbench"] = "testbench.cpp";
   path = directory;
   llvm::sys::path::append(path, "manifest.json");
   std::error_code error;
@@ -391,7 +405,7 @@ CompiledModel::load(StringRef directory) {
   model->context = makeContext();
   if (auto target = manifest->getString("target"))
     model->targetName = target->str();
-  if (model->targetName != "host")
+  if (model->targetName != "host" && model->targetName != "hls")
     return inputError(path + ": artifacts of target '" + model->targetName +
                       "' cannot be run yet");
   const llvm::json::Value *signature = manifest->get("signature");
@@ -407,15 +421,18 @@ CompiledModel::load(StringRef directory) {
   llvm::SmallString<256> codePath(directory);
   llvm::sys::path::append(codePath,
                           manifest->getString("code").value_or(kHostCodeFile));
-  if (auto error = captureDiagnostics(
-          *model->context,
-          [&] {
-            model->lowered = mlir::parseSourceFile<mlir::ModuleOp>(
-                codePath, model->context.get());
-            return mlir::success(static_cast<bool>(model->lowered));
-          },
-          (codePath + ": cannot be parsed").str()))
-    return std::move(error);
+  // HLS artifacts hold C++, read by loadHLS once the weights are mapped.
+  if (model->targetName == "host") {
+    if (auto error = captureDiagnostics(
+            *model->context,
+            [&] {
+              model->lowered = mlir::parseSourceFile<mlir::ModuleOp>(
+                  codePath, model->context.get());
+              return mlir::success(static_cast<bool>(model->lowered));
+            },
+            (codePath + ": cannot be parsed").str()))
+      return std::move(error);
+  }
 
   llvm::SmallString<256> weightsPath(directory);
   llvm::sys::path::append(
@@ -448,6 +465,11 @@ CompiledModel::load(StringRef directory) {
                                           blob->getBufferStart() + offset,
                                           owner));
   }
+  if (model->targetName == "hls") {
+    if (auto error = model->loadHLS(directory, *manifest))
+      return std::move(error);
+    return model;
+  }
   if (auto error = model->prepareExecutable())
     return std::move(error);
   return model;
@@ -458,7 +480,7 @@ CompiledModel::run(std::vector<Tensor> inputs) {
   auto bound = bindInputs(sig, std::move(inputs));
   if (!bound)
     return inputError(llvm::toString(bound.takeError()));
-  auto outputs = host->run(*bound);
+  auto outputs = hls ? hls->run(*bound) : host->run(*bound);
   if (!outputs)
     return inputError("execution failed: " +
                       llvm::toString(outputs.takeError()));

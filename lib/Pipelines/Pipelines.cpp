@@ -13,6 +13,7 @@
 #include "npu/IR/NPUDialect.h"
 #include "llm/Transforms/Passes.h"
 #include "llm/Transforms/TilingInterfaceImpl.h"
+#include "llmc/Conversion/HLSPasses.h"
 #include "llmc/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -117,6 +118,43 @@ void llmc::buildHostPipeline(OpPassManager &pm) {
   buildHostLoweringPipeline(pm);
 }
 
+//===----------------------------------------------------------------------===//
+// HLS (FPGA): the same linalg and bufferization as the host, then affine
+// loops annotated with HLS directives; lib/Target/HLS writes them as C++.
+//===----------------------------------------------------------------------===//
+
+void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
+  pm.addPass(createConvertLLMToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLLMHLSLoopOrder());
+  pm.addPass(createLLMHostEntryABI());
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
+  outParamsOptions.hoistStaticAllocs = true;
+  outParamsOptions.modifyPublicFunctions = true;
+  pm.addPass(
+      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLLMHLSCopyToLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToAffineLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  LLMHLSAnnotateOptions annotateOptions;
+  annotateOptions.target = target.str();
+  pm.addPass(createLLMHLSAnnotate(annotateOptions));
+}
+
+void llmc::buildHLSPipeline(OpPassManager &pm, StringRef target) {
+  buildGraphPipeline(pm, /*fuse=*/true);
+  buildHLSLoweringPipeline(pm, target);
+}
+
 void llmc::buildTargetTilingPipeline(OpPassManager &pm, StringRef target) {
   llm::LLMSetTargetOptions setTarget;
   setTarget.target = target.str();
@@ -133,6 +171,13 @@ struct FusionPipelineOptions
                        llvm::cl::desc("each fusion pass emits a remark with "
                                       "the number of rewrites of each kind"),
                        llvm::cl::init(false)};
+};
+
+struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("FPGA description (a bundled name or a JSON file)"),
+      llvm::cl::init("u280")};
 };
 
 struct TargetTilingPipelineOptions
@@ -169,6 +214,19 @@ void llmc::registerPipelines() {
       "the host path: llm dialect to the LLVM dialect, weights as arguments, "
       "outputs as out-parameters, entry callable as _mlir_ciface_<name>",
       buildHostPipeline);
+  PassPipelineRegistration<HLSPipelineOptions>(
+      "llm-hls-pipeline",
+      "the FPGA path: llm dialect to affine loops over static buffers with "
+      "HLS directives (llm-translate --emit-hls-cpp writes the C++)",
+      [](OpPassManager &pm, const HLSPipelineOptions &options) {
+        buildHLSPipeline(pm, options.target);
+      });
+  PassPipelineRegistration<HLSPipelineOptions>(
+      "llm-hls-lowering",
+      "the HLS pipeline after llm-outline-weights",
+      [](OpPassManager &pm, const HLSPipelineOptions &options) {
+        buildHLSLoweringPipeline(pm, options.target);
+      });
   PassPipelineRegistration<>(
       "llm-host-lowering",
       "the host pipeline after llm-outline-weights: linalg, bufferization, "
@@ -194,5 +252,6 @@ void llmc::registerAllLLMCPasses() {
   registerAllPasses();
   llm::registerLLMPasses();
   registerLLMCConversionPasses();
+  registerLLMCHLSPasses();
   registerLLMCPipelinesPasses();
 }

@@ -159,3 +159,23 @@ def test_quantized_compile_with_calibration(tmp_path, reference):
     assert accuracy["cosine"] >= 0.99
     with pytest.raises(llmc.Error, match="unknown quantization option"):
         llmc.compile(MODEL, quant="int8", quant_options={"bits": 3})
+
+
+def test_hls_csim_matches_host(reference, tmp_path):
+    """The hls target: the generated kernel runs as C-simulation (g++) and is
+    bit-identical to the host; the report carries the schedule's estimates;
+    the artifact holds the kernel and its testbench."""
+    ids, logits = reference
+    hls = llmc.compile(MODEL, target="hls")
+    outputs = hls.run({"input_ids": ids})
+    np.testing.assert_allclose(outputs["logits"], logits, rtol=1e-4, atol=1e-5)
+    host = llmc.compile(MODEL, target="host").run({"input_ids": ids})
+    np.testing.assert_array_equal(outputs["logits"], host["logits"])
+    entry = hls.report()["targets"]["hls"]
+    assert entry["hls_kernels"] and entry["hls_totals"]["fits"]
+    assert entry["hls_latency_s"] > 0
+    assert "affine.for" in hls.mlir("lowered")
+    hls.save(str(tmp_path / "art"))
+    kernel = (tmp_path / "art" / "kernel.cpp").read_text()
+    assert "#pragma HLS PIPELINE II=1" in kernel
+    assert (tmp_path / "art" / "testbench.cpp").exists()

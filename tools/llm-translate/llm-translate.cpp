@@ -1,13 +1,14 @@
 //===- llm-translate.cpp - mlir-translate with llmc's translations --------===//
 //
 // `--import-onnx` turns an ONNX model into the llm dialect; the `--emit-*`
-// translations turn lowered MLIR into target code.
+// translations turn lowered MLIR into target code (`--emit-hls-cpp`).
 //
 //===----------------------------------------------------------------------===//
 #include "llm/IR/LLMDialect.h"
 #include "llmc/Driver/Driver.h"
 #include "llmc/Import/ONNXImporter.h"
 #include "llmc/Target/NPU/Translation.h"
+#include "llmc/Target/HLS/HLSCpp.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -147,6 +148,7 @@ int main(int argc, char **argv) {
       "import-onnx", "import an ONNX model into the llm dialect", importONNX,
       registerImportDialects);
   llmc::npu::registerNPUTranslations();
+  llmc::registerHLSTranslations();
   // Every failure of a translation is a problem of its input: exit 2.
   return mlir::failed(
              mlir::mlirTranslateMain(argc, argv, "llmc translation driver\n"))

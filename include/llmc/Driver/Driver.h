@@ -26,6 +26,7 @@
 namespace llmc {
 
 class HostExecutable;
+class HLSExecutable;
 
 /// The targets a model compiles for; `all` means every one implemented.
 llvm::ArrayRef<llvm::StringRef> knownTargets();
@@ -135,6 +136,13 @@ private:
   llvm::Error prepareExecutable();
   llvm::Error quantize(mlir::ModuleOp module, const CompileOptions &options);
   llvm::Error measureAccuracy();
+  // The hls target (lib/Driver/DriverHLS.cpp): lowering, emission, C-sim.
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compileHLS(std::unique_ptr<CompiledModel> model,
+             mlir::OwningOpRef<mlir::ModuleOp> module,
+             const CompileOptions &options);
+  llvm::Error loadHLS(llvm::StringRef directory,
+                      const llvm::json::Object &manifest);
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::string targetName = "host";
@@ -158,6 +166,7 @@ private:
   std::optional<llvm::json::Object> accuracy;
   std::vector<std::vector<Tensor>> calibrationInputs, referenceOutputs;
   std::string calibrationSource;
+  std::unique_ptr<HLSExecutable> hls;
 };
 
 /// Reads the arrays of an `.npz` file (numpy's np.savez: a zip of stored,

@@ -32,6 +32,16 @@ void buildHostPipeline(mlir::OpPassManager &pm);
 /// tensor-level module into the LLVM dialect.
 void buildHostLoweringPipeline(mlir::OpPassManager &pm);
 
+/// The FPGA path after llm-outline-weights: llm → linalg, bufferization as
+/// on the host (results as out-parameters), affine loops with a parallel
+/// innermost loop, then llm-hls-annotate for the FPGA description `target`
+/// (a bundled name or a JSON path). lib/Target/HLS writes the result as C++.
+void buildHLSLoweringPipeline(mlir::OpPassManager &pm,
+                              llvm::StringRef target = "u280");
+/// The graph pipeline followed by buildHLSLoweringPipeline.
+void buildHLSPipeline(mlir::OpPassManager &pm,
+                      llvm::StringRef target = "u280");
+
 /// Specializes a graph for a target description (a bundled name or a JSON
 /// file): llm-set-target, llm-tile with the cost model's tile sizes, cleanup.
 /// The host pipeline runs the result unchanged (each tile is an llm op).

@@ -1,0 +1,273 @@
+//===- HLSTestbench.cpp - the C-simulation driver of an HLS kernel --------===//
+//
+// Generates `main` for C-simulation: it reads the inputs from .npy files
+// (dtype and shape checked against the signature), maps the weights from the
+// artifact's weights.bin at the manifest's offsets, calls the kernel and
+// writes every output as NAME.npy. The testbench is host code (it may use the
+// standard library); only the kernel must be synthesizable.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Target/HLS/HLSCpp.h"
+#include "llmc/Runtime/HLSRuntime.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+
+namespace {
+/// numpy's dtype string of a signature dtype.
+std::optional<std::string> npyDescr(llmc::DType dtype) {
+  switch (dtype) {
+  case llmc::DType::f32: return std::string("<f4");
+  case llmc::DType::f64: return std::string("<f8");
+  case llmc::DType::i64: return std::string("<i8");
+  case llmc::DType::i32: return std::string("<i4");
+  case llmc::DType::i16: return std::string("<i2");
+  case llmc::DType::i8: return std::string("|i1");
+  case llmc::DType::u8: return std::string("|u1");
+  case llmc::DType::i1: return std::string("|b1");
+  default: return std::nullopt;
+  }
+}
+
+std::string shapeList(const std::vector<int64_t> &shape) {
+  std::string text = "{";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(d) + "LL";
+  return text + "}";
+}
+
+std::string quoted(llvm::StringRef text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+constexpr const char *kSupport = R"cpp(#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+[[noreturn]] void fail(const std::string &message) {
+  std::fprintf(stderr, "csim: error: %s\n", message.c_str());
+  std::exit(2);
+}
+
+std::vector<char> readFile(const std::string &path) {
+  FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    fail(path + ": cannot open");
+  std::vector<char> bytes;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0)
+    bytes.insert(bytes.end(), buffer, buffer + n);
+  std::fclose(file);
+  return bytes;
+}
+
+/// Reads a C-order .npy file of the given dtype and shape into `data`.
+void readNpy(const std::string &path, const char *descr,
+             const std::vector<long long> &shape, void *data, size_t bytes) {
+  std::vector<char> file = readFile(path);
+  if (file.size() < 10 || std::memcmp(file.data(), "\x93NUMPY", 6) != 0)
+    fail(path + ": not a .npy file");
+  size_t headerLength, start;
+  if (file[6] == 1) {
+    headerLength = (unsigned char)file[8] | ((unsigned char)file[9] << 8);
+    start = 10;
+  } else {
+    if (file.size() < 12)
+      fail(path + ": truncated .npy header");
+    headerLength = (unsigned char)file[8] | ((unsigned char)file[9] << 8) |
+                   ((size_t)(unsigned char)file[10] << 16) |
+                   ((size_t)(unsigned char)file[11] << 24);
+    start = 12;
+  }
+  if (file.size() < start + headerLength)
+    fail(path + ": truncated .npy header");
+  std::string header(file.data() + start, headerLength);
+  std::string expectedDescr = std::string("'descr': '") + descr + "'";
+  if (header.find(expectedDescr) == std::string::npos)
+    fail(path + ": dtype is not " + descr + " (header " + header + ")");
+  if (header.find("'fortran_order': False") == std::string::npos)
+    fail(path + ": Fortran-order arrays are not supported");
+  size_t open = header.find("'shape': (");
+  if (open == std::string::npos)
+    fail(path + ": no shape in the .npy header");
+  std::vector<long long> dims;
+  const char *p = header.c_str() + open + 10;
+  while (*p && *p != ')') {
+    if (*p >= '0' && *p <= '9')
+      dims.push_back(std::strtoll(p, const_cast<char **>(&p), 10));
+    else
+      ++p;
+  }
+  if (dims != shape) {
+    std::string got, want;
+    for (long long d : dims) got += std::to_string(d) + " ";
+    for (long long d : shape) want += std::to_string(d) + " ";
+    fail(path + ": shape [ " + got + "], expected [ " + want + "]");
+  }
+  if (file.size() != start + headerLength + bytes)
+    fail(path + ": expected " + std::to_string(bytes) + " bytes of data");
+  std::memcpy(data, file.data() + start + headerLength, bytes);
+}
+
+void writeNpy(const std::string &path, const char *descr,
+              const std::vector<long long> &shape, const void *data,
+              size_t bytes) {
+  std::string shapeText = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    shapeText += std::to_string(shape[i]) + (shape.size() == 1 ? "," : i + 1 < shape.size() ? ", " : "");
+  shapeText += ")";
+  std::string header = std::string("{'descr': '") + descr +
+                       "', 'fortran_order': False, 'shape': " + shapeText + ", }";
+  while ((10 + header.size() + 1) % 64 != 0)
+    header.push_back(' ');
+  header.push_back('\n');
+  FILE *file = std::fopen(path.c_str(), "wb");
+  if (!file)
+    fail(path + ": cannot write");
+  unsigned char preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                (unsigned char)(header.size() & 0xff),
+                                (unsigned char)(header.size() >> 8)};
+  bool ok = std::fwrite(preamble, 1, 10, file) == 10 &&
+            std::fwrite(header.data(), 1, header.size(), file) == header.size() &&
+            std::fwrite(data, 1, bytes, file) == bytes;
+  if (std::fclose(file) != 0 || !ok)
+    fail(path + ": write failed");
+}
+} // namespace
+)cpp";
+} // namespace
+
+LogicalResult llmc::emitHLSTestbench(ModuleOp module,
+                                     const Signature &signature,
+                                     llvm::raw_ostream &os) {
+  FailureOr<func::FuncOp> top = hlsTopFunction(module);
+  if (failed(top))
+    return failure();
+  FailureOr<std::string> prototype = hlsKernelPrototype(*top);
+  if (failed(prototype))
+    return failure();
+  size_t expected = signature.inputs.size() + signature.weights.size() +
+                    signature.outputs.size();
+  if (top->getNumArguments() != expected)
+    return top->emitError() << "the kernel has " << top->getNumArguments()
+                            << " ports, the signature " << expected
+                            << " tensors (inputs, weights, outputs)";
+  std::vector<uint64_t> offsets = weightFileOffsets(signature);
+  uint64_t weightBytes = 0;
+  for (auto [spec, offset] : llvm::zip(signature.weights, offsets)) {
+    uint64_t bytes = dtypeSize(spec.dtype);
+    for (int64_t d : spec.shape)
+      bytes *= d;
+    weightBytes = offset + bytes;
+  }
+
+  os << "// C-simulation testbench generated by llmc for the HLS kernel '"
+     << top->getName() << "'.\n"
+     << "// Usage: csim WEIGHTS.bin OUTPUT_DIR";
+  for (const TensorSpec &spec : signature.inputs)
+    os << " " << spec.name << ".npy";
+  os << "\n" << kSupport << "\n" << *prototype << ";\n\n";
+  os << "int main(int argc, char **argv) {\n";
+  os << "  if (argc != " << 3 + signature.inputs.size() << ")\n"
+     << "    fail(\"usage: csim WEIGHTS.bin OUTPUT_DIR";
+  for (const TensorSpec &spec : signature.inputs)
+    os << " " << spec.name << ".npy";
+  os << "\");\n";
+  os << "  std::vector<char> weightFile = readFile(argv[1]);\n"
+     << "  if (weightFile.size() < " << weightBytes << "ULL)\n"
+     << "    fail(std::string(argv[1]) + \": expected at least " << weightBytes
+     << " bytes of weights\");\n"
+     << "  // Aligned copy: the weights are read in place as their types.\n"
+     << "  std::vector<uint64_t> weightStorage((weightFile.size() + 7) / 8);\n"
+     << "  std::memcpy(weightStorage.data(), weightFile.data(), "
+        "weightFile.size());\n"
+     << "  const char *weights = reinterpret_cast<const char *>("
+        "weightStorage.data());\n";
+
+  std::vector<std::string> arguments;
+  auto elementType = [&](unsigned argument) -> FailureOr<std::string> {
+    auto type = cast<MemRefType>(top->getArgument(argument).getType());
+    Type element = type.getElementType();
+    if (element.isF32()) return std::string("float");
+    if (element.isF64()) return std::string("double");
+    if (element.isInteger(1)) return std::string("bool");
+    if (auto integer = dyn_cast<IntegerType>(element))
+      return std::string(integer.isUnsigned() ? "uint" : "int") +
+             std::to_string(integer.getWidth()) + "_t";
+    return top->emitError() << "port #" << argument << " has the element type "
+                            << element << ", which the testbench cannot read";
+  };
+  unsigned port = 0;
+  for (auto [i, spec] : llvm::enumerate(signature.inputs)) {
+    FailureOr<std::string> type = elementType(port);
+    std::optional<std::string> descr = npyDescr(spec.dtype);
+    if (failed(type) || !descr)
+      return top->emitError() << "input '" << spec.name
+                              << "' has a dtype the testbench cannot read";
+    int64_t count = 1;
+    for (int64_t d : spec.shape)
+      count *= d;
+    std::string name = "input" + std::to_string(i);
+    os << "  static " << *type << " " << name << "[" << std::max<int64_t>(1, count)
+       << "];\n"
+       << "  readNpy(argv[" << 3 + i << "], \"" << *descr << "\", "
+       << shapeList(spec.shape) << ", " << name << ", sizeof(" << *type
+       << ") * " << count << ");\n";
+    arguments.push_back(name);
+    ++port;
+  }
+  for (auto [spec, offset] : llvm::zip(signature.weights, offsets)) {
+    FailureOr<std::string> type = elementType(port);
+    if (failed(type))
+      return failure();
+    arguments.push_back("reinterpret_cast<const " + *type + " *>(weights + " +
+                        std::to_string(offset) + ") /* " + spec.name + " */");
+    ++port;
+  }
+  for (auto [i, spec] : llvm::enumerate(signature.outputs)) {
+    FailureOr<std::string> type = elementType(port);
+    if (failed(type))
+      return failure();
+    int64_t count = 1;
+    for (int64_t d : spec.shape)
+      count *= d;
+    std::string name = "output" + std::to_string(i);
+    os << "  static " << *type << " " << name << "[" << std::max<int64_t>(1, count)
+       << "];\n";
+    arguments.push_back(name);
+    ++port;
+  }
+  os << "  " << llvm::StringRef(*prototype).split('(').first.drop_front(5)
+     << "(";
+  for (auto [i, argument] : llvm::enumerate(arguments))
+    os << (i ? ",\n      " : "") << argument;
+  os << ");\n";
+  for (auto [i, spec] : llvm::enumerate(signature.outputs)) {
+    std::optional<std::string> descr = npyDescr(spec.dtype);
+    if (!descr)
+      return top->emitError() << "output '" << spec.name
+                              << "' has a dtype the testbench cannot write";
+    std::string file;
+    for (char c : spec.name)
+      file.push_back(llvm::isAlnum(c) || c == '_' || c == '-' || c == '.' ? c
+                                                                          : '_');
+    os << "  writeNpy(std::string(argv[2]) + \"/\" + " << quoted(file + ".npy")
+       << ", \"" << *descr << "\", " << shapeList(spec.shape) << ", output"
+       << i << ", sizeof(output" << i << "));\n";
+  }
+  os << "  return 0;\n}\n";
+  return success();
+}
