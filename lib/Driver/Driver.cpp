@@ -4,7 +4,10 @@
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Pipelines/PTXPipeline.h"
+#include "llmc/Runtime/CUDARuntime.h"
 #include "llmc/Runtime/HostRuntime.h"
+#include "llmc/Target/PTX.h"
 #include "llmc/Target/PerfModel.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -33,6 +36,8 @@ constexpr StringRef kManifestFormat = "llmc-artifact";
 constexpr int64_t kManifestVersion = 1;
 constexpr StringRef kHostCodeFile = "host.mlirbc";
 constexpr StringRef kWeightsFile = "weights.bin";
+constexpr StringRef kPTXCodeFile = "ptx.mlirbc";
+constexpr StringRef kPTXFile = "model.ptx";
 constexpr size_t kWeightAlignment = 64;
 
 llvm::Error inputError(const llvm::Twine &message) {
@@ -139,13 +144,27 @@ std::string printModule(mlir::ModuleOp module) {
 }
 } // namespace
 
+namespace {
+/// The PTX text next to the manifest, for ptxas and for people.
+llvm::Error writePTX(StringRef directory, const LaunchPlan &plan) {
+  llvm::SmallString<256> path(directory);
+  llvm::sys::path::append(path, kPTXFile);
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return inputError(path + ": cannot write: " + error.message());
+  os << plan.ptx;
+  return llvm::Error::success();
+}
+} // namespace
+
 llvm::ArrayRef<StringRef> llmc::knownTargets() {
   static const StringRef targets[] = {"host", "ptx", "hls", "npu"};
   return targets;
 }
 
 llvm::ArrayRef<StringRef> llmc::implementedTargets() {
-  static const StringRef targets[] = {"host"};
+  static const StringRef targets[] = {"host", "ptx"};
   return targets;
 }
 
@@ -154,7 +173,7 @@ llvm::Error llmc::checkTarget(StringRef target) {
     return llvm::Error::success();
   if (llvm::is_contained(knownTargets(), target))
     return inputError("target '" + target +
-                      "' is not implemented yet (implemented: host)");
+                      "' is not implemented yet (implemented: host, ptx)");
   return inputError("unknown target '" + target +
                     "' (expected host, ptx, hls, npu or all)");
 }
@@ -188,6 +207,7 @@ llvm::Error llmc::captureDiagnostics(mlir::MLIRContext &context,
 CompiledModel::CompiledModel() = default;
 CompiledModel::~CompiledModel() {
   host.reset();
+  cuda.reset();
   lowered = nullptr;
   graph = nullptr;
   imported = nullptr;
@@ -243,7 +263,7 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   // `model` and its context (parameters may be destroyed in either order).
   mlir::OwningOpRef<mlir::ModuleOp> module = std::move(importedModule);
   mlir::MLIRContext &context = *model->context;
-  model->targetName = "host";
+  model->targetName = options.target == "ptx" ? "ptx" : "host";
   model->imported = module->clone();
 
   mlir::PassManager graph(&context);
@@ -281,10 +301,13 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   }
 
   mlir::PassManager lowering(&context);
-  buildHostLoweringPipeline(lowering);
+  if (model->targetName == "ptx")
+    buildPTXLoweringPipeline(lowering);
+  else
+    buildHostLoweringPipeline(lowering);
   if (auto error = captureDiagnostics(
           context, [&] { return lowering.run(*module); },
-          "the host pipeline failed"))
+          "the " + model->targetName + " pipeline failed"))
     return std::move(error);
   model->lowered = std::move(module);
   if (auto error = model->prepareExecutable())
@@ -293,6 +316,19 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
 }
 
 llvm::Error CompiledModel::prepareExecutable() {
+  if (targetName == "ptx") {
+    auto plan = buildLaunchPlan(*lowered, sig.entry, sig.inputs.size());
+    if (!plan)
+      return inputError("cannot build the ptx launch plan: " +
+                        llvm::toString(plan.takeError()));
+    if (plan->outputs.size() != sig.outputs.size())
+      return inputError("the ptx launch plan has " +
+                        llvm::Twine(plan->outputs.size()) +
+                        " outputs, the signature " +
+                        llvm::Twine(sig.outputs.size()));
+    ptxPlan = std::make_unique<LaunchPlan>(std::move(*plan));
+    return llvm::Error::success();
+  }
   auto executable = HostExecutable::create(*lowered, sig, weights);
   if (!executable)
     return inputError("cannot compile for the host: " +
@@ -306,7 +342,8 @@ llvm::Error CompiledModel::save(StringRef directory) const {
     return inputError(directory + ": cannot create: " + error.message());
   llvm::SmallString<256> path(directory);
 
-  llvm::sys::path::append(path, kHostCodeFile);
+  StringRef codeFile = targetName == "ptx" ? kPTXCodeFile : kHostCodeFile;
+  llvm::sys::path::append(path, codeFile);
   {
     std::error_code error;
     llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
@@ -315,6 +352,10 @@ llvm::Error CompiledModel::save(StringRef directory) const {
     if (failed(mlir::writeBytecodeToFile(*lowered, os)))
       return inputError(path + ": cannot write bytecode");
   }
+
+  if (ptxPlan)
+    if (auto error = writePTX(directory, *ptxPlan))
+      return error;
 
   llvm::json::Array weightTable;
   path = directory;
@@ -345,11 +386,15 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   llvm::json::Object manifest{{"format", kManifestFormat},
                               {"version", kManifestVersion},
                               {"target", targetName},
-                              {"code", kHostCodeFile},
+                              {"code", codeFile},
                               {"weights_file", kWeightsFile},
                               {"weights", std::move(weightTable)},
                               {"signature", sig.toJSON()},
                               {"report", llvm::json::Object(report())}};
+  if (ptxPlan) {
+    manifest["ptx"] = kPTXFile;
+    manifest["launch_plan"] = ptxPlan->summary();
+  }
   path = directory;
   llvm::sys::path::append(path, "manifest.json");
   std::error_code error;
@@ -380,7 +425,7 @@ CompiledModel::load(StringRef directory) {
   model->context = makeContext();
   if (auto target = manifest->getString("target"))
     model->targetName = target->str();
-  if (model->targetName != "host")
+  if (model->targetName != "host" && model->targetName != "ptx")
     return inputError(path + ": artifacts of target '" + model->targetName +
                       "' cannot be run yet");
   const llvm::json::Value *signature = manifest->get("signature");
@@ -447,11 +492,31 @@ CompiledModel::run(std::vector<Tensor> inputs) {
   auto bound = bindInputs(sig, std::move(inputs));
   if (!bound)
     return inputError(llvm::toString(bound.takeError()));
+  if (ptxPlan) {
+    if (!cuda) {
+      auto executable = CUDAExecutable::create(*ptxPlan, sig, weights);
+      if (!executable)
+        return inputError("cannot run on the GPU: " +
+                          llvm::toString(executable.takeError()));
+      cuda = std::move(*executable);
+    }
+    auto outputs = cuda->run(*bound);
+    if (!outputs)
+      return inputError("execution failed: " +
+                        llvm::toString(outputs.takeError()));
+    return outputs;
+  }
   auto outputs = host->run(*bound);
   if (!outputs)
     return inputError("execution failed: " +
                       llvm::toString(outputs.takeError()));
   return outputs;
+}
+
+std::optional<double> CompiledModel::deviceSeconds() const {
+  if (cuda)
+    return cuda->lastForwardSeconds();
+  return std::nullopt;
 }
 
 std::string CompiledModel::mlir(StringRef stage) const {

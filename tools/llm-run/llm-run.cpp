@@ -217,6 +217,8 @@ int main(int argc, char **argv) {
         {"target", target},
         {"compile_s", seconds(compiled - start).count()},
         {"run_s", seconds(finished - compiled).count()}};
+    if (std::optional<double> device = (*model)->deviceSeconds())
+      stats["device_s"] = *device; // ptx: the forward, CUDA event to event
     std::error_code error;
     raw_fd_ostream os(statsPath, error, sys::fs::OF_None);
     if (error)

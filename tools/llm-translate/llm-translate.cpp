@@ -7,6 +7,7 @@
 #include "llm/IR/LLMDialect.h"
 #include "llmc/Driver/Driver.h"
 #include "llmc/Import/ONNXImporter.h"
+#include "llmc/Target/PTX.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -145,6 +146,7 @@ int main(int argc, char **argv) {
   mlir::TranslateToMLIRRegistration importRegistration(
       "import-onnx", "import an ONNX model into the llm dialect", importONNX,
       registerImportDialects);
+  llmc::registerPTXTranslation();
   // Every failure of a translation is a problem of its input: exit 2.
   return mlir::failed(
              mlir::mlirTranslateMain(argc, argv, "llmc translation driver\n"))

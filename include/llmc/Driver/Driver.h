@@ -26,6 +26,8 @@
 namespace llmc {
 
 class HostExecutable;
+class CUDAExecutable;
+struct LaunchPlan;
 
 /// The targets a model compiles for; `all` means every one implemented.
 llvm::ArrayRef<llvm::StringRef> knownTargets();
@@ -99,6 +101,8 @@ public:
   /// The report: per target ("targets"), the graph's static costs and, for
   /// every described target, the roofline estimates of llmc/Target/PerfModel.h.
   llvm::json::Object report() const;
+  /// Device time of the last run (ptx: the forward between two CUDA events).
+  std::optional<double> deviceSeconds() const;
 
 private:
   CompiledModel();
@@ -120,6 +124,10 @@ private:
   /// Report entries of the described targets (backend name → estimate).
   llvm::json::Object estimates;
   std::unique_ptr<HostExecutable> host;
+  /// ptx: the launch plan, read at compile time (no GPU needed); the CUDA
+  /// executable is created on the first run.
+  std::unique_ptr<LaunchPlan> ptxPlan;
+  std::unique_ptr<CUDAExecutable> cuda;
 };
 
 /// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol*|e|.
