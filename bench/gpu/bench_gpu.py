@@ -62,6 +62,12 @@ def torch_time(fn, repeats=20):
 
 class Llmc:
     def __init__(self, build):
+        if build is None:
+            # The repository's build folder, else the tools on PATH.
+            build = os.path.join(ROOT, "build")
+            found = shutil.which("llm-compile")
+            if not os.path.exists(os.path.join(build, "bin", "llm-compile")) and found:
+                build = os.path.dirname(os.path.dirname(found))
         self.bin = os.path.join(build, "bin")
         for tool in ("llm-compile", "llm-run"):
             if not os.path.exists(os.path.join(self.bin, tool)):
@@ -199,7 +205,8 @@ def bench_gpt2(llmc, seq, work):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--build", help="build folder with bin/llm-compile "
+                        "(default: ./build, else the tools on PATH)")
     parser.add_argument("--quick", action="store_true",
                         help="GEMM 1024 and 2048 only, attention at 1024, GPT-2 at 256")
     parser.add_argument("--json", help="also write the numbers here")

@@ -98,9 +98,7 @@ struct PTXOptions : public PassPipelineOptions<PTXOptions> {
                               llvm::cl::init("bf16")};
   Option<std::string> chip{*this, "chip", llvm::cl::desc("CUDA architecture"),
                            llvm::cl::init("sm_90")};
-  llmc::PTXPipelineOptions get() const {
-    return {targetDesc, mmaType, chip};
-  }
+  llmc::PTXPipelineOptions get() const { return {targetDesc, mmaType, chip}; }
 };
 } // namespace
 
@@ -113,8 +111,7 @@ void llmc::registerPTXPipelines() {
         buildPTXPipeline(pm, options.get());
       });
   PassPipelineRegistration<PTXOptions>(
-      "llm-ptx-lowering",
-      "the ptx pipeline after llm-outline-weights",
+      "llm-ptx-lowering", "the ptx pipeline after llm-outline-weights",
       [](OpPassManager &pm, const PTXOptions &options) {
         buildPTXLoweringPipeline(pm, options.get());
       });

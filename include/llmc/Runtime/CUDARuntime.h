@@ -1,4 +1,5 @@
-//===- CUDARuntime.h - run a ptx artifact through the CUDA driver -*- C++ -*-===//
+//===- CUDARuntime.h - run a ptx artifact through the CUDA driver -*- C++
+//-*-===//
 //
 // The ptx backend's host side is a launch plan: device buffers (inputs,
 // weights, constants, temporaries), kernel launches in order, and the buffers

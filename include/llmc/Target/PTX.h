@@ -22,9 +22,8 @@ llvm::Expected<std::string> ptxAssembly(mlir::ModuleOp module);
 /// views, constants, gpu.launch_func, return) as a launch plan. The first
 /// `numInputs` arguments are graph inputs, the rest weights. Fails with one
 /// line naming the first op it cannot execute.
-llvm::Expected<LaunchPlan> buildLaunchPlan(mlir::ModuleOp module,
-                                           llvm::StringRef entry,
-                                           size_t numInputs);
+llvm::Expected<LaunchPlan>
+buildLaunchPlan(mlir::ModuleOp module, llvm::StringRef entry, size_t numInputs);
 
 /// Registers the `--emit-ptx` translation: PTX text for a module lowered by
 /// llm-ptx-pipeline, or for an llm-dialect module (the pipeline runs first).

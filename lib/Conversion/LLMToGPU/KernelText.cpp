@@ -78,8 +78,8 @@ public:
   }
   std::string cmp(const char *pred, const std::string &a, const std::string &b,
                   const char *type = "index") {
-    return let(std::string("arith.cmpi ") + pred + ", " + a + ", " + b +
-               " : " + type);
+    return let(std::string("arith.cmpi ") + pred + ", " + a + ", " + b + " : " +
+               type);
   }
   std::string cmpf(const char *pred, const std::string &a,
                    const std::string &b) {
@@ -137,8 +137,8 @@ public:
                             std::initializer_list<int> offsets) {
     std::string width = i32(32);
     for (int offset : offsets) {
-      std::string other = let2("gpu.shuffle xor " + value + ", " +
-                               i32(offset) + ", " + width + " : f32");
+      std::string other = let2("gpu.shuffle xor " + value + ", " + i32(offset) +
+                               ", " + width + " : f32");
       value = isMax ? fmax(value, other) : fadd(value, other);
     }
     return value;
@@ -184,29 +184,27 @@ struct MmaTypes {
 std::string sharedPair(Writer &w, const MmaTypes &types,
                        const std::string &tile, const std::string &tileType,
                        const std::string &row, const std::string &col) {
-  std::string pair = w.let("vector.load " + tile + "[" + row + ", " + col +
-                           "] : " + tileType + ", vector<2x" + types.element +
-                           ">");
+  std::string pair =
+      w.let("vector.load " + tile + "[" + row + ", " + col + "] : " + tileType +
+            ", vector<2x" + types.element + ">");
   if (types.element == "f16")
     return pair;
-  std::string word = w.let("vector.bitcast " + pair +
-                           " : vector<2xbf16> to vector<1xi32>");
+  std::string word =
+      w.let("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
   return w.let("vector.extract " + word + "[0] : i32 from vector<1xi32>");
 }
 
 /// Two f32 values rounded to the tensor-core type as one fragment register.
 std::string packPair(Writer &w, const MmaTypes &types, const std::string &a,
                      const std::string &b) {
-  std::string ta =
-      w.let("arith.truncf " + a + " : f32 to " + types.element);
-  std::string tb =
-      w.let("arith.truncf " + b + " : f32 to " + types.element);
+  std::string ta = w.let("arith.truncf " + a + " : f32 to " + types.element);
+  std::string tb = w.let("arith.truncf " + b + " : f32 to " + types.element);
   std::string pair = w.let("vector.from_elements " + ta + ", " + tb +
                            " : vector<2x" + types.element + ">");
   if (types.element == "f16")
     return pair;
-  std::string word = w.let("vector.bitcast " + pair +
-                           " : vector<2xbf16> to vector<1xi32>");
+  std::string word =
+      w.let("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
   return w.let("vector.extract " + word + "[0] : i32 from vector<1xi32>");
 }
 
@@ -222,9 +220,9 @@ std::array<std::string, 4> mma(Writer &w, const MmaTypes &types,
       "] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
       "multiplicandAPtxType = #nvvm.mma_type<" +
       types.element + ">, multiplicandBPtxType = #nvvm.mma_type<" +
-      types.element +
-      ">, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (" + types.fragment +
-      ", " + types.fragment + ", f32) -> !llvm.struct<(f32, f32, f32, f32)>");
+      types.element + ">, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (" +
+      types.fragment + ", " + types.fragment +
+      ", f32) -> !llvm.struct<(f32, f32, f32, f32)>");
   std::array<std::string, 4> d;
   for (int i = 0; i < 4; ++i)
     d[i] = w.let("llvm.extractvalue " + result + "[" + std::to_string(i) +
@@ -260,8 +258,8 @@ std::string activate(Writer &w, Activation activation, const std::string &x) {
 std::string header(const std::string &name,
                    const std::vector<std::string> &params,
                    const std::vector<std::string> &workgroup, int64_t threads) {
-  std::string text = "  gpu.func @" + name + "(" + llvm::join(params, ", ") +
-                     ")";
+  std::string text =
+      "  gpu.func @" + name + "(" + llvm::join(params, ", ") + ")";
   if (!workgroup.empty())
     text += " workgroup(" + llvm::join(workgroup, ", ") + ")";
   text += " kernel attributes {known_block_size = array<i32: " +
@@ -294,8 +292,8 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   if (s.hasResidual)
     params.push_back("%residual: " + resType);
   params.push_back("%out: " + cType);
-  std::string text = header(s.name, params,
-                            {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
+  std::string text =
+      header(s.name, params, {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
 
   Writer w;
   std::string tid = w.let("gpu.thread_id x");
@@ -344,14 +342,14 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
            w.idx(s.tileM * s.tileK / threads) + " step " + w.idx(1) + " {");
     std::string e = w.add(tid, w.mulc(i, threads));
     bool kContiguous = s.lhs.colStride == 1 || s.lhs.rowStride != 1;
-    std::string r = kContiguous ? w.div(e, w.idx(s.tileK))
-                                : w.rem(e, w.idx(s.tileM));
-    std::string c = kContiguous ? w.rem(e, w.idx(s.tileK))
-                                : w.div(e, w.idx(s.tileM));
+    std::string r =
+        kContiguous ? w.div(e, w.idx(s.tileK)) : w.rem(e, w.idx(s.tileM));
+    std::string c =
+        kContiguous ? w.rem(e, w.idx(s.tileK)) : w.div(e, w.idx(s.tileM));
     std::string gm = w.add(m0, r), gk = w.add(kt, c);
     std::string ok = w.andi(w.cmp("ult", gm, cM), w.cmp("ult", gk, cK));
-    std::string addr = w.add(aBase, w.add(w.mulc(gm, s.lhs.rowStride),
-                                          w.mulc(gk, s.lhs.colStride)));
+    std::string addr = w.add(
+        aBase, w.add(w.mulc(gm, s.lhs.rowStride), w.mulc(gk, s.lhs.colStride)));
     std::string v = w.guardedLoad("%lhs", aType, addr, ok, zero);
     std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
     w.line("memref.store " + h + ", %aTile[" + r + ", " + c + "] : " + aTile);
@@ -363,14 +361,14 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
            w.idx(s.tileN * s.tileK / threads) + " step " + w.idx(1) + " {");
     std::string e = w.add(tid, w.mulc(i, threads));
     bool nContiguous = s.rhs.colStride == 1 && s.rhs.rowStride != 1;
-    std::string n = nContiguous ? w.rem(e, w.idx(s.tileN))
-                                : w.div(e, w.idx(s.tileK));
-    std::string k = nContiguous ? w.div(e, w.idx(s.tileN))
-                                : w.rem(e, w.idx(s.tileK));
+    std::string n =
+        nContiguous ? w.rem(e, w.idx(s.tileN)) : w.div(e, w.idx(s.tileK));
+    std::string k =
+        nContiguous ? w.div(e, w.idx(s.tileN)) : w.rem(e, w.idx(s.tileK));
     std::string gn = w.add(n0, n), gk = w.add(kt, k);
     std::string ok = w.andi(w.cmp("ult", gn, cN), w.cmp("ult", gk, cK));
-    std::string addr = w.add(bBase, w.add(w.mulc(gk, s.rhs.rowStride),
-                                          w.mulc(gn, s.rhs.colStride)));
+    std::string addr = w.add(
+        bBase, w.add(w.mulc(gk, s.rhs.rowStride), w.mulc(gn, s.rhs.colStride)));
     std::string v = w.guardedLoad("%rhs", bType, addr, ok, zero);
     std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
     w.line("memref.store " + h + ", %bTile[" + n + ", " + k + "] : " + bTile);
@@ -459,7 +457,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   const int64_t headPad = (s.headDim + 15) / 16 * 16;
   const int64_t valuePad = (s.valueDim + 7) / 8 * 8;
   const int64_t kPitch = headPad + 8, vPitch = kAttentionBlockK + 8;
-  const std::string qType = flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
+  const std::string qType =
+      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
   const std::string kType = flatType(s.batch * s.kvHeads * s.seqK * s.headDim);
   const std::string vType = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim);
   const std::string oType =
@@ -475,8 +474,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   if (s.mask != MaskKind::None)
     params.push_back("%mask: " + maskType);
   params.push_back("%out: " + oType);
-  std::string text = header(s.name, params,
-                            {"%kTile: " + kTile, "%vTile: " + vTile}, threads);
+  std::string text =
+      header(s.name, params, {"%kTile: " + kTile, "%vTile: " + vTile}, threads);
 
   Writer w;
   std::string tid = w.let("gpu.thread_id x");
@@ -605,8 +604,7 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       std::string key = w.add(kb, w.addc(t2, nt * 8 + (e % 2)));
       std::string valid = w.cmp("ult", key, cSk);
       if (s.causal)
-        valid = w.andi(valid, w.cmp("sle", key,
-                                    w.addc(row, s.seqK - s.seqQ)));
+        valid = w.andi(valid, w.cmp("sle", key, w.addc(row, s.seqK - s.seqQ)));
       std::string v = c[e];
       if (s.mask != MaskKind::None) {
         std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
@@ -680,8 +678,7 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     std::string sum = w.shuffleReduce(loop + "#" + std::to_string(2 + h),
                                       /*isMax=*/false, {1, 2});
     std::string positive = w.cmpf("ogt", sum, zero);
-    inverse[h] =
-        w.select(positive, w.fdiv(w.f32(1.0), sum), zero, "f32");
+    inverse[h] = w.select(positive, w.fdiv(w.f32(1.0), sum), zero, "f32");
   }
   for (int64_t dt = 0; dt < valueTiles; ++dt)
     for (int e = 0; e < 4; ++e) {
@@ -689,8 +686,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       std::string col = w.addc(t2, dt * 8 + (e % 2));
       std::string ok = w.andi(w.cmp("ult", row, cSq), w.cmp("ult", col, cDv));
       w.line("scf.if " + ok + " {");
-      std::string v = w.fmul(loop + "#" + std::to_string(4 + dt * 4 + e),
-                             inverse[e / 2]);
+      std::string v =
+          w.fmul(loop + "#" + std::to_string(4 + dt * 4 + e), inverse[e / 2]);
       std::string addr = w.add(oBase, w.add(w.mulc(row, s.valueDim), col));
       w.line("memref.store " + v + ", %out[" + addr + "] : " + oType);
       w.line("}");
@@ -725,9 +722,8 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
 
   // Thread-strided pass over the row; `body` maps (accumulator, x) → new.
   auto rowPass = [&](const std::string &init,
-                     const std::function<std::string(const std::string &,
-                                                     const std::string &)>
-                         &body) {
+                     const std::function<std::string(
+                         const std::string &, const std::string &)> &body) {
     std::string result = w.fresh("pass");
     std::string i = w.fresh("i"), acc = w.fresh("a");
     w.line(result + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
@@ -754,12 +750,10 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     return total;
   };
   std::string length = w.f32(static_cast<double>(s.length));
-  auto writePass = [&](const std::function<std::string(const std::string &,
-                                                       const std::string &)>
-                           &value) {
+  auto writePass = [&](const std::function<std::string(
+                           const std::string &, const std::string &)> &value) {
     std::string i = w.fresh("i");
-    w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step +
-           " {");
+    w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step + " {");
     std::string addr = w.add(base, i);
     std::string x = w.load("%input", xType, addr);
     w.line("memref.store " + value(x, i) + ", %out[" + addr + "] : " + xType);
@@ -782,15 +776,14 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
                                   }),
                           false);
     } else {
-      sumSq = blockReduce(rowPass(zero,
-                                  [&](auto a, auto x) {
-                                    return w.fadd(a, w.fmul(x, x));
-                                  }),
-                          false);
+      sumSq = blockReduce(
+          rowPass(zero,
+                  [&](auto a, auto x) { return w.fadd(a, w.fmul(x, x)); }),
+          false);
     }
     std::string variance = w.fdiv(sumSq, length);
-    std::string inv = w.fdiv(
-        w.f32(1.0), w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
+    std::string inv =
+        w.fdiv(w.f32(1.0), w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
     writePass([&](const std::string &x, const std::string &i) {
       std::string v = w.fmul(w.fsub(x, center), inv);
       v = w.fmul(v, w.load("%scale", pType, i));
@@ -804,13 +797,10 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     std::string negInf = w.f32(-INFINITY);
     std::string max = blockReduce(
         rowPass(negInf, [&](auto a, auto x) { return w.fmax(a, x); }), true);
-    std::string sum = blockReduce(rowPass(zero,
-                                          [&](auto a, auto x) {
-                                            return w.fadd(
-                                                a, w.exp(
-                                                          w.fsub(x, max)));
-                                          }),
-                                  false);
+    std::string sum = blockReduce(
+        rowPass(zero, [&](auto a,
+                          auto x) { return w.fadd(a, w.exp(w.fsub(x, max))); }),
+        false);
     std::string inv = w.fdiv(w.f32(1.0), sum);
     writePass([&](const std::string &x, const std::string &) {
       return w.fmul(w.exp(w.fsub(x, max)), inv);
@@ -823,7 +813,8 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
 }
 
 std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
-  const std::string qType = flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
+  const std::string qType =
+      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
   const std::string kType = flatType(s.batch * s.kvHeads * s.seqK * s.headDim);
   const std::string vType = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim);
   const std::string oType =
@@ -855,9 +846,8 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   loop(y, c0, w.idx(s.batch * s.queryHeads), c1);
   std::string head = w.rem(y, w.idx(s.queryHeads));
   std::string batch = w.div(y, w.idx(s.queryHeads));
-  std::string kvIndex =
-      w.add(w.mulc(batch, s.kvHeads),
-            w.div(head, w.idx(s.queryHeads / s.kvHeads)));
+  std::string kvIndex = w.add(w.mulc(batch, s.kvHeads),
+                              w.div(head, w.idx(s.queryHeads / s.kvHeads)));
   std::string qBase = w.mulc(y, s.seqQ * s.headDim);
   std::string kBase = w.mulc(kvIndex, s.seqK * s.headDim);
   std::string vBase = w.mulc(kvIndex, s.seqK * s.valueDim);
@@ -874,8 +864,8 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   // The kernel's key bound: the causal diagonal of its query block's last row.
   std::string keyEnd = cSk;
   if (s.causal) {
-    std::string q0 = w.mulc(w.div(row, w.idx(kAttentionBlockQ)),
-                            kAttentionBlockQ);
+    std::string q0 =
+        w.mulc(w.div(row, w.idx(kAttentionBlockQ)), kAttentionBlockQ);
     std::string last = w.addc(q0, kAttentionBlockQ + s.seqK - s.seqQ);
     keyEnd = w.bin("arith.minsi", cSk, w.bin("arith.maxsi", last, w.idx(0)));
   }
@@ -912,15 +902,14 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   };
   std::string keys = w.fresh("keys"), kb = w.fresh("kb");
   std::string m = w.fresh("m"), l = w.fresh("l");
-  w.line(keys + ":2 = scf.for " + kb + " = " + c0 + " to " + keyEnd +
-         " step " + w.idx(kAttentionBlockK) + " iter_args(" + m + " = " +
-         negInf + ", " + l + " = " + zero + ") -> (f32, f32) {");
+  w.line(keys + ":2 = scf.for " + kb + " = " + c0 + " to " + keyEnd + " step " +
+         w.idx(kAttentionBlockK) + " iter_args(" + m + " = " + negInf + ", " +
+         l + " = " + zero + ") -> (f32, f32) {");
   {
-    std::string blockMax = w.fresh("bmax"), j = w.fresh("j"),
-                a = w.fresh("a");
+    std::string blockMax = w.fresh("bmax"), j = w.fresh("j"), a = w.fresh("a");
     w.line(blockMax + " = scf.for " + j + " = " + c0 + " to " +
-           w.idx(kAttentionBlockK) + " step " + c1 + " iter_args(" + a +
-           " = " + negInf + ") -> (f32) {");
+           w.idx(kAttentionBlockK) + " step " + c1 + " iter_args(" + a + " = " +
+           negInf + ") -> (f32) {");
     std::string sc = score(w.add(kb, j)).first;
     w.line("scf.yield " + w.fmax(a, sc) + " : f32");
     w.line("}");
@@ -934,8 +923,7 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     w.line("memref.store " + w.fmul(old, alpha) + ", " + acc + "[" + d +
            "] : " + accType);
     w.line("}");
-    std::string rowSum = w.fresh("rsum"), j2 = w.fresh("j"),
-                a2 = w.fresh("a");
+    std::string rowSum = w.fresh("rsum"), j2 = w.fresh("j"), a2 = w.fresh("a");
     w.line(rowSum + " = scf.for " + j2 + " = " + c0 + " to " +
            w.idx(kAttentionBlockK) + " step " + c1 + " iter_args(" + a2 +
            " = " + zero + ") -> (f32) {");
@@ -943,8 +931,8 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     std::string p = w.let("math.exp2 " + w.fsub(sc2, use) + " : f32");
     std::string d2 = w.fresh("d");
     loop(d2, c0, w.idx(s.valueDim), c1);
-    std::string vv = w.load(
-        "%value", vType, w.add(vBase, w.add(w.mulc(key, s.valueDim), d2)));
+    std::string vv = w.load("%value", vType,
+                            w.add(vBase, w.add(w.mulc(key, s.valueDim), d2)));
     std::string cur = w.load(acc, accType, d2);
     w.line("memref.store " + w.fadd(cur, w.fmul(p, vv)) + ", " + acc + "[" +
            d2 + "] : " + accType);

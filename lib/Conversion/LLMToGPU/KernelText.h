@@ -1,4 +1,5 @@
-//===- KernelText.h - generated gpu.func kernels for the ptx backend -*- C++ -*-===//
+//===- KernelText.h - generated gpu.func kernels for the ptx backend -*- C++
+//-*-===//
 //
 // The hand-scheduled kernels of the ptx backend (tensor-core matmul with a
 // fused epilogue, FlashAttention-style attention, row norms and softmax),

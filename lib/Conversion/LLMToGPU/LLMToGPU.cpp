@@ -16,10 +16,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace llmc {
@@ -62,8 +62,7 @@ SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> shape,
 
 /// Batch terms over the leading `count` dims of `dims` with `strides`.
 std::vector<gk::BatchTerm> batchTerms(ArrayRef<int64_t> dims,
-                                      ArrayRef<int64_t> strides,
-                                      size_t count) {
+                                      ArrayRef<int64_t> strides, size_t count) {
   std::vector<gk::BatchTerm> terms;
   int64_t divisor = 1;
   for (int64_t i = static_cast<int64_t>(count) - 1; i >= 0; --i) {
@@ -143,9 +142,9 @@ private:
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    auto symbol = SymbolRefAttr::get(
-        b.getContext(), kKernelModule,
-        {FlatSymbolRefAttr::get(b.getContext(), kernel)});
+    auto symbol =
+        SymbolRefAttr::get(b.getContext(), kKernelModule,
+                           {FlatSymbolRefAttr::get(b.getContext(), kernel)});
     gpu::LaunchFuncOp::create(
         b, loc, symbol,
         gpu::KernelDim3{index(grid[0]), index(grid[1]), index(grid[2])},
@@ -188,8 +187,8 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   for (auto [tm, tn] : candidates) {
     int64_t bytes = (tm + tn) * (spec.tileK + 8) * 2;
     int64_t threads = 32 * (tm / 32) * (tn / 32);
-    int64_t blocks = ((spec.m + tm - 1) / tm) * ((spec.n + tn - 1) / tn) *
-                     spec.batch;
+    int64_t blocks =
+        ((spec.m + tm - 1) / tm) * ((spec.n + tn - 1) / tn) * spec.batch;
     if (bytes <= smem && threads <= maxThreads && blocks >= sms) {
       spec.tileM = tm;
       spec.tileN = tn;
@@ -428,16 +427,15 @@ LogicalResult KernelBuilder::run() {
     else if (auto attention = dyn_cast<llm::AttentionOp>(op))
       result = lower(attention);
     else if (auto norm = dyn_cast<llm::LayerNormOp>(op))
-      result = lowerRow(op, gk::RowKind::LayerNorm, norm.getAxis(),
-                        norm.getScale(), norm.getBias(),
-                        norm.getEpsilon().convertToFloat());
+      result =
+          lowerRow(op, gk::RowKind::LayerNorm, norm.getAxis(), norm.getScale(),
+                   norm.getBias(), norm.getEpsilon().convertToFloat());
     else if (auto norm = dyn_cast<llm::RMSNormOp>(op))
-      result = lowerRow(op, gk::RowKind::RMSNorm, norm.getAxis(),
-                        norm.getScale(), Value(),
-                        norm.getEpsilon().convertToFloat());
+      result =
+          lowerRow(op, gk::RowKind::RMSNorm, norm.getAxis(), norm.getScale(),
+                   Value(), norm.getEpsilon().convertToFloat());
     else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op)) {
-      int64_t rank =
-          cast<RankedTensorType>(softmax.getType()).getRank();
+      int64_t rank = cast<RankedTensorType>(softmax.getType()).getRank();
       int64_t axis = softmax.getAxis();
       if (axis == -1 || axis == rank - 1)
         result = lowerRow(op, gk::RowKind::Softmax, rank - 1, Value(), Value(),
@@ -464,8 +462,8 @@ LogicalResult KernelBuilder::run() {
   }
 
   // Parse the kernels and move them into the module's kernel module.
-  std::string text = "gpu.module @" + kKernelModule.str() + " {\n" + kernels +
-                     "}\n";
+  std::string text =
+      "gpu.module @" + kKernelModule.str() + " {\n" + kernels + "}\n";
   OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(text, config);
   if (!parsed)
     return module.emitError("convert-llm-to-gpu: a generated kernel does not "
@@ -543,13 +541,13 @@ void buildLinearLaunch(OpBuilder &b, Location loc, int64_t total,
   OpBuilder inner = OpBuilder::atBlockBegin(&launch.getBody().front());
   Value linear = arith::AddIOp::create(
       inner, loc,
-      arith::MulIOp::create(inner, loc, launch.getBlockIds().x,
-                            arith::ConstantIndexOp::create(inner, loc,
-                                                           kGenericThreads)),
+      arith::MulIOp::create(
+          inner, loc, launch.getBlockIds().x,
+          arith::ConstantIndexOp::create(inner, loc, kGenericThreads)),
       launch.getThreadIds().x);
-  Value inRange = arith::CmpIOp::create(
-      inner, loc, arith::CmpIPredicate::ult, linear,
-      arith::ConstantIndexOp::create(inner, loc, total));
+  Value inRange =
+      arith::CmpIOp::create(inner, loc, arith::CmpIPredicate::ult, linear,
+                            arith::ConstantIndexOp::create(inner, loc, total));
   auto guard = scf::IfOp::create(inner, loc, inRange, /*withElse=*/false);
   OpBuilder then = guard.getThenBodyBuilder();
   body(then, linear);
@@ -570,8 +568,7 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
   return indices;
 }
 
-struct LLMGPUMapLoopsPass
-    : llmc::impl::LLMGPUMapLoopsBase<LLMGPUMapLoopsPass> {
+struct LLMGPUMapLoopsPass : llmc::impl::LLMGPUMapLoopsBase<LLMGPUMapLoopsPass> {
   void runOnOperation() override {
     SmallVector<Operation *> work;
     getOperation().walk([&](Operation *op) {
@@ -601,9 +598,8 @@ struct LLMGPUMapLoopsPass
                             "reductions are not supported");
     SmallVector<int64_t> lower, sizes, steps;
     int64_t total = 1;
-    for (auto [lb, ub, step] :
-         llvm::zip(loop.getLowerBound(), loop.getUpperBound(),
-                   loop.getStep())) {
+    for (auto [lb, ub, step] : llvm::zip(
+             loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
       std::optional<int64_t> l = getConstantIntValue(lb),
                              u = getConstantIntValue(ub),
                              s = getConstantIntValue(step);
@@ -647,15 +643,14 @@ struct LLMGPUMapLoopsPass
     OpBuilder b(copy);
     Location loc = copy.getLoc();
     if (type.getNumElements() > 0)
-      buildLinearLaunch(b, loc, type.getNumElements(),
-                        [&](OpBuilder &then, Value linear) {
-                          SmallVector<Value> indices =
-                              delinearize(then, loc, linear, type.getShape());
-                          Value v = memref::LoadOp::create(
-                              then, loc, copy.getSource(), indices);
-                          memref::StoreOp::create(then, loc, v,
-                                                  copy.getTarget(), indices);
-                        });
+      buildLinearLaunch(
+          b, loc, type.getNumElements(), [&](OpBuilder &then, Value linear) {
+            SmallVector<Value> indices =
+                delinearize(then, loc, linear, type.getShape());
+            Value v =
+                memref::LoadOp::create(then, loc, copy.getSource(), indices);
+            memref::StoreOp::create(then, loc, v, copy.getTarget(), indices);
+          });
     copy.erase();
     return success();
   }
@@ -681,23 +676,23 @@ struct LLMGPUMergeKernelModulesPass
          llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>())) {
       if (other == target)
         continue;
-      for (Operation &op : llvm::make_early_inc_range(
-               other.getBody()->without_terminator())) {
+      for (Operation &op :
+           llvm::make_early_inc_range(other.getBody()->without_terminator())) {
         auto func = dyn_cast<gpu::GPUFuncOp>(op);
         if (!func) {
           op.moveBefore(target.getBody()->getTerminator());
           continue;
         }
-        SymbolRefAttr old = SymbolRefAttr::get(
-            ctx, other.getName(),
-            {FlatSymbolRefAttr::get(ctx, func.getName())});
+        SymbolRefAttr old =
+            SymbolRefAttr::get(ctx, other.getName(),
+                               {FlatSymbolRefAttr::get(ctx, func.getName())});
         std::string name = other.getName().str();
         while (target.lookupSymbol(name))
           name += "_";
         func.setName(name);
         func->moveBefore(target.getBody()->getTerminator());
-        renamed[old] = SymbolRefAttr::get(
-            ctx, kKernelModule, {FlatSymbolRefAttr::get(ctx, name)});
+        renamed[old] = SymbolRefAttr::get(ctx, kKernelModule,
+                                          {FlatSymbolRefAttr::get(ctx, name)});
       }
       other->erase();
     }
@@ -714,8 +709,7 @@ struct LLMGPUMergeKernelModulesPass
 //===----------------------------------------------------------------------===//
 
 /// f32 `op(x)` → the NVVM intrinsic `intrinsic(x)`, optionally inverted.
-template <typename OpTy>
-struct MathToIntrinsic : OpRewritePattern<OpTy> {
+template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
   MathToIntrinsic(MLIRContext *ctx, StringRef intrinsic, bool reciprocal)
       : OpRewritePattern<OpTy>(ctx), intrinsic(intrinsic),
         reciprocal(reciprocal) {}
@@ -725,11 +719,10 @@ struct MathToIntrinsic : OpRewritePattern<OpTy> {
     if (!type.isF32())
       return failure();
     Location loc = op.getLoc();
-    Value result =
-        LLVM::CallIntrinsicOp::create(rewriter, loc, type,
-                                      rewriter.getStringAttr(intrinsic),
-                                      op->getOperands())
-            .getResult(0);
+    Value result = LLVM::CallIntrinsicOp::create(
+                       rewriter, loc, type, rewriter.getStringAttr(intrinsic),
+                       op->getOperands())
+                       .getResult(0);
     if (reciprocal)
       result = arith::DivFOp::create(
           rewriter, loc,
@@ -772,4 +765,3 @@ struct LLMGPUExpandMathPass
 };
 
 } // namespace
-

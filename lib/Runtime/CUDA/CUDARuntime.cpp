@@ -54,9 +54,9 @@ struct Driver {
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
@@ -88,10 +88,9 @@ llvm::Expected<const Driver *> loadDriver() {
   static std::string failure;
   static bool loaded = false;
   if (loaded)
-    return failure.empty()
-               ? llvm::Expected<const Driver *>(&driver)
-               : llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                         failure);
+    return failure.empty() ? llvm::Expected<const Driver *>(&driver)
+                           : llvm::createStringError(
+                                 llvm::inconvertibleErrorCode(), failure);
   loaded = true;
   driver.handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!driver.handle) {
@@ -199,10 +198,10 @@ llvm::json::Object LaunchPlan::summary() const {
     }
     calls.push_back(llvm::json::Object{
         {"kernel", launch.kernel},
-        {"grid", llvm::json::Array{launch.grid[0], launch.grid[1],
-                                   launch.grid[2]}},
-        {"block", llvm::json::Array{launch.block[0], launch.block[1],
-                                    launch.block[2]}},
+        {"grid",
+         llvm::json::Array{launch.grid[0], launch.grid[1], launch.grid[2]}},
+        {"block",
+         llvm::json::Array{launch.block[0], launch.block[1], launch.block[2]}},
         {"args", std::move(args)}});
   }
   return llvm::json::Object{{"launches", static_cast<int64_t>(launches.size())},
@@ -397,8 +396,8 @@ CUDAExecutable::run(llvm::ArrayRef<Tensor> inputs) {
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "input '" + input.name +
                                          "' does not match its buffer size");
-    if (CUresult r = d.cuMemcpyHtoD(s.buffers[i], input.data(),
-                                    input.byteSize()))
+    if (CUresult r =
+            d.cuMemcpyHtoD(s.buffers[i], input.data(), input.byteSize()))
       return cudaError(d, r, "uploading input " + input.name);
   }
   // The forward only reads inputs, weights and constants, so it can run

@@ -105,9 +105,8 @@ llvm::Expected<std::string> llmc::ptxAssembly(ModuleOp module) {
   return ptx;
 }
 
-llvm::Expected<LaunchPlan> llmc::buildLaunchPlan(ModuleOp module,
-                                                 StringRef entry,
-                                                 size_t numInputs) {
+llvm::Expected<LaunchPlan>
+llmc::buildLaunchPlan(ModuleOp module, StringRef entry, size_t numInputs) {
   func::FuncOp func = module.lookupSymbol<func::FuncOp>(entry);
   if (!func || func.isExternal())
     return planError("no entry function '" + entry + "' in the lowered module");
@@ -127,8 +126,7 @@ llvm::Expected<LaunchPlan> llmc::buildLaunchPlan(ModuleOp module,
     LaunchPlan::Buffer buffer;
     buffer.kind = kind;
     buffer.index = index;
-    buffer.bytes =
-        type.getNumElements() * elementBytes(type.getElementType());
+    buffer.bytes = type.getNumElements() * elementBytes(type.getElementType());
     bufferOf[value] = plan.buffers.size();
     plan.buffers.push_back(std::move(buffer));
     return llvm::Error::success();
@@ -156,9 +154,8 @@ llvm::Expected<LaunchPlan> llmc::buildLaunchPlan(ModuleOp module,
                                  alloca.getType()))
         return std::move(error);
     } else if (auto get = dyn_cast<memref::GetGlobalOp>(op)) {
-      auto global =
-          SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-              get, get.getNameAttr());
+      auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+          get, get.getNameAttr());
       FailureOr<std::vector<uint8_t>> bytes =
           global ? globalBytes(global) : FailureOr<std::vector<uint8_t>>();
       if (failed(bytes))
@@ -281,7 +278,5 @@ void llmc::registerPTXTranslation() {
         os << *ptx;
         return success();
       },
-      [](DialectRegistry &registry) {
-        registerAllLLMCDialects(registry);
-      });
+      [](DialectRegistry &registry) { registerAllLLMCDialects(registry); });
 }
