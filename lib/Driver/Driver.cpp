@@ -5,7 +5,10 @@
 #include "llm/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Runtime/HLSRuntime.h"
+#include "llmc/Pipelines/PTXPipeline.h"
+#include "llmc/Runtime/CUDARuntime.h"
 #include "llmc/Runtime/HostRuntime.h"
+#include "llmc/Target/PTX.h"
 #include "llmc/Target/PerfModel.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -35,6 +38,8 @@ constexpr StringRef kManifestFormat = "llmc-artifact";
 constexpr int64_t kManifestVersion = 1;
 constexpr StringRef kHostCodeFile = "host.mlirbc";
 constexpr StringRef kWeightsFile = "weights.bin";
+constexpr StringRef kPTXCodeFile = "ptx.mlirbc";
+constexpr StringRef kPTXFile = "model.ptx";
 constexpr size_t kWeightAlignment = 64;
 
 llvm::Error inputError(const llvm::Twine &message) {
@@ -141,13 +146,27 @@ std::string printModule(mlir::ModuleOp module) {
 }
 } // namespace
 
+namespace {
+/// The PTX text next to the manifest, for ptxas and for people.
+llvm::Error writePTX(StringRef directory, const LaunchPlan &plan) {
+  llvm::SmallString<256> path(directory);
+  llvm::sys::path::append(path, kPTXFile);
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return inputError(path + ": cannot write: " + error.message());
+  os << plan.ptx;
+  return llvm::Error::success();
+}
+} // namespace
+
 llvm::ArrayRef<StringRef> llmc::knownTargets() {
   static const StringRef targets[] = {"host", "ptx", "hls", "npu"};
   return targets;
 }
 
 llvm::ArrayRef<StringRef> llmc::implementedTargets() {
-  static const StringRef targets[] = {"host", "hls"};
+  static const StringRef targets[] = {"host", "ptx", "hls"};
   return targets;
 }
 
@@ -196,6 +215,7 @@ CompiledModel::~CompiledModel() {
   hls.reset();
   reference.reset();
   referenceModule = nullptr;
+  cuda.reset();
   lowered = nullptr;
   graph = nullptr;
   imported = nullptr;
@@ -251,7 +271,7 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   // `model` and its context (parameters may be destroyed in either order).
   mlir::OwningOpRef<mlir::ModuleOp> module = std::move(importedModule);
   mlir::MLIRContext &context = *model->context;
-  model->targetName = "host";
+  model->targetName = options.target == "ptx" ? "ptx" : "host";
   model->imported = module->clone();
 
   if (options.quant == "none") {
@@ -295,10 +315,13 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     return compileHLS(std::move(model), std::move(module), options);
 
   mlir::PassManager lowering(&context);
-  buildHostLoweringPipeline(lowering);
+  if (model->targetName == "ptx")
+    buildPTXLoweringPipeline(lowering);
+  else
+    buildHostLoweringPipeline(lowering);
   if (auto error = captureDiagnostics(
           context, [&] { return lowering.run(*module); },
-          "the host pipeline failed"))
+          "the " + model->targetName + " pipeline failed"))
     return std::move(error);
   model->lowered = std::move(module);
   if (auto error = model->prepareExecutable())
@@ -310,6 +333,19 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
 }
 
 llvm::Error CompiledModel::prepareExecutable() {
+  if (targetName == "ptx") {
+    auto plan = buildLaunchPlan(*lowered, sig.entry, sig.inputs.size());
+    if (!plan)
+      return inputError("cannot build the ptx launch plan: " +
+                        llvm::toString(plan.takeError()));
+    if (plan->outputs.size() != sig.outputs.size())
+      return inputError("the ptx launch plan has " +
+                        llvm::Twine(plan->outputs.size()) +
+                        " outputs, the signature " +
+                        llvm::Twine(sig.outputs.size()));
+    ptxPlan = std::make_unique<LaunchPlan>(std::move(*plan));
+    return llvm::Error::success();
+  }
   auto executable = HostExecutable::create(*lowered, sig, weights);
   if (!executable)
     return inputError("cannot compile for the host: " +
@@ -323,8 +359,8 @@ llvm::Error CompiledModel::save(StringRef directory) const {
     return inputError(directory + ": cannot create: " + error.message());
   llvm::SmallString<256> path(directory);
 
-  StringRef codeFile = kHostCodeFile;
-  llvm::sys::path::append(path, kHostCodeFile);
+  StringRef codeFile = targetName == "ptx" ? kPTXCodeFile : kHostCodeFile;
+  llvm::sys::path::append(path, codeFile);
   if (hls) {
     // HLS artifacts hold C++ (kernel.cpp, testbench.cpp), not MLIR.
     codeFile = "kernel.cpp";
@@ -338,6 +374,10 @@ llvm::Error CompiledModel::save(StringRef directory) const {
     if (failed(mlir::writeBytecodeToFile(*lowered, os)))
       return inputError(path + ": cannot write bytecode");
   }
+
+  if (ptxPlan)
+    if (auto error = writePTX(directory, *ptxPlan))
+      return error;
 
   llvm::json::Array weightTable;
   path = directory;
@@ -375,6 +415,10 @@ llvm::Error CompiledModel::save(StringRef directory) const {
                               {"report", llvm::json::Object(report())}};
   if (hls)
     manifest["testbench"] = "testbench.cpp";
+  if (ptxPlan) {
+    manifest["ptx"] = kPTXFile;
+    manifest["launch_plan"] = ptxPlan->summary();
+  }
   path = directory;
   llvm::sys::path::append(path, "manifest.json");
   std::error_code error;
@@ -405,7 +449,8 @@ CompiledModel::load(StringRef directory) {
   model->context = makeContext();
   if (auto target = manifest->getString("target"))
     model->targetName = target->str();
-  if (model->targetName != "host" && model->targetName != "hls")
+  if (model->targetName != "host" && model->targetName != "hls" &&
+      model->targetName != "ptx")
     return inputError(path + ": artifacts of target '" + model->targetName +
                       "' cannot be run yet");
   const llvm::json::Value *signature = manifest->get("signature");
@@ -422,7 +467,7 @@ CompiledModel::load(StringRef directory) {
   llvm::sys::path::append(codePath,
                           manifest->getString("code").value_or(kHostCodeFile));
   // HLS artifacts hold C++, read by loadHLS once the weights are mapped.
-  if (model->targetName == "host") {
+  if (model->targetName != "hls") {
     if (auto error = captureDiagnostics(
             *model->context,
             [&] {
@@ -480,11 +525,31 @@ CompiledModel::run(std::vector<Tensor> inputs) {
   auto bound = bindInputs(sig, std::move(inputs));
   if (!bound)
     return inputError(llvm::toString(bound.takeError()));
+  if (ptxPlan) {
+    if (!cuda) {
+      auto executable = CUDAExecutable::create(*ptxPlan, sig, weights);
+      if (!executable)
+        return inputError("cannot run on the GPU: " +
+                          llvm::toString(executable.takeError()));
+      cuda = std::move(*executable);
+    }
+    auto outputs = cuda->run(*bound);
+    if (!outputs)
+      return inputError("execution failed: " +
+                        llvm::toString(outputs.takeError()));
+    return outputs;
+  }
   auto outputs = hls ? hls->run(*bound) : host->run(*bound);
   if (!outputs)
     return inputError("execution failed: " +
                       llvm::toString(outputs.takeError()));
   return outputs;
+}
+
+std::optional<double> CompiledModel::deviceSeconds() const {
+  if (cuda)
+    return cuda->lastForwardSeconds();
+  return std::nullopt;
 }
 
 std::string CompiledModel::mlir(StringRef stage) const {

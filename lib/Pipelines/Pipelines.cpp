@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Pipelines/PTXPipeline.h"
 
 #include "Passes.h"
 #include "llm/IR/LLMDialect.h"
@@ -232,6 +233,7 @@ void llmc::registerPipelines() {
       "the host pipeline after llm-outline-weights: linalg, bufferization, "
       "loops, LLVM dialect",
       buildHostLoweringPipeline);
+  registerPTXPipelines();
 }
 
 void llmc::registerAllLLMCDialects(DialectRegistry &registry) {
@@ -246,6 +248,7 @@ void llmc::registerAllLLMCDialects(DialectRegistry &registry) {
   registry.insert<npu::NPUDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerPTXDialects(registry);
 }
 
 void llmc::registerAllLLMCPasses() {

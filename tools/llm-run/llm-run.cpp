@@ -324,6 +324,8 @@ int main(int argc, char **argv) {
     extraStats["quant"] = quant;
     extraStats["accuracy"] = std::move(*accuracy);
   }
+  if (std::optional<double> device = (*model)->deviceSeconds())
+    extraStats["device_s"] = *device; // ptx: the forward, CUDA event to event
   using seconds = std::chrono::duration<double>;
   return finish(*outputs, seconds(compiled - start).count(),
                 seconds(finished - compiled).count(), std::move(extraStats));

@@ -9,6 +9,7 @@
 #include "llmc/Import/ONNXImporter.h"
 #include "llmc/Target/NPU/Translation.h"
 #include "llmc/Target/HLS/HLSCpp.h"
+#include "llmc/Target/PTX.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -149,6 +150,7 @@ int main(int argc, char **argv) {
       registerImportDialects);
   llmc::npu::registerNPUTranslations();
   llmc::registerHLSTranslations();
+  llmc::registerPTXTranslation();
   // Every failure of a translation is a problem of its input: exit 2.
   return mlir::failed(
              mlir::mlirTranslateMain(argc, argv, "llmc translation driver\n"))

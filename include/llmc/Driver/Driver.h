@@ -27,6 +27,8 @@ namespace llmc {
 
 class HostExecutable;
 class HLSExecutable;
+class CUDAExecutable;
+struct LaunchPlan;
 
 /// The targets a model compiles for; `all` means every one implemented.
 llvm::ArrayRef<llvm::StringRef> knownTargets();
@@ -126,6 +128,8 @@ public:
   llvm::Expected<llvm::json::Object>
   compareWithReference(std::vector<Tensor> inputs,
                        const std::vector<Tensor> &outputs);
+  /// Device time of the last run (ptx: the forward between two CUDA events).
+  std::optional<double> deviceSeconds() const;
 
 private:
   CompiledModel();
@@ -167,6 +171,10 @@ private:
   std::vector<std::vector<Tensor>> calibrationInputs, referenceOutputs;
   std::string calibrationSource;
   std::unique_ptr<HLSExecutable> hls;
+  /// ptx: the launch plan, read at compile time (no GPU needed); the CUDA
+  /// executable is created on the first run.
+  std::unique_ptr<LaunchPlan> ptxPlan;
+  std::unique_ptr<CUDAExecutable> cuda;
 };
 
 /// Reads the arrays of an `.npz` file (numpy's np.savez: a zip of stored,

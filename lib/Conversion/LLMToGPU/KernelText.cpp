@@ -1,0 +1,961 @@
+//===- KernelText.cpp - generated gpu.func kernels for the ptx backend ----===//
+//
+// Tensor cores are used through nvvm.mma.sync m16n8k16 (row.col, bf16 or f16
+// inputs, f32 accumulators). Fragment layout (PTX ISA, "Matrix fragments for
+// mma.m16n8k16"): with g = lane / 4 and t = lane % 4, A register i holds rows
+// g (+8 for i = 1, 3) and columns 2t, 2t+1 (+8 for i = 2, 3); B register i
+// holds k rows 2t, 2t+1 (+8 for i = 1) of column g; C holds row g (c0, c1)
+// and g+8 (c2, c3) at columns 2t, 2t+1. Shared-memory tiles keep the k
+// dimension contiguous so that each register is one 32-bit load.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelText.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace llmc::gpu_kernels;
+
+namespace {
+
+/// Appends SSA lines with fresh names; one instance per kernel.
+class Writer {
+public:
+  std::string text;
+
+  std::string let(const std::string &rhs) {
+    std::string name = "%v" + std::to_string(next++);
+    text += "    " + name + " = " + rhs + "\n";
+    return name;
+  }
+  /// For ops with two results (gpu.shuffle): returns the first.
+  std::string let2(const std::string &rhs) {
+    std::string name = "%v" + std::to_string(next++);
+    text += "    " + name + ", " + name + "_valid = " + rhs + "\n";
+    return name;
+  }
+  void line(const std::string &s) { text += "    " + s + "\n"; }
+  std::string fresh(const std::string &prefix) {
+    return "%" + prefix + std::to_string(next++);
+  }
+
+  std::string idx(int64_t v) {
+    return let("arith.constant " + std::to_string(v) + " : index");
+  }
+  std::string i32(int64_t v) {
+    return let("arith.constant " + std::to_string(v) + " : i32");
+  }
+  std::string f32(double v) {
+    if (std::isinf(v))
+      return let(std::string("arith.constant ") +
+                 (v < 0 ? "0xFF800000" : "0x7F800000") + " : f32");
+    return let(llvm::formatv("arith.constant {0:e9} : f32", v).str());
+  }
+  std::string bin(const char *op, const std::string &a, const std::string &b,
+                  const char *type = "index") {
+    return let(std::string(op) + " " + a + ", " + b + " : " + type);
+  }
+  std::string add(const std::string &a, const std::string &b) {
+    return bin("arith.addi", a, b);
+  }
+  std::string mul(const std::string &a, const std::string &b) {
+    return bin("arith.muli", a, b);
+  }
+  std::string div(const std::string &a, const std::string &b) {
+    return bin("arith.divui", a, b);
+  }
+  std::string rem(const std::string &a, const std::string &b) {
+    return bin("arith.remui", a, b);
+  }
+  std::string addc(const std::string &a, int64_t c) {
+    return c == 0 ? a : add(a, idx(c));
+  }
+  std::string mulc(const std::string &a, int64_t c) {
+    return c == 1 ? a : mul(a, idx(c));
+  }
+  std::string cmp(const char *pred, const std::string &a, const std::string &b,
+                  const char *type = "index") {
+    return let(std::string("arith.cmpi ") + pred + ", " + a + ", " + b + " : " +
+               type);
+  }
+  std::string cmpf(const char *pred, const std::string &a,
+                   const std::string &b) {
+    return let(std::string("arith.cmpf ") + pred + ", " + a + ", " + b +
+               " : f32");
+  }
+  std::string andi(const std::string &a, const std::string &b) {
+    return bin("arith.andi", a, b, "i1");
+  }
+  std::string select(const std::string &c, const std::string &a,
+                     const std::string &b, const char *type) {
+    return let("arith.select " + c + ", " + a + ", " + b + " : " + type);
+  }
+  std::string fadd(const std::string &a, const std::string &b) {
+    return bin("arith.addf", a, b, "f32");
+  }
+  std::string fsub(const std::string &a, const std::string &b) {
+    return bin("arith.subf", a, b, "f32");
+  }
+  std::string fmul(const std::string &a, const std::string &b) {
+    return bin("arith.mulf", a, b, "f32");
+  }
+  std::string fdiv(const std::string &a, const std::string &b) {
+    return bin("arith.divf", a, b, "f32");
+  }
+  std::string fmax(const std::string &a, const std::string &b) {
+    return bin("arith.maximumf", a, b, "f32");
+  }
+  /// 2^a with the hardware's ex2.approx (libdevice's exp2f would stay a
+  /// call in large kernels).
+  std::string exp2(const std::string &a) {
+    return let("llvm.call_intrinsic \"llvm.nvvm.ex2.approx.ftz.f\"(" + a +
+               ") : (f32) -> f32");
+  }
+  std::string exp(const std::string &a) {
+    return exp2(fmul(a, f32(1.4426950408889634)));
+  }
+  std::string math(const char *fn, const std::string &a) {
+    return let(std::string("math.") + fn + " " + a + " : f32");
+  }
+  std::string load(const std::string &memref, const std::string &type,
+                   const std::string &index) {
+    return let("memref.load " + memref + "[" + index + "] : " + type);
+  }
+  /// memref[index] if `inBounds`, else zero; never reads out of bounds.
+  std::string guardedLoad(const std::string &memref, const std::string &type,
+                          const std::string &index, const std::string &inBounds,
+                          const std::string &zero) {
+    std::string safe = select(inBounds, index, idx(0), "index");
+    std::string value = load(memref, type, safe);
+    return select(inBounds, value, zero, "f32");
+  }
+  /// Butterfly reduction over lanes `lane ^ offset` for each offset.
+  std::string shuffleReduce(std::string value, bool isMax,
+                            std::initializer_list<int> offsets) {
+    std::string width = i32(32);
+    for (int offset : offsets) {
+      std::string other = let2("gpu.shuffle xor " + value + ", " + i32(offset) +
+                               ", " + width + " : f32");
+      value = isMax ? fmax(value, other) : fadd(value, other);
+    }
+    return value;
+  }
+
+private:
+  unsigned next = 0;
+};
+
+std::string flatType(int64_t elements, const char *element = "f32") {
+  return "memref<" + std::to_string(std::max<int64_t>(elements, 1)) + "x" +
+         element + ">";
+}
+
+std::string sharedType(int64_t rows, int64_t cols, const std::string &element) {
+  return "memref<" + std::to_string(rows) + "x" + std::to_string(cols) + "x" +
+         element + ", #gpu.address_space<workgroup>>";
+}
+
+/// Offset of batch `z` in an operand.
+std::string batchOffset(Writer &w, const Operand &operand,
+                        const std::string &z) {
+  std::string offset = w.idx(0);
+  for (const BatchTerm &term : operand.batch) {
+    if (term.stride == 0 || term.size == 1)
+      continue;
+    std::string index = w.rem(w.div(z, w.idx(term.divisor)), w.idx(term.size));
+    offset = w.add(offset, w.mulc(index, term.stride));
+  }
+  return offset;
+}
+
+/// The tensor-core element type's names: fragment register type and the
+/// nvvm attribute.
+struct MmaTypes {
+  std::string element, fragment;
+  explicit MmaTypes(const std::string &type)
+      : element(type == "f16" ? "f16" : "bf16"),
+        fragment(type == "f16" ? "vector<2xf16>" : "i32") {}
+};
+
+/// Two adjacent elements of a shared tile as one fragment register.
+std::string sharedPair(Writer &w, const MmaTypes &types,
+                       const std::string &tile, const std::string &tileType,
+                       const std::string &row, const std::string &col) {
+  std::string pair =
+      w.let("vector.load " + tile + "[" + row + ", " + col + "] : " + tileType +
+            ", vector<2x" + types.element + ">");
+  if (types.element == "f16")
+    return pair;
+  std::string word =
+      w.let("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
+  return w.let("vector.extract " + word + "[0] : i32 from vector<1xi32>");
+}
+
+/// Two f32 values rounded to the tensor-core type as one fragment register.
+std::string packPair(Writer &w, const MmaTypes &types, const std::string &a,
+                     const std::string &b) {
+  std::string ta = w.let("arith.truncf " + a + " : f32 to " + types.element);
+  std::string tb = w.let("arith.truncf " + b + " : f32 to " + types.element);
+  std::string pair = w.let("vector.from_elements " + ta + ", " + tb +
+                           " : vector<2x" + types.element + ">");
+  if (types.element == "f16")
+    return pair;
+  std::string word =
+      w.let("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
+  return w.let("vector.extract " + word + "[0] : i32 from vector<1xi32>");
+}
+
+/// D = A x B + C on one m16n8k16 tile; returns the four f32 results.
+std::array<std::string, 4> mma(Writer &w, const MmaTypes &types,
+                               const std::array<std::string, 4> &a,
+                               const std::array<std::string, 2> &b,
+                               const std::array<std::string, 4> &c) {
+  std::string result = w.let(
+      "nvvm.mma.sync A[" + a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] +
+      "] B[" + b[0] + ", " + b[1] + "] C[" + c[0] + ", " + c[1] + ", " + c[2] +
+      ", " + c[3] +
+      "] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
+      "multiplicandAPtxType = #nvvm.mma_type<" +
+      types.element + ">, multiplicandBPtxType = #nvvm.mma_type<" +
+      types.element + ">, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (" +
+      types.fragment + ", " + types.fragment +
+      ", f32) -> !llvm.struct<(f32, f32, f32, f32)>");
+  std::array<std::string, 4> d;
+  for (int i = 0; i < 4; ++i)
+    d[i] = w.let("llvm.extractvalue " + result + "[" + std::to_string(i) +
+                 "] : !llvm.struct<(f32, f32, f32, f32)>");
+  return d;
+}
+
+std::string activate(Writer &w, Activation activation, const std::string &x) {
+  switch (activation) {
+  case Activation::None:
+    return x;
+  case Activation::Relu:
+    return w.fmax(x, w.f32(0.0));
+  case Activation::Gelu: {
+    std::string e = w.math("erf", w.fmul(x, w.f32(M_SQRT1_2)));
+    return w.fmul(w.fmul(x, w.f32(0.5)), w.fadd(e, w.f32(1.0)));
+  }
+  case Activation::GeluTanh: {
+    std::string cube = w.fmul(w.fmul(x, x), x);
+    std::string inner = w.fmul(w.fadd(x, w.fmul(cube, w.f32(0.044715))),
+                               w.f32(0.7978845608028654));
+    std::string t = w.math("tanh", inner);
+    return w.fmul(w.fmul(x, w.f32(0.5)), w.fadd(t, w.f32(1.0)));
+  }
+  case Activation::Silu: {
+    std::string e = w.exp(w.fsub(w.f32(0.0), x));
+    return w.fdiv(x, w.fadd(e, w.f32(1.0)));
+  }
+  }
+  return x;
+}
+
+std::string header(const std::string &name,
+                   const std::vector<std::string> &params,
+                   const std::vector<std::string> &workgroup, int64_t threads) {
+  std::string text =
+      "  gpu.func @" + name + "(" + llvm::join(params, ", ") + ")";
+  if (!workgroup.empty())
+    text += " workgroup(" + llvm::join(workgroup, ", ") + ")";
+  text += " kernel attributes {known_block_size = array<i32: " +
+          std::to_string(threads) + ", 1, 1>} {\n";
+  return text;
+}
+
+} // namespace
+
+int64_t llmc::gpu_kernels::matmulThreads(const MatMulSpec &spec) {
+  return 32 * (spec.tileM / 32) * (spec.tileN / 32);
+}
+
+std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
+  MmaTypes types(s.mmaType);
+  const int64_t threads = matmulThreads(s);
+  const int64_t warpsN = s.tileN / 32;
+  const int64_t pitch = s.tileK + 8; // padding spreads rows over banks
+  const std::string aType = flatType(s.lhs.elements);
+  const std::string bType = flatType(s.rhs.elements);
+  const std::string cType = flatType(s.batch * s.m * s.n);
+  const std::string biasType = flatType(s.bias.elements);
+  const std::string resType = flatType(s.residual.elements);
+  const std::string aTile = sharedType(s.tileM, pitch, types.element);
+  const std::string bTile = sharedType(s.tileN, pitch, types.element);
+
+  std::vector<std::string> params = {"%lhs: " + aType, "%rhs: " + bType};
+  if (s.hasBias)
+    params.push_back("%bias: " + biasType);
+  if (s.hasResidual)
+    params.push_back("%residual: " + resType);
+  params.push_back("%out: " + cType);
+  std::string text =
+      header(s.name, params, {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
+
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  std::string blockN = w.let("gpu.block_id x");
+  std::string blockM = w.let("gpu.block_id y");
+  std::string z = w.let("gpu.block_id z");
+  std::string warp = w.div(tid, w.idx(32));
+  std::string lane = w.rem(tid, w.idx(32));
+  std::string g = w.div(lane, w.idx(4));
+  std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
+  std::string warpRow = w.mulc(w.div(warp, w.idx(warpsN)), 32);
+  std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), 32);
+  std::string m0 = w.mulc(blockM, s.tileM);
+  std::string n0 = w.mulc(blockN, s.tileN);
+  std::string aBase = batchOffset(w, s.lhs, z);
+  std::string bBase = batchOffset(w, s.rhs, z);
+  std::string zero = w.f32(0.0);
+  std::string cM = w.idx(s.m), cN = w.idx(s.n), cK = w.idx(s.k);
+
+  // Accumulators: 2 x 4 tiles of 16x8 per warp, 4 registers each.
+  const int tilesM = 2, tilesN = 4, accCount = tilesM * tilesN * 4;
+  std::vector<std::string> args, inits;
+  for (int i = 0; i < accCount; ++i) {
+    args.push_back(w.fresh("acc"));
+    inits.push_back(zero);
+  }
+  std::string loop = w.fresh("kloop");
+  std::string kt = w.fresh("kt");
+  {
+    std::string iter;
+    for (int i = 0; i < accCount; ++i)
+      iter += (i ? ", " : "") + args[i] + " = " + inits[i];
+    std::string types32;
+    for (int i = 0; i < accCount; ++i)
+      types32 += i ? ", f32" : "f32";
+    w.line(loop + ":" + std::to_string(accCount) + " = scf.for " + kt + " = " +
+           w.idx(0) + " to " + cK + " step " + w.idx(s.tileK) + " iter_args(" +
+           iter + ") -> (" + types32 + ") {");
+  }
+  w.line("gpu.barrier");
+  // Global → shared, rounded to the tensor-core type; out-of-range is zero.
+  // Consecutive threads walk the operand's contiguous dimension.
+  {
+    std::string i = w.fresh("i");
+    w.line("scf.for " + i + " = " + w.idx(0) + " to " +
+           w.idx(s.tileM * s.tileK / threads) + " step " + w.idx(1) + " {");
+    std::string e = w.add(tid, w.mulc(i, threads));
+    bool kContiguous = s.lhs.colStride == 1 || s.lhs.rowStride != 1;
+    std::string r =
+        kContiguous ? w.div(e, w.idx(s.tileK)) : w.rem(e, w.idx(s.tileM));
+    std::string c =
+        kContiguous ? w.rem(e, w.idx(s.tileK)) : w.div(e, w.idx(s.tileM));
+    std::string gm = w.add(m0, r), gk = w.add(kt, c);
+    std::string ok = w.andi(w.cmp("ult", gm, cM), w.cmp("ult", gk, cK));
+    std::string addr = w.add(
+        aBase, w.add(w.mulc(gm, s.lhs.rowStride), w.mulc(gk, s.lhs.colStride)));
+    std::string v = w.guardedLoad("%lhs", aType, addr, ok, zero);
+    std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
+    w.line("memref.store " + h + ", %aTile[" + r + ", " + c + "] : " + aTile);
+    w.line("}");
+  }
+  {
+    std::string i = w.fresh("i");
+    w.line("scf.for " + i + " = " + w.idx(0) + " to " +
+           w.idx(s.tileN * s.tileK / threads) + " step " + w.idx(1) + " {");
+    std::string e = w.add(tid, w.mulc(i, threads));
+    bool nContiguous = s.rhs.colStride == 1 && s.rhs.rowStride != 1;
+    std::string n =
+        nContiguous ? w.rem(e, w.idx(s.tileN)) : w.div(e, w.idx(s.tileK));
+    std::string k =
+        nContiguous ? w.div(e, w.idx(s.tileN)) : w.rem(e, w.idx(s.tileK));
+    std::string gn = w.add(n0, n), gk = w.add(kt, k);
+    std::string ok = w.andi(w.cmp("ult", gn, cN), w.cmp("ult", gk, cK));
+    std::string addr = w.add(
+        bBase, w.add(w.mulc(gk, s.rhs.rowStride), w.mulc(gn, s.rhs.colStride)));
+    std::string v = w.guardedLoad("%rhs", bType, addr, ok, zero);
+    std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
+    w.line("memref.store " + h + ", %bTile[" + n + ", " + k + "] : " + bTile);
+    w.line("}");
+  }
+  w.line("gpu.barrier");
+  std::vector<std::string> acc(args);
+  for (int64_t kk = 0; kk < s.tileK; kk += 16) {
+    std::array<std::array<std::string, 4>, tilesM> a;
+    for (int mi = 0; mi < tilesM; ++mi) {
+      std::string row = w.add(w.addc(warpRow, mi * 16), g);
+      std::string row8 = w.addc(row, 8);
+      std::string col = w.addc(t2, kk);
+      std::string col8 = w.addc(col, 8);
+      a[mi] = {sharedPair(w, types, "%aTile", aTile, row, col),
+               sharedPair(w, types, "%aTile", aTile, row8, col),
+               sharedPair(w, types, "%aTile", aTile, row, col8),
+               sharedPair(w, types, "%aTile", aTile, row8, col8)};
+    }
+    std::array<std::array<std::string, 2>, tilesN> b;
+    for (int ni = 0; ni < tilesN; ++ni) {
+      std::string n = w.add(w.addc(warpCol, ni * 8), g);
+      std::string k = w.addc(t2, kk);
+      b[ni] = {sharedPair(w, types, "%bTile", bTile, n, k),
+               sharedPair(w, types, "%bTile", bTile, n, w.addc(k, 8))};
+    }
+    for (int mi = 0; mi < tilesM; ++mi)
+      for (int ni = 0; ni < tilesN; ++ni) {
+        int base = (mi * tilesN + ni) * 4;
+        auto d = mma(w, types, a[mi], b[ni],
+                     {acc[base], acc[base + 1], acc[base + 2], acc[base + 3]});
+        for (int i = 0; i < 4; ++i)
+          acc[base + i] = d[i];
+      }
+  }
+  w.line("scf.yield " + llvm::join(acc, ", ") + " : " + [&] {
+    std::string t;
+    for (int i = 0; i < accCount; ++i)
+      t += i ? ", f32" : "f32";
+    return t;
+  }());
+  w.line("}");
+
+  // Epilogue: act(scale * acc + bias) + residual, stored in fp32.
+  std::string biasBase = s.hasBias ? batchOffset(w, s.bias, z) : "";
+  std::string resBase = s.hasResidual ? batchOffset(w, s.residual, z) : "";
+  std::string outBase = w.mulc(z, s.m * s.n);
+  for (int mi = 0; mi < tilesM; ++mi)
+    for (int ni = 0; ni < tilesN; ++ni)
+      for (int i = 0; i < 4; ++i) {
+        std::string value =
+            loop + "#" + std::to_string((mi * tilesN + ni) * 4 + i);
+        std::string row =
+            w.add(m0, w.add(w.addc(warpRow, mi * 16 + (i / 2) * 8), g));
+        std::string col =
+            w.add(n0, w.addc(w.add(warpCol, t2), ni * 8 + (i % 2)));
+        std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
+        w.line("scf.if " + ok + " {");
+        std::string v = value;
+        if (s.scale != 1.0f)
+          v = w.fmul(v, w.f32(s.scale));
+        if (s.hasBias) {
+          std::string addr =
+              w.add(biasBase, w.add(w.mulc(row, s.bias.rowStride),
+                                    w.mulc(col, s.bias.colStride)));
+          v = w.fadd(v, w.load("%bias", biasType, addr));
+        }
+        v = activate(w, s.activation, v);
+        if (s.hasResidual) {
+          std::string addr =
+              w.add(resBase, w.add(w.mulc(row, s.residual.rowStride),
+                                   w.mulc(col, s.residual.colStride)));
+          v = w.fadd(v, w.load("%residual", resType, addr));
+        }
+        std::string addr = w.add(outBase, w.add(w.mulc(row, s.n), col));
+        w.line("memref.store " + v + ", %out[" + addr + "] : " + cType);
+        w.line("}");
+      }
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
+}
+
+std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
+  MmaTypes types(s.mmaType);
+  const int64_t threads = 32 * kAttentionWarps;
+  const int64_t headPad = (s.headDim + 15) / 16 * 16;
+  const int64_t valuePad = (s.valueDim + 7) / 8 * 8;
+  const int64_t kPitch = headPad + 8, vPitch = kAttentionBlockK + 8;
+  const std::string qType =
+      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
+  const std::string kType = flatType(s.batch * s.kvHeads * s.seqK * s.headDim);
+  const std::string vType = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim);
+  const std::string oType =
+      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim);
+  const std::string maskType =
+      flatType(s.maskElements, s.mask == MaskKind::Bool ? "i1" : "f32");
+  const std::string kTile = sharedType(kAttentionBlockK, kPitch, types.element);
+  const std::string vTile = sharedType(valuePad, vPitch, types.element);
+  const double log2e = 1.4426950408889634;
+
+  std::vector<std::string> params = {"%query: " + qType, "%key: " + kType,
+                                     "%value: " + vType};
+  if (s.mask != MaskKind::None)
+    params.push_back("%mask: " + maskType);
+  params.push_back("%out: " + oType);
+  std::string text =
+      header(s.name, params, {"%kTile: " + kTile, "%vTile: " + vTile}, threads);
+
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  std::string q0 = w.mulc(w.let("gpu.block_id x"), kAttentionBlockQ);
+  std::string y = w.let("gpu.block_id y"); // batch * queryHeads + head
+  std::string warp = w.div(tid, w.idx(32));
+  std::string lane = w.rem(tid, w.idx(32));
+  std::string g = w.div(lane, w.idx(4));
+  std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
+  std::string head = w.rem(y, w.idx(s.queryHeads));
+  std::string batch = w.div(y, w.idx(s.queryHeads));
+  std::string kvHead = w.div(head, w.idx(s.queryHeads / s.kvHeads));
+  std::string kvIndex = w.add(w.mulc(batch, s.kvHeads), kvHead);
+  std::string qBase = w.mulc(y, s.seqQ * s.headDim);
+  std::string kBase = w.mulc(kvIndex, s.seqK * s.headDim);
+  std::string vBase = w.mulc(kvIndex, s.seqK * s.valueDim);
+  std::string oBase = w.mulc(y, s.seqQ * s.valueDim);
+  std::string maskBase =
+      s.mask != MaskKind::None ? batchOffset(w, s.maskOperand, y) : "";
+  std::string zero = w.f32(0.0), negInf = w.f32(-INFINITY);
+  std::string cSq = w.idx(s.seqQ), cSk = w.idx(s.seqK);
+  std::string cD = w.idx(s.headDim), cDv = w.idx(s.valueDim);
+  std::string rows[2];
+  rows[0] = w.add(w.add(q0, w.mulc(warp, 16)), g);
+  rows[1] = w.addc(rows[0], 8);
+
+  // Query fragments, pre-scaled by scale * log2(e) so that the softmax uses
+  // exp2; they stay in registers for the whole key loop.
+  std::string qScale = w.f32(s.scale * log2e);
+  std::vector<std::array<std::string, 4>> qFrag;
+  auto loadQ = [&](const std::string &row, const std::string &col) {
+    std::string ok = w.andi(w.cmp("ult", row, cSq), w.cmp("ult", col, cD));
+    std::string addr = w.add(qBase, w.add(w.mulc(row, s.headDim), col));
+    return w.fmul(w.guardedLoad("%query", qType, addr, ok, zero), qScale);
+  };
+  for (int64_t ks = 0; ks < headPad; ks += 16) {
+    std::array<std::string, 4> frag;
+    for (int i = 0; i < 4; ++i) {
+      std::string row = rows[i % 2];
+      std::string col = w.addc(t2, ks + (i / 2) * 8);
+      frag[i] = packPair(w, types, loadQ(row, col), loadQ(row, w.addc(col, 1)));
+    }
+    qFrag.push_back(frag);
+  }
+
+  // Keys beyond the causal diagonal of the block's last row are never needed.
+  std::string keyEnd = cSk;
+  if (s.causal) {
+    std::string last = w.addc(q0, kAttentionBlockQ + s.seqK - s.seqQ);
+    keyEnd = w.bin("arith.minsi", cSk, w.bin("arith.maxsi", last, w.idx(0)));
+  }
+  const int64_t valueTiles = valuePad / 8;
+  const int64_t scoreTiles = kAttentionBlockK / 8;
+  std::vector<std::string> args, inits, types32;
+  for (int h = 0; h < 2; ++h) { // running max per row half
+    args.push_back(w.fresh("m"));
+    inits.push_back(negInf);
+  }
+  for (int h = 0; h < 2; ++h) { // running (per-thread partial) sum
+    args.push_back(w.fresh("l"));
+    inits.push_back(zero);
+  }
+  for (int64_t i = 0; i < valueTiles * 4; ++i) {
+    args.push_back(w.fresh("o"));
+    inits.push_back(zero);
+  }
+  for (size_t i = 0; i < args.size(); ++i)
+    types32.push_back("f32");
+  std::string loop = w.fresh("keys");
+  std::string kb = w.fresh("kb");
+  {
+    std::string iter;
+    for (size_t i = 0; i < args.size(); ++i)
+      iter += (i ? ", " : "") + args[i] + " = " + inits[i];
+    w.line(loop + ":" + std::to_string(args.size()) + " = scf.for " + kb +
+           " = " + w.idx(0) + " to " + keyEnd + " step " +
+           w.idx(kAttentionBlockK) + " iter_args(" + iter + ") -> (" +
+           llvm::join(types32, ", ") + ") {");
+  }
+  w.line("gpu.barrier");
+  // K block as [key][d], V block transposed as [d][key]: both keep the
+  // reduction dimension of their product contiguous.
+  auto stage = [&](const std::string &tile, const std::string &tileType,
+                   const std::string &src, const std::string &srcType,
+                   const std::string &base, int64_t width, int64_t padded,
+                   const std::string &cWidth, bool transposed) {
+    std::string i = w.fresh("i");
+    w.line("scf.for " + i + " = " + w.idx(0) + " to " +
+           w.idx(kAttentionBlockK * padded / threads) + " step " + w.idx(1) +
+           " {");
+    std::string e = w.add(tid, w.mulc(i, threads));
+    std::string key = w.div(e, w.idx(padded));
+    std::string d = w.rem(e, w.idx(padded));
+    std::string gk = w.add(kb, key);
+    std::string ok = w.andi(w.cmp("ult", gk, cSk), w.cmp("ult", d, cWidth));
+    std::string addr = w.add(base, w.add(w.mulc(gk, width), d));
+    std::string v = w.guardedLoad(src, srcType, addr, ok, zero);
+    std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
+    if (transposed)
+      w.line("memref.store " + h + ", " + tile + "[" + d + ", " + key +
+             "] : " + tileType);
+    else
+      w.line("memref.store " + h + ", " + tile + "[" + key + ", " + d +
+             "] : " + tileType);
+    w.line("}");
+  };
+  stage("%kTile", kTile, "%key", kType, kBase, s.headDim, headPad, cD, false);
+  stage("%vTile", vTile, "%value", vType, vBase, s.valueDim, valuePad, cDv,
+        true);
+  w.line("gpu.barrier");
+
+  // Scores S = Q Kᵀ (already in log2 units), masked.
+  std::vector<std::array<std::string, 4>> score(scoreTiles);
+  for (int64_t nt = 0; nt < scoreTiles; ++nt) {
+    std::array<std::string, 4> c = {zero, zero, zero, zero};
+    std::string n = w.addc(g, nt * 8);
+    for (size_t ks = 0; ks < qFrag.size(); ++ks) {
+      std::string k = w.addc(t2, ks * 16);
+      std::array<std::string, 2> b = {
+          sharedPair(w, types, "%kTile", kTile, n, k),
+          sharedPair(w, types, "%kTile", kTile, n, w.addc(k, 8))};
+      c = mma(w, types, qFrag[ks], b, c);
+    }
+    for (int e = 0; e < 4; ++e) {
+      std::string row = rows[e / 2];
+      std::string key = w.add(kb, w.addc(t2, nt * 8 + (e % 2)));
+      std::string valid = w.cmp("ult", key, cSk);
+      if (s.causal)
+        valid = w.andi(valid, w.cmp("sle", key, w.addc(row, s.seqK - s.seqQ)));
+      std::string v = c[e];
+      if (s.mask != MaskKind::None) {
+        std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
+        std::string mkey = w.bin("arith.minui", key, w.idx(s.seqK - 1));
+        std::string addr =
+            w.add(maskBase, w.add(w.mulc(mrow, s.maskOperand.rowStride),
+                                  w.mulc(mkey, s.maskOperand.colStride)));
+        std::string mv = w.load("%mask", maskType, addr);
+        if (s.mask == MaskKind::Bool)
+          valid = w.andi(valid, mv);
+        else
+          v = w.fadd(v, w.fmul(mv, w.f32(log2e)));
+      }
+      score[nt][e] = w.select(valid, v, negInf, "f32");
+    }
+  }
+
+  // Online softmax: new running max, rescale of the sum and of O.
+  std::vector<std::string> next(args.size());
+  std::string alpha[2], use[2];
+  for (int h = 0; h < 2; ++h) {
+    std::string mx = negInf;
+    for (int64_t nt = 0; nt < scoreTiles; ++nt)
+      mx = w.fmax(mx, w.fmax(score[nt][2 * h], score[nt][2 * h + 1]));
+    mx = w.shuffleReduce(mx, /*isMax=*/true, {1, 2});
+    std::string newMax = w.fmax(args[h], mx);
+    // A row with no valid key yet keeps max -inf; subtracting 0 instead
+    // keeps exp2 at 0 rather than NaN.
+    use[h] = w.select(w.cmpf("oeq", newMax, negInf), zero, newMax, "f32");
+    alpha[h] = w.exp2(w.fsub(args[h], use[h]));
+    next[h] = newMax;
+  }
+  std::string rowSum[2] = {zero, zero};
+  for (int64_t nt = 0; nt < scoreTiles; ++nt)
+    for (int e = 0; e < 4; ++e) {
+      score[nt][e] = w.exp2(w.fsub(score[nt][e], use[e / 2]));
+      rowSum[e / 2] = w.fadd(rowSum[e / 2], score[nt][e]);
+    }
+  for (int h = 0; h < 2; ++h)
+    next[2 + h] = w.fadd(w.fmul(args[2 + h], alpha[h]), rowSum[h]);
+  std::vector<std::array<std::string, 4>> out(valueTiles);
+  for (int64_t dt = 0; dt < valueTiles; ++dt)
+    for (int e = 0; e < 4; ++e)
+      out[dt][e] = w.fmul(args[4 + dt * 4 + e], alpha[e / 2]);
+  // O += P V: the score accumulators of two adjacent n-tiles are exactly the
+  // A fragment of one k16 step.
+  for (int64_t ks = 0; ks < kAttentionBlockK / 16; ++ks) {
+    const auto &lo = score[2 * ks], &hi = score[2 * ks + 1];
+    std::array<std::string, 4> a = {
+        packPair(w, types, lo[0], lo[1]), packPair(w, types, lo[2], lo[3]),
+        packPair(w, types, hi[0], hi[1]), packPair(w, types, hi[2], hi[3])};
+    std::string k = w.addc(t2, ks * 16);
+    for (int64_t dt = 0; dt < valueTiles; ++dt) {
+      std::string n = w.addc(g, dt * 8);
+      std::array<std::string, 2> b = {
+          sharedPair(w, types, "%vTile", vTile, n, k),
+          sharedPair(w, types, "%vTile", vTile, n, w.addc(k, 8))};
+      out[dt] = mma(w, types, a, b, out[dt]);
+    }
+  }
+  for (int64_t dt = 0; dt < valueTiles; ++dt)
+    for (int e = 0; e < 4; ++e)
+      next[4 + dt * 4 + e] = out[dt][e];
+  w.line("scf.yield " + llvm::join(next, ", ") + " : " +
+         llvm::join(types32, ", "));
+  w.line("}");
+
+  // Normalize; a row that saw no valid key has sum 0 and gives zeros.
+  std::string inverse[2];
+  for (int h = 0; h < 2; ++h) {
+    std::string sum = w.shuffleReduce(loop + "#" + std::to_string(2 + h),
+                                      /*isMax=*/false, {1, 2});
+    std::string positive = w.cmpf("ogt", sum, zero);
+    inverse[h] = w.select(positive, w.fdiv(w.f32(1.0), sum), zero, "f32");
+  }
+  for (int64_t dt = 0; dt < valueTiles; ++dt)
+    for (int e = 0; e < 4; ++e) {
+      std::string row = rows[e / 2];
+      std::string col = w.addc(t2, dt * 8 + (e % 2));
+      std::string ok = w.andi(w.cmp("ult", row, cSq), w.cmp("ult", col, cDv));
+      w.line("scf.if " + ok + " {");
+      std::string v =
+          w.fmul(loop + "#" + std::to_string(4 + dt * 4 + e), inverse[e / 2]);
+      std::string addr = w.add(oBase, w.add(w.mulc(row, s.valueDim), col));
+      w.line("memref.store " + v + ", %out[" + addr + "] : " + oType);
+      w.line("}");
+    }
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
+}
+
+std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
+  const int64_t warps = kRowThreads / 32;
+  const std::string xType = flatType(s.rows * s.length);
+  const std::string pType = flatType(s.length);
+  const std::string redType = sharedType(1, warps, "f32");
+  std::vector<std::string> params = {"%input: " + xType};
+  if (s.kind != RowKind::Softmax)
+    params.push_back("%scale: " + pType);
+  if (s.hasBias)
+    params.push_back("%bias: " + pType);
+  params.push_back("%out: " + xType);
+  std::string text =
+      header(s.name, params, {"%partial: " + redType}, kRowThreads);
+
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  std::string row = w.let("gpu.block_id x");
+  std::string warp = w.div(tid, w.idx(32));
+  std::string lane = w.rem(tid, w.idx(32));
+  std::string base = w.mulc(row, s.length);
+  std::string cL = w.idx(s.length), step = w.idx(kRowThreads);
+  std::string zero = w.f32(0.0);
+  std::string c0 = w.idx(0);
+
+  // Thread-strided pass over the row; `body` maps (accumulator, x) → new.
+  auto rowPass = [&](const std::string &init,
+                     const std::function<std::string(
+                         const std::string &, const std::string &)> &body) {
+    std::string result = w.fresh("pass");
+    std::string i = w.fresh("i"), acc = w.fresh("a");
+    w.line(result + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
+           step + " iter_args(" + acc + " = " + init + ") -> (f32) {");
+    std::string x = w.load("%input", xType, w.add(base, i));
+    w.line("scf.yield " + body(acc, x) + " : f32");
+    w.line("}");
+    return result;
+  };
+  // Warp shuffles, then one partial per warp through shared memory.
+  auto blockReduce = [&](std::string value, bool isMax) {
+    value = w.shuffleReduce(value, isMax, {16, 8, 4, 2, 1});
+    w.line("scf.if " + w.cmp("eq", lane, c0) + " {");
+    w.line("memref.store " + value + ", %partial[" + c0 + ", " + warp +
+           "] : " + redType);
+    w.line("}");
+    w.line("gpu.barrier");
+    std::string total = w.load("%partial", redType, c0 + ", " + c0);
+    for (int64_t i = 1; i < warps; ++i) {
+      std::string part = w.load("%partial", redType, c0 + ", " + w.idx(i));
+      total = isMax ? w.fmax(total, part) : w.fadd(total, part);
+    }
+    w.line("gpu.barrier");
+    return total;
+  };
+  std::string length = w.f32(static_cast<double>(s.length));
+  auto writePass = [&](const std::function<std::string(
+                           const std::string &, const std::string &)> &value) {
+    std::string i = w.fresh("i");
+    w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step + " {");
+    std::string addr = w.add(base, i);
+    std::string x = w.load("%input", xType, addr);
+    w.line("memref.store " + value(x, i) + ", %out[" + addr + "] : " + xType);
+    w.line("}");
+  };
+
+  switch (s.kind) {
+  case RowKind::LayerNorm:
+  case RowKind::RMSNorm: {
+    std::string center = zero;
+    std::string sumSq;
+    if (s.kind == RowKind::LayerNorm) {
+      std::string sum = blockReduce(
+          rowPass(zero, [&](auto a, auto x) { return w.fadd(a, x); }), false);
+      center = w.fdiv(sum, length);
+      sumSq = blockReduce(rowPass(zero,
+                                  [&](auto a, auto x) {
+                                    std::string d = w.fsub(x, center);
+                                    return w.fadd(a, w.fmul(d, d));
+                                  }),
+                          false);
+    } else {
+      sumSq = blockReduce(
+          rowPass(zero,
+                  [&](auto a, auto x) { return w.fadd(a, w.fmul(x, x)); }),
+          false);
+    }
+    std::string variance = w.fdiv(sumSq, length);
+    std::string inv =
+        w.fdiv(w.f32(1.0), w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
+    writePass([&](const std::string &x, const std::string &i) {
+      std::string v = w.fmul(w.fsub(x, center), inv);
+      v = w.fmul(v, w.load("%scale", pType, i));
+      if (s.hasBias)
+        v = w.fadd(v, w.load("%bias", pType, i));
+      return v;
+    });
+    break;
+  }
+  case RowKind::Softmax: {
+    std::string negInf = w.f32(-INFINITY);
+    std::string max = blockReduce(
+        rowPass(negInf, [&](auto a, auto x) { return w.fmax(a, x); }), true);
+    std::string sum = blockReduce(
+        rowPass(zero, [&](auto a,
+                          auto x) { return w.fadd(a, w.exp(w.fsub(x, max))); }),
+        false);
+    std::string inv = w.fdiv(w.f32(1.0), sum);
+    writePass([&](const std::string &x, const std::string &) {
+      return w.fmul(w.exp(w.fsub(x, max)), inv);
+    });
+    break;
+  }
+  }
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
+}
+
+std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
+  const std::string qType =
+      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
+  const std::string kType = flatType(s.batch * s.kvHeads * s.seqK * s.headDim);
+  const std::string vType = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim);
+  const std::string oType =
+      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim);
+  const std::string maskType =
+      flatType(s.maskElements, s.mask == MaskKind::Bool ? "i1" : "f32");
+  const std::string accType = flatType(s.valueDim);
+  const double log2e = 1.4426950408889634;
+  std::vector<std::string> params = {"%query: " + qType, "%key: " + kType,
+                                     "%value: " + vType};
+  if (s.mask != MaskKind::None)
+    params.push_back("%mask: " + maskType);
+  params.push_back("%out: " + oType);
+  std::string text = "  func.func private @" + s.name + "(" +
+                     llvm::join(params, ", ") + ") {\n";
+
+  Writer w;
+  std::string c0 = w.idx(0), c1 = w.idx(1);
+  std::string zero = w.f32(0.0), negInf = w.f32(-INFINITY);
+  std::string cSk = w.idx(s.seqK);
+  std::string qScale = w.f32(s.scale * log2e);
+  std::string acc = w.let("memref.alloca() : " + accType);
+  auto loop = [&](const std::string &iv, const std::string &from,
+                  const std::string &to, const std::string &step) {
+    w.line("scf.for " + iv + " = " + from + " to " + to + " step " + step +
+           " {");
+  };
+  std::string y = w.fresh("y"), row = w.fresh("row");
+  loop(y, c0, w.idx(s.batch * s.queryHeads), c1);
+  std::string head = w.rem(y, w.idx(s.queryHeads));
+  std::string batch = w.div(y, w.idx(s.queryHeads));
+  std::string kvIndex = w.add(w.mulc(batch, s.kvHeads),
+                              w.div(head, w.idx(s.queryHeads / s.kvHeads)));
+  std::string qBase = w.mulc(y, s.seqQ * s.headDim);
+  std::string kBase = w.mulc(kvIndex, s.seqK * s.headDim);
+  std::string vBase = w.mulc(kvIndex, s.seqK * s.valueDim);
+  std::string oBase = w.mulc(y, s.seqQ * s.valueDim);
+  std::string maskBase =
+      s.mask != MaskKind::None ? batchOffset(w, s.maskOperand, y) : "";
+  loop(row, c0, w.idx(s.seqQ), c1);
+  {
+    std::string d = w.fresh("d");
+    loop(d, c0, w.idx(s.valueDim), c1);
+    w.line("memref.store " + zero + ", " + acc + "[" + d + "] : " + accType);
+    w.line("}");
+  }
+  // The kernel's key bound: the causal diagonal of its query block's last row.
+  std::string keyEnd = cSk;
+  if (s.causal) {
+    std::string q0 =
+        w.mulc(w.div(row, w.idx(kAttentionBlockQ)), kAttentionBlockQ);
+    std::string last = w.addc(q0, kAttentionBlockQ + s.seqK - s.seqQ);
+    keyEnd = w.bin("arith.minsi", cSk, w.bin("arith.maxsi", last, w.idx(0)));
+  }
+  // The masked, log2-scaled score of `key` (an index into the keys).
+  auto score = [&](const std::string &key) {
+    std::string inRange = w.cmp("ult", key, cSk);
+    std::string safe = w.select(inRange, key, c0, "index");
+    std::string sum = w.fresh("dot");
+    std::string d = w.fresh("d"), a = w.fresh("a");
+    w.line(sum + " = scf.for " + d + " = " + c0 + " to " + w.idx(s.headDim) +
+           " step " + c1 + " iter_args(" + a + " = " + zero + ") -> (f32) {");
+    std::string qv = w.fmul(
+        w.load("%query", qType, w.add(qBase, w.add(w.mulc(row, s.headDim), d))),
+        qScale);
+    std::string kv =
+        w.load("%key", kType, w.add(kBase, w.add(w.mulc(safe, s.headDim), d)));
+    w.line("scf.yield " + w.fadd(a, w.fmul(qv, kv)) + " : f32");
+    w.line("}");
+    std::string valid = inRange;
+    if (s.causal)
+      valid = w.andi(valid, w.cmp("sle", key, w.addc(row, s.seqK - s.seqQ)));
+    std::string v = sum;
+    if (s.mask != MaskKind::None) {
+      std::string addr =
+          w.add(maskBase, w.add(w.mulc(row, s.maskOperand.rowStride),
+                                w.mulc(safe, s.maskOperand.colStride)));
+      std::string mv = w.load("%mask", maskType, addr);
+      if (s.mask == MaskKind::Bool)
+        valid = w.andi(valid, mv);
+      else
+        v = w.fadd(v, w.fmul(mv, w.f32(log2e)));
+    }
+    return std::make_pair(w.select(valid, v, negInf, "f32"), safe);
+  };
+  std::string keys = w.fresh("keys"), kb = w.fresh("kb");
+  std::string m = w.fresh("m"), l = w.fresh("l");
+  w.line(keys + ":2 = scf.for " + kb + " = " + c0 + " to " + keyEnd + " step " +
+         w.idx(kAttentionBlockK) + " iter_args(" + m + " = " + negInf + ", " +
+         l + " = " + zero + ") -> (f32, f32) {");
+  {
+    std::string blockMax = w.fresh("bmax"), j = w.fresh("j"), a = w.fresh("a");
+    w.line(blockMax + " = scf.for " + j + " = " + c0 + " to " +
+           w.idx(kAttentionBlockK) + " step " + c1 + " iter_args(" + a + " = " +
+           negInf + ") -> (f32) {");
+    std::string sc = score(w.add(kb, j)).first;
+    w.line("scf.yield " + w.fmax(a, sc) + " : f32");
+    w.line("}");
+    std::string newMax = w.fmax(m, blockMax);
+    std::string use =
+        w.select(w.cmpf("oeq", newMax, negInf), zero, newMax, "f32");
+    std::string alpha = w.let("math.exp2 " + w.fsub(m, use) + " : f32");
+    std::string d = w.fresh("d");
+    loop(d, c0, w.idx(s.valueDim), c1);
+    std::string old = w.load(acc, accType, d);
+    w.line("memref.store " + w.fmul(old, alpha) + ", " + acc + "[" + d +
+           "] : " + accType);
+    w.line("}");
+    std::string rowSum = w.fresh("rsum"), j2 = w.fresh("j"), a2 = w.fresh("a");
+    w.line(rowSum + " = scf.for " + j2 + " = " + c0 + " to " +
+           w.idx(kAttentionBlockK) + " step " + c1 + " iter_args(" + a2 +
+           " = " + zero + ") -> (f32) {");
+    auto [sc2, key] = score(w.add(kb, j2));
+    std::string p = w.let("math.exp2 " + w.fsub(sc2, use) + " : f32");
+    std::string d2 = w.fresh("d");
+    loop(d2, c0, w.idx(s.valueDim), c1);
+    std::string vv = w.load("%value", vType,
+                            w.add(vBase, w.add(w.mulc(key, s.valueDim), d2)));
+    std::string cur = w.load(acc, accType, d2);
+    w.line("memref.store " + w.fadd(cur, w.fmul(p, vv)) + ", " + acc + "[" +
+           d2 + "] : " + accType);
+    w.line("}");
+    w.line("scf.yield " + w.fadd(a2, p) + " : f32");
+    w.line("}");
+    w.line("scf.yield " + newMax + ", " + w.fadd(w.fmul(l, alpha), rowSum) +
+           " : f32, f32");
+  }
+  w.line("}");
+  std::string total = keys + "#1";
+  std::string inverse = w.select(w.cmpf("ogt", total, zero),
+                                 w.fdiv(w.f32(1.0), total), zero, "f32");
+  {
+    std::string d = w.fresh("d");
+    loop(d, c0, w.idx(s.valueDim), c1);
+    std::string v = w.fmul(w.load(acc, accType, d), inverse);
+    w.line("memref.store " + v + ", %out[" +
+           w.add(oBase, w.add(w.mulc(row, s.valueDim), d)) + "] : " + oType);
+    w.line("}");
+  }
+  w.line("}"); // rows
+  w.line("}"); // heads
+  w.line("return");
+  return text + w.text + "  }\n";
+}

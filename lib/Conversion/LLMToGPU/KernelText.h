@@ -1,0 +1,101 @@
+//===- KernelText.h - generated gpu.func kernels for the ptx backend -*- C++
+//-*-===//
+//
+// The hand-scheduled kernels of the ptx backend (tensor-core matmul with a
+// fused epilogue, FlashAttention-style attention, row norms and softmax),
+// generated as gpu-dialect text specialized to static shapes and parsed into
+// the module's gpu.module. Register-resident tiles need fully unrolled code;
+// generating it from C++ loops keeps the unrolling explicit and the emitted
+// IR readable. Every buffer is a flat `memref<Nxf32>` (bare pointer at the
+// kernel ABI); strides and broadcast (stride 0) are baked in.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLMC_CONVERSION_LLMTOGPU_KERNELTEXT_H
+#define LLMC_CONVERSION_LLMTOGPU_KERNELTEXT_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llmc::gpu_kernels {
+
+/// One term of a batch offset: ((batchIndex / divisor) % size) * stride.
+struct BatchTerm {
+  int64_t divisor, size, stride;
+};
+
+/// Addressing of one operand: element (batch z, row r, col c) lives at
+/// sum(batch terms of z) + r * rowStride + c * colStride.
+struct Operand {
+  int64_t elements = 0;
+  std::vector<BatchTerm> batch;
+  int64_t rowStride = 0, colStride = 0;
+};
+
+enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
+
+struct MatMulSpec {
+  std::string name;
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  Operand lhs, rhs;
+  bool hasBias = false, hasResidual = false;
+  Operand bias, residual;
+  float scale = 1.0f;
+  Activation activation = Activation::None;
+  /// Block tile; warps hold 32x32 each, so the block has
+  /// (tileM / 32) * (tileN / 32) warps.
+  int64_t tileM = 64, tileN = 64, tileK = 32;
+  /// "bf16" or "f16": the tensor-core input type (fp32 accumulation).
+  std::string mmaType = "bf16";
+};
+
+enum class MaskKind { None, Bool, Additive };
+
+struct AttentionSpec {
+  std::string name;
+  /// Product of the batch dims; heads of the query and of key/value.
+  int64_t batch = 1, queryHeads = 1, kvHeads = 1;
+  int64_t seqQ = 0, seqK = 0, headDim = 0, valueDim = 0;
+  float scale = 1.0f;
+  bool causal = false;
+  MaskKind mask = MaskKind::None;
+  /// Mask addressing over (batch*queryHeads index, query row, key col).
+  Operand maskOperand;
+  int64_t maskElements = 0;
+  std::string mmaType = "bf16";
+};
+
+enum class RowKind { LayerNorm, RMSNorm, Softmax };
+
+struct RowSpec {
+  std::string name;
+  RowKind kind = RowKind::Softmax;
+  int64_t rows = 0, length = 0;
+  bool hasBias = false;
+  float epsilon = 0.0f;
+};
+
+/// Threads per block of each kernel (the launch must use the same).
+int64_t matmulThreads(const MatMulSpec &spec);
+constexpr int64_t kAttentionWarps = 4;
+constexpr int64_t kAttentionBlockQ = 16 * kAttentionWarps;
+constexpr int64_t kAttentionBlockK = 64;
+constexpr int64_t kRowThreads = 256;
+
+/// A host function (func.func @name on the same flat buffers) that runs the
+/// attention kernel's algorithm in fp32 with scalar loops: query blocks of
+/// kAttentionBlockQ for the causal key bound, key blocks of
+/// kAttentionBlockK, block maximum then rescaling of the running sum and
+/// output, exp2 of log2(e)-scaled scores, grouped kv heads, zero rows. It
+/// checks the algorithm on a CPU; the kernel differs only in how the work is
+/// spread over threads and in bf16 operands of its products.
+std::string attentionHostReference(const AttentionSpec &spec);
+
+/// gpu.func text (no enclosing gpu.module) for each kernel.
+std::string matmulKernel(const MatMulSpec &spec);
+std::string attentionKernel(const AttentionSpec &spec);
+std::string rowKernel(const RowSpec &spec);
+
+} // namespace llmc::gpu_kernels
+
+#endif // LLMC_CONVERSION_LLMTOGPU_KERNELTEXT_H

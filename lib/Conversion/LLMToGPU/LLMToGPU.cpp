@@ -1,0 +1,767 @@
+//===- LLMToGPU.cpp - llm ops to GPU kernels for the ptx backend ----------===//
+//
+// Three passes of the ptx pipeline: convert-llm-to-gpu (fused kernels for the
+// ops that dominate a transformer), llm-gpu-map-loops (the generic path for
+// everything else, after linalg → parallel loops) and
+// llm-gpu-merge-kernel-modules (one gpu.module, hence one PTX file).
+//
+//===----------------------------------------------------------------------===//
+#include "KernelText.h"
+
+#include "llm/IR/LLMDialect.h"
+#include "llm/IR/LLMOps.h"
+#include "llmc/Conversion/Passes.h"
+#include "llmc/Target/TargetDescription.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_CONVERTLLMTOGPU
+#define GEN_PASS_DEF_LLMGPUMAPLOOPS
+#define GEN_PASS_DEF_LLMGPUMERGEKERNELMODULES
+#define GEN_PASS_DEF_LLMGPUEXPANDMATH
+#define GEN_PASS_DEF_LLMATTENTIONHOSTREFERENCE
+#include "llmc/Conversion/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+namespace gk = llmc::gpu_kernels;
+
+namespace {
+
+constexpr llvm::StringLiteral kKernelModule = "llm_kernels";
+
+SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// Strides of `shape` read as a numpy broadcast to `result` (right-aligned;
+/// missing or size-1 dims get stride 0).
+SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> shape,
+                                      ArrayRef<int64_t> result) {
+  SmallVector<int64_t> own = contiguousStrides(shape);
+  SmallVector<int64_t> strides(result.size(), 0);
+  int64_t lead = result.size() - shape.size();
+  for (size_t i = 0; i < result.size(); ++i) {
+    int64_t j = static_cast<int64_t>(i) - lead;
+    if (j >= 0 && shape[j] != 1)
+      strides[i] = own[j];
+  }
+  return strides;
+}
+
+/// Batch terms over the leading `count` dims of `dims` with `strides`.
+std::vector<gk::BatchTerm> batchTerms(ArrayRef<int64_t> dims,
+                                      ArrayRef<int64_t> strides, size_t count) {
+  std::vector<gk::BatchTerm> terms;
+  int64_t divisor = 1;
+  for (int64_t i = static_cast<int64_t>(count) - 1; i >= 0; --i) {
+    terms.push_back({divisor, dims[i], strides[i]});
+    divisor *= dims[i];
+  }
+  return terms;
+}
+
+bool isStaticF32(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  return type && type.hasStaticShape() && type.getElementType().isF32() &&
+         type.getNumElements() > 0;
+}
+
+int64_t elements(Value value) {
+  return cast<RankedTensorType>(value.getType()).getNumElements();
+}
+
+/// Rewrites ops into launches and collects the kernels' text.
+class KernelBuilder {
+public:
+  KernelBuilder(ModuleOp module, const llmc::TargetDescription *desc,
+                std::string mmaType, bool hostReference = false)
+      : module(module), desc(desc), mmaType(std::move(mmaType)),
+        hostReference(hostReference) {}
+
+  LogicalResult run();
+
+private:
+  /// The flat f32 (or i1) buffer a kernel reads for `tensor`.
+  Value flatBuffer(OpBuilder &b, Location loc, Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto shaped = MemRefType::get(type.getShape(), type.getElementType());
+    Value buffer = bufferization::ToBufferOp::create(b, loc, shaped, tensor,
+                                                     /*read_only=*/true);
+    return flatten(b, loc, buffer, type.getNumElements());
+  }
+  Value flatten(OpBuilder &b, Location loc, Value buffer, int64_t count) {
+    auto type = cast<MemRefType>(buffer.getType());
+    auto flat = MemRefType::get({count}, type.getElementType());
+    return memref::ReinterpretCastOp::create(b, loc, flat, buffer, 0, {count},
+                                             {1});
+  }
+  /// Allocates the result, launches `kernel` on (inputs..., result) and
+  /// replaces `op`'s result with the buffer as a tensor.
+  void launch(Operation *op, StringRef kernel, std::array<int64_t, 3> grid,
+              int64_t threads, ValueRange inputs) {
+    OpBuilder b(op);
+    if (hostReference) {
+      // The same buffers, handed to the host function of the algorithm.
+      Location loc = op->getLoc();
+      auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+      SmallVector<Value> args;
+      for (Value input : inputs)
+        args.push_back(flatBuffer(b, loc, input));
+      Value result = memref::AllocOp::create(
+          b, loc,
+          MemRefType::get(resultType.getShape(), resultType.getElementType()));
+      args.push_back(flatten(b, loc, result, resultType.getNumElements()));
+      func::CallOp::create(b, loc, kernel, TypeRange{}, args);
+      Value tensor = bufferization::ToTensorOp::create(
+          b, loc, resultType, result, b.getUnitAttr(), b.getUnitAttr());
+      op->getResult(0).replaceAllUsesWith(tensor);
+      op->erase();
+      return;
+    }
+    Location loc = op->getLoc();
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    SmallVector<Value> args;
+    for (Value input : inputs)
+      args.push_back(flatBuffer(b, loc, input));
+    auto shaped =
+        MemRefType::get(resultType.getShape(), resultType.getElementType());
+    Value result = memref::AllocOp::create(b, loc, shaped);
+    args.push_back(flatten(b, loc, result, resultType.getNumElements()));
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    auto symbol =
+        SymbolRefAttr::get(b.getContext(), kKernelModule,
+                           {FlatSymbolRefAttr::get(b.getContext(), kernel)});
+    gpu::LaunchFuncOp::create(
+        b, loc, symbol,
+        gpu::KernelDim3{index(grid[0]), index(grid[1]), index(grid[2])},
+        gpu::KernelDim3{index(threads), index(1), index(1)},
+        /*dynamicSharedMemorySize=*/Value(), args);
+    Value tensor = bufferization::ToTensorOp::create(
+        b, loc, resultType, result, b.getUnitAttr(), b.getUnitAttr());
+    op->getResult(0).replaceAllUsesWith(tensor);
+    op->erase();
+  }
+  std::string name(StringRef kind) {
+    return (kind + "_" + Twine(counter++)).str();
+  }
+
+  void chooseTiles(gk::MatMulSpec &spec);
+  LogicalResult lower(llm::MatMulOp op);
+  LogicalResult lower(llm::AttentionOp op);
+  LogicalResult lowerRow(Operation *op, gk::RowKind kind, int64_t axis,
+                         Value scale, Value bias, float epsilon);
+
+  ModuleOp module;
+  const llmc::TargetDescription *desc;
+  std::string mmaType;
+  bool hostReference;
+  std::string kernels;
+  unsigned counter = 0;
+};
+
+void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
+  // The largest block tile whose shared-memory tiles fit the description's
+  // per-block budget, whose threads fit a block, and that still gives every
+  // SM a block; small problems fall back to 64x64.
+  double smem = desc ? desc->number("gpu.shared_memory_per_block_bytes")
+                           .value_or(48 * 1024)
+                     : 48 * 1024;
+  double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
+  double maxThreads =
+      desc ? desc->number("gpu.max_threads_per_block").value_or(1024) : 1024;
+  const int64_t candidates[][2] = {{128, 128}, {128, 64}, {64, 64}};
+  for (auto [tm, tn] : candidates) {
+    int64_t bytes = (tm + tn) * (spec.tileK + 8) * 2;
+    int64_t threads = 32 * (tm / 32) * (tn / 32);
+    int64_t blocks =
+        ((spec.m + tm - 1) / tm) * ((spec.n + tn - 1) / tn) * spec.batch;
+    if (bytes <= smem && threads <= maxThreads && blocks >= sms) {
+      spec.tileM = tm;
+      spec.tileN = tn;
+      return;
+    }
+  }
+  spec.tileM = spec.tileN = 64;
+}
+
+LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
+  Value lhs = op.getLhs(), rhs = op.getRhs();
+  Value bias = op.getBias(), residual = op.getResidual();
+  if (!isStaticF32(lhs) || !isStaticF32(rhs) || !isStaticF32(op.getResult()) ||
+      (bias && !isStaticF32(bias)) || (residual && !isStaticF32(residual)))
+    return success(); // left for the generic path
+  auto lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
+  auto rhsShape = cast<RankedTensorType>(rhs.getType()).getShape();
+  auto resultShape =
+      cast<RankedTensorType>(op.getResult().getType()).getShape();
+  size_t rank = resultShape.size();
+  size_t batchRank = rank - 2;
+
+  gk::MatMulSpec spec;
+  spec.name = name("matmul");
+  spec.mmaType = mmaType;
+  spec.m = resultShape[rank - 2];
+  spec.n = resultShape[rank - 1];
+  int64_t lr = lhsShape.size(), rr = rhsShape.size();
+  spec.k = op.getTransposeLhs() ? lhsShape[lr - 2] : lhsShape[lr - 1];
+  spec.batch = 1;
+  for (size_t i = 0; i < batchRank; ++i)
+    spec.batch *= resultShape[i];
+
+  SmallVector<int64_t> batchDims(resultShape.take_front(batchRank));
+  auto operandBatch = [&](ArrayRef<int64_t> shape) {
+    SmallVector<int64_t> strides =
+        broadcastStrides(shape.drop_back(2), batchDims);
+    // Each batch element of the operand is one matrix of the last two dims.
+    int64_t matrix = shape[shape.size() - 2] * shape[shape.size() - 1];
+    for (int64_t &s : strides)
+      s *= matrix;
+    return batchTerms(batchDims, strides, batchRank);
+  };
+  spec.lhs.elements = elements(lhs);
+  spec.lhs.batch = operandBatch(lhsShape);
+  if (op.getTransposeLhs()) {
+    spec.lhs.rowStride = 1;
+    spec.lhs.colStride = spec.m;
+  } else {
+    spec.lhs.rowStride = spec.k;
+    spec.lhs.colStride = 1;
+  }
+  spec.rhs.elements = elements(rhs);
+  spec.rhs.batch = operandBatch(rhsShape);
+  if (op.getTransposeRhs()) {
+    spec.rhs.rowStride = 1;
+    spec.rhs.colStride = spec.k;
+  } else {
+    spec.rhs.rowStride = spec.n;
+    spec.rhs.colStride = 1;
+  }
+  auto epilogueOperand = [&](Value value) {
+    gk::Operand operand;
+    auto shape = cast<RankedTensorType>(value.getType()).getShape();
+    SmallVector<int64_t> strides = broadcastStrides(shape, resultShape);
+    operand.elements = elements(value);
+    operand.batch = batchTerms(resultShape, strides, batchRank);
+    operand.rowStride = strides[rank - 2];
+    operand.colStride = strides[rank - 1];
+    return operand;
+  };
+  if (bias) {
+    spec.hasBias = true;
+    spec.bias = epilogueOperand(bias);
+  }
+  if (residual) {
+    spec.hasResidual = true;
+    spec.residual = epilogueOperand(residual);
+  }
+  // A weight shared by every batch element (the projections of a
+  // transformer): fold the batch into the rows, one larger GEMM.
+  auto foldable = [&](const gk::Operand &operand, int64_t rowStride) {
+    for (const gk::BatchTerm &term : operand.batch)
+      if (term.size != 1 && term.stride != rowStride * term.divisor * spec.m)
+        return false;
+    return true;
+  };
+  if (spec.batch > 1 && rr == 2 && !op.getTransposeLhs() &&
+      foldable(spec.lhs, spec.lhs.rowStride) &&
+      (!bias || foldable(spec.bias, spec.bias.rowStride)) &&
+      (!residual || foldable(spec.residual, spec.residual.rowStride))) {
+    spec.m *= spec.batch;
+    spec.batch = 1;
+    spec.lhs.batch.clear();
+    spec.bias.batch.clear();
+    spec.residual.batch.clear();
+  }
+  spec.scale = op.getScale().convertToFloat();
+  switch (op.getActivation()) {
+  case llm::Activation::none:
+    spec.activation = gk::Activation::None;
+    break;
+  case llm::Activation::relu:
+    spec.activation = gk::Activation::Relu;
+    break;
+  case llm::Activation::gelu:
+    spec.activation = gk::Activation::Gelu;
+    break;
+  case llm::Activation::gelu_tanh:
+    spec.activation = gk::Activation::GeluTanh;
+    break;
+  case llm::Activation::silu:
+    spec.activation = gk::Activation::Silu;
+    break;
+  }
+  chooseTiles(spec);
+  kernels += gk::matmulKernel(spec);
+  SmallVector<Value> inputs = {lhs, rhs};
+  if (bias)
+    inputs.push_back(bias);
+  if (residual)
+    inputs.push_back(residual);
+  launch(op, spec.name,
+         {(spec.n + spec.tileN - 1) / spec.tileN,
+          (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
+         gk::matmulThreads(spec), inputs);
+  return success();
+}
+
+LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
+  Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
+  Value mask = op.getMask();
+  if (!isStaticF32(q) || !isStaticF32(k) || !isStaticF32(v) ||
+      !isStaticF32(op.getResult()))
+    return success();
+  auto qShape = cast<RankedTensorType>(q.getType()).getShape();
+  auto kShape = cast<RankedTensorType>(k.getType()).getShape();
+  auto vShape = cast<RankedTensorType>(v.getType()).getShape();
+  size_t rank = qShape.size();
+  gk::AttentionSpec spec;
+  spec.name = name("attention");
+  spec.mmaType = mmaType;
+  spec.batch = 1;
+  for (size_t i = 0; i + 3 < rank; ++i)
+    spec.batch *= qShape[i];
+  spec.queryHeads = qShape[rank - 3];
+  spec.kvHeads = kShape[rank - 3];
+  spec.seqQ = qShape[rank - 2];
+  spec.seqK = kShape[rank - 2];
+  spec.headDim = qShape[rank - 1];
+  spec.valueDim = vShape[rank - 1];
+  spec.scale = op.getScale().convertToFloat();
+  spec.causal = op.getCausal();
+  if (spec.headDim > 256 || spec.valueDim > 256)
+    return success(); // register tiles are sized for head dims up to 256
+  if (mask) {
+    auto maskType = dyn_cast<RankedTensorType>(mask.getType());
+    if (!maskType || !maskType.hasStaticShape())
+      return success();
+    if (maskType.getElementType().isInteger(1))
+      spec.mask = gk::MaskKind::Bool;
+    else if (maskType.getElementType().isF32())
+      spec.mask = gk::MaskKind::Additive;
+    else
+      return success();
+    SmallVector<int64_t> scores(qShape.begin(), qShape.end());
+    scores.back() = spec.seqK;
+    SmallVector<int64_t> strides =
+        broadcastStrides(maskType.getShape(), scores);
+    spec.maskOperand.batch = batchTerms(scores, strides, rank - 2);
+    spec.maskOperand.rowStride = strides[rank - 2];
+    spec.maskOperand.colStride = strides[rank - 1];
+    spec.maskElements = maskType.getNumElements();
+  }
+  kernels += hostReference ? gk::attentionHostReference(spec)
+                           : gk::attentionKernel(spec);
+  SmallVector<Value> inputs = {q, k, v};
+  if (mask)
+    inputs.push_back(mask);
+  launch(op, spec.name,
+         {(spec.seqQ + gk::kAttentionBlockQ - 1) / gk::kAttentionBlockQ,
+          spec.batch * spec.queryHeads, 1},
+         32 * gk::kAttentionWarps, inputs);
+  return success();
+}
+
+LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
+                                      int64_t axis, Value scale, Value bias,
+                                      float epsilon) {
+  Value input = op->getOperand(0);
+  if (!isStaticF32(input) || (scale && !isStaticF32(scale)) ||
+      (bias && !isStaticF32(bias)))
+    return success();
+  auto shape = cast<RankedTensorType>(input.getType()).getShape();
+  int64_t rank = shape.size();
+  if (axis < 0)
+    axis += rank;
+  gk::RowSpec spec;
+  spec.kind = kind;
+  spec.name = name(kind == gk::RowKind::Softmax   ? "softmax"
+                   : kind == gk::RowKind::RMSNorm ? "rms_norm"
+                                                  : "layer_norm");
+  spec.rows = 1;
+  spec.length = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    (i < axis ? spec.rows : spec.length) *= shape[i];
+  // Scale and bias cover the normalized dims exactly (the verifier's rule);
+  // anything else takes the generic path.
+  if ((scale && elements(scale) != spec.length) ||
+      (bias && elements(bias) != spec.length))
+    return success();
+  spec.hasBias = static_cast<bool>(bias);
+  spec.epsilon = epsilon;
+  kernels += gk::rowKernel(spec);
+  SmallVector<Value> inputs = {input};
+  if (scale)
+    inputs.push_back(scale);
+  if (bias)
+    inputs.push_back(bias);
+  launch(op, spec.name, {spec.rows, 1, 1}, gk::kRowThreads, inputs);
+  return success();
+}
+
+LogicalResult KernelBuilder::run() {
+  SmallVector<Operation *> ops;
+  module.walk([&](Operation *op) {
+    if (hostReference ? isa<llm::AttentionOp>(op)
+                      : isa<llm::MatMulOp, llm::AttentionOp, llm::LayerNormOp,
+                            llm::RMSNormOp, llm::SoftmaxOp>(op))
+      ops.push_back(op);
+  });
+  for (Operation *op : ops) {
+    LogicalResult result = success();
+    if (auto matmul = dyn_cast<llm::MatMulOp>(op))
+      result = lower(matmul);
+    else if (auto attention = dyn_cast<llm::AttentionOp>(op))
+      result = lower(attention);
+    else if (auto norm = dyn_cast<llm::LayerNormOp>(op))
+      result =
+          lowerRow(op, gk::RowKind::LayerNorm, norm.getAxis(), norm.getScale(),
+                   norm.getBias(), norm.getEpsilon().convertToFloat());
+    else if (auto norm = dyn_cast<llm::RMSNormOp>(op))
+      result =
+          lowerRow(op, gk::RowKind::RMSNorm, norm.getAxis(), norm.getScale(),
+                   Value(), norm.getEpsilon().convertToFloat());
+    else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op)) {
+      int64_t rank = cast<RankedTensorType>(softmax.getType()).getRank();
+      int64_t axis = softmax.getAxis();
+      if (axis == -1 || axis == rank - 1)
+        result = lowerRow(op, gk::RowKind::Softmax, rank - 1, Value(), Value(),
+                          0.0f);
+    }
+    if (failed(result))
+      return failure();
+  }
+  if (kernels.empty())
+    return success();
+
+  MLIRContext *ctx = module.getContext();
+  ParserConfig config(ctx);
+  if (hostReference) {
+    OwningOpRef<ModuleOp> parsed =
+        parseSourceString<ModuleOp>("module {\n" + kernels + "}\n", config);
+    if (!parsed)
+      return module.emitError("llm-attention-host-reference: a generated "
+                              "function does not parse (a generator bug)");
+    for (Operation &op :
+         llvm::make_early_inc_range(parsed->getBody()->getOperations()))
+      op.moveBefore(module.getBody(), module.getBody()->end());
+    return success();
+  }
+
+  // Parse the kernels and move them into the module's kernel module.
+  std::string text =
+      "gpu.module @" + kKernelModule.str() + " {\n" + kernels + "}\n";
+  OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(text, config);
+  if (!parsed)
+    return module.emitError("convert-llm-to-gpu: a generated kernel does not "
+                            "parse (a bug of the kernel generator)");
+  auto kernelModule = *parsed->getOps<gpu::GPUModuleOp>().begin();
+  kernelModule->remove();
+  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule)) {
+    for (Operation &op : llvm::make_early_inc_range(
+             kernelModule.getBody()->without_terminator()))
+      op.moveBefore(existing.getBody()->getTerminator());
+    kernelModule->destroy();
+  } else {
+    module.getBody()->push_back(kernelModule);
+  }
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(ctx));
+  return success();
+}
+
+struct ConvertLLMToGPUPass
+    : llmc::impl::ConvertLLMToGPUBase<ConvertLLMToGPUPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (mmaType != "bf16" && mmaType != "f16") {
+      getOperation().emitError()
+          << "convert-llm-to-gpu: mma-type must be bf16 or f16, not '"
+          << mmaType << "'";
+      return signalPassFailure();
+    }
+    llvm::Expected<llmc::TargetDescription> desc =
+        llmc::TargetDescription::load(targetDesc);
+    if (!desc) {
+      getOperation().emitError()
+          << "convert-llm-to-gpu: " << llvm::toString(desc.takeError());
+      return signalPassFailure();
+    }
+    if (desc->kind() != "gpu") {
+      getOperation().emitError() << "convert-llm-to-gpu: target description '"
+                                 << desc->name() << "' is not a gpu";
+      return signalPassFailure();
+    }
+    KernelBuilder builder(getOperation(), &*desc, mmaType);
+    if (failed(builder.run()))
+      signalPassFailure();
+  }
+};
+
+struct LLMAttentionHostReferencePass
+    : llmc::impl::LLMAttentionHostReferenceBase<LLMAttentionHostReferencePass> {
+  void runOnOperation() override {
+    KernelBuilder builder(getOperation(), nullptr, "bf16",
+                          /*hostReference=*/true);
+    if (failed(builder.run()))
+      signalPassFailure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Generic path: parallel loops and copies → gpu.launch
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kGenericThreads = 256;
+
+/// Builds a 1-D launch over `total` iterations; `body` gets the linear
+/// iteration index inside the bounds check.
+void buildLinearLaunch(OpBuilder &b, Location loc, int64_t total,
+                       function_ref<void(OpBuilder &, Value)> body) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value one = index(1);
+  Value blocks = index((total + kGenericThreads - 1) / kGenericThreads);
+  auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one,
+                                      index(kGenericThreads), one, one);
+  OpBuilder inner = OpBuilder::atBlockBegin(&launch.getBody().front());
+  Value linear = arith::AddIOp::create(
+      inner, loc,
+      arith::MulIOp::create(
+          inner, loc, launch.getBlockIds().x,
+          arith::ConstantIndexOp::create(inner, loc, kGenericThreads)),
+      launch.getThreadIds().x);
+  Value inRange =
+      arith::CmpIOp::create(inner, loc, arith::CmpIPredicate::ult, linear,
+                            arith::ConstantIndexOp::create(inner, loc, total));
+  auto guard = scf::IfOp::create(inner, loc, inRange, /*withElse=*/false);
+  OpBuilder then = guard.getThenBodyBuilder();
+  body(then, linear);
+  gpu::TerminatorOp::create(inner, loc);
+}
+
+/// Indices of a row-major iteration space of `sizes` at `linear`.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
+                               ArrayRef<int64_t> sizes) {
+  SmallVector<Value> indices(sizes.size());
+  Value rest = linear;
+  for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i >= 0; --i) {
+    Value size = arith::ConstantIndexOp::create(b, loc, sizes[i]);
+    indices[i] = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, size);
+    if (i > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, size);
+  }
+  return indices;
+}
+
+struct LLMGPUMapLoopsPass : llmc::impl::LLMGPUMapLoopsBase<LLMGPUMapLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> work;
+    getOperation().walk([&](Operation *op) {
+      if (op->getParentOfType<gpu::LaunchOp>() ||
+          op->getParentOfType<gpu::GPUModuleOp>())
+        return;
+      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+        if (!loop->getParentOfType<scf::ParallelOp>())
+          work.push_back(op);
+      } else if (isa<memref::CopyOp>(op)) {
+        work.push_back(op);
+      }
+    });
+    for (Operation *op : work) {
+      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+        if (failed(mapLoop(loop)))
+          return signalPassFailure();
+      } else if (failed(mapCopy(cast<memref::CopyOp>(op)))) {
+        return signalPassFailure();
+      }
+    }
+  }
+
+  LogicalResult mapLoop(scf::ParallelOp loop) {
+    if (loop.getNumResults() != 0)
+      return loop.emitError("llm-gpu-map-loops: parallel loops with "
+                            "reductions are not supported");
+    SmallVector<int64_t> lower, sizes, steps;
+    int64_t total = 1;
+    for (auto [lb, ub, step] : llvm::zip(
+             loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+      std::optional<int64_t> l = getConstantIntValue(lb),
+                             u = getConstantIntValue(ub),
+                             s = getConstantIntValue(step);
+      if (!l || !u || !s || *s <= 0)
+        return loop.emitError("llm-gpu-map-loops: loop bounds must be static");
+      lower.push_back(*l);
+      steps.push_back(*s);
+      sizes.push_back(std::max<int64_t>(0, (*u - *l + *s - 1) / *s));
+      total *= sizes.back();
+    }
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    if (total > 0)
+      buildLinearLaunch(b, loc, total, [&](OpBuilder &then, Value linear) {
+        SmallVector<Value> indices = delinearize(then, loc, linear, sizes);
+        IRMapping mapping;
+        for (auto [i, iv] : llvm::enumerate(loop.getInductionVars())) {
+          Value index = indices[i];
+          if (steps[i] != 1)
+            index = arith::MulIOp::create(
+                then, loc, index,
+                arith::ConstantIndexOp::create(then, loc, steps[i]));
+          if (lower[i] != 0)
+            index = arith::AddIOp::create(
+                then, loc, index,
+                arith::ConstantIndexOp::create(then, loc, lower[i]));
+          mapping.map(iv, index);
+        }
+        for (Operation &inner : loop.getBody()->without_terminator())
+          then.clone(inner, mapping);
+      });
+    loop.erase();
+    return success();
+  }
+
+  LogicalResult mapCopy(memref::CopyOp copy) {
+    auto type = dyn_cast<MemRefType>(copy.getSource().getType());
+    if (!type || !type.hasStaticShape())
+      return copy.emitError("llm-gpu-map-loops: copies must have static "
+                            "shapes");
+    OpBuilder b(copy);
+    Location loc = copy.getLoc();
+    if (type.getNumElements() > 0)
+      buildLinearLaunch(
+          b, loc, type.getNumElements(), [&](OpBuilder &then, Value linear) {
+            SmallVector<Value> indices =
+                delinearize(then, loc, linear, type.getShape());
+            Value v =
+                memref::LoadOp::create(then, loc, copy.getSource(), indices);
+            memref::StoreOp::create(then, loc, v, copy.getTarget(), indices);
+          });
+    copy.erase();
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// One kernel module
+//===----------------------------------------------------------------------===//
+
+struct LLMGPUMergeKernelModulesPass
+    : llmc::impl::LLMGPUMergeKernelModulesBase<LLMGPUMergeKernelModulesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = module.getContext();
+    auto target = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
+    if (!target) {
+      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+      target = gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModule);
+    }
+    // Old kernel symbol → new one.
+    llvm::DenseMap<Attribute, SymbolRefAttr> renamed;
+    for (auto other :
+         llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>())) {
+      if (other == target)
+        continue;
+      for (Operation &op :
+           llvm::make_early_inc_range(other.getBody()->without_terminator())) {
+        auto func = dyn_cast<gpu::GPUFuncOp>(op);
+        if (!func) {
+          op.moveBefore(target.getBody()->getTerminator());
+          continue;
+        }
+        SymbolRefAttr old =
+            SymbolRefAttr::get(ctx, other.getName(),
+                               {FlatSymbolRefAttr::get(ctx, func.getName())});
+        std::string name = other.getName().str();
+        while (target.lookupSymbol(name))
+          name += "_";
+        func.setName(name);
+        func->moveBefore(target.getBody()->getTerminator());
+        renamed[old] = SymbolRefAttr::get(ctx, kKernelModule,
+                                          {FlatSymbolRefAttr::get(ctx, name)});
+      }
+      other->erase();
+    }
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      auto it = renamed.find(launch.getKernel());
+      if (it != renamed.end())
+        launch.setKernelAttr(it->second);
+    });
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Math without libdevice
+//===----------------------------------------------------------------------===//
+
+/// f32 `op(x)` → the NVVM intrinsic `intrinsic(x)`, optionally inverted.
+template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
+  MathToIntrinsic(MLIRContext *ctx, StringRef intrinsic, bool reciprocal)
+      : OpRewritePattern<OpTy>(ctx), intrinsic(intrinsic),
+        reciprocal(reciprocal) {}
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    Type type = op.getType();
+    if (!type.isF32())
+      return failure();
+    Location loc = op.getLoc();
+    Value result = LLVM::CallIntrinsicOp::create(
+                       rewriter, loc, type, rewriter.getStringAttr(intrinsic),
+                       op->getOperands())
+                       .getResult(0);
+    if (reciprocal)
+      result = arith::DivFOp::create(
+          rewriter, loc,
+          arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(1)),
+          result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+  std::string intrinsic;
+  bool reciprocal;
+};
+
+struct LLMGPUExpandMathPass
+    : llmc::impl::LLMGPUExpandMathBase<LLMGPUExpandMathPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    populateMathPolynomialApproximationPatterns(patterns);
+    patterns.add<MathToIntrinsic<math::SqrtOp>>(ctx, "llvm.nvvm.sqrt.rn.f",
+                                                false);
+    patterns.add<MathToIntrinsic<math::RsqrtOp>>(ctx, "llvm.nvvm.sqrt.rn.f",
+                                                 true);
+    patterns.add<MathToIntrinsic<math::Exp2Op>>(
+        ctx, "llvm.nvvm.ex2.approx.ftz.f", false);
+    // What the approximations and the generic path use, as plain LLVM
+    // intrinsics (NVPTX has instructions for them).
+    patterns.add<MathToIntrinsic<math::AbsFOp>>(ctx, "llvm.fabs.f32", false);
+    patterns.add<MathToIntrinsic<math::FloorOp>>(ctx, "llvm.floor.f32", false);
+    patterns.add<MathToIntrinsic<math::CeilOp>>(ctx, "llvm.ceil.f32", false);
+    patterns.add<MathToIntrinsic<math::RoundOp>>(ctx, "llvm.round.f32", false);
+    patterns.add<MathToIntrinsic<math::RoundEvenOp>>(ctx, "llvm.roundeven.f32",
+                                                     false);
+    patterns.add<MathToIntrinsic<math::TruncOp>>(ctx, "llvm.trunc.f32", false);
+    patterns.add<MathToIntrinsic<math::CopySignOp>>(ctx, "llvm.copysign.f32",
+                                                    false);
+    patterns.add<MathToIntrinsic<math::FmaOp>>(ctx, "llvm.fma.f32", false);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,124 @@
+//===- PTXPipeline.cpp - the ptx backend's pass pipeline ------------------===//
+//
+// llm → fused GPU kernels and the generic loop path → one gpu.module → NVVM →
+// PTX text. The host side stays at the memref level: the CUDA runner reads
+// its allocations and launches as a plan (lib/Target/PTX/LaunchPlan.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Pipelines/PTXPipeline.h"
+
+#include "llm/Transforms/Passes.h"
+#include "llmc/Conversion/Passes.h"
+#include "llmc/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void llmc::buildPTXLoweringPipeline(OpPassManager &pm,
+                                    const PTXPipelineOptions &options) {
+  // Tensor level: fused kernels first, everything else through linalg.
+  ConvertLLMToGPUOptions gpuOptions;
+  gpuOptions.targetDesc = options.targetDesc;
+  gpuOptions.mmaType = options.mmaType;
+  pm.addPass(createConvertLLMToGPU(gpuOptions));
+  pm.addPass(createConvertLLMToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCSEPass());
+
+  // Buffers with identity layouts at the function boundary; every buffer is
+  // a device buffer of the plan.
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  pm.addPass(createCanonicalizerPass());
+
+  // Generic path: parallel loops → one thread per iteration.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLLMGPUMapLoops());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createLLMGPUMergeKernelModules());
+  pm.addPass(createLowerAffinePass());
+
+  // Kernels → NVVM → PTX. Memrefs cross the kernel ABI as bare pointers
+  // (static shapes), so a launch's arguments are device pointers and scalars.
+  GpuNVVMAttachTargetOptions targetOptions;
+  targetOptions.chip = options.chip;
+  targetOptions.features = "+ptx80";
+  targetOptions.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(targetOptions));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createLLMGPUExpandMath());
+  ConvertGpuOpsToNVVMOpsOptions nvvmOptions;
+  nvvmOptions.useBarePtrCallConv = true;
+  nvvmOptions.indexBitwidth = 64;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(nvvmOptions));
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binaryOptions;
+  binaryOptions.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
+  pm.addPass(createCanonicalizerPass());
+}
+
+void llmc::buildPTXPipeline(OpPassManager &pm,
+                            const PTXPipelineOptions &options) {
+  buildGraphPipeline(pm, /*fuse=*/true);
+  buildPTXLoweringPipeline(pm, options);
+}
+
+namespace {
+struct PTXOptions : public PassPipelineOptions<PTXOptions> {
+  Option<std::string> targetDesc{
+      *this, "target-desc",
+      llvm::cl::desc("target description that sizes the tiles"),
+      llvm::cl::init("h100")};
+  Option<std::string> mmaType{*this, "mma-type",
+                              llvm::cl::desc("tensor-core input: bf16 or f16"),
+                              llvm::cl::init("bf16")};
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("CUDA architecture"),
+                           llvm::cl::init("sm_90")};
+  llmc::PTXPipelineOptions get() const { return {targetDesc, mmaType, chip}; }
+};
+} // namespace
+
+void llmc::registerPTXPipelines() {
+  PassPipelineRegistration<PTXOptions>(
+      "llm-ptx-pipeline",
+      "the ptx path: graph pipeline, fused tensor-core kernels, generic "
+      "loops on the GPU, NVVM, PTX text in a gpu.binary",
+      [](OpPassManager &pm, const PTXOptions &options) {
+        buildPTXPipeline(pm, options.get());
+      });
+  PassPipelineRegistration<PTXOptions>(
+      "llm-ptx-lowering", "the ptx pipeline after llm-outline-weights",
+      [](OpPassManager &pm, const PTXOptions &options) {
+        buildPTXLoweringPipeline(pm, options.get());
+      });
+}
+
+void llmc::registerPTXDialects(DialectRegistry &registry) {
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+}

@@ -1,0 +1,446 @@
+//===- CUDARuntime.cpp - run a ptx artifact through the CUDA driver -------===//
+//
+// The driver API is declared here, not taken from cuda.h, and resolved with
+// dlopen("libcuda.so.1"): the build needs no CUDA, and a machine without a
+// driver gets a one-line error instead of a loader failure. The `_v2` entry
+// points are the ones cuda.h maps the plain names to since CUDA 4.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Runtime/CUDARuntime.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/Twine.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+
+using namespace llmc;
+
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+struct CUctx_st;
+struct CUmod_st;
+struct CUfunc_st;
+struct CUstream_st;
+struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphExec_st;
+using CUcontext = CUctx_st *;
+using CUmodule = CUmod_st *;
+using CUfunction = CUfunc_st *;
+using CUstream = CUstream_st *;
+using CUevent = CUevent_st *;
+using CUgraph = CUgraph_st *;
+using CUgraphExec = CUgraphExec_st *;
+constexpr int kCaptureModeThreadLocal = 1;
+
+struct Driver {
+  void *handle = nullptr;
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph,
+                                          unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*cuEventDestroy)(CUevent);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+
+  std::string describe(CUresult result) const {
+    const char *text = nullptr;
+    if (cuGetErrorString && cuGetErrorString(result, &text) == 0 && text)
+      return text;
+    return "CUDA error " + std::to_string(result);
+  }
+};
+
+/// The process-wide driver, or why it is unusable.
+llvm::Expected<const Driver *> loadDriver() {
+  static Driver driver;
+  static std::string failure;
+  static bool loaded = false;
+  if (loaded)
+    return failure.empty() ? llvm::Expected<const Driver *>(&driver)
+                           : llvm::createStringError(
+                                 llvm::inconvertibleErrorCode(), failure);
+  loaded = true;
+  driver.handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!driver.handle) {
+    const char *why = dlerror();
+    failure = std::string("no CUDA driver: cannot load libcuda.so.1 (") +
+              (why ? why : "not found") + ")";
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), failure);
+  }
+  bool missing = false;
+  std::string missingName;
+  auto resolve = [&](auto &fn, const char *name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+        dlsym(driver.handle, name));
+    if (!fn && !missing) {
+      missing = true;
+      missingName = name;
+    }
+  };
+  resolve(driver.cuInit, "cuInit");
+  resolve(driver.cuDeviceGetCount, "cuDeviceGetCount");
+  resolve(driver.cuDeviceGet, "cuDeviceGet");
+  resolve(driver.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  resolve(driver.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+  resolve(driver.cuCtxSetCurrent, "cuCtxSetCurrent");
+  resolve(driver.cuModuleLoadData, "cuModuleLoadData");
+  resolve(driver.cuModuleGetFunction, "cuModuleGetFunction");
+  resolve(driver.cuModuleUnload, "cuModuleUnload");
+  resolve(driver.cuMemAlloc, "cuMemAlloc_v2");
+  resolve(driver.cuMemFree, "cuMemFree_v2");
+  resolve(driver.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+  resolve(driver.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+  resolve(driver.cuMemsetD8, "cuMemsetD8_v2");
+  resolve(driver.cuLaunchKernel, "cuLaunchKernel");
+  resolve(driver.cuStreamCreate, "cuStreamCreate");
+  resolve(driver.cuStreamDestroy, "cuStreamDestroy_v2");
+  resolve(driver.cuStreamSynchronize, "cuStreamSynchronize");
+  resolve(driver.cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+  resolve(driver.cuStreamEndCapture, "cuStreamEndCapture");
+  resolve(driver.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+  resolve(driver.cuGraphLaunch, "cuGraphLaunch");
+  resolve(driver.cuGraphExecDestroy, "cuGraphExecDestroy");
+  resolve(driver.cuGraphDestroy, "cuGraphDestroy");
+  resolve(driver.cuEventCreate, "cuEventCreate");
+  resolve(driver.cuEventRecord, "cuEventRecord");
+  resolve(driver.cuEventSynchronize, "cuEventSynchronize");
+  resolve(driver.cuEventElapsedTime, "cuEventElapsedTime");
+  resolve(driver.cuEventDestroy, "cuEventDestroy_v2");
+  resolve(driver.cuGetErrorString, "cuGetErrorString");
+  if (missing) {
+    failure = "the CUDA driver lacks " + missingName + " (driver too old)";
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), failure);
+  }
+  if (CUresult r = driver.cuInit(0)) {
+    failure = "no usable GPU: cuInit failed: " + driver.describe(r);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), failure);
+  }
+  int count = 0;
+  if (CUresult r = driver.cuDeviceGetCount(&count); r || count == 0) {
+    failure = "no CUDA device found";
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), failure);
+  }
+  return &driver;
+}
+
+llvm::Error cudaError(const Driver &driver, CUresult result,
+                      const llvm::Twine &what) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "CUDA: " + what + ": " +
+                                     driver.describe(result));
+}
+
+} // namespace
+
+llvm::json::Object LaunchPlan::summary() const {
+  llvm::json::Array kernels;
+  for (const Launch &launch : launches)
+    if (!llvm::is_contained(kernels, llvm::json::Value(launch.kernel)))
+      kernels.push_back(launch.kernel);
+  int64_t temporary = 0, total = 0;
+  for (const Buffer &buffer : buffers) {
+    total += buffer.bytes;
+    if (buffer.kind == BufferKind::Temporary)
+      temporary += buffer.bytes;
+  }
+  // Every launch with its arguments, so that the kernel ABI can be checked
+  // against the PTX without a GPU.
+  llvm::json::Array calls;
+  for (const Launch &launch : launches) {
+    llvm::json::Array args;
+    for (const Argument &arg : launch.args) {
+      switch (arg.kind) {
+      case Argument::Kind::Pointer:
+        args.push_back("buffer:" + std::to_string(arg.buffer));
+        break;
+      case Argument::Kind::I64:
+        args.push_back("i64:" + std::to_string(arg.integer));
+        break;
+      case Argument::Kind::I32:
+        args.push_back("i32:" + std::to_string(arg.integer));
+        break;
+      case Argument::Kind::F32:
+        args.push_back("f32:" + std::to_string(arg.real));
+        break;
+      }
+    }
+    calls.push_back(llvm::json::Object{
+        {"kernel", launch.kernel},
+        {"grid",
+         llvm::json::Array{launch.grid[0], launch.grid[1], launch.grid[2]}},
+        {"block",
+         llvm::json::Array{launch.block[0], launch.block[1], launch.block[2]}},
+        {"args", std::move(args)}});
+  }
+  return llvm::json::Object{{"launches", static_cast<int64_t>(launches.size())},
+                            {"calls", std::move(calls)},
+                            {"kernels", std::move(kernels)},
+                            {"buffers", static_cast<int64_t>(buffers.size())},
+                            {"device_bytes", total},
+                            {"temporary_bytes", temporary}};
+}
+
+std::optional<std::string> llmc::cudaUnavailableReason() {
+  auto driver = loadDriver();
+  if (driver)
+    return std::nullopt;
+  return llvm::toString(driver.takeError());
+}
+
+struct CUDAExecutable::State {
+  const Driver *driver = nullptr;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  CUmodule module = nullptr;
+  CUstream stream = nullptr;
+  CUevent start = nullptr, stop = nullptr;
+  CUgraphExec graph = nullptr;
+  std::vector<CUdeviceptr> buffers;
+  std::vector<CUfunction> functions;
+  /// Per launch: argument values and the pointers cuLaunchKernel reads.
+  std::vector<std::vector<uint64_t>> argValues;
+  std::vector<std::vector<void *>> argPointers;
+
+  ~State() {
+    if (!driver)
+      return;
+    if (context)
+      driver->cuCtxSetCurrent(context);
+    if (graph)
+      driver->cuGraphExecDestroy(graph);
+    if (start)
+      driver->cuEventDestroy(start);
+    if (stop)
+      driver->cuEventDestroy(stop);
+    for (CUdeviceptr buffer : buffers)
+      if (buffer)
+        driver->cuMemFree(buffer);
+    if (stream)
+      driver->cuStreamDestroy(stream);
+    if (module)
+      driver->cuModuleUnload(module);
+    if (context)
+      driver->cuDevicePrimaryCtxRelease(device);
+  }
+
+  llvm::Error launchAll(const LaunchPlan &plan) {
+    for (size_t i = 0; i < plan.launches.size(); ++i) {
+      const LaunchPlan::Launch &launch = plan.launches[i];
+      if (CUresult r = driver->cuLaunchKernel(
+              functions[i], launch.grid[0], launch.grid[1], launch.grid[2],
+              launch.block[0], launch.block[1], launch.block[2], 0, stream,
+              argPointers[i].data(), nullptr))
+        return cudaError(*driver, r, "launch of " + launch.kernel);
+    }
+    return llvm::Error::success();
+  }
+};
+
+llvm::Expected<std::unique_ptr<CUDAExecutable>>
+CUDAExecutable::create(LaunchPlan plan, Signature signature,
+                       std::vector<Tensor> weights) {
+  auto loaded = loadDriver();
+  if (!loaded)
+    return loaded.takeError();
+  std::unique_ptr<CUDAExecutable> exe(new CUDAExecutable());
+  exe->state = std::make_unique<State>();
+  State &s = *exe->state;
+  const Driver &d = **loaded;
+  s.driver = &d;
+  if (CUresult r = d.cuDeviceGet(&s.device, 0))
+    return cudaError(d, r, "cuDeviceGet");
+  if (CUresult r = d.cuDevicePrimaryCtxRetain(&s.context, s.device))
+    return cudaError(d, r, "cuDevicePrimaryCtxRetain");
+  if (CUresult r = d.cuCtxSetCurrent(s.context))
+    return cudaError(d, r, "cuCtxSetCurrent");
+  if (CUresult r = d.cuModuleLoadData(&s.module, plan.ptx.c_str()))
+    return cudaError(d, r, "loading the PTX");
+  if (CUresult r = d.cuStreamCreate(&s.stream, 0))
+    return cudaError(d, r, "cuStreamCreate");
+  if (CUresult r = d.cuEventCreate(&s.start, 0))
+    return cudaError(d, r, "cuEventCreate");
+  if (CUresult r = d.cuEventCreate(&s.stop, 0))
+    return cudaError(d, r, "cuEventCreate");
+
+  if (weights.size() != signature.weights.size())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the plan's weights do not match the "
+                                   "signature");
+  s.buffers.assign(plan.buffers.size(), 0);
+  for (size_t i = 0; i < plan.buffers.size(); ++i) {
+    const LaunchPlan::Buffer &buffer = plan.buffers[i];
+    size_t bytes = std::max<int64_t>(buffer.bytes, 4);
+    if (CUresult r = d.cuMemAlloc(&s.buffers[i], bytes))
+      return cudaError(d, r, "allocating " + llvm::Twine(bytes) + " bytes");
+    if (buffer.kind == LaunchPlan::BufferKind::Weight) {
+      if (buffer.index < 0 ||
+          static_cast<size_t>(buffer.index) >= weights.size() ||
+          weights[buffer.index].byteSize() != static_cast<size_t>(buffer.bytes))
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       "the plan's weight buffer " +
+                                           llvm::Twine(i) +
+                                           " does not match its weight");
+      const Tensor &weight = weights[buffer.index];
+      if (CUresult r =
+              d.cuMemcpyHtoD(s.buffers[i], weight.data(), weight.byteSize()))
+        return cudaError(d, r, "uploading weight " + weight.name);
+    } else if (buffer.kind == LaunchPlan::BufferKind::Constant) {
+      if (CUresult r = d.cuMemcpyHtoD(s.buffers[i], buffer.data.data(),
+                                      buffer.data.size()))
+        return cudaError(d, r, "uploading a constant");
+    }
+  }
+  for (const LaunchPlan::Launch &launch : plan.launches) {
+    CUfunction fn = nullptr;
+    if (CUresult r =
+            d.cuModuleGetFunction(&fn, s.module, launch.kernel.c_str()))
+      return cudaError(d, r, "kernel " + launch.kernel);
+    s.functions.push_back(fn);
+    std::vector<uint64_t> values(launch.args.size(), 0);
+    for (size_t a = 0; a < launch.args.size(); ++a) {
+      const LaunchPlan::Argument &arg = launch.args[a];
+      switch (arg.kind) {
+      case LaunchPlan::Argument::Kind::Pointer:
+        values[a] = s.buffers[arg.buffer];
+        break;
+      case LaunchPlan::Argument::Kind::I64:
+        values[a] = static_cast<uint64_t>(arg.integer);
+        break;
+      case LaunchPlan::Argument::Kind::I32: {
+        int32_t v = static_cast<int32_t>(arg.integer);
+        std::memcpy(&values[a], &v, sizeof(v));
+        break;
+      }
+      case LaunchPlan::Argument::Kind::F32: {
+        float v = static_cast<float>(arg.real);
+        std::memcpy(&values[a], &v, sizeof(v));
+        break;
+      }
+      }
+    }
+    s.argValues.push_back(std::move(values));
+  }
+  for (std::vector<uint64_t> &values : s.argValues) {
+    std::vector<void *> pointers;
+    for (uint64_t &value : values)
+      pointers.push_back(&value);
+    s.argPointers.push_back(std::move(pointers));
+  }
+  // Capture the launches once; if capture fails the launches run directly.
+  if (d.cuStreamBeginCapture(s.stream, kCaptureModeThreadLocal) == 0) {
+    llvm::Error launched = s.launchAll(plan);
+    CUgraph graph = nullptr;
+    CUresult ended = d.cuStreamEndCapture(s.stream, &graph);
+    if (launched)
+      return std::move(launched);
+    if (ended == 0 && graph) {
+      if (d.cuGraphInstantiateWithFlags(&s.graph, graph, 0) != 0)
+        s.graph = nullptr;
+      d.cuGraphDestroy(graph);
+    }
+  }
+  exe->plan = std::move(plan);
+  exe->sig = std::move(signature);
+  return exe;
+}
+
+CUDAExecutable::~CUDAExecutable() = default;
+
+llvm::Expected<std::vector<Tensor>>
+CUDAExecutable::run(llvm::ArrayRef<Tensor> inputs) {
+  State &s = *state;
+  const Driver &d = *s.driver;
+  if (CUresult r = d.cuCtxSetCurrent(s.context))
+    return cudaError(d, r, "cuCtxSetCurrent");
+  for (size_t i = 0; i < plan.buffers.size(); ++i) {
+    const LaunchPlan::Buffer &buffer = plan.buffers[i];
+    if (buffer.kind != LaunchPlan::BufferKind::Input)
+      continue;
+    if (buffer.index < 0 || static_cast<size_t>(buffer.index) >= inputs.size())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "the plan reads a missing input");
+    const Tensor &input = inputs[buffer.index];
+    if (input.byteSize() != static_cast<size_t>(buffer.bytes))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "input '" + input.name +
+                                         "' does not match its buffer size");
+    if (CUresult r =
+            d.cuMemcpyHtoD(s.buffers[i], input.data(), input.byteSize()))
+      return cudaError(d, r, "uploading input " + input.name);
+  }
+  // The forward only reads inputs, weights and constants, so it can run
+  // twice: the first run of an executable is an untimed warm-up (graph
+  // upload, first-touch of the module's code).
+  auto forward = [&]() -> llvm::Error {
+    if (s.graph) {
+      if (CUresult r = d.cuGraphLaunch(s.graph, s.stream))
+        return cudaError(d, r, "cuGraphLaunch");
+      return llvm::Error::success();
+    }
+    return s.launchAll(plan);
+  };
+  if (!warmedUp) {
+    if (llvm::Error error = forward())
+      return std::move(error);
+    warmedUp = true;
+  }
+  if (CUresult r = d.cuEventRecord(s.start, s.stream))
+    return cudaError(d, r, "cuEventRecord");
+  if (llvm::Error error = forward())
+    return std::move(error);
+  if (CUresult r = d.cuEventRecord(s.stop, s.stream))
+    return cudaError(d, r, "cuEventRecord");
+  if (CUresult r = d.cuEventSynchronize(s.stop))
+    return cudaError(d, r, "the forward");
+  float ms = 0;
+  if (d.cuEventElapsedTime(&ms, s.start, s.stop) == 0)
+    forwardSeconds = ms * 1e-3;
+
+  std::vector<Tensor> outputs;
+  for (size_t i = 0; i < sig.outputs.size(); ++i) {
+    const TensorSpec &spec = sig.outputs[i];
+    Tensor output(spec.name, spec.dtype, spec.shape);
+    int64_t buffer = plan.outputs[i];
+    if (static_cast<size_t>(plan.buffers[buffer].bytes) < output.byteSize())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "output '" + spec.name +
+                                         "' is larger than its buffer");
+    if (CUresult r = d.cuMemcpyDtoH(output.mutableData(), s.buffers[buffer],
+                                    output.byteSize()))
+      return cudaError(d, r, "downloading output " + spec.name);
+    outputs.push_back(std::move(output));
+  }
+  return outputs;
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Resource report of a PTX file: runs `ptxas -v` and prints, per kernel,
+registers, spill stores/loads (bytes), static shared memory (bytes) and
+barriers, as a table.
+
+    ptx_resources.py FILE.ptx [--arch sm_90] [--ptxas PATH]
+                     [--no-spills REGEX]... [--json OUT.json]
+
+`--no-spills REGEX`: exit 1 if a kernel whose name matches REGEX spills (or
+if no kernel matches: a check that can never fail is no check). Exit 2 if
+ptxas rejects the file or cannot be found.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+def find_ptxas(explicit):
+    if explicit:
+        return explicit
+    found = shutil.which("ptxas")
+    if found:
+        return found
+    default = "/usr/local/cuda/bin/ptxas"
+    return default if os.path.exists(default) else None
+
+
+def parse(report):
+    kernels = {}
+    current = None
+    for line in report.splitlines():
+        m = re.search(r"Compiling entry function '([^']+)'", line)
+        if m:
+            current = kernels.setdefault(m.group(1), {
+                "registers": 0, "spill_stores": 0, "spill_loads": 0,
+                "stack": 0, "smem": 0, "barriers": 0})
+            continue
+        if current is None:
+            continue
+        m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, "
+                      r"(\d+) bytes spill loads", line)
+        if m:
+            current["stack"], current["spill_stores"], current["spill_loads"] = (
+                int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        m = re.search(r"Used (\d+) registers", line)
+        if m:
+            current["registers"] = int(m.group(1))
+            b = re.search(r"used (\d+) barriers", line)
+            s = re.search(r"(\d+) bytes smem", line)
+            current["barriers"] = int(b.group(1)) if b else 0
+            current["smem"] = int(s.group(1)) if s else 0
+    return kernels
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ptx")
+    parser.add_argument("--arch", default="sm_90")
+    parser.add_argument("--ptxas")
+    parser.add_argument("--no-spills", action="append", default=[],
+                        metavar="REGEX")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    ptxas = find_ptxas(args.ptxas)
+    if not ptxas:
+        print("ptx_resources.py: error: ptxas not found (CUDA toolkit)",
+              file=sys.stderr)
+        return 2
+    if not os.path.exists(args.ptx):
+        print(f"ptx_resources.py: error: {args.ptx}: no such file",
+              file=sys.stderr)
+        return 2
+    proc = subprocess.run([ptxas, f"-arch={args.arch}", "-v", args.ptx,
+                           "-o", os.devnull], capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["(no message)"])[0]
+        print(f"ptx_resources.py: error: ptxas rejected {args.ptx}: {first}",
+              file=sys.stderr)
+        return 2
+    kernels = parse(proc.stdout + proc.stderr)
+    print(f"{'kernel':<24} {'regs':>5} {'spill st':>9} {'spill ld':>9} "
+          f"{'smem B':>7} {'barriers':>8}")
+    for name in sorted(kernels):
+        k = kernels[name]
+        print(f"{name:<24} {k['registers']:>5} {k['spill_stores']:>9} "
+              f"{k['spill_loads']:>9} {k['smem']:>7} {k['barriers']:>8}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(kernels, f, indent=2)
+    status = 0
+    for pattern in args.no_spills:
+        matched = [n for n in kernels if re.search(pattern, n)]
+        if not matched:
+            print(f"check failed: no kernel matches '{pattern}'",
+                  file=sys.stderr)
+            status = 1
+        for name in matched:
+            k = kernels[name]
+            if k["spill_stores"] or k["spill_loads"] or k["stack"]:
+                print(f"check failed: kernel {name} spills "
+                      f"({k['spill_stores']} B stored, {k['spill_loads']} B "
+                      f"loaded, {k['stack']} B stack)", file=sys.stderr)
+                status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+// RUN: llm-opt %s --verify-each --convert-llm-to-gpu -split-input-file | FileCheck %s
+// RUN: llm-opt %s --convert-llm-to-gpu=mma-type=f16 -split-input-file | FileCheck %s --check-prefix=F16
+
+// A matmul with its whole epilogue becomes one launch: operands cross into
+// flat buffers, the result comes back as a tensor. The batch of a product
+// with a shared 2-D weight folds into the rows (M = 2 * 16).
+// CHECK-LABEL: func.func @epilogue
+// CHECK-NOT: llm.matmul
+// CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<2x16x64xf32> to memref<2x16x64xf32>
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [2048], strides: [1]
+// CHECK: %[[OUT:.*]] = memref.alloc() : memref<2x16x256xf32>
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: gpu.module @llm_kernels
+// CHECK: gpu.func @matmul_0(%{{.*}}: memref<2048xf32>, %{{.*}}: memref<16384xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<8192xf32>, %{{.*}}: memref<8192xf32>)
+// CHECK-SAME: workgroup(%{{.*}}: memref<64x40xbf16, #gpu.address_space<workgroup>>, %{{.*}}: memref<64x40xbf16, #gpu.address_space<workgroup>>)
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// Two k16 steps per 32-wide k tile, 2 x 4 tiles per warp: 16 mma per k tile.
+// CHECK-COUNT-16: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// The epilogue: scale, bias, exact GELU, residual, in that order.
+// CHECK: arith.mulf
+// CHECK: memref.load %arg2
+// CHECK: math.erf
+// CHECK: memref.load %arg3
+// CHECK: memref.store
+// F16: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+func.func @epilogue(%x: tensor<2x16x64xf32>, %w: tensor<64x256xf32>, %b: tensor<256xf32>, %r: tensor<2x16x256xf32>) -> tensor<2x16x256xf32> {
+  %y = llm.matmul %x, %w bias %b residual %r {activation = #llm.activation<gelu>, scale = 0.5 : f32} : (tensor<2x16x64xf32>, tensor<64x256xf32>, tensor<256xf32>, tensor<2x16x256xf32>) -> tensor<2x16x256xf32>
+  return %y : tensor<2x16x256xf32>
+}
+
+// -----
+
+// Causal grouped-query attention: one block per 64 queries of one head, a
+// key loop that stops at the causal diagonal, query head h reading kv head
+// h / 2, scores and P x V on tensor cores, online softmax in exp2.
+// CHECK-LABEL: func.func @attention
+// CHECK: gpu.launch_func @llm_kernels::@attention_0 blocks in (%[[X:.*]], %[[Y:.*]], %{{.*}}) threads in
+// CHECK: gpu.func @attention_0
+// CHECK: arith.divui %{{.*}}, %{{.*}} : index
+// CHECK: arith.minsi
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: nvvm.mma.sync
+// CHECK: arith.cmpi sle
+// CHECK: gpu.shuffle xor
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK: arith.cmpf ogt
+func.func @attention(%q: tensor<1x4x100x64xf32>, %k: tensor<1x2x100x64xf32>, %v: tensor<1x2x100x64xf32>) -> tensor<1x4x100x64xf32> {
+  %o = llm.attention %q, %k, %v {scale = 0.125 : f32, causal = true} : (tensor<1x4x100x64xf32>, tensor<1x2x100x64xf32>, tensor<1x2x100x64xf32>) -> tensor<1x4x100x64xf32>
+  return %o : tensor<1x4x100x64xf32>
+}
+
+// -----
+
+// Norms and softmax: one 256-thread block per row, warp shuffles and one
+// partial per warp in shared memory. A softmax over another axis, an int
+// matmul and a matmul of f16 tensors are left for the generic path.
+// CHECK-LABEL: func.func @rows
+// CHECK: gpu.launch_func @llm_kernels::@layer_norm_0
+// CHECK: gpu.launch_func @llm_kernels::@rms_norm_1
+// CHECK: gpu.launch_func @llm_kernels::@softmax_2
+// CHECK: llm.softmax %{{.*}} {axis = 0 : i64}
+// CHECK: llm.matmul
+// CHECK: gpu.func @layer_norm_0
+// CHECK-SAME: workgroup(%{{.*}}: memref<1x8xf32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: gpu.barrier
+func.func @rows(%x: tensor<6x96xf32>, %g: tensor<96xf32>, %i: tensor<4x4xi32>) -> (tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<4x4xi32>) {
+  %l = llm.layer_norm %x, %g, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<6x96xf32>, tensor<96xf32>, tensor<96xf32>) -> tensor<6x96xf32>
+  %r = llm.rms_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-6 : f32} : (tensor<6x96xf32>, tensor<96xf32>) -> tensor<6x96xf32>
+  %s = llm.softmax %x {axis = 1 : i64} : tensor<6x96xf32>
+  %t = llm.softmax %x {axis = 0 : i64} : tensor<6x96xf32>
+  %m = llm.matmul %i, %i : (tensor<4x4xi32>, tensor<4x4xi32>) -> tensor<4x4xi32>
+  return %l, %r, %s, %t, %m : tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<4x4xi32>
+}

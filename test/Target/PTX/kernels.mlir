@@ -1,0 +1,79 @@
+// REQUIRES: ptxas
+// The fused kernels of the ptx backend at transformer shapes: every one
+// assembles for sm_90, matmuls and attention run on tensor cores
+// (mma.sync m16n8k16, bf16 inputs, f32 accumulation; f16 on request), and
+// none of the matmul or attention kernels spills.
+// RUN: llm-opt %s --verify-each --llm-ptx-lowering -o %t.mlir
+// RUN: llm-translate --emit-ptx %t.mlir -o %t.ptx
+// RUN: FileCheck %s --input-file %t.ptx --implicit-check-not=__nv_ --implicit-check-not=.extern
+// RUN: %python %llmc_src/scripts/ptx_resources.py %t.ptx --no-spills '^matmul' \
+// RUN:     --no-spills '^attention' | FileCheck %s --check-prefix=RES
+// RUN: llm-opt %s --llm-ptx-lowering=mma-type=f16 | llm-translate --emit-ptx \
+// RUN:   | FileCheck %s --check-prefix=F16
+
+// CHECK: .target sm_90
+// A projection with bias, tanh GELU and residual, batch folded into rows;
+// 128x128 block tiles (512 blocks fill 132 SMs).
+// CHECK-LABEL: .visible .entry matmul_0(
+// CHECK-COUNT-8: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: ret;
+// A batched product with a transposed rhs (Q Kᵀ) and a scale.
+// CHECK-LABEL: .visible .entry matmul_1(
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: ret;
+// Causal grouped-query attention, head dim 128: online softmax with quad
+// shuffles and exp2, both products on tensor cores.
+// CHECK-LABEL: .visible .entry attention_2(
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: shfl.sync.bfly.b32
+// CHECK-NOT: call
+// CHECK: ex2.approx
+// CHECK-NOT: call
+// CHECK: cvt.rn.bf16x2.f32
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: ret;
+// Attention with an additive mask broadcast over heads.
+// CHECK-LABEL: .visible .entry attention_3(
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-LABEL: .visible .entry layer_norm_4(
+// CHECK: shfl.sync.bfly.b32
+// CHECK: bar.sync
+// CHECK-LABEL: .visible .entry rms_norm_5(
+// The generic path: the elementwise add, one thread per element.
+// CHECK-LABEL: .visible .entry forward_kernel(
+// CHECK-LABEL: .visible .entry softmax_6(
+// CHECK: ex2.approx
+
+// RES: kernel regs spill st spill ld
+// RES-DAG: attention_2 {{[0-9]+}} 0 0 {{[0-9]+}}
+// RES-DAG: matmul_0 {{[0-9]+}} 0 0 {{[0-9]+}}
+
+// F16: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// F16-NOT: bf16.bf16
+
+func.func @forward(%x: tensor<2x1024x1024xf32>, %w: tensor<1024x4096xf32>,
+                   %b: tensor<4096xf32>, %r: tensor<2x1024x4096xf32>,
+                   %q: tensor<2x8x256x128xf32>, %k: tensor<2x2x256x128xf32>,
+                   %v: tensor<2x2x256x128xf32>, %mask: tensor<2x1x256x256xf32>,
+                   %g: tensor<1024xf32>)
+    -> (tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
+        tensor<2x8x256x128xf32>, tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>,
+        tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>) {
+  %y = llm.matmul %x, %w bias %b residual %r {activation = #llm.activation<gelu_tanh>}
+      : (tensor<2x1024x1024xf32>, tensor<1024x4096xf32>, tensor<4096xf32>, tensor<2x1024x4096xf32>) -> tensor<2x1024x4096xf32>
+  %s = llm.matmul %q, %q {transpose_rhs = true, scale = 0.125 : f32}
+      : (tensor<2x8x256x128xf32>, tensor<2x8x256x128xf32>) -> tensor<2x8x256x256xf32>
+  %a = llm.attention %q, %k, %v {scale = 0.088388 : f32, causal = true}
+      : (tensor<2x8x256x128xf32>, tensor<2x2x256x128xf32>, tensor<2x2x256x128xf32>) -> tensor<2x8x256x128xf32>
+  %m = llm.attention %q, %k, %v, %mask {scale = 0.088388 : f32}
+      : (tensor<2x8x256x128xf32>, tensor<2x2x256x128xf32>, tensor<2x2x256x128xf32>, tensor<2x1x256x256xf32>) -> tensor<2x8x256x128xf32>
+  %l = llm.layer_norm %x, %g, %g {axis = 2 : i64, epsilon = 1.0e-5 : f32}
+      : (tensor<2x1024x1024xf32>, tensor<1024xf32>, tensor<1024xf32>) -> tensor<2x1024x1024xf32>
+  %n = llm.rms_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-6 : f32}
+      : (tensor<2x1024x1024xf32>, tensor<1024xf32>) -> tensor<2x1024x1024xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<2x8x256x256xf32>
+  %e = llm.add %l, %n : (tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>) -> tensor<2x1024x1024xf32>
+  return %y, %s, %a, %m, %l, %n, %p, %e : tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
+      tensor<2x8x256x128xf32>, tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>,
+      tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>
+}
