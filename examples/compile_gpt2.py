@@ -15,7 +15,7 @@ import numpy as np
 
 import llmc
 
-TARGETS = ["host"]
+TARGETS = ["host", "hls"]
 
 
 def main():

@@ -14,9 +14,9 @@ set -euo pipefail
 
 # Targets to compile and run, and each one's tolerance against torch's fp32
 # logits. Only host exists today; ptx, hls and npu are added here as they land.
-TARGETS=(host)
-declare -A RTOL=([host]=1e-4)
-declare -A ATOL=([host]=1e-5)
+TARGETS=(host hls)
+declare -A RTOL=([host]=1e-4 [hls]=1e-4)
+declare -A ATOL=([host]=1e-5 [hls]=1e-5)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
