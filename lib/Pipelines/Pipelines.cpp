@@ -39,20 +39,12 @@ void llmc::buildGraphCleanupPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
-  // Tensor level: llm → linalg on tensors; fusing elementwise producers into
-  // their consumers only composes the scalar bodies, so it is exact.
-  pm.addPass(createConvertLLMToLinalg());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createLLMHostLoopOrder());
-  pm.addPass(createLLMHostEntryABI());
-
-  // Buffers: identity layouts at function boundaries so descriptors are
-  // plain row-major; results become caller-allocated out-parameters (the
-  // allocation of a returned buffer is replaced by the out-parameter, so no
-  // copy is left unless a result aliases an argument or another result).
+/// Buffers, as the host and HLS paths both want them: identity layouts at
+/// function boundaries so descriptors are plain row-major; results become
+/// caller-allocated out-parameters (the allocation of a returned buffer is
+/// replaced by the out-parameter, so no copy is left unless a result aliases
+/// an argument or another result).
+static void addBufferizationToOutParams(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
   bufferizeOptions.functionBoundaryTypeConversion =
@@ -64,6 +56,19 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   pm.addPass(
       bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
   pm.addPass(createCanonicalizerPass());
+}
+
+void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
+  // Tensor level: llm → linalg on tensors; fusing elementwise producers into
+  // their consumers only composes the scalar bodies, so it is exact.
+  pm.addPass(createConvertLLMToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLLMHostLoopOrder());
+  pm.addPass(createLLMHostEntryABI());
+
+  addBufferizationToOutParams(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
 
   // Loops, then the LLVM dialect.
@@ -131,17 +136,7 @@ void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
   pm.addPass(createCSEPass());
   pm.addPass(createLLMHLSLoopOrder());
   pm.addPass(createLLMHostEntryABI());
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
-  outParamsOptions.hoistStaticAllocs = true;
-  outParamsOptions.modifyPublicFunctions = true;
-  pm.addPass(
-      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
-  pm.addPass(createCanonicalizerPass());
+  addBufferizationToOutParams(pm);
   pm.addPass(createLLMHLSCopyToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToAffineLoopsPass());
   pm.addPass(createCanonicalizerPass());
