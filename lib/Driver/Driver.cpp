@@ -1,5 +1,6 @@
 //===- Driver.cpp - compile ONNX models to artifacts and run them ---------===//
 #include "llmc/Driver/Driver.h"
+#include "llmc/Runtime/NPU/Offload.h"
 
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
@@ -166,7 +167,7 @@ llvm::ArrayRef<StringRef> llmc::knownTargets() {
 }
 
 llvm::ArrayRef<StringRef> llmc::implementedTargets() {
-  static const StringRef targets[] = {"host", "ptx", "hls"};
+  static const StringRef targets[] = {"host", "ptx", "hls", "npu"};
   return targets;
 }
 
@@ -193,6 +194,15 @@ llvm::Error llmc::checkQuantization(StringRef quant) {
                       "or w4)");
   return inputError("unknown quantization '" + quant +
                     "' (expected none, int8, w8, w4 or fp8)");
+}
+
+/// A target's constraints on --quant: the NPU's array multiplies int8.
+static llvm::Error checkTargetQuantization(const CompileOptions &options) {
+  if (options.target == "npu" && options.quant != "int8")
+    return inputError("target 'npu' multiplies int8 activations by int8 "
+                      "weights: compile with --quant int8 (got --quant " +
+                      options.quant + ")");
+  return llvm::Error::success();
 }
 
 llvm::Error llmc::captureDiagnostics(mlir::MLIRContext &context,
@@ -227,6 +237,8 @@ CompiledModel::compileFile(StringRef path, const CompileOptions &options) {
     return std::move(error);
   if (auto error = checkQuantization(options.quant))
     return std::move(error);
+  if (auto error = checkTargetQuantization(options))
+    return std::move(error);
   std::unique_ptr<CompiledModel> model(new CompiledModel());
   model->context = makeContext();
   mlir::OwningOpRef<mlir::ModuleOp> module;
@@ -247,6 +259,8 @@ CompiledModel::compileBytes(StringRef bytes, StringRef displayName,
   if (auto error = checkTarget(options.target))
     return std::move(error);
   if (auto error = checkQuantization(options.quant))
+    return std::move(error);
+  if (auto error = checkTargetQuantization(options))
     return std::move(error);
   std::unique_ptr<CompiledModel> model(new CompiledModel());
   model->context = makeContext();
@@ -271,7 +285,10 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   // `model` and its context (parameters may be destroyed in either order).
   mlir::OwningOpRef<mlir::ModuleOp> module = std::move(importedModule);
   mlir::MLIRContext &context = *model->context;
-  model->targetName = options.target == "ptx" ? "ptx" : "host";
+  model->targetName = options.target == "ptx" || options.target == "npu"
+                          ? options.target
+                          : "host";
+
   model->imported = module->clone();
 
   if (options.quant == "none") {
@@ -314,6 +331,9 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   if (options.target == "hls")
     return compileHLS(std::move(model), std::move(module), options);
 
+  if (options.target == "npu")
+    if (auto error = model->partitionNPU(*module, options))
+      return std::move(error);
   mlir::PassManager lowering(&context);
   if (model->targetName == "ptx")
     buildPTXLoweringPipeline(lowering);
@@ -346,7 +366,10 @@ llvm::Error CompiledModel::prepareExecutable() {
     ptxPlan = std::make_unique<LaunchPlan>(std::move(*plan));
     return llvm::Error::success();
   }
-  auto executable = HostExecutable::create(*lowered, sig, weights);
+  std::vector<std::pair<std::string, void *>> symbols;
+  if (npuOffload)
+    symbols = npuOffload->symbols();
+  auto executable = HostExecutable::create(*lowered, sig, weights, symbols);
   if (!executable)
     return inputError("cannot compile for the host: " +
                       llvm::toString(executable.takeError()));
@@ -378,6 +401,13 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   if (ptxPlan)
     if (auto error = writePTX(directory, *ptxPlan))
       return error;
+  std::optional<llvm::json::Array> npuKernels;
+  if (npuOffload) {
+    auto table = npuOffload->save(directory);
+    if (!table)
+      return inputError(llvm::toString(table.takeError()));
+    npuKernels = std::move(*table);
+  }
 
   llvm::json::Array weightTable;
   path = directory;
@@ -415,6 +445,8 @@ llvm::Error CompiledModel::save(StringRef directory) const {
                               {"report", llvm::json::Object(report())}};
   if (hls)
     manifest["testbench"] = "testbench.cpp";
+  if (npuKernels)
+    manifest["npu_kernels"] = std::move(*npuKernels);
   if (ptxPlan) {
     manifest["ptx"] = kPTXFile;
     manifest["launch_plan"] = ptxPlan->summary();
@@ -449,8 +481,7 @@ CompiledModel::load(StringRef directory) {
   model->context = makeContext();
   if (auto target = manifest->getString("target"))
     model->targetName = target->str();
-  if (model->targetName != "host" && model->targetName != "hls" &&
-      model->targetName != "ptx")
+  if (!llvm::is_contained(implementedTargets(), model->targetName))
     return inputError(path + ": artifacts of target '" + model->targetName +
                       "' cannot be run yet");
   const llvm::json::Value *signature = manifest->get("signature");
@@ -515,6 +546,15 @@ CompiledModel::load(StringRef directory) {
       return std::move(error);
     return model;
   }
+  if (model->targetName == "npu") {
+    const llvm::json::Array *kernels = manifest->getArray("npu_kernels");
+    if (!kernels)
+      return inputError(path + ": an npu artifact without npu_kernels");
+    auto offload = npu::Offload::load(directory, *kernels);
+    if (!offload)
+      return inputError(directory + ": " + llvm::toString(offload.takeError()));
+    model->npuOffload = std::move(*offload);
+  }
   if (auto error = model->prepareExecutable())
     return std::move(error);
   return model;
@@ -539,7 +579,22 @@ CompiledModel::run(std::vector<Tensor> inputs) {
                         llvm::toString(outputs.takeError()));
     return outputs;
   }
-  auto outputs = hls ? hls->run(*bound) : host->run(*bound);
+  auto execute = [&]() -> llvm::Expected<std::vector<Tensor>> {
+    if (!npuOffload)
+      return hls ? hls->run(*bound) : host->run(*bound);
+    // The host code calls the NPU kernels; their errors end the run.
+    std::vector<Tensor> result;
+    if (auto error = npuOffload->runWith([&]() -> llvm::Error {
+          auto ran = host->run(*bound);
+          if (!ran)
+            return ran.takeError();
+          result = std::move(*ran);
+          return llvm::Error::success();
+        }))
+      return std::move(error);
+    return result;
+  };
+  auto outputs = execute();
   if (!outputs)
     return inputError("execution failed: " +
                       llvm::toString(outputs.takeError()));

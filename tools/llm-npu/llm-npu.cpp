@@ -47,6 +47,9 @@ static cl::opt<bool> channelScales(
     "channel-scales",
     cl::desc("dequantize per output channel: input S (f32 [1, N]), output "
              "f32(A x B) * S (int8 with --requantize --quant-scale)"));
+static cl::opt<bool> bias(
+    "bias", cl::desc("with --channel-scales: an input Bias (f32 [1, N]) added "
+                     "after the scaling (vadd of the broadcast row)"));
 static cl::opt<int> buffers("buffers",
                             cl::desc("2: double-buffered; 1: no overlap"),
                             cl::init(2));
@@ -160,6 +163,7 @@ int main(int argc, char **argv) {
   spec.scale = scale;
   spec.zeroPoint = zeroPoint;
   spec.channelScales = channelScales;
+  spec.bias = bias;
   if (quantScale.getNumOccurrences()) {
     if (!requantize || !(quantScale > 0))
       return llmc::reportToolError(

@@ -324,6 +324,18 @@ int main(int argc, char **argv) {
     extraStats["quant"] = quant;
     extraStats["accuracy"] = std::move(*accuracy);
   }
+  if (std::optional<json::Object> npu = (*model)->runStats()) {
+    // npu: the simulated kernels (the linear layers) of the forward.
+    errs() << formatv("{0}: npu: {1} kernel calls, {2} cycles ({3:e} s at the "
+                      "description's clock), MAC utilization {4:p}, "
+                      "{5:p} of the matmul work\n",
+                      kTool, npu->getInteger("kernel_calls").value_or(0),
+                      npu->getInteger("cycles").value_or(0),
+                      npu->getNumber("seconds").value_or(0),
+                      npu->getNumber("mac_utilization").value_or(0),
+                      npu->getNumber("offloaded_matmul_fraction").value_or(0));
+    extraStats["npu"] = std::move(*npu);
+  }
   if (std::optional<double> device = (*model)->deviceSeconds())
     extraStats["device_s"] = *device; // ptx: the forward, CUDA event to event
   using seconds = std::chrono::duration<double>;

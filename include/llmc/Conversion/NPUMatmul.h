@@ -29,6 +29,9 @@ struct MatmulSpec {
   /// `vmul` by the broadcast row), f32, or int8 through `vqnt` by
   /// `quantScale` when `requantize` is set.
   bool channelScales = false;
+  /// With `channelScales`: an input Bias (f32 [1, N]) added after the
+  /// scaling (`vadd` of the broadcast row: the epilogue's `llm.add`).
+  bool bias = false;
   /// 2: double-buffered (DMA overlaps compute); 1: load, compute, store in
   /// turn (for comparison).
   int buffers = 2;

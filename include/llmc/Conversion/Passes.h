@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
+#include "npu/IR/NPUDialect.h"
 
 namespace llmc {
 #define GEN_PASS_DECL

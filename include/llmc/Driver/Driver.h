@@ -29,6 +29,9 @@ class HostExecutable;
 class HLSExecutable;
 class CUDAExecutable;
 struct LaunchPlan;
+namespace npu {
+class Offload;
+}
 
 /// The targets a model compiles for; `all` means every one implemented.
 llvm::ArrayRef<llvm::StringRef> knownTargets();
@@ -130,6 +133,9 @@ public:
                        const std::vector<Tensor> &outputs);
   /// Device time of the last run (ptx: the forward between two CUDA events).
   std::optional<double> deviceSeconds() const;
+  /// Statistics of the last run beyond its outputs (npu: the simulated
+  /// kernels' cycles, utilization, energy and per-layer rows), if any.
+  std::optional<llvm::json::Object> runStats() const;
 
 private:
   CompiledModel();
@@ -147,6 +153,9 @@ private:
              const CompileOptions &options);
   llvm::Error loadHLS(llvm::StringRef directory,
                       const llvm::json::Object &manifest);
+  // The npu target (lib/Driver/DriverNPU.cpp): the quantized linear layers
+  // run on the NPU simulator, called from the host code.
+  llvm::Error partitionNPU(mlir::ModuleOp module, const CompileOptions &options);
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::string targetName = "host";
@@ -175,6 +184,7 @@ private:
   /// executable is created on the first run.
   std::unique_ptr<LaunchPlan> ptxPlan;
   std::unique_ptr<CUDAExecutable> cuda;
+  std::unique_ptr<npu::Offload> npuOffload;
 };
 
 /// Reads the arrays of an `.npz` file (numpy's np.savez: a zip of stored,

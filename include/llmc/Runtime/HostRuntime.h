@@ -27,9 +27,12 @@ public:
   /// JIT-compiles `loweredModule` (the host pipeline's output). `weights`
   /// holds one tensor per `signature.weights` entry, in that order; their
   /// bytes must outlive the executable (views keep their owners alive).
+  /// `symbols` resolves external functions the code calls (name, address),
+  /// e.g. the NPU kernels of the npu target.
   static llvm::Expected<std::unique_ptr<HostExecutable>>
   create(mlir::ModuleOp loweredModule, Signature signature,
-         std::vector<Tensor> weights);
+         std::vector<Tensor> weights,
+         llvm::ArrayRef<std::pair<std::string, void *>> symbols = {});
   ~HostExecutable();
 
   /// Runs the model on inputs already bound in argument order (see

@@ -49,8 +49,13 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
                 "scale");
   if (spec.channelScales && N > 0xffff)
     return fail("per-channel scales: N exceeds the DMA's 16-bit column count");
-  // Per-channel scales live at the top of the accumulators.
-  const int64_t scaleWords = spec.channelScales ? alignUp(N, C) : 0;
+  if (spec.bias && !spec.channelScales)
+    return fail("a bias row needs the per-channel scale epilogue");
+  // Per-channel scales (and the bias row) live at the top of the
+  // accumulators.
+  const int64_t rowWords = alignUp(N, C);
+  const int64_t scaleWords =
+      spec.channelScales ? rowWords * (spec.bias ? 2 : 1) : 0;
 
   // Output block: up to 4 array widths of columns, rows to fill an
   // accumulator slot (of `buffers` slots).
@@ -91,6 +96,8 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
   const uint64_t dramB = place("B", false, ElemType::I8, K, N);
   const uint64_t dramS =
       spec.channelScales ? place("S", false, ElemType::F32, 1, N) : 0;
+  const uint64_t dramBias =
+      spec.bias ? place("Bias", false, ElemType::F32, 1, N) : 0;
   const uint64_t dramC =
       place("C", true,
             spec.requantize ? ElemType::I8
@@ -140,6 +147,11 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
     lda.rows = 1;
     lda.cols = N;
     emit(lda);
+    if (spec.bias) {
+      lda.local = scaleBase + rowWords;
+      lda.dram = dramBias;
+      emit(lda);
+    }
   }
 
   // A block's vector epilogue and store are deferred into the next block's
@@ -237,8 +249,15 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             vmul.broadcast = true;
             vmul.rows = mSize;
             vmul.cols = nSize;
-            vmul.signalNext = !spec.requantize;
+            vmul.signalNext = !spec.requantize && !spec.bias;
             epilogue(vmul);
+            if (spec.bias) {
+              Instruction vadd = vmul;
+              vadd.opcode = Opcode::VADD;
+              vadd.src2 = scaleBase + rowWords + n0;
+              vadd.signalNext = !spec.requantize;
+              epilogue(vadd);
+            }
             if (spec.requantize) {
               Instruction vqnt;
               vqnt.opcode = Opcode::VQNT;

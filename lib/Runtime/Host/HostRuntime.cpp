@@ -152,7 +152,8 @@ HostExecutable::~HostExecutable() = default;
 
 llvm::Expected<std::unique_ptr<HostExecutable>>
 HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
-                       std::vector<Tensor> weights) {
+                       std::vector<Tensor> weights,
+                       llvm::ArrayRef<std::pair<std::string, void *>> symbols) {
   static_assert(sizeof(void *) == sizeof(int64_t),
                 "memref descriptors are built as 8-byte words");
   if (weights.size() != signature.weights.size())
@@ -207,6 +208,14 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
     return makeError("host JIT compilation of @" + signature.entry +
                      " failed: " + message + diagnostics);
   }
+  if (!symbols.empty())
+    (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap map;
+      for (const auto &[name, address] : symbols)
+        map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                               llvm::JITSymbolFlags::Exported};
+      return map;
+    });
   (*engine)->initialize();
   // Generate the code now: ORC compiles lazily on the first lookup, which
   // would bill the first run for all of LLVM's work.

@@ -18,8 +18,8 @@
         exit 2 must print one line `llm-run: error: ...`.
     npu_data.py channel M K N SEED DIR QUANT_SCALE ZERO_POINT
         W8A8 with per-channel scales: A, B (int8), S (f32 [1, N]), Cf =
-        f32(A @ B) * S (llm.dequantize) and Cfq = llm.quantize(Cf, QUANT_SCALE,
-        ZERO_POINT).
+        f32(A @ B) * S (llm.dequantize), Cfq = llm.quantize(Cf, QUANT_SCALE,
+        ZERO_POINT), Bias (f32 [1, N]) and Cfb = Cf + Bias (llm.add).
     npu_data.py desc OUT.json NAME ROWS COLS SCRATCHPAD ACCUMULATOR
         a copy of targets/npu.json with another array and memories.
     npu_data.py quant DIR
@@ -134,7 +134,9 @@ def channel(m, k, n, seed, out, quant_scale, zero_point):
     s = rng.uniform(1e-5, 1e-3, (1, int(n))).astype(np.float32)
     c = (a.astype(np.int32) @ b.astype(np.int32)).astype(np.float32) * s
     q = np.rint(c / np.float32(quant_scale)) + np.float32(zero_point)
+    bias = rng.uniform(-1, 1, (1, int(n))).astype(np.float32)
     for name, value in [("A", a), ("B", b), ("S", s), ("Cf", c),
+                        ("Bias", bias), ("Cfb", c + bias),
                         ("Cfq", np.clip(q, -128, 127).astype(np.int8))]:
         np.save(f"{out}/{name}.npy", value)
 

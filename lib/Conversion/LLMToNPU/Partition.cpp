@@ -1,0 +1,307 @@
+//===- Partition.cpp - offload quantized linear layers to the NPU ---------===//
+//
+// llm-npu-partition: every llm.qmatmul the NPU's int8 array can compute
+// (static shapes, a 2-D rhs, no zero points, signed operands), with the
+// dequantize and bias-add epilogue that follows it when the vector unit
+// reproduces it exactly, becomes a call of an external kernel function plus
+// the npu.program(s) that implement it. See Passes.td for the contract.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Conversion/NPUMatmul.h"
+#include "llmc/Conversion/Passes.h"
+#include "llm/IR/LLMOps.h"
+#include "npu/IR/NPUOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Location.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMNPUPARTITION
+#include "llmc/Conversion/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+
+/// The widest output panel one program covers: a row of f32/i32 results must
+/// fit the DMA's 16-bit byte stride, in whole 4-array-width blocks.
+constexpr int64_t kMaxPanelColumns = 16256;
+
+/// The first name in a location (ONNX node names are NameLocs).
+std::string nameOf(Location loc) {
+  std::string name;
+  loc->walk([&](Location inner) {
+    if (auto named = dyn_cast<NameLoc>(inner)) {
+      name = named.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name.empty() ? "qmatmul" : name;
+}
+
+bool isStatic(Type type) {
+  auto ranked = dyn_cast<RankedTensorType>(type);
+  return ranked && ranked.hasStaticShape();
+}
+
+/// One qmatmul and the epilogue ops that join it on the NPU.
+struct Kernel {
+  llm::QMatMulOp matmul;
+  llm::DequantizeOp dequantize; // null: int32 results
+  Value scale;                  // the dequantization scale
+  llm::AddOp add;               // null: no bias
+  Value bias;
+  int64_t m = 0, k = 0, n = 0;
+  bool channelScale = false;
+};
+
+/// Why `op` stays on the host, or nothing if the NPU can run it.
+std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
+  if (op.getLhsZeroPoint() || op.getRhsZeroPoint())
+    return std::string("zero points are not offloaded (the array has no "
+                       "zero-point correction)");
+  if (op.getLhsUnsigned() || op.getRhsUnsigned())
+    return std::string("unsigned operands (the array multiplies signed int8)");
+  auto lhs = dyn_cast<RankedTensorType>(op.getLhs().getType());
+  auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
+  if (!isStatic(lhs) || !isStatic(rhs) || !isStatic(op.getType()))
+    return std::string("dynamic shapes");
+  if (rhs.getRank() != 2)
+    return std::string("a batched rhs (the array's weights are one matrix)");
+  kernel.matmul = op;
+  kernel.k = lhs.getShape().back();
+  kernel.n = op.getType().getShape().back();
+  kernel.m = lhs.getNumElements() / std::max<int64_t>(kernel.k, 1);
+  if (kernel.m == 0 || kernel.k == 0 || kernel.n == 0)
+    return std::string("an empty product");
+  if (kernel.k > 0xffff)
+    return "K = " + std::to_string(kernel.k) +
+           " exceeds the DMA's 16-bit row stride";
+  return std::nullopt;
+}
+
+/// Extends `kernel` with the dequantize (+ bias add) that follows it, where
+/// the vector unit computes exactly what those ops define.
+void matchEpilogue(Kernel &kernel) {
+  TypedValue<RankedTensorType> acc = kernel.matmul.getResult();
+  if (!acc.hasOneUse())
+    return;
+  auto dequantize = dyn_cast<llm::DequantizeOp>(*acc.getUsers().begin());
+  if (!dequantize || dequantize.getInput() != acc ||
+      dequantize.getZeroPoint() || dequantize.getIsUnsigned() ||
+      dequantize.getBits() != 8 || dequantize.getBlockSize() != 0)
+    return;
+  auto scale = dyn_cast<RankedTensorType>(dequantize.getScale().getType());
+  if (!isStatic(scale) || dequantize.getType() != RankedTensorType::get(
+                              acc.getType().getShape(),
+                              Float32Type::get(acc.getContext())))
+    return;
+  // Per tensor, or one scale per output column ([N], [1, .., 1, N]).
+  int64_t count = scale.getNumElements();
+  bool channel = count == kernel.n && scale.getRank() >= 1 &&
+                 scale.getShape().back() == kernel.n;
+  if (count != 1 && !channel)
+    return;
+  if (channel && kernel.n == 1)
+    channel = false;
+  kernel.dequantize = dequantize;
+  kernel.scale = dequantize.getScale();
+  kernel.channelScale = channel;
+
+  TypedValue<RankedTensorType> result = dequantize.getResult();
+  if (!result.hasOneUse())
+    return;
+  auto add = dyn_cast<llm::AddOp>(*result.getUsers().begin());
+  if (!add || add.getType() != result.getType())
+    return;
+  Value bias = add.getLhs() == result ? add.getRhs() : add.getLhs();
+  auto biasType = dyn_cast<RankedTensorType>(bias.getType());
+  if (bias == result || !isStatic(biasType) ||
+      !biasType.getElementType().isF32() ||
+      biasType.getNumElements() != kernel.n || biasType.getRank() < 1 ||
+      biasType.getShape().back() != kernel.n ||
+      biasType.getRank() > result.getType().getRank())
+    return;
+  kernel.add = add;
+  kernel.bias = bias;
+}
+
+struct LLMNPUPartitionPass
+    : llmc::impl::LLMNPUPartitionBase<LLMNPUPartitionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *context = &getContext();
+    auto config = llmc::npu::Config::load(target);
+    if (!config) {
+      module.emitError() << "llm-npu-partition: "
+                         << llvm::toString(config.takeError());
+      return signalPassFailure();
+    }
+
+    std::vector<Kernel> kernels;
+    module.walk([&](llm::QMatMulOp op) {
+      Kernel kernel;
+      if (std::optional<std::string> reason = check(op, kernel)) {
+        if (remarks)
+          op.emitRemark() << "stays on the host: " << *reason;
+        return;
+      }
+      matchEpilogue(kernel);
+      kernels.push_back(kernel);
+    });
+
+    // Programs are shared by kernels of the same shape and epilogue (the
+    // layers of a model repeat).
+    llvm::StringMap<std::string> programs;
+    OpBuilder moduleBuilder = OpBuilder::atBlockEnd(module.getBody());
+    OpBuilder declBuilder = OpBuilder::atBlockBegin(module.getBody());
+    int64_t index = 0;
+    for (Kernel &kernel : kernels) {
+      if (failed(offload(kernel, index++, *config, programs, moduleBuilder,
+                         declBuilder)))
+        return signalPassFailure();
+    }
+  }
+
+  /// The name of the program for one panel, generated on first use.
+  FailureOr<std::string> programFor(Kernel &kernel, int64_t columns,
+                                    const llmc::npu::Config &config,
+                                    llvm::StringMap<std::string> &programs,
+                                    OpBuilder &moduleBuilder) {
+    llmc::npu::MatmulSpec spec;
+    spec.m = kernel.m;
+    spec.k = kernel.k;
+    spec.n = columns;
+    spec.channelScales = static_cast<bool>(kernel.dequantize);
+    spec.bias = static_cast<bool>(kernel.add);
+    std::string key = (llvm::Twine(spec.m) + "x" + llvm::Twine(spec.k) + "x" +
+                       llvm::Twine(spec.n) + (spec.channelScales ? "s" : "") +
+                       (spec.bias ? "b" : ""))
+                          .str();
+    auto found = programs.find(key);
+    if (found != programs.end())
+      return found->second;
+    auto program = llmc::npu::generateMatmul(spec, config, target);
+    if (!program)
+      return kernel.matmul.emitError()
+             << "cannot schedule the " << key << " matmul on the NPU: "
+             << llvm::toString(program.takeError());
+    OwningOpRef<ModuleOp> holder =
+        npu::fromProgram(*program, kernel.matmul.getContext());
+    std::string name = "npu_program_" + std::to_string(programs.size());
+    for (auto op : llvm::make_early_inc_range(
+             holder->getBody()->getOps<npu::ProgramOp>())) {
+      op->remove();
+      moduleBuilder.insert(op);
+      op->setAttr("llm.npu_program", moduleBuilder.getStringAttr(name));
+      op->setAttr("llm.npu_shape", moduleBuilder.getStringAttr(key));
+    }
+    programs[key] = name;
+    return name;
+  }
+
+  LogicalResult offload(Kernel &kernel, int64_t index,
+                        const llmc::npu::Config &config,
+                        llvm::StringMap<std::string> &programs,
+                        OpBuilder &moduleBuilder, OpBuilder &declBuilder) {
+    MLIRContext *context = kernel.matmul.getContext();
+    Operation *root = kernel.add           ? kernel.add.getOperation()
+                      : kernel.dequantize ? kernel.dequantize.getOperation()
+                                          : kernel.matmul.getOperation();
+    Location loc = kernel.matmul.getLoc();
+    OpBuilder builder(root);
+    Type f32 = Float32Type::get(context);
+    auto reshaped = [&](Value value, ArrayRef<int64_t> shape) -> Value {
+      auto type = cast<RankedTensorType>(value.getType());
+      if (type.getShape() == shape)
+        return value;
+      return llm::ReshapeOp::create(
+          builder, loc, RankedTensorType::get(shape, type.getElementType()),
+          value);
+    };
+
+    llvm::SmallVector<Value> operands;
+    operands.push_back(arith::ConstantOp::create(
+        builder, loc, builder.getI64IntegerAttr(index)));
+    operands.push_back(
+        reshaped(kernel.matmul.getLhs(), {kernel.m, kernel.k}));
+    operands.push_back(kernel.matmul.getRhs());
+    StringRef scaleKind = "none";
+    if (kernel.dequantize) {
+      int64_t count = kernel.channelScale ? kernel.n : 1;
+      operands.push_back(reshaped(kernel.scale, {1, count}));
+      scaleKind = kernel.channelScale ? "channel" : "tensor";
+    }
+    if (kernel.add)
+      operands.push_back(reshaped(kernel.bias, {1, kernel.n}));
+    auto resultType = RankedTensorType::get(
+        {kernel.m, kernel.n},
+        kernel.dequantize ? f32 : IntegerType::get(context, 32));
+
+    // The kernel's programs, one per panel of columns.
+    llvm::SmallVector<Attribute> panelPrograms;
+    llvm::SmallVector<int64_t> panelColumns;
+    for (int64_t n0 = 0; n0 < kernel.n; n0 += kMaxPanelColumns) {
+      int64_t columns = std::min(kMaxPanelColumns, kernel.n - n0);
+      FailureOr<std::string> program =
+          programFor(kernel, columns, config, programs, moduleBuilder);
+      if (failed(program))
+        return failure();
+      panelPrograms.push_back(builder.getStringAttr(*program));
+      panelColumns.push_back(n0);
+    }
+
+    std::string symbol = "llmc_npu_kernel_" + std::to_string(index);
+    llvm::SmallVector<Type> argTypes;
+    for (Value operand : operands)
+      argTypes.push_back(operand.getType());
+    auto decl = func::FuncOp::create(
+        declBuilder, loc, symbol,
+        FunctionType::get(context, argTypes, {resultType}));
+    decl.setPrivate();
+    declBuilder.setInsertionPointAfter(decl);
+    for (unsigned arg = 1; arg < argTypes.size(); ++arg)
+      decl.setArgAttr(arg, "bufferization.access",
+                      builder.getStringAttr("read"));
+    decl->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
+    decl->setAttr(
+        "llm.npu",
+        builder.getDictionaryAttr({
+            builder.getNamedAttr("name",
+                                 builder.getStringAttr(nameOf(loc))),
+            builder.getNamedAttr("m", builder.getI64IntegerAttr(kernel.m)),
+            builder.getNamedAttr("k", builder.getI64IntegerAttr(kernel.k)),
+            builder.getNamedAttr("n", builder.getI64IntegerAttr(kernel.n)),
+            builder.getNamedAttr(
+                "transpose_rhs",
+                builder.getBoolAttr(kernel.matmul.getTransposeRhs())),
+            builder.getNamedAttr("scale", builder.getStringAttr(scaleKind)),
+            builder.getNamedAttr("bias",
+                                 builder.getBoolAttr(static_cast<bool>(kernel.add))),
+            builder.getNamedAttr("programs",
+                                 builder.getArrayAttr(panelPrograms)),
+            builder.getNamedAttr("panels",
+                                 builder.getDenseI64ArrayAttr(panelColumns)),
+        }));
+
+    auto call = func::CallOp::create(builder, loc, decl, operands);
+    Value result = call.getResult(0);
+    auto rootType = cast<RankedTensorType>(root->getResult(0).getType());
+    Value replacement = reshaped(result, rootType.getShape());
+    root->getResult(0).replaceAllUsesWith(replacement);
+    if (kernel.add)
+      kernel.add.erase();
+    if (kernel.dequantize)
+      kernel.dequantize.erase();
+    kernel.matmul.erase();
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,406 @@
+//===- Offload.cpp - NPU kernels called from host code --------------------===//
+#include "llmc/Runtime/NPU/Offload.h"
+#include "llmc/Runtime/NPU/Simulator.h"
+#include "npu/IR/NPUOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+using namespace llmc;
+using namespace llmc::npu;
+
+namespace {
+llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// A rank-2 memref descriptor as the C interface passes it.
+struct Descriptor {
+  char *allocated;
+  char *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+};
+
+/// The offload receiving this thread's kernel calls (set by runWith).
+thread_local Offload *current = nullptr;
+
+void call2(Descriptor *result, int64_t id, Descriptor *x, Descriptor *w) {
+  if (current)
+    current->call(result, id, {x, w});
+}
+void call3(Descriptor *result, int64_t id, Descriptor *x, Descriptor *w,
+           Descriptor *s) {
+  if (current)
+    current->call(result, id, {x, w, s});
+}
+void call4(Descriptor *result, int64_t id, Descriptor *x, Descriptor *w,
+           Descriptor *s, Descriptor *b) {
+  if (current)
+    current->call(result, id, {x, w, s, b});
+}
+
+/// Copies a [rows, cols] window of a descriptor (elements of `bytes`) into a
+/// dense buffer, optionally transposed (then the window is [cols, rows]).
+void gather(const Descriptor &d, unsigned bytes, int64_t row0, int64_t col0,
+            int64_t rows, int64_t cols, bool transpose, char *out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      int64_t i = transpose ? col0 + c : row0 + r;
+      int64_t j = transpose ? row0 + r : col0 + c;
+      const char *src =
+          d.aligned + (d.offset + i * d.strides[0] + j * d.strides[1]) * bytes;
+      std::memcpy(out + (r * cols + c) * bytes, src, bytes);
+    }
+}
+} // namespace
+
+struct Offload::KernelStats {
+  int64_t calls = 0;
+  uint64_t cycles = 0;
+  double macs = 0, energy = 0, dramRead = 0, dramWrite = 0;
+};
+
+Offload::~Offload() = default;
+
+const Program &Offload::program(llvm::StringRef name) const {
+  return programs.find(name)->second;
+}
+
+llvm::Error Offload::finishLoading() {
+  std::string target;
+  for (const OffloadKernel &kernel : kernelList)
+    for (const auto &[column, name] : kernel.panels) {
+      auto found = programs.find(name);
+      if (found == programs.end())
+        return fail("NPU kernel '" + kernel.symbol + "' names the program '" +
+                    name + "', which is missing");
+      if (target.empty())
+        target = found->second.target;
+      else if (found->second.target != target)
+        return fail("the NPU programs name different descriptions ('" +
+                    target + "' and '" + found->second.target + "')");
+    }
+  auto loaded = Config::load(target.empty() ? "npu" : target);
+  if (!loaded)
+    return loaded.takeError();
+  config = *loaded;
+  for (const auto &entry : programs)
+    if (llvm::Error error = validate(entry.second, config))
+      return fail("NPU program '" + entry.first() +
+                  "': " + llvm::toString(std::move(error)));
+  perKernel.assign(kernelList.size(), KernelStats());
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<Offload>>
+Offload::extract(mlir::ModuleOp module) {
+  std::unique_ptr<Offload> offload(new Offload());
+  for (auto func : module.getOps<mlir::func::FuncOp>()) {
+    auto attrs = func->getAttrOfType<mlir::DictionaryAttr>("llm.npu");
+    if (!attrs)
+      continue;
+    OffloadKernel kernel;
+    kernel.symbol = func.getSymName().str();
+    auto integer = [&](llvm::StringRef key) -> int64_t {
+      auto value = attrs.getAs<mlir::IntegerAttr>(key);
+      return value ? value.getInt() : 0;
+    };
+    auto string = [&](llvm::StringRef key) -> std::string {
+      auto value = attrs.getAs<mlir::StringAttr>(key);
+      return value ? value.str() : "";
+    };
+    kernel.name = string("name");
+    kernel.m = integer("m");
+    kernel.k = integer("k");
+    kernel.n = integer("n");
+    kernel.scale = string("scale");
+    auto flag = [&](llvm::StringRef key) {
+      auto value = attrs.getAs<mlir::BoolAttr>(key);
+      return value && value.getValue();
+    };
+    kernel.transposeRhs = flag("transpose_rhs");
+    kernel.bias = flag("bias");
+    auto names = attrs.getAs<mlir::ArrayAttr>("programs");
+    auto columns = attrs.getAs<mlir::DenseI64ArrayAttr>("panels");
+    if (!names || !columns || names.size() != columns.size())
+      return fail("NPU kernel '" + kernel.symbol + "' has no panel table");
+    for (auto [name, column] : llvm::zip(names, columns.asArrayRef()))
+      kernel.panels.emplace_back(
+          column, llvm::cast<mlir::StringAttr>(name).str());
+    offload->kernelList.push_back(std::move(kernel));
+  }
+  for (auto program :
+       llvm::make_early_inc_range(module.getOps<mlir::npu::ProgramOp>())) {
+    auto name = program->getAttrOfType<mlir::StringAttr>("llm.npu_program");
+    if (!name)
+      return fail("an npu.program without an llm.npu_program name");
+    auto converted = mlir::npu::toProgram(program);
+    if (failed(converted))
+      return fail("NPU program '" + name.str() + "' is invalid");
+    offload->programs[name.getValue()] = std::move(*converted);
+    program->erase();
+  }
+  if (llvm::Error error = offload->finishLoading())
+    return std::move(error);
+  return offload;
+}
+
+llvm::Expected<llvm::json::Array> Offload::save(llvm::StringRef directory) const {
+  llvm::SmallString<256> folder(directory);
+  llvm::sys::path::append(folder, "npu");
+  if (std::error_code error = llvm::sys::fs::create_directories(folder))
+    return fail(folder + ": cannot create: " + error.message());
+  for (const auto &entry : programs) {
+    llvm::SmallString<256> path(folder);
+    llvm::sys::path::append(path, entry.first() + ".npubin");
+    std::error_code error;
+    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+    if (error)
+      return fail(path + ": cannot write: " + error.message());
+    os << writeBinary(entry.second);
+  }
+  llvm::json::Array table;
+  for (const OffloadKernel &kernel : kernelList) {
+    llvm::json::Array panels;
+    for (const auto &[column, name] : kernel.panels)
+      panels.push_back(llvm::json::Object{{"column", column},
+                                          {"program", "npu/" + name + ".npubin"}});
+    table.push_back(llvm::json::Object{{"symbol", kernel.symbol},
+                                       {"name", kernel.name},
+                                       {"m", kernel.m},
+                                       {"k", kernel.k},
+                                       {"n", kernel.n},
+                                       {"transpose_rhs", kernel.transposeRhs},
+                                       {"scale", kernel.scale},
+                                       {"bias", kernel.bias},
+                                       {"panels", std::move(panels)}});
+  }
+  return table;
+}
+
+llvm::Expected<std::unique_ptr<Offload>>
+Offload::load(llvm::StringRef directory, const llvm::json::Array &kernels) {
+  std::unique_ptr<Offload> offload(new Offload());
+  for (const llvm::json::Value &value : kernels) {
+    const llvm::json::Object *object = value.getAsObject();
+    const llvm::json::Array *panels =
+        object ? object->getArray("panels") : nullptr;
+    if (!panels)
+      return fail("the manifest's npu_kernels table is malformed");
+    OffloadKernel kernel;
+    kernel.symbol = object->getString("symbol").value_or("").str();
+    kernel.name = object->getString("name").value_or("").str();
+    kernel.m = object->getInteger("m").value_or(0);
+    kernel.k = object->getInteger("k").value_or(0);
+    kernel.n = object->getInteger("n").value_or(0);
+    kernel.transposeRhs = object->getBoolean("transpose_rhs").value_or(false);
+    kernel.scale = object->getString("scale").value_or("none").str();
+    kernel.bias = object->getBoolean("bias").value_or(false);
+    if (kernel.symbol.empty() || kernel.m <= 0 || kernel.k <= 0 ||
+        kernel.n <= 0)
+      return fail("the manifest's npu_kernels table is malformed");
+    for (const llvm::json::Value &panel : *panels) {
+      const llvm::json::Object *entry = panel.getAsObject();
+      std::optional<llvm::StringRef> file =
+          entry ? entry->getString("program") : std::nullopt;
+      if (!file)
+        return fail("the manifest's npu_kernels table is malformed");
+      std::string name = llvm::sys::path::stem(*file).str();
+      kernel.panels.emplace_back(entry->getInteger("column").value_or(0), name);
+      if (offload->programs.count(name))
+        continue;
+      llvm::SmallString<256> path(directory);
+      llvm::sys::path::append(path, *file);
+      auto program = readProgramFile(path);
+      if (!program)
+        return program.takeError();
+      offload->programs[name] = std::move(*program);
+    }
+    offload->kernelList.push_back(std::move(kernel));
+  }
+  if (llvm::Error error = offload->finishLoading())
+    return std::move(error);
+  return offload;
+}
+
+std::vector<std::pair<std::string, void *>> Offload::symbols() const {
+  std::vector<std::pair<std::string, void *>> result;
+  for (const OffloadKernel &kernel : kernelList) {
+    int operands = 2 + (kernel.scale != "none") + kernel.bias;
+    void *entry = operands == 2   ? reinterpret_cast<void *>(&call2)
+                  : operands == 3 ? reinterpret_cast<void *>(&call3)
+                                  : reinterpret_cast<void *>(&call4);
+    result.emplace_back("_mlir_ciface_" + kernel.symbol, entry);
+  }
+  return result;
+}
+
+llvm::Error Offload::runWith(llvm::function_ref<llvm::Error()> fn) {
+  perKernel.assign(kernelList.size(), KernelStats());
+  firstError.reset();
+  hostSeconds = 0;
+  Offload *previous = current;
+  current = this;
+  llvm::Error error = fn();
+  current = previous;
+  if (error)
+    return error;
+  if (firstError)
+    return fail(*firstError);
+  return llvm::Error::success();
+}
+
+void Offload::call(void *resultPointer, int64_t id,
+                   llvm::ArrayRef<void *> operands) {
+  auto *result = static_cast<Descriptor *>(resultPointer);
+  auto start = std::chrono::steady_clock::now();
+  bool valid = id >= 0 && static_cast<size_t>(id) < kernelList.size();
+  const OffloadKernel *kernel = valid ? &kernelList[id] : nullptr;
+  int64_t m = kernel ? kernel->m : 0, n = kernel ? kernel->n : 0;
+  // The result exists even after an error, so that the host code can go on
+  // (and free it); the run reports the error at its end.
+  size_t bytes = std::max<size_t>(64, ((m * n * 4 + 63) / 64) * 64);
+  char *buffer = static_cast<char *>(std::aligned_alloc(64, bytes));
+  std::memset(buffer, 0, bytes);
+  *result = Descriptor{buffer, buffer, 0, {m, n}, {n, 1}};
+  if (firstError)
+    return;
+  if (!kernel) {
+    firstError = "the host code called NPU kernel " + std::to_string(id) +
+                 ", which does not exist";
+    return;
+  }
+  const auto &x = *static_cast<const Descriptor *>(operands[0]);
+  const auto &w = *static_cast<const Descriptor *>(operands[1]);
+  const int64_t k = kernel->k;
+  int64_t wantRows = kernel->transposeRhs ? n : k;
+  int64_t wantCols = kernel->transposeRhs ? k : n;
+  if (x.sizes[0] != m || x.sizes[1] != k || w.sizes[0] != wantRows ||
+      w.sizes[1] != wantCols) {
+    firstError = "NPU kernel '" + kernel->symbol + "' (" + kernel->name +
+                 ") was called with operands of the wrong shape";
+    return;
+  }
+  std::vector<char> a(m * k);
+  gather(x, 1, 0, 0, m, k, false, a.data());
+  KernelStats &stats = perKernel[id];
+  ++stats.calls;
+  for (const auto &[column, name] : kernel->panels) {
+    const Program &program = programs.find(name)->second;
+    const TensorBinding *output = nullptr;
+    for (const TensorBinding &tensor : program.tensors)
+      if (tensor.isOutput)
+        output = &tensor;
+    int64_t cols = output ? output->shape[1] : 0;
+    auto simulator = Simulator::create(program, config);
+    if (!simulator) {
+      firstError = llvm::toString(simulator.takeError());
+      return;
+    }
+    auto set = [&](llvm::StringRef tensor, const std::vector<char> &data) {
+      if (firstError)
+        return;
+      if (llvm::Error error =
+              (*simulator)->setTensor(tensor, data.data(), data.size()))
+        firstError = llvm::toString(std::move(error));
+    };
+    set("A", a);
+    // The rhs as [K, cols] int8: a `transpose_rhs` weight [N, K] is read
+    // column-major, i.e. laid out transposed.
+    std::vector<char> b(k * cols);
+    gather(w, 1, 0, column, k, cols, kernel->transposeRhs, b.data());
+    set("B", b);
+    if (kernel->scale != "none") {
+      const auto &s = *static_cast<const Descriptor *>(operands[2]);
+      std::vector<char> row(cols * 4);
+      if (kernel->scale == "tensor")
+        for (int64_t c = 0; c < cols; ++c)
+          gather(s, 4, 0, 0, 1, 1, false, row.data() + 4 * c);
+      else
+        gather(s, 4, 0, column, 1, cols, false, row.data());
+      set("S", row);
+    }
+    if (kernel->bias) {
+      const auto &bias = *static_cast<const Descriptor *>(operands[3]);
+      std::vector<char> row(cols * 4);
+      gather(bias, 4, 0, column, 1, cols, false, row.data());
+      set("Bias", row);
+    }
+    if (firstError)
+      return;
+    if (llvm::Error error = (*simulator)->run()) {
+      firstError = "NPU kernel '" + kernel->symbol + "' (" + kernel->name +
+                   "): " + llvm::toString(std::move(error));
+      return;
+    }
+    llvm::ArrayRef<uint8_t> c = (*simulator)->tensorBytes("C");
+    for (int64_t r = 0; r < m; ++r)
+      std::memcpy(buffer + (r * n + column) * 4, c.data() + r * cols * 4,
+                  cols * 4);
+    llvm::json::Object simStats = (*simulator)->stats();
+    stats.cycles += simStats.getInteger("cycles").value_or(0);
+    stats.macs += simStats.getNumber("macs").value_or(0);
+    if (const llvm::json::Object *energy = simStats.getObject("energy_j"))
+      stats.energy += energy->getNumber("total").value_or(0);
+    if (const llvm::json::Object *moved = simStats.getObject("bytes")) {
+      stats.dramRead += moved->getNumber("dram_read").value_or(0);
+      stats.dramWrite += moved->getNumber("dram_write").value_or(0);
+    }
+  }
+  hostSeconds += std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+}
+
+llvm::json::Object Offload::stats() const {
+  uint64_t cycles = 0;
+  double macs = 0, energy = 0, dramRead = 0, dramWrite = 0;
+  int64_t calls = 0;
+  const double peak = double(config.arrayRows) * double(config.arrayCols);
+  llvm::json::Array layers;
+  for (auto [kernel, stats] : llvm::zip(kernelList, perKernel)) {
+    cycles += stats.cycles;
+    macs += stats.macs;
+    energy += stats.energy;
+    dramRead += stats.dramRead;
+    dramWrite += stats.dramWrite;
+    calls += stats.calls;
+    layers.push_back(llvm::json::Object{
+        {"kernel", kernel.symbol},
+        {"name", kernel.name},
+        {"m", kernel.m},
+        {"k", kernel.k},
+        {"n", kernel.n},
+        {"epilogue", kernel.scale == "none"
+                         ? "int32"
+                         : (kernel.bias ? "dequantize+bias" : "dequantize")},
+        {"calls", stats.calls},
+        {"cycles", static_cast<int64_t>(stats.cycles)},
+        {"macs", stats.macs},
+        {"mac_utilization",
+         stats.cycles ? stats.macs / (double(stats.cycles) * peak) : 0.0},
+        {"energy_j", stats.energy}});
+  }
+  return llvm::json::Object{
+      {"target", config.name},
+      {"kernels", static_cast<int64_t>(kernelList.size())},
+      {"kernel_calls", calls},
+      {"cycles", static_cast<int64_t>(cycles)},
+      {"seconds", cycles / config.clockHz},
+      {"macs", macs},
+      {"mac_utilization", cycles ? macs / (double(cycles) * peak) : 0.0},
+      {"energy_j", energy},
+      {"bytes", llvm::json::Object{{"dram_read", dramRead},
+                                   {"dram_write", dramWrite}}},
+      {"host_seconds", hostSeconds},
+      {"layers", std::move(layers)}};
+}
