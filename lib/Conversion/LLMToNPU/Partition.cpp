@@ -15,6 +15,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace llmc {
@@ -30,17 +31,28 @@ namespace {
 /// fit the DMA's 16-bit byte stride, in whole 4-array-width blocks.
 constexpr int64_t kMaxPanelColumns = 16256;
 
-/// The first name in a location (ONNX node names are NameLocs).
+/// The ONNX node names in a location, joined by '+' (a fused projection
+/// carries one per node).
 std::string nameOf(Location loc) {
-  std::string name;
+  llvm::SmallVector<StringRef> names;
   loc->walk([&](Location inner) {
-    if (auto named = dyn_cast<NameLoc>(inner)) {
-      name = named.getName().str();
-      return WalkResult::interrupt();
-    }
+    if (auto named = dyn_cast<NameLoc>(inner))
+      if (!llvm::is_contained(names, named.getName().getValue()))
+        names.push_back(named.getName().getValue());
     return WalkResult::advance();
   });
-  return name.empty() ? "qmatmul" : name;
+  // Epilogues fused before quantization (a residual add, SwiGLU's product)
+  // leave their nodes' names too: keep the matrix products' if named so.
+  llvm::SmallVector<StringRef> products;
+  for (StringRef name : names) {
+    StringRef last = name.rsplit('/').second.empty() ? name
+                                                     : name.rsplit('/').second;
+    if (last.starts_with("MatMul") || last.starts_with("Gemm"))
+      products.push_back(name);
+  }
+  if (!products.empty())
+    names = products;
+  return names.empty() ? "qmatmul" : llvm::join(names, "+");
 }
 
 bool isStatic(Type type) {

@@ -65,9 +65,40 @@ void gather(const Descriptor &d, unsigned bytes, int64_t row0, int64_t col0,
 
 struct Offload::KernelStats {
   int64_t calls = 0;
-  uint64_t cycles = 0;
-  double macs = 0, energy = 0, dramRead = 0, dramWrite = 0;
+  /// The simulator's counters (cycles, MACs, instructions per class, bytes
+  /// per memory, busy cycles per unit, energy per component), summed.
+  llvm::json::Object counters;
 };
+
+namespace {
+/// Adds the counters of `from` into `into` (nested objects too); ratios and
+/// host timings are derived later, not summed.
+void addCounters(llvm::json::Object &into, const llvm::json::Object &from) {
+  for (const auto &[key, value] : from) {
+    if (key == "mac_utilization" || key == "seconds" || key == "target" ||
+        key == "host_seconds" || key == "host_macs_per_s")
+      continue;
+    if (const llvm::json::Object *inner = value.getAsObject()) {
+      llvm::json::Object *target = into.getObject(key);
+      if (!target) {
+        into[key] = llvm::json::Object();
+        target = into.getObject(key);
+      }
+      addCounters(*target, *inner);
+    } else if (std::optional<double> number = value.getAsNumber()) {
+      into[key] = into.getNumber(key).value_or(0) + *number;
+    }
+  }
+}
+
+double counter(const llvm::json::Object &counters, llvm::StringRef key,
+               llvm::StringRef inner = "") {
+  if (inner.empty())
+    return counters.getNumber(key).value_or(0);
+  const llvm::json::Object *object = counters.getObject(key);
+  return object ? object->getNumber(inner).value_or(0) : 0;
+}
+} // namespace
 
 Offload::~Offload() = default;
 
@@ -346,15 +377,7 @@ void Offload::call(void *resultPointer, int64_t id,
     for (int64_t r = 0; r < m; ++r)
       std::memcpy(buffer + (r * n + column) * 4, c.data() + r * cols * 4,
                   cols * 4);
-    llvm::json::Object simStats = (*simulator)->stats();
-    stats.cycles += simStats.getInteger("cycles").value_or(0);
-    stats.macs += simStats.getNumber("macs").value_or(0);
-    if (const llvm::json::Object *energy = simStats.getObject("energy_j"))
-      stats.energy += energy->getNumber("total").value_or(0);
-    if (const llvm::json::Object *moved = simStats.getObject("bytes")) {
-      stats.dramRead += moved->getNumber("dram_read").value_or(0);
-      stats.dramWrite += moved->getNumber("dram_write").value_or(0);
-    }
+    addCounters(stats.counters, (*simulator)->stats());
   }
   hostSeconds += std::chrono::duration<double>(
                      std::chrono::steady_clock::now() - start)
@@ -362,19 +385,20 @@ void Offload::call(void *resultPointer, int64_t id,
 }
 
 llvm::json::Object Offload::stats() const {
-  uint64_t cycles = 0;
-  double macs = 0, energy = 0, dramRead = 0, dramWrite = 0;
-  int64_t calls = 0;
   const double peak = double(config.arrayRows) * double(config.arrayCols);
+  // Derived figures of a set of counters: utilization and time at the clock.
+  auto derive = [&](llvm::json::Object &object) {
+    double cycles = counter(object, "cycles"), macs = counter(object, "macs");
+    object["mac_utilization"] = cycles > 0 ? macs / (cycles * peak) : 0.0;
+    object["seconds"] = cycles / config.clockHz;
+  };
+  llvm::json::Object totals;
+  int64_t calls = 0;
   llvm::json::Array layers;
   for (auto [kernel, stats] : llvm::zip(kernelList, perKernel)) {
-    cycles += stats.cycles;
-    macs += stats.macs;
-    energy += stats.energy;
-    dramRead += stats.dramRead;
-    dramWrite += stats.dramWrite;
+    addCounters(totals, stats.counters);
     calls += stats.calls;
-    layers.push_back(llvm::json::Object{
+    llvm::json::Object row{
         {"kernel", kernel.symbol},
         {"name", kernel.name},
         {"m", kernel.m},
@@ -384,23 +408,25 @@ llvm::json::Object Offload::stats() const {
                          ? "int32"
                          : (kernel.bias ? "dequantize+bias" : "dequantize")},
         {"calls", stats.calls},
-        {"cycles", static_cast<int64_t>(stats.cycles)},
-        {"macs", stats.macs},
-        {"mac_utilization",
-         stats.cycles ? stats.macs / (double(stats.cycles) * peak) : 0.0},
-        {"energy_j", stats.energy}});
+        {"cycles", static_cast<int64_t>(counter(stats.counters, "cycles"))},
+        {"macs", counter(stats.counters, "macs")},
+        {"energy_j", counter(stats.counters, "energy_j", "total")},
+        {"dram_bytes", counter(stats.counters, "bytes", "dram_read") +
+                           counter(stats.counters, "bytes", "dram_write")}};
+    derive(row);
+    layers.push_back(std::move(row));
   }
-  return llvm::json::Object{
-      {"target", config.name},
-      {"kernels", static_cast<int64_t>(kernelList.size())},
-      {"kernel_calls", calls},
-      {"cycles", static_cast<int64_t>(cycles)},
-      {"seconds", cycles / config.clockHz},
-      {"macs", macs},
-      {"mac_utilization", cycles ? macs / (double(cycles) * peak) : 0.0},
-      {"energy_j", energy},
-      {"bytes", llvm::json::Object{{"dram_read", dramRead},
-                                   {"dram_write", dramWrite}}},
-      {"host_seconds", hostSeconds},
-      {"layers", std::move(layers)}};
+  llvm::json::Object result = std::move(totals);
+  if (!result.get("cycles"))
+    result["cycles"] = 0;
+  if (!result.get("macs"))
+    result["macs"] = 0;
+  result["cycles"] = static_cast<int64_t>(counter(result, "cycles"));
+  derive(result);
+  result["target"] = config.name;
+  result["kernels"] = static_cast<int64_t>(kernelList.size());
+  result["kernel_calls"] = calls;
+  result["host_seconds"] = hostSeconds;
+  result["layers"] = std::move(layers);
+  return result;
 }

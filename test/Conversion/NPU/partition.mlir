@@ -1,0 +1,86 @@
+// RUN: llm-opt %s --llm-npu-partition -split-input-file | FileCheck %s
+// RUN: llm-opt %s --llm-npu-partition="remarks=true" -split-input-file -verify-diagnostics -o /dev/null
+
+// A W8A8 linear layer as llm-quantize writes it: the qmatmul, its
+// per-channel dequantization and the bias add become one NPU kernel; the
+// activation's quantization stays on the host. Batch dims fold into M.
+
+// CHECK-LABEL: module
+// CHECK: func.func private @llmc_npu_kernel_0(i64, tensor<16x64xi8> {bufferization.access = "read"}, tensor<192x64xi8> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}) -> tensor<16x192xf32>
+// CHECK-SAME: llm.npu = {bias = true, k = 64 : i64, m = 16 : i64, n = 192 : i64, name = "/qkv/MatMul", panels = array<i64: 0>, programs = ["npu_program_0"], scale = "channel", transpose_rhs = true}
+// CHECK-SAME: llvm.emit_c_interface
+// CHECK: func.func @linear(%[[X:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<192x64xi8>, %[[S:.*]]: tensor<192xf32>, %[[B:.*]]: tensor<192xf32>)
+// CHECK: %[[Q:.*]] = llm.quantize %[[X]]
+// CHECK: %[[Q2:.*]] = llm.reshape %[[Q]] : (tensor<2x8x64xi8>) -> tensor<16x64xi8>
+// CHECK: %[[S2:.*]] = llm.reshape %[[S]] : (tensor<192xf32>) -> tensor<1x192xf32>
+// CHECK: %[[B2:.*]] = llm.reshape %[[B]] : (tensor<192xf32>) -> tensor<1x192xf32>
+// CHECK: %[[R:.*]] = call @llmc_npu_kernel_0(%{{.*}}, %[[Q2]], %[[W]], %[[S2]], %[[B2]])
+// CHECK: %[[R3:.*]] = llm.reshape %[[R]] : (tensor<16x192xf32>) -> tensor<2x8x192xf32>
+// CHECK-NOT: llm.qmatmul
+// CHECK-NOT: llm.dequantize
+// CHECK: return %[[R3]]
+// The schedule: the bias row joins the scale row in the accumulators.
+// CHECK: npu.program target("npu") dram({{[0-9]+}}) attributes {llm.npu_program = "npu_program_0", llm.npu_shape = "16x64x192sb"}
+// CHECK: npu.tensor "input" "A" : "i8" [16, 64]
+// CHECK: npu.tensor "input" "B" : "i8" [64, 192]
+// CHECK: npu.tensor "input" "S" : "f32" [1, 192]
+// CHECK: npu.tensor "input" "Bias" : "f32" [1, 192]
+// CHECK: npu.tensor "output" "C" : "f32" [16, 192]
+// CHECK: npu.mm
+// CHECK: npu.vdeq
+// CHECK: npu.vmul {{.*}} broadcast
+// CHECK: npu.vadd {{.*}} broadcast
+// CHECK: npu.sta
+func.func @linear(%x: tensor<2x8x64xf32>, %w: tensor<192x64xi8>, %s: tensor<192xf32>, %b: tensor<192xf32>) -> tensor<2x8x192xf32> {
+  %sa = llm.constant dense<0.03> : tensor<f32>
+  %q = llm.quantize %x, %sa : (tensor<2x8x64xf32>, tensor<f32>) -> tensor<2x8x64xi8>
+  %acc = llm.qmatmul %q, %w {transpose_rhs = true} : (tensor<2x8x64xi8>, tensor<192x64xi8>) -> tensor<2x8x192xi32> loc("/qkv/MatMul")
+  %y = llm.dequantize %acc, %s : (tensor<2x8x192xi32>, tensor<192xf32>) -> tensor<2x8x192xf32>
+  %z = llm.add %y, %b : (tensor<2x8x192xf32>, tensor<192xf32>) -> tensor<2x8x192xf32>
+  return %z : tensor<2x8x192xf32>
+}
+
+// -----
+
+// Without an epilogue the kernel returns the int32 accumulators; with a
+// per-tensor scale it dequantizes by it. Kernels of one shape share their
+// program.
+
+// CHECK-LABEL: module
+// CHECK: func.func private @llmc_npu_kernel_0(i64, tensor<4x32xi8> {{.*}}, tensor<32x64xi8> {{.*}}) -> tensor<4x64xi32>
+// CHECK-SAME: programs = ["npu_program_0"], scale = "none", transpose_rhs = false
+// CHECK: func.func private @llmc_npu_kernel_1(i64, tensor<4x32xi8> {{.*}}, tensor<32x64xi8> {{.*}}) -> tensor<4x64xi32>
+// CHECK-SAME: programs = ["npu_program_0"]
+// CHECK: func.func private @llmc_npu_kernel_2(i64, tensor<4x32xi8> {{.*}}, tensor<32x64xi8> {{.*}}, tensor<1x1xf32> {{.*}}) -> tensor<4x64xf32>
+// CHECK-SAME: bias = false, {{.*}} programs = ["npu_program_1"], scale = "tensor"
+// CHECK: npu.program {{.*}} llm.npu_shape = "4x32x64"
+// CHECK: npu.program {{.*}} llm.npu_shape = "4x32x64s"
+// CHECK-NOT: npu.program
+func.func @shared(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %v: tensor<32x64xi8>) -> (tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xf32>) {
+  %0 = llm.qmatmul %a, %w : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+  %1 = llm.qmatmul %a, %v : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+  %2 = llm.qmatmul %a, %v : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+  %s = llm.constant dense<0.5> : tensor<f32>
+  %3 = llm.dequantize %2, %s : (tensor<4x64xi32>, tensor<f32>) -> tensor<4x64xf32>
+  return %0, %1, %3 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xf32>
+}
+
+// -----
+
+// What the array cannot compute stays on the host, with a remark saying why.
+
+// CHECK-LABEL: module
+// CHECK-NOT: llmc_npu_kernel
+// CHECK: llm.qmatmul
+// CHECK: llm.qmatmul
+// CHECK: llm.qmatmul
+// CHECK-NOT: npu.program
+func.func @host(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %z: tensor<i8>, %b: tensor<3x32x64xi8>) -> (tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>) {
+  // expected-remark@+1 {{stays on the host: zero points are not offloaded (the array has no zero-point correction)}}
+  %0 = llm.qmatmul %a, %w lhs_zero_point %z : (tensor<4x32xi8>, tensor<32x64xi8>, tensor<i8>) -> tensor<4x64xi32>
+  // expected-remark@+1 {{stays on the host: unsigned operands (the array multiplies signed int8)}}
+  %1 = llm.qmatmul %a, %w {lhs_unsigned} : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+  // expected-remark@+1 {{stays on the host: a batched rhs (the array's weights are one matrix)}}
+  %2 = llm.qmatmul %a, %b : (tensor<4x32xi8>, tensor<3x32x64xi8>) -> tensor<3x4x64xi32>
+  return %0, %1, %2 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>
+}
