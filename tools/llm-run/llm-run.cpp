@@ -61,6 +61,12 @@ static cl::opt<std::string> statsPath("run-stats",
                                       cl::desc("write run statistics (JSON); "
                                                "also spelled --stats"));
 
+static cl::list<std::string> targetDescs(
+    "target-desc",
+    cl::desc("target description (targets/*.json name or a JSON file): an "
+             "npu one is the machine the model's NPU kernels (or a program) "
+             "run on; each replaces its kind's default in the estimates"));
+
 static cl::opt<uint64_t> npuMaxCycles(
     "npu-max-cycles",
     cl::desc("with --target npu and a program: fail past this many cycles"),
@@ -174,7 +180,8 @@ static int runNPUProgram(std::vector<llmc::Tensor> given) {
   llmc::npu::SimulatorOptions options;
   options.maxCycles = npuMaxCycles;
   auto start = std::chrono::steady_clock::now();
-  auto result = llmc::npu::runProgramFile(modelPath, std::move(given), "",
+  std::string desc = targetDescs.empty() ? "" : targetDescs[targetDescs.size() - 1];
+  auto result = llmc::npu::runProgramFile(modelPath, std::move(given), desc,
                                           options);
   if (!result)
     return llmc::reportToolError(kTool, result.takeError());
@@ -262,6 +269,7 @@ int main(int argc, char **argv) {
     llmc::CompileOptions options;
     options.target = target;
     options.quant = quant;
+    options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
     options.quantization.activations = quantActivations;
     options.quantization.calibration = quantCalibration;
     options.quantization.percentile = quantPercentile;
