@@ -554,6 +554,8 @@ CompiledModel::load(StringRef directory) {
     if (!offload)
       return inputError(directory + ": " + llvm::toString(offload.takeError()));
     model->npuOffload = std::move(*offload);
+    model->npuOffload->setProgress(
+        [](const llvm::Twine &message) { reportProgress("llmc", message); });
   }
   if (auto error = model->prepareExecutable())
     return std::move(error);

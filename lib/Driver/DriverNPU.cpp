@@ -37,6 +37,8 @@ llvm::Error CompiledModel::partitionNPU(mlir::ModuleOp module,
   if (!offload)
     return llvm::make_error<InputError>(llvm::toString(offload.takeError()));
   npuOffload = std::move(*offload);
+  npuOffload->setProgress(
+      [](const llvm::Twine &message) { reportProgress("llmc", message); });
   return llvm::Error::success();
 }
 

@@ -174,6 +174,15 @@ PYBIND11_MODULE(_llmc, m) {
           },
           "Static cost figures per target, as llm-compile --report writes.")
       .def(
+          "stats",
+          [](const CompiledModel &model) -> py::object {
+            if (std::optional<llvm::json::Object> stats = model.runStats())
+              return jsonToPython(llvm::json::Value(std::move(*stats)));
+            return py::none();
+          },
+          "Statistics of the last run beyond its outputs (npu: the simulated "
+          "kernels' cycles, utilization, energy, per-layer rows), or None.")
+      .def(
           "save",
           [](const CompiledModel &model, const std::string &directory) {
             if (llvm::Error error = model.save(directory))

@@ -179,3 +179,27 @@ def test_hls_csim_matches_host(reference, tmp_path):
     kernel = (tmp_path / "art" / "kernel.cpp").read_text()
     assert "#pragma HLS PIPELINE II=1" in kernel
     assert (tmp_path / "art" / "testbench.cpp").exists()
+
+
+def test_npu_matches_host_int8(reference, tmp_path):
+    """The npu target: the W8A8 linear layers run as NPU instruction streams
+    on the simulator; the logits are bit-identical to the host's int8
+    reference, and stats() gives the simulated cycles per layer."""
+    ids, logits = reference
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, input_ids=ids[None])
+    npu = llmc.compile(MODEL, target="npu", quant="int8", calib=calib)
+    host = llmc.compile(MODEL, target="host", quant="int8", calib=calib)
+    outputs = npu.run({"input_ids": ids})
+    np.testing.assert_array_equal(outputs["logits"],
+                                  host.run({"input_ids": ids})["logits"])
+    stats = npu.stats()
+    assert stats["kernels"] == len(stats["layers"]) == 9
+    assert stats["cycles"] == sum(row["cycles"] for row in stats["layers"])
+    assert 0 < stats["mac_utilization"] <= 1
+    assert stats["offloaded_matmul_fraction"] > 0.95
+    assert "npu.program" not in npu.mlir("lowered")
+    npu.save(str(tmp_path / "art"))
+    assert (tmp_path / "art" / "npu" / "npu_program_0.npubin").exists()
+    with pytest.raises(llmc.Error, match="compile with --quant int8"):
+        llmc.compile(MODEL, target="npu")

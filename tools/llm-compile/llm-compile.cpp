@@ -1,4 +1,5 @@
 //===- llm-compile.cpp - compile an ONNX model into artifact folders ------===//
+#include "llmc/Driver/CompileFlags.h"
 #include "llmc/Driver/Driver.h"
 #include "llmc/Target/PerfModel.h"
 
@@ -17,37 +18,10 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx>"),
 static cl::opt<std::string> target("target",
                                    cl::desc("host, ptx, hls, npu or all"),
                                    cl::init("host"));
-static cl::opt<std::string> quant("quant",
-                                  cl::desc("none, int8, w8, w4 or fp8"),
-                                  cl::init("none"));
-static cl::opt<std::string> calib("calib",
-                                  cl::desc("calibration inputs (.npz)"));
-static cl::opt<std::string> quantActivations(
-    "quant-activations",
-    cl::desc(
-        "int8 activation scales: static (calibrated) or dynamic (per token)"),
-    cl::init("static"));
-static cl::opt<std::string>
-    quantCalibration("quant-calibration",
-                     cl::desc("static scales from minmax or percentile"),
-                     cl::init("minmax"));
-static cl::opt<double>
-    quantPercentile("quant-percentile",
-                    cl::desc("percentile of |x| for percentile calibration"),
-                    cl::init(99.99));
-static cl::opt<double>
-    smoothQuant("smoothquant", cl::desc("SmoothQuant alpha for int8 (0 = off)"),
-                cl::init(0.0));
-static cl::opt<int64_t>
-    groupSize("group-size", cl::desc("w4 group size along K"), cl::init(128));
 static cl::list<std::string> shapes("shape",
                                     cl::desc("NAME=DIMS static input shape"));
 static cl::opt<std::string> reportPath("report",
                                        cl::desc("write the report as JSON"));
-static cl::list<std::string> targetDescs(
-    "target-desc",
-    cl::desc("target description (targets/*.json name or a JSON file); "
-             "replaces the default of its kind's backend in the report"));
 static cl::opt<std::string> rooflinePath(
     "roofline", cl::desc("write the roofline chart as SVG (default: the "
                          "--report path with .svg)"));
@@ -55,6 +29,9 @@ static cl::opt<bool> noFusion(
     "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
 static cl::opt<std::string> outputDir("o", cl::desc("artifact folder"),
                                       cl::Required);
+
+/// --quant and its options, --calib, --target-desc.
+static llmc::CompileFlags flags;
 
 static constexpr StringRef kTool = "llm-compile";
 
@@ -104,28 +81,17 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   if (!llmc::parseToolOptions(argc, argv, "llmc: compile an ONNX model\n"))
     return 2;
-  if (!calib.empty() && quant == "none")
-    return llmc::reportToolError(
-        kTool, createStringError("--calib needs a --quant other than none"));
-
   llmc::CompileOptions options;
-  options.quant = quant;
-  options.quantization.activations = quantActivations;
-  options.quantization.calibration = quantCalibration;
-  options.quantization.percentile = quantPercentile;
-  options.quantization.smoothQuant = smoothQuant;
-  options.quantization.groupSize = groupSize;
-  options.quantization.calibrationFile = calib;
+  if (Error error = flags.apply(options))
+    return llmc::reportToolError(kTool, std::move(error));
   options.fuse = !noFusion;
-  options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
+  const std::string &quant = options.quant;
   if (auto described = llmc::reportTargets(options.targetDescs); !described)
     return llmc::reportToolError(kTool, described.takeError());
   for (const std::string &spec : shapes)
     if (Error error = llmc::parseShapeOption(spec, options.import))
       return llmc::reportToolError(kTool, std::move(error));
   if (Error error = llmc::checkTarget(target))
-    return llmc::reportToolError(kTool, std::move(error));
-  if (Error error = llmc::checkQuantization(quant))
     return llmc::reportToolError(kTool, std::move(error));
 
   SmallVector<StringRef> targets;

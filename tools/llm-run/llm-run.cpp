@@ -1,4 +1,5 @@
 //===- llm-run.cpp - run an ONNX model or an artifact folder on a target --===//
+#include "llmc/Driver/CompileFlags.h"
 #include "llmc/Driver/Driver.h"
 #include "llmc/Runtime/NPU/Simulator.h"
 
@@ -19,28 +20,6 @@ static cl::opt<std::string> modelPath(cl::Positional,
                                       cl::Required);
 static cl::opt<std::string> target("target", cl::desc("host, ptx, hls or npu"),
                                    cl::init("host"));
-static cl::opt<std::string> quant("quant", cl::desc("none, int8, w8, w4, fp8"),
-                                  cl::init("none"));
-static cl::opt<std::string> calib("calib",
-                                  cl::desc("calibration inputs (.npz)"));
-static cl::opt<std::string> quantActivations(
-    "quant-activations",
-    cl::desc(
-        "int8 activation scales: static (calibrated) or dynamic (per token)"),
-    cl::init("static"));
-static cl::opt<std::string>
-    quantCalibration("quant-calibration",
-                     cl::desc("static scales from minmax or percentile"),
-                     cl::init("minmax"));
-static cl::opt<double>
-    quantPercentile("quant-percentile",
-                    cl::desc("percentile of |x| for percentile calibration"),
-                    cl::init(99.99));
-static cl::opt<double>
-    smoothQuant("smoothquant", cl::desc("SmoothQuant alpha for int8 (0 = off)"),
-                cl::init(0.0));
-static cl::opt<int64_t>
-    groupSize("group-size", cl::desc("w4 group size along K"), cl::init(128));
 static cl::list<std::string> inputs("input",
                                     cl::desc("[NAME=]FILE (.npy or .pb)"));
 static cl::list<std::string> shapes("shape",
@@ -61,16 +40,14 @@ static cl::opt<std::string> statsPath("run-stats",
                                       cl::desc("write run statistics (JSON); "
                                                "also spelled --stats"));
 
-static cl::list<std::string> targetDescs(
-    "target-desc",
-    cl::desc("target description (targets/*.json name or a JSON file): an "
-             "npu one is the machine the model's NPU kernels (or a program) "
-             "run on; each replaces its kind's default in the estimates"));
 
 static cl::opt<uint64_t> npuMaxCycles(
     "npu-max-cycles",
     cl::desc("with --target npu and a program: fail past this many cycles"),
     cl::init(1'000'000'000'000ull));
+
+/// --quant and its options, --calib, --target-desc.
+static llmc::CompileFlags flags;
 
 static constexpr StringRef kTool = "llm-run";
 
@@ -180,7 +157,9 @@ static int runNPUProgram(std::vector<llmc::Tensor> given) {
   llmc::npu::SimulatorOptions options;
   options.maxCycles = npuMaxCycles;
   auto start = std::chrono::steady_clock::now();
-  std::string desc = targetDescs.empty() ? "" : targetDescs[targetDescs.size() - 1];
+  std::string desc = flags.targetDescs.empty()
+                         ? ""
+                         : flags.targetDescs[flags.targetDescs.size() - 1];
   auto result = llmc::npu::runProgramFile(modelPath, std::move(given), desc,
                                           options);
   if (!result)
@@ -228,11 +207,10 @@ int main(int argc, char **argv) {
   }
   if (Error error = llmc::checkTarget(target))
     return llmc::reportToolError(kTool, std::move(error));
-  if (Error error = llmc::checkQuantization(quant))
+  llmc::CompileOptions options;
+  if (Error error = flags.apply(options))
     return llmc::reportToolError(kTool, std::move(error));
-  if (!calib.empty() && quant == "none")
-    return llmc::reportToolError(
-        kTool, createStringError("--calib needs a --quant other than none"));
+  const std::string &quant = options.quant;
 
   std::vector<llmc::Tensor> given;
   for (const std::string &binding : inputs) {
@@ -266,16 +244,7 @@ int main(int argc, char **argv) {
                                    (*model)->target() + "', not '" + target +
                                    "'"));
   } else {
-    llmc::CompileOptions options;
     options.target = target;
-    options.quant = quant;
-    options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
-    options.quantization.activations = quantActivations;
-    options.quantization.calibration = quantCalibration;
-    options.quantization.percentile = quantPercentile;
-    options.quantization.smoothQuant = smoothQuant;
-    options.quantization.groupSize = groupSize;
-    options.quantization.calibrationFile = calib;
     options.fuse = !noFusion;
     for (const std::string &spec : shapes)
       if (Error error = llmc::parseShapeOption(spec, options.import))

@@ -279,6 +279,8 @@ llvm::Error Offload::runWith(llvm::function_ref<llvm::Error()> fn) {
   perKernel.assign(kernelList.size(), KernelStats());
   firstError.reset();
   hostSeconds = 0;
+  lastProgress = 0;
+  callsThisRun = 0;
   Offload *previous = current;
   current = this;
   llvm::Error error = fn();
@@ -382,6 +384,17 @@ void Offload::call(void *resultPointer, int64_t id,
   hostSeconds += std::chrono::duration<double>(
                      std::chrono::steady_clock::now() - start)
                      .count();
+  ++callsThisRun;
+  if (progress && hostSeconds - lastProgress >= 2.0) {
+    lastProgress = hostSeconds;
+    uint64_t cycles = 0;
+    for (const KernelStats &each : perKernel)
+      cycles += static_cast<uint64_t>(counter(each.counters, "cycles"));
+    progress("npu: " + llvm::Twine(callsThisRun) + " kernel calls, now " +
+             kernel->name + " (" + llvm::Twine(m) + "x" + llvm::Twine(k) +
+             "x" + llvm::Twine(n) + "), " + llvm::Twine(cycles) +
+             " cycles simulated");
+  }
 }
 
 llvm::json::Object Offload::stats() const {

@@ -19,6 +19,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -59,6 +60,11 @@ public:
   /// this offload; the statistics start from zero. Returns fn's error or the
   /// first kernel's.
   llvm::Error runWith(llvm::function_ref<llvm::Error()> fn);
+  /// Called with a line of progress (the kernel running, cycles so far) at
+  /// most every two seconds of a run: simulating a large model takes a while.
+  void setProgress(std::function<void(const llvm::Twine &)> callback) {
+    progress = std::move(callback);
+  }
   /// The last run's statistics: totals and one row per kernel.
   llvm::json::Object stats() const;
 
@@ -78,6 +84,9 @@ private:
   std::vector<KernelStats> perKernel;
   std::optional<std::string> firstError;
   double hostSeconds = 0;
+  std::function<void(const llvm::Twine &)> progress;
+  double lastProgress = 0;
+  int64_t callsThisRun = 0;
 };
 
 } // namespace llmc::npu

@@ -1,0 +1,36 @@
+//===- CompileFlags.h - the compile flags llm-compile and llm-run share -*- C++ -*-===//
+//
+// --quant and its options, --calib and --target-desc mean the same in both
+// tools: each tool defines one static CompileFlags (which registers them
+// with llvm::cl) and copies them into its CompileOptions with apply().
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLMC_DRIVER_COMPILEFLAGS_H
+#define LLMC_DRIVER_COMPILEFLAGS_H
+
+#include "llmc/Driver/Driver.h"
+
+#include "llvm/Support/CommandLine.h"
+
+namespace llmc {
+
+struct CompileFlags {
+  CompileFlags();
+
+  llvm::cl::opt<std::string> quant;
+  llvm::cl::opt<std::string> calib;
+  llvm::cl::opt<std::string> activations;
+  llvm::cl::opt<std::string> calibration;
+  llvm::cl::opt<double> percentile;
+  llvm::cl::opt<double> smoothQuant;
+  llvm::cl::opt<int64_t> groupSize;
+  llvm::cl::list<std::string> targetDescs;
+
+  /// Checks the flags (a known --quant, --calib only with one) and copies
+  /// them into `options`.
+  llvm::Error apply(CompileOptions &options) const;
+};
+
+} // namespace llmc
+
+#endif // LLMC_DRIVER_COMPILEFLAGS_H

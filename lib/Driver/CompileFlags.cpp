@@ -1,0 +1,46 @@
+//===- CompileFlags.cpp - the compile flags llm-compile and llm-run share -===//
+#include "llmc/Driver/CompileFlags.h"
+
+using namespace llmc;
+namespace cl = llvm::cl;
+
+CompileFlags::CompileFlags()
+    : quant("quant", cl::desc("none, int8, w8, w4 or fp8"), cl::init("none")),
+      calib("calib", cl::desc("calibration inputs (.npz)")),
+      activations("quant-activations",
+                  cl::desc("int8 activation scales: static (calibrated) or "
+                           "dynamic (per token)"),
+                  cl::init("static")),
+      calibration("quant-calibration",
+                  cl::desc("static scales from minmax or percentile"),
+                  cl::init("minmax")),
+      percentile("quant-percentile",
+                 cl::desc("percentile of |x| for percentile calibration"),
+                 cl::init(99.99)),
+      smoothQuant("smoothquant",
+                  cl::desc("SmoothQuant alpha for int8 (0 = off)"),
+                  cl::init(0.0)),
+      groupSize("group-size", cl::desc("w4 group size along K"),
+                cl::init(128)),
+      targetDescs("target-desc",
+                  cl::desc("target description (targets/*.json name or a "
+                           "JSON file); replaces the default of its kind's "
+                           "backend (an npu one is the machine the NPU "
+                           "code runs on)")) {}
+
+llvm::Error CompileFlags::apply(CompileOptions &options) const {
+  if (llvm::Error error = checkQuantization(quant))
+    return error;
+  if (!calib.empty() && quant == "none")
+    return llvm::make_error<InputError>(
+        "--calib needs a --quant other than none");
+  options.quant = quant;
+  options.quantization.activations = activations;
+  options.quantization.calibration = calibration;
+  options.quantization.percentile = percentile;
+  options.quantization.smoothQuant = smoothQuant;
+  options.quantization.groupSize = groupSize;
+  options.quantization.calibrationFile = calib;
+  options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
+  return llvm::Error::success();
+}
