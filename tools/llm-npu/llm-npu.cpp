@@ -50,6 +50,11 @@ static cl::opt<bool> channelScales(
 static cl::opt<bool> bias(
     "bias", cl::desc("with --channel-scales: an input Bias (f32 [1, N]) added "
                      "after the scaling (vadd of the broadcast row)"));
+static cl::opt<float> inputScale(
+    "input-scale",
+    cl::desc("quantize the input on the NPU: an input X (f32 [M, K]) becomes "
+             "A = llm.quantize(X, this scale) (vqnt) before the matmul"),
+    cl::init(0.0f));
 static cl::opt<int> buffers("buffers",
                             cl::desc("2: double-buffered; 1: no overlap"),
                             cl::init(2));
@@ -164,6 +169,8 @@ int main(int argc, char **argv) {
   spec.zeroPoint = zeroPoint;
   spec.channelScales = channelScales;
   spec.bias = bias;
+  if (inputScale.getNumOccurrences())
+    spec.inputScale = inputScale;
   if (quantScale.getNumOccurrences()) {
     if (!requantize || !(quantScale > 0))
       return llmc::reportToolError(

@@ -32,6 +32,12 @@ struct MatmulSpec {
   /// With `channelScales`: an input Bias (f32 [1, N]) added after the
   /// scaling (`vadd` of the broadcast row: the epilogue's `llm.add`).
   bool bias = false;
+  /// Quantize the activations on the NPU, as `llm.quantize(x, inputScale)`
+  /// does (per tensor, no zero point): the input is X (f32 [M, K]) instead
+  /// of A; a prologue streams X through the accumulators, `vqnt` turns it
+  /// into int8 and the store queue writes it to a DRAM scratch area, which
+  /// the matmul then reads as A (double-buffered like the matmul).
+  std::optional<float> inputScale;
   /// 2: double-buffered (DMA overlaps compute); 1: load, compute, store in
   /// turn (for comparison).
   int buffers = 2;

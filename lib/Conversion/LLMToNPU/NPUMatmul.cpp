@@ -92,7 +92,13 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
     program.tensors.push_back(tensor);
     return tensor.dram;
   };
-  const uint64_t dramA = place("A", false, ElemType::I8, M, K);
+  if (spec.inputScale && (K * 4 > 0xffff || !(*spec.inputScale > 0)))
+    return fail("quantizing the input on the NPU needs K <= 16383 (a row of "
+                "f32 within the DMA's 16-bit stride) and a scale > 0");
+  const uint64_t dramX =
+      spec.inputScale ? place("X", false, ElemType::F32, M, K) : 0;
+  const uint64_t dramA =
+      spec.inputScale ? 0 : place("A", false, ElemType::I8, M, K);
   const uint64_t dramB = place("B", false, ElemType::I8, K, N);
   const uint64_t dramS =
       spec.channelScales ? place("S", false, ElemType::F32, 1, N) : 0;
@@ -103,6 +109,12 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             spec.requantize ? ElemType::I8
                             : (spec.channelScales ? ElemType::F32 : ElemType::I32),
             M, N);
+
+  // With the input quantized here, A is a scratch area after the tensors.
+  const uint64_t scratchA = program.dramBytes;
+  if (spec.inputScale)
+    program.dramBytes = alignUp(program.dramBytes + M * K, 64);
+  const uint64_t addressA = spec.inputScale ? scratchA : dramA;
 
   // Scratchpad: A slots, B slots, output staging slots.
   const int64_t aSlot = blockM * blockK, bSlot = blockK * blockN;
@@ -154,6 +166,81 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
     }
   }
 
+  // The input's quantization, before the matmul: chunks of X through the
+  // accumulator slots (which the matmul's outputs use only later), vqnt into
+  // a scratchpad staging slot (likewise free until then), st to A. Tokens:
+  // lda(c) waits for vqnt(c - 2) to free its slot; vqnt(c) waits for lda(c)
+  // and for st(c - 2) to free its staging slot; the last st signals a
+  // barrier (a setr in the exec queue) that lets the matmul's first load
+  // start, after every byte of A has landed. Every token is consumed.
+  if (spec.inputScale) {
+    Instruction scale;
+    scale.opcode = Opcode::SETR;
+    scale.reg = 4;
+    std::memcpy(&scale.bits, &*spec.inputScale, 4);
+    emit(scale);
+    Instruction zero = scale;
+    zero.reg = 5;
+    zero.bits = 0; // +0.0f
+    emit(zero);
+    const int64_t chunkCols = std::min<int64_t>(K, 4095);
+    const int64_t chunkRows = std::min<int64_t>(
+        {M, slotWords / chunkCols, 4095,
+         config.scratchpadBytes / (buffers * chunkCols)});
+    if (chunkRows < 1)
+      return fail("the accumulators cannot hold a row of the input");
+    std::vector<std::pair<int64_t, int64_t>> chunks;
+    for (int64_t r0 = 0; r0 < M; r0 += chunkRows)
+      for (int64_t c0 = 0; c0 < K; c0 += chunkCols)
+        chunks.emplace_back(r0, c0);
+    const int64_t count = chunks.size();
+    for (int64_t c = 0; c < count; ++c) {
+      auto [r0, c0] = chunks[c];
+      const int64_t rows = std::min(chunkRows, M - r0);
+      const int64_t cols = std::min(chunkCols, K - c0);
+      const int64_t slot = c % buffers;
+      Instruction lda;
+      lda.opcode = Opcode::LDA;
+      lda.local = slot * slotWords;
+      lda.dram = dramX + (r0 * K + c0) * 4;
+      lda.rows = rows;
+      lda.cols = cols;
+      lda.stride = K * 4;
+      lda.waitNext = c >= buffers;
+      lda.signalNext = true;
+      emit(lda);
+      Instruction vqnt;
+      vqnt.opcode = Opcode::VQNT;
+      vqnt.dst = slot * chunkRows * chunkCols;
+      vqnt.src = slot * slotWords;
+      vqnt.rows = rows;
+      vqnt.cols = cols;
+      vqnt.regA = 4;
+      vqnt.regB = 5;
+      vqnt.waitPrev = true;
+      vqnt.waitNext = c >= buffers;
+      vqnt.signalPrev = c + buffers < count;
+      vqnt.signalNext = true;
+      emit(vqnt);
+      Instruction st;
+      st.opcode = Opcode::ST;
+      st.local = vqnt.dst;
+      st.dram = scratchA + r0 * K + c0;
+      st.rows = rows;
+      st.cols = cols;
+      st.stride = K;
+      st.waitPrev = true;
+      st.signalPrev = c + buffers < count || c == count - 1;
+      emit(st);
+    }
+    Instruction barrier;
+    barrier.opcode = Opcode::SETR;
+    barrier.reg = 6;
+    barrier.waitNext = true;
+    barrier.signalPrev = true;
+    emit(barrier);
+  }
+
   // A block's vector epilogue and store are deferred into the next block's
   // first group, spread between its ldw/mm pairs, so that the vector unit
   // works while the array does (the accumulator slots differ; with one
@@ -180,11 +267,12 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
         Instruction ldA;
         ldA.opcode = Opcode::LD;
         ldA.local = spA(group);
-        ldA.dram = dramA + m0 * K + k0;
+        ldA.dram = addressA + m0 * K + k0;
         ldA.rows = mSize;
         ldA.cols = kSize;
         ldA.stride = K;
-        ldA.waitNext = group >= buffers;
+        // (Group 0 waits for the input's quantization, if any.)
+        ldA.waitNext = group >= buffers || (group == 0 && spec.inputScale);
         emit(ldA);
         Instruction ldB;
         ldB.opcode = Opcode::LD;

@@ -16,6 +16,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
 #include "llvm/ADT/StringExtras.h"
+#include <cmath>
+#include <cstring>
 #include "llvm/ADT/StringMap.h"
 
 namespace llmc {
@@ -69,7 +71,43 @@ struct Kernel {
   Value bias;
   int64_t m = 0, k = 0, n = 0;
   bool channelScale = false;
+  /// The activations' per-tensor quantization, done on the NPU (`vqnt`)
+  /// when its scale is a compile-time constant.
+  llm::QuantizeOp quantize;
+  std::optional<float> inputScale;
 };
+
+/// The value of a one-element f32 constant.
+std::optional<float> constantScalar(Value value) {
+  Attribute attr;
+  if (auto constant = value.getDefiningOp<llm::ConstantOp>())
+    attr = constant.getValue();
+  else if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+    attr = constant.getValue();
+  auto dense = dyn_cast_if_present<DenseElementsAttr>(attr);
+  if (!dense || dense.getNumElements() != 1 ||
+      !dense.getElementType().isF32())
+    return std::nullopt;
+  return *dense.getValues<float>().begin();
+}
+
+/// Takes in the quantization of the lhs, if the NPU can do it exactly as
+/// llm.quantize does: per tensor, a constant scale, no zero point, signed.
+void matchPrologue(Kernel &kernel) {
+  auto quantize = kernel.matmul.getLhs().getDefiningOp<llm::QuantizeOp>();
+  if (!quantize || quantize.getZeroPoint() || quantize.getIsUnsigned() ||
+      !isStatic(quantize.getInput().getType()) ||
+      !cast<RankedTensorType>(quantize.getInput().getType())
+           .getElementType()
+           .isF32() ||
+      kernel.k * 4 > 0xffff)
+    return;
+  std::optional<float> scale = constantScalar(quantize.getScale());
+  if (!scale || !(*scale > 0) || !std::isfinite(*scale))
+    return;
+  kernel.quantize = quantize;
+  kernel.inputScale = scale;
+}
 
 /// Why `op` stays on the host, or nothing if the NPU can run it.
 std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
@@ -165,6 +203,7 @@ struct LLMNPUPartitionPass
         return;
       }
       matchEpilogue(kernel);
+      matchPrologue(kernel);
       kernels.push_back(kernel);
     });
 
@@ -192,10 +231,17 @@ struct LLMNPUPartitionPass
     spec.n = columns;
     spec.channelScales = static_cast<bool>(kernel.dequantize);
     spec.bias = static_cast<bool>(kernel.add);
+    spec.inputScale = kernel.inputScale;
     std::string key = (llvm::Twine(spec.m) + "x" + llvm::Twine(spec.k) + "x" +
                        llvm::Twine(spec.n) + (spec.channelScales ? "s" : "") +
                        (spec.bias ? "b" : ""))
                           .str();
+    // The input scale is an immediate of the program.
+    if (kernel.inputScale) {
+      uint32_t bits;
+      std::memcpy(&bits, &*kernel.inputScale, 4);
+      key += "q" + llvm::utohexstr(bits, /*LowerCase=*/true);
+    }
     auto found = programs.find(key);
     if (found != programs.end())
       return found->second;
@@ -241,8 +287,9 @@ struct LLMNPUPartitionPass
     llvm::SmallVector<Value> operands;
     operands.push_back(arith::ConstantOp::create(
         builder, loc, builder.getI64IntegerAttr(index)));
-    operands.push_back(
-        reshaped(kernel.matmul.getLhs(), {kernel.m, kernel.k}));
+    operands.push_back(reshaped(kernel.quantize ? kernel.quantize.getInput()
+                                                : kernel.matmul.getLhs(),
+                                {kernel.m, kernel.k}));
     operands.push_back(kernel.matmul.getRhs());
     StringRef scaleKind = "none";
     if (kernel.dequantize) {
@@ -282,25 +329,24 @@ struct LLMNPUPartitionPass
       decl.setArgAttr(arg, "bufferization.access",
                       builder.getStringAttr("read"));
     decl->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
-    decl->setAttr(
-        "llm.npu",
-        builder.getDictionaryAttr({
-            builder.getNamedAttr("name",
-                                 builder.getStringAttr(nameOf(loc))),
-            builder.getNamedAttr("m", builder.getI64IntegerAttr(kernel.m)),
-            builder.getNamedAttr("k", builder.getI64IntegerAttr(kernel.k)),
-            builder.getNamedAttr("n", builder.getI64IntegerAttr(kernel.n)),
-            builder.getNamedAttr(
-                "transpose_rhs",
-                builder.getBoolAttr(kernel.matmul.getTransposeRhs())),
-            builder.getNamedAttr("scale", builder.getStringAttr(scaleKind)),
-            builder.getNamedAttr("bias",
-                                 builder.getBoolAttr(static_cast<bool>(kernel.add))),
-            builder.getNamedAttr("programs",
-                                 builder.getArrayAttr(panelPrograms)),
-            builder.getNamedAttr("panels",
-                                 builder.getDenseI64ArrayAttr(panelColumns)),
-        }));
+    llvm::SmallVector<NamedAttribute> info{
+        builder.getNamedAttr("name", builder.getStringAttr(nameOf(loc))),
+        builder.getNamedAttr("m", builder.getI64IntegerAttr(kernel.m)),
+        builder.getNamedAttr("k", builder.getI64IntegerAttr(kernel.k)),
+        builder.getNamedAttr("n", builder.getI64IntegerAttr(kernel.n)),
+        builder.getNamedAttr(
+            "transpose_rhs",
+            builder.getBoolAttr(kernel.matmul.getTransposeRhs())),
+        builder.getNamedAttr("scale", builder.getStringAttr(scaleKind)),
+        builder.getNamedAttr(
+            "bias", builder.getBoolAttr(static_cast<bool>(kernel.add))),
+        builder.getNamedAttr("programs", builder.getArrayAttr(panelPrograms)),
+        builder.getNamedAttr("panels",
+                             builder.getDenseI64ArrayAttr(panelColumns))};
+    if (kernel.inputScale)
+      info.push_back(builder.getNamedAttr(
+          "input_scale", builder.getF32FloatAttr(*kernel.inputScale)));
+    decl->setAttr("llm.npu", builder.getDictionaryAttr(info));
 
     auto call = func::CallOp::create(builder, loc, decl, operands);
     Value result = call.getResult(0);
@@ -312,6 +358,9 @@ struct LLMNPUPartitionPass
     if (kernel.dequantize)
       kernel.dequantize.erase();
     kernel.matmul.erase();
+    // The host still quantizes where another op uses the int8 activations.
+    if (kernel.quantize && kernel.quantize->use_empty())
+      kernel.quantize.erase();
     return success();
   }
 };

@@ -160,6 +160,8 @@ Offload::extract(mlir::ModuleOp module) {
     };
     kernel.transposeRhs = flag("transpose_rhs");
     kernel.bias = flag("bias");
+    if (auto scale = attrs.getAs<mlir::FloatAttr>("input_scale"))
+      kernel.inputScale = scale.getValueAsDouble();
     auto names = attrs.getAs<mlir::ArrayAttr>("programs");
     auto columns = attrs.getAs<mlir::DenseI64ArrayAttr>("panels");
     if (!names || !columns || names.size() != columns.size())
@@ -205,7 +207,7 @@ llvm::Expected<llvm::json::Array> Offload::save(llvm::StringRef directory) const
     for (const auto &[column, name] : kernel.panels)
       panels.push_back(llvm::json::Object{{"column", column},
                                           {"program", "npu/" + name + ".npubin"}});
-    table.push_back(llvm::json::Object{{"symbol", kernel.symbol},
+    llvm::json::Object entry{{"symbol", kernel.symbol},
                                        {"name", kernel.name},
                                        {"m", kernel.m},
                                        {"k", kernel.k},
@@ -213,7 +215,10 @@ llvm::Expected<llvm::json::Array> Offload::save(llvm::StringRef directory) const
                                        {"transpose_rhs", kernel.transposeRhs},
                                        {"scale", kernel.scale},
                                        {"bias", kernel.bias},
-                                       {"panels", std::move(panels)}});
+                                       {"panels", std::move(panels)}};
+    if (kernel.inputScale)
+      entry["input_scale"] = static_cast<double>(*kernel.inputScale);
+    table.push_back(std::move(entry));
   }
   return table;
 }
@@ -236,6 +241,8 @@ Offload::load(llvm::StringRef directory, const llvm::json::Array &kernels) {
     kernel.transposeRhs = object->getBoolean("transpose_rhs").value_or(false);
     kernel.scale = object->getString("scale").value_or("none").str();
     kernel.bias = object->getBoolean("bias").value_or(false);
+    if (std::optional<double> scale = object->getNumber("input_scale"))
+      kernel.inputScale = static_cast<float>(*scale);
     if (kernel.symbol.empty() || kernel.m <= 0 || kernel.k <= 0 ||
         kernel.n <= 0)
       return fail("the manifest's npu_kernels table is malformed");
@@ -323,8 +330,10 @@ void Offload::call(void *resultPointer, int64_t id,
                  ") was called with operands of the wrong shape";
     return;
   }
-  std::vector<char> a(m * k);
-  gather(x, 1, 0, 0, m, k, false, a.data());
+  // The activations: int8, or f32 the program quantizes itself.
+  const unsigned xBytes = kernel->inputScale ? 4 : 1;
+  std::vector<char> a(m * k * xBytes);
+  gather(x, xBytes, 0, 0, m, k, false, a.data());
   KernelStats &stats = perKernel[id];
   ++stats.calls;
   for (const auto &[column, name] : kernel->panels) {
@@ -346,7 +355,7 @@ void Offload::call(void *resultPointer, int64_t id,
               (*simulator)->setTensor(tensor, data.data(), data.size()))
         firstError = llvm::toString(std::move(error));
     };
-    set("A", a);
+    set(kernel->inputScale ? "X" : "A", a);
     // The rhs as [K, cols] int8: a `transpose_rhs` weight [N, K] is read
     // column-major, i.e. laid out transposed.
     std::vector<char> b(k * cols);
@@ -417,9 +426,12 @@ llvm::json::Object Offload::stats() const {
         {"m", kernel.m},
         {"k", kernel.k},
         {"n", kernel.n},
-        {"epilogue", kernel.scale == "none"
-                         ? "int32"
-                         : (kernel.bias ? "dequantize+bias" : "dequantize")},
+        {"epilogue",
+         (kernel.inputScale ? "quantize+" : "") +
+             std::string(kernel.scale == "none"
+                             ? "int32"
+                             : (kernel.bias ? "dequantize+bias"
+                                            : "dequantize"))},
         {"calls", stats.calls},
         {"cycles", static_cast<int64_t>(counter(stats.counters, "cycles"))},
         {"macs", counter(stats.counters, "macs")},

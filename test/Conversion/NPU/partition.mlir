@@ -1,31 +1,34 @@
 // RUN: llm-opt %s --llm-npu-partition -split-input-file | FileCheck %s
 // RUN: llm-opt %s --llm-npu-partition="remarks=true" -split-input-file -verify-diagnostics -o /dev/null
 
-// A W8A8 linear layer as llm-quantize writes it: the qmatmul, its
-// per-channel dequantization and the bias add become one NPU kernel; the
-// activation's quantization stays on the host. Batch dims fold into M.
+// A W8A8 linear layer as llm-quantize writes it: the activation's
+// quantization by a constant per-tensor scale, the qmatmul, its per-channel
+// dequantization and the bias add become one NPU kernel that takes the f32
+// activations. Batch dims fold into M.
 
 // CHECK-LABEL: module
-// CHECK: func.func private @llmc_npu_kernel_0(i64, tensor<16x64xi8> {bufferization.access = "read"}, tensor<192x64xi8> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}) -> tensor<16x192xf32>
-// CHECK-SAME: llm.npu = {bias = true, k = 64 : i64, m = 16 : i64, n = 192 : i64, name = "/qkv/MatMul", panels = array<i64: 0>, programs = ["npu_program_0"], scale = "channel", transpose_rhs = true}
+// CHECK: func.func private @llmc_npu_kernel_0(i64, tensor<16x64xf32> {bufferization.access = "read"}, tensor<192x64xi8> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}) -> tensor<16x192xf32>
+// CHECK-SAME: llm.npu = {bias = true, input_scale = 3.000000e-02 : f32, k = 64 : i64, m = 16 : i64, n = 192 : i64, name = "/qkv/MatMul", panels = array<i64: 0>, programs = ["npu_program_0"], scale = "channel", transpose_rhs = true}
 // CHECK-SAME: llvm.emit_c_interface
 // CHECK: func.func @linear(%[[X:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<192x64xi8>, %[[S:.*]]: tensor<192xf32>, %[[B:.*]]: tensor<192xf32>)
-// CHECK: %[[Q:.*]] = llm.quantize %[[X]]
-// CHECK: %[[Q2:.*]] = llm.reshape %[[Q]] : (tensor<2x8x64xi8>) -> tensor<16x64xi8>
+// CHECK-NOT: llm.quantize
+// CHECK: %[[X2:.*]] = llm.reshape %[[X]] : (tensor<2x8x64xf32>) -> tensor<16x64xf32>
 // CHECK: %[[S2:.*]] = llm.reshape %[[S]] : (tensor<192xf32>) -> tensor<1x192xf32>
 // CHECK: %[[B2:.*]] = llm.reshape %[[B]] : (tensor<192xf32>) -> tensor<1x192xf32>
-// CHECK: %[[R:.*]] = call @llmc_npu_kernel_0(%{{.*}}, %[[Q2]], %[[W]], %[[S2]], %[[B2]])
+// CHECK: %[[R:.*]] = call @llmc_npu_kernel_0(%{{.*}}, %[[X2]], %[[W]], %[[S2]], %[[B2]])
 // CHECK: %[[R3:.*]] = llm.reshape %[[R]] : (tensor<16x192xf32>) -> tensor<2x8x192xf32>
 // CHECK-NOT: llm.qmatmul
 // CHECK-NOT: llm.dequantize
 // CHECK: return %[[R3]]
-// The schedule: the bias row joins the scale row in the accumulators.
-// CHECK: npu.program target("npu") dram({{[0-9]+}}) attributes {llm.npu_program = "npu_program_0", llm.npu_shape = "16x64x192sb"}
-// CHECK: npu.tensor "input" "A" : "i8" [16, 64]
+// The schedule: the input's quantization first, the bias row next to the
+// scale row in the accumulators.
+// CHECK: npu.program target("npu") dram({{[0-9]+}}) attributes {llm.npu_program = "npu_program_0", llm.npu_shape = "16x64x192sbq3cf5c28f"}
+// CHECK: npu.tensor "input" "X" : "f32" [16, 64]
 // CHECK: npu.tensor "input" "B" : "i8" [64, 192]
 // CHECK: npu.tensor "input" "S" : "f32" [1, 192]
 // CHECK: npu.tensor "input" "Bias" : "f32" [1, 192]
 // CHECK: npu.tensor "output" "C" : "f32" [16, 192]
+// CHECK: npu.vqnt
 // CHECK: npu.mm
 // CHECK: npu.vdeq
 // CHECK: npu.vmul {{.*}} broadcast
@@ -63,6 +66,34 @@ func.func @shared(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %v: tensor<32x64xi8
   %s = llm.constant dense<0.5> : tensor<f32>
   %3 = llm.dequantize %2, %s : (tensor<4x64xi32>, tensor<f32>) -> tensor<4x64xf32>
   return %0, %1, %3 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xf32>
+}
+
+// -----
+
+// A quantization shared by two projections (Llama's gate and up) joins both
+// kernels and leaves the host; one with a run-time scale stays there, and its
+// kernel takes the int8 activations.
+
+// CHECK-LABEL: module
+// CHECK: func.func private @llmc_npu_kernel_0(i64, tensor<4x32xf32> {{.*}}input_scale = 2.500000e-01 : f32
+// CHECK: func.func private @llmc_npu_kernel_1(i64, tensor<4x32xf32> {{.*}}input_scale = 2.500000e-01 : f32
+// CHECK: func.func private @llmc_npu_kernel_2(i64, tensor<4x32xi8>
+// CHECK-NOT: input_scale
+// CHECK: func.func @prologue(%[[X:.*]]: tensor<4x32xf32>, {{.*}}, %[[T:.*]]: tensor<f32>)
+// CHECK-NOT: llm.quantize
+// CHECK: call @llmc_npu_kernel_0(%{{.*}}, %[[X]],
+// CHECK-NOT: llm.quantize
+// CHECK: call @llmc_npu_kernel_1(%{{.*}}, %[[X]],
+// CHECK: %[[Q:.*]] = llm.quantize %[[X]], %[[T]]
+// CHECK: call @llmc_npu_kernel_2(%{{.*}}, %[[Q]],
+func.func @prologue(%x: tensor<4x32xf32>, %w: tensor<32x64xi8>, %v: tensor<32x64xi8>, %t: tensor<f32>) -> (tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xi32>) {
+  %s = llm.constant dense<0.25> : tensor<f32>
+  %q = llm.quantize %x, %s : (tensor<4x32xf32>, tensor<f32>) -> tensor<4x32xi8>
+  %0 = llm.qmatmul %q, %w : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+  %1 = llm.qmatmul %q, %v : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+  %r = llm.quantize %x, %t : (tensor<4x32xf32>, tensor<f32>) -> tensor<4x32xi8>
+  %2 = llm.qmatmul %r, %w : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+  return %0, %1, %2 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xi32>
 }
 
 // -----

@@ -21,6 +21,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,8 @@ struct OffloadKernel {
   /// "none" (int32 results), "tensor" or "channel" (f32 results).
   std::string scale = "none";
   bool bias = false;
+  /// Set when the kernel quantizes its f32 activations itself (`vqnt`).
+  std::optional<float> inputScale;
   /// (first column, program name) per panel of output columns.
   std::vector<std::pair<int64_t, std::string>> panels;
 };

@@ -20,6 +20,11 @@
         W8A8 with per-channel scales: A, B (int8), S (f32 [1, N]), Cf =
         f32(A @ B) * S (llm.dequantize), Cfq = llm.quantize(Cf, QUANT_SCALE,
         ZERO_POINT), Bias (f32 [1, N]) and Cfb = Cf + Bias (llm.add).
+    npu_data.py quantin M K N SEED DIR SCALE
+        The input quantized on the NPU: X (f32, with ties, NaN, +-inf and
+        values past the int8 range), B (int8), S (f32 [1, N]), C = A @ B
+        (int32) and Cf = f32(C) * S, where A = llm.quantize(X, SCALE) =
+        clip(roundeven(X / SCALE), -128, 127), NaN -> -128.
     npu_data.py desc OUT.json NAME ROWS COLS SCRATCHPAD ACCUMULATOR
         a copy of targets/npu.json with another array and memories.
     npu_data.py quant DIR
@@ -141,6 +146,23 @@ def channel(m, k, n, seed, out, quant_scale, zero_point):
         np.save(f"{out}/{name}.npy", value)
 
 
+def quantin(m, k, n, seed, out, scale):
+    rng = np.random.default_rng(int(seed))
+    m, k, n, scale = int(m), int(k), int(n), np.float32(scale)
+    x = rng.normal(0, 40 * float(scale), (m, k)).astype(np.float32)
+    flat = x.reshape(-1)
+    flat[:6] = [np.nan, np.inf, -np.inf, 0.5 * scale, 2.5 * scale, -1000 * scale]
+    with np.errstate(invalid="ignore"):
+        q = np.rint(x / scale)
+        a = np.where(np.isnan(q), -128, np.clip(q, -128, 127)).astype(np.int8)
+    b = rng.integers(-127, 128, (k, n), dtype=np.int8)
+    s = rng.uniform(1e-5, 1e-3, (1, n)).astype(np.float32)
+    c = a.astype(np.int32) @ b.astype(np.int32)
+    for name, value in [("X", x), ("B", b), ("S", s), ("C", c),
+                        ("Cf", c.astype(np.float32) * s)]:
+        np.save(f"{out}/{name}.npy", value)
+
+
 def desc(out, name, rows, cols, scratchpad, accumulator):
     import os
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..")
@@ -202,6 +224,8 @@ if __name__ == "__main__":
         channel(*args)
     elif command == "desc":
         desc(*args)
+    elif command == "quantin":
+        quantin(*args)
     elif command == "quant":
         quant(*args)
     elif command == "vector":
