@@ -652,8 +652,31 @@ llvm::json::Object CompiledModel::report() const {
   llvm::json::Object all;
   for (const auto &entry : estimates)
     all[entry.first] = entry.second;
-  if (all.get(targetName))
+  if (llvm::json::Object *entry = all.getObject(targetName)) {
+    // A described target: its estimate, and what this compile measured.
+    if (quantName != "none") {
+      (*entry)["quant"] = quantName;
+      if (accuracy)
+        (*entry)["accuracy"] = llvm::json::Object(*accuracy);
+    }
+    if (std::optional<llvm::json::Object> stats = runStats();
+        stats && stats->getInteger("kernel_calls").value_or(0) > 0) {
+      // npu: the simulated linear layers of the last calibration sample.
+      llvm::json::Object simulated;
+      for (llvm::StringRef key :
+           {"cycles", "seconds", "mac_utilization", "macs", "kernel_calls",
+            "offloaded_matmul_fraction"})
+        if (const llvm::json::Value *value = stats->get(key))
+          simulated[key] = *value;
+      if (const llvm::json::Object *energy = stats->getObject("energy_j"))
+        simulated["energy_j"] = energy->getNumber("total").value_or(0);
+      simulated["inputs"] = "the last calibration sample";
+      simulated["note"] = "the NPU kernels only (the linear layers); the "
+                          "host runs attention, norms and embeddings";
+      (*entry)["simulated"] = std::move(simulated);
+    }
     return llvm::json::Object{{"targets", std::move(all)}};
+  }
   llvm::json::Object target(costs);
   target["latency_s"] = nullptr;
   target["tokens_per_s"] = nullptr;

@@ -155,6 +155,15 @@ int main(int argc, char **argv) {
                       quant, number("cosine"), number("max_abs_error"),
                       number("mean_abs_error"), number("top1_agreement"));
   }
+  if (const json::Object *npu = report.getObject("targets")->getObject("npu"))
+    if (const json::Object *sim = npu->getObject("simulated"))
+      outs() << formatv("npu simulated (linear layers, {0}): {1} cycles, "
+                        "{2:f4} ms, MAC utilization {3:p}, {4:e} J\n",
+                        sim->getString("inputs").value_or(""),
+                        sim->getInteger("cycles").value_or(0),
+                        sim->getNumber("seconds").value_or(0) * 1e3,
+                        sim->getNumber("mac_utilization").value_or(0),
+                        sim->getNumber("energy_j").value_or(0));
   if (!reportPath.empty()) {
     std::error_code error;
     raw_fd_ostream os(reportPath, error, sys::fs::OF_None);
