@@ -163,37 +163,57 @@ LogicalResult TriluOp::verify() {
 // Linear algebra and blocks
 //===----------------------------------------------------------------------===//
 
+/// The product shape of matmul and qmatmul: broadcast batch dims, then
+/// [M, N]; errors name the op (`opName`) and both shapes.
+static FailureOr<SmallVector<int64_t>>
+inferProductShape(std::optional<Location> loc, StringRef opName, Type lhsType,
+                  Type rhsType, bool transposeLhs, bool transposeRhs) {
+  auto lhs = rankedOf(lhsType);
+  auto rhs = rankedOf(rhsType);
+  if (lhs.getRank() < 2 || rhs.getRank() < 2) {
+    (void)inferError(loc, opName,
+                     "expects operands of rank >= 2, got lhs rank " +
+                         Twine(lhs.getRank()) + " and rhs rank " +
+                         Twine(rhs.getRank()));
+    return failure();
+  }
+  ArrayRef<int64_t> l = lhs.getShape(), r = rhs.getShape();
+  int64_t lr = l.size(), rr = r.size();
+  int64_t m = transposeLhs ? l[lr - 1] : l[lr - 2];
+  int64_t k1 = transposeLhs ? l[lr - 2] : l[lr - 1];
+  int64_t k2 = transposeRhs ? r[rr - 1] : r[rr - 2];
+  int64_t n = transposeRhs ? r[rr - 2] : r[rr - 1];
+  if (!sameDim(k1, k2)) {
+    (void)inferError(loc, opName,
+                     "expects the contraction dim of lhs (" + Twine(k1) +
+                         ") to match rhs (" + Twine(k2) + "); lhs " +
+                         shapeString(l) + ", rhs " + shapeString(r));
+    return failure();
+  }
+  auto batch = broadcastShapes(l.drop_back(2), r.drop_back(2));
+  if (failed(batch)) {
+    (void)inferError(loc, opName,
+                     "cannot broadcast batch dims of lhs " + shapeString(l) +
+                         " and rhs " + shapeString(r));
+    return failure();
+  }
+  SmallVector<int64_t> shape(*batch);
+  shape.push_back(m);
+  shape.push_back(n);
+  return shape;
+}
+
 LogicalResult MatMulOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
+  FailureOr<SmallVector<int64_t>> product = inferProductShape(
+      loc, "matmul", adaptor.getLhs().getType(), adaptor.getRhs().getType(),
+      adaptor.getTransposeLhs(), adaptor.getTransposeRhs());
+  if (failed(product))
+    return failure();
+  SmallVector<int64_t> shape = std::move(*product);
   auto lhs = rankedOf(adaptor.getLhs().getType());
-  auto rhs = rankedOf(adaptor.getRhs().getType());
-  if (lhs.getRank() < 2 || rhs.getRank() < 2)
-    return inferError(loc, "matmul",
-                      "expects operands of rank >= 2, got lhs rank " +
-                          Twine(lhs.getRank()) + " and rhs rank " +
-                          Twine(rhs.getRank()));
-  ArrayRef<int64_t> l = lhs.getShape(), r = rhs.getShape();
-  int64_t lr = l.size(), rr = r.size();
-  bool tl = adaptor.getTransposeLhs(), tr = adaptor.getTransposeRhs();
-  int64_t m = tl ? l[lr - 1] : l[lr - 2];
-  int64_t k1 = tl ? l[lr - 2] : l[lr - 1];
-  int64_t k2 = tr ? r[rr - 1] : r[rr - 2];
-  int64_t n = tr ? r[rr - 2] : r[rr - 1];
-  if (!sameDim(k1, k2))
-    return inferError(loc, "matmul",
-                      "expects the contraction dim of lhs (" + Twine(k1) +
-                          ") to match rhs (" + Twine(k2) + "); lhs " +
-                          shapeString(l) + ", rhs " + shapeString(r));
-  auto batch = broadcastShapes(l.drop_back(2), r.drop_back(2));
-  if (failed(batch))
-    return inferError(loc, "matmul",
-                      "cannot broadcast batch dims of lhs " + shapeString(l) +
-                          " and rhs " + shapeString(r));
-  SmallVector<int64_t> shape(*batch);
-  shape.push_back(m);
-  shape.push_back(n);
   for (auto [name, addend] :
        {std::pair<StringRef, Value>{"bias", adaptor.getBias()},
         {"residual", adaptor.getResidual()}}) {
@@ -704,34 +724,13 @@ LogicalResult QMatMulOp::inferReturnTypes(MLIRContext *context,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &results) {
-  auto lhs = rankedOf(adaptor.getLhs().getType());
-  auto rhs = rankedOf(adaptor.getRhs().getType());
-  if (lhs.getRank() < 2 || rhs.getRank() < 2)
-    return inferError(loc, "qmatmul",
-                      "expects operands of rank >= 2, got lhs rank " +
-                          Twine(lhs.getRank()) + " and rhs rank " +
-                          Twine(rhs.getRank()));
-  ArrayRef<int64_t> l = lhs.getShape(), r = rhs.getShape();
-  int64_t lr = l.size(), rr = r.size();
-  bool tr = adaptor.getTransposeRhs();
-  int64_t m = l[lr - 2], k1 = l[lr - 1];
-  int64_t k2 = tr ? r[rr - 1] : r[rr - 2];
-  int64_t n = tr ? r[rr - 2] : r[rr - 1];
-  if (!sameDim(k1, k2))
-    return inferError(loc, "qmatmul",
-                      "expects the contraction dim of lhs (" + Twine(k1) +
-                          ") to match rhs (" + Twine(k2) + "); lhs " +
-                          shapeString(l) + ", rhs " + shapeString(r));
-  auto batch = broadcastShapes(l.drop_back(2), r.drop_back(2));
-  if (failed(batch))
-    return inferError(loc, "qmatmul",
-                      "cannot broadcast batch dims of lhs " + shapeString(l) +
-                          " and rhs " + shapeString(r));
-  SmallVector<int64_t> shape(*batch);
-  shape.push_back(m);
-  shape.push_back(n);
+  FailureOr<SmallVector<int64_t>> shape = inferProductShape(
+      loc, "qmatmul", adaptor.getLhs().getType(), adaptor.getRhs().getType(),
+      /*transposeLhs=*/false, adaptor.getTransposeRhs());
+  if (failed(shape))
+    return failure();
   results.push_back(
-      RankedTensorType::get(shape, IntegerType::get(context, 32)));
+      RankedTensorType::get(*shape, IntegerType::get(context, 32)));
   return success();
 }
 
