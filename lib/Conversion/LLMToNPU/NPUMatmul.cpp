@@ -322,74 +322,45 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
         deferred.erase(deferred.begin(), deferred.begin() + pending);
         program.code[lastMatmul].signalPrev = true;
         if (lastOfBlock) {
+          // The block's epilogue: vector ops in place over its accumulator
+          // slot (the requantizing one writes the int8 staging slot); the
+          // last of them, or the last mm, signals the store.
+          std::vector<Instruction> chain;
+          auto vector = [&](Opcode opcode, uint32_t regA = 0,
+                            uint32_t regB = 0) -> Instruction & {
+            Instruction inst;
+            inst.opcode = opcode;
+            inst.dst = inst.src = accSlot(block);
+            inst.rows = mSize;
+            inst.cols = nSize;
+            inst.regA = regA;
+            inst.regB = regB;
+            chain.push_back(inst);
+            return chain.back();
+          };
           if (spec.channelScales) {
-            Instruction vdeq;
-            vdeq.opcode = Opcode::VDEQ;
-            vdeq.dst = vdeq.src = accSlot(block);
-            vdeq.rows = mSize;
-            vdeq.cols = nSize;
-            vdeq.regA = 3;
-            epilogue(vdeq);
-            Instruction vmul;
-            vmul.opcode = Opcode::VMUL;
-            vmul.dst = vmul.src = accSlot(block);
+            vector(Opcode::VDEQ, 3);
+            Instruction &vmul = vector(Opcode::VMUL);
             vmul.src2 = scaleBase + n0;
             vmul.broadcast = true;
-            vmul.rows = mSize;
-            vmul.cols = nSize;
-            vmul.signalNext = !spec.requantize && !spec.bias;
-            epilogue(vmul);
             if (spec.bias) {
-              Instruction vadd = vmul;
-              vadd.opcode = Opcode::VADD;
+              Instruction &vadd = vector(Opcode::VADD);
               vadd.src2 = scaleBase + rowWords + n0;
-              vadd.signalNext = !spec.requantize;
-              epilogue(vadd);
-            }
-            if (spec.requantize) {
-              Instruction vqnt;
-              vqnt.opcode = Opcode::VQNT;
-              vqnt.dst = spOut(block);
-              vqnt.src = accSlot(block);
-              vqnt.rows = mSize;
-              vqnt.cols = nSize;
-              vqnt.regA = 2;
-              vqnt.regB = 1;
-              vqnt.signalNext = true;
-              epilogue(vqnt);
+              vadd.broadcast = true;
             }
           } else if (spec.requantize && spec.quantScale) {
-            Instruction vdeq;
-            vdeq.opcode = Opcode::VDEQ;
-            vdeq.dst = vdeq.src = accSlot(block);
-            vdeq.rows = mSize;
-            vdeq.cols = nSize;
-            vdeq.regA = 0;
-            epilogue(vdeq);
-            Instruction vqnt;
-            vqnt.opcode = Opcode::VQNT;
-            vqnt.dst = spOut(block);
-            vqnt.src = accSlot(block);
-            vqnt.rows = mSize;
-            vqnt.cols = nSize;
-            vqnt.regA = 2;
-            vqnt.regB = 1;
-            vqnt.signalNext = true;
-            epilogue(vqnt);
-          } else if (spec.requantize) {
-            Instruction vreq;
-            vreq.opcode = Opcode::VREQ;
-            vreq.dst = spOut(block);
-            vreq.src = accSlot(block);
-            vreq.rows = mSize;
-            vreq.cols = nSize;
-            vreq.regA = 0;
-            vreq.regB = 1;
-            vreq.signalNext = true;
-            epilogue(vreq);
-          } else {
-            program.code[lastMatmul].signalNext = true;
+            vector(Opcode::VDEQ, 0);
           }
+          if (spec.requantize)
+            vector(spec.quantScale ? Opcode::VQNT : Opcode::VREQ,
+                   spec.quantScale ? 2 : 0, 1)
+                .dst = spOut(block);
+          if (chain.empty())
+            program.code[lastMatmul].signalNext = true;
+          else
+            chain.back().signalNext = true;
+          for (const Instruction &inst : chain)
+            epilogue(inst);
           // Store queue.
           Instruction st;
           st.opcode = spec.requantize ? Opcode::ST : Opcode::STA;
