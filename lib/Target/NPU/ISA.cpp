@@ -87,37 +87,93 @@ void setBits(Word &w, unsigned pos, unsigned width, uint64_t value) {
   }
 }
 
-/// The bits each format uses, as (position, width) pairs; everything else is
-/// reserved and must be zero.
-struct FieldLayout {
+/// Where each field of a format lives in the 128-bit word: (position,
+/// width) and the Instruction member it holds. `use` says when an optional
+/// vector operand is part of the instruction; the bits of a field it does not
+/// use are reserved. Encoding, decoding and the reserved-bit check all read
+/// these tables, so a field is described once.
+struct BitField {
   unsigned pos, width;
-};
-llvm::SmallVector<FieldLayout> usedFields(const OpcodeInfo &op) {
-  llvm::SmallVector<FieldLayout> fields = {{0, 8}, {8, 4}};
-  switch (op.format) {
-  case Format::Dma:
-    fields.append({{16, 40}, {56, 24}, {80, 16}, {96, 16}, {112, 16}});
-    break;
-  case Format::SetReg:
-    fields.append({{16, 4}, {32, 32}});
-    break;
-  case Format::LoadWeights:
-    fields.append({{16, 24}, {40, 16}, {56, 16}, {72, 16}});
-    break;
-  case Format::Matmul:
-    fields.append({{16, 24}, {40, 24}, {64, 16}, {80, 16}, {96, 16}, {112, 1}});
-    break;
-  case Format::Vector:
-    fields.append({{16, 24}, {40, 24}, {88, 12}, {100, 12}});
-    if (op.usesSrc2)
-      fields.append({{64, 24}, {120, 1}});
-    if (op.usesRegA)
-      fields.push_back({112, 4});
-    if (op.usesRegB)
-      fields.push_back({116, 4});
-    break;
+  uint64_t Instruction::*wide = nullptr;
+  uint32_t Instruction::*narrow = nullptr;
+  bool Instruction::*flag = nullptr;
+  enum Use { Always, Src2, RegA, RegB } use = Always;
+
+  uint64_t get(const Instruction &inst) const {
+    return wide ? inst.*wide : narrow ? inst.*narrow : inst.*flag;
   }
+  void set(Instruction &inst, uint64_t value) const {
+    if (wide)
+      inst.*wide = value;
+    else if (narrow)
+      inst.*narrow = static_cast<uint32_t>(value);
+    else
+      inst.*flag = value != 0;
+  }
+  bool usedBy(const OpcodeInfo &op) const {
+    return use == Always || (use == Src2 && op.usesSrc2) ||
+           (use == RegA && op.usesRegA) || (use == RegB && op.usesRegB);
+  }
+};
+
+BitField wideField(unsigned pos, unsigned width, uint64_t Instruction::*m) {
+  return {pos, width, m, nullptr, nullptr};
+}
+BitField narrowField(unsigned pos, unsigned width, uint32_t Instruction::*m,
+                     BitField::Use use = BitField::Always) {
+  return {pos, width, nullptr, m, nullptr, use};
+}
+BitField flagField(unsigned pos, bool Instruction::*m,
+                   BitField::Use use = BitField::Always) {
+  return {pos, 1, nullptr, nullptr, m, use};
+}
+
+/// Bits [8, 12): the token flags every instruction has.
+llvm::ArrayRef<BitField> tokenBits() {
+  using I = Instruction;
+  static const BitField fields[] = {
+      flagField(8, &I::waitPrev), flagField(9, &I::waitNext),
+      flagField(10, &I::signalPrev), flagField(11, &I::signalNext)};
   return fields;
+}
+
+llvm::ArrayRef<BitField> formatBits(Format format) {
+  using I = Instruction;
+  static const BitField dma[] = {
+      wideField(16, 40, &I::dram), narrowField(56, 24, &I::local),
+      narrowField(80, 16, &I::rows), narrowField(96, 16, &I::cols),
+      narrowField(112, 16, &I::stride)};
+  static const BitField setReg[] = {narrowField(16, 4, &I::reg),
+                                    narrowField(32, 32, &I::bits)};
+  static const BitField loadWeights[] = {
+      narrowField(16, 24, &I::local), narrowField(40, 16, &I::rows),
+      narrowField(56, 16, &I::cols), narrowField(72, 16, &I::stride)};
+  static const BitField matmul[] = {
+      narrowField(16, 24, &I::local),   narrowField(40, 24, &I::acc),
+      narrowField(64, 16, &I::rows),    narrowField(80, 16, &I::stride),
+      narrowField(96, 16, &I::accStride), flagField(112, &I::accumulate)};
+  static const BitField vector[] = {
+      narrowField(16, 24, &I::dst),
+      narrowField(40, 24, &I::src),
+      narrowField(64, 24, &I::src2, BitField::Src2),
+      narrowField(88, 12, &I::rows),
+      narrowField(100, 12, &I::cols),
+      narrowField(112, 4, &I::regA, BitField::RegA),
+      narrowField(116, 4, &I::regB, BitField::RegB),
+      flagField(120, &I::broadcast, BitField::Src2)};
+  switch (format) {
+  case Format::Dma:
+    return dma;
+  case Format::SetReg:
+    return setReg;
+  case Format::LoadWeights:
+    return loadWeights;
+  case Format::Matmul:
+    return matmul;
+  case Format::Vector:
+    return vector;
+  }
+  return {};
 }
 
 std::string hex(uint64_t value) {
@@ -312,49 +368,11 @@ bool Instruction::operator==(const Instruction &o) const {
 
 Word npu::encode(const Instruction &inst) {
   Word w = {0, 0};
-  const OpcodeInfo &op = info(inst.opcode);
   setBits(w, 0, 8, static_cast<uint8_t>(inst.opcode));
-  setBits(w, 8, 1, inst.waitPrev);
-  setBits(w, 9, 1, inst.waitNext);
-  setBits(w, 10, 1, inst.signalPrev);
-  setBits(w, 11, 1, inst.signalNext);
-  switch (op.format) {
-  case Format::Dma:
-    setBits(w, 16, 40, inst.dram);
-    setBits(w, 56, 24, inst.local);
-    setBits(w, 80, 16, inst.rows);
-    setBits(w, 96, 16, inst.cols);
-    setBits(w, 112, 16, inst.stride);
-    break;
-  case Format::SetReg:
-    setBits(w, 16, 4, inst.reg);
-    setBits(w, 32, 32, inst.bits);
-    break;
-  case Format::LoadWeights:
-    setBits(w, 16, 24, inst.local);
-    setBits(w, 40, 16, inst.rows);
-    setBits(w, 56, 16, inst.cols);
-    setBits(w, 72, 16, inst.stride);
-    break;
-  case Format::Matmul:
-    setBits(w, 16, 24, inst.local);
-    setBits(w, 40, 24, inst.acc);
-    setBits(w, 64, 16, inst.rows);
-    setBits(w, 80, 16, inst.stride);
-    setBits(w, 96, 16, inst.accStride);
-    setBits(w, 112, 1, inst.accumulate);
-    break;
-  case Format::Vector:
-    setBits(w, 16, 24, inst.dst);
-    setBits(w, 40, 24, inst.src);
-    setBits(w, 64, 24, inst.src2);
-    setBits(w, 88, 12, inst.rows);
-    setBits(w, 100, 12, inst.cols);
-    setBits(w, 112, 4, inst.regA);
-    setBits(w, 116, 4, inst.regB);
-    setBits(w, 120, 1, inst.broadcast);
-    break;
-  }
+  for (llvm::ArrayRef<BitField> fields :
+       {tokenBits(), formatBits(info(inst.opcode).format)})
+    for (const BitField &field : fields)
+      setBits(w, field.pos, field.width, field.get(inst));
   return w;
 }
 
@@ -364,54 +382,18 @@ llvm::Expected<Instruction> npu::decode(const Word &w) {
   if (!op)
     return fail("unknown opcode " + hex(code));
   Word used = {0, 0};
-  for (FieldLayout field : usedFields(*op))
-    setBits(used, field.pos, field.width, ~uint64_t(0));
+  setBits(used, 0, 12, ~uint64_t(0)); // opcode and token flags
+  for (const BitField &field : formatBits(op->format))
+    if (field.usedBy(*op))
+      setBits(used, field.pos, field.width, ~uint64_t(0));
   if ((w[0] & ~used[0]) || (w[1] & ~used[1]))
     return fail(op->mnemonic + ": reserved bits set (" +
                 hex(w[1] & ~used[1]) + ":" + hex(w[0] & ~used[0]) + ")");
   Instruction inst;
   inst.opcode = op->opcode;
-  inst.waitPrev = getBits(w, 8, 1);
-  inst.waitNext = getBits(w, 9, 1);
-  inst.signalPrev = getBits(w, 10, 1);
-  inst.signalNext = getBits(w, 11, 1);
-  switch (op->format) {
-  case Format::Dma:
-    inst.dram = getBits(w, 16, 40);
-    inst.local = getBits(w, 56, 24);
-    inst.rows = getBits(w, 80, 16);
-    inst.cols = getBits(w, 96, 16);
-    inst.stride = getBits(w, 112, 16);
-    break;
-  case Format::SetReg:
-    inst.reg = getBits(w, 16, 4);
-    inst.bits = getBits(w, 32, 32);
-    break;
-  case Format::LoadWeights:
-    inst.local = getBits(w, 16, 24);
-    inst.rows = getBits(w, 40, 16);
-    inst.cols = getBits(w, 56, 16);
-    inst.stride = getBits(w, 72, 16);
-    break;
-  case Format::Matmul:
-    inst.local = getBits(w, 16, 24);
-    inst.acc = getBits(w, 40, 24);
-    inst.rows = getBits(w, 64, 16);
-    inst.stride = getBits(w, 80, 16);
-    inst.accStride = getBits(w, 96, 16);
-    inst.accumulate = getBits(w, 112, 1);
-    break;
-  case Format::Vector:
-    inst.dst = getBits(w, 16, 24);
-    inst.src = getBits(w, 40, 24);
-    inst.src2 = getBits(w, 64, 24);
-    inst.rows = getBits(w, 88, 12);
-    inst.cols = getBits(w, 100, 12);
-    inst.regA = getBits(w, 112, 4);
-    inst.regB = getBits(w, 116, 4);
-    inst.broadcast = getBits(w, 120, 1);
-    break;
-  }
+  for (llvm::ArrayRef<BitField> fields : {tokenBits(), formatBits(op->format)})
+    for (const BitField &field : fields)
+      field.set(inst, getBits(w, field.pos, field.width));
   return inst;
 }
 
