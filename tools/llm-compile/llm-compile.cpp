@@ -64,6 +64,12 @@ static void printReportTable(const json::Object &targets, raw_ostream &os) {
       hardware = desc->getString("name").value_or("-").str();
     if (std::optional<StringRef> p = t->getString("precision"))
       precision = p->str();
+    // A quantized model's products run in their integer type.
+    if (const json::Array *matrix = t->getArray("matrix_precisions"))
+      for (const json::Value &p : *matrix)
+        if (std::optional<StringRef> type = p.getAsString();
+            type && type->starts_with("int"))
+          precision = type->str();
     os << formatv("{0,-6} {1,-8} {2,-5} {3,10} {4,10} {5,8} {6,11} {7,11} "
                   "{8,10} {9,11} {10,10}\n",
                   name, hardware, precision,
