@@ -20,6 +20,10 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
     """Compiles `model` for `target`.
 
     model: a path to an .onnx file, the bytes of one, or an onnx.ModelProto.
+    target: "host", "ptx", "hls" or "npu". "npu" needs quant="int8": the
+        linear layers run as NPU instruction streams on the simulator
+        (bit-identical to the host's int8 reference); the model's stats()
+        then has the simulated cycles, utilization and energy per layer.
     quant: None or "none"; "int8" (W8A8), "w8" or "w4" (weight-only). fp8
         needs a target with fp8 and is rejected on the host.
     calib: an .npz file of calibration inputs (np.savez, one array per model
@@ -30,7 +34,8 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
     shapes: {input name: dims} for inputs with dynamic dimensions.
     target_desc: a target description (a bundled name such as "h100", a path
         to a JSON file, or a list of them); each replaces the default
-        description of its kind's backend in report()'s estimates.
+        description of its kind's backend in report()'s estimates (an npu
+        one is also the machine the npu target's kernels run on).
     """
     if target_desc is None:
         descs = []
