@@ -42,6 +42,11 @@ llvm::Error CompiledModel::partitionNPU(mlir::ModuleOp module,
   return llvm::Error::success();
 }
 
+void CompiledModel::setNPUMaxCycles(uint64_t cycles) {
+  if (npuOffload)
+    npuOffload->setMaxCycles(cycles);
+}
+
 std::optional<llvm::json::Object> CompiledModel::runStats() const {
   if (!npuOffload)
     return std::nullopt;

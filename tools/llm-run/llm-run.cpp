@@ -43,7 +43,8 @@ static cl::opt<std::string> statsPath("run-stats",
 
 static cl::opt<uint64_t> npuMaxCycles(
     "npu-max-cycles",
-    cl::desc("with --target npu and a program: fail past this many cycles"),
+    cl::desc("with --target npu: a program, or each NPU kernel of a model, "
+             "fails past this many cycles"),
     cl::init(1'000'000'000'000ull));
 
 /// --quant and its options, --calib, --target-desc.
@@ -270,6 +271,8 @@ int main(int argc, char **argv) {
     return llmc::reportToolError(kTool, model.takeError());
   auto compiled = std::chrono::steady_clock::now();
 
+  if (npuMaxCycles.getNumOccurrences())
+    (*model)->setNPUMaxCycles(npuMaxCycles);
   llmc::reportProgress(kTool, "running");
   std::vector<llmc::Tensor> inputsForReference;
   if (quant != "none")

@@ -136,6 +136,8 @@ public:
   /// Statistics of the last run beyond its outputs (npu: the simulated
   /// kernels' cycles, utilization, energy and per-layer rows), if any.
   std::optional<llvm::json::Object> runStats() const;
+  /// npu: each kernel's simulation fails past this many cycles.
+  void setNPUMaxCycles(uint64_t cycles);
 
 private:
   CompiledModel();

@@ -379,7 +379,9 @@ void Offload::call(void *resultPointer, int64_t id,
     }
     if (firstError)
       return;
-    if (llvm::Error error = (*simulator)->run()) {
+    SimulatorOptions options;
+    options.maxCycles = maxCycles;
+    if (llvm::Error error = (*simulator)->run(options)) {
       firstError = "NPU kernel '" + kernel->symbol + "' (" + kernel->name +
                    "): " + llvm::toString(std::move(error));
       return;

@@ -68,6 +68,8 @@ public:
   void setProgress(std::function<void(const llvm::Twine &)> callback) {
     progress = std::move(callback);
   }
+  /// Each kernel's simulation fails past this many cycles.
+  void setMaxCycles(uint64_t cycles) { maxCycles = cycles; }
   /// The last run's statistics: totals and one row per kernel.
   llvm::json::Object stats() const;
 
@@ -89,6 +91,7 @@ private:
   double hostSeconds = 0;
   std::function<void(const llvm::Twine &)> progress;
   double lastProgress = 0;
+  uint64_t maxCycles = 1'000'000'000'000ull;
   int64_t callsThisRun = 0;
 };
 
