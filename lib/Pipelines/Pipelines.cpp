@@ -151,6 +151,13 @@ void llmc::buildHLSPipeline(OpPassManager &pm, StringRef target) {
   buildHLSLoweringPipeline(pm, target);
 }
 
+void llmc::buildNPULoweringPipeline(OpPassManager &pm, StringRef target) {
+  LLMNPUPartitionOptions partition;
+  partition.target = target.str();
+  pm.addPass(createLLMNPUPartition(partition));
+  buildHostLoweringPipeline(pm);
+}
+
 void llmc::buildTargetTilingPipeline(OpPassManager &pm, StringRef target) {
   llm::LLMSetTargetOptions setTarget;
   setTarget.target = target.str();
@@ -174,6 +181,13 @@ struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
       *this, "target",
       llvm::cl::desc("FPGA description (a bundled name or a JSON file)"),
       llvm::cl::init("u280")};
+};
+
+struct NPUPipelineOptions : public PassPipelineOptions<NPUPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("NPU description (a bundled name or a JSON file)"),
+      llvm::cl::init("npu")};
 };
 
 struct TargetTilingPipelineOptions
@@ -222,6 +236,14 @@ void llmc::registerPipelines() {
       "the HLS pipeline after llm-outline-weights",
       [](OpPassManager &pm, const HLSPipelineOptions &options) {
         buildHLSLoweringPipeline(pm, options.target);
+      });
+  PassPipelineRegistration<NPUPipelineOptions>(
+      "llm-npu-lowering",
+      "the npu path after llm-quantize and llm-outline-weights: quantized "
+      "linear layers to NPU kernels (npu.program), the rest to host code "
+      "that calls them",
+      [](OpPassManager &pm, const NPUPipelineOptions &options) {
+        buildNPULoweringPipeline(pm, options.target);
       });
   PassPipelineRegistration<>(
       "llm-host-lowering",

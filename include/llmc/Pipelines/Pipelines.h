@@ -42,6 +42,15 @@ void buildHLSLoweringPipeline(mlir::OpPassManager &pm,
 void buildHLSPipeline(mlir::OpPassManager &pm,
                       llvm::StringRef target = "u280");
 
+/// The npu path after llm-quantize (W8A8) and llm-outline-weights:
+/// llm-npu-partition for the NPU description `target` (a bundled name or a
+/// JSON path), then the host lowering of everything else. The result holds
+/// the host code (LLVM dialect, calling the kernels through their C
+/// interfaces) and the kernels' npu.program ops, which the driver takes out
+/// and writes as .npubin (llm-translate --emit-npu-asm prints the first).
+void buildNPULoweringPipeline(mlir::OpPassManager &pm,
+                              llvm::StringRef target = "npu");
+
 /// Specializes a graph for a target description (a bundled name or a JSON
 /// file): llm-set-target, llm-tile with the cost model's tile sizes, cleanup.
 /// The host pipeline runs the result unchanged (each tile is an llm op).
