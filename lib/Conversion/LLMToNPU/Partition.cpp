@@ -330,6 +330,7 @@ struct LLMNPUPartitionPass
                       builder.getStringAttr("read"));
     decl->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
     llvm::SmallVector<NamedAttribute> info{
+        builder.getNamedAttr("id", builder.getI64IntegerAttr(index)),
         builder.getNamedAttr("name", builder.getStringAttr(nameOf(loc))),
         builder.getNamedAttr("m", builder.getI64IntegerAttr(kernel.m)),
         builder.getNamedAttr("k", builder.getI64IntegerAttr(kernel.k)),

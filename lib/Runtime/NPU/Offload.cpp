@@ -106,6 +106,17 @@ const Program &Offload::program(llvm::StringRef name) const {
   return programs.find(name)->second;
 }
 
+llvm::Error Offload::addKernel(OffloadKernel kernel) {
+  if (kernel.id < 0 || kernel.id > (1 << 24))
+    return fail("NPU kernel '" + kernel.symbol + "' has no valid id");
+  if (static_cast<size_t>(kernel.id) >= kernelList.size())
+    kernelList.resize(kernel.id + 1);
+  if (kernelList[kernel.id].id >= 0)
+    return fail("two NPU kernels have the id " + llvm::Twine(kernel.id));
+  kernelList[kernel.id] = std::move(kernel);
+  return llvm::Error::success();
+}
+
 llvm::Error Offload::finishLoading() {
   std::string target;
   for (const OffloadKernel &kernel : kernelList)
@@ -149,6 +160,9 @@ Offload::extract(mlir::ModuleOp module) {
       auto value = attrs.getAs<mlir::StringAttr>(key);
       return value ? value.str() : "";
     };
+    kernel.id = attrs.getAs<mlir::IntegerAttr>("id")
+                    ? integer("id")
+                    : -1;
     kernel.name = string("name");
     kernel.m = integer("m");
     kernel.k = integer("k");
@@ -169,7 +183,8 @@ Offload::extract(mlir::ModuleOp module) {
     for (auto [name, column] : llvm::zip(names, columns.asArrayRef()))
       kernel.panels.emplace_back(
           column, llvm::cast<mlir::StringAttr>(name).str());
-    offload->kernelList.push_back(std::move(kernel));
+    if (llvm::Error error = offload->addKernel(std::move(kernel)))
+      return std::move(error);
   }
   for (auto program :
        llvm::make_early_inc_range(module.getOps<mlir::npu::ProgramOp>())) {
@@ -203,11 +218,14 @@ llvm::Expected<llvm::json::Array> Offload::save(llvm::StringRef directory) const
   }
   llvm::json::Array table;
   for (const OffloadKernel &kernel : kernelList) {
+    if (kernel.id < 0)
+      continue;
     llvm::json::Array panels;
     for (const auto &[column, name] : kernel.panels)
       panels.push_back(llvm::json::Object{{"column", column},
                                           {"program", "npu/" + name + ".npubin"}});
-    llvm::json::Object entry{{"symbol", kernel.symbol},
+    llvm::json::Object entry{{"id", kernel.id},
+                             {"symbol", kernel.symbol},
                                        {"name", kernel.name},
                                        {"m", kernel.m},
                                        {"k", kernel.k},
@@ -233,6 +251,7 @@ Offload::load(llvm::StringRef directory, const llvm::json::Array &kernels) {
     if (!panels)
       return fail("the manifest's npu_kernels table is malformed");
     OffloadKernel kernel;
+    kernel.id = object->getInteger("id").value_or(-1);
     kernel.symbol = object->getString("symbol").value_or("").str();
     kernel.name = object->getString("name").value_or("").str();
     kernel.m = object->getInteger("m").value_or(0);
@@ -263,7 +282,8 @@ Offload::load(llvm::StringRef directory, const llvm::json::Array &kernels) {
         return program.takeError();
       offload->programs[name] = std::move(*program);
     }
-    offload->kernelList.push_back(std::move(kernel));
+    if (llvm::Error error = offload->addKernel(std::move(kernel)))
+      return std::move(error);
   }
   if (llvm::Error error = offload->finishLoading())
     return std::move(error);
@@ -273,6 +293,8 @@ Offload::load(llvm::StringRef directory, const llvm::json::Array &kernels) {
 std::vector<std::pair<std::string, void *>> Offload::symbols() const {
   std::vector<std::pair<std::string, void *>> result;
   for (const OffloadKernel &kernel : kernelList) {
+    if (kernel.id < 0)
+      continue;
     int operands = 2 + (kernel.scale != "none") + kernel.bias;
     void *entry = operands == 2   ? reinterpret_cast<void *>(&call2)
                   : operands == 3 ? reinterpret_cast<void *>(&call3)
@@ -303,7 +325,8 @@ void Offload::call(void *resultPointer, int64_t id,
                    llvm::ArrayRef<void *> operands) {
   auto *result = static_cast<Descriptor *>(resultPointer);
   auto start = std::chrono::steady_clock::now();
-  bool valid = id >= 0 && static_cast<size_t>(id) < kernelList.size();
+  bool valid = id >= 0 && static_cast<size_t>(id) < kernelList.size() &&
+               kernelList[id].id == id;
   const OffloadKernel *kernel = valid ? &kernelList[id] : nullptr;
   int64_t m = kernel ? kernel->m : 0, n = kernel ? kernel->n : 0;
   // The result exists even after an error, so that the host code can go on
@@ -420,6 +443,8 @@ llvm::json::Object Offload::stats() const {
   int64_t calls = 0;
   llvm::json::Array layers;
   for (auto [kernel, stats] : llvm::zip(kernelList, perKernel)) {
+    if (kernel.id < 0)
+      continue;
     addCounters(totals, stats.counters);
     calls += stats.calls;
     llvm::json::Object row{
@@ -451,7 +476,10 @@ llvm::json::Object Offload::stats() const {
   result["cycles"] = static_cast<int64_t>(counter(result, "cycles"));
   derive(result);
   result["target"] = config.name;
-  result["kernels"] = static_cast<int64_t>(kernelList.size());
+  result["kernels"] = static_cast<int64_t>(
+      llvm::count_if(kernelList, [](const OffloadKernel &kernel) {
+        return kernel.id >= 0;
+      }));
   result["kernel_calls"] = calls;
   result["host_seconds"] = hostSeconds;
   result["layers"] = std::move(layers);

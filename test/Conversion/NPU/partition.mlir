@@ -8,7 +8,7 @@
 
 // CHECK-LABEL: module
 // CHECK: func.func private @llmc_npu_kernel_0(i64, tensor<16x64xf32> {bufferization.access = "read"}, tensor<192x64xi8> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}, tensor<1x192xf32> {bufferization.access = "read"}) -> tensor<16x192xf32>
-// CHECK-SAME: llm.npu = {bias = true, input_scale = 3.000000e-02 : f32, k = 64 : i64, m = 16 : i64, n = 192 : i64, name = "/qkv/MatMul", panels = array<i64: 0>, programs = ["npu_program_0"], scale = "channel", transpose_rhs = true}
+// CHECK-SAME: llm.npu = {bias = true, id = 0 : i64, input_scale = 3.000000e-02 : f32, k = 64 : i64, m = 16 : i64, n = 192 : i64, name = "/qkv/MatMul", panels = array<i64: 0>, programs = ["npu_program_0"], scale = "channel", transpose_rhs = true}
 // CHECK-SAME: llvm.emit_c_interface
 // CHECK: func.func @linear(%[[X:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<192x64xi8>, %[[S:.*]]: tensor<192xf32>, %[[B:.*]]: tensor<192xf32>)
 // CHECK-NOT: llm.quantize

@@ -29,8 +29,9 @@
 namespace llmc::npu {
 
 struct OffloadKernel {
-  /// The external function the host calls (llmc_npu_kernel_<i>) and the
-  /// ONNX node it computes.
+  /// The id the host code passes (the kernel's index in the table), the
+  /// external function it calls (llmc_npu_kernel_<id>) and the ONNX node.
+  int64_t id = -1;
   std::string symbol, name;
   int64_t m = 0, k = 0, n = 0;
   bool transposeRhs = false;
@@ -82,6 +83,9 @@ public:
 private:
   Offload() = default;
   llvm::Error finishLoading();
+  /// Puts `kernel` at its id in the table (kernels whose calls were removed
+  /// leave gaps, which stay empty).
+  llvm::Error addKernel(OffloadKernel kernel);
   struct KernelStats;
   Config config;
   std::vector<OffloadKernel> kernelList;
