@@ -55,6 +55,12 @@ static cl::opt<float> inputScale(
     cl::desc("quantize the input on the NPU: an input X (f32 [M, K]) becomes "
              "A = llm.quantize(X, this scale) (vqnt) before the matmul"),
     cl::init(0.0f));
+static cl::opt<bool> lhsUnsigned(
+    "lhs-unsigned", cl::desc("A holds unsigned bytes (mm lhs_unsigned)"));
+static cl::opt<bool> zeroPointRow(
+    "zero-point-row",
+    cl::desc("an input Z (i32 [1, N]) added to the products first (vaddi "
+             "broadcast): an activation zero point's -z_a * colsum(B)"));
 static cl::opt<int> buffers("buffers",
                             cl::desc("2: double-buffered; 1: no overlap"),
                             cl::init(2));
@@ -169,6 +175,8 @@ int main(int argc, char **argv) {
   spec.zeroPoint = zeroPoint;
   spec.channelScales = channelScales;
   spec.bias = bias;
+  spec.lhsUnsigned = lhsUnsigned;
+  spec.zeroPointRow = zeroPointRow;
   if (inputScale.getNumOccurrences())
     spec.inputScale = inputScale;
   if (quantScale.getNumOccurrences()) {

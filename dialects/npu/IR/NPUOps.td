@@ -82,7 +82,7 @@ def NPU_LdwOp : NPU_InstOp<"ldw", "load a k x n int8 weight tile into the array"
 def NPU_MmOp : NPU_InstOp<"mm",
     "stream m activation rows through the array into int32 accumulators",
     (ins I64Attr:$sp, I64Attr:$acc, I64Attr:$m, I64Attr:$sp_stride,
-         I64Attr:$acc_stride, UnitAttr:$accumulate)>;
+         I64Attr:$acc_stride, UnitAttr:$accumulate, UnitAttr:$lhs_unsigned)>;
 
 class NPU_VectorOp<string mnemonic, string summaryText, dag extra>
     : NPU_InstOp<mnemonic, summaryText,

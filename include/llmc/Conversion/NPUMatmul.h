@@ -38,6 +38,12 @@ struct MatmulSpec {
   /// into int8 and the store queue writes it to a DRAM scratch area, which
   /// the matmul then reads as A (double-buffered like the matmul).
   std::optional<float> inputScale;
+  /// A is unsigned (uint8, `mm lhs_unsigned`).
+  bool lhsUnsigned = false;
+  /// An input Z (int32 [1, N]) added to the int32 products before any
+  /// other epilogue (`vaddi` of the broadcast row): the zero-point
+  /// correction -z_a * colsum(B) of an activation zero point z_a.
+  bool zeroPointRow = false;
   /// 2: double-buffered (DMA overlaps compute); 1: load, compute, store in
   /// turn (for comparison).
   int buffers = 2;

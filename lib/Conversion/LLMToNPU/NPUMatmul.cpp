@@ -54,8 +54,13 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
   // Per-channel scales (and the bias row) live at the top of the
   // accumulators.
   const int64_t rowWords = alignUp(N, C);
-  const int64_t scaleWords =
-      spec.channelScales ? rowWords * (spec.bias ? 2 : 1) : 0;
+  if (spec.zeroPointRow && N > 0xffff)
+    return fail("a zero-point row: N exceeds the DMA's 16-bit column count");
+  if (spec.inputScale && spec.lhsUnsigned)
+    return fail("the input quantization prologue makes signed int8");
+  const int64_t rowCount = (spec.channelScales ? 1 + spec.bias : 0) +
+                           (spec.zeroPointRow ? 1 : 0);
+  const int64_t scaleWords = rowWords * rowCount;
 
   // Output block: up to 4 array widths of columns, rows to fill an
   // accumulator slot (of `buffers` slots).
@@ -104,6 +109,11 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
       spec.channelScales ? place("S", false, ElemType::F32, 1, N) : 0;
   const uint64_t dramBias =
       spec.bias ? place("Bias", false, ElemType::F32, 1, N) : 0;
+  const uint64_t dramZ =
+      spec.zeroPointRow ? place("Z", false, ElemType::I32, 1, N) : 0;
+  // The zero-point row sits after the scale and bias rows.
+  const int64_t zeroRowBase =
+      rowWords * (spec.channelScales ? 1 + spec.bias : 0);
   const uint64_t dramC =
       place("C", true,
             spec.requantize ? ElemType::I8
@@ -164,6 +174,15 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
       lda.dram = dramBias;
       emit(lda);
     }
+  }
+  if (spec.zeroPointRow) {
+    Instruction lda;
+    lda.opcode = Opcode::LDA;
+    lda.local = scaleBase + zeroRowBase;
+    lda.dram = dramZ;
+    lda.rows = 1;
+    lda.cols = N;
+    emit(lda);
   }
 
   // The input's quantization, before the matmul: chunks of X through the
@@ -246,7 +265,8 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
   // works while the array does (the accumulator slots differ; with one
   // buffer they would not, and nothing is deferred).
   const bool defer =
-      buffers == 2 && (spec.requantize || spec.channelScales);
+      buffers == 2 &&
+      (spec.requantize || spec.channelScales || spec.zeroPointRow);
   std::vector<Instruction> deferred;
   auto epilogue = [&](Instruction inst) {
     if (defer)
@@ -312,6 +332,7 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             mm.stride = kSize;
             mm.accStride = nSize;
             mm.accumulate = k0 > 0 || kt > 0;
+            mm.lhsUnsigned = spec.lhsUnsigned;
             emit(mm);
             lastMatmul = program.code.size() - 1;
             ++pair;
@@ -338,6 +359,11 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
             chain.push_back(inst);
             return chain.back();
           };
+          if (spec.zeroPointRow) {
+            Instruction &vaddi = vector(Opcode::VADDI);
+            vaddi.src2 = scaleBase + zeroRowBase + n0;
+            vaddi.broadcast = true;
+          }
           if (spec.channelScales) {
             vector(Opcode::VDEQ, 3);
             Instruction &vmul = vector(Opcode::VMUL);

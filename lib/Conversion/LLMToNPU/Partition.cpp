@@ -75,7 +75,39 @@ struct Kernel {
   /// when its scale is a compile-time constant.
   llm::QuantizeOp quantize;
   std::optional<float> inputScale;
+  /// Unsigned activations with a per-tensor zero point: the array reads
+  /// them as uint8 and the kernel adds -z_a * colsum(rhs) to each row.
+  bool lhsUnsigned = false;
+  Value lhsZeroPoint;
+  /// The rhs is a weight (a constant or an outlined weight argument): the
+  /// runtime may keep its layout between calls.
+  bool rhsConstant = false;
 };
+
+/// True if `value` is a constant whose elements are all zero.
+bool isZeroConstant(Value value) {
+  Attribute attr;
+  if (auto constant = value.getDefiningOp<llm::ConstantOp>())
+    attr = constant.getValue();
+  else if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+    attr = constant.getValue();
+  auto dense = dyn_cast_if_present<DenseIntElementsAttr>(attr);
+  return dense && llvm::all_of(dense.getValues<APInt>(),
+                               [](const APInt &v) { return v.isZero(); });
+}
+
+/// True if `value` is a weight: a constant, or an argument the weight
+/// outlining marked (`llm.weight`).
+bool isWeight(Value value) {
+  if (value.getDefiningOp<llm::ConstantOp>() ||
+      value.getDefiningOp<arith::ConstantOp>())
+    return true;
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg)
+    return false;
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  return func && func.getArgAttr(arg.getArgNumber(), "llm.weight");
+}
 
 /// The value of a one-element f32 constant.
 std::optional<float> constantScalar(Value value) {
@@ -94,6 +126,8 @@ std::optional<float> constantScalar(Value value) {
 /// Takes in the quantization of the lhs, if the NPU can do it exactly as
 /// llm.quantize does: per tensor, a constant scale, no zero point, signed.
 void matchPrologue(Kernel &kernel) {
+  if (kernel.lhsUnsigned || kernel.lhsZeroPoint)
+    return; // the prologue makes signed int8 without a zero point
   auto quantize = kernel.matmul.getLhs().getDefiningOp<llm::QuantizeOp>();
   if (!quantize || quantize.getZeroPoint() || quantize.getIsUnsigned() ||
       !isStatic(quantize.getInput().getType()) ||
@@ -111,11 +145,21 @@ void matchPrologue(Kernel &kernel) {
 
 /// Why `op` stays on the host, or nothing if the NPU can run it.
 std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
-  if (op.getLhsZeroPoint() || op.getRhsZeroPoint())
-    return std::string("zero points are not offloaded (the array has no "
-                       "zero-point correction)");
-  if (op.getLhsUnsigned() || op.getRhsUnsigned())
-    return std::string("unsigned operands (the array multiplies signed int8)");
+  if (op.getRhsZeroPoint() && !isZeroConstant(op.getRhsZeroPoint()))
+    return std::string("a weight zero point (its correction needs the row "
+                       "sums of the activations, which the NPU cannot scale)");
+  if (op.getRhsUnsigned())
+    return std::string("unsigned weights (the array's weights are signed "
+                       "int8)");
+  if (Value zero = op.getLhsZeroPoint()) {
+    auto type = dyn_cast<RankedTensorType>(zero.getType());
+    if (!type || type.getNumElements() != 1)
+      return std::string("a per-row activation zero point (only a per-tensor "
+                         "one is corrected)");
+    kernel.lhsZeroPoint = zero;
+  }
+  kernel.lhsUnsigned = op.getLhsUnsigned();
+  kernel.rhsConstant = isWeight(op.getRhs());
   auto lhs = dyn_cast<RankedTensorType>(op.getLhs().getType());
   auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
   if (!isStatic(lhs) || !isStatic(rhs) || !isStatic(op.getType()))
@@ -232,10 +276,16 @@ struct LLMNPUPartitionPass
     spec.channelScales = static_cast<bool>(kernel.dequantize);
     spec.bias = static_cast<bool>(kernel.add);
     spec.inputScale = kernel.inputScale;
+    spec.lhsUnsigned = kernel.lhsUnsigned;
+    spec.zeroPointRow = static_cast<bool>(kernel.lhsZeroPoint);
     std::string key = (llvm::Twine(spec.m) + "x" + llvm::Twine(spec.k) + "x" +
                        llvm::Twine(spec.n) + (spec.channelScales ? "s" : "") +
                        (spec.bias ? "b" : ""))
                           .str();
+    if (spec.lhsUnsigned)
+      key += "u";
+    if (spec.zeroPointRow)
+      key += "z";
     // The input scale is an immediate of the program.
     if (kernel.inputScale) {
       uint32_t bits;
@@ -291,6 +341,8 @@ struct LLMNPUPartitionPass
                                                 : kernel.matmul.getLhs(),
                                 {kernel.m, kernel.k}));
     operands.push_back(kernel.matmul.getRhs());
+    if (kernel.lhsZeroPoint)
+      operands.push_back(reshaped(kernel.lhsZeroPoint, {1, 1}));
     StringRef scaleKind = "none";
     if (kernel.dequantize) {
       int64_t count = kernel.channelScale ? kernel.n : 1;
@@ -347,6 +399,15 @@ struct LLMNPUPartitionPass
     if (kernel.inputScale)
       info.push_back(builder.getNamedAttr(
           "input_scale", builder.getF32FloatAttr(*kernel.inputScale)));
+    if (kernel.lhsUnsigned)
+      info.push_back(
+          builder.getNamedAttr("lhs_unsigned", builder.getUnitAttr()));
+    if (kernel.lhsZeroPoint)
+      info.push_back(
+          builder.getNamedAttr("lhs_zero_point", builder.getUnitAttr()));
+    if (kernel.rhsConstant)
+      info.push_back(
+          builder.getNamedAttr("rhs_constant", builder.getUnitAttr()));
     decl->setAttr("llm.npu", builder.getDictionaryAttr(info));
 
     auto call = func::CallOp::create(builder, loc, decl, operands);

@@ -47,6 +47,11 @@ void call4(Descriptor *result, int64_t id, Descriptor *x, Descriptor *w,
   if (current)
     current->call(result, id, {x, w, s, b});
 }
+void call5(Descriptor *result, int64_t id, Descriptor *x, Descriptor *w,
+           Descriptor *z, Descriptor *s, Descriptor *b) {
+  if (current)
+    current->call(result, id, {x, w, z, s, b});
+}
 
 /// Copies a [rows, cols] window of a descriptor (elements of `bytes`) into a
 /// dense buffer, optionally transposed (then the window is [cols, rows]).
@@ -62,6 +67,14 @@ void gather(const Descriptor &d, unsigned bytes, int64_t row0, int64_t col0,
     }
 }
 } // namespace
+
+/// A weight's NPU layout per panel ([K, cols] int8) and its column sums,
+/// for the weight at `pointer`.
+struct Offload::WeightCache {
+  const void *pointer = nullptr;
+  std::vector<std::vector<char>> panels;
+  std::vector<std::vector<int32_t>> colsums;
+};
 
 struct Offload::KernelStats {
   int64_t calls = 0;
@@ -140,6 +153,7 @@ llvm::Error Offload::finishLoading() {
       return fail("NPU program '" + entry.first() +
                   "': " + llvm::toString(std::move(error)));
   perKernel.assign(kernelList.size(), KernelStats());
+  weightCaches.assign(kernelList.size(), WeightCache());
   return llvm::Error::success();
 }
 
@@ -174,11 +188,15 @@ Offload::extract(mlir::ModuleOp module) {
     };
     kernel.transposeRhs = flag("transpose_rhs");
     kernel.bias = flag("bias");
+    kernel.lhsUnsigned = attrs.get("lhs_unsigned") != nullptr;
+    kernel.lhsZeroPoint = attrs.get("lhs_zero_point") != nullptr;
+    kernel.rhsConstant = attrs.get("rhs_constant") != nullptr;
     if (auto scale = attrs.getAs<mlir::FloatAttr>("input_scale"))
       kernel.inputScale = scale.getValueAsDouble();
     auto names = attrs.getAs<mlir::ArrayAttr>("programs");
     auto columns = attrs.getAs<mlir::DenseI64ArrayAttr>("panels");
-    if (!names || !columns || names.size() != columns.size())
+    if (!names || !columns ||
+        static_cast<int64_t>(names.size()) != columns.size())
       return fail("NPU kernel '" + kernel.symbol + "' has no panel table");
     for (auto [name, column] : llvm::zip(names, columns.asArrayRef()))
       kernel.panels.emplace_back(
@@ -236,6 +254,12 @@ llvm::Expected<llvm::json::Array> Offload::save(llvm::StringRef directory) const
                                        {"panels", std::move(panels)}};
     if (kernel.inputScale)
       entry["input_scale"] = static_cast<double>(*kernel.inputScale);
+    if (kernel.lhsUnsigned)
+      entry["lhs_unsigned"] = true;
+    if (kernel.lhsZeroPoint)
+      entry["lhs_zero_point"] = true;
+    if (kernel.rhsConstant)
+      entry["rhs_constant"] = true;
     table.push_back(std::move(entry));
   }
   return table;
@@ -262,6 +286,9 @@ Offload::load(llvm::StringRef directory, const llvm::json::Array &kernels) {
     kernel.bias = object->getBoolean("bias").value_or(false);
     if (std::optional<double> scale = object->getNumber("input_scale"))
       kernel.inputScale = static_cast<float>(*scale);
+    kernel.lhsUnsigned = object->getBoolean("lhs_unsigned").value_or(false);
+    kernel.lhsZeroPoint = object->getBoolean("lhs_zero_point").value_or(false);
+    kernel.rhsConstant = object->getBoolean("rhs_constant").value_or(false);
     if (kernel.symbol.empty() || kernel.m <= 0 || kernel.k <= 0 ||
         kernel.n <= 0)
       return fail("the manifest's npu_kernels table is malformed");
@@ -295,10 +322,12 @@ std::vector<std::pair<std::string, void *>> Offload::symbols() const {
   for (const OffloadKernel &kernel : kernelList) {
     if (kernel.id < 0)
       continue;
-    int operands = 2 + (kernel.scale != "none") + kernel.bias;
+    int operands =
+        2 + kernel.lhsZeroPoint + (kernel.scale != "none") + kernel.bias;
     void *entry = operands == 2   ? reinterpret_cast<void *>(&call2)
                   : operands == 3 ? reinterpret_cast<void *>(&call3)
-                                  : reinterpret_cast<void *>(&call4);
+                  : operands == 4 ? reinterpret_cast<void *>(&call4)
+                                  : reinterpret_cast<void *>(&call5);
     result.emplace_back("_mlir_ciface_" + kernel.symbol, entry);
   }
   return result;
@@ -357,8 +386,35 @@ void Offload::call(void *resultPointer, int64_t id,
   const unsigned xBytes = kernel->inputScale ? 4 : 1;
   std::vector<char> a(m * k * xBytes);
   gather(x, xBytes, 0, 0, m, k, false, a.data());
+  // Operands after the rhs: [zero point], [scale], [bias].
+  size_t next = 2;
+  const Descriptor *zeroPoint =
+      kernel->lhsZeroPoint ? static_cast<const Descriptor *>(operands[next++])
+                           : nullptr;
+  const Descriptor *scale =
+      kernel->scale != "none"
+          ? static_cast<const Descriptor *>(operands[next++])
+          : nullptr;
+  const Descriptor *biasRow =
+      kernel->bias ? static_cast<const Descriptor *>(operands[next++])
+                   : nullptr;
+  int32_t za = 0;
+  if (zeroPoint) {
+    int8_t byte;
+    gather(*zeroPoint, 1, 0, 0, 1, 1, false, reinterpret_cast<char *>(&byte));
+    za = kernel->lhsUnsigned ? int32_t(static_cast<uint8_t>(byte)) : byte;
+  }
+  // The rhs in the NPU's layout, per panel, and its column sums: kept
+  // between calls for a weight (the same bytes at the same address).
+  WeightCache &cache = weightCaches[id];
+  if (!kernel->rhsConstant || cache.pointer != w.aligned) {
+    cache.panels.clear();
+    cache.colsums.clear();
+    cache.pointer = kernel->rhsConstant ? w.aligned : nullptr;
+  }
   KernelStats &stats = perKernel[id];
   ++stats.calls;
+  size_t panelIndex = 0;
   for (const auto &[column, name] : kernel->panels) {
     const Program &program = programs.find(name)->second;
     const TensorBinding *output = nullptr;
@@ -381,11 +437,30 @@ void Offload::call(void *resultPointer, int64_t id,
     set(kernel->inputScale ? "X" : "A", a);
     // The rhs as [K, cols] int8: a `transpose_rhs` weight [N, K] is read
     // column-major, i.e. laid out transposed.
-    std::vector<char> b(k * cols);
-    gather(w, 1, 0, column, k, cols, kernel->transposeRhs, b.data());
-    set("B", b);
-    if (kernel->scale != "none") {
-      const auto &s = *static_cast<const Descriptor *>(operands[2]);
+    if (cache.panels.size() <= panelIndex) {
+      std::vector<char> b(k * cols);
+      gather(w, 1, 0, column, k, cols, kernel->transposeRhs, b.data());
+      std::vector<int32_t> sums(cols, 0);
+      if (kernel->lhsZeroPoint)
+        for (int64_t r = 0; r < k; ++r)
+          for (int64_t c = 0; c < cols; ++c)
+            sums[c] += static_cast<int8_t>(b[r * cols + c]);
+      cache.panels.push_back(std::move(b));
+      cache.colsums.push_back(std::move(sums));
+    }
+    set("B", cache.panels[panelIndex]);
+    if (zeroPoint) {
+      // sum_k (a - z_a) w = sum_k a w - z_a colsum(w), in wrapping int32.
+      std::vector<char> row(cols * 4);
+      for (int64_t c = 0; c < cols; ++c) {
+        uint32_t value = 0u - uint32_t(za) * uint32_t(cache.colsums[panelIndex][c]);
+        std::memcpy(row.data() + 4 * c, &value, 4);
+      }
+      set("Z", row);
+    }
+    ++panelIndex;
+    if (scale) {
+      const auto &s = *scale;
       std::vector<char> row(cols * 4);
       if (kernel->scale == "tensor")
         for (int64_t c = 0; c < cols; ++c)
@@ -394,8 +469,8 @@ void Offload::call(void *resultPointer, int64_t id,
         gather(s, 4, 0, column, 1, cols, false, row.data());
       set("S", row);
     }
-    if (kernel->bias) {
-      const auto &bias = *static_cast<const Descriptor *>(operands[3]);
+    if (biasRow) {
+      const auto &bias = *biasRow;
       std::vector<char> row(cols * 4);
       gather(bias, 4, 0, column, 1, cols, false, row.data());
       set("Bias", row);
@@ -454,7 +529,8 @@ llvm::json::Object Offload::stats() const {
         {"k", kernel.k},
         {"n", kernel.n},
         {"epilogue",
-         (kernel.inputScale ? "quantize+" : "") +
+         std::string(kernel.inputScale ? "quantize+" : "") +
+             (kernel.lhsZeroPoint ? "zero-point+" : "") +
              std::string(kernel.scale == "none"
                              ? "int32"
                              : (kernel.bias ? "dequantize+bias"

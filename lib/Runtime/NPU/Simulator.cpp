@@ -208,7 +208,8 @@ void Simulator::Impl::execute(const Instruction &inst) {
       for (uint32_t j = 0; j < n; ++j)
         row[j] = inst.accumulate ? static_cast<uint32_t>(out[j]) : 0u;
       for (uint32_t i = 0; i < k; ++i) {
-        const int32_t ai = a[i];
+        const int32_t ai =
+            inst.lhsUnsigned ? int32_t(static_cast<uint8_t>(a[i])) : a[i];
         const int32_t *w = &weights[i * cols];
         for (uint32_t j = 0; j < n; ++j)
           row[j] += static_cast<uint32_t>(ai * w[j]);

@@ -151,7 +151,8 @@ llvm::ArrayRef<BitField> formatBits(Format format) {
   static const BitField matmul[] = {
       narrowField(16, 24, &I::local),   narrowField(40, 24, &I::acc),
       narrowField(64, 16, &I::rows),    narrowField(80, 16, &I::stride),
-      narrowField(96, 16, &I::accStride), flagField(112, &I::accumulate)};
+      narrowField(96, 16, &I::accStride), flagField(112, &I::accumulate),
+      flagField(113, &I::lhsUnsigned)};
   static const BitField vector[] = {
       narrowField(16, 24, &I::dst),
       narrowField(40, 24, &I::src),
@@ -645,6 +646,8 @@ llvm::SmallVector<InstructionFlag> npu::instructionFlags(const OpcodeInfo &op) {
   llvm::SmallVector<InstructionFlag> flags;
   if (op.format == Format::Matmul)
     flags.push_back({"accumulate", &I::accumulate});
+  if (op.format == Format::Matmul)
+    flags.push_back({"lhs_unsigned", &I::lhsUnsigned});
   if (op.format == Format::Vector && op.usesSrc2)
     flags.push_back({"broadcast", &I::broadcast});
   if (op.queue != Queue::Load)

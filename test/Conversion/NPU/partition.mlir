@@ -98,6 +98,32 @@ func.func @prologue(%x: tensor<4x32xf32>, %w: tensor<32x64xi8>, %v: tensor<32x64
 
 // -----
 
+// uint8 activations with a per-tensor zero point (onnxruntime's dynamic
+// quantization): the kernel reads them unsigned and corrects with the zero
+// point, an operand after the weight; a zero weight zero point is no
+// correction at all.
+
+// CHECK-LABEL: module
+// CHECK: func.func private @llmc_npu_kernel_0(i64, tensor<4x32xi8> {{.*}}, tensor<32x64xi8> {{.*}}, tensor<1x1xi8> {{.*}}) -> tensor<4x64xi32>
+// CHECK-SAME: lhs_unsigned, lhs_zero_point
+// CHECK-SAME: programs = ["npu_program_0"]
+// CHECK-SAME: rhs_constant
+// CHECK: func.func @zero_points(%[[A:.*]]: tensor<4x32xi8>, %[[Z:.*]]: tensor<i8>)
+// CHECK: %[[Z2:.*]] = llm.reshape %[[Z]] : (tensor<i8>) -> tensor<1x1xi8>
+// CHECK: call @llmc_npu_kernel_0(%{{.*}}, %[[A]], %{{.*}}, %[[Z2]])
+// CHECK: npu.program {{.*}} llm.npu_shape = "4x32x64uz"
+// CHECK: npu.tensor "input" "Z" : "i32" [1, 64]
+// CHECK: npu.mm {{.*}} lhs_unsigned
+// CHECK: npu.vaddi {{.*}} broadcast
+func.func @zero_points(%a: tensor<4x32xi8>, %z: tensor<i8>) -> tensor<4x64xi32> {
+  %w = llm.constant dense<3> : tensor<32x64xi8>
+  %wz = llm.constant dense<0> : tensor<i8>
+  %0 = llm.qmatmul %a, %w lhs_zero_point %z rhs_zero_point %wz {lhs_unsigned} : (tensor<4x32xi8>, tensor<32x64xi8>, tensor<i8>, tensor<i8>) -> tensor<4x64xi32>
+  return %0 : tensor<4x64xi32>
+}
+
+// -----
+
 // What the array cannot compute stays on the host, with a remark saying why.
 
 // CHECK-LABEL: module
@@ -105,13 +131,16 @@ func.func @prologue(%x: tensor<4x32xf32>, %w: tensor<32x64xi8>, %v: tensor<32x64
 // CHECK: llm.qmatmul
 // CHECK: llm.qmatmul
 // CHECK: llm.qmatmul
+// CHECK: llm.qmatmul
 // CHECK-NOT: npu.program
-func.func @host(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %z: tensor<i8>, %b: tensor<3x32x64xi8>) -> (tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>) {
-  // expected-remark@+1 {{stays on the host: zero points are not offloaded (the array has no zero-point correction)}}
-  %0 = llm.qmatmul %a, %w lhs_zero_point %z : (tensor<4x32xi8>, tensor<32x64xi8>, tensor<i8>) -> tensor<4x64xi32>
-  // expected-remark@+1 {{stays on the host: unsigned operands (the array multiplies signed int8)}}
-  %1 = llm.qmatmul %a, %w {lhs_unsigned} : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
+func.func @host(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %z: tensor<4x1xi8>, %wz: tensor<i8>, %b: tensor<3x32x64xi8>) -> (tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>) {
+  // expected-remark@+1 {{stays on the host: a per-row activation zero point (only a per-tensor one is corrected)}}
+  %0 = llm.qmatmul %a, %w lhs_zero_point %z : (tensor<4x32xi8>, tensor<32x64xi8>, tensor<4x1xi8>) -> tensor<4x64xi32>
+  // expected-remark@+1 {{stays on the host: a weight zero point (its correction needs the row sums of the activations, which the NPU cannot scale)}}
+  %1 = llm.qmatmul %a, %w rhs_zero_point %wz : (tensor<4x32xi8>, tensor<32x64xi8>, tensor<i8>) -> tensor<4x64xi32>
+  // expected-remark@+1 {{stays on the host: unsigned weights (the array's weights are signed int8)}}
+  %2 = llm.qmatmul %a, %w {rhs_unsigned} : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
   // expected-remark@+1 {{stays on the host: a batched rhs (the array's weights are one matrix)}}
-  %2 = llm.qmatmul %a, %b : (tensor<4x32xi8>, tensor<3x32x64xi8>) -> tensor<3x4x64xi32>
-  return %0, %1, %2 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>
+  %3 = llm.qmatmul %a, %b : (tensor<4x32xi8>, tensor<3x32x64xi8>) -> tensor<3x4x64xi32>
+  return %0, %1, %2, %3 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>
 }

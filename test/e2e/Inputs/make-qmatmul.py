@@ -9,6 +9,8 @@ with one scale per row (DequantizeLinear axis 0).
 
     make-qmatmul.py OUT_DIR
 
+The weight zero point is -3, or the environment's W_ZP.
+
 Shapes are K = 256 with values at the int8 extremes, so the i32 sums are
 large; the requantization ties are checked against round-half-to-even.
 """
@@ -31,7 +33,7 @@ w[:, 0] = -128
 a[1] = 7
 a[1, 0] = 8
 a_zp = np.array(7, dtype=np.uint8)
-w_zp = np.array(-3, dtype=np.int8)
+w_zp = np.array(int(os.environ.get("W_ZP", "-3")), dtype=np.int8)
 # Per row (axis 0); powers of two, so the products are exact and ties stay ties.
 scale = np.full((m,), 0.5 ** 11, dtype=np.float32)
 scale[1] = 0.5

@@ -40,6 +40,12 @@ struct OffloadKernel {
   bool bias = false;
   /// Set when the kernel quantizes its f32 activations itself (`vqnt`).
   std::optional<float> inputScale;
+  /// uint8 activations; a per-tensor activation zero point (an operand after
+  /// the rhs), corrected with the row -z_a * colsum(rhs).
+  bool lhsUnsigned = false, lhsZeroPoint = false;
+  /// The rhs is a weight: its NPU layout (and column sums) are kept between
+  /// calls.
+  bool rhsConstant = false;
   /// (first column, program name) per panel of output columns.
   std::vector<std::pair<int64_t, std::string>> panels;
 };
@@ -87,6 +93,8 @@ private:
   /// leave gaps, which stay empty).
   llvm::Error addKernel(OffloadKernel kernel);
   struct KernelStats;
+  struct WeightCache;
+  std::vector<WeightCache> weightCaches;
   Config config;
   std::vector<OffloadKernel> kernelList;
   llvm::StringMap<Program> programs;

@@ -85,7 +85,7 @@ enum class Memory { Dram, Scratchpad, Accumulator };
 ///   SetReg:      reg, bits
 ///   LoadWeights: local (sp), rows (k), cols (n), stride (sp row stride)
 ///   Matmul:      local (sp), acc, rows (m), stride (sp), accStride,
-///                accumulate
+///                accumulate, lhsUnsigned
 ///   Vector:      dst, src, src2, rows, cols, regA, regB, broadcast
 /// Unused fields are zero (the encoding requires it).
 struct Instruction {
@@ -96,6 +96,9 @@ struct Instruction {
   uint32_t local = 0, acc = 0;
   uint32_t rows = 0, cols = 0, stride = 0, accStride = 0;
   bool accumulate = false;
+  /// mm: the activation bytes are unsigned (0..255), as ONNX's uint8
+  /// activations are; the weights stay signed.
+  bool lhsUnsigned = false;
   uint32_t reg = 0, bits = 0;
   uint32_t dst = 0, src = 0, src2 = 0;
   uint32_t regA = 0, regB = 0;

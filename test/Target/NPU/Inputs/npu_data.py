@@ -25,6 +25,10 @@
         values past the int8 range), B (int8), S (f32 [1, N]), C = A @ B
         (int32) and Cf = f32(C) * S, where A = llm.quantize(X, SCALE) =
         clip(roundeven(X / SCALE), -128, 127), NaN -> -128.
+    npu_data.py unsigned M K N SEED DIR ZERO_POINT
+        uint8 activations with a zero point: A (the uint8 bytes, stored as
+        int8), B (int8), Z = -ZERO_POINT * colsum(B) (i32 [1, N]) and
+        C = (A_u8 - ZERO_POINT) @ B (int32).
     npu_data.py desc OUT.json NAME ROWS COLS SCRATCHPAD ACCUMULATOR
         a copy of targets/npu.json with another array and memories.
     npu_data.py quant DIR
@@ -163,6 +167,18 @@ def quantin(m, k, n, seed, out, scale):
         np.save(f"{out}/{name}.npy", value)
 
 
+def unsigned(m, k, n, seed, out, zero_point):
+    rng = np.random.default_rng(int(seed))
+    m, k, n, z = int(m), int(k), int(n), int(zero_point)
+    a = rng.integers(0, 256, (m, k), dtype=np.uint8)
+    a[0] = 255
+    b = rng.integers(-128, 128, (k, n), dtype=np.int8)
+    zrow = (-z * b.astype(np.int64).sum(axis=0, keepdims=True)).astype(np.int32)
+    c = ((a.astype(np.int64) - z) @ b.astype(np.int64)).astype(np.int32)
+    for name, value in [("A", a.view(np.int8)), ("B", b), ("Z", zrow), ("C", c)]:
+        np.save(f"{out}/{name}.npy", value)
+
+
 def desc(out, name, rows, cols, scratchpad, accumulator):
     import os
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..")
@@ -226,6 +242,8 @@ if __name__ == "__main__":
         desc(*args)
     elif command == "quantin":
         quantin(*args)
+    elif command == "unsigned":
+        unsigned(*args)
     elif command == "quant":
         quant(*args)
     elif command == "vector":
