@@ -84,14 +84,18 @@ struct Kernel {
   bool rhsConstant = false;
 };
 
+/// The value of `value` if an llm or arith constant defines it.
+Attribute constantValue(Value value) {
+  if (auto constant = value.getDefiningOp<llm::ConstantOp>())
+    return constant.getValue();
+  if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+    return constant.getValue();
+  return {};
+}
+
 /// True if `value` is a constant whose elements are all zero.
 bool isZeroConstant(Value value) {
-  Attribute attr;
-  if (auto constant = value.getDefiningOp<llm::ConstantOp>())
-    attr = constant.getValue();
-  else if (auto constant = value.getDefiningOp<arith::ConstantOp>())
-    attr = constant.getValue();
-  auto dense = dyn_cast_if_present<DenseIntElementsAttr>(attr);
+  auto dense = dyn_cast_if_present<DenseIntElementsAttr>(constantValue(value));
   return dense && llvm::all_of(dense.getValues<APInt>(),
                                [](const APInt &v) { return v.isZero(); });
 }
@@ -99,8 +103,7 @@ bool isZeroConstant(Value value) {
 /// True if `value` is a weight: a constant, or an argument the weight
 /// outlining marked (`llm.weight`).
 bool isWeight(Value value) {
-  if (value.getDefiningOp<llm::ConstantOp>() ||
-      value.getDefiningOp<arith::ConstantOp>())
+  if (constantValue(value))
     return true;
   auto arg = dyn_cast<BlockArgument>(value);
   if (!arg)
@@ -111,12 +114,7 @@ bool isWeight(Value value) {
 
 /// The value of a one-element f32 constant.
 std::optional<float> constantScalar(Value value) {
-  Attribute attr;
-  if (auto constant = value.getDefiningOp<llm::ConstantOp>())
-    attr = constant.getValue();
-  else if (auto constant = value.getDefiningOp<arith::ConstantOp>())
-    attr = constant.getValue();
-  auto dense = dyn_cast_if_present<DenseElementsAttr>(attr);
+  auto dense = dyn_cast_if_present<DenseElementsAttr>(constantValue(value));
   if (!dense || dense.getNumElements() != 1 ||
       !dense.getElementType().isF32())
     return std::nullopt;
