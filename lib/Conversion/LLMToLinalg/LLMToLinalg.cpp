@@ -580,43 +580,70 @@ public:
   }
 };
 
-/// A batched product with numpy batch broadcasting: parallel batch, M and N
-/// loops and one reduction loop over K, accumulated in the element type.
-Value createMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
-                   bool transposeLhs, bool transposeRhs,
-                   RankedTensorType resultType) {
-  MLIRContext *ctx = b.getContext();
-  int64_t rank = resultType.getRank();
-  unsigned batchRank = rank - 2, numDims = rank + 1;
-  ArrayRef<int64_t> batchShape = resultType.getShape().drop_back(2);
-  AffineExpr m = getAffineDimExpr(batchRank, ctx);
-  AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
-  AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
-  auto operandMap = [&](Value operand, AffineExpr row, AffineExpr column) {
+/// The iteration domain of a batched product of result type `resultType`:
+/// the batch dims, M and N (parallel), then K (reduction). Operands read
+/// their batch dims numpy-broadcast.
+struct ProductDomain {
+  ProductDomain(MLIRContext *ctx, RankedTensorType resultType)
+      : ctx(ctx), rank(resultType.getRank()), numDims(rank + 1),
+        batchShape(resultType.getShape().drop_back(2)),
+        m(getAffineDimExpr(rank - 2, ctx)), n(getAffineDimExpr(rank - 1, ctx)),
+        k(getAffineDimExpr(rank, ctx)) {}
+
+  /// The exprs an operand is read at: its batch dims, then (row, column).
+  SmallVector<AffineExpr> operandExprs(Value operand, AffineExpr row,
+                                       AffineExpr column) const {
     ArrayRef<int64_t> shape = tensorTypeOf(operand).getShape();
     AffineMap batch =
         broadcastMap(shape.drop_back(2), batchShape, 0, numDims, ctx);
     SmallVector<AffineExpr> exprs(batch.getResults());
     exprs.push_back(row);
     exprs.push_back(column);
+    return exprs;
+  }
+  /// lhs [.., M, K] (or [.., K, M] transposed).
+  SmallVector<AffineExpr> lhsExprs(Value lhs, bool transpose) const {
+    return transpose ? operandExprs(lhs, k, m) : operandExprs(lhs, m, k);
+  }
+  /// rhs [.., K, N] (or [.., N, K] transposed).
+  SmallVector<AffineExpr> rhsExprs(Value rhs, bool transpose) const {
+    return transpose ? operandExprs(rhs, n, k) : operandExprs(rhs, k, n);
+  }
+  AffineMap map(ArrayRef<AffineExpr> exprs) const {
     return AffineMap::get(numDims, 0, exprs, ctx);
-  };
-  AffineMap lhsMap =
-      transposeLhs ? operandMap(lhs, k, m) : operandMap(lhs, m, k);
-  AffineMap rhsMap =
-      transposeRhs ? operandMap(rhs, n, k) : operandMap(rhs, k, n);
-  SmallVector<AffineExpr> resultExprs;
-  for (unsigned dim = 0; dim < rank; ++dim)
-    resultExprs.push_back(getAffineDimExpr(dim, ctx));
-  AffineMap resultMap = AffineMap::get(numDims, 0, resultExprs, ctx);
-  SmallVector<utils::IteratorType> iterators(rank,
-                                             utils::IteratorType::parallel);
-  iterators.push_back(utils::IteratorType::reduction);
+  }
+  AffineMap resultMap() const {
+    return AffineMap::getMultiDimIdentityMap(numDims, ctx).getMajorSubMap(
+        rank);
+  }
+  SmallVector<utils::IteratorType> iterators() const {
+    SmallVector<utils::IteratorType> kinds(rank,
+                                           utils::IteratorType::parallel);
+    kinds.push_back(utils::IteratorType::reduction);
+    return kinds;
+  }
+
+  MLIRContext *ctx;
+  int64_t rank;
+  unsigned numDims;
+  ArrayRef<int64_t> batchShape;
+  AffineExpr m, n, k;
+};
+
+/// A batched product with numpy batch broadcasting: parallel batch, M and N
+/// loops and one reduction loop over K, accumulated in the element type.
+Value createMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                   bool transposeLhs, bool transposeRhs,
+                   RankedTensorType resultType) {
+  ProductDomain domain(b.getContext(), resultType);
+  AffineMap lhsMap = domain.map(domain.lhsExprs(lhs, transposeLhs));
+  AffineMap rhsMap = domain.map(domain.rhsExprs(rhs, transposeRhs));
   Type elementType = resultType.getElementType();
   Value init = filled(b, loc, resultType, b.getZeroAttr(elementType));
   return createGeneric(
-      b, loc, ValueRange{lhs, rhs}, {lhsMap, rhsMap}, init, resultMap,
-      iterators, [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+      b, loc, ValueRange{lhs, rhs}, {lhsMap, rhsMap}, init,
+      domain.resultMap(), domain.iterators(),
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
         if (isFloat(elementType))
           return arith::AddFOp::create(
                      nested, nestedLoc, args[2],
@@ -883,28 +910,13 @@ public:
     MLIRContext *ctx = rewriter.getContext();
     Location loc = op.getLoc();
     RankedTensorType resultType = op.getType();
-    int64_t rank = resultType.getRank();
-    unsigned batchRank = rank - 2, numDims = rank + 1;
-    ArrayRef<int64_t> batchShape = resultType.getShape().drop_back(2);
-    AffineExpr m = getAffineDimExpr(batchRank, ctx);
-    AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
-    AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
-    auto operandExprs = [&](Value operand, AffineExpr row, AffineExpr column) {
-      ArrayRef<int64_t> shape = tensorTypeOf(operand).getShape();
-      AffineMap batch =
-          broadcastMap(shape.drop_back(2), batchShape, 0, numDims, ctx);
-      SmallVector<AffineExpr> exprs(batch.getResults());
-      exprs.push_back(row);
-      exprs.push_back(column);
-      return exprs;
-    };
-    SmallVector<AffineExpr> lhsExprs = operandExprs(adaptor.getLhs(), m, k);
+    ProductDomain domain(ctx, resultType);
+    SmallVector<AffineExpr> lhsExprs =
+        domain.lhsExprs(adaptor.getLhs(), /*transpose=*/false);
     SmallVector<AffineExpr> rhsExprs =
-        op.getTransposeRhs() ? operandExprs(adaptor.getRhs(), n, k)
-                             : operandExprs(adaptor.getRhs(), k, n);
+        domain.rhsExprs(adaptor.getRhs(), op.getTransposeRhs());
     SmallVector<Value> inputs{adaptor.getLhs(), adaptor.getRhs()};
-    SmallVector<AffineMap> maps{AffineMap::get(numDims, 0, lhsExprs, ctx),
-                                AffineMap::get(numDims, 0, rhsExprs, ctx)};
+    SmallVector<AffineMap> maps{domain.map(lhsExprs), domain.map(rhsExprs)};
     int lhsZero = -1, rhsZero = -1;
     for (auto [zero, operand, exprs, position] :
          {std::tuple<Value, Value, ArrayRef<AffineExpr>, int *>{
@@ -914,24 +926,16 @@ public:
         continue;
       *position = inputs.size();
       inputs.push_back(zero);
-      maps.push_back(AffineMap::get(
-          numDims, 0,
+      maps.push_back(domain.map(
           broadcastExprs(tensorTypeOf(zero).getShape(),
-                         tensorTypeOf(operand).getShape(), exprs, ctx),
-          ctx));
+                         tensorTypeOf(operand).getShape(), exprs, ctx)));
     }
-    SmallVector<AffineExpr> resultExprs;
-    for (unsigned dim = 0; dim < rank; ++dim)
-      resultExprs.push_back(getAffineDimExpr(dim, ctx));
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    iterators.push_back(utils::IteratorType::reduction);
     Value init = filled(rewriter, loc, resultType,
                         rewriter.getZeroAttr(rewriter.getI32Type()));
     bool lhsUnsigned = op.getLhsUnsigned(), rhsUnsigned = op.getRhsUnsigned();
     Value result = createGeneric(
-        rewriter, loc, inputs, maps, init,
-        AffineMap::get(numDims, 0, resultExprs, ctx), iterators,
+        rewriter, loc, inputs, maps, init, domain.resultMap(),
+        domain.iterators(),
         [&](OpBuilder &b, Location nested, ValueRange args) -> Value {
           Value a = widen(b, nested, args[0], lhsUnsigned);
           Value w = widen(b, nested, args[1], rhsUnsigned);
