@@ -115,10 +115,6 @@ double counter(const llvm::json::Object &counters, llvm::StringRef key,
 
 Offload::~Offload() = default;
 
-const Program &Offload::program(llvm::StringRef name) const {
-  return programs.find(name)->second;
-}
-
 llvm::Error Offload::addKernel(OffloadKernel kernel) {
   if (kernel.id < 0 || kernel.id > (1 << 24))
     return fail("NPU kernel '" + kernel.symbol + "' has no valid id");

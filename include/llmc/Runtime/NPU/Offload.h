@@ -80,9 +80,6 @@ public:
   /// The last run's statistics: totals and one row per kernel.
   llvm::json::Object stats() const;
 
-  const std::vector<OffloadKernel> &kernels() const { return kernelList; }
-  const Program &program(llvm::StringRef name) const;
-
   /// Used by the entry points: runs kernel `id` on the memref descriptors.
   void call(void *result, int64_t id, llvm::ArrayRef<void *> operands);
 
