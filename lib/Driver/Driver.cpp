@@ -8,6 +8,9 @@
 #include "llmc/Runtime/HLSRuntime.h"
 #include "llmc/Pipelines/PTXPipeline.h"
 #include "llmc/Runtime/CUDARuntime.h"
+#include "llmc/Runtime/GPUEmulator.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "llmc/Runtime/HostRuntime.h"
 #include "llmc/Target/PTX.h"
 #include "llmc/Target/PerfModel.h"
@@ -41,6 +44,8 @@ constexpr StringRef kHostCodeFile = "host.mlirbc";
 constexpr StringRef kWeightsFile = "weights.bin";
 constexpr StringRef kPTXCodeFile = "ptx.mlirbc";
 constexpr StringRef kPTXFile = "model.ptx";
+/// The ptx target's kernels before NVVM, for the GPU emulator.
+constexpr StringRef kGPUKernelsFile = "kernels.mlirbc";
 constexpr size_t kWeightAlignment = 64;
 
 llvm::Error inputError(const llvm::Twine &message) {
@@ -149,6 +154,16 @@ std::string printModule(mlir::ModuleOp module) {
 
 namespace {
 /// The PTX text next to the manifest, for ptxas and for people.
+llvm::Error writeBytecode(StringRef path, mlir::ModuleOp module) {
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return inputError(path + ": cannot write: " + error.message());
+  if (failed(mlir::writeBytecodeToFile(module, os)))
+    return inputError(path + ": cannot write bytecode");
+  return llvm::Error::success();
+}
+
 llvm::Error writePTX(StringRef directory, const LaunchPlan &plan) {
   llvm::SmallString<256> path(directory);
   llvm::sys::path::append(path, kPTXFile);
@@ -226,6 +241,8 @@ CompiledModel::~CompiledModel() {
   reference.reset();
   referenceModule = nullptr;
   cuda.reset();
+  emulator.reset();
+  gpuKernels = nullptr;
   lowered = nullptr;
   graph = nullptr;
   imported = nullptr;
@@ -334,15 +351,31 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   if (options.target == "npu")
     if (auto error = model->partitionNPU(*module, options))
       return std::move(error);
-  mlir::PassManager lowering(&context);
-  if (model->targetName == "ptx")
-    buildPTXLoweringPipeline(lowering);
-  else
-    buildHostLoweringPipeline(lowering);
-  if (auto error = captureDiagnostics(
-          context, [&] { return lowering.run(*module); },
-          "the " + model->targetName + " pipeline failed"))
+  auto lower = [&](llvm::function_ref<void(mlir::OpPassManager &)> build) {
+    mlir::PassManager lowering(&context);
+    build(lowering);
+    return captureDiagnostics(
+        context, [&] { return lowering.run(*module); },
+        "the " + model->targetName + " pipeline failed");
+  };
+  if (model->targetName == "ptx") {
+    // The kernels at the gpu-dialect level are kept for the GPU emulator.
+    if (auto error = lower([](mlir::OpPassManager &pm) {
+          buildPTXKernelPipeline(pm);
+        }))
+      return std::move(error);
+    model->gpuKernels = mlir::ModuleOp::create(module->getLoc());
+    for (auto kernels : module->getOps<mlir::gpu::GPUModuleOp>())
+      model->gpuKernels->push_back(kernels->clone());
+    if (auto error = lower([](mlir::OpPassManager &pm) {
+          buildPTXCodegenPipeline(pm);
+        }))
+      return std::move(error);
+  } else if (auto error = lower([](mlir::OpPassManager &pm) {
+               buildHostLoweringPipeline(pm);
+             })) {
     return std::move(error);
+  }
   model->lowered = std::move(module);
   if (auto error = model->prepareExecutable())
     return std::move(error);
@@ -389,18 +422,19 @@ llvm::Error CompiledModel::save(StringRef directory) const {
     codeFile = "kernel.cpp";
     if (auto error = hls->writeSources(directory))
       return inputError(llvm::toString(std::move(error)));
-  } else {
-    std::error_code error;
-    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-    if (error)
-      return inputError(path + ": cannot write: " + error.message());
-    if (failed(mlir::writeBytecodeToFile(*lowered, os)))
-      return inputError(path + ": cannot write bytecode");
+  } else if (auto error = writeBytecode(path, *lowered)) {
+    return error;
   }
 
   if (ptxPlan)
     if (auto error = writePTX(directory, *ptxPlan))
       return error;
+  if (gpuKernels) {
+    llvm::SmallString<256> kernelsPath(directory);
+    llvm::sys::path::append(kernelsPath, kGPUKernelsFile);
+    if (auto error = writeBytecode(kernelsPath, *gpuKernels))
+      return error;
+  }
   std::optional<llvm::json::Array> npuKernels;
   if (npuOffload) {
     auto table = npuOffload->save(directory);
@@ -450,6 +484,8 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   if (ptxPlan) {
     manifest["ptx"] = kPTXFile;
     manifest["launch_plan"] = ptxPlan->summary();
+    if (gpuKernels)
+      manifest["gpu_kernels"] = kGPUKernelsFile;
   }
   path = directory;
   llvm::sys::path::append(path, "manifest.json");
@@ -498,15 +534,23 @@ CompiledModel::load(StringRef directory) {
   llvm::sys::path::append(codePath,
                           manifest->getString("code").value_or(kHostCodeFile));
   // HLS artifacts hold C++, read by loadHLS once the weights are mapped.
-  if (model->targetName != "hls") {
-    if (auto error = captureDiagnostics(
-            *model->context,
-            [&] {
-              model->lowered = mlir::parseSourceFile<mlir::ModuleOp>(
-                  codePath, model->context.get());
-              return mlir::success(static_cast<bool>(model->lowered));
-            },
-            (codePath + ": cannot be parsed").str()))
+  auto parse = [&](StringRef file, mlir::OwningOpRef<mlir::ModuleOp> &into) {
+    return captureDiagnostics(
+        *model->context,
+        [&] {
+          into = mlir::parseSourceFile<mlir::ModuleOp>(file,
+                                                       model->context.get());
+          return mlir::success(static_cast<bool>(into));
+        },
+        (file + ": cannot be parsed").str());
+  };
+  if (model->targetName != "hls")
+    if (auto error = parse(codePath, model->lowered))
+      return std::move(error);
+  if (std::optional<StringRef> kernels = manifest->getString("gpu_kernels")) {
+    llvm::SmallString<256> kernelsPath(directory);
+    llvm::sys::path::append(kernelsPath, *kernels);
+    if (auto error = parse(kernelsPath, model->gpuKernels))
       return std::move(error);
   }
 
@@ -567,6 +611,27 @@ CompiledModel::run(std::vector<Tensor> inputs) {
   auto bound = bindInputs(sig, std::move(inputs));
   if (!bound)
     return inputError(llvm::toString(bound.takeError()));
+  if (ptxPlan && emulateGPU) {
+    if (!emulator) {
+      if (!gpuKernels)
+        return inputError("cannot emulate the GPU: the artifact has no "
+                          "kernel module (" +
+                          kGPUKernelsFile + "); compile it again");
+      auto created =
+          GPUEmulator::create(*ptxPlan, sig, weights, *gpuKernels);
+      if (!created)
+        return inputError("cannot emulate the GPU: " +
+                          llvm::toString(created.takeError()));
+      emulator = std::move(*created);
+      emulator->setProgress(
+          [](const llvm::Twine &message) { reportProgress("llmc", message); });
+    }
+    auto outputs = emulator->run(*bound);
+    if (!outputs)
+      return inputError("gpu emulation failed: " +
+                        llvm::toString(outputs.takeError()));
+    return outputs;
+  }
   if (ptxPlan) {
     if (!cuda) {
       auto executable = CUDAExecutable::create(*ptxPlan, sig, weights);

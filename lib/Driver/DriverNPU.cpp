@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Driver/Driver.h"
+#include "llmc/Runtime/GPUEmulator.h"
 #include "llmc/Runtime/NPU/Offload.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -48,6 +49,8 @@ void CompiledModel::setNPUMaxCycles(uint64_t cycles) {
 }
 
 std::optional<llvm::json::Object> CompiledModel::runStats() const {
+  if (emulator)
+    return emulator->stats();
   if (!npuOffload)
     return std::nullopt;
   llvm::json::Object stats = npuOffload->stats();

@@ -26,8 +26,8 @@
 
 using namespace mlir;
 
-void llmc::buildPTXLoweringPipeline(OpPassManager &pm,
-                                    const PTXPipelineOptions &options) {
+void llmc::buildPTXKernelPipeline(OpPassManager &pm,
+                                  const PTXPipelineOptions &options) {
   // Tensor level: fused kernels first, everything else through linalg.
   ConvertLLMToGPUOptions gpuOptions;
   gpuOptions.targetDesc = options.targetDesc;
@@ -55,7 +55,10 @@ void llmc::buildPTXLoweringPipeline(OpPassManager &pm,
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createLLMGPUMergeKernelModules());
   pm.addPass(createLowerAffinePass());
+}
 
+void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
+                                   const PTXPipelineOptions &options) {
   // Kernels → NVVM → PTX. Memrefs cross the kernel ABI as bare pointers
   // (static shapes), so a launch's arguments are device pointers and scalars.
   GpuNVVMAttachTargetOptions targetOptions;
@@ -79,6 +82,12 @@ void llmc::buildPTXLoweringPipeline(OpPassManager &pm,
   binaryOptions.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
   pm.addPass(createCanonicalizerPass());
+}
+
+void llmc::buildPTXLoweringPipeline(OpPassManager &pm,
+                                    const PTXPipelineOptions &options) {
+  buildPTXKernelPipeline(pm, options);
+  buildPTXCodegenPipeline(pm, options);
 }
 
 void llmc::buildPTXPipeline(OpPassManager &pm,

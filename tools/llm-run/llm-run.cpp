@@ -41,6 +41,12 @@ static cl::opt<std::string> statsPath("run-stats",
                                                "also spelled --stats"));
 
 
+static cl::opt<bool> emulateGPU(
+    "emulate-gpu",
+    cl::desc("with --target ptx: run the kernels on the CPU's GPU emulator "
+             "(the gpu-dialect kernels, checked for out-of-bounds accesses "
+             "and shared-memory races) instead of a GPU"),
+    cl::init(false));
 static cl::opt<uint64_t> npuMaxCycles(
     "npu-max-cycles",
     cl::desc("with --target npu: a program, or each NPU kernel of a model, "
@@ -208,6 +214,11 @@ int main(int argc, char **argv) {
   }
   if (Error error = llmc::checkTarget(target))
     return llmc::reportToolError(kTool, std::move(error));
+  if (emulateGPU && target != "ptx")
+    return llmc::reportToolError(
+        kTool, createStringError("--emulate-gpu runs the ptx target's "
+                                 "kernels; it needs --target ptx, not '" +
+                                 target + "'"));
   llmc::CompileOptions options;
   if (Error error = flags.apply(options))
     return llmc::reportToolError(kTool, std::move(error));
@@ -273,6 +284,7 @@ int main(int argc, char **argv) {
 
   if (npuMaxCycles.getNumOccurrences())
     (*model)->setNPUMaxCycles(npuMaxCycles);
+  (*model)->setEmulateGPU(emulateGPU);
   llmc::reportProgress(kTool, "running");
   std::vector<llmc::Tensor> inputsForReference;
   if (quant != "none")
@@ -304,7 +316,17 @@ int main(int argc, char **argv) {
     extraStats["quant"] = quant;
     extraStats["accuracy"] = std::move(*accuracy);
   }
-  if (std::optional<json::Object> npu = (*model)->runStats()) {
+  std::optional<json::Object> runStats = (*model)->runStats();
+  if (runStats && emulateGPU) {
+    errs() << formatv("{0}: gpu emulator: {1} launches, {2} thread ops, {3} "
+                      "mma.sync, {4} global bytes read, {5} written\n",
+                      kTool, runStats->getInteger("launches").value_or(0),
+                      runStats->getInteger("thread_ops").value_or(0),
+                      runStats->getInteger("mma_sync").value_or(0),
+                      runStats->getInteger("global_bytes_read").value_or(0),
+                      runStats->getInteger("global_bytes_written").value_or(0));
+    extraStats["gpu_emulator"] = std::move(*runStats);
+  } else if (std::optional<json::Object> &npu = runStats) {
     // npu: the simulated kernels (the linear layers) of the forward.
     errs() << formatv("{0}: npu: {1} kernel calls, {2} cycles ({3:e} s at the "
                       "description's clock), MAC utilization {4:p}, "

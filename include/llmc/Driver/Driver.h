@@ -28,6 +28,7 @@ namespace llmc {
 class HostExecutable;
 class HLSExecutable;
 class CUDAExecutable;
+class GPUEmulator;
 struct LaunchPlan;
 namespace npu {
 class Offload;
@@ -133,11 +134,15 @@ public:
                        const std::vector<Tensor> &outputs);
   /// Device time of the last run (ptx: the forward between two CUDA events).
   std::optional<double> deviceSeconds() const;
-  /// Statistics of the last run beyond its outputs (npu: the simulated
-  /// kernels' cycles, utilization, energy and per-layer rows), if any.
+  /// Statistics of the last run beyond its outputs, if any (npu: the
+  /// simulated kernels' cycles, utilization, energy and per-layer rows; ptx
+  /// on the GPU emulator: its counters, per kernel and summed).
   std::optional<llvm::json::Object> runStats() const;
   /// npu: each kernel's simulation fails past this many cycles.
   void setNPUMaxCycles(uint64_t cycles);
+  /// ptx: run the launch plan on the CPU's GPU emulator instead of a GPU;
+  /// runStats() then gives the emulator's counters.
+  void setEmulateGPU(bool emulate) { emulateGPU = emulate; }
 
 private:
   CompiledModel();
@@ -186,6 +191,11 @@ private:
   /// executable is created on the first run.
   std::unique_ptr<LaunchPlan> ptxPlan;
   std::unique_ptr<CUDAExecutable> cuda;
+  /// ptx: the kernels before NVVM (kept in the artifact), and the emulator
+  /// that runs the plan on them when emulateGPU is set.
+  mlir::OwningOpRef<mlir::ModuleOp> gpuKernels;
+  std::unique_ptr<GPUEmulator> emulator;
+  bool emulateGPU = false;
   std::unique_ptr<npu::Offload> npuOffload;
 };
 

@@ -24,6 +24,14 @@ struct PTXPipelineOptions {
 /// launch plan the CUDA runner executes.
 void buildPTXLoweringPipeline(mlir::OpPassManager &pm,
                               const PTXPipelineOptions &options = {});
+/// Its two halves. The first ends with the kernels in one gpu.module at the
+/// gpu-dialect level (arith, scf, memref, vector, gpu, nvvm.mma.sync), the
+/// IR the GPU emulator (llmc/Runtime/GPUEmulator.h) runs; the second lowers
+/// them to NVVM and serializes the PTX.
+void buildPTXKernelPipeline(mlir::OpPassManager &pm,
+                            const PTXPipelineOptions &options = {});
+void buildPTXCodegenPipeline(mlir::OpPassManager &pm,
+                             const PTXPipelineOptions &options = {});
 /// The whole ptx path from the llm dialect: graph pipeline, then the above.
 void buildPTXPipeline(mlir::OpPassManager &pm,
                       const PTXPipelineOptions &options = {});

@@ -1,0 +1,1475 @@
+//===- GPUEmulator.cpp - run a ptx launch plan on the CPU -----------------===//
+//
+// A block is executed op by op for all of its threads at once. Each SSA
+// value that is not a memref has `width` 64-bit words per thread (one per
+// vector element or struct field), stored word-major: word e of thread t is
+// regs[(offset + e) * threads + t]. Integers are kept zero-extended to their
+// width, floats as their bit patterns (f32 in the low 32 bits, bf16 and f16
+// in the low 16). Memref values are uniform over the block: a kernel
+// argument (a plan buffer) or a workgroup attribution.
+//
+//===----------------------------------------------------------------------===//
+#include "llmc/Runtime/GPUEmulator.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace llmc;
+
+namespace {
+
+using Word = uint64_t;
+
+//===----------------------------------------------------------------------===//
+// Scalars
+//===----------------------------------------------------------------------===//
+
+unsigned intWidth(Type type) {
+  if (type.isIndex())
+    return 64;
+  return cast<IntegerType>(type).getWidth();
+}
+Word canon(unsigned width, uint64_t value) {
+  return width >= 64 ? value : value & ((uint64_t(1) << width) - 1);
+}
+int64_t sext(unsigned width, Word value) {
+  if (width >= 64)
+    return static_cast<int64_t>(value);
+  uint64_t sign = uint64_t(1) << (width - 1);
+  return static_cast<int64_t>((value ^ sign) - sign);
+}
+
+float bitsToF32(Word w) {
+  return llvm::bit_cast<float>(static_cast<uint32_t>(w));
+}
+Word f32ToBits(float f) { return llvm::bit_cast<uint32_t>(f); }
+float bf16ToF32(uint16_t h) { return bitsToF32(uint32_t(h) << 16); }
+uint16_t f32ToBF16(float f) {
+  // Round to nearest even, as cvt.rn.bf16.f32.
+  uint32_t u = static_cast<uint32_t>(f32ToBits(f));
+  if (std::isnan(f))
+    return 0x7fc0;
+  u += 0x7fff + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+float f16ToF32(uint16_t h) {
+  _Float16 v;
+  std::memcpy(&v, &h, 2);
+  return static_cast<float>(v);
+}
+uint16_t f32ToF16(float f) {
+  _Float16 v = static_cast<_Float16>(f);
+  uint16_t h;
+  std::memcpy(&h, &v, 2);
+  return h;
+}
+
+/// A float element as double, and back with the element type's rounding
+/// (f32 arithmetic done in double and rounded once equals the f32 result
+/// for +, -, *, / and sqrt).
+double toDouble(Type type, Word w) {
+  if (type.isF32())
+    return bitsToF32(w);
+  if (type.isBF16())
+    return bf16ToF32(static_cast<uint16_t>(w));
+  if (type.isF16())
+    return f16ToF32(static_cast<uint16_t>(w));
+  double d;
+  std::memcpy(&d, &w, 8);
+  return d;
+}
+Word fromDouble(Type type, double v) {
+  if (type.isF32())
+    return f32ToBits(static_cast<float>(v));
+  if (type.isBF16())
+    return f32ToBF16(static_cast<float>(v));
+  if (type.isF16())
+    return f32ToF16(static_cast<float>(v));
+  Word w;
+  std::memcpy(&w, &v, 8);
+  return w;
+}
+
+Type elementOf(Type type) {
+  if (auto shaped = dyn_cast<ShapedType>(type))
+    return shaped.getElementType();
+  return type;
+}
+
+bool supportedScalar(Type type) {
+  return type.isIntOrIndex() || type.isF32() || type.isBF16() ||
+         type.isF16() || type.isF64();
+}
+
+/// Words per thread of a value of `type`, or 0 if not supported.
+unsigned widthOf(Type type) {
+  if (supportedScalar(type))
+    return 1;
+  if (auto vector = dyn_cast<VectorType>(type))
+    return supportedScalar(vector.getElementType()) &&
+                   !vector.isScalable()
+               ? vector.getNumElements()
+               : 0;
+  if (auto st = dyn_cast<LLVM::LLVMStructType>(type)) {
+    for (Type field : st.getBody())
+      if (!supportedScalar(field))
+        return 0;
+    return st.getBody().size();
+  }
+  return 0;
+}
+
+/// Bytes of one element in memory (i1 takes a byte, as in LLVM).
+int64_t storageBytes(Type type) {
+  if (type.isIndex())
+    return 8;
+  return std::max<int64_t>(1, (type.getIntOrFloatBitWidth() + 7) / 8);
+}
+unsigned bitWidthOf(Type type) {
+  return type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels and counters
+//===----------------------------------------------------------------------===//
+
+struct Counters {
+  int64_t launches = 0, blocks = 0, threadOps = 0, mma = 0;
+  int64_t globalRead = 0, globalWritten = 0, sharedRead = 0,
+          sharedWritten = 0, barriers = 0;
+  void add(const Counters &o) {
+    launches += o.launches;
+    blocks += o.blocks;
+    threadOps += o.threadOps;
+    mma += o.mma;
+    globalRead += o.globalRead;
+    globalWritten += o.globalWritten;
+    sharedRead += o.sharedRead;
+    sharedWritten += o.sharedWritten;
+    barriers += o.barriers;
+  }
+  llvm::json::Object toJSON() const {
+    return llvm::json::Object{{"launches", launches},
+                              {"blocks", blocks},
+                              {"thread_ops", threadOps},
+                              {"mma_sync", mma},
+                              {"global_bytes_read", globalRead},
+                              {"global_bytes_written", globalWritten},
+                              {"shared_bytes_read", sharedRead},
+                              {"shared_bytes_written", sharedWritten},
+                              {"barriers", barriers}};
+  }
+};
+
+/// A gpu.func with a register slot for every value in it.
+struct Kernel {
+  /// Op handles are only queried (their accessors are not const).
+  mutable gpu::GPUFuncOp func;
+  llvm::DenseMap<Value, unsigned> offset;
+  llvm::DenseMap<Value, unsigned> memrefSlot;
+  unsigned words = 0, memrefs = 0;
+};
+
+llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+std::string describe(Operation *op) {
+  std::string text = op->getName().getStringRef().str();
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    text += llvm::formatv(" at {0}:{1}", loc.getFilename(), loc.getLine());
+  return text;
+}
+
+llvm::Expected<Kernel> prepare(gpu::GPUFuncOp func) {
+  Kernel kernel;
+  kernel.func = func;
+  std::string failure;
+  auto assign = [&](Value value, Operation *owner) {
+    if (isa<MemRefType>(value.getType())) {
+      kernel.memrefSlot[value] = kernel.memrefs++;
+      return;
+    }
+    unsigned width = widthOf(value.getType());
+    if (width == 0 && failure.empty()) {
+      std::string type;
+      llvm::raw_string_ostream os(type);
+      value.getType().print(os);
+      failure = "kernel " + func.getName().str() + ": values of type " + type +
+                " (" + (owner ? describe(owner) : "an argument") +
+                ") are not emulated";
+    }
+    kernel.offset[value] = kernel.words;
+    kernel.words += std::max(width, 1u);
+  };
+  // Arguments, then workgroup attributions.
+  for (BlockArgument arg : func.getBody().front().getArguments())
+    assign(arg, nullptr);
+  if (!func.getPrivateAttributions().empty())
+    return error("kernel " + func.getName() +
+                 ": private attributions are not emulated");
+  func.walk([&](Operation *op) {
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        if (op != func.getOperation())
+          for (BlockArgument arg : block.getArguments())
+            assign(arg, op);
+    for (Value result : op->getResults())
+      assign(result, op);
+  });
+  if (func.getBody().getBlocks().size() != 1)
+    return error("kernel " + func.getName() +
+                 ": unstructured control flow (more than one block) is not "
+                 "emulated");
+  if (!failure.empty())
+    return error(failure);
+  return kernel;
+}
+
+//===----------------------------------------------------------------------===//
+// One block of threads
+//===----------------------------------------------------------------------===//
+
+struct Memory {
+  uint8_t *base = nullptr;
+  int64_t bytes = 0;
+  /// Index into the block's shared-memory trackers, or -1 for global.
+  int shared = -1;
+  std::string name;
+};
+
+/// Who touched each shared byte since the last barrier.
+struct RaceTracker {
+  std::vector<int32_t> writer, reader;
+  std::vector<uint32_t> writeEpoch, readEpoch;
+  explicit RaceTracker(size_t bytes)
+      : writer(bytes, -1), reader(bytes, -1), writeEpoch(bytes, 0),
+        readEpoch(bytes, 0) {}
+};
+
+class BlockRun {
+public:
+  BlockRun(const Kernel &kernel, Counters &counters, unsigned threads,
+           std::array<uint32_t, 3> blockDim, std::array<uint32_t, 3> gridDim)
+      : kernel(kernel), counters(counters), T(threads), blockDim(blockDim),
+        gridDim(gridDim), regs(size_t(kernel.words) * threads),
+        memrefs(kernel.memrefs), fullMask(threads, 1) {}
+
+  /// Binds argument `i` to a global buffer or a scalar word.
+  void bindBuffer(unsigned i, uint8_t *base, int64_t bytes,
+                  const std::string &name) {
+    Value arg = kernel.func.getArgument(i);
+    Memory &mem = memrefs[kernel.memrefSlot.lookup(arg)];
+    mem.base = base;
+    mem.bytes = bytes;
+    mem.name = name;
+  }
+  void bindScalar(unsigned i, Word value) {
+    Word *r = ptr(kernel.func.getArgument(i));
+    for (unsigned t = 0; t < T; ++t)
+      r[t] = value;
+  }
+
+  llvm::Error run(std::array<uint32_t, 3> blockId) {
+    this->blockId = blockId;
+    // Workgroup memory: fresh per block, NaN bytes until written.
+    shared.clear();
+    trackers.clear();
+    epoch = 1;
+    for (BlockArgument arg : kernel.func.getWorkgroupAttributions()) {
+      auto type = cast<MemRefType>(arg.getType());
+      int64_t bytes =
+          type.getNumElements() * storageBytes(type.getElementType());
+      shared.emplace_back(bytes, 0xff);
+      trackers.emplace_back(bytes);
+    }
+    for (auto [i, arg] :
+         llvm::enumerate(kernel.func.getWorkgroupAttributions())) {
+      Memory &mem = memrefs[kernel.memrefSlot.lookup(arg)];
+      mem.base = shared[i].data();
+      mem.bytes = shared[i].size();
+      mem.shared = i;
+      mem.name = "workgroup attribution " + std::to_string(i);
+    }
+    mask = &fullMask;
+    returned = false;
+    if (!runBlock(kernel.func.getBody().front()))
+      return error(failure);
+    ++counters.blocks;
+    return llvm::Error::success();
+  }
+
+private:
+  const Kernel &kernel;
+  Counters &counters;
+  unsigned T;
+  std::array<uint32_t, 3> blockDim, gridDim, blockId{0, 0, 0};
+  std::vector<Word> regs;
+  std::vector<Memory> memrefs;
+  std::vector<std::vector<uint8_t>> shared;
+  std::vector<RaceTracker> trackers;
+  uint32_t epoch = 1;
+  std::vector<uint8_t> fullMask;
+  const std::vector<uint8_t> *mask = nullptr;
+  std::string failure;
+  bool returned = false;
+
+  Word *ptr(Value v) {
+    return regs.data() + size_t(kernel.offset.lookup(v)) * T;
+  }
+  Memory *memory(Value v) {
+    auto it = kernel.memrefSlot.find(v);
+    if (it == kernel.memrefSlot.end())
+      return nullptr;
+    Memory &mem = memrefs[it->second];
+    return mem.base ? &mem : nullptr;
+  }
+  bool fail(Operation *op, const llvm::Twine &message) {
+    if (failure.empty())
+      failure = ("kernel " + kernel.func.getName() + ", block (" +
+                 llvm::Twine(blockId[0]) + "," + llvm::Twine(blockId[1]) +
+                 "," + llvm::Twine(blockId[2]) + "), " + describe(op) + ": " +
+                 message)
+                    .str();
+    return false;
+  }
+  template <typename F> void forActive(F f) {
+    const std::vector<uint8_t> &m = *mask;
+    for (unsigned t = 0; t < T; ++t)
+      if (m[t])
+        f(t);
+  }
+  unsigned activeCount() const {
+    unsigned n = 0;
+    for (uint8_t b : *mask)
+      n += b;
+    return n;
+  }
+  /// Copies `from` into `to` for the active threads (through a temporary:
+  /// yields may permute block arguments).
+  void copyValues(ValueRange from, ValueRange to) {
+    std::vector<std::vector<Word>> temp;
+    for (Value v : from) {
+      unsigned w = widthOf(v.getType());
+      Word *src = ptr(v);
+      temp.emplace_back(src, src + size_t(w) * T);
+    }
+    for (auto [i, v] : llvm::enumerate(to)) {
+      unsigned w = widthOf(v.getType());
+      Word *dst = ptr(v);
+      forActive([&](unsigned t) {
+        for (unsigned e = 0; e < w; ++e)
+          dst[size_t(e) * T + t] = temp[i][size_t(e) * T + t];
+      });
+    }
+  }
+
+  bool runBlock(Block &block) {
+    for (Operation &op : block) {
+      if (!exec(&op))
+        return false;
+      if (returned)
+        return true;
+    }
+    return true;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Memory
+  //===--------------------------------------------------------------------===//
+
+  /// Byte offset of `count` contiguous elements at `indices` (thread t), or
+  /// false with a diagnostic when out of bounds.
+  struct Layout {
+    MemRefType type;
+    SmallVector<int64_t> strides;
+    int64_t offset = 0, elementBytes = 0;
+  };
+  bool layoutOf(Operation *op, Value memref, Layout &layout) {
+    layout.type = cast<MemRefType>(memref.getType());
+    if (!layout.type.hasStaticShape() ||
+        failed(layout.type.getStridesAndOffset(layout.strides,
+                                               layout.offset)) ||
+        ShapedType::isDynamic(layout.offset) ||
+        llvm::any_of(layout.strides, ShapedType::isDynamic))
+      return fail(op, "a memref without a static shape and layout");
+    layout.elementBytes = storageBytes(layout.type.getElementType());
+    return true;
+  }
+  bool address(Operation *op, const Memory &mem, const Layout &layout,
+               ValueRange indices, unsigned t, int64_t count,
+               int64_t &byteOffset) {
+    ArrayRef<int64_t> shape = layout.type.getShape();
+    int64_t linear = layout.offset;
+    for (auto [d, index] : llvm::enumerate(indices)) {
+      int64_t i = static_cast<int64_t>(ptr(index)[t]);
+      int64_t extent = d + 1 == shape.size() ? count : 1;
+      if (i < 0 || i + extent > shape[d])
+        return fail(op, "thread " + llvm::Twine(t) + " accesses index " +
+                            llvm::Twine(i) + " of dimension " +
+                            llvm::Twine(d) + " (size " +
+                            llvm::Twine(shape[d]) + ") of " + mem.name);
+      linear += i * layout.strides[d];
+    }
+    byteOffset = linear * layout.elementBytes;
+    if (byteOffset < 0 ||
+        byteOffset + count * layout.elementBytes > mem.bytes)
+      return fail(op, "thread " + llvm::Twine(t) + " accesses bytes [" +
+                          llvm::Twine(byteOffset) + ", " +
+                          llvm::Twine(byteOffset +
+                                      count * layout.elementBytes) +
+                          ") of " + mem.name + " (" + llvm::Twine(mem.bytes) +
+                          " bytes)");
+    return true;
+  }
+  bool track(Operation *op, const Memory &mem, int64_t byteOffset,
+             int64_t bytes, unsigned t, bool write) {
+    if (mem.shared < 0)
+      return true;
+    RaceTracker &tr = trackers[mem.shared];
+    int32_t self = static_cast<int32_t>(t);
+    for (int64_t b = byteOffset; b < byteOffset + bytes; ++b) {
+      bool writtenNow = tr.writeEpoch[b] == epoch && tr.writer[b] != self;
+      bool readNow = tr.readEpoch[b] == epoch && tr.reader[b] != self;
+      if (writtenNow || (write && readNow))
+        return fail(op, "shared-memory race on byte " + llvm::Twine(b) +
+                            " of " + mem.name + ": thread " + llvm::Twine(t) +
+                            (write ? " writes" : " reads") +
+                            " it after thread " +
+                            llvm::Twine(writtenNow ? tr.writer[b]
+                                                   : tr.reader[b]) +
+                            (writtenNow ? " wrote" : " read") +
+                            " it, with no barrier between");
+      if (write) {
+        tr.writer[b] = self;
+        tr.writeEpoch[b] = epoch;
+      } else {
+        tr.reader[b] =
+            tr.readEpoch[b] == epoch && tr.reader[b] != self ? -2 : self;
+        tr.readEpoch[b] = epoch;
+      }
+    }
+    return true;
+  }
+  Word loadElement(Type type, const uint8_t *p) {
+    if (type.isF32()) {
+      uint32_t u;
+      std::memcpy(&u, p, 4);
+      return u;
+    }
+    if (type.isBF16() || type.isF16()) {
+      uint16_t u;
+      std::memcpy(&u, p, 2);
+      return u;
+    }
+    if (type.isInteger(1))
+      return *p & 1;
+    Word w = 0;
+    std::memcpy(&w, p, storageBytes(type));
+    return canon(bitWidthOf(type), w);
+  }
+  void storeElement(Type type, uint8_t *p, Word w) {
+    if (type.isInteger(1)) {
+      *p = w & 1;
+      return;
+    }
+    std::memcpy(p, &w, storageBytes(type));
+  }
+  bool access(Operation *op, Value memref, ValueRange indices, Value value,
+              bool write) {
+    Memory *mem = memory(memref);
+    if (!mem)
+      return fail(op, "a memref that is neither a kernel argument nor a "
+                      "workgroup attribution");
+    Layout layout;
+    if (!layoutOf(op, memref, layout))
+      return false;
+    Type element = layout.type.getElementType();
+    unsigned count = widthOf(value.getType());
+    Word *r = ptr(value);
+    bool ok = true;
+    int64_t bytes = count * layout.elementBytes;
+    forActive([&](unsigned t) {
+      int64_t at;
+      if (!ok || !address(op, *mem, layout, indices, t, count, at) ||
+          !track(op, *mem, at, bytes, t, write)) {
+        ok = false;
+        return;
+      }
+      for (unsigned e = 0; e < count; ++e) {
+        uint8_t *p = mem->base + at + e * layout.elementBytes;
+        if (write)
+          storeElement(element, p, r[size_t(e) * T + t]);
+        else
+          r[size_t(e) * T + t] = loadElement(element, p);
+      }
+    });
+    int64_t moved = bytes * activeCount();
+    if (mem->shared >= 0)
+      (write ? counters.sharedWritten : counters.sharedRead) += moved;
+    else
+      (write ? counters.globalWritten : counters.globalRead) += moved;
+    return ok;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Elementwise helpers
+  //===--------------------------------------------------------------------===//
+
+  template <typename F> bool unary(Operation *op, F f) {
+    Word *a = ptr(op->getOperand(0)), *r = ptr(op->getResult(0));
+    unsigned w = widthOf(op->getResult(0).getType());
+    forActive([&](unsigned t) {
+      for (unsigned e = 0; e < w; ++e)
+        r[size_t(e) * T + t] = f(a[size_t(e) * T + t]);
+    });
+    return true;
+  }
+  template <typename F> bool binary(Operation *op, F f) {
+    Word *a = ptr(op->getOperand(0)), *b = ptr(op->getOperand(1));
+    Word *r = ptr(op->getResult(0));
+    unsigned w = widthOf(op->getResult(0).getType());
+    forActive([&](unsigned t) {
+      for (unsigned e = 0; e < w; ++e)
+        r[size_t(e) * T + t] = f(a[size_t(e) * T + t], b[size_t(e) * T + t]);
+    });
+    return true;
+  }
+  template <typename F> bool floatUnary(Operation *op, F f) {
+    Type type = elementOf(op->getResult(0).getType());
+    return unary(op, [&](Word a) {
+      return fromDouble(type, f(toDouble(type, a)));
+    });
+  }
+  template <typename F> bool floatBinary(Operation *op, F f) {
+    Type type = elementOf(op->getResult(0).getType());
+    return binary(op, [&](Word a, Word b) {
+      return fromDouble(type, f(toDouble(type, a), toDouble(type, b)));
+    });
+  }
+  /// Integer op on sign-extended operands, result truncated to the width.
+  template <typename F> bool intBinary(Operation *op, F f) {
+    unsigned width = intWidth(elementOf(op->getResult(0).getType()));
+    return binary(op, [&](Word a, Word b) {
+      return canon(width, static_cast<uint64_t>(
+                              f(sext(width, a), sext(width, b), a, b)));
+    });
+  }
+  /// f32 math done in float, as the GPU's single-precision functions.
+  template <typename F> bool math32(Operation *op, F f) {
+    return floatUnary(op, [&](double x) {
+      return static_cast<double>(f(static_cast<float>(x)));
+    });
+  }
+
+  bool divisor(Operation *op) {
+    Word *b = ptr(op->getOperand(1));
+    bool zero = false;
+    unsigned w = widthOf(op->getResult(0).getType());
+    forActive([&](unsigned t) {
+      for (unsigned e = 0; e < w; ++e)
+        zero |= b[size_t(e) * T + t] == 0;
+    });
+    return zero ? fail(op, "integer division by zero") : true;
+  }
+
+  bool constant(arith::ConstantOp op) {
+    Type type = op.getType();
+    Word *r = ptr(op.getResult());
+    std::vector<Word> words;
+    auto word = [&](Attribute attr) -> std::optional<Word> {
+      if (auto i = dyn_cast<IntegerAttr>(attr))
+        return canon(intWidth(i.getType()), i.getValue().getZExtValue());
+      if (auto f = dyn_cast<FloatAttr>(attr))
+        return fromDouble(f.getType(), f.getValueAsDouble());
+      return std::nullopt;
+    };
+    if (auto dense = dyn_cast<DenseElementsAttr>(op.getValue())) {
+      for (Attribute element : dense.getValues<Attribute>()) {
+        auto w = word(element);
+        if (!w)
+          return fail(op, "an unsupported constant");
+        words.push_back(*w);
+      }
+    } else if (auto w = word(op.getValue())) {
+      words.push_back(*w);
+    } else {
+      return fail(op, "an unsupported constant");
+    }
+    if (words.size() != widthOf(type))
+      return fail(op, "an unsupported constant");
+    forActive([&](unsigned t) {
+      for (size_t e = 0; e < words.size(); ++e)
+        r[e * T + t] = words[e];
+    });
+    return true;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Control flow and synchronization
+  //===--------------------------------------------------------------------===//
+
+  bool forOp(scf::ForOp op) {
+    Block &body = *op.getBody();
+    unsigned width = intWidth(op.getInductionVar().getType());
+    Word *lb = ptr(op.getLowerBound()), *ub = ptr(op.getUpperBound());
+    Word *step = ptr(op.getStep()), *iv = ptr(op.getInductionVar());
+    bool badStep = false;
+    forActive([&](unsigned t) {
+      iv[t] = lb[t];
+      badStep |= sext(width, step[t]) <= 0;
+    });
+    if (badStep)
+      return fail(op, "a loop step that is not positive");
+    copyValues(op.getInitArgs(), body.getArguments().drop_front());
+    const std::vector<uint8_t> *outer = mask;
+    std::vector<uint8_t> inner(T, 0);
+    while (true) {
+      bool any = false;
+      for (unsigned t = 0; t < T; ++t) {
+        inner[t] = (*outer)[t] && sext(width, iv[t]) < sext(width, ub[t]);
+        any |= inner[t];
+      }
+      if (!any)
+        break;
+      mask = &inner;
+      if (!runBlock(body))
+        return false;
+      for (unsigned t = 0; t < T; ++t)
+        if (inner[t])
+          iv[t] = canon(width, iv[t] + step[t]);
+      mask = outer;
+    }
+    mask = outer;
+    copyValues(body.getArguments().drop_front(), op.getResults());
+    return true;
+  }
+
+  bool ifOp(scf::IfOp op) {
+    Word *cond = ptr(op.getCondition());
+    const std::vector<uint8_t> *outer = mask;
+    for (int branch = 0; branch < 2; ++branch) {
+      Region &region = branch == 0 ? op.getThenRegion() : op.getElseRegion();
+      if (region.empty())
+        continue;
+      std::vector<uint8_t> inner(T, 0);
+      bool any = false;
+      for (unsigned t = 0; t < T; ++t) {
+        inner[t] = (*outer)[t] && ((cond[t] & 1) == (branch == 0 ? 1 : 0));
+        any |= inner[t];
+      }
+      if (!any)
+        continue;
+      mask = &inner;
+      bool ok = runBlock(region.front());
+      mask = outer;
+      if (!ok)
+        return false;
+    }
+    return true;
+  }
+
+  bool yield(scf::YieldOp op) {
+    Operation *parent = op->getParentOp();
+    if (auto loop = dyn_cast<scf::ForOp>(parent))
+      copyValues(op.getOperands(), loop.getBody()->getArguments().drop_front());
+    else if (isa<scf::IfOp>(parent))
+      copyValues(op.getOperands(), parent->getResults());
+    else
+      return fail(op, "a yield of an unsupported region");
+    return true;
+  }
+
+  /// Fails unless every lane of each warp with an active lane is active.
+  bool wholeWarps(Operation *op) {
+    const std::vector<uint8_t> &m = *mask;
+    for (unsigned w = 0; w * 32 < T; ++w) {
+      unsigned active = 0, lanes = std::min(32u, T - w * 32);
+      for (unsigned l = 0; l < lanes; ++l)
+        active += m[w * 32 + l];
+      if (active != 0 && (active != 32 || lanes != 32))
+        return fail(op, "warp " + llvm::Twine(w) + " reaches it with " +
+                            llvm::Twine(active) +
+                            " of 32 lanes active (a warp-collective op needs "
+                            "all 32)");
+    }
+    return true;
+  }
+
+  bool shuffle(gpu::ShuffleOp op) {
+    if (!wholeWarps(op))
+      return false;
+    Word *value = ptr(op.getValue()), *offset = ptr(op.getOffset());
+    Word *width = ptr(op.getWidth());
+    Word *r = ptr(op.getShuffleResult()), *valid = ptr(op.getValid());
+    gpu::ShuffleMode mode = op.getMode();
+    std::vector<Word> source(value, value + T);
+    forActive([&](unsigned t) {
+      unsigned lane = t % 32, warp = t - lane;
+      unsigned w = static_cast<unsigned>(width[t]);
+      unsigned off = static_cast<unsigned>(offset[t]);
+      if (w == 0 || w > 32)
+        w = 32;
+      unsigned base = lane - lane % w;
+      int64_t src = lane;
+      switch (mode) {
+      case gpu::ShuffleMode::XOR:
+        src = lane ^ off;
+        break;
+      case gpu::ShuffleMode::DOWN:
+        src = int64_t(lane) + off;
+        break;
+      case gpu::ShuffleMode::UP:
+        src = int64_t(lane) - off;
+        break;
+      case gpu::ShuffleMode::IDX:
+        src = base + off;
+        break;
+      }
+      bool ok = src >= base && src < base + w;
+      r[t] = source[warp + (ok ? src : lane)];
+      valid[t] = ok;
+    });
+    return true;
+  }
+
+  bool barrier(Operation *op) {
+    for (unsigned t = 0; t < T; ++t)
+      if (!(*mask)[t])
+        return fail(op, "thread " + llvm::Twine(t) +
+                            " does not reach the barrier (divergent "
+                            "control flow)");
+    ++epoch;
+    ++counters.barriers;
+    return true;
+  }
+
+  /// Two 16-bit elements of a fragment register.
+  std::array<float, 2> pair(Value value, unsigned t, NVVM::MMATypes type) {
+    Word *r = ptr(value);
+    auto convert = [&](uint16_t h) {
+      return type == NVVM::MMATypes::f16 ? f16ToF32(h) : bf16ToF32(h);
+    };
+    if (widthOf(value.getType()) == 2)
+      return {convert(static_cast<uint16_t>(r[t])),
+              convert(static_cast<uint16_t>(r[size_t(T) + t]))};
+    Word w = r[t];
+    return {convert(static_cast<uint16_t>(w)),
+            convert(static_cast<uint16_t>(w >> 16))};
+  }
+
+  bool mma(NVVM::MmaOp op) {
+    NVVM::MMAShapeAttr shape = op.getShape();
+    auto typeA = op.getMultiplicandAPtxType(),
+         typeB = op.getMultiplicandBPtxType();
+    bool half = [](std::optional<NVVM::MMATypes> type) {
+      return type && (*type == NVVM::MMATypes::bf16 ||
+                      *type == NVVM::MMATypes::f16);
+    }(typeA);
+    if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 16 ||
+        !half || typeA != typeB || op.getLayoutA() != NVVM::MMALayout::row ||
+        op.getLayoutB() != NVVM::MMALayout::col ||
+        op.getOperandA().size() != 4 || op.getOperandB().size() != 2 ||
+        op.getOperandC().size() != 4 ||
+        !op.getOperandC().front().getType().isF32())
+      return fail(op, "only m16n8k16 row.col with bf16/f16 inputs and f32 "
+                      "accumulators is emulated");
+    if (!wholeWarps(op))
+      return false;
+    Word *d = ptr(op.getResult());
+    for (unsigned warp = 0; warp * 32 < T; ++warp) {
+      if (!(*mask)[warp * 32])
+        continue;
+      float a[16][16], b[16][8], c[16][8];
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        unsigned t = warp * 32 + lane, g = lane / 4, q = (lane % 4) * 2;
+        for (unsigned i = 0; i < 4; ++i) {
+          auto v = pair(op.getOperandA()[i], t, *typeA);
+          unsigned row = g + (i % 2) * 8, col = q + (i / 2) * 8;
+          a[row][col] = v[0];
+          a[row][col + 1] = v[1];
+        }
+        for (unsigned i = 0; i < 2; ++i) {
+          auto v = pair(op.getOperandB()[i], t, *typeB);
+          b[q + i * 8][g] = v[0];
+          b[q + i * 8 + 1][g] = v[1];
+        }
+        for (unsigned i = 0; i < 4; ++i)
+          c[g + (i / 2) * 8][q + i % 2] =
+              bitsToF32(ptr(op.getOperandC()[i])[t]);
+      }
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        unsigned t = warp * 32 + lane, g = lane / 4, q = (lane % 4) * 2;
+        for (unsigned i = 0; i < 4; ++i) {
+          unsigned row = g + (i / 2) * 8, col = q + i % 2;
+          float sum = c[row][col];
+          for (unsigned k = 0; k < 16; ++k)
+            sum = std::fma(a[row][k], b[k][col], sum);
+          d[size_t(i) * T + t] = f32ToBits(sum);
+        }
+      }
+      ++counters.mma;
+    }
+    return true;
+  }
+
+  bool intrinsic(LLVM::CallIntrinsicOp op) {
+    StringRef name = op.getIntrin();
+    if (op->getNumResults() != 1 || op.getArgs().size() != 1 ||
+        !op->getResult(0).getType().isF32())
+      return fail(op, "intrinsic " + name + " is not emulated");
+    auto f = [&](float (*fn)(float)) {
+      return math32(op, [&](float x) { return fn(x); });
+    };
+    if (name == "llvm.nvvm.ex2.approx.ftz.f" || name == "llvm.nvvm.ex2.approx.f")
+      return f([](float x) { return std::exp2(x); });
+    if (name == "llvm.nvvm.lg2.approx.ftz.f" || name == "llvm.nvvm.lg2.approx.f")
+      return f([](float x) { return std::log2(x); });
+    if (name == "llvm.nvvm.rcp.approx.ftz.f")
+      return f([](float x) { return 1.0f / x; });
+    if (name == "llvm.nvvm.rsqrt.approx.ftz.f" ||
+        name == "llvm.nvvm.rsqrt.approx.f")
+      return f([](float x) { return 1.0f / std::sqrt(x); });
+    if (name == "llvm.nvvm.tanh.approx.f32")
+      return f([](float x) { return std::tanh(x); });
+    return fail(op, "intrinsic " + name + " is not emulated");
+  }
+
+  bool vectorOp(Operation *op) {
+    if (auto load = dyn_cast<vector::LoadOp>(op))
+      return access(op, load.getBase(), load.getIndices(), load.getResult(),
+                    /*write=*/false);
+    if (auto store = dyn_cast<vector::StoreOp>(op))
+      return access(op, store.getBase(), store.getIndices(),
+                    store.getValueToStore(), /*write=*/true);
+    if (auto cast = dyn_cast<vector::BitCastOp>(op)) {
+      unsigned fromBits = bitWidthOf(cast.getSourceVectorType().getElementType());
+      unsigned toBits = bitWidthOf(cast.getResultVectorType().getElementType());
+      unsigned fromN = widthOf(cast.getSourceVectorType()),
+               toN = widthOf(cast.getResultVectorType());
+      if (fromBits * fromN > 512 || fromBits % 8 || toBits % 8)
+        return fail(op, "an unsupported bitcast");
+      Word *a = ptr(cast.getSource()), *r = ptr(cast.getResult());
+      forActive([&](unsigned t) {
+        uint8_t bytes[64] = {};
+        for (unsigned e = 0; e < fromN; ++e) {
+          Word w = a[size_t(e) * T + t];
+          std::memcpy(bytes + e * fromBits / 8, &w, fromBits / 8);
+        }
+        for (unsigned e = 0; e < toN; ++e) {
+          Word w = 0;
+          std::memcpy(&w, bytes + e * toBits / 8, toBits / 8);
+          r[size_t(e) * T + t] = w;
+        }
+      });
+      return true;
+    }
+    if (auto extract = dyn_cast<vector::ExtractOp>(op)) {
+      if (!extract.getDynamicPosition().empty())
+        return fail(op, "a dynamic position");
+      auto type = extract.getSourceVectorType();
+      int64_t linear = 0;
+      for (auto [d, p] : llvm::enumerate(extract.getStaticPosition()))
+        linear = linear * type.getDimSize(d) + p;
+      unsigned w = widthOf(extract.getResult().getType());
+      linear *= w;
+      Word *a = ptr(extract.getSource()), *r = ptr(extract.getResult());
+      forActive([&](unsigned t) {
+        for (unsigned e = 0; e < w; ++e)
+          r[size_t(e) * T + t] = a[size_t(linear + e) * T + t];
+      });
+      return true;
+    }
+    if (auto from = dyn_cast<vector::FromElementsOp>(op)) {
+      Word *r = ptr(from.getResult());
+      for (auto [e, element] : llvm::enumerate(from.getElements())) {
+        Word *a = ptr(element);
+        forActive([&](unsigned t) { r[e * T + t] = a[t]; });
+      }
+      return true;
+    }
+    if (auto broadcast = dyn_cast<vector::BroadcastOp>(op)) {
+      if (widthOf(broadcast.getSource().getType()) != 1)
+        return fail(op, "only scalar broadcasts are emulated");
+      Word *a = ptr(broadcast.getSource()), *r = ptr(broadcast.getResult());
+      unsigned w = widthOf(broadcast.getResult().getType());
+      forActive([&](unsigned t) {
+        for (unsigned e = 0; e < w; ++e)
+          r[size_t(e) * T + t] = a[t];
+      });
+      return true;
+    }
+    return fail(op, "op is not emulated");
+  }
+
+  bool cmpi(arith::CmpIOp op) {
+    unsigned width = intWidth(elementOf(op.getLhs().getType()));
+    arith::CmpIPredicate p = op.getPredicate();
+    return binary(op, [&](Word a, Word b) -> Word {
+      int64_t sa = sext(width, a), sb = sext(width, b);
+      switch (p) {
+      case arith::CmpIPredicate::eq:
+        return a == b;
+      case arith::CmpIPredicate::ne:
+        return a != b;
+      case arith::CmpIPredicate::slt:
+        return sa < sb;
+      case arith::CmpIPredicate::sle:
+        return sa <= sb;
+      case arith::CmpIPredicate::sgt:
+        return sa > sb;
+      case arith::CmpIPredicate::sge:
+        return sa >= sb;
+      case arith::CmpIPredicate::ult:
+        return a < b;
+      case arith::CmpIPredicate::ule:
+        return a <= b;
+      case arith::CmpIPredicate::ugt:
+        return a > b;
+      case arith::CmpIPredicate::uge:
+        return a >= b;
+      }
+      return 0;
+    });
+  }
+
+  bool cmpf(arith::CmpFOp op) {
+    Type type = elementOf(op.getLhs().getType());
+    arith::CmpFPredicate p = op.getPredicate();
+    return binary(op, [&](Word wa, Word wb) -> Word {
+      double a = toDouble(type, wa), b = toDouble(type, wb);
+      bool unordered = std::isnan(a) || std::isnan(b);
+      switch (p) {
+      case arith::CmpFPredicate::AlwaysFalse:
+        return 0;
+      case arith::CmpFPredicate::AlwaysTrue:
+        return 1;
+      case arith::CmpFPredicate::OEQ:
+        return !unordered && a == b;
+      case arith::CmpFPredicate::OGT:
+        return !unordered && a > b;
+      case arith::CmpFPredicate::OGE:
+        return !unordered && a >= b;
+      case arith::CmpFPredicate::OLT:
+        return !unordered && a < b;
+      case arith::CmpFPredicate::OLE:
+        return !unordered && a <= b;
+      case arith::CmpFPredicate::ONE:
+        return !unordered && a != b;
+      case arith::CmpFPredicate::ORD:
+        return !unordered;
+      case arith::CmpFPredicate::UEQ:
+        return unordered || a == b;
+      case arith::CmpFPredicate::UGT:
+        return unordered || a > b;
+      case arith::CmpFPredicate::UGE:
+        return unordered || a >= b;
+      case arith::CmpFPredicate::ULT:
+        return unordered || a < b;
+      case arith::CmpFPredicate::ULE:
+        return unordered || a <= b;
+      case arith::CmpFPredicate::UNE:
+        return unordered || a != b;
+      case arith::CmpFPredicate::UNO:
+        return unordered;
+      }
+      return 0;
+    });
+  }
+
+  /// Conversions between element types (the result's width in words equals
+  /// the operand's).
+  bool convert(Operation *op) {
+    Type from = elementOf(op->getOperand(0).getType());
+    Type to = elementOf(op->getResult(0).getType());
+    if (isa<arith::TruncFOp, arith::ExtFOp>(op))
+      return unary(op, [&](Word a) {
+        // Through f32 for bf16/f16 (cvt.rn), exactly for f32 → f64.
+        return fromDouble(to, toDouble(from, a));
+      });
+    if (isa<arith::SIToFPOp>(op))
+      return unary(op, [&](Word a) {
+        return fromDouble(to, static_cast<double>(sext(intWidth(from), a)));
+      });
+    if (isa<arith::UIToFPOp>(op))
+      return unary(op, [&](Word a) {
+        return fromDouble(to, static_cast<double>(a));
+      });
+    if (isa<arith::FPToSIOp, arith::FPToUIOp>(op))
+      return unary(op, [&](Word a) {
+        double v = std::trunc(toDouble(from, a));
+        return canon(intWidth(to), static_cast<uint64_t>(
+                                       static_cast<int64_t>(v)));
+      });
+    if (isa<arith::ExtSIOp, arith::IndexCastOp, arith::TruncIOp>(op))
+      return unary(op, [&](Word a) {
+        return canon(intWidth(to),
+                     static_cast<uint64_t>(sext(intWidth(from), a)));
+      });
+    if (isa<arith::ExtUIOp, arith::IndexCastUIOp>(op))
+      return unary(op, [&](Word a) { return canon(intWidth(to), a); });
+    if (isa<arith::BitcastOp>(op))
+      return unary(op, [&](Word a) { return a; });
+    return fail(op, "op is not emulated");
+  }
+
+  bool exec(Operation *op) {
+    counters.threadOps += activeCount();
+    if (auto c = dyn_cast<arith::ConstantOp>(op))
+      return constant(c);
+    // Integer arithmetic.
+    if (isa<arith::AddIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a + b; });
+    if (isa<arith::SubIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a - b; });
+    if (isa<arith::MulIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a * b; });
+    if (isa<arith::AndIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a & b; });
+    if (isa<arith::OrIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a | b; });
+    if (isa<arith::XOrIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a ^ b; });
+    if (isa<arith::ShLIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) {
+        return b >= 64 ? Word(0) : a << b;
+      });
+    if (isa<arith::ShRUIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) {
+        return b >= 64 ? Word(0) : a >> b;
+      });
+    if (isa<arith::ShRSIOp>(op))
+      return intBinary(op, [](int64_t sa, int64_t, Word, Word b) {
+        return static_cast<Word>(sa >> std::min<Word>(b, 63));
+      });
+    if (isa<arith::MaxSIOp>(op))
+      return intBinary(op, [](int64_t a, int64_t b, Word, Word) {
+        return static_cast<Word>(std::max(a, b));
+      });
+    if (isa<arith::MinSIOp>(op))
+      return intBinary(op, [](int64_t a, int64_t b, Word, Word) {
+        return static_cast<Word>(std::min(a, b));
+      });
+    if (isa<arith::MaxUIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) {
+        return std::max(a, b);
+      });
+    if (isa<arith::MinUIOp>(op))
+      return intBinary(op, [](int64_t, int64_t, Word a, Word b) {
+        return std::min(a, b);
+      });
+    if (isa<arith::DivUIOp, arith::RemUIOp, arith::DivSIOp, arith::RemSIOp,
+            arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp>(op)) {
+      if (!divisor(op))
+        return false;
+      if (isa<arith::DivUIOp>(op))
+        return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a / b; });
+      if (isa<arith::RemUIOp>(op))
+        return intBinary(op, [](int64_t, int64_t, Word a, Word b) { return a % b; });
+      if (isa<arith::CeilDivUIOp>(op))
+        return intBinary(op, [](int64_t, int64_t, Word a, Word b) {
+          return a / b + (a % b != 0);
+        });
+      if (isa<arith::DivSIOp>(op))
+        return intBinary(op, [](int64_t a, int64_t b, Word, Word) {
+          return static_cast<Word>(a / b);
+        });
+      if (isa<arith::RemSIOp>(op))
+        return intBinary(op, [](int64_t a, int64_t b, Word, Word) {
+          return static_cast<Word>(a % b);
+        });
+      if (isa<arith::FloorDivSIOp>(op))
+        return intBinary(op, [](int64_t a, int64_t b, Word, Word) {
+          int64_t q = a / b;
+          return static_cast<Word>((a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q);
+        });
+      return intBinary(op, [](int64_t a, int64_t b, Word, Word) {
+        int64_t q = a / b;
+        return static_cast<Word>((a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q);
+      });
+    }
+    if (auto c = dyn_cast<arith::CmpIOp>(op))
+      return cmpi(c);
+    if (auto c = dyn_cast<arith::CmpFOp>(op))
+      return cmpf(c);
+    if (auto s = dyn_cast<arith::SelectOp>(op)) {
+      if (!s.getCondition().getType().isInteger(1))
+        return fail(op, "a vector condition");
+      Word *c = ptr(s.getCondition()), *a = ptr(s.getTrueValue()),
+           *b = ptr(s.getFalseValue()), *r = ptr(s.getResult());
+      unsigned w = widthOf(s.getType());
+      forActive([&](unsigned t) {
+        for (unsigned e = 0; e < w; ++e)
+          r[size_t(e) * T + t] = (c[t] & 1) ? a[size_t(e) * T + t]
+                                            : b[size_t(e) * T + t];
+      });
+      return true;
+    }
+    // Float arithmetic.
+    if (isa<arith::AddFOp>(op))
+      return floatBinary(op, [](double a, double b) { return a + b; });
+    if (isa<arith::SubFOp>(op))
+      return floatBinary(op, [](double a, double b) { return a - b; });
+    if (isa<arith::MulFOp>(op))
+      return floatBinary(op, [](double a, double b) { return a * b; });
+    if (isa<arith::DivFOp>(op))
+      return floatBinary(op, [](double a, double b) { return a / b; });
+    if (isa<arith::RemFOp>(op))
+      return floatBinary(op, [](double a, double b) { return std::fmod(a, b); });
+    if (isa<arith::MaximumFOp>(op))
+      return floatBinary(op, [](double a, double b) {
+        return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+      });
+    if (isa<arith::MinimumFOp>(op))
+      return floatBinary(op, [](double a, double b) {
+        return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
+      });
+    if (isa<arith::MaxNumFOp>(op))
+      return floatBinary(op, [](double a, double b) { return std::fmax(a, b); });
+    if (isa<arith::MinNumFOp>(op))
+      return floatBinary(op, [](double a, double b) { return std::fmin(a, b); });
+    if (isa<arith::NegFOp>(op))
+      return floatUnary(op, [](double a) { return -a; });
+    if (isa<arith::TruncFOp, arith::ExtFOp, arith::SIToFPOp, arith::UIToFPOp,
+            arith::FPToSIOp, arith::FPToUIOp, arith::ExtSIOp, arith::ExtUIOp,
+            arith::TruncIOp, arith::IndexCastOp, arith::IndexCastUIOp,
+            arith::BitcastOp>(op))
+      return convert(op);
+    // Math.
+    if (isa<math::AbsFOp>(op))
+      return floatUnary(op, [](double a) { return std::fabs(a); });
+    if (isa<math::SqrtOp>(op))
+      return floatUnary(op, [](double a) { return std::sqrt(a); });
+    if (isa<math::RsqrtOp>(op))
+      return math32(op, [](float a) { return 1.0f / std::sqrt(a); });
+    if (isa<math::ExpOp>(op))
+      return math32(op, [](float a) { return std::exp(a); });
+    if (isa<math::Exp2Op>(op))
+      return math32(op, [](float a) { return std::exp2(a); });
+    if (isa<math::ExpM1Op>(op))
+      return math32(op, [](float a) { return std::expm1(a); });
+    if (isa<math::LogOp>(op))
+      return math32(op, [](float a) { return std::log(a); });
+    if (isa<math::Log2Op>(op))
+      return math32(op, [](float a) { return std::log2(a); });
+    if (isa<math::Log1pOp>(op))
+      return math32(op, [](float a) { return std::log1p(a); });
+    if (isa<math::TanhOp>(op))
+      return math32(op, [](float a) { return std::tanh(a); });
+    if (isa<math::ErfOp>(op))
+      return math32(op, [](float a) { return std::erf(a); });
+    if (isa<math::SinOp>(op))
+      return math32(op, [](float a) { return std::sin(a); });
+    if (isa<math::CosOp>(op))
+      return math32(op, [](float a) { return std::cos(a); });
+    if (isa<math::FloorOp>(op))
+      return floatUnary(op, [](double a) { return std::floor(a); });
+    if (isa<math::CeilOp>(op))
+      return floatUnary(op, [](double a) { return std::ceil(a); });
+    if (isa<math::PowFOp>(op)) {
+      Type type = elementOf(op->getResult(0).getType());
+      return binary(op, [&](Word a, Word b) {
+        return fromDouble(type, std::pow(static_cast<float>(toDouble(type, a)),
+                                         static_cast<float>(toDouble(type, b))));
+      });
+    }
+    if (auto fma = dyn_cast<math::FmaOp>(op)) {
+      Type type = elementOf(fma.getType());
+      Word *a = ptr(fma.getA()), *b = ptr(fma.getB()), *c = ptr(fma.getC());
+      Word *r = ptr(fma.getResult());
+      unsigned w = widthOf(fma.getType());
+      forActive([&](unsigned t) {
+        for (unsigned e = 0; e < w; ++e) {
+          size_t i = size_t(e) * T + t;
+          r[i] = fromDouble(type, std::fma(toDouble(type, a[i]),
+                                           toDouble(type, b[i]),
+                                           toDouble(type, c[i])));
+        }
+      });
+      return true;
+    }
+    // Memory.
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      return access(op, load.getMemRef(), load.getIndices(), load.getResult(),
+                    /*write=*/false);
+    if (auto store = dyn_cast<memref::StoreOp>(op))
+      return access(op, store.getMemRef(), store.getIndices(),
+                    store.getValueToStore(), /*write=*/true);
+    if (op->getDialect() &&
+        op->getDialect()->getNamespace() == vector::VectorDialect::getDialectNamespace())
+      return vectorOp(op);
+    // Structure.
+    if (auto loop = dyn_cast<scf::ForOp>(op))
+      return forOp(loop);
+    if (auto branch = dyn_cast<scf::IfOp>(op))
+      return ifOp(branch);
+    if (auto y = dyn_cast<scf::YieldOp>(op))
+      return yield(y);
+    // GPU.
+    auto dimension = [&](gpu::Dimension d, auto value) {
+      Word *r = ptr(op->getResult(0));
+      forActive([&](unsigned t) { r[t] = value(static_cast<unsigned>(d), t); });
+      return true;
+    };
+    if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+      return dimension(id.getDimension(), [&](unsigned d, unsigned t) -> Word {
+        if (d == 0)
+          return t % blockDim[0];
+        if (d == 1)
+          return (t / blockDim[0]) % blockDim[1];
+        return t / (blockDim[0] * blockDim[1]);
+      });
+    if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+      return dimension(id.getDimension(),
+                       [&](unsigned d, unsigned) -> Word { return blockId[d]; });
+    if (auto dim = dyn_cast<gpu::BlockDimOp>(op))
+      return dimension(dim.getDimension(),
+                       [&](unsigned d, unsigned) -> Word { return blockDim[d]; });
+    if (auto dim = dyn_cast<gpu::GridDimOp>(op))
+      return dimension(dim.getDimension(),
+                       [&](unsigned d, unsigned) -> Word { return gridDim[d]; });
+    if (isa<gpu::LaneIdOp>(op)) {
+      Word *r = ptr(op->getResult(0));
+      forActive([&](unsigned t) { r[t] = t % 32; });
+      return true;
+    }
+    if (auto s = dyn_cast<gpu::ShuffleOp>(op))
+      return shuffle(s);
+    if (isa<gpu::BarrierOp>(op))
+      return barrier(op);
+    if (isa<gpu::ReturnOp>(op)) {
+      if (activeCount() != T)
+        return fail(op, "a return reached by only some threads");
+      returned = true;
+      return true;
+    }
+    if (auto m = dyn_cast<NVVM::MmaOp>(op))
+      return mma(m);
+    if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op)) {
+      if (extract.getPosition().size() != 1)
+        return fail(op, "a nested position");
+      unsigned at = extract.getPosition()[0];
+      Word *a = ptr(extract.getContainer()), *r = ptr(extract.getResult());
+      forActive([&](unsigned t) { r[t] = a[size_t(at) * T + t]; });
+      return true;
+    }
+    if (auto call = dyn_cast<LLVM::CallIntrinsicOp>(op))
+      return intrinsic(call);
+    return fail(op, "op is not emulated");
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The plan
+//===----------------------------------------------------------------------===//
+
+struct GPUEmulator::Impl {
+  LaunchPlan plan;
+  Signature sig;
+  std::vector<Tensor> weights;
+  std::vector<Kernel> kernels; // one per launch
+  std::vector<std::string> kernelOrder;
+  llvm::StringMap<Counters> counters;
+  std::function<void(const llvm::Twine &)> progress;
+};
+
+GPUEmulator::GPUEmulator() : impl(std::make_unique<Impl>()) {}
+GPUEmulator::~GPUEmulator() = default;
+
+void GPUEmulator::setProgress(
+    std::function<void(const llvm::Twine &)> callback) {
+  impl->progress = std::move(callback);
+}
+
+llvm::Expected<std::unique_ptr<GPUEmulator>>
+GPUEmulator::create(const LaunchPlan &plan, Signature signature,
+                    std::vector<Tensor> weights, ModuleOp kernels) {
+  std::unique_ptr<GPUEmulator> emulator(new GPUEmulator());
+  Impl &s = *emulator->impl;
+  if (weights.size() != signature.weights.size())
+    return error("the plan's weights do not match the signature");
+  llvm::StringMap<gpu::GPUFuncOp> functions;
+  kernels.walk([&](gpu::GPUFuncOp func) {
+    if (func.isKernel())
+      functions[func.getName()] = func;
+  });
+  llvm::StringMap<unsigned> prepared;
+  for (const LaunchPlan::Launch &launch : plan.launches) {
+    auto it = functions.find(launch.kernel);
+    if (it == functions.end())
+      return error("kernel '" + launch.kernel +
+                   "' of the launch plan is not in the kernel module");
+    gpu::GPUFuncOp func = it->second;
+    if (func.getNumArguments() != launch.args.size())
+      return error("kernel '" + launch.kernel + "' takes " +
+                   llvm::Twine(func.getNumArguments()) +
+                   " arguments, its launch passes " +
+                   llvm::Twine(launch.args.size()));
+    for (auto [i, arg] : llvm::enumerate(launch.args)) {
+      bool pointer = arg.kind == LaunchPlan::Argument::Kind::Pointer;
+      if (pointer != isa<MemRefType>(func.getArgument(i).getType()))
+        return error("argument " + llvm::Twine(i) + " of kernel '" +
+                     launch.kernel + "' does not match its launch");
+    }
+    auto kernel = prepare(func);
+    if (!kernel)
+      return kernel.takeError();
+    s.kernels.push_back(std::move(*kernel));
+  }
+  for (const LaunchPlan::Buffer &buffer : plan.buffers)
+    if (buffer.kind == LaunchPlan::BufferKind::Weight &&
+        (buffer.index < 0 ||
+         static_cast<size_t>(buffer.index) >= weights.size() ||
+         weights[buffer.index].byteSize() !=
+             static_cast<size_t>(buffer.bytes)))
+      return error("a weight buffer of the plan does not match its weight");
+  s.plan = plan;
+  s.sig = std::move(signature);
+  s.weights = std::move(weights);
+  return emulator;
+}
+
+llvm::Expected<std::vector<Tensor>>
+GPUEmulator::run(llvm::ArrayRef<Tensor> inputs) {
+  Impl &s = *impl;
+  const LaunchPlan &plan = s.plan;
+  std::vector<std::vector<uint8_t>> buffers(plan.buffers.size());
+  for (size_t i = 0; i < plan.buffers.size(); ++i) {
+    const LaunchPlan::Buffer &buffer = plan.buffers[i];
+    std::vector<uint8_t> &bytes = buffers[i];
+    switch (buffer.kind) {
+    case LaunchPlan::BufferKind::Input: {
+      if (buffer.index < 0 ||
+          static_cast<size_t>(buffer.index) >= inputs.size())
+        return error("the plan reads a missing input");
+      const Tensor &input = inputs[buffer.index];
+      if (input.byteSize() != static_cast<size_t>(buffer.bytes))
+        return error("input '" + input.name +
+                     "' does not match its buffer size");
+      auto *data = static_cast<const uint8_t *>(input.data());
+      bytes.assign(data, data + input.byteSize());
+      break;
+    }
+    case LaunchPlan::BufferKind::Weight: {
+      const Tensor &weight = s.weights[buffer.index];
+      auto *data = static_cast<const uint8_t *>(weight.data());
+      bytes.assign(data, data + weight.byteSize());
+      break;
+    }
+    case LaunchPlan::BufferKind::Constant:
+      bytes = buffer.data;
+      bytes.resize(buffer.bytes, 0);
+      break;
+    case LaunchPlan::BufferKind::Temporary:
+      // cuMemAlloc leaves memory undefined: NaN bytes make reads of what
+      // no kernel wrote visible.
+      bytes.assign(buffer.bytes, 0xff);
+      break;
+    }
+  }
+
+  s.counters.clear();
+  s.kernelOrder.clear();
+  auto lastReport = std::chrono::steady_clock::now();
+  for (size_t l = 0; l < plan.launches.size(); ++l) {
+    const LaunchPlan::Launch &launch = plan.launches[l];
+    const Kernel &kernel = s.kernels[l];
+    if (!s.counters.count(launch.kernel))
+      s.kernelOrder.push_back(launch.kernel);
+    Counters &counters = s.counters[launch.kernel];
+    ++counters.launches;
+    uint64_t threads64 =
+        uint64_t(launch.block[0]) * launch.block[1] * launch.block[2];
+    if (threads64 == 0 || threads64 > 1024)
+      return error("launch of " + launch.kernel + " has " +
+                   llvm::Twine(threads64) +
+                   " threads per block (1 to 1024 run on a GPU)");
+    unsigned threads = static_cast<unsigned>(threads64);
+    if (auto known = kernel.func.getKnownBlockSize())
+      if (static_cast<uint32_t>((*known)[0]) != launch.block[0] ||
+          static_cast<uint32_t>((*known)[1]) != launch.block[1] ||
+          static_cast<uint32_t>((*known)[2]) != launch.block[2])
+        return error("launch of " + launch.kernel +
+                     " does not use the kernel's known_block_size");
+    BlockRun block(kernel, counters, threads, launch.block, launch.grid);
+    for (auto [i, arg] : llvm::enumerate(launch.args)) {
+      switch (arg.kind) {
+      case LaunchPlan::Argument::Kind::Pointer:
+        block.bindBuffer(i, buffers[arg.buffer].data(),
+                         buffers[arg.buffer].size(),
+                         "buffer " + std::to_string(arg.buffer) +
+                             " (argument " + std::to_string(i) + ")");
+        break;
+      case LaunchPlan::Argument::Kind::I64:
+        block.bindScalar(i, static_cast<Word>(arg.integer));
+        break;
+      case LaunchPlan::Argument::Kind::I32:
+        block.bindScalar(i, canon(32, static_cast<Word>(arg.integer)));
+        break;
+      case LaunchPlan::Argument::Kind::F32:
+        block.bindScalar(i, f32ToBits(static_cast<float>(arg.real)));
+        break;
+      }
+    }
+    for (uint32_t z = 0; z < launch.grid[2]; ++z)
+      for (uint32_t y = 0; y < launch.grid[1]; ++y)
+        for (uint32_t x = 0; x < launch.grid[0]; ++x) {
+          if (llvm::Error failure = block.run({x, y, z}))
+            return std::move(failure);
+          auto now = std::chrono::steady_clock::now();
+          if (s.progress && now - lastReport > std::chrono::seconds(1)) {
+            lastReport = now;
+            s.progress(llvm::formatv("emulating launch {0}/{1} ({2}), block "
+                                     "({3},{4},{5}) of ({6},{7},{8})",
+                                     l + 1, plan.launches.size(),
+                                     launch.kernel, x, y, z, launch.grid[0],
+                                     launch.grid[1], launch.grid[2]));
+          }
+        }
+  }
+
+  std::vector<Tensor> outputs;
+  for (size_t i = 0; i < s.sig.outputs.size(); ++i) {
+    const TensorSpec &spec = s.sig.outputs[i];
+    Tensor output(spec.name, spec.dtype, spec.shape);
+    const std::vector<uint8_t> &bytes = buffers[plan.outputs[i]];
+    if (bytes.size() < output.byteSize())
+      return error("output '" + spec.name + "' is larger than its buffer");
+    std::memcpy(output.mutableData(), bytes.data(), output.byteSize());
+    outputs.push_back(std::move(output));
+  }
+  return outputs;
+}
+
+llvm::json::Object GPUEmulator::stats() const {
+  Counters total;
+  llvm::json::Array kernels;
+  for (const std::string &name : impl->kernelOrder) {
+    const Counters &c = impl->counters.lookup(name);
+    total.add(c);
+    llvm::json::Object row = c.toJSON();
+    row["kernel"] = name;
+    kernels.push_back(std::move(row));
+  }
+  llvm::json::Object stats = total.toJSON();
+  stats["kernels"] = std::move(kernels);
+  return stats;
+}
