@@ -310,7 +310,8 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
 
   if (options.quant == "none") {
     mlir::PassManager graph(&context);
-    buildGraphPipeline(graph, options.fuse);
+    buildGraphPipeline(graph, options.fuse, /*remarks=*/false,
+                       /*kMajorWeights=*/model->targetName == "ptx");
     if (auto error = captureDiagnostics(
             context, [&] { return graph.run(*module); },
             "the graph pipeline failed"))
@@ -359,9 +360,18 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
         "the " + model->targetName + " pipeline failed");
   };
   if (model->targetName == "ptx") {
+    // Tiles are sized for the --target-desc of the ptx backend, if given.
+    PTXPipelineOptions ptxOptions;
+    for (const std::string &nameOrPath : options.targetDescs) {
+      auto desc = TargetDescription::load(nameOrPath);
+      if (desc && desc->backend() == "ptx")
+        ptxOptions.targetDesc = nameOrPath;
+      else if (!desc)
+        llvm::consumeError(desc.takeError());
+    }
     // The kernels at the gpu-dialect level are kept for the GPU emulator.
-    if (auto error = lower([](mlir::OpPassManager &pm) {
-          buildPTXKernelPipeline(pm);
+    if (auto error = lower([&](mlir::OpPassManager &pm) {
+          buildPTXKernelPipeline(pm, ptxOptions);
         }))
       return std::move(error);
     model->gpuKernels = mlir::ModuleOp::create(module->getLoc());

@@ -92,7 +92,8 @@ void llmc::buildPTXLoweringPipeline(OpPassManager &pm,
 
 void llmc::buildPTXPipeline(OpPassManager &pm,
                             const PTXPipelineOptions &options) {
-  buildGraphPipeline(pm, /*fuse=*/true);
+  buildGraphPipeline(pm, /*fuse=*/true, /*remarks=*/false,
+                     /*kMajorWeights=*/true);
   buildPTXLoweringPipeline(pm, options);
 }
 

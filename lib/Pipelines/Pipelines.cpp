@@ -112,10 +112,13 @@ void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks) {
   buildGraphCleanupPipeline(pm);
 }
 
-void llmc::buildGraphPipeline(OpPassManager &pm, bool fuse, bool remarks) {
+void llmc::buildGraphPipeline(OpPassManager &pm, bool fuse, bool remarks,
+                              bool kMajorWeights) {
   buildGraphCleanupPipeline(pm);
   if (fuse)
     buildFusionPipeline(pm, remarks);
+  if (kMajorWeights)
+    pm.addPass(llm::createLLMKMajorWeights());
   pm.addPass(llm::createLLMOutlineWeights());
 }
 

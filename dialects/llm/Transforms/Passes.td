@@ -21,6 +21,29 @@ def LLMOutlineWeights : Pass<"llm-outline-weights", "ModuleOp"> {
   ];
 }
 
+def LLMKMajorWeights : Pass<"llm-k-major-weights", "ModuleOp"> {
+  let summary = "store constant matmul weights as [.., N, K] (transpose_rhs)";
+  let description = [{
+    A tensor-core GEMM loads both operands as tiles whose rows are
+    contiguous along K, 16 bytes at a time. Activations already are
+    (`[.., M, K]`); a weight exported as `[.., K, N]` (`x @ W`) is not, and
+    its tiles would be transposed on every load. This pass rewrites each
+    `llm.matmul` whose rhs is an `llm.constant` and not `transpose_rhs` to
+    read a new constant holding the transposed values, with
+    `transpose_rhs = true`: the transposition happens once, at compile time.
+    A constant with other users keeps its original too. Only the ptx
+    pipeline runs it, before llm-outline-weights.
+
+    ```mlir
+    %w = llm.constant dense<...> : tensor<64x128xf32>
+    %y = llm.matmul %x, %w : (tensor<8x64xf32>, tensor<64x128xf32>) -> tensor<8x128xf32>
+    // becomes
+    %w = llm.constant dense<...> : tensor<128x64xf32>
+    %y = llm.matmul %x, %w {transpose_rhs = true} : ...
+    ```
+  }];
+}
+
 def LLMFuseMatMulEpilogue : Pass<"llm-fuse-matmul-epilogue"> {
   let summary = "fold scale, bias, activation and residual adds into llm.matmul";
   let description = [{

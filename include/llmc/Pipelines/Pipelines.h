@@ -16,9 +16,10 @@ void buildGraphCleanupPipeline(mlir::OpPassManager &pm);
 void buildFusionPipeline(mlir::OpPassManager &pm, bool remarks = false);
 
 /// What every target starts from: graph cleanup, fusion (unless `fuse` is
-/// false), llm-outline-weights.
+/// false), llm-k-major-weights if `kMajorWeights` (the ptx target's tensor
+/// cores want [.., N, K] weights), llm-outline-weights.
 void buildGraphPipeline(mlir::OpPassManager &pm, bool fuse = true,
-                        bool remarks = false);
+                        bool remarks = false, bool kMajorWeights = false);
 
 /// The host path from the llm dialect to the LLVM dialect: the graph
 /// pipeline, then convert-llm-to-linalg, bufferization, loops, LLVM.

@@ -180,12 +180,13 @@ struct MmaTypes {
         fragment(type == "f16" ? "vector<2xf16>" : "i32") {}
 };
 
-/// Two adjacent elements of a shared tile as one fragment register.
+/// Two adjacent elements of a shared tile as one fragment register;
+/// `indices` is the subscript list ("row, col", or "stage, row, col").
 std::string sharedPair(Writer &w, const MmaTypes &types,
                        const std::string &tile, const std::string &tileType,
-                       const std::string &row, const std::string &col) {
+                       const std::string &indices) {
   std::string pair =
-      w.let("vector.load " + tile + "[" + row + ", " + col + "] : " + tileType +
+      w.let("vector.load " + tile + "[" + indices + "] : " + tileType +
             ", vector<2x" + types.element + ">");
   if (types.element == "f16")
     return pair;
@@ -260,8 +261,10 @@ std::string header(const std::string &name,
                    const std::vector<std::string> &workgroup, int64_t threads) {
   std::string text =
       "  gpu.func @" + name + "(" + llvm::join(params, ", ") + ")";
+  // Shared tiles are 16-byte aligned for vector accesses.
   if (!workgroup.empty())
-    text += " workgroup(" + llvm::join(workgroup, ", ") + ")";
+    text += " workgroup(" + llvm::join(workgroup, " {llvm.align = 16 : i64}, ") +
+            " {llvm.align = 16 : i64})";
   text += " kernel attributes {known_block_size = array<i32: " +
           std::to_string(threads) + ", 1, 1>} {\n";
   return text;
@@ -270,23 +273,158 @@ std::string header(const std::string &name,
 } // namespace
 
 int64_t llmc::gpu_kernels::matmulThreads(const MatMulSpec &spec) {
-  return 32 * (spec.tileM / 32) * (spec.tileN / 32);
+  return 32 * (spec.tileM / spec.warpM) * (spec.tileN / spec.warpN);
 }
 
+namespace {
+
+/// How one operand's block tile travels from global memory (f32) to its
+/// shared tile ([stage][row][k] in the tensor-core type, k contiguous): the
+/// tile's rows are m for the lhs and n for the rhs. Each thread moves
+/// `chunks` runs of `vector` elements along the operand's contiguous
+/// dimension; a run is wholly inside or wholly outside the matrix.
+struct TileCopy {
+  std::string memref, memrefType, tile, tileType;
+  int64_t rows = 0, tileK = 0, threads = 0;
+  int64_t extentRows = 0, extentK = 0; // the matrix (m or n, and k)
+  int64_t strideRow = 0, strideK = 0;
+  bool alongK = true; // runs along k (else along rows)
+  int64_t vector = 1, chunks = 0;
+
+  TileCopy(const Operand &operand, std::string memref, std::string tile,
+           std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
+           int64_t extentRows, int64_t extentK, int64_t strideRow,
+           int64_t strideK)
+      : memref(std::move(memref)), memrefType(flatType(operand.elements)),
+        tile(std::move(tile)), tileType(std::move(tileType)), rows(rows),
+        tileK(tileK), threads(threads), extentRows(extentRows),
+        extentK(extentK), strideRow(strideRow), strideK(strideK) {
+    alongK = strideK == 1 || strideRow != 1;
+    // 16-byte loads when every run starts 16-byte aligned: the contiguous
+    // extent, the other stride and every batch stride are multiples of 4.
+    int64_t contiguous = alongK ? extentK : extentRows;
+    int64_t other = alongK ? strideRow : strideK;
+    bool aligned = (alongK ? strideK : strideRow) == 1 && contiguous % 4 == 0 &&
+                   other % 4 == 0;
+    for (const BatchTerm &term : operand.batch)
+      aligned &= term.stride % 4 == 0;
+    int64_t total = rows * tileK;
+    vector = aligned && (total / 4) % threads == 0 ? 4 : 1;
+    chunks = total / vector / threads;
+  }
+
+  /// Issues this thread's loads of the tile at (row0, k0); returns the
+  /// values (f32 or vector<4xf32>), zero outside the matrix.
+  std::vector<std::string> load(Writer &w, const std::string &tid,
+                                const std::string &base,
+                                const std::string &row0,
+                                const std::string &k0) const {
+    std::string zero = vector == 1
+                           ? w.f32(0.0)
+                           : w.let("arith.constant dense<0.0> : vector<4xf32>");
+    std::string cRows = w.idx(extentRows), cK = w.idx(extentK);
+    std::vector<std::string> values;
+    for (int64_t i = 0; i < chunks; ++i) {
+      auto [r, k] = position(w, tid, i);
+      std::string gr = w.add(row0, r), gk = w.add(k0, k);
+      std::string ok = w.andi(w.cmp("ult", gr, cRows), w.cmp("ult", gk, cK));
+      std::string addr = w.add(
+          base, w.add(w.mulc(gr, strideRow), w.mulc(gk, strideK)));
+      if (vector == 1) {
+        values.push_back(w.guardedLoad(memref, memrefType, addr, ok, zero));
+        continue;
+      }
+      std::string safe = w.select(ok, addr, w.idx(0), "index");
+      std::string v = w.let("vector.load " + memref + "[" + safe +
+                            "] {alignment = 16 : i64} : " + memrefType +
+                            ", vector<4xf32>");
+      values.push_back(w.select(ok, v, zero, "vector<4xf32>"));
+    }
+    return values;
+  }
+
+  /// Rounds `values` (from load) to the tensor-core type and stores them
+  /// into shared stage `stage`.
+  void store(Writer &w, const MmaTypes &types, const std::string &tid,
+             const std::string &stage,
+             const std::vector<std::string> &values) const {
+    for (int64_t i = 0; i < chunks; ++i) {
+      auto [r, k] = position(w, tid, i);
+      if (vector == 1) {
+        std::string h = w.let("arith.truncf " + values[i] + " : f32 to " +
+                              types.element);
+        w.line("memref.store " + h + ", " + tile + "[" + stage + ", " + r +
+               ", " + k + "] : " + tileType);
+        continue;
+      }
+      std::string vt = "vector<4x" + types.element + ">";
+      std::string h = w.let("arith.truncf " + values[i] +
+                            " : vector<4xf32> to " + vt);
+      if (alongK) {
+        w.line("vector.store " + h + ", " + tile + "[" + stage + ", " + r +
+               ", " + k + "] {alignment = 8 : i64} : " + tileType + ", " + vt);
+        continue;
+      }
+      for (int j = 0; j < 4; ++j) {
+        std::string e = w.let("vector.extract " + h + "[" + std::to_string(j) +
+                              "] : " + types.element + " from " + vt);
+        w.line("memref.store " + e + ", " + tile + "[" + stage + ", " +
+               w.addc(r, j) + ", " + k + "] : " + tileType);
+      }
+    }
+  }
+
+private:
+  /// (row, k) within the tile of this thread's chunk i.
+  std::pair<std::string, std::string> position(Writer &w,
+                                               const std::string &tid,
+                                               int64_t i) const {
+    std::string c = w.addc(tid, i * threads);
+    if (alongK) {
+      int64_t perRow = tileK / vector;
+      return {w.div(c, w.idx(perRow)), w.mulc(w.rem(c, w.idx(perRow)), vector)};
+    }
+    int64_t perK = rows / vector;
+    return {w.mulc(w.rem(c, w.idx(perK)), vector), w.div(c, w.idx(perK))};
+  }
+};
+
+std::string f32Types(int count) {
+  std::string t;
+  for (int i = 0; i < count; ++i)
+    t += i ? ", f32" : "f32";
+  return t;
+}
+
+} // namespace
+
+// The block tile's k loop is software-pipelined over two shared stages:
+// while the warps multiply stage s, each thread's loads of the next k tile
+// are in flight into registers; they are rounded and stored into stage s^1
+// after the products, and one barrier per k tile separates the two.
 std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = matmulThreads(s);
-  const int64_t warpsN = s.tileN / 32;
+  const int64_t warpsN = s.tileN / s.warpN;
+  const int tilesM = static_cast<int>(s.warpM / 16);
+  const int tilesN = static_cast<int>(s.warpN / 8);
+  const int accCount = tilesM * tilesN * 4;
   const int64_t pitch = s.tileK + 8; // padding spreads rows over banks
-  const std::string aType = flatType(s.lhs.elements);
-  const std::string bType = flatType(s.rhs.elements);
   const std::string cType = flatType(s.batch * s.m * s.n);
   const std::string biasType = flatType(s.bias.elements);
   const std::string resType = flatType(s.residual.elements);
-  const std::string aTile = sharedType(s.tileM, pitch, types.element);
-  const std::string bTile = sharedType(s.tileN, pitch, types.element);
+  auto stagedTile = [&](int64_t rows) {
+    return "memref<2x" + std::to_string(rows) + "x" + std::to_string(pitch) +
+           "x" + types.element + ", #gpu.address_space<workgroup>>";
+  };
+  const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
+  TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
+                 s.m, s.k, s.lhs.rowStride, s.lhs.colStride);
+  TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
+                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride);
 
-  std::vector<std::string> params = {"%lhs: " + aType, "%rhs: " + bType};
+  std::vector<std::string> params = {"%lhs: " + copyA.memrefType,
+                                     "%rhs: " + copyB.memrefType};
   if (s.hasBias)
     params.push_back("%bias: " + biasType);
   if (s.hasResidual)
@@ -304,96 +442,65 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   std::string lane = w.rem(tid, w.idx(32));
   std::string g = w.div(lane, w.idx(4));
   std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
-  std::string warpRow = w.mulc(w.div(warp, w.idx(warpsN)), 32);
-  std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), 32);
+  std::string warpRow = w.mulc(w.div(warp, w.idx(warpsN)), s.warpM);
+  std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN);
   std::string m0 = w.mulc(blockM, s.tileM);
   std::string n0 = w.mulc(blockN, s.tileN);
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBase = batchOffset(w, s.rhs, z);
   std::string zero = w.f32(0.0);
   std::string cM = w.idx(s.m), cN = w.idx(s.n), cK = w.idx(s.k);
+  std::string c0 = w.idx(0), c1 = w.idx(1), c2 = w.idx(2);
 
-  // Accumulators: 2 x 4 tiles of 16x8 per warp, 4 registers each.
-  const int tilesM = 2, tilesN = 4, accCount = tilesM * tilesN * 4;
-  std::vector<std::string> args, inits;
+  // Prologue: k tile 0 into stage 0.
+  {
+    auto a = copyA.load(w, tid, aBase, m0, c0);
+    auto b = copyB.load(w, tid, bBase, n0, c0);
+    copyA.store(w, types, tid, c0, a);
+    copyB.store(w, types, tid, c0, b);
+  }
+  w.line("gpu.barrier");
+
+  // Accumulators: tilesM x tilesN tiles of 16x8 per warp, 4 registers each.
+  std::vector<std::string> args;
+  std::string iter;
   for (int i = 0; i < accCount; ++i) {
     args.push_back(w.fresh("acc"));
-    inits.push_back(zero);
+    iter += (i ? ", " : "") + args.back() + " = " + zero;
   }
   std::string loop = w.fresh("kloop");
   std::string kt = w.fresh("kt");
-  {
-    std::string iter;
-    for (int i = 0; i < accCount; ++i)
-      iter += (i ? ", " : "") + args[i] + " = " + inits[i];
-    std::string types32;
-    for (int i = 0; i < accCount; ++i)
-      types32 += i ? ", f32" : "f32";
-    w.line(loop + ":" + std::to_string(accCount) + " = scf.for " + kt + " = " +
-           w.idx(0) + " to " + cK + " step " + w.idx(s.tileK) + " iter_args(" +
-           iter + ") -> (" + types32 + ") {");
-  }
-  w.line("gpu.barrier");
-  // Global → shared, rounded to the tensor-core type; out-of-range is zero.
-  // Consecutive threads walk the operand's contiguous dimension.
-  {
-    std::string i = w.fresh("i");
-    w.line("scf.for " + i + " = " + w.idx(0) + " to " +
-           w.idx(s.tileM * s.tileK / threads) + " step " + w.idx(1) + " {");
-    std::string e = w.add(tid, w.mulc(i, threads));
-    bool kContiguous = s.lhs.colStride == 1 || s.lhs.rowStride != 1;
-    std::string r =
-        kContiguous ? w.div(e, w.idx(s.tileK)) : w.rem(e, w.idx(s.tileM));
-    std::string c =
-        kContiguous ? w.rem(e, w.idx(s.tileK)) : w.div(e, w.idx(s.tileM));
-    std::string gm = w.add(m0, r), gk = w.add(kt, c);
-    std::string ok = w.andi(w.cmp("ult", gm, cM), w.cmp("ult", gk, cK));
-    std::string addr = w.add(
-        aBase, w.add(w.mulc(gm, s.lhs.rowStride), w.mulc(gk, s.lhs.colStride)));
-    std::string v = w.guardedLoad("%lhs", aType, addr, ok, zero);
-    std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
-    w.line("memref.store " + h + ", %aTile[" + r + ", " + c + "] : " + aTile);
-    w.line("}");
-  }
-  {
-    std::string i = w.fresh("i");
-    w.line("scf.for " + i + " = " + w.idx(0) + " to " +
-           w.idx(s.tileN * s.tileK / threads) + " step " + w.idx(1) + " {");
-    std::string e = w.add(tid, w.mulc(i, threads));
-    bool nContiguous = s.rhs.colStride == 1 && s.rhs.rowStride != 1;
-    std::string n =
-        nContiguous ? w.rem(e, w.idx(s.tileN)) : w.div(e, w.idx(s.tileK));
-    std::string k =
-        nContiguous ? w.div(e, w.idx(s.tileN)) : w.rem(e, w.idx(s.tileK));
-    std::string gn = w.add(n0, n), gk = w.add(kt, k);
-    std::string ok = w.andi(w.cmp("ult", gn, cN), w.cmp("ult", gk, cK));
-    std::string addr = w.add(
-        bBase, w.add(w.mulc(gk, s.rhs.rowStride), w.mulc(gn, s.rhs.colStride)));
-    std::string v = w.guardedLoad("%rhs", bType, addr, ok, zero);
-    std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
-    w.line("memref.store " + h + ", %bTile[" + n + ", " + k + "] : " + bTile);
-    w.line("}");
-  }
-  w.line("gpu.barrier");
+  w.line(loop + ":" + std::to_string(accCount) + " = scf.for " + kt + " = " +
+         c0 + " to " + cK + " step " + w.idx(s.tileK) + " iter_args(" + iter +
+         ") -> (" + f32Types(accCount) + ") {");
+  std::string stage = w.rem(w.div(kt, w.idx(s.tileK)), c2);
+  std::string nextStage = w.bin("arith.subi", c1, stage);
+  // The next k tile's loads (all outside the matrix after the last tile).
+  std::string next = w.addc(kt, s.tileK);
+  auto nextA = copyA.load(w, tid, aBase, m0, next);
+  auto nextB = copyB.load(w, tid, bBase, n0, next);
+
   std::vector<std::string> acc(args);
   for (int64_t kk = 0; kk < s.tileK; kk += 16) {
-    std::array<std::array<std::string, 4>, tilesM> a;
+    std::vector<std::array<std::string, 4>> a(tilesM);
     for (int mi = 0; mi < tilesM; ++mi) {
       std::string row = w.add(w.addc(warpRow, mi * 16), g);
       std::string row8 = w.addc(row, 8);
       std::string col = w.addc(t2, kk);
       std::string col8 = w.addc(col, 8);
-      a[mi] = {sharedPair(w, types, "%aTile", aTile, row, col),
-               sharedPair(w, types, "%aTile", aTile, row8, col),
-               sharedPair(w, types, "%aTile", aTile, row, col8),
-               sharedPair(w, types, "%aTile", aTile, row8, col8)};
+      auto at = [&](const std::string &r, const std::string &c) {
+        return sharedPair(w, types, "%aTile", aTile,
+                          stage + ", " + r + ", " + c);
+      };
+      a[mi] = {at(row, col), at(row8, col), at(row, col8), at(row8, col8)};
     }
-    std::array<std::array<std::string, 2>, tilesN> b;
+    std::vector<std::array<std::string, 2>> b(tilesN);
     for (int ni = 0; ni < tilesN; ++ni) {
       std::string n = w.add(w.addc(warpCol, ni * 8), g);
       std::string k = w.addc(t2, kk);
-      b[ni] = {sharedPair(w, types, "%bTile", bTile, n, k),
-               sharedPair(w, types, "%bTile", bTile, n, w.addc(k, 8))};
+      b[ni] = {sharedPair(w, types, "%bTile", bTile, stage + ", " + n + ", " + k),
+               sharedPair(w, types, "%bTile", bTile,
+                          stage + ", " + n + ", " + w.addc(k, 8))};
     }
     for (int mi = 0; mi < tilesM; ++mi)
       for (int ni = 0; ni < tilesN; ++ni) {
@@ -404,12 +511,10 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
           acc[base + i] = d[i];
       }
   }
-  w.line("scf.yield " + llvm::join(acc, ", ") + " : " + [&] {
-    std::string t;
-    for (int i = 0; i < accCount; ++i)
-      t += i ? ", f32" : "f32";
-    return t;
-  }());
+  copyA.store(w, types, tid, nextStage, nextA);
+  copyB.store(w, types, tid, nextStage, nextB);
+  w.line("gpu.barrier");
+  w.line("scf.yield " + llvm::join(acc, ", ") + " : " + f32Types(accCount));
   w.line("}");
 
   // Epilogue: act(scale * acc + bias) + residual, stored in fp32.
@@ -595,8 +700,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     for (size_t ks = 0; ks < qFrag.size(); ++ks) {
       std::string k = w.addc(t2, ks * 16);
       std::array<std::string, 2> b = {
-          sharedPair(w, types, "%kTile", kTile, n, k),
-          sharedPair(w, types, "%kTile", kTile, n, w.addc(k, 8))};
+          sharedPair(w, types, "%kTile", kTile, n + ", " + k),
+          sharedPair(w, types, "%kTile", kTile, n + ", " + w.addc(k, 8))};
       c = mma(w, types, qFrag[ks], b, c);
     }
     for (int e = 0; e < 4; ++e) {
@@ -660,8 +765,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     for (int64_t dt = 0; dt < valueTiles; ++dt) {
       std::string n = w.addc(g, dt * 8);
       std::array<std::string, 2> b = {
-          sharedPair(w, types, "%vTile", vTile, n, k),
-          sharedPair(w, types, "%vTile", vTile, n, w.addc(k, 8))};
+          sharedPair(w, types, "%vTile", vTile, n + ", " + k),
+          sharedPair(w, types, "%vTile", vTile, n + ", " + w.addc(k, 8))};
       out[dt] = mma(w, types, a, b, out[dt]);
     }
   }

@@ -42,9 +42,10 @@ struct MatMulSpec {
   Operand bias, residual;
   float scale = 1.0f;
   Activation activation = Activation::None;
-  /// Block tile; warps hold 32x32 each, so the block has
-  /// (tileM / 32) * (tileN / 32) warps.
+  /// Block tile, and the warp tile each warp computes (warpM a multiple of
+  /// 16, warpN of 8): the block has (tileM / warpM) * (tileN / warpN) warps.
   int64_t tileM = 64, tileN = 64, tileK = 32;
+  int64_t warpM = 32, warpN = 32;
   /// "bf16" or "f16": the tensor-core input type (fp32 accumulation).
   std::string mmaType = "bf16";
 };

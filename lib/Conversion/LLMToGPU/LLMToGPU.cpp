@@ -174,28 +174,38 @@ private:
 };
 
 void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
-  // The largest block tile whose shared-memory tiles fit the description's
+  // The largest block tile whose two shared stages fit the description's
   // per-block budget, whose threads fit a block, and that still gives every
-  // SM a block; small problems fall back to 64x64.
-  double smem = desc ? desc->number("gpu.shared_memory_per_block_bytes")
-                           .value_or(48 * 1024)
-                     : 48 * 1024;
+  // SM a block; small problems fall back to 64x64 (four 32x32 warps).
+  // Static shared memory: at most 48 KiB whatever the block may opt in to.
+  double smem = std::min<double>(
+      48 * 1024, desc ? desc->number("gpu.shared_memory_per_block_bytes")
+                            .value_or(48 * 1024)
+                      : 48 * 1024);
   double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
   double maxThreads =
       desc ? desc->number("gpu.max_threads_per_block").value_or(1024) : 1024;
-  const int64_t candidates[][2] = {{128, 128}, {128, 64}, {64, 64}};
-  for (auto [tm, tn] : candidates) {
-    int64_t bytes = (tm + tn) * (spec.tileK + 8) * 2;
-    int64_t threads = 32 * (tm / 32) * (tn / 32);
+  struct Config {
+    int64_t tileM, tileN, warpM, warpN;
+  };
+  const Config candidates[] = {
+      {128, 128, 64, 32}, {128, 64, 64, 32}, {64, 64, 32, 32}};
+  for (const Config &c : candidates) {
+    int64_t bytes = 2 * (c.tileM + c.tileN) * (spec.tileK + 8) * 2;
+    int64_t threads = 32 * (c.tileM / c.warpM) * (c.tileN / c.warpN);
     int64_t blocks =
-        ((spec.m + tm - 1) / tm) * ((spec.n + tn - 1) / tn) * spec.batch;
+        ((spec.m + c.tileM - 1) / c.tileM) * ((spec.n + c.tileN - 1) / c.tileN) *
+        spec.batch;
     if (bytes <= smem && threads <= maxThreads && blocks >= sms) {
-      spec.tileM = tm;
-      spec.tileN = tn;
+      spec.tileM = c.tileM;
+      spec.tileN = c.tileN;
+      spec.warpM = c.warpM;
+      spec.warpN = c.warpN;
       return;
     }
   }
   spec.tileM = spec.tileN = 64;
+  spec.warpM = spec.warpN = 32;
 }
 
 LogicalResult KernelBuilder::lower(llm::MatMulOp op) {

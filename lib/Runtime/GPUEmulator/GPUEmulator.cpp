@@ -251,6 +251,9 @@ struct Memory {
   int64_t bytes = 0;
   /// Index into the block's shared-memory trackers, or -1 for global.
   int shared = -1;
+  /// Alignment of `base` on a GPU: cuMemAlloc gives 256 bytes; a workgroup
+  /// attribution its llvm.align, else its element size.
+  int64_t align = 256;
   std::string name;
 };
 
@@ -306,6 +309,12 @@ public:
       mem.bytes = shared[i].size();
       mem.shared = i;
       mem.name = "workgroup attribution " + std::to_string(i);
+      auto type = cast<MemRefType>(arg.getType());
+      mem.align = storageBytes(type.getElementType());
+      if (auto align = kernel.func.getWorkgroupAttributionAttr(
+              i, LLVM::LLVMDialect::getAlignAttrName()))
+        if (auto value = dyn_cast<IntegerAttr>(align))
+          mem.align = value.getInt();
     }
     mask = &fullMask;
     returned = false;
@@ -492,7 +501,7 @@ private:
     std::memcpy(p, &w, storageBytes(type));
   }
   bool access(Operation *op, Value memref, ValueRange indices, Value value,
-              bool write) {
+              bool write, int64_t alignment = 1) {
     Memory *mem = memory(memref);
     if (!mem)
       return fail(op, "a memref that is neither a kernel argument nor a "
@@ -510,6 +519,13 @@ private:
       if (!ok || !address(op, *mem, layout, indices, t, count, at) ||
           !track(op, *mem, at, bytes, t, write)) {
         ok = false;
+        return;
+      }
+      if (at % alignment != 0 || mem->align % alignment != 0) {
+        ok = fail(op, "thread " + llvm::Twine(t) + " accesses byte " +
+                          llvm::Twine(at) + " of " + mem->name + " (aligned to " +
+                          llvm::Twine(mem->align) + ") with a " +
+                          llvm::Twine(alignment) + "-byte aligned access");
         return;
       }
       for (unsigned e = 0; e < count; ++e) {
@@ -852,12 +868,22 @@ private:
   }
 
   bool vectorOp(Operation *op) {
+    // The access is as aligned as its attribute says, else as its vector
+    // type (LLVM's default for a vector load).
+    auto alignment = [](std::optional<uint64_t> given, VectorType type) {
+      if (given)
+        return static_cast<int64_t>(*given);
+      return static_cast<int64_t>(llvm::PowerOf2Ceil(
+          type.getNumElements() * storageBytes(type.getElementType())));
+    };
     if (auto load = dyn_cast<vector::LoadOp>(op))
       return access(op, load.getBase(), load.getIndices(), load.getResult(),
-                    /*write=*/false);
+                    /*write=*/false,
+                    alignment(load.getAlignment(), load.getVectorType()));
     if (auto store = dyn_cast<vector::StoreOp>(op))
       return access(op, store.getBase(), store.getIndices(),
-                    store.getValueToStore(), /*write=*/true);
+                    store.getValueToStore(), /*write=*/true,
+                    alignment(store.getAlignment(), store.getVectorType()));
     if (auto cast = dyn_cast<vector::BitCastOp>(op)) {
       unsigned fromBits = bitWidthOf(cast.getSourceVectorType().getElementType());
       unsigned toBits = bitWidthOf(cast.getResultVectorType().getElementType());

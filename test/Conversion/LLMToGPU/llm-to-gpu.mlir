@@ -13,10 +13,25 @@
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK: gpu.module @llm_kernels
 // CHECK: gpu.func @matmul_0(%{{.*}}: memref<2048xf32>, %{{.*}}: memref<16384xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<8192xf32>, %{{.*}}: memref<8192xf32>)
-// CHECK-SAME: workgroup(%{{.*}}: memref<64x40xbf16, #gpu.address_space<workgroup>>, %{{.*}}: memref<64x40xbf16, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}}: memref<2x64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}}: memref<2x64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
-// Two k16 steps per 32-wide k tile, 2 x 4 tiles per warp: 16 mma per k tile.
+// Two shared stages: k tile 0 goes to stage 0 before the loop (16-byte
+// loads of x; the [K, N] weight in runs along n, stored element-wise).
+// CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<2048xf32>, vector<4xf32>
+// CHECK: vector.store %{{.*}}, %arg5[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 8 : i64} : memref<2x64x40xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// In the loop, the next k tile's loads come first, then the products on
+// the current stage: two k16 steps per 32-wide k tile, 2 x 4 tiles per
+// warp, 16 mma per k tile; then the stores into the other stage and one
+// barrier.
+// CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64}
+// CHECK-NOT: gpu.barrier
 // CHECK-COUNT-16: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: vector.store %{{.*}}, %arg5
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.yield
 // The epilogue: scale, bias, exact GELU, residual, in that order.
 // CHECK: arith.mulf
 // CHECK: memref.load %arg2
@@ -64,7 +79,7 @@ func.func @attention(%q: tensor<1x4x100x64xf32>, %k: tensor<1x2x100x64xf32>, %v:
 // CHECK: llm.softmax %{{.*}} {axis = 0 : i64}
 // CHECK: llm.matmul
 // CHECK: gpu.func @layer_norm_0
-// CHECK-SAME: workgroup(%{{.*}}: memref<1x8xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}}: memref<1x8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: gpu.barrier
 func.func @rows(%x: tensor<6x96xf32>, %g: tensor<96xf32>, %i: tensor<4x4xi32>) -> (tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<4x4xi32>) {

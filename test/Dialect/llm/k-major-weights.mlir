@@ -1,0 +1,52 @@
+// RUN: llm-opt %s -split-input-file --llm-k-major-weights --verify-each | FileCheck %s
+
+// A [K, N] constant weight is stored [N, K] and read with transpose_rhs;
+// the values move with it (w[k][n] == w'[n][k]).
+// CHECK-LABEL: func @kn_weight
+// CHECK: %[[W:.*]] = llm.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK: llm.matmul %{{.*}}, %[[W]] {transpose_rhs = true} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+// CHECK-NOT: tensor<2x3xf32>
+func.func @kn_weight(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %w = llm.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32> loc("fc")
+  %0 = llm.matmul %x, %w : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// Batched constants transpose each matrix; an epilogue stays as it was.
+// CHECK-LABEL: func @batched
+// CHECK: %[[W:.*]] = llm.constant dense<{{\[}}{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]], {{\[}}[5.000000e+00, 7.000000e+00], [6.000000e+00, 8.000000e+00]]]> : tensor<2x2x2xf32>
+// CHECK: llm.matmul %{{.*}}, %[[W]] bias %{{.*}} {activation = #llm.activation<relu>, transpose_rhs = true}
+func.func @batched(%x: tensor<2x3x2xf32>, %b: tensor<2xf32>) -> tensor<2x3x2xf32> {
+  %w = llm.constant dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
+  %0 = llm.matmul %x, %w bias %b {activation = #llm.activation<relu>} : (tensor<2x3x2xf32>, tensor<2x2x2xf32>, tensor<2xf32>) -> tensor<2x3x2xf32>
+  return %0 : tensor<2x3x2xf32>
+}
+
+// -----
+
+// A constant with another user keeps its original for that user; two
+// matmuls of the same weight share one transposed copy; a weight already
+// read transposed, an activation rhs and a splat are handled as well.
+// CHECK-LABEL: func @shared
+// CHECK-DAG: %[[T:.*]] = llm.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[W:.*]] = llm.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[S:.*]] = llm.constant dense<5.000000e-01> : tensor<2x2xf32>
+// CHECK: %[[A:.*]] = llm.matmul %{{.*}}, %[[T]] {transpose_rhs = true}
+// CHECK: %[[B:.*]] = llm.matmul %[[A]], %[[T]] {transpose_rhs = true}
+// CHECK: %[[C:.*]] = llm.matmul %[[B]], %[[W]] {transpose_rhs = true}
+// CHECK: %[[D:.*]] = llm.matmul %[[C]], %[[C]] :
+// CHECK: %[[E:.*]] = llm.matmul %[[D]], %[[S]] {transpose_rhs = true}
+// CHECK: llm.add %[[E]], %[[W]]
+func.func @shared(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %w = llm.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %s = llm.constant dense<0.5> : tensor<2x2xf32>
+  %0 = llm.matmul %x, %w : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %1 = llm.matmul %0, %w : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %2 = llm.matmul %1, %w {transpose_rhs = true} : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %3 = llm.matmul %2, %2 : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %4 = llm.matmul %3, %s : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %5 = llm.add %4, %w : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %5 : tensor<2x2xf32>
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Writes ONNX matmul graphs that exercise the ptx matmul kernel's paths,
+with inputs and reference outputs, into OUT/<case>/:
+
+    make-gemms.py OUT
+
+Each reference is computed in float64 from inputs and weights rounded to
+bf16 (as the tensor cores see them), so the kernel's result differs from it
+only by fp32 summation order. Cases:
+
+  wide-bias   x[200,96] @ W[96,136] + b, relu  (tiles and k tiles cut at the
+              edges, an [K,N] weight, a fused epilogue)
+  transb      Gemm(x[130,64], W[72,64], transB) + residual x2[130,72]
+              (a [N,K] weight: k-contiguous on both sides)
+  batched     A[3,40,48] @ B[3,48,56], both inputs (batch, no folding)
+  scalar      x[33,45] @ W[45,20]  (k not a multiple of 4: scalar loads)
+  shared      x[2,70,64] @ W[64,64]  (a weight shared by the batch: folded
+              into 140 rows)
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(7)
+
+
+def bf16(a):
+    """Round float32 to bf16 (nearest even) and back."""
+    bits = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return bits.astype(np.uint32).view(np.float32)
+
+
+def rand(*shape):
+    return rng.uniform(-1, 1, shape).astype(np.float32)
+
+
+def write(out, name, nodes, inputs, outputs, initializers, feeds, expected):
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    def info(n, a):
+        return helper.make_tensor_value_info(n, TensorProto.FLOAT, list(a.shape))
+    graph = helper.make_graph(
+        nodes, name, [info(n, feeds[n]) for n in inputs],
+        [info(n, expected[n]) for n in outputs],
+        [numpy_helper.from_array(a, n) for n, a in initializers.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(folder, "model.onnx"))
+    for n, a in feeds.items():
+        np.save(os.path.join(folder, n + ".npy"), a)
+    for n, a in expected.items():
+        np.save(os.path.join(folder, "expected_" + n + ".npy"), a.astype(np.float32))
+
+
+def mm(a, b):
+    return np.matmul(bf16(a).astype(np.float64), bf16(b).astype(np.float64))
+
+
+out = sys.argv[1]
+
+x, w, b = rand(200, 96), rand(96, 136), rand(136)
+write(out, "wide-bias",
+      [helper.make_node("MatMul", ["x", "w"], ["p"]),
+       helper.make_node("Add", ["p", "b"], ["q"]),
+       helper.make_node("Relu", ["q"], ["y"])],
+      ["x"], ["y"], {"w": w, "b": b}, {"x": x},
+      {"y": np.maximum(mm(x, w) + b, 0)})
+
+x, w, r = rand(130, 64), rand(72, 64), rand(130, 72)
+write(out, "transb",
+      [helper.make_node("Gemm", ["x", "w"], ["p"], transB=1),
+       helper.make_node("Add", ["p", "r"], ["y"])],
+      ["x", "r"], ["y"], {"w": w}, {"x": x, "r": r},
+      {"y": mm(x, w.T) + r})
+
+a, bb = rand(3, 40, 48), rand(3, 48, 56)
+write(out, "batched", [helper.make_node("MatMul", ["a", "b"], ["y"])],
+      ["a", "b"], ["y"], {}, {"a": a, "b": bb}, {"y": mm(a, bb)})
+
+x, w = rand(33, 45), rand(45, 20)
+write(out, "scalar", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+      ["x"], ["y"], {"w": w}, {"x": x}, {"y": mm(x, w)})
+
+x, w = rand(2, 70, 64), rand(64, 64)
+write(out, "shared", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+      ["x"], ["y"], {"w": w}, {"x": x}, {"y": mm(x, w)})
