@@ -570,9 +570,30 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim);
   const std::string maskType =
       flatType(s.maskElements, s.mask == MaskKind::Bool ? "i1" : "f32");
-  const std::string kTile = sharedType(kAttentionBlockK, kPitch, types.element);
-  const std::string vTile = sharedType(valuePad, vPitch, types.element);
+  // Two shared stages of K and V when they fit the 48 KiB of static shared
+  // memory (head dims up to 64), else one.
+  const int64_t stages =
+      2 * (kAttentionBlockK * kPitch + valuePad * vPitch) * 2 <= 48 * 1024 ? 2
+                                                                          : 1;
+  auto stagedTile = [&](int64_t rows, int64_t pitch) {
+    return "memref<" + std::to_string(stages) + "x" + std::to_string(rows) +
+           "x" + std::to_string(pitch) + "x" + types.element +
+           ", #gpu.address_space<workgroup>>";
+  };
+  const std::string kTile = stagedTile(kAttentionBlockK, kPitch);
+  const std::string vTile = stagedTile(valuePad, vPitch);
   const double log2e = 1.4426950408889634;
+  // K blocks as [key][d], V blocks transposed as [d][key]: both keep the
+  // reduction dimension of their product contiguous.
+  Operand kOperand, vOperand;
+  kOperand.elements = s.batch * s.kvHeads * s.seqK * s.headDim;
+  kOperand.batch = {{1, s.batch * s.kvHeads, s.seqK * s.headDim}};
+  vOperand.elements = s.batch * s.kvHeads * s.seqK * s.valueDim;
+  vOperand.batch = {{1, s.batch * s.kvHeads, s.seqK * s.valueDim}};
+  TileCopy copyK(kOperand, "%key", "%kTile", kTile, kAttentionBlockK, headPad,
+                 threads, s.seqK, s.headDim, s.headDim, 1);
+  TileCopy copyV(vOperand, "%value", "%vTile", vTile, valuePad,
+                 kAttentionBlockK, threads, s.valueDim, s.seqK, 1, s.valueDim);
 
   std::vector<std::string> params = {"%query: " + qType, "%key: " + kType,
                                      "%value: " + vType};
@@ -649,6 +670,17 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   }
   for (size_t i = 0; i < args.size(); ++i)
     types32.push_back("f32");
+  // Key block 0 into stage 0; each iteration then has the next block's
+  // loads in flight during its products, stores them into the other stage
+  // (with one stage, after a barrier) and ends with a barrier.
+  std::string c0 = w.idx(0);
+  {
+    auto k = copyK.load(w, tid, kBase, c0, c0);
+    auto v = copyV.load(w, tid, vBase, c0, c0);
+    copyK.store(w, types, tid, c0, k);
+    copyV.store(w, types, tid, c0, v);
+  }
+  w.line("gpu.barrier");
   std::string loop = w.fresh("keys");
   std::string kb = w.fresh("kb");
   {
@@ -660,37 +692,15 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
            w.idx(kAttentionBlockK) + " iter_args(" + iter + ") -> (" +
            llvm::join(types32, ", ") + ") {");
   }
-  w.line("gpu.barrier");
-  // K block as [key][d], V block transposed as [d][key]: both keep the
-  // reduction dimension of their product contiguous.
-  auto stage = [&](const std::string &tile, const std::string &tileType,
-                   const std::string &src, const std::string &srcType,
-                   const std::string &base, int64_t width, int64_t padded,
-                   const std::string &cWidth, bool transposed) {
-    std::string i = w.fresh("i");
-    w.line("scf.for " + i + " = " + w.idx(0) + " to " +
-           w.idx(kAttentionBlockK * padded / threads) + " step " + w.idx(1) +
-           " {");
-    std::string e = w.add(tid, w.mulc(i, threads));
-    std::string key = w.div(e, w.idx(padded));
-    std::string d = w.rem(e, w.idx(padded));
-    std::string gk = w.add(kb, key);
-    std::string ok = w.andi(w.cmp("ult", gk, cSk), w.cmp("ult", d, cWidth));
-    std::string addr = w.add(base, w.add(w.mulc(gk, width), d));
-    std::string v = w.guardedLoad(src, srcType, addr, ok, zero);
-    std::string h = w.let("arith.truncf " + v + " : f32 to " + types.element);
-    if (transposed)
-      w.line("memref.store " + h + ", " + tile + "[" + d + ", " + key +
-             "] : " + tileType);
-    else
-      w.line("memref.store " + h + ", " + tile + "[" + key + ", " + d +
-             "] : " + tileType);
-    w.line("}");
-  };
-  stage("%kTile", kTile, "%key", kType, kBase, s.headDim, headPad, cD, false);
-  stage("%vTile", vTile, "%value", vType, vBase, s.valueDim, valuePad, cDv,
-        true);
-  w.line("gpu.barrier");
+  std::string stage =
+      stages == 2
+          ? w.rem(w.div(kb, w.idx(kAttentionBlockK)), w.idx(2))
+          : c0;
+  std::string nextStage =
+      stages == 2 ? w.bin("arith.subi", w.idx(1), stage) : c0;
+  std::string nextKey = w.addc(kb, kAttentionBlockK);
+  auto nextK = copyK.load(w, tid, kBase, nextKey, c0);
+  auto nextV = copyV.load(w, tid, vBase, c0, nextKey);
 
   // Scores S = Q Kᵀ (already in log2 units), masked.
   std::vector<std::array<std::string, 4>> score(scoreTiles);
@@ -700,8 +710,9 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     for (size_t ks = 0; ks < qFrag.size(); ++ks) {
       std::string k = w.addc(t2, ks * 16);
       std::array<std::string, 2> b = {
-          sharedPair(w, types, "%kTile", kTile, n + ", " + k),
-          sharedPair(w, types, "%kTile", kTile, n + ", " + w.addc(k, 8))};
+          sharedPair(w, types, "%kTile", kTile, stage + ", " + n + ", " + k),
+          sharedPair(w, types, "%kTile", kTile,
+                     stage + ", " + n + ", " + w.addc(k, 8))};
       c = mma(w, types, qFrag[ks], b, c);
     }
     for (int e = 0; e < 4; ++e) {
@@ -765,14 +776,20 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     for (int64_t dt = 0; dt < valueTiles; ++dt) {
       std::string n = w.addc(g, dt * 8);
       std::array<std::string, 2> b = {
-          sharedPair(w, types, "%vTile", vTile, n + ", " + k),
-          sharedPair(w, types, "%vTile", vTile, n + ", " + w.addc(k, 8))};
+          sharedPair(w, types, "%vTile", vTile, stage + ", " + n + ", " + k),
+          sharedPair(w, types, "%vTile", vTile,
+                     stage + ", " + n + ", " + w.addc(k, 8))};
       out[dt] = mma(w, types, a, b, out[dt]);
     }
   }
   for (int64_t dt = 0; dt < valueTiles; ++dt)
     for (int e = 0; e < 4; ++e)
       next[4 + dt * 4 + e] = out[dt][e];
+  if (stages == 1)
+    w.line("gpu.barrier");
+  copyK.store(w, types, tid, nextStage, nextK);
+  copyV.store(w, types, tid, nextStage, nextV);
+  w.line("gpu.barrier");
   w.line("scf.yield " + llvm::join(next, ", ") + " : " +
          llvm::join(types32, ", "));
   w.line("}");

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Writes attention graphs exported by torch that llmc fuses into
+llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
+
+    make-attention.py OUT
+
+  causal     softmax(q k^T / 8 + causal -inf) v, 2 heads, seq 100, d 64
+             (a partial last key block, two shared stages, 16-byte loads)
+  padding    an additive [B,1,1,S] padding mask, batch 2, 3 heads, seq 50,
+             d 80 (d not a multiple of 16)
+  wide       d 128, no mask, seq 40 (one shared stage)
+  cross      5 queries over 67 keys, d 30 (scalar loads), no mask
+  gqa        4 query heads over 2 kv heads (expand and reshape, as Llama), causal,
+             seq 70, d 32
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+torch.manual_seed(3)
+out = sys.argv[1]
+
+
+def export(name, module, inputs, reference):
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    names = list(inputs)
+    torch.onnx.export(module, tuple(inputs.values()), os.path.join(folder, "model.onnx"),
+                      input_names=names, output_names=["y"], opset_version=17)
+    for n, t in inputs.items():
+        np.save(os.path.join(folder, n + ".npy"), t.numpy())
+    np.save(os.path.join(folder, "expected_y.npy"), reference.float().numpy())
+
+
+def reference(q, k, v, scale, mask=None):
+    q, k, v = q.double(), k.double(), v.double()
+    if k.shape[1] != q.shape[1]:
+        k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
+        v = v.repeat_interleave(q.shape[1] // v.shape[1], dim=1)
+    s = q @ k.transpose(-1, -2) * scale
+    if mask is not None:
+        s = s + mask.double()
+    return torch.softmax(s, dim=-1) @ v
+
+
+class Attention(torch.nn.Module):
+    def __init__(self, scale, causal=False, groups=1):
+        super().__init__()
+        self.scale, self.causal, self.groups = scale, causal, groups
+
+    def forward(self, q, k, v, mask=None):
+        if self.groups > 1:  # as Llama exports repeat their kv heads
+            b, h, n, d = k.shape
+            k = k[:, :, None].expand(b, h, self.groups, n, d).reshape(b, h * self.groups, n, d)
+            v = v[:, :, None].expand(b, h, self.groups, n, d).reshape(b, h * self.groups, n, d)
+        s = q @ k.transpose(-1, -2) * self.scale
+        if self.causal:
+            n, m = s.shape[-2], s.shape[-1]
+            s = s + torch.triu(torch.full((n, m), float("-inf")), 1)
+        if mask is not None:
+            s = s + mask
+        return torch.softmax(s, dim=-1) @ v
+
+
+def rand(*shape):
+    return torch.randn(*shape)
+
+
+def causal_mask(n):
+    return torch.triu(torch.full((n, n), float("-inf")), 1)
+
+
+q, k, v = rand(1, 2, 100, 64), rand(1, 2, 100, 64), rand(1, 2, 100, 64)
+export("causal", Attention(0.125, causal=True), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 0.125, causal_mask(100)))
+
+q, k, v = rand(2, 3, 50, 80), rand(2, 3, 50, 80), rand(2, 3, 50, 80)
+pad = torch.zeros(2, 1, 1, 50)
+pad[0, ..., 41:] = -10000.0
+pad[1, ..., 17:] = -10000.0
+export("padding", Attention(80 ** -0.5), {"q": q, "k": k, "v": v, "mask": pad},
+       reference(q, k, v, 80 ** -0.5, pad))
+
+q, k, v = rand(1, 2, 40, 128), rand(1, 2, 40, 128), rand(1, 2, 40, 128)
+export("wide", Attention(128 ** -0.5), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 128 ** -0.5))
+
+q, k, v = rand(1, 2, 5, 30), rand(1, 2, 67, 30), rand(1, 2, 67, 30)
+export("cross", Attention(30 ** -0.5), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 30 ** -0.5))
+
+q, k, v = rand(1, 4, 70, 32), rand(1, 2, 70, 32), rand(1, 2, 70, 32)
+export("gqa", Attention(32 ** -0.5, causal=True, groups=2), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 32 ** -0.5, causal_mask(70)))
