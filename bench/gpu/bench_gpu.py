@@ -1,23 +1,37 @@
 #!/usr/bin/env python3
-"""GPU benchmarks of the ptx backend against PyTorch on the same GPU.
+"""GPU checks and benchmarks of the ptx backend, in two halves: artifacts are
+compiled where llmc is built, then run on a GPU machine that needs only
+Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
 
-    /usr/bin/python3 bench/gpu/bench_gpu.py [--build build] [--quick]
-        [--json bench/results/DATE-gpu.json]
+    # here, with the llmc build:
+    /usr/bin/python3 bench/gpu/bench_gpu.py --prepare gpu-prepared [--quick]
+    # on the GPU machine (the repository and gpu-prepared/ copied there):
+    python3 bench/gpu/bench_gpu.py --run gpu-prepared [--json results.json]
 
-Three tables, every llmc figure being the device time of one forward
-(`llm-run --stats`: CUDA events around the replayed launch graph, after one
-warm-up) of a model compiled with `llm-compile --target ptx`:
+--prepare writes, into the folder:
 
-- GEMM: C = A x B, square fp32 problems 1024^3 .. 8192^3 (bf16 tensor-core
-  inputs in llmc), against cuBLAS through torch.matmul in bf16 and fp32;
+- check-*: the exported GPT-2, BERT and Llama test models and the emulator
+  tests' matmul and attention graphs, with weights, inputs and the
+  reference outputs; --run checks each against its reference (bf16
+  tolerance) before timing anything;
+- gemm-N: C = A x B for square fp32 problems N = 1024 .. 8192 (bf16
+  tensor-core inputs in llmc), timed against cuBLAS through torch.matmul in
+  bf16 and fp32;
 - attention: causal softmax(Q K^T / 8) V at sequence 2048, 16 heads of 64,
   against torch's scaled_dot_product_attention (bf16);
-- a GPT-2-small-shaped forward (12 layers, d_model 768, 12 heads, vocabulary
-  50257, sequence 1024) against PyTorch eager and torch.compile (bf16 autocast).
+- gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
+  d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
+  against PyTorch eager and torch.compile (bf16 autocast) on the same
+  architecture.
 
-Without a GPU (torch.cuda.is_available() false, or no libcuda.so.1) it prints
-why and exits 0 having measured nothing: numbers only ever come from a real
-run. Exit 2 if the llmc tools are not built.
+Weights of the timed models are not copied (random ones are made on the
+GPU: timing does not depend on them), which keeps the folder small. Every
+llmc figure is the device time of one forward (CUDA events around the
+replayed CUDA graph, best of 10 after a warm-up).
+
+--run without a GPU (no CuPy or no device) prints why and exits 0 having
+measured nothing: numbers only ever come from a real run. It exits 1 if a
+check fails, 2 if the folder is not a prepared one.
 """
 import argparse
 import json
@@ -28,23 +42,159 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "test", "models"))
+
+GPT2_SMALL = dict(vocab_size=50257, max_positions=1024, d_model=768, n_heads=12,
+                  n_layers=12)
 
 
-def gpu_unavailable():
+# ---------------------------------------------------------------------------
+# --prepare (where llmc is built)
+# ---------------------------------------------------------------------------
+
+def tool(build, name):
+    """BUILD/bin/NAME; without --build, ./build or else the tools on PATH."""
+    path = os.path.join(build or os.path.join(ROOT, "build"), "bin", name)
+    if not os.path.exists(path):
+        found = None if build else shutil.which(name)
+        if not found:
+            raise FileNotFoundError(path)
+        path = found
+    return path
+
+
+def export(module, args, names, path, outputs=("y",)):
+    import torch
+    kwargs = dict(input_names=list(names), output_names=list(outputs), opset_version=17)
     try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    if not torch.cuda.is_available():
-        return "torch.cuda.is_available() is False (no GPU or no driver)"
-    try:
-        import ctypes
-        ctypes.CDLL("libcuda.so.1")
-    except OSError as error:
-        return f"libcuda.so.1 cannot be loaded ({error})"
-    return None
+        torch.onnx.export(module, args, path, dynamo=False, **kwargs)
+    except TypeError:  # torch before 2.5 has no dynamo argument
+        torch.onnx.export(module, args, path, **kwargs)
 
+
+def compile_artifact(build, model, out, keep_weights):
+    """llm-compile --target ptx, then drop what the runner does not read."""
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([tool(build, "llm-compile"), model, "--target", "ptx", "-o", out],
+                   check=True, stdout=subprocess.DEVNULL)
+    for name in ("kernels.mlirbc", "ptx.mlirbc") + (() if keep_weights else ("weights.bin",)):
+        path = os.path.join(out, name)
+        if os.path.exists(path):
+            os.remove(path)
+
+
+def prepare_checks(build, folder, work):
+    """The exported test models and the emulator tests' graphs, with their
+    references; returns the check entries."""
+    import numpy as np
+    checks = []
+    for model, output in (("gpt2", "logits"), ("bert", "last_hidden_state"),
+                          ("llama", "logits")):
+        src = os.path.join(work, model)
+        subprocess.run([sys.executable, os.path.join(ROOT, "test", "models", "export_models.py"),
+                        "--model", model, "--opset", "17", "--out", src],
+                       check=True, stdout=subprocess.DEVNULL)
+        art = os.path.join(folder, "check-" + model)
+        compile_artifact(build, os.path.join(src, "model.onnx"), art, keep_weights=True)
+        inputs = {}
+        for name in ("input_ids", "attention_mask"):
+            path = os.path.join(src, name + ".npy")
+            if os.path.exists(path):
+                shutil.copy(path, os.path.join(art, name + ".npy"))
+                inputs[name] = name + ".npy"
+        shutil.copy(os.path.join(src, output + ".npy"), os.path.join(art, "expected.npy"))
+        checks.append({"name": model, "inputs": inputs, "output": output, "tol": 5e-2})
+    inputs_dir = os.path.join(ROOT, "test", "Target", "PTX", "Inputs")
+    for script, cases, tol in (("make-gemms.py", ("wide-bias", "transb", "batched", "scalar",
+                                                  "shared"), 2e-3),
+                               ("make-attention.py", ("causal", "padding", "wide", "cross",
+                                                      "gqa"), 1e-2)):
+        cases_dir = os.path.join(work, script)
+        subprocess.run([sys.executable, os.path.join(inputs_dir, script), cases_dir],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for case in cases:
+            src = os.path.join(cases_dir, case)
+            art = os.path.join(folder, "check-" + case)
+            compile_artifact(build, os.path.join(src, "model.onnx"), art, keep_weights=True)
+            inputs = {}
+            for f in os.listdir(src):
+                if f.endswith(".npy"):
+                    shutil.copy(os.path.join(src, f), os.path.join(art, f))
+                    if not f.startswith("expected_"):
+                        inputs[f[:-4]] = f
+            os.replace(os.path.join(art, "expected_y.npy"), os.path.join(art, "expected.npy"))
+            checks.append({"name": case, "inputs": inputs, "output": "y", "tol": tol})
+    return checks
+
+
+def prepare(args):
+    import torch
+    import export_models as em
+    build = args.build
+    tool(build, "llm-compile")  # fails early if it is not built
+    folder = args.prepare
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(0)
+    index = {"prepared": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "timed": []}
+    with tempfile.TemporaryDirectory(prefix="llmc-gpu-prepare.") as work:
+        print("bench_gpu: checks (exported models, matmul and attention cases)", flush=True)
+        index["checks"] = prepare_checks(build, folder, work)
+        for n in ([1024, 2048] if args.quick else [1024, 2048, 4096, 8192]):
+            print(f"bench_gpu: gemm {n}", flush=True)
+
+            class MatMul(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.w = torch.nn.Parameter(torch.randn(n, n) / n ** 0.5)
+
+                def forward(self, x):
+                    return x @ self.w
+
+            path = os.path.join(work, f"gemm{n}.onnx")
+            export(MatMul(), (torch.randn(n, n),), ["x"], path)
+            compile_artifact(build, path, os.path.join(folder, f"gemm-{n}"), keep_weights=False)
+            os.remove(path)
+            index["timed"].append({"name": f"gemm-{n}", "kind": "gemm", "n": n})
+
+        seq, heads, dim = (1024 if args.quick else 2048), 16, 64
+        print(f"bench_gpu: attention {seq}", flush=True)
+
+        class Attention(torch.nn.Module):
+            def forward(self, q, k, v):
+                scores = q @ k.transpose(-1, -2) / dim ** 0.5
+                mask = torch.triu(torch.full((seq, seq), float("-inf")), 1)
+                return torch.softmax(scores + mask, dim=-1) @ v
+
+        path = os.path.join(work, "attention.onnx")
+        export(Attention(), tuple(torch.randn(1, heads, seq, dim) for _ in range(3)),
+               ["q", "k", "v"], path)
+        compile_artifact(build, path, os.path.join(folder, "attention"), keep_weights=False)
+        index["timed"].append({"name": "attention", "kind": "attention", "seq": seq,
+                               "heads": heads, "head_dim": dim})
+
+        config = em.GPT2Config(**GPT2_SMALL)
+        model = em.GPT2(config).eval()
+        for name, tokens in (("gpt2-prefill", 256 if args.quick else 1024), ("gpt2-decode", 1)):
+            print(f"bench_gpu: {name} ({tokens} tokens)", flush=True)
+            path = os.path.join(work, name + ".onnx")
+            with torch.no_grad():
+                export(model, (torch.randint(0, config.vocab_size, (1, tokens)),),
+                       ["input_ids"], path, outputs=("logits",))
+            compile_artifact(build, path, os.path.join(folder, name), keep_weights=False)
+            index["timed"].append({"name": name, "kind": "gpt2", "tokens": tokens})
+    with open(os.path.join(folder, "prepared.json"), "w") as f:
+        json.dump(index, f, indent=2)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
+    print(f"bench_gpu: prepared {folder} ({size / 2**20:.1f} MiB)")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# --run (on the GPU machine)
+# ---------------------------------------------------------------------------
 
 def torch_time(fn, repeats=20):
     import torch
@@ -60,180 +210,169 @@ def torch_time(fn, repeats=20):
     return start.elapsed_time(stop) / repeats * 1e-3
 
 
-class Llmc:
-    def __init__(self, build):
-        if build is None:
-            # The repository's build folder, else the tools on PATH.
-            build = os.path.join(ROOT, "build")
-            found = shutil.which("llm-compile")
-            if not os.path.exists(os.path.join(build, "bin", "llm-compile")) and found:
-                build = os.path.dirname(os.path.dirname(found))
-        self.bin = os.path.join(build, "bin")
-        for tool in ("llm-compile", "llm-run"):
-            if not os.path.exists(os.path.join(self.bin, tool)):
-                raise FileNotFoundError(os.path.join(self.bin, tool))
-
-    def forward_seconds(self, model, inputs, work, repeats=5):
-        """Compiles `model` for ptx and returns the best device time of a
-        forward over `repeats` runs of llm-run."""
-        art = os.path.join(work, "art")
-        shutil.rmtree(art, ignore_errors=True)
-        subprocess.run([os.path.join(self.bin, "llm-compile"), model, "--target", "ptx",
-                        "-o", art], check=True, stdout=subprocess.DEVNULL)
-        best = float("inf")
-        for _ in range(repeats):
-            stats = os.path.join(work, "stats.json")
-            cmd = [os.path.join(self.bin, "llm-run"), art, "--target", "ptx",
-                   "--output-dir", os.path.join(work, "out"), "--stats", stats]
-            for name, path in inputs.items():
-                cmd += ["--input", f"{name}={path}"]
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            best = min(best, json.load(open(stats))["device_s"])
-        return best
+def gpu_unavailable():
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "no CUDA device"
+    except Exception as error:
+        return f"CuPy cannot reach a GPU ({error})"
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return "torch.cuda.is_available() is False"
+    except ImportError:
+        return "torch is not installed"
+    return None
 
 
-def export(module, args, names, path, outputs=("y",)):
-    import torch
-    torch.onnx.export(module, args, path, input_names=list(names),
-                      output_names=list(outputs), opset_version=17, dynamo=False)
+def llmc_seconds(folder, name, repeats=10):
+    import ptx_runner
+    plan = ptx_runner.Plan(os.path.join(folder, name))
+    plan.check(need_weights=False)
+    runner = ptx_runner.Runner(plan, random_weights=True)
+    runner.set_inputs(ptx_runner.random_inputs(plan))
+    runner.capture()
+    return min(runner.time(repeats))
 
 
-def save_inputs(work, named):
+def run_checks(folder, checks):
     import numpy as np
-    paths = {}
-    for name, tensor in named.items():
-        paths[name] = os.path.join(work, f"{name}.npy")
-        np.save(paths[name], tensor.cpu().numpy())
-    return paths
-
-
-def bench_gemm(llmc, sizes, work):
-    import torch
+    import ptx_runner
+    failed = 0
+    print(f"{'check':>12} {'result':>8} {'max |diff|':>11} {'tolerance':>10}")
     rows = []
-    for n in sizes:
-        class MatMul(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.w = torch.nn.Parameter(torch.randn(n, n) / n ** 0.5)
-
-            def forward(self, x):
-                return x @ self.w
-
-        model, x = MatMul(), torch.randn(n, n)
-        path = os.path.join(work, f"gemm{n}.onnx")
-        export(model, (x,), ["x"], path)
-        ours = llmc.forward_seconds(path, save_inputs(work, {"x": x}), work)
-        a = torch.randn(n, n, device="cuda")
-        b = torch.randn(n, n, device="cuda")
-        ab, bb = a.bfloat16(), b.bfloat16()
-        cublas_bf16 = torch_time(lambda: ab @ bb)
-        cublas_f32 = torch_time(lambda: a @ b)
-        flops = 2.0 * n ** 3
-        rows.append({"n": n, "llmc_s": ours, "cublas_bf16_s": cublas_bf16,
-                     "cublas_fp32_s": cublas_f32,
-                     "llmc_tflops": flops / ours * 1e-12,
-                     "cublas_bf16_tflops": flops / cublas_bf16 * 1e-12})
-    print(f"{'GEMM n^3':>10} {'llmc ms':>9} {'TFLOP/s':>8} {'cuBLAS bf16 ms':>15} "
-          f"{'TFLOP/s':>8} {'cuBLAS fp32 ms':>15} {'llmc/cuBLAS':>12}")
-    for r in rows:
-        print(f"{r['n']:>10} {r['llmc_s']*1e3:>9.3f} {r['llmc_tflops']:>8.1f} "
-              f"{r['cublas_bf16_s']*1e3:>15.3f} {r['cublas_bf16_tflops']:>8.1f} "
-              f"{r['cublas_fp32_s']*1e3:>15.3f} {r['cublas_bf16_s']/r['llmc_s']:>12.2f}")
-    return rows
+    for check in checks:
+        art = os.path.join(folder, "check-" + check["name"])
+        plan = ptx_runner.Plan(art)
+        plan.check()
+        runner = ptx_runner.Runner(plan)
+        runner.set_inputs({n: np.load(os.path.join(art, f)) for n, f in check["inputs"].items()})
+        runner.forward()
+        runner.stream.synchronize()
+        got = runner.outputs()[check["output"]].astype(np.float64)
+        expected = np.load(os.path.join(art, "expected.npy")).astype(np.float64)
+        tol = check["tol"]
+        ok = got.shape == expected.shape and np.allclose(got, expected, rtol=tol, atol=tol)
+        diff = float(np.nanmax(np.abs(got - expected))) if got.shape == expected.shape else float("nan")
+        failed += not ok
+        rows.append({"name": check["name"], "ok": bool(ok), "max_abs_diff": diff, "tol": tol})
+        print(f"{check['name']:>12} {'ok' if ok else 'FAILED':>8} {diff:>11.3g} {tol:>10g}")
+    return rows, failed
 
 
-def bench_attention(llmc, seq, work):
+def run(args):
+    folder = args.run
+    try:
+        with open(os.path.join(folder, "prepared.json")) as f:
+            index = json.load(f)
+    except (OSError, ValueError) as error:
+        print(f"bench_gpu: error: {folder} is not a prepared folder ({error}); "
+              "run --prepare where llmc is built", file=sys.stderr)
+        return 2
+    why = gpu_unavailable()
+    if why:
+        print(f"bench_gpu: skipped, no GPU to measure on: {why}")
+        return 0
     import torch
     import torch.nn.functional as F
-    heads, dim = 16, 64
-
-    class Attention(torch.nn.Module):
-        def forward(self, q, k, v):
-            scores = q @ k.transpose(-1, -2) / dim ** 0.5
-            mask = torch.triu(torch.full((seq, seq), float("-inf")), 1)
-            return torch.softmax(scores + mask, dim=-1) @ v
-
-    q, k, v = (torch.randn(1, heads, seq, dim) for _ in range(3))
-    path = os.path.join(work, "attention.onnx")
-    export(Attention(), (q, k, v), ["q", "k", "v"], path)
-    ours = llmc.forward_seconds(path, save_inputs(work, {"q": q, "k": k, "v": v}), work)
-    qc, kc, vc = (t.cuda().bfloat16() for t in (q, k, v))
-    sdpa = torch_time(lambda: F.scaled_dot_product_attention(qc, kc, vc, is_causal=True))
-    flops = 4.0 * heads * seq * seq * dim / 2  # causal: half the scores
-    row = {"seq": seq, "heads": heads, "head_dim": dim, "llmc_s": ours, "sdpa_bf16_s": sdpa,
-           "llmc_tflops": flops / ours * 1e-12, "sdpa_tflops": flops / sdpa * 1e-12}
-    print(f"\n{'attention':>10} {'llmc ms':>9} {'TFLOP/s':>8} {'SDPA bf16 ms':>13} {'TFLOP/s':>8}")
-    print(f"{'S=' + str(seq):>10} {ours*1e3:>9.3f} {row['llmc_tflops']:>8.1f} "
-          f"{sdpa*1e3:>13.3f} {row['sdpa_tflops']:>8.1f}")
-    return row
-
-
-def bench_gpt2(llmc, seq, work):
-    import torch
-    sys.path.insert(0, os.path.join(ROOT, "test", "models"))
     import export_models as em
-    config = em.GPT2Config(vocab_size=50257, max_positions=seq, d_model=768,
-                           n_heads=12, n_layers=12)
-    model = em.GPT2(config).eval()
-    ids = torch.randint(0, config.vocab_size, (1, seq))
-    path = os.path.join(work, "gpt2.onnx")
-    with torch.no_grad():
-        export(model, (ids,), ["input_ids"], path, outputs=("logits",))
-    ours = llmc.forward_seconds(path, save_inputs(work, {"input_ids": ids}), work, repeats=3)
-    cuda_model, cuda_ids = model.cuda(), ids.cuda()
+    torch.manual_seed(0)
+    results = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
+               "prepared": index.get("prepared")}
+    print(f"GPU: {results['gpu']}, artifacts prepared {index.get('prepared')}\n", flush=True)
+    results["checks"], failed = run_checks(folder, index["checks"])
+    print(flush=True)
 
-    def eager():
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-            return cuda_model(cuda_ids)
+    gemm = []
+    for entry in (e for e in index["timed"] if e["kind"] == "gemm"):
+        n = entry["n"]
+        ours = llmc_seconds(folder, entry["name"])
+        a, b = torch.randn(n, n, device="cuda"), torch.randn(n, n, device="cuda")
+        ab, bb = a.bfloat16(), b.bfloat16()
+        bf16 = torch_time(lambda: ab @ bb)
+        f32 = torch_time(lambda: a @ b)
+        flops = 2.0 * n ** 3
+        gemm.append({"n": n, "llmc_s": ours, "cublas_bf16_s": bf16, "cublas_fp32_s": f32,
+                     "llmc_tflops": flops / ours * 1e-12,
+                     "cublas_bf16_tflops": flops / bf16 * 1e-12})
+    if gemm:
+        print(f"{'GEMM n^3':>10} {'llmc ms':>9} {'TFLOP/s':>8} {'cuBLAS bf16 ms':>15} "
+              f"{'TFLOP/s':>8} {'cuBLAS fp32 ms':>15} {'llmc/cuBLAS':>12}")
+        for r in gemm:
+            print(f"{r['n']:>10} {r['llmc_s']*1e3:>9.3f} {r['llmc_tflops']:>8.1f} "
+                  f"{r['cublas_bf16_s']*1e3:>15.3f} {r['cublas_bf16_tflops']:>8.1f} "
+                  f"{r['cublas_fp32_s']*1e3:>15.3f} {r['cublas_bf16_s']/r['llmc_s']:>12.2f}",
+                  flush=True)
+    results["gemm"] = gemm
 
-    eager_s = torch_time(eager, repeats=10)
-    compiled_model = torch.compile(cuda_model)
+    for entry in (e for e in index["timed"] if e["kind"] == "attention"):
+        seq, heads, dim = entry["seq"], entry["heads"], entry["head_dim"]
+        ours = llmc_seconds(folder, entry["name"])
+        q, k, v = (torch.randn(1, heads, seq, dim, device="cuda").bfloat16() for _ in range(3))
+        sdpa = torch_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+        flops = 4.0 * heads * seq * seq * dim / 2  # causal: half the scores
+        row = {"seq": seq, "heads": heads, "head_dim": dim, "llmc_s": ours, "sdpa_bf16_s": sdpa,
+               "llmc_tflops": flops / ours * 1e-12, "sdpa_tflops": flops / sdpa * 1e-12}
+        print(f"\n{'attention':>10} {'llmc ms':>9} {'TFLOP/s':>8} {'SDPA bf16 ms':>13} "
+              f"{'TFLOP/s':>8} {'SDPA/llmc':>10}")
+        print(f"{'S=' + str(seq):>10} {ours*1e3:>9.3f} {row['llmc_tflops']:>8.1f} "
+              f"{sdpa*1e3:>13.3f} {row['sdpa_tflops']:>8.1f} {sdpa/ours:>10.2f}", flush=True)
+        results["attention"] = row
 
-    def compiled():
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-            return compiled_model(cuda_ids)
+    gpt2 = [e for e in index["timed"] if e["kind"] == "gpt2"]
+    if gpt2:
+        config = em.GPT2Config(**GPT2_SMALL)
+        model = em.GPT2(config).eval().cuda()
+        compiled = torch.compile(model)
+        rows = []
+        for entry in gpt2:
+            ours = llmc_seconds(folder, entry["name"], repeats=5)
+            ids = torch.randint(0, config.vocab_size, (1, entry["tokens"]), device="cuda")
 
-    compiled_s = torch_time(compiled, repeats=10)
-    row = {"seq": seq, "llmc_s": ours, "torch_eager_bf16_s": eager_s,
-           "torch_compile_bf16_s": compiled_s}
-    print(f"\n{'GPT-2 small':>12} {'llmc ms':>9} {'eager ms':>9} {'compile ms':>11} "
-          f"{'tokens/s llmc':>14}")
-    print(f"{'S=' + str(seq):>12} {ours*1e3:>9.2f} {eager_s*1e3:>9.2f} {compiled_s*1e3:>11.2f} "
-          f"{seq/ours:>14.0f}")
-    return row
+            def eager():
+                with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+                    return model(ids)
+
+            def fast():
+                with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+                    return compiled(ids)
+
+            rows.append({"name": entry["name"], "tokens": entry["tokens"], "llmc_s": ours,
+                         "torch_eager_bf16_s": torch_time(eager, repeats=10),
+                         "torch_compile_bf16_s": torch_time(fast, repeats=10)})
+        print(f"\n{'GPT-2 small':>14} {'llmc ms':>9} {'eager ms':>9} {'compile ms':>11} "
+              f"{'eager/llmc':>11}")
+        for r in rows:
+            print(f"{r['name']:>14} {r['llmc_s']*1e3:>9.3f} {r['torch_eager_bf16_s']*1e3:>9.3f} "
+                  f"{r['torch_compile_bf16_s']*1e3:>11.3f} "
+                  f"{r['torch_eager_bf16_s']/r['llmc_s']:>11.2f}", flush=True)
+        results["gpt2_small"] = rows
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 1 if failed else 0
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", help="build folder with bin/llm-compile "
-                        "(default: ./build, else the tools on PATH)")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--prepare", metavar="DIR", help="compile the artifacts into DIR")
+    mode.add_argument("--run", metavar="DIR", help="check and time the artifacts in DIR")
+    parser.add_argument("--build", help="build folder with bin/llm-compile (default ./build, "
+                        "else the tools on PATH)")
     parser.add_argument("--quick", action="store_true",
-                        help="GEMM 1024 and 2048 only, attention at 1024, GPT-2 at 256")
-    parser.add_argument("--json", help="also write the numbers here")
+                        help="GEMM 1024 and 2048 only, attention at 1024, GPT-2 prefill of 256")
+    parser.add_argument("--json", help="--run: also write the numbers here")
     args = parser.parse_args()
-    try:
-        llmc = Llmc(args.build)
-    except FileNotFoundError as missing:
-        print(f"bench_gpu.py: error: {missing} is not built (bash scripts/setup.sh)",
-              file=sys.stderr)
-        return 2
-    why = gpu_unavailable()
-    if why:
-        print(f"bench_gpu.py: skipped, no GPU to measure on: {why}")
-        return 0
-    import torch
-    torch.manual_seed(0)
-    results = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0)}
-    print(f"GPU: {results['gpu']}\n")
-    with tempfile.TemporaryDirectory(prefix="llmc-bench-gpu.") as work:
-        sizes = [1024, 2048] if args.quick else [1024, 2048, 4096, 8192]
-        results["gemm"] = bench_gemm(llmc, sizes, work)
-        results["attention"] = bench_attention(llmc, 1024 if args.quick else 2048, work)
-        results["gpt2_small"] = bench_gpt2(llmc, 256 if args.quick else 1024, work)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    return 0
+    if args.prepare:
+        try:
+            return prepare(args)
+        except FileNotFoundError as missing:
+            print(f"bench_gpu: error: {missing} is not built (bash scripts/setup.sh)",
+                  file=sys.stderr)
+            return 2
+    return run(args)
 
 
 if __name__ == "__main__":

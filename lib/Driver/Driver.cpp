@@ -44,6 +44,8 @@ constexpr StringRef kHostCodeFile = "host.mlirbc";
 constexpr StringRef kWeightsFile = "weights.bin";
 constexpr StringRef kPTXCodeFile = "ptx.mlirbc";
 constexpr StringRef kPTXFile = "model.ptx";
+/// Initial bytes of the ptx plan's constant buffers.
+constexpr StringRef kConstantsFile = "constants.bin";
 /// The ptx target's kernels before NVVM, for the GPU emulator.
 constexpr StringRef kGPUKernelsFile = "kernels.mlirbc";
 constexpr size_t kWeightAlignment = 64;
@@ -164,15 +166,27 @@ llvm::Error writeBytecode(StringRef path, mlir::ModuleOp module) {
   return llvm::Error::success();
 }
 
+/// model.ptx, and the constants' initial bytes (constants.bin) when the
+/// plan has any.
 llvm::Error writePTX(StringRef directory, const LaunchPlan &plan) {
-  llvm::SmallString<256> path(directory);
-  llvm::sys::path::append(path, kPTXFile);
-  std::error_code error;
-  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-  if (error)
-    return inputError(path + ": cannot write: " + error.message());
-  os << plan.ptx;
-  return llvm::Error::success();
+  auto write = [&](StringRef file, StringRef bytes) -> llvm::Error {
+    llvm::SmallString<256> path(directory);
+    llvm::sys::path::append(path, file);
+    std::error_code error;
+    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+    if (error)
+      return inputError(path + ": cannot write: " + error.message());
+    os << bytes;
+    return llvm::Error::success();
+  };
+  if (auto error = write(kPTXFile, plan.ptx))
+    return error;
+  std::vector<uint8_t> constants = plan.constantBytes();
+  if (constants.empty())
+    return llvm::Error::success();
+  return write(kConstantsFile,
+               StringRef(reinterpret_cast<const char *>(constants.data()),
+                         constants.size()));
 }
 } // namespace
 
@@ -494,6 +508,8 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   if (ptxPlan) {
     manifest["ptx"] = kPTXFile;
     manifest["launch_plan"] = ptxPlan->summary();
+    if (!ptxPlan->constantBytes().empty())
+      manifest["constants_file"] = kConstantsFile;
     if (gpuKernels)
       manifest["gpu_kernels"] = kGPUKernelsFile;
   }

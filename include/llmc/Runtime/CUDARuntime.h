@@ -52,8 +52,13 @@ struct LaunchPlan {
   /// Buffer of each output, in signature order.
   std::vector<int64_t> outputs;
 
-  /// Launch count, kernels and buffer bytes, for manifests and tests.
+  /// The plan as JSON, for manifests, tests and runners without LLVM
+  /// (bench/gpu/ptx_runner.py): launch count, kernels, every call with its
+  /// arguments, the buffer table (kind, bytes, input or weight index, offset
+  /// of a constant in constantBytes()) and the output buffers.
   llvm::json::Object summary() const;
+  /// The initial bytes of every constant buffer, in buffer order.
+  std::vector<uint8_t> constantBytes() const;
 };
 
 /// Why no GPU can run the plan, or none: whether libcuda.so.1 loads and

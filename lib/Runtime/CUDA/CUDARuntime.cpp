@@ -10,6 +10,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <dlfcn.h>
 
@@ -192,7 +193,7 @@ llvm::json::Object LaunchPlan::summary() const {
         args.push_back("i32:" + std::to_string(arg.integer));
         break;
       case Argument::Kind::F32:
-        args.push_back("f32:" + std::to_string(arg.real));
+        args.push_back(llvm::formatv("f32:{0:e9}", arg.real).str());
         break;
       }
     }
@@ -204,12 +205,41 @@ llvm::json::Object LaunchPlan::summary() const {
          llvm::json::Array{launch.block[0], launch.block[1], launch.block[2]}},
         {"args", std::move(args)}});
   }
+  // Every buffer: what fills it (an input or weight by signature index, a
+  // constant at `offset` in the constants file, or nothing) and its size.
+  llvm::json::Array table;
+  int64_t constantOffset = 0;
+  for (const Buffer &buffer : buffers) {
+    static const char *kinds[] = {"input", "weight", "constant", "temporary"};
+    llvm::json::Object entry{{"kind", kinds[static_cast<int>(buffer.kind)]},
+                             {"bytes", buffer.bytes}};
+    if (buffer.kind == BufferKind::Input || buffer.kind == BufferKind::Weight)
+      entry["index"] = buffer.index;
+    if (buffer.kind == BufferKind::Constant) {
+      entry["offset"] = constantOffset;
+      constantOffset += buffer.data.size();
+    }
+    table.push_back(std::move(entry));
+  }
+  llvm::json::Array outputTable;
+  for (int64_t output : outputs)
+    outputTable.push_back(output);
   return llvm::json::Object{{"launches", static_cast<int64_t>(launches.size())},
                             {"calls", std::move(calls)},
                             {"kernels", std::move(kernels)},
                             {"buffers", static_cast<int64_t>(buffers.size())},
+                            {"buffer_table", std::move(table)},
+                            {"outputs", std::move(outputTable)},
                             {"device_bytes", total},
                             {"temporary_bytes", temporary}};
+}
+
+std::vector<uint8_t> LaunchPlan::constantBytes() const {
+  std::vector<uint8_t> bytes;
+  for (const Buffer &buffer : buffers)
+    if (buffer.kind == BufferKind::Constant)
+      bytes.insert(bytes.end(), buffer.data.begin(), buffer.data.end());
+  return bytes;
 }
 
 std::optional<std::string> llmc::cudaUnavailableReason() {
