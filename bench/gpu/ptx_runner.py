@@ -105,8 +105,12 @@ class Plan:
                                         f"buffer {buffer['bytes']}")
             elif kind == "weight":
                 entry = self.weights[buffer["index"]]
-                if entry["bytes"] != buffer["bytes"]:
-                    raise ArtifactError(f"buffer {i}: weight bytes differ")
+                expected = entry["bytes"] // 2 if buffer.get("format") == "bf16" else entry["bytes"]
+                if expected != buffer["bytes"]:
+                    raise ArtifactError(f"buffer {i}: weight '{entry.get('name')}' has "
+                                        f"{entry['bytes']} bytes, the "
+                                        f"{buffer.get('format', 'f32')} buffer "
+                                        f"{buffer['bytes']}")
         if need_weights and self.weights:
             size = os.path.getsize(self.weights_path) if os.path.exists(self.weights_path) else -1
             end = max(w["offset"] + w["bytes"] for w in self.weights)
@@ -121,6 +125,14 @@ class Plan:
             if size != constants:
                 raise ArtifactError(f"constants file: {size} bytes, the plan's "
                                     f"constants {constants}")
+
+
+def to_bf16(values):
+    """float32 -> bf16 bits (uint16), rounded to nearest even."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    rounded[np.isnan(values)] = 0x7FC0
+    return rounded
 
 
 def nbytes(spec):
@@ -157,17 +169,24 @@ class Runner:
             size = max(buffer["bytes"], 4)
             device = cp.empty(size, dtype=cp.uint8)
             if buffer["kind"] == "weight":
+                # f32 values, uploaded as they are or rounded to bf16 (a
+                # buffer of format bf16, which tensor-core kernels read).
                 entry = plan.weights[buffer["index"]]
                 spec = plan.signature["weights"][buffer["index"]]
+                bf16 = buffer.get("format") == "bf16"
                 if weights_blob is not None:
-                    device[:entry["bytes"]] = cp.asarray(
-                        weights_blob[entry["offset"]:entry["offset"] + entry["bytes"]])
+                    raw = weights_blob[entry["offset"]:entry["offset"] + entry["bytes"]]
+                    if bf16:
+                        raw = to_bf16(raw.view(np.float32)).view(np.uint8)
+                    device[:buffer["bytes"]] = cp.asarray(raw)
                 elif spec["dtype"] == "f32":
                     # Timing only: values like a trained layer's (std 0.02).
                     values = rng.standard_normal(entry["bytes"] // 4, dtype=cp.float32) * 0.02
-                    device[:entry["bytes"]] = values.view(cp.uint8)
+                    if bf16:  # truncated, not rounded: random all the same
+                        values = values.view(cp.uint16)[1::2].copy()
+                    device[:buffer["bytes"]] = values.view(cp.uint8)
                 else:
-                    device[:entry["bytes"]] = 0
+                    device[:buffer["bytes"]] = 0
             elif buffer["kind"] == "constant":
                 start = buffer["offset"]
                 device[:buffer["bytes"]] = cp.asarray(

@@ -1,6 +1,9 @@
 //===- Tensor.cpp - host tensors, .npy and TensorProto files, signatures --===//
 #include "llmc/Runtime/Tensor.h"
 
+#include <cmath>
+#include <cstring>
+
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -565,4 +568,25 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
                      "' (its inputs: " + expected + ")");
   }
   return bound;
+}
+
+uint16_t llmc::roundToBF16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  if (std::isnan(value))
+    return 0x7fc0;
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+std::vector<uint8_t> llmc::f32BytesToBF16(const void *bytes, size_t count) {
+  std::vector<uint8_t> out(count * 2);
+  const auto *in = static_cast<const uint8_t *>(bytes);
+  for (size_t i = 0; i < count; ++i) {
+    float value;
+    std::memcpy(&value, in + i * 4, 4);
+    uint16_t half = roundToBF16(value);
+    std::memcpy(&out[i * 2], &half, 2);
+  }
+  return out;
 }

@@ -33,6 +33,10 @@ struct LaunchPlan {
     int64_t bytes = 0;
     /// Initial bytes of a constant.
     std::vector<uint8_t> data;
+    /// A weight uploaded as bf16: its f32 values rounded to nearest even
+    /// (`bytes` is half the weight's). Tensor-core kernels read such
+    /// buffers; the weight's other users read an f32 buffer of their own.
+    bool bf16 = false;
   };
   struct Argument {
     enum class Kind { Pointer, I64, I32, F32 } kind = Kind::Pointer;
@@ -60,6 +64,10 @@ struct LaunchPlan {
   /// The initial bytes of every constant buffer, in buffer order.
   std::vector<uint8_t> constantBytes() const;
 };
+
+/// Whether a weight buffer of a plan fits its weight (index, size, format).
+bool weightMatches(const LaunchPlan::Buffer &buffer,
+                   llvm::ArrayRef<Tensor> weights);
 
 /// Why no GPU can run the plan, or none: whether libcuda.so.1 loads and
 /// reports a device.

@@ -32,6 +32,12 @@ std::optional<DType> dtypeFromMLIR(mlir::Type type);
 mlir::Type dtypeToMLIR(DType dtype, mlir::MLIRContext &context);
 std::string shapeToString(llvm::ArrayRef<int64_t> shape);
 
+/// The bf16 bits of `value`, rounded to nearest even (cvt.rn.bf16.f32); NaN
+/// stays a quiet NaN.
+uint16_t roundToBF16(float value);
+/// The f32 elements of `bytes` (native order), as bf16 bits.
+std::vector<uint8_t> f32BytesToBF16(const void *bytes, size_t count);
+
 /// A named host tensor. Owns its bytes, or views bytes owned elsewhere
 /// (a weight blob) through `keepAlive`.
 struct Tensor {

@@ -285,6 +285,7 @@ namespace {
 /// dimension; a run is wholly inside or wholly outside the matrix.
 struct TileCopy {
   std::string memref, memrefType, tile, tileType;
+  std::string element = "f32"; // of the global buffer
   int64_t rows = 0, tileK = 0, threads = 0;
   int64_t extentRows = 0, extentK = 0; // the matrix (m or n, and k)
   int64_t strideRow = 0, strideK = 0;
@@ -294,22 +295,27 @@ struct TileCopy {
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
            int64_t extentRows, int64_t extentK, int64_t strideRow,
-           int64_t strideK)
-      : memref(std::move(memref)), memrefType(flatType(operand.elements)),
-        tile(std::move(tile)), tileType(std::move(tileType)), rows(rows),
-        tileK(tileK), threads(threads), extentRows(extentRows),
-        extentK(extentK), strideRow(strideRow), strideK(strideK) {
+           int64_t strideK, std::string element = "f32")
+      : memref(std::move(memref)),
+        memrefType(flatType(operand.elements, element.c_str())),
+        tile(std::move(tile)), tileType(std::move(tileType)),
+        element(std::move(element)), rows(rows), tileK(tileK),
+        threads(threads), extentRows(extentRows), extentK(extentK),
+        strideRow(strideRow), strideK(strideK) {
     alongK = strideK == 1 || strideRow != 1;
-    // 16-byte loads when every run starts 16-byte aligned: the contiguous
-    // extent, the other stride and every batch stride are multiples of 4.
+    // 16-byte loads (4 f32 or 8 bf16) when every run starts 16-byte
+    // aligned: the contiguous extent, the other stride and every batch
+    // stride are multiples of the run.
+    int64_t run = this->element == "f32" ? 4 : 8;
     int64_t contiguous = alongK ? extentK : extentRows;
     int64_t other = alongK ? strideRow : strideK;
-    bool aligned = (alongK ? strideK : strideRow) == 1 && contiguous % 4 == 0 &&
-                   other % 4 == 0;
+    bool aligned = (alongK ? strideK : strideRow) == 1 &&
+                   contiguous % run == 0 && other % run == 0;
     for (const BatchTerm &term : operand.batch)
-      aligned &= term.stride % 4 == 0;
+      aligned &= term.stride % run == 0;
+    // rows * tileK is a multiple of threads (every block tile is).
     int64_t total = rows * tileK;
-    vector = aligned && (total / 4) % threads == 0 ? 4 : 1;
+    vector = aligned && (total / run) % threads == 0 ? run : 1;
     chunks = total / vector / threads;
   }
 
@@ -319,9 +325,10 @@ struct TileCopy {
                                 const std::string &base,
                                 const std::string &row0,
                                 const std::string &k0) const {
-    std::string zero = vector == 1
-                           ? w.f32(0.0)
-                           : w.let("arith.constant dense<0.0> : vector<4xf32>");
+    std::string vt = vectorType(element);
+    std::string zero =
+        vector == 1 ? w.let("arith.constant 0.0 : " + element)
+                    : w.let("arith.constant dense<0.0> : " + vt);
     std::string cRows = w.idx(extentRows), cK = w.idx(extentK);
     std::vector<std::string> values;
     for (int64_t i = 0; i < chunks; ++i) {
@@ -330,15 +337,16 @@ struct TileCopy {
       std::string ok = w.andi(w.cmp("ult", gr, cRows), w.cmp("ult", gk, cK));
       std::string addr = w.add(
           base, w.add(w.mulc(gr, strideRow), w.mulc(gk, strideK)));
+      std::string safe = w.select(ok, addr, w.idx(0), "index");
       if (vector == 1) {
-        values.push_back(w.guardedLoad(memref, memrefType, addr, ok, zero));
+        std::string v = w.load(memref, memrefType, safe);
+        values.push_back(w.select(ok, v, zero, element.c_str()));
         continue;
       }
-      std::string safe = w.select(ok, addr, w.idx(0), "index");
       std::string v = w.let("vector.load " + memref + "[" + safe +
-                            "] {alignment = 16 : i64} : " + memrefType +
-                            ", vector<4xf32>");
-      values.push_back(w.select(ok, v, zero, "vector<4xf32>"));
+                            "] {alignment = 16 : i64} : " + memrefType + ", " +
+                            vt);
+      values.push_back(w.select(ok, v, zero, vt.c_str()));
     }
     return values;
   }
@@ -350,22 +358,29 @@ struct TileCopy {
              const std::vector<std::string> &values) const {
     for (int64_t i = 0; i < chunks; ++i) {
       auto [r, k] = position(w, tid, i);
+      std::string from = vectorType(element), to = vectorType(types.element);
+      std::string h = values[i];
+      if (element != types.element) {
+        // f32 rounds to the tensor-core type; bf16 becomes f16 through f32.
+        if (element != "f32")
+          h = w.let("arith.extf " + h + " : " + from + " to " +
+                    vectorType("f32"));
+        h = w.let("arith.truncf " + h + " : " + vectorType("f32") + " to " +
+                  to);
+      }
       if (vector == 1) {
-        std::string h = w.let("arith.truncf " + values[i] + " : f32 to " +
-                              types.element);
         w.line("memref.store " + h + ", " + tile + "[" + stage + ", " + r +
                ", " + k + "] : " + tileType);
         continue;
       }
-      std::string vt = "vector<4x" + types.element + ">";
-      std::string h = w.let("arith.truncf " + values[i] +
-                            " : vector<4xf32> to " + vt);
       if (alongK) {
         w.line("vector.store " + h + ", " + tile + "[" + stage + ", " + r +
-               ", " + k + "] {alignment = 8 : i64} : " + tileType + ", " + vt);
+               ", " + k + "] {alignment = " + std::to_string(vector * 2) +
+               " : i64} : " + tileType + ", " + to);
         continue;
       }
-      for (int j = 0; j < 4; ++j) {
+      const std::string &vt = to;
+      for (int j = 0; j < vector; ++j) {
         std::string e = w.let("vector.extract " + h + "[" + std::to_string(j) +
                               "] : " + types.element + " from " + vt);
         w.line("memref.store " + e + ", " + tile + "[" + stage + ", " +
@@ -375,6 +390,11 @@ struct TileCopy {
   }
 
 private:
+  /// The type of one run of `type` elements (the scalar type for 1).
+  std::string vectorType(const std::string &type) const {
+    return vector == 1 ? type
+                       : "vector<" + std::to_string(vector) + "x" + type + ">";
+  }
   /// (row, k) within the tile of this thread's chunk i.
   std::pair<std::string, std::string> position(Writer &w,
                                                const std::string &tid,
@@ -421,7 +441,7 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
                  s.m, s.k, s.lhs.rowStride, s.lhs.colStride);
   TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
-                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride);
+                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement);
 
   std::vector<std::string> params = {"%lhs: " + copyA.memrefType,
                                      "%rhs: " + copyB.memrefType};

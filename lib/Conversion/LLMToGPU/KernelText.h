@@ -48,6 +48,9 @@ struct MatMulSpec {
   int64_t warpM = 32, warpN = 32;
   /// "bf16" or "f16": the tensor-core input type (fp32 accumulation).
   std::string mmaType = "bf16";
+  /// Element type of the rhs buffer: "f32", or "bf16" for a weight the
+  /// runtime uploads rounded to bf16 (a weight buffer of format bf16).
+  std::string rhsElement = "f32";
 };
 
 enum class MaskKind { None, Bool, Additive };

@@ -10,6 +10,7 @@
 
 #include "llm/IR/LLMDialect.h"
 #include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Target/TargetDescription.h"
 
@@ -110,7 +111,7 @@ private:
   /// Allocates the result, launches `kernel` on (inputs..., result) and
   /// replaces `op`'s result with the buffer as a tensor.
   void launch(Operation *op, StringRef kernel, std::array<int64_t, 3> grid,
-              int64_t threads, ValueRange inputs) {
+              int64_t threads, ValueRange inputs, int bf16Input = -1) {
     OpBuilder b(op);
     if (hostReference) {
       // The same buffers, handed to the host function of the algorithm.
@@ -135,6 +136,15 @@ private:
     SmallVector<Value> args;
     for (Value input : inputs)
       args.push_back(flatBuffer(b, loc, input));
+    if (bf16Input >= 0) {
+      // The kernel reads this weight as bf16: the launch plan gives it a
+      // buffer the runtime uploads rounded (buildLaunchPlan).
+      auto type = cast<MemRefType>(args[bf16Input].getType());
+      auto bf16 = MemRefType::get(type.getShape(), b.getBF16Type());
+      args[bf16Input] =
+          UnrealizedConversionCastOp::create(b, loc, bf16, args[bf16Input])
+              .getResult(0);
+    }
     auto shaped =
         MemRefType::get(resultType.getShape(), resultType.getElementType());
     Value result = memref::AllocOp::create(b, loc, shaped);
@@ -314,6 +324,16 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     spec.activation = gk::Activation::Silu;
     break;
   }
+  // A weight is read in bf16 from a buffer of half the bytes: the kernel
+  // rounds its operands to bf16 anyway, so the product is the same.
+  bool bf16Weight = false;
+  if (auto arg = dyn_cast<BlockArgument>(rhs))
+    if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+      bf16Weight = mmaType == "bf16" &&
+                   func.getArgAttr(arg.getArgNumber(),
+                                   mlir::llm::kWeightArgAttrName);
+  if (bf16Weight)
+    spec.rhsElement = "bf16";
   chooseTiles(spec);
   kernels += gk::matmulKernel(spec);
   SmallVector<Value> inputs = {lhs, rhs};
@@ -324,7 +344,7 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   launch(op, spec.name,
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
-         gk::matmulThreads(spec), inputs);
+         gk::matmulThreads(spec), inputs, bf16Weight ? 1 : -1);
   return success();
 }
 

@@ -215,6 +215,8 @@ llvm::json::Object LaunchPlan::summary() const {
                              {"bytes", buffer.bytes}};
     if (buffer.kind == BufferKind::Input || buffer.kind == BufferKind::Weight)
       entry["index"] = buffer.index;
+    if (buffer.bf16)
+      entry["format"] = "bf16";
     if (buffer.kind == BufferKind::Constant) {
       entry["offset"] = constantOffset;
       constantOffset += buffer.data.size();
@@ -240,6 +242,17 @@ std::vector<uint8_t> LaunchPlan::constantBytes() const {
     if (buffer.kind == BufferKind::Constant)
       bytes.insert(bytes.end(), buffer.data.begin(), buffer.data.end());
   return bytes;
+}
+
+bool llmc::weightMatches(const LaunchPlan::Buffer &buffer,
+                         llvm::ArrayRef<Tensor> weights) {
+  if (buffer.index < 0 || static_cast<size_t>(buffer.index) >= weights.size())
+    return false;
+  const Tensor &weight = weights[buffer.index];
+  if (buffer.bf16)
+    return weight.dtype == DType::f32 &&
+           static_cast<int64_t>(weight.numElements()) * 2 == buffer.bytes;
+  return static_cast<int64_t>(weight.byteSize()) == buffer.bytes;
 }
 
 std::optional<std::string> llmc::cudaUnavailableReason() {
@@ -335,16 +348,18 @@ CUDAExecutable::create(LaunchPlan plan, Signature signature,
     if (CUresult r = d.cuMemAlloc(&s.buffers[i], bytes))
       return cudaError(d, r, "allocating " + llvm::Twine(bytes) + " bytes");
     if (buffer.kind == LaunchPlan::BufferKind::Weight) {
-      if (buffer.index < 0 ||
-          static_cast<size_t>(buffer.index) >= weights.size() ||
-          weights[buffer.index].byteSize() != static_cast<size_t>(buffer.bytes))
+      if (!weightMatches(buffer, weights))
         return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                        "the plan's weight buffer " +
                                            llvm::Twine(i) +
                                            " does not match its weight");
       const Tensor &weight = weights[buffer.index];
-      if (CUresult r =
-              d.cuMemcpyHtoD(s.buffers[i], weight.data(), weight.byteSize()))
+      std::vector<uint8_t> rounded;
+      if (buffer.bf16)
+        rounded = f32BytesToBF16(weight.data(), weight.numElements());
+      if (CUresult r = d.cuMemcpyHtoD(
+              s.buffers[i], buffer.bf16 ? rounded.data() : weight.data(),
+              buffer.bytes))
         return cudaError(d, r, "uploading weight " + weight.name);
     } else if (buffer.kind == LaunchPlan::BufferKind::Constant) {
       if (CUresult r = d.cuMemcpyHtoD(s.buffers[i], buffer.data.data(),

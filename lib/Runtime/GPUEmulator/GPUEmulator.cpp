@@ -60,14 +60,7 @@ float bitsToF32(Word w) {
 }
 Word f32ToBits(float f) { return llvm::bit_cast<uint32_t>(f); }
 float bf16ToF32(uint16_t h) { return bitsToF32(uint32_t(h) << 16); }
-uint16_t f32ToBF16(float f) {
-  // Round to nearest even, as cvt.rn.bf16.f32.
-  uint32_t u = static_cast<uint32_t>(f32ToBits(f));
-  if (std::isnan(f))
-    return 0x7fc0;
-  u += 0x7fff + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
+uint16_t f32ToBF16(float f) { return roundToBF16(f); }
 float f16ToF32(uint16_t h) {
   _Float16 v;
   std::memcpy(&v, &h, 2);
@@ -1362,10 +1355,7 @@ GPUEmulator::create(const LaunchPlan &plan, Signature signature,
   }
   for (const LaunchPlan::Buffer &buffer : plan.buffers)
     if (buffer.kind == LaunchPlan::BufferKind::Weight &&
-        (buffer.index < 0 ||
-         static_cast<size_t>(buffer.index) >= weights.size() ||
-         weights[buffer.index].byteSize() !=
-             static_cast<size_t>(buffer.bytes)))
+        !weightMatches(buffer, weights))
       return error("a weight buffer of the plan does not match its weight");
   s.plan = plan;
   s.sig = std::move(signature);
@@ -1397,7 +1387,10 @@ GPUEmulator::run(llvm::ArrayRef<Tensor> inputs) {
     case LaunchPlan::BufferKind::Weight: {
       const Tensor &weight = s.weights[buffer.index];
       auto *data = static_cast<const uint8_t *>(weight.data());
-      bytes.assign(data, data + weight.byteSize());
+      if (buffer.bf16)
+        bytes = f32BytesToBF16(data, weight.numElements());
+      else
+        bytes.assign(data, data + weight.byteSize());
       break;
     }
     case LaunchPlan::BufferKind::Constant:

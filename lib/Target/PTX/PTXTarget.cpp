@@ -105,6 +105,33 @@ llvm::Expected<std::string> llmc::ptxAssembly(ModuleOp module) {
   return ptx;
 }
 
+/// Removes the buffers no launch reads or writes and no output is (a weight
+/// that only its bf16 copy is read of, say), so that they are neither
+/// allocated nor uploaded; inputs stay, for the runtime binds them all.
+static void dropUnusedBuffers(LaunchPlan &plan) {
+  std::vector<bool> used(plan.buffers.size(), false);
+  for (const LaunchPlan::Launch &launch : plan.launches)
+    for (const LaunchPlan::Argument &arg : launch.args)
+      if (arg.kind == LaunchPlan::Argument::Kind::Pointer)
+        used[arg.buffer] = true;
+  for (int64_t output : plan.outputs)
+    used[output] = true;
+  std::vector<int64_t> renumbered(plan.buffers.size(), -1);
+  std::vector<LaunchPlan::Buffer> kept;
+  for (size_t i = 0; i < plan.buffers.size(); ++i)
+    if (used[i] || plan.buffers[i].kind == LaunchPlan::BufferKind::Input) {
+      renumbered[i] = kept.size();
+      kept.push_back(std::move(plan.buffers[i]));
+    }
+  plan.buffers = std::move(kept);
+  for (LaunchPlan::Launch &launch : plan.launches)
+    for (LaunchPlan::Argument &arg : launch.args)
+      if (arg.kind == LaunchPlan::Argument::Kind::Pointer)
+        arg.buffer = renumbered[arg.buffer];
+  for (int64_t &output : plan.outputs)
+    output = renumbered[output];
+}
+
 llvm::Expected<LaunchPlan>
 llmc::buildLaunchPlan(ModuleOp module, StringRef entry, size_t numInputs) {
   func::FuncOp func = module.lookupSymbol<func::FuncOp>(entry);
@@ -117,6 +144,7 @@ llmc::buildLaunchPlan(ModuleOp module, StringRef entry, size_t numInputs) {
   plan.ptx = std::move(*ptx);
 
   llvm::DenseMap<Value, int64_t> bufferOf;
+  llvm::DenseMap<int64_t, int64_t> bf16Weights; // weight index -> buffer
   llvm::DenseMap<Value, LaunchPlan::Argument> scalarOf;
   auto addBuffer = [&](Value value, LaunchPlan::BufferKind kind, int64_t index,
                        MemRefType type) -> llvm::Error {
@@ -165,6 +193,32 @@ llmc::buildLaunchPlan(ModuleOp module, StringRef entry, size_t numInputs) {
                                  get.getType()))
         return std::move(error);
       plan.buffers.back().data = std::move(*bytes);
+    } else if (auto cast = dyn_cast<UnrealizedConversionCastOp>(op)) {
+      // A weight read as bf16 (convert-llm-to-gpu): a buffer of its own that
+      // the runtime uploads rounded, one per weight however many read it.
+      auto from = cast->getNumOperands() == 1
+                      ? dyn_cast<MemRefType>(cast->getOperand(0).getType())
+                      : MemRefType();
+      auto to = cast->getNumResults() == 1
+                    ? dyn_cast<MemRefType>(cast->getResult(0).getType())
+                    : MemRefType();
+      auto it = from ? bufferOf.find(cast->getOperand(0)) : bufferOf.end();
+      if (!to || it == bufferOf.end() ||
+          plan.buffers[it->second].kind != LaunchPlan::BufferKind::Weight ||
+          !from.getElementType().isF32() || !to.getElementType().isBF16() ||
+          from.getNumElements() != to.getNumElements())
+        return planError("cast " + describe(&op) +
+                         " is not an f32 weight read as bf16");
+      int64_t weight = plan.buffers[it->second].index;
+      auto [entry, inserted] = bf16Weights.try_emplace(weight, 0);
+      if (inserted) {
+        LaunchPlan::Buffer buffer = plan.buffers[it->second];
+        buffer.bytes = to.getNumElements() * 2;
+        buffer.bf16 = true;
+        entry->second = plan.buffers.size();
+        plan.buffers.push_back(std::move(buffer));
+      }
+      bufferOf[cast->getResult(0)] = entry->second;
     } else if (isa<memref::ReinterpretCastOp, memref::CollapseShapeOp,
                    memref::ExpandShapeOp, memref::CastOp, memref::SubViewOp>(
                    op)) {
@@ -243,6 +297,7 @@ llmc::buildLaunchPlan(ModuleOp module, StringRef entry, size_t numInputs) {
                        describe(&op));
     }
   }
+  dropUnusedBuffers(plan);
   return plan;
 }
 
