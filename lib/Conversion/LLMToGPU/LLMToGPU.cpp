@@ -502,8 +502,8 @@ LogicalResult KernelBuilder::run() {
   kernelModule->remove();
   if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule)) {
     for (Operation &op : llvm::make_early_inc_range(
-             kernelModule.getBody()->without_terminator()))
-      op.moveBefore(existing.getBody()->getTerminator());
+             kernelModule.getBody()->getOperations()))
+      op.moveBefore(existing.getBody(), existing.getBody()->end());
     kernelModule->destroy();
   } else {
     module.getBody()->push_back(kernelModule);
@@ -620,6 +620,68 @@ struct LLMGPUMapLoopsPass : llmc::impl::LLMGPUMapLoopsBase<LLMGPUMapLoopsPass> {
         return signalPassFailure();
       }
     }
+    getOperation().walk([&](func::FuncOp func) {
+      for (Block &block : func.getBody())
+        mapSerialRuns(block);
+    });
+  }
+
+  /// Host code with no parallel loop to map (a reduction over every dim,
+  /// say: scf.for nests, loads and stores of scalars) runs as one thread of
+  /// one block: each maximal run of such ops whose results stay inside the
+  /// run becomes a 1x1 launch. Slow, but it runs where the data is, and such
+  /// work is small in the graphs this targets.
+  void mapSerialRuns(Block &block) {
+    auto serial = [](Operation &op) {
+      if (isa<scf::ForOp, scf::IfOp>(op))
+        // Not around launches: a kernel cannot launch.
+        return !op.walk([](gpu::LaunchOp) { return WalkResult::interrupt(); })
+                    .wasInterrupted();
+      if (isa<memref::LoadOp, memref::StoreOp>(op))
+        return true;
+      Dialect *dialect = op.getDialect();
+      return dialect && !isa<arith::ConstantOp>(op) &&
+             isa<arith::ArithDialect, math::MathDialect>(dialect) &&
+             llvm::none_of(op.getResultTypes(), llvm::IsaPred<MemRefType>);
+    };
+    SmallVector<SmallVector<Operation *>> runs;
+    SmallVector<Operation *> run;
+    auto close = [&] {
+      if (!run.empty())
+        runs.push_back(std::move(run));
+      run.clear();
+    };
+    for (Operation &op : block) {
+      if (serial(op))
+        run.push_back(&op);
+      else
+        close();
+    }
+    close();
+    for (SmallVector<Operation *> &ops : runs) {
+      llvm::SmallPtrSet<Operation *, 8> inside(ops.begin(), ops.end());
+      // A run of pure scalar math alone (no memory effect) stays.
+      if (llvm::none_of(ops, [](Operation *op) {
+            return isa<scf::ForOp, scf::IfOp, memref::StoreOp>(op);
+          }))
+        continue;
+      bool escapes = llvm::any_of(ops, [&](Operation *op) {
+        return llvm::any_of(op->getUsers(), [&](Operation *user) {
+          return !inside.contains(block.findAncestorOpInBlock(*user));
+        });
+      });
+      if (escapes)
+        continue;
+      OpBuilder b(ops.front());
+      Location loc = ops.front()->getLoc();
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto launch = gpu::LaunchOp::create(b, loc, one, one, one, one, one, one);
+      Block &body = launch.getBody().front();
+      OpBuilder inner = OpBuilder::atBlockEnd(&body);
+      auto terminator = gpu::TerminatorOp::create(inner, loc);
+      for (Operation *op : ops)
+        op->moveBefore(terminator);
+    }
   }
 
   LogicalResult mapLoop(scf::ParallelOp loop) {
@@ -706,11 +768,12 @@ struct LLMGPUMergeKernelModulesPass
          llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>())) {
       if (other == target)
         continue;
+      // gpu.module has no terminator: every op of its body moves.
       for (Operation &op :
-           llvm::make_early_inc_range(other.getBody()->without_terminator())) {
+           llvm::make_early_inc_range(other.getBody()->getOperations())) {
         auto func = dyn_cast<gpu::GPUFuncOp>(op);
         if (!func) {
-          op.moveBefore(target.getBody()->getTerminator());
+          op.moveBefore(target.getBody(), target.getBody()->end());
           continue;
         }
         SymbolRefAttr old =
@@ -720,7 +783,7 @@ struct LLMGPUMergeKernelModulesPass
         while (target.lookupSymbol(name))
           name += "_";
         func.setName(name);
-        func->moveBefore(target.getBody()->getTerminator());
+        func->moveBefore(target.getBody(), target.getBody()->end());
         renamed[old] = SymbolRefAttr::get(ctx, kKernelModule,
                                           {FlatSymbolRefAttr::get(ctx, name)});
       }

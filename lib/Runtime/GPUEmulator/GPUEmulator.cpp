@@ -634,11 +634,15 @@ private:
   // Control flow and synchronization
   //===--------------------------------------------------------------------===//
 
-  bool forOp(scf::ForOp op) {
-    Block &body = *op.getBody();
-    unsigned width = intWidth(op.getInductionVar().getType());
-    Word *lb = ptr(op.getLowerBound()), *ub = ptr(op.getUpperBound());
-    Word *step = ptr(op.getStep()), *iv = ptr(op.getInductionVar());
+  /// Runs `body` for iv = lb, lb + step, ... < ub in each active thread;
+  /// bounds may differ per thread, and a thread past its bound sits out
+  /// the remaining trips.
+  template <typename Body>
+  bool loop(Operation *op, Value ivValue, Value lbValue, Value ubValue,
+            Value stepValue, Body body) {
+    unsigned width = intWidth(ivValue.getType());
+    Word *lb = ptr(lbValue), *ub = ptr(ubValue), *step = ptr(stepValue);
+    Word *iv = ptr(ivValue);
     bool badStep = false;
     forActive([&](unsigned t) {
       iv[t] = lb[t];
@@ -646,7 +650,6 @@ private:
     });
     if (badStep)
       return fail(op, "a loop step that is not positive");
-    copyValues(op.getInitArgs(), body.getArguments().drop_front());
     const std::vector<uint8_t> *outer = mask;
     std::vector<uint8_t> inner(T, 0);
     while (true) {
@@ -658,7 +661,7 @@ private:
       if (!any)
         break;
       mask = &inner;
-      if (!runBlock(body))
+      if (!body())
         return false;
       for (unsigned t = 0; t < T; ++t)
         if (inner[t])
@@ -666,8 +669,33 @@ private:
       mask = outer;
     }
     mask = outer;
+    return true;
+  }
+
+  bool forOp(scf::ForOp op) {
+    Block &body = *op.getBody();
+    copyValues(op.getInitArgs(), body.getArguments().drop_front());
+    if (!loop(op, op.getInductionVar(), op.getLowerBound(), op.getUpperBound(),
+              op.getStep(), [&] { return runBlock(body); }))
+      return false;
     copyValues(body.getArguments().drop_front(), op.getResults());
     return true;
+  }
+
+  /// scf.parallel inside a kernel runs sequentially in each thread: a loop
+  /// nest over its dims (no reductions).
+  bool parallelOp(scf::ParallelOp op) {
+    if (op.getNumResults() != 0)
+      return fail(op, "scf.parallel with reductions is not emulated");
+    return parallelDim(op, 0);
+  }
+  bool parallelDim(scf::ParallelOp op, unsigned dim) {
+    Block &body = *op.getBody();
+    if (dim == op.getNumLoops())
+      return runBlock(body);
+    return loop(op, body.getArgument(dim), op.getLowerBound()[dim],
+                op.getUpperBound()[dim], op.getStep()[dim],
+                [&] { return parallelDim(op, dim + 1); });
   }
 
   bool ifOp(scf::IfOp op) {
@@ -1197,6 +1225,12 @@ private:
       return math32(op, [](float a) { return std::sin(a); });
     if (isa<math::CosOp>(op))
       return math32(op, [](float a) { return std::cos(a); });
+    if (isa<math::RoundEvenOp>(op))
+      return floatUnary(op, [](double a) { return std::nearbyint(a); });
+    if (isa<math::RoundOp>(op))
+      return floatUnary(op, [](double a) { return std::round(a); });
+    if (isa<math::TruncOp>(op))
+      return floatUnary(op, [](double a) { return std::trunc(a); });
     if (isa<math::FloorOp>(op))
       return floatUnary(op, [](double a) { return std::floor(a); });
     if (isa<math::CeilOp>(op))
@@ -1240,6 +1274,12 @@ private:
       return ifOp(branch);
     if (auto y = dyn_cast<scf::YieldOp>(op))
       return yield(y);
+    if (auto parallel = dyn_cast<scf::ParallelOp>(op))
+      return parallelOp(parallel);
+    if (auto reduce = dyn_cast<scf::ReduceOp>(op))
+      return reduce.getOperands().empty()
+                 ? true
+                 : fail(op, "scf.reduce with operands is not emulated");
     // GPU.
     auto dimension = [&](gpu::Dimension d, auto value) {
       Word *r = ptr(op->getResult(0));

@@ -39,10 +39,11 @@
 // CHECK: shfl.sync.bfly.b32
 // CHECK: bar.sync
 // CHECK-LABEL: .visible .entry rms_norm_5(
-// The generic path: the elementwise add, one thread per element.
-// CHECK-LABEL: .visible .entry forward_kernel(
 // CHECK-LABEL: .visible .entry softmax_6(
 // CHECK: ex2.approx
+// The generic path (after the fused kernels): the elementwise add, one
+// thread per element.
+// CHECK-LABEL: .visible .entry forward_kernel(
 
 // RES: kernel regs spill st spill ld
 // RES-DAG: attention_2 {{[0-9]+}} 0 0 {{[0-9]+}}
