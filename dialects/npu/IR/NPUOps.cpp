@@ -93,7 +93,7 @@ ParseResult mlir::npu::parseInstructionOp(OpAsmParser &parser,
       return parser.emitError(parser.getCurrentLocation())
              << "unknown field or flag '" << key << "' of npu."
              << info->mnemonic;
-    int64_t value;
+    int64_t value = 0;
     if (parser.parseEqual() || parser.parseInteger(value))
       return failure();
     result.addAttribute(key, builder.getI64IntegerAttr(value));
@@ -210,7 +210,9 @@ LogicalResult mlir::npu::verifyInstructionOp(Operation *op) {
                    static_cast<uint32_t>(ldw.getN())};
         break;
       }
-  uint64_t dram = program.getDram() < 0 ? 0 : program.getDram();
+  // The attribute is unsigned: a negative size in the IR reads as huge.
+  int64_t signedDram = static_cast<int64_t>(program.getDram());
+  uint64_t dram = signedDram < 0 ? 0 : program.getDram();
   if (llvm::Error error = isa::validate(*inst, *config, dram, weights)) {
     std::string message = llvm::toString(std::move(error));
     // validate() prefixes the mnemonic; the op's name says it already.
@@ -234,7 +236,7 @@ LogicalResult TensorOp::verify() {
   for (int64_t dim : getShape())
     if (dim <= 0)
       return emitOpError() << "dimensions must be positive";
-  if (getDram() < 0)
+  if (static_cast<int64_t>(getDram()) < 0)
     return emitOpError() << "address must not be negative";
   return success();
 }
@@ -242,7 +244,7 @@ LogicalResult TensorOp::verify() {
 FailureOr<isa::Program> mlir::npu::toProgram(ProgramOp program) {
   isa::Program result;
   result.target = program.getTarget().str();
-  if (program.getDram() < 0)
+  if (static_cast<int64_t>(program.getDram()) < 0)
     return program.emitOpError() << "dram size must not be negative";
   result.dramBytes = program.getDram();
   for (Operation &op : program.getBody().front()) {

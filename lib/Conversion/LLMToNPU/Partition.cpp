@@ -228,7 +228,6 @@ struct LLMNPUPartitionPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    MLIRContext *context = &getContext();
     auto config = llmc::npu::Config::load(target);
     if (!config) {
       module.emitError() << "llm-npu-partition: "

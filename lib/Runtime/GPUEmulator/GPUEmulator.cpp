@@ -508,7 +508,7 @@ private:
     bool ok = true;
     int64_t bytes = count * layout.elementBytes;
     forActive([&](unsigned t) {
-      int64_t at;
+      int64_t at = 0;
       if (!ok || !address(op, *mem, layout, indices, t, count, at) ||
           !track(op, *mem, at, bytes, t, write)) {
         ok = false;

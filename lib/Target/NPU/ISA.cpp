@@ -233,7 +233,7 @@ llvm::Expected<Config> Config::fromDescription(const TargetDescription &desc) {
   };
   auto getInt = [&](StringRef path, int64_t &out,
                     uint64_t maximum) -> llvm::Error {
-    double value;
+    double value = 0;
     if (llvm::Error error = get(path, value))
       return error;
     if (value != std::floor(value) || value > double(maximum))
