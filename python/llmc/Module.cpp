@@ -147,7 +147,12 @@ PYBIND11_MODULE(_llmc, m) {
   py::class_<CompiledModel, std::unique_ptr<CompiledModel>>(m, "CompiledModel")
       .def(
           "run",
-          [](CompiledModel &model, const py::dict &inputs) {
+          [](CompiledModel &model, const py::dict &inputs, bool emulateGPU) {
+            if (emulateGPU && model.target() != "ptx")
+              throw py::value_error("emulate_gpu runs the ptx target's "
+                                    "kernels; this model is for '" +
+                                    model.target().str() + "'");
+            model.setEmulateGPU(emulateGPU);
             std::vector<Tensor> tensors;
             for (auto [key, value] : inputs)
               tensors.push_back(fromNumpy(key.cast<std::string>(), value));
@@ -166,7 +171,9 @@ PYBIND11_MODULE(_llmc, m) {
               result[py::str(output.name)] = toNumpy(output);
             return result;
           },
-          py::arg("inputs"), "Runs the model on a dict of numpy arrays.")
+          py::arg("inputs"), py::arg("emulate_gpu") = false,
+          "Runs the model on a dict of numpy arrays. emulate_gpu (ptx only): "
+          "run the kernels on the CPU's GPU emulator instead of a GPU.")
       .def(
           "report",
           [](const CompiledModel &model) {
@@ -181,7 +188,8 @@ PYBIND11_MODULE(_llmc, m) {
             return py::none();
           },
           "Statistics of the last run beyond its outputs (npu: the simulated "
-          "kernels' cycles, utilization, energy, per-layer rows), or None.")
+          "kernels' cycles, utilization, energy, per-layer rows; ptx on the "
+          "GPU emulator: its counters), or None.")
       .def(
           "save",
           [](const CompiledModel &model, const std::string &directory) {

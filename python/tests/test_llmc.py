@@ -203,3 +203,23 @@ def test_npu_matches_host_int8(reference, tmp_path):
     assert (tmp_path / "art" / "npu" / "npu_program_0.npubin").exists()
     with pytest.raises(llmc.Error, match="compile with --quant int8"):
         llmc.compile(MODEL, target="npu")
+
+
+def test_ptx_on_the_gpu_emulator(reference, tmp_path):
+    """The ptx target without a GPU: its kernels run on the GPU emulator and
+    match torch within bf16 tolerance, from the model and from its saved
+    artifact; stats() counts the tensor-core instructions."""
+    ids, logits = reference
+    ptx = llmc.compile(MODEL, target="ptx")
+    outputs = ptx.run({"input_ids": ids}, emulate_gpu=True)
+    np.testing.assert_allclose(outputs["logits"], logits, rtol=5e-2, atol=5e-2)
+    stats = ptx.stats()
+    assert stats["mma_sync"] > 0 and stats["launches"] == len(stats["kernels"])
+    ptx.save(str(tmp_path / "art"))
+    loaded = llmc.load(str(tmp_path / "art"))
+    np.testing.assert_array_equal(
+        loaded.run({"input_ids": ids}, emulate_gpu=True)["logits"], outputs["logits"])
+    host = llmc.compile(MODEL, target="host")
+    with pytest.raises(ValueError, match="emulate_gpu runs the ptx target"):
+        host.run({"input_ids": ids}, emulate_gpu=True)
+
