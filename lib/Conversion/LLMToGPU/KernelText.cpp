@@ -171,27 +171,39 @@ std::string batchOffset(Writer &w, const Operand &operand,
   return offset;
 }
 
-/// The tensor-core element type's names: fragment register type and the
-/// nvvm attribute.
+/// The tensor-core element type's names: fragment register type, the nvvm
+/// attribute, the accumulator type and the k of one m16n8k<k> product.
+/// bf16/f16 take m16n8k16 with f32 accumulators; s8 m16n8k32 with i32
+/// accumulators (PTX ISA, "Matrix fragments for mma.m16n8k32": the same
+/// register positions as m16n8k16, with four 8-bit elements per register
+/// where 16-bit types have two).
 struct MmaTypes {
-  std::string element, fragment;
+  std::string element, fragment, acc;
+  int64_t bytes, k;
   explicit MmaTypes(const std::string &type)
-      : element(type == "f16" ? "f16" : "bf16"),
-        fragment(type == "f16" ? "vector<2xf16>" : "i32") {}
+      : element(type == "f16" ? "f16" : type == "s8" ? "i8" : "bf16"),
+        fragment(type == "f16" ? "vector<2xf16>" : "i32"),
+        acc(type == "s8" ? "i32" : "f32"), bytes(type == "s8" ? 1 : 2),
+        k(type == "s8" ? 32 : 16) {}
+  bool isInt() const { return acc == "i32"; }
+  /// Elements of one 32-bit fragment register.
+  int64_t perRegister() const { return 4 / bytes; }
+  std::string ptxType() const { return isInt() ? "s8" : element; }
 };
 
-/// Two adjacent elements of a shared tile as one fragment register;
+/// One fragment register's elements (adjacent along k) from a shared tile;
 /// `indices` is the subscript list ("row, col", or "stage, row, col").
 std::string sharedPair(Writer &w, const MmaTypes &types,
                        const std::string &tile, const std::string &tileType,
                        const std::string &indices) {
-  std::string pair =
-      w.let("vector.load " + tile + "[" + indices + "] : " + tileType +
-            ", vector<2x" + types.element + ">");
+  std::string vt = "vector<" + std::to_string(types.perRegister()) + "x" +
+                   types.element + ">";
+  std::string pair = w.let("vector.load " + tile + "[" + indices + "] : " +
+                           tileType + ", " + vt);
   if (types.element == "f16")
     return pair;
   std::string word =
-      w.let("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
+      w.let("vector.bitcast " + pair + " : " + vt + " to vector<1xi32>");
   return w.let("vector.extract " + word + "[0] : i32 from vector<1xi32>");
 }
 
@@ -209,25 +221,33 @@ std::string packPair(Writer &w, const MmaTypes &types, const std::string &a,
   return w.let("vector.extract " + word + "[0] : i32 from vector<1xi32>");
 }
 
-/// D = A x B + C on one m16n8k16 tile; returns the four f32 results.
+/// D = A x B + C on one m16n8k16 (m16n8k32 for s8) tile; returns the four
+/// accumulator results.
 std::array<std::string, 4> mma(Writer &w, const MmaTypes &types,
                                const std::array<std::string, 4> &a,
                                const std::array<std::string, 2> &b,
                                const std::array<std::string, 4> &c) {
+  std::string structType = "!llvm.struct<(" + types.acc + ", " + types.acc +
+                           ", " + types.acc + ", " + types.acc + ")>";
+  // Integer products wrap like the host's i32 accumulation (|sum| stays far
+  // below 2^31 for k < 2^17 with 8-bit operands).
+  std::string overflow =
+      types.isInt() ? "intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, "
+                    : "";
   std::string result = w.let(
       "nvvm.mma.sync A[" + a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] +
       "] B[" + b[0] + ", " + b[1] + "] C[" + c[0] + ", " + c[1] + ", " + c[2] +
-      ", " + c[3] +
-      "] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
+      ", " + c[3] + "] {" + overflow +
+      "layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
       "multiplicandAPtxType = #nvvm.mma_type<" +
-      types.element + ">, multiplicandBPtxType = #nvvm.mma_type<" +
-      types.element + ">, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (" +
-      types.fragment + ", " + types.fragment +
-      ", f32) -> !llvm.struct<(f32, f32, f32, f32)>");
+      types.ptxType() + ">, multiplicandBPtxType = #nvvm.mma_type<" +
+      types.ptxType() + ">, shape = #nvvm.shape<m = 16, n = 8, k = " +
+      std::to_string(types.k) + ">} : (" + types.fragment + ", " +
+      types.fragment + ", " + types.acc + ") -> " + structType);
   std::array<std::string, 4> d;
   for (int i = 0; i < 4; ++i)
     d[i] = w.let("llvm.extractvalue " + result + "[" + std::to_string(i) +
-                 "] : !llvm.struct<(f32, f32, f32, f32)>");
+                 "] : " + structType);
   return d;
 }
 
@@ -283,6 +303,10 @@ namespace {
 /// tile's rows are m for the lhs and n for the rhs. Each thread moves
 /// `chunks` runs of `vector` elements along the operand's contiguous
 /// dimension; a run is wholly inside or wholly outside the matrix.
+int64_t elementBytes(const std::string &type) {
+  return type == "f32" || type == "i32" ? 4 : type == "i8" ? 1 : 2;
+}
+
 struct TileCopy {
   std::string memref, memrefType, tile, tileType;
   std::string element = "f32"; // of the global buffer
@@ -303,10 +327,10 @@ struct TileCopy {
         threads(threads), extentRows(extentRows), extentK(extentK),
         strideRow(strideRow), strideK(strideK) {
     alongK = strideK == 1 || strideRow != 1;
-    // 16-byte loads (4 f32 or 8 bf16) when every run starts 16-byte
+    // 16-byte loads (4 f32, 8 bf16 or 16 i8) when every run starts 16-byte
     // aligned: the contiguous extent, the other stride and every batch
     // stride are multiples of the run.
-    int64_t run = this->element == "f32" ? 4 : 8;
+    int64_t run = 16 / elementBytes(this->element);
     int64_t contiguous = alongK ? extentK : extentRows;
     int64_t other = alongK ? strideRow : strideK;
     bool aligned = (alongK ? strideK : strideRow) == 1 &&
@@ -326,9 +350,10 @@ struct TileCopy {
                                 const std::string &row0,
                                 const std::string &k0) const {
     std::string vt = vectorType(element);
+    std::string z = element == "i8" ? "0" : "0.0";
     std::string zero =
-        vector == 1 ? w.let("arith.constant 0.0 : " + element)
-                    : w.let("arith.constant dense<0.0> : " + vt);
+        vector == 1 ? w.let("arith.constant " + z + " : " + element)
+                    : w.let("arith.constant dense<" + z + "> : " + vt);
     std::string cRows = w.idx(extentRows), cK = w.idx(extentK);
     std::vector<std::string> values;
     for (int64_t i = 0; i < chunks; ++i) {
@@ -375,7 +400,8 @@ struct TileCopy {
       }
       if (alongK) {
         w.line("vector.store " + h + ", " + tile + "[" + stage + ", " + r +
-               ", " + k + "] {alignment = " + std::to_string(vector * 2) +
+               ", " + k + "] {alignment = " +
+               std::to_string(vector * types.bytes) +
                " : i64} : " + tileType + ", " + to);
         continue;
       }
@@ -409,10 +435,10 @@ private:
   }
 };
 
-std::string f32Types(int count) {
+std::string accTypes(int count, const std::string &type) {
   std::string t;
   for (int i = 0; i < count; ++i)
-    t += i ? ", f32" : "f32";
+    t += (i ? ", " : "") + type;
   return t;
 }
 
@@ -429,8 +455,10 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   const int tilesM = static_cast<int>(s.warpM / 16);
   const int tilesN = static_cast<int>(s.warpN / 8);
   const int accCount = tilesM * tilesN * 4;
-  const int64_t pitch = s.tileK + 8; // padding spreads rows over banks
-  const std::string cType = flatType(s.batch * s.m * s.n);
+  // 16 bytes of padding spread rows over banks and keep rows 16-byte aligned.
+  const int64_t pitch = s.tileK + 16 / types.bytes;
+  const std::string cType =
+      flatType(s.batch * s.m * s.n, s.outElement.c_str());
   const std::string biasType = flatType(s.bias.elements);
   const std::string resType = flatType(s.residual.elements);
   auto stagedTile = [&](int64_t rows) {
@@ -439,12 +467,15 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   };
   const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
   TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
-                 s.m, s.k, s.lhs.rowStride, s.lhs.colStride);
+                 s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement);
   TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
                  s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement);
 
   std::vector<std::string> params = {"%lhs: " + copyA.memrefType,
                                      "%rhs: " + copyB.memrefType};
+  for (size_t i = 0; i < s.scales.size(); ++i)
+    params.push_back("%scale" + std::to_string(i) + ": " +
+                     flatType(s.scales[i].elements));
   if (s.hasBias)
     params.push_back("%bias: " + biasType);
   if (s.hasResidual)
@@ -461,6 +492,9 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   std::string warp = w.div(tid, w.idx(32));
   std::string lane = w.rem(tid, w.idx(32));
   std::string g = w.div(lane, w.idx(4));
+  // This lane's first k element in a fragment register, and its first
+  // accumulator column.
+  std::string tk = w.mulc(w.rem(lane, w.idx(4)), types.perRegister());
   std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
   std::string warpRow = w.mulc(w.div(warp, w.idx(warpsN)), s.warpM);
   std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN);
@@ -468,7 +502,10 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   std::string n0 = w.mulc(blockN, s.tileN);
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBase = batchOffset(w, s.rhs, z);
-  std::string zero = w.f32(0.0);
+  std::string zero =
+      types.isInt() ? w.let("arith.constant 0 : i32") : w.f32(0.0);
+  // The second register of a k step starts half a step later.
+  const int64_t halfK = types.k / 2;
   std::string cM = w.idx(s.m), cN = w.idx(s.n), cK = w.idx(s.k);
   std::string c0 = w.idx(0), c1 = w.idx(1), c2 = w.idx(2);
 
@@ -492,7 +529,7 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   std::string kt = w.fresh("kt");
   w.line(loop + ":" + std::to_string(accCount) + " = scf.for " + kt + " = " +
          c0 + " to " + cK + " step " + w.idx(s.tileK) + " iter_args(" + iter +
-         ") -> (" + f32Types(accCount) + ") {");
+         ") -> (" + accTypes(accCount, types.acc) + ") {");
   std::string stage = w.rem(w.div(kt, w.idx(s.tileK)), c2);
   std::string nextStage = w.bin("arith.subi", c1, stage);
   // The next k tile's loads (all outside the matrix after the last tile).
@@ -501,13 +538,13 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   auto nextB = copyB.load(w, tid, bBase, n0, next);
 
   std::vector<std::string> acc(args);
-  for (int64_t kk = 0; kk < s.tileK; kk += 16) {
+  for (int64_t kk = 0; kk < s.tileK; kk += types.k) {
     std::vector<std::array<std::string, 4>> a(tilesM);
     for (int mi = 0; mi < tilesM; ++mi) {
       std::string row = w.add(w.addc(warpRow, mi * 16), g);
       std::string row8 = w.addc(row, 8);
-      std::string col = w.addc(t2, kk);
-      std::string col8 = w.addc(col, 8);
+      std::string col = w.addc(tk, kk);
+      std::string col8 = w.addc(col, halfK);
       auto at = [&](const std::string &r, const std::string &c) {
         return sharedPair(w, types, "%aTile", aTile,
                           stage + ", " + r + ", " + c);
@@ -517,10 +554,10 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
     std::vector<std::array<std::string, 2>> b(tilesN);
     for (int ni = 0; ni < tilesN; ++ni) {
       std::string n = w.add(w.addc(warpCol, ni * 8), g);
-      std::string k = w.addc(t2, kk);
+      std::string k = w.addc(tk, kk);
       b[ni] = {sharedPair(w, types, "%bTile", bTile, stage + ", " + n + ", " + k),
                sharedPair(w, types, "%bTile", bTile,
-                          stage + ", " + n + ", " + w.addc(k, 8))};
+                          stage + ", " + n + ", " + w.addc(k, halfK))};
     }
     for (int mi = 0; mi < tilesM; ++mi)
       for (int ni = 0; ni < tilesN; ++ni) {
@@ -534,13 +571,18 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   copyA.store(w, types, tid, nextStage, nextA);
   copyB.store(w, types, tid, nextStage, nextB);
   w.line("gpu.barrier");
-  w.line("scf.yield " + llvm::join(acc, ", ") + " : " + f32Types(accCount));
+  w.line("scf.yield " + llvm::join(acc, ", ") + " : " +
+         accTypes(accCount, types.acc));
   w.line("}");
 
-  // Epilogue: act(scale * acc + bias) + residual, stored in fp32.
+  // Epilogue: act(scale * acc + bias) + residual, stored in fp32; an integer
+  // accumulator is stored as is or dequantized first (times each scale).
   std::string biasBase = s.hasBias ? batchOffset(w, s.bias, z) : "";
   std::string resBase = s.hasResidual ? batchOffset(w, s.residual, z) : "";
   std::string outBase = w.mulc(z, s.m * s.n);
+  std::vector<std::string> scaleBases;
+  for (const Operand &f : s.scales)
+    scaleBases.push_back(batchOffset(w, f, z));
   for (int mi = 0; mi < tilesM; ++mi)
     for (int ni = 0; ni < tilesN; ++ni)
       for (int i = 0; i < 4; ++i) {
@@ -553,6 +595,28 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
         std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
         w.line("scf.if " + ok + " {");
         std::string v = value;
+        if (s.outElement == "i32") {
+          std::string addr = w.add(outBase, w.add(w.mulc(row, s.n), col));
+          w.line("memref.store " + v + ", %out[" + addr + "] : " + cType);
+          w.line("}");
+          continue;
+        }
+        if (types.isInt())
+          v = w.let("arith.sitofp " + v + " : i32 to f32");
+        // The scale is the product of the factors (in their order, as the
+        // host computes it), then multiplies the accumulator.
+        std::string factor;
+        for (size_t j = 0; j < s.scales.size(); ++j) {
+          const Operand &f = s.scales[j];
+          std::string addr =
+              w.add(scaleBases[j], w.add(w.mulc(row, f.rowStride),
+                                         w.mulc(col, f.colStride)));
+          std::string x = w.load("%scale" + std::to_string(j),
+                                 flatType(f.elements), addr);
+          factor = factor.empty() ? x : w.fmul(factor, x);
+        }
+        if (!factor.empty())
+          v = w.fmul(v, factor);
         if (s.scale != 1.0f)
           v = w.fmul(v, w.f32(s.scale));
         if (s.hasBias) {

@@ -46,11 +46,22 @@ struct MatMulSpec {
   /// 16, warpN of 8): the block has (tileM / warpM) * (tileN / warpN) warps.
   int64_t tileM = 64, tileN = 64, tileK = 32;
   int64_t warpM = 32, warpN = 32;
-  /// "bf16" or "f16": the tensor-core input type (fp32 accumulation).
+  /// "bf16" or "f16": the tensor-core input type (fp32 accumulation);
+  /// "s8": 8-bit integer inputs (m16n8k32, exact i32 accumulation).
   std::string mmaType = "bf16";
-  /// Element type of the rhs buffer: "f32", or "bf16" for a weight the
-  /// runtime uploads rounded to bf16 (a weight buffer of format bf16).
+  /// Element type of the lhs buffer: "f32", or "i8" for s8 products.
+  std::string lhsElement = "f32";
+  /// Element type of the rhs buffer: "f32", "bf16" for a weight the
+  /// runtime uploads rounded to bf16 (a weight buffer of format bf16), or
+  /// "i8" for s8 products.
   std::string rhsElement = "f32";
+  /// Element type of the result: "f32", or "i32" for an s8 product stored
+  /// as its exact accumulator (no epilogue).
+  std::string outElement = "f32";
+  /// Dequantization of an s8 product: the accumulator, converted to f32, is
+  /// multiplied by each of these f32 operands (per-token and per-channel
+  /// scales) before the rest of the epilogue.
+  std::vector<Operand> scales;
 };
 
 enum class MaskKind { None, Bool, Additive };

@@ -83,6 +83,96 @@ int64_t elements(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
 }
 
+/// The operand addressing of a (batched) product [.., M, K] x [.., K, N]
+/// (or [.., N, K] with `transposeRhs`) with epilogue operands broadcast to
+/// the result; folds the batch into the rows when every batched operand but
+/// the rhs is contiguous over it (a weight shared by the batch).
+void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
+                     ArrayRef<int64_t> rhsShape, ArrayRef<int64_t> resultShape,
+                     bool transposeLhs, bool transposeRhs, Value bias,
+                     Value residual, ValueRange scales) {
+  size_t rank = resultShape.size();
+  size_t batchRank = rank - 2;
+  spec.m = resultShape[rank - 2];
+  spec.n = resultShape[rank - 1];
+  int64_t lr = lhsShape.size(), rr = rhsShape.size();
+  spec.k = transposeLhs ? lhsShape[lr - 2] : lhsShape[lr - 1];
+  spec.batch = 1;
+  for (size_t i = 0; i < batchRank; ++i)
+    spec.batch *= resultShape[i];
+
+  SmallVector<int64_t> batchDims(resultShape.take_front(batchRank));
+  auto operandBatch = [&](ArrayRef<int64_t> shape) {
+    SmallVector<int64_t> strides =
+        broadcastStrides(shape.drop_back(2), batchDims);
+    // Each batch element of the operand is one matrix of the last two dims.
+    int64_t matrix = shape[shape.size() - 2] * shape[shape.size() - 1];
+    for (int64_t &s : strides)
+      s *= matrix;
+    return batchTerms(batchDims, strides, batchRank);
+  };
+  auto count = [](ArrayRef<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  };
+  // A row-major matrix of `cols` columns, or read transposed (stored as
+  // `rows` x its rows).
+  auto matrix = [&](gk::Operand &operand, ArrayRef<int64_t> shape,
+                    bool transposed, int64_t rows, int64_t cols) {
+    operand.elements = count(shape);
+    operand.batch = operandBatch(shape);
+    operand.rowStride = transposed ? 1 : cols;
+    operand.colStride = transposed ? rows : 1;
+  };
+  matrix(spec.lhs, lhsShape, transposeLhs, spec.m, spec.k);
+  matrix(spec.rhs, rhsShape, transposeRhs, spec.k, spec.n);
+  auto epilogueOperand = [&](Value value) {
+    gk::Operand operand;
+    auto shape = cast<RankedTensorType>(value.getType()).getShape();
+    SmallVector<int64_t> strides = broadcastStrides(shape, resultShape);
+    operand.elements = elements(value);
+    operand.batch = batchTerms(resultShape, strides, batchRank);
+    operand.rowStride = strides[rank - 2];
+    operand.colStride = strides[rank - 1];
+    return operand;
+  };
+  if (bias) {
+    spec.hasBias = true;
+    spec.bias = epilogueOperand(bias);
+  }
+  if (residual) {
+    spec.hasResidual = true;
+    spec.residual = epilogueOperand(residual);
+  }
+  for (Value scale : scales)
+    spec.scales.push_back(epilogueOperand(scale));
+  // A weight shared by every batch element (the projections of a
+  // transformer): fold the batch into the rows, one larger GEMM.
+  auto foldable = [&](const gk::Operand &operand, int64_t rowStride) {
+    for (const gk::BatchTerm &term : operand.batch)
+      if (term.size != 1 && term.stride != rowStride * term.divisor * spec.m)
+        return false;
+    return true;
+  };
+  bool fold = spec.batch > 1 && rr == 2 && !transposeLhs &&
+              foldable(spec.lhs, spec.lhs.rowStride) &&
+              (!bias || foldable(spec.bias, spec.bias.rowStride)) &&
+              (!residual || foldable(spec.residual, spec.residual.rowStride));
+  for (const gk::Operand &scale : spec.scales)
+    fold &= foldable(scale, scale.rowStride);
+  if (fold) {
+    spec.m *= spec.batch;
+    spec.batch = 1;
+    spec.lhs.batch.clear();
+    spec.bias.batch.clear();
+    spec.residual.batch.clear();
+    for (gk::Operand &scale : spec.scales)
+      scale.batch.clear();
+  }
+}
+
 /// Rewrites ops into launches and collects the kernels' text.
 class KernelBuilder {
 public:
@@ -171,6 +261,7 @@ private:
 
   void chooseTiles(gk::MatMulSpec &spec);
   LogicalResult lower(llm::MatMulOp op);
+  LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
   LogicalResult lowerRow(Operation *op, gk::RowKind kind, int64_t axis,
                          Value scale, Value bias, float epsilon);
@@ -200,8 +291,10 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   };
   const Config candidates[] = {
       {128, 128, 64, 32}, {128, 64, 64, 32}, {64, 64, 32, 32}};
+  // Bytes of one shared row: tileK elements and 16 bytes of padding.
+  int64_t rowBytes = spec.mmaType == "s8" ? spec.tileK + 16 : spec.tileK * 2 + 16;
   for (const Config &c : candidates) {
-    int64_t bytes = 2 * (c.tileM + c.tileN) * (spec.tileK + 8) * 2;
+    int64_t bytes = 2 * (c.tileM + c.tileN) * rowBytes;
     int64_t threads = 32 * (c.tileM / c.warpM) * (c.tileN / c.warpN);
     int64_t blocks =
         ((spec.m + c.tileM - 1) / c.tileM) * ((spec.n + c.tileN - 1) / c.tileN) *
@@ -228,84 +321,12 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   auto rhsShape = cast<RankedTensorType>(rhs.getType()).getShape();
   auto resultShape =
       cast<RankedTensorType>(op.getResult().getType()).getShape();
-  size_t rank = resultShape.size();
-  size_t batchRank = rank - 2;
 
   gk::MatMulSpec spec;
   spec.name = name("matmul");
   spec.mmaType = mmaType;
-  spec.m = resultShape[rank - 2];
-  spec.n = resultShape[rank - 1];
-  int64_t lr = lhsShape.size(), rr = rhsShape.size();
-  spec.k = op.getTransposeLhs() ? lhsShape[lr - 2] : lhsShape[lr - 1];
-  spec.batch = 1;
-  for (size_t i = 0; i < batchRank; ++i)
-    spec.batch *= resultShape[i];
-
-  SmallVector<int64_t> batchDims(resultShape.take_front(batchRank));
-  auto operandBatch = [&](ArrayRef<int64_t> shape) {
-    SmallVector<int64_t> strides =
-        broadcastStrides(shape.drop_back(2), batchDims);
-    // Each batch element of the operand is one matrix of the last two dims.
-    int64_t matrix = shape[shape.size() - 2] * shape[shape.size() - 1];
-    for (int64_t &s : strides)
-      s *= matrix;
-    return batchTerms(batchDims, strides, batchRank);
-  };
-  spec.lhs.elements = elements(lhs);
-  spec.lhs.batch = operandBatch(lhsShape);
-  if (op.getTransposeLhs()) {
-    spec.lhs.rowStride = 1;
-    spec.lhs.colStride = spec.m;
-  } else {
-    spec.lhs.rowStride = spec.k;
-    spec.lhs.colStride = 1;
-  }
-  spec.rhs.elements = elements(rhs);
-  spec.rhs.batch = operandBatch(rhsShape);
-  if (op.getTransposeRhs()) {
-    spec.rhs.rowStride = 1;
-    spec.rhs.colStride = spec.k;
-  } else {
-    spec.rhs.rowStride = spec.n;
-    spec.rhs.colStride = 1;
-  }
-  auto epilogueOperand = [&](Value value) {
-    gk::Operand operand;
-    auto shape = cast<RankedTensorType>(value.getType()).getShape();
-    SmallVector<int64_t> strides = broadcastStrides(shape, resultShape);
-    operand.elements = elements(value);
-    operand.batch = batchTerms(resultShape, strides, batchRank);
-    operand.rowStride = strides[rank - 2];
-    operand.colStride = strides[rank - 1];
-    return operand;
-  };
-  if (bias) {
-    spec.hasBias = true;
-    spec.bias = epilogueOperand(bias);
-  }
-  if (residual) {
-    spec.hasResidual = true;
-    spec.residual = epilogueOperand(residual);
-  }
-  // A weight shared by every batch element (the projections of a
-  // transformer): fold the batch into the rows, one larger GEMM.
-  auto foldable = [&](const gk::Operand &operand, int64_t rowStride) {
-    for (const gk::BatchTerm &term : operand.batch)
-      if (term.size != 1 && term.stride != rowStride * term.divisor * spec.m)
-        return false;
-    return true;
-  };
-  if (spec.batch > 1 && rr == 2 && !op.getTransposeLhs() &&
-      foldable(spec.lhs, spec.lhs.rowStride) &&
-      (!bias || foldable(spec.bias, spec.bias.rowStride)) &&
-      (!residual || foldable(spec.residual, spec.residual.rowStride))) {
-    spec.m *= spec.batch;
-    spec.batch = 1;
-    spec.lhs.batch.clear();
-    spec.bias.batch.clear();
-    spec.residual.batch.clear();
-  }
+  describeProduct(spec, lhsShape, rhsShape, resultShape, op.getTransposeLhs(),
+                  op.getTransposeRhs(), bias, residual, {});
   spec.scale = op.getScale().convertToFloat();
   switch (op.getActivation()) {
   case llm::Activation::none:
@@ -345,6 +366,95 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          gk::matmulThreads(spec), inputs, bf16Weight ? 1 : -1);
+  return success();
+}
+
+/// An s8 x s8 product on the tensor cores (m16n8k32, exact i32
+/// accumulation), with the layer's dequantization fused when it follows:
+///   qmatmul -> dequantize(scale) [-> add(bias)]
+/// becomes one kernel that stores f32 `float(acc) * scale (+ bias)`; a scale
+/// made by `llm.mul` of a per-token and a per-channel factor is read as the
+/// two factors (never as an M x N tensor) and multiplied in the same order
+/// as on the host. Zero points, unsigned operands and dynamic shapes stay on
+/// the generic path.
+LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
+  Value lhs = op.getLhs(), rhs = op.getRhs();
+  auto isStatic = [](Value v) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    return type && type.hasStaticShape() && type.getNumElements() > 0;
+  };
+  if (op.getLhsZeroPoint() || op.getRhsZeroPoint() || op.getLhsUnsigned() ||
+      op.getRhsUnsigned() || !isStatic(lhs) || !isStatic(rhs) ||
+      !isStatic(op.getResult()))
+    return success(); // left for the generic path
+  auto lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
+  auto rhsShape = cast<RankedTensorType>(rhs.getType()).getShape();
+  auto resultShape =
+      cast<RankedTensorType>(op.getResult().getType()).getShape();
+
+  // The dequantization (and bias) this product feeds, if it can be fused.
+  auto single = [](Value v) -> Operation * {
+    return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+  };
+  auto dequant = dyn_cast_or_null<llm::DequantizeOp>(single(op.getResult()));
+  if (dequant &&
+      (dequant.getZeroPoint() || dequant.getBits() != 8 ||
+       dequant.getBlockSize() != 0 || !isStaticF32(dequant.getScale()) ||
+       cast<RankedTensorType>(dequant.getType()).getShape() != resultShape))
+    dequant = nullptr;
+  SmallVector<Value> scales;
+  llm::MulOp scaleMul;
+  Value bias;
+  Operation *last = op;
+  if (dequant) {
+    last = dequant;
+    scaleMul = dequant.getScale().getDefiningOp<llm::MulOp>();
+    if (scaleMul && isStaticF32(scaleMul.getLhs()) &&
+        isStaticF32(scaleMul.getRhs())) {
+      scales = {scaleMul.getLhs(), scaleMul.getRhs()};
+    } else {
+      scaleMul = nullptr;
+      scales = {dequant.getScale()};
+    }
+    if (auto add = dyn_cast_or_null<llm::AddOp>(single(dequant.getResult()))) {
+      Value other =
+          add.getLhs() == dequant.getResult() ? add.getRhs() : add.getLhs();
+      if (other != dequant.getResult() && isStaticF32(other) &&
+          cast<RankedTensorType>(add.getType()).getShape() == resultShape &&
+          cast<RankedTensorType>(other.getType()).getRank() <=
+              static_cast<int64_t>(resultShape.size())) {
+        bias = other;
+        last = add;
+      }
+    }
+  }
+
+  gk::MatMulSpec spec;
+  spec.name = name("qmatmul");
+  spec.mmaType = "s8";
+  spec.lhsElement = spec.rhsElement = "i8";
+  spec.tileK = 64;
+  spec.outElement = dequant ? "f32" : "i32";
+  describeProduct(spec, lhsShape, rhsShape, resultShape,
+                  /*transposeLhs=*/false, op.getTransposeRhs(), bias, Value(),
+                  scales);
+  chooseTiles(spec);
+  kernels += gk::matmulKernel(spec);
+  SmallVector<Value> inputs = {lhs, rhs};
+  inputs.append(scales.begin(), scales.end());
+  if (bias)
+    inputs.push_back(bias);
+  launch(last, spec.name,
+         {(spec.n + spec.tileN - 1) / spec.tileN,
+          (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
+         gk::matmulThreads(spec), inputs);
+  // The fused ops before `last` (which launch() erased), now unused.
+  if (dequant && last != dequant.getOperation())
+    dequant->erase();
+  if (last != op.getOperation())
+    op->erase();
+  if (scaleMul && scaleMul->use_empty())
+    scaleMul->erase();
   return success();
 }
 
@@ -446,14 +556,17 @@ LogicalResult KernelBuilder::run() {
   SmallVector<Operation *> ops;
   module.walk([&](Operation *op) {
     if (hostReference ? isa<llm::AttentionOp>(op)
-                      : isa<llm::MatMulOp, llm::AttentionOp, llm::LayerNormOp,
-                            llm::RMSNormOp, llm::SoftmaxOp>(op))
+                      : isa<llm::MatMulOp, llm::QMatMulOp, llm::AttentionOp,
+                            llm::LayerNormOp, llm::RMSNormOp, llm::SoftmaxOp>(
+                            op))
       ops.push_back(op);
   });
   for (Operation *op : ops) {
     LogicalResult result = success();
     if (auto matmul = dyn_cast<llm::MatMulOp>(op))
       result = lower(matmul);
+    else if (auto qmatmul = dyn_cast<llm::QMatMulOp>(op))
+      result = lower(qmatmul);
     else if (auto attention = dyn_cast<llm::AttentionOp>(op))
       result = lower(attention);
     else if (auto norm = dyn_cast<llm::LayerNormOp>(op))
@@ -852,6 +965,12 @@ struct LLMGPUExpandMathPass
     patterns.add<MathToIntrinsic<math::CopySignOp>>(ctx, "llvm.copysign.f32",
                                                     false);
     patterns.add<MathToIntrinsic<math::FmaOp>>(ctx, "llvm.fma.f32", false);
+    // The NVVM conversion would make these libdevice calls (__nv_fmaxf),
+    // which nothing links; IEEE maxNum/minNum are max.f32/min.f32.
+    patterns.add<MathToIntrinsic<arith::MaxNumFOp>>(ctx, "llvm.maxnum.f32",
+                                                    false);
+    patterns.add<MathToIntrinsic<arith::MinNumFOp>>(ctx, "llvm.minnum.f32",
+                                                    false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

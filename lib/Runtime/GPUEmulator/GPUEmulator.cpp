@@ -811,6 +811,62 @@ private:
             convert(static_cast<uint16_t>(w >> 16))};
   }
 
+  /// m16n8k32 s8 x s8 + i32 (row.col): four 8-bit elements per register,
+  /// at the positions of m16n8k16's two 16-bit ones; exact, wrapping sums
+  /// (satfinite clamps them to the i32 range).
+  bool mmaInt8(NVVM::MmaOp op) {
+    bool saturate = op.getIntOverflowBehavior() &&
+                    *op.getIntOverflowBehavior() == NVVM::MMAIntOverflow::satfinite;
+    if (!wholeWarps(op))
+      return false;
+    Word *d = ptr(op.getResult());
+    auto bytes = [&](Value value, unsigned t) {
+      Word w = ptr(value)[t];
+      std::array<int64_t, 4> b;
+      for (unsigned i = 0; i < 4; ++i)
+        b[i] = static_cast<int8_t>(static_cast<uint8_t>(w >> (8 * i)));
+      return b;
+    };
+    for (unsigned warp = 0; warp * 32 < T; ++warp) {
+      if (!(*mask)[warp * 32])
+        continue;
+      int64_t a[16][32], b[32][8], c[16][8];
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        unsigned t = warp * 32 + lane, g = lane / 4, q = (lane % 4) * 4;
+        for (unsigned i = 0; i < 4; ++i) {
+          auto v = bytes(op.getOperandA()[i], t);
+          unsigned row = g + (i % 2) * 8, col = q + (i / 2) * 16;
+          for (unsigned j = 0; j < 4; ++j)
+            a[row][col + j] = v[j];
+        }
+        for (unsigned i = 0; i < 2; ++i) {
+          auto v = bytes(op.getOperandB()[i], t);
+          for (unsigned j = 0; j < 4; ++j)
+            b[q + i * 16 + j][g] = v[j];
+        }
+        for (unsigned i = 0; i < 4; ++i)
+          c[g + (i / 2) * 8][(lane % 4) * 2 + i % 2] = static_cast<int32_t>(
+              static_cast<uint32_t>(ptr(op.getOperandC()[i])[t]));
+      }
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        unsigned t = warp * 32 + lane, g = lane / 4, q = (lane % 4) * 2;
+        for (unsigned i = 0; i < 4; ++i) {
+          unsigned row = g + (i / 2) * 8, col = q + i % 2;
+          int64_t sum = c[row][col];
+          for (unsigned k = 0; k < 32; ++k)
+            sum += a[row][k] * b[k][col];
+          if (saturate)
+            sum = std::clamp<int64_t>(sum, INT32_MIN, INT32_MAX);
+          d[size_t(i) * T + t] =
+              static_cast<uint32_t>(static_cast<int32_t>(
+                  static_cast<uint32_t>(static_cast<uint64_t>(sum))));
+        }
+      }
+      ++counters.mma;
+    }
+    return true;
+  }
+
   bool mma(NVVM::MmaOp op) {
     NVVM::MMAShapeAttr shape = op.getShape();
     auto typeA = op.getMultiplicandAPtxType(),
@@ -819,6 +875,14 @@ private:
       return type && (*type == NVVM::MMATypes::bf16 ||
                       *type == NVVM::MMATypes::f16);
     }(typeA);
+    if (shape.getM() == 16 && shape.getN() == 8 && shape.getK() == 32 &&
+        typeA == NVVM::MMATypes::s8 && typeB == NVVM::MMATypes::s8 &&
+        op.getLayoutA() == NVVM::MMALayout::row &&
+        op.getLayoutB() == NVVM::MMALayout::col &&
+        op.getOperandA().size() == 4 && op.getOperandB().size() == 2 &&
+        op.getOperandC().size() == 4 &&
+        op.getOperandC().front().getType().isInteger(32))
+      return mmaInt8(op);
     if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 16 ||
         !half || typeA != typeB || op.getLayoutA() != NVVM::MMALayout::row ||
         op.getLayoutB() != NVVM::MMALayout::col ||
@@ -826,7 +890,8 @@ private:
         op.getOperandC().size() != 4 ||
         !op.getOperandC().front().getType().isF32())
       return fail(op, "only m16n8k16 row.col with bf16/f16 inputs and f32 "
-                      "accumulators is emulated");
+                      "accumulators, and m16n8k32 row.col s8 with i32 "
+                      "accumulators, are emulated");
     if (!wholeWarps(op))
       return false;
     Word *d = ptr(op.getResult());

@@ -102,6 +102,19 @@ llvm::Expected<std::string> llmc::ptxAssembly(ModuleOp module) {
     return planError("the module has " + Twine(binaries) +
                      " gpu.binary ops; one PTX file needs one kernel module "
                      "(llm-gpu-merge-kernel-modules)");
+  // Nothing links libdevice (or any other PTX) into the module: a call to
+  // an external function would only fail when the driver loads it.
+  size_t at = ptx.find(".extern .func");
+  if (at != std::string::npos) {
+    size_t end = ptx.find_first_of("(;\n", ptx.find(')', at) + 1);
+    std::string callee = ptx.substr(at, end - at);
+    size_t space = callee.find_last_of(" )");
+    return planError("the PTX calls the external function '" +
+                     callee.substr(space + 1) +
+                     "', which nothing links (a kernel uses an op that "
+                     "lowers to libdevice; llm-gpu-expand-math must rewrite "
+                     "it)");
+  }
   return ptx;
 }
 

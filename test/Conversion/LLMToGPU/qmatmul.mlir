@@ -1,0 +1,81 @@
+// RUN: llm-opt %s --verify-each --convert-llm-to-gpu -split-input-file | FileCheck %s
+
+// A W8A8 linear layer (s8 product, dequantization by a per-token times a
+// per-channel scale, bias) becomes one tensor-core launch: m16n8k32 s8
+// products with exact i32 accumulators, then float(acc) * (a * s) + b in
+// the epilogue. The two scale factors are read as they are (32 and 256
+// floats), never as the 2x16x256 product; llm.mul, llm.dequantize and
+// llm.add are gone. The batch folds into the rows (M = 32).
+// CHECK-LABEL: func.func @fused
+// CHECK-NOT: llm.
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_0 blocks in
+// CHECK-SAME: args(%{{.*}} : memref<2048xi8>, %{{.*}} : memref<16384xi8>, %{{.*}} : memref<32xf32>, %{{.*}} : memref<256xf32>, %{{.*}} : memref<256xf32>, %{{.*}} : memref<8192xf32>)
+// CHECK-NOT: llm.
+// CHECK: gpu.func @qmatmul_0(%{{.*}}: memref<2048xi8>, %{{.*}}: memref<16384xi8>, %{{.*}}: memref<32xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<8192xf32>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<2x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// 16-byte loads of 16 int8 values, stored into shared memory unconverted.
+// CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<2048xi8>, vector<16xi8>
+// CHECK: vector.store %{{.*}}, %arg6[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<2x64x80xi8, #gpu.address_space<workgroup>>, vector<16xi8>
+// CHECK: scf.for {{.*}} -> (i32,
+// Fragment registers are four k-adjacent bytes.
+// CHECK: vector.load %arg6[%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x64x80xi8, #gpu.address_space<workgroup>>, vector<4xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<4xi8> to vector<1xi32>
+// Two k32 steps per 64-wide k tile, 2 x 4 tiles per 32x32 warp.
+// CHECK-COUNT-16: nvvm.mma.sync {{.*}}intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>{{.*}}multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK: memref.load %arg2
+// CHECK: %[[S:.*]] = memref.load %arg3
+// CHECK-NEXT: %[[F:.*]] = arith.mulf %{{.*}}, %[[S]] : f32
+// CHECK-NEXT: arith.mulf %{{.*}}, %[[F]] : f32
+// CHECK: memref.load %arg4
+// CHECK-NEXT: arith.addf
+// CHECK: memref.store %{{.*}}, %arg5
+func.func @fused(%x: tensor<2x16x64xi8>, %w: tensor<256x64xi8>, %a: tensor<2x16x1xf32>, %s: tensor<256xf32>, %b: tensor<256xf32>) -> tensor<2x16x256xf32> {
+  %scale = llm.mul %a, %s : (tensor<2x16x1xf32>, tensor<256xf32>) -> tensor<2x16x256xf32>
+  %acc = llm.qmatmul %x, %w {transpose_rhs = true} : (tensor<2x16x64xi8>, tensor<256x64xi8>) -> tensor<2x16x256xi32>
+  %d = llm.dequantize %acc, %scale : (tensor<2x16x256xi32>, tensor<2x16x256xf32>) -> tensor<2x16x256xf32>
+  %y = llm.add %d, %b : (tensor<2x16x256xf32>, tensor<256xf32>) -> tensor<2x16x256xf32>
+  return %y : tensor<2x16x256xf32>
+}
+
+// -----
+
+// A scale that is one tensor is one factor; a dequantized value with two
+// users keeps its add (no bias is fused), and a scale product used
+// elsewhere stays.
+// CHECK-LABEL: func.func @single_scale
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_0 {{.*}} args(%{{.*}} : memref<400xi8>, %{{.*}} : memref<800xi8>, %{{.*}} : memref<20xf32>, %{{.*}} : memref<200xf32>)
+// CHECK: llm.add
+// CHECK: gpu.func @qmatmul_0(%{{.*}}: memref<400xi8>, %{{.*}}: memref<800xi8>, %{{.*}}: memref<20xf32>, %{{.*}}: memref<200xf32>)
+// K = 40 and a [K, N] weight of 20 columns: no 16-byte runs, element
+// copies, and the k tile past K reads as zeros.
+// CHECK-NOT: vector<16xi8>
+// CHECK: memref.load %arg1[%{{.*}}] : memref<800xi8>
+// CHECK: nvvm.mma.sync
+func.func @single_scale(%x: tensor<10x40xi8>, %w: tensor<40x20xi8>, %s: tensor<20xf32>) -> (tensor<10x20xf32>, tensor<10x20xf32>) {
+  %acc = llm.qmatmul %x, %w : (tensor<10x40xi8>, tensor<40x20xi8>) -> tensor<10x20xi32>
+  %d = llm.dequantize %acc, %s : (tensor<10x20xi32>, tensor<20xf32>) -> tensor<10x20xf32>
+  %y = llm.add %d, %d : (tensor<10x20xf32>, tensor<10x20xf32>) -> tensor<10x20xf32>
+  return %y, %d : tensor<10x20xf32>, tensor<10x20xf32>
+}
+
+// -----
+
+// Without a dequantization the kernel stores the exact i32 accumulators.
+// Zero points (ONNX MatInteger with a run-time zero point) and unsigned
+// operands stay on the generic path.
+// CHECK-LABEL: func.func @raw
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_0 {{.*}} : memref<4096xi32>)
+// CHECK: llm.qmatmul {{.*}} lhs_zero_point
+// CHECK: llm.qmatmul {{.*}}lhs_unsigned
+// CHECK: gpu.func @qmatmul_0({{.*}}%{{.*}}: memref<4096xi32>)
+// CHECK-NOT: arith.sitofp
+// CHECK: memref.store %{{.*}}, %arg2[%{{.*}}] : memref<4096xi32>
+func.func @raw(%x: tensor<64x96xi8>, %w: tensor<96x64xi8>, %z: tensor<i8>) -> (tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>) {
+  %a = llm.qmatmul %x, %w : (tensor<64x96xi8>, tensor<96x64xi8>) -> tensor<64x64xi32>
+  %b = llm.qmatmul %x, %w lhs_zero_point %z : (tensor<64x96xi8>, tensor<96x64xi8>, tensor<i8>) -> tensor<64x64xi32>
+  %c = llm.qmatmul %x, %w {lhs_unsigned} : (tensor<64x96xi8>, tensor<96x64xi8>) -> tensor<64x64xi32>
+  return %a, %b, %c : tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>
+}
