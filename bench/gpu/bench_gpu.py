@@ -12,17 +12,21 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
 
 - check-*: the exported GPT-2, BERT and Llama test models and the emulator
   tests' matmul and attention graphs, with weights, inputs and the
-  reference outputs; --run checks each against its reference (bf16
-  tolerance) before timing anything;
+  reference outputs, the GPT-2 model and matmul cases also for sm_90a
+  (*-wgmma), and the int8 MatMulInteger cases (exact); --run checks each
+  against its reference (bf16 tolerance) before timing anything;
 - gemm-N: C = A x B for square fp32 problems N = 1024 .. 8192 (bf16
   tensor-core inputs in llmc), timed against cuBLAS through torch.matmul in
-  bf16 and fp32;
+  bf16 and fp32; gemm-N-wgmma: the same compiled for sm_90a (the kernels on
+  wgmma.mma_async instead of mma.sync);
+- gemm-int8-N: ONNX MatMulInteger (int8 x int8 -> exact int32, the s8
+  tensor-core kernel) against torch._int_mm (cuBLASLt int8);
 - attention: causal softmax(Q K^T / 8) V at sequence 2048, 16 heads of 64,
   against torch's scaled_dot_product_attention (bf16);
 - gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
   d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
   against PyTorch eager and torch.compile (bf16 autocast) on the same
-  architecture.
+  architecture; gpt2-prefill-wgmma: the prefill for sm_90a.
 
 Weights of the timed models are not copied (random ones are made on the
 GPU: timing does not depend on them), which keeps the folder small. Every
@@ -89,10 +93,38 @@ def write_gemm(path, n):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
-def compile_artifact(build, model, out, keep_weights):
-    """llm-compile --target ptx, then drop what the runner does not read."""
+def write_sm90a_description(path):
+    """The bundled H100 description with gpu.arch sm_90a: llm-compile then
+    targets sm_90a and runs fp matmuls on wgmma."""
+    with open(os.path.join(ROOT, "targets", "h100.json")) as f:
+        desc = json.load(f)
+    desc["name"] = "h100-sm90a"
+    desc["gpu"]["arch"] = "sm_90a"
+    with open(path, "w") as f:
+        json.dump(desc, f, indent=2)
+
+
+def write_int8_gemm(path, n):
+    """An ONNX graph y = MatMulInteger(x, w), x an [n, n] int8 input, w an
+    [n, n] int8 weight."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = np.random.default_rng(n).integers(-128, 128, (n, n)).astype(np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["x", "w"], ["y"])], f"gemm_int8_{n}",
+        [helper.make_tensor_value_info("x", TensorProto.INT8, [n, n])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])],
+        [numpy_helper.from_array(w, "w")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def compile_artifact(build, model, out, keep_weights, desc=None):
+    """llm-compile --target ptx (for the description `desc` if given), then
+    drop what the runner does not read."""
     shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([tool(build, "llm-compile"), model, "--target", "ptx", "-o", out],
+    extra = ["--target-desc", desc] if desc else []
+    subprocess.run([tool(build, "llm-compile"), model, "--target", "ptx", "-o", out] + extra,
                    check=True, stdout=subprocess.DEVNULL)
     for name in ("kernels.mlirbc", "ptx.mlirbc") + (() if keep_weights else ("weights.bin",)):
         path = os.path.join(out, name)
@@ -100,10 +132,10 @@ def compile_artifact(build, model, out, keep_weights):
             os.remove(path)
 
 
-def prepare_checks(build, folder, work):
+def prepare_checks(build, folder, work, sm90a):
     """The exported test models and the emulator tests' graphs, with their
-    references; returns the check entries."""
-    import numpy as np
+    references; the GPT-2 model and the matmul cases also for sm_90a
+    (wgmma); returns the check entries."""
     checks = []
     for model, output in (("gpt2", "logits"), ("bert", "last_hidden_state"),
                           ("llama", "logits")):
@@ -111,36 +143,45 @@ def prepare_checks(build, folder, work):
         subprocess.run([sys.executable, os.path.join(ROOT, "test", "models", "export_models.py"),
                         "--model", model, "--opset", "17", "--out", src],
                        check=True, stdout=subprocess.DEVNULL)
-        art = os.path.join(folder, "check-" + model)
-        compile_artifact(build, os.path.join(src, "model.onnx"), art, keep_weights=True)
-        inputs = {}
-        for name in ("input_ids", "attention_mask"):
-            path = os.path.join(src, name + ".npy")
-            if os.path.exists(path):
-                shutil.copy(path, os.path.join(art, name + ".npy"))
-                inputs[name] = name + ".npy"
-        shutil.copy(os.path.join(src, output + ".npy"), os.path.join(art, "expected.npy"))
-        checks.append({"name": model, "inputs": inputs, "output": output, "tol": 5e-2})
+        for suffix, desc in [("", None)] + ([("-wgmma", sm90a)] if model == "gpt2" else []):
+            art = os.path.join(folder, "check-" + model + suffix)
+            compile_artifact(build, os.path.join(src, "model.onnx"), art, keep_weights=True,
+                             desc=desc)
+            inputs = {}
+            for name in ("input_ids", "attention_mask"):
+                path = os.path.join(src, name + ".npy")
+                if os.path.exists(path):
+                    shutil.copy(path, os.path.join(art, name + ".npy"))
+                    inputs[name] = name + ".npy"
+            shutil.copy(os.path.join(src, output + ".npy"), os.path.join(art, "expected.npy"))
+            checks.append({"name": model + suffix, "inputs": inputs, "output": output,
+                           "tol": 5e-2})
     inputs_dir = os.path.join(ROOT, "test", "Target", "PTX", "Inputs")
-    for script, cases, tol in (("make-gemms.py", ("wide-bias", "transb", "batched", "scalar",
-                                                  "shared"), 2e-3),
-                               ("make-attention.py", ("causal", "padding", "wide", "cross",
-                                                      "gqa"), 1e-2)):
+    for script, cases, tol, variants in (
+            ("make-gemms.py", ("wide-bias", "transb", "batched", "scalar", "shared"), 2e-3,
+             [("", None), ("-wgmma", sm90a)]),
+            ("make-attention.py", ("causal", "padding", "wide", "cross", "gqa"), 1e-2,
+             [("", None)]),
+            ("make-int8.py", ("integer", "integer-batch", "integer-range"), 0, [("", None)])):
         cases_dir = os.path.join(work, script)
         subprocess.run([sys.executable, os.path.join(inputs_dir, script), cases_dir],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for case in cases:
-            src = os.path.join(cases_dir, case)
-            art = os.path.join(folder, "check-" + case)
-            compile_artifact(build, os.path.join(src, "model.onnx"), art, keep_weights=True)
-            inputs = {}
-            for f in os.listdir(src):
-                if f.endswith(".npy"):
-                    shutil.copy(os.path.join(src, f), os.path.join(art, f))
-                    if not f.startswith("expected_"):
-                        inputs[f[:-4]] = f
-            os.replace(os.path.join(art, "expected_y.npy"), os.path.join(art, "expected.npy"))
-            checks.append({"name": case, "inputs": inputs, "output": "y", "tol": tol})
+            for suffix, desc in variants:
+                src = os.path.join(cases_dir, case)
+                art = os.path.join(folder, "check-" + case + suffix)
+                compile_artifact(build, os.path.join(src, "model.onnx"), art,
+                                 keep_weights=True, desc=desc)
+                inputs = {}
+                for f in os.listdir(src):
+                    if f.endswith(".npy"):
+                        shutil.copy(os.path.join(src, f), os.path.join(art, f))
+                        if not f.startswith("expected_"):
+                            inputs[f[:-4]] = f
+                os.replace(os.path.join(art, "expected_y.npy"),
+                           os.path.join(art, "expected.npy"))
+                checks.append({"name": case + suffix, "inputs": inputs, "output": "y",
+                               "tol": tol})
     return checks
 
 
@@ -154,17 +195,28 @@ def prepare(args):
     torch.manual_seed(0)
     index = {"prepared": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "timed": []}
     with tempfile.TemporaryDirectory(prefix="llmc-gpu-prepare.") as work:
-        print("bench_gpu: checks (exported models, matmul and attention cases)", flush=True)
-        index["checks"] = prepare_checks(build, folder, work)
+        sm90a = os.path.join(work, "h100-sm90a.json")
+        write_sm90a_description(sm90a)
+        print("bench_gpu: checks (exported models, matmul, attention and int8 cases)",
+              flush=True)
+        index["checks"] = prepare_checks(build, folder, work, sm90a)
         for n in ([1024, 2048] if args.quick else [1024, 2048, 4096, 8192]):
-            print(f"bench_gpu: gemm {n}", flush=True)
+            print(f"bench_gpu: gemm {n} (mma.sync, wgmma, int8)", flush=True)
             # y = x @ w written directly (torch's exporter would run the
             # 8192^3 product on the CPU to trace it).
             path = os.path.join(work, f"gemm{n}.onnx")
             write_gemm(path, n)
-            compile_artifact(build, path, os.path.join(folder, f"gemm-{n}"), keep_weights=False)
+            for suffix, desc, kernel in (("", None, "mma.sync"), ("-wgmma", sm90a, "wgmma")):
+                compile_artifact(build, path, os.path.join(folder, f"gemm-{n}{suffix}"),
+                                 keep_weights=False, desc=desc)
+                index["timed"].append({"name": f"gemm-{n}{suffix}", "kind": "gemm", "n": n,
+                                       "kernel": kernel})
             os.remove(path)
-            index["timed"].append({"name": f"gemm-{n}", "kind": "gemm", "n": n})
+            write_int8_gemm(path, n)
+            compile_artifact(build, path, os.path.join(folder, f"gemm-int8-{n}"),
+                             keep_weights=False)
+            os.remove(path)
+            index["timed"].append({"name": f"gemm-int8-{n}", "kind": "gemm-int8", "n": n})
 
         seq, heads, dim = (1024 if args.quick else 2048), 16, 64
         print(f"bench_gpu: attention {seq}", flush=True)
@@ -190,8 +242,11 @@ def prepare(args):
             with torch.no_grad():
                 export(model, (torch.randint(0, config.vocab_size, (1, tokens)),),
                        ["input_ids"], path, outputs=("logits",))
-            compile_artifact(build, path, os.path.join(folder, name), keep_weights=False)
-            index["timed"].append({"name": name, "kind": "gpt2", "tokens": tokens})
+            for suffix, desc in [("", None)] + ([("-wgmma", sm90a)] if tokens > 1 else []):
+                compile_artifact(build, path, os.path.join(folder, name + suffix),
+                                 keep_weights=False, desc=desc)
+                index["timed"].append({"name": name + suffix, "kind": "gpt2",
+                                       "tokens": tokens})
     with open(os.path.join(folder, "prepared.json"), "w") as f:
         json.dump(index, f, indent=2)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
@@ -300,18 +355,42 @@ def run(args):
         bf16 = torch_time(lambda: ab @ bb)
         f32 = torch_time(lambda: a @ b)
         flops = 2.0 * n ** 3
-        gemm.append({"n": n, "llmc_s": ours, "cublas_bf16_s": bf16, "cublas_fp32_s": f32,
+        gemm.append({"n": n, "kernel": entry.get("kernel", "mma.sync"), "llmc_s": ours,
+                     "cublas_bf16_s": bf16, "cublas_fp32_s": f32,
                      "llmc_tflops": flops / ours * 1e-12,
                      "cublas_bf16_tflops": flops / bf16 * 1e-12})
     if gemm:
-        print(f"{'GEMM n^3':>10} {'llmc ms':>9} {'TFLOP/s':>8} {'cuBLAS bf16 ms':>15} "
-              f"{'TFLOP/s':>8} {'cuBLAS fp32 ms':>15} {'llmc/cuBLAS':>12}")
+        print(f"{'GEMM n^3':>10} {'kernel':>9} {'llmc ms':>9} {'TFLOP/s':>8} "
+              f"{'cuBLAS bf16 ms':>15} {'TFLOP/s':>8} {'cuBLAS fp32 ms':>15} "
+              f"{'llmc/cuBLAS':>12}")
         for r in gemm:
-            print(f"{r['n']:>10} {r['llmc_s']*1e3:>9.3f} {r['llmc_tflops']:>8.1f} "
-                  f"{r['cublas_bf16_s']*1e3:>15.3f} {r['cublas_bf16_tflops']:>8.1f} "
-                  f"{r['cublas_fp32_s']*1e3:>15.3f} {r['cublas_bf16_s']/r['llmc_s']:>12.2f}",
-                  flush=True)
+            print(f"{r['n']:>10} {r['kernel']:>9} {r['llmc_s']*1e3:>9.3f} "
+                  f"{r['llmc_tflops']:>8.1f} {r['cublas_bf16_s']*1e3:>15.3f} "
+                  f"{r['cublas_bf16_tflops']:>8.1f} {r['cublas_fp32_s']*1e3:>15.3f} "
+                  f"{r['cublas_bf16_s']/r['llmc_s']:>12.2f}", flush=True)
     results["gemm"] = gemm
+
+    int8 = []
+    for entry in (e for e in index["timed"] if e["kind"] == "gemm-int8"):
+        n = entry["n"]
+        ours = llmc_seconds(folder, entry["name"])
+        a = torch.randint(-128, 128, (n, n), device="cuda", dtype=torch.int8)
+        b = torch.randint(-128, 128, (n, n), device="cuda", dtype=torch.int8)
+        try:
+            cublas = torch_time(lambda: torch._int_mm(a, b))
+        except (AttributeError, RuntimeError):
+            cublas = float("nan")
+        ops = 2.0 * n ** 3
+        int8.append({"n": n, "llmc_s": ours, "cublas_int8_s": cublas,
+                     "llmc_tops": ops / ours * 1e-12, "cublas_int8_tops": ops / cublas * 1e-12})
+    if int8:
+        print(f"\n{'int8 n^3':>10} {'llmc ms':>9} {'TOP/s':>8} {'cuBLASLt ms':>12} "
+              f"{'TOP/s':>8} {'llmc/cuBLASLt':>14}")
+        for r in int8:
+            print(f"{r['n']:>10} {r['llmc_s']*1e3:>9.3f} {r['llmc_tops']:>8.1f} "
+                  f"{r['cublas_int8_s']*1e3:>12.3f} {r['cublas_int8_tops']:>8.1f} "
+                  f"{r['cublas_int8_s']/r['llmc_s']:>14.2f}", flush=True)
+    results["gemm_int8"] = int8
 
     for entry in (e for e in index["timed"] if e["kind"] == "attention"):
         seq, heads, dim = entry["seq"], entry["heads"], entry["head_dim"]

@@ -5,24 +5,24 @@ using namespace llmc;
 namespace cl = llvm::cl;
 
 CompileFlags::CompileFlags()
-    : quant("quant", cl::desc("none, int8, w8, w4 or fp8"), cl::init("none")),
-      calib("calib", cl::desc("calibration inputs (.npz)")),
-      activations("quant-activations",
+    : quant("quant", cl::cat(toolCategory()), cl::desc("none, int8, w8, w4 or fp8"), cl::init("none")),
+      calib("calib", cl::cat(toolCategory()), cl::desc("calibration inputs (.npz)")),
+      activations("quant-activations", cl::cat(toolCategory()),
                   cl::desc("int8 activation scales: static (calibrated) or "
                            "dynamic (per token)"),
                   cl::init("static")),
-      calibration("quant-calibration",
+      calibration("quant-calibration", cl::cat(toolCategory()),
                   cl::desc("static scales from minmax or percentile"),
                   cl::init("minmax")),
-      percentile("quant-percentile",
+      percentile("quant-percentile", cl::cat(toolCategory()),
                  cl::desc("percentile of |x| for percentile calibration"),
                  cl::init(99.99)),
-      smoothQuant("smoothquant",
+      smoothQuant("smoothquant", cl::cat(toolCategory()),
                   cl::desc("SmoothQuant alpha for int8 (0 = off)"),
                   cl::init(0.0)),
-      groupSize("group-size", cl::desc("w4 group size along K"),
+      groupSize("group-size", cl::cat(toolCategory()), cl::desc("w4 group size along K"),
                 cl::init(128)),
-      targetDescs("target-desc",
+      targetDescs("target-desc", cl::cat(toolCategory()),
                   cl::desc("target description (targets/*.json name or a "
                            "JSON file); replaces the default of its kind's "
                            "backend (an npu one is the machine the NPU "

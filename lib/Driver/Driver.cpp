@@ -375,13 +375,31 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   };
   if (model->targetName == "ptx") {
     // Tiles are sized for the --target-desc of the ptx backend, if given.
+    // The description's gpu.arch picks the PTX target (sm_90a: wgmma).
     PTXPipelineOptions ptxOptions;
     for (const std::string &nameOrPath : options.targetDescs) {
       auto desc = TargetDescription::load(nameOrPath);
-      if (desc && desc->backend() == "ptx")
-        ptxOptions.targetDesc = nameOrPath;
-      else if (!desc)
+      if (!desc) {
         llvm::consumeError(desc.takeError());
+        continue;
+      }
+      if (desc->backend() != "ptx")
+        continue;
+      ptxOptions.targetDesc = nameOrPath;
+      const llvm::json::Object *gpu = desc->json().getObject("gpu");
+      if (std::optional<llvm::StringRef> arch =
+              gpu ? gpu->getString("arch") : std::nullopt) {
+        unsigned version = 0;
+        llvm::StringRef digits = arch->drop_front(3);
+        digits.consume_back("a");
+        if (!arch->starts_with("sm_") || digits.getAsInteger(10, version) ||
+            version < 80)
+          return inputError("target description '" + desc->name() +
+                           "': gpu.arch '" + *arch +
+                           "' is not a CUDA architecture the ptx backend "
+                           "supports (sm_80 or newer, e.g. sm_90 or sm_90a)");
+        ptxOptions.chip = arch->str();
+      }
     }
     // The kernels at the gpu-dialect level are kept for the GPU emulator.
     if (auto error = lower([&](mlir::OpPassManager &pm) {
@@ -391,8 +409,8 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     model->gpuKernels = mlir::ModuleOp::create(module->getLoc());
     for (auto kernels : module->getOps<mlir::gpu::GPUModuleOp>())
       model->gpuKernels->push_back(kernels->clone());
-    if (auto error = lower([](mlir::OpPassManager &pm) {
-          buildPTXCodegenPipeline(pm);
+    if (auto error = lower([&](mlir::OpPassManager &pm) {
+          buildPTXCodegenPipeline(pm, ptxOptions);
         }))
       return std::move(error);
   } else if (auto error = lower([](mlir::OpPassManager &pm) {
@@ -889,7 +907,24 @@ std::optional<std::string> llmc::compareTensors(const Tensor &actual,
 // Tool support
 //===----------------------------------------------------------------------===//
 
-bool llmc::parseToolOptions(int argc, char **argv, StringRef overview) {
+llvm::cl::OptionCategory &llmc::toolCategory() {
+  static llvm::cl::OptionCategory category("llmc options");
+  return category;
+}
+
+bool llmc::parseToolOptions(int argc, char **argv, StringRef overview,
+                            bool ownOptionsOnly) {
+  // LLVM's own options stay usable and listed by --help-hidden.
+  if (ownOptionsOnly)
+    for (auto &entry : llvm::cl::getRegisteredOptions()) {
+      llvm::cl::Option *option = entry.second;
+      bool generic = entry.first.starts_with("help") ||
+                     entry.first == "version";
+      if (!generic &&
+          !llvm::is_contained(option->Categories, &toolCategory()) &&
+          option->getOptionHiddenFlag() == llvm::cl::NotHidden)
+        option->setHiddenFlag(llvm::cl::Hidden);
+    }
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::cl::ParseCommandLineOptions(argc, argv, overview, &os))

@@ -32,6 +32,8 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   ConvertLLMToGPUOptions gpuOptions;
   gpuOptions.targetDesc = options.targetDesc;
   gpuOptions.mmaType = options.mmaType;
+  // Hopper's arch-specific target has the warpgroup tensor cores.
+  gpuOptions.wgmma = options.chip == "sm_90a";
   pm.addPass(createConvertLLMToGPU(gpuOptions));
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
@@ -75,6 +77,8 @@ void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
   nvvmOptions.useBarePtrCallConv = true;
   nvvmOptions.indexBitwidth = 64;
   kernels.addPass(createConvertGpuOpsToNVVMOps(nvvmOptions));
+  // NVVM ops without an LLVM intrinsic (wgmma.mma_async) become inline PTX.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
@@ -106,8 +110,10 @@ struct PTXOptions : public PassPipelineOptions<PTXOptions> {
   Option<std::string> mmaType{*this, "mma-type",
                               llvm::cl::desc("tensor-core input: bf16 or f16"),
                               llvm::cl::init("bf16")};
-  Option<std::string> chip{*this, "chip", llvm::cl::desc("CUDA architecture"),
-                           llvm::cl::init("sm_90")};
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("CUDA architecture (sm_90a: matmuls on wgmma)"),
+      llvm::cl::init("sm_90")};
   llmc::PTXPipelineOptions get() const { return {targetDesc, mmaType, chip}; }
 };
 } // namespace

@@ -13,21 +13,21 @@
 
 using namespace llvm;
 
-static cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx>"),
+static cl::opt<std::string> modelPath(cl::cat(llmc::toolCategory()), cl::Positional, cl::desc("<model.onnx>"),
                                       cl::Required);
-static cl::opt<std::string> target("target",
+static cl::opt<std::string> target(cl::cat(llmc::toolCategory()), "target",
                                    cl::desc("host, ptx, hls, npu or all"),
                                    cl::init("host"));
-static cl::list<std::string> shapes("shape",
+static cl::list<std::string> shapes(cl::cat(llmc::toolCategory()), "shape",
                                     cl::desc("NAME=DIMS static input shape"));
-static cl::opt<std::string> reportPath("report",
+static cl::opt<std::string> reportPath(cl::cat(llmc::toolCategory()), "report",
                                        cl::desc("write the report as JSON"));
-static cl::opt<std::string> rooflinePath(
+static cl::opt<std::string> rooflinePath(cl::cat(llmc::toolCategory()), 
     "roofline", cl::desc("write the roofline chart as SVG (default: the "
                          "--report path with .svg)"));
-static cl::opt<bool> noFusion(
+static cl::opt<bool> noFusion(cl::cat(llmc::toolCategory()), 
     "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
-static cl::opt<std::string> outputDir("o", cl::desc("artifact folder"),
+static cl::opt<std::string> outputDir(cl::cat(llmc::toolCategory()), "o", cl::desc("artifact folder"),
                                       cl::Required);
 
 /// --quant and its options, --calib, --target-desc.

@@ -9,7 +9,7 @@
 
 using namespace llvm;
 
-static cl::list<std::string> files(cl::Positional, cl::desc("<kernel.cpp>..."),
+static cl::list<std::string> files(cl::cat(llmc::toolCategory()), cl::Positional, cl::desc("<kernel.cpp>..."),
                                    cl::OneOrMore);
 
 int main(int argc, char **argv) {

@@ -27,58 +27,58 @@
 using namespace llvm;
 namespace isa = llmc::npu;
 
-static cl::opt<std::string> matmul("matmul",
+static cl::opt<std::string> matmul(cl::cat(llmc::toolCategory()), "matmul",
                                    cl::desc("generate an int8 matmul MxKxN"),
                                    cl::value_desc("MxKxN"));
-static cl::opt<bool> requantize("requantize",
+static cl::opt<bool> requantize(cl::cat(llmc::toolCategory()), "requantize",
                                 cl::desc("int8 output: sat(roundeven(c * "
                                          "scale) + zero-point)"));
-static cl::opt<float> scale("scale", cl::desc("requantization scale"),
+static cl::opt<float> scale(cl::cat(llmc::toolCategory()), "scale", cl::desc("requantization scale"),
                             cl::init(1.0f / 256));
-static cl::opt<float> zeroPoint("zero-point",
+static cl::opt<float> zeroPoint(cl::cat(llmc::toolCategory()), "zero-point",
                                 cl::desc("requantization zero point"),
                                 cl::init(0.0f));
-static cl::opt<float> quantScale(
+static cl::opt<float> quantScale(cl::cat(llmc::toolCategory()), 
     "quant-scale",
     cl::desc("with --requantize: dequantize by --scale, then quantize by this "
              "scale (vdeq + vqnt, as llm.dequantize + llm.quantize)"),
     cl::init(0.0f));
-static cl::opt<bool> channelScales(
+static cl::opt<bool> channelScales(cl::cat(llmc::toolCategory()), 
     "channel-scales",
     cl::desc("dequantize per output channel: input S (f32 [1, N]), output "
              "f32(A x B) * S (int8 with --requantize --quant-scale)"));
-static cl::opt<bool> bias(
+static cl::opt<bool> bias(cl::cat(llmc::toolCategory()), 
     "bias", cl::desc("with --channel-scales: an input Bias (f32 [1, N]) added "
                      "after the scaling (vadd of the broadcast row)"));
-static cl::opt<float> inputScale(
+static cl::opt<float> inputScale(cl::cat(llmc::toolCategory()), 
     "input-scale",
     cl::desc("quantize the input on the NPU: an input X (f32 [M, K]) becomes "
              "A = llm.quantize(X, this scale) (vqnt) before the matmul"),
     cl::init(0.0f));
-static cl::opt<bool> lhsUnsigned(
+static cl::opt<bool> lhsUnsigned(cl::cat(llmc::toolCategory()), 
     "lhs-unsigned", cl::desc("A holds unsigned bytes (mm lhs_unsigned)"));
-static cl::opt<bool> zeroPointRow(
+static cl::opt<bool> zeroPointRow(cl::cat(llmc::toolCategory()), 
     "zero-point-row",
     cl::desc("an input Z (i32 [1, N]) added to the products first (vaddi "
              "broadcast): an activation zero point's -z_a * colsum(B)"));
-static cl::opt<int> buffers("buffers",
+static cl::opt<int> buffers(cl::cat(llmc::toolCategory()), "buffers",
                             cl::desc("2: double-buffered; 1: no overlap"),
                             cl::init(2));
-static cl::opt<int64_t> blockM("block-m", cl::desc("output block rows"),
+static cl::opt<int64_t> blockM(cl::cat(llmc::toolCategory()), "block-m", cl::desc("output block rows"),
                                cl::init(0));
-static cl::opt<int64_t> blockN("block-n", cl::desc("output block columns"),
+static cl::opt<int64_t> blockN(cl::cat(llmc::toolCategory()), "block-n", cl::desc("output block columns"),
                                cl::init(0));
-static cl::opt<std::string> targetDesc("target-desc",
+static cl::opt<std::string> targetDesc(cl::cat(llmc::toolCategory()), "target-desc",
                                        cl::desc("NPU description (name or "
                                                 "JSON path)"),
                                        cl::init("npu"));
-static cl::opt<bool> approxErrors(
+static cl::opt<bool> approxErrors(cl::cat(llmc::toolCategory()), 
     "approx-errors", cl::desc("measure the vector unit's approximations"));
-static cl::opt<int64_t> samples("samples",
+static cl::opt<int64_t> samples(cl::cat(llmc::toolCategory()), "samples",
                                cl::desc("points per function for "
                                         "--approx-errors"),
                                cl::init(2'000'001));
-static cl::opt<std::string> outputPath("o", cl::desc("output file"),
+static cl::opt<std::string> outputPath(cl::cat(llmc::toolCategory()), "o", cl::desc("output file"),
                                        cl::init("-"));
 
 static constexpr StringRef kTool = "llm-npu";

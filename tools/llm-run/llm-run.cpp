@@ -15,39 +15,39 @@
 
 using namespace llvm;
 
-static cl::opt<std::string> modelPath(cl::Positional,
+static cl::opt<std::string> modelPath(cl::cat(llmc::toolCategory()), cl::Positional,
                                       cl::desc("<model.onnx | artifact dir>"),
                                       cl::Required);
-static cl::opt<std::string> target("target", cl::desc("host, ptx, hls or npu"),
+static cl::opt<std::string> target(cl::cat(llmc::toolCategory()), "target", cl::desc("host, ptx, hls or npu"),
                                    cl::init("host"));
-static cl::list<std::string> inputs("input",
+static cl::list<std::string> inputs(cl::cat(llmc::toolCategory()), "input",
                                     cl::desc("[NAME=]FILE (.npy or .pb)"));
-static cl::list<std::string> shapes("shape",
+static cl::list<std::string> shapes(cl::cat(llmc::toolCategory()), "shape",
                                     cl::desc("NAME=DIMS static input shape"));
-static cl::list<std::string> expects("expect",
+static cl::list<std::string> expects(cl::cat(llmc::toolCategory()), "expect",
                                      cl::desc("NAME=FILE reference output"));
-static cl::opt<std::string> outputDir("output-dir",
+static cl::opt<std::string> outputDir(cl::cat(llmc::toolCategory()), "output-dir",
                                       cl::desc("write outputs as NAME.npy"));
-static cl::opt<bool> noFusion(
+static cl::opt<bool> noFusion(cl::cat(llmc::toolCategory()), 
     "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
-static cl::opt<double> relativeTolerance("rtol", cl::desc("relative tolerance"),
+static cl::opt<double> relativeTolerance(cl::cat(llmc::toolCategory()), "rtol", cl::desc("relative tolerance"),
                             cl::init(1e-4));
-static cl::opt<double> absoluteTolerance("atol", cl::desc("absolute tolerance"),
+static cl::opt<double> absoluteTolerance(cl::cat(llmc::toolCategory()), "atol", cl::desc("absolute tolerance"),
                             cl::init(1e-5));
 // LLVM owns `-stats` (its statistics switch): the contract's `--stats FILE`
 // is rewritten to this name before parsing.
-static cl::opt<std::string> statsPath("run-stats",
+static cl::opt<std::string> statsPath(cl::cat(llmc::toolCategory()), "run-stats",
                                       cl::desc("write run statistics (JSON); "
                                                "also spelled --stats"));
 
 
-static cl::opt<bool> emulateGPU(
+static cl::opt<bool> emulateGPU(cl::cat(llmc::toolCategory()), 
     "emulate-gpu",
     cl::desc("with --target ptx: run the kernels on the CPU's GPU emulator "
              "(the gpu-dialect kernels, checked for out-of-bounds accesses "
              "and shared-memory races) instead of a GPU"),
     cl::init(false));
-static cl::opt<uint64_t> npuMaxCycles(
+static cl::opt<uint64_t> npuMaxCycles(cl::cat(llmc::toolCategory()), 
     "npu-max-cycles",
     cl::desc("with --target npu: a program, or each NPU kernel of a model, "
              "fails past this many cycles"),
@@ -318,11 +318,13 @@ int main(int argc, char **argv) {
   }
   std::optional<json::Object> runStats = (*model)->runStats();
   if (runStats && emulateGPU) {
+    int64_t wgmma = runStats->getInteger("wgmma").value_or(0);
     errs() << formatv("{0}: gpu emulator: {1} launches, {2} thread ops, {3} "
-                      "mma.sync, {4} global bytes read, {5} written\n",
+                      "mma.sync, {4}{5} global bytes read, {6} written\n",
                       kTool, runStats->getInteger("launches").value_or(0),
                       runStats->getInteger("thread_ops").value_or(0),
                       runStats->getInteger("mma_sync").value_or(0),
+                      wgmma ? formatv("{0} wgmma, ", wgmma).str() : "",
                       runStats->getInteger("global_bytes_read").value_or(0),
                       runStats->getInteger("global_bytes_written").value_or(0));
     extraStats["gpu_emulator"] = std::move(*runStats);

@@ -94,7 +94,8 @@ int importMain(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
-  if (!llmc::parseToolOptions(argc, argv, "llmc translation driver\n"))
+  if (!llmc::parseToolOptions(argc, argv, "llmc translation driver\n",
+                               /*ownOptionsOnly=*/false))
     return 2;
 
   mlir::DialectRegistry registry;

@@ -81,7 +81,10 @@ def ConvertLLMToGPU : Pass<"convert-llm-to-gpu", "::mlir::ModuleOp"> {
            "target description (bundled name or JSON path) that sizes the "
            "tiles">,
     Option<"mmaType", "mma-type", "std::string", "\"bf16\"",
-           "tensor-core input type: bf16 or f16">
+           "tensor-core input type: bf16 or f16">,
+    Option<"wgmma", "wgmma", "bool", "false",
+           "fp matmuls on Hopper's warpgroup tensor cores (wgmma.mma_async; "
+           "the kernels need an sm_90a target)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",

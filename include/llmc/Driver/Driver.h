@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
@@ -215,16 +216,22 @@ std::optional<std::string> compareTensors(const Tensor &actual,
                                           const Tensor &expected, double rtol,
                                           double atol);
 
-} // namespace llmc
+//===----------------------------------------------------------------------===//
+// Tool support
+//===----------------------------------------------------------------------===//
 
-#endif // LLMC_DRIVER_DRIVER_H
-
-namespace llmc {
+/// The category of the tools' own options (cl::cat(toolCategory())).
+llvm::cl::OptionCategory &toolCategory();
 /// Parses the command line; on a usage error prints it and returns false (the
-/// tools then exit 2, not llvm::cl's 1).
-bool parseToolOptions(int argc, char **argv, llvm::StringRef overview);
+/// tools then exit 2, not llvm::cl's 1). With `ownOptionsOnly`, --help lists
+/// only the options of toolCategory() (LLVM's own are hidden: still usable,
+/// and --help-hidden lists them).
+bool parseToolOptions(int argc, char **argv, llvm::StringRef overview,
+                      bool ownOptionsOnly = true);
 /// Prints "TOOL: error: MESSAGE" as one line and returns exit code 2.
 int reportToolError(llvm::StringRef tool, llvm::Error error);
 /// Prints a progress line on stderr when it is a terminal.
 void reportProgress(llvm::StringRef tool, const llvm::Twine &message);
 } // namespace llmc
+
+#endif // LLMC_DRIVER_DRIVER_H

@@ -315,6 +315,11 @@ struct TileCopy {
   int64_t strideRow = 0, strideK = 0;
   bool alongK = true; // runs along k (else along rows)
   int64_t vector = 1, chunks = 0;
+  /// For wgmma: the tile is a flat [stage][..] buffer in the K-major
+  /// core-matrix layout (8 rows x 16 bytes per core matrix, 128 contiguous
+  /// bytes): element (r, k) of a stage at (r/8)*coreSbo + (k/8)*8*8 +
+  /// (r%8)*8 + k%8, in elements of 2 bytes. 0: [stage][row][k] tiles.
+  int64_t coreSbo = 0;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
@@ -394,28 +399,39 @@ struct TileCopy {
                   to);
       }
       if (vector == 1) {
-        w.line("memref.store " + h + ", " + tile + "[" + stage + ", " + r +
-               ", " + k + "] : " + tileType);
+        w.line("memref.store " + h + ", " + tile + "[" +
+               subscript(w, stage, r, k) + "] : " + tileType);
         continue;
       }
       if (alongK) {
-        w.line("vector.store " + h + ", " + tile + "[" + stage + ", " + r +
-               ", " + k + "] {alignment = " +
-               std::to_string(vector * types.bytes) +
-               " : i64} : " + tileType + ", " + to);
+        w.line("vector.store " + h + ", " + tile + "[" +
+               subscript(w, stage, r, k) + "] {alignment = " +
+               std::to_string(vector * types.bytes) + " : i64} : " +
+               tileType + ", " + to);
         continue;
       }
       const std::string &vt = to;
       for (int j = 0; j < vector; ++j) {
         std::string e = w.let("vector.extract " + h + "[" + std::to_string(j) +
                               "] : " + types.element + " from " + vt);
-        w.line("memref.store " + e + ", " + tile + "[" + stage + ", " +
-               w.addc(r, j) + ", " + k + "] : " + tileType);
+        w.line("memref.store " + e + ", " + tile + "[" +
+               subscript(w, stage, w.addc(r, j), k) + "] : " + tileType);
       }
     }
   }
 
 private:
+  /// The tile subscript of element (r, k) of a stage.
+  std::string subscript(Writer &w, const std::string &stage,
+                        const std::string &r, const std::string &k) const {
+    if (!coreSbo)
+      return stage + ", " + r + ", " + k;
+    std::string c8 = w.idx(8);
+    std::string offset = w.add(
+        w.add(w.mulc(w.div(r, c8), coreSbo), w.mulc(w.div(k, c8), 64)),
+        w.add(w.mulc(w.rem(r, c8), 8), w.rem(k, c8)));
+    return w.add(w.mulc(stage, rows * tileK), offset);
+  }
   /// The type of one run of `type` elements (the scalar type for 1).
   std::string vectorType(const std::string &type) const {
     return vector == 1 ? type
@@ -444,6 +460,110 @@ std::string accTypes(int count, const std::string &type) {
 
 } // namespace
 
+namespace {
+
+/// The kernel parameters of a product: lhs, rhs, dequantization scales,
+/// bias, residual, result.
+std::vector<std::string> matmulParams(const MatMulSpec &s,
+                                      const TileCopy &copyA,
+                                      const TileCopy &copyB) {
+  std::vector<std::string> params = {"%lhs: " + copyA.memrefType,
+                                     "%rhs: " + copyB.memrefType};
+  for (size_t i = 0; i < s.scales.size(); ++i)
+    params.push_back("%scale" + std::to_string(i) + ": " +
+                     flatType(s.scales[i].elements));
+  if (s.hasBias)
+    params.push_back("%bias: " + flatType(s.bias.elements));
+  if (s.hasResidual)
+    params.push_back("%residual: " + flatType(s.residual.elements));
+  params.push_back("%out: " + flatType(s.batch * s.m * s.n,
+                                       s.outElement.c_str()));
+  return params;
+}
+
+/// A product kernel's ids: thread, block (n tile, m tile, batch), warp,
+/// lane, and the lane's group of four (the fragment row).
+std::array<std::string, 7> productIds(Writer &w) {
+  std::string tid = w.let("gpu.thread_id x");
+  std::string blockN = w.let("gpu.block_id x");
+  std::string blockM = w.let("gpu.block_id y");
+  std::string z = w.let("gpu.block_id z");
+  std::string lane = w.rem(tid, w.idx(32));
+  return {tid, blockN, blockM, z, w.div(tid, w.idx(32)), lane,
+          w.div(lane, w.idx(4))};
+}
+
+/// Stores one accumulator of a product at (row, col) of batch z, through the
+/// epilogue: act(dequant * scale * acc + bias) + residual in fp32, or an
+/// integer accumulator as is; nothing outside the matrix.
+class MatmulEpilogue {
+public:
+  MatmulEpilogue(Writer &w, const MatMulSpec &s, const MmaTypes &types,
+                 const std::string &z)
+      : w(w), s(s), types(types),
+        cType(flatType(s.batch * s.m * s.n, s.outElement.c_str())) {
+    biasBase = s.hasBias ? batchOffset(w, s.bias, z) : "";
+    resBase = s.hasResidual ? batchOffset(w, s.residual, z) : "";
+    outBase = w.mulc(z, s.m * s.n);
+    for (const Operand &f : s.scales)
+      scaleBases.push_back(batchOffset(w, f, z));
+    cM = w.idx(s.m);
+    cN = w.idx(s.n);
+  }
+
+  void store(const std::string &value, const std::string &row,
+             const std::string &col) {
+    std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
+    w.line("scf.if " + ok + " {");
+    std::string v = value;
+    std::string out = w.add(outBase, w.add(w.mulc(row, s.n), col));
+    if (s.outElement == "i32") {
+      w.line("memref.store " + v + ", %out[" + out + "] : " + cType);
+      w.line("}");
+      return;
+    }
+    if (types.isInt())
+      v = w.let("arith.sitofp " + v + " : i32 to f32");
+    // The scale is the product of the factors (in their order, as the host
+    // computes it), then multiplies the accumulator.
+    std::string factor;
+    for (size_t j = 0; j < s.scales.size(); ++j) {
+      std::string x = w.load("%scale" + std::to_string(j),
+                             flatType(s.scales[j].elements),
+                             at(scaleBases[j], s.scales[j], row, col));
+      factor = factor.empty() ? x : w.fmul(factor, x);
+    }
+    if (!factor.empty())
+      v = w.fmul(v, factor);
+    if (s.scale != 1.0f)
+      v = w.fmul(v, w.f32(s.scale));
+    if (s.hasBias)
+      v = w.fadd(v, w.load("%bias", flatType(s.bias.elements),
+                           at(biasBase, s.bias, row, col)));
+    v = activate(w, s.activation, v);
+    if (s.hasResidual)
+      v = w.fadd(v, w.load("%residual", flatType(s.residual.elements),
+                           at(resBase, s.residual, row, col)));
+    w.line("memref.store " + v + ", %out[" + out + "] : " + cType);
+    w.line("}");
+  }
+
+private:
+  std::string at(const std::string &base, const Operand &operand,
+                 const std::string &row, const std::string &col) {
+    return w.add(base, w.add(w.mulc(row, operand.rowStride),
+                             w.mulc(col, operand.colStride)));
+  }
+
+  Writer &w;
+  const MatMulSpec &s;
+  const MmaTypes &types;
+  std::string cType, biasBase, resBase, outBase, cM, cN;
+  std::vector<std::string> scaleBases;
+};
+
+} // namespace
+
 // The block tile's k loop is software-pipelined over two shared stages:
 // while the warps multiply stage s, each thread's loads of the next k tile
 // are in flight into registers; they are rounded and stored into stage s^1
@@ -457,10 +577,6 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   const int accCount = tilesM * tilesN * 4;
   // 16 bytes of padding spread rows over banks and keep rows 16-byte aligned.
   const int64_t pitch = s.tileK + 16 / types.bytes;
-  const std::string cType =
-      flatType(s.batch * s.m * s.n, s.outElement.c_str());
-  const std::string biasType = flatType(s.bias.elements);
-  const std::string resType = flatType(s.residual.elements);
   auto stagedTile = [&](int64_t rows) {
     return "memref<2x" + std::to_string(rows) + "x" + std::to_string(pitch) +
            "x" + types.element + ", #gpu.address_space<workgroup>>";
@@ -471,27 +587,12 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
                  s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement);
 
-  std::vector<std::string> params = {"%lhs: " + copyA.memrefType,
-                                     "%rhs: " + copyB.memrefType};
-  for (size_t i = 0; i < s.scales.size(); ++i)
-    params.push_back("%scale" + std::to_string(i) + ": " +
-                     flatType(s.scales[i].elements));
-  if (s.hasBias)
-    params.push_back("%bias: " + biasType);
-  if (s.hasResidual)
-    params.push_back("%residual: " + resType);
-  params.push_back("%out: " + cType);
   std::string text =
-      header(s.name, params, {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
+      header(s.name, matmulParams(s, copyA, copyB),
+             {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
 
   Writer w;
-  std::string tid = w.let("gpu.thread_id x");
-  std::string blockN = w.let("gpu.block_id x");
-  std::string blockM = w.let("gpu.block_id y");
-  std::string z = w.let("gpu.block_id z");
-  std::string warp = w.div(tid, w.idx(32));
-  std::string lane = w.rem(tid, w.idx(32));
-  std::string g = w.div(lane, w.idx(4));
+  auto [tid, blockN, blockM, z, warp, lane, g] = productIds(w);
   // This lane's first k element in a fragment register, and its first
   // accumulator column.
   std::string tk = w.mulc(w.rem(lane, w.idx(4)), types.perRegister());
@@ -506,7 +607,7 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
       types.isInt() ? w.let("arith.constant 0 : i32") : w.f32(0.0);
   // The second register of a k step starts half a step later.
   const int64_t halfK = types.k / 2;
-  std::string cM = w.idx(s.m), cN = w.idx(s.n), cK = w.idx(s.k);
+  std::string cK = w.idx(s.k);
   std::string c0 = w.idx(0), c1 = w.idx(1), c2 = w.idx(2);
 
   // Prologue: k tile 0 into stage 0.
@@ -575,14 +676,7 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
          accTypes(accCount, types.acc));
   w.line("}");
 
-  // Epilogue: act(scale * acc + bias) + residual, stored in fp32; an integer
-  // accumulator is stored as is or dequantized first (times each scale).
-  std::string biasBase = s.hasBias ? batchOffset(w, s.bias, z) : "";
-  std::string resBase = s.hasResidual ? batchOffset(w, s.residual, z) : "";
-  std::string outBase = w.mulc(z, s.m * s.n);
-  std::vector<std::string> scaleBases;
-  for (const Operand &f : s.scales)
-    scaleBases.push_back(batchOffset(w, f, z));
+  MatmulEpilogue epilogue(w, s, types, z);
   for (int mi = 0; mi < tilesM; ++mi)
     for (int ni = 0; ni < tilesN; ++ni)
       for (int i = 0; i < 4; ++i) {
@@ -592,50 +686,149 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
             w.add(m0, w.add(w.addc(warpRow, mi * 16 + (i / 2) * 8), g));
         std::string col =
             w.add(n0, w.addc(w.add(warpCol, t2), ni * 8 + (i % 2)));
-        std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
-        w.line("scf.if " + ok + " {");
-        std::string v = value;
-        if (s.outElement == "i32") {
-          std::string addr = w.add(outBase, w.add(w.mulc(row, s.n), col));
-          w.line("memref.store " + v + ", %out[" + addr + "] : " + cType);
-          w.line("}");
-          continue;
-        }
-        if (types.isInt())
-          v = w.let("arith.sitofp " + v + " : i32 to f32");
-        // The scale is the product of the factors (in their order, as the
-        // host computes it), then multiplies the accumulator.
-        std::string factor;
-        for (size_t j = 0; j < s.scales.size(); ++j) {
-          const Operand &f = s.scales[j];
-          std::string addr =
-              w.add(scaleBases[j], w.add(w.mulc(row, f.rowStride),
-                                         w.mulc(col, f.colStride)));
-          std::string x = w.load("%scale" + std::to_string(j),
-                                 flatType(f.elements), addr);
-          factor = factor.empty() ? x : w.fmul(factor, x);
-        }
-        if (!factor.empty())
-          v = w.fmul(v, factor);
-        if (s.scale != 1.0f)
-          v = w.fmul(v, w.f32(s.scale));
-        if (s.hasBias) {
-          std::string addr =
-              w.add(biasBase, w.add(w.mulc(row, s.bias.rowStride),
-                                    w.mulc(col, s.bias.colStride)));
-          v = w.fadd(v, w.load("%bias", biasType, addr));
-        }
-        v = activate(w, s.activation, v);
-        if (s.hasResidual) {
-          std::string addr =
-              w.add(resBase, w.add(w.mulc(row, s.residual.rowStride),
-                                   w.mulc(col, s.residual.colStride)));
-          v = w.fadd(v, w.load("%residual", resType, addr));
-        }
-        std::string addr = w.add(outBase, w.add(w.mulc(row, s.n), col));
-        w.line("memref.store " + v + ", %out[" + addr + "] : " + cType);
-        w.line("}");
+        epilogue.store(value, row, col);
       }
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
+}
+
+int64_t llmc::gpu_kernels::wgmmaThreads(const MatMulSpec &spec) {
+  return 128 * (spec.tileM / 64);
+}
+
+// The Hopper variant: each warpgroup (128 threads) multiplies a 64-row
+// slice of the block tile by the whole tile width with
+// wgmma.mma_async.m64n<tileN>k16, both operands read from shared memory
+// through matrix descriptors (K-major, no swizzle: 8x16-byte core matrices
+// of 128 contiguous bytes; LBO = 128 bytes between the two core matrices
+// along k, SBO = tileK * 16 bytes between 8-row groups). Two shared stages:
+// the products of stage s run asynchronously while the threads round and
+// store the next k tile (already in registers) into stage s^1; then
+// fence.proxy.async makes those generic-proxy writes visible to the
+// tensor cores, wgmma.wait_group 0 retires the products, and one barrier
+// separates the k tiles. Accumulators (tileN / 2 f32 per thread) live in
+// the wgmma's struct: thread (warp w of its group, lane l) holds register
+// r at row 16w + l/4 + 8((r/2)%2), column 2(l%4) + r%2 + 8(r/4).
+std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
+  MmaTypes types(s.mmaType);
+  const int64_t threads = wgmmaThreads(s);
+  const int64_t lbo = 128, sbo = s.tileK * 16; // bytes
+  const int64_t accCount = s.tileN / 2;
+  auto stagedTile = [&](int64_t rows) {
+    return "memref<" + std::to_string(2 * rows * s.tileK) + "x" +
+           types.element + ", #gpu.address_space<workgroup>>";
+  };
+  const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
+  TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
+                 s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement);
+  TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
+                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement);
+  copyA.coreSbo = copyB.coreSbo = sbo / 2;
+  std::string text =
+      header(s.name, matmulParams(s, copyA, copyB),
+             {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
+  std::string accType = "!llvm.struct<(" + accTypes(accCount, "f32") + ")>";
+
+  Writer w;
+  auto [tid, blockN, blockM, z, warp, lane, g] = productIds(w);
+  std::string group = w.div(tid, w.idx(128));
+  std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
+  std::string m0 = w.mulc(blockM, s.tileM);
+  std::string n0 = w.mulc(blockN, s.tileN);
+  std::string aBase = batchOffset(w, s.lhs, z);
+  std::string bBase = batchOffset(w, s.rhs, z);
+  std::string cK = w.idx(s.k);
+  std::string c0 = w.idx(0), c1 = w.idx(1), c2 = w.idx(2);
+  auto proxyFence = [&] {
+    w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
+           "#nvvm.shared_space<cta>}");
+  };
+
+  // Prologue: k tile 0 into stage 0.
+  {
+    auto a = copyA.load(w, tid, aBase, m0, c0);
+    auto b = copyB.load(w, tid, bBase, n0, c0);
+    copyA.store(w, types, tid, c0, a);
+    copyB.store(w, types, tid, c0, b);
+  }
+  proxyFence();
+  w.line("gpu.barrier");
+
+  // Shared-window addresses of the tiles, and the descriptors' fixed bits.
+  auto address = [&](const std::string &tile, const std::string &type) {
+    std::string p = w.let("memref.extract_aligned_pointer_as_index " + tile +
+                          " : " + type + " -> index");
+    return w.let("arith.index_cast " + p + " : index to i64");
+  };
+  std::string aAddr = address("%aTile", aTile);
+  std::string bAddr = address("%bTile", bTile);
+  auto i64 = [&](int64_t v) {
+    return w.let("arith.constant " + std::to_string(v) + " : i64");
+  };
+  std::string fixed = i64(((lbo >> 4) << 16) | ((sbo >> 4) << 32));
+  std::string addrMask = i64(0x3FFFF), four = i64(4);
+  std::string groupRows =
+      w.let("arith.index_cast " + w.mulc(group, 8 * sbo) + " : index to i64");
+  auto descriptor = [&](const std::string &base, const std::string &offset) {
+    std::string a = w.bin("arith.addi", base, offset, "i64");
+    a = w.bin("arith.andi", a, addrMask, "i64");
+    a = w.bin("arith.shrui", a, four, "i64");
+    return w.bin("arith.ori", a, fixed, "i64");
+  };
+
+  std::string init = w.let("llvm.mlir.zero : " + accType);
+  std::string loop = w.fresh("kloop");
+  std::string kt = w.fresh("kt");
+  std::string acc = w.fresh("acc");
+  w.line(loop + " = scf.for " + kt + " = " + c0 + " to " + cK + " step " +
+         w.idx(s.tileK) + " iter_args(" + acc + " = " + init + ") -> (" +
+         accType + ") {");
+  std::string stage = w.rem(w.div(kt, w.idx(s.tileK)), c2);
+  std::string nextStage = w.bin("arith.subi", c1, stage);
+  std::string next = w.addc(kt, s.tileK);
+  auto nextA = copyA.load(w, tid, aBase, m0, next);
+  auto nextB = copyB.load(w, tid, bBase, n0, next);
+  std::string stage64 =
+      w.let("arith.index_cast " + stage + " : index to i64");
+  std::string aStage = w.bin(
+      "arith.addi", w.bin("arith.muli", stage64, i64(s.tileM * s.tileK * 2),
+                          "i64"),
+      groupRows, "i64");
+  std::string bStage =
+      w.bin("arith.muli", stage64, i64(s.tileN * s.tileK * 2), "i64");
+  w.line("nvvm.wgmma.fence.aligned");
+  std::string d = acc;
+  for (int64_t kk = 0; kk < s.tileK; kk += 16) {
+    std::string kOff = i64(kk / 8 * lbo);
+    std::string descA =
+        descriptor(aAddr, w.bin("arith.addi", aStage, kOff, "i64"));
+    std::string descB =
+        descriptor(bAddr, w.bin("arith.addi", bStage, kOff, "i64"));
+    d = w.let("nvvm.wgmma.mma_async " + descA + ", " + descB + ", " + d +
+              ", <m = 64, n = " + std::to_string(s.tileN) +
+              ", k = 16>, D [<f32>, <one>], A [<" + types.element +
+              ">, <one>, <row>], B [<" + types.element +
+              ">, <one>, <col>] : " + accType + " -> " + accType);
+  }
+  w.line("nvvm.wgmma.commit.group.sync.aligned");
+  copyA.store(w, types, tid, nextStage, nextA);
+  copyB.store(w, types, tid, nextStage, nextB);
+  proxyFence();
+  w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+  w.line("gpu.barrier");
+  w.line("scf.yield " + d + " : " + accType);
+  w.line("}");
+
+  MatmulEpilogue epilogue(w, s, types, z);
+  std::string rowBase = w.add(
+      w.add(m0, w.mulc(group, 64)), w.add(w.mulc(w.rem(warp, w.idx(4)), 16), g));
+  std::string colBase = w.add(n0, t2);
+  for (int64_t r = 0; r < accCount; ++r) {
+    std::string value = w.let("llvm.extractvalue " + loop + "[" +
+                              std::to_string(r) + "] : " + accType);
+    epilogue.store(value, w.addc(rowBase, ((r / 2) % 2) * 8),
+                   w.addc(colBase, (r % 2) + 8 * (r / 4)));
+  }
   w.line("gpu.return");
   return text + w.text + "  }\n";
 }

@@ -92,6 +92,8 @@ struct RowSpec {
 
 /// Threads per block of each kernel (the launch must use the same).
 int64_t matmulThreads(const MatMulSpec &spec);
+/// The wgmma product: one warpgroup per 64 rows of the block tile.
+int64_t wgmmaThreads(const MatMulSpec &spec);
 constexpr int64_t kAttentionWarps = 4;
 constexpr int64_t kAttentionBlockQ = 16 * kAttentionWarps;
 constexpr int64_t kAttentionBlockK = 64;
@@ -108,6 +110,10 @@ std::string attentionHostReference(const AttentionSpec &spec);
 
 /// gpu.func text (no enclosing gpu.module) for each kernel.
 std::string matmulKernel(const MatMulSpec &spec);
+/// The same product on Hopper's warpgroup tensor cores (wgmma.mma_async,
+/// sm_90a): tileM a multiple of 64 (one warpgroup each), tileN a multiple of
+/// 8 up to 256, tileK a multiple of 16; bf16 or f16.
+std::string wgmmaMatmulKernel(const MatMulSpec &spec);
 std::string attentionKernel(const AttentionSpec &spec);
 std::string rowKernel(const RowSpec &spec);
 

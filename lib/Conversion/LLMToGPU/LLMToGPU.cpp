@@ -177,9 +177,10 @@ void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
 class KernelBuilder {
 public:
   KernelBuilder(ModuleOp module, const llmc::TargetDescription *desc,
-                std::string mmaType, bool hostReference = false)
+                std::string mmaType, bool hostReference = false,
+                bool wgmma = false)
       : module(module), desc(desc), mmaType(std::move(mmaType)),
-        hostReference(hostReference) {}
+        hostReference(hostReference), wgmma(wgmma) {}
 
   LogicalResult run();
 
@@ -260,6 +261,7 @@ private:
   }
 
   void chooseTiles(gk::MatMulSpec &spec);
+  void chooseWgmmaTiles(gk::MatMulSpec &spec);
   LogicalResult lower(llm::MatMulOp op);
   LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
@@ -270,6 +272,7 @@ private:
   const llmc::TargetDescription *desc;
   std::string mmaType;
   bool hostReference;
+  bool wgmma;
   std::string kernels;
   unsigned counter = 0;
 };
@@ -309,6 +312,24 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   }
   spec.tileM = spec.tileN = 64;
   spec.warpM = spec.warpN = 32;
+}
+
+void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
+  // One or two warpgroups of 64 rows, a 128- or 64-wide tile, k tile 32:
+  // the largest that still gives every SM a block (two stages of a
+  // 128x128 tile take 32 KiB of shared memory).
+  double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
+  const std::pair<int64_t, int64_t> candidates[] = {
+      {128, 128}, {128, 64}, {64, 128}, {64, 64}};
+  spec.tileK = 32;
+  for (auto [tileM, tileN] : candidates) {
+    int64_t blocks = ((spec.m + tileM - 1) / tileM) *
+                     ((spec.n + tileN - 1) / tileN) * spec.batch;
+    spec.tileM = tileM;
+    spec.tileN = tileN;
+    if (blocks >= sms)
+      return;
+  }
 }
 
 LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
@@ -355,8 +376,16 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
                                    mlir::llm::kWeightArgAttrName);
   if (bf16Weight)
     spec.rhsElement = "bf16";
-  chooseTiles(spec);
-  kernels += gk::matmulKernel(spec);
+  int64_t threads;
+  if (wgmma) {
+    chooseWgmmaTiles(spec);
+    kernels += gk::wgmmaMatmulKernel(spec);
+    threads = gk::wgmmaThreads(spec);
+  } else {
+    chooseTiles(spec);
+    kernels += gk::matmulKernel(spec);
+    threads = gk::matmulThreads(spec);
+  }
   SmallVector<Value> inputs = {lhs, rhs};
   if (bias)
     inputs.push_back(bias);
@@ -365,7 +394,7 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   launch(op, spec.name,
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
-         gk::matmulThreads(spec), inputs, bf16Weight ? 1 : -1);
+         threads, inputs, bf16Weight ? 1 : -1);
   return success();
 }
 
@@ -648,7 +677,8 @@ struct ConvertLLMToGPUPass
                                  << desc->name() << "' is not a gpu";
       return signalPassFailure();
     }
-    KernelBuilder builder(getOperation(), &*desc, mmaType);
+    KernelBuilder builder(getOperation(), &*desc, mmaType,
+                          /*hostReference=*/false, wgmma);
     if (failed(builder.run()))
       signalPassFailure();
   }

@@ -143,7 +143,7 @@ unsigned bitWidthOf(Type type) {
 //===----------------------------------------------------------------------===//
 
 struct Counters {
-  int64_t launches = 0, blocks = 0, threadOps = 0, mma = 0;
+  int64_t launches = 0, blocks = 0, threadOps = 0, mma = 0, wgmma = 0;
   int64_t globalRead = 0, globalWritten = 0, sharedRead = 0,
           sharedWritten = 0, barriers = 0;
   void add(const Counters &o) {
@@ -151,6 +151,7 @@ struct Counters {
     blocks += o.blocks;
     threadOps += o.threadOps;
     mma += o.mma;
+    wgmma += o.wgmma;
     globalRead += o.globalRead;
     globalWritten += o.globalWritten;
     sharedRead += o.sharedRead;
@@ -162,6 +163,7 @@ struct Counters {
                               {"blocks", blocks},
                               {"thread_ops", threadOps},
                               {"mma_sync", mma},
+                              {"wgmma", wgmma},
                               {"global_bytes_read", globalRead},
                               {"global_bytes_written", globalWritten},
                               {"shared_bytes_read", sharedRead},
@@ -247,7 +249,16 @@ struct Memory {
   /// Alignment of `base` on a GPU: cuMemAlloc gives 256 bytes; a workgroup
   /// attribution its llvm.align, else its element size.
   int64_t align = 256;
+  /// A workgroup attribution's address in the block's shared window (what
+  /// a wgmma matrix descriptor holds).
+  int64_t sharedAddress = 0;
   std::string name;
+};
+
+/// Shared bytes [begin, end) of attribution `shared` that a wgmma reads.
+struct SharedRange {
+  int shared;
+  int64_t begin, end;
 };
 
 /// Who touched each shared byte since the last barrier.
@@ -287,6 +298,9 @@ public:
     // Workgroup memory: fresh per block, NaN bytes until written.
     shared.clear();
     trackers.clear();
+    unfenced.clear();
+    wgmmaGroups.clear();
+    wgmmaOpen.clear();
     epoch = 1;
     for (BlockArgument arg : kernel.func.getWorkgroupAttributions()) {
       auto type = cast<MemRefType>(arg.getType());
@@ -294,7 +308,9 @@ public:
           type.getNumElements() * storageBytes(type.getElementType());
       shared.emplace_back(bytes, 0xff);
       trackers.emplace_back(bytes);
+      unfenced.emplace_back(bytes, 0);
     }
+    int64_t window = 0;
     for (auto [i, arg] :
          llvm::enumerate(kernel.func.getWorkgroupAttributions())) {
       Memory &mem = memrefs[kernel.memrefSlot.lookup(arg)];
@@ -302,6 +318,9 @@ public:
       mem.bytes = shared[i].size();
       mem.shared = i;
       mem.name = "workgroup attribution " + std::to_string(i);
+      // Laid out one after the other from 0, 1024-byte aligned.
+      mem.sharedAddress = window;
+      window += (mem.bytes + 1023) / 1024 * 1024;
       auto type = cast<MemRefType>(arg.getType());
       mem.align = storageBytes(type.getElementType());
       if (auto align = kernel.func.getWorkgroupAttributionAttr(
@@ -326,6 +345,12 @@ private:
   std::vector<Memory> memrefs;
   std::vector<std::vector<uint8_t>> shared;
   std::vector<RaceTracker> trackers;
+  /// Shared bytes written by threads (the generic proxy) since the last
+  /// fence.proxy.async, per attribution: a wgmma must not read them.
+  std::vector<std::vector<uint8_t>> unfenced;
+  /// What committed wgmma groups (oldest first) and the open one read.
+  std::vector<std::vector<SharedRange>> wgmmaGroups;
+  std::vector<SharedRange> wgmmaOpen;
   uint32_t epoch = 1;
   std::vector<uint8_t> fullMask;
   const std::vector<uint8_t> *mask = nullptr;
@@ -469,6 +494,24 @@ private:
     }
     return true;
   }
+  /// A thread's store into shared memory: not into bytes an in-flight
+  /// wgmma reads; the bytes need a proxy fence before a wgmma reads them.
+  bool genericWrite(Operation *op, const Memory &mem, int64_t at,
+                    int64_t bytes) {
+    auto overlaps = [&](const SharedRange &r) {
+      return r.shared == mem.shared && at < r.end && r.begin < at + bytes;
+    };
+    bool inFlight = llvm::any_of(wgmmaOpen, overlaps);
+    for (const auto &group : wgmmaGroups)
+      inFlight |= llvm::any_of(group, overlaps);
+    if (inFlight)
+      return fail(op, "writes bytes " + llvm::Twine(at) + ".." +
+                          llvm::Twine(at + bytes - 1) + " of " + mem.name +
+                          " that an in-flight wgmma.mma_async reads (no "
+                          "wgmma.wait_group retired it)");
+    std::fill_n(unfenced[mem.shared].begin() + at, bytes, 1);
+    return true;
+  }
   Word loadElement(Type type, const uint8_t *p) {
     if (type.isF32()) {
       uint32_t u;
@@ -511,6 +554,10 @@ private:
       int64_t at = 0;
       if (!ok || !address(op, *mem, layout, indices, t, count, at) ||
           !track(op, *mem, at, bytes, t, write)) {
+        ok = false;
+        return;
+      }
+      if (write && mem->shared >= 0 && !genericWrite(op, *mem, at, bytes)) {
         ok = false;
         return;
       }
@@ -809,6 +856,113 @@ private:
     Word w = r[t];
     return {convert(static_cast<uint16_t>(w)),
             convert(static_cast<uint16_t>(w >> 16))};
+  }
+
+  /// wgmma.mma_async m64nNk16, bf16/f16 operands in shared memory through
+  /// K-major, unswizzled matrix descriptors, f32 accumulators: per
+  /// warpgroup, D = A x B (+ D). Descriptor: start address >> 4 in bits
+  /// 0-13, leading byte offset >> 4 in 16-29, stride byte offset >> 4 in
+  /// 32-45, swizzle mode in 62-63 (PTX ISA, "Matrix Descriptor Format");
+  /// element (row, k) of either operand is at start + (row / 8) * SBO +
+  /// (k / 8) * LBO + (row % 8) * 16 + (k % 8) * 2 bytes. Accumulator r of
+  /// thread (warp w of the group, lane l) is D[16w + l/4 + 8((r/2)%2)]
+  /// [2(l%4) + r%2 + 8(r/4)].
+  bool wgmma(NVVM::WgmmaMmaAsyncOp op) {
+    NVVM::MMAShapeAttr shape = op.getShape();
+    auto type = op.getTypeA();
+    bool half = type == NVVM::WGMMATypes::bf16 || type == NVVM::WGMMATypes::f16;
+    if (shape.getM() != 64 || shape.getK() != 16 || !half ||
+        op.getTypeB() != type || op.getTypeD() != NVVM::WGMMATypes::f32 ||
+        op.getLayoutA() != NVVM::MMALayout::row ||
+        op.getLayoutB() != NVVM::MMALayout::col ||
+        op.getScaleA() != NVVM::WGMMAScaleIn::one ||
+        op.getScaleB() != NVVM::WGMMAScaleIn::one)
+      return fail(op, "only m64nNk16 with K-major bf16/f16 operands, f32 "
+                      "accumulators and unit scales is emulated");
+    unsigned n = shape.getN();
+    if (widthOf(op.getInouts().getType()) != n / 2)
+      return fail(op, "the accumulator struct does not hold n / 2 values");
+    if (T % 128 != 0)
+      return fail(op, "the block is not made of whole warpgroups");
+    bool accumulate = op.getScaleD() == NVVM::WGMMAScaleOut::one;
+    Word *descA = ptr(op.getDescriptorA()), *descB = ptr(op.getDescriptorB());
+    Word *c = ptr(op.getInouts()), *d = ptr(op.getResults());
+    auto toFloat = [&](uint16_t h) {
+      return type == NVVM::WGMMATypes::f16 ? f16ToF32(h) : bf16ToF32(h);
+    };
+    for (unsigned group = 0; group < T / 128; ++group) {
+      unsigned first = group * 128;
+      unsigned active = 0;
+      for (unsigned t = first; t < first + 128; ++t)
+        active += (*mask)[t];
+      if (active == 0)
+        continue;
+      if (active != 128)
+        return fail(op, "wgmma.mma_async reached by part of warpgroup " +
+                            llvm::Twine(group));
+      for (unsigned t = first; t < first + 128; ++t)
+        if (descA[t] != descA[first] || descB[t] != descB[first])
+          return fail(op, "the threads of warpgroup " + llvm::Twine(group) +
+                              " give different matrix descriptors");
+      std::vector<float> a(64 * 16), b(size_t(n) * 16);
+      if (!readOperand(op, descA[first], 64, toFloat, a) ||
+          !readOperand(op, descB[first], n, toFloat, b))
+        return false;
+      for (unsigned t = first; t < first + 128; ++t) {
+        unsigned w = (t - first) / 32, l = t % 32;
+        for (unsigned r = 0; r < n / 2; ++r) {
+          unsigned row = 16 * w + l / 4 + 8 * ((r / 2) % 2);
+          unsigned col = 2 * (l % 4) + r % 2 + 8 * (r / 4);
+          float sum = accumulate ? bitsToF32(c[size_t(r) * T + t]) : 0.0f;
+          for (unsigned k = 0; k < 16; ++k)
+            sum = std::fma(a[row * 16 + k], b[col * 16 + k], sum);
+          d[size_t(r) * T + t] = f32ToBits(sum);
+        }
+      }
+      ++counters.wgmma;
+    }
+    return true;
+  }
+
+  /// Reads a rows x 16 K-major operand through its descriptor.
+  template <typename F>
+  bool readOperand(NVVM::WgmmaMmaAsyncOp op, Word desc, unsigned rows,
+                   F toFloat, std::vector<float> &out) {
+    int64_t start = int64_t(desc & 0x3FFF) << 4;
+    int64_t lbo = int64_t((desc >> 16) & 0x3FFF) << 4;
+    int64_t sbo = int64_t((desc >> 32) & 0x3FFF) << 4;
+    if ((desc >> 62) != 0)
+      return fail(op, "a swizzled matrix descriptor (mode " +
+                          llvm::Twine(desc >> 62) + ") is not emulated");
+    for (unsigned row = 0; row < rows; ++row)
+      for (unsigned kc = 0; kc < 2; ++kc) {
+        // One 16-byte row of a core matrix.
+        int64_t at = start + (row / 8) * sbo + kc * lbo + (row % 8) * 16;
+        Memory *mem = nullptr;
+        for (Memory &m : memrefs)
+          if (m.shared >= 0 && at >= m.sharedAddress &&
+              at + 16 <= m.sharedAddress + m.bytes)
+            mem = &m;
+        if (!mem)
+          return fail(op, "a matrix descriptor reads shared addresses " +
+                              llvm::Twine(at) + ".." + llvm::Twine(at + 15) +
+                              ", outside every workgroup attribution");
+        int64_t offset = at - mem->sharedAddress;
+        for (int64_t b = offset; b < offset + 16; ++b)
+          if (unfenced[mem->shared][b])
+            return fail(op, "wgmma.mma_async reads byte " + llvm::Twine(b) +
+                                " of " + mem->name +
+                                ", written by threads since the last "
+                                "fence.proxy.async");
+        wgmmaOpen.push_back({mem->shared, offset, offset + 16});
+        for (unsigned e = 0; e < 8; ++e) {
+          uint16_t h;
+          std::memcpy(&h, mem->base + offset + 2 * e, 2);
+          out[row * 16 + kc * 8 + e] = toFloat(h);
+        }
+        counters.sharedRead += 16;
+      }
+    return true;
   }
 
   /// m16n8k32 s8 x s8 + i32 (row.col): four 8-bit elements per register,
@@ -1385,6 +1539,45 @@ private:
     }
     if (auto m = dyn_cast<NVVM::MmaOp>(op))
       return mma(m);
+    if (auto m = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op))
+      return wgmma(m);
+    if (isa<NVVM::WgmmaFenceAlignedOp>(op))
+      return true;
+    if (isa<NVVM::WgmmaGroupSyncAlignedOp>(op)) {
+      wgmmaGroups.push_back(std::move(wgmmaOpen));
+      wgmmaOpen.clear();
+      return true;
+    }
+    if (auto wait = dyn_cast<NVVM::WgmmaWaitGroupSyncOp>(op)) {
+      // All but the newest `group` committed groups are complete.
+      size_t keep = std::min<size_t>(wait.getGroup(), wgmmaGroups.size());
+      wgmmaGroups.erase(wgmmaGroups.begin(), wgmmaGroups.end() - keep);
+      return true;
+    }
+    if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op)) {
+      if (fence.getKind() == NVVM::ProxyKind::async_shared ||
+          fence.getKind() == NVVM::ProxyKind::async)
+        for (auto &bytes : unfenced)
+          std::fill(bytes.begin(), bytes.end(), 0);
+      return true;
+    }
+    if (isa<LLVM::ZeroOp>(op)) {
+      unsigned width = widthOf(op->getResult(0).getType());
+      Word *r = ptr(op->getResult(0));
+      forActive([&](unsigned t) {
+        for (unsigned e = 0; e < width; ++e)
+          r[size_t(e) * T + t] = 0;
+      });
+      return true;
+    }
+    if (auto extract = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(op)) {
+      Memory *mem = memory(extract.getSource());
+      if (!mem || mem->shared < 0)
+        return fail(op, "the address of a global buffer is not emulated");
+      Word *r = ptr(extract.getResult());
+      forActive([&](unsigned t) { r[t] = Word(mem->sharedAddress); });
+      return true;
+    }
     if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op)) {
       if (extract.getPosition().size() != 1)
         return fail(op, "a nested position");
