@@ -315,19 +315,25 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
 }
 
 void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
-  // One or two warpgroups of 64 rows, a 128- or 64-wide tile, k tile 32:
-  // the largest that still gives every SM a block (two stages of a
-  // 128x128 tile take 32 KiB of shared memory).
+  // One or two warpgroups of 64 rows, a 256-, 128- or 64-wide tile, k tile
+  // 32: the largest whose two stages fit the shared memory (128x256 takes
+  // the whole 48 KiB of static shared memory) and that still gives every SM
+  // a block. Wider tiles read fewer bytes per product from L2.
   double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
+  double smem = std::min<double>(
+      48 * 1024, desc ? desc->number("gpu.shared_memory_per_block_bytes")
+                            .value_or(48 * 1024)
+                      : 48 * 1024);
   const std::pair<int64_t, int64_t> candidates[] = {
-      {128, 128}, {128, 64}, {64, 128}, {64, 64}};
+      {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
   spec.tileK = 32;
   for (auto [tileM, tileN] : candidates) {
     int64_t blocks = ((spec.m + tileM - 1) / tileM) *
                      ((spec.n + tileN - 1) / tileN) * spec.batch;
+    int64_t bytes = 2 * (tileM + tileN) * spec.tileK * 2;
     spec.tileM = tileM;
     spec.tileN = tileN;
-    if (blocks >= sms)
+    if (blocks >= sms && bytes <= smem)
       return;
   }
 }

@@ -10,15 +10,15 @@
 // RUN:     --no-spills '^attention' | FileCheck %s --check-prefix=RES
 // RUN: llm-opt %s --llm-ptx-lowering=mma-type=f16 | llm-translate --emit-ptx \
 // RUN:   | FileCheck %s --check-prefix=F16
-// For sm_90a the matmuls take wgmma (two warpgroups, m64n128k16 for the
-// 128x128 projection tiles), still without spills.
+// For sm_90a the matmuls take wgmma (two warpgroups, m64n256k16 for the
+// 128x256 projection tiles), still without spills.
 // RUN: llm-opt %s --llm-ptx-lowering=chip=sm_90a | llm-translate --emit-ptx -o %t.sm90a.ptx
 // RUN: FileCheck %s --input-file %t.sm90a.ptx --check-prefix=WGMMA --implicit-check-not=.extern
 // RUN: %python %llmc_src/scripts/ptx_resources.py --arch sm_90a %t.sm90a.ptx --no-spills '^matmul' \
 // RUN:     --no-spills '^attention' > /dev/null
 // WGMMA: .target sm_90a
 // WGMMA-LABEL: .visible .entry matmul_0(
-// WGMMA-COUNT-2: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// WGMMA-COUNT-2: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
 // WGMMA-NOT: mma.sync
 // WGMMA: ret;
 
