@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "llmc/Pipelines/PTXPipeline.h"
 
+#include "Passes.h"
+
 #include "llm/Transforms/Passes.h"
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
@@ -39,6 +41,7 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCSEPass());
+  pm.addPass(createLLMGPULoopOrder());
 
   // Buffers with identity layouts at the function boundary; every buffer is
   // a device buffer of the plan.
@@ -84,6 +87,11 @@ void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
   kernels.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = "isa";
+  // No libdevice is linked, whatever CUDA toolkit CUDA_HOME points at: the
+  // PTX must not depend on the machine that compiled it, and the kernels
+  // make no libdevice calls (llm-gpu-expand-math; ptxAssembly refuses PTX
+  // that still does). A toolkit path without nvvm/libdevice says so.
+  binaryOptions.toolkitPath = "/nonexistent/llmc-links-no-libdevice";
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
   pm.addPass(createCanonicalizerPass());
 }

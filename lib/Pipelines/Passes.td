@@ -21,6 +21,21 @@ def LLMHostEntryABI : Pass<"llm-host-entry-abi", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def LLMGPULoopOrder : Pass<"llm-gpu-loop-order"> {
+  let summary = "put every parallel loop of a linalg op outside its reductions";
+  let description = [{
+    For the ptx backend's generic path, which maps the outermost parallel
+    loops of each linalg op to GPU threads: an op with a reduction loop
+    outside a parallel one (a sum over the first dim, iterators
+    [reduction, parallel, parallel]) would leave the reduction as a host
+    loop around a launch, which the launch plan cannot run. The loops are
+    interchanged to parallel ones first (in their order), then the
+    reductions (in theirs): one kernel, each thread reducing its own output
+    elements in the original order. Named ops are generalized first.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def LLMHostLoopOrder : Pass<"llm-host-loop-order"> {
   let summary = "make a contiguous parallel loop innermost where a reduction is";
   let description = [{

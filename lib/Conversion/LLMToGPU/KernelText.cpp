@@ -1114,7 +1114,12 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
   std::string row = w.let("gpu.block_id x");
   std::string warp = w.div(tid, w.idx(32));
   std::string lane = w.rem(tid, w.idx(32));
-  std::string base = w.mulc(row, s.length);
+  // Element i of the row: base + i * inner (inner > 1: a softmax over a
+  // dim other than the last, rows interleaved).
+  std::string base =
+      s.inner == 1 ? w.mulc(row, s.length)
+                   : w.add(w.mulc(w.div(row, w.idx(s.inner)), s.length * s.inner),
+                           w.rem(row, w.idx(s.inner)));
   std::string cL = w.idx(s.length), step = w.idx(kRowThreads);
   std::string zero = w.f32(0.0);
   std::string c0 = w.idx(0);
@@ -1127,7 +1132,7 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     std::string i = w.fresh("i"), acc = w.fresh("a");
     w.line(result + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
            step + " iter_args(" + acc + " = " + init + ") -> (f32) {");
-    std::string x = w.load("%input", xType, w.add(base, i));
+    std::string x = w.load("%input", xType, w.add(base, w.mulc(i, s.inner)));
     w.line("scf.yield " + body(acc, x) + " : f32");
     w.line("}");
     return result;
@@ -1153,7 +1158,7 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
                            const std::string &, const std::string &)> &value) {
     std::string i = w.fresh("i");
     w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step + " {");
-    std::string addr = w.add(base, i);
+    std::string addr = w.add(base, w.mulc(i, s.inner));
     std::string x = w.load("%input", xType, addr);
     w.line("memref.store " + value(x, i) + ", %out[" + addr + "] : " + xType);
     w.line("}");

@@ -86,6 +86,10 @@ struct RowSpec {
   std::string name;
   RowKind kind = RowKind::Softmax;
   int64_t rows = 0, length = 0;
+  /// Elements between consecutive ones of a row (softmax over a dim other
+  /// than the last: the product of the dims after it); 1 for rows stored
+  /// contiguously.
+  int64_t inner = 1;
   bool hasBias = false;
   float epsilon = 0.0f;
 };

@@ -15,6 +15,7 @@
 #include "llmc/Target/TargetDescription.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Utils/GPUUtils.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/Builders.h"
@@ -568,8 +569,16 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
                                                   : "layer_norm");
   spec.rows = 1;
   spec.length = 1;
-  for (int64_t i = 0; i < rank; ++i)
-    (i < axis ? spec.rows : spec.length) *= shape[i];
+  if (kind == gk::RowKind::Softmax) {
+    // One row per position of the other dims, strided by the dims after.
+    for (int64_t i = 0; i < rank; ++i)
+      (i == axis ? spec.length : spec.rows) *= shape[i];
+    for (int64_t i = axis + 1; i < rank; ++i)
+      spec.inner *= shape[i];
+  } else {
+    for (int64_t i = 0; i < rank; ++i)
+      (i < axis ? spec.rows : spec.length) *= shape[i];
+  }
   // Scale and bias cover the normalized dims exactly (the verifier's rule);
   // anything else takes the generic path.
   if ((scale && elements(scale) != spec.length) ||
@@ -612,13 +621,9 @@ LogicalResult KernelBuilder::run() {
       result =
           lowerRow(op, gk::RowKind::RMSNorm, norm.getAxis(), norm.getScale(),
                    Value(), norm.getEpsilon().convertToFloat());
-    else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op)) {
-      int64_t rank = cast<RankedTensorType>(softmax.getType()).getRank();
-      int64_t axis = softmax.getAxis();
-      if (axis == -1 || axis == rank - 1)
-        result = lowerRow(op, gk::RowKind::Softmax, rank - 1, Value(), Value(),
-                          0.0f);
-    }
+    else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op))
+      result = lowerRow(op, gk::RowKind::Softmax, softmax.getAxis(), Value(),
+                        Value(), 0.0f);
     if (failed(result))
       return failure();
   }
@@ -747,6 +752,54 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
   return indices;
 }
 
+/// math.ipowi (no NVVM lowering) as branch-free square-and-multiply over
+/// the exponent's bits; a negative exponent gives 1 / a^-b truncated: 1 for
+/// a = 1, +-1 for a = -1, else 0.
+struct ExpandIPowI : OpRewritePattern<math::IPowIOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::IPowIOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<IntegerType>(op.getType());
+    if (!type)
+      return failure();
+    Location loc = op.getLoc();
+    auto constant = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(rewriter, loc,
+                                       rewriter.getIntegerAttr(type, v));
+    };
+    Value zero = constant(0), one = constant(1), minusOne = constant(-1);
+    Value base = op.getLhs(), exponent = op.getRhs();
+    Value result = one, square = base, bits = exponent;
+    for (unsigned i = 0; i + 1 < type.getWidth(); ++i) {
+      Value bit = arith::TruncIOp::create(
+          rewriter, loc, rewriter.getI1Type(),
+          arith::AndIOp::create(rewriter, loc, bits, one));
+      result = arith::SelectOp::create(
+          rewriter, loc, bit,
+          arith::MulIOp::create(rewriter, loc, result, square), result);
+      square = arith::MulIOp::create(rewriter, loc, square, square);
+      bits = arith::ShRUIOp::create(rewriter, loc, bits, one);
+    }
+    Value odd = arith::TruncIOp::create(
+        rewriter, loc, rewriter.getI1Type(),
+        arith::AndIOp::create(rewriter, loc, exponent, one));
+    auto eq = [&](Value a, Value b) {
+      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, a,
+                                   b);
+    };
+    Value negative = arith::SelectOp::create(
+        rewriter, loc, eq(base, one), one,
+        arith::SelectOp::create(
+            rewriter, loc, eq(base, minusOne),
+            arith::SelectOp::create(rewriter, loc, odd, minusOne, one), zero));
+    Value isNegative = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::slt, exponent, zero);
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(op, isNegative, negative,
+                                                 result);
+    return success();
+  }
+};
+
 struct LLMGPUMapLoopsPass : llmc::impl::LLMGPUMapLoopsBase<LLMGPUMapLoopsPass> {
   void runOnOperation() override {
     SmallVector<Operation *> work;
@@ -773,6 +826,29 @@ struct LLMGPUMapLoopsPass : llmc::impl::LLMGPUMapLoopsBase<LLMGPUMapLoopsPass> {
       for (Block &block : func.getBody())
         mapSerialRuns(block);
     });
+    // Scalar constants a kernel uses become its own (immediates), not
+    // kernel arguments: the launch plan passes buffers, and f32/integer
+    // scalars only (an f16 or f64 one would have no argument kind).
+    getOperation().walk([&](gpu::LaunchOp launch) {
+      (void)sinkOperationsIntoLaunchOp(launch, [](Operation *op) {
+        return op->hasTrait<OpTrait::ConstantLike>() &&
+               op->getNumResults() == 1 &&
+               !isa<ShapedType>(op->getResult(0).getType());
+      });
+    });
+    // Integer powers have no NVVM lowering: expanded here, in the kernels
+    // the GPU emulator runs too.
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ExpandIPowI>(&getContext());
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    SmallVector<Operation *> powers;
+    getOperation().walk([&](math::IPowIOp op) {
+      if (op->getParentOfType<gpu::LaunchOp>())
+        powers.push_back(op);
+    });
+    if (!powers.empty() &&
+        failed(applyOpPatternsGreedily(powers, frozen)))
+      return signalPassFailure();
   }
 
   /// Host code with no parallel loop to map (a reduction over every dim,
@@ -951,18 +1027,25 @@ struct LLMGPUMergeKernelModulesPass
 //===----------------------------------------------------------------------===//
 
 /// f32 `op(x)` → the NVVM intrinsic `intrinsic(x)`, optionally inverted.
+/// An op as a call of an LLVM intrinsic. `intrinsic` names the f32 one; with
+/// `anyFloat`, an overloaded LLVM intrinsic ("llvm.floor"), f16, f32 and
+/// f64 get their own (".f16", ".f32", ".f64").
 template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
-  MathToIntrinsic(MLIRContext *ctx, StringRef intrinsic, bool reciprocal)
+  MathToIntrinsic(MLIRContext *ctx, StringRef intrinsic, bool reciprocal,
+                  bool anyFloat = false)
       : OpRewritePattern<OpTy>(ctx), intrinsic(intrinsic),
-        reciprocal(reciprocal) {}
+        reciprocal(reciprocal), anyFloat(anyFloat) {}
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Type type = op.getType();
-    if (!type.isF32())
+    std::string name = intrinsic;
+    if (anyFloat && (type.isF16() || type.isF32() || type.isF64()))
+      name += ".f" + std::to_string(type.getIntOrFloatBitWidth());
+    else if (!type.isF32())
       return failure();
     Location loc = op.getLoc();
     Value result = LLVM::CallIntrinsicOp::create(
-                       rewriter, loc, type, rewriter.getStringAttr(intrinsic),
+                       rewriter, loc, type, rewriter.getStringAttr(name),
                        op->getOperands())
                        .getResult(0);
     if (reciprocal)
@@ -974,7 +1057,7 @@ template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
     return success();
   }
   std::string intrinsic;
-  bool reciprocal;
+  bool reciprocal, anyFloat;
 };
 
 struct LLMGPUExpandMathPass
@@ -990,17 +1073,24 @@ struct LLMGPUExpandMathPass
     patterns.add<MathToIntrinsic<math::Exp2Op>>(
         ctx, "llvm.nvvm.ex2.approx.ftz.f", false);
     // What the approximations and the generic path use, as plain LLVM
-    // intrinsics (NVPTX has instructions for them).
-    patterns.add<MathToIntrinsic<math::AbsFOp>>(ctx, "llvm.fabs.f32", false);
-    patterns.add<MathToIntrinsic<math::FloorOp>>(ctx, "llvm.floor.f32", false);
-    patterns.add<MathToIntrinsic<math::CeilOp>>(ctx, "llvm.ceil.f32", false);
-    patterns.add<MathToIntrinsic<math::RoundOp>>(ctx, "llvm.round.f32", false);
-    patterns.add<MathToIntrinsic<math::RoundEvenOp>>(ctx, "llvm.roundeven.f32",
-                                                     false);
-    patterns.add<MathToIntrinsic<math::TruncOp>>(ctx, "llvm.trunc.f32", false);
-    patterns.add<MathToIntrinsic<math::CopySignOp>>(ctx, "llvm.copysign.f32",
-                                                    false);
-    patterns.add<MathToIntrinsic<math::FmaOp>>(ctx, "llvm.fma.f32", false);
+    // intrinsics (NVPTX has instructions for them, in f16, f32 and f64).
+    patterns.add<MathToIntrinsic<math::AbsFOp>>(ctx, "llvm.fabs", false, true);
+    patterns.add<MathToIntrinsic<math::FloorOp>>(ctx, "llvm.floor", false,
+                                                 true);
+    patterns.add<MathToIntrinsic<math::CeilOp>>(ctx, "llvm.ceil", false, true);
+    patterns.add<MathToIntrinsic<math::RoundOp>>(ctx, "llvm.round", false,
+                                                 true);
+    patterns.add<MathToIntrinsic<math::RoundEvenOp>>(ctx, "llvm.roundeven",
+                                                     false, true);
+    patterns.add<MathToIntrinsic<math::TruncOp>>(ctx, "llvm.trunc", false,
+                                                 true);
+    patterns.add<MathToIntrinsic<math::CopySignOp>>(ctx, "llvm.copysign",
+                                                    false, true);
+    patterns.add<MathToIntrinsic<math::FmaOp>>(ctx, "llvm.fma", false, true);
+    // powf as exp(y * log|x|) with the sign of an odd integer power, then
+    // the approximations of exp and log.
+    math::populateExpansionPatterns(patterns, {"powf"});
+    patterns.add<ExpandIPowI>(ctx);
     // The NVVM conversion would make these libdevice calls (__nv_fmaxf),
     // which nothing links; IEEE maxNum/minNum are max.f32/min.f32.
     patterns.add<MathToIntrinsic<arith::MaxNumFOp>>(ctx, "llvm.maxnum.f32",

@@ -341,8 +341,12 @@ void llmc::registerPTXTranslation() {
             return failure();
         }
         auto ptx = ptxAssembly(module);
-        if (!ptx)
-          return module.emitError() << llvm::toString(ptx.takeError());
+        if (!ptx) {
+          // One line: the module would be printed after an op diagnostic.
+          llvm::errs() << "llm-translate: error: "
+                       << llvm::toString(ptx.takeError()) << "\n";
+          return failure();
+        }
         os << *ptx;
         return success();
       },
