@@ -11,8 +11,6 @@
 #include "Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/IR/PatternMatch.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_LLMGPULOOPORDER
@@ -43,28 +41,8 @@ std::optional<SmallVector<unsigned>> parallelFirst(linalg::LinalgOp op) {
 
 struct GPULoopOrderPass : llmc::impl::LLMGPULoopOrderBase<GPULoopOrderPass> {
   void runOnOperation() override {
-    SmallVector<linalg::LinalgOp> candidates;
-    getOperation()->walk([&](linalg::LinalgOp op) {
-      if (parallelFirst(op))
-        candidates.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (linalg::LinalgOp op : candidates) {
-      SmallVector<unsigned> order = *parallelFirst(op);
-      rewriter.setInsertionPoint(op);
-      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-      if (!generic) {
-        FailureOr<linalg::GenericOp> generalized =
-            linalg::generalizeNamedOp(rewriter, op);
-        if (failed(generalized))
-          continue;
-        generic = *generalized;
-      }
-      if (failed(linalg::interchangeGenericOp(rewriter, generic, order))) {
-        generic.emitError("llm-gpu-loop-order: cannot interchange the loops");
-        return signalPassFailure();
-      }
-    }
+    if (failed(llmc::reorderLinalgLoops(getOperation(), parallelFirst)))
+      signalPassFailure();
   }
 };
 } // namespace

@@ -159,28 +159,34 @@ struct HostLoopOrderPass : llmc::impl::LLMHostLoopOrderBase<HostLoopOrderPass> {
       transposeInputs(transposer, generic, positions);
     }
 
-    SmallVector<linalg::LinalgOp> candidates;
-    getOperation()->walk([&](linalg::LinalgOp op) {
-      if (vectorizableOrder(op))
-        candidates.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (linalg::LinalgOp op : candidates) {
-      SmallVector<unsigned> order = *vectorizableOrder(op);
-      rewriter.setInsertionPoint(op);
-      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-      if (!generic) {
-        FailureOr<linalg::GenericOp> generalized =
-            linalg::generalizeNamedOp(rewriter, op);
-        if (failed(generalized))
-          continue;
-        generic = *generalized;
-      }
-      if (failed(linalg::interchangeGenericOp(rewriter, generic, order))) {
-        generic.emitOpError("could not reorder its loops");
-        return signalPassFailure();
-      }
-    }
+    if (failed(llmc::reorderLinalgLoops(getOperation(), vectorizableOrder)))
+      signalPassFailure();
   }
 };
 } // namespace
+
+LogicalResult llmc::reorderLinalgLoops(
+    Operation *root,
+    llvm::function_ref<std::optional<SmallVector<unsigned>>(linalg::LinalgOp)>
+        order) {
+  SmallVector<std::pair<linalg::LinalgOp, SmallVector<unsigned>>> candidates;
+  root->walk([&](linalg::LinalgOp op) {
+    if (std::optional<SmallVector<unsigned>> permutation = order(op))
+      candidates.emplace_back(op, *permutation);
+  });
+  IRRewriter rewriter(root->getContext());
+  for (auto &[op, permutation] : candidates) {
+    rewriter.setInsertionPoint(op);
+    auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+    if (!generic) {
+      FailureOr<linalg::GenericOp> generalized =
+          linalg::generalizeNamedOp(rewriter, op);
+      if (failed(generalized))
+        continue;
+      generic = *generalized;
+    }
+    if (failed(linalg::interchangeGenericOp(rewriter, generic, permutation)))
+      return generic.emitOpError("could not reorder its loops");
+  }
+  return success();
+}

@@ -13,6 +13,15 @@ namespace llmc {
 
 #define GEN_PASS_REGISTRATION
 #include "Passes.h.inc"
+
+/// Interchanges the loops of every linalg op under `root` for which `order`
+/// gives a permutation (a named op is generalized first). Fails, having
+/// reported the op, when its loops cannot be reordered.
+mlir::LogicalResult reorderLinalgLoops(
+    mlir::Operation *root,
+    llvm::function_ref<std::optional<llvm::SmallVector<unsigned>>(
+        mlir::linalg::LinalgOp)>
+        order);
 } // namespace llmc
 
 #endif // LLMC_LIB_PIPELINES_PASSES_H
