@@ -19,8 +19,8 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   tensor-core inputs in llmc), timed against cuBLAS through torch.matmul in
   bf16 and fp32; gemm-N-wgmma: the same compiled for sm_90a (the kernels on
   wgmma.mma_async instead of mma.sync);
-- gemm-int8-N: ONNX MatMulInteger (int8 x int8 -> exact int32, the s8
-  tensor-core kernel) against torch._int_mm (cuBLASLt int8);
+- gemm-int8-N (and -wgmma): ONNX MatMulInteger (int8 x int8 -> exact
+  int32, the s8 tensor-core kernel) against torch._int_mm (cuBLASLt int8);
 - attention: causal softmax(Q K^T / 8) V at sequence 2048, 16 heads of 64,
   against torch's scaled_dot_product_attention (bf16);
 - gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
@@ -213,10 +213,12 @@ def prepare(args):
                                        "kernel": kernel})
             os.remove(path)
             write_int8_gemm(path, n)
-            compile_artifact(build, path, os.path.join(folder, f"gemm-int8-{n}"),
-                             keep_weights=False)
+            for suffix, desc, kernel in (("", None, "mma.sync"), ("-wgmma", sm90a, "wgmma")):
+                compile_artifact(build, path, os.path.join(folder, f"gemm-int8-{n}{suffix}"),
+                                 keep_weights=False, desc=desc)
+                index["timed"].append({"name": f"gemm-int8-{n}{suffix}", "kind": "gemm-int8",
+                                       "n": n, "kernel": kernel})
             os.remove(path)
-            index["timed"].append({"name": f"gemm-int8-{n}", "kind": "gemm-int8", "n": n})
 
         seq, heads, dim = (1024 if args.quick else 2048), 16, 64
         print(f"bench_gpu: attention {seq}", flush=True)
@@ -381,13 +383,14 @@ def run(args):
         except (AttributeError, RuntimeError):
             cublas = float("nan")
         ops = 2.0 * n ** 3
-        int8.append({"n": n, "llmc_s": ours, "cublas_int8_s": cublas,
+        int8.append({"n": n, "kernel": entry.get("kernel", "mma.sync"), "llmc_s": ours,
+                     "cublas_int8_s": cublas,
                      "llmc_tops": ops / ours * 1e-12, "cublas_int8_tops": ops / cublas * 1e-12})
     if int8:
-        print(f"\n{'int8 n^3':>10} {'llmc ms':>9} {'TOP/s':>8} {'cuBLASLt ms':>12} "
-              f"{'TOP/s':>8} {'llmc/cuBLASLt':>14}")
+        print(f"\n{'int8 n^3':>10} {'kernel':>9} {'llmc ms':>9} {'TOP/s':>8} "
+              f"{'cuBLASLt ms':>12} {'TOP/s':>8} {'llmc/cuBLASLt':>14}")
         for r in int8:
-            print(f"{r['n']:>10} {r['llmc_s']*1e3:>9.3f} {r['llmc_tops']:>8.1f} "
+            print(f"{r['n']:>10} {r['kernel']:>9} {r['llmc_s']*1e3:>9.3f} {r['llmc_tops']:>8.1f} "
                   f"{r['cublas_int8_s']*1e3:>12.3f} {r['cublas_int8_tops']:>8.1f} "
                   f"{r['cublas_int8_s']/r['llmc_s']:>14.2f}", flush=True)
     results["gemm_int8"] = int8

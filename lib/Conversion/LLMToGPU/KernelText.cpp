@@ -317,9 +317,9 @@ struct TileCopy {
   int64_t vector = 1, chunks = 0;
   /// For wgmma: the tile is a flat [stage][..] buffer in the K-major
   /// core-matrix layout (8 rows x 16 bytes per core matrix, 128 contiguous
-  /// bytes): element (r, k) of a stage at (r/8)*coreSbo + (k/8)*8*8 +
-  /// (r%8)*8 + k%8, in elements of 2 bytes. 0: [stage][row][k] tiles.
-  int64_t coreSbo = 0;
+  /// bytes; c = coreRow elements in 16 bytes): element (r, k) of a stage at
+  /// (r/8)*coreSbo + (k/c)*8*c + (r%8)*c + k%c. 0: [stage][row][k] tiles.
+  int64_t coreSbo = 0, coreRow = 8;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
@@ -426,10 +426,11 @@ private:
                         const std::string &r, const std::string &k) const {
     if (!coreSbo)
       return stage + ", " + r + ", " + k;
-    std::string c8 = w.idx(8);
+    std::string c8 = w.idx(8), c = w.idx(coreRow);
     std::string offset = w.add(
-        w.add(w.mulc(w.div(r, c8), coreSbo), w.mulc(w.div(k, c8), 64)),
-        w.add(w.mulc(w.rem(r, c8), 8), w.rem(k, c8)));
+        w.add(w.mulc(w.div(r, c8), coreSbo),
+              w.mulc(w.div(k, c), 8 * coreRow)),
+        w.add(w.mulc(w.rem(r, c8), coreRow), w.rem(k, c)));
     return w.add(w.mulc(stage, rows * tileK), offset);
   }
   /// The type of one run of `type` elements (the scalar type for 1).
@@ -712,7 +713,9 @@ int64_t llmc::gpu_kernels::wgmmaThreads(const MatMulSpec &spec) {
 std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = wgmmaThreads(s);
-  const int64_t lbo = 128, sbo = s.tileK * 16; // bytes
+  // Bytes: 128 between the two core matrices along k of one product, 8 rows
+  // of a k tile between 8-row groups.
+  const int64_t lbo = 128, sbo = s.tileK * types.bytes * 8;
   const int64_t accCount = s.tileN / 2;
   auto stagedTile = [&](int64_t rows) {
     return "memref<" + std::to_string(2 * rows * s.tileK) + "x" +
@@ -723,11 +726,13 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
                  s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement);
   TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
                  s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement);
-  copyA.coreSbo = copyB.coreSbo = sbo / 2;
+  copyA.coreSbo = copyB.coreSbo = sbo / types.bytes;
+  copyA.coreRow = copyB.coreRow = 16 / types.bytes;
   std::string text =
       header(s.name, matmulParams(s, copyA, copyB),
              {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
-  std::string accType = "!llvm.struct<(" + accTypes(accCount, "f32") + ")>";
+  std::string accType =
+      "!llvm.struct<(" + accTypes(accCount, types.acc) + ")>";
 
   Writer w;
   auto [tid, blockN, blockM, z, warp, lane, g] = productIds(w);
@@ -791,23 +796,27 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string stage64 =
       w.let("arith.index_cast " + stage + " : index to i64");
   std::string aStage = w.bin(
-      "arith.addi", w.bin("arith.muli", stage64, i64(s.tileM * s.tileK * 2),
+      "arith.addi",
+      w.bin("arith.muli", stage64, i64(s.tileM * s.tileK * types.bytes),
                           "i64"),
       groupRows, "i64");
   std::string bStage =
-      w.bin("arith.muli", stage64, i64(s.tileN * s.tileK * 2), "i64");
+      w.bin("arith.muli", stage64, i64(s.tileN * s.tileK * types.bytes), "i64");
   w.line("nvvm.wgmma.fence.aligned");
   std::string d = acc;
-  for (int64_t kk = 0; kk < s.tileK; kk += 16) {
-    std::string kOff = i64(kk / 8 * lbo);
+  // Each product takes 32 bytes of k: m64nNk16 (bf16/f16), m64nNk32 (s8).
+  std::string dType = types.isInt() ? "s32" : "f32";
+  std::string abType = types.isInt() ? "s8" : types.element;
+  for (int64_t kk = 0; kk < s.tileK; kk += types.k) {
+    std::string kOff = i64(kk * types.bytes / 16 * lbo);
     std::string descA =
         descriptor(aAddr, w.bin("arith.addi", aStage, kOff, "i64"));
     std::string descB =
         descriptor(bAddr, w.bin("arith.addi", bStage, kOff, "i64"));
     d = w.let("nvvm.wgmma.mma_async " + descA + ", " + descB + ", " + d +
               ", <m = 64, n = " + std::to_string(s.tileN) +
-              ", k = 16>, D [<f32>, <one>], A [<" + types.element +
-              ">, <one>, <row>], B [<" + types.element +
+              ", k = " + std::to_string(types.k) + ">, D [<" + dType +
+              ">, <one>], A [<" + abType + ">, <one>, <row>], B [<" + abType +
               ">, <one>, <col>] : " + accType + " -> " + accType);
   }
   w.line("nvvm.wgmma.commit.group.sync.aligned");

@@ -327,11 +327,13 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
                       : 48 * 1024);
   const std::pair<int64_t, int64_t> candidates[] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
-  spec.tileK = 32;
+  // k tiles of 64 bytes (32 bf16 or 64 int8 values).
+  int64_t elementBytes = spec.mmaType == "s8" ? 1 : 2;
+  spec.tileK = 64 / elementBytes;
   for (auto [tileM, tileN] : candidates) {
     int64_t blocks = ((spec.m + tileM - 1) / tileM) *
                      ((spec.n + tileN - 1) / tileN) * spec.batch;
-    int64_t bytes = 2 * (tileM + tileN) * spec.tileK * 2;
+    int64_t bytes = 2 * (tileM + tileN) * spec.tileK * elementBytes;
     spec.tileM = tileM;
     spec.tileN = tileN;
     if (blocks >= sms && bytes <= smem)
@@ -474,8 +476,16 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   describeProduct(spec, lhsShape, rhsShape, resultShape,
                   /*transposeLhs=*/false, op.getTransposeRhs(), bias, Value(),
                   scales);
-  chooseTiles(spec);
-  kernels += gk::matmulKernel(spec);
+  int64_t threads;
+  if (wgmma) {
+    chooseWgmmaTiles(spec);
+    kernels += gk::wgmmaMatmulKernel(spec);
+    threads = gk::wgmmaThreads(spec);
+  } else {
+    chooseTiles(spec);
+    kernels += gk::matmulKernel(spec);
+    threads = gk::matmulThreads(spec);
+  }
   SmallVector<Value> inputs = {lhs, rhs};
   inputs.append(scales.begin(), scales.end());
   if (bias)
@@ -483,7 +493,7 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   launch(last, spec.name,
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
-         gk::matmulThreads(spec), inputs);
+         threads, inputs);
   // The fused ops before `last` (which launch() erased), now unused.
   if (dequant && last != dequant.getOperation())
     dequant->erase();

@@ -858,36 +858,48 @@ private:
             convert(static_cast<uint16_t>(w >> 16))};
   }
 
-  /// wgmma.mma_async m64nNk16, bf16/f16 operands in shared memory through
-  /// K-major, unswizzled matrix descriptors, f32 accumulators: per
-  /// warpgroup, D = A x B (+ D). Descriptor: start address >> 4 in bits
-  /// 0-13, leading byte offset >> 4 in 16-29, stride byte offset >> 4 in
-  /// 32-45, swizzle mode in 62-63 (PTX ISA, "Matrix Descriptor Format");
-  /// element (row, k) of either operand is at start + (row / 8) * SBO +
-  /// (k / 8) * LBO + (row % 8) * 16 + (k % 8) * 2 bytes. Accumulator r of
-  /// thread (warp w of the group, lane l) is D[16w + l/4 + 8((r/2)%2)]
-  /// [2(l%4) + r%2 + 8(r/4)].
+  /// wgmma.mma_async m64nNk16 (bf16/f16, f32 accumulators) or m64nNk32 (s8,
+  /// exact s32 accumulators), operands in shared memory through K-major,
+  /// unswizzled matrix descriptors: per warpgroup, D = A x B (+ D). A
+  /// product reads 32 bytes of k per row. Descriptor: start address >> 4 in
+  /// bits 0-13, leading byte offset >> 4 in 16-29, stride byte offset >> 4
+  /// in 32-45, swizzle mode in 62-63 (PTX ISA, "Matrix Descriptor Format");
+  /// byte b of the 32 of row `row` is at start + (row / 8) * SBO + (b / 16)
+  /// * LBO + (row % 8) * 16 + b % 16. Accumulator r of thread (warp w of the
+  /// group, lane l) is D[16w + l/4 + 8((r/2)%2)][2(l%4) + r%2 + 8(r/4)].
   bool wgmma(NVVM::WgmmaMmaAsyncOp op) {
     NVVM::MMAShapeAttr shape = op.getShape();
     auto type = op.getTypeA();
     bool half = type == NVVM::WGMMATypes::bf16 || type == NVVM::WGMMATypes::f16;
-    if (shape.getM() != 64 || shape.getK() != 16 || !half ||
-        op.getTypeB() != type || op.getTypeD() != NVVM::WGMMATypes::f32 ||
+    bool int8 = type == NVVM::WGMMATypes::s8;
+    if (shape.getM() != 64 || shape.getK() != (int8 ? 32u : 16u) ||
+        !(half || int8) || op.getTypeB() != type ||
+        op.getTypeD() !=
+            (int8 ? NVVM::WGMMATypes::s32 : NVVM::WGMMATypes::f32) ||
         op.getLayoutA() != NVVM::MMALayout::row ||
         op.getLayoutB() != NVVM::MMALayout::col ||
         op.getScaleA() != NVVM::WGMMAScaleIn::one ||
         op.getScaleB() != NVVM::WGMMAScaleIn::one)
-      return fail(op, "only m64nNk16 with K-major bf16/f16 operands, f32 "
-                      "accumulators and unit scales is emulated");
-    unsigned n = shape.getN();
+      return fail(op, "only m64nNk16 with K-major bf16/f16 operands and f32 "
+                      "accumulators, or m64nNk32 with s8 operands and s32 "
+                      "accumulators, with unit scales, is emulated");
+    unsigned n = shape.getN(), k = shape.getK();
     if (widthOf(op.getInouts().getType()) != n / 2)
       return fail(op, "the accumulator struct does not hold n / 2 values");
     if (T % 128 != 0)
       return fail(op, "the block is not made of whole warpgroups");
     bool accumulate = op.getScaleD() == NVVM::WGMMAScaleOut::one;
+    bool saturate = op.getSatfinite() &&
+                    *op.getSatfinite() == NVVM::MMAIntOverflow::satfinite;
     Word *descA = ptr(op.getDescriptorA()), *descB = ptr(op.getDescriptorB());
     Word *c = ptr(op.getInouts()), *d = ptr(op.getResults());
-    auto toFloat = [&](uint16_t h) {
+    // Element e of a row's 32 bytes.
+    auto element = [&](const std::vector<uint8_t> &bytes, unsigned row,
+                       unsigned e) -> double {
+      if (int8)
+        return static_cast<int8_t>(bytes[row * 32 + e]);
+      uint16_t h;
+      std::memcpy(&h, &bytes[row * 32 + 2 * e], 2);
       return type == NVVM::WGMMATypes::f16 ? f16ToF32(h) : bf16ToF32(h);
     };
     for (unsigned group = 0; group < T / 128; ++group) {
@@ -904,19 +916,34 @@ private:
         if (descA[t] != descA[first] || descB[t] != descB[first])
           return fail(op, "the threads of warpgroup " + llvm::Twine(group) +
                               " give different matrix descriptors");
-      std::vector<float> a(64 * 16), b(size_t(n) * 16);
-      if (!readOperand(op, descA[first], 64, toFloat, a) ||
-          !readOperand(op, descB[first], n, toFloat, b))
+      std::vector<uint8_t> a, b;
+      if (!readOperand(op, descA[first], 64, a) ||
+          !readOperand(op, descB[first], n, b))
         return false;
       for (unsigned t = first; t < first + 128; ++t) {
         unsigned w = (t - first) / 32, l = t % 32;
         for (unsigned r = 0; r < n / 2; ++r) {
           unsigned row = 16 * w + l / 4 + 8 * ((r / 2) % 2);
           unsigned col = 2 * (l % 4) + r % 2 + 8 * (r / 4);
-          float sum = accumulate ? bitsToF32(c[size_t(r) * T + t]) : 0.0f;
-          for (unsigned k = 0; k < 16; ++k)
-            sum = std::fma(a[row * 16 + k], b[col * 16 + k], sum);
-          d[size_t(r) * T + t] = f32ToBits(sum);
+          Word &out = d[size_t(r) * T + t];
+          Word in = c[size_t(r) * T + t];
+          if (int8) {
+            int64_t sum = accumulate ? static_cast<int32_t>(
+                                           static_cast<uint32_t>(in))
+                                     : 0;
+            for (unsigned e = 0; e < k; ++e)
+              sum += static_cast<int64_t>(element(a, row, e)) *
+                     static_cast<int64_t>(element(b, col, e));
+            if (saturate)
+              sum = std::clamp<int64_t>(sum, INT32_MIN, INT32_MAX);
+            out = static_cast<uint32_t>(static_cast<uint64_t>(sum));
+            continue;
+          }
+          float sum = accumulate ? bitsToF32(in) : 0.0f;
+          for (unsigned e = 0; e < k; ++e)
+            sum = std::fma(static_cast<float>(element(a, row, e)),
+                           static_cast<float>(element(b, col, e)), sum);
+          out = f32ToBits(sum);
         }
       }
       ++counters.wgmma;
@@ -924,16 +951,17 @@ private:
     return true;
   }
 
-  /// Reads a rows x 16 K-major operand through its descriptor.
-  template <typename F>
+  /// The 32 bytes of k of each of `rows` rows of a K-major operand, through
+  /// its descriptor.
   bool readOperand(NVVM::WgmmaMmaAsyncOp op, Word desc, unsigned rows,
-                   F toFloat, std::vector<float> &out) {
+                   std::vector<uint8_t> &out) {
     int64_t start = int64_t(desc & 0x3FFF) << 4;
     int64_t lbo = int64_t((desc >> 16) & 0x3FFF) << 4;
     int64_t sbo = int64_t((desc >> 32) & 0x3FFF) << 4;
     if ((desc >> 62) != 0)
       return fail(op, "a swizzled matrix descriptor (mode " +
                           llvm::Twine(desc >> 62) + ") is not emulated");
+    out.assign(size_t(rows) * 32, 0);
     for (unsigned row = 0; row < rows; ++row)
       for (unsigned kc = 0; kc < 2; ++kc) {
         // One 16-byte row of a core matrix.
@@ -955,11 +983,7 @@ private:
                                 ", written by threads since the last "
                                 "fence.proxy.async");
         wgmmaOpen.push_back({mem->shared, offset, offset + 16});
-        for (unsigned e = 0; e < 8; ++e) {
-          uint16_t h;
-          std::memcpy(&h, mem->base + offset + 2 * e, 2);
-          out[row * 16 + kc * 8 + e] = toFloat(h);
-        }
+        std::memcpy(&out[row * 32 + kc * 16], mem->base + offset, 16);
         counters.sharedRead += 16;
       }
     return true;
