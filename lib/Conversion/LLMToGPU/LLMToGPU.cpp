@@ -263,6 +263,9 @@ private:
 
   void chooseTiles(gk::MatMulSpec &spec);
   void chooseWgmmaTiles(gk::MatMulSpec &spec);
+  /// Tiles the product, generates its kernel (wgmma or mma.sync); returns
+  /// the block's threads.
+  int64_t emitProduct(gk::MatMulSpec &spec);
   LogicalResult lower(llm::MatMulOp op);
   LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
@@ -313,6 +316,17 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   }
   spec.tileM = spec.tileN = 64;
   spec.warpM = spec.warpN = 32;
+}
+
+int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
+  if (wgmma) {
+    chooseWgmmaTiles(spec);
+    kernels += gk::wgmmaMatmulKernel(spec);
+    return gk::wgmmaThreads(spec);
+  }
+  chooseTiles(spec);
+  kernels += gk::matmulKernel(spec);
+  return gk::matmulThreads(spec);
 }
 
 void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
@@ -385,16 +399,7 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
                                    mlir::llm::kWeightArgAttrName);
   if (bf16Weight)
     spec.rhsElement = "bf16";
-  int64_t threads;
-  if (wgmma) {
-    chooseWgmmaTiles(spec);
-    kernels += gk::wgmmaMatmulKernel(spec);
-    threads = gk::wgmmaThreads(spec);
-  } else {
-    chooseTiles(spec);
-    kernels += gk::matmulKernel(spec);
-    threads = gk::matmulThreads(spec);
-  }
+  int64_t threads = emitProduct(spec);
   SmallVector<Value> inputs = {lhs, rhs};
   if (bias)
     inputs.push_back(bias);
@@ -476,16 +481,7 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   describeProduct(spec, lhsShape, rhsShape, resultShape,
                   /*transposeLhs=*/false, op.getTransposeRhs(), bias, Value(),
                   scales);
-  int64_t threads;
-  if (wgmma) {
-    chooseWgmmaTiles(spec);
-    kernels += gk::wgmmaMatmulKernel(spec);
-    threads = gk::wgmmaThreads(spec);
-  } else {
-    chooseTiles(spec);
-    kernels += gk::matmulKernel(spec);
-    threads = gk::matmulThreads(spec);
-  }
+  int64_t threads = emitProduct(spec);
   SmallVector<Value> inputs = {lhs, rhs};
   inputs.append(scales.begin(), scales.end());
   if (bias)
