@@ -1372,3 +1372,64 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   w.line("return");
   return text + w.text + "  }\n";
 }
+
+// One block per row: the row's |x| maximum (-inf start, arith.maximumf, as
+// the host's reduction) through warp shuffles and one partial per warp,
+// scale = maximumf(max, epsilon) / divisor written by thread 0, then every
+// element as the host's llm.quantize: roundeven(x / scale) clamped to
+// [-128, 127] (maxnumf/minnumf: NaN saturates low) and truncated to i8.
+std::string llmc::gpu_kernels::quantizeRowsKernel(const QuantizeRowsSpec &s) {
+  const int64_t warps = kRowThreads / 32;
+  const std::string xType = flatType(s.rows * s.length);
+  const std::string qType = flatType(s.rows * s.length, "i8");
+  const std::string sType = flatType(s.rows);
+  const std::string redType = sharedType(1, warps, "f32");
+  std::string text =
+      header(s.name, {"%input: " + xType, "%scales: " + sType, "%out: " + qType},
+             {"%partial: " + redType}, kRowThreads);
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  std::string row = w.let("gpu.block_id x");
+  std::string warp = w.div(tid, w.idx(32));
+  std::string lane = w.rem(tid, w.idx(32));
+  std::string base = w.mulc(row, s.length);
+  std::string cL = w.idx(s.length), step = w.idx(kRowThreads);
+  std::string c0 = w.idx(0);
+
+  std::string pass = w.fresh("pass"), i = w.fresh("i"), acc = w.fresh("a");
+  w.line(pass + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
+         step + " iter_args(" + acc + " = " +
+         w.f32(-std::numeric_limits<double>::infinity()) + ") -> (f32) {");
+  std::string x = w.load("%input", xType, w.add(base, i));
+  std::string magnitude = w.math("absf", x);
+  w.line("scf.yield " + w.fmax(magnitude, acc) + " : f32");
+  w.line("}");
+  std::string value = w.shuffleReduce(pass, /*isMax=*/true, {16, 8, 4, 2, 1});
+  w.line("scf.if " + w.cmp("eq", lane, c0) + " {");
+  w.line("memref.store " + value + ", %partial[" + c0 + ", " + warp + "] : " +
+         redType);
+  w.line("}");
+  w.line("gpu.barrier");
+  std::string total = w.load("%partial", redType, c0 + ", " + c0);
+  for (int64_t k = 1; k < warps; ++k)
+    total = w.fmax(total, w.load("%partial", redType, c0 + ", " + w.idx(k)));
+  std::string epsilon = w.f32(s.epsilon), divisor = w.f32(s.divisor);
+  std::string scale = w.fdiv(w.fmax(total, epsilon), divisor);
+  w.line("scf.if " + w.cmp("eq", tid, c0) + " {");
+  w.line("memref.store " + scale + ", %scales[" + row + "] : " + sType);
+  w.line("}");
+
+  std::string j = w.fresh("i");
+  w.line("scf.for " + j + " = " + tid + " to " + cL + " step " + step + " {");
+  std::string addr = w.add(base, j);
+  std::string y = w.load("%input", xType, addr);
+  std::string q = w.let("math.roundeven " + w.fdiv(y, scale) + " : f32");
+  q = w.bin("arith.maxnumf", q, w.f32(-128.0), "f32");
+  q = w.bin("arith.minnumf", q, w.f32(127.0), "f32");
+  std::string wide = w.let("arith.fptosi " + q + " : f32 to i32");
+  std::string narrow = w.let("arith.trunci " + wide + " : i32 to i8");
+  w.line("memref.store " + narrow + ", %out[" + addr + "] : " + qType);
+  w.line("}");
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
+}

@@ -94,6 +94,14 @@ struct RowSpec {
   float epsilon = 0.0f;
 };
 
+/// Dynamic int8 quantization of rows: scale = max(max|x|, epsilon) /
+/// divisor per row, q = saturate(roundeven(x / scale)).
+struct QuantizeRowsSpec {
+  std::string name;
+  int64_t rows = 0, length = 0;
+  float epsilon = 0.0f, divisor = 127.0f;
+};
+
 /// Threads per block of each kernel (the launch must use the same).
 int64_t matmulThreads(const MatMulSpec &spec);
 /// The wgmma product: one warpgroup per 64 rows of the block tile.
@@ -120,6 +128,8 @@ std::string matmulKernel(const MatMulSpec &spec);
 std::string wgmmaMatmulKernel(const MatMulSpec &spec);
 std::string attentionKernel(const AttentionSpec &spec);
 std::string rowKernel(const RowSpec &spec);
+/// (%input, %scales, %out): one block of kRowThreads per row.
+std::string quantizeRowsKernel(const QuantizeRowsSpec &spec);
 
 } // namespace llmc::gpu_kernels
 

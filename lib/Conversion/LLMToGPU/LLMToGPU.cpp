@@ -237,10 +237,23 @@ private:
           UnrealizedConversionCastOp::create(b, loc, bf16, args[bf16Input])
               .getResult(0);
     }
-    auto shaped =
-        MemRefType::get(resultType.getShape(), resultType.getElementType());
-    Value result = memref::AllocOp::create(b, loc, shaped);
-    args.push_back(flatten(b, loc, result, resultType.getNumElements()));
+    launchWith(b, loc, kernel, grid, threads, args, op->getResult(0));
+    op->erase();
+  }
+  /// Allocates a buffer for each of `results`, launches `kernel` on (args...,
+  /// result buffers...) at b's insertion point and replaces each result with
+  /// its buffer as a tensor.
+  void launchWith(OpBuilder &b, Location loc, StringRef kernel,
+                  std::array<int64_t, 3> grid, int64_t threads,
+                  SmallVector<Value> args, ValueRange results) {
+    SmallVector<Value> buffers;
+    for (Value result : results) {
+      auto type = cast<RankedTensorType>(result.getType());
+      Value buffer = memref::AllocOp::create(
+          b, loc, MemRefType::get(type.getShape(), type.getElementType()));
+      buffers.push_back(buffer);
+      args.push_back(flatten(b, loc, buffer, type.getNumElements()));
+    }
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
@@ -252,10 +265,11 @@ private:
         gpu::KernelDim3{index(grid[0]), index(grid[1]), index(grid[2])},
         gpu::KernelDim3{index(threads), index(1), index(1)},
         /*dynamicSharedMemorySize=*/Value(), args);
-    Value tensor = bufferization::ToTensorOp::create(
-        b, loc, resultType, result, b.getUnitAttr(), b.getUnitAttr());
-    op->getResult(0).replaceAllUsesWith(tensor);
-    op->erase();
+    for (auto [result, buffer] : llvm::zip(results, buffers)) {
+      Value tensor = bufferization::ToTensorOp::create(
+          b, loc, result.getType(), buffer, b.getUnitAttr(), b.getUnitAttr());
+      result.replaceAllUsesWith(tensor);
+    }
   }
   std::string name(StringRef kind) {
     return (kind + "_" + Twine(counter++)).str();
@@ -269,6 +283,7 @@ private:
   LogicalResult lower(llm::MatMulOp op);
   LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
+  LogicalResult lowerQuantizeRows(llm::QuantizeOp op);
   LogicalResult lowerRow(Operation *op, gk::RowKind kind, int64_t axis,
                          Value scale, Value bias, float epsilon);
 
@@ -500,6 +515,63 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   return success();
 }
 
+/// Per-token (dynamic) int8 quantization of activations, as llm-quantize
+/// writes it:
+///   s = div(max(reduce_max(abs(x), last axis), eps), c); q = quantize(x, s)
+/// becomes one block per row that finds the row's |x| maximum with warp
+/// shuffles, writes s and the row's int8 values: one launch and two passes
+/// over x instead of five launches, one thread per row for the maximum.
+/// The float operations are the host's, so s and q are bit-identical.
+LogicalResult KernelBuilder::lowerQuantizeRows(llm::QuantizeOp op) {
+  Value x = op.getInput();
+  if (op.getZeroPoint() || op.getIsUnsigned() || !isStaticF32(x))
+    return success();
+  auto div = op.getScale().getDefiningOp<llm::DivOp>();
+  auto max = div ? div.getLhs().getDefiningOp<llm::MaxOp>() : nullptr;
+  auto reduce =
+      max ? max.getLhs().getDefiningOp<llm::ReduceMaxOp>() : nullptr;
+  auto abs = reduce ? reduce.getInput().getDefiningOp<llm::AbsOp>() : nullptr;
+  if (!abs || abs.getInput() != x)
+    return success();
+  auto shape = cast<RankedTensorType>(x.getType()).getShape();
+  int64_t rank = shape.size();
+  ArrayRef<int64_t> axes = reduce.getAxes();
+  auto scaleType = cast<RankedTensorType>(div.getType());
+  auto splat = [](Value v) -> std::optional<float> {
+    DenseElementsAttr attr;
+    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+        !attr.getElementType().isF32() || attr.getNumElements() != 1)
+      return std::nullopt;
+    return attr.getSplatValue<float>();
+  };
+  std::optional<float> epsilon = splat(max.getRhs());
+  std::optional<float> divisor = splat(div.getRhs());
+  SmallVector<int64_t> rowShape(shape);
+  if (rank == 0 || !epsilon || !divisor || axes.size() != 1 ||
+      (axes[0] != rank - 1 && axes[0] != -1))
+    return success();
+  rowShape.back() = 1;
+  if (scaleType.getShape() != ArrayRef<int64_t>(rowShape))
+    return success();
+  gk::QuantizeRowsSpec spec;
+  spec.name = name("quantize_rows");
+  spec.length = shape.back();
+  spec.rows = elements(x) / spec.length;
+  spec.epsilon = *epsilon;
+  spec.divisor = *divisor;
+  kernels += gk::quantizeRowsKernel(spec);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  launchWith(b, loc, spec.name, {spec.rows, 1, 1}, gk::kRowThreads,
+             {flatBuffer(b, loc, x)}, {div.getResult(), op.getResult()});
+  op->erase();
+  for (Operation *dead : {div.getOperation(), max.getOperation(),
+                          reduce.getOperation(), abs.getOperation()})
+    if (dead->use_empty())
+      dead->erase();
+  return success();
+}
+
 LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   Value mask = op.getMask();
@@ -607,8 +679,8 @@ LogicalResult KernelBuilder::run() {
   module.walk([&](Operation *op) {
     if (hostReference ? isa<llm::AttentionOp>(op)
                       : isa<llm::MatMulOp, llm::QMatMulOp, llm::AttentionOp,
-                            llm::LayerNormOp, llm::RMSNormOp, llm::SoftmaxOp>(
-                            op))
+                            llm::LayerNormOp, llm::RMSNormOp, llm::SoftmaxOp,
+                            llm::QuantizeOp>(op))
       ops.push_back(op);
   });
   for (Operation *op : ops) {
@@ -617,6 +689,8 @@ LogicalResult KernelBuilder::run() {
       result = lower(matmul);
     else if (auto qmatmul = dyn_cast<llm::QMatMulOp>(op))
       result = lower(qmatmul);
+    else if (auto quantize = dyn_cast<llm::QuantizeOp>(op))
+      result = lowerQuantizeRows(quantize);
     else if (auto attention = dyn_cast<llm::AttentionOp>(op))
       result = lower(attention);
     else if (auto norm = dyn_cast<llm::LayerNormOp>(op))

@@ -79,3 +79,44 @@ func.func @raw(%x: tensor<64x96xi8>, %w: tensor<96x64xi8>, %z: tensor<i8>) -> (t
   %c = llm.qmatmul %x, %w {lhs_unsigned} : (tensor<64x96xi8>, tensor<96x64xi8>) -> tensor<64x64xi32>
   return %a, %b, %c : tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>
 }
+
+// -----
+
+// Per-token quantization (llm-quantize's dynamic activations) is one launch
+// of one block per row: the |x| maximum through warp shuffles, the scale
+// (also the dequantization's per-token factor) and the int8 row, both
+// written by the kernel; abs, reduce_max, max and div are gone.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-NOT: llm.abs
+// CHECK: gpu.launch_func @llm_kernels::@quantize_rows_0 blocks in (%[[ROWS:.*]], %{{.*}}, %{{.*}}) threads in
+// CHECK-SAME: args(%{{.*}} : memref<1536xf32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<1536xi8>)
+// CHECK-NOT: llm.reduce_max
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_1
+// CHECK: gpu.func @quantize_rows_0(%{{.*}}: memref<1536xf32>, %{{.*}}: memref<24xf32>, %{{.*}}: memref<1536xi8>)
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: math.absf
+// CHECK: arith.maximumf
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: gpu.barrier
+// CHECK: arith.constant 1.000000e-30 : f32
+// CHECK: arith.constant 1.270000e+02 : f32
+// CHECK: arith.divf
+// CHECK: memref.store %{{.*}}, %arg1[%{{.*}}] : memref<24xf32>
+// CHECK: math.roundeven
+// CHECK: arith.maxnumf
+// CHECK: arith.minnumf
+// CHECK: arith.fptosi
+// CHECK: memref.store %{{.*}}, %arg2[%{{.*}}] : memref<1536xi8>
+func.func @dynamic(%x: tensor<2x12x64xf32>, %w: tensor<32x64xi8>, %s: tensor<32xf32>) -> tensor<2x12x32xf32> {
+  %a = llm.abs %x : tensor<2x12x64xf32>
+  %m = llm.reduce_max %a {axes = array<i64: 2>} : (tensor<2x12x64xf32>) -> tensor<2x12x1xf32>
+  %eps = llm.constant dense<1.000000e-30> : tensor<f32>
+  %mx = llm.max %m, %eps : (tensor<2x12x1xf32>, tensor<f32>) -> tensor<2x12x1xf32>
+  %c = llm.constant dense<1.270000e+02> : tensor<f32>
+  %scale = llm.div %mx, %c : (tensor<2x12x1xf32>, tensor<f32>) -> tensor<2x12x1xf32>
+  %q = llm.quantize %x, %scale : (tensor<2x12x64xf32>, tensor<2x12x1xf32>) -> tensor<2x12x64xi8>
+  %f = llm.mul %scale, %s : (tensor<2x12x1xf32>, tensor<32xf32>) -> tensor<2x12x32xf32>
+  %acc = llm.qmatmul %q, %w {transpose_rhs = true} : (tensor<2x12x64xi8>, tensor<32x64xi8>) -> tensor<2x12x32xi32>
+  %y = llm.dequantize %acc, %f : (tensor<2x12x32xi32>, tensor<2x12x32xf32>) -> tensor<2x12x32xf32>
+  return %y : tensor<2x12x32xf32>
+}
