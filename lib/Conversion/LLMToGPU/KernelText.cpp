@@ -320,11 +320,16 @@ struct TileCopy {
   /// bytes; c = coreRow elements in 16 bytes): element (r, k) of a stage at
   /// (r/8)*coreSbo + (k/c)*8*c + (r%8)*c + k%c. 0: [stage][row][k] tiles.
   int64_t coreSbo = 0, coreRow = 8;
+  /// An int8 weight dequantized on the way to shared memory: element (row,
+  /// k) becomes float(q) * scale[row0 + row] (one scale per output column),
+  /// then the tensor-core type. Empty: no scale.
+  std::string scaleMemref, scaleType, row0;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
            int64_t extentRows, int64_t extentK, int64_t strideRow,
-           int64_t strideK, std::string element = "f32")
+           int64_t strideK, std::string element = "f32",
+           int64_t tileElementBytes = 1)
       : memref(std::move(memref)),
         memrefType(flatType(operand.elements, element.c_str())),
         tile(std::move(tile)), tileType(std::move(tileType)),
@@ -334,8 +339,10 @@ struct TileCopy {
     alongK = strideK == 1 || strideRow != 1;
     // 16-byte loads (4 f32, 8 bf16 or 16 i8) when every run starts 16-byte
     // aligned: the contiguous extent, the other stride and every batch
-    // stride are multiples of the run.
-    int64_t run = 16 / elementBytes(this->element);
+    // stride are multiples of the run. A run also stays within 16 bytes of
+    // the tile (int8 weights dequantized to bf16: 8-byte loads).
+    int64_t run = std::min(16 / elementBytes(this->element),
+                           16 / tileElementBytes);
     int64_t contiguous = alongK ? extentK : extentRows;
     int64_t other = alongK ? strideRow : strideK;
     bool aligned = (alongK ? strideK : strideRow) == 1 &&
@@ -374,7 +381,9 @@ struct TileCopy {
         continue;
       }
       std::string v = w.let("vector.load " + memref + "[" + safe +
-                            "] {alignment = 16 : i64} : " + memrefType + ", " +
+                            "] {alignment = " +
+                            std::to_string(vector * elementBytes(element)) +
+                            " : i64} : " + memrefType + ", " +
                             vt);
       values.push_back(w.select(ok, v, zero, vt.c_str()));
     }
@@ -390,7 +399,39 @@ struct TileCopy {
       auto [r, k] = position(w, tid, i);
       std::string from = vectorType(element), to = vectorType(types.element);
       std::string h = values[i];
-      if (element != types.element) {
+      // The scale of (row r + j): zero-filled rows past the matrix read
+      // scale[0] (their values are 0 anyway).
+      auto scaleOf = [&](const std::string &row) {
+        std::string n = w.add(row0, row);
+        std::string ok = w.cmp("ult", n, w.idx(extentRows));
+        return w.load(scaleMemref, scaleType,
+                      w.select(ok, n, w.idx(0), "index"));
+      };
+      if (!scaleMemref.empty()) {
+        h = w.let("arith.sitofp " + h + " : " + from + " to " +
+                  vectorType("f32"));
+        if (alongK || vector == 1) {
+          std::string sc = scaleOf(r);
+          if (vector > 1)
+            sc = w.let("vector.broadcast " + sc + " : f32 to " +
+                       vectorType("f32"));
+          h = w.bin("arith.mulf", h, sc, vectorType("f32").c_str());
+          h = w.let("arith.truncf " + h + " : " + vectorType("f32") + " to " +
+                    to);
+        } else {
+          // Runs along rows: each element has its own scale.
+          for (int j = 0; j < vector; ++j) {
+            std::string e = w.let("vector.extract " + h + "[" +
+                                  std::to_string(j) + "] : f32 from " +
+                                  vectorType("f32"));
+            e = w.let("arith.truncf " + w.fmul(e, scaleOf(w.addc(r, j))) +
+                      " : f32 to " + types.element);
+            w.line("memref.store " + e + ", " + tile + "[" +
+                   subscript(w, stage, w.addc(r, j), k) + "] : " + tileType);
+          }
+          continue;
+        }
+      } else if (element != types.element) {
         // f32 rounds to the tensor-core type; bf16 becomes f16 through f32.
         if (element != "f32")
           h = w.let("arith.extf " + h + " : " + from + " to " +
@@ -470,6 +511,8 @@ std::vector<std::string> matmulParams(const MatMulSpec &s,
                                       const TileCopy &copyB) {
   std::vector<std::string> params = {"%lhs: " + copyA.memrefType,
                                      "%rhs: " + copyB.memrefType};
+  if (s.hasRhsScale)
+    params.push_back("%rhsScale: " + flatType(s.rhsScaleElements));
   for (size_t i = 0; i < s.scales.size(); ++i)
     params.push_back("%scale" + std::to_string(i) + ": " +
                      flatType(s.scales[i].elements));
@@ -492,6 +535,15 @@ std::array<std::string, 7> productIds(Writer &w) {
   std::string lane = w.rem(tid, w.idx(32));
   return {tid, blockN, blockM, z, w.div(tid, w.idx(32)), lane,
           w.div(lane, w.idx(4))};
+}
+
+/// An int8 weight with per-column scales: its tile copy dequantizes.
+void dequantizeRhs(TileCopy &copy, const MatMulSpec &s, const std::string &n0) {
+  if (!s.hasRhsScale)
+    return;
+  copy.scaleMemref = "%rhsScale";
+  copy.scaleType = flatType(s.rhsScaleElements);
+  copy.row0 = n0;
 }
 
 /// Stores one accumulator of a product at (row, col) of batch z, through the
@@ -586,7 +638,8 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
                  s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement);
   TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
-                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement);
+                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
+                 types.bytes);
 
   std::string text =
       header(s.name, matmulParams(s, copyA, copyB),
@@ -602,6 +655,7 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN);
   std::string m0 = w.mulc(blockM, s.tileM);
   std::string n0 = w.mulc(blockN, s.tileN);
+  dequantizeRhs(copyB, s, n0);
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBase = batchOffset(w, s.rhs, z);
   std::string zero =
@@ -725,7 +779,8 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
                  s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement);
   TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
-                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement);
+                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
+                 types.bytes);
   copyA.coreSbo = copyB.coreSbo = sbo / types.bytes;
   copyA.coreRow = copyB.coreRow = 16 / types.bytes;
   std::string text =
@@ -740,6 +795,7 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
   std::string m0 = w.mulc(blockM, s.tileM);
   std::string n0 = w.mulc(blockN, s.tileN);
+  dequantizeRhs(copyB, s, n0);
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBase = batchOffset(w, s.rhs, z);
   std::string cK = w.idx(s.k);

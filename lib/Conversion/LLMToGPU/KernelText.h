@@ -53,8 +53,13 @@ struct MatMulSpec {
   std::string lhsElement = "f32";
   /// Element type of the rhs buffer: "f32", "bf16" for a weight the
   /// runtime uploads rounded to bf16 (a weight buffer of format bf16), or
-  /// "i8" for s8 products.
+  /// "i8" for s8 products and for int8 weights dequantized in the kernel.
   std::string rhsElement = "f32";
+  /// An int8 rhs (weight-only quantization) of a bf16/f16 product: element
+  /// (k, n) is float(q) * rhsScale[n], rounded to the tensor-core type as it
+  /// enters shared memory.
+  bool hasRhsScale = false;
+  int64_t rhsScaleElements = 0;
   /// Element type of the result: "f32", or "i32" for an s8 product stored
   /// as its exact accumulator (no epilogue).
   std::string outElement = "f32";

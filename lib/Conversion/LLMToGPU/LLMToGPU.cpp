@@ -404,10 +404,41 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     spec.activation = gk::Activation::Silu;
     break;
   }
+  // A weight-only int8 weight (llm-quantize w8: dequantize(q [N,K] or
+  // [K,N], one scale per output column)) is read as int8 and dequantized as
+  // it enters shared memory: a quarter of the f32 bytes, and no f32 copy of
+  // the weight per forward. Same values: float(q) * s, then the tensor-core
+  // type, as before.
+  Value rhsScale;
+  llm::DequantizeOp weightDequant;
+  if (auto dequant = rhs.getDefiningOp<llm::DequantizeOp>()) {
+    auto q = dyn_cast<RankedTensorType>(dequant.getInput().getType());
+    auto scaleType = dyn_cast<RankedTensorType>(dequant.getScale().getType());
+    int64_t n = spec.n;
+    bool perColumn =
+        scaleType && scaleType.hasStaticShape() &&
+        scaleType.getNumElements() == n &&
+        (op.getTransposeRhs()
+             ? scaleType.getShape() == ArrayRef<int64_t>{n, 1}
+             : (scaleType.getShape() == ArrayRef<int64_t>{1, n} ||
+                scaleType.getShape() == ArrayRef<int64_t>{n}));
+    if (q && q.getElementType().isInteger(8) && q.hasStaticShape() &&
+        q.getRank() == 2 && !dequant.getZeroPoint() &&
+        !dequant.getIsUnsigned() && dequant.getBits() == 8 &&
+        dequant.getBlockSize() == 0 && perColumn && dequant->hasOneUse() &&
+        isStaticF32(dequant.getScale())) {
+      rhs = dequant.getInput();
+      rhsScale = dequant.getScale();
+      weightDequant = dequant;
+      spec.rhsElement = "i8";
+      spec.hasRhsScale = true;
+      spec.rhsScaleElements = n;
+    }
+  }
   // A weight is read in bf16 from a buffer of half the bytes: the kernel
   // rounds its operands to bf16 anyway, so the product is the same.
   bool bf16Weight = false;
-  if (auto arg = dyn_cast<BlockArgument>(rhs))
+  if (auto arg = dyn_cast<BlockArgument>(rhs); arg && !rhsScale)
     if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
       bf16Weight = mmaType == "bf16" &&
                    func.getArgAttr(arg.getArgNumber(),
@@ -416,6 +447,8 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     spec.rhsElement = "bf16";
   int64_t threads = emitProduct(spec);
   SmallVector<Value> inputs = {lhs, rhs};
+  if (rhsScale)
+    inputs.push_back(rhsScale);
   if (bias)
     inputs.push_back(bias);
   if (residual)
@@ -424,6 +457,8 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
+  if (weightDequant && weightDequant->use_empty())
+    weightDequant->erase();
   return success();
 }
 

@@ -120,3 +120,26 @@ func.func @dynamic(%x: tensor<2x12x64xf32>, %w: tensor<32x64xi8>, %s: tensor<32x
   %y = llm.dequantize %acc, %f : (tensor<2x12x32xi32>, tensor<2x12x32xf32>) -> tensor<2x12x32xf32>
   return %y : tensor<2x12x32xf32>
 }
+
+// -----
+
+// Weight-only int8 (llm-quantize w8): the matmul reads the int8 weight and
+// its per-column scales and dequantizes each 8-value run on its way to
+// shared memory (float(q) * s, then bf16); no f32 copy of the weight is made
+// and llm.dequantize is gone.
+// CHECK-LABEL: func.func @weight_only
+// CHECK-NOT: llm.dequantize
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} args(%{{.*}} : memref<4096xf32>, %{{.*}} : memref<16384xi8>, %{{.*}} : memref<128xf32>, %{{.*}} : memref<4096xf32>)
+// CHECK: gpu.func @matmul_0(%{{.*}}: memref<4096xf32>, %{{.*}}: memref<16384xi8>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<4096xf32>)
+// CHECK: vector.load %arg1[%{{.*}}] {alignment = 8 : i64} : memref<16384xi8>, vector<8xi8>
+// CHECK: arith.sitofp %{{.*}} : vector<8xi8> to vector<8xf32>
+// CHECK: memref.load %arg2[%{{.*}}] : memref<128xf32>
+// CHECK: vector.broadcast
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: nvvm.mma.sync
+func.func @weight_only(%x: tensor<32x128xf32>, %q: tensor<128x128xi8> {llm.weight = "w"}, %s: tensor<128x1xf32>) -> tensor<32x128xf32> {
+  %w = llm.dequantize %q, %s : (tensor<128x128xi8>, tensor<128x1xf32>) -> tensor<128x128xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<32x128xf32>, tensor<128x128xf32>) -> tensor<32x128xf32>
+  return %y : tensor<32x128xf32>
+}
