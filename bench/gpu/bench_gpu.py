@@ -26,7 +26,9 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
 - gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
   d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
   against PyTorch eager and torch.compile (bf16 autocast) on the same
-  architecture; gpt2-prefill-wgmma: the prefill for sm_90a.
+  architecture; gpt2-prefill-wgmma: the prefill for sm_90a;
+  gpt2-decode-w8 and gpt2-decode-int8: the decode with int8 weights (w8)
+  and with int8 weights and per-token int8 activations.
 
 Weights of the timed models are not copied (random ones are made on the
 GPU: timing does not depend on them), which keeps the folder small. Every
@@ -119,11 +121,11 @@ def write_int8_gemm(path, n):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
-def compile_artifact(build, model, out, keep_weights, desc=None):
-    """llm-compile --target ptx (for the description `desc` if given), then
-    drop what the runner does not read."""
+def compile_artifact(build, model, out, keep_weights, desc=None, flags=()):
+    """llm-compile --target ptx (for the description `desc` if given, with
+    extra `flags`), then drop what the runner does not read."""
     shutil.rmtree(out, ignore_errors=True)
-    extra = ["--target-desc", desc] if desc else []
+    extra = (["--target-desc", desc] if desc else []) + list(flags)
     subprocess.run([tool(build, "llm-compile"), model, "--target", "ptx", "-o", out] + extra,
                    check=True, stdout=subprocess.DEVNULL)
     for name in ("kernels.mlirbc", "ptx.mlirbc") + (() if keep_weights else ("weights.bin",)):
@@ -244,9 +246,18 @@ def prepare(args):
             with torch.no_grad():
                 export(model, (torch.randint(0, config.vocab_size, (1, tokens)),),
                        ["input_ids"], path, outputs=("logits",))
-            for suffix, desc in [("", None)] + ([("-wgmma", sm90a)] if tokens > 1 else []):
+            # Prefill also on wgmma; decode (bound by weight bytes) also with
+            # int8 weights, alone (w8) and with int8 activations.
+            variants = [("", None, ())]
+            if tokens > 1:
+                variants.append(("-wgmma", sm90a, ()))
+            else:
+                variants += [("-w8", None, ("--quant", "w8")),
+                             ("-int8", None, ("--quant", "int8", "--quant-activations",
+                                              "dynamic"))]
+            for suffix, desc, flags in variants:
                 compile_artifact(build, path, os.path.join(folder, name + suffix),
-                                 keep_weights=False, desc=desc)
+                                 keep_weights=False, desc=desc, flags=flags)
                 index["timed"].append({"name": name + suffix, "kind": "gpt2",
                                        "tokens": tokens})
     with open(os.path.join(folder, "prepared.json"), "w") as f:
