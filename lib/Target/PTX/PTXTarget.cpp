@@ -20,6 +20,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -104,17 +105,15 @@ llvm::Expected<std::string> llmc::ptxAssembly(ModuleOp module) {
                      "(llm-gpu-merge-kernel-modules)");
   // Nothing links libdevice (or any other PTX) into the module: a call to
   // an external function would only fail when the driver loads it.
-  size_t at = ptx.find(".extern .func");
-  if (at != std::string::npos) {
-    size_t end = ptx.find_first_of("(;\n", ptx.find(')', at) + 1);
-    std::string callee = ptx.substr(at, end - at);
-    size_t space = callee.find_last_of(" )");
+  // `.extern .func [(return parameters)] name(`.
+  llvm::SmallVector<StringRef, 3> match;
+  if (llvm::Regex(R"(\.extern[ \t]+\.func[ \t]*(\([^)]*\))?[ \t]*([A-Za-z_$%][A-Za-z0-9_$]*))")
+          .match(ptx, &match))
     return planError("the PTX calls the external function '" +
-                     callee.substr(space + 1) +
+                     Twine(match[2]) +
                      "', which nothing links (a kernel uses an op that "
                      "lowers to libdevice; llm-gpu-expand-math must rewrite "
                      "it)");
-  }
   return ptx;
 }
 
