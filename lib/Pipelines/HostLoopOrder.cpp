@@ -135,6 +135,20 @@ void transposeInputs(RewriterBase &rewriter, linalg::GenericOp op,
       op, [&] { op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps)); });
 }
 
+/// `op` as a linalg.generic (itself, or a named op generalized in its
+/// place), with the rewriter's insertion point just before it.
+FailureOr<linalg::GenericOp> asGeneric(RewriterBase &rewriter,
+                                       linalg::LinalgOp op) {
+  rewriter.setInsertionPoint(op);
+  if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
+    return generic;
+  FailureOr<linalg::GenericOp> generic =
+      linalg::generalizeNamedOp(rewriter, op);
+  if (succeeded(generic))
+    rewriter.setInsertionPoint(*generic);
+  return generic;
+}
+
 struct HostLoopOrderPass : llmc::impl::LLMHostLoopOrderBase<HostLoopOrderPass> {
   void runOnOperation() override {
     IRRewriter transposer(&getContext());
@@ -147,16 +161,9 @@ struct HostLoopOrderPass : llmc::impl::LLMHostLoopOrderBase<HostLoopOrderPass> {
       SmallVector<unsigned> positions;
       for (OpOperand *input : inputsToTranspose(op))
         positions.push_back(input->getOperandNumber());
-      transposer.setInsertionPoint(op);
-      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-      if (!generic) {
-        FailureOr<linalg::GenericOp> generalized =
-            linalg::generalizeNamedOp(transposer, op);
-        if (failed(generalized))
-          continue;
-        generic = *generalized;
-      }
-      transposeInputs(transposer, generic, positions);
+      if (FailureOr<linalg::GenericOp> generic = asGeneric(transposer, op);
+          succeeded(generic))
+        transposeInputs(transposer, *generic, positions);
     }
 
     if (failed(llmc::reorderLinalgLoops(getOperation(), vectorizableOrder)))
@@ -176,17 +183,11 @@ LogicalResult llmc::reorderLinalgLoops(
   });
   IRRewriter rewriter(root->getContext());
   for (auto &[op, permutation] : candidates) {
-    rewriter.setInsertionPoint(op);
-    auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-    if (!generic) {
-      FailureOr<linalg::GenericOp> generalized =
-          linalg::generalizeNamedOp(rewriter, op);
-      if (failed(generalized))
-        continue;
-      generic = *generalized;
-    }
-    if (failed(linalg::interchangeGenericOp(rewriter, generic, permutation)))
-      return generic.emitOpError("could not reorder its loops");
+    FailureOr<linalg::GenericOp> generic = asGeneric(rewriter, op);
+    if (failed(generic))
+      continue;
+    if (failed(linalg::interchangeGenericOp(rewriter, *generic, permutation)))
+      return generic->emitOpError("could not reorder its loops");
   }
   return success();
 }

@@ -537,6 +537,21 @@ std::array<std::string, 7> productIds(Writer &w) {
           w.div(lane, w.idx(4))};
 }
 
+/// The tile copies of a product's operands into %aTile (rows m) and %bTile
+/// (rows n), k tiles of s.tileK.
+std::pair<TileCopy, TileCopy> productCopies(const MatMulSpec &s,
+                                            const MmaTypes &types,
+                                            const std::string &aTile,
+                                            const std::string &bTile,
+                                            int64_t threads) {
+  return {TileCopy(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
+                   s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement,
+                   types.bytes),
+          TileCopy(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
+                   s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
+                   types.bytes)};
+}
+
 /// An int8 weight with per-column scales: its tile copy dequantizes.
 void dequantizeRhs(TileCopy &copy, const MatMulSpec &s, const std::string &n0) {
   if (!s.hasRhsScale)
@@ -635,11 +650,7 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
            "x" + types.element + ", #gpu.address_space<workgroup>>";
   };
   const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
-  TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
-                 s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement);
-  TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
-                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
-                 types.bytes);
+  auto [copyA, copyB] = productCopies(s, types, aTile, bTile, threads);
 
   std::string text =
       header(s.name, matmulParams(s, copyA, copyB),
@@ -776,11 +787,7 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
            types.element + ", #gpu.address_space<workgroup>>";
   };
   const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
-  TileCopy copyA(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
-                 s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement);
-  TileCopy copyB(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
-                 s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
-                 types.bytes);
+  auto [copyA, copyB] = productCopies(s, types, aTile, bTile, threads);
   copyA.coreSbo = copyB.coreSbo = sbo / types.bytes;
   copyA.coreRow = copyB.coreRow = 16 / types.bytes;
   std::string text =
@@ -862,7 +869,7 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string d = acc;
   // Each product takes 32 bytes of k: m64nNk16 (bf16/f16), m64nNk32 (s8).
   std::string dType = types.isInt() ? "s32" : "f32";
-  std::string abType = types.isInt() ? "s8" : types.element;
+  std::string abType = types.ptxType();
   for (int64_t kk = 0; kk < s.tileK; kk += types.k) {
     std::string kOff = i64(kk * types.bytes / 16 * lbo);
     std::string descA =
