@@ -113,6 +113,25 @@ FAMILIES = {
     "Sum": [r"test_sum_\w+"],
     "Mod": [r"test_mod_\w+"],
     "Dropout": [r"test_dropout_\w+"],
+    # Activations ONNX defines as functions; the _expanded variants are the
+    # same function written out in ONNX ops.
+    "Softplus": [r"test_softplus(_example)?(_expanded\w*)?"],
+    "Softsign": [r"test_softsign(_example)?(_expanded\w*)?"],
+    "LeakyRelu": [r"test_leakyrelu(_default|_example)?(_expanded\w*)?"],
+    "ThresholdedRelu": [r"test_thresholdedrelu(_default|_example)?(_expanded\w*)?"],
+    "Elu": [r"test_elu(_default|_example)?(_expanded\w*)?"],
+    "Selu": [r"test_selu(_default|_example)?(_expanded\w*)?"],
+    "Celu": [r"test_celu(_expanded\w*)?"],
+    "HardSigmoid": [r"test_hardsigmoid(_default|_example)?(_expanded\w*)?"],
+    "HardSwish": [r"test_hardswish(_expanded\w*)?"],
+    "Mish": [r"test_mish(_expanded\w*)?"],
+    "PRelu": [r"test_prelu_\w+"],
+    "Sign": [r"test_sign"],
+    "Round": [r"test_round"],
+    "IsNaN": [r"test_isnan"],
+    "IsInf": [r"test_isinf(_negative|_positive)?"],
+    "Einsum": [r"test_einsum_\w+"],
+    "CumSum": [r"test_cumsum_\w+"],
     # ONNX's quantized forms (the _expanded variants decompose into Cast to
     # uint8 and Round, which the importer does not take).
     "QuantizeLinear": [r"test_quantizelinear(_axis)?"],

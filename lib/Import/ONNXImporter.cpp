@@ -308,6 +308,15 @@ private:
   LogicalResult importRange();
   LogicalResult importTrilu();
   LogicalResult importClip();
+  LogicalResult importActivation();
+  LogicalResult importPRelu();
+  LogicalResult importEinsum();
+  LogicalResult importCumSum();
+  // Composites: a null operand (a failed step) gives a null result, so a
+  // chain of them is checked once at its end.
+  template <typename OpTy> Value emit(ValueRange operands);
+  Value scalarOf(Type elementType, double value);
+  Value transposed(Value value, ArrayRef<int64_t> perm);
   LogicalResult importTile();
   LogicalResult importQuantizeLinear();
   LogicalResult importDequantizeLinear();
@@ -419,6 +428,23 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Range", {&I::importRange, 11}},
       {"Trilu", {&I::importTrilu, 14}},
       {"Clip", {&I::importClip, 11}},
+      {"Softplus", {&I::importActivation, 1}},
+      {"Softsign", {&I::importActivation, 1}},
+      {"LeakyRelu", {&I::importActivation, 6}},
+      {"Elu", {&I::importActivation, 6}},
+      {"Selu", {&I::importActivation, 6}},
+      {"Celu", {&I::importActivation, 12}},
+      {"HardSigmoid", {&I::importActivation, 6}},
+      {"HardSwish", {&I::importActivation, 14}},
+      {"Mish", {&I::importActivation, 18}},
+      {"ThresholdedRelu", {&I::importActivation, 10}},
+      {"Sign", {&I::importActivation, 9}},
+      {"Round", {&I::importActivation, 11}},
+      {"IsNaN", {&I::importActivation, 9}},
+      {"IsInf", {&I::importActivation, 10}},
+      {"PRelu", {&I::importPRelu, 7}},
+      {"Einsum", {&I::importEinsum, 12}},
+      {"CumSum", {&I::importCumSum, 11}},
       {"Tile", {&I::importTile, 6}},
       {"QuantizeLinear", {&I::importQuantizeLinear, 10}},
       {"DequantizeLinear", {&I::importDequantizeLinear, 10}},
@@ -1224,6 +1250,495 @@ LogicalResult ONNXImporter::importClip() {
     result = *clipped;
   }
   return setResult(result);
+}
+
+template <typename OpTy> Value ONNXImporter::emit(ValueRange operands) {
+  if (llvm::any_of(operands, [](Value value) { return !value; }))
+    return {};
+  FailureOr<Value> result;
+  if constexpr (OpTy::template hasTrait<InferTypeOpInterface::Trait>())
+    result = create<OpTy>(operands);
+  else
+    result = create<OpTy>(operands, {}, operands.front().getType());
+  return succeeded(result) ? *result : Value();
+}
+
+Value ONNXImporter::scalarOf(Type elementType, double value) {
+  auto type = RankedTensorType::get({}, elementType);
+  Attribute element;
+  if (auto floatType = dyn_cast<FloatType>(elementType)) {
+    bool losesInfo = false;
+    APFloat converted(value);
+    converted.convert(floatType.getFloatSemantics(),
+                      APFloat::rmNearestTiesToEven, &losesInfo);
+    element = builder.getFloatAttr(elementType, converted);
+  } else {
+    element = builder.getIntegerAttr(elementType, static_cast<int64_t>(value));
+  }
+  return createConstant(DenseElementsAttr::get(type, element), nodeLoc);
+}
+
+Value ONNXImporter::transposed(Value value, ArrayRef<int64_t> perm) {
+  if (!value)
+    return {};
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+    return value;
+  FailureOr<Value> result = create<llm::TransposeOp>(
+      value, {namedAttr("permutation", builder.getDenseI64ArrayAttr(perm))});
+  return succeeded(result) ? *result : Value();
+}
+
+/// Activations and elementwise functions that ONNX defines as functions of
+/// simpler ops, built from llm ops so that every backend runs them and the
+/// fusion passes see through them. Their formulas are ONNX's.
+LogicalResult ONNXImporter::importActivation() {
+  if (failed(requireInputs(1)))
+    return failure();
+  StringRef opType = node->op_type();
+  Value x = input(0);
+  Type elementType = typeOf(x).getElementType();
+  bool isFloat = isa<FloatType>(elementType);
+  if (!isFloat && opType != "Sign") {
+    std::string typeName;
+    llvm::raw_string_ostream(typeName) << elementType;
+    return error("expects a floating-point input, got element type " +
+                 typeName);
+  }
+  auto c = [&](double value) { return scalarOf(elementType, value); };
+  auto expMinusOne = [&](Value v) {
+    return emit<llm::SubOp>({emit<llm::ExpOp>({v}), c(1)});
+  };
+  Value zero = c(0), result;
+  if (opType == "Softplus") {
+    // log(exp(x) + 1)
+    result = emit<llm::LogOp>({emit<llm::AddOp>({emit<llm::ExpOp>({x}), c(1)})});
+  } else if (opType == "Softsign") {
+    result = emit<llm::DivOp>({x, emit<llm::AddOp>({emit<llm::AbsOp>({x}), c(1)})});
+  } else if (opType == "LeakyRelu") {
+    result = emit<llm::WhereOp>({emit<llm::LessOp>({x, zero}),
+                                 emit<llm::MulOp>({x, c(getFloat("alpha", 0.01f))}),
+                                 x});
+  } else if (opType == "ThresholdedRelu") {
+    result = emit<llm::WhereOp>(
+        {emit<llm::GreaterOp>({x, c(getFloat("alpha", 1.0f))}), x, zero});
+  } else if (opType == "Elu") {
+    result = emit<llm::WhereOp>(
+        {emit<llm::LessOp>({x, zero}),
+         emit<llm::MulOp>({c(getFloat("alpha", 1.0f)), expMinusOne(x)}), x});
+  } else if (opType == "Celu") {
+    // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+    Value alpha = c(getFloat("alpha", 1.0f));
+    result = emit<llm::AddOp>(
+        {emit<llm::MaxOp>({x, zero}),
+         emit<llm::MinOp>(
+             {emit<llm::MulOp>(
+                  {alpha, expMinusOne(emit<llm::DivOp>({x, alpha}))}),
+              zero})});
+  } else if (opType == "Selu") {
+    Value alpha = c(getFloat("alpha", 1.67326319217681884765625f));
+    Value gamma = c(getFloat("gamma", 1.05070102214813232421875f));
+    result = emit<llm::MulOp>(
+        {gamma, emit<llm::WhereOp>(
+                    {emit<llm::LessEqualOp>({x, zero}),
+                     emit<llm::SubOp>(
+                         {emit<llm::MulOp>({alpha, emit<llm::ExpOp>({x})}),
+                          alpha}),
+                     x})});
+  } else if (opType == "HardSigmoid" || opType == "HardSwish" ||
+             opType == "Mish") {
+    if (opType == "Mish") {
+      // x * tanh(softplus(x))
+      result = emit<llm::MulOp>(
+          {x, emit<llm::TanhOp>({emit<llm::LogOp>(
+                  {emit<llm::AddOp>({emit<llm::ExpOp>({x}), c(1)})})})});
+    } else {
+      bool swish = opType == "HardSwish";
+      double alpha = swish ? 1.0 / 6 : getFloat("alpha", 0.2f);
+      double beta = swish ? 0.5 : getFloat("beta", 0.5f);
+      Value sigmoid = emit<llm::MaxOp>(
+          {emit<llm::MinOp>(
+               {emit<llm::AddOp>({emit<llm::MulOp>({x, c(alpha)}), c(beta)}),
+                c(1)}),
+           zero});
+      result = swish ? emit<llm::MulOp>({x, sigmoid}) : sigmoid;
+    }
+  } else if (opType == "Sign") {
+    if (isa<IntegerType>(elementType) &&
+        elementType.getIntOrFloatBitWidth() == 1)
+      return error("expects a numeric input, got a bool tensor");
+    result = emit<llm::WhereOp>(
+        {emit<llm::GreaterOp>({x, zero}), c(1),
+         emit<llm::WhereOp>({emit<llm::LessOp>({x, zero}), c(-1), zero})});
+  } else if (opType == "Round") {
+    // Half to even: floor(x), plus one above .5 and at .5 when floor(x)
+    // is odd (floor - 2 floor(floor / 2) is 1 for odd, 0 for even).
+    Value down = emit<llm::FloorOp>({x});
+    Value fraction = emit<llm::SubOp>({x, down});
+    Value odd = emit<llm::SubOp>(
+        {down, emit<llm::MulOp>(
+                   {c(2), emit<llm::FloorOp>({emit<llm::MulOp>({down, c(0.5)})})})});
+    Value half = c(0.5);
+    result = emit<llm::WhereOp>(
+        {emit<llm::GreaterOp>({fraction, half}),
+         emit<llm::AddOp>({down, c(1)}),
+         emit<llm::WhereOp>({emit<llm::LessOp>({fraction, half}), down,
+                             emit<llm::AddOp>({down, odd})})});
+  } else if (opType == "IsNaN") {
+    result = emit<llm::NotOp>({emit<llm::EqualOp>({x, x})});
+  } else if (opType == "IsInf") {
+    Value positive = getInt("detect_positive", 1)
+                         ? emit<llm::EqualOp>({x, c(INFINITY)})
+                         : Value();
+    Value negative = getInt("detect_negative", 1)
+                         ? emit<llm::EqualOp>({x, c(-INFINITY)})
+                         : Value();
+    if (positive && negative)
+      result = emit<llm::OrOp>({positive, negative});
+    else if (positive || negative)
+      result = positive ? positive : negative;
+    else // Neither: all false (nothing is below -inf).
+      result = emit<llm::LessOp>({x, c(-INFINITY)});
+  } else {
+    return error("no composite for " + opType.str());
+  }
+  if (!result)
+    return failure();
+  return setResult(result);
+}
+
+LogicalResult ONNXImporter::importPRelu() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0);
+  Type elementType = typeOf(x).getElementType();
+  if (!isa<FloatType>(elementType))
+    return error("expects a floating-point input");
+  FailureOr<Value> slope = castTo(input(1), elementType);
+  if (failed(slope))
+    return failure();
+  Value result = emit<llm::WhereOp>(
+      {emit<llm::LessOp>({x, scalarOf(elementType, 0)}),
+       emit<llm::MulOp>({x, *slope}), x});
+  if (!result)
+    return failure();
+  return setResult(result);
+}
+
+/// Einsum with one or two operands, as transposes, sums and one batched
+/// matmul: the indices of each operand are grouped into batch (in both
+/// operands and the output), contracted (in both, not the output) and free
+/// (in one operand and the output) ones; indices of one operand that the
+/// output drops are summed first. "..." stands for the leading dims
+/// (broadcast numpy's way); an index repeated in one operand takes its
+/// diagonal.
+LogicalResult ONNXImporter::importEinsum() {
+  std::string equation;
+  for (char ch : getString("equation", ""))
+    if (!llvm::isSpace(ch))
+      equation.push_back(ch);
+  if (equation.empty())
+    return error("expects attribute 'equation'");
+  if (inputs.empty() || inputs.size() > 2)
+    return error("Einsum with " + std::to_string(inputs.size()) +
+                 " operands is not supported (1 or 2)");
+  for (Value value : inputs)
+    if (!value)
+      return error("expects no empty inputs");
+  StringRef text(equation);
+  auto [lhsText, outText] = text.split("->");
+  bool explicitOutput = text.contains("->");
+  SmallVector<StringRef> termTexts;
+  lhsText.split(termTexts, ',');
+  if (termTexts.size() != inputs.size())
+    return error("equation '" + equation + "' has " +
+                 std::to_string(termTexts.size()) + " operands, the node " +
+                 std::to_string(inputs.size()));
+  // Each "..." becomes the last k of `ellipsis` placeholder indices (digits
+  // never appear in equations), k the dims it covers in that operand.
+  int64_t ellipsisRank = 0;
+  for (auto [term, value] : llvm::zip(termTexts, inputs)) {
+    int64_t rank = typeOf(value).getRank();
+    if (term.contains("...")) {
+      int64_t covered = rank - static_cast<int64_t>(term.size() - 3);
+      if (covered < 0)
+        return error("equation '" + equation + "': operand of rank " +
+                     std::to_string(rank) + " for '" + term.str() + "'");
+      ellipsisRank = std::max(ellipsisRank, covered);
+    }
+  }
+  if (ellipsisRank > 10)
+    return error("equation '" + equation + "': '...' covers more than 10 dims");
+  auto expand = [&](StringRef term, int64_t covered) {
+    std::string out;
+    size_t dots = term.find("...");
+    if (dots == StringRef::npos)
+      return term.str();
+    out = term.substr(0, dots).str();
+    for (int64_t i = ellipsisRank - covered; i < ellipsisRank; ++i)
+      out.push_back(static_cast<char>('0' + i));
+    out += term.substr(dots + 3).str();
+    return out;
+  };
+  SmallVector<std::string> terms;
+  SmallVector<Value> operands(inputs.begin(), inputs.end());
+  llvm::DenseMap<char, int64_t> sizes;
+  llvm::DenseMap<char, int> uses;
+  for (auto [term, value] : llvm::zip(termTexts, operands)) {
+    RankedTensorType type = typeOf(value);
+    int64_t covered =
+        term.contains("...")
+            ? type.getRank() - static_cast<int64_t>(term.size() - 3)
+            : 0;
+    std::string expanded = expand(term, covered);
+    if (static_cast<int64_t>(expanded.size()) != type.getRank())
+      return error("equation '" + equation + "': '" + term.str() +
+                   "' names " + std::to_string(expanded.size()) +
+                   " dims of an operand of rank " +
+                   std::to_string(type.getRank()));
+    if (!type.hasStaticShape())
+      return error("Einsum needs static shapes; operand '" + term.str() +
+                   "' has a dynamic dim");
+    // Implicit output: the indices used once in the whole equation.
+    for (char index : expanded)
+      ++uses[index];
+    // A repeated index takes the diagonal: x where the two dims' positions
+    // are equal, summed over the second.
+    for (size_t second = 1; second < expanded.size(); ++second) {
+      size_t first = expanded.find(expanded[second]);
+      if (first == second)
+        continue;
+      int64_t n = type.getDimSize(first);
+      if (type.getDimSize(second) != n)
+        return error("equation '" + equation + "': repeated index '" +
+                     std::string(1, expanded[second]) +
+                     "' over dims of sizes " + std::to_string(n) + " and " +
+                     std::to_string(type.getDimSize(second)));
+      SmallVector<int64_t> maskShape(type.getRank(), 1);
+      maskShape[first] = maskShape[second] = n;
+      SmallVector<bool> mask;
+      for (int64_t a = 0; a < n; ++a)
+        for (int64_t b = 0; b < n; ++b)
+          mask.push_back(a == b);
+      Value diagonal = emit<llm::WhereOp>(
+          {createConstant(DenseElementsAttr::get(
+                              RankedTensorType::get(maskShape,
+                                                    builder.getI1Type()),
+                              mask),
+                          nodeLoc),
+           value, scalarOf(type.getElementType(), 0)});
+      if (!diagonal)
+        return failure();
+      FailureOr<Value> summed = create<llm::ReduceSumOp>(
+          diagonal,
+          {namedAttr("axes", builder.getDenseI64ArrayAttr(
+                                 {static_cast<int64_t>(second)})),
+           namedAttr("keepdims", builder.getBoolAttr(false))});
+      if (failed(summed))
+        return failure();
+      value = *summed;
+      type = typeOf(value);
+      expanded.erase(second--, 1);
+    }
+    for (auto [dim, index] : llvm::enumerate(expanded)) {
+      if (!llvm::isAlpha(index) && !llvm::isDigit(index))
+        return error("equation '" + equation + "': bad index '" +
+                     std::string(1, index) + "'");
+      int64_t size = type.getDimSize(dim);
+      auto [it, inserted] = sizes.try_emplace(index, size);
+      if (!inserted && it->second != size) {
+        if (it->second != 1 && size != 1)
+          return error("equation '" + equation + "': index '" +
+                       std::string(1, index) + "' has sizes " +
+                       std::to_string(it->second) + " and " +
+                       std::to_string(size));
+        it->second = std::max(it->second, size);
+      }
+    }
+    terms.push_back(expanded);
+  }
+  std::string out;
+  if (explicitOutput) {
+    out = expand(outText, ellipsisRank);
+  } else {
+    for (int64_t i = 0; i < ellipsisRank; ++i)
+      out.push_back(static_cast<char>('0' + i));
+    std::string once;
+    for (auto [index, count] : uses)
+      if (count == 1 && !llvm::isDigit(index))
+        once.push_back(index);
+    llvm::sort(once);
+    out += once;
+  }
+  for (char index : out)
+    if (!sizes.count(index) || llvm::count(out, index) > 1)
+      return error("equation '" + equation + "': output index '" +
+                   std::string(1, index) +
+                   "' is repeated or names no operand dim");
+
+  // Sum away the indices of each operand that nothing else uses.
+  for (auto [term, value] : llvm::zip(terms, operands)) {
+    SmallVector<int64_t> axes;
+    std::string kept;
+    for (auto [dim, index] : llvm::enumerate(term)) {
+      bool elsewhere = llvm::is_contained(out, index) ||
+                       llvm::any_of(terms, [&](const std::string &other) {
+                         return &other != &term &&
+                                llvm::is_contained(other, index);
+                       });
+      if (elsewhere)
+        kept.push_back(index);
+      else
+        axes.push_back(dim);
+    }
+    if (axes.empty())
+      continue;
+    FailureOr<Value> summed = create<llm::ReduceSumOp>(
+        value, {namedAttr("axes", builder.getDenseI64ArrayAttr(axes)),
+                namedAttr("keepdims", builder.getBoolAttr(false))});
+    if (failed(summed))
+      return failure();
+    value = *summed;
+    term = kept;
+  }
+  auto permutationTo = [](StringRef from, StringRef to) {
+    SmallVector<int64_t> perm;
+    for (char index : to)
+      perm.push_back(from.find(index));
+    return perm;
+  };
+  if (operands.size() == 1) {
+    Value result = transposed(operands[0], permutationTo(terms[0], out));
+    return result ? setResult(result) : failure();
+  }
+
+  // Two operands: [batch, lhs free, contracted] x [batch, contracted, rhs
+  // free] as one matmul over [batch..., M, K] x [batch..., K, N].
+  StringRef lhs = terms[0], rhs = terms[1];
+  std::string batch, lhsFree, rhsFree, contracted;
+  for (char index : lhs) {
+    bool inRhs = rhs.contains(index), inOut = StringRef(out).contains(index);
+    if (inRhs && inOut)
+      batch.push_back(index);
+    else if (inRhs)
+      contracted.push_back(index);
+    else
+      lhsFree.push_back(index);
+  }
+  for (char index : rhs)
+    if (!lhs.contains(index))
+      rhsFree.push_back(index);
+  Type elementType = typeOf(operands[0]).getElementType();
+  if (typeOf(operands[1]).getElementType() != elementType)
+    return error("expects operands of one element type");
+  auto product = [&](StringRef group) {
+    int64_t n = 1;
+    for (char index : group)
+      n *= sizes.lookup(index);
+    return n;
+  };
+  auto operandShape = [&](StringRef term, StringRef group, Value value) {
+    // Batch dims keep the operand's own size (1 broadcasts in the matmul).
+    SmallVector<int64_t> shape;
+    RankedTensorType type = typeOf(value);
+    for (char index : group)
+      shape.push_back(type.getDimSize(term.find(index)));
+    return shape;
+  };
+  Value lhsValue =
+      transposed(operands[0], permutationTo(lhs, batch + lhsFree + contracted));
+  Value rhsValue =
+      transposed(operands[1], permutationTo(rhs, batch + contracted + rhsFree));
+  if (!lhsValue || !rhsValue)
+    return failure();
+  SmallVector<int64_t> lhsShape = operandShape(lhs, batch, operands[0]);
+  SmallVector<int64_t> rhsShape = operandShape(rhs, batch, operands[1]);
+  lhsShape.append({product(lhsFree), product(contracted)});
+  rhsShape.append({product(contracted), product(rhsFree)});
+  for (char index : contracted)
+    if (typeOf(operands[0]).getDimSize(lhs.find(index)) !=
+        typeOf(operands[1]).getDimSize(rhs.find(index)))
+      return error("equation '" + equation + "': contracted index '" +
+                   std::string(1, index) + "' has different sizes");
+  FailureOr<Value> lhsMatrix = reshape(lhsValue, lhsShape);
+  FailureOr<Value> rhsMatrix = reshape(rhsValue, rhsShape);
+  if (failed(lhsMatrix) || failed(rhsMatrix))
+    return failure();
+  FailureOr<Value> matrix = create<llm::MatMulOp>(
+      {*lhsMatrix, *rhsMatrix},
+      {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
+                 builder.getDenseI32ArrayAttr({1, 1, 0, 0}))});
+  if (failed(matrix))
+    return failure();
+  std::string resultOrder = batch + lhsFree + rhsFree;
+  SmallVector<int64_t> resultShape;
+  for (char index : resultOrder)
+    resultShape.push_back(sizes.lookup(index));
+  FailureOr<Value> result = reshape(*matrix, resultShape);
+  if (failed(result))
+    return failure();
+  Value ordered = transposed(*result, permutationTo(resultOrder, out));
+  return ordered ? setResult(ordered) : failure();
+}
+
+/// CumSum along a constant axis as a masked sum: y[.., i] = sum over j of
+/// x[.., j] where j <= i (j < i exclusive; >= and > reversed). Quadratic in
+/// the axis length, which is a sequence length in the graphs this targets
+/// (position ids from an attention mask).
+LogicalResult ONNXImporter::importCumSum() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  FailureOr<int64_t> axisValue = constantScalarInt(1, "axis");
+  if (failed(axisValue))
+    return failure();
+  FailureOr<int64_t> axis = normalizeAxis(*axisValue, type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t n = type.getDimSize(*axis);
+  if (ShapedType::isDynamic(n))
+    return error("CumSum needs a static size along its axis");
+  bool exclusive = getInt("exclusive", 0) != 0,
+       reverse = getInt("reverse", 0) != 0;
+  // mask[i, j]: does x[j] add into y[i]?
+  SmallVector<bool> mask;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      mask.push_back(reverse ? (exclusive ? j > i : j >= i)
+                             : (exclusive ? j < i : j <= i));
+  // x with its axis last, then [.., 1, n] against the [n, n] mask.
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis)
+      perm.push_back(d);
+  perm.push_back(*axis);
+  Value last = transposed(x, perm);
+  if (!last)
+    return failure();
+  SmallVector<int64_t> rowShape(typeOf(last).getShape());
+  rowShape.insert(rowShape.end() - 1, 1);
+  FailureOr<Value> rows = reshape(last, rowShape);
+  if (failed(rows))
+    return failure();
+  Value maskValue = createConstant(
+      DenseElementsAttr::get(
+          RankedTensorType::get({n, n}, builder.getI1Type()), mask),
+      nodeLoc);
+  Value zero = scalarOf(type.getElementType(), 0);
+  Value masked = emit<llm::WhereOp>({maskValue, *rows, zero});
+  if (!masked)
+    return failure();
+  FailureOr<Value> summed = create<llm::ReduceSumOp>(
+      masked, {namedAttr("axes", builder.getDenseI64ArrayAttr({rank})),
+               namedAttr("keepdims", builder.getBoolAttr(false))});
+  if (failed(summed))
+    return failure();
+  SmallVector<int64_t> inverse(rank);
+  for (auto [position, d] : llvm::enumerate(perm))
+    inverse[d] = position;
+  Value result = transposed(*summed, inverse);
+  return result ? setResult(result) : failure();
 }
 
 LogicalResult ONNXImporter::importCast() {

@@ -85,6 +85,7 @@ void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
+  kernels.addPass(createLLMGPUCheckNVVM());
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = "isa";
   // No libdevice is linked, whatever CUDA toolkit CUDA_HOME points at: the

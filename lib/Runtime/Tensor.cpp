@@ -232,8 +232,7 @@ llvm::Expected<Tensor> llmc::parseNpy(StringRef data, StringRef path,
   std::optional<DType> dtype = dtypeFromNpy(descrValue);
   if (!dtype)
     return makeError(path + ": unsupported .npy dtype '" + descrValue + "'");
-  if (fortran->starts_with("True"))
-    return makeError(path + ": Fortran-ordered arrays are not supported");
+  bool fortranOrder = fortran->starts_with("True");
   std::vector<int64_t> shape;
   StringRef dims = shapeText->drop_front().take_until(
       [](char c) { return c == ')'; });
@@ -253,8 +252,32 @@ llvm::Expected<Tensor> llmc::parseNpy(StringRef data, StringRef path,
   if (payload < tensor.byteSize())
     return bad("data is truncated: " + llvm::Twine(payload) + " bytes for " +
                llvm::Twine(tensor.byteSize()));
-  std::memcpy(tensor.mutableData(), data.data() + headerStart + headerLength,
-              tensor.byteSize());
+  const char *source = data.data() + headerStart + headerLength;
+  if (!fortranOrder || shape.size() < 2) {
+    std::memcpy(tensor.mutableData(), source, tensor.byteSize());
+    return tensor;
+  }
+  // Fortran order (numpy saves a transposed view so): the first index
+  // varies fastest in the file. Walk the row-major index and gather.
+  size_t elementSize = tensor.byteSize() / std::max<int64_t>(1, tensor.numElements());
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t d = 1; d < shape.size(); ++d)
+    strides[d] = strides[d - 1] * shape[d - 1];
+  std::vector<int64_t> index(shape.size(), 0);
+  char *target = static_cast<char *>(tensor.mutableData());
+  for (int64_t linear = 0, count = tensor.numElements(); linear < count;
+       ++linear) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < shape.size(); ++d)
+      offset += index[d] * strides[d];
+    std::memcpy(target + linear * elementSize, source + offset * elementSize,
+                elementSize);
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
   return tensor;
 }
 

@@ -363,6 +363,172 @@ def build_llama(args) -> nn.Module:
 
 
 # --------------------------------------------------------------------------
+# GPT-NeoX-style: parallel attention and MLP residual, rotary embeddings on a
+# quarter of each head (angles from an outer product, which torch exports as
+# Einsum), positions from the attention mask by CumSum (left padding, as in
+# batched generation), tanh GELU, untied LM head without bias.
+# --------------------------------------------------------------------------
+@dataclass
+class NeoXConfig:
+    vocab_size: int = 96
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    rotary_dims: int = 8
+    rope_theta: float = 10000.0
+
+
+class NeoXBlock(nn.Module):
+    def __init__(self, config: NeoXConfig):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.rotary = config.rotary_dims
+        self.ln_attn = nn.LayerNorm(config.d_model)
+        self.ln_mlp = nn.LayerNorm(config.d_model)
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.out = nn.Linear(config.d_model, config.d_model)
+        self.up = nn.Linear(config.d_model, 4 * config.d_model)
+        self.down = nn.Linear(4 * config.d_model, config.d_model)
+
+    def rope(self, x, cos, sin):
+        r = self.rotary
+        rotated, passed = x[..., :r], x[..., r:]
+        x1, x2 = rotated[..., : r // 2], rotated[..., r // 2:]
+        turned = torch.cat([-x2, x1], dim=-1)
+        return torch.cat([rotated * cos + turned * sin, passed], dim=-1)
+
+    def forward(self, x, cos, sin, bias):
+        batch, seq, d_model = x.shape
+        # NeoX packs q, k, v per head: [B, T, H, 3 * D].
+        qkv = self.qkv(self.ln_attn(x)).view(batch, seq, self.n_heads, 3 * self.head_dim)
+        qkv = qkv.permute(0, 2, 1, 3)
+        q, k, v = qkv.split(self.head_dim, dim=-1)
+        q, k = self.rope(q, cos, sin), self.rope(k, cos, sin)
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
+        attn = torch.matmul(F.softmax(scores + bias, dim=-1), v)
+        attn = attn.permute(0, 2, 1, 3).reshape(batch, seq, d_model)
+        mlp = self.down(F.gelu(self.up(self.ln_mlp(x)), approximate="tanh"))
+        return x + self.out(attn) + mlp
+
+
+class NeoX(nn.Module):
+    def __init__(self, config: NeoXConfig):
+        super().__init__()
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.blocks = nn.ModuleList(NeoXBlock(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        r = config.rotary_dims
+        self.register_buffer("inv_freq", 1.0 / config.rope_theta ** (
+            torch.arange(0, r, 2, dtype=torch.float32) / r), persistent=False)
+
+    def forward(self, input_ids, attention_mask):
+        seq = input_ids.shape[1]
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)  # [B, T]
+        angles = torch.einsum("bi,j->bij", positions.float(), self.inv_freq)
+        angles = torch.cat([angles, angles], dim=-1)[:, None]  # [B, 1, T, r]
+        cos, sin = angles.cos(), angles.sin()
+        causal = torch.tril(torch.ones(seq, seq, dtype=torch.bool))
+        allowed = causal[None, None] & attention_mask[:, None, None, :].bool()
+        # A finite minimum, not -inf: a padded query row masks every key and
+        # softmax of equal scores is uniform, not NaN.
+        bias = torch.where(allowed, torch.tensor(0.0),
+                           torch.tensor(torch.finfo(torch.float32).min))
+        h = self.embed(input_ids)
+        for block in self.blocks:
+            h = block(h, cos, sin, bias)
+        return self.lm_head(self.ln_f(h))
+
+
+def build_neox(args) -> nn.Module:
+    model = NeoX(NeoXConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def neox_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, NeoXConfig().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    # Left padding: sequence b starts b * (seq // 4) positions late.
+    mask = torch.ones(args.batch, args.seq, dtype=torch.long)
+    for b in range(args.batch):
+        mask[b, : min(args.seq - 1, b * (args.seq // 4))] = 0
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+# --------------------------------------------------------------------------
+# GPT-2 decode step with a KV cache: input_ids [B, T] after `past` cached
+# positions; each layer's past keys and values come in as [B, H, past, D]
+# and leave, with the new ones appended (Concat), as present_*. Positions
+# start at the cache length (Shape of the past, Range).
+# --------------------------------------------------------------------------
+class CachedSelfAttention(CausalSelfAttention):
+    def forward(self, x, past_k, past_v):
+        batch, seq, d_model = x.shape
+        q, k, v = self.qkv(x).split(d_model, dim=2)
+        q = q.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        v = v.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+        total = k.shape[2]
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
+        # Query i (at position past + i) sees keys 0 .. past + i.
+        mask = self.causal_mask[:, :, total - seq:total, :total]
+        scores = scores.masked_fill(mask == 0, float("-inf"))
+        y = (F.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(batch, seq, d_model)
+        return self.proj(y), k, v
+
+
+class GPT2Cached(GPT2):
+    def __init__(self, config: GPT2Config):
+        super().__init__(config)
+        for block in self.blocks:
+            attn = CachedSelfAttention(config)
+            attn.load_state_dict(block.attn.state_dict())
+            block.attn = attn
+
+    def forward(self, input_ids, *past):
+        seq = input_ids.shape[1]
+        start = past[0].shape[2]
+        positions = torch.arange(start, start + seq, dtype=torch.long)
+        h = self.wte(input_ids) + self.wpe(positions).unsqueeze(0)
+        presents = []
+        for i, block in enumerate(self.blocks):
+            a, k, v = block.attn(block.ln_1(h), past[2 * i], past[2 * i + 1])
+            h = h + a
+            h = h + block.mlp(block.ln_2(h))
+            presents += [k, v]
+        logits = self.ln_f(h) @ self.wte.weight.t()
+        return (logits, *presents)
+
+
+KV_PAST = 11
+
+
+def build_gpt2_kv(args) -> nn.Module:
+    config = GPT2Config()
+    if args.seq + KV_PAST > config.max_positions:
+        raise SystemExit(f"export_models: error: --seq {args.seq} + {KV_PAST} cached "
+                         f"exceeds the model's {config.max_positions} positions")
+    model = GPT2Cached(config)
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def gpt2_kv_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    config = GPT2Config()
+    head_dim = config.d_model // config.n_heads
+    inputs = gpt2_inputs(args, generator)
+    for i in range(config.n_layers):
+        for kind in ("key", "value"):
+            inputs[f"past_{kind}_{i}"] = torch.randn(
+                args.batch, config.n_heads, KV_PAST, head_dim, generator=generator)
+    return inputs
+
+
+# --------------------------------------------------------------------------
 # Registry and export.
 # --------------------------------------------------------------------------
 @dataclass
@@ -392,6 +558,25 @@ MODELS: Dict[str, ModelSpec] = {
                       "attention_mask": {0: "batch", 1: "sequence"},
                       "last_hidden_state": {0: "batch", 1: "sequence"}},
         reference=bert_reference,
+    ),
+    "neox": ModelSpec(
+        build=build_neox,
+        make_inputs=neox_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch", 1: "sequence"}},
+    ),
+    "gpt2-kv": ModelSpec(
+        build=build_gpt2_kv,
+        make_inputs=gpt2_kv_inputs,
+        output_names=["logits"] + [f"present_{kind}_{i}" for i in range(GPT2Config().n_layers)
+                                   for kind in ("key", "value")],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      **{f"past_{kind}_{i}": {0: "batch", 2: "past"}
+                         for i in range(GPT2Config().n_layers)
+                         for kind in ("key", "value")},
+                      "logits": {0: "batch", 1: "sequence"}},
     ),
     "llama": ModelSpec(
         build=build_llama,

@@ -124,9 +124,22 @@ def LLMGPUExpandMath : Pass<"llm-gpu-expand-math", "::mlir::gpu::GPUModuleOp"> {
     in large kernel modules some calls stay and leave unresolved externs
     that ptxas rejects. Transcendentals become MLIR's polynomial
     approximations (tanh, erf, exp, log, ...), sqrt and rsqrt the IEEE
-    sqrt.rn instruction, exp2 ex2.approx.
+    sqrt.rn instruction, exp2 ex2.approx. The approximations are f32 (f16
+    through f32): f64 transcendentals are computed in f32 and widened.
+    Integer abs becomes a select.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::vector::VectorDialect"];
+}
+
+def LLMGPUCheckNVVM : Pass<"llm-gpu-check-nvvm", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "check that kernels are fully lowered to NVVM before PTX";
+  let description = [{
+    Runs after the NVVM conversion. An op left outside the llvm and nvvm
+    dialects (one the conversion has no pattern for), or a call of a
+    libdevice function (`__nv_*`, which nothing links), is one error naming
+    the kernel and the op; without this check the serializer fails later
+    with a message about the CUDA toolkit path.
+  }];
 }
 
 def LLMAttentionHostReference

@@ -108,6 +108,15 @@ public:
   std::string fmax(const std::string &a, const std::string &b) {
     return bin("arith.maximumf", a, b, "f32");
   }
+  /// A log2-scaled score plus an additive mask value, clamped at -FLT_MAX:
+  /// masks of finfo.min (Hugging Face's) overflow to -inf once scaled by
+  /// log2(e), and a row whose keys are all masked so would weigh none of
+  /// them; in the model's float math all its scores are equal and softmax
+  /// weighs them uniformly, as it does here.
+  std::string maskedScore(const std::string &score, const std::string &mask) {
+    return fmax(fadd(score, fmul(mask, f32(1.4426950408889634))),
+                let("arith.constant 0xFF7FFFFF : f32"));
+  }
   /// 2^a with the hardware's ex2.approx (libdevice's exp2f would stay a
   /// call in large kernels).
   std::string exp2(const std::string &a) {
@@ -1081,7 +1090,7 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
         if (s.mask == MaskKind::Bool)
           valid = w.andi(valid, mv);
         else
-          v = w.fadd(v, w.fmul(mv, w.f32(log2e)));
+          v = w.maskedScore(v, mv);
       }
       score[nt][e] = w.select(valid, v, negInf, "f32");
     }
@@ -1372,7 +1381,7 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
       if (s.mask == MaskKind::Bool)
         valid = w.andi(valid, mv);
       else
-        v = w.fadd(v, w.fmul(mv, w.f32(log2e)));
+        v = w.maskedScore(v, mv);
     }
     return std::make_pair(w.select(valid, v, negInf, "f32"), safe);
   };

@@ -29,6 +29,7 @@ namespace llmc {
 #define GEN_PASS_DEF_LLMGPUMAPLOOPS
 #define GEN_PASS_DEF_LLMGPUMERGEKERNELMODULES
 #define GEN_PASS_DEF_LLMGPUEXPANDMATH
+#define GEN_PASS_DEF_LLMGPUCHECKNVVM
 #define GEN_PASS_DEF_LLMATTENTIONHOSTREFERENCE
 #include "llmc/Conversion/Passes.h.inc"
 } // namespace llmc
@@ -1145,15 +1146,19 @@ struct LLMGPUMergeKernelModulesPass
 /// An op as a call of an LLVM intrinsic. `intrinsic` names the f32 one; with
 /// `anyFloat`, an overloaded LLVM intrinsic ("llvm.floor"), f16, f32 and
 /// f64 get their own (".f16", ".f32", ".f64").
+/// With `skipF32`, f32 is left to another pattern (sqrt: the NVVM
+/// intrinsic for f32, LLVM's for f16 and f64).
 template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
   MathToIntrinsic(MLIRContext *ctx, StringRef intrinsic, bool reciprocal,
-                  bool anyFloat = false)
+                  bool anyFloat = false, bool skipF32 = false)
       : OpRewritePattern<OpTy>(ctx), intrinsic(intrinsic),
-        reciprocal(reciprocal), anyFloat(anyFloat) {}
+        reciprocal(reciprocal), anyFloat(anyFloat), skipF32(skipF32) {}
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Type type = op.getType();
     std::string name = intrinsic;
+    if (skipF32 && type.isF32())
+      return failure();
     if (anyFloat && (type.isF16() || type.isF32() || type.isF64()))
       name += ".f" + std::to_string(type.getIntOrFloatBitWidth());
     else if (!type.isF32())
@@ -1166,13 +1171,66 @@ template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
     if (reciprocal)
       result = arith::DivFOp::create(
           rewriter, loc,
-          arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(1)),
+          arith::ConstantOp::create(rewriter, loc,
+                                    rewriter.getFloatAttr(type, 1)),
           result);
     rewriter.replaceOp(op, result);
     return success();
   }
   std::string intrinsic;
-  bool reciprocal, anyFloat;
+  bool reciprocal, anyFloat, skipF32;
+};
+
+/// An f64 math op computed in f32: MLIR's approximations are f32 only, and
+/// NVVM would call libdevice for the f64 ones. Operands are narrowed, the
+/// op is rebuilt on f32 and its result widened.
+struct F64ViaF32 : RewritePattern {
+  F64ViaF32(StringRef opName, MLIRContext *ctx)
+      : RewritePattern(opName, /*benefit=*/1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (op->getNumResults() != 1 ||
+        !getElementTypeOrSelf(op->getResult(0).getType()).isF64())
+      return failure();
+    auto narrow = [&](Type type) -> Type {
+      Type f32 = rewriter.getF32Type();
+      if (auto vector = dyn_cast<VectorType>(type))
+        return vector.clone(f32);
+      return f32;
+    };
+    SmallVector<Value> operands;
+    for (Value operand : op->getOperands()) {
+      if (!getElementTypeOrSelf(operand.getType()).isF64())
+        return failure();
+      operands.push_back(arith::TruncFOp::create(
+          rewriter, op->getLoc(), narrow(operand.getType()), operand));
+    }
+    Type resultType = op->getResult(0).getType();
+    OperationState state(op->getLoc(), op->getName(), operands,
+                         {narrow(resultType)}, op->getAttrs());
+    Operation *narrowOp = rewriter.create(state);
+    rewriter.replaceOpWithNewOp<arith::ExtFOp>(op, resultType,
+                                               narrowOp->getResult(0));
+    return success();
+  }
+};
+
+/// Integer abs as a select: NVVM would call libdevice's __nv_abs (i32) and
+/// has no pattern for other widths.
+struct AbsIToSelect : OpRewritePattern<math::AbsIOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::AbsIOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = op.getOperand();
+    Value zero = arith::ConstantOp::create(
+        rewriter, loc, cast<TypedAttr>(rewriter.getZeroAttr(x.getType())));
+    Value negative =
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, x, zero);
+    Value negated = arith::SubIOp::create(rewriter, loc, zero, x);
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(op, negative, negated, x);
+    return success();
+  }
 };
 
 struct LLMGPUExpandMathPass
@@ -1181,10 +1239,24 @@ struct LLMGPUExpandMathPass
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     populateMathPolynomialApproximationPatterns(patterns);
+    for (StringRef name :
+         {"math.exp", "math.exp2", "math.expm1", "math.log", "math.log1p",
+          "math.log2", "math.log10", "math.tanh", "math.erf", "math.sin",
+          "math.cos", "math.tan", "math.atan", "math.atan2", "math.asin",
+          "math.acos", "math.sinh", "math.cosh", "math.asinh", "math.acosh",
+          "math.atanh", "math.cbrt", "math.powf"})
+      patterns.add<F64ViaF32>(name, ctx);
+    patterns.add<AbsIToSelect>(ctx);
     patterns.add<MathToIntrinsic<math::SqrtOp>>(ctx, "llvm.nvvm.sqrt.rn.f",
                                                 false);
     patterns.add<MathToIntrinsic<math::RsqrtOp>>(ctx, "llvm.nvvm.sqrt.rn.f",
                                                  true);
+    patterns.add<MathToIntrinsic<math::SqrtOp>>(ctx, "llvm.sqrt", false,
+                                                /*anyFloat=*/true,
+                                                /*skipF32=*/true);
+    patterns.add<MathToIntrinsic<math::RsqrtOp>>(ctx, "llvm.sqrt", true,
+                                                 /*anyFloat=*/true,
+                                                 /*skipF32=*/true);
     patterns.add<MathToIntrinsic<math::Exp2Op>>(
         ctx, "llvm.nvvm.ex2.approx.ftz.f", false);
     // What the approximations and the generic path use, as plain LLVM
@@ -1213,6 +1285,42 @@ struct LLMGPUExpandMathPass
     patterns.add<MathToIntrinsic<arith::MinNumFOp>>(ctx, "llvm.minnum.f32",
                                                     false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+struct LLMGPUCheckNVVMPass
+    : llmc::impl::LLMGPUCheckNVVMBase<LLMGPUCheckNVVMPass> {
+  void runOnOperation() override {
+    gpu::GPUModuleOp module = getOperation();
+    auto kernelOf = [](Operation *op) -> std::string {
+      if (auto func = op->getParentOfType<LLVM::LLVMFuncOp>())
+        return ("kernel '" + func.getSymName() + "'").str();
+      if (auto func = op->getParentOfType<FunctionOpInterface>())
+        return ("kernel '" + func.getName() + "'").str();
+      return "a kernel";
+    };
+    WalkResult result = module.walk([&](Operation *op) -> WalkResult {
+      if (op == module.getOperation())
+        return WalkResult::advance();
+      if (auto func = dyn_cast<LLVM::LLVMFuncOp>(op)) {
+        if (func.isExternal() && func.getSymName().starts_with("__nv_")) {
+          func.emitError() << "a kernel calls the libdevice function '"
+                           << func.getSymName()
+                           << "', which nothing links (llm-gpu-expand-math "
+                              "has no rewrite for the op it comes from)";
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      }
+      if (isa<LLVM::LLVMDialect, NVVM::NVVMDialect>(op->getDialect()))
+        return WalkResult::advance();
+      op->emitError() << kernelOf(op) << ": '" << op->getName()
+                      << "' has no lowering to NVVM (an op the ptx backend "
+                         "does not support in kernels)";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
       signalPassFailure();
   }
 };

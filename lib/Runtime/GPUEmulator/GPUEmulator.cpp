@@ -1442,6 +1442,14 @@ private:
             arith::BitcastOp>(op))
       return convert(op);
     // Math.
+    if (isa<math::AbsIOp>(op)) {
+      unsigned width = intWidth(elementOf(op->getResult(0).getType()));
+      return unary(op, [&](Word a) {
+        int64_t v = sext(width, a);
+        return canon(width, static_cast<uint64_t>(v < 0 ? 0 - uint64_t(v)
+                                                        : uint64_t(v)));
+      });
+    }
     if (isa<math::AbsFOp>(op))
       return floatUnary(op, [](double a) { return std::fabs(a); });
     if (isa<math::SqrtOp>(op))

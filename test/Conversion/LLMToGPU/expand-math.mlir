@@ -1,0 +1,58 @@
+// RUN: llm-opt %s -split-input-file --pass-pipeline='builtin.module(gpu.module(llm-gpu-expand-math))' --verify-each | FileCheck %s
+
+// Kernels make no libdevice calls: every math op below would otherwise
+// become one (__nv_abs, __nv_sqrt, __nv_exp, ...) or stay unconverted.
+
+gpu.module @kernels {
+  // Integer abs is a select of the negation.
+  // CHECK-LABEL: func.func @absi
+  // CHECK-SAME: (%[[X:.*]]: i64)
+  // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+  // CHECK-DAG: %[[NEG:.*]] = arith.cmpi slt, %[[X]], %[[ZERO]] : i64
+  // CHECK-DAG: %[[MINUS:.*]] = arith.subi %[[ZERO]], %[[X]] : i64
+  // CHECK: %[[R:.*]] = arith.select %[[NEG]], %[[MINUS]], %[[X]] : i64
+  // CHECK: return %[[R]]
+  // CHECK-NOT: math.absi
+  func.func @absi(%x: i64) -> i64 {
+    %r = math.absi %x : i64
+    return %r : i64
+  }
+
+  // sqrt: f32 on the NVVM IEEE instruction, f16 and f64 on LLVM's.
+  // CHECK-LABEL: func.func @sqrt
+  // CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f64
+  // CHECK: llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"({{.*}}) : (f32) -> f32
+  // CHECK: llvm.call_intrinsic "llvm.sqrt.f16"({{.*}}) : (f16) -> f16
+  // CHECK: llvm.call_intrinsic "llvm.sqrt.f64"({{.*}}) : (f64) -> f64
+  // CHECK: %[[S:.*]] = llvm.call_intrinsic "llvm.sqrt.f64"({{.*}}) : (f64) -> f64
+  // CHECK: arith.divf %[[ONE]], %[[S]] : f64
+  // CHECK-NOT: math.
+  func.func @sqrt(%a: f32, %b: f16, %c: f64) -> (f32, f16, f64, f64) {
+    %0 = math.sqrt %a : f32
+    %1 = math.sqrt %b : f16
+    %2 = math.sqrt %c : f64
+    %3 = math.rsqrt %c : f64
+    return %0, %1, %2, %3 : f32, f16, f64, f64
+  }
+
+  // f64 transcendentals are computed in f32 (the approximations are f32).
+  // CHECK-LABEL: func.func @f64_exp
+  // CHECK-SAME: (%[[X:.*]]: f64)
+  // CHECK: %[[N:.*]] = arith.truncf %[[X]] : f64 to f32
+  // CHECK-NOT: math.exp
+  // CHECK: %[[W:.*]] = arith.extf %{{.*}} : f32 to f64
+  // CHECK: return %[[W]] : f64
+  func.func @f64_exp(%x: f64) -> f64 {
+    %r = math.exp %x : f64
+    return %r : f64
+  }
+
+  // CHECK-LABEL: func.func @f64_pow
+  // CHECK-COUNT-2: arith.truncf {{.*}} : f64 to f32
+  // CHECK-NOT: math.powf
+  // CHECK: arith.extf {{.*}} : f32 to f64
+  func.func @f64_pow(%x: f64, %y: f64) -> f64 {
+    %r = math.powf %x, %y : f64
+    return %r : f64
+  }
+}
