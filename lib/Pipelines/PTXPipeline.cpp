@@ -42,6 +42,9 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLLMGPULoopOrder());
+  // Last before bufferization: CSE and the canonicalizer have moved the
+  // launches' reads (to_buffer) away from the launches.
+  pm.addPass(createLLMGPUAnchorLaunchReads());
 
   // Buffers with identity layouts at the function boundary; every buffer is
   // a device buffer of the plan.

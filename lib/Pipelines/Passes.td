@@ -59,3 +59,24 @@ def LLMHostLoopOrder : Pass<"llm-host-loop-order"> {
 }
 
 #endif // LLMC_PIPELINES_PASSES_TD
+
+def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
+  let summary = "read each launch's tensor inputs right before the launch";
+  let description = [{
+    convert-llm-to-gpu launches fused kernels at the tensor level: each input
+    tensor becomes a buffer by `bufferization.to_buffer` right before its
+    launch, which is what One-Shot Bufferize sees as the read of the tensor.
+    CSE merges equal to_buffer ops and the canonicalizer folds
+    to_buffer(to_tensor(alloc)) into the alloc, which moves the read before
+    earlier ops or hides it: the analysis may then let an elementwise op
+    write in place into a buffer that a later launch still reads (a
+    residual read after a layer norm's output was written over its input).
+    This pass runs right before bufferization and gives every launch (and
+    call) argument that comes from a tensor its own to_buffer at the launch,
+    with the casts between cloned: a memref traced back through casts to a
+    to_buffer, or to an allocation that an earlier to_tensor turned into a
+    tensor, is read as that tensor again.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
