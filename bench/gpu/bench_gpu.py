@@ -27,6 +27,8 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
   against PyTorch eager and torch.compile (bf16 autocast) on the same
   architecture; gpt2-prefill-wgmma: the prefill for sm_90a;
+  gpt2-prefill-f16, gpt2-decode-f16: the model converted to fp16
+  (export_models.convert_to_float16: f16 weights and activations);
   gpt2-decode-w8 and gpt2-decode-int8: the decode with int8 weights (w8)
   and with int8 weights and per-token int8 activations.
 
@@ -246,9 +248,14 @@ def prepare(args):
             with torch.no_grad():
                 export(model, (torch.randint(0, config.vocab_size, (1, tokens)),),
                        ["input_ids"], path, outputs=("logits",))
+            # The same model converted to fp16 (weights and activations
+            # in f16 memory, f16 tensor cores).
+            path16 = os.path.join(work, name + "-f16.onnx")
+            shutil.copy(path, path16)
+            em.convert_to_float16(path16)
             # Prefill also on wgmma; decode (bound by weight bytes) also with
             # int8 weights, alone (w8) and with int8 activations.
-            variants = [("", None, ())]
+            variants = [("", None, ()), ("-f16", None, ())]
             if tokens > 1:
                 variants.append(("-wgmma", sm90a, ()))
             else:
@@ -256,7 +263,8 @@ def prepare(args):
                              ("-int8", None, ("--quant", "int8", "--quant-activations",
                                               "dynamic"))]
             for suffix, desc, flags in variants:
-                compile_artifact(build, path, os.path.join(folder, name + suffix),
+                compile_artifact(build, path16 if suffix == "-f16" else path,
+                                 os.path.join(folder, name + suffix),
                                  keep_weights=False, desc=desc, flags=flags)
                 index["timed"].append({"name": name + suffix, "kind": "gpt2",
                                        "tokens": tokens})

@@ -185,6 +185,10 @@ class Runner:
                     if bf16:  # truncated, not rounded: random all the same
                         values = values.view(cp.uint16)[1::2].copy()
                     device[:buffer["bytes"]] = values.view(cp.uint8)
+                elif spec["dtype"] == "f16":
+                    values = (rng.standard_normal(entry["bytes"] // 2, dtype=cp.float32)
+                              * 0.02).astype(cp.float16)
+                    device[:buffer["bytes"]] = values.view(cp.uint8)
                 else:
                     device[:buffer["bytes"]] = 0
             elif buffer["kind"] == "constant":

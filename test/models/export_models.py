@@ -618,14 +618,54 @@ def export(args) -> Dict[str, np.ndarray]:
         do_constant_folding=True,
     )
 
+    if args.float16:
+        convert_to_float16(model_path)
+
     arrays = {}
     for name, tensor in inputs.items():
         arrays[name] = tensor.numpy()
+        if args.float16 and arrays[name].dtype == np.float32:
+            arrays[name] = arrays[name].astype(np.float16)
     for name, tensor in zip(spec.output_names, outputs):
         arrays[name] = tensor.numpy().astype(np.float32)
     for name, array in arrays.items():
         np.save(os.path.join(args.out, name + ".npy"), array)
     return arrays
+
+
+def convert_to_float16(path: str):
+    """Rewrites an exported fp32 model as an fp16 one, the way fp16 models
+    for GPUs are commonly made from fp32 exports (onnxconverter-common's
+    convert_float_to_float16): float initializers and Constant values become
+    float16, Casts to float cast to float16, float graph inputs and outputs
+    become float16. Constants beyond float16's range (a finfo(float32).min
+    mask) become -inf or inf, as they do there."""
+    import onnx
+    from onnx import numpy_helper, TensorProto
+
+    model = onnx.load(path)
+    graph = model.graph
+
+    def half(tensor):
+        array = numpy_helper.to_array(tensor)
+        with np.errstate(over="ignore"):
+            return numpy_helper.from_array(array.astype(np.float16), tensor.name)
+
+    for i, init in enumerate(graph.initializer):
+        if init.data_type == TensorProto.FLOAT:
+            graph.initializer[i].CopyFrom(half(init))
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Constant" and attr.name == "value" and \
+                    attr.t.data_type == TensorProto.FLOAT:
+                attr.t.CopyFrom(half(attr.t))
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == TensorProto.FLOAT:
+                attr.i = TensorProto.FLOAT16
+    for value in list(graph.input) + list(graph.output):
+        if value.type.tensor_type.elem_type == TensorProto.FLOAT:
+            value.type.tensor_type.elem_type = TensorProto.FLOAT16
+    del graph.value_info[:]
+    onnx.save(model, path)
 
 
 def parse_args(argv=None):
@@ -639,6 +679,10 @@ def parse_args(argv=None):
     parser.add_argument("--dynamic", action="store_true",
                         help="export batch and sequence as dynamic dimensions")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--float16", action="store_true",
+                        help="convert the exported model to float16 (float inputs, "
+                             "weights and outputs); the reference outputs stay torch's "
+                             "fp32 ones")
     parser.add_argument("--check", action="store_true",
                         help="run onnx.checker on the exported model")
     return parser.parse_args(argv)
@@ -653,7 +697,8 @@ def main(argv=None):
         onnx.checker.check_model(onnx.load(model_path), full_check=True)
     shapes = ", ".join(f"{name} {list(a.shape)} {a.dtype}" for name, a in arrays.items())
     print(f"export_models: {args.model} opset {args.opset}"
-          f"{' (dynamic)' if args.dynamic else ''} -> {model_path} "
+          f"{' (dynamic)' if args.dynamic else ''}"
+          f"{' (float16)' if args.float16 else ''} -> {model_path} "
           f"({os.path.getsize(model_path)} bytes); {shapes}")
     return 0
 

@@ -133,6 +133,24 @@ public:
                    const std::string &index) {
     return let("memref.load " + memref + "[" + index + "] : " + type);
   }
+  /// memref[index] of a float buffer of `element` (f32, f16 or bf16) as
+  /// f32: the kernels compute in f32 whatever the buffers hold.
+  std::string loadF32(const std::string &memref, const std::string &type,
+                      const std::string &index, const std::string &element) {
+    std::string v = load(memref, type, index);
+    return element == "f32" ? v
+                            : let("arith.extf " + v + " : " + element +
+                                  " to f32");
+  }
+  /// Stores the f32 `value` into a float buffer of `element`, rounded.
+  void storeF32(const std::string &value, const std::string &memref,
+                const std::string &type, const std::string &index,
+                const std::string &element) {
+    std::string v = element == "f32" ? value
+                                     : let("arith.truncf " + value +
+                                           " : f32 to " + element);
+    line("memref.store " + v + ", " + memref + "[" + index + "] : " + type);
+  }
   /// memref[index] if `inBounds`, else zero; never reads out of bounds.
   std::string guardedLoad(const std::string &memref, const std::string &type,
                           const std::string &index, const std::string &inBounds,
@@ -526,9 +544,11 @@ std::vector<std::string> matmulParams(const MatMulSpec &s,
     params.push_back("%scale" + std::to_string(i) + ": " +
                      flatType(s.scales[i].elements));
   if (s.hasBias)
-    params.push_back("%bias: " + flatType(s.bias.elements));
+    params.push_back("%bias: " +
+                     flatType(s.bias.elements, s.biasElement.c_str()));
   if (s.hasResidual)
-    params.push_back("%residual: " + flatType(s.residual.elements));
+    params.push_back("%residual: " + flatType(s.residual.elements,
+                                              s.residualElement.c_str()));
   params.push_back("%out: " + flatType(s.batch * s.m * s.n,
                                        s.outElement.c_str()));
   return params;
@@ -615,13 +635,17 @@ public:
     if (s.scale != 1.0f)
       v = w.fmul(v, w.f32(s.scale));
     if (s.hasBias)
-      v = w.fadd(v, w.load("%bias", flatType(s.bias.elements),
-                           at(biasBase, s.bias, row, col)));
+      v = w.fadd(v, w.loadF32("%bias",
+                              flatType(s.bias.elements, s.biasElement.c_str()),
+                              at(biasBase, s.bias, row, col), s.biasElement));
     v = activate(w, s.activation, v);
     if (s.hasResidual)
-      v = w.fadd(v, w.load("%residual", flatType(s.residual.elements),
-                           at(resBase, s.residual, row, col)));
-    w.line("memref.store " + v + ", %out[" + out + "] : " + cType);
+      v = w.fadd(v, w.loadF32("%residual",
+                              flatType(s.residual.elements,
+                                       s.residualElement.c_str()),
+                              at(resBase, s.residual, row, col),
+                              s.residualElement));
+    w.storeF32(v, "%out", cType, out, s.outElement);
     w.line("}");
   }
 
@@ -920,14 +944,18 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   const int64_t headPad = (s.headDim + 15) / 16 * 16;
   const int64_t valuePad = (s.valueDim + 7) / 8 * 8;
   const int64_t kPitch = headPad + 8, vPitch = kAttentionBlockK + 8;
+  const char *element = s.element.c_str();
   const std::string qType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
-  const std::string kType = flatType(s.batch * s.kvHeads * s.seqK * s.headDim);
-  const std::string vType = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim);
+      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim, element);
+  const std::string kType =
+      flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
+  const std::string vType =
+      flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
   const std::string oType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim);
-  const std::string maskType =
-      flatType(s.maskElements, s.mask == MaskKind::Bool ? "i1" : "f32");
+      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim, element);
+  const std::string maskType = flatType(
+      s.maskElements,
+      s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
   // Two shared stages of K and V when they fit the 48 KiB of static shared
   // memory (head dims up to 64), else one.
   const int64_t stages =
@@ -949,9 +977,11 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   vOperand.elements = s.batch * s.kvHeads * s.seqK * s.valueDim;
   vOperand.batch = {{1, s.batch * s.kvHeads, s.seqK * s.valueDim}};
   TileCopy copyK(kOperand, "%key", "%kTile", kTile, kAttentionBlockK, headPad,
-                 threads, s.seqK, s.headDim, s.headDim, 1);
+                 threads, s.seqK, s.headDim, s.headDim, 1, s.element,
+                 types.bytes);
   TileCopy copyV(vOperand, "%value", "%vTile", vTile, valuePad,
-                 kAttentionBlockK, threads, s.valueDim, s.seqK, 1, s.valueDim);
+                 kAttentionBlockK, threads, s.valueDim, s.seqK, 1, s.valueDim,
+                 s.element, types.bytes);
 
   std::vector<std::string> params = {"%query: " + qType, "%key: " + kType,
                                      "%value: " + vType};
@@ -993,7 +1023,9 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   auto loadQ = [&](const std::string &row, const std::string &col) {
     std::string ok = w.andi(w.cmp("ult", row, cSq), w.cmp("ult", col, cD));
     std::string addr = w.add(qBase, w.add(w.mulc(row, s.headDim), col));
-    return w.fmul(w.guardedLoad("%query", qType, addr, ok, zero), qScale);
+    std::string safe = w.select(ok, addr, w.idx(0), "index");
+    std::string v = w.loadF32("%query", qType, safe, s.element);
+    return w.fmul(w.select(ok, v, zero, "f32"), qScale);
   };
   for (int64_t ks = 0; ks < headPad; ks += 16) {
     std::array<std::string, 4> frag;
@@ -1086,7 +1118,9 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
         std::string addr =
             w.add(maskBase, w.add(w.mulc(mrow, s.maskOperand.rowStride),
                                   w.mulc(mkey, s.maskOperand.colStride)));
-        std::string mv = w.load("%mask", maskType, addr);
+        std::string mv = s.mask == MaskKind::Bool
+                             ? w.load("%mask", maskType, addr)
+                             : w.loadF32("%mask", maskType, addr, s.maskElement);
         if (s.mask == MaskKind::Bool)
           valid = w.andi(valid, mv);
         else
@@ -1169,7 +1203,7 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       std::string v =
           w.fmul(loop + "#" + std::to_string(4 + dt * 4 + e), inverse[e / 2]);
       std::string addr = w.add(oBase, w.add(w.mulc(row, s.valueDim), col));
-      w.line("memref.store " + v + ", %out[" + addr + "] : " + oType);
+      w.storeF32(v, "%out", oType, addr, s.element);
       w.line("}");
     }
   w.line("gpu.return");
@@ -1178,8 +1212,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
 
 std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
   const int64_t warps = kRowThreads / 32;
-  const std::string xType = flatType(s.rows * s.length);
-  const std::string pType = flatType(s.length);
+  const std::string xType = flatType(s.rows * s.length, s.element.c_str());
+  const std::string pType = flatType(s.length, s.paramElement.c_str());
   const std::string redType = sharedType(1, warps, "f32");
   std::vector<std::string> params = {"%input: " + xType};
   if (s.kind != RowKind::Softmax)
@@ -1213,7 +1247,8 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     std::string i = w.fresh("i"), acc = w.fresh("a");
     w.line(result + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
            step + " iter_args(" + acc + " = " + init + ") -> (f32) {");
-    std::string x = w.load("%input", xType, w.add(base, w.mulc(i, s.inner)));
+    std::string x = w.loadF32("%input", xType, w.add(base, w.mulc(i, s.inner)),
+                              s.element);
     w.line("scf.yield " + body(acc, x) + " : f32");
     w.line("}");
     return result;
@@ -1240,8 +1275,8 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     std::string i = w.fresh("i");
     w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step + " {");
     std::string addr = w.add(base, w.mulc(i, s.inner));
-    std::string x = w.load("%input", xType, addr);
-    w.line("memref.store " + value(x, i) + ", %out[" + addr + "] : " + xType);
+    std::string x = w.loadF32("%input", xType, addr, s.element);
+    w.storeF32(value(x, i), "%out", xType, addr, s.element);
     w.line("}");
   };
 
@@ -1271,9 +1306,9 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
         w.fdiv(w.f32(1.0), w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
     writePass([&](const std::string &x, const std::string &i) {
       std::string v = w.fmul(w.fsub(x, center), inv);
-      v = w.fmul(v, w.load("%scale", pType, i));
+      v = w.fmul(v, w.loadF32("%scale", pType, i, s.paramElement));
       if (s.hasBias)
-        v = w.fadd(v, w.load("%bias", pType, i));
+        v = w.fadd(v, w.loadF32("%bias", pType, i, s.paramElement));
       return v;
     });
     break;
@@ -1298,14 +1333,18 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
 }
 
 std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
+  const char *element = s.element.c_str();
   const std::string qType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim);
-  const std::string kType = flatType(s.batch * s.kvHeads * s.seqK * s.headDim);
-  const std::string vType = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim);
+      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim, element);
+  const std::string kType =
+      flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
+  const std::string vType =
+      flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
   const std::string oType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim);
-  const std::string maskType =
-      flatType(s.maskElements, s.mask == MaskKind::Bool ? "i1" : "f32");
+      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim, element);
+  const std::string maskType = flatType(
+      s.maskElements,
+      s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
   const std::string accType = flatType(s.valueDim);
   const double log2e = 1.4426950408889634;
   std::vector<std::string> params = {"%query: " + qType, "%key: " + kType,
@@ -1363,10 +1402,12 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     w.line(sum + " = scf.for " + d + " = " + c0 + " to " + w.idx(s.headDim) +
            " step " + c1 + " iter_args(" + a + " = " + zero + ") -> (f32) {");
     std::string qv = w.fmul(
-        w.load("%query", qType, w.add(qBase, w.add(w.mulc(row, s.headDim), d))),
+        w.loadF32("%query", qType,
+                  w.add(qBase, w.add(w.mulc(row, s.headDim), d)), s.element),
         qScale);
-    std::string kv =
-        w.load("%key", kType, w.add(kBase, w.add(w.mulc(safe, s.headDim), d)));
+    std::string kv = w.loadF32(
+        "%key", kType, w.add(kBase, w.add(w.mulc(safe, s.headDim), d)),
+        s.element);
     w.line("scf.yield " + w.fadd(a, w.fmul(qv, kv)) + " : f32");
     w.line("}");
     std::string valid = inRange;
@@ -1377,7 +1418,9 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
       std::string addr =
           w.add(maskBase, w.add(w.mulc(row, s.maskOperand.rowStride),
                                 w.mulc(safe, s.maskOperand.colStride)));
-      std::string mv = w.load("%mask", maskType, addr);
+      std::string mv = s.mask == MaskKind::Bool
+                           ? w.load("%mask", maskType, addr)
+                           : w.loadF32("%mask", maskType, addr, s.maskElement);
       if (s.mask == MaskKind::Bool)
         valid = w.andi(valid, mv);
       else
@@ -1416,8 +1459,9 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     std::string p = w.let("math.exp2 " + w.fsub(sc2, use) + " : f32");
     std::string d2 = w.fresh("d");
     loop(d2, c0, w.idx(s.valueDim), c1);
-    std::string vv = w.load("%value", vType,
-                            w.add(vBase, w.add(w.mulc(key, s.valueDim), d2)));
+    std::string vv = w.loadF32(
+        "%value", vType, w.add(vBase, w.add(w.mulc(key, s.valueDim), d2)),
+        s.element);
     std::string cur = w.load(acc, accType, d2);
     w.line("memref.store " + w.fadd(cur, w.fmul(p, vv)) + ", " + acc + "[" +
            d2 + "] : " + accType);
@@ -1435,8 +1479,8 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     std::string d = w.fresh("d");
     loop(d, c0, w.idx(s.valueDim), c1);
     std::string v = w.fmul(w.load(acc, accType, d), inverse);
-    w.line("memref.store " + v + ", %out[" +
-           w.add(oBase, w.add(w.mulc(row, s.valueDim), d)) + "] : " + oType);
+    w.storeF32(v, "%out", oType,
+               w.add(oBase, w.add(w.mulc(row, s.valueDim), d)), s.element);
     w.line("}");
   }
   w.line("}"); // rows

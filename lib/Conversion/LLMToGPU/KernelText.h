@@ -49,9 +49,10 @@ struct MatMulSpec {
   /// "bf16" or "f16": the tensor-core input type (fp32 accumulation);
   /// "s8": 8-bit integer inputs (m16n8k32, exact i32 accumulation).
   std::string mmaType = "bf16";
-  /// Element type of the lhs buffer: "f32", or "i8" for s8 products.
+  /// Element type of the lhs buffer: "f32", "f16" (an f16 model's
+  /// activations), or "i8" for s8 products.
   std::string lhsElement = "f32";
-  /// Element type of the rhs buffer: "f32", "bf16" for a weight the
+  /// Element type of the rhs buffer: "f32", "f16", "bf16" for a weight the
   /// runtime uploads rounded to bf16 (a weight buffer of format bf16), or
   /// "i8" for s8 products and for int8 weights dequantized in the kernel.
   std::string rhsElement = "f32";
@@ -60,9 +61,12 @@ struct MatMulSpec {
   /// enters shared memory.
   bool hasRhsScale = false;
   int64_t rhsScaleElements = 0;
-  /// Element type of the result: "f32", or "i32" for an s8 product stored
-  /// as its exact accumulator (no epilogue).
+  /// Element type of the result: "f32" or "f16" (the epilogue computes in
+  /// f32 and rounds), or "i32" for an s8 product stored as its exact
+  /// accumulator (no epilogue).
   std::string outElement = "f32";
+  /// Element types of the bias and residual buffers: "f32" or "f16".
+  std::string biasElement = "f32", residualElement = "f32";
   /// Dequantization of an s8 product: the accumulator, converted to f32, is
   /// multiplied by each of these f32 operands (per-token and per-channel
   /// scales) before the rest of the epilogue.
@@ -83,6 +87,9 @@ struct AttentionSpec {
   Operand maskOperand;
   int64_t maskElements = 0;
   std::string mmaType = "bf16";
+  /// Element type of query, key, value and output ("f32" or "f16", in f16
+  /// models), and of an additive mask; the softmax is f32 either way.
+  std::string element = "f32", maskElement = "f32";
 };
 
 enum class RowKind { LayerNorm, RMSNorm, Softmax };
@@ -97,6 +104,9 @@ struct RowSpec {
   int64_t inner = 1;
   bool hasBias = false;
   float epsilon = 0.0f;
+  /// Element type of input and output, and of scale and bias ("f32" or
+  /// "f16"); the reductions are f32 either way.
+  std::string element = "f32", paramElement = "f32";
 };
 
 /// Dynamic int8 quantization of rows: scale = max(max|x|, epsilon) /

@@ -81,6 +81,19 @@ bool isStaticF32(Value value) {
          type.getNumElements() > 0;
 }
 
+/// "f32" or "f16" for a static, non-empty tensor of that element type (the
+/// float buffers the fused kernels read and write), else "".
+std::string kernelFloat(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.hasStaticShape() || type.getNumElements() == 0)
+    return "";
+  if (type.getElementType().isF32())
+    return "f32";
+  if (type.getElementType().isF16())
+    return "f16";
+  return "";
+}
+
 int64_t elements(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
 }
@@ -374,9 +387,15 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
 LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   Value lhs = op.getLhs(), rhs = op.getRhs();
   Value bias = op.getBias(), residual = op.getResidual();
-  if (!isStaticF32(lhs) || !isStaticF32(rhs) || !isStaticF32(op.getResult()) ||
-      (bias && !isStaticF32(bias)) || (residual && !isStaticF32(residual)))
-    return success(); // left for the generic path
+  // f32 or f16 buffers (an f16 model's activations and weights); anything
+  // else is left for the generic path.
+  std::string lhsElement = kernelFloat(lhs), rhsElement = kernelFloat(rhs),
+              outElement = kernelFloat(op.getResult());
+  std::string biasElement = bias ? kernelFloat(bias) : "f32";
+  std::string residualElement = residual ? kernelFloat(residual) : "f32";
+  if (lhsElement.empty() || rhsElement.empty() || outElement.empty() ||
+      biasElement.empty() || residualElement.empty())
+    return success();
   auto lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
   auto rhsShape = cast<RankedTensorType>(rhs.getType()).getShape();
   auto resultShape =
@@ -385,6 +404,15 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   gk::MatMulSpec spec;
   spec.name = name("matmul");
   spec.mmaType = mmaType;
+  spec.lhsElement = lhsElement;
+  spec.rhsElement = rhsElement;
+  spec.outElement = outElement;
+  spec.biasElement = biasElement;
+  spec.residualElement = residualElement;
+  // Operands already in f16 multiply in f16: rounding them to bf16 would
+  // only lose bits.
+  if (lhsElement == "f16" && rhsElement != "f32")
+    spec.mmaType = "f16";
   describeProduct(spec, lhsShape, rhsShape, resultShape, op.getTransposeLhs(),
                   op.getTransposeRhs(), bias, residual, {});
   spec.scale = op.getScale().convertToFloat();
@@ -441,7 +469,7 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   bool bf16Weight = false;
   if (auto arg = dyn_cast<BlockArgument>(rhs); arg && !rhsScale)
     if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
-      bf16Weight = mmaType == "bf16" &&
+      bf16Weight = spec.mmaType == "bf16" && spec.rhsElement == "f32" &&
                    func.getArgAttr(arg.getArgNumber(),
                                    mlir::llm::kWeightArgAttrName);
   if (bf16Weight)
@@ -611,8 +639,10 @@ LogicalResult KernelBuilder::lowerQuantizeRows(llm::QuantizeOp op) {
 LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   Value mask = op.getMask();
-  if (!isStaticF32(q) || !isStaticF32(k) || !isStaticF32(v) ||
-      !isStaticF32(op.getResult()))
+  // One float type (f32, or f16 in f16 models) for q, k, v and the result.
+  std::string element = kernelFloat(q);
+  if (element.empty() || kernelFloat(k) != element ||
+      kernelFloat(v) != element || kernelFloat(op.getResult()) != element)
     return success();
   auto qShape = cast<RankedTensorType>(q.getType()).getShape();
   auto kShape = cast<RankedTensorType>(k.getType()).getShape();
@@ -620,7 +650,8 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   size_t rank = qShape.size();
   gk::AttentionSpec spec;
   spec.name = name("attention");
-  spec.mmaType = mmaType;
+  spec.mmaType = element == "f16" ? "f16" : mmaType;
+  spec.element = element;
   spec.batch = 1;
   for (size_t i = 0; i + 3 < rank; ++i)
     spec.batch *= qShape[i];
@@ -640,10 +671,12 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
       return success();
     if (maskType.getElementType().isInteger(1))
       spec.mask = gk::MaskKind::Bool;
-    else if (maskType.getElementType().isF32())
+    else if (!kernelFloat(mask).empty())
       spec.mask = gk::MaskKind::Additive;
     else
       return success();
+    if (spec.mask == gk::MaskKind::Additive)
+      spec.maskElement = kernelFloat(mask);
     SmallVector<int64_t> scores(qShape.begin(), qShape.end());
     scores.back() = spec.seqK;
     SmallVector<int64_t> strides =
@@ -668,9 +701,12 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
 LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
                                       int64_t axis, Value scale, Value bias,
                                       float epsilon) {
+  // f32 or f16 rows; scale and bias of one float type.
   Value input = op->getOperand(0);
-  if (!isStaticF32(input) || (scale && !isStaticF32(scale)) ||
-      (bias && !isStaticF32(bias)))
+  std::string element = kernelFloat(input);
+  std::string paramElement = scale ? kernelFloat(scale) : "f32";
+  if (element.empty() || kernelFloat(op->getResult(0)) != element ||
+      paramElement.empty() || (bias && kernelFloat(bias) != paramElement))
     return success();
   auto shape = cast<RankedTensorType>(input.getType()).getShape();
   int64_t rank = shape.size();
@@ -700,6 +736,8 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
     return success();
   spec.hasBias = static_cast<bool>(bias);
   spec.epsilon = epsilon;
+  spec.element = element;
+  spec.paramElement = paramElement;
   kernels += gk::rowKernel(spec);
   SmallVector<Value> inputs = {input};
   if (scale)
