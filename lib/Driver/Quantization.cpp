@@ -55,8 +55,9 @@ std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
     auto weight = op.getRhs().getDefiningOp<mlir::llm::ConstantOp>();
     auto type = llvm::cast<mlir::RankedTensorType>(op.getRhs().getType());
     if (weight && !op.getTransposeLhs() && type.getRank() == 2 &&
-        type.hasStaticShape() && type.getElementType().isF32() &&
-        op.getLhs().getType().getElementType().isF32() &&
+        type.hasStaticShape() &&
+        (type.getElementType().isF32() || type.getElementType().isF16()) &&
+        op.getLhs().getType().getElementType() == type.getElementType() &&
         op.getType().hasStaticShape())
       result.push_back(op);
   });
@@ -178,10 +179,20 @@ void fillSynthetic(Tensor &tensor, std::mt19937 &random, int64_t bound) {
     case DType::i1:
       out[i] = static_cast<char>(integer);
       break;
-    case DType::f16:
-    case DType::bf16:
-      std::memset(out + 2 * i, 0, 2);
+    case DType::f16: {
+      bool losesInfo = false;
+      llvm::APFloat v(normal(random));
+      v.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+                &losesInfo);
+      uint16_t bits = v.bitcastToAPInt().getZExtValue();
+      std::memcpy(out + 2 * i, &bits, 2);
       break;
+    }
+    case DType::bf16: {
+      uint16_t bits = roundToBF16(normal(random));
+      std::memcpy(out + 2 * i, &bits, 2);
+      break;
+    }
     }
   }
 }
@@ -246,6 +257,14 @@ double valueAt(const Tensor &t, int64_t i) {
     double v;
     std::memcpy(&v, data + 8 * i, 8);
     return v;
+  }
+  if (t.dtype == DType::f16 || t.dtype == DType::bf16) {
+    uint16_t bits;
+    std::memcpy(&bits, data + 2 * i, 2);
+    return llvm::APFloat(t.dtype == DType::f16 ? llvm::APFloat::IEEEhalf()
+                                               : llvm::APFloat::BFloat(),
+                         llvm::APInt(16, bits))
+        .convertToFloat();
   }
   float v;
   std::memcpy(&v, data + 4 * i, 4);
@@ -369,7 +388,8 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
   int64_t count = 0, rows = 0, agreeing = 0;
   for (auto [actualSample, expectedSample] : llvm::zip(actual, expected))
     for (auto [a, e] : llvm::zip(actualSample, expectedSample)) {
-      if ((a.dtype != DType::f32 && a.dtype != DType::f64) ||
+      if ((a.dtype != DType::f32 && a.dtype != DType::f64 &&
+           a.dtype != DType::f16 && a.dtype != DType::bf16) ||
           a.dtype != e.dtype || a.shape != e.shape)
         continue;
       int64_t n = a.numElements();
@@ -525,10 +545,9 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       const Tensor &x = (*outputs)[numOutputs + t];
       int64_t k = x.shape.back(), n = x.numElements();
       absmax[t].resize(k, 0.0f);
-      const float *values = static_cast<const float *>(x.data());
       magnitudes.clear();
       for (int64_t i = 0; i < n; ++i) {
-        float magnitude = std::fabs(values[i]);
+        float magnitude = std::fabs(static_cast<float>(valueAt(x, i)));
         absmax[t][i % k] = std::max(absmax[t][i % k], magnitude);
         if (q.calibration == "percentile")
           magnitudes.push_back(magnitude);

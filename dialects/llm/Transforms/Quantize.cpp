@@ -53,6 +53,37 @@ FailureOr<std::vector<float>> floatsOf(ElementsAttr value) {
   return failure();
 }
 
+/// An f16 constant (dense or dense_resource) widened to f32, or null.
+ElementsAttr widenedF16(ElementsAttr value) {
+  auto type = cast<ShapedType>(value.getType());
+  if (!type.getElementType().isF16() || !type.hasStaticShape())
+    return {};
+  size_t count = type.getNumElements();
+  std::vector<float> widened(count);
+  auto half = [](uint16_t bits) {
+    return APFloat(APFloat::IEEEhalf(), APInt(16, bits)).convertToFloat();
+  };
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> data = resource.getData();
+    if (data.size() != count * sizeof(uint16_t))
+      return {};
+    for (size_t i = 0; i < count; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, data.data() + i * sizeof(bits), sizeof(bits));
+      widened[i] = half(bits);
+    }
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    size_t i = 0;
+    for (APFloat v : dense.getValues<APFloat>())
+      widened[i++] = v.convertToFloat();
+  } else {
+    return {};
+  }
+  return DenseElementsAttr::get(
+      RankedTensorType::get(type.getShape(), Float32Type::get(type.getContext())),
+      ArrayRef<float>(widened));
+}
+
 /// roundeven in f32, as llm.quantize rounds.
 float roundEven(float x) { return std::nearbyint(x); }
 
@@ -199,6 +230,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   }
 
   LogicalResult quantizeGather(GatherOp op) {
+    widenF16(op);
     auto table = op.getData().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getData().getType());
     if (!table || op.getAxis() != 0 || type.getRank() != 2 ||
@@ -255,7 +287,57 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     return y;
   }
 
+  /// An f16 model's product (f16 activation, constant f16 weight) computed
+  /// in f32 so that it quantizes like an f32 one: the weight is widened at
+  /// compile time, the activation and the epilogue operands are cast to f32
+  /// and the result back to f16. The op keeps its calibration attributes.
+  void widenF16(MatMulOp op) {
+    auto weight = op.getRhs().getDefiningOp<ConstantOp>();
+    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+    if (!weight || !lhsType.getElementType().isF16() ||
+        !op.getType().getElementType().isF16())
+      return;
+    ElementsAttr wide = widenedF16(weight.getValue());
+    if (!wide)
+      return;
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto toF32 = [&](Value v) -> Value {
+      auto type = cast<RankedTensorType>(v.getType());
+      return CastOp::create(b, loc, type.clone(b.getF32Type()), v);
+    };
+    op.getLhsMutable().assign(toF32(op.getLhs()));
+    op.getRhsMutable().assign(ConstantOp::create(b, loc, wide));
+    if (Value bias = op.getBias())
+      op.getBiasMutable().assign(toF32(bias));
+    if (Value residual = op.getResidual())
+      op.getResidualMutable().assign(toF32(residual));
+    RankedTensorType halfType = op.getType();
+    op.getResult().setType(halfType.clone(b.getF32Type()));
+    b.setInsertionPointAfter(op);
+    auto narrow = CastOp::create(b, loc, halfType, op.getResult());
+    op.getResult().replaceAllUsesExcept(narrow.getResult(), narrow);
+  }
+
+  /// The same for an f16 embedding table: gathered in f32, cast to f16.
+  void widenF16(GatherOp op) {
+    auto table = op.getData().getDefiningOp<ConstantOp>();
+    if (!table)
+      return;
+    ElementsAttr wide = widenedF16(table.getValue());
+    if (!wide)
+      return;
+    OpBuilder b(op);
+    op.getDataMutable().assign(ConstantOp::create(b, op.getLoc(), wide));
+    RankedTensorType halfType = op.getType();
+    op.getResult().setType(halfType.clone(b.getF32Type()));
+    b.setInsertionPointAfter(op);
+    auto narrow = CastOp::create(b, op.getLoc(), halfType, op.getResult());
+    op.getResult().replaceAllUsesExcept(narrow.getResult(), narrow);
+  }
+
   LogicalResult quantizeMatMul(MatMulOp op) {
+    widenF16(op);
     auto weight = op.getRhs().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getRhs().getType());
     auto lhsType = cast<RankedTensorType>(op.getLhs().getType());

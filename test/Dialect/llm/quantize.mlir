@@ -95,3 +95,31 @@ func.func @calibrated(%x: tensor<4x2xf32>) -> tensor<4x1xf32> {
   %y = llm.matmul %x, %w {llm.act_absmax = array<f32: 4.0, 1.0>, llm.act_percentile = 3.0 : f32} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
   return %y : tensor<4x1xf32>
 }
+
+// -----
+
+// An f16 model's linear layer and embedding: the weight is widened to f32 at
+// compile time and quantized as an f32 one (the same rows as @linear), the
+// activation and bias are cast to f32, the result back to f16.
+// W8-LABEL: func @half
+// W8: %[[X:.*]] = llm.cast %arg0 : (tensor<4x3xf16>) -> tensor<4x3xf32>
+// W8: %[[B:.*]] = llm.cast %{{.*}} : (tensor<2xf16>) -> tensor<2xf32>
+// W8: %[[Q:.*]] = llm.constant dense_resource<{{.*}}.w8> : tensor<2x3xi8>
+// W8: %[[W:.*]] = llm.dequantize %[[Q]], %{{.*}} : (tensor<2x3xi8>, tensor<2x1xf32>) -> tensor<2x3xf32>
+// W8: %[[Y:.*]] = llm.matmul %[[X]], %[[W]] bias %[[B]] {transpose_rhs = true} : (tensor<4x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+// W8: %[[H:.*]] = llm.cast %[[Y]] : (tensor<4x2xf32>) -> tensor<4x2xf16>
+// W8: llm.dequantize {{.*}} -> tensor<5x2xf32>
+// W8: %[[E:.*]] = llm.cast %{{.*}} : (tensor<5x2xf32>) -> tensor<5x2xf16>
+// W8: return %[[H]], %[[E]]
+// W8: "0x010000007F40E081005F"
+// DYN-LABEL: func @half
+// DYN: llm.qmatmul
+// DYN: llm.cast %{{.*}} : (tensor<4x2xf32>) -> tensor<4x2xf16>
+func.func @half(%x: tensor<4x3xf16>, %ids: tensor<5xi64>) -> (tensor<4x2xf16>, tensor<5x2xf16>) {
+  %w = llm.constant dense<[[4.0, -4.0], [2.0, 0.0], [-1.0, 3.0]]> : tensor<3x2xf16>
+  %b = llm.constant dense<[0.5, -0.5]> : tensor<2xf16>
+  %y = llm.matmul %x, %w bias %b {llm.act_absmax = array<f32: 1.0, 2.0, 1.0>, llm.act_percentile = 1.0 : f32} : (tensor<4x3xf16>, tensor<3x2xf16>, tensor<2xf16>) -> tensor<4x2xf16>
+  %t = llm.constant dense<[[1.0, -2.0], [3.0, 0.5], [0.0, 1.0]]> : tensor<3x2xf16>
+  %e = llm.gather %t, %ids {axis = 0 : i64} : (tensor<3x2xf16>, tensor<5xi64>) -> tensor<5x2xf16>
+  return %y, %e : tensor<4x2xf16>, tensor<5x2xf16>
+}
