@@ -208,6 +208,9 @@ private:
     int64_t sinceOpset;
   };
   static const llvm::StringMap<OpEntry> &opTable();
+  /// ONNX Runtime's contrib ops (domain com.microsoft) that its transformer
+  /// optimizer writes into exported models; sinceOpset is unused (0).
+  static const llvm::StringMap<OpEntry> &microsoftOpTable();
 
   // Graph level.
   LogicalResult checkOpset(const onnx::ModelProto &model);
@@ -309,6 +312,9 @@ private:
   LogicalResult importTrilu();
   LogicalResult importClip();
   LogicalResult importActivation();
+  LogicalResult importMicrosoftGelu();
+  LogicalResult importSkipNormalization();
+  LogicalResult importSimplifiedLayerNormalization();
   LogicalResult importPRelu();
   LogicalResult importEinsum();
   LogicalResult importCumSum();
@@ -445,12 +451,31 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"PRelu", {&I::importPRelu, 7}},
       {"Einsum", {&I::importEinsum, 12}},
       {"CumSum", {&I::importCumSum, 11}},
+      // ONNX Runtime registers its RMSNorm in the default domain too.
+      {"SimplifiedLayerNormalization",
+       {&I::importSimplifiedLayerNormalization, 1}},
       {"Tile", {&I::importTile, 6}},
       {"QuantizeLinear", {&I::importQuantizeLinear, 10}},
       {"DequantizeLinear", {&I::importDequantizeLinear, 10}},
       {"MatMulInteger", {&I::importMatMulInteger, 10}},
       {"QLinearMatMul", {&I::importQLinearMatMul, 10}},
       {"DynamicQuantizeLinear", {&I::importDynamicQuantizeLinear, 11}},
+  };
+  return table;
+}
+
+const llvm::StringMap<ONNXImporter::OpEntry> &
+ONNXImporter::microsoftOpTable() {
+  using I = ONNXImporter;
+  static const llvm::StringMap<OpEntry> table = {
+      {"Gelu", {&I::importMicrosoftGelu, 0}},
+      {"FastGelu", {&I::importMicrosoftGelu, 0}},
+      {"BiasGelu", {&I::importMicrosoftGelu, 0}},
+      {"QuickGelu", {&I::importMicrosoftGelu, 0}},
+      {"SkipLayerNormalization", {&I::importSkipNormalization, 0}},
+      {"SkipSimplifiedLayerNormalization", {&I::importSkipNormalization, 0}},
+      {"SimplifiedLayerNormalization",
+       {&I::importSimplifiedLayerNormalization, 0}},
   };
   return table;
 }
@@ -656,6 +681,11 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
   auto it = opTable().find(opType);
   if (defaultDomain && it != opTable().end() && opset >= it->second.sinceOpset)
     entry = &it->second;
+  if (onnxNode.domain() == "com.microsoft") {
+    auto contrib = microsoftOpTable().find(opType);
+    if (contrib != microsoftOpTable().end())
+      entry = &contrib->second;
+  }
   if (!entry) {
     emitFileError() << prefix << "unsupported op"
                     << (defaultDomain
@@ -1404,6 +1434,111 @@ LogicalResult ONNXImporter::importActivation() {
   if (!result)
     return failure();
   return setResult(result);
+}
+
+/// com.microsoft Gelu (exact), BiasGelu (exact, of A + B), FastGelu (tanh
+/// approximation, of X + bias when given) and QuickGelu (x * sigmoid(alpha
+/// x)), as ONNX Runtime defines them.
+LogicalResult ONNXImporter::importMicrosoftGelu() {
+  if (failed(requireInputs(1)))
+    return failure();
+  StringRef opType = node->op_type();
+  Value x = input(0);
+  if (!isa<FloatType>(typeOf(x).getElementType()))
+    return error("expects a floating-point input");
+  if (Value bias = input(1))
+    x = emit<llm::AddOp>({x, bias});
+  else if (opType == "BiasGelu")
+    return error("expects input 'B'");
+  if (!x)
+    return failure();
+  if (opType == "QuickGelu") {
+    Type elementType = typeOf(x).getElementType();
+    Value scaled =
+        emit<llm::MulOp>({x, scalarOf(elementType, getFloat("alpha", 1.702f))});
+    Value result = emit<llm::MulOp>({x, emit<llm::SigmoidOp>({scaled})});
+    return result ? setResult(result) : failure();
+  }
+  auto approximation = opType == "FastGelu" ? llm::GeluApproximation::tanh
+                                            : llm::GeluApproximation::none;
+  return setResult(create<llm::GeluOp>(
+      x,
+      {namedAttr("approximation",
+                 llm::GeluApproximationAttr::get(context, approximation))},
+      x.getType()));
+}
+
+/// com.microsoft SkipLayerNormalization and SkipSimplifiedLayerNormalization:
+/// norm(input + skip + bias) over the last dim, with gamma (and beta, for the
+/// layer norm). Outputs: the normalized value and, as output 3, the sum that
+/// the next residual reads; the training outputs mean and inv_std_var are
+/// not supported.
+LogicalResult ONNXImporter::importSkipNormalization() {
+  if (failed(requireInputs(3)))
+    return failure();
+  bool simplified = node->op_type() == "SkipSimplifiedLayerNormalization";
+  Value sum = emit<llm::AddOp>({input(0), input(1)});
+  // Inputs: input, skip, gamma, [beta,] bias (the RMS form has no beta).
+  Value beta = simplified ? Value() : input(3);
+  Value bias = input(simplified ? 3 : 4);
+  if (bias)
+    sum = emit<llm::AddOp>({sum, bias});
+  if (!sum)
+    return failure();
+  int64_t axis = typeOf(sum).getRank() - 1;
+  float epsilon = getFloat("epsilon", 1e-12f); // ONNX Runtime's default
+  SmallVector<NamedAttribute> attrs = {
+      namedAttr("axis", builder.getI64IntegerAttr(axis)),
+      namedAttr("epsilon", builder.getF32FloatAttr(epsilon))};
+  FailureOr<Value> normalized;
+  if (simplified) {
+    normalized =
+        create<llm::RMSNormOp>({sum, input(2)}, attrs, sum.getType());
+  } else {
+    SmallVector<Value> operands{sum, input(2)};
+    if (beta)
+      operands.push_back(beta);
+    normalized = create<llm::LayerNormOp>(operands, attrs, sum.getType());
+  }
+  if (failed(normalized))
+    return failure();
+  results.push_back(*normalized);
+  auto used = [&](int index) {
+    return index < node->output_size() && !node->output(index).empty() &&
+           usedNames.contains(node->output(index));
+  };
+  if (used(1) || used(2))
+    return error("the training outputs mean and inv_std_var are not "
+                 "supported");
+  if (used(3)) {
+    // Outputs 1 and 2 unused: placeholders keep output 3 at its index.
+    results.push_back(*normalized);
+    results.push_back(*normalized);
+    results.push_back(sum);
+  }
+  return success();
+}
+
+/// SimplifiedLayerNormalization (ONNX Runtime's RMSNorm): x / sqrt(mean(x^2)
+/// + epsilon) * scale over the dims from `axis`.
+LogicalResult ONNXImporter::importSimplifiedLayerNormalization() {
+  if (failed(requireInputs(2)))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", -1), typeOf(input(0)).getRank());
+  if (failed(axis))
+    return failure();
+  auto used = [&](int index) {
+    return index < node->output_size() && !node->output(index).empty() &&
+           usedNames.contains(node->output(index));
+  };
+  if (used(1))
+    return error("the training output inv_std_var is not supported");
+  return setResult(create<llm::RMSNormOp>(
+      {input(0), input(1)},
+      {namedAttr("axis", builder.getI64IntegerAttr(*axis)),
+       namedAttr("epsilon", builder.getF32FloatAttr(getFloat("epsilon", 1e-5f)))},
+      input(0).getType()));
 }
 
 LogicalResult ONNXImporter::importPRelu() {

@@ -6,7 +6,7 @@
     empty.onnx          zero bytes
     unsupported-op.onnx a valid model with NonMaxSuppression, which llmc
                         does not import
-    custom-domain.onnx  a valid model with a com.microsoft op (FastGelu)
+    custom-domain.onnx  a valid model with a com.microsoft op llmc does not take (Rfft)
     old-opset.onnx      a valid model whose default-domain opset is 7
     good.onnx           the valid model the others start from
                         (input x f32 [1,16], output y)
@@ -65,13 +65,14 @@ def unsupported_op_model():
 
 
 def custom_domain_model():
-    """com.microsoft's FastGelu: an onnxruntime contrib op."""
-    nodes = [helper.make_node("FastGelu", ["x"], ["y"], name="fast_gelu",
+    """com.microsoft's Rfft: an onnxruntime contrib op that llmc does not
+    import (its Gelu and norm contrib ops it does)."""
+    nodes = [helper.make_node("Rfft", ["x"], ["y"], name="rfft",
                               domain="com.microsoft")]
     graph = helper.make_graph(
         nodes, "custom_domain",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])])
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 9, 2])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                     helper.make_opsetid("com.microsoft", 1)],
                               producer_name="llmc-tests")
