@@ -249,6 +249,11 @@ private:
     return constant ? constant : value;
   }
   LogicalResult requireInputs(unsigned count);
+  /// Whether a later node or the graph reads output `index` of this node.
+  bool outputUsed(int index) const {
+    return index < node->output_size() && !node->output(index).empty() &&
+           usedNames.contains(node->output(index));
+  }
   const onnx::AttributeProto *findAttr(StringRef name) const;
   int64_t getInt(StringRef name, int64_t defaultValue) const;
   float getFloat(StringRef name, float defaultValue) const;
@@ -1503,14 +1508,10 @@ LogicalResult ONNXImporter::importSkipNormalization() {
   if (failed(normalized))
     return failure();
   results.push_back(*normalized);
-  auto used = [&](int index) {
-    return index < node->output_size() && !node->output(index).empty() &&
-           usedNames.contains(node->output(index));
-  };
-  if (used(1) || used(2))
+  if (outputUsed(1) || outputUsed(2))
     return error("the training outputs mean and inv_std_var are not "
                  "supported");
-  if (used(3)) {
+  if (outputUsed(3)) {
     // Outputs 1 and 2 unused: placeholders keep output 3 at its index.
     results.push_back(*normalized);
     results.push_back(*normalized);
@@ -1528,11 +1529,7 @@ LogicalResult ONNXImporter::importSimplifiedLayerNormalization() {
       normalizeAxis(getInt("axis", -1), typeOf(input(0)).getRank());
   if (failed(axis))
     return failure();
-  auto used = [&](int index) {
-    return index < node->output_size() && !node->output(index).empty() &&
-           usedNames.contains(node->output(index));
-  };
-  if (used(1))
+  if (outputUsed(1))
     return error("the training output inv_std_var is not supported");
   return setResult(create<llm::RMSNormOp>(
       {input(0), input(1)},
@@ -1939,11 +1936,7 @@ LogicalResult ONNXImporter::importLayerNormalization() {
            namedAttr("epsilon", builder.getF32FloatAttr(epsilon))},
           input(0).getType()))))
     return failure();
-  auto used = [&](int index) {
-    return index < node->output_size() && !node->output(index).empty() &&
-           usedNames.contains(node->output(index));
-  };
-  if (!used(1) && !used(2))
+  if (!outputUsed(1) && !outputUsed(2))
     return success();
   // The optional outputs Mean and InvStdDev (kept dims, in the stash type),
   // from the elementwise ops: they are training outputs, so no fused op
