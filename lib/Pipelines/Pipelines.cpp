@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -142,6 +143,12 @@ void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
   addBufferizationToOutParams(pm);
   pm.addPass(createLLMHLSCopyToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToAffineLoopsPass());
+  // f16 arithmetic and math in f32, rounded to f16 after each op (the
+  // host's semantics); the C++ keeps f16 values as bits.
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"f16", "bf16"};
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
+  pm.addPass(math::createMathExtendToSupportedTypes());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   LLMHLSAnnotateOptions annotateOptions;

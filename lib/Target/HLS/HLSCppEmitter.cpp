@@ -57,6 +57,10 @@ std::string sanitizeName(StringRef text) {
 FailureOr<std::string> cType(Type type, Location loc) {
   if (type.isF32())
     return std::string("float");
+  // IEEE binary16 as its bits: f16 values are only loaded, stored and
+  // converted (the HLS pipeline computes f16 arithmetic in f32).
+  if (type.isF16())
+    return std::string("llmc_half");
   if (type.isF64())
     return std::string("double");
   if (type.isIndex())
@@ -82,6 +86,10 @@ std::string unsignedType(Type type) {
 }
 
 std::string floatLiteral(const llvm::APFloat &value, bool isDouble) {
+  if (&value.getSemantics() == &llvm::APFloat::IEEEhalf())
+    return llvm::formatv("((llmc_half)0x{0:x-4})",
+                         value.bitcastToAPInt().getZExtValue())
+        .str();
   double v = value.convertToDouble();
   if (std::isnan(v))
     return isDouble ? "(double)NAN" : "NAN";
@@ -727,6 +735,35 @@ LogicalResult Emitter::emitScalar(Operation *op) {
     return op->emitOpError("cannot be written as HLS C++");
   Value result = op->getResult(0);
   Type type = result.getType();
+  // f16 values are bits (llmc_half): only conversions and selects may touch
+  // them; arithmetic on them would be integer arithmetic. Integer <-> f16
+  // conversions go through float.
+  if (isa<arith::SIToFPOp, arith::UIToFPOp, arith::FPToSIOp, arith::FPToUIOp>(
+          op) &&
+      (type.isF16() || op->getOperand(0).getType().isF16())) {
+    FailureOr<std::string> in = value(op->getOperand(0));
+    FailureOr<std::string> resultType = cType(type, op->getLoc());
+    if (failed(in) || failed(resultType))
+      return failure();
+    Type from = op->getOperand(0).getType();
+    std::string x = *in;
+    if (isa<arith::UIToFPOp>(op))
+      x = "((" + unsignedType(from) + ")" + x + ")";
+    if (from.isF16())
+      x = "llmc_half_to_float(" + x + ")";
+    if (type.isF16())
+      return declare(result, "llmc_float_to_half((float)" + x + ")");
+    if (isa<arith::FPToUIOp>(op))
+      x = "((" + unsignedType(type) + ")" + x + ")";
+    return declare(result, "((" + *resultType + ")" + x + ")");
+  }
+  if (!isa<arith::ExtFOp, arith::TruncFOp, arith::SelectOp>(op) &&
+      (type.isF16() || llvm::any_of(op->getOperandTypes(), [](Type t) {
+         return t.isF16();
+       })))
+    return op->emitOpError("computes on f16 values, which the HLS C++ "
+                           "emitter writes only as bits (the HLS pipeline "
+                           "computes f16 in f32 first)");
   SmallVector<std::string> in;
   for (Value operand : op->getOperands()) {
     FailureOr<std::string> v = value(operand);
@@ -850,8 +887,19 @@ LogicalResult Emitter::emitScalar(Operation *op) {
             }
             return std::nullopt;
           })
-          .Case<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
-                arith::FPToSIOp, arith::IndexCastOp, arith::ExtSIOp>(
+          .Case<arith::ExtFOp>([&](auto) {
+            // From f16: through the helper (the value is its bits).
+            if (op->getOperand(0).getType().isF16())
+              return cast(*resultType, "llmc_half_to_float(" + in[0] + ")");
+            return cast(*resultType, in[0]);
+          })
+          .Case<arith::TruncFOp>([&](auto) {
+            if (type.isF16())
+              return "llmc_float_to_half((float)(" + in[0] + "))";
+            return cast(*resultType, in[0]);
+          })
+          .Case<arith::SIToFPOp, arith::FPToSIOp, arith::IndexCastOp,
+                arith::ExtSIOp>(
               [&](auto) { return cast(*resultType, in[0]); })
           .Case<arith::TruncIOp>([&](auto) -> std::string {
             if (type.isInteger(1))
@@ -914,6 +962,59 @@ LogicalResult Emitter::emitScalar(Operation *op) {
 
 constexpr const char *kPrelude = R"cpp(#include <cmath>
 #include <cstdint>
+
+// IEEE binary16, stored as its bits; converted exactly to float, and from
+// float rounded to nearest even (as arith.extf and arith.truncf).
+typedef uint16_t llmc_half;
+static inline float llmc_half_to_float(llmc_half h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1f,
+           mantissa = h & 0x3ffu, bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {
+    // Subnormal: normalize.
+    int shift = 0;
+    llmc_half_normalize: for (int64_t i = 0; i < 10; i += 1) {
+#pragma HLS PIPELINE II=1
+      if (!(mantissa & 0x400u)) {
+        mantissa <<= 1;
+        ++shift;
+      }
+    }
+    bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  union { uint32_t u; float f; } pun;
+  pun.u = bits;
+  return pun.f;
+}
+static inline llmc_half llmc_float_to_half(float f) {
+  union { float f; uint32_t u; } pun;
+  pun.f = f;
+  uint32_t bits = pun.u;
+  uint32_t sign = (bits >> 16) & 0x8000u, exponent = (bits >> 23) & 0xffu,
+           mantissa = bits & 0x7fffffu;
+  if (exponent == 0xff) // inf or NaN (a quiet NaN stays NaN)
+    return (llmc_half)(sign | 0x7c00u | (mantissa ? 0x200u | (mantissa >> 13) : 0));
+  int32_t e = (int32_t)exponent - 112; // f16 biased exponent
+  if (e >= 0x1f)
+    return (llmc_half)(sign | 0x7c00u); // overflow: inf
+  uint32_t full = mantissa | 0x800000u;
+  uint32_t shift = e > 0 ? 13 : (uint32_t)(14 - e); // subnormals shift more
+  if (shift > 24)
+    return (llmc_half)sign; // below half the smallest subnormal
+  uint32_t kept = full >> shift, rest = full & ((1u << shift) - 1),
+           half = 1u << (shift - 1);
+  if (rest > half || (rest == half && (kept & 1)))
+    ++kept; // may carry into the exponent, as it should
+  if (e > 0)
+    return (llmc_half)(sign | (((uint32_t)e << 10) + (kept & 0x3ffu) +
+                               ((kept >> 10) - 1) * 0x400u));
+  return (llmc_half)(sign | kept);
+}
 
 // Helpers with the semantics of the arith and math ops they stand for.
 static inline float llmc_maximumf(float a, float b) {

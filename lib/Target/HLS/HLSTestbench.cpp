@@ -21,6 +21,7 @@ std::optional<std::string> npyDescr(llmc::DType dtype) {
   switch (dtype) {
   case llmc::DType::f32: return std::string("<f4");
   case llmc::DType::f64: return std::string("<f8");
+  case llmc::DType::f16: return std::string("<f2");
   case llmc::DType::i64: return std::string("<i8");
   case llmc::DType::i32: return std::string("<i4");
   case llmc::DType::i16: return std::string("<i2");
@@ -54,6 +55,9 @@ constexpr const char *kSupport = R"cpp(#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
+
+// f16 ports hold IEEE binary16 bits, as in the kernel.
+typedef uint16_t llmc_half;
 
 namespace {
 [[noreturn]] void fail(const std::string &message) {
@@ -203,6 +207,7 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
     Type element = type.getElementType();
     if (element.isF32()) return std::string("float");
     if (element.isF64()) return std::string("double");
+    if (element.isF16()) return std::string("llmc_half"); // the bits
     if (element.isInteger(1)) return std::string("bool");
     if (auto integer = dyn_cast<IntegerType>(element))
       return std::string(integer.isUnsigned() ? "uint" : "int") +

@@ -62,3 +62,16 @@ func.func @forward(%x: memref<4xf32>, %n: memref<index>) {
   %buf = memref.alloc(%size) : memref<?xf32>
   return
 }
+
+// -----
+
+// f16 values are written as their bits: arithmetic on them would be integer
+// arithmetic (the HLS pipeline computes f16 in f32 before the emitter).
+func.func @forward(%x: memref<4xf16>, %y: memref<4xf16>) {
+  %c0 = arith.constant 0 : index
+  %a = memref.load %x[%c0] : memref<4xf16>
+  // expected-error @+1 {{'arith.addf' op computes on f16 values, which the HLS C++ emitter writes only as bits}}
+  %b = arith.addf %a, %a : f16
+  memref.store %b, %y[%c0] : memref<4xf16>
+  return
+}
