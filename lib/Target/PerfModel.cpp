@@ -33,7 +33,9 @@ Bytes bytesOf(mlir::Type type) {
   double elements = tensor.getNumElements();
   mlir::Type element = tensor.getElementType();
   unsigned bits = element.getIntOrFloatBitWidth();
-  if (llvm::isa<mlir::FloatType>(element) && bits >= 16)
+  // f32 (and wider) values are costed at the target's float width; a
+  // model's 16-bit floats (an fp16 model) keep their two bytes everywhere.
+  if (llvm::isa<mlir::FloatType>(element) && bits >= 32)
     return {elements * 4, 0};
   return {0, elements * std::max(1u, bits) / 8.0};
 }
