@@ -386,12 +386,20 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
                      llvm::ArrayRef<std::vector<Tensor>> expected) {
   double dot = 0, actualNorm = 0, expectedNorm = 0, maxError = 0, sumError = 0;
   int64_t count = 0, rows = 0, agreeing = 0;
+  // What the quantized outputs are compared with: the unquantized model's
+  // outputs, in its float type ("fp32" for most, "fp16" for fp16 models).
+  std::string reference;
   for (auto [actualSample, expectedSample] : llvm::zip(actual, expected))
     for (auto [a, e] : llvm::zip(actualSample, expectedSample)) {
       if ((a.dtype != DType::f32 && a.dtype != DType::f64 &&
            a.dtype != DType::f16 && a.dtype != DType::bf16) ||
           a.dtype != e.dtype || a.shape != e.shape)
         continue;
+      if (reference.empty())
+        reference = e.dtype == DType::f16    ? "fp16"
+                    : e.dtype == DType::bf16 ? "bf16"
+                    : e.dtype == DType::f64  ? "fp64"
+                                             : "fp32";
       int64_t n = a.numElements();
       for (int64_t i = 0; i < n; ++i) {
         double x = valueAt(a, i), y = valueAt(e, i);
@@ -425,6 +433,7 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
                             {"max_abs_error", maxError},
                             {"mean_abs_error", count ? sumError / count : 0.0},
                             {"elements", count},
+                            {"reference", reference.empty() ? "fp32" : reference},
                             {"samples", static_cast<int64_t>(actual.size())}};
   if (rows)
     result["top1_agreement"] = static_cast<double>(agreeing) / rows;

@@ -157,9 +157,10 @@ int main(int argc, char **argv) {
       return measured->getNumber(key).value_or(NAN);
     };
     outs() << formatv("quant {0}: cosine {1:f6}, max abs error {2:e}, mean "
-                      "abs error {3:e}, top-1 agreement {4:f4} vs fp32\n",
+                      "abs error {3:e}, top-1 agreement {4:f4} vs {5}\n",
                       quant, number("cosine"), number("max_abs_error"),
-                      number("mean_abs_error"), number("top1_agreement"));
+                      number("mean_abs_error"), number("top1_agreement"),
+                      measured->getString("reference").value_or("fp32"));
   }
   if (const json::Object *npu = report.getObject("targets")->getObject("npu"))
     if (const json::Object *sim = npu->getObject("simulated"))

@@ -303,11 +303,12 @@ int main(int argc, char **argv) {
     auto number = [&](StringRef key) {
       return measured->getNumber(key).value_or(NAN);
     };
-    errs() << formatv("{0}: quant {1} vs fp32 on the given inputs: cosine "
+    errs() << formatv("{0}: quant {1} vs {6} on the given inputs: cosine "
                       "{2:f6}, max abs error {3:e}, mean abs error {4:e}, "
                       "top-1 agreement {5:f4}\n",
                       kTool, quant, number("cosine"), number("max_abs_error"),
-                      number("mean_abs_error"), number("top1_agreement"));
+                      number("mean_abs_error"), number("top1_agreement"),
+                      measured->getString("reference").value_or("fp32"));
     accuracy = std::move(*measured);
   }
 
