@@ -328,6 +328,10 @@ private:
   template <typename OpTy> Value emit(ValueRange operands);
   Value scalarOf(Type elementType, double value);
   Value transposed(Value value, ArrayRef<int64_t> perm);
+  Value sumOver(Value value, ArrayRef<int64_t> axes);
+  Value maskedSum(Value value, ArrayRef<int64_t> maskShape,
+                  ArrayRef<bool> mask, ArrayRef<int64_t> axes);
+  FailureOr<Value> plainMatMul(Value lhs, Value rhs);
   LogicalResult importTile();
   LogicalResult importQuantizeLinear();
   LogicalResult importDequantizeLinear();
@@ -1234,10 +1238,7 @@ LogicalResult ONNXImporter::importMod() {
   if (failed(quotient))
     return failure();
   if (isFloat) {
-    auto scalarType = RankedTensorType::get({}, elementType);
-    Value zero = createConstant(
-        DenseElementsAttr::get(scalarType, builder.getFloatAttr(elementType, 0)),
-        nodeLoc);
+    Value zero = scalarOf(elementType, 0);
     FailureOr<Value> negative = create<llm::LessOp>({*quotient, zero});
     FailureOr<Value> up =
         create<llm::CeilOp>(*quotient, {}, quotient->getType());
@@ -1323,6 +1324,36 @@ Value ONNXImporter::transposed(Value value, ArrayRef<int64_t> perm) {
   return succeeded(result) ? *result : Value();
 }
 
+/// `value` summed over `axes`, which are dropped; null on failure.
+Value ONNXImporter::sumOver(Value value, ArrayRef<int64_t> axes) {
+  if (!value)
+    return {};
+  FailureOr<Value> summed = create<llm::ReduceSumOp>(
+      value, {namedAttr("axes", builder.getDenseI64ArrayAttr(axes)),
+              namedAttr("keepdims", builder.getBoolAttr(false))});
+  return succeeded(summed) ? *summed : Value();
+}
+
+/// `value` where the boolean constant `mask` (of `maskShape`, broadcast
+/// against it) holds and zero elsewhere, summed over `axes`.
+Value ONNXImporter::maskedSum(Value value, ArrayRef<int64_t> maskShape,
+                              ArrayRef<bool> mask, ArrayRef<int64_t> axes) {
+  Value maskValue = createConstant(
+      DenseElementsAttr::get(
+          RankedTensorType::get(maskShape, builder.getI1Type()), mask),
+      nodeLoc);
+  Value zero = scalarOf(typeOf(value).getElementType(), 0);
+  return sumOver(emit<llm::WhereOp>({maskValue, value, zero}), axes);
+}
+
+/// lhs x rhs as a plain llm.matmul: no bias, no residual (fusion adds the
+/// epilogue).
+FailureOr<Value> ONNXImporter::plainMatMul(Value lhs, Value rhs) {
+  return create<llm::MatMulOp>(
+      {lhs, rhs}, {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
+                             builder.getDenseI32ArrayAttr({1, 1, 0, 0}))});
+}
+
 /// Activations and elementwise functions that ONNX defines as functions of
 /// simpler ops, built from llm ops so that every backend runs them and the
 /// fusion passes see through them. Their formulas are ONNX's.
@@ -1343,10 +1374,13 @@ LogicalResult ONNXImporter::importActivation() {
   auto expMinusOne = [&](Value v) {
     return emit<llm::SubOp>({emit<llm::ExpOp>({v}), c(1)});
   };
+  // log(exp(x) + 1)
+  auto softplus = [&](Value v) {
+    return emit<llm::LogOp>({emit<llm::AddOp>({emit<llm::ExpOp>({v}), c(1)})});
+  };
   Value zero = c(0), result;
   if (opType == "Softplus") {
-    // log(exp(x) + 1)
-    result = emit<llm::LogOp>({emit<llm::AddOp>({emit<llm::ExpOp>({x}), c(1)})});
+    result = softplus(x);
   } else if (opType == "Softsign") {
     result = emit<llm::DivOp>({x, emit<llm::AddOp>({emit<llm::AbsOp>({x}), c(1)})});
   } else if (opType == "LeakyRelu") {
@@ -1379,24 +1413,18 @@ LogicalResult ONNXImporter::importActivation() {
                          {emit<llm::MulOp>({alpha, emit<llm::ExpOp>({x})}),
                           alpha}),
                      x})});
-  } else if (opType == "HardSigmoid" || opType == "HardSwish" ||
-             opType == "Mish") {
-    if (opType == "Mish") {
-      // x * tanh(softplus(x))
-      result = emit<llm::MulOp>(
-          {x, emit<llm::TanhOp>({emit<llm::LogOp>(
-                  {emit<llm::AddOp>({emit<llm::ExpOp>({x}), c(1)})})})});
-    } else {
-      bool swish = opType == "HardSwish";
-      double alpha = swish ? 1.0 / 6 : getFloat("alpha", 0.2f);
-      double beta = swish ? 0.5 : getFloat("beta", 0.5f);
-      Value sigmoid = emit<llm::MaxOp>(
-          {emit<llm::MinOp>(
-               {emit<llm::AddOp>({emit<llm::MulOp>({x, c(alpha)}), c(beta)}),
-                c(1)}),
-           zero});
-      result = swish ? emit<llm::MulOp>({x, sigmoid}) : sigmoid;
-    }
+  } else if (opType == "Mish") {
+    result = emit<llm::MulOp>({x, emit<llm::TanhOp>({softplus(x)})});
+  } else if (opType == "HardSigmoid" || opType == "HardSwish") {
+    bool swish = opType == "HardSwish";
+    double alpha = swish ? 1.0 / 6 : getFloat("alpha", 0.2f);
+    double beta = swish ? 0.5 : getFloat("beta", 0.5f);
+    Value sigmoid = emit<llm::MaxOp>(
+        {emit<llm::MinOp>(
+             {emit<llm::AddOp>({emit<llm::MulOp>({x, c(alpha)}), c(beta)}),
+              c(1)}),
+         zero});
+    result = swish ? emit<llm::MulOp>({x, sigmoid}) : sigmoid;
   } else if (opType == "Sign") {
     if (isa<IntegerType>(elementType) &&
         elementType.getIntOrFloatBitWidth() == 1)
@@ -1588,25 +1616,27 @@ LogicalResult ONNXImporter::importEinsum() {
   // Each "..." becomes the last k of `ellipsis` placeholder indices (digits
   // never appear in equations), k the dims it covers in that operand.
   int64_t ellipsisRank = 0;
+  SmallVector<int64_t> covered; // per operand, 0 without "..."
   for (auto [term, value] : llvm::zip(termTexts, inputs)) {
     int64_t rank = typeOf(value).getRank();
+    covered.push_back(0);
     if (term.contains("...")) {
-      int64_t covered = rank - static_cast<int64_t>(term.size() - 3);
-      if (covered < 0)
+      covered.back() = rank - static_cast<int64_t>(term.size() - 3);
+      if (covered.back() < 0)
         return error("equation '" + equation + "': operand of rank " +
                      std::to_string(rank) + " for '" + term.str() + "'");
-      ellipsisRank = std::max(ellipsisRank, covered);
+      ellipsisRank = std::max(ellipsisRank, covered.back());
     }
   }
   if (ellipsisRank > 10)
     return error("equation '" + equation + "': '...' covers more than 10 dims");
-  auto expand = [&](StringRef term, int64_t covered) {
+  auto expand = [&](StringRef term, int64_t dims) {
     std::string out;
     size_t dots = term.find("...");
     if (dots == StringRef::npos)
       return term.str();
     out = term.substr(0, dots).str();
-    for (int64_t i = ellipsisRank - covered; i < ellipsisRank; ++i)
+    for (int64_t i = ellipsisRank - dims; i < ellipsisRank; ++i)
       out.push_back(static_cast<char>('0' + i));
     out += term.substr(dots + 3).str();
     return out;
@@ -1615,13 +1645,9 @@ LogicalResult ONNXImporter::importEinsum() {
   SmallVector<Value> operands(inputs.begin(), inputs.end());
   llvm::DenseMap<char, int64_t> sizes;
   llvm::DenseMap<char, int> uses;
-  for (auto [term, value] : llvm::zip(termTexts, operands)) {
+  for (auto [term, value, dims] : llvm::zip(termTexts, operands, covered)) {
     RankedTensorType type = typeOf(value);
-    int64_t covered =
-        term.contains("...")
-            ? type.getRank() - static_cast<int64_t>(term.size() - 3)
-            : 0;
-    std::string expanded = expand(term, covered);
+    std::string expanded = expand(term, dims);
     if (static_cast<int64_t>(expanded.size()) != type.getRank())
       return error("equation '" + equation + "': '" + term.str() +
                    "' names " + std::to_string(expanded.size()) +
@@ -1651,23 +1677,10 @@ LogicalResult ONNXImporter::importEinsum() {
       for (int64_t a = 0; a < n; ++a)
         for (int64_t b = 0; b < n; ++b)
           mask.push_back(a == b);
-      Value diagonal = emit<llm::WhereOp>(
-          {createConstant(DenseElementsAttr::get(
-                              RankedTensorType::get(maskShape,
-                                                    builder.getI1Type()),
-                              mask),
-                          nodeLoc),
-           value, scalarOf(type.getElementType(), 0)});
-      if (!diagonal)
+      value = maskedSum(value, maskShape, mask,
+                        {static_cast<int64_t>(second)});
+      if (!value)
         return failure();
-      FailureOr<Value> summed = create<llm::ReduceSumOp>(
-          diagonal,
-          {namedAttr("axes", builder.getDenseI64ArrayAttr(
-                                 {static_cast<int64_t>(second)})),
-           namedAttr("keepdims", builder.getBoolAttr(false))});
-      if (failed(summed))
-        return failure();
-      value = *summed;
       type = typeOf(value);
       expanded.erase(second--, 1);
     }
@@ -1724,12 +1737,9 @@ LogicalResult ONNXImporter::importEinsum() {
     }
     if (axes.empty())
       continue;
-    FailureOr<Value> summed = create<llm::ReduceSumOp>(
-        value, {namedAttr("axes", builder.getDenseI64ArrayAttr(axes)),
-                namedAttr("keepdims", builder.getBoolAttr(false))});
-    if (failed(summed))
+    value = sumOver(value, axes);
+    if (!value)
       return failure();
-    value = *summed;
     term = kept;
   }
   auto permutationTo = [](StringRef from, StringRef to) {
@@ -1795,10 +1805,7 @@ LogicalResult ONNXImporter::importEinsum() {
   FailureOr<Value> rhsMatrix = reshape(rhsValue, rhsShape);
   if (failed(lhsMatrix) || failed(rhsMatrix))
     return failure();
-  FailureOr<Value> matrix = create<llm::MatMulOp>(
-      {*lhsMatrix, *rhsMatrix},
-      {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
-                 builder.getDenseI32ArrayAttr({1, 1, 0, 0}))});
+  FailureOr<Value> matrix = plainMatMul(*lhsMatrix, *rhsMatrix);
   if (failed(matrix))
     return failure();
   std::string resultOrder = batch + lhsFree + rhsFree;
@@ -1853,23 +1860,13 @@ LogicalResult ONNXImporter::importCumSum() {
   FailureOr<Value> rows = reshape(last, rowShape);
   if (failed(rows))
     return failure();
-  Value maskValue = createConstant(
-      DenseElementsAttr::get(
-          RankedTensorType::get({n, n}, builder.getI1Type()), mask),
-      nodeLoc);
-  Value zero = scalarOf(type.getElementType(), 0);
-  Value masked = emit<llm::WhereOp>({maskValue, *rows, zero});
-  if (!masked)
-    return failure();
-  FailureOr<Value> summed = create<llm::ReduceSumOp>(
-      masked, {namedAttr("axes", builder.getDenseI64ArrayAttr({rank})),
-               namedAttr("keepdims", builder.getBoolAttr(false))});
-  if (failed(summed))
+  Value summed = maskedSum(*rows, {n, n}, mask, {rank});
+  if (!summed)
     return failure();
   SmallVector<int64_t> inverse(rank);
   for (auto [position, d] : llvm::enumerate(perm))
     inverse[d] = position;
-  Value result = transposed(*summed, inverse);
+  Value result = transposed(summed, inverse);
   return result ? setResult(result) : failure();
 }
 
@@ -2027,10 +2024,7 @@ LogicalResult ONNXImporter::importMatMul() {
       return failure();
     rhs = *column;
   }
-  // lhs and rhs, no bias, no residual: the epilogue is added by fusion.
-  FailureOr<Value> product = create<llm::MatMulOp>(
-      {lhs, rhs}, {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
-                             builder.getDenseI32ArrayAttr({1, 1, 0, 0}))});
+  FailureOr<Value> product = plainMatMul(lhs, rhs);
   if (failed(product) || (!vectorLhs && !vectorRhs))
     return setResult(product);
   SmallVector<int64_t> shape(typeOf(*product).getShape());
@@ -2101,8 +2095,7 @@ FailureOr<Value> ONNXImporter::alongAxis(Value parameter, int64_t rank,
 }
 
 FailureOr<Value> ONNXImporter::scalarF32(float value) {
-  auto type = RankedTensorType::get({}, builder.getF32Type());
-  return createConstant(DenseElementsAttr::get(type, value), nodeLoc);
+  return scalarOf(builder.getF32Type(), value);
 }
 
 LogicalResult ONNXImporter::importQuantizeLinear() {

@@ -151,12 +151,14 @@ public:
                                            " : f32 to " + element);
     line("memref.store " + v + ", " + memref + "[" + index + "] : " + type);
   }
-  /// memref[index] if `inBounds`, else zero; never reads out of bounds.
+  /// memref[index] as f32 (loadF32) if `inBounds`, else zero; never reads
+  /// out of bounds.
   std::string guardedLoad(const std::string &memref, const std::string &type,
                           const std::string &index, const std::string &inBounds,
-                          const std::string &zero) {
+                          const std::string &zero,
+                          const std::string &element = "f32") {
     std::string safe = select(inBounds, index, idx(0), "index");
-    std::string value = load(memref, type, safe);
+    std::string value = loadF32(memref, type, safe, element);
     return select(inBounds, value, zero, "f32");
   }
   /// Butterfly reduction over lanes `lane ^ offset` for each offset.
@@ -938,24 +940,51 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   return text + w.text + "  }\n";
 }
 
+namespace {
+/// The flat buffers of an attention kernel (q, k, v and the output in the
+/// spec's float type, the mask in its own) and its parameter list.
+struct AttentionBuffers {
+  std::string q, k, v, o, mask;
+  explicit AttentionBuffers(const AttentionSpec &s) {
+    const char *element = s.element.c_str();
+    q = flatType(s.batch * s.queryHeads * s.seqQ * s.headDim, element);
+    k = flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
+    v = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
+    o = flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim, element);
+    mask = flatType(s.maskElements,
+                    s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
+  }
+  std::vector<std::string> params(const AttentionSpec &s) const {
+    std::vector<std::string> result = {"%query: " + q, "%key: " + k,
+                                       "%value: " + v};
+    if (s.mask != MaskKind::None)
+      result.push_back("%mask: " + mask);
+    result.push_back("%out: " + o);
+    return result;
+  }
+};
+
+/// The mask element at `addr`: a boolean one narrows `valid`, an additive
+/// one is added to the log2-scaled score `v` (Writer::maskedScore).
+void applyMask(Writer &w, const AttentionSpec &s, const std::string &maskType,
+               const std::string &addr, std::string &valid, std::string &v) {
+  if (s.mask == MaskKind::Bool) {
+    valid = w.andi(valid, w.load("%mask", maskType, addr));
+    return;
+  }
+  v = w.maskedScore(v, w.loadF32("%mask", maskType, addr, s.maskElement));
+}
+} // namespace
+
 std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = 32 * kAttentionWarps;
   const int64_t headPad = (s.headDim + 15) / 16 * 16;
   const int64_t valuePad = (s.valueDim + 7) / 8 * 8;
   const int64_t kPitch = headPad + 8, vPitch = kAttentionBlockK + 8;
-  const char *element = s.element.c_str();
-  const std::string qType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim, element);
-  const std::string kType =
-      flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
-  const std::string vType =
-      flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
-  const std::string oType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim, element);
-  const std::string maskType = flatType(
-      s.maskElements,
-      s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
+  const AttentionBuffers buffers(s);
+  const std::string &qType = buffers.q, &oType = buffers.o,
+                    &maskType = buffers.mask;
   // Two shared stages of K and V when they fit the 48 KiB of static shared
   // memory (head dims up to 64), else one.
   const int64_t stages =
@@ -983,11 +1012,7 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
                  kAttentionBlockK, threads, s.valueDim, s.seqK, 1, s.valueDim,
                  s.element, types.bytes);
 
-  std::vector<std::string> params = {"%query: " + qType, "%key: " + kType,
-                                     "%value: " + vType};
-  if (s.mask != MaskKind::None)
-    params.push_back("%mask: " + maskType);
-  params.push_back("%out: " + oType);
+  std::vector<std::string> params = buffers.params(s);
   std::string text =
       header(s.name, params, {"%kTile: " + kTile, "%vTile: " + vTile}, threads);
 
@@ -1023,9 +1048,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   auto loadQ = [&](const std::string &row, const std::string &col) {
     std::string ok = w.andi(w.cmp("ult", row, cSq), w.cmp("ult", col, cD));
     std::string addr = w.add(qBase, w.add(w.mulc(row, s.headDim), col));
-    std::string safe = w.select(ok, addr, w.idx(0), "index");
-    std::string v = w.loadF32("%query", qType, safe, s.element);
-    return w.fmul(w.select(ok, v, zero, "f32"), qScale);
+    return w.fmul(w.guardedLoad("%query", qType, addr, ok, zero, s.element),
+                  qScale);
   };
   for (int64_t ks = 0; ks < headPad; ks += 16) {
     std::array<std::string, 4> frag;
@@ -1118,13 +1142,7 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
         std::string addr =
             w.add(maskBase, w.add(w.mulc(mrow, s.maskOperand.rowStride),
                                   w.mulc(mkey, s.maskOperand.colStride)));
-        std::string mv = s.mask == MaskKind::Bool
-                             ? w.load("%mask", maskType, addr)
-                             : w.loadF32("%mask", maskType, addr, s.maskElement);
-        if (s.mask == MaskKind::Bool)
-          valid = w.andi(valid, mv);
-        else
-          v = w.maskedScore(v, mv);
+        applyMask(w, s, maskType, addr, valid, v);
       }
       score[nt][e] = w.select(valid, v, negInf, "f32");
     }
@@ -1333,25 +1351,12 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
 }
 
 std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
-  const char *element = s.element.c_str();
-  const std::string qType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.headDim, element);
-  const std::string kType =
-      flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
-  const std::string vType =
-      flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
-  const std::string oType =
-      flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim, element);
-  const std::string maskType = flatType(
-      s.maskElements,
-      s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
+  const AttentionBuffers buffers(s);
+  const std::string &qType = buffers.q, &kType = buffers.k, &vType = buffers.v,
+                    &oType = buffers.o, &maskType = buffers.mask;
   const std::string accType = flatType(s.valueDim);
   const double log2e = 1.4426950408889634;
-  std::vector<std::string> params = {"%query: " + qType, "%key: " + kType,
-                                     "%value: " + vType};
-  if (s.mask != MaskKind::None)
-    params.push_back("%mask: " + maskType);
-  params.push_back("%out: " + oType);
+  std::vector<std::string> params = buffers.params(s);
   std::string text = "  func.func private @" + s.name + "(" +
                      llvm::join(params, ", ") + ") {\n";
 
@@ -1418,13 +1423,7 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
       std::string addr =
           w.add(maskBase, w.add(w.mulc(row, s.maskOperand.rowStride),
                                 w.mulc(safe, s.maskOperand.colStride)));
-      std::string mv = s.mask == MaskKind::Bool
-                           ? w.load("%mask", maskType, addr)
-                           : w.loadF32("%mask", maskType, addr, s.maskElement);
-      if (s.mask == MaskKind::Bool)
-        valid = w.andi(valid, mv);
-      else
-        v = w.maskedScore(v, mv);
+      applyMask(w, s, maskType, addr, valid, v);
     }
     return std::make_pair(w.select(valid, v, negInf, "f32"), safe);
   };

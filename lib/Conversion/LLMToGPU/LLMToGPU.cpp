@@ -75,12 +75,6 @@ std::vector<gk::BatchTerm> batchTerms(ArrayRef<int64_t> dims,
   return terms;
 }
 
-bool isStaticF32(Value value) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  return type && type.hasStaticShape() && type.getElementType().isF32() &&
-         type.getNumElements() > 0;
-}
-
 /// "f32" or "f16" for a static, non-empty tensor of that element type (the
 /// float buffers the fused kernels read and write), else "".
 std::string kernelFloat(Value value) {
@@ -93,6 +87,8 @@ std::string kernelFloat(Value value) {
     return "f16";
   return "";
 }
+
+bool isStaticF32(Value value) { return kernelFloat(value) == "f32"; }
 
 int64_t elements(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
@@ -669,14 +665,13 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     auto maskType = dyn_cast<RankedTensorType>(mask.getType());
     if (!maskType || !maskType.hasStaticShape())
       return success();
+    spec.maskElement = kernelFloat(mask);
     if (maskType.getElementType().isInteger(1))
       spec.mask = gk::MaskKind::Bool;
-    else if (!kernelFloat(mask).empty())
+    else if (!spec.maskElement.empty())
       spec.mask = gk::MaskKind::Additive;
     else
       return success();
-    if (spec.mask == gk::MaskKind::Additive)
-      spec.maskElement = kernelFloat(mask);
     SmallVector<int64_t> scores(qShape.begin(), qShape.end());
     scores.back() = spec.seqK;
     SmallVector<int64_t> strides =
