@@ -30,58 +30,50 @@ using namespace mlir::llm;
 
 namespace {
 
-/// The f32 values of a constant (dense or dense_resource), or failure.
+/// The values of an f32 or f16 constant (dense or dense_resource) as
+/// floats (f16 exactly widened), or failure.
 FailureOr<std::vector<float>> floatsOf(ElementsAttr value) {
   auto type = cast<ShapedType>(value.getType());
-  if (!type.getElementType().isF32() || !type.hasStaticShape())
+  bool half = type.getElementType().isF16();
+  if ((!type.getElementType().isF32() && !half) || !type.hasStaticShape())
     return failure();
   size_t count = type.getNumElements();
   std::vector<float> result(count);
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     ArrayRef<char> data = resource.getData();
-    if (data.size() != count * sizeof(float))
+    size_t width = half ? sizeof(uint16_t) : sizeof(float);
+    if (data.size() != count * width)
       return failure();
-    std::memcpy(result.data(), data.data(), data.size());
+    if (!half) {
+      std::memcpy(result.data(), data.data(), data.size());
+      return result;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, data.data() + i * width, width);
+      result[i] =
+          APFloat(APFloat::IEEEhalf(), APInt(16, bits)).convertToFloat();
+    }
     return result;
   }
   if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
     size_t i = 0;
-    for (float v : dense.getValues<float>())
-      result[i++] = v;
+    for (APFloat v : dense.getValues<APFloat>())
+      result[i++] = v.convertToFloat();
     return result;
   }
   return failure();
 }
 
-/// An f16 constant (dense or dense_resource) widened to f32, or null.
+/// An f16 constant widened to an f32 one, or null.
 ElementsAttr widenedF16(ElementsAttr value) {
   auto type = cast<ShapedType>(value.getType());
-  if (!type.getElementType().isF16() || !type.hasStaticShape())
+  FailureOr<std::vector<float>> floats = floatsOf(value);
+  if (!type.getElementType().isF16() || failed(floats))
     return {};
-  size_t count = type.getNumElements();
-  std::vector<float> widened(count);
-  auto half = [](uint16_t bits) {
-    return APFloat(APFloat::IEEEhalf(), APInt(16, bits)).convertToFloat();
-  };
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    ArrayRef<char> data = resource.getData();
-    if (data.size() != count * sizeof(uint16_t))
-      return {};
-    for (size_t i = 0; i < count; ++i) {
-      uint16_t bits;
-      std::memcpy(&bits, data.data() + i * sizeof(bits), sizeof(bits));
-      widened[i] = half(bits);
-    }
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    size_t i = 0;
-    for (APFloat v : dense.getValues<APFloat>())
-      widened[i++] = v.convertToFloat();
-  } else {
-    return {};
-  }
   return DenseElementsAttr::get(
       RankedTensorType::get(type.getShape(), Float32Type::get(type.getContext())),
-      ArrayRef<float>(widened));
+      ArrayRef<float>(*floats));
 }
 
 /// roundeven in f32, as llm.quantize rounds.
@@ -312,11 +304,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       op.getBiasMutable().assign(toF32(bias));
     if (Value residual = op.getResidual())
       op.getResidualMutable().assign(toF32(residual));
-    RankedTensorType halfType = op.getType();
-    op.getResult().setType(halfType.clone(b.getF32Type()));
-    b.setInsertionPointAfter(op);
-    auto narrow = CastOp::create(b, loc, halfType, op.getResult());
-    op.getResult().replaceAllUsesExcept(narrow.getResult(), narrow);
+    computeInF32(op.getOperation());
   }
 
   /// The same for an f16 embedding table: gathered in f32, cast to f16.
@@ -329,11 +317,18 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       return;
     OpBuilder b(op);
     op.getDataMutable().assign(ConstantOp::create(b, op.getLoc(), wide));
-    RankedTensorType halfType = op.getType();
-    op.getResult().setType(halfType.clone(b.getF32Type()));
+    computeInF32(op.getOperation());
+  }
+
+  /// Makes `op`'s f16 result f32 and casts it back to f16 for its users.
+  static void computeInF32(Operation *op) {
+    Value result = op->getResult(0);
+    auto halfType = cast<RankedTensorType>(result.getType());
+    OpBuilder b(op->getContext());
+    result.setType(halfType.clone(b.getF32Type()));
     b.setInsertionPointAfter(op);
-    auto narrow = CastOp::create(b, op.getLoc(), halfType, op.getResult());
-    op.getResult().replaceAllUsesExcept(narrow.getResult(), narrow);
+    auto narrow = CastOp::create(b, op->getLoc(), halfType, result);
+    result.replaceAllUsesExcept(narrow.getResult(), narrow);
   }
 
   LogicalResult quantizeMatMul(MatMulOp op) {

@@ -736,28 +736,13 @@ LogicalResult Emitter::emitScalar(Operation *op) {
   Value result = op->getResult(0);
   Type type = result.getType();
   // f16 values are bits (llmc_half): only conversions and selects may touch
-  // them; arithmetic on them would be integer arithmetic. Integer <-> f16
-  // conversions go through float.
-  if (isa<arith::SIToFPOp, arith::UIToFPOp, arith::FPToSIOp, arith::FPToUIOp>(
-          op) &&
-      (type.isF16() || op->getOperand(0).getType().isF16())) {
-    FailureOr<std::string> in = value(op->getOperand(0));
-    FailureOr<std::string> resultType = cType(type, op->getLoc());
-    if (failed(in) || failed(resultType))
-      return failure();
-    Type from = op->getOperand(0).getType();
-    std::string x = *in;
-    if (isa<arith::UIToFPOp>(op))
-      x = "((" + unsignedType(from) + ")" + x + ")";
-    if (from.isF16())
-      x = "llmc_half_to_float(" + x + ")";
-    if (type.isF16())
-      return declare(result, "llmc_float_to_half((float)" + x + ")");
-    if (isa<arith::FPToUIOp>(op))
-      x = "((" + unsignedType(type) + ")" + x + ")";
-    return declare(result, "((" + *resultType + ")" + x + ")");
-  }
-  if (!isa<arith::ExtFOp, arith::TruncFOp, arith::SelectOp>(op) &&
+  // them (arithmetic on them would be integer arithmetic); a conversion
+  // reads an f16 operand as float and rounds an f16 result from float.
+  bool conversion = isa<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
+                        arith::UIToFPOp, arith::FPToSIOp, arith::FPToUIOp>(op);
+  bool halfIn = conversion && op->getOperand(0).getType().isF16();
+  bool halfOut = conversion && type.isF16();
+  if (!conversion && !isa<arith::SelectOp>(op) &&
       (type.isF16() || llvm::any_of(op->getOperandTypes(), [](Type t) {
          return t.isF16();
        })))
@@ -771,6 +756,8 @@ LogicalResult Emitter::emitScalar(Operation *op) {
       return failure();
     in.push_back(*v);
   }
+  if (halfIn)
+    in[0] = "llmc_half_to_float(" + in[0] + ")";
   bool isDouble = !op->getOperands().empty() &&
                   op->getOperand(0).getType().isF64();
   auto fn = [&](StringRef name) {
@@ -793,7 +780,9 @@ LogicalResult Emitter::emitScalar(Operation *op) {
   auto cast = [&](StringRef to, const std::string &v) {
     return "((" + to.str() + ")" + v + ")";
   };
-  FailureOr<std::string> resultType = cType(type, op->getLoc());
+  FailureOr<std::string> resultType =
+      halfOut ? FailureOr<std::string>(std::string("float"))
+              : cType(type, op->getLoc());
   if (failed(resultType))
     return failure();
   std::optional<std::string> expr =
@@ -887,19 +876,8 @@ LogicalResult Emitter::emitScalar(Operation *op) {
             }
             return std::nullopt;
           })
-          .Case<arith::ExtFOp>([&](auto) {
-            // From f16: through the helper (the value is its bits).
-            if (op->getOperand(0).getType().isF16())
-              return cast(*resultType, "llmc_half_to_float(" + in[0] + ")");
-            return cast(*resultType, in[0]);
-          })
-          .Case<arith::TruncFOp>([&](auto) {
-            if (type.isF16())
-              return "llmc_float_to_half((float)(" + in[0] + "))";
-            return cast(*resultType, in[0]);
-          })
-          .Case<arith::SIToFPOp, arith::FPToSIOp, arith::IndexCastOp,
-                arith::ExtSIOp>(
+          .Case<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
+                arith::FPToSIOp, arith::IndexCastOp, arith::ExtSIOp>(
               [&](auto) { return cast(*resultType, in[0]); })
           .Case<arith::TruncIOp>([&](auto) -> std::string {
             if (type.isInteger(1))
@@ -957,6 +935,8 @@ LogicalResult Emitter::emitScalar(Operation *op) {
   if (!expr)
     return op->emitOpError("cannot be written as HLS C++ (not in the "
                            "emitter's synthesizable subset)");
+  if (halfOut)
+    return declare(result, "llmc_float_to_half(" + *expr + ")");
   return declare(result, *expr);
 }
 
