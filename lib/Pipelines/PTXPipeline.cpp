@@ -37,6 +37,8 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   // Hopper's arch-specific target has the warpgroup tensor cores.
   gpuOptions.wgmma = options.chip == "sm_90a";
   pm.addPass(createConvertLLMToGPU(gpuOptions));
+  // What the fused kernels left: 16-bit float reductions accumulate in f32.
+  pm.addPass(llm::createLLMComputeInF32());
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());

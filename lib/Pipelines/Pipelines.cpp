@@ -61,7 +61,9 @@ static void addBufferizationToOutParams(OpPassManager &pm) {
 
 void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   // Tensor level: llm → linalg on tensors; fusing elementwise producers into
-  // their consumers only composes the scalar bodies, so it is exact.
+  // their consumers only composes the scalar bodies, so it is exact. 16-bit
+  // float products and reductions accumulate in f32.
+  pm.addPass(llm::createLLMComputeInF32());
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
@@ -134,6 +136,7 @@ void llmc::buildHostPipeline(OpPassManager &pm) {
 //===----------------------------------------------------------------------===//
 
 void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
+  pm.addPass(llm::createLLMComputeInF32());
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());

@@ -208,6 +208,35 @@ def LLMFuseActivations : Pass<"llm-fuse-activations"> {
   ];
 }
 
+def LLMComputeInF32 : Pass<"llm-compute-in-f32"> {
+  let summary = "compute 16-bit float products, reductions, norms and "
+                "compound activations in f32";
+  let description = [{
+    The lowering of an op computes in its element type. For f16 and bf16
+    that is right for an op of one rounding step (an add, an exp), but not
+    for a product or a reduction: a bf16 dot product over K = 4096 summed in
+    bf16 is off by about 10 %, and a softmax over 4096 keys by more. torch,
+    cuBLAS and the ptx kernels accumulate in f32.
+
+    This pass gives each such op f32 operands and an f32 result: every f16
+    or bf16 float operand is `llm.cast` to f32, and every f16 or bf16
+    result is computed in f32 and cast back for its users. The ops are
+    `matmul`, `gemm`, `attention`, `softmax`, `layer_norm`, `rms_norm`,
+    `reduce_sum`, `reduce_mean`, `reduce_prod`, `sigmoid`, `silu` and `gelu`. Other
+    ops keep their types. The host, hls and npu pipelines run it before
+    lowering to linalg. The ptx pipeline runs it after the fused kernels,
+    which already compute in f32, so it reaches only the ops they leave.
+
+    ```mlir
+    %y = llm.softmax %x {axis = 1 : i64} : tensor<4x4096xbf16>
+    // becomes
+    %0 = llm.cast %x : (tensor<4x4096xbf16>) -> tensor<4x4096xf32>
+    %1 = llm.softmax %0 {axis = 1 : i64} : tensor<4x4096xf32>
+    %y = llm.cast %1 : (tensor<4x4096xf32>) -> tensor<4x4096xbf16>
+    ```
+  }];
+}
+
 def LLMSetTarget : Pass<"llm-set-target", "ModuleOp"> {
   let summary = "attach a target description as the module attribute llm.target";
   let description = [{
