@@ -56,7 +56,8 @@ std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
     auto type = llvm::cast<mlir::RankedTensorType>(op.getRhs().getType());
     if (weight && !op.getTransposeLhs() && type.getRank() == 2 &&
         type.hasStaticShape() &&
-        (type.getElementType().isF32() || type.getElementType().isF16()) &&
+        (type.getElementType().isF32() || type.getElementType().isF16() ||
+         type.getElementType().isBF16()) &&
         op.getLhs().getType().getElementType() == type.getElementType() &&
         op.getType().hasStaticShape())
       result.push_back(op);
@@ -592,6 +593,19 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
           context, [&] { return quantizer.run(module); },
           "quantization failed"))
     return error;
+  // A model whose weights are all of another kind would run unquantized
+  // and report the float model's accuracy as the quantized one's.
+  if (auto record = module->getAttrOfType<mlir::DictionaryAttr>(
+          mlir::llm::kQuantizationAttrName)) {
+    auto count = [&](StringRef key) {
+      auto value = record.getAs<mlir::IntegerAttr>(key);
+      return value ? value.getInt() : 0;
+    };
+    if (count("matmuls") + count("embeddings") == 0)
+      llvm::errs() << "warning: --quant " << options.quant
+                   << " quantized nothing: no matmul or embedding of the "
+                      "model has a constant f32, f16 or bf16 weight\n";
+  }
   quantName = options.quant;
   return llvm::Error::success();
 }

@@ -282,6 +282,9 @@ llvm::Expected<Tensor> llmc::parseNpy(StringRef data, StringRef path,
 }
 
 llvm::Error llmc::writeNpy(const Tensor &tensor, StringRef path) {
+  // numpy has no bf16: write its exact f32 widening.
+  if (tensor.dtype == DType::bf16)
+    return writeNpy(widenBF16(tensor), path);
   const char *descr = infoOf(tensor.dtype).npy;
   if (!descr)
     return makeError("cannot write " + dtypeName(tensor.dtype) +
@@ -572,6 +575,10 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
     // says so).
     if (tensor.dtype == DType::u8 && spec.dtype == DType::i8)
       tensor.dtype = DType::i8;
+    // numpy has no bf16: an f32 array binds to a bf16 input, rounded to
+    // nearest even.
+    if (tensor.dtype == DType::f32 && spec.dtype == DType::bf16)
+      tensor = roundToBF16(tensor);
     if (tensor.dtype != spec.dtype)
       return makeError("input '" + spec.name + "' has dtype " +
                        dtypeName(tensor.dtype) + ", the model expects " +
@@ -600,6 +607,26 @@ uint16_t llmc::roundToBF16(float value) {
     return 0x7fc0;
   bits += 0x7fff + ((bits >> 16) & 1);
   return static_cast<uint16_t>(bits >> 16);
+}
+
+Tensor llmc::roundToBF16(const Tensor &tensor) {
+  std::vector<uint8_t> bits = f32BytesToBF16(tensor.data(), tensor.numElements());
+  Tensor narrow(tensor.name, DType::bf16, tensor.shape);
+  std::memcpy(narrow.mutableData(), bits.data(), bits.size());
+  return narrow;
+}
+
+Tensor llmc::widenBF16(const Tensor &tensor) {
+  Tensor wide(tensor.name, DType::f32, tensor.shape);
+  const auto *in = static_cast<const uint8_t *>(tensor.data());
+  auto *out = static_cast<uint8_t *>(wide.mutableData());
+  for (int64_t i = 0, e = tensor.numElements(); i < e; ++i) {
+    uint16_t half;
+    std::memcpy(&half, in + 2 * i, 2);
+    uint32_t bits = static_cast<uint32_t>(half) << 16;
+    std::memcpy(out + 4 * i, &bits, 4);
+  }
+  return wide;
 }
 
 std::vector<uint8_t> llmc::f32BytesToBF16(const void *bytes, size_t count) {

@@ -80,6 +80,9 @@ Tensor fromNumpy(const std::string &name, py::handle object) {
 }
 
 py::array toNumpy(const Tensor &tensor) {
+  // numpy has no bf16: its exact f32 widening.
+  if (tensor.dtype == DType::bf16)
+    return toNumpy(widenBF16(tensor));
   std::string format = numpyFormat(tensor.dtype);
   if (format.empty())
     raise(llvm::createStringError("output '" + tensor.name + "' has dtype " +

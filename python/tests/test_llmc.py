@@ -223,3 +223,22 @@ def test_ptx_on_the_gpu_emulator(reference, tmp_path):
     with pytest.raises(ValueError, match="emulate_gpu runs the ptx target"):
         host.run({"input_ids": ids}, emulate_gpu=True)
 
+
+
+def test_bfloat16_model_takes_and_gives_float32():
+    """numpy has no bf16: a bf16 input takes a float32 array (rounded to
+    nearest even) and a bf16 output comes back as its exact float32 widening."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "x"], ["y"])], "square",
+        [helper.make_tensor_value_info("x", TensorProto.BFLOAT16, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, [4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    compiled = llmc.compile(model.SerializeToString())
+    # 1 + 2^-8 is a tie between bf16 neighbours 1 and 1 + 2^-7: rounds to 1.
+    x = np.array([1.5, -3.0, 1.0 + 2.0**-8, 1.0 + 3 * 2.0**-8], np.float32)
+    y = compiled.run({"x": x})["y"]
+    assert y.dtype == np.float32
+    # 1 + 3 * 2^-8 rounds to 1 + 2^-6 (even), whose square rounds to 1.03125.
+    np.testing.assert_array_equal(y, [2.25, 9.0, 1.0, 1.03125])

@@ -328,11 +328,14 @@ class Llama(nn.Module):
         positions = torch.arange(seq, device=input_ids.device).to(torch.float32)
         freqs = positions[:, None] * self.inv_freq[None, :]
         angles = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = angles.cos()[None, None], angles.sin()[None, None]
+        h = self.embed_tokens(input_ids)
+        # As in Hugging Face's Llama: angles in f32, cos and sin in the
+        # activations' type (a no-op in fp32; a Cast in a bf16 export).
+        cos = angles.cos()[None, None].to(h.dtype)
+        sin = angles.sin()[None, None].to(h.dtype)
         # True above the diagonal: a position sees itself and earlier ones.
         mask = torch.ones(seq, seq, dtype=torch.bool,
                           device=input_ids.device).triu(1)[None, None]
-        h = self.embed_tokens(input_ids)
         for block in self.blocks:
             h = block(h, cos, sin, mask)
         return self.lm_head(self.norm(h))
@@ -426,16 +429,18 @@ class NeoX(nn.Module):
     def forward(self, input_ids, attention_mask):
         seq = input_ids.shape[1]
         positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)  # [B, T]
-        angles = torch.einsum("bi,j->bij", positions.float(), self.inv_freq)
+        h = self.embed(input_ids)
+        # Angles in f32; cos, sin and the mask bias in the activations' type
+        # (no-ops in fp32; Casts in a bf16 export), as Hugging Face does.
+        angles = torch.einsum("bi,j->bij", positions.float(), self.inv_freq.float())
         angles = torch.cat([angles, angles], dim=-1)[:, None]  # [B, 1, T, r]
-        cos, sin = angles.cos(), angles.sin()
+        cos, sin = angles.cos().to(h.dtype), angles.sin().to(h.dtype)
         causal = torch.tril(torch.ones(seq, seq, dtype=torch.bool))
         allowed = causal[None, None] & attention_mask[:, None, None, :].bool()
         # A finite minimum, not -inf: a padded query row masks every key and
         # softmax of equal scores is uniform, not NaN.
-        bias = torch.where(allowed, torch.tensor(0.0),
-                           torch.tensor(torch.finfo(torch.float32).min))
-        h = self.embed(input_ids)
+        bias = torch.where(allowed, torch.tensor(0.0, dtype=h.dtype),
+                           torch.tensor(torch.finfo(h.dtype).min, dtype=h.dtype))
         for block in self.blocks:
             h = block(h, cos, sin, bias)
         return self.lm_head(self.ln_f(h))
@@ -605,6 +610,12 @@ def export(args) -> Dict[str, np.ndarray]:
             outputs = model(*inputs.values())
     if isinstance(outputs, torch.Tensor):
         outputs = (outputs,)
+    if args.bfloat16:
+        # A bf16 model is exported from torch as such (weights and
+        # activations bf16); the reference outputs stay the fp32 ones.
+        model = model.to(torch.bfloat16)
+        inputs = {name: t.to(torch.bfloat16) if t.is_floating_point() else t
+                  for name, t in inputs.items()}
     # Not under no_grad: with grad enabled, nn.TransformerEncoderLayer traces
     # its plain path, not the fused fast path that ONNX cannot express.
     torch.onnx.export(
@@ -623,7 +634,10 @@ def export(args) -> Dict[str, np.ndarray]:
 
     arrays = {}
     for name, tensor in inputs.items():
-        arrays[name] = tensor.numpy()
+        # numpy has no bf16: bf16 inputs are saved as f32 (llm-run rounds
+        # them back).
+        arrays[name] = tensor.float().numpy() if tensor.dtype == torch.bfloat16 \
+            else tensor.numpy()
         if args.float16 and arrays[name].dtype == np.float32:
             arrays[name] = arrays[name].astype(np.float16)
     for name, tensor in zip(spec.output_names, outputs):
@@ -683,6 +697,11 @@ def parse_args(argv=None):
                         help="convert the exported model to float16 (float inputs, "
                              "weights and outputs); the reference outputs stay torch's "
                              "fp32 ones")
+    parser.add_argument("--bfloat16", action="store_true",
+                        help="export the model in bfloat16 (torch's own bf16 export: "
+                             "weights, activations and outputs); float inputs are saved "
+                             "as float32 (numpy has no bfloat16), the reference outputs "
+                             "are torch's fp32 ones")
     parser.add_argument("--check", action="store_true",
                         help="run onnx.checker on the exported model")
     return parser.parse_args(argv)
@@ -690,6 +709,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.float16 and args.bfloat16:
+        raise SystemExit("export_models: error: --float16 and --bfloat16 exclude each other")
     arrays = export(args)
     model_path = os.path.join(args.out, "model.onnx")
     if args.check:
@@ -698,7 +719,8 @@ def main(argv=None):
     shapes = ", ".join(f"{name} {list(a.shape)} {a.dtype}" for name, a in arrays.items())
     print(f"export_models: {args.model} opset {args.opset}"
           f"{' (dynamic)' if args.dynamic else ''}"
-          f"{' (float16)' if args.float16 else ''} -> {model_path} "
+          f"{' (float16)' if args.float16 else ''}"
+          f"{' (bfloat16)' if args.bfloat16 else ''} -> {model_path} "
           f"({os.path.getsize(model_path)} bytes); {shapes}")
     return 0
 

@@ -30,12 +30,17 @@ using namespace mlir::llm;
 
 namespace {
 
-/// The values of an f32 or f16 constant (dense or dense_resource) as
-/// floats (f16 exactly widened), or failure.
+/// Whether `type` is a 16-bit float (f16 or bf16): the types of 16-bit
+/// models, whose products quantize through f32.
+bool isHalfWidth(Type type) { return type.isF16() || type.isBF16(); }
+
+/// The values of an f32, f16 or bf16 constant (dense or dense_resource) as
+/// floats (16-bit ones exactly widened), or failure.
 FailureOr<std::vector<float>> floatsOf(ElementsAttr value) {
   auto type = cast<ShapedType>(value.getType());
-  bool half = type.getElementType().isF16();
-  if ((!type.getElementType().isF32() && !half) || !type.hasStaticShape())
+  Type element = type.getElementType();
+  bool half = isHalfWidth(element);
+  if ((!element.isF32() && !half) || !type.hasStaticShape())
     return failure();
   size_t count = type.getNumElements();
   std::vector<float> result(count);
@@ -48,11 +53,11 @@ FailureOr<std::vector<float>> floatsOf(ElementsAttr value) {
       std::memcpy(result.data(), data.data(), data.size());
       return result;
     }
+    const llvm::fltSemantics &semantics = cast<FloatType>(element).getFloatSemantics();
     for (size_t i = 0; i < count; ++i) {
       uint16_t bits;
       std::memcpy(&bits, data.data() + i * width, width);
-      result[i] =
-          APFloat(APFloat::IEEEhalf(), APInt(16, bits)).convertToFloat();
+      result[i] = APFloat(semantics, APInt(16, bits)).convertToFloat();
     }
     return result;
   }
@@ -65,11 +70,11 @@ FailureOr<std::vector<float>> floatsOf(ElementsAttr value) {
   return failure();
 }
 
-/// An f16 constant widened to an f32 one, or null.
-ElementsAttr widenedF16(ElementsAttr value) {
+/// An f16 or bf16 constant widened to an f32 one, or null.
+ElementsAttr widenedHalf(ElementsAttr value) {
   auto type = cast<ShapedType>(value.getType());
   FailureOr<std::vector<float>> floats = floatsOf(value);
-  if (!type.getElementType().isF16() || failed(floats))
+  if (!isHalfWidth(type.getElementType()) || failed(floats))
     return {};
   return DenseElementsAttr::get(
       RankedTensorType::get(type.getShape(), Float32Type::get(type.getContext())),
@@ -222,7 +227,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   }
 
   LogicalResult quantizeGather(GatherOp op) {
-    widenF16(op);
+    widenHalf(op);
     auto table = op.getData().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getData().getType());
     if (!table || op.getAxis() != 0 || type.getRank() != 2 ||
@@ -279,17 +284,19 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     return y;
   }
 
-  /// An f16 model's product (f16 activation, constant f16 weight) computed
-  /// in f32 so that it quantizes like an f32 one: the weight is widened at
-  /// compile time, the activation and the epilogue operands are cast to f32
-  /// and the result back to f16. The op keeps its calibration attributes.
-  void widenF16(MatMulOp op) {
+  /// A 16-bit model's product (f16 or bf16 activation, constant weight of
+  /// the same type) computed in f32 so that it quantizes like an f32 one:
+  /// the weight is widened at compile time, the activation and the epilogue
+  /// operands are cast to f32 and the result back to the model's type. The
+  /// op keeps its calibration attributes.
+  void widenHalf(MatMulOp op) {
     auto weight = op.getRhs().getDefiningOp<ConstantOp>();
-    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
-    if (!weight || !lhsType.getElementType().isF16() ||
-        !op.getType().getElementType().isF16())
+    Type lhsElement =
+        cast<RankedTensorType>(op.getLhs().getType()).getElementType();
+    if (!weight || !isHalfWidth(lhsElement) ||
+        op.getType().getElementType() != lhsElement)
       return;
-    ElementsAttr wide = widenedF16(weight.getValue());
+    ElementsAttr wide = widenedHalf(weight.getValue());
     if (!wide)
       return;
     OpBuilder b(op);
@@ -307,12 +314,13 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     computeInF32(op.getOperation());
   }
 
-  /// The same for an f16 embedding table: gathered in f32, cast to f16.
-  void widenF16(GatherOp op) {
+  /// The same for an f16 or bf16 embedding table: gathered in f32, cast
+  /// back.
+  void widenHalf(GatherOp op) {
     auto table = op.getData().getDefiningOp<ConstantOp>();
     if (!table)
       return;
-    ElementsAttr wide = widenedF16(table.getValue());
+    ElementsAttr wide = widenedHalf(table.getValue());
     if (!wide)
       return;
     OpBuilder b(op);
@@ -320,7 +328,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     computeInF32(op.getOperation());
   }
 
-  /// Makes `op`'s f16 result f32 and casts it back to f16 for its users.
+  /// Makes `op`'s 16-bit float result f32 and casts it back for its users.
   static void computeInF32(Operation *op) {
     Value result = op->getResult(0);
     auto halfType = cast<RankedTensorType>(result.getType());
@@ -332,7 +340,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   }
 
   LogicalResult quantizeMatMul(MatMulOp op) {
-    widenF16(op);
+    widenHalf(op);
     auto weight = op.getRhs().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getRhs().getType());
     auto lhsType = cast<RankedTensorType>(op.getLhs().getType());

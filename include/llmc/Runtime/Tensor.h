@@ -62,11 +62,19 @@ private:
   std::shared_ptr<const void> keepAlive;
 };
 
+/// An f32 tensor rounded to bf16 (nearest even), and a bf16 tensor widened
+/// exactly to f32: numpy has no bf16, so bf16 tensors cross `.npy` files and
+/// Python as f32.
+Tensor roundToBF16(const Tensor &tensor);
+Tensor widenBF16(const Tensor &tensor);
+
 /// Reads a `.npy` file (little-endian, C order, the dtypes above).
 llvm::Expected<Tensor> readNpy(llvm::StringRef path);
 /// The same for the bytes of a `.npy` file; `path` names it in errors.
 llvm::Expected<Tensor> parseNpy(llvm::StringRef data, llvm::StringRef path,
                                 llvm::StringRef name);
+/// Writes `tensor` as `.npy`; bf16, which numpy lacks, as its exact f32
+/// widening.
 llvm::Error writeNpy(const Tensor &tensor, llvm::StringRef path);
 /// Reads a serialized ONNX TensorProto (`.pb`), named by its own `name`.
 llvm::Expected<Tensor> readTensorProto(llvm::StringRef path);
@@ -101,6 +109,7 @@ llvm::Expected<Signature> extractSignature(mlir::ModuleOp module,
 
 /// Checks that `inputs` match the signature's inputs (by name, dtype and
 /// shape) and returns them in argument order. Errors say which input and how.
+/// An f32 tensor binds to a bf16 input (numpy has no bf16), rounded.
 llvm::Expected<std::vector<Tensor>>
 bindInputs(const Signature &signature, std::vector<Tensor> inputs);
 

@@ -75,8 +75,8 @@ std::vector<gk::BatchTerm> batchTerms(ArrayRef<int64_t> dims,
   return terms;
 }
 
-/// "f32" or "f16" for a static, non-empty tensor of that element type (the
-/// float buffers the fused kernels read and write), else "".
+/// "f32", "f16" or "bf16" for a static, non-empty tensor of that element
+/// type (the float buffers the fused kernels read and write), else "".
 std::string kernelFloat(Value value) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
   if (!type || !type.hasStaticShape() || type.getNumElements() == 0)
@@ -85,6 +85,8 @@ std::string kernelFloat(Value value) {
     return "f32";
   if (type.getElementType().isF16())
     return "f16";
+  if (type.getElementType().isBF16())
+    return "bf16";
   return "";
 }
 
@@ -383,8 +385,8 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
 LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   Value lhs = op.getLhs(), rhs = op.getRhs();
   Value bias = op.getBias(), residual = op.getResidual();
-  // f32 or f16 buffers (an f16 model's activations and weights); anything
-  // else is left for the generic path.
+  // f32, f16 or bf16 buffers (a 16-bit model's activations and weights);
+  // anything else is left for the generic path.
   std::string lhsElement = kernelFloat(lhs), rhsElement = kernelFloat(rhs),
               outElement = kernelFloat(op.getResult());
   std::string biasElement = bias ? kernelFloat(bias) : "f32";
@@ -405,10 +407,10 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   spec.outElement = outElement;
   spec.biasElement = biasElement;
   spec.residualElement = residualElement;
-  // Operands already in f16 multiply in f16: rounding them to bf16 would
-  // only lose bits.
-  if (lhsElement == "f16" && rhsElement != "f32")
-    spec.mmaType = "f16";
+  // Operands already in f16 or bf16 multiply in their type: rounding them
+  // to the other would lose bits (or range).
+  if ((lhsElement == "f16" || lhsElement == "bf16") && rhsElement != "f32")
+    spec.mmaType = lhsElement;
   describeProduct(spec, lhsShape, rhsShape, resultShape, op.getTransposeLhs(),
                   op.getTransposeRhs(), bias, residual, {});
   spec.scale = op.getScale().convertToFloat();
@@ -635,7 +637,8 @@ LogicalResult KernelBuilder::lowerQuantizeRows(llm::QuantizeOp op) {
 LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   Value mask = op.getMask();
-  // One float type (f32, or f16 in f16 models) for q, k, v and the result.
+  // One float type (f32, or f16/bf16 in such models) for q, k, v and the
+  // result.
   std::string element = kernelFloat(q);
   if (element.empty() || kernelFloat(k) != element ||
       kernelFloat(v) != element || kernelFloat(op.getResult()) != element)
@@ -646,7 +649,7 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   size_t rank = qShape.size();
   gk::AttentionSpec spec;
   spec.name = name("attention");
-  spec.mmaType = element == "f16" ? "f16" : mmaType;
+  spec.mmaType = element == "f32" ? mmaType : element;
   spec.element = element;
   spec.batch = 1;
   for (size_t i = 0; i + 3 < rank; ++i)
@@ -696,7 +699,7 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
 LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
                                       int64_t axis, Value scale, Value bias,
                                       float epsilon) {
-  // f32 or f16 rows; scale and bias of one float type.
+  // f32, f16 or bf16 rows; scale and bias of one float type.
   Value input = op->getOperand(0);
   std::string element = kernelFloat(input);
   std::string paramElement = scale ? kernelFloat(scale) : "f32";
@@ -1214,38 +1217,61 @@ template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
   bool reciprocal, anyFloat, skipF32;
 };
 
-/// An f64 math op computed in f32: MLIR's approximations are f32 only, and
-/// NVVM would call libdevice for the f64 ones. Operands are narrowed, the
-/// op is rebuilt on f32 and its result widened.
-struct F64ViaF32 : RewritePattern {
-  F64ViaF32(StringRef opName, MLIRContext *ctx)
-      : RewritePattern(opName, /*benefit=*/1, ctx) {}
+/// A math op of f64 or bf16 computed in f32, its operands converted and its
+/// result converted back:
+/// - f64 (the listed transcendentals): MLIR's approximations are f32 only,
+///   and NVVM would call libdevice for the f64 ones;
+/// - bf16 (every math op): neither has bf16 ones (NVVM would widen and call
+///   libdevice), and the model's semantics is f32 rounded to bf16.
+struct MathViaF32 : RewritePattern {
+  /// The f64 rewrite of one op.
+  MathViaF32(StringRef opName, MLIRContext *ctx)
+      : RewritePattern(opName, /*benefit=*/1, ctx), wide(true) {}
+  /// The bf16 rewrite of every math op (before the approximations, which
+  /// would compute in bf16).
+  explicit MathViaF32(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/2, ctx), wide(false) {}
   LogicalResult matchAndRewrite(Operation *op,
                                 PatternRewriter &rewriter) const override {
-    if (op->getNumResults() != 1 ||
-        !getElementTypeOrSelf(op->getResult(0).getType()).isF64())
+    auto isSource = [&](Type type) {
+      Type element = getElementTypeOrSelf(type);
+      return wide ? element.isF64() : element.isBF16();
+    };
+    if (op->getNumResults() != 1 || !isSource(op->getResult(0).getType()) ||
+        (!wide && !isa<math::MathDialect>(op->getDialect())))
       return failure();
-    auto narrow = [&](Type type) -> Type {
+    auto f32Of = [&](Type type) -> Type {
       Type f32 = rewriter.getF32Type();
       if (auto vector = dyn_cast<VectorType>(type))
         return vector.clone(f32);
       return f32;
     };
+    auto convert = [&](Type type, Value value) -> Value {
+      bool narrowing = getElementTypeOrSelf(value.getType()).getIntOrFloatBitWidth() >
+                       getElementTypeOrSelf(type).getIntOrFloatBitWidth();
+      if (narrowing)
+        return arith::TruncFOp::create(rewriter, op->getLoc(), type, value);
+      return arith::ExtFOp::create(rewriter, op->getLoc(), type, value);
+    };
     SmallVector<Value> operands;
     for (Value operand : op->getOperands()) {
-      if (!getElementTypeOrSelf(operand.getType()).isF64())
+      // f64: every operand (the listed ops take only floats); bf16: the
+      // float operands (math.fpowi's exponent is an integer).
+      if (isSource(operand.getType()))
+        operands.push_back(convert(f32Of(operand.getType()), operand));
+      else if (wide)
         return failure();
-      operands.push_back(arith::TruncFOp::create(
-          rewriter, op->getLoc(), narrow(operand.getType()), operand));
+      else
+        operands.push_back(operand);
     }
     Type resultType = op->getResult(0).getType();
     OperationState state(op->getLoc(), op->getName(), operands,
-                         {narrow(resultType)}, op->getAttrs());
-    Operation *narrowOp = rewriter.create(state);
-    rewriter.replaceOpWithNewOp<arith::ExtFOp>(op, resultType,
-                                               narrowOp->getResult(0));
+                         {f32Of(resultType)}, op->getAttrs());
+    Operation *f32Op = rewriter.create(state);
+    rewriter.replaceOp(op, convert(resultType, f32Op->getResult(0)));
     return success();
   }
+  bool wide;
 };
 
 /// Integer abs as a select: NVVM would call libdevice's __nv_abs (i32) and
@@ -1278,7 +1304,8 @@ struct LLMGPUExpandMathPass
           "math.cos", "math.tan", "math.atan", "math.atan2", "math.asin",
           "math.acos", "math.sinh", "math.cosh", "math.asinh", "math.acosh",
           "math.atanh", "math.cbrt", "math.powf"})
-      patterns.add<F64ViaF32>(name, ctx);
+      patterns.add<MathViaF32>(name, ctx);
+    patterns.add<MathViaF32>(ctx);
     patterns.add<AbsIToSelect>(ctx);
     patterns.add<MathToIntrinsic<math::SqrtOp>>(ctx, "llvm.nvvm.sqrt.rn.f",
                                                 false);

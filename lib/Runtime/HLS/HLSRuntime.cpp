@@ -187,6 +187,9 @@ HLSExecutable::run(llvm::ArrayRef<Tensor> inputs) {
     auto tensor = readNpy(path);
     if (!tensor)
       return tensor.takeError();
+    // A bf16 output comes as its f32 widening (numpy has no bf16).
+    if (spec.dtype == DType::bf16 && tensor->dtype == DType::f32)
+      *tensor = roundToBF16(*tensor);
     if (tensor->dtype != spec.dtype || tensor->shape != spec.shape)
       return makeError("HLS C-simulation wrote '" + spec.name +
                        "' with the wrong dtype or shape");

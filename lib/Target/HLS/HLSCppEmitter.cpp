@@ -57,10 +57,13 @@ std::string sanitizeName(StringRef text) {
 FailureOr<std::string> cType(Type type, Location loc) {
   if (type.isF32())
     return std::string("float");
-  // IEEE binary16 as its bits: f16 values are only loaded, stored and
-  // converted (the HLS pipeline computes f16 arithmetic in f32).
+  // IEEE binary16 and bfloat16 as their bits: such values are only loaded,
+  // stored and converted (the HLS pipeline computes their arithmetic in
+  // f32).
   if (type.isF16())
     return std::string("llmc_half");
+  if (type.isBF16())
+    return std::string("llmc_bfloat");
   if (type.isF64())
     return std::string("double");
   if (type.isIndex())
@@ -86,10 +89,13 @@ std::string unsignedType(Type type) {
 }
 
 std::string floatLiteral(const llvm::APFloat &value, bool isDouble) {
-  if (&value.getSemantics() == &llvm::APFloat::IEEEhalf())
-    return llvm::formatv("((llmc_half)0x{0:x-4})",
-                         value.bitcastToAPInt().getZExtValue())
-        .str();
+  for (auto [semantics, name] :
+       {std::pair(&llvm::APFloat::IEEEhalf(), "llmc_half"),
+        std::pair(&llvm::APFloat::BFloat(), "llmc_bfloat")})
+    if (&value.getSemantics() == semantics)
+      return llvm::formatv("(({0})0x{1:x-4})", name,
+                           value.bitcastToAPInt().getZExtValue())
+          .str();
   double v = value.convertToDouble();
   if (std::isnan(v))
     return isDouble ? "(double)NAN" : "NAN";
@@ -735,20 +741,23 @@ LogicalResult Emitter::emitScalar(Operation *op) {
     return op->emitOpError("cannot be written as HLS C++");
   Value result = op->getResult(0);
   Type type = result.getType();
-  // f16 values are bits (llmc_half): only conversions and selects may touch
-  // them (arithmetic on them would be integer arithmetic); a conversion
-  // reads an f16 operand as float and rounds an f16 result from float.
+  // f16 and bf16 values are bits (llmc_half, llmc_bfloat): only conversions
+  // and selects may touch them (arithmetic on them would be integer
+  // arithmetic); a conversion reads such an operand as float and rounds such
+  // a result from float.
+  auto bitsName = [](Type t) -> const char * {
+    return t.isF16() ? "half" : t.isBF16() ? "bfloat" : nullptr;
+  };
   bool conversion = isa<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
                         arith::UIToFPOp, arith::FPToSIOp, arith::FPToUIOp>(op);
-  bool halfIn = conversion && op->getOperand(0).getType().isF16();
-  bool halfOut = conversion && type.isF16();
+  const char *bitsIn =
+      conversion ? bitsName(op->getOperand(0).getType()) : nullptr;
+  const char *bitsOut = conversion ? bitsName(type) : nullptr;
   if (!conversion && !isa<arith::SelectOp>(op) &&
-      (type.isF16() || llvm::any_of(op->getOperandTypes(), [](Type t) {
-         return t.isF16();
-       })))
-    return op->emitOpError("computes on f16 values, which the HLS C++ "
-                           "emitter writes only as bits (the HLS pipeline "
-                           "computes f16 in f32 first)");
+      (bitsName(type) || llvm::any_of(op->getOperandTypes(), bitsName)))
+    return op->emitOpError("computes on 16-bit float values, which the HLS "
+                           "C++ emitter writes only as bits (the HLS "
+                           "pipeline computes them in f32 first)");
   SmallVector<std::string> in;
   for (Value operand : op->getOperands()) {
     FailureOr<std::string> v = value(operand);
@@ -756,8 +765,8 @@ LogicalResult Emitter::emitScalar(Operation *op) {
       return failure();
     in.push_back(*v);
   }
-  if (halfIn)
-    in[0] = "llmc_half_to_float(" + in[0] + ")";
+  if (bitsIn)
+    in[0] = std::string("llmc_") + bitsIn + "_to_float(" + in[0] + ")";
   bool isDouble = !op->getOperands().empty() &&
                   op->getOperand(0).getType().isF64();
   auto fn = [&](StringRef name) {
@@ -781,7 +790,7 @@ LogicalResult Emitter::emitScalar(Operation *op) {
     return "((" + to.str() + ")" + v + ")";
   };
   FailureOr<std::string> resultType =
-      halfOut ? FailureOr<std::string>(std::string("float"))
+      bitsOut ? FailureOr<std::string>(std::string("float"))
               : cType(type, op->getLoc());
   if (failed(resultType))
     return failure();
@@ -935,8 +944,9 @@ LogicalResult Emitter::emitScalar(Operation *op) {
   if (!expr)
     return op->emitOpError("cannot be written as HLS C++ (not in the "
                            "emitter's synthesizable subset)");
-  if (halfOut)
-    return declare(result, "llmc_float_to_half(" + *expr + ")");
+  if (bitsOut)
+    return declare(result,
+                   std::string("llmc_float_to_") + bitsOut + "(" + *expr + ")");
   return declare(result, *expr);
 }
 
@@ -994,6 +1004,24 @@ static inline llmc_half llmc_float_to_half(float f) {
     return (llmc_half)(sign | (((uint32_t)e << 10) + (kept & 0x3ffu) +
                                ((kept >> 10) - 1) * 0x400u));
   return (llmc_half)(sign | kept);
+}
+
+// bfloat16, stored as its bits (the high half of a float's); converted
+// exactly to float, and from float rounded to nearest even.
+typedef uint16_t llmc_bfloat;
+static inline float llmc_bfloat_to_float(llmc_bfloat b) {
+  union { uint32_t u; float f; } pun;
+  pun.u = (uint32_t)b << 16;
+  return pun.f;
+}
+static inline llmc_bfloat llmc_float_to_bfloat(float f) {
+  union { float f; uint32_t u; } pun;
+  pun.f = f;
+  uint32_t bits = pun.u;
+  if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN stays a quiet NaN
+    return (llmc_bfloat)((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return (llmc_bfloat)(bits >> 16);
 }
 
 // Helpers with the semantics of the arith and math ops they stand for.

@@ -56,8 +56,9 @@ constexpr const char *kSupport = R"cpp(#include <cstdint>
 #include <string>
 #include <vector>
 
-// f16 ports hold IEEE binary16 bits, as in the kernel.
+// f16 and bf16 ports hold IEEE binary16 and bfloat16 bits, as in the kernel.
 typedef uint16_t llmc_half;
+typedef uint16_t llmc_bfloat;
 
 namespace {
 [[noreturn]] void fail(const std::string &message) {
@@ -150,6 +151,23 @@ void writeNpy(const std::string &path, const char *descr,
   if (std::fclose(file) != 0 || !ok)
     fail(path + ": write failed");
 }
+
+// numpy has no bfloat16: a bf16 port's .npy file holds float32 values
+// (llm-run writes bf16 values, exactly; outputs are widened exactly).
+void readBFloatNpy(const std::string &path, const std::vector<long long> &shape,
+                   llmc_bfloat *data, size_t count) {
+  std::vector<uint32_t> wide(count);
+  readNpy(path, "<f4", shape, wide.data(), 4 * count);
+  for (size_t i = 0; i < count; ++i)
+    data[i] = (llmc_bfloat)(wide[i] >> 16);
+}
+void writeBFloatNpy(const std::string &path, const std::vector<long long> &shape,
+                    const llmc_bfloat *data, size_t count) {
+  std::vector<uint32_t> wide(count);
+  for (size_t i = 0; i < count; ++i)
+    wide[i] = (uint32_t)data[i] << 16;
+  writeNpy(path, "<f4", shape, wide.data(), 4 * count);
+}
 } // namespace
 )cpp";
 } // namespace
@@ -208,6 +226,7 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
     if (element.isF32()) return std::string("float");
     if (element.isF64()) return std::string("double");
     if (element.isF16()) return std::string("llmc_half"); // the bits
+    if (element.isBF16()) return std::string("llmc_bfloat");
     if (element.isInteger(1)) return std::string("bool");
     if (auto integer = dyn_cast<IntegerType>(element))
       return std::string(integer.isUnsigned() ? "uint" : "int") +
@@ -219,7 +238,8 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
   for (auto [i, spec] : llvm::enumerate(signature.inputs)) {
     FailureOr<std::string> type = elementType(port);
     std::optional<std::string> descr = npyDescr(spec.dtype);
-    if (failed(type) || !descr)
+    bool bfloat = spec.dtype == llmc::DType::bf16;
+    if (failed(type) || (!descr && !bfloat))
       return top->emitError() << "input '" << spec.name
                               << "' has a dtype the testbench cannot read";
     int64_t count = 1;
@@ -227,10 +247,14 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
       count *= d;
     std::string name = "input" + std::to_string(i);
     os << "  static " << *type << " " << name << "[" << std::max<int64_t>(1, count)
-       << "];\n"
-       << "  readNpy(argv[" << 3 + i << "], \"" << *descr << "\", "
-       << shapeList(spec.shape) << ", " << name << ", sizeof(" << *type
-       << ") * " << count << ");\n";
+       << "];\n";
+    if (bfloat)
+      os << "  readBFloatNpy(argv[" << 3 + i << "], " << shapeList(spec.shape)
+         << ", " << name << ", " << count << ");\n";
+    else
+      os << "  readNpy(argv[" << 3 + i << "], \"" << *descr << "\", "
+         << shapeList(spec.shape) << ", " << name << ", sizeof(" << *type
+         << ") * " << count << ");\n";
     arguments.push_back(name);
     ++port;
   }
@@ -262,16 +286,26 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
   os << ");\n";
   for (auto [i, spec] : llvm::enumerate(signature.outputs)) {
     std::optional<std::string> descr = npyDescr(spec.dtype);
-    if (!descr)
+    bool bfloat = spec.dtype == llmc::DType::bf16;
+    if (!descr && !bfloat)
       return top->emitError() << "output '" << spec.name
                               << "' has a dtype the testbench cannot write";
     std::string file;
     for (char c : spec.name)
       file.push_back(llvm::isAlnum(c) || c == '_' || c == '-' || c == '.' ? c
                                                                           : '_');
-    os << "  writeNpy(std::string(argv[2]) + \"/\" + " << quoted(file + ".npy")
-       << ", \"" << *descr << "\", " << shapeList(spec.shape) << ", output"
-       << i << ", sizeof(output" << i << "));\n";
+    std::string path = "std::string(argv[2]) + \"/\" + " + quoted(file + ".npy");
+    if (bfloat) {
+      int64_t count = 1;
+      for (int64_t d : spec.shape)
+        count *= d;
+      os << "  writeBFloatNpy(" << path << ", " << shapeList(spec.shape)
+         << ", output" << i << ", " << count << ");\n";
+    } else {
+      os << "  writeNpy(" << path << ", \"" << *descr << "\", "
+         << shapeList(spec.shape) << ", output" << i << ", sizeof(output" << i
+         << "));\n";
+    }
   }
   os << "  return 0;\n}\n";
   return success();

@@ -55,4 +55,25 @@ gpu.module @kernels {
     %r = math.powf %x, %y : f64
     return %r : f64
   }
+
+  // bf16 math is computed in f32 (NVVM would call libdevice, and the
+  // approximations would compute in bf16), then rounded: sqrt on the NVVM
+  // instruction, exp through the f32 approximation; the integer exponent
+  // of fpowi stays as it is.
+  // CHECK-LABEL: func.func @bf16_math
+  // CHECK-SAME: (%[[X:.*]]: bf16, %[[N:.*]]: i32)
+  // CHECK: %[[W:.*]] = arith.extf %[[X]] : bf16 to f32
+  // CHECK: %[[S:.*]] = llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"(%[[W]]) : (f32) -> f32
+  // CHECK: %[[SB:.*]] = arith.truncf %[[S]] : f32 to bf16
+  // CHECK: arith.truncf {{.*}} : f32 to bf16
+  // CHECK: math.fpowi {{.*}}, %[[N]] : f32, i32
+  // CHECK-NOT: math.exp
+  // CHECK-NOT: : bf16 -> bf16
+  // CHECK: return
+  func.func @bf16_math(%x: bf16, %n: i32) -> (bf16, bf16, bf16) {
+    %s = math.sqrt %x : bf16
+    %e = math.exp %x : bf16
+    %p = math.fpowi %x, %n : bf16, i32
+    return %s, %e, %p : bf16, bf16, bf16
+  }
 }

@@ -57,3 +57,43 @@ func.func @norm(%x: tensor<32x64xf16>, %s: tensor<64xf16>, %b: tensor<64xf16>) -
   %y = llm.layer_norm %x, %s, %b {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<32x64xf16>, tensor<64xf16>, tensor<64xf16>) -> tensor<32x64xf16>
   return %y : tensor<32x64xf16>
 }
+
+// -----
+
+// bf16 models (torch's own bf16 exports) the same way: bf16 buffers, bf16
+// tensor cores, whatever mma-type says.
+// CHECK-LABEL: func.func @bf16_matmul
+// CHECK: gpu.func @matmul_0(%{{.*}}: memref<2048xbf16>, %{{.*}}: memref<16384xbf16>, %{{.*}}: memref<256xbf16>, %{{.*}}: memref<8192xbf16>)
+// CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<2048xbf16>, vector<8xbf16>
+// CHECK-NOT: arith.truncf
+// CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: %[[O:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK: memref.store %[[O]], %arg3[%{{.*}}] : memref<8192xbf16>
+func.func @bf16_matmul(%x: tensor<2x16x64xbf16>, %w: tensor<64x256xbf16>, %b: tensor<256xbf16>) -> tensor<2x16x256xbf16> {
+  %y = llm.matmul %x, %w bias %b {activation = #llm.activation<gelu>} : (tensor<2x16x64xbf16>, tensor<64x256xbf16>, tensor<256xbf16>) -> tensor<2x16x256xbf16>
+  return %y : tensor<2x16x256xbf16>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @bf16_attention
+// CHECK: gpu.func @attention_0(%{{.*}}: memref<2048xbf16>, %{{.*}}: memref<1024xbf16>, %{{.*}}: memref<1024xbf16>, %{{.*}}: memref<2048xbf16>)
+// CHECK: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>{{.*}} : (i32, i32, f32)
+// CHECK: arith.truncf {{.*}} : f32 to bf16
+// CHECK: memref.store {{.*}}, %arg3[{{.*}}] : memref<2048xbf16>
+func.func @bf16_attention(%q: tensor<2x4x16x16xbf16>, %k: tensor<2x2x16x16xbf16>, %v: tensor<2x2x16x16xbf16>) -> tensor<2x4x16x16xbf16> {
+  %o = llm.attention %q, %k, %v {scale = 2.500000e-01 : f32, causal = true} : (tensor<2x4x16x16xbf16>, tensor<2x2x16x16xbf16>, tensor<2x2x16x16xbf16>) -> tensor<2x4x16x16xbf16>
+  return %o : tensor<2x4x16x16xbf16>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @bf16_rms_norm
+// CHECK: gpu.func @rms_norm_0(%{{.*}}: memref<2048xbf16>, %{{.*}}: memref<64xbf16>, %{{.*}}: memref<2048xbf16>)
+// CHECK: arith.extf {{.*}} : bf16 to f32
+// CHECK: arith.truncf {{.*}} : f32 to bf16
+func.func @bf16_rms_norm(%x: tensor<32x64xbf16>, %s: tensor<64xbf16>) -> tensor<32x64xbf16> {
+  %y = llm.rms_norm %x, %s {axis = 1 : i64, epsilon = 1.0e-6 : f32} : (tensor<32x64xbf16>, tensor<64xbf16>) -> tensor<32x64xbf16>
+  return %y : tensor<32x64xbf16>
+}

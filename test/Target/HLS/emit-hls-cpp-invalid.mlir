@@ -32,12 +32,12 @@ func.func @forward(%x: memref<4xf32>, %y: memref<4xf32>) {
 
 // -----
 
-// expected-error @+1 {{the HLS C++ emitter does not support the type 'bf16'}}
-func.func @forward(%x: memref<4xf32>, %y: memref<4xbf16>) {
+// expected-error @+1 {{the HLS C++ emitter does not support the type 'f8E4M3FN'}}
+func.func @forward(%x: memref<4xf32>, %y: memref<4xf8E4M3FN>) {
   affine.for %i = 0 to 4 {
     %v = affine.load %x[%i] : memref<4xf32>
-    %c = arith.truncf %v : f32 to bf16
-    affine.store %c, %y[%i] : memref<4xbf16>
+    %c = arith.truncf %v : f32 to f8E4M3FN
+    affine.store %c, %y[%i] : memref<4xf8E4M3FN>
   }
   return
 }
@@ -70,7 +70,7 @@ func.func @forward(%x: memref<4xf32>, %n: memref<index>) {
 func.func @forward(%x: memref<4xf16>, %y: memref<4xf16>) {
   %c0 = arith.constant 0 : index
   %a = memref.load %x[%c0] : memref<4xf16>
-  // expected-error @+1 {{'arith.addf' op computes on f16 values, which the HLS C++ emitter writes only as bits}}
+  // expected-error @+1 {{'arith.addf' op computes on 16-bit float values, which the HLS C++ emitter writes only as bits}}
   %b = arith.addf %a, %a : f16
   memref.store %b, %y[%c0] : memref<4xf16>
   return
