@@ -139,6 +139,17 @@ FAMILIES = {
     "DynamicQuantizeLinear": [r"test_dynamicquantizelinear(_max_adjusted|_min_adjusted)?"],
     "MatMulInteger": [r"test_matmulinteger"],
     "QLinearMatMul": [r"test_qlinearmatmul_\w+"],
+    # Reductions and index ops of pooling, sampling and mask construction.
+    "ReduceL1": [r"test_reduce_l1_\w+"],
+    "ReduceL2": [r"test_reduce_l2_\w+"],
+    "ReduceSumSquare": [r"test_reduce_sum_square_\w+"],
+    "ReduceLogSum": [r"test_reduce_log_sum(_(?!exp)\w+)?"],
+    "ReduceLogSumExp": [r"test_reduce_log_sum_exp_\w+"],
+    "ArgMax": [r"test_argmax_\w+"],
+    "ArgMin": [r"test_argmin_\w+"],
+    "GatherElements": [r"test_gather_elements_\w+"],
+    "ScatterElements": [r"test_scatter_elements_\w+", r"test_scatter_with(out)?_axis"],
+    "ScatterND": [r"test_scatternd(_\w+)?"],
 }
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.

@@ -15,10 +15,12 @@
 #include "llm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
@@ -287,6 +289,19 @@ private:
   template <typename OpTy> LogicalResult importBinary();
   template <typename OpTy> LogicalResult importVariadic();
   template <typename OpTy, int64_t axesInputSince> LogicalResult importReduce();
+  FailureOr<std::optional<SmallVector<int64_t>>>
+  reduceAxes(int64_t axesInputSince);
+  template <typename OpTy>
+  Value reduce(Value value, ArrayRef<int64_t> axes, bool keepdims);
+  LogicalResult importReduceComposite();
+  LogicalResult importArgExtreme();
+  LogicalResult importGatherElements();
+  LogicalResult importScatter();
+  LogicalResult importMatMulNBits();
+  template <typename T>
+  Value denseConstant(Type elementType, ArrayRef<int64_t> shape,
+                      ArrayRef<T> values);
+  Value indexConstant(ArrayRef<int64_t> shape, ArrayRef<int64_t> values);
   LogicalResult importPow();
   LogicalResult importMod();
   LogicalResult importSoftmax();
@@ -423,6 +438,9 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Slice", {&I::importSlice, 10}},
       {"Split", {&I::importSplit, 13}},
       {"Gather", {&I::importGather, 1}},
+      {"GatherElements", {&I::importGatherElements, 11}},
+      {"ScatterElements", {&I::importScatter, 11}},
+      {"ScatterND", {&I::importScatter, 11}},
       {"Expand", {&I::importExpand, 8}},
       {"Cast", {&I::importCast, 1}},
       {"CastLike", {&I::importCastLike, 15}},
@@ -436,6 +454,13 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"ReduceMax", {&I::importReduce<llm::ReduceMaxOp, 18>, 1}},
       {"ReduceMin", {&I::importReduce<llm::ReduceMinOp, 18>, 1}},
       {"ReduceProd", {&I::importReduce<llm::ReduceProdOp, 18>, 1}},
+      {"ReduceL1", {&I::importReduceComposite, 1}},
+      {"ReduceL2", {&I::importReduceComposite, 1}},
+      {"ReduceSumSquare", {&I::importReduceComposite, 1}},
+      {"ReduceLogSum", {&I::importReduceComposite, 1}},
+      {"ReduceLogSumExp", {&I::importReduceComposite, 1}},
+      {"ArgMax", {&I::importArgExtreme, 1}},
+      {"ArgMin", {&I::importArgExtreme, 1}},
       {"Constant", {&I::importConstant, 1}},
       {"ConstantOfShape", {&I::importConstantOfShape, 9}},
       {"Shape", {&I::importShape, 1}},
@@ -485,6 +510,7 @@ ONNXImporter::microsoftOpTable() {
       {"SkipSimplifiedLayerNormalization", {&I::importSkipNormalization, 0}},
       {"SimplifiedLayerNormalization",
        {&I::importSimplifiedLayerNormalization, 0}},
+      {"MatMulNBits", {&I::importMatMulNBits, 0}},
   };
   return table;
 }
@@ -681,12 +707,15 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
                          ? opType + "_" + std::to_string(index)
                          : onnxNode.name();
   nodeLoc = NameLoc::get(builder.getStringAttr(name), fileLoc);
-  std::string prefix = "node '" + name + "' (" + opType + ", opset " +
-                       std::to_string(opset) + "): ";
-
-  const OpEntry *entry = nullptr;
   bool defaultDomain =
       onnxNode.domain().empty() || onnxNode.domain() == "ai.onnx";
+  // The opset named is the default domain's; another domain is named itself.
+  std::string prefix = "node '" + name + "' (" + opType +
+                       (defaultDomain ? ", opset " + std::to_string(opset)
+                                      : ", domain '" + onnxNode.domain() + "'") +
+                       "): ";
+
+  const OpEntry *entry = nullptr;
   auto it = opTable().find(opType);
   if (defaultDomain && it != opTable().end() && opset >= it->second.sinceOpset)
     entry = &it->second;
@@ -696,10 +725,7 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
       entry = &contrib->second;
   }
   if (!entry) {
-    emitFileError() << prefix << "unsupported op"
-                    << (defaultDomain
-                            ? ""
-                            : " (domain '" + onnxNode.domain() + "')");
+    emitFileError() << prefix << "unsupported op";
     return failure();
   }
 
@@ -1338,10 +1364,7 @@ Value ONNXImporter::sumOver(Value value, ArrayRef<int64_t> axes) {
 /// against it) holds and zero elsewhere, summed over `axes`.
 Value ONNXImporter::maskedSum(Value value, ArrayRef<int64_t> maskShape,
                               ArrayRef<bool> mask, ArrayRef<int64_t> axes) {
-  Value maskValue = createConstant(
-      DenseElementsAttr::get(
-          RankedTensorType::get(maskShape, builder.getI1Type()), mask),
-      nodeLoc);
+  Value maskValue = denseConstant(builder.getI1Type(), maskShape, mask);
   Value zero = scalarOf(typeOf(value).getElementType(), 0);
   return sumOver(emit<llm::WhereOp>({maskValue, value, zero}), axes);
 }
@@ -2180,6 +2203,125 @@ LogicalResult ONNXImporter::importDequantizeLinear() {
   return setResult(castTo(*result, scaleType));
 }
 
+/// The bytes of a value defined by a constant (inline or a resource blob).
+static std::optional<ArrayRef<char>> constantBytesOf(Value value) {
+  auto constant = value.getDefiningOp<llm::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
+    return dense.isSplat() ? std::nullopt
+                           : std::optional<ArrayRef<char>>(dense.getRawData());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+  return std::nullopt;
+}
+
+/// ONNX Runtime's 4-bit weight-only matmul (com.microsoft MatMulNBits, as
+/// its MatMul4BitsQuantizer and onnxruntime-genai write it): B holds
+/// [N, blocks, block_size / 2] bytes, two unsigned 4-bit values per byte
+/// along K, the low nibble first; scales [N * blocks]; optional packed
+/// 4-bit zero points (default 8) and bias. It becomes an llm.dequantize of
+/// the packed weight (bits 4, per-block scales, the w4 layout) and a matmul
+/// by its transpose: the weight stays 4-bit in memory.
+LogicalResult ONNXImporter::importMatMulNBits() {
+  if (failed(requireInputs(3)))
+    return failure();
+  Value a = input(0);
+  RankedTensorType aType = typeOf(a);
+  Type floatType = aType.getElementType();
+  if (!isa<FloatType>(floatType))
+    return error("expects a float input A");
+  int64_t k = getInt("K", -1), n = getInt("N", -1), bits = getInt("bits", 4),
+          block = getInt("block_size", 0);
+  if (k <= 0 || n <= 0)
+    return error("needs positive attributes K and N");
+  if (bits != 4)
+    return error("MatMulNBits with bits " + Twine(bits) +
+                 " is not supported (4)");
+  if (block < 16 || (block & (block - 1)) != 0)
+    return error("block_size must be a power of two of at least 16, got " +
+                 Twine(block));
+  if (aType.getRank() < 1 || aType.getShape().back() != k)
+    return error("input A's last dim is not K = " + Twine(k));
+  if (input(4))
+    return error("g_idx (act-order) is not supported");
+  int64_t blocks = (k + block - 1) / block, rowBytes = blocks * block / 2,
+          packedK = (k + 1) / 2;
+  std::optional<ArrayRef<char>> packed = constantBytesOf(known(input(1)));
+  if (!packed || static_cast<int64_t>(packed->size()) != n * rowBytes)
+    return error("input 'B' must be a constant of " + Twine(n * rowBytes) +
+                 " bytes ([N, blocks, block_size / 2] = [" + Twine(n) + ", " +
+                 Twine(blocks) + ", " + Twine(block / 2) + "])");
+  // Zero points: unsigned nibbles, ceil(blocks / 2) bytes per row. Without
+  // them the zero point is 8: q - 8 is the signed nibble of q ^ 8, so the
+  // weight becomes the signed 4-bit layout llm-quantize's w4 writes.
+  Value zero = input(3);
+  std::vector<int8_t> zeroPoints;
+  if (zero) {
+    if (isa<FloatType>(typeOf(zero).getElementType()))
+      return error("float zero points are not supported (uint8 ones are)");
+    std::optional<ArrayRef<char>> bytes = constantBytesOf(known(zero));
+    int64_t zeroRow = (blocks + 1) / 2;
+    if (!bytes || static_cast<int64_t>(bytes->size()) != n * zeroRow)
+      return error("input 'zero_points' must be a constant of " +
+                   Twine(n * zeroRow) + " bytes");
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t b = 0; b < blocks; ++b)
+        zeroPoints.push_back(
+            (static_cast<uint8_t>((*bytes)[r * zeroRow + b / 2]) >> (4 * (b % 2))) &
+            0xf);
+  }
+  std::vector<int8_t> values(n * packedK);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < packedK; ++j) {
+      uint8_t byte = static_cast<uint8_t>((*packed)[r * rowBytes + j]);
+      values[r * packedK + j] = static_cast<int8_t>(zero ? byte : byte ^ 0x88);
+    }
+  Type i8 = builder.getI8Type();
+  std::string name = node->name().empty() ? "matmulnbits" : node->name();
+  Value weight = createConstant(
+      largeToResource(
+          DenseElementsAttr::get(RankedTensorType::get({n, packedK}, i8),
+                                 ArrayRef<int8_t>(values)),
+          blobNameFor(name + ".B")),
+      nodeLoc);
+  FailureOr<Value> scales = floatParameter(input(2), "scales");
+  if (failed(scales) || typeOf(*scales).getNumElements() != n * blocks)
+    return failed(scales) ? failure()
+                          : error("input 'scales' must have N * blocks = " +
+                                  Twine(n * blocks) + " elements");
+  scales = reshape(*scales, {n, blocks});
+  if (failed(scales))
+    return failure();
+  SmallVector<Value> operands{weight, *scales};
+  SmallVector<NamedAttribute> attrs{
+      namedAttr("bits", builder.getI64IntegerAttr(4)),
+      namedAttr("block_size", builder.getI64IntegerAttr(block))};
+  if (zero) {
+    operands.push_back(
+        denseConstant(i8, {n, blocks}, ArrayRef<int8_t>(zeroPoints)));
+    attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+  }
+  FailureOr<Value> dequantized = create<llm::DequantizeOp>(
+      operands, attrs, RankedTensorType::get({n, k}, builder.getF32Type()));
+  if (failed(dequantized))
+    return failure();
+  FailureOr<Value> rhs = castTo(*dequantized, floatType);
+  if (failed(rhs))
+    return failure();
+  FailureOr<Value> product = create<llm::MatMulOp>(
+      {a, *rhs},
+      {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
+                 builder.getDenseI32ArrayAttr({1, 1, 0, 0})),
+       namedAttr("transpose_rhs", builder.getBoolAttr(true))});
+  if (failed(product))
+    return failure();
+  if (Value bias = input(5))
+    return setResult(emit<llm::AddOp>({*product, bias}));
+  return setResult(product);
+}
+
 LogicalResult ONNXImporter::importMatMulInteger() {
   if (failed(requireInputs(2)))
     return failure();
@@ -2328,12 +2470,9 @@ LogicalResult ONNXImporter::importDynamicQuantizeLinear() {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-template <typename OpTy, int64_t axesInputSince>
-LogicalResult ONNXImporter::importReduce() {
-  if (failed(requireInputs(1)))
-    return failure();
-  Value data = input(0);
-  int64_t rank = typeOf(data).getRank();
+FailureOr<std::optional<SmallVector<int64_t>>>
+ONNXImporter::reduceAxes(int64_t axesInputSince) {
+  int64_t rank = typeOf(input(0)).getRank();
   SmallVector<int64_t> axes;
   bool noopWithEmptyAxes = false;
   if (opset >= axesInputSince) {
@@ -2349,7 +2488,7 @@ LogicalResult ONNXImporter::importReduce() {
   }
   if (axes.empty()) {
     if (noopWithEmptyAxes)
-      return setResult(data);
+      return std::optional<SmallVector<int64_t>>();
     axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
   }
   for (int64_t &axis : axes) {
@@ -2359,10 +2498,298 @@ LogicalResult ONNXImporter::importReduce() {
     axis = *normalized;
   }
   llvm::sort(axes);
-  return setResult(create<OpTy>(
-      data, {namedAttr("axes", builder.getDenseI64ArrayAttr(axes)),
-             namedAttr("keepdims",
-                       builder.getBoolAttr(getInt("keepdims", 1) != 0))}));
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return std::optional<SmallVector<int64_t>>(axes);
+}
+
+template <typename OpTy>
+Value ONNXImporter::reduce(Value value, ArrayRef<int64_t> axes,
+                           bool keepdims) {
+  if (!value)
+    return {};
+  FailureOr<Value> reduced = create<OpTy>(
+      value, {namedAttr("axes", builder.getDenseI64ArrayAttr(axes)),
+              namedAttr("keepdims", builder.getBoolAttr(keepdims))});
+  return succeeded(reduced) ? *reduced : Value();
+}
+
+template <typename OpTy, int64_t axesInputSince>
+LogicalResult ONNXImporter::importReduce() {
+  if (failed(requireInputs(1)))
+    return failure();
+  FailureOr<std::optional<SmallVector<int64_t>>> axes =
+      reduceAxes(axesInputSince);
+  if (failed(axes))
+    return failure();
+  if (!*axes)
+    return setResult(input(0));
+  Value result = reduce<OpTy>(input(0), **axes, getInt("keepdims", 1) != 0);
+  return result ? setResult(result) : failure();
+}
+
+/// ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum and ReduceLogSumExp
+/// from llm's sum and max reductions.
+LogicalResult ONNXImporter::importReduceComposite() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  StringRef opType = node->op_type();
+  bool isFloat = isa<FloatType>(typeOf(x).getElementType());
+  if (!isFloat && opType != "ReduceL1" && opType != "ReduceSumSquare")
+    return error(opType + " needs a float input");
+  FailureOr<std::optional<SmallVector<int64_t>>> axes = reduceAxes(18);
+  if (failed(axes))
+    return failure();
+  bool keepdims = getInt("keepdims", 1) != 0;
+  // An identity reduction (noop_with_empty_axes) still applies the
+  // elementwise part, as the reference does.
+  auto sum = [&](Value v) {
+    return *axes ? reduce<llm::ReduceSumOp>(v, **axes, keepdims) : v;
+  };
+  Value result;
+  if (opType == "ReduceL1") {
+    result = sum(emit<llm::AbsOp>(x));
+  } else if (opType == "ReduceL2") {
+    result = emit<llm::SqrtOp>(sum(emit<llm::MulOp>({x, x})));
+  } else if (opType == "ReduceSumSquare") {
+    result = sum(emit<llm::MulOp>({x, x}));
+  } else if (opType == "ReduceLogSum") {
+    result = emit<llm::LogOp>(sum(x));
+  } else if (!*axes) {
+    result = emit<llm::LogOp>(emit<llm::ExpOp>(x));
+  } else {
+    // log(sum(exp(x - max))) + max, with an infinite max taken as 0 so that
+    // an all -inf row gives -inf, not NaN.
+    Value max = reduce<llm::ReduceMaxOp>(x, **axes, /*keepdims=*/true);
+    Value infinite = emit<llm::EqualOp>(
+        {emit<llm::AbsOp>(max), scalarOf(typeOf(x).getElementType(), INFINITY)});
+    Value shift = emit<llm::WhereOp>(
+        {infinite, scalarOf(typeOf(x).getElementType(), 0), max});
+    Value logSum = emit<llm::LogOp>(
+        sum(emit<llm::ExpOp>(emit<llm::SubOp>({x, shift}))));
+    if (shift && !keepdims) {
+      FailureOr<Value> dropped = reshape(shift, typeOf(logSum).getShape());
+      shift = succeeded(dropped) ? *dropped : Value();
+    }
+    result = emit<llm::AddOp>({logSum, shift});
+  }
+  return result ? setResult(result) : failure();
+}
+
+template <typename T>
+Value ONNXImporter::denseConstant(Type elementType, ArrayRef<int64_t> shape,
+                                  ArrayRef<T> values) {
+  return createConstant(
+      DenseElementsAttr::get(RankedTensorType::get(shape, elementType), values),
+      nodeLoc);
+}
+
+Value ONNXImporter::indexConstant(ArrayRef<int64_t> shape,
+                                  ArrayRef<int64_t> values) {
+  return denseConstant(builder.getI64Type(), shape, values);
+}
+
+/// ArgMax and ArgMin: the first (or, with select_last_index, the last)
+/// position along the axis where x equals its maximum (minimum); a NaN is
+/// the extreme, as in numpy.
+LogicalResult ONNXImporter::importArgExtreme() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t n = type.getDimSize(*axis);
+  if (ShapedType::isDynamic(n))
+    return error(node->op_type() + " needs a static size along its axis");
+  bool isMax = node->op_type() == "ArgMax";
+  bool last = getInt("select_last_index", 0) != 0;
+  bool keepdims = getInt("keepdims", 1) != 0;
+  Value extreme = isMax ? reduce<llm::ReduceMaxOp>(x, {*axis}, true)
+                        : reduce<llm::ReduceMinOp>(x, {*axis}, true);
+  Value hit = emit<llm::EqualOp>({x, extreme});
+  if (isa<FloatType>(type.getElementType()))
+    hit = emit<llm::OrOp>({hit, emit<llm::NotOp>(emit<llm::EqualOp>({x, x}))});
+  SmallVector<int64_t> iotaShape(type.getRank(), 1);
+  iotaShape[*axis] = n;
+  Value iota = indexConstant(iotaShape, llvm::to_vector(llvm::seq<int64_t>(0, n)));
+  Type i64 = builder.getI64Type();
+  Value candidates =
+      emit<llm::WhereOp>({hit, iota, scalarOf(i64, last ? -1 : n)});
+  Value result = last ? reduce<llm::ReduceMaxOp>(candidates, {*axis}, keepdims)
+                      : reduce<llm::ReduceMinOp>(candidates, {*axis}, keepdims);
+  return result ? setResult(result) : failure();
+}
+
+namespace {
+/// The flat offset in `data` of each element of an index tensor of shape
+/// `shape` along `axis` (ScatterElements, GatherElements), without the
+/// axis term: the sum of the element's other coordinates times the data's
+/// strides.
+SmallVector<int64_t> offsetsBesideAxis(ArrayRef<int64_t> shape,
+                                       ArrayRef<int64_t> dataStrides,
+                                       int64_t axis) {
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  SmallVector<int64_t> offsets(count, 0);
+  SmallVector<int64_t> indexStrides = computeStrides(shape);
+  for (int64_t i = 0; i < count; ++i)
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (static_cast<int64_t>(d) != axis)
+        offsets[i] += (i / indexStrides[d]) % shape[d] * dataStrides[d];
+  return offsets;
+}
+} // namespace
+
+/// GatherElements: data read at flat offsets, the index along the axis
+/// (negative ones from the end) times the axis stride plus the other
+/// coordinates' offsets; one llm.gather of the flattened data.
+LogicalResult ONNXImporter::importGatherElements() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value data = input(0), indices = input(1);
+  RankedTensorType dataType = typeOf(data), indexType = typeOf(indices);
+  if (!dataType.hasStaticShape() || !indexType.hasStaticShape())
+    return error("GatherElements needs static shapes");
+  if (dataType.getRank() != indexType.getRank())
+    return error("GatherElements needs indices of the data's rank");
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", 0), dataType.getRank());
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> strides = computeStrides(dataType.getShape());
+  Type i64 = builder.getI64Type();
+  Value index = castTo(indices, i64).value_or(Value());
+  int64_t size = dataType.getDimSize(*axis);
+  Value negative = emit<llm::LessOp>({index, scalarOf(i64, 0)});
+  index = emit<llm::WhereOp>(
+      {negative, emit<llm::AddOp>({index, scalarOf(i64, size)}), index});
+  if (strides[*axis] != 1)
+    index = emit<llm::MulOp>({index, scalarOf(i64, strides[*axis])});
+  Value flat = emit<llm::AddOp>(
+      {index,
+       indexConstant(indexType.getShape(),
+                     offsetsBesideAxis(indexType.getShape(), strides, *axis))});
+  FailureOr<Value> flatData = reshape(data, {dataType.getNumElements()});
+  if (failed(flatData) || !flat)
+    return failure();
+  return setResult(create<llm::GatherOp>(
+      {*flatData, flat}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
+}
+
+/// ScatterElements and ScatterND with compile-time
+/// indices: each output element's updates are known when compiling, so the
+/// scatter becomes gathers of the flattened updates and selects, one round
+/// per update landing on the same element (reduction none keeps the last,
+/// add, mul, max and min combine them with the data).
+LogicalResult ONNXImporter::importScatter() {
+  if (failed(requireInputs(3)))
+    return failure();
+  StringRef opType = node->op_type();
+  Value data = input(0), updates = input(2);
+  RankedTensorType dataType = typeOf(data), updateType = typeOf(updates);
+  if (!dataType.hasStaticShape() || !updateType.hasStaticShape())
+    return error(opType + " needs static shapes");
+  FailureOr<SmallVector<int64_t>> indices = constantInts(1, "indices");
+  if (failed(indices))
+    return failure();
+  RankedTensorType indexType = typeOf(known(input(1)));
+  ArrayRef<int64_t> shape = dataType.getShape();
+  SmallVector<int64_t> strides = computeStrides(shape);
+  int64_t rank = dataType.getRank();
+  // The flat target of every update element.
+  SmallVector<int64_t> targets;
+  auto inRange = [&](int64_t index, int64_t size) -> FailureOr<int64_t> {
+    if (index < -size || index >= size)
+      return error("index " + Twine(index) + " is out of range for a dimension of " +
+                   Twine(size));
+    return index < 0 ? index + size : index;
+  };
+  if (opType == "ScatterND") {
+    int64_t depth = indexType.getShape().back();
+    if (indexType.getRank() < 1 || depth > rank)
+      return error("ScatterND's index tuples are longer than the data's rank");
+    int64_t tuples = indexType.getNumElements() / std::max<int64_t>(depth, 1);
+    int64_t slice = depth == 0 ? dataType.getNumElements() : strides[depth - 1];
+    if (tuples * slice != updateType.getNumElements())
+      return error("ScatterND's updates do not match its indices");
+    for (int64_t t = 0; t < tuples; ++t) {
+      int64_t base = 0;
+      for (int64_t d = 0; d < depth; ++d) {
+        FailureOr<int64_t> index = inRange((*indices)[t * depth + d], shape[d]);
+        if (failed(index))
+          return failure();
+        base += *index * strides[d];
+      }
+      for (int64_t e = 0; e < slice; ++e)
+        targets.push_back(base + e);
+    }
+  } else {
+    FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 0), rank);
+    if (failed(axis))
+      return failure();
+    if (indexType.getShape() != updateType.getShape() ||
+        indexType.getRank() != rank)
+      return error(opType + " needs indices and updates of one shape, of the "
+                            "data's rank");
+    SmallVector<int64_t> offsets =
+        offsetsBesideAxis(indexType.getShape(), strides, *axis);
+    for (auto [i, offset] : llvm::enumerate(offsets)) {
+      FailureOr<int64_t> index = inRange((*indices)[i], shape[*axis]);
+      if (failed(index))
+        return failure();
+      targets.push_back(offset + *index * strides[*axis]);
+    }
+  }
+  std::string reduction = getString("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
+      reduction != "max" && reduction != "min")
+    return error("unknown reduction '" + reduction + "'");
+  // Round r gathers, for each output element, its r-th update.
+  int64_t count = dataType.getNumElements();
+  SmallVector<SmallVector<int64_t>> rounds;
+  SmallVector<int64_t> seen(count, 0);
+  for (auto [u, target] : llvm::enumerate(targets)) {
+    int64_t round = seen[target]++;
+    if (round == static_cast<int64_t>(rounds.size()))
+      rounds.emplace_back(count, -1);
+    rounds[round][target] = u;
+  }
+  FailureOr<Value> flatData = reshape(data, {count});
+  FailureOr<Value> flatUpdates = reshape(updates, {updateType.getNumElements()});
+  if (failed(flatData) || failed(flatUpdates))
+    return failure();
+  Value result = *flatData;
+  for (ArrayRef<int64_t> round : rounds) {
+    SmallVector<int64_t> source;
+    SmallVector<bool> written;
+    for (int64_t u : round) {
+      source.push_back(std::max<int64_t>(u, 0));
+      written.push_back(u >= 0);
+    }
+    FailureOr<Value> gathered = create<llm::GatherOp>(
+        {*flatUpdates, indexConstant({count}, source)},
+        {namedAttr("axis", builder.getI64IntegerAttr(0))});
+    if (failed(gathered))
+      return failure();
+    Value combined = *gathered;
+    if (reduction == "add")
+      combined = emit<llm::AddOp>({result, combined});
+    else if (reduction == "mul")
+      combined = emit<llm::MulOp>({result, combined});
+    else if (reduction == "max")
+      combined = emit<llm::MaxOp>({result, combined});
+    else if (reduction == "min")
+      combined = emit<llm::MinOp>({result, combined});
+    result = emit<llm::WhereOp>(
+        {denseConstant(builder.getI1Type(), {count}, ArrayRef<bool>(written)),
+         combined, result});
+  }
+  if (!result)
+    return failure();
+  return setResult(reshape(result, shape));
 }
 
 //===----------------------------------------------------------------------===//

@@ -452,14 +452,23 @@ def build_neox(args) -> nn.Module:
     return model
 
 
+def padding_mask(args, left: bool) -> torch.Tensor:
+    """An attention mask (1 = token, 0 = padding) where row b has
+    b * (seq // 4) padded positions (at most seq - 1), at its start (left
+    padding, as in batched generation) or at its end."""
+    mask = torch.ones(args.batch, args.seq, dtype=torch.long)
+    for b in range(args.batch):
+        pad = min(args.seq - 1, b * (args.seq // 4))
+        if pad:
+            mask[b, :pad] = 0 if left else 1
+            mask[b, args.seq - pad:] = 1 if left else 0
+    return mask
+
+
 def neox_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
     ids = torch.randint(0, NeoXConfig().vocab_size, (args.batch, args.seq),
                         dtype=torch.long, generator=generator)
-    # Left padding: sequence b starts b * (seq // 4) positions late.
-    mask = torch.ones(args.batch, args.seq, dtype=torch.long)
-    for b in range(args.batch):
-        mask[b, : min(args.seq - 1, b * (args.seq // 4))] = 0
-    return {"input_ids": ids, "attention_mask": mask}
+    return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
 
 
 # --------------------------------------------------------------------------
@@ -536,6 +545,91 @@ def gpt2_kv_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
 # --------------------------------------------------------------------------
 # Registry and export.
 # --------------------------------------------------------------------------
+# --------------------------------------------------------------------------
+# GPT-2 as a sequence classifier, the way Hugging Face's
+# GPT2ForSequenceClassification computes it: a 4-D additive mask built from
+# the causal mask and the attention mask by an in-place slice assignment
+# (exported as ScatterND), and the score of each row's last token, found as
+# the position before the first pad token (ArgMax; a row without padding
+# wraps to its last position).
+# --------------------------------------------------------------------------
+class MaskedSelfAttention(CausalSelfAttention):
+    def forward(self, x, mask):
+        batch, seq, d_model = x.shape
+        q, k, v = self.qkv(x).split(d_model, dim=2)
+        q = q.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        v = v.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim)) + mask
+        y = (F.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(batch, seq, d_model)
+        return self.proj(y)
+
+
+CLS_LABELS = 3
+PAD_ID = 0
+
+
+class GPT2Classifier(GPT2):
+    def __init__(self, config: GPT2Config):
+        super().__init__(config)
+        for block in self.blocks:
+            attn = MaskedSelfAttention(config)
+            attn.load_state_dict(block.attn.state_dict())
+            block.attn = attn
+        self.score = nn.Linear(config.d_model, CLS_LABELS, bias=False)
+
+    def forward(self, input_ids, attention_mask):
+        batch, seq = input_ids.shape
+        minimum = torch.finfo(torch.float32).min
+        mask = torch.full((seq, seq), minimum).triu(1)[None, None]
+        mask = mask.expand(batch, 1, seq, seq).clone()
+        padding = attention_mask[:, None, None, :] == 0
+        mask[:, :, :, :seq] = mask[:, :, :, :seq].masked_fill(padding, minimum)
+        positions = torch.arange(seq, dtype=torch.long, device=input_ids.device)
+        h = self.wte(input_ids) + self.wpe(positions).unsqueeze(0)
+        for block in self.blocks:
+            h = h + block.attn(block.ln_1(h), mask)
+            h = h + block.mlp(block.ln_2(h))
+        logits = self.score(self.ln_f(h))
+        last = torch.eq(input_ids, PAD_ID).int().argmax(-1) - 1
+        last = last % seq
+        return logits[torch.arange(batch, device=input_ids.device), last]
+
+
+def build_gpt2_cls(args) -> nn.Module:
+    model = GPT2Classifier(GPT2Config())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def gpt2_cls_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(1, GPT2Config().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    # Right padding with PAD_ID; row 0 has none.
+    mask = padding_mask(args, left=False)
+    ids[mask == 0] = PAD_ID
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+# --------------------------------------------------------------------------
+# A sentence-embedding model over the BERT encoder, as sentence-transformers
+# exports them: mean pooling over the unpadded tokens, then F.normalize
+# (ReduceL2, Clip, Div).
+# --------------------------------------------------------------------------
+class BertEmbedder(Bert):
+    def forward(self, input_ids, attention_mask):
+        h = super().forward(input_ids, attention_mask)
+        weights = attention_mask[..., None].to(h.dtype)
+        pooled = (h * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return F.normalize(pooled, p=2, dim=1)
+
+
+def build_bert_embed(args) -> nn.Module:
+    model = BertEmbedder(BertConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
 @dataclass
 class ModelSpec:
     build: Callable[[argparse.Namespace], nn.Module]
@@ -582,6 +676,23 @@ MODELS: Dict[str, ModelSpec] = {
                          for i in range(GPT2Config().n_layers)
                          for kind in ("key", "value")},
                       "logits": {0: "batch", 1: "sequence"}},
+    ),
+    "gpt2-cls": ModelSpec(
+        build=build_gpt2_cls,
+        make_inputs=gpt2_cls_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch"}},
+    ),
+    "bert-embed": ModelSpec(
+        build=build_bert_embed,
+        make_inputs=bert_inputs,
+        output_names=["sentence_embedding"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "sentence_embedding": {0: "batch"}},
+        reference=bert_reference,
     ),
     "llama": ModelSpec(
         build=build_llama,

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/GPU/Utils/GPUUtils.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Parser/Parser.h"
@@ -41,18 +42,11 @@ namespace {
 
 constexpr llvm::StringLiteral kKernelModule = "llm_kernels";
 
-SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> strides(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  return strides;
-}
-
 /// Strides of `shape` read as a numpy broadcast to `result` (right-aligned;
 /// missing or size-1 dims get stride 0).
 SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> shape,
                                       ArrayRef<int64_t> result) {
-  SmallVector<int64_t> own = contiguousStrides(shape);
+  SmallVector<int64_t> own = computeStrides(shape);
   SmallVector<int64_t> strides(result.size(), 0);
   int64_t lead = result.size() - shape.size();
   for (size_t i = 0; i < result.size(); ++i) {
