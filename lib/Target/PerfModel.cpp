@@ -63,6 +63,11 @@ std::string dtypeOf(mlir::Type type) {
   if (llvm::isa<mlir::FloatType>(element) &&
       element.getIntOrFloatBitWidth() == 8)
     return "fp8";
+  // A 16-bit model's products run in its type where the target has it.
+  if (element.isF16())
+    return "fp16";
+  if (element.isBF16())
+    return "bf16";
   return "float";
 }
 
@@ -264,10 +269,16 @@ llvm::json::Object llmc::summarize(const GraphCost &graphCost,
              cost.weightOtherBytes + cost.streamOtherBytes +
              cost.cacheOtherBytes;
   }
+  // The model's float type: that of its 16-bit products, else fp32.
+  std::string precision = "fp32";
+  for (const OpCost &cost : graphCost.ops)
+    if (cost.matrix && (cost.dtype == "fp16" || cost.dtype == "bf16"))
+      precision = cost.dtype;
   return llvm::json::Object{
       {"flops", flops},
       {"matmul_flops", matmulFlops},
       {"bytes", bytes},
+      {"precision", precision},
       {"weight_bytes",
        graphCost.weightFloatBytes * scale + graphCost.weightOtherBytes},
       {"arithmetic_intensity", bytes > 0 ? flops / bytes : 0.0}};

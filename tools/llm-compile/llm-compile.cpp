@@ -64,12 +64,16 @@ static void printReportTable(const json::Object &targets, raw_ostream &os) {
       hardware = desc->getString("name").value_or("-").str();
     if (std::optional<StringRef> p = t->getString("precision"))
       precision = p->str();
-    // A quantized model's products run in their integer type.
-    if (const json::Array *matrix = t->getArray("matrix_precisions"))
+    // The products' type: a quantized model's integer type, else the one
+    // type they all run at (a 16-bit model's own, where the target has it).
+    if (const json::Array *matrix = t->getArray("matrix_precisions")) {
+      if (matrix->size() == 1 && matrix->front().getAsString())
+        precision = matrix->front().getAsString()->str();
       for (const json::Value &p : *matrix)
         if (std::optional<StringRef> type = p.getAsString();
             type && type->starts_with("int"))
           precision = type->str();
+    }
     os << formatv("{0,-6} {1,-8} {2,-5} {3,10} {4,10} {5,8} {6,11} {7,11} "
                   "{8,10} {9,11} {10,10}\n",
                   name, hardware, precision,
