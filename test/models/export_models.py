@@ -580,8 +580,10 @@ class GPT2Classifier(GPT2):
 
     def forward(self, input_ids, attention_mask):
         batch, seq = input_ids.shape
-        minimum = torch.finfo(torch.float32).min
-        mask = torch.full((seq, seq), minimum).triu(1)[None, None]
+        # In the activations' type, as Hugging Face builds it.
+        dtype = self.wte.weight.dtype
+        minimum = torch.finfo(dtype).min
+        mask = torch.full((seq, seq), minimum, dtype=dtype).triu(1)[None, None]
         mask = mask.expand(batch, 1, seq, seq).clone()
         padding = attention_mask[:, None, None, :] == 0
         mask[:, :, :, :seq] = mask[:, :, :, :seq].masked_fill(padding, minimum)
@@ -781,7 +783,9 @@ def convert_to_float16(path: str):
             graph.initializer[i].CopyFrom(half(init))
     for node in graph.node:
         for attr in node.attribute:
-            if node.op_type == "Constant" and attr.name == "value" and \
+            # Tensor attributes of any node (Constant's value,
+            # ConstantOfShape's fill value), as onnxconverter-common does.
+            if attr.type == onnx.AttributeProto.TENSOR and \
                     attr.t.data_type == TensorProto.FLOAT:
                 attr.t.CopyFrom(half(attr.t))
             if node.op_type == "Cast" and attr.name == "to" and attr.i == TensorProto.FLOAT:
