@@ -2286,7 +2286,29 @@ LogicalResult ONNXImporter::importMatMulNBits() {
                                  ArrayRef<int8_t>(values)),
           blobNameFor(name + ".B")),
       nodeLoc);
-  FailureOr<Value> scales = floatParameter(input(2), "scales");
+  // 16-bit constant scales become f32 ones here, not a cast each forward.
+  Value scaleInput = known(input(2));
+  Type scaleElement = typeOf(scaleInput).getElementType();
+  if (std::optional<ArrayRef<char>> bytes = constantBytesOf(scaleInput);
+      bytes && (scaleElement.isF16() || scaleElement.isBF16()) &&
+      static_cast<int64_t>(bytes->size()) == 2 * n * blocks) {
+    std::vector<float> wide(n * blocks);
+    for (auto [i, value] : llvm::enumerate(wide)) {
+      uint16_t bits;
+      std::memcpy(&bits, bytes->data() + 2 * i, 2);
+      value = APFloat(cast<FloatType>(scaleElement).getFloatSemantics(),
+                      APInt(16, bits))
+                  .convertToFloat();
+    }
+    scaleInput = createConstant(
+        largeToResource(DenseElementsAttr::get(
+                            RankedTensorType::get({n * blocks},
+                                                  builder.getF32Type()),
+                            ArrayRef<float>(wide)),
+                        blobNameFor(name + ".scales")),
+        nodeLoc);
+  }
+  FailureOr<Value> scales = floatParameter(scaleInput, "scales");
   if (failed(scales) || typeOf(*scales).getNumElements() != n * blocks)
     return failed(scales) ? failure()
                           : error("input 'scales' must have N * blocks = " +

@@ -353,6 +353,13 @@ struct TileCopy {
   /// k) becomes float(q) * scale[row0 + row] (one scale per output column),
   /// then the tensor-core type. Empty: no scale.
   std::string scaleMemref, scaleType, row0;
+  /// A 4-bit weight (MatMulSpec::rhsBlock): strides and extents count
+  /// elements, the buffer holds two per byte; element (row, k) is (q -
+  /// zero) * scale of block (row, k / block4), `blocksPerRow` per row. A
+  /// load returns each chunk's bytes, then each chunk's scale (and zero
+  /// point), read with the bytes. 0: not packed.
+  int64_t block4 = 0, blocksPerRow = 0;
+  std::string zeroMemref, zeroType;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
@@ -396,7 +403,7 @@ struct TileCopy {
         vector == 1 ? w.let("arith.constant " + z + " : " + element)
                     : w.let("arith.constant dense<" + z + "> : " + vt);
     std::string cRows = w.idx(extentRows), cK = w.idx(extentK);
-    std::vector<std::string> values;
+    std::vector<std::string> values, parameters;
     for (int64_t i = 0; i < chunks; ++i) {
       auto [r, k] = position(w, tid, i);
       std::string gr = w.add(row0, r), gk = w.add(k0, k);
@@ -404,6 +411,31 @@ struct TileCopy {
       std::string addr = w.add(
           base, w.add(w.mulc(gr, strideRow), w.mulc(gk, strideK)));
       std::string safe = w.select(ok, addr, w.idx(0), "index");
+      if (block4) {
+        // Bytes at element address / 2; the block's scale (zero point).
+        std::string byte = w.div(safe, w.idx(2));
+        std::string packedType = vector == 1
+                                     ? std::string("i8")
+                                     : "vector<" + std::to_string(vector / 2) +
+                                           "xi8>";
+        std::string v =
+            vector == 1
+                ? w.load(memref, memrefType, byte)
+                : w.let("vector.load " + memref + "[" + byte +
+                        "] {alignment = " + std::to_string(vector / 2) +
+                        " : i64} : " + memrefType + ", " + packedType);
+        values.push_back(v);
+        std::string blockIndex = w.select(
+            ok,
+            w.add(w.mulc(gr, blocksPerRow), w.div(gk, w.idx(block4))),
+            w.idx(0), "index");
+        // Outside the matrix the scale is 0, so the element is.
+        parameters.push_back(w.select(
+            ok, w.load(scaleMemref, scaleType, blockIndex), w.f32(0.0), "f32"));
+        if (!zeroMemref.empty())
+          parameters.push_back(w.load(zeroMemref, zeroType, blockIndex));
+        continue;
+      }
       if (vector == 1) {
         std::string v = w.load(memref, memrefType, safe);
         values.push_back(w.select(ok, v, zero, element.c_str()));
@@ -416,6 +448,7 @@ struct TileCopy {
                             vt);
       values.push_back(w.select(ok, v, zero, vt.c_str()));
     }
+    values.insert(values.end(), parameters.begin(), parameters.end());
     return values;
   }
 
@@ -436,7 +469,9 @@ struct TileCopy {
         return w.load(scaleMemref, scaleType,
                       w.select(ok, n, w.idx(0), "index"));
       };
-      if (!scaleMemref.empty()) {
+      if (block4) {
+        h = unpackFour(w, types, i, k, values);
+      } else if (!scaleMemref.empty()) {
         h = w.let("arith.sitofp " + h + " : " + from + " to " +
                   vectorType("f32"));
         if (alongK || vector == 1) {
@@ -491,6 +526,67 @@ struct TileCopy {
   }
 
 private:
+  /// Chunk i of a 4-bit weight as `vector` elements of the tensor-core type:
+  /// nibbles (signed, or unsigned less the zero point) times the block's
+  /// scale, in k order (low nibble first). `values` is what load returned;
+  /// `k` the chunk's k within the tile (its parity picks a lone nibble).
+  std::string unpackFour(Writer &w, const MmaTypes &types, int64_t i,
+                         const std::string &k,
+                         const std::vector<std::string> &values) const {
+    bool zeroPoint = !zeroMemref.empty();
+    int64_t perChunk = zeroPoint ? 2 : 1;
+    std::string scale = values[chunks + i * perChunk];
+    int64_t bytes = std::max<int64_t>(vector / 2, 1);
+    std::string i8 = bytes == 1 ? "i8" : "vector<" + std::to_string(bytes) + "xi8>";
+    std::string f32 = bytes == 1 ? "f32" : "vector<" + std::to_string(bytes) + "xf32>";
+    auto splat = [&](int value) {
+      return w.let("arith.constant " +
+                   (bytes == 1 ? std::to_string(value)
+                               : "dense<" + std::to_string(value) + ">") +
+                   " : " + i8);
+    };
+    std::string v = values[i], low, high;
+    if (zeroPoint) {
+      std::string zero = values[chunks + i * perChunk + 1];
+      if (bytes > 1)
+        zero = w.let("vector.broadcast " + zero + " : i8 to " + i8);
+      low = w.bin("arith.subi", w.bin("arith.andi", v, splat(15), i8.c_str()),
+                  zero, i8.c_str());
+      high = w.bin("arith.subi", w.bin("arith.shrui", v, splat(4), i8.c_str()),
+                   zero, i8.c_str());
+    } else {
+      low = w.bin("arith.shrsi", w.bin("arith.shli", v, splat(4), i8.c_str()),
+                  splat(4), i8.c_str());
+      high = w.bin("arith.shrsi", v, splat(4), i8.c_str());
+    }
+    if (bytes > 1)
+      scale = w.let("vector.broadcast " + scale + " : f32 to " + f32);
+    auto dequantize = [&](const std::string &q) {
+      return w.bin("arith.mulf",
+                   w.let("arith.sitofp " + q + " : " + i8 + " to " + f32),
+                   scale, f32.c_str());
+    };
+    low = dequantize(low);
+    high = dequantize(high);
+    if (vector == 1) {
+      std::string odd = w.cmp("ne", w.rem(k, w.idx(2)), w.idx(0));
+      return w.let("arith.truncf " + w.select(odd, high, low, "f32") +
+                   " : f32 to " + types.element);
+    }
+    std::vector<std::string> elements;
+    for (int64_t j = 0; j < bytes; ++j)
+      for (const std::string &half : {low, high})
+        elements.push_back(w.let("vector.extract " + half + "[" +
+                                 std::to_string(j) + "] : f32 from " + f32));
+    std::string list;
+    for (const std::string &e : elements)
+      list += (list.empty() ? "" : ", ") + e;
+    std::string wide = w.let("vector.from_elements " + list + " : " +
+                             vectorType("f32"));
+    return w.let("arith.truncf " + wide + " : " + vectorType("f32") + " to " +
+                 vectorType(types.element));
+  }
+
   /// The tile subscript of element (r, k) of a stage.
   std::string subscript(Writer &w, const std::string &stage,
                         const std::string &r, const std::string &k) const {
@@ -542,6 +638,8 @@ std::vector<std::string> matmulParams(const MatMulSpec &s,
                                      "%rhs: " + copyB.memrefType};
   if (s.hasRhsScale)
     params.push_back("%rhsScale: " + flatType(s.rhsScaleElements));
+  if (s.hasRhsZeroPoint)
+    params.push_back("%rhsZero: " + flatType(s.rhsScaleElements, "i8"));
   for (size_t i = 0; i < s.scales.size(); ++i)
     params.push_back("%scale" + std::to_string(i) + ": " +
                      flatType(s.scales[i].elements));
@@ -575,12 +673,19 @@ std::pair<TileCopy, TileCopy> productCopies(const MatMulSpec &s,
                                             const std::string &aTile,
                                             const std::string &bTile,
                                             int64_t threads) {
+  TileCopy rhs(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads, s.n,
+               s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
+               types.bytes);
+  if (s.rhsBlock) {
+    // Two elements per byte; runs of whole bytes.
+    rhs.memrefType = flatType(s.rhs.elements / 2, "i8");
+    rhs.block4 = s.rhsBlock;
+    rhs.blocksPerRow = (s.k + s.rhsBlock - 1) / s.rhsBlock;
+  }
   return {TileCopy(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,
                    s.m, s.k, s.lhs.rowStride, s.lhs.colStride, s.lhsElement,
                    types.bytes),
-          TileCopy(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
-                   s.n, s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
-                   types.bytes)};
+          rhs};
 }
 
 /// An int8 weight with per-column scales: its tile copy dequantizes.
@@ -590,6 +695,10 @@ void dequantizeRhs(TileCopy &copy, const MatMulSpec &s, const std::string &n0) {
   copy.scaleMemref = "%rhsScale";
   copy.scaleType = flatType(s.rhsScaleElements);
   copy.row0 = n0;
+  if (s.hasRhsZeroPoint) {
+    copy.zeroMemref = "%rhsZero";
+    copy.zeroType = flatType(s.rhsScaleElements, "i8");
+  }
 }
 
 /// Stores one accumulator of a product at (row, col) of batch z, through the

@@ -61,6 +61,13 @@ struct MatMulSpec {
   /// enters shared memory.
   bool hasRhsScale = false;
   int64_t rhsScaleElements = 0;
+  /// A 4-bit rhs (llm-quantize w4, MatMulNBits) of a bf16/f16 product, read
+  /// [N, K] with K contiguous: byte (n, k / 2) holds elements k and k + 1
+  /// (low nibble first). Element (n, k) is (q - zero[n, k / rhsBlock]) *
+  /// rhsScale[n, k / rhsBlock]: signed nibbles without a zero point,
+  /// unsigned ones with one (i8, `hasRhsZeroPoint`). 0: not packed.
+  int64_t rhsBlock = 0;
+  bool hasRhsZeroPoint = false;
   /// Element type of the result: "f32" or "f16" (the epilogue computes in
   /// f32 and rounds), or "i32" for an s8 product stored as its exact
   /// accumulator (no epilogue).

@@ -456,6 +456,56 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
       spec.rhsScaleElements = n;
     }
   }
+  // A 4-bit weight (llm-quantize w4, MatMulNBits: dequantize(q [N, K/2]
+  // packed, per-block scales [and zero points]) read [N, K]), possibly cast
+  // to the 16-bit model's type, is read packed and dequantized as it enters
+  // shared memory: an eighth of the f32 bytes and no dequantization kernel.
+  // The values are the same: (q - zp) * s in f32, then the tensor-core type.
+  Value rhsZero;
+  Operation *weightCast = nullptr;
+  {
+    Value source = rhs;
+    if (auto cast = source.getDefiningOp<llm::CastOp>();
+        cast && cast->hasOneUse() && isStaticF32(cast.getInput()) &&
+        kernelFloat(cast.getResult()) == spec.lhsElement &&
+        spec.lhsElement != "f32")
+      source = cast.getInput(), weightCast = cast;
+    auto dequant = source.getDefiningOp<llm::DequantizeOp>();
+    auto q = dequant ? dyn_cast<RankedTensorType>(dequant.getInput().getType())
+                     : RankedTensorType();
+    // Without block_size, one scale per row: a block of all of K.
+    int64_t n = spec.n, k = spec.k,
+            block = dequant && dequant.getBlockSize() ? dequant.getBlockSize() : k;
+    int64_t blocks = (k + block - 1) / block;
+    SmallVector<int64_t> parameterShape = {n, blocks};
+    auto isParameter = [&](Value value, Type element) {
+      auto type = value ? dyn_cast<RankedTensorType>(value.getType())
+                        : RankedTensorType();
+      return type && type.getShape() == ArrayRef<int64_t>(parameterShape) &&
+             type.getElementType() == element;
+    };
+    Value zero = dequant ? dequant.getZeroPoint() : Value();
+    if (!rhsScale && dequant && q && dequant.getBits() == 4 &&
+        block % 8 == 0 && k % 16 == 0 && op.getTransposeRhs() &&
+        q.hasStaticShape() && q.getShape() == ArrayRef<int64_t>{n, k / 2} &&
+        q.getElementType().isInteger(8) && dequant->hasOneUse() &&
+        isParameter(dequant.getScale(), Float32Type::get(op.getContext())) &&
+        (zero ? isParameter(zero, IntegerType::get(op.getContext(), 8)) &&
+                    dequant.getIsUnsigned()
+              : !dequant.getIsUnsigned())) {
+      rhs = dequant.getInput();
+      rhsScale = dequant.getScale();
+      rhsZero = zero;
+      weightDequant = dequant;
+      spec.rhsElement = "i8";
+      spec.hasRhsScale = true;
+      spec.rhsScaleElements = n * blocks;
+      spec.rhsBlock = block;
+      spec.hasRhsZeroPoint = static_cast<bool>(zero);
+    } else {
+      weightCast = nullptr;
+    }
+  }
   // A weight is read in bf16 from a buffer of half the bytes: the kernel
   // rounds its operands to bf16 anyway, so the product is the same.
   bool bf16Weight = false;
@@ -470,6 +520,8 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   SmallVector<Value> inputs = {lhs, rhs};
   if (rhsScale)
     inputs.push_back(rhsScale);
+  if (rhsZero)
+    inputs.push_back(rhsZero);
   if (bias)
     inputs.push_back(bias);
   if (residual)
@@ -478,6 +530,8 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
+  if (weightCast && weightCast->use_empty())
+    weightCast->erase();
   if (weightDequant && weightDequant->use_empty())
     weightDequant->erase();
   return success();

@@ -143,3 +143,47 @@ func.func @weight_only(%x: tensor<32x128xf32>, %q: tensor<128x128xi8> {llm.weigh
   %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<32x128xf32>, tensor<128x128xf32>) -> tensor<32x128xf32>
   return %y : tensor<32x128xf32>
 }
+
+// -----
+
+// A 4-bit weight (MatMulNBits, llm-quantize w4): the matmul reads the packed
+// bytes (two values per byte along K) with the block's scale and unsigned
+// zero point, splits the nibbles, dequantizes (q - zp) * s and stores the
+// run to shared memory in k order; no dequantization kernel, and the cast of
+// an fp16 model's weight goes with it.
+// CHECK-LABEL: func.func @weight_4bit
+// CHECK-NOT: llm.dequantize
+// CHECK-NOT: llm.cast
+// CHECK: gpu.func @matmul_0(%{{.*}}: memref<4096xf16>, %{{.*}}: memref<8192xi8>, %{{.*}}: memref<512xf32>, %{{.*}}: memref<512xi8>, %{{.*}}: memref<4096xf16>)
+// CHECK: %[[B:.*]] = vector.load %arg1[%{{.*}}] {alignment = 4 : i64} : memref<8192xi8>, vector<4xi8>
+// CHECK: memref.load %arg2[%{{.*}}] : memref<512xf32>
+// CHECK: memref.load %arg3[%{{.*}}] : memref<512xi8>
+// CHECK: %[[LO:.*]] = arith.andi %{{.*}}, %{{.*}} : vector<4xi8>
+// CHECK: arith.subi %[[LO]], %{{.*}} : vector<4xi8>
+// CHECK: %[[HI:.*]] = arith.shrui %{{.*}}, %{{.*}} : vector<4xi8>
+// CHECK: arith.subi %[[HI]], %{{.*}} : vector<4xi8>
+// CHECK: arith.sitofp %{{.*}} : vector<4xi8> to vector<4xf32>
+// CHECK: vector.from_elements {{.*}} : vector<8xf32>
+// CHECK: arith.truncf %{{.*}} : vector<8xf32> to vector<8xf16>
+// CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
+func.func @weight_4bit(%x: tensor<32x128xf16>, %q: tensor<128x64xi8> {llm.weight = "w"}, %s: tensor<128x4xf32> {llm.weight = "s"}, %z: tensor<128x4xi8> {llm.weight = "z"}) -> tensor<32x128xf16> {
+  %w = llm.dequantize %q, %s, %z {bits = 4 : i64, block_size = 32 : i64, is_unsigned} : (tensor<128x64xi8>, tensor<128x4xf32>, tensor<128x4xi8>) -> tensor<128x128xf32>
+  %h = llm.cast %w : (tensor<128x128xf32>) -> tensor<128x128xf16>
+  %y = llm.matmul %x, %h {transpose_rhs = true} : (tensor<32x128xf16>, tensor<128x128xf16>) -> tensor<32x128xf16>
+  return %y : tensor<32x128xf16>
+}
+
+// -----
+
+// Signed nibbles (no zero point): sign-extended by shifts.
+// CHECK-LABEL: func.func @weight_4bit_signed
+// CHECK: gpu.func @matmul_0(%{{.*}}: memref<4096xf32>, %{{.*}}: memref<8192xi8>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<4096xf32>)
+// CHECK: %[[L:.*]] = arith.shli %{{.*}}, %{{.*}} : vector<4xi8>
+// CHECK: arith.shrsi %[[L]], %{{.*}} : vector<4xi8>
+// CHECK: arith.shrsi %{{.*}}, %{{.*}} : vector<4xi8>
+// CHECK: arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
+func.func @weight_4bit_signed(%x: tensor<32x128xf32>, %q: tensor<128x64xi8> {llm.weight = "w"}, %s: tensor<128x1xf32>) -> tensor<32x128xf32> {
+  %w = llm.dequantize %q, %s {bits = 4 : i64} : (tensor<128x64xi8>, tensor<128x1xf32>) -> tensor<128x128xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<32x128xf32>, tensor<128x128xf32>) -> tensor<32x128xf32>
+  return %y : tensor<32x128xf32>
+}

@@ -21,9 +21,10 @@ import onnx
 from onnx import helper, numpy_helper
 
 
-def quantize(w, block, symmetric):
-    """w [K, N] -> (packed [N, blocks, block/2] u8, scales [N*blocks] f32,
-    zero points packed u8 or None, dequantized [K, N] f32)."""
+def quantize(w, block, symmetric, scale_dtype=np.float32):
+    """w [K, N] -> (packed [N, blocks, block/2] u8, scales [N*blocks] of
+    scale_dtype, zero points packed u8 or None, dequantized [K, N] f32 with
+    those scales)."""
     k, n = w.shape
     blocks = (k + block - 1) // block
     padded = np.zeros((n, blocks * block), np.float32)
@@ -39,7 +40,7 @@ def quantize(w, block, symmetric):
         scale = (hi - lo) / 15.0
         scale[scale == 0] = 1.0
         zero = np.clip(np.round(-lo / scale), 0, 15)
-    scale = scale.astype(np.float32)
+    scale = scale.astype(scale_dtype).astype(np.float32)
     q = np.clip(np.round(b / scale[..., None]) + zero[..., None], 0, 15).astype(np.uint8)
     deq = ((q.astype(np.float32) - zero[..., None]) * scale[..., None]).reshape(n, -1)[:, :k]
     packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
@@ -49,7 +50,7 @@ def quantize(w, block, symmetric):
         if blocks % 2:
             z = np.concatenate([z, np.zeros((n, 1), np.uint8)], axis=1)
         zero_packed = (z[:, 0::2] | (z[:, 1::2] << 4)).reshape(-1).astype(np.uint8)
-    return packed, scale.reshape(-1), zero_packed, deq.T.astype(np.float32)
+    return packed, scale.reshape(-1).astype(scale_dtype), zero_packed, deq.T.astype(np.float32)
 
 
 def main():
@@ -73,9 +74,9 @@ def main():
             nodes.append(node)
             continue
         w = numpy_helper.to_array(weight)
-        packed, scales, zeros, deq = quantize(w.astype(np.float32), args.block, args.symmetric)
         # An fp16 model's scales are fp16 (the op's T1 is A's type).
-        scales = scales.astype(w.dtype)
+        packed, scales, zeros, deq = quantize(w.astype(np.float32), args.block,
+                                              args.symmetric, w.dtype)
         deq = deq.astype(w.dtype)
         prefix = f"{node.name or node.output[0]}_q4"
         new_inits = [numpy_helper.from_array(packed, prefix + ".B"),
