@@ -29,8 +29,13 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   architecture; gpt2-prefill-wgmma: the prefill for sm_90a;
   gpt2-prefill-f16, gpt2-decode-f16: the model converted to fp16
   (export_models.convert_to_float16: f16 weights and activations);
-  gpt2-decode-w8 and gpt2-decode-int8: the decode with int8 weights (w8)
-  and with int8 weights and per-token int8 activations.
+  gpt2-prefill-bf16, gpt2-decode-bf16: the model exported by torch in
+  bf16 (bf16 weights, activations and tensor cores); gpt2-decode-w8,
+  gpt2-decode-w4 and gpt2-decode-int8: the decode with int8 weights (w8),
+  with 4-bit weights unpacked in the matmul kernels (w4), and with int8
+  weights and per-token int8 activations. The checks add the bf16 GPT-2
+  test model (against torch's fp32 logits) and its w4 form (against the
+  host's w4 logits).
 
 Weights of the timed models are not copied (random ones are made on the
 GPU: timing does not depend on them), which keeps the folder small. Every
@@ -42,6 +47,7 @@ measured nothing: numbers only ever come from a real run. It exits 1 if a
 check fails, 2 if the folder is not a prepared one.
 """
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -160,6 +166,32 @@ def prepare_checks(build, folder, work, sm90a):
             shutil.copy(os.path.join(src, output + ".npy"), os.path.join(art, "expected.npy"))
             checks.append({"name": model + suffix, "inputs": inputs, "output": output,
                            "tol": 5e-2})
+    # GPT-2 exported in bf16 (bf16 buffers and tensor cores) against torch's
+    # fp32 logits (logits up to 55; the emulator is 0.21 off at most), and
+    # with 4-bit weights (packed in the matmul kernels) against the host's
+    # w4 logits.
+    src = os.path.join(work, "gpt2-bf16")
+    subprocess.run([sys.executable, os.path.join(ROOT, "test", "models", "export_models.py"),
+                    "--model", "gpt2", "--bfloat16", "--out", src],
+                   check=True, stdout=subprocess.DEVNULL)
+    w4 = os.path.join(work, "gpt2-w4-host")
+    subprocess.run([tool(build, "llm-run"), os.path.join(work, "gpt2", "model.onnx"),
+                    "--target", "host", "--quant", "w4", "--input",
+                    "input_ids=" + os.path.join(work, "gpt2", "input_ids.npy"),
+                    "--output-dir", w4], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    for name, model, flags, expected, tol in (
+            ("gpt2-bf16", os.path.join(src, "model.onnx"), (),
+             os.path.join(src, "logits.npy"), 0.5),
+            ("gpt2-w4", os.path.join(work, "gpt2", "model.onnx"), ("--quant", "w4"),
+             os.path.join(w4, "logits.npy"), 5e-2)):
+        art = os.path.join(folder, "check-" + name)
+        compile_artifact(build, model, art, keep_weights=True, flags=flags)
+        shutil.copy(os.path.join(work, "gpt2", "input_ids.npy"),
+                    os.path.join(art, "input_ids.npy"))
+        shutil.copy(expected, os.path.join(art, "expected.npy"))
+        checks.append({"name": name, "inputs": {"input_ids": "input_ids.npy"},
+                       "output": "logits", "tol": tol})
     inputs_dir = os.path.join(ROOT, "test", "Target", "PTX", "Inputs")
     for script, cases, tol, variants in (
             ("make-gemms.py", ("wide-bias", "transb", "batched", "scalar", "shared"), 2e-3,
@@ -255,15 +287,23 @@ def prepare(args):
             em.convert_to_float16(path16)
             # Prefill also on wgmma; decode (bound by weight bytes) also with
             # int8 weights, alone (w8) and with int8 activations.
-            variants = [("", None, ()), ("-f16", None, ())]
+            # And exported by torch in bf16 (bf16 memory and tensor cores).
+            path_bf16 = os.path.join(work, name + "-bf16.onnx")
+            with torch.no_grad():
+                export(copy.deepcopy(model).to(torch.bfloat16),
+                       (torch.randint(0, config.vocab_size, (1, tokens)),),
+                       ["input_ids"], path_bf16, outputs=("logits",))
+            variants = [("", None, ()), ("-f16", None, ()), ("-bf16", None, ())]
             if tokens > 1:
                 variants.append(("-wgmma", sm90a, ()))
             else:
                 variants += [("-w8", None, ("--quant", "w8")),
+                             ("-w4", None, ("--quant", "w4")),
                              ("-int8", None, ("--quant", "int8", "--quant-activations",
                                               "dynamic"))]
+            sources = {"-f16": path16, "-bf16": path_bf16}
             for suffix, desc, flags in variants:
-                compile_artifact(build, path16 if suffix == "-f16" else path,
+                compile_artifact(build, sources.get(suffix, path),
                                  os.path.join(folder, name + suffix),
                                  keep_weights=False, desc=desc, flags=flags)
                 index["timed"].append({"name": name + suffix, "kind": "gpt2",
