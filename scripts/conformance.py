@@ -150,6 +150,7 @@ FAMILIES = {
     "GatherElements": [r"test_gather_elements_\w+"],
     "ScatterElements": [r"test_scatter_elements_\w+", r"test_scatter_with(out)?_axis"],
     "ScatterND": [r"test_scatternd(_\w+)?"],
+    "TopK": [r"test_top_k(_\w+)?"],
 }
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.

@@ -295,6 +295,7 @@ private:
   Value reduce(Value value, ArrayRef<int64_t> axes, bool keepdims);
   LogicalResult importReduceComposite();
   LogicalResult importArgExtreme();
+  LogicalResult importTopK();
   LogicalResult importGatherElements();
   LogicalResult importScatter();
   LogicalResult importMatMulNBits();
@@ -461,6 +462,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"ReduceLogSumExp", {&I::importReduceComposite, 1}},
       {"ArgMax", {&I::importArgExtreme, 1}},
       {"ArgMin", {&I::importArgExtreme, 1}},
+      {"TopK", {&I::importTopK, 11}},
       {"Constant", {&I::importConstant, 1}},
       {"ConstantOfShape", {&I::importConstantOfShape, 9}},
       {"Shape", {&I::importShape, 1}},
@@ -2642,6 +2644,73 @@ LogicalResult ONNXImporter::importArgExtreme() {
   Value result = last ? reduce<llm::ReduceMaxOp>(candidates, {*axis}, keepdims)
                       : reduce<llm::ReduceMinOp>(candidates, {*axis}, keepdims);
   return result ? setResult(result) : failure();
+}
+
+/// TopK: k rounds, each taking the largest (or smallest) element not yet
+/// taken, the lowest index among equals (as ONNX orders ties); values and
+/// indices concatenated along the axis, sorted. O(k * n): for the small k
+/// of routers and sampling heads.
+LogicalResult ONNXImporter::importTopK() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  FailureOr<int64_t> k = constantScalarInt(1, "K");
+  if (failed(k))
+    return failure();
+  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", -1), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t n = type.getDimSize(*axis);
+  if (ShapedType::isDynamic(n))
+    return error("TopK needs a static size along its axis");
+  if (*k < 1 || *k > n)
+    return error("K = " + Twine(*k) + " is not in 1.." + Twine(n));
+  bool largest = getInt("largest", 1) != 0;
+  bool isFloat = isa<FloatType>(type.getElementType());
+  Type i64 = builder.getI64Type();
+  SmallVector<int64_t> iotaShape(type.getRank(), 1);
+  iotaShape[*axis] = n;
+  Value iota =
+      indexConstant(iotaShape, llvm::to_vector(llvm::seq<int64_t>(0, n)));
+  // Taken elements read as the far end of the order; only untaken ones can
+  // be picked, so a genuine -inf (or +inf) still is, in its turn.
+  Value far = scalarOf(type.getElementType(),
+                       isFloat ? (largest ? -INFINITY : INFINITY)
+                       : largest ? static_cast<double>(INT64_MIN / 2)
+                                 : static_cast<double>(INT64_MAX / 2));
+  SmallVector<bool> none(n, false);
+  Value taken =
+      denseConstant(builder.getI1Type(), iotaShape, ArrayRef<bool>(none));
+  SmallVector<Value> values, indices;
+  for (int64_t round = 0; round < *k; ++round) {
+    Value current = emit<llm::WhereOp>({taken, far, x});
+    Value extreme = largest
+                        ? reduce<llm::ReduceMaxOp>(current, {*axis}, true)
+                        : reduce<llm::ReduceMinOp>(current, {*axis}, true);
+    Value hit = emit<llm::AndOp>({emit<llm::EqualOp>({current, extreme}),
+                                  emit<llm::NotOp>(taken)});
+    Value index = reduce<llm::ReduceMinOp>(
+        emit<llm::WhereOp>({hit, iota, scalarOf(i64, n)}), {*axis}, true);
+    taken = emit<llm::OrOp>({taken, emit<llm::EqualOp>({iota, index})});
+    values.push_back(extreme);
+    indices.push_back(index);
+  }
+  if (llvm::any_of(values, [](Value v) { return !v; }) ||
+      llvm::any_of(indices, [](Value v) { return !v; }))
+    return failure();
+  auto concat = [&](ValueRange pieces) -> FailureOr<Value> {
+    if (pieces.size() == 1)
+      return pieces.front();
+    return create<llm::ConcatOp>(
+        pieces, {namedAttr("axis", builder.getI64IntegerAttr(*axis))});
+  };
+  FailureOr<Value> topValues = concat(values), topIndices = concat(indices);
+  if (failed(topValues) || failed(topIndices))
+    return failure();
+  results.push_back(*topValues);
+  results.push_back(*topIndices);
+  return success();
 }
 
 namespace {
