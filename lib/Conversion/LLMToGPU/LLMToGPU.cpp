@@ -376,6 +376,89 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
   }
 }
 
+/// A weight-only quantized rhs that a product kernel dequantizes as it
+/// loads its tiles (no f32 copy of the weight per forward, no
+/// dequantization kernel; the same values: dequantized in f32, then rounded
+/// to the tensor-core type).
+struct WeightDequant {
+  /// The kernel's operands: the integer weight, its scales, zero points.
+  Value values, scale, zero;
+  /// The ops the kernel replaces (the dequantization and a cast of its
+  /// result), users first.
+  SmallVector<Operation *> absorbed;
+};
+
+/// Matches `op`'s rhs against the layouts the product kernels read and
+/// describes the match in `spec`:
+/// - int8 (llm-quantize w8): dequantize(q [N,K] or [K,N], one scale per
+///   output column);
+/// - 4-bit (llm-quantize w4, MatMulNBits): dequantize(q [N, K/2] packed,
+///   [N, K/block] scales [and unsigned zero points]) read [N, K], possibly
+///   cast to a 16-bit model's type; K a multiple of 16 and the block of 8.
+std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
+                                                gk::MatMulSpec &spec) {
+  WeightDequant weight;
+  Value rhs = op.getRhs();
+  int64_t n = spec.n, k = spec.k;
+  if (auto cast = rhs.getDefiningOp<llm::CastOp>();
+      cast && cast->hasOneUse() && isStaticF32(cast.getInput()) &&
+      spec.lhsElement != "f32" &&
+      kernelFloat(cast.getResult()) == spec.lhsElement) {
+    weight.absorbed.push_back(cast);
+    rhs = cast.getInput();
+  }
+  auto dequant = rhs.getDefiningOp<llm::DequantizeOp>();
+  if (!dequant || !dequant->hasOneUse())
+    return std::nullopt;
+  auto q = dyn_cast<RankedTensorType>(dequant.getInput().getType());
+  if (!q || !q.hasStaticShape() || q.getRank() != 2 ||
+      !q.getElementType().isInteger(8))
+    return std::nullopt;
+  weight.values = dequant.getInput();
+  weight.scale = dequant.getScale();
+  weight.zero = dequant.getZeroPoint();
+  weight.absorbed.push_back(dequant);
+  auto scaleType = dyn_cast<RankedTensorType>(weight.scale.getType());
+  if (!scaleType || !scaleType.hasStaticShape() ||
+      !scaleType.getElementType().isF32())
+    return std::nullopt;
+  if (dequant.getBits() == 8) {
+    bool perColumn =
+        scaleType.getNumElements() == n &&
+        (op.getTransposeRhs()
+             ? scaleType.getShape() == ArrayRef<int64_t>{n, 1}
+             : (scaleType.getShape() == ArrayRef<int64_t>{1, n} ||
+                scaleType.getShape() == ArrayRef<int64_t>{n}));
+    // The int8 path takes no cast (its products are bf16 on f32 models).
+    if (weight.absorbed.size() != 1 || weight.zero || dequant.getIsUnsigned() ||
+        dequant.getBlockSize() != 0 || !perColumn)
+      return std::nullopt;
+    spec.rhsElement = "i8";
+    spec.hasRhsScale = true;
+    spec.rhsScaleElements = n;
+    return weight;
+  }
+  // 4-bit: without block_size, one scale per row (a block of all of K).
+  int64_t block = dequant.getBlockSize() ? dequant.getBlockSize() : k;
+  int64_t blocks = (k + block - 1) / block;
+  SmallVector<int64_t> parameterShape = {n, blocks};
+  bool zeroOk = weight.zero
+                    ? cast<RankedTensorType>(weight.zero.getType()).getShape() ==
+                              ArrayRef<int64_t>(parameterShape) &&
+                          dequant.getIsUnsigned()
+                    : !dequant.getIsUnsigned();
+  if (block % 8 != 0 || k % 16 != 0 || !op.getTransposeRhs() ||
+      q.getShape() != ArrayRef<int64_t>{n, k / 2} ||
+      scaleType.getShape() != ArrayRef<int64_t>(parameterShape) || !zeroOk)
+    return std::nullopt;
+  spec.rhsElement = "i8";
+  spec.hasRhsScale = true;
+  spec.rhsScaleElements = n * blocks;
+  spec.rhsBlock = block;
+  spec.hasRhsZeroPoint = static_cast<bool>(weight.zero);
+  return weight;
+}
+
 LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   Value lhs = op.getLhs(), rhs = op.getRhs();
   Value bias = op.getBias(), residual = op.getResidual();
@@ -425,91 +508,13 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     spec.activation = gk::Activation::Silu;
     break;
   }
-  // A weight-only int8 weight (llm-quantize w8: dequantize(q [N,K] or
-  // [K,N], one scale per output column)) is read as int8 and dequantized as
-  // it enters shared memory: a quarter of the f32 bytes, and no f32 copy of
-  // the weight per forward. Same values: float(q) * s, then the tensor-core
-  // type, as before.
-  Value rhsScale;
-  llm::DequantizeOp weightDequant;
-  if (auto dequant = rhs.getDefiningOp<llm::DequantizeOp>()) {
-    auto q = dyn_cast<RankedTensorType>(dequant.getInput().getType());
-    auto scaleType = dyn_cast<RankedTensorType>(dequant.getScale().getType());
-    int64_t n = spec.n;
-    bool perColumn =
-        scaleType && scaleType.hasStaticShape() &&
-        scaleType.getNumElements() == n &&
-        (op.getTransposeRhs()
-             ? scaleType.getShape() == ArrayRef<int64_t>{n, 1}
-             : (scaleType.getShape() == ArrayRef<int64_t>{1, n} ||
-                scaleType.getShape() == ArrayRef<int64_t>{n}));
-    if (q && q.getElementType().isInteger(8) && q.hasStaticShape() &&
-        q.getRank() == 2 && !dequant.getZeroPoint() &&
-        !dequant.getIsUnsigned() && dequant.getBits() == 8 &&
-        dequant.getBlockSize() == 0 && perColumn && dequant->hasOneUse() &&
-        isStaticF32(dequant.getScale())) {
-      rhs = dequant.getInput();
-      rhsScale = dequant.getScale();
-      weightDequant = dequant;
-      spec.rhsElement = "i8";
-      spec.hasRhsScale = true;
-      spec.rhsScaleElements = n;
-    }
-  }
-  // A 4-bit weight (llm-quantize w4, MatMulNBits: dequantize(q [N, K/2]
-  // packed, per-block scales [and zero points]) read [N, K]), possibly cast
-  // to the 16-bit model's type, is read packed and dequantized as it enters
-  // shared memory: an eighth of the f32 bytes and no dequantization kernel.
-  // The values are the same: (q - zp) * s in f32, then the tensor-core type.
-  Value rhsZero;
-  Operation *weightCast = nullptr;
-  {
-    Value source = rhs;
-    if (auto cast = source.getDefiningOp<llm::CastOp>();
-        cast && cast->hasOneUse() && isStaticF32(cast.getInput()) &&
-        kernelFloat(cast.getResult()) == spec.lhsElement &&
-        spec.lhsElement != "f32")
-      source = cast.getInput(), weightCast = cast;
-    auto dequant = source.getDefiningOp<llm::DequantizeOp>();
-    auto q = dequant ? dyn_cast<RankedTensorType>(dequant.getInput().getType())
-                     : RankedTensorType();
-    // Without block_size, one scale per row: a block of all of K.
-    int64_t n = spec.n, k = spec.k,
-            block = dequant && dequant.getBlockSize() ? dequant.getBlockSize() : k;
-    int64_t blocks = (k + block - 1) / block;
-    SmallVector<int64_t> parameterShape = {n, blocks};
-    auto isParameter = [&](Value value, Type element) {
-      auto type = value ? dyn_cast<RankedTensorType>(value.getType())
-                        : RankedTensorType();
-      return type && type.getShape() == ArrayRef<int64_t>(parameterShape) &&
-             type.getElementType() == element;
-    };
-    Value zero = dequant ? dequant.getZeroPoint() : Value();
-    if (!rhsScale && dequant && q && dequant.getBits() == 4 &&
-        block % 8 == 0 && k % 16 == 0 && op.getTransposeRhs() &&
-        q.hasStaticShape() && q.getShape() == ArrayRef<int64_t>{n, k / 2} &&
-        q.getElementType().isInteger(8) && dequant->hasOneUse() &&
-        isParameter(dequant.getScale(), Float32Type::get(op.getContext())) &&
-        (zero ? isParameter(zero, IntegerType::get(op.getContext(), 8)) &&
-                    dequant.getIsUnsigned()
-              : !dequant.getIsUnsigned())) {
-      rhs = dequant.getInput();
-      rhsScale = dequant.getScale();
-      rhsZero = zero;
-      weightDequant = dequant;
-      spec.rhsElement = "i8";
-      spec.hasRhsScale = true;
-      spec.rhsScaleElements = n * blocks;
-      spec.rhsBlock = block;
-      spec.hasRhsZeroPoint = static_cast<bool>(zero);
-    } else {
-      weightCast = nullptr;
-    }
-  }
+  std::optional<WeightDequant> weight = matchWeightDequant(op, spec);
+  if (weight)
+    rhs = weight->values;
   // A weight is read in bf16 from a buffer of half the bytes: the kernel
   // rounds its operands to bf16 anyway, so the product is the same.
   bool bf16Weight = false;
-  if (auto arg = dyn_cast<BlockArgument>(rhs); arg && !rhsScale)
+  if (auto arg = dyn_cast<BlockArgument>(rhs); arg && !weight)
     if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
       bf16Weight = spec.mmaType == "bf16" && spec.rhsElement == "f32" &&
                    func.getArgAttr(arg.getArgNumber(),
@@ -518,10 +523,11 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     spec.rhsElement = "bf16";
   int64_t threads = emitProduct(spec);
   SmallVector<Value> inputs = {lhs, rhs};
-  if (rhsScale)
-    inputs.push_back(rhsScale);
-  if (rhsZero)
-    inputs.push_back(rhsZero);
+  if (weight) {
+    inputs.push_back(weight->scale);
+    if (weight->zero)
+      inputs.push_back(weight->zero);
+  }
   if (bias)
     inputs.push_back(bias);
   if (residual)
@@ -530,10 +536,10 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
-  if (weightCast && weightCast->use_empty())
-    weightCast->erase();
-  if (weightDequant && weightDequant->use_empty())
-    weightDequant->erase();
+  if (weight)
+    for (Operation *absorbed : weight->absorbed)
+      if (absorbed->use_empty())
+        absorbed->erase();
   return success();
 }
 
