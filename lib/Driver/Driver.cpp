@@ -806,52 +806,6 @@ llvm::json::Object CompiledModel::report() const {
 // Comparison
 //===----------------------------------------------------------------------===//
 
-static double elementAsDouble(const Tensor &tensor, int64_t i) {
-  const char *data = static_cast<const char *>(tensor.data());
-  switch (tensor.dtype) {
-  case DType::f32: {
-    float v;
-    std::memcpy(&v, data + 4 * i, 4);
-    return v;
-  }
-  case DType::f64: {
-    double v;
-    std::memcpy(&v, data + 8 * i, 8);
-    return v;
-  }
-  case DType::f16:
-  case DType::bf16: {
-    uint16_t bits;
-    std::memcpy(&bits, data + 2 * i, 2);
-    const llvm::fltSemantics &semantics = tensor.dtype == DType::f16
-                                              ? llvm::APFloat::IEEEhalf()
-                                              : llvm::APFloat::BFloat();
-    return llvm::APFloat(semantics, llvm::APInt(16, bits)).convertToDouble();
-  }
-  case DType::i64: {
-    int64_t v;
-    std::memcpy(&v, data + 8 * i, 8);
-    return static_cast<double>(v);
-  }
-  case DType::i32: {
-    int32_t v;
-    std::memcpy(&v, data + 4 * i, 4);
-    return v;
-  }
-  case DType::i16: {
-    int16_t v;
-    std::memcpy(&v, data + 2 * i, 2);
-    return v;
-  }
-  case DType::i8:
-    return static_cast<int8_t>(data[i]);
-  case DType::u8:
-  case DType::i1:
-    return static_cast<uint8_t>(data[i]);
-  }
-  return 0;
-}
-
 std::optional<std::string> llmc::compareTensors(const Tensor &actual,
                                                 const Tensor &expected,
                                                 double rtol, double atol) {

@@ -252,26 +252,6 @@ calibrationSamples(StringRef path, const Signature &sig) {
   return result;
 }
 
-double valueAt(const Tensor &t, int64_t i) {
-  const char *data = static_cast<const char *>(t.data());
-  if (t.dtype == DType::f64) {
-    double v;
-    std::memcpy(&v, data + 8 * i, 8);
-    return v;
-  }
-  if (t.dtype == DType::f16 || t.dtype == DType::bf16) {
-    uint16_t bits;
-    std::memcpy(&bits, data + 2 * i, 2);
-    return llvm::APFloat(t.dtype == DType::f16 ? llvm::APFloat::IEEEhalf()
-                                               : llvm::APFloat::BFloat(),
-                         llvm::APInt(16, bits))
-        .convertToFloat();
-  }
-  float v;
-  std::memcpy(&v, data + 4 * i, 4);
-  return v;
-}
-
 /// The percentile (0..100) of `values`, reordering them.
 float percentileOf(std::vector<float> &values, double percentile) {
   if (values.empty())
@@ -403,7 +383,7 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
                                              : "fp32";
       int64_t n = a.numElements();
       for (int64_t i = 0; i < n; ++i) {
-        double x = valueAt(a, i), y = valueAt(e, i);
+        double x = elementAsDouble(a, i), y = elementAsDouble(e, i);
         dot += x * y;
         actualNorm += x * x;
         expectedNorm += y * y;
@@ -417,10 +397,13 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
         continue;
       for (int64_t row = 0; row < n / last; ++row) {
         int64_t bestA = 0, bestE = 0;
+        auto at = [&](const Tensor &t, int64_t j) {
+          return elementAsDouble(t, row * last + j);
+        };
         for (int64_t j = 1; j < last; ++j) {
-          if (valueAt(a, row * last + j) > valueAt(a, row * last + bestA))
+          if (at(a, j) > at(a, bestA))
             bestA = j;
-          if (valueAt(e, row * last + j) > valueAt(e, row * last + bestE))
+          if (at(e, j) > at(e, bestE))
             bestE = j;
         }
         ++rows;
@@ -557,7 +540,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       absmax[t].resize(k, 0.0f);
       magnitudes.clear();
       for (int64_t i = 0; i < n; ++i) {
-        float magnitude = std::fabs(static_cast<float>(valueAt(x, i)));
+        float magnitude = std::fabs(static_cast<float>(elementAsDouble(x, i)));
         absmax[t][i % k] = std::max(absmax[t][i % k], magnitude);
         if (q.calibration == "percentile")
           magnitudes.push_back(magnitude);

@@ -20,7 +20,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
@@ -303,6 +302,8 @@ private:
   Value denseConstant(Type elementType, ArrayRef<int64_t> shape,
                       ArrayRef<T> values);
   Value indexConstant(ArrayRef<int64_t> shape, ArrayRef<int64_t> values);
+  FailureOr<std::pair<int64_t, int64_t>> staticAxis(Value value, int64_t axis);
+  Value positionsAlong(int64_t rank, int64_t axis, int64_t n);
   LogicalResult importPow();
   LogicalResult importMod();
   LogicalResult importSoftmax();
@@ -344,10 +345,9 @@ private:
   template <typename OpTy> Value emit(ValueRange operands);
   Value scalarOf(Type elementType, double value);
   Value transposed(Value value, ArrayRef<int64_t> perm);
-  Value sumOver(Value value, ArrayRef<int64_t> axes);
   Value maskedSum(Value value, ArrayRef<int64_t> maskShape,
                   ArrayRef<bool> mask, ArrayRef<int64_t> axes);
-  FailureOr<Value> plainMatMul(Value lhs, Value rhs);
+  FailureOr<Value> plainMatMul(Value lhs, Value rhs, bool transposeRhs = false);
   LogicalResult importTile();
   LogicalResult importQuantizeLinear();
   LogicalResult importDequantizeLinear();
@@ -1352,31 +1352,26 @@ Value ONNXImporter::transposed(Value value, ArrayRef<int64_t> perm) {
   return succeeded(result) ? *result : Value();
 }
 
-/// `value` summed over `axes`, which are dropped; null on failure.
-Value ONNXImporter::sumOver(Value value, ArrayRef<int64_t> axes) {
-  if (!value)
-    return {};
-  FailureOr<Value> summed = create<llm::ReduceSumOp>(
-      value, {namedAttr("axes", builder.getDenseI64ArrayAttr(axes)),
-              namedAttr("keepdims", builder.getBoolAttr(false))});
-  return succeeded(summed) ? *summed : Value();
-}
-
 /// `value` where the boolean constant `mask` (of `maskShape`, broadcast
 /// against it) holds and zero elsewhere, summed over `axes`.
 Value ONNXImporter::maskedSum(Value value, ArrayRef<int64_t> maskShape,
                               ArrayRef<bool> mask, ArrayRef<int64_t> axes) {
   Value maskValue = denseConstant(builder.getI1Type(), maskShape, mask);
   Value zero = scalarOf(typeOf(value).getElementType(), 0);
-  return sumOver(emit<llm::WhereOp>({maskValue, value, zero}), axes);
+  return reduce<llm::ReduceSumOp>(emit<llm::WhereOp>({maskValue, value, zero}),
+                                 axes, /*keepdims=*/false);
 }
 
-/// lhs x rhs as a plain llm.matmul: no bias, no residual (fusion adds the
-/// epilogue).
-FailureOr<Value> ONNXImporter::plainMatMul(Value lhs, Value rhs) {
-  return create<llm::MatMulOp>(
-      {lhs, rhs}, {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
-                             builder.getDenseI32ArrayAttr({1, 1, 0, 0}))});
+/// lhs x rhs (or x rhsᵀ) as a plain llm.matmul: no bias, no residual
+/// (fusion adds the epilogue).
+FailureOr<Value> ONNXImporter::plainMatMul(Value lhs, Value rhs,
+                                           bool transposeRhs) {
+  SmallVector<NamedAttribute> attrs{
+      namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
+                builder.getDenseI32ArrayAttr({1, 1, 0, 0}))};
+  if (transposeRhs)
+    attrs.push_back(namedAttr("transpose_rhs", builder.getBoolAttr(true)));
+  return create<llm::MatMulOp>({lhs, rhs}, attrs);
 }
 
 /// Activations and elementwise functions that ONNX defines as functions of
@@ -1762,7 +1757,7 @@ LogicalResult ONNXImporter::importEinsum() {
     }
     if (axes.empty())
       continue;
-    value = sumOver(value, axes);
+    value = reduce<llm::ReduceSumOp>(value, axes, /*keepdims=*/false);
     if (!value)
       return failure();
     term = kept;
@@ -1856,12 +1851,10 @@ LogicalResult ONNXImporter::importCumSum() {
   FailureOr<int64_t> axisValue = constantScalarInt(1, "axis");
   if (failed(axisValue))
     return failure();
-  FailureOr<int64_t> axis = normalizeAxis(*axisValue, type.getRank());
-  if (failed(axis))
+  FailureOr<std::pair<int64_t, int64_t>> along = staticAxis(x, *axisValue);
+  if (failed(along))
     return failure();
-  int64_t n = type.getDimSize(*axis);
-  if (ShapedType::isDynamic(n))
-    return error("CumSum needs a static size along its axis");
+  int64_t axis = along->first, n = along->second;
   bool exclusive = getInt("exclusive", 0) != 0,
        reverse = getInt("reverse", 0) != 0;
   // mask[i, j]: does x[j] add into y[i]?
@@ -1874,9 +1867,9 @@ LogicalResult ONNXImporter::importCumSum() {
   int64_t rank = type.getRank();
   SmallVector<int64_t> perm;
   for (int64_t d = 0; d < rank; ++d)
-    if (d != *axis)
+    if (d != axis)
       perm.push_back(d);
-  perm.push_back(*axis);
+  perm.push_back(axis);
   Value last = transposed(x, perm);
   if (!last)
     return failure();
@@ -2208,15 +2201,7 @@ LogicalResult ONNXImporter::importDequantizeLinear() {
 /// The bytes of a value defined by a constant (inline or a resource blob).
 static std::optional<ArrayRef<char>> constantBytesOf(Value value) {
   auto constant = value.getDefiningOp<llm::ConstantOp>();
-  if (!constant)
-    return std::nullopt;
-  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
-    return dense.isSplat() ? std::nullopt
-                           : std::optional<ArrayRef<char>>(dense.getRawData());
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-  return std::nullopt;
+  return constant ? llm::rawElementBytes(constant.getValue()) : std::nullopt;
 }
 
 /// ONNX Runtime's 4-bit weight-only matmul (com.microsoft MatMulNBits, as
@@ -2334,11 +2319,7 @@ LogicalResult ONNXImporter::importMatMulNBits() {
   FailureOr<Value> rhs = castTo(*dequantized, floatType);
   if (failed(rhs))
     return failure();
-  FailureOr<Value> product = create<llm::MatMulOp>(
-      {a, *rhs},
-      {namedAttr(llm::MatMulOp::getOperandSegmentSizeAttr(),
-                 builder.getDenseI32ArrayAttr({1, 1, 0, 0})),
-       namedAttr("transpose_rhs", builder.getBoolAttr(true))});
+  FailureOr<Value> product = plainMatMul(a, *rhs, /*transposeRhs=*/true);
   if (failed(product))
     return failure();
   if (Value bias = input(5))
@@ -2613,6 +2594,28 @@ Value ONNXImporter::indexConstant(ArrayRef<int64_t> shape,
   return denseConstant(builder.getI64Type(), shape, values);
 }
 
+/// `axis` of `value` normalized, and the static size along it (ops whose
+/// composites spell the axis out: CumSum, ArgMax/ArgMin, TopK).
+FailureOr<std::pair<int64_t, int64_t>>
+ONNXImporter::staticAxis(Value value, int64_t axis) {
+  RankedTensorType type = typeOf(value);
+  FailureOr<int64_t> normalized = normalizeAxis(axis, type.getRank());
+  if (failed(normalized))
+    return failure();
+  int64_t n = type.getDimSize(*normalized);
+  if (ShapedType::isDynamic(n))
+    return error(node->op_type() + " needs a static size along its axis");
+  return std::make_pair(*normalized, n);
+}
+
+/// 0 .. n-1 along `axis` of an i64 constant of rank `rank` (size 1 along
+/// the other dims).
+Value ONNXImporter::positionsAlong(int64_t rank, int64_t axis, int64_t n) {
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = n;
+  return indexConstant(shape, llvm::to_vector(llvm::seq<int64_t>(0, n)));
+}
+
 /// ArgMax and ArgMin: the first (or, with select_last_index, the last)
 /// position along the axis where x equals its maximum (minimum); a NaN is
 /// the extreme, as in numpy.
@@ -2621,28 +2624,25 @@ LogicalResult ONNXImporter::importArgExtreme() {
     return failure();
   Value x = input(0);
   RankedTensorType type = typeOf(x);
-  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 0), type.getRank());
-  if (failed(axis))
+  FailureOr<std::pair<int64_t, int64_t>> along =
+      staticAxis(x, getInt("axis", 0));
+  if (failed(along))
     return failure();
-  int64_t n = type.getDimSize(*axis);
-  if (ShapedType::isDynamic(n))
-    return error(node->op_type() + " needs a static size along its axis");
+  int64_t axis = along->first, n = along->second;
   bool isMax = node->op_type() == "ArgMax";
   bool last = getInt("select_last_index", 0) != 0;
   bool keepdims = getInt("keepdims", 1) != 0;
-  Value extreme = isMax ? reduce<llm::ReduceMaxOp>(x, {*axis}, true)
-                        : reduce<llm::ReduceMinOp>(x, {*axis}, true);
+  Value extreme = isMax ? reduce<llm::ReduceMaxOp>(x, {axis}, true)
+                        : reduce<llm::ReduceMinOp>(x, {axis}, true);
   Value hit = emit<llm::EqualOp>({x, extreme});
   if (isa<FloatType>(type.getElementType()))
     hit = emit<llm::OrOp>({hit, emit<llm::NotOp>(emit<llm::EqualOp>({x, x}))});
-  SmallVector<int64_t> iotaShape(type.getRank(), 1);
-  iotaShape[*axis] = n;
-  Value iota = indexConstant(iotaShape, llvm::to_vector(llvm::seq<int64_t>(0, n)));
+  Value iota = positionsAlong(type.getRank(), axis, n);
   Type i64 = builder.getI64Type();
   Value candidates =
       emit<llm::WhereOp>({hit, iota, scalarOf(i64, last ? -1 : n)});
-  Value result = last ? reduce<llm::ReduceMaxOp>(candidates, {*axis}, keepdims)
-                      : reduce<llm::ReduceMinOp>(candidates, {*axis}, keepdims);
+  Value result = last ? reduce<llm::ReduceMaxOp>(candidates, {axis}, keepdims)
+                      : reduce<llm::ReduceMinOp>(candidates, {axis}, keepdims);
   return result ? setResult(result) : failure();
 }
 
@@ -2658,21 +2658,17 @@ LogicalResult ONNXImporter::importTopK() {
   FailureOr<int64_t> k = constantScalarInt(1, "K");
   if (failed(k))
     return failure();
-  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", -1), type.getRank());
-  if (failed(axis))
+  FailureOr<std::pair<int64_t, int64_t>> along =
+      staticAxis(x, getInt("axis", -1));
+  if (failed(along))
     return failure();
-  int64_t n = type.getDimSize(*axis);
-  if (ShapedType::isDynamic(n))
-    return error("TopK needs a static size along its axis");
+  int64_t axis = along->first, n = along->second;
   if (*k < 1 || *k > n)
     return error("K = " + Twine(*k) + " is not in 1.." + Twine(n));
   bool largest = getInt("largest", 1) != 0;
   bool isFloat = isa<FloatType>(type.getElementType());
   Type i64 = builder.getI64Type();
-  SmallVector<int64_t> iotaShape(type.getRank(), 1);
-  iotaShape[*axis] = n;
-  Value iota =
-      indexConstant(iotaShape, llvm::to_vector(llvm::seq<int64_t>(0, n)));
+  Value iota = positionsAlong(type.getRank(), axis, n);
   // Taken elements read as the far end of the order; only untaken ones can
   // be picked, so a genuine -inf (or +inf) still is, in its turn.
   Value far = scalarOf(type.getElementType(),
@@ -2680,18 +2676,18 @@ LogicalResult ONNXImporter::importTopK() {
                        : largest ? static_cast<double>(INT64_MIN / 2)
                                  : static_cast<double>(INT64_MAX / 2));
   SmallVector<bool> none(n, false);
-  Value taken =
-      denseConstant(builder.getI1Type(), iotaShape, ArrayRef<bool>(none));
+  Value taken = denseConstant(builder.getI1Type(), typeOf(iota).getShape(),
+                              ArrayRef<bool>(none));
   SmallVector<Value> values, indices;
   for (int64_t round = 0; round < *k; ++round) {
     Value current = emit<llm::WhereOp>({taken, far, x});
     Value extreme = largest
-                        ? reduce<llm::ReduceMaxOp>(current, {*axis}, true)
-                        : reduce<llm::ReduceMinOp>(current, {*axis}, true);
+                        ? reduce<llm::ReduceMaxOp>(current, {axis}, true)
+                        : reduce<llm::ReduceMinOp>(current, {axis}, true);
     Value hit = emit<llm::AndOp>({emit<llm::EqualOp>({current, extreme}),
                                   emit<llm::NotOp>(taken)});
     Value index = reduce<llm::ReduceMinOp>(
-        emit<llm::WhereOp>({hit, iota, scalarOf(i64, n)}), {*axis}, true);
+        emit<llm::WhereOp>({hit, iota, scalarOf(i64, n)}), {axis}, true);
     taken = emit<llm::OrOp>({taken, emit<llm::EqualOp>({iota, index})});
     values.push_back(extreme);
     indices.push_back(index);
@@ -2703,7 +2699,7 @@ LogicalResult ONNXImporter::importTopK() {
     if (pieces.size() == 1)
       return pieces.front();
     return create<llm::ConcatOp>(
-        pieces, {namedAttr("axis", builder.getI64IntegerAttr(*axis))});
+        pieces, {namedAttr("axis", builder.getI64IntegerAttr(axis))});
   };
   FailureOr<Value> topValues = concat(values), topIndices = concat(indices);
   if (failed(topValues) || failed(topIndices))

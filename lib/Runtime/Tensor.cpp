@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
@@ -598,6 +599,41 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
                      "' (its inputs: " + expected + ")");
   }
   return bound;
+}
+
+/// Element `i` of `data` read as a T.
+template <typename T> static T readAt(const char *data, int64_t i) {
+  T value;
+  std::memcpy(&value, data + sizeof(T) * i, sizeof(T));
+  return value;
+}
+
+double llmc::elementAsDouble(const Tensor &tensor, int64_t i) {
+  const char *data = static_cast<const char *>(tensor.data());
+  switch (tensor.dtype) {
+  case DType::f32:
+    return readAt<float>(data, i);
+  case DType::f64:
+    return readAt<double>(data, i);
+  case DType::f16:
+  case DType::bf16:
+    return llvm::APFloat(tensor.dtype == DType::f16 ? llvm::APFloat::IEEEhalf()
+                                                    : llvm::APFloat::BFloat(),
+                         llvm::APInt(16, readAt<uint16_t>(data, i)))
+        .convertToDouble();
+  case DType::i64:
+    return static_cast<double>(readAt<int64_t>(data, i));
+  case DType::i32:
+    return readAt<int32_t>(data, i);
+  case DType::i16:
+    return readAt<int16_t>(data, i);
+  case DType::i8:
+    return readAt<int8_t>(data, i);
+  case DType::u8:
+  case DType::i1:
+    return readAt<uint8_t>(data, i);
+  }
+  return 0;
 }
 
 uint16_t llmc::roundToBF16(float value) {

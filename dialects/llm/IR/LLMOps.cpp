@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "llm/IR/LLMOps.h"
 
+#include "mlir/IR/DialectResourceBlobManager.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
@@ -45,6 +47,16 @@ std::string mlir::llm::shapeString(ArrayRef<int64_t> shape) {
       ",");
   os << "]";
   return text;
+}
+
+std::optional<ArrayRef<char>> mlir::llm::rawElementBytes(Attribute value) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(value))
+    return dense.isSplat() ? std::nullopt
+                           : std::optional<ArrayRef<char>>(dense.getRawData());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+  return std::nullopt;
 }
 
 FailureOr<SmallVector<int64_t>> mlir::llm::broadcastShapes(ArrayRef<int64_t> lhs,

@@ -28,6 +28,10 @@ constexpr int64_t kMaxFoldElements = 1 << 16;
 /// "[2,?,16]": how every message of llmc prints a shape.
 std::string shapeString(ArrayRef<int64_t> shape);
 
+/// The bytes of a dense or dense_resource elements attribute (a constant's
+/// value), or nothing: splats and unloaded resources have none.
+std::optional<ArrayRef<char>> rawElementBytes(Attribute value);
+
 /// Broadcasts two shapes the numpy way; failure if a pair of dims is neither
 /// equal nor 1.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,

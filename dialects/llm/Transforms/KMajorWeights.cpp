@@ -16,18 +16,6 @@ using namespace mlir::llm;
 
 namespace {
 
-/// The bytes of a dense or resource constant, or nothing (splats and
-/// unloaded resources have none to permute).
-std::optional<ArrayRef<char>> rawBytes(Attribute value) {
-  if (auto dense = dyn_cast<DenseElementsAttr>(value))
-    return dense.isSplat() ? std::nullopt
-                           : std::optional<ArrayRef<char>>(dense.getRawData());
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-  return std::nullopt;
-}
-
 /// `value` with its last two dims swapped, as an attribute of `type`.
 std::optional<ElementsAttr> transposed(ElementsAttr value,
                                        RankedTensorType type) {
@@ -36,7 +24,7 @@ std::optional<ElementsAttr> transposed(ElementsAttr value,
   Type element = type.getElementType();
   if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
     return std::nullopt;
-  std::optional<ArrayRef<char>> bytes = rawBytes(value);
+  std::optional<ArrayRef<char>> bytes = rawElementBytes(value);
   size_t width = element.getIntOrFloatBitWidth() / 8;
   ArrayRef<int64_t> shape = type.getShape(); // [.., N, K]
   int64_t n = shape[shape.size() - 2], k = shape.back();

@@ -62,6 +62,10 @@ private:
   std::shared_ptr<const void> keepAlive;
 };
 
+/// Element `i` (row-major) of a tensor of any dtype, as a double (16-bit
+/// floats exactly widened, integers converted).
+double elementAsDouble(const Tensor &tensor, int64_t i);
+
 /// An f32 tensor rounded to bf16 (nearest even), and a bf16 tensor widened
 /// exactly to f32: numpy has no bf16, so bf16 tensors cross `.npy` files and
 /// Python as f32.

@@ -230,7 +230,6 @@ private:
       return;
     }
     Location loc = op->getLoc();
-    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
     SmallVector<Value> args;
     for (Value input : inputs)
       args.push_back(flatBuffer(b, loc, input));

@@ -10,6 +10,7 @@
 #include "llmc/Target/HLS/HLSCpp.h"
 #include "llmc/Runtime/HLSRuntime.h"
 
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -190,9 +191,7 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
   std::vector<uint64_t> offsets = weightFileOffsets(signature);
   uint64_t weightBytes = 0;
   for (auto [spec, offset] : llvm::zip(signature.weights, offsets)) {
-    uint64_t bytes = dtypeSize(spec.dtype);
-    for (int64_t d : spec.shape)
-      bytes *= d;
+    uint64_t bytes = dtypeSize(spec.dtype) * computeProduct(spec.shape);
     weightBytes = offset + bytes;
   }
 
@@ -242,9 +241,7 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
     if (failed(type) || (!descr && !bfloat))
       return top->emitError() << "input '" << spec.name
                               << "' has a dtype the testbench cannot read";
-    int64_t count = 1;
-    for (int64_t d : spec.shape)
-      count *= d;
+    int64_t count = computeProduct(spec.shape);
     std::string name = "input" + std::to_string(i);
     os << "  static " << *type << " " << name << "[" << std::max<int64_t>(1, count)
        << "];\n";
@@ -270,9 +267,7 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
     FailureOr<std::string> type = elementType(port);
     if (failed(type))
       return failure();
-    int64_t count = 1;
-    for (int64_t d : spec.shape)
-      count *= d;
+    int64_t count = computeProduct(spec.shape);
     std::string name = "output" + std::to_string(i);
     os << "  static " << *type << " " << name << "[" << std::max<int64_t>(1, count)
        << "];\n";
@@ -296,11 +291,8 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
                                                                           : '_');
     std::string path = "std::string(argv[2]) + \"/\" + " + quoted(file + ".npy");
     if (bfloat) {
-      int64_t count = 1;
-      for (int64_t d : spec.shape)
-        count *= d;
       os << "  writeBFloatNpy(" << path << ", " << shapeList(spec.shape)
-         << ", output" << i << ", " << count << ");\n";
+         << ", output" << i << ", " << computeProduct(spec.shape) << ");\n";
     } else {
       os << "  writeNpy(" << path << ", \"" << *descr << "\", "
          << shapeList(spec.shape) << ", output" << i << ", sizeof(output" << i
