@@ -23,6 +23,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -51,6 +52,8 @@ namespace {
 
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 21;
+/// Loop bodies are unrolled at import: at most this many iterations in all.
+constexpr int64_t kMaxUnrolledIterations = 4096;
 /// Constants with at most this many elements stay inline whatever their
 /// element type, so scalars and small vectors remain readable in the IR.
 constexpr int64_t kMaxInlineElements = 16;
@@ -221,6 +224,7 @@ private:
                              SmallVectorImpl<std::string> &names);
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &input);
   LogicalResult importNode(onnx::NodeProto &node, size_t index);
+  void collectUsedNames(const onnx::GraphProto &graph);
   void importKnownInputs(Block &body, ArrayRef<std::string> names);
   void eraseDeadOps(Block &block);
 
@@ -260,6 +264,8 @@ private:
   float getFloat(StringRef name, float defaultValue) const;
   std::string getString(StringRef name, StringRef defaultValue) const;
   std::optional<SmallVector<int64_t>> getInts(StringRef name) const;
+  std::optional<SmallVector<double>> evaluate(Value value, unsigned depth = 0);
+  std::optional<SmallVector<int64_t>> compileTimeInts(Value value);
   FailureOr<SmallVector<int64_t>> constantInts(unsigned index,
                                                StringRef inputName);
   FailureOr<int64_t> constantScalarInt(unsigned index, StringRef inputName);
@@ -349,6 +355,32 @@ private:
                   ArrayRef<bool> mask, ArrayRef<int64_t> axes);
   FailureOr<Value> plainMatMul(Value lhs, Value rhs, bool transposeRhs = false);
   LogicalResult importTile();
+  // Control flow and sequences, resolved at import: If takes the branch its
+  // constant condition names, Loop unrolls, sequences are lists of values.
+  struct Item {
+    Value tensor;
+    SmallVector<Value> sequence;
+    bool isSequence = false;
+  };
+  FailureOr<Item> lookupItem(StringRef name);
+  void bindItem(StringRef name, const Item &item);
+  LogicalResult setItemResult(const Item &item);
+  FailureOr<SmallVector<Item>> importBody(StringRef attrName,
+                                          ArrayRef<Item> bindings,
+                                          bool again = false);
+  FailureOr<SmallVector<Value>> sequenceInput(unsigned index);
+  FailureOr<int64_t> sequencePosition(unsigned index, int64_t size,
+                                      bool insert);
+  LogicalResult importIf();
+  LogicalResult importLoop();
+  LogicalResult importSequenceEmpty();
+  LogicalResult importSequenceConstruct();
+  LogicalResult importSplitToSequence();
+  LogicalResult importSequenceAt();
+  LogicalResult importSequenceInsert();
+  LogicalResult importSequenceErase();
+  LogicalResult importSequenceLength();
+  LogicalResult importConcatFromSequence();
   LogicalResult importQuantizeLinear();
   LogicalResult importDequantizeLinear();
   LogicalResult importMatMulInteger();
@@ -384,6 +416,11 @@ private:
   llvm::StringSet<> unsignedNames;
   /// Graph inputs with a value known at compile time -> its constant.
   llvm::DenseMap<Value, Value> knownInputs;
+  /// Sequence-typed names -> their tensors (known at import, as the loops
+  /// that build sequences are unrolled).
+  llvm::StringMap<SmallVector<Value>> sequences;
+  /// Loop iterations unrolled so far, against kMaxUnrolledIterations.
+  int64_t unrolledIterations = 0;
 
   onnx::NodeProto *node = nullptr;
   Location nodeLoc;
@@ -491,6 +528,16 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"SimplifiedLayerNormalization",
        {&I::importSimplifiedLayerNormalization, 1}},
       {"Tile", {&I::importTile, 6}},
+      {"If", {&I::importIf, 1}},
+      {"Loop", {&I::importLoop, 1}},
+      {"SequenceEmpty", {&I::importSequenceEmpty, 11}},
+      {"SequenceConstruct", {&I::importSequenceConstruct, 11}},
+      {"SplitToSequence", {&I::importSplitToSequence, 11}},
+      {"SequenceAt", {&I::importSequenceAt, 11}},
+      {"SequenceInsert", {&I::importSequenceInsert, 11}},
+      {"SequenceErase", {&I::importSequenceErase, 11}},
+      {"SequenceLength", {&I::importSequenceLength, 11}},
+      {"ConcatFromSequence", {&I::importConcatFromSequence, 11}},
       {"QuantizeLinear", {&I::importQuantizeLinear, 10}},
       {"DequantizeLinear", {&I::importDequantizeLinear, 10}},
       {"MatMulInteger", {&I::importMatMulInteger, 10}},
@@ -530,11 +577,7 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
     return nullptr;
   onnx::GraphProto &graph = *model.mutable_graph();
 
-  for (const onnx::NodeProto &node : graph.node())
-    for (const std::string &name : node.input())
-      usedNames.insert(name);
-  for (const onnx::ValueInfoProto &output : graph.output())
-    usedNames.insert(output.name());
+  collectUsedNames(graph);
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   SmallVector<Type> argTypes;
@@ -563,6 +606,11 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
   SmallVector<Type> outputTypes;
   for (const onnx::ValueInfoProto &output : graph.output()) {
     Value value = values.lookup(output.name());
+    if (!value && sequences.count(output.name())) {
+      emitFileError() << "graph output '" << output.name()
+                      << "' is a sequence; outputs must be tensors";
+      return nullptr;
+    }
     if (!value) {
       emitFileError() << "graph output '" << output.name()
                       << "' is not produced by any node, initializer or input";
@@ -579,6 +627,24 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
                        builder.getStringAttr(output.name()));
   eraseDeadOps(*body);
   return module;
+}
+
+/// The names that nodes read, in `graph` and in the bodies of its If and
+/// Loop nodes (which may read names of the enclosing graphs), and the
+/// outputs of each.
+void ONNXImporter::collectUsedNames(const onnx::GraphProto &graph) {
+  for (const onnx::NodeProto &node : graph.node()) {
+    for (const std::string &name : node.input())
+      usedNames.insert(name);
+    for (const onnx::AttributeProto &attr : node.attribute()) {
+      if (attr.has_g())
+        collectUsedNames(attr.g());
+      for (const onnx::GraphProto &body : attr.graphs())
+        collectUsedNames(body);
+    }
+  }
+  for (const onnx::ValueInfoProto &output : graph.output())
+    usedNames.insert(output.name());
 }
 
 LogicalResult ONNXImporter::checkOpset(const onnx::ModelProto &model) {
@@ -739,6 +805,19 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
       continue;
     }
     Value value = values.lookup(inputName);
+    if (!value && sequences.count(inputName)) {
+      // Sequence operands are read by name (sequenceInput).
+      static const llvm::StringSet<> readsSequences = {
+          "SequenceAt", "SequenceInsert",     "SequenceErase", "SequenceLength",
+          "Loop",       "ConcatFromSequence", "Identity"};
+      if (!defaultDomain || !readsSequences.contains(opType)) {
+        emitFileError() << prefix << "input '" << inputName
+                        << "' is a sequence; the op takes tensors";
+        return failure();
+      }
+      inputs.push_back(Value());
+      continue;
+    }
     if (!value) {
       emitFileError() << prefix << "input '" << inputName
                       << "' is not defined by an earlier node, an "
@@ -768,8 +847,9 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
                     << (firstError.empty() ? "cannot be imported" : firstError);
     return failure();
   }
+  // A null result is a sequence, bound by its handler.
   for (auto [i, value] : llvm::enumerate(results))
-    if (i < static_cast<size_t>(onnxNode.output_size()) &&
+    if (value && i < static_cast<size_t>(onnxNode.output_size()) &&
         !onnxNode.output(i).empty())
       values[onnxNode.output(i)] = value;
   return success();
@@ -1073,6 +1153,119 @@ std::optional<SmallVector<double>> constantDoublesOf(Value value) {
   return std::nullopt;
 }
 
+/// The elements of `value` where an op needs them at compile time, with the
+/// element type's arithmetic: a constant, a graph input whose value is
+/// known, or small arithmetic on those that the folders leave to run time
+/// because it is in floats (torch writes a scripted loop's trip count as
+/// Cast(Ceil(Cast(n - 1, f32) / 1.0), i64)). Only used for the operands that
+/// must be known, it changes no run-time result.
+std::optional<SmallVector<double>>
+ONNXImporter::evaluate(Value value, unsigned depth) {
+  value = known(value);
+  if (std::optional<SmallVector<double>> constant = constantDoublesOf(value))
+    return constant;
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  Operation *op = value.getDefiningOp();
+  constexpr int64_t kMaxElements = 64;
+  if (!op || depth > 16 || !type || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxElements)
+    return std::nullopt;
+  Type element = type.getElementType();
+  // Rounds a double to the element type's values.
+  auto round = [&](double v) -> std::optional<double> {
+    if (element.isF32())
+      return static_cast<double>(static_cast<float>(v));
+    if (element.isF64())
+      return v;
+    if (auto intType = dyn_cast<IntegerType>(element)) {
+      if (intType.getWidth() == 1)
+        return v != 0 ? 1.0 : 0.0;
+      double t = std::trunc(v);
+      double limit = std::ldexp(1.0, intType.getWidth() - 1);
+      if (!(t >= -limit && t < limit))
+        return std::nullopt;
+      return t;
+    }
+    return std::nullopt; // 16-bit floats: not needed for counts.
+  };
+  auto operand = [&](unsigned i) {
+    return evaluate(op->getOperand(i), depth + 1);
+  };
+  SmallVector<double> result;
+  if (isa<llm::CastOp, llm::CeilOp, llm::FloorOp, llm::NegOp, llm::AbsOp,
+          llm::ReshapeOp>(op)) {
+    std::optional<SmallVector<double>> in = operand(0);
+    if (!in || in->size() != static_cast<size_t>(type.getNumElements()))
+      return std::nullopt;
+    for (double v : *in) {
+      double r = isa<llm::CeilOp>(op)    ? std::ceil(v)
+                 : isa<llm::FloorOp>(op) ? std::floor(v)
+                 : isa<llm::NegOp>(op)   ? -v
+                 : isa<llm::AbsOp>(op)   ? std::fabs(v)
+                                         : v;
+      std::optional<double> rounded = round(r);
+      if (!rounded)
+        return std::nullopt;
+      result.push_back(*rounded);
+    }
+    return result;
+  }
+  if (isa<llm::AddOp, llm::SubOp, llm::MulOp, llm::DivOp, llm::MaxOp,
+          llm::MinOp>(op)) {
+    std::optional<SmallVector<double>> lhs = operand(0), rhs = operand(1);
+    size_t count = type.getNumElements();
+    // Same-shaped operands or a single element broadcast: the counts and
+    // bounds this serves.
+    auto fits = [&](const SmallVector<double> &v) {
+      return v.size() == count || v.size() == 1;
+    };
+    if (!lhs || !rhs || !fits(*lhs) || !fits(*rhs))
+      return std::nullopt;
+    bool isInt = isa<IntegerType>(element);
+    for (size_t i = 0; i < count; ++i) {
+      double a = (*lhs)[lhs->size() == 1 ? 0 : i];
+      double b = (*rhs)[rhs->size() == 1 ? 0 : i];
+      double r;
+      if (isa<llm::AddOp>(op))
+        r = a + b;
+      else if (isa<llm::SubOp>(op))
+        r = a - b;
+      else if (isa<llm::MulOp>(op))
+        r = a * b;
+      else if (isa<llm::MaxOp>(op))
+        r = std::max(a, b);
+      else if (isa<llm::MinOp>(op))
+        r = std::min(a, b);
+      else if (isInt && b == 0)
+        return std::nullopt;
+      else
+        r = a / b;
+      std::optional<double> rounded = round(r);
+      if (!rounded)
+        return std::nullopt;
+      result.push_back(*rounded);
+    }
+    return result;
+  }
+  return std::nullopt;
+}
+
+std::optional<SmallVector<int64_t>>
+ONNXImporter::compileTimeInts(Value value) {
+  value = known(value);
+  if (std::optional<SmallVector<int64_t>> ints = constantIntsOf(value))
+    return ints;
+  if (!cast<RankedTensorType>(value.getType()).getElementType().isInteger())
+    return std::nullopt;
+  std::optional<SmallVector<double>> values = evaluate(value);
+  if (!values)
+    return std::nullopt;
+  SmallVector<int64_t> ints;
+  for (double v : *values)
+    ints.push_back(static_cast<int64_t>(v));
+  return ints;
+}
+
 FailureOr<SmallVector<int64_t>>
 ONNXImporter::constantInts(unsigned index, StringRef inputName) {
   Value value = known(input(index));
@@ -1080,7 +1273,7 @@ ONNXImporter::constantInts(unsigned index, StringRef inputName) {
     return error("expects input '" + inputName + "'");
   if (!cast<RankedTensorType>(value.getType()).getElementType().isInteger())
     return error("expects input '" + inputName + "' of an integer type");
-  std::optional<SmallVector<int64_t>> ints = constantIntsOf(value);
+  std::optional<SmallVector<int64_t>> ints = compileTimeInts(value);
   if (!ints)
     return error("input '" + inputName +
                  "' must be a compile-time constant; give static input shapes "
@@ -1906,6 +2099,12 @@ LogicalResult ONNXImporter::importCastLike() {
 }
 
 LogicalResult ONNXImporter::importIdentity() {
+  if (node->input_size() >= 1 && sequences.count(node->input(0))) {
+    Item item;
+    item.isSequence = true;
+    item.sequence = sequences.lookup(node->input(0));
+    return setItemResult(item);
+  }
   if (failed(requireInputs(1)))
     return failure();
   return setResult(input(0));
@@ -3080,6 +3279,410 @@ LogicalResult ONNXImporter::importSplit() {
     return failure();
   llvm::append_range(results, *pieces);
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Control flow and sequences
+//
+// Exported graphs use If, Loop and sequences for what the exporter could not
+// resolve while tracing (torch's repeat_interleave with dynamic dims, a
+// branch on a flag input); once the input shapes are specialized their
+// conditions and trip counts are compile-time constants. If imports the
+// branch its condition names, Loop unrolls its body, and a sequence is a
+// list of values the importer keeps.
+//===----------------------------------------------------------------------===//
+
+FailureOr<ONNXImporter::Item> ONNXImporter::lookupItem(StringRef name) {
+  Item item;
+  if (Value value = values.lookup(name)) {
+    item.tensor = value;
+    return item;
+  }
+  auto it = sequences.find(name);
+  if (it == sequences.end())
+    return error("'" + name + "' is not defined by an earlier node, an "
+                 "initializer or an input");
+  item.isSequence = true;
+  item.sequence = it->second;
+  return item;
+}
+
+void ONNXImporter::bindItem(StringRef name, const Item &item) {
+  if (item.isSequence) {
+    values.erase(name);
+    sequences[name] = item.sequence;
+  } else {
+    sequences.erase(name);
+    values[name] = item.tensor;
+  }
+}
+
+LogicalResult ONNXImporter::setItemResult(const Item &item) {
+  if (item.isSequence) {
+    unsigned index = results.size();
+    if (index < static_cast<unsigned>(node->output_size()) &&
+        !node->output(index).empty())
+      sequences[node->output(index)] = item.sequence;
+  }
+  results.push_back(item.isSequence ? Value() : item.tensor);
+  return success();
+}
+
+/// Imports the graph in attribute `attrName` of the current node (an If
+/// branch, a Loop body) into the current block, its inputs bound to
+/// `bindings`; its nodes also read names of the enclosing graphs. Returns
+/// its outputs; the current node is the If or Loop again afterwards. Import
+/// moves tensor data out of the protobuf: a body imported `again` (a Loop's)
+/// is imported from a copy.
+FailureOr<SmallVector<ONNXImporter::Item>>
+ONNXImporter::importBody(StringRef attrName, ArrayRef<Item> bindings,
+                         bool again) {
+  onnx::GraphProto *body = nullptr;
+  for (onnx::AttributeProto &attr : *node->mutable_attribute())
+    if (attr.name() == attrName && attr.has_g())
+      body = attr.mutable_g();
+  if (!body)
+    return error("expects graph attribute '" + attrName + "'");
+  onnx::GraphProto copy;
+  if (again) {
+    copy = *body;
+    body = &copy;
+  }
+  if (body->input_size() != static_cast<int>(bindings.size()))
+    return error("'" + attrName + "' takes " + Twine(body->input_size()) +
+                 " inputs, expects " + Twine(bindings.size()));
+  onnx::NodeProto *outer = node;
+  Location outerLoc = nodeLoc;
+  SmallVector<Value> outerInputs = inputs, outerResults = results;
+  llvm::scope_exit restore([&] {
+    node = outer;
+    nodeLoc = outerLoc;
+    inputs = outerInputs;
+    results = outerResults;
+  });
+  for (auto [bodyInput, item] : llvm::zip_equal(body->input(), bindings))
+    bindItem(bodyInput.name(), item);
+  if (failed(importInitializers(*body)))
+    return failure();
+  for (auto [index, bodyNode] : llvm::enumerate(*body->mutable_node()))
+    if (failed(importNode(bodyNode, index)))
+      return failure();
+  SmallVector<Item> outputs;
+  for (const onnx::ValueInfoProto &output : body->output()) {
+    FailureOr<Item> item = lookupItem(output.name());
+    if (failed(item))
+      return error("'" + attrName + "' output " + Twine(output.name()) +
+                   " is not produced by its nodes");
+    outputs.push_back(*item);
+  }
+  return outputs;
+}
+
+LogicalResult ONNXImporter::importIf() {
+  if (failed(requireInputs(1)))
+    return failure();
+  std::optional<SmallVector<int64_t>> cond = compileTimeInts(input(0));
+  if (!cond || cond->size() != 1)
+    return error("input 'cond' must be a compile-time constant (a graph "
+                 "input's value is known when llm-run is given it)");
+  FailureOr<SmallVector<Item>> outputs =
+      importBody(cond->front() ? "then_branch" : "else_branch", {});
+  if (failed(outputs))
+    return failure();
+  if (outputs->size() != static_cast<size_t>(node->output_size()))
+    return error("the branch has " + Twine(outputs->size()) +
+                 " outputs, the node " + Twine(node->output_size()));
+  for (const Item &item : *outputs)
+    (void)setItemResult(item);
+  return success();
+}
+
+LogicalResult ONNXImporter::importLoop() {
+  int64_t carriedCount = node->input_size() - 2;
+  if (carriedCount < 0)
+    return error("expects inputs 'M' and 'cond' (either may be empty)");
+  const onnx::AttributeProto *bodyAttr = findAttr("body");
+  if (!bodyAttr || !bodyAttr->has_g())
+    return error("expects graph attribute 'body'");
+  int64_t scanCount = bodyAttr->g().output_size() - 1 - carriedCount;
+  if (scanCount < 0)
+    return error("the body has " + Twine(bodyAttr->g().output_size()) +
+                 " outputs, expects at least " + Twine(1 + carriedCount));
+  if (node->output_size() > carriedCount + scanCount)
+    return error("expects at most " + Twine(carriedCount + scanCount) +
+                 " outputs, got " + Twine(node->output_size()));
+
+  std::optional<int64_t> tripCount;
+  if (input(0)) {
+    FailureOr<int64_t> m = constantScalarInt(0, "M");
+    if (failed(m))
+      return failure();
+    tripCount = *m;
+    if (*tripCount > kMaxUnrolledIterations - unrolledIterations)
+      return error("unrolls more than " + Twine(kMaxUnrolledIterations) +
+                   " loop iterations (trip count " + Twine(*tripCount) + ")");
+  }
+  bool cond = true;
+  if (input(1)) {
+    std::optional<SmallVector<int64_t>> given = compileTimeInts(input(1));
+    if (!given || given->size() != 1)
+      return error("input 'cond' must be a compile-time constant");
+    cond = given->front() != 0;
+  } else if (!tripCount) {
+    return error("has neither a trip count nor a condition: it never ends");
+  }
+
+  SmallVector<Item> carried;
+  for (int64_t i = 0; i < carriedCount; ++i) {
+    FailureOr<Item> item = lookupItem(node->input(2 + i));
+    if (failed(item))
+      return failure();
+    carried.push_back(*item);
+  }
+  SmallVector<SmallVector<Value>> scans(scanCount);
+  for (int64_t iteration = 0; cond && (!tripCount || iteration < *tripCount);
+       ++iteration) {
+    if (++unrolledIterations > kMaxUnrolledIterations)
+      return error("unrolls more than " + Twine(kMaxUnrolledIterations) +
+                   " loop iterations");
+    SmallVector<Item> bindings(2);
+    bindings[0].tensor = indexConstant({}, {iteration});
+    bindings[1].tensor =
+        denseConstant<bool>(builder.getI1Type(), {}, ArrayRef<bool>{true});
+    llvm::append_range(bindings, carried);
+    FailureOr<SmallVector<Item>> outputs =
+        importBody("body", bindings, /*again=*/true);
+    if (failed(outputs))
+      return failure();
+    const Item &condOut = outputs->front();
+    std::optional<SmallVector<int64_t>> next =
+        condOut.isSequence ? std::nullopt : compileTimeInts(condOut.tensor);
+    if (!next || next->size() != 1)
+      return error("the body's condition output must be a compile-time "
+                   "constant");
+    cond = next->front() != 0;
+    carried.assign(outputs->begin() + 1, outputs->begin() + 1 + carriedCount);
+    for (int64_t k = 0; k < scanCount; ++k) {
+      const Item &scan = (*outputs)[1 + carriedCount + k];
+      if (scan.isSequence)
+        return error("scan output " + Twine(k) + " is a sequence");
+      scans[k].push_back(scan.tensor);
+    }
+  }
+
+  for (const Item &item : carried)
+    (void)setItemResult(item);
+  for (int64_t k = 0; k < scanCount; ++k) {
+    if (scans[k].empty())
+      return error("the loop runs no iteration; its scan outputs have no "
+                   "known shape");
+    // Scan outputs stack the iterations' values along a new first axis.
+    SmallVector<Value> rows;
+    for (Value value : scans[k]) {
+      SmallVector<int64_t> shape{1};
+      llvm::append_range(shape, typeOf(value).getShape());
+      FailureOr<Value> row = reshape(value, shape);
+      if (failed(row))
+        return failure();
+      rows.push_back(*row);
+    }
+    if (failed(setResult(create<llm::ConcatOp>(
+            rows, {namedAttr("axis", builder.getI64IntegerAttr(0))}))))
+      return failure();
+  }
+  return success();
+}
+
+FailureOr<SmallVector<Value>> ONNXImporter::sequenceInput(unsigned index) {
+  if (index >= static_cast<unsigned>(node->input_size()))
+    return error("expects a sequence as input " + Twine(index));
+  auto it = sequences.find(node->input(index));
+  if (it == sequences.end())
+    return error("expects input '" + node->input(index) + "' to be a sequence");
+  return it->second;
+}
+
+/// The position operand `index` of a sequence op, normalized against a
+/// sequence of `size` (an insert may also name the end).
+FailureOr<int64_t> ONNXImporter::sequencePosition(unsigned index, int64_t size,
+                                                  bool insert) {
+  FailureOr<int64_t> position = constantScalarInt(index, "position");
+  if (failed(position))
+    return failure();
+  int64_t limit = insert ? size + 1 : size;
+  int64_t normalized = *position < 0 ? *position + size : *position;
+  if (normalized < 0 || normalized >= limit)
+    return error("position " + Twine(*position) +
+                 " is outside the sequence of " + Twine(size) + " tensors");
+  return normalized;
+}
+
+LogicalResult ONNXImporter::importSequenceEmpty() {
+  Item item;
+  item.isSequence = true;
+  return setItemResult(item);
+}
+
+LogicalResult ONNXImporter::importSequenceConstruct() {
+  if (failed(requireInputs(node->input_size())))
+    return failure();
+  Item item;
+  item.isSequence = true;
+  item.sequence = inputs;
+  return setItemResult(item);
+}
+
+LogicalResult ONNXImporter::importSplitToSequence() {
+  if (failed(requireInputs(1)))
+    return failure();
+  RankedTensorType type = typeOf(input(0));
+  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getDimSize(*axis);
+  SmallVector<int64_t> sizes;
+  bool squeeze = false;
+  if (input(1)) {
+    FailureOr<SmallVector<int64_t>> split = constantInts(1, "split");
+    if (failed(split))
+      return failure();
+    if (typeOf(input(1)).getRank() == 0) {
+      int64_t chunk = split->front();
+      if (chunk <= 0)
+        return error("expects a positive split, got " + Twine(chunk));
+      for (int64_t remaining = dim; remaining > 0; remaining -= chunk)
+        sizes.push_back(std::min(chunk, remaining));
+    } else {
+      sizes = *split;
+      int64_t total = 0;
+      for (int64_t size : sizes) {
+        if (size < 0)
+          return error("expects split sizes >= 0, got " + Twine(size));
+        total += size;
+      }
+      if (total != dim)
+        return error("split sizes sum to " + Twine(total) + ", dim " +
+                     Twine(*axis) + " has " + Twine(dim));
+    }
+  } else {
+    sizes.assign(dim, 1);
+    squeeze = getInt("keepdims", 1) == 0;
+  }
+  Item item;
+  item.isSequence = true;
+  if (!sizes.empty()) {
+    SmallVector<Type> pieceTypes;
+    for (int64_t size : sizes) {
+      SmallVector<int64_t> shape(type.getShape());
+      shape[*axis] = size;
+      pieceTypes.push_back(type.clone(shape));
+    }
+    FailureOr<SmallVector<Value>> pieces = createOp<llm::SplitOp>(
+        input(0),
+        {namedAttr("axis", builder.getI64IntegerAttr(*axis)),
+         namedAttr("sizes", builder.getDenseI64ArrayAttr(sizes))},
+        TypeRange(pieceTypes));
+    if (failed(pieces))
+      return failure();
+    for (Value piece : *pieces) {
+      if (squeeze) {
+        SmallVector<int64_t> shape(type.getShape());
+        shape.erase(shape.begin() + *axis);
+        FailureOr<Value> squeezed = reshape(piece, shape);
+        if (failed(squeezed))
+          return failure();
+        piece = *squeezed;
+      }
+      item.sequence.push_back(piece);
+    }
+  }
+  return setItemResult(item);
+}
+
+LogicalResult ONNXImporter::importSequenceAt() {
+  FailureOr<SmallVector<Value>> sequence = sequenceInput(0);
+  if (failed(sequence))
+    return failure();
+  FailureOr<int64_t> position = sequencePosition(1, sequence->size(), false);
+  if (failed(position))
+    return failure();
+  return setResult((*sequence)[*position]);
+}
+
+LogicalResult ONNXImporter::importSequenceInsert() {
+  FailureOr<SmallVector<Value>> sequence = sequenceInput(0);
+  if (failed(sequence))
+    return failure();
+  if (!input(1))
+    return error("expects input 'tensor'");
+  int64_t position = sequence->size();
+  if (input(2)) {
+    FailureOr<int64_t> given = sequencePosition(2, sequence->size(), true);
+    if (failed(given))
+      return failure();
+    position = *given;
+  }
+  Item item;
+  item.isSequence = true;
+  item.sequence = *sequence;
+  item.sequence.insert(item.sequence.begin() + position, input(1));
+  return setItemResult(item);
+}
+
+LogicalResult ONNXImporter::importSequenceErase() {
+  FailureOr<SmallVector<Value>> sequence = sequenceInput(0);
+  if (failed(sequence))
+    return failure();
+  if (sequence->empty())
+    return error("erases from an empty sequence");
+  int64_t position = sequence->size() - 1;
+  if (input(1)) {
+    FailureOr<int64_t> given = sequencePosition(1, sequence->size(), false);
+    if (failed(given))
+      return failure();
+    position = *given;
+  }
+  Item item;
+  item.isSequence = true;
+  item.sequence = *sequence;
+  item.sequence.erase(item.sequence.begin() + position);
+  return setItemResult(item);
+}
+
+LogicalResult ONNXImporter::importSequenceLength() {
+  FailureOr<SmallVector<Value>> sequence = sequenceInput(0);
+  if (failed(sequence))
+    return failure();
+  return setResult(
+      indexConstant({}, {static_cast<int64_t>(sequence->size())}));
+}
+
+LogicalResult ONNXImporter::importConcatFromSequence() {
+  FailureOr<SmallVector<Value>> sequence = sequenceInput(0);
+  if (failed(sequence))
+    return failure();
+  if (sequence->empty())
+    return error("concatenates an empty sequence");
+  if (!findAttr("axis"))
+    return error("expects attribute 'axis'");
+  bool newAxis = getInt("new_axis", 0) != 0;
+  int64_t rank = typeOf(sequence->front()).getRank();
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", 0), newAxis ? rank + 1 : rank);
+  if (failed(axis))
+    return failure();
+  SmallVector<Value> pieces = *sequence;
+  if (newAxis)
+    for (Value &piece : pieces) {
+      SmallVector<int64_t> shape(typeOf(piece).getShape());
+      shape.insert(shape.begin() + *axis, 1);
+      FailureOr<Value> expanded = reshape(piece, shape);
+      if (failed(expanded))
+        return failure();
+      piece = *expanded;
+    }
+  return setResult(create<llm::ConcatOp>(
+      pieces, {namedAttr("axis", builder.getI64IntegerAttr(*axis))}));
 }
 
 LogicalResult ONNXImporter::importGather() {

@@ -99,6 +99,16 @@ Attribute foldIntBinary(ArrayRef<Attribute> operands, Type resultType,
 }
 
 APInt boolean(bool b) { return APInt(1, b ? 1 : 0); }
+
+/// The element counts before and after `axis` of `shape`.
+std::pair<int64_t, int64_t> outerInner(ArrayRef<int64_t> shape, int64_t axis) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  for (int64_t d = axis + 1; d < (int64_t)shape.size(); ++d)
+    inner *= shape[d];
+  return {outer, inner};
+}
 } // namespace
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
@@ -391,6 +401,31 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   return permuteElements(input, indices, type);
 }
 
+LogicalResult SplitOp::fold(FoldAdaptor adaptor,
+                            SmallVectorImpl<OpFoldResult> &results) {
+  // A split of a small constant (repeat_interleave's repeat counts, a shape
+  // split into its dims) is its pieces: later shape operands stay constant.
+  auto input = smallDense(adaptor.getInput());
+  if (!input)
+    return failure();
+  ArrayRef<int64_t> shape = input.getType().getShape();
+  int64_t axis = getAxis();
+  auto [outer, inner] = outerInner(shape, axis);
+  int64_t offset = 0;
+  for (auto [piece, size] : llvm::zip_equal(getResults(), getSizes())) {
+    auto type = cast<ShapedType>(piece.getType());
+    if (!type.hasStaticShape())
+      return failure();
+    SmallVector<int64_t> indices;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < size * inner; ++i)
+        indices.push_back((o * shape[axis] + offset) * inner + i);
+    results.push_back(permuteElements(input, indices, type));
+    offset += size;
+  }
+  return success();
+}
+
 OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
   auto data = smallDense(adaptor.getData());
   auto indicesAttr = smallDense(adaptor.getIndices());
@@ -400,11 +435,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
     return {};
   ArrayRef<int64_t> shape = data.getType().getShape();
   int64_t axis = getAxis();
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= shape[d];
-  for (int64_t d = axis + 1; d < (int64_t)shape.size(); ++d)
-    inner *= shape[d];
+  auto [outer, inner] = outerInner(shape, axis);
   int64_t extent = shape[axis];
   SmallVector<int64_t> picks;
   for (const APInt &v : indicesAttr.getValues<APInt>()) {

@@ -391,6 +391,7 @@ def LLM_SplitOp : LLM_Op<"split", [Pure, SameOperandsAndResultElementType,
                        DenseI64ArrayAttr:$sizes);
   let results = (outs Variadic<LLM_Tensor>:$results);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 def LLM_GatherOp : LLM_Op<"gather", [Pure, InferTypeOpAdaptor]> {

@@ -130,3 +130,20 @@ func.func @large_stays() -> (tensor<30000x3xi64>, tensor<30000x3xi64>) {
   %splat = llm.expand %s : (tensor<1x1xi64>) -> tensor<30000x3xi64>
   return %big, %splat : tensor<30000x3xi64>, tensor<30000x3xi64>
 }
+
+// -----
+
+// A split of a constant folds to its pieces (torch's repeat_interleave
+// splits its repeat counts); a split of a run-time value stays.
+// CHECK-LABEL: func @split_constant
+// CHECK-DAG: %[[A:.*]] = llm.constant dense<{{\[\[}}1, 2], [5, 6]]> : tensor<2x2xi64>
+// CHECK-DAG: %[[B:.*]] = llm.constant dense<{{\[\[}}3], [7]]> : tensor<2x1xi64>
+// CHECK-DAG: %[[C:.*]] = llm.constant dense<{{\[\[}}4], [8]]> : tensor<2x1xi64>
+// CHECK: %[[P:.*]]:2 = llm.split %arg0
+// CHECK: return %[[A]], %[[B]], %[[C]], %[[P]]#1
+func.func @split_constant(%x: tensor<4xf32>) -> (tensor<2x2xi64>, tensor<2x1xi64>, tensor<2x1xi64>, tensor<3xf32>) {
+  %c = llm.constant dense<[[1, 2, 3, 4], [5, 6, 7, 8]]> : tensor<2x4xi64>
+  %0:3 = llm.split %c {axis = 1 : i64, sizes = array<i64: 2, 1, 1>} : (tensor<2x4xi64>) -> (tensor<2x2xi64>, tensor<2x1xi64>, tensor<2x1xi64>)
+  %1:2 = llm.split %x {axis = 0 : i64, sizes = array<i64: 1, 3>} : (tensor<4xf32>) -> (tensor<1xf32>, tensor<3xf32>)
+  return %0#0, %0#1, %0#2, %1#1 : tensor<2x2xi64>, tensor<2x1xi64>, tensor<2x1xi64>, tensor<3xf32>
+}
