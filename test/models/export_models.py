@@ -632,6 +632,296 @@ def build_bert_embed(args) -> nn.Module:
     return model
 
 
+# --------------------------------------------------------------------------
+# GPT-J-style: parallel attention and MLP from one LayerNorm, rotary
+# embeddings on the first dims of each head with interleaved pairs (strided
+# slices, stack and flatten), sin and cos gathered from a table by
+# position_ids and doubled by repeat_interleave, a boolean causal buffer
+# applied by torch.where in f32, tanh GELU, LM head with bias.
+# --------------------------------------------------------------------------
+@dataclass
+class GPTJConfig:
+    vocab_size: int = 96
+    max_positions: int = 64
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    rotary_dims: int = 8
+
+
+def rotate_every_two(x):
+    x1, x2 = x[:, :, :, ::2], x[:, :, :, 1::2]
+    return torch.stack((-x2, x1), dim=-1).flatten(-2)
+
+
+class GPTJBlock(nn.Module):
+    def __init__(self, config: GPTJConfig):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.rotary = config.rotary_dims
+        self.ln = nn.LayerNorm(config.d_model)
+        self.q = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.k = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.v = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.out = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.fc_in = nn.Linear(config.d_model, 4 * config.d_model)
+        self.fc_out = nn.Linear(4 * config.d_model, config.d_model)
+        n = config.max_positions
+        self.register_buffer("causal", torch.tril(torch.ones(n, n, dtype=torch.bool))
+                             .view(1, 1, n, n), persistent=False)
+
+    def rope(self, x, sin, cos):
+        r = self.rotary
+        rotated = x[:, :, :, :r] * cos + rotate_every_two(x[:, :, :, :r]) * sin
+        return torch.cat([rotated, x[:, :, :, r:]], dim=-1)
+
+    def forward(self, x, sincos):
+        batch, seq, d_model = x.shape
+        h = self.ln(x)
+        heads = lambda t: t.view(batch, seq, self.n_heads, self.head_dim)
+        q, k, v = heads(self.q(h)), heads(self.k(h)), heads(self.v(h)).transpose(1, 2)
+        sin, cos = torch.split(sincos, sincos.shape[-1] // 2, dim=-1)
+        sin = torch.repeat_interleave(sin[:, :, None, :], 2, 3)
+        cos = torch.repeat_interleave(cos[:, :, None, :], 2, 3)
+        q = self.rope(q, sin, cos).transpose(1, 2).to(torch.float32)
+        k = self.rope(k, sin, cos).transpose(1, 2).to(torch.float32)
+        scores = q @ k.transpose(-1, -2)
+        minimum = torch.tensor(torch.finfo(scores.dtype).min, dtype=scores.dtype)
+        scores = torch.where(self.causal[:, :, :seq, :seq], scores, minimum)
+        weights = F.softmax(scores / math.sqrt(self.head_dim), dim=-1).to(v.dtype)
+        attn = (weights @ v).transpose(1, 2).reshape(batch, seq, d_model)
+        mlp = self.fc_out(F.gelu(self.fc_in(h), approximate="tanh"))
+        return x + self.out(attn) + mlp
+
+
+class GPTJ(nn.Module):
+    def __init__(self, config: GPTJConfig):
+        super().__init__()
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.blocks = nn.ModuleList(GPTJBlock(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size)
+        r = config.rotary_dims
+        inv_freq = 1.0 / (10000 ** (torch.arange(0, r, 2, dtype=torch.int64) / r))
+        angles = torch.arange(config.max_positions, dtype=torch.float)[:, None] * inv_freq
+        self.register_buffer("sincos", torch.cat((angles.sin(), angles.cos()), dim=1),
+                             persistent=False)
+
+    def forward(self, input_ids, position_ids):
+        h = self.embed(input_ids)
+        sincos = self.sincos[position_ids]
+        for block in self.blocks:
+            h = block(h, sincos)
+        return self.lm_head(self.ln_f(h))
+
+
+def build_gptj(args) -> nn.Module:
+    model = GPTJ(GPTJConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def gptj_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, GPTJConfig().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    # Row b starts at position b (as after b cached tokens).
+    positions = torch.arange(args.seq)[None] + torch.arange(args.batch)[:, None]
+    return {"input_ids": ids, "position_ids": positions}
+
+
+# --------------------------------------------------------------------------
+# BLOOM-style: ALiBi (per-head slopes times positions counted by CumSum over
+# the attention mask) added to the scores by baddbmm, a LayerNorm on the
+# embeddings, q/k/v interleaved per head in one projection, a boolean mask
+# (causal or padding) applied by masked_fill, softmax in f32, BLOOM's tanh
+# GELU written out, LM head tied to the embedding.
+# --------------------------------------------------------------------------
+@dataclass
+class BloomConfig:
+    vocab_size: int = 96
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+
+
+def alibi_bias(attention_mask, n_heads, dtype):
+    batch, seq = attention_mask.shape
+    closest = 2 ** math.floor(math.log2(n_heads))
+    base = torch.tensor(2 ** (-(2 ** -(math.log2(closest) - 3))), dtype=torch.float32)
+    slopes = torch.pow(base, torch.arange(1, 1 + closest, dtype=torch.int32))
+    positions = ((attention_mask.cumsum(dim=-1) - 1) * attention_mask)[:, None, :]
+    return (slopes[..., None] * positions).reshape(batch * n_heads, 1, seq).to(dtype)
+
+
+class BloomBlock(nn.Module):
+    def __init__(self, config: BloomConfig):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.ln_attn = nn.LayerNorm(config.d_model)
+        self.ln_mlp = nn.LayerNorm(config.d_model)
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.up = nn.Linear(config.d_model, 4 * config.d_model)
+        self.down = nn.Linear(4 * config.d_model, config.d_model)
+
+    def forward(self, x, alibi, mask):
+        batch, seq, d_model = x.shape
+        heads = batch * self.n_heads
+        fused = self.qkv(self.ln_attn(x)).view(batch, seq, self.n_heads, 3, self.head_dim)
+        q = fused[..., 0, :].transpose(1, 2).reshape(heads, seq, self.head_dim)
+        k = fused[..., 1, :].permute(0, 2, 3, 1).reshape(heads, self.head_dim, seq)
+        v = fused[..., 2, :].transpose(1, 2).reshape(heads, seq, self.head_dim)
+        scores = alibi.baddbmm(batch1=q, batch2=k, beta=1.0,
+                               alpha=1.0 / math.sqrt(self.head_dim))
+        scores = scores.view(batch, self.n_heads, seq, seq)
+        scores = scores.masked_fill(mask, torch.finfo(scores.dtype).min)
+        probs = F.softmax(scores, dim=-1, dtype=torch.float32).to(x.dtype)
+        context = torch.bmm(probs.view(heads, seq, seq), v)
+        context = context.view(batch, self.n_heads, seq, self.head_dim)
+        x = x + self.dense(context.permute(0, 2, 1, 3).reshape(batch, seq, d_model))
+        u = self.up(self.ln_mlp(x))
+        return x + self.down(u * 0.5 * (1.0 + torch.tanh(0.79788456 * u *
+                                                         (1 + 0.044715 * u * u))))
+
+
+class Bloom(nn.Module):
+    def __init__(self, config: BloomConfig):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.embed_norm = nn.LayerNorm(config.d_model)
+        self.blocks = nn.ModuleList(BloomBlock(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+
+    def forward(self, input_ids, attention_mask):
+        seq = input_ids.shape[1]
+        h = self.embed_norm(self.embed(input_ids))
+        alibi = alibi_bias(attention_mask, self.n_heads, h.dtype)
+        future = torch.triu(torch.ones(seq, seq, dtype=torch.bool), diagonal=1)
+        mask = future[None, None] | ~attention_mask[:, None, None, :].bool()
+        for block in self.blocks:
+            h = block(h, alibi, mask)
+        return self.ln_f(h) @ self.embed.weight.t()
+
+
+def build_bloom(args) -> nn.Module:
+    model = Bloom(BloomConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def bloom_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, BloomConfig().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
+
+
+# --------------------------------------------------------------------------
+# T5-style encoder: a learned relative position bias per head from bucketed
+# distances (Abs, Log, Cast to int64, Min, Where; a constant once the
+# sequence length is known), no score scaling, T5's RMS norm (no mean, no
+# bias) in f32, a gated tanh-GELU MLP, the padding mask added as a bias.
+# --------------------------------------------------------------------------
+@dataclass
+class T5Config:
+    vocab_size: int = 96
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    ffn_dim: int = 128
+    buckets: int = 32
+    max_distance: int = 128
+
+
+def relative_bucket(relative, buckets, max_distance):
+    """Hugging Face's bidirectional T5 bucketing."""
+    buckets //= 2
+    result = (relative > 0).to(torch.long) * buckets
+    relative = torch.abs(relative)
+    exact = buckets // 2
+    is_small = relative < exact
+    large = exact + (torch.log(relative.float() / exact) / math.log(max_distance / exact)
+                     * (buckets - exact)).to(torch.long)
+    large = torch.min(large, torch.full_like(large, buckets - 1))
+    return result + torch.where(is_small, relative, large)
+
+
+class T5Norm(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        variance = x.to(torch.float32).pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(variance + 1e-6))
+
+
+class T5Block(nn.Module):
+    def __init__(self, config: T5Config):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.norm_attn, self.norm_mlp = T5Norm(config.d_model), T5Norm(config.d_model)
+        self.q, self.k, self.v, self.o = (nn.Linear(config.d_model, config.d_model, bias=False)
+                                          for _ in range(4))
+        self.wi_0 = nn.Linear(config.d_model, config.ffn_dim, bias=False)
+        self.wi_1 = nn.Linear(config.d_model, config.ffn_dim, bias=False)
+        self.wo = nn.Linear(config.ffn_dim, config.d_model, bias=False)
+
+    def forward(self, x, bias):
+        batch, seq, d_model = x.shape
+        h = self.norm_attn(x)
+        heads = lambda t: t.view(batch, -1, self.n_heads, self.head_dim).transpose(1, 2)
+        q, k, v = heads(self.q(h)), heads(self.k(h)), heads(self.v(h))
+        scores = torch.matmul(q, k.transpose(3, 2)) + bias
+        weights = F.softmax(scores.float(), dim=-1).type_as(scores)
+        x = x + self.o(torch.matmul(weights, v).transpose(1, 2).reshape(batch, -1, d_model))
+        h = self.norm_mlp(x)
+        return x + self.wo(F.gelu(self.wi_0(h), approximate="tanh") * self.wi_1(h))
+
+
+class T5Encoder(nn.Module):
+    def __init__(self, config: T5Config):
+        super().__init__()
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.relative_bias = nn.Embedding(config.buckets, config.n_heads)
+        self.blocks = nn.ModuleList(T5Block(config) for _ in range(config.n_layers))
+        self.norm = T5Norm(config.d_model)
+
+    def forward(self, input_ids, attention_mask):
+        seq = input_ids.shape[1]
+        positions = torch.arange(seq, dtype=torch.long)
+        buckets = relative_bucket(positions[None, :] - positions[:, None],
+                                  self.config.buckets, self.config.max_distance)
+        bias = self.relative_bias(buckets).permute([2, 0, 1]).unsqueeze(0)
+        padding = 1.0 - attention_mask[:, None, None, :].to(torch.float32)
+        bias = bias + padding * torch.finfo(torch.float32).min
+        h = self.embed(input_ids)
+        for block in self.blocks:
+            h = block(h, bias)
+        return self.norm(h)
+
+
+def build_t5_encoder(args) -> nn.Module:
+    model = T5Encoder(T5Config())
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, T5Norm):
+                module.weight.copy_(1.0 + 0.1 * torch.randn(module.weight.shape,
+                                                            generator=generator))
+    return model
+
+
+def t5_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, T5Config().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    return {"input_ids": ids, "attention_mask": padding_mask(args, left=False)}
+
+
 @dataclass
 class ModelSpec:
     build: Callable[[argparse.Namespace], nn.Module]
@@ -695,6 +985,30 @@ MODELS: Dict[str, ModelSpec] = {
                       "attention_mask": {0: "batch", 1: "sequence"},
                       "sentence_embedding": {0: "batch"}},
         reference=bert_reference,
+    ),
+    "gptj": ModelSpec(
+        build=build_gptj,
+        make_inputs=gptj_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "position_ids": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch", 1: "sequence"}},
+    ),
+    "bloom": ModelSpec(
+        build=build_bloom,
+        make_inputs=bloom_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch", 1: "sequence"}},
+    ),
+    "t5-encoder": ModelSpec(
+        build=build_t5_encoder,
+        make_inputs=t5_inputs,
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "last_hidden_state": {0: "batch", 1: "sequence"}},
     ),
     "llama": ModelSpec(
         build=build_llama,
