@@ -82,37 +82,6 @@ std::string oneLine(std::string text) {
   return text;
 }
 
-Tensor tensorFromElements(StringRef name, mlir::ElementsAttr elements) {
-  auto type = llvm::cast<mlir::ShapedType>(elements.getType());
-  DType dtype = *dtypeFromMLIR(type.getElementType());
-  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
-  if (auto resource =
-          llvm::dyn_cast<mlir::DenseResourceElementsAttr>(elements)) {
-    if (const mlir::AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
-      llvm::ArrayRef<char> data = blob->getData();
-      if (data.size() == static_cast<size_t>(type.getNumElements()) *
-                             dtypeSize(dtype))
-        return Tensor::view(name.str(), dtype, shape, data.data(), nullptr);
-    }
-  }
-  Tensor tensor(name.str(), dtype, shape);
-  char *out = static_cast<char *>(tensor.mutableData());
-  auto dense = llvm::dyn_cast<mlir::DenseElementsAttr>(elements);
-  if (dense && dtype == DType::i1) {
-    int64_t i = 0;
-    for (bool value : dense.getValues<bool>())
-      out[i++] = value;
-  } else if (dense) {
-    llvm::ArrayRef<char> raw = dense.getRawData();
-    size_t size = dtypeSize(dtype);
-    if (dense.isSplat())
-      for (int64_t i = 0; i < tensor.numElements(); ++i)
-        std::memcpy(out + i * size, raw.data(), size);
-    else
-      std::memcpy(out, raw.data(), tensor.byteSize());
-  }
-  return tensor;
-}
 
 /// Batch and sequence length of a forward pass, from the first input that
 /// looks like token ids ([batch, seq] integers) or hidden states
@@ -153,6 +122,38 @@ std::string printModule(mlir::ModuleOp module) {
   return text;
 }
 } // namespace
+
+Tensor llmc::tensorFromElements(StringRef name, mlir::ElementsAttr elements) {
+  auto type = llvm::cast<mlir::ShapedType>(elements.getType());
+  DType dtype = *dtypeFromMLIR(type.getElementType());
+  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  if (auto resource =
+          llvm::dyn_cast<mlir::DenseResourceElementsAttr>(elements)) {
+    if (const mlir::AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      llvm::ArrayRef<char> data = blob->getData();
+      if (data.size() == static_cast<size_t>(type.getNumElements()) *
+                             dtypeSize(dtype))
+        return Tensor::view(name.str(), dtype, shape, data.data(), nullptr);
+    }
+  }
+  Tensor tensor(name.str(), dtype, shape);
+  char *out = static_cast<char *>(tensor.mutableData());
+  auto dense = llvm::dyn_cast<mlir::DenseElementsAttr>(elements);
+  if (dense && dtype == DType::i1) {
+    int64_t i = 0;
+    for (bool value : dense.getValues<bool>())
+      out[i++] = value;
+  } else if (dense) {
+    llvm::ArrayRef<char> raw = dense.getRawData();
+    size_t size = dtypeSize(dtype);
+    if (dense.isSplat())
+      for (int64_t i = 0; i < tensor.numElements(); ++i)
+        std::memcpy(out + i * size, raw.data(), size);
+    else
+      std::memcpy(out, raw.data(), tensor.byteSize());
+  }
+  return tensor;
+}
 
 namespace {
 /// The PTX text next to the manifest, for ptxas and for people.

@@ -85,25 +85,9 @@ llvm::Error compileForHost(mlir::MLIRContext &context, mlir::ModuleOp module,
     for (const TensorSpec &spec : sig.weights) {
       auto value =
           llvm::dyn_cast_if_present<mlir::ElementsAttr>(table.get(spec.name));
-      auto resource =
-          llvm::dyn_cast_if_present<mlir::DenseResourceElementsAttr>(value);
-      const mlir::AsmResourceBlob *blob =
-          resource ? resource.getRawHandle().getBlob() : nullptr;
-      if (blob) {
-        weights.push_back(Tensor::view(spec.name, spec.dtype, spec.shape,
-                                       blob->getData().data(), nullptr));
-        continue;
-      }
-      auto dense = llvm::dyn_cast_if_present<mlir::DenseElementsAttr>(value);
-      if (!dense)
+      if (!value)
         return inputError("weight '" + spec.name + "' has no value");
-      Tensor tensor(spec.name, spec.dtype, spec.shape);
-      llvm::ArrayRef<char> raw = dense.getRawData();
-      size_t size = dtypeSize(spec.dtype);
-      for (int64_t i = 0; i < tensor.numElements(); ++i)
-        std::memcpy(static_cast<char *>(tensor.mutableData()) + i * size,
-                    raw.data() + (dense.isSplat() ? 0 : i * size), size);
-      weights.push_back(std::move(tensor));
+      weights.push_back(tensorFromElements(spec.name, value));
     }
     module->removeAttr(mlir::llm::kWeightsAttrName);
   }

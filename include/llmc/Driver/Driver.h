@@ -96,6 +96,10 @@ llvm::Error captureDiagnostics(mlir::MLIRContext &context,
                                llvm::function_ref<mlir::LogicalResult()> fn,
                                llvm::StringRef fallback);
 
+/// The value of a weight constant as a tensor: a view of a resource blob's
+/// bytes, or a copy of dense elements (i1 ones unpacked to a byte each).
+Tensor tensorFromElements(llvm::StringRef name, mlir::ElementsAttr elements);
+
 /// A model compiled for one target, ready to run and to save.
 class CompiledModel {
 public:
