@@ -855,7 +855,9 @@ class T5Norm(nn.Module):
 
     def forward(self, x):
         variance = x.to(torch.float32).pow(2).mean(-1, keepdim=True)
-        return self.weight * (x * torch.rsqrt(variance + 1e-6))
+        x = x * torch.rsqrt(variance + 1e-6)
+        # Back to the weight's type in 16-bit models, as Hugging Face's T5.
+        return self.weight * x.to(self.weight.dtype)
 
 
 class T5Block(nn.Module):
@@ -897,9 +899,10 @@ class T5Encoder(nn.Module):
         buckets = relative_bucket(positions[None, :] - positions[:, None],
                                   self.config.buckets, self.config.max_distance)
         bias = self.relative_bias(buckets).permute([2, 0, 1]).unsqueeze(0)
-        padding = 1.0 - attention_mask[:, None, None, :].to(torch.float32)
-        bias = bias + padding * torch.finfo(torch.float32).min
         h = self.embed(input_ids)
+        # The padding bias in the activations' type, as Hugging Face's.
+        padding = 1.0 - attention_mask[:, None, None, :].to(h.dtype)
+        bias = bias + padding * torch.finfo(h.dtype).min
         for block in self.blocks:
             h = block(h, bias)
         return self.norm(h)
