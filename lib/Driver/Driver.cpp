@@ -322,6 +322,9 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
                           : "host";
 
   model->imported = module->clone();
+  for (const auto &entry : options.import.fixedValues)
+    model->fixedInputs[entry.getKey().str()] =
+        std::vector<double>(entry.getValue().begin(), entry.getValue().end());
 
   if (options.quant == "none") {
     mlir::PassManager graph(&context);
@@ -520,6 +523,12 @@ llvm::Error CompiledModel::save(StringRef directory) const {
                               {"weights", std::move(weightTable)},
                               {"signature", sig.toJSON()},
                               {"report", llvm::json::Object(report())}};
+  if (!fixedInputs.empty()) {
+    llvm::json::Object fixed;
+    for (const auto &[name, values] : fixedInputs)
+      fixed[name] = llvm::json::Array(values);
+    manifest["fixed_inputs"] = std::move(fixed);
+  }
   if (hls)
     manifest["testbench"] = "testbench.cpp";
   if (npuKernels)
@@ -574,6 +583,14 @@ CompiledModel::load(StringRef directory) {
   model->sig = std::move(*sig);
   if (const llvm::json::Object *report = manifest->getObject("report"))
     model->costs = *report;
+  if (const llvm::json::Object *fixed = manifest->getObject("fixed_inputs"))
+    for (const auto &[name, value] : *fixed) {
+      std::vector<double> values;
+      if (const llvm::json::Array *array = value.getAsArray())
+        for (const llvm::json::Value &v : *array)
+          values.push_back(v.getAsNumber().value_or(0));
+      model->fixedInputs[name.str()] = std::move(values);
+    }
 
   llvm::SmallString<256> codePath(directory);
   llvm::sys::path::append(codePath,
@@ -656,6 +673,29 @@ CompiledModel::run(std::vector<Tensor> inputs) {
   auto bound = bindInputs(sig, std::move(inputs));
   if (!bound)
     return inputError(llvm::toString(bound.takeError()));
+  for (const Tensor &tensor : *bound) {
+    auto fixed = fixedInputs.find(tensor.name);
+    if (fixed == fixedInputs.end())
+      continue;
+    const std::vector<double> &values = fixed->second;
+    for (int64_t i = 0; i < tensor.numElements(); ++i) {
+      double expected = values[values.size() == 1 ? 0 : i];
+      double given = elementAsDouble(tensor, i);
+      if (tensor.dtype == DType::i1)
+        expected = expected != 0;
+      auto text = [](double v) {
+        return v == std::trunc(v) && std::fabs(v) < 1e15
+                   ? std::to_string(static_cast<int64_t>(v))
+                   : llvm::formatv("{0}", v).str();
+      };
+      if (given != expected)
+        return inputError("input '" + tensor.name + "' was fixed to " +
+                          text(expected) +
+                          " when the model was compiled (--value), got " +
+                          text(given) + " at element " + llvm::Twine(i) +
+                          ": compile the model again for this value");
+    }
+  }
   if (ptxPlan && emulateGPU) {
     if (!emulator) {
       if (!gpuKernels)

@@ -225,7 +225,7 @@ private:
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &input);
   LogicalResult importNode(onnx::NodeProto &node, size_t index);
   void collectUsedNames(const onnx::GraphProto &graph);
-  void importKnownInputs(Block &body, ArrayRef<std::string> names);
+  LogicalResult importKnownInputs(Block &body, ArrayRef<std::string> names);
   void eraseDeadOps(Block &block);
 
   // Diagnostics: at graph level they name the file; inside a node handler
@@ -594,7 +594,8 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
     values[name] = body->getArgument(index);
   }
   builder.setInsertionPointToEnd(body);
-  importKnownInputs(*body, argNames);
+  if (failed(importKnownInputs(*body, argNames)))
+    return nullptr;
 
   if (failed(importInitializers(graph)))
     return nullptr;
@@ -740,6 +741,10 @@ LogicalResult ONNXImporter::importInputs(const onnx::GraphProto &graph,
                    "', which is not an input of the graph (inputs: " +
                    (known.empty() ? std::string("none") : known) + ")");
     }
+  for (const auto &entry : options.fixedValues)
+    if (!inputNames.contains(entry.getKey()))
+      return error("--value names '" + entry.getKey() +
+                   "', which is not an input of the graph");
   for (const onnx::ValueInfoProto *input : graphInputs) {
     FailureOr<RankedTensorType> type = inputType(*input);
     if (failed(type))
@@ -855,9 +860,37 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
   return success();
 }
 
-void ONNXImporter::importKnownInputs(Block &body,
-                                     ArrayRef<std::string> names) {
+LogicalResult ONNXImporter::importKnownInputs(Block &body,
+                                              ArrayRef<std::string> names) {
   for (auto [index, name] : llvm::enumerate(names)) {
+    auto fixed = options.fixedValues.find(name);
+    if (fixed != options.fixedValues.end()) {
+      BlockArgument argument = body.getArgument(index);
+      auto type = cast<RankedTensorType>(argument.getType());
+      ArrayRef<double> given = fixed->second;
+      int64_t count = type.getNumElements();
+      if (static_cast<int64_t>(given.size()) != count && given.size() != 1)
+        return error("--value gives " + Twine(given.size()) +
+                     " values for input '" + name + "' of shape " +
+                     shapeString(type.getShape()) + " (" + Twine(count) +
+                     " elements)");
+      Type element = type.getElementType();
+      SmallVector<Attribute> elements;
+      for (int64_t i = 0; i < count; ++i) {
+        double v = given[given.size() == 1 ? 0 : i];
+        if (auto intType = dyn_cast<IntegerType>(element))
+          elements.push_back(IntegerAttr::get(
+              intType, APInt(intType.getWidth(), static_cast<int64_t>(v),
+                             /*isSigned=*/intType.getWidth() > 1,
+                             /*implicitTrunc=*/true)));
+        else
+          elements.push_back(FloatAttr::get(element, v));
+      }
+      Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+      knownInputs[argument] =
+          createConstant(DenseElementsAttr::get(type, elements), loc);
+      continue;
+    }
     auto it = options.inputValues.find(name);
     if (it == options.inputValues.end())
       continue;
@@ -888,6 +921,7 @@ void ONNXImporter::importKnownInputs(Block &body,
     Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
     knownInputs[argument] = createConstant(value, loc);
   }
+  return success();
 }
 
 void ONNXImporter::eraseDeadOps(Block &block) {
@@ -3383,8 +3417,9 @@ LogicalResult ONNXImporter::importIf() {
     return failure();
   std::optional<SmallVector<int64_t>> cond = compileTimeInts(input(0));
   if (!cond || cond->size() != 1)
-    return error("input 'cond' must be a compile-time constant (a graph "
-                 "input's value is known when llm-run is given it)");
+    return error("input 'cond' must be a compile-time constant (fix a graph "
+                 "input's value with llm-compile --value NAME=V; llm-run "
+                 "knows the values it is given)");
   FailureOr<SmallVector<Item>> outputs =
       importBody(cond->front() ? "then_branch" : "else_branch", {});
   if (failed(outputs))
@@ -4079,6 +4114,40 @@ llvm::Error llmc::parseShapeOption(StringRef spec, ImportOptions &options) {
     }
   }
   options.inputShapes[name] = std::move(shape);
+  return llvm::Error::success();
+}
+
+llvm::Error llmc::parseValueOption(StringRef spec, ImportOptions &options) {
+  auto invalid = [&](const Twine &why) {
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "invalid --value '" + spec + "': " + why +
+            " (expected NAME=V[,V...], e.g. use_cache_branch=1)");
+  };
+  size_t equals = spec.rfind('=');
+  if (equals == StringRef::npos)
+    return invalid("no '='");
+  StringRef name = spec.take_front(equals);
+  StringRef text = spec.drop_front(equals + 1).trim();
+  if (name.empty())
+    return invalid("no input name");
+  if (text.empty())
+    return invalid("no value");
+  SmallVector<StringRef> parts;
+  text.split(parts, ',');
+  SmallVector<double> values;
+  for (StringRef part : parts) {
+    part = part.trim();
+    double value = 0;
+    if (part.equals_insensitive("true"))
+      value = 1;
+    else if (part.equals_insensitive("false"))
+      value = 0;
+    else if (part.getAsDouble(value))
+      return invalid("'" + part + "' is not a number");
+    values.push_back(value);
+  }
+  options.fixedValues[name] = std::move(values);
   return llvm::Error::success();
 }
 

@@ -102,7 +102,8 @@ CompileOptions makeOptions(const std::string &target,
                            const std::optional<std::string> &quant,
                            const std::optional<py::dict> &shapes,
                            const std::vector<std::string> &targetDescs,
-                           const std::optional<py::dict> &quantOptions) {
+                           const std::optional<py::dict> &quantOptions,
+                           const std::optional<py::dict> &values) {
   CompileOptions options;
   options.targetDescs = targetDescs;
   options.target = target;
@@ -136,6 +137,13 @@ CompileOptions makeOptions(const std::string &target,
       for (py::handle dim : value)
         dims.push_back(dim.cast<int64_t>());
       options.import.inputShapes[name] = dims;
+    }
+  if (values)
+    for (auto [key, value] : *values) {
+      llvm::SmallVector<double> numbers;
+      for (py::handle number : value)
+        numbers.push_back(number.cast<double>());
+      options.import.fixedValues[key.cast<std::string>()] = numbers;
     }
   return options;
 }
@@ -221,25 +229,26 @@ PYBIND11_MODULE(_llmc, m) {
       [](const std::string &path, const std::string &target,
          std::optional<std::string> quant, std::optional<py::dict> shapes,
          const std::vector<std::string> &targetDescs,
-         std::optional<py::dict> quantOptions) {
-        CompileOptions options =
-            makeOptions(target, quant, shapes, targetDescs, quantOptions);
+         std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
+        CompileOptions options = makeOptions(target, quant, shapes, targetDescs,
+                                             quantOptions, values);
         py::gil_scoped_release release;
         auto model = CompiledModel::compileFile(path, options);
         py::gil_scoped_acquire acquire;
         return unwrap(std::move(model));
       },
       py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"),
-      py::arg("target_descs"), py::arg("quant_options") = py::none());
+      py::arg("target_descs"), py::arg("quant_options") = py::none(),
+      py::arg("values") = py::none());
   m.def(
       "_compile_bytes",
       [](const py::bytes &bytes, const std::string &name,
          const std::string &target, std::optional<std::string> quant,
          std::optional<py::dict> shapes,
          const std::vector<std::string> &targetDescs,
-         std::optional<py::dict> quantOptions) {
-        CompileOptions options =
-            makeOptions(target, quant, shapes, targetDescs, quantOptions);
+         std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
+        CompileOptions options = makeOptions(target, quant, shapes, targetDescs,
+                                             quantOptions, values);
         std::string data = bytes;
         py::gil_scoped_release release;
         auto model = CompiledModel::compileBytes(data, name, options);
@@ -248,7 +257,7 @@ PYBIND11_MODULE(_llmc, m) {
       },
       py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
       py::arg("shapes"), py::arg("target_descs"),
-      py::arg("quant_options") = py::none());
+      py::arg("quant_options") = py::none(), py::arg("values") = py::none());
   m.def(
       "load",
       [](const std::string &directory) {

@@ -15,8 +15,17 @@ from . import _llmc
 __all__ = ["compile", "load", "CompiledModel", "Error"]
 
 
+def _flat(value):
+    """A number, a nested list or an array as a flat list of floats."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [x for item in value for x in _flat(item)]
+    return [float(value)]
+
+
 def compile(model, target="host", quant=None, shapes=None, target_desc=None,
-            calib=None, quant_options=None):
+            calib=None, quant_options=None, values=None):
     """Compiles `model` for `target`.
 
     model: a path to an .onnx file, the bytes of one, or an onnx.ModelProto.
@@ -32,6 +41,9 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         "minmax"|"percentile", "percentile": 99.99, "smoothquant": alpha,
         "group_size": 128}, as llm-compile's --quant-* options.
     shapes: {input name: dims} for inputs with dynamic dimensions.
+    values: {input name: value or list of values} fixed at compile time, as
+        llm-compile's --value (a merged decoder's use_cache_branch); run()
+        then refuses other values of those inputs.
     target_desc: a target description (a bundled name such as "h100", a path
         to a JSON file, or a list of them); each replaces the default
         description of its kind's backend in report()'s estimates (an npu
@@ -45,17 +57,20 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         descs = [os.fspath(d) for d in target_desc]
     if shapes is not None:
         shapes = {str(name): [int(d) for d in dims] for name, dims in shapes.items()}
+    if values is not None:
+        values = {str(name): _flat(value) for name, value in values.items()}
     options = dict(quant_options or {})
     if calib is not None:
         options["calib"] = os.fspath(calib)
     options = options or None
     if isinstance(model, (str, os.PathLike)):
-        return _llmc._compile_file(os.fspath(model), target, quant, shapes, descs, options)
+        return _llmc._compile_file(os.fspath(model), target, quant, shapes, descs, options,
+                                   values)
     if isinstance(model, (bytes, bytearray, memoryview)):
         return _llmc._compile_bytes(bytes(model), "<bytes>", target, quant, shapes,
-                                    descs, options)
+                                    descs, options, values)
     if hasattr(model, "SerializeToString"):
         return _llmc._compile_bytes(model.SerializeToString(), "<ModelProto>",
-                                    target, quant, shapes, descs, options)
+                                    target, quant, shapes, descs, options, values)
     raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
                     f"not {type(model).__name__}")

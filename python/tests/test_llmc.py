@@ -242,3 +242,32 @@ def test_bfloat16_model_takes_and_gives_float32():
     assert y.dtype == np.float32
     # 1 + 3 * 2^-8 rounds to 1 + 2^-6 (even), whose square rounds to 1.03125.
     np.testing.assert_array_equal(y, [2.25, 9.0, 1.0, 1.03125])
+
+
+def test_values_fix_an_input_for_an_if(tmp_path):
+    """values= fixes an input at compile time (llm-compile's --value): an If
+    on it imports the branch it names, and the compiled model, saved and
+    loaded too, refuses another value of it."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    double = helper.make_graph([helper.make_node("Add", ["x", "x"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, [3])])
+    negate = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [3])])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["flag"], ["y"], then_branch=double, else_branch=negate)],
+        "branch", [helper.make_tensor_value_info("flag", TensorProto.BOOL, [1]),
+                   helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.array([1.0, -2.0, 0.5], np.float32)
+    with pytest.raises(llmc.Error, match="must be a compile-time constant"):
+        llmc.compile(model)
+    for flag, expected in ((True, 2 * x), (False, -x)):
+        compiled = llmc.compile(model, values={"flag": flag})
+        np.testing.assert_array_equal(compiled.run({"flag": np.array([flag]), "x": x})["y"],
+                                      expected)
+        compiled.save(str(tmp_path / str(flag)))
+        loaded = llmc.load(str(tmp_path / str(flag)))
+        with pytest.raises(llmc.Error, match="was fixed to"):
+            loaded.run({"flag": np.array([not flag]), "x": x})

@@ -20,6 +20,11 @@ static cl::opt<std::string> target(cl::cat(llmc::toolCategory()), "target",
                                    cl::init("host"));
 static cl::list<std::string> shapes(cl::cat(llmc::toolCategory()), "shape",
                                     cl::desc("NAME=DIMS static input shape"));
+static cl::list<std::string> values(
+    cl::cat(llmc::toolCategory()), "value",
+    cl::desc("NAME=V[,V...] value of an input fixed at compile time (a "
+             "merged decoder's use_cache_branch=1); the artifact refuses "
+             "other values"));
 static cl::opt<std::string> reportPath(cl::cat(llmc::toolCategory()), "report",
                                        cl::desc("write the report as JSON"));
 static cl::opt<std::string> rooflinePath(cl::cat(llmc::toolCategory()), 
@@ -100,6 +105,9 @@ int main(int argc, char **argv) {
     return llmc::reportToolError(kTool, described.takeError());
   for (const std::string &spec : shapes)
     if (Error error = llmc::parseShapeOption(spec, options.import))
+      return llmc::reportToolError(kTool, std::move(error));
+  for (const std::string &spec : values)
+    if (Error error = llmc::parseValueOption(spec, options.import))
       return llmc::reportToolError(kTool, std::move(error));
   if (Error error = llmc::checkTarget(target))
     return llmc::reportToolError(kTool, std::move(error));

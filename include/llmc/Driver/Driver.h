@@ -20,6 +20,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -177,6 +178,9 @@ private:
   mlir::OwningOpRef<mlir::ModuleOp> lowered;
   Signature sig;
   std::vector<Tensor> weights;
+  /// Inputs whose values were fixed at compile time (--value): run() refuses
+  /// others, which the code was not compiled for.
+  std::map<std::string, std::vector<double>> fixedInputs;
   llvm::json::Object costs;
   /// Report entries of the described targets (backend name → estimate).
   llvm::json::Object estimates;

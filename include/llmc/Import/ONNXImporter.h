@@ -33,12 +33,19 @@ struct ImportOptions {
   /// the input stays an argument of the function. A value whose type or size
   /// does not match the input is ignored (binding the input reports it).
   llvm::StringMap<KnownValue> inputValues;
+  /// Values of graph inputs fixed when compiling (llm-compile --value), in
+  /// the input's element type: known like inputValues, for the ops that need
+  /// a constant (an If on a merged decoder's use_cache_branch); the compiled
+  /// model then refuses other values of the input.
+  llvm::StringMap<llvm::SmallVector<double>> fixedValues;
   /// Name of the function the graph becomes.
   std::string entryName = "forward";
 };
 
 /// Parses "NAME=DIMS" with DIMS like "1x16" or "1,16" (a scalar: "NAME=").
 llvm::Error parseShapeOption(llvm::StringRef spec, ImportOptions &options);
+/// Parses "NAME=V[,V...]" (numbers, or true/false) into fixedValues.
+llvm::Error parseValueOption(llvm::StringRef spec, ImportOptions &options);
 
 /// Imports an ONNX model (binary protobuf, or the ONNX text format when the
 /// file ends in `.onnxtxt`) into a new module holding one function,
