@@ -151,6 +151,10 @@ FAMILIES = {
     "ScatterElements": [r"test_scatter_elements_\w+", r"test_scatter_with(out)?_axis"],
     "ScatterND": [r"test_scatternd(_\w+)?"],
     "TopK": [r"test_top_k(_\w+)?"],
+    # Convolution (vision transformers' patch embeddings, speech encoders'
+    # front ends) and padding, as gathers and a matmul.
+    "Conv": [r"test_basic_conv_\w+", r"test_conv_with_\w+"],
+    "Pad": [r"test_constant_pad", r"test_edge_pad", r"test_reflect_pad"],
 }
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.

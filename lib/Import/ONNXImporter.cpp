@@ -355,6 +355,10 @@ private:
                   ArrayRef<bool> mask, ArrayRef<int64_t> axes);
   FailureOr<Value> plainMatMul(Value lhs, Value rhs, bool transposeRhs = false);
   LogicalResult importTile();
+  Value gatherOrFill(Value value, int64_t axis, ArrayRef<int64_t> shape,
+                     ArrayRef<int64_t> positions, double fill);
+  LogicalResult importConv();
+  LogicalResult importPad();
   // Control flow and sequences, resolved at import: If takes the branch its
   // constant condition names, Loop unrolls, sequences are lists of values.
   struct Item {
@@ -528,6 +532,8 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"SimplifiedLayerNormalization",
        {&I::importSimplifiedLayerNormalization, 1}},
       {"Tile", {&I::importTile, 6}},
+      {"Conv", {&I::importConv, 11}},
+      {"Pad", {&I::importPad, 13}},
       {"If", {&I::importIf, 1}},
       {"Loop", {&I::importLoop, 1}},
       {"SequenceEmpty", {&I::importSequenceEmpty, 11}},
@@ -3718,6 +3724,268 @@ LogicalResult ONNXImporter::importConcatFromSequence() {
     }
   return setResult(create<llm::ConcatOp>(
       pieces, {namedAttr("axis", builder.getI64IntegerAttr(*axis))}));
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and padding as gathers
+//
+// Conv (the patch embedding of a vision transformer, the convolutional
+// front end of a speech encoder) becomes one gather of the input's patches
+// (im2col, with out-of-bounds taps reading an appended zero) and one
+// matmul with the weight, so that every backend runs it and quantization
+// and the matmul fusions see an ordinary linear layer. Pad is one gather
+// per padded axis, whose positions encode constant, edge or reflect mode.
+//===----------------------------------------------------------------------===//
+
+/// `value` gathered along `axis` at `positions` (of `shape`): each entry a
+/// position along the axis, or -1 for `fill` (appended to the axis first).
+Value ONNXImporter::gatherOrFill(Value value, int64_t axis,
+                                 ArrayRef<int64_t> shape,
+                                 ArrayRef<int64_t> positions, double fill) {
+  RankedTensorType type = typeOf(value);
+  int64_t dim = type.getDimSize(axis);
+  SmallVector<int64_t> indices(positions);
+  if (llvm::is_contained(positions, -1)) {
+    SmallVector<int64_t> fillShape(type.getShape());
+    fillShape[axis] = 1;
+    FailureOr<Value> filler = create<llm::ExpandOp>(
+        scalarOf(type.getElementType(), fill), {}, type.clone(fillShape));
+    if (failed(filler))
+      return {};
+    FailureOr<Value> extended = create<llm::ConcatOp>(
+        ValueRange{value, *filler},
+        {namedAttr("axis", builder.getI64IntegerAttr(axis))});
+    if (failed(extended))
+      return {};
+    value = *extended;
+    for (int64_t &index : indices)
+      if (index < 0)
+        index = dim;
+  }
+  auto indexType = RankedTensorType::get(shape, builder.getI64Type());
+  Value constant = createConstant(
+      largeToResource(DenseElementsAttr::get(indexType, ArrayRef(indices)),
+                      "gather_positions"),
+      nodeLoc);
+  FailureOr<Value> gathered = create<llm::GatherOp>(
+      {value, constant}, {namedAttr("axis", builder.getI64IntegerAttr(axis))});
+  return succeeded(gathered) ? *gathered : Value();
+}
+
+LogicalResult ONNXImporter::importConv() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0), w = input(1);
+  RankedTensorType xType = typeOf(x), wType = typeOf(w);
+  int64_t rank = xType.getRank(), spatial = rank - 2;
+  if (rank < 3 || wType.getRank() != rank)
+    return error("expects X of rank 3 or more and W of the same rank, got " +
+                 Twine(rank) + " and " + Twine(wType.getRank()));
+  if (!isa<FloatType>(xType.getElementType()))
+    return error("expects float X");
+  int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
+  int64_t outChannels = wType.getDimSize(0), groupChannels = wType.getDimSize(1);
+  int64_t groups = getInt("group", 1);
+  if (groups <= 0 || channels % groups || outChannels % groups ||
+      channels / groups != groupChannels)
+    return error("group " + Twine(groups) + " does not divide X's " +
+                 Twine(channels) + " channels into W's " +
+                 Twine(groupChannels) + " per group and its " +
+                 Twine(outChannels) + " outputs");
+  ArrayRef<int64_t> dims = xType.getShape().drop_front(2);
+  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
+  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
+    if (!llvm::equal(*given, kernel))
+      return error("kernel_shape " + shapeString(*given) +
+                   " differs from W's " + shapeString(kernel));
+  auto spatialInts = [&](StringRef name, int64_t size,
+                         int64_t fallback) -> FailureOr<SmallVector<int64_t>> {
+    std::optional<SmallVector<int64_t>> given = getInts(name);
+    if (!given)
+      return SmallVector<int64_t>(size, fallback);
+    if (static_cast<int64_t>(given->size()) != size)
+      return error("expects " + Twine(size) + " values in '" + name +
+                   "', got " + Twine(given->size()));
+    return *given;
+  };
+  FailureOr<SmallVector<int64_t>> strides = spatialInts("strides", spatial, 1);
+  FailureOr<SmallVector<int64_t>> dilations =
+      spatialInts("dilations", spatial, 1);
+  FailureOr<SmallVector<int64_t>> pads = spatialInts("pads", 2 * spatial, 0);
+  if (failed(strides) || failed(dilations) || failed(pads))
+    return failure();
+  std::string autoPad = getString("auto_pad", "NOTSET");
+  SmallVector<int64_t> out(spatial), begin(spatial);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t s = (*strides)[i], d = (*dilations)[i];
+    if (s <= 0 || d <= 0)
+      return error("expects positive strides and dilations");
+    int64_t extent = d * (kernel[i] - 1) + 1;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out[i] = llvm::divideCeil(dims[i], s);
+      int64_t total = std::max<int64_t>(0, (out[i] - 1) * s + extent - dims[i]);
+      begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    } else if (autoPad == "VALID" || autoPad == "NOTSET") {
+      int64_t padBegin = autoPad == "VALID" ? 0 : (*pads)[i];
+      int64_t padEnd = autoPad == "VALID" ? 0 : (*pads)[spatial + i];
+      if (padBegin < 0 || padEnd < 0)
+        return error("expects pads >= 0");
+      out[i] = (dims[i] + padBegin + padEnd - extent) / s + 1;
+      begin[i] = padBegin;
+    } else {
+      return error("unknown auto_pad '" + autoPad + "'");
+    }
+    if (out[i] <= 0)
+      return error("the kernel (extent " + Twine(extent) +
+                   ") does not fit spatial dim " + Twine(i) + " of size " +
+                   Twine(dims[i]));
+  }
+
+  // positions[o][k]: the flat input position tap k of output o reads, or
+  // -1 in the padding.
+  int64_t outCount = computeProduct(out), taps = computeProduct(kernel),
+          inCount = computeProduct(dims);
+  if (outCount * taps > kMaxGeneratedElements)
+    return error("needs " + Twine(outCount * taps) +
+                 " patch positions, more than the importer builds");
+  SmallVector<int64_t> inStrides = computeStrides(dims);
+  SmallVector<int64_t> positions;
+  positions.reserve(outCount * taps);
+  SmallVector<int64_t> outStrides = computeStrides(out),
+                       tapStrides = computeStrides(kernel);
+  for (int64_t o = 0; o < outCount; ++o) {
+    SmallVector<int64_t> at = delinearize(o, outStrides);
+    for (int64_t k = 0; k < taps; ++k) {
+      SmallVector<int64_t> tap = delinearize(k, tapStrides);
+      int64_t flat = 0;
+      bool inside = true;
+      for (int64_t i = 0; i < spatial && inside; ++i) {
+        int64_t p = at[i] * (*strides)[i] - begin[i] + tap[i] * (*dilations)[i];
+        inside = p >= 0 && p < dims[i];
+        flat += p * inStrides[i];
+      }
+      positions.push_back(inside ? flat : -1);
+    }
+  }
+
+  // [N, C, P] -> patches [N, G, Cg, O, K] -> [N, G, O, Cg * K].
+  FailureOr<Value> flat = reshape(x, {batch, channels, inCount});
+  if (failed(flat))
+    return failure();
+  Value patches = gatherOrFill(*flat, 2, {outCount, taps}, positions, 0.0);
+  if (!patches)
+    return failure();
+  FailureOr<Value> grouped =
+      reshape(patches, {batch, groups, groupChannels, outCount, taps});
+  if (failed(grouped))
+    return failure();
+  // Without groups the G axis is dropped, so that the weight is a plain
+  // [M, C * K] matrix (quantized like any linear layer's).
+  SmallVector<int64_t> rowShape{batch, groups, outCount, groupChannels * taps};
+  SmallVector<int64_t> weightShape{groups, outChannels / groups,
+                                   groupChannels * taps};
+  if (groups == 1) {
+    rowShape.erase(rowShape.begin() + 1);
+    weightShape.erase(weightShape.begin());
+  }
+  FailureOr<Value> rows =
+      reshape(transposed(*grouped, {0, 1, 3, 2, 4}), rowShape);
+  // W [M, Cg, K...] -> [G, M / G, Cg * K]; the product [N, G, O, M / G].
+  FailureOr<Value> weight = reshape(w, weightShape);
+  if (failed(rows) || failed(weight))
+    return failure();
+  FailureOr<Value> product = plainMatMul(*rows, *weight, /*transposeRhs=*/true);
+  if (failed(product))
+    return failure();
+  // -> [N, G, M / G, O] -> [N, M, out...], plus the bias per channel.
+  SmallVector<int64_t> shape{batch, outChannels};
+  llvm::append_range(shape, out);
+  FailureOr<Value> result = reshape(
+      transposed(*product, groups == 1 ? SmallVector<int64_t>{0, 2, 1}
+                                       : SmallVector<int64_t>{0, 1, 3, 2}),
+      shape);
+  if (failed(result))
+    return failure();
+  Value y = *result;
+  if (input(2)) {
+    SmallVector<int64_t> biasShape{outChannels};
+    biasShape.append(spatial, 1);
+    FailureOr<Value> bias = reshape(input(2), biasShape);
+    if (failed(bias))
+      return failure();
+    y = emit<llm::AddOp>({y, *bias});
+  }
+  return y ? setResult(y) : failure();
+}
+
+LogicalResult ONNXImporter::importPad() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank();
+  FailureOr<SmallVector<int64_t>> pads = constantInts(1, "pads");
+  if (failed(pads))
+    return failure();
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  if (input(3)) {
+    FailureOr<SmallVector<int64_t>> given = constantInts(3, "axes");
+    if (failed(given))
+      return failure();
+    axes.clear();
+    for (int64_t axis : *given) {
+      FailureOr<int64_t> normalized = normalizeAxis(axis, rank, "axes");
+      if (failed(normalized))
+        return failure();
+      axes.push_back(*normalized);
+    }
+  }
+  int64_t count = axes.size();
+  if (static_cast<int64_t>(pads->size()) != 2 * count)
+    return error("expects " + Twine(2 * count) + " pads, got " +
+                 Twine(pads->size()));
+  double fill = 0;
+  if (input(2)) {
+    std::optional<SmallVector<double>> value =
+        constantDoublesOf(known(input(2)));
+    if (!value || value->size() != 1)
+      return error("input 'constant_value' must be a compile-time scalar");
+    fill = value->front();
+  }
+  std::string mode = getString("mode", "constant");
+  if (mode != "constant" && mode != "edge" && mode != "reflect")
+    return error("unknown mode '" + mode + "'");
+  Value y = x;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t axis = axes[i], before = (*pads)[i], after = (*pads)[count + i];
+    int64_t dim = type.getDimSize(axis), size = dim + before + after;
+    if (before == 0 && after == 0)
+      continue;
+    if (size < 0)
+      return error("pads remove more than dim " + Twine(axis) + " holds");
+    if (mode != "constant" && dim == 0)
+      return error("cannot pad an empty dim in " + mode + " mode");
+    if (mode == "reflect" && (before >= dim || after >= dim))
+      return error("reflect pads must be smaller than dim " + Twine(axis) +
+                   " (" + Twine(dim) + ")");
+    SmallVector<int64_t> positions;
+    for (int64_t j = 0; j < size; ++j) {
+      int64_t p = j - before;
+      if (p < 0 || p >= dim) {
+        if (mode == "constant")
+          p = -1;
+        else if (mode == "edge")
+          p = std::clamp<int64_t>(p, 0, dim - 1);
+        else
+          p = p < 0 ? -p : 2 * (dim - 1) - p;
+      }
+      positions.push_back(p);
+    }
+    y = gatherOrFill(y, axis, {size}, positions, fill);
+    if (!y)
+      return failure();
+  }
+  return setResult(y);
 }
 
 LogicalResult ONNXImporter::importGather() {

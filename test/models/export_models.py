@@ -925,6 +925,116 @@ def t5_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": padding_mask(args, left=False)}
 
 
+# --------------------------------------------------------------------------
+# ViT-style image classifier: a Conv2d patch embedding (kernel = stride =
+# patch, exported as Conv), a class token, learned positions, torch's
+# pre-LayerNorm encoder, the class token's logits.
+# --------------------------------------------------------------------------
+@dataclass
+class ViTConfig:
+    image: int = 32
+    patch: int = 8
+    channels: int = 3
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    ffn_dim: int = 128
+    labels: int = 10
+
+
+def pre_norm_encoder(d_model, n_heads, ffn_dim, n_layers):
+    """torch's encoder with pre-LayerNorm blocks and GELU (reference: see
+    bert_reference)."""
+    layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward=ffn_dim,
+                                       dropout=0.0, activation="gelu",
+                                       batch_first=True, norm_first=True)
+    return nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+
+
+class ViT(nn.Module):
+    def __init__(self, config: ViTConfig):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(config.channels, config.d_model, config.patch,
+                                     stride=config.patch)
+        patches = (config.image // config.patch) ** 2
+        self.cls_token = nn.Parameter(0.02 * torch.randn(1, 1, config.d_model))
+        self.positions = nn.Parameter(0.02 * torch.randn(1, patches + 1, config.d_model))
+        self.encoder = pre_norm_encoder(config.d_model, config.n_heads, config.ffn_dim,
+                                        config.n_layers)
+        self.norm = nn.LayerNorm(config.d_model)
+        self.classifier = nn.Linear(config.d_model, config.labels)
+
+    def forward(self, pixel_values):
+        x = self.patch_embed(pixel_values).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
+        h = self.norm(self.encoder(x + self.positions))
+        return self.classifier(h[:, 0])
+
+
+def build_vit(args) -> nn.Module:
+    model = ViT(ViTConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def vit_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    config = ViTConfig()
+    return {"pixel_values": torch.randn(args.batch, config.channels, config.image,
+                                        config.image, generator=generator)}
+
+
+# --------------------------------------------------------------------------
+# Whisper-style audio encoder: two Conv1d over mel frames (kernel 3, padding
+# 1, the second with stride 2) with GELU, sinusoidal positions, torch's
+# pre-LayerNorm encoder, a final LayerNorm. --seq is the number of frames.
+# --------------------------------------------------------------------------
+@dataclass
+class WhisperConfig:
+    mels: int = 16
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    ffn_dim: int = 128
+    max_frames: int = 128
+
+
+class WhisperEncoder(nn.Module):
+    def __init__(self, config: WhisperConfig):
+        super().__init__()
+        self.conv1 = nn.Conv1d(config.mels, config.d_model, 3, padding=1)
+        self.conv2 = nn.Conv1d(config.d_model, config.d_model, 3, stride=2, padding=1)
+        positions = torch.arange(config.max_frames // 2, dtype=torch.float32)[:, None]
+        scales = torch.exp(-math.log(10000) * torch.arange(config.d_model // 2) /
+                           (config.d_model // 2 - 1))
+        angles = positions * scales[None]
+        self.register_buffer("embed_positions",
+                             torch.cat([angles.sin(), angles.cos()], dim=1))
+        self.encoder = pre_norm_encoder(config.d_model, config.n_heads, config.ffn_dim,
+                                        config.n_layers)
+        self.norm = nn.LayerNorm(config.d_model)
+
+    def forward(self, input_features):
+        x = F.gelu(self.conv1(input_features))
+        x = F.gelu(self.conv2(x)).permute(0, 2, 1)
+        x = x + self.embed_positions[: x.shape[1]]
+        return self.norm(self.encoder(x))
+
+
+def build_whisper_encoder(args) -> nn.Module:
+    config = WhisperConfig()
+    if args.seq > config.max_frames:
+        raise SystemExit(f"export_models: error: --seq {args.seq} exceeds the "
+                         f"model's {config.max_frames} frames")
+    model = WhisperEncoder(config)
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def whisper_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    return {"input_features": torch.randn(args.batch, WhisperConfig().mels, args.seq,
+                                          generator=generator)}
+
+
 @dataclass
 class ModelSpec:
     build: Callable[[argparse.Namespace], nn.Module]
@@ -1012,6 +1122,21 @@ MODELS: Dict[str, ModelSpec] = {
         dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                       "attention_mask": {0: "batch", 1: "sequence"},
                       "last_hidden_state": {0: "batch", 1: "sequence"}},
+    ),
+    "vit": ModelSpec(
+        build=build_vit,
+        make_inputs=vit_inputs,
+        output_names=["logits"],
+        dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
+        reference=bert_reference,
+    ),
+    "whisper-encoder": ModelSpec(
+        build=build_whisper_encoder,
+        make_inputs=whisper_inputs,
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_features": {0: "batch", 2: "frames"},
+                      "last_hidden_state": {0: "batch", 1: "positions"}},
+        reference=bert_reference,
     ),
     "llama": ModelSpec(
         build=build_llama,

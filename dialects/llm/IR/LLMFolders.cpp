@@ -9,6 +9,7 @@
 #include "llm/IR/LLMOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/APSInt.h"
 
@@ -294,6 +295,13 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   if (auto input = smallDense(adaptor.getInput()))
     if (getType().hasStaticShape())
       return input.reshape(getType());
+  // A reshaped weight blob is the same bytes: a constant that shares them
+  // (a convolution's kernel as the matmul's [M, C * K] stays a weight).
+  if (auto resource =
+          dyn_cast_if_present<DenseResourceElementsAttr>(adaptor.getInput()))
+    if (getType().hasStaticShape())
+      return DenseResourceElementsAttr::get(getType(),
+                                            resource.getRawHandle());
   return {};
 }
 

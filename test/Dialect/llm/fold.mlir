@@ -147,3 +147,24 @@ func.func @split_constant(%x: tensor<4xf32>) -> (tensor<2x2xi64>, tensor<2x1xi64
   %1:2 = llm.split %x {axis = 0 : i64, sizes = array<i64: 1, 3>} : (tensor<4xf32>) -> (tensor<1xf32>, tensor<3xf32>)
   return %0#0, %0#1, %0#2, %1#1 : tensor<2x2xi64>, tensor<2x1xi64>, tensor<2x1xi64>, tensor<3xf32>
 }
+
+// -----
+
+// A reshaped weight blob folds to a constant of the same blob (a
+// convolution's [M, C, K] kernel as the matmul's [M, C * K]).
+// CHECK-LABEL: func @reshape_resource
+// CHECK-NEXT: %[[W:.*]] = llm.constant dense_resource<kernel> : tensor<2x6xf32>
+// CHECK-NEXT: return %[[W]]
+func.func @reshape_resource() -> tensor<2x6xf32> {
+  %w = llm.constant dense_resource<kernel> : tensor<2x2x3xf32>
+  %r = llm.reshape %w : (tensor<2x2x3xf32>) -> tensor<2x6xf32>
+  return %r : tensor<2x6xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      kernel: "0x04000000000000000000803F0000004000004040000080400000A0400000C0400000E0400000004100001041000020410000304100004041"
+    }
+  }
+#-}
