@@ -1233,7 +1233,7 @@ ONNXImporter::evaluate(Value value, unsigned depth) {
   };
   SmallVector<double> result;
   if (isa<llm::CastOp, llm::CeilOp, llm::FloorOp, llm::NegOp, llm::AbsOp,
-          llm::ReshapeOp>(op)) {
+          llm::ReluOp, llm::ReshapeOp>(op)) {
     std::optional<SmallVector<double>> in = operand(0);
     if (!in || in->size() != static_cast<size_t>(type.getNumElements()))
       return std::nullopt;
@@ -1242,6 +1242,7 @@ ONNXImporter::evaluate(Value value, unsigned depth) {
                  : isa<llm::FloorOp>(op) ? std::floor(v)
                  : isa<llm::NegOp>(op)   ? -v
                  : isa<llm::AbsOp>(op)   ? std::fabs(v)
+                 : isa<llm::ReluOp>(op)  ? std::max(v, 0.0)
                                          : v;
       std::optional<double> rounded = round(r);
       if (!rounded)

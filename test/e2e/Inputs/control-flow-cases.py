@@ -168,6 +168,33 @@ def sequences(rng):
                          "joined": np.concatenate([x[3:], x[:1]])}
 
 
+def range_loop(rng):
+    """ONNX's own function body of Range: a Loop whose trip count is
+    Cast(Relu(Ceil((limit - start) / delta))) of float inputs whose values
+    llm-run is given; each iteration adds delta and scans the previous
+    value."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond"], ["cond_out"]),
+         helper.make_node("Add", ["prev", "delta"], ["current"]),
+         helper.make_node("Identity", ["prev"], ["range"])],
+        "step",
+        [tensor("i", I64, []), tensor("cond", B, []), tensor("prev", F, [])],
+        [tensor("cond_out", B, []), tensor("current", F, []), tensor("range", F, [])])
+    nodes = [helper.make_node("Sub", ["limit", "start"], ["span"]),
+             helper.make_node("Div", ["span", "delta"], ["steps"]),
+             helper.make_node("Ceil", ["steps"], ["ceiled"]),
+             helper.make_node("Relu", ["ceiled"], ["count"]),
+             helper.make_node("Cast", ["count"], ["trips"], to=I64),
+             helper.make_node("Cast", ["count"], ["go"], to=B),
+             helper.make_node("Loop", ["trips", "go", "start"], ["last", "output"],
+                              body=body)]
+    m = model(nodes, [tensor("start", F, []), tensor("limit", F, []), tensor("delta", F, [])],
+              [tensor("output", F, None)])
+    start, limit, delta = np.float32(1.5), np.float32(4.25), np.float32(0.5)
+    return m, {"start": start, "limit": limit, "delta": delta}, \
+        {"output": np.arange(start, limit, delta, dtype=np.float32)}
+
+
 def torch_scripted(rng):
     """torch.onnx's export of TorchScript control flow: a `for` over a
     dynamic dim (its trip count Ceil of a float division) appending to a
@@ -208,7 +235,8 @@ def cases(with_torch):
     made = {"loop_scan": loop_scan(rng), "loop_condition": loop_condition(rng),
             "if_shape_true": if_on_shape(rng, 3), "if_shape_false": if_on_shape(rng, 2),
             "if_input_true": if_on_input(rng, True),
-            "if_input_false": if_on_input(rng, False), "sequences": sequences(rng)}
+            "if_input_false": if_on_input(rng, False), "sequences": sequences(rng),
+            "range_loop": range_loop(rng)}
     if with_torch:
         made["torch_scripted"] = torch_scripted(rng)
     return made
