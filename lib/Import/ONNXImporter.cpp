@@ -342,6 +342,8 @@ private:
   LogicalResult importActivation();
   LogicalResult importMicrosoftGelu();
   LogicalResult importSkipNormalization();
+  LogicalResult importEmbedLayerNormalization();
+  LogicalResult importMicrosoftAttention();
   LogicalResult importSimplifiedLayerNormalization();
   LogicalResult importPRelu();
   LogicalResult importEinsum();
@@ -566,6 +568,8 @@ ONNXImporter::microsoftOpTable() {
       {"SimplifiedLayerNormalization",
        {&I::importSimplifiedLayerNormalization, 0}},
       {"MatMulNBits", {&I::importMatMulNBits, 0}},
+      {"Attention", {&I::importMicrosoftAttention, 0}},
+      {"EmbedLayerNormalization", {&I::importEmbedLayerNormalization, 0}},
   };
   return table;
 }
@@ -1760,6 +1764,212 @@ LogicalResult ONNXImporter::importMicrosoftGelu() {
 /// layer norm). Outputs: the normalized value and, as output 3, the sum that
 /// the next residual reads; the training outputs mean and inv_std_var are
 /// not supported.
+/// ONNX Runtime's fused BERT embedding (com.microsoft EmbedLayerNormalization):
+/// LayerNorm(word[input_ids] + position[position_ids or 0..S-1] +
+/// segment[segment_ids]); its mask_index output is the number of ones in
+/// each row of `mask`, its embedding_sum output the sum before the norm.
+LogicalResult ONNXImporter::importEmbedLayerNormalization() {
+  if (!input(0) || !input(2) || !input(3) || !input(5) || !input(6))
+    return error("expects input_ids, word_embedding, position_embedding, "
+                 "gamma and beta");
+  Value ids = input(0);
+  RankedTensorType idsType = typeOf(ids);
+  if (idsType.getRank() != 2)
+    return error("expects input_ids of rank 2");
+  int64_t seq = idsType.getDimSize(1);
+  auto gather = [&](Value table, Value indices) -> Value {
+    FailureOr<Value> rows = create<llm::GatherOp>(
+        {table, indices}, {namedAttr("axis", builder.getI64IntegerAttr(0))});
+    return succeeded(rows) ? *rows : Value();
+  };
+  Value sum = gather(input(2), ids);
+  Value positions = input(8);
+  if (!positions) {
+    SmallVector<int64_t> iota = llvm::to_vector(llvm::seq<int64_t>(0, seq));
+    positions = indexConstant({1, seq}, iota);
+  }
+  sum = emit<llm::AddOp>({sum, gather(input(3), positions)});
+  if (input(1) && input(4))
+    sum = emit<llm::AddOp>({sum, gather(input(4), input(1))});
+  if (!sum)
+    return failure();
+  SmallVector<NamedAttribute> attrs = {
+      namedAttr("axis", builder.getI64IntegerAttr(2)),
+      namedAttr("epsilon",
+                builder.getF32FloatAttr(getFloat("epsilon", 1e-12f)))};
+  if (failed(setResult(create<llm::LayerNormOp>({sum, input(5), input(6)},
+                                                attrs, sum.getType()))))
+    return failure();
+  if (outputUsed(1)) {
+    if (!input(7))
+      return error("output 'mask_index' needs input 'mask'");
+    Value mask = input(7);
+    Type element = typeOf(mask).getElementType();
+    Value isOne = emit<llm::EqualOp>({mask, scalarOf(element, 1)});
+    FailureOr<Value> counted =
+        isOne ? castTo(isOne, element) : FailureOr<Value>(failure());
+    if (failed(counted))
+      return failure();
+    results.push_back(reduce<llm::ReduceSumOp>(*counted, {1},
+                                               /*keepdims=*/false));
+  } else if (outputUsed(2)) {
+    results.push_back(results.front()); // placeholder at index 1
+  }
+  if (outputUsed(2))
+    results.push_back(sum);
+  return success();
+}
+
+/// ONNX Runtime's fused self-attention (com.microsoft Attention), as its CPU
+/// kernel computes it: Q, K and V from one projection (split by
+/// qkv_hidden_sizes or in thirds), scaled scores plus mask_filter_value
+/// where the mask excludes a key (a raw [B, T] or [B, S, T] 0/1 mask, or
+/// right-padding lengths [B], or left-padding ends and starts [2B]) or
+/// unidirectional hides a later one, plus attention_bias; softmax; the
+/// heads concatenated. The past/present KV cache is not supported.
+LogicalResult ONNXImporter::importMicrosoftAttention() {
+  if (failed(requireInputs(2)))
+    return failure();
+  if (input(4) || outputUsed(1))
+    return error("the past and present KV cache inputs are not supported");
+  if (input(6))
+    return error("input 'past_sequence_length' is not supported");
+  if (getInt("do_rotary", 0) != 0)
+    return error("do_rotary is not supported");
+  Value x = input(0);
+  RankedTensorType xType = typeOf(x);
+  if (xType.getRank() != 3)
+    return error("expects an input of rank 3 [batch, sequence, hidden]");
+  int64_t batch = xType.getDimSize(0), seq = xType.getDimSize(1);
+  int64_t heads = getInt("num_heads", 0);
+  RankedTensorType wType = typeOf(input(1));
+  if (heads <= 0 || wType.getRank() != 2)
+    return error("expects num_heads > 0 and 2-D weights");
+  int64_t total = wType.getDimSize(1);
+  SmallVector<int64_t> sizes(3, total / 3);
+  if (std::optional<SmallVector<int64_t>> given = getInts("qkv_hidden_sizes"))
+    sizes = *given;
+  if (sizes.size() != 3 || sizes[0] + sizes[1] + sizes[2] != total ||
+      sizes[0] != sizes[1] || llvm::any_of(sizes, [&](int64_t s) {
+        return s <= 0 || s % heads != 0;
+      }))
+    return error("qkv_hidden_sizes " + shapeString(sizes) +
+                 " do not split the weights' " + Twine(total) +
+                 " columns into Q and K of one size and V, each a multiple of "
+                 "num_heads " + Twine(heads));
+  int64_t headSize = sizes[0] / heads, valueHeadSize = sizes[2] / heads;
+  Type element = xType.getElementType();
+  FailureOr<Value> projected = plainMatMul(x, input(1));
+  if (failed(projected))
+    return failure();
+  Value qkv = *projected;
+  if (input(2))
+    qkv = emit<llm::AddOp>({qkv, input(2)});
+  if (!qkv)
+    return failure();
+  FailureOr<SmallVector<Value>> parts = createOp<llm::SplitOp>(
+      qkv, {namedAttr("axis", builder.getI64IntegerAttr(2)),
+            namedAttr("sizes", builder.getDenseI64ArrayAttr(sizes))});
+  if (failed(parts))
+    return failure();
+  // [B, S, H * D] -> [B, H, S, D].
+  auto headsOf = [&](Value value, int64_t size) -> Value {
+    FailureOr<Value> split = reshape(value, {batch, seq, heads, size});
+    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
+  };
+  Value q = headsOf((*parts)[0], headSize), k = headsOf((*parts)[1], headSize),
+        v = headsOf((*parts)[2], valueHeadSize);
+  if (!q || !k || !v)
+    return failure();
+  FailureOr<Value> product = plainMatMul(q, k, /*transposeRhs=*/true);
+  if (failed(product))
+    return failure();
+  double scale = getFloat("scale", 0.0f);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt(static_cast<double>(headSize));
+  Value scores = emit<llm::MulOp>({*product, scalarOf(element, scale)});
+
+  // Which keys each query may not see: [B or 1, 1, S or 1, T], true = hidden.
+  float filter = getFloat("mask_filter_value", -10000.0f);
+  Value hidden;
+  if (Value mask = input(3)) {
+    RankedTensorType maskType = typeOf(mask);
+    Type maskElement = maskType.getElementType();
+    Value zero = scalarOf(maskElement, 0);
+    if (maskType.getRank() == 2 || maskType.getRank() == 3) {
+      SmallVector<int64_t> shape{batch, 1};
+      if (maskType.getRank() == 2)
+        shape.push_back(1);
+      llvm::append_range(shape, maskType.getShape().drop_front());
+      FailureOr<Value> shaped = reshape(mask, shape);
+      if (failed(shaped))
+        return failure();
+      hidden = emit<llm::EqualOp>({*shaped, zero});
+    } else if (maskType.getRank() == 1 &&
+               (maskType.getDimSize(0) == batch ||
+                maskType.getDimSize(0) == 2 * batch)) {
+      // Key positions against each row's end (and start).
+      Value keys = indexConstant(
+          {1, 1, 1, seq}, llvm::to_vector(llvm::seq<int64_t>(0, seq)));
+      auto bound = [&](int64_t offset) -> Value {
+        FailureOr<Value> slice = create<llm::SliceOp>(
+            mask, {namedAttr("starts", builder.getDenseI64ArrayAttr({offset})),
+                   namedAttr("ends",
+                             builder.getDenseI64ArrayAttr({offset + batch})),
+                   namedAttr("steps", builder.getDenseI64ArrayAttr({1}))});
+        if (failed(slice))
+          return {};
+        FailureOr<Value> shaped = reshape(*slice, {batch, 1, 1, 1});
+        return succeeded(shaped) ? *shaped : Value();
+      };
+      auto asIndex = [&](Value value) -> Value {
+        if (!value)
+          return {};
+        FailureOr<Value> cast = castTo(value, builder.getI64Type());
+        return succeeded(cast) ? *cast : Value();
+      };
+      hidden = emit<llm::GreaterEqualOp>({keys, asIndex(bound(0))});
+      if (maskType.getDimSize(0) == 2 * batch)
+        hidden = emit<llm::OrOp>(
+            {hidden, emit<llm::LessOp>({keys, asIndex(bound(batch))})});
+    } else {
+      return error("mask_index of shape " + shapeString(maskType.getShape()) +
+                   " is not supported (supported: [B, T], [B, S, T], [B], "
+                   "[2 * B])");
+    }
+  }
+  if (getInt("unidirectional", 0) != 0) {
+    SmallVector<bool> later;
+    for (int64_t i = 0; i < seq; ++i)
+      for (int64_t j = 0; j < seq; ++j)
+        later.push_back(j > i);
+    Value causal = denseConstant(builder.getI1Type(), {seq, seq},
+                                 ArrayRef<bool>(later));
+    hidden = hidden ? emit<llm::OrOp>({hidden, causal}) : causal;
+  }
+  // One additive mask (the attention fusion takes one).
+  Value additive = input(5);
+  if (hidden) {
+    Value masked = emit<llm::WhereOp>(
+        {hidden, scalarOf(element, filter), scalarOf(element, 0)});
+    additive = additive ? emit<llm::AddOp>({masked, additive}) : masked;
+  }
+  if (additive)
+    scores = emit<llm::AddOp>({scores, additive});
+  if (!scores)
+    return failure();
+  FailureOr<Value> probs = create<llm::SoftmaxOp>(
+      scores, {namedAttr("axis", builder.getI64IntegerAttr(3))},
+      scores.getType());
+  if (failed(probs))
+    return failure();
+  FailureOr<Value> context = plainMatMul(*probs, v);
+  if (failed(context))
+    return failure();
+  return setResult(reshape(transposed(*context, {0, 2, 1, 3}),
+                           {batch, seq, heads * valueHeadSize}));
+}
+
 LogicalResult ONNXImporter::importSkipNormalization() {
   if (failed(requireInputs(3)))
     return failure();
