@@ -303,6 +303,9 @@ private:
   LogicalResult importTopK();
   LogicalResult importGatherElements();
   LogicalResult importScatter();
+  LogicalResult importScatterAtRunTime(StringRef reduction);
+  Value scatterRows(Value data, Value rows, Value updates,
+                    StringRef reduction);
   LogicalResult importMatMulNBits();
   template <typename T>
   Value denseConstant(Type elementType, ArrayRef<int64_t> shape,
@@ -3221,6 +3224,146 @@ LogicalResult ONNXImporter::importGatherElements() {
 /// scatter becomes gathers of the flattened updates and selects, one round
 /// per update landing on the same element (reduction none keeps the last,
 /// add, mul, max and min combine them with the data).
+/// Scatter with indices known only at run time: the data as [R, S] rows,
+/// one run-time row index per update (`rows` [N], in range or never
+/// matched), the updates as [N, S]. Without a reduction, each row takes its
+/// last update (a one-hot comparison [R, N], the largest matching update
+/// index, one gather); with one, the updates apply in order, one select per
+/// update.
+Value ONNXImporter::scatterRows(Value data, Value rows, Value updates,
+                                StringRef reduction) {
+  RankedTensorType dataType = typeOf(data);
+  int64_t count = dataType.getDimSize(0), slice = dataType.getDimSize(1);
+  int64_t updateCount = typeOf(rows).getDimSize(0);
+  Value rowIds = indexConstant(
+      {count, 1}, llvm::to_vector(llvm::seq<int64_t>(0, count)));
+  if (reduction == "none") {
+    FailureOr<Value> wide = reshape(rows, {1, updateCount});
+    if (failed(wide))
+      return {};
+    Value hits = emit<llm::EqualOp>({rowIds, *wide});
+    Value order = indexConstant(
+        {1, updateCount}, llvm::to_vector(llvm::seq<int64_t>(0, updateCount)));
+    Value none = scalarOf(builder.getI64Type(), -1);
+    Value last = reduce<llm::ReduceMaxOp>(
+        emit<llm::WhereOp>({hits, order, none}), {1}, /*keepdims=*/true);
+    if (!last)
+      return {};
+    Value written = emit<llm::GreaterEqualOp>(
+        {last, scalarOf(builder.getI64Type(), 0)});
+    Value source = emit<llm::MaxOp>({last, scalarOf(builder.getI64Type(), 0)});
+    FailureOr<Value> flatSource = source ? reshape(source, {count})
+                                         : FailureOr<Value>(failure());
+    if (failed(flatSource))
+      return {};
+    FailureOr<Value> taken = create<llm::GatherOp>(
+        {updates, *flatSource},
+        {namedAttr("axis", builder.getI64IntegerAttr(0))});
+    if (failed(taken))
+      return {};
+    return emit<llm::WhereOp>({written, *taken, data});
+  }
+  Value result = data;
+  for (int64_t n = 0; n < updateCount && result; ++n) {
+    auto row = [&](Value value, int64_t width) -> Value {
+      FailureOr<Value> picked = create<llm::SliceOp>(
+          value,
+          {namedAttr("starts", builder.getDenseI64ArrayAttr({n, 0})),
+           namedAttr("ends", builder.getDenseI64ArrayAttr({n + 1, width})),
+           namedAttr("steps", builder.getDenseI64ArrayAttr({1, 1}))});
+      return succeeded(picked) ? *picked : Value();
+    };
+    FailureOr<Value> column = reshape(rows, {updateCount, 1});
+    if (failed(column))
+      return {};
+    Value hit = emit<llm::EqualOp>({rowIds, row(*column, 1)});
+    Value update = row(updates, slice);
+    Value combined = reduction == "add"   ? emit<llm::AddOp>({result, update})
+                     : reduction == "mul" ? emit<llm::MulOp>({result, update})
+                     : reduction == "max" ? emit<llm::MaxOp>({result, update})
+                                          : emit<llm::MinOp>({result, update});
+    result = emit<llm::WhereOp>({hit, combined, result});
+  }
+  return result;
+}
+
+/// ScatterND and ScatterElements whose indices are computed at run time (a
+/// KV-cache write at a position input): the flat row each update lands on
+/// is computed in the graph, negative indices wrapped, then scatterRows.
+LogicalResult ONNXImporter::importScatterAtRunTime(StringRef reduction) {
+  StringRef opType = node->op_type();
+  Value data = input(0), indices = input(1), updates = input(2);
+  RankedTensorType dataType = typeOf(data), indexType = typeOf(indices);
+  ArrayRef<int64_t> shape = dataType.getShape();
+  SmallVector<int64_t> strides = computeStrides(shape);
+  int64_t rank = dataType.getRank();
+  Value index = castTo(indices, builder.getI64Type()).value_or(Value());
+  Value zero = scalarOf(builder.getI64Type(), 0);
+  // Negative indices count from the end of their dim (`dims` broadcasts).
+  auto wrap = [&](Value value, Value dims) {
+    return emit<llm::WhereOp>({emit<llm::LessOp>({value, zero}),
+                               emit<llm::AddOp>({value, dims}), value});
+  };
+  int64_t slice = 1, updateCount = 0;
+  Value rows;
+  if (opType == "ScatterND") {
+    int64_t depth = indexType.getShape().back();
+    if (indexType.getRank() < 1 || depth < 1 || depth > rank)
+      return error("ScatterND's index tuples must have 1 to " + Twine(rank) +
+                   " entries");
+    updateCount = indexType.getNumElements() / depth;
+    slice = strides[depth - 1];
+    if (updateCount * slice != typeOf(updates).getNumElements())
+      return error("ScatterND's updates do not match its indices");
+    FailureOr<Value> tuples = index ? reshape(index, {updateCount, depth})
+                                    : FailureOr<Value>(failure());
+    if (failed(tuples))
+      return failure();
+    SmallVector<int64_t> dims(shape.take_front(depth)),
+        tupleStrides;
+    for (int64_t d = 0; d < depth; ++d)
+      tupleStrides.push_back(strides[d] / slice);
+    Value wrapped = wrap(*tuples, indexConstant({1, depth}, dims));
+    rows = reduce<llm::ReduceSumOp>(
+        emit<llm::MulOp>({wrapped, indexConstant({1, depth}, tupleStrides)}),
+        {1}, /*keepdims=*/false);
+  } else {
+    FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 0), rank);
+    if (failed(axis))
+      return failure();
+    if (indexType.getShape() != typeOf(updates).getShape() ||
+        indexType.getRank() != rank)
+      return error(opType + " needs indices and updates of one shape, of the "
+                            "data's rank");
+    updateCount = indexType.getNumElements();
+    FailureOr<Value> flat = index ? reshape(index, {updateCount})
+                                  : FailureOr<Value>(failure());
+    if (failed(flat))
+      return failure();
+    Value wrapped = wrap(*flat, scalarOf(builder.getI64Type(), shape[*axis]));
+    rows = emit<llm::AddOp>(
+        {emit<llm::MulOp>(
+             {wrapped, scalarOf(builder.getI64Type(), strides[*axis])}),
+         indexConstant({updateCount},
+                       offsetsBesideAxis(indexType.getShape(), strides,
+                                         *axis))});
+  }
+  int64_t count = dataType.getNumElements() / std::max<int64_t>(slice, 1);
+  if (count * updateCount > kMaxGeneratedElements ||
+      (reduction != "none" && updateCount > kMaxUnrolledIterations))
+    return error(opType + " with run-time indices writes " +
+                 Twine(updateCount) + " updates into " + Twine(count) +
+                 " rows: more than the importer builds");
+  FailureOr<Value> table = reshape(data, {count, slice});
+  FailureOr<Value> values = reshape(updates, {updateCount, slice});
+  if (!rows || failed(table) || failed(values))
+    return failure();
+  Value result = scatterRows(*table, rows, *values, reduction);
+  if (!result)
+    return failure();
+  return setResult(reshape(result, shape));
+}
+
 LogicalResult ONNXImporter::importScatter() {
   if (failed(requireInputs(3)))
     return failure();
@@ -3229,6 +3372,14 @@ LogicalResult ONNXImporter::importScatter() {
   RankedTensorType dataType = typeOf(data), updateType = typeOf(updates);
   if (!dataType.hasStaticShape() || !updateType.hasStaticShape())
     return error(opType + " needs static shapes");
+  std::string reduction = getString("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
+      reduction != "max" && reduction != "min")
+    return error("unknown reduction '" + reduction + "'");
+  if (!typeOf(input(1)).getElementType().isInteger())
+    return error("expects integer indices");
+  if (!compileTimeInts(input(1)))
+    return importScatterAtRunTime(reduction);
   FailureOr<SmallVector<int64_t>> indices = constantInts(1, "indices");
   if (failed(indices))
     return failure();
@@ -3280,10 +3431,6 @@ LogicalResult ONNXImporter::importScatter() {
       targets.push_back(offset + *index * strides[*axis]);
     }
   }
-  std::string reduction = getString("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
-      reduction != "max" && reduction != "min")
-    return error("unknown reduction '" + reduction + "'");
   // Round r gathers, for each output element, its r-th update.
   int64_t count = dataType.getNumElements();
   SmallVector<SmallVector<int64_t>> rounds;
