@@ -148,6 +148,7 @@ FAMILIES = {
     "ArgMax": [r"test_argmax_\w+"],
     "ArgMin": [r"test_argmin_\w+"],
     "GatherElements": [r"test_gather_elements_\w+"],
+    "GatherND": [r"test_gathernd_\w+"],
     "ScatterElements": [r"test_scatter_elements_\w+", r"test_scatter_with(out)?_axis"],
     "ScatterND": [r"test_scatternd(_\w+)?"],
     "TopK": [r"test_top_k(_\w+)?"],

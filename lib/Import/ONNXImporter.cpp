@@ -302,6 +302,7 @@ private:
   LogicalResult importArgExtreme();
   LogicalResult importTopK();
   LogicalResult importGatherElements();
+  LogicalResult importGatherND();
   LogicalResult importScatter();
   LogicalResult importScatterAtRunTime(StringRef reduction);
   Value scatterRows(Value data, Value rows, Value updates,
@@ -486,6 +487,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Split", {&I::importSplit, 13}},
       {"Gather", {&I::importGather, 1}},
       {"GatherElements", {&I::importGatherElements, 11}},
+      {"GatherND", {&I::importGatherND, 12}},
       {"ScatterElements", {&I::importScatter, 11}},
       {"ScatterND", {&I::importScatter, 11}},
       {"Expand", {&I::importExpand, 8}},
@@ -3186,6 +3188,72 @@ SmallVector<int64_t> offsetsBesideAxis(ArrayRef<int64_t> shape,
 /// GatherElements: data read at flat offsets, the index along the axis
 /// (negative ones from the end) times the axis stride plus the other
 /// coordinates' offsets; one llm.gather of the flattened data.
+/// GatherND: each index tuple (the last dim of `indices`, k entries) names a
+/// slice of `data` within its batch (the first batch_dims dims, shared by
+/// data and indices). The data becomes rows of those slices, the tuples row
+/// numbers computed in the graph (negative entries wrapped), and one gather
+/// reads them, for constant and run-time indices alike.
+LogicalResult ONNXImporter::importGatherND() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value data = input(0), indices = input(1);
+  RankedTensorType dataType = typeOf(data), indexType = typeOf(indices);
+  int64_t batchDims = getInt("batch_dims", 0);
+  int64_t rank = dataType.getRank(), indexRank = indexType.getRank();
+  if (indexRank < 1 || !indexType.getElementType().isInteger())
+    return error("expects integer indices of rank 1 or more");
+  int64_t depth = indexType.getShape().back();
+  if (batchDims < 0 || batchDims >= std::min(rank, indexRank) ||
+      batchDims + depth > rank || depth < 1)
+    return error("batch_dims " + Twine(batchDims) + " and index tuples of " +
+                 Twine(depth) + " entries do not fit data of rank " +
+                 Twine(rank) + " and indices of rank " + Twine(indexRank));
+  ArrayRef<int64_t> shape = dataType.getShape();
+  if (shape.take_front(batchDims) != indexType.getShape().take_front(batchDims))
+    return error("the batch dims of data " + shapeString(shape) +
+                 " and indices " + shapeString(indexType.getShape()) +
+                 " differ");
+  int64_t batches = computeProduct(shape.take_front(batchDims));
+  ArrayRef<int64_t> indexed = shape.slice(batchDims, depth);
+  int64_t perBatch = computeProduct(indexed);
+  SmallVector<int64_t> sliceShape(shape.drop_front(batchDims + depth));
+  int64_t slice = computeProduct(sliceShape);
+  int64_t tuples = indexType.getNumElements() / depth;
+  int64_t tuplesPerBatch = tuples / std::max<int64_t>(batches, 1);
+
+  FailureOr<Value> index = castTo(indices, builder.getI64Type());
+  FailureOr<Value> flatTuples =
+      succeeded(index) ? reshape(*index, {tuples, depth})
+                       : FailureOr<Value>(failure());
+  if (failed(flatTuples))
+    return failure();
+  Value zero = scalarOf(builder.getI64Type(), 0);
+  Value dims = indexConstant({1, depth}, indexed);
+  Value wrapped = emit<llm::WhereOp>({emit<llm::LessOp>({*flatTuples, zero}),
+                                      emit<llm::AddOp>({*flatTuples, dims}),
+                                      *flatTuples});
+  Value rows = reduce<llm::ReduceSumOp>(
+      emit<llm::MulOp>({wrapped, indexConstant({1, depth},
+                                               computeStrides(indexed))}),
+      {1}, /*keepdims=*/false);
+  // Each tuple's batch, as a row offset.
+  SmallVector<int64_t> offsets;
+  for (int64_t t = 0; t < tuples; ++t)
+    offsets.push_back(t / std::max<int64_t>(tuplesPerBatch, 1) * perBatch);
+  if (batches > 1)
+    rows = emit<llm::AddOp>({rows, indexConstant({tuples}, offsets)});
+  FailureOr<Value> table = reshape(data, {batches * perBatch, slice});
+  if (!rows || failed(table))
+    return failure();
+  FailureOr<Value> gathered = create<llm::GatherOp>(
+      {*table, rows}, {namedAttr("axis", builder.getI64IntegerAttr(0))});
+  if (failed(gathered))
+    return failure();
+  SmallVector<int64_t> resultShape(indexType.getShape().drop_back());
+  llvm::append_range(resultShape, sliceShape);
+  return setResult(reshape(*gathered, resultShape));
+}
+
 LogicalResult ONNXImporter::importGatherElements() {
   if (failed(requireInputs(2)))
     return failure();

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""ScatterND and ScatterElements whose indices are graph inputs of a
-compiled artifact (llm-compile knows no input values, so the indices are
-run-time data, as a KV-cache write at a position input), against numpy's
-reading of the ONNX spec: random cases with negative indices and every
-reduction (duplicates only with a reduction, where ONNX defines them).
+"""ScatterND, ScatterElements and GatherND whose indices are graph inputs
+of a compiled artifact (llm-compile knows no input values, so the indices
+are run-time data, as a KV-cache write at a position input), against
+numpy's reading of the ONNX spec: random cases with negative indices, every
+scatter reduction (duplicates only with a reduction, where ONNX defines
+them) and GatherND's batch_dims.
 
-    scatter-runtime-cases.py DIR TARGET [TARGET ...]
+    runtime-index-cases.py DIR TARGET [TARGET ...]
 
-Prints one line per mismatch and `scatter: N cases x M targets, F failed`;
-exits 1 if one failed.
+Prints one line per mismatch and `runtime indices: N cases x M targets, F
+failed`; exits 1 if one failed.
 """
 import os
 import subprocess
@@ -41,8 +42,27 @@ def scatter_elements(data, indices, updates, axis, reduction):
     return out
 
 
+def gather_nd(data, indices, batch_dims):
+    batch_shape = data.shape[:batch_dims]
+    out = []
+    for b in np.ndindex(*batch_shape):
+        for tup in indices[b].reshape(-1, indices.shape[-1]):
+            out.append(data[b][tuple(int(i) for i in tup)])
+    return np.array(out).reshape(indices.shape[:-1] + data.shape[batch_dims + indices.shape[-1]:])
+
+
 def cases(rng):
     made = []
+    for batch_dims in (0, 1):
+        data = rng.standard_normal((3, 4, 5)).astype(np.float32)
+        depth = 2 - batch_dims
+        tuples = np.stack([rng.integers(0, d, size=(3, 2)) for d in data.shape[batch_dims:batch_dims + depth]], -1)
+        spelled = np.where(rng.integers(0, 2, size=tuples.shape).astype(bool),
+                           tuples - np.array(data.shape[batch_dims:batch_dims + depth]),
+                           tuples).astype(np.int64)
+        # GatherND has no updates; its expected output comes last as for the others.
+        made.append(("GatherND", {"batch_dims": batch_dims}, data, spelled, None,
+                     gather_nd(data, tuples, batch_dims)))
     # A KV-cache write: rows [batch, head, position] of a [1, 2, 8, 4] cache.
     cache = rng.standard_normal((1, 2, 8, 4)).astype(np.float32)
     position = 5
@@ -95,16 +115,19 @@ def main():
     made = cases(rng)
     for number, (op, attrs, data, indices, updates, expected) in enumerate(made):
         base = os.path.join(folder, f"case{number}")
+        inputs = [("data", data), ("indices", indices)]
+        if updates is not None:
+            inputs.append(("updates", updates))
         graph = helper.make_graph(
-            [helper.make_node(op, ["data", "indices", "updates"], ["y"], **attrs)], "scatter",
-            [helper.make_tensor_value_info("data", TensorProto.FLOAT, list(data.shape)),
-             helper.make_tensor_value_info("indices", TensorProto.INT64, list(indices.shape)),
-             helper.make_tensor_value_info("updates", TensorProto.FLOAT, list(updates.shape))],
-            [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(data.shape))])
+            [helper.make_node(op, [name for name, _ in inputs], ["y"], **attrs)], "index",
+            [helper.make_tensor_value_info(
+                name, TensorProto.INT64 if array.dtype == np.int64 else TensorProto.FLOAT,
+                list(array.shape)) for name, array in inputs],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(expected.shape))])
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]),
                   base + ".onnx")
         arguments = []
-        for name, array in (("data", data), ("indices", indices), ("updates", updates)):
+        for name, array in inputs:
             np.save(f"{base}-{name}.npy", array)
             arguments += ["--input", f"{name}={base}-{name}.npy"]
         for target in targets:
@@ -123,7 +146,7 @@ def main():
             if not np.array_equal(got, expected):
                 print(f"case {number} ({op} {attrs}) {target}: mismatch")
                 failed += 1
-    print(f"scatter: {len(made)} cases x {len(targets)} targets, {failed} failed")
+    print(f"runtime indices: {len(made)} cases x {len(targets)} targets, {failed} failed")
     return 1 if failed else 0
 
 
