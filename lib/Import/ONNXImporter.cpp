@@ -348,6 +348,9 @@ private:
   LogicalResult importSkipNormalization();
   LogicalResult importEmbedLayerNormalization();
   LogicalResult importMicrosoftAttention();
+  LogicalResult importMicrosoftMultiHeadAttention();
+  FailureOr<Value> microsoftAttend(Value q, Value k, Value v, Value mask,
+                                   Value attentionBias);
   LogicalResult importSimplifiedLayerNormalization();
   LogicalResult importPRelu();
   LogicalResult importEinsum();
@@ -574,6 +577,7 @@ ONNXImporter::microsoftOpTable() {
        {&I::importSimplifiedLayerNormalization, 0}},
       {"MatMulNBits", {&I::importMatMulNBits, 0}},
       {"Attention", {&I::importMicrosoftAttention, 0}},
+      {"MultiHeadAttention", {&I::importMicrosoftMultiHeadAttention, 0}},
       {"EmbedLayerNormalization", {&I::importEmbedLayerNormalization, 0}},
   };
   return table;
@@ -1863,7 +1867,6 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
                  " columns into Q and K of one size and V, each a multiple of "
                  "num_heads " + Twine(heads));
   int64_t headSize = sizes[0] / heads, valueHeadSize = sizes[2] / heads;
-  Type element = xType.getElementType();
   FailureOr<Value> projected = plainMatMul(x, input(1));
   if (failed(projected))
     return failure();
@@ -1886,6 +1889,76 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
         v = headsOf((*parts)[2], valueHeadSize);
   if (!q || !k || !v)
     return failure();
+  FailureOr<Value> context = microsoftAttend(q, k, v, input(3), input(5));
+  if (failed(context))
+    return failure();
+  return setResult(reshape(transposed(*context, {0, 2, 1, 3}),
+                           {batch, seq, heads * valueHeadSize}));
+}
+
+LogicalResult ONNXImporter::importMicrosoftMultiHeadAttention() {
+  if (failed(requireInputs(3)))
+    return failure();
+  if (input(6) || input(7) || outputUsed(1) || outputUsed(2))
+    return error("the past and present KV cache inputs are not supported");
+  if (outputUsed(3))
+    return error("output 'qk' is not supported");
+  Value query = input(0), key = input(1), value = input(2);
+  if (typeOf(query).getRank() != 3 || typeOf(key).getRank() != 3 ||
+      typeOf(value).getRank() != 3)
+    return error("expects query, key and value of rank 3 (packed and "
+                 "per-head layouts are not supported)");
+  int64_t heads = getInt("num_heads", 0);
+  int64_t batch = typeOf(query).getDimSize(0), seq = typeOf(query).getDimSize(1);
+  int64_t keySeq = typeOf(key).getDimSize(1);
+  SmallVector<int64_t> sizes{typeOf(query).getDimSize(2),
+                             typeOf(key).getDimSize(2),
+                             typeOf(value).getDimSize(2)};
+  if (heads <= 0 || sizes[0] != sizes[1] ||
+      llvm::any_of(sizes, [&](int64_t size) { return size % heads != 0; }))
+    return error("expects num_heads > 0 dividing query, key and value "
+                 "widths " + shapeString(sizes) + ", query and key of one width");
+  Value parts[3] = {query, key, value};
+  if (Value bias = input(3)) {
+    FailureOr<SmallVector<Value>> biases = createOp<llm::SplitOp>(
+        bias, {namedAttr("axis", builder.getI64IntegerAttr(0)),
+               namedAttr("sizes", builder.getDenseI64ArrayAttr(sizes))});
+    if (failed(biases))
+      return failure();
+    for (int i = 0; i < 3; ++i)
+      parts[i] = emit<llm::AddOp>({parts[i], (*biases)[i]});
+  }
+  auto headsOf = [&](Value value, int64_t length, int64_t size) -> Value {
+    FailureOr<Value> split =
+        value ? reshape(value, {batch, length, heads, size / heads})
+              : FailureOr<Value>(failure());
+    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
+  };
+  Value q = headsOf(parts[0], seq, sizes[0]),
+        k = headsOf(parts[1], keySeq, sizes[1]),
+        v = headsOf(parts[2], keySeq, sizes[2]);
+  if (!q || !k || !v)
+    return failure();
+  FailureOr<Value> context = microsoftAttend(q, k, v, input(4), input(5));
+  if (failed(context))
+    return failure();
+  return setResult(
+      reshape(transposed(*context, {0, 2, 1, 3}), {batch, seq, sizes[2]}));
+}
+
+/// ONNX Runtime's attention core on q [B, H, S, D], k [B, H, T, D] and
+/// v [B, H, T, Dv]: scores scaled by `scale` (default 1/sqrt(D)), plus
+/// mask_filter_value where `mask` hides a key (a raw [B, T] or [B, S, T]
+/// 0/1 mask, right-padding lengths [B], left-padding ends and starts [2B])
+/// or unidirectional a later one, plus `attentionBias`, as one additive
+/// mask (the attention fusion takes one); softmax; times v.
+FailureOr<Value> ONNXImporter::microsoftAttend(Value q, Value k, Value v,
+                                               Value mask,
+                                               Value attentionBias) {
+  RankedTensorType qType = typeOf(q);
+  Type element = qType.getElementType();
+  int64_t batch = qType.getDimSize(0), seq = qType.getDimSize(2),
+          headSize = qType.getDimSize(3), keySeq = typeOf(k).getDimSize(2);
   FailureOr<Value> product = plainMatMul(q, k, /*transposeRhs=*/true);
   if (failed(product))
     return failure();
@@ -1897,7 +1970,7 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
   // Which keys each query may not see: [B or 1, 1, S or 1, T], true = hidden.
   float filter = getFloat("mask_filter_value", -10000.0f);
   Value hidden;
-  if (Value mask = input(3)) {
+  if (mask) {
     RankedTensorType maskType = typeOf(mask);
     Type maskElement = maskType.getElementType();
     Value zero = scalarOf(maskElement, 0);
@@ -1915,7 +1988,7 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
                 maskType.getDimSize(0) == 2 * batch)) {
       // Key positions against each row's end (and start).
       Value keys = indexConstant(
-          {1, 1, 1, seq}, llvm::to_vector(llvm::seq<int64_t>(0, seq)));
+          {1, 1, 1, keySeq}, llvm::to_vector(llvm::seq<int64_t>(0, keySeq)));
       auto bound = [&](int64_t offset) -> Value {
         FailureOr<Value> slice = create<llm::SliceOp>(
             mask, {namedAttr("starts", builder.getDenseI64ArrayAttr({offset})),
@@ -1938,22 +2011,23 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
         hidden = emit<llm::OrOp>(
             {hidden, emit<llm::LessOp>({keys, asIndex(bound(batch))})});
     } else {
-      return error("mask_index of shape " + shapeString(maskType.getShape()) +
+      return error("mask of shape " + shapeString(maskType.getShape()) +
                    " is not supported (supported: [B, T], [B, S, T], [B], "
                    "[2 * B])");
     }
   }
   if (getInt("unidirectional", 0) != 0) {
+    // Query i sits at position keySeq - seq + i of the keys.
     SmallVector<bool> later;
     for (int64_t i = 0; i < seq; ++i)
-      for (int64_t j = 0; j < seq; ++j)
-        later.push_back(j > i);
-    Value causal = denseConstant(builder.getI1Type(), {seq, seq},
+      for (int64_t j = 0; j < keySeq; ++j)
+        later.push_back(j > keySeq - seq + i);
+    Value causal = denseConstant(builder.getI1Type(), {seq, keySeq},
                                  ArrayRef<bool>(later));
     hidden = hidden ? emit<llm::OrOp>({hidden, causal}) : causal;
   }
   // One additive mask (the attention fusion takes one).
-  Value additive = input(5);
+  Value additive = attentionBias;
   if (hidden) {
     Value masked = emit<llm::WhereOp>(
         {hidden, scalarOf(element, filter), scalarOf(element, 0)});
@@ -1968,11 +2042,7 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
       scores.getType());
   if (failed(probs))
     return failure();
-  FailureOr<Value> context = plainMatMul(*probs, v);
-  if (failed(context))
-    return failure();
-  return setResult(reshape(transposed(*context, {0, 2, 1, 3}),
-                           {batch, seq, heads * valueHeadSize}));
+  return plainMatMul(*probs, v);
 }
 
 LogicalResult ONNXImporter::importSkipNormalization() {

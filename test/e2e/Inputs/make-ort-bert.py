@@ -14,6 +14,10 @@ a3  Attention with qkv_hidden_sizes (V wider than Q and K), a custom scale,
     left-padding bounds [2 * B] (ends, then starts) and an attention_bias
 y   the layer's output: SkipLayerNormalization(a1, emb), MatMul, BiasGelu,
     MatMul, SkipLayerNormalization
+a4  MultiHeadAttention across to a `memory` input of T = 5 positions, with
+    a bias and a raw key_padding_mask [B, T]
+a5  MultiHeadAttention on emb itself, unidirectional, right-padding lengths,
+    a custom scale
 """
 import math
 import os
@@ -38,7 +42,12 @@ def attention(x, w, b, sizes, hidden, scale, bias=None):
     keys a query may not see (scored mask_filter_value)."""
     qkv = x @ w + b
     q, k, v = np.split(qkv, [sizes[0], sizes[0] + sizes[1]], axis=-1)
-    heads = lambda t: t.reshape(B, S, H, -1).transpose(0, 2, 1, 3)
+    return attend(q, k, v, hidden, scale, bias)
+
+
+def attend(q, k, v, hidden, scale, bias=None):
+    """The attention core on [B, S or T, H * D] queries, keys and values."""
+    heads = lambda t: t.reshape(B, t.shape[1], H, -1).transpose(0, 2, 1, 3)
     q, k, v = heads(q), heads(k), heads(v)
     scores = q @ k.transpose(0, 1, 3, 2) * scale + np.where(hidden, FILTER, 0.0)
     if bias is not None:
@@ -64,6 +73,7 @@ def main():
         "w2": 0.2 * f32(D, 3 * D), "b2": 0.1 * f32(3 * D),
         "w3": 0.2 * f32(D, 2 * D + 48), "b3": 0.1 * f32(2 * D + 48),
         "abias": 0.5 * f32(1, H, S, S),
+        "wq": 0.2 * f32(D, D), "mha_bias": 0.1 * f32(3 * D),
         "w_up": 0.2 * f32(D, 4 * D), "b_up": 0.1 * f32(4 * D),
         "w_down": 0.2 * f32(4 * D, D), "b_down": 0.1 * f32(D),
     }
@@ -73,6 +83,8 @@ def main():
     mask = (np.arange(S)[None, :] < lengths[:, None]).astype(np.int32)
     # Left padding: row b keeps positions [start_b, end_b).
     bounds = np.array([S, S, S - 1, 0, 2, 1], np.int32)
+    memory = rng.standard_normal((B, 5, D)).astype(np.float32)
+    memory_mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 1, 1, 0]], np.int32)
 
     nodes = [
         helper.make_node("EmbedLayerNormalization",
@@ -93,16 +105,22 @@ def main():
         helper.make_node("MatMul", ["act", "w_down"], ["down"]),
         helper.make_node("SkipLayerNormalization", ["down", "h1", "gamma", "beta", "b_down"],
                          ["y"], domain="com.microsoft", epsilon=1e-12),
+        helper.make_node("MatMul", ["emb", "wq"], ["query"]),
+        helper.make_node("MultiHeadAttention", ["query", "memory", "memory", "mha_bias",
+                                                "memory_mask"], ["a4"],
+                         domain="com.microsoft", num_heads=H),
+        helper.make_node("MultiHeadAttention", ["emb", "emb", "emb", "", "mask_index"], ["a5"],
+                         domain="com.microsoft", num_heads=H, unidirectional=1, scale=0.25),
     ]
     ints = lambda name, shape: helper.make_tensor_value_info(name, TensorProto.INT32, shape)
     floats = lambda name, shape: helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
     graph = helper.make_graph(
         nodes, "ort_bert",
         [ints("input_ids", [B, S]), ints("segment_ids", [B, S]), ints("mask", [B, S]),
-         ints("bounds", [2 * B])],
+         ints("bounds", [2 * B]), floats("memory", [B, 5, D]), ints("memory_mask", [B, 5])],
         [floats("emb", [B, S, D]), ints("mask_index", [B]), floats("emb_sum", [B, S, D]),
          floats("a1", [B, S, D]), floats("a2", [B, S, D]), floats("a3", [B, S, 48]),
-         floats("y", [B, S, D])],
+         floats("y", [B, S, D]), floats("a4", [B, S, D]), floats("a5", [B, S, D])],
         [numpy_helper.from_array(v, k) for k, v in weights.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                     helper.make_opsetid("com.microsoft", 1)])
@@ -124,9 +142,15 @@ def main():
     h1 = layer_norm(a1 + emb, w["gamma"], w["beta"], 1e-12)
     act = gelu(h1 @ w["w_up"] + w["b_up"])
     y = layer_norm(act @ w["w_down"] + h1 + w["b_down"], w["gamma"], w["beta"], 1e-12)
+    mem = memory.astype(np.float64)
+    qb, kb, vb = np.split(w["mha_bias"], 3)
+    a4 = attend(emb @ w["wq"] + qb, mem + kb, mem + vb,
+                (memory_mask == 0)[:, None, None, :], scale)
+    a5 = attend(emb, emb, emb, (keys >= lengths[:, None, None, None]) | causal, 0.25)
     arrays = {"input_ids": input_ids, "segment_ids": segment_ids, "mask": mask,
-              "bounds": bounds, "emb": emb, "mask_index": lengths, "emb_sum": emb_sum,
-              "a1": a1, "a2": a2, "a3": a3, "y": y}
+              "bounds": bounds, "memory": memory, "memory_mask": memory_mask, "emb": emb,
+              "mask_index": lengths, "emb_sum": emb_sum, "a1": a1, "a2": a2, "a3": a3, "y": y,
+              "a4": a4, "a5": a5}
     for name, array in arrays.items():
         if array.dtype == np.float64:
             array = array.astype(np.float32)
