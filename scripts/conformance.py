@@ -71,6 +71,7 @@ FAMILIES = {
     "Softmax": [r"test_softmax_\w+"],
     "LogSoftmax": [r"test_logsoftmax_\w+"],
     "LayerNormalization": [r"test_layer_normalization_\w+"],
+    "InstanceNormalization": [r"test_instancenorm_\w+"],
     "Gelu": [r"test_gelu_\w+"],
     "Reshape": [r"test_reshape_\w+"],
     "Transpose": [r"test_transpose_\w+"],

@@ -319,6 +319,7 @@ private:
   LogicalResult importSoftmax();
   LogicalResult importLogSoftmax();
   LogicalResult importLayerNormalization();
+  LogicalResult importGroupNormalization();
   LogicalResult importGelu();
   LogicalResult importMatMul();
   LogicalResult importGemm();
@@ -480,6 +481,8 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Softmax", {&I::importSoftmax, 13}},
       {"LogSoftmax", {&I::importLogSoftmax, 13}},
       {"LayerNormalization", {&I::importLayerNormalization, 17}},
+      {"InstanceNormalization", {&I::importGroupNormalization, 6}},
+      {"GroupNormalization", {&I::importGroupNormalization, 18}},
       {"Gelu", {&I::importGelu, 20}},
       {"MatMul", {&I::importMatMul, 1}},
       {"Gemm", {&I::importGemm, 1}},
@@ -2457,6 +2460,81 @@ LogicalResult ONNXImporter::importLogSoftmax() {
     return failure();
   Value softmax = results.pop_back_val();
   return setResult(create<llm::LogOp>(softmax, {}, softmax.getType()));
+}
+
+/// InstanceNormalization and GroupNormalization: x [N, C, ...] normalized
+/// over each group of C / G channels and all positions (G = C for
+/// InstanceNormalization), then scaled and shifted per channel. Opset 18's
+/// GroupNormalization gives scale and bias per group, opset 21's per
+/// channel.
+LogicalResult ONNXImporter::importGroupNormalization() {
+  if (failed(requireInputs(3)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  if (type.getRank() < 2 || !isa<FloatType>(type.getElementType()))
+    return error("expects a float input of rank 2 or more");
+  int64_t batch = type.getDimSize(0), channels = type.getDimSize(1);
+  bool instance = node->op_type() == "InstanceNormalization";
+  int64_t groups = instance ? channels : getInt("num_groups", 0);
+  if (groups <= 0 || channels % groups)
+    return error("num_groups " + Twine(groups) + " does not divide " +
+                 Twine(channels) + " channels");
+  int64_t spatial = type.getNumElements() / std::max<int64_t>(batch * channels, 1);
+  Type element = type.getElementType();
+  float epsilon = getFloat("epsilon", 1e-5f);
+  // Normalized in f32 (ONNX's stash_type default), as the other norms.
+  FailureOr<Value> wide = castTo(x, builder.getF32Type());
+  FailureOr<Value> grouped =
+      succeeded(wide) ? reshape(*wide, {batch, groups, channels / groups * spatial})
+                      : FailureOr<Value>(failure());
+  if (failed(grouped))
+    return failure();
+  Value mean = reduce<llm::ReduceMeanOp>(*grouped, {2}, /*keepdims=*/true);
+  Value centered = emit<llm::SubOp>({*grouped, mean});
+  Value variance = reduce<llm::ReduceMeanOp>(
+      emit<llm::MulOp>({centered, centered}), {2}, /*keepdims=*/true);
+  Value normalized = emit<llm::DivOp>(
+      {centered,
+       emit<llm::SqrtOp>(
+           {emit<llm::AddOp>({variance, scalarOf(builder.getF32Type(), epsilon)})})});
+  if (!normalized)
+    return failure();
+  FailureOr<Value> restored = reshape(normalized, type.getShape());
+  FailureOr<Value> narrowed = succeeded(restored)
+                                  ? castTo(*restored, element)
+                                  : FailureOr<Value>(failure());
+  if (failed(narrowed))
+    return failure();
+  // Scale and bias as [C, 1, ...] (a per-group one repeated per channel).
+  SmallVector<int64_t> perChannel{channels};
+  perChannel.append(type.getRank() - 2, 1);
+  auto channelwise = [&](Value parameter) -> Value {
+    int64_t count = typeOf(parameter).getNumElements();
+    if (count == groups && groups != channels) {
+      FailureOr<Value> column = reshape(parameter, {groups, 1});
+      FailureOr<Value> spread =
+          succeeded(column)
+              ? create<llm::ExpandOp>(*column, {},
+                                      typeOf(*column).clone(
+                                          {groups, channels / groups}))
+              : FailureOr<Value>(failure());
+      if (failed(spread))
+        return {};
+      parameter = *spread;
+    } else if (count != channels) {
+      return {};
+    }
+    FailureOr<Value> shaped = reshape(parameter, perChannel);
+    return succeeded(shaped) ? *shaped : Value();
+  };
+  Value scale = channelwise(input(1)), bias = channelwise(input(2));
+  if (!scale || !bias)
+    return error("expects scale and bias of " + Twine(channels) +
+                 " channels" +
+                 (instance ? Twine("") : " or " + Twine(groups) + " groups"));
+  Value y = emit<llm::AddOp>({emit<llm::MulOp>({*narrowed, scale}), bias});
+  return y ? setResult(y) : failure();
 }
 
 LogicalResult ONNXImporter::importLayerNormalization() {
