@@ -305,6 +305,9 @@ private:
   LogicalResult importGatherND();
   LogicalResult importScatter();
   LogicalResult importScatterAtRunTime(StringRef reduction);
+  Value elementTargets(Value indices, ArrayRef<int64_t> dataShape,
+                       int64_t axis);
+  Value tupleRows(Value indices, ArrayRef<int64_t> indexed);
   Value scatterRows(Value data, Value rows, Value updates,
                     StringRef reduction);
   LogicalResult importMatMulNBits();
@@ -350,7 +353,8 @@ private:
   LogicalResult importEmbedLayerNormalization();
   LogicalResult importMicrosoftAttention();
   LogicalResult importMicrosoftMultiHeadAttention();
-  FailureOr<Value> microsoftAttend(Value q, Value k, Value v, Value mask,
+  FailureOr<Value> microsoftAttend(Value query, Value key, Value value,
+                                   int64_t heads, Value mask,
                                    Value attentionBias);
   LogicalResult importSimplifiedLayerNormalization();
   LogicalResult importPRelu();
@@ -395,6 +399,7 @@ private:
   LogicalResult importSequenceErase();
   LogicalResult importSequenceLength();
   LogicalResult importConcatFromSequence();
+  FailureOr<Value> stackAlong(ArrayRef<Value> values, int64_t axis);
   LogicalResult importQuantizeLinear();
   LogicalResult importDequantizeLinear();
   LogicalResult importMatMulInteger();
@@ -1852,7 +1857,6 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
   RankedTensorType xType = typeOf(x);
   if (xType.getRank() != 3)
     return error("expects an input of rank 3 [batch, sequence, hidden]");
-  int64_t batch = xType.getDimSize(0), seq = xType.getDimSize(1);
   int64_t heads = getInt("num_heads", 0);
   RankedTensorType wType = typeOf(input(1));
   if (heads <= 0 || wType.getRank() != 2)
@@ -1869,7 +1873,6 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
                  " do not split the weights' " + Twine(total) +
                  " columns into Q and K of one size and V, each a multiple of "
                  "num_heads " + Twine(heads));
-  int64_t headSize = sizes[0] / heads, valueHeadSize = sizes[2] / heads;
   FailureOr<Value> projected = plainMatMul(x, input(1));
   if (failed(projected))
     return failure();
@@ -1883,20 +1886,8 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
             namedAttr("sizes", builder.getDenseI64ArrayAttr(sizes))});
   if (failed(parts))
     return failure();
-  // [B, S, H * D] -> [B, H, S, D].
-  auto headsOf = [&](Value value, int64_t size) -> Value {
-    FailureOr<Value> split = reshape(value, {batch, seq, heads, size});
-    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
-  };
-  Value q = headsOf((*parts)[0], headSize), k = headsOf((*parts)[1], headSize),
-        v = headsOf((*parts)[2], valueHeadSize);
-  if (!q || !k || !v)
-    return failure();
-  FailureOr<Value> context = microsoftAttend(q, k, v, input(3), input(5));
-  if (failed(context))
-    return failure();
-  return setResult(reshape(transposed(*context, {0, 2, 1, 3}),
-                           {batch, seq, heads * valueHeadSize}));
+  return setResult(microsoftAttend((*parts)[0], (*parts)[1], (*parts)[2], heads,
+                                   input(3), input(5)));
 }
 
 LogicalResult ONNXImporter::importMicrosoftMultiHeadAttention() {
@@ -1912,8 +1903,6 @@ LogicalResult ONNXImporter::importMicrosoftMultiHeadAttention() {
     return error("expects query, key and value of rank 3 (packed and "
                  "per-head layouts are not supported)");
   int64_t heads = getInt("num_heads", 0);
-  int64_t batch = typeOf(query).getDimSize(0), seq = typeOf(query).getDimSize(1);
-  int64_t keySeq = typeOf(key).getDimSize(1);
   SmallVector<int64_t> sizes{typeOf(query).getDimSize(2),
                              typeOf(key).getDimSize(2),
                              typeOf(value).getDimSize(2)};
@@ -1931,37 +1920,39 @@ LogicalResult ONNXImporter::importMicrosoftMultiHeadAttention() {
     for (int i = 0; i < 3; ++i)
       parts[i] = emit<llm::AddOp>({parts[i], (*biases)[i]});
   }
-  auto headsOf = [&](Value value, int64_t length, int64_t size) -> Value {
-    FailureOr<Value> split =
-        value ? reshape(value, {batch, length, heads, size / heads})
-              : FailureOr<Value>(failure());
-    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
-  };
-  Value q = headsOf(parts[0], seq, sizes[0]),
-        k = headsOf(parts[1], keySeq, sizes[1]),
-        v = headsOf(parts[2], keySeq, sizes[2]);
-  if (!q || !k || !v)
-    return failure();
-  FailureOr<Value> context = microsoftAttend(q, k, v, input(4), input(5));
-  if (failed(context))
+  if (!parts[0] || !parts[1] || !parts[2])
     return failure();
   return setResult(
-      reshape(transposed(*context, {0, 2, 1, 3}), {batch, seq, sizes[2]}));
+      microsoftAttend(parts[0], parts[1], parts[2], heads, input(4), input(5)));
 }
 
-/// ONNX Runtime's attention core on q [B, H, S, D], k [B, H, T, D] and
-/// v [B, H, T, Dv]: scores scaled by `scale` (default 1/sqrt(D)), plus
+/// ONNX Runtime's attention core on q [B, S, H * D], k [B, T, H * D] and
+/// v [B, T, H * Dv], split into `heads`: scores scaled by `scale` (default
+/// 1/sqrt(D)), plus
 /// mask_filter_value where `mask` hides a key (a raw [B, T] or [B, S, T]
 /// 0/1 mask, right-padding lengths [B], left-padding ends and starts [2B])
 /// or unidirectional a later one, plus `attentionBias`, as one additive
-/// mask (the attention fusion takes one); softmax; times v.
-FailureOr<Value> ONNXImporter::microsoftAttend(Value q, Value k, Value v,
+/// mask (the attention fusion takes one); softmax; times v; the heads
+/// concatenated again, [B, S, H * Dv].
+FailureOr<Value> ONNXImporter::microsoftAttend(Value query, Value key,
+                                               Value value, int64_t heads,
                                                Value mask,
                                                Value attentionBias) {
-  RankedTensorType qType = typeOf(q);
+  RankedTensorType qType = typeOf(query);
   Type element = qType.getElementType();
-  int64_t batch = qType.getDimSize(0), seq = qType.getDimSize(2),
-          headSize = qType.getDimSize(3), keySeq = typeOf(k).getDimSize(2);
+  int64_t batch = qType.getDimSize(0), seq = qType.getDimSize(1),
+          headSize = qType.getDimSize(2) / heads,
+          keySeq = typeOf(key).getDimSize(1);
+  // [B, L, H * D] -> [B, H, L, D].
+  auto headsOf = [&](Value x) -> Value {
+    RankedTensorType type = typeOf(x);
+    FailureOr<Value> split =
+        reshape(x, {batch, type.getDimSize(1), heads, type.getDimSize(2) / heads});
+    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
+  };
+  Value q = headsOf(query), k = headsOf(key), v = headsOf(value);
+  if (!q || !k || !v)
+    return failure();
   FailureOr<Value> product = plainMatMul(q, k, /*transposeRhs=*/true);
   if (failed(product))
     return failure();
@@ -2045,7 +2036,11 @@ FailureOr<Value> ONNXImporter::microsoftAttend(Value q, Value k, Value v,
       scores.getType());
   if (failed(probs))
     return failure();
-  return plainMatMul(*probs, v);
+  FailureOr<Value> context = plainMatMul(*probs, v);
+  if (failed(context))
+    return failure();
+  return reshape(transposed(*context, {0, 2, 1, 3}),
+                 {batch, seq, typeOf(value).getDimSize(2)});
 }
 
 LogicalResult ONNXImporter::importSkipNormalization() {
@@ -3369,21 +3364,7 @@ LogicalResult ONNXImporter::importGatherND() {
   int64_t tuples = indexType.getNumElements() / depth;
   int64_t tuplesPerBatch = tuples / std::max<int64_t>(batches, 1);
 
-  FailureOr<Value> index = castTo(indices, builder.getI64Type());
-  FailureOr<Value> flatTuples =
-      succeeded(index) ? reshape(*index, {tuples, depth})
-                       : FailureOr<Value>(failure());
-  if (failed(flatTuples))
-    return failure();
-  Value zero = scalarOf(builder.getI64Type(), 0);
-  Value dims = indexConstant({1, depth}, indexed);
-  Value wrapped = emit<llm::WhereOp>({emit<llm::LessOp>({*flatTuples, zero}),
-                                      emit<llm::AddOp>({*flatTuples, dims}),
-                                      *flatTuples});
-  Value rows = reduce<llm::ReduceSumOp>(
-      emit<llm::MulOp>({wrapped, indexConstant({1, depth},
-                                               computeStrides(indexed))}),
-      {1}, /*keepdims=*/false);
+  Value rows = tupleRows(indices, indexed);
   // Each tuple's batch, as a row offset.
   SmallVector<int64_t> offsets;
   for (int64_t t = 0; t < tuples; ++t)
@@ -3402,6 +3383,47 @@ LogicalResult ONNXImporter::importGatherND() {
   return setResult(reshape(*gathered, resultShape));
 }
 
+/// The flat position in data of `dataShape` that each element of `indices`
+/// names along `axis` (the element's other coordinates kept, negative
+/// indices counted from the end): GatherElements' and ScatterElements'
+/// targets.
+Value ONNXImporter::elementTargets(Value indices, ArrayRef<int64_t> dataShape,
+                                   int64_t axis) {
+  Type i64 = builder.getI64Type();
+  Value index = castTo(indices, i64).value_or(Value());
+  SmallVector<int64_t> strides = computeStrides(dataShape);
+  Value negative = emit<llm::LessOp>({index, scalarOf(i64, 0)});
+  index = emit<llm::WhereOp>(
+      {negative, emit<llm::AddOp>({index, scalarOf(i64, dataShape[axis])}),
+       index});
+  if (strides[axis] != 1)
+    index = emit<llm::MulOp>({index, scalarOf(i64, strides[axis])});
+  ArrayRef<int64_t> indexShape = typeOf(indices).getShape();
+  return emit<llm::AddOp>(
+      {index, indexConstant(indexShape,
+                            offsetsBesideAxis(indexShape, strides, axis))});
+}
+
+/// The row of a [prod(indexed), ...] table that each index tuple (the last
+/// dim of `indices`, one entry per dim of `indexed`) names, negative
+/// entries counted from the end: GatherND's and ScatterND's rows, [N].
+Value ONNXImporter::tupleRows(Value indices, ArrayRef<int64_t> indexed) {
+  int64_t depth = indexed.size();
+  int64_t tuples = typeOf(indices).getNumElements() / depth;
+  FailureOr<Value> index = castTo(indices, builder.getI64Type());
+  FailureOr<Value> flat = succeeded(index) ? reshape(*index, {tuples, depth})
+                                           : FailureOr<Value>(failure());
+  if (failed(flat))
+    return {};
+  Value wrapped = emit<llm::WhereOp>(
+      {emit<llm::LessOp>({*flat, scalarOf(builder.getI64Type(), 0)}),
+       emit<llm::AddOp>({*flat, indexConstant({1, depth}, indexed)}), *flat});
+  return reduce<llm::ReduceSumOp>(
+      emit<llm::MulOp>(
+          {wrapped, indexConstant({1, depth}, computeStrides(indexed))}),
+      {1}, /*keepdims=*/false);
+}
+
 LogicalResult ONNXImporter::importGatherElements() {
   if (failed(requireInputs(2)))
     return failure();
@@ -3415,19 +3437,7 @@ LogicalResult ONNXImporter::importGatherElements() {
       normalizeAxis(getInt("axis", 0), dataType.getRank());
   if (failed(axis))
     return failure();
-  SmallVector<int64_t> strides = computeStrides(dataType.getShape());
-  Type i64 = builder.getI64Type();
-  Value index = castTo(indices, i64).value_or(Value());
-  int64_t size = dataType.getDimSize(*axis);
-  Value negative = emit<llm::LessOp>({index, scalarOf(i64, 0)});
-  index = emit<llm::WhereOp>(
-      {negative, emit<llm::AddOp>({index, scalarOf(i64, size)}), index});
-  if (strides[*axis] != 1)
-    index = emit<llm::MulOp>({index, scalarOf(i64, strides[*axis])});
-  Value flat = emit<llm::AddOp>(
-      {index,
-       indexConstant(indexType.getShape(),
-                     offsetsBesideAxis(indexType.getShape(), strides, *axis))});
+  Value flat = elementTargets(indices, dataType.getShape(), *axis);
   FailureOr<Value> flatData = reshape(data, {dataType.getNumElements()});
   if (failed(flatData) || !flat)
     return failure();
@@ -3435,11 +3445,6 @@ LogicalResult ONNXImporter::importGatherElements() {
       {*flatData, flat}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
 }
 
-/// ScatterElements and ScatterND with compile-time
-/// indices: each output element's updates are known when compiling, so the
-/// scatter becomes gathers of the flattened updates and selects, one round
-/// per update landing on the same element (reduction none keeps the last,
-/// add, mul, max and min combine them with the data).
 /// Scatter with indices known only at run time: the data as [R, S] rows,
 /// one run-time row index per update (`rows` [N], in range or never
 /// matched), the updates as [N, S]. Without a reduction, each row takes its
@@ -3513,13 +3518,6 @@ LogicalResult ONNXImporter::importScatterAtRunTime(StringRef reduction) {
   ArrayRef<int64_t> shape = dataType.getShape();
   SmallVector<int64_t> strides = computeStrides(shape);
   int64_t rank = dataType.getRank();
-  Value index = castTo(indices, builder.getI64Type()).value_or(Value());
-  Value zero = scalarOf(builder.getI64Type(), 0);
-  // Negative indices count from the end of their dim (`dims` broadcasts).
-  auto wrap = [&](Value value, Value dims) {
-    return emit<llm::WhereOp>({emit<llm::LessOp>({value, zero}),
-                               emit<llm::AddOp>({value, dims}), value});
-  };
   int64_t slice = 1, updateCount = 0;
   Value rows;
   if (opType == "ScatterND") {
@@ -3531,18 +3529,7 @@ LogicalResult ONNXImporter::importScatterAtRunTime(StringRef reduction) {
     slice = strides[depth - 1];
     if (updateCount * slice != typeOf(updates).getNumElements())
       return error("ScatterND's updates do not match its indices");
-    FailureOr<Value> tuples = index ? reshape(index, {updateCount, depth})
-                                    : FailureOr<Value>(failure());
-    if (failed(tuples))
-      return failure();
-    SmallVector<int64_t> dims(shape.take_front(depth)),
-        tupleStrides;
-    for (int64_t d = 0; d < depth; ++d)
-      tupleStrides.push_back(strides[d] / slice);
-    Value wrapped = wrap(*tuples, indexConstant({1, depth}, dims));
-    rows = reduce<llm::ReduceSumOp>(
-        emit<llm::MulOp>({wrapped, indexConstant({1, depth}, tupleStrides)}),
-        {1}, /*keepdims=*/false);
+    rows = tupleRows(indices, shape.take_front(depth));
   } else {
     FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 0), rank);
     if (failed(axis))
@@ -3552,17 +3539,12 @@ LogicalResult ONNXImporter::importScatterAtRunTime(StringRef reduction) {
       return error(opType + " needs indices and updates of one shape, of the "
                             "data's rank");
     updateCount = indexType.getNumElements();
-    FailureOr<Value> flat = index ? reshape(index, {updateCount})
-                                  : FailureOr<Value>(failure());
+    Value targets = elementTargets(indices, shape, *axis);
+    FailureOr<Value> flat = targets ? reshape(targets, {updateCount})
+                                    : FailureOr<Value>(failure());
     if (failed(flat))
       return failure();
-    Value wrapped = wrap(*flat, scalarOf(builder.getI64Type(), shape[*axis]));
-    rows = emit<llm::AddOp>(
-        {emit<llm::MulOp>(
-             {wrapped, scalarOf(builder.getI64Type(), strides[*axis])}),
-         indexConstant({updateCount},
-                       offsetsBesideAxis(indexType.getShape(), strides,
-                                         *axis))});
+    rows = *flat;
   }
   int64_t count = dataType.getNumElements() / std::max<int64_t>(slice, 1);
   if (count * updateCount > kMaxGeneratedElements ||
@@ -3580,6 +3562,11 @@ LogicalResult ONNXImporter::importScatterAtRunTime(StringRef reduction) {
   return setResult(reshape(result, shape));
 }
 
+/// ScatterElements and ScatterND with compile-time
+/// indices: each output element's updates are known when compiling, so the
+/// scatter becomes gathers of the flattened updates and selects, one round
+/// per update landing on the same element (reduction none keeps the last,
+/// add, mul, max and min combine them with the data).
 LogicalResult ONNXImporter::importScatter() {
   if (failed(requireInputs(3)))
     return failure();
@@ -4092,17 +4079,7 @@ LogicalResult ONNXImporter::importLoop() {
       return error("the loop runs no iteration; its scan outputs have no "
                    "known shape");
     // Scan outputs stack the iterations' values along a new first axis.
-    SmallVector<Value> rows;
-    for (Value value : scans[k]) {
-      SmallVector<int64_t> shape{1};
-      llvm::append_range(shape, typeOf(value).getShape());
-      FailureOr<Value> row = reshape(value, shape);
-      if (failed(row))
-        return failure();
-      rows.push_back(*row);
-    }
-    if (failed(setResult(create<llm::ConcatOp>(
-            rows, {namedAttr("axis", builder.getI64IntegerAttr(0))}))))
+    if (failed(setResult(stackAlong(scans[k], 0))))
       return failure();
   }
   return success();
@@ -4286,18 +4263,26 @@ LogicalResult ONNXImporter::importConcatFromSequence() {
       normalizeAxis(getInt("axis", 0), newAxis ? rank + 1 : rank);
   if (failed(axis))
     return failure();
-  SmallVector<Value> pieces = *sequence;
   if (newAxis)
-    for (Value &piece : pieces) {
-      SmallVector<int64_t> shape(typeOf(piece).getShape());
-      shape.insert(shape.begin() + *axis, 1);
-      FailureOr<Value> expanded = reshape(piece, shape);
-      if (failed(expanded))
-        return failure();
-      piece = *expanded;
-    }
+    return setResult(stackAlong(*sequence, *axis));
   return setResult(create<llm::ConcatOp>(
-      pieces, {namedAttr("axis", builder.getI64IntegerAttr(*axis))}));
+      *sequence, {namedAttr("axis", builder.getI64IntegerAttr(*axis))}));
+}
+
+/// `values` (of one shape) stacked along a new dim at `axis`.
+FailureOr<Value> ONNXImporter::stackAlong(ArrayRef<Value> values,
+                                          int64_t axis) {
+  SmallVector<Value> pieces;
+  for (Value value : values) {
+    SmallVector<int64_t> shape(typeOf(value).getShape());
+    shape.insert(shape.begin() + axis, 1);
+    FailureOr<Value> expanded = reshape(value, shape);
+    if (failed(expanded))
+      return failure();
+    pieces.push_back(*expanded);
+  }
+  return create<llm::ConcatOp>(
+      pieces, {namedAttr("axis", builder.getI64IntegerAttr(axis))});
 }
 
 //===----------------------------------------------------------------------===//
@@ -4930,20 +4915,38 @@ LogicalResult parseTextModel(StringRef text, StringRef displayName,
 // Public API
 //===----------------------------------------------------------------------===//
 
-llvm::Error llmc::parseShapeOption(StringRef spec, ImportOptions &options) {
-  auto invalid = [&](const Twine &why) {
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "invalid --shape '" + spec + "': " + why +
-            " (expected NAME=DIMS, e.g. x=1x16 or x=1,16)");
-  };
+/// "invalid --FLAG 'SPEC': WHY (expected EXPECTED)".
+static llvm::Error invalidOption(StringRef flag, StringRef spec,
+                                 const Twine &why, StringRef expected) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "invalid --" + flag + " '" + spec +
+                                     "': " + why + " (expected " + expected +
+                                     ")");
+}
+
+/// Splits "NAME=TEXT" at its last '=' (TEXT trimmed); the name must not be
+/// empty.
+static llvm::Error splitNamedOption(StringRef flag, StringRef spec,
+                                    StringRef expected, StringRef &name,
+                                    StringRef &text) {
   size_t equals = spec.rfind('=');
   if (equals == StringRef::npos)
-    return invalid("no '='");
-  StringRef name = spec.take_front(equals);
-  StringRef dims = spec.drop_front(equals + 1).trim();
+    return invalidOption(flag, spec, "no '='", expected);
+  name = spec.take_front(equals);
+  text = spec.drop_front(equals + 1).trim();
   if (name.empty())
-    return invalid("no input name");
+    return invalidOption(flag, spec, "no input name", expected);
+  return llvm::Error::success();
+}
+
+llvm::Error llmc::parseShapeOption(StringRef spec, ImportOptions &options) {
+  constexpr StringRef kExpected = "NAME=DIMS, e.g. x=1x16 or x=1,16";
+  auto invalid = [&](const Twine &why) {
+    return invalidOption("shape", spec, why, kExpected);
+  };
+  StringRef name, dims;
+  if (llvm::Error error = splitNamedOption("shape", spec, kExpected, name, dims))
+    return error;
   SmallVector<int64_t> shape;
   if (!dims.empty()) {
     SmallVector<StringRef> parts;
@@ -4960,19 +4963,13 @@ llvm::Error llmc::parseShapeOption(StringRef spec, ImportOptions &options) {
 }
 
 llvm::Error llmc::parseValueOption(StringRef spec, ImportOptions &options) {
+  constexpr StringRef kExpected = "NAME=V[,V...], e.g. use_cache_branch=1";
   auto invalid = [&](const Twine &why) {
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "invalid --value '" + spec + "': " + why +
-            " (expected NAME=V[,V...], e.g. use_cache_branch=1)");
+    return invalidOption("value", spec, why, kExpected);
   };
-  size_t equals = spec.rfind('=');
-  if (equals == StringRef::npos)
-    return invalid("no '='");
-  StringRef name = spec.take_front(equals);
-  StringRef text = spec.drop_front(equals + 1).trim();
-  if (name.empty())
-    return invalid("no input name");
+  StringRef name, text;
+  if (llvm::Error error = splitNamedOption("value", spec, kExpected, name, text))
+    return error;
   if (text.empty())
     return invalid("no value");
   SmallVector<StringRef> parts;
