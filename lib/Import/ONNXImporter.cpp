@@ -356,6 +356,13 @@ private:
   FailureOr<Value> microsoftAttend(Value query, Value key, Value value,
                                    int64_t heads, Value mask,
                                    Value attentionBias);
+  FailureOr<Value> weighByScores(Value scores, Value values);
+  LogicalResult importGroupQueryAttention();
+  LogicalResult importRotaryEmbedding();
+  Value rotated(Value x, Value cos, Value sin, bool interleaved);
+  Value orNull(FailureOr<Value> value) {
+    return succeeded(value) ? *value : Value();
+  }
   LogicalResult importSimplifiedLayerNormalization();
   LogicalResult importPRelu();
   LogicalResult importEinsum();
@@ -587,6 +594,8 @@ ONNXImporter::microsoftOpTable() {
       {"Attention", {&I::importMicrosoftAttention, 0}},
       {"MultiHeadAttention", {&I::importMicrosoftMultiHeadAttention, 0}},
       {"EmbedLayerNormalization", {&I::importEmbedLayerNormalization, 0}},
+      {"GroupQueryAttention", {&I::importGroupQueryAttention, 0}},
+      {"RotaryEmbedding", {&I::importRotaryEmbedding, 0}},
   };
   return table;
 }
@@ -1926,6 +1935,19 @@ LogicalResult ONNXImporter::importMicrosoftMultiHeadAttention() {
       microsoftAttend(parts[0], parts[1], parts[2], heads, input(4), input(5)));
 }
 
+/// softmax(scores) over the keys (axis 3) times `values`: the end of an
+/// attention composite.
+FailureOr<Value> ONNXImporter::weighByScores(Value scores, Value values) {
+  if (!scores)
+    return failure();
+  FailureOr<Value> probs = create<llm::SoftmaxOp>(
+      scores, {namedAttr("axis", builder.getI64IntegerAttr(3))},
+      scores.getType());
+  if (failed(probs))
+    return failure();
+  return plainMatMul(*probs, values);
+}
+
 /// ONNX Runtime's attention core on q [B, S, H * D], k [B, T, H * D] and
 /// v [B, T, H * Dv], split into `heads`: scores scaled by `scale` (default
 /// 1/sqrt(D)), plus
@@ -2029,18 +2051,538 @@ FailureOr<Value> ONNXImporter::microsoftAttend(Value query, Value key,
   }
   if (additive)
     scores = emit<llm::AddOp>({scores, additive});
-  if (!scores)
-    return failure();
-  FailureOr<Value> probs = create<llm::SoftmaxOp>(
-      scores, {namedAttr("axis", builder.getI64IntegerAttr(3))},
-      scores.getType());
-  if (failed(probs))
-    return failure();
-  FailureOr<Value> context = plainMatMul(*probs, v);
+  FailureOr<Value> context = weighByScores(scores, v);
   if (failed(context))
     return failure();
   return reshape(transposed(*context, {0, 2, 1, 3}),
                  {batch, seq, typeOf(value).getDimSize(2)});
+}
+
+/// `x` turned over the first 2 * half features of its last dim, half being
+/// the last dim of `cos` and `sin` (which broadcast against x's other
+/// dims): feature pairs (i, i + half), or interleaved (2i, 2i + 1), rotate
+/// by angle i; the features past 2 * half pass through.
+Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
+  if (!x || !cos || !sin)
+    return {};
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank(), headSize = type.getShape().back();
+  int64_t half = typeOf(cos).getShape().back(), rotaryDim = 2 * half;
+  auto split = [&](Value value, int64_t axis,
+                   ArrayRef<int64_t> sizes) -> SmallVector<Value> {
+    FailureOr<SmallVector<Value>> parts =
+        value ? createOp<llm::SplitOp>(
+                    value, {namedAttr("axis", builder.getI64IntegerAttr(axis)),
+                            namedAttr("sizes",
+                                      builder.getDenseI64ArrayAttr(sizes))})
+              : FailureOr<SmallVector<Value>>(failure());
+    return succeeded(parts) ? *parts : SmallVector<Value>(sizes.size());
+  };
+  auto concat = [&](ArrayRef<Value> values, int64_t axis) -> Value {
+    if (llvm::any_of(values, [](Value value) { return !value; }))
+      return {};
+    return orNull(create<llm::ConcatOp>(
+        values, {namedAttr("axis", builder.getI64IntegerAttr(axis))}));
+  };
+  Value rotary = x, rest;
+  if (rotaryDim < headSize) {
+    SmallVector<Value> parts =
+        split(x, rank - 1, {rotaryDim, headSize - rotaryDim});
+    rotary = parts[0];
+    rest = parts[1];
+  }
+  Value first, second;
+  int64_t axis = rank - 1;
+  if (interleaved) {
+    // [..., half, 2]: each pair side by side, the angles [..., half, 1].
+    auto withPairs = [&](Value value, int64_t last) -> Value {
+      SmallVector<int64_t> shape(typeOf(value).getShape());
+      shape.back() = half;
+      shape.push_back(last);
+      return orNull(reshape(value, shape));
+    };
+    SmallVector<Value> parts = split(withPairs(rotary, 2), rank, {1, 1});
+    first = parts[0];
+    second = parts[1];
+    cos = withPairs(cos, 1);
+    sin = withPairs(sin, 1);
+    axis = rank;
+  } else {
+    SmallVector<Value> parts = split(rotary, rank - 1, {half, half});
+    first = parts[0];
+    second = parts[1];
+  }
+  Value turnedFirst = emit<llm::SubOp>(
+      {emit<llm::MulOp>({first, cos}), emit<llm::MulOp>({second, sin})});
+  Value turnedSecond = emit<llm::AddOp>(
+      {emit<llm::MulOp>({second, cos}), emit<llm::MulOp>({first, sin})});
+  Value result = concat({turnedFirst, turnedSecond}, axis);
+  if (interleaved && result) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape.back() = rotaryDim;
+    result = orNull(reshape(result, shape));
+  }
+  return rest ? concat({result, rest}, rank - 1) : result;
+}
+
+/// ONNX Runtime's GroupQueryAttention (com.microsoft), the attention of
+/// onnxruntime-genai's decoder exports (Llama, Mistral, Phi-3, Qwen2,
+/// Gemma), as its CPU kernel computes it:
+/// - query [B, S, Hq * D] with key and value [B, S, Hkv * D], or all three
+///   packed in query [B, S, (Hq + 2 Hkv) * D];
+/// - with do_rotary, Q and K turned at positions past_b + s (or
+///   position_ids) by cos_cache and sin_cache [max positions, R / 2];
+/// - row b's past_b = seqlens_k[b] + 1 - S earlier positions are in
+///   past_key and past_value [B, Hkv, P, D] (none on the first prompt: P == 0
+///   or S == total_sequence_length); present_key and present_value
+///   [B, Hkv, T, D], T = max(total_sequence_length, P) (P + S when the total
+///   is a run-time value), hold them, then the S new ones, then zeros (or,
+///   when present is as long as past, the buffer it shares, past's rows);
+/// - query s of row b sees keys past_b + s - local_window_size through
+///   past_b + s; scores scaled by `scale` (default 1/sqrt(D)), capped to
+///   softcap * tanh(score / softcap) when softcap > 0, plus attention_bias.
+/// Without softcap it is one llm.attention with grouped kv heads (causal,
+/// or a mask where a window or a run-time past length decides); with it,
+/// the composite on kv heads gathered per query head.
+LogicalResult ONNXImporter::importGroupQueryAttention() {
+  if (failed(requireInputs(1)))
+    return failure();
+  int64_t heads = getInt("num_heads", 0), kvHeads = getInt("kv_num_heads", 0);
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
+    return error("expects num_heads and kv_num_heads > 0, num_heads a "
+                 "multiple of kv_num_heads, got " + Twine(heads) + " and " +
+                 Twine(kvHeads));
+  if (getInt("smooth_softmax", 0) != 0)
+    return error("smooth_softmax is not supported");
+  if (input(11))
+    return error("input 'head_sink' is not supported");
+  if (outputUsed(3))
+    return error("output 'output_qk' is not supported");
+  float softcap = getFloat("softcap", 0.0f);
+  if (softcap > 0 && input(10))
+    return error("softcap with an attention_bias is not supported");
+  Value query = input(0);
+  RankedTensorType qType = typeOf(query);
+  if (qType.getRank() != 3)
+    return error("expects a query of rank 3 [batch, sequence, hidden], got " +
+                 shapeString(qType.getShape()));
+  Type element = qType.getElementType();
+  int64_t batch = qType.getDimSize(0), seq = qType.getDimSize(1),
+          width = qType.getDimSize(2);
+  int64_t headSize = 0;
+  Value q, k, v;
+  if (input(1) || input(2)) {
+    if (!input(1) || !input(2))
+      return error("expects key and value both, or neither (Q, K and V "
+                   "packed in query)");
+    headSize = width / heads;
+    SmallVector<int64_t> kvShape{batch, seq, kvHeads * headSize};
+    if (width % heads != 0 ||
+        typeOf(input(1)).getShape() != ArrayRef<int64_t>(kvShape) ||
+        typeOf(input(2)).getShape() != ArrayRef<int64_t>(kvShape))
+      return error("expects query [B, S, num_heads * D] and key and value "
+                   "[B, S, kv_num_heads * D], got " +
+                   shapeString(qType.getShape()) + ", " +
+                   shapeString(typeOf(input(1)).getShape()) + " and " +
+                   shapeString(typeOf(input(2)).getShape()));
+    q = query;
+    k = input(1);
+    v = input(2);
+  } else {
+    if (width % (heads + 2 * kvHeads) != 0)
+      return error("expects a packed query width that is a multiple of "
+                   "num_heads + 2 * kv_num_heads = " +
+                   Twine(heads + 2 * kvHeads) + ", got " + Twine(width));
+    headSize = width / (heads + 2 * kvHeads);
+    FailureOr<SmallVector<Value>> parts = createOp<llm::SplitOp>(
+        query, {namedAttr("axis", builder.getI64IntegerAttr(2)),
+                namedAttr("sizes", builder.getDenseI64ArrayAttr(
+                                       {heads * headSize, kvHeads * headSize,
+                                        kvHeads * headSize}))});
+    if (failed(parts))
+      return failure();
+    q = (*parts)[0];
+    k = (*parts)[1];
+    v = (*parts)[2];
+  }
+  // [B, S, N * D] -> [B, N, S, D].
+  auto headsOf = [&](Value x, int64_t n) -> Value {
+    FailureOr<Value> split = reshape(x, {batch, seq, n, headSize});
+    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
+  };
+  q = headsOf(q, heads);
+  k = headsOf(k, kvHeads);
+  v = headsOf(v, kvHeads);
+  if (!q || !k || !v)
+    return failure();
+
+  // The cache's geometry, known at compile time.
+  Value pastKey = input(3), pastValue = input(4);
+  if (!pastKey != !pastValue)
+    return error("expects past_key and past_value both, or neither");
+  int64_t past = 0;
+  if (pastKey) {
+    ArrayRef<int64_t> shape = typeOf(pastKey).getShape();
+    if (shape.size() != 4 || shape[0] != batch || shape[1] != kvHeads ||
+        shape[3] != headSize || typeOf(pastValue).getShape() != shape)
+      return error("expects past_key and past_value [B, kv_num_heads, P, D] "
+                   "= [" + Twine(batch) + ", " + Twine(kvHeads) + ", P, " +
+                   Twine(headSize) + "], got " + shapeString(shape) + " and " +
+                   shapeString(typeOf(pastValue).getShape()));
+    past = shape[2];
+  }
+  std::optional<int64_t> total;
+  if (input(6))
+    if (std::optional<SmallVector<int64_t>> ints = compileTimeInts(input(6));
+        ints && ints->size() == 1)
+      total = ints->front();
+  if (total && (*total < seq || *total > past + seq))
+    return error("total_sequence_length " + Twine(*total) +
+                 " is outside [S, P + S] = [" + Twine(seq) + ", " +
+                 Twine(past + seq) + "]");
+  int64_t length = total ? std::max(*total, past) : past + seq;
+  bool firstPrompt = past == 0 || (total && *total == seq);
+  bool sharesPast = past > 0 && length == past;
+
+  // Each row's past length, seqlens_k + 1 - S, as [B, 1, 1, 1] (none on the
+  // first prompt).
+  Type i64 = builder.getI64Type();
+  Value pastLength;
+  if (!firstPrompt) {
+    Value lengths = input(5);
+    if (!lengths || typeOf(lengths).getNumElements() != batch)
+      return error("expects seqlens_k [B] = [" + Twine(batch) + "]");
+    FailureOr<Value> wide = castTo(lengths, i64);
+    FailureOr<Value> shaped = succeeded(wide)
+                                  ? reshape(*wide, {batch, 1, 1, 1})
+                                  : FailureOr<Value>(failure());
+    if (failed(shaped))
+      return failure();
+    pastLength = seq == 1 ? *shaped
+                          : emit<llm::AddOp>({*shaped, scalarOf(i64, 1 - seq)});
+  }
+
+  if (getInt("do_rotary", 0) != 0) {
+    Value cosCache = input(7), sinCache = input(8);
+    if (!cosCache || !sinCache)
+      return error("do_rotary expects cos_cache and sin_cache");
+    RankedTensorType cacheType = typeOf(cosCache);
+    if (cacheType.getRank() != 2 ||
+        typeOf(sinCache).getShape() != cacheType.getShape() ||
+        2 * cacheType.getDimSize(1) > headSize)
+      return error("expects cos_cache and sin_cache [max positions, R / 2] "
+                   "with R at most the head size " + Twine(headSize) +
+                   ", got " + shapeString(cacheType.getShape()) + " and " +
+                   shapeString(typeOf(sinCache).getShape()));
+    Value positions;
+    if (Value ids = input(9)) {
+      if (typeOf(ids).getNumElements() != batch * seq)
+        return error("expects position_ids [B, S] = [" + Twine(batch) + ", " +
+                     Twine(seq) + "]");
+      FailureOr<Value> wide = castTo(ids, i64);
+      positions = succeeded(wide) ? orNull(reshape(*wide, {batch, seq}))
+                                  : Value();
+    } else {
+      positions = indexConstant(
+          {1, seq}, llvm::to_vector(llvm::seq<int64_t>(0, seq)));
+      if (pastLength)
+        positions = emit<llm::AddOp>(
+            {positions, orNull(reshape(pastLength, {batch, 1}))});
+    }
+    if (!positions)
+      return failure();
+    int64_t rows = typeOf(positions).getDimSize(0),
+            half = cacheType.getDimSize(1);
+    auto angles = [&](Value cache) -> Value {
+      FailureOr<Value> typed = castTo(cache, element);
+      FailureOr<Value> gathered =
+          succeeded(typed)
+              ? create<llm::GatherOp>(
+                    {*typed, positions},
+                    {namedAttr("axis", builder.getI64IntegerAttr(0))})
+              : FailureOr<Value>(failure());
+      return succeeded(gathered) ? orNull(reshape(*gathered,
+                                                  {rows, 1, seq, half}))
+                                 : Value();
+    };
+    Value cos = angles(cosCache), sin = angles(sinCache);
+    bool interleaved = getInt("rotary_interleaved", 0) != 0;
+    q = rotated(q, cos, sin, interleaved);
+    k = rotated(k, cos, sin, interleaved);
+    if (!q || !k)
+      return failure();
+  }
+
+  // present_key and present_value [B, Hkv, T, D].
+  auto zeros = [&](ArrayRef<int64_t> shape) {
+    return createConstant(
+        DenseElementsAttr::get(RankedTensorType::get(shape, element),
+                               builder.getZeroAttr(element)),
+        nodeLoc);
+  };
+  auto concatSeq = [&](ArrayRef<Value> values) -> Value {
+    if (llvm::any_of(values, [](Value value) { return !value; }))
+      return {};
+    return orNull(create<llm::ConcatOp>(
+        values, {namedAttr("axis", builder.getI64IntegerAttr(2))}));
+  };
+  SmallVector<int64_t> keyPositions =
+      llvm::to_vector(llvm::seq<int64_t>(0, length));
+  // After a run-time past: the row of [past | new | a zero row] that lands
+  // at each position j, per batch row and kv head, [B, Hkv, T]: past's rows
+  // before past_b, the new ones up to past_b + S, then past's (a shared
+  // buffer) or the zero row; one gather of the flattened rows.
+  int64_t tableRows = past + seq + 1;
+  Value rowIndex;
+  if (!firstPrompt) {
+    Value j = indexConstant({1, 1, length}, keyPositions);
+    SmallVector<int64_t> clamped;
+    for (int64_t position : keyPositions)
+      clamped.push_back(std::min(position, past - 1));
+    Value pastRow = indexConstant({1, 1, length}, clamped);
+    Value offset =
+        emit<llm::SubOp>({j, orNull(reshape(pastLength, {batch, 1, 1}))});
+    Value newRow = emit<llm::AddOp>(
+        {emit<llm::MaxOp>({emit<llm::MinOp>({offset, scalarOf(i64, seq - 1)}),
+                           scalarOf(i64, 0)}),
+         scalarOf(i64, past)});
+    Value restRow = sharesPast ? pastRow : scalarOf(i64, past + seq);
+    Value source = emit<llm::WhereOp>(
+        {emit<llm::LessOp>({offset, scalarOf(i64, 0)}), pastRow,
+         emit<llm::WhereOp>(
+             {emit<llm::LessOp>({offset, scalarOf(i64, seq)}), newRow,
+              restRow})});
+    SmallVector<int64_t> bases;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < kvHeads; ++h)
+        bases.push_back((b * kvHeads + h) * tableRows);
+    rowIndex = emit<llm::AddOp>(
+        {indexConstant({batch, kvHeads, 1}, bases), source});
+    if (!rowIndex)
+      return failure();
+  }
+  auto presentOf = [&](Value cache, Value fresh) -> Value {
+    if (!cache || (firstPrompt && length == seq))
+      return fresh;
+    if (firstPrompt) {
+      // The new rows, then past's (a shared buffer) or zeros.
+      Value tail = zeros({batch, kvHeads, length - seq, headSize});
+      if (sharesPast)
+        tail = orNull(create<llm::SliceOp>(
+            cache,
+            {namedAttr("starts", builder.getDenseI64ArrayAttr({0, 0, seq, 0})),
+             namedAttr("ends", builder.getDenseI64ArrayAttr(
+                                   {batch, kvHeads, length, headSize})),
+             namedAttr("steps", builder.getDenseI64ArrayAttr({1, 1, 1, 1}))}));
+      return concatSeq({fresh, tail});
+    }
+    Value table =
+        concatSeq({cache, fresh, zeros({batch, kvHeads, 1, headSize})});
+    Value flat =
+        table ? orNull(reshape(table, {batch * kvHeads * tableRows, headSize}))
+              : Value();
+    if (!flat)
+      return {};
+    return orNull(create<llm::GatherOp>(
+        {flat, rowIndex}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
+  };
+  Value presentKey = presentOf(pastKey, k),
+        presentValue = presentOf(pastValue, v);
+  if (!presentKey || !presentValue)
+    return failure();
+
+  // The keys each query sees, i1 [B or 1, 1, S, T]: key j for query s when
+  // past_b + s - window <= j <= past_b + s.
+  int64_t window = getInt("local_window_size", -1);
+  bool causal = firstPrompt && length == seq && window <= 0 && softcap <= 0;
+  Value mask;
+  if (!causal) {
+    if (firstPrompt) {
+      SmallVector<bool> seen;
+      for (int64_t s = 0; s < seq; ++s)
+        for (int64_t j = 0; j < length; ++j)
+          seen.push_back(j <= s && (window <= 0 || j >= s - window));
+      mask = denseConstant(builder.getI1Type(), {1, 1, seq, length},
+                           ArrayRef<bool>(seen));
+    } else {
+      Value last = emit<llm::AddOp>(
+          {pastLength,
+           indexConstant({1, 1, seq, 1},
+                         llvm::to_vector(llvm::seq<int64_t>(0, seq)))});
+      Value j = indexConstant({1, 1, 1, length}, keyPositions);
+      mask = emit<llm::LessEqualOp>({j, last});
+      if (window > 0)
+        mask = emit<llm::AndOp>(
+            {mask, emit<llm::GreaterEqualOp>(
+                       {j, emit<llm::SubOp>({last, scalarOf(i64, window)})})});
+    }
+    if (!mask)
+      return failure();
+  }
+  double scale = getFloat("scale", 0.0f);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt(static_cast<double>(headSize));
+  Value bias;
+  if (Value given = input(10)) {
+    FailureOr<Value> typed = castTo(given, element);
+    if (failed(typed))
+      return failure();
+    bias = *typed;
+  }
+
+  Value context;
+  if (softcap <= 0) {
+    SmallVector<Value> operands{q, presentKey, presentValue};
+    Value combined = mask;
+    if (bias)
+      combined = mask ? emit<llm::AddOp>(
+                            {emit<llm::WhereOp>(
+                                 {mask, scalarOf(element, 0),
+                                  scalarOf(element,
+                                           -std::numeric_limits<double>::infinity())}),
+                             bias})
+                      : bias;
+    if (combined)
+      operands.push_back(combined);
+    context = orNull(create<llm::AttentionOp>(
+        operands, {namedAttr("scale", builder.getF32FloatAttr(scale)),
+                   namedAttr("causal", builder.getBoolAttr(causal))}));
+  } else {
+    // Each query head reads kv head h / (Hq / Hkv).
+    SmallVector<int64_t> owners;
+    for (int64_t h = 0; h < heads; ++h)
+      owners.push_back(h / (heads / kvHeads));
+    Value owner = indexConstant({heads}, owners);
+    auto perQueryHead = [&](Value x) -> Value {
+      return orNull(create<llm::GatherOp>(
+          {x, owner}, {namedAttr("axis", builder.getI64IntegerAttr(1))}));
+    };
+    Value keys = perQueryHead(presentKey), values = perQueryHead(presentValue);
+    if (!keys || !values)
+      return failure();
+    FailureOr<Value> product = plainMatMul(q, keys, /*transposeRhs=*/true);
+    if (failed(product))
+      return failure();
+    Value scores = emit<llm::MulOp>({*product, scalarOf(element, scale)});
+    scores = emit<llm::MulOp>(
+        {emit<llm::TanhOp>(
+             {emit<llm::MulOp>({scores, scalarOf(element, 1.0 / softcap)})}),
+         scalarOf(element, softcap)});
+    scores = emit<llm::WhereOp>(
+        {mask, scores,
+         scalarOf(element, -std::numeric_limits<double>::infinity())});
+    context = orNull(weighByScores(scores, values));
+  }
+  if (!context)
+    return failure();
+  FailureOr<Value> output = reshape(transposed(context, {0, 2, 1, 3}),
+                                    {batch, seq, heads * headSize});
+  if (failed(output))
+    return failure();
+  results.push_back(*output);
+  results.push_back(presentKey);
+  results.push_back(presentValue);
+  return success();
+}
+
+/// ONNX Runtime's RotaryEmbedding (com.microsoft): x [B, S, hidden] (heads of
+/// hidden / num_heads features, or without num_heads of twice the caches'
+/// width) or [B, N, S, D]; each head's first rotary_embedding_dim features
+/// (default: all) turned at position_ids [B, S] (or an offset [1]: offset +
+/// s) by cos_cache and sin_cache [max positions, R / 2], or, without
+/// position_ids, by caches [B, S, R / 2] already per position.
+LogicalResult ONNXImporter::importRotaryEmbedding() {
+  Value x = input(0), positionIds = input(1), cosCache = input(2),
+        sinCache = input(3);
+  if (!x || !cosCache || !sinCache)
+    return error("expects input, cos_cache and sin_cache");
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank();
+  if (rank != 3 && rank != 4)
+    return error("expects an input [B, S, hidden] or [B, N, S, D], got " +
+                 shapeString(type.getShape()));
+  Type element = type.getElementType();
+  RankedTensorType cacheType = typeOf(cosCache);
+  if (typeOf(sinCache).getShape() != cacheType.getShape() ||
+      cacheType.getRank() != (positionIds ? 2 : 3))
+    return error("expects cos_cache and sin_cache of one shape, [max "
+                 "positions, R / 2] with position_ids, [B, S, R / 2] without, "
+                 "got " + shapeString(cacheType.getShape()) + " and " +
+                 shapeString(typeOf(sinCache).getShape()));
+  int64_t batch = type.getDimSize(0), seq = type.getDimSize(rank == 4 ? 2 : 1);
+  int64_t half = cacheType.getShape().back();
+  int64_t heads = getInt("num_heads", 0),
+          rotaryDim = getInt("rotary_embedding_dim", 0), headSize = 0;
+  if (rank == 4) {
+    heads = type.getDimSize(1);
+    headSize = type.getDimSize(3);
+  } else {
+    int64_t hidden = type.getDimSize(2);
+    if (heads <= 0 && rotaryDim > 0)
+      return error("rotary_embedding_dim needs num_heads");
+    headSize = heads > 0 ? hidden / heads : 2 * half;
+    if (headSize <= 0 || hidden % headSize != 0)
+      return error("hidden size " + Twine(hidden) +
+                   " is not a whole number of heads of " + Twine(headSize));
+    heads = hidden / headSize;
+  }
+  if (rotaryDim <= 0)
+    rotaryDim = headSize;
+  if (rotaryDim > headSize || rotaryDim != 2 * half)
+    return error("expects cos_cache and sin_cache of width R / 2 = " +
+                 Twine(rotaryDim / 2) + " (R at most the head size " +
+                 Twine(headSize) + "), got " + Twine(half));
+  Value cos = cosCache, sin = sinCache;
+  if (positionIds) {
+    RankedTensorType idsType = typeOf(positionIds);
+    FailureOr<Value> wide = castTo(positionIds, builder.getI64Type());
+    if (failed(wide))
+      return failure();
+    Value positions;
+    if (idsType.getNumElements() == 1 && idsType.getRank() <= 1) {
+      Value offset = orNull(reshape(*wide, {1, 1}));
+      positions = emit<llm::AddOp>(
+          {offset, indexConstant({1, seq}, llvm::to_vector(
+                                               llvm::seq<int64_t>(0, seq)))});
+    } else if (idsType.getShape() == ArrayRef<int64_t>({batch, seq})) {
+      positions = *wide;
+    } else {
+      return error("expects position_ids [B, S] = [" + Twine(batch) + ", " +
+                   Twine(seq) + "] or an offset [1], got " +
+                   shapeString(idsType.getShape()));
+    }
+    auto gathered = [&](Value cache) -> Value {
+      return positions ? orNull(create<llm::GatherOp>(
+                             {cache, positions},
+                             {namedAttr("axis", builder.getI64IntegerAttr(0))}))
+                       : Value();
+    };
+    cos = gathered(cosCache);
+    sin = gathered(sinCache);
+  }
+  auto typed = [&](Value value) -> Value {
+    return value ? orNull(castTo(value, element)) : Value();
+  };
+  cos = typed(cos);
+  sin = typed(sin);
+  if (!cos || !sin)
+    return failure();
+  int64_t rows = typeOf(cos).getDimSize(0);
+  Value result;
+  if (rank == 4) {
+    result = rotated(x, orNull(reshape(cos, {rows, 1, seq, half})),
+                     orNull(reshape(sin, {rows, 1, seq, half})),
+                     getInt("interleaved", 0) != 0);
+  } else {
+    Value split = orNull(reshape(x, {batch, seq, heads, headSize}));
+    Value turned = rotated(split, orNull(reshape(cos, {rows, seq, 1, half})),
+                           orNull(reshape(sin, {rows, seq, 1, half})),
+                           getInt("interleaved", 0) != 0);
+    result = turned ? orNull(reshape(turned, type.getShape())) : Value();
+  }
+  if (!result)
+    return failure();
+  return setResult(result);
 }
 
 LogicalResult ONNXImporter::importSkipNormalization() {
