@@ -353,9 +353,11 @@ private:
   LogicalResult importEmbedLayerNormalization();
   LogicalResult importMicrosoftAttention();
   LogicalResult importMicrosoftMultiHeadAttention();
-  FailureOr<Value> microsoftAttend(Value query, Value key, Value value,
-                                   int64_t heads, Value mask,
+  FailureOr<Value> microsoftAttend(Value q, Value k, Value v, Value mask,
                                    Value attentionBias);
+  Value splitHeads(Value x, int64_t heads);
+  FailureOr<Value> mergeHeads(Value x);
+  Value afterPast(Value cache, Value fresh);
   FailureOr<Value> weighByScores(Value scores, Value values);
   LogicalResult importGroupQueryAttention();
   LogicalResult importRotaryEmbedding();
@@ -1846,18 +1848,47 @@ LogicalResult ONNXImporter::importEmbedLayerNormalization() {
   return success();
 }
 
+/// [B, L, N * D] -> [B, N, L, D].
+Value ONNXImporter::splitHeads(Value x, int64_t heads) {
+  if (!x)
+    return {};
+  RankedTensorType type = typeOf(x);
+  FailureOr<Value> split = reshape(x, {type.getDimSize(0), type.getDimSize(1),
+                                       heads, type.getDimSize(2) / heads});
+  return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
+}
+
+/// [B, N, L, D] -> [B, L, N * D].
+FailureOr<Value> ONNXImporter::mergeHeads(Value x) {
+  if (!x)
+    return failure();
+  RankedTensorType type = typeOf(x);
+  return reshape(transposed(x, {0, 2, 1, 3}),
+                 {type.getDimSize(0), type.getDimSize(2),
+                  type.getDimSize(1) * type.getDimSize(3)});
+}
+
+/// `cache` [B, N, P, D] followed by the new rows `fresh` [B, N, L, D] along
+/// the sequence: the present of an ONNX Runtime attention with a past.
+Value ONNXImporter::afterPast(Value cache, Value fresh) {
+  if (!cache || !fresh)
+    return fresh;
+  return orNull(create<llm::ConcatOp>(
+      {cache, fresh}, {namedAttr("axis", builder.getI64IntegerAttr(2))}));
+}
+
 /// ONNX Runtime's fused self-attention (com.microsoft Attention), as its CPU
 /// kernel computes it: Q, K and V from one projection (split by
-/// qkv_hidden_sizes or in thirds), scaled scores plus mask_filter_value
-/// where the mask excludes a key (a raw [B, T] or [B, S, T] 0/1 mask, or
-/// right-padding lengths [B], or left-padding ends and starts [2B]) or
+/// qkv_hidden_sizes or in thirds); with `past` [2, B, H, P, D] the keys and
+/// values follow the past ones, and output `present` [2, B, H, P + S, D]
+/// holds them all; scaled scores plus mask_filter_value where the mask
+/// excludes a key (a raw [B, T] or [B, S, T] 0/1 mask, or right-padding
+/// lengths [B], or left-padding ends and starts [2B], T = P + S) or
 /// unidirectional hides a later one, plus attention_bias; softmax; the
-/// heads concatenated. The past/present KV cache is not supported.
+/// heads concatenated.
 LogicalResult ONNXImporter::importMicrosoftAttention() {
   if (failed(requireInputs(2)))
     return failure();
-  if (input(4) || outputUsed(1))
-    return error("the past and present KV cache inputs are not supported");
   if (input(6))
     return error("input 'past_sequence_length' is not supported");
   if (getInt("do_rotary", 0) != 0)
@@ -1882,6 +1913,10 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
                  " do not split the weights' " + Twine(total) +
                  " columns into Q and K of one size and V, each a multiple of "
                  "num_heads " + Twine(heads));
+  Value past = input(4);
+  if ((past || outputUsed(1)) && sizes[1] != sizes[2])
+    return error("the past and present KV cache need V as wide as K, got "
+                 "qkv_hidden_sizes " + shapeString(sizes));
   FailureOr<Value> projected = plainMatMul(x, input(1));
   if (failed(projected))
     return failure();
@@ -1895,44 +1930,185 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
             namedAttr("sizes", builder.getDenseI64ArrayAttr(sizes))});
   if (failed(parts))
     return failure();
-  return setResult(microsoftAttend((*parts)[0], (*parts)[1], (*parts)[2], heads,
-                                   input(3), input(5)));
+  Value q = splitHeads((*parts)[0], heads), k = splitHeads((*parts)[1], heads),
+        v = splitHeads((*parts)[2], heads);
+  if (past) {
+    int64_t batch = xType.getDimSize(0), headSize = sizes[1] / heads;
+    ArrayRef<int64_t> shape = typeOf(past).getShape();
+    if (shape.size() != 5 || shape[0] != 2 || shape[1] != batch ||
+        shape[2] != heads || shape[4] != headSize)
+      return error("expects past [2, B, num_heads, P, D] = [2, " +
+                   Twine(batch) + ", " + Twine(heads) + ", P, " +
+                   Twine(headSize) + "], got " + shapeString(shape));
+    FailureOr<SmallVector<Value>> halves = createOp<llm::SplitOp>(
+        past, {namedAttr("axis", builder.getI64IntegerAttr(0)),
+               namedAttr("sizes", builder.getDenseI64ArrayAttr({1, 1}))});
+    if (failed(halves))
+      return failure();
+    SmallVector<int64_t> cacheShape(shape.drop_front());
+    k = afterPast(orNull(reshape((*halves)[0], cacheShape)), k);
+    v = afterPast(orNull(reshape((*halves)[1], cacheShape)), v);
+  }
+  if (failed(setResult(microsoftAttend(q, k, v, input(3), input(5)))))
+    return failure();
+  if (outputUsed(1)) {
+    FailureOr<Value> present = stackAlong({k, v}, 0);
+    if (failed(present))
+      return failure();
+    results.push_back(*present);
+  }
+  return success();
 }
 
+/// ONNX Runtime's MultiHeadAttention (com.microsoft): query [B, S, N * D]
+/// with key and value [B, L, N * D] (plus `bias`), key and value already
+/// per head [B, N, L, D] (a cross-attention's cached keys), or packed keys
+/// and values [B, L, N, 2, D]; or Q, K and V packed in query [B, S, N, 3, D]
+/// (plus `bias`). past_key and past_value [B, N, P, D] come before the new
+/// keys and values, and present_key and present_value hold them all. The
+/// core is microsoftAttend's.
 LogicalResult ONNXImporter::importMicrosoftMultiHeadAttention() {
-  if (failed(requireInputs(3)))
+  if (failed(requireInputs(1)))
     return failure();
-  if (input(6) || input(7) || outputUsed(1) || outputUsed(2))
-    return error("the past and present KV cache inputs are not supported");
+  if (input(8) || input(9))
+    return error("inputs 'past_sequence_length' and 'cache_indirection' are "
+                 "not supported");
   if (outputUsed(3))
     return error("output 'qk' is not supported");
-  Value query = input(0), key = input(1), value = input(2);
-  if (typeOf(query).getRank() != 3 || typeOf(key).getRank() != 3 ||
-      typeOf(value).getRank() != 3)
-    return error("expects query, key and value of rank 3 (packed and "
-                 "per-head layouts are not supported)");
   int64_t heads = getInt("num_heads", 0);
-  SmallVector<int64_t> sizes{typeOf(query).getDimSize(2),
-                             typeOf(key).getDimSize(2),
-                             typeOf(value).getDimSize(2)};
-  if (heads <= 0 || sizes[0] != sizes[1] ||
-      llvm::any_of(sizes, [&](int64_t size) { return size % heads != 0; }))
-    return error("expects num_heads > 0 dividing query, key and value "
-                 "widths " + shapeString(sizes) + ", query and key of one width");
-  Value parts[3] = {query, key, value};
-  if (Value bias = input(3)) {
-    FailureOr<SmallVector<Value>> biases = createOp<llm::SplitOp>(
+  if (heads <= 0)
+    return error("expects num_heads > 0");
+  Value query = input(0), key = input(1), value = input(2), bias = input(3);
+  RankedTensorType qType = typeOf(query);
+  // The parts of a packed [B, L, N, P, D] tensor along dim 3, as [B, N, L, D].
+  auto unpacked = [&](Value packed) -> SmallVector<Value> {
+    ArrayRef<int64_t> shape = typeOf(packed).getShape();
+    SmallVector<int64_t> ones(shape[3], 1);
+    FailureOr<SmallVector<Value>> parts = createOp<llm::SplitOp>(
+        packed, {namedAttr("axis", builder.getI64IntegerAttr(3)),
+                 namedAttr("sizes", builder.getDenseI64ArrayAttr(ones))});
+    SmallVector<Value> result;
+    for (int64_t i = 0; i < shape[3]; ++i)
+      result.push_back(
+          succeeded(parts)
+              ? transposed(orNull(reshape((*parts)[i], {shape[0], shape[1],
+                                                        shape[2], shape[4]})),
+                           {0, 2, 1, 3})
+              : Value());
+    return result;
+  };
+  // The bias's Q, K and V parts ([N * D] each, then [N * Dv]), for widths.
+  auto biasParts = [&](ArrayRef<int64_t> widths) -> FailureOr<SmallVector<Value>> {
+    if (!bias)
+      return SmallVector<Value>(3);
+    if (typeOf(bias).getRank() != 1 ||
+        typeOf(bias).getDimSize(0) != widths[0] + widths[1] + widths[2])
+      return error("expects a bias [" + Twine(widths[0] + widths[1] + widths[2]) +
+                   "] (Q, K and V widths " + shapeString(widths) + "), got " +
+                   shapeString(typeOf(bias).getShape()));
+    return createOp<llm::SplitOp>(
         bias, {namedAttr("axis", builder.getI64IntegerAttr(0)),
-               namedAttr("sizes", builder.getDenseI64ArrayAttr(sizes))});
+               namedAttr("sizes", builder.getDenseI64ArrayAttr(widths))});
+  };
+  auto plus = [&](Value x, Value b) -> Value {
+    return b ? emit<llm::AddOp>({x, b}) : x;
+  };
+  Value q, k, v;
+  if (!key) {
+    ArrayRef<int64_t> shape = qType.getShape();
+    if (value || shape.size() != 5 || shape[2] != heads || shape[3] != 3)
+      return error("expects query [B, S, num_heads, 3, D] without key and "
+                   "value (Q, K and V packed), got " + shapeString(shape));
+    int64_t width = heads * shape[4];
+    FailureOr<SmallVector<Value>> biases = biasParts({width, width, width});
     if (failed(biases))
       return failure();
-    for (int i = 0; i < 3; ++i)
-      parts[i] = emit<llm::AddOp>({parts[i], (*biases)[i]});
+    SmallVector<Value> parts = unpacked(query);
+    for (int i = 0; i < 3; ++i) {
+      Value b = (*biases)[i]
+                    ? orNull(reshape((*biases)[i], {heads, 1, shape[4]}))
+                    : Value();
+      parts[i] = plus(parts[i], b);
+    }
+    q = parts[0];
+    k = parts[1];
+    v = parts[2];
+  } else {
+    if (qType.getRank() != 3 || qType.getDimSize(2) % heads != 0)
+      return error("expects query [B, S, num_heads * D] when key is given, "
+                   "got " + shapeString(qType.getShape()));
+    int64_t width = qType.getDimSize(2), headSize = width / heads;
+    ArrayRef<int64_t> keyShape = typeOf(key).getShape();
+    if (keyShape.size() == 5) {
+      if (value || bias || keyShape[2] != heads || keyShape[3] != 2 ||
+          keyShape[4] != headSize)
+        return error("expects packed keys and values [B, L, num_heads, 2, "
+                     "D] = [B, L, " + Twine(heads) + ", 2, " +
+                     Twine(headSize) + "] without value and bias, got " +
+                     shapeString(keyShape));
+      q = splitHeads(query, heads);
+      SmallVector<Value> parts = unpacked(key);
+      k = parts[0];
+      v = parts[1];
+    } else if (keyShape.size() == 4) {
+      if (!value || typeOf(value).getRank() != 4 || bias ||
+          keyShape[1] != heads || keyShape[3] != headSize ||
+          typeOf(value).getDimSize(1) != heads ||
+          typeOf(value).getDimSize(2) != keyShape[2])
+        return error("expects key and value per head [B, num_heads, L, D] "
+                     "= [B, " + Twine(heads) + ", L, " + Twine(headSize) +
+                     "] without bias, got " + shapeString(keyShape) +
+                     (value ? " and " + shapeString(typeOf(value).getShape())
+                            : std::string()));
+      if (input(6) || input(7))
+        return error("past_key and past_value need key and value of rank 3 "
+                     "or packed, not per head");
+      q = splitHeads(query, heads);
+      k = key;
+      v = value;
+    } else {
+      if (keyShape.size() != 3 || !value || typeOf(value).getRank() != 3 ||
+          keyShape[2] != width || typeOf(value).getDimSize(2) % heads != 0)
+        return error("expects key [B, L, " + Twine(width) +
+                     "] and value [B, L, num_heads * Dv], got " +
+                     shapeString(keyShape) +
+                     (value ? " and " + shapeString(typeOf(value).getShape())
+                            : std::string()));
+      FailureOr<SmallVector<Value>> biases =
+          biasParts({width, width, typeOf(value).getDimSize(2)});
+      if (failed(biases))
+        return failure();
+      q = splitHeads(plus(query, (*biases)[0]), heads);
+      k = splitHeads(plus(key, (*biases)[1]), heads);
+      v = splitHeads(plus(value, (*biases)[2]), heads);
+    }
   }
-  if (!parts[0] || !parts[1] || !parts[2])
+  if (!q || !k || !v)
     return failure();
-  return setResult(
-      microsoftAttend(parts[0], parts[1], parts[2], heads, input(4), input(5)));
+  Value pastKey = input(6), pastValue = input(7);
+  if (!pastKey != !pastValue)
+    return error("expects past_key and past_value both, or neither");
+  if (pastKey) {
+    ArrayRef<int64_t> kShape = typeOf(k).getShape(), vShape = typeOf(v).getShape();
+    ArrayRef<int64_t> pk = typeOf(pastKey).getShape(),
+                      pv = typeOf(pastValue).getShape();
+    if (pk.size() != 4 || pv.size() != 4 || pk[0] != kShape[0] ||
+        pk[1] != heads || pk[3] != kShape[3] || pv[0] != vShape[0] ||
+        pv[1] != heads || pv[2] != pk[2] || pv[3] != vShape[3])
+      return error("expects past_key and past_value [B, num_heads, P, D], "
+                   "got " + shapeString(pk) + " and " + shapeString(pv));
+    k = afterPast(pastKey, k);
+    v = afterPast(pastValue, v);
+    if (!k || !v)
+      return failure();
+  }
+  if (failed(setResult(microsoftAttend(q, k, v, input(4), input(5)))))
+    return failure();
+  if (outputUsed(1) || outputUsed(2)) {
+    results.push_back(k);
+    results.push_back(v);
+  }
+  return success();
 }
 
 /// softmax(scores) over the keys (axis 3) times `values`: the end of an
@@ -1948,33 +2124,22 @@ FailureOr<Value> ONNXImporter::weighByScores(Value scores, Value values) {
   return plainMatMul(*probs, values);
 }
 
-/// ONNX Runtime's attention core on q [B, S, H * D], k [B, T, H * D] and
-/// v [B, T, H * Dv], split into `heads`: scores scaled by `scale` (default
-/// 1/sqrt(D)), plus
+/// ONNX Runtime's attention core on q [B, H, S, D], k [B, H, T, D] and
+/// v [B, H, T, Dv]: scores scaled by `scale` (default 1/sqrt(D)), plus
 /// mask_filter_value where `mask` hides a key (a raw [B, T] or [B, S, T]
 /// 0/1 mask, right-padding lengths [B], left-padding ends and starts [2B])
-/// or unidirectional a later one, plus `attentionBias`, as one additive
-/// mask (the attention fusion takes one); softmax; times v; the heads
-/// concatenated again, [B, S, H * Dv].
-FailureOr<Value> ONNXImporter::microsoftAttend(Value query, Value key,
-                                               Value value, int64_t heads,
+/// or unidirectional a later one (query i sits at key T - S + i), plus
+/// `attentionBias`, as one additive mask (the attention fusion takes one);
+/// softmax; times v; the heads concatenated again, [B, S, H * Dv].
+FailureOr<Value> ONNXImporter::microsoftAttend(Value q, Value k, Value v,
                                                Value mask,
                                                Value attentionBias) {
-  RankedTensorType qType = typeOf(query);
-  Type element = qType.getElementType();
-  int64_t batch = qType.getDimSize(0), seq = qType.getDimSize(1),
-          headSize = qType.getDimSize(2) / heads,
-          keySeq = typeOf(key).getDimSize(1);
-  // [B, L, H * D] -> [B, H, L, D].
-  auto headsOf = [&](Value x) -> Value {
-    RankedTensorType type = typeOf(x);
-    FailureOr<Value> split =
-        reshape(x, {batch, type.getDimSize(1), heads, type.getDimSize(2) / heads});
-    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
-  };
-  Value q = headsOf(query), k = headsOf(key), v = headsOf(value);
   if (!q || !k || !v)
     return failure();
+  RankedTensorType qType = typeOf(q);
+  Type element = qType.getElementType();
+  int64_t batch = qType.getDimSize(0), seq = qType.getDimSize(2),
+          headSize = qType.getDimSize(3), keySeq = typeOf(k).getDimSize(2);
   FailureOr<Value> product = plainMatMul(q, k, /*transposeRhs=*/true);
   if (failed(product))
     return failure();
@@ -1990,6 +2155,11 @@ FailureOr<Value> ONNXImporter::microsoftAttend(Value query, Value key,
     RankedTensorType maskType = typeOf(mask);
     Type maskElement = maskType.getElementType();
     Value zero = scalarOf(maskElement, 0);
+    if ((maskType.getRank() == 2 || maskType.getRank() == 3) &&
+        maskType.getShape().back() != keySeq)
+      return error("expects a mask over the " + Twine(keySeq) +
+                   " keys (past and new), got " +
+                   shapeString(maskType.getShape()));
     if (maskType.getRank() == 2 || maskType.getRank() == 3) {
       SmallVector<int64_t> shape{batch, 1};
       if (maskType.getRank() == 2)
@@ -2054,8 +2224,7 @@ FailureOr<Value> ONNXImporter::microsoftAttend(Value query, Value key,
   FailureOr<Value> context = weighByScores(scores, v);
   if (failed(context))
     return failure();
-  return reshape(transposed(*context, {0, 2, 1, 3}),
-                 {batch, seq, typeOf(value).getDimSize(2)});
+  return mergeHeads(*context);
 }
 
 /// `x` turned over the first 2 * half features of its last dim, half being
@@ -2205,14 +2374,9 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
     k = (*parts)[1];
     v = (*parts)[2];
   }
-  // [B, S, N * D] -> [B, N, S, D].
-  auto headsOf = [&](Value x, int64_t n) -> Value {
-    FailureOr<Value> split = reshape(x, {batch, seq, n, headSize});
-    return succeeded(split) ? transposed(*split, {0, 2, 1, 3}) : Value();
-  };
-  q = headsOf(q, heads);
-  k = headsOf(k, kvHeads);
-  v = headsOf(v, kvHeads);
+  q = splitHeads(q, heads);
+  k = splitHeads(k, kvHeads);
+  v = splitHeads(v, kvHeads);
   if (!q || !k || !v)
     return failure();
 
@@ -2475,8 +2639,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   }
   if (!context)
     return failure();
-  FailureOr<Value> output = reshape(transposed(context, {0, 2, 1, 3}),
-                                    {batch, seq, heads * headSize});
+  FailureOr<Value> output = mergeHeads(context);
   if (failed(output))
     return failure();
   results.push_back(*output);
