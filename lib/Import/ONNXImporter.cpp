@@ -51,7 +51,7 @@ using llvm::Twine;
 namespace {
 
 constexpr int64_t kMinOpset = 13;
-constexpr int64_t kMaxOpset = 21;
+constexpr int64_t kMaxOpset = 24;
 /// Loop bodies are unrolled at import: at most this many iterations in all.
 constexpr int64_t kMaxUnrolledIterations = 4096;
 /// Constants with at most this many elements stay inline whatever their
@@ -360,6 +360,10 @@ private:
   Value afterPast(Value cache, Value fresh);
   FailureOr<Value> weighByScores(Value scores, Value values);
   LogicalResult importGroupQueryAttention();
+  LogicalResult importOnnxAttention();
+  Value combinedMask(Value a, Value b, Type element);
+  FailureOr<Value> groupedAttention(Value q, Value k, Value v, Value mask,
+                                    double scale, double softcap, bool causal);
   LogicalResult importRotaryEmbedding();
   Value rotated(Value x, Value cos, Value sin, bool interleaved);
   Value orNull(FailureOr<Value> value) {
@@ -547,6 +551,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"HardSigmoid", {&I::importActivation, 6}},
       {"HardSwish", {&I::importActivation, 14}},
       {"Mish", {&I::importActivation, 18}},
+      {"Swish", {&I::importActivation, 24}},
       {"ThresholdedRelu", {&I::importActivation, 10}},
       {"Sign", {&I::importActivation, 9}},
       {"Round", {&I::importActivation, 11}},
@@ -573,6 +578,9 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"ConcatFromSequence", {&I::importConcatFromSequence, 11}},
       {"QuantizeLinear", {&I::importQuantizeLinear, 10}},
       {"DequantizeLinear", {&I::importDequantizeLinear, 10}},
+      {"Attention", {&I::importOnnxAttention, 23}},
+      {"RotaryEmbedding", {&I::importRotaryEmbedding, 23}},
+      {"RMSNormalization", {&I::importSimplifiedLayerNormalization, 23}},
       {"MatMulInteger", {&I::importMatMulInteger, 10}},
       {"QLinearMatMul", {&I::importQLinearMatMul, 10}},
       {"DynamicQuantizeLinear", {&I::importDynamicQuantizeLinear, 11}},
@@ -1701,6 +1709,11 @@ LogicalResult ONNXImporter::importActivation() {
                      x})});
   } else if (opType == "Mish") {
     result = emit<llm::MulOp>({x, emit<llm::TanhOp>({softplus(x)})});
+  } else if (opType == "Swish") {
+    // x * sigmoid(alpha * x); with alpha 1 the SiLU the fusions know.
+    float alpha = getFloat("alpha", 1.0f);
+    Value scaled = alpha == 1.0f ? x : emit<llm::MulOp>({x, c(alpha)});
+    result = emit<llm::MulOp>({x, emit<llm::SigmoidOp>({scaled})});
   } else if (opType == "HardSigmoid" || opType == "HardSwish") {
     bool swish = opType == "HardSwish";
     double alpha = swish ? 1.0 / 6 : getFloat("alpha", 0.2f);
@@ -2227,6 +2240,266 @@ FailureOr<Value> ONNXImporter::microsoftAttend(Value q, Value k, Value v,
   return mergeHeads(*context);
 }
 
+/// Two masks as one: i1 masks (true = attend) and-ed; otherwise each i1
+/// mask as 0 or -inf, added. Either may be null.
+Value ONNXImporter::combinedMask(Value a, Value b, Type element) {
+  if (!a || !b)
+    return a ? a : b;
+  auto isBool = [](Value mask) {
+    return typeOf(mask).getElementType().isInteger(1);
+  };
+  if (isBool(a) && isBool(b))
+    return emit<llm::AndOp>({a, b});
+  auto additive = [&](Value mask) -> Value {
+    if (!isBool(mask))
+      return mask;
+    return emit<llm::WhereOp>(
+        {mask, scalarOf(element, 0),
+         scalarOf(element, -std::numeric_limits<double>::infinity())});
+  };
+  return emit<llm::AddOp>({additive(a), additive(b)});
+}
+
+/// softmax(q k^T * scale + mask) v on q [B, Hq, S, D] and k, v [B, Hkv, T,
+/// D], query head h reading kv head h / (Hq / Hkv): one llm.attention
+/// (`mask` i1, true = attend, or additive; `causal` its bottom-right rule,
+/// key j hidden from query i when j > i + T - S). With softcap > 0 the scaled
+/// scores are capped to softcap * tanh(score / softcap) before the mask, as
+/// a composite on the kv heads gathered per query head.
+FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
+                                                Value mask, double scale,
+                                                double softcap, bool causal) {
+  if (!q || !k || !v)
+    return failure();
+  if (softcap <= 0) {
+    SmallVector<Value> operands{q, k, v};
+    if (mask)
+      operands.push_back(mask);
+    return create<llm::AttentionOp>(
+        operands, {namedAttr("scale", builder.getF32FloatAttr(scale)),
+                   namedAttr("causal", builder.getBoolAttr(causal))});
+  }
+  Type element = typeOf(q).getElementType();
+  int64_t heads = typeOf(q).getDimSize(1), kvHeads = typeOf(k).getDimSize(1),
+          seq = typeOf(q).getDimSize(2), length = typeOf(k).getDimSize(2);
+  if (causal) {
+    SmallVector<bool> seen;
+    for (int64_t i = 0; i < seq; ++i)
+      for (int64_t j = 0; j < length; ++j)
+        seen.push_back(j <= i + length - seq);
+    mask = combinedMask(mask,
+                        denseConstant(builder.getI1Type(), {1, 1, seq, length},
+                                      ArrayRef<bool>(seen)),
+                        element);
+  }
+  SmallVector<int64_t> owners;
+  for (int64_t h = 0; h < heads; ++h)
+    owners.push_back(h / (heads / kvHeads));
+  Value owner = indexConstant({heads}, owners);
+  auto perQueryHead = [&](Value x) -> Value {
+    return orNull(create<llm::GatherOp>(
+        {x, owner}, {namedAttr("axis", builder.getI64IntegerAttr(1))}));
+  };
+  Value keys = perQueryHead(k), values = perQueryHead(v);
+  if (!keys || !values)
+    return failure();
+  FailureOr<Value> product = plainMatMul(q, keys, /*transposeRhs=*/true);
+  if (failed(product))
+    return failure();
+  Value scores = emit<llm::MulOp>({*product, scalarOf(element, scale)});
+  scores = emit<llm::MulOp>(
+      {emit<llm::TanhOp>(
+           {emit<llm::MulOp>({scores, scalarOf(element, 1.0 / softcap)})}),
+       scalarOf(element, softcap)});
+  if (mask)
+    scores = typeOf(mask).getElementType().isInteger(1)
+                 ? emit<llm::WhereOp>(
+                       {mask, scores,
+                        scalarOf(element,
+                                 -std::numeric_limits<double>::infinity())})
+                 : emit<llm::AddOp>({scores, mask});
+  return weighByScores(scores, values);
+}
+
+/// ONNX's Attention (opset 23; opset 24's nonpad_kv_seqlen) as its
+/// reference implementation computes it: Q [B, S, Hq * D] with K and V
+/// [B, T, Hkv * D] (q_num_heads, kv_num_heads), or all [B, H, L, D];
+/// past_key and past_value [B, Hkv, P, D] before the new keys and values
+/// (present_key, present_value); the scaled scores, capped by softcap,
+/// plus attn_mask (i1, true = attend, or additive; padded to the keys with
+/// false or -inf) broadcast to [B, Hq, S, T]; is_causal hides key j from
+/// query i when j > i + P (with nonpad_kv_seqlen and no past, j > i +
+/// nonpad_kv_seqlen[b] - S), nonpad_kv_seqlen the keys from
+/// nonpad_kv_seqlen[b] on; softmax; query head h reads kv head
+/// h / (Hq / Hkv).
+LogicalResult ONNXImporter::importOnnxAttention() {
+  if (failed(requireInputs(3)))
+    return failure();
+  if (outputUsed(3))
+    return error("output 'qk_matmul_output' is not supported");
+  Value query = input(0), key = input(1), value = input(2);
+  int64_t rank = typeOf(query).getRank();
+  if ((rank != 3 && rank != 4) || typeOf(key).getRank() != rank ||
+      typeOf(value).getRank() != rank)
+    return error("expects Q, K and V all of rank 3 [B, L, H * D] or all of "
+                 "rank 4 [B, H, L, D], got " +
+                 shapeString(typeOf(query).getShape()) + ", " +
+                 shapeString(typeOf(key).getShape()) + " and " +
+                 shapeString(typeOf(value).getShape()));
+  Value q = query, k = key, v = value;
+  if (rank == 3) {
+    int64_t heads = getInt("q_num_heads", 0),
+            kvHeads = getInt("kv_num_heads", 0);
+    if (heads <= 0 || kvHeads <= 0 || typeOf(query).getDimSize(2) % heads ||
+        typeOf(key).getDimSize(2) % kvHeads ||
+        typeOf(value).getDimSize(2) % kvHeads)
+      return error("expects q_num_heads and kv_num_heads > 0 dividing the "
+                   "widths of Q and of K and V, got " + Twine(heads) +
+                   " and " + Twine(kvHeads));
+    q = splitHeads(query, heads);
+    k = splitHeads(key, kvHeads);
+    v = splitHeads(value, kvHeads);
+    if (!q || !k || !v)
+      return failure();
+  }
+  ArrayRef<int64_t> qShape = typeOf(q).getShape(),
+                    kShape = typeOf(k).getShape(),
+                    vShape = typeOf(v).getShape();
+  int64_t batch = qShape[0], heads = qShape[1], seq = qShape[2];
+  if (kShape[0] != batch || vShape[0] != batch || kShape[1] != vShape[1] ||
+      heads % kShape[1] != 0 || kShape[3] != qShape[3] ||
+      kShape[2] != vShape[2])
+    return error("expects K and V of one batch, kv head count (dividing Q's " +
+                 Twine(heads) + " heads) and length, K of Q's head size, got "
+                 "per-head shapes " + shapeString(qShape) + ", " +
+                 shapeString(kShape) + " and " + shapeString(vShape));
+  Value pastKey = input(4), pastValue = input(5);
+  if (!pastKey != !pastValue)
+    return error("expects past_key and past_value both, or neither");
+  int64_t past = 0;
+  if (pastKey) {
+    ArrayRef<int64_t> pk = typeOf(pastKey).getShape(),
+                      pv = typeOf(pastValue).getShape();
+    if (pk.size() != 4 || pv.size() != 4 || pk[0] != batch ||
+        pk[1] != kShape[1] || pk[3] != kShape[3] || pv[0] != batch ||
+        pv[1] != kShape[1] || pv[2] != pk[2] || pv[3] != vShape[3])
+      return error("expects past_key and past_value [B, Hkv, P, D] = [" +
+                   Twine(batch) + ", " + Twine(kShape[1]) + ", P, " +
+                   Twine(kShape[3]) + "], got " + shapeString(pk) + " and " +
+                   shapeString(pv));
+    past = pk[2];
+    k = afterPast(pastKey, k);
+    v = afterPast(pastValue, v);
+    if (!k || !v)
+      return failure();
+  }
+  int64_t length = typeOf(k).getDimSize(2);
+  Type element = typeOf(q).getElementType();
+  Type i1 = builder.getI1Type();
+  Value mask;
+  if (Value given = input(3)) {
+    RankedTensorType maskType = typeOf(given);
+    bool isBool = maskType.getElementType().isInteger(1);
+    int64_t maskRank = maskType.getRank(),
+            width = maskRank ? maskType.getShape().back() : 0;
+    if (maskRank < 2 || maskRank > 4 || width > length)
+      return error("expects attn_mask of rank 2 to 4 broadcasting to [B, "
+                   "Hq, S, T] over at most the " + Twine(length) +
+                   " keys, got " + shapeString(maskType.getShape()));
+    if (!isBool) {
+      FailureOr<Value> typed = castTo(given, element);
+      if (failed(typed))
+        return failure();
+      given = *typed;
+    }
+    SmallVector<int64_t> shape(4 - maskRank, 1);
+    llvm::append_range(shape, maskType.getShape());
+    given = orNull(reshape(given, shape));
+    if (given && width < length) {
+      // The keys past the mask: false, or -inf.
+      SmallVector<int64_t> padShape(shape);
+      padShape.back() = length - width;
+      Type padElement = isBool ? i1 : element;
+      Attribute fill =
+          isBool ? Attribute(builder.getBoolAttr(false))
+                 : Attribute(builder.getFloatAttr(
+                       element, -std::numeric_limits<double>::infinity()));
+      Value pad = createConstant(
+          DenseElementsAttr::get(RankedTensorType::get(padShape, padElement),
+                                 fill),
+          nodeLoc);
+      given = orNull(create<llm::ConcatOp>(
+          {given, pad}, {namedAttr("axis", builder.getI64IntegerAttr(3))}));
+    }
+    if (!given)
+      return failure();
+    mask = given;
+  }
+  Value lengths; // nonpad_kv_seqlen as [B, 1, 1, 1]
+  if (Value nonpad = input(6)) {
+    if (typeOf(nonpad).getNumElements() != batch)
+      return error("expects nonpad_kv_seqlen [B] = [" + Twine(batch) + "]");
+    FailureOr<Value> wide = castTo(nonpad, builder.getI64Type());
+    lengths = succeeded(wide) ? orNull(reshape(*wide, {batch, 1, 1, 1}))
+                              : Value();
+    if (!lengths)
+      return failure();
+  }
+  SmallVector<int64_t> keyPositions =
+      llvm::to_vector(llvm::seq<int64_t>(0, length));
+  bool causal = false;
+  if (getInt("is_causal", 0) != 0) {
+    if (lengths && !pastKey) {
+      // Query i of row b sees keys up to i + nonpad_kv_seqlen[b] - S.
+      SmallVector<int64_t> offsets;
+      for (int64_t i = 0; i < seq; ++i)
+        offsets.push_back(i - seq);
+      Value last =
+          emit<llm::AddOp>({lengths, indexConstant({1, 1, seq, 1}, offsets)});
+      mask = combinedMask(
+          mask,
+          emit<llm::LessEqualOp>(
+              {indexConstant({1, 1, 1, length}, keyPositions), last}),
+          element);
+    } else if (past + seq == length) {
+      causal = true;
+    } else {
+      SmallVector<bool> seen;
+      for (int64_t i = 0; i < seq; ++i)
+        for (int64_t j = 0; j < length; ++j)
+          seen.push_back(j <= i + past);
+      mask = combinedMask(mask,
+                          denseConstant(i1, {1, 1, seq, length},
+                                        ArrayRef<bool>(seen)),
+                          element);
+    }
+  }
+  if (lengths)
+    mask = combinedMask(
+        mask,
+        emit<llm::LessOp>(
+            {indexConstant({1, 1, 1, length}, keyPositions), lengths}),
+        element);
+  if ((input(3) || lengths) && !mask)
+    return failure();
+  double scale = getFloat("scale", 0.0f);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt(static_cast<double>(qShape[3]));
+  FailureOr<Value> context = groupedAttention(
+      q, k, v, mask, scale, getFloat("softcap", 0.0f), causal);
+  if (failed(context))
+    return failure();
+  FailureOr<Value> output = rank == 3 ? mergeHeads(*context) : context;
+  if (failed(output))
+    return failure();
+  results.push_back(*output);
+  if (outputUsed(1) || outputUsed(2)) {
+    results.push_back(k);
+    results.push_back(v);
+  }
+  return success();
+}
+
 /// `x` turned over the first 2 * half features of its last dim, half being
 /// the last dim of `cos` and `sin` (which broadcast against x's other
 /// dims): feature pairs (i, i + half), or interleaved (2i, 2i + 1), rotate
@@ -2558,7 +2831,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   // The keys each query sees, i1 [B or 1, 1, S, T]: key j for query s when
   // past_b + s - window <= j <= past_b + s.
   int64_t window = getInt("local_window_size", -1);
-  bool causal = firstPrompt && length == seq && window <= 0 && softcap <= 0;
+  bool causal = firstPrompt && length == seq && window <= 0;
   Value mask;
   if (!causal) {
     if (firstPrompt) {
@@ -2594,52 +2867,12 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
     bias = *typed;
   }
 
-  Value context;
-  if (softcap <= 0) {
-    SmallVector<Value> operands{q, presentKey, presentValue};
-    Value combined = mask;
-    if (bias)
-      combined = mask ? emit<llm::AddOp>(
-                            {emit<llm::WhereOp>(
-                                 {mask, scalarOf(element, 0),
-                                  scalarOf(element,
-                                           -std::numeric_limits<double>::infinity())}),
-                             bias})
-                      : bias;
-    if (combined)
-      operands.push_back(combined);
-    context = orNull(create<llm::AttentionOp>(
-        operands, {namedAttr("scale", builder.getF32FloatAttr(scale)),
-                   namedAttr("causal", builder.getBoolAttr(causal))}));
-  } else {
-    // Each query head reads kv head h / (Hq / Hkv).
-    SmallVector<int64_t> owners;
-    for (int64_t h = 0; h < heads; ++h)
-      owners.push_back(h / (heads / kvHeads));
-    Value owner = indexConstant({heads}, owners);
-    auto perQueryHead = [&](Value x) -> Value {
-      return orNull(create<llm::GatherOp>(
-          {x, owner}, {namedAttr("axis", builder.getI64IntegerAttr(1))}));
-    };
-    Value keys = perQueryHead(presentKey), values = perQueryHead(presentValue);
-    if (!keys || !values)
-      return failure();
-    FailureOr<Value> product = plainMatMul(q, keys, /*transposeRhs=*/true);
-    if (failed(product))
-      return failure();
-    Value scores = emit<llm::MulOp>({*product, scalarOf(element, scale)});
-    scores = emit<llm::MulOp>(
-        {emit<llm::TanhOp>(
-             {emit<llm::MulOp>({scores, scalarOf(element, 1.0 / softcap)})}),
-         scalarOf(element, softcap)});
-    scores = emit<llm::WhereOp>(
-        {mask, scores,
-         scalarOf(element, -std::numeric_limits<double>::infinity())});
-    context = orNull(weighByScores(scores, values));
-  }
-  if (!context)
+  FailureOr<Value> context =
+      groupedAttention(q, presentKey, presentValue,
+                       combinedMask(mask, bias, element), scale, softcap, causal);
+  if (failed(context))
     return failure();
-  FailureOr<Value> output = mergeHeads(context);
+  FailureOr<Value> output = mergeHeads(*context);
   if (failed(output))
     return failure();
   results.push_back(*output);
@@ -2648,15 +2881,19 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   return success();
 }
 
-/// ONNX Runtime's RotaryEmbedding (com.microsoft): x [B, S, hidden] (heads of
+/// RotaryEmbedding, ONNX's (opset 23) and ONNX Runtime's (com.microsoft),
+/// which differ in their inputs' order: x [B, S, hidden] (heads of
 /// hidden / num_heads features, or without num_heads of twice the caches'
 /// width) or [B, N, S, D]; each head's first rotary_embedding_dim features
 /// (default: all) turned at position_ids [B, S] (or an offset [1]: offset +
 /// s) by cos_cache and sin_cache [max positions, R / 2], or, without
 /// position_ids, by caches [B, S, R / 2] already per position.
 LogicalResult ONNXImporter::importRotaryEmbedding() {
-  Value x = input(0), positionIds = input(1), cosCache = input(2),
-        sinCache = input(3);
+  // ONNX's (opset 23) orders its inputs x, cos_cache, sin_cache,
+  // position_ids; ONNX Runtime's x, position_ids, cos_cache, sin_cache.
+  bool onnx = node->domain() != "com.microsoft";
+  Value x = input(0), positionIds = input(onnx ? 3 : 1),
+        cosCache = input(onnx ? 1 : 2), sinCache = input(onnx ? 2 : 3);
   if (!x || !cosCache || !sinCache)
     return error("expects input, cos_cache and sin_cache");
   RankedTensorType type = typeOf(x);

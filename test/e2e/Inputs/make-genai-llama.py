@@ -33,6 +33,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from npyio import save_arrays
+
 VOCAB, D, HQ, HKV, HD, FF, LAYERS, MAXPOS = 48, 64, 4, 2, 16, 96, 2, 32
 
 
@@ -175,7 +177,8 @@ def write_model(out, w):
             [f"n_{l + 1}", "", "", f"x_{l + 1}"], domain=ms, epsilon=1e-5))
         residual = f"x_{l + 1}"
     nodes.append(helper.make_node("MatMul", [f"n_{LAYERS}", "lm_head"], ["logits"]))
-    past = lambda l, t: f(f"past_key_values.{l}.{t}", ["batch_size", HKV, "past_sequence_length", HD])
+    past = lambda l, t: f(f"past_key_values.{l}.{t}",
+                          ["batch_size", HKV, "past_sequence_length", HD])
     present = lambda l, t: f(f"present.{l}.{t}", ["batch_size", HKV, "total_sequence_length", HD])
     inits = [numpy_helper.from_array(v, k) for k, v in w.items()]
     inits += [numpy_helper.from_array(np.array([1], np.int64), "one"),
@@ -227,14 +230,6 @@ def forward(w, ids, mask, pasts):
     return n @ w["lm_head"], presents
 
 
-def save(directory, arrays):
-    os.makedirs(directory, exist_ok=True)
-    for name, array in arrays.items():
-        if array.dtype == np.float64:
-            array = array.astype(np.float32)
-        np.save(os.path.join(directory, name + ".npy"), array)
-
-
 def write_nodes(out, rng):
     """Single contrib nodes: GQA variants and RotaryEmbedding."""
     B, S, P = 2, 3, 8
@@ -280,9 +275,9 @@ def write_nodes(out, rng):
                          interleaved=1),
     ]
     names = list(ins)
-    g = lambda *shape: [int(d) for d in shape]
     outs = {}
-    d64 = {k: v.astype(np.float64) if v.dtype == np.float32 else v for k, v in {**ins, **consts}.items()}
+    d64 = {k: v.astype(np.float64) if v.dtype == np.float32 else v
+           for k, v in {**ins, **consts}.items()}
     outs["c1"], _, _ = gqa(d64["q"], d64["k"], d64["v"], None, None, consts["seq_prompt"], S,
                            softcap=0.5, scale=0.3)
     outs["c2"], outs["c2_k"], outs["c2_v"] = gqa(
@@ -309,7 +304,7 @@ def write_nodes(out, rng):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                     helper.make_opsetid(ms, 1)])
     onnx.save(model, os.path.join(out, "nodes.onnx"))
-    save(os.path.join(out, "nodes"), {**ins, **outs})
+    save_arrays(os.path.join(out, "nodes"), {**ins, **outs})
 
 
 def main():
@@ -321,7 +316,8 @@ def main():
     for l in range(LAYERS):
         w[f"ln_{l}_0"], w[f"ln_{l}_1"] = 1 + 0.1 * f(D), 1 + 0.1 * f(D)
         if l == 0:
-            w["w_0_q"], w["w_0_k"], w["w_0_v"] = 0.2 * f(D, HQ * HD), 0.2 * f(D, HKV * HD), 0.2 * f(D, HKV * HD)
+            w["w_0_q"] = 0.2 * f(D, HQ * HD)
+            w["w_0_k"], w["w_0_v"] = 0.2 * f(D, HKV * HD), 0.2 * f(D, HKV * HD)
         else:
             w[f"w_{l}_qkv"] = 0.2 * f(D, (HQ + 2 * HKV) * HD)
         w[f"w_{l}_o"] = 0.2 * f(HQ * HD, D)
@@ -336,7 +332,7 @@ def main():
     empty = {f"past_key_values.{l}.{t}": np.zeros((B, HKV, 0, HD), np.float32)
              for l in range(LAYERS) for t in ("key", "value")}
     logits, presents = forward(w, ids, mask, empty)
-    save(os.path.join(out, "prefill"), {"input_ids": ids, "attention_mask": mask, **empty,
+    save_arrays(os.path.join(out, "prefill"), {"input_ids": ids, "attention_mask": mask, **empty,
                                         "logits": logits, **presents})
 
     # Decode: row 1 holds 4 tokens, its past rows 4 and 5 garbage.
@@ -347,7 +343,7 @@ def main():
     ids = rng.integers(0, VOCAB, (B, 1)).astype(np.int64)
     mask = np.array([[1] * 7, [1, 1, 1, 1, 0, 0, 1]], np.int64)
     logits, presents = forward(w, ids, mask, pasts)
-    save(os.path.join(out, "decode"), {"input_ids": ids, "attention_mask": mask, **pasts,
+    save_arrays(os.path.join(out, "decode"), {"input_ids": ids, "attention_mask": mask, **pasts,
                                        "logits": logits, **presents})
     write_nodes(out, rng)
     return 0

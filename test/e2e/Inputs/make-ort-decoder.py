@@ -20,6 +20,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from npyio import save_arrays
+
 B, S, P, L, H, HD = 2, 3, 4, 5, 2, 8
 D = H * HD
 FILTER = -10000.0
@@ -94,9 +96,7 @@ def main():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                     helper.make_opsetid(ms, 1)])
     onnx.save(model, os.path.join(out, "model.onnx"))
-    for name, array in {**ins, **outs}.items():
-        np.save(os.path.join(out, name + ".npy"),
-                array.astype(np.float32) if array.dtype == np.float64 else array)
+    save_arrays(out, {**ins, **outs})
     return 0
 
 
