@@ -3744,13 +3744,14 @@ static std::optional<ArrayRef<char>> constantBytesOf(Value value) {
   return constant ? llm::rawElementBytes(constant.getValue()) : std::nullopt;
 }
 
-/// ONNX Runtime's 4-bit weight-only matmul (com.microsoft MatMulNBits, as
-/// its MatMul4BitsQuantizer and onnxruntime-genai write it): B holds
-/// [N, blocks, block_size / 2] bytes, two unsigned 4-bit values per byte
-/// along K, the low nibble first; scales [N * blocks]; optional packed
-/// 4-bit zero points (default 8) and bias. It becomes an llm.dequantize of
-/// the packed weight (bits 4, per-block scales, the w4 layout) and a matmul
-/// by its transpose: the weight stays 4-bit in memory.
+/// ONNX Runtime's 4- or 8-bit weight-only matmul (com.microsoft MatMulNBits,
+/// as its MatMul4BitsQuantizer and onnxruntime-genai write it): B holds
+/// [N, blocks, block_size * bits / 8] bytes, with 4 bits two unsigned values
+/// per byte along K, the low nibble first; scales [N * blocks]; optional
+/// zero points (packed the same way; default 2^(bits - 1)) and bias. It
+/// becomes an llm.dequantize of the weight (per-block scales, the w4 layout
+/// with 4 bits) and a matmul by its transpose: the weight stays 4- or 8-bit
+/// in memory.
 LogicalResult ONNXImporter::importMatMulNBits() {
   if (failed(requireInputs(3)))
     return failure();
@@ -3763,9 +3764,9 @@ LogicalResult ONNXImporter::importMatMulNBits() {
           block = getInt("block_size", 0);
   if (k <= 0 || n <= 0)
     return error("needs positive attributes K and N");
-  if (bits != 4)
+  if (bits != 4 && bits != 8)
     return error("MatMulNBits with bits " + Twine(bits) +
-                 " is not supported (4)");
+                 " is not supported (4 or 8)");
   if (block < 16 || (block & (block - 1)) != 0)
     return error("block_size must be a power of two of at least 16, got " +
                  Twine(block));
@@ -3773,37 +3774,44 @@ LogicalResult ONNXImporter::importMatMulNBits() {
     return error("input A's last dim is not K = " + Twine(k));
   if (input(4))
     return error("g_idx (act-order) is not supported");
-  int64_t blocks = (k + block - 1) / block, rowBytes = blocks * block / 2,
-          packedK = (k + 1) / 2;
+  int64_t blocks = (k + block - 1) / block,
+          rowBytes = blocks * block * bits / 8,
+          packedK = bits == 4 ? (k + 1) / 2 : k;
   std::optional<ArrayRef<char>> packed = constantBytesOf(known(input(1)));
   if (!packed || static_cast<int64_t>(packed->size()) != n * rowBytes)
     return error("input 'B' must be a constant of " + Twine(n * rowBytes) +
-                 " bytes ([N, blocks, block_size / 2] = [" + Twine(n) + ", " +
-                 Twine(blocks) + ", " + Twine(block / 2) + "])");
-  // Zero points: unsigned nibbles, ceil(blocks / 2) bytes per row. Without
-  // them the zero point is 8: q - 8 is the signed nibble of q ^ 8, so the
-  // weight becomes the signed 4-bit layout llm-quantize's w4 writes.
+                 " bytes ([N, blocks, block_size * bits / 8] = [" + Twine(n) +
+                 ", " + Twine(blocks) + ", " + Twine(block * bits / 8) + "])");
+  // Zero points: unsigned, ceil(blocks / 2) bytes of nibbles (4 bits) or
+  // blocks bytes (8 bits) per row. Without them the zero point is
+  // 2^(bits - 1): q - 2^(bits - 1) is the two's complement of q with its top
+  // bit flipped, the signed layout llm-quantize writes.
   Value zero = input(3);
   std::vector<int8_t> zeroPoints;
   if (zero) {
     if (isa<FloatType>(typeOf(zero).getElementType()))
       return error("float zero points are not supported (uint8 ones are)");
     std::optional<ArrayRef<char>> bytes = constantBytesOf(known(zero));
-    int64_t zeroRow = (blocks + 1) / 2;
+    int64_t zeroRow = bits == 4 ? (blocks + 1) / 2 : blocks;
     if (!bytes || static_cast<int64_t>(bytes->size()) != n * zeroRow)
       return error("input 'zero_points' must be a constant of " +
                    Twine(n * zeroRow) + " bytes");
     for (int64_t r = 0; r < n; ++r)
       for (int64_t b = 0; b < blocks; ++b)
         zeroPoints.push_back(
-            (static_cast<uint8_t>((*bytes)[r * zeroRow + b / 2]) >> (4 * (b % 2))) &
-            0xf);
+            bits == 8 ? static_cast<int8_t>((*bytes)[r * zeroRow + b])
+                      : (static_cast<uint8_t>((*bytes)[r * zeroRow + b / 2]) >>
+                         (4 * (b % 2))) &
+                            0xf);
   }
+  // Each row's first packedK bytes (K values; the last block's padding
+  // dropped).
+  uint8_t flip = bits == 4 ? 0x88 : 0x80;
   std::vector<int8_t> values(n * packedK);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t j = 0; j < packedK; ++j) {
       uint8_t byte = static_cast<uint8_t>((*packed)[r * rowBytes + j]);
-      values[r * packedK + j] = static_cast<int8_t>(zero ? byte : byte ^ 0x88);
+      values[r * packedK + j] = static_cast<int8_t>(zero ? byte : byte ^ flip);
     }
   Type i8 = builder.getI8Type();
   std::string name = node->name().empty() ? "matmulnbits" : node->name();
@@ -3845,7 +3853,7 @@ LogicalResult ONNXImporter::importMatMulNBits() {
     return failure();
   SmallVector<Value> operands{weight, *scales};
   SmallVector<NamedAttribute> attrs{
-      namedAttr("bits", builder.getI64IntegerAttr(4)),
+      namedAttr("bits", builder.getI64IntegerAttr(bits)),
       namedAttr("block_size", builder.getI64IntegerAttr(block))};
   if (zero) {
     operands.push_back(

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Rewrites a model's MatMuls by constant 2-D weights as ONNX Runtime's
-4-bit MatMulNBits (com.microsoft), as its MatMul4BitsQuantizer does, and
-writes the twin model with the dequantized float weights in plain MatMuls.
+4-bit (or 8-bit) MatMulNBits (com.microsoft), as its MatMul4BitsQuantizer
+(MatMulNBitsQuantizer) does, and writes the twin model with the dequantized
+float weights in plain MatMuls.
 
     make-matmulnbits.py IN.onnx NBITS.onnx TWIN.onnx [--block 32] [--symmetric]
+                        [--bits 4|8]
 
-Layout (the contrib op's): B [N, blocks, block / 2] uint8, two 4-bit values
-per byte along K, the low nibble first; scales [N * blocks]; asymmetric
-quantization adds zero_points [N * ceil(blocks / 2)] uint8, packed the same
-way; symmetric leaves them out (zero point 8). Weights are quantized per
-block of K: asymmetric scale (max - min) / 15 and zero point round(-min /
-scale); symmetric scale absmax / 8 (q = round(w / scale) + 8, clamped). fp16 weights give fp16
-scales.
+Layout (the contrib op's): 4 bits, B [N, blocks, block / 2] uint8, two
+values per byte along K, the low nibble first, zero_points [N *
+ceil(blocks / 2)] uint8 packed the same way; 8 bits, B [N, blocks, block]
+and zero_points [N * blocks], a byte each; scales [N * blocks]. Symmetric
+quantization leaves the zero points out (2^(bits - 1)). Weights are
+quantized per block of K: asymmetric scale (max - min) / (2^bits - 1) and
+zero point round(-min / scale); symmetric scale absmax / 2^(bits - 1) (q =
+round(w / scale) + 2^(bits - 1), clamped). fp16 weights give fp16 scales.
 K need not be a multiple of the block: the last block is zero-padded.
 """
 import argparse
@@ -21,28 +24,32 @@ import onnx
 from onnx import helper, numpy_helper
 
 
-def quantize(w, block, symmetric, scale_dtype=np.float32):
-    """w [K, N] -> (packed [N, blocks, block/2] u8, scales [N*blocks] of
-    scale_dtype, zero points packed u8 or None, dequantized [K, N] f32 with
-    those scales)."""
+def quantize(w, block, symmetric, scale_dtype=np.float32, bits=4):
+    """w [K, N] -> (packed [N, blocks, block * bits / 8] u8, scales
+    [N*blocks] of scale_dtype, zero points packed u8 or None, dequantized
+    [K, N] f32 with those scales)."""
+    top, mid = 2 ** bits - 1, 2 ** (bits - 1)
     k, n = w.shape
     blocks = (k + block - 1) // block
     padded = np.zeros((n, blocks * block), np.float32)
     padded[:, :k] = w.T
     b = padded.reshape(n, blocks, block)
     if symmetric:
-        scale = np.abs(b).max(-1) / 8.0
+        scale = np.abs(b).max(-1) / mid
         scale[scale == 0] = 1.0
-        zero = np.full((n, blocks), 8.0)
+        zero = np.full((n, blocks), float(mid))
     else:
         lo = np.minimum(b.min(-1), 0.0)
         hi = np.maximum(b.max(-1), 0.0)
-        scale = (hi - lo) / 15.0
+        scale = (hi - lo) / top
         scale[scale == 0] = 1.0
-        zero = np.clip(np.round(-lo / scale), 0, 15)
+        zero = np.clip(np.round(-lo / scale), 0, top)
     scale = scale.astype(scale_dtype).astype(np.float32)
-    q = np.clip(np.round(b / scale[..., None]) + zero[..., None], 0, 15).astype(np.uint8)
+    q = np.clip(np.round(b / scale[..., None]) + zero[..., None], 0, top).astype(np.uint8)
     deq = ((q.astype(np.float32) - zero[..., None]) * scale[..., None]).reshape(n, -1)[:, :k]
+    if bits == 8:
+        zero_packed = None if symmetric else zero.astype(np.uint8).reshape(-1)
+        return q, scale.reshape(-1).astype(scale_dtype), zero_packed, deq.T.astype(np.float32)
     packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
     zero_packed = None
     if not symmetric:
@@ -60,6 +67,7 @@ def main():
     parser.add_argument("twin")
     parser.add_argument("--block", type=int, default=32)
     parser.add_argument("--symmetric", action="store_true")
+    parser.add_argument("--bits", type=int, choices=(4, 8), default=4)
     args = parser.parse_args()
     model = onnx.load(args.model)
     twin = onnx.load(args.model)
@@ -76,7 +84,7 @@ def main():
         w = numpy_helper.to_array(weight)
         # An fp16 model's scales are fp16 (the op's T1 is A's type).
         packed, scales, zeros, deq = quantize(w.astype(np.float32), args.block,
-                                              args.symmetric, w.dtype)
+                                              args.symmetric, w.dtype, args.bits)
         deq = deq.astype(w.dtype)
         prefix = f"{node.name or node.output[0]}_q4"
         new_inits = [numpy_helper.from_array(packed, prefix + ".B"),
@@ -88,7 +96,7 @@ def main():
         graph.initializer.extend(new_inits)
         nodes.append(helper.make_node(
             "MatMulNBits", inputs, list(node.output), name=node.name, domain="com.microsoft",
-            K=w.shape[0], N=w.shape[1], bits=4, block_size=args.block))
+            K=w.shape[0], N=w.shape[1], bits=args.bits, block_size=args.block))
         # The twin reads the dequantized weight under a name of its own (a
         # weight may be shared).
         twin_inits[weight.name]  # exists
@@ -103,7 +111,7 @@ def main():
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, args.nbits)
     onnx.save(twin, args.twin)
-    print(f"make-matmulnbits: {count} MatMulNBits (block {args.block}, "
+    print(f"make-matmulnbits: {count} MatMulNBits ({args.bits} bits, block {args.block}, "
           f"{'symmetric' if args.symmetric else 'asymmetric'})")
 
 
