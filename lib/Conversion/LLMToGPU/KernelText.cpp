@@ -353,12 +353,12 @@ struct TileCopy {
   /// k) becomes float(q) * scale[row0 + row] (one scale per output column),
   /// then the tensor-core type. Empty: no scale.
   std::string scaleMemref, scaleType, row0;
-  /// A 4-bit weight (MatMulSpec::rhsBlock): strides and extents count
-  /// elements, the buffer holds two per byte; element (row, k) is (q -
-  /// zero) * scale of block (row, k / block4), `blocksPerRow` per row. A
-  /// load returns each chunk's bytes, then each chunk's scale (and zero
-  /// point), read with the bytes. 0: not packed.
-  int64_t block4 = 0, blocksPerRow = 0;
+  /// A blocked 4- or 8-bit weight (MatMulSpec::rhsBlock, rhsBits): strides
+  /// and extents count elements, the buffer holds two per byte (4 bits) or
+  /// one; element (row, k) is (q - zero) * scale of block (row, k / block),
+  /// `blocksPerRow` per row. A load returns each chunk's bytes, then each
+  /// chunk's scale (and zero point), read with the bytes. 0: not blocked.
+  int64_t block = 0, blockBits = 4, blocksPerRow = 0;
   std::string zeroMemref, zeroType;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
@@ -411,23 +411,24 @@ struct TileCopy {
       std::string addr = w.add(
           base, w.add(w.mulc(gr, strideRow), w.mulc(gk, strideK)));
       std::string safe = w.select(ok, addr, w.idx(0), "index");
-      if (block4) {
-        // Bytes at element address / 2; the block's scale (zero point).
-        std::string byte = w.div(safe, w.idx(2));
-        std::string packedType = vector == 1
-                                     ? std::string("i8")
-                                     : "vector<" + std::to_string(vector / 2) +
-                                           "xi8>";
+      if (block) {
+        // Bytes at element address / 2 (4 bits) or at it; the block's scale
+        // (zero point).
+        int64_t perByte = blockBits == 4 ? 2 : 1;
+        std::string byte = perByte == 1 ? safe : w.div(safe, w.idx(2));
+        std::string packedType =
+            vector == 1 ? std::string("i8")
+                        : "vector<" + std::to_string(vector / perByte) + "xi8>";
         std::string v =
             vector == 1
                 ? w.load(memref, memrefType, byte)
                 : w.let("vector.load " + memref + "[" + byte +
-                        "] {alignment = " + std::to_string(vector / 2) +
+                        "] {alignment = " + std::to_string(vector / perByte) +
                         " : i64} : " + memrefType + ", " + packedType);
         values.push_back(v);
         std::string blockIndex = w.select(
             ok,
-            w.add(w.mulc(gr, blocksPerRow), w.div(gk, w.idx(block4))),
+            w.add(w.mulc(gr, blocksPerRow), w.div(gk, w.idx(block))),
             w.idx(0), "index");
         // Outside the matrix the scale is 0, so the element is.
         parameters.push_back(w.select(
@@ -469,8 +470,9 @@ struct TileCopy {
         return w.load(scaleMemref, scaleType,
                       w.select(ok, n, w.idx(0), "index"));
       };
-      if (block4) {
-        h = unpackFour(w, types, i, k, values);
+      if (block) {
+        h = blockBits == 4 ? unpackFour(w, types, i, k, values)
+                           : dequantizeEight(w, types, i, values);
       } else if (!scaleMemref.empty()) {
         h = w.let("arith.sitofp " + h + " : " + from + " to " +
                   vectorType("f32"));
@@ -587,6 +589,42 @@ private:
                  vectorType(types.element));
   }
 
+  /// Chunk i of a blocked 8-bit weight in the tensor-core type: (q - zero)
+  /// * scale, q signed without a zero point and unsigned with one (the
+  /// difference taken in i32).
+  std::string dequantizeEight(Writer &w, const MmaTypes &types, int64_t i,
+                              const std::vector<std::string> &values) const {
+    bool zeroPoint = !zeroMemref.empty();
+    int64_t perChunk = zeroPoint ? 2 : 1;
+    auto typed = [&](const char *element) {
+      return vector == 1 ? std::string(element)
+                         : "vector<" + std::to_string(vector) + "x" + element +
+                               ">";
+    };
+    std::string i8 = typed("i8"), i32 = typed("i32"), f32 = typed("f32");
+    std::string q = values[i], scale = values[chunks + i * perChunk];
+    std::string wide;
+    if (zeroPoint) {
+      std::string zero = w.let("arith.extui " + values[chunks + i * perChunk + 1] +
+                               " : i8 to i32");
+      if (vector > 1)
+        zero = w.let("vector.broadcast " + zero + " : i32 to " + i32);
+      wide = w.bin("arith.subi", w.let("arith.extui " + q + " : " + i8 +
+                                       " to " + i32),
+                   zero, i32.c_str());
+    } else {
+      wide = w.let("arith.extsi " + q + " : " + i8 + " to " + i32);
+    }
+    if (vector > 1)
+      scale = w.let("vector.broadcast " + scale + " : f32 to " + f32);
+    std::string value =
+        w.bin("arith.mulf", w.let("arith.sitofp " + wide + " : " + i32 +
+                                  " to " + f32),
+              scale, f32.c_str());
+    return w.let("arith.truncf " + value + " : " + f32 + " to " +
+                 typed(types.element.c_str()));
+  }
+
   /// The tile subscript of element (r, k) of a stage.
   std::string subscript(Writer &w, const std::string &stage,
                         const std::string &r, const std::string &k) const {
@@ -677,9 +715,11 @@ std::pair<TileCopy, TileCopy> productCopies(const MatMulSpec &s,
                s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
                types.bytes);
   if (s.rhsBlock) {
-    // Two elements per byte; runs of whole bytes.
-    rhs.memrefType = flatType(s.rhs.elements / 2, "i8");
-    rhs.block4 = s.rhsBlock;
+    // 4 bits: two elements per byte, runs of whole bytes.
+    rhs.memrefType =
+        flatType(s.rhsBits == 4 ? s.rhs.elements / 2 : s.rhs.elements, "i8");
+    rhs.block = s.rhsBlock;
+    rhs.blockBits = s.rhsBits;
     rhs.blocksPerRow = (s.k + s.rhsBlock - 1) / s.rhsBlock;
   }
   return {TileCopy(s.lhs, "%lhs", "%aTile", aTile, s.tileM, s.tileK, threads,

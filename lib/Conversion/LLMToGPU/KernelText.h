@@ -65,8 +65,11 @@ struct MatMulSpec {
   /// [N, K] with K contiguous: byte (n, k / 2) holds elements k and k + 1
   /// (low nibble first). Element (n, k) is (q - zero[n, k / rhsBlock]) *
   /// rhsScale[n, k / rhsBlock]: signed nibbles without a zero point,
-  /// unsigned ones with one (i8, `hasRhsZeroPoint`). 0: not packed.
+  /// unsigned ones with one (i8, `hasRhsZeroPoint`). With rhsBits 8 (an
+  /// 8-bit MatMulNBits) byte (n, k) is element k, signed without a zero
+  /// point, unsigned with one. 0: not blocked.
   int64_t rhsBlock = 0;
+  int64_t rhsBits = 4;
   bool hasRhsZeroPoint = false;
   /// Element type of the result: "f32" or "f16" (the epilogue computes in
   /// f32 and rounds), or "i32" for an s8 product stored as its exact

@@ -393,7 +393,8 @@ struct WeightDequant {
 ///   output column);
 /// - 4-bit (llm-quantize w4, MatMulNBits): dequantize(q [N, K/2] packed,
 ///   [N, K/block] scales [and unsigned zero points]) read [N, K], possibly
-///   cast to a 16-bit model's type; K a multiple of 16 and the block of 8.
+///   cast to a 16-bit model's type; K a multiple of 16 and the block of 8;
+/// - 8-bit MatMulNBits: the same with q [N, K], a byte per element.
 std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
                                                 gk::MatMulSpec &spec) {
   WeightDequant weight;
@@ -421,7 +422,7 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
   if (!scaleType || !scaleType.hasStaticShape() ||
       !scaleType.getElementType().isF32())
     return std::nullopt;
-  if (dequant.getBits() == 8) {
+  if (dequant.getBits() == 8 && !dequant.getBlockSize() && !weight.zero) {
     bool perColumn =
         scaleType.getNumElements() == n &&
         (op.getTransposeRhs()
@@ -437,7 +438,9 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
     spec.rhsScaleElements = n;
     return weight;
   }
-  // 4-bit: without block_size, one scale per row (a block of all of K).
+  // 4-bit, or 8-bit with blocks or zero points (MatMulNBits): without
+  // block_size, one scale per row (a block of all of K).
+  int64_t bits = dequant.getBits();
   int64_t block = dequant.getBlockSize() ? dequant.getBlockSize() : k;
   int64_t blocks = (k + block - 1) / block;
   SmallVector<int64_t> parameterShape = {n, blocks};
@@ -447,13 +450,14 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
                           dequant.getIsUnsigned()
                     : !dequant.getIsUnsigned();
   if (block % 8 != 0 || k % 16 != 0 || !op.getTransposeRhs() ||
-      q.getShape() != ArrayRef<int64_t>{n, k / 2} ||
+      q.getShape() != ArrayRef<int64_t>{n, bits == 4 ? k / 2 : k} ||
       scaleType.getShape() != ArrayRef<int64_t>(parameterShape) || !zeroOk)
     return std::nullopt;
   spec.rhsElement = "i8";
   spec.hasRhsScale = true;
   spec.rhsScaleElements = n * blocks;
   spec.rhsBlock = block;
+  spec.rhsBits = bits;
   spec.hasRhsZeroPoint = static_cast<bool>(weight.zero);
   return weight;
 }
