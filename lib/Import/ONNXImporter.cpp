@@ -363,7 +363,8 @@ private:
   LogicalResult importOnnxAttention();
   Value combinedMask(Value a, Value b, Type element);
   FailureOr<Value> groupedAttention(Value q, Value k, Value v, Value mask,
-                                    double scale, double softcap, bool causal);
+                                    double scale, double softcap, bool causal,
+                                    Value sink = {});
   LogicalResult importRotaryEmbedding();
   Value rotated(Value x, Value cos, Value sin, bool interleaved);
   Value orNull(FailureOr<Value> value) {
@@ -2264,14 +2265,17 @@ Value ONNXImporter::combinedMask(Value a, Value b, Type element) {
 /// D], query head h reading kv head h / (Hq / Hkv): one llm.attention
 /// (`mask` i1, true = attend, or additive; `causal` its bottom-right rule,
 /// key j hidden from query i when j > i + T - S). With softcap > 0 the scaled
-/// scores are capped to softcap * tanh(score / softcap) before the mask, as
-/// a composite on the kv heads gathered per query head.
+/// scores are capped to softcap * tanh(score / softcap) before the mask;
+/// with `sink` [Hq] each head's softmax has one more logit, the sink's,
+/// in its denominator. Either makes it a composite on the kv heads gathered
+/// per query head.
 FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
                                                 Value mask, double scale,
-                                                double softcap, bool causal) {
+                                                double softcap, bool causal,
+                                                Value sink) {
   if (!q || !k || !v)
     return failure();
-  if (softcap <= 0) {
+  if (softcap <= 0 && !sink) {
     SmallVector<Value> operands{q, k, v};
     if (mask)
       operands.push_back(mask);
@@ -2307,10 +2311,11 @@ FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
   if (failed(product))
     return failure();
   Value scores = emit<llm::MulOp>({*product, scalarOf(element, scale)});
-  scores = emit<llm::MulOp>(
-      {emit<llm::TanhOp>(
-           {emit<llm::MulOp>({scores, scalarOf(element, 1.0 / softcap)})}),
-       scalarOf(element, softcap)});
+  if (softcap > 0)
+    scores = emit<llm::MulOp>(
+        {emit<llm::TanhOp>(
+             {emit<llm::MulOp>({scores, scalarOf(element, 1.0 / softcap)})}),
+         scalarOf(element, softcap)});
   if (mask)
     scores = typeOf(mask).getElementType().isInteger(1)
                  ? emit<llm::WhereOp>(
@@ -2318,7 +2323,42 @@ FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
                         scalarOf(element,
                                  -std::numeric_limits<double>::infinity())})
                  : emit<llm::AddOp>({scores, mask});
-  return weighByScores(scores, values);
+  if (!sink)
+    return weighByScores(scores, values);
+  // The sink as key T of every row: softmax over T + 1 logits, the sink's
+  // probability dropped.
+  if (!scores)
+    return failure();
+  int64_t batch = typeOf(q).getDimSize(0);
+  FailureOr<Value> column = reshape(sink, {1, heads, 1, 1});
+  FailureOr<Value> wide =
+      succeeded(column)
+          ? create<llm::ExpandOp>(*column, {},
+                                  RankedTensorType::get({batch, heads, seq, 1},
+                                                        element))
+          : FailureOr<Value>(failure());
+  if (failed(wide))
+    return failure();
+  FailureOr<Value> extended = create<llm::ConcatOp>(
+      {scores, *wide}, {namedAttr("axis", builder.getI64IntegerAttr(3))});
+  FailureOr<Value> probs =
+      succeeded(extended)
+          ? create<llm::SoftmaxOp>(
+                *extended, {namedAttr("axis", builder.getI64IntegerAttr(3))},
+                extended->getType())
+          : FailureOr<Value>(failure());
+  FailureOr<Value> kept =
+      succeeded(probs)
+          ? create<llm::SliceOp>(
+                *probs,
+                {namedAttr("starts", builder.getDenseI64ArrayAttr({0, 0, 0, 0})),
+                 namedAttr("ends", builder.getDenseI64ArrayAttr(
+                                       {batch, heads, seq, length})),
+                 namedAttr("steps", builder.getDenseI64ArrayAttr({1, 1, 1, 1}))})
+          : FailureOr<Value>(failure());
+  if (failed(kept))
+    return failure();
+  return plainMatMul(*kept, values);
 }
 
 /// ONNX's Attention (opset 23; opset 24's nonpad_kv_seqlen) as its
@@ -2582,10 +2622,12 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
 ///   when present is as long as past, the buffer it shares, past's rows);
 /// - query s of row b sees keys past_b + s - local_window_size through
 ///   past_b + s; scores scaled by `scale` (default 1/sqrt(D)), capped to
-///   softcap * tanh(score / softcap) when softcap > 0, plus attention_bias.
-/// Without softcap it is one llm.attention with grouped kv heads (causal,
-/// or a mask where a window or a run-time past length decides); with it,
-/// the composite on kv heads gathered per query head.
+///   softcap * tanh(score / softcap) when softcap > 0, plus attention_bias;
+///   smooth_softmax adds a logit 0, head_sink [Hq] each head's own, to the
+///   softmax's denominator.
+/// Without softcap or a sink it is one llm.attention with grouped kv heads
+/// (causal, or a mask where a window or a run-time past length decides);
+/// with one, groupedAttention's composite.
 LogicalResult ONNXImporter::importGroupQueryAttention() {
   if (failed(requireInputs(1)))
     return failure();
@@ -2594,10 +2636,6 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
     return error("expects num_heads and kv_num_heads > 0, num_heads a "
                  "multiple of kv_num_heads, got " + Twine(heads) + " and " +
                  Twine(kvHeads));
-  if (getInt("smooth_softmax", 0) != 0)
-    return error("smooth_softmax is not supported");
-  if (input(11))
-    return error("input 'head_sink' is not supported");
   if (outputUsed(3))
     return error("output 'output_qk' is not supported");
   float softcap = getFloat("softcap", 0.0f);
@@ -2867,9 +2905,20 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
     bias = *typed;
   }
 
-  FailureOr<Value> context =
-      groupedAttention(q, presentKey, presentValue,
-                       combinedMask(mask, bias, element), scale, softcap, causal);
+  // smooth_softmax: a sink of 0 per head; head_sink: each head's own.
+  Value sink;
+  if (Value given = input(11)) {
+    if (typeOf(given).getNumElements() != heads)
+      return error("expects head_sink [num_heads] = [" + Twine(heads) + "]");
+    sink = orNull(castTo(given, element));
+    if (!sink)
+      return failure();
+  } else if (getInt("smooth_softmax", 0) != 0) {
+    sink = zeros({heads});
+  }
+  FailureOr<Value> context = groupedAttention(
+      q, presentKey, presentValue, combinedMask(mask, bias, element), scale,
+      softcap, causal, sink);
   if (failed(context))
     return failure();
   FailureOr<Value> output = mergeHeads(*context);

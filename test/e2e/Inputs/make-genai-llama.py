@@ -18,7 +18,8 @@ interleaved rotary and a local window of 3 keys. Norms are
             key lands at position 4, its present rows 5 and 6 are zeros
 OUT_DIR/nodes.onnx: GroupQueryAttention with softcap and a custom scale, with
 a past buffer that present shares (total_sequence_length < P) and
-position_ids, with an attention_bias and a window; RotaryEmbedding on [B, S,
+position_ids, with an attention_bias and a window, with smooth_softmax, with
+a head_sink; RotaryEmbedding on [B, S,
 hidden] with num_heads and a partial rotary_embedding_dim, and on [B, N, S,
 D] interleaved at an offset; inputs and outputs in nodes/.
 
@@ -58,9 +59,11 @@ def rotary(x, pos, cos, sin, interleaved):
 
 
 def gqa(q, k, v, past_k, past_v, seqlens_k, total, cos=None, sin=None, interleaved=False,
-        window=-1, softcap=0.0, scale=0.0, position_ids=None, bias=None):
+        window=-1, softcap=0.0, scale=0.0, position_ids=None, bias=None, sink=None):
     """ONNX Runtime's GroupQueryAttention (CPU kernel): q [B, S, HQ*D] and k, v
-    [B, S, HKV*D] (or k None: packed in q), past [B, HKV, P, D] or None."""
+    [B, S, HKV*D] (or k None: packed in q), past [B, HKV, P, D] or None;
+    `sink` [HQ]: one more logit per head in the softmax's denominator
+    (smooth_softmax: zeros)."""
     B, S = q.shape[:2]
     if k is None:
         q, k, v = np.split(q, [HQ * HD, (HQ + HKV) * HD], axis=-1)
@@ -100,8 +103,10 @@ def gqa(q, k, v, past_k, past_v, seqlens_k, total, cos=None, sin=None, interleav
                 if bias is not None:
                     x = x + bias[b if bias.shape[0] > 1 else 0, h if bias.shape[1] > 1 else 0,
                                  s, lo:L]
-                p = np.exp(x - x.max())
-                out[b, h, s] = (p / p.sum()) @ present_v[b, kh, lo:L]
+                m = x.max() if sink is None else max(x.max(), sink[h])
+                p = np.exp(x - m)
+                denominator = p.sum() + (0 if sink is None else np.exp(sink[h] - m))
+                out[b, h, s] = (p / denominator) @ present_v[b, kh, lo:L]
     return out.transpose(0, 2, 1, 3).reshape(B, S, HQ * HD), present_k, present_v
 
 
@@ -243,7 +248,7 @@ def write_nodes(out, rng):
         "seqlens_k": np.array([4, 2], np.int32),
         "pos_ids": np.array([[5], [3]], np.int64),
         "bias": f(B, 1, S, 7),
-        "x3": f(B, S, HQ * HD), "x4": f(B, HQ, S, HD),
+        "x3": f(B, S, HQ * HD), "x4": f(B, HQ, S, HD), "sink": f(HQ),
         "pos2": np.array([[0, 7, 3], [12, 1, 30]], np.int64),
     }
     consts = {"cos": cos, "sin": sin, "cos8": cos8, "sin8": sin8,
@@ -269,6 +274,13 @@ def write_nodes(out, rng):
                          ["q", "k", "v", "past4", "past4v", "seq_dec", "total_7", "", "", "",
                           "bias"], ["c3", "c3_k", "c3_v"],
                          domain=ms, num_heads=HQ, kv_num_heads=HKV, local_window_size=2),
+        # smooth_softmax on the decode step; head_sink with a window of 1.
+        helper.make_node("GroupQueryAttention",
+                         ["q1", "k1", "v1", "past_k", "past_v", "seqlens_k", "total_5"],
+                         ["c4"], domain=ms, num_heads=HQ, kv_num_heads=HKV, smooth_softmax=1),
+        helper.make_node("GroupQueryAttention",
+                         ["q", "k", "v", "", "", "seq_prompt", "total_s", "", "", "", "", "sink"],
+                         ["c5"], domain=ms, num_heads=HQ, kv_num_heads=HKV, local_window_size=1),
         helper.make_node("RotaryEmbedding", ["x3", "pos2", "cos8", "sin8"], ["r1"], domain=ms,
                          num_heads=HQ, rotary_embedding_dim=8),
         helper.make_node("RotaryEmbedding", ["x4", "offset", "cos", "sin"], ["r2"], domain=ms,
@@ -286,6 +298,10 @@ def write_nodes(out, rng):
     outs["c3"], outs["c3_k"], outs["c3_v"] = gqa(
         d64["q"], d64["k"], d64["v"], d64["past4"], d64["past4v"], consts["seq_dec"], 7,
         window=2, bias=d64["bias"])
+    outs["c4"], _, _ = gqa(d64["q1"], d64["k1"], d64["v1"], d64["past_k"], d64["past_v"],
+                           ins["seqlens_k"], 5, sink=np.zeros(HQ))
+    outs["c5"], _, _ = gqa(d64["q"], d64["k"], d64["v"], None, None, consts["seq_prompt"], S,
+                           window=1, sink=d64["sink"])
     r1 = d64["x3"].reshape(B, S, HQ, HD).copy()
     r2 = d64["x4"].copy()
     for b in range(B):
