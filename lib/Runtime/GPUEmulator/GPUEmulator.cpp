@@ -872,7 +872,7 @@ private:
     auto type = op.getTypeA();
     bool half = type == NVVM::WGMMATypes::bf16 || type == NVVM::WGMMATypes::f16;
     bool int8 = type == NVVM::WGMMATypes::s8;
-    if (shape.getM() != 64 || shape.getK() != (int8 ? 32u : 16u) ||
+    if (shape.getM() != 64 || shape.getK() != (int8 ? 32 : 16) ||
         !(half || int8) || op.getTypeB() != type ||
         op.getTypeD() !=
             (int8 ? NVVM::WGMMATypes::s32 : NVVM::WGMMATypes::f32) ||
