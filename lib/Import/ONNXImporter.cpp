@@ -361,6 +361,7 @@ private:
   FailureOr<Value> weighByScores(Value scores, Value values);
   LogicalResult importGroupQueryAttention();
   LogicalResult importOnnxAttention();
+  LogicalResult importTensorScatter();
   Value combinedMask(Value a, Value b, Type element);
   FailureOr<Value> groupedAttention(Value q, Value k, Value v, Value mask,
                                     double scale, double softcap, bool causal,
@@ -553,6 +554,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"HardSwish", {&I::importActivation, 14}},
       {"Mish", {&I::importActivation, 18}},
       {"Swish", {&I::importActivation, 24}},
+      {"TensorScatter", {&I::importTensorScatter, 24}},
       {"ThresholdedRelu", {&I::importActivation, 10}},
       {"Sign", {&I::importActivation, 9}},
       {"Round", {&I::importActivation, 11}},
@@ -2538,6 +2540,91 @@ LogicalResult ONNXImporter::importOnnxAttention() {
     results.push_back(v);
   }
   return success();
+}
+
+/// ONNX's TensorScatter (opset 24, a static KV cache's in-place update):
+/// past_cache with update's S rows along `axis` written from row
+/// write_indices[b] on for each batch row b (default 0); `circular` mode
+/// wraps the rows modulo the axis's length M, `linear` writes nothing past
+/// it. One gather of the flattened rows of [past | update]: output row j of
+/// prefix p reads update row (j - write_b) (mod M) when it is below S, else
+/// past row j.
+LogicalResult ONNXImporter::importTensorScatter() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value past = input(0), update = input(1);
+  RankedTensorType type = typeOf(past), updateType = typeOf(update);
+  int64_t rank = type.getRank();
+  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", -2), rank);
+  if (failed(axis))
+    return failure();
+  std::string mode = getString("mode", "linear");
+  if (mode != "linear" && mode != "circular")
+    return error("mode '" + mode + "' is not supported (linear, circular)");
+  ArrayRef<int64_t> shape = type.getShape(), updateShape = updateType.getShape();
+  bool fits = *axis > 0 && updateType.getRank() == rank &&
+              updateType.getElementType() == type.getElementType();
+  for (int64_t i = 0; fits && i < rank; ++i)
+    fits = i == *axis ? updateShape[i] <= shape[i] : updateShape[i] == shape[i];
+  if (!fits)
+    return error("expects an update of the cache's type and shape " +
+                 shapeString(shape) + " but at most as long along axis " +
+                 Twine(*axis) + " (not the batch axis 0), got " +
+                 shapeString(updateShape));
+  int64_t batch = shape[0], length = shape[*axis], seq = updateShape[*axis];
+  int64_t prefix = 1, rest = 1;
+  for (int64_t i = 0; i < *axis; ++i)
+    prefix *= shape[i];
+  for (int64_t i = *axis + 1; i < rank; ++i)
+    rest *= shape[i];
+  int64_t perBatch = prefix / batch;
+  Type i64 = builder.getI64Type();
+  // Each batch row's first written row, [B, 1, 1].
+  Value write = indexConstant({batch, 1, 1}, SmallVector<int64_t>(batch, 0));
+  if (Value given = input(2)) {
+    if (typeOf(given).getNumElements() != batch)
+      return error("expects write_indices [B] = [" + Twine(batch) + "]");
+    FailureOr<Value> wide = castTo(given, i64);
+    write = succeeded(wide) ? orNull(reshape(*wide, {batch, 1, 1})) : Value();
+  }
+  Value offset = emit<llm::SubOp>(
+      {indexConstant({1, 1, length},
+                     llvm::to_vector(llvm::seq<int64_t>(0, length))),
+       write});
+  if (mode == "circular")
+    offset = emit<llm::ModOp>({offset, scalarOf(i64, length)});
+  Value written = emit<llm::AndOp>(
+      {emit<llm::GreaterEqualOp>({offset, scalarOf(i64, 0)}),
+       emit<llm::LessOp>({offset, scalarOf(i64, seq)})});
+  // Rows of the table [past (prefix * M) | update (prefix * S)].
+  SmallVector<int64_t> pastRows, updateBases;
+  for (int64_t p = 0; p < prefix; ++p) {
+    for (int64_t j = 0; j < length; ++j)
+      pastRows.push_back(p * length + j);
+    updateBases.push_back(prefix * length + p * seq);
+  }
+  Value updateRow = emit<llm::AddOp>(
+      {indexConstant({batch, perBatch, 1}, updateBases),
+       emit<llm::MaxOp>({offset, scalarOf(i64, 0)})});
+  Value index = emit<llm::WhereOp>(
+      {written, updateRow,
+       indexConstant({batch, perBatch, length}, pastRows)});
+  FailureOr<Value> pastFlat = reshape(past, {prefix * length, rest});
+  FailureOr<Value> updateFlat = reshape(update, {prefix * seq, rest});
+  if (failed(pastFlat) || failed(updateFlat) || !index)
+    return failure();
+  FailureOr<Value> table = create<llm::ConcatOp>(
+      {*pastFlat, *updateFlat},
+      {namedAttr("axis", builder.getI64IntegerAttr(0))});
+  FailureOr<Value> rows =
+      succeeded(table)
+          ? create<llm::GatherOp>(
+                {*table, index},
+                {namedAttr("axis", builder.getI64IntegerAttr(0))})
+          : FailureOr<Value>(failure());
+  if (failed(rows))
+    return failure();
+  return setResult(reshape(*rows, shape));
 }
 
 /// `x` turned over the first 2 * half features of its last dim, half being

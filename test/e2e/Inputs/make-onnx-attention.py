@@ -14,6 +14,10 @@ a4                 is_causal without a past on more keys than queries
                    (top-left: query i sees keys up to i, as torch's SDPA)
 a5                 opset 24's nonpad_kv_seqlen with is_causal and no past
                    (query i of row b sees keys up to i + nonpad[b] - S)
+t1, t2             TensorScatter (opset 24) of the new keys into a static cache
+                   [B, HKV, 6, D] at write_indices, linear and circular (wrapping)
+a6                 Attention over that static cache: nonpad_kv_seqlen = the
+                   written length, is_causal (the static-cache export)
 r1                 RotaryEmbedding on [B, H, S, D], interleaved, position_ids
 r2                 RotaryEmbedding on [B, S, H * D] with num_heads, a partial
                    rotary_embedding_dim and per-position caches [B, S, R / 2]
@@ -70,6 +74,19 @@ def attention(q, k, v, mask=None, past_k=None, past_v=None, nonpad=None, causal=
     return softmax(scores + bias) @ v, present_k, present_v
 
 
+def tensor_scatter(past, update, write, circular, axis=-2):
+    """onnx.reference's TensorScatter."""
+    out = past.copy()
+    axis %= past.ndim
+    for prefix in np.ndindex(past.shape[:axis]):
+        for s in range(update.shape[axis]):
+            row = write[prefix[0]] + s
+            if circular:
+                row %= past.shape[axis]
+            out[(*prefix, row)] = update[(*prefix, s)]
+    return out
+
+
 def heads(x, n):
     return x.reshape(x.shape[0], x.shape[1], n, -1).transpose(0, 2, 1, 3)
 
@@ -110,6 +127,8 @@ def main():
         "pos": np.array([[0, 7, 3], [12, 1, 15]], np.int64),
         "cos_b": f(B, S, 2), "sin_b": f(B, S, 2),
         "x": f(B, S, HQ * D),
+        "cache": f(B, HKV, 6, D), "widx": np.array([2, 0], np.int64),
+        "wrap": np.array([5, 1], np.int64), "filled": np.array([5, 3], np.int64),
     }
     ins["bmask"][:, :, :, 0] = True  # every query sees a key
     consts = {"fmask": f(S, S), "cos": np.cos(angles).astype(np.float32),
@@ -125,6 +144,11 @@ def main():
                          kv_num_heads=HKV, is_causal=1),
         helper.make_node("Attention", ["q3", "kt", "vt", "", "", "", "nonpad"], ["a5"],
                          q_num_heads=HQ, kv_num_heads=HKV, is_causal=1),
+        helper.make_node("TensorScatter", ["cache", "k4", "widx"], ["t1"]),
+        helper.make_node("TensorScatter", ["cache", "k4", "wrap"], ["t2"], mode="circular",
+                         axis=2),
+        helper.make_node("Attention", ["q4", "t1", "t1", "", "", "", "filled"], ["a6"],
+                         is_causal=1),
         helper.make_node("RotaryEmbedding", ["q4", "cos", "sin", "pos"], ["r1"], interleaved=1),
         helper.make_node("RotaryEmbedding", ["x", "cos_b", "sin_b"], ["r2"], num_heads=HQ,
                          rotary_embedding_dim=4),
@@ -143,6 +167,10 @@ def main():
     kt, vt = heads(d["kt"], HKV), heads(d["vt"], HKV)
     outs["a4"] = merged(attention(q3, kt, vt, causal=True)[0])
     outs["a5"] = merged(attention(q3, kt, vt, nonpad=ins["nonpad"], causal=True)[0])
+    outs["t1"] = tensor_scatter(d["cache"], d["k4"], ins["widx"], False)
+    outs["t2"] = tensor_scatter(d["cache"], d["k4"], ins["wrap"], True)
+    outs["a6"] = attention(d["q4"], outs["t1"], outs["t1"], nonpad=ins["filled"],
+                           causal=True)[0]
     q4 = d["q4"].transpose(0, 2, 1, 3)
     outs["r1"] = rotary(q4, d["cos"][ins["pos"]], d["sin"][ins["pos"]],
                         True).transpose(0, 2, 1, 3)
