@@ -2707,8 +2707,10 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
 ///   [B, Hkv, T, D], T = max(total_sequence_length, P) (P + S when the total
 ///   is a run-time value), hold them, then the S new ones, then zeros (or,
 ///   when present is as long as past, the buffer it shares, past's rows);
-/// - query s of row b sees keys past_b + s - local_window_size through
-///   past_b + s; scores scaled by `scale` (default 1/sqrt(D)), capped to
+/// - query s of row b sees keys past_b + s - local_window_size + 1 through
+///   past_b + s (a window of local_window_size keys, as the kernel has
+///   counted it since its fused rewrite; earlier kernels took one more);
+///   scores scaled by `scale` (default 1/sqrt(D)), capped to
 ///   softcap * tanh(score / softcap) when softcap > 0, plus attention_bias;
 ///   smooth_softmax adds a logit 0, head_sink [Hq] each head's own, to the
 ///   softmax's denominator.
@@ -2954,7 +2956,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
     return failure();
 
   // The keys each query sees, i1 [B or 1, 1, S, T]: key j for query s when
-  // past_b + s - window <= j <= past_b + s.
+  // past_b + s - window < j <= past_b + s.
   int64_t window = getInt("local_window_size", -1);
   bool causal = firstPrompt && length == seq && window <= 0;
   Value mask;
@@ -2963,7 +2965,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
       SmallVector<bool> seen;
       for (int64_t s = 0; s < seq; ++s)
         for (int64_t j = 0; j < length; ++j)
-          seen.push_back(j <= s && (window <= 0 || j >= s - window));
+          seen.push_back(j <= s && (window <= 0 || j > s - window));
       mask = denseConstant(builder.getI1Type(), {1, 1, seq, length},
                            ArrayRef<bool>(seen));
     } else {
@@ -2975,7 +2977,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
       mask = emit<llm::LessEqualOp>({j, last});
       if (window > 0)
         mask = emit<llm::AndOp>(
-            {mask, emit<llm::GreaterEqualOp>(
+            {mask, emit<llm::GreaterOp>(
                        {j, emit<llm::SubOp>({last, scalarOf(i64, window)})})});
     }
     if (!mask)

@@ -96,7 +96,7 @@ def gqa(q, k, v, past_k, past_v, seqlens_k, total, cos=None, sin=None, interleav
             kh = h // (HQ // HKV)
             for s in range(S):
                 L = pb + s + 1
-                lo = L - window - 1 if window > 0 and L > window + 1 else 0
+                lo = L - window if window > 0 and L > window else 0
                 x = present_k[b, kh, lo:L] @ q[b, h, s] * alpha
                 if softcap > 0:
                     x = softcap * np.tanh(x / softcap)
@@ -274,13 +274,13 @@ def write_nodes(out, rng):
                          ["q", "k", "v", "past4", "past4v", "seq_dec", "total_7", "", "", "",
                           "bias"], ["c3", "c3_k", "c3_v"],
                          domain=ms, num_heads=HQ, kv_num_heads=HKV, local_window_size=2),
-        # smooth_softmax on the decode step; head_sink with a window of 1.
+        # smooth_softmax on the decode step; head_sink with a window of 2.
         helper.make_node("GroupQueryAttention",
                          ["q1", "k1", "v1", "past_k", "past_v", "seqlens_k", "total_5"],
                          ["c4"], domain=ms, num_heads=HQ, kv_num_heads=HKV, smooth_softmax=1),
         helper.make_node("GroupQueryAttention",
                          ["q", "k", "v", "", "", "seq_prompt", "total_s", "", "", "", "", "sink"],
-                         ["c5"], domain=ms, num_heads=HQ, kv_num_heads=HKV, local_window_size=1),
+                         ["c5"], domain=ms, num_heads=HQ, kv_num_heads=HKV, local_window_size=2),
         helper.make_node("RotaryEmbedding", ["x3", "pos2", "cos8", "sin8"], ["r1"], domain=ms,
                          num_heads=HQ, rotary_embedding_dim=8),
         helper.make_node("RotaryEmbedding", ["x4", "offset", "cos", "sin"], ["r2"], domain=ms,
@@ -301,7 +301,7 @@ def write_nodes(out, rng):
     outs["c4"], _, _ = gqa(d64["q1"], d64["k1"], d64["v1"], d64["past_k"], d64["past_v"],
                            ins["seqlens_k"], 5, sink=np.zeros(HQ))
     outs["c5"], _, _ = gqa(d64["q"], d64["k"], d64["v"], None, None, consts["seq_prompt"], S,
-                           window=1, sink=d64["sink"])
+                           window=2, sink=d64["sink"])
     r1 = d64["x3"].reshape(B, S, HQ, HD).copy()
     r2 = d64["x4"].copy()
     for b in range(B):
