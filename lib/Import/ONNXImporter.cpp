@@ -2728,8 +2728,6 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   if (outputUsed(3))
     return error("output 'output_qk' is not supported");
   float softcap = getFloat("softcap", 0.0f);
-  if (softcap > 0 && input(10))
-    return error("softcap with an attention_bias is not supported");
   Value query = input(0);
   RankedTensorType qType = typeOf(query);
   if (qType.getRank() != 3)

@@ -19,7 +19,7 @@ interleaved rotary and a local window of 3 keys. Norms are
 OUT_DIR/nodes.onnx: GroupQueryAttention with softcap and a custom scale, with
 a past buffer that present shares (total_sequence_length < P) and
 position_ids, with an attention_bias and a window, with smooth_softmax, with
-a head_sink; RotaryEmbedding on [B, S,
+a head_sink, with softcap and a per-head attention_bias; RotaryEmbedding on [B, S,
 hidden] with num_heads and a partial rotary_embedding_dim, and on [B, N, S,
 D] interleaved at an offset; inputs and outputs in nodes/.
 
@@ -247,7 +247,7 @@ def write_nodes(out, rng):
         "past_k": f(B, HKV, P, HD), "past_v": f(B, HKV, P, HD),
         "seqlens_k": np.array([4, 2], np.int32),
         "pos_ids": np.array([[5], [3]], np.int64),
-        "bias": f(B, 1, S, 7),
+        "bias": f(B, 1, S, 7), "pbias": f(1, HQ, S, S),
         "x3": f(B, S, HQ * HD), "x4": f(B, HQ, S, HD), "sink": f(HQ),
         "pos2": np.array([[0, 7, 3], [12, 1, 30]], np.int64),
     }
@@ -281,6 +281,10 @@ def write_nodes(out, rng):
         helper.make_node("GroupQueryAttention",
                          ["q", "k", "v", "", "", "seq_prompt", "total_s", "", "", "", "", "sink"],
                          ["c5"], domain=ms, num_heads=HQ, kv_num_heads=HKV, local_window_size=2),
+        # softcap, then an attention_bias per head (the kernel's order).
+        helper.make_node("GroupQueryAttention",
+                         ["q", "k", "v", "", "", "seq_prompt", "total_s", "", "", "", "pbias"],
+                         ["c6"], domain=ms, num_heads=HQ, kv_num_heads=HKV, softcap=1.5),
         helper.make_node("RotaryEmbedding", ["x3", "pos2", "cos8", "sin8"], ["r1"], domain=ms,
                          num_heads=HQ, rotary_embedding_dim=8),
         helper.make_node("RotaryEmbedding", ["x4", "offset", "cos", "sin"], ["r2"], domain=ms,
@@ -302,6 +306,8 @@ def write_nodes(out, rng):
                            ins["seqlens_k"], 5, sink=np.zeros(HQ))
     outs["c5"], _, _ = gqa(d64["q"], d64["k"], d64["v"], None, None, consts["seq_prompt"], S,
                            window=2, sink=d64["sink"])
+    outs["c6"], _, _ = gqa(d64["q"], d64["k"], d64["v"], None, None, consts["seq_prompt"], S,
+                           softcap=1.5, bias=d64["pbias"])
     r1 = d64["x3"].reshape(B, S, HQ, HD).copy()
     r2 = d64["x4"].copy()
     for b in range(B):
