@@ -363,6 +363,8 @@ private:
   LogicalResult importOnnxAttention();
   LogicalResult importTensorScatter();
   Value combinedMask(Value a, Value b, Type element);
+  Value causalMask(int64_t seq, int64_t length, int64_t shift,
+                   Value rowShift = {}, int64_t window = 0);
   FailureOr<Value> groupedAttention(Value q, Value k, Value v, Value mask,
                                     double scale, double softcap, bool causal,
                                     Value sink = {});
@@ -380,6 +382,9 @@ private:
   template <typename OpTy> Value emit(ValueRange operands);
   Value scalarOf(Type elementType, double value);
   Value transposed(Value value, ArrayRef<int64_t> perm);
+  Value sliceAlong(Value value, int64_t axis, int64_t start, int64_t end);
+  Value concatAlong(ArrayRef<Value> values, int64_t axis);
+  double attentionScale(int64_t headSize) const;
   Value maskedSum(Value value, ArrayRef<int64_t> maskShape,
                   ArrayRef<bool> mask, ArrayRef<int64_t> axes);
   FailureOr<Value> plainMatMul(Value lhs, Value rhs, bool transposeRhs = false);
@@ -1629,6 +1634,36 @@ Value ONNXImporter::transposed(Value value, ArrayRef<int64_t> perm) {
   return succeeded(result) ? *result : Value();
 }
 
+/// An attention node's `scale` attribute, or 1/sqrt(headSize) when it is
+/// absent or 0 (ONNX's and ONNX Runtime's default).
+double ONNXImporter::attentionScale(int64_t headSize) const {
+  double scale = getFloat("scale", 0.0f);
+  return scale != 0.0 ? scale : 1.0 / std::sqrt(static_cast<double>(headSize));
+}
+
+/// `values` one after another along `axis`; null if any is.
+Value ONNXImporter::concatAlong(ArrayRef<Value> values, int64_t axis) {
+  if (llvm::any_of(values, [](Value value) { return !value; }))
+    return {};
+  return orNull(create<llm::ConcatOp>(
+      values, {namedAttr("axis", builder.getI64IntegerAttr(axis))}));
+}
+
+/// Positions [start, end) of `value` along `axis`, the other dims whole.
+Value ONNXImporter::sliceAlong(Value value, int64_t axis, int64_t start,
+                               int64_t end) {
+  if (!value)
+    return {};
+  SmallVector<int64_t> starts(typeOf(value).getRank(), 0),
+      ends(typeOf(value).getShape()), steps(starts.size(), 1);
+  starts[axis] = start;
+  ends[axis] = end;
+  return orNull(create<llm::SliceOp>(
+      value, {namedAttr("starts", builder.getDenseI64ArrayAttr(starts)),
+              namedAttr("ends", builder.getDenseI64ArrayAttr(ends)),
+              namedAttr("steps", builder.getDenseI64ArrayAttr(steps))}));
+}
+
 /// `value` where the boolean constant `mask` (of `maskShape`, broadcast
 /// against it) holds and zero elsewhere, summed over `axes`.
 Value ONNXImporter::maskedSum(Value value, ArrayRef<int64_t> maskShape,
@@ -1889,8 +1924,7 @@ FailureOr<Value> ONNXImporter::mergeHeads(Value x) {
 Value ONNXImporter::afterPast(Value cache, Value fresh) {
   if (!cache || !fresh)
     return fresh;
-  return orNull(create<llm::ConcatOp>(
-      {cache, fresh}, {namedAttr("axis", builder.getI64IntegerAttr(2))}));
+  return concatAlong({cache, fresh}, 2);
 }
 
 /// ONNX Runtime's fused self-attention (com.microsoft Attention), as its CPU
@@ -2159,9 +2193,7 @@ FailureOr<Value> ONNXImporter::microsoftAttend(Value q, Value k, Value v,
   FailureOr<Value> product = plainMatMul(q, k, /*transposeRhs=*/true);
   if (failed(product))
     return failure();
-  double scale = getFloat("scale", 0.0f);
-  if (scale == 0.0)
-    scale = 1.0 / std::sqrt(static_cast<double>(headSize));
+  double scale = attentionScale(headSize);
   Value scores = emit<llm::MulOp>({*product, scalarOf(element, scale)});
 
   // Which keys each query may not see: [B or 1, 1, S or 1, T], true = hidden.
@@ -2192,15 +2224,8 @@ FailureOr<Value> ONNXImporter::microsoftAttend(Value q, Value k, Value v,
       Value keys = indexConstant(
           {1, 1, 1, keySeq}, llvm::to_vector(llvm::seq<int64_t>(0, keySeq)));
       auto bound = [&](int64_t offset) -> Value {
-        FailureOr<Value> slice = create<llm::SliceOp>(
-            mask, {namedAttr("starts", builder.getDenseI64ArrayAttr({offset})),
-                   namedAttr("ends",
-                             builder.getDenseI64ArrayAttr({offset + batch})),
-                   namedAttr("steps", builder.getDenseI64ArrayAttr({1}))});
-        if (failed(slice))
-          return {};
-        FailureOr<Value> shaped = reshape(*slice, {batch, 1, 1, 1});
-        return succeeded(shaped) ? *shaped : Value();
+        Value slice = sliceAlong(mask, 0, offset, offset + batch);
+        return slice ? orNull(reshape(slice, {batch, 1, 1, 1})) : Value();
       };
       auto asIndex = [&](Value value) -> Value {
         if (!value)
@@ -2263,6 +2288,36 @@ Value ONNXImporter::combinedMask(Value a, Value b, Type element) {
   return emit<llm::AddOp>({additive(a), additive(b)});
 }
 
+/// The keys each of S queries sees among T under a causal rule, i1 [B or 1,
+/// 1, S, T]: key j for query i when j <= i + offset and, with window > 0,
+/// j > i + offset - window. The offset is `shift`, plus `rowShift` [B, 1, 1,
+/// 1] (i64, one per batch row, known at run time) when given; without it
+/// the mask is a constant.
+Value ONNXImporter::causalMask(int64_t seq, int64_t length, int64_t shift,
+                               Value rowShift, int64_t window) {
+  if (!rowShift) {
+    SmallVector<bool> seen;
+    for (int64_t i = 0; i < seq; ++i)
+      for (int64_t j = 0; j < length; ++j)
+        seen.push_back(j <= i + shift &&
+                       (window <= 0 || j > i + shift - window));
+    return denseConstant(builder.getI1Type(), {1, 1, seq, length},
+                         ArrayRef<bool>(seen));
+  }
+  Value rows = indexConstant(
+      {1, 1, seq, 1}, llvm::to_vector(llvm::seq<int64_t>(shift, shift + seq)));
+  Value last = emit<llm::AddOp>({rowShift, rows});
+  Value j = indexConstant({1, 1, 1, length},
+                          llvm::to_vector(llvm::seq<int64_t>(0, length)));
+  Value mask = emit<llm::LessEqualOp>({j, last});
+  if (window > 0)
+    mask = emit<llm::AndOp>(
+        {mask, emit<llm::GreaterOp>(
+                   {j, emit<llm::SubOp>(
+                           {last, scalarOf(builder.getI64Type(), window)})})});
+  return mask;
+}
+
 /// softmax(q k^T * scale + mask) v on q [B, Hq, S, D] and k, v [B, Hkv, T,
 /// D], query head h reading kv head h / (Hq / Hkv): one llm.attention
 /// (`mask` i1, true = attend, or additive; `causal` its bottom-right rule,
@@ -2288,16 +2343,8 @@ FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
   Type element = typeOf(q).getElementType();
   int64_t heads = typeOf(q).getDimSize(1), kvHeads = typeOf(k).getDimSize(1),
           seq = typeOf(q).getDimSize(2), length = typeOf(k).getDimSize(2);
-  if (causal) {
-    SmallVector<bool> seen;
-    for (int64_t i = 0; i < seq; ++i)
-      for (int64_t j = 0; j < length; ++j)
-        seen.push_back(j <= i + length - seq);
-    mask = combinedMask(mask,
-                        denseConstant(builder.getI1Type(), {1, 1, seq, length},
-                                      ArrayRef<bool>(seen)),
-                        element);
-  }
+  if (causal)
+    mask = combinedMask(mask, causalMask(seq, length, length - seq), element);
   SmallVector<int64_t> owners;
   for (int64_t h = 0; h < heads; ++h)
     owners.push_back(h / (heads / kvHeads));
@@ -2341,26 +2388,16 @@ FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
           : FailureOr<Value>(failure());
   if (failed(wide))
     return failure();
-  FailureOr<Value> extended = create<llm::ConcatOp>(
-      {scores, *wide}, {namedAttr("axis", builder.getI64IntegerAttr(3))});
+  Value extended = concatAlong({scores, *wide}, 3);
   FailureOr<Value> probs =
-      succeeded(extended)
-          ? create<llm::SoftmaxOp>(
-                *extended, {namedAttr("axis", builder.getI64IntegerAttr(3))},
-                extended->getType())
-          : FailureOr<Value>(failure());
-  FailureOr<Value> kept =
-      succeeded(probs)
-          ? create<llm::SliceOp>(
-                *probs,
-                {namedAttr("starts", builder.getDenseI64ArrayAttr({0, 0, 0, 0})),
-                 namedAttr("ends", builder.getDenseI64ArrayAttr(
-                                       {batch, heads, seq, length})),
-                 namedAttr("steps", builder.getDenseI64ArrayAttr({1, 1, 1, 1}))})
-          : FailureOr<Value>(failure());
-  if (failed(kept))
+      extended ? create<llm::SoftmaxOp>(
+                     extended, {namedAttr("axis", builder.getI64IntegerAttr(3))},
+                     extended.getType())
+               : FailureOr<Value>(failure());
+  Value kept = succeeded(probs) ? sliceAlong(*probs, 3, 0, length) : Value();
+  if (!kept)
     return failure();
-  return plainMatMul(*kept, values);
+  return plainMatMul(kept, values);
 }
 
 /// ONNX's Attention (opset 23; opset 24's nonpad_kv_seqlen) as its
@@ -2470,8 +2507,7 @@ LogicalResult ONNXImporter::importOnnxAttention() {
           DenseElementsAttr::get(RankedTensorType::get(padShape, padElement),
                                  fill),
           nodeLoc);
-      given = orNull(create<llm::ConcatOp>(
-          {given, pad}, {namedAttr("axis", builder.getI64IntegerAttr(3))}));
+      given = concatAlong({given, pad}, 3);
     }
     if (!given)
       return failure();
@@ -2493,27 +2529,12 @@ LogicalResult ONNXImporter::importOnnxAttention() {
   if (getInt("is_causal", 0) != 0) {
     if (lengths && !pastKey) {
       // Query i of row b sees keys up to i + nonpad_kv_seqlen[b] - S.
-      SmallVector<int64_t> offsets;
-      for (int64_t i = 0; i < seq; ++i)
-        offsets.push_back(i - seq);
-      Value last =
-          emit<llm::AddOp>({lengths, indexConstant({1, 1, seq, 1}, offsets)});
-      mask = combinedMask(
-          mask,
-          emit<llm::LessEqualOp>(
-              {indexConstant({1, 1, 1, length}, keyPositions), last}),
-          element);
+      mask = combinedMask(mask, causalMask(seq, length, -seq, lengths),
+                          element);
     } else if (past + seq == length) {
       causal = true;
     } else {
-      SmallVector<bool> seen;
-      for (int64_t i = 0; i < seq; ++i)
-        for (int64_t j = 0; j < length; ++j)
-          seen.push_back(j <= i + past);
-      mask = combinedMask(mask,
-                          denseConstant(i1, {1, 1, seq, length},
-                                        ArrayRef<bool>(seen)),
-                          element);
+      mask = combinedMask(mask, causalMask(seq, length, past), element);
     }
   }
   if (lengths)
@@ -2524,9 +2545,7 @@ LogicalResult ONNXImporter::importOnnxAttention() {
         element);
   if ((input(3) || lengths) && !mask)
     return failure();
-  double scale = getFloat("scale", 0.0f);
-  if (scale == 0.0)
-    scale = 1.0 / std::sqrt(static_cast<double>(qShape[3]));
+  double scale = attentionScale(qShape[3]);
   FailureOr<Value> context = groupedAttention(
       q, k, v, mask, scale, getFloat("softcap", 0.0f), causal);
   if (failed(context))
@@ -2613,15 +2632,12 @@ LogicalResult ONNXImporter::importTensorScatter() {
   FailureOr<Value> updateFlat = reshape(update, {prefix * seq, rest});
   if (failed(pastFlat) || failed(updateFlat) || !index)
     return failure();
-  FailureOr<Value> table = create<llm::ConcatOp>(
-      {*pastFlat, *updateFlat},
-      {namedAttr("axis", builder.getI64IntegerAttr(0))});
+  Value table = concatAlong({*pastFlat, *updateFlat}, 0);
   FailureOr<Value> rows =
-      succeeded(table)
-          ? create<llm::GatherOp>(
-                {*table, index},
-                {namedAttr("axis", builder.getI64IntegerAttr(0))})
-          : FailureOr<Value>(failure());
+      table ? create<llm::GatherOp>(
+                  {table, index},
+                  {namedAttr("axis", builder.getI64IntegerAttr(0))})
+            : FailureOr<Value>(failure());
   if (failed(rows))
     return failure();
   return setResult(reshape(*rows, shape));
@@ -2646,12 +2662,6 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
                                       builder.getDenseI64ArrayAttr(sizes))})
               : FailureOr<SmallVector<Value>>(failure());
     return succeeded(parts) ? *parts : SmallVector<Value>(sizes.size());
-  };
-  auto concat = [&](ArrayRef<Value> values, int64_t axis) -> Value {
-    if (llvm::any_of(values, [](Value value) { return !value; }))
-      return {};
-    return orNull(create<llm::ConcatOp>(
-        values, {namedAttr("axis", builder.getI64IntegerAttr(axis))}));
   };
   Value rotary = x, rest;
   if (rotaryDim < headSize) {
@@ -2685,13 +2695,13 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
       {emit<llm::MulOp>({first, cos}), emit<llm::MulOp>({second, sin})});
   Value turnedSecond = emit<llm::AddOp>(
       {emit<llm::MulOp>({second, cos}), emit<llm::MulOp>({first, sin})});
-  Value result = concat({turnedFirst, turnedSecond}, axis);
+  Value result = concatAlong({turnedFirst, turnedSecond}, axis);
   if (interleaved && result) {
     SmallVector<int64_t> shape(type.getShape());
     shape.back() = rotaryDim;
     result = orNull(reshape(result, shape));
   }
-  return rest ? concat({result, rest}, rank - 1) : result;
+  return rest ? concatAlong({result, rest}, rank - 1) : result;
 }
 
 /// ONNX Runtime's GroupQueryAttention (com.microsoft), the attention of
@@ -2882,12 +2892,6 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
                                builder.getZeroAttr(element)),
         nodeLoc);
   };
-  auto concatSeq = [&](ArrayRef<Value> values) -> Value {
-    if (llvm::any_of(values, [](Value value) { return !value; }))
-      return {};
-    return orNull(create<llm::ConcatOp>(
-        values, {namedAttr("axis", builder.getI64IntegerAttr(2))}));
-  };
   SmallVector<int64_t> keyPositions =
       llvm::to_vector(llvm::seq<int64_t>(0, length));
   // After a run-time past: the row of [past | new | a zero row] that lands
@@ -2930,16 +2934,11 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
       // The new rows, then past's (a shared buffer) or zeros.
       Value tail = zeros({batch, kvHeads, length - seq, headSize});
       if (sharesPast)
-        tail = orNull(create<llm::SliceOp>(
-            cache,
-            {namedAttr("starts", builder.getDenseI64ArrayAttr({0, 0, seq, 0})),
-             namedAttr("ends", builder.getDenseI64ArrayAttr(
-                                   {batch, kvHeads, length, headSize})),
-             namedAttr("steps", builder.getDenseI64ArrayAttr({1, 1, 1, 1}))}));
-      return concatSeq({fresh, tail});
+        tail = sliceAlong(cache, 2, seq, length);
+      return concatAlong({fresh, tail}, 2);
     }
     Value table =
-        concatSeq({cache, fresh, zeros({batch, kvHeads, 1, headSize})});
+        concatAlong({cache, fresh, zeros({batch, kvHeads, 1, headSize})}, 2);
     Value flat =
         table ? orNull(reshape(table, {batch * kvHeads * tableRows, headSize}))
               : Value();
@@ -2959,31 +2958,11 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   bool causal = firstPrompt && length == seq && window <= 0;
   Value mask;
   if (!causal) {
-    if (firstPrompt) {
-      SmallVector<bool> seen;
-      for (int64_t s = 0; s < seq; ++s)
-        for (int64_t j = 0; j < length; ++j)
-          seen.push_back(j <= s && (window <= 0 || j > s - window));
-      mask = denseConstant(builder.getI1Type(), {1, 1, seq, length},
-                           ArrayRef<bool>(seen));
-    } else {
-      Value last = emit<llm::AddOp>(
-          {pastLength,
-           indexConstant({1, 1, seq, 1},
-                         llvm::to_vector(llvm::seq<int64_t>(0, seq)))});
-      Value j = indexConstant({1, 1, 1, length}, keyPositions);
-      mask = emit<llm::LessEqualOp>({j, last});
-      if (window > 0)
-        mask = emit<llm::AndOp>(
-            {mask, emit<llm::GreaterOp>(
-                       {j, emit<llm::SubOp>({last, scalarOf(i64, window)})})});
-    }
+    mask = causalMask(seq, length, 0, pastLength, window);
     if (!mask)
       return failure();
   }
-  double scale = getFloat("scale", 0.0f);
-  if (scale == 0.0)
-    scale = 1.0 / std::sqrt(static_cast<double>(headSize));
+  double scale = attentionScale(headSize);
   Value bias;
   if (Value given = input(10)) {
     FailureOr<Value> typed = castTo(given, element);
@@ -4540,7 +4519,7 @@ LogicalResult ONNXImporter::importGatherElements() {
 Value ONNXImporter::scatterRows(Value data, Value rows, Value updates,
                                 StringRef reduction) {
   RankedTensorType dataType = typeOf(data);
-  int64_t count = dataType.getDimSize(0), slice = dataType.getDimSize(1);
+  int64_t count = dataType.getDimSize(0);
   int64_t updateCount = typeOf(rows).getDimSize(0);
   Value rowIds = indexConstant(
       {count, 1}, llvm::to_vector(llvm::seq<int64_t>(0, count)));
@@ -4572,19 +4551,12 @@ Value ONNXImporter::scatterRows(Value data, Value rows, Value updates,
   }
   Value result = data;
   for (int64_t n = 0; n < updateCount && result; ++n) {
-    auto row = [&](Value value, int64_t width) -> Value {
-      FailureOr<Value> picked = create<llm::SliceOp>(
-          value,
-          {namedAttr("starts", builder.getDenseI64ArrayAttr({n, 0})),
-           namedAttr("ends", builder.getDenseI64ArrayAttr({n + 1, width})),
-           namedAttr("steps", builder.getDenseI64ArrayAttr({1, 1}))});
-      return succeeded(picked) ? *picked : Value();
-    };
+    auto row = [&](Value value) { return sliceAlong(value, 0, n, n + 1); };
     FailureOr<Value> column = reshape(rows, {updateCount, 1});
     if (failed(column))
       return {};
-    Value hit = emit<llm::EqualOp>({rowIds, row(*column, 1)});
-    Value update = row(updates, slice);
+    Value hit = emit<llm::EqualOp>({rowIds, row(*column)});
+    Value update = row(updates);
     Value combined = reduction == "add"   ? emit<llm::AddOp>({result, update})
                      : reduction == "mul" ? emit<llm::MulOp>({result, update})
                      : reduction == "max" ? emit<llm::MaxOp>({result, update})
