@@ -54,8 +54,8 @@ std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
   func.walk([&](mlir::llm::MatMulOp op) {
     auto weight = op.getRhs().getDefiningOp<mlir::llm::ConstantOp>();
     auto type = llvm::cast<mlir::RankedTensorType>(op.getRhs().getType());
-    if (weight && !op.getTransposeLhs() && type.getRank() == 2 &&
-        type.hasStaticShape() &&
+    if ((weight || mlir::llm::isConstantDequantizedWeight(op.getRhs())) &&
+        !op.getTransposeLhs() && type.getRank() == 2 && type.hasStaticShape() &&
         (type.getElementType().isF32() || type.getElementType().isF16() ||
          type.getElementType().isBF16()) &&
         op.getLhs().getType().getElementType() == type.getElementType() &&

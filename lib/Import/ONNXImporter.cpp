@@ -69,7 +69,15 @@ std::string oneLine(std::string text) {
   return text;
 }
 
+/// ONNX's 4-bit integer types (IR version 10), newer than the installed
+/// onnx headers' enum: two values per byte, the low nibble first.
+constexpr int32_t kOnnxUInt4 = 21, kOnnxInt4 = 22;
+
 std::string dataTypeName(int32_t dataType) {
+  if (dataType == kOnnxUInt4)
+    return "UINT4";
+  if (dataType == kOnnxInt4)
+    return "INT4";
   if (onnx::TensorProto_DataType_IsValid(dataType))
     return onnx::TensorProto_DataType_Name(
         static_cast<onnx::TensorProto_DataType>(dataType));
@@ -422,6 +430,7 @@ private:
   FailureOr<Value> stackAlong(ArrayRef<Value> values, int64_t axis);
   LogicalResult importQuantizeLinear();
   LogicalResult importDequantizeLinear();
+  LogicalResult importBlockedDequantize(int64_t block);
   LogicalResult importMatMulInteger();
   LogicalResult importQLinearMatMul();
   LogicalResult importDynamicQuantizeLinear();
@@ -814,7 +823,8 @@ LogicalResult ONNXImporter::importInputs(const onnx::GraphProto &graph,
 LogicalResult ONNXImporter::importInitializers(onnx::GraphProto &graph) {
   for (onnx::TensorProto &tensor : *graph.mutable_initializer()) {
     std::string name = tensor.name();
-    if (tensor.data_type() == onnx::TensorProto::UINT8)
+    if (tensor.data_type() == onnx::TensorProto::UINT8 ||
+        tensor.data_type() == kOnnxUInt4)
       unsignedNames.insert(name);
     FailureOr<ElementsAttr> value =
         tensorToAttr(tensor, ("initializer '" + name + "'"), blobNameFor(name));
@@ -1040,7 +1050,11 @@ ONNXImporter::readExternalData(const onnx::TensorProto &tensor, StringRef what,
 FailureOr<ElementsAttr> ONNXImporter::tensorToAttr(onnx::TensorProto &tensor,
                                                    StringRef what,
                                                    StringRef blobName) {
-  ElementType element = elementTypeOf(tensor.data_type(), context);
+  // 4-bit constants become a byte per value (unpacked below).
+  bool fourBit =
+      tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUInt4;
+  ElementType element = fourBit ? ElementType{builder.getI8Type(), 1}
+                                : elementTypeOf(tensor.data_type(), context);
   if (!element.type)
     return error(what + " has unsupported element type " +
                  dataTypeName(tensor.data_type()));
@@ -1055,7 +1069,8 @@ FailureOr<ElementsAttr> ONNXImporter::tensorToAttr(onnx::TensorProto &tensor,
     shape.push_back(dim);
   }
   auto type = RankedTensorType::get(shape, element.type);
-  uint64_t size = static_cast<uint64_t>(count) * element.byteWidth;
+  uint64_t size = fourBit ? (static_cast<uint64_t>(count) + 1) / 2
+                          : static_cast<uint64_t>(count) * element.byteWidth;
 
   TensorBytes data;
   auto copyValues = [&](const auto &field, auto convert) {
@@ -1117,6 +1132,20 @@ FailureOr<ElementsAttr> ONNXImporter::tensorToAttr(onnx::TensorProto &tensor,
     for (char byte : bytes)
       bits.push_back(byte != 0);
     return ElementsAttr(DenseElementsAttr::get(type, bits));
+  }
+  if (fourBit) {
+    // Value i is nibble i % 2 of byte i / 2: INT4 sign-extended (-8..7),
+    // UINT4 as 0..15 (the same byte read either way).
+    std::vector<int8_t> values(count);
+    for (int64_t i = 0; i < count; ++i) {
+      uint8_t nibble =
+          (static_cast<uint8_t>(bytes[i / 2]) >> (4 * (i % 2))) & 0xf;
+      values[i] = tensor.data_type() == kOnnxInt4
+                      ? static_cast<int8_t>((nibble ^ 8) - 8)
+                      : static_cast<int8_t>(nibble);
+    }
+    return largeToResource(
+        DenseElementsAttr::get(type, ArrayRef<int8_t>(values)), blobName);
   }
   if (isInlineConstant(type))
     return ElementsAttr(DenseElementsAttr::getFromRawBuffer(type, bytes));
@@ -3697,7 +3726,19 @@ LogicalResult ONNXImporter::importMatMul() {
       return failure();
     rhs = *column;
   }
-  FailureOr<Value> product = plainMatMul(lhs, rhs);
+  // A transposed rhs (a blocked DequantizeLinear's weight, `x @ W.T`) is
+  // read in place: the matmul's transpose_rhs.
+  bool transposeRhs = false;
+  if (auto transpose = rhs.getDefiningOp<llm::TransposeOp>()) {
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    int64_t rank = perm.size();
+    transposeRhs =
+        rank >= 2 && perm[rank - 1] == rank - 2 && perm[rank - 2] == rank - 1 &&
+        llvm::equal(perm.drop_back(2), llvm::seq<int64_t>(0, rank - 2));
+    if (transposeRhs)
+      rhs = transpose.getInput();
+  }
+  FailureOr<Value> product = plainMatMul(lhs, rhs, transposeRhs);
   if (failed(product) || (!vectorLhs && !vectorRhs))
     return setResult(product);
   SmallVector<int64_t> shape(typeOf(*product).getShape());
@@ -3819,8 +3860,11 @@ LogicalResult ONNXImporter::importQuantizeLinear() {
 LogicalResult ONNXImporter::importDequantizeLinear() {
   if (failed(requireInputs(2)))
     return failure();
-  if (getInt("block_size", 0) != 0)
-    return error("blocked quantization (block_size) is not supported");
+  if (int64_t block = getInt("block_size", 0); block != 0) {
+    if (block < 0)
+      return error("block_size must be positive, got " + Twine(block));
+    return importBlockedDequantize(block);
+  }
   Value x = input(0), zero = input(2);
   if (failed(requireQuantized(x, "x", true)))
     return failure();
@@ -3857,6 +3901,237 @@ LogicalResult ONNXImporter::importDequantizeLinear() {
 static std::optional<ArrayRef<char>> constantBytesOf(Value value) {
   auto constant = value.getDefiningOp<llm::ConstantOp>();
   return constant ? llm::rawElementBytes(constant.getValue()) : std::nullopt;
+}
+
+/// The elements of a constant i8 tensor, splats included.
+static std::optional<std::vector<int8_t>> constantI8Values(Value value) {
+  auto constant = value.getDefiningOp<llm::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!constant || !type || !type.hasStaticShape() ||
+      !type.getElementType().isInteger(8))
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+      dense && dense.isSplat())
+    return std::vector<int8_t>(type.getNumElements(),
+                               dense.getSplatValue<int8_t>());
+  std::optional<ArrayRef<char>> bytes = constantBytesOf(value);
+  if (!bytes || static_cast<int64_t>(bytes->size()) != type.getNumElements())
+    return std::nullopt;
+  return std::vector<int8_t>(bytes->begin(), bytes->end());
+}
+
+/// The elements of a constant f32, f16 or bf16 tensor as floats, splats
+/// included.
+static std::optional<std::vector<float>> constantFloatValues(Value value) {
+  auto constant = value.getDefiningOp<llm::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!constant || !type || !type.hasStaticShape())
+    return std::nullopt;
+  auto element = dyn_cast<FloatType>(type.getElementType());
+  if (!element || !(element.isF32() || element.isF16() || element.isBF16()))
+    return std::nullopt;
+  auto widen = [](APFloat v) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    return v.convertToFloat();
+  };
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+      dense && dense.isSplat())
+    return std::vector<float>(type.getNumElements(),
+                              widen(dense.getSplatValue<APFloat>()));
+  std::optional<ArrayRef<char>> bytes = constantBytesOf(value);
+  size_t width = element.getWidth() / 8;
+  if (!bytes || bytes->size() != type.getNumElements() * width)
+    return std::nullopt;
+  std::vector<float> out(type.getNumElements());
+  for (auto [i, v] : llvm::enumerate(out)) {
+    if (width == 4) {
+      std::memcpy(&v, bytes->data() + 4 * i, 4);
+      continue;
+    }
+    uint16_t bits;
+    std::memcpy(&bits, bytes->data() + 2 * i, 2);
+    v = widen(APFloat(element.getFloatSemantics(), APInt(16, bits)));
+  }
+  return out;
+}
+
+/// DequantizeLinear with block_size (opset 21; ONNX Runtime's QDQ 4-bit
+/// weight quantizer writes it with axis 0 on INT4/UINT4 weights [K, N]):
+/// x_scale and x_zero_point have x's shape with ceil(D / block_size) along
+/// `axis`, element i of that axis reading block i / block_size. llm's
+/// dequantize takes its blocks along the last dim, so a constant 2-D x
+/// blocked along its rows becomes the weight-only layout of MatMulNBits
+/// ([N, K], two values a byte when all fit in 4 bits, [N, blocks]
+/// parameters, dequantized then transposed back: a MatMul reading it
+/// multiplies by the packed weight), and any other x is transposed to put
+/// `axis` last and back.
+LogicalResult ONNXImporter::importBlockedDequantize(int64_t block) {
+  Value x = known(input(0)), scale = known(input(1));
+  Value zero = input(2) ? known(input(2)) : Value();
+  if (failed(requireQuantized(x, "x", false)))
+    return failure();
+  auto scaleElement = dyn_cast<FloatType>(typeOf(scale).getElementType());
+  if (!scaleElement)
+    return error("x_scale must be a float tensor");
+  RankedTensorType xType = typeOf(x);
+  int64_t rank = xType.getRank();
+  if (rank == 0)
+    return error("blocked quantization needs an x of rank >= 1");
+  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", 1), rank);
+  if (failed(axis))
+    return failure();
+  int64_t extent = xType.getDimSize(*axis);
+  if (ShapedType::isDynamic(extent))
+    return error("blocked quantization needs a static size along axis " +
+                 Twine(*axis));
+  int64_t blocks = (extent + block - 1) / block;
+  SmallVector<int64_t> parameterShape(xType.getShape());
+  parameterShape[*axis] = blocks;
+  auto checkShape = [&](Value value, StringRef what) -> LogicalResult {
+    if (typeOf(value).getShape() == ArrayRef<int64_t>(parameterShape))
+      return success();
+    return error(what + " must have shape " + shapeString(parameterShape) +
+                 " (x's, with ceil(" + Twine(extent) + " / block_size " +
+                 Twine(block) + ") along axis " + Twine(*axis) + "), got " +
+                 shapeString(typeOf(value).getShape()));
+  };
+  if (failed(checkShape(scale, "x_scale")))
+    return failure();
+  if (zero) {
+    if (typeOf(zero).getElementType() != xType.getElementType())
+      return error("x_zero_point must have the element type of x");
+    if (failed(checkShape(zero, "x_zero_point")))
+      return failure();
+  }
+  bool isUnsigned = isUnsignedInput(0);
+  Type f32 = builder.getF32Type();
+
+  std::optional<std::vector<int8_t>> values, zeros;
+  std::optional<std::vector<float>> scales;
+  if (rank == 2 && *axis == 0 && xType.hasStaticShape()) {
+    values = constantI8Values(x);
+    scales = constantFloatValues(scale);
+    if (zero)
+      zeros = constantI8Values(zero);
+  }
+  if (values && scales && (!zero || zeros)) {
+    int64_t k = extent, n = xType.getDimSize(1);
+    auto read = [&](int8_t v) -> int {
+      return isUnsigned ? static_cast<uint8_t>(v) : v;
+    };
+    auto fitsFour = [&](int8_t v) {
+      return isUnsigned ? read(v) <= 15 : (v >= -8 && v <= 7);
+    };
+    bool four = llvm::all_of(*values, fitsFour) &&
+                (!zeros || llvm::all_of(*zeros, fitsFour));
+    int64_t bits = four ? 4 : 8, mid = int64_t(1) << (bits - 1);
+    // The layouts the weight-only kernels read: signed values without zero
+    // points, or unsigned ones with them (a signed pair shifted by 2^(bits-1)
+    // leaves each difference as it was).
+    bool signedOnly = !isUnsigned && !zero;
+    int shift = signedOnly || isUnsigned ? 0 : mid;
+    int64_t rowBytes = four ? (k + 1) / 2 : k;
+    std::vector<int8_t> packed(n * rowBytes, 0);
+    for (int64_t row = 0; row < k; ++row)
+      for (int64_t col = 0; col < n; ++col) {
+        int q = read((*values)[row * n + col]) + shift;
+        int8_t &byte = packed[col * rowBytes + (four ? row / 2 : row)];
+        if (four)
+          byte = static_cast<int8_t>(static_cast<uint8_t>(byte) |
+                                     ((q & 0xf) << (4 * (row % 2))));
+        else
+          byte = static_cast<int8_t>(q);
+      }
+    std::vector<float> wideScales(n * blocks);
+    std::vector<int8_t> zeroPoints(signedOnly ? 0 : n * blocks, 0);
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t col = 0; col < n; ++col) {
+        wideScales[col * blocks + b] = (*scales)[b * n + col];
+        if (zeros)
+          zeroPoints[col * blocks + b] =
+              static_cast<int8_t>(read((*zeros)[b * n + col]) + shift);
+      }
+    std::string name = !node->name().empty() ? node->name() : node->output(0);
+    Type i8 = builder.getI8Type();
+    SmallVector<Value> operands{
+        createConstant(
+            largeToResource(
+                DenseElementsAttr::get(RankedTensorType::get({n, rowBytes}, i8),
+                                       ArrayRef<int8_t>(packed)),
+                blobNameFor(name + ".x")),
+            nodeLoc),
+        createConstant(
+            largeToResource(
+                DenseElementsAttr::get(RankedTensorType::get({n, blocks}, f32),
+                                       ArrayRef<float>(wideScales)),
+                blobNameFor(name + ".scales")),
+            nodeLoc)};
+    SmallVector<NamedAttribute> attrs{
+        namedAttr("bits", builder.getI64IntegerAttr(bits)),
+        namedAttr("block_size", builder.getI64IntegerAttr(block))};
+    if (!signedOnly) {
+      operands.push_back(createConstant(
+          largeToResource(
+              DenseElementsAttr::get(RankedTensorType::get({n, blocks}, i8),
+                                     ArrayRef<int8_t>(zeroPoints)),
+              blobNameFor(name + ".zero_points")),
+          nodeLoc));
+      attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+    }
+    FailureOr<Value> rows = create<llm::DequantizeOp>(
+        operands, attrs, RankedTensorType::get({n, k}, f32));
+    if (failed(rows))
+      return failure();
+    FailureOr<Value> typed = castTo(*rows, scaleElement);
+    if (failed(typed))
+      return failure();
+    return setResult(create<llm::TransposeOp>(
+        *typed,
+        {namedAttr("permutation", builder.getDenseI64ArrayAttr({1, 0}))}));
+  }
+
+  // Any other x: `axis` moved last, dequantized, moved back.
+  SmallVector<int64_t> perm, inverse(rank);
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != *axis)
+      perm.push_back(i);
+  perm.push_back(*axis);
+  for (int64_t i = 0; i < rank; ++i)
+    inverse[perm[i]] = i;
+  auto moveLast = [&](Value value) -> FailureOr<Value> {
+    if (*axis == rank - 1)
+      return value;
+    return create<llm::TransposeOp>(
+        value, {namedAttr("permutation", builder.getDenseI64ArrayAttr(perm))});
+  };
+  FailureOr<Value> wideScale = castTo(scale, f32);
+  if (failed(wideScale))
+    return failure();
+  FailureOr<Value> movedX = moveLast(x), movedScale = moveLast(*wideScale);
+  if (failed(movedX) || failed(movedScale))
+    return failure();
+  SmallVector<Value> operands{*movedX, *movedScale};
+  if (zero) {
+    FailureOr<Value> movedZero = moveLast(zero);
+    if (failed(movedZero))
+      return failure();
+    operands.push_back(*movedZero);
+  }
+  SmallVector<NamedAttribute> attrs{
+      namedAttr("block_size", builder.getI64IntegerAttr(block))};
+  if (isUnsigned)
+    attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+  FailureOr<Value> result =
+      create<llm::DequantizeOp>(operands, attrs, typeOf(*movedX).clone(f32));
+  if (failed(result))
+    return failure();
+  result = castTo(*result, scaleElement);
+  if (failed(result) || *axis == rank - 1)
+    return setResult(result);
+  return setResult(create<llm::TransposeOp>(
+      *result,
+      {namedAttr("permutation", builder.getDenseI64ArrayAttr(inverse))}));
 }
 
 /// ONNX Runtime's 4- or 8-bit weight-only matmul (com.microsoft MatMulNBits,
@@ -5778,6 +6053,9 @@ LogicalResult ONNXImporter::importConstant() {
           blobNameFor(node->output_size() ? node->output(0) : node->name()));
       if (failed(value))
         return failure();
+      if (attr.t().data_type() == onnx::TensorProto::UINT8 ||
+          attr.t().data_type() == kOnnxUInt4)
+        markUnsignedOutput(0);
       return setResult(createConstant(*value, nodeLoc));
     }
     if (name == "value_float" || name == "value_floats") {

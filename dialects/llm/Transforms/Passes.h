@@ -30,6 +30,12 @@ constexpr llvm::StringLiteral kActAbsMaxAttrName = "llm.act_absmax";
 constexpr llvm::StringLiteral kActPercentileAttrName = "llm.act_percentile";
 /// Module attribute where llm-quantize records what it quantized.
 constexpr llvm::StringLiteral kQuantizationAttrName = "llm.quantization";
+
+/// Whether a matmul's rhs is a weight the model holds weight-only quantized:
+/// a 2-D static llm.dequantize of constants (MatMulNBits, a blocked
+/// DequantizeLinear), perhaps cast to a 16-bit float type. llm-quantize's
+/// int8 mode requantizes such a weight per channel, as it does a float one.
+bool isConstantDequantizedWeight(Value rhs);
 } // namespace mlir::llm
 
 #endif // LLM_TRANSFORMS_PASSES_H

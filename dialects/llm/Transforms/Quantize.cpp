@@ -81,6 +81,98 @@ ElementsAttr widenedHalf(ElementsAttr value) {
       ArrayRef<float>(*floats));
 }
 
+/// The elements of an i8 constant (dense, splat or dense_resource), or
+/// failure.
+FailureOr<std::vector<int8_t>> bytesOf(ElementsAttr value) {
+  auto type = cast<ShapedType>(value.getType());
+  if (!type.getElementType().isInteger(8) || !type.hasStaticShape())
+    return failure();
+  size_t count = type.getNumElements();
+  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat())
+    return std::vector<int8_t>(count, dense.getSplatValue<int8_t>());
+  std::optional<ArrayRef<char>> bytes = rawElementBytes(value);
+  if (!bytes || bytes->size() != count)
+    return failure();
+  return std::vector<int8_t>(bytes->begin(), bytes->end());
+}
+
+/// The f32 values of a 2-D `llm.dequantize` whose operands are constants
+/// (a weight quantized weight-only before import: MatMulNBits, a blocked
+/// DequantizeLinear), computed as the op specifies, or failure.
+FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
+  auto input = op.getInput().getDefiningOp<ConstantOp>();
+  auto scale = op.getScale().getDefiningOp<ConstantOp>();
+  auto zero = op.getZeroPoint() ? op.getZeroPoint().getDefiningOp<ConstantOp>()
+                                : ConstantOp();
+  auto type = cast<RankedTensorType>(op.getType());
+  if (!input || !scale || (op.getZeroPoint() && !zero) || type.getRank() != 2 ||
+      !type.hasStaticShape())
+    return failure();
+  FailureOr<std::vector<int8_t>> q = bytesOf(input.getValue());
+  FailureOr<std::vector<float>> s = floatsOf(scale.getValue());
+  FailureOr<std::vector<int8_t>> z =
+      zero ? bytesOf(zero.getValue()) : FailureOr<std::vector<int8_t>>();
+  if (failed(q) || failed(s) || (zero && failed(z)))
+    return failure();
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  int64_t bits = op.getBits(), block = op.getBlockSize();
+  int64_t storedCols = bits == 4 ? (cols + 1) / 2 : cols;
+  if (static_cast<int64_t>(q->size()) != rows * storedCols)
+    return failure();
+  // A parameter of rank <= 2 broadcast to [rows, cols / block (or cols)].
+  auto at = [&](Value parameter, int64_t r,
+                int64_t c) -> std::optional<size_t> {
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(parameter.getType()).getShape();
+    if (shape.size() > 2)
+      return std::nullopt;
+    int64_t pr = shape.size() == 2 ? shape[0] : 1;
+    int64_t pc = shape.empty() ? 1 : shape.back();
+    return (pr == 1 ? 0 : r) * pc + (pc == 1 ? 0 : c);
+  };
+  bool isUnsigned = op.getIsUnsigned();
+  auto read = [&](int8_t v) -> int32_t {
+    return isUnsigned ? static_cast<uint8_t>(v) : v;
+  };
+  std::vector<float> out(rows * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      int32_t v;
+      if (bits == 4) {
+        uint8_t nibble = (static_cast<uint8_t>((*q)[r * storedCols + c / 2]) >>
+                          (4 * (c % 2))) &
+                         0xF;
+        v = isUnsigned ? nibble : (nibble ^ 8) - 8;
+      } else {
+        v = read((*q)[r * cols + c]);
+      }
+      int64_t pc = block ? c / block : c;
+      std::optional<size_t> si = at(op.getScale(), r, pc);
+      std::optional<size_t> zi = zero ? at(op.getZeroPoint(), r, pc) : 0;
+      if (!si || !zi || *si >= s->size() || (zero && *zi >= z->size()))
+        return failure();
+      if (zero)
+        v -= read((*z)[*zi]);
+      out[r * cols + c] = static_cast<float>(v) * (*s)[*si];
+    }
+  return out;
+}
+
+/// The llm.dequantize a weight-only quantized rhs reads (see
+/// isConstantDequantizedWeight), and the cast after it if any.
+std::pair<DequantizeOp, CastOp> constantDequantizeOf(Value rhs) {
+  auto narrowing = rhs.getDefiningOp<CastOp>();
+  auto dequant =
+      (narrowing ? narrowing.getInput() : rhs).getDefiningOp<DequantizeOp>();
+  auto type =
+      dequant ? cast<RankedTensorType>(dequant.getType()) : RankedTensorType();
+  if (!dequant || type.getRank() != 2 || !type.hasStaticShape() ||
+      !llvm::all_of(dequant->getOperands(),
+                    [](Value v) { return v.getDefiningOp<ConstantOp>(); }))
+    return {};
+  return {dequant, narrowing};
+}
+
 /// roundeven in f32, as llm.quantize rounds.
 float roundEven(float x) { return std::nearbyint(x); }
 
@@ -339,7 +431,56 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     result.replaceAllUsesExcept(narrow.getResult(), narrow);
   }
 
+  /// int8 mode multiplies int8 weights: a weight the model already holds
+  /// weight-only quantized (an llm.dequantize of constants, perhaps cast to
+  /// the model's 16-bit type) becomes its float values, which are then
+  /// quantized per channel like any other.
+  void materializeDequantized(MatMulOp op) {
+    if (mode != "int8")
+      return;
+    Value rhs = op.getRhs();
+    auto [dequant, narrowing] = constantDequantizeOf(rhs);
+    if (!dequant)
+      return;
+    FailureOr<std::vector<float>> values = dequantizedConstant(dequant);
+    if (failed(values))
+      return;
+    auto type = cast<RankedTensorType>(rhs.getType());
+    Type element = type.getElementType();
+    std::string name =
+        blobName(dequant.getInput().getDefiningOp<ConstantOp>()) +
+        ".dequantized";
+    ElementsAttr attr;
+    if (element.isF32()) {
+      attr = makeFloats(type, name, *values);
+    } else if (isHalfWidth(element)) {
+      // What the model's cast computes: f32 rounded to nearest even.
+      std::vector<uint16_t> narrow(values->size());
+      for (auto [v, bits] : llvm::zip_equal(*values, narrow)) {
+        APFloat f(v);
+        bool lost;
+        f.convert(cast<FloatType>(element).getFloatSemantics(),
+                  APFloat::rmNearestTiesToEven, &lost);
+        bits = static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+      }
+      attr =
+          makeBlob(type, name,
+                   ArrayRef<char>(reinterpret_cast<const char *>(narrow.data()),
+                                  narrow.size() * sizeof(uint16_t)),
+                   alignof(uint16_t));
+    } else {
+      return;
+    }
+    OpBuilder b(op);
+    op.getRhsMutable().assign(ConstantOp::create(b, op.getLoc(), attr));
+    if (narrowing && narrowing->use_empty())
+      narrowing->erase();
+    if (dequant->use_empty())
+      dequant->erase();
+  }
+
   LogicalResult quantizeMatMul(MatMulOp op) {
+    materializeDequantized(op);
     widenHalf(op);
     auto weight = op.getRhs().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getRhs().getType());
@@ -537,3 +678,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   }
 };
 } // namespace
+
+bool mlir::llm::isConstantDequantizedWeight(Value rhs) {
+  return static_cast<bool>(constantDequantizeOf(rhs).first);
+}

@@ -123,3 +123,40 @@ func.func @half(%x: tensor<4x3xf16>, %ids: tensor<5xi64>) -> (tensor<4x2xf16>, t
   %e = llm.gather %t, %ids {axis = 0 : i64} : (tensor<3x2xf16>, tensor<5xi64>) -> tensor<5x2xf16>
   return %y, %e : tensor<4x2xf16>, tensor<5x2xf16>
 }
+
+// -----
+
+// A weight the model already holds weight-only quantized (4-bit, zero
+// points, blocks of 2: rows [0, 1, 1.75, -2] and [0, 0, 0, 16]) is
+// requantized per row in int8 mode, which multiplies 8-bit weights:
+// 127 * row / 2 and 127 * row / 16, ties to even (63.5 -> 64). The
+// weight-only modes leave it as it is. The same weight cast to f16 for an
+// f16 product becomes the same int8 rows.
+// DYN-LABEL: func @weight_only
+// DYN: %[[XQ:.*]] = llm.quantize %arg0
+// DYN: llm.qmatmul %[[XQ]], %{{.*}} {transpose_rhs = true} : (tensor<3x4xi8>, tensor<2x4xi8>) -> tensor<3x2xi32>
+// DYN-NOT: bits = 4
+// DYN-LABEL: func @weight_only_half
+// DYN: llm.qmatmul %{{.*}}, %{{.*}} {transpose_rhs = true} : (tensor<3x4xi8>, tensor<2x4xi8>) -> tensor<3x2xi32>
+// DYN: llm.cast %{{.*}} : (tensor<3x2xf32>) -> tensor<3x2xf16>
+// DYN: "0x0100000000406F810000007F"
+// W8-LABEL: func @weight_only
+// W8: %[[W:.*]] = llm.dequantize %{{.*}}, %{{.*}}, %{{.*}} {bits = 4 : i64, block_size = 2 : i64, is_unsigned}
+// W8: llm.matmul %arg0, %[[W]] {{{.*}}transpose_rhs = true}
+func.func @weight_only(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %q = llm.constant dense<[[49, 15], [-120, -60]]> : tensor<2x2xi8>
+  %s = llm.constant dense<[[0.5, 0.25], [1.0, 2.0]]> : tensor<2x2xf32>
+  %z = llm.constant dense<[[1, 8], [8, 4]]> : tensor<2x2xi8>
+  %w = llm.dequantize %q, %s, %z {bits = 4 : i64, block_size = 2 : i64, is_unsigned} : (tensor<2x2xi8>, tensor<2x2xf32>, tensor<2x2xi8>) -> tensor<2x4xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true, llm.act_absmax = array<f32: 1.0, 1.0, 1.0, 1.0>, llm.act_percentile = 1.0 : f32} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+func.func @weight_only_half(%x: tensor<3x4xf16>) -> tensor<3x2xf16> {
+  %q = llm.constant dense<[[49, 15], [-120, -60]]> : tensor<2x2xi8>
+  %s = llm.constant dense<[[0.5, 0.25], [1.0, 2.0]]> : tensor<2x2xf32>
+  %z = llm.constant dense<[[1, 8], [8, 4]]> : tensor<2x2xi8>
+  %w = llm.dequantize %q, %s, %z {bits = 4 : i64, block_size = 2 : i64, is_unsigned} : (tensor<2x2xi8>, tensor<2x2xf32>, tensor<2x2xi8>) -> tensor<2x4xf32>
+  %h = llm.cast %w : (tensor<2x4xf32>) -> tensor<2x4xf16>
+  %y = llm.matmul %x, %h {transpose_rhs = true, llm.act_absmax = array<f32: 1.0, 1.0, 1.0, 1.0>, llm.act_percentile = 1.0 : f32} : (tensor<3x4xf16>, tensor<2x4xf16>) -> tensor<3x2xf16>
+  return %y : tensor<3x2xf16>
+}

@@ -5,7 +5,14 @@
 float weights in plain MatMuls.
 
     make-matmulnbits.py IN.onnx NBITS.onnx TWIN.onnx [--block 32] [--symmetric]
-                        [--bits 4|8]
+                        [--bits 4|8] [--format qdq]
+
+--format qdq writes what the quantizer's QDQ format writes instead: a
+blocked DequantizeLinear (opset 21, axis 0, block_size) of an INT4 weight
+[K, N] (symmetric: q - 8, no zero points) or a UINT4 one with UINT4 zero
+points [blocks, N] (INT8/UINT8 with 8 bits), scales [blocks, N], then the
+MatMul; 4-bit tensors pack two values a byte over the flattened tensor, the
+low nibble first. The model's opset becomes 21.
 
 Layout (the contrib op's): 4 bits, B [N, blocks, block / 2] uint8, two
 values per byte along K, the low nibble first, zero_points [N *
@@ -60,6 +67,61 @@ def quantize(w, block, symmetric, scale_dtype=np.float32, bits=4):
     return packed, scale.reshape(-1).astype(scale_dtype), zero_packed, deq.T.astype(np.float32)
 
 
+def tensor(name, data_type, dims, raw):
+    """A TensorProto of raw bytes (the installed onnx predates INT4)."""
+    t = onnx.TensorProto()
+    t.name, t.data_type, t.raw_data = name, data_type, raw
+    t.dims.extend(dims)
+    return t
+
+
+def pack4(values):
+    """Two 4-bit values a byte over the flattened array, the low nibble
+    first (ONNX's INT4/UINT4 layout)."""
+    flat = (values.reshape(-1).astype(np.int64) & 0xF).astype(np.uint8)
+    if flat.size % 2:
+        flat = np.append(flat, np.uint8(0))
+    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).tobytes()
+
+
+def qdq_weight(packed, scales, zeros, k, n, args, prefix):
+    """The QDQ format's initializers and DequantizeLinear for the weight
+    quantize() packed: q [K, N] with scales and zero points [blocks, N]."""
+    bits, top, mid = args.bits, 2 ** args.bits - 1, 2 ** (args.bits - 1)
+    if bits == 4:
+        q = np.stack([packed & 0xF, packed >> 4], -1).reshape(n, -1)
+    else:
+        q = packed.reshape(n, -1)
+    q = q[:, :k].T.astype(np.int64)  # [K, N], 0..top
+    blocks = scales.size // n
+    scales = scales.reshape(n, blocks).T.copy()
+    int4, uint4 = 22, 21
+    if zeros is None:  # symmetric: signed values, no zero points
+        q = q - mid
+        x = (tensor(prefix + ".x", int4, [k, n], pack4(q)) if bits == 4 else
+             numpy_helper.from_array(q.astype(np.int8), prefix + ".x"))
+        zero = None
+    else:
+        if bits == 4:
+            z = np.stack([zeros & 0xF, zeros >> 4], -1).reshape(n, -1)[:, :blocks]
+        else:
+            z = zeros.reshape(n, blocks)
+        z = z.T.astype(np.int64)
+        x = (tensor(prefix + ".x", uint4, [k, n], pack4(q)) if bits == 4 else
+             numpy_helper.from_array(q.astype(np.uint8), prefix + ".x"))
+        zero = (tensor(prefix + ".zero_points", uint4, [blocks, n], pack4(z)) if bits == 4
+                else numpy_helper.from_array(z.astype(np.uint8), prefix + ".zero_points"))
+    assert q.min() >= -mid and q.max() <= top
+    inits = [x, numpy_helper.from_array(scales, prefix + ".scales")]
+    inputs = [x.name, prefix + ".scales"]
+    if zero is not None:
+        inits.append(zero)
+        inputs.append(zero.name)
+    node = helper.make_node("DequantizeLinear", inputs, [prefix + ".dequantized_w"],
+                            name=prefix + "_DQ", axis=0, block_size=args.block)
+    return inits, node
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
@@ -68,6 +130,7 @@ def main():
     parser.add_argument("--block", type=int, default=32)
     parser.add_argument("--symmetric", action="store_true")
     parser.add_argument("--bits", type=int, choices=(4, 8), default=4)
+    parser.add_argument("--format", choices=("nbits", "qdq"), default="nbits")
     args = parser.parse_args()
     model = onnx.load(args.model)
     twin = onnx.load(args.model)
@@ -87,16 +150,25 @@ def main():
                                               args.symmetric, w.dtype, args.bits)
         deq = deq.astype(w.dtype)
         prefix = f"{node.name or node.output[0]}_q4"
-        new_inits = [numpy_helper.from_array(packed, prefix + ".B"),
-                     numpy_helper.from_array(scales, prefix + ".scales")]
-        inputs = [node.input[0], prefix + ".B", prefix + ".scales"]
-        if zeros is not None:
-            new_inits.append(numpy_helper.from_array(zeros, prefix + ".zero_points"))
-            inputs.append(prefix + ".zero_points")
-        graph.initializer.extend(new_inits)
-        nodes.append(helper.make_node(
-            "MatMulNBits", inputs, list(node.output), name=node.name, domain="com.microsoft",
-            K=w.shape[0], N=w.shape[1], bits=args.bits, block_size=args.block))
+        if args.format == "qdq":
+            k, n = w.shape
+            dq_inits, dq_node = qdq_weight(packed, scales, zeros, k, n, args, prefix)
+            graph.initializer.extend(dq_inits)
+            nodes.append(dq_node)
+            nodes.append(helper.make_node("MatMul", [node.input[0], dq_node.output[0]],
+                                          list(node.output), name=node.name))
+        else:
+            new_inits = [numpy_helper.from_array(packed, prefix + ".B"),
+                         numpy_helper.from_array(scales, prefix + ".scales")]
+            inputs = [node.input[0], prefix + ".B", prefix + ".scales"]
+            if zeros is not None:
+                new_inits.append(numpy_helper.from_array(zeros, prefix + ".zero_points"))
+                inputs.append(prefix + ".zero_points")
+            graph.initializer.extend(new_inits)
+            nodes.append(helper.make_node(
+                "MatMulNBits", inputs, list(node.output), name=node.name,
+                domain="com.microsoft", K=w.shape[0], N=w.shape[1], bits=args.bits,
+                block_size=args.block))
         # The twin reads the dequantized weight under a name of its own (a
         # weight may be shared).
         twin_inits[weight.name]  # exists
@@ -108,10 +180,17 @@ def main():
         count += 1
     del graph.node[:]
     graph.node.extend(nodes)
-    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    if args.format == "nbits":
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    else:
+        for opset in model.opset_import:
+            if opset.domain in ("", "ai.onnx"):
+                opset.version = max(opset.version, 21)
+        model.ir_version = max(model.ir_version, 10)
     onnx.save(model, args.nbits)
     onnx.save(twin, args.twin)
-    print(f"make-matmulnbits: {count} MatMulNBits ({args.bits} bits, block {args.block}, "
+    what = "MatMulNBits" if args.format == "nbits" else "blocked DequantizeLinear + MatMul"
+    print(f"make-matmulnbits: {count} {what} ({args.bits} bits, block {args.block}, "
           f"{'symmetric' if args.symmetric else 'asymmetric'})")
 
 
