@@ -333,6 +333,7 @@ private:
   LogicalResult importGroupNormalization();
   LogicalResult importGelu();
   LogicalResult importMatMul();
+  FailureOr<Value> numpyMatMul(Value lhs, Value rhs);
   LogicalResult importGemm();
   LogicalResult importReshape();
   LogicalResult importTranspose();
@@ -360,6 +361,10 @@ private:
   LogicalResult importSkipNormalization();
   LogicalResult importEmbedLayerNormalization();
   LogicalResult importMicrosoftAttention();
+  LogicalResult microsoftAttention(bool quantized);
+  /// QEmbedLayerNormalization's per-tensor (scale, zero point) of the
+  /// quantized tables at its input indices (2 to 6).
+  llvm::DenseMap<unsigned, std::pair<Value, Value>> quantizedTables;
   LogicalResult importMicrosoftMultiHeadAttention();
   FailureOr<Value> microsoftAttend(Value q, Value k, Value v, Value mask,
                                    Value attentionBias);
@@ -431,9 +436,22 @@ private:
   LogicalResult importQuantizeLinear();
   LogicalResult importDequantizeLinear();
   LogicalResult importBlockedDequantize(int64_t block);
+  FailureOr<Value> dequantizeBlocks(Value x, Value scale, Value zero,
+                                    int64_t axis, int64_t block,
+                                    bool isUnsigned);
   LogicalResult importMatMulInteger();
   LogicalResult importQLinearMatMul();
   LogicalResult importDynamicQuantizeLinear();
+  FailureOr<std::array<Value, 3>> dynamicQuantize(Value x);
+  FailureOr<Value> integerProductToFloat(Value a, Value b, Value aScale,
+                                         Value bScale, Value aZero, Value bZero,
+                                         bool aUnsigned, bool bUnsigned);
+  LogicalResult importMatMulIntegerToFloat();
+  LogicalResult importDynamicQuantizeMatMul();
+  LogicalResult importFusedMatMul();
+  LogicalResult importQAttention();
+  LogicalResult importQEmbedLayerNormalization();
+  LogicalResult importGatherBlockQuantized();
   // Quantization helpers.
   bool isUnsignedInput(unsigned index) const {
     return index < static_cast<unsigned>(node->input_size()) &&
@@ -462,6 +480,8 @@ private:
   /// Values whose ONNX type is uint8: llm integers are signless, so the
   /// quantization ops are told how to read these bytes.
   llvm::StringSet<> unsignedNames;
+  /// Values that were INT4/UINT4 tensors (a byte per value here).
+  llvm::StringSet<> fourBitNames;
   /// Graph inputs with a value known at compile time -> its constant.
   llvm::DenseMap<Value, Value> knownInputs;
   /// Sequence-typed names -> their tensors (known at import, as the loops
@@ -623,6 +643,12 @@ ONNXImporter::microsoftOpTable() {
       {"EmbedLayerNormalization", {&I::importEmbedLayerNormalization, 0}},
       {"GroupQueryAttention", {&I::importGroupQueryAttention, 0}},
       {"RotaryEmbedding", {&I::importRotaryEmbedding, 0}},
+      {"FusedMatMul", {&I::importFusedMatMul, 0}},
+      {"MatMulIntegerToFloat", {&I::importMatMulIntegerToFloat, 0}},
+      {"DynamicQuantizeMatMul", {&I::importDynamicQuantizeMatMul, 0}},
+      {"QAttention", {&I::importQAttention, 0}},
+      {"QEmbedLayerNormalization", {&I::importQEmbedLayerNormalization, 0}},
+      {"GatherBlockQuantized", {&I::importGatherBlockQuantized, 0}},
   };
   return table;
 }
@@ -826,6 +852,8 @@ LogicalResult ONNXImporter::importInitializers(onnx::GraphProto &graph) {
     if (tensor.data_type() == onnx::TensorProto::UINT8 ||
         tensor.data_type() == kOnnxUInt4)
       unsignedNames.insert(name);
+    if (tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUInt4)
+      fourBitNames.insert(name);
     FailureOr<ElementsAttr> value =
         tensorToAttr(tensor, ("initializer '" + name + "'"), blobNameFor(name));
     if (failed(value))
@@ -1885,28 +1913,44 @@ LogicalResult ONNXImporter::importEmbedLayerNormalization() {
   if (idsType.getRank() != 2)
     return error("expects input_ids of rank 2");
   int64_t seq = idsType.getDimSize(1);
-  auto gather = [&](Value table, Value indices) -> Value {
-    FailureOr<Value> rows = create<llm::GatherOp>(
-        {table, indices}, {namedAttr("axis", builder.getI64IntegerAttr(0))});
-    return succeeded(rows) ? *rows : Value();
+  // QEmbedLayerNormalization's 8-bit tensors: per-tensor (x - zero point) *
+  // scale, after the gather for a table (only the rows read).
+  auto dequantized = [&](unsigned index, Value value) -> Value {
+    auto it = quantizedTables.find(index);
+    if (!value || it == quantizedTables.end())
+      return value;
+    auto [scale, zero] = it->second;
+    SmallVector<NamedAttribute> attrs;
+    if (isUnsignedInput(index))
+      attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+    return orNull(
+        create<llm::DequantizeOp>({value, scale, zero}, attrs,
+                                  typeOf(value).clone(builder.getF32Type())));
   };
-  Value sum = gather(input(2), ids);
+  auto gather = [&](unsigned index, Value indices) -> Value {
+    FailureOr<Value> rows = create<llm::GatherOp>(
+        {input(index), indices},
+        {namedAttr("axis", builder.getI64IntegerAttr(0))});
+    return succeeded(rows) ? dequantized(index, *rows) : Value();
+  };
+  Value sum = gather(2, ids);
   Value positions = input(8);
   if (!positions) {
     SmallVector<int64_t> iota = llvm::to_vector(llvm::seq<int64_t>(0, seq));
     positions = indexConstant({1, seq}, iota);
   }
-  sum = emit<llm::AddOp>({sum, gather(input(3), positions)});
+  sum = emit<llm::AddOp>({sum, gather(3, positions)});
   if (input(1) && input(4))
-    sum = emit<llm::AddOp>({sum, gather(input(4), input(1))});
-  if (!sum)
+    sum = emit<llm::AddOp>({sum, gather(4, input(1))});
+  Value gamma = dequantized(5, input(5)), beta = dequantized(6, input(6));
+  if (!sum || !gamma || !beta)
     return failure();
   SmallVector<NamedAttribute> attrs = {
       namedAttr("axis", builder.getI64IntegerAttr(2)),
       namedAttr("epsilon",
                 builder.getF32FloatAttr(getFloat("epsilon", 1e-12f)))};
-  if (failed(setResult(create<llm::LayerNormOp>({sum, input(5), input(6)},
-                                                attrs, sum.getType()))))
+  if (failed(setResult(
+          create<llm::LayerNormOp>({sum, gamma, beta}, attrs, sum.getType()))))
     return failure();
   if (outputUsed(1)) {
     if (!input(7))
@@ -1926,6 +1970,44 @@ LogicalResult ONNXImporter::importEmbedLayerNormalization() {
   if (outputUsed(2))
     results.push_back(sum);
   return success();
+}
+
+/// com.microsoft QEmbedLayerNormalization (ONNX Runtime's quantize_dynamic
+/// of an EmbedLayerNormalization): the tables, gamma and beta are 8-bit
+/// (int8 or uint8, one type) with per-tensor scales (inputs 8 to 12) and
+/// zero points (13 to 17); rows are dequantized as they are gathered, then
+/// it is EmbedLayerNormalization (positions 0..S-1; mask_index the count of
+/// ones per row).
+LogicalResult ONNXImporter::importQEmbedLayerNormalization() {
+  if (failed(requireInputs(1)))
+    return failure();
+  quantizedTables.clear();
+  for (unsigned index : {2u, 3u, 4u, 5u, 6u}) {
+    Value value = input(index), scale = input(index + 6),
+          zero = input(index + 11);
+    if (!value)
+      continue;
+    static const char *names[] = {"word_embedding", "position_embedding",
+                                  "segment_embedding", "gamma", "beta"};
+    std::string name = names[index - 2];
+    if (!scale || !zero)
+      return error(name + " needs its scale and zero point");
+    if (failed(requireQuantized(value, name + "_quant", false)) ||
+        failed(requireQuantized(zero, name + "_zero_point", false)))
+      return failure();
+    FailureOr<Value> wide = floatParameter(scale, name + "_scale");
+    if (failed(wide))
+      return failure();
+    if (typeOf(*wide).getNumElements() != 1 ||
+        typeOf(zero).getNumElements() != 1)
+      return error(name + "_scale and " + name +
+                   "_zero_point must be per tensor");
+    quantizedTables[index] = {*wide, zero};
+  }
+  inputs.resize(8);
+  LogicalResult result = importEmbedLayerNormalization();
+  quantizedTables.clear();
+  return result;
 }
 
 /// [B, L, N * D] -> [B, N, L, D].
@@ -1966,9 +2048,23 @@ Value ONNXImporter::afterPast(Value cache, Value fresh) {
 /// unidirectional hides a later one, plus attention_bias; softmax; the
 /// heads concatenated.
 LogicalResult ONNXImporter::importMicrosoftAttention() {
-  if (failed(requireInputs(2)))
+  return microsoftAttention(/*quantized=*/false);
+}
+
+/// com.microsoft QAttention (ONNX Runtime's quantize_dynamic of an
+/// Attention): the projection is the 8-bit input times the 8-bit weights
+/// with their scales and zero points (weights per tensor or per column),
+/// plus the bias; the rest is Attention's. Inputs: input, weight, bias,
+/// input_scale, weight_scale, mask_index, input_zero_point,
+/// weight_zero_point, past.
+LogicalResult ONNXImporter::importQAttention() {
+  return microsoftAttention(/*quantized=*/true);
+}
+
+LogicalResult ONNXImporter::microsoftAttention(bool quantized) {
+  if (failed(requireInputs(quantized ? 5 : 2)))
     return failure();
-  if (input(6))
+  if (!quantized && input(6))
     return error("input 'past_sequence_length' is not supported");
   if (getInt("do_rotary", 0) != 0)
     return error("do_rotary is not supported");
@@ -1992,16 +2088,24 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
                  " do not split the weights' " + Twine(total) +
                  " columns into Q and K of one size and V, each a multiple of "
                  "num_heads " + Twine(heads));
-  Value past = input(4);
+  Value past = input(quantized ? 8 : 4);
+  Value maskIndex = input(quantized ? 5 : 3);
+  Value attentionBias = quantized ? Value() : input(5);
   if ((past || outputUsed(1)) && sizes[1] != sizes[2])
     return error("the past and present KV cache need V as wide as K, got "
                  "qkv_hidden_sizes " + shapeString(sizes));
-  FailureOr<Value> projected = plainMatMul(x, input(1));
+  FailureOr<Value> projected =
+      quantized ? integerProductToFloat(x, input(1), input(3), input(4),
+                                        input(6), input(7), isUnsignedInput(0),
+                                        isUnsignedInput(1))
+                : plainMatMul(x, input(1));
   if (failed(projected))
     return failure();
   Value qkv = *projected;
   if (input(2))
     qkv = emit<llm::AddOp>({qkv, input(2)});
+  if (quantized && qkv)
+    qkv = orNull(castTo(qkv, typeOf(input(2)).getElementType()));
   if (!qkv)
     return failure();
   FailureOr<SmallVector<Value>> parts = createOp<llm::SplitOp>(
@@ -2028,7 +2132,7 @@ LogicalResult ONNXImporter::importMicrosoftAttention() {
     k = afterPast(orNull(reshape((*halves)[0], cacheShape)), k);
     v = afterPast(orNull(reshape((*halves)[1], cacheShape)), v);
   }
-  if (failed(setResult(microsoftAttend(q, k, v, input(3), input(5)))))
+  if (failed(setResult(microsoftAttend(q, k, v, maskIndex, attentionBias))))
     return failure();
   if (outputUsed(1)) {
     FailureOr<Value> present = stackAlong({k, v}, 0);
@@ -3705,7 +3809,11 @@ LogicalResult ONNXImporter::importGelu() {
 LogicalResult ONNXImporter::importMatMul() {
   if (failed(requireInputs(2)))
     return failure();
-  Value lhs = input(0), rhs = input(1);
+  return setResult(numpyMatMul(input(0), input(1)));
+}
+
+/// ONNX's (numpy's) matmul of `lhs` and `rhs`.
+FailureOr<Value> ONNXImporter::numpyMatMul(Value lhs, Value rhs) {
   RankedTensorType lhsType = typeOf(lhs), rhsType = typeOf(rhs);
   if (lhsType.getRank() == 0 || rhsType.getRank() == 0)
     return error("expects operands of rank >= 1, got lhs " +
@@ -3740,13 +3848,62 @@ LogicalResult ONNXImporter::importMatMul() {
   }
   FailureOr<Value> product = plainMatMul(lhs, rhs, transposeRhs);
   if (failed(product) || (!vectorLhs && !vectorRhs))
-    return setResult(product);
+    return product;
   SmallVector<int64_t> shape(typeOf(*product).getShape());
   if (vectorRhs)
     shape.erase(shape.end() - 1);
   if (vectorLhs)
     shape.erase(shape.end() - 1 - (vectorRhs ? 0 : 1));
-  return setResult(reshape(*product, shape));
+  return reshape(*product, shape);
+}
+
+/// ONNX Runtime's FusedMatMul (com.microsoft, what its graph optimizer
+/// writes for a MatMul with transposed inputs and a scale): alpha *
+/// op(A) @ op(B), where transBatchA/B first move dim 0 to the
+/// second-to-last place ([d0, b.., dn] -> [b.., d0, dn]) and transA/B
+/// swap the last two dims of an input of rank >= 2 (a vector is left as it
+/// is).
+LogicalResult ONNXImporter::importFusedMatMul() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value a = input(0), b = input(1);
+  int64_t rankA = typeOf(a).getRank(), rankB = typeOf(b).getRank();
+  bool batchA = getInt("transBatchA", 0) != 0,
+       batchB = getInt("transBatchB", 0) != 0;
+  if ((batchA || batchB) && (rankA < 3 || rankA != rankB))
+    return error("transBatchA and transBatchB need inputs of one rank >= 3, "
+                 "got ranks " +
+                 Twine(rankA) + " and " + Twine(rankB));
+  auto batchFirst = [&](Value v, int64_t rank) {
+    SmallVector<int64_t> perm =
+        llvm::to_vector(llvm::seq<int64_t>(1, rank - 1));
+    perm.push_back(0);
+    perm.push_back(rank - 1);
+    return transposed(v, perm);
+  };
+  auto swapLast = [&](Value v, int64_t rank) {
+    SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(perm[rank - 1], perm[rank - 2]);
+    return transposed(v, perm);
+  };
+  if (batchA)
+    a = batchFirst(a, rankA);
+  if (batchB)
+    b = batchFirst(b, rankB);
+  if (getInt("transA", 0) != 0 && rankA >= 2)
+    a = swapLast(a, rankA);
+  if (getInt("transB", 0) != 0 && rankB >= 2)
+    b = swapLast(b, rankB);
+  if (!a || !b)
+    return failure();
+  FailureOr<Value> product = numpyMatMul(a, b);
+  if (failed(product))
+    return failure();
+  float alpha = getFloat("alpha", 1.0f);
+  if (alpha == 1.0f)
+    return setResult(product);
+  return setResult(emit<llm::MulOp>(
+      {*product, scalarOf(typeOf(*product).getElementType(), alpha)}));
 }
 
 LogicalResult ONNXImporter::importGemm() {
@@ -4092,46 +4249,178 @@ LogicalResult ONNXImporter::importBlockedDequantize(int64_t block) {
   }
 
   // Any other x: `axis` moved last, dequantized, moved back.
-  SmallVector<int64_t> perm, inverse(rank);
-  for (int64_t i = 0; i < rank; ++i)
-    if (i != *axis)
-      perm.push_back(i);
-  perm.push_back(*axis);
-  for (int64_t i = 0; i < rank; ++i)
-    inverse[perm[i]] = i;
-  auto moveLast = [&](Value value) -> FailureOr<Value> {
-    if (*axis == rank - 1)
-      return value;
-    return create<llm::TransposeOp>(
-        value, {namedAttr("permutation", builder.getDenseI64ArrayAttr(perm))});
-  };
   FailureOr<Value> wideScale = castTo(scale, f32);
   if (failed(wideScale))
     return failure();
-  FailureOr<Value> movedX = moveLast(x), movedScale = moveLast(*wideScale);
-  if (failed(movedX) || failed(movedScale))
+  FailureOr<Value> result =
+      dequantizeBlocks(x, *wideScale, zero, *axis, block, isUnsigned);
+  if (failed(result))
     return failure();
-  SmallVector<Value> operands{*movedX, *movedScale};
-  if (zero) {
-    FailureOr<Value> movedZero = moveLast(zero);
-    if (failed(movedZero))
-      return failure();
-    operands.push_back(*movedZero);
-  }
+  return setResult(castTo(*result, scaleElement));
+}
+
+/// f32 (x - zero) * scale with scale and zero (optional) per block of
+/// `block` elements along `axis` (x's shape with ceil(D / block) there):
+/// llm.dequantize takes its blocks along the last dim, so any other axis is
+/// moved last and back.
+FailureOr<Value> ONNXImporter::dequantizeBlocks(Value x, Value scale,
+                                                Value zero, int64_t axis,
+                                                int64_t block,
+                                                bool isUnsigned) {
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> perm, inverse(rank);
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != axis)
+      perm.push_back(i);
+  perm.push_back(axis);
+  for (int64_t i = 0; i < rank; ++i)
+    inverse[perm[i]] = i;
+  auto moveLast = [&](Value value) -> Value {
+    return axis == rank - 1 || !value ? value : transposed(value, perm);
+  };
+  SmallVector<Value> operands{moveLast(x), moveLast(scale)};
+  if (zero)
+    operands.push_back(moveLast(zero));
+  if (llvm::is_contained(operands, Value()))
+    return failure();
   SmallVector<NamedAttribute> attrs{
       namedAttr("block_size", builder.getI64IntegerAttr(block))};
   if (isUnsigned)
     attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
-  FailureOr<Value> result =
-      create<llm::DequantizeOp>(operands, attrs, typeOf(*movedX).clone(f32));
+  FailureOr<Value> result = create<llm::DequantizeOp>(
+      operands, attrs, typeOf(operands[0]).clone(builder.getF32Type()));
+  if (failed(result) || axis == rank - 1)
+    return result;
+  Value back = transposed(*result, inverse);
+  if (!back)
+    return failure();
+  return back;
+}
+
+/// com.microsoft GatherBlockQuantized (ONNX Runtime's weight-only
+/// quantization of an embedding table, onnxruntime-genai's int4 or shared
+/// embeddings): Gather along gather_axis of data dequantized per block of
+/// block_size along quantize_axis. data is INT4/UINT4 (zero points of its
+/// type, default 0) or uint8 holding `bits` 4 (two a byte, the low nibble
+/// first) or 8 along the last axis, gather_axis 0, with packed uint8 zero
+/// points (default 2^(bits - 1)). The rows are gathered, with their scales
+/// and zero points, then dequantized; the result has the scales' type. An
+/// index out of range reads a clamped row (ONNX Runtime writes zeros).
+LogicalResult ONNXImporter::importGatherBlockQuantized() {
+  if (failed(requireInputs(3)))
+    return failure();
+  Value data = known(input(0)), indices = input(1), scale = input(2),
+        zero = input(3) ? known(input(3)) : Value();
+  if (failed(requireQuantized(data, "data", false)))
+    return failure();
+  auto scaleElement = dyn_cast<FloatType>(typeOf(scale).getElementType());
+  if (!scaleElement)
+    return error("scales must be a float tensor");
+  RankedTensorType dataType = typeOf(data);
+  int64_t rank = dataType.getRank();
+  FailureOr<int64_t> gatherAxis = normalizeAxis(getInt("gather_axis", 0), rank);
+  FailureOr<int64_t> quantizeAxis =
+      normalizeAxis(getInt("quantize_axis", 1), rank);
+  if (failed(gatherAxis) || failed(quantizeAxis))
+    return failure();
+  int64_t block = getInt("block_size", 128), bits = getInt("bits", 4);
+  if (block < 16 || (block & (block - 1)) != 0)
+    return error("block_size must be a power of two of at least 16, got " +
+                 Twine(block));
+  if (*gatherAxis == *quantizeAxis)
+    return error("gather_axis and quantize_axis must differ");
+  // uint8 data packs `bits` values a byte along the last axis (the model
+  // builder's layout, MatMulNBits'); INT4/UINT4 tensors are a byte per value
+  // here already.
+  bool fourBit = fourBitNames.contains(node->input(0));
+  bool packedBytes = isUnsignedInput(0) && !fourBit;
+  if (!fourBit && !packedBytes)
+    return error("data must be INT4, UINT4 or uint8");
+  if (packedBytes) {
+    if (bits != 4 && bits != 8)
+      return error("uint8 data with bits " + Twine(bits) +
+                   " is not supported (4 or 8)");
+    if (*gatherAxis != 0 || *quantizeAxis != rank - 1)
+      return error("uint8 data needs gather_axis 0 and quantize_axis the last "
+                   "axis");
+  } else if (bits != 4) {
+    return error("INT4/UINT4 data needs bits 4, got " + Twine(bits));
+  }
+  int64_t extent =
+      dataType.getDimSize(*quantizeAxis) * (packedBytes && bits == 4 ? 2 : 1);
+  int64_t blocks = (extent + block - 1) / block;
+  SmallVector<int64_t> scaleShape(dataType.getShape());
+  scaleShape[*quantizeAxis] = blocks;
+  if (typeOf(scale).getShape() != ArrayRef<int64_t>(scaleShape))
+    return error("scales must have shape " + shapeString(scaleShape) +
+                 ", got " + shapeString(typeOf(scale).getShape()));
+  Type i8 = builder.getI8Type();
+  bool isUnsigned = isUnsignedInput(0);
+  if (packedBytes) {
+    // Zero points: packed like the data (4 bits), or the default 2^(bits-1).
+    if (zero && bits == 4) {
+      std::optional<std::vector<int8_t>> packed = constantI8Values(zero);
+      SmallVector<int64_t> zeroShape(scaleShape);
+      zeroShape.back() = (blocks + 1) / 2;
+      if (!packed || typeOf(zero).getShape() != ArrayRef<int64_t>(zeroShape))
+        return error("zero_points must be a constant of shape " +
+                     shapeString(zeroShape));
+      int64_t rows = typeOf(zero).getNumElements() / zeroShape.back();
+      std::vector<int8_t> unpacked(rows * blocks);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t b = 0; b < blocks; ++b)
+          unpacked[r * blocks + b] = static_cast<int8_t>(
+              (static_cast<uint8_t>((*packed)[r * zeroShape.back() + b / 2]) >>
+               (4 * (b % 2))) &
+              0xf);
+      zero = denseConstant(i8, scaleShape, ArrayRef<int8_t>(unpacked));
+    }
+  }
+  if (zero && typeOf(zero).getRank() == rank &&
+      typeOf(zero).getShape() != ArrayRef<int64_t>(scaleShape))
+    return error("zero_points must have shape " + shapeString(scaleShape) +
+                 ", got " + shapeString(typeOf(zero).getShape()));
+  // Gather the rows of data, scales and zero points (those of full rank).
+  NamedAttribute axisAttr =
+      namedAttr("axis", builder.getI64IntegerAttr(*gatherAxis));
+  auto gathered = [&](Value value) -> Value {
+    if (!value || typeOf(value).getRank() != rank)
+      return value;
+    return orNull(create<llm::GatherOp>({value, indices}, {axisAttr}));
+  };
+  Value rows = gathered(data),
+        rowScales = gathered(orNull(castTo(scale, builder.getF32Type()))),
+        rowZeros = gathered(zero);
+  if (!rows || !rowScales)
+    return failure();
+  if (packedBytes && !rowZeros) {
+    // The default zero point 2^(bits - 1), one per block of every row.
+    SmallVector<int64_t> shape(typeOf(rows).getRank(), 1);
+    shape.back() = blocks;
+    std::vector<int8_t> fill(blocks, static_cast<int8_t>(1 << (bits - 1)));
+    rowZeros = denseConstant(i8, shape, ArrayRef<int8_t>(fill));
+  }
+  int64_t indexRank = typeOf(indices).getRank();
+  int64_t axis = *quantizeAxis < *gatherAxis ? *quantizeAxis
+                                             : *quantizeAxis + indexRank - 1;
+  FailureOr<Value> result;
+  if (packedBytes) {
+    SmallVector<NamedAttribute> attrs{
+        namedAttr("bits", builder.getI64IntegerAttr(bits)),
+        namedAttr("block_size", builder.getI64IntegerAttr(block)),
+        namedAttr("is_unsigned", builder.getUnitAttr())};
+    SmallVector<int64_t> shape(typeOf(rows).getShape());
+    shape.back() = extent;
+    result = create<llm::DequantizeOp>(
+        {rows, rowScales, rowZeros}, attrs,
+        RankedTensorType::get(shape, builder.getF32Type()));
+  } else {
+    result =
+        dequantizeBlocks(rows, rowScales, rowZeros, axis, block, isUnsigned);
+  }
   if (failed(result))
     return failure();
-  result = castTo(*result, scaleElement);
-  if (failed(result) || *axis == rank - 1)
-    return setResult(result);
-  return setResult(create<llm::TransposeOp>(
-      *result,
-      {namedAttr("permutation", builder.getDenseI64ArrayAttr(inverse))}));
+  return setResult(castTo(*result, scaleElement));
 }
 
 /// ONNX Runtime's 4- or 8-bit weight-only matmul (com.microsoft MatMulNBits,
@@ -4363,7 +4652,21 @@ LogicalResult ONNXImporter::importQLinearMatMul() {
 LogicalResult ONNXImporter::importDynamicQuantizeLinear() {
   if (failed(requireInputs(1)))
     return failure();
-  Value x = input(0);
+  FailureOr<std::array<Value, 3>> quantized = dynamicQuantize(input(0));
+  if (failed(quantized))
+    return failure();
+  markUnsignedOutput(0);
+  markUnsignedOutput(2);
+  llvm::append_range(results, *quantized);
+  return success();
+}
+
+/// DynamicQuantizeLinear of `x`: uint8 y, its f32 scale and zero point
+/// (scalars), over the range of x widened to include 0: scale = (max -
+/// min) / 255 (1 when x is all zeros, as ONNX Runtime's kernel takes it),
+/// zero point saturate(roundeven(-min / scale)), y = saturate(roundeven(x /
+/// scale) + zero point).
+FailureOr<std::array<Value, 3>> ONNXImporter::dynamicQuantize(Value x) {
   if (!typeOf(x).getElementType().isF32())
     return error("x must be a float (f32) tensor");
   int64_t rank = typeOf(x).getRank();
@@ -4385,28 +4688,126 @@ LogicalResult ONNXImporter::importDynamicQuantizeLinear() {
   FailureOr<Value> range = create<llm::SubOp>({*high, *low});
   if (failed(range))
     return failure();
-  FailureOr<Value> scale = create<llm::DivOp>({*range, *levels});
+  Value scale = emit<llm::WhereOp>({emit<llm::EqualOp>({*range, *zero}),
+                                    orNull(scalarF32(1.0f)),
+                                    emit<llm::DivOp>({*range, *levels})});
   FailureOr<Value> negated = create<llm::SubOp>({*zero, *low});
-  if (failed(scale) || failed(negated))
+  if (!scale || failed(negated))
     return failure();
   NamedAttribute isUnsigned = namedAttr("is_unsigned", builder.getUnitAttr());
   // zero_point = saturate(roundeven(-min / scale)) in [0, 255].
   FailureOr<Value> zeroPoint =
-      create<llm::QuantizeOp>({*negated, *scale}, {isUnsigned},
+      create<llm::QuantizeOp>({*negated, scale}, {isUnsigned},
                               RankedTensorType::get({}, builder.getI8Type()));
   if (failed(zeroPoint))
     return failure();
   FailureOr<Value> y =
-      create<llm::QuantizeOp>({x, *scale, *zeroPoint}, {isUnsigned},
+      create<llm::QuantizeOp>({x, scale, *zeroPoint}, {isUnsigned},
                               typeOf(x).clone(builder.getI8Type()));
   if (failed(y))
     return failure();
-  markUnsignedOutput(0);
-  markUnsignedOutput(2);
-  results.push_back(*y);
-  results.push_back(*scale);
-  results.push_back(*zeroPoint);
-  return success();
+  return std::array<Value, 3>{*y, scale, *zeroPoint};
+}
+
+/// The float product of two 8-bit tensors with their quantization
+/// parameters, as ONNX Runtime's MatMulIntegerToFloat, DynamicQuantizeMatMul
+/// and QAttention compute it: the exact i32 product of (a - a_zero_point)
+/// and (b - b_zero_point), times a_scale * b_scale (taken in f32 first) in
+/// one f32 multiply. a's parameters are per tensor; b's per tensor or per
+/// column ([N]).
+FailureOr<Value> ONNXImporter::integerProductToFloat(Value a, Value b,
+                                                     Value aScale, Value bScale,
+                                                     Value aZero, Value bZero,
+                                                     bool aUnsigned,
+                                                     bool bUnsigned) {
+  if (failed(requireQuantized(a, "A", false)) ||
+      failed(requireQuantized(b, "B", false)))
+    return failure();
+  RankedTensorType bType = typeOf(b);
+  if (typeOf(a).getRank() < 2 || bType.getRank() < 2)
+    return error("A and B must have rank >= 2");
+  int64_t n = bType.getShape().back();
+  auto perColumn = [&](Value v) {
+    RankedTensorType type = typeOf(v);
+    return type.getNumElements() == 1 ||
+           (type.getRank() == 1 && type.getDimSize(0) == n);
+  };
+  if (typeOf(aScale).getNumElements() != 1 ||
+      (aZero && typeOf(aZero).getNumElements() != 1))
+    return error("a_scale and a_zero_point must be per tensor");
+  if (!perColumn(bScale) || (bZero && !perColumn(bZero)))
+    return error("b_scale and b_zero_point must be per tensor or per column "
+                 "([" +
+                 Twine(n) + "]), got " +
+                 shapeString(typeOf(bScale).getShape()));
+  SmallVector<Value> operands{a, b};
+  for (auto [zero, what] : {std::pair<Value, StringRef>{aZero, "a_zero_point"},
+                            {bZero, "b_zero_point"}}) {
+    if (!zero)
+      continue;
+    if (failed(requireQuantized(zero, what, false)))
+      return failure();
+    operands.push_back(zero);
+  }
+  SmallVector<NamedAttribute> attrs{namedAttr(
+      llm::QMatMulOp::getOperandSegmentSizeAttr(),
+      builder.getDenseI32ArrayAttr({1, 1, aZero ? 1 : 0, bZero ? 1 : 0}))};
+  if (aUnsigned)
+    attrs.push_back(namedAttr("lhs_unsigned", builder.getUnitAttr()));
+  if (bUnsigned)
+    attrs.push_back(namedAttr("rhs_unsigned", builder.getUnitAttr()));
+  FailureOr<Value> accumulator = create<llm::QMatMulOp>(operands, attrs);
+  FailureOr<Value> as = floatParameter(aScale, "a_scale");
+  FailureOr<Value> bs = floatParameter(bScale, "b_scale");
+  if (failed(accumulator) || failed(as) || failed(bs))
+    return failure();
+  FailureOr<Value> product = create<llm::MulOp>({*as, *bs});
+  if (failed(product))
+    return failure();
+  return create<llm::DequantizeOp>(
+      {*accumulator, *product}, {},
+      typeOf(*accumulator).clone(builder.getF32Type()));
+}
+
+/// com.microsoft MatMulIntegerToFloat: A (u8/i8) @ B (u8/i8) with their
+/// scales and zero points, to float, plus `bias` (after the scaling).
+LogicalResult ONNXImporter::importMatMulIntegerToFloat() {
+  if (failed(requireInputs(4)))
+    return failure();
+  Type output = typeOf(input(2)).getElementType();
+  FailureOr<Value> y =
+      integerProductToFloat(input(0), input(1), input(2), input(3), input(4),
+                            input(5), isUnsignedInput(0), isUnsignedInput(1));
+  if (failed(y))
+    return failure();
+  Value result = *y;
+  if (Value bias = input(6))
+    result =
+        emit<llm::AddOp>({result, orNull(castTo(bias, builder.getF32Type()))});
+  if (!result)
+    return failure();
+  return setResult(castTo(result, output));
+}
+
+/// com.microsoft DynamicQuantizeMatMul (ONNX Runtime's quantize_dynamic
+/// after its graph optimizer): A quantized as DynamicQuantizeLinear does
+/// (uint8, per tensor), times the 8-bit B with b_scale (per tensor or
+/// column) and b_zero_point, plus `bias`.
+LogicalResult ONNXImporter::importDynamicQuantizeMatMul() {
+  if (failed(requireInputs(3)))
+    return failure();
+  FailureOr<std::array<Value, 3>> a = dynamicQuantize(input(0));
+  if (failed(a))
+    return failure();
+  auto [qa, aScale, aZero] = *a;
+  FailureOr<Value> y =
+      integerProductToFloat(qa, input(1), aScale, input(2), aZero, input(3),
+                            /*aUnsigned=*/true, isUnsignedInput(1));
+  if (failed(y))
+    return failure();
+  if (Value bias = input(4))
+    return setResult(emit<llm::AddOp>({*y, bias}));
+  return setResult(y);
 }
 
 //===----------------------------------------------------------------------===//
@@ -6056,6 +6457,10 @@ LogicalResult ONNXImporter::importConstant() {
       if (attr.t().data_type() == onnx::TensorProto::UINT8 ||
           attr.t().data_type() == kOnnxUInt4)
         markUnsignedOutput(0);
+      if ((attr.t().data_type() == kOnnxInt4 ||
+           attr.t().data_type() == kOnnxUInt4) &&
+          node->output_size())
+        fourBitNames.insert(node->output(0));
       return setResult(createConstant(*value, nodeLoc));
     }
     if (name == "value_float" || name == "value_floats") {

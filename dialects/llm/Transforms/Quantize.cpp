@@ -319,6 +319,11 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   }
 
   LogicalResult quantizeGather(GatherOp op) {
+    // Rows of quantization parameters (the scales of a gathered 8- or
+    // 4-bit table) stay as they are.
+    if (llvm::any_of(op->getUsers(),
+                     [](Operation *user) { return isa<DequantizeOp>(user); }))
+      return success();
     widenHalf(op);
     auto table = op.getData().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getData().getType());

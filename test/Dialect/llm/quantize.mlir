@@ -160,3 +160,23 @@ func.func @weight_only_half(%x: tensor<3x4xf16>) -> tensor<3x2xf16> {
   %y = llm.matmul %x, %h {transpose_rhs = true, llm.act_absmax = array<f32: 1.0, 1.0, 1.0, 1.0>, llm.act_percentile = 1.0 : f32} : (tensor<3x4xf16>, tensor<2x4xf16>) -> tensor<3x2xf16>
   return %y : tensor<3x2xf16>
 }
+
+// -----
+
+// The rows of a gathered table's quantization parameters are not a table to
+// quantize: only the f32 embedding is stored 8-bit.
+// W8: llm.quantization = {embeddings = 1 : i64, matmuls = 0 : i64, mode = "w8"}
+// W8-LABEL: func @gathered_scales
+// W8: %[[S:.*]] = llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x2xf32>, tensor<5xi64>) -> tensor<5x2xf32>
+// W8: llm.dequantize %{{.*}}, %[[S]] {block_size = 2 : i64} : (tensor<5x4xi8>, tensor<5x2xf32>) -> tensor<5x4xf32>
+// W8: llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x2xi8>, tensor<5xi64>) -> tensor<5x2xi8>
+func.func @gathered_scales(%ids: tensor<5xi64>) -> (tensor<5x4xf32>, tensor<5x2xf32>) {
+  %q = llm.constant dense<[[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]> : tensor<3x4xi8>
+  %s = llm.constant dense<[[0.5, 0.25], [1.0, 2.0], [4.0, 8.0]]> : tensor<3x2xf32>
+  %rows = llm.gather %q, %ids {axis = 0 : i64} : (tensor<3x4xi8>, tensor<5xi64>) -> tensor<5x4xi8>
+  %scales = llm.gather %s, %ids {axis = 0 : i64} : (tensor<3x2xf32>, tensor<5xi64>) -> tensor<5x2xf32>
+  %y = llm.dequantize %rows, %scales {block_size = 2 : i64} : (tensor<5x4xi8>, tensor<5x2xf32>) -> tensor<5x4xf32>
+  %t = llm.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %e = llm.gather %t, %ids {axis = 0 : i64} : (tensor<3x2xf32>, tensor<5xi64>) -> tensor<5x2xf32>
+  return %y, %e : tensor<5x4xf32>, tensor<5x2xf32>
+}
