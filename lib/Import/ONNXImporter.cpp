@@ -37,6 +37,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/unknown_field_set.h>
 
 #include <climits>
 #include <cmath>
@@ -233,6 +234,7 @@ private:
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &input);
   LogicalResult importNode(onnx::NodeProto &node, size_t index);
   void collectUsedNames(const onnx::GraphProto &graph);
+  LogicalResult inlineFunctions(onnx::ModelProto &model);
   LogicalResult importKnownInputs(Block &body, ArrayRef<std::string> names);
   void eraseDeadOps(Block &block);
 
@@ -662,7 +664,7 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
     emitFileError() << "not a valid ONNX model (it has no graph)";
     return nullptr;
   }
-  if (failed(checkOpset(model)))
+  if (failed(checkOpset(model)) || failed(inlineFunctions(model)))
     return nullptr;
   onnx::GraphProto &graph = *model.mutable_graph();
 
@@ -735,6 +737,204 @@ void ONNXImporter::collectUsedNames(const onnx::GraphProto &graph) {
   }
   for (const onnx::ValueInfoProto &output : graph.output())
     usedNames.insert(output.name());
+}
+
+namespace {
+/// Inlines a model's local functions (FunctionProto, what
+/// torch.onnx.export's export_modules_as_functions and onnxscript write):
+/// each call becomes the function's nodes, its formal inputs and outputs
+/// named by the call's, every other name (and node name) prefixed with the
+/// call's, attribute references (ref_attr_name) replaced by the call's
+/// attributes, or the function's default values of them, or left out (the
+/// op's default).
+class FunctionInliner {
+public:
+  FunctionInliner(onnx::ModelProto &model) {
+    for (onnx::FunctionProto &function : *model.mutable_functions()) {
+      functions[key(function.domain(), function.name())] = &function;
+      // IR 9's attribute_proto (field 11, the attributes' default values)
+      // is newer than the installed onnx classes: read from the unknown
+      // fields.
+      const google::protobuf::UnknownFieldSet &unknown =
+          function.GetReflection()->GetUnknownFields(function);
+      for (int i = 0; i < unknown.field_count(); ++i) {
+        const google::protobuf::UnknownField &field = unknown.field(i);
+        onnx::AttributeProto attr;
+        if (field.number() == 11 &&
+            field.type() ==
+                google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED &&
+            attr.ParseFromString(field.length_delimited()))
+          defaults[&function].push_back(std::move(attr));
+      }
+    }
+  }
+
+  bool empty() const { return functions.empty(); }
+
+  /// Rewrites `graph` and its subgraphs until no node calls a function;
+  /// the error names the call that failed.
+  LogicalResult run(onnx::GraphProto &graph, std::string &error) {
+    return inlineGraph(graph, error, 0);
+  }
+
+private:
+  static std::string key(StringRef domain, StringRef name) {
+    return (domain == "ai.onnx" ? "" : domain).str() + "\n" + name.str();
+  }
+
+  LogicalResult inlineGraph(onnx::GraphProto &graph, std::string &error,
+                            int depth) {
+    bool calls = llvm::any_of(graph.node(), [&](const onnx::NodeProto &node) {
+      return functions.count(key(node.domain(), node.op_type()));
+    });
+    for (onnx::NodeProto &node : *graph.mutable_node())
+      for (onnx::AttributeProto &attr : *node.mutable_attribute()) {
+        if (attr.has_g() &&
+            failed(inlineGraph(*attr.mutable_g(), error, depth)))
+          return failure();
+        for (onnx::GraphProto &body : *attr.mutable_graphs())
+          if (failed(inlineGraph(body, error, depth)))
+            return failure();
+      }
+    if (!calls)
+      return success();
+    if (depth >= kMaxDepth) {
+      error = "local functions nest more than " + std::to_string(kMaxDepth) +
+              " deep (a recursive function?)";
+      return failure();
+    }
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    nodes.Swap(graph.mutable_node());
+    for (onnx::NodeProto &node : nodes) {
+      auto it = functions.find(key(node.domain(), node.op_type()));
+      if (it == functions.end()) {
+        *graph.add_node() = std::move(node);
+        continue;
+      }
+      if (failed(expand(node, *it->second, graph, error)))
+        return failure();
+    }
+    // The expanded bodies may call functions themselves.
+    return inlineGraph(graph, error, depth + 1);
+  }
+
+  LogicalResult expand(const onnx::NodeProto &call,
+                       const onnx::FunctionProto &function,
+                       onnx::GraphProto &graph, std::string &error) {
+    std::string callName = call.name().empty()
+                               ? call.op_type() + "_" + std::to_string(counter)
+                               : call.name();
+    std::string prefix = callName + "/" + std::to_string(counter++) + "/";
+    if (call.input_size() > function.input_size() ||
+        call.output_size() > function.output_size()) {
+      error = "call '" + callName + "' of local function '" + function.name() +
+              "' gives " + std::to_string(call.input_size()) + " inputs and " +
+              std::to_string(call.output_size()) +
+              " outputs; the function has " +
+              std::to_string(function.input_size()) + " and " +
+              std::to_string(function.output_size());
+      return failure();
+    }
+    llvm::StringMap<std::string> names;
+    for (int i = 0; i < function.input_size(); ++i)
+      names[function.input(i)] = i < call.input_size() ? call.input(i) : "";
+    for (int i = 0; i < function.output_size(); ++i)
+      names[function.output(i)] =
+          i < call.output_size() && !call.output(i).empty()
+              ? call.output(i)
+              : prefix + function.output(i);
+    auto rename = [&](const std::string &name) -> std::string {
+      if (name.empty())
+        return name;
+      auto found = names.find(name);
+      return found != names.end() ? found->second : prefix + name;
+    };
+    llvm::StringMap<const onnx::AttributeProto *> given;
+    for (const onnx::AttributeProto &attr : defaults[&function])
+      given[attr.name()] = &attr;
+    for (const onnx::AttributeProto &attr : call.attribute())
+      given[attr.name()] = &attr;
+    for (const onnx::NodeProto &bodyNode : function.node()) {
+      onnx::NodeProto *copy = graph.add_node();
+      *copy = bodyNode;
+      copy->set_name(
+          callName + "/" +
+          (bodyNode.name().empty() ? bodyNode.op_type() : bodyNode.name()));
+      renameNode(*copy, rename, given);
+    }
+    return success();
+  }
+
+  template <typename Rename>
+  static void
+  renameNode(onnx::NodeProto &node, Rename &rename,
+             const llvm::StringMap<const onnx::AttributeProto *> &given) {
+    for (std::string &name : *node.mutable_input())
+      name = rename(name);
+    for (std::string &name : *node.mutable_output())
+      name = rename(name);
+    google::protobuf::RepeatedPtrField<onnx::AttributeProto> attrs;
+    for (const onnx::AttributeProto &attr : node.attribute()) {
+      if (attr.ref_attr_name().empty()) {
+        onnx::AttributeProto *kept = attrs.Add();
+        *kept = attr;
+        if (kept->has_g())
+          renameGraph(*kept->mutable_g(), rename, given);
+        for (onnx::GraphProto &body : *kept->mutable_graphs())
+          renameGraph(body, rename, given);
+        continue;
+      }
+      auto found = given.find(attr.ref_attr_name());
+      if (found == given.end())
+        continue;
+      onnx::AttributeProto *bound = attrs.Add();
+      *bound = *found->second;
+      bound->set_name(attr.name());
+    }
+    node.mutable_attribute()->Swap(&attrs);
+  }
+
+  /// A subgraph of an inlined node: every name in it is renamed the same
+  /// way (its own ones prefixed, references to the function's by the map).
+  template <typename Rename>
+  static void
+  renameGraph(onnx::GraphProto &graph, Rename &rename,
+              const llvm::StringMap<const onnx::AttributeProto *> &given) {
+    for (onnx::ValueInfoProto &info : *graph.mutable_input())
+      info.set_name(rename(info.name()));
+    for (onnx::ValueInfoProto &info : *graph.mutable_output())
+      info.set_name(rename(info.name()));
+    for (onnx::ValueInfoProto &info : *graph.mutable_value_info())
+      info.set_name(rename(info.name()));
+    for (onnx::TensorProto &tensor : *graph.mutable_initializer())
+      tensor.set_name(rename(tensor.name()));
+    for (onnx::NodeProto &node : *graph.mutable_node())
+      renameNode(node, rename, given);
+  }
+
+  static constexpr int kMaxDepth = 32;
+  llvm::StringMap<onnx::FunctionProto *> functions;
+  llvm::DenseMap<const onnx::FunctionProto *, std::vector<onnx::AttributeProto>>
+      defaults;
+  int counter = 0;
+};
+} // namespace
+
+LogicalResult ONNXImporter::inlineFunctions(onnx::ModelProto &model) {
+  FunctionInliner inliner(model);
+  if (inliner.empty())
+    return success();
+  for (const onnx::FunctionProto &function : model.functions())
+    for (const onnx::OperatorSetIdProto &entry : function.opset_import())
+      if ((entry.domain().empty() || entry.domain() == "ai.onnx") &&
+          entry.version() != opset)
+        return error("local function '" + function.name() + "' imports opset " +
+                     Twine(entry.version()) +
+                     " of the default ONNX domain, the model " + Twine(opset));
+  std::string message;
+  if (failed(inliner.run(*model.mutable_graph(), message)))
+    return error(message);
+  return success();
 }
 
 LogicalResult ONNXImporter::checkOpset(const onnx::ModelProto &model) {

@@ -1182,6 +1182,9 @@ def export(args) -> Dict[str, np.ndarray]:
         dynamic_axes=spec.dynamic_axes if args.dynamic else None,
         opset_version=args.opset,
         do_constant_folding=True,
+        # Every module a local function (FunctionProto), as
+        # export_modules_as_functions writes them (opset 15 or later).
+        **({"export_modules_as_functions": True} if args.functions else {}),
     )
 
     if args.float16:
@@ -1250,6 +1253,8 @@ def parse_args(argv=None):
     parser.add_argument("--dynamic", action="store_true",
                         help="export batch and sequence as dynamic dimensions")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--functions", action="store_true",
+                        help="export every nn.Module as an ONNX local function")
     parser.add_argument("--float16", action="store_true",
                         help="convert the exported model to float16 (float inputs, "
                              "weights and outputs); the reference outputs stay torch's "
