@@ -337,6 +337,8 @@ private:
   LogicalResult importMatMul();
   FailureOr<Value> numpyMatMul(Value lhs, Value rhs);
   LogicalResult importGemm();
+  LogicalResult importFusedActivation();
+  Value fusedActivation(Value x, StringRef name, ArrayRef<float> params);
   LogicalResult importReshape();
   LogicalResult importTranspose();
   LogicalResult importConcat();
@@ -646,6 +648,9 @@ ONNXImporter::microsoftOpTable() {
       {"GroupQueryAttention", {&I::importGroupQueryAttention, 0}},
       {"RotaryEmbedding", {&I::importRotaryEmbedding, 0}},
       {"FusedMatMul", {&I::importFusedMatMul, 0}},
+      {"FusedGemm", {&I::importFusedActivation, 0}},
+      {"FusedConv", {&I::importFusedActivation, 0}},
+      {"GemmFastGelu", {&I::importFusedActivation, 0}},
       {"MatMulIntegerToFloat", {&I::importMatMulIntegerToFloat, 0}},
       {"DynamicQuantizeMatMul", {&I::importDynamicQuantizeMatMul, 0}},
       {"QAttention", {&I::importQAttention, 0}},
@@ -2093,6 +2098,101 @@ LogicalResult ONNXImporter::importMicrosoftGelu() {
       {namedAttr("approximation",
                  llm::GeluApproximationAttr::get(context, approximation))},
       x.getType()));
+}
+
+/// ONNX Runtime's CPU optimizer's op-plus-activation fusions: FusedGemm
+/// (Gemm's attributes, then `activation` with activation_alpha, _beta,
+/// _gamma), FusedConv (Conv's, then `activation` with activation_params;
+/// its optional input 3, a sum added before the activation) and
+/// GemmFastGelu (FastGelu of X @ W + bias).
+LogicalResult ONNXImporter::importFusedActivation() {
+  StringRef opType = node->op_type();
+  if (opType == "GemmFastGelu") {
+    if (failed(requireInputs(2)))
+      return failure();
+    FailureOr<Value> product = numpyMatMul(input(0), input(1));
+    if (failed(product))
+      return failure();
+    Value x = *product;
+    if (Value bias = input(2))
+      x = emit<llm::AddOp>({x, bias});
+    if (!x)
+      return failure();
+    return setResult(create<llm::GeluOp>(
+        x,
+        {namedAttr("approximation",
+                   llm::GeluApproximationAttr::get(
+                       context, llm::GeluApproximation::tanh))},
+        x.getType()));
+  }
+  Value sum = opType == "FusedConv" ? input(3) : Value();
+  if (sum)
+    inputs.resize(3);
+  LogicalResult base = opType == "FusedGemm" ? importGemm() : importConv();
+  if (failed(base) || results.size() != 1)
+    return failure();
+  Value x = results.front();
+  if (sum)
+    x = emit<llm::AddOp>({x, sum});
+  SmallVector<float> params;
+  if (opType == "FusedGemm") {
+    // An attribute left out is NaN here: the activation's default.
+    for (StringRef name : {"activation_alpha", "activation_beta"})
+      params.push_back(findAttr(name)
+                           ? getFloat(name, 0.0f)
+                           : std::numeric_limits<float>::quiet_NaN());
+  } else if (const onnx::AttributeProto *attr = findAttr("activation_params")) {
+    params.assign(attr->floats().begin(), attr->floats().end());
+  }
+  const onnx::AttributeProto *activation = findAttr("activation");
+  Value result = fusedActivation(x, activation ? activation->s() : "", params);
+  if (!result)
+    return failure();
+  results.front() = result;
+  return success();
+}
+
+/// The activations ONNX Runtime fuses into Gemm and Conv (MLAS's kinds):
+/// Relu, LeakyRelu (alpha), Tanh, Sigmoid, HardSigmoid (alpha, beta) and
+/// Clip (min, max); none is the identity.
+Value ONNXImporter::fusedActivation(Value x, StringRef name,
+                                    ArrayRef<float> params) {
+  if (!x)
+    return {};
+  Type element = typeOf(x).getElementType();
+  auto param = [&](size_t i, float fallback) {
+    return scalarOf(element, i < params.size() && !std::isnan(params[i])
+                                 ? params[i]
+                                 : fallback);
+  };
+  if (name.empty() || name == "Identity")
+    return x;
+  if (name == "Relu")
+    return emit<llm::ReluOp>({x});
+  if (name == "Tanh")
+    return emit<llm::TanhOp>({x});
+  if (name == "Sigmoid")
+    return emit<llm::SigmoidOp>({x});
+  if (name == "LeakyRelu")
+    return emit<llm::WhereOp>({emit<llm::LessOp>({x, scalarOf(element, 0)}),
+                               emit<llm::MulOp>({x, param(0, 0.01f)}), x});
+  if (name == "HardSigmoid") {
+    Value linear = emit<llm::AddOp>(
+        {emit<llm::MulOp>({x, param(0, 0.2f)}), param(1, 0.5f)});
+    return emit<llm::MinOp>({emit<llm::MaxOp>({linear, scalarOf(element, 0)}),
+                             scalarOf(element, 1)});
+  }
+  if (name == "Clip") {
+    if (params.size() != 2 || std::isnan(params[0]) || std::isnan(params[1])) {
+      (void)error("activation Clip needs activation_params [min, max]");
+      return {};
+    }
+    return emit<llm::MinOp>({emit<llm::MaxOp>({x, param(0, 0)}), param(1, 0)});
+  }
+  (void)error("activation '" + name +
+              "' is not supported (Relu, LeakyRelu, "
+              "Tanh, Sigmoid, HardSigmoid, Clip)");
+  return {};
 }
 
 /// com.microsoft SkipLayerNormalization and SkipSimplifiedLayerNormalization:

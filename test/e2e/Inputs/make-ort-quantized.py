@@ -9,6 +9,10 @@ that follow its CPU kernels:
 f1  FusedMatMul, transA and alpha 0.5
 f2  FusedMatMul, transBatchA and transB ([3, 2, 4] read as [2, 3, 4])
 f3  FusedMatMul, transA by a vector
+f4  FusedGemm: transB, alpha, beta, LeakyRelu with activation_alpha
+f5  FusedGemm: HardSigmoid at its defaults
+f6  FusedConv (1-D, padded) plus the sum input Z, then Clip [-0.5, 0.5]
+f7  GemmFastGelu with a bias
 m1  MatMulIntegerToFloat: uint8 A, int8 B, per-column b_scale and
     b_zero_point, bias
 d1  DynamicQuantizeMatMul: uint8 B with a zero point, bias
@@ -140,6 +144,44 @@ def main():
     init("f3_v", v)
     nodes.append(helper.make_node("FusedMatMul", ["f3_a", "f3_v"], ["f3"], domain=ms, transA=1))
     output("f3", (a.T.astype(np.float64) @ v).astype(F32))
+
+    # FusedGemm, FusedConv, GemmFastGelu.
+    a = rng.standard_normal((3, 4)).astype(F32)
+    w = rng.standard_normal((5, 4)).astype(F32)
+    c = rng.standard_normal(5).astype(F32)
+    graph_input("f4_a", a)
+    init("f4_w", w)
+    init("f4_c", c)
+    nodes.append(helper.make_node("FusedGemm", ["f4_a", "f4_w", "f4_c"], ["f4"], domain=ms,
+                                  transB=1, alpha=0.5, beta=2.0, activation="LeakyRelu",
+                                  activation_alpha=0.1))
+    g = 0.5 * (a.astype(np.float64) @ w.T) + 2.0 * c
+    output("f4", np.where(g < 0, 0.1 * g, g))
+    nodes.append(helper.make_node("FusedGemm", ["f4_a", "f4_w"], ["f5"], domain=ms, transB=1,
+                                  activation="HardSigmoid"))
+    output("f5", np.clip(0.2 * (a.astype(np.float64) @ w.T) + 0.5, 0, 1))
+    xc = rng.standard_normal((1, 2, 6)).astype(F32)
+    wc = (rng.standard_normal((3, 2, 3)) * 0.5).astype(F32)
+    bc = (rng.standard_normal(3) * 0.1).astype(F32)
+    zc = (rng.standard_normal((1, 3, 6)) * 0.1).astype(F32)
+    graph_input("f6_x", xc)
+    graph_input("f6_z", zc)
+    init("f6_w", wc)
+    init("f6_b", bc)
+    nodes.append(helper.make_node("FusedConv", ["f6_x", "f6_w", "f6_b", "f6_z"], ["f6"], domain=ms,
+                                  pads=[1, 1], activation="Clip", activation_params=[-0.5, 0.5]))
+    padded = np.pad(xc.astype(np.float64), ((0, 0), (0, 0), (1, 1)))
+    conv = np.einsum("ctk,ock->ot", np.stack([padded[0, :, k:k + 6] for k in range(3)], -1),
+                     wc)[None] + bc[None, :, None] + zc
+    output("f6", np.clip(conv, -0.5, 0.5))
+    x = rng.standard_normal((2, 3, 4)).astype(F32)
+    w = rng.standard_normal((4, 5)).astype(F32)
+    graph_input("f7_x", x)
+    init("f7_w", w)
+    init("f7_b", c)
+    nodes.append(helper.make_node("GemmFastGelu", ["f7_x", "f7_w", "f7_b"], ["f7"], domain=ms))
+    h = x.astype(np.float64) @ w + c
+    output("f7", 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h ** 3))))
 
     # MatMulIntegerToFloat.
     qa = rng.integers(0, 256, (2, 3, 8)).astype(np.uint8)
@@ -335,7 +377,10 @@ def main():
            + [numpy_helper.from_array(np.zeros(8, np.uint8), n) for n in ("g", "b")]
            + [numpy_helper.from_array(np.array(1.0, F32), n) for n in ("ws", "ps", "gs", "bs")]
            + [numpy_helper.from_array(np.array(0, np.uint8), n) for n in ("wz", "pz", "bz")])
-    print(f"make-ort-quantized: {len(outputs)} outputs, 6 error models")
+    refuse("fused-activation", helper.make_node("FusedGemm", ["a", "b"], ["y"], name="n",
+                                                domain=ms, activation="Softplus"),
+           f32_in, [numpy_helper.from_array(np.ones((3, 2), F32), "b")])
+    print(f"make-ort-quantized: {len(outputs)} outputs, 7 error models")
 
 
 if __name__ == "__main__":
