@@ -4680,6 +4680,31 @@ LogicalResult ONNXImporter::importGatherBlockQuantized() {
       typeOf(zero).getShape() != ArrayRef<int64_t>(scaleShape))
     return error("zero_points must have shape " + shapeString(scaleShape) +
                  ", got " + shapeString(typeOf(zero).getShape()));
+  // A constant INT4/UINT4 table quantized along its last axis stays 4-bit:
+  // two values a byte along that axis, the low nibble first.
+  bool packFour = false;
+  if (fourBit && *quantizeAxis == rank - 1 && dataType.hasStaticShape()) {
+    if (std::optional<std::vector<int8_t>> values = constantI8Values(data)) {
+      int64_t k = dataType.getShape().back(), packedK = (k + 1) / 2;
+      int64_t rows = dataType.getNumElements() / std::max<int64_t>(k, 1);
+      std::vector<int8_t> packed(rows * packedK, 0);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < k; ++c)
+          packed[r * packedK + c / 2] = static_cast<int8_t>(
+              static_cast<uint8_t>(packed[r * packedK + c / 2]) |
+              (((*values)[r * k + c] & 0xf) << (4 * (c % 2))));
+      SmallVector<int64_t> shape(dataType.getShape());
+      shape.back() = packedK;
+      std::string name = !node->name().empty() ? node->name() : node->output(0);
+      data =
+          createConstant(largeToResource(DenseElementsAttr::get(
+                                             RankedTensorType::get(shape, i8),
+                                             ArrayRef<int8_t>(packed)),
+                                         blobNameFor(name + ".data")),
+                         nodeLoc);
+      packFour = true;
+    }
+  }
   // Gather the rows of data, scales and zero points (those of full rank).
   NamedAttribute axisAttr =
       namedAttr("axis", builder.getI64IntegerAttr(*gatherAxis));
@@ -4704,16 +4729,19 @@ LogicalResult ONNXImporter::importGatherBlockQuantized() {
   int64_t axis = *quantizeAxis < *gatherAxis ? *quantizeAxis
                                              : *quantizeAxis + indexRank - 1;
   FailureOr<Value> result;
-  if (packedBytes) {
+  if (packedBytes || packFour) {
     SmallVector<NamedAttribute> attrs{
-        namedAttr("bits", builder.getI64IntegerAttr(bits)),
-        namedAttr("block_size", builder.getI64IntegerAttr(block)),
-        namedAttr("is_unsigned", builder.getUnitAttr())};
+        namedAttr("bits", builder.getI64IntegerAttr(packFour ? 4 : bits)),
+        namedAttr("block_size", builder.getI64IntegerAttr(block))};
+    if (packedBytes || isUnsigned)
+      attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
     SmallVector<int64_t> shape(typeOf(rows).getShape());
     shape.back() = extent;
+    SmallVector<Value> operands{rows, rowScales};
+    if (rowZeros)
+      operands.push_back(rowZeros);
     result = create<llm::DequantizeOp>(
-        {rows, rowScales, rowZeros}, attrs,
-        RankedTensorType::get(shape, builder.getF32Type()));
+        operands, attrs, RankedTensorType::get(shape, builder.getF32Type()));
   } else {
     result =
         dequantizeBlocks(rows, rowScales, rowZeros, axis, block, isUnsigned);

@@ -22,6 +22,8 @@ g1  GatherBlockQuantized: uint8 data of 4-bit values (two a byte), default
 g2  GatherBlockQuantized: UINT4 data with UINT4 zero points, f16 scales
 g3  GatherBlockQuantized: INT4 data quantized along axis 0, gathered along 1
 g4  GatherBlockQuantized: uint8 data of 8-bit values with zero points
+g5  GatherBlockQuantized: INT4 data [4, 33] along its last axis (stays
+    4-bit; an odd row) with INT4 zero points
 q1  QAttention: uint8 input, per-column weight scales, right-padding
     lengths as mask_index, unidirectional
 q2  DynamicQuantizeLinear then QAttention on its outputs, with a past
@@ -262,6 +264,19 @@ def main():
     deq = ((w.astype(np.int64) - np.repeat(zp, 16, axis=1)).astype(F32) *
            np.repeat(sc, 16, axis=1))
     output("g4", deq[ids])
+
+    w = rng.integers(-8, 8, (4, 33))
+    zp = rng.integers(-8, 8, (4, 3))
+    sc = (rng.random((4, 3)) * 0.1 + 0.01).astype(F32)
+    inits += [tensor4("g5_data", INT4, w), tensor4("g5_zp", INT4, zp)]
+    init("g5_scales", sc)
+    rows5 = np.array([3, 0, 3], np.int64)
+    graph_input("rows5", rows5)
+    nodes.append(helper.make_node("GatherBlockQuantized", ["g5_data", "rows5", "g5_scales", "g5_zp"],
+                                  ["g5"], domain=ms, block_size=16, quantize_axis=1))
+    deq = ((w - np.repeat(zp, 16, axis=1)[:, :33]).astype(F32) *
+           np.repeat(sc, 16, axis=1)[:, :33])
+    output("g5", deq[rows5])
 
     # QAttention.
     B, S, DIN, H, HEADS, P = 2, 4, 16, 16, 2, 3
