@@ -4254,8 +4254,8 @@ FailureOr<Value> ONNXImporter::alongAxis(Value parameter, int64_t rank,
     return parameter;
   if (type.getRank() != 1)
     return error(what +
-                 " must be a scalar or 1-D (blocked quantization is "
-                 "not supported), got " +
+                 " must be a scalar or 1-D (or, with block_size, of x's rank), "
+                 "got " +
                  llm::shapeString(type.getShape()));
   FailureOr<int64_t> normalized = normalizeAxis(axis, rank);
   if (failed(normalized))
@@ -4442,7 +4442,7 @@ LogicalResult ONNXImporter::importBlockedDequantize(int64_t block) {
   if (ShapedType::isDynamic(extent))
     return error("blocked quantization needs a static size along axis " +
                  Twine(*axis));
-  int64_t blocks = (extent + block - 1) / block;
+  int64_t blocks = extent == 0 ? 0 : (extent - 1) / block + 1;
   SmallVector<int64_t> parameterShape(xType.getShape());
   parameterShape[*axis] = blocks;
   auto checkShape = [&](Value value, StringRef what) -> LogicalResult {
@@ -4648,7 +4648,7 @@ LogicalResult ONNXImporter::importGatherBlockQuantized() {
   }
   int64_t extent =
       dataType.getDimSize(*quantizeAxis) * (packedBytes && bits == 4 ? 2 : 1);
-  int64_t blocks = (extent + block - 1) / block;
+  int64_t blocks = extent == 0 ? 0 : (extent - 1) / block + 1;
   SmallVector<int64_t> scaleShape(dataType.getShape());
   scaleShape[*quantizeAxis] = blocks;
   if (typeOf(scale).getShape() != ArrayRef<int64_t>(scaleShape))
