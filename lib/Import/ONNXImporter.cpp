@@ -295,6 +295,7 @@ private:
   SmallVector<Value> foldResults(Operation *op);
   FailureOr<Value> reshape(Value value, ArrayRef<int64_t> shape);
   FailureOr<Value> castTo(Value value, Type elementType);
+  FailureOr<Value> castFrom(unsigned index, Type element, bool toUnsigned);
   NamedAttribute namedAttr(StringRef name, Attribute value) {
     return builder.getNamedAttr(name, value);
   }
@@ -1149,6 +1150,18 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
                     << (firstError.empty() ? "cannot be imported" : firstError);
     return failure();
   }
+  // Ops that move uint8 data keep it uint8 (the bytes are read as 0..255
+  // downstream: Cast, DequantizeLinear, the integer matmuls).
+  static const llvm::StringSet<> movesData = {
+      "Gather", "GatherElements", "GatherND",  "Reshape", "Transpose",
+      "Slice",  "Squeeze",        "Unsqueeze", "Flatten", "Identity",
+      "Expand", "Tile",           "Split",     "Concat",  "Pad"};
+  if (defaultDomain && movesData.contains(opType) && isUnsignedInput(0) &&
+      (opType != "Concat" ||
+       llvm::all_of(llvm::seq<int>(0, onnxNode.input_size()),
+                    [&](int i) { return isUnsignedInput(i); })))
+    for (int i = 0; i < onnxNode.output_size(); ++i)
+      markUnsignedOutput(i);
   // A null result is a sequence, bound by its handler.
   for (auto [i, value] : llvm::enumerate(results))
     if (value && i < static_cast<size_t>(onnxNode.output_size()) &&
@@ -3903,13 +3916,50 @@ LogicalResult ONNXImporter::importCast() {
   if (!element.type)
     return error("unsupported element type " + dataTypeName(to) +
                  " (attribute 'to')");
-  return setResult(castTo(input(0), element.type));
+  if (to == onnx::TensorProto::UINT8)
+    markUnsignedOutput(0);
+  return setResult(castFrom(0, element.type, to == onnx::TensorProto::UINT8));
+}
+
+/// input(index) cast to `element`, reading a uint8 input as 0..255 (llm's
+/// integers are signless: its bytes go through an unsigned dequantize) and,
+/// with `toUnsigned`, writing 0..255 (a float through i32, then its low
+/// byte).
+FailureOr<Value> ONNXImporter::castFrom(unsigned index, Type element,
+                                        bool toUnsigned) {
+  Value x = input(index);
+  Type from = typeOf(x).getElementType();
+  if (from == element)
+    return x;
+  if (isUnsignedInput(index) && from.isInteger(8)) {
+    if (element.isInteger(8))
+      return x; // uint8 <-> int8 keep the byte
+    FailureOr<Value> one = scalarF32(1.0f);
+    if (failed(one))
+      return failure();
+    FailureOr<Value> wide = create<llm::DequantizeOp>(
+        {x, *one}, {namedAttr("is_unsigned", builder.getUnitAttr())},
+        typeOf(x).clone(builder.getF32Type()));
+    if (failed(wide))
+      return failure();
+    return castTo(*wide, element);
+  }
+  if (toUnsigned && isa<FloatType>(from)) {
+    FailureOr<Value> wide = castTo(x, builder.getI32Type());
+    if (failed(wide))
+      return failure();
+    return castTo(*wide, element);
+  }
+  return castTo(x, element);
 }
 
 LogicalResult ONNXImporter::importCastLike() {
   if (failed(requireInputs(2)))
     return failure();
-  return setResult(castTo(input(0), typeOf(input(1)).getElementType()));
+  bool toUnsigned = isUnsignedInput(1);
+  if (toUnsigned)
+    markUnsignedOutput(0);
+  return setResult(castFrom(0, typeOf(input(1)).getElementType(), toUnsigned));
 }
 
 LogicalResult ONNXImporter::importIdentity() {
