@@ -1138,7 +1138,41 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
         firstError = oneLine(diag.str());
       return success();
     });
+    // Ops whose result depends on how bytes are read compute uint8 inputs
+    // as i32 (0..255); an i32 result goes back to uint8 bytes.
+    static const llvm::StringSet<> readsSign = {
+        "Less",   "LessOrEqual", "Greater", "GreaterOrEqual", "Max",
+        "Min",    "Div",         "Mod",     "ReduceMax",      "ReduceMin",
+        "ArgMax", "ArgMin",      "TopK",    "Clip",           "Abs",
+        "Sign",   "CumSum"};
+    bool widened = false;
+    if (defaultDomain && readsSign.contains(opType))
+      for (auto [i, value] : llvm::enumerate(inputs))
+        if (value && isUnsignedInput(i) &&
+            cast<RankedTensorType>(value.getType())
+                .getElementType()
+                .isInteger(8)) {
+          FailureOr<Value> wide = castFrom(i, builder.getI32Type(), false);
+          if (failed(wide))
+            break;
+          value = *wide;
+          widened = true;
+        }
     result = (this->*(entry->handler))();
+    if (widened && succeeded(result))
+      for (auto [i, value] : llvm::enumerate(results)) {
+        if (!value || !cast<RankedTensorType>(value.getType())
+                           .getElementType()
+                           .isInteger(32))
+          continue;
+        FailureOr<Value> narrow = castTo(value, builder.getI8Type());
+        if (failed(narrow)) {
+          result = failure();
+          break;
+        }
+        value = *narrow;
+        markUnsignedOutput(i);
+      }
     for (int i = results.size();
          succeeded(result) && i < onnxNode.output_size(); ++i)
       if (!onnxNode.output(i).empty() && usedNames.contains(onnxNode.output(i)))
