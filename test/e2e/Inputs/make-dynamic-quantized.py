@@ -5,7 +5,13 @@ DynamicQuantizeMatMul with int8 weights (symmetric, per tensor or, with
 --per-channel, per output column; no zero points), the activation quantized
 at run time to uint8.
 
-    make-dynamic-quantized.py IN.onnx OUT.onnx [--per-channel]
+    make-dynamic-quantized.py IN.onnx OUT.onnx [--per-channel] [--qoperator]
+
+--qoperator writes what quantize_dynamic itself writes instead:
+DynamicQuantizeLinear, MatMulInteger (int8 weights, a zero weight zero
+point), Cast to float and a Mul by x_scale * w_scale for each product; and
+each Gather of a constant table as a Gather of uint8 rows (asymmetric, per
+tensor) and a DequantizeLinear.
 """
 import argparse
 
@@ -19,12 +25,34 @@ def main():
     parser.add_argument("model")
     parser.add_argument("out")
     parser.add_argument("--per-channel", action="store_true")
+    parser.add_argument("--qoperator", action="store_true")
     args = parser.parse_args()
     model = onnx.load(args.model)
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     nodes, count = [], 0
+    gathers = 0
     for node in graph.node:
+        table = inits.get(node.input[0]) if node.op_type == "Gather" else None
+        if args.qoperator and table is not None and len(table.dims) == 2 and \
+                table.data_type == onnx.TensorProto.FLOAT:
+            t = numpy_helper.to_array(table).astype(np.float32)
+            lo, hi = min(float(t.min()), 0.0), max(float(t.max()), 0.0)
+            scale = np.float32((hi - lo) / 255.0)
+            zero = np.uint8(np.clip(np.rint(-lo / scale), 0, 255))
+            q = np.clip(np.rint(t / scale) + zero, 0, 255).astype(np.uint8)
+            prefix = f"{node.name or node.output[0]}_gq"
+            graph.initializer.extend([numpy_helper.from_array(q, prefix + ".table"),
+                                      numpy_helper.from_array(scale, prefix + ".scale"),
+                                      numpy_helper.from_array(zero, prefix + ".zero")])
+            gathered = prefix + ".rows"
+            nodes.append(helper.make_node("Gather", [prefix + ".table", node.input[1]], [gathered],
+                                          name=node.name, axis=0))
+            nodes.append(helper.make_node("DequantizeLinear",
+                                          [gathered, prefix + ".scale", prefix + ".zero"],
+                                          list(node.output)))
+            gathers += 1
+            continue
         weight = inits.get(node.input[1]) if node.op_type == "MatMul" else None
         if weight is None or len(weight.dims) != 2 or weight.data_type != onnx.TensorProto.FLOAT:
             nodes.append(node)
@@ -37,15 +65,29 @@ def main():
         graph.initializer.extend([numpy_helper.from_array(q, prefix + ".B"),
                                   numpy_helper.from_array(np.asarray(scale, np.float32),
                                                           prefix + ".scale")])
-        nodes.append(helper.make_node("DynamicQuantizeMatMul",
-                                      [node.input[0], prefix + ".B", prefix + ".scale"],
-                                      list(node.output), name=node.name, domain="com.microsoft"))
+        if args.qoperator:
+            graph.initializer.append(numpy_helper.from_array(np.int8(0), prefix + ".zero"))
+            xq, xs, xz = prefix + ".xq", prefix + ".xs", prefix + ".xz"
+            nodes += [
+                helper.make_node("DynamicQuantizeLinear", [node.input[0]], [xq, xs, xz]),
+                helper.make_node("MatMulInteger", [xq, prefix + ".B", xz, prefix + ".zero"],
+                                 [prefix + ".acc"], name=node.name),
+                helper.make_node("Cast", [prefix + ".acc"], [prefix + ".accf"],
+                                 to=onnx.TensorProto.FLOAT),
+                helper.make_node("Mul", [xs, prefix + ".scale"], [prefix + ".s"]),
+                helper.make_node("Mul", [prefix + ".accf", prefix + ".s"], list(node.output))]
+        else:
+            nodes.append(helper.make_node("DynamicQuantizeMatMul",
+                                          [node.input[0], prefix + ".B", prefix + ".scale"],
+                                          list(node.output), name=node.name,
+                                          domain="com.microsoft"))
         count += 1
     del graph.node[:]
     graph.node.extend(nodes)
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, args.out)
-    print(f"make-dynamic-quantized: {count} DynamicQuantizeMatMul "
+    what = "MatMulInteger" if args.qoperator else "DynamicQuantizeMatMul"
+    print(f"make-dynamic-quantized: {count} {what}, {gathers} quantized Gather "
           f"({'per channel' if args.per_channel else 'per tensor'})")
 
 
