@@ -13,6 +13,8 @@ model.onnx: x [2, 3] -> y1, y2, y3
   y3  a function with two outputs of which the call reads the second
   y4  Scaled with a default value of slope, 0.3 (IR 9's attribute_proto),
       called without it
+  y5  a function whose If branches read a value of the function's body
+      (renamed inside the subgraphs too), called twice
 
 errors/: a function that calls itself, one importing another opset of the
 default domain, and a call with more inputs than its function has.
@@ -103,17 +105,31 @@ def main():
              helper.make_node("Outer", ["x"], ["y2"], domain=DOMAIN),
              helper.make_node("Pair", ["x"], ["", "y3"], domain=DOMAIN),
              helper.make_node("Scaled2", ["x"], ["y4"], domain=DOMAIN)]
+    then_graph = helper.make_graph([helper.make_node("Add", ["t", "one"], ["r1"])], "then", [],
+                                   [helper.make_tensor_value_info("r1", TensorProto.FLOAT, None)])
+    else_graph = helper.make_graph([helper.make_node("Sub", ["t", "one"], ["r2"])], "else", [],
+                                   [helper.make_tensor_value_info("r2", TensorProto.FLOAT, None)])
+    branchy = function("Branchy", ["a"], ["b"], [
+        helper.make_node("Neg", ["a"], ["t"]),
+        helper.make_node("Constant", [], ["one"], value_float=1.0),
+        helper.make_node("Constant", [], ["cond"], value=helper.make_tensor("c", TensorProto.BOOL,
+                                                                            [], [True])),
+        helper.make_node("If", ["cond"], ["b"], then_branch=then_graph, else_branch=else_graph)])
+    nodes += [helper.make_node("Branchy", ["x"], ["b1"], domain=DOMAIN),
+              helper.make_node("Branchy", ["b1"], ["y5"], domain=DOMAIN)]
     scaled2 = scaled()
     scaled2.name = "Scaled2"
     scaled2 = with_default(scaled2, helper.make_attribute("slope", 0.3))
-    onnx.save(model(nodes, [scaled(), outer, pair, scaled2], ("y1", "y2", "y3", "y4")),
+    onnx.save(model(nodes, [scaled(), outer, pair, scaled2, branchy],
+                    ("y1", "y2", "y3", "y4", "y5")),
               os.path.join(out, "model.onnx"))
     s = 3.0 * leaky(x, 0.01)
     save_arrays(out, {"x": x,
                       "y1": 3.0 * leaky(3.0 * leaky(x, 0.2), 0.5),
                       "y2": s - np.maximum(s, 0.0),
                       "y3": np.abs(-x),
-                      "y4": 3.0 * leaky(x, 0.3)})
+                      "y4": 3.0 * leaky(x, 0.3),
+                      "y5": -(-x + 1.0) + 1.0})
 
     errors = os.path.join(out, "errors")
     os.makedirs(errors, exist_ok=True)
@@ -126,7 +142,7 @@ def main():
     onnx.save(model([helper.make_node("Scaled", ["x", "x"], ["y"], domain=DOMAIN, name="call")],
                     [scaled()]),
               os.path.join(errors, "arity.onnx"))
-    print("make-local-functions: 4 outputs, 3 error models")
+    print("make-local-functions: 5 outputs, 3 error models")
 
 
 if __name__ == "__main__":
