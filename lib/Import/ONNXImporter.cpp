@@ -1196,6 +1196,10 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
                     [&](int i) { return isUnsignedInput(i); })))
     for (int i = 0; i < onnxNode.output_size(); ++i)
       markUnsignedOutput(i);
+  if (defaultDomain && movesData.contains(opType) && onnxNode.input_size() &&
+      fourBitNames.contains(onnxNode.input(0)))
+    for (const std::string &output : onnxNode.output())
+      fourBitNames.insert(output);
   // A null result is a sequence, bound by its handler.
   for (auto [i, value] : llvm::enumerate(results))
     if (value && i < static_cast<size_t>(onnxNode.output_size()) &&

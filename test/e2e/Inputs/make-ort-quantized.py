@@ -24,6 +24,8 @@ g3  GatherBlockQuantized: INT4 data quantized along axis 0, gathered along 1
 g4  GatherBlockQuantized: uint8 data of 8-bit values with zero points
 g5  GatherBlockQuantized: INT4 data [4, 33] along its last axis (stays
     4-bit; an odd row) with INT4 zero points
+g6  GatherBlockQuantized of UINT4 data reshaped first (still 4-bit values,
+    not packed bytes)
 q1  QAttention: uint8 input, per-column weight scales, right-padding
     lengths as mask_index, unidirectional
 q2  DynamicQuantizeLinear then QAttention on its outputs, with a past
@@ -277,6 +279,15 @@ def main():
     deq = ((w - np.repeat(zp, 16, axis=1)[:, :33]).astype(F32) *
            np.repeat(sc, 16, axis=1)[:, :33])
     output("g5", deq[rows5])
+
+    w = rng.integers(0, 16, (4, 32))
+    inits += [tensor4("g6_data", UINT4, w.reshape(2, 64))]
+    init("g6_shape", np.array([4, 32], np.int64))
+    init("g6_scales", np.full((4, 2), 0.5, F32))
+    nodes += [helper.make_node("Reshape", ["g6_data", "g6_shape"], ["g6_table"]),
+              helper.make_node("GatherBlockQuantized", ["g6_table", "rows5", "g6_scales"], ["g6"],
+                               domain=ms, block_size=16)]
+    output("g6", (w[rows5] * 0.5).astype(F32))
 
     # QAttention.
     B, S, DIN, H, HEADS, P = 2, 4, 16, 16, 2, 3
