@@ -4919,22 +4919,15 @@ LogicalResult ONNXImporter::importMatMulNBits() {
   // 16-bit constant scales become f32 ones here, not a cast each forward.
   Value scaleInput = known(input(2));
   Type scaleElement = typeOf(scaleInput).getElementType();
-  if (std::optional<ArrayRef<char>> bytes = constantBytesOf(scaleInput);
-      bytes && (scaleElement.isF16() || scaleElement.isBF16()) &&
-      static_cast<int64_t>(bytes->size()) == 2 * n * blocks) {
-    std::vector<float> wide(n * blocks);
-    for (auto [i, value] : llvm::enumerate(wide)) {
-      uint16_t bits;
-      std::memcpy(&bits, bytes->data() + 2 * i, 2);
-      value = APFloat(cast<FloatType>(scaleElement).getFloatSemantics(),
-                      APInt(16, bits))
-                  .convertToFloat();
-    }
+  std::optional<std::vector<float>> wide;
+  if (scaleElement.isF16() || scaleElement.isBF16())
+    wide = constantFloatValues(scaleInput);
+  if (wide && static_cast<int64_t>(wide->size()) == n * blocks) {
     scaleInput = createConstant(
         largeToResource(DenseElementsAttr::get(
                             RankedTensorType::get({n * blocks},
                                                   builder.getF32Type()),
-                            ArrayRef<float>(wide)),
+                            ArrayRef<float>(*wide)),
                         blobNameFor(name + ".scales")),
         nodeLoc);
   }
