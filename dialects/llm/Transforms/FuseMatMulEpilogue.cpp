@@ -219,6 +219,41 @@ struct GemmToMatMul : OpRewritePattern<GemmOp> {
   Counter count;
 };
 
+/// mul(cast(qmatmul) to f32, s) with an f32 s broadcast to the product (the
+/// dequantization ONNX Runtime's quantize_dynamic writes as MatMulInteger,
+/// Cast, Mul) is llm.dequantize(qmatmul, s): the same float(acc) * s, and
+/// the form the backends fuse into the integer product's epilogue.
+struct DequantizeIntegerProduct : OpRewritePattern<MulOp> {
+  DequantizeIntegerProduct(MLIRContext *context, Counter count)
+      : OpRewritePattern<MulOp>(context), count(count) {}
+
+  LogicalResult matchAndRewrite(MulOp op,
+                                PatternRewriter &rewriter) const override {
+    for (unsigned index = 0; index < 2; ++index) {
+      auto toFloat = op->getOperand(index).getDefiningOp<CastOp>();
+      if (!toFloat || !toFloat.getResult().hasOneUse() ||
+          toFloat.getType() != op.getType() ||
+          !op.getType().getElementType().isF32())
+        continue;
+      auto product = toFloat.getInput().getDefiningOp<QMatMulOp>();
+      Value scale = op->getOperand(1 - index);
+      auto scaleType = cast<RankedTensorType>(scale.getType());
+      if (!product || scaleType.getRank() > op.getType().getRank())
+        continue;
+      auto dequantize = DequantizeOp::create(
+          rewriter, rewriter.getFusedLoc({toFloat.getLoc(), op.getLoc()}),
+          op.getType(), product.getResult(), scale, /*zero_point=*/Value());
+      rewriter.replaceOp(op, dequantize.getResult());
+      rewriter.eraseOp(toFloat);
+      ++count;
+      return success();
+    }
+    return failure();
+  }
+
+  Counter count;
+};
+
 struct FuseMatMulEpiloguePass
     : mlir::llm::impl::LLMFuseMatMulEpilogueBase<FuseMatMulEpiloguePass> {
   using Base::Base;
@@ -226,20 +261,23 @@ struct FuseMatMulEpiloguePass
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
-    FusionCount gemms, scales, biases, residuals, activations;
+    FusionCount gemms, scales, biases, residuals, activations, dequantizations;
     patterns.add<GemmToMatMul>(context, gemms);
+    patterns.add<DequantizeIntegerProduct>(context, dequantizations);
     patterns.add<FuseScale<MulOp>, FuseScale<DivOp>>(context, scales);
     patterns.add<FuseAdd>(context, biases, residuals);
     patterns.add<FuseActivation<ReluOp>, FuseActivation<GeluOp>,
                  FuseActivation<SiluOp>>(context, activations);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
-    reportFusionCounts(getOperation(), getArgument(), remarks,
-                       {{"gemms", &numGemms, &gemms},
-                        {"scales", &numScales, &scales},
-                        {"biases", &numBiases, &biases},
-                        {"activations", &numActivations, &activations},
-                        {"residuals", &numResiduals, &residuals}});
+    reportFusionCounts(
+        getOperation(), getArgument(), remarks,
+        {{"gemms", &numGemms, &gemms},
+         {"scales", &numScales, &scales},
+         {"biases", &numBiases, &biases},
+         {"activations", &numActivations, &activations},
+         {"residuals", &numResiduals, &residuals},
+         {"dequantizations", &numDequantizations, &dequantizations}});
   }
 };
 } // namespace

@@ -57,6 +57,9 @@ def LLMFuseMatMulEpilogue : Pass<"llm-fuse-matmul-epilogue"> {
     before any residual; an add of a tensor of the result's shape becomes
     `residual`. `llm.gemm` becomes `llm.matmul` (alpha is the scale, c the
     bias) when beta is 1 or there is no c, so later passes see one op.
+    An f32 multiply of an `llm.qmatmul` accumulator cast to f32 becomes
+    `llm.dequantize` of the accumulator, the form the backends fuse into the
+    integer product.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
@@ -68,6 +71,8 @@ def LLMFuseMatMulEpilogue : Pass<"llm-fuse-matmul-epilogue"> {
     Statistic<"numBiases", "biases", "bias adds fused">,
     Statistic<"numActivations", "activations", "activations fused">,
     Statistic<"numResiduals", "residuals", "residual adds fused">,
+    Statistic<"numDequantizations", "dequantizations",
+              "casts and multiplies of integer products made dequantizations">,
   ];
 }
 

@@ -164,11 +164,17 @@ public:
   /// Butterfly reduction over lanes `lane ^ offset` for each offset.
   std::string shuffleReduce(std::string value, bool isMax,
                             std::initializer_list<int> offsets) {
+    return shuffleReduce(value, isMax ? "arith.maximumf" : "arith.addf",
+                         offsets);
+  }
+  /// The same with the f32 combining op `combine`.
+  std::string shuffleReduce(std::string value, const char *combine,
+                            std::initializer_list<int> offsets) {
     std::string width = i32(32);
     for (int offset : offsets) {
       std::string other = let2("gpu.shuffle xor " + value + ", " + i32(offset) +
                                ", " + width + " : f32");
-      value = isMax ? fmax(value, other) : fadd(value, other);
+      value = bin(combine, value, other, "f32");
     }
     return value;
   }
@@ -360,6 +366,9 @@ struct TileCopy {
   /// chunk's scale (and zero point), read with the bytes. 0: not blocked.
   int64_t block = 0, blockBits = 4, blocksPerRow = 0;
   std::string zeroMemref, zeroType;
+  /// An unsigned 8-bit operand of an s8 product: each byte enters the tile
+  /// less 128 (its top bit flipped); zero fill stays 0.
+  bool flipSign = false;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
@@ -437,16 +446,17 @@ struct TileCopy {
           parameters.push_back(w.load(zeroMemref, zeroType, blockIndex));
         continue;
       }
-      if (vector == 1) {
-        std::string v = w.load(memref, memrefType, safe);
-        values.push_back(w.select(ok, v, zero, element.c_str()));
-        continue;
-      }
-      std::string v = w.let("vector.load " + memref + "[" + safe +
-                            "] {alignment = " +
-                            std::to_string(vector * elementBytes(element)) +
-                            " : i64} : " + memrefType + ", " +
-                            vt);
+      std::string v =
+          vector == 1
+              ? w.load(memref, memrefType, safe)
+              : w.let("vector.load " + memref + "[" + safe + "] {alignment = " +
+                      std::to_string(vector * elementBytes(element)) +
+                      " : i64} : " + memrefType + ", " + vt);
+      if (flipSign)
+        v = w.bin("arith.xori", v,
+                  w.let(vector == 1 ? "arith.constant -128 : i8"
+                                    : "arith.constant dense<-128> : " + vt),
+                  vt.c_str());
       values.push_back(w.select(ok, v, zero, vt.c_str()));
     }
     values.insert(values.end(), parameters.begin(), parameters.end());
@@ -667,8 +677,9 @@ std::string accTypes(int count, const std::string &type) {
 
 namespace {
 
-/// The kernel parameters of a product: lhs, rhs, dequantization scales,
-/// bias, residual, result.
+/// The kernel parameters of a product: lhs, rhs, a weight's dequantization
+/// parameters, an s8 product's zero points, dequantization scales, bias,
+/// residual, result.
 std::vector<std::string> matmulParams(const MatMulSpec &s,
                                       const TileCopy &copyA,
                                       const TileCopy &copyB) {
@@ -678,6 +689,10 @@ std::vector<std::string> matmulParams(const MatMulSpec &s,
     params.push_back("%rhsScale: " + flatType(s.rhsScaleElements));
   if (s.hasRhsZeroPoint)
     params.push_back("%rhsZero: " + flatType(s.rhsScaleElements, "i8"));
+  if (s.offsets.lhsZero)
+    params.push_back("%aZero: " + flatType(s.offsets.lhsZero->elements, "i8"));
+  if (s.offsets.rhsZero)
+    params.push_back("%bZero: " + flatType(s.offsets.rhsZero->elements, "i8"));
   for (size_t i = 0; i < s.scales.size(); ++i)
     params.push_back("%scale" + std::to_string(i) + ": " +
                      flatType(s.scales[i].elements));
@@ -755,16 +770,25 @@ public:
     outBase = w.mulc(z, s.m * s.n);
     for (const Operand &f : s.scales)
       scaleBases.push_back(batchOffset(w, f, z));
+    if (s.offsets.lhsZero)
+      lhsZeroBase = batchOffset(w, *s.offsets.lhsZero, z);
+    if (s.offsets.rhsZero)
+      rhsZeroBase = batchOffset(w, *s.offsets.rhsZero, z);
     cM = w.idx(s.m);
     cN = w.idx(s.n);
   }
 
+  /// `rowSum` and `colSum` (an s8 product's sums of its shifted operands, as
+  /// IntegerOffsets needs them) or "".
   void store(const std::string &value, const std::string &row,
-             const std::string &col) {
+             const std::string &col, const std::string &rowSum = "",
+             const std::string &colSum = "") {
     std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
     w.line("scf.if " + ok + " {");
     std::string v = value;
     std::string out = w.add(outBase, w.add(w.mulc(row, s.n), col));
+    if (s.offsets.lhsShifted() || s.offsets.rhsShifted())
+      v = correctOffsets(v, row, col, rowSum, colSum);
     if (s.outElement == "i32") {
       w.line("memref.store " + v + ", %out[" + out + "] : " + cType);
       w.line("}");
@@ -807,10 +831,51 @@ private:
                              w.mulc(col, operand.colStride)));
   }
 
+  /// An operand's effective zero point at (row, col) as i32: the stored one
+  /// (less 128 when unsigned), or -128 for an unsigned operand without one.
+  std::string zeroPoint(const std::optional<Operand> &zero, bool isUnsigned,
+                        const char *memref, const std::string &base,
+                        const std::string &row, const std::string &col) {
+    if (!zero)
+      return w.i32(isUnsigned ? -128 : 0);
+    std::string q = w.load(memref, flatType(zero->elements, "i8"),
+                           at(base, *zero, row, col));
+    if (!isUnsigned)
+      return w.let("arith.extsi " + q + " : i8 to i32");
+    return w.bin("arith.subi", w.let("arith.extui " + q + " : i8 to i32"),
+                 w.i32(128), "i32");
+  }
+
+  /// acc - za' colsum(b') - zb' rowsum(a') + K za' zb' in wrapping i32 (the
+  /// host's sum of (a - za)(b - zb) modulo 2^32, so the same value).
+  std::string correctOffsets(std::string acc, const std::string &row,
+                             const std::string &col, const std::string &rowSum,
+                             const std::string &colSum) {
+    const IntegerOffsets &o = s.offsets;
+    std::string za, zb;
+    if (o.lhsShifted()) {
+      za = zeroPoint(o.lhsZero, o.lhsUnsigned, "%aZero", lhsZeroBase, row, col);
+      acc = w.bin("arith.subi", acc, w.bin("arith.muli", za, colSum, "i32"),
+                  "i32");
+    }
+    if (o.rhsShifted()) {
+      zb = zeroPoint(o.rhsZero, o.rhsUnsigned, "%bZero", rhsZeroBase, row, col);
+      acc = w.bin("arith.subi", acc, w.bin("arith.muli", zb, rowSum, "i32"),
+                  "i32");
+    }
+    if (!za.empty() && !zb.empty())
+      acc = w.bin("arith.addi", acc,
+                  w.bin("arith.muli", w.bin("arith.muli", za, zb, "i32"),
+                        w.i32(s.k), "i32"),
+                  "i32");
+    return acc;
+  }
+
   Writer &w;
   const MatMulSpec &s;
   const MmaTypes &types;
   std::string cType, biasBase, resBase, outBase, cM, cN;
+  std::string lhsZeroBase, rhsZeroBase;
   std::vector<std::string> scaleBases;
 };
 
@@ -835,6 +900,14 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   };
   const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
   auto [copyA, copyB] = productCopies(s, types, aTile, bTile, threads);
+  copyA.flipSign = s.offsets.lhsUnsigned;
+  copyB.flipSign = s.offsets.rhsUnsigned;
+  // An s8 product's row sums of a' (per 16-row tile, 4 registers) when b's
+  // zero point can be nonzero, column sums of b' (per 8-column tile) when
+  // a's can: accumulators after the product's.
+  const int rowSums = s.offsets.rhsShifted() ? tilesM * 4 : 0;
+  const int colSums = s.offsets.lhsShifted() ? tilesN * 4 : 0;
+  const int loopCount = accCount + rowSums + colSums;
 
   std::string text =
       header(s.name, matmulParams(s, copyA, copyB),
@@ -872,15 +945,18 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   // Accumulators: tilesM x tilesN tiles of 16x8 per warp, 4 registers each.
   std::vector<std::string> args;
   std::string iter;
-  for (int i = 0; i < accCount; ++i) {
+  for (int i = 0; i < loopCount; ++i) {
     args.push_back(w.fresh("acc"));
     iter += (i ? ", " : "") + args.back() + " = " + zero;
   }
+  // Four 8-bit ones per fragment register: products with them sum the other
+  // operand's fragment along k.
+  std::string ones = rowSums || colSums ? w.i32(0x01010101) : "";
   std::string loop = w.fresh("kloop");
   std::string kt = w.fresh("kt");
-  w.line(loop + ":" + std::to_string(accCount) + " = scf.for " + kt + " = " +
+  w.line(loop + ":" + std::to_string(loopCount) + " = scf.for " + kt + " = " +
          c0 + " to " + cK + " step " + w.idx(s.tileK) + " iter_args(" + iter +
-         ") -> (" + accTypes(accCount, types.acc) + ") {");
+         ") -> (" + accTypes(loopCount, types.acc) + ") {");
   std::string stage = w.rem(w.div(kt, w.idx(s.tileK)), c2);
   std::string nextStage = w.bin("arith.subi", c1, stage);
   // The next k tile's loads (all outside the matrix after the last tile).
@@ -918,25 +994,41 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
         for (int i = 0; i < 4; ++i)
           acc[base + i] = d[i];
       }
+    auto sum = [&](int base, const std::array<std::string, 4> &a,
+                   const std::array<std::string, 2> &b) {
+      auto d = mma(w, types, a, b,
+                   {acc[base], acc[base + 1], acc[base + 2], acc[base + 3]});
+      for (int i = 0; i < 4; ++i)
+        acc[base + i] = d[i];
+    };
+    for (int mi = 0; rowSums && mi < tilesM; ++mi)
+      sum(accCount + mi * 4, a[mi], {ones, ones});
+    for (int ni = 0; colSums && ni < tilesN; ++ni)
+      sum(accCount + rowSums + ni * 4, {ones, ones, ones, ones}, b[ni]);
   }
   copyA.store(w, types, tid, nextStage, nextA);
   copyB.store(w, types, tid, nextStage, nextB);
   w.line("gpu.barrier");
   w.line("scf.yield " + llvm::join(acc, ", ") + " : " +
-         accTypes(accCount, types.acc));
+         accTypes(loopCount, types.acc));
   w.line("}");
 
   MatmulEpilogue epilogue(w, s, types, z);
+  auto result = [&](int i) { return loop + "#" + std::to_string(i); };
   for (int mi = 0; mi < tilesM; ++mi)
     for (int ni = 0; ni < tilesN; ++ni)
       for (int i = 0; i < 4; ++i) {
-        std::string value =
-            loop + "#" + std::to_string((mi * tilesN + ni) * 4 + i);
+        std::string value = result((mi * tilesN + ni) * 4 + i);
         std::string row =
             w.add(m0, w.add(w.addc(warpRow, mi * 16 + (i / 2) * 8), g));
         std::string col =
             w.add(n0, w.addc(w.add(warpCol, t2), ni * 8 + (i % 2)));
-        epilogue.store(value, row, col);
+        // Register i of a sum tile holds the same row (i / 2) and column
+        // (i % 2) as the product's; a row sum is the same in every column
+        // of its tile, a column sum in every row.
+        epilogue.store(value, row, col,
+                       rowSums ? result(accCount + mi * 4 + i) : "",
+                       colSums ? result(accCount + rowSums + ni * 4 + i) : "");
       }
   w.line("gpu.return");
   return text + w.text + "  }\n";
@@ -1693,6 +1785,163 @@ std::string llmc::gpu_kernels::quantizeRowsKernel(const QuantizeRowsSpec &s) {
   std::string wide = w.let("arith.fptosi " + q + " : f32 to i32");
   std::string narrow = w.let("arith.trunci " + wide + " : i32 to i8");
   w.line("memref.store " + narrow + ", %out[" + addr + "] : " + qType);
+  w.line("}");
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
+}
+
+namespace {
+
+/// Reduces this thread's (min, max) over the block of kRowThreads threads
+/// (warp shuffles, then the warps' values through `%partial` [2 x warps]);
+/// every thread gets the block's pair.
+std::pair<std::string, std::string> blockMinMax(Writer &w,
+                                                const std::string &tid,
+                                                std::string low,
+                                                std::string high) {
+  const int64_t warps = kRowThreads / 32;
+  const std::string redType = sharedType(2, warps, "f32");
+  std::string warp = w.div(tid, w.idx(32));
+  std::string lane = w.rem(tid, w.idx(32));
+  std::string c0 = w.idx(0), c1 = w.idx(1);
+  low = w.shuffleReduce(low, "arith.minimumf", {16, 8, 4, 2, 1});
+  high = w.shuffleReduce(high, "arith.maximumf", {16, 8, 4, 2, 1});
+  w.line("scf.if " + w.cmp("eq", lane, c0) + " {");
+  w.line("memref.store " + low + ", %partial[" + c0 + ", " + warp +
+         "] : " + redType);
+  w.line("memref.store " + high + ", %partial[" + c1 + ", " + warp +
+         "] : " + redType);
+  w.line("}");
+  w.line("gpu.barrier");
+  low = w.load("%partial", redType, c0 + ", " + c0);
+  high = w.load("%partial", redType, c1 + ", " + c0);
+  for (int64_t k = 1; k < warps; ++k) {
+    std::string kk = w.idx(k);
+    low = w.bin("arith.minimumf", low,
+                w.load("%partial", redType, c0 + ", " + kk), "f32");
+    high = w.bin("arith.maximumf", high,
+                 w.load("%partial", redType, c1 + ", " + kk), "f32");
+  }
+  return {low, high};
+}
+
+/// This thread's (min, max) of `memref` elements [begin, end) strided by
+/// the block; `pairs`: the memref holds (min, max) pairs, reduced as such.
+std::pair<std::string, std::string>
+threadMinMax(Writer &w, const std::string &tid, const std::string &memref,
+             const std::string &type, const std::string &begin,
+             const std::string &end, bool pairs) {
+  std::string loop = w.fresh("mm"), i = w.fresh("i"), lo = w.fresh("lo"),
+              hi = w.fresh("hi");
+  w.line(loop + ":2 = scf.for " + i + " = " + w.add(begin, tid) + " to " + end +
+         " step " + w.idx(kRowThreads) + " iter_args(" + lo + " = " +
+         w.f32(std::numeric_limits<double>::infinity()) + ", " + hi + " = " +
+         w.f32(-std::numeric_limits<double>::infinity()) + ") -> (f32, f32) {");
+  std::string a, b;
+  if (pairs) {
+    std::string at = w.mulc(i, 2);
+    a = w.load(memref, type, at);
+    b = w.load(memref, type, w.addc(at, 1));
+  } else {
+    a = b = w.load(memref, type, i);
+  }
+  w.line("scf.yield " + w.bin("arith.minimumf", lo, a, "f32") + ", " +
+         w.bin("arith.maximumf", hi, b, "f32") + " : f32, f32");
+  w.line("}");
+  return {loop + "#0", loop + "#1"};
+}
+
+/// Block b's elements of the tensor: [b * chunk, min((b + 1) * chunk, N)).
+std::pair<std::string, std::string> blockChunk(Writer &w,
+                                               const QuantizeTensorSpec &s) {
+  std::string block = w.let("gpu.block_id x");
+  std::string begin = w.mulc(block, s.chunk());
+  std::string end = w.let("arith.minui " + w.addc(begin, s.chunk()) + ", " +
+                          w.idx(s.elements) + " : index");
+  return {begin, end};
+}
+
+} // namespace
+
+std::string llmc::gpu_kernels::tensorMinMaxKernel(const QuantizeTensorSpec &s) {
+  const std::string xType = flatType(s.elements);
+  const std::string pType = flatType(2 * s.blocks);
+  std::string text = header(
+      s.name + "_minmax", {"%input: " + xType, "%blocks: " + pType},
+      {"%partial: " + sharedType(2, kRowThreads / 32, "f32")}, kRowThreads);
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  auto [begin, end] = blockChunk(w, s);
+  auto [lo, hi] = threadMinMax(w, tid, "%input", xType, begin, end, false);
+  auto [low, high] = blockMinMax(w, tid, lo, hi);
+  w.line("scf.if " + w.cmp("eq", tid, w.idx(0)) + " {");
+  std::string at = w.mulc(w.let("gpu.block_id x"), 2);
+  w.line("memref.store " + low + ", %blocks[" + at + "] : " + pType);
+  w.line("memref.store " + high + ", %blocks[" + w.addc(at, 1) +
+         "] : " + pType);
+  w.line("}");
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
+}
+
+std::string
+llmc::gpu_kernels::quantizeTensorKernel(const QuantizeTensorSpec &s) {
+  const std::string xType = flatType(s.elements);
+  const std::string pType = flatType(2 * s.blocks);
+  const std::string qType = flatType(s.elements, "i8");
+  std::vector<std::string> params = {"%input: " + xType};
+  if (s.blocks > 1)
+    params.push_back("%blocks: " + pType);
+  params.push_back("%scale: " + flatType(1));
+  params.push_back("%zero: " + flatType(1, "i8"));
+  params.push_back("%out: " + qType);
+  std::string text = header(
+      s.name, params, {"%partial: " + sharedType(2, kRowThreads / 32, "f32")},
+      kRowThreads);
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  std::string c0 = w.idx(0);
+  auto [begin, end] = blockChunk(w, s);
+  // The tensor's range: from the blocks' pairs, or (one block) from x.
+  auto [lo, hi] =
+      s.blocks > 1
+          ? threadMinMax(w, tid, "%blocks", pType, c0, w.idx(s.blocks), true)
+          : threadMinMax(w, tid, "%input", xType, c0, w.idx(s.elements), false);
+  auto [min, max] = blockMinMax(w, tid, lo, hi);
+  // The importer's DynamicQuantizeLinear, operation for operation (so the
+  // same bits as the host): the range widened to 0, scale (range / 255, or
+  // 1 for an all-zero x), zero point quantize(0 - low, scale).
+  std::string zero = w.f32(0.0);
+  std::string low = w.bin("arith.minimumf", min, zero, "f32");
+  std::string high = w.bin("arith.maximumf", max, zero, "f32");
+  std::string range = w.fsub(high, low);
+  std::string scale = w.select(w.cmpf("oeq", range, zero), w.f32(1.0),
+                               w.fdiv(range, w.f32(255.0)), "f32");
+  auto quantize = [&](const std::string &x, const std::string &shift) {
+    std::string q = w.let("math.roundeven " + w.fdiv(x, scale) + " : f32");
+    if (!shift.empty())
+      q = w.fadd(q, shift);
+    q = w.bin("arith.maxnumf", q, zero, "f32");
+    q = w.bin("arith.minnumf", q, w.f32(255.0), "f32");
+    std::string wide = w.let("arith.fptosi " + q + " : f32 to i32");
+    return w.let("arith.trunci " + wide + " : i32 to i8");
+  };
+  std::string zeroPoint = quantize(w.fsub(zero, low), "");
+  std::string shift = w.let("arith.sitofp " +
+                            w.let("arith.extui " + zeroPoint + " : i8 to i32") +
+                            " : i32 to f32");
+  std::string first =
+      w.andi(w.cmp("eq", tid, c0), w.cmp("eq", w.let("gpu.block_id x"), c0));
+  w.line("scf.if " + first + " {");
+  w.line("memref.store " + scale + ", %scale[" + c0 + "] : " + flatType(1));
+  w.line("memref.store " + zeroPoint + ", %zero[" + c0 +
+         "] : " + flatType(1, "i8"));
+  w.line("}");
+  std::string i = w.fresh("i");
+  w.line("scf.for " + i + " = " + w.add(begin, tid) + " to " + end + " step " +
+         w.idx(kRowThreads) + " {");
+  std::string q = quantize(w.load("%input", xType, i), shift);
+  w.line("memref.store " + q + ", %out[" + i + "] : " + qType);
   w.line("}");
   w.line("gpu.return");
   return text + w.text + "  }\n";

@@ -14,6 +14,7 @@
 #define LLMC_CONVERSION_LLMTOGPU_KERNELTEXT_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,16 @@ struct Operand {
   int64_t elements = 0;
   std::vector<BatchTerm> batch;
   int64_t rowStride = 0, colStride = 0;
+};
+
+/// The zero points of an s8 product (MatMulSpec::offsets).
+struct IntegerOffsets {
+  bool lhsUnsigned = false, rhsUnsigned = false;
+  std::optional<Operand> lhsZero, rhsZero;
+  /// Whether the operand's effective zero point can be nonzero (its column
+  /// or row sums are then needed).
+  bool lhsShifted() const { return lhsUnsigned || lhsZero.has_value(); }
+  bool rhsShifted() const { return rhsUnsigned || rhsZero.has_value(); }
 };
 
 enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
@@ -81,6 +92,16 @@ struct MatMulSpec {
   /// multiplied by each of these f32 operands (per-token and per-channel
   /// scales) before the rest of the epilogue.
   std::vector<Operand> scales;
+  /// Asymmetric s8 products (llm.qmatmul with zero points or unsigned
+  /// operands): an unsigned operand (0..255) enters the tensor cores less
+  /// 128, and its zero point is read as unsigned less 128. The i8 zero points
+  /// are addressed over the result like the scales: lhs per tensor or per row
+  /// (colStride 0), rhs per tensor or per column (rowStride 0). The epilogue
+  /// corrects the accumulator of the shifted operands a', b' with zero points
+  /// za', zb': sum (a' - za')(b' - zb') = acc - za' colsum(b') - zb' rowsum(a')
+  /// + K za' zb', the row and column sums taken by the tensor cores (products
+  /// with a fragment of ones) along with the accumulator.
+  IntegerOffsets offsets;
 };
 
 enum class MaskKind { None, Bool, Additive };
@@ -127,6 +148,16 @@ struct QuantizeRowsSpec {
   float epsilon = 0.0f, divisor = 127.0f;
 };
 
+/// DynamicQuantizeLinear of a whole tensor (uint8, one scale and zero
+/// point), in `blocks` blocks of kRowThreads, each quantizing its `chunk()`
+/// of the elements. With more than one block, tensorMinMaxKernel first
+/// writes each block's (min, max).
+struct QuantizeTensorSpec {
+  std::string name;
+  int64_t elements = 0, blocks = 1;
+  int64_t chunk() const { return (elements + blocks - 1) / blocks; }
+};
+
 /// Threads per block of each kernel (the launch must use the same).
 int64_t matmulThreads(const MatMulSpec &spec);
 /// The wgmma product: one warpgroup per 64 rows of the block tile.
@@ -155,6 +186,12 @@ std::string attentionKernel(const AttentionSpec &spec);
 std::string rowKernel(const RowSpec &spec);
 /// (%input, %scales, %out): one block of kRowThreads per row.
 std::string quantizeRowsKernel(const QuantizeRowsSpec &spec);
+/// <name>_minmax(%input, %blocks): (min, max) of each block's chunk.
+std::string tensorMinMaxKernel(const QuantizeTensorSpec &spec);
+/// <name>(%input, [%blocks,] %scale, %zero, %out): the tensor's range (from
+/// the blocks' pairs, or its one block's pass over the input), the scale
+/// and zero point (written by block 0), each block's chunk quantized.
+std::string quantizeTensorKernel(const QuantizeTensorSpec &spec);
 
 } // namespace llmc::gpu_kernels
 

@@ -86,18 +86,25 @@ std::string kernelFloat(Value value) {
 
 bool isStaticF32(Value value) { return kernelFloat(value) == "f32"; }
 
+/// Elements per block of a whole-tensor dynamic quantization: a tensor of
+/// up to this many is quantized by one block in one launch.
+constexpr int64_t kQuantizeChunk = 8192;
+
 int64_t elements(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
 }
 
 /// The operand addressing of a (batched) product [.., M, K] x [.., K, N]
 /// (or [.., N, K] with `transposeRhs`) with epilogue operands broadcast to
-/// the result; folds the batch into the rows when every batched operand but
-/// the rhs is contiguous over it (a weight shared by the batch).
+/// the result (an s8 product's zero points in `spec.offsets`: the lhs's
+/// constant along k, [.., M, 1]; the rhs's [.., 1, N], or [.., N, 1] with
+/// `transposeRhs`); folds the batch into the rows when every batched operand
+/// but the rhs is contiguous over it (a weight shared by the batch).
 void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
                      ArrayRef<int64_t> rhsShape, ArrayRef<int64_t> resultShape,
                      bool transposeLhs, bool transposeRhs, Value bias,
-                     Value residual, ValueRange scales) {
+                     Value residual, ValueRange scales, Value lhsZero = {},
+                     Value rhsZero = {}) {
   size_t rank = resultShape.size();
   size_t batchRank = rank - 2;
   spec.m = resultShape[rank - 2];
@@ -135,9 +142,13 @@ void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
   };
   matrix(spec.lhs, lhsShape, transposeLhs, spec.m, spec.k);
   matrix(spec.rhs, rhsShape, transposeRhs, spec.k, spec.n);
-  auto epilogueOperand = [&](Value value) {
+  auto epilogueOperand = [&](Value value, bool transposed = false) {
     gk::Operand operand;
-    auto shape = cast<RankedTensorType>(value.getType()).getShape();
+    SmallVector<int64_t> shape(
+        cast<RankedTensorType>(value.getType()).getShape());
+    // [.., N, 1] holds its values in the order of [.., 1, N].
+    if (transposed && shape.size() >= 2)
+      std::swap(shape[shape.size() - 2], shape.back());
     SmallVector<int64_t> strides = broadcastStrides(shape, resultShape);
     operand.elements = elements(value);
     operand.batch = batchTerms(resultShape, strides, batchRank);
@@ -155,6 +166,10 @@ void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
   }
   for (Value scale : scales)
     spec.scales.push_back(epilogueOperand(scale));
+  if (lhsZero)
+    spec.offsets.lhsZero = epilogueOperand(lhsZero);
+  if (rhsZero)
+    spec.offsets.rhsZero = epilogueOperand(rhsZero, transposeRhs);
   // A weight shared by every batch element (the projections of a
   // transformer): fold the batch into the rows, one larger GEMM.
   auto foldable = [&](const gk::Operand &operand, int64_t rowStride) {
@@ -169,6 +184,9 @@ void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
               (!residual || foldable(spec.residual, spec.residual.rowStride));
   for (const gk::Operand &scale : spec.scales)
     fold &= foldable(scale, scale.rowStride);
+  for (const std::optional<gk::Operand> &zero :
+       {spec.offsets.lhsZero, spec.offsets.rhsZero})
+    fold &= !zero || foldable(*zero, zero->rowStride);
   if (fold) {
     spec.m *= spec.batch;
     spec.batch = 1;
@@ -177,6 +195,10 @@ void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
     spec.residual.batch.clear();
     for (gk::Operand &scale : spec.scales)
       scale.batch.clear();
+    for (std::optional<gk::Operand> *zero :
+         {&spec.offsets.lhsZero, &spec.offsets.rhsZero})
+      if (*zero)
+        (*zero)->batch.clear();
   }
 }
 
@@ -289,6 +311,7 @@ private:
   LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
   LogicalResult lowerQuantizeRows(llm::QuantizeOp op);
+  LogicalResult lowerQuantizeTensor(llm::QuantizeOp op);
   LogicalResult lowerRow(Operation *op, gk::RowKind kind, int64_t axis,
                          Value scale, Value bias, float epsilon);
 
@@ -339,7 +362,8 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
 }
 
 int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
-  if (wgmma) {
+  // The row and column sums of asymmetric s8 products are mma.sync's.
+  if (wgmma && !spec.offsets.lhsShifted() && !spec.offsets.rhsShifted()) {
     chooseWgmmaTiles(spec);
     kernels += gk::wgmmaMatmulKernel(spec);
     return gk::wgmmaThreads(spec);
@@ -552,17 +576,36 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
 /// becomes one kernel that stores f32 `float(acc) * scale (+ bias)`; a scale
 /// made by `llm.mul` of a per-token and a per-channel factor is read as the
 /// two factors (never as an M x N tensor) and multiplied in the same order
-/// as on the host. Zero points, unsigned operands and dynamic shapes stay on
-/// the generic path.
+/// as on the host. Unsigned operands and zero points (per tensor, per row
+/// of lhs, per column of rhs) are corrected in the epilogue
+/// (gk::IntegerOffsets). Zero points that vary along k and dynamic shapes
+/// stay on the generic path.
 LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   Value lhs = op.getLhs(), rhs = op.getRhs();
+  Value lhsZero = op.getLhsZeroPoint(), rhsZero = op.getRhsZeroPoint();
+  // A zero point of constant zeros (quantize_dynamic's int8 weights) is
+  // none: no sums to take for it.
+  for (Value *zero : {&lhsZero, &rhsZero})
+    if (*zero && matchPattern(*zero, m_Zero()))
+      *zero = Value();
   auto isStatic = [](Value v) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     return type && type.hasStaticShape() && type.getNumElements() > 0;
   };
-  if (op.getLhsZeroPoint() || op.getRhsZeroPoint() || op.getLhsUnsigned() ||
-      op.getRhsUnsigned() || !isStatic(lhs) || !isStatic(rhs) ||
-      !isStatic(op.getResult()))
+  // A zero point whose dim `fromEnd` dims before the last (k's) is 1 or
+  // absent.
+  auto constantAlongK = [&](Value zero, int64_t fromEnd) {
+    if (!zero)
+      return true;
+    if (!isStatic(zero))
+      return false;
+    auto shape = cast<RankedTensorType>(zero.getType()).getShape();
+    int64_t axis = static_cast<int64_t>(shape.size()) - 1 - fromEnd;
+    return axis < 0 || shape[axis] == 1;
+  };
+  if (!isStatic(lhs) || !isStatic(rhs) || !isStatic(op.getResult()) ||
+      !constantAlongK(lhsZero, 0) ||
+      !constantAlongK(rhsZero, op.getTransposeRhs() ? 0 : 1))
     return success(); // left for the generic path
   auto lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
   auto rhsShape = cast<RankedTensorType>(rhs.getType()).getShape();
@@ -581,9 +624,13 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
     dequant = nullptr;
   SmallVector<Value> scales;
   llm::MulOp scaleMul;
-  Value bias;
+  Value bias, residual;
+  gk::Activation activation = gk::Activation::None;
   Operation *last = op;
+  // The ops from `op` to before `last`, in order.
+  SmallVector<Operation *> fused;
   if (dequant) {
+    fused.push_back(op);
     last = dequant;
     scaleMul = dequant.getScale().getDefiningOp<llm::MulOp>();
     if (scaleMul && isStaticF32(scaleMul.getLhs()) &&
@@ -593,17 +640,41 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
       scaleMul = nullptr;
       scales = {dequant.getScale()};
     }
-    if (auto add = dyn_cast_or_null<llm::AddOp>(single(dequant.getResult()))) {
-      Value other =
-          add.getLhs() == dequant.getResult() ? add.getRhs() : add.getLhs();
-      if (other != dequant.getResult() && isStaticF32(other) &&
-          cast<RankedTensorType>(add.getType()).getShape() == resultShape &&
-          cast<RankedTensorType>(other.getType()).getRank() <=
-              static_cast<int64_t>(resultShape.size())) {
-        bias = other;
-        last = add;
-      }
+    // An add of an f32 operand broadcast to the result, after `last`.
+    auto addend = [&]() -> Value {
+      Value value = last->getResult(0);
+      auto add = dyn_cast_or_null<llm::AddOp>(single(value));
+      if (!add)
+        return {};
+      Value other = add.getLhs() == value ? add.getRhs() : add.getLhs();
+      if (other == value || !isStaticF32(other) ||
+          cast<RankedTensorType>(add.getType()).getShape() != resultShape ||
+          cast<RankedTensorType>(other.getType()).getRank() >
+              static_cast<int64_t>(resultShape.size()))
+        return {};
+      fused.push_back(last);
+      last = add;
+      return other;
+    };
+    bias = addend();
+    // Then the epilogue's activation and residual, as llm.matmul fuses them:
+    // act(dequant + bias) + residual.
+    Operation *next = single(last->getResult(0));
+    std::optional<gk::Activation> act;
+    if (auto gelu = dyn_cast_or_null<llm::GeluOp>(next))
+      act = gelu.getApproximation() == llm::GeluApproximation::tanh
+                ? gk::Activation::GeluTanh
+                : gk::Activation::Gelu;
+    else if (isa_and_nonnull<llm::ReluOp>(next))
+      act = gk::Activation::Relu;
+    else if (isa_and_nonnull<llm::SiluOp>(next))
+      act = gk::Activation::Silu;
+    if (act) {
+      activation = *act;
+      fused.push_back(last);
+      last = next;
     }
+    residual = addend();
   }
 
   gk::MatMulSpec spec;
@@ -613,22 +684,28 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   spec.tileK = 64;
   spec.outElement = dequant ? "f32" : "i32";
   describeProduct(spec, lhsShape, rhsShape, resultShape,
-                  /*transposeLhs=*/false, op.getTransposeRhs(), bias, Value(),
-                  scales);
+                  /*transposeLhs=*/false, op.getTransposeRhs(), bias, residual,
+                  scales, lhsZero, rhsZero);
+  spec.activation = activation;
+  spec.offsets.lhsUnsigned = op.getLhsUnsigned();
+  spec.offsets.rhsUnsigned = op.getRhsUnsigned();
   int64_t threads = emitProduct(spec);
   SmallVector<Value> inputs = {lhs, rhs};
+  for (Value zero : {lhsZero, rhsZero})
+    if (zero)
+      inputs.push_back(zero);
   inputs.append(scales.begin(), scales.end());
   if (bias)
     inputs.push_back(bias);
+  if (residual)
+    inputs.push_back(residual);
   launch(last, spec.name,
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs);
   // The fused ops before `last` (which launch() erased), now unused.
-  if (dequant && last != dequant.getOperation())
-    dequant->erase();
-  if (last != op.getOperation())
-    op->erase();
+  for (Operation *dead : llvm::reverse(fused))
+    dead->erase();
   if (scaleMul && scaleMul->use_empty())
     scaleMul->erase();
   return success();
@@ -686,6 +763,91 @@ LogicalResult KernelBuilder::lowerQuantizeRows(llm::QuantizeOp op) {
   op->erase();
   for (Operation *dead : {div.getOperation(), max.getOperation(),
                           reduce.getOperation(), abs.getOperation()})
+    if (dead->use_empty())
+      dead->erase();
+  return success();
+}
+
+/// The value of a one-element f32 constant, if `v` is one.
+static std::optional<float> splatF32(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+      !attr.getElementType().isF32() || attr.getNumElements() != 1)
+    return std::nullopt;
+  return attr.getSplatValue<float>();
+}
+
+/// DynamicQuantizeLinear as the importer writes it (its dynamicQuantize,
+/// also behind DynamicQuantizeMatMul and QAttention):
+///   low = min(reduce_min(x), 0), high = max(reduce_max(x), 0),
+///   range = high - low, s = where(range == 0, 1, range / 255),
+///   zp = quantize(0 - low, s) unsigned, q = quantize(x, s, zp) unsigned
+/// becomes one launch (a tensor of at most kQuantizeChunk elements) or two:
+/// each block's (min, max), then the range, s and zp in every block from
+/// the blocks' pairs and each block's chunk of q. Ten ops, most of them a
+/// launch each with one thread reducing the whole tensor, are gone. The
+/// float operations are the host's, so s, zp and q are bit-identical.
+LogicalResult KernelBuilder::lowerQuantizeTensor(llm::QuantizeOp op) {
+  Value x = op.getInput(), scale = op.getScale();
+  auto zeroOp = op.getZeroPoint().getDefiningOp<llm::QuantizeOp>();
+  if (!op.getIsUnsigned() || !isStaticF32(x) || elements(scale) != 1 ||
+      !zeroOp || !zeroOp.getIsUnsigned() || zeroOp.getZeroPoint() ||
+      zeroOp.getScale() != scale || elements(zeroOp.getResult()) != 1)
+    return success();
+  auto where = scale.getDefiningOp<llm::WhereOp>();
+  auto equal =
+      where ? where.getCondition().getDefiningOp<llm::EqualOp>() : nullptr;
+  auto div =
+      where ? where.getFalseValue().getDefiningOp<llm::DivOp>() : nullptr;
+  auto range = equal ? equal.getLhs().getDefiningOp<llm::SubOp>() : nullptr;
+  auto negated = zeroOp.getInput().getDefiningOp<llm::SubOp>();
+  if (!where || !equal || !div || !range || !negated ||
+      div.getLhs() != range.getResult() || splatF32(equal.getRhs()) != 0.0f ||
+      splatF32(where.getTrueValue()) != 1.0f ||
+      splatF32(div.getRhs()) != 255.0f || splatF32(negated.getLhs()) != 0.0f ||
+      negated.getRhs() != range.getRhs())
+    return success();
+  auto high = range.getLhs().getDefiningOp<llm::MaxOp>();
+  auto low = range.getRhs().getDefiningOp<llm::MinOp>();
+  auto reduceMax =
+      high ? high.getLhs().getDefiningOp<llm::ReduceMaxOp>() : nullptr;
+  auto reduceMin =
+      low ? low.getLhs().getDefiningOp<llm::ReduceMinOp>() : nullptr;
+  auto whole = [&](Operation *reduce, Value input) {
+    return reduce && input == x && elements(reduce->getResult(0)) == 1;
+  };
+  if (!reduceMax || !reduceMin || splatF32(high.getRhs()) != 0.0f ||
+      splatF32(low.getRhs()) != 0.0f ||
+      !whole(reduceMax, reduceMax.getInput()) ||
+      !whole(reduceMin, reduceMin.getInput()))
+    return success();
+
+  gk::QuantizeTensorSpec spec;
+  spec.name = name("quantize_tensor");
+  spec.elements = elements(x);
+  spec.blocks = std::clamp<int64_t>(
+      (spec.elements + kQuantizeChunk - 1) / kQuantizeChunk, 1, 256);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value input = flatBuffer(b, loc, x);
+  SmallVector<Value> args = {input};
+  if (spec.blocks > 1) {
+    kernels += gk::tensorMinMaxKernel(spec);
+    Value pairs = memref::AllocOp::create(
+        b, loc, MemRefType::get({2 * spec.blocks}, b.getF32Type()));
+    launchWith(b, loc, spec.name + "_minmax", {spec.blocks, 1, 1},
+               gk::kRowThreads, {input, pairs}, {});
+    args.push_back(pairs);
+  }
+  kernels += gk::quantizeTensorKernel(spec);
+  launchWith(b, loc, spec.name, {spec.blocks, 1, 1}, gk::kRowThreads, args,
+             {scale, zeroOp.getResult(), op.getResult()});
+  // The matched ops, users first, as they become unused.
+  for (Operation *dead :
+       {op.getOperation(), zeroOp.getOperation(), negated.getOperation(),
+        where.getOperation(), div.getOperation(), equal.getOperation(),
+        range.getOperation(), high.getOperation(), low.getOperation(),
+        reduceMax.getOperation(), reduceMin.getOperation()})
     if (dead->use_empty())
       dead->erase();
   return success();
@@ -819,7 +981,8 @@ LogicalResult KernelBuilder::run() {
     else if (auto qmatmul = dyn_cast<llm::QMatMulOp>(op))
       result = lower(qmatmul);
     else if (auto quantize = dyn_cast<llm::QuantizeOp>(op))
-      result = lowerQuantizeRows(quantize);
+      result = quantize.getZeroPoint() ? lowerQuantizeTensor(quantize)
+                                       : lowerQuantizeRows(quantize);
     else if (auto attention = dyn_cast<llm::AttentionOp>(op))
       result = lower(attention);
     else if (auto norm = dyn_cast<llm::LayerNormOp>(op))

@@ -64,20 +64,65 @@ func.func @single_scale(%x: tensor<10x40xi8>, %w: tensor<40x20xi8>, %s: tensor<2
 // -----
 
 // Without a dequantization the kernel stores the exact i32 accumulators.
-// Zero points (ONNX MatInteger with a run-time zero point) and unsigned
-// operands stay on the generic path.
 // CHECK-LABEL: func.func @raw
 // CHECK: gpu.launch_func @llm_kernels::@qmatmul_0 {{.*}} : memref<4096xi32>)
-// CHECK: llm.qmatmul {{.*}} lhs_zero_point
-// CHECK: llm.qmatmul {{.*}}lhs_unsigned
 // CHECK: gpu.func @qmatmul_0({{.*}}%{{.*}}: memref<4096xi32>)
 // CHECK-NOT: arith.sitofp
 // CHECK: memref.store %{{.*}}, %arg2[%{{.*}}] : memref<4096xi32>
-func.func @raw(%x: tensor<64x96xi8>, %w: tensor<96x64xi8>, %z: tensor<i8>) -> (tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>) {
+func.func @raw(%x: tensor<64x96xi8>, %w: tensor<96x64xi8>) -> tensor<64x64xi32> {
   %a = llm.qmatmul %x, %w : (tensor<64x96xi8>, tensor<96x64xi8>) -> tensor<64x64xi32>
-  %b = llm.qmatmul %x, %w lhs_zero_point %z : (tensor<64x96xi8>, tensor<96x64xi8>, tensor<i8>) -> tensor<64x64xi32>
-  %c = llm.qmatmul %x, %w {lhs_unsigned} : (tensor<64x96xi8>, tensor<96x64xi8>) -> tensor<64x64xi32>
-  return %a, %b, %c : tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>
+  return %a : tensor<64x64xi32>
+}
+
+// -----
+
+// Zero points and unsigned operands (ONNX MatMulInteger, DynamicQuantizeLinear
+// activations): unsigned bytes enter shared memory with their top bit
+// flipped (less 128; the zero fill past K stays 0); the tensor cores also
+// take row sums of the lhs (mma with a B of ones) when the rhs's zero point
+// can be nonzero, and column sums of the rhs (an A of ones) when the lhs's
+// can; the epilogue subtracts za' * colsum + zb' * rowsum and adds
+// K * za' * zb', the zero points read as i8 (unsigned: less 128).
+// CHECK-LABEL: func.func @zero_points
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_0 {{.*}} args(%{{.*}} : memref<6144xi8>, %{{.*}} : memref<6144xi8>, %{{.*}} : memref<1xi8>, %{{.*}} : memref<64xi8>, %{{.*}} : memref<4096xi32>)
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_1 {{.*}} args(%{{.*}} : memref<6144xi8>, %{{.*}} : memref<6144xi8>, %{{.*}} : memref<4096xi32>)
+// The zero point of constant zeros is none.
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_2 {{.*}} args(%{{.*}} : memref<6144xi8>, %{{.*}} : memref<6144xi8>, %{{.*}} : memref<4096xi32>)
+// A zero point along k stays on the generic path.
+// CHECK: llm.qmatmul {{.*}} lhs_zero_point
+// CHECK: gpu.func @qmatmul_0(%{{.*}}: memref<6144xi8>, %{{.*}}: memref<6144xi8>, %[[ZA:.*]]: memref<1xi8>, %[[ZB:.*]]: memref<64xi8>, %{{.*}}: memref<4096xi32>)
+// CHECK: %[[V:.*]] = vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<6144xi8>, vector<16xi8>
+// CHECK-NEXT: %[[FLIP:.*]] = arith.constant dense<-128> : vector<16xi8>
+// CHECK-NEXT: %[[S:.*]] = arith.xori %[[V]], %[[FLIP]] : vector<16xi8>
+// CHECK-NEXT: arith.select %{{.*}}, %[[S]], %{{.*}} : vector<16xi8>
+// CHECK: %[[ONES:.*]] = arith.constant 16843009 : i32
+// 2 x 4 product tiles, 2 row-sum and 4 column-sum tiles per k32 step.
+// CHECK-COUNT-8: nvvm.mma.sync A[%{{[0-9]+}}, {{.*}}] B[%{{[0-9]+}}, %{{[0-9]+}}] C[
+// CHECK-COUNT-2: nvvm.mma.sync A[%{{[0-9]+}}, {{.*}}] B[%[[ONES]], %[[ONES]]] C[
+// CHECK-COUNT-4: nvvm.mma.sync A[%[[ONES]], %[[ONES]], %[[ONES]], %[[ONES]]] B[%{{[0-9]+}}, %{{[0-9]+}}] C[
+// CHECK: nvvm.mma.sync A[%{{[0-9]+}}, {{.*}}] B[%{{[0-9]+}}, %{{[0-9]+}}] C[
+// CHECK: scf.yield
+// The epilogue: za' = zext(za) - 128, zb' = sext(zb), K = 96.
+// CHECK: %[[A:.*]] = memref.load %[[ZA]][%{{.*}}] : memref<1xi8>
+// CHECK: arith.extui %[[A]] : i8 to i32
+// CHECK: arith.subi %{{.*}}, %{{.*}} : i32
+// CHECK: %[[B:.*]] = memref.load %[[ZB]][%{{.*}}] : memref<64xi8>
+// CHECK: arith.extsi %[[B]] : i8 to i32
+// CHECK: arith.constant 96 : i32
+// CHECK: memref.store %{{.*}}, %arg4[%{{.*}}] : memref<4096xi32>
+// CHECK: gpu.func @qmatmul_1(
+// CHECK-NOT: arith.constant 16843009
+// CHECK: gpu.func @qmatmul_2(
+// CHECK-NOT: arith.xori
+// CHECK-NOT: arith.constant 16843009
+// CHECK: gpu.return
+func.func @zero_points(%x: tensor<64x96xi8>, %w: tensor<96x64xi8>, %z: tensor<i8>, %zb: tensor<64xi8>, %zk: tensor<96xi8>) -> (tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>) {
+  %a = llm.qmatmul %x, %w lhs_zero_point %z rhs_zero_point %zb {lhs_unsigned} : (tensor<64x96xi8>, tensor<96x64xi8>, tensor<i8>, tensor<64xi8>) -> tensor<64x64xi32>
+  %b = llm.qmatmul %x, %w : (tensor<64x96xi8>, tensor<96x64xi8>) -> tensor<64x64xi32>
+  %zero = llm.constant dense<0> : tensor<i8>
+  %c = llm.qmatmul %x, %w rhs_zero_point %zero : (tensor<64x96xi8>, tensor<96x64xi8>, tensor<i8>) -> tensor<64x64xi32>
+  %d = llm.qmatmul %x, %w lhs_zero_point %zk : (tensor<64x96xi8>, tensor<96x64xi8>, tensor<96xi8>) -> tensor<64x64xi32>
+  return %a, %b, %c, %d : tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>, tensor<64x64xi32>
 }
 
 // -----
@@ -186,4 +231,97 @@ func.func @weight_4bit_signed(%x: tensor<32x128xf32>, %q: tensor<128x64xi8> {llm
   %w = llm.dequantize %q, %s {bits = 4 : i64} : (tensor<128x64xi8>, tensor<128x1xf32>) -> tensor<128x128xf32>
   %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<32x128xf32>, tensor<128x128xf32>) -> tensor<32x128xf32>
   return %y : tensor<32x128xf32>
+}
+
+// -----
+
+// DynamicQuantizeLinear as the importer writes it (the range widened to 0,
+// scale where(range == 0, 1, range / 255), zero point quantize(0 - low))
+// is one quantize_tensor launch for a tensor of up to 8192 elements; the
+// qmatmul after it reads its zero point, and its epilogue takes the
+// dequantization (two scale factors), the bias and the GELU, or the bias
+// and the residual add. No llm op but the constants is left.
+// CHECK-LABEL: func.func @dynamic_tensor
+// CHECK-NOT: llm.{{[a-z_]+}} %
+// CHECK: gpu.launch_func @llm_kernels::@quantize_tensor_0 blocks in (%[[ONE:.*]], %{{.*}}, %{{.*}}) threads in
+// CHECK-SAME: args(%{{.*}} : memref<1536xf32>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<1xi8>, %{{.*}} : memref<1536xi8>)
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_1 {{.*}} args(%{{.*}} : memref<1536xi8>, %{{.*}} : memref<2048xi8>, %{{.*}} : memref<1xi8>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<32xf32>, %{{.*}} : memref<768xf32>)
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_2 {{.*}} args(%{{.*}} : memref<1536xi8>, %{{.*}} : memref<2048xi8>, %{{.*}} : memref<1xi8>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<32xf32>, %{{.*}} : memref<768xf32>, %{{.*}} : memref<768xf32>)
+// CHECK-NOT: llm.{{[a-z_]+}} %
+// CHECK: gpu.func @quantize_tensor_0(%{{.*}}: memref<1536xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xi8>, %{{.*}}: memref<1536xi8>)
+// CHECK-COUNT-5: gpu.shuffle xor {{.*}} : f32
+// CHECK: gpu.barrier
+// CHECK: arith.subf
+// CHECK: arith.divf
+// CHECK: arith.cmpf oeq
+// CHECK: arith.select
+// CHECK: math.roundeven
+// CHECK: memref.store %{{.*}}, %arg1[%{{.*}}] : memref<1xf32>
+// CHECK: memref.store %{{.*}}, %arg2[%{{.*}}] : memref<1xi8>
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %arg3[%{{.*}}] : memref<1536xi8>
+// CHECK: gpu.func @qmatmul_1(
+// CHECK: math.erf
+// CHECK: gpu.func @qmatmul_2(
+// CHECK-NOT: math.erf
+// CHECK: memref.load %arg6
+// CHECK-NEXT: arith.addf
+// CHECK: gpu.return
+func.func @dynamic_tensor(%x: tensor<2x12x64xf32>, %w: tensor<64x32xi8>, %s: tensor<f32>, %b: tensor<32xf32>, %r: tensor<2x12x32xf32>) -> (tensor<2x12x32xf32>, tensor<2x12x32xf32>) {
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %one = llm.constant dense<1.0> : tensor<f32>
+  %levels = llm.constant dense<255.0> : tensor<f32>
+  %lo = llm.reduce_min %x {axes = array<i64: 0, 1, 2>, keepdims = false} : (tensor<2x12x64xf32>) -> tensor<f32>
+  %hi = llm.reduce_max %x {axes = array<i64: 0, 1, 2>, keepdims = false} : (tensor<2x12x64xf32>) -> tensor<f32>
+  %low = llm.min %lo, %zero : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %high = llm.max %hi, %zero : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %range = llm.sub %high, %low : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %eq = llm.equal %range, %zero : (tensor<f32>, tensor<f32>) -> tensor<i1>
+  %div = llm.div %range, %levels : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %scale = llm.where %eq, %one, %div : (tensor<i1>, tensor<f32>, tensor<f32>) -> tensor<f32>
+  %neg = llm.sub %zero, %low : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %zp = llm.quantize %neg, %scale {is_unsigned} : (tensor<f32>, tensor<f32>) -> tensor<i8>
+  %q = llm.quantize %x, %scale, %zp {is_unsigned} : (tensor<2x12x64xf32>, tensor<f32>, tensor<i8>) -> tensor<2x12x64xi8>
+  %f = llm.mul %scale, %s : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %acc = llm.qmatmul %q, %w lhs_zero_point %zp {lhs_unsigned} : (tensor<2x12x64xi8>, tensor<64x32xi8>, tensor<i8>) -> tensor<2x12x32xi32>
+  %d = llm.dequantize %acc, %f : (tensor<2x12x32xi32>, tensor<f32>) -> tensor<2x12x32xf32>
+  %y = llm.add %d, %b : (tensor<2x12x32xf32>, tensor<32xf32>) -> tensor<2x12x32xf32>
+  %g = llm.gelu %y : tensor<2x12x32xf32>
+  %f2 = llm.mul %scale, %s : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %acc2 = llm.qmatmul %q, %w lhs_zero_point %zp {lhs_unsigned} : (tensor<2x12x64xi8>, tensor<64x32xi8>, tensor<i8>) -> tensor<2x12x32xi32>
+  %d2 = llm.dequantize %acc2, %f2 : (tensor<2x12x32xi32>, tensor<f32>) -> tensor<2x12x32xf32>
+  %y2 = llm.add %d2, %b : (tensor<2x12x32xf32>, tensor<32xf32>) -> tensor<2x12x32xf32>
+  %o = llm.add %r, %y2 : (tensor<2x12x32xf32>, tensor<2x12x32xf32>) -> tensor<2x12x32xf32>
+  return %g, %o : tensor<2x12x32xf32>, tensor<2x12x32xf32>
+}
+
+// -----
+
+// Past 8192 elements the range takes two launches: each block's (min, max)
+// of its chunk, then the blocks' pairs reduced by every block of the
+// quantization (block 0 writes the scale and zero point).
+// CHECK-LABEL: func.func @dynamic_large
+// CHECK: %[[PAIRS:.*]] = memref.alloc() : memref<6xf32>
+// CHECK: gpu.launch_func @llm_kernels::@quantize_tensor_0_minmax blocks in (%[[B:.*]], %{{.*}}, %{{.*}}) threads in {{.*}} args(%{{.*}} : memref<20000xf32>, %[[PAIRS]] : memref<6xf32>)
+// CHECK: gpu.launch_func @llm_kernels::@quantize_tensor_0 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in {{.*}} args(%{{.*}} : memref<20000xf32>, %[[PAIRS]] : memref<6xf32>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<1xi8>, %{{.*}} : memref<20000xi8>)
+// CHECK: gpu.func @quantize_tensor_0_minmax(%{{.*}}: memref<20000xf32>, %{{.*}}: memref<6xf32>)
+// Chunks of 6667 elements.
+// CHECK: arith.constant 6667 : index
+// CHECK: gpu.func @quantize_tensor_0(%{{.*}}: memref<20000xf32>, %{{.*}}: memref<6xf32>,
+func.func @dynamic_large(%x: tensor<20000xf32>) -> (tensor<20000xi8>, tensor<f32>, tensor<i8>) {
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %one = llm.constant dense<1.0> : tensor<f32>
+  %levels = llm.constant dense<255.0> : tensor<f32>
+  %lo = llm.reduce_min %x {axes = array<i64: 0>, keepdims = false} : (tensor<20000xf32>) -> tensor<f32>
+  %hi = llm.reduce_max %x {axes = array<i64: 0>, keepdims = false} : (tensor<20000xf32>) -> tensor<f32>
+  %low = llm.min %lo, %zero : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %high = llm.max %hi, %zero : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %range = llm.sub %high, %low : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %eq = llm.equal %range, %zero : (tensor<f32>, tensor<f32>) -> tensor<i1>
+  %div = llm.div %range, %levels : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %scale = llm.where %eq, %one, %div : (tensor<i1>, tensor<f32>, tensor<f32>) -> tensor<f32>
+  %neg = llm.sub %zero, %low : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %zp = llm.quantize %neg, %scale {is_unsigned} : (tensor<f32>, tensor<f32>) -> tensor<i8>
+  %q = llm.quantize %x, %scale, %zp {is_unsigned} : (tensor<20000xf32>, tensor<f32>, tensor<i8>) -> tensor<20000xi8>
+  return %q, %scale, %zp : tensor<20000xi8>, tensor<f32>, tensor<i8>
 }

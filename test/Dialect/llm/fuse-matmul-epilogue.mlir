@@ -188,14 +188,50 @@ func.func @out_of_order(%a: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16
   return %2, %5, %8 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
 }
 
+// -----
+
+// An integer product cast to f32 and multiplied by an f32 scale (ONNX
+// Runtime's MatMulInteger, Cast, Mul) becomes llm.dequantize of the
+// accumulator, whichever side the scale is on; the bias add after it stays
+// (llm.matmul's epilogue is for float products). A cast with another user,
+// a cast to f16 and a scale broadcast past the product's shape stay.
+// CHECK-LABEL: func @dequantize_integer_product
+// CHECK: %[[ACC:.*]] = llm.qmatmul
+// CHECK-NEXT: %[[D:.*]] = llm.dequantize %[[ACC]], %{{.*}} : (tensor<4x16xi32>, tensor<f32>) -> tensor<4x16xf32>
+// CHECK-NEXT: llm.add %[[D]]
+// CHECK-NEXT: llm.dequantize %[[ACC]], %{{.*}} : (tensor<4x16xi32>, tensor<16xf32>) -> tensor<4x16xf32>
+// CHECK-NEXT: %[[C:.*]] = llm.cast %[[ACC]] : (tensor<4x16xi32>) -> tensor<4x16xf32>
+// CHECK-NEXT: llm.mul %[[C]]
+// CHECK-NEXT: %[[H:.*]] = llm.cast %[[ACC]] : (tensor<4x16xi32>) -> tensor<4x16xf16>
+// CHECK-NEXT: llm.mul %[[H]]
+// CHECK-NEXT: %[[W:.*]] = llm.cast %[[ACC]] : (tensor<4x16xi32>) -> tensor<4x16xf32>
+// CHECK-NEXT: llm.mul %[[W]], %{{.*}} : (tensor<4x16xf32>, tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+// CHECK-NOT: llm.dequantize
+func.func @dequantize_integer_product(%a: tensor<4x8xi8>, %w: tensor<8x16xi8>, %s: tensor<f32>, %c: tensor<16xf32>, %h: tensor<f16>, %big: tensor<2x4x16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf16>, tensor<2x4x16xf32>) {
+  %acc = llm.qmatmul %a, %w : (tensor<4x8xi8>, tensor<8x16xi8>) -> tensor<4x16xi32>
+  %0 = llm.cast %acc : (tensor<4x16xi32>) -> tensor<4x16xf32>
+  %1 = llm.mul %0, %s : (tensor<4x16xf32>, tensor<f32>) -> tensor<4x16xf32>
+  %2 = llm.add %1, %c : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %3 = llm.cast %acc : (tensor<4x16xi32>) -> tensor<4x16xf32>
+  %4 = llm.mul %c, %3 : (tensor<16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %5 = llm.cast %acc : (tensor<4x16xi32>) -> tensor<4x16xf32>
+  %6 = llm.mul %5, %s : (tensor<4x16xf32>, tensor<f32>) -> tensor<4x16xf32>
+  %7 = llm.cast %acc : (tensor<4x16xi32>) -> tensor<4x16xf16>
+  %8 = llm.mul %7, %h : (tensor<4x16xf16>, tensor<f16>) -> tensor<4x16xf16>
+  %9 = llm.cast %acc : (tensor<4x16xi32>) -> tensor<4x16xf32>
+  %10 = llm.mul %9, %big : (tensor<4x16xf32>, tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+  return %2, %4, %5, %6, %8, %10 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf16>, tensor<2x4x16xf32>
+}
+
 // With remarks=true, one remark per run (per split) counts the rewrites.
 // REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 2, activations 1, residuals 1
 // REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 2, biases 0, activations 0, residuals 0
 // REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 1, biases 1, activations 1, residuals 1
 // REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 2, residuals 0
 // REMARK: remark: llm-fuse-matmul-epilogue: gemms 2, scales 0, biases 0, activations 1, residuals 0
-// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
-// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
-// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
-// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0, dequantizations 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0, dequantizations 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0, dequantizations 0
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0, dequantizations 0
 // REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 1, activations 1, residuals 1
+// REMARK: remark: llm-fuse-matmul-epilogue: gemms 0, scales 0, biases 0, activations 0, residuals 0, dequantizations 2
