@@ -340,6 +340,10 @@ private:
   LogicalResult importGemm();
   LogicalResult importFusedActivation();
   Value fusedActivation(Value x, StringRef name, ArrayRef<float> params);
+  /// x < 0 ? alpha * x : x.
+  Value leakyRelu(Value x, double alpha);
+  /// max(min(alpha * x + beta, 1), 0).
+  Value hardSigmoid(Value x, double alpha, double beta);
   LogicalResult importReshape();
   LogicalResult importTranspose();
   LogicalResult importConcat();
@@ -445,6 +449,9 @@ private:
                                     int64_t axis, int64_t block,
                                     bool isUnsigned);
   LogicalResult importMatMulInteger();
+  FailureOr<Value> integerProduct(Value a, Value b, Value aZero, Value bZero,
+                                  bool aUnsigned, bool bUnsigned,
+                                  StringRef aName = "A", StringRef bName = "B");
   LogicalResult importQLinearMatMul();
   LogicalResult importDynamicQuantizeLinear();
   FailureOr<std::array<Value, 3>> dynamicQuantize(Value x);
@@ -2029,9 +2036,7 @@ LogicalResult ONNXImporter::importActivation() {
   } else if (opType == "Softsign") {
     result = emit<llm::DivOp>({x, emit<llm::AddOp>({emit<llm::AbsOp>({x}), c(1)})});
   } else if (opType == "LeakyRelu") {
-    result = emit<llm::WhereOp>({emit<llm::LessOp>({x, zero}),
-                                 emit<llm::MulOp>({x, c(getFloat("alpha", 0.01f))}),
-                                 x});
+    result = leakyRelu(x, getFloat("alpha", 0.01f));
   } else if (opType == "ThresholdedRelu") {
     result = emit<llm::WhereOp>(
         {emit<llm::GreaterOp>({x, c(getFloat("alpha", 1.0f))}), x, zero});
@@ -2069,11 +2074,7 @@ LogicalResult ONNXImporter::importActivation() {
     bool swish = opType == "HardSwish";
     double alpha = swish ? 1.0 / 6 : getFloat("alpha", 0.2f);
     double beta = swish ? 0.5 : getFloat("beta", 0.5f);
-    Value sigmoid = emit<llm::MaxOp>(
-        {emit<llm::MinOp>(
-             {emit<llm::AddOp>({emit<llm::MulOp>({x, c(alpha)}), c(beta)}),
-              c(1)}),
-         zero});
+    Value sigmoid = hardSigmoid(x, alpha, beta);
     result = swish ? emit<llm::MulOp>({x, sigmoid}) : sigmoid;
   } else if (opType == "Sign") {
     if (isa<IntegerType>(elementType) &&
@@ -2211,10 +2212,11 @@ Value ONNXImporter::fusedActivation(Value x, StringRef name,
   if (!x)
     return {};
   Type element = typeOf(x).getElementType();
+  auto value = [&](size_t i, float fallback) {
+    return i < params.size() && !std::isnan(params[i]) ? params[i] : fallback;
+  };
   auto param = [&](size_t i, float fallback) {
-    return scalarOf(element, i < params.size() && !std::isnan(params[i])
-                                 ? params[i]
-                                 : fallback);
+    return scalarOf(element, value(i, fallback));
   };
   if (name.empty() || name == "Identity")
     return x;
@@ -2225,14 +2227,9 @@ Value ONNXImporter::fusedActivation(Value x, StringRef name,
   if (name == "Sigmoid")
     return emit<llm::SigmoidOp>({x});
   if (name == "LeakyRelu")
-    return emit<llm::WhereOp>({emit<llm::LessOp>({x, scalarOf(element, 0)}),
-                               emit<llm::MulOp>({x, param(0, 0.01f)}), x});
-  if (name == "HardSigmoid") {
-    Value linear = emit<llm::AddOp>(
-        {emit<llm::MulOp>({x, param(0, 0.2f)}), param(1, 0.5f)});
-    return emit<llm::MinOp>({emit<llm::MaxOp>({linear, scalarOf(element, 0)}),
-                             scalarOf(element, 1)});
-  }
+    return leakyRelu(x, value(0, 0.01f));
+  if (name == "HardSigmoid")
+    return hardSigmoid(x, value(0, 0.2f), value(1, 0.5f));
   if (name == "Clip") {
     if (params.size() != 2 || std::isnan(params[0]) || std::isnan(params[1])) {
       (void)error("activation Clip needs activation_params [min, max]");
@@ -2244,6 +2241,23 @@ Value ONNXImporter::fusedActivation(Value x, StringRef name,
               "' is not supported (Relu, LeakyRelu, "
               "Tanh, Sigmoid, HardSigmoid, Clip)");
   return {};
+}
+
+Value ONNXImporter::leakyRelu(Value x, double alpha) {
+  Type element = typeOf(x).getElementType();
+  return emit<llm::WhereOp>({emit<llm::LessOp>({x, scalarOf(element, 0)}),
+                             emit<llm::MulOp>({x, scalarOf(element, alpha)}),
+                             x});
+}
+
+Value ONNXImporter::hardSigmoid(Value x, double alpha, double beta) {
+  Type element = typeOf(x).getElementType();
+  auto c = [&](double v) { return scalarOf(element, v); };
+  return emit<llm::MaxOp>(
+      {emit<llm::MinOp>(
+           {emit<llm::AddOp>({emit<llm::MulOp>({x, c(alpha)}), c(beta)}),
+            c(1)}),
+       c(0)});
 }
 
 /// com.microsoft SkipLayerNormalization and SkipSimplifiedLayerNormalization:
@@ -4451,54 +4465,14 @@ static std::optional<ArrayRef<char>> constantBytesOf(Value value) {
 /// The elements of a constant i8 tensor, splats included.
 static std::optional<std::vector<int8_t>> constantI8Values(Value value) {
   auto constant = value.getDefiningOp<llm::ConstantOp>();
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!constant || !type || !type.hasStaticShape() ||
-      !type.getElementType().isInteger(8))
-    return std::nullopt;
-  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-      dense && dense.isSplat())
-    return std::vector<int8_t>(type.getNumElements(),
-                               dense.getSplatValue<int8_t>());
-  std::optional<ArrayRef<char>> bytes = constantBytesOf(value);
-  if (!bytes || static_cast<int64_t>(bytes->size()) != type.getNumElements())
-    return std::nullopt;
-  return std::vector<int8_t>(bytes->begin(), bytes->end());
+  return constant ? llm::int8Elements(constant.getValue()) : std::nullopt;
 }
 
 /// The elements of a constant f32, f16 or bf16 tensor as floats, splats
 /// included.
 static std::optional<std::vector<float>> constantFloatValues(Value value) {
   auto constant = value.getDefiningOp<llm::ConstantOp>();
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!constant || !type || !type.hasStaticShape())
-    return std::nullopt;
-  auto element = dyn_cast<FloatType>(type.getElementType());
-  if (!element || !(element.isF32() || element.isF16() || element.isBF16()))
-    return std::nullopt;
-  auto widen = [](APFloat v) {
-    bool lost;
-    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-    return v.convertToFloat();
-  };
-  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-      dense && dense.isSplat())
-    return std::vector<float>(type.getNumElements(),
-                              widen(dense.getSplatValue<APFloat>()));
-  std::optional<ArrayRef<char>> bytes = constantBytesOf(value);
-  size_t width = element.getWidth() / 8;
-  if (!bytes || bytes->size() != type.getNumElements() * width)
-    return std::nullopt;
-  std::vector<float> out(type.getNumElements());
-  for (auto [i, v] : llvm::enumerate(out)) {
-    if (width == 4) {
-      std::memcpy(&v, bytes->data() + 4 * i, 4);
-      continue;
-    }
-    uint16_t bits;
-    std::memcpy(&bits, bytes->data() + 2 * i, 2);
-    v = widen(APFloat(element.getFloatSemantics(), APInt(16, bits)));
-  }
-  return out;
+  return constant ? llm::floatElements(constant.getValue()) : std::nullopt;
 }
 
 /// DequantizeLinear with block_size (opset 21; ONNX Runtime's QDQ 4-bit
@@ -4577,17 +4551,14 @@ LogicalResult ONNXImporter::importBlockedDequantize(int64_t block) {
     bool signedOnly = !isUnsigned && !zero;
     int shift = signedOnly || isUnsigned ? 0 : mid;
     int64_t rowBytes = four ? (k + 1) / 2 : k;
-    std::vector<int8_t> packed(n * rowBytes, 0);
+    // [N, K] (the transpose), shifted; two values a byte when 4-bit.
+    std::vector<int8_t> packed(n * k);
     for (int64_t row = 0; row < k; ++row)
-      for (int64_t col = 0; col < n; ++col) {
-        int q = read((*values)[row * n + col]) + shift;
-        int8_t &byte = packed[col * rowBytes + (four ? row / 2 : row)];
-        if (four)
-          byte = static_cast<int8_t>(static_cast<uint8_t>(byte) |
-                                     ((q & 0xf) << (4 * (row % 2))));
-        else
-          byte = static_cast<int8_t>(q);
-      }
+      for (int64_t col = 0; col < n; ++col)
+        packed[col * k + row] =
+            static_cast<int8_t>(read((*values)[row * n + col]) + shift);
+    if (four)
+      packed = llm::packNibbles(packed, n, k);
     std::vector<float> wideScales(n * blocks);
     std::vector<int8_t> zeroPoints(signedOnly ? 0 : n * blocks, 0);
     for (int64_t b = 0; b < blocks; ++b)
@@ -4775,12 +4746,7 @@ LogicalResult ONNXImporter::importGatherBlockQuantized() {
     if (std::optional<std::vector<int8_t>> values = constantI8Values(data)) {
       int64_t k = dataType.getShape().back(), packedK = (k + 1) / 2;
       int64_t rows = dataType.getNumElements() / std::max<int64_t>(k, 1);
-      std::vector<int8_t> packed(rows * packedK, 0);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < k; ++c)
-          packed[r * packedK + c / 2] = static_cast<int8_t>(
-              static_cast<uint8_t>(packed[r * packedK + c / 2]) |
-              (((*values)[r * k + c] & 0xf) << (4 * (c % 2))));
+      std::vector<int8_t> packed = llm::packNibbles(*values, rows, k);
       SmallVector<int64_t> shape(dataType.getShape());
       shape.back() = packedK;
       std::string name = !node->name().empty() ? node->name() : node->output(0);
@@ -4966,56 +4932,56 @@ LogicalResult ONNXImporter::importMatMulNBits() {
 LogicalResult ONNXImporter::importMatMulInteger() {
   if (failed(requireInputs(2)))
     return failure();
-  Value a = input(0), b = input(1);
-  if (failed(requireQuantized(a, "A", false)) ||
-      failed(requireQuantized(b, "B", false)))
+  Value aZero = input(2);
+  // Per row of A: [M] becomes [M, 1].
+  if (aZero && typeOf(aZero).getRank() == 1 &&
+      typeOf(aZero).getDimSize(0) != 1) {
+    FailureOr<Value> column = reshape(aZero, {typeOf(aZero).getDimSize(0), 1});
+    if (failed(column))
+      return failure();
+    aZero = *column;
+  }
+  return setResult(integerProduct(input(0), input(1), aZero, input(3),
+                                  isUnsignedInput(0), isUnsignedInput(1)));
+}
+
+/// llm.qmatmul of the 8-bit a and b (rank >= 2) with their optional 8-bit
+/// zero points, each read unsigned where marked; the names are the node's
+/// inputs, for errors.
+FailureOr<Value> ONNXImporter::integerProduct(Value a, Value b, Value aZero,
+                                              Value bZero, bool aUnsigned,
+                                              bool bUnsigned, StringRef aName,
+                                              StringRef bName) {
+  if (failed(requireQuantized(a, aName, false)) ||
+      failed(requireQuantized(b, bName, false)))
     return failure();
   if (typeOf(a).getRank() < 2 || typeOf(b).getRank() < 2)
-    return error("A and B must have rank >= 2");
+    return error(aName + " and " + bName + " must have rank >= 2");
   SmallVector<Value> operands{a, b};
-  int32_t hasA = 0, hasB = 0;
-  if (Value zero = input(2)) {
-    if (failed(requireQuantized(zero, "a_zero_point", false)))
-      return failure();
-    // Per row of A: [M] becomes [M, 1].
-    RankedTensorType type = typeOf(zero);
-    if (type.getRank() == 1 && type.getDimSize(0) != 1) {
-      FailureOr<Value> column = reshape(zero, {type.getDimSize(0), 1});
-      if (failed(column))
-        return failure();
-      zero = *column;
-    }
-    operands.push_back(zero);
-    hasA = 1;
-  }
-  if (Value zero = input(3)) {
-    if (failed(requireQuantized(zero, "b_zero_point", false)))
+  for (auto [zero, what] : {std::pair<Value, StringRef>{aZero, "a_zero_point"},
+                            {bZero, "b_zero_point"}}) {
+    if (!zero)
+      continue;
+    if (failed(requireQuantized(zero, what, false)))
       return failure();
     operands.push_back(zero);
-    hasB = 1;
   }
-  SmallVector<NamedAttribute> attrs{
-      namedAttr(llm::QMatMulOp::getOperandSegmentSizeAttr(),
-                builder.getDenseI32ArrayAttr({1, 1, hasA, hasB}))};
-  if (isUnsignedInput(0))
+  SmallVector<NamedAttribute> attrs{namedAttr(
+      llm::QMatMulOp::getOperandSegmentSizeAttr(),
+      builder.getDenseI32ArrayAttr({1, 1, aZero ? 1 : 0, bZero ? 1 : 0}))};
+  if (aUnsigned)
     attrs.push_back(namedAttr("lhs_unsigned", builder.getUnitAttr()));
-  if (isUnsignedInput(1))
+  if (bUnsigned)
     attrs.push_back(namedAttr("rhs_unsigned", builder.getUnitAttr()));
-  return setResult(create<llm::QMatMulOp>(operands, attrs));
+  return create<llm::QMatMulOp>(operands, attrs);
 }
 
 LogicalResult ONNXImporter::importQLinearMatMul() {
   if (failed(requireInputs(8)))
     return failure();
-  Value a = input(0), b = input(3), aZero = input(2), bZero = input(5),
-        yZero = input(7);
-  for (auto [value, what] : {std::pair<Value, StringRef>{a, "a"},
-                             {b, "b"},
-                             {aZero, "a_zero_point"},
-                             {bZero, "b_zero_point"},
-                             {yZero, "y_zero_point"}})
-    if (failed(requireQuantized(value, what, false)))
-      return failure();
+  Value yZero = input(7);
+  if (failed(requireQuantized(yZero, "y_zero_point", false)))
+    return failure();
   FailureOr<Value> aScale = floatParameter(input(1), "a_scale");
   FailureOr<Value> bScale = floatParameter(input(4), "b_scale");
   FailureOr<Value> yScale = floatParameter(input(6), "y_scale");
@@ -5024,15 +4990,9 @@ LogicalResult ONNXImporter::importQLinearMatMul() {
   for (Value scale : {*aScale, *yScale})
     if (typeOf(scale).getNumElements() != 1)
       return error("a_scale and y_scale must be per tensor");
-  SmallVector<NamedAttribute> attrs{
-      namedAttr(llm::QMatMulOp::getOperandSegmentSizeAttr(),
-                builder.getDenseI32ArrayAttr({1, 1, 1, 1}))};
-  if (isUnsignedInput(0))
-    attrs.push_back(namedAttr("lhs_unsigned", builder.getUnitAttr()));
-  if (isUnsignedInput(3))
-    attrs.push_back(namedAttr("rhs_unsigned", builder.getUnitAttr()));
   FailureOr<Value> accumulator =
-      create<llm::QMatMulOp>({a, b, aZero, bZero}, attrs);
+      integerProduct(input(0), input(3), input(2), input(5), isUnsignedInput(0),
+                     isUnsignedInput(3), "a", "b");
   if (failed(accumulator))
     return failure();
   // y = saturate(roundeven(acc * (a_scale * b_scale / y_scale)) + y_zp):
@@ -5129,13 +5089,11 @@ FailureOr<Value> ONNXImporter::integerProductToFloat(Value a, Value b,
                                                      Value aZero, Value bZero,
                                                      bool aUnsigned,
                                                      bool bUnsigned) {
-  if (failed(requireQuantized(a, "A", false)) ||
-      failed(requireQuantized(b, "B", false)))
+  FailureOr<Value> accumulator =
+      integerProduct(a, b, aZero, bZero, aUnsigned, bUnsigned);
+  if (failed(accumulator))
     return failure();
-  RankedTensorType bType = typeOf(b);
-  if (typeOf(a).getRank() < 2 || bType.getRank() < 2)
-    return error("A and B must have rank >= 2");
-  int64_t n = bType.getShape().back();
+  int64_t n = typeOf(b).getShape().back();
   auto perColumn = [&](Value v) {
     RankedTensorType type = typeOf(v);
     return type.getNumElements() == 1 ||
@@ -5149,26 +5107,9 @@ FailureOr<Value> ONNXImporter::integerProductToFloat(Value a, Value b,
                  "([" +
                  Twine(n) + "]), got " +
                  shapeString(typeOf(bScale).getShape()));
-  SmallVector<Value> operands{a, b};
-  for (auto [zero, what] : {std::pair<Value, StringRef>{aZero, "a_zero_point"},
-                            {bZero, "b_zero_point"}}) {
-    if (!zero)
-      continue;
-    if (failed(requireQuantized(zero, what, false)))
-      return failure();
-    operands.push_back(zero);
-  }
-  SmallVector<NamedAttribute> attrs{namedAttr(
-      llm::QMatMulOp::getOperandSegmentSizeAttr(),
-      builder.getDenseI32ArrayAttr({1, 1, aZero ? 1 : 0, bZero ? 1 : 0}))};
-  if (aUnsigned)
-    attrs.push_back(namedAttr("lhs_unsigned", builder.getUnitAttr()));
-  if (bUnsigned)
-    attrs.push_back(namedAttr("rhs_unsigned", builder.getUnitAttr()));
-  FailureOr<Value> accumulator = create<llm::QMatMulOp>(operands, attrs);
   FailureOr<Value> as = floatParameter(aScale, "a_scale");
   FailureOr<Value> bs = floatParameter(bScale, "b_scale");
-  if (failed(accumulator) || failed(as) || failed(bs))
+  if (failed(as) || failed(bs))
     return failure();
   FailureOr<Value> product = create<llm::MulOp>({*as, *bs});
   if (failed(product))

@@ -14,6 +14,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace mlir::llm;
 
@@ -57,6 +59,67 @@ std::optional<ArrayRef<char>> mlir::llm::rawElementBytes(Attribute value) {
     if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
       return blob->getData();
   return std::nullopt;
+}
+
+std::optional<std::vector<int8_t>> mlir::llm::int8Elements(Attribute value) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  auto type = elements ? dyn_cast<ShapedType>(elements.getType()) : nullptr;
+  if (!type || !type.hasStaticShape() || !type.getElementType().isInteger(8))
+    return std::nullopt;
+  size_t count = type.getNumElements();
+  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat())
+    return std::vector<int8_t>(count, dense.getSplatValue<int8_t>());
+  std::optional<ArrayRef<char>> bytes = rawElementBytes(value);
+  if (!bytes || bytes->size() != count)
+    return std::nullopt;
+  return std::vector<int8_t>(bytes->begin(), bytes->end());
+}
+
+std::optional<std::vector<float>> mlir::llm::floatElements(Attribute value) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  auto type = elements ? dyn_cast<ShapedType>(elements.getType()) : nullptr;
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  auto element = dyn_cast<FloatType>(type.getElementType());
+  if (!element || !(element.isF32() || element.isF16() || element.isBF16()))
+    return std::nullopt;
+  auto widen = [](APFloat v) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    return v.convertToFloat();
+  };
+  size_t count = type.getNumElements();
+  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat())
+    return std::vector<float>(count, widen(dense.getSplatValue<APFloat>()));
+  std::optional<ArrayRef<char>> bytes = rawElementBytes(value);
+  size_t width = element.getWidth() / 8;
+  if (!bytes || bytes->size() != count * width)
+    return std::nullopt;
+  std::vector<float> out(count);
+  for (auto [i, v] : llvm::enumerate(out)) {
+    if (width == 4) {
+      std::memcpy(&v, bytes->data() + 4 * i, 4);
+      continue;
+    }
+    uint16_t bits;
+    std::memcpy(&bits, bytes->data() + 2 * i, 2);
+    v = widen(APFloat(element.getFloatSemantics(), APInt(16, bits)));
+  }
+  return out;
+}
+
+std::vector<int8_t> mlir::llm::packNibbles(ArrayRef<int8_t> values,
+                                           int64_t rows, int64_t cols) {
+  int64_t rowBytes = (cols + 1) / 2;
+  std::vector<int8_t> packed(rows * rowBytes, 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      int8_t &byte = packed[r * rowBytes + c / 2];
+      byte =
+          static_cast<int8_t>(static_cast<uint8_t>(byte) |
+                              ((values[r * cols + c] & 0xf) << (4 * (c % 2))));
+    }
+  return packed;
 }
 
 FailureOr<SmallVector<int64_t>> mlir::llm::broadcastShapes(ArrayRef<int64_t> lhs,

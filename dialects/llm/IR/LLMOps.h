@@ -12,6 +12,9 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <optional>
+#include <vector>
+
 #include "llm/IR/LLMEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
@@ -31,6 +34,21 @@ std::string shapeString(ArrayRef<int64_t> shape);
 /// The bytes of a dense or dense_resource elements attribute (a constant's
 /// value), or nothing: splats and unloaded resources have none.
 std::optional<ArrayRef<char>> rawElementBytes(Attribute value);
+
+/// The elements of an i8 constant's value (dense, splat or dense_resource
+/// of a static shape), or nothing.
+std::optional<std::vector<int8_t>> int8Elements(Attribute value);
+
+/// The elements of an f32, f16 or bf16 constant's value (dense, splat or
+/// dense_resource of a static shape) as floats, 16-bit ones widened
+/// exactly, or nothing.
+std::optional<std::vector<float>> floatElements(Attribute value);
+
+/// `rows` x `cols` values (the low 4 bits of each) packed two a byte along
+/// each row, the low nibble first: `rows` x ceil(`cols` / 2) bytes, the
+/// layout of 4-bit weights (llm.dequantize with bits 4).
+std::vector<int8_t> packNibbles(ArrayRef<int8_t> values, int64_t rows,
+                                int64_t cols);
 
 /// Broadcasts two shapes the numpy way; failure if a pair of dims is neither
 /// equal nor 1.

@@ -34,66 +34,15 @@ namespace {
 /// models, whose products quantize through f32.
 bool isHalfWidth(Type type) { return type.isF16() || type.isBF16(); }
 
-/// The values of an f32, f16 or bf16 constant (dense or dense_resource) as
-/// floats (16-bit ones exactly widened), or failure.
-FailureOr<std::vector<float>> floatsOf(ElementsAttr value) {
-  auto type = cast<ShapedType>(value.getType());
-  Type element = type.getElementType();
-  bool half = isHalfWidth(element);
-  if ((!element.isF32() && !half) || !type.hasStaticShape())
-    return failure();
-  size_t count = type.getNumElements();
-  std::vector<float> result(count);
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    ArrayRef<char> data = resource.getData();
-    size_t width = half ? sizeof(uint16_t) : sizeof(float);
-    if (data.size() != count * width)
-      return failure();
-    if (!half) {
-      std::memcpy(result.data(), data.data(), data.size());
-      return result;
-    }
-    const llvm::fltSemantics &semantics = cast<FloatType>(element).getFloatSemantics();
-    for (size_t i = 0; i < count; ++i) {
-      uint16_t bits;
-      std::memcpy(&bits, data.data() + i * width, width);
-      result[i] = APFloat(semantics, APInt(16, bits)).convertToFloat();
-    }
-    return result;
-  }
-  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    size_t i = 0;
-    for (APFloat v : dense.getValues<APFloat>())
-      result[i++] = v.convertToFloat();
-    return result;
-  }
-  return failure();
-}
-
 /// An f16 or bf16 constant widened to an f32 one, or null.
 ElementsAttr widenedHalf(ElementsAttr value) {
   auto type = cast<ShapedType>(value.getType());
-  FailureOr<std::vector<float>> floats = floatsOf(value);
-  if (!isHalfWidth(type.getElementType()) || failed(floats))
+  std::optional<std::vector<float>> floats = floatElements(value);
+  if (!isHalfWidth(type.getElementType()) || !floats)
     return {};
   return DenseElementsAttr::get(
       RankedTensorType::get(type.getShape(), Float32Type::get(type.getContext())),
       ArrayRef<float>(*floats));
-}
-
-/// The elements of an i8 constant (dense, splat or dense_resource), or
-/// failure.
-FailureOr<std::vector<int8_t>> bytesOf(ElementsAttr value) {
-  auto type = cast<ShapedType>(value.getType());
-  if (!type.getElementType().isInteger(8) || !type.hasStaticShape())
-    return failure();
-  size_t count = type.getNumElements();
-  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat())
-    return std::vector<int8_t>(count, dense.getSplatValue<int8_t>());
-  std::optional<ArrayRef<char>> bytes = rawElementBytes(value);
-  if (!bytes || bytes->size() != count)
-    return failure();
-  return std::vector<int8_t>(bytes->begin(), bytes->end());
 }
 
 /// The f32 values of a 2-D `llm.dequantize` whose operands are constants
@@ -108,11 +57,11 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
   if (!input || !scale || (op.getZeroPoint() && !zero) || type.getRank() != 2 ||
       !type.hasStaticShape())
     return failure();
-  FailureOr<std::vector<int8_t>> q = bytesOf(input.getValue());
-  FailureOr<std::vector<float>> s = floatsOf(scale.getValue());
-  FailureOr<std::vector<int8_t>> z =
-      zero ? bytesOf(zero.getValue()) : FailureOr<std::vector<int8_t>>();
-  if (failed(q) || failed(s) || (zero && failed(z)))
+  std::optional<std::vector<int8_t>> q = int8Elements(input.getValue());
+  std::optional<std::vector<float>> s = floatElements(scale.getValue());
+  std::optional<std::vector<int8_t>> z =
+      zero ? int8Elements(zero.getValue()) : std::nullopt;
+  if (!q || !s || (zero && !z))
     return failure();
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   int64_t bits = op.getBits(), block = op.getBlockSize();
@@ -269,12 +218,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     int64_t storedCols = cols;
     if (bits == 4) {
       storedCols = (cols + 1) / 2;
-      bytes.assign(rows * storedCols, 0);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) {
-          uint8_t nibble = stored.rows.values[r * cols + c] & 0xF;
-          bytes[r * storedCols + c / 2] |= nibble << (c % 2 ? 4 : 0);
-        }
+      bytes = packNibbles(stored.rows.values, rows, cols);
     } else {
       bytes = stored.rows.values;
     }
@@ -330,8 +274,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     if (!table || op.getAxis() != 0 || type.getRank() != 2 ||
         !type.hasStaticShape() || !type.getElementType().isF32())
       return success();
-    auto w = floatsOf(table.getValue());
-    if (failed(w))
+    auto w = floatElements(table.getValue());
+    if (!w)
       return success();
     int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
     std::string name = blobName(table);
@@ -494,8 +438,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
         !type.hasStaticShape() || !type.getElementType().isF32() ||
         !lhsType.getElementType().isF32() || !op.getType().hasStaticShape())
       return success();
-    auto data = floatsOf(weight.getValue());
-    if (failed(data))
+    auto data = floatElements(weight.getValue());
+    if (!data)
       return success();
     bool transposed = op.getTransposeRhs();
     int64_t n = type.getDimSize(transposed ? 0 : 1);
