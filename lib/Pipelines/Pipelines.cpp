@@ -105,11 +105,13 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
 void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks) {
   // Norms and activations first, so that attention and epilogue fusion see
   // single ops; attention before epilogues, so that the attention scale is
-  // not absorbed into the Q·Kᵀ matmul first; projections last, so that they
-  // merge with their epilogues.
+  // not absorbed into the Q·Kᵀ matmul first; products of dequantized
+  // operands before epilogues, which would fold their bias first;
+  // projections last, so that they merge with their epilogues.
   pm.addPass(llm::createLLMFuseNorms({remarks}));
   pm.addPass(llm::createLLMFuseActivations({remarks}));
   pm.addPass(llm::createLLMFuseAttention({remarks}));
+  pm.addPass(llm::createLLMFuseDequantizedProducts({remarks}));
   pm.addPass(llm::createLLMFuseMatMulEpilogue({remarks}));
   pm.addPass(llm::createLLMFuseQKV({remarks}));
   buildGraphCleanupPipeline(pm);

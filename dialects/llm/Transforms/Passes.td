@@ -76,6 +76,43 @@ def LLMFuseMatMulEpilogue : Pass<"llm-fuse-matmul-epilogue"> {
   ];
 }
 
+def LLMFuseDequantizedProducts : Pass<"llm-fuse-dequantized-products"> {
+  let summary = "multiply dequantized 8-bit operands as integers";
+  let description = [{
+    A QDQ-quantized model (ONNX Runtime's `quantize_static` in its default
+    QDQ format) multiplies two `llm.dequantize`d 8-bit tensors in float.
+    When each operand's scale and zero point are constant along k (per
+    tensor or per row of the lhs; per tensor or per column of the rhs), an
+    `llm.matmul` without an epilogue (lhs not transposed) or an `llm.gemm`
+    (alpha 1, A not transposed, beta 1 or no C) of them becomes
+    `llm.dequantize(llm.qmatmul(qa, qb, za, zb), sa * sb)` (plus C): the
+    exact i32 sum of (qa - za)(qb - zb) and one f32 multiply by the product
+    of the scales, the form ONNX Runtime's optimizer gives such a pair and
+    the one int8 hardware runs. Unsigned operands stay unsigned; a zero
+    point of constant zeros is dropped; a transposed rhs's per-column scale
+    is read as a row. Runs before
+    llm-fuse-matmul-epilogue, which then leaves these products alone.
+
+    ```mlir
+    %a = llm.dequantize %qa, %sa, %za {is_unsigned} : ... -> tensor<8x64xf32>
+    %b = llm.dequantize %qb, %sb : (tensor<64x32xi8>, tensor<32xf32>) -> ...
+    %y = llm.matmul %a, %b : ...
+    // becomes
+    %acc = llm.qmatmul %qa, %qb lhs_zero_point %za {lhs_unsigned} : ...
+    %s = llm.mul %sa, %sb : ...
+    %y = llm.dequantize %acc, %s : ...
+    ```
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of products rewritten">,
+  ];
+  let statistics = [
+    Statistic<"numProducts", "integer-products",
+              "products of dequantized operands made integer products">,
+  ];
+}
+
 def LLMFuseQKV : Pass<"llm-fuse-qkv"> {
   let summary = "merge matmuls that share an input into one wider matmul";
   let description = [{

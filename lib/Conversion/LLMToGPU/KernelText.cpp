@@ -311,6 +311,19 @@ std::string activate(Writer &w, Activation activation, const std::string &x) {
   return x;
 }
 
+/// `v` (f32) quantized as `q` says, as i8: llm.quantize's operations.
+std::string quantizeValue(Writer &w, const std::string &v,
+                          const OutputQuantization &q) {
+  std::string r =
+      w.let("math.roundeven " + w.fdiv(v, w.f32(q.scale)) + " : f32");
+  if (q.zero != 0)
+    r = w.fadd(r, w.f32(static_cast<double>(q.zero)));
+  r = w.bin("arith.maxnumf", r, w.f32(q.isUnsigned ? 0 : -128), "f32");
+  r = w.bin("arith.minnumf", r, w.f32(q.isUnsigned ? 255 : 127), "f32");
+  std::string wide = w.let("arith.fptosi " + r + " : f32 to i32");
+  return w.let("arith.trunci " + wide + " : i32 to i8");
+}
+
 std::string header(const std::string &name,
                    const std::vector<std::string> &params,
                    const std::vector<std::string> &workgroup, int64_t threads) {
@@ -702,8 +715,10 @@ std::vector<std::string> matmulParams(const MatMulSpec &s,
   if (s.hasResidual)
     params.push_back("%residual: " + flatType(s.residual.elements,
                                               s.residualElement.c_str()));
-  params.push_back("%out: " + flatType(s.batch * s.m * s.n,
-                                       s.outElement.c_str()));
+  params.push_back("%out: " +
+                   flatType(s.batch * s.m * s.n, s.quantizeOutput.enabled
+                                                     ? "i8"
+                                                     : s.outElement.c_str()));
   return params;
 }
 
@@ -764,7 +779,9 @@ public:
   MatmulEpilogue(Writer &w, const MatMulSpec &s, const MmaTypes &types,
                  const std::string &z)
       : w(w), s(s), types(types),
-        cType(flatType(s.batch * s.m * s.n, s.outElement.c_str())) {
+        cType(flatType(s.batch * s.m * s.n, s.quantizeOutput.enabled
+                                                ? "i8"
+                                                : s.outElement.c_str())) {
     biasBase = s.hasBias ? batchOffset(w, s.bias, z) : "";
     resBase = s.hasResidual ? batchOffset(w, s.residual, z) : "";
     outBase = w.mulc(z, s.m * s.n);
@@ -820,7 +837,11 @@ public:
                                        s.residualElement.c_str()),
                               at(resBase, s.residual, row, col),
                               s.residualElement));
-    w.storeF32(v, "%out", cType, out, s.outElement);
+    if (s.quantizeOutput.enabled)
+      w.line("memref.store " + quantizeValue(w, v, s.quantizeOutput) +
+             ", %out[" + out + "] : " + cType);
+    else
+      w.storeF32(v, "%out", cType, out, s.outElement);
     w.line("}");
   }
 
@@ -1479,7 +1500,9 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     params.push_back("%scale: " + pType);
   if (s.hasBias)
     params.push_back("%bias: " + pType);
-  params.push_back("%out: " + xType);
+  const std::string outType =
+      s.quantizeOutput.enabled ? flatType(s.rows * s.length, "i8") : xType;
+  params.push_back("%out: " + outType);
   std::string text =
       header(s.name, params, {"%partial: " + redType}, kRowThreads);
 
@@ -1535,7 +1558,11 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step + " {");
     std::string addr = w.add(base, w.mulc(i, s.inner));
     std::string x = w.loadF32("%input", xType, addr, s.element);
-    w.storeF32(value(x, i), "%out", xType, addr, s.element);
+    if (s.quantizeOutput.enabled)
+      w.line("memref.store " + quantizeValue(w, value(x, i), s.quantizeOutput) +
+             ", %out[" + addr + "] : " + outType);
+    else
+      w.storeF32(value(x, i), "%out", xType, addr, s.element);
     w.line("}");
   };
 

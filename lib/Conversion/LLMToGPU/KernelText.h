@@ -45,6 +45,17 @@ struct IntegerOffsets {
 
 enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
 
+/// A static 8-bit quantization of a kernel's f32 results (an llm.quantize
+/// with constant per-tensor parameters that only the kernel feeds): the
+/// kernel stores saturate(roundeven(v / scale) + zero) as i8, the host's
+/// operations.
+struct OutputQuantization {
+  bool enabled = false;
+  float scale = 1.0f;
+  int64_t zero = 0;
+  bool isUnsigned = false;
+};
+
 struct MatMulSpec {
   std::string name;
   int64_t batch = 1, m = 0, n = 0, k = 0;
@@ -88,6 +99,8 @@ struct MatMulSpec {
   std::string outElement = "f32";
   /// Element types of the bias and residual buffers: "f32" or "f16".
   std::string biasElement = "f32", residualElement = "f32";
+  /// An f32 epilogue's result quantized to i8 as it is stored.
+  OutputQuantization quantizeOutput;
   /// Dequantization of an s8 product: the accumulator, converted to f32, is
   /// multiplied by each of these f32 operands (per-token and per-channel
   /// scales) before the rest of the epilogue.
@@ -138,6 +151,8 @@ struct RowSpec {
   /// Element type of input and output, and of scale and bias ("f32" or
   /// "f16"); the reductions are f32 either way.
   std::string element = "f32", paramElement = "f32";
+  /// An f32 row's result quantized to i8 as it is stored.
+  OutputQuantization quantizeOutput;
 };
 
 /// Dynamic int8 quantization of rows: scale = max(max|x|, epsilon) /

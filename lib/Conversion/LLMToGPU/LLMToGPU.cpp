@@ -86,12 +86,49 @@ std::string kernelFloat(Value value) {
 
 bool isStaticF32(Value value) { return kernelFloat(value) == "f32"; }
 
+int64_t elements(Value value) {
+  return cast<RankedTensorType>(value.getType()).getNumElements();
+}
+
 /// Elements per block of a whole-tensor dynamic quantization: a tensor of
 /// up to this many is quantized by one block in one launch.
 constexpr int64_t kQuantizeChunk = 8192;
 
-int64_t elements(Value value) {
-  return cast<RankedTensorType>(value.getType()).getNumElements();
+/// The value of a one-element f32 constant, if `v` is one.
+std::optional<float> splatF32(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+      !attr.getElementType().isF32() || attr.getNumElements() != 1)
+    return std::nullopt;
+  return attr.getSplatValue<float>();
+}
+
+/// The llm.quantize that is `value`'s only user, with a constant
+/// one-element f32 scale and zero point (QDQ's static activations), as the
+/// quantization a kernel producing `value` (f32) can apply as it stores.
+std::optional<std::pair<llm::QuantizeOp, gk::OutputQuantization>>
+staticQuantizeOf(Value value) {
+  if (!value.hasOneUse() || !isStaticF32(value))
+    return std::nullopt;
+  auto quantize = dyn_cast<llm::QuantizeOp>(*value.getUsers().begin());
+  if (!quantize || quantize.getInput() != value)
+    return std::nullopt;
+  std::optional<float> scale = splatF32(quantize.getScale());
+  gk::OutputQuantization q;
+  q.enabled = true;
+  q.isUnsigned = quantize.getIsUnsigned();
+  if (!scale || elements(quantize.getResult()) != elements(value))
+    return std::nullopt;
+  q.scale = *scale;
+  if (Value zero = quantize.getZeroPoint()) {
+    DenseElementsAttr attr;
+    if (!matchPattern(zero, m_Constant(&attr)) || !attr.isSplat() ||
+        attr.getNumElements() != 1 || !attr.getElementType().isInteger(8))
+      return std::nullopt;
+    APInt bits = attr.getSplatValue<APInt>();
+    q.zero = q.isUnsigned ? bits.getZExtValue() : bits.getSExtValue();
+  }
+  return std::make_pair(quantize, q);
 }
 
 /// The operand addressing of a (batched) product [.., M, K] x [.., K, N]
@@ -322,6 +359,8 @@ private:
   bool wgmma;
   std::string kernels;
   unsigned counter = 0;
+  /// Ops of run()'s list that a kernel fused before their turn.
+  llvm::SmallPtrSet<Operation *, 8> fusedAhead;
 };
 
 void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
@@ -626,6 +665,7 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   llm::MulOp scaleMul;
   Value bias, residual;
   gk::Activation activation = gk::Activation::None;
+  gk::OutputQuantization quantizeOutput;
   Operation *last = op;
   // The ops from `op` to before `last`, in order.
   SmallVector<Operation *> fused;
@@ -675,6 +715,14 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
       last = next;
     }
     residual = addend();
+    // Then a static quantization of the result (the next product's QDQ
+    // activations): the kernel stores i8.
+    if (auto quantize = staticQuantizeOf(last->getResult(0))) {
+      quantizeOutput = quantize->second;
+      fused.push_back(last);
+      last = quantize->first;
+      fusedAhead.insert(last);
+    }
   }
 
   gk::MatMulSpec spec;
@@ -687,6 +735,7 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
                   /*transposeLhs=*/false, op.getTransposeRhs(), bias, residual,
                   scales, lhsZero, rhsZero);
   spec.activation = activation;
+  spec.quantizeOutput = quantizeOutput;
   spec.offsets.lhsUnsigned = op.getLhsUnsigned();
   spec.offsets.rhsUnsigned = op.getRhsUnsigned();
   int64_t threads = emitProduct(spec);
@@ -766,15 +815,6 @@ LogicalResult KernelBuilder::lowerQuantizeRows(llm::QuantizeOp op) {
     if (dead->use_empty())
       dead->erase();
   return success();
-}
-
-/// The value of a one-element f32 constant, if `v` is one.
-static std::optional<float> splatF32(Value v) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
-      !attr.getElementType().isF32() || attr.getNumElements() != 1)
-    return std::nullopt;
-  return attr.getSplatValue<float>();
 }
 
 /// DynamicQuantizeLinear as the importer writes it (its dynamicQuantize,
@@ -955,13 +995,24 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
   spec.epsilon = epsilon;
   spec.element = element;
   spec.paramElement = paramElement;
+  // A norm whose only user is a static quantization (a QDQ model's
+  // activations before a product) stores the i8 values.
+  Operation *last = op;
+  if (kind != gk::RowKind::Softmax)
+    if (auto quantize = staticQuantizeOf(op->getResult(0))) {
+      spec.quantizeOutput = quantize->second;
+      last = quantize->first;
+      fusedAhead.insert(last);
+    }
   kernels += gk::rowKernel(spec);
   SmallVector<Value> inputs = {input};
   if (scale)
     inputs.push_back(scale);
   if (bias)
     inputs.push_back(bias);
-  launch(op, spec.name, {spec.rows, 1, 1}, gk::kRowThreads, inputs);
+  launch(last, spec.name, {spec.rows, 1, 1}, gk::kRowThreads, inputs);
+  if (last != op)
+    op->erase();
   return success();
 }
 
@@ -975,6 +1026,8 @@ LogicalResult KernelBuilder::run() {
       ops.push_back(op);
   });
   for (Operation *op : ops) {
+    if (fusedAhead.contains(op))
+      continue;
     LogicalResult result = success();
     if (auto matmul = dyn_cast<llm::MatMulOp>(op))
       result = lower(matmul);

@@ -325,3 +325,40 @@ func.func @dynamic_large(%x: tensor<20000xf32>) -> (tensor<20000xi8>, tensor<f32
   %q = llm.quantize %x, %scale, %zp {is_unsigned} : (tensor<20000xf32>, tensor<f32>, tensor<i8>) -> tensor<20000xi8>
   return %q, %scale, %zp : tensor<20000xi8>, tensor<f32>, tensor<i8>
 }
+
+// -----
+
+// A QDQ model's static activation quantization (constant scale and zero
+// point) after a norm or after a product's epilogue is stored by that
+// kernel as i8: the layer_norm kernel writes the uint8 activations the
+// qmatmul reads, and the qmatmul (dequantization, bias, GELU) writes the
+// next product's; no quantize launch and no f32 copy in between.
+// CHECK-LABEL: func.func @static_activations
+// CHECK-NOT: llm.{{[a-z_]+}} %
+// CHECK: gpu.launch_func @llm_kernels::@layer_norm_0 {{.*}} args(%{{.*}} : memref<1024xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<1024xi8>)
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_1 {{.*}} args(%{{.*}} : memref<1024xi8>, %{{.*}} : memref<4096xi8>, %{{.*}} : memref<1xi8>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<1024xi8>)
+// CHECK-NOT: llm.{{[a-z_]+}} %
+// CHECK: gpu.func @layer_norm_0(
+// CHECK: math.roundeven
+// CHECK: arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.maxnumf
+// CHECK: arith.minnumf
+// CHECK: arith.trunci %{{.*}} : i32 to i8
+// CHECK: memref.store %{{.*}}, %arg3[%{{.*}}] : memref<1024xi8>
+// CHECK: gpu.func @qmatmul_1(
+// CHECK: math.erf
+// CHECK: math.roundeven
+// CHECK: memref.store %{{.*}}, %arg6[%{{.*}}] : memref<1024xi8>
+func.func @static_activations(%x: tensor<16x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>, %w: tensor<64x64xi8>, %sw: tensor<64xf32>) -> tensor<16x64xi8> {
+  %s = llm.constant dense<0.05> : tensor<f32>
+  %z = llm.constant dense<-128> : tensor<i8>
+  %n = llm.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<16x64xf32>
+  %q = llm.quantize %n, %s, %z {is_unsigned} : (tensor<16x64xf32>, tensor<f32>, tensor<i8>) -> tensor<16x64xi8>
+  %acc = llm.qmatmul %q, %w lhs_zero_point %z {lhs_unsigned} : (tensor<16x64xi8>, tensor<64x64xi8>, tensor<i8>) -> tensor<16x64xi32>
+  %f = llm.mul %s, %sw : (tensor<f32>, tensor<64xf32>) -> tensor<64xf32>
+  %d = llm.dequantize %acc, %f : (tensor<16x64xi32>, tensor<64xf32>) -> tensor<16x64xf32>
+  %y = llm.add %d, %b : (tensor<16x64xf32>, tensor<64xf32>) -> tensor<16x64xf32>
+  %h = llm.gelu %y : tensor<16x64xf32>
+  %q2 = llm.quantize %h, %s, %z {is_unsigned} : (tensor<16x64xf32>, tensor<f32>, tensor<i8>) -> tensor<16x64xi8>
+  return %q2 : tensor<16x64xi8>
+}

@@ -12,6 +12,14 @@ DynamicQuantizeLinear, MatMulInteger (int8 weights, a zero weight zero
 point), Cast to float and a Mul by x_scale * w_scale for each product; and
 each Gather of a constant table as a Gather of uint8 rows (asymmetric, per
 tensor) and a DequantizeLinear.
+
+--static-qdq CAL writes what quantize_static writes in its default QDQ
+format: each such MatMul's input through QuantizeLinear and
+DequantizeLinear (uint8, per tensor, the scale and zero point from the
+min/max of the activation in CAL/calib_I.npy, I the MatMul's index), its
+weight an int8 initializer (symmetric, per output column) through
+DequantizeLinear (axis 1). --calibration-model writes the model with those
+activations as extra outputs calib_I instead (run it to fill CAL).
 """
 import argparse
 
@@ -26,6 +34,8 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--per-channel", action="store_true")
     parser.add_argument("--qoperator", action="store_true")
+    parser.add_argument("--static-qdq", metavar="CAL")
+    parser.add_argument("--calibration-model", action="store_true")
     args = parser.parse_args()
     model = onnx.load(args.model)
     graph = model.graph
@@ -58,6 +68,37 @@ def main():
             nodes.append(node)
             continue
         w = numpy_helper.to_array(weight).astype(np.float32)
+        if args.calibration_model:
+            nodes += [node, helper.make_node("Identity", [node.input[0]], [f"calib_{count}"])]
+            graph.output.append(helper.make_tensor_value_info(
+                f"calib_{count}", onnx.TensorProto.FLOAT, None))
+            count += 1
+            continue
+        if args.static_qdq:
+            x = np.load(f"{args.static_qdq}/calib_{count}.npy")
+            lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+            xs = np.float32((hi - lo) / 255.0)
+            xz = np.uint8(np.clip(np.rint(-lo / xs), 0, 255))
+            ws = (np.maximum(np.abs(w).max(0), 1e-12) / 127.0).astype(np.float32)
+            q = np.clip(np.rint(w / ws), -127, 127).astype(np.int8)
+            prefix = f"{node.name or node.output[0]}_qdq"
+            graph.initializer.extend([
+                numpy_helper.from_array(np.asarray(xs), prefix + ".xs"),
+                numpy_helper.from_array(np.asarray(xz), prefix + ".xz"),
+                numpy_helper.from_array(q, prefix + ".B"),
+                numpy_helper.from_array(ws, prefix + ".ws"),
+                numpy_helper.from_array(np.zeros(ws.shape, np.int8), prefix + ".wz")])
+            nodes += [
+                helper.make_node("QuantizeLinear", [node.input[0], prefix + ".xs", prefix + ".xz"],
+                                 [prefix + ".xq"]),
+                helper.make_node("DequantizeLinear", [prefix + ".xq", prefix + ".xs", prefix + ".xz"],
+                                 [prefix + ".x"]),
+                helper.make_node("DequantizeLinear", [prefix + ".B", prefix + ".ws", prefix + ".wz"],
+                                 [prefix + ".w"], axis=1),
+                helper.make_node("MatMul", [prefix + ".x", prefix + ".w"], list(node.output),
+                                 name=node.name)]
+            count += 1
+            continue
         absmax = np.abs(w).max(0) if args.per_channel else np.abs(w).max()
         scale = np.maximum(absmax, 1e-12).astype(np.float32) / np.float32(127.0)
         q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
@@ -86,6 +127,10 @@ def main():
     graph.node.extend(nodes)
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, args.out)
+    if args.calibration_model or args.static_qdq:
+        print(f"make-dynamic-quantized: {count} MatMul "
+              f"{'activations as outputs' if args.calibration_model else 'in QDQ form (static)'}")
+        return
     what = "MatMulInteger" if args.qoperator else "DynamicQuantizeMatMul"
     print(f"make-dynamic-quantized: {count} {what}, {gathers} quantized Gather "
           f"({'per channel' if args.per_channel else 'per tensor'})")
