@@ -861,6 +861,13 @@ LogicalResult KernelBuilder::lowerQuantizeTensor(llm::QuantizeOp op) {
       !whole(reduceMax, reduceMax.getInput()) ||
       !whole(reduceMin, reduceMin.getInput()))
     return success();
+  // The launch replaces s and zp where q is computed: their other users
+  // must come after it.
+  for (Value value : {scale, Value(zeroOp.getResult())})
+    for (Operation *user : value.getUsers())
+      if (user != op && user != zeroOp &&
+          (user->getBlock() != op->getBlock() || !op->isBeforeInBlock(user)))
+        return success();
 
   gk::QuantizeTensorSpec spec;
   spec.name = name("quantize_tensor");

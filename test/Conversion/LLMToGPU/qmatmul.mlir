@@ -362,3 +362,30 @@ func.func @static_activations(%x: tensor<16x64xf32>, %g: tensor<64xf32>, %b: ten
   %q2 = llm.quantize %h, %s, %z {is_unsigned} : (tensor<16x64xf32>, tensor<f32>, tensor<i8>) -> tensor<16x64xi8>
   return %q2 : tensor<16x64xi8>
 }
+
+// -----
+
+// The launch replaces the scale and zero point where q is computed: a user
+// of the scale before that point keeps the ops as they are.
+// CHECK-LABEL: func.func @dynamic_used_before
+// CHECK-NOT: quantize_tensor
+// CHECK: llm.reduce_min
+// CHECK: llm.quantize
+func.func @dynamic_used_before(%x: tensor<2x12x64xf32>, %s: tensor<f32>) -> (tensor<2x12x64xi8>, tensor<f32>) {
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %one = llm.constant dense<1.0> : tensor<f32>
+  %levels = llm.constant dense<255.0> : tensor<f32>
+  %lo = llm.reduce_min %x {axes = array<i64: 0, 1, 2>, keepdims = false} : (tensor<2x12x64xf32>) -> tensor<f32>
+  %hi = llm.reduce_max %x {axes = array<i64: 0, 1, 2>, keepdims = false} : (tensor<2x12x64xf32>) -> tensor<f32>
+  %low = llm.min %lo, %zero : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %high = llm.max %hi, %zero : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %range = llm.sub %high, %low : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %eq = llm.equal %range, %zero : (tensor<f32>, tensor<f32>) -> tensor<i1>
+  %div = llm.div %range, %levels : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %scale = llm.where %eq, %one, %div : (tensor<i1>, tensor<f32>, tensor<f32>) -> tensor<f32>
+  %f = llm.mul %scale, %s : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %neg = llm.sub %zero, %low : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %zp = llm.quantize %neg, %scale {is_unsigned} : (tensor<f32>, tensor<f32>) -> tensor<i8>
+  %q = llm.quantize %x, %scale, %zp {is_unsigned} : (tensor<2x12x64xf32>, tensor<f32>, tensor<i8>) -> tensor<2x12x64xi8>
+  return %q, %f : tensor<2x12x64xi8>, tensor<f32>
+}
