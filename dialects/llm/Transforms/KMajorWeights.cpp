@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 
 namespace mlir::llm {
 #define GEN_PASS_DEF_LLMKMAJORWEIGHTS
@@ -33,7 +34,7 @@ std::optional<ElementsAttr> transposed(ElementsAttr value,
     return std::nullopt;
   std::vector<char> out(bytes->size());
   for (int64_t b = 0; b < matrices; ++b)
-    for (int64_t row = 0; row < k; ++row)     // source [K, N]
+    for (int64_t row = 0; row < k; ++row) // source [K, N]
       for (int64_t col = 0; col < n; ++col) {
         size_t from = ((b * k + row) * n + col) * width;
         size_t to = ((b * n + col) * k + row) * width;
@@ -51,18 +52,48 @@ std::optional<ElementsAttr> transposed(ElementsAttr value,
 struct KMajorWeightsPass
     : mlir::llm::impl::LLMKMajorWeightsBase<KMajorWeightsPass> {
   void runOnOperation() override {
-    SmallVector<MatMulOp> matmuls;
-    getOperation().walk([&](MatMulOp op) {
-      if (!op.getTransposeRhs() && op.getRhs().getDefiningOp<ConstantOp>())
-        matmuls.push_back(op);
+    SmallVector<Operation *> products;
+    getOperation().walk([&](Operation *op) {
+      if (auto matmul = dyn_cast<MatMulOp>(op)) {
+        if (!matmul.getTransposeRhs() &&
+            matmul.getRhs().getDefiningOp<ConstantOp>())
+          products.push_back(op);
+      } else if (auto qmatmul = dyn_cast<QMatMulOp>(op)) {
+        if (!qmatmul.getTransposeRhs() &&
+            qmatmul.getRhs().getDefiningOp<ConstantOp>())
+          products.push_back(op);
+      }
     });
-    // One transposed constant per original, however many matmuls read it.
+    // One transposed constant per original, however many products read it.
     DenseMap<Operation *, Value> done;
-    for (MatMulOp op : matmuls) {
-      auto constant = op.getRhs().getDefiningOp<ConstantOp>();
+    for (Operation *op : products) {
+      auto qmatmul = dyn_cast<QMatMulOp>(op);
+      auto matmul = dyn_cast<MatMulOp>(op);
+      Value rhs = matmul ? matmul.getRhs() : qmatmul.getRhs();
+      auto constant = rhs.getDefiningOp<ConstantOp>();
       auto type = dyn_cast<RankedTensorType>(constant.getType());
       if (!type || !type.hasStaticShape() || type.getRank() < 2)
         continue;
+      // An integer product's zero point [.., a, b] broadcast to [.., K, N]
+      // is read as [.., b, a] once the rhs is [.., N, K]: a reshape when a
+      // or b is 1 (per tensor, per column); else the product stays.
+      Value zero = qmatmul ? qmatmul.getRhsZeroPoint() : Value();
+      SmallVector<int64_t> zeroShape;
+      if (zero) {
+        auto zeroType = cast<RankedTensorType>(zero.getType());
+        if (!zeroType.hasStaticShape())
+          continue;
+        zeroShape.assign(zeroType.getShape().begin(),
+                         zeroType.getShape().end());
+        while (zeroShape.size() < 2)
+          zeroShape.insert(zeroShape.begin(), 1);
+        int64_t last = zeroShape.back(),
+                before = zeroShape[zeroShape.size() - 2];
+        if (last != 1 && before != 1)
+          continue;
+        std::swap(zeroShape[zeroShape.size() - 1],
+                  zeroShape[zeroShape.size() - 2]);
+      }
       Value &replacement = done[constant];
       if (!replacement) {
         SmallVector<int64_t> shape(type.getShape());
@@ -75,8 +106,32 @@ struct KMajorWeightsPass
         OpBuilder b(constant);
         replacement = ConstantOp::create(b, constant.getLoc(), newType, *value);
       }
-      op.getRhsMutable().set(replacement);
-      op.setTransposeRhs(true);
+      if (matmul) {
+        matmul.getRhsMutable().set(replacement);
+        matmul.setTransposeRhs(true);
+      } else {
+        qmatmul.getRhsMutable().set(replacement);
+        qmatmul.setTransposeRhs(true);
+        // One element broadcasts either way; a dense constant is reshaped
+        // as a constant (so that a zero one still reads as zero).
+        auto zeroType = zero ? cast<RankedTensorType>(zero.getType()) : nullptr;
+        if (zero && zeroType.getNumElements() != 1) {
+          OpBuilder b(op);
+          auto newType = zeroType.clone(zeroShape);
+          DenseElementsAttr dense;
+          Value reshaped =
+              matchPattern(zero, m_Constant(&dense))
+                  ? ConstantOp::create(b, op->getLoc(), newType,
+                                       dense.reshape(newType))
+                        .getResult()
+                  : ReshapeOp::create(b, op->getLoc(), newType, zero)
+                        .getResult();
+          qmatmul.getRhsZeroPointMutable().assign(reshaped);
+          if (Operation *original = zero.getDefiningOp();
+              original && isa<ConstantOp>(original) && original->use_empty())
+            original->erase();
+        }
+      }
       if (constant->use_empty())
         constant->erase();
     }

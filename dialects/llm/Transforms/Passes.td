@@ -31,8 +31,11 @@ def LLMKMajorWeights : Pass<"llm-k-major-weights", "ModuleOp"> {
     `llm.matmul` whose rhs is an `llm.constant` and not `transpose_rhs` to
     read a new constant holding the transposed values, with
     `transpose_rhs = true`: the transposition happens once, at compile time.
-    A constant with other users keeps its original too. Only the ptx
-    pipeline runs it, before llm-outline-weights.
+    A constant with other users keeps its original too. `llm.qmatmul`'s
+    int8 weights (pre-quantized models) move the same way, a zero point
+    per column or per tensor reshaped to match (one that varies along both
+    K and N keeps the product as it is). Only the ptx pipeline runs it,
+    before llm-outline-weights.
 
     ```mlir
     %w = llm.constant dense<...> : tensor<64x128xf32>

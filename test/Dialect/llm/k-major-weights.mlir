@@ -50,3 +50,28 @@ func.func @shared(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
   %5 = llm.add %4, %w : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   return %5 : tensor<2x2xf32>
 }
+
+// -----
+
+// Integer products too (pre-quantized models' int8 weights [K, N]): the
+// bytes are stored [N, K] and a per-column zero point [N] is read [N, 1]
+// (a constant one as a constant); a per-tensor one stays; a zero point that
+// varies along both K and N keeps the product as it is.
+// CHECK-LABEL: func @integer
+// CHECK-DAG: %[[T:.*]] = llm.constant dense<{{\[}}[1, 3, 5], [2, 4, 6]]> : tensor<2x3xi8>
+// CHECK-DAG: %[[W:.*]] = llm.constant dense<{{\[}}[1, 2], [3, 4], [5, 6]]> : tensor<3x2xi8>
+// CHECK: %[[Z:.*]] = llm.reshape %{{.*}} : (tensor<2xi8>) -> tensor<2x1xi8>
+// CHECK: llm.qmatmul %{{.*}}, %[[T]] rhs_zero_point %[[Z]] {transpose_rhs = true} : (tensor<4x3xi8>, tensor<2x3xi8>, tensor<2x1xi8>) -> tensor<4x2xi32>
+// CHECK: llm.qmatmul %{{.*}}, %[[T]] rhs_zero_point %arg2 {rhs_unsigned, transpose_rhs = true}
+// CHECK: %[[C:.*]] = llm.constant dense<{{\[}}[1], [2]]> : tensor<2x1xi8>
+// CHECK: llm.qmatmul %{{.*}}, %[[T]] rhs_zero_point %[[C]] {transpose_rhs = true}
+// CHECK: llm.qmatmul %{{.*}}, %[[W]] rhs_zero_point %{{.*}} : (tensor<4x3xi8>, tensor<3x2xi8>, tensor<3x2xi8>) -> tensor<4x2xi32>
+func.func @integer(%x: tensor<4x3xi8>, %z: tensor<2xi8>, %p: tensor<i8>, %e: tensor<3x2xi8>) -> (tensor<4x2xi32>, tensor<4x2xi32>, tensor<4x2xi32>, tensor<4x2xi32>) {
+  %w = llm.constant dense<[[1, 2], [3, 4], [5, 6]]> : tensor<3x2xi8>
+  %0 = llm.qmatmul %x, %w rhs_zero_point %z : (tensor<4x3xi8>, tensor<3x2xi8>, tensor<2xi8>) -> tensor<4x2xi32>
+  %1 = llm.qmatmul %x, %w rhs_zero_point %p {rhs_unsigned} : (tensor<4x3xi8>, tensor<3x2xi8>, tensor<i8>) -> tensor<4x2xi32>
+  %zc = llm.constant dense<[1, 2]> : tensor<2xi8>
+  %3 = llm.qmatmul %x, %w rhs_zero_point %zc : (tensor<4x3xi8>, tensor<3x2xi8>, tensor<2xi8>) -> tensor<4x2xi32>
+  %2 = llm.qmatmul %x, %w rhs_zero_point %e : (tensor<4x3xi8>, tensor<3x2xi8>, tensor<3x2xi8>) -> tensor<4x2xi32>
+  return %0, %1, %2, %3 : tensor<4x2xi32>, tensor<4x2xi32>, tensor<4x2xi32>, tensor<4x2xi32>
+}
