@@ -311,17 +311,27 @@ std::string activate(Writer &w, Activation activation, const std::string &x) {
   return x;
 }
 
-/// `v` (f32) quantized as `q` says, as i8: llm.quantize's operations.
+/// saturate(roundeven(v / scale) + shift) as i8, llm.quantize's operations
+/// on f32 values: `shift` is the zero point as f32 (or "" for none), the
+/// range 0..255 when `isUnsigned`, else -128..127.
 std::string quantizeValue(Writer &w, const std::string &v,
-                          const OutputQuantization &q) {
-  std::string r =
-      w.let("math.roundeven " + w.fdiv(v, w.f32(q.scale)) + " : f32");
-  if (q.zero != 0)
-    r = w.fadd(r, w.f32(static_cast<double>(q.zero)));
-  r = w.bin("arith.maxnumf", r, w.f32(q.isUnsigned ? 0 : -128), "f32");
-  r = w.bin("arith.minnumf", r, w.f32(q.isUnsigned ? 255 : 127), "f32");
+                          const std::string &scale, const std::string &shift,
+                          bool isUnsigned) {
+  std::string r = w.let("math.roundeven " + w.fdiv(v, scale) + " : f32");
+  if (!shift.empty())
+    r = w.fadd(r, shift);
+  r = w.bin("arith.maxnumf", r, w.f32(isUnsigned ? 0 : -128), "f32");
+  r = w.bin("arith.minnumf", r, w.f32(isUnsigned ? 255 : 127), "f32");
   std::string wide = w.let("arith.fptosi " + r + " : f32 to i32");
   return w.let("arith.trunci " + wide + " : i32 to i8");
+}
+
+/// `v` quantized as a kernel's static output quantization `q` says.
+std::string quantizeValue(Writer &w, const std::string &v,
+                          const OutputQuantization &q) {
+  return quantizeValue(w, v, w.f32(q.scale),
+                       q.zero != 0 ? w.f32(static_cast<double>(q.zero)) : "",
+                       q.isUnsigned);
 }
 
 std::string header(const std::string &name,
@@ -1007,25 +1017,21 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
                sharedPair(w, types, "%bTile", bTile,
                           stage + ", " + n + ", " + w.addc(k, halfK))};
     }
-    for (int mi = 0; mi < tilesM; ++mi)
-      for (int ni = 0; ni < tilesN; ++ni) {
-        int base = (mi * tilesN + ni) * 4;
-        auto d = mma(w, types, a[mi], b[ni],
-                     {acc[base], acc[base + 1], acc[base + 2], acc[base + 3]});
-        for (int i = 0; i < 4; ++i)
-          acc[base + i] = d[i];
-      }
-    auto sum = [&](int base, const std::array<std::string, 4> &a,
-                   const std::array<std::string, 2> &b) {
+    // acc[base .. base + 3] += a x b.
+    auto accumulate = [&](int base, const std::array<std::string, 4> &a,
+                          const std::array<std::string, 2> &b) {
       auto d = mma(w, types, a, b,
                    {acc[base], acc[base + 1], acc[base + 2], acc[base + 3]});
       for (int i = 0; i < 4; ++i)
         acc[base + i] = d[i];
     };
+    for (int mi = 0; mi < tilesM; ++mi)
+      for (int ni = 0; ni < tilesN; ++ni)
+        accumulate((mi * tilesN + ni) * 4, a[mi], b[ni]);
     for (int mi = 0; rowSums && mi < tilesM; ++mi)
-      sum(accCount + mi * 4, a[mi], {ones, ones});
+      accumulate(accCount + mi * 4, a[mi], {ones, ones});
     for (int ni = 0; colSums && ni < tilesN; ++ni)
-      sum(accCount + rowSums + ni * 4, {ones, ones, ones, ones}, b[ni]);
+      accumulate(accCount + rowSums + ni * 4, {ones, ones, ones, ones}, b[ni]);
   }
   copyA.store(w, types, tid, nextStage, nextA);
   copyB.store(w, types, tid, nextStage, nextB);
@@ -1806,12 +1812,8 @@ std::string llmc::gpu_kernels::quantizeRowsKernel(const QuantizeRowsSpec &s) {
   w.line("scf.for " + j + " = " + tid + " to " + cL + " step " + step + " {");
   std::string addr = w.add(base, j);
   std::string y = w.load("%input", xType, addr);
-  std::string q = w.let("math.roundeven " + w.fdiv(y, scale) + " : f32");
-  q = w.bin("arith.maxnumf", q, w.f32(-128.0), "f32");
-  q = w.bin("arith.minnumf", q, w.f32(127.0), "f32");
-  std::string wide = w.let("arith.fptosi " + q + " : f32 to i32");
-  std::string narrow = w.let("arith.trunci " + wide + " : i32 to i8");
-  w.line("memref.store " + narrow + ", %out[" + addr + "] : " + qType);
+  std::string q = quantizeValue(w, y, scale, "", /*isUnsigned=*/false);
+  w.line("memref.store " + q + ", %out[" + addr + "] : " + qType);
   w.line("}");
   w.line("gpu.return");
   return text + w.text + "  }\n";
@@ -1945,13 +1947,7 @@ llmc::gpu_kernels::quantizeTensorKernel(const QuantizeTensorSpec &s) {
   std::string scale = w.select(w.cmpf("oeq", range, zero), w.f32(1.0),
                                w.fdiv(range, w.f32(255.0)), "f32");
   auto quantize = [&](const std::string &x, const std::string &shift) {
-    std::string q = w.let("math.roundeven " + w.fdiv(x, scale) + " : f32");
-    if (!shift.empty())
-      q = w.fadd(q, shift);
-    q = w.bin("arith.maxnumf", q, zero, "f32");
-    q = w.bin("arith.minnumf", q, w.f32(255.0), "f32");
-    std::string wide = w.let("arith.fptosi " + q + " : f32 to i32");
-    return w.let("arith.trunci " + wide + " : i32 to i8");
+    return quantizeValue(w, x, scale, shift, /*isUnsigned=*/true);
   };
   std::string zeroPoint = quantize(w.fsub(zero, low), "");
   std::string shift = w.let("arith.sitofp " +

@@ -782,15 +782,8 @@ LogicalResult KernelBuilder::lowerQuantizeRows(llm::QuantizeOp op) {
   int64_t rank = shape.size();
   ArrayRef<int64_t> axes = reduce.getAxes();
   auto scaleType = cast<RankedTensorType>(div.getType());
-  auto splat = [](Value v) -> std::optional<float> {
-    DenseElementsAttr attr;
-    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
-        !attr.getElementType().isF32() || attr.getNumElements() != 1)
-      return std::nullopt;
-    return attr.getSplatValue<float>();
-  };
-  std::optional<float> epsilon = splat(max.getRhs());
-  std::optional<float> divisor = splat(div.getRhs());
+  std::optional<float> epsilon = splatF32(max.getRhs());
+  std::optional<float> divisor = splatF32(div.getRhs());
   SmallVector<int64_t> rowShape(shape);
   if (rank == 0 || !epsilon || !divisor || axes.size() != 1 ||
       (axes[0] != rank - 1 && axes[0] != -1))
