@@ -4,11 +4,15 @@ registers, spill stores/loads (bytes), static shared memory (bytes) and
 barriers, as a table.
 
     ptx_resources.py FILE.ptx [--arch sm_90] [--ptxas PATH]
-                     [--no-spills REGEX]... [--json OUT.json]
+                     [--no-spills REGEX]... [--no-performance-loss]
+                     [--json OUT.json]
 
 `--no-spills REGEX`: exit 1 if a kernel whose name matches REGEX spills (or
-if no kernel matches: a check that can never fail is no check). Exit 2 if
-ptxas rejects the file or cannot be found.
+if no kernel matches: a check that can never fail is no check).
+`--no-performance-loss`: exit 1 if ptxas reports a "Potential Performance
+Loss" for a kernel (such as wgmma.mma_async instructions serialized: the
+products no longer overlap). Exit 2 if ptxas rejects the file or cannot be
+found.
 """
 import argparse
 import json
@@ -31,13 +35,25 @@ def find_ptxas(explicit):
 
 def parse(report):
     kernels = {}
+
+    def kernel(name):
+        return kernels.setdefault(name, {
+            "registers": 0, "spill_stores": 0, "spill_loads": 0, "stack": 0,
+            "smem": 0, "barriers": 0, "advisories": []})
+
     current = None
     for line in report.splitlines():
         m = re.search(r"Compiling entry function '([^']+)'", line)
         if m:
-            current = kernels.setdefault(m.group(1), {
-                "registers": 0, "spill_stores": 0, "spill_loads": 0,
-                "stack": 0, "smem": 0, "barriers": 0})
+            current = kernel(m.group(1))
+            continue
+        m = re.search(r"Potential Performance Loss: (.*)", line)
+        if m:
+            # The advisory names its function (else: the one being compiled).
+            named = re.search(r"in the function '([^']+)'", line)
+            target = kernel(named.group(1)) if named else current
+            if target is not None:
+                target["advisories"].append(m.group(1).strip())
             continue
         if current is None:
             continue
@@ -63,6 +79,7 @@ def main():
     parser.add_argument("--ptxas")
     parser.add_argument("--no-spills", action="append", default=[],
                         metavar="REGEX")
+    parser.add_argument("--no-performance-loss", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args()
     ptxas = find_ptxas(args.ptxas)
@@ -91,7 +108,14 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(kernels, f, indent=2)
+    sys.stdout.flush()  # the table before the notes and failures
     status = 0
+    for name in sorted(kernels):
+        for advisory in kernels[name]["advisories"]:
+            print(f"{'check failed' if args.no_performance_loss else 'note'}: "
+                  f"kernel {name}: ptxas: Potential Performance Loss: {advisory}",
+                  file=sys.stderr)
+            status = 1 if args.no_performance_loss else status
     for pattern in args.no_spills:
         matched = [n for n in kernels if re.search(pattern, n)]
         if not matched:

@@ -18,11 +18,15 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
 - gemm-N: C = A x B for square fp32 problems N = 1024 .. 8192 (bf16
   tensor-core inputs in llmc), timed against cuBLAS through torch.matmul in
   bf16 and fp32; gemm-N-wgmma: the same compiled for sm_90a (the kernels on
-  wgmma.mma_async instead of mma.sync);
+  wgmma.mma_async instead of mma.sync); gemm-N-bf16 (and -wgmma): the
+  same product with x, w and y in bf16, the operand types of cuBLAS's bf16
+  GEMM (its wgmma kernel on three shared stages; -wgmma2: on two, with
+  gpu.wgmma_stages 2);
 - gemm-int8-N (and -wgmma): ONNX MatMulInteger (int8 x int8 -> exact
   int32, the s8 tensor-core kernel) against torch._int_mm (cuBLASLt int8);
 - attention: causal softmax(Q K^T / 8) V at sequence 2048, 16 heads of 64,
-  against torch's scaled_dot_product_attention (bf16);
+  against torch's scaled_dot_product_attention (bf16); attention-bf16: the
+  same graph exported in bf16 (bf16 q, k, v and output);
 - gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
   d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
   against PyTorch eager and torch.compile (bf16 autocast) on the same
@@ -89,27 +93,37 @@ def export(module, args, names, path, outputs=("y",)):
         torch.onnx.export(module, args, path, **kwargs)
 
 
-def write_gemm(path, n):
-    """An ONNX graph y = x @ w, x an [n, n] input, w an [n, n] weight."""
+def write_gemm(path, n, bf16=False):
+    """An ONNX graph y = x @ w, x an [n, n] input, w an [n, n] weight, in
+    fp32 or (bf16) all three in bfloat16, as cuBLAS's bf16 GEMM has them."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+    sys.path.insert(0, HERE)
+    from ptx_runner import to_bf16
     w = (np.random.default_rng(n).standard_normal((n, n), dtype=np.float32) / np.sqrt(n))
+    kind = TensorProto.BFLOAT16 if bf16 else TensorProto.FLOAT
+    weight = (helper.make_tensor("w", kind, [n, n], to_bf16(w).tobytes(), raw=True)
+              if bf16 else numpy_helper.from_array(w, "w"))
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], f"gemm{n}",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, n])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])],
-        [numpy_helper.from_array(w, "w")])
+        [helper.make_tensor_value_info("x", kind, [n, n])],
+        [helper.make_tensor_value_info("y", kind, [n, n])], [weight])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
-def write_sm90a_description(path):
+def write_sm90a_description(path, stages=None):
     """The bundled H100 description with gpu.arch sm_90a: llm-compile then
-    targets sm_90a and runs fp matmuls on wgmma."""
+    targets sm_90a and runs fp matmuls on wgmma (with at most `stages`
+    shared stages if given)."""
     with open(os.path.join(ROOT, "targets", "h100.json")) as f:
         desc = json.load(f)
     desc["name"] = "h100-sm90a"
     desc["gpu"]["arch"] = "sm_90a"
+    if stages:
+        desc["gpu"]["wgmma_stages"] = stages
+        desc["sources"]["gpu.wgmma_stages"] = (
+            "bench_gpu.py: a variant of the wgmma pipeline, timed for comparison")
     with open(path, "w") as f:
         json.dump(desc, f, indent=2)
 
@@ -196,6 +210,10 @@ def prepare_checks(build, folder, work, sm90a):
     for script, cases, tol, variants in (
             ("make-gemms.py", ("wide-bias", "transb", "batched", "scalar", "shared"), 2e-3,
              [("", None), ("-wgmma", sm90a)]),
+            # bf16 x, w and y: cp.async operands, the three-stage wgmma
+            # pipeline (the tolerance is y's bf16 rounding).
+            ("make-gemms.py", ("bf16-edges", "bf16-deep"), 2e-2,
+             [("", None), ("-wgmma", sm90a)]),
             ("make-attention.py", ("causal", "padding", "wide", "cross", "gqa"), 1e-2,
              [("", None)]),
             ("make-int8.py", ("integer", "integer-batch", "integer-range"), 0, [("", None)])):
@@ -233,6 +251,8 @@ def prepare(args):
     with tempfile.TemporaryDirectory(prefix="llmc-gpu-prepare.") as work:
         sm90a = os.path.join(work, "h100-sm90a.json")
         write_sm90a_description(sm90a)
+        sm90a2 = os.path.join(work, "h100-sm90a-2stages.json")
+        write_sm90a_description(sm90a2, stages=2)
         print("bench_gpu: checks (exported models, matmul, attention and int8 cases)",
               flush=True)
         index["checks"] = prepare_checks(build, folder, work, sm90a)
@@ -246,7 +266,17 @@ def prepare(args):
                 compile_artifact(build, path, os.path.join(folder, f"gemm-{n}{suffix}"),
                                  keep_weights=False, desc=desc)
                 index["timed"].append({"name": f"gemm-{n}{suffix}", "kind": "gemm", "n": n,
-                                       "kernel": kernel})
+                                       "kernel": kernel, "dtype": "f32"})
+            os.remove(path)
+            # The same product with bf16 x, w and y (cp.async copies both
+            # operands straight into shared memory).
+            write_gemm(path, n, bf16=True)
+            for suffix, desc, kernel in (("", None, "mma.sync"), ("-wgmma", sm90a, "wgmma"),
+                                         ("-wgmma2", sm90a2, "wgmma2")):
+                compile_artifact(build, path, os.path.join(folder, f"gemm-{n}-bf16{suffix}"),
+                                 keep_weights=False, desc=desc)
+                index["timed"].append({"name": f"gemm-{n}-bf16{suffix}", "kind": "gemm",
+                                       "n": n, "kernel": kernel, "dtype": "bf16"})
             os.remove(path)
             write_int8_gemm(path, n)
             for suffix, desc, kernel in (("", None, "mma.sync"), ("-wgmma", sm90a, "wgmma")):
@@ -262,15 +292,22 @@ def prepare(args):
         class Attention(torch.nn.Module):
             def forward(self, q, k, v):
                 scores = q @ k.transpose(-1, -2) / dim ** 0.5
-                mask = torch.triu(torch.full((seq, seq), float("-inf")), 1)
+                mask = torch.triu(torch.full((seq, seq), float("-inf"), dtype=q.dtype), 1)
                 return torch.softmax(scores + mask, dim=-1) @ v
 
-        path = os.path.join(work, "attention.onnx")
-        export(Attention(), tuple(torch.randn(1, heads, seq, dim) for _ in range(3)),
-               ["q", "k", "v"], path)
-        compile_artifact(build, path, os.path.join(folder, "attention"), keep_weights=False)
-        index["timed"].append({"name": "attention", "kind": "attention", "seq": seq,
-                               "heads": heads, "head_dim": dim})
+        # In fp32 (rounded to bf16 for the tensor cores), and exported in
+        # bf16: q, k, v and the output in bf16 as SDPA has them (K and V
+        # blocks then travel by cp.async).
+        for suffix, dtype in (("", torch.float32), ("-bf16", torch.bfloat16)):
+            path = os.path.join(work, f"attention{suffix}.onnx")
+            export(Attention(),
+                   tuple(torch.randn(1, heads, seq, dim, dtype=dtype) for _ in range(3)),
+                   ["q", "k", "v"], path)
+            compile_artifact(build, path, os.path.join(folder, "attention" + suffix),
+                             keep_weights=False)
+            index["timed"].append({"name": "attention" + suffix, "kind": "attention",
+                                   "seq": seq, "heads": heads, "head_dim": dim,
+                                   "dtype": "bf16" if suffix else "f32"})
 
         config = em.GPT2Config(**GPT2_SMALL)
         model = em.GPT2(config).eval()
@@ -318,6 +355,53 @@ def prepare(args):
 # ---------------------------------------------------------------------------
 # --run (on the GPU machine)
 # ---------------------------------------------------------------------------
+
+def ms(key):
+    return lambda r: f"{r[key] * 1e3:.3f}"
+
+
+def rate(key):
+    return lambda r: f"{r[key]:.1f}"
+
+
+def ratio(num, den):
+    return lambda r: f"{r[num] / r[den]:.2f}"
+
+
+# The tables --run prints: (title, width, cell of a result row) per column.
+TABLES = {
+    "gemm": [("GEMM n^3", 10, lambda r: r["n"]), ("kernel", 9, lambda r: r["kernel"]),
+             ("x, y", 5, lambda r: r["dtype"]), ("llmc ms", 9, ms("llmc_s")),
+             ("TFLOP/s", 8, rate("llmc_tflops")), ("cuBLAS bf16 ms", 15, ms("cublas_bf16_s")),
+             ("TFLOP/s", 8, rate("cublas_bf16_tflops")),
+             ("cuBLAS fp32 ms", 15, ms("cublas_fp32_s")),
+             ("llmc/cuBLAS", 12, ratio("cublas_bf16_s", "llmc_s"))],
+    "gemm_int8": [("int8 n^3", 10, lambda r: r["n"]), ("kernel", 9, lambda r: r["kernel"]),
+                  ("llmc ms", 9, ms("llmc_s")), ("TOP/s", 8, rate("llmc_tops")),
+                  ("cuBLASLt ms", 12, ms("cublas_int8_s")),
+                  ("TOP/s", 8, rate("cublas_int8_tops")),
+                  ("llmc/cuBLASLt", 14, ratio("cublas_int8_s", "llmc_s"))],
+    "attention": [("attention", 10, lambda r: f"S={r['seq']}"),
+                  ("q,k,v", 6, lambda r: r["dtype"]), ("llmc ms", 9, ms("llmc_s")),
+                  ("TFLOP/s", 8, rate("llmc_tflops")), ("SDPA bf16 ms", 13, ms("sdpa_bf16_s")),
+                  ("TFLOP/s", 8, rate("sdpa_tflops")),
+                  ("SDPA/llmc", 10, ratio("sdpa_bf16_s", "llmc_s"))],
+    "gpt2_small": [("GPT-2 small", 14, lambda r: r["name"]), ("llmc ms", 9, ms("llmc_s")),
+                   ("eager ms", 9, ms("torch_eager_bf16_s")),
+                   ("compile ms", 11, ms("torch_compile_bf16_s")),
+                   ("eager/llmc", 11, ratio("torch_eager_bf16_s", "llmc_s"))],
+}
+
+
+def print_table(kind, rows):
+    """TABLES[kind] of `rows`, after a blank line (nothing without rows)."""
+    if not rows:
+        return
+    columns = TABLES[kind]
+    print("\n" + " ".join(f"{title:>{width}}" for title, width, _ in columns))
+    for r in rows:
+        print(" ".join(f"{cell(r):>{width}}" for _, width, cell in columns), flush=True)
+
 
 def torch_time(fn, repeats=20):
     import torch
@@ -405,7 +489,6 @@ def run(args):
                "prepared": index.get("prepared")}
     print(f"GPU: {results['gpu']}, artifacts prepared {index.get('prepared')}\n", flush=True)
     results["checks"], failed = run_checks(folder, index["checks"])
-    print(flush=True)
 
     gemm = []
     for entry in (e for e in index["timed"] if e["kind"] == "gemm"):
@@ -416,19 +499,12 @@ def run(args):
         bf16 = torch_time(lambda: ab @ bb)
         f32 = torch_time(lambda: a @ b)
         flops = 2.0 * n ** 3
-        gemm.append({"n": n, "kernel": entry.get("kernel", "mma.sync"), "llmc_s": ours,
+        gemm.append({"n": n, "kernel": entry.get("kernel", "mma.sync"),
+                     "dtype": entry.get("dtype", "f32"), "llmc_s": ours,
                      "cublas_bf16_s": bf16, "cublas_fp32_s": f32,
                      "llmc_tflops": flops / ours * 1e-12,
                      "cublas_bf16_tflops": flops / bf16 * 1e-12})
-    if gemm:
-        print(f"{'GEMM n^3':>10} {'kernel':>9} {'llmc ms':>9} {'TFLOP/s':>8} "
-              f"{'cuBLAS bf16 ms':>15} {'TFLOP/s':>8} {'cuBLAS fp32 ms':>15} "
-              f"{'llmc/cuBLAS':>12}")
-        for r in gemm:
-            print(f"{r['n']:>10} {r['kernel']:>9} {r['llmc_s']*1e3:>9.3f} "
-                  f"{r['llmc_tflops']:>8.1f} {r['cublas_bf16_s']*1e3:>15.3f} "
-                  f"{r['cublas_bf16_tflops']:>8.1f} {r['cublas_fp32_s']*1e3:>15.3f} "
-                  f"{r['cublas_bf16_s']/r['llmc_s']:>12.2f}", flush=True)
+    print_table("gemm", gemm)
     results["gemm"] = gemm
 
     int8 = []
@@ -445,28 +521,22 @@ def run(args):
         int8.append({"n": n, "kernel": entry.get("kernel", "mma.sync"), "llmc_s": ours,
                      "cublas_int8_s": cublas,
                      "llmc_tops": ops / ours * 1e-12, "cublas_int8_tops": ops / cublas * 1e-12})
-    if int8:
-        print(f"\n{'int8 n^3':>10} {'kernel':>9} {'llmc ms':>9} {'TOP/s':>8} "
-              f"{'cuBLASLt ms':>12} {'TOP/s':>8} {'llmc/cuBLASLt':>14}")
-        for r in int8:
-            print(f"{r['n']:>10} {r['kernel']:>9} {r['llmc_s']*1e3:>9.3f} {r['llmc_tops']:>8.1f} "
-                  f"{r['cublas_int8_s']*1e3:>12.3f} {r['cublas_int8_tops']:>8.1f} "
-                  f"{r['cublas_int8_s']/r['llmc_s']:>14.2f}", flush=True)
+    print_table("gemm_int8", int8)
     results["gemm_int8"] = int8
 
+    attention = []
     for entry in (e for e in index["timed"] if e["kind"] == "attention"):
         seq, heads, dim = entry["seq"], entry["heads"], entry["head_dim"]
         ours = llmc_seconds(folder, entry["name"])
         q, k, v = (torch.randn(1, heads, seq, dim, device="cuda").bfloat16() for _ in range(3))
         sdpa = torch_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
         flops = 4.0 * heads * seq * seq * dim / 2  # causal: half the scores
-        row = {"seq": seq, "heads": heads, "head_dim": dim, "llmc_s": ours, "sdpa_bf16_s": sdpa,
-               "llmc_tflops": flops / ours * 1e-12, "sdpa_tflops": flops / sdpa * 1e-12}
-        print(f"\n{'attention':>10} {'llmc ms':>9} {'TFLOP/s':>8} {'SDPA bf16 ms':>13} "
-              f"{'TFLOP/s':>8} {'SDPA/llmc':>10}")
-        print(f"{'S=' + str(seq):>10} {ours*1e3:>9.3f} {row['llmc_tflops']:>8.1f} "
-              f"{sdpa*1e3:>13.3f} {row['sdpa_tflops']:>8.1f} {sdpa/ours:>10.2f}", flush=True)
-        results["attention"] = row
+        attention.append({"seq": seq, "heads": heads, "head_dim": dim,
+                          "dtype": entry.get("dtype", "f32"), "llmc_s": ours,
+                          "sdpa_bf16_s": sdpa, "llmc_tflops": flops / ours * 1e-12,
+                          "sdpa_tflops": flops / sdpa * 1e-12})
+    print_table("attention", attention)
+    results["attention"] = attention
 
     gpt2 = [e for e in index["timed"] if e["kind"] == "gpt2"]
     if gpt2:
@@ -489,12 +559,7 @@ def run(args):
             rows.append({"name": entry["name"], "tokens": entry["tokens"], "llmc_s": ours,
                          "torch_eager_bf16_s": torch_time(eager, repeats=10),
                          "torch_compile_bf16_s": torch_time(fast, repeats=10)})
-        print(f"\n{'GPT-2 small':>14} {'llmc ms':>9} {'eager ms':>9} {'compile ms':>11} "
-              f"{'eager/llmc':>11}")
-        for r in rows:
-            print(f"{r['name']:>14} {r['llmc_s']*1e3:>9.3f} {r['torch_eager_bf16_s']*1e3:>9.3f} "
-                  f"{r['torch_compile_bf16_s']*1e3:>11.3f} "
-                  f"{r['torch_eager_bf16_s']/r['llmc_s']:>11.2f}", flush=True)
+        print_table("gpt2_small", rows)
         results["gpt2_small"] = rows
     if args.json:
         with open(args.json, "w") as f:

@@ -135,6 +135,23 @@ def to_bf16(values):
     return rounded
 
 
+def from_bf16(bits):
+    """bf16 bits (uint16) -> float32, exactly."""
+    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
+
+
+def input_bytes(spec, value):
+    """The bytes of input `spec` from the array `value`: floats for a bf16
+    or f16 input are rounded to it (as llm-run's --input does); bf16 bits
+    (uint16) and every other type are taken as they are."""
+    value = np.asarray(value)
+    if spec["dtype"] == "bf16" and value.dtype != np.uint16:
+        value = to_bf16(value.astype(np.float32))
+    elif spec["dtype"] == "f16" and value.dtype != np.float16:
+        value = value.astype(np.float16)
+    return np.ascontiguousarray(value).view(np.uint8).reshape(-1)
+
+
 def nbytes(spec):
     size = np.dtype(DTYPES[spec["dtype"]]).itemsize
     for dim in spec["shape"]:
@@ -219,8 +236,7 @@ class Runner:
             if buffer["kind"] != "input":
                 continue
             spec = self.plan.signature["inputs"][buffer["index"]]
-            value = inputs[spec["name"]]
-            raw = np.ascontiguousarray(value).view(np.uint8).reshape(-1)
+            raw = input_bytes(spec, inputs[spec["name"]])
             if raw.size != buffer["bytes"]:
                 raise ArtifactError(f"input '{spec['name']}' has {raw.size} "
                                     f"bytes, its buffer {buffer['bytes']}")
@@ -268,7 +284,10 @@ class Runner:
         for spec, buffer in zip(self.plan.signature["outputs"], self.plan.outputs):
             count = nbytes(spec)
             raw = self.cp.asnumpy(self.buffers[buffer][:count])
-            result[spec["name"]] = raw.view(DTYPES[spec["dtype"]]).reshape(spec["shape"])
+            value = raw.view(DTYPES[spec["dtype"]])
+            if spec["dtype"] == "bf16":  # widened, exactly, to float32
+                value = from_bf16(value)
+            result[spec["name"]] = value.reshape(spec["shape"])
         return result
 
 
@@ -277,7 +296,10 @@ def random_inputs(plan, seed=0):
     inputs = {}
     for spec in plan.signature["inputs"]:
         dtype = DTYPES[spec["dtype"]]
-        if np.issubdtype(dtype, np.integer):
+        if spec["dtype"] == "bf16":
+            inputs[spec["name"]] = to_bf16(
+                rng.standard_normal(spec["shape"]).astype(np.float32))
+        elif np.issubdtype(dtype, np.integer):
             inputs[spec["name"]] = rng.integers(0, 100, spec["shape"]).astype(dtype)
         elif dtype == np.bool_:
             inputs[spec["name"]] = np.ones(spec["shape"], dtype=dtype)

@@ -226,20 +226,56 @@ struct MmaTypes {
   std::string ptxType() const { return isInt() ? "s8" : element; }
 };
 
-/// One fragment register's elements (adjacent along k) from a shared tile;
-/// `indices` is the subscript list ("row, col", or "stage, row, col").
-std::string sharedPair(Writer &w, const MmaTypes &types,
-                       const std::string &tile, const std::string &tileType,
-                       const std::string &indices) {
-  std::string vt = "vector<" + std::to_string(types.perRegister()) + "x" +
-                   types.element + ">";
-  std::string pair = w.let("vector.load " + tile + "[" + indices + "] : " +
-                           tileType + ", " + vt);
-  if (types.element == "f16")
-    return pair;
-  std::string word =
-      w.let("vector.bitcast " + pair + " : " + vt + " to vector<1xi32>");
-  return w.let("vector.extract " + word + "[0] : i32 from vector<1xi32>");
+/// The shared-window address of a workgroup tile (an index, added to
+/// byte offsets for ldmatrix).
+std::string sharedAddress(Writer &w, const std::string &tile,
+                          const std::string &tileType) {
+  return w.let("memref.extract_aligned_pointer_as_index " + tile + " : " +
+               tileType + " -> index");
+}
+
+/// `num` fragment registers through one ldmatrix.sync.aligned.m8n8.x{num}
+/// (.trans with `transpose`): lanes 8j..8j+7 give the 16-byte rows of 8x8
+/// matrix j at shared address `base` + `byteOffset` (each lane its own), and
+/// lane l receives register j: row l / 4, bytes 4(l % 4) .. 4(l % 4) + 3 of
+/// matrix j. That is the mma.sync fragment of an operand stored with k
+/// contiguous (16-bit pairs, or four s8 values), so one instruction replaces
+/// `num` 32-bit shared loads per lane.
+std::vector<std::string> ldmatrix(Writer &w, const MmaTypes &types,
+                                  const std::string &base,
+                                  const std::string &byteOffset, int num,
+                                  bool transpose = false) {
+  std::string address =
+      w.let("arith.index_cast " + w.add(base, byteOffset) + " : index to i64");
+  std::string pointer =
+      w.let("llvm.inttoptr " + address + " : i64 to !llvm.ptr<3>");
+  std::string type = "i32";
+  if (num > 1) {
+    type = "!llvm.struct<(i32";
+    for (int j = 1; j < num; ++j)
+      type += ", i32";
+    type += ")>";
+  }
+  std::string result =
+      w.let("nvvm.ldmatrix " + pointer + " {num = " + std::to_string(num) +
+            " : i32, layout = #nvvm.mma_layout<" + (transpose ? "col" : "row") +
+            ">, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>, eltType = "
+            "#nvvm.ld_st_matrix_elt_type<b16>} : (!llvm.ptr<3>) -> " +
+            type);
+  std::vector<std::string> registers;
+  for (int j = 0; j < num; ++j) {
+    std::string r = num == 1 ? result
+                             : w.let("llvm.extractvalue " + result + "[" +
+                                     std::to_string(j) + "] : " + type);
+    if (types.fragment != "i32") {
+      std::string word =
+          w.let("vector.from_elements " + r + " : vector<1xi32>");
+      r = w.let("vector.bitcast " + word + " : vector<1xi32> to " +
+                types.fragment);
+    }
+    registers.push_back(r);
+  }
+  return registers;
 }
 
 /// Two f32 values rounded to the tensor-core type as one fragment register.
@@ -392,6 +428,9 @@ struct TileCopy {
   /// An unsigned 8-bit operand of an s8 product: each byte enters the tile
   /// less 128 (its top bit flipped); zero fill stays 0.
   bool flipSign = false;
+  /// Elements of one row of a [stage][row][k] tile (0 for the core-matrix
+  /// layout).
+  int64_t pitch = 0;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
@@ -431,18 +470,12 @@ struct TileCopy {
                                 const std::string &k0) const {
     std::string vt = vectorType(element);
     std::string z = element == "i8" ? "0" : "0.0";
-    std::string zero =
-        vector == 1 ? w.let("arith.constant " + z + " : " + element)
-                    : w.let("arith.constant dense<" + z + "> : " + vt);
-    std::string cRows = w.idx(extentRows), cK = w.idx(extentK);
+    std::string zero = vector == 1
+                           ? w.let("arith.constant " + z + " : " + element)
+                           : w.let("arith.constant dense<" + z + "> : " + vt);
     std::vector<std::string> values, parameters;
     for (int64_t i = 0; i < chunks; ++i) {
-      auto [r, k] = position(w, tid, i);
-      std::string gr = w.add(row0, r), gk = w.add(k0, k);
-      std::string ok = w.andi(w.cmp("ult", gr, cRows), w.cmp("ult", gk, cK));
-      std::string addr = w.add(
-          base, w.add(w.mulc(gr, strideRow), w.mulc(gk, strideK)));
-      std::string safe = w.select(ok, addr, w.idx(0), "index");
+      auto [r, k, gr, gk, ok, safe] = chunk(w, tid, base, row0, k0, i);
       if (block) {
         // Bytes at element address / 2 (4 bits) or at it; the block's scale
         // (zero point).
@@ -484,6 +517,45 @@ struct TileCopy {
     }
     values.insert(values.end(), parameters.begin(), parameters.end());
     return values;
+  }
+
+  /// Whether cp.async can fill the tile: 16-byte runs along k of a buffer
+  /// already in the tensor-core type, moved as they are (no rounding,
+  /// dequantization or sign flip on the way).
+  bool copiesAsync(const MmaTypes &types) const {
+    return element == types.element && alongK &&
+           vector * elementBytes(element) == 16 && !block &&
+           scaleMemref.empty() && !flipSign;
+  }
+
+  /// Issues this thread's cp.async.cg copies of the tile at (row0, k0) into
+  /// stage `stage`: 16 bytes each from the buffer at global address
+  /// `global`, zero-filled (source size 0) outside the matrix. `shared` is
+  /// the tile's shared-window address. The caller commits and waits.
+  void copyAsync(Writer &w, const std::string &tid, const std::string &global,
+                 const std::string &shared, const std::string &base,
+                 const std::string &row0, const std::string &k0,
+                 const std::string &stage) const {
+    std::string full = w.i32(16), none = w.i32(0);
+    for (int64_t i = 0; i < chunks; ++i) {
+      auto [r, k, gr, gk, ok, safe] = chunk(w, tid, base, row0, k0, i);
+      std::string src =
+          w.let("arith.index_cast " +
+                w.add(global, w.mulc(safe, elementBytes(element))) +
+                " : index to i64");
+      src = w.let("llvm.inttoptr " + src + " : i64 to !llvm.ptr");
+      src = w.let("llvm.addrspacecast " + src + " : !llvm.ptr to !llvm.ptr<1>");
+      std::string dst =
+          w.let("arith.index_cast " +
+                w.add(shared, w.mulc(elementOffset(w, stage, r, k),
+                                     elementBytes(element))) +
+                " : index to i64");
+      dst = w.let("llvm.inttoptr " + dst + " : i64 to !llvm.ptr<3>");
+      std::string size = w.select(ok, full, none, "i32");
+      w.line("nvvm.cp.async.shared.global " + dst + ", " + src +
+             ", 16, cache = cg, " + size +
+             " : !llvm.ptr<3>, !llvm.ptr<1>, i32");
+    }
   }
 
   /// Rounds `values` (from load) to the tensor-core type and stores them
@@ -658,6 +730,30 @@ private:
                  typed(types.element.c_str()));
   }
 
+  /// Chunk i of this thread for the tile at (row0, k0): its (r, k) in the
+  /// tile, (gr, gk) in the matrix, whether it is inside the matrix, and its
+  /// element address in the buffer (0 outside: never out of bounds).
+  struct Chunk {
+    std::string r, k, gr, gk, ok, safe;
+  };
+  Chunk chunk(Writer &w, const std::string &tid, const std::string &base,
+              const std::string &row0, const std::string &k0, int64_t i) const {
+    auto [r, k] = position(w, tid, i);
+    std::string gr = w.add(row0, r), gk = w.add(k0, k);
+    std::string ok = w.andi(w.cmp("ult", gr, w.idx(extentRows)),
+                            w.cmp("ult", gk, w.idx(extentK)));
+    std::string addr =
+        w.add(base, w.add(w.mulc(gr, strideRow), w.mulc(gk, strideK)));
+    return {r, k, gr, gk, ok, w.select(ok, addr, w.idx(0), "index")};
+  }
+
+  /// The element offset of (r, k) of a stage in the tile.
+  std::string elementOffset(Writer &w, const std::string &stage,
+                            const std::string &r, const std::string &k) const {
+    if (coreSbo)
+      return subscript(w, stage, r, k);
+    return w.add(w.mulc(w.add(w.mulc(stage, rows), r), pitch), k);
+  }
   /// The tile subscript of element (r, k) of a stage.
   std::string subscript(Writer &w, const std::string &stage,
                         const std::string &r, const std::string &k) const {
@@ -910,12 +1006,82 @@ private:
   std::vector<std::string> scaleBases;
 };
 
+/// The operands of a product whose tiles cp.async fills (TileCopy::
+/// copiesAsync): their copies of a k tile are issued as one group, and
+/// waited for before the barrier that publishes the stage.
+struct AsyncOperands {
+  Writer &w;
+  const TileCopy &copyA, &copyB;
+  std::string aShared, bShared, aGlobal, bGlobal;
+  bool a, b;
+  AsyncOperands(Writer &w, const MmaTypes &types, const TileCopy &copyA,
+                const TileCopy &copyB, std::string aShared, std::string bShared,
+                bool enabled = true)
+      : w(w), copyA(copyA), copyB(copyB), aShared(std::move(aShared)),
+        bShared(std::move(bShared)), a(enabled && copyA.copiesAsync(types)),
+        b(enabled && copyB.copiesAsync(types)) {
+    auto global = [&](const TileCopy &copy) {
+      return w.let("memref.extract_aligned_pointer_as_index " + copy.memref +
+                   " : " + copy.memrefType + " -> index");
+    };
+    if (a)
+      aGlobal = global(copyA);
+    if (b)
+      bGlobal = global(copyB);
+  }
+  /// Issues and commits the copies of the k tile at k0 into `stage`.
+  void issue(const std::string &tid, const std::string &aBase,
+             const std::string &bBase, const std::string &m0,
+             const std::string &n0, const std::string &k0,
+             const std::string &stage) {
+    if (a)
+      copyA.copyAsync(w, tid, aGlobal, aShared, aBase, m0, k0, stage);
+    if (b)
+      copyB.copyAsync(w, tid, bGlobal, bShared, bBase, n0, k0, stage);
+    if (a || b)
+      w.line("nvvm.cp.async.commit.group");
+  }
+  void wait() {
+    if (a || b)
+      w.line("nvvm.cp.async.wait.group 0");
+  }
+
+  /// The values of a k tile that travel through registers.
+  struct Loaded {
+    std::vector<std::string> a, b;
+  };
+  /// Starts moving the k tile at k0 into `stage`: the cp.async copies,
+  /// committed, and the loads of the other operands, which `store` rounds
+  /// and stores.
+  Loaded start(const std::string &tid, const std::string &aBase,
+               const std::string &bBase, const std::string &m0,
+               const std::string &n0, const std::string &k0,
+               const std::string &stage) {
+    issue(tid, aBase, bBase, m0, n0, k0, stage);
+    Loaded loaded;
+    if (!a)
+      loaded.a = copyA.load(w, tid, aBase, m0, k0);
+    if (!b)
+      loaded.b = copyB.load(w, tid, bBase, n0, k0);
+    return loaded;
+  }
+  void store(const MmaTypes &types, const std::string &tid,
+             const std::string &stage, const Loaded &loaded) {
+    if (!a)
+      copyA.store(w, types, tid, stage, loaded.a);
+    if (!b)
+      copyB.store(w, types, tid, stage, loaded.b);
+  }
+};
+
 } // namespace
 
 // The block tile's k loop is software-pipelined over two shared stages:
-// while the warps multiply stage s, each thread's loads of the next k tile
-// are in flight into registers; they are rounded and stored into stage s^1
-// after the products, and one barrier per k tile separates the two.
+// while the warps multiply stage s, the next k tile is in flight: as
+// cp.async copies straight into stage s^1 for operands already in the
+// tensor-core type, else as loads into registers that are rounded and
+// stored into stage s^1 after the products. The copies are waited for and
+// one barrier per k tile separates the two stages.
 std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = matmulThreads(s);
@@ -946,9 +1112,7 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
 
   Writer w;
   auto [tid, blockN, blockM, z, warp, lane, g] = productIds(w);
-  // This lane's first k element in a fragment register, and its first
-  // accumulator column.
-  std::string tk = w.mulc(w.rem(lane, w.idx(4)), types.perRegister());
+  // This lane's first accumulator column.
   std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
   std::string warpRow = w.mulc(w.div(warp, w.idx(warpsN)), s.warpM);
   std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN);
@@ -963,14 +1127,14 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   const int64_t halfK = types.k / 2;
   std::string cK = w.idx(s.k);
   std::string c0 = w.idx(0), c1 = w.idx(1), c2 = w.idx(2);
+  std::string aAddress = sharedAddress(w, "%aTile", aTile);
+  std::string bAddress = sharedAddress(w, "%bTile", bTile);
+  copyA.pitch = copyB.pitch = pitch;
+  AsyncOperands async(w, types, copyA, copyB, aAddress, bAddress);
 
   // Prologue: k tile 0 into stage 0.
-  {
-    auto a = copyA.load(w, tid, aBase, m0, c0);
-    auto b = copyB.load(w, tid, bBase, n0, c0);
-    copyA.store(w, types, tid, c0, a);
-    copyB.store(w, types, tid, c0, b);
-  }
+  async.store(types, tid, c0, async.start(tid, aBase, bBase, m0, n0, c0, c0));
+  async.wait();
   w.line("gpu.barrier");
 
   // Accumulators: tilesM x tilesN tiles of 16x8 per warp, 4 registers each.
@@ -983,6 +1147,19 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   // Four 8-bit ones per fragment register: products with them sum the other
   // operand's fragment along k.
   std::string ones = rowSums || colSums ? w.i32(0x01010101) : "";
+  // The byte offsets of the rows this lane gives ldmatrix (see ldmatrix):
+  // A's lanes 0-15 rows 0-15 at k 0, lanes 16-31 the same rows at k + half;
+  // B's lanes by 8: columns 0-7 at k 0 and + half, then columns 8-15.
+  std::string aLane =
+      w.mulc(w.add(w.mulc(w.add(warpRow, w.rem(lane, w.idx(16))), pitch),
+                   w.mulc(w.div(lane, w.idx(16)), halfK)),
+             types.bytes);
+  std::string bLane = w.mulc(
+      w.add(w.mulc(w.add(warpCol, w.add(w.mulc(w.div(lane, w.idx(16)), 8),
+                                        w.rem(lane, w.idx(8)))),
+                   pitch),
+            w.mulc(w.rem(w.div(lane, w.idx(8)), c2), halfK)),
+      types.bytes);
   std::string loop = w.fresh("kloop");
   std::string kt = w.fresh("kt");
   w.line(loop + ":" + std::to_string(loopCount) + " = scf.for " + kt + " = " +
@@ -990,32 +1167,36 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
          ") -> (" + accTypes(loopCount, types.acc) + ") {");
   std::string stage = w.rem(w.div(kt, w.idx(s.tileK)), c2);
   std::string nextStage = w.bin("arith.subi", c1, stage);
-  // The next k tile's loads (all outside the matrix after the last tile).
-  std::string next = w.addc(kt, s.tileK);
-  auto nextA = copyA.load(w, tid, aBase, m0, next);
-  auto nextB = copyB.load(w, tid, bBase, n0, next);
+  // The next k tile's copies and loads (all outside the matrix after the
+  // last tile).
+  auto loaded =
+      async.start(tid, aBase, bBase, m0, n0, w.addc(kt, s.tileK), nextStage);
 
   std::vector<std::string> acc(args);
+  std::string aStage = w.mulc(stage, s.tileM * pitch * types.bytes);
+  std::string bStage = w.mulc(stage, s.tileN * pitch * types.bytes);
   for (int64_t kk = 0; kk < s.tileK; kk += types.k) {
+    // A 16 x k-step tile is four 8x8 matrices (rows +0/+8, k +0/+half):
+    // a0..a3 of the fragment, one ldmatrix.x4.
     std::vector<std::array<std::string, 4>> a(tilesM);
     for (int mi = 0; mi < tilesM; ++mi) {
-      std::string row = w.add(w.addc(warpRow, mi * 16), g);
-      std::string row8 = w.addc(row, 8);
-      std::string col = w.addc(tk, kk);
-      std::string col8 = w.addc(col, halfK);
-      auto at = [&](const std::string &r, const std::string &c) {
-        return sharedPair(w, types, "%aTile", aTile,
-                          stage + ", " + r + ", " + c);
-      };
-      a[mi] = {at(row, col), at(row8, col), at(row, col8), at(row8, col8)};
+      auto r = ldmatrix(
+          w, types, aAddress,
+          w.addc(w.add(aStage, aLane), (mi * 16 * pitch + kk) * types.bytes),
+          4);
+      a[mi] = {r[0], r[1], r[2], r[3]};
     }
+    // Two 8-column tiles' b0, b1 per ldmatrix.x4 (an odd last one: x2).
     std::vector<std::array<std::string, 2>> b(tilesN);
-    for (int ni = 0; ni < tilesN; ++ni) {
-      std::string n = w.add(w.addc(warpCol, ni * 8), g);
-      std::string k = w.addc(tk, kk);
-      b[ni] = {sharedPair(w, types, "%bTile", bTile, stage + ", " + n + ", " + k),
-               sharedPair(w, types, "%bTile", bTile,
-                          stage + ", " + n + ", " + w.addc(k, halfK))};
+    for (int ni = 0; ni < tilesN; ni += 2) {
+      int num = ni + 1 < tilesN ? 4 : 2;
+      auto r = ldmatrix(
+          w, types, bAddress,
+          w.addc(w.add(bStage, bLane), (ni * 8 * pitch + kk) * types.bytes),
+          num);
+      b[ni] = {r[0], r[1]};
+      if (num == 4)
+        b[ni + 1] = {r[2], r[3]};
     }
     // acc[base .. base + 3] += a x b.
     auto accumulate = [&](int base, const std::array<std::string, 4> &a,
@@ -1033,8 +1214,8 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
     for (int ni = 0; colSums && ni < tilesN; ++ni)
       accumulate(accCount + rowSums + ni * 4, {ones, ones, ones, ones}, b[ni]);
   }
-  copyA.store(w, types, tid, nextStage, nextA);
-  copyB.store(w, types, tid, nextStage, nextB);
+  async.store(types, tid, nextStage, loaded);
+  async.wait();
   w.line("gpu.barrier");
   w.line("scf.yield " + llvm::join(acc, ", ") + " : " +
          accTypes(loopCount, types.acc));
@@ -1061,6 +1242,13 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   return text + w.text + "  }\n";
 }
 
+bool llmc::gpu_kernels::wgmmaCopiesAsync(const MatMulSpec &spec) {
+  MmaTypes types(spec.mmaType);
+  auto [copyA, copyB] = productCopies(spec, types, "", "", wgmmaThreads(spec));
+  return !spec.hasRhsScale && copyA.copiesAsync(types) &&
+         copyB.copiesAsync(types);
+}
+
 int64_t llmc::gpu_kernels::wgmmaThreads(const MatMulSpec &spec) {
   return 128 * (spec.tileM / 64);
 }
@@ -1070,14 +1258,25 @@ int64_t llmc::gpu_kernels::wgmmaThreads(const MatMulSpec &spec) {
 // wgmma.mma_async.m64n<tileN>k16, both operands read from shared memory
 // through matrix descriptors (K-major, no swizzle: 8x16-byte core matrices
 // of 128 contiguous bytes; LBO = 128 bytes between the two core matrices
-// along k, SBO = tileK * 16 bytes between 8-row groups). Two shared stages:
-// the products of stage s run asynchronously while the threads round and
-// store the next k tile (already in registers) into stage s^1; then
-// fence.proxy.async makes those generic-proxy writes visible to the
-// tensor cores, wgmma.wait_group 0 retires the products, and one barrier
-// separates the k tiles. Accumulators (tileN / 2 f32 per thread) live in
-// the wgmma's struct: thread (warp w of its group, lane l) holds register
-// r at row 16w + l/4 + 8((r/2)%2), column 2(l%4) + r%2 + 8(r/4).
+// along k, SBO = tileK * 16 bytes between 8-row groups).
+//
+// Two shared stages: the products of stage s run asynchronously while the
+// next k tile goes into stage s^1 (cp.async copies, or registers rounded
+// and stored by the threads); then cp.async.wait_group 0, fence.proxy.async
+// (the generic-proxy writes become visible to the tensor cores),
+// wgmma.wait_group 0 retires the products, and one barrier separates the k
+// tiles.
+//
+// Three stages (spec.stages, when cp.async moves both operands): iteration
+// i issues the products of stage i % 3, then wgmma.wait_group 1 retires
+// only those of i - 1, cp.async.wait_group 0 and the fence complete k tile
+// i + 1 (copied during iteration i - 1), one barrier publishes it and tells
+// every warpgroup that stage (i - 1) % 3 is free, and the copies of k tile
+// i + 2 go there. The products of i stay in flight into iteration i + 1;
+// wgmma.wait_group 0 after the loop retires the last ones. Accumulators (tileN
+// / 2 f32 per thread) live in the wgmma's struct: thread (warp w of its group,
+// lane l) holds register r at row 16w + l/4 + 8((r/2)%2), column 2(l%4) + r%2 +
+// 8(r/4).
 std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = wgmmaThreads(s);
@@ -1085,8 +1284,10 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   // of a k tile between 8-row groups.
   const int64_t lbo = 128, sbo = s.tileK * types.bytes * 8;
   const int64_t accCount = s.tileN / 2;
+  const int64_t stages = s.stages == 3 && wgmmaCopiesAsync(s) ? 3 : 2;
+  const bool pipelined = stages == 3;
   auto stagedTile = [&](int64_t rows) {
-    return "memref<" + std::to_string(2 * rows * s.tileK) + "x" +
+    return "memref<" + std::to_string(stages * rows * s.tileK) + "x" +
            types.element + ", #gpu.address_space<workgroup>>";
   };
   const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
@@ -1115,24 +1316,28 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
            "#nvvm.shared_space<cta>}");
   };
 
-  // Prologue: k tile 0 into stage 0.
-  {
-    auto a = copyA.load(w, tid, aBase, m0, c0);
-    auto b = copyB.load(w, tid, bBase, n0, c0);
-    copyA.store(w, types, tid, c0, a);
-    copyB.store(w, types, tid, c0, b);
+  std::string aShared = sharedAddress(w, "%aTile", aTile);
+  std::string bShared = sharedAddress(w, "%bTile", bTile);
+  AsyncOperands async(w, types, copyA, copyB, aShared, bShared);
+
+  // Prologue: k tile 0 into stage 0 (three stages: and k tile 1, still in
+  // flight, into stage 1).
+  async.store(types, tid, c0, async.start(tid, aBase, bBase, m0, n0, c0, c0));
+  if (pipelined) {
+    async.issue(tid, aBase, bBase, m0, n0, w.idx(s.tileK), c1);
+    w.line("nvvm.cp.async.wait.group 1");
+  } else {
+    async.wait();
   }
   proxyFence();
   w.line("gpu.barrier");
 
   // Shared-window addresses of the tiles, and the descriptors' fixed bits.
-  auto address = [&](const std::string &tile, const std::string &type) {
-    std::string p = w.let("memref.extract_aligned_pointer_as_index " + tile +
-                          " : " + type + " -> index");
+  auto address = [&](const std::string &p) {
     return w.let("arith.index_cast " + p + " : index to i64");
   };
-  std::string aAddr = address("%aTile", aTile);
-  std::string bAddr = address("%bTile", bTile);
+  std::string aAddr = address(aShared);
+  std::string bAddr = address(bShared);
   auto i64 = [&](int64_t v) {
     return w.let("arith.constant " + std::to_string(v) + " : i64");
   };
@@ -1154,11 +1359,15 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   w.line(loop + " = scf.for " + kt + " = " + c0 + " to " + cK + " step " +
          w.idx(s.tileK) + " iter_args(" + acc + " = " + init + ") -> (" +
          accType + ") {");
-  std::string stage = w.rem(w.div(kt, w.idx(s.tileK)), c2);
-  std::string nextStage = w.bin("arith.subi", c1, stage);
-  std::string next = w.addc(kt, s.tileK);
-  auto nextA = copyA.load(w, tid, aBase, m0, next);
-  auto nextB = copyB.load(w, tid, bBase, n0, next);
+  std::string tile = w.div(kt, w.idx(s.tileK));
+  std::string stage = w.rem(tile, w.idx(stages));
+  AsyncOperands::Loaded loaded;
+  std::string nextStage;
+  if (!pipelined) {
+    nextStage = w.bin("arith.subi", c1, stage);
+    loaded =
+        async.start(tid, aBase, bBase, m0, n0, w.addc(kt, s.tileK), nextStage);
+  }
   std::string stage64 =
       w.let("arith.index_cast " + stage + " : index to i64");
   std::string aStage = w.bin(
@@ -1186,13 +1395,32 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
               ">, <one>, <col>] : " + accType + " -> " + accType);
   }
   w.line("nvvm.wgmma.commit.group.sync.aligned");
-  copyA.store(w, types, tid, nextStage, nextA);
-  copyB.store(w, types, tid, nextStage, nextB);
-  proxyFence();
-  w.line("nvvm.wgmma.wait.group.sync.aligned 0");
-  w.line("gpu.barrier");
+  if (pipelined) {
+    w.line("nvvm.wgmma.wait.group.sync.aligned 1");
+    async.wait();
+    proxyFence();
+    w.line("gpu.barrier");
+    // K tile i + 2 into the stage of i - 1 (all outside the matrix near
+    // the end).
+    std::string ahead = w.addc(kt, 2 * s.tileK);
+    async.issue(tid, aBase, bBase, m0, n0, ahead,
+                w.rem(w.addc(tile, 2), w.idx(stages)));
+  } else {
+    async.store(types, tid, nextStage, loaded);
+    // The copies' bytes, like the stores', reach the wgmma's async proxy
+    // only after a proxy fence.
+    async.wait();
+    proxyFence();
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    w.line("gpu.barrier");
+  }
   w.line("scf.yield " + d + " : " + accType);
   w.line("}");
+  if (pipelined) {
+    // The last products, and the (zero-fill) copies issued past the end.
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    w.line("nvvm.cp.async.wait.group 0");
+  }
 
   MatmulEpilogue epilogue(w, s, types, z);
   std::string rowBase = w.add(
@@ -1249,25 +1477,25 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   const int64_t threads = 32 * kAttentionWarps;
   const int64_t headPad = (s.headDim + 15) / 16 * 16;
   const int64_t valuePad = (s.valueDim + 7) / 8 * 8;
-  const int64_t kPitch = headPad + 8, vPitch = kAttentionBlockK + 8;
+  const int64_t kPitch = headPad + 8, vPitch = valuePad + 8;
   const AttentionBuffers buffers(s);
   const std::string &qType = buffers.q, &oType = buffers.o,
                     &maskType = buffers.mask;
   // Two shared stages of K and V when they fit the 48 KiB of static shared
   // memory (head dims up to 64), else one.
   const int64_t stages =
-      2 * (kAttentionBlockK * kPitch + valuePad * vPitch) * 2 <= 48 * 1024 ? 2
-                                                                          : 1;
+      2 * kAttentionBlockK * (kPitch + vPitch) * 2 <= 48 * 1024 ? 2 : 1;
   auto stagedTile = [&](int64_t rows, int64_t pitch) {
     return "memref<" + std::to_string(stages) + "x" + std::to_string(rows) +
            "x" + std::to_string(pitch) + "x" + types.element +
            ", #gpu.address_space<workgroup>>";
   };
   const std::string kTile = stagedTile(kAttentionBlockK, kPitch);
-  const std::string vTile = stagedTile(valuePad, vPitch);
+  const std::string vTile = stagedTile(kAttentionBlockK, vPitch);
   const double log2e = 1.4426950408889634;
-  // K blocks as [key][d], V blocks transposed as [d][key]: both keep the
-  // reduction dimension of their product contiguous.
+  // K and V blocks as [key][d], as they are in memory: ldmatrix reads K's
+  // fragments (d, the reduction, contiguous) and, transposing, V's (key is
+  // the reduction of P V).
   Operand kOperand, vOperand;
   kOperand.elements = s.batch * s.kvHeads * s.seqK * s.headDim;
   kOperand.batch = {{1, s.batch * s.kvHeads, s.seqK * s.headDim}};
@@ -1276,8 +1504,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   TileCopy copyK(kOperand, "%key", "%kTile", kTile, kAttentionBlockK, headPad,
                  threads, s.seqK, s.headDim, s.headDim, 1, s.element,
                  types.bytes);
-  TileCopy copyV(vOperand, "%value", "%vTile", vTile, valuePad,
-                 kAttentionBlockK, threads, s.valueDim, s.seqK, 1, s.valueDim,
+  TileCopy copyV(vOperand, "%value", "%vTile", vTile, kAttentionBlockK,
+                 valuePad, threads, s.seqK, s.valueDim, s.valueDim, 1,
                  s.element, types.bytes);
 
   std::vector<std::string> params = buffers.params(s);
@@ -1355,14 +1583,27 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   // Key block 0 into stage 0; each iteration then has the next block's
   // loads in flight during its products, stores them into the other stage
   // (with one stage, after a barrier) and ends with a barrier.
+  // With two stages, K and V blocks already in the tensor-core type (f16
+  // and bf16 models) travel by cp.async, as a matmul's operands do.
   std::string c0 = w.idx(0);
-  {
-    auto k = copyK.load(w, tid, kBase, c0, c0);
-    auto v = copyV.load(w, tid, vBase, c0, c0);
-    copyK.store(w, types, tid, c0, k);
-    copyV.store(w, types, tid, c0, v);
-  }
+  std::string kAddress = sharedAddress(w, "%kTile", kTile);
+  std::string vAddress = sharedAddress(w, "%vTile", vTile);
+  copyK.pitch = kPitch;
+  copyV.pitch = vPitch;
+  AsyncOperands async(w, types, copyK, copyV, kAddress, vAddress,
+                      /*enabled=*/stages == 2);
+  async.store(types, tid, c0, async.start(tid, kBase, vBase, c0, c0, c0, c0));
+  async.wait();
   w.line("gpu.barrier");
+  // The byte offsets of the rows this lane gives ldmatrix: K's lanes by 8
+  // give 8 keys at d + 0, 8, 16, 24; V's give 16 keys at d + 0, then at
+  // d + 8.
+  std::string kLane = w.mulc(w.add(w.mulc(w.rem(lane, w.idx(8)), kPitch),
+                                   w.mulc(w.div(lane, w.idx(8)), 8)),
+                             types.bytes);
+  std::string vLane = w.mulc(w.add(w.mulc(w.rem(lane, w.idx(16)), vPitch),
+                                   w.mulc(w.div(lane, w.idx(16)), 8)),
+                             types.bytes);
   std::string loop = w.fresh("keys");
   std::string kb = w.fresh("kb");
   {
@@ -1381,21 +1622,24 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   std::string nextStage =
       stages == 2 ? w.bin("arith.subi", w.idx(1), stage) : c0;
   std::string nextKey = w.addc(kb, kAttentionBlockK);
-  auto nextK = copyK.load(w, tid, kBase, nextKey, c0);
-  auto nextV = copyV.load(w, tid, vBase, c0, nextKey);
+  auto loaded = async.start(tid, kBase, vBase, nextKey, nextKey, c0, nextStage);
 
-  // Scores S = Q Kᵀ (already in log2 units), masked.
+  // Scores S = Q Kᵀ (already in log2 units), masked. One ldmatrix.x4 gives
+  // the B fragments of two k16 steps of an 8-key tile.
+  std::string kStage = w.mulc(stage, kAttentionBlockK * kPitch * types.bytes);
+  std::string vStage = w.mulc(stage, kAttentionBlockK * vPitch * types.bytes);
   std::vector<std::array<std::string, 4>> score(scoreTiles);
   for (int64_t nt = 0; nt < scoreTiles; ++nt) {
     std::array<std::string, 4> c = {zero, zero, zero, zero};
-    std::string n = w.addc(g, nt * 8);
-    for (size_t ks = 0; ks < qFrag.size(); ++ks) {
-      std::string k = w.addc(t2, ks * 16);
-      std::array<std::string, 2> b = {
-          sharedPair(w, types, "%kTile", kTile, stage + ", " + n + ", " + k),
-          sharedPair(w, types, "%kTile", kTile,
-                     stage + ", " + n + ", " + w.addc(k, 8))};
-      c = mma(w, types, qFrag[ks], b, c);
+    for (size_t ks = 0; ks < qFrag.size(); ks += 2) {
+      int num = ks + 1 < qFrag.size() ? 4 : 2;
+      auto b = ldmatrix(w, types, kAddress,
+                        w.addc(w.add(kStage, kLane),
+                               (nt * 8 * kPitch + ks * 16) * types.bytes),
+                        num);
+      c = mma(w, types, qFrag[ks], {b[0], b[1]}, c);
+      if (num == 4)
+        c = mma(w, types, qFrag[ks + 1], {b[2], b[3]}, c);
     }
     for (int e = 0; e < 4; ++e) {
       std::string row = rows[e / 2];
@@ -1450,14 +1694,17 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     std::array<std::string, 4> a = {
         packPair(w, types, lo[0], lo[1]), packPair(w, types, lo[2], lo[3]),
         packPair(w, types, hi[0], hi[1]), packPair(w, types, hi[2], hi[3])};
-    std::string k = w.addc(t2, ks * 16);
-    for (int64_t dt = 0; dt < valueTiles; ++dt) {
-      std::string n = w.addc(g, dt * 8);
-      std::array<std::string, 2> b = {
-          sharedPair(w, types, "%vTile", vTile, stage + ", " + n + ", " + k),
-          sharedPair(w, types, "%vTile", vTile,
-                     stage + ", " + n + ", " + w.addc(k, 8))};
-      out[dt] = mma(w, types, a, b, out[dt]);
+    // V's [key][d] tile transposed by ldmatrix: b0, b1 of two 8-wide d
+    // tiles per x4.
+    for (int64_t dt = 0; dt < valueTiles; dt += 2) {
+      int num = dt + 1 < valueTiles ? 4 : 2;
+      auto b = ldmatrix(w, types, vAddress,
+                        w.addc(w.add(vStage, vLane),
+                               (ks * 16 * vPitch + dt * 8) * types.bytes),
+                        num, /*transpose=*/true);
+      out[dt] = mma(w, types, a, {b[0], b[1]}, out[dt]);
+      if (num == 4)
+        out[dt + 1] = mma(w, types, a, {b[2], b[3]}, out[dt + 1]);
     }
   }
   for (int64_t dt = 0; dt < valueTiles; ++dt)
@@ -1465,8 +1712,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       next[4 + dt * 4 + e] = out[dt][e];
   if (stages == 1)
     w.line("gpu.barrier");
-  copyK.store(w, types, tid, nextStage, nextK);
-  copyV.store(w, types, tid, nextStage, nextV);
+  async.store(types, tid, nextStage, loaded);
+  async.wait();
   w.line("gpu.barrier");
   w.line("scf.yield " + llvm::join(next, ", ") + " : " +
          llvm::join(types32, ", "));

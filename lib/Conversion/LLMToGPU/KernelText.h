@@ -68,6 +68,11 @@ struct MatMulSpec {
   /// 16, warpN of 8): the block has (tileM / warpM) * (tileN / warpN) warps.
   int64_t tileM = 64, tileN = 64, tileK = 32;
   int64_t warpM = 32, warpN = 32;
+  /// Shared stages of the wgmma kernel: 2, or 3 when cp.async fills both
+  /// operand tiles (wgmmaCopiesAsync): the products of one k tile then stay
+  /// in flight (wgmma.wait_group 1) across the barrier that publishes the
+  /// next k tile and the copies of the one after.
+  int64_t stages = 2;
   /// "bf16" or "f16": the tensor-core input type (fp32 accumulation);
   /// "s8": 8-bit integer inputs (m16n8k32, exact i32 accumulation).
   std::string mmaType = "bf16";
@@ -177,6 +182,10 @@ struct QuantizeTensorSpec {
 int64_t matmulThreads(const MatMulSpec &spec);
 /// The wgmma product: one warpgroup per 64 rows of the block tile.
 int64_t wgmmaThreads(const MatMulSpec &spec);
+/// Whether cp.async moves both operand tiles of the wgmma product (each in
+/// the tensor-core type already, 16-byte runs along k), the condition of
+/// its three-stage pipeline.
+bool wgmmaCopiesAsync(const MatMulSpec &spec);
 constexpr int64_t kAttentionWarps = 4;
 constexpr int64_t kAttentionBlockQ = 16 * kAttentionWarps;
 constexpr int64_t kAttentionBlockK = 64;

@@ -414,28 +414,47 @@ int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
 
 void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
   // One or two warpgroups of 64 rows, a 256-, 128- or 64-wide tile, k tile
-  // 32: the largest whose two stages fit the shared memory (128x256 takes
-  // the whole 48 KiB of static shared memory) and that still gives every SM
-  // a block. Wider tiles read fewer bytes per product from L2.
+  // 32: the largest whose stages fit the shared memory (two stages of
+  // 128x256, or three of 128x128, take the whole 48 KiB of static shared
+  // memory) and that still gives every SM a block. Three stages, which keep
+  // the products in flight across the barriers, come first when cp.async
+  // moves both operands (gk::wgmmaCopiesAsync); the description's
+  // gpu.wgmma_stages (2 or 3, default 3) caps them. Wider tiles read fewer
+  // bytes per product from L2.
   double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
   double smem = std::min<double>(
       48 * 1024, desc ? desc->number("gpu.shared_memory_per_block_bytes")
                             .value_or(48 * 1024)
                       : 48 * 1024);
+  int64_t maxStages =
+      desc ? static_cast<int64_t>(desc->number("gpu.wgmma_stages").value_or(3))
+           : 3;
   const std::pair<int64_t, int64_t> candidates[] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
   // k tiles of 64 bytes (32 bf16 or 64 int8 values).
   int64_t elementBytes = spec.mmaType == "s8" ? 1 : 2;
   spec.tileK = 64 / elementBytes;
-  for (auto [tileM, tileN] : candidates) {
-    int64_t blocks = ((spec.m + tileM - 1) / tileM) *
-                     ((spec.n + tileN - 1) / tileN) * spec.batch;
-    int64_t bytes = 2 * (tileM + tileN) * spec.tileK * elementBytes;
-    spec.tileM = tileM;
-    spec.tileN = tileN;
-    if (blocks >= sms && bytes <= smem)
-      return;
+  for (int64_t stages = std::clamp<int64_t>(maxStages, 2, 3); stages >= 2;
+       --stages) {
+    for (auto [tileM, tileN] : candidates) {
+      int64_t blocks = ((spec.m + tileM - 1) / tileM) *
+                       ((spec.n + tileN - 1) / tileN) * spec.batch;
+      int64_t bytes = stages * (tileM + tileN) * spec.tileK * elementBytes;
+      spec.tileM = tileM;
+      spec.tileN = tileN;
+      spec.stages = stages;
+      if (stages == 3 && !gk::wgmmaCopiesAsync(spec))
+        continue;
+      if (blocks >= sms && bytes <= smem)
+        return;
+    }
   }
+  // No tile gives every SM a block: the smallest, with three stages if it
+  // may.
+  spec.tileM = spec.tileN = 64;
+  spec.stages = 3;
+  if (maxStages < 3 || !gk::wgmmaCopiesAsync(spec))
+    spec.stages = 2;
 }
 
 /// A weight-only quantized rhs that a product kernel dequantizes as it

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 
 using namespace mlir;
 using namespace llmc;
@@ -119,6 +120,9 @@ unsigned widthOf(Type type) {
                    !vector.isScalable()
                ? vector.getNumElements()
                : 0;
+  // A pointer is its address (ldmatrix's shared-window addresses).
+  if (isa<LLVM::LLVMPointerType>(type))
+    return 1;
   if (auto st = dyn_cast<LLVM::LLVMStructType>(type)) {
     for (Type field : st.getBody())
       if (!supportedScalar(field))
@@ -252,7 +256,20 @@ struct Memory {
   /// A workgroup attribution's address in the block's shared window (what
   /// a wgmma matrix descriptor holds).
   int64_t sharedAddress = 0;
+  /// A global buffer's address (what extract_aligned_pointer_as_index
+  /// gives, for cp.async): buffers are 2^40 bytes apart.
+  int64_t globalAddress = 0;
   std::string name;
+};
+
+/// A cp.async in flight: `size` bytes (read from global memory when it was
+/// issued, zero-filled past its source size) that land at `offset` of
+/// attribution `shared` when a cp.async.wait_group completes its group.
+struct AsyncCopy {
+  int shared;
+  int64_t offset;
+  unsigned size;
+  std::array<uint8_t, 16> data;
 };
 
 /// Shared bytes [begin, end) of attribution `shared` that a wgmma reads.
@@ -286,6 +303,7 @@ public:
     mem.base = base;
     mem.bytes = bytes;
     mem.name = name;
+    mem.globalAddress = int64_t(kernel.memrefSlot.lookup(arg) + 1) << 40;
   }
   void bindScalar(unsigned i, Word value) {
     Word *r = ptr(kernel.func.getArgument(i));
@@ -299,6 +317,9 @@ public:
     shared.clear();
     trackers.clear();
     unfenced.clear();
+    asyncPending.clear();
+    asyncOpen.assign(T, {});
+    asyncGroups.assign(T, {});
     wgmmaGroups.clear();
     wgmmaOpen.clear();
     epoch = 1;
@@ -309,6 +330,7 @@ public:
       shared.emplace_back(bytes, 0xff);
       trackers.emplace_back(bytes);
       unfenced.emplace_back(bytes, 0);
+      asyncPending.emplace_back(bytes, 0);
     }
     int64_t window = 0;
     for (auto [i, arg] :
@@ -351,6 +373,12 @@ private:
   /// What committed wgmma groups (oldest first) and the open one read.
   std::vector<std::vector<SharedRange>> wgmmaGroups;
   std::vector<SharedRange> wgmmaOpen;
+  /// Per attribution byte, whether a cp.async in flight writes it; per
+  /// thread, its uncommitted copies and its committed groups (oldest
+  /// first).
+  std::vector<std::vector<uint8_t>> asyncPending;
+  std::vector<std::vector<AsyncCopy>> asyncOpen;
+  std::vector<std::deque<std::vector<AsyncCopy>>> asyncGroups;
   uint32_t epoch = 1;
   std::vector<uint8_t> fullMask;
   const std::vector<uint8_t> *mask = nullptr;
@@ -472,6 +500,12 @@ private:
     RaceTracker &tr = trackers[mem.shared];
     int32_t self = static_cast<int32_t>(t);
     for (int64_t b = byteOffset; b < byteOffset + bytes; ++b) {
+      if (asyncPending[mem.shared][b])
+        return fail(op, "thread " + llvm::Twine(t) +
+                            (write ? " writes" : " reads") + " byte " +
+                            llvm::Twine(b) + " of " + mem.name +
+                            " that a cp.async in flight writes (no "
+                            "cp.async.wait_group completed it)");
       bool writtenNow = tr.writeEpoch[b] == epoch && tr.writer[b] != self;
       bool readNow = tr.readEpoch[b] == epoch && tr.reader[b] != self;
       if (writtenNow || (write && readNow))
@@ -951,6 +985,180 @@ private:
     return true;
   }
 
+  /// The workgroup attribution holding shared-window bytes [at, at +
+  /// bytes), and `offset`, where they start in it; null if none does.
+  Memory *sharedAt(int64_t at, int64_t bytes, int64_t &offset) {
+    for (Memory &m : memrefs)
+      if (m.shared >= 0 && at >= m.sharedAddress &&
+          at + bytes <= m.sharedAddress + m.bytes) {
+        offset = at - m.sharedAddress;
+        return &m;
+      }
+    return nullptr;
+  }
+
+  /// ldmatrix.sync.aligned.m8n8.x{1,2,4}[.trans].shared.b16: lanes 8j ..
+  /// 8j + 7 of a warp give the addresses of the eight 16-byte rows of matrix
+  /// j; lane l receives register j, the 16-bit elements (l / 4, 2(l % 4))
+  /// and (l / 4, 2(l % 4) + 1) of it (.trans: (2(l % 4), l / 4) and
+  /// (2(l % 4) + 1, l / 4)), the first in the low half (PTX ISA, "Warp-level
+  /// matrix load instruction: ldmatrix").
+  bool ldmatrix(NVVM::LdMatrixOp op) {
+    unsigned num = op.getNum();
+    if (op.getShape().getM() != 8 || op.getShape().getN() != 8 ||
+        op.getEltType() != NVVM::LdStMatrixEltType::B16 ||
+        !(num == 1 || num == 2 || num == 4))
+      return fail(op, "only ldmatrix .m8n8 .b16 of 1, 2 or 4 matrices is "
+                      "emulated");
+    if (!wholeWarps(op))
+      return false;
+    bool transpose = op.getLayout() == NVVM::MMALayout::col;
+    Word *address = ptr(op.getPtr()), *r = ptr(op.getRes());
+    for (unsigned first = 0; first < T; first += 32) {
+      if (!(*mask)[first])
+        continue;
+      uint8_t rows[4][8][16];
+      for (unsigned j = 0; j < num; ++j)
+        for (unsigned row = 0; row < 8; ++row) {
+          unsigned t = first + 8 * j + row;
+          int64_t at = static_cast<int64_t>(address[t]), offset = 0;
+          if (at % 16 != 0)
+            return fail(op, "lane " + llvm::Twine(t % 32) + " of warp " +
+                                llvm::Twine(first / 32) +
+                                " gives shared address " + llvm::Twine(at) +
+                                ", not 16-byte aligned");
+          Memory *mem = sharedAt(at, 16, offset);
+          if (!mem)
+            return fail(op, "lane " + llvm::Twine(t % 32) + " of warp " +
+                                llvm::Twine(first / 32) +
+                                " reads shared addresses " + llvm::Twine(at) +
+                                ".." + llvm::Twine(at + 15) +
+                                ", outside every workgroup attribution");
+          if (mem->align % 16 != 0)
+            return fail(op, "reads " + mem->name + ", aligned to " +
+                                llvm::Twine(mem->align) + " bytes (16 needed)");
+          if (!track(op, *mem, offset, 16, t, /*write=*/false))
+            return false;
+          std::memcpy(rows[j][row], mem->base + offset, 16);
+          counters.sharedRead += 16;
+        }
+      for (unsigned l = 0; l < 32; ++l)
+        for (unsigned j = 0; j < num; ++j) {
+          uint16_t low, high;
+          if (transpose) {
+            std::memcpy(&low, &rows[j][2 * (l % 4)][2 * (l / 4)], 2);
+            std::memcpy(&high, &rows[j][2 * (l % 4) + 1][2 * (l / 4)], 2);
+          } else {
+            std::memcpy(&low, &rows[j][l / 4][4 * (l % 4)], 2);
+            std::memcpy(&high, &rows[j][l / 4][4 * (l % 4) + 2], 2);
+          }
+          r[size_t(j) * T + first + l] = uint32_t(low) | uint32_t(high) << 16;
+        }
+    }
+    return true;
+  }
+
+  /// cp.async.{ca,cg}.shared.global [dst], [src], size[, source size]: each
+  /// thread's copy of `size` bytes (4, 8 or 16; cg only 16), both addresses
+  /// aligned to it, of which the first `source size` come from global
+  /// memory and the rest are zero. The bytes land when a
+  /// cp.async.wait_group completes the copy's group; until then no thread
+  /// may touch them (PTX ISA, "cp.async").
+  bool cpAsync(NVVM::CpAsyncOp op) {
+    unsigned size = op.getSize();
+    if (!(size == 4 || size == 8 || size == 16) ||
+        (op.getModifier() == NVVM::LoadCacheModifierKind::CG && size != 16))
+      return fail(op, "a cp.async of " + llvm::Twine(size) +
+                          " bytes (4, 8 or 16; .cg only 16)");
+    Word *dst = ptr(op.getDst()), *src = ptr(op.getSrc());
+    Word *sourceSize = op.getCpSize() ? ptr(op.getCpSize()) : nullptr;
+    bool ok = true;
+    forActive([&](unsigned t) {
+      if (!ok)
+        return;
+      int64_t to = static_cast<int64_t>(dst[t]);
+      int64_t from = static_cast<int64_t>(src[t]);
+      unsigned bytes = sourceSize ? static_cast<uint32_t>(sourceSize[t]) : size;
+      if (to % size != 0 || from % size != 0) {
+        ok = fail(op, "thread " + llvm::Twine(t) + " copies " +
+                          llvm::Twine(size) + " bytes between addresses not " +
+                          "aligned to them");
+        return;
+      }
+      if (bytes > size) {
+        ok = fail(op, "thread " + llvm::Twine(t) + " gives source size " +
+                          llvm::Twine(bytes) + " for a copy of " +
+                          llvm::Twine(size) + " bytes");
+        return;
+      }
+      int64_t offset = 0;
+      Memory *shared = sharedAt(to, size, offset);
+      if (!shared) {
+        ok = fail(op, "thread " + llvm::Twine(t) + " copies to shared " +
+                          "addresses " + llvm::Twine(to) + ".." +
+                          llvm::Twine(to + size - 1) +
+                          ", outside every workgroup attribution");
+        return;
+      }
+      AsyncCopy copy{shared->shared, offset, size, {}};
+      if (bytes) {
+        Memory *global = nullptr;
+        for (Memory &m : memrefs)
+          if (m.shared < 0 && m.base && from >= m.globalAddress &&
+              from + bytes <= m.globalAddress + m.bytes)
+            global = &m;
+        if (!global) {
+          ok = fail(op, "thread " + llvm::Twine(t) + " copies from global " +
+                            "address " + llvm::Twine(from) +
+                            ", outside every buffer");
+          return;
+        }
+        std::memcpy(copy.data.data(),
+                    global->base + (from - global->globalAddress), bytes);
+        counters.globalRead += bytes;
+      }
+      for (int64_t b = offset; b < offset + size; ++b) {
+        if (asyncPending[copy.shared][b]) {
+          ok = fail(op, "thread " + llvm::Twine(t) + " copies to byte " +
+                            llvm::Twine(b) + " of " + shared->name +
+                            ", which a cp.async in flight already writes");
+          return;
+        }
+      }
+      std::fill_n(asyncPending[copy.shared].begin() + offset, size, 1);
+      asyncOpen[t].push_back(copy);
+    });
+    return ok;
+  }
+
+  /// cp.async.wait_group n: each thread's committed groups but its newest n
+  /// complete; their bytes are then written by the thread.
+  bool cpAsyncWait(NVVM::CpAsyncWaitGroupOp op) {
+    bool ok = true;
+    forActive([&](unsigned t) {
+      auto &groups = asyncGroups[t];
+      while (ok && groups.size() > op.getN()) {
+        for (const AsyncCopy &copy : groups.front()) {
+          std::fill_n(asyncPending[copy.shared].begin() + copy.offset,
+                      copy.size, 0);
+          Memory *mem = nullptr;
+          for (Memory &m : memrefs)
+            if (m.shared == copy.shared)
+              mem = &m;
+          if (!track(op, *mem, copy.offset, copy.size, t, /*write=*/true) ||
+              !genericWrite(op, *mem, copy.offset, copy.size)) {
+            ok = false;
+            return;
+          }
+          std::memcpy(mem->base + copy.offset, copy.data.data(), copy.size);
+          counters.sharedWritten += copy.size;
+        }
+        groups.pop_front();
+      }
+    });
+    return ok;
+  }
+
   /// The 32 bytes of k of each of `rows` rows of a K-major operand, through
   /// its descriptor.
   bool readOperand(NVVM::WgmmaMmaAsyncOp op, Word desc, unsigned rows,
@@ -966,16 +1174,12 @@ private:
       for (unsigned kc = 0; kc < 2; ++kc) {
         // One 16-byte row of a core matrix.
         int64_t at = start + (row / 8) * sbo + kc * lbo + (row % 8) * 16;
-        Memory *mem = nullptr;
-        for (Memory &m : memrefs)
-          if (m.shared >= 0 && at >= m.sharedAddress &&
-              at + 16 <= m.sharedAddress + m.bytes)
-            mem = &m;
+        int64_t offset = 0;
+        Memory *mem = sharedAt(at, 16, offset);
         if (!mem)
           return fail(op, "a matrix descriptor reads shared addresses " +
                               llvm::Twine(at) + ".." + llvm::Twine(at + 15) +
                               ", outside every workgroup attribution");
-        int64_t offset = at - mem->sharedAddress;
         for (int64_t b = offset; b < offset + 16; ++b)
           if (unfenced[mem->shared][b])
             return fail(op, "wgmma.mma_async reads byte " + llvm::Twine(b) +
@@ -1573,6 +1777,22 @@ private:
       return mma(m);
     if (auto m = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op))
       return wgmma(m);
+    if (auto load = dyn_cast<NVVM::LdMatrixOp>(op))
+      return ldmatrix(load);
+    if (auto copy = dyn_cast<NVVM::CpAsyncOp>(op))
+      return cpAsync(copy);
+    if (isa<NVVM::CpAsyncCommitGroupOp>(op)) {
+      forActive([&](unsigned t) {
+        asyncGroups[t].push_back(std::move(asyncOpen[t]));
+        asyncOpen[t].clear();
+      });
+      return true;
+    }
+    if (auto wait = dyn_cast<NVVM::CpAsyncWaitGroupOp>(op))
+      return cpAsyncWait(wait);
+    // Addresses stay integers (ldmatrix's and cp.async's pointers).
+    if (isa<LLVM::IntToPtrOp, LLVM::PtrToIntOp, LLVM::AddrSpaceCastOp>(op))
+      return unary(op, [](Word w) { return w; });
     if (isa<NVVM::WgmmaFenceAlignedOp>(op))
       return true;
     if (isa<NVVM::WgmmaGroupSyncAlignedOp>(op)) {
@@ -1604,10 +1824,13 @@ private:
     }
     if (auto extract = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(op)) {
       Memory *mem = memory(extract.getSource());
-      if (!mem || mem->shared < 0)
-        return fail(op, "the address of a global buffer is not emulated");
+      if (!mem)
+        return fail(op, "a memref that is neither a kernel argument nor a "
+                        "workgroup attribution");
+      Word address =
+          Word(mem->shared < 0 ? mem->globalAddress : mem->sharedAddress);
       Word *r = ptr(extract.getResult());
-      forActive([&](unsigned t) { r[t] = Word(mem->sharedAddress); });
+      forActive([&](unsigned t) { r[t] = address; });
       return true;
     }
     if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op)) {

@@ -10,10 +10,11 @@
 // CHECK: gpu.launch_func @llm_kernels::@matmul_0
 // CHECK: gpu.func @matmul_0(%{{.*}}: memref<2048xf16>, %{{.*}}: memref<16384xf16>, %{{.*}}: memref<256xf16>, %{{.*}}: memref<8192xf16>, %{{.*}}: memref<8192xf16>)
 // CHECK-SAME: workgroup(%{{.*}}: memref<2x64x40xf16, #gpu.address_space<workgroup>>
-// 16-byte loads of eight f16 go to shared memory unconverted.
-// CHECK: %[[V:.*]] = vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<2048xf16>, vector<8xf16>
+// Eight f16 (16 bytes) of x at a time go to shared memory unconverted, by
+// cp.async; w ([K, N], not a weight made K-major) is stored by the threads.
+// CHECK: memref.extract_aligned_pointer_as_index %arg0 : memref<2048xf16> -> index
 // CHECK-NOT: arith.truncf
-// CHECK: vector.store %{{.*}}, %arg5[{{.*}}] {alignment = 16 : i64} : memref<2x64x40xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+// CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // Epilogue: f16 bias and residual widened, the sum rounded to f16.
 // CHECK: %[[B:.*]] = memref.load %arg2[%{{.*}}] : memref<256xf16>
@@ -64,7 +65,9 @@ func.func @norm(%x: tensor<32x64xf16>, %s: tensor<64xf16>, %b: tensor<64xf16>) -
 // tensor cores, whatever mma-type says.
 // CHECK-LABEL: func.func @bf16_matmul
 // CHECK: gpu.func @matmul_0(%{{.*}}: memref<2048xbf16>, %{{.*}}: memref<16384xbf16>, %{{.*}}: memref<256xbf16>, %{{.*}}: memref<8192xbf16>)
-// CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<2048xbf16>, vector<8xbf16>
+// CHECK: memref.extract_aligned_pointer_as_index %arg0 : memref<2048xbf16> -> index
+// CHECK-NOT: arith.truncf
+// CHECK: nvvm.cp.async.shared.global
 // CHECK-NOT: arith.truncf
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK: arith.extf %{{.*}} : bf16 to f32

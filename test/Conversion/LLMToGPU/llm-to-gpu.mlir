@@ -100,17 +100,25 @@ func.func @rows(%x: tensor<6x96xf32>, %g: tensor<96xf32>, %i: tensor<4x4xi32>) -
 
 // A weight (an argument with llm.weight) is read in bf16: the launch passes
 // it through a cast that the launch plan turns into a bf16 copy, and the
-// kernel loads 8 bf16 (16 bytes) at a time with no rounding. The activation
-// stays f32. With f16 tensor cores the weight stays f32.
+// kernel copies 8 bf16 (16 bytes) at a time into shared memory with
+// cp.async, no rounding, no registers. The activation stays f32, loaded,
+// rounded and stored by the threads. With f16 tensor cores the weight
+// stays f32.
 // CHECK-LABEL: func.func @bf16_weight
 // CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [8192], strides: [1] : memref<64x128xf32> to memref<8192xf32>
 // CHECK: %[[W:.*]] = builtin.unrealized_conversion_cast %[[FLAT]] : memref<8192xf32> to memref<8192xbf16>
 // CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} args(%{{.*}} : memref<2048xf32>, %[[W]] : memref<8192xbf16>
 // CHECK: gpu.func @matmul_0(%{{.*}}: memref<2048xf32>, %{{.*}}: memref<8192xbf16>
+// CHECK: %[[WADDR:.*]] = memref.extract_aligned_pointer_as_index %arg1 : memref<8192xbf16> -> index
+// CHECK: %[[SRC:.*]] = llvm.addrspacecast %{{.*}} : !llvm.ptr to !llvm.ptr<1>
+// CHECK: nvvm.cp.async.shared.global %{{.*}}, %[[SRC]], 16, cache = cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<2048xf32>, vector<4xf32>
-// CHECK: vector.load %arg1[%{{.*}}] {alignment = 16 : i64} : memref<8192xbf16>, vector<8xbf16>
-// CHECK-NOT: arith.truncf %{{.*}} : vector<8xf32>
-// CHECK: vector.store %{{.*}}, %arg4[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<2x64x40xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK-NOT: vector.load %arg1
+// CHECK: vector.store %{{.*}}, %arg3[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 8 : i64} : memref<2x64x40xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// CHECK-NOT: vector.store %{{.*}}, %arg4
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: gpu.barrier
 // F16-LABEL: func.func @bf16_weight
 // F16-NOT: unrealized_conversion_cast
 // F16: gpu.func @matmul_0(%{{.*}}: memref<2048xf32>, %{{.*}}: memref<8192xf32>

@@ -13,13 +13,15 @@
 // CHECK-NOT: llm.
 // CHECK: gpu.func @qmatmul_0(%{{.*}}: memref<2048xi8>, %{{.*}}: memref<16384xi8>, %{{.*}}: memref<32xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<8192xf32>)
 // CHECK-SAME: workgroup(%{{.*}} : memref<2x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-// 16-byte loads of 16 int8 values, stored into shared memory unconverted.
-// CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<2048xi8>, vector<16xi8>
-// CHECK: vector.store %{{.*}}, %arg6[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<2x64x80xi8, #gpu.address_space<workgroup>>, vector<16xi8>
+// 16 int8 values at a time copied into shared memory unconverted, by
+// cp.async.
+// CHECK: memref.extract_aligned_pointer_as_index %arg0 : memref<2048xi8> -> index
+// CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
+// CHECK-NOT: vector.store %{{.*}}, %arg6
 // CHECK: scf.for {{.*}} -> (i32,
-// Fragment registers are four k-adjacent bytes.
-// CHECK: vector.load %arg6[%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x64x80xi8, #gpu.address_space<workgroup>>, vector<4xi8>
-// CHECK: vector.bitcast %{{.*}} : vector<4xi8> to vector<1xi32>
+// Fragment registers are four k-adjacent bytes: ldmatrix.x4 reads A's
+// 16x32-byte tile (and two 8-column tiles of B) at this lane's row address.
+// CHECK: nvvm.ldmatrix %{{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
 // Two k32 steps per 64-wide k tile, 2 x 4 tiles per 32x32 warp.
 // CHECK-COUNT-16: nvvm.mma.sync {{.*}}intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>{{.*}}multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
 // CHECK-NOT: nvvm.mma.sync

@@ -14,7 +14,7 @@
 // 128x256 projection tiles), still without spills.
 // RUN: llm-opt %s --llm-ptx-lowering=chip=sm_90a | llm-translate --emit-ptx -o %t.sm90a.ptx
 // RUN: FileCheck %s --input-file %t.sm90a.ptx --check-prefix=WGMMA --implicit-check-not=.extern
-// RUN: %python %llmc_src/scripts/ptx_resources.py --arch sm_90a %t.sm90a.ptx --no-spills '^matmul' \
+// RUN: %python %llmc_src/scripts/ptx_resources.py --arch sm_90a --no-performance-loss %t.sm90a.ptx --no-spills '^matmul' \
 // RUN:     --no-spills '^attention' > /dev/null
 // WGMMA: .target sm_90a
 // WGMMA-LABEL: .visible .entry matmul_0(
@@ -25,8 +25,14 @@
 // CHECK: .target sm_90
 // A projection with bias, tanh GELU and residual, batch folded into rows;
 // 128x128 block tiles (512 blocks fill 132 SMs).
+// Fragments come from shared memory through ldmatrix.x4 only (no 32-bit
+// shared loads): per k16 step of a 64x32 warp tile, 4 for A and 2 for B.
 // CHECK-LABEL: .visible .entry matmul_0(
+// CHECK-NOT: ld.shared
+// CHECK-COUNT-6: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// CHECK-NOT: ld.shared
 // CHECK-COUNT-8: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-NOT: ld.shared
 // CHECK: ret;
 // A batched product with a transposed rhs (Q Kᵀ) and a scale.
 // CHECK-LABEL: .visible .entry matmul_1(
@@ -34,13 +40,17 @@
 // CHECK: ret;
 // Causal grouped-query attention, head dim 128: online softmax with quad
 // shuffles and exp2, both products on tensor cores.
+// K fragments through ldmatrix.x4, V's through ldmatrix.x4.trans of the
+// [key][d] tile.
 // CHECK-LABEL: .visible .entry attention_2(
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK: shfl.sync.bfly.b32
 // CHECK-NOT: call
 // CHECK: ex2.approx
 // CHECK-NOT: call
 // CHECK: cvt.rn.bf16x2.f32
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK: ret;
 // Attention with an additive mask broadcast over heads.

@@ -16,6 +16,12 @@ only by fp32 summation order. Cases:
   scalar      x[33,45] @ W[45,20]  (k not a multiple of 4: scalar loads)
   shared      x[2,70,64] @ W[64,64]  (a weight shared by the batch: folded
               into 140 rows)
+  bf16-edges  x[50,72] @ W[72,90], all bf16 (both tiles filled by cp.async:
+              zero fill past m = 50, n = 90 and k = 72 of the k tiles of
+              32); the reference is rounded to bf16 like the output
+  bf16-deep   x[130,200] @ W[200,136] + b, all bf16: seven k tiles, the
+              last one partial (the three-stage wgmma pipeline wraps
+              around its stages twice)
 """
 import os
 import sys
@@ -38,15 +44,27 @@ def rand(*shape):
     return rng.uniform(-1, 1, shape).astype(np.float32)
 
 
-def write(out, name, nodes, inputs, outputs, initializers, feeds, expected):
+def bf16_tensor(name, a):
+    """An ONNX bfloat16 initializer of the bf16-rounded a."""
+    bits = (bf16(a).view(np.uint32) >> 16).astype(np.uint16)
+    return helper.make_tensor(name, TensorProto.BFLOAT16, list(a.shape),
+                              bits.tobytes(), raw=True)
+
+
+def write(out, name, nodes, inputs, outputs, initializers, feeds, expected,
+          elem=TensorProto.FLOAT):
+    """Feeds and expected outputs are saved as float32 (llm-run rounds the
+    feeds of a bf16 model's inputs)."""
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     def info(n, a):
-        return helper.make_tensor_value_info(n, TensorProto.FLOAT, list(a.shape))
+        return helper.make_tensor_value_info(n, elem, list(a.shape))
+    tensor = bf16_tensor if elem == TensorProto.BFLOAT16 else numpy_helper.from_array
     graph = helper.make_graph(
         nodes, name, [info(n, feeds[n]) for n in inputs],
         [info(n, expected[n]) for n in outputs],
-        [numpy_helper.from_array(a, n) for n, a in initializers.items()])
+        [tensor(a, n) if tensor is numpy_helper.from_array else tensor(n, a)
+         for n, a in initializers.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(folder, "model.onnx"))
@@ -88,3 +106,15 @@ write(out, "scalar", [helper.make_node("MatMul", ["x", "w"], ["y"])],
 x, w = rand(2, 70, 64), rand(64, 64)
 write(out, "shared", [helper.make_node("MatMul", ["x", "w"], ["y"])],
       ["x"], ["y"], {"w": w}, {"x": x}, {"y": mm(x, w)})
+
+x, w = bf16(rand(50, 72)), bf16(rand(72, 90))
+write(out, "bf16-edges", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+      ["x"], ["y"], {"w": w}, {"x": x}, {"y": bf16(mm(x, w))},
+      elem=TensorProto.BFLOAT16)
+
+x, w, b = bf16(rand(130, 200)), bf16(rand(200, 136)), bf16(rand(136))
+write(out, "bf16-deep",
+      [helper.make_node("MatMul", ["x", "w"], ["p"]),
+       helper.make_node("Add", ["p", "b"], ["y"])],
+      ["x"], ["y"], {"w": w, "b": b}, {"x": x}, {"y": bf16(mm(x, w) + b)},
+      elem=TensorProto.BFLOAT16)
