@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <optional>
 
 using namespace mlir;
 using namespace llmc;
@@ -322,6 +323,8 @@ public:
     asyncGroups.assign(T, {});
     wgmmaGroups.clear();
     wgmmaOpen.clear();
+    wgmmaResults.clear();
+    wgmmaCommitted = wgmmaRetired = 0;
     epoch = 1;
     for (BlockArgument arg : kernel.func.getWorkgroupAttributions()) {
       auto type = cast<MemRefType>(arg.getType());
@@ -373,6 +376,10 @@ private:
   /// What committed wgmma groups (oldest first) and the open one read.
   std::vector<std::vector<SharedRange>> wgmmaGroups;
   std::vector<SharedRange> wgmmaOpen;
+  /// Each wgmma result (and what it was copied into) with its group: the
+  /// groups committed so far, and how many of them a wait retired.
+  llvm::DenseMap<Value, uint64_t> wgmmaResults;
+  uint64_t wgmmaCommitted = 0, wgmmaRetired = 0;
   /// Per attribution byte, whether a cp.async in flight writes it; per
   /// thread, its uncommitted copies and its committed groups (oldest
   /// first).
@@ -417,8 +424,24 @@ private:
     return n;
   }
   /// Copies `from` into `to` for the active threads (through a temporary:
-  /// yields may permute block arguments).
+  /// yields may permute block arguments); `to` holds in-flight wgmma
+  /// accumulators if `from` does.
   void copyValues(ValueRange from, ValueRange to) {
+    if (!wgmmaResults.empty()) {
+      std::vector<std::optional<uint64_t>> groups;
+      for (Value source : from) {
+        auto it = wgmmaResults.find(source);
+        groups.push_back(it == wgmmaResults.end()
+                             ? std::nullopt
+                             : std::optional<uint64_t>(it->second));
+      }
+      for (auto [target, group] : llvm::zip(to, groups)) {
+        if (group)
+          wgmmaResults[target] = *group;
+        else
+          wgmmaResults.erase(target);
+      }
+    }
     std::vector<std::vector<Word>> temp;
     for (Value v : from) {
       unsigned w = widthOf(v.getType());
@@ -982,7 +1005,16 @@ private:
       }
       ++counters.wgmma;
     }
+    // The accumulators belong to the open group until a wait retires it.
+    wgmmaResults[op.getResults()] = wgmmaCommitted;
     return true;
+  }
+
+  /// Whether `value` holds the accumulators of a wgmma.mma_async that no
+  /// wgmma.wait_group has retired yet.
+  bool inFlight(Value value) const {
+    auto it = wgmmaResults.find(value);
+    return it != wgmmaResults.end() && it->second >= wgmmaRetired;
   }
 
   /// The workgroup attribution holding shared-window bytes [at, at +
@@ -1525,6 +1557,15 @@ private:
 
   bool exec(Operation *op) {
     counters.threadOps += activeCount();
+    // A wgmma's accumulators may only feed the next wgmma (or pass through
+    // a loop) until a wait retires it.
+    if (!wgmmaResults.empty() && !isa<scf::YieldOp, scf::ForOp>(op))
+      for (Value operand : op->getOperands()) {
+        auto product = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op);
+        if (inFlight(operand) && !(product && operand == product.getInouts()))
+          return fail(op, "reads the accumulators of a wgmma.mma_async in "
+                          "flight (no wgmma.wait_group retired it)");
+      }
     if (auto c = dyn_cast<arith::ConstantOp>(op))
       return constant(c);
     // Integer arithmetic.
@@ -1798,12 +1839,15 @@ private:
     if (isa<NVVM::WgmmaGroupSyncAlignedOp>(op)) {
       wgmmaGroups.push_back(std::move(wgmmaOpen));
       wgmmaOpen.clear();
+      ++wgmmaCommitted;
       return true;
     }
     if (auto wait = dyn_cast<NVVM::WgmmaWaitGroupSyncOp>(op)) {
       // All but the newest `group` committed groups are complete.
       size_t keep = std::min<size_t>(wait.getGroup(), wgmmaGroups.size());
       wgmmaGroups.erase(wgmmaGroups.begin(), wgmmaGroups.end() - keep);
+      if (wgmmaCommitted > wait.getGroup())
+        wgmmaRetired = std::max(wgmmaRetired, wgmmaCommitted - wait.getGroup());
       return true;
     }
     if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op)) {
