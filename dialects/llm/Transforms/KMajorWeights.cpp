@@ -52,17 +52,17 @@ std::optional<ElementsAttr> transposed(ElementsAttr value,
 struct KMajorWeightsPass
     : mlir::llm::impl::LLMKMajorWeightsBase<KMajorWeightsPass> {
   void runOnOperation() override {
+    // A product (llm.matmul or llm.qmatmul) of a constant [.., K, N] rhs.
+    auto constantRhs = [](auto product) {
+      return !product.getTransposeRhs() &&
+             product.getRhs().template getDefiningOp<ConstantOp>();
+    };
     SmallVector<Operation *> products;
     getOperation().walk([&](Operation *op) {
-      if (auto matmul = dyn_cast<MatMulOp>(op)) {
-        if (!matmul.getTransposeRhs() &&
-            matmul.getRhs().getDefiningOp<ConstantOp>())
-          products.push_back(op);
-      } else if (auto qmatmul = dyn_cast<QMatMulOp>(op)) {
-        if (!qmatmul.getTransposeRhs() &&
-            qmatmul.getRhs().getDefiningOp<ConstantOp>())
-          products.push_back(op);
-      }
+      auto matmul = dyn_cast<MatMulOp>(op);
+      auto qmatmul = dyn_cast<QMatMulOp>(op);
+      if ((matmul && constantRhs(matmul)) || (qmatmul && constantRhs(qmatmul)))
+        products.push_back(op);
     });
     // One transposed constant per original, however many products read it.
     DenseMap<Operation *, Value> done;
@@ -78,9 +78,10 @@ struct KMajorWeightsPass
       // is read as [.., b, a] once the rhs is [.., N, K]: a reshape when a
       // or b is 1 (per tensor, per column); else the product stays.
       Value zero = qmatmul ? qmatmul.getRhsZeroPoint() : Value();
+      auto zeroType =
+          zero ? cast<RankedTensorType>(zero.getType()) : RankedTensorType();
       SmallVector<int64_t> zeroShape;
       if (zero) {
-        auto zeroType = cast<RankedTensorType>(zero.getType());
         if (!zeroType.hasStaticShape())
           continue;
         zeroShape.assign(zeroType.getShape().begin(),
@@ -106,15 +107,16 @@ struct KMajorWeightsPass
         OpBuilder b(constant);
         replacement = ConstantOp::create(b, constant.getLoc(), newType, *value);
       }
+      auto readTransposed = [&](auto product) {
+        product.getRhsMutable().set(replacement);
+        product.setTransposeRhs(true);
+      };
       if (matmul) {
-        matmul.getRhsMutable().set(replacement);
-        matmul.setTransposeRhs(true);
+        readTransposed(matmul);
       } else {
-        qmatmul.getRhsMutable().set(replacement);
-        qmatmul.setTransposeRhs(true);
+        readTransposed(qmatmul);
         // One element broadcasts either way; a dense constant is reshaped
         // as a constant (so that a zero one still reads as zero).
-        auto zeroType = zero ? cast<RankedTensorType>(zero.getType()) : nullptr;
         if (zero && zeroType.getNumElements() != 1) {
           OpBuilder b(op);
           auto newType = zeroType.clone(zeroShape);

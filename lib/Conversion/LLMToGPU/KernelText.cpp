@@ -221,8 +221,6 @@ struct MmaTypes {
         acc(type == "s8" ? "i32" : "f32"), bytes(type == "s8" ? 1 : 2),
         k(type == "s8" ? 32 : 16) {}
   bool isInt() const { return acc == "i32"; }
-  /// Elements of one 32-bit fragment register.
-  int64_t perRegister() const { return 4 / bytes; }
   std::string ptxType() const { return isInt() ? "s8" : element; }
 };
 
@@ -1273,10 +1271,11 @@ int64_t llmc::gpu_kernels::wgmmaThreads(const MatMulSpec &spec) {
 // i + 1 (copied during iteration i - 1), one barrier publishes it and tells
 // every warpgroup that stage (i - 1) % 3 is free, and the copies of k tile
 // i + 2 go there. The products of i stay in flight into iteration i + 1;
-// wgmma.wait_group 0 after the loop retires the last ones. Accumulators (tileN
-// / 2 f32 per thread) live in the wgmma's struct: thread (warp w of its group,
-// lane l) holds register r at row 16w + l/4 + 8((r/2)%2), column 2(l%4) + r%2 +
-// 8(r/4).
+// wgmma.wait_group 0 after the loop retires the last ones.
+//
+// Accumulators (tileN / 2 f32 per thread) live in the wgmma's struct:
+// thread (warp w of its group, lane l) holds register r at row 16w + l/4 +
+// 8((r/2)%2), column 2(l%4) + r%2 + 8(r/4).
 std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = wgmmaThreads(s);

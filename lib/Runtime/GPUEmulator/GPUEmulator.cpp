@@ -264,10 +264,11 @@ struct Memory {
 };
 
 /// A cp.async in flight: `size` bytes (read from global memory when it was
-/// issued, zero-filled past its source size) that land at `offset` of
-/// attribution `shared` when a cp.async.wait_group completes its group.
+/// issued, zero-filled past its source size) that land at `offset` of the
+/// workgroup attribution `mem` when a cp.async.wait_group completes its
+/// group.
 struct AsyncCopy {
-  int shared;
+  Memory *mem;
   int64_t offset;
   unsigned size;
   std::array<uint8_t, 16> data;
@@ -1018,14 +1019,19 @@ private:
   }
 
   /// The workgroup attribution holding shared-window bytes [at, at +
-  /// bytes), and `offset`, where they start in it; null if none does.
-  Memory *sharedAt(int64_t at, int64_t bytes, int64_t &offset) {
-    for (Memory &m : memrefs)
-      if (m.shared >= 0 && at >= m.sharedAddress &&
-          at + bytes <= m.sharedAddress + m.bytes) {
-        offset = at - m.sharedAddress;
+  /// bytes) (`shared`), or the bound global buffer holding global bytes
+  /// there, and `offset`, where they start in it; null if none does.
+  Memory *memoryAt(int64_t at, int64_t bytes, int64_t &offset,
+                   bool shared = true) {
+    for (Memory &m : memrefs) {
+      if ((m.shared >= 0) != shared || !m.base)
+        continue;
+      int64_t start = shared ? m.sharedAddress : m.globalAddress;
+      if (at >= start && at + bytes <= start + m.bytes) {
+        offset = at - start;
         return &m;
       }
+    }
     return nullptr;
   }
 
@@ -1059,7 +1065,7 @@ private:
                                 llvm::Twine(first / 32) +
                                 " gives shared address " + llvm::Twine(at) +
                                 ", not 16-byte aligned");
-          Memory *mem = sharedAt(at, 16, offset);
+          Memory *mem = memoryAt(at, 16, offset);
           if (!mem)
             return fail(op, "lane " + llvm::Twine(t % 32) + " of warp " +
                                 llvm::Twine(first / 32) +
@@ -1124,7 +1130,7 @@ private:
         return;
       }
       int64_t offset = 0;
-      Memory *shared = sharedAt(to, size, offset);
+      Memory *shared = memoryAt(to, size, offset);
       if (!shared) {
         ok = fail(op, "thread " + llvm::Twine(t) + " copies to shared " +
                           "addresses " + llvm::Twine(to) + ".." +
@@ -1132,32 +1138,28 @@ private:
                           ", outside every workgroup attribution");
         return;
       }
-      AsyncCopy copy{shared->shared, offset, size, {}};
+      AsyncCopy copy{shared, offset, size, {}};
       if (bytes) {
-        Memory *global = nullptr;
-        for (Memory &m : memrefs)
-          if (m.shared < 0 && m.base && from >= m.globalAddress &&
-              from + bytes <= m.globalAddress + m.bytes)
-            global = &m;
+        int64_t at = 0;
+        Memory *global = memoryAt(from, bytes, at, /*shared=*/false);
         if (!global) {
           ok = fail(op, "thread " + llvm::Twine(t) + " copies from global " +
                             "address " + llvm::Twine(from) +
                             ", outside every buffer");
           return;
         }
-        std::memcpy(copy.data.data(),
-                    global->base + (from - global->globalAddress), bytes);
+        std::memcpy(copy.data.data(), global->base + at, bytes);
         counters.globalRead += bytes;
       }
       for (int64_t b = offset; b < offset + size; ++b) {
-        if (asyncPending[copy.shared][b]) {
+        if (asyncPending[shared->shared][b]) {
           ok = fail(op, "thread " + llvm::Twine(t) + " copies to byte " +
                             llvm::Twine(b) + " of " + shared->name +
                             ", which a cp.async in flight already writes");
           return;
         }
       }
-      std::fill_n(asyncPending[copy.shared].begin() + offset, size, 1);
+      std::fill_n(asyncPending[shared->shared].begin() + offset, size, 1);
       asyncOpen[t].push_back(copy);
     });
     return ok;
@@ -1171,12 +1173,9 @@ private:
       auto &groups = asyncGroups[t];
       while (ok && groups.size() > op.getN()) {
         for (const AsyncCopy &copy : groups.front()) {
-          std::fill_n(asyncPending[copy.shared].begin() + copy.offset,
+          Memory *mem = copy.mem;
+          std::fill_n(asyncPending[mem->shared].begin() + copy.offset,
                       copy.size, 0);
-          Memory *mem = nullptr;
-          for (Memory &m : memrefs)
-            if (m.shared == copy.shared)
-              mem = &m;
           if (!track(op, *mem, copy.offset, copy.size, t, /*write=*/true) ||
               !genericWrite(op, *mem, copy.offset, copy.size)) {
             ok = false;
@@ -1207,7 +1206,7 @@ private:
         // One 16-byte row of a core matrix.
         int64_t at = start + (row / 8) * sbo + kc * lbo + (row % 8) * 16;
         int64_t offset = 0;
-        Memory *mem = sharedAt(at, 16, offset);
+        Memory *mem = memoryAt(at, 16, offset);
         if (!mem)
           return fail(op, "a matrix descriptor reads shared addresses " +
                               llvm::Twine(at) + ".." + llvm::Twine(at + 15) +
