@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Resource report of a PTX file: runs `ptxas -v` and prints, per kernel,
 registers, spill stores/loads (bytes), static shared memory (bytes) and
-barriers, as a table.
+barriers, as a table; for an artifact's PTX (a manifest.json with a launch
+plan beside it, or --manifest) also the dynamic shared memory its launches
+pass (bytes; tiles past 48 KiB), which ptxas does not see.
 
     ptx_resources.py FILE.ptx [--arch sm_90] [--ptxas PATH]
+                     [--manifest MANIFEST.json]
                      [--no-spills REGEX]... [--no-performance-loss]
                      [--json OUT.json]
 
@@ -81,6 +84,7 @@ def main():
                         metavar="REGEX")
     parser.add_argument("--no-performance-loss", action="store_true")
     parser.add_argument("--json")
+    parser.add_argument("--manifest")
     args = parser.parse_args()
     ptxas = find_ptxas(args.ptxas)
     if not ptxas:
@@ -99,12 +103,28 @@ def main():
               file=sys.stderr)
         return 2
     kernels = parse(proc.stdout + proc.stderr)
+    manifest = args.manifest or os.path.join(os.path.dirname(args.ptx),
+                                             "manifest.json")
+    calls = None
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            calls = json.load(f).get("launch_plan", {}).get("calls")
+    if calls is not None:
+        for k in kernels.values():
+            k["dynamic_smem"] = 0
+        for call in calls:
+            if call["kernel"] in kernels:
+                k = kernels[call["kernel"]]
+                k["dynamic_smem"] = max(k["dynamic_smem"],
+                                        call.get("shared_bytes", 0))
+    dynamic = calls is not None
     print(f"{'kernel':<24} {'regs':>5} {'spill st':>9} {'spill ld':>9} "
-          f"{'smem B':>7} {'barriers':>8}")
+          f"{'smem B':>7} {'barriers':>8}" + (f" {'dyn smem B':>10}" if dynamic else ""))
     for name in sorted(kernels):
         k = kernels[name]
         print(f"{name:<24} {k['registers']:>5} {k['spill_stores']:>9} "
-              f"{k['spill_loads']:>9} {k['smem']:>7} {k['barriers']:>8}")
+              f"{k['spill_loads']:>9} {k['smem']:>7} {k['barriers']:>8}"
+              + (f" {k['dynamic_smem']:>10}" if dynamic else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(kernels, f, indent=2)

@@ -20,13 +20,15 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   bf16 and fp32; gemm-N-wgmma: the same compiled for sm_90a (the kernels on
   wgmma.mma_async instead of mma.sync); gemm-N-bf16 (and -wgmma): the
   same product with x, w and y in bf16, the operand types of cuBLAS's bf16
-  GEMM (its wgmma kernel on three shared stages; -wgmma2: on two, with
-  gpu.wgmma_stages 2);
+  GEMM (its wgmma kernel at 4096: 128x256 tiles with k tiles of 64 on four
+  shared stages, 192 KiB of dynamic shared memory; -wgmma3: three stages,
+  gpu.wgmma_stages 3; -wgmma2: two of 32-wide k tiles, gpu.wgmma_stages 2);
 - gemm-int8-N (and -wgmma): ONNX MatMulInteger (int8 x int8 -> exact
   int32, the s8 tensor-core kernel) against torch._int_mm (cuBLASLt int8);
 - attention: causal softmax(Q K^T / 8) V at sequence 2048, 16 heads of 64,
   against torch's scaled_dot_product_attention (bf16); attention-bf16: the
-  same graph exported in bf16 (bf16 q, k, v and output);
+  same graph exported in bf16 (bf16 q, k, v and output); attention-bf16-d128:
+  16 heads of 128 in bf16 (two stages of K and V in dynamic shared memory);
 - gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
   d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
   against PyTorch eager and torch.compile (bf16 autocast) on the same
@@ -112,10 +114,11 @@ def write_gemm(path, n, bf16=False):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
-def write_sm90a_description(path, stages=None):
+def write_sm90a_description(path, stages=None, sm_count=None):
     """The bundled H100 description with gpu.arch sm_90a: llm-compile then
     targets sm_90a and runs fp matmuls on wgmma (with at most `stages`
-    shared stages if given)."""
+    shared stages if given; tiles chosen as if for `sm_count` SMs if given:
+    one SM makes the small check cases take the largest tiles)."""
     with open(os.path.join(ROOT, "targets", "h100.json")) as f:
         desc = json.load(f)
     desc["name"] = "h100-sm90a"
@@ -124,6 +127,10 @@ def write_sm90a_description(path, stages=None):
         desc["gpu"]["wgmma_stages"] = stages
         desc["sources"]["gpu.wgmma_stages"] = (
             "bench_gpu.py: a variant of the wgmma pipeline, timed for comparison")
+    if sm_count:
+        desc["gpu"]["sm_count"] = sm_count
+        desc["sources"]["gpu.sm_count"] = (
+            "bench_gpu.py: the tile choice for fewer SMs, to check large tiles")
     with open(path, "w") as f:
         json.dump(desc, f, indent=2)
 
@@ -156,7 +163,7 @@ def compile_artifact(build, model, out, keep_weights, desc=None, flags=()):
             os.remove(path)
 
 
-def prepare_checks(build, folder, work, sm90a):
+def prepare_checks(build, folder, work, sm90a, sm90a_one_sm):
     """The exported test models and the emulator tests' graphs, with their
     references; the GPT-2 model and the matmul cases also for sm_90a
     (wgmma); returns the check entries."""
@@ -210,12 +217,13 @@ def prepare_checks(build, folder, work, sm90a):
     for script, cases, tol, variants in (
             ("make-gemms.py", ("wide-bias", "transb", "batched", "scalar", "shared"), 2e-3,
              [("", None), ("-wgmma", sm90a)]),
-            # bf16 x, w and y: cp.async operands, the three-stage wgmma
-            # pipeline (the tolerance is y's bf16 rounding).
-            ("make-gemms.py", ("bf16-edges", "bf16-deep"), 2e-2,
-             [("", None), ("-wgmma", sm90a)]),
-            ("make-attention.py", ("causal", "padding", "wide", "cross", "gqa"), 1e-2,
-             [("", None)]),
+            # bf16 x, w and y: cp.async operands, the pipelined wgmma
+            # kernel (the tolerance is y's bf16 rounding); -wgmma-1sm: its
+            # 128x256 tiles on four stages in dynamic shared memory.
+            ("make-gemms.py", ("bf16-edges", "bf16-deep", "bf16-long"), 2e-2,
+             [("", None), ("-wgmma", sm90a), ("-wgmma-1sm", sm90a_one_sm)]),
+            ("make-attention.py", ("causal", "padding", "wide", "wide-f16", "cross", "gqa"),
+             1e-2, [("", None)]),
             ("make-int8.py", ("integer", "integer-batch", "integer-range"), 0, [("", None)])):
         cases_dir = os.path.join(work, script)
         subprocess.run([sys.executable, os.path.join(inputs_dir, script), cases_dir],
@@ -253,9 +261,13 @@ def prepare(args):
         write_sm90a_description(sm90a)
         sm90a2 = os.path.join(work, "h100-sm90a-2stages.json")
         write_sm90a_description(sm90a2, stages=2)
+        sm90a3 = os.path.join(work, "h100-sm90a-3stages.json")
+        write_sm90a_description(sm90a3, stages=3)
+        sm90a_one_sm = os.path.join(work, "h100-sm90a-1sm.json")
+        write_sm90a_description(sm90a_one_sm, sm_count=1)
         print("bench_gpu: checks (exported models, matmul, attention and int8 cases)",
               flush=True)
-        index["checks"] = prepare_checks(build, folder, work, sm90a)
+        index["checks"] = prepare_checks(build, folder, work, sm90a, sm90a_one_sm)
         for n in ([1024, 2048] if args.quick else [1024, 2048, 4096, 8192]):
             print(f"bench_gpu: gemm {n} (mma.sync, wgmma, int8)", flush=True)
             # y = x @ w written directly (torch's exporter would run the
@@ -272,6 +284,7 @@ def prepare(args):
             # operands straight into shared memory).
             write_gemm(path, n, bf16=True)
             for suffix, desc, kernel in (("", None, "mma.sync"), ("-wgmma", sm90a, "wgmma"),
+                                         ("-wgmma3", sm90a3, "wgmma3"),
                                          ("-wgmma2", sm90a2, "wgmma2")):
                 compile_artifact(build, path, os.path.join(folder, f"gemm-{n}-bf16{suffix}"),
                                  keep_weights=False, desc=desc)
@@ -290,24 +303,30 @@ def prepare(args):
         print(f"bench_gpu: attention {seq}", flush=True)
 
         class Attention(torch.nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.scale = 1 / d ** 0.5
+
             def forward(self, q, k, v):
-                scores = q @ k.transpose(-1, -2) / dim ** 0.5
+                scores = q @ k.transpose(-1, -2) * self.scale
                 mask = torch.triu(torch.full((seq, seq), float("-inf"), dtype=q.dtype), 1)
                 return torch.softmax(scores + mask, dim=-1) @ v
 
         # In fp32 (rounded to bf16 for the tensor cores), and exported in
         # bf16: q, k, v and the output in bf16 as SDPA has them (K and V
-        # blocks then travel by cp.async).
-        for suffix, dtype in (("", torch.float32), ("-bf16", torch.bfloat16)):
+        # blocks then travel by cp.async); and with heads of 128 (two
+        # stages of K and V in dynamic shared memory).
+        for suffix, dtype, d in (("", torch.float32, dim), ("-bf16", torch.bfloat16, dim),
+                                 ("-bf16-d128", torch.bfloat16, 128)):
             path = os.path.join(work, f"attention{suffix}.onnx")
-            export(Attention(),
-                   tuple(torch.randn(1, heads, seq, dim, dtype=dtype) for _ in range(3)),
+            export(Attention(d),
+                   tuple(torch.randn(1, heads, seq, d, dtype=dtype) for _ in range(3)),
                    ["q", "k", "v"], path)
             compile_artifact(build, path, os.path.join(folder, "attention" + suffix),
                              keep_weights=False)
             index["timed"].append({"name": "attention" + suffix, "kind": "attention",
-                                   "seq": seq, "heads": heads, "head_dim": dim,
-                                   "dtype": "bf16" if suffix else "f32"})
+                                   "seq": seq, "heads": heads, "head_dim": d,
+                                   "dtype": "bf16" if dtype == torch.bfloat16 else "f32"})
 
         config = em.GPT2Config(**GPT2_SMALL)
         model = em.GPT2(config).eval()
@@ -382,6 +401,7 @@ TABLES = {
                   ("TOP/s", 8, rate("cublas_int8_tops")),
                   ("llmc/cuBLASLt", 14, ratio("cublas_int8_s", "llmc_s"))],
     "attention": [("attention", 10, lambda r: f"S={r['seq']}"),
+                  ("d", 4, lambda r: r["head_dim"]),
                   ("q,k,v", 6, lambda r: r["dtype"]), ("llmc ms", 9, ms("llmc_s")),
                   ("TFLOP/s", 8, rate("llmc_tflops")), ("SDPA bf16 ms", 13, ms("sdpa_bf16_s")),
                   ("TFLOP/s", 8, rate("sdpa_tflops")),

@@ -175,6 +175,12 @@ class Runner:
         self.plan = plan
         self.module = cp.RawModule(path=plan.ptx_path)
         self.functions = [self.module.get_function(c["kernel"]) for c in plan.calls]
+        # Tiles past 48 KiB come from dynamic shared memory: the launch
+        # passes its size, and the kernel opts in to it above 48 KiB.
+        for call, function in zip(plan.calls, self.functions):
+            shared = call.get("shared_bytes", 0)
+            if shared > 48 * 1024:
+                function.max_dynamic_shared_size_bytes = shared
         rng = cp.random.RandomState(seed)
         weights_blob = None
         if plan.weights and not random_weights:
@@ -244,7 +250,8 @@ class Runner:
 
     def launch_all(self):
         for call, function, args in zip(self.plan.calls, self.functions, self.args):
-            function(tuple(call["grid"]), tuple(call["block"]), args)
+            function(tuple(call["grid"]), tuple(call["block"]), args,
+                     shared_mem=call.get("shared_bytes", 0))
 
     def forward(self):
         with self.stream:

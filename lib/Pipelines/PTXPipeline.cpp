@@ -85,6 +85,8 @@ void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
   nvvmOptions.useBarePtrCallConv = true;
   nvvmOptions.indexBitwidth = 64;
   kernels.addPass(createConvertGpuOpsToNVVMOps(nvvmOptions));
+  // Dynamic shared memory (tiles past 48 KiB) as NVPTX's extern declaration.
+  kernels.addPass(createLLMGPUExternDynamicShared());
   // NVVM ops without an LLVM intrinsic (wgmma.mma_async) become inline PTX.
   kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());

@@ -142,6 +142,23 @@ def LLMGPUCheckNVVM : Pass<"llm-gpu-check-nvvm", "::mlir::gpu::GPUModuleOp"> {
   }];
 }
 
+def LLMGPUExternDynamicShared
+    : Pass<"llm-gpu-extern-dynamic-shared", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "declare the dynamic shared memory extern for NVPTX";
+  let description = [{
+    Runs after the NVVM conversion. `gpu.dynamic_shared_memory` becomes the
+    address of a zero-sized shared (address space 3) global of internal
+    linkage, which the NVPTX back end demotes into the kernel that uses it
+    as a static one-byte `.shared` variable: accesses then run past it into
+    the dynamic shared memory that follows, 16 bytes off. Such a global,
+    without an initializer, gets external linkage here, which NVPTX prints
+    as the dynamic shared memory declaration `.extern .shared .align A .b8
+    name[];` at module scope, as nvcc does for `extern __shared__`. A
+    zero-sized shared global with an initializer is an error (it cannot be
+    a declaration).
+  }];
+}
+
 def LLMAttentionHostReference
     : Pass<"llm-attention-host-reference", "::mlir::ModuleOp"> {
   let summary = "run the ptx attention kernel's algorithm on the host";

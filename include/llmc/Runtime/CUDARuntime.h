@@ -47,6 +47,9 @@ struct LaunchPlan {
   struct Launch {
     std::string kernel;
     std::array<uint32_t, 3> grid{1, 1, 1}, block{1, 1, 1};
+    /// Dynamic shared memory per block (tiles past the 48 KiB of static
+    /// shared memory; the runner opts the kernel in above 48 KiB).
+    uint32_t sharedBytes = 0;
     std::vector<Argument> args;
   };
 

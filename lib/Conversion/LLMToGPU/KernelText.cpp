@@ -382,6 +382,49 @@ std::string header(const std::string &name,
   return text;
 }
 
+/// A shared tile of a tiled kernel: its SSA name, memref type (in the
+/// workgroup address space, identity layout) and bytes.
+struct SharedTile {
+  std::string name, type;
+  int64_t bytes;
+};
+
+/// header() for the tiled kernels, whose tiles may outgrow static shared
+/// memory. Within kStaticSharedBytes they are workgroup attributions
+/// (`dynamicBytes` 0); beyond, views of the block's dynamic shared memory at
+/// 128-byte aligned offsets, defined under the same names at the top of the
+/// body, and `dynamicBytes` is the size the launch must pass (a block opts
+/// in to more than 48 KiB of it on sm_70 and later).
+std::string tiledHeader(const std::string &name,
+                        const std::vector<std::string> &params,
+                        const std::vector<SharedTile> &tiles, int64_t threads,
+                        int64_t &dynamicBytes) {
+  int64_t total = 0;
+  for (const SharedTile &tile : tiles)
+    total += (tile.bytes + 127) / 128 * 128;
+  dynamicBytes = 0;
+  if (total <= kStaticSharedBytes) {
+    std::vector<std::string> workgroup;
+    for (const SharedTile &tile : tiles)
+      workgroup.push_back(tile.name + ": " + tile.type);
+    return header(name, params, workgroup, threads);
+  }
+  dynamicBytes = total;
+  const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
+  std::string text = header(name, params, {}, threads);
+  text += "    %smem = gpu.dynamic_shared_memory : " + bytesType + "\n";
+  int64_t at = 0;
+  for (auto [i, tile] : llvm::enumerate(tiles)) {
+    std::string offset = "%smem_at" + std::to_string(i);
+    text += "    " + offset + " = arith.constant " + std::to_string(at) +
+            " : index\n";
+    text += "    " + tile.name + " = memref.view %smem[" + offset +
+            "][] : " + bytesType + " to " + tile.type + "\n";
+    at += (tile.bytes + 127) / 128 * 128;
+  }
+  return text;
+}
+
 } // namespace
 
 int64_t llmc::gpu_kernels::matmulThreads(const MatMulSpec &spec) {
@@ -1039,9 +1082,10 @@ struct AsyncOperands {
     if (a || b)
       w.line("nvvm.cp.async.commit.group");
   }
-  void wait() {
+  /// Waits for all but this thread's newest `pending` groups of copies.
+  void wait(int64_t pending = 0) {
     if (a || b)
-      w.line("nvvm.cp.async.wait.group 0");
+      w.line("nvvm.cp.async.wait.group " + std::to_string(pending));
   }
 
   /// The values of a k tile that travel through registers.
@@ -1080,7 +1124,7 @@ struct AsyncOperands {
 // tensor-core type, else as loads into registers that are rounded and
 // stored into stage s^1 after the products. The copies are waited for and
 // one barrier per k tile separates the two stages.
-std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
+TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = matmulThreads(s);
   const int64_t warpsN = s.tileN / s.warpN;
@@ -1104,9 +1148,12 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   const int colSums = s.offsets.lhsShifted() ? tilesN * 4 : 0;
   const int loopCount = accCount + rowSums + colSums;
 
+  TiledKernel kernel;
   std::string text =
-      header(s.name, matmulParams(s, copyA, copyB),
-             {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
+      tiledHeader(s.name, matmulParams(s, copyA, copyB),
+                  {{"%aTile", aTile, 2 * s.tileM * pitch * types.bytes},
+                   {"%bTile", bTile, 2 * s.tileN * pitch * types.bytes}},
+                  threads, kernel.dynamicSharedBytes);
 
   Writer w;
   auto [tid, blockN, blockM, z, warp, lane, g] = productIds(w);
@@ -1237,7 +1284,8 @@ std::string llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
                        colSums ? result(accCount + rowSums + ni * 4 + i) : "");
       }
   w.line("gpu.return");
-  return text + w.text + "  }\n";
+  kernel.text = text + w.text + "  }\n";
+  return kernel;
 }
 
 bool llmc::gpu_kernels::wgmmaCopiesAsync(const MatMulSpec &spec) {
@@ -1265,26 +1313,28 @@ int64_t llmc::gpu_kernels::wgmmaThreads(const MatMulSpec &spec) {
 // wgmma.wait_group 0 retires the products, and one barrier separates the k
 // tiles.
 //
-// Three stages (spec.stages, when cp.async moves both operands): iteration
-// i issues the products of stage i % 3, then wgmma.wait_group 1 retires
-// only those of i - 1, cp.async.wait_group 0 and the fence complete k tile
-// i + 1 (copied during iteration i - 1), one barrier publishes it and tells
-// every warpgroup that stage (i - 1) % 3 is free, and the copies of k tile
-// i + 2 go there. The products of i stay in flight into iteration i + 1;
-// wgmma.wait_group 0 after the loop retires the last ones.
+// S >= 3 stages (spec.stages, when cp.async moves both operands): the
+// prologue issues k tiles 0 .. S - 2; iteration i issues the products of
+// stage i % S, then wgmma.wait_group 1 retires only those of i - 1,
+// cp.async.wait_group S - 3 and the fence complete k tile i + 1 (copied
+// S - 2 iterations before), one barrier publishes it and tells every
+// warpgroup that stage (i - 1) % S is free, and the copies of k tile
+// i + S - 1 go there. The products of i stay in flight into iteration
+// i + 1; wgmma.wait_group 0 after the loop retires the last ones.
 //
 // Accumulators (tileN / 2 f32 per thread) live in the wgmma's struct:
 // thread (warp w of its group, lane l) holds register r at row 16w + l/4 +
 // 8((r/2)%2), column 2(l%4) + r%2 + 8(r/4).
-std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
+TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = wgmmaThreads(s);
   // Bytes: 128 between the two core matrices along k of one product, 8 rows
   // of a k tile between 8-row groups.
   const int64_t lbo = 128, sbo = s.tileK * types.bytes * 8;
   const int64_t accCount = s.tileN / 2;
-  const int64_t stages = s.stages == 3 && wgmmaCopiesAsync(s) ? 3 : 2;
-  const bool pipelined = stages == 3;
+  const int64_t stages =
+      wgmmaCopiesAsync(s) ? std::max<int64_t>(s.stages, 2) : 2;
+  const bool pipelined = stages >= 3;
   auto stagedTile = [&](int64_t rows) {
     return "memref<" + std::to_string(stages * rows * s.tileK) + "x" +
            types.element + ", #gpu.address_space<workgroup>>";
@@ -1293,9 +1343,12 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   auto [copyA, copyB] = productCopies(s, types, aTile, bTile, threads);
   copyA.coreSbo = copyB.coreSbo = sbo / types.bytes;
   copyA.coreRow = copyB.coreRow = 16 / types.bytes;
+  TiledKernel kernel;
   std::string text =
-      header(s.name, matmulParams(s, copyA, copyB),
-             {"%aTile: " + aTile, "%bTile: " + bTile}, threads);
+      tiledHeader(s.name, matmulParams(s, copyA, copyB),
+                  {{"%aTile", aTile, stages * s.tileM * s.tileK * types.bytes},
+                   {"%bTile", bTile, stages * s.tileN * s.tileK * types.bytes}},
+                  threads, kernel.dynamicSharedBytes);
   std::string accType =
       "!llvm.struct<(" + accTypes(accCount, types.acc) + ")>";
 
@@ -1319,12 +1372,13 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string bShared = sharedAddress(w, "%bTile", bTile);
   AsyncOperands async(w, types, copyA, copyB, aShared, bShared);
 
-  // Prologue: k tile 0 into stage 0 (three stages: and k tile 1, still in
-  // flight, into stage 1).
+  // Prologue: k tile 0 into stage 0 (S >= 3 stages: and k tiles 1 .. S - 2,
+  // still in flight, into stages 1 .. S - 2).
   async.store(types, tid, c0, async.start(tid, aBase, bBase, m0, n0, c0, c0));
   if (pipelined) {
-    async.issue(tid, aBase, bBase, m0, n0, w.idx(s.tileK), c1);
-    w.line("nvvm.cp.async.wait.group 1");
+    for (int64_t t = 1; t + 1 < stages; ++t)
+      async.issue(tid, aBase, bBase, m0, n0, w.idx(t * s.tileK), w.idx(t));
+    async.wait(stages - 2);
   } else {
     async.wait();
   }
@@ -1396,14 +1450,15 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   w.line("nvvm.wgmma.commit.group.sync.aligned");
   if (pipelined) {
     w.line("nvvm.wgmma.wait.group.sync.aligned 1");
-    async.wait();
+    // K tile i + 1 complete; i + 2 .. i + S - 2 may still be in flight.
+    async.wait(stages - 3);
     proxyFence();
     w.line("gpu.barrier");
-    // K tile i + 2 into the stage of i - 1 (all outside the matrix near
+    // K tile i + S - 1 into the stage of i - 1 (all outside the matrix near
     // the end).
-    std::string ahead = w.addc(kt, 2 * s.tileK);
+    std::string ahead = w.addc(kt, (stages - 1) * s.tileK);
     async.issue(tid, aBase, bBase, m0, n0, ahead,
-                w.rem(w.addc(tile, 2), w.idx(stages)));
+                w.rem(w.addc(tile, stages - 1), w.idx(stages)));
   } else {
     async.store(types, tid, nextStage, loaded);
     // The copies' bytes, like the stores', reach the wgmma's async proxy
@@ -1432,7 +1487,8 @@ std::string llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
                    w.addc(colBase, (r % 2) + 8 * (r / 4)));
   }
   w.line("gpu.return");
-  return text + w.text + "  }\n";
+  kernel.text = text + w.text + "  }\n";
+  return kernel;
 }
 
 namespace {
@@ -1471,7 +1527,7 @@ void applyMask(Writer &w, const AttentionSpec &s, const std::string &maskType,
 }
 } // namespace
 
-std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
+TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = 32 * kAttentionWarps;
   const int64_t headPad = (s.headDim + 15) / 16 * 16;
@@ -1480,10 +1536,11 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   const AttentionBuffers buffers(s);
   const std::string &qType = buffers.q, &oType = buffers.o,
                     &maskType = buffers.mask;
-  // Two shared stages of K and V when they fit the 48 KiB of static shared
-  // memory (head dims up to 64), else one.
-  const int64_t stages =
-      2 * kAttentionBlockK * (kPitch + vPitch) * 2 <= 48 * 1024 ? 2 : 1;
+  // Two shared stages of K and V when they fit the block's shared memory
+  // (48 KiB: 16-bit head dims up to 64; an H100's 227 KiB: up to 256), else
+  // one.
+  const int64_t stageBytes = kAttentionBlockK * (kPitch + vPitch) * types.bytes;
+  const int64_t stages = 2 * stageBytes <= s.sharedBudget ? 2 : 1;
   auto stagedTile = [&](int64_t rows, int64_t pitch) {
     return "memref<" + std::to_string(stages) + "x" + std::to_string(rows) +
            "x" + std::to_string(pitch) + "x" + types.element +
@@ -1508,8 +1565,12 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
                  s.element, types.bytes);
 
   std::vector<std::string> params = buffers.params(s);
-  std::string text =
-      header(s.name, params, {"%kTile: " + kTile, "%vTile: " + vTile}, threads);
+  TiledKernel kernel;
+  std::string text = tiledHeader(
+      s.name, params,
+      {{"%kTile", kTile, stages * kAttentionBlockK * kPitch * types.bytes},
+       {"%vTile", vTile, stages * kAttentionBlockK * vPitch * types.bytes}},
+      threads, kernel.dynamicSharedBytes);
 
   Writer w;
   std::string tid = w.let("gpu.thread_id x");
@@ -1739,7 +1800,8 @@ std::string llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       w.line("}");
     }
   w.line("gpu.return");
-  return text + w.text + "  }\n";
+  kernel.text = text + w.text + "  }\n";
+  return kernel;
 }
 
 std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {

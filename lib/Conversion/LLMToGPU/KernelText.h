@@ -20,6 +20,10 @@
 
 namespace llmc::gpu_kernels {
 
+/// Static shared memory of a block (`.shared` variables): at most 48 KiB.
+/// Larger tiles come from dynamic shared memory, sized at launch.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+
 /// One term of a batch offset: ((batchIndex / divisor) % size) * stride.
 struct BatchTerm {
   int64_t divisor, size, stride;
@@ -68,10 +72,11 @@ struct MatMulSpec {
   /// 16, warpN of 8): the block has (tileM / warpM) * (tileN / warpN) warps.
   int64_t tileM = 64, tileN = 64, tileK = 32;
   int64_t warpM = 32, warpN = 32;
-  /// Shared stages of the wgmma kernel: 2, or 3 when cp.async fills both
-  /// operand tiles (wgmmaCopiesAsync): the products of one k tile then stay
-  /// in flight (wgmma.wait_group 1) across the barrier that publishes the
-  /// next k tile and the copies of the one after.
+  /// Shared stages of the wgmma kernel: 2, or 3 and more when cp.async
+  /// fills both operand tiles (wgmmaCopiesAsync): the products of one k tile
+  /// then stay in flight (wgmma.wait_group 1) across the barrier that
+  /// publishes the next k tile, and the copies of the S - 2 after it are in
+  /// flight.
   int64_t stages = 2;
   /// "bf16" or "f16": the tensor-core input type (fp32 accumulation);
   /// "s8": 8-bit integer inputs (m16n8k32, exact i32 accumulation).
@@ -139,6 +144,9 @@ struct AttentionSpec {
   /// Element type of query, key, value and output ("f32" or "f16", in f16
   /// models), and of an additive mask; the softmax is f32 either way.
   std::string element = "f32", maskElement = "f32";
+  /// Shared memory a block may use (the target's per-block opt-in limit):
+  /// K and V take two stages when they fit it, else one.
+  int64_t sharedBudget = kStaticSharedBytes;
 };
 
 enum class RowKind { LayerNorm, RMSNorm, Softmax };
@@ -191,6 +199,13 @@ constexpr int64_t kAttentionBlockQ = 16 * kAttentionWarps;
 constexpr int64_t kAttentionBlockK = 64;
 constexpr int64_t kRowThreads = 256;
 
+/// A tiled kernel: its gpu.func text, and the dynamic shared memory each of
+/// its launches passes (0 when its tiles are static workgroup attributions).
+struct TiledKernel {
+  std::string text;
+  int64_t dynamicSharedBytes = 0;
+};
+
 /// A host function (func.func @name on the same flat buffers) that runs the
 /// attention kernel's algorithm in fp32 with scalar loops: query blocks of
 /// kAttentionBlockQ for the causal key bound, key blocks of
@@ -201,12 +216,12 @@ constexpr int64_t kRowThreads = 256;
 std::string attentionHostReference(const AttentionSpec &spec);
 
 /// gpu.func text (no enclosing gpu.module) for each kernel.
-std::string matmulKernel(const MatMulSpec &spec);
+TiledKernel matmulKernel(const MatMulSpec &spec);
 /// The same product on Hopper's warpgroup tensor cores (wgmma.mma_async,
 /// sm_90a): tileM a multiple of 64 (one warpgroup each), tileN a multiple of
 /// 8 up to 256, tileK a multiple of 16; bf16 or f16.
-std::string wgmmaMatmulKernel(const MatMulSpec &spec);
-std::string attentionKernel(const AttentionSpec &spec);
+TiledKernel wgmmaMatmulKernel(const MatMulSpec &spec);
+TiledKernel attentionKernel(const AttentionSpec &spec);
 std::string rowKernel(const RowSpec &spec);
 /// (%input, %scales, %out): one block of kRowThreads per row.
 std::string quantizeRowsKernel(const QuantizeRowsSpec &spec);

@@ -31,6 +31,7 @@ namespace llmc {
 #define GEN_PASS_DEF_LLMGPUMERGEKERNELMODULES
 #define GEN_PASS_DEF_LLMGPUEXPANDMATH
 #define GEN_PASS_DEF_LLMGPUCHECKNVVM
+#define GEN_PASS_DEF_LLMGPUEXTERNDYNAMICSHARED
 #define GEN_PASS_DEF_LLMATTENTIONHOSTREFERENCE
 #include "llmc/Conversion/Passes.h.inc"
 } // namespace llmc
@@ -324,11 +325,15 @@ private:
     auto symbol =
         SymbolRefAttr::get(b.getContext(), kKernelModule,
                            {FlatSymbolRefAttr::get(b.getContext(), kernel)});
+    // A tiled kernel whose tiles outgrow static shared memory takes them
+    // from the dynamic shared memory its launches size.
+    Value sharedBytes;
+    if (int64_t bytes = dynamicShared.lookup(kernel))
+      sharedBytes = arith::ConstantIntOp::create(b, loc, bytes, 32);
     gpu::LaunchFuncOp::create(
         b, loc, symbol,
         gpu::KernelDim3{index(grid[0]), index(grid[1]), index(grid[2])},
-        gpu::KernelDim3{index(threads), index(1), index(1)},
-        /*dynamicSharedMemorySize=*/Value(), args);
+        gpu::KernelDim3{index(threads), index(1), index(1)}, sharedBytes, args);
     for (auto [result, buffer] : llvm::zip(results, buffers)) {
       Value tensor = bufferization::ToTensorOp::create(
           b, loc, result.getType(), buffer, b.getUnitAttr(), b.getUnitAttr());
@@ -341,6 +346,20 @@ private:
 
   void chooseTiles(gk::MatMulSpec &spec);
   void chooseWgmmaTiles(gk::MatMulSpec &spec);
+  /// Appends a tiled kernel's text and records its dynamic shared memory.
+  void add(StringRef name, gk::TiledKernel kernel) {
+    kernels += kernel.text;
+    if (kernel.dynamicSharedBytes)
+      dynamicShared[name] = kernel.dynamicSharedBytes;
+  }
+  /// Shared memory per block that the description allows (its opt-in
+  /// limit), or static shared memory's 48 KiB without one.
+  int64_t sharedBudget() const {
+    return desc ? static_cast<int64_t>(
+                      desc->number("gpu.shared_memory_per_block_bytes")
+                          .value_or(gk::kStaticSharedBytes))
+                : gk::kStaticSharedBytes;
+  }
   /// Tiles the product, generates its kernel (wgmma or mma.sync); returns
   /// the block's threads.
   int64_t emitProduct(gk::MatMulSpec &spec);
@@ -358,6 +377,8 @@ private:
   bool hostReference;
   bool wgmma;
   std::string kernels;
+  /// Dynamic shared memory of each tiled kernel that takes some.
+  llvm::StringMap<int64_t> dynamicShared;
   unsigned counter = 0;
   /// Ops of run()'s list that a kernel fused before their turn.
   llvm::SmallPtrSet<Operation *, 8> fusedAhead;
@@ -367,11 +388,7 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   // The largest block tile whose two shared stages fit the description's
   // per-block budget, whose threads fit a block, and that still gives every
   // SM a block; small problems fall back to 64x64 (four 32x32 warps).
-  // Static shared memory: at most 48 KiB whatever the block may opt in to.
-  double smem = std::min<double>(
-      48 * 1024, desc ? desc->number("gpu.shared_memory_per_block_bytes")
-                            .value_or(48 * 1024)
-                      : 48 * 1024);
+  double smem = static_cast<double>(sharedBudget());
   double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
   double maxThreads =
       desc ? desc->number("gpu.max_threads_per_block").value_or(1024) : 1024;
@@ -404,57 +421,67 @@ int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
   // The row and column sums of asymmetric s8 products are mma.sync's.
   if (wgmma && !spec.offsets.lhsShifted() && !spec.offsets.rhsShifted()) {
     chooseWgmmaTiles(spec);
-    kernels += gk::wgmmaMatmulKernel(spec);
+    add(spec.name, gk::wgmmaMatmulKernel(spec));
     return gk::wgmmaThreads(spec);
   }
   chooseTiles(spec);
-  kernels += gk::matmulKernel(spec);
+  add(spec.name, gk::matmulKernel(spec));
   return gk::matmulThreads(spec);
 }
 
 void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
-  // One or two warpgroups of 64 rows, a 256-, 128- or 64-wide tile, k tile
-  // 32: the largest whose stages fit the shared memory (two stages of
-  // 128x256, or three of 128x128, take the whole 48 KiB of static shared
-  // memory) and that still gives every SM a block. Three stages, which keep
-  // the products in flight across the barriers, come first when cp.async
-  // moves both operands (gk::wgmmaCopiesAsync); the description's
-  // gpu.wgmma_stages (2 or 3, default 3) caps them. Wider tiles read fewer
-  // bytes per product from L2.
+  // One or two warpgroups of 64 rows, a 256-, 128- or 64-wide tile: the
+  // largest that still gives every SM a block and whose stages fit the
+  // block's shared memory (the description's per-block limit; tiles past
+  // 48 KiB come from dynamic shared memory). Pipelined stages come first
+  // when cp.async moves both operands (gk::wgmmaCopiesAsync): at least
+  // three, which keep the products in flight across the barriers, and as
+  // many as fit up to the description's gpu.wgmma_stages (default 4); then
+  // k tiles of 128 bytes (64 bf16 values: half the barriers per product)
+  // before 64. Otherwise two stages of 64-byte k tiles. Wider tiles read
+  // fewer bytes per product from L2. On an H100 (227 KiB) a large product
+  // takes 128x256x64 on four stages (192 KiB); within 48 KiB, 128x128x32
+  // on three.
   double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
-  double smem = std::min<double>(
-      48 * 1024, desc ? desc->number("gpu.shared_memory_per_block_bytes")
-                            .value_or(48 * 1024)
-                      : 48 * 1024);
+  int64_t smem = sharedBudget();
   int64_t maxStages =
-      desc ? static_cast<int64_t>(desc->number("gpu.wgmma_stages").value_or(3))
-           : 3;
+      desc ? static_cast<int64_t>(desc->number("gpu.wgmma_stages").value_or(4))
+           : 4;
+  maxStages = std::max<int64_t>(maxStages, 2);
   const std::pair<int64_t, int64_t> candidates[] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
-  // k tiles of 64 bytes (32 bf16 or 64 int8 values).
   int64_t elementBytes = spec.mmaType == "s8" ? 1 : 2;
-  spec.tileK = 64 / elementBytes;
-  for (int64_t stages = std::clamp<int64_t>(maxStages, 2, 3); stages >= 2;
-       --stages) {
-    for (auto [tileM, tileN] : candidates) {
-      int64_t blocks = ((spec.m + tileM - 1) / tileM) *
-                       ((spec.n + tileN - 1) / tileN) * spec.batch;
-      int64_t bytes = stages * (tileM + tileN) * spec.tileK * elementBytes;
-      spec.tileM = tileM;
-      spec.tileN = tileN;
-      spec.stages = stages;
-      if (stages == 3 && !gk::wgmmaCopiesAsync(spec))
-        continue;
-      if (blocks >= sms && bytes <= smem)
-        return;
+  auto fits = [&](int64_t tileM, int64_t tileN, int64_t kBytes,
+                  int64_t stages) {
+    int64_t blocks = ((spec.m + tileM - 1) / tileM) *
+                     ((spec.n + tileN - 1) / tileN) * spec.batch;
+    return blocks >= sms && stages * (tileM + tileN) * kBytes <= smem;
+  };
+  auto take = [&](int64_t tileM, int64_t tileN, int64_t kBytes,
+                  int64_t stages) {
+    spec.tileM = tileM;
+    spec.tileN = tileN;
+    spec.tileK = kBytes / elementBytes;
+    spec.stages = stages;
+  };
+  // Whether cp.async moves both operands does not depend on the tile.
+  take(64, 64, 64, 2);
+  bool async = gk::wgmmaCopiesAsync(spec);
+  if (async && maxStages >= 3)
+    for (auto [tileM, tileN] : candidates)
+      for (int64_t kBytes : {128, 64})
+        for (int64_t stages = maxStages; stages >= 3; --stages)
+          if (fits(tileM, tileN, kBytes, stages)) {
+            take(tileM, tileN, kBytes, stages);
+            return;
+          }
+  for (auto [tileM, tileN] : candidates)
+    if (fits(tileM, tileN, 64, 2)) {
+      take(tileM, tileN, 64, 2);
+      return;
     }
-  }
-  // No tile gives every SM a block: the smallest, with three stages if it
-  // may.
-  spec.tileM = spec.tileN = 64;
-  spec.stages = 3;
-  if (maxStages < 3 || !gk::wgmmaCopiesAsync(spec))
-    spec.stages = 2;
+  // No tile gives every SM a block: the smallest, pipelined if it may.
+  take(64, 64, 64, async && maxStages >= 3 ? 3 : 2);
 }
 
 /// A weight-only quantized rhs that a product kernel dequantizes as it
@@ -962,8 +989,11 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     spec.maskOperand.colStride = strides[rank - 1];
     spec.maskElements = maskType.getNumElements();
   }
-  kernels += hostReference ? gk::attentionHostReference(spec)
-                           : gk::attentionKernel(spec);
+  spec.sharedBudget = sharedBudget();
+  if (hostReference)
+    kernels += gk::attentionHostReference(spec);
+  else
+    add(spec.name, gk::attentionKernel(spec));
   SmallVector<Value> inputs = {q, k, v};
   if (mask)
     inputs.push_back(mask);
@@ -1674,6 +1704,26 @@ struct LLMGPUCheckNVVMPass
     });
     if (result.wasInterrupted())
       signalPassFailure();
+  }
+};
+
+struct LLMGPUExternDynamicSharedPass
+    : llmc::impl::LLMGPUExternDynamicSharedBase<LLMGPUExternDynamicSharedPass> {
+  void runOnOperation() override {
+    for (auto global : getOperation().getOps<LLVM::GlobalOp>()) {
+      auto array = dyn_cast<LLVM::LLVMArrayType>(global.getGlobalType());
+      if (global.getAddrSpace() !=
+              static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared) ||
+          !array || array.getNumElements() != 0)
+        continue;
+      if (global.getValueOrNull() || global.getInitializerBlock()) {
+        global.emitError()
+            << "zero-sized shared global @" << global.getSymName()
+            << " has an initializer: dynamic shared memory is a declaration";
+        return signalPassFailure();
+      }
+      global.setLinkage(LLVM::Linkage::External);
+    }
   }
 };
 

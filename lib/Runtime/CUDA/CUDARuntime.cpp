@@ -38,18 +38,27 @@ using CUevent = CUevent_st *;
 using CUgraph = CUgraph_st *;
 using CUgraphExec = CUgraphExec_st *;
 constexpr int kCaptureModeThreadLocal = 1;
+// cuda.h: CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN and
+// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+// CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES.
+constexpr int kDeviceSharedPerBlockOptin = 97;
+constexpr int kFuncMaxDynamicShared = 8;
+constexpr int kFuncStaticShared = 1;
 
 struct Driver {
   void *handle = nullptr;
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGetCount)(int *);
   CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
   CUresult (*cuCtxSetCurrent)(CUcontext);
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuFuncGetAttribute)(int *, int, CUfunction);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
@@ -113,12 +122,15 @@ llvm::Expected<const Driver *> loadDriver() {
   resolve(driver.cuInit, "cuInit");
   resolve(driver.cuDeviceGetCount, "cuDeviceGetCount");
   resolve(driver.cuDeviceGet, "cuDeviceGet");
+  resolve(driver.cuDeviceGetAttribute, "cuDeviceGetAttribute");
   resolve(driver.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
   resolve(driver.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
   resolve(driver.cuCtxSetCurrent, "cuCtxSetCurrent");
   resolve(driver.cuModuleLoadData, "cuModuleLoadData");
   resolve(driver.cuModuleGetFunction, "cuModuleGetFunction");
   resolve(driver.cuModuleUnload, "cuModuleUnload");
+  resolve(driver.cuFuncGetAttribute, "cuFuncGetAttribute");
+  resolve(driver.cuFuncSetAttribute, "cuFuncSetAttribute");
   resolve(driver.cuMemAlloc, "cuMemAlloc_v2");
   resolve(driver.cuMemFree, "cuMemFree_v2");
   resolve(driver.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
@@ -203,6 +215,7 @@ llvm::json::Object LaunchPlan::summary() const {
          llvm::json::Array{launch.grid[0], launch.grid[1], launch.grid[2]}},
         {"block",
          llvm::json::Array{launch.block[0], launch.block[1], launch.block[2]}},
+        {"shared_bytes", static_cast<int64_t>(launch.sharedBytes)},
         {"args", std::move(args)}});
   }
   // Every buffer: what fills it (an input or weight by signature index, a
@@ -303,8 +316,8 @@ struct CUDAExecutable::State {
       const LaunchPlan::Launch &launch = plan.launches[i];
       if (CUresult r = driver->cuLaunchKernel(
               functions[i], launch.grid[0], launch.grid[1], launch.grid[2],
-              launch.block[0], launch.block[1], launch.block[2], 0, stream,
-              argPointers[i].data(), nullptr))
+              launch.block[0], launch.block[1], launch.block[2],
+              launch.sharedBytes, stream, argPointers[i].data(), nullptr))
         return cudaError(*driver, r, "launch of " + launch.kernel);
     }
     return llvm::Error::success();
@@ -373,6 +386,32 @@ CUDAExecutable::create(LaunchPlan plan, Signature signature,
             d.cuModuleGetFunction(&fn, s.module, launch.kernel.c_str()))
       return cudaError(d, r, "kernel " + launch.kernel);
     s.functions.push_back(fn);
+    if (launch.sharedBytes > 0) {
+      // Dynamic shared memory past 48 KiB needs the kernel's opt-in, up to
+      // the device's per-block limit (with the kernel's static shared
+      // memory).
+      int optin = 0, fixed = 0;
+      if (CUresult r = d.cuDeviceGetAttribute(
+              &optin, kDeviceSharedPerBlockOptin, s.device))
+        return cudaError(d, r, "cuDeviceGetAttribute");
+      if (CUresult r = d.cuFuncGetAttribute(&fixed, kFuncStaticShared, fn))
+        return cudaError(d, r, "kernel " + launch.kernel);
+      if (int64_t(launch.sharedBytes) + fixed > optin)
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "CUDA: kernel " + launch.kernel + " needs " +
+                llvm::Twine(launch.sharedBytes + fixed) +
+                " bytes of shared memory per block; this GPU allows " +
+                llvm::Twine(optin) +
+                " (compile for its description: gpu.shared_memory_per_"
+                "block_bytes)");
+      if (CUresult r = d.cuFuncSetAttribute(fn, kFuncMaxDynamicShared,
+                                            launch.sharedBytes))
+        return cudaError(d, r,
+                         "kernel " + launch.kernel + ": opting in to " +
+                             llvm::Twine(launch.sharedBytes) +
+                             " bytes of dynamic shared memory");
+    }
     std::vector<uint64_t> values(launch.args.size(), 0);
     for (size_t a = 0; a < launch.args.size(); ++a) {
       const LaunchPlan::Argument &arg = launch.args[a];

@@ -6,7 +6,8 @@
 // regs[(offset + e) * threads + t]. Integers are kept zero-extended to their
 // width, floats as their bit patterns (f32 in the low 32 bits, bf16 and f16
 // in the low 16). Memref values are uniform over the block: a kernel
-// argument (a plan buffer) or a workgroup attribution.
+// argument (a plan buffer), a workgroup attribution, the launch's dynamic
+// shared memory (gpu.dynamic_shared_memory) or a memref.view of one.
 //
 //===----------------------------------------------------------------------===//
 #include "llmc/Runtime/GPUEmulator.h"
@@ -260,8 +261,21 @@ struct Memory {
   /// A global buffer's address (what extract_aligned_pointer_as_index
   /// gives, for cp.async): buffers are 2^40 bytes apart.
   int64_t globalAddress = 0;
+  /// A memref.view of shared memory: where its bytes start in the region
+  /// `shared` (its attribution or the dynamic shared memory), whose
+  /// trackers index them. Views are skipped when an address is looked up:
+  /// the region answers.
+  int64_t regionOffset = 0;
+  bool view = false;
+  /// Defined by an op of the kernel (gpu.dynamic_shared_memory, a view):
+  /// unbound again before each block.
+  bool defined = false;
   std::string name;
 };
+
+/// Shared memory a block may use on an sm_90 GPU (static and dynamic; the
+/// opt-in limit, CUDA C++ Programming Guide: 227 KB).
+constexpr int64_t kSharedPerBlockLimit = 232448;
 
 /// A cp.async in flight: `size` bytes (read from global memory when it was
 /// issued, zero-filled past its source size) that land at `offset` of the
@@ -292,10 +306,12 @@ struct RaceTracker {
 class BlockRun {
 public:
   BlockRun(const Kernel &kernel, Counters &counters, unsigned threads,
-           std::array<uint32_t, 3> blockDim, std::array<uint32_t, 3> gridDim)
+           std::array<uint32_t, 3> blockDim, std::array<uint32_t, 3> gridDim,
+           int64_t dynamicBytes)
       : kernel(kernel), counters(counters), T(threads), blockDim(blockDim),
-        gridDim(gridDim), regs(size_t(kernel.words) * threads),
-        memrefs(kernel.memrefs), fullMask(threads, 1) {}
+        gridDim(gridDim), dynamicBytes(dynamicBytes),
+        regs(size_t(kernel.words) * threads), memrefs(kernel.memrefs),
+        fullMask(threads, 1) {}
 
   /// Binds argument `i` to a global buffer or a scalar word.
   void bindBuffer(unsigned i, uint8_t *base, int64_t bytes,
@@ -327,14 +343,18 @@ public:
     wgmmaResults.clear();
     wgmmaCommitted = wgmmaRetired = 0;
     epoch = 1;
-    for (BlockArgument arg : kernel.func.getWorkgroupAttributions()) {
-      auto type = cast<MemRefType>(arg.getType());
-      int64_t bytes =
-          type.getNumElements() * storageBytes(type.getElementType());
+    for (Memory &mem : memrefs)
+      if (mem.defined)
+        mem = Memory();
+    auto addRegion = [&](int64_t bytes) {
       shared.emplace_back(bytes, 0xff);
       trackers.emplace_back(bytes);
       unfenced.emplace_back(bytes, 0);
       asyncPending.emplace_back(bytes, 0);
+    };
+    for (BlockArgument arg : kernel.func.getWorkgroupAttributions()) {
+      auto type = cast<MemRefType>(arg.getType());
+      addRegion(type.getNumElements() * storageBytes(type.getElementType()));
     }
     int64_t window = 0;
     for (auto [i, arg] :
@@ -354,6 +374,26 @@ public:
         if (auto value = dyn_cast<IntegerAttr>(align))
           mem.align = value.getInt();
     }
+    // The launch's dynamic shared memory, after the static (16-byte
+    // aligned, as the NVVM lowering declares it).
+    if (window + dynamicBytes > kSharedPerBlockLimit)
+      return error("launch of " + kernel.func.getName() + " needs " +
+                   llvm::Twine(window + dynamicBytes) +
+                   " bytes of shared memory per block (" +
+                   llvm::Twine(dynamicBytes) +
+                   " dynamic); an sm_90 block may have " +
+                   llvm::Twine(kSharedPerBlockLimit));
+    // (At least one byte, so that the memory is bound even when the launch
+    // passes none: a view of it then fails on its size.)
+    addRegion(std::max<int64_t>(dynamicBytes, 1));
+    dynamicMemory = Memory();
+    dynamicMemory.base = shared.back().data();
+    dynamicMemory.bytes = dynamicBytes;
+    dynamicMemory.shared = static_cast<int>(shared.size() - 1);
+    dynamicMemory.align = 16;
+    dynamicMemory.sharedAddress = window;
+    dynamicMemory.defined = true;
+    dynamicMemory.name = "dynamic shared memory";
     mask = &fullMask;
     returned = false;
     if (!runBlock(kernel.func.getBody().front()))
@@ -367,6 +407,10 @@ private:
   Counters &counters;
   unsigned T;
   std::array<uint32_t, 3> blockDim, gridDim, blockId{0, 0, 0};
+  /// The launch's dynamic shared memory: its size and (bound per block)
+  /// what gpu.dynamic_shared_memory gives.
+  int64_t dynamicBytes;
+  Memory dynamicMemory;
   std::vector<Word> regs;
   std::vector<Memory> memrefs;
   std::vector<std::vector<uint8_t>> shared;
@@ -523,24 +567,25 @@ private:
       return true;
     RaceTracker &tr = trackers[mem.shared];
     int32_t self = static_cast<int32_t>(t);
-    for (int64_t b = byteOffset; b < byteOffset + bytes; ++b) {
+    // Bytes are counted in `mem` in messages, indexed in its region.
+    for (int64_t at = byteOffset; at < byteOffset + bytes; ++at) {
+      int64_t b = at + mem.regionOffset;
       if (asyncPending[mem.shared][b])
         return fail(op, "thread " + llvm::Twine(t) +
                             (write ? " writes" : " reads") + " byte " +
-                            llvm::Twine(b) + " of " + mem.name +
+                            llvm::Twine(at) + " of " + mem.name +
                             " that a cp.async in flight writes (no "
                             "cp.async.wait_group completed it)");
       bool writtenNow = tr.writeEpoch[b] == epoch && tr.writer[b] != self;
       bool readNow = tr.readEpoch[b] == epoch && tr.reader[b] != self;
       if (writtenNow || (write && readNow))
-        return fail(op, "shared-memory race on byte " + llvm::Twine(b) +
-                            " of " + mem.name + ": thread " + llvm::Twine(t) +
-                            (write ? " writes" : " reads") +
-                            " it after thread " +
-                            llvm::Twine(writtenNow ? tr.writer[b]
-                                                   : tr.reader[b]) +
-                            (writtenNow ? " wrote" : " read") +
-                            " it, with no barrier between");
+        return fail(op,
+                    "shared-memory race on byte " + llvm::Twine(at) + " of " +
+                        mem.name + ": thread " + llvm::Twine(t) +
+                        (write ? " writes" : " reads") + " it after thread " +
+                        llvm::Twine(writtenNow ? tr.writer[b] : tr.reader[b]) +
+                        (writtenNow ? " wrote" : " read") +
+                        " it, with no barrier between");
       if (write) {
         tr.writer[b] = self;
         tr.writeEpoch[b] = epoch;
@@ -556,8 +601,9 @@ private:
   /// wgmma reads; the bytes need a proxy fence before a wgmma reads them.
   bool genericWrite(Operation *op, const Memory &mem, int64_t at,
                     int64_t bytes) {
+    int64_t begin = at + mem.regionOffset;
     auto overlaps = [&](const SharedRange &r) {
-      return r.shared == mem.shared && at < r.end && r.begin < at + bytes;
+      return r.shared == mem.shared && begin < r.end && r.begin < begin + bytes;
     };
     bool inFlight = llvm::any_of(wgmmaOpen, overlaps);
     for (const auto &group : wgmmaGroups)
@@ -567,7 +613,7 @@ private:
                           llvm::Twine(at + bytes - 1) + " of " + mem.name +
                           " that an in-flight wgmma.mma_async reads (no "
                           "wgmma.wait_group retired it)");
-    std::fill_n(unfenced[mem.shared].begin() + at, bytes, 1);
+    std::fill_n(unfenced[mem.shared].begin() + begin, bytes, 1);
     return true;
   }
   Word loadElement(Type type, const uint8_t *p) {
@@ -598,8 +644,8 @@ private:
               bool write, int64_t alignment = 1) {
     Memory *mem = memory(memref);
     if (!mem)
-      return fail(op, "a memref that is neither a kernel argument nor a "
-                      "workgroup attribution");
+      return fail(op, "a memref that is neither a kernel argument nor "
+                      "shared memory");
     Layout layout;
     if (!layoutOf(op, memref, layout))
       return false;
@@ -1024,7 +1070,7 @@ private:
   Memory *memoryAt(int64_t at, int64_t bytes, int64_t &offset,
                    bool shared = true) {
     for (Memory &m : memrefs) {
-      if ((m.shared >= 0) != shared || !m.base)
+      if ((m.shared >= 0) != shared || !m.base || m.view)
         continue;
       int64_t start = shared ? m.sharedAddress : m.globalAddress;
       if (at >= start && at + bytes <= start + m.bytes) {
@@ -1033,6 +1079,53 @@ private:
       }
     }
     return nullptr;
+  }
+
+  /// memref.view of shared memory at a block-uniform byte shift, with a
+  /// static shape: a window onto the same bytes, checked against the
+  /// source's size.
+  bool viewOf(memref::ViewOp op) {
+    Memory *source = memory(op.getSource());
+    if (!source)
+      return fail(op, "a view of a memref that is neither a kernel argument "
+                      "nor shared memory");
+    auto type = cast<MemRefType>(op.getType());
+    if (!op.getSizes().empty() || !type.hasStaticShape() ||
+        !type.getLayout().isIdentity())
+      return fail(op, "a view without a static shape");
+    Word *shift = ptr(op.getByteShift());
+    std::optional<int64_t> at;
+    bool uniform = true;
+    forActive([&](unsigned t) {
+      int64_t v = static_cast<int64_t>(shift[t]);
+      uniform &= !at || *at == v;
+      at = v;
+    });
+    if (!at)
+      return true;
+    if (!uniform)
+      return fail(op, "a byte shift that differs between threads");
+    int64_t bytes = type.getNumElements() * storageBytes(type.getElementType());
+    if (*at < 0 || *at + bytes > source->bytes)
+      return fail(op, "a view of bytes [" + llvm::Twine(*at) + ", " +
+                          llvm::Twine(*at + bytes) + ") of " + source->name +
+                          " (" + llvm::Twine(source->bytes) + " bytes)");
+    Memory view = *source;
+    view.base += *at;
+    view.bytes = bytes;
+    view.regionOffset += *at;
+    view.sharedAddress += *at;
+    view.globalAddress += *at;
+    // Aligned to the source's alignment or the shift's lowest set bit.
+    if (*at != 0)
+      view.align = std::min<int64_t>(source->align, *at & -*at);
+    view.view = view.defined = true;
+    view.name = (llvm::Twine(source->name) + " bytes [" +
+                 llvm::Twine(view.regionOffset) + ", " +
+                 llvm::Twine(view.regionOffset + bytes) + ")")
+                    .str();
+    memrefs[kernel.memrefSlot.lookup(op.getResult())] = view;
+    return true;
   }
 
   /// ldmatrix.sync.aligned.m8n8.x{1,2,4}[.trans].shared.b16: lanes 8j ..
@@ -1071,7 +1164,7 @@ private:
                                 llvm::Twine(first / 32) +
                                 " reads shared addresses " + llvm::Twine(at) +
                                 ".." + llvm::Twine(at + 15) +
-                                ", outside every workgroup attribution");
+                                ", outside the block's shared memory");
           if (mem->align % 16 != 0)
             return fail(op, "reads " + mem->name + ", aligned to " +
                                 llvm::Twine(mem->align) + " bytes (16 needed)");
@@ -1135,7 +1228,7 @@ private:
         ok = fail(op, "thread " + llvm::Twine(t) + " copies to shared " +
                           "addresses " + llvm::Twine(to) + ".." +
                           llvm::Twine(to + size - 1) +
-                          ", outside every workgroup attribution");
+                          ", outside the block's shared memory");
         return;
       }
       AsyncCopy copy{shared, offset, size, {}};
@@ -1210,7 +1303,7 @@ private:
         if (!mem)
           return fail(op, "a matrix descriptor reads shared addresses " +
                               llvm::Twine(at) + ".." + llvm::Twine(at + 15) +
-                              ", outside every workgroup attribution");
+                              ", outside the block's shared memory");
         for (int64_t b = offset; b < offset + 16; ++b)
           if (unfenced[mem->shared][b])
             return fail(op, "wgmma.mma_async reads byte " + llvm::Twine(b) +
@@ -1865,11 +1958,17 @@ private:
       });
       return true;
     }
+    if (auto dynamic = dyn_cast<gpu::DynamicSharedMemoryOp>(op)) {
+      memrefs[kernel.memrefSlot.lookup(dynamic.getResult())] = dynamicMemory;
+      return true;
+    }
+    if (auto view = dyn_cast<memref::ViewOp>(op))
+      return viewOf(view);
     if (auto extract = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(op)) {
       Memory *mem = memory(extract.getSource());
       if (!mem)
-        return fail(op, "a memref that is neither a kernel argument nor a "
-                        "workgroup attribution");
+        return fail(op, "a memref that is neither a kernel argument nor "
+                        "shared memory");
       Word address =
           Word(mem->shared < 0 ? mem->globalAddress : mem->sharedAddress);
       Word *r = ptr(extract.getResult());
@@ -2024,7 +2123,8 @@ GPUEmulator::run(llvm::ArrayRef<Tensor> inputs) {
           static_cast<uint32_t>((*known)[2]) != launch.block[2])
         return error("launch of " + launch.kernel +
                      " does not use the kernel's known_block_size");
-    BlockRun block(kernel, counters, threads, launch.block, launch.grid);
+    BlockRun block(kernel, counters, threads, launch.block, launch.grid,
+                   launch.sharedBytes);
     for (auto [i, arg] : llvm::enumerate(launch.args)) {
       switch (arg.kind) {
       case LaunchPlan::Argument::Kind::Pointer:

@@ -259,11 +259,18 @@ llmc::buildLaunchPlan(ModuleOp module, StringRef entry, size_t numInputs) {
     } else if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
       LaunchPlan::Launch entryLaunch;
       entryLaunch.kernel = launch.getKernelName().str();
-      if (launch.getDynamicSharedMemorySize() || launch.hasClusterSize() ||
-          !launch.getAsyncDependencies().empty())
+      if (launch.hasClusterSize() || !launch.getAsyncDependencies().empty())
         return planError("launch " + describe(&op) +
-                         " uses dynamic shared memory, clusters or async "
-                         "tokens, which the runner does not support");
+                         " uses clusters or async tokens, which the runner "
+                         "does not support");
+      if (Value shared = launch.getDynamicSharedMemorySize()) {
+        auto it = scalarOf.find(shared);
+        if (it == scalarOf.end() || it->second.integer < 0)
+          return planError("launch of " + entryLaunch.kernel +
+                           " has a dynamic shared memory size that is not a "
+                           "constant");
+        entryLaunch.sharedBytes = static_cast<uint32_t>(it->second.integer);
+      }
       Value sizes[6] = {launch.getGridSizeX(),  launch.getGridSizeY(),
                         launch.getGridSizeZ(),  launch.getBlockSizeX(),
                         launch.getBlockSizeY(), launch.getBlockSizeZ()};

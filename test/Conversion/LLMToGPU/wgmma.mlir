@@ -56,29 +56,38 @@ func.func @proj(%x: tensor<2x1024x512xf32>, %w: tensor<1024x512xf32> {llm.weight
 
 // -----
 
-// A bf16 model's product: cp.async moves both operands, so the kernel takes
-// three shared stages (128x64 tiles as above: 3 x 4096 bf16 of A, 3 x 2048
-// of B). The prologue
-// copies k tiles 0 and 1 and waits for the first; each iteration issues
-// its products, retires only the previous iteration's (wait_group 1),
-// completes and publishes the next k tile, then copies the one after into
-// the stage the retired products read. The last products are retired
-// after the loop.
+// A bf16 model's product: cp.async moves both operands, so the kernel is
+// pipelined over as many shared stages as fit the H100's 227 KiB per block,
+// up to four, with k tiles of 64 (128x64 tiles as above: 4 x 8192 bf16 of
+// A, 4 x 4096 of B, 96 KiB). Past static shared memory's 48 KiB, the tiles
+// are views of the dynamic shared memory whose size the launch passes. The
+// prologue copies k tiles 0, 1 and 2 and waits for the first; each
+// iteration issues its four products, retires only the previous
+// iteration's (wgmma wait_group 1), completes and publishes the next k tile
+// (cp.async wait_group 1: the one after may stay in flight), then copies
+// k tile i + 3 into the stage the retired products read. The last products
+// are retired after the loop.
 // CHECK-LABEL: func.func @bf16_proj
-// CHECK: gpu.func @matmul_0(%{{.*}}: memref<1048576xbf16>, %{{.*}}: memref<524288xbf16>, %{{.*}}: memref<2097152xbf16>)
-// CHECK-SAME: workgroup(%{{.*}} : memref<12288xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<6144xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: %[[SHARED:.*]] = arith.constant 98304 : i32
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} dynamic_shared_memory_size %[[SHARED]] args(
+// CHECK: gpu.func @matmul_0(%{{.*}}: memref<1048576xbf16>, %{{.*}}: memref<524288xbf16>, %{{.*}}: memref<2097152xbf16>) kernel
+// CHECK-NEXT: %[[SMEM:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[SMEM]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<32768xbf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[SMEM]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<16384xbf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.commit.group
-// CHECK-NEXT: nvvm.cp.async.wait.group 1
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 2
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
-// CHECK: scf.for
+// CHECK: scf.for {{.*}} step %{{.*}} iter_args
 // CHECK-NOT: nvvm.cp.async.shared.global
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-2: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>
+// CHECK-NOT: nvvm.wgmma.mma_async
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
-// CHECK-NEXT: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.cp.async.shared.global

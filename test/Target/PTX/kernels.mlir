@@ -5,7 +5,8 @@
 // none of the matmul or attention kernels spills.
 // RUN: llm-opt %s --verify-each --llm-ptx-lowering -o %t.mlir
 // RUN: llm-translate --emit-ptx %t.mlir -o %t.ptx
-// RUN: FileCheck %s --input-file %t.ptx --implicit-check-not=__nv_ --implicit-check-not=.extern
+// RUN: FileCheck %s --input-file %t.mlir --check-prefix=LAUNCH
+// RUN: FileCheck %s --input-file %t.ptx --implicit-check-not=__nv_ --implicit-check-not='.extern .func'
 // RUN: %python %llmc_src/scripts/ptx_resources.py %t.ptx --no-spills '^matmul' \
 // RUN:     --no-spills '^attention' | FileCheck %s --check-prefix=RES
 // RUN: llm-opt %s --llm-ptx-lowering=mma-type=f16 | llm-translate --emit-ptx \
@@ -13,7 +14,7 @@
 // For sm_90a the matmuls take wgmma (two warpgroups, m64n256k16 for the
 // 128x256 projection tiles), still without spills.
 // RUN: llm-opt %s --llm-ptx-lowering=chip=sm_90a | llm-translate --emit-ptx -o %t.sm90a.ptx
-// RUN: FileCheck %s --input-file %t.sm90a.ptx --check-prefix=WGMMA --implicit-check-not=.extern
+// RUN: FileCheck %s --input-file %t.sm90a.ptx --check-prefix=WGMMA --implicit-check-not='.extern .func'
 // RUN: %python %llmc_src/scripts/ptx_resources.py --arch sm_90a --no-performance-loss %t.sm90a.ptx --no-spills '^matmul' \
 // RUN:     --no-spills '^attention' > /dev/null
 // WGMMA: .target sm_90a
@@ -23,6 +24,10 @@
 // WGMMA: ret;
 
 // CHECK: .target sm_90
+// The attention kernels' two stages of K and V at head dim 128 (69632
+// bytes) are past static shared memory: dynamic shared memory, declared
+// once, as nvcc declares `extern __shared__`.
+// CHECK: .extern .shared .align 16 .b8 __dynamic_shmem__0[];
 // A projection with bias, tanh GELU and residual, batch folded into rows;
 // 128x128 block tiles (512 blocks fill 132 SMs).
 // Fragments come from shared memory through ldmatrix.x4 only (no 32-bit
@@ -65,6 +70,12 @@
 // The generic path (after the fused kernels): the elementwise add, one
 // thread per element.
 // CHECK-LABEL: .visible .entry forward_kernel(
+
+// Their launches pass its size; the products' tiles stay static.
+// LAUNCH-DAG: %[[SHARED:.*]] = arith.constant 69632 : i32
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} threads in ({{.*}}) args(
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@attention_2 {{.*}} dynamic_shared_memory_size %[[SHARED]] args(
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@attention_3 {{.*}} dynamic_shared_memory_size %[[SHARED]] args(
 
 // RES: kernel regs spill st spill ld
 // RES-DAG: attention_2 {{[0-9]+}} 0 0 {{[0-9]+}}

@@ -4,7 +4,9 @@ will use them: every launched kernel is an entry of model.ptx, takes as many
 parameters as the launch passes, a device pointer (.u64 .ptr) for each
 buffer and a scalar of the right width for each constant; every buffer a
 launch names exists; grids are positive and blocks have at most 1024
-threads.
+threads; a kernel that uses the dynamic shared memory (the extern
+__dynamic_shmem__ array) is launched with some, another with none, and
+static plus dynamic shared memory fit an sm_90 block (227 KiB).
 
     check-plan-abi.py ARTIFACT_DIR
 
@@ -24,11 +26,24 @@ def entries(ptx):
     return result
 
 
+def bodies(ptx):
+    """Each entry's text, up to the next entry."""
+    starts = [(m.group(1), m.start()) for m in re.finditer(r"\.entry\s+(\w+)\(", ptx)]
+    return {name: ptx[start:(starts[i + 1][1] if i + 1 < len(starts) else len(ptx))]
+            for i, (name, start) in enumerate(starts)}
+
+
+def static_shared(ptx, kernel):
+    return sum(int(n) for n in re.findall(
+        r"\.shared \.align \d+ \.b8 __wg_%s_\d+\[(\d+)\]" % kernel, ptx))
+
+
 def main():
     art = sys.argv[1]
     manifest = json.load(open(os.path.join(art, "manifest.json")))
     ptx = open(os.path.join(art, manifest["ptx"])).read()
     kernels = entries(ptx)
+    text = bodies(ptx)
     plan = manifest["launch_plan"]
     buffers = plan["buffers"]
     for i, call in enumerate(plan["calls"]):
@@ -57,6 +72,16 @@ def main():
         if not 0 < threads <= 1024 or min(call["grid"]) <= 0:
             print(f"check failed: launch {i} ({name}): grid {call['grid']} "
                   f"block {call['block']}")
+            return 1
+        dynamic = call.get("shared_bytes", 0)
+        if ("__dynamic_shmem__" in text[name]) != (dynamic > 0):
+            print(f"check failed: launch {i} ({name}) passes {dynamic} bytes of "
+                  f"dynamic shared memory to a kernel that "
+                  f"{'uses' if dynamic == 0 else 'does not use'} it")
+            return 1
+        if static_shared(ptx, name) + dynamic > 232448:
+            print(f"check failed: launch {i} ({name}): {static_shared(ptx, name)} "
+                  f"static and {dynamic} dynamic bytes of shared memory")
             return 1
     print(f"{len(plan['calls'])} launches match the PTX")
     return 0

@@ -8,7 +8,10 @@ llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
              (a partial last key block, two shared stages, 16-byte loads)
   padding    an additive [B,1,1,S] padding mask, batch 2, 3 heads, seq 50,
              d 80 (d not a multiple of 16)
-  wide       d 128, no mask, seq 40 (one shared stage)
+  wide       d 128, no mask, seq 150 (three key blocks, the last partial:
+             two shared stages of K and V, 68 KiB of dynamic shared memory
+             on an H100; one stage within 48 KiB)
+  wide-f16   the same in float16 (K and V copied by cp.async)
   cross      5 queries over 67 keys, d 30 (scalar loads), no mask
   gqa        4 query heads over 2 kv heads (expand and reshape, as Llama), causal,
              seq 70, d 32
@@ -19,18 +22,27 @@ import sys
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "models"))
+from export_models import convert_to_float16  # noqa: E402
+
 torch.manual_seed(3)
 out = sys.argv[1]
 
 
-def export(name, module, inputs, reference):
+def export(name, module, inputs, reference, float16=False):
+    """float16: the fp32 export converted to float16 (inputs rounded)."""
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     names = list(inputs)
-    torch.onnx.export(module, tuple(inputs.values()), os.path.join(folder, "model.onnx"),
+    path = os.path.join(folder, "model.onnx")
+    torch.onnx.export(module, tuple(inputs.values()), path,
                       input_names=names, output_names=["y"], opset_version=17)
+    if float16:
+        convert_to_float16(path)
     for n, t in inputs.items():
-        np.save(os.path.join(folder, n + ".npy"), t.numpy())
+        np.save(os.path.join(folder, n + ".npy"),
+                t.half().numpy() if float16 else t.numpy())
     np.save(os.path.join(folder, "expected_y.npy"), reference.float().numpy())
 
 
@@ -83,9 +95,12 @@ pad[1, ..., 17:] = -10000.0
 export("padding", Attention(80 ** -0.5), {"q": q, "k": k, "v": v, "mask": pad},
        reference(q, k, v, 80 ** -0.5, pad))
 
-q, k, v = rand(1, 2, 40, 128), rand(1, 2, 40, 128), rand(1, 2, 40, 128)
+q, k, v = rand(1, 2, 150, 128), rand(1, 2, 150, 128), rand(1, 2, 150, 128)
 export("wide", Attention(128 ** -0.5), {"q": q, "k": k, "v": v},
        reference(q, k, v, 128 ** -0.5))
+q, k, v = q.half().float(), k.half().float(), v.half().float()
+export("wide-f16", Attention(128 ** -0.5), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 128 ** -0.5), float16=True)
 
 q, k, v = rand(1, 2, 5, 30), rand(1, 2, 67, 30), rand(1, 2, 67, 30)
 export("cross", Attention(30 ** -0.5), {"q": q, "k": k, "v": v},

@@ -19,6 +19,9 @@ only by fp32 summation order. Cases:
   bf16-edges  x[50,72] @ W[72,90], all bf16 (both tiles filled by cp.async:
               zero fill past m = 50, n = 90 and k = 72 of the k tiles of
               32); the reference is rounded to bf16 like the output
+  bf16-long   x[72,600] @ W[600,136], all bf16: ten k tiles of 64 (the
+              last partial), so every stage of a four-stage pipeline is
+              refilled while products of others are in flight
   bf16-deep   x[130,200] @ W[200,136] + b, all bf16: seven k tiles, the
               last one partial (the three-stage wgmma pipeline wraps
               around its stages twice)
@@ -117,4 +120,9 @@ write(out, "bf16-deep",
       [helper.make_node("MatMul", ["x", "w"], ["p"]),
        helper.make_node("Add", ["p", "b"], ["y"])],
       ["x"], ["y"], {"w": w, "b": b}, {"x": x}, {"y": bf16(mm(x, w) + b)},
+      elem=TensorProto.BFLOAT16)
+
+x, w = bf16(rand(72, 600)), bf16(rand(600, 136))
+write(out, "bf16-long", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+      ["x"], ["y"], {"w": w}, {"x": x}, {"y": bf16(mm(x, w))},
       elem=TensorProto.BFLOAT16)

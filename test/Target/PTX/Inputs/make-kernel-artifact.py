@@ -3,7 +3,7 @@
 the GPU emulator (llm-run --target ptx --emulate-gpu).
 
     make-kernel-artifact.py KERNELS.mlir OUT [--threads N] [--blocks N]
-        [--elements N]
+        [--elements N] [--dynamic-shared BYTES]
 
 KERNELS.mlir holds a gpu.module @llm_kernels with a kernel @k(%in, %out),
 both memref<Nxf32>. The forward takes x (N floats) and returns y = the
@@ -20,17 +20,22 @@ parser.add_argument("out")
 parser.add_argument("--threads", type=int, default=64)
 parser.add_argument("--blocks", type=int, default=1)
 parser.add_argument("--elements", type=int, default=64)
+parser.add_argument("--dynamic-shared", type=int, default=None,
+                    help="the launch's dynamic shared memory size")
 args = parser.parse_args()
 
 n = args.elements
 os.makedirs(args.out, exist_ok=True)
+dynamic = ("" if args.dynamic_shared is None
+           else "dynamic_shared_memory_size %shared")
 host = f"""module attributes {{gpu.container_module}} {{
   func.func @forward(%x: memref<{n}xf32> {{llm.name = "x"}}) -> (memref<{n}xf32> {{llm.name = "y"}}) {{
     %c1 = arith.constant 1 : index
     %blocks = arith.constant {args.blocks} : index
     %threads = arith.constant {args.threads} : index
+    %shared = arith.constant {args.dynamic_shared or 0} : i32
     %y = memref.alloc() : memref<{n}xf32>
-    gpu.launch_func @llm_kernels::@k blocks in (%blocks, %c1, %c1) threads in (%threads, %c1, %c1) args(%x : memref<{n}xf32>, %y : memref<{n}xf32>)
+    gpu.launch_func @llm_kernels::@k blocks in (%blocks, %c1, %c1) threads in (%threads, %c1, %c1) {dynamic} args(%x : memref<{n}xf32>, %y : memref<{n}xf32>)
     return %y : memref<{n}xf32>
   }}
   gpu.binary @llm_kernels [#gpu.object<#nvvm.target, assembly = "">]
