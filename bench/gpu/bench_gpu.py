@@ -36,7 +36,9 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   gpt2-prefill-f16, gpt2-decode-f16: the model converted to fp16
   (export_models.convert_to_float16: f16 weights and activations);
   gpt2-prefill-bf16, gpt2-decode-bf16: the model exported by torch in
-  bf16 (bf16 weights, activations and tensor cores); gpt2-decode-w8,
+  bf16 (bf16 weights, activations and tensor cores); the decode's products
+  take the GEMV kernel (one warp per output column), gpt2-decode-tiled
+  the tensor-core kernels (gpu.gemv_max_rows 0); gpt2-decode-w8,
   gpt2-decode-w4 and gpt2-decode-int8: the decode with int8 weights (w8),
   with 4-bit weights unpacked in the matmul kernels (w4), and with int8
   weights and per-token int8 activations. The checks add the bf16 GPT-2
@@ -112,6 +114,19 @@ def write_gemm(path, n, bf16=False):
         [helper.make_tensor_value_info("x", kind, [n, n])],
         [helper.make_tensor_value_info("y", kind, [n, n])], [weight])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def write_no_gemv_description(path):
+    """The bundled H100 description with gpu.gemv_max_rows 0: decode
+    products on the tensor-core kernels instead of the GEMV kernel."""
+    with open(os.path.join(ROOT, "targets", "h100.json")) as f:
+        desc = json.load(f)
+    desc["name"] = "h100-no-gemv"
+    desc["gpu"]["gemv_max_rows"] = 0
+    desc["sources"]["gpu.gemv_max_rows"] = (
+        "bench_gpu.py: decode products on the tensor-core kernels, for comparison")
+    with open(path, "w") as f:
+        json.dump(desc, f, indent=2)
 
 
 def write_sm90a_description(path, stages=None, sm_count=None):
@@ -265,6 +280,8 @@ def prepare(args):
         write_sm90a_description(sm90a3, stages=3)
         sm90a_one_sm = os.path.join(work, "h100-sm90a-1sm.json")
         write_sm90a_description(sm90a_one_sm, sm_count=1)
+        no_gemv = os.path.join(work, "h100-no-gemv.json")
+        write_no_gemv_description(no_gemv)
         print("bench_gpu: checks (exported models, matmul, attention and int8 cases)",
               flush=True)
         index["checks"] = prepare_checks(build, folder, work, sm90a, sm90a_one_sm)
@@ -353,7 +370,10 @@ def prepare(args):
             if tokens > 1:
                 variants.append(("-wgmma", sm90a, ()))
             else:
-                variants += [("-w8", None, ("--quant", "w8")),
+                # -tiled: the decode's products on the tensor-core kernels
+                # (64-row tiles, n / 64 blocks) instead of the GEMV kernel.
+                variants += [("-tiled", no_gemv, ()),
+                             ("-w8", None, ("--quant", "w8")),
                              ("-w4", None, ("--quant", "w4")),
                              ("-int8", None, ("--quant", "int8", "--quant-activations",
                                               "dynamic"))]

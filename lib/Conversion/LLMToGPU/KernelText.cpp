@@ -1492,6 +1492,240 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
 }
 
 namespace {
+/// Elements per lane and load of the GEMV kernel: 8 (16 or 32 bytes) when
+/// both operands are contiguous along k and every run starts aligned, else
+/// 1.
+int64_t gemvVector(const MatMulSpec &s) {
+  auto aligned = [](const Operand &o, int64_t stride) {
+    return stride % 8 == 0 && llvm::all_of(o.batch, [](const BatchTerm &t) {
+             return t.stride % 8 == 0;
+           });
+  };
+  bool vector = s.k % 8 == 0 && s.rhs.rowStride == 1 && s.lhs.colStride == 1 &&
+                aligned(s.rhs, s.rhs.colStride) &&
+                aligned(s.lhs, s.m > 1 ? s.lhs.rowStride : 0);
+  return vector ? 8 : 1;
+}
+} // namespace
+
+bool llmc::gpu_kernels::gemvApplies(const MatMulSpec &s) {
+  auto isFloat = [](const std::string &e) {
+    return e == "f32" || e == "f16" || e == "bf16";
+  };
+  // Weights dequantized in the kernel: int8 with per-column scales, and
+  // blocked 4- or 8-bit ones in runs of 8 along k (within one block).
+  bool weight =
+      isFloat(s.rhsElement) || (s.rhsElement == "i8" && s.hasRhsScale &&
+                                (!s.rhsBlock || gemvVector(s) == 8));
+  return s.m <= kGemvRows && s.mmaType != "s8" && !s.offsets.lhsShifted() &&
+         !s.offsets.rhsShifted() && s.scales.empty() && isFloat(s.lhsElement) &&
+         weight && s.outElement != "i32";
+}
+
+// Products of a few rows (decode: one token): bound by reading the weight,
+// which a tile of 64 or more rows would spread over only n / 64 blocks. One
+// warp per output column, kGemvWarps columns per block: each lane reads
+// runs of 8 elements along k (16 bytes of a bf16 weight stored [N, K]),
+// the weight once for all rows, and accumulates in f32 vectors with fma;
+// a warp butterfly sums the lanes and lane 0 stores through the matmul
+// epilogue. The operands are rounded to the tensor-core type first, as the
+// tensor-core kernels round them, so the products are those of mma.sync
+// and wgmma (exact in f32) and only the order of the f32 sums differs.
+TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
+  MmaTypes types(s.mmaType);
+  const int64_t threads = 32 * kGemvWarps;
+  const int64_t vec = gemvVector(s);
+  // Loads of each operand in flight per lane and iteration.
+  const int64_t unroll = vec == 8 ? 2 : 8;
+  const int64_t step = 32 * vec * unroll;
+  auto [copyA, copyB] = productCopies(s, types, "", "", threads);
+  const std::string lhsType = copyA.memrefType, rhsType = copyB.memrefType;
+  TiledKernel kernel;
+  std::string text = header(s.name, matmulParams(s, copyA, copyB), {}, threads);
+  auto vectorOf = [&](const std::string &element) {
+    return "vector<" + std::to_string(vec) + "x" + element + ">";
+  };
+  const std::string accType = vectorOf("f32");
+
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  std::string warp = w.div(tid, w.idx(32));
+  std::string lane = w.rem(tid, w.idx(32));
+  std::string z = w.let("gpu.block_id z");
+  std::string col = w.add(w.mulc(w.let("gpu.block_id x"), kGemvWarps), warp);
+  std::string c0 = w.idx(0);
+  // Past the last column a warp reads column 0 and stores nothing.
+  std::string colSafe =
+      w.select(w.cmp("ult", col, w.idx(s.n)), col, c0, "index");
+  std::string aBase = batchOffset(w, s.lhs, z);
+  std::string bBase =
+      w.add(batchOffset(w, s.rhs, z), w.mulc(colSafe, s.rhs.colStride));
+  std::string zero = w.let("arith.constant dense<0.0> : " + accType);
+  // A run of `element`s as f32, rounded to the tensor-core type.
+  auto rounded = [&](const std::string &v, const std::string &element) {
+    std::string f = element == "f32"
+                        ? v
+                        : w.let("arith.extf " + v + " : " + vectorOf(element) +
+                                " to " + accType);
+    if (element == types.element)
+      return f;
+    std::string t = w.let("arith.truncf " + f + " : " + accType + " to " +
+                          vectorOf(types.element));
+    return w.let("arith.extf " + t + " : " + vectorOf(types.element) + " to " +
+                 accType);
+  };
+  auto load = [&](const std::string &memref, const std::string &type,
+                  const std::string &element, const std::string &index,
+                  int64_t count) {
+    std::string vt = "vector<" + std::to_string(count) + "x" + element + ">";
+    return w.let("vector.load " + memref + "[" + index + "] {alignment = " +
+                 std::to_string(count * elementBytes(element)) +
+                 " : i64} : " + type + ", " + vt);
+  };
+  // The weight's run at k (element address `at`) as f32 values of the
+  // tensor-core type: as stored, or dequantized as the tile copies
+  // dequantize it (float(q) * scale[n]; blocked: (q - zero) * scale of
+  // its block), then rounded.
+  const std::string scaleType = flatType(s.rhsScaleElements);
+  const std::string zeroType = flatType(s.rhsScaleElements, "i8");
+  auto weightRun = [&](const std::string &at, const std::string &k) {
+    if (!s.hasRhsScale)
+      return rounded(load("%rhs", rhsType, s.rhsElement, at, vec),
+                     s.rhsElement);
+    std::string scaleAt = colSafe, zeroPoint;
+    if (s.rhsBlock)
+      scaleAt = w.add(w.mulc(colSafe, (s.k + s.rhsBlock - 1) / s.rhsBlock),
+                      w.div(k, w.idx(s.rhsBlock)));
+    std::string scale =
+        w.let("vector.broadcast " + w.load("%rhsScale", scaleType, scaleAt) +
+              " : f32 to " + accType);
+    if (s.hasRhsZeroPoint)
+      zeroPoint = w.load("%rhsZero", zeroType, scaleAt);
+    std::string q;
+    if (s.rhsBlock && s.rhsBits == 4) {
+      // Four bytes at element address / 2: element 2j in the low nibble of
+      // byte j, 2j + 1 in the high one; signed nibbles, or unsigned less
+      // the zero point.
+      std::string bytes = load("%rhs", rhsType, "i8", w.div(at, w.idx(2)), 4);
+      const std::string v4 = "vector<4xi8>";
+      auto splat = [&](int v) {
+        return w.let("arith.constant dense<" + std::to_string(v) + "> : " + v4);
+      };
+      std::string low, high;
+      if (!zeroPoint.empty()) {
+        std::string z =
+            w.let("vector.broadcast " + zeroPoint + " : i8 to " + v4);
+        low = w.bin("arith.subi",
+                    w.bin("arith.andi", bytes, splat(15), v4.c_str()), z,
+                    v4.c_str());
+        high = w.bin("arith.subi",
+                     w.bin("arith.shrui", bytes, splat(4), v4.c_str()), z,
+                     v4.c_str());
+      } else {
+        low = w.bin("arith.shrsi",
+                    w.bin("arith.shli", bytes, splat(4), v4.c_str()), splat(4),
+                    v4.c_str());
+        high = w.bin("arith.shrsi", bytes, splat(4), v4.c_str());
+      }
+      std::vector<std::string> elements;
+      for (int64_t j = 0; j < 4; ++j)
+        for (const std::string &half : {low, high})
+          elements.push_back(w.let("vector.extract " + half + "[" +
+                                   std::to_string(j) + "] : i8 from " + v4));
+      std::string wide =
+          w.let("vector.from_elements " + llvm::join(elements, ", ") + " : " +
+                vectorOf("i8"));
+      q = w.let("arith.sitofp " + wide + " : " + vectorOf("i8") + " to " +
+                accType);
+    } else if (s.rhsBlock) {
+      // A byte per element: signed, or unsigned less the zero point (in
+      // i32).
+      std::string bytes = load("%rhs", rhsType, "i8", at, vec);
+      std::string wide;
+      if (!zeroPoint.empty()) {
+        std::string z =
+            w.let("vector.broadcast " +
+                  w.let("arith.extui " + zeroPoint + " : i8 to i32") +
+                  " : i32 to " + vectorOf("i32"));
+        wide = w.bin("arith.subi",
+                     w.let("arith.extui " + bytes + " : " + vectorOf("i8") +
+                           " to " + vectorOf("i32")),
+                     z, vectorOf("i32").c_str());
+      } else {
+        wide = w.let("arith.extsi " + bytes + " : " + vectorOf("i8") + " to " +
+                     vectorOf("i32"));
+      }
+      q = w.let("arith.sitofp " + wide + " : " + vectorOf("i32") + " to " +
+                accType);
+    } else {
+      q = w.let("arith.sitofp " + load("%rhs", rhsType, "i8", at, vec) + " : " +
+                vectorOf("i8") + " to " + accType);
+    }
+    std::string t =
+        w.let("arith.truncf " + w.bin("arith.mulf", q, scale, accType.c_str()) +
+              " : " + accType + " to " + vectorOf(types.element));
+    return w.let("arith.extf " + t + " : " + vectorOf(types.element) + " to " +
+                 accType);
+  };
+
+  std::string loop = w.fresh("kloop");
+  std::string kk = w.fresh("kk");
+  std::vector<std::string> acc;
+  std::string iter, types32;
+  for (int64_t r = 0; r < s.m; ++r) {
+    acc.push_back(w.fresh("acc"));
+    iter += (r ? ", " : "") + acc.back() + " = " + zero;
+    types32 += (r ? ", " : "") + accType;
+  }
+  w.line(loop + ":" + std::to_string(s.m) + " = scf.for " + kk + " = " + c0 +
+         " to " + w.idx(s.k) + " step " + w.idx(step) + " iter_args(" + iter +
+         ") -> (" + types32 + ") {");
+  std::vector<std::string> next = acc;
+  for (int64_t u = 0; u < unroll; ++u) {
+    // This lane's run: k .. k + vec - 1, wholly inside k or outside.
+    std::string k = w.add(kk, w.mulc(w.addc(lane, u * 32), vec));
+    std::string ok = w.cmp("ult", k, w.idx(s.k));
+    std::string kSafe = w.select(ok, k, c0, "index");
+    std::string b =
+        weightRun(w.add(bBase, w.mulc(kSafe, s.rhs.rowStride)), kSafe);
+    b = w.select(ok, b, zero, accType.c_str());
+    for (int64_t r = 0; r < s.m; ++r) {
+      std::string a =
+          rounded(load("%lhs", lhsType, s.lhsElement,
+                       w.add(aBase, w.addc(w.mulc(kSafe, s.lhs.colStride),
+                                           r * s.lhs.rowStride)),
+                       vec),
+                  s.lhsElement);
+      a = w.select(ok, a, zero, accType.c_str());
+      next[r] =
+          w.let("math.fma " + a + ", " + b + ", " + next[r] + " : " + accType);
+    }
+  }
+  w.line("scf.yield " + llvm::join(next, ", ") + " : " + types32);
+  w.line("}");
+
+  MatmulEpilogue epilogue(w, s, types, z);
+  std::vector<std::string> sums;
+  for (int64_t r = 0; r < s.m; ++r) {
+    std::string v = loop + "#" + std::to_string(r);
+    std::string sum;
+    for (int64_t e = 0; e < vec; ++e) {
+      std::string x = w.let("vector.extract " + v + "[" + std::to_string(e) +
+                            "] : f32 from " + accType);
+      sum = sum.empty() ? x : w.fadd(sum, x);
+    }
+    sums.push_back(w.shuffleReduce(sum, /*isMax=*/false, {16, 8, 4, 2, 1}));
+  }
+  w.line("scf.if " + w.cmp("eq", lane, c0) + " {");
+  for (int64_t r = 0; r < s.m; ++r)
+    epilogue.store(sums[r], w.idx(r), col);
+  w.line("}");
+  w.line("gpu.return");
+  kernel.text = text + w.text + "  }\n";
+  return kernel;
+}
+
+namespace {
 /// The flat buffers of an attention kernel (q, k, v and the output in the
 /// spec's float type, the mask in its own) and its parameter list.
 struct AttentionBuffers {

@@ -194,6 +194,13 @@ int64_t wgmmaThreads(const MatMulSpec &spec);
 /// the tensor-core type already, 16-byte runs along k), the condition of
 /// its three-stage pipeline.
 bool wgmmaCopiesAsync(const MatMulSpec &spec);
+/// Products of at most kGemvRows rows (per batch) take the GEMV kernel:
+/// one warp per output column, kGemvWarps per block.
+constexpr int64_t kGemvRows = 8;
+constexpr int64_t kGemvWarps = 8;
+/// Whether the GEMV kernel computes `spec`: few rows, float operands (no
+/// integer product, no weight dequantized in the kernel).
+bool gemvApplies(const MatMulSpec &spec);
 constexpr int64_t kAttentionWarps = 4;
 constexpr int64_t kAttentionBlockQ = 16 * kAttentionWarps;
 constexpr int64_t kAttentionBlockK = 64;
@@ -221,6 +228,9 @@ TiledKernel matmulKernel(const MatMulSpec &spec);
 /// sm_90a): tileM a multiple of 64 (one warpgroup each), tileN a multiple of
 /// 8 up to 256, tileK a multiple of 16; bf16 or f16.
 TiledKernel wgmmaMatmulKernel(const MatMulSpec &spec);
+/// The same product for few rows (gemvApplies): kGemvWarps columns per
+/// block of 32 * kGemvWarps threads, grid (ceil(n / kGemvWarps), 1, batch).
+TiledKernel gemvKernel(const MatMulSpec &spec);
 TiledKernel attentionKernel(const AttentionSpec &spec);
 std::string rowKernel(const RowSpec &spec);
 /// (%input, %scales, %out): one block of kRowThreads per row.

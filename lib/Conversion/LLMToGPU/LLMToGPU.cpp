@@ -360,7 +360,7 @@ private:
                           .value_or(gk::kStaticSharedBytes))
                 : gk::kStaticSharedBytes;
   }
-  /// Tiles the product, generates its kernel (wgmma or mma.sync); returns
+  /// Tiles the product, generates its kernel (GEMV, wgmma or mma.sync); returns
   /// the block's threads.
   int64_t emitProduct(gk::MatMulSpec &spec);
   LogicalResult lower(llm::MatMulOp op);
@@ -418,6 +418,19 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
 }
 
 int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
+  // A product of a few rows (a decode step's) reads its weight with one warp
+  // per column; a block tile of 64 rows or more would give n / 64 blocks.
+  // The description's gpu.gemv_max_rows lowers the bound (0: never).
+  int64_t gemvRows =
+      desc ? static_cast<int64_t>(
+                 desc->number("gpu.gemv_max_rows").value_or(gk::kGemvRows))
+           : gk::kGemvRows;
+  if (spec.m <= gemvRows && gk::gemvApplies(spec)) {
+    spec.tileM = std::max<int64_t>(spec.m, 1);
+    spec.tileN = gk::kGemvWarps;
+    add(spec.name, gk::gemvKernel(spec));
+    return 32 * gk::kGemvWarps;
+  }
   // The row and column sums of asymmetric s8 products are mma.sync's.
   if (wgmma && !spec.offsets.lhsShifted() && !spec.offsets.rhsShifted()) {
     chooseWgmmaTiles(spec);
@@ -1517,8 +1530,15 @@ template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
     std::string name = intrinsic;
     if (skipF32 && type.isF32())
       return failure();
-    if (anyFloat && (type.isF16() || type.isF32() || type.isF64()))
+    auto isFloat = [](Type t) { return t.isF16() || t.isF32() || t.isF64(); };
+    auto vector = dyn_cast<VectorType>(type);
+    if (anyFloat && isFloat(type))
       name += ".f" + std::to_string(type.getIntOrFloatBitWidth());
+    else if (anyFloat && !reciprocal && vector && vector.getRank() == 1 &&
+             !vector.isScalable() && isFloat(vector.getElementType()))
+      // An overloaded intrinsic on a vector: llvm.fma.v8f32.
+      name += ".v" + std::to_string(vector.getNumElements()) + "f" +
+              std::to_string(vector.getElementTypeBitWidth());
     else if (!type.isF32())
       return failure();
     Location loc = op.getLoc();

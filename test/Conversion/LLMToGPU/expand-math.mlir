@@ -76,4 +76,16 @@ gpu.module @kernels {
     %p = math.fpowi %x, %n : bf16, i32
     return %s, %e, %p : bf16, bf16, bf16
   }
+
+  // fma on scalars and on vectors (the GEMV kernel's f32 runs): LLVM's
+  // overloaded intrinsic, not a call of __nv_fmaf per element.
+  // CHECK-LABEL: func.func @fma
+  // CHECK: llvm.call_intrinsic "llvm.fma.f32"({{.*}}) : (f32, f32, f32) -> f32
+  // CHECK: llvm.call_intrinsic "llvm.fma.v8f32"({{.*}}) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
+  // CHECK-NOT: math.fma
+  func.func @fma(%a: f32, %v: vector<8xf32>) -> (f32, vector<8xf32>) {
+    %s = math.fma %a, %a, %a : f32
+    %w = math.fma %v, %v, %v : vector<8xf32>
+    return %s, %w : f32, vector<8xf32>
+  }
 }

@@ -67,6 +67,18 @@
 // CHECK-LABEL: .visible .entry rms_norm_5(
 // CHECK-LABEL: .visible .entry softmax_6(
 // CHECK: ex2.approx
+// A decode step's projection (one row, the weight stored [N, K] as
+// llm-k-major-weights stores it): the GEMV kernel, 16-byte loads of the
+// bf16 weight copy, f32 fma, warp shuffles, no tensor cores.
+// CHECK-LABEL: .visible .entry matmul_7(
+// CHECK-NOT: mma.sync
+// CHECK: ld.global.v4.b32
+// CHECK-NOT: mma.sync
+// CHECK: fma.rn.f32
+// CHECK-NOT: mma.sync
+// CHECK: shfl.sync.bfly.b32
+// CHECK-NOT: mma.sync
+// CHECK: ret;
 // The generic path (after the fused kernels): the elementwise add, one
 // thread per element.
 // CHECK-LABEL: .visible .entry forward_kernel(
@@ -80,6 +92,7 @@
 // RES: kernel regs spill st spill ld
 // RES-DAG: attention_2 {{[0-9]+}} 0 0 {{[0-9]+}}
 // RES-DAG: matmul_0 {{[0-9]+}} 0 0 {{[0-9]+}}
+// RES-DAG: matmul_7 {{[0-9]+}} 0 0 0
 
 // F16: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // F16-NOT: bf16.bf16
@@ -88,10 +101,11 @@ func.func @forward(%x: tensor<2x1024x1024xf32>, %w: tensor<1024x4096xf32>,
                    %b: tensor<4096xf32>, %r: tensor<2x1024x4096xf32>,
                    %q: tensor<2x8x256x128xf32>, %k: tensor<2x2x256x128xf32>,
                    %v: tensor<2x2x256x128xf32>, %mask: tensor<2x1x256x256xf32>,
-                   %g: tensor<1024xf32>)
+                   %g: tensor<1024xf32>, %xd: tensor<1x1024xf32>,
+                   %wd: tensor<4096x1024xf32> {llm.weight = "wd"})
     -> (tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
         tensor<2x8x256x128xf32>, tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>,
-        tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>) {
+        tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>, tensor<1x4096xf32>) {
   %y = llm.matmul %x, %w bias %b residual %r {activation = #llm.activation<gelu_tanh>}
       : (tensor<2x1024x1024xf32>, tensor<1024x4096xf32>, tensor<4096xf32>, tensor<2x1024x4096xf32>) -> tensor<2x1024x4096xf32>
   %s = llm.matmul %q, %q {transpose_rhs = true, scale = 0.125 : f32}
@@ -105,8 +119,10 @@ func.func @forward(%x: tensor<2x1024x1024xf32>, %w: tensor<1024x4096xf32>,
   %n = llm.rms_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-6 : f32}
       : (tensor<2x1024x1024xf32>, tensor<1024xf32>) -> tensor<2x1024x1024xf32>
   %p = llm.softmax %s {axis = 3 : i64} : tensor<2x8x256x256xf32>
+  %d = llm.matmul %xd, %wd bias %b {transpose_rhs = true}
+      : (tensor<1x1024xf32>, tensor<4096x1024xf32>, tensor<4096xf32>) -> tensor<1x4096xf32>
   %e = llm.add %l, %n : (tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>) -> tensor<2x1024x1024xf32>
-  return %y, %s, %a, %m, %l, %n, %p, %e : tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
+  return %y, %s, %a, %m, %l, %n, %p, %e, %d : tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
       tensor<2x8x256x128xf32>, tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>,
-      tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>
+      tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>, tensor<1x4096xf32>
 }

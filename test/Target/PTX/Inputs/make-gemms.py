@@ -22,6 +22,14 @@ only by fp32 summation order. Cases:
   bf16-long   x[72,600] @ W[600,136], all bf16: ten k tiles of 64 (the
               last partial), so every stage of a four-stage pipeline is
               refilled while products of others are in flight
+  gemv        x[1,264] @ W[264,90] + b, then Relu: one row (a decode
+              step), the GEMV kernel's 8-element runs along k (the weight
+              stored [N, K]), the second of two unrolled runs past k
+  gemv-rows   x[2,3,100] @ W[100,20] + r: six rows (batch folded), k not a
+              multiple of 8 (one element per load), a residual
+  gemv-batched  A[3,2,40] @ B[3,40,24], both inputs: two rows per batch, a
+              rhs strided along k
+  bf16-gemv   x[1,520] @ W[520,136], all bf16
   bf16-deep   x[130,200] @ W[200,136] + b, all bf16: seven k tiles, the
               last one partial (the three-stage wgmma pipeline wraps
               around its stages twice)
@@ -124,5 +132,29 @@ write(out, "bf16-deep",
 
 x, w = bf16(rand(72, 600)), bf16(rand(600, 136))
 write(out, "bf16-long", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+      ["x"], ["y"], {"w": w}, {"x": x}, {"y": bf16(mm(x, w))},
+      elem=TensorProto.BFLOAT16)
+
+x, w, b = rand(1, 264), rand(264, 90), rand(90)
+write(out, "gemv",
+      [helper.make_node("MatMul", ["x", "w"], ["p"]),
+       helper.make_node("Add", ["p", "b"], ["q"]),
+       helper.make_node("Relu", ["q"], ["y"])],
+      ["x"], ["y"], {"w": w, "b": b}, {"x": x},
+      {"y": np.maximum(mm(x, w) + b, 0)})
+
+x, w, r = rand(2, 3, 100), rand(100, 20), rand(2, 3, 20)
+write(out, "gemv-rows",
+      [helper.make_node("MatMul", ["x", "w"], ["p"]),
+       helper.make_node("Add", ["p", "r"], ["y"])],
+      ["x", "r"], ["y"], {"w": w}, {"x": x, "r": r},
+      {"y": mm(x, w) + r})
+
+a, bb = rand(3, 2, 40), rand(3, 40, 24)
+write(out, "gemv-batched", [helper.make_node("MatMul", ["a", "b"], ["y"])],
+      ["a", "b"], ["y"], {}, {"a": a, "b": bb}, {"y": mm(a, bb)})
+
+x, w = bf16(rand(1, 520)), bf16(rand(520, 136))
+write(out, "bf16-gemv", [helper.make_node("MatMul", ["x", "w"], ["y"])],
       ["x"], ["y"], {"w": w}, {"x": x}, {"y": bf16(mm(x, w))},
       elem=TensorProto.BFLOAT16)
