@@ -1771,7 +1771,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   const std::string &qType = buffers.q, &oType = buffers.o,
                     &maskType = buffers.mask;
   // Two shared stages of K and V when they fit the block's shared memory
-  // (48 KiB: 16-bit head dims up to 64; an H100's 227 KiB: up to 256), else
+  // (48 KiB: head dims up to 80; an H100's 227 KiB: up to 256), else
   // one.
   const int64_t stageBytes = kAttentionBlockK * (kPitch + vPitch) * types.bytes;
   const int64_t stages = 2 * stageBytes <= s.sharedBudget ? 2 : 1;
