@@ -20,9 +20,11 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   bf16 and fp32; gemm-N-wgmma: the same compiled for sm_90a (the kernels on
   wgmma.mma_async instead of mma.sync); gemm-N-bf16 (and -wgmma): the
   same product with x, w and y in bf16, the operand types of cuBLAS's bf16
-  GEMM (its wgmma kernel at 4096: 128x256 tiles with k tiles of 64 on four
-  shared stages, 192 KiB of dynamic shared memory; -wgmma3: three stages,
-  gpu.wgmma_stages 3; -wgmma2: two of 32-wide k tiles, gpu.wgmma_stages 2);
+  GEMM (its mma.sync kernel on four shared stages, 128x128 tiles in 80 KiB
+  of dynamic shared memory; -mma2: on two, gpu.mma_stages 2; its wgmma
+  kernel at 4096: 128x256 tiles with k tiles of 64 on four shared stages,
+  192 KiB; -wgmma3: three stages, gpu.wgmma_stages 3; -wgmma2: two of
+  32-wide k tiles, gpu.wgmma_stages 2);
 - gemm-int8-N (and -wgmma): ONNX MatMulInteger (int8 x int8 -> exact
   int32, the s8 tensor-core kernel) against torch._int_mm (cuBLASLt int8);
 - attention: causal softmax(Q K^T / 8) V at sequence 2048, 16 heads of 64,
@@ -116,15 +118,15 @@ def write_gemm(path, n, bf16=False):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
-def write_no_gemv_description(path):
-    """The bundled H100 description with gpu.gemv_max_rows 0: decode
-    products on the tensor-core kernels instead of the GEMV kernel."""
+def write_h100_variant(path, name, figure, value, why):
+    """The bundled H100 description with one gpu figure changed (and its
+    source): gemv_max_rows 0 puts decode products on the tensor-core
+    kernels, mma_stages 2 keeps the mma.sync kernel on two stages."""
     with open(os.path.join(ROOT, "targets", "h100.json")) as f:
         desc = json.load(f)
-    desc["name"] = "h100-no-gemv"
-    desc["gpu"]["gemv_max_rows"] = 0
-    desc["sources"]["gpu.gemv_max_rows"] = (
-        "bench_gpu.py: decode products on the tensor-core kernels, for comparison")
+    desc["name"] = name
+    desc["gpu"][figure] = value
+    desc["sources"]["gpu." + figure] = "bench_gpu.py: " + why
     with open(path, "w") as f:
         json.dump(desc, f, indent=2)
 
@@ -281,7 +283,11 @@ def prepare(args):
         sm90a_one_sm = os.path.join(work, "h100-sm90a-1sm.json")
         write_sm90a_description(sm90a_one_sm, sm_count=1)
         no_gemv = os.path.join(work, "h100-no-gemv.json")
-        write_no_gemv_description(no_gemv)
+        write_h100_variant(no_gemv, "h100-no-gemv", "gemv_max_rows", 0,
+                           "decode products on the tensor-core kernels, for comparison")
+        mma2 = os.path.join(work, "h100-mma2.json")
+        write_h100_variant(mma2, "h100-mma2", "mma_stages", 2,
+                           "the two-stage mma.sync pipeline, for comparison")
         print("bench_gpu: checks (exported models, matmul, attention and int8 cases)",
               flush=True)
         index["checks"] = prepare_checks(build, folder, work, sm90a, sm90a_one_sm)
@@ -300,7 +306,8 @@ def prepare(args):
             # The same product with bf16 x, w and y (cp.async copies both
             # operands straight into shared memory).
             write_gemm(path, n, bf16=True)
-            for suffix, desc, kernel in (("", None, "mma.sync"), ("-wgmma", sm90a, "wgmma"),
+            for suffix, desc, kernel in (("", None, "mma.sync"), ("-mma2", mma2, "mma.sync2"),
+                                         ("-wgmma", sm90a, "wgmma"),
                                          ("-wgmma3", sm90a3, "wgmma3"),
                                          ("-wgmma2", sm90a2, "wgmma2")):
                 compile_artifact(build, path, os.path.join(folder, f"gemm-{n}-bf16{suffix}"),

@@ -1118,12 +1118,26 @@ struct AsyncOperands {
 
 } // namespace
 
+bool llmc::gpu_kernels::matmulCopiesAsync(const MatMulSpec &spec) {
+  MmaTypes types(spec.mmaType);
+  auto [copyA, copyB] = productCopies(spec, types, "", "", matmulThreads(spec));
+  return !spec.hasRhsScale && !spec.offsets.lhsUnsigned &&
+         !spec.offsets.rhsUnsigned && copyA.copiesAsync(types) &&
+         copyB.copiesAsync(types);
+}
+
 // The block tile's k loop is software-pipelined over two shared stages:
 // while the warps multiply stage s, the next k tile is in flight: as
 // cp.async copies straight into stage s^1 for operands already in the
 // tensor-core type, else as loads into registers that are rounded and
 // stored into stage s^1 after the products. The copies are waited for and
 // one barrier per k tile separates the two stages.
+//
+// S > 2 stages (spec.stages, when cp.async moves both operands): the
+// prologue issues k tiles 0 .. S - 2; iteration i first copies k tile
+// i + S - 1 into the stage that iteration i - 1 multiplied (free since its
+// closing barrier), multiplies stage i % S, then waits until k tile i + 1
+// has landed (cp.async.wait_group S - 2) and ends with one barrier.
 TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   MmaTypes types(s.mmaType);
   const int64_t threads = matmulThreads(s);
@@ -1133,9 +1147,11 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   const int accCount = tilesM * tilesN * 4;
   // 16 bytes of padding spread rows over banks and keep rows 16-byte aligned.
   const int64_t pitch = s.tileK + 16 / types.bytes;
+  const int64_t stages = s.stages > 2 && matmulCopiesAsync(s) ? s.stages : 2;
   auto stagedTile = [&](int64_t rows) {
-    return "memref<2x" + std::to_string(rows) + "x" + std::to_string(pitch) +
-           "x" + types.element + ", #gpu.address_space<workgroup>>";
+    return "memref<" + std::to_string(stages) + "x" + std::to_string(rows) +
+           "x" + std::to_string(pitch) + "x" + types.element +
+           ", #gpu.address_space<workgroup>>";
   };
   const std::string aTile = stagedTile(s.tileM), bTile = stagedTile(s.tileN);
   auto [copyA, copyB] = productCopies(s, types, aTile, bTile, threads);
@@ -1151,8 +1167,8 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   TiledKernel kernel;
   std::string text =
       tiledHeader(s.name, matmulParams(s, copyA, copyB),
-                  {{"%aTile", aTile, 2 * s.tileM * pitch * types.bytes},
-                   {"%bTile", bTile, 2 * s.tileN * pitch * types.bytes}},
+                  {{"%aTile", aTile, stages * s.tileM * pitch * types.bytes},
+                   {"%bTile", bTile, stages * s.tileN * pitch * types.bytes}},
                   threads, kernel.dynamicSharedBytes);
 
   Writer w;
@@ -1177,9 +1193,12 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   copyA.pitch = copyB.pitch = pitch;
   AsyncOperands async(w, types, copyA, copyB, aAddress, bAddress);
 
-  // Prologue: k tile 0 into stage 0.
+  // Prologue: k tile 0 into stage 0 (S > 2 stages: and k tiles 1 .. S - 2,
+  // still in flight, into stages 1 .. S - 2).
   async.store(types, tid, c0, async.start(tid, aBase, bBase, m0, n0, c0, c0));
-  async.wait();
+  for (int64_t t = 1; t + 1 < stages; ++t)
+    async.issue(tid, aBase, bBase, m0, n0, w.idx(t * s.tileK), w.idx(t));
+  async.wait(stages - 2);
   w.line("gpu.barrier");
 
   // Accumulators: tilesM x tilesN tiles of 16x8 per warp, 4 registers each.
@@ -1210,12 +1229,15 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   w.line(loop + ":" + std::to_string(loopCount) + " = scf.for " + kt + " = " +
          c0 + " to " + cK + " step " + w.idx(s.tileK) + " iter_args(" + iter +
          ") -> (" + accTypes(loopCount, types.acc) + ") {");
-  std::string stage = w.rem(w.div(kt, w.idx(s.tileK)), c2);
-  std::string nextStage = w.bin("arith.subi", c1, stage);
-  // The next k tile's copies and loads (all outside the matrix after the
-  // last tile).
-  auto loaded =
-      async.start(tid, aBase, bBase, m0, n0, w.addc(kt, s.tileK), nextStage);
+  std::string tile = w.div(kt, w.idx(s.tileK));
+  std::string stage = w.rem(tile, stages == 2 ? c2 : w.idx(stages));
+  std::string nextStage = stages == 2
+                              ? w.bin("arith.subi", c1, stage)
+                              : w.rem(w.addc(tile, stages - 1), w.idx(stages));
+  // The copies and loads of k tile i + S - 1 (all outside the matrix near
+  // the end).
+  auto loaded = async.start(tid, aBase, bBase, m0, n0,
+                            w.addc(kt, (stages - 1) * s.tileK), nextStage);
 
   std::vector<std::string> acc(args);
   std::string aStage = w.mulc(stage, s.tileM * pitch * types.bytes);
@@ -1260,11 +1282,14 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
       accumulate(accCount + rowSums + ni * 4, {ones, ones, ones, ones}, b[ni]);
   }
   async.store(types, tid, nextStage, loaded);
-  async.wait();
+  async.wait(stages - 2);
   w.line("gpu.barrier");
   w.line("scf.yield " + llvm::join(acc, ", ") + " : " +
          accTypes(loopCount, types.acc));
   w.line("}");
+  // The (zero-fill) copies issued past the end.
+  if (stages > 2)
+    async.wait();
 
   MatmulEpilogue epilogue(w, s, types, z);
   auto result = [&](int i) { return loop + "#" + std::to_string(i); };

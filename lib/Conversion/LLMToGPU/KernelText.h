@@ -72,9 +72,9 @@ struct MatMulSpec {
   /// 16, warpN of 8): the block has (tileM / warpM) * (tileN / warpN) warps.
   int64_t tileM = 64, tileN = 64, tileK = 32;
   int64_t warpM = 32, warpN = 32;
-  /// Shared stages of the wgmma kernel: 2, or 3 and more when cp.async
-  /// fills both operand tiles (wgmmaCopiesAsync): the products of one k tile
-  /// then stay in flight (wgmma.wait_group 1) across the barrier that
+  /// Shared stages of the mma.sync and wgmma kernels: 2, or 3 and more when
+  /// cp.async fills both operand tiles (wgmmaCopiesAsync): the products of one
+  /// k tile then stay in flight (wgmma.wait_group 1) across the barrier that
   /// publishes the next k tile, and the copies of the S - 2 after it are in
   /// flight.
   int64_t stages = 2;
@@ -190,6 +190,10 @@ struct QuantizeTensorSpec {
 int64_t matmulThreads(const MatMulSpec &spec);
 /// The wgmma product: one warpgroup per 64 rows of the block tile.
 int64_t wgmmaThreads(const MatMulSpec &spec);
+/// Whether cp.async moves both operand tiles of the mma.sync product (each
+/// in the tensor-core type already, moved as it is), the condition of its
+/// pipeline over more than two stages.
+bool matmulCopiesAsync(const MatMulSpec &spec);
 /// Whether cp.async moves both operand tiles of the wgmma product (each in
 /// the tensor-core type already, 16-byte runs along k), the condition of
 /// its three-stage pipeline.

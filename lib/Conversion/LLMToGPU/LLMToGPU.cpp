@@ -387,7 +387,10 @@ private:
 void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   // The largest block tile whose two shared stages fit the description's
   // per-block budget, whose threads fit a block, and that still gives every
-  // SM a block; small problems fall back to 64x64 (four 32x32 warps).
+  // SM a block; small problems fall back to 64x64 (four 32x32 warps). When
+  // cp.async moves both operands, then as many stages as fit, up to the
+  // description's gpu.mma_stages (default 4): 128x128 tiles on four stages
+  // take 80 KiB of an H100's dynamic shared memory.
   double smem = static_cast<double>(sharedBudget());
   double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
   double maxThreads =
@@ -410,11 +413,22 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
       spec.tileN = c.tileN;
       spec.warpM = c.warpM;
       spec.warpN = c.warpN;
+      break;
+    }
+    spec.tileM = spec.tileN = 64;
+    spec.warpM = spec.warpN = 32;
+  }
+  spec.stages = 2;
+  if (!gk::matmulCopiesAsync(spec))
+    return;
+  int64_t maxStages =
+      desc ? static_cast<int64_t>(desc->number("gpu.mma_stages").value_or(4))
+           : 4;
+  for (int64_t stages = maxStages; stages > 2; --stages)
+    if (stages * (spec.tileM + spec.tileN) * rowBytes <= smem) {
+      spec.stages = stages;
       return;
     }
-  }
-  spec.tileM = spec.tileN = 64;
-  spec.warpM = spec.warpN = 32;
 }
 
 int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {

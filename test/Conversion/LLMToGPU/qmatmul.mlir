@@ -12,9 +12,9 @@
 // CHECK-SAME: args(%{{.*}} : memref<2048xi8>, %{{.*}} : memref<16384xi8>, %{{.*}} : memref<32xf32>, %{{.*}} : memref<256xf32>, %{{.*}} : memref<256xf32>, %{{.*}} : memref<8192xf32>)
 // CHECK-NOT: llm.
 // CHECK: gpu.func @qmatmul_0(%{{.*}}: memref<2048xi8>, %{{.*}}: memref<16384xi8>, %{{.*}}: memref<32xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<8192xf32>)
-// CHECK-SAME: workgroup(%{{.*}} : memref<2x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%{{.*}} : memref<4x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4x64x80xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // 16 int8 values at a time copied into shared memory unconverted, by
-// cp.async.
+// cp.async, on four stages (both operands copied: 2 x 20 KiB).
 // CHECK: memref.extract_aligned_pointer_as_index %arg0 : memref<2048xi8> -> index
 // CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // CHECK-NOT: vector.store %{{.*}}, %arg6
