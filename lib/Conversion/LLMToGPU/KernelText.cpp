@@ -442,6 +442,31 @@ int64_t elementBytes(const std::string &type) {
   return type == "f32" || type == "i32" ? 4 : type == "i8" ? 1 : 2;
 }
 
+/// The low and high nibbles of packed 4-bit weights `bytes` (of type `i8`:
+/// i8 or a vector of i8) as i8: unsigned less `zero` (of the same type)
+/// when given, else signed.
+std::pair<std::string, std::string> splitNibbles(Writer &w,
+                                                 const std::string &bytes,
+                                                 const std::string &zero,
+                                                 const std::string &i8) {
+  auto splat = [&](int value) {
+    return w.let("arith.constant " +
+                 (i8 == "i8" ? std::to_string(value)
+                             : "dense<" + std::to_string(value) + ">") +
+                 " : " + i8);
+  };
+  const char *type = i8.c_str();
+  if (!zero.empty())
+    return {w.bin("arith.subi", w.bin("arith.andi", bytes, splat(15), type),
+                  zero, type),
+            w.bin("arith.subi", w.bin("arith.shrui", bytes, splat(4), type),
+                  zero, type)};
+  std::string low =
+      w.bin("arith.shrsi", w.bin("arith.shli", bytes, splat(4), type), splat(4),
+            type);
+  return {low, w.bin("arith.shrsi", bytes, splat(4), type)};
+}
+
 struct TileCopy {
   std::string memref, memrefType, tile, tileType;
   std::string element = "f32"; // of the global buffer
@@ -687,26 +712,13 @@ private:
     int64_t bytes = std::max<int64_t>(vector / 2, 1);
     std::string i8 = bytes == 1 ? "i8" : "vector<" + std::to_string(bytes) + "xi8>";
     std::string f32 = bytes == 1 ? "f32" : "vector<" + std::to_string(bytes) + "xf32>";
-    auto splat = [&](int value) {
-      return w.let("arith.constant " +
-                   (bytes == 1 ? std::to_string(value)
-                               : "dense<" + std::to_string(value) + ">") +
-                   " : " + i8);
-    };
-    std::string v = values[i], low, high;
+    std::string zero;
     if (zeroPoint) {
-      std::string zero = values[chunks + i * perChunk + 1];
+      zero = values[chunks + i * perChunk + 1];
       if (bytes > 1)
         zero = w.let("vector.broadcast " + zero + " : i8 to " + i8);
-      low = w.bin("arith.subi", w.bin("arith.andi", v, splat(15), i8.c_str()),
-                  zero, i8.c_str());
-      high = w.bin("arith.subi", w.bin("arith.shrui", v, splat(4), i8.c_str()),
-                   zero, i8.c_str());
-    } else {
-      low = w.bin("arith.shrsi", w.bin("arith.shli", v, splat(4), i8.c_str()),
-                  splat(4), i8.c_str());
-      high = w.bin("arith.shrsi", v, splat(4), i8.c_str());
     }
+    auto [low, high] = splitNibbles(w, values[i], zero, i8);
     if (bytes > 1)
       scale = w.let("vector.broadcast " + scale + " : f32 to " + f32);
     auto dequantize = [&](const std::string &q) {
@@ -1114,6 +1126,19 @@ struct AsyncOperands {
     if (!b)
       copyB.store(w, types, tid, stage, loaded.b);
   }
+  /// A pipeline's prologue over `stages` stages: k tile 0 into stage 0,
+  /// then k tiles 1 .. stages - 2, still in flight, into their stages; waits
+  /// for tile 0 only. The caller publishes it.
+  void prologue(const MmaTypes &types, const std::string &tid,
+                const std::string &aBase, const std::string &bBase,
+                const std::string &m0, const std::string &n0, int64_t tileK,
+                int64_t stages) {
+    std::string c0 = w.idx(0);
+    store(types, tid, c0, start(tid, aBase, bBase, m0, n0, c0, c0));
+    for (int64_t t = 1; t + 1 < stages; ++t)
+      issue(tid, aBase, bBase, m0, n0, w.idx(t * tileK), w.idx(t));
+    wait(stages - 2);
+  }
 };
 
 } // namespace
@@ -1193,12 +1218,7 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   copyA.pitch = copyB.pitch = pitch;
   AsyncOperands async(w, types, copyA, copyB, aAddress, bAddress);
 
-  // Prologue: k tile 0 into stage 0 (S > 2 stages: and k tiles 1 .. S - 2,
-  // still in flight, into stages 1 .. S - 2).
-  async.store(types, tid, c0, async.start(tid, aBase, bBase, m0, n0, c0, c0));
-  for (int64_t t = 1; t + 1 < stages; ++t)
-    async.issue(tid, aBase, bBase, m0, n0, w.idx(t * s.tileK), w.idx(t));
-  async.wait(stages - 2);
+  async.prologue(types, tid, aBase, bBase, m0, n0, s.tileK, stages);
   w.line("gpu.barrier");
 
   // Accumulators: tilesM x tilesN tiles of 16x8 per warp, 4 registers each.
@@ -1397,16 +1417,7 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string bShared = sharedAddress(w, "%bTile", bTile);
   AsyncOperands async(w, types, copyA, copyB, aShared, bShared);
 
-  // Prologue: k tile 0 into stage 0 (S >= 3 stages: and k tiles 1 .. S - 2,
-  // still in flight, into stages 1 .. S - 2).
-  async.store(types, tid, c0, async.start(tid, aBase, bBase, m0, n0, c0, c0));
-  if (pipelined) {
-    for (int64_t t = 1; t + 1 < stages; ++t)
-      async.issue(tid, aBase, bBase, m0, n0, w.idx(t * s.tileK), w.idx(t));
-    async.wait(stages - 2);
-  } else {
-    async.wait();
-  }
+  async.prologue(types, tid, aBase, bBase, m0, n0, s.tileK, stages);
   proxyFence();
   w.line("gpu.barrier");
 
@@ -1633,25 +1644,12 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
       // the zero point.
       std::string bytes = load("%rhs", rhsType, "i8", w.div(at, w.idx(2)), 4);
       const std::string v4 = "vector<4xi8>";
-      auto splat = [&](int v) {
-        return w.let("arith.constant dense<" + std::to_string(v) + "> : " + v4);
-      };
-      std::string low, high;
-      if (!zeroPoint.empty()) {
-        std::string z =
-            w.let("vector.broadcast " + zeroPoint + " : i8 to " + v4);
-        low = w.bin("arith.subi",
-                    w.bin("arith.andi", bytes, splat(15), v4.c_str()), z,
-                    v4.c_str());
-        high = w.bin("arith.subi",
-                     w.bin("arith.shrui", bytes, splat(4), v4.c_str()), z,
-                     v4.c_str());
-      } else {
-        low = w.bin("arith.shrsi",
-                    w.bin("arith.shli", bytes, splat(4), v4.c_str()), splat(4),
-                    v4.c_str());
-        high = w.bin("arith.shrsi", bytes, splat(4), v4.c_str());
-      }
+      auto [low, high] = splitNibbles(
+          w, bytes,
+          zeroPoint.empty()
+              ? ""
+              : w.let("vector.broadcast " + zeroPoint + " : i8 to " + v4),
+          v4);
       std::vector<std::string> elements;
       for (int64_t j = 0; j < 4; ++j)
         for (const std::string &half : {low, high})
