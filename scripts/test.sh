@@ -11,6 +11,8 @@
 #   LLMC_SKIP_SETUP=1      do not run scripts/setup.sh (test what is built)
 #   LLMC_LIT_FILTER=REGEX  run only the lit tests whose path matches
 #   LLMC_LIT_ARGS="..."    more arguments for lit (e.g. -j4)
+#   LLMC_CPU_OPT_LEVEL=N   host JIT / HLS C-simulation optimization (default
+#                          0 here, 2 for users; results are the same)
 # Lit counts XFAIL as passed and UNSUPPORTED as skipped; pytest's exit 5
 # ("no tests collected") is not a failure.
 set -euo pipefail
@@ -28,6 +30,8 @@ say() { echo "[test] $*"; }
 if [[ "${LLMC_SKIP_SETUP:-0}" != 1 ]]; then
   bash "$ROOT/scripts/setup.sh"
 fi
+
+export LLMC_CPU_OPT_LEVEL="${LLMC_CPU_OPT_LEVEL:-0}"
 
 RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/llmc-test.XXXXXX")"
 trap 'rm -rf "$RESULTS"' EXIT

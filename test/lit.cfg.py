@@ -25,6 +25,11 @@ config.substitutions.append(("%python", python))
 config.substitutions.append(("%models", os.path.join(config.llmc_src_root, "test", "models")))
 config.substitutions.append(("%llmc_src", config.llmc_src_root))
 config.environment["PYTHONPATH"] = os.path.join(config.llmc_obj_root, "python")
+# The host JIT and the HLS C-simulation compile the small test models without
+# optimization (results are bit-identical at every level, see
+# e2e/cpu-opt-level.test): about half of the suite's time otherwise.
+# LLMC_CPU_OPT_LEVEL=2 lit ... runs the suite as users run by default.
+config.environment["LLMC_CPU_OPT_LEVEL"] = os.environ.get("LLMC_CPU_OPT_LEVEL", "0")
 
 tools = ["llm-opt", "llm-translate", "llm-compile", "llm-run", "llm-hls-check"]
 llvm_config.add_tool_substitutions(tools, [config.llmc_tools_dir])

@@ -22,6 +22,16 @@ class ExecutionEngine;
 
 namespace llmc {
 
+/// How hard the compilers of the code this machine's CPU runs optimize: the
+/// host JIT (LLVM's optimizer at this level; instruction selection None,
+/// Less, then Aggressive from 2 on) and the HLS C-simulation build (g++
+/// -O<level>). `LLMC_CPU_OPT_LEVEL` sets it (0 to 3, default 2). Results
+/// do not depend on it (no fast-math, no contraction): level 0 compiles
+/// several times faster and runs slower, which suits small test models.
+/// An unset or empty variable is the default; anything else not 0-3 is an
+/// error naming the variable.
+llvm::Expected<unsigned> cpuOptLevel();
+
 class HostExecutable {
 public:
   /// JIT-compiles `loweredModule` (the host pipeline's output). `weights`

@@ -1,5 +1,6 @@
 //===- HLSRuntime.cpp - HLS C-simulation with the host C++ compiler -------===//
 #include "llmc/Runtime/HLSRuntime.h"
+#include "llmc/Runtime/HostRuntime.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -97,6 +98,9 @@ llvm::Error HLSExecutable::writeSources(StringRef directory) const {
 llvm::Error HLSExecutable::build() {
   if (!binary.empty())
     return llvm::Error::success();
+  llvm::Expected<unsigned> optLevel = cpuOptLevel();
+  if (!optLevel)
+    return optLevel.takeError();
   std::string compiler;
   if (const char *given = std::getenv("LLMC_HLS_CXX"); given && *given) {
     auto found = llvm::sys::findProgramByName(given);
@@ -136,9 +140,10 @@ llvm::Error HLSExecutable::build() {
   llvm::SmallString<256> kernel(workDir), testbench(workDir);
   llvm::sys::path::append(kernel, "kernel.cpp");
   llvm::sys::path::append(testbench, "testbench.cpp");
-  std::vector<StringRef> args = {compiler, "-std=c++17", "-O2",
-                                 "-ffp-contract=off", "-o", output, kernel,
-                                 testbench, "-lm"};
+  std::string optFlag = "-O" + std::to_string(*optLevel);
+  std::vector<StringRef> args = {
+      compiler, "-std=c++17", optFlag, "-ffp-contract=off", "-o", output,
+      kernel,   testbench,    "-lm"};
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log),
                                           StringRef(log)};
   std::string message;

@@ -20,6 +20,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
 #include <mutex>
 
 using namespace llmc;
@@ -148,6 +149,17 @@ void initializeNativeTarget() {
 }
 } // namespace
 
+llvm::Expected<unsigned> llmc::cpuOptLevel() {
+  const char *given = std::getenv("LLMC_CPU_OPT_LEVEL");
+  if (!given || !*given)
+    return 2;
+  unsigned level;
+  if (llvm::StringRef(given).getAsInteger(10, level) || level > 3)
+    return makeError("LLMC_CPU_OPT_LEVEL must be 0, 1, 2 or 3, not '" +
+                     llvm::Twine(given) + "'");
+  return level;
+}
+
 HostExecutable::~HostExecutable() = default;
 
 llvm::Expected<std::unique_ptr<HostExecutable>>
@@ -171,24 +183,31 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
   if (llvm::Error error = checkEntry(loweredModule, signature))
     return std::move(error);
 
+  llvm::Expected<unsigned> optLevel = cpuOptLevel();
+  if (!optLevel)
+    return optLevel.takeError();
+  const llvm::CodeGenOptLevel codeGenLevel =
+      *optLevel == 0   ? llvm::CodeGenOptLevel::None
+      : *optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                       : llvm::CodeGenOptLevel::Aggressive;
   initializeNativeTarget();
   auto targetBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!targetBuilder)
     return targetBuilder.takeError();
-  targetBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  targetBuilder->setCodeGenOptLevel(codeGenLevel);
   auto targetMachine = targetBuilder->createTargetMachine();
   if (!targetMachine)
     return targetMachine.takeError();
 
   // The optimizer gets the host's target machine so that it vectorizes for
   // the host's vector units.
-  auto transformer = mlir::makeOptimizingTransformer(
-      /*optLevel=*/2, /*sizeLevel=*/0, targetMachine->get());
+  auto transformer = mlir::makeOptimizingTransformer(*optLevel, /*sizeLevel=*/0,
+                                                     targetMachine->get());
   llvm::StringRef runtimeLibraries[] = {LLMC_MLIR_RUNTIME_DIR
                                         "/libmlir_c_runner_utils.so"};
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
-  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  options.jitCodeGenOptLevel = codeGenLevel;
   options.sharedLibPaths = runtimeLibraries;
 
   // The engine reports translation problems as diagnostics; collect them
