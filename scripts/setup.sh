@@ -10,6 +10,9 @@
 #   LLMC_SKIP_APT=1       do not install packages (report what is missing)
 #   LLMC_SKIP_BUILD=1     configure only, do not build
 #   LLMC_BUILD_JOBS=N     parallel build jobs (default: ninja's choice)
+#   CC, CXX               compilers for a new build folder (default: clang-22,
+#                         which builds llmc in about 3/4 of g++ 12's time;
+#                         g++ stays installed for HLS C-simulation)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +21,7 @@ BUILD_DIR="${LLMC_BUILD_DIR:-build}"
 LLVM_PREFIX=/usr/lib/llvm-22
 
 PACKAGES=(
-  build-essential cmake ninja-build git
+  build-essential clang-22 cmake ninja-build git
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3 python3-dev python3-onnx python3-numpy python3-torch python3-pytest
@@ -69,7 +72,11 @@ if [[ -f "$BUILD_DIR/build.ninja" ]]; then
   say "$BUILD_DIR/ is configured"
 else
   say "configuring $BUILD_DIR/"
-  cmake -G Ninja -S . -B "$BUILD_DIR" \
+  compilers=()
+  if [[ -z "${CXX:-}" ]] && command -v clang++-22 >/dev/null 2>&1; then
+    compilers=(-DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22)
+  fi
+  cmake -G Ninja -S . -B "$BUILD_DIR" "${compilers[@]}" \
     -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
     -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit" \
     -DCMAKE_BUILD_TYPE=Release

@@ -3816,11 +3816,12 @@ LogicalResult ONNXImporter::importEinsum() {
   for (auto [term, value] : llvm::zip(terms, operands)) {
     SmallVector<int64_t> axes;
     std::string kept;
+    const std::string *self = &term;
     for (auto [dim, index] : llvm::enumerate(term)) {
-      bool elsewhere = llvm::is_contained(out, index) ||
+      char c = index;
+      bool elsewhere = llvm::is_contained(out, c) ||
                        llvm::any_of(terms, [&](const std::string &other) {
-                         return &other != &term &&
-                                llvm::is_contained(other, index);
+                         return &other != self && llvm::is_contained(other, c);
                        });
       if (elsewhere)
         kept.push_back(index);

@@ -43,12 +43,12 @@ struct GPUAnchorLaunchReadsPass
     });
     for (Operation *user : users)
       for (OpOperand &operand : user->getOpOperands())
-        anchor(user, operand);
+        anchorOperand(user, operand);
   }
 
   /// Rebuilds `operand`'s view chain on a to_buffer placed before `user`
   /// when the chain starts at a tensor's buffer.
-  void anchor(Operation *user, OpOperand &operand) {
+  void anchorOperand(Operation *user, OpOperand &operand) {
     if (!isa<BaseMemRefType>(operand.get().getType()))
       return;
     SmallVector<Operation *> views; // From the argument back to the root.

@@ -325,7 +325,9 @@ llvm::json::Object llmc::estimate(const TargetDescription &target,
   double prefillEnergy = 0, decodeEnergy = 0;
   llvm::json::Array layerRows;
   for (const OpCost &cost : costs) {
-    auto [unit, rate] = unitFor(cost);
+    const std::pair<std::string, double> unitAndRate = unitFor(cost);
+    const std::string &unit = unitAndRate.first;
+    const double rate = unitAndRate.second;
     double weights = cost.weightFloatBytes * floatScale + cost.weightOtherBytes;
     double stream = cost.streamFloatBytes * floatScale + cost.streamOtherBytes;
     double cache = cost.cacheFloatBytes * floatScale + cost.cacheOtherBytes;

@@ -114,8 +114,8 @@ public:
   /// them; in the model's float math all its scores are equal and softmax
   /// weighs them uniformly, as it does here.
   std::string maskedScore(const std::string &score, const std::string &mask) {
-    return fmax(fadd(score, fmul(mask, f32(1.4426950408889634))),
-                let("arith.constant 0xFF7FFFFF : f32"));
+    std::string sum = fadd(score, fmul(mask, f32(1.4426950408889634)));
+    return fmax(sum, let("arith.constant 0xFF7FFFFF : f32"));
   }
   /// 2^a with the hardware's ex2.approx (libdevice's exp2f would stay a
   /// call in large kernels).
@@ -193,6 +193,13 @@ std::string sharedType(int64_t rows, int64_t cols, const std::string &element) {
          element + ", #gpu.address_space<workgroup>>";
 }
 
+/// The stage of k tile `tile + ahead` in a ring of `stages`.
+std::string wrapStage(Writer &w, const std::string &tile, int64_t ahead,
+                      int64_t stages) {
+  std::string later = w.addc(tile, ahead);
+  return w.rem(later, w.idx(stages));
+}
+
 /// Offset of batch `z` in an operand.
 std::string batchOffset(Writer &w, const Operand &operand,
                         const std::string &z) {
@@ -200,7 +207,8 @@ std::string batchOffset(Writer &w, const Operand &operand,
   for (const BatchTerm &term : operand.batch) {
     if (term.stride == 0 || term.size == 1)
       continue;
-    std::string index = w.rem(w.div(z, w.idx(term.divisor)), w.idx(term.size));
+    std::string quotient = w.div(z, w.idx(term.divisor));
+    std::string index = w.rem(quotient, w.idx(term.size));
     offset = w.add(offset, w.mulc(index, term.stride));
   }
   return offset;
@@ -328,14 +336,16 @@ std::string activate(Writer &w, Activation activation, const std::string &x) {
     return w.fmax(x, w.f32(0.0));
   case Activation::Gelu: {
     std::string e = w.math("erf", w.fmul(x, w.f32(M_SQRT1_2)));
-    return w.fmul(w.fmul(x, w.f32(0.5)), w.fadd(e, w.f32(1.0)));
+    std::string half = w.fmul(x, w.f32(0.5));
+    return w.fmul(half, w.fadd(e, w.f32(1.0)));
   }
   case Activation::GeluTanh: {
     std::string cube = w.fmul(w.fmul(x, x), x);
-    std::string inner = w.fmul(w.fadd(x, w.fmul(cube, w.f32(0.044715))),
-                               w.f32(0.7978845608028654));
+    std::string sum = w.fadd(x, w.fmul(cube, w.f32(0.044715)));
+    std::string inner = w.fmul(sum, w.f32(0.7978845608028654));
     std::string t = w.math("tanh", inner);
-    return w.fmul(w.fmul(x, w.f32(0.5)), w.fadd(t, w.f32(1.0)));
+    std::string half = w.fmul(x, w.f32(0.5));
+    return w.fmul(half, w.fadd(t, w.f32(1.0)));
   }
   case Activation::Silu: {
     std::string e = w.exp(w.fsub(w.f32(0.0), x));
@@ -363,9 +373,9 @@ std::string quantizeValue(Writer &w, const std::string &v,
 /// `v` quantized as a kernel's static output quantization `q` says.
 std::string quantizeValue(Writer &w, const std::string &v,
                           const OutputQuantization &q) {
-  return quantizeValue(w, v, w.f32(q.scale),
-                       q.zero != 0 ? w.f32(static_cast<double>(q.zero)) : "",
-                       q.isUnsigned);
+  std::string scale = w.f32(q.scale);
+  std::string zero = q.zero != 0 ? w.f32(static_cast<double>(q.zero)) : "";
+  return quantizeValue(w, v, scale, zero, q.isUnsigned);
 }
 
 std::string header(const std::string &name,
@@ -461,9 +471,8 @@ std::pair<std::string, std::string> splitNibbles(Writer &w,
                   zero, type),
             w.bin("arith.subi", w.bin("arith.shrui", bytes, splat(4), type),
                   zero, type)};
-  std::string low =
-      w.bin("arith.shrsi", w.bin("arith.shli", bytes, splat(4), type), splat(4),
-            type);
+  std::string shifted = w.bin("arith.shli", bytes, splat(4), type);
+  std::string low = w.bin("arith.shrsi", shifted, splat(4), type);
   return {low, w.bin("arith.shrsi", bytes, splat(4), type)};
 }
 
@@ -557,13 +566,12 @@ struct TileCopy {
                         "] {alignment = " + std::to_string(vector / perByte) +
                         " : i64} : " + memrefType + ", " + packedType);
         values.push_back(v);
-        std::string blockIndex = w.select(
-            ok,
-            w.add(w.mulc(gr, blocksPerRow), w.div(gk, w.idx(block))),
-            w.idx(0), "index");
+        std::string rowBlocks = w.mulc(gr, blocksPerRow);
+        std::string unsafeIndex = w.add(rowBlocks, w.div(gk, w.idx(block)));
+        std::string blockIndex = w.select(ok, unsafeIndex, w.idx(0), "index");
         // Outside the matrix the scale is 0, so the element is.
-        parameters.push_back(w.select(
-            ok, w.load(scaleMemref, scaleType, blockIndex), w.f32(0.0), "f32"));
+        std::string scale = w.load(scaleMemref, scaleType, blockIndex);
+        parameters.push_back(w.select(ok, scale, w.f32(0.0), "f32"));
         if (!zeroMemref.empty())
           parameters.push_back(w.load(zeroMemref, zeroType, blockIndex));
         continue;
@@ -729,7 +737,8 @@ private:
     low = dequantize(low);
     high = dequantize(high);
     if (vector == 1) {
-      std::string odd = w.cmp("ne", w.rem(k, w.idx(2)), w.idx(0));
+      std::string parity = w.rem(k, w.idx(2));
+      std::string odd = w.cmp("ne", parity, w.idx(0));
       return w.let("arith.truncf " + w.select(odd, high, low, "f32") +
                    " : f32 to " + types.element);
     }
@@ -793,11 +802,12 @@ private:
               const std::string &row0, const std::string &k0, int64_t i) const {
     auto [r, k] = position(w, tid, i);
     std::string gr = w.add(row0, r), gk = w.add(k0, k);
-    std::string ok = w.andi(w.cmp("ult", gr, w.idx(extentRows)),
-                            w.cmp("ult", gk, w.idx(extentK)));
-    std::string addr =
-        w.add(base, w.add(w.mulc(gr, strideRow), w.mulc(gk, strideK)));
-    return {r, k, gr, gk, ok, w.select(ok, addr, w.idx(0), "index")};
+    std::string rowInside = w.cmp("ult", gr, w.idx(extentRows));
+    std::string ok = w.andi(rowInside, w.cmp("ult", gk, w.idx(extentK)));
+    std::string rowOffset = w.mulc(gr, strideRow);
+    std::string addr = w.add(base, w.add(rowOffset, w.mulc(gk, strideK)));
+    std::string safe = w.select(ok, addr, w.idx(0), "index");
+    return {r, k, gr, gk, ok, safe};
   }
 
   /// The element offset of (r, k) of a stage in the tile.
@@ -813,10 +823,11 @@ private:
     if (!coreSbo)
       return stage + ", " + r + ", " + k;
     std::string c8 = w.idx(8), c = w.idx(coreRow);
-    std::string offset = w.add(
-        w.add(w.mulc(w.div(r, c8), coreSbo),
-              w.mulc(w.div(k, c), 8 * coreRow)),
-        w.add(w.mulc(w.rem(r, c8), coreRow), w.rem(k, c)));
+    std::string rowGroup = w.mulc(w.div(r, c8), coreSbo);
+    std::string kGroup = w.mulc(w.div(k, c), 8 * coreRow);
+    std::string core = w.add(rowGroup, kGroup);
+    std::string rowInCore = w.mulc(w.rem(r, c8), coreRow);
+    std::string offset = w.add(core, w.add(rowInCore, w.rem(k, c)));
     return w.add(w.mulc(stage, rows * tileK), offset);
   }
   /// The type of one run of `type` elements (the scalar type for 1).
@@ -959,7 +970,8 @@ public:
   void store(const std::string &value, const std::string &row,
              const std::string &col, const std::string &rowSum = "",
              const std::string &colSum = "") {
-    std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
+    std::string rowInside = w.cmp("ult", row, cM);
+    std::string ok = w.andi(rowInside, w.cmp("ult", col, cN));
     w.line("scf.if " + ok + " {");
     std::string v = value;
     std::string out = w.add(outBase, w.add(w.mulc(row, s.n), col));
@@ -1007,8 +1019,8 @@ public:
 private:
   std::string at(const std::string &base, const Operand &operand,
                  const std::string &row, const std::string &col) {
-    return w.add(base, w.add(w.mulc(row, operand.rowStride),
-                             w.mulc(col, operand.colStride)));
+    std::string rowOffset = w.mulc(row, operand.rowStride);
+    return w.add(base, w.add(rowOffset, w.mulc(col, operand.colStride)));
   }
 
   /// An operand's effective zero point at (row, col) as i32: the stored one
@@ -1022,8 +1034,8 @@ private:
                            at(base, *zero, row, col));
     if (!isUnsigned)
       return w.let("arith.extsi " + q + " : i8 to i32");
-    return w.bin("arith.subi", w.let("arith.extui " + q + " : i8 to i32"),
-                 w.i32(128), "i32");
+    std::string widened = w.let("arith.extui " + q + " : i8 to i32");
+    return w.bin("arith.subi", widened, w.i32(128), "i32");
   }
 
   /// acc - za' colsum(b') - zb' rowsum(a') + K za' zb' in wrapping i32 (the
@@ -1043,11 +1055,11 @@ private:
       acc = w.bin("arith.subi", acc, w.bin("arith.muli", zb, rowSum, "i32"),
                   "i32");
     }
-    if (!za.empty() && !zb.empty())
-      acc = w.bin("arith.addi", acc,
-                  w.bin("arith.muli", w.bin("arith.muli", za, zb, "i32"),
-                        w.i32(s.k), "i32"),
+    if (!za.empty() && !zb.empty()) {
+      std::string zz = w.bin("arith.muli", za, zb, "i32");
+      acc = w.bin("arith.addi", acc, w.bin("arith.muli", zz, w.i32(s.k), "i32"),
                   "i32");
+    }
     return acc;
   }
 
@@ -1135,8 +1147,10 @@ struct AsyncOperands {
                 int64_t stages) {
     std::string c0 = w.idx(0);
     store(types, tid, c0, start(tid, aBase, bBase, m0, n0, c0, c0));
-    for (int64_t t = 1; t + 1 < stages; ++t)
-      issue(tid, aBase, bBase, m0, n0, w.idx(t * tileK), w.idx(t));
+    for (int64_t t = 1; t + 1 < stages; ++t) {
+      std::string k0 = w.idx(t * tileK);
+      issue(tid, aBase, bBase, m0, n0, k0, w.idx(t));
+    }
     wait(stages - 2);
   }
 };
@@ -1234,16 +1248,15 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   // The byte offsets of the rows this lane gives ldmatrix (see ldmatrix):
   // A's lanes 0-15 rows 0-15 at k 0, lanes 16-31 the same rows at k + half;
   // B's lanes by 8: columns 0-7 at k 0 and + half, then columns 8-15.
-  std::string aLane =
-      w.mulc(w.add(w.mulc(w.add(warpRow, w.rem(lane, w.idx(16))), pitch),
-                   w.mulc(w.div(lane, w.idx(16)), halfK)),
-             types.bytes);
-  std::string bLane = w.mulc(
-      w.add(w.mulc(w.add(warpCol, w.add(w.mulc(w.div(lane, w.idx(16)), 8),
-                                        w.rem(lane, w.idx(8)))),
-                   pitch),
-            w.mulc(w.rem(w.div(lane, w.idx(8)), c2), halfK)),
-      types.bytes);
+  std::string aRow = w.add(warpRow, w.rem(lane, w.idx(16)));
+  std::string aRowOffset = w.mulc(aRow, pitch);
+  std::string aK = w.mulc(w.div(lane, w.idx(16)), halfK);
+  std::string aLane = w.mulc(w.add(aRowOffset, aK), types.bytes);
+  std::string bRowPair = w.mulc(w.div(lane, w.idx(16)), 8);
+  std::string bRow = w.add(warpCol, w.add(bRowPair, w.rem(lane, w.idx(8))));
+  std::string bRowOffset = w.mulc(bRow, pitch);
+  std::string bK = w.mulc(w.rem(w.div(lane, w.idx(8)), c2), halfK);
+  std::string bLane = w.mulc(w.add(bRowOffset, bK), types.bytes);
   std::string loop = w.fresh("kloop");
   std::string kt = w.fresh("kt");
   w.line(loop + ":" + std::to_string(loopCount) + " = scf.for " + kt + " = " +
@@ -1251,9 +1264,8 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
          ") -> (" + accTypes(loopCount, types.acc) + ") {");
   std::string tile = w.div(kt, w.idx(s.tileK));
   std::string stage = w.rem(tile, stages == 2 ? c2 : w.idx(stages));
-  std::string nextStage = stages == 2
-                              ? w.bin("arith.subi", c1, stage)
-                              : w.rem(w.addc(tile, stages - 1), w.idx(stages));
+  std::string nextStage = stages == 2 ? w.bin("arith.subi", c1, stage)
+                                      : wrapStage(w, tile, stages - 1, stages);
   // The copies and loads of k tile i + S - 1 (all outside the matrix near
   // the end).
   auto loaded = async.start(tid, aBase, bBase, m0, n0,
@@ -1494,7 +1506,7 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
     // the end).
     std::string ahead = w.addc(kt, (stages - 1) * s.tileK);
     async.issue(tid, aBase, bBase, m0, n0, ahead,
-                w.rem(w.addc(tile, stages - 1), w.idx(stages)));
+                wrapStage(w, tile, stages - 1, stages));
   } else {
     async.store(types, tid, nextStage, loaded);
     // The copies' bytes, like the stores', reach the wgmma's async proxy
@@ -1513,14 +1525,15 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   }
 
   MatmulEpilogue epilogue(w, s, types, z);
-  std::string rowBase = w.add(
-      w.add(m0, w.mulc(group, 64)), w.add(w.mulc(w.rem(warp, w.idx(4)), 16), g));
+  std::string groupRow = w.add(m0, w.mulc(group, 64));
+  std::string warpRow = w.mulc(w.rem(warp, w.idx(4)), 16);
+  std::string rowBase = w.add(groupRow, w.add(warpRow, g));
   std::string colBase = w.add(n0, t2);
   for (int64_t r = 0; r < accCount; ++r) {
     std::string value = w.let("llvm.extractvalue " + loop + "[" +
                               std::to_string(r) + "] : " + accType);
-    epilogue.store(value, w.addc(rowBase, ((r / 2) % 2) * 8),
-                   w.addc(colBase, (r % 2) + 8 * (r / 4)));
+    std::string row = w.addc(rowBase, ((r / 2) % 2) * 8);
+    epilogue.store(value, row, w.addc(colBase, (r % 2) + 8 * (r / 4)));
   }
   w.line("gpu.return");
   kernel.text = text + w.text + "  }\n";
@@ -1594,8 +1607,8 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   std::string colSafe =
       w.select(w.cmp("ult", col, w.idx(s.n)), col, c0, "index");
   std::string aBase = batchOffset(w, s.lhs, z);
-  std::string bBase =
-      w.add(batchOffset(w, s.rhs, z), w.mulc(colSafe, s.rhs.colStride));
+  std::string bBatch = batchOffset(w, s.rhs, z);
+  std::string bBase = w.add(bBatch, w.mulc(colSafe, s.rhs.colStride));
   std::string zero = w.let("arith.constant dense<0.0> : " + accType);
   // A run of `element`s as f32, rounded to the tensor-core type.
   auto rounded = [&](const std::string &v, const std::string &element) {
@@ -1629,9 +1642,11 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
       return rounded(load("%rhs", rhsType, s.rhsElement, at, vec),
                      s.rhsElement);
     std::string scaleAt = colSafe, zeroPoint;
-    if (s.rhsBlock)
-      scaleAt = w.add(w.mulc(colSafe, (s.k + s.rhsBlock - 1) / s.rhsBlock),
-                      w.div(k, w.idx(s.rhsBlock)));
+    if (s.rhsBlock) {
+      std::string rowStart =
+          w.mulc(colSafe, (s.k + s.rhsBlock - 1) / s.rhsBlock);
+      scaleAt = w.add(rowStart, w.div(k, w.idx(s.rhsBlock)));
+    }
     std::string scale =
         w.let("vector.broadcast " + w.load("%rhsScale", scaleType, scaleAt) +
               " : f32 to " + accType);
@@ -1700,9 +1715,10 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
     iter += (r ? ", " : "") + acc.back() + " = " + zero;
     types32 += (r ? ", " : "") + accType;
   }
+  std::string cK = w.idx(s.k), cStep = w.idx(step);
   w.line(loop + ":" + std::to_string(s.m) + " = scf.for " + kk + " = " + c0 +
-         " to " + w.idx(s.k) + " step " + w.idx(step) + " iter_args(" + iter +
-         ") -> (" + types32 + ") {");
+         " to " + cK + " step " + cStep + " iter_args(" + iter + ") -> (" +
+         types32 + ") {");
   std::vector<std::string> next = acc;
   for (int64_t u = 0; u < unroll; ++u) {
     // This lane's run: k .. k + vec - 1, wholly inside k or outside.
@@ -1859,7 +1875,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   std::string qScale = w.f32(s.scale * log2e);
   std::vector<std::array<std::string, 4>> qFrag;
   auto loadQ = [&](const std::string &row, const std::string &col) {
-    std::string ok = w.andi(w.cmp("ult", row, cSq), w.cmp("ult", col, cD));
+    std::string rowInside = w.cmp("ult", row, cSq);
+    std::string ok = w.andi(rowInside, w.cmp("ult", col, cD));
     std::string addr = w.add(qBase, w.add(w.mulc(row, s.headDim), col));
     return w.fmul(w.guardedLoad("%query", qType, addr, ok, zero, s.element),
                   qScale);
@@ -1869,7 +1886,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     for (int i = 0; i < 4; ++i) {
       std::string row = rows[i % 2];
       std::string col = w.addc(t2, ks + (i / 2) * 8);
-      frag[i] = packPair(w, types, loadQ(row, col), loadQ(row, w.addc(col, 1)));
+      std::string first = loadQ(row, col);
+      frag[i] = packPair(w, types, first, loadQ(row, w.addc(col, 1)));
     }
     qFrag.push_back(frag);
   }
@@ -1915,27 +1933,25 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   // The byte offsets of the rows this lane gives ldmatrix: K's lanes by 8
   // give 8 keys at d + 0, 8, 16, 24; V's give 16 keys at d + 0, then at
   // d + 8.
-  std::string kLane = w.mulc(w.add(w.mulc(w.rem(lane, w.idx(8)), kPitch),
-                                   w.mulc(w.div(lane, w.idx(8)), 8)),
-                             types.bytes);
-  std::string vLane = w.mulc(w.add(w.mulc(w.rem(lane, w.idx(16)), vPitch),
-                                   w.mulc(w.div(lane, w.idx(16)), 8)),
-                             types.bytes);
+  std::string kRow = w.mulc(w.rem(lane, w.idx(8)), kPitch);
+  std::string kD = w.mulc(w.div(lane, w.idx(8)), 8);
+  std::string kLane = w.mulc(w.add(kRow, kD), types.bytes);
+  std::string vRow = w.mulc(w.rem(lane, w.idx(16)), vPitch);
+  std::string vD = w.mulc(w.div(lane, w.idx(16)), 8);
+  std::string vLane = w.mulc(w.add(vRow, vD), types.bytes);
   std::string loop = w.fresh("keys");
   std::string kb = w.fresh("kb");
   {
     std::string iter;
     for (size_t i = 0; i < args.size(); ++i)
       iter += (i ? ", " : "") + args[i] + " = " + inits[i];
+    std::string first = w.idx(0), step = w.idx(kAttentionBlockK);
     w.line(loop + ":" + std::to_string(args.size()) + " = scf.for " + kb +
-           " = " + w.idx(0) + " to " + keyEnd + " step " +
-           w.idx(kAttentionBlockK) + " iter_args(" + iter + ") -> (" +
-           llvm::join(types32, ", ") + ") {");
+           " = " + first + " to " + keyEnd + " step " + step + " iter_args(" +
+           iter + ") -> (" + llvm::join(types32, ", ") + ") {");
   }
   std::string stage =
-      stages == 2
-          ? w.rem(w.div(kb, w.idx(kAttentionBlockK)), w.idx(2))
-          : c0;
+      stages == 2 ? wrapStage(w, w.div(kb, w.idx(kAttentionBlockK)), 0, 2) : c0;
   std::string nextStage =
       stages == 2 ? w.bin("arith.subi", w.idx(1), stage) : c0;
   std::string nextKey = w.addc(kb, kAttentionBlockK);
@@ -1968,9 +1984,9 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       if (s.mask != MaskKind::None) {
         std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
         std::string mkey = w.bin("arith.minui", key, w.idx(s.seqK - 1));
-        std::string addr =
-            w.add(maskBase, w.add(w.mulc(mrow, s.maskOperand.rowStride),
-                                  w.mulc(mkey, s.maskOperand.colStride)));
+        std::string maskRow = w.mulc(mrow, s.maskOperand.rowStride);
+        std::string addr = w.add(
+            maskBase, w.add(maskRow, w.mulc(mkey, s.maskOperand.colStride)));
         applyMask(w, s, maskType, addr, valid, v);
       }
       score[nt][e] = w.select(valid, v, negInf, "f32");
@@ -2048,7 +2064,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     for (int e = 0; e < 4; ++e) {
       std::string row = rows[e / 2];
       std::string col = w.addc(t2, dt * 8 + (e % 2));
-      std::string ok = w.andi(w.cmp("ult", row, cSq), w.cmp("ult", col, cDv));
+      std::string rowInside = w.cmp("ult", row, cSq);
+      std::string ok = w.andi(rowInside, w.cmp("ult", col, cDv));
       w.line("scf.if " + ok + " {");
       std::string v =
           w.fmul(loop + "#" + std::to_string(4 + dt * 4 + e), inverse[e / 2]);
@@ -2084,10 +2101,11 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
   std::string lane = w.rem(tid, w.idx(32));
   // Element i of the row: base + i * inner (inner > 1: a softmax over a
   // dim other than the last, rows interleaved).
-  std::string base =
-      s.inner == 1 ? w.mulc(row, s.length)
-                   : w.add(w.mulc(w.div(row, w.idx(s.inner)), s.length * s.inner),
-                           w.rem(row, w.idx(s.inner)));
+  std::string base = w.mulc(row, s.length);
+  if (s.inner != 1) {
+    std::string outer = w.mulc(w.div(row, w.idx(s.inner)), s.length * s.inner);
+    base = w.add(outer, w.rem(row, w.idx(s.inner)));
+  }
   std::string cL = w.idx(s.length), step = w.idx(kRowThreads);
   std::string zero = w.f32(0.0);
   std::string c0 = w.idx(0);
@@ -2159,8 +2177,9 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
           false);
     }
     std::string variance = w.fdiv(sumSq, length);
+    std::string one = w.f32(1.0);
     std::string inv =
-        w.fdiv(w.f32(1.0), w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
+        w.fdiv(one, w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
     writePass([&](const std::string &x, const std::string &i) {
       std::string v = w.fmul(w.fsub(x, center), inv);
       v = w.fmul(v, w.loadF32("%scale", pType, i, s.paramElement));
@@ -2214,8 +2233,8 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   loop(y, c0, w.idx(s.batch * s.queryHeads), c1);
   std::string head = w.rem(y, w.idx(s.queryHeads));
   std::string batch = w.div(y, w.idx(s.queryHeads));
-  std::string kvIndex = w.add(w.mulc(batch, s.kvHeads),
-                              w.div(head, w.idx(s.queryHeads / s.kvHeads)));
+  std::string kvHead = w.div(head, w.idx(s.queryHeads / s.kvHeads));
+  std::string kvIndex = w.add(w.mulc(batch, s.kvHeads), kvHead);
   std::string qBase = w.mulc(y, s.seqQ * s.headDim);
   std::string kBase = w.mulc(kvIndex, s.seqK * s.headDim);
   std::string vBase = w.mulc(kvIndex, s.seqK * s.valueDim);
@@ -2259,9 +2278,9 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
       valid = w.andi(valid, w.cmp("sle", key, w.addc(row, s.seqK - s.seqQ)));
     std::string v = sum;
     if (s.mask != MaskKind::None) {
-      std::string addr =
-          w.add(maskBase, w.add(w.mulc(row, s.maskOperand.rowStride),
-                                w.mulc(safe, s.maskOperand.colStride)));
+      std::string maskRow = w.mulc(row, s.maskOperand.rowStride);
+      std::string addr = w.add(
+          maskBase, w.add(maskRow, w.mulc(safe, s.maskOperand.colStride)));
       applyMask(w, s, maskType, addr, valid, v);
     }
     return std::make_pair(w.select(valid, v, negInf, "f32"), safe);
@@ -2311,8 +2330,9 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   }
   w.line("}");
   std::string total = keys + "#1";
-  std::string inverse = w.select(w.cmpf("ogt", total, zero),
-                                 w.fdiv(w.f32(1.0), total), zero, "f32");
+  std::string positive = w.cmpf("ogt", total, zero);
+  std::string inverse =
+      w.select(positive, w.fdiv(w.f32(1.0), total), zero, "f32");
   {
     std::string d = w.fresh("d");
     loop(d, c0, w.idx(s.valueDim), c1);
@@ -2427,10 +2447,12 @@ threadMinMax(Writer &w, const std::string &tid, const std::string &memref,
              const std::string &end, bool pairs) {
   std::string loop = w.fresh("mm"), i = w.fresh("i"), lo = w.fresh("lo"),
               hi = w.fresh("hi");
-  w.line(loop + ":2 = scf.for " + i + " = " + w.add(begin, tid) + " to " + end +
-         " step " + w.idx(kRowThreads) + " iter_args(" + lo + " = " +
-         w.f32(std::numeric_limits<double>::infinity()) + ", " + hi + " = " +
-         w.f32(-std::numeric_limits<double>::infinity()) + ") -> (f32, f32) {");
+  std::string first = w.add(begin, tid), step = w.idx(kRowThreads);
+  std::string inf = w.f32(std::numeric_limits<double>::infinity());
+  std::string negInf = w.f32(-std::numeric_limits<double>::infinity());
+  w.line(loop + ":2 = scf.for " + i + " = " + first + " to " + end + " step " +
+         step + " iter_args(" + lo + " = " + inf + ", " + hi + " = " + negInf +
+         ") -> (f32, f32) {");
   std::string a, b;
   if (pairs) {
     std::string at = w.mulc(i, 2);
@@ -2439,8 +2461,9 @@ threadMinMax(Writer &w, const std::string &tid, const std::string &memref,
   } else {
     a = b = w.load(memref, type, i);
   }
-  w.line("scf.yield " + w.bin("arith.minimumf", lo, a, "f32") + ", " +
-         w.bin("arith.maximumf", hi, b, "f32") + " : f32, f32");
+  std::string low = w.bin("arith.minimumf", lo, a, "f32");
+  std::string high = w.bin("arith.maximumf", hi, b, "f32");
+  w.line("scf.yield " + low + ", " + high + " : f32, f32");
   w.line("}");
   return {loop + "#0", loop + "#1"};
 }
@@ -2450,8 +2473,9 @@ std::pair<std::string, std::string> blockChunk(Writer &w,
                                                const QuantizeTensorSpec &s) {
   std::string block = w.let("gpu.block_id x");
   std::string begin = w.mulc(block, s.chunk());
-  std::string end = w.let("arith.minui " + w.addc(begin, s.chunk()) + ", " +
-                          w.idx(s.elements) + " : index");
+  std::string chunkEnd = w.addc(begin, s.chunk());
+  std::string end =
+      w.let("arith.minui " + chunkEnd + ", " + w.idx(s.elements) + " : index");
   return {begin, end};
 }
 
@@ -2509,8 +2533,9 @@ llmc::gpu_kernels::quantizeTensorKernel(const QuantizeTensorSpec &s) {
   std::string low = w.bin("arith.minimumf", min, zero, "f32");
   std::string high = w.bin("arith.maximumf", max, zero, "f32");
   std::string range = w.fsub(high, low);
-  std::string scale = w.select(w.cmpf("oeq", range, zero), w.f32(1.0),
-                               w.fdiv(range, w.f32(255.0)), "f32");
+  std::string empty = w.cmpf("oeq", range, zero);
+  std::string one = w.f32(1.0);
+  std::string scale = w.select(empty, one, w.fdiv(range, w.f32(255.0)), "f32");
   auto quantize = [&](const std::string &x, const std::string &shift) {
     return quantizeValue(w, x, scale, shift, /*isUnsigned=*/true);
   };
@@ -2518,16 +2543,18 @@ llmc::gpu_kernels::quantizeTensorKernel(const QuantizeTensorSpec &s) {
   std::string shift = w.let("arith.sitofp " +
                             w.let("arith.extui " + zeroPoint + " : i8 to i32") +
                             " : i32 to f32");
-  std::string first =
-      w.andi(w.cmp("eq", tid, c0), w.cmp("eq", w.let("gpu.block_id x"), c0));
+  std::string firstThread = w.cmp("eq", tid, c0);
+  std::string firstBlock = w.cmp("eq", w.let("gpu.block_id x"), c0);
+  std::string first = w.andi(firstThread, firstBlock);
   w.line("scf.if " + first + " {");
   w.line("memref.store " + scale + ", %scale[" + c0 + "] : " + flatType(1));
   w.line("memref.store " + zeroPoint + ", %zero[" + c0 +
          "] : " + flatType(1, "i8"));
   w.line("}");
   std::string i = w.fresh("i");
-  w.line("scf.for " + i + " = " + w.add(begin, tid) + " to " + end + " step " +
-         w.idx(kRowThreads) + " {");
+  std::string start = w.add(begin, tid), step = w.idx(kRowThreads);
+  w.line("scf.for " + i + " = " + start + " to " + end + " step " + step +
+         " {");
   std::string q = quantize(w.load("%input", xType, i), shift);
   w.line("memref.store " + q + ", %out[" + i + "] : " + qType);
   w.line("}");

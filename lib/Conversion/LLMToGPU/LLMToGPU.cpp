@@ -330,10 +330,9 @@ private:
     Value sharedBytes;
     if (int64_t bytes = dynamicShared.lookup(kernel))
       sharedBytes = arith::ConstantIntOp::create(b, loc, bytes, 32);
-    gpu::LaunchFuncOp::create(
-        b, loc, symbol,
-        gpu::KernelDim3{index(grid[0]), index(grid[1]), index(grid[2])},
-        gpu::KernelDim3{index(threads), index(1), index(1)}, sharedBytes, args);
+    gpu::KernelDim3 blocks{index(grid[0]), index(grid[1]), index(grid[2])};
+    gpu::KernelDim3 block{index(threads), index(1), index(1)};
+    gpu::LaunchFuncOp::create(b, loc, symbol, blocks, block, sharedBytes, args);
     for (auto [result, buffer] : llvm::zip(results, buffers)) {
       Value tensor = bufferization::ToTensorOp::create(
           b, loc, result.getType(), buffer, b.getUnitAttr(), b.getUnitAttr());

@@ -507,11 +507,12 @@ struct HLSAnnotatePass : llmc::impl::LLMHLSAnnotateBase<HLSAnnotatePass> {
       holder->setAttr("hls.uram", b.getI64IntegerAttr(uram));
       // Charge the first nest that uses the buffer (through any view).
       affine::AffineForOp owner;
+      Value buffer = value;
       for (affine::AffineForOp nest : nests) {
         bool uses = false;
         nest.walk([&](Operation *inner) {
           if (auto access = accessOf(inner, nest))
-            uses |= access->root == value;
+            uses |= access->root == buffer;
         });
         if (uses) {
           owner = nest;

@@ -496,9 +496,10 @@ private:
     for (auto [i, v] : llvm::enumerate(to)) {
       unsigned w = widthOf(v.getType());
       Word *dst = ptr(v);
+      const Word *src = temp[i].data();
       forActive([&](unsigned t) {
         for (unsigned e = 0; e < w; ++e)
-          dst[size_t(e) * T + t] = temp[i][size_t(e) * T + t];
+          dst[size_t(e) * T + t] = src[size_t(e) * T + t];
       });
     }
   }
@@ -1517,8 +1518,8 @@ private:
     if (auto from = dyn_cast<vector::FromElementsOp>(op)) {
       Word *r = ptr(from.getResult());
       for (auto [e, element] : llvm::enumerate(from.getElements())) {
-        Word *a = ptr(element);
-        forActive([&](unsigned t) { r[e * T + t] = a[t]; });
+        Word *a = ptr(element), *re = r + e * T;
+        forActive([&](unsigned t) { re[t] = a[t]; });
       }
       return true;
     }

@@ -254,8 +254,8 @@ func.func @weight_4bit_signed(%x: tensor<32x128xf32>, %q: tensor<128x64xi8> {llm
 // CHECK-COUNT-5: gpu.shuffle xor {{.*}} : f32
 // CHECK: gpu.barrier
 // CHECK: arith.subf
-// CHECK: arith.divf
 // CHECK: arith.cmpf oeq
+// CHECK: arith.divf
 // CHECK: arith.select
 // CHECK: math.roundeven
 // CHECK: memref.store %{{.*}}, %arg1[%{{.*}}] : memref<1xf32>
