@@ -351,13 +351,16 @@ private:
     if (kernel.dynamicSharedBytes)
       dynamicShared[name] = kernel.dynamicSharedBytes;
   }
+  /// The description's figure at `key`, or `fallback` without one (or
+  /// without a description).
+  double descNumber(llvm::StringRef key, double fallback) const {
+    return desc ? desc->number(key).value_or(fallback) : fallback;
+  }
   /// Shared memory per block that the description allows (its opt-in
   /// limit), or static shared memory's 48 KiB without one.
   int64_t sharedBudget() const {
-    return desc ? static_cast<int64_t>(
-                      desc->number("gpu.shared_memory_per_block_bytes")
-                          .value_or(gk::kStaticSharedBytes))
-                : gk::kStaticSharedBytes;
+    return static_cast<int64_t>(descNumber("gpu.shared_memory_per_block_bytes",
+                                           gk::kStaticSharedBytes));
   }
   /// Tiles the product, generates its kernel (GEMV, wgmma or mma.sync); returns
   /// the block's threads.
@@ -391,9 +394,8 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   // description's gpu.mma_stages (default 4): 128x128 tiles on four stages
   // take 80 KiB of an H100's dynamic shared memory.
   double smem = static_cast<double>(sharedBudget());
-  double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
-  double maxThreads =
-      desc ? desc->number("gpu.max_threads_per_block").value_or(1024) : 1024;
+  double sms = descNumber("gpu.sm_count", 1);
+  double maxThreads = descNumber("gpu.max_threads_per_block", 1024);
   struct Config {
     int64_t tileM, tileN, warpM, warpN;
   };
@@ -401,6 +403,8 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
       {128, 128, 64, 32}, {128, 64, 64, 32}, {64, 64, 32, 32}};
   // Bytes of one shared row: tileK elements and 16 bytes of padding.
   int64_t rowBytes = spec.mmaType == "s8" ? spec.tileK + 16 : spec.tileK * 2 + 16;
+  spec.tileM = spec.tileN = 64;
+  spec.warpM = spec.warpN = 32;
   for (const Config &c : candidates) {
     int64_t bytes = 2 * (c.tileM + c.tileN) * rowBytes;
     int64_t threads = 32 * (c.tileM / c.warpM) * (c.tileN / c.warpN);
@@ -414,15 +418,11 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
       spec.warpN = c.warpN;
       break;
     }
-    spec.tileM = spec.tileN = 64;
-    spec.warpM = spec.warpN = 32;
   }
   spec.stages = 2;
   if (!gk::matmulCopiesAsync(spec))
     return;
-  int64_t maxStages =
-      desc ? static_cast<int64_t>(desc->number("gpu.mma_stages").value_or(4))
-           : 4;
+  auto maxStages = static_cast<int64_t>(descNumber("gpu.mma_stages", 4));
   for (int64_t stages = maxStages; stages > 2; --stages)
     if (stages * (spec.tileM + spec.tileN) * rowBytes <= smem) {
       spec.stages = stages;
@@ -434,10 +434,8 @@ int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
   // A product of a few rows (a decode step's) reads its weight with one warp
   // per column; a block tile of 64 rows or more would give n / 64 blocks.
   // The description's gpu.gemv_max_rows lowers the bound (0: never).
-  int64_t gemvRows =
-      desc ? static_cast<int64_t>(
-                 desc->number("gpu.gemv_max_rows").value_or(gk::kGemvRows))
-           : gk::kGemvRows;
+  auto gemvRows =
+      static_cast<int64_t>(descNumber("gpu.gemv_max_rows", gk::kGemvRows));
   if (spec.m <= gemvRows && gk::gemvApplies(spec)) {
     spec.tileM = std::max<int64_t>(spec.m, 1);
     spec.tileN = gk::kGemvWarps;
@@ -468,11 +466,9 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
   // fewer bytes per product from L2. On an H100 (227 KiB) a large product
   // takes 128x256x64 on four stages (192 KiB); within 48 KiB, 128x128x32
   // on three.
-  double sms = desc ? desc->number("gpu.sm_count").value_or(1) : 1;
+  double sms = descNumber("gpu.sm_count", 1);
   int64_t smem = sharedBudget();
-  int64_t maxStages =
-      desc ? static_cast<int64_t>(desc->number("gpu.wgmma_stages").value_or(4))
-           : 4;
+  auto maxStages = static_cast<int64_t>(descNumber("gpu.wgmma_stages", 4));
   maxStages = std::max<int64_t>(maxStages, 2);
   const std::pair<int64_t, int64_t> candidates[] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
