@@ -1789,14 +1789,21 @@ struct AttentionBuffers {
 };
 
 /// The mask element at `addr`: a boolean one narrows `valid`, an additive
-/// one is added to the log2-scaled score `v` (Writer::maskedScore).
+/// one is added to the log2-scaled score `v` (Writer::maskedScore). An
+/// additive -inf hides the key as false does: the clamp in maskedScore
+/// would otherwise weigh it like a finite finfo.min, where a row mixes the
+/// two (a padding mask of finfo.min summed with a causal one of finfo.min
+/// gives -inf above the diagonal of the padded rows).
 void applyMask(Writer &w, const AttentionSpec &s, const std::string &maskType,
                const std::string &addr, std::string &valid, std::string &v) {
   if (s.mask == MaskKind::Bool) {
     valid = w.andi(valid, w.load("%mask", maskType, addr));
     return;
   }
-  v = w.maskedScore(v, w.loadF32("%mask", maskType, addr, s.maskElement));
+  std::string mask = w.loadF32("%mask", maskType, addr, s.maskElement);
+  std::string negInf = w.f32(-INFINITY);
+  valid = w.andi(valid, w.cmpf("une", mask, negInf));
+  v = w.maskedScore(v, mask);
 }
 } // namespace
 

@@ -15,6 +15,12 @@ llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
   cross      5 queries over 67 keys, d 30 (scalar loads), no mask
   gqa        4 query heads over 2 kv heads (expand and reshape, as Llama), causal,
              seq 70, d 32
+  finfo-min  a [B,1,S,S] mask summed from a causal and a left-padding mask of
+             finfo(float32).min, as Phi and older Hugging Face exports build
+             it: padded queries see finfo.min on some keys and -inf (min +
+             min) on others; seq 40, d 64. The reference runs in float32,
+             where a score plus finfo.min is finfo.min (the -inf keys get no
+             weight, the others equal weights), as in the exported graph
 """
 import os
 import sys
@@ -109,3 +115,13 @@ export("cross", Attention(30 ** -0.5), {"q": q, "k": k, "v": v},
 q, k, v = rand(1, 4, 70, 32), rand(1, 2, 70, 32), rand(1, 2, 70, 32)
 export("gqa", Attention(32 ** -0.5, causal=True, groups=2), {"q": q, "k": k, "v": v},
        reference(q, k, v, 32 ** -0.5, causal_mask(70)))
+
+q, k, v = rand(2, 2, 40, 64), rand(2, 2, 40, 64), rand(2, 2, 40, 64)
+low = torch.finfo(torch.float32).min
+keep = torch.ones(2, 40)
+keep[0, :5] = 0
+mask = torch.full((40, 40), low).triu(1)[None, None] + (1.0 - keep[:, None, None, :]) * low
+assert torch.isinf(mask).any() and (mask == low).any()
+with torch.no_grad():
+    expected = torch.softmax(q @ k.transpose(-1, -2) * 0.125 + mask, dim=-1) @ v
+export("finfo-min", Attention(0.125), {"q": q, "k": k, "v": v, "mask": mask}, expected)
