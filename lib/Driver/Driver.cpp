@@ -215,19 +215,23 @@ llvm::Error llmc::checkTarget(StringRef target) {
 llvm::Error llmc::checkQuantization(StringRef quant) {
   if (quant == "none")
     return llvm::Error::success();
-  if (llvm::is_contained({StringRef("int8"), StringRef("w8"), StringRef("w4")},
+  if (llvm::is_contained({StringRef("int8"), StringRef("fp8"), StringRef("w8"),
+                          StringRef("w4")},
                          quant))
     return llvm::Error::success();
-  if (quant == "fp8")
-    return inputError("quantization 'fp8' (e4m3) needs a target with fp8 "
-                      "arithmetic; the host target has none (use int8, w8 "
-                      "or w4)");
   return inputError("unknown quantization '" + quant +
                     "' (expected none, int8, w8, w4 or fp8)");
 }
 
-/// A target's constraints on --quant: the NPU's array multiplies int8.
+/// A target's constraints on --quant: the NPU's array multiplies int8;
+/// FP8 products run on GPUs with FP8 tensor cores (and on the host, their
+/// reference).
 static llvm::Error checkTargetQuantization(const CompileOptions &options) {
+  if (options.quant == "fp8" && options.target != "host" &&
+      options.target != "ptx")
+    return inputError("target '" + options.target +
+                      "' has no fp8 (e4m3) arithmetic: --quant fp8 compiles "
+                      "for ptx and host (use int8, w8 or w4)");
   if (options.target == "npu" && options.quant != "int8")
     return inputError("target 'npu' multiplies int8 activations by int8 "
                       "weights: compile with --quant int8 (got --quant " +
@@ -381,6 +385,8 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     // Tiles are sized for the --target-desc of the ptx backend, if given.
     // The description's gpu.arch picks the PTX target (sm_90a: wgmma).
     PTXPipelineOptions ptxOptions;
+    if (options.quant == "fp8")
+      ptxOptions.features = "+ptx84";
     for (const std::string &nameOrPath : options.targetDescs) {
       auto desc = TargetDescription::load(nameOrPath);
       if (!desc) {
@@ -402,6 +408,11 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
                            "': gpu.arch '" + *arch +
                            "' is not a CUDA architecture the ptx backend "
                            "supports (sm_80 or newer, e.g. sm_90 or sm_90a)");
+        if (options.quant == "fp8" && version < 89)
+          return inputError("target description '" + desc->name() +
+                            "': gpu.arch '" + *arch +
+                            "' has no FP8 tensor cores; --quant fp8 needs "
+                            "sm_89 or newer");
         ptxOptions.chip = arch->str();
       }
     }

@@ -73,7 +73,7 @@ void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
   // (static shapes), so a launch's arguments are device pointers and scalars.
   GpuNVVMAttachTargetOptions targetOptions;
   targetOptions.chip = options.chip;
-  targetOptions.features = "+ptx80";
+  targetOptions.features = options.features;
   targetOptions.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(targetOptions));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
@@ -130,7 +130,13 @@ struct PTXOptions : public PassPipelineOptions<PTXOptions> {
       *this, "chip",
       llvm::cl::desc("CUDA architecture (sm_90a: matmuls on wgmma)"),
       llvm::cl::init("sm_90")};
-  llmc::PTXPipelineOptions get() const { return {targetDesc, mmaType, chip}; }
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("NVPTX features (+ptx84 for FP8 products)"),
+      llvm::cl::init("+ptx80")};
+  llmc::PTXPipelineOptions get() const {
+    return {targetDesc, mmaType, chip, features};
+  }
 };
 } // namespace
 

@@ -179,6 +179,10 @@ GraphCost llmc::collectOpCosts(mlir::ModuleOp graph) {
       cost.name = nameOf(op->getLoc(), cost.op);
       cost.matrix = isProduct;
       cost.dtype = isProduct ? dtypeOf(op->getOperand(0).getType()) : "float";
+      // An e4m3 product's i8 operands hold FP8 bytes.
+      if (auto qmatmul = llvm::dyn_cast<mlir::llm::QMatMulOp>(op);
+          qmatmul && qmatmul.getE4m3())
+        cost.dtype = "fp8";
       if (auto matmul = llvm::dyn_cast<mlir::llm::MatMulOp>(op))
         cost.flops = matmulFlops(matmul, elements);
       else if (auto qmatmul = llvm::dyn_cast<mlir::llm::QMatMulOp>(op))

@@ -33,8 +33,9 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         linear layers run as NPU instruction streams on the simulator
         (bit-identical to the host's int8 reference); the model's stats()
         then has the simulated cycles, utilization and energy per layer.
-    quant: None or "none"; "int8" (W8A8), "w8" or "w4" (weight-only). fp8
-        needs a target with fp8 and is rejected on the host.
+    quant: None or "none"; "int8" (W8A8), "fp8" (W8A8 in FP8 E4M3: ptx,
+        and the host as its reference; hls and npu refuse it), "w8" or "w4"
+        (weight-only).
     calib: an .npz file of calibration inputs (np.savez, one array per model
         input); without it, synthetic inputs are used with a warning.
     quant_options: {"activations": "static"|"dynamic", "calibration":

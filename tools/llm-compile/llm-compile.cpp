@@ -69,14 +69,15 @@ static void printReportTable(const json::Object &targets, raw_ostream &os) {
       hardware = desc->getString("name").value_or("-").str();
     if (std::optional<StringRef> p = t->getString("precision"))
       precision = p->str();
-    // The products' type: a quantized model's integer type, else the one
-    // type they all run at (a 16-bit model's own, where the target has it).
+    // The products' type: a quantized model's integer or FP8 type, else
+    // the one type they all run at (a 16-bit model's own, where the target
+    // has it).
     if (const json::Array *matrix = t->getArray("matrix_precisions")) {
       if (matrix->size() == 1 && matrix->front().getAsString())
         precision = matrix->front().getAsString()->str();
       for (const json::Value &p : *matrix)
         if (std::optional<StringRef> type = p.getAsString();
-            type && type->starts_with("int"))
+            type && (type->starts_with("int") || *type == "fp8"))
           precision = type->str();
     }
     os << formatv("{0,-6} {1,-8} {2,-5} {3,10} {4,10} {5,8} {6,11} {7,11} "
@@ -119,6 +120,12 @@ int main(int argc, char **argv) {
       if (name == "npu" && quant != "int8") {
         errs() << kTool << ": note: --target all compiles npu only with "
                << "--quant int8; its row is an estimate\n";
+        continue;
+      }
+      // FP8 products need FP8 arithmetic: the GPU's tensor cores.
+      if (name == "hls" && quant == "fp8") {
+        errs() << kTool << ": note: --target all compiles hls only without "
+               << "--quant fp8; its row is an estimate\n";
         continue;
       }
       targets.push_back(name);

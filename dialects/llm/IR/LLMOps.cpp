@@ -728,6 +728,9 @@ LogicalResult QuantizeOp::verify() {
   if (failed(verifyParameter(*this, "scale", getScale().getType().getShape(),
                              shape, "input")))
     return failure();
+  if (getE4m3() && (getZeroPoint() || getIsUnsigned()))
+    return emitOpError() << "expects no zero_point and no is_unsigned with "
+                            "e4m3";
   if (Value zero = getZeroPoint())
     return verifyParameter(*this, "zero_point",
                            cast<RankedTensorType>(zero.getType()).getShape(),
@@ -742,6 +745,11 @@ LogicalResult DequantizeOp::verify() {
   bool wide = input.getElementType().isInteger(32);
   if (bits != 8 && bits != 4)
     return emitOpError() << "expects bits 8 or 4, got " << bits;
+  if (input.getElementType().isF32() &&
+      (bits != 8 || getIsUnsigned() || getZeroPoint() || block != 0))
+    return emitOpError() << "expects an f32 input (an e4m3 accumulator) "
+                            "without zero_point, is_unsigned, bits 4 or "
+                            "block_size";
   if (wide && (bits != 8 || getIsUnsigned()))
     return emitOpError() << "expects an i32 input to be signed and unpacked "
                             "(bits 8)";
@@ -804,12 +812,17 @@ LogicalResult QMatMulOp::inferReturnTypes(MLIRContext *context,
       /*transposeLhs=*/false, adaptor.getTransposeRhs());
   if (failed(shape))
     return failure();
-  results.push_back(
-      RankedTensorType::get(*shape, IntegerType::get(context, 32)));
+  Type element = adaptor.getE4m3() ? Type(Float32Type::get(context))
+                                   : Type(IntegerType::get(context, 32));
+  results.push_back(RankedTensorType::get(*shape, element));
   return success();
 }
 
 LogicalResult QMatMulOp::verify() {
+  if (getE4m3() && (getLhsZeroPoint() || getRhsZeroPoint() ||
+                    getLhsUnsigned() || getRhsUnsigned()))
+    return emitOpError() << "expects no zero points and no unsigned operands "
+                            "with e4m3";
   for (auto [name, zero, operand] :
        {std::tuple<StringRef, Value, Value>{"lhs_zero_point", getLhsZeroPoint(),
                                             getLhs()},

@@ -431,10 +431,21 @@ def LLM_QuantizeOp : LLM_Op<"quantize", [Pure]> {
     where [lo, hi] = [-128, 127] for signed and [0, 255] with `is_unsigned`
     (the i8 then holds the unsigned byte). Integers are signless in llm: the
     flag says how the bits are read, as arith's extsi/extui do.
+
+    `e4m3`: the i8 holds the bits of an 8-bit float (OCP FP8 E4M3, MLIR's
+    f8E4M3FN: bias 7, no infinities, 0x7F/0xFF NaN, largest finite 448)
+    instead of an integer, as cvt.rn.satfinite.e4m3x2.f32 writes them:
+
+      v = x / scale                       // IEEE f32 division
+      q = e4m3(v)                         // round to nearest even; |v| above
+                                          // 448 (and ±inf) saturates to ±448,
+                                          // NaN becomes 0x7F
+
+    No zero_point, not `is_unsigned`.
   }];
   let arguments = (ins LLM_FloatTensor:$input, RankedTensorOf<[F32]>:$scale,
                        Optional<RankedTensorOf<[I8]>>:$zero_point,
-                       UnitAttr:$is_unsigned);
+                       UnitAttr:$is_unsigned, UnitAttr:$e4m3);
   let results = (outs RankedTensorOf<[I8]>:$result);
   let assemblyFormat = [{
     $input `,` $scale (`,` $zero_point^)? attr-dict `:`
@@ -464,8 +475,11 @@ def LLM_DequantizeOp : LLM_Op<"dequantize", [Pure]> {
     and element k reads index k / B there; other dims broadcast as usual.
     Weight-only w4 quantization uses `bits = 4, block_size = 128` with
     `[N, K/128]` scales.
+
+    An f32 input (the accumulator of an `e4m3` `llm.qmatmul`) is multiplied
+    by the scale: `y = x * scale`, with no zero point, bits 8.
   }];
-  let arguments = (ins RankedTensorOf<[I8, I32]>:$input,
+  let arguments = (ins RankedTensorOf<[I8, I32, F32]>:$input,
                        RankedTensorOf<[F32]>:$scale,
                        Optional<RankedTensorOf<[I8, I32]>>:$zero_point,
                        UnitAttr:$is_unsigned,
@@ -497,13 +511,22 @@ def LLM_QMatMulOp : LLM_Op<"qmatmul", [Pure, AttrSizedOperandSegments,
     `llm.qmatmul` with i8 weights, `llm.dequantize` the i32 accumulator with
     the product of the scales. Together they are the bit-exact reference
     for backends with an 8-bit MAC array.
+
+    `e4m3`: both operands hold FP8 E4M3 bits (see `llm.quantize`) and the
+    result is f32: `sum_k f32(lhs[.., m, k]) * f32(rhs[.., k, n])`. Every
+    product is exact in f32; the sum is an f32 accumulation whose order a
+    backend chooses (a tensor core's differs from a loop's), so backends
+    agree to f32 rounding of the sum, not bit for bit. No zero points, no
+    unsigned operands. This is the core of FP8 W8A8 on GPUs with FP8 tensor
+    cores (sm_89 and later).
   }];
   let arguments = (ins RankedTensorOf<[I8]>:$lhs, RankedTensorOf<[I8]>:$rhs,
                        Optional<RankedTensorOf<[I8]>>:$lhs_zero_point,
                        Optional<RankedTensorOf<[I8]>>:$rhs_zero_point,
                        UnitAttr:$lhs_unsigned, UnitAttr:$rhs_unsigned,
-                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
-  let results = (outs RankedTensorOf<[I32]>:$result);
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
+                       UnitAttr:$e4m3);
+  let results = (outs RankedTensorOf<[I32, F32]>:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs (`lhs_zero_point` $lhs_zero_point^)?
     (`rhs_zero_point` $rhs_zero_point^)? attr-dict `:`

@@ -404,6 +404,10 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
       the product of the scales. The matmul's epilogue follows as
       elementwise ops (the scale is folded into the dequantization).
       Embedding tables are stored as w8.
+    - `mode=fp8` (FP8 W8A8, for GPUs with FP8 tensor cores): as int8, with
+      E4M3 bytes (`llm.quantize {e4m3}`, `llm.qmatmul {e4m3}` accumulating
+      in f32) and scales `max / 448` (weights per row, activations static
+      or dynamic as above). Embedding tables are stored as w8.
     - `smoothquant=ALPHA` (0 = off; int8 only) migrates activation outliers
       into the weights first: per input channel k,
       `f_k = max|x_k|^ALPHA / max_n |w_nk|^(1-ALPHA)`, x is multiplied by
@@ -418,7 +422,7 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
-           "int8, w8 or w4">,
+           "int8, fp8, w8 or w4">,
     Option<"activations", "activations", "std::string", /*default=*/"\"static\"",
            "int8 activation scales: static (calibrated, per tensor) or "
            "dynamic (per token at run time)">,

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
+#include "llmc/Support/Float8.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -126,22 +127,25 @@ std::pair<DequantizeOp, CastOp> constantDequantizeOf(Value rhs) {
 float roundEven(float x) { return std::nearbyint(x); }
 
 /// Rows of a weight quantized symmetrically: per row, or per group of
-/// `group` elements of a row (`group` = cols for one group per row).
+/// `group` elements of a row (`group` = cols for one group per row). With
+/// `e4m3` the bytes are FP8 E4M3 with scales max|w| / 448.
 struct QuantizedRows {
   int64_t rows = 0, cols = 0, group = 0, bits = 8;
+  bool e4m3 = false;
   std::vector<int8_t> values; // rows x cols, unpacked
   std::vector<float> scales;  // rows x ceil(cols / group)
   int64_t groups() const { return (cols + group - 1) / group; }
 };
 
 QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
-                           int64_t bits, int64_t group) {
+                           int64_t bits, int64_t group, bool e4m3) {
   QuantizedRows q;
   q.rows = rows;
   q.cols = cols;
   q.bits = bits;
+  q.e4m3 = e4m3;
   q.group = std::min<int64_t>(group > 0 ? group : cols, cols);
-  float qmax = bits == 4 ? 7.0f : 127.0f;
+  float qmax = e4m3 ? 448.0f : bits == 4 ? 7.0f : 127.0f;
   int64_t groups = q.groups();
   q.values.resize(rows * cols);
   q.scales.resize(rows * groups);
@@ -154,6 +158,11 @@ QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
       float scale = absmax > 0 ? absmax / qmax : 1.0f;
       q.scales[r * groups + g] = scale;
       for (int64_t c = begin; c < end; ++c) {
+        if (e4m3) {
+          q.values[r * cols + c] =
+              static_cast<int8_t>(llmc::toE4M3(w[r * cols + c] / scale));
+          continue;
+        }
         float v = roundEven(w[r * cols + c] / scale);
         q.values[r * cols + c] =
             static_cast<int8_t>(std::clamp(v, -qmax, qmax));
@@ -196,22 +205,23 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     ElementsAttr values;
     QuantizedRows rows;
   };
-  std::map<std::pair<llvm::hash_code, int64_t>, StoredWeight> cache;
+  std::map<std::tuple<llvm::hash_code, int64_t, bool>, StoredWeight> cache;
   int64_t numMatMuls = 0, numEmbeddings = 0;
 
   const StoredWeight &store(ArrayRef<float> w, int64_t rows, int64_t cols,
-                            int64_t bits, int64_t group, StringRef name) {
+                            int64_t bits, int64_t group, StringRef name,
+                            bool e4m3 = false) {
     llvm::hash_code hash = llvm::hash_combine(
         rows, cols, group,
         llvm::hash_combine_range(
             reinterpret_cast<const char *>(w.data()),
             reinterpret_cast<const char *>(w.data() + w.size())));
-    auto key = std::make_pair(hash, bits);
+    auto key = std::make_tuple(hash, bits, e4m3);
     auto found = cache.find(key);
     if (found != cache.end())
       return found->second;
     StoredWeight stored;
-    stored.rows = quantizeRows(w, rows, cols, bits, group);
+    stored.rows = quantizeRows(w, rows, cols, bits, group, e4m3);
     MLIRContext *context = &getContext();
     Type i8 = IntegerType::get(context, 8);
     std::vector<int8_t> bytes;
@@ -224,7 +234,11 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     }
     auto type = RankedTensorType::get({rows, storedCols}, i8);
     stored.values =
-        makeBlob(type, (name + (bits == 4 ? ".w4" : ".w8")).str(),
+        makeBlob(type,
+                 (name + (e4m3        ? ".e4m3"
+                          : bits == 4 ? ".w4"
+                                      : ".w8"))
+                     .str(),
                  ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()),
                                 bytes.size()),
                  1);
@@ -240,6 +254,10 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     auto type = RankedTensorType::get(shape, b.getF32Type());
     return constant(b, loc, makeFloats(type, name, values));
   }
+
+  /// Whether activations are quantized too: int8, or fp8 (E4M3 activations
+  /// and weights).
+  bool isW8A8() const { return mode == "int8" || mode == "fp8"; }
 
   /// The weight bits and group size of weight-only and int8 modes.
   int64_t weightBits() const { return mode == "w4" ? 4 : 8; }
@@ -385,7 +403,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   /// the model's 16-bit type) becomes its float values, which are then
   /// quantized per channel like any other.
   void materializeDequantized(MatMulOp op) {
-    if (mode != "int8")
+    if (!isW8A8())
       return;
     Value rhs = op.getRhs();
     auto [dequant, narrowing] = constantDequantizeOf(rhs);
@@ -453,7 +471,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     OpBuilder b(op);
     Location loc = op.getLoc();
 
-    if (mode != "int8") {
+    if (!isW8A8()) {
       const StoredWeight &stored =
           store(rows, n, k, weightBits(), weightGroup(k), name);
       Value w = dequantized(b, loc, stored, name);
@@ -517,7 +535,10 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       }
     }
 
-    const StoredWeight &stored = store(rows, n, k, 8, k, name);
+    bool e4m3 = mode == "fp8";
+    // The largest quantized magnitude: the E4M3 maximum or int8's.
+    float qmax = e4m3 ? 448.0f : 127.0f;
+    const StoredWeight &stored = store(rows, n, k, 8, k, name, e4m3);
     const QuantizedRows &q = stored.rows;
     float productScale = op.getScale().convertToFloat();
     auto i8Type = [&](Value like) {
@@ -526,9 +547,10 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     };
     Value quantized, outputScale;
     if (isStatic) {
-      float scale = clip > 0 ? clip / 127.0f : 1.0f;
+      float scale = clip > 0 ? clip / qmax : 1.0f;
       Value s = floats(b, loc, {}, {scale}, "");
-      quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value());
+      quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value(),
+                                     /*is_unsigned=*/false, e4m3);
       std::vector<float> combined(n);
       for (int64_t i = 0; i < n; ++i)
         combined[i] =
@@ -542,9 +564,9 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
           b, loc, absx, b.getDenseI64ArrayAttr({rank - 1}), true);
       Value floor = floats(b, loc, {}, {1e-30f}, "");
       Value positive = MaxOp::create(b, loc, absmax, floor);
-      Value s =
-          DivOp::create(b, loc, positive, floats(b, loc, {}, {127.0f}, ""));
-      quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value());
+      Value s = DivOp::create(b, loc, positive, floats(b, loc, {}, {qmax}, ""));
+      quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value(),
+                                     /*is_unsigned=*/false, e4m3);
       std::vector<float> weightScales(n);
       for (int64_t i = 0; i < n; ++i)
         weightScales[i] = productScale * q.scales[i];
@@ -555,7 +577,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     Value accumulator = QMatMulOp::create(
         b, loc, quantized, constant(b, loc, stored.values), Value(), Value(),
         /*lhs_unsigned=*/false, /*rhs_unsigned=*/false,
-        /*transpose_rhs=*/true);
+        /*transpose_rhs=*/true, e4m3);
     Value y = DequantizeOp::create(b, loc, op.getType(), accumulator,
                                    outputScale, Value());
     y = applyEpilogue(b, loc, op, y);
@@ -567,9 +589,9 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (mode != "int8" && mode != "w8" && mode != "w4") {
+    if (mode != "int8" && mode != "fp8" && mode != "w8" && mode != "w4") {
       module.emitError() << "llm-quantize: unknown mode '" << mode
-                         << "' (expected int8, w8 or w4)";
+                         << "' (expected int8, fp8, w8 or w4)";
       return signalPassFailure();
     }
     if (activations != "static" && activations != "dynamic") {
@@ -619,7 +641,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
         b.getNamedAttr("mode", b.getStringAttr(mode)),
         b.getNamedAttr("matmuls", b.getI64IntegerAttr(numMatMuls)),
         b.getNamedAttr("embeddings", b.getI64IntegerAttr(numEmbeddings))};
-    if (mode == "int8")
+    if (isW8A8())
       record.push_back(
           b.getNamedAttr("activations", b.getStringAttr(activations)));
     module->setAttr(kQuantizationAttrName, b.getDictionaryAttr(record));

@@ -15,6 +15,9 @@ struct PTXPipelineOptions {
   std::string mmaType = "bf16";
   /// CUDA architecture the PTX is generated for.
   std::string chip = "sm_90";
+  /// NVPTX features: the PTX ISA version. 8.0 runs on CUDA 12.0 drivers;
+  /// FP8 products (mma.sync ... e4m3) need 8.4 (CUDA 12.4).
+  std::string features = "+ptx80";
 };
 
 /// After llm-outline-weights: fused kernels, the generic path (linalg →

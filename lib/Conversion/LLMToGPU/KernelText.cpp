@@ -217,19 +217,26 @@ std::string batchOffset(Writer &w, const Operand &operand,
 /// The tensor-core element type's names: fragment register type, the nvvm
 /// attribute, the accumulator type and the k of one m16n8k<k> product.
 /// bf16/f16 take m16n8k16 with f32 accumulators; s8 m16n8k32 with i32
-/// accumulators (PTX ISA, "Matrix fragments for mma.m16n8k32": the same
-/// register positions as m16n8k16, with four 8-bit elements per register
-/// where 16-bit types have two).
+/// accumulators, e4m3 (FP8 bytes, held as i8) m16n8k32 with f32 ones (PTX
+/// ISA, "Matrix fragments for mma.m16n8k32": the same register positions
+/// as m16n8k16, with four 8-bit elements per register where 16-bit types
+/// have two).
 struct MmaTypes {
-  std::string element, fragment, acc;
+  std::string type, element, fragment, acc;
   int64_t bytes, k;
   explicit MmaTypes(const std::string &type)
-      : element(type == "f16" ? "f16" : type == "s8" ? "i8" : "bf16"),
+      : type(type), element(type == "f16"                    ? "f16"
+                            : type == "s8" || type == "e4m3" ? "i8"
+                                                             : "bf16"),
         fragment(type == "f16" ? "vector<2xf16>" : "i32"),
-        acc(type == "s8" ? "i32" : "f32"), bytes(type == "s8" ? 1 : 2),
-        k(type == "s8" ? 32 : 16) {}
+        acc(type == "s8" ? "i32" : "f32"),
+        bytes(type == "s8" || type == "e4m3" ? 1 : 2), k(bytes == 1 ? 32 : 16) {
+  }
   bool isInt() const { return acc == "i32"; }
-  std::string ptxType() const { return isInt() ? "s8" : element; }
+  bool isFP8() const { return type == "e4m3"; }
+  std::string ptxType() const {
+    return isInt() ? "s8" : isFP8() ? "e4m3" : element;
+  }
 };
 
 /// The shared-window address of a workgroup tile (an index, added to
@@ -306,22 +313,37 @@ std::array<std::string, 4> mma(Writer &w, const MmaTypes &types,
                                const std::array<std::string, 4> &c) {
   std::string structType = "!llvm.struct<(" + types.acc + ", " + types.acc +
                            ", " + types.acc + ", " + types.acc + ")>";
+  std::array<std::string, 4> d;
+  if (types.isFP8()) {
+    // nvvm.mma.sync has no FP8 types; the NVPTX intrinsic is
+    // mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 (sm_89 and later).
+    std::string result = w.let(
+        "llvm.call_intrinsic \"llvm.nvvm.mma.m16n8k32.row.col.f32.e4m3.e4m3."
+        "f32\"(" +
+        a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] + ", " + b[0] + ", " +
+        b[1] + ", " + c[0] + ", " + c[1] + ", " + c[2] + ", " + c[3] +
+        ") : (i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> " +
+        structType);
+    for (int i = 0; i < 4; ++i)
+      d[i] = w.let("llvm.extractvalue " + result + "[" + std::to_string(i) +
+                   "] : " + structType);
+    return d;
+  }
   // Integer products wrap like the host's i32 accumulation (|sum| stays far
   // below 2^31 for k < 2^17 with 8-bit operands).
   std::string overflow =
       types.isInt() ? "intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, "
                     : "";
-  std::string result = w.let(
-      "nvvm.mma.sync A[" + a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] +
-      "] B[" + b[0] + ", " + b[1] + "] C[" + c[0] + ", " + c[1] + ", " + c[2] +
-      ", " + c[3] + "] {" + overflow +
-      "layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
-      "multiplicandAPtxType = #nvvm.mma_type<" +
-      types.ptxType() + ">, multiplicandBPtxType = #nvvm.mma_type<" +
-      types.ptxType() + ">, shape = #nvvm.shape<m = 16, n = 8, k = " +
-      std::to_string(types.k) + ">} : (" + types.fragment + ", " +
-      types.fragment + ", " + types.acc + ") -> " + structType);
-  std::array<std::string, 4> d;
+  std::string result =
+      w.let("nvvm.mma.sync A[" + a[0] + ", " + a[1] + ", " + a[2] + ", " +
+            a[3] + "] B[" + b[0] + ", " + b[1] + "] C[" + c[0] + ", " + c[1] +
+            ", " + c[2] + ", " + c[3] + "] {" + overflow +
+            "layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
+            "multiplicandAPtxType = #nvvm.mma_type<" +
+            types.ptxType() + ">, multiplicandBPtxType = #nvvm.mma_type<" +
+            types.ptxType() + ">, shape = #nvvm.shape<m = 16, n = 8, k = " +
+            std::to_string(types.k) + ">} : (" + types.fragment + ", " +
+            types.fragment + ", " + types.acc + ") -> " + structType);
   for (int i = 0; i < 4; ++i)
     d[i] = w.let("llvm.extractvalue " + result + "[" + std::to_string(i) +
                  "] : " + structType);
@@ -1480,7 +1502,8 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
       w.bin("arith.muli", stage64, i64(s.tileN * s.tileK * types.bytes), "i64");
   w.line("nvvm.wgmma.fence.aligned");
   std::string d = acc;
-  // Each product takes 32 bytes of k: m64nNk16 (bf16/f16), m64nNk32 (s8).
+  // Each product takes 32 bytes of k: m64nNk16 (bf16/f16), m64nNk32 (s8,
+  // e4m3).
   std::string dType = types.isInt() ? "s32" : "f32";
   std::string abType = types.ptxType();
   for (int64_t kk = 0; kk < s.tileK; kk += types.k) {
@@ -1566,9 +1589,10 @@ bool llmc::gpu_kernels::gemvApplies(const MatMulSpec &s) {
   bool weight =
       isFloat(s.rhsElement) || (s.rhsElement == "i8" && s.hasRhsScale &&
                                 (!s.rhsBlock || gemvVector(s) == 8));
-  return s.m <= kGemvRows && s.mmaType != "s8" && !s.offsets.lhsShifted() &&
-         !s.offsets.rhsShifted() && s.scales.empty() && isFloat(s.lhsElement) &&
-         weight && s.outElement != "i32";
+  return s.m <= kGemvRows && s.mmaType != "s8" && s.mmaType != "e4m3" &&
+         !s.offsets.lhsShifted() && !s.offsets.rhsShifted() &&
+         s.scales.empty() && isFloat(s.lhsElement) && weight &&
+         s.outElement != "i32";
 }
 
 // Products of a few rows (decode: one token): bound by reading the weight,
@@ -2404,7 +2428,18 @@ std::string llmc::gpu_kernels::quantizeRowsKernel(const QuantizeRowsSpec &s) {
   w.line("scf.for " + j + " = " + tid + " to " + cL + " step " + step + " {");
   std::string addr = w.add(base, j);
   std::string y = w.load("%input", xType, addr);
-  std::string q = quantizeValue(w, y, scale, "", /*isUnsigned=*/false);
+  std::string q;
+  if (s.e4m3) {
+    // cvt.rn.satfinite.e4m3x2.f32 converts two values into the high and
+    // low bytes; this thread's value goes in both, the low byte is kept.
+    std::string v = w.fdiv(y, scale);
+    std::string pair =
+        w.let("llvm.call_intrinsic \"llvm.nvvm.ff.to.e4m3x2.rn\"(" + v + ", " +
+              v + ") : (f32, f32) -> i16");
+    q = w.let("arith.trunci " + pair + " : i16 to i8");
+  } else {
+    q = quantizeValue(w, y, scale, "", /*isUnsigned=*/false);
+  }
   w.line("memref.store " + q + ", %out[" + addr + "] : " + qType);
   w.line("}");
   w.line("gpu.return");

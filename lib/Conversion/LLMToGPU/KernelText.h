@@ -80,6 +80,7 @@ struct MatMulSpec {
   int64_t stages = 2;
   /// "bf16" or "f16": the tensor-core input type (fp32 accumulation);
   /// "s8": 8-bit integer inputs (m16n8k32, exact i32 accumulation).
+  /// "e4m3": FP8 E4M3 bytes (held as i8; m16n8k32, f32 accumulation).
   std::string mmaType = "bf16";
   /// Element type of the lhs buffer: "f32", "f16" (an f16 model's
   /// activations), or "i8" for s8 products.
@@ -174,6 +175,8 @@ struct QuantizeRowsSpec {
   std::string name;
   int64_t rows = 0, length = 0;
   float epsilon = 0.0f, divisor = 127.0f;
+  /// FP8 E4M3 bytes (llm.quantize's e4m3) instead of int8.
+  bool e4m3 = false;
 };
 
 /// DynamicQuantizeLinear of a whole tensor (uint8, one scale and zero

@@ -87,6 +87,11 @@ std::string kernelFloat(Value value) {
 
 bool isStaticF32(Value value) { return kernelFloat(value) == "f32"; }
 
+/// Whether a product's operands are bytes in shared memory (s8 or FP8).
+bool isByteProduct(const gk::MatMulSpec &spec) {
+  return spec.mmaType == "s8" || spec.mmaType == "e4m3";
+}
+
 int64_t elements(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
 }
@@ -112,7 +117,8 @@ staticQuantizeOf(Value value) {
   if (!value.hasOneUse() || !isStaticF32(value))
     return std::nullopt;
   auto quantize = dyn_cast<llm::QuantizeOp>(*value.getUsers().begin());
-  if (!quantize || quantize.getInput() != value)
+  // E4M3 outputs are left to the generic path.
+  if (!quantize || quantize.getInput() != value || quantize.getE4m3())
     return std::nullopt;
   std::optional<float> scale = splatF32(quantize.getScale());
   gk::OutputQuantization q;
@@ -402,7 +408,8 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   const Config candidates[] = {
       {128, 128, 64, 32}, {128, 64, 64, 32}, {64, 64, 32, 32}};
   // Bytes of one shared row: tileK elements and 16 bytes of padding.
-  int64_t rowBytes = spec.mmaType == "s8" ? spec.tileK + 16 : spec.tileK * 2 + 16;
+  int64_t rowBytes =
+      isByteProduct(spec) ? spec.tileK + 16 : spec.tileK * 2 + 16;
   spec.tileM = spec.tileN = 64;
   spec.warpM = spec.warpN = 32;
   for (const Config &c : candidates) {
@@ -472,7 +479,7 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
   maxStages = std::max<int64_t>(maxStages, 2);
   const std::pair<int64_t, int64_t> candidates[] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
-  int64_t elementBytes = spec.mmaType == "s8" ? 1 : 2;
+  int64_t elementBytes = isByteProduct(spec) ? 1 : 2;
   auto fits = [&](int64_t tileM, int64_t tileN, int64_t kBytes,
                   int64_t stages) {
     int64_t blocks = ((spec.m + tileM - 1) / tileM) *
@@ -795,10 +802,10 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
 
   gk::MatMulSpec spec;
   spec.name = name("qmatmul");
-  spec.mmaType = "s8";
+  spec.mmaType = op.getE4m3() ? "e4m3" : "s8";
   spec.lhsElement = spec.rhsElement = "i8";
   spec.tileK = 64;
-  spec.outElement = dequant ? "f32" : "i32";
+  spec.outElement = dequant || op.getE4m3() ? "f32" : "i32";
   describeProduct(spec, lhsShape, rhsShape, resultShape,
                   /*transposeLhs=*/false, op.getTransposeRhs(), bias, residual,
                   scales, lhsZero, rhsZero);
@@ -865,6 +872,7 @@ LogicalResult KernelBuilder::lowerQuantizeRows(llm::QuantizeOp op) {
   spec.rows = elements(x) / spec.length;
   spec.epsilon = *epsilon;
   spec.divisor = *divisor;
+  spec.e4m3 = op.getE4m3();
   kernels += gk::quantizeRowsKernel(spec);
   OpBuilder b(op);
   Location loc = op.getLoc();

@@ -787,12 +787,98 @@ Value widen(OpBuilder &b, Location loc, Value x, bool isUnsigned) {
   return arith::ExtSIOp::create(b, loc, i32, x);
 }
 
+/// An f32 rounded to FP8 E4M3 (f8E4M3FN) as llm.quantize's e4m3 specifies:
+/// nearest even, saturating at ±448, NaN to 0x7F; the bits as i8. The
+/// rounding works on the magnitude: its binade's step 2^(e - 3) (2^-9 for
+/// subnormals, e clamped at -6) divides it exactly, roundeven gives the
+/// multiple, and the multiple's f32 bits give the E4M3 fields.
+Value encodeE4M3(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto c32 = [&](int64_t x) { return scalarConstant(b, loc, i32, x); };
+  auto f = [&](double x) { return scalarConstant(b, loc, f32, x); };
+  Value bits = arith::BitcastOp::create(b, loc, i32, v);
+  Value sign = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, bits, c32(24)), c32(0x80));
+  Value magnitude = arith::MinimumFOp::create(
+      b, loc, math::AbsFOp::create(b, loc, v), f(448.0));
+  Value magnitudeBits = arith::BitcastOp::create(b, loc, i32, magnitude);
+  Value exponent = arith::SubIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, magnitudeBits, c32(23)), c32(127));
+  exponent = arith::MaxSIOp::create(b, loc, exponent, c32(-6));
+  Value step = arith::BitcastOp::create(
+      b, loc, f32,
+      arith::ShLIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, exponent, c32(127 - 3)),
+          c32(23)));
+  Value rounded = arith::MulFOp::create(
+      b, loc,
+      math::RoundEvenOp::create(b, loc,
+                                arith::DivFOp::create(b, loc, magnitude, step)),
+      step);
+  // Normal: ((exponent + 7) << 3 | mantissa) from the f32 fields;
+  // subnormal (below 2^-6): the multiple of 2^-9.
+  Value normal = arith::SubIOp::create(
+      b, loc,
+      arith::ShRUIOp::create(
+          b, loc, arith::BitcastOp::create(b, loc, i32, rounded), c32(20)),
+      c32((127 - 7) << 3));
+  Value subnormal = arith::FPToSIOp::create(
+      b, loc, i32, arith::MulFOp::create(b, loc, rounded, f(512.0)));
+  Value isSubnormal = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                            rounded, f(0.015625));
+  Value code = arith::OrIOp::create(
+      b, loc, sign,
+      arith::SelectOp::create(b, loc, isSubnormal, subnormal, normal));
+  Value isNaN = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, v, v);
+  code = arith::SelectOp::create(b, loc, isNaN, c32(0x7F), code);
+  return arith::TruncIOp::create(b, loc, b.getI8Type(), code);
+}
+
+/// The f32 value of FP8 E4M3 bits (an i8): exact.
+Value decodeE4M3(OpBuilder &b, Location loc, Value q) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto c32 = [&](int64_t x) { return scalarConstant(b, loc, i32, x); };
+  Value byte = arith::ExtUIOp::create(b, loc, i32, q);
+  Value sign = arith::ShLIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, byte, c32(7)), c32(31));
+  Value fields = arith::AndIOp::create(b, loc, byte, c32(0x7F));
+  Value exponent = arith::ShRUIOp::create(b, loc, fields, c32(3));
+  // Normal: rebias the exponent (7 to 127) under the 3 mantissa bits.
+  Value normal = arith::BitcastOp::create(
+      b, loc, f32,
+      arith::OrIOp::create(
+          b, loc, sign,
+          arith::ShLIOp::create(
+              b, loc, arith::AddIOp::create(b, loc, fields, c32(120 << 3)),
+              c32(20))));
+  // Subnormal: mantissa x 2^-9, signed.
+  Value magnitude = arith::MulFOp::create(
+      b, loc,
+      arith::SIToFPOp::create(b, loc, f32,
+                              arith::AndIOp::create(b, loc, fields, c32(7))),
+      scalarConstant(b, loc, f32, 1.0 / 512));
+  Value subnormal = arith::BitcastOp::create(
+      b, loc, f32,
+      arith::OrIOp::create(b, loc, sign,
+                           arith::BitcastOp::create(b, loc, i32, magnitude)));
+  Value value = arith::SelectOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, exponent, c32(0)),
+      subnormal, normal);
+  Value isNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, fields,
+                                      c32(0x7F));
+  return arith::SelectOp::create(
+      b, loc, isNaN,
+      scalarConstant(b, loc, f32, std::numeric_limits<double>::quiet_NaN()),
+      value);
+}
+
 class QuantizeLowering : public LLMLowering<QuantizeOp> {
 public:
   using LLMLowering::LLMLowering;
   LogicalResult lower(QuantizeOp op, OpAdaptor adaptor,
                       ConversionPatternRewriter &rewriter) const override {
-    bool isUnsigned = op.getIsUnsigned();
+    bool isUnsigned = op.getIsUnsigned(), e4m3 = op.getE4m3();
     SmallVector<Value> operands{adaptor.getInput(), adaptor.getScale()};
     if (adaptor.getZeroPoint())
       operands.push_back(adaptor.getZeroPoint());
@@ -801,6 +887,9 @@ public:
         [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
           Type f32 = b.getF32Type();
           Value x = castScalar(b, loc, args[0], f32);
+          if (e4m3)
+            return encodeE4M3(b, loc,
+                              arith::DivFOp::create(b, loc, x, args[1]));
           Value v = math::RoundEvenOp::create(
               b, loc, arith::DivFOp::create(b, loc, x, args[1]));
           if (args.size() > 2)
@@ -866,6 +955,8 @@ public:
         rewriter.getMultiDimIdentityMap(rank), parallel,
         [&](OpBuilder &b, Location nested, ValueRange args) -> Value {
           Value x = args[0];
+          if (x.getType().isF32()) // an e4m3 accumulator
+            return arith::MulFOp::create(b, nested, x, args[1]);
           if (packed) {
             // Element k is the low nibble of byte k / 2 when k is even.
             Type i8 = b.getI8Type();
@@ -930,13 +1021,20 @@ public:
           broadcastExprs(tensorTypeOf(zero).getShape(),
                          tensorTypeOf(operand).getShape(), exprs, ctx)));
     }
+    bool e4m3 = op.getE4m3();
     Value init = filled(rewriter, loc, resultType,
-                        rewriter.getZeroAttr(rewriter.getI32Type()));
+                        rewriter.getZeroAttr(resultType.getElementType()));
     bool lhsUnsigned = op.getLhsUnsigned(), rhsUnsigned = op.getRhsUnsigned();
     Value result = createGeneric(
         rewriter, loc, inputs, maps, init, domain.resultMap(),
         domain.iterators(),
         [&](OpBuilder &b, Location nested, ValueRange args) -> Value {
+          if (e4m3) {
+            Value product =
+                arith::MulFOp::create(b, nested, decodeE4M3(b, nested, args[0]),
+                                      decodeE4M3(b, nested, args[1]));
+            return arith::AddFOp::create(b, nested, args.back(), product);
+          }
           Value a = widen(b, nested, args[0], lhsUnsigned);
           Value w = widen(b, nested, args[1], rhsUnsigned);
           if (lhsZero >= 0)

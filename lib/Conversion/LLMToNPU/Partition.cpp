@@ -143,6 +143,8 @@ void matchPrologue(Kernel &kernel) {
 
 /// Why `op` stays on the host, or nothing if the NPU can run it.
 std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
+  if (op.getE4m3())
+    return std::string("FP8 (e4m3) operands (the array multiplies int8)");
   if (op.getRhsZeroPoint() && !isZeroConstant(op.getRhsZeroPoint()))
     return std::string("a weight zero point (its correction needs the row "
                        "sums of the activations, which the NPU cannot scale)");

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llmc/Runtime/GPUEmulator.h"
+#include "llmc/Support/Float8.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -63,6 +64,7 @@ float bitsToF32(Word w) {
 }
 Word f32ToBits(float f) { return llvm::bit_cast<uint32_t>(f); }
 float bf16ToF32(uint16_t h) { return bitsToF32(uint32_t(h) << 16); }
+
 uint16_t f32ToBF16(float f) { return roundToBF16(f); }
 float f16ToF32(uint16_t h) {
   _Float16 v;
@@ -964,7 +966,8 @@ private:
   }
 
   /// wgmma.mma_async m64nNk16 (bf16/f16, f32 accumulators) or m64nNk32 (s8,
-  /// exact s32 accumulators), operands in shared memory through K-major,
+  /// exact s32 accumulators; e4m3, f32 accumulators summed in k order),
+  /// operands in shared memory through K-major,
   /// unswizzled matrix descriptors: per warpgroup, D = A x B (+ D). A
   /// product reads 32 bytes of k per row. Descriptor: start address >> 4 in
   /// bits 0-13, leading byte offset >> 4 in 16-29, stride byte offset >> 4
@@ -977,8 +980,9 @@ private:
     auto type = op.getTypeA();
     bool half = type == NVVM::WGMMATypes::bf16 || type == NVVM::WGMMATypes::f16;
     bool int8 = type == NVVM::WGMMATypes::s8;
-    if (shape.getM() != 64 || shape.getK() != (int8 ? 32 : 16) ||
-        !(half || int8) || op.getTypeB() != type ||
+    bool fp8 = type == NVVM::WGMMATypes::e4m3;
+    if (shape.getM() != 64 || shape.getK() != (int8 || fp8 ? 32 : 16) ||
+        !(half || int8 || fp8) || op.getTypeB() != type ||
         op.getTypeD() !=
             (int8 ? NVVM::WGMMATypes::s32 : NVVM::WGMMATypes::f32) ||
         op.getLayoutA() != NVVM::MMALayout::row ||
@@ -987,7 +991,8 @@ private:
         op.getScaleB() != NVVM::WGMMAScaleIn::one)
       return fail(op, "only m64nNk16 with K-major bf16/f16 operands and f32 "
                       "accumulators, or m64nNk32 with s8 operands and s32 "
-                      "accumulators, with unit scales, is emulated");
+                      "accumulators or e4m3 operands and f32 accumulators, "
+                      "with unit scales, is emulated");
     unsigned n = shape.getN(), k = shape.getK();
     if (widthOf(op.getInouts().getType()) != n / 2)
       return fail(op, "the accumulator struct does not hold n / 2 values");
@@ -1003,6 +1008,8 @@ private:
                        unsigned e) -> double {
       if (int8)
         return static_cast<int8_t>(bytes[row * 32 + e]);
+      if (fp8)
+        return llmc::fromE4M3(bytes[row * 32 + e]);
       uint16_t h;
       std::memcpy(&h, &bytes[row * 32 + 2 * e], 2);
       return type == NVVM::WGMMATypes::f16 ? f16ToF32(h) : bf16ToF32(h);
@@ -1045,6 +1052,8 @@ private:
             continue;
           }
           float sum = accumulate ? bitsToF32(in) : 0.0f;
+          // FP8 products are exact in f32: fma adds them as the mma.sync
+          // emulation does.
           for (unsigned e = 0; e < k; ++e)
             sum = std::fma(static_cast<float>(element(a, row, e)),
                            static_cast<float>(element(b, col, e)), sum);
@@ -1321,36 +1330,44 @@ private:
   /// m16n8k32 s8 x s8 + i32 (row.col): four 8-bit elements per register,
   /// at the positions of m16n8k16's two 16-bit ones; exact, wrapping sums
   /// (satfinite clamps them to the i32 range).
+  /// One warp's A [16 x 32] and B [32 x 8] of an m16n8k32 product of
+  /// 8-bit elements from its four A and two B registers per lane (four
+  /// elements each, at the positions of m16n8k16's two 16-bit ones), each
+  /// byte read by `decode`.
+  template <typename Element, typename Decode>
+  void fragmentsK32(ValueRange regsA, ValueRange regsB, unsigned warp,
+                    Decode decode, Element (&a)[16][32],
+                    Element (&b)[32][8]) {
+    for (unsigned lane = 0; lane < 32; ++lane) {
+      unsigned t = warp * 32 + lane, g = lane / 4, q = (lane % 4) * 4;
+      auto byte = [&](Value value, unsigned j) {
+        return decode(static_cast<uint8_t>(ptr(value)[t] >> (8 * j)));
+      };
+      for (unsigned i = 0; i < 4; ++i) {
+        unsigned row = g + (i % 2) * 8, col = q + (i / 2) * 16;
+        for (unsigned j = 0; j < 4; ++j)
+          a[row][col + j] = byte(regsA[i], j);
+      }
+      for (unsigned i = 0; i < 2; ++i)
+        for (unsigned j = 0; j < 4; ++j)
+          b[q + i * 16 + j][g] = byte(regsB[i], j);
+    }
+  }
+
   bool mmaInt8(NVVM::MmaOp op) {
     bool saturate = op.getIntOverflowBehavior() &&
                     *op.getIntOverflowBehavior() == NVVM::MMAIntOverflow::satfinite;
     if (!wholeWarps(op))
       return false;
     Word *d = ptr(op.getResult());
-    auto bytes = [&](Value value, unsigned t) {
-      Word w = ptr(value)[t];
-      std::array<int64_t, 4> b;
-      for (unsigned i = 0; i < 4; ++i)
-        b[i] = static_cast<int8_t>(static_cast<uint8_t>(w >> (8 * i)));
-      return b;
-    };
     for (unsigned warp = 0; warp * 32 < T; ++warp) {
       if (!(*mask)[warp * 32])
         continue;
       int64_t a[16][32], b[32][8], c[16][8];
+      fragmentsK32(op.getOperandA(), op.getOperandB(), warp,
+                   [](uint8_t v) { return int64_t(int8_t(v)); }, a, b);
       for (unsigned lane = 0; lane < 32; ++lane) {
-        unsigned t = warp * 32 + lane, g = lane / 4, q = (lane % 4) * 4;
-        for (unsigned i = 0; i < 4; ++i) {
-          auto v = bytes(op.getOperandA()[i], t);
-          unsigned row = g + (i % 2) * 8, col = q + (i / 2) * 16;
-          for (unsigned j = 0; j < 4; ++j)
-            a[row][col + j] = v[j];
-        }
-        for (unsigned i = 0; i < 2; ++i) {
-          auto v = bytes(op.getOperandB()[i], t);
-          for (unsigned j = 0; j < 4; ++j)
-            b[q + i * 16 + j][g] = v[j];
-        }
+        unsigned t = warp * 32 + lane, g = lane / 4;
         for (unsigned i = 0; i < 4; ++i)
           c[g + (i / 2) * 8][(lane % 4) * 2 + i % 2] = static_cast<int32_t>(
               static_cast<uint32_t>(ptr(op.getOperandC()[i])[t]));
@@ -1438,8 +1455,60 @@ private:
     return true;
   }
 
+  /// mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 (its NVPTX
+  /// intrinsic): mmaInt8's fragment positions, each byte an FP8 E4M3 value;
+  /// the products (exact in f32) are summed in f32 onto C in k order.
+  bool mmaE4M3(LLVM::CallIntrinsicOp op) {
+    ValueRange args = op.getArgs();
+    if (args.size() != 10 || op->getNumResults() != 1)
+      return fail(op, "expects 4 A, 2 B and 4 C registers and one result");
+    if (!wholeWarps(op))
+      return false;
+    Word *d = ptr(op->getResult(0));
+    for (unsigned warp = 0; warp * 32 < T; ++warp) {
+      if (!(*mask)[warp * 32])
+        continue;
+      float a[16][32], b[32][8], c[16][8];
+      fragmentsK32(args.take_front(4), args.slice(4, 2), warp,
+                   llmc::fromE4M3, a, b);
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        unsigned t = warp * 32 + lane, g = lane / 4;
+        for (unsigned i = 0; i < 4; ++i)
+          c[g + (i / 2) * 8][(lane % 4) * 2 + i % 2] =
+              bitsToF32(ptr(args[6 + i])[t]);
+      }
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        unsigned t = warp * 32 + lane, g = lane / 4, q = (lane % 4) * 2;
+        for (unsigned i = 0; i < 4; ++i) {
+          unsigned row = g + (i / 2) * 8, col = q + i % 2;
+          float sum = c[row][col];
+          for (unsigned k = 0; k < 32; ++k)
+            sum += a[row][k] * b[k][col];
+          d[size_t(i) * T + t] = f32ToBits(sum);
+        }
+      }
+      ++counters.mma;
+    }
+    return true;
+  }
+
   bool intrinsic(LLVM::CallIntrinsicOp op) {
     StringRef name = op.getIntrin();
+    if (name == "llvm.nvvm.mma.m16n8k32.row.col.f32.e4m3.e4m3.f32")
+      return mmaE4M3(op);
+    if (name == "llvm.nvvm.ff.to.e4m3x2.rn") {
+      // cvt.rn.satfinite.e4m3x2.f32 d, a, b: a's byte high, b's low.
+      if (op.getArgs().size() != 2 || op->getNumResults() != 1 ||
+          !op->getResult(0).getType().isInteger(16))
+        return fail(op, "expects two f32 operands and an i16 result");
+      Word *a = ptr(op.getArgs()[0]), *b = ptr(op.getArgs()[1]);
+      Word *r = ptr(op->getResult(0));
+      forActive([&](unsigned t) {
+        r[t] = (Word(llmc::toE4M3(bitsToF32(a[t]))) << 8) |
+               llmc::toE4M3(bitsToF32(b[t]));
+      });
+      return true;
+    }
     if (op->getNumResults() != 1 || op.getArgs().size() != 1 ||
         !op->getResult(0).getType().isF32())
       return fail(op, "intrinsic " + name + " is not emulated");

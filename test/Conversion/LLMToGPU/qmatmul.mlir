@@ -391,3 +391,45 @@ func.func @dynamic_used_before(%x: tensor<2x12x64xf32>, %s: tensor<f32>) -> (ten
   %q = llm.quantize %x, %scale, %zp {is_unsigned} : (tensor<2x12x64xf32>, tensor<f32>, tensor<i8>) -> tensor<2x12x64xi8>
   return %q, %f : tensor<2x12x64xi8>, tensor<f32>
 }
+
+// -----
+
+// FP8 W8A8 (llm-quantize mode=fp8, per-token scales): one quantize_rows
+// launch writes the scales (max / 448) and E4M3 bytes with
+// cvt.rn.satfinite.e4m3x2.f32 (llvm.nvvm.ff.to.e4m3x2.rn, the low byte
+// kept); the product is an mma.sync m16n8k32 e4m3 launch (the NVPTX
+// intrinsic: nvvm.mma.sync has no FP8 types) with f32 accumulators, so the
+// epilogue multiplies them by the scales without a conversion.
+// CHECK-LABEL: func.func @fp8_dynamic
+// CHECK: gpu.launch_func @llm_kernels::@quantize_rows_0
+// CHECK-SAME: args(%{{.*}} : memref<1536xf32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<1536xi8>)
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_1
+// CHECK: gpu.func @quantize_rows_0
+// CHECK: arith.constant 4.480000e+02 : f32
+// CHECK: memref.store %{{.*}}, %arg1[%{{.*}}] : memref<24xf32>
+// CHECK: %[[V:.*]] = arith.divf
+// CHECK-NEXT: %[[P:.*]] = llvm.call_intrinsic "llvm.nvvm.ff.to.e4m3x2.rn"(%[[V]], %[[V]]) : (f32, f32) -> i16
+// CHECK-NEXT: %[[Q:.*]] = arith.trunci %[[P]] : i16 to i8
+// CHECK-NEXT: memref.store %[[Q]], %arg2[%{{.*}}] : memref<1536xi8>
+// CHECK: gpu.func @qmatmul_1(
+// CHECK: scf.for {{.*}} -> (f32,
+// Two k32 steps per 64-wide k tile, 2 x 4 tiles per 32x32 warp.
+// CHECK-COUNT-16: llvm.call_intrinsic "llvm.nvvm.mma.m16n8k32.row.col.f32.e4m3.e4m3.f32"({{.*}}) : (i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-NOT: nvvm.mma.sync
+// CHECK-NOT: e4m3.e4m3.f32
+// CHECK: scf.yield
+// CHECK-NOT: arith.sitofp
+// CHECK: memref.load %arg2
+func.func @fp8_dynamic(%x: tensor<2x12x64xf32>, %w: tensor<32x64xi8>, %s: tensor<32xf32>) -> tensor<2x12x32xf32> {
+  %a = llm.abs %x : tensor<2x12x64xf32>
+  %m = llm.reduce_max %a {axes = array<i64: 2>} : (tensor<2x12x64xf32>) -> tensor<2x12x1xf32>
+  %eps = llm.constant dense<1.000000e-30> : tensor<f32>
+  %mx = llm.max %m, %eps : (tensor<2x12x1xf32>, tensor<f32>) -> tensor<2x12x1xf32>
+  %c = llm.constant dense<4.480000e+02> : tensor<f32>
+  %scale = llm.div %mx, %c : (tensor<2x12x1xf32>, tensor<f32>) -> tensor<2x12x1xf32>
+  %q = llm.quantize %x, %scale {e4m3} : (tensor<2x12x64xf32>, tensor<2x12x1xf32>) -> tensor<2x12x64xi8>
+  %f = llm.mul %scale, %s : (tensor<2x12x1xf32>, tensor<32xf32>) -> tensor<2x12x32xf32>
+  %acc = llm.qmatmul %q, %w {e4m3, transpose_rhs = true} : (tensor<2x12x64xi8>, tensor<32x64xi8>) -> tensor<2x12x32xf32>
+  %y = llm.dequantize %acc, %f : (tensor<2x12x32xf32>, tensor<2x12x32xf32>) -> tensor<2x12x32xf32>
+  return %y : tensor<2x12x32xf32>
+}

@@ -62,3 +62,44 @@ func.func @zero_point(%a: tensor<2x3xi8>, %b: tensor<3x5xi8>, %z: tensor<4xi8>) 
   %y = llm.qmatmul %a, %b rhs_zero_point %z : (tensor<2x3xi8>, tensor<3x5xi8>, tensor<4xi8>) -> tensor<2x5xi32>
   return %y : tensor<2x5xi32>
 }
+
+// -----
+
+func.func @e4m3_zero_point(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: tensor<i8>) -> tensor<2x3xi8> {
+  // expected-error @+1 {{expects no zero_point and no is_unsigned with e4m3}}
+  %q = llm.quantize %x, %s, %z {e4m3} : (tensor<2x3xf32>, tensor<f32>, tensor<i8>) -> tensor<2x3xi8>
+  return %q : tensor<2x3xi8>
+}
+
+// -----
+
+func.func @e4m3_unsigned(%x: tensor<2x3xf32>, %s: tensor<f32>) -> tensor<2x3xi8> {
+  // expected-error @+1 {{expects no zero_point and no is_unsigned with e4m3}}
+  %q = llm.quantize %x, %s {e4m3, is_unsigned} : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi8>
+  return %q : tensor<2x3xi8>
+}
+
+// -----
+
+func.func @e4m3_product_zero_point(%a: tensor<2x8xi8>, %b: tensor<8x4xi8>, %z: tensor<i8>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{expects no zero points and no unsigned operands with e4m3}}
+  %y = llm.qmatmul %a, %b lhs_zero_point %z {e4m3} : (tensor<2x8xi8>, tensor<8x4xi8>, tensor<i8>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @e4m3_product_type(%a: tensor<2x8xi8>, %b: tensor<8x4xi8>) -> tensor<2x4xi32> {
+  // expected-error @+2 {{'llm.qmatmul' op inferred type(s) 'tensor<2x4xf32>' are incompatible with return type(s) of operation 'tensor<2x4xi32>'}}
+  // expected-error @+1 {{'llm.qmatmul' op failed to infer returned types}}
+  %y = llm.qmatmul %a, %b {e4m3} : (tensor<2x8xi8>, tensor<8x4xi8>) -> tensor<2x4xi32>
+  return %y : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @accumulator_packed(%acc: tensor<2x4xf32>, %s: tensor<f32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{expects an f32 input (an e4m3 accumulator) without zero_point, is_unsigned, bits 4 or block_size}}
+  %y = llm.dequantize %acc, %s {bits = 4 : i64} : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}

@@ -1,6 +1,7 @@
 // RUN: llm-opt %s -split-input-file --llm-quantize=mode=int8 -verify-diagnostics
+// RUN: llm-opt %s -split-input-file --llm-quantize=mode=fp8 -verify-diagnostics
 // RUN: not llm-opt %s --llm-quantize=mode=int3 2>&1 | FileCheck %s --check-prefix=MODE
-// MODE: llm-quantize: unknown mode 'int3' (expected int8, w8 or w4)
+// MODE: llm-quantize: unknown mode 'int3' (expected int8, fp8, w8 or w4)
 
 // Static activation scales need calibration statistics.
 func.func @uncalibrated(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {

@@ -2,6 +2,8 @@
 // RUN: llm-opt %s -split-input-file --llm-quantize="mode=w4 group-size=2" --verify-each | FileCheck %s --check-prefix=W4
 // RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8 activations=dynamic" --verify-each | FileCheck %s --check-prefix=DYN
 // RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8" --verify-each | FileCheck %s --check-prefix=STATIC
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=fp8 activations=dynamic" --verify-each | FileCheck %s --check-prefix=FP8
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=fp8" --verify-each | FileCheck %s --check-prefix=FP8S
 
 // A [K, N] weight is stored as i8 rows [N, K] with one scale per row and
 // read with transpose_rhs; the epilogue stays on the matmul (w8, w4) or
@@ -40,6 +42,24 @@
 // STATIC: %[[XQ:.*]] = llm.quantize %arg0, %[[S]] : (tensor<4x3xf32>, tensor<f32>) -> tensor<4x3xi8>
 // STATIC: llm.qmatmul %[[XQ]]
 // STATIC: llm.dequantize %{{.*}}, %{{.*}} : (tensor<4x2xi32>, tensor<2xf32>) -> tensor<4x2xf32>
+// fp8: E4M3 bytes with scales max / 448, an f32 accumulator.
+// FP8: llm.quantization = {activations = "dynamic", embeddings = 0 : i64, matmuls = 1 : i64, mode = "fp8"}
+// FP8-LABEL: func @linear
+// The per-token scales are max|x| / 448.
+// FP8: %[[C:.*]] = llm.constant dense<4.480000e+02> : tensor<f32>
+// FP8: %[[S:.*]] = llm.div %{{.*}}, %[[C]] : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+// FP8: %[[XQ:.*]] = llm.quantize %arg0, %[[S]] {e4m3} : (tensor<4x3xf32>, tensor<4x1xf32>) -> tensor<4x3xi8>
+// FP8: %[[W:.*]] = llm.constant dense_resource<weight.e4m3> : tensor<2x3xi8>
+// FP8: %[[ACC:.*]] = llm.qmatmul %[[XQ]], %[[W]] {e4m3, transpose_rhs = true} : (tensor<4x3xi8>, tensor<2x3xi8>) -> tensor<4x2xf32>
+// FP8: llm.dequantize %[[ACC]], %{{.*}} : (tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+// Rows 448 * [4, 2, -1] / 4 = [448, 224, -112] (0x7E, 0x76, 0xEE) and
+// [-448, 0, 336] (0xFE, 0x00, and 3 / f32(4 / 448), just below 336, to 320:
+// 0x7A).
+// FP8: weight.e4m3: "0x010000007E76EEFE007A"
+// Static: the calibrated maximum (4) / 448.
+// FP8S-LABEL: func @linear
+// FP8S: %[[S:.*]] = llm.constant dense<0.00892{{[0-9]*}}> : tensor<f32>
+// FP8S: llm.quantize %arg0, %[[S]] {e4m3} : (tensor<4x3xf32>, tensor<f32>) -> tensor<4x3xi8>
 func.func @linear(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %w = llm.constant dense<[[4.0, -4.0], [2.0, 0.0], [-1.0, 3.0]]> : tensor<3x2xf32>
   %b = llm.constant dense<[1.0, 2.0]> : tensor<2xf32>
