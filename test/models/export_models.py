@@ -819,6 +819,92 @@ def bloom_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
 
 
 # --------------------------------------------------------------------------
+# Phi-2-style: one LayerNorm feeding attention and MLP in parallel, rotary
+# embeddings on the first half of each head (slices and Concat), q, k, v
+# with biases, scores in f32, tanh GELU, an LM head with bias. The mask is
+# a causal one of finfo.min plus a padding one of finfo.min (left padding):
+# a padded query sees finfo.min on some keys and -inf (min + min) on
+# others, which must get no weight.
+# --------------------------------------------------------------------------
+# The NeoX model's sizes (rotary on 8 of 16 dims per head).
+PhiConfig = NeoXConfig
+
+
+class PhiBlock(nn.Module):
+    def __init__(self, config: PhiConfig):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.rotary_dims = config.rotary_dims
+        self.ln = nn.LayerNorm(config.d_model)
+        self.q = nn.Linear(config.d_model, config.d_model)
+        self.k = nn.Linear(config.d_model, config.d_model)
+        self.v = nn.Linear(config.d_model, config.d_model)
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.fc1 = nn.Linear(config.d_model, 4 * config.d_model)
+        self.fc2 = nn.Linear(4 * config.d_model, config.d_model)
+
+    def rope(self, x, cos, sin):
+        r = self.rotary_dims
+        rotated, passed = x[..., :r], x[..., r:]
+        return torch.cat((rotated * cos + rotate_half(rotated) * sin, passed), dim=-1)
+
+    def forward(self, h, cos, sin, mask):
+        batch, seq, d_model = h.shape
+        x = self.ln(h)
+
+        def heads(t):
+            return t.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+
+        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        q, k = self.rope(q, cos, sin), self.rope(k, cos, sin)
+        scores = torch.matmul(q.float(), k.float().transpose(2, 3)) / math.sqrt(self.head_dim)
+        probs = F.softmax(scores + mask, dim=-1, dtype=torch.float32).to(v.dtype)
+        attn = (probs @ v).transpose(1, 2).reshape(batch, seq, d_model)
+        mlp = self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+        return h + self.dense(attn) + mlp
+
+
+class Phi(nn.Module):
+    def __init__(self, config: PhiConfig):
+        super().__init__()
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.blocks = nn.ModuleList(PhiBlock(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size)
+        r = config.rotary_dims
+        self.register_buffer("inv_freq", 1.0 / config.rope_theta ** (
+            torch.arange(0, r, 2, dtype=torch.float32) / r), persistent=False)
+
+    def forward(self, input_ids, attention_mask):
+        seq = input_ids.shape[1]
+        positions = torch.arange(seq, device=input_ids.device).float()
+        freqs = positions[:, None] * self.inv_freq[None, :]
+        angles = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = angles.cos()[None, None], angles.sin()[None, None]
+        low = torch.finfo(torch.float32).min
+        causal = torch.full((seq, seq), low).triu(1)[None, None]
+        padding = (1.0 - attention_mask[:, None, None, :].float()) * low
+        mask = causal + padding
+        h = self.embed(input_ids)
+        for block in self.blocks:
+            h = block(h, cos, sin, mask)
+        return self.lm_head(self.ln_f(h))
+
+
+def build_phi(args) -> nn.Module:
+    model = Phi(PhiConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def phi_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, PhiConfig().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
+
+
+# --------------------------------------------------------------------------
 # T5-style encoder: a learned relative position bias per head from bucketed
 # distances (Abs, Log, Cast to int64, Min, Where; a constant once the
 # sequence length is known), no score scaling, T5's RMS norm (no mean, no
@@ -1110,6 +1196,14 @@ MODELS: Dict[str, ModelSpec] = {
     "bloom": ModelSpec(
         build=build_bloom,
         make_inputs=bloom_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch", 1: "sequence"}},
+    ),
+    "phi": ModelSpec(
+        build=build_phi,
+        make_inputs=phi_inputs,
         output_names=["logits"],
         dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                       "attention_mask": {0: "batch", 1: "sequence"},
