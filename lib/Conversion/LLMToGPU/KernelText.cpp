@@ -392,10 +392,24 @@ std::string quantizeValue(Writer &w, const std::string &v,
   return w.let("arith.trunci " + wide + " : i32 to i8");
 }
 
+/// The FP8 E4M3 byte of v / scale (llm.quantize's e4m3) as i8, by
+/// cvt.rn.satfinite.e4m3x2.f32: it converts two values into the high and
+/// low bytes; v / scale goes in both and the low byte is kept.
+std::string quantizeE4M3(Writer &w, const std::string &v,
+                         const std::string &scale) {
+  std::string x = w.fdiv(v, scale);
+  std::string pair =
+      w.let("llvm.call_intrinsic \"llvm.nvvm.ff.to.e4m3x2.rn\"(" + x + ", " +
+            x + ") : (f32, f32) -> i16");
+  return w.let("arith.trunci " + pair + " : i16 to i8");
+}
+
 /// `v` quantized as a kernel's static output quantization `q` says.
 std::string quantizeValue(Writer &w, const std::string &v,
                           const OutputQuantization &q) {
   std::string scale = w.f32(q.scale);
+  if (q.e4m3)
+    return quantizeE4M3(w, v, scale);
   std::string zero = q.zero != 0 ? w.f32(static_cast<double>(q.zero)) : "";
   return quantizeValue(w, v, scale, zero, q.isUnsigned);
 }
@@ -2428,18 +2442,8 @@ std::string llmc::gpu_kernels::quantizeRowsKernel(const QuantizeRowsSpec &s) {
   w.line("scf.for " + j + " = " + tid + " to " + cL + " step " + step + " {");
   std::string addr = w.add(base, j);
   std::string y = w.load("%input", xType, addr);
-  std::string q;
-  if (s.e4m3) {
-    // cvt.rn.satfinite.e4m3x2.f32 converts two values into the high and
-    // low bytes; this thread's value goes in both, the low byte is kept.
-    std::string v = w.fdiv(y, scale);
-    std::string pair =
-        w.let("llvm.call_intrinsic \"llvm.nvvm.ff.to.e4m3x2.rn\"(" + v + ", " +
-              v + ") : (f32, f32) -> i16");
-    q = w.let("arith.trunci " + pair + " : i16 to i8");
-  } else {
-    q = quantizeValue(w, y, scale, "", /*isUnsigned=*/false);
-  }
+  std::string q = s.e4m3 ? quantizeE4M3(w, y, scale)
+                         : quantizeValue(w, y, scale, "", /*isUnsigned=*/false);
   w.line("memref.store " + q + ", %out[" + addr + "] : " + qType);
   w.line("}");
   w.line("gpu.return");

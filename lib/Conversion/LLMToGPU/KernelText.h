@@ -52,12 +52,13 @@ enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
 /// A static 8-bit quantization of a kernel's f32 results (an llm.quantize
 /// with constant per-tensor parameters that only the kernel feeds): the
 /// kernel stores saturate(roundeven(v / scale) + zero) as i8, the host's
-/// operations.
+/// operations, or with `e4m3` the FP8 E4M3 byte of v / scale.
 struct OutputQuantization {
   bool enabled = false;
   float scale = 1.0f;
   int64_t zero = 0;
   bool isUnsigned = false;
+  bool e4m3 = false;
 };
 
 struct MatMulSpec {

@@ -117,13 +117,13 @@ staticQuantizeOf(Value value) {
   if (!value.hasOneUse() || !isStaticF32(value))
     return std::nullopt;
   auto quantize = dyn_cast<llm::QuantizeOp>(*value.getUsers().begin());
-  // E4M3 outputs are left to the generic path.
-  if (!quantize || quantize.getInput() != value || quantize.getE4m3())
+  if (!quantize || quantize.getInput() != value)
     return std::nullopt;
   std::optional<float> scale = splatF32(quantize.getScale());
   gk::OutputQuantization q;
   q.enabled = true;
   q.isUnsigned = quantize.getIsUnsigned();
+  q.e4m3 = quantize.getE4m3();
   if (!scale || elements(quantize.getResult()) != elements(value))
     return std::nullopt;
   q.scale = *scale;

@@ -433,3 +433,38 @@ func.func @fp8_dynamic(%x: tensor<2x12x64xf32>, %w: tensor<32x64xi8>, %s: tensor
   %y = llm.dequantize %acc, %f : (tensor<2x12x32xf32>, tensor<2x12x32xf32>) -> tensor<2x12x32xf32>
   return %y : tensor<2x12x32xf32>
 }
+
+// -----
+
+// FP8 with static activation scales (llm-quantize mode=fp8): the layer
+// norm stores the E4M3 activations the FP8 product reads, and the product
+// (dequantization, bias, GELU) stores the next product's, each byte by
+// cvt.rn.satfinite.e4m3x2.f32 of v / 0.05; no quantize launch.
+// CHECK-LABEL: func.func @fp8_static_activations
+// CHECK-NOT: llm.{{[a-z_]+}} %
+// CHECK: gpu.launch_func @llm_kernels::@layer_norm_0 {{.*}} args(%{{.*}} : memref<1024xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<1024xi8>)
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_1 {{.*}} args(%{{.*}} : memref<1024xi8>, %{{.*}} : memref<4096xi8>, %{{.*}} : memref<1xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<1024xi8>)
+// CHECK-NOT: llm.{{[a-z_]+}} %
+// CHECK: gpu.func @layer_norm_0(
+// CHECK: %[[S:.*]] = arith.constant 5.000000e-02 : f32
+// CHECK-NEXT: %[[V:.*]] = arith.divf %{{.*}}, %[[S]] : f32
+// CHECK-NEXT: %[[P:.*]] = llvm.call_intrinsic "llvm.nvvm.ff.to.e4m3x2.rn"(%[[V]], %[[V]]) : (f32, f32) -> i16
+// CHECK-NEXT: %[[Q:.*]] = arith.trunci %[[P]] : i16 to i8
+// CHECK-NEXT: memref.store %[[Q]], %arg3[%{{.*}}] : memref<1024xi8>
+// CHECK: gpu.func @qmatmul_1(
+// CHECK: llvm.call_intrinsic "llvm.nvvm.mma.m16n8k32.row.col.f32.e4m3.e4m3.f32"
+// CHECK: math.erf
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ff.to.e4m3x2.rn"
+// CHECK: memref.store %{{.*}}, %arg5[%{{.*}}] : memref<1024xi8>
+func.func @fp8_static_activations(%x: tensor<16x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>, %w: tensor<64x64xi8>, %sw: tensor<64xf32>) -> tensor<16x64xi8> {
+  %s = llm.constant dense<0.05> : tensor<f32>
+  %n = llm.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<16x64xf32>
+  %q = llm.quantize %n, %s {e4m3} : (tensor<16x64xf32>, tensor<f32>) -> tensor<16x64xi8>
+  %acc = llm.qmatmul %q, %w {e4m3} : (tensor<16x64xi8>, tensor<64x64xi8>) -> tensor<16x64xf32>
+  %f = llm.mul %s, %sw : (tensor<f32>, tensor<64xf32>) -> tensor<64xf32>
+  %d = llm.dequantize %acc, %f : (tensor<16x64xf32>, tensor<64xf32>) -> tensor<16x64xf32>
+  %y = llm.add %d, %b : (tensor<16x64xf32>, tensor<64xf32>) -> tensor<16x64xf32>
+  %h = llm.gelu %y : tensor<16x64xf32>
+  %q2 = llm.quantize %h, %s {e4m3} : (tensor<16x64xf32>, tensor<f32>) -> tensor<16x64xi8>
+  return %q2 : tensor<16x64xi8>
+}
