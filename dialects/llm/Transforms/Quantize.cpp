@@ -126,12 +126,17 @@ std::pair<DequantizeOp, CastOp> constantDequantizeOf(Value rhs) {
 /// roundeven in f32, as llm.quantize rounds.
 float roundEven(float x) { return std::nearbyint(x); }
 
+/// The largest quantized magnitude a scale maps max|x| to: E4M3's, or the
+/// symmetric integer range's.
+float quantizedMax(int64_t bits, bool e4m3) {
+  return e4m3 ? 448.0f : bits == 4 ? 7.0f : 127.0f;
+}
+
 /// Rows of a weight quantized symmetrically: per row, or per group of
-/// `group` elements of a row (`group` = cols for one group per row). With
-/// `e4m3` the bytes are FP8 E4M3 with scales max|w| / 448.
+/// `group` elements of a row (`group` = cols for one group per row). The
+/// values are integers, or with `e4m3` (quantizeRows) FP8 E4M3 bytes.
 struct QuantizedRows {
   int64_t rows = 0, cols = 0, group = 0, bits = 8;
-  bool e4m3 = false;
   std::vector<int8_t> values; // rows x cols, unpacked
   std::vector<float> scales;  // rows x ceil(cols / group)
   int64_t groups() const { return (cols + group - 1) / group; }
@@ -143,9 +148,8 @@ QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
   q.rows = rows;
   q.cols = cols;
   q.bits = bits;
-  q.e4m3 = e4m3;
   q.group = std::min<int64_t>(group > 0 ? group : cols, cols);
-  float qmax = e4m3 ? 448.0f : bits == 4 ? 7.0f : 127.0f;
+  float qmax = quantizedMax(bits, e4m3);
   int64_t groups = q.groups();
   q.values.resize(rows * cols);
   q.scales.resize(rows * groups);
@@ -536,8 +540,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     }
 
     bool e4m3 = mode == "fp8";
-    // The largest quantized magnitude: the E4M3 maximum or int8's.
-    float qmax = e4m3 ? 448.0f : 127.0f;
+    float qmax = quantizedMax(8, e4m3);
     const StoredWeight &stored = store(rows, n, k, 8, k, name, e4m3);
     const QuantizedRows &q = stored.rows;
     float productScale = op.getScale().convertToFloat();

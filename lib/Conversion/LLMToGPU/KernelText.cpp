@@ -313,37 +313,36 @@ std::array<std::string, 4> mma(Writer &w, const MmaTypes &types,
                                const std::array<std::string, 4> &c) {
   std::string structType = "!llvm.struct<(" + types.acc + ", " + types.acc +
                            ", " + types.acc + ", " + types.acc + ")>";
-  std::array<std::string, 4> d;
-  if (types.isFP8()) {
-    // nvvm.mma.sync has no FP8 types; the NVPTX intrinsic is
-    // mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 (sm_89 and later).
-    std::string result = w.let(
-        "llvm.call_intrinsic \"llvm.nvvm.mma.m16n8k32.row.col.f32.e4m3.e4m3."
-        "f32\"(" +
-        a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] + ", " + b[0] + ", " +
-        b[1] + ", " + c[0] + ", " + c[1] + ", " + c[2] + ", " + c[3] +
-        ") : (i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> " +
-        structType);
-    for (int i = 0; i < 4; ++i)
-      d[i] = w.let("llvm.extractvalue " + result + "[" + std::to_string(i) +
-                   "] : " + structType);
-    return d;
-  }
   // Integer products wrap like the host's i32 accumulation (|sum| stays far
   // below 2^31 for k < 2^17 with 8-bit operands).
   std::string overflow =
       types.isInt() ? "intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, "
                     : "";
+  // nvvm.mma.sync has no FP8 types; FP8 products call the NVPTX intrinsic
+  // for mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 (sm_89 and
+  // later).
   std::string result =
-      w.let("nvvm.mma.sync A[" + a[0] + ", " + a[1] + ", " + a[2] + ", " +
-            a[3] + "] B[" + b[0] + ", " + b[1] + "] C[" + c[0] + ", " + c[1] +
-            ", " + c[2] + ", " + c[3] + "] {" + overflow +
-            "layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
-            "multiplicandAPtxType = #nvvm.mma_type<" +
-            types.ptxType() + ">, multiplicandBPtxType = #nvvm.mma_type<" +
-            types.ptxType() + ">, shape = #nvvm.shape<m = 16, n = 8, k = " +
-            std::to_string(types.k) + ">} : (" + types.fragment + ", " +
-            types.fragment + ", " + types.acc + ") -> " + structType);
+      types.isFP8()
+          ? w.let("llvm.call_intrinsic \"llvm.nvvm.mma.m16n8k32.row.col.f32."
+                  "e4m3.e4m3.f32\"(" +
+                  a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] + ", " + b[0] +
+                  ", " + b[1] + ", " + c[0] + ", " + c[1] + ", " + c[2] + ", " +
+                  c[3] +
+                  ") : (i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) "
+                  "-> " +
+                  structType)
+          : w.let(
+                "nvvm.mma.sync A[" + a[0] + ", " + a[1] + ", " + a[2] + ", " +
+                a[3] + "] B[" + b[0] + ", " + b[1] + "] C[" + c[0] + ", " +
+                c[1] + ", " + c[2] + ", " + c[3] + "] {" + overflow +
+                "layoutA = #nvvm.mma_layout<row>, layoutB = "
+                "#nvvm.mma_layout<col>, "
+                "multiplicandAPtxType = #nvvm.mma_type<" +
+                types.ptxType() + ">, multiplicandBPtxType = #nvvm.mma_type<" +
+                types.ptxType() + ">, shape = #nvvm.shape<m = 16, n = 8, k = " +
+                std::to_string(types.k) + ">} : (" + types.fragment + ", " +
+                types.fragment + ", " + types.acc + ") -> " + structType);
+  std::array<std::string, 4> d;
   for (int i = 0; i < 4; ++i)
     d[i] = w.let("llvm.extractvalue " + result + "[" + std::to_string(i) +
                  "] : " + structType);
@@ -1603,10 +1602,9 @@ bool llmc::gpu_kernels::gemvApplies(const MatMulSpec &s) {
   bool weight =
       isFloat(s.rhsElement) || (s.rhsElement == "i8" && s.hasRhsScale &&
                                 (!s.rhsBlock || gemvVector(s) == 8));
-  return s.m <= kGemvRows && s.mmaType != "s8" && s.mmaType != "e4m3" &&
-         !s.offsets.lhsShifted() && !s.offsets.rhsShifted() &&
-         s.scales.empty() && isFloat(s.lhsElement) && weight &&
-         s.outElement != "i32";
+  return s.m <= kGemvRows && !s.byteOperands() && !s.offsets.lhsShifted() &&
+         !s.offsets.rhsShifted() && s.scales.empty() && isFloat(s.lhsElement) &&
+         weight && s.outElement != "i32";
 }
 
 // Products of a few rows (decode: one token): bound by reading the weight,

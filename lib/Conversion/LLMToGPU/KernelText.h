@@ -83,6 +83,8 @@ struct MatMulSpec {
   /// "s8": 8-bit integer inputs (m16n8k32, exact i32 accumulation).
   /// "e4m3": FP8 E4M3 bytes (held as i8; m16n8k32, f32 accumulation).
   std::string mmaType = "bf16";
+  /// Whether the tensor-core operands are bytes (s8 or FP8).
+  bool byteOperands() const { return mmaType == "s8" || mmaType == "e4m3"; }
   /// Element type of the lhs buffer: "f32", "f16" (an f16 model's
   /// activations), or "i8" for s8 products.
   std::string lhsElement = "f32";

@@ -87,11 +87,6 @@ std::string kernelFloat(Value value) {
 
 bool isStaticF32(Value value) { return kernelFloat(value) == "f32"; }
 
-/// Whether a product's operands are bytes in shared memory (s8 or FP8).
-bool isByteProduct(const gk::MatMulSpec &spec) {
-  return spec.mmaType == "s8" || spec.mmaType == "e4m3";
-}
-
 int64_t elements(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
 }
@@ -409,7 +404,7 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
       {128, 128, 64, 32}, {128, 64, 64, 32}, {64, 64, 32, 32}};
   // Bytes of one shared row: tileK elements and 16 bytes of padding.
   int64_t rowBytes =
-      isByteProduct(spec) ? spec.tileK + 16 : spec.tileK * 2 + 16;
+      spec.byteOperands() ? spec.tileK + 16 : spec.tileK * 2 + 16;
   spec.tileM = spec.tileN = 64;
   spec.warpM = spec.warpN = 32;
   for (const Config &c : candidates) {
@@ -479,7 +474,7 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
   maxStages = std::max<int64_t>(maxStages, 2);
   const std::pair<int64_t, int64_t> candidates[] = {
       {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
-  int64_t elementBytes = isByteProduct(spec) ? 1 : 2;
+  int64_t elementBytes = spec.byteOperands() ? 1 : 2;
   auto fits = [&](int64_t tileM, int64_t tileN, int64_t kBytes,
                   int64_t stages) {
     int64_t blocks = ((spec.m + tileM - 1) / tileM) *

@@ -64,7 +64,6 @@ float bitsToF32(Word w) {
 }
 Word f32ToBits(float f) { return llvm::bit_cast<uint32_t>(f); }
 float bf16ToF32(uint16_t h) { return bitsToF32(uint32_t(h) << 16); }
-
 uint16_t f32ToBF16(float f) { return roundToBF16(f); }
 float f16ToF32(uint16_t h) {
   _Float16 v;
@@ -1052,8 +1051,8 @@ private:
             continue;
           }
           float sum = accumulate ? bitsToF32(in) : 0.0f;
-          // FP8 products are exact in f32: fma adds them as the mma.sync
-          // emulation does.
+          // FP8 products are exact in f32, so fma sums them as mmaE4M3's
+          // multiply-add does.
           for (unsigned e = 0; e < k; ++e)
             sum = std::fma(static_cast<float>(element(a, row, e)),
                            static_cast<float>(element(b, col, e)), sum);
@@ -1327,9 +1326,6 @@ private:
     return true;
   }
 
-  /// m16n8k32 s8 x s8 + i32 (row.col): four 8-bit elements per register,
-  /// at the positions of m16n8k16's two 16-bit ones; exact, wrapping sums
-  /// (satfinite clamps them to the i32 range).
   /// One warp's A [16 x 32] and B [32 x 8] of an m16n8k32 product of
   /// 8-bit elements from its four A and two B registers per lane (four
   /// elements each, at the positions of m16n8k16's two 16-bit ones), each
@@ -1354,6 +1350,9 @@ private:
     }
   }
 
+  /// m16n8k32 s8 x s8 + i32 (row.col): four 8-bit elements per register,
+  /// at the positions of m16n8k16's two 16-bit ones; exact, wrapping sums
+  /// (satfinite clamps them to the i32 range).
   bool mmaInt8(NVVM::MmaOp op) {
     bool saturate = op.getIntOverflowBehavior() &&
                     *op.getIntOverflowBehavior() == NVVM::MMAIntOverflow::satfinite;
