@@ -30,6 +30,11 @@ config.environment["PYTHONPATH"] = os.path.join(config.llmc_obj_root, "python")
 # e2e/cpu-opt-level.test): about half of the suite's time otherwise.
 # LLMC_CPU_OPT_LEVEL=2 lit ... runs the suite as users run by default.
 config.environment["LLMC_CPU_OPT_LEVEL"] = os.environ.get("LLMC_CPU_OPT_LEVEL", "0")
+# export_models.py keeps each export here and copies it for the next test
+# that asks for the same one (the key hashes the script, so an edit to it
+# exports afresh). LLMC_EXPORT_CACHE= (empty) exports every time.
+config.environment["LLMC_EXPORT_CACHE"] = os.environ.get(
+    "LLMC_EXPORT_CACHE", os.path.join(config.llmc_obj_root, "test", "export-cache"))
 
 tools = ["llm-opt", "llm-translate", "llm-compile", "llm-run", "llm-hls-check"]
 llvm_config.add_tool_substitutions(tools, [config.llmc_tools_dir])

@@ -2,10 +2,11 @@
 #ifndef LLMC_LIB_PIPELINES_PASSES_H
 #define LLMC_LIB_PIPELINES_PASSES_H
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+
+namespace mlir::linalg {
+class LinalgOp;
+} // namespace mlir::linalg
 
 namespace llmc {
 #define GEN_PASS_DECL

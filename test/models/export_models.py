@@ -15,16 +15,81 @@ names of its inputs and outputs (and, where eval mode is not what the
 exported graph computes, how to get torch's reference).
 """
 import argparse
+import hashlib
+import importlib.util
 import math
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# --------------------------------------------------------------------------
+# The export cache. Exports are deterministic, and the tests export the same
+# few models many times: with LLMC_EXPORT_CACHE=DIR (lit sets it to a folder
+# of the build), an export is kept under DIR by a hash of this script, torch's
+# install and the arguments other than --out, and a later export with the
+# same arguments copies it instead of importing torch (2 s) and tracing.
+# --------------------------------------------------------------------------
+CACHE_ENV = "LLMC_EXPORT_CACHE"
+
+
+def _out_and_key(argv):
+    """--out's value and the cache key of the other arguments, or None when
+    there is no cache or no --out (argparse then says what is wrong)."""
+    cache = os.environ.get(CACHE_ENV)
+    if not cache:
+        return None
+    out, rest, i = None, [], 0
+    while i < len(argv):
+        if argv[i] == "--out" and i + 1 < len(argv):
+            out, i = argv[i + 1], i + 2
+            continue
+        if argv[i].startswith("--out="):
+            out = argv[i][len("--out="):]
+        else:
+            rest.append(argv[i])
+        i += 1
+    if out is None:
+        return None
+    digest = hashlib.sha256()
+    with open(os.path.abspath(__file__), "rb") as script:
+        digest.update(script.read())
+    torch_spec = importlib.util.find_spec("torch")
+    if torch_spec and torch_spec.origin:
+        digest.update(f"{torch_spec.origin} {os.path.getmtime(torch_spec.origin)}".encode())
+    digest.update("\0".join(rest).encode())
+    return out, os.path.join(cache, digest.hexdigest()[:32])
+
+
+def _copy_export(source, out):
+    os.makedirs(out, exist_ok=True)
+    for name in sorted(os.listdir(source)):
+        if name != "summary.txt":
+            shutil.copy2(os.path.join(source, name), os.path.join(out, name))
+
+
+def _serve_from_cache(argv):
+    """Copies a cached export into --out and prints its summary line; False
+    when there is none."""
+    found = _out_and_key(argv)
+    if not found or not os.path.isfile(os.path.join(found[1], "summary.txt")):
+        return False
+    out, entry = found
+    _copy_export(entry, out)
+    with open(os.path.join(entry, "summary.txt")) as summary:
+        print(summary.read().rstrip("\n").replace("{out}", out))
+    return True
+
+
+if __name__ == "__main__" and _serve_from_cache(sys.argv[1:]):
+    sys.exit(0)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 # --------------------------------------------------------------------------
@@ -1364,20 +1429,37 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.float16 and args.bfloat16:
         raise SystemExit("export_models: error: --float16 and --bfloat16 exclude each other")
+    cached = _out_and_key(argv)
+    out = args.out
+    if cached:
+        # Exported into a new folder of the cache, then copied: the entry
+        # holds this export's files only, whatever --out already holds.
+        os.makedirs(os.path.dirname(cached[1]), exist_ok=True)
+        args.out = tempfile.mkdtemp(prefix="export-", dir=os.path.dirname(cached[1]))
     arrays = export(args)
     model_path = os.path.join(args.out, "model.onnx")
     if args.check:
         import onnx
         onnx.checker.check_model(onnx.load(model_path), full_check=True)
     shapes = ", ".join(f"{name} {list(a.shape)} {a.dtype}" for name, a in arrays.items())
-    print(f"export_models: {args.model} opset {args.opset}"
-          f"{' (dynamic)' if args.dynamic else ''}"
-          f"{' (float16)' if args.float16 else ''}"
-          f"{' (bfloat16)' if args.bfloat16 else ''} -> {model_path} "
-          f"({os.path.getsize(model_path)} bytes); {shapes}")
+    summary = (f"export_models: {args.model} opset {args.opset}"
+               f"{' (dynamic)' if args.dynamic else ''}"
+               f"{' (float16)' if args.float16 else ''}"
+               f"{' (bfloat16)' if args.bfloat16 else ''} -> {{out}}/model.onnx "
+               f"({os.path.getsize(model_path)} bytes); {shapes}")
+    if cached:
+        with open(os.path.join(args.out, "summary.txt"), "w") as file:
+            file.write(summary + "\n")
+        _copy_export(args.out, out)
+        try:
+            os.rename(args.out, cached[1])
+        except OSError:  # another process stored the same export first
+            shutil.rmtree(args.out, ignore_errors=True)
+    print(summary.replace("{out}", out))
     return 0
 
 

@@ -2,8 +2,6 @@
 #ifndef LLMC_CONVERSION_HLSPASSES_H
 #define LLMC_CONVERSION_HLSPASSES_H
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Pass/Pass.h"
 
 namespace llmc {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "llmc/Conversion/HLSPasses.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"

@@ -7,18 +7,21 @@
 // the npu.program(s) that implement it. See Passes.td for the contract.
 //
 //===----------------------------------------------------------------------===//
+#include "llm/IR/LLMOps.h"
 #include "llmc/Conversion/NPUMatmul.h"
 #include "llmc/Conversion/Passes.h"
-#include "llm/IR/LLMOps.h"
+#include "npu/IR/NPUDialect.h"
 #include "npu/IR/NPUOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include <cmath>
 #include <cstring>
-#include "llvm/ADT/StringMap.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_LLMNPUPARTITION
