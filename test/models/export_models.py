@@ -28,9 +28,10 @@ from typing import Callable, Dict, List, Optional
 # --------------------------------------------------------------------------
 # The export cache. Exports are deterministic, and the tests export the same
 # few models many times: with LLMC_EXPORT_CACHE=DIR (lit sets it to a folder
-# of the build), an export is kept under DIR by a hash of this script, torch's
-# install and the arguments other than --out, and a later export with the
-# same arguments copies it instead of importing torch (2 s) and tracing.
+# of the build), an export is kept under DIR by a hash of this script, of
+# where torch, onnx and numpy are installed (and when) and of the arguments
+# other than --out; a later export with the same arguments copies it instead
+# of importing torch (2 s) and tracing.
 # --------------------------------------------------------------------------
 CACHE_ENV = "LLMC_EXPORT_CACHE"
 
@@ -56,9 +57,10 @@ def _out_and_key(argv):
     digest = hashlib.sha256()
     with open(os.path.abspath(__file__), "rb") as script:
         digest.update(script.read())
-    torch_spec = importlib.util.find_spec("torch")
-    if torch_spec and torch_spec.origin:
-        digest.update(f"{torch_spec.origin} {os.path.getmtime(torch_spec.origin)}".encode())
+    for package in ("torch", "onnx", "numpy"):  # their installs, not imported
+        spec = importlib.util.find_spec(package)
+        if spec and spec.origin:
+            digest.update(f"{spec.origin} {os.path.getmtime(spec.origin)}".encode())
     digest.update("\0".join(rest).encode())
     return out, os.path.join(cache, digest.hexdigest()[:32])
 
