@@ -72,6 +72,12 @@ def _copy_export(source, out):
             shutil.copy2(os.path.join(source, name), os.path.join(out, name))
 
 
+def _print_summary(summary, out):
+    """Prints an export's summary line, its {model} placeholder made
+    --out's model.onnx (the summary a cache entry keeps has no folder)."""
+    print(summary.replace("{model}", os.path.join(out, "model.onnx")))
+
+
 def _serve_from_cache(argv):
     """Copies a cached export into --out and prints its summary line; False
     when there is none."""
@@ -81,7 +87,7 @@ def _serve_from_cache(argv):
     out, entry = found
     _copy_export(entry, out)
     with open(os.path.join(entry, "summary.txt")) as summary:
-        print(summary.read().rstrip("\n").replace("{out}", out))
+        _print_summary(summary.read().rstrip("\n"), out)
     return True
 
 
@@ -1451,7 +1457,7 @@ def main(argv=None):
     summary = (f"export_models: {args.model} opset {args.opset}"
                f"{' (dynamic)' if args.dynamic else ''}"
                f"{' (float16)' if args.float16 else ''}"
-               f"{' (bfloat16)' if args.bfloat16 else ''} -> {{out}}/model.onnx "
+               f"{' (bfloat16)' if args.bfloat16 else ''} -> {{model}} "
                f"({os.path.getsize(model_path)} bytes); {shapes}")
     if cached:
         with open(os.path.join(args.out, "summary.txt"), "w") as file:
@@ -1461,7 +1467,7 @@ def main(argv=None):
             os.rename(args.out, cached[1])
         except OSError:  # another process stored the same export first
             shutil.rmtree(args.out, ignore_errors=True)
-    print(summary.replace("{out}", out))
+    _print_summary(summary, out)
     return 0
 
 
