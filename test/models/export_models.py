@@ -1355,7 +1355,7 @@ def export(args) -> Dict[str, np.ndarray]:
     )
 
     if args.float16:
-        convert_to_float16(model_path)
+        convert_to_float16(model_path, saturate=not args.float16_unclamped)
 
     arrays = {}
     for name, tensor in inputs.items():
@@ -1372,23 +1372,33 @@ def export(args) -> Dict[str, np.ndarray]:
     return arrays
 
 
-def convert_to_float16(path: str):
+def convert_to_float16(path: str, saturate: bool = True):
     """Rewrites an exported fp32 model as an fp16 one, the way fp16 models
     for GPUs are commonly made from fp32 exports (onnxconverter-common's
-    convert_float_to_float16): float initializers and Constant values become
-    float16, Casts to float cast to float16, float graph inputs and outputs
-    become float16. Constants beyond float16's range (a finfo(float32).min
-    mask) become -inf or inf, as they do there."""
+    convert_float_to_float16, with its defaults): float initializers and
+    Constant values become float16, Casts to float cast to float16, float
+    graph inputs and outputs become float16. As there, constants are first
+    clamped: magnitudes above 1e4 become +-1e4 (a finfo(float32).min mask
+    stays finite, so 0 * mask is 0) and nonzero magnitudes below 1e-7 become
+    +-1e-7. With saturate=False the values are cast as they are, as a plain
+    astype(float16) does: a finfo(float32).min mask becomes -inf."""
     import onnx
     from onnx import numpy_helper, TensorProto
 
     model = onnx.load(path)
     graph = model.graph
+    min_positive, max_finite = 1e-7, 1e4
 
     def half(tensor):
         array = numpy_helper.to_array(tensor)
+        if saturate:
+            magnitude = np.abs(array)
+            array = np.where((magnitude > 0) & (magnitude < min_positive),
+                             np.copysign(min_positive, array), array)
+            array = np.where(np.isfinite(array) & (magnitude > max_finite),
+                             np.copysign(max_finite, array), array)
         with np.errstate(over="ignore"):
-            return numpy_helper.from_array(array.astype(np.float16), tensor.name)
+            return numpy_helper.from_array(np.asarray(array, dtype=np.float16), tensor.name)
 
     for i, init in enumerate(graph.initializer):
         if init.data_type == TensorProto.FLOAT:
@@ -1426,6 +1436,10 @@ def parse_args(argv=None):
                         help="convert the exported model to float16 (float inputs, "
                              "weights and outputs); the reference outputs stay torch's "
                              "fp32 ones")
+    parser.add_argument("--float16-unclamped", action="store_true",
+                        help="with --float16, cast constants as they are (a plain "
+                             "astype(float16): a finfo(float32).min mask becomes -inf) "
+                             "instead of clamping them to +-1e4 as onnxconverter-common does")
     parser.add_argument("--bfloat16", action="store_true",
                         help="export the model in bfloat16 (torch's own bf16 export: "
                              "weights, activations and outputs); float inputs are saved "
@@ -1441,6 +1455,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.float16 and args.bfloat16:
         raise SystemExit("export_models: error: --float16 and --bfloat16 exclude each other")
+    if args.float16_unclamped and not args.float16:
+        raise SystemExit("export_models: error: --float16-unclamped needs --float16")
     cached = _out_and_key(argv)
     out = args.out
     if cached:
@@ -1456,7 +1472,7 @@ def main(argv=None):
     shapes = ", ".join(f"{name} {list(a.shape)} {a.dtype}" for name, a in arrays.items())
     summary = (f"export_models: {args.model} opset {args.opset}"
                f"{' (dynamic)' if args.dynamic else ''}"
-               f"{' (float16)' if args.float16 else ''}"
+               f"{' (float16' + (' unclamped' if args.float16_unclamped else '') + ')' if args.float16 else ''}"
                f"{' (bfloat16)' if args.bfloat16 else ''} -> {{model}} "
                f"({os.path.getsize(model_path)} bytes); {shapes}")
     if cached:
