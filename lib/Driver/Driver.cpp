@@ -31,6 +31,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 using namespace llmc;
 using llvm::StringRef;
@@ -156,8 +157,46 @@ Tensor llmc::tensorFromElements(StringRef name, mlir::ElementsAttr elements) {
 }
 
 namespace {
-/// The PTX text next to the manifest, for ptxas and for people.
+/// Orders the uses of every value as the bytecode reader rebuilds them (the
+/// last user in a pre-order walk first), so the writer records no use-list
+/// orders. Upstream passes (one-shot-bufferize, reconcile-unrealized-casts)
+/// leave the uses of the same IR in an order that varies from run to run;
+/// without this, the same model gave artifacts that differ in a few bytes.
+void canonicalizeUseLists(mlir::Operation *root) {
+  llvm::DenseMap<mlir::Operation *, uint64_t> ids;
+  root->walk<mlir::WalkOrder::PreOrder>(
+      [&](mlir::Operation *op) { ids.try_emplace(op, ids.size()); });
+  auto sortUses = [&](mlir::Value value) {
+    if (value.use_empty() || value.hasOneUse())
+      return;
+    llvm::SmallVector<uint64_t> keys;
+    for (mlir::OpOperand &use : value.getUses())
+      keys.push_back(ids.lookup(use.getOwner()) << 32 | use.getOperandNumber());
+    if (llvm::is_sorted(keys, std::greater<uint64_t>()))
+      return;
+    llvm::SmallVector<unsigned> byKey(keys.size());
+    std::iota(byKey.begin(), byKey.end(), 0);
+    llvm::sort(byKey,
+               [&](unsigned a, unsigned b) { return keys[a] > keys[b]; });
+    // shuffleUseList takes each use's new position, by its current one.
+    llvm::SmallVector<unsigned> positions(keys.size());
+    for (auto [position, current] : llvm::enumerate(byKey))
+      positions[current] = position;
+    value.shuffleUseList(positions);
+  };
+  root->walk([&](mlir::Block *block) {
+    for (mlir::BlockArgument argument : block->getArguments())
+      sortUses(argument);
+  });
+  root->walk([&](mlir::Operation *op) {
+    for (mlir::Value result : op->getResults())
+      sortUses(result);
+  });
+}
+
+/// The module as bytecode: the same IR gives the same bytes.
 llvm::Error writeBytecode(StringRef path, mlir::ModuleOp module) {
+  canonicalizeUseLists(module);
   std::error_code error;
   llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
   if (error)

@@ -113,6 +113,8 @@ void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
   // that still does). A toolkit path without nvvm/libdevice says so.
   binaryOptions.toolkitPath = "/nonexistent/llmc-links-no-libdevice";
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
+  // The same model gives the same bytes: no serialization times.
+  pm.addPass(createLLMGPUDropCompileTimes());
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -142,6 +142,20 @@ def LLMGPUCheckNVVM : Pass<"llm-gpu-check-nvvm", "::mlir::gpu::GPUModuleOp"> {
   }];
 }
 
+def LLMGPUDropCompileTimes
+    : Pass<"llm-gpu-drop-compile-times", "::mlir::ModuleOp"> {
+  let summary = "drop the compile times gpu-module-to-binary records";
+  let description = [{
+    Runs after `gpu-module-to-binary`, which records how long each
+    serialization step took in the properties of every `#gpu.object` it
+    makes (`LLVMIRToISATimeInMs`, `ISAToBinaryTimeInMs`). Those keys are
+    removed, the other properties kept, so that compiling the same model
+    twice gives the same bytes: a build cache or a diff of two artifacts
+    sees the PTX, not the machine's load. An object left without properties
+    has none.
+  }];
+}
+
 def LLMGPUExternDynamicShared
     : Pass<"llm-gpu-extern-dynamic-shared", "::mlir::gpu::GPUModuleOp"> {
   let summary = "declare the dynamic shared memory extern for NVPTX";

@@ -40,6 +40,7 @@ namespace llmc {
 #define GEN_PASS_DEF_LLMGPUMERGEKERNELMODULES
 #define GEN_PASS_DEF_LLMGPUEXPANDMATH
 #define GEN_PASS_DEF_LLMGPUCHECKNVVM
+#define GEN_PASS_DEF_LLMGPUDROPCOMPILETIMES
 #define GEN_PASS_DEF_LLMGPUEXTERNDYNAMICSHARED
 #define GEN_PASS_DEF_LLMATTENTIONHOSTREFERENCE
 #include "llmc/Conversion/Passes.h.inc"
@@ -1745,6 +1746,39 @@ struct LLMGPUCheckNVVMPass
     });
     if (result.wasInterrupted())
       signalPassFailure();
+  }
+};
+
+struct LLMGPUDropCompileTimesPass
+    : llmc::impl::LLMGPUDropCompileTimesBase<LLMGPUDropCompileTimesPass> {
+  void runOnOperation() override {
+    auto isTime = [](NamedAttribute entry) {
+      return entry.getName().getValue().ends_with("TimeInMs");
+    };
+    getOperation().walk([&](gpu::BinaryOp binary) {
+      SmallVector<Attribute> objects;
+      bool changed = false;
+      for (Attribute attr : binary.getObjects()) {
+        auto object = cast<gpu::ObjectAttr>(attr);
+        DictionaryAttr properties = object.getProperties();
+        if (!properties || llvm::none_of(properties, isTime)) {
+          objects.push_back(object);
+          continue;
+        }
+        SmallVector<NamedAttribute> kept;
+        llvm::copy_if(properties, std::back_inserter(kept),
+                      [&](NamedAttribute entry) { return !isTime(entry); });
+        DictionaryAttr stripped =
+            kept.empty() ? DictionaryAttr()
+                         : DictionaryAttr::get(&getContext(), kept);
+        objects.push_back(gpu::ObjectAttr::get(
+            &getContext(), object.getTarget(), object.getFormat(),
+            object.getObject(), stripped, object.getKernels()));
+        changed = true;
+      }
+      if (changed)
+        binary.setObjectsAttr(ArrayAttr::get(&getContext(), objects));
+    });
   }
 };
 
