@@ -304,6 +304,7 @@ private:
   template <typename OpTy> LogicalResult importUnary();
   template <typename OpTy> LogicalResult importBinary();
   template <typename OpTy> LogicalResult importVariadic();
+  LogicalResult unifyElementTypes(Value &lhs, Value &rhs);
   template <typename OpTy, int64_t axesInputSince> LogicalResult importReduce();
   FailureOr<std::optional<SmallVector<int64_t>>>
   reduceAxes(int64_t axesInputSince);
@@ -1820,10 +1821,53 @@ template <typename OpTy> LogicalResult ONNXImporter::importUnary() {
   return setResult(create<OpTy>(input(0), {}, input(0).getType()));
 }
 
+/// The two operands of an elementwise node in one element type. ONNX
+/// requires one, but torch's exporter casts nothing for Max and Min (its
+/// type promotion leaves them out): a 16-bit model's `torch.max(x,
+/// torch.tensor(finfo.min))`, as Hugging Face's OPT writes it, arrives as
+/// Max(bf16, f32 constant of one element). Torch computes that in x's type
+/// (a 0-d tensor does not promote a tensor of its kind), and so does this:
+/// a one-element float constant is cast to the other operand's float type.
+/// Any other mix is an error that names both types.
+LogicalResult ONNXImporter::unifyElementTypes(Value &lhs, Value &rhs) {
+  Type lhsType = typeOf(lhs).getElementType();
+  Type rhsType = typeOf(rhs).getElementType();
+  if (lhsType == rhsType)
+    return success();
+  auto scalarConstant = [&](Value value) -> std::optional<double> {
+    std::optional<SmallVector<double>> values = constantDoublesOf(known(value));
+    if (!values || values->size() != 1)
+      return std::nullopt;
+    return values->front();
+  };
+  if (isa<FloatType>(lhsType) && isa<FloatType>(rhsType)) {
+    bool castRhs = scalarConstant(rhs).has_value();
+    Value &scalar = castRhs ? rhs : lhs;
+    if (std::optional<double> value = scalarConstant(scalar)) {
+      // The constant, rounded to the other type (to nearest even, as a
+      // Cast would), in its own shape.
+      FailureOr<Value> converted =
+          reshape(scalarOf(castRhs ? lhsType : rhsType, *value),
+                  typeOf(scalar).getShape());
+      if (failed(converted))
+        return failure();
+      scalar = *converted;
+      return success();
+    }
+  }
+  std::string names;
+  llvm::raw_string_ostream(names) << lhsType << " and " << rhsType;
+  return error("inputs have different element types (" + names + "); " +
+               node->op_type() + " takes one type for all of them");
+}
+
 template <typename OpTy> LogicalResult ONNXImporter::importBinary() {
   if (failed(requireInputs(2)))
     return failure();
-  return setResult(create<OpTy>({input(0), input(1)}));
+  Value lhs = input(0), rhs = input(1);
+  if (failed(unifyElementTypes(lhs, rhs)))
+    return failure();
+  return setResult(create<OpTy>({lhs, rhs}));
 }
 
 template <typename OpTy> LogicalResult ONNXImporter::importVariadic() {
@@ -1833,7 +1877,10 @@ template <typename OpTy> LogicalResult ONNXImporter::importVariadic() {
   for (unsigned i = 1; i < inputs.size(); ++i) {
     if (!input(i))
       return error("expects no empty inputs");
-    FailureOr<Value> next = create<OpTy>({result, input(i)});
+    Value operand = input(i);
+    if (failed(unifyElementTypes(result, operand)))
+      return failure();
+    FailureOr<Value> next = create<OpTy>({result, operand});
     if (failed(next))
       return failure();
     result = *next;

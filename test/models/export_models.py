@@ -977,6 +977,241 @@ def phi_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
 
 
+def causal_padding_bias(attention_mask, dtype, window=None) -> torch.Tensor:
+    """Hugging Face's 4-D additive mask [B, 1, T, T]: 0 where a query sees a
+    key (causal, within `window` positions if given, not padding), and
+    finfo(dtype).min elsewhere."""
+    seq = attention_mask.shape[1]
+    query = torch.arange(seq, device=attention_mask.device)[:, None]
+    key = torch.arange(seq, device=attention_mask.device)[None, :]
+    allowed = key <= query
+    if window is not None:
+        allowed = allowed & (query - key < window)
+    allowed = allowed[None, None] & (attention_mask[:, None, None, :] != 0)
+    bias = torch.zeros(allowed.shape, dtype=dtype, device=attention_mask.device)
+    return bias.masked_fill(~allowed, torch.finfo(dtype).min)
+
+
+# --------------------------------------------------------------------------
+# OPT-style: learned positions offset by 2 and counted from the attention
+# mask (CumSum), queries scaled before a 3-D bmm over [B*H, T, D], the mask
+# added and the scores clamped from below by torch.max(w, finfo.min) (which
+# torch exports as Max with an f32 scalar even in a 16-bit export), ReLU
+# MLP, pre-LayerNorm, LM head tied to the token embedding.
+# --------------------------------------------------------------------------
+class OPTBlock(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.ln_attn, self.ln_mlp = nn.LayerNorm(config.d_model), nn.LayerNorm(config.d_model)
+        self.q, self.k, self.v, self.out = (nn.Linear(config.d_model, config.d_model)
+                                            for _ in range(4))
+        self.fc1 = nn.Linear(config.d_model, 4 * config.d_model)
+        self.fc2 = nn.Linear(4 * config.d_model, config.d_model)
+
+    def forward(self, h, bias):
+        batch, seq, d_model = h.shape
+        x = self.ln_attn(h)
+
+        def heads(t):
+            return (t.view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+                    .reshape(batch * self.n_heads, seq, self.head_dim))
+
+        q = heads(self.q(x) * self.head_dim ** -0.5)
+        k, v = heads(self.k(x)), heads(self.v(x))
+        w = torch.bmm(q, k.transpose(1, 2)).view(batch, self.n_heads, seq, seq) + bias
+        w = torch.max(w, torch.tensor(torch.finfo(w.dtype).min))
+        w = F.softmax(w.view(batch * self.n_heads, seq, seq), dim=-1)
+        y = torch.bmm(w, v).view(batch, self.n_heads, seq, self.head_dim)
+        h = h + self.out(y.transpose(1, 2).reshape(batch, seq, d_model))
+        return h + self.fc2(F.relu(self.fc1(self.ln_mlp(h))))
+
+
+class OPT(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.positions = nn.Embedding(config.max_positions + 2, config.d_model)
+        self.blocks = nn.ModuleList(OPTBlock(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+
+    def forward(self, input_ids, attention_mask):
+        positions = (torch.cumsum(attention_mask, dim=1).type_as(attention_mask)
+                     * attention_mask).long() - 1
+        h = self.embed(input_ids) + self.positions(positions + 2)
+        bias = causal_padding_bias(attention_mask, h.dtype)
+        for block in self.blocks:
+            h = block(h, bias)
+        return F.linear(self.ln_f(h), self.embed.weight)
+
+
+def build_opt(args) -> nn.Module:
+    model = OPT(GPT2Config())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+# --------------------------------------------------------------------------
+# Gemma-style: the embedding scaled by sqrt(d_model) in the activations'
+# type, RMSNorm by (1 + weight) in f32, multi-query attention (one key and
+# value head) with a head size that is not d_model / heads (48 = 4 x 12;
+# heads of 24), rotary positions counted from the mask, tanh-GELU gated
+# MLP, Hugging Face's 4-D mask, tied LM head. gemma-sliding is the same
+# model with sliding window attention over 4 positions (Mistral's and
+# Gemma 2's mask: a query sees itself and the 3 positions before it).
+# --------------------------------------------------------------------------
+@dataclass
+class GemmaConfig:
+    vocab_size: int = 96
+    d_model: int = 48
+    n_heads: int = 4
+    head_dim: int = 24
+    n_layers: int = 2
+    ffn_dim: int = 128
+    rope_theta: float = 10000.0
+
+
+class GemmaNorm(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x):
+        h = x.float()
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-6)
+        return (h * (1.0 + self.weight.float())).type_as(x)
+
+
+class GemmaBlock(nn.Module):
+    def __init__(self, config: GemmaConfig):
+        super().__init__()
+        self.n_heads, self.head_dim = config.n_heads, config.head_dim
+        self.input_norm, self.post_attention_norm = (GemmaNorm(config.d_model),
+                                                     GemmaNorm(config.d_model))
+        self.q = nn.Linear(config.d_model, config.n_heads * config.head_dim, bias=False)
+        self.k = nn.Linear(config.d_model, config.head_dim, bias=False)
+        self.v = nn.Linear(config.d_model, config.head_dim, bias=False)
+        self.o = nn.Linear(config.n_heads * config.head_dim, config.d_model, bias=False)
+        self.gate = nn.Linear(config.d_model, config.ffn_dim, bias=False)
+        self.up = nn.Linear(config.d_model, config.ffn_dim, bias=False)
+        self.down = nn.Linear(config.ffn_dim, config.d_model, bias=False)
+
+    def forward(self, h, cos, sin, bias):
+        batch, seq, _ = h.shape
+        x = self.input_norm(h)
+        q = self.q(x).view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+        k = self.k(x).view(batch, seq, 1, self.head_dim).transpose(1, 2)
+        v = self.v(x).view(batch, seq, 1, self.head_dim).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k = k.expand(batch, self.n_heads, seq, self.head_dim)
+        v = v.expand(batch, self.n_heads, seq, self.head_dim)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.head_dim) + bias
+        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        y = torch.matmul(w, v).transpose(1, 2).reshape(batch, seq, -1)
+        h = h + self.o(y)
+        x = self.post_attention_norm(h)
+        return h + self.down(F.gelu(self.gate(x), approximate="tanh") * self.up(x))
+
+
+class Gemma(nn.Module):
+    def __init__(self, config: GemmaConfig, window=None):
+        super().__init__()
+        self.config, self.window = config, window
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.blocks = nn.ModuleList(GemmaBlock(config) for _ in range(config.n_layers))
+        self.norm = GemmaNorm(config.d_model)
+        d = config.head_dim
+        self.register_buffer("inv_freq", 1.0 / config.rope_theta ** (
+            torch.arange(0, d, 2, dtype=torch.float32) / d), persistent=False)
+
+    def forward(self, input_ids, attention_mask):
+        h = self.embed(input_ids)
+        h = h * torch.tensor(self.config.d_model ** 0.5, dtype=h.dtype)
+        positions = (torch.cumsum(attention_mask, -1) - 1).clamp(min=0).float()
+        freqs = positions[:, :, None] * self.inv_freq[None, None, :]
+        angles = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = angles.cos()[:, None].to(h.dtype), angles.sin()[:, None].to(h.dtype)
+        bias = causal_padding_bias(attention_mask, h.dtype, self.window)
+        for block in self.blocks:
+            h = block(h, cos, sin, bias)
+        return F.linear(self.norm(h), self.embed.weight)
+
+
+def build_gemma(args, window=None) -> nn.Module:
+    model = Gemma(GemmaConfig(), window)
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, GemmaNorm):
+                module.weight.copy_(0.1 * torch.randn(module.weight.shape, generator=generator))
+    return model
+
+
+# --------------------------------------------------------------------------
+# GPT-BigCode-style (StarCoder): multi-query attention from one fused
+# projection of d_model + 2 x head_dim, split unevenly; the heads folded into
+# the query rows, [B, T*H, D] @ [B, D, T], and the scores viewed as
+# [B, T, H, T] with the mask broadcast over heads in dim 2; learned
+# positions, tanh GELU, tied LM head.
+# --------------------------------------------------------------------------
+class BigCodeBlock(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.ln_1, self.ln_2 = nn.LayerNorm(config.d_model), nn.LayerNorm(config.d_model)
+        self.c_attn = nn.Linear(config.d_model, config.d_model + 2 * self.head_dim)
+        self.c_proj = nn.Linear(config.d_model, config.d_model)
+        self.c_fc = nn.Linear(config.d_model, 4 * config.d_model)
+        self.mlp_proj = nn.Linear(4 * config.d_model, config.d_model)
+
+    def forward(self, h, bias):
+        batch, seq, d_model = h.shape
+        q, kv = self.c_attn(self.ln_1(h)).split((d_model, 2 * self.head_dim), dim=2)
+        k, v = kv.split((self.head_dim, self.head_dim), dim=-1)
+        q = q.reshape(batch, seq * self.n_heads, self.head_dim)
+        w = torch.bmm(q, k.transpose(1, 2)).view(batch, seq, self.n_heads, seq)
+        w = F.softmax(w / math.sqrt(self.head_dim) + bias, dim=-1)
+        y = torch.bmm(w.view(batch, seq * self.n_heads, seq), v).view(batch, seq, d_model)
+        h = h + self.c_proj(y)
+        return h + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(h)), approximate="tanh"))
+
+
+class BigCode(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.wte = nn.Embedding(config.vocab_size, config.d_model)
+        self.wpe = nn.Embedding(config.max_positions, config.d_model)
+        self.blocks = nn.ModuleList(BigCodeBlock(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+
+    def forward(self, input_ids, attention_mask):
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        h = self.wte(input_ids) + self.wpe(positions)
+        # [B, 1, T, T] -> [B, T, 1, T]: one mask for every head.
+        bias = causal_padding_bias(attention_mask, h.dtype).transpose(1, 2)
+        for block in self.blocks:
+            h = block(h, bias)
+        return F.linear(self.ln_f(h), self.wte.weight)
+
+
+def build_bigcode(args) -> nn.Module:
+    model = BigCode(GPT2Config())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def masked_lm(build, vocab_size) -> "ModelSpec":
+    """A causal LM taking input_ids and a left-padded attention_mask."""
+    def make_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+        ids = torch.randint(0, vocab_size, (args.batch, args.seq), dtype=torch.long,
+                            generator=generator)
+        return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
+    return ModelSpec(build=build, make_inputs=make_inputs, output_names=["logits"],
+                     dynamic_axes=MASKED_LM_AXES)
+
+
 # --------------------------------------------------------------------------
 # T5-style encoder: a learned relative position bias per head from bucketed
 # distances (Abs, Log, Cast to int64, Min, Where; a constant once the
@@ -1205,6 +1440,12 @@ class ModelSpec:
     reference: Optional[Callable[[nn.Module, Dict[str, torch.Tensor]], object]] = None
 
 
+# The dynamic axes of a causal LM with an attention mask.
+MASKED_LM_AXES = {"input_ids": {0: "batch", 1: "sequence"},
+                  "attention_mask": {0: "batch", 1: "sequence"},
+                  "logits": {0: "batch", 1: "sequence"}}
+
+
 MODELS: Dict[str, ModelSpec] = {
     "gpt2": ModelSpec(
         build=build_gpt2,
@@ -1226,9 +1467,7 @@ MODELS: Dict[str, ModelSpec] = {
         build=build_neox,
         make_inputs=neox_inputs,
         output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                      "attention_mask": {0: "batch", 1: "sequence"},
-                      "logits": {0: "batch", 1: "sequence"}},
+        dynamic_axes=MASKED_LM_AXES,
     ),
     "gpt2-kv": ModelSpec(
         build=build_gpt2_kv,
@@ -1270,18 +1509,19 @@ MODELS: Dict[str, ModelSpec] = {
         build=build_bloom,
         make_inputs=bloom_inputs,
         output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                      "attention_mask": {0: "batch", 1: "sequence"},
-                      "logits": {0: "batch", 1: "sequence"}},
+        dynamic_axes=MASKED_LM_AXES,
     ),
     "phi": ModelSpec(
         build=build_phi,
         make_inputs=phi_inputs,
         output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                      "attention_mask": {0: "batch", 1: "sequence"},
-                      "logits": {0: "batch", 1: "sequence"}},
+        dynamic_axes=MASKED_LM_AXES,
     ),
+    "opt": masked_lm(build_opt, GPT2Config().vocab_size),
+    "gemma": masked_lm(build_gemma, GemmaConfig().vocab_size),
+    "gemma-sliding": masked_lm(lambda args: build_gemma(args, window=4),
+                               GemmaConfig().vocab_size),
+    "bigcode": masked_lm(build_bigcode, GPT2Config().vocab_size),
     "t5-encoder": ModelSpec(
         build=build_t5_encoder,
         make_inputs=t5_inputs,

@@ -447,6 +447,21 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     if (!masked.hasOneUse())
       return rewriter.notifyMatchFailure(softmax, "input has other users");
 
+    // A clamp from below at a large negative constant (OPT's
+    // torch.max(scores, finfo.min)) changes only -inf scores: a row that
+    // every key hides then gives zeros, as with a large negative fill.
+    if (auto clamp = masked.getDefiningOp<MaxOp>()) {
+      for (unsigned index : {0u, 1u}) {
+        std::optional<double> floor = splatFloat(clamp->getOperand(1 - index));
+        Value clamped = clamp->getOperand(index);
+        if (floor && *floor <= kLargeNegative &&
+            clamped.getType() == scoresType && clamped.hasOneUse()) {
+          masked = clamped;
+          break;
+        }
+      }
+    }
+
     // The mask.
     MaskKind maskKind = MaskKind::None;
     Value mask, scaled = masked;
@@ -630,6 +645,128 @@ private:
   FusionCount &count;
 };
 
+/// Attention over heads merged into the batch, as OPT writes it with bmm:
+///   s = matmul(q, k^T) : [B*H, T, S]        q, k, v : [B*H, ., D]
+///   p = softmax(reshape(chain(reshape(s) : [B, H, T, S])) : [B*H, T, S])
+///   o = matmul(p, v)
+/// where `chain` (the mask, the scale, a clamp) runs on the split [B, H]
+/// batch. The products and the softmax move into that batch: q, k and v are
+/// reshaped to [B, H, ., D] (folding into the reshapes that merged them)
+/// and o is the 4-D product reshaped back, so FuseAttentionPattern sees the
+/// chain it fuses. Every intermediate must have one user; the product of
+/// the batch dims is unchanged, so the rewrite is exact.
+struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern<MatMulOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulOp output,
+                                PatternRewriter &rewriter) const override {
+    if (output.getTransposeLhs() || output.getTransposeRhs() ||
+        output.hasEpilogue())
+      return failure();
+    auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
+    if (!softmax || !softmax.getResult().hasOneUse())
+      return failure();
+    auto merge = softmax.getInput().getDefiningOp<ReshapeOp>();
+    if (!merge || !merge.getResult().hasOneUse() ||
+        !merge.getInput().hasOneUse())
+      return failure();
+    RankedTensorType mergedType = merge.getType();
+    RankedTensorType splitType = merge.getInput().getType();
+    if (mergedType.getRank() != 3 || splitType.getRank() < 4 ||
+        !splitType.hasStaticShape() || softmax.getAxis() != 2 ||
+        mergedType.getShape().take_back(2) != splitType.getShape().take_back(2))
+      return rewriter.notifyMatchFailure(output, "not a merged batch");
+    ArrayRef<int64_t> batch = splitType.getShape().drop_back(2);
+
+    // Up from the split scores, through single-use elementwise ops on them,
+    // to the reshape that split the product's batch.
+    Value chain = merge.getInput();
+    ReshapeOp split;
+    for (int step = 0; step < 6 && !split; ++step) {
+      Operation *op = chain.getDefiningOp();
+      if (auto reshape = dyn_cast_if_present<ReshapeOp>(op)) {
+        split = reshape;
+        break;
+      }
+      // What FuseAttentionPattern steps over: a mask, a scale, a clamp.
+      auto isClamp = [](Operation *op) {
+        auto max = dyn_cast_if_present<MaxOp>(op);
+        if (!max)
+          return false;
+        for (Value operand : max->getOperands())
+          if (std::optional<double> floor = splatFloat(operand))
+            return *floor <= kLargeNegative;
+        return false;
+      };
+      if (!isa_and_present<AddOp, MulOp, DivOp, WhereOp>(op) && !isClamp(op))
+        return rewriter.notifyMatchFailure(output, "unknown op on the scores");
+      Value next;
+      for (Value operand : op->getOperands())
+        if (operand.getType() == splitType && operand.hasOneUse() &&
+            (isa_and_present<AddOp, MulOp, DivOp, WhereOp, ReshapeOp>(
+                 operand.getDefiningOp()) ||
+             isClamp(operand.getDefiningOp()))) {
+          if (next)
+            return rewriter.notifyMatchFailure(output, "two score operands");
+          next = operand;
+        }
+      if (!next)
+        return rewriter.notifyMatchFailure(output, "no scores operand");
+      chain = next;
+    }
+    if (!split || !split.getResult().hasOneUse() ||
+        split.getType() != splitType)
+      return rewriter.notifyMatchFailure(output, "no split of the scores");
+    auto scores = split.getInput().getDefiningOp<MatMulOp>();
+    if (!scores || !scores.getResult().hasOneUse() ||
+        scores.getType() != mergedType || scores.getTransposeLhs() ||
+        scores.hasEpilogue())
+      return rewriter.notifyMatchFailure(output, "no plain q x k^T product");
+
+    // q, k and v: 3-D with the merged batch.
+    auto splitOperand = [&](Value value) -> RankedTensorType {
+      auto type = dyn_cast<RankedTensorType>(value.getType());
+      if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
+          type.getDimSize(0) != mergedType.getDimSize(0))
+        return {};
+      SmallVector<int64_t> shape(batch);
+      llvm::append_range(shape, type.getShape().drop_front());
+      return type.clone(shape);
+    };
+    RankedTensorType queryType = splitOperand(scores.getLhs());
+    RankedTensorType keyType = splitOperand(scores.getRhs());
+    RankedTensorType valueType = splitOperand(output.getRhs());
+    if (!queryType || !keyType || !valueType)
+      return rewriter.notifyMatchFailure(output,
+                                         "q, k or v is not [B*H, ., D]");
+
+    Location loc = output.getLoc();
+    rewriter.setInsertionPoint(scores);
+    auto query = ReshapeOp::create(rewriter, loc, queryType, scores.getLhs());
+    auto key = ReshapeOp::create(rewriter, loc, keyType, scores.getRhs());
+    Operation *product = rewriter.clone(*scores);
+    product->setOperand(0, query);
+    product->setOperand(1, key);
+    product->getResult(0).setType(splitType);
+    rewriter.replaceOp(split, product->getResults());
+
+    rewriter.setInsertionPoint(output);
+    auto probabilities = SoftmaxOp::create(
+        rewriter, softmax.getLoc(), splitType, merge.getInput(),
+        rewriter.getI64IntegerAttr(splitType.getRank() - 1));
+    auto value = ReshapeOp::create(rewriter, loc, valueType, output.getRhs());
+    SmallVector<int64_t> resultShape(batch);
+    llvm::append_range(resultShape, output.getType().getShape().drop_front());
+    Operation *result = rewriter.clone(*output);
+    result->setOperand(0, probabilities);
+    result->setOperand(1, value);
+    result->getResult(0).setType(output.getType().clone(resultShape));
+    rewriter.replaceOpWithNewOp<ReshapeOp>(output, output.getType(),
+                                           result->getResult(0));
+    return success();
+  }
+};
+
 struct FuseAttentionPass
     : mlir::llm::impl::LLMFuseAttentionBase<FuseAttentionPass> {
   using Base::Base;
@@ -638,6 +775,7 @@ struct FuseAttentionPass
     RewritePatternSet patterns(&getContext());
     FusionCount fused;
     patterns.add<FuseAttentionPattern>(&getContext(), fused);
+    patterns.add<LiftMergedHeadsPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     reportFusionCounts(getOperation(), getArgument(), remarks,

@@ -159,14 +159,23 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
     - k and v repeated from Hkv to Hq heads as exporters write
       grouped-query attention (a unit dim after the heads, `llm.expand` or
       `llm.concat` of copies along it, `llm.reshape` merging it) are
-      replaced by the unrepeated tensors.
+      replaced by the unrepeated tensors;
+    - a clamp from below at a large negative constant between the mask and
+      the softmax (`llm.max(scores, c)`, c <= -1e4: OPT's
+      `torch.max(scores, finfo.min)`) is stepped over;
+    - heads merged into the batch for 3-D products (OPT's bmm over
+      [B*H, T, D], with the scores reshaped to [B, H, T, S] for the mask
+      and back for the softmax) are first moved into the split batch: q, k
+      and v reshaped to [B, H, ., D], the products and the softmax in 4-D,
+      the result reshaped back.
 
     The chain is left alone unless every intermediate (the scores, the
     scaled and masked scores, the softmax) has no other user, the softmax
     is over the last axis, and the attention op's shape rules hold for
     what was matched with exactly the chain's result type. A large
     negative where-fill, like -inf, then gives zeros on a fully masked row
-    (see `llm.attention`), where the unfused chain would average.
+    (see `llm.attention`), where the unfused chain would average; so does
+    a row of -inf scores behind a clamp.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",

@@ -355,3 +355,66 @@ func.func @epilogue_bias_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, 
 // REMARK: remark: llm-fuse-attention: fused-attentions 1
 // REMARK: remark: llm-fuse-attention: fused-attentions 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 1
+
+// -----
+
+// OPT's form: heads merged into the batch for bmm ([B*H, T, D]), the scores
+// split to [B, H, T, S] for the mask and clamped from below at finfo.min,
+// then merged again for the softmax. The products and the softmax move into
+// the split batch and fuse; q, k and v are reshaped to [B, H, ., D] (in a
+// model, into the reshapes that merged them) and the result reshaped back.
+// The scale on q stays a multiply: it is behind the reshape.
+// CHECK-LABEL: func @merged_heads
+// CHECK-SAME: (%[[Q:.*]]: tensor<6x4x8xf32>, %[[K:.*]]: tensor<6x5x8xf32>, %[[V:.*]]: tensor<6x5x8xf32>, %[[M:.*]]: tensor<2x1x4x5xf32>)
+// CHECK: %[[QS:.*]] = llm.mul %[[Q]]
+// CHECK-DAG: %[[Q4:.*]] = llm.reshape %[[QS]] : (tensor<6x4x8xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-DAG: %[[K4:.*]] = llm.reshape %[[K]] : (tensor<6x5x8xf32>) -> tensor<2x3x5x8xf32>
+// CHECK-DAG: %[[V4:.*]] = llm.reshape %[[V]] : (tensor<6x5x8xf32>) -> tensor<2x3x5x8xf32>
+// CHECK: %[[A:.*]] = llm.attention %[[Q4]], %[[K4]], %[[V4]], %[[M]] {scale = 1.000000e+00 : f32} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NEXT: %[[O:.*]] = llm.reshape %[[A]] : (tensor<2x3x4x8xf32>) -> tensor<6x4x8xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @merged_heads(%q: tensor<6x4x8xf32>, %k: tensor<6x5x8xf32>, %v: tensor<6x5x8xf32>, %m: tensor<2x1x4x5xf32>) -> tensor<6x4x8xf32> {
+  %c = llm.constant dense<0.25> : tensor<f32>
+  %qs = llm.mul %q, %c : (tensor<6x4x8xf32>, tensor<f32>) -> tensor<6x4x8xf32>
+  %s = llm.matmul %qs, %k {transpose_rhs = true} : (tensor<6x4x8xf32>, tensor<6x5x8xf32>) -> tensor<6x4x5xf32>
+  %s4 = llm.reshape %s : (tensor<6x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %a = llm.add %s4, %m : (tensor<2x3x4x5xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %low = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %x = llm.max %a, %low : (tensor<2x3x4x5xf32>, tensor<f32>) -> tensor<2x3x4x5xf32>
+  %x3 = llm.reshape %x : (tensor<2x3x4x5xf32>) -> tensor<6x4x5xf32>
+  %p = llm.softmax %x3 {axis = 2 : i64} : tensor<6x4x5xf32>
+  %o = llm.matmul %p, %v : (tensor<6x4x5xf32>, tensor<6x5x8xf32>) -> tensor<6x4x8xf32>
+  return %o : tensor<6x4x8xf32>
+}
+
+// -----
+
+// Left alone: a clamp at 0 is no mask (it changes every negative score),
+// and split scores that something else reads.
+// CHECK-LABEL: func @merged_heads_relu
+// CHECK-NOT: llm.attention
+// CHECK: llm.max
+// CHECK: llm.softmax %{{.*}} {axis = 2 : i64} : tensor<6x4x5xf32>
+func.func @merged_heads_relu(%q: tensor<6x4x8xf32>, %k: tensor<6x5x8xf32>, %v: tensor<6x5x8xf32>) -> tensor<6x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<6x4x8xf32>, tensor<6x5x8xf32>) -> tensor<6x4x5xf32>
+  %s4 = llm.reshape %s : (tensor<6x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %x = llm.max %s4, %zero : (tensor<2x3x4x5xf32>, tensor<f32>) -> tensor<2x3x4x5xf32>
+  %x3 = llm.reshape %x : (tensor<2x3x4x5xf32>) -> tensor<6x4x5xf32>
+  %p = llm.softmax %x3 {axis = 2 : i64} : tensor<6x4x5xf32>
+  %o = llm.matmul %p, %v : (tensor<6x4x5xf32>, tensor<6x5x8xf32>) -> tensor<6x4x8xf32>
+  return %o : tensor<6x4x8xf32>
+}
+
+// CHECK-LABEL: func @merged_heads_shared
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax %{{.*}} {axis = 2 : i64} : tensor<6x4x5xf32>
+func.func @merged_heads_shared(%q: tensor<6x4x8xf32>, %k: tensor<6x5x8xf32>, %v: tensor<6x5x8xf32>, %m: tensor<2x1x4x5xf32>) -> (tensor<6x4x8xf32>, tensor<2x3x4x5xf32>) {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<6x4x8xf32>, tensor<6x5x8xf32>) -> tensor<6x4x5xf32>
+  %s4 = llm.reshape %s : (tensor<6x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %a = llm.add %s4, %m : (tensor<2x3x4x5xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %x3 = llm.reshape %a : (tensor<2x3x4x5xf32>) -> tensor<6x4x5xf32>
+  %p = llm.softmax %x3 {axis = 2 : i64} : tensor<6x4x5xf32>
+  %o = llm.matmul %p, %v : (tensor<6x4x5xf32>, tensor<6x5x8xf32>) -> tensor<6x4x8xf32>
+  return %o, %a : tensor<6x4x8xf32>, tensor<2x3x4x5xf32>
+}
