@@ -645,6 +645,78 @@ private:
   FusionCount &count;
 };
 
+/// The ops between scores reshaped after their product and the softmax, as
+/// the lift patterns below see them: single-use elementwise ops of the
+/// scores' type that FuseAttentionPattern steps over (a mask, a scale, a
+/// clamp), each with the operand index of the scores, from the softmax's
+/// input upwards; and the reshape at the top.
+struct ScoresChain {
+  SmallVector<std::pair<Operation *, unsigned>> ops;
+  ReshapeOp split;
+};
+
+bool isClamp(Operation *op) {
+  auto max = dyn_cast_if_present<MaxOp>(op);
+  if (!max)
+    return false;
+  for (Value operand : max->getOperands())
+    if (std::optional<double> floor = splatFloat(operand))
+      return *floor <= kLargeNegative;
+  return false;
+}
+
+/// A product without transposes or epilogue (the attention's last).
+bool isPlainProduct(MatMulOp product) {
+  return !product.getTransposeLhs() && !product.getTransposeRhs() &&
+         !product.hasEpilogue();
+}
+
+/// The single-use q x k^T product (k^T by `transpose_rhs` or not, no other
+/// epilogue) of `type` that defines `scores`, or null.
+MatMulOp scoresProduct(Value scores, RankedTensorType type) {
+  auto product = scores.getDefiningOp<MatMulOp>();
+  if (!product || !product.getResult().hasOneUse() ||
+      product.getType() != type || product.getTransposeLhs() ||
+      product.hasEpilogue())
+    return {};
+  return product;
+}
+
+FailureOr<ScoresChain> matchScoresChain(Value end) {
+  auto type = dyn_cast<RankedTensorType>(end.getType());
+  auto stepsOver = [](Operation *op) {
+    return isa_and_present<AddOp, MulOp, DivOp, WhereOp>(op) || isClamp(op);
+  };
+  ScoresChain chain;
+  Value value = end;
+  for (int step = 0; step < 6; ++step) {
+    if (!value.hasOneUse())
+      return failure();
+    Operation *op = value.getDefiningOp();
+    if (auto reshape = dyn_cast_if_present<ReshapeOp>(op)) {
+      chain.split = reshape;
+      return chain;
+    }
+    if (!stepsOver(op))
+      return failure();
+    std::optional<unsigned> scores;
+    for (OpOperand &operand : op->getOpOperands()) {
+      Operation *producer = operand.get().getDefiningOp();
+      if (operand.get().getType() != type ||
+          !(isa_and_present<ReshapeOp>(producer) || stepsOver(producer)))
+        continue;
+      if (scores)
+        return failure(); // Two candidates: no telling the scores apart.
+      scores = operand.getOperandNumber();
+    }
+    if (!scores)
+      return failure();
+    chain.ops.push_back({op, *scores});
+    value = op->getOperand(*scores);
+  }
+  return failure();
+}
+
 /// Attention over heads merged into the batch, as OPT writes it with bmm:
 ///   s = matmul(q, k^T) : [B*H, T, S]        q, k, v : [B*H, ., D]
 ///   p = softmax(reshape(chain(reshape(s) : [B, H, T, S])) : [B*H, T, S])
@@ -660,8 +732,7 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
 
   LogicalResult matchAndRewrite(MatMulOp output,
                                 PatternRewriter &rewriter) const override {
-    if (output.getTransposeLhs() || output.getTransposeRhs() ||
-        output.hasEpilogue())
+    if (!isPlainProduct(output))
       return failure();
     auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
     if (!softmax || !softmax.getResult().hasOneUse())
@@ -678,49 +749,12 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
       return rewriter.notifyMatchFailure(output, "not a merged batch");
     ArrayRef<int64_t> batch = splitType.getShape().drop_back(2);
 
-    // Up from the split scores, through single-use elementwise ops on them,
-    // to the reshape that split the product's batch.
-    Value chain = merge.getInput();
-    ReshapeOp split;
-    for (int step = 0; step < 6 && !split; ++step) {
-      Operation *op = chain.getDefiningOp();
-      if (auto reshape = dyn_cast_if_present<ReshapeOp>(op)) {
-        split = reshape;
-        break;
-      }
-      // What FuseAttentionPattern steps over: a mask, a scale, a clamp.
-      auto isClamp = [](Operation *op) {
-        auto max = dyn_cast_if_present<MaxOp>(op);
-        if (!max)
-          return false;
-        for (Value operand : max->getOperands())
-          if (std::optional<double> floor = splatFloat(operand))
-            return *floor <= kLargeNegative;
-        return false;
-      };
-      if (!isa_and_present<AddOp, MulOp, DivOp, WhereOp>(op) && !isClamp(op))
-        return rewriter.notifyMatchFailure(output, "unknown op on the scores");
-      Value next;
-      for (Value operand : op->getOperands())
-        if (operand.getType() == splitType && operand.hasOneUse() &&
-            (isa_and_present<AddOp, MulOp, DivOp, WhereOp, ReshapeOp>(
-                 operand.getDefiningOp()) ||
-             isClamp(operand.getDefiningOp()))) {
-          if (next)
-            return rewriter.notifyMatchFailure(output, "two score operands");
-          next = operand;
-        }
-      if (!next)
-        return rewriter.notifyMatchFailure(output, "no scores operand");
-      chain = next;
-    }
-    if (!split || !split.getResult().hasOneUse() ||
-        split.getType() != splitType)
+    FailureOr<ScoresChain> chain = matchScoresChain(merge.getInput());
+    if (failed(chain))
       return rewriter.notifyMatchFailure(output, "no split of the scores");
-    auto scores = split.getInput().getDefiningOp<MatMulOp>();
-    if (!scores || !scores.getResult().hasOneUse() ||
-        scores.getType() != mergedType || scores.getTransposeLhs() ||
-        scores.hasEpilogue())
+    ReshapeOp split = chain->split;
+    MatMulOp scores = scoresProduct(split.getInput(), mergedType);
+    if (!scores)
       return rewriter.notifyMatchFailure(output, "no plain q x k^T product");
 
     // q, k and v: 3-D with the merged batch.
@@ -767,6 +801,142 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
   }
 };
 
+/// Multi-query attention with the heads folded into the query rows, as
+/// GPT-BigCode (StarCoder) writes it:
+///   s = matmul(q, k^T) : [B, T*H, S]    q : [B, T*H, D], k, v : [B, S, D]
+///   p = reshape(softmax(chain(reshape(s) : [B, T, H, S]))) : [B, T*H, S]
+///   o = matmul(p, v)
+/// Rewritten with the heads before the rows, as FuseAttentionPattern fuses
+/// it: q becomes [B, H, T, D] (a reshape and a transpose), k and v one
+/// head [B, 1, S, D], the chain runs on [B, H, T, S] with its other operands
+/// (the mask, constants) transposed alike, and o is transposed back and
+/// reshaped. A mask [B, T, 1, S] becomes [B, 1, T, S]: no operand grows.
+struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern<MatMulOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulOp output,
+                                PatternRewriter &rewriter) const override {
+    if (!isPlainProduct(output))
+      return failure();
+    auto merge = output.getLhs().getDefiningOp<ReshapeOp>();
+    if (!merge || !merge.getResult().hasOneUse())
+      return failure();
+    auto softmax = merge.getInput().getDefiningOp<SoftmaxOp>();
+    if (!softmax || !softmax.getResult().hasOneUse())
+      return failure();
+    // [B..., T, H, S] -> [B..., T*H, S].
+    RankedTensorType splitType = softmax.getType();
+    RankedTensorType mergedType = merge.getType();
+    int64_t rank = splitType.getRank();
+    if (rank < 4 || mergedType.getRank() != rank - 1 ||
+        !splitType.hasStaticShape() || softmax.getAxis() != rank - 1)
+      return failure();
+    ArrayRef<int64_t> split = splitType.getShape();
+    ArrayRef<int64_t> batch = split.drop_back(3);
+    int64_t rows = split[rank - 3], heads = split[rank - 2],
+            keys = split[rank - 1];
+    if (mergedType.getShape().drop_back(2) != batch ||
+        mergedType.getDimSize(rank - 3) != rows * heads ||
+        mergedType.getDimSize(rank - 2) != keys || heads == 1)
+      return rewriter.notifyMatchFailure(output, "not heads folded in rows");
+
+    FailureOr<ScoresChain> chain = matchScoresChain(softmax.getInput());
+    if (failed(chain) || chain->split.getType() != splitType)
+      return rewriter.notifyMatchFailure(output, "no split of the scores");
+    MatMulOp scores = scoresProduct(chain->split.getInput(), mergedType);
+    if (!scores)
+      return rewriter.notifyMatchFailure(output, "no plain q x k^T product");
+    // q [B..., T*H, D]; k and v shared by the heads, [B..., S, D].
+    auto staticRank = [&](Value value) -> RankedTensorType {
+      auto type = dyn_cast<RankedTensorType>(value.getType());
+      if (!type || type.getRank() != rank - 1 || !type.hasStaticShape() ||
+          type.getShape().drop_back(2) != batch)
+        return {};
+      return type;
+    };
+    RankedTensorType queryType = staticRank(scores.getLhs());
+    RankedTensorType keyType = staticRank(scores.getRhs());
+    RankedTensorType valueType = staticRank(output.getRhs());
+    if (!queryType || !keyType || !valueType)
+      return rewriter.notifyMatchFailure(output, "q, k or v is not 3-D");
+
+    // [..., a, b, c] -> [..., b, a, c], and shapes with one more dim.
+    SmallVector<int64_t> swap = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(swap[rank - 3], swap[rank - 2]);
+    auto shapeOf = [&](ArrayRef<int64_t> tail) {
+      SmallVector<int64_t> shape(batch);
+      llvm::append_range(shape, tail);
+      return shape;
+    };
+    Location loc = output.getLoc();
+    // An operand of the chain in the new layout: broadcast dims made
+    // explicit as 1s, then dims -3 and -2 swapped (a reshape when one is 1).
+    auto toHeadsFirst = [&](Value value) -> Value {
+      auto type = cast<RankedTensorType>(value.getType());
+      if (type.getRank() < 2)
+        return value;
+      SmallVector<int64_t> shape(rank - type.getRank(), 1);
+      llvm::append_range(shape, type.getShape());
+      SmallVector<int64_t> swapped(shape);
+      std::swap(swapped[rank - 3], swapped[rank - 2]);
+      if (shape[rank - 3] == 1 || shape[rank - 2] == 1)
+        return ReshapeOp::create(rewriter, loc, type.clone(swapped), value);
+      Value full = ReshapeOp::create(rewriter, loc, type.clone(shape), value);
+      return TransposeOp::create(rewriter, loc, full, swap);
+    };
+
+    rewriter.setInsertionPoint(scores);
+    int64_t headDim = queryType.getDimSize(rank - 2);
+    Value query = ReshapeOp::create(
+        rewriter, loc, queryType.clone(shapeOf({rows, heads, headDim})),
+        scores.getLhs());
+    query = TransposeOp::create(rewriter, loc, query, swap);
+    auto oneHead = [&](Value value, RankedTensorType type) -> Value {
+      ArrayRef<int64_t> tail = type.getShape().take_back(2);
+      return ReshapeOp::create(
+          rewriter, loc, type.clone(shapeOf({1, tail[0], tail[1]})), value);
+    };
+    RankedTensorType headsType = splitType.clone(shapeOf({heads, rows, keys}));
+    Value key = oneHead(scores.getRhs(), keyType);
+    Operation *product = rewriter.clone(*scores);
+    product->setOperand(0, query);
+    product->setOperand(1, key);
+    product->getResult(0).setType(headsType);
+
+    // The chain, from the product down, in the new layout.
+    Value current = product->getResult(0);
+    for (auto [op, index] : llvm::reverse(chain->ops)) {
+      rewriter.setInsertionPoint(op);
+      SmallVector<Value> operands;
+      for (OpOperand &operand : op->getOpOperands())
+        operands.push_back(operand.getOperandNumber() == index
+                               ? current
+                               : toHeadsFirst(operand.get()));
+      Operation *moved = rewriter.clone(*op);
+      moved->setOperands(operands);
+      moved->getResult(0).setType(headsType);
+      current = moved->getResult(0);
+    }
+
+    rewriter.setInsertionPoint(output);
+    auto probabilities =
+        SoftmaxOp::create(rewriter, softmax.getLoc(), headsType, current,
+                          rewriter.getI64IntegerAttr(rank - 1));
+    Value value = oneHead(output.getRhs(), valueType);
+    Operation *result = rewriter.clone(*output);
+    result->setOperand(0, probabilities);
+    result->setOperand(1, value);
+    int64_t valueDim = valueType.getDimSize(rank - 2);
+    result->getResult(0).setType(
+        output.getType().clone(shapeOf({heads, rows, valueDim})));
+    Value rowsFirst =
+        TransposeOp::create(rewriter, loc, result->getResult(0), swap);
+    rewriter.replaceOpWithNewOp<ReshapeOp>(output, output.getType(), rowsFirst);
+    // The old chain is dead from its softmax up; the greedy driver erases it.
+    return success();
+  }
+};
+
 struct FuseAttentionPass
     : mlir::llm::impl::LLMFuseAttentionBase<FuseAttentionPass> {
   using Base::Base;
@@ -775,7 +945,8 @@ struct FuseAttentionPass
     RewritePatternSet patterns(&getContext());
     FusionCount fused;
     patterns.add<FuseAttentionPattern>(&getContext(), fused);
-    patterns.add<LiftMergedHeadsPattern>(&getContext());
+    patterns.add<LiftMergedHeadsPattern, LiftRowFoldedHeadsPattern>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     reportFusionCounts(getOperation(), getArgument(), remarks,

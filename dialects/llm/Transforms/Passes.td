@@ -167,7 +167,13 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       [B*H, T, D], with the scores reshaped to [B, H, T, S] for the mask
       and back for the softmax) are first moved into the split batch: q, k
       and v reshaped to [B, H, ., D], the products and the softmax in 4-D,
-      the result reshaped back.
+      the result reshaped back;
+    - multi-query attention with the heads folded into the query rows
+      (GPT-BigCode's [B, T*H, D] x [B, S, D]^T, the scores viewed as
+      [B, T, H, S] for the mask and the softmax) is first rewritten with
+      the heads first: q as [B, H, T, D], k and v as one head [B, 1, S, D],
+      the mask and the other operands between the product and the softmax
+      transposed alike, the result transposed back.
 
     The chain is left alone unless every intermediate (the scores, the
     scaled and masked scores, the softmax) has no other user, the softmax

@@ -418,3 +418,85 @@ func.func @merged_heads_shared(%q: tensor<6x4x8xf32>, %k: tensor<6x5x8xf32>, %v:
   %o = llm.matmul %p, %v : (tensor<6x4x5xf32>, tensor<6x5x8xf32>) -> tensor<6x4x8xf32>
   return %o, %a : tensor<6x4x8xf32>, tensor<2x3x4x5xf32>
 }
+
+// -----
+
+// GPT-BigCode's multi-query form: the heads folded into the query rows
+// ([B, T*H, D] @ [B, S, D]^T), the scores viewed as [B, T, H, S] for a mask
+// [B, T, 1, S] and a scale, the probabilities folded back for the product
+// with v. Rewritten with the heads first: q reshaped and transposed to
+// [B, H, T, D], k and v one head [B, 1, S, D], the mask [B, 1, T, S] (a
+// reshape: no operand grows), the result transposed back and reshaped.
+// CHECK-LABEL: func @row_folded_heads
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x12x8xf32>, %[[K:.*]]: tensor<2x5x8xf32>, %[[V:.*]]: tensor<2x5x8xf32>, %[[M:.*]]: tensor<2x4x1x5xf32>)
+// CHECK-DAG: %[[Q4:.*]] = llm.reshape %[[Q]] : (tensor<2x12x8xf32>) -> tensor<2x4x3x8xf32>
+// CHECK-DAG: %[[QH:.*]] = llm.transpose %[[Q4]] {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x3x8xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-DAG: %[[K1:.*]] = llm.reshape %[[K]] : (tensor<2x5x8xf32>) -> tensor<2x1x5x8xf32>
+// CHECK-DAG: %[[V1:.*]] = llm.reshape %[[V]] : (tensor<2x5x8xf32>) -> tensor<2x1x5x8xf32>
+// CHECK-DAG: %[[M1:.*]] = llm.reshape %[[M]] : (tensor<2x4x1x5xf32>) -> tensor<2x1x4x5xf32>
+// CHECK: %[[A:.*]] = llm.attention %[[QH]], %[[K1]], %[[V1]], %[[M1]] {scale = 1.250000e-01 : f32} : (tensor<2x3x4x8xf32>, tensor<2x1x5x8xf32>, tensor<2x1x5x8xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NEXT: %[[T:.*]] = llm.transpose %[[A]] {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x3x4x8xf32>) -> tensor<2x4x3x8xf32>
+// CHECK-NEXT: %[[O:.*]] = llm.reshape %[[T]] : (tensor<2x4x3x8xf32>) -> tensor<2x12x8xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @row_folded_heads(%q: tensor<2x12x8xf32>, %k: tensor<2x5x8xf32>, %v: tensor<2x5x8xf32>, %m: tensor<2x4x1x5xf32>) -> tensor<2x12x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x12x8xf32>, tensor<2x5x8xf32>) -> tensor<2x12x5xf32>
+  %s4 = llm.reshape %s : (tensor<2x12x5xf32>) -> tensor<2x4x3x5xf32>
+  %c = llm.constant dense<8.0> : tensor<f32>
+  %d = llm.div %s4, %c : (tensor<2x4x3x5xf32>, tensor<f32>) -> tensor<2x4x3x5xf32>
+  %a = llm.add %d, %m : (tensor<2x4x3x5xf32>, tensor<2x4x1x5xf32>) -> tensor<2x4x3x5xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<2x4x3x5xf32>
+  %p3 = llm.reshape %p : (tensor<2x4x3x5xf32>) -> tensor<2x12x5xf32>
+  %o = llm.matmul %p3, %v : (tensor<2x12x5xf32>, tensor<2x5x8xf32>) -> tensor<2x12x8xf32>
+  return %o : tensor<2x12x8xf32>
+}
+
+// -----
+
+// A mask with a value per head and row ([T, H, S]) is transposed with the
+// scores, to [H, T, S].
+// CHECK-LABEL: func @row_folded_heads_full_mask
+// CHECK-SAME: %[[M:[a-z0-9]+]]: tensor<4x3x5xf32>
+// CHECK: %[[M4:.*]] = llm.reshape %[[M]] : (tensor<4x3x5xf32>) -> tensor<1x4x3x5xf32>
+// CHECK: %[[MT:.*]] = llm.transpose %[[M4]] {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x3x5xf32>) -> tensor<1x3x4x5xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MT]]
+func.func @row_folded_heads_full_mask(%q: tensor<2x12x8xf32>, %k: tensor<2x5x8xf32>, %v: tensor<2x5x8xf32>, %m: tensor<4x3x5xf32>) -> tensor<2x12x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x12x8xf32>, tensor<2x5x8xf32>) -> tensor<2x12x5xf32>
+  %s4 = llm.reshape %s : (tensor<2x12x5xf32>) -> tensor<2x4x3x5xf32>
+  %a = llm.add %s4, %m : (tensor<2x4x3x5xf32>, tensor<4x3x5xf32>) -> tensor<2x4x3x5xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<2x4x3x5xf32>
+  %p3 = llm.reshape %p : (tensor<2x4x3x5xf32>) -> tensor<2x12x5xf32>
+  %o = llm.matmul %p3, %v : (tensor<2x12x5xf32>, tensor<2x5x8xf32>) -> tensor<2x12x8xf32>
+  return %o : tensor<2x12x8xf32>
+}
+
+// -----
+
+// Left alone: the folded rows are not heads-times-rows of the product (the
+// probabilities are reshaped to other rows), and the softmax is read twice.
+// CHECK-LABEL: func @row_folded_other_rows
+// CHECK-NOT: llm.attention
+// CHECK: return
+func.func @row_folded_other_rows(%q: tensor<2x12x8xf32>, %k: tensor<2x5x8xf32>, %v: tensor<2x5x8xf32>) -> tensor<2x6x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x12x8xf32>, tensor<2x5x8xf32>) -> tensor<2x12x5xf32>
+  %s4 = llm.reshape %s : (tensor<2x12x5xf32>) -> tensor<2x4x3x5xf32>
+  %p = llm.softmax %s4 {axis = 3 : i64} : tensor<2x4x3x5xf32>
+  %p3 = llm.reshape %p : (tensor<2x4x3x5xf32>) -> tensor<4x6x5xf32>
+  %v2 = llm.reshape %v : (tensor<2x5x8xf32>) -> tensor<1x10x8xf32>
+  %v3 = llm.slice %v2 {ends = array<i64: 1, 5, 8>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : (tensor<1x10x8xf32>) -> tensor<1x5x8xf32>
+  %o = llm.matmul %p3, %v3 : (tensor<4x6x5xf32>, tensor<1x5x8xf32>) -> tensor<4x6x8xf32>
+  %r = llm.reshape %o : (tensor<4x6x8xf32>) -> tensor<2x6x16xf32>
+  %x = llm.slice %r {ends = array<i64: 2, 6, 8>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : (tensor<2x6x16xf32>) -> tensor<2x6x8xf32>
+  return %x : tensor<2x6x8xf32>
+}
+
+// CHECK-LABEL: func @row_folded_shared_softmax
+// CHECK-NOT: llm.attention
+// CHECK: return
+func.func @row_folded_shared_softmax(%q: tensor<2x12x8xf32>, %k: tensor<2x5x8xf32>, %v: tensor<2x5x8xf32>) -> (tensor<2x12x8xf32>, tensor<2x4x3x5xf32>) {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x12x8xf32>, tensor<2x5x8xf32>) -> tensor<2x12x5xf32>
+  %s4 = llm.reshape %s : (tensor<2x12x5xf32>) -> tensor<2x4x3x5xf32>
+  %p = llm.softmax %s4 {axis = 3 : i64} : tensor<2x4x3x5xf32>
+  %p3 = llm.reshape %p : (tensor<2x4x3x5xf32>) -> tensor<2x12x5xf32>
+  %o = llm.matmul %p3, %v : (tensor<2x12x5xf32>, tensor<2x5x8xf32>) -> tensor<2x12x8xf32>
+  return %o, %p : tensor<2x12x8xf32>, tensor<2x4x3x5xf32>
+}
