@@ -1202,6 +1202,104 @@ def build_bigcode(args) -> nn.Module:
     return model
 
 
+# --------------------------------------------------------------------------
+# BART-style encoder-decoder in one graph (input_ids, attention_mask,
+# decoder_input_ids -> logits): learned positions offset by 2, embeddings
+# scaled by sqrt(d_model) and LayerNormed, post-LayerNorm layers, exact
+# GELU, queries scaled before the product; the decoder's causal
+# self-attention and its cross-attention to the encoder (keys from another
+# sequence, of another length, with the encoder's padding mask); tied LM
+# head plus final_logits_bias.
+# --------------------------------------------------------------------------
+class BartAttention(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.head_dim = config.d_model // config.n_heads
+        self.q, self.k, self.v, self.out = (nn.Linear(config.d_model, config.d_model)
+                                            for _ in range(4))
+
+    def forward(self, x, memory, bias):
+        batch = x.shape[0]
+
+        def heads(t):
+            return t.view(batch, t.shape[1], self.n_heads, self.head_dim).transpose(1, 2)
+
+        q = heads(self.q(x) * self.head_dim ** -0.5)
+        k, v = heads(self.k(memory)), heads(self.v(memory))
+        w = F.softmax(torch.matmul(q, k.transpose(-1, -2)) + bias, dim=-1)
+        return self.out(torch.matmul(w, v).transpose(1, 2).reshape(x.shape))
+
+
+class BartLayer(nn.Module):
+    def __init__(self, config: GPT2Config, cross: bool):
+        super().__init__()
+        d_model = config.d_model
+        self.self_attn, self.ln_self = BartAttention(config), nn.LayerNorm(d_model)
+        self.cross_attn = BartAttention(config) if cross else None
+        self.ln_cross = nn.LayerNorm(d_model) if cross else None
+        self.fc1 = nn.Linear(d_model, config.mlp_ratio * d_model)
+        self.fc2 = nn.Linear(config.mlp_ratio * d_model, d_model)
+        self.ln_mlp = nn.LayerNorm(d_model)
+
+    def forward(self, x, self_bias, memory=None, cross_bias=None):
+        x = self.ln_self(x + self.self_attn(x, x, self_bias))
+        if self.cross_attn is not None:
+            x = self.ln_cross(x + self.cross_attn(x, memory, cross_bias))
+        return self.ln_mlp(x + self.fc2(F.gelu(self.fc1(x))))
+
+
+class Bart(nn.Module):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.scale = math.sqrt(config.d_model)
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.encoder_positions = nn.Embedding(config.max_positions + 2, config.d_model)
+        self.decoder_positions = nn.Embedding(config.max_positions + 2, config.d_model)
+        self.ln_encoder, self.ln_decoder = (nn.LayerNorm(config.d_model),
+                                            nn.LayerNorm(config.d_model))
+        self.encoder = nn.ModuleList(BartLayer(config, False) for _ in range(config.n_layers))
+        self.decoder = nn.ModuleList(BartLayer(config, True) for _ in range(config.n_layers))
+        self.register_buffer("final_logits_bias", torch.zeros(1, config.vocab_size))
+
+    def forward(self, input_ids, attention_mask, decoder_input_ids):
+        seq, target = input_ids.shape[1], decoder_input_ids.shape[1]
+        low = torch.finfo(torch.float32).min
+        padding = (1.0 - attention_mask[:, None, None, :].float()) * low
+        x = self.embed(input_ids) * self.scale + self.encoder_positions(
+            torch.arange(seq, device=input_ids.device) + 2)
+        x = self.ln_encoder(x)
+        for layer in self.encoder:
+            x = layer(x, padding)
+        causal = torch.full((target, target), low, device=input_ids.device).triu(1)[None, None]
+        y = self.embed(decoder_input_ids) * self.scale + self.decoder_positions(
+            torch.arange(target, device=input_ids.device) + 2)
+        y = self.ln_decoder(y)
+        for layer in self.decoder:
+            y = layer(y, causal, x, padding)
+        return F.linear(y, self.embed.weight) + self.final_logits_bias
+
+
+def build_bart(args) -> nn.Module:
+    model = Bart(GPT2Config())
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    _randomize_layer_norms(model, generator)
+    with torch.no_grad():
+        model.final_logits_bias.copy_(0.1 * torch.randn(model.final_logits_bias.shape,
+                                                        generator=generator))
+    return model
+
+
+def bart_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    """--seq source tokens (right padded); half as many target tokens."""
+    vocab = GPT2Config().vocab_size
+    return {"input_ids": torch.randint(0, vocab, (args.batch, args.seq), dtype=torch.long,
+                                       generator=generator),
+            "attention_mask": padding_mask(args, left=False),
+            "decoder_input_ids": torch.randint(0, vocab, (args.batch, max(1, args.seq // 2)),
+                                               dtype=torch.long, generator=generator)}
+
+
 def masked_lm(build, vocab_size) -> "ModelSpec":
     """A causal LM taking input_ids and a left-padded attention_mask."""
     def make_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
@@ -1522,6 +1620,15 @@ MODELS: Dict[str, ModelSpec] = {
     "gemma-sliding": masked_lm(lambda args: build_gemma(args, window=4),
                                GemmaConfig().vocab_size),
     "bigcode": masked_lm(build_bigcode, GPT2Config().vocab_size),
+    "bart": ModelSpec(
+        build=build_bart,
+        make_inputs=bart_inputs,
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "decoder_input_ids": {0: "batch", 1: "target"},
+                      "logits": {0: "batch", 1: "target"}},
+    ),
     "t5-encoder": ModelSpec(
         build=build_t5_encoder,
         make_inputs=t5_inputs,
