@@ -78,6 +78,42 @@ Value peelScales(Value value, double &scale) {
   return value;
 }
 
+/// A scale under views: `value` is reshapes and transposes (each read once)
+/// of `x * c`, as Hugging Face's BART and OPT scale q before splitting the
+/// heads. A scalar factor commutes with views, so the views can be rebuilt
+/// on x and c joins the attention's scale.
+struct ScaledViews {
+  /// The views, the one on the scaled tensor first.
+  SmallVector<Operation *> views;
+  Value unscaled;
+  double factor = 1.0;
+};
+
+std::optional<ScaledViews> matchScaledViews(Value value) {
+  ScaledViews result;
+  while (isa_and_present<ReshapeOp, TransposeOp>(value.getDefiningOp()) &&
+         value.hasOneUse()) {
+    result.views.push_back(value.getDefiningOp());
+    value = value.getDefiningOp()->getOperand(0);
+  }
+  result.unscaled = peelScales(value, result.factor);
+  if (result.views.empty() || result.unscaled == value)
+    return std::nullopt;
+  std::reverse(result.views.begin(), result.views.end());
+  return result;
+}
+
+/// The views of `scaled` rebuilt on its unscaled tensor.
+Value rebuildViews(PatternRewriter &rewriter, const ScaledViews &scaled) {
+  Value value = scaled.unscaled;
+  for (Operation *view : scaled.views) {
+    Operation *copy = rewriter.clone(*view);
+    copy->setOperand(0, value);
+    value = copy->getResult(0);
+  }
+  return value;
+}
+
 //===----------------------------------------------------------------------===//
 // Masks known at compile time
 //===----------------------------------------------------------------------===//
@@ -516,6 +552,9 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
 
     // Query, key and value.
     Value query = peelScales(product.getLhs(), scale);
+    std::optional<ScaledViews> queryViews = matchScaledViews(query);
+    if (queryViews)
+      scale *= queryViews->factor;
     KeyOperand key = matchKey(product, scale);
     Value value = output.getRhs();
     std::optional<RepeatedHeads> keyRepeat, valueRepeat;
@@ -591,6 +630,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     Location loc = rewriter.getFusedLoc(
         {product.getLoc(), softmax.getLoc(), output.getLoc()});
     rewriter.setInsertionPoint(output);
+    if (queryViews)
+      query = rebuildViews(rewriter, *queryViews);
     Value keyOperand =
         keyRepeat ? unrepeated(rewriter, loc, *keyRepeat)
         : key.permutation.empty()

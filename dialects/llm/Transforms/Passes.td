@@ -147,8 +147,9 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
     - k^T is `transpose_rhs` or an `llm.transpose` (of any permutation
       whose last two dims are swapped relative to k's layout);
     - the scale is a multiply by, or a divide by, a scalar constant on the
-      scores, on q or on k (several multiply together), or the `scale` of
-      the scores' matmul;
+      scores, on q or on k (several multiply together; on q also under
+      reshapes and transposes, as Hugging Face's BART and OPT scale q
+      before splitting the heads), or the `scale` of the scores' matmul;
     - the mask is an `llm.add` of a float tensor, or
       `llm.where(c, scores, fill)` / `llm.where(c, fill, scores)` with a
       boolean `c` and a fill of -inf or a large negative constant

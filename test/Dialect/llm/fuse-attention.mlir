@@ -363,14 +363,14 @@ func.func @epilogue_bias_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, 
 // then merged again for the softmax. The products and the softmax move into
 // the split batch and fuse; q, k and v are reshaped to [B, H, ., D] (in a
 // model, into the reshapes that merged them) and the result reshaped back.
-// The scale on q stays a multiply: it is behind the reshape.
+// The scale on q, under the reshape, joins the attention's scale.
 // CHECK-LABEL: func @merged_heads
 // CHECK-SAME: (%[[Q:.*]]: tensor<6x4x8xf32>, %[[K:.*]]: tensor<6x5x8xf32>, %[[V:.*]]: tensor<6x5x8xf32>, %[[M:.*]]: tensor<2x1x4x5xf32>)
-// CHECK: %[[QS:.*]] = llm.mul %[[Q]]
-// CHECK-DAG: %[[Q4:.*]] = llm.reshape %[[QS]] : (tensor<6x4x8xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NOT: llm.mul
+// CHECK-DAG: %[[Q4:.*]] = llm.reshape %[[Q]] : (tensor<6x4x8xf32>) -> tensor<2x3x4x8xf32>
 // CHECK-DAG: %[[K4:.*]] = llm.reshape %[[K]] : (tensor<6x5x8xf32>) -> tensor<2x3x5x8xf32>
 // CHECK-DAG: %[[V4:.*]] = llm.reshape %[[V]] : (tensor<6x5x8xf32>) -> tensor<2x3x5x8xf32>
-// CHECK: %[[A:.*]] = llm.attention %[[Q4]], %[[K4]], %[[V4]], %[[M]] {scale = 1.000000e+00 : f32} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x8xf32>
+// CHECK: %[[A:.*]] = llm.attention %[[Q4]], %[[K4]], %[[V4]], %[[M]] {scale = 2.500000e-01 : f32} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x8xf32>
 // CHECK-NEXT: %[[O:.*]] = llm.reshape %[[A]] : (tensor<2x3x4x8xf32>) -> tensor<6x4x8xf32>
 // CHECK-NEXT: return %[[O]]
 func.func @merged_heads(%q: tensor<6x4x8xf32>, %k: tensor<6x5x8xf32>, %v: tensor<6x5x8xf32>, %m: tensor<2x1x4x5xf32>) -> tensor<6x4x8xf32> {
@@ -499,4 +499,43 @@ func.func @row_folded_shared_softmax(%q: tensor<2x12x8xf32>, %k: tensor<2x5x8xf3
   %p3 = llm.reshape %p : (tensor<2x4x3x5xf32>) -> tensor<2x12x5xf32>
   %o = llm.matmul %p3, %v : (tensor<2x12x5xf32>, tensor<2x5x8xf32>) -> tensor<2x12x8xf32>
   return %o, %p : tensor<2x12x8xf32>, tensor<2x4x3x5xf32>
+}
+
+// -----
+
+// Hugging Face's BART scales q before splitting the heads: the scale under
+// the reshape and the transpose joins the attention's scale, and the views
+// are rebuilt on the unscaled projection. A scale under a view that
+// something else reads stays.
+// CHECK-LABEL: func @scale_under_views
+// CHECK-SAME: (%[[X:.*]]: tensor<2x4x16xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>)
+// CHECK-NEXT: %[[R:.*]] = llm.reshape %[[X]] : (tensor<2x4x16xf32>) -> tensor<2x4x2x8xf32>
+// CHECK-NEXT: %[[T:.*]] = llm.transpose %[[R]] {permutation = array<i64: 0, 2, 1, 3>}
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[T]], %[[K]], %[[V]] {scale = 1.250000e-01 : f32}
+// CHECK-NEXT: return %[[A]]
+func.func @scale_under_views(%x: tensor<2x4x16xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32> {
+  %c = llm.constant dense<0.125> : tensor<f32>
+  %xs = llm.mul %x, %c : (tensor<2x4x16xf32>, tensor<f32>) -> tensor<2x4x16xf32>
+  %r = llm.reshape %xs : (tensor<2x4x16xf32>) -> tensor<2x4x2x8xf32>
+  %q = llm.transpose %r {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x2x8xf32>) -> tensor<2x2x4x8xf32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// CHECK-LABEL: func @scale_under_shared_view
+// CHECK: %[[XS:.*]] = llm.mul
+// CHECK: %[[R:.*]] = llm.reshape %[[XS]]
+// CHECK: llm.attention %{{.*}} {scale = 1.000000e+00 : f32}
+// CHECK: return %{{.*}}, %[[R]]
+func.func @scale_under_shared_view(%x: tensor<2x4x16xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>) -> (tensor<2x2x4x8xf32>, tensor<2x4x2x8xf32>) {
+  %c = llm.constant dense<0.125> : tensor<f32>
+  %xs = llm.mul %x, %c : (tensor<2x4x16xf32>, tensor<f32>) -> tensor<2x4x16xf32>
+  %r = llm.reshape %xs : (tensor<2x4x16xf32>) -> tensor<2x4x2x8xf32>
+  %q = llm.transpose %r {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x2x8xf32>) -> tensor<2x2x4x8xf32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o, %r : tensor<2x2x4x8xf32>, tensor<2x4x2x8xf32>
 }
