@@ -1825,30 +1825,46 @@ template <typename OpTy> LogicalResult ONNXImporter::importUnary() {
 /// requires one, but torch's exporter casts nothing for Max and Min (its
 /// type promotion leaves them out): a 16-bit model's `torch.max(x,
 /// torch.tensor(finfo.min))`, as Hugging Face's OPT writes it, arrives as
-/// Max(bf16, f32 constant of one element). Torch computes that in x's type
-/// (a 0-d tensor does not promote a tensor of its kind), and so does this:
-/// a one-element float constant is cast to the other operand's float type.
-/// Any other mix is an error that names both types.
+/// Max(bf16, f32 constant of one element). Torch computes such a pair in
+/// the tensor's type when the constant is a 0-d tensor of the same kind (a
+/// float, or an integer) or of a lower one (an integer beside a float), and
+/// so does this: the constant becomes one of the other operand's type
+/// (rounded to nearest even as a Cast would; an integer must fit). Any
+/// other mix is an error that names both types.
 LogicalResult ONNXImporter::unifyElementTypes(Value &lhs, Value &rhs) {
   Type lhsType = typeOf(lhs).getElementType();
   Type rhsType = typeOf(rhs).getElementType();
   if (lhsType == rhsType)
     return success();
-  auto scalarConstant = [&](Value value) -> std::optional<double> {
+  auto isInteger = [](Type type) {
+    return isa<IntegerType>(type) && !type.isInteger(1);
+  };
+  // The one-element constant `value`, if it can take `type`.
+  auto convertible = [&](Value value, Type type) -> std::optional<double> {
     std::optional<SmallVector<double>> values = constantDoublesOf(known(value));
     if (!values || values->size() != 1)
       return std::nullopt;
-    return values->front();
+    Type own = typeOf(value).getElementType();
+    double x = values->front();
+    if (isa<FloatType>(type) && (isa<FloatType>(own) || isInteger(own)))
+      return x;
+    if (isInteger(type) && isInteger(own)) {
+      auto integer = cast<IntegerType>(type);
+      unsigned width = integer.getWidth();
+      double low = integer.isUnsigned() ? 0.0 : -std::ldexp(1.0, width - 1);
+      double high = integer.isUnsigned() ? std::ldexp(1.0, width)
+                                         : std::ldexp(1.0, width - 1);
+      if (x >= low && x < high)
+        return x;
+    }
+    return std::nullopt;
   };
-  if (isa<FloatType>(lhsType) && isa<FloatType>(rhsType)) {
-    bool castRhs = scalarConstant(rhs).has_value();
+  for (bool castRhs : {true, false}) {
     Value &scalar = castRhs ? rhs : lhs;
-    if (std::optional<double> value = scalarConstant(scalar)) {
-      // The constant, rounded to the other type (to nearest even, as a
-      // Cast would), in its own shape.
+    Type target = castRhs ? lhsType : rhsType;
+    if (std::optional<double> value = convertible(scalar, target)) {
       FailureOr<Value> converted =
-          reshape(scalarOf(castRhs ? lhsType : rhsType, *value),
-                  typeOf(scalar).getShape());
+          reshape(scalarOf(target, *value), typeOf(scalar).getShape());
       if (failed(converted))
         return failure();
       scalar = *converted;
