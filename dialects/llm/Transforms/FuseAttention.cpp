@@ -498,6 +498,20 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
       }
     }
 
+    // A positive scale above a where-mask (GPT-J divides the masked
+    // scores): where(c, s, fill) * k is where(c, s * k, fill * k), still a
+    // mask while fill * k is large negative.
+    double scaleAbove = 1.0;
+    {
+      double factor = 1.0;
+      Value inner = peelScales(masked, factor);
+      if (inner != masked && factor > 0.0 && inner.hasOneUse() &&
+          isa_and_present<WhereOp>(inner.getDefiningOp())) {
+        masked = inner;
+        scaleAbove = factor;
+      }
+    }
+
     // The mask.
     MaskKind maskKind = MaskKind::None;
     Value mask, scaled = masked;
@@ -520,7 +534,7 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
             scoresIfTrue ? where.getFalseValue() : where.getTrueValue();
         std::optional<double> fillValue = splatFloat(fill);
         if (scores.getType() != scoresType || !fillValue ||
-            *fillValue > kLargeNegative || !scoresMatMul(scores))
+            *fillValue * scaleAbove > kLargeNegative || !scoresMatMul(scores))
           continue;
         scaled = scores;
         mask = where.getCondition();
@@ -533,7 +547,9 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
       return rewriter.notifyMatchFailure(softmax, "unknown op before softmax");
 
     // The scale and the scores.
-    double scale = 1.0;
+    if (maskKind != MaskKind::Attend && maskKind != MaskKind::Hide)
+      scaleAbove = 1.0; // Not a where-mask: the scale is peeled below.
+    double scale = scaleAbove;
     Value scores = peelScales(scaled, scale);
     MatMulOp product = scoresMatMul(scores);
     if (!product || scores.getType() != scoresType || !scores.hasOneUse())

@@ -153,7 +153,9 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
     - the mask is an `llm.add` of a float tensor, or
       `llm.where(c, scores, fill)` / `llm.where(c, fill, scores)` with a
       boolean `c` and a fill of -inf or a large negative constant
-      (<= -1e4), which becomes an i1 mask (or `llm.not c`). A mask that
+      (<= -1e4), which becomes an i1 mask (or `llm.not c`); a positive
+      scale above such a where (GPT-J divides the masked scores) joins the
+      attention's scale if the scaled fill is still <= -1e4. A mask that
       evaluates at compile time (constants, slices, comparisons, casts,
       reshapes) to the bottom-right causal pattern becomes `causal = true`
       with no mask operand; one that is all "attend" disappears;

@@ -539,3 +539,38 @@ func.func @scale_under_shared_view(%x: tensor<2x4x16xf32>, %k: tensor<2x2x4x8xf3
   %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
   return %o, %r : tensor<2x2x4x8xf32>, tensor<2x4x2x8xf32>
 }
+
+// -----
+
+// GPT-J masks first and scales after: where(c, s, fill) / k is
+// where(c, s / k, fill / k), a mask while fill / k stays large negative.
+// CHECK-LABEL: func @scale_above_where
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>, %[[C:.*]]: tensor<1x1x4x4xi1>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[C]] {scale = 2.500000e-01 : f32}
+// CHECK-NEXT: return %[[A]]
+func.func @scale_above_where(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %c: tensor<1x1x4x4xi1>) -> tensor<1x2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %low = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %w = llm.where %c, %s, %low : (tensor<1x1x4x4xi1>, tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %four = llm.constant dense<4.0> : tensor<f32>
+  %d = llm.div %w, %four : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %d {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// Left alone: a fill that the scale brings above -1e4 (-1e5 / 100) is no
+// longer a mask.
+// CHECK-LABEL: func @scale_above_small_fill
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @scale_above_small_fill(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %c: tensor<1x1x4x4xi1>) -> tensor<1x2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %low = llm.constant dense<-1.0e5> : tensor<f32>
+  %w = llm.where %c, %s, %low : (tensor<1x1x4x4xi1>, tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %k100 = llm.constant dense<100.0> : tensor<f32>
+  %d = llm.div %w, %k100 : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %d {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
