@@ -78,6 +78,39 @@ Value peelScales(Value value, double &scale) {
   return value;
 }
 
+/// The operand a clamp from below at a large negative constant clamps
+/// (`llm.max(x, c)` or `llm.max(c, x)`, c <= -1e4: OPT's
+/// torch.max(scores, finfo.min)), or null if `op` is not one.
+Value clampedOperand(Operation *op) {
+  auto max = dyn_cast_if_present<MaxOp>(op);
+  if (!max)
+    return {};
+  for (unsigned index : {0u, 1u}) {
+    std::optional<double> floor = splatFloat(max->getOperand(1 - index));
+    if (floor && *floor <= kLargeNegative)
+      return max->getOperand(index);
+  }
+  return {};
+}
+
+bool isClamp(Operation *op) { return static_cast<bool>(clampedOperand(op)); }
+
+/// A product without transposes or epilogue (the attention's last).
+bool isPlainProduct(MatMulOp product) {
+  return !product.getTransposeLhs() && !product.getTransposeRhs() &&
+         !product.hasEpilogue();
+}
+
+/// A copy of `op`, before the rewriter's insertion point, with `operands`
+/// and its one result of `type`.
+Value cloneWith(PatternRewriter &rewriter, Operation *op, ValueRange operands,
+                Type type) {
+  Operation *copy = rewriter.clone(*op);
+  copy->setOperands(operands);
+  copy->getResult(0).setType(type);
+  return copy->getResult(0);
+}
+
 /// A scale under views: `value` is reshapes and transposes (each read once)
 /// of `x * c`, as Hugging Face's BART and OPT scale q before splitting the
 /// heads. A scalar factor commutes with views, so the views can be rebuilt
@@ -106,11 +139,8 @@ std::optional<ScaledViews> matchScaledViews(Value value) {
 /// The views of `scaled` rebuilt on its unscaled tensor.
 Value rebuildViews(PatternRewriter &rewriter, const ScaledViews &scaled) {
   Value value = scaled.unscaled;
-  for (Operation *view : scaled.views) {
-    Operation *copy = rewriter.clone(*view);
-    copy->setOperand(0, value);
-    value = copy->getResult(0);
-  }
+  for (Operation *view : scaled.views)
+    value = cloneWith(rewriter, view, value, view->getResult(0).getType());
   return value;
 }
 
@@ -468,8 +498,7 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
 
   LogicalResult matchAndRewrite(MatMulOp output,
                                 PatternRewriter &rewriter) const override {
-    if (output.getTransposeLhs() || output.getTransposeRhs() ||
-        output.hasEpilogue())
+    if (!isPlainProduct(output))
       return rewriter.notifyMatchFailure(output, "not a plain product");
     auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
     if (!softmax || !softmax.getResult().hasOneUse())
@@ -483,20 +512,12 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     if (!masked.hasOneUse())
       return rewriter.notifyMatchFailure(softmax, "input has other users");
 
-    // A clamp from below at a large negative constant (OPT's
-    // torch.max(scores, finfo.min)) changes only -inf scores: a row that
-    // every key hides then gives zeros, as with a large negative fill.
-    if (auto clamp = masked.getDefiningOp<MaxOp>()) {
-      for (unsigned index : {0u, 1u}) {
-        std::optional<double> floor = splatFloat(clamp->getOperand(1 - index));
-        Value clamped = clamp->getOperand(index);
-        if (floor && *floor <= kLargeNegative &&
-            clamped.getType() == scoresType && clamped.hasOneUse()) {
-          masked = clamped;
-          break;
-        }
-      }
-    }
+    // A clamp from below at a large negative constant changes only -inf
+    // scores: a row that every key hides then gives zeros, as with a large
+    // negative fill.
+    if (Value clamped = clampedOperand(masked.getDefiningOp()))
+      if (clamped.getType() == scoresType && clamped.hasOneUse())
+        masked = clamped;
 
     // A positive scale above a where-mask (GPT-J divides the masked
     // scores): where(c, s, fill) * k is where(c, s * k, fill * k), still a
@@ -546,9 +567,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
         !isa<MatMulOp, MulOp, DivOp>(maskOp))
       return rewriter.notifyMatchFailure(softmax, "unknown op before softmax");
 
-    // The scale and the scores.
-    if (maskKind != MaskKind::Attend && maskKind != MaskKind::Hide)
-      scaleAbove = 1.0; // Not a where-mask: the scale is peeled below.
+    // The scale and the scores. A scale above the mask was taken only over
+    // a where, which either matched as the mask or failed the match above.
     double scale = scaleAbove;
     Value scores = peelScales(scaled, scale);
     MatMulOp product = scoresMatMul(scores);
@@ -712,22 +732,6 @@ struct ScoresChain {
   ReshapeOp split;
 };
 
-bool isClamp(Operation *op) {
-  auto max = dyn_cast_if_present<MaxOp>(op);
-  if (!max)
-    return false;
-  for (Value operand : max->getOperands())
-    if (std::optional<double> floor = splatFloat(operand))
-      return *floor <= kLargeNegative;
-  return false;
-}
-
-/// A product without transposes or epilogue (the attention's last).
-bool isPlainProduct(MatMulOp product) {
-  return !product.getTransposeLhs() && !product.getTransposeRhs() &&
-         !product.hasEpilogue();
-}
-
 /// The single-use q x k^T product (k^T by `transpose_rhs` or not, no other
 /// epilogue) of `type` that defines `scores`, or null.
 MatMulOp scoresProduct(Value scores, RankedTensorType type) {
@@ -835,11 +839,8 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
     rewriter.setInsertionPoint(scores);
     auto query = ReshapeOp::create(rewriter, loc, queryType, scores.getLhs());
     auto key = ReshapeOp::create(rewriter, loc, keyType, scores.getRhs());
-    Operation *product = rewriter.clone(*scores);
-    product->setOperand(0, query);
-    product->setOperand(1, key);
-    product->getResult(0).setType(splitType);
-    rewriter.replaceOp(split, product->getResults());
+    rewriter.replaceOp(split,
+                       cloneWith(rewriter, scores, {query, key}, splitType));
 
     rewriter.setInsertionPoint(output);
     auto probabilities = SoftmaxOp::create(
@@ -848,12 +849,9 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
     auto value = ReshapeOp::create(rewriter, loc, valueType, output.getRhs());
     SmallVector<int64_t> resultShape(batch);
     llvm::append_range(resultShape, output.getType().getShape().drop_front());
-    Operation *result = rewriter.clone(*output);
-    result->setOperand(0, probabilities);
-    result->setOperand(1, value);
-    result->getResult(0).setType(output.getType().clone(resultShape));
-    rewriter.replaceOpWithNewOp<ReshapeOp>(output, output.getType(),
-                                           result->getResult(0));
+    Value result = cloneWith(rewriter, output, {probabilities, value},
+                             output.getType().clone(resultShape));
+    rewriter.replaceOpWithNewOp<ReshapeOp>(output, output.getType(), result);
     return success();
   }
 };
@@ -955,13 +953,8 @@ struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
     };
     RankedTensorType headsType = splitType.clone(shapeOf({heads, rows, keys}));
     Value key = oneHead(scores.getRhs(), keyType);
-    Operation *product = rewriter.clone(*scores);
-    product->setOperand(0, query);
-    product->setOperand(1, key);
-    product->getResult(0).setType(headsType);
-
-    // The chain, from the product down, in the new layout.
-    Value current = product->getResult(0);
+    // The product and the chain, from the product down, in the new layout.
+    Value current = cloneWith(rewriter, scores, {query, key}, headsType);
     for (auto [op, index] : llvm::reverse(chain->ops)) {
       rewriter.setInsertionPoint(op);
       SmallVector<Value> operands;
@@ -969,10 +962,7 @@ struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
         operands.push_back(operand.getOperandNumber() == index
                                ? current
                                : toHeadsFirst(operand.get()));
-      Operation *moved = rewriter.clone(*op);
-      moved->setOperands(operands);
-      moved->getResult(0).setType(headsType);
-      current = moved->getResult(0);
+      current = cloneWith(rewriter, op, operands, headsType);
     }
 
     rewriter.setInsertionPoint(output);
@@ -980,14 +970,11 @@ struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
         SoftmaxOp::create(rewriter, softmax.getLoc(), headsType, current,
                           rewriter.getI64IntegerAttr(rank - 1));
     Value value = oneHead(output.getRhs(), valueType);
-    Operation *result = rewriter.clone(*output);
-    result->setOperand(0, probabilities);
-    result->setOperand(1, value);
     int64_t valueDim = valueType.getDimSize(rank - 2);
-    result->getResult(0).setType(
-        output.getType().clone(shapeOf({heads, rows, valueDim})));
-    Value rowsFirst =
-        TransposeOp::create(rewriter, loc, result->getResult(0), swap);
+    Value result =
+        cloneWith(rewriter, output, {probabilities, value},
+                  output.getType().clone(shapeOf({heads, rows, valueDim})));
+    Value rowsFirst = TransposeOp::create(rewriter, loc, result, swap);
     rewriter.replaceOpWithNewOp<ReshapeOp>(output, output.getType(), rowsFirst);
     // The old chain is dead from its softmax up; the greedy driver erases it.
     return success();
