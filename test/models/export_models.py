@@ -538,12 +538,6 @@ def padding_mask(args, left: bool) -> torch.Tensor:
     return mask
 
 
-def neox_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
-    ids = torch.randint(0, NeoXConfig().vocab_size, (args.batch, args.seq),
-                        dtype=torch.long, generator=generator)
-    return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
-
-
 # --------------------------------------------------------------------------
 # GPT-2 decode step with a KV cache: input_ids [B, T] after `past` cached
 # positions; each layer's past keys and values come in as [B, H, past, D]
@@ -885,12 +879,6 @@ def build_bloom(args) -> nn.Module:
     return model
 
 
-def bloom_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
-    ids = torch.randint(0, BloomConfig().vocab_size, (args.batch, args.seq),
-                        dtype=torch.long, generator=generator)
-    return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
-
-
 # --------------------------------------------------------------------------
 # Phi-2-style: one LayerNorm feeding attention and MLP in parallel, rotary
 # embeddings on the first half of each head (slices and Concat), q, k, v
@@ -969,12 +957,6 @@ def build_phi(args) -> nn.Module:
     model = Phi(PhiConfig())
     _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
     return model
-
-
-def phi_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
-    ids = torch.randint(0, PhiConfig().vocab_size, (args.batch, args.seq),
-                        dtype=torch.long, generator=generator)
-    return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
 
 
 def causal_padding_bias(attention_mask, dtype, window=None) -> torch.Tensor:
@@ -1561,12 +1543,7 @@ MODELS: Dict[str, ModelSpec] = {
                       "last_hidden_state": {0: "batch", 1: "sequence"}},
         reference=bert_reference,
     ),
-    "neox": ModelSpec(
-        build=build_neox,
-        make_inputs=neox_inputs,
-        output_names=["logits"],
-        dynamic_axes=MASKED_LM_AXES,
-    ),
+    "neox": masked_lm(build_neox, NeoXConfig().vocab_size),
     "gpt2-kv": ModelSpec(
         build=build_gpt2_kv,
         make_inputs=gpt2_kv_inputs,
@@ -1603,18 +1580,8 @@ MODELS: Dict[str, ModelSpec] = {
                       "position_ids": {0: "batch", 1: "sequence"},
                       "logits": {0: "batch", 1: "sequence"}},
     ),
-    "bloom": ModelSpec(
-        build=build_bloom,
-        make_inputs=bloom_inputs,
-        output_names=["logits"],
-        dynamic_axes=MASKED_LM_AXES,
-    ),
-    "phi": ModelSpec(
-        build=build_phi,
-        make_inputs=phi_inputs,
-        output_names=["logits"],
-        dynamic_axes=MASKED_LM_AXES,
-    ),
+    "bloom": masked_lm(build_bloom, BloomConfig().vocab_size),
+    "phi": masked_lm(build_phi, PhiConfig().vocab_size),
     "opt": masked_lm(build_opt, GPT2Config().vocab_size),
     "gemma": masked_lm(build_gemma, GemmaConfig().vocab_size),
     "gemma-sliding": masked_lm(lambda args: build_gemma(args, window=4),
