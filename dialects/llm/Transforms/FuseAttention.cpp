@@ -401,6 +401,133 @@ MaskPattern classifyMask(ArrayRef<double> elements, ArrayRef<int64_t> maskShape,
   return allAttend ? MaskPattern::AllAttend : MaskPattern::Causal;
 }
 
+/// How a mask acts on the scores: added to them, or a condition saying
+/// which keys attend (`where(m, scores, fill)`) or which are hidden
+/// (`where(m, fill, scores)`).
+enum class MaskKind { None, Additive, Attend, Hide };
+
+/// Whether the element `x` of a mask of `kind` lets its key through
+/// (nullopt: neither a clear pass nor a clear block).
+std::optional<bool> maskAttends(MaskKind kind, double x) {
+  switch (kind) {
+  case MaskKind::Attend:
+    return x != 0.0;
+  case MaskKind::Hide:
+    return x == 0.0;
+  default:
+    if (x == 0.0)
+      return true;
+    if (x <= kLargeNegative)
+      return false;
+    return std::nullopt;
+  }
+}
+
+/// What `mask`, of `kind`, amounts to if it is known at compile time, over
+/// scores whose last two dims are `queryLength` x `keyLength`.
+MaskPattern constantMaskPattern(Value mask, MaskKind kind, int64_t queryLength,
+                                int64_t keyLength) {
+  auto elements = MaskEvaluator().evaluate(mask);
+  if (failed(elements))
+    return MaskPattern::Other;
+  return classifyMask(*elements, rankedOf(mask).getShape(), queryLength,
+                      keyLength,
+                      [&](double x) { return maskAttends(kind, x); });
+}
+
+/// The one value of a float constant all of whose elements are equal (a
+/// splat, or a blob of zeros as torch exports `torch.zeros`), if known at
+/// compile time.
+std::optional<double> uniformFloat(Value value) {
+  if (std::optional<double> splat = splatFloat(value))
+    return splat;
+  if (!isa<FloatType>(rankedOf(value).getElementType()))
+    return std::nullopt;
+  auto elements = MaskEvaluator().evaluate(value);
+  if (failed(elements) || elements->empty() || !llvm::all_equal(*elements))
+    return std::nullopt;
+  return elements->front();
+}
+
+/// The run-time part of a mask that joins the causal rule, known at
+/// compile time, with a run-time mask, as exporters build a causal LM's
+/// mask from a causal buffer and the attention_mask input: `and(causal, m)`
+/// for a mask of keys that attend, `or(future, m)` for one of hidden keys,
+/// `causal + m` for an additive one, and for an additive one also
+/// `where(c, 0, fill)` or `where(c, fill, 0)` (uniform constants, fill <=
+/// -1e4) with c a condition of those forms, through `not`. The attention
+/// then takes the causal flag and only the run-time part, usually a row per
+/// batch ([B, 1, 1, S]) where the whole was a matrix.
+///
+/// A dry run (no rewriter) checks and gives the part's type; with a
+/// rewriter the part is built too (a `not`, or a `where` over scalars).
+/// Failure if `mask` is not such a join.
+struct CausalRest {
+  RankedTensorType type;
+  Value value;
+};
+
+FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
+                                  int64_t queryLength, int64_t keyLength,
+                                  PatternRewriter *rewriter, int depth = 0) {
+  Operation *op = mask.getDefiningOp();
+  if (!op || depth > 4)
+    return failure();
+  bool joins = (kind == MaskKind::Attend && isa<AndOp>(op)) ||
+               (kind == MaskKind::Hide && isa<OrOp>(op)) ||
+               (kind == MaskKind::Additive && isa<AddOp>(op));
+  if (joins) {
+    for (unsigned index : {0u, 1u}) {
+      Value rest = op->getOperand(1 - index);
+      if (constantMaskPattern(op->getOperand(index), kind, queryLength,
+                              keyLength) == MaskPattern::Causal)
+        return CausalRest{rankedOf(rest), rewriter ? rest : Value()};
+    }
+    return failure();
+  }
+  if (isa<NotOp>(op) && kind != MaskKind::Additive) {
+    MaskKind inverse =
+        kind == MaskKind::Attend ? MaskKind::Hide : MaskKind::Attend;
+    auto rest = splitCausal(op->getOperand(0), inverse, queryLength, keyLength,
+                            rewriter, depth + 1);
+    if (succeeded(rest) && rewriter)
+      rest->value =
+          NotOp::create(*rewriter, op->getLoc(), rest->type, rest->value);
+    return rest;
+  }
+  auto where = dyn_cast<WhereOp>(op);
+  if (!where || kind != MaskKind::Additive)
+    return failure();
+  std::optional<double> ifTrue = uniformFloat(where.getTrueValue());
+  std::optional<double> ifFalse = uniformFloat(where.getFalseValue());
+  if (!ifTrue || !ifFalse)
+    return failure();
+  MaskKind condition;
+  if (*ifTrue == 0.0 && *ifFalse <= kLargeNegative)
+    condition = MaskKind::Attend;
+  else if (*ifFalse == 0.0 && *ifTrue <= kLargeNegative)
+    condition = MaskKind::Hide;
+  else
+    return failure();
+  auto rest = splitCausal(where.getCondition(), condition, queryLength,
+                          keyLength, rewriter, depth + 1);
+  if (failed(rest))
+    return failure();
+  Type element = where.getType().getElementType();
+  CausalRest result{rest->type.clone(element), Value()};
+  if (!rewriter)
+    return result;
+  auto scalar = [&](double x) -> Value {
+    auto type = RankedTensorType::get({}, element);
+    return ConstantOp::create(
+        *rewriter, op->getLoc(), type,
+        DenseElementsAttr::get(type, FloatAttr::get(element, x)));
+  };
+  result.value = WhereOp::create(*rewriter, op->getLoc(), rest->value,
+                                 scalar(*ifTrue), scalar(*ifFalse));
+  return result;
+}
+
 //===----------------------------------------------------------------------===//
 // Repeated kv heads
 //===----------------------------------------------------------------------===//
@@ -486,8 +613,6 @@ struct KeyOperand {
   Value base;
   SmallVector<int64_t> permutation;
 };
-
-enum class MaskKind { None, Additive, Attend, Hide };
 
 /// Rewrites `matmul(softmax(mask(scale(matmul(q, k^T)))), v)`; the class
 /// comment of the pass lists the forms. Matching builds nothing; the rewrite
@@ -605,33 +730,26 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     }
 
     // A mask known at compile time may be the causal rule, or nothing.
+    // So may a join of the causal rule with a run-time mask: the op then
+    // takes the causal flag and the run-time part.
     bool causal = false;
     ArrayRef<int64_t> scoresShape = scoresType.getShape();
-    if (maskKind != MaskKind::None && scoresType.hasStaticShape()) {
-      auto elements = MaskEvaluator().evaluate(mask);
-      if (succeeded(elements)) {
-        auto attends = [&](double x) -> std::optional<bool> {
-          switch (maskKind) {
-          case MaskKind::Attend:
-            return x != 0.0;
-          case MaskKind::Hide:
-            return x == 0.0;
-          default:
-            if (x == 0.0)
-              return true;
-            if (x <= kLargeNegative)
-              return false;
-            return std::nullopt;
-          }
-        };
-        MaskPattern pattern =
-            classifyMask(*elements, rankedOf(mask).getShape(),
-                         scoresShape[rank - 2], scoresShape[rank - 1], attends);
-        if (pattern != MaskPattern::Other) {
-          causal = pattern == MaskPattern::Causal;
-          maskKind = MaskKind::None;
-          mask = {};
-        }
+    int64_t queryLength = scoresShape[rank - 2];
+    int64_t keyLength = scoresShape[rank - 1];
+    std::optional<CausalRest> causalRest;
+    if (maskKind != MaskKind::None && !ShapedType::isDynamic(queryLength) &&
+        !ShapedType::isDynamic(keyLength)) {
+      MaskPattern pattern =
+          constantMaskPattern(mask, maskKind, queryLength, keyLength);
+      if (pattern != MaskPattern::Other) {
+        causal = pattern == MaskPattern::Causal;
+        maskKind = MaskKind::None;
+        mask = {};
+      } else if (auto rest = splitCausal(mask, maskKind, queryLength, keyLength,
+                                         /*rewriter=*/nullptr);
+                 succeeded(rest)) {
+        causal = true;
+        causalRest = *rest;
       }
     }
 
@@ -657,7 +775,9 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
         valueRepeat ? unrepeatedType(*valueRepeat) : rankedOf(value);
     FailureOr<RankedTensorType> resultType =
         inferAttentionType(std::nullopt, rankedOf(query), keyType, valueType,
-                           mask ? rankedOf(mask) : RankedTensorType());
+                           causalRest ? causalRest->type
+                           : mask     ? rankedOf(mask)
+                                      : RankedTensorType());
     if (failed(resultType) || *resultType != output.getType())
       return rewriter.notifyMatchFailure(output,
                                          "shapes break llm.attention's rules");
@@ -676,6 +796,9 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
                   .getResult();
     Value valueOperand =
         valueRepeat ? unrepeated(rewriter, loc, *valueRepeat) : value;
+    if (causalRest)
+      mask =
+          splitCausal(mask, maskKind, queryLength, keyLength, &rewriter)->value;
     if (maskKind == MaskKind::Hide)
       mask = NotOp::create(rewriter, loc, mask.getType(), mask);
     auto attention = AttentionOp::create(
@@ -884,7 +1007,8 @@ struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
     RankedTensorType mergedType = merge.getType();
     int64_t rank = splitType.getRank();
     if (rank < 4 || mergedType.getRank() != rank - 1 ||
-        !splitType.hasStaticShape() || softmax.getAxis() != rank - 1)
+        !splitType.hasStaticShape() ||
+        static_cast<int64_t>(softmax.getAxis()) != rank - 1)
       return failure();
     ArrayRef<int64_t> split = splitType.getShape();
     ArrayRef<int64_t> batch = split.drop_back(3);

@@ -158,7 +158,13 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       attention's scale if the scaled fill is still <= -1e4. A mask that
       evaluates at compile time (constants, slices, comparisons, casts,
       reshapes) to the bottom-right causal pattern becomes `causal = true`
-      with no mask operand; one that is all "attend" disappears;
+      with no mask operand; one that is all "attend" disappears. A mask
+      that joins such a causal pattern with a run-time mask, as causal LMs
+      build it from a causal buffer and `attention_mask` (`and` of keys
+      that attend, `or` of hidden keys, a sum of additive masks, or
+      `where(c, 0, fill)` / `where(c, fill, 0)` over such a `c`, through
+      `not`), becomes `causal = true` with the run-time part as the mask,
+      usually [B, 1, 1, S] where the whole was [B, 1, T, S];
     - k and v repeated from Hkv to Hq heads as exporters write
       grouped-query attention (a unit dim after the heads, `llm.expand` or
       `llm.concat` of copies along it, `llm.reshape` merging it) are
@@ -184,7 +190,10 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
     what was matched with exactly the chain's result type. A large
     negative where-fill, like -inf, then gives zeros on a fully masked row
     (see `llm.attention`), where the unfused chain would average; so does
-    a row of -inf scores behind a clamp.
+    a row of -inf scores behind a clamp. With a causal part split off, a
+    row with no visible key (a left-padded query) averages only the keys
+    the causal rule keeps, where the unfused chain averages every key its
+    finite fill left finite; rows with a visible key are unchanged.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",

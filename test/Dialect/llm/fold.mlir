@@ -150,6 +150,18 @@ func.func @split_constant(%x: tensor<4xf32>) -> (tensor<2x2xi64>, tensor<2x1xi64
 
 // -----
 
+// not(not(x)) is x; a single not stays.
+// CHECK-LABEL: func @double_not
+// CHECK-NEXT: %[[N:.*]] = llm.not %arg0
+// CHECK-NEXT: return %arg0, %[[N]]
+func.func @double_not(%x: tensor<2x3xi1>) -> (tensor<2x3xi1>, tensor<2x3xi1>) {
+  %0 = llm.not %x : tensor<2x3xi1>
+  %1 = llm.not %0 : tensor<2x3xi1>
+  return %1, %0 : tensor<2x3xi1>, tensor<2x3xi1>
+}
+
+// -----
+
 // A reshaped weight blob folds to a constant of the same blob (a
 // convolution's [M, C, K] kernel as the matmul's [M, C * K]).
 // CHECK-LABEL: func @reshape_resource

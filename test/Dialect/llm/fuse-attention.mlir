@@ -574,3 +574,127 @@ func.func @scale_above_small_fill(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf3
   %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+// A causal LM's mask joins a causal buffer with the run-time padding
+// (Hugging Face's and(tril, attention_mask)): the buffer becomes the causal
+// flag and the padding, a row per batch, the mask.
+// CHECK-LABEL: func @causal_and_padding
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[PAD]] {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @causal_and_padding(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %ones = llm.constant dense<true> : tensor<4x4xi1>
+  %tril = llm.trilu %ones {upper = false} : tensor<4x4xi1>
+  %causal = llm.reshape %tril : (tensor<4x4xi1>) -> tensor<1x1x4x4xi1>
+  %keep = llm.and %causal, %pad : (tensor<1x1x4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %fill = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %m = llm.where %keep, %s, %fill : (tensor<2x1x4x4xi1>, tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// The same join of hidden keys (BLOOM's future | ~attention_mask): the
+// padding's not, then the not of a hide mask, fold away.
+// CHECK-LABEL: func @future_or_padding
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[PAD]] {causal = true, scale = 1.000000e+00 : f32}
+// CHECK-NEXT: return %[[A]]
+func.func @future_or_padding(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %ones = llm.constant dense<true> : tensor<4x4xi1>
+  %future = llm.trilu %ones {upper = true, diagonal = 1 : i64} : tensor<4x4xi1>
+  %padded = llm.not %pad : tensor<2x1x1x4xi1>
+  %hide = llm.or %future, %padded : (tensor<4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %fill = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %m = llm.where %hide, %fill, %s : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// Additive: a causal mask of finfo.min plus a padding one (Phi); and
+// where(not(padding and causal), finfo.min, zeros) with the zeros a blob,
+// as torch exports torch.zeros (OPT, Gemma), which becomes a where over
+// scalars on the padding alone.
+// CHECK-LABEL: func @additive_joins
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[BIAS:.*]]: tensor<2x1x1x4xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>)
+// CHECK-DAG: %[[MIN:.*]] = llm.constant dense<-3.40282347E+38> : tensor<f32>
+// CHECK-DAG: %[[ZERO:.*]] = llm.constant dense<0.000000e+00> : tensor<f32>
+// CHECK: llm.attention %[[Q]], %[[K]], %[[V]], %[[BIAS]] {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK: %[[NOT:.*]] = llm.not %[[PAD]] : tensor<2x1x1x4xi1>
+// CHECK: %[[MASK:.*]] = llm.where %[[NOT]], %[[MIN]], %[[ZERO]] : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK: llm.attention %[[Q]], %[[K]], %[[V]], %[[MASK]] {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NOT: llm.softmax
+func.func @additive_joins(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %bias: tensor<2x1x1x4xf32>, %pad: tensor<2x1x1x4xi1>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<4x4xf32>
+  %future = llm.trilu %min {upper = true, diagonal = 1 : i64} : tensor<4x4xf32>
+  %m0 = llm.add %future, %bias : (tensor<4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x1x4x4xf32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a0 = llm.add %s0, %m0 : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p0 = llm.softmax %a0 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %ones = llm.constant dense<true> : tensor<1x1x4x4xi1>
+  %causal = llm.trilu %ones {upper = false} : tensor<1x1x4x4xi1>
+  %keep = llm.and %pad, %causal : (tensor<2x1x1x4xi1>, tensor<1x1x4x4xi1>) -> tensor<2x1x4x4xi1>
+  %hide = llm.not %keep : tensor<2x1x4x4xi1>
+  %fill = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %zeros = llm.constant dense_resource<zeros> : tensor<2x1x4x4xf32>
+  %m1 = llm.where %hide, %fill, %zeros : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a1 = llm.add %s1, %m1 : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p1 = llm.softmax %a1 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o0, %o1 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      zeros: "0x0400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    }
+  }
+#-}
+
+// -----
+
+// Joins the causal split leaves whole: a sliding window (not the causal
+// rule) and the padding; an or of keys that attend (it lets more through,
+// not less); a fill that is not large negative.
+// CHECK-LABEL: func @joins_kept
+// CHECK: llm.attention {{.*}} {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x4x4xi1>)
+// CHECK: llm.attention {{.*}} {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x4x4xi1>)
+// CHECK: llm.attention {{.*}} {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x4x4xf32>)
+// CHECK-NOT: causal
+func.func @joins_kept(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xi1>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %window = llm.constant dense<[[true, false, false, false], [true, true, false, false], [false, true, true, false], [false, false, true, true]]> : tensor<4x4xi1>
+  %ones = llm.constant dense<true> : tensor<4x4xi1>
+  %causal = llm.trilu %ones {upper = false} : tensor<4x4xi1>
+  %fill = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %keep0 = llm.and %window, %pad : (tensor<4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %m0 = llm.where %keep0, %s0, %fill : (tensor<2x1x4x4xi1>, tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %p0 = llm.softmax %m0 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %keep1 = llm.or %causal, %pad : (tensor<4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %m1 = llm.where %keep1, %s1, %fill : (tensor<2x1x4x4xi1>, tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %p1 = llm.softmax %m1 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %keep2 = llm.and %causal, %pad : (tensor<4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %minus = llm.constant dense<-1.0> : tensor<f32>
+  %m2 = llm.where %keep2, %zero, %minus : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x4x4xf32>
+  %s2 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a2 = llm.add %s2, %m2 : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p2 = llm.softmax %a2 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o2 = llm.matmul %p2, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o0, %o1, %o2 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}

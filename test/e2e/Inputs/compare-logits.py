@@ -1,10 +1,12 @@
 """compare-logits.py ACTUAL.npy REFERENCE.npy [--min-cosine C] [--min-top1 T]
-                   [--mask MASK.npy]
+                   [--mask MASK.npy] [--rtol R --atol A]
 
 Cosine similarity of two float arrays and the agreement of their argmax
 along the last dim (top-1); exits 1 if either is below its bound. --mask
 takes an attention mask [B, T] of logits [B, T, V] and compares only the
-positions it keeps (nonzero): padded positions are left out.
+positions it keeps (nonzero): padded positions are left out. --rtol and
+--atol also require every compared element to be within
+atol + rtol * |reference| (llm-run --expect's rule).
 """
 import argparse
 import sys
@@ -17,6 +19,8 @@ parser.add_argument("reference")
 parser.add_argument("--min-cosine", type=float, default=0.99)
 parser.add_argument("--min-top1", type=float, default=0.9)
 parser.add_argument("--mask")
+parser.add_argument("--rtol", type=float)
+parser.add_argument("--atol", type=float)
 args = parser.parse_args()
 a = np.load(args.actual).astype(np.float64)
 r = np.load(args.reference).astype(np.float64)
@@ -29,5 +33,12 @@ if args.mask:
     a, r = a[keep], r[keep]
 cosine = float((a * r).sum() / (np.linalg.norm(a) * np.linalg.norm(r)))
 top1 = float((a.argmax(-1) == r.argmax(-1)).mean())
-print(f"cosine {cosine:.6f} top-1 {top1:.4f}")
-sys.exit(0 if cosine >= args.min_cosine and top1 >= args.min_top1 else 1)
+ok = cosine >= args.min_cosine and top1 >= args.min_top1
+report = f"cosine {cosine:.6f} top-1 {top1:.4f}"
+if args.rtol is not None or args.atol is not None:
+    bound = (args.atol or 0.0) + (args.rtol or 0.0) * np.abs(r)
+    differ = int((~(np.abs(a - r) <= bound)).sum())
+    report += f", {differ} of {a.size} elements beyond atol + rtol * |ref|"
+    ok = ok and differ == 0
+print(report)
+sys.exit(0 if ok else 1)
