@@ -239,6 +239,16 @@ OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
+  // A float round trip through a type that holds every value exactly
+  // (bf16 -> f32 -> bf16, as torch writes softmax(dtype=float32).to(bf16)).
+  if (auto inner = getInput().getDefiningOp<CastOp>()) {
+    auto outer = dyn_cast<FloatType>(getType().getElementType());
+    auto middle = dyn_cast<FloatType>(inner.getType().getElementType());
+    if (inner.getInput().getType() == getType() && outer && middle &&
+        APFloat::isRepresentableBy(outer.getFloatSemantics(),
+                                   middle.getFloatSemantics()))
+      return inner.getInput();
+  }
   auto input = smallDense(adaptor.getInput());
   if (!input)
     return {};

@@ -607,6 +607,50 @@ Value unrepeated(PatternRewriter &rewriter, Location loc,
 // The pattern
 //===----------------------------------------------------------------------===//
 
+/// A mask over the scores as matched: `scores` (of the scores' type,
+/// `isScores`), the mask or condition, how it acts and a where's fill.
+struct MaskMatch {
+  Value scores, mask;
+  MaskKind kind;
+  double fill = 0.0;
+};
+
+/// `add(scores, m)` or `add(m, scores)`.
+std::optional<MaskMatch> matchAddMask(Operation *op, RankedTensorType type,
+                                      function_ref<bool(Value)> isScores) {
+  auto add = dyn_cast_if_present<AddOp>(op);
+  if (!add)
+    return std::nullopt;
+  for (unsigned index : {0u, 1u}) {
+    Value scores = add->getOperand(index);
+    if (scores.getType() == type && isScores(scores))
+      return MaskMatch{scores, add->getOperand(1 - index), MaskKind::Additive};
+  }
+  return std::nullopt;
+}
+
+/// `where(c, scores, fill)` or `where(c, fill, scores)` with a splat fill
+/// that is still <= -1e4 once multiplied by `scaleAbove`.
+std::optional<MaskMatch> matchWhereMask(Operation *op, RankedTensorType type,
+                                        double scaleAbove,
+                                        function_ref<bool(Value)> isScores) {
+  auto where = dyn_cast_if_present<WhereOp>(op);
+  if (!where)
+    return std::nullopt;
+  for (bool scoresIfTrue : {true, false}) {
+    Value scores = scoresIfTrue ? where.getTrueValue() : where.getFalseValue();
+    Value fill = scoresIfTrue ? where.getFalseValue() : where.getTrueValue();
+    std::optional<double> fillValue = splatFloat(fill);
+    if (scores.getType() != type || !fillValue ||
+        *fillValue * scaleAbove > kLargeNegative || !isScores(scores))
+      continue;
+    return MaskMatch{scores, where.getCondition(),
+                     scoresIfTrue ? MaskKind::Attend : MaskKind::Hide,
+                     *fillValue};
+  }
+  return std::nullopt;
+}
+
 /// The key as matched: `base` in [B..., Hkv, Sk, D] layout once `permutation`
 /// (if any) is applied.
 struct KeyOperand {
@@ -658,35 +702,44 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
       }
     }
 
-    // The mask.
+    // The mask. Two masks, an additive one inside a where or a where inside
+    // an additive one (BLOOM adds ALiBi to the product and then hides keys;
+    // GPT-2 hides future keys and then adds the padding), become one
+    // additive mask below: `bias` is the additive one then.
     MaskKind maskKind = MaskKind::None;
-    Value mask, scaled = masked;
+    Value mask, bias, scaled = masked;
+    double fill = 0.0;
     Operation *maskOp = masked.getDefiningOp();
-    if (auto add = dyn_cast_if_present<AddOp>(maskOp)) {
-      for (unsigned index : {0u, 1u}) {
-        Value scores = add->getOperand(index);
-        if (scores.getType() != scoresType || !scoresMatMul(scores))
-          continue;
-        scaled = scores;
-        mask = add->getOperand(1 - index);
-        maskKind = MaskKind::Additive;
-        break;
-      }
-    } else if (auto where = dyn_cast_if_present<WhereOp>(maskOp)) {
-      for (bool scoresIfTrue : {true, false}) {
-        Value scores =
-            scoresIfTrue ? where.getTrueValue() : where.getFalseValue();
-        Value fill =
-            scoresIfTrue ? where.getFalseValue() : where.getTrueValue();
-        std::optional<double> fillValue = splatFloat(fill);
-        if (scores.getType() != scoresType || !fillValue ||
-            *fillValue * scaleAbove > kLargeNegative || !scoresMatMul(scores))
-          continue;
-        scaled = scores;
-        mask = where.getCondition();
-        maskKind = scoresIfTrue ? MaskKind::Attend : MaskKind::Hide;
-        break;
-      }
+    auto isScores = [&](Value value) {
+      return static_cast<bool>(scoresMatMul(value));
+    };
+    auto isAddedScores = [&](Value value) {
+      return value.hasOneUse() &&
+             matchAddMask(value.getDefiningOp(), scoresType, isScores);
+    };
+    auto isHiddenScores = [&](Value value) {
+      return value.hasOneUse() &&
+             matchWhereMask(value.getDefiningOp(), scoresType, 1.0, isScores);
+    };
+    if (auto add = matchAddMask(maskOp, scoresType, isScores)) {
+      std::tie(scaled, mask) = std::pair(add->scores, add->mask);
+      maskKind = MaskKind::Additive;
+    } else if (auto where =
+                   matchWhereMask(maskOp, scoresType, scaleAbove, isScores)) {
+      std::tie(scaled, mask, maskKind, fill) =
+          std::tuple(where->scores, where->mask, where->kind, where->fill);
+    } else if (auto where = matchWhereMask(maskOp, scoresType, scaleAbove,
+                                           isAddedScores);
+               where && scaleAbove == 1.0) {
+      auto add =
+          matchAddMask(where->scores.getDefiningOp(), scoresType, isScores);
+      std::tie(scaled, mask, maskKind, fill, bias) = std::tuple(
+          add->scores, where->mask, where->kind, where->fill, add->mask);
+    } else if (auto add = matchAddMask(maskOp, scoresType, isHiddenScores)) {
+      auto where = matchWhereMask(add->scores.getDefiningOp(), scoresType, 1.0,
+                                  isScores);
+      std::tie(scaled, mask, maskKind, fill, bias) = std::tuple(
+          where->scores, where->mask, where->kind, where->fill, add->mask);
     }
     if (maskOp && maskKind == MaskKind::None &&
         !isa<MatMulOp, MulOp, DivOp>(maskOp))
@@ -704,10 +757,10 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
         product.getActivation() != Activation::none)
       return rewriter.notifyMatchFailure(product, "unsupported epilogue");
     scale *= product.getScale().convertToDouble();
-    if (Value bias = product.getBias()) {
+    if (Value epilogueBias = product.getBias()) {
       if (maskKind != MaskKind::None)
         return rewriter.notifyMatchFailure(product, "bias and another mask");
-      mask = bias;
+      mask = epilogueBias;
       maskKind = MaskKind::Additive;
     }
 
@@ -753,6 +806,30 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
       }
     }
 
+    // Two masks become one additive mask: where(c, bias, fill) for a
+    // condition c of keys that attend (bias and fill swapped for hidden
+    // keys), or the bias alone once c is the causal rule or nothing. It may
+    // not be larger than the larger of the two: a [B, H, 1, S] bias and a
+    // [B, 1, T, S] condition stay unfused rather than make a [B, H, T, S].
+    RankedTensorType maskType = causalRest ? causalRest->type
+                                : mask     ? rankedOf(mask)
+                                           : RankedTensorType();
+    if (bias) {
+      RankedTensorType biasType = rankedOf(bias);
+      if (maskType) {
+        auto shape = broadcastShapes(maskType.getShape(), biasType.getShape());
+        if (failed(shape) || !maskType.hasStaticShape() ||
+            !biasType.hasStaticShape() ||
+            ShapedType::getNumElements(*shape) >
+                std::max(maskType.getNumElements(), biasType.getNumElements()))
+          return rewriter.notifyMatchFailure(
+              output, "joining the two masks would make a larger one");
+        maskType = biasType.clone(*shape);
+      } else {
+        maskType = biasType;
+      }
+    }
+
     // The op's shape rules on what was matched, with the chain's result.
     auto typeAfter = [&](const KeyOperand &operand) {
       RankedTensorType type = rankedOf(operand.base);
@@ -773,11 +850,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
         keyRepeat ? unrepeatedType(*keyRepeat) : typeAfter(key);
     RankedTensorType valueType =
         valueRepeat ? unrepeatedType(*valueRepeat) : rankedOf(value);
-    FailureOr<RankedTensorType> resultType =
-        inferAttentionType(std::nullopt, rankedOf(query), keyType, valueType,
-                           causalRest ? causalRest->type
-                           : mask     ? rankedOf(mask)
-                                      : RankedTensorType());
+    FailureOr<RankedTensorType> resultType = inferAttentionType(
+        std::nullopt, rankedOf(query), keyType, valueType, maskType);
     if (failed(resultType) || *resultType != output.getType())
       return rewriter.notifyMatchFailure(output,
                                          "shapes break llm.attention's rules");
@@ -799,6 +873,20 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     if (causalRest)
       mask =
           splitCausal(mask, maskKind, queryLength, keyLength, &rewriter)->value;
+    if (bias && mask) {
+      Type element = rankedOf(bias).getElementType();
+      auto fillType = RankedTensorType::get({}, element);
+      Value fillValue = ConstantOp::create(
+          rewriter, loc, fillType,
+          DenseElementsAttr::get(fillType, FloatAttr::get(element, fill)));
+      mask = maskKind == MaskKind::Attend
+                 ? WhereOp::create(rewriter, loc, mask, bias, fillValue)
+                 : WhereOp::create(rewriter, loc, mask, fillValue, bias);
+      maskKind = MaskKind::Additive;
+    } else if (bias) {
+      mask = bias;
+      maskKind = MaskKind::Additive;
+    }
     if (maskKind == MaskKind::Hide)
       mask = NotOp::create(rewriter, loc, mask.getType(), mask);
     auto attention = AttentionOp::create(
@@ -906,42 +994,58 @@ FailureOr<ScoresChain> matchScoresChain(Value end) {
 ///   p = softmax(reshape(chain(reshape(s) : [B, H, T, S])) : [B*H, T, S])
 ///   o = matmul(p, v)
 /// where `chain` (the mask, the scale, a clamp) runs on the split [B, H]
-/// batch. The products and the softmax move into that batch: q, k and v are
-/// reshaped to [B, H, ., D] (folding into the reshapes that merged them)
-/// and o is the 4-D product reshaped back, so FuseAttentionPattern sees the
-/// chain it fuses. Every intermediate must have one user; the product of
-/// the batch dims is unchanged, so the rewrite is exact.
+/// batch. BLOOM's form also has the softmax on the split batch
+/// (`p = reshape(softmax(chain(...)))`) and adds or scales before the split
+/// (baddbmm's ALiBi [B*H, 1, S]). The products and the softmax move into
+/// the split batch: q, k and v are reshaped to [B, H, ., D] (folding into
+/// the reshapes that merged them), the ops before the split get their other
+/// operand reshaped alike, and o is the 4-D product reshaped back, so
+/// FuseAttentionPattern sees the chain it fuses. Every intermediate must
+/// have one user; the product of the batch dims is unchanged, so the
+/// rewrite is exact.
 struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
   using OpRewritePattern<MatMulOp>::OpRewritePattern;
 
   LogicalResult matchAndRewrite(MatMulOp output,
                                 PatternRewriter &rewriter) const override {
-    if (!isPlainProduct(output))
+    if (!isPlainProduct(output) || !output.getLhs().hasOneUse())
       return failure();
-    auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
-    if (!softmax || !softmax.getResult().hasOneUse())
+    // softmax(merge(x)) or merge(softmax(x)), x on the split batch.
+    Operation *last = output.getLhs().getDefiningOp();
+    auto softmax = dyn_cast_if_present<SoftmaxOp>(last);
+    auto merge = dyn_cast_if_present<ReshapeOp>(last);
+    bool splitSoftmax = static_cast<bool>(merge);
+    if (softmax)
+      merge = softmax.getInput().getDefiningOp<ReshapeOp>();
+    else if (merge)
+      softmax = merge.getInput().getDefiningOp<SoftmaxOp>();
+    if (!softmax || !merge || !softmax.getResult().hasOneUse() ||
+        !merge.getResult().hasOneUse())
       return failure();
-    auto merge = softmax.getInput().getDefiningOp<ReshapeOp>();
-    if (!merge || !merge.getResult().hasOneUse() ||
-        !merge.getInput().hasOneUse())
-      return failure();
+    Value chainEnd = splitSoftmax ? softmax.getInput() : merge.getInput();
     RankedTensorType mergedType = merge.getType();
     RankedTensorType splitType = merge.getInput().getType();
-    if (mergedType.getRank() != 3 || splitType.getRank() < 4 ||
-        !splitType.hasStaticShape() || softmax.getAxis() != 2 ||
+    int64_t splitRank = splitType.getRank();
+    if (mergedType.getRank() != 3 || splitRank < 4 ||
+        !splitType.hasStaticShape() ||
+        static_cast<int64_t>(softmax.getAxis()) !=
+            (splitSoftmax ? splitRank - 1 : 2) ||
         mergedType.getShape().take_back(2) != splitType.getShape().take_back(2))
       return rewriter.notifyMatchFailure(output, "not a merged batch");
     ArrayRef<int64_t> batch = splitType.getShape().drop_back(2);
+    // A unit dim merged away is GPT-BigCode's decode step (one row):
+    // LiftRowFoldedHeadsPattern's form.
+    if (splitSoftmax && batch.back() == 1)
+      return rewriter.notifyMatchFailure(output, "a unit dim merged");
 
-    FailureOr<ScoresChain> chain = matchScoresChain(merge.getInput());
-    if (failed(chain))
+    FailureOr<ScoresChain> chain = matchScoresChain(chainEnd);
+    if (failed(chain) || chain->split.getType() != splitType)
       return rewriter.notifyMatchFailure(output, "no split of the scores");
     ReshapeOp split = chain->split;
-    MatMulOp scores = scoresProduct(split.getInput(), mergedType);
-    if (!scores)
-      return rewriter.notifyMatchFailure(output, "no plain q x k^T product");
 
-    // q, k and v: 3-D with the merged batch.
+    // Elementwise ops between the product and the split: each reads the
+    // scores once and one other operand, which splits like the scores (its
+    // first dim is B*H of three) or broadcasts over the batch as it is.
     auto splitOperand = [&](Value value) -> RankedTensorType {
       auto type = dyn_cast<RankedTensorType>(value.getType());
       if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
@@ -951,6 +1055,36 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
       llvm::append_range(shape, type.getShape().drop_front());
       return type.clone(shape);
     };
+    SmallVector<std::pair<Operation *, unsigned>> beforeSplit;
+    Value top = split.getInput();
+    for (int step = 0; step < 4 && !top.getDefiningOp<MatMulOp>(); ++step) {
+      Operation *op = top.getDefiningOp();
+      if (!isa_and_present<AddOp, MulOp, DivOp>(op) || !top.hasOneUse())
+        return rewriter.notifyMatchFailure(output, "an unknown op on scores");
+      std::optional<unsigned> scores;
+      for (unsigned index : {0u, 1u}) {
+        Value other = op->getOperand(1 - index);
+        auto otherType = cast<RankedTensorType>(other.getType());
+        bool splits = otherType.getRank() < 3 ||
+                      (otherType.getRank() == 3 &&
+                       (otherType.getDimSize(0) == 1 || splitOperand(other)));
+        if (op->getOperand(index).getType() == mergedType && splits &&
+            !(isa<DivOp>(op) && index == 1)) {
+          if (scores)
+            return rewriter.notifyMatchFailure(output, "two scores operands");
+          scores = index;
+        }
+      }
+      if (!scores)
+        return rewriter.notifyMatchFailure(output, "no scores operand");
+      beforeSplit.push_back({op, *scores});
+      top = op->getOperand(*scores);
+    }
+    MatMulOp scores = scoresProduct(top, mergedType);
+    if (!scores)
+      return rewriter.notifyMatchFailure(output, "no plain q x k^T product");
+
+    // q, k and v: 3-D with the merged batch.
     RankedTensorType queryType = splitOperand(scores.getLhs());
     RankedTensorType keyType = splitOperand(scores.getRhs());
     RankedTensorType valueType = splitOperand(output.getRhs());
@@ -962,13 +1096,26 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
     rewriter.setInsertionPoint(scores);
     auto query = ReshapeOp::create(rewriter, loc, queryType, scores.getLhs());
     auto key = ReshapeOp::create(rewriter, loc, keyType, scores.getRhs());
-    rewriter.replaceOp(split,
-                       cloneWith(rewriter, scores, {query, key}, splitType));
+    Value lifted = cloneWith(rewriter, scores, {query, key}, splitType);
+    rewriter.setInsertionPoint(split);
+    for (auto [op, index] : llvm::reverse(beforeSplit)) {
+      SmallVector<Value> operands(op->getOperands());
+      operands[index] = lifted;
+      if (RankedTensorType type = splitOperand(operands[1 - index]))
+        operands[1 - index] =
+            ReshapeOp::create(rewriter, loc, type, operands[1 - index]);
+      lifted = cloneWith(rewriter, op, operands, splitType);
+    }
+    rewriter.replaceOp(split, lifted);
 
     rewriter.setInsertionPoint(output);
-    auto probabilities = SoftmaxOp::create(
-        rewriter, softmax.getLoc(), splitType, merge.getInput(),
-        rewriter.getI64IntegerAttr(splitType.getRank() - 1));
+    Value probabilities =
+        splitSoftmax
+            ? softmax.getResult()
+            : SoftmaxOp::create(
+                  rewriter, softmax.getLoc(), splitType, merge.getInput(),
+                  rewriter.getI64IntegerAttr(splitType.getRank() - 1))
+                  .getResult();
     auto value = ReshapeOp::create(rewriter, loc, valueType, output.getRhs());
     SmallVector<int64_t> resultShape(batch);
     llvm::append_range(resultShape, output.getType().getShape().drop_front());

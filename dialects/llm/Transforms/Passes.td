@@ -165,6 +165,11 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       `where(c, 0, fill)` / `where(c, fill, 0)` over such a `c`, through
       `not`), becomes `causal = true` with the run-time part as the mask,
       usually [B, 1, 1, S] where the whole was [B, 1, T, S];
+    - two masks, an `llm.add` inside such a where (BLOOM adds ALiBi, then
+      hides keys) or a where inside an `llm.add` (GPT-2 hides future keys,
+      then adds the padding), become one additive mask,
+      `where(c, bias, fill)` (or the bias alone once c is the causal rule),
+      unless it would be larger than the larger of the two;
     - k and v repeated from Hkv to Hq heads as exporters write
       grouped-query attention (a unit dim after the heads, `llm.expand` or
       `llm.concat` of copies along it, `llm.reshape` merging it) are
@@ -176,7 +181,8 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       [B*H, T, D], with the scores reshaped to [B, H, T, S] for the mask
       and back for the softmax) are first moved into the split batch: q, k
       and v reshaped to [B, H, ., D], the products and the softmax in 4-D,
-      the result reshaped back;
+      the result reshaped back (also with the softmax already on the split
+      batch and adds or scales before the split, as BLOOM's baddbmm);
     - multi-query attention with the heads folded into the query rows
       (GPT-BigCode's [B, T*H, D] x [B, S, D]^T, the scores viewed as
       [B, T, H, S] for the mask and the softmax) is first rewritten with

@@ -162,6 +162,22 @@ func.func @double_not(%x: tensor<2x3xi1>) -> (tensor<2x3xi1>, tensor<2x3xi1>) {
 
 // -----
 
+// A float round trip through a wider type is the input; through a narrower
+// one it rounds and stays.
+// CHECK-LABEL: func @cast_round_trip
+// CHECK-NEXT: %[[N:.*]] = llm.cast %arg1 : (tensor<4xf32>) -> tensor<4xbf16>
+// CHECK-NEXT: %[[W:.*]] = llm.cast %[[N]] : (tensor<4xbf16>) -> tensor<4xf32>
+// CHECK-NEXT: return %arg0, %[[W]]
+func.func @cast_round_trip(%x: tensor<4xbf16>, %y: tensor<4xf32>) -> (tensor<4xbf16>, tensor<4xf32>) {
+  %0 = llm.cast %x : (tensor<4xbf16>) -> tensor<4xf32>
+  %1 = llm.cast %0 : (tensor<4xf32>) -> tensor<4xbf16>
+  %2 = llm.cast %y : (tensor<4xf32>) -> tensor<4xbf16>
+  %3 = llm.cast %2 : (tensor<4xbf16>) -> tensor<4xf32>
+  return %1, %3 : tensor<4xbf16>, tensor<4xf32>
+}
+
+// -----
+
 // A reshaped weight blob folds to a constant of the same blob (a
 // convolution's [M, C, K] kernel as the matmul's [M, C * K]).
 // CHECK-LABEL: func @reshape_resource

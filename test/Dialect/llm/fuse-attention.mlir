@@ -698,3 +698,73 @@ func.func @joins_kept(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tens
   %o2 = llm.matmul %p2, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
   return %o0, %o1, %o2 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
 }
+
+// -----
+
+// BLOOM: baddbmm over heads merged into the batch (ALiBi [B*H, 1, S] added
+// before the split), the boolean mask future | padded on the split batch,
+// the softmax there too and merged after. The heads are lifted (ALiBi
+// reshaped to [B, H, 1, S]), the mask's future part is the causal flag and
+// ALiBi with the padding is one additive [B, H, 1, S] mask.
+// CHECK-LABEL: func @merged_heads_alibi
+// CHECK-SAME: (%[[Q:.*]]: tensor<4x3x8xf32>, %[[K:.*]]: tensor<4x8x3xf32>, %[[V:.*]]: tensor<4x3x8xf32>, %[[ALIBI:.*]]: tensor<4x1x3xf32>, %[[PAD:.*]]: tensor<2x1x1x3xi1>)
+// CHECK-DAG: %[[MIN:.*]] = llm.constant dense<-3.40282347E+38> : tensor<f32>
+// CHECK-DAG: %[[B:.*]] = llm.reshape %[[ALIBI]] : (tensor<4x1x3xf32>) -> tensor<2x2x1x3xf32>
+// CHECK: %[[MASK:.*]] = llm.where %[[PAD]], %[[MIN]], %[[B]] : (tensor<2x1x1x3xi1>, tensor<f32>, tensor<2x2x1x3xf32>) -> tensor<2x2x1x3xf32>
+// CHECK: %[[A:.*]] = llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {causal = true, scale = 2.500000e-01 : f32} : (tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32>, tensor<2x2x1x3xf32>) -> tensor<2x2x3x8xf32>
+// CHECK: llm.reshape %[[A]] : (tensor<2x2x3x8xf32>) -> tensor<4x3x8xf32>
+// CHECK-NOT: llm.softmax
+func.func @merged_heads_alibi(%q: tensor<4x3x8xf32>, %k: tensor<4x8x3xf32>, %v: tensor<4x3x8xf32>, %alibi: tensor<4x1x3xf32>, %pad: tensor<2x1x1x3xi1>) -> tensor<4x3x8xf32> {
+  %ones = llm.constant dense<true> : tensor<3x3xi1>
+  %future = llm.trilu %ones {upper = true, diagonal = 1 : i64} : tensor<3x3xi1>
+  %hide = llm.or %future, %pad : (tensor<3x3xi1>, tensor<2x1x1x3xi1>) -> tensor<2x1x3x3xi1>
+  %c = llm.constant dense<0.25> : tensor<f32>
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = llm.matmul %q, %k : (tensor<4x3x8xf32>, tensor<4x8x3xf32>) -> tensor<4x3x3xf32>
+  %scaled = llm.mul %s, %c : (tensor<4x3x3xf32>, tensor<f32>) -> tensor<4x3x3xf32>
+  %biased = llm.add %scaled, %alibi : (tensor<4x3x3xf32>, tensor<4x1x3xf32>) -> tensor<4x3x3xf32>
+  %split = llm.reshape %biased : (tensor<4x3x3xf32>) -> tensor<2x2x3x3xf32>
+  %masked = llm.where %hide, %min, %split : (tensor<2x1x3x3xi1>, tensor<f32>, tensor<2x2x3x3xf32>) -> tensor<2x2x3x3xf32>
+  %p = llm.softmax %masked {axis = 3 : i64} : tensor<2x2x3x3xf32>
+  %merged = llm.reshape %p : (tensor<2x2x3x3xf32>) -> tensor<4x3x3xf32>
+  %o = llm.matmul %merged, %v : (tensor<4x3x3xf32>, tensor<4x3x8xf32>) -> tensor<4x3x8xf32>
+  return %o : tensor<4x3x8xf32>
+}
+
+// -----
+
+// GPT-2 as Hugging Face writes it with a padding mask: the causal buffer by
+// where, then the padding added. The buffer is the causal flag; the
+// padding alone is the mask.
+// CHECK-LABEL: func @padding_over_causal_where
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>, %[[PAD:.*]]: tensor<1x1x1x4xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[PAD]] {causal = true, scale = 1.000000e+00 : f32}
+// CHECK-NEXT: return %[[A]]
+func.func @padding_over_causal_where(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %pad: tensor<1x1x1x4xf32>) -> tensor<1x2x4x8xf32> {
+  %ones = llm.constant dense<true> : tensor<4x4xi1>
+  %causal = llm.trilu %ones {upper = false} : tensor<4x4xi1>
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %w = llm.where %causal, %s, %min : (tensor<4x4xi1>, tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %a = llm.add %w, %pad : (tensor<1x2x4x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// Two run-time masks whose join would be larger than either (a [1, 2, 1, 4]
+// bias and a [1, 1, 4, 4] condition make [1, 2, 4, 4]) stay unfused.
+// CHECK-LABEL: func @masks_that_would_grow
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @masks_that_would_grow(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %bias: tensor<1x2x1x4xf32>, %hide: tensor<1x1x4x4xi1>) -> tensor<1x2x4x8xf32> {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %a = llm.add %s, %bias : (tensor<1x2x4x4xf32>, tensor<1x2x1x4xf32>) -> tensor<1x2x4x4xf32>
+  %w = llm.where %hide, %min, %a : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %w {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
