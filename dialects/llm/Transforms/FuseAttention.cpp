@@ -435,6 +435,15 @@ MaskPattern constantMaskPattern(Value mask, MaskKind kind, int64_t queryLength,
                       [&](double x) { return maskAttends(kind, x); });
 }
 
+/// A rank-0 llm.constant of the float type `element` holding `value`.
+Value floatScalar(OpBuilder &builder, Location loc, Type element,
+                  double value) {
+  auto type = RankedTensorType::get({}, element);
+  return ConstantOp::create(
+      builder, loc, type,
+      DenseElementsAttr::get(type, FloatAttr::get(element, value)));
+}
+
 /// The one value of a float constant all of whose elements are equal (a
 /// splat, or a blob of zeros as torch exports `torch.zeros`), if known at
 /// compile time.
@@ -517,14 +526,11 @@ FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
   CausalRest result{rest->type.clone(element), Value()};
   if (!rewriter)
     return result;
-  auto scalar = [&](double x) -> Value {
-    auto type = RankedTensorType::get({}, element);
-    return ConstantOp::create(
-        *rewriter, op->getLoc(), type,
-        DenseElementsAttr::get(type, FloatAttr::get(element, x)));
-  };
-  result.value = WhereOp::create(*rewriter, op->getLoc(), rest->value,
-                                 scalar(*ifTrue), scalar(*ifFalse));
+  Location loc = op->getLoc();
+  result.value =
+      WhereOp::create(*rewriter, loc, rest->value,
+                      floatScalar(*rewriter, loc, element, *ifTrue),
+                      floatScalar(*rewriter, loc, element, *ifFalse));
   return result;
 }
 
@@ -873,18 +879,16 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     if (causalRest)
       mask =
           splitCausal(mask, maskKind, queryLength, keyLength, &rewriter)->value;
-    if (bias && mask) {
-      Type element = rankedOf(bias).getElementType();
-      auto fillType = RankedTensorType::get({}, element);
-      Value fillValue = ConstantOp::create(
-          rewriter, loc, fillType,
-          DenseElementsAttr::get(fillType, FloatAttr::get(element, fill)));
-      mask = maskKind == MaskKind::Attend
-                 ? WhereOp::create(rewriter, loc, mask, bias, fillValue)
-                 : WhereOp::create(rewriter, loc, mask, fillValue, bias);
-      maskKind = MaskKind::Additive;
-    } else if (bias) {
-      mask = bias;
+    if (bias) {
+      if (mask) {
+        Value fillValue =
+            floatScalar(rewriter, loc, rankedOf(bias).getElementType(), fill);
+        mask = maskKind == MaskKind::Attend
+                   ? WhereOp::create(rewriter, loc, mask, bias, fillValue)
+                   : WhereOp::create(rewriter, loc, mask, fillValue, bias);
+      } else {
+        mask = bias;
+      }
       maskKind = MaskKind::Additive;
     }
     if (maskKind == MaskKind::Hide)
