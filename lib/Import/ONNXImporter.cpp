@@ -390,7 +390,7 @@ private:
                    Value rowShift = {}, int64_t window = 0);
   FailureOr<Value> groupedAttention(Value q, Value k, Value v, Value mask,
                                     double scale, double softcap, bool causal,
-                                    Value sink = {});
+                                    Value sink = {}, int64_t window = 0);
   LogicalResult importRotaryEmbedding();
   Value rotated(Value x, Value cos, Value sin, bool interleaved);
   Value orNull(FailureOr<Value> value) {
@@ -2882,7 +2882,8 @@ Value ONNXImporter::causalMask(int64_t seq, int64_t length, int64_t shift,
 /// softmax(q k^T * scale + mask) v on q [B, Hq, S, D] and k, v [B, Hkv, T,
 /// D], query head h reading kv head h / (Hq / Hkv): one llm.attention
 /// (`mask` i1, true = attend, or additive; `causal` its bottom-right rule,
-/// key j hidden from query i when j > i + T - S). With softcap > 0 the scaled
+/// key j hidden from query i when j > i + T - S, and with window > 0 also
+/// when j <= i + T - S - window). With softcap > 0 the scaled
 /// scores are capped to softcap * tanh(score / softcap) before the mask;
 /// with `sink` [Hq] each head's softmax has one more logit, the sink's,
 /// in its denominator. Either makes it a composite on the kv heads gathered
@@ -2890,22 +2891,27 @@ Value ONNXImporter::causalMask(int64_t seq, int64_t length, int64_t shift,
 FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
                                                 Value mask, double scale,
                                                 double softcap, bool causal,
-                                                Value sink) {
+                                                Value sink, int64_t window) {
   if (!q || !k || !v)
     return failure();
   if (softcap <= 0 && !sink) {
     SmallVector<Value> operands{q, k, v};
     if (mask)
       operands.push_back(mask);
-    return create<llm::AttentionOp>(
-        operands, {namedAttr("scale", builder.getF32FloatAttr(scale)),
-                   namedAttr("causal", builder.getBoolAttr(causal))});
+    SmallVector<NamedAttribute> attributes{
+        namedAttr("scale", builder.getF32FloatAttr(scale)),
+        namedAttr("causal", builder.getBoolAttr(causal))};
+    if (causal && window > 0)
+      attributes.push_back(
+          namedAttr("window", builder.getI64IntegerAttr(window)));
+    return create<llm::AttentionOp>(operands, attributes);
   }
   Type element = typeOf(q).getElementType();
   int64_t heads = typeOf(q).getDimSize(1), kvHeads = typeOf(k).getDimSize(1),
           seq = typeOf(q).getDimSize(2), length = typeOf(k).getDimSize(2);
   if (causal)
-    mask = combinedMask(mask, causalMask(seq, length, length - seq), element);
+    mask = combinedMask(mask, causalMask(seq, length, length - seq, {}, window),
+                        element);
   SmallVector<int64_t> owners;
   for (int64_t h = 0; h < heads; ++h)
     owners.push_back(h / (heads / kvHeads));
@@ -3286,7 +3292,8 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
 ///   smooth_softmax adds a logit 0, head_sink [Hq] each head's own, to the
 ///   softmax's denominator.
 /// Without softcap or a sink it is one llm.attention with grouped kv heads
-/// (causal, or a mask where a window or a run-time past length decides);
+/// (causal, with the window as its `window`, on a first prompt; a mask where
+/// a run-time past length decides);
 /// with one, groupedAttention's composite.
 LogicalResult ONNXImporter::importGroupQueryAttention() {
   if (failed(requireInputs(1)))
@@ -3516,7 +3523,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   // The keys each query sees, i1 [B or 1, 1, S, T]: key j for query s when
   // past_b + s - window < j <= past_b + s.
   int64_t window = getInt("local_window_size", -1);
-  bool causal = firstPrompt && length == seq && window <= 0;
+  bool causal = firstPrompt && length == seq;
   Value mask;
   if (!causal) {
     mask = causalMask(seq, length, 0, pastLength, window);
@@ -3545,7 +3552,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   }
   FailureOr<Value> context = groupedAttention(
       q, presentKey, presentValue, combinedMask(mask, bias, element), scale,
-      softcap, causal, sink);
+      softcap, causal, sink, window);
   if (failed(context))
     return failure();
   FailureOr<Value> output = mergeHeads(*context);

@@ -112,13 +112,14 @@ double attentionFlops(mlir::llm::AttentionOp attention) {
   double sq = q.getDimSize(rank - 2), d = q.getDimSize(rank - 1);
   double sk = k.getDimSize(rank - 2), dv = v.getDimSize(rank - 1);
   double rows = q.getNumElements() / (sq * d); // batch x heads
-  // Query i attends min(Sk, i + Sk - Sq + 1) keys when causal; a fused
-  // kernel skips the rest.
+  // Query i attends min(Sk, i + Sk - Sq + 1) keys when causal, at most W
+  // of them with a window W; a fused kernel skips the rest.
   double pairs = sq * sk;
   if (attention.getCausal()) {
+    double window = attention.getWindow().value_or(sk);
     pairs = 0;
     for (int64_t i = 0; i < sq; ++i)
-      pairs += std::clamp<double>(i + sk - sq + 1, 0, sk);
+      pairs += std::clamp<double>(i + sk - sq + 1, 0, std::min(sk, window));
   }
   return rows * pairs * (2.0 * d + 2.0 * dv + 5.0);
 }

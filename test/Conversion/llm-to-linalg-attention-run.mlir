@@ -113,6 +113,18 @@ func.func @main() {
   %fused_u = tensor.cast %fused : tensor<1x4x3x3xf32> to tensor<*xf32>
   call @print(%fused_u) : (tensor<*xf32>) -> ()
 
+  // A sliding window of 2 keys on the same causal rule: query i sees keys
+  // i + 1 and i + 2 only. The largest difference to the chain with that
+  // mask:
+  // CHECK:      rank = 0
+  // CHECK-NEXT: {{^\[0\]$}}
+  %band = arith.constant dense<[[false, true, true, false, false], [false, false, true, true, false], [false, false, false, true, true]]> : tensor<3x5xi1>
+  %masked_w = llm.where %band, %scaled, %minus_inf : (tensor<3x5xi1>, tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %weights_w = llm.softmax %masked_w {axis = 3 : i64} : tensor<1x4x3x5xf32>
+  %chain_w = llm.matmul %weights_w, %v_r : (tensor<1x4x3x5xf32>, tensor<1x4x5x3xf32>) -> tensor<1x4x3x3xf32>
+  %fused_w = llm.attention %q, %k, %v {causal = true, scale = 0.5 : f32, window = 2} : (tensor<1x4x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x3xf32>) -> tensor<1x4x3x3xf32>
+  call @max_difference(%chain_w, %fused_w) : (tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>) -> ()
+
   // An additive float mask with a -inf key.
   // The largest difference to the chain:
   // CHECK:      rank = 0

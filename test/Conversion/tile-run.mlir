@@ -30,20 +30,29 @@
 // RUN: | grep -v "Unranked Memref" > %t.small
 // RUN: diff %t.untiled %t.small
 
-// Seven results, each printed in full. The NPU keeps the RMS norm whole
-// (one tile fits), so six of the seven ops are tiled there. With the small
-// overrides, both causal attentions are tiled along their query rows.
-// CHECK-COUNT-7: {{^}}[{{\[}}
-// NPU-COUNT-6: scf.forall (
+// Eight results, each printed in full. The NPU keeps the RMS norm whole
+// (one tile fits), so seven of the eight ops are tiled there. With the
+// small overrides, the three causal attentions are tiled along their query
+// rows.
+// CHECK-COUNT-8: {{^}}[{{\[}}
+// NPU-COUNT-7: scf.forall (
 // NPU-NOT: scf.forall (
-// H100-COUNT-7: scf.forall (
+// H100-COUNT-8: scf.forall (
 // H100-NOT: scf.forall (
 // SMALL-LABEL: func.func @main
 // SMALL: scf.for
 // SMALL: tensor.generate
 // SMALL: arith.cmpi sle
+// SMALL-NOT: arith.cmpi sgt
 // SMALL: } : tensor<8x20xi1>
 // SMALL: llm.attention {{.*}}llm.tile
+// SMALL-SAME: -> tensor<1x1x8x8xf32>
+// SMALL: tensor.generate
+// SMALL: arith.cmpi sle
+// SMALL: arith.cmpi sgt
+// SMALL: } : tensor<8x20xi1>
+// SMALL: llm.attention
+// SMALL-NOT: window
 // SMALL-SAME: -> tensor<1x1x8x8xf32>
 // SMALL: tensor.generate
 // SMALL: } : tensor<8x20xi1>
@@ -122,6 +131,12 @@ func.func @main() {
   %catt = llm.attention %cq, %ck, %cv {scale = 0.35 : f32, causal = true} : (tensor<1x2x16x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>) -> tensor<1x2x16x8xf32>
   %cattu = tensor.cast %catt : tensor<1x2x16x8xf32> to tensor<*xf32>
   call @print(%cattu) : (tensor<*xf32>) -> ()
+
+  // The same with a sliding window of 5 keys: a row tile carries the
+  // window in its mask too.
+  %watt = llm.attention %cq, %ck, %cv {scale = 0.35 : f32, causal = true, window = 5} : (tensor<1x2x16x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>) -> tensor<1x2x16x8xf32>
+  %wattu = tensor.cast %watt : tensor<1x2x16x8xf32> to tensor<*xf32>
+  call @print(%wattu) : (tensor<*xf32>) -> ()
 
   // Causal grouped-query attention with a boolean mask: a row tile ands
   // its causal pattern into the mask.

@@ -440,6 +440,12 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+LogicalResult AttentionOp::verify() {
+  if (getWindow() && !getCausal())
+    return emitOpError("expects a window only with causal = true");
+  return success();
+}
+
 /// Checks that a norm's parameter broadcasts to the normalized dims.
 static LogicalResult verifyNormParameter(Operation *op, StringRef name,
                                          Value param, RankedTensorType input,

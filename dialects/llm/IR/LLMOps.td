@@ -261,6 +261,10 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor]> {
       `j > i + (Sk - Sq)`: the diagonal is aligned to the bottom-right corner,
       so the last query sees every key (the usual rule when Sq new queries
       follow Sk - Sq cached keys; with Sq == Sk it is the lower triangle).
+    - `window` W (requires `causal`) is sliding-window attention (Mistral,
+      Gemma 2, Phi-3, ONNX Runtime's `local_window_size`): it also masks key
+      j for query i when `j <= i + (Sk - Sq) - W`, so that each query sees
+      at most the W keys that end at its diagonal.
 
     Softmax runs over Sk and subtracts the row maximum first. A row in which
     every score is -inf (fully masked: all mask entries false or -inf, or
@@ -271,12 +275,14 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins LLM_FloatTensor:$query, LLM_FloatTensor:$key,
                        LLM_FloatTensor:$value, Optional<LLM_Tensor>:$mask,
                        F32Attr:$scale,
-                       DefaultValuedAttr<BoolAttr, "false">:$causal);
+                       DefaultValuedAttr<BoolAttr, "false">:$causal,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`,` $mask^)? attr-dict `:`
     functional-type(operands, results)
   }];
+  let hasVerifier = 1;
 }
 
 def LLM_LayerNormOp : LLM_Op<"layer_norm", [Pure]> {

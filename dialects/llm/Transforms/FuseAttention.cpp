@@ -368,37 +368,62 @@ private:
   }
 };
 
-/// What a mask known at compile time amounts to.
+/// What a mask known at compile time amounts to: nothing, the causal rule
+/// (with a sliding window of `window` keys, if given), or something else.
 enum class MaskPattern { Other, AllAttend, Causal };
+struct MaskClass {
+  MaskPattern pattern = MaskPattern::Other;
+  std::optional<int64_t> window;
+};
 
 /// Classifies `elements` of a mask of `maskShape` over scores whose last two
 /// dims are `queryLength` x `keyLength`; `attends` says whether one element
 /// lets its key through (nullopt: neither a clear pass nor a clear block).
-MaskPattern classifyMask(ArrayRef<double> elements, ArrayRef<int64_t> maskShape,
-                         int64_t queryLength, int64_t keyLength,
-                         function_ref<std::optional<bool>(double)> attends) {
+/// The causal rule attends key j from query i when j <= d = i + (keyLength -
+/// queryLength); a window W also needs j > d - W. W is read off the last
+/// query row, which sees min(keyLength, W) keys.
+MaskClass classifyMask(ArrayRef<double> elements, ArrayRef<int64_t> maskShape,
+                       int64_t queryLength, int64_t keyLength,
+                       function_ref<std::optional<bool>(double)> attends) {
   int64_t rank = maskShape.size();
   int64_t rows = rank >= 2 ? maskShape[rank - 2] : 1;
   int64_t columns = rank >= 1 ? maskShape[rank - 1] : 1;
   if ((rows != 1 && rows != queryLength) ||
-      (columns != 1 && columns != keyLength))
-    return MaskPattern::Other;
+      (columns != 1 && columns != keyLength) || queryLength < 1)
+    return {};
+  auto at = [&](int64_t matrix, int64_t i, int64_t j) {
+    int64_t index = (matrix * rows + (rows == 1 ? 0 : i)) * columns +
+                    (columns == 1 ? 0 : j);
+    return attends(elements[index]);
+  };
+  int64_t lastRowKeys = 0;
+  for (int64_t j = 0; j < keyLength; ++j) {
+    std::optional<bool> attend = at(0, queryLength - 1, j);
+    if (!attend)
+      return {};
+    lastRowKeys += *attend;
+  }
+  std::optional<int64_t> window;
+  if (lastRowKeys > 0 && lastRowKeys < keyLength)
+    window = lastRowKeys;
   int64_t matrices = ShapedType::getNumElements(maskShape) / (rows * columns);
   bool allAttend = true, causal = true;
   for (int64_t matrix = 0; matrix < matrices; ++matrix)
     for (int64_t i = 0; i < queryLength; ++i)
       for (int64_t j = 0; j < keyLength; ++j) {
-        int64_t index = (matrix * rows + (rows == 1 ? 0 : i)) * columns +
-                        (columns == 1 ? 0 : j);
-        std::optional<bool> attend = attends(elements[index]);
+        std::optional<bool> attend = at(matrix, i, j);
         if (!attend)
-          return MaskPattern::Other;
+          return {};
+        int64_t diagonal = i + (keyLength - queryLength);
         allAttend &= *attend;
-        causal &= *attend == (j <= i + (keyLength - queryLength));
+        causal &=
+            *attend == (j <= diagonal && (!window || j > diagonal - *window));
         if (!allAttend && !causal)
-          return MaskPattern::Other;
+          return {};
       }
-  return allAttend ? MaskPattern::AllAttend : MaskPattern::Causal;
+  if (allAttend)
+    return {MaskPattern::AllAttend, std::nullopt};
+  return {MaskPattern::Causal, window};
 }
 
 /// How a mask acts on the scores: added to them, or a condition saying
@@ -425,11 +450,11 @@ std::optional<bool> maskAttends(MaskKind kind, double x) {
 
 /// What `mask`, of `kind`, amounts to if it is known at compile time, over
 /// scores whose last two dims are `queryLength` x `keyLength`.
-MaskPattern constantMaskPattern(Value mask, MaskKind kind, int64_t queryLength,
-                                int64_t keyLength) {
+MaskClass constantMaskPattern(Value mask, MaskKind kind, int64_t queryLength,
+                              int64_t keyLength) {
   auto elements = MaskEvaluator().evaluate(mask);
   if (failed(elements))
-    return MaskPattern::Other;
+    return {};
   return classifyMask(*elements, rankedOf(mask).getShape(), queryLength,
                       keyLength,
                       [&](double x) { return maskAttends(kind, x); });
@@ -466,7 +491,8 @@ std::optional<double> uniformFloat(Value value) {
 /// `where(c, 0, fill)` or `where(c, fill, 0)` (uniform constants, fill <=
 /// -1e4) with c a condition of those forms, through `not`. The attention
 /// then takes the causal flag and only the run-time part, usually a row per
-/// batch ([B, 1, 1, S]) where the whole was a matrix.
+/// batch ([B, 1, 1, S]) where the whole was a matrix. The causal part may
+/// have a sliding window (`window`).
 ///
 /// A dry run (no rewriter) checks and gives the part's type; with a
 /// rewriter the part is built too (a `not`, or a `where` over scalars).
@@ -474,6 +500,7 @@ std::optional<double> uniformFloat(Value value) {
 struct CausalRest {
   RankedTensorType type;
   Value value;
+  std::optional<int64_t> window;
 };
 
 FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
@@ -488,9 +515,11 @@ FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
   if (joins) {
     for (unsigned index : {0u, 1u}) {
       Value rest = op->getOperand(1 - index);
-      if (constantMaskPattern(op->getOperand(index), kind, queryLength,
-                              keyLength) == MaskPattern::Causal)
-        return CausalRest{rankedOf(rest), rewriter ? rest : Value()};
+      MaskClass causal = constantMaskPattern(op->getOperand(index), kind,
+                                             queryLength, keyLength);
+      if (causal.pattern == MaskPattern::Causal)
+        return CausalRest{rankedOf(rest), rewriter ? rest : Value(),
+                          causal.window};
     }
     return failure();
   }
@@ -523,7 +552,7 @@ FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
   if (failed(rest))
     return failure();
   Type element = where.getType().getElementType();
-  CausalRest result{rest->type.clone(element), Value()};
+  CausalRest result{rest->type.clone(element), Value(), rest->window};
   if (!rewriter)
     return result;
   Location loc = op->getLoc();
@@ -792,22 +821,25 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     // So may a join of the causal rule with a run-time mask: the op then
     // takes the causal flag and the run-time part.
     bool causal = false;
+    std::optional<int64_t> window;
     ArrayRef<int64_t> scoresShape = scoresType.getShape();
     int64_t queryLength = scoresShape[rank - 2];
     int64_t keyLength = scoresShape[rank - 1];
     std::optional<CausalRest> causalRest;
     if (maskKind != MaskKind::None && !ShapedType::isDynamic(queryLength) &&
         !ShapedType::isDynamic(keyLength)) {
-      MaskPattern pattern =
+      MaskClass pattern =
           constantMaskPattern(mask, maskKind, queryLength, keyLength);
-      if (pattern != MaskPattern::Other) {
-        causal = pattern == MaskPattern::Causal;
+      if (pattern.pattern != MaskPattern::Other) {
+        causal = pattern.pattern == MaskPattern::Causal;
+        window = pattern.window;
         maskKind = MaskKind::None;
         mask = {};
       } else if (auto rest = splitCausal(mask, maskKind, queryLength, keyLength,
                                          /*rewriter=*/nullptr);
                  succeeded(rest)) {
         causal = true;
+        window = rest->window;
         causalRest = *rest;
       }
     }
@@ -895,7 +927,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
       mask = NotOp::create(rewriter, loc, mask.getType(), mask);
     auto attention = AttentionOp::create(
         rewriter, loc, output.getType(), query, keyOperand, valueOperand, mask,
-        rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(causal));
+        rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(causal),
+        window ? rewriter.getI64IntegerAttr(*window) : IntegerAttr());
 
     // The chain, every op of it read once, is dead now; so are the scales,
     // transposes and repeats of q, k and v that nothing else reads. The
@@ -1256,20 +1289,76 @@ struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
   }
 };
 
+/// An llm.attention whose mask is known at compile time to be the causal
+/// rule (with a window, if any) or nothing, or to join it with a run-time
+/// mask, as an importer of a fused attention op writes it from a constant
+/// attention mask (ONNX's Attention with a causal attn_mask): the causal
+/// part becomes `causal` and `window`, the rest (if any) stays the mask. An
+/// op already causal keeps the intersection, which is the mask's rule when
+/// that is causal.
+struct CausalMaskOperandPattern : OpRewritePattern<AttentionOp> {
+  CausalMaskOperandPattern(MLIRContext *context, FusionCount &count)
+      : OpRewritePattern<AttentionOp>(context), count(count) {}
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Value mask = op.getMask();
+    if (!mask || op.getWindow())
+      return rewriter.notifyMatchFailure(op, "no mask, or a window already");
+    RankedTensorType queryType = op.getQuery().getType();
+    RankedTensorType keyType = op.getKey().getType();
+    int64_t rank = queryType.getRank();
+    int64_t queryLength = queryType.getDimSize(rank - 2);
+    int64_t keyLength = keyType.getDimSize(rank - 2);
+    if (ShapedType::isDynamic(queryLength) || ShapedType::isDynamic(keyLength))
+      return rewriter.notifyMatchFailure(op, "dynamic lengths");
+    MaskKind kind = rankedOf(mask).getElementType().isInteger(1)
+                        ? MaskKind::Attend
+                        : MaskKind::Additive;
+    MaskClass pattern = constantMaskPattern(mask, kind, queryLength, keyLength);
+    Value rest;
+    std::optional<int64_t> window = pattern.window;
+    if (pattern.pattern == MaskPattern::Other) {
+      FailureOr<CausalRest> split =
+          splitCausal(mask, kind, queryLength, keyLength, /*rewriter=*/nullptr);
+      if (failed(split))
+        return rewriter.notifyMatchFailure(op, "mask is not causal");
+      window = split->window;
+      rest = splitCausal(mask, kind, queryLength, keyLength, &rewriter)->value;
+    }
+    bool causal = op.getCausal() || pattern.pattern != MaskPattern::AllAttend;
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getMaskMutable().clear();
+      if (rest)
+        op.getMaskMutable().assign(rest);
+      op.setCausal(causal);
+      if (causal && window)
+        op.setWindowAttr(rewriter.getI64IntegerAttr(*window));
+    });
+    ++count;
+    return success();
+  }
+
+private:
+  FusionCount &count;
+};
+
 struct FuseAttentionPass
     : mlir::llm::impl::LLMFuseAttentionBase<FuseAttentionPass> {
   using Base::Base;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    FusionCount fused;
+    FusionCount fused, causalMasks;
     patterns.add<FuseAttentionPattern>(&getContext(), fused);
+    patterns.add<CausalMaskOperandPattern>(&getContext(), causalMasks);
     patterns.add<LiftMergedHeadsPattern, LiftRowFoldedHeadsPattern>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     reportFusionCounts(getOperation(), getArgument(), remarks,
-                       {{"fused-attentions", &numFused, &fused}});
+                       {{"fused-attentions", &numFused, &fused},
+                        {"causal-masks", &numCausalMasks, &causalMasks}});
   }
 };
 } // namespace

@@ -164,7 +164,12 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       that attend, `or` of hidden keys, a sum of additive masks, or
       `where(c, 0, fill)` / `where(c, fill, 0)` over such a `c`, through
       `not`), becomes `causal = true` with the run-time part as the mask,
-      usually [B, 1, 1, S] where the whole was [B, 1, T, S];
+      usually [B, 1, 1, S] where the whole was [B, 1, T, S]. The causal
+      pattern may have a sliding window (each query sees only the W keys
+      ending at its diagonal, as Mistral's, Gemma 2's and Phi-3's masks):
+      it becomes `window = W` as well. An `llm.attention` already in the
+      input (from an importer of a fused attention op with a constant
+      attention mask) has its mask operand read the same way;
     - two masks, an `llm.add` inside such a where (BLOOM adds ALiBi, then
       hides keys) or a where inside an `llm.add` (GPT-2 hides future keys,
       then adds the padding), become one additive mask,
@@ -208,6 +213,8 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
   let statistics = [
     Statistic<"numFused", "fused-attentions",
               "attention chains fused into llm.attention">,
+    Statistic<"numCausalMasks", "causal-masks",
+              "llm.attention masks whose causal part became causal/window">,
   ];
 }
 

@@ -336,9 +336,9 @@ struct AttentionTiling
                                       domainShape, offsets, sizes, slices));
     }
     if (causalRows) {
-      FailureOr<Value> causalMask =
-          causalRowMask(b, loc, offsets[rowDim], sizes[rowDim],
-                        domainShape[rowDim], keyType.getDimSize(rank - 2));
+      FailureOr<Value> causalMask = causalRowMask(
+          b, loc, offsets[rowDim], sizes[rowDim], domainShape[rowDim],
+          keyType.getDimSize(rank - 2), attention.getWindow());
       if (failed(causalMask))
         return op->emitOpError()
                << "cannot tile causal attention along the query rows with a "
@@ -350,17 +350,22 @@ struct AttentionTiling
     }
     TilingResult result =
         cloneOnTile(b, op, operands, sizes, std::move(slices));
-    if (causalRows)
-      cast<AttentionOp>(result.tiledOps.front()).setCausal(false);
+    if (causalRows) {
+      auto tiled = cast<AttentionOp>(result.tiledOps.front());
+      tiled.setCausal(false);
+      tiled.removeWindowAttr();
+    }
     return result;
   }
 
   /// The causal rule of query rows [offset, offset + size) as an i1
   /// [size, keys] mask: key j is attended by row i when
-  /// j <= offset + i + (keys - queries).
+  /// j <= offset + i + (keys - queries), and, with a window W, also
+  /// j > offset + i + (keys - queries) - W.
   static FailureOr<Value> causalRowMask(OpBuilder &b, Location loc,
                                         OpFoldResult offset, OpFoldResult size,
-                                        int64_t queries, int64_t keys) {
+                                        int64_t queries, int64_t keys,
+                                        std::optional<uint64_t> window) {
     std::optional<int64_t> rows = getConstantIntValue(size);
     if (!rows || ShapedType::isDynamic(queries) || ShapedType::isDynamic(keys))
       return failure();
@@ -379,6 +384,17 @@ struct AttentionTiling
                                           nested, nestedLoc, keys - queries));
           Value attend = arith::CmpIOp::create(
               nested, nestedLoc, arith::CmpIPredicate::sle, indices[1], last);
+          if (window) {
+            // j > last - W, as j + W > last (no negative index).
+            Value shifted = arith::AddIOp::create(
+                nested, nestedLoc, indices[1],
+                arith::ConstantIndexOp::create(nested, nestedLoc, *window));
+            attend = arith::AndIOp::create(
+                nested, nestedLoc, attend,
+                arith::CmpIOp::create(nested, nestedLoc,
+                                      arith::CmpIPredicate::sgt, shifted,
+                                      last));
+          }
           tensor::YieldOp::create(nested, nestedLoc, attend);
         });
     return generate.getResult();

@@ -19,8 +19,8 @@ namespace mlir::llm {
 ///   backend's). A head tile must be a multiple or a divisor of the group
 ///   size Hq / Hkv. A tile of the query rows of causal attention (whose
 ///   diagonal is aligned to the last row) becomes non-causal with the
-///   tile's causal pattern as an i1 mask (and-ed with an i1 mask; a float
-///   mask is refused).
+///   tile's causal pattern (and its window, if any) as an i1 mask (and-ed
+///   with an i1 mask; a float mask is refused).
 /// - layer_norm, rms_norm: the input's dims, parallel before `axis`,
 ///   reduction (taken whole) from it; softmax: reduction along `axis` only.
 void registerTilingInterfaceExternalModels(DialectRegistry &registry);

@@ -1824,6 +1824,31 @@ struct AttentionBuffers {
   }
 };
 
+/// `valid` narrowed by the causal rule and window of `key` for query `row`:
+/// row + (Sk - Sq) - window < key <= row + (Sk - Sq).
+std::string causalValid(Writer &w, const AttentionSpec &s,
+                        const std::string &row, const std::string &key,
+                        std::string valid) {
+  if (!s.causal)
+    return valid;
+  std::string diagonal = w.addc(row, s.seqK - s.seqQ);
+  valid = w.andi(valid, w.cmp("sle", key, diagonal));
+  if (s.window > 0)
+    valid = w.andi(valid, w.cmp("sgt", w.addc(key, s.window), diagonal));
+  return valid;
+}
+
+/// The first key block a query block from row q0 needs: the block of its
+/// first row's first key in the window (0 without a window).
+std::string firstWindowBlock(Writer &w, const AttentionSpec &s,
+                             const std::string &q0) {
+  if (!s.causal || s.window <= 0)
+    return w.idx(0);
+  std::string first = w.bin(
+      "arith.maxsi", w.addc(q0, s.seqK - s.seqQ - s.window + 1), w.idx(0));
+  return w.mulc(w.div(first, w.idx(kAttentionBlockK)), kAttentionBlockK);
+}
+
 /// The mask element at `addr`: a boolean one narrows `valid`, an additive
 /// one is added to the log2-scaled score `v` (Writer::maskedScore). An
 /// additive -inf hides the key as false does: the clamp in maskedScore
@@ -1935,12 +1960,14 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     qFrag.push_back(frag);
   }
 
-  // Keys beyond the causal diagonal of the block's last row are never needed.
+  // Keys beyond the causal diagonal of the block's last row are never needed,
+  // nor, with a window, key blocks wholly before its first row's window.
   std::string keyEnd = cSk;
   if (s.causal) {
     std::string last = w.addc(q0, kAttentionBlockQ + s.seqK - s.seqQ);
     keyEnd = w.bin("arith.minsi", cSk, w.bin("arith.maxsi", last, w.idx(0)));
   }
+  std::string keyStart = firstWindowBlock(w, s, q0);
   const int64_t valueTiles = valuePad / 8;
   const int64_t scoreTiles = kAttentionBlockK / 8;
   std::vector<std::string> args, inits, types32;
@@ -1970,7 +1997,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   copyV.pitch = vPitch;
   AsyncOperands async(w, types, copyK, copyV, kAddress, vAddress,
                       /*enabled=*/stages == 2);
-  async.store(types, tid, c0, async.start(tid, kBase, vBase, c0, c0, c0, c0));
+  async.store(types, tid, c0,
+              async.start(tid, kBase, vBase, keyStart, keyStart, c0, c0));
   async.wait();
   w.line("gpu.barrier");
   // The byte offsets of the rows this lane gives ldmatrix: K's lanes by 8
@@ -1988,13 +2016,18 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     std::string iter;
     for (size_t i = 0; i < args.size(); ++i)
       iter += (i ? ", " : "") + args[i] + " = " + inits[i];
-    std::string first = w.idx(0), step = w.idx(kAttentionBlockK);
+    std::string step = w.idx(kAttentionBlockK);
     w.line(loop + ":" + std::to_string(args.size()) + " = scf.for " + kb +
-           " = " + first + " to " + keyEnd + " step " + step + " iter_args(" +
-           iter + ") -> (" + llvm::join(types32, ", ") + ") {");
+           " = " + keyStart + " to " + keyEnd + " step " + step +
+           " iter_args(" + iter + ") -> (" + llvm::join(types32, ", ") + ") {");
   }
-  std::string stage =
-      stages == 2 ? wrapStage(w, w.div(kb, w.idx(kAttentionBlockK)), 0, 2) : c0;
+  // The first block (at keyStart) is in stage 0.
+  std::string stage = stages == 2
+                          ? wrapStage(w,
+                                      w.div(w.bin("arith.subi", kb, keyStart),
+                                            w.idx(kAttentionBlockK)),
+                                      0, 2)
+                          : c0;
   std::string nextStage =
       stages == 2 ? w.bin("arith.subi", w.idx(1), stage) : c0;
   std::string nextKey = w.addc(kb, kAttentionBlockK);
@@ -2020,9 +2053,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     for (int e = 0; e < 4; ++e) {
       std::string row = rows[e / 2];
       std::string key = w.add(kb, w.addc(t2, nt * 8 + (e % 2)));
-      std::string valid = w.cmp("ult", key, cSk);
-      if (s.causal)
-        valid = w.andi(valid, w.cmp("sle", key, w.addc(row, s.seqK - s.seqQ)));
+      std::string valid = causalValid(w, s, row, key, w.cmp("ult", key, cSk));
       std::string v = c[e];
       if (s.mask != MaskKind::None) {
         std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
@@ -2291,14 +2322,16 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     w.line("memref.store " + zero + ", " + acc + "[" + d + "] : " + accType);
     w.line("}");
   }
-  // The kernel's key bound: the causal diagonal of its query block's last row.
+  // The kernel's key bounds: the causal diagonal of its query block's last
+  // row, and the first key block of its first row's window.
   std::string keyEnd = cSk;
+  std::string q0 =
+      w.mulc(w.div(row, w.idx(kAttentionBlockQ)), kAttentionBlockQ);
   if (s.causal) {
-    std::string q0 =
-        w.mulc(w.div(row, w.idx(kAttentionBlockQ)), kAttentionBlockQ);
     std::string last = w.addc(q0, kAttentionBlockQ + s.seqK - s.seqQ);
     keyEnd = w.bin("arith.minsi", cSk, w.bin("arith.maxsi", last, w.idx(0)));
   }
+  std::string keyStart = firstWindowBlock(w, s, q0);
   // The masked, log2-scaled score of `key` (an index into the keys).
   auto score = [&](const std::string &key) {
     std::string inRange = w.cmp("ult", key, cSk);
@@ -2316,9 +2349,7 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
         s.element);
     w.line("scf.yield " + w.fadd(a, w.fmul(qv, kv)) + " : f32");
     w.line("}");
-    std::string valid = inRange;
-    if (s.causal)
-      valid = w.andi(valid, w.cmp("sle", key, w.addc(row, s.seqK - s.seqQ)));
+    std::string valid = causalValid(w, s, row, key, inRange);
     std::string v = sum;
     if (s.mask != MaskKind::None) {
       std::string maskRow = w.mulc(row, s.maskOperand.rowStride);
@@ -2330,9 +2361,9 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   };
   std::string keys = w.fresh("keys"), kb = w.fresh("kb");
   std::string m = w.fresh("m"), l = w.fresh("l");
-  w.line(keys + ":2 = scf.for " + kb + " = " + c0 + " to " + keyEnd + " step " +
-         w.idx(kAttentionBlockK) + " iter_args(" + m + " = " + negInf + ", " +
-         l + " = " + zero + ") -> (f32, f32) {");
+  w.line(keys + ":2 = scf.for " + kb + " = " + keyStart + " to " + keyEnd +
+         " step " + w.idx(kAttentionBlockK) + " iter_args(" + m + " = " +
+         negInf + ", " + l + " = " + zero + ") -> (f32, f32) {");
   {
     std::string blockMax = w.fresh("bmax"), j = w.fresh("j"), a = w.fresh("a");
     w.line(blockMax + " = scf.for " + j + " = " + c0 + " to " +

@@ -140,6 +140,10 @@ struct AttentionSpec {
   int64_t seqQ = 0, seqK = 0, headDim = 0, valueDim = 0;
   float scale = 1.0f;
   bool causal = false;
+  /// Sliding window (with causal): each query sees the `window` keys that
+  /// end at its diagonal; 0 for none. Key blocks before a query block's
+  /// first window are skipped.
+  int64_t window = 0;
   MaskKind mask = MaskKind::None;
   /// Mask addressing over (batch*queryHeads index, query row, key col).
   Operand maskOperand;

@@ -1002,6 +1002,7 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   spec.valueDim = vShape[rank - 1];
   spec.scale = op.getScale().convertToFloat();
   spec.causal = op.getCausal();
+  spec.window = op.getWindow().value_or(0);
   if (spec.headDim > 256 || spec.valueDim > 256)
     return success(); // register tiles are sized for head dims up to 256
   if (mask) {

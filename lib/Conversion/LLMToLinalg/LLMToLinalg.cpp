@@ -1284,7 +1284,8 @@ public:
             else if (mask)
               score = arith::AddFOp::create(b, nestedLoc, score, args[1]);
             if (causal) {
-              // Key j is hidden from query i when j > i + (Sk - Sq).
+              // Key j is hidden from query i when j > i + (Sk - Sq) (or,
+              // with a window W, j <= i + (Sk - Sq) - W).
               Value i = linalg::IndexOp::create(b, nestedLoc, b.getIndexType(),
                                                 scoresRank - 2);
               Value j = linalg::IndexOp::create(b, nestedLoc, b.getIndexType(),
@@ -1295,6 +1296,17 @@ public:
                                                  keyLength - queryLength));
               Value hidden = arith::CmpIOp::create(
                   b, nestedLoc, arith::CmpIPredicate::sgt, j, last);
+              if (std::optional<uint64_t> window = op.getWindow()) {
+                // And when j <= i + (Sk - Sq) - W, as j + W <= last.
+                Value shifted = arith::AddIOp::create(
+                    b, nestedLoc, j,
+                    arith::ConstantIndexOp::create(b, nestedLoc, *window));
+                hidden = arith::OrIOp::create(
+                    b, nestedLoc, hidden,
+                    arith::CmpIOp::create(b, nestedLoc,
+                                          arith::CmpIPredicate::sle, shifted,
+                                          last));
+              }
               score = arith::SelectOp::create(
                   b, nestedLoc, hidden, minusInfinity(b, nestedLoc), score);
             }

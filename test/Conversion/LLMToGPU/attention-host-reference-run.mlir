@@ -16,13 +16,24 @@
 // The host-reference module really calls the blocked algorithm.
 // RUN: llm-opt %s --llm-attention-host-reference | FileCheck %s --check-prefix=IR
 
-// 4*100*8 + 2*3*8 + 5*4 + 2*2*3*8 values; zeros: the 2 rows of 4 that see
-// no key (Sq > Sk, causal) and the all-false mask row in each of 2 heads.
-// CHECK: 3364 numbers match, 24 exact zeros, largest difference
+// 4*100*8 + 2*3*8 + 5*4 + 2*2*3*8 + 4*100*8 + 2*3*8 values; zeros: the 2
+// rows of 4 that see no key (Sq > Sk, causal) and the all-false mask row in
+// each of 2 heads.
+// CHECK: 6612 numbers match, 24 exact zeros, largest difference
 // IR-NOT: llm.attention
 // IR: call @attention_0(
 // IR: func.func private @attention_0(
 // IR: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c64{{.*}} iter_args
+// The windowed kernels' key loops start at the key block of the query
+// block's first window: max(q0 + (Sk - Sq) - W + 1, 0) rounded down to 64.
+// IR: func.func private @attention_5(
+// IR: arith.constant -39 : index
+// IR: %[[FIRST:.*]] = arith.maxsi
+// IR: %[[BLOCK:.*]] = arith.divui %[[FIRST]], %c64{{.*}}
+// IR: %[[START:.*]] = arith.muli %[[BLOCK]], %c64{{.*}}
+// IR: scf.for %{{.*}} = %[[START]] to %{{.*}} step %c64{{.*}} iter_args
+// IR: func.func private @attention_6(
+// IR: arith.constant 106 : index
 
 func.func private @printMemrefF32(memref<*xf32>) attributes {llvm.emit_c_interface}
 
@@ -120,5 +131,15 @@ func.func @main() {
   %o5 = llm.attention %q4, %k4, %v4, %am {scale = 0.35355 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x70x8xf32>, tensor<1x2x70x8xf32>, tensor<70xf32>) -> tensor<1x2x3x8xf32>
   %u5 = tensor.cast %o5 : tensor<1x2x3x8xf32> to tensor<*xf32>
   call @print(%u5) : (tensor<*xf32>) -> ()
+
+  // Sliding windows: 100 queries of a 40-key window (the second query
+  // block starts in key block 0), and 3 queries after 125 cached keys with
+  // a window of 20 (keys 106 to 127: the loop starts at key block 64).
+  %o6 = llm.attention %q1, %k1, %v1 {scale = 1.5 : f32, causal = true, window = 40} : (tensor<1x4x100x8xf32>, tensor<1x2x100x8xf32>, tensor<1x2x100x8xf32>) -> tensor<1x4x100x8xf32>
+  %u6 = tensor.cast %o6 : tensor<1x4x100x8xf32> to tensor<*xf32>
+  call @print(%u6) : (tensor<*xf32>) -> ()
+  %o7 = llm.attention %q2, %k2, %v2 {scale = 0.5 : f32, causal = true, window = 20} : (tensor<1x2x3x8xf32>, tensor<1x2x128x8xf32>, tensor<1x2x128x8xf32>) -> tensor<1x2x3x8xf32>
+  %u7 = tensor.cast %o7 : tensor<1x2x3x8xf32> to tensor<*xf32>
+  call @print(%u7) : (tensor<*xf32>) -> ()
   return
 }

@@ -665,16 +665,76 @@ func.func @additive_joins(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: 
 
 // -----
 
-// Joins the causal split leaves whole: a sliding window (not the causal
-// rule) and the padding; an or of keys that attend (it lets more through,
-// not less); a fill that is not large negative.
+// Sliding-window attention: Mistral's window of 2 keys joined with the
+// padding becomes causal with window = 2 and the padding; a window buffer
+// alone, for 2 queries after 3 cached keys (the diagonal aligned to the
+// bottom-right: query i sees keys i + 1 through i + 3), becomes the
+// attributes alone.
+// CHECK-LABEL: func @window_and_padding
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>, %[[Q2:.*]]: tensor<1x2x2x8xf32>, %[[K2:.*]]: tensor<1x2x5x8xf32>, %[[V2:.*]]: tensor<1x2x5x8xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[PAD]] {causal = true, scale = 1.000000e+00 : f32, window = 2 : i64} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: %[[B:.*]] = llm.attention %[[Q2]], %[[K2]], %[[V2]] {causal = true, scale = 1.000000e+00 : f32, window = 3 : i64} : (tensor<1x2x2x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>) -> tensor<1x2x2x8xf32>
+// CHECK-NEXT: return %[[A]], %[[B]]
+func.func @window_and_padding(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xi1>, %q2: tensor<1x2x2x8xf32>, %k2: tensor<1x2x5x8xf32>, %v2: tensor<1x2x5x8xf32>) -> (tensor<2x2x4x8xf32>, tensor<1x2x2x8xf32>) {
+  %window = llm.constant dense<[[true, false, false, false], [true, true, false, false], [false, true, true, false], [false, false, true, true]]> : tensor<4x4xi1>
+  %fill = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %keep = llm.and %window, %pad : (tensor<4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %m = llm.where %keep, %s, %fill : (tensor<2x1x4x4xi1>, tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %band = llm.constant dense<[[false, true, true, true, false], [false, false, true, true, true]]> : tensor<2x5xi1>
+  %s2 = llm.matmul %q2, %k2 {transpose_rhs = true} : (tensor<1x2x2x8xf32>, tensor<1x2x5x8xf32>) -> tensor<1x2x2x5xf32>
+  %m2 = llm.where %band, %s2, %fill : (tensor<2x5xi1>, tensor<1x2x2x5xf32>, tensor<f32>) -> tensor<1x2x2x5xf32>
+  %p2 = llm.softmax %m2 {axis = 3 : i64} : tensor<1x2x2x5xf32>
+  %o2 = llm.matmul %p2, %v2 : (tensor<1x2x2x5xf32>, tensor<1x2x5x8xf32>) -> tensor<1x2x2x8xf32>
+  return %o, %o2 : tensor<2x2x4x8xf32>, tensor<1x2x2x8xf32>
+}
+
+// -----
+
+// An llm.attention from an importer, with the causal rule in its mask
+// operand: a constant window of 2 keys (i1) becomes causal with window = 2;
+// an additive causal constant on an op already causal leaves causal alone;
+// the join of a window with run-time padding keeps the padding; a constant
+// that is all "attend" goes; a band that is not causal stays.
+// CHECK-LABEL: func @mask_operands
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>)
+// CHECK-DAG: %[[BAND:.*]] = llm.constant dense<{{\[\[}}true, true, false, false]
+// CHECK: %[[A0:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {causal = true, scale = 1.000000e+00 : f32, window = 2 : i64} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+// CHECK: %[[A1:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+// CHECK: %[[A2:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[PAD]] {causal = true, scale = 1.000000e+00 : f32, window = 2 : i64} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32>
+// CHECK: %[[A3:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+// CHECK: %[[A4:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[BAND]] {scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<4x4xi1>) -> tensor<2x2x4x8xf32>
+// CHECK: return %[[A0]], %[[A1]], %[[A2]], %[[A3]], %[[A4]]
+func.func @mask_operands(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xi1>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %window = llm.constant dense<[[[[true, false, false, false], [true, true, false, false], [false, true, true, false], [false, false, true, true]]]]> : tensor<1x1x4x4xi1>
+  %a0 = llm.attention %q, %k, %v, %window {scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<1x1x4x4xi1>) -> tensor<2x2x4x8xf32>
+  %min = llm.constant dense<-3.40282347E+38> : tensor<4x4xf32>
+  %future = llm.trilu %min {upper = true, diagonal = 1 : i64} : tensor<4x4xf32>
+  %a1 = llm.attention %q, %k, %v, %future {causal = true, scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<4x4xf32>) -> tensor<2x2x4x8xf32>
+  %keep = llm.and %window, %pad : (tensor<1x1x4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %a2 = llm.attention %q, %k, %v, %keep {scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xi1>) -> tensor<2x2x4x8xf32>
+  %all = llm.constant dense<true> : tensor<4xi1>
+  %a3 = llm.attention %q, %k, %v, %all {scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<4xi1>) -> tensor<2x2x4x8xf32>
+  %band = llm.constant dense<[[true, true, false, false], [true, true, true, false], [false, true, true, true], [false, false, true, true]]> : tensor<4x4xi1>
+  %a4 = llm.attention %q, %k, %v, %band {scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<4x4xi1>) -> tensor<2x2x4x8xf32>
+  return %a0, %a1, %a2, %a3, %a4 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// Joins the causal split leaves whole: a band around the diagonal (not
+// the causal rule, with or without a window) and the padding; an or of keys
+// that attend (it lets more through, not less); a fill that is not large
+// negative.
 // CHECK-LABEL: func @joins_kept
 // CHECK: llm.attention {{.*}} {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x4x4xi1>)
 // CHECK: llm.attention {{.*}} {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x4x4xi1>)
 // CHECK: llm.attention {{.*}} {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x4x4xf32>)
 // CHECK-NOT: causal
 func.func @joins_kept(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xi1>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
-  %window = llm.constant dense<[[true, false, false, false], [true, true, false, false], [false, true, true, false], [false, false, true, true]]> : tensor<4x4xi1>
+  %window = llm.constant dense<[[true, true, false, false], [true, true, true, false], [false, true, true, true], [false, false, true, true]]> : tensor<4x4xi1>
   %ones = llm.constant dense<true> : tensor<4x4xi1>
   %causal = llm.trilu %ones {upper = false} : tensor<4x4xi1>
   %fill = llm.constant dense<-3.40282347E+38> : tensor<f32>

@@ -21,6 +21,9 @@ llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
              min) on others; seq 40, d 64. The reference runs in float32,
              where a score plus finfo.min is finfo.min (the -inf keys get no
              weight, the others equal weights), as in the exported graph
+  window     a causal sliding window of 50 keys (Mistral's), 4 query heads
+             over 2 kv heads, seq 200, d 64: the last query block's loop
+             starts at key block 128
 """
 import os
 import sys
@@ -64,9 +67,10 @@ def reference(q, k, v, scale, mask=None):
 
 
 class Attention(torch.nn.Module):
-    def __init__(self, scale, causal=False, groups=1):
+    def __init__(self, scale, causal=False, groups=1, window=None):
         super().__init__()
         self.scale, self.causal, self.groups = scale, causal, groups
+        self.window = window
 
     def forward(self, q, k, v, mask=None):
         if self.groups > 1:  # as Llama exports repeat their kv heads
@@ -76,7 +80,10 @@ class Attention(torch.nn.Module):
         s = q @ k.transpose(-1, -2) * self.scale
         if self.causal:
             n, m = s.shape[-2], s.shape[-1]
-            s = s + torch.triu(torch.full((n, m), float("-inf")), 1)
+            future = torch.triu(torch.full((n, m), float("-inf")), 1)
+            if self.window:  # one mask, as Hugging Face builds it
+                future = future + torch.tril(torch.full((n, m), float("-inf")), -self.window)
+            s = s + future
         if mask is not None:
             s = s + mask
         return torch.softmax(s, dim=-1) @ v
@@ -125,3 +132,8 @@ assert torch.isinf(mask).any() and (mask == low).any()
 with torch.no_grad():
     expected = torch.softmax(q @ k.transpose(-1, -2) * 0.125 + mask, dim=-1) @ v
 export("finfo-min", Attention(0.125), {"q": q, "k": k, "v": v, "mask": mask}, expected)
+
+q, k, v = rand(1, 4, 200, 64), rand(1, 2, 200, 64), rand(1, 2, 200, 64)
+export("window", Attention(0.125, causal=True, groups=2, window=50), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 0.125,
+                 causal_mask(200) + torch.tril(torch.full((200, 200), float("-inf")), -50)))
