@@ -2884,17 +2884,17 @@ Value ONNXImporter::causalMask(int64_t seq, int64_t length, int64_t shift,
 /// (`mask` i1, true = attend, or additive; `causal` its bottom-right rule,
 /// key j hidden from query i when j > i + T - S, and with window > 0 also
 /// when j <= i + T - S - window). With softcap > 0 the scaled
-/// scores are capped to softcap * tanh(score / softcap) before the mask;
-/// with `sink` [Hq] each head's softmax has one more logit, the sink's,
-/// in its denominator. Either makes it a composite on the kv heads gathered
-/// per query head.
+/// scores are capped to softcap * tanh(score / softcap) before the mask
+/// (the op's `softcap`). With `sink` [Hq] each head's softmax has one more
+/// logit, the sink's, in its denominator: a composite on the kv heads
+/// gathered per query head.
 FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
                                                 Value mask, double scale,
                                                 double softcap, bool causal,
                                                 Value sink, int64_t window) {
   if (!q || !k || !v)
     return failure();
-  if (softcap <= 0 && !sink) {
+  if (!sink) {
     SmallVector<Value> operands{q, k, v};
     if (mask)
       operands.push_back(mask);
@@ -2904,6 +2904,9 @@ FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
     if (causal && window > 0)
       attributes.push_back(
           namedAttr("window", builder.getI64IntegerAttr(window)));
+    if (softcap > 0)
+      attributes.push_back(
+          namedAttr("softcap", builder.getF32FloatAttr(softcap)));
     return create<llm::AttentionOp>(operands, attributes);
   }
   Type element = typeOf(q).getElementType();
@@ -3291,10 +3294,10 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
 ///   softcap * tanh(score / softcap) when softcap > 0, plus attention_bias;
 ///   smooth_softmax adds a logit 0, head_sink [Hq] each head's own, to the
 ///   softmax's denominator.
-/// Without softcap or a sink it is one llm.attention with grouped kv heads
-/// (causal, with the window as its `window`, on a first prompt; a mask where
-/// a run-time past length decides);
-/// with one, groupedAttention's composite.
+/// Without a sink it is one llm.attention with grouped kv heads (causal,
+/// with the window as its `window`, on a first prompt; a mask where a
+/// run-time past length decides; softcap as its `softcap`); with one,
+/// groupedAttention's composite.
 LogicalResult ONNXImporter::importGroupQueryAttention() {
   if (failed(requireInputs(1)))
     return failure();

@@ -125,6 +125,22 @@ func.func @main() {
   %fused_w = llm.attention %q, %k, %v {causal = true, scale = 0.5 : f32, window = 2} : (tensor<1x4x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x3xf32>) -> tensor<1x4x3x3xf32>
   call @max_difference(%chain_w, %fused_w) : (tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>) -> ()
 
+  // Logit soft-capping at 0.75 (Gemma 2's c * tanh(s / c) of the scaled
+  // scores, before the mask) on the causal rule. The largest difference to
+  // the chain:
+  // CHECK:      rank = 0
+  // CHECK-NEXT: {{^\[0\]$}}
+  %cap = arith.constant dense<0.75> : tensor<f32>
+  %scaled_c = llm.mul %scores, %half : (tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %over = llm.div %scaled_c, %cap : (tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %tanh = llm.tanh %over : tensor<1x4x3x5xf32>
+  %capped = llm.mul %tanh, %cap : (tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %masked_c = llm.where %keep, %capped, %minus_inf : (tensor<3x5xi1>, tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %weights_c = llm.softmax %masked_c {axis = 3 : i64} : tensor<1x4x3x5xf32>
+  %chain_c = llm.matmul %weights_c, %v_r : (tensor<1x4x3x5xf32>, tensor<1x4x5x3xf32>) -> tensor<1x4x3x3xf32>
+  %fused_c = llm.attention %q, %k, %v {causal = true, scale = 0.5 : f32, softcap = 0.75 : f32} : (tensor<1x4x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x3xf32>) -> tensor<1x4x3x3xf32>
+  call @max_difference(%chain_c, %fused_c) : (tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>) -> ()
+
   // An additive float mask with a -inf key.
   // The largest difference to the chain:
   // CHECK:      rank = 0

@@ -1042,6 +1042,12 @@ def build_opt(args) -> nn.Module:
 # MLP, Hugging Face's 4-D mask, tied LM head. gemma-sliding is the same
 # model with sliding window attention over 4 positions (Mistral's and
 # Gemma 2's mask: a query sees itself and the 3 positions before it).
+# gemma2 adds Gemma 2's logit soft-capping, cap * tanh(x / cap), of the
+# scaled attention scores (before the mask) and of the final logits, and
+# alternates sliding-window (even) and global (odd) layers; its caps are
+# small (1 and 5, Gemma 2's are 50 and 30) so that they bite on this
+# model's scores (without the attention cap, logits on the real positions
+# differ by up to 0.03 to 0.08, depending on the seed).
 # --------------------------------------------------------------------------
 @dataclass
 class GemmaConfig:
@@ -1079,7 +1085,7 @@ class GemmaBlock(nn.Module):
         self.up = nn.Linear(config.d_model, config.ffn_dim, bias=False)
         self.down = nn.Linear(config.ffn_dim, config.d_model, bias=False)
 
-    def forward(self, h, cos, sin, bias):
+    def forward(self, h, cos, sin, bias, softcap=None):
         batch, seq, _ = h.shape
         x = self.input_norm(h)
         q = self.q(x).view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
@@ -1088,8 +1094,10 @@ class GemmaBlock(nn.Module):
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         k = k.expand(batch, self.n_heads, seq, self.head_dim)
         v = v.expand(batch, self.n_heads, seq, self.head_dim)
-        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.head_dim) + bias
-        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.head_dim)
+        if softcap is not None:
+            w = torch.tanh(w / softcap) * softcap
+        w = F.softmax(w + bias, dim=-1, dtype=torch.float32).to(q.dtype)
         y = torch.matmul(w, v).transpose(1, 2).reshape(batch, seq, -1)
         h = h + self.o(y)
         x = self.post_attention_norm(h)
@@ -1097,9 +1105,12 @@ class GemmaBlock(nn.Module):
 
 
 class Gemma(nn.Module):
-    def __init__(self, config: GemmaConfig, window=None):
+    def __init__(self, config: GemmaConfig, window=None, softcap=None,
+                 final_softcap=None, alternate=False):
         super().__init__()
         self.config, self.window = config, window
+        self.softcap, self.final_softcap = softcap, final_softcap
+        self.alternate = alternate
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
         self.blocks = nn.ModuleList(GemmaBlock(config) for _ in range(config.n_layers))
         self.norm = GemmaNorm(config.d_model)
@@ -1115,13 +1126,19 @@ class Gemma(nn.Module):
         angles = torch.cat((freqs, freqs), dim=-1)
         cos, sin = angles.cos()[:, None].to(h.dtype), angles.sin()[:, None].to(h.dtype)
         bias = causal_padding_bias(attention_mask, h.dtype, self.window)
-        for block in self.blocks:
-            h = block(h, cos, sin, bias)
-        return F.linear(self.norm(h), self.embed.weight)
+        if self.alternate:  # sliding-window even layers, global odd ones
+            wide = causal_padding_bias(attention_mask, h.dtype)
+        for index, block in enumerate(self.blocks):
+            h = block(h, cos, sin, wide if self.alternate and index % 2 else bias,
+                      self.softcap)
+        logits = F.linear(self.norm(h), self.embed.weight)
+        if self.final_softcap is not None:
+            logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
+        return logits
 
 
-def build_gemma(args, window=None) -> nn.Module:
-    model = Gemma(GemmaConfig(), window)
+def build_gemma(args, window=None, **gemma2) -> nn.Module:
+    model = Gemma(GemmaConfig(), window, **gemma2)
     generator = torch.Generator().manual_seed(args.seed + 1)
     with torch.no_grad():
         for module in model.modules():
@@ -1586,6 +1603,9 @@ MODELS: Dict[str, ModelSpec] = {
     "gemma": masked_lm(build_gemma, GemmaConfig().vocab_size),
     "gemma-sliding": masked_lm(lambda args: build_gemma(args, window=4),
                                GemmaConfig().vocab_size),
+    "gemma2": masked_lm(lambda args: build_gemma(args, window=4, softcap=1.0,
+                                                 final_softcap=5.0, alternate=True),
+                        GemmaConfig().vocab_size),
     "bigcode": masked_lm(build_bigcode, GPT2Config().vocab_size),
     "bart": ModelSpec(
         build=build_bart,

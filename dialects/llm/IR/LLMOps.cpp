@@ -443,6 +443,9 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
 LogicalResult AttentionOp::verify() {
   if (getWindow() && !getCausal())
     return emitOpError("expects a window only with causal = true");
+  if (std::optional<APFloat> softcap = getSoftcap())
+    if (!softcap->isFiniteNonZero() || softcap->isNegative())
+      return emitOpError("expects a finite softcap > 0");
   return success();
 }
 

@@ -265,6 +265,9 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor]> {
       Gemma 2, Phi-3, ONNX Runtime's `local_window_size`): it also masks key
       j for query i when `j <= i + (Sk - Sq) - W`, so that each query sees
       at most the W keys that end at its diagonal.
+    - `softcap` c > 0 (Gemma 2's attention logit soft-capping, ONNX's and
+      ONNX Runtime's `softcap`) caps the scaled scores to
+      `c * tanh(score / c)` before the mask is applied.
 
     Softmax runs over Sk and subtracts the row maximum first. A row in which
     every score is -inf (fully masked: all mask entries false or -inf, or
@@ -276,7 +279,8 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor]> {
                        LLM_FloatTensor:$value, Optional<LLM_Tensor>:$mask,
                        F32Attr:$scale,
                        DefaultValuedAttr<BoolAttr, "false">:$causal,
-                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window);
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window,
+                       OptionalAttr<F32Attr>:$softcap);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`,` $mask^)? attr-dict `:`

@@ -78,6 +78,24 @@ Value peelScales(Value value, double &scale) {
   return value;
 }
 
+/// The q x k^T scores under `value`: its scales peeled (peelScales) and,
+/// under them, a logit softcap f2 * tanh(f1 * s) (Gemma 2 writes
+/// c * tanh(s * scale / c)) with its inner scales, read once each. `scale`
+/// becomes the product's whole factor, f1 * f2, and `softcap` f2 (0 without
+/// a tanh, or with f2 <= 0): the attention computes c * tanh(s * scale / c).
+Value peelScaledScores(Value value, double &scale, double &softcap) {
+  softcap = 0.0;
+  Value outer = peelScales(value, scale);
+  auto tanh = outer.getDefiningOp<TanhOp>();
+  if (!tanh || !outer.hasOneUse() || !(scale > 0.0))
+    return outer;
+  double inner = 1.0;
+  Value below = peelScales(tanh.getInput(), inner);
+  softcap = scale;
+  scale = inner * softcap;
+  return below;
+}
+
 /// The operand a clamp from below at a large negative constant clamps
 /// (`llm.max(x, c)` or `llm.max(c, x)`, c <= -1e4: OPT's
 /// torch.max(scores, finfo.min)), or null if `op` is not one.
@@ -780,10 +798,11 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
         !isa<MatMulOp, MulOp, DivOp>(maskOp))
       return rewriter.notifyMatchFailure(softmax, "unknown op before softmax");
 
-    // The scale and the scores. A scale above the mask was taken only over
-    // a where, which either matched as the mask or failed the match above.
-    double scale = scaleAbove;
-    Value scores = peelScales(scaled, scale);
+    // The scale, a softcap and the scores. A scale above the mask was taken
+    // only over a where, which either matched as the mask or failed the
+    // match above.
+    double scale = scaleAbove, softcap = 0.0;
+    Value scores = peelScaledScores(scaled, scale, softcap);
     MatMulOp product = scoresMatMul(scores);
     if (!product || scores.getType() != scoresType || !scores.hasOneUse())
       return rewriter.notifyMatchFailure(softmax,
@@ -928,7 +947,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     auto attention = AttentionOp::create(
         rewriter, loc, output.getType(), query, keyOperand, valueOperand, mask,
         rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(causal),
-        window ? rewriter.getI64IntegerAttr(*window) : IntegerAttr());
+        window ? rewriter.getI64IntegerAttr(*window) : IntegerAttr(),
+        softcap > 0.0 ? rewriter.getF32FloatAttr(softcap) : FloatAttr());
 
     // The chain, every op of it read once, is dead now; so are the scales,
     // transposes and repeats of q, k and v that nothing else reads. The
@@ -941,8 +961,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
 private:
   /// The q x k^T product `scores` comes from, through scales, if any.
   static MatMulOp scoresMatMul(Value scores) {
-    double ignored = 1.0;
-    return peelScales(scores, ignored).getDefiningOp<MatMulOp>();
+    double ignored = 1.0, softcap = 0.0;
+    return peelScaledScores(scores, ignored, softcap).getDefiningOp<MatMulOp>();
   }
 
   /// The key of `product` in [B..., Hkv, Sk, D] layout: its rhs with

@@ -155,7 +155,10 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       boolean `c` and a fill of -inf or a large negative constant
       (<= -1e4), which becomes an i1 mask (or `llm.not c`); a positive
       scale above such a where (GPT-J divides the masked scores) joins the
-      attention's scale if the scaled fill is still <= -1e4. A mask that
+      attention's scale if the scaled fill is still <= -1e4. Between the
+      scale and the mask, a logit soft-cap `f2 * tanh(f1 * scores)` (Gemma
+      2's `c * tanh(s / c)`, each op read once, f2 > 0) becomes
+      `softcap = f2` with scale f1 * f2. A mask that
       evaluates at compile time (constants, slices, comparisons, casts,
       reshapes) to the bottom-right causal pattern becomes `causal = true`
       with no mask operand; one that is all "attend" disappears. A mask

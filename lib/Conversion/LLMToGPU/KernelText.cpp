@@ -1838,6 +1838,23 @@ std::string causalValid(Writer &w, const AttentionSpec &s,
   return valid;
 }
 
+/// The factor q is pre-scaled by: scale * log2(e), so that the product is
+/// the score in log2 units for exp2; with a softcap c, scale / c, the
+/// argument of the cap's tanh (cappedScore).
+double queryScale(const AttentionSpec &s) {
+  return s.softcap > 0 ? s.scale / s.softcap : s.scale * 1.4426950408889634;
+}
+
+/// The score in log2 units from the product of pre-scaled q and k: itself,
+/// or with a softcap c, c * log2(e) * tanh(product).
+std::string cappedScore(Writer &w, const AttentionSpec &s,
+                        const std::string &product) {
+  if (s.softcap <= 0)
+    return product;
+  return w.fmul(w.math("tanh", product),
+                w.f32(double(s.softcap) * 1.4426950408889634));
+}
+
 /// The first key block a query block from row q0 needs: the block of its
 /// first row's first key in the window (0 without a window).
 std::string firstWindowBlock(Writer &w, const AttentionSpec &s,
@@ -1889,7 +1906,6 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   };
   const std::string kTile = stagedTile(kAttentionBlockK, kPitch);
   const std::string vTile = stagedTile(kAttentionBlockK, vPitch);
-  const double log2e = 1.4426950408889634;
   // K and V blocks as [key][d], as they are in memory: ldmatrix reads K's
   // fragments (d, the reduction, contiguous) and, transposing, V's (key is
   // the reduction of P V).
@@ -1939,8 +1955,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   rows[1] = w.addc(rows[0], 8);
 
   // Query fragments, pre-scaled by scale * log2(e) so that the softmax uses
-  // exp2; they stay in registers for the whole key loop.
-  std::string qScale = w.f32(s.scale * log2e);
+  // exp2 (queryScale); they stay in registers for the whole key loop.
+  std::string qScale = w.f32(queryScale(s));
   std::vector<std::array<std::string, 4>> qFrag;
   auto loadQ = [&](const std::string &row, const std::string &col) {
     std::string rowInside = w.cmp("ult", row, cSq);
@@ -2054,7 +2070,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       std::string row = rows[e / 2];
       std::string key = w.add(kb, w.addc(t2, nt * 8 + (e % 2)));
       std::string valid = causalValid(w, s, row, key, w.cmp("ult", key, cSk));
-      std::string v = c[e];
+      std::string v = cappedScore(w, s, c[e]);
       if (s.mask != MaskKind::None) {
         std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
         std::string mkey = w.bin("arith.minui", key, w.idx(s.seqK - 1));
@@ -2287,7 +2303,6 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   const std::string &qType = buffers.q, &kType = buffers.k, &vType = buffers.v,
                     &oType = buffers.o, &maskType = buffers.mask;
   const std::string accType = flatType(s.valueDim);
-  const double log2e = 1.4426950408889634;
   std::vector<std::string> params = buffers.params(s);
   std::string text = "  func.func private @" + s.name + "(" +
                      llvm::join(params, ", ") + ") {\n";
@@ -2296,7 +2311,7 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   std::string c0 = w.idx(0), c1 = w.idx(1);
   std::string zero = w.f32(0.0), negInf = w.f32(-INFINITY);
   std::string cSk = w.idx(s.seqK);
-  std::string qScale = w.f32(s.scale * log2e);
+  std::string qScale = w.f32(queryScale(s));
   std::string acc = w.let("memref.alloca() : " + accType);
   auto loop = [&](const std::string &iv, const std::string &from,
                   const std::string &to, const std::string &step) {
@@ -2350,7 +2365,7 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     w.line("scf.yield " + w.fadd(a, w.fmul(qv, kv)) + " : f32");
     w.line("}");
     std::string valid = causalValid(w, s, row, key, inRange);
-    std::string v = sum;
+    std::string v = cappedScore(w, s, sum);
     if (s.mask != MaskKind::None) {
       std::string maskRow = w.mulc(row, s.maskOperand.rowStride);
       std::string addr = w.add(

@@ -144,6 +144,8 @@ struct AttentionSpec {
   /// end at its diagonal; 0 for none. Key blocks before a query block's
   /// first window are skipped.
   int64_t window = 0;
+  /// Logit soft-capping c * tanh(score / c) before the mask; 0 for none.
+  float softcap = 0.0f;
   MaskKind mask = MaskKind::None;
   /// Mask addressing over (batch*queryHeads index, query row, key col).
   Operand maskOperand;

@@ -1003,6 +1003,8 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   spec.scale = op.getScale().convertToFloat();
   spec.causal = op.getCausal();
   spec.window = op.getWindow().value_or(0);
+  if (std::optional<APFloat> softcap = op.getSoftcap())
+    spec.softcap = softcap->convertToFloat();
   if (spec.headDim > 256 || spec.valueDim > 256)
     return success(); // register tiles are sized for head dims up to 256
   if (mask) {

@@ -1253,6 +1253,9 @@ public:
 
     double scale = op.getScale().convertToDouble();
     bool causal = op.getCausal();
+    std::optional<double> softcap;
+    if (std::optional<APFloat> cap = op.getSoftcap())
+      softcap = cap->convertToDouble();
     int64_t scoresRank = scoresType.getRank();
     AffineMap identity = rewriter.getMultiDimIdentityMap(scoresRank);
     SmallVector<utils::IteratorType> parallel(scoresRank,
@@ -1261,7 +1264,7 @@ public:
       return arith::ConstantOp::create(
           b, nestedLoc, reductionInit(ReductionKind::Max, elementType));
     };
-    if (scale != 1.0 || mask || causal) {
+    if (scale != 1.0 || mask || causal || softcap) {
       SmallVector<Value> inputs{scores};
       SmallVector<AffineMap> maps{identity};
       if (mask) {
@@ -1278,6 +1281,16 @@ public:
               score = arith::MulFOp::create(
                   b, nestedLoc, score,
                   scalarConstant(b, nestedLoc, elementType, scale));
+            if (softcap) {
+              // c * tanh(score / c), as the unfused graph divides.
+              Value cap = scalarConstant(b, nestedLoc, elementType, *softcap);
+              score = arith::MulFOp::create(
+                  b, nestedLoc,
+                  math::TanhOp::create(
+                      b, nestedLoc,
+                      arith::DivFOp::create(b, nestedLoc, score, cap)),
+                  cap);
+            }
             if (mask && isBool(args[1].getType()))
               score = arith::SelectOp::create(b, nestedLoc, args[1], score,
                                               minusInfinity(b, nestedLoc));

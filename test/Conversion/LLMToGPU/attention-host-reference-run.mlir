@@ -16,10 +16,10 @@
 // The host-reference module really calls the blocked algorithm.
 // RUN: llm-opt %s --llm-attention-host-reference | FileCheck %s --check-prefix=IR
 
-// 4*100*8 + 2*3*8 + 5*4 + 2*2*3*8 + 4*100*8 + 2*3*8 values; zeros: the 2
-// rows of 4 that see no key (Sq > Sk, causal) and the all-false mask row in
-// each of 2 heads.
-// CHECK: 6612 numbers match, 24 exact zeros, largest difference
+// 4*100*8 + 2*3*8 + 5*4 + 2*2*3*8 + 4*100*8 + 2*3*8 + 4*100*8 values;
+// zeros: the 2 rows of 4 that see no key (Sq > Sk, causal) and the
+// all-false mask row in each of 2 heads.
+// CHECK: 9812 numbers match, 24 exact zeros, largest difference
 // IR-NOT: llm.attention
 // IR: call @attention_0(
 // IR: func.func private @attention_0(
@@ -34,6 +34,8 @@
 // IR: scf.for %{{.*}} = %[[START]] to %{{.*}} step %c64{{.*}} iter_args
 // IR: func.func private @attention_6(
 // IR: arith.constant 106 : index
+// IR: func.func private @attention_7(
+// IR: math.tanh
 
 func.func private @printMemrefF32(memref<*xf32>) attributes {llvm.emit_c_interface}
 
@@ -141,5 +143,11 @@ func.func @main() {
   %o7 = llm.attention %q2, %k2, %v2 {scale = 0.5 : f32, causal = true, window = 20} : (tensor<1x2x3x8xf32>, tensor<1x2x128x8xf32>, tensor<1x2x128x8xf32>) -> tensor<1x2x3x8xf32>
   %u7 = tensor.cast %o7 : tensor<1x2x3x8xf32> to tensor<*xf32>
   call @print(%u7) : (tensor<*xf32>) -> ()
+
+  // Logit soft-capping at 0.8 (scores of up to about 1.5 * 8): the product
+  // of q pre-scaled by scale / cap goes through tanh, times cap * log2(e).
+  %o8 = llm.attention %q1, %k1, %v1 {scale = 1.5 : f32, causal = true, softcap = 0.8 : f32} : (tensor<1x4x100x8xf32>, tensor<1x2x100x8xf32>, tensor<1x2x100x8xf32>) -> tensor<1x4x100x8xf32>
+  %u8 = tensor.cast %o8 : tensor<1x4x100x8xf32> to tensor<*xf32>
+  call @print(%u8) : (tensor<*xf32>) -> ()
   return
 }

@@ -111,3 +111,19 @@ func.func @empty_window(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tens
   %0 = llm.attention %q, %k, %v {causal = true, scale = 1.0 : f32, window = 0} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
   return %0 : tensor<4x8x16xf32>
 }
+
+// -----
+
+func.func @zero_softcap(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+  // expected-error @+1 {{expects a finite softcap > 0}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32, softcap = 0.0 : f32} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}
+
+// -----
+
+func.func @negative_softcap(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+  // expected-error @+1 {{expects a finite softcap > 0}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32, softcap = -30.0 : f32} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}

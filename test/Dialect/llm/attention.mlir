@@ -26,6 +26,14 @@ func.func @sliding_window(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v
   return %0 : tensor<1x4x8x16xf32>
 }
 
+// Gemma 2's logit soft-capping with a sliding window.
+// CHECK-LABEL: func @softcap
+func.func @softcap(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true, scale = 2.500000e-01 : f32, softcap = 5.000000e+01 : f32, window = 4 : i64} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32>
+  %0 = llm.attention %q, %k, %v {causal = true, scale = 0.25 : f32, softcap = 50.0 : f32, window = 4} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32>
+  return %0 : tensor<1x4x8x16xf32>
+}
+
 // CHECK-LABEL: func @masks
 func.func @masks(%q: tensor<1x4x3x8xf32>, %k: tensor<1x1x6x8xf32>, %v: tensor<1x1x6x8xf32>, %keep: tensor<1x1x1x6xi1>, %bias: tensor<4x3x6xf32>) -> (tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>) {
   // CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f32} : (tensor<1x4x3x8xf32>, tensor<1x1x6x8xf32>, tensor<1x1x6x8xf32>, tensor<1x1x1x6xi1>) -> tensor<1x4x3x8xf32>

@@ -724,6 +724,45 @@ func.func @mask_operands(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: t
 
 // -----
 
+// Gemma 2's logit soft-capping: the scaled scores divided by the cap, tanh,
+// times the cap, then the mask: softcap = 2 and the product's factor under
+// the cap, 0.125, as the scale (2 * tanh(0.125 s / 2)). A tanh read twice,
+// or a cap after the mask, stays.
+// CHECK-LABEL: func @softcap
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>, %[[M:.*]]: tensor<1x1x1x4xf32>)
+// CHECK: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[M]] {scale = 1.250000e-01 : f32, softcap = 2.000000e+00 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x8xf32>
+// CHECK: llm.tanh
+// CHECK: llm.softmax
+// CHECK: llm.tanh
+// CHECK: llm.softmax
+// CHECK-NOT: llm.attention
+func.func @softcap(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<1x1x1x4xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) {
+  %eighth = llm.constant dense<0.125> : tensor<f32>
+  %cap = llm.constant dense<2.0> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %scaled = llm.mul %s, %eighth : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %over = llm.div %scaled, %cap : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %t = llm.tanh %over : tensor<1x2x4x4xf32>
+  %capped = llm.mul %t, %cap : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %a = llm.add %capped, %m : (tensor<1x2x4x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %t1 = llm.tanh %s1 : tensor<1x2x4x4xf32>
+  %c1 = llm.mul %t1, %cap : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p1 = llm.softmax %c1 {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %s2 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %a2 = llm.add %s2, %m : (tensor<1x2x4x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x4xf32>
+  %t2 = llm.tanh %a2 : tensor<1x2x4x4xf32>
+  %c2 = llm.mul %t2, %cap : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p2 = llm.softmax %c2 {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o2 = llm.matmul %p2, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o, %o2, %t1, %o1 : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>
+}
+
+// -----
+
 // Joins the causal split leaves whole: a band around the diagonal (not
 // the causal rule, with or without a window) and the padding; an or of keys
 // that attend (it lets more through, not less); a fill that is not large

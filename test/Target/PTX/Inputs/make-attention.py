@@ -24,6 +24,8 @@ llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
   window     a causal sliding window of 50 keys (Mistral's), 4 query heads
              over 2 kv heads, seq 200, d 64: the last query block's loop
              starts at key block 128
+  softcap    Gemma 2's logit soft-capping, 3 * tanh(s / 3) of the scaled
+             scores before a causal mask, seq 90, d 64
 """
 import os
 import sys
@@ -55,22 +57,24 @@ def export(name, module, inputs, reference, float16=False):
     np.save(os.path.join(folder, "expected_y.npy"), reference.float().numpy())
 
 
-def reference(q, k, v, scale, mask=None):
+def reference(q, k, v, scale, mask=None, softcap=None):
     q, k, v = q.double(), k.double(), v.double()
     if k.shape[1] != q.shape[1]:
         k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
         v = v.repeat_interleave(q.shape[1] // v.shape[1], dim=1)
     s = q @ k.transpose(-1, -2) * scale
+    if softcap:
+        s = torch.tanh(s / softcap) * softcap
     if mask is not None:
         s = s + mask.double()
     return torch.softmax(s, dim=-1) @ v
 
 
 class Attention(torch.nn.Module):
-    def __init__(self, scale, causal=False, groups=1, window=None):
+    def __init__(self, scale, causal=False, groups=1, window=None, softcap=None):
         super().__init__()
         self.scale, self.causal, self.groups = scale, causal, groups
-        self.window = window
+        self.window, self.softcap = window, softcap
 
     def forward(self, q, k, v, mask=None):
         if self.groups > 1:  # as Llama exports repeat their kv heads
@@ -78,6 +82,8 @@ class Attention(torch.nn.Module):
             k = k[:, :, None].expand(b, h, self.groups, n, d).reshape(b, h * self.groups, n, d)
             v = v[:, :, None].expand(b, h, self.groups, n, d).reshape(b, h * self.groups, n, d)
         s = q @ k.transpose(-1, -2) * self.scale
+        if self.softcap:
+            s = torch.tanh(s / self.softcap) * self.softcap
         if self.causal:
             n, m = s.shape[-2], s.shape[-1]
             future = torch.triu(torch.full((n, m), float("-inf")), 1)
@@ -137,3 +143,7 @@ q, k, v = rand(1, 4, 200, 64), rand(1, 2, 200, 64), rand(1, 2, 200, 64)
 export("window", Attention(0.125, causal=True, groups=2, window=50), {"q": q, "k": k, "v": v},
        reference(q, k, v, 0.125,
                  causal_mask(200) + torch.tril(torch.full((200, 200), float("-inf")), -50)))
+
+q, k, v = rand(1, 2, 90, 64), rand(1, 2, 90, 64), rand(1, 2, 90, 64)
+export("softcap", Attention(0.125, causal=True, softcap=3.0), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 0.125, causal_mask(90), softcap=3.0))
