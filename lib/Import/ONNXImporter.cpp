@@ -2886,88 +2886,31 @@ Value ONNXImporter::causalMask(int64_t seq, int64_t length, int64_t shift,
 /// when j <= i + T - S - window). With softcap > 0 the scaled
 /// scores are capped to softcap * tanh(score / softcap) before the mask
 /// (the op's `softcap`). With `sink` [Hq] each head's softmax has one more
-/// logit, the sink's, in its denominator: a composite on the kv heads
-/// gathered per query head.
+/// logit, the sink's, in its denominator (the op's `sink`).
 FailureOr<Value> ONNXImporter::groupedAttention(Value q, Value k, Value v,
                                                 Value mask, double scale,
                                                 double softcap, bool causal,
                                                 Value sink, int64_t window) {
   if (!q || !k || !v)
     return failure();
-  if (!sink) {
-    SmallVector<Value> operands{q, k, v};
-    if (mask)
-      operands.push_back(mask);
-    SmallVector<NamedAttribute> attributes{
-        namedAttr("scale", builder.getF32FloatAttr(scale)),
-        namedAttr("causal", builder.getBoolAttr(causal))};
-    if (causal && window > 0)
-      attributes.push_back(
-          namedAttr("window", builder.getI64IntegerAttr(window)));
-    if (softcap > 0)
-      attributes.push_back(
-          namedAttr("softcap", builder.getF32FloatAttr(softcap)));
-    return create<llm::AttentionOp>(operands, attributes);
-  }
-  Type element = typeOf(q).getElementType();
-  int64_t heads = typeOf(q).getDimSize(1), kvHeads = typeOf(k).getDimSize(1),
-          seq = typeOf(q).getDimSize(2), length = typeOf(k).getDimSize(2);
-  if (causal)
-    mask = combinedMask(mask, causalMask(seq, length, length - seq, {}, window),
-                        element);
-  SmallVector<int64_t> owners;
-  for (int64_t h = 0; h < heads; ++h)
-    owners.push_back(h / (heads / kvHeads));
-  Value owner = indexConstant({heads}, owners);
-  auto perQueryHead = [&](Value x) -> Value {
-    return orNull(create<llm::GatherOp>(
-        {x, owner}, {namedAttr("axis", builder.getI64IntegerAttr(1))}));
-  };
-  Value keys = perQueryHead(k), values = perQueryHead(v);
-  if (!keys || !values)
-    return failure();
-  FailureOr<Value> product = plainMatMul(q, keys, /*transposeRhs=*/true);
-  if (failed(product))
-    return failure();
-  Value scores = emit<llm::MulOp>({*product, scalarOf(element, scale)});
-  if (softcap > 0)
-    scores = emit<llm::MulOp>(
-        {emit<llm::TanhOp>(
-             {emit<llm::MulOp>({scores, scalarOf(element, 1.0 / softcap)})}),
-         scalarOf(element, softcap)});
+  SmallVector<Value> operands{q, k, v};
   if (mask)
-    scores = typeOf(mask).getElementType().isInteger(1)
-                 ? emit<llm::WhereOp>(
-                       {mask, scores,
-                        scalarOf(element,
-                                 -std::numeric_limits<double>::infinity())})
-                 : emit<llm::AddOp>({scores, mask});
-  if (!sink)
-    return weighByScores(scores, values);
-  // The sink as key T of every row: softmax over T + 1 logits, the sink's
-  // probability dropped.
-  if (!scores)
-    return failure();
-  int64_t batch = typeOf(q).getDimSize(0);
-  FailureOr<Value> column = reshape(sink, {1, heads, 1, 1});
-  FailureOr<Value> wide =
-      succeeded(column)
-          ? create<llm::ExpandOp>(*column, {},
-                                  RankedTensorType::get({batch, heads, seq, 1},
-                                                        element))
-          : FailureOr<Value>(failure());
-  if (failed(wide))
-    return failure();
-  Value extended = concatAlong({scores, *wide}, 3);
-  FailureOr<Value> probs =
-      extended ? create<llm::SoftmaxOp>(
-                     extended, {namedAttr("axis", builder.getI64IntegerAttr(3))},
-                     extended.getType())
-               : FailureOr<Value>(failure());
-  Value kept = succeeded(probs) ? sliceAlong(*probs, 3, 0, length) : Value();
-  if (!kept)
-    return failure();
-  return plainMatMul(kept, values);
+    operands.push_back(mask);
+  if (sink)
+    operands.push_back(sink);
+  SmallVector<NamedAttribute> attributes{
+      namedAttr("scale", builder.getF32FloatAttr(scale)),
+      namedAttr("causal", builder.getBoolAttr(causal)),
+      namedAttr(
+          "operandSegmentSizes",
+          builder.getDenseI32ArrayAttr({1, 1, 1, mask ? 1 : 0, sink ? 1 : 0}))};
+  if (causal && window > 0)
+    attributes.push_back(
+        namedAttr("window", builder.getI64IntegerAttr(window)));
+  if (softcap > 0)
+    attributes.push_back(
+        namedAttr("softcap", builder.getF32FloatAttr(softcap)));
+  return create<llm::AttentionOp>(operands, attributes);
 }
 
 /// ONNX's Attention (opset 23; opset 24's nonpad_kv_seqlen) as its
@@ -3294,10 +3237,9 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
 ///   softcap * tanh(score / softcap) when softcap > 0, plus attention_bias;
 ///   smooth_softmax adds a logit 0, head_sink [Hq] each head's own, to the
 ///   softmax's denominator.
-/// Without a sink it is one llm.attention with grouped kv heads (causal,
-/// with the window as its `window`, on a first prompt; a mask where a
-/// run-time past length decides; softcap as its `softcap`); with one,
-/// groupedAttention's composite.
+/// It is one llm.attention with grouped kv heads (causal, with the window
+/// as its `window`, on a first prompt; a mask where a run-time past length
+/// decides; softcap as its `softcap`, the sink as its `sink`).
 LogicalResult ONNXImporter::importGroupQueryAttention() {
   if (failed(requireInputs(1)))
     return failure();

@@ -141,6 +141,22 @@ func.func @main() {
   %fused_c = llm.attention %q, %k, %v {causal = true, scale = 0.5 : f32, softcap = 0.75 : f32} : (tensor<1x4x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x3xf32>) -> tensor<1x4x3x3xf32>
   call @max_difference(%chain_c, %fused_c) : (tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>) -> ()
 
+  // Attention sinks on the causal rule, as ONNX Runtime's head_sink
+  // composite writes them: each head's sink one more column of the masked
+  // scores, the softmax over all, the sink's column dropped. The largest
+  // difference to that chain:
+  // CHECK:      rank = 0
+  // CHECK-NEXT: {{^\[0\]$}}
+  %sinks = arith.constant dense<[0.5, -1.0, 2.0, 0.0]> : tensor<4xf32>
+  %sink_col = llm.reshape %sinks : (tensor<4xf32>) -> tensor<1x4x1x1xf32>
+  %sink_wide = llm.expand %sink_col : (tensor<1x4x1x1xf32>) -> tensor<1x4x3x1xf32>
+  %with_sink = llm.concat %masked, %sink_wide {axis = 3 : i64} : (tensor<1x4x3x5xf32>, tensor<1x4x3x1xf32>) -> tensor<1x4x3x6xf32>
+  %probs_s = llm.softmax %with_sink {axis = 3 : i64} : tensor<1x4x3x6xf32>
+  %weights_s = tensor.extract_slice %probs_s[0, 0, 0, 0] [1, 4, 3, 5] [1, 1, 1, 1] : tensor<1x4x3x6xf32> to tensor<1x4x3x5xf32>
+  %chain_s = llm.matmul %weights_s, %v_r : (tensor<1x4x3x5xf32>, tensor<1x4x5x3xf32>) -> tensor<1x4x3x3xf32>
+  %fused_s = llm.attention %q, %k, %v sink(%sinks) {causal = true, scale = 0.5 : f32} : (tensor<1x4x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x3xf32>, tensor<4xf32>) -> tensor<1x4x3x3xf32>
+  call @max_difference(%chain_s, %fused_s) : (tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>) -> ()
+
   // An additive float mask with a -inf key.
   // The largest difference to the chain:
   // CHECK:      rank = 0

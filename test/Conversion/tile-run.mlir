@@ -30,15 +30,19 @@
 // RUN: | grep -v "Unranked Memref" > %t.small
 // RUN: diff %t.untiled %t.small
 
-// Eight results, each printed in full. The NPU keeps the RMS norm whole
-// (one tile fits), so seven of the eight ops are tiled there. With the
-// small overrides, the three causal attentions are tiled along their query
+// Nine results, each printed in full. The NPU keeps the RMS norm whole
+// (one tile fits), so eight of the nine ops are tiled there. With the
+// small overrides, the four causal attentions are tiled along their query
 // rows.
-// CHECK-COUNT-8: {{^}}[{{\[}}
-// NPU-COUNT-7: scf.forall (
+// CHECK-COUNT-9: {{^}}[{{\[}}
+// NPU-COUNT-8: scf.forall (
 // NPU-NOT: scf.forall (
-// H100-COUNT-8: scf.forall (
+// H100-COUNT-9: scf.forall (
 // H100-NOT: scf.forall (
+// The sinks of a tile of one head: that head's.
+// RUN: FileCheck %s --check-prefix=SINK --input-file=%t.h100.mlir
+// SINK: %[[S:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}] [1] [1] : tensor<4xf32> to tensor<1xf32>
+// SINK: llm.attention {{.*}} sink(%[[S]]) {{.*}} tensor<1xf32>) -> tensor<1x1x{{[0-9]+}}x8xf32>
 // SMALL-LABEL: func.func @main
 // SMALL: scf.for
 // SMALL: tensor.generate
@@ -148,6 +152,12 @@ func.func @main() {
   %gatt = llm.attention %gq, %ck, %cv, %gmask {scale = 0.35 : f32, causal = true} : (tensor<1x4x16x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>, tensor<1x1x16x20xi1>) -> tensor<1x4x16x8xf32>
   %gattu = tensor.cast %gatt : tensor<1x4x16x8xf32> to tensor<*xf32>
   call @print(%gattu) : (tensor<*xf32>) -> ()
+
+  // The same with a sink per query head: a tile of heads takes its sinks.
+  %sinks = arith.constant dense<[0.5, -1.0, 2.0, 0.25]> : tensor<4xf32>
+  %satt = llm.attention %gq, %ck, %cv, %gmask sink(%sinks) {scale = 0.35 : f32, causal = true} : (tensor<1x4x16x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>, tensor<1x1x16x20xi1>, tensor<4xf32>) -> tensor<1x4x16x8xf32>
+  %sattu = tensor.cast %satt : tensor<1x4x16x8xf32> to tensor<*xf32>
+  call @print(%sattu) : (tensor<*xf32>) -> ()
 
   // Layer norm with bias, RMS norm, softmax over a middle axis.
   %n0 = tensor.extract_slice %w3[500] [1024] [1] : tensor<16384xf32> to tensor<1024xf32>

@@ -344,7 +344,8 @@ class LlamaAttention(nn.Module):
         x = x[:, :, None, :, :].expand(batch, kv_heads, repeats, seq, head_dim)
         return x.reshape(batch, kv_heads * repeats, seq, head_dim)
 
-    def forward(self, x, cos, sin, mask):
+    def heads(self, x, cos, sin):
+        """q, k and v [B, H, T, D]: rotary on q and k, kv heads repeated."""
         batch, seq, _ = x.shape
         q = self.q_proj(x).view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(batch, seq, self.n_kv_heads, self.head_dim).transpose(1, 2)
@@ -352,6 +353,11 @@ class LlamaAttention(nn.Module):
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k, v = self.repeat_kv(k), self.repeat_kv(v)
+        return q, k, v
+
+    def forward(self, x, cos, sin, mask):
+        batch, seq, _ = x.shape
+        q, k, v = self.heads(x, cos, sin)
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)
         scores = scores.masked_fill(mask, float("-inf"))
         y = F.softmax(scores, dim=-1) @ v
@@ -412,6 +418,69 @@ class Llama(nn.Module):
         for block in self.blocks:
             h = block(h, cos, sin, mask)
         return self.lm_head(self.norm(h))
+
+
+# --------------------------------------------------------------------------
+# gpt-oss-style attention (Hugging Face's eager form) on the Llama blocks:
+# a learned sink logit per query head joins each row's softmax (the scores
+# concatenated with the expanded sinks, the row maximum subtracted, softmax,
+# the sink column dropped), grouped kv heads, sliding-window (4 positions,
+# even layers) and full (odd layers) causal masks with left padding from
+# attention_mask (Hugging Face's 4-D additive mask), rotary positions counted
+# from the mask. Dense MLPs stand in for gpt-oss's mixture of experts.
+# --------------------------------------------------------------------------
+class GptOssAttention(LlamaAttention):
+    def __init__(self, config: LlamaConfig):
+        super().__init__(config)
+        self.sinks = nn.Parameter(torch.zeros(config.n_heads))
+
+    def forward(self, x, cos, sin, bias):
+        batch, seq, _ = x.shape
+        q, k, v = self.heads(x, cos, sin)
+        w = torch.matmul(q, k.transpose(2, 3)) * self.head_dim ** -0.5 + bias
+        sinks = self.sinks.reshape(1, -1, 1, 1).expand(batch, -1, seq, -1)
+        combined = torch.cat([w, sinks], dim=-1)
+        combined = combined - combined.max(dim=-1, keepdim=True).values
+        probs = F.softmax(combined, dim=-1, dtype=combined.dtype)
+        y = torch.matmul(probs[..., :-1], v)
+        return self.o_proj(y.transpose(1, 2).reshape(batch, seq, -1))
+
+
+class GptOss(nn.Module):
+    def __init__(self, config: LlamaConfig, window=4):
+        super().__init__()
+        self.config, self.window = config, window
+        head_dim = config.d_model // config.n_heads
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.blocks = nn.ModuleList(LlamaBlock(config) for _ in range(config.n_layers))
+        for block in self.blocks:
+            block.attn = GptOssAttention(config)
+        self.norm = RMSNorm(config.d_model, config.eps)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.register_buffer("inv_freq", 1.0 / (config.rope_theta ** (
+            torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)), persistent=False)
+
+    def forward(self, input_ids, attention_mask):
+        h = self.embed_tokens(input_ids)
+        positions = (torch.cumsum(attention_mask, -1) - 1).clamp(min=0).float()
+        freqs = positions[:, :, None] * self.inv_freq[None, None, :]
+        angles = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = angles.cos()[:, None].to(h.dtype), angles.sin()[:, None].to(h.dtype)
+        local = causal_padding_bias(attention_mask, h.dtype, self.window)
+        full = causal_padding_bias(attention_mask, h.dtype)
+        for index, block in enumerate(self.blocks):
+            h = block(h, cos, sin, full if index % 2 else local)
+        return self.lm_head(self.norm(h))
+
+
+def build_gpt_oss(args) -> nn.Module:
+    model = GptOss(LlamaConfig())
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    _randomize_rms_norms(model, generator)
+    with torch.no_grad():
+        for block in model.blocks:
+            block.attn.sinks.copy_(torch.randn(block.attn.sinks.shape, generator=generator))
+    return model
 
 
 def llama_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
@@ -1603,6 +1672,7 @@ MODELS: Dict[str, ModelSpec] = {
     "gemma": masked_lm(build_gemma, GemmaConfig().vocab_size),
     "gemma-sliding": masked_lm(lambda args: build_gemma(args, window=4),
                                GemmaConfig().vocab_size),
+    "gpt-oss": masked_lm(build_gpt_oss, LlamaConfig().vocab_size),
     "gemma2": masked_lm(lambda args: build_gemma(args, window=4, softcap=1.0,
                                                  final_softcap=5.0, alternate=True),
                         GemmaConfig().vocab_size),

@@ -446,6 +446,19 @@ LogicalResult AttentionOp::verify() {
   if (std::optional<APFloat> softcap = getSoftcap())
     if (!softcap->isFiniteNonZero() || softcap->isNegative())
       return emitOpError("expects a finite softcap > 0");
+  RankedTensorType queryType = getQuery().getType();
+  if (Value sink = getSink(); sink && queryType.getRank() >= 3) {
+    auto sinkType = rankedOf(sink.getType());
+    int64_t heads = queryType.getDimSize(queryType.getRank() - 3);
+    if (sinkType.getRank() != 1 ||
+        sinkType.getElementType() != queryType.getElementType() ||
+        (!ShapedType::isDynamic(heads) &&
+         !ShapedType::isDynamic(sinkType.getDimSize(0)) &&
+         sinkType.getDimSize(0) != heads))
+      return emitOpError() << "expects a sink [" << heads
+                           << "] of the query's element type (one logit per "
+                              "query head)";
+  }
   return success();
 }
 

@@ -242,7 +242,8 @@ def LLM_SoftmaxOp : LLM_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor]> {
+def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor,
+                                           AttrSizedOperandSegments]> {
   let summary = "scaled dot-product attention with grouped kv heads";
   let description = [{
     `softmax(query x key^T * scale + mask) x value` over the last two dims:
@@ -268,23 +269,29 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor]> {
     - `softcap` c > 0 (Gemma 2's attention logit soft-capping, ONNX's and
       ONNX Runtime's `softcap`) caps the scaled scores to
       `c * tanh(score / c)` before the mask is applied.
+    - `sink` [Hq], optional (gpt-oss's attention sinks, ONNX Runtime's
+      `head_sink`; zeros for its `smooth_softmax`): one more logit per query
+      head in each row's softmax, which weighs no value: key j gets
+      `exp(s_j - m) / (sum_k exp(s_k - m) + exp(sink_h - m))`, m the maximum
+      of the row's scores and the sink.
 
     Softmax runs over Sk and subtracts the row maximum first. A row in which
     every score is -inf (fully masked: all mask entries false or -inf, or
     causal with Sq > Sk for the first Sq - Sk rows) has no defined softmax;
     its result is zeros, as fused kernels (FlashAttention) give, not the NaN
-    of an unfused `softmax` of -inf scores.
+    of an unfused `softmax` of -inf scores (with a sink it is zeros too: all
+    weight goes to the sink).
   }];
   let arguments = (ins LLM_FloatTensor:$query, LLM_FloatTensor:$key,
                        LLM_FloatTensor:$value, Optional<LLM_Tensor>:$mask,
-                       F32Attr:$scale,
+                       Optional<LLM_FloatTensor>:$sink, F32Attr:$scale,
                        DefaultValuedAttr<BoolAttr, "false">:$causal,
                        OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window,
                        OptionalAttr<F32Attr>:$softcap);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`,` $mask^)? attr-dict `:`
-    functional-type(operands, results)
+    $query `,` $key `,` $value (`,` $mask^)? (`sink` `(` $sink^ `)`)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -704,6 +704,127 @@ std::optional<MaskMatch> matchWhereMask(Operation *op, RankedTensorType type,
   return std::nullopt;
 }
 
+/// The sink logits [H] behind a [..., H, T, 1] column that extends the
+/// scores: `source`, a tensor with one value per head (the heads dim the
+/// only one above 1), under expands and reshapes; or, with the expansion
+/// folded into a constant, `values`, read off it once every element of a
+/// head is the same.
+struct SinkColumn {
+  Value source;
+  SmallVector<double> values;
+};
+
+std::optional<SinkColumn> matchSinkColumn(Value column, int64_t heads) {
+  RankedTensorType type = rankedOf(column);
+  int64_t rank = type.getRank();
+  if (rank < 3 || type.getDimSize(rank - 3) != heads ||
+      type.getShape().back() != 1)
+    return std::nullopt;
+  // Expanded from a tensor that, aligned to the column's trailing dims, is
+  // 1 everywhere but at the heads dim ([1, H, 1, 1], [H, 1, 1]); itself
+  // perhaps a reshape of the [H] logits.
+  Value value = column;
+  while (auto expand = value.getDefiningOp<ExpandOp>())
+    value = expand.getInput();
+  RankedTensorType valueType = rankedOf(value);
+  bool aligned = valueType.hasStaticShape() &&
+                 valueType.getNumElements() == heads &&
+                 valueType.getRank() <= rank;
+  for (int64_t i = 0; aligned && i < valueType.getRank(); ++i)
+    aligned = valueType.getDimSize(i) == 1 ||
+              rank - valueType.getRank() + i == rank - 3;
+  if (aligned) {
+    if (auto reshape = value.getDefiningOp<ReshapeOp>())
+      value = reshape.getInput();
+    return SinkColumn{value, {}};
+  }
+  auto elements = MaskEvaluator().evaluate(column);
+  if (failed(elements) || !type.hasStaticShape())
+    return std::nullopt;
+  // Row-major [outer..., H, T, 1]: element e belongs to head (e / T) % H.
+  int64_t rows = type.getDimSize(rank - 2);
+  SmallVector<double> values(heads);
+  for (int64_t e = 0, n = elements->size(); e < n; ++e) {
+    int64_t head = (e / rows) % heads;
+    if (e < rows * heads && e % rows == 0)
+      values[head] = (*elements)[e];
+    else if ((*elements)[e] != values[head])
+      return std::nullopt;
+  }
+  return SinkColumn{Value(), std::move(values)};
+}
+
+/// Attention with sinks as Hugging Face's gpt-oss writes it: the scores
+/// concatenated with a column of each head's sink logit, the row maximum
+/// optionally subtracted (`x - reduce_max(x)`, a no-op under softmax),
+/// softmax over the last axis, the sink's column sliced off.
+struct SinkSoftmax {
+  SoftmaxOp softmax;
+  Value scores;
+  SinkColumn sink;
+};
+
+std::optional<SinkSoftmax> matchSinkSoftmax(Value weights) {
+  auto slice = weights.getDefiningOp<SliceOp>();
+  if (!slice || !weights.hasOneUse())
+    return std::nullopt;
+  auto softmax = slice.getInput().getDefiningOp<SoftmaxOp>();
+  RankedTensorType type = rankedOf(slice.getInput());
+  int64_t rank = type.getRank();
+  if (!softmax || !softmax.getResult().hasOneUse() || rank < 3 ||
+      !type.hasStaticShape() ||
+      static_cast<int64_t>(softmax.getAxis()) != rank - 1)
+    return std::nullopt;
+  SmallVector<int64_t> ends(type.getShape());
+  ends.back() -= 1;
+  if (!llvm::all_of(slice.getStarts(), [](int64_t x) { return x == 0; }) ||
+      !llvm::all_of(slice.getSteps(), [](int64_t x) { return x == 1; }) ||
+      slice.getEnds() != ArrayRef<int64_t>(ends))
+    return std::nullopt;
+  Value extended = softmax.getInput();
+  if (auto sub = extended.getDefiningOp<SubOp>()) {
+    auto max = sub.getRhs().getDefiningOp<ReduceMaxOp>();
+    if (!max || max.getInput() != sub.getLhs() || !extended.hasOneUse() ||
+        !max.getResult().hasOneUse() ||
+        max.getAxes() != ArrayRef<int64_t>{rank - 1} ||
+        rankedOf(max.getResult()).getRank() != rank)
+      return std::nullopt;
+    extended = sub.getLhs();
+    if (!llvm::all_of(extended.getUsers(), [&](Operation *user) {
+          return user == sub || user == max;
+        }))
+      return std::nullopt;
+  } else if (!extended.hasOneUse()) {
+    return std::nullopt;
+  }
+  auto concat = extended.getDefiningOp<ConcatOp>();
+  if (!concat || concat.getInputs().size() != 2 ||
+      static_cast<int64_t>(concat.getAxis()) != rank - 1)
+    return std::nullopt;
+  Value scores = concat.getInputs()[0];
+  std::optional<SinkColumn> sink =
+      matchSinkColumn(concat.getInputs()[1], type.getDimSize(rank - 3));
+  if (!sink || !scores.hasOneUse())
+    return std::nullopt;
+  return SinkSoftmax{softmax, scores, std::move(*sink)};
+}
+
+/// The [H] sink operand of what matchSinkColumn matched.
+Value buildSink(PatternRewriter &rewriter, Location loc, const SinkColumn &sink,
+                Type element, int64_t heads) {
+  auto type = RankedTensorType::get({heads}, element);
+  if (sink.source)
+    return sink.source.getType() == type
+               ? sink.source
+               : ReshapeOp::create(rewriter, loc, type, sink.source)
+                     .getResult();
+  SmallVector<Attribute> values;
+  for (double x : sink.values)
+    values.push_back(FloatAttr::get(element, x));
+  return ConstantOp::create(rewriter, loc, type,
+                            DenseElementsAttr::get(type, values));
+}
+
 /// The key as matched: `base` in [B..., Hkv, Sk, D] layout once `permutation`
 /// (if any) is applied.
 struct KeyOperand {
@@ -723,14 +844,17 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     if (!isPlainProduct(output))
       return rewriter.notifyMatchFailure(output, "not a plain product");
     auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
+    std::optional<SinkSoftmax> sinkSoftmax;
+    if (!softmax && (sinkSoftmax = matchSinkSoftmax(output.getLhs())))
+      softmax = sinkSoftmax->softmax;
     if (!softmax || !softmax.getResult().hasOneUse())
       return rewriter.notifyMatchFailure(output,
                                          "lhs is no single-use softmax");
-    RankedTensorType scoresType = softmax.getType();
+    Value masked = sinkSoftmax ? sinkSoftmax->scores : softmax.getInput();
+    RankedTensorType scoresType = rankedOf(masked);
     int64_t rank = scoresType.getRank();
     if (rank < 3 || static_cast<int64_t>(softmax.getAxis()) != rank - 1)
       return rewriter.notifyMatchFailure(softmax, "not over the last axis");
-    Value masked = softmax.getInput();
     if (!masked.hasOneUse())
       return rewriter.notifyMatchFailure(softmax, "input has other users");
 
@@ -944,9 +1068,13 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
     }
     if (maskKind == MaskKind::Hide)
       mask = NotOp::create(rewriter, loc, mask.getType(), mask);
+    Value sink = sinkSoftmax ? buildSink(rewriter, loc, sinkSoftmax->sink,
+                                         scoresType.getElementType(),
+                                         scoresType.getDimSize(rank - 3))
+                             : Value();
     auto attention = AttentionOp::create(
         rewriter, loc, output.getType(), query, keyOperand, valueOperand, mask,
-        rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(causal),
+        sink, rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(causal),
         window ? rewriter.getI64IntegerAttr(*window) : IntegerAttr(),
         softcap > 0.0 ? rewriter.getF32FloatAttr(softcap) : FloatAttr());
 

@@ -173,6 +173,12 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       it becomes `window = W` as well. An `llm.attention` already in the
       input (from an importer of a fused attention op with a constant
       attention mask) has its mask operand read the same way;
+    - attention sinks as Hugging Face's gpt-oss writes them (the masked
+      scores concatenated with a column of each head's sink logit, the row
+      maximum optionally subtracted, softmax, the sink's column sliced
+      off) become the op's `sink` [H]: the logits under the column's
+      expand and reshape, or read off a constant column whose elements are
+      equal per head;
     - two masks, an `llm.add` inside such a where (BLOOM adds ALiBi, then
       hides keys) or a where inside an `llm.add` (GPT-2 hides future keys,
       then adds the padding), become one additive mask,

@@ -335,6 +335,7 @@ struct AttentionTiling
                                       broadcastDims(mask, scoreDims),
                                       domainShape, offsets, sizes, slices));
     }
+    bool hasMask = mask || causalRows;
     if (causalRows) {
       FailureOr<Value> causalMask = causalRowMask(
           b, loc, offsets[rowDim], sizes[rowDim], domainShape[rowDim],
@@ -348,10 +349,17 @@ struct AttentionTiling
       else
         operands.push_back(*causalMask);
     }
+    // The sink [Hq] follows the query heads.
+    Value sink = attention.getSink();
+    if (sink)
+      operands.push_back(sliceOperand(b, loc, sink, {headDim}, domainShape,
+                                      offsets, sizes, slices));
     TilingResult result =
         cloneOnTile(b, op, operands, sizes, std::move(slices));
+    auto tiled = cast<AttentionOp>(result.tiledOps.front());
+    tiled.getProperties().operandSegmentSizes = {1, 1, 1, hasMask ? 1 : 0,
+                                                 sink ? 1 : 0};
     if (causalRows) {
-      auto tiled = cast<AttentionOp>(result.tiledOps.front());
       tiled.setCausal(false);
       tiled.removeWindowAttr();
     }

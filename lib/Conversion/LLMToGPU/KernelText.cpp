@@ -1804,9 +1804,10 @@ namespace {
 /// The flat buffers of an attention kernel (q, k, v and the output in the
 /// spec's float type, the mask in its own) and its parameter list.
 struct AttentionBuffers {
-  std::string q, k, v, o, mask;
+  std::string q, k, v, o, mask, sink;
   explicit AttentionBuffers(const AttentionSpec &s) {
     const char *element = s.element.c_str();
+    sink = flatType(s.queryHeads, element);
     q = flatType(s.batch * s.queryHeads * s.seqQ * s.headDim, element);
     k = flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
     v = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
@@ -1819,6 +1820,8 @@ struct AttentionBuffers {
                                        "%value: " + v};
     if (s.mask != MaskKind::None)
       result.push_back("%mask: " + mask);
+    if (s.sink)
+      result.push_back("%sink: " + sink);
     result.push_back("%out: " + o);
     return result;
   }
@@ -1853,6 +1856,21 @@ std::string cappedScore(Writer &w, const AttentionSpec &s,
     return product;
   return w.fmul(w.math("tanh", product),
                 w.f32(double(s.softcap) * 1.4426950408889634));
+}
+
+/// The running maximum and sum a row's online softmax starts from: -inf
+/// and 0, or with a sink its head's logit (in log2 units) and exp2(0) = 1,
+/// the sum's 1 on `first` threads only (those whose partial sums add up to
+/// the row's).
+std::pair<std::string, std::string>
+softmaxStart(Writer &w, const AttentionSpec &s, const std::string &sinkType,
+             const std::string &head, const std::string &first) {
+  std::string zero = w.f32(0.0);
+  if (!s.sink)
+    return {w.f32(-INFINITY), zero};
+  std::string logit = w.fmul(w.loadF32("%sink", sinkType, head, s.element),
+                             w.f32(1.4426950408889634));
+  return {logit, w.select(first, w.f32(1.0), zero, "f32")};
 }
 
 /// The first key block a query block from row q0 needs: the block of its
@@ -1987,13 +2005,16 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   const int64_t valueTiles = valuePad / 8;
   const int64_t scoreTiles = kAttentionBlockK / 8;
   std::vector<std::string> args, inits, types32;
+  // A quad's 4 lanes hold partial sums of a row: lane 0 holds the sink's.
+  auto [startMax, startSum] = softmaxStart(
+      w, s, buffers.sink, head, w.cmp("eq", w.rem(lane, w.idx(4)), w.idx(0)));
   for (int h = 0; h < 2; ++h) { // running max per row half
     args.push_back(w.fresh("m"));
-    inits.push_back(negInf);
+    inits.push_back(startMax);
   }
   for (int h = 0; h < 2; ++h) { // running (per-thread partial) sum
     args.push_back(w.fresh("l"));
-    inits.push_back(zero);
+    inits.push_back(startSum);
   }
   for (int64_t i = 0; i < valueTiles * 4; ++i) {
     args.push_back(w.fresh("o"));
@@ -2376,9 +2397,11 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   };
   std::string keys = w.fresh("keys"), kb = w.fresh("kb");
   std::string m = w.fresh("m"), l = w.fresh("l");
+  auto [startMax, startSum] =
+      softmaxStart(w, s, buffers.sink, head, w.let("arith.constant true"));
   w.line(keys + ":2 = scf.for " + kb + " = " + keyStart + " to " + keyEnd +
          " step " + w.idx(kAttentionBlockK) + " iter_args(" + m + " = " +
-         negInf + ", " + l + " = " + zero + ") -> (f32, f32) {");
+         startMax + ", " + l + " = " + startSum + ") -> (f32, f32) {");
   {
     std::string blockMax = w.fresh("bmax"), j = w.fresh("j"), a = w.fresh("a");
     w.line(blockMax + " = scf.for " + j + " = " + c0 + " to " +

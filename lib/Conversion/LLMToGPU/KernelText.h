@@ -146,6 +146,8 @@ struct AttentionSpec {
   int64_t window = 0;
   /// Logit soft-capping c * tanh(score / c) before the mask; 0 for none.
   float softcap = 0.0f;
+  /// A sink logit per query head (a [queryHeads] buffer of `element`).
+  bool sink = false;
   MaskKind mask = MaskKind::None;
   /// Mask addressing over (batch*queryHeads index, query row, key col).
   Operand maskOperand;

@@ -1005,6 +1005,10 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   spec.window = op.getWindow().value_or(0);
   if (std::optional<APFloat> softcap = op.getSoftcap())
     spec.softcap = softcap->convertToFloat();
+  Value sink = op.getSink();
+  if (sink && kernelFloat(sink) != element)
+    return success();
+  spec.sink = static_cast<bool>(sink);
   if (spec.headDim > 256 || spec.valueDim > 256)
     return success(); // register tiles are sized for head dims up to 256
   if (mask) {
@@ -1035,6 +1039,8 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   SmallVector<Value> inputs = {q, k, v};
   if (mask)
     inputs.push_back(mask);
+  if (sink)
+    inputs.push_back(sink);
   launch(op, spec.name,
          {(spec.seqQ + gk::kAttentionBlockQ - 1) / gk::kAttentionBlockQ,
           spec.batch * spec.queryHeads, 1},

@@ -1336,6 +1336,23 @@ public:
         [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
           return arith::MaximumFOp::create(b, nestedLoc, args[0], args[1]);
         });
+    // A sink is one more logit of each row, its head's: in the maximum,
+    // and in the sum after the keys' exponentials.
+    Value sink = adaptor.getSink();
+    RankedTensorType rowsType = tensorTypeOf(maximum);
+    AffineMap rowsIdentity =
+        rewriter.getMultiDimIdentityMap(rowsType.getRank());
+    AffineMap sinkMap =
+        AffineMap::get(rowsType.getRank(), 0, {dim(batchRank)}, ctx);
+    SmallVector<utils::IteratorType> rowsParallel(
+        rowsType.getRank(), utils::IteratorType::parallel);
+    if (sink)
+      maximum = createGeneric(
+          rewriter, loc, ValueRange{maximum, sink}, {rowsIdentity, sinkMap},
+          emptyLike(rewriter, loc, rowsType), rowsIdentity, rowsParallel,
+          [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+            return arith::MaximumFOp::create(b, nestedLoc, args[0], args[1]);
+          });
     Value exponentials = createGeneric(
         rewriter, loc, ValueRange{scores, maximum}, {identity, rowMap},
         emptyLike(rewriter, loc, scoresType), identity, parallel,
@@ -1355,6 +1372,18 @@ public:
         [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
           return arith::AddFOp::create(b, nestedLoc, args[0], args[1]);
         });
+    if (sink)
+      sum = createGeneric(
+          rewriter, loc, ValueRange{sum, maximum, sink},
+          {rowsIdentity, rowsIdentity, sinkMap},
+          emptyLike(rewriter, loc, rowsType), rowsIdentity, rowsParallel,
+          [](OpBuilder &b, Location nestedLoc, ValueRange args) -> Value {
+            return arith::AddFOp::create(
+                b, nestedLoc, args[0],
+                math::ExpOp::create(
+                    b, nestedLoc,
+                    arith::SubFOp::create(b, nestedLoc, args[2], args[1])));
+          });
     Value weights = createGeneric(
         rewriter, loc, ValueRange{exponentials, sum}, {identity, rowMap},
         emptyLike(rewriter, loc, scoresType), identity, parallel,

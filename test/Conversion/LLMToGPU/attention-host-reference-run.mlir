@@ -16,10 +16,10 @@
 // The host-reference module really calls the blocked algorithm.
 // RUN: llm-opt %s --llm-attention-host-reference | FileCheck %s --check-prefix=IR
 
-// 4*100*8 + 2*3*8 + 5*4 + 2*2*3*8 + 4*100*8 + 2*3*8 + 4*100*8 values;
-// zeros: the 2 rows of 4 that see no key (Sq > Sk, causal) and the
-// all-false mask row in each of 2 heads.
-// CHECK: 9812 numbers match, 24 exact zeros, largest difference
+// 4*100*8 + 2*3*8 + 5*4 + 2*2*3*8 + 4*100*8 + 2*3*8 + 4*100*8 + 4*100*8 +
+// 5*4 values; zeros: the 2 rows of 4 that see no key (Sq > Sk, causal),
+// twice, and the all-false mask row in each of 2 heads.
+// CHECK: 13032 numbers match, 32 exact zeros, largest difference
 // IR-NOT: llm.attention
 // IR: call @attention_0(
 // IR: func.func private @attention_0(
@@ -149,5 +149,17 @@ func.func @main() {
   %o8 = llm.attention %q1, %k1, %v1 {scale = 1.5 : f32, causal = true, softcap = 0.8 : f32} : (tensor<1x4x100x8xf32>, tensor<1x2x100x8xf32>, tensor<1x2x100x8xf32>) -> tensor<1x4x100x8xf32>
   %u8 = tensor.cast %o8 : tensor<1x4x100x8xf32> to tensor<*xf32>
   call @print(%u8) : (tensor<*xf32>) -> ()
+
+  // Attention sinks over two key blocks: the running maximum starts at the
+  // head's sink and the sum at 1; the first 2 of 5 queries see no key and
+  // give zeros (all weight on the sink).
+  %sinks = arith.constant dense<[1.0, -0.5, 3.0, 0.0]> : tensor<4xf32>
+  %sinks_one = arith.constant dense<[0.7]> : tensor<1xf32>
+  %o9 = llm.attention %q1, %k1, %v1 sink(%sinks) {scale = 1.5 : f32, causal = true, window = 30} : (tensor<1x4x100x8xf32>, tensor<1x2x100x8xf32>, tensor<1x2x100x8xf32>, tensor<4xf32>) -> tensor<1x4x100x8xf32>
+  %u9 = tensor.cast %o9 : tensor<1x4x100x8xf32> to tensor<*xf32>
+  call @print(%u9) : (tensor<*xf32>) -> ()
+  %o10 = llm.attention %q3, %k3, %v3 sink(%sinks_one) {scale = 1.0 : f32, causal = true} : (tensor<1x1x5x4xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>, tensor<1xf32>) -> tensor<1x1x5x4xf32>
+  %u10 = tensor.cast %o10 : tensor<1x1x5x4xf32> to tensor<*xf32>
+  call @print(%u10) : (tensor<*xf32>) -> ()
   return
 }

@@ -127,3 +127,11 @@ func.func @negative_softcap(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: 
   %0 = llm.attention %q, %k, %v {scale = 1.0 : f32, softcap = -30.0 : f32} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
   return %0 : tensor<4x8x16xf32>
 }
+
+// -----
+
+func.func @sink_per_kv_head(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>, %s: tensor<2xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{expects a sink [4] of the query's element type (one logit per query head)}}
+  %0 = llm.attention %q, %k, %v sink(%s) {scale = 1.0 : f32} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<2xf32>) -> tensor<1x4x8x16xf32>
+  return %0 : tensor<1x4x8x16xf32>
+}

@@ -34,6 +34,16 @@ func.func @softcap(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tenso
   return %0 : tensor<1x4x8x16xf32>
 }
 
+// Attention sinks (gpt-oss), one logit per query head, with a mask.
+// CHECK-LABEL: func @sinks
+func.func @sinks(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>, %m: tensor<1x1x1x8xi1>, %s: tensor<4xf32>) -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>) {
+  // CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} sink(%{{.*}}) {causal = true, scale = 2.500000e-01 : f32} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x1x1x8xi1>, tensor<4xf32>) -> tensor<1x4x8x16xf32>
+  %0 = llm.attention %q, %k, %v, %m sink(%s) {causal = true, scale = 0.25 : f32} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x1x1x8xi1>, tensor<4xf32>) -> tensor<1x4x8x16xf32>
+  // CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}} sink(%{{.*}}) {scale = 2.500000e-01 : f32} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<4xf32>) -> tensor<1x4x8x16xf32>
+  %1 = llm.attention %q, %k, %v sink(%s) {scale = 0.25 : f32} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<4xf32>) -> tensor<1x4x8x16xf32>
+  return %0, %1 : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>
+}
+
 // CHECK-LABEL: func @masks
 func.func @masks(%q: tensor<1x4x3x8xf32>, %k: tensor<1x1x6x8xf32>, %v: tensor<1x1x6x8xf32>, %keep: tensor<1x1x1x6xi1>, %bias: tensor<4x3x6xf32>) -> (tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>) {
   // CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f32} : (tensor<1x4x3x8xf32>, tensor<1x1x6x8xf32>, tensor<1x1x6x8xf32>, tensor<1x1x1x6xi1>) -> tensor<1x4x3x8xf32>

@@ -763,6 +763,53 @@ func.func @softcap(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<
 
 // -----
 
+// Attention sinks as Hugging Face's gpt-oss writes them: the masked scores
+// concatenated with a column of each head's sink logit, the row maximum
+// subtracted, softmax, the sink's column sliced off. The [H] logits become
+// the attention's sink: under the column's reshape and expand, or read off
+// the constant the expansion was folded into. A column whose values differ
+// along the rows is no sink and stays.
+// CHECK-LABEL: func @sinks
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>, %[[M:.*]]: tensor<1x1x4x4xf32>, %[[S:.*]]: tensor<2xf32>)
+// CHECK-DAG: %[[C:.*]] = llm.constant dense<[5.000000e-01, -1.000000e+00]> : tensor<2xf32>
+// CHECK: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[M]] sink(%[[S]]) {scale = 1.250000e-01 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>, tensor<2xf32>) -> tensor<1x2x4x8xf32>
+// CHECK: %[[B:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] sink(%[[C]]) {causal = true, scale = 1.000000e+00 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<2xf32>) -> tensor<1x2x4x8xf32>
+// CHECK: llm.softmax
+// CHECK-NOT: llm.attention
+func.func @sinks(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<1x1x4x4xf32>, %s: tensor<2xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) {
+  %eighth = llm.constant dense<0.125> : tensor<f32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %scaled = llm.mul %s0, %eighth : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %a0 = llm.add %scaled, %m : (tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %col = llm.reshape %s : (tensor<2xf32>) -> tensor<1x2x1x1xf32>
+  %wide = llm.expand %col : (tensor<1x2x1x1xf32>) -> tensor<1x2x4x1xf32>
+  %c0 = llm.concat %a0, %wide {axis = 3 : i64} : (tensor<1x2x4x4xf32>, tensor<1x2x4x1xf32>) -> tensor<1x2x4x5xf32>
+  %mx = llm.reduce_max %c0 {axes = array<i64: 3>} : (tensor<1x2x4x5xf32>) -> tensor<1x2x4x1xf32>
+  %d0 = llm.sub %c0, %mx : (tensor<1x2x4x5xf32>, tensor<1x2x4x1xf32>) -> tensor<1x2x4x5xf32>
+  %p0 = llm.softmax %d0 {axis = 3 : i64} : tensor<1x2x4x5xf32>
+  %w0 = llm.slice %p0 {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 1, 2, 4, 4>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x5xf32>) -> tensor<1x2x4x4xf32>
+  %o0 = llm.matmul %w0, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %folded = llm.constant dense<[[[[0.5], [0.5], [0.5], [0.5]], [[-1.0], [-1.0], [-1.0], [-1.0]]]]> : tensor<1x2x4x1xf32>
+  %ones = llm.constant dense<true> : tensor<4x4xi1>
+  %causal = llm.trilu %ones {upper = false} : tensor<4x4xi1>
+  %fill = llm.constant dense<0xFF800000> : tensor<f32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %a1 = llm.where %causal, %s1, %fill : (tensor<4x4xi1>, tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %c1 = llm.concat %a1, %folded {axis = 3 : i64} : (tensor<1x2x4x4xf32>, tensor<1x2x4x1xf32>) -> tensor<1x2x4x5xf32>
+  %p1 = llm.softmax %c1 {axis = 3 : i64} : tensor<1x2x4x5xf32>
+  %w1 = llm.slice %p1 {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 1, 2, 4, 4>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x5xf32>) -> tensor<1x2x4x4xf32>
+  %o1 = llm.matmul %w1, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %rows = llm.constant dense<[[[[0.5], [0.25], [0.5], [0.5]], [[-1.0], [-1.0], [-1.0], [-1.0]]]]> : tensor<1x2x4x1xf32>
+  %s2 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
+  %c2 = llm.concat %s2, %rows {axis = 3 : i64} : (tensor<1x2x4x4xf32>, tensor<1x2x4x1xf32>) -> tensor<1x2x4x5xf32>
+  %p2 = llm.softmax %c2 {axis = 3 : i64} : tensor<1x2x4x5xf32>
+  %w2 = llm.slice %p2 {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 1, 2, 4, 4>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x5xf32>) -> tensor<1x2x4x4xf32>
+  %o2 = llm.matmul %w2, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o0, %o1, %o2 : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+}
+
+// -----
+
 // Joins the causal split leaves whole: a band around the diagonal (not
 // the causal rule, with or without a window) and the padding; an or of keys
 // that attend (it lets more through, not less); a fill that is not large

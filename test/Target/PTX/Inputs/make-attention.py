@@ -26,6 +26,9 @@ llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
              starts at key block 128
   softcap    Gemma 2's logit soft-capping, 3 * tanh(s / 3) of the scaled
              scores before a causal mask, seq 90, d 64
+  sink       ONNX Runtime's GroupQueryAttention with head_sink (gpt-oss's
+             attention sinks), 4 query heads over 2 kv heads, a first
+             prompt of 150 (three key blocks), d 64
 """
 import os
 import sys
@@ -147,3 +150,42 @@ export("window", Attention(0.125, causal=True, groups=2, window=50), {"q": q, "k
 q, k, v = rand(1, 2, 90, 64), rand(1, 2, 90, 64), rand(1, 2, 90, 64)
 export("softcap", Attention(0.125, causal=True, softcap=3.0), {"q": q, "k": k, "v": v},
        reference(q, k, v, 0.125, causal_mask(90), softcap=3.0))
+
+
+def export_gqa_sink(name, seq, heads, kv_heads, d):
+    """A com.microsoft GroupQueryAttention node with head_sink, written with
+    onnx.helper; the reference is causal grouped attention whose softmax
+    also counts each head's sink."""
+    from onnx import TensorProto, helper
+    import onnx
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    q, k, v = rand(1, seq, heads * d), rand(1, seq, kv_heads * d), rand(1, seq, kv_heads * d)
+    sink = rand(heads)
+    node = helper.make_node(
+        "GroupQueryAttention",
+        ["q", "k", "v", "", "", "seqlens_k", "total", "", "", "", "", "sink"], ["y"],
+        domain="com.microsoft", num_heads=heads, kv_num_heads=kv_heads)
+    total = helper.make_tensor("total", TensorProto.INT32, [], [seq])
+    seqlens = helper.make_tensor("seqlens_k", TensorProto.INT32, [1], [seq - 1])
+    graph = helper.make_graph(
+        [node], "gqa_sink",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(t.shape))
+         for n, t in (("q", q), ("k", k), ("v", v), ("sink", sink))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, seq, heads * d])],
+        initializer=[total, seqlens])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(model, os.path.join(folder, "model.onnx"))
+    for n, t in (("q", q), ("k", k), ("v", v), ("sink", sink)):
+        np.save(os.path.join(folder, n + ".npy"), t.numpy())
+    qh = q.double().view(1, seq, heads, d).transpose(1, 2)
+    kh = k.double().view(1, seq, kv_heads, d).transpose(1, 2).repeat_interleave(heads // kv_heads, 1)
+    vh = v.double().view(1, seq, kv_heads, d).transpose(1, 2).repeat_interleave(heads // kv_heads, 1)
+    s = qh @ kh.transpose(-1, -2) * d ** -0.5 + causal_mask(seq).double()
+    s = torch.cat([s, sink.double().view(1, heads, 1, 1).expand(1, heads, seq, 1)], -1)
+    y = (torch.softmax(s, -1)[..., :-1] @ vh).transpose(1, 2).reshape(1, seq, heads * d)
+    np.save(os.path.join(folder, "expected_y.npy"), y.float().numpy())
+
+
+export_gqa_sink("sink", 150, 4, 2, 64)
