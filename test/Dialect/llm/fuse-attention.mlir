@@ -810,6 +810,35 @@ func.func @sinks(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x
 
 // -----
 
+// The same where(not(padding and causal), finfo.min, zeros) in bf16: the
+// zeros blob of 16-bit floats is read at compile time too.
+// CHECK-LABEL: func @bf16_zeros_blob
+// CHECK: llm.attention {{.*}} {causal = true, scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x1x4xbf16>) -> tensor<2x2x4x8xbf16>
+func.func @bf16_zeros_blob(%q: tensor<2x2x4x8xbf16>, %k: tensor<2x2x4x8xbf16>, %v: tensor<2x2x4x8xbf16>, %pad: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xbf16> {
+  %ones = llm.constant dense<true> : tensor<1x1x4x4xi1>
+  %causal = llm.trilu %ones {upper = false} : tensor<1x1x4x4xi1>
+  %keep = llm.and %pad, %causal : (tensor<2x1x1x4xi1>, tensor<1x1x4x4xi1>) -> tensor<2x1x4x4xi1>
+  %hide = llm.not %keep : tensor<2x1x4x4xi1>
+  %fill = llm.constant dense<-3.38953139E+38> : tensor<bf16>
+  %zeros = llm.constant dense_resource<zeros16> : tensor<2x1x4x4xbf16>
+  %m = llm.where %hide, %fill, %zeros : (tensor<2x1x4x4xi1>, tensor<bf16>, tensor<2x1x4x4xbf16>) -> tensor<2x1x4x4xbf16>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xbf16>, tensor<2x2x4x8xbf16>) -> tensor<2x2x4x4xbf16>
+  %a = llm.add %s, %m : (tensor<2x2x4x4xbf16>, tensor<2x1x4x4xbf16>) -> tensor<2x2x4x4xbf16>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<2x2x4x4xbf16>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xbf16>, tensor<2x2x4x8xbf16>) -> tensor<2x2x4x8xbf16>
+  return %o : tensor<2x2x4x8xbf16>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      zeros16: "0x0200000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    }
+  }
+#-}
+
+// -----
+
 // Joins the causal split leaves whole: a band around the diagonal (not
 // the causal rule, with or without a window) and the padding; an or of keys
 // that attend (it lets more through, not less); a fill that is not large
