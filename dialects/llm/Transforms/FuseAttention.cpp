@@ -13,8 +13,6 @@
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
-#include "mlir/IR/BuiltinDialect.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -333,30 +331,13 @@ private:
         return read(dense.getValues<APInt>());
       return failure();
     }
-    if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(attr))
-      if (std::optional<ArrayRef<float>> values = resource.tryGetAsArrayRef())
-        return SmallVector<double>(values->begin(), values->end());
     if (auto resource = dyn_cast<DenseBoolResourceElementsAttr>(attr))
       if (std::optional<ArrayRef<bool>> values = resource.tryGetAsArrayRef())
         return SmallVector<double>(values->begin(), values->end());
-    // 16-bit floats (bf16 and f16 exports' blobs, as torch.zeros).
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-      auto element = dyn_cast<FloatType>(resource.getElementType());
-      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-      if (!element || element.getWidth() != 16 || !blob ||
-          blob->getData().size() != size_t(count) * 2)
-        return failure();
-      ArrayRef<char> data = blob->getData();
-      SmallVector<double> result;
-      result.reserve(count);
-      for (int64_t i = 0; i < count; ++i) {
-        uint16_t bits = uint16_t(uint8_t(data[2 * i])) |
-                        uint16_t(uint8_t(data[2 * i + 1])) << 8;
-        result.push_back(APFloat(element.getFloatSemantics(), APInt(16, bits))
-                             .convertToDouble());
-      }
-      return result;
-    }
+    // Float blobs: f32, and bf16 and f16 exports' (torch.zeros).
+    if (isa<DenseResourceElementsAttr>(attr))
+      if (std::optional<std::vector<float>> values = floatElements(attr))
+        return SmallVector<double>(values->begin(), values->end());
     return failure();
   }
 
