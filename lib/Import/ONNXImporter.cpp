@@ -5756,9 +5756,19 @@ LogicalResult ONNXImporter::importScatter() {
       source.push_back(std::max<int64_t>(u, 0));
       written.push_back(u >= 0);
     }
-    FailureOr<Value> gathered = create<llm::GatherOp>(
-        {*flatUpdates, indexConstant({count}, source)},
-        {namedAttr("axis", builder.getI64IntegerAttr(0))});
+    // Updates that cover the data in order (torch writes a slice
+    // assignment x[..., :n] = y with n the whole dim as a ScatterND of every
+    // index) are read as they are.
+    bool inOrder =
+        static_cast<int64_t>(source.size()) == updateType.getNumElements() &&
+        llvm::all_of(llvm::enumerate(source), [](auto entry) {
+          return entry.value() == static_cast<int64_t>(entry.index());
+        });
+    FailureOr<Value> gathered =
+        inOrder ? *flatUpdates
+                : create<llm::GatherOp>(
+                      {*flatUpdates, indexConstant({count}, source)},
+                      {namedAttr("axis", builder.getI64IntegerAttr(0))});
     if (failed(gathered))
       return failure();
     Value combined = *gathered;

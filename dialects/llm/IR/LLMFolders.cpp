@@ -300,6 +300,21 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
+  // A transpose that moves only unit dims keeps the element order; reshaped
+  // back to its input's type, it is its input.
+  if (auto transpose = getInput().getDefiningOp<TransposeOp>()) {
+    ArrayRef<int64_t> inShape = transpose.getInput().getType().getShape();
+    int64_t previous = -1;
+    bool inOrder = transpose.getInput().getType() == getType();
+    for (int64_t dim : transpose.getPermutation()) {
+      if (!inOrder || inShape[dim] == 1)
+        continue;
+      inOrder = dim > previous;
+      previous = dim;
+    }
+    if (inOrder)
+      return transpose.getInput();
+  }
   if (auto producer = getInput().getDefiningOp<ReshapeOp>()) {
     getInputMutable().assign(producer.getInput());
     return getResult();

@@ -13,6 +13,7 @@
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -41,13 +42,75 @@ RankedTensorType rankedOf(Value value) {
   return cast<RankedTensorType>(value.getType());
 }
 
-/// The value of a splat float constant.
-std::optional<double> splatFloat(Value value) {
+/// The value of a splat constant (float, or integer when `integers`).
+std::optional<double> splatConstant(Value value, bool integers) {
   DenseElementsAttr dense;
-  if (!matchPattern(value, m_Constant(&dense)) || !dense.isSplat() ||
-      !isa<FloatType>(dense.getElementType()))
+  if (!matchPattern(value, m_Constant(&dense)) || !dense.isSplat())
     return std::nullopt;
-  return dense.getSplatValue<APFloat>().convertToDouble();
+  if (isa<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().convertToDouble();
+  if (integers && dense.getElementType().isSignlessInteger() &&
+      dense.getElementType().getIntOrFloatBitWidth() > 1)
+    return static_cast<double>(dense.getSplatValue<APInt>().getSExtValue());
+  return std::nullopt;
+}
+
+/// The value of a float expression that is the same everywhere and known at
+/// compile time: a splat constant, or scalar arithmetic on such values (the
+/// importer leaves float arithmetic to run time). Hugging Face's GPT-2
+/// divides its scores by torch.full([], v.size(-1) ** 0.5), which torch
+/// exports as pow(16, 0.5) + 0; a dynamic export casts the head size from
+/// the shape first. Evaluated in double; the scale it feeds is an f32
+/// attribute.
+std::optional<double> splatFloat(Value value, bool integers = false,
+                                 unsigned depth = 0) {
+  if (std::optional<double> constant = splatConstant(value, integers))
+    return constant;
+  Operation *op = value.getDefiningOp();
+  if (!op || depth > 8 || op->getNumResults() != 1)
+    return std::nullopt;
+  auto operand = [&](unsigned i, bool ints = false) {
+    return splatFloat(op->getOperand(i), ints, depth + 1);
+  };
+  // Shape-only ops on one element, and casts from integer shapes.
+  if (isa<ReshapeOp, ExpandOp, CastOp>(op)) {
+    auto type = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    if (!type || !type.hasStaticShape() || type.getNumElements() != 1)
+      return std::nullopt;
+    return operand(0, /*ints=*/isa<CastOp>(op));
+  }
+  auto unary = [&](auto fn) -> std::optional<double> {
+    if (std::optional<double> x = operand(0))
+      return fn(*x);
+    return std::nullopt;
+  };
+  if (isa<SqrtOp>(op))
+    return unary([](double x) { return std::sqrt(x); });
+  if (isa<RsqrtOp>(op))
+    return unary([](double x) { return 1.0 / std::sqrt(x); });
+  if (isa<ReciprocalOp>(op))
+    return unary([](double x) { return 1.0 / x; });
+  if (isa<NegOp>(op))
+    return unary([](double x) { return -x; });
+  if (op->getNumOperands() != 2 ||
+      !isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp>(op))
+    return std::nullopt;
+  std::optional<double> a = operand(0), b = operand(1);
+  if (!a || !b)
+    return std::nullopt;
+  if (isa<AddOp>(op))
+    return *a + *b;
+  if (isa<SubOp>(op))
+    return *a - *b;
+  if (isa<MulOp>(op))
+    return *a * *b;
+  if (isa<DivOp>(op))
+    return *a / *b;
+  if (isa<PowOp>(op))
+    return std::pow(*a, *b);
+  if (isa<MaxOp>(op))
+    return std::max(*a, *b);
+  return std::min(*a, *b);
 }
 
 /// `x * c`, `c * x` or `x / c` with a splat constant c that does not grow x,
@@ -557,6 +620,33 @@ FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
     return failure();
   std::optional<double> ifTrue = uniformFloat(where.getTrueValue());
   std::optional<double> ifFalse = uniformFloat(where.getFalseValue());
+  // where(c, fill, causal) or where(c, causal, fill): the causal additive
+  // mask with the keys c hides (attends) filled in, as Hugging Face's
+  // AttentionMaskConverter and _update_causal_mask write masked_fill on the
+  // causal buffer. The rest is where(c, fill, 0) (where(c, 0, fill)).
+  for (bool fillIfTrue : {true, false}) {
+    std::optional<double> fillValue = fillIfTrue ? ifTrue : ifFalse;
+    Value other = fillIfTrue ? where.getFalseValue() : where.getTrueValue();
+    if (!fillValue || *fillValue > kLargeNegative)
+      continue;
+    MaskClass causal =
+        constantMaskPattern(other, MaskKind::Additive, queryLength, keyLength);
+    if (causal.pattern != MaskPattern::Causal)
+      continue;
+    Type element = where.getType().getElementType();
+    Value condition = where.getCondition();
+    CausalRest result{rankedOf(condition).clone(element), Value(),
+                      causal.window};
+    if (!rewriter)
+      return result;
+    Location loc = op->getLoc();
+    Value fill = floatScalar(*rewriter, loc, element, *fillValue);
+    Value zero = floatScalar(*rewriter, loc, element, 0.0);
+    result.value =
+        WhereOp::create(*rewriter, loc, condition, fillIfTrue ? fill : zero,
+                        fillIfTrue ? zero : fill);
+    return result;
+  }
   if (!ifTrue || !ifFalse)
     return failure();
   MaskKind condition;
@@ -836,9 +926,8 @@ struct KeyOperand {
 /// Rewrites `matmul(softmax(mask(scale(matmul(q, k^T)))), v)`; the class
 /// comment of the pass lists the forms. Matching builds nothing; the rewrite
 /// starts once every check has passed.
-struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
-  FuseAttentionPattern(MLIRContext *context, FusionCount &count)
-      : OpRewritePattern<MatMulOp>(context), count(count) {}
+struct FuseAttentionPattern : CountingPattern<MatMulOp> {
+  using CountingPattern::CountingPattern;
 
   LogicalResult matchAndRewrite(MatMulOp output,
                                 PatternRewriter &rewriter) const override {
@@ -899,6 +988,20 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
       return value.hasOneUse() &&
              matchWhereMask(value.getDefiningOp(), scoresType, 1.0, isScores);
     };
+    // A where-mask under a positive scale (GPT-J and CodeGen divide the
+    // hidden scores and then add the padding): `factor` gets the scale.
+    auto hiddenUnderScale = [&](Value value, double &factor) {
+      factor = 1.0;
+      Value inner = peelScales(value, factor);
+      if (inner == value || factor <= 0.0 || !inner.hasOneUse())
+        return std::optional<MaskMatch>();
+      return matchWhereMask(inner.getDefiningOp(), scoresType, factor,
+                            isScores);
+    };
+    auto isScaledHiddenScores = [&](Value value) {
+      double factor;
+      return static_cast<bool>(hiddenUnderScale(value, factor));
+    };
     if (auto add = matchAddMask(maskOp, scoresType, isScores)) {
       std::tie(scaled, mask) = std::pair(add->scores, add->mask);
       maskKind = MaskKind::Additive;
@@ -918,6 +1021,14 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
                                   isScores);
       std::tie(scaled, mask, maskKind, fill, bias) = std::tuple(
           where->scores, where->mask, where->kind, where->fill, add->mask);
+    } else if (auto add =
+                   matchAddMask(maskOp, scoresType, isScaledHiddenScores);
+               add && scaleAbove == 1.0) {
+      // add(where(c, s, fill) * k, m) is where(c, s * k, fill * k) + m.
+      auto where = hiddenUnderScale(add->scores, scaleAbove);
+      std::tie(scaled, mask, maskKind, fill, bias) =
+          std::tuple(where->scores, where->mask, where->kind,
+                     where->fill * scaleAbove, add->mask);
     }
     if (maskOp && maskKind == MaskKind::None &&
         !isa<MatMulOp, MulOp, DivOp>(maskOp))
@@ -1115,8 +1226,6 @@ private:
       return {input, {}};
     return {input, permutation};
   }
-
-  FusionCount &count;
 };
 
 /// The ops between scores reshaped after their product and the softmax, as
@@ -1445,9 +1554,8 @@ struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
 /// part becomes `causal` and `window`, the rest (if any) stays the mask. An
 /// op already causal keeps the intersection, which is the mask's rule when
 /// that is causal.
-struct CausalMaskOperandPattern : OpRewritePattern<AttentionOp> {
-  CausalMaskOperandPattern(MLIRContext *context, FusionCount &count)
-      : OpRewritePattern<AttentionOp>(context), count(count) {}
+struct CausalMaskOperandPattern : CountingPattern<AttentionOp> {
+  using CountingPattern::CountingPattern;
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1487,9 +1595,205 @@ struct CausalMaskOperandPattern : OpRewritePattern<AttentionOp> {
     ++count;
     return success();
   }
+};
+
+/// A run-time mask over [..., T, S] scores rebuilt with one row: the
+/// attention_mask input broadcast over the queries (llm.expand), joined by
+/// elementwise ops with constants whose elements are all the same on the
+/// keys each query sees (the causal rule and window hide the others). Hugging
+/// Face's masks come as [B, 1, T, S] tensors whose rows differ only where
+/// the causal rule already hides keys; with one row the kernels read S
+/// values per batch instead of T x S.
+class RowNarrowing {
+public:
+  RowNarrowing(int64_t queryLength, int64_t keyLength, bool causal,
+               std::optional<int64_t> window)
+      : queryLength(queryLength), keyLength(keyLength), causal(causal),
+        window(window) {}
+
+  /// Whether `value` (aligned right to the scores) can be rebuilt with one
+  /// row.
+  bool analyze(Value value, int depth = 0) {
+    if (auto it = plans.find(value); it != plans.end())
+      return it->second.kind != Plan::Fail;
+    Plan plan = plan_(value, depth);
+    plans[value] = plan;
+    return plan.kind != Plan::Fail;
+  }
+
+  /// Builds what analyze planned (analyze(value) must have succeeded).
+  Value build(PatternRewriter &rewriter, Value value) {
+    auto it = built.find(value);
+    if (it != built.end())
+      return it->second;
+    const Plan &plan = plans.lookup(value);
+    Value result;
+    Location loc = value.getLoc();
+    RankedTensorType type = rankedOf(value);
+    switch (plan.kind) {
+    case Plan::Keep:
+      result = value;
+      break;
+    case Plan::Scalar: {
+      auto scalarType = RankedTensorType::get({}, type.getElementType());
+      Attribute element;
+      if (auto floatType = dyn_cast<FloatType>(type.getElementType()))
+        element = FloatAttr::get(floatType, plan.scalar);
+      else
+        element = IntegerAttr::get(type.getElementType(),
+                                   static_cast<int64_t>(plan.scalar));
+      result = ConstantOp::create(rewriter, loc, scalarType,
+                                  DenseElementsAttr::get(scalarType, element));
+      break;
+    }
+    case Plan::Forward:
+      result = build(rewriter, value.getDefiningOp()->getOperand(0));
+      break;
+    case Plan::Rebuild: {
+      Operation *op = value.getDefiningOp();
+      IRMapping mapping;
+      SmallVector<int64_t> shape;
+      for (Value operand : op->getOperands()) {
+        Value narrowed = build(rewriter, operand);
+        mapping.map(operand, narrowed);
+        shape = *broadcastShapes(shape, rankedOf(narrowed).getShape());
+      }
+      Operation *clone = rewriter.clone(*op, mapping);
+      clone->getResult(0).setType(type.clone(shape));
+      result = clone->getResult(0);
+      break;
+    }
+    case Plan::Fail:
+      llvm_unreachable("building an unplanned value");
+    }
+    built[value] = result;
+    return result;
+  }
 
 private:
-  FusionCount &count;
+  struct Plan {
+    /// Keep: already one row; Scalar: a constant uniform where keys are
+    /// seen; Forward: an expand's input; Rebuild: an elementwise op on
+    /// rebuilt operands.
+    enum Kind { Fail, Keep, Scalar, Forward, Rebuild } kind = Fail;
+    double scalar = 0.0;
+  };
+
+  /// Whether query i sees key j.
+  bool sees(int64_t i, int64_t j) const {
+    if (!causal)
+      return true;
+    int64_t diagonal = i + keyLength - queryLength;
+    return j <= diagonal && (!window || j > diagonal - *window);
+  }
+
+  /// The query dim of `type` aligned right to the scores, or -1 if it has
+  /// none or it is 1.
+  int64_t rowsDim(RankedTensorType type) const {
+    int64_t rank = type.getRank();
+    if (rank < 2 || type.getDimSize(rank - 2) == 1)
+      return -1;
+    return rank - 2;
+  }
+
+  Plan plan_(Value value, int depth) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type || !type.hasStaticShape() || depth > 12)
+      return {};
+    int64_t rows = rowsDim(type);
+    if (rows < 0)
+      return {Plan::Keep};
+    int64_t rank = type.getRank();
+    if (type.getDimSize(rows) != queryLength ||
+        (type.getDimSize(rank - 1) != 1 &&
+         type.getDimSize(rank - 1) != keyLength))
+      return {};
+    Operation *op = value.getDefiningOp();
+    if (!op || op->getNumResults() != 1)
+      return {};
+    // A constant: one value on every key some query sees.
+    auto elements = MaskEvaluator().evaluate(value);
+    if (succeeded(elements)) {
+      int64_t columns = type.getDimSize(rank - 1);
+      std::optional<double> uniform;
+      for (int64_t e = 0, n = elements->size(); e < n; ++e) {
+        int64_t i = (e / columns) % queryLength, j = e % columns;
+        bool seen = false;
+        for (int64_t k = columns == 1 ? 0 : j;
+             k < (columns == 1 ? keyLength : j + 1) && !seen; ++k)
+          seen = sees(i, k);
+        if (!seen)
+          continue;
+        if (uniform && *uniform != (*elements)[e])
+          return {};
+        uniform = (*elements)[e];
+      }
+      if (!uniform)
+        return {};
+      return {Plan::Scalar, *uniform};
+    }
+    if (isa<ExpandOp>(op))
+      return analyze(op->getOperand(0), depth + 1) ? Plan{Plan::Forward}
+                                                   : Plan{};
+    if (!isa<AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, AndOp, OrOp, XorOp,
+             EqualOp, LessOp, LessEqualOp, GreaterOp, GreaterEqualOp, WhereOp,
+             CastOp, NotOp, NegOp>(op))
+      return {};
+    for (Value operand : op->getOperands())
+      if (!analyze(operand, depth + 1))
+        return {};
+    return {Plan::Rebuild};
+  }
+
+  int64_t queryLength, keyLength;
+  bool causal;
+  std::optional<int64_t> window;
+  llvm::DenseMap<Value, Plan> plans;
+  llvm::DenseMap<Value, Value> built;
+};
+
+/// An llm.attention whose mask repeats one row for every query, up to the
+/// keys the causal rule hides, takes the mask with one row (RowNarrowing).
+struct NarrowMaskRowsPattern : CountingPattern<AttentionOp> {
+  using CountingPattern::CountingPattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Value mask = op.getMask();
+    if (!mask)
+      return rewriter.notifyMatchFailure(op, "no mask");
+    RankedTensorType maskType = rankedOf(mask);
+    RankedTensorType queryType = op.getQuery().getType();
+    int64_t rank = queryType.getRank();
+    int64_t queryLength = queryType.getDimSize(rank - 2);
+    int64_t keyLength = op.getKey().getType().getDimSize(rank - 2);
+    if (maskType.getRank() < 2 ||
+        maskType.getDimSize(maskType.getRank() - 2) == 1 ||
+        ShapedType::isDynamic(queryLength) || ShapedType::isDynamic(keyLength))
+      return rewriter.notifyMatchFailure(op, "mask has one row already");
+    std::optional<int64_t> window;
+    if (op.getWindow())
+      window = *op.getWindow();
+    RowNarrowing narrowing(queryLength, keyLength, op.getCausal(), window);
+    if (!narrowing.analyze(mask))
+      return rewriter.notifyMatchFailure(op, "mask rows differ");
+    rewriter.setInsertionPoint(op);
+    Value narrowed = narrowing.build(rewriter, mask);
+    // The op's rank, with one row.
+    SmallVector<int64_t> shape(maskType.getShape());
+    shape[shape.size() - 2] = 1;
+    ArrayRef<int64_t> built = rankedOf(narrowed).getShape();
+    for (size_t d = 0; d < shape.size(); ++d) {
+      size_t offset = shape.size() - built.size();
+      shape[d] = d < offset ? 1 : built[d - offset];
+    }
+    if (rankedOf(narrowed).getShape() != ArrayRef<int64_t>(shape))
+      narrowed = ReshapeOp::create(rewriter, op.getLoc(), maskType.clone(shape),
+                                   narrowed);
+    rewriter.modifyOpInPlace(op, [&] { op.getMaskMutable().assign(narrowed); });
+    ++count;
+    return success();
+  }
 };
 
 struct FuseAttentionPass
@@ -1498,16 +1802,18 @@ struct FuseAttentionPass
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    FusionCount fused, causalMasks;
+    FusionCount fused, causalMasks, rowMasks;
     patterns.add<FuseAttentionPattern>(&getContext(), fused);
     patterns.add<CausalMaskOperandPattern>(&getContext(), causalMasks);
+    patterns.add<NarrowMaskRowsPattern>(&getContext(), rowMasks);
     patterns.add<LiftMergedHeadsPattern, LiftRowFoldedHeadsPattern>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     reportFusionCounts(getOperation(), getArgument(), remarks,
                        {{"fused-attentions", &numFused, &fused},
-                        {"causal-masks", &numCausalMasks, &causalMasks}});
+                        {"causal-masks", &numCausalMasks, &causalMasks},
+                        {"row-masks", &numRowMasks, &rowMasks}});
   }
 };
 } // namespace

@@ -112,9 +112,8 @@ FailureOr<Value> integerProduct(PatternRewriter &rewriter, Operation *op,
 }
 
 /// llm.matmul (no epilogue, lhs not transposed) of two dequantized operands.
-struct FuseMatMul : OpRewritePattern<MatMulOp> {
-  FuseMatMul(MLIRContext *context, FusionCount &count)
-      : OpRewritePattern<MatMulOp>(context), count(count) {}
+struct FuseMatMul : CountingPattern<MatMulOp> {
+  using CountingPattern::CountingPattern;
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -128,15 +127,12 @@ struct FuseMatMul : OpRewritePattern<MatMulOp> {
     ++count;
     return success();
   }
-
-  FusionCount &count;
 };
 
 /// llm.gemm (alpha 1, A not transposed, beta 1 or no C) of two dequantized
 /// operands: the integer product plus C.
-struct FuseGemm : OpRewritePattern<GemmOp> {
-  FuseGemm(MLIRContext *context, FusionCount &count)
-      : OpRewritePattern<GemmOp>(context), count(count) {}
+struct FuseGemm : CountingPattern<GemmOp> {
+  using CountingPattern::CountingPattern;
 
   LogicalResult matchAndRewrite(GemmOp op,
                                 PatternRewriter &rewriter) const override {
@@ -157,8 +153,6 @@ struct FuseGemm : OpRewritePattern<GemmOp> {
     ++count;
     return success();
   }
-
-  FusionCount &count;
 };
 
 struct FuseDequantizedProductsPass

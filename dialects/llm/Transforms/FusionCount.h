@@ -14,6 +14,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Operation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
 #include <cstdint>
@@ -32,6 +33,15 @@ struct FusionCount {
     value += n;
     return *this;
   }
+};
+
+/// A rewrite pattern on `OpT` that counts its rewrites in `count`.
+template <typename OpT> struct CountingPattern : OpRewritePattern<OpT> {
+  CountingPattern(MLIRContext *context, FusionCount &count)
+      : OpRewritePattern<OpT>(context), count(count) {}
+
+protected:
+  FusionCount &count;
 };
 
 /// One count with the statistic it adds to and its name in remarks (the

@@ -149,13 +149,18 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
     - the scale is a multiply by, or a divide by, a scalar constant on the
       scores, on q or on k (several multiply together; on q also under
       reshapes and transposes, as Hugging Face's BART and OPT scale q
-      before splitting the heads), or the `scale` of the scores' matmul;
+      before splitting the heads), or the `scale` of the scores' matmul.
+      The constant may be a scalar expression of constants (casts,
+      reshapes, sqrt, rsqrt, reciprocal, neg, +, -, *, /, pow, max, min),
+      as GPT-2's `torch.full([], v.size(-1) ** 0.5)` exports `pow(16, 0.5)
+      + 0`;
     - the mask is an `llm.add` of a float tensor, or
       `llm.where(c, scores, fill)` / `llm.where(c, fill, scores)` with a
       boolean `c` and a fill of -inf or a large negative constant
       (<= -1e4), which becomes an i1 mask (or `llm.not c`); a positive
-      scale above such a where (GPT-J divides the masked scores) joins the
-      attention's scale if the scaled fill is still <= -1e4. Between the
+      scale above such a where (GPT-J divides the masked scores, and then
+      may add the padding) joins the attention's scale if the scaled fill
+      is still <= -1e4. Between the
       scale and the mask, a logit soft-cap `f2 * tanh(f1 * scores)` (Gemma
       2's `c * tanh(s / c)`, each op read once, f2 > 0) becomes
       `softcap = f2` with scale f1 * f2. A mask that
@@ -166,13 +171,24 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       build it from a causal buffer and `attention_mask` (`and` of keys
       that attend, `or` of hidden keys, a sum of additive masks, or
       `where(c, 0, fill)` / `where(c, fill, 0)` over such a `c`, through
-      `not`), becomes `causal = true` with the run-time part as the mask,
-      usually [B, 1, 1, S] where the whole was [B, 1, T, S]. The causal
+      `not`, or `where(c, fill, causal)` / `where(c, causal, fill)`: the
+      additive causal buffer with the keys of a run-time `c` filled in, as
+      Hugging Face's mask converter and `_update_causal_mask` write
+      masked_fill), becomes `causal = true` with the run-time part as the
+      mask, usually [B, 1, 1, S] where the whole was [B, 1, T, S]. The causal
       pattern may have a sliding window (each query sees only the W keys
       ending at its diagonal, as Mistral's, Gemma 2's and Phi-3's masks):
       it becomes `window = W` as well. An `llm.attention` already in the
       input (from an importer of a fused attention op with a constant
       attention mask) has its mask operand read the same way;
+    - the mask operand of an `llm.attention` that repeats one row for every
+      query is rebuilt with one row ([.., 1, S]): its run-time leaves are
+      `llm.expand`s over the queries of tensors with one row, joined by
+      elementwise ops (arithmetic, comparisons, logic, where, cast) with
+      constants whose elements are all equal on the keys each query sees
+      (under `causal` and `window`, the keys the causal rule hides do not
+      count), which become scalars. Hugging Face's [B, 1, T, S] masks so
+      become the [B, 1, 1, S] padding;
     - attention sinks as Hugging Face's gpt-oss writes them (the masked
       scores concatenated with a column of each head's sink logit, the row
       maximum optionally subtracted, softmax, the sink's column sliced
@@ -224,6 +240,8 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
               "attention chains fused into llm.attention">,
     Statistic<"numCausalMasks", "causal-masks",
               "llm.attention masks whose causal part became causal/window">,
+    Statistic<"numRowMasks", "row-masks",
+              "llm.attention masks rebuilt with one row">,
   ];
 }
 

@@ -86,6 +86,24 @@ func.func @reshape_chain(%x: tensor<2x3x4xf32>) -> tensor<6x4xf32> {
 
 // -----
 
+// A transpose that moves only unit dims, reshaped back to its input's type,
+// is its input (GPT-BigCode's mask after the heads are lifted out of the
+// query rows); one that reorders two dims of size > 1 is not.
+// CHECK-LABEL: func @unit_dim_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<3x1x12x12xf32>)
+// CHECK-NEXT: %[[T:.*]] = llm.transpose %[[X]] {permutation = array<i64: 0, 3, 1, 2>}
+// CHECK-NEXT: %[[R:.*]] = llm.reshape %[[T]]
+// CHECK-NEXT: return %[[X]], %[[R]]
+func.func @unit_dim_transpose(%x: tensor<3x1x12x12xf32>) -> (tensor<3x1x12x12xf32>, tensor<3x1x12x12xf32>) {
+  %0 = llm.transpose %x {permutation = array<i64: 0, 2, 1, 3>} : (tensor<3x1x12x12xf32>) -> tensor<3x12x1x12xf32>
+  %1 = llm.reshape %0 : (tensor<3x12x1x12xf32>) -> tensor<3x1x12x12xf32>
+  %2 = llm.transpose %x {permutation = array<i64: 0, 3, 1, 2>} : (tensor<3x1x12x12xf32>) -> tensor<3x12x1x12xf32>
+  %3 = llm.reshape %2 : (tensor<3x12x1x12xf32>) -> tensor<3x1x12x12xf32>
+  return %1, %3 : tensor<3x1x12x12xf32>, tensor<3x1x12x12xf32>
+}
+
+// -----
+
 // Data movement folds for any element type; float arithmetic does not fold.
 // CHECK-LABEL: func @float_constants
 // CHECK-DAG: llm.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>

@@ -943,3 +943,142 @@ func.func @masks_that_would_grow(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32
   %o = llm.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+// Scales that are constant expressions, not constants: Hugging Face's GPT-2
+// divides by torch.full([], v.size(-1) ** 0.5), exported as pow(16, 0.5) + 0;
+// a dynamic export casts the head size from the shape and takes its sqrt.
+// CHECK-LABEL: func @computed_scale
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x16xf32>, %[[K:.*]]: tensor<1x2x4x16xf32>, %[[V:.*]]: tensor<1x2x4x16xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 2.500000e-01 : f32}
+// CHECK-NEXT: %[[B:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 2.500000e-01 : f32}
+// CHECK-NEXT: return %[[A]], %[[B]]
+func.func @computed_scale(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x4x16xf32>, %v: tensor<1x2x4x16xf32>) -> (tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>) {
+  %sixteen = llm.constant dense<16.0> : tensor<f32>
+  %half = llm.constant dense<0.5> : tensor<f32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %root = llm.pow %sixteen, %half : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %full = llm.add %root, %zero : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x4xf32>
+  %d0 = llm.div %s0, %full : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p0 = llm.softmax %d0 {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32>
+  %size = llm.constant dense<16> : tensor<1xi64>
+  %sizef = llm.cast %size : (tensor<1xi64>) -> tensor<1xf32>
+  %sqrt = llm.sqrt %sizef : tensor<1xf32>
+  %inv = llm.reciprocal %sqrt : tensor<1xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x4xf32>
+  %m1 = llm.mul %s1, %inv : (tensor<1x2x4x4xf32>, tensor<1xf32>) -> tensor<1x2x4x4xf32>
+  %p1 = llm.softmax %m1 {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o0, %o1 : tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>
+}
+
+// -----
+
+// GPT-J and CodeGen: the causal where, then the scale, then the padding
+// added.
+// CHECK-LABEL: func @scaled_where_then_padding
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[PAD:.*]]: tensor<2x1x1x4xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[PAD]] {causal = true, scale = 0.353553385 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @scaled_where_then_padding(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32> {
+  %ones = llm.constant dense<true> : tensor<1x1x4x4xi1>
+  %causal = llm.trilu %ones {upper = false} : tensor<1x1x4x4xi1>
+  %low = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %w = llm.where %causal, %s, %low : (tensor<1x1x4x4xi1>, tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %root = llm.constant dense<2.828427> : tensor<f32>
+  %d = llm.div %w, %root : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %a = llm.add %d, %pad : (tensor<2x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// Hugging Face's masks as [B, 1, T, S] tensors: the causal buffer with the
+// padded keys filled in (AttentionMaskConverter: where(padding, min,
+// causal)), and _update_causal_mask's fill of the keys that are both
+// visible and padded (where(eq(causal, 0) and padding, min, causal)). Both
+// become causal with the padding as one row per batch.
+// CHECK-LABEL: func @masked_fill_causal
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[IDS:.*]]: tensor<2x4xi64>)
+// CHECK-DAG: %[[TRUE:.*]] = llm.constant dense<true> : tensor<i1>
+// CHECK-DAG: %[[MIN:.*]] = llm.constant dense<-3.40282347E+38> : tensor<f32>
+// CHECK-DAG: %[[ZERO:.*]] = llm.constant dense<0.000000e+00> : tensor<f32>
+// CHECK: %[[ROW:.*]] = llm.reshape %[[IDS]] : (tensor<2x4xi64>) -> tensor<2x1x1x4xi64>
+// CHECK: %[[PADDED:.*]] = llm.cast %{{.*}} : (tensor<2x1x1x4xf32>) -> tensor<2x1x1x4xi1>
+// CHECK-NEXT: %[[M0:.*]] = llm.where %[[PADDED]], %[[MIN]], %[[ZERO]] : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK-NEXT: llm.attention %[[Q]], %[[K]], %[[V]], %[[M0]] {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK: %[[PAD:.*]] = llm.equal %{{.*}}, %[[ZERO]] : (tensor<2x1x1x4xf32>, tensor<f32>) -> tensor<2x1x1x4xi1>
+// CHECK-NEXT: %[[BOTH:.*]] = llm.and %[[PAD]], %[[TRUE]] : (tensor<2x1x1x4xi1>, tensor<i1>) -> tensor<2x1x1x4xi1>
+// CHECK-NEXT: %[[M1:.*]] = llm.where %[[BOTH]], %[[MIN]], %[[ZERO]] : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK-NEXT: llm.attention %[[Q]], %[[K]], %[[V]], %[[M1]] {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NOT: llm.softmax
+func.func @masked_fill_causal(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %ids: tensor<2x4xi64>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %one = llm.constant dense<1.0> : tensor<f32>
+  %full = llm.constant dense<-3.40282347E+38> : tensor<4x4xf32>
+  %future = llm.trilu %full {upper = true, diagonal = 1 : i64} : tensor<4x4xf32>
+  %c4 = llm.reshape %future : (tensor<4x4xf32>) -> tensor<1x1x4x4xf32>
+  %causal = llm.expand %c4 : (tensor<1x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %row = llm.reshape %ids : (tensor<2x4xi64>) -> tensor<2x1x1x4xi64>
+  %rows = llm.expand %row : (tensor<2x1x1x4xi64>) -> tensor<2x1x4x4xi64>
+  %rowsf = llm.cast %rows : (tensor<2x1x4x4xi64>) -> tensor<2x1x4x4xf32>
+  %inverted = llm.sub %one, %rowsf : (tensor<f32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %padded = llm.cast %inverted : (tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xi1>
+  %m0 = llm.where %padded, %min, %causal : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a0 = llm.add %s0, %m0 : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p0 = llm.softmax %a0 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %visible = llm.equal %causal, %zero : (tensor<2x1x4x4xf32>, tensor<f32>) -> tensor<2x1x4x4xi1>
+  %idsf = llm.cast %row : (tensor<2x1x1x4xi64>) -> tensor<2x1x1x4xf32>
+  %pad = llm.equal %idsf, %zero : (tensor<2x1x1x4xf32>, tensor<f32>) -> tensor<2x1x1x4xi1>
+  %both = llm.and %visible, %pad : (tensor<2x1x4x4xi1>, tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %m1 = llm.where %both, %min, %causal : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a1 = llm.add %s1, %m1 : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p1 = llm.softmax %a1 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o0, %o1 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// Mask operands with one row repeated: a padding row expanded over the
+// queries is read as the row; under causal, a constant that is the same on
+// every visible key becomes a scalar. Left alone: rows that differ (a
+// column expanded over the keys), and a constant that differs on visible
+// keys of a causal op.
+// CHECK-LABEL: func @row_masks
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[PAD:.*]]: tensor<2x1x1x4xf32>, %[[COL:.*]]: tensor<2x1x4x1xf32>)
+// CHECK-DAG: %[[TWO:.*]] = llm.constant dense<2.000000e+00> : tensor<f32>
+// CHECK-DAG: %[[LOWER:.*]] = llm.constant dense<{{\[\[}}2.000000e+00, 9.000000e+00
+// CHECK-DAG: %[[ROWS:.*]] = llm.expand %[[PAD]]
+// CHECK: %[[A0:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[PAD]] {scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK: %[[SUM:.*]] = llm.add %[[ROWS]], %[[LOWER]] : (tensor<2x1x4x4xf32>, tensor<4x4xf32>) -> tensor<2x1x4x4xf32>
+// CHECK: %[[ROW:.*]] = llm.add %[[PAD]], %[[TWO]] : (tensor<2x1x1x4xf32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK-NEXT: %[[A1:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[ROW]] {causal = true, scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: %[[COLS:.*]] = llm.expand %[[COL]]
+// CHECK-NEXT: %[[A2:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[COLS]] {scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: %[[A3:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[SUM]] {scale = 1.000000e+00 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: return %[[A0]], %[[A1]], %[[A2]], %[[A3]]
+func.func @row_masks(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xf32>, %col: tensor<2x1x4x1xf32>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %rows = llm.expand %pad : (tensor<2x1x1x4xf32>) -> tensor<2x1x4x4xf32>
+  %a0 = llm.attention %q, %k, %v, %rows {scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32>
+  %lower = llm.constant dense<[[2.0, 9.0, 9.0, 9.0], [2.0, 2.0, 9.0, 9.0], [2.0, 2.0, 2.0, 9.0], [2.0, 2.0, 2.0, 2.0]]> : tensor<4x4xf32>
+  %sum = llm.add %rows, %lower : (tensor<2x1x4x4xf32>, tensor<4x4xf32>) -> tensor<2x1x4x4xf32>
+  %a1 = llm.attention %q, %k, %v, %sum {causal = true, scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32>
+  %cols = llm.expand %col : (tensor<2x1x4x1xf32>) -> tensor<2x1x4x4xf32>
+  %a2 = llm.attention %q, %k, %v, %cols {scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32>
+  %a3 = llm.attention %q, %k, %v, %sum {scale = 1.0 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32>
+  return %a0, %a1, %a2, %a3 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}
+
+// REMARK: remark: llm-fuse-attention: fused-attentions 2, causal-masks 0, row-masks 2
+// REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 2

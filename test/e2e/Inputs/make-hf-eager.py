@@ -1,0 +1,164 @@
+"""make-hf-eager.py VARIANT OUT
+
+Exports a 2-layer decoder whose attention and mask are written as Hugging
+Face's eager attention writes them, with a left-padded batch (3 x 12,
+rows 1 and 2 padded by 3 and 5), and saves model.onnx, input_ids.npy,
+attention_mask.npy and torch's logits.npy in OUT. The variants follow the
+transformers sources of their era:
+
+- gpt2: GPT2Attention._attn (4.2x-4.35): scores divided by
+  torch.full([], v.size(-1) ** 0.5), where(causal buffer, w, finfo.min),
+  plus the extended attention mask (1 - m) * finfo.min.
+- gptneo: GPTNeoSelfAttention: scores in f32, no scale, the same where and
+  padding.
+- gptj: GPTJAttention: where first, then divided by scale_attn (a tensor),
+  then the padding added.
+- llama436: LlamaAttention with _prepare_4d_causal_attention_mask (4.36):
+  the causal mask of finfo.min with the padded keys masked_fill'ed into a
+  [B, 1, T, S] tensor.
+- mistral436: the same with Mistral's sliding window of 4
+  (triu(ones, diagonal=-4)).
+- llama440: _update_causal_mask (4.40-4.47): triu(full(min), 1) times
+  arange > cache_position, expanded, and the keys that are both visible and
+  padded filled in by a slice assignment (a ScatterND over every index).
+"""
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+B, T, D, H, V, L = 3, 12, 64, 4, 96, 2
+WINDOW = 4
+MIN = torch.finfo(torch.float32).min
+
+
+def mask_436(attention_mask, window=None):
+    """AttentionMaskConverter.to_4d (4.36) for a causal LM."""
+    mask = torch.full((T, T), MIN)
+    cond = torch.arange(mask.size(-1))
+    mask.masked_fill_(cond < (cond + 1).view(mask.size(-1), 1), 0)
+    if window is not None:
+        context = 1 - torch.triu(torch.ones_like(mask, dtype=torch.int), diagonal=-window)
+        mask.masked_fill_(context.bool(), MIN)
+    causal = mask[None, None, :, :].expand(B, 1, T, T)
+    expanded = attention_mask[:, None, None, :].expand(B, 1, T, T).to(torch.float32)
+    inverted = 1.0 - expanded
+    inverted = inverted.masked_fill(inverted.to(torch.bool), MIN)
+    return causal.masked_fill(inverted.bool(), MIN)
+
+
+def mask_440(attention_mask):
+    """LlamaModel._update_causal_mask (4.40-4.47), no cache."""
+    cache_position = torch.arange(0, T)
+    causal = torch.full((T, T), fill_value=MIN)
+    causal = torch.triu(causal, diagonal=1)
+    causal *= torch.arange(T) > cache_position.reshape(-1, 1)
+    causal = causal[None, None, :, :].expand(B, 1, -1, -1).clone()
+    length = attention_mask.shape[-1]
+    padding = causal[..., :length].eq(0.0) * attention_mask[:, None, None, :].eq(0.0)
+    causal[..., :length] = causal[..., :length].masked_fill(padding, MIN)
+    return causal
+
+
+class Attention(nn.Module):
+    def __init__(self, variant):
+        super().__init__()
+        self.variant = variant
+        self.q, self.k, self.v, self.o = (nn.Linear(D, D) for _ in range(4))
+        self.register_buffer("bias", torch.tril(torch.ones((64, 64), dtype=torch.bool))
+                             .view(1, 1, 64, 64), persistent=False)
+        self.scale_attn = torch.sqrt(torch.tensor(D // H, dtype=torch.float32))
+
+    def forward(self, x, mask):
+        def heads(t):
+            return t.view(B, -1, H, D // H).transpose(1, 2)
+
+        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        query_length, key_length = q.size(-2), k.size(-2)
+        causal = self.bias[:, :, key_length - query_length:key_length, :key_length]
+        low = torch.tensor(MIN, dtype=torch.float32)
+        if self.variant == "gpt2":
+            w = torch.matmul(q, k.transpose(-1, -2))
+            w = w / torch.full([], v.size(-1) ** 0.5, dtype=w.dtype, device=w.device)
+            w = torch.where(causal, w, torch.full([], MIN, dtype=w.dtype)) + mask
+            w = F.softmax(w, dim=-1).type(v.dtype)
+        elif self.variant == "gptneo":
+            w = torch.matmul(q.to(torch.float32), k.to(torch.float32).transpose(-1, -2))
+            w = torch.where(causal, w, low) + mask
+            w = F.softmax(w, dim=-1).to(v.dtype)
+        elif self.variant == "gptj":
+            w = torch.matmul(q.to(torch.float32), k.to(torch.float32).transpose(-1, -2))
+            w = torch.where(causal, w, low) / self.scale_attn
+            w = F.softmax(w + mask, dim=-1).to(v.dtype)
+        else:
+            w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(D // H)
+            w = w + mask[:, :, :, :key_length]
+            w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        y = torch.matmul(w, v).transpose(1, 2).reshape(B, -1, D)
+        return self.o(y)
+
+
+class Block(nn.Module):
+    def __init__(self, variant):
+        super().__init__()
+        self.ln_1, self.ln_2 = nn.LayerNorm(D), nn.LayerNorm(D)
+        self.attn = Attention(variant)
+        self.fc, self.proj = nn.Linear(D, 4 * D), nn.Linear(4 * D, D)
+
+    def forward(self, x, mask):
+        x = x + self.attn(self.ln_1(x), mask)
+        return x + self.proj(F.gelu(self.fc(self.ln_2(x)), approximate="tanh"))
+
+
+class Decoder(nn.Module):
+    def __init__(self, variant):
+        super().__init__()
+        self.variant = variant
+        self.wte, self.wpe = nn.Embedding(V, D), nn.Embedding(64, D)
+        self.blocks = nn.ModuleList(Block(variant) for _ in range(L))
+        self.ln_f = nn.LayerNorm(D)
+
+    def forward(self, input_ids, attention_mask):
+        positions = torch.arange(0, T, dtype=torch.long).unsqueeze(0)
+        if self.variant in ("gpt2", "gptneo", "gptj"):
+            mask = attention_mask.view(B, -1)[:, None, None, :].to(torch.float32)
+            mask = (1.0 - mask) * MIN
+        elif self.variant == "llama436":
+            mask = mask_436(attention_mask)
+        elif self.variant == "mistral436":
+            mask = mask_436(attention_mask, WINDOW)
+        else:
+            mask = mask_440(attention_mask)
+        h = self.wte(input_ids) + self.wpe(positions)
+        for block in self.blocks:
+            h = block(h, mask)
+        return self.ln_f(h) @ self.wte.weight.t()
+
+
+def main():
+    variant, out = sys.argv[1], sys.argv[2]
+    variants = ("gpt2", "gptneo", "gptj", "llama436", "mistral436", "llama440")
+    if variant not in variants:
+        sys.exit(f"make-hf-eager: unknown variant {variant!r} (one of {', '.join(variants)})")
+    torch.manual_seed(0)
+    model = Decoder(variant).eval()
+    ids = torch.randint(0, V, (B, T))
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[1, :3] = 0
+    mask[2, :5] = 0
+    os.makedirs(out, exist_ok=True)
+    torch.onnx.export(model, (ids, mask), os.path.join(out, "model.onnx"),
+                      input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                      opset_version=17)
+    np.save(os.path.join(out, "input_ids.npy"), ids.numpy())
+    np.save(os.path.join(out, "attention_mask.npy"), mask.numpy())
+    with torch.no_grad():
+        np.save(os.path.join(out, "logits.npy"), model(ids, mask).numpy())
+
+
+if __name__ == "__main__":
+    main()
