@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 B, T, D, H, V, L = 3, 12, 64, 4, 96, 2
 WINDOW = 4
+POSITIONS = 64  # the causal buffer and the learned positions
 MIN = torch.finfo(torch.float32).min
 
 
@@ -69,8 +70,8 @@ class Attention(nn.Module):
         super().__init__()
         self.variant = variant
         self.q, self.k, self.v, self.o = (nn.Linear(D, D) for _ in range(4))
-        self.register_buffer("bias", torch.tril(torch.ones((64, 64), dtype=torch.bool))
-                             .view(1, 1, 64, 64), persistent=False)
+        self.register_buffer("bias", torch.tril(torch.ones((POSITIONS, POSITIONS), dtype=torch.bool))
+                             .view(1, 1, POSITIONS, POSITIONS), persistent=False)
         self.scale_attn = torch.sqrt(torch.tensor(D // H, dtype=torch.float32))
 
     def forward(self, x, mask):
@@ -118,7 +119,7 @@ class Decoder(nn.Module):
     def __init__(self, variant):
         super().__init__()
         self.variant = variant
-        self.wte, self.wpe = nn.Embedding(V, D), nn.Embedding(64, D)
+        self.wte, self.wpe = nn.Embedding(V, D), nn.Embedding(POSITIONS, D)
         self.blocks = nn.ModuleList(Block(variant) for _ in range(L))
         self.ln_f = nn.LayerNorm(D)
 
