@@ -317,6 +317,10 @@ private:
   LogicalResult importGatherND();
   LogicalResult importScatter();
   LogicalResult importScatterAtRunTime(StringRef reduction);
+  std::optional<SmallVector<int64_t>> indexBox(Value indices,
+                                               ArrayRef<int64_t> dataShape);
+  Value insertBox(Value data, Value updates, ArrayRef<int64_t> starts,
+                  ArrayRef<int64_t> box, int64_t from);
   Value elementTargets(Value indices, ArrayRef<int64_t> dataShape,
                        int64_t axis);
   Value tupleRows(Value indices, ArrayRef<int64_t> indexed);
@@ -5662,6 +5666,107 @@ LogicalResult ONNXImporter::importScatterAtRunTime(StringRef reduction) {
   return setResult(reshape(result, shape));
 }
 
+/// Whether `column` ([g..., 1], or [g...]) counts start + i_d along dim d of
+/// the grid `grid` and is the same along the others; its start if so. The
+/// column is a constant or an expanded (and unsqueezed) one, as torch
+/// writes the aranges of a slice assignment's index grid.
+static std::optional<int64_t>
+gridColumnStart(Value column, ArrayRef<int64_t> grid, int64_t d) {
+  int64_t rank = grid.size();
+  Value value = column;
+  auto shapeOf = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  };
+  // The rank that `value` broadcasts into: [g..., 1], or [g...] under the
+  // unsqueeze.
+  int64_t alignRank = rank + 1;
+  if (auto reshape = value.getDefiningOp<llm::ReshapeOp>();
+      reshape && shapeOf(reshape.getInput()) == grid) {
+    value = reshape.getInput();
+    alignRank = rank;
+  }
+  if (auto expand = value.getDefiningOp<llm::ExpandOp>()) {
+    alignRank = shapeOf(expand.getResult()).size();
+    value = expand.getInput();
+  }
+  std::optional<SmallVector<int64_t>> ints = constantIntsOf(value);
+  ArrayRef<int64_t> shape = shapeOf(value);
+  if (!ints || ints->empty() || static_cast<int64_t>(shape.size()) > alignRank)
+    return std::nullopt;
+  SmallVector<int64_t> aligned(alignRank - shape.size(), 1);
+  aligned.append(shape.begin(), shape.end());
+  if (alignRank == rank + 1) {
+    if (aligned.back() != 1)
+      return std::nullopt;
+    aligned.pop_back();
+  }
+  for (int64_t e = 0; e < rank; ++e)
+    if (aligned[e] != grid[e] && aligned[e] != 1)
+      return std::nullopt;
+  if (aligned[d] != grid[d])
+    return std::nullopt;
+  int64_t start = ints->front();
+  int64_t stride = 1;
+  for (int64_t e = d + 1; e < rank; ++e)
+    stride *= aligned[e];
+  for (auto [flat, v] : llvm::enumerate(*ints))
+    if (v != start + static_cast<int64_t>(flat) / stride % aligned[d])
+      return std::nullopt;
+  return start;
+}
+
+/// The starts of the box of the data's first K dims that a ScatterND's
+/// indices [g_0, ..., g_{K-1}, K] enumerate, as torch writes a slice
+/// assignment x[a:b, ...] = y: K columns concatenated along the last axis,
+/// column d counting start_d + i_d along dim d (gridColumnStart). Nullopt
+/// for other indices or a box outside the data.
+std::optional<SmallVector<int64_t>>
+ONNXImporter::indexBox(Value indices, ArrayRef<int64_t> dataShape) {
+  auto concat = indices.getDefiningOp<llm::ConcatOp>();
+  RankedTensorType type = typeOf(indices);
+  if (!concat || !type.hasStaticShape() || type.getRank() < 2)
+    return std::nullopt;
+  int64_t depth = type.getShape().back();
+  ArrayRef<int64_t> grid = type.getShape().drop_back();
+  if (static_cast<int64_t>(concat.getAxis()) != type.getRank() - 1 ||
+      static_cast<int64_t>(concat.getInputs().size()) != depth ||
+      static_cast<int64_t>(grid.size()) != depth ||
+      depth > static_cast<int64_t>(dataShape.size()))
+    return std::nullopt;
+  SmallVector<int64_t> starts;
+  for (auto [d, column] : llvm::enumerate(concat.getInputs())) {
+    std::optional<int64_t> start = gridColumnStart(column, grid, d);
+    if (!start || *start < 0 || *start + grid[d] > dataShape[d])
+      return std::nullopt;
+    starts.push_back(*start);
+  }
+  return starts;
+}
+
+/// `data` with `updates` (of the box's shape) written at `starts`: slices of
+/// the data before and after the box concatenated around it, one dim at a
+/// time from `from`.
+Value ONNXImporter::insertBox(Value data, Value updates,
+                              ArrayRef<int64_t> starts, ArrayRef<int64_t> box,
+                              int64_t from) {
+  ArrayRef<int64_t> shape = typeOf(data).getShape();
+  for (int64_t d = from, n = starts.size(); d < n; ++d) {
+    if (starts[d] == 0 && box[d] == shape[d])
+      continue;
+    int64_t end = starts[d] + box[d];
+    Value inner = insertBox(sliceAlong(data, d, starts[d], end), updates,
+                            starts, box, d + 1);
+    SmallVector<Value> parts;
+    if (starts[d] > 0)
+      parts.push_back(sliceAlong(data, d, 0, starts[d]));
+    parts.push_back(inner);
+    if (end < shape[d])
+      parts.push_back(sliceAlong(data, d, end, shape[d]));
+    return parts.size() == 1 ? inner : concatAlong(parts, d);
+  }
+  return updates;
+}
+
 /// ScatterElements and ScatterND with compile-time
 /// indices: each output element's updates are known when compiling, so the
 /// scatter becomes gathers of the flattened updates and selects, one round
@@ -5681,6 +5786,19 @@ LogicalResult ONNXImporter::importScatter() {
     return error("unknown reduction '" + reduction + "'");
   if (!typeOf(input(1)).getElementType().isInteger())
     return error("expects integer indices");
+  // A slice assignment's index grid, too large to fold into a constant at
+  // long sequences (Hugging Face's causal mask update), is a box insert.
+  if (opType == "ScatterND" && reduction == "none")
+    if (std::optional<SmallVector<int64_t>> starts =
+            indexBox(known(input(1)), dataType.getShape())) {
+      SmallVector<int64_t> box(typeOf(input(1)).getShape().drop_back());
+      ArrayRef<int64_t> dataShape = dataType.getShape();
+      box.append(dataShape.begin() + starts->size(), dataShape.end());
+      FailureOr<Value> block = reshape(updates, box);
+      if (failed(block))
+        return failure();
+      return setResult(insertBox(data, *block, *starts, box, 0));
+    }
   if (!compileTimeInts(input(1)))
     return importScatterAtRunTime(reduction);
   FailureOr<SmallVector<int64_t>> indices = constantInts(1, "indices");

@@ -1,8 +1,8 @@
-"""make-hf-eager.py VARIANT OUT
+"""make-hf-eager.py VARIANT OUT [SEQ]
 
 Exports a 2-layer decoder whose attention and mask are written as Hugging
-Face's eager attention writes them, with a left-padded batch (3 x 12,
-rows 1 and 2 padded by 3 and 5), and saves model.onnx, input_ids.npy,
+Face's eager attention writes them, with a left-padded batch (3 x SEQ,
+SEQ 12 by default, rows 1 and 2 padded by 3 and 5), and saves model.onnx, input_ids.npy,
 attention_mask.npy and torch's logits.npy in OUT. The variants follow the
 transformers sources of their era:
 
@@ -18,9 +18,13 @@ transformers sources of their era:
   [B, 1, T, S] tensor.
 - mistral436: the same with Mistral's sliding window of 4
   (triu(ones, diagonal=-4)).
-- llama440: _update_causal_mask (4.40-4.47): triu(full(min), 1) times
+- llama440: _update_causal_mask (4.40-4.41): triu(full(min), 1) times
   arange > cache_position, expanded, and the keys that are both visible and
   padded filled in by a slice assignment (a ScatterND over every index).
+- llama442, mistral442: _prepare_4d_causal_attention_mask_with_cache_position
+  (4.42-4.47): full(min) times arange > cache_position (or, with Mistral's
+  window of 4, arange <= cache_position - 4), the padded keys found by
+  causal + attention_mask == 0 and filled in by a slice assignment.
 """
 import math
 import os
@@ -62,6 +66,24 @@ def mask_440(attention_mask):
     length = attention_mask.shape[-1]
     padding = causal[..., :length].eq(0.0) * attention_mask[:, None, None, :].eq(0.0)
     causal[..., :length] = causal[..., :length].masked_fill(padding, MIN)
+    return causal
+
+
+def mask_442(attention_mask, window=None):
+    """_prepare_4d_causal_attention_mask_with_cache_position (4.42-4.47, with
+    Mistral's and Phi-3's sliding window), no cache."""
+    cache_position = torch.arange(0, T)
+    causal = torch.full((T, T), fill_value=MIN)
+    attend = torch.arange(T) > cache_position.reshape(-1, 1)
+    if window is not None:
+        # HF writes |=, which torch 1.13 does not export; | is the same.
+        attend = attend | (torch.arange(T) <= (cache_position.reshape(-1, 1) - window))
+    causal *= attend
+    causal = causal[None, None, :, :].expand(B, 1, -1, -1).clone()
+    length = attention_mask.shape[-1]
+    padding = causal[:, :, :, :length] + attention_mask[:, None, None, :]
+    padding = padding == 0
+    causal[:, :, :, :length] = causal[:, :, :, :length].masked_fill(padding, MIN)
     return causal
 
 
@@ -132,8 +154,12 @@ class Decoder(nn.Module):
             mask = mask_436(attention_mask)
         elif self.variant == "mistral436":
             mask = mask_436(attention_mask, WINDOW)
-        else:
+        elif self.variant == "llama440":
             mask = mask_440(attention_mask)
+        elif self.variant == "llama442":
+            mask = mask_442(attention_mask)
+        else:
+            mask = mask_442(attention_mask, WINDOW)
         h = self.wte(input_ids) + self.wpe(positions)
         for block in self.blocks:
             h = block(h, mask)
@@ -141,8 +167,13 @@ class Decoder(nn.Module):
 
 
 def main():
+    global T, POSITIONS
     variant, out = sys.argv[1], sys.argv[2]
-    variants = ("gpt2", "gptneo", "gptj", "llama436", "mistral436", "llama440")
+    if len(sys.argv) > 3:
+        T = int(sys.argv[3])
+        POSITIONS = max(POSITIONS, T)
+    variants = ("gpt2", "gptneo", "gptj", "llama436", "mistral436", "llama440",
+                "llama442", "mistral442")
     if variant not in variants:
         sys.exit(f"make-hf-eager: unknown variant {variant!r} (one of {', '.join(variants)})")
     torch.manual_seed(0)
