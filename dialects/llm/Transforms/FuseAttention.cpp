@@ -589,9 +589,17 @@ FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
                                   int64_t queryLength, int64_t keyLength,
                                   PatternRewriter *rewriter, int depth = 0) {
   Operation *op = mask.getDefiningOp();
-  if (!op || depth > 4)
+  if (!op || depth > 6)
     return failure();
-  bool joins = (kind == MaskKind::Attend && isa<AndOp>(op)) ||
+  // A product of keys that attend joins them as `and` does when the
+  // constant side is 0 or 1 (T5's causal_mask * attention_mask in int64).
+  auto zeroOrOne = [](Value value) {
+    auto elements = MaskEvaluator().evaluate(value);
+    return succeeded(elements) && llvm::all_of(*elements, [](double x) {
+             return x == 0.0 || x == 1.0;
+           });
+  };
+  bool joins = (kind == MaskKind::Attend && isa<AndOp, MulOp>(op)) ||
                (kind == MaskKind::Hide && isa<OrOp>(op)) ||
                (kind == MaskKind::Additive && isa<AddOp>(op));
   if (joins) {
@@ -599,9 +607,78 @@ FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
       Value rest = op->getOperand(1 - index);
       MaskClass causal = constantMaskPattern(op->getOperand(index), kind,
                                              queryLength, keyLength);
-      if (causal.pattern == MaskPattern::Causal)
+      if (causal.pattern == MaskPattern::Causal &&
+          (!isa<MulOp>(op) || zeroOrOne(op->getOperand(index))))
         return CausalRest{rankedOf(rest), rewriter ? rest : Value(),
                           causal.window};
+    }
+    // A join with a run-time mask whose own causal part splits off: the
+    // join of that mask's rest (T5 adds its position bias to the causal
+    // and padding mask).
+    for (unsigned index : {0u, 1u}) {
+      Value other = op->getOperand(1 - index);
+      auto inner = splitCausal(op->getOperand(index), kind, queryLength,
+                               keyLength, rewriter, depth + 1);
+      if (failed(inner))
+        continue;
+      auto shape =
+          broadcastShapes(rankedOf(other).getShape(), inner->type.getShape());
+      if (failed(shape))
+        continue;
+      CausalRest result{rankedOf(mask).clone(*shape), Value(), inner->window};
+      if (rewriter) {
+        Operation *join = rewriter->clone(*op);
+        join->setOperand(index, inner->value);
+        join->getResult(0).setType(result.type);
+        result.value = join->getResult(0);
+      }
+      return result;
+    }
+    return failure();
+  }
+  // A cast keeps which keys attend when it converts integers (or i1), and
+  // an additive mask's values when it converts floats: its rest is the cast
+  // of its input's rest.
+  if (auto cast = dyn_cast<CastOp>(op)) {
+    Type from = cast.getInput().getType().getElementType();
+    if (kind == MaskKind::Additive ? !isa<FloatType>(from)
+                                   : !from.isSignlessInteger())
+      return failure();
+    auto rest = splitCausal(cast.getInput(), kind, queryLength, keyLength,
+                            rewriter, depth + 1);
+    if (failed(rest))
+      return failure();
+    CausalRest result{rest->type.clone(cast.getType().getElementType()),
+                      Value(), rest->window};
+    if (rewriter)
+      result.value =
+          CastOp::create(*rewriter, op->getLoc(), result.type, rest->value);
+    return result;
+  }
+  // (1 - a) * fill, a of keys that attend as 0 or 1 and fill <= -1e4 (T5's
+  // and BERT's extended attention mask): where(a, 0, fill).
+  if (auto mul = dyn_cast<MulOp>(op); mul && kind == MaskKind::Additive) {
+    for (unsigned index : {0u, 1u}) {
+      std::optional<double> fill = uniformFloat(mul->getOperand(index));
+      auto sub = mul->getOperand(1 - index).getDefiningOp<SubOp>();
+      std::optional<double> one =
+          sub ? uniformFloat(sub.getLhs()) : std::nullopt;
+      if (!fill || *fill > kLargeNegative || !one || *one != 1.0)
+        continue;
+      auto rest = splitCausal(sub.getRhs(), MaskKind::Attend, queryLength,
+                              keyLength, rewriter, depth + 1);
+      if (failed(rest) ||
+          rest->type.getElementType() != mul.getType().getElementType())
+        continue;
+      CausalRest result{rest->type, Value(), rest->window};
+      if (rewriter) {
+        Location loc = op->getLoc();
+        Value inverse = SubOp::create(*rewriter, loc, rest->type, sub.getLhs(),
+                                      rest->value);
+        result.value = MulOp::create(*rewriter, loc, rest->type, inverse,
+                                     mul->getOperand(index));
+      }
+      return result;
     }
     return failure();
   }

@@ -174,8 +174,11 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       `not`, or `where(c, fill, causal)` / `where(c, causal, fill)`: the
       additive causal buffer with the keys of a run-time `c` filled in, as
       Hugging Face's mask converter and `_update_causal_mask` write
-      masked_fill), becomes `causal = true` with the run-time part as the
-      mask, usually [B, 1, 1, S] where the whole was [B, 1, T, S]. The causal
+      masked_fill; also through casts, a product with a 0/1 causal constant
+      for keys that attend, `(1 - a) * fill` with `a` of keys that attend
+      (T5's extended mask), and a sum or join with another run-time mask,
+      such as T5's position bias, which stays with the rest), becomes
+      `causal = true` with the run-time part as the mask, usually [B, 1, 1, S] where the whole was [B, 1, T, S]. The causal
       pattern may have a sliding window (each query sees only the W keys
       ending at its diagonal, as Mistral's, Gemma 2's and Phi-3's masks):
       it becomes `window = W` as well. An `llm.attention` already in the

@@ -1080,5 +1080,47 @@ func.func @row_masks(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tenso
   return %a0, %a1, %a2, %a3 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
 }
 
+// -----
+
+// T5's decoder mask: the position bias plus (1 - causal * attention_mask)
+// * finfo.min, the product in int64. The causal part splits off through the
+// sum, the scale of (1 - a), the cast and the product; the bias stays with
+// the padding's part. Left alone: a product whose constant side is not 0 or
+// 1 (2 * padding on the visible keys is not the padding).
+// CHECK-LABEL: func @position_bias_and_causal
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[BIAS:.*]]: tensor<1x2x4x4xf32>, %[[IDS:.*]]: tensor<2x1x1x4xi64>)
+// CHECK-DAG: %[[ONE:.*]] = llm.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-DAG: %[[MIN:.*]] = llm.constant dense<-3.40282347E+38> : tensor<f32>
+// CHECK: %[[PADF:.*]] = llm.cast %[[IDS]] : (tensor<2x1x1x4xi64>) -> tensor<2x1x1x4xf32>
+// CHECK-NEXT: %[[INV:.*]] = llm.sub %[[ONE]], %[[PADF]] : (tensor<f32>, tensor<2x1x1x4xf32>) -> tensor<2x1x1x4xf32>
+// CHECK-NEXT: %[[EXT:.*]] = llm.mul %[[INV]], %[[MIN]] : (tensor<2x1x1x4xf32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK-NEXT: %[[MASK:.*]] = llm.add %[[BIAS]], %[[EXT]] : (tensor<1x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+// CHECK-NEXT: llm.attention %[[Q]], %[[K]], %[[V]], %[[MASK]] {causal = true, scale = 1.000000e+00 : f32}
+// CHECK: llm.attention %[[Q]], %[[K]], %[[V]], %{{.*}} {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x1x4x4xf32>)
+func.func @position_bias_and_causal(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %bias: tensor<1x2x4x4xf32>, %ids: tensor<2x1x1x4xi64>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %lower = llm.constant dense<[[[[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]]]]> : tensor<1x1x4x4xi64>
+  %one = llm.constant dense<1.0> : tensor<f32>
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %both = llm.mul %ids, %lower : (tensor<2x1x1x4xi64>, tensor<1x1x4x4xi64>) -> tensor<2x1x4x4xi64>
+  %bothf = llm.cast %both : (tensor<2x1x4x4xi64>) -> tensor<2x1x4x4xf32>
+  %inverse = llm.sub %one, %bothf : (tensor<f32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %ext = llm.mul %inverse, %min : (tensor<2x1x4x4xf32>, tensor<f32>) -> tensor<2x1x4x4xf32>
+  %mask = llm.add %bias, %ext : (tensor<1x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a0 = llm.add %s0, %mask : (tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p0 = llm.softmax %a0 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %twice = llm.constant dense<[[[[2, 0, 0, 0], [2, 2, 0, 0], [2, 2, 2, 0], [2, 2, 2, 2]]]]> : tensor<1x1x4x4xi64>
+  %both2 = llm.mul %ids, %twice : (tensor<2x1x1x4xi64>, tensor<1x1x4x4xi64>) -> tensor<2x1x4x4xi64>
+  %both2f = llm.cast %both2 : (tensor<2x1x4x4xi64>) -> tensor<2x1x4x4xf32>
+  %inverse2 = llm.sub %one, %both2f : (tensor<f32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %ext2 = llm.mul %inverse2, %min : (tensor<2x1x4x4xf32>, tensor<f32>) -> tensor<2x1x4x4xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a1 = llm.add %s1, %ext2 : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p1 = llm.softmax %a1 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o0, %o1 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}
+
 // REMARK: remark: llm-fuse-attention: fused-attentions 2, causal-masks 0, row-masks 2
 // REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 2
