@@ -25,6 +25,9 @@ transformers sources of their era:
   (4.42-4.47): full(min) times arange > cache_position (or, with Mistral's
   window of 4, arange <= cache_position - 4), the padded keys found by
   causal + attention_mask == 0 and filled in by a slice assignment.
+- t5: T5's decoder self-attention (4.3x): no scale, the relative position
+  bias plus (1 - causal * attention_mask) * finfo.min, the product in
+  int64, computed in the first layer and shared.
 """
 import math
 import os
@@ -166,6 +169,68 @@ class Decoder(nn.Module):
         return self.ln_f(h) @ self.wte.weight.t()
 
 
+class T5Attention(nn.Module):
+    """T5Attention (4.3x) for the decoder's self-attention: no scale, a
+    relative position bias from the first layer (bidirectional=False
+    buckets) plus the extended mask, shared by the layers."""
+
+    def __init__(self, has_bias, buckets=32, max_distance=128):
+        super().__init__()
+        self.q, self.k, self.v, self.o = (nn.Linear(D, D, bias=False) for _ in range(4))
+        self.buckets, self.max_distance = buckets, max_distance
+        if has_bias:
+            self.relative_attention_bias = nn.Embedding(buckets, H)
+
+    def bucket(self, relative):
+        relative = -torch.min(relative, torch.zeros_like(relative))
+        exact = self.buckets // 2
+        small = relative < exact
+        large = exact + (torch.log(relative.float() / exact)
+                         / math.log(self.max_distance / exact)
+                         * (self.buckets - exact)).to(torch.long)
+        large = torch.min(large, torch.full_like(large, self.buckets - 1))
+        return torch.where(small, relative, large)
+
+    def forward(self, x, mask, position_bias):
+        def heads(t):
+            return t.view(B, -1, H, D // H).transpose(1, 2)
+
+        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        scores = torch.matmul(q, k.transpose(3, 2))
+        if position_bias is None:
+            context = torch.arange(T, dtype=torch.long)[:, None]
+            memory = torch.arange(T, dtype=torch.long)[None, :]
+            values = self.relative_attention_bias(self.bucket(memory - context))
+            position_bias = values.permute([2, 0, 1]).unsqueeze(0) + mask
+        scores += position_bias
+        w = F.softmax(scores.float(), dim=-1).type_as(scores)
+        return self.o(torch.matmul(w, v).transpose(1, 2).reshape(B, -1, D)), position_bias
+
+
+class T5Decoder(nn.Module):
+    """A T5 decoder's self-attention stack (no cross-attention) with
+    get_extended_attention_mask's causal mask: (1 - causal * mask) * min,
+    the product in int64."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(V, D)
+        self.layers = nn.ModuleList([T5Attention(True), T5Attention(False)])
+        self.norm = nn.LayerNorm(D)
+
+    def forward(self, input_ids, attention_mask):
+        seq_ids = torch.arange(T)
+        causal = seq_ids[None, None, :].repeat(B, T, 1) <= seq_ids[None, :, None]
+        causal = causal.to(attention_mask.dtype)
+        extended = causal[:, None, :, :] * attention_mask[:, None, None, :]
+        extended = (1.0 - extended.to(torch.float32)) * MIN
+        h, bias = self.embed(input_ids), None
+        for layer in self.layers:
+            y, bias = layer(self.norm(h), extended, bias)
+            h = h + y
+        return self.norm(h) @ self.embed.weight.t()
+
+
 def main():
     global T, POSITIONS
     variant, out = sys.argv[1], sys.argv[2]
@@ -173,11 +238,11 @@ def main():
         T = int(sys.argv[3])
         POSITIONS = max(POSITIONS, T)
     variants = ("gpt2", "gptneo", "gptj", "llama436", "mistral436", "llama440",
-                "llama442", "mistral442")
+                "llama442", "mistral442", "t5")
     if variant not in variants:
         sys.exit(f"make-hf-eager: unknown variant {variant!r} (one of {', '.join(variants)})")
     torch.manual_seed(0)
-    model = Decoder(variant).eval()
+    model = (T5Decoder() if variant == "t5" else Decoder(variant)).eval()
     ids = torch.randint(0, V, (B, T))
     mask = torch.ones(B, T, dtype=torch.long)
     mask[1, :3] = 0
