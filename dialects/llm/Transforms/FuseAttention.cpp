@@ -458,6 +458,15 @@ struct MaskClass {
   std::optional<int64_t> window;
 };
 
+/// Whether query i sees key j under the causal rule over `queryLength` x
+/// `keyLength` scores: j <= d = i + (keyLength - queryLength), and with a
+/// window W also j > d - W.
+bool causalSees(int64_t i, int64_t j, int64_t queryLength, int64_t keyLength,
+                std::optional<int64_t> window) {
+  int64_t diagonal = i + (keyLength - queryLength);
+  return j <= diagonal && (!window || j > diagonal - *window);
+}
+
 /// Classifies `elements` of a mask of `maskShape` over scores whose last two
 /// dims are `queryLength` x `keyLength`; `attends` says whether one element
 /// lets its key through (nullopt: neither a clear pass nor a clear block).
@@ -496,10 +505,8 @@ MaskClass classifyMask(ArrayRef<double> elements, ArrayRef<int64_t> maskShape,
         std::optional<bool> attend = at(matrix, i, j);
         if (!attend)
           return {};
-        int64_t diagonal = i + (keyLength - queryLength);
         allAttend &= *attend;
-        causal &=
-            *attend == (j <= diagonal && (!window || j > diagonal - *window));
+        causal &= *attend == causalSees(i, j, queryLength, keyLength, window);
         if (!allAttend && !causal)
           return {};
       }
@@ -1712,15 +1719,17 @@ public:
       result = value;
       break;
     case Plan::Scalar: {
-      auto scalarType = RankedTensorType::get({}, type.getElementType());
-      Attribute element;
-      if (auto floatType = dyn_cast<FloatType>(type.getElementType()))
-        element = FloatAttr::get(floatType, plan.scalar);
-      else
-        element = IntegerAttr::get(type.getElementType(),
-                                   static_cast<int64_t>(plan.scalar));
-      result = ConstantOp::create(rewriter, loc, scalarType,
-                                  DenseElementsAttr::get(scalarType, element));
+      Type element = type.getElementType();
+      if (isa<FloatType>(element)) {
+        result = floatScalar(rewriter, loc, element, plan.scalar);
+        break;
+      }
+      auto scalarType = RankedTensorType::get({}, element);
+      result = ConstantOp::create(
+          rewriter, loc, scalarType,
+          DenseElementsAttr::get(
+              scalarType,
+              IntegerAttr::get(element, static_cast<int64_t>(plan.scalar))));
       break;
     }
     case Plan::Forward:
@@ -1758,10 +1767,7 @@ private:
 
   /// Whether query i sees key j.
   bool sees(int64_t i, int64_t j) const {
-    if (!causal)
-      return true;
-    int64_t diagonal = i + keyLength - queryLength;
-    return j <= diagonal && (!window || j > diagonal - *window);
+    return !causal || causalSees(i, j, queryLength, keyLength, window);
   }
 
   /// The query dim of `type` aligned right to the scores, or -1 if it has
@@ -1856,15 +1862,11 @@ struct NarrowMaskRowsPattern : CountingPattern<AttentionOp> {
       return rewriter.notifyMatchFailure(op, "mask rows differ");
     rewriter.setInsertionPoint(op);
     Value narrowed = narrowing.build(rewriter, mask);
-    // The op's rank, with one row.
-    SmallVector<int64_t> shape(maskType.getShape());
-    shape[shape.size() - 2] = 1;
+    // The mask's rank kept: the one-row shape padded with leading 1s.
     ArrayRef<int64_t> built = rankedOf(narrowed).getShape();
-    for (size_t d = 0; d < shape.size(); ++d) {
-      size_t offset = shape.size() - built.size();
-      shape[d] = d < offset ? 1 : built[d - offset];
-    }
-    if (rankedOf(narrowed).getShape() != ArrayRef<int64_t>(shape))
+    SmallVector<int64_t> shape(maskType.getRank() - built.size(), 1);
+    shape.append(built.begin(), built.end());
+    if (built != ArrayRef<int64_t>(shape))
       narrowed = ReshapeOp::create(rewriter, op.getLoc(), maskType.clone(shape),
                                    narrowed);
     rewriter.modifyOpInPlace(op, [&] { op.getMaskMutable().assign(narrowed); });
