@@ -984,6 +984,31 @@ std::optional<SinkSoftmax> matchSinkSoftmax(Value weights) {
   return SinkSoftmax{softmax, scores, std::move(*sink)};
 }
 
+/// The softmax under torch's NaN guard, `where(isnan(w), 0, w)` with isnan
+/// as `not(equal(w, w))`: onnxscript's torchlib writes it after the softmax
+/// of scaled_dot_product_attention with a bool mask (torch.onnx.export with
+/// dynamo), so that a row that hides every key gives zeros instead of NaN.
+/// llm.attention gives zeros there; the guard goes with the softmax.
+SoftmaxOp nanGuardedSoftmax(Value weights) {
+  auto guard = weights.getDefiningOp<WhereOp>();
+  if (!guard || !weights.hasOneUse())
+    return {};
+  Value probs = guard.getFalseValue();
+  auto softmax = probs.getDefiningOp<SoftmaxOp>();
+  auto isNaN = guard.getCondition().getDefiningOp<NotOp>();
+  auto equal = isNaN ? isNaN.getInput().getDefiningOp<EqualOp>() : EqualOp();
+  std::optional<double> zero = splatConstant(guard.getTrueValue(), false);
+  if (!softmax || !equal || equal.getLhs() != probs ||
+      equal.getRhs() != probs || !isNaN.getResult().hasOneUse() ||
+      !equal.getResult().hasOneUse() || !zero || *zero != 0.0 ||
+      guard.getType() != probs.getType() ||
+      !llvm::all_of(probs.getUsers(), [&](Operation *user) {
+        return user == guard || user == equal;
+      }))
+    return {};
+  return softmax;
+}
+
 /// The [H] sink operand of what matchSinkColumn matched.
 Value buildSink(PatternRewriter &rewriter, Location loc, const SinkColumn &sink,
                 Type element, int64_t heads) {
@@ -1021,7 +1046,11 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     std::optional<SinkSoftmax> sinkSoftmax;
     if (!softmax && (sinkSoftmax = matchSinkSoftmax(output.getLhs())))
       softmax = sinkSoftmax->softmax;
-    if (!softmax || !softmax.getResult().hasOneUse())
+    SoftmaxOp guarded =
+        softmax ? SoftmaxOp() : nanGuardedSoftmax(output.getLhs());
+    if (guarded)
+      softmax = guarded;
+    if (!softmax || (!guarded && !softmax.getResult().hasOneUse()))
       return rewriter.notifyMatchFailure(output,
                                          "lhs is no single-use softmax");
     Value masked = sinkSoftmax ? sinkSoftmax->scores : softmax.getInput();

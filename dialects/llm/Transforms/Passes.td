@@ -210,6 +210,11 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
     - a clamp from below at a large negative constant between the mask and
       the softmax (`llm.max(scores, c)`, c <= -1e4: OPT's
       `torch.max(scores, finfo.min)`) is stepped over;
+    - torch's NaN guard after the softmax, `where(not(equal(w, w)), 0, w)`
+      (torchlib's scaled_dot_product_attention with a bool mask, from
+      `torch.onnx.export(dynamo=True)`), fuses with the softmax: the guard
+      turns the NaN of a row that hides every key into zeros, as
+      llm.attention gives there (a NaN from a NaN input is not zeroed);
     - heads merged into the batch for 3-D products (OPT's bmm over
       [B*H, T, D], with the scores reshaped to [B, H, T, S] for the mask
       and back for the softmax) are first moved into the split batch: q, k

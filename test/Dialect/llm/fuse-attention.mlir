@@ -342,19 +342,19 @@ func.func @epilogue_bias_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, 
 }
 
 // With remarks=true, one remark per run (per split) counts the rewrites.
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 2
 // REMARK: remark: llm-fuse-attention: fused-attentions 2
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 0
-// REMARK: remark: llm-fuse-attention: fused-attentions 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
 
 // -----
 
@@ -1124,3 +1124,57 @@ func.func @position_bias_and_causal(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8x
 
 // REMARK: remark: llm-fuse-attention: fused-attentions 2, causal-masks 0, row-masks 2
 // REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 2
+
+// -----
+
+// scaled_dot_product_attention with a bool mask as torch.onnx.export(dynamo)
+// writes it (onnxscript's torchlib): where(m, 0, -inf) added to the
+// product of the scaled q and k^T, and the softmax guarded by where(isnan(w),
+// 0, w) (isnan imported as not(equal(w, w))). llm.attention gives zeros on a
+// row that hides every key, as the guard does: the guard fuses with the
+// softmax. Left alone: a guard that fills 1 (not what the attention gives),
+// and a guarded softmax that something else reads.
+// CHECK-LABEL: func @nan_guard
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[M:.*]]: tensor<2x1x4x4xi1>)
+// CHECK: %[[ADD:.*]] = llm.where %[[M]]
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]], %[[ADD]] {scale = 2.500000e-01 : f32} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NOT: llm.attention
+// CHECK: %[[P1:.*]] = llm.softmax
+// CHECK: llm.where %{{.*}}, %{{.*}}, %[[P1]]
+// CHECK: %[[P2:.*]] = llm.softmax
+// CHECK: llm.where %{{.*}}, %{{.*}}, %[[P2]]
+// CHECK: return %[[A]]
+func.func @nan_guard(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %m: tensor<2x1x4x4xi1>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x4xf32>) {
+  %root = llm.constant dense<0.5> : tensor<f32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %one = llm.constant dense<1.0> : tensor<f32>
+  %inf = llm.constant dense<0xFF800000> : tensor<f32>
+  %kt = llm.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<2x2x4x8xf32>) -> tensor<2x2x8x4xf32>
+  %qs = llm.mul %q, %root : (tensor<2x2x4x8xf32>, tensor<f32>) -> tensor<2x2x4x8xf32>
+  %ks = llm.mul %kt, %root : (tensor<2x2x8x4xf32>, tensor<f32>) -> tensor<2x2x8x4xf32>
+  %add = llm.where %m, %zero, %inf : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x4x4xf32>
+  %s0 = llm.matmul %qs, %ks : (tensor<2x2x4x8xf32>, tensor<2x2x8x4xf32>) -> tensor<2x2x4x4xf32>
+  %a0 = llm.add %s0, %add : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p0 = llm.softmax %a0 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %e0 = llm.equal %p0, %p0 : (tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xi1>
+  %n0 = llm.not %e0 : tensor<2x2x4x4xi1>
+  %w0 = llm.where %n0, %zero, %p0 : (tensor<2x2x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %o0 = llm.matmul %w0, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a1 = llm.add %s1, %add : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p1 = llm.softmax %a1 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %e1 = llm.equal %p1, %p1 : (tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xi1>
+  %n1 = llm.not %e1 : tensor<2x2x4x4xi1>
+  %w1 = llm.where %n1, %one, %p1 : (tensor<2x2x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %o1 = llm.matmul %w1, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %s2 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a2 = llm.add %s2, %add : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p2 = llm.softmax %a2 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %e2 = llm.equal %p2, %p2 : (tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xi1>
+  %n2 = llm.not %e2 : tensor<2x2x4x4xi1>
+  %w2 = llm.where %n2, %zero, %p2 : (tensor<2x2x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %o2 = llm.matmul %w2, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o0, %o1, %o2, %p2 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x4xf32>
+}
+
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0

@@ -1,7 +1,8 @@
 #!/bin/bash
 # check-hf-eager.sh PYTHON DIR: the llm.attention lines of DIR/model.onnx after the
 # graph pipeline, the llm.softmax count left, then host, hls and ptx (GPU
-# emulator) against torch's logits on the real positions. Exits non-zero
+# emulator) against torch's logits on the real positions (all of them
+# without DIR/attention_mask.npy). Exits non-zero
 # if a step fails or a comparison is out of bounds.
 set -eo pipefail
 python=$1
@@ -10,9 +11,15 @@ here=$(dirname "$0")
 llm-translate --import-onnx "$d/model.onnx" | llm-opt --llm-graph-pipeline --verify-each > "$d/graph.mlir"
 grep -o 'llm.attention.*' "$d/graph.mlir"
 echo "softmax $(grep -c 'llm.softmax' "$d/graph.mlir" || true)"
-inputs=(--input "input_ids=$d/input_ids.npy" --input "attention_mask=$d/attention_mask.npy")
+inputs=(--input "input_ids=$d/input_ids.npy")
+keep=()
+# A model without padding (is_causal, no mask) has no attention_mask input.
+if [ -f "$d/attention_mask.npy" ]; then
+  inputs+=(--input "attention_mask=$d/attention_mask.npy")
+  keep=(--mask "$d/attention_mask.npy")
+fi
 compare() {
-  "$python" "$here/compare-logits.py" "$d/$1/logits.npy" "$d/logits.npy" --mask "$d/attention_mask.npy" "${@:2}"
+  "$python" "$here/compare-logits.py" "$d/$1/logits.npy" "$d/logits.npy" "${keep[@]}" "${@:2}"
 }
 llm-run "$d/model.onnx" --target host "${inputs[@]}" --output-dir "$d/host" > /dev/null
 result=$(compare host --rtol 1e-4 --atol 1e-5 --min-top1 1)

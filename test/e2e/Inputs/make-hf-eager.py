@@ -28,6 +28,17 @@ transformers sources of their era:
 - t5: T5's decoder self-attention (4.3x): no scale, the relative position
   bias plus (1 - causal * attention_mask) * finfo.min, the product in
   int64, computed in the first layer and shared.
+
+F.scaled_dot_product_attention as torch 2.x exports it (an autograd
+Function whose symbolic writes the exporter's ops; torch 1.13 has no SDPA):
+- nanogpt: the TorchScript exporter's form with is_causal and no mask (no
+  padding, no attention_mask input);
+- llama-sdpa: LlamaSdpaAttention (4.36-4.47), the same form with the 4.36
+  mask;
+- dynamo-causal: torchlib's form (torch.onnx.export(dynamo=True)) with
+  is_causal and no mask;
+- dynamo-bool: torchlib's form with 4.53's bool sdpa_mask (causal and
+  padding), an explicit scale and the NaN guard after the softmax.
 """
 import math
 import os
@@ -90,6 +101,129 @@ def mask_442(attention_mask, window=None):
     return causal
 
 
+INT64_MAX = 9223372036854775807
+FLOAT = 1  # TensorProto.FLOAT
+
+
+def sdpa_reference(q, k, v, mask, causal, scale, nan_guard):
+    """F.scaled_dot_product_attention (torch 2.x) in torch 1.13 ops."""
+    scale = 1 / math.sqrt(q.size(-1)) if scale is None else scale
+    w = torch.matmul(q, k.transpose(-1, -2)) * scale
+    if causal:
+        keep = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool).tril()
+        w = w.masked_fill(~keep, float("-inf"))
+    if mask is not None:
+        w = w.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else w + mask
+    w = F.softmax(w, dim=-1)
+    if nan_guard:
+        w = torch.where(torch.isnan(w), torch.zeros_like(w), w)
+    return torch.matmul(w, v)
+
+
+def torchscript_sdpa(g, q, k, v, mask, causal, scale):
+    """torch.onnx's symbolic_opset14.scaled_dot_product_attention (torch
+    2.1-2.8's TorchScript exporter), op for op."""
+    if scale is None:  # _attention_scale
+        shape = g.op("Shape", q)
+        last = g.op("Slice", shape, g.op("Constant", value_t=torch.tensor([-1])),
+                    g.op("Constant", value_t=torch.tensor([INT64_MAX])))
+        size = g.op("Cast", last, to_i=FLOAT)
+        scale = g.op("Div", g.op("Constant", value_t=torch.tensor([1.0])), g.op("Sqrt", size))
+        scale = g.op("Cast", scale, to_i=FLOAT)
+    else:
+        scale = g.op("Constant", value_t=torch.tensor(scale, dtype=torch.float32))
+    if causal:  # _causal_attention_mask
+        last = g.op("Constant", value_t=torch.tensor([-1]))
+        second = g.op("Constant", value_t=torch.tensor([-2]))
+        target = g.op("Slice", g.op("Shape", q), second, last)
+        source = g.op("Slice", g.op("Shape", k), second, last)
+        size = g.op("Concat", target, source, axis_i=0)
+        ones = g.op("Expand", g.op("Constant", value_t=torch.tensor([1.0])), size)
+        zero = g.op("Constant", value_t=torch.tensor([0.0]))
+        mask = g.op("Where", g.op("Equal", g.op("Trilu", ones, upper_i=0), zero),
+                    g.op("Constant", value_t=torch.tensor([-float("inf")])), zero)
+    key = g.op("Transpose", k, perm_i=[0, 1, 3, 2])
+    w = g.op("MatMul", g.op("Mul", q, g.op("Sqrt", scale)), g.op("Mul", key, g.op("Sqrt", scale)))
+    if mask is not None:
+        if mask.type().scalarType() == "Bool":
+            mask = g.op("Where", mask, g.op("Constant", value_t=torch.tensor([0.0])),
+                        g.op("Constant", value_t=torch.tensor([-float("inf")])))
+        w = g.op("Add", w, mask)
+    return g.op("MatMul", g.op("Softmax", w, axis_i=-1), v)
+
+
+def torchlib_sdpa(g, q, k, v, mask, causal, scale):
+    """onnxscript's torchlib aten_scaled_dot_product_attention below opset
+    23 (torch.onnx.export(dynamo=True)), op for op: the scale from the
+    shape, the key transposed as [-1, S, D], a bool mask's where(m, 0,
+    -inf) and the softmax's NaN guard."""
+    if scale is None:  # _attention_scale
+        last = g.op("Gather", g.op("Shape", q), g.op("Constant", value_t=torch.tensor([-1])))
+        size = g.op("CastLike", last, q)
+        one = g.op("CastLike", g.op("Constant", value_t=torch.tensor(1.0)), q)
+        scale = g.op("Div", one, g.op("Sqrt", size))
+    else:
+        scale = g.op("Constant", value_t=torch.tensor(scale, dtype=torch.float32))
+    zero = g.op("Constant", value_t=torch.tensor(0.0))
+    inf = g.op("Constant", value_t=torch.tensor(-float("inf")))
+    if causal:  # _causal_attention_mask
+        target = g.op("Shape", q, start_i=-2, end_i=-1)
+        source = g.op("Shape", k, start_i=-2, end_i=-1)
+        size = g.op("Concat", target, source, axis_i=0)
+        ones = g.op("Expand", g.op("Constant", value_t=torch.tensor(1.0)), size)
+        mask = g.op("Where", g.op("Equal", g.op("Trilu", ones, upper_i=0), zero), inf, zero)
+        mask = g.op("CastLike", mask, q)
+    last = g.op("Shape", k, start_i=-1)
+    second = g.op("Shape", k, start_i=-2, end_i=-1)
+    first = g.op("Shape", k, end_i=-2)
+    squeezed = g.op("Reshape", k, g.op("Concat", g.op("Constant", value_t=torch.tensor([-1])),
+                                        second, last, axis_i=0))
+    key = g.op("Reshape", g.op("Transpose", squeezed, perm_i=[0, 2, 1]),
+               g.op("Concat", first, last, second, axis_i=0))
+    w = g.op("MatMul", g.op("Mul", q, g.op("Sqrt", scale)), g.op("Mul", key, g.op("Sqrt", scale)))
+    guard = mask is not None and mask.type().scalarType() == "Bool"
+    if guard:
+        mask = g.op("Where", mask, zero, inf)
+    if mask is not None:
+        w = g.op("Add", w, mask)
+    w = g.op("Softmax", w, axis_i=-1)
+    if guard:
+        w = g.op("Where", g.op("IsNaN", w), zero, w)
+    return g.op("MatMul", w, v)
+
+
+class SDPA(torch.autograd.Function):
+    """F.scaled_dot_product_attention as torch 2.x exports it: FORM is
+    "torchscript" or "torchlib"."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, form, causal, scale):
+        return sdpa_reference(q, k, v, mask, causal, scale, form == "torchlib")
+
+    @staticmethod
+    def symbolic(g, q, k, v, mask, form, causal, scale):
+        mask = None if mask is None or mask.node().mustBeNone() else mask
+        return (torchscript_sdpa if form == "torchscript" else torchlib_sdpa)(
+            g, q, k, v, mask, causal, scale)
+
+
+def mask_bool(attention_mask):
+    """masking_utils.sdpa_mask (4.53+, torch >= 2.6): [B, 1, T, S] bool,
+    causal and the padding, with the key on the last axis."""
+    cache_position = torch.arange(T)
+    causal = torch.arange(T)[None, :] <= cache_position[:, None]
+    return causal[None, None, :, :] & attention_mask.bool()[:, None, None, :]
+
+
+# variant: (form, is_causal, scale)
+SDPA_VARIANTS = {
+    "nanogpt": ("torchscript", True, None),
+    "llama-sdpa": ("torchscript", False, None),
+    "dynamo-causal": ("torchlib", True, None),
+    "dynamo-bool": ("torchlib", False, (D // H) ** -0.5),
+}
+
+
 class Attention(nn.Module):
     def __init__(self, variant):
         super().__init__()
@@ -120,6 +254,10 @@ class Attention(nn.Module):
             w = torch.matmul(q.to(torch.float32), k.to(torch.float32).transpose(-1, -2))
             w = torch.where(causal, w, low) / self.scale_attn
             w = F.softmax(w + mask, dim=-1).to(v.dtype)
+        elif self.variant in SDPA_VARIANTS:
+            form, causal, scale = SDPA_VARIANTS[self.variant]
+            y = SDPA.apply(q, k, v, mask, form, causal, scale)
+            return self.o(y.transpose(1, 2).reshape(B, -1, D))
         else:
             w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(D // H)
             w = w + mask[:, :, :, :key_length]
@@ -159,6 +297,12 @@ class Decoder(nn.Module):
             mask = mask_436(attention_mask, WINDOW)
         elif self.variant == "llama440":
             mask = mask_440(attention_mask)
+        elif self.variant in ("nanogpt", "dynamo-causal"):
+            mask = None
+        elif self.variant == "llama-sdpa":
+            mask = mask_436(attention_mask)
+        elif self.variant == "dynamo-bool":
+            mask = mask_bool(attention_mask)
         elif self.variant == "llama442":
             mask = mask_442(attention_mask)
         else:
@@ -238,21 +382,29 @@ def main():
         T = int(sys.argv[3])
         POSITIONS = max(POSITIONS, T)
     variants = ("gpt2", "gptneo", "gptj", "llama436", "mistral436", "llama440",
-                "llama442", "mistral442", "t5")
+                "llama442", "mistral442", "t5") + tuple(SDPA_VARIANTS)
     if variant not in variants:
         sys.exit(f"make-hf-eager: unknown variant {variant!r} (one of {', '.join(variants)})")
     torch.manual_seed(0)
     model = (T5Decoder() if variant == "t5" else Decoder(variant)).eval()
     ids = torch.randint(0, V, (B, T))
     mask = torch.ones(B, T, dtype=torch.long)
-    mask[1, :3] = 0
-    mask[2, :5] = 0
+    # is_causal without a mask: no padding, and no attention_mask input.
+    padded = variant not in ("nanogpt", "dynamo-causal")
+    if padded:
+        mask[1, :3] = 0
+        mask[2, :5] = 0
+    inputs, names = ((ids, mask), ["input_ids", "attention_mask"]) if padded else ((ids, mask, {}), ["input_ids"])
     os.makedirs(out, exist_ok=True)
-    torch.onnx.export(model, (ids, mask), os.path.join(out, "model.onnx"),
-                      input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                      opset_version=17)
+    # torch 1.13's ONNX shape inference crashes on torchlib's key transpose
+    # (Shape with start and end into a Reshape): export without it.
+    export = torch.onnx.utils._export if variant.startswith("dynamo") else torch.onnx.export
+    extra = {"onnx_shape_inference": False} if variant.startswith("dynamo") else {}
+    export(model, inputs, os.path.join(out, "model.onnx"), input_names=names,
+           output_names=["logits"], opset_version=17, **extra)
     np.save(os.path.join(out, "input_ids.npy"), ids.numpy())
-    np.save(os.path.join(out, "attention_mask.npy"), mask.numpy())
+    if padded:
+        np.save(os.path.join(out, "attention_mask.npy"), mask.numpy())
     with torch.no_grad():
         np.save(os.path.join(out, "logits.npy"), model(ids, mask).numpy())
 
