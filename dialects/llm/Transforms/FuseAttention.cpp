@@ -572,6 +572,32 @@ std::optional<double> uniformFloat(Value value) {
   return elements->front();
 }
 
+/// The one value of a where's branch `value` on the elements that take it,
+/// where the condition `condition` is `taken`: a uniform constant, or
+/// arithmetic on such constants and casts of the condition itself (Falcon
+/// writes `(m * 1.0).masked_fill(m, -1e9)`, a where whose other branch is
+/// the cast condition: 0 wherever it is taken).
+std::optional<double> branchFloat(Value value, Value condition, bool taken,
+                                  unsigned depth = 0) {
+  if (std::optional<double> uniform = uniformFloat(value))
+    return uniform;
+  Operation *op = value.getDefiningOp();
+  if (!op || depth > 4)
+    return std::nullopt;
+  if (auto cast = dyn_cast<CastOp>(op))
+    return cast.getInput() == condition ? std::optional(taken ? 1.0 : 0.0)
+                                        : std::nullopt;
+  if (!isa<AddOp, SubOp, MulOp>(op))
+    return std::nullopt;
+  std::optional<double> a =
+      branchFloat(op->getOperand(0), condition, taken, depth + 1);
+  std::optional<double> b =
+      branchFloat(op->getOperand(1), condition, taken, depth + 1);
+  if (!a || !b)
+    return std::nullopt;
+  return isa<AddOp>(op) ? *a + *b : isa<SubOp>(op) ? *a - *b : *a * *b;
+}
+
 /// The run-time part of a mask that joins the causal rule, known at
 /// compile time, with a run-time mask, as exporters build a causal LM's
 /// mask from a causal buffer and the attention_mask input: `and(causal, m)`
@@ -702,8 +728,10 @@ FailureOr<CausalRest> splitCausal(Value mask, MaskKind kind,
   auto where = dyn_cast<WhereOp>(op);
   if (!where || kind != MaskKind::Additive)
     return failure();
-  std::optional<double> ifTrue = uniformFloat(where.getTrueValue());
-  std::optional<double> ifFalse = uniformFloat(where.getFalseValue());
+  std::optional<double> ifTrue =
+      branchFloat(where.getTrueValue(), where.getCondition(), true);
+  std::optional<double> ifFalse =
+      branchFloat(where.getFalseValue(), where.getCondition(), false);
   // where(c, fill, causal) or where(c, causal, fill): the causal additive
   // mask with the keys c hides (attends) filled in, as Hugging Face's
   // AttentionMaskConverter and _update_causal_mask write masked_fill on the
@@ -1115,6 +1143,24 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
       double factor;
       return static_cast<bool>(hiddenUnderScale(value, factor));
     };
+    // An additive mask under a positive scale (Falcon's ALiBi path scales
+    // scores + alibi, then adds the mask): (s + b) * k is s * k + b * k;
+    // `factor` gets the scale.
+    auto addedUnderScale = [&](Value value, double &factor) {
+      factor = 1.0;
+      Value inner = peelScales(value, factor);
+      if (inner == value || factor <= 0.0 || !inner.hasOneUse())
+        return std::optional<MaskMatch>();
+      return matchAddMask(inner.getDefiningOp(), scoresType, isScores);
+    };
+    auto isScaledAddedScores = [&](Value value) {
+      double factor;
+      return static_cast<bool>(addedUnderScale(value, factor));
+    };
+    // The additive mask found under the scale and that scale, joined to
+    // the mask as scaledBias * scaledBiasFactor.
+    Value scaledBias;
+    double scaledBiasFactor = 1.0;
     if (auto add = matchAddMask(maskOp, scoresType, isScores)) {
       std::tie(scaled, mask) = std::pair(add->scores, add->mask);
       maskKind = MaskKind::Additive;
@@ -1142,6 +1188,19 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
       std::tie(scaled, mask, maskKind, fill, bias) =
           std::tuple(where->scores, where->mask, where->kind,
                      where->fill * scaleAbove, add->mask);
+    } else if (auto add = matchAddMask(maskOp, scoresType, isScaledAddedScores);
+               add && scaleAbove == 1.0) {
+      // add((s + b) * k, m) is s * k + (b * k + m).
+      auto inner = addedUnderScale(add->scores, scaleAbove);
+      std::tie(scaled, mask, maskKind, scaledBias, scaledBiasFactor) =
+          std::tuple(inner->scores, add->mask, MaskKind::Additive, inner->mask,
+                     scaleAbove);
+    } else if (double factor; scaleAbove == 1.0 && masked.hasOneUse()) {
+      if (auto inner = addedUnderScale(masked, factor)) {
+        // (s + b) * k with no mask after it.
+        std::tie(scaled, scaledBias, scaledBiasFactor, scaleAbove) =
+            std::tuple(inner->scores, inner->mask, factor, factor);
+      }
     }
     if (maskOp && maskKind == MaskKind::None &&
         !isa<MatMulOp, MulOp, DivOp>(maskOp))
@@ -1214,25 +1273,33 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
 
     // Two masks become one additive mask: where(c, bias, fill) for a
     // condition c of keys that attend (bias and fill swapped for hidden
-    // keys), or the bias alone once c is the causal rule or nothing. It may
-    // not be larger than the larger of the two: a [B, H, 1, S] bias and a
-    // [B, 1, T, S] condition stay unfused rather than make a [B, H, T, S].
+    // keys), or the bias alone once c is the causal rule or nothing; an
+    // additive mask from under the scale joins by a sum. It may not be
+    // larger than the larger of the two: a [B, H, 1, S] bias and a
+    // [B, 1, T, S] condition stay unfused rather than make a [B, H, T, S],
+    // unless the condition is the run-time part of a causal mask: that part
+    // usually repeats one row for every query (the padding), and
+    // NarrowMaskRowsPattern then rebuilds the joined mask with one row
+    // (Falcon's ALiBi and the 4.36 mask converter's [B, 1, T, S] padding).
     RankedTensorType maskType = causalRest ? causalRest->type
                                 : mask     ? rankedOf(mask)
                                            : RankedTensorType();
-    if (bias) {
-      RankedTensorType biasType = rankedOf(bias);
+    for (Value join : {bias, scaledBias}) {
+      if (!join)
+        continue;
+      RankedTensorType joinType = rankedOf(join);
       if (maskType) {
-        auto shape = broadcastShapes(maskType.getShape(), biasType.getShape());
+        auto shape = broadcastShapes(maskType.getShape(), joinType.getShape());
         if (failed(shape) || !maskType.hasStaticShape() ||
-            !biasType.hasStaticShape() ||
-            ShapedType::getNumElements(*shape) >
-                std::max(maskType.getNumElements(), biasType.getNumElements()))
+            !joinType.hasStaticShape() ||
+            (!causalRest && ShapedType::getNumElements(*shape) >
+                                std::max(maskType.getNumElements(),
+                                         joinType.getNumElements())))
           return rewriter.notifyMatchFailure(
               output, "joining the two masks would make a larger one");
-        maskType = biasType.clone(*shape);
+        maskType = joinType.clone(*shape);
       } else {
-        maskType = biasType;
+        maskType = joinType;
       }
     }
 
@@ -1289,6 +1356,18 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
       } else {
         mask = bias;
       }
+      maskKind = MaskKind::Additive;
+    }
+    if (scaledBias) {
+      Value added = scaledBias;
+      if (scaledBiasFactor != 1.0)
+        added = MulOp::create(rewriter, loc, added.getType(), added,
+                              floatScalar(rewriter, loc,
+                                          rankedOf(added).getElementType(),
+                                          scaledBiasFactor));
+      mask =
+          mask ? AddOp::create(rewriter, loc, maskType, mask, added).getResult()
+               : added;
       maskKind = MaskKind::Additive;
     }
     if (maskKind == MaskKind::Hide)

@@ -163,7 +163,10 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       is still <= -1e4. Between the
       scale and the mask, a logit soft-cap `f2 * tanh(f1 * scores)` (Gemma
       2's `c * tanh(s / c)`, each op read once, f2 > 0) becomes
-      `softcap = f2` with scale f1 * f2. A mask that
+      `softcap = f2` with scale f1 * f2. An additive mask under a
+      positive scale, `(scores + b) * k` (Falcon's ALiBi path, then maybe
+      `+ m`), is `scores * k + b * k`: k joins the scale and `b * k` the
+      mask, by a sum. A mask that
       evaluates at compile time (constants, slices, comparisons, casts,
       reshapes) to the bottom-right causal pattern becomes `causal = true`
       with no mask operand; one that is all "attend" disappears. A mask
@@ -174,7 +177,9 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       `not`, or `where(c, fill, causal)` / `where(c, causal, fill)`: the
       additive causal buffer with the keys of a run-time `c` filled in, as
       Hugging Face's mask converter and `_update_causal_mask` write
-      masked_fill; also through casts, a product with a 0/1 causal constant
+      masked_fill; a where's branch may be arithmetic on `cast(c)`, which
+      is known where the branch is taken (Falcon's `(m * 1.0).masked_fill(m,
+      -1e9)`); also through casts, a product with a 0/1 causal constant
       for keys that attend, `(1 - a) * fill` with `a` of keys that attend
       (T5's extended mask), and a sum or join with another run-time mask,
       such as T5's position bias, which stays with the rest), becomes
@@ -202,7 +207,9 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       hides keys) or a where inside an `llm.add` (GPT-2 hides future keys,
       then adds the padding), become one additive mask,
       `where(c, bias, fill)` (or the bias alone once c is the causal rule),
-      unless it would be larger than the larger of the two;
+      unless it would be larger than the larger of the two (it may be
+      when c is the run-time part of a causal mask: such a part usually
+      repeats one row per query, and the rows are then narrowed);
     - k and v repeated from Hkv to Hq heads as exporters write
       grouped-query attention (a unit dim after the heads, `llm.expand` or
       `llm.concat` of copies along it, `llm.reshape` merging it) are

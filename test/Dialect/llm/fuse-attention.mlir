@@ -1178,3 +1178,81 @@ func.func @nan_guard(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tenso
 }
 
 // REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+
+// -----
+
+// Falcon's ALiBi path: ALiBi added to the product, the sum scaled, then the
+// mask added. (s + b) * k + m is s * k + (b * k + m): the scale moves to
+// the attention and b * k joins the mask, after the causal part split off
+// (here 4.36's where(pad, min, causal buffer)), then the rows narrowed.
+// Without a mask, b * k is the mask. Left alone: a run-time [B, 1, T, S]
+// mask, which would join into a [B, H, T, S] one.
+// CHECK-LABEL: func @scaled_alibi
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[B:.*]]: tensor<2x2x1x4xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>, %[[M:.*]]: tensor<2x1x4x4xf32>)
+// CHECK-DAG: %[[INV:.*]] = llm.constant dense<2.500000e-01> : tensor<f32>
+// CHECK-DAG: %[[MIN:.*]] = llm.constant dense<-3.40282347E+38> : tensor<f32>
+// CHECK-DAG: %[[ZERO:.*]] = llm.constant dense<0.000000e+00> : tensor<f32>
+// CHECK: %[[BK:.*]] = llm.mul %[[B]], %[[INV]] : (tensor<2x2x1x4xf32>, tensor<f32>) -> tensor<2x2x1x4xf32>
+// CHECK-NEXT: llm.attention %[[Q]], %[[K]], %[[V]], %[[BK]] {scale = 2.500000e-01 : f32}
+// CHECK-DAG: %[[ROW:.*]] = llm.where %[[PAD]], %[[MIN]], %[[ZERO]] : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK-DAG: %[[BK2:.*]] = llm.mul %[[B]], %[[INV]]
+// CHECK: %[[J:.*]] = llm.add %[[ROW]], %[[BK2]] : (tensor<2x1x1x4xf32>, tensor<2x2x1x4xf32>) -> tensor<2x2x1x4xf32>
+// CHECK-NEXT: llm.attention %[[Q]], %[[K]], %[[V]], %[[J]] {causal = true, scale = 2.500000e-01 : f32} : ({{.*}}, tensor<2x2x1x4xf32>)
+// CHECK: llm.softmax
+// CHECK-NOT: llm.attention
+func.func @scaled_alibi(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %b: tensor<2x2x1x4xf32>, %pad: tensor<2x1x1x4xi1>, %m: tensor<2x1x4x4xf32>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %inv = llm.constant dense<0.25> : tensor<f32>
+  %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a0 = llm.add %s0, %b : (tensor<2x2x4x4xf32>, tensor<2x2x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %k0 = llm.mul %a0, %inv : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %p0 = llm.softmax %k0 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o0 = llm.matmul %p0, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %buffer = llm.constant dense<[[[[0.0, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, 0.0, -3.40282347E+38], [0.0, 0.0, 0.0, 0.0]]]]> : tensor<1x1x4x4xf32>
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %wide = llm.expand %pad : (tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %mask = llm.where %wide, %min, %buffer : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<1x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %s1 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a1 = llm.add %s1, %b : (tensor<2x2x4x4xf32>, tensor<2x2x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %k1 = llm.mul %a1, %inv : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %m1 = llm.add %k1, %mask : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p1 = llm.softmax %m1 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o1 = llm.matmul %p1, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %s2 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a2 = llm.add %s2, %b : (tensor<2x2x4x4xf32>, tensor<2x2x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %k2 = llm.mul %a2, %inv : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %m2 = llm.add %k2, %m : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p2 = llm.softmax %m2 {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o2 = llm.matmul %p2, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o0, %o1, %o2 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}
+
+// REMARK: remark: llm-fuse-attention: fused-attentions 2, causal-masks 0, row-masks 1
+
+// -----
+
+// Falcon's mask: the bool m (true where hidden, the padding or'ed with the
+// future keys) as (m * 1.0).masked_fill(m, -1e9), a where whose other
+// branch is the cast condition, 0 wherever it is taken. The causal part
+// splits off.
+// CHECK-LABEL: func @falcon_mask
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>)
+// CHECK: llm.attention %[[Q]], %[[K]], %[[V]], %{{.*}} {causal = true, scale = 2.500000e-01 : f32} : ({{.*}}, tensor<2x1x1x4xf32>)
+func.func @falcon_mask(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %future = llm.constant dense<[[[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]]]> : tensor<1x1x4x4xi1>
+  %one = llm.constant dense<1.0> : tensor<f32>
+  %fill = llm.constant dense<-1.0e9> : tensor<f32>
+  %wide = llm.expand %pad : (tensor<2x1x1x4xi1>) -> tensor<2x1x4x4xi1>
+  %hide = llm.or %wide, %future : (tensor<2x1x4x4xi1>, tensor<1x1x4x4xi1>) -> tensor<2x1x4x4xi1>
+  %float = llm.cast %hide : (tensor<2x1x4x4xi1>) -> tensor<2x1x4x4xf32>
+  %times = llm.mul %float, %one : (tensor<2x1x4x4xf32>, tensor<f32>) -> tensor<2x1x4x4xf32>
+  %mask = llm.where %hide, %fill, %times : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+  %inv = llm.constant dense<0.25> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %d = llm.mul %s, %inv : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %a = llm.add %d, %mask : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %a {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 1

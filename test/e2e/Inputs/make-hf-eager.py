@@ -28,6 +28,11 @@ transformers sources of their era:
 - t5: T5's decoder self-attention (4.3x): no scale, the relative position
   bias plus (1 - causal * attention_mask) * finfo.min, the product in
   int64, computed in the first layer and shared.
+- falcon: FalconAttention (4.3x) with FalconModel's bool mask m (true
+  where hidden, padding | future) added as (m * 1.0).masked_fill(m, -1e9).
+- falcon-rw: Falcon's ALiBi path (falcon-rw, 4.36-4.4x): ALiBi from the
+  attention mask's cumsum added to the product, the sum scaled, the 4.36
+  mask added.
 
 F.scaled_dot_product_attention as torch 2.x exports it (an autograd
 Function whose symbolic writes the exporter's ops; torch 1.13 has no SDPA):
@@ -207,6 +212,25 @@ class SDPA(torch.autograd.Function):
             g, q, k, v, mask, causal, scale)
 
 
+def mask_falcon(attention_mask):
+    """FalconModel._prepare_attn_mask (4.3x): [B, 1, T, S] bool, True where
+    hidden, the causal part or'ed with the padding."""
+    causal = torch.triu(torch.ones((T, T), dtype=torch.bool), diagonal=1)
+    causal = causal[None, None, :, :].expand(B, 1, T, T)
+    padding = ~(attention_mask[:, None, None, :].to(torch.bool))
+    return padding.expand(B, 1, T, T) | causal
+
+
+def alibi(attention_mask):
+    """build_alibi_tensor (BLOOM, Falcon): [B * H, 1, S], each head's slope
+    times the key's position among the real tokens."""
+    closest = 2 ** math.floor(math.log2(H))
+    base = torch.tensor(2 ** (-(2 ** -(math.log2(closest) - 3))), dtype=torch.float32)
+    slopes = torch.pow(base, torch.arange(1, 1 + closest, dtype=torch.int32))
+    positions = ((attention_mask.cumsum(dim=-1) - 1) * attention_mask)[:, None, :]
+    return (slopes[..., None] * positions).reshape(B * H, 1, T)
+
+
 def mask_bool(attention_mask):
     """masking_utils.sdpa_mask (4.53+, torch >= 2.6): [B, 1, T, S] bool,
     causal and the padding, with the key on the last axis."""
@@ -254,6 +278,20 @@ class Attention(nn.Module):
             w = torch.matmul(q.to(torch.float32), k.to(torch.float32).transpose(-1, -2))
             w = torch.where(causal, w, low) / self.scale_attn
             w = F.softmax(w + mask, dim=-1).to(v.dtype)
+        elif self.variant == "falcon":
+            # FalconAttention (4.3x): the bool mask, True where hidden, as
+            # (mask * 1.0).masked_fill(mask, -1e9), added after the scale.
+            fill = (mask * 1.0).masked_fill(mask, float("-1e9")).to(q.dtype)
+            w = torch.matmul(q, k.transpose(-1, -2))
+            w = F.softmax(w / math.sqrt(D // H) + fill, dim=-1)
+        elif self.variant == "falcon-rw":
+            # FalconAttention's ALiBi path (4.36-4.4x): ALiBi added to the
+            # product, the sum scaled, then the converter's mask added.
+            alibi, mask = mask
+            w = torch.matmul(q, k.transpose(-1, -2)).view(B, H, T, -1)
+            w = w + alibi.view(B, H, 1, -1)
+            w = w * (1.0 / math.sqrt(D // H))
+            w = F.softmax(w + mask, dim=-1, dtype=torch.float32)
         elif self.variant in SDPA_VARIANTS:
             form, causal, scale = SDPA_VARIANTS[self.variant]
             y = SDPA.apply(q, k, v, mask, form, causal, scale)
@@ -297,6 +335,10 @@ class Decoder(nn.Module):
             mask = mask_436(attention_mask, WINDOW)
         elif self.variant == "llama440":
             mask = mask_440(attention_mask)
+        elif self.variant == "falcon":
+            mask = mask_falcon(attention_mask)
+        elif self.variant == "falcon-rw":
+            mask = (alibi(attention_mask), mask_436(attention_mask))
         elif self.variant in ("nanogpt", "dynamo-causal"):
             mask = None
         elif self.variant == "llama-sdpa":
@@ -382,7 +424,7 @@ def main():
         T = int(sys.argv[3])
         POSITIONS = max(POSITIONS, T)
     variants = ("gpt2", "gptneo", "gptj", "llama436", "mistral436", "llama440",
-                "llama442", "mistral442", "t5") + tuple(SDPA_VARIANTS)
+                "llama442", "mistral442", "t5", "falcon", "falcon-rw") + tuple(SDPA_VARIANTS)
     if variant not in variants:
         sys.exit(f"make-hf-eager: unknown variant {variant!r} (one of {', '.join(variants)})")
     torch.manual_seed(0)
