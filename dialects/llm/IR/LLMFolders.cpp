@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/APSInt.h"
 
 using namespace mlir;
@@ -332,6 +333,79 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   return {};
 }
 
+namespace {
+/// reshape(transpose(reshape(y))) as one transpose of a reshape of y when
+/// the outer reshape only splits the transposed dims: each dim j of the
+/// transpose's result becomes a run of result dims whose sizes multiply to
+/// it (unit dims anywhere). Splitting the dims the transpose reads the same
+/// way gives the transpose's input as `split`, and the transpose moves
+/// whole runs. torchlib transposes the key of scaled_dot_product_attention
+/// as [-1, S, D] (the batch dims merged, transposed, split back); as
+/// transpose(reshape(k)) the attention's matcher sees k^T of k.
+struct SplitTransposedDims : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ReshapeOp outer,
+                                PatternRewriter &rewriter) const override {
+    auto transpose = outer.getInput().getDefiningOp<TransposeOp>();
+    auto inner = transpose ? transpose.getInput().getDefiningOp<ReshapeOp>()
+                           : ReshapeOp();
+    if (!inner || !transpose.getResult().hasOneUse())
+      return failure();
+    RankedTensorType moved = transpose.getType(), result = outer.getType();
+    RankedTensorType source = transpose.getInput().getType();
+    if (!moved.hasStaticShape() || !result.hasStaticShape() ||
+        !source.hasStaticShape())
+      return failure();
+    ArrayRef<int64_t> movedShape = moved.getShape();
+    ArrayRef<int64_t> resultShape = result.getShape();
+    // runs[j]: the result dims that dim j of the transposed tensor splits
+    // into; trailing unit dims join the last run.
+    SmallVector<SmallVector<int64_t>> runs(movedShape.size());
+    size_t next = 0;
+    for (auto [j, size] : llvm::enumerate(movedShape)) {
+      int64_t product = 1;
+      while (next < resultShape.size() && product < size) {
+        product *= resultShape[next];
+        runs[j].push_back(resultShape[next++]);
+      }
+      if (product != size)
+        return failure();
+    }
+    for (; next < resultShape.size(); ++next) {
+      if (resultShape[next] != 1 || runs.empty())
+        return failure();
+      runs.back().push_back(1);
+    }
+    // The transpose's input split alike: its dim p[j] into runs[j].
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    SmallVector<int64_t> runOf(perm.size());
+    for (auto [j, dim] : llvm::enumerate(perm))
+      runOf[dim] = j;
+    SmallVector<int64_t> split, firstDim(perm.size());
+    for (int64_t dim = 0; dim < static_cast<int64_t>(perm.size()); ++dim) {
+      firstDim[dim] = split.size();
+      llvm::append_range(split, runs[runOf[dim]]);
+    }
+    SmallVector<int64_t> permutation;
+    for (auto [j, dim] : llvm::enumerate(perm))
+      for (size_t k = 0; k < runs[j].size(); ++k)
+        permutation.push_back(firstDim[dim] + k);
+    Location loc = outer.getLoc();
+    Value reshaped =
+        ReshapeOp::create(rewriter, loc, source.clone(split), inner.getInput());
+    rewriter.replaceOpWithNewOp<TransposeOp>(outer, result, reshaped,
+                                             permutation);
+    return success();
+  }
+};
+} // namespace
+
+void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                            MLIRContext *context) {
+  patterns.add<SplitTransposedDims>(context);
+}
+
 OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
@@ -349,6 +423,18 @@ OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  // transpose(transpose(x, inner), outer) is transpose(x, inner[outer[i]]).
+  if (auto producer = getInput().getDefiningOp<TransposeOp>()) {
+    ArrayRef<int64_t> inner = producer.getPermutation();
+    SmallVector<int64_t> composed;
+    for (int64_t dim : getPermutation())
+      composed.push_back(inner[dim]);
+    getInputMutable().assign(producer.getInput());
+    setPermutation(composed);
+    if (llvm::equal(composed, llvm::seq<int64_t>(0, composed.size())))
+      return getInput();
+    return getResult();
+  }
   ArrayRef<int64_t> perm = getPermutation();
   bool identity = true;
   for (auto [i, p] : llvm::enumerate(perm))

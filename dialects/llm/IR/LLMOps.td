@@ -356,6 +356,7 @@ def LLM_ReshapeOp : LLM_Op<"reshape", [Pure]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def LLM_ExpandOp : LLM_Op<"expand", [Pure]> {

@@ -104,6 +104,34 @@ func.func @unit_dim_transpose(%x: tensor<3x1x12x12xf32>) -> (tensor<3x1x12x12xf3
 
 // -----
 
+// reshape(transpose(reshape(y))) whose outer reshape only splits the
+// transposed dims is a transpose of y reshaped: torchlib's key transpose
+// for scaled_dot_product_attention ([B, H, S, D] as [-1, S, D], transposed,
+// split back to [B, H, D, S]) is k^T of k, here after a GQA repeat (the
+// merged dim splits 3 x 4, not 3 x 2 x 2 as it was merged). Two transposes
+// compose; back to the identity they fold away. Left alone: an outer
+// reshape that merges transposed dims.
+// CHECK-LABEL: func @split_transposed_dims
+// CHECK-SAME: (%[[K:.*]]: tensor<3x2x2x12x16xf32>, %[[X:.*]]: tensor<2x3x4xf32>)
+// CHECK-NEXT: %[[R:.*]] = llm.reshape %[[K]] : (tensor<3x2x2x12x16xf32>) -> tensor<3x4x12x16xf32>
+// CHECK-NEXT: %[[T:.*]] = llm.transpose %[[R]] {permutation = array<i64: 0, 1, 3, 2>} : (tensor<3x4x12x16xf32>) -> tensor<3x4x16x12xf32>
+// CHECK-NEXT: %[[M:.*]] = llm.reshape %[[X]] : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+// CHECK-NEXT: %[[MT:.*]] = llm.transpose %[[M]] {permutation = array<i64: 1, 0>} : (tensor<6x4xf32>) -> tensor<4x6xf32>
+// CHECK-NEXT: %[[MR:.*]] = llm.reshape %[[MT]] : (tensor<4x6xf32>) -> tensor<24xf32>
+// CHECK-NEXT: return %[[T]], %[[R]], %[[MR]]
+func.func @split_transposed_dims(%k: tensor<3x2x2x12x16xf32>, %x: tensor<2x3x4xf32>) -> (tensor<3x4x16x12xf32>, tensor<3x4x12x16xf32>, tensor<24xf32>) {
+  %0 = llm.reshape %k : (tensor<3x2x2x12x16xf32>) -> tensor<12x12x16xf32>
+  %1 = llm.transpose %0 {permutation = array<i64: 0, 2, 1>} : (tensor<12x12x16xf32>) -> tensor<12x16x12xf32>
+  %2 = llm.reshape %1 : (tensor<12x16x12xf32>) -> tensor<3x4x16x12xf32>
+  %3 = llm.transpose %2 {permutation = array<i64: 0, 1, 3, 2>} : (tensor<3x4x16x12xf32>) -> tensor<3x4x12x16xf32>
+  %4 = llm.reshape %x : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+  %5 = llm.transpose %4 {permutation = array<i64: 1, 0>} : (tensor<6x4xf32>) -> tensor<4x6xf32>
+  %6 = llm.reshape %5 : (tensor<4x6xf32>) -> tensor<24xf32>
+  return %2, %3, %6 : tensor<3x4x16x12xf32>, tensor<3x4x12x16xf32>, tensor<24xf32>
+}
+
+// -----
+
 // Data movement folds for any element type; float arithmetic does not fold.
 // CHECK-LABEL: func @float_constants
 // CHECK-DAG: llm.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>

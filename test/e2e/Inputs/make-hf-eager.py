@@ -43,7 +43,10 @@ Function whose symbolic writes the exporter's ops; torch 1.13 has no SDPA):
 - dynamo-causal: torchlib's form (torch.onnx.export(dynamo=True)) with
   is_causal and no mask;
 - dynamo-bool: torchlib's form with 4.53's bool sdpa_mask (causal and
-  padding), an explicit scale and the NaN guard after the softmax.
+  padding), an explicit scale and the NaN guard after the softmax;
+- dynamo-gqa: torchlib's form with is_causal and enable_gqa (2 kv heads
+  for 4 query heads; 4.48+ passes enable_gqa without a mask), k and v
+  repeated by unsqueeze, expand and reshape.
 """
 import math
 import os
@@ -56,6 +59,7 @@ import torch.nn.functional as F
 
 B, T, D, H, V, L = 3, 12, 64, 4, 96, 2
 WINDOW = 4
+KV_HEADS = 2  # dynamo-gqa's
 POSITIONS = 64  # the causal buffer and the learned positions
 MIN = torch.finfo(torch.float32).min
 
@@ -113,6 +117,9 @@ FLOAT = 1  # TensorProto.FLOAT
 def sdpa_reference(q, k, v, mask, causal, scale, nan_guard):
     """F.scaled_dot_product_attention (torch 2.x) in torch 1.13 ops."""
     scale = 1 / math.sqrt(q.size(-1)) if scale is None else scale
+    if k.size(1) != q.size(1):  # enable_gqa
+        k = k.repeat_interleave(q.size(1) // k.size(1), dim=1)
+        v = v.repeat_interleave(q.size(1) // v.size(1), dim=1)
     w = torch.matmul(q, k.transpose(-1, -2)) * scale
     if causal:
         keep = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool).tril()
@@ -171,6 +178,8 @@ def torchlib_sdpa(g, q, k, v, mask, causal, scale):
         scale = g.op("Constant", value_t=torch.tensor(scale, dtype=torch.float32))
     zero = g.op("Constant", value_t=torch.tensor(0.0))
     inf = g.op("Constant", value_t=torch.tensor(-float("inf")))
+    if k.type().sizes()[1] != q.type().sizes()[1]:  # enable_gqa
+        k, v = torchlib_repeat_kv(g, q, k, v)
     if causal:  # _causal_attention_mask
         target = g.op("Shape", q, start_i=-2, end_i=-1)
         source = g.op("Shape", k, start_i=-2, end_i=-1)
@@ -195,6 +204,23 @@ def torchlib_sdpa(g, q, k, v, mask, causal, scale):
     if guard:
         w = g.op("Where", g.op("IsNaN", w), zero, w)
     return g.op("MatMul", w, v)
+
+
+def torchlib_repeat_kv(g, q, k, v):
+    """torchlib's _attention_repeat_kv_for_group_query (enable_gqa): k and v
+    unsqueezed after the heads, expanded by Hq / Hkv, the two dims merged."""
+    def dim(x, i):
+        return g.op("Shape", x, start_i=i, end_i=i + 1)
+
+    group = g.op("Div", dim(q, 1), dim(k, 1))
+    two = g.op("Constant", value_t=torch.tensor([2]))
+    repeated = []
+    for x in (k, v):
+        grown = g.op("Concat", dim(q, 0), dim(x, 1), group, dim(x, 2), dim(x, 3), axis_i=0)
+        wide = g.op("Expand", g.op("Unsqueeze", x, two), grown)
+        merged = g.op("Concat", dim(q, 0), dim(q, 1), dim(x, 2), dim(x, 3), axis_i=0)
+        repeated.append(g.op("Reshape", wide, merged))
+    return repeated
 
 
 class SDPA(torch.autograd.Function):
@@ -245,6 +271,7 @@ SDPA_VARIANTS = {
     "llama-sdpa": ("torchscript", False, None),
     "dynamo-causal": ("torchlib", True, None),
     "dynamo-bool": ("torchlib", False, (D // H) ** -0.5),
+    "dynamo-gqa": ("torchlib", True, None),
 }
 
 
@@ -253,15 +280,19 @@ class Attention(nn.Module):
         super().__init__()
         self.variant = variant
         self.q, self.k, self.v, self.o = (nn.Linear(D, D) for _ in range(4))
+        self.kv_heads = KV_HEADS if variant == "dynamo-gqa" else H
+        if self.kv_heads != H:
+            self.k, self.v = (nn.Linear(D, self.kv_heads * (D // H)) for _ in range(2))
         self.register_buffer("bias", torch.tril(torch.ones((POSITIONS, POSITIONS), dtype=torch.bool))
                              .view(1, 1, POSITIONS, POSITIONS), persistent=False)
         self.scale_attn = torch.sqrt(torch.tensor(D // H, dtype=torch.float32))
 
     def forward(self, x, mask):
-        def heads(t):
-            return t.view(B, -1, H, D // H).transpose(1, 2)
+        def heads(t, count=H):
+            return t.view(B, -1, count, D // H).transpose(1, 2)
 
-        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        q = heads(self.q(x))
+        k, v = heads(self.k(x), self.kv_heads), heads(self.v(x), self.kv_heads)
         query_length, key_length = q.size(-2), k.size(-2)
         causal = self.bias[:, :, key_length - query_length:key_length, :key_length]
         low = torch.tensor(MIN, dtype=torch.float32)
@@ -339,7 +370,7 @@ class Decoder(nn.Module):
             mask = mask_falcon(attention_mask)
         elif self.variant == "falcon-rw":
             mask = (alibi(attention_mask), mask_436(attention_mask))
-        elif self.variant in ("nanogpt", "dynamo-causal"):
+        elif self.variant in ("nanogpt", "dynamo-causal", "dynamo-gqa"):
             mask = None
         elif self.variant == "llama-sdpa":
             mask = mask_436(attention_mask)
@@ -432,7 +463,7 @@ def main():
     ids = torch.randint(0, V, (B, T))
     mask = torch.ones(B, T, dtype=torch.long)
     # is_causal without a mask: no padding, and no attention_mask input.
-    padded = variant not in ("nanogpt", "dynamo-causal")
+    padded = variant not in ("nanogpt", "dynamo-causal", "dynamo-gqa")
     if padded:
         mask[1, :3] = 0
         mask[2, :5] = 0
