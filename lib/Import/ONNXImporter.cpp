@@ -387,6 +387,7 @@ private:
   Value afterPast(Value cache, Value fresh);
   FailureOr<Value> weighByScores(Value scores, Value values);
   LogicalResult importGroupQueryAttention();
+  LogicalResult importMoE();
   LogicalResult importOnnxAttention();
   LogicalResult importTensorScatter();
   Value combinedMask(Value a, Value b, Type element);
@@ -659,6 +660,7 @@ ONNXImporter::microsoftOpTable() {
       {"MultiHeadAttention", {&I::importMicrosoftMultiHeadAttention, 0}},
       {"EmbedLayerNormalization", {&I::importEmbedLayerNormalization, 0}},
       {"GroupQueryAttention", {&I::importGroupQueryAttention, 0}},
+      {"MoE", {&I::importMoE, 0}},
       {"RotaryEmbedding", {&I::importRotaryEmbedding, 0}},
       {"FusedMatMul", {&I::importFusedMatMul, 0}},
       {"FusedGemm", {&I::importFusedActivation, 0}},
@@ -3511,6 +3513,203 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
   results.push_back(presentKey);
   results.push_back(presentValue);
   return success();
+}
+
+/// ONNX Runtime's mixture of experts (com.microsoft MoE, onnxruntime-genai's
+/// float exports of Mixtral-, Qwen-MoE- and gpt-oss-style blocks) as its
+/// kernels and their parity tests define it. router_probs [N, E] are
+/// logits: softmax over the experts, the k largest taken (the lowest index
+/// among equals) and, with normalize_routing_weights, divided by their
+/// sum. Expert e is fc2(act(fc1(x))) with weights [E, out, in] as
+/// nn.Linear stores them (x Wᵀ + b); the output is the sum of the taken
+/// experts' results times their weights. activation_type: relu, gelu (the
+/// tanh approximation), silu, identity, or swiglu: g * sigmoid(alpha g) *
+/// (l + beta), g clamped from above and l on both sides at swiglu_limit
+/// when it is given, g and l interleaved in fc1's rows (swiglu_fusion 1),
+/// concatenated (2), or fc1's and fc3's (0). Another activation with fc3
+/// is act(fc1(x)) * fc3(x) (Mixtral's gate and up projections). Weights
+/// [E, in, out] (earlier releases' layout) are read as x W when the hidden
+/// size tells them apart.
+///
+/// Dense: every expert runs on every token and the experts not taken are
+/// weighted by zero, E / k times the routed work but no data-dependent
+/// shapes. use_sparse_mixer (Phi-3.5-MoE's routing) is refused.
+LogicalResult ONNXImporter::importMoE() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0), router = input(1), w1 = input(2), b1 = input(3),
+        w2 = input(4), b2 = input(5), w3 = input(6), b3 = input(7);
+  if (!w1 || !w2)
+    return error("expects fc1_experts_weights (input 2) and "
+                 "fc2_experts_weights (input 4)");
+  if (getInt("use_sparse_mixer", 0) != 0)
+    return error("use_sparse_mixer (sparsemixer routing) is not supported");
+  RankedTensorType xType = typeOf(x), routerType = typeOf(router);
+  Type element = xType.getElementType();
+  if (!isa<FloatType>(element) || routerType.getElementType() != element)
+    return error("expects floating-point input and router_probs of one type");
+  for (Value value : {x, router, w1, w2, w3, b1, b2, b3}) {
+    if (value && !typeOf(value).hasStaticShape())
+      return error("needs static shapes");
+    if (value && typeOf(value).getNumElements() == 0)
+      return error("expects non-empty inputs");
+  }
+  if (xType.getRank() < 2 || routerType.getRank() != 2)
+    return error("expects input [N, H] or [B, S, H] and router_probs [N, E]");
+  int64_t hidden = xType.getShape().back();
+  int64_t tokens = xType.getNumElements() / hidden;
+  int64_t experts = routerType.getDimSize(1);
+  if (routerType.getDimSize(0) != tokens)
+    return error("router_probs has " + Twine(routerType.getDimSize(0)) +
+                 " rows for " + Twine(tokens) + " tokens");
+  int64_t k = getInt("k", 1);
+  if (k < 1 || k > experts)
+    return error("k = " + Twine(k) + " is not in 1.." + Twine(experts));
+  std::string activation = getString("activation_type", "relu");
+  if (!llvm::is_contained({"relu", "gelu", "silu", "identity", "swiglu"},
+                          activation))
+    return error("unsupported activation_type '" + activation + "'");
+  bool swiglu = activation == "swiglu";
+  int64_t fusion = getInt("swiglu_fusion", 0);
+  if (swiglu && (fusion < 0 || fusion > 2))
+    return error("swiglu_fusion " + Twine(fusion) + " is not 0, 1 or 2");
+  if (swiglu && fusion == 0 && !w3)
+    return error("swiglu with swiglu_fusion 0 expects fc3_experts_weights "
+                 "(input 6)");
+  if (swiglu && fusion != 0 && w3)
+    return error("swiglu_fusion " + Twine(fusion) +
+                 " puts both halves in fc1: no fc3_experts_weights");
+
+  // A weight [E, out, in] is read as x Wᵀ, [E, in, out] as x W.
+  auto layout = [&](Value w, StringRef name, int64_t in,
+                    std::optional<int64_t> out) -> FailureOr<bool> {
+    ArrayRef<int64_t> shape = typeOf(w).getShape();
+    if (shape.size() != 3 || shape[0] != experts)
+      return error(name + " is not [" + Twine(experts) + ", out, in]");
+    if (shape[2] == in && (!out || shape[1] == *out))
+      return true;
+    if (shape[1] == in && (!out || shape[2] == *out))
+      return false;
+    return error(name + " [" + Twine(shape[0]) + ", " + Twine(shape[1]) + ", " +
+                 Twine(shape[2]) + "] does not take " + Twine(in) + " inputs");
+  };
+  FailureOr<bool> fc1Transposed =
+      layout(w1, "fc1_experts_weights", hidden, std::nullopt);
+  if (failed(fc1Transposed))
+    return failure();
+  int64_t fc1Out = typeOf(w1).getDimSize(*fc1Transposed ? 1 : 2);
+  bool bothInFc1 = swiglu && fusion != 0;
+  if (bothInFc1 && fc1Out % 2 != 0)
+    return error("fused swiglu needs an even fc1 width, got " + Twine(fc1Out));
+  int64_t inter = bothInFc1 ? fc1Out / 2 : fc1Out;
+  FailureOr<bool> fc2Transposed =
+      layout(w2, "fc2_experts_weights", inter, hidden);
+  FailureOr<bool> fc3Transposed =
+      w3 ? layout(w3, "fc3_experts_weights", hidden, inter) : true;
+  if (failed(fc2Transposed) || failed(fc3Transposed))
+    return failure();
+  auto checkBias = [&](Value b, StringRef name, int64_t out) {
+    if (b && typeOf(b).getShape() != ArrayRef<int64_t>{experts, out})
+      return error(name + " is not [" + Twine(experts) + ", " + Twine(out) +
+                   "]");
+    return success();
+  };
+  if (failed(checkBias(b1, "fc1_experts_bias", fc1Out)) ||
+      failed(checkBias(b2, "fc2_experts_bias", hidden)) ||
+      failed(checkBias(b3, "fc3_experts_bias", inter)))
+    return failure();
+
+  // Routing: dense gates [N, E], zero for the experts not taken.
+  FailureOr<Value> probs = create<llm::SoftmaxOp>(
+      router, {namedAttr("axis", builder.getI64IntegerAttr(1))},
+      router.getType());
+  if (failed(probs))
+    return failure();
+  Type i64 = builder.getI64Type();
+  Value iota = positionsAlong(2, 1, experts);
+  SmallVector<bool> none(experts, false);
+  Value taken =
+      denseConstant(builder.getI1Type(), {1, experts}, ArrayRef<bool>(none));
+  for (int64_t round = 0; round < k; ++round) {
+    Value current =
+        emit<llm::WhereOp>({taken, scalarOf(element, -INFINITY), *probs});
+    Value extreme = reduce<llm::ReduceMaxOp>(current, {1}, true);
+    Value hit = emit<llm::AndOp>(
+        {emit<llm::EqualOp>({current, extreme}), emit<llm::NotOp>(taken)});
+    Value index = reduce<llm::ReduceMinOp>(
+        emit<llm::WhereOp>({hit, iota, scalarOf(i64, experts)}), {1}, true);
+    taken = emit<llm::OrOp>({taken, emit<llm::EqualOp>({iota, index})});
+  }
+  Value gates = emit<llm::WhereOp>({taken, *probs, scalarOf(element, 0.0)});
+  if (getInt("normalize_routing_weights", 0) != 0)
+    gates =
+        emit<llm::DivOp>({gates, reduce<llm::ReduceSumOp>(gates, {1}, true)});
+
+  // Every expert on every token: [E, N, .] products of the rows [1, N, H].
+  auto view = [&](Value value, ArrayRef<int64_t> shape) -> Value {
+    return value ? orNull(reshape(value, shape)) : Value();
+  };
+  auto linear = [&](Value rows, Value w, Value b, bool transposed,
+                    int64_t out) -> Value {
+    if (!rows)
+      return {};
+    Value y = orNull(plainMatMul(rows, w, transposed));
+    if (b)
+      y = emit<llm::AddOp>({y, view(b, {experts, 1, out})});
+    return y;
+  };
+  Value rows = view(x, {1, tokens, hidden});
+  Value h1 = linear(rows, w1, b1, *fc1Transposed, fc1Out);
+  Value h;
+  if (swiglu) {
+    Value g = h1, l;
+    if (w3) {
+      l = linear(rows, w3, b3, *fc3Transposed, inter);
+    } else if (fusion == 1) {
+      Value pairs = view(h1, {experts, tokens, inter, 2});
+      g = view(sliceAlong(pairs, 3, 0, 1), {experts, tokens, inter});
+      l = view(sliceAlong(pairs, 3, 1, 2), {experts, tokens, inter});
+    } else {
+      g = sliceAlong(h1, 2, 0, inter);
+      l = sliceAlong(h1, 2, inter, 2 * inter);
+    }
+    if (findAttr("swiglu_limit")) {
+      double limit = getFloat("swiglu_limit", 0.0f);
+      g = emit<llm::MinOp>({g, scalarOf(element, limit)});
+      l = emit<llm::MaxOp>({emit<llm::MinOp>({l, scalarOf(element, limit)}),
+                            scalarOf(element, -limit)});
+    }
+    Value alpha = scalarOf(element, getFloat("activation_alpha", 1.0f));
+    Value beta = scalarOf(element, getFloat("activation_beta", 0.0f));
+    Value swish = emit<llm::MulOp>(
+        {g, emit<llm::SigmoidOp>({emit<llm::MulOp>({g, alpha})})});
+    h = emit<llm::MulOp>({swish, emit<llm::AddOp>({l, beta})});
+  } else {
+    if (activation == "relu")
+      h = emit<llm::ReluOp>({h1});
+    else if (activation == "silu")
+      h = emit<llm::MulOp>({h1, emit<llm::SigmoidOp>({h1})});
+    else if (activation == "gelu" && h1)
+      h = orNull(create<llm::GeluOp>(
+          h1,
+          {namedAttr("approximation",
+                     llm::GeluApproximationAttr::get(
+                         context, llm::GeluApproximation::tanh))},
+          h1.getType()));
+    else
+      h = h1;
+    if (w3)
+      h = emit<llm::MulOp>({h, linear(rows, w3, b3, *fc3Transposed, inter)});
+  }
+  Value h2 = linear(h, w2, b2, *fc2Transposed, hidden);
+
+  // The gates [N, E] as [E, N, 1], the experts summed.
+  Value weights = view(transposed(gates, {1, 0}), {experts, tokens, 1});
+  Value sum =
+      reduce<llm::ReduceSumOp>(emit<llm::MulOp>({h2, weights}), {0}, false);
+  if (!sum)
+    return failure();
+  return setResult(reshape(sum, xType.getShape()));
 }
 
 /// RotaryEmbedding, ONNX's (opset 23) and ONNX Runtime's (com.microsoft),

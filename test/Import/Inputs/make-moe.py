@@ -1,0 +1,160 @@
+"""make-moe.py OUT
+
+Writes ONNX Runtime mixture-of-experts models (com.microsoft MoE), each with
+its router (a MatMul of the tokens) in the graph, an input x.npy and numpy's
+output y.npy, into OUT/<variant>/. The reference follows ONNX Runtime's MoE
+kernels and their parity tests (onnxruntime/test/python/transformers/
+test_moe_cpu.py): router_probs are logits, softmaxed over the experts, the
+k largest taken and (normalize_routing_weights) divided by their sum; each
+expert is fc2(act(fc1(x))) with nn.Linear's [out, in] weights; swiglu is
+g * sigmoid(alpha g) * (l + beta), g clamped above and l on both sides at
+swiglu_limit, g and l interleaved (swiglu_fusion 1), concatenated (2) or from
+fc1 and fc3 (0); another activation with fc3 is act(fc1) * fc3.
+
+- swiglu: gpt-oss's expert (interleaved, biases, alpha 1.702, beta 1,
+  limit 7, scaled so that the limit clamps), k 2 of 4, normalized, on a
+  [2, 5, 16] input;
+- mixtral: silu(fc1) * fc3, no biases, k 2 of 4, normalized, [6, 16];
+- gelu-old-layout: gelu, k 1 of 4, not normalized, biases, weights in the
+  earlier [E, in, out] layout;
+- swiglu-concat: concatenated halves, the default alpha 1 and beta 0, no
+  limit, k 3 of 5;
+- relu-all: relu, k = E = 3 (every expert), not normalized.
+Errors (the node named in one line): use_sparse_mixer, k = 0, an unknown
+activation, swiglu with swiglu_fusion 0 and no fc3, an empty input.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(0)
+
+
+def reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize, activation,
+              fusion, alpha, beta, limit):
+    tokens = x.reshape(-1, x.shape[-1]).astype(np.float64)
+    logits = tokens @ router.astype(np.float64)
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    out = np.zeros_like(tokens)
+    for n in range(tokens.shape[0]):
+        order = np.argsort(-probs[n], kind="stable")[:k]
+        weights = probs[n, order]
+        if normalize:
+            weights = weights / weights.sum()
+        for e, weight in zip(order, weights):
+            h = w1[e] @ tokens[n] + (b1[e] if b1 is not None else 0)
+            if activation == "swiglu":
+                if w3 is not None:
+                    g, l = h, w3[e] @ tokens[n] + (b3[e] if b3 is not None else 0)
+                elif fusion == 1:
+                    g, l = h[0::2], h[1::2]
+                else:
+                    g, l = np.split(h, 2)
+                if limit is not None:
+                    g = np.minimum(g, limit)
+                    l = np.clip(l, -limit, limit)
+                h = g / (1 + np.exp(-alpha * g)) * (l + beta)
+            else:
+                if activation == "relu":
+                    h = np.maximum(h, 0)
+                elif activation == "silu":
+                    h = h / (1 + np.exp(-h))
+                elif activation == "gelu":
+                    h = 0.5 * h * (1 + np.tanh(0.7978845608 * (h + 0.044715 * h ** 3)))
+                if w3 is not None:
+                    h = h * (w3[e] @ tokens[n] + (b3[e] if b3 is not None else 0))
+            out[n] += weight * (w2[e] @ h + (b2[e] if b2 is not None else 0))
+    return out.reshape(x.shape).astype(np.float32)
+
+
+def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
+          alpha=None, beta=None, limit=None, biases=True, fc3=False,
+          old_layout=False, scale=0.3, out_scale=0.3, extra=None):
+    hidden = shape[-1]
+    width = 2 * inter if activation == "swiglu" and not fc3 else inter
+    r = lambda *s: (rng.standard_normal(s) * scale).astype(np.float32)
+    w1, w2 = r(experts, width, hidden), r(experts, hidden, inter) * (out_scale / scale)
+    w3 = r(experts, inter, hidden) if fc3 else None
+    b1 = r(experts, width) if biases else None
+    b2 = r(experts, hidden) if biases else None
+    b3 = r(experts, inter) if biases and fc3 else None
+    x = rng.standard_normal(shape).astype(np.float32)
+    # A router whose k-th and (k+1)-th logits are apart for every token, so
+    # that 16-bit products (the ptx kernels) take the same experts.
+    for _ in range(1000):
+        router = r(hidden, experts) * 4
+        logits = np.sort(x.reshape(-1, hidden) @ router, axis=-1)[:, ::-1]
+        if k < 1 or k >= experts or (logits[:, k - 1] - logits[:, k]).min() > 0.5:
+            break
+    else:
+        sys.exit(f"make-moe: no router with separated top-{k} logits for {out}")
+    y = reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize, activation,
+                  fusion, 1.0 if alpha is None else alpha,
+                  0.0 if beta is None else beta, limit)
+    if limit is not None:
+        unclamped = reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize,
+                              activation, fusion, alpha, beta, None)
+        if np.abs(unclamped - y).max() < 1e-2:
+            sys.exit(f"make-moe: swiglu_limit {limit} clamps nothing in {out}")
+    stored = lambda w: np.ascontiguousarray(w.transpose(0, 2, 1)) if old_layout else w
+    inits = [numpy_helper.from_array(router, "router_w"),
+             numpy_helper.from_array(np.array([-1, hidden], np.int64), "rows"),
+             numpy_helper.from_array(stored(w1), "w1"),
+             numpy_helper.from_array(stored(w2), "w2")]
+    names = {"b1": b1, "b2": b2, "w3": None if w3 is None else stored(w3), "b3": b3}
+    for name, value in names.items():
+        if value is not None:
+            inits.append(numpy_helper.from_array(value, name))
+    inputs = ["x", "router", "w1", "b1" if b1 is not None else "", "w2",
+              "b2" if b2 is not None else ""]
+    if w3 is not None:
+        inputs += ["w3", "b3" if b3 is not None else ""]
+    attrs = {"k": k, "activation_type": activation, "normalize_routing_weights": normalize}
+    if activation == "swiglu":
+        attrs["swiglu_fusion"] = fusion
+    for name, value in (("activation_alpha", alpha), ("activation_beta", beta),
+                        ("swiglu_limit", limit)):
+        if value is not None:
+            attrs[name] = value
+    attrs.update(extra or {})
+    nodes = [helper.make_node("Reshape", ["x", "rows"], ["tokens"], name="rows"),
+             helper.make_node("MatMul", ["tokens", "router_w"], ["router"], name="router"),
+             helper.make_node("MoE", inputs, ["y"], name="moe", domain="com.microsoft", **attrs)]
+    graph = helper.make_graph(
+        nodes, "moe", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    os.makedirs(out, exist_ok=True)
+    onnx.save(model, os.path.join(out, "model.onnx"))
+    np.save(os.path.join(out, "x.npy"), x)
+    np.save(os.path.join(out, "y.npy"), y)
+
+
+def main():
+    out = sys.argv[1]
+    # fc1 at scale 1 so that the limit clamps, fc2 small so that the output
+    # is of order 1 (16-bit products are compared at 3e-2).
+    build(f"{out}/swiglu", (2, 5, 16), 4, 8, 2, "swiglu", fusion=1, alpha=1.702,
+          beta=1.0, limit=7.0, scale=1.0, out_scale=0.02)
+    build(f"{out}/mixtral", (6, 16), 4, 12, 2, "silu", biases=False, fc3=True)
+    build(f"{out}/gelu-old-layout", (6, 16), 4, 24, 1, "gelu", normalize=0, old_layout=True)
+    build(f"{out}/swiglu-concat", (6, 16), 5, 8, 3, "swiglu", fusion=2)
+    build(f"{out}/relu-all", (6, 16), 3, 8, 3, "relu", normalize=0)
+    build(f"{out}/sparse-mixer", (6, 16), 4, 8, 2, "silu", extra={"use_sparse_mixer": 1})
+    build(f"{out}/k0", (6, 16), 4, 8, 0, "silu")
+    build(f"{out}/unknown-activation", (6, 16), 4, 8, 2, "tanh")
+    build(f"{out}/swiglu-no-fc3", (6, 16), 4, 8, 2, "swiglu", fusion=0, extra={})
+    # A hidden size of 0 (the tokens' count would divide by it).
+    empty = onnx.load(f"{out}/mixtral/model.onnx")
+    empty.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 0
+    os.makedirs(f"{out}/empty", exist_ok=True)
+    onnx.save(empty, f"{out}/empty/model.onnx")
+
+
+if __name__ == "__main__":
+    main()
