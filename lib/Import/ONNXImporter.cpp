@@ -313,6 +313,14 @@ private:
   LogicalResult importReduceComposite();
   LogicalResult importArgExtreme();
   LogicalResult importTopK();
+  /// k rounds of taking the extreme element along `axis` not yet taken.
+  struct TopKRounds {
+    Value taken; ///< i1, true where taken (broadcasts against x)
+    SmallVector<Value> values, indices; ///< per round, size 1 along `axis`
+  };
+  TopKRounds topKRounds(Value x, int64_t axis, int64_t n, int64_t k,
+                        bool largest);
+  Value softmaxAlong(Value x, int64_t axis);
   LogicalResult importGatherElements();
   LogicalResult importGatherND();
   LogicalResult importScatter();
@@ -2731,14 +2739,18 @@ LogicalResult ONNXImporter::importMicrosoftMultiHeadAttention() {
 /// softmax(scores) over the keys (axis 3) times `values`: the end of an
 /// attention composite.
 FailureOr<Value> ONNXImporter::weighByScores(Value scores, Value values) {
-  if (!scores)
+  Value probs = softmaxAlong(scores, 3);
+  if (!probs)
     return failure();
-  FailureOr<Value> probs = create<llm::SoftmaxOp>(
-      scores, {namedAttr("axis", builder.getI64IntegerAttr(3))},
-      scores.getType());
-  if (failed(probs))
-    return failure();
-  return plainMatMul(*probs, values);
+  return plainMatMul(probs, values);
+}
+
+/// llm.softmax of `x` along `axis` (null for a null `x`).
+Value ONNXImporter::softmaxAlong(Value x, int64_t axis) {
+  if (!x)
+    return {};
+  return orNull(create<llm::SoftmaxOp>(
+      x, {namedAttr("axis", builder.getI64IntegerAttr(axis))}, x.getType()));
 }
 
 /// ONNX Runtime's attention core on q [B, H, S, D], k [B, H, T, D] and
@@ -3620,27 +3632,11 @@ LogicalResult ONNXImporter::importMoE() {
     return failure();
 
   // Routing: dense gates [N, E], zero for the experts not taken.
-  FailureOr<Value> probs = create<llm::SoftmaxOp>(
-      router, {namedAttr("axis", builder.getI64IntegerAttr(1))},
-      router.getType());
-  if (failed(probs))
+  Value probs = softmaxAlong(router, 1);
+  if (!probs)
     return failure();
-  Type i64 = builder.getI64Type();
-  Value iota = positionsAlong(2, 1, experts);
-  SmallVector<bool> none(experts, false);
-  Value taken =
-      denseConstant(builder.getI1Type(), {1, experts}, ArrayRef<bool>(none));
-  for (int64_t round = 0; round < k; ++round) {
-    Value current =
-        emit<llm::WhereOp>({taken, scalarOf(element, -INFINITY), *probs});
-    Value extreme = reduce<llm::ReduceMaxOp>(current, {1}, true);
-    Value hit = emit<llm::AndOp>(
-        {emit<llm::EqualOp>({current, extreme}), emit<llm::NotOp>(taken)});
-    Value index = reduce<llm::ReduceMinOp>(
-        emit<llm::WhereOp>({hit, iota, scalarOf(i64, experts)}), {1}, true);
-    taken = emit<llm::OrOp>({taken, emit<llm::EqualOp>({iota, index})});
-  }
-  Value gates = emit<llm::WhereOp>({taken, *probs, scalarOf(element, 0.0)});
+  Value taken = topKRounds(probs, 1, experts, k, /*largest=*/true).taken;
+  Value gates = emit<llm::WhereOp>({taken, probs, scalarOf(element, 0.0)});
   if (getInt("normalize_routing_weights", 0) != 0)
     gates =
         emit<llm::DivOp>({gates, reduce<llm::ReduceSumOp>(gates, {1}, true)});
@@ -5554,15 +5550,49 @@ LogicalResult ONNXImporter::importArgExtreme() {
   return result ? setResult(result) : failure();
 }
 
-/// TopK: k rounds, each taking the largest (or smallest) element not yet
-/// taken, the lowest index among equals (as ONNX orders ties); values and
-/// indices concatenated along the axis, sorted. O(k * n): for the small k
-/// of routers and sampling heads.
+/// The rounds of a top-k along `axis` (of static size n): each takes the
+/// largest (or smallest) element not yet taken, the lowest index among
+/// equals (as ONNX orders ties). Taken elements read as the far end of the
+/// order; only untaken ones can be picked, so a genuine -inf (or +inf)
+/// still is, in its turn. O(k * n): for the small k of routers and sampling
+/// heads.
+ONNXImporter::TopKRounds ONNXImporter::topKRounds(Value x, int64_t axis,
+                                                  int64_t n, int64_t k,
+                                                  bool largest) {
+  RankedTensorType type = typeOf(x);
+  bool isFloat = isa<FloatType>(type.getElementType());
+  Type i64 = builder.getI64Type();
+  Value iota = positionsAlong(type.getRank(), axis, n);
+  Value far = scalarOf(type.getElementType(),
+                       isFloat ? (largest ? -INFINITY : INFINITY)
+                       : largest ? static_cast<double>(INT64_MIN / 2)
+                                 : static_cast<double>(INT64_MAX / 2));
+  SmallVector<bool> none(n, false);
+  TopKRounds rounds;
+  rounds.taken = denseConstant(builder.getI1Type(), typeOf(iota).getShape(),
+                               ArrayRef<bool>(none));
+  for (int64_t round = 0; round < k; ++round) {
+    Value current = emit<llm::WhereOp>({rounds.taken, far, x});
+    Value extreme = largest
+                        ? reduce<llm::ReduceMaxOp>(current, {axis}, true)
+                        : reduce<llm::ReduceMinOp>(current, {axis}, true);
+    Value hit = emit<llm::AndOp>({emit<llm::EqualOp>({current, extreme}),
+                                  emit<llm::NotOp>(rounds.taken)});
+    Value index = reduce<llm::ReduceMinOp>(
+        emit<llm::WhereOp>({hit, iota, scalarOf(i64, n)}), {axis}, true);
+    rounds.taken =
+        emit<llm::OrOp>({rounds.taken, emit<llm::EqualOp>({iota, index})});
+    rounds.values.push_back(extreme);
+    rounds.indices.push_back(index);
+  }
+  return rounds;
+}
+
+/// TopK: topKRounds' values and indices concatenated along the axis, sorted.
 LogicalResult ONNXImporter::importTopK() {
   if (failed(requireInputs(2)))
     return failure();
   Value x = input(0);
-  RankedTensorType type = typeOf(x);
   FailureOr<int64_t> k = constantScalarInt(1, "K");
   if (failed(k))
     return failure();
@@ -5573,33 +5603,8 @@ LogicalResult ONNXImporter::importTopK() {
   int64_t axis = along->first, n = along->second;
   if (*k < 1 || *k > n)
     return error("K = " + Twine(*k) + " is not in 1.." + Twine(n));
-  bool largest = getInt("largest", 1) != 0;
-  bool isFloat = isa<FloatType>(type.getElementType());
-  Type i64 = builder.getI64Type();
-  Value iota = positionsAlong(type.getRank(), axis, n);
-  // Taken elements read as the far end of the order; only untaken ones can
-  // be picked, so a genuine -inf (or +inf) still is, in its turn.
-  Value far = scalarOf(type.getElementType(),
-                       isFloat ? (largest ? -INFINITY : INFINITY)
-                       : largest ? static_cast<double>(INT64_MIN / 2)
-                                 : static_cast<double>(INT64_MAX / 2));
-  SmallVector<bool> none(n, false);
-  Value taken = denseConstant(builder.getI1Type(), typeOf(iota).getShape(),
-                              ArrayRef<bool>(none));
-  SmallVector<Value> values, indices;
-  for (int64_t round = 0; round < *k; ++round) {
-    Value current = emit<llm::WhereOp>({taken, far, x});
-    Value extreme = largest
-                        ? reduce<llm::ReduceMaxOp>(current, {axis}, true)
-                        : reduce<llm::ReduceMinOp>(current, {axis}, true);
-    Value hit = emit<llm::AndOp>({emit<llm::EqualOp>({current, extreme}),
-                                  emit<llm::NotOp>(taken)});
-    Value index = reduce<llm::ReduceMinOp>(
-        emit<llm::WhereOp>({hit, iota, scalarOf(i64, n)}), {axis}, true);
-    taken = emit<llm::OrOp>({taken, emit<llm::EqualOp>({iota, index})});
-    values.push_back(extreme);
-    indices.push_back(index);
-  }
+  TopKRounds rounds = topKRounds(x, axis, n, *k, getInt("largest", 1) != 0);
+  SmallVector<Value> &values = rounds.values, &indices = rounds.indices;
   if (llvm::any_of(values, [](Value v) { return !v; }) ||
       llvm::any_of(indices, [](Value v) { return !v; }))
     return failure();
