@@ -19,7 +19,9 @@ fc1 and fc3 (0); another activation with fc3 is act(fc1) * fc3.
   earlier [E, in, out] layout;
 - swiglu-concat: concatenated halves, the default alpha 1 and beta 0, no
   limit, k 3 of 5;
-- relu-all: relu, k = E = 3 (every expert), not normalized.
+- relu-all: relu, k = E = 3 (every expert), not normalized;
+- mixtral-f16: mixtral's model in float16 (weights and input), against the
+  float32 reference.
 Errors (the node named in one line): use_sparse_mixer, k = 0, an unknown
 activation, swiglu with swiglu_fusion 0 and no fc3, an empty input.
 """
@@ -149,6 +151,18 @@ def main():
     build(f"{out}/k0", (6, 16), 4, 8, 0, "silu")
     build(f"{out}/unknown-activation", (6, 16), 4, 8, 2, "tanh")
     build(f"{out}/swiglu-no-fc3", (6, 16), 4, 8, 2, "swiglu", fusion=0, extra={})
+    # Mixtral's block in float16 (onnxruntime-genai's CUDA exports): the
+    # weights and the input cast, compared with the float32 reference.
+    half = onnx.load(f"{out}/mixtral/model.onnx")
+    for tensor in half.graph.initializer:
+        if tensor.data_type == TensorProto.FLOAT:
+            value = numpy_helper.to_array(tensor).astype(np.float16)
+            tensor.CopyFrom(numpy_helper.from_array(value, tensor.name))
+    for value in list(half.graph.input) + list(half.graph.output):
+        value.type.tensor_type.elem_type = TensorProto.FLOAT16
+    os.makedirs(f"{out}/mixtral-f16", exist_ok=True)
+    onnx.save(half, f"{out}/mixtral-f16/model.onnx")
+    np.save(f"{out}/mixtral-f16/x.npy", np.load(f"{out}/mixtral/x.npy").astype(np.float16))
     # A hidden size of 0 (the tokens' count would divide by it).
     empty = onnx.load(f"{out}/mixtral/model.onnx")
     empty.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 0
