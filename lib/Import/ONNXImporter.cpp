@@ -3543,9 +3543,12 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
 /// [E, in, out] (earlier releases' layout) are read as x W when the hidden
 /// size tells them apart.
 ///
-/// Dense: every expert runs on every token and the experts not taken are
-/// weighted by zero, E / k times the routed work but no data-dependent
-/// shapes. use_sparse_mixer (Phi-3.5-MoE's routing) is refused.
+/// No data-dependent shapes: with fewer token-expert pairs than experts (N k
+/// < E, a decoding step), each token's k experts' weights are gathered and
+/// applied to its row; otherwise every expert runs on every token and the
+/// experts not taken are weighted by zero (E / k times the routed work, but
+/// whole-matrix products). use_sparse_mixer (Phi-3.5-MoE's routing) is
+/// refused.
 LogicalResult ONNXImporter::importMoE() {
   if (failed(requireInputs(2)))
     return failure();
@@ -3631,44 +3634,77 @@ LogicalResult ONNXImporter::importMoE() {
       failed(checkBias(b3, "fc3_experts_bias", inter)))
     return failure();
 
-  // Routing: dense gates [N, E], zero for the experts not taken.
+  // Routing: the top k of the softmaxed logits, normalized when asked.
   Value probs = softmaxAlong(router, 1);
   if (!probs)
     return failure();
-  Value taken = topKRounds(probs, 1, experts, k, /*largest=*/true).taken;
-  Value gates = emit<llm::WhereOp>({taken, probs, scalarOf(element, 0.0)});
-  if (getInt("normalize_routing_weights", 0) != 0)
-    gates =
-        emit<llm::DivOp>({gates, reduce<llm::ReduceSumOp>(gates, {1}, true)});
-
-  // Every expert on every token: [E, N, .] products of the rows [1, N, H].
+  TopKRounds top = topKRounds(probs, 1, experts, k, /*largest=*/true);
+  bool normalize = getInt("normalize_routing_weights", 0) != 0;
+  auto normalized = [&](Value gates) {
+    return normalize ? emit<llm::DivOp>(
+                           {gates, reduce<llm::ReduceSumOp>(gates, {1}, true)})
+                     : gates;
+  };
   auto view = [&](Value value, ArrayRef<int64_t> shape) -> Value {
     return value ? orNull(reshape(value, shape)) : Value();
   };
-  auto linear = [&](Value rows, Value w, Value b, bool transposed,
-                    int64_t out) -> Value {
-    if (!rows)
+  auto gathered = [&](Value table, Value indices) -> Value {
+    if (!indices)
       return {};
-    Value y = orNull(plainMatMul(rows, w, transposed));
+    return orNull(create<llm::GatherOp>(
+        {table, indices}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
+  };
+
+  // Routed, when fewer token-expert pairs than experts (decoding): each
+  // token's k experts' weights gathered ([N, k, out, in]) and applied to
+  // its row as [N, k, 1, .] products, which reads k experts per token.
+  // Dense otherwise: every expert on every token as [E, N, .] products of
+  // the rows [1, N, H], the experts not taken weighted by zero.
+  bool routed = tokens * k < experts;
+  Value indices, gates, rows;
+  if (routed) {
+    indices = concatAlong(top.indices, 1);
+    gates = normalized(concatAlong(top.values, 1));
+    rows = view(x, {tokens, 1, 1, hidden});
+  } else {
+    gates = normalized(
+        emit<llm::WhereOp>({top.taken, probs, scalarOf(element, 0.0)}));
+    rows = view(x, {1, tokens, hidden});
+  }
+  auto linear = [&](Value in, Value w, Value b, bool transposed,
+                    int64_t out) -> Value {
+    if (!in)
+      return {};
+    Value y =
+        orNull(plainMatMul(in, routed ? gathered(w, indices) : w, transposed));
     if (b)
-      y = emit<llm::AddOp>({y, view(b, {experts, 1, out})});
+      y = emit<llm::AddOp>(
+          {y, routed ? view(gathered(b, indices), {tokens, k, 1, out})
+                     : view(b, {experts, 1, out})});
     return y;
   };
-  Value rows = view(x, {1, tokens, hidden});
+  // Halves of the last axis: interleaved pairs, or first and second half.
+  auto halves = [&](Value value) -> std::pair<Value, Value> {
+    if (!value)
+      return {};
+    SmallVector<int64_t> shape(typeOf(value).getShape());
+    int64_t last = shape.size() - 1;
+    shape.back() = inter;
+    if (fusion == 2)
+      return {sliceAlong(value, last, 0, inter),
+              sliceAlong(value, last, inter, 2 * inter)};
+    SmallVector<int64_t> pairShape(shape);
+    pairShape.push_back(2);
+    Value pairs = view(value, pairShape);
+    return {view(sliceAlong(pairs, last + 1, 0, 1), shape),
+            view(sliceAlong(pairs, last + 1, 1, 2), shape)};
+  };
   Value h1 = linear(rows, w1, b1, *fc1Transposed, fc1Out);
   Value h;
   if (swiglu) {
-    Value g = h1, l;
-    if (w3) {
-      l = linear(rows, w3, b3, *fc3Transposed, inter);
-    } else if (fusion == 1) {
-      Value pairs = view(h1, {experts, tokens, inter, 2});
-      g = view(sliceAlong(pairs, 3, 0, 1), {experts, tokens, inter});
-      l = view(sliceAlong(pairs, 3, 1, 2), {experts, tokens, inter});
-    } else {
-      g = sliceAlong(h1, 2, 0, inter);
-      l = sliceAlong(h1, 2, inter, 2 * inter);
-    }
+    auto [g, l] =
+        w3 ? std::pair(h1, linear(rows, w3, b3, *fc3Transposed, inter))
+           : halves(h1);
     if (findAttr("swiglu_limit")) {
       double limit = getFloat("swiglu_limit", 0.0f);
       g = emit<llm::MinOp>({g, scalarOf(element, limit)});
@@ -3699,10 +3735,13 @@ LogicalResult ONNXImporter::importMoE() {
   }
   Value h2 = linear(h, w2, b2, *fc2Transposed, hidden);
 
-  // The gates [N, E] as [E, N, 1], the experts summed.
-  Value weights = view(transposed(gates, {1, 0}), {experts, tokens, 1});
-  Value sum =
-      reduce<llm::ReduceSumOp>(emit<llm::MulOp>({h2, weights}), {0}, false);
+  // The gated results summed: over k ([N, k, 1, H] by gates [N, k, 1, 1])
+  // or over the experts ([E, N, H] by the gates as [E, N, 1]).
+  Value weights = routed
+                      ? view(gates, {tokens, k, 1, 1})
+                      : view(transposed(gates, {1, 0}), {experts, tokens, 1});
+  Value sum = reduce<llm::ReduceSumOp>(emit<llm::MulOp>({h2, weights}),
+                                       {routed ? 1 : 0}, false);
   if (!sum)
     return failure();
   return setResult(reshape(sum, xType.getShape()));

@@ -20,6 +20,9 @@ fc1 and fc3 (0); another activation with fc3 is act(fc1) * fc3.
 - swiglu-concat: concatenated halves, the default alpha 1 and beta 0, no
   limit, k 3 of 5;
 - relu-all: relu, k = E = 3 (every expert), not normalized;
+- swiglu-step, mixtral-step, gelu-old-layout-step, swiglu-concat-step: the
+  same blocks on one or two tokens with N k < E (8, 8, 4 and 5 experts), the
+  importer's routed form;
 - mixtral-f16: mixtral's model in float16 (weights and input), against the
   float32 reference.
 Errors (the node named in one line): use_sparse_mixer, k = 0, an unknown
@@ -147,6 +150,14 @@ def main():
     build(f"{out}/gelu-old-layout", (6, 16), 4, 24, 1, "gelu", normalize=0, old_layout=True)
     build(f"{out}/swiglu-concat", (6, 16), 5, 8, 3, "swiglu", fusion=2)
     build(f"{out}/relu-all", (6, 16), 3, 8, 3, "relu", normalize=0)
+    # Decoding steps (N k < E): the routed form, which gathers each token's
+    # experts.
+    build(f"{out}/swiglu-step", (1, 1, 16), 8, 32, 2, "swiglu", fusion=1, alpha=1.702,
+          beta=1.0, limit=7.0, scale=1.0, out_scale=0.02)
+    build(f"{out}/mixtral-step", (2, 16), 8, 12, 2, "silu", biases=False, fc3=True)
+    build(f"{out}/gelu-old-layout-step", (1, 16), 4, 24, 1, "gelu", normalize=0,
+          old_layout=True)
+    build(f"{out}/swiglu-concat-step", (1, 16), 5, 8, 3, "swiglu", fusion=2)
     build(f"{out}/sparse-mixer", (6, 16), 4, 8, 2, "silu", extra={"use_sparse_mixer": 1})
     build(f"{out}/k0", (6, 16), 4, 8, 0, "silu")
     build(f"{out}/unknown-activation", (6, 16), 4, 8, 2, "tanh")
