@@ -420,6 +420,7 @@ private:
   Value transposed(Value value, ArrayRef<int64_t> perm);
   Value sliceAlong(Value value, int64_t axis, int64_t start, int64_t end);
   Value concatAlong(ArrayRef<Value> values, int64_t axis);
+  Value gatherRows(Value table, Value indices);
   double attentionScale(int64_t headSize) const;
   Value maskedSum(Value value, ArrayRef<int64_t> maskShape,
                   ArrayRef<bool> mask, ArrayRef<int64_t> axes);
@@ -2046,6 +2047,15 @@ Value ONNXImporter::concatAlong(ArrayRef<Value> values, int64_t axis) {
       values, {namedAttr("axis", builder.getI64IntegerAttr(axis))}));
 }
 
+/// The rows of `table` (along its first dim) at run-time `indices`: shape
+/// indices' + table's without its first (null for a null operand).
+Value ONNXImporter::gatherRows(Value table, Value indices) {
+  if (!table || !indices)
+    return {};
+  return orNull(create<llm::GatherOp>(
+      {table, indices}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
+}
+
 /// Positions [start, end) of `value` along `axis`, the other dims whole.
 Value ONNXImporter::sliceAlong(Value value, int64_t axis, int64_t start,
                                int64_t end) {
@@ -3473,10 +3483,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
     Value flat =
         table ? orNull(reshape(table, {batch * kvHeads * tableRows, headSize}))
               : Value();
-    if (!flat)
-      return {};
-    return orNull(create<llm::GatherOp>(
-        {flat, rowIndex}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
+    return gatherRows(flat, rowIndex);
   };
   Value presentKey = presentOf(pastKey, k),
         presentValue = presentOf(pastValue, v);
@@ -3648,12 +3655,6 @@ LogicalResult ONNXImporter::importMoE() {
   auto view = [&](Value value, ArrayRef<int64_t> shape) -> Value {
     return value ? orNull(reshape(value, shape)) : Value();
   };
-  auto gathered = [&](Value table, Value indices) -> Value {
-    if (!indices)
-      return {};
-    return orNull(create<llm::GatherOp>(
-        {table, indices}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
-  };
 
   // Routed, when fewer token-expert pairs than experts (decoding): each
   // token's k experts' weights gathered ([N, k, out, in]) and applied to
@@ -3675,11 +3676,11 @@ LogicalResult ONNXImporter::importMoE() {
                     int64_t out) -> Value {
     if (!in)
       return {};
-    Value y =
-        orNull(plainMatMul(in, routed ? gathered(w, indices) : w, transposed));
+    Value y = orNull(
+        plainMatMul(in, routed ? gatherRows(w, indices) : w, transposed));
     if (b)
       y = emit<llm::AddOp>(
-          {y, routed ? view(gathered(b, indices), {tokens, k, 1, out})
+          {y, routed ? view(gatherRows(b, indices), {tokens, k, 1, out})
                      : view(b, {experts, 1, out})});
     return y;
   };
@@ -3817,14 +3818,8 @@ LogicalResult ONNXImporter::importRotaryEmbedding() {
                    Twine(seq) + "] or an offset [1], got " +
                    shapeString(idsType.getShape()));
     }
-    auto gathered = [&](Value cache) -> Value {
-      return positions ? orNull(create<llm::GatherOp>(
-                             {cache, positions},
-                             {namedAttr("axis", builder.getI64IntegerAttr(0))}))
-                       : Value();
-    };
-    cos = gathered(cosCache);
-    sin = gathered(sinCache);
+    cos = gatherRows(cosCache, positions);
+    sin = gatherRows(sinCache, positions);
   }
   auto typed = [&](Value value) -> Value {
     return value ? orNull(castTo(value, element)) : Value();

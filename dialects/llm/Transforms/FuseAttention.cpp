@@ -55,23 +55,33 @@ std::optional<double> splatConstant(Value value, bool integers) {
   return std::nullopt;
 }
 
+/// A boolean condition taken to hold (or not) where a where's branch is
+/// read: a cast of it is then 1 (or 0) there.
+struct Assumed {
+  Value condition;
+  bool taken = false;
+};
+
 /// The value of a float expression that is the same everywhere and known at
 /// compile time: a splat constant, or scalar arithmetic on such values (the
 /// importer leaves float arithmetic to run time). Hugging Face's GPT-2
 /// divides its scores by torch.full([], v.size(-1) ** 0.5), which torch
 /// exports as pow(16, 0.5) + 0; a dynamic export casts the head size from
 /// the shape first. Evaluated in double; the scale it feeds is an f32
-/// attribute.
+/// attribute. Under `assumed`, a cast of its condition counts as 1 or 0.
 std::optional<double> splatFloat(Value value, bool integers = false,
-                                 unsigned depth = 0) {
+                                 unsigned depth = 0, Assumed assumed = {}) {
   if (std::optional<double> constant = splatConstant(value, integers))
     return constant;
   Operation *op = value.getDefiningOp();
   if (!op || depth > 8 || op->getNumResults() != 1)
     return std::nullopt;
   auto operand = [&](unsigned i, bool ints = false) {
-    return splatFloat(op->getOperand(i), ints, depth + 1);
+    return splatFloat(op->getOperand(i), ints, depth + 1, assumed);
   };
+  if (auto cast = dyn_cast<CastOp>(op);
+      cast && assumed.condition && cast.getInput() == assumed.condition)
+    return assumed.taken ? 1.0 : 0.0;
   // Shape-only ops on one element, and casts from integer shapes.
   if (isa<ReshapeOp, ExpandOp, CastOp>(op)) {
     auto type = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
@@ -573,29 +583,15 @@ std::optional<double> uniformFloat(Value value) {
 }
 
 /// The one value of a where's branch `value` on the elements that take it,
-/// where the condition `condition` is `taken`: a uniform constant, or
-/// arithmetic on such constants and casts of the condition itself (Falcon
-/// writes `(m * 1.0).masked_fill(m, -1e9)`, a where whose other branch is
-/// the cast condition: 0 wherever it is taken).
-std::optional<double> branchFloat(Value value, Value condition, bool taken,
-                                  unsigned depth = 0) {
+/// where the condition `condition` is `taken`: a uniform constant, or a
+/// scalar expression (splatFloat) of constants and casts of the condition
+/// itself (Falcon writes `(m * 1.0).masked_fill(m, -1e9)`, a where whose
+/// other branch is the cast condition: 0 wherever it is taken).
+std::optional<double> branchFloat(Value value, Value condition, bool taken) {
   if (std::optional<double> uniform = uniformFloat(value))
     return uniform;
-  Operation *op = value.getDefiningOp();
-  if (!op || depth > 4)
-    return std::nullopt;
-  if (auto cast = dyn_cast<CastOp>(op))
-    return cast.getInput() == condition ? std::optional(taken ? 1.0 : 0.0)
-                                        : std::nullopt;
-  if (!isa<AddOp, SubOp, MulOp>(op))
-    return std::nullopt;
-  std::optional<double> a =
-      branchFloat(op->getOperand(0), condition, taken, depth + 1);
-  std::optional<double> b =
-      branchFloat(op->getOperand(1), condition, taken, depth + 1);
-  if (!a || !b)
-    return std::nullopt;
-  return isa<AddOp>(op) ? *a + *b : isa<SubOp>(op) ? *a - *b : *a * *b;
+  return splatFloat(value, /*integers=*/false, /*depth=*/0,
+                    Assumed{condition, taken});
 }
 
 /// The run-time part of a mask that joins the causal rule, known at
@@ -1195,7 +1191,7 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
       std::tie(scaled, mask, maskKind, scaledBias, scaledBiasFactor) =
           std::tuple(inner->scores, add->mask, MaskKind::Additive, inner->mask,
                      scaleAbove);
-    } else if (double factor; scaleAbove == 1.0 && masked.hasOneUse()) {
+    } else if (double factor; scaleAbove == 1.0) {
       if (auto inner = addedUnderScale(masked, factor)) {
         // (s + b) * k with no mask after it.
         std::tie(scaled, scaledBias, scaledBiasFactor, scaleAbove) =
