@@ -424,7 +424,14 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     // Tiles are sized for the --target-desc of the ptx backend, if given.
     // The description's gpu.arch picks the PTX target (sm_90a: wgmma).
     PTXPipelineOptions ptxOptions;
-    if (options.quant == "fp8")
+    // FP8 products (--quant fp8, or an FP8 QDQ model's) need PTX ISA 8.4
+    // for their e4m3 mma.sync.
+    bool fp8 = options.quant == "fp8";
+    (*module)->walk([&](mlir::llm::QMatMulOp op) {
+      fp8 |= op.getE4m3();
+      return fp8 ? mlir::WalkResult::interrupt() : mlir::WalkResult::advance();
+    });
+    if (fp8)
       ptxOptions.features = "+ptx84";
     for (const std::string &nameOrPath : options.targetDescs) {
       auto desc = TargetDescription::load(nameOrPath);
@@ -447,11 +454,14 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
                            "': gpu.arch '" + *arch +
                            "' is not a CUDA architecture the ptx backend "
                            "supports (sm_80 or newer, e.g. sm_90 or sm_90a)");
-        if (options.quant == "fp8" && version < 89)
-          return inputError("target description '" + desc->name() +
-                            "': gpu.arch '" + *arch +
-                            "' has no FP8 tensor cores; --quant fp8 needs "
-                            "sm_89 or newer");
+        if (fp8 && version < 89)
+          return inputError(
+              "target description '" + desc->name() + "': gpu.arch '" + *arch +
+              "' has no FP8 tensor cores; " +
+              (options.quant == "fp8"
+                   ? "--quant fp8 needs"
+                   : "the model's FP8 (FLOAT8E4M3FN) products need") +
+              " sm_89 or newer");
         ptxOptions.chip = arch->str();
       }
     }

@@ -13,6 +13,7 @@
 
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
+#include "llmc/Support/Float8.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
@@ -72,13 +73,26 @@ std::string oneLine(std::string text) {
 
 /// ONNX's 4-bit integer types (IR version 10), newer than the installed
 /// onnx headers' enum: two values per byte, the low nibble first.
-constexpr int32_t kOnnxUInt4 = 21, kOnnxInt4 = 22;
+// Data types newer than the ONNX headers llmc builds against (onnx 1.12).
+constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxUInt4 = 21, kOnnxInt4 = 22;
 
 std::string dataTypeName(int32_t dataType) {
-  if (dataType == kOnnxUInt4)
+  switch (dataType) {
+  case kOnnxFloat8E4M3FN:
+    return "FLOAT8E4M3FN";
+  case 18:
+    return "FLOAT8E4M3FNUZ";
+  case 19:
+    return "FLOAT8E5M2";
+  case 20:
+    return "FLOAT8E5M2FNUZ";
+  case kOnnxUInt4:
     return "UINT4";
-  if (dataType == kOnnxInt4)
+  case kOnnxInt4:
     return "INT4";
+  case 23:
+    return "FLOAT4E2M1";
+  }
   if (onnx::TensorProto_DataType_IsValid(dataType))
     return onnx::TensorProto_DataType_Name(
         static_cast<onnx::TensorProto_DataType>(dataType));
@@ -295,7 +309,8 @@ private:
   SmallVector<Value> foldResults(Operation *op);
   FailureOr<Value> reshape(Value value, ArrayRef<int64_t> shape);
   FailureOr<Value> castTo(Value value, Type elementType);
-  FailureOr<Value> castFrom(unsigned index, Type element, bool toUnsigned);
+  FailureOr<Value> castFrom(unsigned index, Type element, bool toUnsigned,
+                            bool toE4M3 = false);
   NamedAttribute namedAttr(StringRef name, Attribute value) {
     return builder.getNamedAttr(name, value);
   }
@@ -480,14 +495,27 @@ private:
   LogicalResult importQEmbedLayerNormalization();
   LogicalResult importGatherBlockQuantized();
   // Quantization helpers.
-  bool isUnsignedInput(unsigned index) const {
+  /// Whether input `index` of the node is one of `names`; marks output
+  /// `index` as one of them.
+  bool inputIn(const llvm::StringSet<> &names, unsigned index) const {
     return index < static_cast<unsigned>(node->input_size()) &&
-           unsignedNames.contains(node->input(index));
+           names.contains(node->input(index));
   }
-  void markUnsignedOutput(unsigned index) {
+  void markOutput(llvm::StringSet<> &names, unsigned index) {
     if (index < static_cast<unsigned>(node->output_size()))
-      unsignedNames.insert(node->output(index));
+      names.insert(node->output(index));
   }
+  bool isUnsignedInput(unsigned index) const {
+    return inputIn(unsignedNames, index);
+  }
+  void markUnsignedOutput(unsigned index) { markOutput(unsignedNames, index); }
+  bool isE4M3Input(unsigned index) const { return inputIn(e4m3Names, index); }
+  void markE4M3Output(unsigned index) { markOutput(e4m3Names, index); }
+  LogicalResult requireZeroE4M3(Value zero, StringRef what);
+  std::optional<Value> quantizedConstant(Value x, Value scale, Value zero,
+                                         int64_t axis, bool isUnsigned,
+                                         bool e4m3);
+  FailureOr<Value> quantizeE4M3(Value x, Value scale);
   LogicalResult requireQuantized(Value value, StringRef what, bool allowI32);
   FailureOr<Value> floatParameter(Value value, StringRef what);
   FailureOr<Value> alongAxis(Value parameter, int64_t rank, int64_t axis,
@@ -509,6 +537,11 @@ private:
   llvm::StringSet<> unsignedNames;
   /// Values that were INT4/UINT4 tensors (a byte per value here).
   llvm::StringSet<> fourBitNames;
+  /// Values whose i8 bytes are FP8 E4M3 (ONNX's FLOAT8E4M3FN): constants,
+  /// QuantizeLinear's and Cast's results, and data moved from them. Only
+  /// DequantizeLinear, Cast, CastLike, the ops that move data and
+  /// QuantizeLinear (its zero point's type) read them.
+  llvm::StringSet<> e4m3Names;
   /// Graph inputs with a value known at compile time -> its constant.
   llvm::DenseMap<Value, Value> knownInputs;
   /// Sequence-typed names -> their tensors (known at import, as the loops
@@ -736,6 +769,19 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
       emitFileError() << "graph output '" << output.name()
                       << "' is not produced by any node, initializer or input";
       return nullptr;
+    }
+    if (e4m3Names.contains(output.name())) {
+      // numpy has no FP8: a FLOAT8E4M3FN output is given as its f32 values.
+      builder.setInsertionPointToEnd(body);
+      auto scalar = RankedTensorType::get({}, builder.getF32Type());
+      Value one = llm::ConstantOp::create(builder, fileLoc, scalar,
+                                          DenseElementsAttr::get(scalar, 1.0f));
+      value = llm::DequantizeOp::create(
+          builder, fileLoc,
+          cast<RankedTensorType>(value.getType()).clone(builder.getF32Type()),
+          value, one, Value(), /*is_unsigned=*/false, /*bits=*/8,
+          /*block_size=*/0,
+          /*e4m3=*/true);
     }
     outputs.push_back(value);
     outputTypes.push_back(value.getType());
@@ -1083,6 +1129,8 @@ LogicalResult ONNXImporter::importInitializers(onnx::GraphProto &graph) {
       unsignedNames.insert(name);
     if (tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUInt4)
       fourBitNames.insert(name);
+    if (tensor.data_type() == kOnnxFloat8E4M3FN)
+      e4m3Names.insert(name);
     FailureOr<ElementsAttr> value =
         tensorToAttr(tensor, ("initializer '" + name + "'"), blobNameFor(name));
     if (failed(value))
@@ -1118,6 +1166,16 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
     if (contrib != microsoftOpTable().end())
       entry = &contrib->second;
   }
+  // TensorRT's FP8 Q/DQ as NVIDIA ModelOpt exports them (domain trt):
+  // QuantizeLinear and DequantizeLinear to and from FLOAT8E4M3FN.
+  static const OpEntry trtQuantize = {&ONNXImporter::importQuantizeLinear, 0},
+                       trtDequantize = {&ONNXImporter::importDequantizeLinear,
+                                        0};
+  bool trtDomain = onnxNode.domain() == "trt";
+  if (trtDomain && opType == "TRT_FP8QuantizeLinear")
+    entry = &trtQuantize;
+  if (trtDomain && opType == "TRT_FP8DequantizeLinear")
+    entry = &trtDequantize;
   if (!entry) {
     emitFileError() << prefix << "unsupported op";
     return failure();
@@ -1152,6 +1210,29 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
     }
     inputs.push_back(value);
   }
+
+  // Ops that move data keep its element type and its reading (uint8 bytes
+  // as 0..255, FP8 bytes as E4M3).
+  static const llvm::StringSet<> movesData = {
+      "Gather", "GatherElements", "GatherND",  "Reshape", "Transpose",
+      "Slice",  "Squeeze",        "Unsqueeze", "Flatten", "Identity",
+      "Expand", "Tile",           "Split",     "Concat",  "Pad"};
+  // FP8 bytes are read as such only by the ops that take FLOAT8 in ONNX.
+  static const llvm::StringSet<> readsE4M3 = {
+      "QuantizeLinear", "DequantizeLinear",
+      "Cast",           "CastLike",
+      "Shape",          "Size"};
+  for (int i = 0; i < onnxNode.input_size(); ++i)
+    if (e4m3Names.contains(onnxNode.input(i)) &&
+        !(defaultDomain &&
+          (movesData.contains(opType) || readsE4M3.contains(opType))) &&
+        !(trtDomain && opType == "TRT_FP8DequantizeLinear")) {
+      emitFileError() << prefix << "input " << i << " ('" << onnxNode.input(i)
+                      << "') is FLOAT8E4M3FN, which only QuantizeLinear's "
+                         "zero point, DequantizeLinear, Cast, CastLike and "
+                         "the ops that move data read";
+      return failure();
+    }
 
   std::string firstError;
   LogicalResult result = failure();
@@ -1208,11 +1289,8 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
     return failure();
   }
   // Ops that move uint8 data keep it uint8 (the bytes are read as 0..255
-  // downstream: Cast, DequantizeLinear, the integer matmuls).
-  static const llvm::StringSet<> movesData = {
-      "Gather", "GatherElements", "GatherND",  "Reshape", "Transpose",
-      "Slice",  "Squeeze",        "Unsqueeze", "Flatten", "Identity",
-      "Expand", "Tile",           "Split",     "Concat",  "Pad"};
+  // downstream: Cast, DequantizeLinear, the integer matmuls), and FP8 data
+  // FP8.
   if (defaultDomain && movesData.contains(opType) && isUnsignedInput(0) &&
       (opType != "Concat" ||
        llvm::all_of(llvm::seq<int>(0, onnxNode.input_size()),
@@ -1223,6 +1301,12 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
       fourBitNames.contains(onnxNode.input(0)))
     for (const std::string &output : onnxNode.output())
       fourBitNames.insert(output);
+  if (defaultDomain && movesData.contains(opType) && isE4M3Input(0) &&
+      (opType != "Concat" ||
+       llvm::all_of(llvm::seq<int>(0, onnxNode.input_size()),
+                    [&](int i) { return isE4M3Input(i); })))
+    for (int i = 0; i < onnxNode.output_size(); ++i)
+      markE4M3Output(i);
   // A null result is a sequence, bound by its handler.
   for (auto [i, value] : llvm::enumerate(results))
     if (value && i < static_cast<size_t>(onnxNode.output_size()) &&
@@ -1357,11 +1441,13 @@ ONNXImporter::readExternalData(const onnx::TensorProto &tensor, StringRef what,
 FailureOr<ElementsAttr> ONNXImporter::tensorToAttr(onnx::TensorProto &tensor,
                                                    StringRef what,
                                                    StringRef blobName) {
-  // 4-bit constants become a byte per value (unpacked below).
+  // 4-bit constants become a byte per value (unpacked below); FP8 E4M3
+  // constants keep their bytes (the importer marks them, see e4m3Names).
   bool fourBit =
       tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUInt4;
-  ElementType element = fourBit ? ElementType{builder.getI8Type(), 1}
-                                : elementTypeOf(tensor.data_type(), context);
+  ElementType element = fourBit || tensor.data_type() == kOnnxFloat8E4M3FN
+                            ? ElementType{builder.getI8Type(), 1}
+                            : elementTypeOf(tensor.data_type(), context);
   if (!element.type)
     return error(what + " has unsupported element type " +
                  dataTypeName(tensor.data_type()));
@@ -4213,6 +4299,10 @@ LogicalResult ONNXImporter::importCast() {
   if (failed(requireInputs(1)))
     return failure();
   int64_t to = getInt("to", onnx::TensorProto::UNDEFINED);
+  if (to == kOnnxFloat8E4M3FN) {
+    markE4M3Output(0);
+    return setResult(castFrom(0, builder.getI8Type(), false, true));
+  }
   ElementType element = elementTypeOf(to, context);
   if (!element.type)
     return error("unsupported element type " + dataTypeName(to) +
@@ -4223,13 +4313,39 @@ LogicalResult ONNXImporter::importCast() {
 }
 
 /// input(index) cast to `element`, reading a uint8 input as 0..255 (llm's
-/// integers are signless: its bytes go through an unsigned dequantize) and,
-/// with `toUnsigned`, writing 0..255 (a float through i32, then its low
-/// byte).
+/// integers are signless: its bytes go through an unsigned dequantize) and
+/// an FP8 one as E4M3 (an e4m3 dequantize), and, with `toUnsigned`, writing
+/// 0..255 (a float through i32, then its low byte) or, with `toE4M3`, E4M3
+/// bytes (`element` is then i8).
 FailureOr<Value> ONNXImporter::castFrom(unsigned index, Type element,
-                                        bool toUnsigned) {
+                                        bool toUnsigned, bool toE4M3) {
   Value x = input(index);
   Type from = typeOf(x).getElementType();
+  bool fromE4M3 = isE4M3Input(index);
+  if (fromE4M3 && toE4M3)
+    return x;
+  if (fromE4M3 || toE4M3) {
+    FailureOr<Value> one = scalarF32(1.0f);
+    if (failed(one))
+      return failure();
+    if (toE4M3) {
+      FailureOr<Value> wide = castTo(x, builder.getF32Type());
+      if (failed(wide))
+        return failure();
+      return quantizeE4M3(*wide, *one);
+    }
+    FailureOr<Value> wide = create<llm::DequantizeOp>(
+        {x, *one}, {namedAttr("e4m3", builder.getUnitAttr())},
+        typeOf(x).clone(builder.getF32Type()));
+    if (failed(wide))
+      return failure();
+    if (toUnsigned) {
+      wide = castTo(*wide, builder.getI32Type());
+      if (failed(wide))
+        return failure();
+    }
+    return castTo(*wide, element);
+  }
   if (from == element)
     return x;
   if (isUnsignedInput(index) && from.isInteger(8)) {
@@ -4257,10 +4373,13 @@ FailureOr<Value> ONNXImporter::castFrom(unsigned index, Type element,
 LogicalResult ONNXImporter::importCastLike() {
   if (failed(requireInputs(2)))
     return failure();
-  bool toUnsigned = isUnsignedInput(1);
+  bool toUnsigned = isUnsignedInput(1), toE4M3 = isE4M3Input(1);
   if (toUnsigned)
     markUnsignedOutput(0);
-  return setResult(castFrom(0, typeOf(input(1)).getElementType(), toUnsigned));
+  if (toE4M3)
+    markE4M3Output(0);
+  return setResult(
+      castFrom(0, typeOf(input(1)).getElementType(), toUnsigned, toE4M3));
 }
 
 LogicalResult ONNXImporter::importIdentity() {
@@ -4620,6 +4739,87 @@ FailureOr<Value> ONNXImporter::scalarF32(float value) {
   return scalarOf(builder.getF32Type(), value);
 }
 
+static std::optional<std::vector<int8_t>> constantI8Values(Value value);
+static std::optional<std::vector<float>> constantFloatValues(Value value);
+
+/// An FP8 zero point is there for its type only: ONNX defines FLOAT8 zero
+/// points as 0 (either sign).
+LogicalResult ONNXImporter::requireZeroE4M3(Value zero, StringRef what) {
+  std::optional<std::vector<int8_t>> bytes = constantI8Values(known(zero));
+  if (!bytes)
+    return error(what + " of FLOAT8E4M3FN must be a constant (of zeros)");
+  if (!llvm::all_of(*bytes, [](int8_t b) { return (b & 0x7F) == 0; }))
+    return error(what + " of FLOAT8E4M3FN must be 0, as ONNX defines it");
+  return success();
+}
+
+/// QuantizeLinear of a constant x with constant parameters (a weight that
+/// the graph quantizes, as ModelOpt's FP8 exports and fake-quantized QDQ
+/// models leave it), quantized here exactly as llm.quantize defines it, so
+/// that its products read constant bytes; none when an operand is not a
+/// constant or the parameters do not lie along `axis` (the op's own checks
+/// then report it).
+std::optional<Value> ONNXImporter::quantizedConstant(Value x, Value scale,
+                                                     Value zero, int64_t axis,
+                                                     bool isUnsigned,
+                                                     bool e4m3) {
+  RankedTensorType type = typeOf(x);
+  if (!type.hasStaticShape())
+    return std::nullopt;
+  std::optional<std::vector<float>> xs = constantFloatValues(known(x));
+  std::optional<std::vector<float>> ss = constantFloatValues(known(scale));
+  std::optional<std::vector<int8_t>> zs;
+  if (zero)
+    zs = constantI8Values(known(zero));
+  if (!xs || !ss || (zero && !zs) || ss->empty() ||
+      (zs && zs->size() != ss->size()) ||
+      static_cast<int64_t>(xs->size()) != type.getNumElements())
+    return std::nullopt;
+  // Element i reads parameter (i / inner) % channels.
+  int64_t channels = ss->size(), inner = 1;
+  if (channels != 1) {
+    int64_t rank = type.getRank();
+    int64_t dim = axis < 0 ? axis + rank : axis;
+    if (dim < 0 || dim >= rank || type.getDimSize(dim) != channels)
+      return std::nullopt;
+    for (int64_t d = dim + 1; d < rank; ++d)
+      inner *= type.getDimSize(d);
+  }
+  float lo = isUnsigned ? 0.0f : -128.0f, hi = isUnsigned ? 255.0f : 127.0f;
+  std::vector<int8_t> bytes(xs->size());
+  for (size_t i = 0; i < xs->size(); ++i) {
+    size_t c = channels == 1 ? 0 : (i / inner) % channels;
+    float v = (*xs)[i] / (*ss)[c];
+    if (e4m3) {
+      bytes[i] = static_cast<int8_t>(llmc::toE4M3(v));
+      continue;
+    }
+    v = std::nearbyint(v);
+    if (zs)
+      v += isUnsigned ? static_cast<uint8_t>((*zs)[c]) : (*zs)[c];
+    // fmax gives lo for NaN, as llm.quantize saturates it.
+    v = std::fmin(std::fmax(v, lo), hi);
+    bytes[i] = static_cast<int8_t>(static_cast<int32_t>(v));
+  }
+  auto resultType = type.clone(builder.getI8Type());
+  return createConstant(
+      largeToResource(
+          DenseElementsAttr::get(resultType, ArrayRef<int8_t>(bytes)),
+          blobNameFor(node->output_size() ? node->output(0) : node->name())),
+      nodeLoc);
+}
+
+/// x (f32) / scale rounded to FP8 E4M3 bytes, saturating (ONNX's
+/// saturate = 1, its default: ±inf and magnitudes past 448 become ±448).
+FailureOr<Value> ONNXImporter::quantizeE4M3(Value x, Value scale) {
+  if (getInt("saturate", 1) == 0)
+    return error("saturate = 0 (FLOAT8E4M3FN out of range to NaN) is not "
+                 "supported; saturate = 1 is");
+  return create<llm::QuantizeOp>({x, scale},
+                                 {namedAttr("e4m3", builder.getUnitAttr())},
+                                 typeOf(x).clone(builder.getI8Type()));
+}
+
 LogicalResult ONNXImporter::importQuantizeLinear() {
   if (failed(requireInputs(2)))
     return failure();
@@ -4634,6 +4834,22 @@ LogicalResult ONNXImporter::importQuantizeLinear() {
     return failure();
   int64_t rank = typeOf(x).getRank();
   int64_t axis = getInt("axis", 1);
+  if (isE4M3Input(2) || node->domain() == "trt" ||
+      (!zero && getInt("output_dtype", 0) == kOnnxFloat8E4M3FN)) {
+    if (zero && failed(requireZeroE4M3(zero, "y_zero_point")))
+      return failure();
+    if (getInt("saturate", 1) != 0)
+      if (std::optional<Value> folded =
+              quantizedConstant(x, input(1), Value(), axis, false, true)) {
+        markE4M3Output(0);
+        return setResult(*folded);
+      }
+    scale = alongAxis(*scale, rank, axis, "y_scale");
+    if (failed(scale))
+      return failure();
+    markE4M3Output(0);
+    return setResult(quantizeE4M3(*floatX, *scale));
+  }
   bool isUnsigned;
   if (zero) {
     if (failed(requireQuantized(zero, "y_zero_point", false)))
@@ -4642,9 +4858,15 @@ LogicalResult ONNXImporter::importQuantizeLinear() {
   } else {
     int64_t dtype = getInt("output_dtype", onnx::TensorProto::UINT8);
     if (dtype != onnx::TensorProto::UINT8 && dtype != onnx::TensorProto::INT8)
-      return error("output_dtype " + Twine(dtype) +
-                   " is not supported (int8 and uint8 are)");
+      return error("output_dtype " + dataTypeName(dtype) +
+                   " is not supported (INT8, UINT8 and FLOAT8E4M3FN are)");
     isUnsigned = dtype == onnx::TensorProto::UINT8;
+  }
+  if (std::optional<Value> folded =
+          quantizedConstant(x, input(1), zero, axis, isUnsigned, false)) {
+    if (isUnsigned)
+      markUnsignedOutput(0);
+    return setResult(*folded);
   }
   scale = alongAxis(*scale, rank, axis, "y_scale");
   if (failed(scale))
@@ -4668,13 +4890,22 @@ LogicalResult ONNXImporter::importQuantizeLinear() {
 LogicalResult ONNXImporter::importDequantizeLinear() {
   if (failed(requireInputs(2)))
     return failure();
+  bool e4m3 = isE4M3Input(0);
+  if (node->domain() == "trt" && !e4m3)
+    return error("x must be FLOAT8E4M3FN (TRT_FP8QuantizeLinear's result or "
+                 "an FP8 tensor)");
   if (int64_t block = getInt("block_size", 0); block != 0) {
     if (block < 0)
       return error("block_size must be positive, got " + Twine(block));
+    if (e4m3)
+      return error("blocked FLOAT8E4M3FN dequantization (block_size) is not "
+                   "supported");
     return importBlockedDequantize(block);
   }
   Value x = input(0), zero = input(2);
   if (failed(requireQuantized(x, "x", true)))
+    return failure();
+  if (e4m3 && zero && failed(requireZeroE4M3(zero, "x_zero_point")))
     return failure();
   Type scaleType = typeOf(input(1)).getElementType();
   FailureOr<Value> scale = floatParameter(input(1), "x_scale");
@@ -4687,7 +4918,7 @@ LogicalResult ONNXImporter::importDequantizeLinear() {
     return failure();
   bool isUnsigned = isUnsignedInput(0);
   SmallVector<Value> operands{x, *scale};
-  if (zero) {
+  if (zero && !e4m3) {
     if (typeOf(zero).getElementType() != typeOf(x).getElementType())
       return error("x_zero_point must have the element type of x");
     FailureOr<Value> shaped = alongAxis(zero, rank, axis, "x_zero_point");
@@ -4698,6 +4929,8 @@ LogicalResult ONNXImporter::importDequantizeLinear() {
   SmallVector<NamedAttribute> attrs;
   if (isUnsigned && typeOf(x).getElementType().isInteger(8))
     attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+  if (e4m3)
+    attrs.push_back(namedAttr("e4m3", builder.getUnitAttr()));
   FailureOr<Value> result = create<llm::DequantizeOp>(
       operands, attrs, typeOf(x).clone(builder.getF32Type()));
   if (failed(result))
@@ -7193,6 +7426,8 @@ LogicalResult ONNXImporter::importConstant() {
            attr.t().data_type() == kOnnxUInt4) &&
           node->output_size())
         fourBitNames.insert(node->output(0));
+      if (attr.t().data_type() == kOnnxFloat8E4M3FN)
+        markE4M3Output(0);
       return setResult(createConstant(*value, nodeLoc));
     }
     if (name == "value_float" || name == "value_floats") {

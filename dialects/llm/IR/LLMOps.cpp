@@ -772,6 +772,10 @@ LogicalResult DequantizeOp::verify() {
     return emitOpError() << "expects an f32 input (an e4m3 accumulator) "
                             "without zero_point, is_unsigned, bits 4 or "
                             "block_size";
+  if (getE4m3() && (!input.getElementType().isInteger(8) || bits != 8 ||
+                    getIsUnsigned() || getZeroPoint() || block != 0))
+    return emitOpError() << "expects e4m3 bits in an i8 input without "
+                            "zero_point, is_unsigned, bits 4 or block_size";
   if (wide && (bits != 8 || getIsUnsigned()))
     return emitOpError() << "expects an i32 input to be signed and unpacked "
                             "(bits 8)";

@@ -496,13 +496,20 @@ def LLM_DequantizeOp : LLM_Op<"dequantize", [Pure]> {
 
     An f32 input (the accumulator of an `e4m3` `llm.qmatmul`) is multiplied
     by the scale: `y = x * scale`, with no zero point, bits 8.
+
+    `e4m3`: the i8 input holds the bits of an 8-bit float (OCP FP8 E4M3, as
+    `llm.quantize`'s `e4m3` writes them; ONNX's FLOAT8E4M3FN) and
+    `y = e4m3(x) * scale`: the byte's value (exact in f32; 0x7F and 0xFF are
+    NaN) times the scale once in f32. No zero_point, not `is_unsigned`,
+    bits 8, no blocks.
   }];
   let arguments = (ins RankedTensorOf<[I8, I32, F32]>:$input,
                        RankedTensorOf<[F32]>:$scale,
                        Optional<RankedTensorOf<[I8, I32]>>:$zero_point,
                        UnitAttr:$is_unsigned,
                        DefaultValuedAttr<I64Attr, "8">:$bits,
-                       DefaultValuedAttr<I64Attr, "0">:$block_size);
+                       DefaultValuedAttr<I64Attr, "0">:$block_size,
+                       UnitAttr:$e4m3);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
     $input `,` $scale (`,` $zero_point^)? attr-dict `:`

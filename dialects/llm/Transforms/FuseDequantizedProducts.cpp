@@ -14,6 +14,13 @@
 // MatMulIntegerToFloat), and the one the int8 tensor cores and the NPU's MAC
 // array run. The float product it replaces rounded every term.
 //
+// Two FP8 E4M3 operands (an FP8 QDQ model: DequantizeLinear of
+// FLOAT8E4M3FN) make an `e4m3` product instead, whose f32 accumulator is
+// scaled once the same way: the FP8 tensor cores' form. Each term (a
+// product of two E4M3 values) is exact in f32, as before; only the order
+// of the f32 sum changes. An E4M3 operand with an integer one stays a float
+// product.
+//
 //===----------------------------------------------------------------------===//
 #include "FusionCount.h"
 #include "llm/IR/LLMOps.h"
@@ -33,7 +40,8 @@ using namespace mlir::llm;
 
 namespace {
 
-/// An 8-bit `llm.dequantize` (no packing, no blocks) whose parameters are
+/// An 8-bit `llm.dequantize` (no packing, no blocks; integers or E4M3)
+/// whose parameters are
 /// constant along `kFromEnd` (0: the last dim, 1: the one before it) of its
 /// input, or null.
 DequantizeOp dequantizedOperand(Value value, int64_t kFromEnd) {
@@ -74,8 +82,9 @@ FailureOr<Value> integerProduct(PatternRewriter &rewriter, Operation *op,
     return failure();
   DequantizeOp a = dequantizedOperand(lhs, 0);
   DequantizeOp b = dequantizedOperand(rhs, transposeRhs ? 0 : 1);
-  if (!a || !b)
+  if (!a || !b || a.getE4m3() != b.getE4m3())
     return failure();
+  bool e4m3 = a.getE4m3();
   // The rhs's scale along the result's columns: [.., 1, N]; the scale
   // product's shape (checked before anything is built).
   auto bScaleType = cast<RankedTensorType>(b.getScale().getType());
@@ -87,7 +96,8 @@ FailureOr<Value> integerProduct(PatternRewriter &rewriter, Operation *op,
   if (failed(scaleShape))
     return failure();
   Location loc = op->getLoc();
-  auto accType = resultType.clone(rewriter.getI32Type());
+  auto accType = resultType.clone(e4m3 ? Type(rewriter.getF32Type())
+                                       : rewriter.getI32Type());
   // A zero point of constant zeros (quantize_static's symmetric weights) is
   // none, here while it is still a constant (llm-outline-weights makes a
   // large one an argument): no correction for it on any target.
@@ -97,7 +107,7 @@ FailureOr<Value> integerProduct(PatternRewriter &rewriter, Operation *op,
   };
   auto product = QMatMulOp::create(
       rewriter, loc, accType, a.getInput(), b.getInput(), zeroPoint(a),
-      zeroPoint(b), a.getIsUnsigned(), b.getIsUnsigned(), transposeRhs);
+      zeroPoint(b), a.getIsUnsigned(), b.getIsUnsigned(), transposeRhs, e4m3);
   Value bScale = b.getScale();
   if (transposeRhs && bScaleType != b.getScale().getType())
     bScale = ReshapeOp::create(rewriter, loc, bScaleType, bScale);

@@ -80,13 +80,23 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
     int64_t pc = shape.empty() ? 1 : shape.back();
     return (pr == 1 ? 0 : r) * pc + (pc == 1 ? 0 : c);
   };
-  bool isUnsigned = op.getIsUnsigned();
+  bool isUnsigned = op.getIsUnsigned(), e4m3 = op.getE4m3();
   auto read = [&](int8_t v) -> int32_t {
     return isUnsigned ? static_cast<uint8_t>(v) : v;
   };
   std::vector<float> out(rows * cols);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
+      int64_t pc = block ? c / block : c;
+      std::optional<size_t> si = at(op.getScale(), r, pc);
+      if (e4m3) {
+        if (!si || *si >= s->size())
+          return failure();
+        out[r * cols + c] =
+            llmc::fromE4M3(static_cast<uint8_t>((*q)[r * cols + c])) *
+            (*s)[*si];
+        continue;
+      }
       int32_t v;
       if (bits == 4) {
         uint8_t nibble = (static_cast<uint8_t>((*q)[r * storedCols + c / 2]) >>
@@ -96,8 +106,6 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
       } else {
         v = read((*q)[r * cols + c]);
       }
-      int64_t pc = block ? c / block : c;
-      std::optional<size_t> si = at(op.getScale(), r, pc);
       std::optional<size_t> zi = zero ? at(op.getZeroPoint(), r, pc) : 0;
       if (!si || !zi || *si >= s->size() || (zero && *zi >= z->size()))
         return failure();

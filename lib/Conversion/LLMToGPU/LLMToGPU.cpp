@@ -551,7 +551,7 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
     rhs = cast.getInput();
   }
   auto dequant = rhs.getDefiningOp<llm::DequantizeOp>();
-  if (!dequant || !dequant->hasOneUse())
+  if (!dequant || !dequant->hasOneUse() || dequant.getE4m3())
     return std::nullopt;
   auto q = dyn_cast<RankedTensorType>(dequant.getInput().getType());
   if (!q || !q.hasStaticShape() || q.getRank() != 2 ||

@@ -922,6 +922,7 @@ public:
     ArrayRef<int64_t> shape = type.getShape();
     int64_t rank = type.getRank(), block = op.getBlockSize();
     bool packed = op.getBits() == 4, isUnsigned = op.getIsUnsigned();
+    bool e4m3 = op.getE4m3();
     SmallVector<AffineExpr> loops;
     for (int64_t dim = 0; dim < rank; ++dim)
       loops.push_back(getAffineDimExpr(dim, ctx));
@@ -957,6 +958,9 @@ public:
           Value x = args[0];
           if (x.getType().isF32()) // an e4m3 accumulator
             return arith::MulFOp::create(b, nested, x, args[1]);
+          if (e4m3)
+            return arith::MulFOp::create(b, nested, decodeE4M3(b, nested, x),
+                                         args[1]);
           if (packed) {
             // Element k is the low nibble of byte k / 2 when k is even.
             Type i8 = b.getI8Type();

@@ -899,6 +899,15 @@ LogicalResult Emitter::emitScalar(Operation *op) {
                             cast(unsignedType(op->getOperand(0).getType()),
                                  in[0]));
               })
+          .Case<arith::BitcastOp>([&](auto) -> std::optional<std::string> {
+            // The bits of an f32 as i32 and back (FP8 encoding, decoding).
+            Type from = op->getOperand(0).getType();
+            if (from.isF32() && type.isInteger(32))
+              return "((int32_t)llmc_float_bits(" + in[0] + "))";
+            if (from.isInteger(32) && type.isF32())
+              return "llmc_bits_float((uint32_t)" + in[0] + ")";
+            return std::nullopt;
+          })
           .Case<arith::FPToUIOp>([&](auto) {
             return cast(*resultType, cast(unsignedType(type), in[0]));
           })
@@ -953,6 +962,18 @@ LogicalResult Emitter::emitScalar(Operation *op) {
 constexpr const char *kPrelude = R"cpp(#include <cmath>
 #include <cstdint>
 
+// A float's bits and back (arith.bitcast).
+static inline uint32_t llmc_float_bits(float f) {
+  union { float f; uint32_t u; } pun;
+  pun.f = f;
+  return pun.u;
+}
+static inline float llmc_bits_float(uint32_t u) {
+  union { uint32_t u; float f; } pun;
+  pun.u = u;
+  return pun.f;
+}
+
 // IEEE binary16, stored as its bits; converted exactly to float, and from
 // float rounded to nearest even (as arith.extf and arith.truncf).
 typedef uint16_t llmc_half;
@@ -977,14 +998,10 @@ static inline float llmc_half_to_float(llmc_half h) {
     }
     bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
   }
-  union { uint32_t u; float f; } pun;
-  pun.u = bits;
-  return pun.f;
+  return llmc_bits_float(bits);
 }
 static inline llmc_half llmc_float_to_half(float f) {
-  union { float f; uint32_t u; } pun;
-  pun.f = f;
-  uint32_t bits = pun.u;
+  uint32_t bits = llmc_float_bits(f);
   uint32_t sign = (bits >> 16) & 0x8000u, exponent = (bits >> 23) & 0xffu,
            mantissa = bits & 0x7fffffu;
   if (exponent == 0xff) // inf or NaN (a quiet NaN stays NaN)
@@ -1010,14 +1027,10 @@ static inline llmc_half llmc_float_to_half(float f) {
 // exactly to float, and from float rounded to nearest even.
 typedef uint16_t llmc_bfloat;
 static inline float llmc_bfloat_to_float(llmc_bfloat b) {
-  union { uint32_t u; float f; } pun;
-  pun.u = (uint32_t)b << 16;
-  return pun.f;
+  return llmc_bits_float((uint32_t)b << 16);
 }
 static inline llmc_bfloat llmc_float_to_bfloat(float f) {
-  union { float f; uint32_t u; } pun;
-  pun.f = f;
-  uint32_t bits = pun.u;
+  uint32_t bits = llmc_float_bits(f);
   if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN stays a quiet NaN
     return (llmc_bfloat)((bits >> 16) | 0x40u);
   bits += 0x7fffu + ((bits >> 16) & 1u);

@@ -83,6 +83,33 @@ func.func @left_alone(%qa: tensor<4x16xi8>, %x: tensor<4x16xf32>, %qw: tensor<16
   return %0, %1, %2, %3, %4, %5 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
 
+// -----
+
+// FP8 QDQ (FLOAT8E4M3FN QuantizeLinear / DequantizeLinear): two E4M3
+// operands make an e4m3 product with an f32 accumulator, scaled once by
+// sa * sb; an E4M3 operand with an int8 one stays a float product.
+// CHECK-LABEL: func @e4m3
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<64x32xi8>, %[[SW:.*]]: tensor<32xf32>, %[[Q8:.*]]: tensor<64x32xi8>)
+// CHECK: %[[Q:.*]] = llm.quantize %[[X]], %[[SA:.*]] {e4m3}
+// CHECK: %[[A:.*]] = llm.dequantize %[[Q]], %[[SA]] {e4m3}
+// CHECK: %[[ACC:.*]] = llm.qmatmul %[[Q]], %[[W]] {e4m3} : (tensor<2x8x64xi8>, tensor<64x32xi8>) -> tensor<2x8x32xf32>
+// CHECK: %[[S:.*]] = llm.mul %[[SW]], %[[SA]] : (tensor<32xf32>, tensor<f32>) -> tensor<32xf32>
+// CHECK: %[[Y:.*]] = llm.dequantize %[[ACC]], %[[S]] : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+// CHECK: %[[I8:.*]] = llm.dequantize %[[Q8]], %[[SW]] : (tensor<64x32xi8>, tensor<32xf32>)
+// CHECK: %[[M:.*]] = llm.matmul %[[A]], %[[I8]]
+// CHECK: return %[[Y]], %[[M]]
+func.func @e4m3(%x: tensor<2x8x64xf32>, %w: tensor<64x32xi8>, %sw: tensor<32xf32>, %q8: tensor<64x32xi8>) -> (tensor<2x8x32xf32>, tensor<2x8x32xf32>) {
+  %sa = llm.constant dense<0.01> : tensor<f32>
+  %q = llm.quantize %x, %sa {e4m3} : (tensor<2x8x64xf32>, tensor<f32>) -> tensor<2x8x64xi8>
+  %a = llm.dequantize %q, %sa {e4m3} : (tensor<2x8x64xi8>, tensor<f32>) -> tensor<2x8x64xf32>
+  %wd = llm.dequantize %w, %sw {e4m3} : (tensor<64x32xi8>, tensor<32xf32>) -> tensor<64x32xf32>
+  %y = llm.matmul %a, %wd : (tensor<2x8x64xf32>, tensor<64x32xf32>) -> tensor<2x8x32xf32>
+  %i8 = llm.dequantize %q8, %sw : (tensor<64x32xi8>, tensor<32xf32>) -> tensor<64x32xf32>
+  %m = llm.matmul %a, %i8 : (tensor<2x8x64xf32>, tensor<64x32xf32>) -> tensor<2x8x32xf32>
+  return %y, %m : tensor<2x8x32xf32>, tensor<2x8x32xf32>
+}
+
 // REMARK: remark: llm-fuse-dequantized-products: integer-products 1
 // REMARK: remark: llm-fuse-dequantized-products: integer-products 2
 // REMARK: remark: llm-fuse-dequantized-products: integer-products 0
+// REMARK: remark: llm-fuse-dequantized-products: integer-products 1

@@ -103,3 +103,19 @@ func.func @accumulator_packed(%acc: tensor<2x4xf32>, %s: tensor<f32>) -> tensor<
   %y = llm.dequantize %acc, %s {bits = 4 : i64} : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @e4m3_zero_point(%q: tensor<2x4xi8>, %s: tensor<f32>, %z: tensor<i8>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{expects e4m3 bits in an i8 input without zero_point, is_unsigned, bits 4 or block_size}}
+  %y = llm.dequantize %q, %s, %z {e4m3} : (tensor<2x4xi8>, tensor<f32>, tensor<i8>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @e4m3_i32(%q: tensor<2x4xi32>, %s: tensor<f32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{expects e4m3 bits in an i8 input without zero_point, is_unsigned, bits 4 or block_size}}
+  %y = llm.dequantize %q, %s {e4m3} : (tensor<2x4xi32>, tensor<f32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}

@@ -20,8 +20,22 @@ min/max of the activation in CAL/calib_I.npy, I the MatMul's index), its
 weight an int8 initializer (symmetric, per output column) through
 DequantizeLinear (axis 1). --calibration-model writes the model with those
 activations as extra outputs calib_I instead (run it to fill CAL).
+
+--fp8-qdq CAL writes the same in FP8, as quantize_static with
+QFLOAT8E4M3FN types (and ModelOpt's FP8 exports) write it, at opset 19:
+activations through QuantizeLinear and DequantizeLinear with a
+FLOAT8E4M3FN zero point (per tensor, scale max|x| / 448), weights as
+FLOAT8E4M3FN initializers (per output column, max|w| / 448) through
+DequantizeLinear (axis 1).
+
+--modelopt-fp8 CAL writes what NVIDIA ModelOpt's FP8 ONNX export writes:
+TensorRT's TRT_FP8QuantizeLinear and TRT_FP8DequantizeLinear (domain trt)
+on each such MatMul's input and on its weight, which stays a float
+initializer, both per tensor (scale max|.| / 448).
 """
 import argparse
+import os
+import sys
 
 import numpy as np
 import onnx
@@ -35,6 +49,8 @@ def main():
     parser.add_argument("--per-channel", action="store_true")
     parser.add_argument("--qoperator", action="store_true")
     parser.add_argument("--static-qdq", metavar="CAL")
+    parser.add_argument("--fp8-qdq", metavar="CAL")
+    parser.add_argument("--modelopt-fp8", metavar="CAL")
     parser.add_argument("--calibration-model", action="store_true")
     args = parser.parse_args()
     model = onnx.load(args.model)
@@ -72,6 +88,47 @@ def main():
             nodes += [node, helper.make_node("Identity", [node.input[0]], [f"calib_{count}"])]
             graph.output.append(helper.make_tensor_value_info(
                 f"calib_{count}", onnx.TensorProto.FLOAT, None))
+            count += 1
+            continue
+        if args.modelopt_fp8:
+            x = np.load(f"{args.modelopt_fp8}/calib_{count}.npy")
+            xs = np.float32(max(float(np.abs(x).max()), 1e-12) / 448.0)
+            ws = np.float32(max(float(np.abs(w).max()), 1e-12) / 448.0)
+            prefix = f"{node.name or node.output[0]}_fp8"
+            graph.initializer.extend([
+                numpy_helper.from_array(np.asarray(xs), prefix + ".xs"),
+                numpy_helper.from_array(np.asarray(ws), prefix + ".ws")])
+            for what, value, scale in (("x", node.input[0], ".xs"), ("w", node.input[1], ".ws")):
+                nodes += [
+                    helper.make_node("TRT_FP8QuantizeLinear", [value, prefix + scale],
+                                     [prefix + "." + what + "q"], domain="trt"),
+                    helper.make_node("TRT_FP8DequantizeLinear", [prefix + "." + what + "q", prefix + scale],
+                                     [prefix + "." + what], domain="trt")]
+            nodes.append(helper.make_node("MatMul", [prefix + ".x", prefix + ".w"],
+                                          list(node.output), name=node.name))
+            count += 1
+            continue
+        if args.fp8_qdq:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            from fp8 import e4m3_bytes, e4m3_tensor
+            x = np.load(f"{args.fp8_qdq}/calib_{count}.npy")
+            xs = np.float32(max(float(np.abs(x).max()), 1e-12) / 448.0)
+            ws = (np.maximum(np.abs(w).max(0), 1e-12) / 448.0).astype(np.float32)
+            prefix = f"{node.name or node.output[0]}_fp8"
+            graph.initializer.extend([
+                numpy_helper.from_array(np.asarray(xs), prefix + ".xs"),
+                e4m3_tensor(prefix + ".z", np.uint8(0)),
+                e4m3_tensor(prefix + ".B", e4m3_bytes(w / ws)),
+                numpy_helper.from_array(ws, prefix + ".ws")])
+            nodes += [
+                helper.make_node("QuantizeLinear", [node.input[0], prefix + ".xs", prefix + ".z"],
+                                 [prefix + ".xq"]),
+                helper.make_node("DequantizeLinear", [prefix + ".xq", prefix + ".xs", prefix + ".z"],
+                                 [prefix + ".x"]),
+                helper.make_node("DequantizeLinear", [prefix + ".B", prefix + ".ws"],
+                                 [prefix + ".w"], axis=1),
+                helper.make_node("MatMul", [prefix + ".x", prefix + ".w"], list(node.output),
+                                 name=node.name)]
             count += 1
             continue
         if args.static_qdq:
@@ -126,10 +183,21 @@ def main():
     del graph.node[:]
     graph.node.extend(nodes)
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    if args.modelopt_fp8:
+        model.opset_import.append(helper.make_opsetid("trt", 1))
+    if args.fp8_qdq:
+        # FLOAT8 QuantizeLinear is opset 19's; the export's other ops
+        # (MatMul, LayerNormalization, Split with its split input, ...) read
+        # the same there.
+        for opset in model.opset_import:
+            if opset.domain in ("", "ai.onnx"):
+                opset.version = max(opset.version, 19)
     onnx.save(model, args.out)
-    if args.calibration_model or args.static_qdq:
-        print(f"make-dynamic-quantized: {count} MatMul "
-              f"{'activations as outputs' if args.calibration_model else 'in QDQ form (static)'}")
+    if args.calibration_model or args.static_qdq or args.fp8_qdq or args.modelopt_fp8:
+        form = ("activations as outputs" if args.calibration_model else
+                "in FP8 QDQ form" if args.fp8_qdq else
+                "in ModelOpt's FP8 form" if args.modelopt_fp8 else "in QDQ form (static)")
+        print(f"make-dynamic-quantized: {count} MatMul {form}")
         return
     what = "MatMulInteger" if args.qoperator else "DynamicQuantizeMatMul"
     print(f"make-dynamic-quantized: {count} {what}, {gathers} quantized Gather "

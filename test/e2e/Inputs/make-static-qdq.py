@@ -18,6 +18,9 @@ the bias in float32):
   y4  the same layer with another weight, through QuantizeLinear (uint8,
       zero point 90): the next layer's activations, as the product's
       kernel stores them
+  y5  x's QDQ -> MatMul with a float weight [64,16] that the graph
+      quantizes (QuantizeLinear int8 per column, zero points 3, then
+      DequantizeLinear): llmc quantizes it at import
 """
 import os
 import sys
@@ -82,6 +85,19 @@ def main():
               helper.make_node("Add", ["y4.mm", "bias"], ["y4.f"]),
               helper.make_node("QuantizeLinear", ["y4.f", "y4.s", "y4.z"], ["y4"])]
     refs["y4"] = quantize(f32(product(qx, zx, w4, 0)) * (f32(sx) * sw) + bias, 0.04, 90)
+
+    # y5: a float weight quantized by the graph.
+    w5 = rng.standard_normal((64, 16)).astype(f32)
+    s5 = (np.abs(w5).max(0) / 120).astype(f32)
+    z5 = np.full(16, 3, np.int8)
+    const("w5", w5)
+    const("w5.s", s5)
+    const("w5.z", z5)
+    nodes += [helper.make_node("QuantizeLinear", ["w5", "w5.s", "w5.z"], ["w5.q"], axis=1),
+              helper.make_node("DequantizeLinear", ["w5.q", "w5.s", "w5.z"], ["w5.dq"], axis=1),
+              helper.make_node("MatMul", ["x.dq", "w5.dq"], ["y5"])]
+    q5 = np.clip(np.rint(w5 / s5) + 3, -128, 127).astype(np.int8)
+    refs["y5"] = f32(product(qx, zx, q5, 3)) * (f32(sx) * s5)
 
     # y2: Gemm, transB, weight [N, K] quantized per row with zero points.
     x2 = rng.standard_normal((5, 40)).astype(f32) * 2
