@@ -1291,22 +1291,17 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
   // Ops that move uint8 data keep it uint8 (the bytes are read as 0..255
   // downstream: Cast, DequantizeLinear, the integer matmuls), and FP8 data
   // FP8.
-  if (defaultDomain && movesData.contains(opType) && isUnsignedInput(0) &&
-      (opType != "Concat" ||
-       llvm::all_of(llvm::seq<int>(0, onnxNode.input_size()),
-                    [&](int i) { return isUnsignedInput(i); })))
-    for (int i = 0; i < onnxNode.output_size(); ++i)
-      markUnsignedOutput(i);
+  for (llvm::StringSet<> *names : {&unsignedNames, &e4m3Names})
+    if (defaultDomain && movesData.contains(opType) && inputIn(*names, 0) &&
+        (opType != "Concat" ||
+         llvm::all_of(llvm::seq<int>(0, onnxNode.input_size()),
+                      [&](int i) { return inputIn(*names, i); })))
+      for (int i = 0; i < onnxNode.output_size(); ++i)
+        markOutput(*names, i);
   if (defaultDomain && movesData.contains(opType) && onnxNode.input_size() &&
       fourBitNames.contains(onnxNode.input(0)))
     for (const std::string &output : onnxNode.output())
       fourBitNames.insert(output);
-  if (defaultDomain && movesData.contains(opType) && isE4M3Input(0) &&
-      (opType != "Concat" ||
-       llvm::all_of(llvm::seq<int>(0, onnxNode.input_size()),
-                    [&](int i) { return isE4M3Input(i); })))
-    for (int i = 0; i < onnxNode.output_size(); ++i)
-      markE4M3Output(i);
   // A null result is a sequence, bound by its handler.
   for (auto [i, value] : llvm::enumerate(results))
     if (value && i < static_cast<size_t>(onnxNode.output_size()) &&
