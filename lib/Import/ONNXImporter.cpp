@@ -4759,7 +4759,8 @@ std::optional<Value> ONNXImporter::quantizedConstant(Value x, Value scale,
                                                      bool isUnsigned,
                                                      bool e4m3) {
   RankedTensorType type = typeOf(x);
-  if (!type.hasStaticShape())
+  if (!type.hasStaticShape() || typeOf(scale).getRank() > 1 ||
+      (zero && typeOf(zero).getRank() > 1))
     return std::nullopt;
   std::optional<std::vector<float>> xs = constantFloatValues(known(x));
   std::optional<std::vector<float>> ss = constantFloatValues(known(scale));
