@@ -439,8 +439,11 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
 
   mlir::PassManager graph(&context);
   buildGraphCleanupPipeline(graph);
+  // An FP8 model's products stay float under int8 and weight-only
+  // quantization, which requantize their weights from the FP8 values.
   if (options.fuse)
-    buildFusionPipeline(graph);
+    buildFusionPipeline(graph, /*remarks=*/false,
+                        /*fp8Products=*/options.quant == "fp8");
   if (auto error = captureDiagnostics(
           context, [&] { return graph.run(module); },
           "the graph pipeline failed"))

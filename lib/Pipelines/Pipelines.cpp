@@ -113,7 +113,8 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks) {
+void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks,
+                               bool fp8Products) {
   // Norms and activations first, so that attention and epilogue fusion see
   // single ops; attention before epilogues, so that the attention scale is
   // not absorbed into the Q·Kᵀ matmul first; products of dequantized
@@ -122,7 +123,7 @@ void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks) {
   pm.addPass(llm::createLLMFuseNorms({remarks}));
   pm.addPass(llm::createLLMFuseActivations({remarks}));
   pm.addPass(llm::createLLMFuseAttention({remarks}));
-  pm.addPass(llm::createLLMFuseDequantizedProducts({remarks}));
+  pm.addPass(llm::createLLMFuseDequantizedProducts({remarks, fp8Products}));
   pm.addPass(llm::createLLMFuseMatMulEpilogue({remarks}));
   pm.addPass(llm::createLLMFuseQKV({remarks}));
   buildGraphCleanupPipeline(pm);

@@ -76,13 +76,14 @@ SmallVector<int64_t> asRow(ArrayRef<int64_t> shape) {
 /// The integer product of `op`'s dequantized operands as `op`'s float
 /// result, or failure where they are not both such operands.
 FailureOr<Value> integerProduct(PatternRewriter &rewriter, Operation *op,
-                                Value lhs, Value rhs, bool transposeRhs) {
+                                Value lhs, Value rhs, bool transposeRhs,
+                                bool fp8) {
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   if (!resultType.getElementType().isF32())
     return failure();
   DequantizeOp a = dequantizedOperand(lhs, 0);
   DequantizeOp b = dequantizedOperand(rhs, transposeRhs ? 0 : 1);
-  if (!a || !b || a.getE4m3() != b.getE4m3())
+  if (!a || !b || a.getE4m3() != b.getE4m3() || (a.getE4m3() && !fp8))
     return failure();
   bool e4m3 = a.getE4m3();
   // The rhs's scale along the result's columns: [.., 1, N]; the scale
@@ -123,14 +124,16 @@ FailureOr<Value> integerProduct(PatternRewriter &rewriter, Operation *op,
 
 /// llm.matmul (no epilogue, lhs not transposed) of two dequantized operands.
 struct FuseMatMul : CountingPattern<MatMulOp> {
-  using CountingPattern::CountingPattern;
+  FuseMatMul(MLIRContext *context, FusionCount &count, bool fp8)
+      : CountingPattern(context, count), fp8(fp8) {}
+  bool fp8;
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
     if (op.hasEpilogue() || op.getTransposeLhs())
       return failure();
-    FailureOr<Value> result = integerProduct(rewriter, op, op.getLhs(),
-                                             op.getRhs(), op.getTransposeRhs());
+    FailureOr<Value> result = integerProduct(
+        rewriter, op, op.getLhs(), op.getRhs(), op.getTransposeRhs(), fp8);
     if (failed(result))
       return failure();
     rewriter.replaceOp(op, *result);
@@ -142,7 +145,9 @@ struct FuseMatMul : CountingPattern<MatMulOp> {
 /// llm.gemm (alpha 1, A not transposed, beta 1 or no C) of two dequantized
 /// operands: the integer product plus C.
 struct FuseGemm : CountingPattern<GemmOp> {
-  using CountingPattern::CountingPattern;
+  FuseGemm(MLIRContext *context, FusionCount &count, bool fp8)
+      : CountingPattern(context, count), fp8(fp8) {}
+  bool fp8;
 
   LogicalResult matchAndRewrite(GemmOp op,
                                 PatternRewriter &rewriter) const override {
@@ -150,8 +155,8 @@ struct FuseGemm : CountingPattern<GemmOp> {
     if (op.getTransposeA() || op.getAlpha().convertToDouble() != 1.0 ||
         (c && op.getBeta().convertToDouble() != 1.0))
       return failure();
-    FailureOr<Value> result =
-        integerProduct(rewriter, op, op.getA(), op.getB(), op.getTransposeB());
+    FailureOr<Value> result = integerProduct(rewriter, op, op.getA(), op.getB(),
+                                             op.getTransposeB(), fp8);
     if (failed(result))
       return failure();
     Value sum = *result;
@@ -174,7 +179,7 @@ struct FuseDequantizedProductsPass
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
     FusionCount products;
-    patterns.add<FuseMatMul, FuseGemm>(context, products);
+    patterns.add<FuseMatMul, FuseGemm>(context, products, fp8);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     reportFusionCounts(getOperation(), getArgument(), remarks,

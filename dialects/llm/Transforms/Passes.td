@@ -93,8 +93,11 @@ def LLMFuseDequantizedProducts : Pass<"llm-fuse-dequantized-products"> {
     of the scales, the form ONNX Runtime's optimizer gives such a pair and
     the one int8 hardware runs. Unsigned operands stay unsigned; a zero
     point of constant zeros is dropped; a transposed rhs's per-column scale
-    is read as a row. Runs before
-    llm-fuse-matmul-epilogue, which then leaves these products alone.
+    is read as a row. Two FP8 (`e4m3`) operands make an `e4m3` product
+    (f32 accumulation) the same way, unless `fp8=false` (int8
+    quantization then requantizes such a product's weight from its FP8
+    values). Runs before llm-fuse-matmul-epilogue, which then leaves these
+    products alone.
 
     ```mlir
     %a = llm.dequantize %qa, %sa, %za {is_unsigned} : ... -> tensor<8x64xf32>
@@ -109,6 +112,8 @@ def LLMFuseDequantizedProducts : Pass<"llm-fuse-dequantized-products"> {
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "emit one remark per run with the number of products rewritten">,
+    Option<"fp8", "fp8", "bool", /*default=*/"true",
+           "make products of two FP8 (e4m3) operands e4m3 products">,
   ];
   let statistics = [
     Statistic<"numProducts", "integer-products",

@@ -12,8 +12,11 @@ namespace llmc {
 void buildGraphCleanupPipeline(mlir::OpPassManager &pm);
 
 /// The fusion passes in their order: llm-fuse-norms, llm-fuse-activations,
-/// llm-fuse-attention, llm-fuse-matmul-epilogue, llm-fuse-qkv, then cleanup.
-void buildFusionPipeline(mlir::OpPassManager &pm, bool remarks = false);
+/// llm-fuse-attention, llm-fuse-dequantized-products (FP8 products unless
+/// `fp8Products` is false), llm-fuse-matmul-epilogue, llm-fuse-qkv, then
+/// cleanup.
+void buildFusionPipeline(mlir::OpPassManager &pm, bool remarks = false,
+                         bool fp8Products = true);
 
 /// What every target starts from: graph cleanup, fusion (unless `fuse` is
 /// false), llm-k-major-weights if `kMajorWeights` (the ptx target's tensor

@@ -1,6 +1,8 @@
 // RUN: llm-opt %s -split-input-file --llm-fuse-dequantized-products --verify-each | FileCheck %s
 // RUN: llm-opt %s -split-input-file --llm-fuse-dequantized-products=remarks=true -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=REMARK
+// RUN: llm-opt %s -split-input-file --llm-fuse-dequantized-products=fp8=false --verify-each \
+// RUN:   | FileCheck %s --check-prefix=NOFP8
 
 // ONNX Runtime's static QDQ linear layer: uint8 activations with a zero
 // point (QuantizeLinear, DequantizeLinear), int8 weights per column (their
@@ -10,6 +12,8 @@
 // commutes exactly).
 // The activations' DequantizeLinear stays for its other user.
 // CHECK-LABEL: func @qdq_linear
+// NOFP8-LABEL: func @qdq_linear
+// NOFP8: llm.qmatmul
 // CHECK-SAME: (%[[X:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<64x32xi8>, %[[SW:.*]]: tensor<32xf32>, %[[B:.*]]: tensor<32xf32>)
 // CHECK: %[[Q:.*]] = llm.quantize %[[X]], %[[SA:.*]], %[[ZA:.*]] {is_unsigned}
 // CHECK: %[[D:.*]] = llm.dequantize %[[Q]], %[[SA]], %[[ZA]] {is_unsigned}
@@ -98,6 +102,12 @@ func.func @left_alone(%qa: tensor<4x16xi8>, %x: tensor<4x16xf32>, %qw: tensor<16
 // CHECK: %[[I8:.*]] = llm.dequantize %[[Q8]], %[[SW]] : (tensor<64x32xi8>, tensor<32xf32>)
 // CHECK: %[[M:.*]] = llm.matmul %[[A]], %[[I8]]
 // CHECK: return %[[Y]], %[[M]]
+// With fp8=false both stay float products (int8 quantization requantizes
+// the weight), while integer products still fuse (@qdq_linear).
+// NOFP8-LABEL: func @e4m3
+// NOFP8-NOT: llm.qmatmul
+// NOFP8-COUNT-2: llm.matmul
+// NOFP8-NOT: llm.qmatmul
 func.func @e4m3(%x: tensor<2x8x64xf32>, %w: tensor<64x32xi8>, %sw: tensor<32xf32>, %q8: tensor<64x32xi8>) -> (tensor<2x8x32xf32>, tensor<2x8x32xf32>) {
   %sa = llm.constant dense<0.01> : tensor<f32>
   %q = llm.quantize %x, %sa {e4m3} : (tensor<2x8x64xf32>, tensor<f32>) -> tensor<2x8x64xi8>
