@@ -4324,7 +4324,8 @@ FailureOr<Value> ONNXImporter::castFrom(unsigned index, Type element,
     if (failed(one))
       return failure();
     if (toE4M3) {
-      FailureOr<Value> wide = castTo(x, builder.getF32Type());
+      // Through f32 as any other cast reads the input (uint8 as 0..255).
+      FailureOr<Value> wide = castFrom(index, builder.getF32Type(), false);
       if (failed(wide))
         return failure();
       return quantizeE4M3(*wide, *one);

@@ -26,8 +26,10 @@ ModelOpt FP8 exports write, with inputs and numpy references
       tensor) -> MatMul
   y8  y1's FP8 bytes (QuantizeLinear's result, through Identity) as a graph
       output of type FLOAT8E4M3FN: llmc gives their float32 values
+  y9  u [16] uint8 -> Cast to FLOAT8E4M3FN -> Cast to FLOAT (u read as
+      0..255)
 
-References: y1, y2, y8 exact; y3-y7 the float64 sum of the products of the
+References: y1, y2, y8, y9 exact; y3-y7 the float64 sum of the products of the
 dequantized values, rounded to float32 (the f32 sums llmc computes differ
 in their order only).
 
@@ -100,6 +102,15 @@ def main():
     refs["y2"] = fake(x, 1.0)
     nodes += [helper.make_node("Cast", ["x"], ["x.f8"], to=17),
               helper.make_node("Cast", ["x.f8"], ["y2"], to=TensorProto.FLOAT)]
+
+    # y9: uint8 through FP8.
+    u = np.array([0, 1, 3, 17, 100, 127, 128, 129, 200, 232, 240, 247, 248, 250, 254, 255],
+                 np.uint8)
+    inputs.append(helper.make_tensor_value_info("u", TensorProto.UINT8, [16]))
+    np.save(os.path.join(out, "u.npy"), u)
+    nodes += [helper.make_node("Cast", ["u"], ["u.f8"], to=17),
+              helper.make_node("Cast", ["u.f8"], ["y9"], to=TensorProto.FLOAT)]
+    refs["y9"] = fake(u.astype(f32), 1.0)
 
     # y3: a linear layer, per-column weight scales.
     x2 = rng.standard_normal((2, 5, 64)).astype(f32)
