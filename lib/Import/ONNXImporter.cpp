@@ -71,9 +71,9 @@ std::string oneLine(std::string text) {
   return text;
 }
 
-/// ONNX's 4-bit integer types (IR version 10), newer than the installed
-/// onnx headers' enum: two values per byte, the low nibble first.
-// Data types newer than the ONNX headers llmc builds against (onnx 1.12).
+/// ONNX data types newer than the installed onnx headers' enum: FP8 E4M3
+/// (IR version 9, a byte per value) and the 4-bit integers (IR version 10,
+/// two values per byte, the low nibble first).
 constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxUInt4 = 21, kOnnxInt4 = 22;
 
 std::string dataTypeName(int32_t dataType) {
@@ -4319,43 +4319,32 @@ FailureOr<Value> ONNXImporter::castFrom(unsigned index, Type element,
   bool fromE4M3 = isE4M3Input(index);
   if (fromE4M3 && toE4M3)
     return x;
-  if (fromE4M3 || toE4M3) {
+  if (toE4M3) {
+    // Through f32 as any other cast reads the input (uint8 as 0..255).
+    FailureOr<Value> wide = castFrom(index, builder.getF32Type(), false);
     FailureOr<Value> one = scalarF32(1.0f);
-    if (failed(one))
+    if (failed(wide) || failed(one))
       return failure();
-    if (toE4M3) {
-      // Through f32 as any other cast reads the input (uint8 as 0..255).
-      FailureOr<Value> wide = castFrom(index, builder.getF32Type(), false);
-      if (failed(wide))
-        return failure();
-      return quantizeE4M3(*wide, *one);
-    }
-    FailureOr<Value> wide = create<llm::DequantizeOp>(
-        {x, *one}, {namedAttr("e4m3", builder.getUnitAttr())},
-        typeOf(x).clone(builder.getF32Type()));
-    if (failed(wide))
-      return failure();
-    if (toUnsigned) {
-      wide = castTo(*wide, builder.getI32Type());
-      if (failed(wide))
-        return failure();
-    }
-    return castTo(*wide, element);
+    return quantizeE4M3(*wide, *one);
   }
-  if (from == element)
-    return x;
-  if (isUnsignedInput(index) && from.isInteger(8)) {
-    if (element.isInteger(8))
-      return x; // uint8 <-> int8 keep the byte
+  bool fromUnsigned = isUnsignedInput(index) && from.isInteger(8);
+  if (!fromE4M3 && (from == element || (fromUnsigned && element.isInteger(8))))
+    return x; // uint8 <-> int8 keep the byte
+  if (fromE4M3 || fromUnsigned) {
+    // The bytes' values in f32 (E4M3, or 0..255), then cast from there.
     FailureOr<Value> one = scalarF32(1.0f);
     if (failed(one))
       return failure();
     FailureOr<Value> wide = create<llm::DequantizeOp>(
-        {x, *one}, {namedAttr("is_unsigned", builder.getUnitAttr())},
+        {x, *one},
+        {namedAttr(fromE4M3 ? "e4m3" : "is_unsigned", builder.getUnitAttr())},
         typeOf(x).clone(builder.getF32Type()));
     if (failed(wide))
       return failure();
-    return castTo(*wide, element);
+    x = *wide;
+    from = builder.getF32Type();
+    if (from == element)
+      return x;
   }
   if (toUnsigned && isa<FloatType>(from)) {
     FailureOr<Value> wide = castTo(x, builder.getI32Type());

@@ -122,11 +122,16 @@ FailureOr<Value> integerProduct(PatternRewriter &rewriter, Operation *op,
       .getResult();
 }
 
-/// llm.matmul (no epilogue, lhs not transposed) of two dequantized operands.
-struct FuseMatMul : CountingPattern<MatMulOp> {
-  FuseMatMul(MLIRContext *context, FusionCount &count, bool fp8)
-      : CountingPattern(context, count), fp8(fp8) {}
+/// A product pattern, told whether two FP8 operands make an e4m3 product.
+template <typename OpT> struct ProductPattern : CountingPattern<OpT> {
+  ProductPattern(MLIRContext *context, FusionCount &count, bool fp8)
+      : CountingPattern<OpT>(context, count), fp8(fp8) {}
   bool fp8;
+};
+
+/// llm.matmul (no epilogue, lhs not transposed) of two dequantized operands.
+struct FuseMatMul : ProductPattern<MatMulOp> {
+  using ProductPattern::ProductPattern;
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -144,10 +149,8 @@ struct FuseMatMul : CountingPattern<MatMulOp> {
 
 /// llm.gemm (alpha 1, A not transposed, beta 1 or no C) of two dequantized
 /// operands: the integer product plus C.
-struct FuseGemm : CountingPattern<GemmOp> {
-  FuseGemm(MLIRContext *context, FusionCount &count, bool fp8)
-      : CountingPattern(context, count), fp8(fp8) {}
-  bool fp8;
+struct FuseGemm : ProductPattern<GemmOp> {
+  using ProductPattern::ProductPattern;
 
   LogicalResult matchAndRewrite(GemmOp op,
                                 PatternRewriter &rewriter) const override {

@@ -89,29 +89,28 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
     for (int64_t c = 0; c < cols; ++c) {
       int64_t pc = block ? c / block : c;
       std::optional<size_t> si = at(op.getScale(), r, pc);
-      if (e4m3) {
-        if (!si || *si >= s->size())
-          return failure();
-        out[r * cols + c] =
-            llmc::fromE4M3(static_cast<uint8_t>((*q)[r * cols + c])) *
-            (*s)[*si];
-        continue;
-      }
-      int32_t v;
-      if (bits == 4) {
-        uint8_t nibble = (static_cast<uint8_t>((*q)[r * storedCols + c / 2]) >>
-                          (4 * (c % 2))) &
-                         0xF;
-        v = isUnsigned ? nibble : (nibble ^ 8) - 8;
-      } else {
-        v = read((*q)[r * cols + c]);
-      }
       std::optional<size_t> zi = zero ? at(op.getZeroPoint(), r, pc) : 0;
       if (!si || !zi || *si >= s->size() || (zero && *zi >= z->size()))
         return failure();
-      if (zero)
-        v -= read((*z)[*zi]);
-      out[r * cols + c] = static_cast<float>(v) * (*s)[*si];
+      float value;
+      if (e4m3) { // bits 8, no zero point (the verifier's)
+        value = llmc::fromE4M3(static_cast<uint8_t>((*q)[r * cols + c]));
+      } else {
+        int32_t v;
+        if (bits == 4) {
+          uint8_t nibble =
+              (static_cast<uint8_t>((*q)[r * storedCols + c / 2]) >>
+               (4 * (c % 2))) &
+              0xF;
+          v = isUnsigned ? nibble : (nibble ^ 8) - 8;
+        } else {
+          v = read((*q)[r * cols + c]);
+        }
+        if (zero)
+          v -= read((*z)[*zi]);
+        value = static_cast<float>(v);
+      }
+      out[r * cols + c] = value * (*s)[*si];
     }
   return out;
 }
