@@ -32,6 +32,12 @@ DequantizeLinear (axis 1).
 TensorRT's TRT_FP8QuantizeLinear and TRT_FP8DequantizeLinear (domain trt)
 on each such MatMul's input and on its weight, which stays a float
 initializer, both per tensor (scale max|.| / 448).
+
+--attention-products (with --calibration-model, --static-qdq, --fp8-qdq or
+--modelopt-fp8) also quantizes the MatMuls of two activations, attention's
+Q·Kᵀ and P·V, as quantize_static does by default and as ModelOpt's FP8 MHA
+does: each operand through its own Q/DQ pair of the form (per tensor,
+calibrated from calib_I.npy and calib_I_rhs.npy).
 """
 import argparse
 import os
@@ -40,6 +46,46 @@ import sys
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+
+
+def activation_product(args, graph, node, count):
+    """The nodes that replace a MatMul of two activations: each operand
+    through the form's Q/DQ pair (per tensor), or, for the calibration model,
+    the MatMul and its operands as outputs calib_I and calib_I_rhs."""
+    names = (f"calib_{count}", f"calib_{count}_rhs")
+    if args.calibration_model:
+        nodes = [node]
+        for value, name in zip(node.input, names):
+            nodes.append(helper.make_node("Identity", [value], [name]))
+            graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+        return nodes
+    cal = args.static_qdq or args.fp8_qdq or args.modelopt_fp8
+    nodes, inputs = [], []
+    for side, (value, name) in enumerate(zip(node.input, names)):
+        x = np.load(f"{cal}/{name}.npy")
+        prefix = f"{node.name or node.output[0]}_{'ab'[side]}"
+        if args.static_qdq:
+            lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+            scale = np.float32((hi - lo) / 255.0)
+            params = [numpy_helper.from_array(np.asarray(scale), prefix + ".s"),
+                      numpy_helper.from_array(np.asarray(np.uint8(np.clip(np.rint(-lo / scale), 0, 255))),
+                                              prefix + ".z")]
+        else:
+            scale = np.float32(max(float(np.abs(x).max()), 1e-12) / 448.0)
+            params = [numpy_helper.from_array(np.asarray(scale), prefix + ".s")]
+            if args.fp8_qdq:
+                sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+                from fp8 import e4m3_tensor
+                params.append(e4m3_tensor(prefix + ".z", np.uint8(0)))
+        graph.initializer.extend(params)
+        names_in = [p.name for p in params]
+        domain = "trt" if args.modelopt_fp8 else ""
+        op = "TRT_FP8{}Linear" if args.modelopt_fp8 else "{}Linear"
+        nodes += [helper.make_node(op.format("Quantize"), [value] + names_in, [prefix + ".q"], domain=domain),
+                  helper.make_node(op.format("Dequantize"), [prefix + ".q"] + names_in, [prefix + ".x"],
+                                   domain=domain)]
+        inputs.append(prefix + ".x")
+    return nodes + [helper.make_node("MatMul", inputs, list(node.output), name=node.name)]
 
 
 def main():
@@ -52,6 +98,7 @@ def main():
     parser.add_argument("--fp8-qdq", metavar="CAL")
     parser.add_argument("--modelopt-fp8", metavar="CAL")
     parser.add_argument("--calibration-model", action="store_true")
+    parser.add_argument("--attention-products", action="store_true")
     args = parser.parse_args()
     model = onnx.load(args.model)
     graph = model.graph
@@ -78,6 +125,11 @@ def main():
                                           [gathered, prefix + ".scale", prefix + ".zero"],
                                           list(node.output)))
             gathers += 1
+            continue
+        if args.attention_products and node.op_type == "MatMul" and \
+                not any(name in inits for name in node.input):
+            nodes += activation_product(args, graph, node, count)
+            count += 1
             continue
         weight = inits.get(node.input[1]) if node.op_type == "MatMul" else None
         if weight is None or len(weight.dims) != 2 or weight.data_type != onnx.TensorProto.FLOAT:
