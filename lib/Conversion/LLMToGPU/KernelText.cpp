@@ -403,6 +403,62 @@ std::string quantizeE4M3(Writer &w, const std::string &v,
   return w.let("arith.trunci " + pair + " : i16 to i8");
 }
 
+/// FP8 E4M3 bytes (`vector<lanes x i8>`, or `i8` when lanes is 1 and
+/// `scalarWhenOne`) as f32 values of the same shape, exactly as
+/// llm.dequantize's e4m3 reads them: a normal byte's exponent and mantissa
+/// rebased to f32's bias (exponent + 120) under its sign bit; a subnormal one
+/// (exponent 0) its mantissa times 2^-9, so that no f32 subnormal is formed
+/// (flush-to-zero cannot touch it); 0x7F and 0xFF are NaN.
+std::string decodeE4M3(Writer &w, const std::string &bytes, int64_t lanes,
+                       bool scalarWhenOne = true) {
+  bool scalar = lanes == 1 && scalarWhenOne;
+  auto type = [&](const char *element) {
+    return scalar ? std::string(element)
+                  : "vector<" + std::to_string(lanes) + "x" + element + ">";
+  };
+  auto splat = [&](const std::string &value, const char *element) {
+    return scalar ? value
+                  : w.let("vector.broadcast " + value + " : " + element +
+                          " to " + type(element));
+  };
+  const std::string i32 = type("i32"), f32 = type("f32");
+  auto int32 = [&](int64_t v) { return splat(w.i32(v), "i32"); };
+  auto float32 = [&](const std::string &literal) {
+    return splat(w.let("arith.constant " + literal + " : f32"), "f32");
+  };
+  std::string wide =
+      w.let("arith.extui " + bytes + " : " + type("i8") + " to " + i32);
+  std::string magnitude = w.bin("arith.andi", wide, int32(0x7F), i32.c_str());
+  std::string sign =
+      w.bin("arith.shli", w.bin("arith.andi", wide, int32(0x80), i32.c_str()),
+            int32(24), i32.c_str());
+  std::string normal = w.let(
+      "arith.bitcast " +
+      w.bin("arith.ori",
+            w.bin("arith.shli",
+                  w.bin("arith.addi", magnitude, int32(120 << 3), i32.c_str()),
+                  int32(20), i32.c_str()),
+            sign, i32.c_str()) +
+      " : " + i32 + " to " + f32);
+  std::string tiny =
+      w.bin("arith.mulf",
+            w.let("arith.uitofp " + magnitude + " : " + i32 + " to " + f32),
+            float32("1.953125e-03"), f32.c_str()); // 2^-9
+  std::string negative =
+      w.let("arith.cmpi ne, " + sign + ", " + int32(0) + " : " + i32);
+  tiny = w.let("arith.select " + negative + ", " +
+               w.let("arith.negf " + tiny + " : " + f32) + ", " + tiny + " : " +
+               type("i1") + ", " + f32);
+  std::string subnormal =
+      w.let("arith.cmpi ult, " + magnitude + ", " + int32(8) + " : " + i32);
+  std::string value = w.let("arith.select " + subnormal + ", " + tiny + ", " +
+                            normal + " : " + type("i1") + ", " + f32);
+  std::string nan =
+      w.let("arith.cmpi eq, " + magnitude + ", " + int32(0x7F) + " : " + i32);
+  return w.let("arith.select " + nan + ", " + float32("0x7FC00000") + ", " +
+               value + " : " + type("i1") + ", " + f32);
+}
+
 /// `v` quantized as a kernel's static output quantization `q` says.
 std::string quantizeValue(Writer &w, const std::string &v,
                           const OutputQuantization &q) {
@@ -528,6 +584,8 @@ struct TileCopy {
   /// k) becomes float(q) * scale[row0 + row] (one scale per output column),
   /// then the tensor-core type. Empty: no scale.
   std::string scaleMemref, scaleType, row0;
+  /// With a scale: the bytes are FP8 E4M3 (decoded exactly) instead of int8.
+  bool e4m3 = false;
   /// A blocked 4- or 8-bit weight (MatMulSpec::rhsBlock, rhsBits): strides
   /// and extents count elements, the buffer holds two per byte (4 bits) or
   /// one; element (row, k) is (q - zero) * scale of block (row, k / block),
@@ -688,8 +746,9 @@ struct TileCopy {
         h = blockBits == 4 ? unpackFour(w, types, i, k, values)
                            : dequantizeEight(w, types, i, values);
       } else if (!scaleMemref.empty()) {
-        h = w.let("arith.sitofp " + h + " : " + from + " to " +
-                  vectorType("f32"));
+        h = e4m3 ? decodeE4M3(w, h, vector)
+                 : w.let("arith.sitofp " + h + " : " + from + " to " +
+                         vectorType("f32"));
         if (alongK || vector == 1) {
           std::string sc = scaleOf(r);
           if (vector > 1)
@@ -969,6 +1028,7 @@ void dequantizeRhs(TileCopy &copy, const MatMulSpec &s, const std::string &n0) {
     return;
   copy.scaleMemref = "%rhsScale";
   copy.scaleType = flatType(s.rhsScaleElements);
+  copy.e4m3 = s.rhsE4M3;
   copy.row0 = n0;
   if (s.hasRhsZeroPoint) {
     copy.zeroMemref = "%rhsZero";
@@ -1731,6 +1791,9 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
       }
       q = w.let("arith.sitofp " + wide + " : " + vectorOf("i32") + " to " +
                 accType);
+    } else if (s.rhsE4M3) {
+      q = decodeE4M3(w, load("%rhs", rhsType, "i8", at, vec), vec,
+                     /*scalarWhenOne=*/false);
     } else {
       q = w.let("arith.sitofp " + load("%rhs", rhsType, "i8", at, vec) + " : " +
                 vectorOf("i8") + " to " + accType);

@@ -97,6 +97,9 @@ struct MatMulSpec {
   /// enters shared memory.
   bool hasRhsScale = false;
   int64_t rhsScaleElements = 0;
+  /// With hasRhsScale and no block: the rhs bytes are FP8 E4M3 (an FP8
+  /// weight-only product), element (k, n) e4m3(q) * rhsScale[n].
+  bool rhsE4M3 = false;
   /// A 4-bit rhs (llm-quantize w4, MatMulNBits) of a bf16/f16 product, read
   /// [N, K] with K contiguous: byte (n, k / 2) holds elements k and k + 1
   /// (low nibble first). Element (n, k) is (q - zero[n, k / rhsBlock]) *

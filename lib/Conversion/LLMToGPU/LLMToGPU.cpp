@@ -534,6 +534,8 @@ struct WeightDequant {
 /// describes the match in `spec`:
 /// - int8 (llm-quantize w8): dequantize(q [N,K] or [K,N], one scale per
 ///   output column);
+/// - FP8 E4M3 (an FP8 weight-only model's FLOAT8E4M3FN weights): the same
+///   with e4m3 bytes, decoded exactly in the kernel;
 /// - 4-bit (llm-quantize w4, MatMulNBits): dequantize(q [N, K/2] packed,
 ///   [N, K/block] scales [and unsigned zero points]) read [N, K], possibly
 ///   cast to a 16-bit model's type; K a multiple of 16 and the block of 8;
@@ -551,7 +553,7 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
     rhs = cast.getInput();
   }
   auto dequant = rhs.getDefiningOp<llm::DequantizeOp>();
-  if (!dequant || !dequant->hasOneUse() || dequant.getE4m3())
+  if (!dequant || !dequant->hasOneUse())
     return std::nullopt;
   auto q = dyn_cast<RankedTensorType>(dequant.getInput().getType());
   if (!q || !q.hasStaticShape() || q.getRank() != 2 ||
@@ -579,6 +581,7 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
     spec.rhsElement = "i8";
     spec.hasRhsScale = true;
     spec.rhsScaleElements = n;
+    spec.rhsE4M3 = dequant.getE4m3();
     return weight;
   }
   // 4-bit, or 8-bit with blocks or zero points (MatMulNBits): without

@@ -1805,15 +1805,17 @@ private:
     if (auto c = dyn_cast<arith::CmpFOp>(op))
       return cmpf(c);
     if (auto s = dyn_cast<arith::SelectOp>(op)) {
-      if (!s.getCondition().getType().isInteger(1))
-        return fail(op, "a vector condition");
+      // A scalar condition picks whole values; a vector one, element by
+      // element.
+      bool perElement = !s.getCondition().getType().isInteger(1);
       Word *c = ptr(s.getCondition()), *a = ptr(s.getTrueValue()),
            *b = ptr(s.getFalseValue()), *r = ptr(s.getResult());
       unsigned w = widthOf(s.getType());
       forActive([&](unsigned t) {
-        for (unsigned e = 0; e < w; ++e)
-          r[size_t(e) * T + t] = (c[t] & 1) ? a[size_t(e) * T + t]
-                                            : b[size_t(e) * T + t];
+        for (unsigned e = 0; e < w; ++e) {
+          size_t i = size_t(e) * T + t;
+          r[i] = (c[perElement ? i : t] & 1) ? a[i] : b[i];
+        }
       });
       return true;
     }
