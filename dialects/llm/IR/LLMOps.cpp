@@ -446,6 +446,22 @@ LogicalResult AttentionOp::verify() {
   if (std::optional<APFloat> softcap = getSoftcap())
     if (!softcap->isFiniteNonZero() || softcap->isNegative())
       return emitOpError("expects a finite softcap > 0");
+  std::optional<APFloat> weightsScale = getWeightsScale();
+  int64_t zero = getWeightsZeroPoint();
+  if (!weightsScale && (zero != 0 || getWeightsUnsigned() || getWeightsE4m3()))
+    return emitOpError("expects weights_zero_point, weights_unsigned and "
+                       "weights_e4m3 only with a weights_scale");
+  if (weightsScale) {
+    if (!weightsScale->isFiniteNonZero() || weightsScale->isNegative())
+      return emitOpError("expects a finite weights_scale > 0");
+    if (getWeightsE4m3() && (getWeightsUnsigned() || zero != 0))
+      return emitOpError("expects e4m3 weights with no zero point, not "
+                         "unsigned");
+    int64_t lo = getWeightsUnsigned() ? 0 : -128;
+    if (zero < lo || zero > lo + 255)
+      return emitOpError() << "expects a weights_zero_point in [" << lo << ", "
+                           << lo + 255 << "]";
+  }
   RankedTensorType queryType = getQuery().getType();
   if (Value sink = getSink(); sink && queryType.getRank() >= 3) {
     auto sinkType = rankedOf(sink.getType());

@@ -281,13 +281,29 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure, InferTypeOpAdaptor,
     its result is zeros, as fused kernels (FlashAttention) give, not the NaN
     of an unfused `softmax` of -inf scores (with a sink it is zeros too: all
     weight goes to the sink).
+
+    `weights_scale` s, when present, quantizes and dequantizes the softmax
+    weights w (normalized, after the sink) before they multiply the values,
+    as `llm.quantize` and `llm.dequantize` with that scalar scale and
+    `weights_zero_point` z would (ONNX Runtime's quantize_static QDQ and
+    ModelOpt's FP8 MHA put a QuantizeLinear/DequantizeLinear pair between
+    Softmax and the P·V MatMul):
+
+      w' = (clamp(roundeven(w / s) + z, lo, hi) - z) * s
+
+    with [lo, hi] = [-128, 127], or [0, 255] with `weights_unsigned`; with
+    `weights_e4m3` w' = e4m3(w / s) * s (round to nearest even, saturating
+    at 448; z is 0).
   }];
   let arguments = (ins LLM_FloatTensor:$query, LLM_FloatTensor:$key,
                        LLM_FloatTensor:$value, Optional<LLM_Tensor>:$mask,
                        Optional<LLM_FloatTensor>:$sink, F32Attr:$scale,
                        DefaultValuedAttr<BoolAttr, "false">:$causal,
                        OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window,
-                       OptionalAttr<F32Attr>:$softcap);
+                       OptionalAttr<F32Attr>:$softcap,
+                       OptionalAttr<F32Attr>:$weights_scale,
+                       DefaultValuedAttr<I64Attr, "0">:$weights_zero_point,
+                       UnitAttr:$weights_unsigned, UnitAttr:$weights_e4m3);
   let results = (outs LLM_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`,` $mask^)? (`sink` `(` $sink^ `)`)?

@@ -1033,6 +1033,54 @@ SoftmaxOp nanGuardedSoftmax(Value weights) {
   return softmax;
 }
 
+/// Softmax weights quantized and dequantized on their way to P·V, as
+/// ONNX Runtime's quantize_static (QDQ) and ModelOpt's FP8 MHA leave them:
+/// `dequantize(quantize(w, s, z), s, z)` with the same scalar constant
+/// parameters and flags, each op read once. llm.attention takes the pair as
+/// its weights_* attributes.
+struct WeightsQuant {
+  Value weights;
+  double scale = 1.0;
+  int64_t zero = 0;
+  bool isUnsigned = false, e4m3 = false;
+};
+
+std::optional<WeightsQuant> matchWeightsQuant(Value lhs) {
+  auto dequantize = lhs.getDefiningOp<DequantizeOp>();
+  auto quantize =
+      dequantize ? dequantize.getInput().getDefiningOp<QuantizeOp>() : nullptr;
+  if (!quantize || !lhs.hasOneUse() || !quantize->hasOneUse() ||
+      dequantize.getBits() != 8 || dequantize.getBlockSize() != 0 ||
+      quantize.getIsUnsigned() != dequantize.getIsUnsigned() ||
+      quantize.getE4m3() != dequantize.getE4m3() ||
+      quantize.getInput().getType() != lhs.getType())
+    return std::nullopt;
+  std::optional<double> scale = splatConstant(quantize.getScale(), false);
+  if (!scale || splatConstant(dequantize.getScale(), false) != scale ||
+      !std::isfinite(*scale) || *scale <= 0.0 ||
+      static_cast<double>(static_cast<float>(*scale)) != *scale)
+    return std::nullopt;
+  WeightsQuant result;
+  auto zeroOf = [&](Value zero) -> std::optional<int64_t> {
+    if (!zero)
+      return 0;
+    std::optional<double> value = splatConstant(zero, true);
+    if (!value)
+      return std::nullopt;
+    auto bits = static_cast<int64_t>(*value);
+    return quantize.getIsUnsigned() ? bits & 0xFF : bits;
+  };
+  std::optional<int64_t> zero = zeroOf(quantize.getZeroPoint());
+  if (!zero || zeroOf(dequantize.getZeroPoint()) != zero)
+    return std::nullopt;
+  result.weights = quantize.getInput();
+  result.scale = *scale;
+  result.zero = *zero;
+  result.isUnsigned = quantize.getIsUnsigned();
+  result.e4m3 = quantize.getE4m3();
+  return result;
+}
+
 /// The [H] sink operand of what matchSinkColumn matched.
 Value buildSink(PatternRewriter &rewriter, Location loc, const SinkColumn &sink,
                 Type element, int64_t heads) {
@@ -1066,12 +1114,15 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isPlainProduct(output))
       return rewriter.notifyMatchFailure(output, "not a plain product");
-    auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
+    // The weights, through a quantize/dequantize pair if there is one.
+    std::optional<WeightsQuant> weightsQuant =
+        matchWeightsQuant(output.getLhs());
+    Value weights = weightsQuant ? weightsQuant->weights : output.getLhs();
+    auto softmax = weights.getDefiningOp<SoftmaxOp>();
     std::optional<SinkSoftmax> sinkSoftmax;
-    if (!softmax && (sinkSoftmax = matchSinkSoftmax(output.getLhs())))
+    if (!softmax && (sinkSoftmax = matchSinkSoftmax(weights)))
       softmax = sinkSoftmax->softmax;
-    SoftmaxOp guarded =
-        softmax ? SoftmaxOp() : nanGuardedSoftmax(output.getLhs());
+    SoftmaxOp guarded = softmax ? SoftmaxOp() : nanGuardedSoftmax(weights);
     if (guarded)
       softmax = guarded;
     if (!softmax || (!guarded && !softmax.getResult().hasOneUse()))
@@ -1376,7 +1427,14 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
         rewriter, loc, output.getType(), query, keyOperand, valueOperand, mask,
         sink, rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(causal),
         window ? rewriter.getI64IntegerAttr(*window) : IntegerAttr(),
-        softcap > 0.0 ? rewriter.getF32FloatAttr(softcap) : FloatAttr());
+        softcap > 0.0 ? rewriter.getF32FloatAttr(softcap) : FloatAttr(),
+        weightsQuant ? rewriter.getF32FloatAttr(weightsQuant->scale)
+                     : FloatAttr(),
+        rewriter.getI64IntegerAttr(weightsQuant ? weightsQuant->zero : 0),
+        weightsQuant && weightsQuant->isUnsigned ? rewriter.getUnitAttr()
+                                                 : UnitAttr(),
+        weightsQuant && weightsQuant->e4m3 ? rewriter.getUnitAttr()
+                                           : UnitAttr());
 
     // The chain, every op of it read once, is dead now; so are the scales,
     // transposes and repeats of q, k and v that nothing else reads. The

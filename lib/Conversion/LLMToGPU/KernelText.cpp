@@ -2067,29 +2067,10 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   std::string keyStart = firstWindowBlock(w, s, q0);
   const int64_t valueTiles = valuePad / 8;
   const int64_t scoreTiles = kAttentionBlockK / 8;
-  std::vector<std::string> args, inits, types32;
   // A quad's 4 lanes hold partial sums of a row: lane 0 holds the sink's.
-  auto [startMax, startSum] = softmaxStart(
+  std::string startMax, startSum;
+  std::tie(startMax, startSum) = softmaxStart(
       w, s, buffers.sink, head, w.cmp("eq", w.rem(lane, w.idx(4)), w.idx(0)));
-  for (int h = 0; h < 2; ++h) { // running max per row half
-    args.push_back(w.fresh("m"));
-    inits.push_back(startMax);
-  }
-  for (int h = 0; h < 2; ++h) { // running (per-thread partial) sum
-    args.push_back(w.fresh("l"));
-    inits.push_back(startSum);
-  }
-  for (int64_t i = 0; i < valueTiles * 4; ++i) {
-    args.push_back(w.fresh("o"));
-    inits.push_back(zero);
-  }
-  for (size_t i = 0; i < args.size(); ++i)
-    types32.push_back("f32");
-  // Key block 0 into stage 0; each iteration then has the next block's
-  // loads in flight during its products, stores them into the other stage
-  // (with one stage, after a barrier) and ends with a barrier.
-  // With two stages, K and V blocks already in the tensor-core type (f16
-  // and bf16 models) travel by cp.async, as a matmul's operands do.
   std::string c0 = w.idx(0);
   std::string kAddress = sharedAddress(w, "%kTile", kTile);
   std::string vAddress = sharedAddress(w, "%vTile", vTile);
@@ -2097,10 +2078,6 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   copyV.pitch = vPitch;
   AsyncOperands async(w, types, copyK, copyV, kAddress, vAddress,
                       /*enabled=*/stages == 2);
-  async.store(types, tid, c0,
-              async.start(tid, kBase, vBase, keyStart, keyStart, c0, c0));
-  async.wait();
-  w.line("gpu.barrier");
   // The byte offsets of the rows this lane gives ldmatrix: K's lanes by 8
   // give 8 keys at d + 0, 8, 16, 24; V's give 16 keys at d + 0, then at
   // d + 8.
@@ -2110,129 +2087,220 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   std::string vRow = w.mulc(w.rem(lane, w.idx(16)), vPitch);
   std::string vD = w.mulc(w.div(lane, w.idx(16)), 8);
   std::string vLane = w.mulc(w.add(vRow, vD), types.bytes);
-  std::string loop = w.fresh("keys");
-  std::string kb = w.fresh("kb");
-  {
-    std::string iter;
-    for (size_t i = 0; i < args.size(); ++i)
-      iter += (i ? ", " : "") + args[i] + " = " + inits[i];
-    std::string step = w.idx(kAttentionBlockK);
-    w.line(loop + ":" + std::to_string(args.size()) + " = scf.for " + kb +
-           " = " + keyStart + " to " + keyEnd + " step " + step +
-           " iter_args(" + iter + ") -> (" + llvm::join(types32, ", ") + ") {");
-  }
-  // The first block (at keyStart) is in stage 0.
-  std::string stage = stages == 2
-                          ? wrapStage(w,
-                                      w.div(w.bin("arith.subi", kb, keyStart),
-                                            w.idx(kAttentionBlockK)),
-                                      0, 2)
-                          : c0;
-  std::string nextStage =
-      stages == 2 ? w.bin("arith.subi", w.idx(1), stage) : c0;
-  std::string nextKey = w.addc(kb, kAttentionBlockK);
-  auto loaded = async.start(tid, kBase, vBase, nextKey, nextKey, c0, nextStage);
 
-  // Scores S = Q Kᵀ (already in log2 units), masked. One ldmatrix.x4 gives
-  // the B fragments of two k16 steps of an 8-key tile.
-  std::string kStage = w.mulc(stage, kAttentionBlockK * kPitch * types.bytes);
-  std::string vStage = w.mulc(stage, kAttentionBlockK * vPitch * types.bytes);
-  std::vector<std::array<std::string, 4>> score(scoreTiles);
-  for (int64_t nt = 0; nt < scoreTiles; ++nt) {
-    std::array<std::string, 4> c = {zero, zero, zero, zero};
-    for (size_t ks = 0; ks < qFrag.size(); ks += 2) {
-      int num = ks + 1 < qFrag.size() ? 4 : 2;
-      auto b = ldmatrix(w, types, kAddress,
-                        w.addc(w.add(kStage, kLane),
-                               (nt * 8 * kPitch + ks * 16) * types.bytes),
-                        num);
-      c = mma(w, types, qFrag[ks], {b[0], b[1]}, c);
-      if (num == 4)
-        c = mma(w, types, qFrag[ks + 1], {b[2], b[3]}, c);
-    }
-    for (int e = 0; e < 4; ++e) {
-      std::string row = rows[e / 2];
-      std::string key = w.add(kb, w.addc(t2, nt * 8 + (e % 2)));
-      std::string valid = causalValid(w, s, row, key, w.cmp("ult", key, cSk));
-      std::string v = cappedScore(w, s, c[e]);
-      if (s.mask != MaskKind::None) {
-        std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
-        std::string mkey = w.bin("arith.minui", key, w.idx(s.seqK - 1));
-        std::string maskRow = w.mulc(mrow, s.maskOperand.rowStride);
-        std::string addr = w.add(
-            maskBase, w.add(maskRow, w.mulc(mkey, s.maskOperand.colStride)));
-        applyMask(w, s, maskType, addr, valid, v);
+  // One pass over the key blocks. Online: the running max and sum and the
+  // rescaled O (FlashAttention). With quantized weights (weights_scale) the
+  // weights must be normalized before they are rounded, so two passes:
+  // Stats takes each row's max and sum, Weighted then computes each weight
+  // exp2(s - max) / sum, quantizes it and accumulates O += q(w) V.
+  enum class Pass { Online, Stats, Weighted };
+  std::string fixedMax[2], fixedInverse[2]; // Weighted: from Stats
+  auto keyLoop = [&](Pass pass) {
+    bool stats = pass != Pass::Weighted, values = pass != Pass::Stats;
+    std::vector<std::string> args, inits, types32;
+    if (stats) {
+      for (int h = 0; h < 2; ++h) { // running max per row half
+        args.push_back(w.fresh("m"));
+        inits.push_back(startMax);
       }
-      score[nt][e] = w.select(valid, v, negInf, "f32");
+      for (int h = 0; h < 2; ++h) { // running (per-thread partial) sum
+        args.push_back(w.fresh("l"));
+        inits.push_back(startSum);
+      }
     }
-  }
-
-  // Online softmax: new running max, rescale of the sum and of O.
-  std::vector<std::string> next(args.size());
-  std::string alpha[2], use[2];
-  for (int h = 0; h < 2; ++h) {
-    std::string mx = negInf;
-    for (int64_t nt = 0; nt < scoreTiles; ++nt)
-      mx = w.fmax(mx, w.fmax(score[nt][2 * h], score[nt][2 * h + 1]));
-    mx = w.shuffleReduce(mx, /*isMax=*/true, {1, 2});
-    std::string newMax = w.fmax(args[h], mx);
-    // A row with no valid key yet keeps max -inf; subtracting 0 instead
-    // keeps exp2 at 0 rather than NaN.
-    use[h] = w.select(w.cmpf("oeq", newMax, negInf), zero, newMax, "f32");
-    alpha[h] = w.exp2(w.fsub(args[h], use[h]));
-    next[h] = newMax;
-  }
-  std::string rowSum[2] = {zero, zero};
-  for (int64_t nt = 0; nt < scoreTiles; ++nt)
-    for (int e = 0; e < 4; ++e) {
-      score[nt][e] = w.exp2(w.fsub(score[nt][e], use[e / 2]));
-      rowSum[e / 2] = w.fadd(rowSum[e / 2], score[nt][e]);
-    }
-  for (int h = 0; h < 2; ++h)
-    next[2 + h] = w.fadd(w.fmul(args[2 + h], alpha[h]), rowSum[h]);
-  std::vector<std::array<std::string, 4>> out(valueTiles);
-  for (int64_t dt = 0; dt < valueTiles; ++dt)
-    for (int e = 0; e < 4; ++e)
-      out[dt][e] = w.fmul(args[4 + dt * 4 + e], alpha[e / 2]);
-  // O += P V: the score accumulators of two adjacent n-tiles are exactly the
-  // A fragment of one k16 step.
-  for (int64_t ks = 0; ks < kAttentionBlockK / 16; ++ks) {
-    const auto &lo = score[2 * ks], &hi = score[2 * ks + 1];
-    std::array<std::string, 4> a = {
-        packPair(w, types, lo[0], lo[1]), packPair(w, types, lo[2], lo[3]),
-        packPair(w, types, hi[0], hi[1]), packPair(w, types, hi[2], hi[3])};
-    // V's [key][d] tile transposed by ldmatrix: b0, b1 of two 8-wide d
-    // tiles per x4.
-    for (int64_t dt = 0; dt < valueTiles; dt += 2) {
-      int num = dt + 1 < valueTiles ? 4 : 2;
-      auto b = ldmatrix(w, types, vAddress,
-                        w.addc(w.add(vStage, vLane),
-                               (ks * 16 * vPitch + dt * 8) * types.bytes),
-                        num, /*transpose=*/true);
-      out[dt] = mma(w, types, a, {b[0], b[1]}, out[dt]);
-      if (num == 4)
-        out[dt + 1] = mma(w, types, a, {b[2], b[3]}, out[dt + 1]);
-    }
-  }
-  for (int64_t dt = 0; dt < valueTiles; ++dt)
-    for (int e = 0; e < 4; ++e)
-      next[4 + dt * 4 + e] = out[dt][e];
-  if (stages == 1)
+    const size_t outArg = args.size();
+    if (values)
+      for (int64_t i = 0; i < valueTiles * 4; ++i) {
+        args.push_back(w.fresh("o"));
+        inits.push_back(zero);
+      }
+    for (size_t i = 0; i < args.size(); ++i)
+      types32.push_back("f32");
+    // Key block 0 into stage 0; each iteration then has the next block's
+    // loads in flight during its products, stores them into the other
+    // stage (with one stage, after a barrier) and ends with a barrier.
+    // With two stages, K and V blocks already in the tensor-core type (f16
+    // and bf16 models) travel by cp.async, as a matmul's operands do.
+    async.store(types, tid, c0,
+                async.start(tid, kBase, vBase, keyStart, keyStart, c0, c0));
+    async.wait();
     w.line("gpu.barrier");
-  async.store(types, tid, nextStage, loaded);
-  async.wait();
-  w.line("gpu.barrier");
-  w.line("scf.yield " + llvm::join(next, ", ") + " : " +
-         llvm::join(types32, ", "));
-  w.line("}");
+    std::string loop = w.fresh("keys");
+    std::string kb = w.fresh("kb");
+    {
+      std::string iter;
+      for (size_t i = 0; i < args.size(); ++i)
+        iter += (i ? ", " : "") + args[i] + " = " + inits[i];
+      std::string step = w.idx(kAttentionBlockK);
+      w.line(loop + ":" + std::to_string(args.size()) + " = scf.for " + kb +
+             " = " + keyStart + " to " + keyEnd + " step " + step +
+             " iter_args(" + iter + ") -> (" + llvm::join(types32, ", ") +
+             ") {");
+    }
+    // The first block (at keyStart) is in stage 0.
+    std::string stage = stages == 2
+                            ? wrapStage(w,
+                                        w.div(w.bin("arith.subi", kb, keyStart),
+                                              w.idx(kAttentionBlockK)),
+                                        0, 2)
+                            : c0;
+    std::string nextStage =
+        stages == 2 ? w.bin("arith.subi", w.idx(1), stage) : c0;
+    std::string nextKey = w.addc(kb, kAttentionBlockK);
+    auto loaded =
+        async.start(tid, kBase, vBase, nextKey, nextKey, c0, nextStage);
 
-  // Normalize; a row that saw no valid key has sum 0 and gives zeros.
-  std::string inverse[2];
-  for (int h = 0; h < 2; ++h) {
+    // Scores S = Q Kᵀ (already in log2 units), masked. One ldmatrix.x4
+    // gives the B fragments of two k16 steps of an 8-key tile.
+    std::string kStage = w.mulc(stage, kAttentionBlockK * kPitch * types.bytes);
+    std::string vStage = w.mulc(stage, kAttentionBlockK * vPitch * types.bytes);
+    std::vector<std::array<std::string, 4>> score(scoreTiles);
+    for (int64_t nt = 0; nt < scoreTiles; ++nt) {
+      std::array<std::string, 4> c = {zero, zero, zero, zero};
+      for (size_t ks = 0; ks < qFrag.size(); ks += 2) {
+        int num = ks + 1 < qFrag.size() ? 4 : 2;
+        auto b = ldmatrix(w, types, kAddress,
+                          w.addc(w.add(kStage, kLane),
+                                 (nt * 8 * kPitch + ks * 16) * types.bytes),
+                          num);
+        c = mma(w, types, qFrag[ks], {b[0], b[1]}, c);
+        if (num == 4)
+          c = mma(w, types, qFrag[ks + 1], {b[2], b[3]}, c);
+      }
+      for (int e = 0; e < 4; ++e) {
+        std::string row = rows[e / 2];
+        std::string key = w.add(kb, w.addc(t2, nt * 8 + (e % 2)));
+        std::string valid = causalValid(w, s, row, key, w.cmp("ult", key, cSk));
+        std::string v = cappedScore(w, s, c[e]);
+        if (s.mask != MaskKind::None) {
+          std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
+          std::string mkey = w.bin("arith.minui", key, w.idx(s.seqK - 1));
+          std::string maskRow = w.mulc(mrow, s.maskOperand.rowStride);
+          std::string addr = w.add(
+              maskBase, w.add(maskRow, w.mulc(mkey, s.maskOperand.colStride)));
+          applyMask(w, s, maskType, addr, valid, v);
+        }
+        score[nt][e] = w.select(valid, v, negInf, "f32");
+      }
+    }
+
+    std::vector<std::string> next(args.size());
+    std::string alpha[2];
+    if (stats) {
+      // Online softmax: new running max, rescale of the sum and of O.
+      std::string use[2];
+      for (int h = 0; h < 2; ++h) {
+        std::string mx = negInf;
+        for (int64_t nt = 0; nt < scoreTiles; ++nt)
+          mx = w.fmax(mx, w.fmax(score[nt][2 * h], score[nt][2 * h + 1]));
+        mx = w.shuffleReduce(mx, /*isMax=*/true, {1, 2});
+        std::string newMax = w.fmax(args[h], mx);
+        // A row with no valid key yet keeps max -inf; subtracting 0
+        // instead keeps exp2 at 0 rather than NaN.
+        use[h] = w.select(w.cmpf("oeq", newMax, negInf), zero, newMax, "f32");
+        alpha[h] = w.exp2(w.fsub(args[h], use[h]));
+        next[h] = newMax;
+      }
+      std::string rowSum[2] = {zero, zero};
+      for (int64_t nt = 0; nt < scoreTiles; ++nt)
+        for (int e = 0; e < 4; ++e) {
+          score[nt][e] = w.exp2(w.fsub(score[nt][e], use[e / 2]));
+          rowSum[e / 2] = w.fadd(rowSum[e / 2], score[nt][e]);
+        }
+      for (int h = 0; h < 2; ++h)
+        next[2 + h] = w.fadd(w.fmul(args[2 + h], alpha[h]), rowSum[h]);
+    } else {
+      // The normalized weight, quantized and dequantized as the host's
+      // llm.quantize and llm.dequantize would (less the scale, which
+      // multiplies O once at the end): exact in the tensor-core type.
+      std::string scale = w.f32(s.weightsScale);
+      std::string shift =
+          s.weightsE4M3 ? "" : w.f32(static_cast<double>(s.weightsZero));
+      for (int64_t nt = 0; nt < scoreTiles; ++nt)
+        for (int e = 0; e < 4; ++e) {
+          std::string weight =
+              w.fmul(w.exp2(w.fsub(score[nt][e], fixedMax[e / 2])),
+                     fixedInverse[e / 2]);
+          if (s.weightsE4M3) {
+            score[nt][e] = decodeE4M3(w, quantizeE4M3(w, weight, scale), 1);
+          } else {
+            std::string r =
+                w.let("math.roundeven " + w.fdiv(weight, scale) + " : f32");
+            r = w.fadd(r, shift);
+            r = w.bin("arith.maxnumf", r, w.f32(s.weightsUnsigned ? 0 : -128),
+                      "f32");
+            r = w.bin("arith.minnumf", r, w.f32(s.weightsUnsigned ? 255 : 127),
+                      "f32");
+            score[nt][e] = w.fsub(r, shift);
+          }
+        }
+    }
+    if (values) {
+      std::vector<std::array<std::string, 4>> out(valueTiles);
+      for (int64_t dt = 0; dt < valueTiles; ++dt)
+        for (int e = 0; e < 4; ++e)
+          out[dt][e] = stats ? w.fmul(args[outArg + dt * 4 + e], alpha[e / 2])
+                             : args[outArg + dt * 4 + e];
+      // O += P V: the score accumulators of two adjacent n-tiles are
+      // exactly the A fragment of one k16 step.
+      for (int64_t ks = 0; ks < kAttentionBlockK / 16; ++ks) {
+        const auto &lo = score[2 * ks], &hi = score[2 * ks + 1];
+        std::array<std::string, 4> a = {
+            packPair(w, types, lo[0], lo[1]), packPair(w, types, lo[2], lo[3]),
+            packPair(w, types, hi[0], hi[1]), packPair(w, types, hi[2], hi[3])};
+        // V's [key][d] tile transposed by ldmatrix: b0, b1 of two 8-wide d
+        // tiles per x4.
+        for (int64_t dt = 0; dt < valueTiles; dt += 2) {
+          int num = dt + 1 < valueTiles ? 4 : 2;
+          auto b = ldmatrix(w, types, vAddress,
+                            w.addc(w.add(vStage, vLane),
+                                   (ks * 16 * vPitch + dt * 8) * types.bytes),
+                            num, /*transpose=*/true);
+          out[dt] = mma(w, types, a, {b[0], b[1]}, out[dt]);
+          if (num == 4)
+            out[dt + 1] = mma(w, types, a, {b[2], b[3]}, out[dt + 1]);
+        }
+      }
+      for (int64_t dt = 0; dt < valueTiles; ++dt)
+        for (int e = 0; e < 4; ++e)
+          next[outArg + dt * 4 + e] = out[dt][e];
+    }
+    if (stages == 1)
+      w.line("gpu.barrier");
+    async.store(types, tid, nextStage, loaded);
+    async.wait();
+    w.line("gpu.barrier");
+    w.line("scf.yield " + llvm::join(next, ", ") + " : " +
+           llvm::join(types32, ", "));
+    w.line("}");
+    return loop;
+  };
+
+  // Each row's 1 / sum from a loop's partial sums; a row that saw no valid
+  // key has sum 0 and gives 0.
+  auto inverseSum = [&](const std::string &loop, int h) {
     std::string sum = w.shuffleReduce(loop + "#" + std::to_string(2 + h),
                                       /*isMax=*/false, {1, 2});
     std::string positive = w.cmpf("ogt", sum, zero);
-    inverse[h] = w.select(positive, w.fdiv(w.f32(1.0), sum), zero, "f32");
+    return w.select(positive, w.fdiv(w.f32(1.0), sum), zero, "f32");
+  };
+  std::string loop, factor[2];
+  int64_t outResult = 4;
+  if (s.weightsScale == 0.0f) {
+    // Normalize at the end.
+    loop = keyLoop(Pass::Online);
+    for (int h = 0; h < 2; ++h)
+      factor[h] = inverseSum(loop, h);
+  } else {
+    std::string statsLoop = keyLoop(Pass::Stats);
+    for (int h = 0; h < 2; ++h) {
+      std::string max = statsLoop + "#" + std::to_string(h);
+      fixedMax[h] = w.select(w.cmpf("oeq", max, negInf), zero, max, "f32");
+      fixedInverse[h] = inverseSum(statsLoop, h);
+    }
+    loop = keyLoop(Pass::Weighted);
+    outResult = 0;
+    factor[0] = factor[1] = w.f32(s.weightsScale);
   }
   for (int64_t dt = 0; dt < valueTiles; ++dt)
     for (int e = 0; e < 4; ++e) {
@@ -2241,8 +2309,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       std::string rowInside = w.cmp("ult", row, cSq);
       std::string ok = w.andi(rowInside, w.cmp("ult", col, cDv));
       w.line("scf.if " + ok + " {");
-      std::string v =
-          w.fmul(loop + "#" + std::to_string(4 + dt * 4 + e), inverse[e / 2]);
+      std::string v = w.fmul(
+          loop + "#" + std::to_string(outResult + dt * 4 + e), factor[e / 2]);
       std::string addr = w.add(oBase, w.add(w.mulc(row, s.valueDim), col));
       w.storeF32(v, "%out", oType, addr, s.element);
       w.line("}");

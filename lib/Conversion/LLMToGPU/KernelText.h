@@ -162,6 +162,12 @@ struct AttentionSpec {
   /// Shared memory a block may use (the target's per-block opt-in limit):
   /// K and V take two stages when they fit it, else one.
   int64_t sharedBudget = kStaticSharedBytes;
+  /// llm.attention's weights_* quantization of the softmax weights (0: none):
+  /// the kernel then takes two passes over the keys (row max and sum, then
+  /// the quantized weights times V).
+  float weightsScale = 0.0f;
+  int64_t weightsZero = 0;
+  bool weightsUnsigned = false, weightsE4M3 = false;
 };
 
 enum class RowKind { LayerNorm, RMSNorm, Softmax };

@@ -1012,6 +1012,16 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   if (sink && kernelFloat(sink) != element)
     return success();
   spec.sink = static_cast<bool>(sink);
+  if (std::optional<APFloat> weightsScale = op.getWeightsScale()) {
+    // The host reference has no quantized weights: the generic path runs
+    // the op there.
+    if (hostReference)
+      return success();
+    spec.weightsScale = weightsScale->convertToFloat();
+    spec.weightsZero = op.getWeightsZeroPoint();
+    spec.weightsUnsigned = op.getWeightsUnsigned();
+    spec.weightsE4M3 = op.getWeightsE4m3();
+  }
   if (spec.headDim > 256 || spec.valueDim > 256)
     return success(); // register tiles are sized for head dims up to 256
   if (mask) {

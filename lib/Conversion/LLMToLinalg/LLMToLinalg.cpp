@@ -873,6 +873,32 @@ Value decodeE4M3(OpBuilder &b, Location loc, Value q) {
       value);
 }
 
+/// llm.attention's weights_* quantization of one softmax weight `w`: the
+/// value llm.quantize and llm.dequantize with those parameters give, in f32
+/// and back to w's type.
+Value quantizedWeight(OpBuilder &b, Location loc, Value w, AttentionOp op) {
+  Type f32 = b.getF32Type();
+  Value x = castScalar(b, loc, w, f32);
+  Value scale =
+      scalarConstant(b, loc, f32, op.getWeightsScale()->convertToDouble());
+  Value v = arith::DivFOp::create(b, loc, x, scale);
+  if (op.getWeightsE4m3()) {
+    v = decodeE4M3(b, loc, encodeE4M3(b, loc, v));
+  } else {
+    bool isUnsigned = op.getWeightsUnsigned();
+    Value zero = scalarConstant(b, loc, f32, op.getWeightsZeroPoint());
+    v = arith::AddFOp::create(b, loc, math::RoundEvenOp::create(b, loc, v),
+                              zero);
+    v = arith::MaxNumFOp::create(
+        b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 0 : -128));
+    v = arith::MinNumFOp::create(
+        b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 255 : 127));
+    v = arith::SubFOp::create(b, loc, v, zero);
+  }
+  return castScalar(b, loc, arith::MulFOp::create(b, loc, v, scale),
+                    w.getType());
+}
+
 class QuantizeLowering : public LLMLowering<QuantizeOp> {
 public:
   using LLMLowering::LLMLowering;
@@ -1397,8 +1423,11 @@ public:
               b, nestedLoc, arith::CmpFPredicate::OEQ, args[1], zeroScalar);
           Value quotient =
               arith::DivFOp::create(b, nestedLoc, args[0], args[1]);
-          return arith::SelectOp::create(b, nestedLoc, empty, zeroScalar,
-                                         quotient);
+          Value weight = arith::SelectOp::create(b, nestedLoc, empty,
+                                                 zeroScalar, quotient);
+          return op.getWeightsScale()
+                     ? quantizedWeight(b, nestedLoc, weight, op)
+                     : weight;
         });
 
     // Loops [batch..., head, row, value column, key]; `column` is the value

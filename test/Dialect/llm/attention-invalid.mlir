@@ -135,3 +135,35 @@ func.func @sink_per_kv_head(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, 
   %0 = llm.attention %q, %k, %v sink(%s) {scale = 1.0 : f32} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<2xf32>) -> tensor<1x4x8x16xf32>
   return %0 : tensor<1x4x8x16xf32>
 }
+
+// -----
+
+func.func @weights_zero_point_without_scale(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+1 {{'llm.attention' op expects weights_zero_point, weights_unsigned and weights_e4m3 only with a weights_scale}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32, weights_zero_point = 3 : i64} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+func.func @weights_scale_negative(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+1 {{'llm.attention' op expects a finite weights_scale > 0}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32, weights_scale = -0.5 : f32} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+func.func @weights_e4m3_zero_point(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+1 {{'llm.attention' op expects e4m3 weights with no zero point, not unsigned}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32, weights_scale = 0.5 : f32, weights_e4m3, weights_zero_point = 1 : i64} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+func.func @weights_zero_point_range(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+1 {{'llm.attention' op expects a weights_zero_point in [0, 255]}}
+  %0 = llm.attention %q, %k, %v {scale = 1.0 : f32, weights_scale = 0.5 : f32, weights_unsigned, weights_zero_point = 300 : i64} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}

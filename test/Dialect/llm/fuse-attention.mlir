@@ -1256,3 +1256,76 @@ func.func @falcon_mask(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: ten
 }
 
 // REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 1
+
+// -----
+
+// Softmax weights quantized and dequantized before P·V (quantize_static's
+// QDQ): the pair's scalar parameters become weights_*.
+// CHECK-LABEL: func @quantized_weights
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x6x8xf32>, %[[V:.*]]: tensor<1x2x6x16xf32>)
+// CHECK-NEXT: %[[A:.*]] = llm.attention %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f32, weights_scale = 2.500000e-02 : f32, weights_unsigned, weights_zero_point = 10 : i64}
+// CHECK-NEXT: return %[[A]]
+func.func @quantized_weights(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x2x4x6xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<1x2x4x6xf32>
+  %scale = llm.constant dense<0.025> : tensor<f32>
+  %zero = llm.constant dense<10> : tensor<i8>
+  %pq = llm.quantize %p, %scale, %zero {is_unsigned} : (tensor<1x2x4x6xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x6xi8>
+  %pd = llm.dequantize %pq, %scale, %zero {is_unsigned} : (tensor<1x2x4x6xi8>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x6xf32>
+  %o = llm.matmul %pd, %v : (tensor<1x2x4x6xf32>, tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o : tensor<1x2x4x16xf32>
+}
+
+// -----
+
+// ModelOpt's FP8 MHA: E4M3 weights, no zero point.
+// CHECK-LABEL: func @quantized_weights_e4m3
+// CHECK: llm.attention %{{.*}} {scale = 1.000000e+00 : f32, weights_e4m3, weights_scale = 0.00223214296 : f32}
+// CHECK-NOT: llm.softmax
+func.func @quantized_weights_e4m3(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x2x4x6xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<1x2x4x6xf32>
+  %scale = llm.constant dense<0.00223214296> : tensor<f32>
+  %pq = llm.quantize %p, %scale {e4m3} : (tensor<1x2x4x6xf32>, tensor<f32>) -> tensor<1x2x4x6xi8>
+  %pd = llm.dequantize %pq, %scale {e4m3} : (tensor<1x2x4x6xi8>, tensor<f32>) -> tensor<1x2x4x6xf32>
+  %o = llm.matmul %pd, %v : (tensor<1x2x4x6xf32>, tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o : tensor<1x2x4x16xf32>
+}
+
+// -----
+
+// Not fused: the pair's scales differ (a requantization, not a round trip).
+// CHECK-LABEL: func @quantized_weights_two_scales
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @quantized_weights_two_scales(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x2x4x6xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<1x2x4x6xf32>
+  %scale = llm.constant dense<0.025> : tensor<f32>
+  %other = llm.constant dense<0.05> : tensor<f32>
+  %pq = llm.quantize %p, %scale : (tensor<1x2x4x6xf32>, tensor<f32>) -> tensor<1x2x4x6xi8>
+  %pd = llm.dequantize %pq, %other : (tensor<1x2x4x6xi8>, tensor<f32>) -> tensor<1x2x4x6xf32>
+  %o = llm.matmul %pd, %v : (tensor<1x2x4x6xf32>, tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o : tensor<1x2x4x16xf32>
+}
+
+// -----
+
+// Not fused: the quantized weights are also a result.
+// CHECK-LABEL: func @quantized_weights_read_twice
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @quantized_weights_read_twice(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x16xf32>) -> (tensor<1x2x4x16xf32>, tensor<1x2x4x6xi8>) {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x2x4x6xf32>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<1x2x4x6xf32>
+  %scale = llm.constant dense<0.025> : tensor<f32>
+  %pq = llm.quantize %p, %scale : (tensor<1x2x4x6xf32>, tensor<f32>) -> tensor<1x2x4x6xi8>
+  %pd = llm.dequantize %pq, %scale : (tensor<1x2x4x6xi8>, tensor<f32>) -> tensor<1x2x4x6xf32>
+  %o = llm.matmul %pd, %v : (tensor<1x2x4x6xf32>, tensor<1x2x6x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o, %pq : tensor<1x2x4x16xf32>, tensor<1x2x4x6xi8>
+}
+
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0
