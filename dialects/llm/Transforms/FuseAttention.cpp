@@ -1037,7 +1037,9 @@ SoftmaxOp nanGuardedSoftmax(Value weights) {
 /// ONNX Runtime's quantize_static (QDQ) and ModelOpt's FP8 MHA leave them:
 /// `dequantize(quantize(w, s, z), s, z)` with the same scalar constant
 /// parameters and flags, each op read once. llm.attention takes the pair as
-/// its weights_* attributes.
+/// its weights_* attributes. In a 16-bit model the pair works in f32 between
+/// two casts (w to f32, the result back to w's type), and its scale is a
+/// cast of a 16-bit constant.
 struct WeightsQuant {
   Value weights;
   double scale = 1.0;
@@ -1046,17 +1048,36 @@ struct WeightsQuant {
 };
 
 std::optional<WeightsQuant> matchWeightsQuant(Value lhs) {
-  auto dequantize = lhs.getDefiningOp<DequantizeOp>();
+  // The input of a cast from a float type (read once unless `shared`), or
+  // the value itself.
+  auto castFrom = [](Value value, bool shared = false) -> Value {
+    auto cast = value.getDefiningOp<CastOp>();
+    if (!cast || (!shared && !cast->hasOneUse()) ||
+        !isa<FloatType>(rankedOf(cast.getInput()).getElementType()))
+      return value;
+    return cast.getInput();
+  };
+  auto scalarParameter = [&](Value value) {
+    return splatConstant(castFrom(value, /*shared=*/true), false);
+  };
+  if (!lhs.hasOneUse())
+    return std::nullopt;
+  Value dequantized = castFrom(lhs);
+  auto dequantize = dequantized.getDefiningOp<DequantizeOp>();
   auto quantize =
       dequantize ? dequantize.getInput().getDefiningOp<QuantizeOp>() : nullptr;
-  if (!quantize || !lhs.hasOneUse() || !quantize->hasOneUse() ||
+  if (!quantize || !dequantized.hasOneUse() || !quantize->hasOneUse() ||
       dequantize.getBits() != 8 || dequantize.getBlockSize() != 0 ||
       quantize.getIsUnsigned() != dequantize.getIsUnsigned() ||
-      quantize.getE4m3() != dequantize.getE4m3() ||
-      quantize.getInput().getType() != lhs.getType())
+      quantize.getE4m3() != dequantize.getE4m3())
     return std::nullopt;
-  std::optional<double> scale = splatConstant(quantize.getScale(), false);
-  if (!scale || splatConstant(dequantize.getScale(), false) != scale ||
+  Value weights = quantize.getInput();
+  if (weights.getType() != lhs.getType())
+    weights = castFrom(weights);
+  if (weights.getType() != lhs.getType())
+    return std::nullopt;
+  std::optional<double> scale = scalarParameter(quantize.getScale());
+  if (!scale || scalarParameter(dequantize.getScale()) != scale ||
       !std::isfinite(*scale) || *scale <= 0.0 ||
       static_cast<double>(static_cast<float>(*scale)) != *scale)
     return std::nullopt;
@@ -1073,7 +1094,7 @@ std::optional<WeightsQuant> matchWeightsQuant(Value lhs) {
   std::optional<int64_t> zero = zeroOf(quantize.getZeroPoint());
   if (!zero || zeroOf(dequantize.getZeroPoint()) != zero)
     return std::nullopt;
-  result.weights = quantize.getInput();
+  result.weights = weights;
   result.scale = *scale;
   result.zero = *zero;
   result.isUnsigned = quantize.getIsUnsigned();

@@ -1174,6 +1174,8 @@ struct AsyncOperands {
   const TileCopy &copyA, &copyB;
   std::string aShared, bShared, aGlobal, bGlobal;
   bool a, b;
+  /// Moves only the A tiles (an attention pass that reads K but not V).
+  bool onlyA = false;
   AsyncOperands(Writer &w, const MmaTypes &types, const TileCopy &copyA,
                 const TileCopy &copyB, std::string aShared, std::string bShared,
                 bool enabled = true)
@@ -1196,14 +1198,14 @@ struct AsyncOperands {
              const std::string &stage) {
     if (a)
       copyA.copyAsync(w, tid, aGlobal, aShared, aBase, m0, k0, stage);
-    if (b)
+    if (b && !onlyA)
       copyB.copyAsync(w, tid, bGlobal, bShared, bBase, n0, k0, stage);
-    if (a || b)
+    if (a || (b && !onlyA))
       w.line("nvvm.cp.async.commit.group");
   }
   /// Waits for all but this thread's newest `pending` groups of copies.
   void wait(int64_t pending = 0) {
-    if (a || b)
+    if (a || (b && !onlyA))
       w.line("nvvm.cp.async.wait.group " + std::to_string(pending));
   }
 
@@ -1222,7 +1224,7 @@ struct AsyncOperands {
     Loaded loaded;
     if (!a)
       loaded.a = copyA.load(w, tid, aBase, m0, k0);
-    if (!b)
+    if (!b && !onlyA)
       loaded.b = copyB.load(w, tid, bBase, n0, k0);
     return loaded;
   }
@@ -1230,7 +1232,7 @@ struct AsyncOperands {
              const std::string &stage, const Loaded &loaded) {
     if (!a)
       copyA.store(w, types, tid, stage, loaded.a);
-    if (!b)
+    if (!b && !onlyA)
       copyB.store(w, types, tid, stage, loaded.b);
   }
   /// A pipeline's prologue over `stages` stages: k tile 0 into stage 0,
@@ -2097,6 +2099,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   std::string fixedMax[2], fixedInverse[2]; // Weighted: from Stats
   auto keyLoop = [&](Pass pass) {
     bool stats = pass != Pass::Weighted, values = pass != Pass::Stats;
+    // The statistics pass reads K only.
+    async.onlyA = !values;
     std::vector<std::string> args, inits, types32;
     if (stats) {
       for (int h = 0; h < 2; ++h) { // running max per row half

@@ -1294,6 +1294,27 @@ func.func @quantized_weights_e4m3(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf3
 
 // -----
 
+// A float16 model's pair works in f32 between two casts, its scale a cast
+// of an f16 constant.
+// CHECK-LABEL: func @quantized_weights_f16
+// CHECK: llm.attention %{{.*}} {scale = 1.000000e+00 : f32, weights_scale = 0.0322570801 : f32, weights_unsigned} : {{.*}} -> tensor<1x2x4x16xf16>
+// CHECK-NOT: llm.softmax
+func.func @quantized_weights_f16(%q: tensor<1x2x4x8xf16>, %k: tensor<1x2x6x8xf16>, %v: tensor<1x2x6x16xf16>) -> tensor<1x2x4x16xf16> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf16>, tensor<1x2x6x8xf16>) -> tensor<1x2x4x6xf16>
+  %p = llm.softmax %s {axis = 3 : i64} : tensor<1x2x4x6xf16>
+  %p32 = llm.cast %p : (tensor<1x2x4x6xf16>) -> tensor<1x2x4x6xf32>
+  %scale16 = llm.constant dense<0.03225> : tensor<f16>
+  %scale = llm.cast %scale16 : (tensor<f16>) -> tensor<f32>
+  %zero = llm.constant dense<0> : tensor<i8>
+  %pq = llm.quantize %p32, %scale, %zero {is_unsigned} : (tensor<1x2x4x6xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x6xi8>
+  %pd = llm.dequantize %pq, %scale, %zero {is_unsigned} : (tensor<1x2x4x6xi8>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x6xf32>
+  %pd16 = llm.cast %pd : (tensor<1x2x4x6xf32>) -> tensor<1x2x4x6xf16>
+  %o = llm.matmul %pd16, %v : (tensor<1x2x4x6xf16>, tensor<1x2x6x16xf16>) -> tensor<1x2x4x16xf16>
+  return %o : tensor<1x2x4x16xf16>
+}
+
+// -----
+
 // Not fused: the pair's scales differ (a requantization, not a round trip).
 // CHECK-LABEL: func @quantized_weights_two_scales
 // CHECK-NOT: llm.attention
@@ -1325,6 +1346,7 @@ func.func @quantized_weights_read_twice(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x
   return %o, %pq : tensor<1x2x4x16xf32>, tensor<1x2x4x6xi8>
 }
 
+// REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0

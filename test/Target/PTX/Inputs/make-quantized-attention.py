@@ -15,6 +15,8 @@ q, k, v and a float64 reference, into OUT/<case>/:
            d 32
   e4m3     FLOAT8E4M3FN (TRT_FP8QuantizeLinear / TRT_FP8DequantizeLinear,
            ModelOpt's form), scale 1/448, causal, seq 130, d 64
+  u8-f16   the u8 case in float16 (the pair works in f32 between casts; the
+           kernel's products take f16 operands)
 
 The reference, expected_y.npy, quantizes the float64 softmax weights the
 same way (numpy's rint rounds ties to even, as the ops do; E4M3 from the
@@ -22,7 +24,8 @@ table in test/e2e/Inputs/fp8.py). A weight within the reference's rounding
 error of a step's midpoint can land on either side; the ptx kernel's
 products take bf16 operands (q pre-scaled by scale * log2(e), k, v), which
 moves some weights a step: expected_bf16_y.npy is the same computation from
-those bf16 operands with exp2, which the kernel matches to f32 rounding.
+those bf16 operands (f16 in u8-f16) with exp2, which the kernel matches to
+f32 rounding.
 """
 import os
 import sys
@@ -41,7 +44,12 @@ CASES = {
     "u8-zero": ("u8", 1 / 40, 10, 2, 1, 100, 100, 80, "padding"),
     "s8": ("s8", 1 / 20, 0, 1, 2, 5, 67, 32, None),
     "e4m3": ("e4m3", 1 / 448, 0, 1, 2, 130, 130, 64, "causal"),
+    "u8-f16": ("u8", 1 / 31, 0, 1, 2, 150, 150, 64, "causal", np.float16),
 }
+
+
+def f16(x):
+    return np.asarray(x, np.float32).astype(np.float16).astype(np.float32)
 
 
 def bf16(x):
@@ -63,21 +71,22 @@ def fake_quantize(w, kind, scale, zero):
     return (np.clip(np.rint(w / scale) + zero, lo, hi) - zero) * scale
 
 
-def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask):
-    rng = np.random.default_rng(len(name))
-    q = rng.standard_normal((batch, heads, sq, d)).astype(np.float32)
-    k = rng.standard_normal((batch, heads, sk, d)).astype(np.float32)
-    v = rng.standard_normal((batch, heads, sk, d)).astype(np.float32)
+def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask, dtype=np.float32):
+    rng = np.random.default_rng(len(name) if dtype == np.float32 else 2)
+    q = rng.standard_normal((batch, heads, sq, d)).astype(dtype)
+    k = rng.standard_normal((batch, heads, sk, d)).astype(dtype)
+    v = rng.standard_normal((batch, heads, sk, d)).astype(dtype)
+    mma = bf16 if dtype == np.float32 else f16
     nodes = [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
              helper.make_node("MatMul", ["q", "kt"], ["s"]),
              helper.make_node("Mul", ["s", "c"], ["scaled"])]
-    inits = [numpy_helper.from_array(np.float32(1 / np.sqrt(d)), "c")]
+    inits = [numpy_helper.from_array(dtype(1 / np.sqrt(d)), "c")]
     scores = q.astype(np.float64) @ np.swapaxes(k, -1, -2).astype(np.float64) / np.sqrt(d)
-    log2 = bf16(q * np.float32(np.log2(np.e) / np.sqrt(d))).astype(np.float64) @ \
-        np.swapaxes(bf16(k), -1, -2).astype(np.float64)
+    log2 = mma(q.astype(np.float32) * np.float32(np.log2(np.e) / np.sqrt(d))).astype(np.float64) @ \
+        np.swapaxes(mma(k), -1, -2).astype(np.float64)
     masked = "scaled"
     if mask == "causal":
-        m = np.triu(np.full((sq, sk), -np.inf, np.float32), 1 + sk - sq)
+        m = np.triu(np.full((sq, sk), -np.inf, dtype), 1 + sk - sq)
         inits.append(numpy_helper.from_array(m, "mask"))
         nodes.append(helper.make_node("Add", ["scaled", "mask"], ["masked"]))
         scores, log2 = scores + m, log2 + m
@@ -90,7 +99,7 @@ def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask):
         scores, log2 = scores + m, log2 + m
         masked = "masked"
     nodes.append(helper.make_node("Softmax", [masked], ["p"], axis=-1))
-    inits.append(numpy_helper.from_array(np.float32(scale), "ps"))
+    inits.append(numpy_helper.from_array(dtype(scale), "ps"))
     if kind == "e4m3":
         nodes += [helper.make_node("TRT_FP8QuantizeLinear", ["p", "ps"], ["pq"], domain="trt"),
                   helper.make_node("TRT_FP8DequantizeLinear", ["pq", "ps"], ["pd"], domain="trt")]
@@ -99,7 +108,8 @@ def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask):
         nodes += [helper.make_node("QuantizeLinear", ["p", "ps", "pz"], ["pq"]),
                   helper.make_node("DequantizeLinear", ["pq", "ps", "pz"], ["pd"])]
     nodes.append(helper.make_node("MatMul", ["pd", "v"], ["y"]))
-    io = lambda n, shape: helper.make_tensor_value_info(n, TensorProto.FLOAT, list(shape))
+    element = TensorProto.FLOAT if dtype == np.float32 else TensorProto.FLOAT16
+    io = lambda n, shape: helper.make_tensor_value_info(n, element, list(shape))
     graph = helper.make_graph(nodes, name, [io("q", q.shape), io("k", k.shape), io("v", v.shape)],
                               [io("y", (batch, heads, sq, d))], inits)
     opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid("trt", 1)] if kind == "e4m3" else [])
@@ -109,9 +119,9 @@ def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask):
     for n, x in (("q", q), ("k", k), ("v", v)):
         np.save(os.path.join(folder, n + ".npy"), x)
     np.save(os.path.join(folder, "expected_y.npy"),
-            attend(scores, v, kind, scale, zero).astype(np.float32))
+            attend(scores, v, kind, float(dtype(scale)), zero).astype(dtype))
     np.save(os.path.join(folder, "expected_bf16_y.npy"),
-            attend(log2, bf16(v), kind, scale, zero, np.exp2).astype(np.float32))
+            attend(log2, mma(v), kind, float(dtype(scale)), zero, np.exp2).astype(dtype))
 
 
 def main():
