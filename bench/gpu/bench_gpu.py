@@ -31,6 +31,9 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   against torch's scaled_dot_product_attention (bf16); attention-bf16: the
   same graph exported in bf16 (bf16 q, k, v and output); attention-bf16-d128:
   16 heads of 128 in bf16 (two stages of K and V in dynamic shared memory);
+  attention-qdq (q,k,v "P u8"): the fp32 graph with its softmax weights
+  through a uint8 QuantizeLinear/DequantizeLinear pair (scale 1/255), as
+  quantize_static leaves attention: the kernel's two passes over the keys;
 - gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
   d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
   against PyTorch eager and torch.compile (bf16 autocast) on the same
@@ -154,6 +157,28 @@ def write_sm90a_description(path, stages=None, sm_count=None):
         json.dump(desc, f, indent=2)
 
 
+def write_quantized_weights(source, path):
+    """`source`'s attention with its softmax weights through a uint8
+    QuantizeLinear/DequantizeLinear pair (scale 1/255, zero point 0), as
+    quantize_static leaves the P·V MatMul's input."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+    model = onnx.load(source)
+    graph = model.graph
+    softmax = next(n for n in graph.node if n.op_type == "Softmax")
+    graph.initializer.extend([numpy_helper.from_array(np.asarray(1 / 255, np.float32), "p.scale"),
+                              numpy_helper.from_array(np.asarray(0, np.uint8), "p.zero")])
+    for node in graph.node:
+        node.input[:] = ["p.dq" if i == softmax.output[0] else i for i in node.input]
+    at = list(graph.node).index(softmax) + 1
+    graph.node.insert(at, helper.make_node("QuantizeLinear",
+                                           [softmax.output[0], "p.scale", "p.zero"], ["p.q"]))
+    graph.node.insert(at + 1, helper.make_node("DequantizeLinear", ["p.q", "p.scale", "p.zero"],
+                                               ["p.dq"]))
+    onnx.save(model, path)
+
+
 def write_int8_gemm(path, n):
     """An ONNX graph y = MatMulInteger(x, w), x an [n, n] int8 input, w an
     [n, n] int8 weight."""
@@ -243,6 +268,11 @@ def prepare_checks(build, folder, work, sm90a, sm90a_one_sm):
              [("", None), ("-wgmma", sm90a), ("-wgmma-1sm", sm90a_one_sm)]),
             ("make-attention.py", ("causal", "padding", "wide", "wide-f16", "cross", "gqa"),
              1e-2, [("", None)]),
+            # Quantized softmax weights, against the computation from the
+            # kernel's bf16 (f16) operands: the hardware's ex2 and lg2 may
+            # move a weight one step (1/31 of |v| <= 4 in u8).
+            ("make-quantized-attention.py", ("u8", "u8-zero", "s8", "e4m3", "u8-f16"), 0.15,
+             [("", None)]),
             ("make-int8.py", ("integer", "integer-batch", "integer-range"), 0, [("", None)])):
         cases_dir = os.path.join(work, script)
         subprocess.run([sys.executable, os.path.join(inputs_dir, script), cases_dir],
@@ -259,8 +289,9 @@ def prepare_checks(build, folder, work, sm90a, sm90a_one_sm):
                         shutil.copy(os.path.join(src, f), os.path.join(art, f))
                         if not f.startswith("expected_"):
                             inputs[f[:-4]] = f
-                os.replace(os.path.join(art, "expected_y.npy"),
-                           os.path.join(art, "expected.npy"))
+                expected = ("expected_bf16_y.npy" if script == "make-quantized-attention.py"
+                            else "expected_y.npy")
+                os.replace(os.path.join(art, expected), os.path.join(art, "expected.npy"))
                 checks.append({"name": case + suffix, "inputs": inputs, "output": "y",
                                "tol": tol})
     return checks
@@ -353,6 +384,12 @@ def prepare(args):
             index["timed"].append({"name": "attention" + suffix, "kind": "attention",
                                    "seq": seq, "heads": heads, "head_dim": d,
                                    "dtype": "bf16" if dtype == torch.bfloat16 else "f32"})
+        # The fp32 graph with quantized softmax weights.
+        path = os.path.join(work, "attention-qdq.onnx")
+        write_quantized_weights(os.path.join(work, "attention.onnx"), path)
+        compile_artifact(build, path, os.path.join(folder, "attention-qdq"), keep_weights=False)
+        index["timed"].append({"name": "attention-qdq", "kind": "attention", "seq": seq,
+                               "heads": heads, "head_dim": dim, "dtype": "P u8"})
 
         config = em.GPT2Config(**GPT2_SMALL)
         model = em.GPT2(config).eval()
