@@ -2098,7 +2098,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   // Stats takes each row's max and sum, Weighted then computes each weight
   // exp2(s - max) / sum, quantizes it and accumulates O += q(w) V.
   enum class Pass { Online, Stats, Weighted };
-  std::string fixedMax[2]; // Weighted: each row's shift, from Stats
+  std::string rowShift[2]; // Weighted: each row's shift, from Stats
   auto keyLoop = [&](Pass pass) {
     bool stats = pass != Pass::Weighted, values = pass != Pass::Stats;
     // The statistics pass reads K only.
@@ -2228,7 +2228,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
           s.weightsE4M3 ? "" : w.f32(static_cast<double>(s.weightsZero));
       for (int64_t nt = 0; nt < scoreTiles; ++nt)
         for (int e = 0; e < 4; ++e) {
-          std::string scaled = w.exp2(w.fsub(score[nt][e], fixedMax[e / 2]));
+          std::string scaled = w.exp2(w.fsub(score[nt][e], rowShift[e / 2]));
           if (s.weightsE4M3) {
             score[nt][e] = decodeE4M3(w, e4m3Byte(w, scaled), 1);
           } else {
@@ -2283,32 +2283,32 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     return loop;
   };
 
-  // Each row's 1 / sum from a loop's partial sums; a row that saw no valid
-  // key has sum 0 and gives 0.
-  auto inverseSum = [&](const std::string &loop, int h) {
-    std::string sum = w.shuffleReduce(loop + "#" + std::to_string(2 + h),
-                                      /*isMax=*/false, {1, 2});
-    std::string positive = w.cmpf("ogt", sum, zero);
-    return w.select(positive, w.fdiv(w.f32(1.0), sum), zero, "f32");
+  // Each row half's sum from a loop's per-thread partial sums; a row that
+  // saw no valid key has sum 0.
+  auto rowSum = [&](const std::string &loop, int h) {
+    return w.shuffleReduce(loop + "#" + std::to_string(2 + h),
+                           /*isMax=*/false, {1, 2});
   };
   std::string loop, factor[2];
   int64_t outResult = 4;
   if (s.weightsScale == 0.0f) {
     // Normalize at the end.
     loop = keyLoop(Pass::Online);
-    for (int h = 0; h < 2; ++h)
-      factor[h] = inverseSum(loop, h);
+    for (int h = 0; h < 2; ++h) {
+      std::string sum = rowSum(loop, h);
+      factor[h] = w.select(w.cmpf("ogt", sum, zero), w.fdiv(w.f32(1.0), sum),
+                           zero, "f32");
+    }
   } else {
     std::string statsLoop = keyLoop(Pass::Stats);
     for (int h = 0; h < 2; ++h) {
       // A row that saw no valid key (sum 0) gets shift +inf: weights 0.
       std::string max = statsLoop + "#" + std::to_string(h);
-      std::string sum = w.shuffleReduce(statsLoop + "#" + std::to_string(2 + h),
-                                        /*isMax=*/false, {1, 2});
+      std::string sum = rowSum(statsLoop, h);
       std::string lg2 =
           w.let("llvm.call_intrinsic \"llvm.nvvm.lg2.approx.f\"(" +
                 w.fmul(sum, w.f32(s.weightsScale)) + ") : (f32) -> f32");
-      fixedMax[h] = w.select(w.cmpf("ogt", sum, zero), w.fadd(max, lg2),
+      rowShift[h] = w.select(w.cmpf("ogt", sum, zero), w.fadd(max, lg2),
                              w.f32(INFINITY), "f32");
     }
     loop = keyLoop(Pass::Weighted);
