@@ -376,17 +376,24 @@ std::string activate(Writer &w, Activation activation, const std::string &x) {
   return x;
 }
 
-/// saturate(roundeven(v / scale) + shift) as i8, llm.quantize's operations
-/// on f32 values: `shift` is the zero point as f32 (or "" for none), the
-/// range 0..255 when `isUnsigned`, else -128..127.
-std::string quantizeValue(Writer &w, const std::string &v,
-                          const std::string &scale, const std::string &shift,
-                          bool isUnsigned) {
-  std::string r = w.let("math.roundeven " + w.fdiv(v, scale) + " : f32");
+/// The integer level of x (v / scale) as f32, llm.quantize's operations on
+/// f32 values: saturate(roundeven(x) + shift), `shift` the zero point as
+/// f32 (or "" for none), the range 0..255 when `isUnsigned`, else
+/// -128..127.
+std::string integerLevel(Writer &w, const std::string &x,
+                         const std::string &shift, bool isUnsigned) {
+  std::string r = w.let("math.roundeven " + x + " : f32");
   if (!shift.empty())
     r = w.fadd(r, shift);
   r = w.bin("arith.maxnumf", r, w.f32(isUnsigned ? 0 : -128), "f32");
-  r = w.bin("arith.minnumf", r, w.f32(isUnsigned ? 255 : 127), "f32");
+  return w.bin("arith.minnumf", r, w.f32(isUnsigned ? 255 : 127), "f32");
+}
+
+/// The level of v / scale as i8.
+std::string quantizeValue(Writer &w, const std::string &v,
+                          const std::string &scale, const std::string &shift,
+                          bool isUnsigned) {
+  std::string r = integerLevel(w, w.fdiv(v, scale), shift, isUnsigned);
   std::string wide = w.let("arith.fptosi " + r + " : f32 to i32");
   return w.let("arith.trunci " + wide + " : i32 to i8");
 }
@@ -1178,6 +1185,9 @@ struct AsyncOperands {
   bool a, b;
   /// Moves only the A tiles (an attention pass that reads K but not V).
   bool onlyA = false;
+  /// Whether B tiles move by cp.async, or through registers, now.
+  bool asyncB() const { return b && !onlyA; }
+  bool loadsB() const { return !b && !onlyA; }
   AsyncOperands(Writer &w, const MmaTypes &types, const TileCopy &copyA,
                 const TileCopy &copyB, std::string aShared, std::string bShared,
                 bool enabled = true)
@@ -1200,14 +1210,14 @@ struct AsyncOperands {
              const std::string &stage) {
     if (a)
       copyA.copyAsync(w, tid, aGlobal, aShared, aBase, m0, k0, stage);
-    if (b && !onlyA)
+    if (asyncB())
       copyB.copyAsync(w, tid, bGlobal, bShared, bBase, n0, k0, stage);
-    if (a || (b && !onlyA))
+    if (a || asyncB())
       w.line("nvvm.cp.async.commit.group");
   }
   /// Waits for all but this thread's newest `pending` groups of copies.
   void wait(int64_t pending = 0) {
-    if (a || (b && !onlyA))
+    if (a || asyncB())
       w.line("nvvm.cp.async.wait.group " + std::to_string(pending));
   }
 
@@ -1226,7 +1236,7 @@ struct AsyncOperands {
     Loaded loaded;
     if (!a)
       loaded.a = copyA.load(w, tid, aBase, m0, k0);
-    if (!b && !onlyA)
+    if (loadsB())
       loaded.b = copyB.load(w, tid, bBase, n0, k0);
     return loaded;
   }
@@ -1234,7 +1244,7 @@ struct AsyncOperands {
              const std::string &stage, const Loaded &loaded) {
     if (!a)
       copyA.store(w, types, tid, stage, loaded.a);
-    if (!b && !onlyA)
+    if (loadsB())
       copyB.store(w, types, tid, stage, loaded.b);
   }
   /// A pipeline's prologue over `stages` stages: k tile 0 into stage 0,
@@ -2232,13 +2242,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
           if (s.weightsE4M3) {
             score[nt][e] = decodeE4M3(w, e4m3Byte(w, scaled), 1);
           } else {
-            std::string r = w.let("math.roundeven " + scaled + " : f32");
-            r = w.fadd(r, shift);
-            r = w.bin("arith.maxnumf", r, w.f32(s.weightsUnsigned ? 0 : -128),
-                      "f32");
-            r = w.bin("arith.minnumf", r, w.f32(s.weightsUnsigned ? 255 : 127),
-                      "f32");
-            score[nt][e] = w.fsub(r, shift);
+            score[nt][e] = w.fsub(
+                integerLevel(w, scaled, shift, s.weightsUnsigned), shift);
           }
         }
     }

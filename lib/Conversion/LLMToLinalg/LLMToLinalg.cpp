@@ -873,6 +873,23 @@ Value decodeE4M3(OpBuilder &b, Location loc, Value q) {
       value);
 }
 
+/// llm.quantize's integer level of `quotient` (x / scale, f32): roundeven,
+/// plus the zero point `zero` (f32, or null for none), saturated to
+/// [0, 255] when `isUnsigned`, else [-128, 127]; still f32. maxnumf
+/// returns the number when the other operand is NaN, so NaN saturates to
+/// the lower bound.
+Value integerLevel(OpBuilder &b, Location loc, Value quotient, Value zero,
+                   bool isUnsigned) {
+  Type f32 = b.getF32Type();
+  Value v = math::RoundEvenOp::create(b, loc, quotient);
+  if (zero)
+    v = arith::AddFOp::create(b, loc, v, zero);
+  v = arith::MaxNumFOp::create(
+      b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 0 : -128));
+  return arith::MinNumFOp::create(
+      b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 255 : 127));
+}
+
 /// llm.attention's weights_* quantization of one softmax weight `w`: the
 /// value llm.quantize and llm.dequantize with those parameters give, in f32
 /// and back to w's type.
@@ -885,15 +902,9 @@ Value quantizedWeight(OpBuilder &b, Location loc, Value w, AttentionOp op) {
   if (op.getWeightsE4m3()) {
     v = decodeE4M3(b, loc, encodeE4M3(b, loc, v));
   } else {
-    bool isUnsigned = op.getWeightsUnsigned();
     Value zero = scalarConstant(b, loc, f32, op.getWeightsZeroPoint());
-    v = arith::AddFOp::create(b, loc, math::RoundEvenOp::create(b, loc, v),
-                              zero);
-    v = arith::MaxNumFOp::create(
-        b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 0 : -128));
-    v = arith::MinNumFOp::create(
-        b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 255 : 127));
-    v = arith::SubFOp::create(b, loc, v, zero);
+    v = arith::SubFOp::create(
+        b, loc, integerLevel(b, loc, v, zero, op.getWeightsUnsigned()), zero);
   }
   return castScalar(b, loc, arith::MulFOp::create(b, loc, v, scale),
                     w.getType());
@@ -916,19 +927,15 @@ public:
           if (e4m3)
             return encodeE4M3(b, loc,
                               arith::DivFOp::create(b, loc, x, args[1]));
-          Value v = math::RoundEvenOp::create(
-              b, loc, arith::DivFOp::create(b, loc, x, args[1]));
-          if (args.size() > 2)
-            v = arith::AddFOp::create(
-                b, loc, v,
-                arith::SIToFPOp::create(b, loc, f32,
-                                        widen(b, loc, args[2], isUnsigned)));
-          // maxnumf returns the number when the other operand is NaN, so
-          // NaN saturates to the lower bound.
-          v = arith::MaxNumFOp::create(
-              b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 0 : -128));
-          v = arith::MinNumFOp::create(
-              b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 255 : 127));
+          Value zero =
+              args.size() > 2
+                  ? arith::SIToFPOp::create(b, loc, f32,
+                                            widen(b, loc, args[2], isUnsigned))
+                        .getResult()
+                  : Value();
+          Value v =
+              integerLevel(b, loc, arith::DivFOp::create(b, loc, x, args[1]),
+                           zero, isUnsigned);
           Value wide = arith::FPToSIOp::create(b, loc, b.getI32Type(), v);
           return arith::TruncIOp::create(b, loc, b.getI8Type(), wide);
         });
