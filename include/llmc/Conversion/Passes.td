@@ -126,7 +126,10 @@ def LLMGPUExpandMath : Pass<"llm-gpu-expand-math", "::mlir::gpu::GPUModuleOp"> {
     approximations (tanh, erf, exp, log, ...), sqrt and rsqrt the IEEE
     sqrt.rn instruction, exp2 ex2.approx. The approximations are f32 (f16
     through f32): f64 transcendentals are computed in f32 and widened.
-    Integer abs becomes a select.
+    The f32 divisions the approximations write (erf's and tanh's rational
+    forms) carry `afn`, which NVPTX makes div.approx.f32 (2 ulp) instead of
+    div.rn.f32 and its slow-path subroutine; divisions the kernel had, and
+    rsqrt's reciprocal, stay IEEE. Integer abs becomes a select.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::vector::VectorDialect"];
 }

@@ -1557,6 +1557,10 @@ struct LLMGPUMergeKernelModulesPass
 // Math without libdevice
 //===----------------------------------------------------------------------===//
 
+/// Marks, within llm-gpu-expand-math, a division to keep IEEE-rounded: one
+/// the kernel had before the pass, or the reciprocal of a root.
+constexpr StringLiteral kExactDivision = "llmc.exact_division";
+
 /// f32 `op(x)` → the NVVM intrinsic `intrinsic(x)`, optionally inverted.
 /// An op as a call of an LLVM intrinsic. `intrinsic` names the f32 one; with
 /// `anyFloat`, an overloaded LLVM intrinsic ("llvm.floor"), f16, f32 and
@@ -1590,12 +1594,16 @@ template <typename OpTy> struct MathToIntrinsic : OpRewritePattern<OpTy> {
                        rewriter, loc, type, rewriter.getStringAttr(name),
                        op->getOperands())
                        .getResult(0);
-    if (reciprocal)
-      result = arith::DivFOp::create(
+    if (reciprocal) {
+      auto division = arith::DivFOp::create(
           rewriter, loc,
           arith::ConstantOp::create(rewriter, loc,
                                     rewriter.getFloatAttr(type, 1)),
           result);
+      // rsqrt stays the IEEE reciprocal of the IEEE root.
+      division->setAttr(kExactDivision, rewriter.getUnitAttr());
+      result = division;
+    }
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -1682,6 +1690,9 @@ struct LLMGPUExpandMathPass
     : llmc::impl::LLMGPUExpandMathBase<LLMGPUExpandMathPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    getOperation()->walk([&](arith::DivFOp op) {
+      op->setAttr(kExactDivision, UnitAttr::get(ctx));
+    });
     RewritePatternSet patterns(ctx);
     populateMathPolynomialApproximationPatterns(patterns);
     for (StringRef name :
@@ -1730,8 +1741,23 @@ struct LLMGPUExpandMathPass
                                                     false);
     patterns.add<MathToIntrinsic<arith::MinNumFOp>>(ctx, "llvm.minnum.f32",
                                                     false);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns)))) {
       signalPassFailure();
+      return;
+    }
+    // The divisions the approximations wrote (erf's and tanh's rational
+    // forms, atan's reciprocal) may be approximate: NVPTX makes an f32
+    // division with `afn` div.approx.f32 (2 ulp, below the approximations'
+    // own error) instead of div.rn.f32, whose IEEE rounding costs a Newton
+    // step, range checks and a slow-path subroutine that ptxas spills
+    // registers around (a GELU epilogue's erf spilled 4 bytes).
+    getOperation()->walk([&](arith::DivFOp op) {
+      if (op->removeAttr(kExactDivision))
+        return;
+      if (!getElementTypeOrSelf(op.getType()).isF32())
+        return;
+      op.setFastmath(op.getFastmath() | arith::FastMathFlags::afn);
+    });
   }
 };
 

@@ -88,4 +88,26 @@ gpu.module @kernels {
     %w = math.fma %v, %v, %v : vector<8xf32>
     return %s, %w : f32, vector<8xf32>
   }
+
+  // The divisions the approximations write (erf's and tanh's rational
+  // forms) are approximate (`afn`: div.approx.f32, not div.rn.f32's IEEE
+  // path and its slow-path call); the kernel's own division and rsqrt's
+  // reciprocal stay IEEE, and no marker is left.
+  // CHECK-LABEL: func.func @approximate_divisions
+  // CHECK-SAME: (%[[X:.*]]: f32, %[[Y:.*]]: f32, %[[V:.*]]: vector<4xf32>)
+  // CHECK: arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+  // CHECK: arith.divf %[[X]], %[[Y]] : f32
+  // CHECK: %[[ROOT:.*]] = llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"(%[[X]])
+  // CHECK: arith.divf %{{.*}}, %[[ROOT]] : f32
+  // CHECK: arith.divf %{{.*}}, %{{.*}} fastmath<afn> : vector<4xf32>
+  // CHECK-NOT: llmc.exact_division
+  // CHECK: return
+  func.func @approximate_divisions(%x: f32, %y: f32, %v: vector<4xf32>)
+      -> (f32, f32, f32, vector<4xf32>) {
+    %0 = math.erf %x : f32
+    %1 = arith.divf %x, %y : f32
+    %2 = math.rsqrt %x : f32
+    %3 = math.tanh %v : vector<4xf32>
+    return %0, %1, %2, %3 : f32, f32, f32, vector<4xf32>
+  }
 }
