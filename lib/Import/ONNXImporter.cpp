@@ -411,6 +411,19 @@ private:
   FailureOr<Value> weighByScores(Value scores, Value values);
   LogicalResult importGroupQueryAttention();
   LogicalResult importMoE();
+  /// A QMoE projection's experts: their bytes as stored ([E, out,
+  /// in * bits / 8], read signed when there are no zero points), f32 scales
+  /// [E, out, blocks or 1] and optional i8 zero points of that shape.
+  struct ExpertWeights {
+    Value bytes, scales, zeros;
+    int64_t in, bits, block;
+  };
+  FailureOr<ExpertWeights> expertWeights(Value weight, Value scale, Value zero,
+                                         StringRef name, int64_t out,
+                                         int64_t in, int64_t bits,
+                                         int64_t block);
+  Value dequantizedExperts(const ExpertWeights &weights, Value indices,
+                           Type element);
   LogicalResult importOnnxAttention();
   LogicalResult importTensorScatter();
   Value combinedMask(Value a, Value b, Type element);
@@ -703,6 +716,7 @@ ONNXImporter::microsoftOpTable() {
       {"EmbedLayerNormalization", {&I::importEmbedLayerNormalization, 0}},
       {"GroupQueryAttention", {&I::importGroupQueryAttention, 0}},
       {"MoE", {&I::importMoE, 0}},
+      {"QMoE", {&I::importMoE, 0}},
       {"RotaryEmbedding", {&I::importRotaryEmbedding, 0}},
       {"FusedMatMul", {&I::importFusedMatMul, 0}},
       {"FusedGemm", {&I::importFusedActivation, 0}},
@@ -3637,16 +3651,56 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
 /// experts not taken are weighted by zero (E / k times the routed work, but
 /// whole-matrix products). use_sparse_mixer (Phi-3.5-MoE's routing) is
 /// refused.
+///
+/// QMoE (onnxruntime-genai's int4 and int8 MoE blocks, gpt-oss's among
+/// them) is the same block with weight-only quantized experts, as ONNX
+/// Runtime's CPU kernel reads them: each projection's weights [E, out,
+/// in * bits / 8] bytes (expert_weight_bits 4: two values a byte along in,
+/// the low nibble first; or 8), its scales per row [E, out] or per block of
+/// block_size along in [E, out, blocks], and optional uint8 zero points
+/// (inputs 11 to 13, packed 8 / bits a byte along out, or along the
+/// blocks; by default 2^(bits - 1)): w = (q - zero point) * scale. The
+/// weights stay 4- or 8-bit constants, dequantized where they are used
+/// (after the gather of a token's experts when routed).
+/// normalize_routing_weights is honoured as in MoE (the CPU kernel always
+/// normalizes; onnxruntime-genai sets it). router_weights and the FP4/FP8
+/// inputs are refused.
 LogicalResult ONNXImporter::importMoE() {
   if (failed(requireInputs(2)))
     return failure();
-  Value x = input(0), router = input(1), w1 = input(2), b1 = input(3),
-        w2 = input(4), b2 = input(5), w3 = input(6), b3 = input(7);
+  // QMoE puts each projection's scales after its weights.
+  bool quantized = node->op_type() == "QMoE";
+  auto at = [&](unsigned moe, unsigned qmoe) {
+    return input(quantized ? qmoe : moe);
+  };
+  Value x = input(0), router = input(1), w1 = at(2, 2), b1 = at(3, 4),
+        w2 = at(4, 5), b2 = at(5, 7), w3 = at(6, 8), b3 = at(7, 10);
   if (!w1 || !w2)
-    return error("expects fc1_experts_weights (input 2) and "
-                 "fc2_experts_weights (input 4)");
+    return error(quantized ? "expects fc1_experts_weights (input 2) and "
+                             "fc2_experts_weights (input 5)"
+                           : "expects fc1_experts_weights (input 2) and "
+                             "fc2_experts_weights (input 4)");
   if (getInt("use_sparse_mixer", 0) != 0)
     return error("use_sparse_mixer (sparsemixer routing) is not supported");
+  int64_t bits = 8, block = 0;
+  if (quantized) {
+    bits = getInt("expert_weight_bits", 4);
+    if (bits != 4 && bits != 8)
+      return error("expert_weight_bits " + Twine(bits) +
+                   " is not supported (4 or 8)");
+    block = getInt("block_size", 0);
+    if (block != 0 && (block < 16 || (block & (block - 1)) != 0))
+      return error("block_size must be 0 or a power of two of at least 16, "
+                   "got " +
+                   Twine(block));
+    if (input(14))
+      return error("router_weights (input 14) is not supported");
+    for (int i = 15; i < node->input_size(); ++i)
+      if (input(i))
+        return error("input " + Twine(i) +
+                     " (FP4/FP8 global or activation scales) is not "
+                     "supported");
+  }
   RankedTensorType xType = typeOf(x), routerType = typeOf(router);
   Type element = xType.getElementType();
   if (!isa<FloatType>(element) || routerType.getElementType() != element)
@@ -3683,12 +3737,22 @@ LogicalResult ONNXImporter::importMoE() {
     return error("swiglu_fusion " + Twine(fusion) +
                  " puts both halves in fc1: no fc3_experts_weights");
 
-  // A weight [E, out, in] is read as x Wᵀ, [E, in, out] as x W.
+  // A weight [E, out, in] is read as x Wᵀ, [E, in, out] as x W; QMoE's
+  // are [E, out, in * bits / 8] bytes.
   auto layout = [&](Value w, StringRef name, int64_t in,
                     std::optional<int64_t> out) -> FailureOr<bool> {
     ArrayRef<int64_t> shape = typeOf(w).getShape();
     if (shape.size() != 3 || shape[0] != experts)
       return error(name + " is not [" + Twine(experts) + ", out, in]");
+    if (quantized) {
+      if (in * bits % 8 == 0 && shape[2] == in * bits / 8 &&
+          (!out || shape[1] == *out))
+        return true;
+      return error(name + " " + shapeString(shape) + " is not [" +
+                   Twine(experts) + "," + (out ? Twine(*out) : Twine("out")) +
+                   "," + Twine(in * bits / 8) + "] bytes (" + Twine(in) + " " +
+                   Twine(bits) + "-bit inputs)");
+    }
     if (shape[2] == in && (!out || shape[1] == *out))
       return true;
     if (shape[1] == in && (!out || shape[2] == *out))
@@ -3721,6 +3785,24 @@ LogicalResult ONNXImporter::importMoE() {
       failed(checkBias(b2, "fc2_experts_bias", hidden)) ||
       failed(checkBias(b3, "fc3_experts_bias", inter)))
     return failure();
+  std::optional<ExpertWeights> q1, q2, q3;
+  if (quantized) {
+    FailureOr<ExpertWeights> fc1 = expertWeights(w1, input(3), input(11), "fc1",
+                                                 fc1Out, hidden, bits, block);
+    FailureOr<ExpertWeights> fc2 = expertWeights(w2, input(6), input(12), "fc2",
+                                                 hidden, inter, bits, block);
+    if (failed(fc1) || failed(fc2))
+      return failure();
+    q1 = *fc1;
+    q2 = *fc2;
+    if (w3) {
+      FailureOr<ExpertWeights> fc3 = expertWeights(
+          w3, input(9), input(13), "fc3", inter, hidden, bits, block);
+      if (failed(fc3))
+        return failure();
+      q3 = *fc3;
+    }
+  }
 
   // Routing: the top k of the softmaxed logits, normalized when asked.
   Value probs = softmaxAlong(router, 1);
@@ -3753,12 +3835,21 @@ LogicalResult ONNXImporter::importMoE() {
         emit<llm::WhereOp>({top.taken, probs, scalarOf(element, 0.0)}));
     rows = view(x, {1, tokens, hidden});
   }
-  auto linear = [&](Value in, Value w, Value b, bool transposed,
-                    int64_t out) -> Value {
+  // The experts' weights, the token's k of them when routed (gathered
+  // before they are dequantized).
+  auto expertsOf = [&](Value w, const std::optional<ExpertWeights> &q) {
+    if (q)
+      return dequantizedExperts(*q, routed ? indices : Value(), element);
+    return routed ? gatherRows(w, indices) : w;
+  };
+  auto linear = [&](Value in, Value w, Value b, bool transposed, int64_t out,
+                    const std::optional<ExpertWeights> &q) -> Value {
     if (!in)
       return {};
-    Value y = orNull(
-        plainMatMul(in, routed ? gatherRows(w, indices) : w, transposed));
+    Value weights = expertsOf(w, q);
+    if (!weights)
+      return {};
+    Value y = orNull(plainMatMul(in, weights, transposed));
     if (b)
       y = emit<llm::AddOp>(
           {y, routed ? view(gatherRows(b, indices), {tokens, k, 1, out})
@@ -3781,11 +3872,11 @@ LogicalResult ONNXImporter::importMoE() {
     return {view(sliceAlong(pairs, last + 1, 0, 1), shape),
             view(sliceAlong(pairs, last + 1, 1, 2), shape)};
   };
-  Value h1 = linear(rows, w1, b1, *fc1Transposed, fc1Out);
+  Value h1 = linear(rows, w1, b1, *fc1Transposed, fc1Out, q1);
   Value h;
   if (swiglu) {
     auto [g, l] =
-        w3 ? std::pair(h1, linear(rows, w3, b3, *fc3Transposed, inter))
+        w3 ? std::pair(h1, linear(rows, w3, b3, *fc3Transposed, inter, q3))
            : halves(h1);
     if (findAttr("swiglu_limit")) {
       double limit = getFloat("swiglu_limit", 0.0f);
@@ -3813,9 +3904,10 @@ LogicalResult ONNXImporter::importMoE() {
     else
       h = h1;
     if (w3)
-      h = emit<llm::MulOp>({h, linear(rows, w3, b3, *fc3Transposed, inter)});
+      h = emit<llm::MulOp>(
+          {h, linear(rows, w3, b3, *fc3Transposed, inter, q3)});
   }
-  Value h2 = linear(h, w2, b2, *fc2Transposed, hidden);
+  Value h2 = linear(h, w2, b2, *fc2Transposed, hidden, q2);
 
   // The gated results summed: over k ([N, k, 1, H] by gates [N, k, 1, 1])
   // or over the experts ([E, N, H] by the gates as [E, N, 1]).
@@ -5395,6 +5487,116 @@ LogicalResult ONNXImporter::importMatMulNBits() {
   if (Value bias = input(5))
     return setResult(emit<llm::AddOp>({*product, bias}));
   return setResult(product);
+}
+
+/// A QMoE projection's experts (see importMoE): the weight bytes as a
+/// constant (their 4-bit nibbles or bytes less 2^(bits - 1) when there are
+/// no zero points, the signed layout llm.dequantize reads), the scales as
+/// f32 [E, out, 1] or [E, out, blocks] and the zero points unpacked to that
+/// shape. `name` is fc1, fc2 or fc3, for errors.
+FailureOr<ONNXImporter::ExpertWeights>
+ONNXImporter::expertWeights(Value weight, Value scale, Value zero,
+                            StringRef name, int64_t out, int64_t in,
+                            int64_t bits, int64_t block) {
+  int64_t experts = typeOf(weight).getDimSize(0), packedIn = in * bits / 8;
+  auto byteType = dyn_cast<IntegerType>(typeOf(weight).getElementType());
+  std::optional<ArrayRef<char>> bytes = constantBytesOf(known(weight));
+  if (!byteType || byteType.getWidth() != 8 || !bytes ||
+      static_cast<int64_t>(bytes->size()) != experts * out * packedIn)
+    return error(name + "_experts_weights must be a constant uint8 tensor");
+  if (!scale)
+    return error("expects " + name + "_scales");
+  int64_t blocks = block > 0 ? (in + block - 1) / block : 1;
+  ArrayRef<int64_t> scaleShape = typeOf(scale).getShape();
+  bool blockWise =
+      block > 0 && scaleShape == ArrayRef<int64_t>{experts, out, blocks};
+  bool rowWise = scaleShape == ArrayRef<int64_t>{experts, out} ||
+                 scaleShape == ArrayRef<int64_t>{experts, out, 1};
+  if (!blockWise && !rowWise)
+    return error(name + "_scales " + shapeString(scaleShape) + " is not " +
+                 shapeString({experts, out}) +
+                 (block > 0 ? " or " + shapeString({experts, out, blocks}) +
+                                  " (block_size " + Twine(block) + ")"
+                            : Twine("")));
+  if (!blockWise)
+    blocks = 1;
+  FailureOr<Value> scales = castTo(scale, builder.getF32Type());
+  if (failed(scales))
+    return failure();
+  scales = reshape(*scales, {experts, out, blocks});
+  if (failed(scales))
+    return failure();
+  // Zero points: 8 / bits a byte, along out per row or along the blocks.
+  Type i8 = builder.getI8Type();
+  Value zeros;
+  if (zero) {
+    int64_t perByte = 8 / bits;
+    SmallVector<int64_t> zeroShape =
+        blockWise
+            ? SmallVector<int64_t>{experts, out,
+                                   (blocks + perByte - 1) / perByte}
+            : SmallVector<int64_t>{experts, (out + perByte - 1) / perByte};
+    std::optional<ArrayRef<char>> packed = constantBytesOf(known(zero));
+    if (!packed || typeOf(zero).getShape() != ArrayRef<int64_t>(zeroShape))
+      return error(name +
+                   "_zero_points must be a constant uint8 tensor of "
+                   "shape " +
+                   shapeString(zeroShape));
+    std::vector<int8_t> values(experts * out * blocks);
+    for (int64_t e = 0; e < experts; ++e)
+      for (int64_t r = 0; r < out; ++r)
+        for (int64_t b = 0; b < blocks; ++b) {
+          // The packed position: the block within its row, or the row.
+          int64_t i = blockWise ? b : r;
+          int64_t row = blockWise ? e * out + r : e;
+          auto byte = static_cast<uint8_t>(
+              (*packed)[row * zeroShape.back() + i / perByte]);
+          values[(e * out + r) * blocks + b] = static_cast<int8_t>(
+              (byte >> (bits * (i % perByte))) & ((1 << bits) - 1));
+        }
+    zeros = denseConstant(i8, {experts, out, blocks}, ArrayRef<int8_t>(values));
+  }
+  uint8_t flip = zero ? 0 : bits == 4 ? 0x88 : 0x80;
+  std::vector<int8_t> values(bytes->size());
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<int8_t>(static_cast<uint8_t>((*bytes)[i]) ^ flip);
+  std::string base = node->name().empty() ? "qmoe" : node->name();
+  Value constant = createConstant(
+      largeToResource(DenseElementsAttr::get(
+                          RankedTensorType::get({experts, out, packedIn}, i8),
+                          ArrayRef<int8_t>(values)),
+                      blobNameFor((base + "." + name).str())),
+      nodeLoc);
+  return ExpertWeights{constant, *scales, zeros,
+                       in,       bits,    blockWise ? block : 0};
+}
+
+/// The experts' weights [.., out, in] in `element`, those at `indices`
+/// (gathered along the experts before they are dequantized) or all.
+Value ONNXImporter::dequantizedExperts(const ExpertWeights &weights,
+                                       Value indices, Type element) {
+  auto taken = [&](Value value) {
+    return indices && value ? gatherRows(value, indices) : value;
+  };
+  Value bytes = taken(weights.bytes), scales = taken(weights.scales),
+        zeros = taken(weights.zeros);
+  if (!bytes || !scales || (weights.zeros && !zeros))
+    return {};
+  SmallVector<int64_t> shape(typeOf(bytes).getShape());
+  shape.back() = weights.in;
+  SmallVector<Value> operands{bytes, scales};
+  SmallVector<NamedAttribute> attrs{
+      namedAttr("bits", builder.getI64IntegerAttr(weights.bits)),
+      namedAttr("block_size", builder.getI64IntegerAttr(weights.block))};
+  if (zeros) {
+    operands.push_back(zeros);
+    attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
+  }
+  FailureOr<Value> dequantized = create<llm::DequantizeOp>(
+      operands, attrs, RankedTensorType::get(shape, builder.getF32Type()));
+  if (failed(dequantized))
+    return {};
+  return orNull(castTo(*dequantized, element));
 }
 
 LogicalResult ONNXImporter::importMatMulInteger() {

@@ -27,6 +27,26 @@ fc1 and fc3 (0); another activation with fc3 is act(fc1) * fc3.
   float32 reference.
 Errors (the node named in one line): use_sparse_mixer, k = 0, an unknown
 activation, swiglu with swiglu_fusion 0 and no fc3, an empty input.
+
+QMoE (com.microsoft, onnxruntime-genai's int4/int8 MoE blocks): the same
+blocks with each projection's weights quantized as ONNX Runtime's CPU kernel
+reads them (onnxruntime/contrib_ops/cpu/moe/moe_quantization_cpu.cc): bytes
+[E, out, in * bits / 8], 4-bit values two a byte along in, the low nibble
+first; scales per row [E, out] or per block of block_size along in
+[E, out, blocks]; w = (q - zero point) * scale, the zero point 2^(bits - 1)
+(symmetric, as test_qmoe_cpu.py quantizes) or given (asymmetric, uint8
+zero points packed 8 / bits a byte along out, or along the blocks). The
+reference multiplies by the dequantized weights.
+
+- qmoe-swiglu-int4: gpt-oss's expert, 4-bit per row, symmetric;
+- qmoe-mixtral-int4-block: silu(fc1) * fc3, 4-bit, blocks of 16, zero points;
+- qmoe-relu-int8: relu, 8-bit per row, zero points, biases;
+- qmoe-gelu-int8-block: gelu, 8-bit, blocks of 16, symmetric;
+- qmoe-swiglu-int4-step, qmoe-mixtral-int4-block-step: decoding steps (the
+  routed form gathers the experts' bytes, scales and zero points);
+- qmoe-swiglu-int4-f16: qmoe-swiglu-int4 in float16 (input, scales, biases);
+- errors: 2-bit weights, router_weights, weights that are a graph input,
+  scales of the wrong shape.
 """
 import os
 import sys
@@ -76,14 +96,55 @@ def reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize, activation,
     return out.reshape(x.shape).astype(np.float32)
 
 
+def quantize(w, bits, block, zero_points):
+    """w [E, out, in] as QMoE stores it: (bytes, scales, packed zero points
+    or None, the dequantized weight)."""
+    experts, out, width = w.shape
+    groups = w.reshape(experts, out, -1, block or width)
+    top = 2 ** bits - 1
+    if zero_points:
+        low = np.minimum(groups.min(-1, keepdims=True), 0)
+        high = np.maximum(groups.max(-1, keepdims=True), 0)
+        scales = ((high - low) / top).astype(np.float32)
+        zeros = np.clip(np.rint(-low / scales), 0, top)
+    else:
+        scales = (np.abs(groups).max(-1, keepdims=True) / (2 ** (bits - 1) - 1)).astype(np.float32)
+        zeros = np.full(scales.shape, 2 ** (bits - 1))
+    q = np.clip(np.rint(groups / scales) + zeros, 0, top)
+    dequantized = ((q - zeros) * scales).reshape(w.shape)
+    q = q.reshape(w.shape).astype(np.uint8)
+    if bits == 4:
+        q = q[..., 0::2] | (q[..., 1::2] << 4)
+    scales = scales[..., 0] if block else scales[..., 0, 0]
+    packed = None
+    if zero_points:
+        zeros = zeros[..., 0].astype(np.uint8) if block else zeros[..., 0, 0].astype(np.uint8)
+        if bits == 4:
+            if zeros.shape[-1] % 2:
+                zeros = np.concatenate([zeros, np.zeros_like(zeros[..., :1])], -1)
+            zeros = zeros[..., 0::2] | (zeros[..., 1::2] << 4)
+        packed = zeros
+    return q, scales, packed, dequantized.astype(np.float32)
+
+
 def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
           alpha=None, beta=None, limit=None, biases=True, fc3=False,
-          old_layout=False, scale=0.3, out_scale=0.3, extra=None):
+          old_layout=False, scale=0.3, out_scale=0.3, extra=None, quant=None):
     hidden = shape[-1]
     width = 2 * inter if activation == "swiglu" and not fc3 else inter
     r = lambda *s: (rng.standard_normal(s) * scale).astype(np.float32)
     w1, w2 = r(experts, width, hidden), r(experts, hidden, inter) * (out_scale / scale)
     w3 = r(experts, inter, hidden) if fc3 else None
+    stored_quant = {}
+    if quant:
+        for name in ("w1", "w2", "w3"):
+            w = {"w1": w1, "w2": w2, "w3": w3}[name]
+            if w is None:
+                continue
+            stored_quant[name] = quantize(w, quant["bits"], quant.get("block", 0),
+                                          quant.get("zero_points", False))
+        w1, w2 = stored_quant["w1"][3], stored_quant["w2"][3]
+        w3 = stored_quant["w3"][3] if fc3 else None
     b1 = r(experts, width) if biases else None
     b2 = r(experts, hidden) if biases else None
     b3 = r(experts, inter) if biases and fc3 else None
@@ -107,18 +168,33 @@ def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
             sys.exit(f"make-moe: swiglu_limit {limit} clamps nothing in {out}")
     stored = lambda w: np.ascontiguousarray(w.transpose(0, 2, 1)) if old_layout else w
     inits = [numpy_helper.from_array(router, "router_w"),
-             numpy_helper.from_array(np.array([-1, hidden], np.int64), "rows"),
-             numpy_helper.from_array(stored(w1), "w1"),
-             numpy_helper.from_array(stored(w2), "w2")]
-    names = {"b1": b1, "b2": b2, "w3": None if w3 is None else stored(w3), "b3": b3}
+             numpy_helper.from_array(np.array([-1, hidden], np.int64), "rows")]
+    names = {"b1": b1, "b2": b2, "b3": b3}
+    if quant:
+        for name, (q, scales, zeros, _) in stored_quant.items():
+            names[name] = q
+            names["s" + name[1]] = scales
+            names["z" + name[1]] = zeros
+        given = lambda name: name if names.get(name) is not None else ""
+        inputs = ["x", "router"] + [given(n) for n in (
+            "w1", "s1", "b1", "w2", "s2", "b2", "w3", "s3", "b3", "z1", "z2", "z3")]
+        while not inputs[-1]:
+            inputs.pop()
+    else:
+        names.update({"w1": stored(w1), "w2": stored(w2),
+                      "w3": None if w3 is None else stored(w3)})
+        inputs = ["x", "router", "w1", "b1" if b1 is not None else "", "w2",
+                  "b2" if b2 is not None else ""]
+        if w3 is not None:
+            inputs += ["w3", "b3" if b3 is not None else ""]
     for name, value in names.items():
         if value is not None:
             inits.append(numpy_helper.from_array(value, name))
-    inputs = ["x", "router", "w1", "b1" if b1 is not None else "", "w2",
-              "b2" if b2 is not None else ""]
-    if w3 is not None:
-        inputs += ["w3", "b3" if b3 is not None else ""]
     attrs = {"k": k, "activation_type": activation, "normalize_routing_weights": normalize}
+    if quant:
+        attrs["expert_weight_bits"] = quant["bits"]
+        if quant.get("block"):
+            attrs["block_size"] = quant["block"]
     if activation == "swiglu":
         attrs["swiglu_fusion"] = fusion
     for name, value in (("activation_alpha", alpha), ("activation_beta", beta),
@@ -128,7 +204,8 @@ def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
     attrs.update(extra or {})
     nodes = [helper.make_node("Reshape", ["x", "rows"], ["tokens"], name="rows"),
              helper.make_node("MatMul", ["tokens", "router_w"], ["router"], name="router"),
-             helper.make_node("MoE", inputs, ["y"], name="moe", domain="com.microsoft", **attrs)]
+             helper.make_node("QMoE" if quant else "MoE", inputs, ["y"], name="moe",
+                              domain="com.microsoft", **attrs)]
     graph = helper.make_graph(
         nodes, "moe", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))], inits)
@@ -138,6 +215,21 @@ def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
     onnx.save(model, os.path.join(out, "model.onnx"))
     np.save(os.path.join(out, "x.npy"), x)
     np.save(os.path.join(out, "y.npy"), y)
+
+
+def half_copy(src, dst):
+    """SRC's model in float16 (its float initializers, input and output) and
+    its input x.npy cast, into DST."""
+    half = onnx.load(f"{src}/model.onnx")
+    for tensor in half.graph.initializer:
+        if tensor.data_type == TensorProto.FLOAT:
+            value = numpy_helper.to_array(tensor).astype(np.float16)
+            tensor.CopyFrom(numpy_helper.from_array(value, tensor.name))
+    for value in list(half.graph.input) + list(half.graph.output):
+        value.type.tensor_type.elem_type = TensorProto.FLOAT16
+    os.makedirs(dst, exist_ok=True)
+    onnx.save(half, f"{dst}/model.onnx")
+    np.save(f"{dst}/x.npy", np.load(f"{src}/x.npy").astype(np.float16))
 
 
 def main():
@@ -164,16 +256,45 @@ def main():
     build(f"{out}/swiglu-no-fc3", (6, 16), 4, 8, 2, "swiglu", fusion=0, extra={})
     # Mixtral's block in float16 (onnxruntime-genai's CUDA exports): the
     # weights and the input cast, compared with the float32 reference.
-    half = onnx.load(f"{out}/mixtral/model.onnx")
-    for tensor in half.graph.initializer:
-        if tensor.data_type == TensorProto.FLOAT:
-            value = numpy_helper.to_array(tensor).astype(np.float16)
-            tensor.CopyFrom(numpy_helper.from_array(value, tensor.name))
-    for value in list(half.graph.input) + list(half.graph.output):
-        value.type.tensor_type.elem_type = TensorProto.FLOAT16
-    os.makedirs(f"{out}/mixtral-f16", exist_ok=True)
-    onnx.save(half, f"{out}/mixtral-f16/model.onnx")
-    np.save(f"{out}/mixtral-f16/x.npy", np.load(f"{out}/mixtral/x.npy").astype(np.float16))
+    half_copy(f"{out}/mixtral", f"{out}/mixtral-f16")
+    # QMoE: 4- and 8-bit experts, per row and per block, with and without
+    # zero points.
+    int4 = dict(bits=4)
+    build(f"{out}/qmoe-swiglu-int4", (2, 5, 32), 4, 16, 2, "swiglu", fusion=1, alpha=1.702,
+          beta=1.0, limit=7.0, scale=1.0, out_scale=0.02, quant=int4)
+    block4 = dict(bits=4, block=16, zero_points=True)
+    build(f"{out}/qmoe-mixtral-int4-block", (6, 32), 4, 32, 2, "silu", biases=False,
+          fc3=True, quant=block4)
+    build(f"{out}/qmoe-relu-int8", (6, 32), 4, 24, 2, "relu",
+          quant=dict(bits=8, zero_points=True))
+    build(f"{out}/qmoe-gelu-int8-block", (6, 32), 4, 32, 1, "gelu", normalize=0,
+          quant=dict(bits=8, block=16))
+    build(f"{out}/qmoe-swiglu-int4-step", (1, 1, 32), 8, 16, 2, "swiglu", fusion=1,
+          alpha=1.702, beta=1.0, limit=7.0, scale=1.0, out_scale=0.02, quant=int4)
+    build(f"{out}/qmoe-mixtral-int4-block-step", (2, 32), 8, 32, 2, "silu", biases=False,
+          fc3=True, quant=block4)
+    build(f"{out}/qmoe-bits2", (6, 32), 4, 16, 2, "relu", quant=dict(bits=2))
+    build(f"{out}/qmoe-router-weights", (6, 32), 4, 16, 2, "relu", quant=int4)
+    build(f"{out}/qmoe-input-weights", (6, 32), 4, 16, 2, "relu", quant=int4)
+    build(f"{out}/qmoe-scales-shape", (6, 32), 4, 16, 2, "relu", quant=int4)
+    edit = lambda name: (onnx.load(f"{out}/{name}/model.onnx"), f"{out}/{name}/model.onnx")
+    model, path = edit("qmoe-router-weights")
+    moe = model.graph.node[-1]
+    while len(moe.input) < 14:
+        moe.input.append("")
+    moe.input.append("router")
+    onnx.save(model, path)
+    model, path = edit("qmoe-input-weights")
+    w1 = next(t for t in model.graph.initializer if t.name == "w1")
+    model.graph.input.append(helper.make_tensor_value_info("w1", TensorProto.UINT8, list(w1.dims)))
+    model.graph.initializer.remove(w1)
+    onnx.save(model, path)
+    model, path = edit("qmoe-scales-shape")
+    s2 = next(t for t in model.graph.initializer if t.name == "s2")
+    s2.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(s2)[:, :-1], "s2"))
+    onnx.save(model, path)
+    # gpt-oss's int4 block in float16: input, scales and biases.
+    half_copy(f"{out}/qmoe-swiglu-int4", f"{out}/qmoe-swiglu-int4-f16")
     # A hidden size of 0 (the tokens' count would divide by it).
     empty = onnx.load(f"{out}/mixtral/model.onnx")
     empty.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 0
