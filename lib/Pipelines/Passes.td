@@ -21,6 +21,24 @@ def LLMHostEntryABI : Pass<"llm-host-entry-abi", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def LLMFuseElementwise : Pass<"llm-fuse-elementwise"> {
+  let summary = "linalg elementwise fusion that recomputes nothing";
+  let description = [{
+    `linalg-fuse-elementwise-ops` for the host and HLS paths, which run each
+    linalg op as its loop nest: an elementwise producer read once is fused
+    into its consumer only when the consumer reads each of its elements
+    once (the operand's indexing map is a permutation of the consumer's
+    loops). Upstream's pass also fuses it where the consumer reads an
+    element many times, and the loop nest then recomputes it every time: a
+    GELU, or a LayerNorm's normalization with its square root and
+    divisions, evaluated once per multiply-add of the product that reads
+    it (N times over for an [M, K] x [K, N] product). Reshapes are folded
+    and constants folded as upstream does.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LLMGPULoopOrder : Pass<"llm-gpu-loop-order"> {
   let summary = "put every parallel loop of a linalg op outside its reductions";
   let description = [{

@@ -77,7 +77,7 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   pm.addPass(llm::createLLMComputeInF32());
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createLLMFuseElementwise());
   pm.addPass(createCSEPass());
   pm.addPass(createLLMHostLoopOrder());
   pm.addPass(createLLMHostEntryABI());
@@ -153,7 +153,7 @@ void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
   pm.addPass(llm::createLLMComputeInF32());
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createLLMFuseElementwise());
   pm.addPass(createCSEPass());
   pm.addPass(createLLMHLSLoopOrder());
   pm.addPass(createLLMHostEntryABI());

@@ -1,0 +1,63 @@
+//===- FuseElementwise.cpp - elementwise fusion without recomputation -----===//
+//
+// Upstream's elementwise fusion with a control function that leaves a
+// producer unfused where its consumer would read (and so recompute) each of
+// its elements more than once.
+//
+//===----------------------------------------------------------------------===//
+#include "Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMFUSEELEMENTWISE
+#include "Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+/// Whether fusing the producer of `operand` into its consumer evaluates each
+/// of the producer's elements once: the consumer reads the operand through
+/// a permutation of all its loops.
+bool readsEachElementOnce(OpOperand *operand) {
+  auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
+  if (!consumer)
+    return false;
+  AffineMap map = consumer.getMatchingIndexingMap(operand);
+  return map.isPermutation();
+}
+
+struct LLMFuseElementwisePass
+    : llmc::impl::LLMFuseElementwiseBase<LLMFuseElementwisePass> {
+  void runOnOperation() override {
+    Operation *op = getOperation();
+    MLIRContext *context = op->getContext();
+    RewritePatternSet patterns(context);
+    linalg::ControlFusionFn singleUse = [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    };
+    linalg::ControlFusionFn noRecomputation = [&](OpOperand *fused) {
+      return singleUse(fused) && readsEachElementOnce(fused);
+    };
+    linalg::populateElementwiseOpsFusionPatterns(patterns, noRecomputation);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, singleUse);
+    tensor::populateBubbleUpExpandShapePatterns(patterns);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, context);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, context);
+    context->getLoadedDialect<linalg::LinalgDialect>()
+        ->getCanonicalizationPatterns(patterns);
+    linalg::populateConstantFoldLinalgOperations(patterns, singleUse);
+    (void)applyPatternsGreedily(op, std::move(patterns),
+                                GreedyRewriteConfig().setUseTopDownTraversal());
+  }
+};
+} // namespace
