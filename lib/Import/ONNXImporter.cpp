@@ -5504,8 +5504,8 @@ ONNXImporter::expertWeights(Value weight, Value scale, Value zero,
   if (!byteType || byteType.getWidth() != 8 || !bytes ||
       static_cast<int64_t>(bytes->size()) != experts * out * packedIn)
     return error(name + "_experts_weights must be a constant uint8 tensor");
-  if (!scale)
-    return error("expects " + name + "_scales");
+  if (!scale || !isa<FloatType>(typeOf(scale).getElementType()))
+    return error("expects " + name + "_scales of a float type");
   int64_t blocks = block > 0 ? (in + block - 1) / block : 1;
   ArrayRef<int64_t> scaleShape = typeOf(scale).getShape();
   bool blockWise =
@@ -5537,7 +5537,9 @@ ONNXImporter::expertWeights(Value weight, Value scale, Value zero,
                                    (blocks + perByte - 1) / perByte}
             : SmallVector<int64_t>{experts, (out + perByte - 1) / perByte};
     std::optional<ArrayRef<char>> packed = constantBytesOf(known(zero));
-    if (!packed || typeOf(zero).getShape() != ArrayRef<int64_t>(zeroShape))
+    auto zeroType = dyn_cast<IntegerType>(typeOf(zero).getElementType());
+    if (!packed || !zeroType || zeroType.getWidth() != 8 ||
+        typeOf(zero).getShape() != ArrayRef<int64_t>(zeroShape))
       return error(name +
                    "_zero_points must be a constant uint8 tensor of "
                    "shape " +

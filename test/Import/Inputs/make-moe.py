@@ -46,7 +46,7 @@ reference multiplies by the dequantized weights.
   routed form gathers the experts' bytes, scales and zero points);
 - qmoe-swiglu-int4-f16: qmoe-swiglu-int4 in float16 (input, scales, biases);
 - errors: 2-bit weights, router_weights, weights that are a graph input,
-  scales of the wrong shape.
+  scales of the wrong shape, integer scales.
 """
 import os
 import sys
@@ -293,6 +293,10 @@ def main():
     s2 = next(t for t in model.graph.initializer if t.name == "s2")
     s2.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(s2)[:, :-1], "s2"))
     onnx.save(model, path)
+    os.makedirs(f"{out}/qmoe-int-scales", exist_ok=True)
+    s1 = next(t for t in model.graph.initializer if t.name == "s1")
+    s1.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(s1).astype(np.int32), "s1"))
+    onnx.save(model, f"{out}/qmoe-int-scales/model.onnx")
     # gpt-oss's int4 block in float16: input, scales and biases.
     half_copy(f"{out}/qmoe-swiglu-int4", f"{out}/qmoe-swiglu-int4-f16")
     # A hidden size of 0 (the tokens' count would divide by it).
