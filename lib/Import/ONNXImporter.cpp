@@ -3732,7 +3732,8 @@ LogicalResult ONNXImporter::importMoE() {
     return error("swiglu_fusion " + Twine(fusion) + " is not 0, 1 or 2");
   if (swiglu && fusion == 0 && !w3)
     return error("swiglu with swiglu_fusion 0 expects fc3_experts_weights "
-                 "(input 6)");
+                 "(input " +
+                 Twine(quantized ? 8 : 6) + ")");
   if (swiglu && fusion != 0 && w3)
     return error("swiglu_fusion " + Twine(fusion) +
                  " puts both halves in fc1: no fc3_experts_weights");

@@ -46,7 +46,7 @@ reference multiplies by the dequantized weights.
   routed form gathers the experts' bytes, scales and zero points);
 - qmoe-swiglu-int4-f16: qmoe-swiglu-int4 in float16 (input, scales, biases);
 - errors: 2-bit weights, router_weights, weights that are a graph input,
-  scales of the wrong shape, integer scales.
+  scales of the wrong shape, integer scales, swiglu_fusion 0 without fc3.
 """
 import os
 import sys
@@ -277,6 +277,7 @@ def main():
     build(f"{out}/qmoe-router-weights", (6, 32), 4, 16, 2, "relu", quant=int4)
     build(f"{out}/qmoe-input-weights", (6, 32), 4, 16, 2, "relu", quant=int4)
     build(f"{out}/qmoe-scales-shape", (6, 32), 4, 16, 2, "relu", quant=int4)
+    build(f"{out}/qmoe-swiglu-no-fc3", (6, 32), 4, 16, 2, "swiglu", fusion=0, quant=int4)
     edit = lambda name: (onnx.load(f"{out}/{name}/model.onnx"), f"{out}/{name}/model.onnx")
     model, path = edit("qmoe-router-weights")
     moe = model.graph.node[-1]
