@@ -1191,6 +1191,16 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
   if (trtDomain && opType == "TRT_FP8DequantizeLinear")
     entry = &trtDequantize;
   if (!entry) {
+    // Ops whose output shape depends on their input's values cannot have a
+    // static shape, which every llmc target compiles for.
+    static const llvm::StringSet<> valueShaped = {
+        "NonZero", "Unique", "Compress", "NonMaxSuppression", "StringSplit"};
+    if (defaultDomain && valueShaped.contains(opType)) {
+      emitFileError() << prefix
+                      << "unsupported op: its output's shape depends on its "
+                         "input's values, and llmc compiles static shapes";
+      return failure();
+    }
     emitFileError() << prefix << "unsupported op";
     return failure();
   }
