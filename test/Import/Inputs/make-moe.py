@@ -46,7 +46,8 @@ reference multiplies by the dequantized weights.
   routed form gathers the experts' bytes, scales and zero points);
 - qmoe-swiglu-int4-f16: qmoe-swiglu-int4 in float16 (input, scales, biases);
 - errors: 2-bit weights, router_weights, weights that are a graph input,
-  scales of the wrong shape, integer scales, swiglu_fusion 0 without fc3.
+  scales of the wrong shape, integer scales, swiglu_fusion 0 without fc3,
+  an FP4/FP8 global scale.
 """
 import os
 import sys
@@ -285,6 +286,11 @@ def main():
         moe.input.append("")
     moe.input.append("router")
     onnx.save(model, path)
+    # An FP4/FP8 input (fc1's global scale, input 15).
+    moe.input[14] = ""
+    moe.input.append("s1")
+    os.makedirs(f"{out}/qmoe-global-scale", exist_ok=True)
+    onnx.save(model, f"{out}/qmoe-global-scale/model.onnx")
     model, path = edit("qmoe-input-weights")
     w1 = next(t for t in model.graph.initializer if t.name == "w1")
     model.graph.input.append(helper.make_tensor_value_info("w1", TensorProto.UINT8, list(w1.dims)))
