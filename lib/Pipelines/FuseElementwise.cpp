@@ -24,13 +24,20 @@ using namespace mlir;
 namespace {
 /// Whether fusing the producer of `operand` into its consumer evaluates each
 /// of the producer's elements once: the consumer reads the operand through
-/// a permutation of all its loops.
+/// distinct loops, and every loop it does not read it through has one
+/// iteration (a decoding step's row loop of a product).
 bool readsEachElementOnce(OpOperand *operand) {
   auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
   if (!consumer)
     return false;
   AffineMap map = consumer.getMatchingIndexingMap(operand);
-  return map.isPermutation();
+  if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+    return false;
+  SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
+  for (auto [loop, range] : llvm::enumerate(ranges))
+    if (!map.isFunctionOfDim(loop) && range != 1)
+      return false;
+  return true;
 }
 
 struct LLMFuseElementwisePass

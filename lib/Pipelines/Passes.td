@@ -27,8 +27,10 @@ def LLMFuseElementwise : Pass<"llm-fuse-elementwise"> {
     `linalg-fuse-elementwise-ops` for the host and HLS paths, which run each
     linalg op as its loop nest: an elementwise producer read once is fused
     into its consumer only when the consumer reads each of its elements
-    once (the operand's indexing map is a permutation of the consumer's
-    loops). Upstream's pass also fuses it where the consumer reads an
+    once (the operand's indexing map takes distinct loops, and every loop
+    it leaves out has one iteration, as a decoding step's row loop: an f16
+    weight's widening or a weight's dequantization is then fused into the
+    product and the weight stays compact in memory). Upstream's pass also fuses it where the consumer reads an
     element many times, and the loop nest then recomputes it every time: a
     GELU, or a LayerNorm's normalization with its square root and
     divisions, evaluated once per multiply-add of the product that reads

@@ -88,3 +88,59 @@ func.func @reduction_and_broadcast(%x: tensor<4x8xf32>, %v: tensor<4xf32>) -> te
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// A decoding step's product (one row) reads each weight element once: the
+// f16 weight's widening is fused into it, so the weight stays f16 in
+// memory. With four rows it would be widened four times per element and is
+// not fused.
+// CHECK-LABEL: func.func @one_row
+// CHECK-SAME: (%[[A:.*]]: tensor<1x8xf32>, %[[W:.*]]: tensor<8x16xf16>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %[[W]] : tensor<1x8xf32>, tensor<8x16xf16>)
+// CHECK: arith.extf
+// CHECK-LABEL: func.func @four_rows
+// CHECK-SAME: (%[[A:.*]]: tensor<4x8xf32>, %[[W:.*]]: tensor<8x16xf16>)
+// CHECK: %[[WIDE:.*]] = linalg.generic {{.*}} ins(%[[W]] : tensor<8x16xf16>)
+// CHECK: arith.extf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %[[WIDE]] : tensor<4x8xf32>, tensor<8x16xf32>)
+#wid = affine_map<(d0, d1) -> (d0, d1)>
+#pa = affine_map<(d0, d1, d2) -> (d0, d2)>
+#pb = affine_map<(d0, d1, d2) -> (d2, d1)>
+#pc = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @one_row(%a: tensor<1x8xf32>, %w: tensor<8x16xf16>) -> tensor<1x16xf32> {
+  %e0 = tensor.empty() : tensor<8x16xf32>
+  %wide = linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]} ins(%w : tensor<8x16xf16>) outs(%e0 : tensor<8x16xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %0 = arith.extf %in : f16 to f32
+    linalg.yield %0 : f32
+  } -> tensor<8x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<1x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1x16xf32>) -> tensor<1x16xf32>
+  %p = linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %wide : tensor<1x8xf32>, tensor<8x16xf32>) outs(%init : tensor<1x16xf32>) {
+  ^bb0(%l: f32, %r: f32, %acc: f32):
+    %0 = arith.mulf %l, %r : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x16xf32>
+  return %p : tensor<1x16xf32>
+}
+func.func @four_rows(%a: tensor<4x8xf32>, %w: tensor<8x16xf16>) -> tensor<4x16xf32> {
+  %e0 = tensor.empty() : tensor<8x16xf32>
+  %wide = linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]} ins(%w : tensor<8x16xf16>) outs(%e0 : tensor<8x16xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %0 = arith.extf %in : f16 to f32
+    linalg.yield %0 : f32
+  } -> tensor<8x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<4x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %p = linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %wide : tensor<4x8xf32>, tensor<8x16xf32>) outs(%init : tensor<4x16xf32>) {
+  ^bb0(%l: f32, %r: f32, %acc: f32):
+    %0 = arith.mulf %l, %r : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x16xf32>
+  return %p : tensor<4x16xf32>
+}
