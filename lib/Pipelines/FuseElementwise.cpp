@@ -8,10 +8,12 @@
 #include "Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace llmc {
@@ -40,6 +42,40 @@ bool readsEachElementOnce(OpOperand *operand) {
   return true;
 }
 
+/// Whether `value` is data the forward reads rather than computes: an
+/// argument of the function or a constant, seen through reshapes and slices.
+bool isStoredData(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (def->hasTrait<OpTrait::ConstantLike>())
+      return true;
+    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+             tensor::ExtractSliceOp, tensor::CastOp>(def))
+      return false;
+    value = def->getOperand(0);
+  }
+  auto argument = cast<BlockArgument>(value);
+  return isa<FunctionOpInterface>(argument.getOwner()->getParentOp());
+}
+
+/// Whether the producer of `operand` only transforms stored data cheaply (a
+/// weight's widening from f16 or its dequantization): fused, the product
+/// streams the compact weight instead of a materialized f32 copy (an
+/// on-chip buffer of the whole weight in an HLS design).
+bool transformsStoredData(OpOperand *operand) {
+  auto producer = operand->get().getDefiningOp<linalg::GenericOp>();
+  if (!producer || producer.hasIndexSemantics() ||
+      !llvm::all_of(producer.getDpsInputs(), isStoredData))
+    return false;
+  // Cheap to evaluate again: arith ops (casts, a zero point, a scale, 4-bit
+  // unpacking) without divisions; no math function.
+  return llvm::all_of(
+      producer.getBody()->without_terminator(), [](Operation &op) {
+        return isa<arith::ArithDialect>(op.getDialect()) &&
+               !isa<arith::DivFOp, arith::DivSIOp, arith::DivUIOp,
+                    arith::RemFOp, arith::RemSIOp, arith::RemUIOp>(op);
+      });
+}
+
 struct LLMFuseElementwisePass
     : llmc::impl::LLMFuseElementwiseBase<LLMFuseElementwisePass> {
   void runOnOperation() override {
@@ -51,7 +87,8 @@ struct LLMFuseElementwisePass
       return producer && producer->hasOneUse();
     };
     linalg::ControlFusionFn noRecomputation = [&](OpOperand *fused) {
-      return singleUse(fused) && readsEachElementOnce(fused);
+      return singleUse(fused) &&
+             (readsEachElementOnce(fused) || transformsStoredData(fused));
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, noRecomputation);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, singleUse);

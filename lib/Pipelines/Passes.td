@@ -28,9 +28,12 @@ def LLMFuseElementwise : Pass<"llm-fuse-elementwise"> {
     linalg op as its loop nest: an elementwise producer read once is fused
     into its consumer only when the consumer reads each of its elements
     once (the operand's indexing map takes distinct loops, and every loop
-    it leaves out has one iteration, as a decoding step's row loop: an f16
-    weight's widening or a weight's dequantization is then fused into the
-    product and the weight stays compact in memory). Upstream's pass also fuses it where the consumer reads an
+    it leaves out has one iteration, as a decoding step's row loop), or
+    when the producer cheaply transforms stored data: arith ops without
+    divisions on function arguments and constants, as an f16 weight's
+    widening or a weight's dequantization, which the product then streams
+    compact instead of reading a materialized f32 copy (in HLS an on-chip
+    buffer of the whole weight). Upstream's pass also fuses it where the consumer reads an
     element many times, and the loop nest then recomputes it every time: a
     GELU, or a LayerNorm's normalization with its square root and
     divisions, evaluated once per multiply-add of the product that reads

@@ -91,42 +91,30 @@ func.func @reduction_and_broadcast(%x: tensor<4x8xf32>, %v: tensor<4xf32>) -> te
 
 // -----
 
-// A decoding step's product (one row) reads each weight element once: the
-// f16 weight's widening is fused into it, so the weight stays f16 in
-// memory. With four rows it would be widened four times per element and is
-// not fused.
-// CHECK-LABEL: func.func @one_row
-// CHECK-SAME: (%[[A:.*]]: tensor<1x8xf32>, %[[W:.*]]: tensor<8x16xf16>)
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %[[W]] : tensor<1x8xf32>, tensor<8x16xf16>)
-// CHECK: arith.extf
-// CHECK-LABEL: func.func @four_rows
+// A weight's widening or dequantization (a producer reading only function
+// arguments and constants) is fused into the product, which streams the
+// compact weight instead of an f32 copy (an on-chip buffer of the whole
+// weight in HLS). A producer of computed values is fused into a product
+// with one row (a decoding step: each element read once), not into one
+// with four.
+// CHECK-LABEL: func.func @weight
 // CHECK-SAME: (%[[A:.*]]: tensor<4x8xf32>, %[[W:.*]]: tensor<8x16xf16>)
-// CHECK: %[[WIDE:.*]] = linalg.generic {{.*}} ins(%[[W]] : tensor<8x16xf16>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %[[W]] : tensor<4x8xf32>, tensor<8x16xf16>)
 // CHECK: arith.extf
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %[[WIDE]] : tensor<4x8xf32>, tensor<8x16xf32>)
+// CHECK-LABEL: func.func @computed_one_row
+// CHECK: %[[H:.*]] = linalg.matmul
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[H]] : tensor<1x8xf32>, tensor<8x16xf32>)
+// CHECK: math.exp
+// CHECK-LABEL: func.func @computed_four_rows
+// CHECK: %[[H:.*]] = linalg.matmul
+// CHECK: %[[E:.*]] = linalg.generic {{.*}} ins(%[[H]] : tensor<8x16xf32>)
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[E]] : tensor<4x8xf32>, tensor<8x16xf32>)
 #wid = affine_map<(d0, d1) -> (d0, d1)>
 #pa = affine_map<(d0, d1, d2) -> (d0, d2)>
 #pb = affine_map<(d0, d1, d2) -> (d2, d1)>
 #pc = affine_map<(d0, d1, d2) -> (d0, d1)>
-func.func @one_row(%a: tensor<1x8xf32>, %w: tensor<8x16xf16>) -> tensor<1x16xf32> {
-  %e0 = tensor.empty() : tensor<8x16xf32>
-  %wide = linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]} ins(%w : tensor<8x16xf16>) outs(%e0 : tensor<8x16xf32>) {
-  ^bb0(%in: f16, %out: f32):
-    %0 = arith.extf %in : f16 to f32
-    linalg.yield %0 : f32
-  } -> tensor<8x16xf32>
-  %zero = arith.constant 0.0 : f32
-  %e1 = tensor.empty() : tensor<1x16xf32>
-  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1x16xf32>) -> tensor<1x16xf32>
-  %p = linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %wide : tensor<1x8xf32>, tensor<8x16xf32>) outs(%init : tensor<1x16xf32>) {
-  ^bb0(%l: f32, %r: f32, %acc: f32):
-    %0 = arith.mulf %l, %r : f32
-    %1 = arith.addf %acc, %0 : f32
-    linalg.yield %1 : f32
-  } -> tensor<1x16xf32>
-  return %p : tensor<1x16xf32>
-}
-func.func @four_rows(%a: tensor<4x8xf32>, %w: tensor<8x16xf16>) -> tensor<4x16xf32> {
+func.func @weight(%a: tensor<4x8xf32>, %w: tensor<8x16xf16>) -> tensor<4x16xf32> {
   %e0 = tensor.empty() : tensor<8x16xf32>
   %wide = linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]} ins(%w : tensor<8x16xf16>) outs(%e0 : tensor<8x16xf32>) {
   ^bb0(%in: f16, %out: f32):
@@ -137,6 +125,48 @@ func.func @four_rows(%a: tensor<4x8xf32>, %w: tensor<8x16xf16>) -> tensor<4x16xf
   %e1 = tensor.empty() : tensor<4x16xf32>
   %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<4x16xf32>) -> tensor<4x16xf32>
   %p = linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %wide : tensor<4x8xf32>, tensor<8x16xf32>) outs(%init : tensor<4x16xf32>) {
+  ^bb0(%l: f32, %r: f32, %acc: f32):
+    %0 = arith.mulf %l, %r : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x16xf32>
+  return %p : tensor<4x16xf32>
+}
+func.func @computed_one_row(%a: tensor<1x8xf32>, %x: tensor<8x4xf32>, %y: tensor<4x16xf32>) -> tensor<1x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<8x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %h = linalg.matmul ins(%x, %y : tensor<8x4xf32>, tensor<4x16xf32>) outs(%f0 : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %e1 = tensor.empty() : tensor<8x16xf32>
+  %exp = linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]} ins(%h : tensor<8x16xf32>) outs(%e1 : tensor<8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = math.exp %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<8x16xf32>
+  %e2 = tensor.empty() : tensor<1x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x16xf32>) -> tensor<1x16xf32>
+  %p = linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %exp : tensor<1x8xf32>, tensor<8x16xf32>) outs(%init : tensor<1x16xf32>) {
+  ^bb0(%l: f32, %r: f32, %acc: f32):
+    %0 = arith.mulf %l, %r : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x16xf32>
+  return %p : tensor<1x16xf32>
+}
+func.func @computed_four_rows(%a: tensor<4x8xf32>, %x: tensor<8x4xf32>, %y: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<8x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %h = linalg.matmul ins(%x, %y : tensor<8x4xf32>, tensor<4x16xf32>) outs(%f0 : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %e1 = tensor.empty() : tensor<8x16xf32>
+  %exp = linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]} ins(%h : tensor<8x16xf32>) outs(%e1 : tensor<8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = math.exp %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<8x16xf32>
+  %e2 = tensor.empty() : tensor<4x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %p = linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %exp : tensor<4x8xf32>, tensor<8x16xf32>) outs(%init : tensor<4x16xf32>) {
   ^bb0(%l: f32, %r: f32, %acc: f32):
     %0 = arith.mulf %l, %r : f32
     %1 = arith.addf %acc, %0 : f32
