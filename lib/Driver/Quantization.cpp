@@ -55,7 +55,7 @@ std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
     auto weight = op.getRhs().getDefiningOp<mlir::llm::ConstantOp>();
     auto type = llvm::cast<mlir::RankedTensorType>(op.getRhs().getType());
     if ((weight || mlir::llm::isConstantDequantizedWeight(op.getRhs())) &&
-        !op.getTransposeLhs() && type.getRank() == 2 && type.hasStaticShape() &&
+        !op.getTransposeLhs() && type.getRank() >= 2 && type.hasStaticShape() &&
         (type.getElementType().isF32() || type.getElementType().isF16() ||
          type.getElementType().isBF16()) &&
         op.getLhs().getType().getElementType() == type.getElementType() &&
@@ -571,7 +571,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       auto value = record.getAs<mlir::IntegerAttr>(key);
       return value ? value.getInt() : 0;
     };
-    if (count("matmuls") + count("embeddings") == 0)
+    if (count("matmuls") + count("embeddings") + count("gathered_weights") == 0)
       llvm::errs() << "warning: --quant " << options.quant
                    << " quantized nothing: no matmul or embedding of the "
                       "model has a constant f32, f16 or bf16 weight\n";

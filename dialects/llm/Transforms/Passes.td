@@ -467,13 +467,19 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
   let summary = "quantize constant weights (and activations) of matmuls and "
                 "embedding tables";
   let description = [{
-    Rewrites every `llm.matmul` whose rhs is a constant 2-D f32 weight (and
-    lhs is not transposed) and every `llm.gather` along axis 0 of a constant
-    2-D f32 table (an embedding). Weights are stored as rows `[N, K]` (a
+    Rewrites every `llm.matmul` whose rhs is a constant f32 weight (and lhs
+    is not transposed) and every `llm.gather` along axis 0 of a constant
+    f32 table (an embedding). Weights are stored as rows `[N, K]` (a
     `[K, N]` weight is transposed at compile time and the op reads it with
     `transpose_rhs`), so a tied LM head and its embedding table, which hold
     the same rows, share one quantized blob. New weights are new
     dense_resource blobs: i8, or two 4-bit values per byte, with f32 scales.
+    A batched weight `[B.., K, N]` (a mixture of experts' experts) is
+    quantized per batch entry and row: `[B.., N, K]` with scales
+    `[B.., N, groups]` (per-channel output scales `[B.., 1, N]` in the W8A8
+    modes), and a gathered table of rank 3 or more (a decoding step's
+    experts, `[E, N, K]` gathered per token) per row of its last dim, the
+    gather reading bytes and scales (counted as `gathered_weights`).
 
     - `mode=w8`: per-row (per output channel) symmetric int8, RTN:
       `s = max|w| / 127`, `q = clamp(roundeven(w / s), -127, 127)`; the op

@@ -46,16 +46,17 @@ ElementsAttr widenedHalf(ElementsAttr value) {
       ArrayRef<float>(*floats));
 }
 
-/// The f32 values of a 2-D `llm.dequantize` whose operands are constants
-/// (a weight quantized weight-only before import: MatMulNBits, a blocked
-/// DequantizeLinear), computed as the op specifies, or failure.
+/// The f32 values of an `llm.dequantize` of rank >= 2 whose operands are
+/// constants (a weight quantized weight-only before import: MatMulNBits, a
+/// blocked DequantizeLinear, a QMoE's [experts, rows, cols] experts),
+/// computed as the op specifies, or failure.
 FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
   auto input = op.getInput().getDefiningOp<ConstantOp>();
   auto scale = op.getScale().getDefiningOp<ConstantOp>();
   auto zero = op.getZeroPoint() ? op.getZeroPoint().getDefiningOp<ConstantOp>()
                                 : ConstantOp();
   auto type = cast<RankedTensorType>(op.getType());
-  if (!input || !scale || (op.getZeroPoint() && !zero) || type.getRank() != 2 ||
+  if (!input || !scale || (op.getZeroPoint() && !zero) || type.getRank() < 2 ||
       !type.hasStaticShape())
     return failure();
   std::optional<std::vector<int8_t>> q = int8Elements(input.getValue());
@@ -64,21 +65,39 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
       zero ? int8Elements(zero.getValue()) : std::nullopt;
   if (!q || !s || (zero && !z))
     return failure();
-  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t rank = type.getRank();
+  int64_t cols = shape.back();
+  int64_t rows = type.getNumElements() / std::max<int64_t>(cols, 1);
   int64_t bits = op.getBits(), block = op.getBlockSize();
   int64_t storedCols = bits == 4 ? (cols + 1) / 2 : cols;
   if (static_cast<int64_t>(q->size()) != rows * storedCols)
     return failure();
-  // A parameter of rank <= 2 broadcast to [rows, cols / block (or cols)].
+  // The element of a parameter (rank <= the result's, broadcast to
+  // [.., cols / block (or cols)]) for row `r` (over all leading dims) and
+  // parameter column `pc`.
   auto at = [&](Value parameter, int64_t r,
-                int64_t c) -> std::optional<size_t> {
-    ArrayRef<int64_t> shape =
+                int64_t pc) -> std::optional<size_t> {
+    ArrayRef<int64_t> pshape =
         cast<RankedTensorType>(parameter.getType()).getShape();
-    if (shape.size() > 2)
+    int64_t prank = pshape.size();
+    if (prank > rank)
       return std::nullopt;
-    int64_t pr = shape.size() == 2 ? shape[0] : 1;
-    int64_t pc = shape.empty() ? 1 : shape.back();
-    return (pr == 1 ? 0 : r) * pc + (pc == 1 ? 0 : c);
+    size_t index = 0;
+    int64_t rest = r;
+    // Leading dims from the innermost (the result's dim rank - 2) out.
+    SmallVector<int64_t> position(rank);
+    position[rank - 1] = pc;
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      position[d] = rest % shape[d];
+      rest /= shape[d];
+    }
+    for (int64_t d = 0; d < prank; ++d) {
+      int64_t size = pshape[d];
+      int64_t i = position[rank - prank + d];
+      index = index * size + (size == 1 ? 0 : i);
+    }
+    return index;
   };
   bool isUnsigned = op.getIsUnsigned(), e4m3 = op.getE4m3();
   auto read = [&](int8_t v) -> int32_t {
@@ -123,7 +142,7 @@ std::pair<DequantizeOp, CastOp> constantDequantizeOf(Value rhs) {
       (narrowing ? narrowing.getInput() : rhs).getDefiningOp<DequantizeOp>();
   auto type =
       dequant ? cast<RankedTensorType>(dequant.getType()) : RankedTensorType();
-  if (!dequant || type.getRank() != 2 || !type.hasStaticShape() ||
+  if (!dequant || type.getRank() < 2 || !type.hasStaticShape() ||
       !llvm::all_of(dequant->getOperands(),
                     [](Value v) { return v.getDefiningOp<ConstantOp>(); }))
     return {};
@@ -209,21 +228,37 @@ std::string blobName(ConstantOp op) {
 struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   using Base::Base;
 
-  /// A stored weight: the integers as a constant (i8 [rows, cols] or packed
-  /// [rows, ceil(cols / 2)]) and the scales, shared by every op that reads
-  /// the same rows (an embedding and its tied LM head).
+  /// A stored weight: the integers as a constant (i8 [batch.., rows, cols]
+  /// or packed [batch.., rows, ceil(cols / 2)]) and the scales, shared by
+  /// every op that reads the same rows (an embedding and its tied LM head).
+  /// `batch` are the leading dims of a batched weight (a mixture of experts'
+  /// [experts, rows, cols]); `rows` of QuantizedRows counts the rows of
+  /// every batch entry.
   struct StoredWeight {
     ElementsAttr values;
     QuantizedRows rows;
+    SmallVector<int64_t> batch;
+    /// The shape of the scales: [batch.., rows / batch, groups].
+    SmallVector<int64_t> scaleShape() const {
+      SmallVector<int64_t> shape(batch);
+      shape.append({rows.rows / batchCount(), rows.groups()});
+      return shape;
+    }
+    int64_t batchCount() const {
+      int64_t count = 1;
+      for (int64_t d : batch)
+        count *= d;
+      return count;
+    }
   };
   std::map<std::tuple<llvm::hash_code, int64_t, bool>, StoredWeight> cache;
-  int64_t numMatMuls = 0, numEmbeddings = 0;
+  int64_t numMatMuls = 0, numEmbeddings = 0, numGatheredWeights = 0;
 
   const StoredWeight &store(ArrayRef<float> w, int64_t rows, int64_t cols,
                             int64_t bits, int64_t group, StringRef name,
-                            bool e4m3 = false) {
+                            bool e4m3 = false, ArrayRef<int64_t> batch = {}) {
     llvm::hash_code hash = llvm::hash_combine(
-        rows, cols, group,
+        rows, cols, group, llvm::hash_combine_range(batch),
         llvm::hash_combine_range(
             reinterpret_cast<const char *>(w.data()),
             reinterpret_cast<const char *>(w.data() + w.size())));
@@ -233,6 +268,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       return found->second;
     StoredWeight stored;
     stored.rows = quantizeRows(w, rows, cols, bits, group, e4m3);
+    stored.batch.assign(batch.begin(), batch.end());
     MLIRContext *context = &getContext();
     Type i8 = IntegerType::get(context, 8);
     std::vector<int8_t> bytes;
@@ -243,7 +279,9 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     } else {
       bytes = stored.rows.values;
     }
-    auto type = RankedTensorType::get({rows, storedCols}, i8);
+    SmallVector<int64_t> shape(batch);
+    shape.append({rows / stored.batchCount(), storedCols});
+    auto type = RankedTensorType::get(shape, i8);
     stored.values =
         makeBlob(type,
                  (name + (e4m3        ? ".e4m3"
@@ -276,14 +314,18 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     return mode == "w4" ? std::min<int64_t>(groupSize, cols) : cols;
   }
 
-  /// `dequantize(q, scales)` of a stored weight as f32 [rows, cols].
+  /// `dequantize(q, scales)` of a stored weight as f32 [batch.., rows,
+  /// cols].
   Value dequantized(OpBuilder &b, Location loc, const StoredWeight &stored,
                     StringRef name) {
     const QuantizedRows &q = stored.rows;
     Value values = constant(b, loc, stored.values);
+    SmallVector<int64_t> scaleShape = stored.scaleShape();
     Value scales =
-        floats(b, loc, {q.rows, q.groups()}, q.scales, (name + ".scale").str());
-    auto type = RankedTensorType::get({q.rows, q.cols}, b.getF32Type());
+        floats(b, loc, scaleShape, q.scales, (name + ".scale").str());
+    SmallVector<int64_t> shape(stored.batch);
+    shape.append({scaleShape[scaleShape.size() - 2], q.cols});
+    auto type = RankedTensorType::get(shape, b.getF32Type());
     auto op = DequantizeOp::create(b, loc, type, values, scales, Value());
     op.setBits(q.bits);
     if (q.groups() > 1)
@@ -300,22 +342,27 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     widenHalf(op);
     auto table = op.getData().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getData().getType());
-    if (!table || op.getAxis() != 0 || type.getRank() != 2 ||
+    if (!table || op.getAxis() != 0 || type.getRank() < 2 ||
         !type.hasStaticShape() || !type.getElementType().isF32())
       return success();
     auto w = floatElements(table.getValue());
     if (!w)
       return success();
-    int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    // Rows along the last dim: an embedding table's [vocabulary, d], or a
+    // decoding step's experts gathered per token from [experts, N, K] (per
+    // expert and output channel).
+    int64_t cols = type.getShape().back();
+    int64_t rows = type.getNumElements() / std::max<int64_t>(cols, 1);
     std::string name = blobName(table);
     const StoredWeight &stored =
-        store(*w, rows, cols, weightBits(), weightGroup(cols), name);
+        store(*w, rows, cols, weightBits(), weightGroup(cols), name,
+              /*e4m3=*/false, type.getShape().drop_back(2));
     const QuantizedRows &q = stored.rows;
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value values = constant(b, loc, stored.values);
     Value scales =
-        floats(b, loc, {q.rows, q.groups()}, q.scales, name + ".scale");
+        floats(b, loc, stored.scaleShape(), q.scales, name + ".scale");
     Value rowsRead = GatherOp::create(b, loc, values, op.getIndices(), 0);
     Value scalesRead = GatherOp::create(b, loc, scales, op.getIndices(), 0);
     auto result = DequantizeOp::create(b, loc, op.getType(), rowsRead,
@@ -325,7 +372,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       result.setBlockSize(q.group);
     op.replaceAllUsesWith(result.getResult());
     op.erase();
-    ++numEmbeddings;
+    ++(type.getRank() > 2 ? numGatheredWeights : numEmbeddings);
     return success();
   }
 
@@ -463,7 +510,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     auto weight = op.getRhs().getDefiningOp<ConstantOp>();
     auto type = cast<RankedTensorType>(op.getRhs().getType());
     auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
-    if (!weight || op.getTransposeLhs() || type.getRank() != 2 ||
+    if (!weight || op.getTransposeLhs() || type.getRank() < 2 ||
         !type.hasStaticShape() || !type.getElementType().isF32() ||
         !lhsType.getElementType().isF32() || !op.getType().hasStaticShape())
       return success();
@@ -471,20 +518,36 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     if (!data)
       return success();
     bool transposed = op.getTransposeRhs();
-    int64_t n = type.getDimSize(transposed ? 0 : 1);
-    int64_t k = type.getDimSize(transposed ? 1 : 0);
-    // Rows [N, K]: one row per output channel.
-    std::vector<float> rows(n * k);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < k; ++j)
-        rows[i * k + j] = transposed ? (*data)[i * k + j] : (*data)[j * n + i];
+    int64_t rank = type.getRank();
+    int64_t n = type.getDimSize(transposed ? rank - 2 : rank - 1);
+    int64_t k = type.getDimSize(transposed ? rank - 1 : rank - 2);
+    // A batched weight (a mixture of experts' [experts, K, N]) is quantized
+    // per batch entry and output channel.
+    ArrayRef<int64_t> batch = type.getShape().drop_back(2);
+    int64_t batchCount = type.getNumElements() / std::max<int64_t>(n * k, 1);
+    // Rows [batch, N, K]: one row per output channel.
+    std::vector<float> rows(batchCount * n * k);
+    for (int64_t e = 0; e < batchCount; ++e) {
+      const float *in = data->data() + e * n * k;
+      float *out = rows.data() + e * n * k;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < k; ++j)
+          out[i * k + j] = transposed ? in[i * k + j] : in[j * n + i];
+    }
     std::string name = blobName(weight);
     OpBuilder b(op);
     Location loc = op.getLoc();
+    // The shape of a per-output-channel parameter: [batch.., 1, N], or [N]
+    // for a plain weight.
+    SmallVector<int64_t> channelShape(batch);
+    if (!batch.empty())
+      channelShape.push_back(1);
+    channelShape.push_back(n);
 
     if (!isW8A8()) {
       const StoredWeight &stored =
-          store(rows, n, k, weightBits(), weightGroup(k), name);
+          store(rows, batchCount * n, k, weightBits(), weightGroup(k), name,
+                /*e4m3=*/false, batch);
       Value w = dequantized(b, loc, stored, name);
       op.getRhsMutable().assign(w);
       op.setTransposeRhs(true);
@@ -525,7 +588,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
         float smoothed = 0;
         for (int64_t j = 0; j < k; ++j) {
           float wmax = 0;
-          for (int64_t i = 0; i < n; ++i)
+          for (int64_t i = 0; i < batchCount * n; ++i)
             wmax = std::max(wmax, std::fabs(rows[i * k + j]));
           double f = 1.0;
           if (absmax[j] > 0 && wmax > 0)
@@ -535,7 +598,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
           factors[j] = static_cast<float>(f);
           inverse[j] = static_cast<float>(1.0 / f);
           smoothed = std::max(smoothed, absmax[j] * inverse[j]);
-          for (int64_t i = 0; i < n; ++i)
+          for (int64_t i = 0; i < batchCount * n; ++i)
             rows[i * k + j] *= factors[j];
         }
         if (unsmoothed > 0)
@@ -548,7 +611,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
 
     bool e4m3 = mode == "fp8";
     float qmax = quantizedMax(8, e4m3);
-    const StoredWeight &stored = store(rows, n, k, 8, k, name, e4m3);
+    const StoredWeight &stored =
+        store(rows, batchCount * n, k, 8, k, name, e4m3, batch);
     const QuantizedRows &q = stored.rows;
     float productScale = op.getScale().convertToFloat();
     auto i8Type = [&](Value like) {
@@ -561,28 +625,30 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       Value s = floats(b, loc, {}, {scale}, "");
       quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value(),
                                      /*is_unsigned=*/false, e4m3);
-      std::vector<float> combined(n);
-      for (int64_t i = 0; i < n; ++i)
+      std::vector<float> combined(batchCount * n);
+      for (int64_t i = 0; i < batchCount * n; ++i)
         combined[i] =
             static_cast<float>(double(productScale) * scale * q.scales[i]);
-      outputScale = floats(b, loc, {n}, combined, name + ".outscale");
+      outputScale = floats(b, loc, channelShape, combined, name + ".outscale");
     } else {
       auto xType = cast<RankedTensorType>(x.getType());
-      int64_t rank = xType.getRank();
+      int64_t xRank = xType.getRank();
       Value absx = AbsOp::create(b, loc, x);
       Value absmax = ReduceMaxOp::create(
-          b, loc, absx, b.getDenseI64ArrayAttr({rank - 1}), true);
+          b, loc, absx, b.getDenseI64ArrayAttr({xRank - 1}), true);
       Value floor = floats(b, loc, {}, {1e-30f}, "");
       Value positive = MaxOp::create(b, loc, absmax, floor);
       Value s = DivOp::create(b, loc, positive, floats(b, loc, {}, {qmax}, ""));
       quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value(),
                                      /*is_unsigned=*/false, e4m3);
-      std::vector<float> weightScales(n);
-      for (int64_t i = 0; i < n; ++i)
+      std::vector<float> weightScales(batchCount * n);
+      for (int64_t i = 0; i < batchCount * n; ++i)
         weightScales[i] = productScale * q.scales[i];
-      // Per token x per channel: [.., M, 1] * [N] -> [.., M, N].
+      // Per token x per channel: [.., M, 1] * [N] -> [.., M, N] (a batched
+      // weight's [batch.., 1, N]).
       outputScale = MulOp::create(
-          b, loc, s, floats(b, loc, {n}, weightScales, name + ".outscale"));
+          b, loc, s,
+          floats(b, loc, channelShape, weightScales, name + ".outscale"));
     }
     Value accumulator = QMatMulOp::create(
         b, loc, quantized, constant(b, loc, stored.values), Value(), Value(),
@@ -650,7 +716,9 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     SmallVector<NamedAttribute> record{
         b.getNamedAttr("mode", b.getStringAttr(mode)),
         b.getNamedAttr("matmuls", b.getI64IntegerAttr(numMatMuls)),
-        b.getNamedAttr("embeddings", b.getI64IntegerAttr(numEmbeddings))};
+        b.getNamedAttr("embeddings", b.getI64IntegerAttr(numEmbeddings)),
+        b.getNamedAttr("gathered_weights",
+                       b.getI64IntegerAttr(numGatheredWeights))};
     if (isW8A8())
       record.push_back(
           b.getNamedAttr("activations", b.getStringAttr(activations)));

@@ -48,6 +48,16 @@ def LLMNPUPartition : Pass<"llm-npu-partition", "::mlir::ModuleOp"> {
     host: the quantization of activations, attention, norms, activations
     and embeddings. A qmatmul that cannot be offloaded gets a remark saying
     why (with `remarks=true`).
+
+    A qmatmul whose rhs is a batched weight (`[B.., N, K]`, a constant or
+    an outlined weight: a mixture of experts' experts) is first split into
+    one 2-D qmatmul per batch entry of its result, each reading its slice
+    of the weight, of a batched lhs and of the dequantize scale and bias
+    that follow, the per-tensor quantization of the activations redone on
+    each entry; an `llm.concat` joins the entries. Each entry is then
+    offloaded as above (entries of one shape share their programs). A
+    batched rhs that is not a weight (attention's products) stays on the
+    host.
   }];
   let options = [
     Option<"target", "target", "std::string", "\"npu\"",

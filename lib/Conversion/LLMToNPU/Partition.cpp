@@ -104,10 +104,15 @@ bool isZeroConstant(Value value) {
 }
 
 /// True if `value` is a weight: a constant, or an argument the weight
-/// outlining marked (`llm.weight`).
+/// outlining marked (`llm.weight`), or a reshape or static slice of one (a
+/// batched weight's entry, see unbatch).
 bool isWeight(Value value) {
   if (constantValue(value))
     return true;
+  if (auto reshape = value.getDefiningOp<llm::ReshapeOp>())
+    return isWeight(reshape.getInput());
+  if (auto slice = value.getDefiningOp<llm::SliceOp>())
+    return isWeight(slice.getInput());
   auto arg = dyn_cast<BlockArgument>(value);
   if (!arg)
     return false;
@@ -168,7 +173,9 @@ std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
   if (!isStatic(lhs) || !isStatic(rhs) || !isStatic(op.getType()))
     return std::string("dynamic shapes");
   if (rhs.getRank() != 2)
-    return std::string("a batched rhs (the array's weights are one matrix)");
+    return std::string("a batched rhs that is not a weight (the array's "
+                       "weights are one matrix; a weight's batch entries "
+                       "are split into products of their own)");
   kernel.matmul = op;
   kernel.k = lhs.getShape().back();
   kernel.n = op.getType().getShape().back();
@@ -227,6 +234,160 @@ void matchEpilogue(Kernel &kernel) {
   kernel.bias = bias;
 }
 
+/// The most batch entries a batched product is split into.
+constexpr int64_t kMaxBatchEntries = 1024;
+
+/// The part of `value` (an operand broadcast against a product's result of
+/// batch dims `batchShape`) that batch entry `index` reads: its last two
+/// dims, sliced out at `index` where it has batch dims of its own. A value
+/// of rank <= 2 is the same for every entry.
+Value batchEntry(OpBuilder &b, Location loc, Value value,
+                 ArrayRef<int64_t> batchShape, ArrayRef<int64_t> index) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank <= 2)
+    return value;
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t batchRank = rank - 2;
+  int64_t offset = static_cast<int64_t>(batchShape.size()) - batchRank;
+  llvm::SmallVector<int64_t> starts(rank, 0), ends(shape), steps(rank, 1);
+  for (int64_t d = 0; d < batchRank; ++d) {
+    starts[d] = shape[d] == 1 ? 0 : index[offset + d];
+    ends[d] = starts[d] + 1;
+  }
+  Value slice = value;
+  if (llvm::any_of(llvm::seq<int64_t>(0, batchRank),
+                   [&](int64_t d) { return shape[d] != 1; }))
+    slice = llm::SliceOp::create(b, loc, value, b.getDenseI64ArrayAttr(starts),
+                                 b.getDenseI64ArrayAttr(ends),
+                                 b.getDenseI64ArrayAttr(steps));
+  return llm::ReshapeOp::create(
+      b, loc, RankedTensorType::get(shape.take_back(2), type.getElementType()),
+      slice);
+}
+
+/// Splits a product whose rhs is a batched weight ([B.., N, K]: a mixture
+/// of experts' experts, the array holding one matrix at a time) into one
+/// 2-D product per batch entry of its result, each with its slice of the
+/// dequantize and bias add that follow, joined by a concat. The new
+/// products are then offloaded like any other. Returns whether it split.
+bool unbatch(llm::QMatMulOp op, bool remarks) {
+  auto lhs = dyn_cast<RankedTensorType>(op.getLhs().getType());
+  auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
+  RankedTensorType result = op.getType();
+  if (!isStatic(lhs) || !isStatic(rhs) || !result.hasStaticShape() ||
+      rhs.getRank() < 3 || !isWeight(op.getRhs()) || op.getE4m3() ||
+      op.getRhsUnsigned() ||
+      (op.getRhsZeroPoint() && !isZeroConstant(op.getRhsZeroPoint())))
+    return false;
+  if (Value zero = op.getLhsZeroPoint())
+    if (cast<RankedTensorType>(zero.getType()).getNumElements() != 1)
+      return false;
+  ArrayRef<int64_t> batchShape = result.getShape().drop_back(2);
+  int64_t count = 1;
+  for (int64_t d : batchShape)
+    count *= d;
+  if (count < 1 || count > kMaxBatchEntries)
+    return false;
+
+  // The ops that follow the product on the NPU when it is not batched.
+  llm::DequantizeOp dequantize;
+  llm::AddOp add;
+  Value bias;
+  if (op->hasOneUse()) {
+    dequantize = dyn_cast<llm::DequantizeOp>(*op->getUsers().begin());
+    if (dequantize &&
+        (dequantize.getZeroPoint() || dequantize.getIsUnsigned() ||
+         dequantize.getBits() != 8 || dequantize.getBlockSize() != 0 ||
+         !isStatic(dequantize.getScale().getType()) ||
+         dequantize.getType().getShape() != result.getShape()))
+      dequantize = {};
+  }
+  if (dequantize && dequantize->hasOneUse()) {
+    add = dyn_cast<llm::AddOp>(*dequantize->getUsers().begin());
+    if (add) {
+      bias =
+          add.getLhs() == dequantize.getResult() ? add.getRhs() : add.getLhs();
+      if (bias == dequantize.getResult() || !isStatic(bias.getType()) ||
+          add.getType() != dequantize.getType())
+        add = {};
+    }
+  }
+  Operation *root = add          ? add.getOperation()
+                    : dequantize ? dequantize.getOperation()
+                                 : op.getOperation();
+  Location loc = op.getLoc();
+  OpBuilder b(root);
+  // The activations' per-tensor quantization is redone on each entry's
+  // slice, where the NPU can take it in (see matchPrologue).
+  auto quantize = op.getLhs().getDefiningOp<llm::QuantizeOp>();
+  if (quantize &&
+      (quantize.getZeroPoint() || !constantScalar(quantize.getScale())))
+    quantize = {};
+
+  int64_t m = result.getDimSize(result.getRank() - 2);
+  int64_t n = result.getDimSize(result.getRank() - 1);
+  llvm::SmallVector<Value> entries;
+  llvm::SmallVector<int64_t> index(batchShape.size(), 0);
+  for (int64_t e = 0; e < count; ++e) {
+    int64_t rest = e;
+    for (int64_t d = static_cast<int64_t>(batchShape.size()) - 1; d >= 0; --d) {
+      index[d] = rest % batchShape[d];
+      rest /= batchShape[d];
+    }
+    Value x;
+    if (quantize) {
+      Value input = batchEntry(b, loc, quantize.getInput(), batchShape, index);
+      x = llm::QuantizeOp::create(
+          b, loc,
+          cast<RankedTensorType>(input.getType()).clone(b.getIntegerType(8)),
+          input, quantize.getScale(), Value(), quantize.getIsUnsigned(),
+          quantize.getE4m3());
+    } else {
+      x = batchEntry(b, loc, op.getLhs(), batchShape, index);
+    }
+    Value w = batchEntry(b, loc, op.getRhs(), batchShape, index);
+    Value y = llm::QMatMulOp::create(
+        b, loc, RankedTensorType::get({m, n}, result.getElementType()), x, w,
+        op.getLhsZeroPoint(), Value(), op.getLhsUnsigned(),
+        /*rhs_unsigned=*/false, op.getTransposeRhs(), /*e4m3=*/false);
+    if (dequantize) {
+      Value scale =
+          batchEntry(b, loc, dequantize.getScale(), batchShape, index);
+      y = llm::DequantizeOp::create(
+          b, loc,
+          RankedTensorType::get({m, n}, dequantize.getType().getElementType()),
+          y, scale, Value());
+    }
+    if (add) {
+      Value entryBias = batchEntry(b, loc, bias, batchShape, index);
+      y = llm::AddOp::create(b, loc, y.getType(), y, entryBias);
+    }
+    auto type = cast<RankedTensorType>(y.getType());
+    entries.push_back(llm::ReshapeOp::create(
+        b, loc, RankedTensorType::get({1, m, n}, type.getElementType()), y));
+  }
+  Value joined = llm::ConcatOp::create(b, loc, entries, 0);
+  auto rootType = cast<RankedTensorType>(root->getResult(0).getType());
+  Value replacement =
+      joined.getType() == rootType
+          ? joined
+          : llm::ReshapeOp::create(b, loc, rootType, joined).getResult();
+  if (remarks)
+    op.emitRemark() << "batched weight " << llm::shapeString(rhs.getShape())
+                    << ": split into " << count
+                    << " products, one per batch entry";
+  root->getResult(0).replaceAllUsesWith(replacement);
+  if (add)
+    add.erase();
+  if (dequantize)
+    dequantize.erase();
+  op.erase();
+  if (quantize && quantize->use_empty())
+    quantize.erase();
+  return true;
+}
+
 struct LLMNPUPartitionPass
     : llmc::impl::LLMNPUPartitionBase<LLMNPUPartitionPass> {
   using Base::Base;
@@ -239,6 +400,15 @@ struct LLMNPUPartitionPass
                          << llvm::toString(config.takeError());
       return signalPassFailure();
     }
+
+    llvm::SmallVector<llm::QMatMulOp> batched;
+    module.walk([&](llm::QMatMulOp op) {
+      auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
+      if (rhs && rhs.getRank() >= 3)
+        batched.push_back(op);
+    });
+    for (llm::QMatMulOp op : batched)
+      unbatch(op, remarks);
 
     std::vector<Kernel> kernels;
     module.walk([&](llm::QMatMulOp op) {

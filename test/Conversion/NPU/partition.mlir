@@ -140,7 +140,52 @@ func.func @host(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %z: tensor<4x1xi8>, %
   %1 = llm.qmatmul %a, %w rhs_zero_point %wz : (tensor<4x32xi8>, tensor<32x64xi8>, tensor<i8>) -> tensor<4x64xi32>
   // expected-remark@+1 {{stays on the host: unsigned weights (the array's weights are signed int8)}}
   %2 = llm.qmatmul %a, %w {rhs_unsigned} : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
-  // expected-remark@+1 {{stays on the host: a batched rhs (the array's weights are one matrix)}}
+  // expected-remark@+1 {{stays on the host: a batched rhs that is not a weight (the array's weights are one matrix; a weight's batch entries are split into products of their own)}}
   %3 = llm.qmatmul %a, %b : (tensor<4x32xi8>, tensor<3x32x64xi8>) -> tensor<3x4x64xi32>
   return %0, %1, %2, %3 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>
+}
+
+// -----
+
+// A batched weight (a mixture of experts' [experts, N, K], outlined as a
+// weight argument) holds one matrix per batch entry: the product is split
+// into one 2-D product per entry, each with its slice of the dequantize
+// scale and bias, and the entries are joined again. Every entry has the
+// same shape and shares one program. The activations' static quantization
+// is taken in by each entry's kernel; a batched lhs (the second product's
+// per-expert activations) is sliced like the weight. An entry of a weight
+// is a weight (rhs_constant: the runtime keeps its layout between calls).
+
+// CHECK-LABEL: module
+// CHECK-COUNT-3: func.func private @llmc_npu_kernel_{{[0-9]}}({{.*}}) -> tensor<6x12xf32>
+// CHECK-SAME: input_scale = 5.000000e-02
+// CHECK-SAME: rhs_constant
+// CHECK-COUNT-3: func.func private @llmc_npu_kernel_{{[0-9]}}(i64, tensor<6x12xi8> {{.*}}, tensor<16x12xi8> {{.*}}) -> tensor<6x16xi32>
+// CHECK: func.func @experts(%[[X:.*]]: tensor<1x6x16xf32>, %[[W:.*]]: tensor<3x12x16xi8> {llm.weight = "w1"}, %[[S:.*]]: tensor<3x1x12xf32>, %[[B:.*]]: tensor<3x1x12xf32>, %[[A:.*]]: tensor<3x6x12xi8>, %[[V:.*]]: tensor<3x16x12xi8> {llm.weight = "w2"})
+// CHECK: %[[W0:.*]] = llm.slice %[[W]] {ends = array<i64: 1, 12, 16>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>}
+// CHECK: %[[W02:.*]] = llm.reshape %[[W0]] : (tensor<1x12x16xi8>) -> tensor<12x16xi8>
+// CHECK: %[[S0:.*]] = llm.slice %[[S]] {ends = array<i64: 1, 1, 12>
+// CHECK: %[[S02:.*]] = llm.reshape %[[S0]] : (tensor<1x1x12xf32>) -> tensor<1x12xf32>
+// CHECK: %[[B0:.*]] = llm.slice %[[B]]
+// CHECK: %[[Y0:.*]] = call @llmc_npu_kernel_{{[0-9]}}(%{{.*}}, %{{.*}}, %[[W02]], %[[S02]], %{{.*}})
+// CHECK: %[[W2:.*]] = llm.slice %[[W]] {ends = array<i64: 3, 12, 16>, starts = array<i64: 2, 0, 0>
+// CHECK: %[[J:.*]] = llm.concat %{{.*}}, %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<1x6x12xf32>, tensor<1x6x12xf32>, tensor<1x6x12xf32>) -> tensor<3x6x12xf32>
+// CHECK: %[[A1:.*]] = llm.slice %[[A]] {ends = array<i64: 2, 6, 12>, starts = array<i64: 1, 0, 0>
+// CHECK: %[[V1:.*]] = llm.slice %[[V]] {ends = array<i64: 2, 16, 12>, starts = array<i64: 1, 0, 0>
+// CHECK: llm.concat {{.*}} -> tensor<3x6x16xi32>
+// CHECK-NOT: llm.qmatmul
+// CHECK-NOT: llm.dequantize
+// CHECK: npu.program {{.*}}llm.npu_shape = "6x16x12sbq3d4ccccd"
+// CHECK: npu.program {{.*}}llm.npu_shape = "6x12x16"
+// CHECK-NOT: npu.program
+func.func @experts(%x: tensor<1x6x16xf32>, %w: tensor<3x12x16xi8> {llm.weight = "w1"}, %s: tensor<3x1x12xf32>, %b: tensor<3x1x12xf32>, %a: tensor<3x6x12xi8>, %v: tensor<3x16x12xi8> {llm.weight = "w2"}) -> (tensor<3x6x12xf32>, tensor<3x6x16xi32>) {
+  %sa = llm.constant dense<0.05> : tensor<f32>
+  %q = llm.quantize %x, %sa : (tensor<1x6x16xf32>, tensor<f32>) -> tensor<1x6x16xi8>
+  // expected-remark@+1 {{batched weight [3,12,16]: split into 3 products, one per batch entry}}
+  %acc = llm.qmatmul %q, %w {transpose_rhs = true} : (tensor<1x6x16xi8>, tensor<3x12x16xi8>) -> tensor<3x6x12xi32>
+  %y = llm.dequantize %acc, %s : (tensor<3x6x12xi32>, tensor<3x1x12xf32>) -> tensor<3x6x12xf32>
+  %z = llm.add %y, %b : (tensor<3x6x12xf32>, tensor<3x1x12xf32>) -> tensor<3x6x12xf32>
+  // expected-remark@+1 {{batched weight [3,16,12]: split into 3 products, one per batch entry}}
+  %acc2 = llm.qmatmul %a, %v {transpose_rhs = true} : (tensor<3x6x12xi8>, tensor<3x16x12xi8>) -> tensor<3x6x16xi32>
+  return %z, %acc2 : tensor<3x6x12xf32>, tensor<3x6x16xi32>
 }

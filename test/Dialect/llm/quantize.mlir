@@ -9,7 +9,7 @@
 // read with transpose_rhs; the epilogue stays on the matmul (w8, w4) or
 // follows as elementwise ops (int8).
 
-// W8: llm.quantization = {embeddings = 0 : i64, matmuls = 1 : i64, mode = "w8"}
+// W8: llm.quantization = {embeddings = 0 : i64, gathered_weights = 0 : i64, matmuls = 1 : i64, mode = "w8"}
 // W8-LABEL: func @linear
 // W8: %[[Q:.*]] = llm.constant dense_resource<weight.w8> : tensor<2x3xi8>
 // W8: %[[S:.*]] = llm.constant dense<0.0314{{[0-9]*}}> : tensor<2x1xf32>
@@ -25,7 +25,7 @@
 // (7, 3) (-7, 0) and (-7, 0) (7, 0); 2 / f32(4 / 7) is just below 3.5.
 // W4: weight.w4: "0x0100000037090907"
 
-// DYN: llm.quantization = {activations = "dynamic", embeddings = 0 : i64, matmuls = 1 : i64, mode = "int8"}
+// DYN: llm.quantization = {activations = "dynamic", embeddings = 0 : i64, gathered_weights = 0 : i64, matmuls = 1 : i64, mode = "int8"}
 // DYN-LABEL: func @linear
 // DYN: %[[ABS:.*]] = llm.abs %arg0
 // DYN: %[[MAX:.*]] = llm.reduce_max %[[ABS]] {axes = array<i64: 1>}
@@ -43,7 +43,7 @@
 // STATIC: llm.qmatmul %[[XQ]]
 // STATIC: llm.dequantize %{{.*}}, %{{.*}} : (tensor<4x2xi32>, tensor<2xf32>) -> tensor<4x2xf32>
 // fp8: E4M3 bytes with scales max / 448, an f32 accumulator.
-// FP8: llm.quantization = {activations = "dynamic", embeddings = 0 : i64, matmuls = 1 : i64, mode = "fp8"}
+// FP8: llm.quantization = {activations = "dynamic", embeddings = 0 : i64, gathered_weights = 0 : i64, matmuls = 1 : i64, mode = "fp8"}
 // FP8-LABEL: func @linear
 // The per-token scales are max|x| / 448.
 // FP8: %[[C:.*]] = llm.constant dense<4.480000e+02> : tensor<f32>
@@ -70,7 +70,7 @@ func.func @linear(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
 // -----
 
 // An embedding table is stored per row; the gather reads rows and scales.
-// W8: llm.quantization = {embeddings = 1 : i64, matmuls = 0 : i64, mode = "w8"}
+// W8: llm.quantization = {embeddings = 1 : i64, gathered_weights = 0 : i64, matmuls = 0 : i64, mode = "w8"}
 // W8-LABEL: func @embedding
 // W8: %[[T:.*]] = llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x2xi8>, tensor<5xi64>) -> tensor<5x2xi8>
 // W8: %[[S:.*]] = llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x1xf32>, tensor<5xi64>) -> tensor<5x1xf32>
@@ -185,7 +185,7 @@ func.func @weight_only_half(%x: tensor<3x4xf16>) -> tensor<3x2xf16> {
 
 // The rows of a gathered table's quantization parameters are not a table to
 // quantize: only the f32 embedding is stored 8-bit.
-// W8: llm.quantization = {embeddings = 1 : i64, matmuls = 0 : i64, mode = "w8"}
+// W8: llm.quantization = {embeddings = 1 : i64, gathered_weights = 0 : i64, matmuls = 0 : i64, mode = "w8"}
 // W8-LABEL: func @gathered_scales
 // W8: %[[S:.*]] = llm.gather %{{.*}}, %arg0 {axis = 0 : i64} : (tensor<3x2xf32>, tensor<5xi64>) -> tensor<5x2xf32>
 // W8: llm.dequantize %{{.*}}, %[[S]] {block_size = 2 : i64} : (tensor<5x4xi8>, tensor<5x2xf32>) -> tensor<5x4xf32>
@@ -199,4 +199,75 @@ func.func @gathered_scales(%ids: tensor<5xi64>) -> (tensor<5x4xf32>, tensor<5x2x
   %t = llm.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
   %e = llm.gather %t, %ids {axis = 0 : i64} : (tensor<3x2xf32>, tensor<5xi64>) -> tensor<5x2xf32>
   return %y, %e : tensor<5x4xf32>, tensor<5x2xf32>
+}
+
+// -----
+
+// A batched weight (a mixture of experts' [experts, K, N]) is quantized per
+// expert and output channel: i8 [experts, N, K] with scales [experts, N, 1]
+// (w8, w4 by groups), or per-channel output scales [experts, 1, N] that
+// broadcast against the [experts, M, N] product (int8).
+// W8: llm.quantization = {embeddings = 0 : i64, gathered_weights = 0 : i64, matmuls = 1 : i64, mode = "w8"}
+// W8-LABEL: func @experts
+// W8: %[[Q:.*]] = llm.constant dense_resource<weight.w8> : tensor<2x2x3xi8>
+// W8: %[[S:.*]] = llm.constant dense<{{\[\[\[}}0.0314{{[0-9]*}}], [0.0314{{[0-9]*}}]], {{\[\[}}0.0629{{[0-9]*}}], [0.0629{{[0-9]*}}]]]> : tensor<2x2x1xf32>
+// W8: %[[W:.*]] = llm.dequantize %[[Q]], %[[S]] : (tensor<2x2x3xi8>, tensor<2x2x1xf32>) -> tensor<2x2x3xf32>
+// W8: llm.matmul %arg0, %[[W]] {transpose_rhs = true} : (tensor<1x4x3xf32>, tensor<2x2x3xf32>) -> tensor<2x4x2xf32>
+// The second expert is the first times 2: the same bytes at twice the scale.
+// W8: weight.w8: "0x010000007F40E081005F7F40E081005F"
+
+// W4-LABEL: func @experts
+// W4: llm.dequantize %{{.*}}, %{{.*}} {bits = 4 : i64, block_size = 2 : i64} : (tensor<2x2x2xi8>, tensor<2x2x2xf32>) -> tensor<2x2x3xf32>
+
+// DYN-LABEL: func @experts
+// DYN: %[[S:.*]] = llm.div %{{.*}}, %{{.*}} : (tensor<1x4x1xf32>, tensor<f32>) -> tensor<1x4x1xf32>
+// DYN: %[[XQ:.*]] = llm.quantize %arg0, %[[S]] : (tensor<1x4x3xf32>, tensor<1x4x1xf32>) -> tensor<1x4x3xi8>
+// DYN: %[[OS:.*]] = llm.mul %[[S]], %{{.*}} : (tensor<1x4x1xf32>, tensor<2x1x2xf32>) -> tensor<2x4x2xf32>
+// DYN: %[[ACC:.*]] = llm.qmatmul %[[XQ]], %{{.*}} {transpose_rhs = true} : (tensor<1x4x3xi8>, tensor<2x2x3xi8>) -> tensor<2x4x2xi32>
+// DYN: llm.dequantize %[[ACC]], %[[OS]] : (tensor<2x4x2xi32>, tensor<2x4x2xf32>) -> tensor<2x4x2xf32>
+
+// STATIC-LABEL: func @experts
+// STATIC: %[[ACC:.*]] = llm.qmatmul %{{.*}}, %{{.*}} {transpose_rhs = true} : (tensor<1x4x3xi8>, tensor<2x2x3xi8>) -> tensor<2x4x2xi32>
+// STATIC: llm.dequantize %[[ACC]], %{{.*}} : (tensor<2x4x2xi32>, tensor<2x1x2xf32>) -> tensor<2x4x2xf32>
+func.func @experts(%x: tensor<1x4x3xf32>) -> tensor<2x4x2xf32> {
+  %w = llm.constant dense<[[[4.0, -4.0], [2.0, 0.0], [-1.0, 3.0]], [[8.0, -8.0], [4.0, 0.0], [-2.0, 6.0]]]> : tensor<2x3x2xf32>
+  %y = llm.matmul %x, %w {llm.act_absmax = array<f32: 1.0, 4.0, 2.0>, llm.act_percentile = 3.5 : f32} : (tensor<1x4x3xf32>, tensor<2x3x2xf32>) -> tensor<2x4x2xf32>
+  return %y : tensor<2x4x2xf32>
+}
+
+// -----
+
+// A decoding step's experts gathered per token from [experts, N, K] are
+// stored 8-bit like an embedding table, per expert and output channel: the
+// gather reads the bytes and their scales.
+// W8: llm.quantization = {embeddings = 0 : i64, gathered_weights = 1 : i64, matmuls = 0 : i64, mode = "w8"}
+// W8-LABEL: func @gathered_experts
+// W8: %[[Q:.*]] = llm.gather %{{.*}}, %arg1 {axis = 0 : i64} : (tensor<3x2x4xi8>, tensor<1x2xi64>) -> tensor<1x2x2x4xi8>
+// W8: %[[S:.*]] = llm.gather %{{.*}}, %arg1 {axis = 0 : i64} : (tensor<3x2x1xf32>, tensor<1x2xi64>) -> tensor<1x2x2x1xf32>
+// W8: %[[W:.*]] = llm.dequantize %[[Q]], %[[S]] : (tensor<1x2x2x4xi8>, tensor<1x2x2x1xf32>) -> tensor<1x2x2x4xf32>
+// W8: llm.matmul %arg0, %[[W]] {transpose_rhs = true}
+func.func @gathered_experts(%x: tensor<1x2x1x4xf32>, %ids: tensor<1x2xi64>) -> tensor<1x2x1x2xf32> {
+  %t = llm.constant dense<[[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]], [[-1.0, 0.5, 0.25, 2.0], [3.0, 1.0, -6.0, 1.5]], [[0.0, 0.0, 1.0, -1.0], [2.0, 2.0, 2.0, 2.0]]]> : tensor<3x2x4xf32>
+  %w = llm.gather %t, %ids {axis = 0 : i64} : (tensor<3x2x4xf32>, tensor<1x2xi64>) -> tensor<1x2x2x4xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<1x2x1x4xf32>, tensor<1x2x2x4xf32>) -> tensor<1x2x1x2xf32>
+  return %y : tensor<1x2x1x2xf32>
+}
+
+// -----
+
+// int8 requantizes a mixture of experts' weights the model holds 4-bit (a
+// QMoE's [experts, N, K] dequantize of constants) from their values.
+// DYN-LABEL: func @dequantized_experts
+// DYN-NOT: llm.dequantize %{{.*}} {bits = 4
+// Rows [4, 2, -1, 7] and [4, -2, 0, 3] (low nibble first), then twice them:
+// the same bytes at twice the scale (7 / 127 and 4 / 127, doubled).
+// DYN: llm.constant dense<{{\[\[\[}}0.0551{{[0-9]*}}, 0.0314{{[0-9]*}}]], {{\[\[}}0.110{{[0-9]*}}, 0.0629{{[0-9]*}}]]]> : tensor<2x1x2xf32>
+// DYN: llm.qmatmul %{{.*}}, %{{.*}} {transpose_rhs = true} : (tensor<1x4x4xi8>, tensor<2x2x4xi8>) -> tensor<2x4x2xi32>
+// DYN: weight.w8: "0x010000004924EE7F7FC0005F4924EE7F7FC0005F"
+func.func @dequantized_experts(%x: tensor<1x4x4xf32>) -> tensor<2x4x2xf32> {
+  %q = llm.constant dense<[[[36, 127], [-28, 48]], [[36, 127], [-28, 48]]]> : tensor<2x2x2xi8>
+  %s = llm.constant dense<[[[1.0], [1.0]], [[2.0], [2.0]]]> : tensor<2x2x1xf32>
+  %w = llm.dequantize %q, %s {bits = 4 : i64} : (tensor<2x2x2xi8>, tensor<2x2x1xf32>) -> tensor<2x2x4xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true, llm.act_absmax = array<f32: 1.0, 1.0, 1.0, 1.0>, llm.act_percentile = 1.0 : f32} : (tensor<1x4x4xf32>, tensor<2x2x4xf32>) -> tensor<2x4x2xf32>
+  return %y : tensor<2x4x2xf32>
 }

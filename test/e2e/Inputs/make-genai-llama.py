@@ -3,7 +3,7 @@
 builder exports it, and one graph of single ONNX Runtime contrib nodes, with
 numpy references that follow ONNX Runtime's CPU kernels loop by loop:
 
-    make-genai-llama.py OUT_DIR
+    make-genai-llama.py OUT_DIR [--moe]
 
 OUT_DIR/model.onnx: input_ids [batch, sequence], attention_mask [batch,
 total], past_key_values.L.key/value [batch, 2, past, 16]; logits and
@@ -23,6 +23,14 @@ a head_sink, with softcap and a per-head attention_bias; RotaryEmbedding on [B, 
 hidden] with num_heads and a partial rotary_embedding_dim, and on [B, N, S,
 D] interleaved at an offset; inputs and outputs in nodes/.
 
+With --moe, OUT_DIR/model.onnx is the same decoder with each MLP a
+mixture of experts as the builder writes Mixtral's: the router a MatMul of
+the normalized tokens reshaped to [tokens, experts], then com.microsoft MoE
+(4 experts, k 2, normalized routing weights, silu(fc1) * fc3, fc2), with
+prefill/ and decode/ as above. The routers are redrawn until every token's
+second and third logits are at least 0.25 apart, so that 16-bit products
+take the same experts. There is no nodes.onnx.
+
 A self-check ties ONNX Runtime's semantics to the Llama attention they
 implement: for a uniform batch, layer 0's attention equals Hugging Face's
 formulation (rotate_half, repeat_kv, a causal mask over past and new keys).
@@ -37,6 +45,7 @@ from onnx import TensorProto, helper, numpy_helper
 from npyio import save_arrays
 
 VOCAB, D, HQ, HKV, HD, FF, LAYERS, MAXPOS = 48, 64, 4, 2, 16, 96, 2, 32
+EXPERTS, TOPK = 4, 2
 
 
 def rope_caches(rotary_dim, base=10000.0):
@@ -134,7 +143,28 @@ def rms(x, gamma, eps=1e-5):
     return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * gamma
 
 
-def write_model(out, w):
+def moe(m, router, fc1, fc2, fc3, gaps):
+    """ONNX Runtime's MoE (CPU kernel) with silu and fc3: softmax over the
+    router's logits, the top k renormalized, each expert fc2(silu(fc1 x) *
+    fc3 x) with [out, in] weights. Appends each token's gap between its k-th
+    and (k+1)-th logits to `gaps`."""
+    tokens = m.reshape(-1, D)
+    logits = tokens @ router
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    out = np.zeros_like(tokens)
+    for n in range(tokens.shape[0]):
+        order = np.argsort(-probs[n], kind="stable")
+        ranked = logits[n, order]
+        gaps.append(ranked[TOPK - 1] - ranked[TOPK])
+        weights = probs[n, order[:TOPK]] / probs[n, order[:TOPK]].sum()
+        for e, weight in zip(order[:TOPK], weights):
+            g = fc1[e] @ tokens[n]
+            out[n] += weight * (fc2[e] @ (g / (1 + np.exp(-g)) * (fc3[e] @ tokens[n])))
+    return out.reshape(m.shape)
+
+
+def write_model(out, w, use_moe=False):
     f = lambda n, shape: helper.make_tensor_value_info(n, TensorProto.FLOAT, shape)
     ms = "com.microsoft"
     nodes = [
@@ -169,13 +199,25 @@ def write_model(out, w):
             helper.make_node("SkipSimplifiedLayerNormalization",
                              [f"o_{l}", residual, f"ln_{l}_1"], [f"m_{l}", "", "", f"r_{l}"],
                              domain=ms, epsilon=1e-5),
-            helper.make_node("MatMul", [f"m_{l}", f"w_{l}_gate"], [f"g_{l}"]),
-            helper.make_node("Sigmoid", [f"g_{l}"], [f"gs_{l}"]),
-            helper.make_node("Mul", [f"g_{l}", f"gs_{l}"], [f"silu_{l}"]),
-            helper.make_node("MatMul", [f"m_{l}", f"w_{l}_up"], [f"u_{l}"]),
-            helper.make_node("Mul", [f"silu_{l}", f"u_{l}"], [f"h_{l}"]),
-            helper.make_node("MatMul", [f"h_{l}", f"w_{l}_down"], [f"d_{l}"]),
         ]
+        if use_moe:
+            nodes += [
+                helper.make_node("MatMul", [f"m_{l}", f"router_{l}"], [f"logits_{l}"]),
+                helper.make_node("Reshape", [f"logits_{l}", "expert_rows"], [f"probs_{l}"]),
+                helper.make_node("MoE", [f"m_{l}", f"probs_{l}", f"fc1_{l}", "", f"fc2_{l}", "",
+                                         f"fc3_{l}"], [f"d_{l}"], domain=ms,
+                                 name=f"/model/layers.{l}/moe/MoE", k=TOPK,
+                                 activation_type="silu", normalize_routing_weights=1),
+            ]
+        else:
+            nodes += [
+                helper.make_node("MatMul", [f"m_{l}", f"w_{l}_gate"], [f"g_{l}"]),
+                helper.make_node("Sigmoid", [f"g_{l}"], [f"gs_{l}"]),
+                helper.make_node("Mul", [f"g_{l}", f"gs_{l}"], [f"silu_{l}"]),
+                helper.make_node("MatMul", [f"m_{l}", f"w_{l}_up"], [f"u_{l}"]),
+                helper.make_node("Mul", [f"silu_{l}", f"u_{l}"], [f"h_{l}"]),
+                helper.make_node("MatMul", [f"h_{l}", f"w_{l}_down"], [f"d_{l}"]),
+            ]
         gamma = f"ln_{l + 1}_0" if l + 1 < LAYERS else "ln_final"
         nodes.append(helper.make_node(
             "SkipSimplifiedLayerNormalization", [f"d_{l}", f"r_{l}", gamma],
@@ -187,7 +229,8 @@ def write_model(out, w):
     present = lambda l, t: f(f"present.{l}.{t}", ["batch_size", HKV, "total_sequence_length", HD])
     inits = [numpy_helper.from_array(v, k) for k, v in w.items()]
     inits += [numpy_helper.from_array(np.array([1], np.int64), "one"),
-              numpy_helper.from_array(np.array(1, np.int64), "one_scalar")]
+              numpy_helper.from_array(np.array(1, np.int64), "one_scalar"),
+              numpy_helper.from_array(np.array([-1, EXPERTS], np.int64), "expert_rows")]
     graph = helper.make_graph(
         nodes, "genai_llama",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64,
@@ -202,7 +245,7 @@ def write_model(out, w):
     onnx.save(model, os.path.join(out, "model.onnx"))
 
 
-def forward(w, ids, mask, pasts):
+def forward(w, ids, mask, pasts, gaps=None):
     w = {k: v.astype(np.float64) for k, v in w.items()}
     seqlens = mask.sum(1) - 1
     total = mask.shape[1]
@@ -228,8 +271,11 @@ def forward(w, ids, mask, pasts):
             assert np.allclose(a, hf, atol=1e-9), "GQA reference differs from Llama's attention"
         r = a @ w[f"w_{l}_o"] + x
         m = rms(r, w[f"ln_{l}_1"])
-        g = m @ w[f"w_{l}_gate"]
-        d = (g / (1 + np.exp(-g)) * (m @ w[f"w_{l}_up"])) @ w[f"w_{l}_down"]
+        if f"router_{l}" in w:
+            d = moe(m, w[f"router_{l}"], w[f"fc1_{l}"], w[f"fc2_{l}"], w[f"fc3_{l}"], gaps)
+        else:
+            g = m @ w[f"w_{l}_gate"]
+            d = (g / (1 + np.exp(-g)) * (m @ w[f"w_{l}_up"])) @ w[f"w_{l}_down"]
         x = d + r
         n = rms(x, w[f"ln_{l + 1}_0"] if l + 1 < LAYERS else w["ln_final"])
     return n @ w["lm_head"], presents
@@ -331,6 +377,7 @@ def write_nodes(out, rng):
 
 def main():
     out = sys.argv[1]
+    use_moe = sys.argv[2:] == ["--moe"]
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(11)
     f = lambda *shape: rng.standard_normal(shape).astype(np.float32)
@@ -343,9 +390,16 @@ def main():
         else:
             w[f"w_{l}_qkv"] = 0.2 * f(D, (HQ + 2 * HKV) * HD)
         w[f"w_{l}_o"] = 0.2 * f(HQ * HD, D)
-        w[f"w_{l}_gate"], w[f"w_{l}_up"] = 0.2 * f(D, FF), 0.2 * f(D, FF)
-        w[f"w_{l}_down"] = 0.2 * f(FF, D)
+        if use_moe:
+            w[f"router_{l}"] = 0.5 * f(D, EXPERTS)
+            w[f"fc1_{l}"], w[f"fc3_{l}"] = 0.2 * f(EXPERTS, FF, D), 0.2 * f(EXPERTS, FF, D)
+            w[f"fc2_{l}"] = 0.2 * f(EXPERTS, D, FF)
+        else:
+            w[f"w_{l}_gate"], w[f"w_{l}_up"] = 0.2 * f(D, FF), 0.2 * f(D, FF)
+            w[f"w_{l}_down"] = 0.2 * f(FF, D)
         w[f"cos_{l}"], w[f"sin_{l}"] = rope_caches(HD)
+    if use_moe:
+        return write_moe(out, w, rng)
     write_model(out, w)
 
     B, S = 2, 6
@@ -368,6 +422,37 @@ def main():
     save_arrays(os.path.join(out, "decode"), {"input_ids": ids, "attention_mask": mask, **pasts,
                                        "logits": logits, **presents})
     write_nodes(out, rng)
+    return 0
+
+
+def write_moe(out, w, rng):
+    """The MoE decoder's prefill (6 tokens in 2 rows) and decode (1 token
+    after a past of 6), with routers whose top-k choice is clear."""
+    f = lambda *shape: rng.standard_normal(shape).astype(np.float32)
+    B, S = 2, 6
+    ids = rng.integers(0, VOCAB, (B, S)).astype(np.int64)
+    next_ids = rng.integers(0, VOCAB, (B, 1)).astype(np.int64)
+    mask = np.ones((B, S), np.int64)
+    empty = {f"past_key_values.{l}.{t}": np.zeros((B, HKV, 0, HD), np.float32)
+             for l in range(LAYERS) for t in ("key", "value")}
+    for _ in range(200):
+        gaps = []
+        logits, presents = forward(w, ids, mask, empty, gaps)
+        pasts = {k.replace("present", "past_key_values"): v.astype(np.float32)
+                 for k, v in presents.items()}
+        next_mask = np.ones((B, S + 1), np.int64)
+        step_logits, step_presents = forward(w, next_ids, next_mask, pasts, gaps)
+        if min(gaps) >= 0.25:
+            break
+        for l in range(LAYERS):
+            w[f"router_{l}"] = 0.5 * f(D, EXPERTS)
+    else:
+        sys.exit("make-genai-llama: no routers with a clear top-k choice")
+    write_model(out, w, use_moe=True)
+    save_arrays(os.path.join(out, "prefill"), {"input_ids": ids, "attention_mask": mask, **empty,
+                                        "logits": logits, **presents})
+    save_arrays(os.path.join(out, "decode"), {"input_ids": next_ids, "attention_mask": next_mask,
+                                       **pasts, "logits": step_logits, **step_presents})
     return 0
 
 
