@@ -593,6 +593,9 @@ struct TileCopy {
   /// k) becomes float(q) * scale[row0 + row] (one scale per output column),
   /// then the tensor-core type. Empty: no scale.
   std::string scaleMemref, scaleType, row0;
+  /// The index of this batch entry's first scale (and zero point) of a
+  /// batched weight; empty: 0.
+  std::string scaleBase;
   /// With a scale: the bytes are FP8 E4M3 (decoded exactly) instead of int8.
   bool e4m3 = false;
   /// A blocked 4- or 8-bit weight (MatMulSpec::rhsBlock, rhsBits): strides
@@ -669,6 +672,8 @@ struct TileCopy {
                         " : i64} : " + memrefType + ", " + packedType);
         values.push_back(v);
         std::string rowBlocks = w.mulc(gr, blocksPerRow);
+        if (!scaleBase.empty())
+          rowBlocks = w.add(scaleBase, rowBlocks);
         std::string unsafeIndex = w.add(rowBlocks, w.div(gk, w.idx(block)));
         std::string blockIndex = w.select(ok, unsafeIndex, w.idx(0), "index");
         // Outside the matrix the scale is 0, so the element is.
@@ -748,8 +753,10 @@ struct TileCopy {
       auto scaleOf = [&](const std::string &row) {
         std::string n = w.add(row0, row);
         std::string ok = w.cmp("ult", n, w.idx(extentRows));
-        return w.load(scaleMemref, scaleType,
-                      w.select(ok, n, w.idx(0), "index"));
+        std::string at = w.select(ok, n, w.idx(0), "index");
+        if (!scaleBase.empty())
+          at = w.add(scaleBase, at);
+        return w.load(scaleMemref, scaleType, at);
       };
       if (block) {
         h = blockBits == 4 ? unpackFour(w, types, i, k, values)
@@ -1031,10 +1038,22 @@ std::pair<TileCopy, TileCopy> productCopies(const MatMulSpec &s,
           rhs};
 }
 
+/// The index of batch z's first scale of a batched weight-only rhs, or ""
+/// when every batch entry shares them.
+std::string rhsParameterBase(Writer &w, const MatMulSpec &s,
+                             const std::string &z) {
+  bool batched = llvm::any_of(s.rhsParameters.batch, [](const BatchTerm &t) {
+    return t.stride != 0 && t.size != 1;
+  });
+  return batched ? batchOffset(w, s.rhsParameters, z) : "";
+}
+
 /// An int8 weight with per-column scales: its tile copy dequantizes.
-void dequantizeRhs(TileCopy &copy, const MatMulSpec &s, const std::string &n0) {
+void dequantizeRhs(TileCopy &copy, const MatMulSpec &s, const std::string &n0,
+                   Writer &w, const std::string &z) {
   if (!s.hasRhsScale)
     return;
+  copy.scaleBase = rhsParameterBase(w, s, z);
   copy.scaleMemref = "%rhsScale";
   copy.scaleType = flatType(s.rhsScaleElements);
   copy.e4m3 = s.rhsE4M3;
@@ -1327,7 +1346,7 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN);
   std::string m0 = w.mulc(blockM, s.tileM);
   std::string n0 = w.mulc(blockN, s.tileN);
-  dequantizeRhs(copyB, s, n0);
+  dequantizeRhs(copyB, s, n0, w, z);
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBase = batchOffset(w, s.rhs, z);
   std::string zero =
@@ -1524,7 +1543,7 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
   std::string m0 = w.mulc(blockM, s.tileM);
   std::string n0 = w.mulc(blockN, s.tileN);
-  dequantizeRhs(copyB, s, n0);
+  dequantizeRhs(copyB, s, n0, w, z);
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBase = batchOffset(w, s.rhs, z);
   std::string cK = w.idx(s.k);
@@ -1719,6 +1738,7 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBatch = batchOffset(w, s.rhs, z);
   std::string bBase = w.add(bBatch, w.mulc(colSafe, s.rhs.colStride));
+  std::string scaleBase = s.hasRhsScale ? rhsParameterBase(w, s, z) : "";
   std::string zero = w.let("arith.constant dense<0.0> : " + accType);
   // A run of `element`s as f32, rounded to the tensor-core type.
   auto rounded = [&](const std::string &v, const std::string &element) {
@@ -1757,6 +1777,8 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
           w.mulc(colSafe, (s.k + s.rhsBlock - 1) / s.rhsBlock);
       scaleAt = w.add(rowStart, w.div(k, w.idx(s.rhsBlock)));
     }
+    if (!scaleBase.empty())
+      scaleAt = w.add(scaleBase, scaleAt);
     std::string scale =
         w.let("vector.broadcast " + w.load("%rhsScale", scaleType, scaleAt) +
               " : f32 to " + accType);

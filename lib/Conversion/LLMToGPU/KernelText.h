@@ -110,6 +110,11 @@ struct MatMulSpec {
   int64_t rhsBlock = 0;
   int64_t rhsBits = 4;
   bool hasRhsZeroPoint = false;
+  /// With hasRhsScale, the batch terms of a batched weight's scales and zero
+  /// points (a mixture of experts' [E, N, K] bytes with [E, N, blocks]
+  /// scales): those of batch z start at batchOffset(rhsParameters, z). No
+  /// terms: one set for every batch entry.
+  Operand rhsParameters;
   /// Element type of the result: "f32" or "f16" (the epilogue computes in
   /// f32 and rounds), or "i32" for an s8 product stored as its exact
   /// accumulator (no epilogue).

@@ -540,6 +540,9 @@ struct WeightDequant {
 ///   [N, K/block] scales [and unsigned zero points]) read [N, K], possibly
 ///   cast to a 16-bit model's type; K a multiple of 16 and the block of 8;
 /// - 8-bit MatMulNBits: the same with q [N, K], a byte per element.
+/// Each may be batched (a mixture of experts' [E, N, K] weights, or a
+/// decoding step's experts gathered per token) with parameters batched
+/// alike ([E, N, 1] or [E, N, blocks]), read transposed.
 std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
                                                 gk::MatMulSpec &spec) {
   WeightDequant weight;
@@ -556,9 +559,34 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
   if (!dequant || !dequant->hasOneUse())
     return std::nullopt;
   auto q = dyn_cast<RankedTensorType>(dequant.getInput().getType());
-  if (!q || !q.hasStaticShape() || q.getRank() != 2 ||
+  if (!q || !q.hasStaticShape() || q.getRank() < 2 ||
       !q.getElementType().isInteger(8))
     return std::nullopt;
+  // A batched weight: its batch dims lead every parameter's shape, and each
+  // batch entry's parameters follow the last one's.
+  ArrayRef<int64_t> batch = q.getShape().drop_back(2);
+  int64_t batchCount = 1;
+  for (int64_t d : batch)
+    batchCount *= d;
+  if (!batch.empty() && !op.getTransposeRhs())
+    return std::nullopt;
+  auto batched = [&](ArrayRef<int64_t> matrix) {
+    SmallVector<int64_t> shape(batch);
+    shape.append(matrix.begin(), matrix.end());
+    return shape;
+  };
+  // The parameters' batch terms: the rhs's, over `perEntry` parameters a
+  // batch entry instead of its N x K elements.
+  auto parameterTerms = [&](int64_t perEntry) {
+    spec.rhsParameters = gk::Operand();
+    if (batch.empty())
+      return;
+    spec.rhsParameters.elements = batchCount * perEntry;
+    for (gk::BatchTerm term : spec.rhs.batch) {
+      term.stride = term.stride / (n * k) * perEntry;
+      spec.rhsParameters.batch.push_back(term);
+    }
+  };
   weight.values = dequant.getInput();
   weight.scale = dequant.getScale();
   weight.zero = dequant.getZeroPoint();
@@ -569,19 +597,22 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
     return std::nullopt;
   if (dequant.getBits() == 8 && !dequant.getBlockSize() && !weight.zero) {
     bool perColumn =
-        scaleType.getNumElements() == n &&
-        (op.getTransposeRhs()
-             ? scaleType.getShape() == ArrayRef<int64_t>{n, 1}
-             : (scaleType.getShape() == ArrayRef<int64_t>{1, n} ||
-                scaleType.getShape() == ArrayRef<int64_t>{n}));
+        !batch.empty()
+            ? scaleType.getShape() == ArrayRef<int64_t>(batched({n, 1}))
+            : scaleType.getNumElements() == n &&
+                  (op.getTransposeRhs()
+                       ? scaleType.getShape() == ArrayRef<int64_t>{n, 1}
+                       : (scaleType.getShape() == ArrayRef<int64_t>{1, n} ||
+                          scaleType.getShape() == ArrayRef<int64_t>{n}));
     // The int8 path takes no cast (its products are bf16 on f32 models).
     if (weight.absorbed.size() != 1 || weight.zero || dequant.getIsUnsigned() ||
         dequant.getBlockSize() != 0 || !perColumn)
       return std::nullopt;
     spec.rhsElement = "i8";
     spec.hasRhsScale = true;
-    spec.rhsScaleElements = n;
+    spec.rhsScaleElements = batchCount * n;
     spec.rhsE4M3 = dequant.getE4m3();
+    parameterTerms(n);
     return weight;
   }
   // 4-bit, or 8-bit with blocks or zero points (MatMulNBits): without
@@ -589,19 +620,20 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
   int64_t bits = dequant.getBits();
   int64_t block = dequant.getBlockSize() ? dequant.getBlockSize() : k;
   int64_t blocks = (k + block - 1) / block;
-  SmallVector<int64_t> parameterShape = {n, blocks};
+  SmallVector<int64_t> parameterShape = batched({n, blocks});
   bool zeroOk = weight.zero
                     ? cast<RankedTensorType>(weight.zero.getType()).getShape() ==
                               ArrayRef<int64_t>(parameterShape) &&
                           dequant.getIsUnsigned()
                     : !dequant.getIsUnsigned();
   if (block % 8 != 0 || k % 16 != 0 || !op.getTransposeRhs() ||
-      q.getShape() != ArrayRef<int64_t>{n, bits == 4 ? k / 2 : k} ||
+      q.getShape() != ArrayRef<int64_t>(batched({n, bits == 4 ? k / 2 : k})) ||
       scaleType.getShape() != ArrayRef<int64_t>(parameterShape) || !zeroOk)
     return std::nullopt;
   spec.rhsElement = "i8";
   spec.hasRhsScale = true;
-  spec.rhsScaleElements = n * blocks;
+  spec.rhsScaleElements = batchCount * n * blocks;
+  parameterTerms(n * blocks);
   spec.rhsBlock = block;
   spec.rhsBits = bits;
   spec.hasRhsZeroPoint = static_cast<bool>(weight.zero);
