@@ -982,6 +982,8 @@ std::vector<std::string> matmulParams(const MatMulSpec &s,
     params.push_back("%rhsScale: " + flatType(s.rhsScaleElements));
   if (s.hasRhsZeroPoint)
     params.push_back("%rhsZero: " + flatType(s.rhsScaleElements, "i8"));
+  if (s.hasRhsIndex)
+    params.push_back("%rhsIndex: " + flatType(s.rhsEntries.elements, "i64"));
   if (s.offsets.lhsZero)
     params.push_back("%aZero: " + flatType(s.offsets.lhsZero->elements, "i8"));
   if (s.offsets.rhsZero)
@@ -1048,12 +1050,37 @@ std::string rhsParameterBase(Writer &w, const MatMulSpec &s,
   return batched ? batchOffset(w, s.rhsParameters, z) : "";
 }
 
-/// An int8 weight with per-column scales: its tile copy dequantizes.
+/// Batch z's rhs: the element offset of its matrix and the index of its
+/// first scale ("" without a batched or indexed scale), by the rhs's batch
+/// terms or through its index (MatMulSpec::hasRhsIndex).
+std::pair<std::string, std::string> rhsBases(Writer &w, const MatMulSpec &s,
+                                             const std::string &z) {
+  if (!s.hasRhsIndex)
+    return {batchOffset(w, s.rhs, z),
+            s.hasRhsScale ? rhsParameterBase(w, s, z) : ""};
+  std::string entry = batchOffset(w, s.rhsEntries, z);
+  std::string raw =
+      w.load("%rhsIndex", flatType(s.rhsEntries.elements, "i64"), entry);
+  std::string index = w.let("arith.index_cast " + raw + " : i64 to index");
+  std::string wrapped =
+      w.select(w.cmp("slt", index, w.idx(0)),
+               w.add(index, w.idx(s.rhsTableEntries)), index, "index");
+  wrapped = w.let("arith.maxsi " + wrapped + ", " + w.idx(0) + " : index");
+  wrapped = w.let("arith.minsi " + wrapped + ", " +
+                  w.idx(s.rhsTableEntries - 1) + " : index");
+  return {w.mulc(wrapped, s.n * s.k),
+          s.hasRhsScale
+              ? w.mulc(wrapped, s.rhsScaleElements / s.rhsTableEntries)
+              : ""};
+}
+
+/// An int8 weight with per-column scales: its tile copy dequantizes, its
+/// scales from index `scaleBase` ("": 0).
 void dequantizeRhs(TileCopy &copy, const MatMulSpec &s, const std::string &n0,
-                   Writer &w, const std::string &z) {
+                   const std::string &scaleBase) {
   if (!s.hasRhsScale)
     return;
-  copy.scaleBase = rhsParameterBase(w, s, z);
+  copy.scaleBase = scaleBase;
   copy.scaleMemref = "%rhsScale";
   copy.scaleType = flatType(s.rhsScaleElements);
   copy.e4m3 = s.rhsE4M3;
@@ -1346,9 +1373,10 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
   std::string warpCol = w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN);
   std::string m0 = w.mulc(blockM, s.tileM);
   std::string n0 = w.mulc(blockN, s.tileN);
-  dequantizeRhs(copyB, s, n0, w, z);
+  std::string bBase, scaleBase;
+  std::tie(bBase, scaleBase) = rhsBases(w, s, z);
+  dequantizeRhs(copyB, s, n0, scaleBase);
   std::string aBase = batchOffset(w, s.lhs, z);
-  std::string bBase = batchOffset(w, s.rhs, z);
   std::string zero =
       types.isInt() ? w.let("arith.constant 0 : i32") : w.f32(0.0);
   // The second register of a k step starts half a step later.
@@ -1543,9 +1571,10 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
   std::string m0 = w.mulc(blockM, s.tileM);
   std::string n0 = w.mulc(blockN, s.tileN);
-  dequantizeRhs(copyB, s, n0, w, z);
+  std::string bBase, scaleBase;
+  std::tie(bBase, scaleBase) = rhsBases(w, s, z);
+  dequantizeRhs(copyB, s, n0, scaleBase);
   std::string aBase = batchOffset(w, s.lhs, z);
-  std::string bBase = batchOffset(w, s.rhs, z);
   std::string cK = w.idx(s.k);
   std::string c0 = w.idx(0), c1 = w.idx(1), c2 = w.idx(2);
   auto proxyFence = [&] {
@@ -1736,9 +1765,9 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   std::string colSafe =
       w.select(w.cmp("ult", col, w.idx(s.n)), col, c0, "index");
   std::string aBase = batchOffset(w, s.lhs, z);
-  std::string bBatch = batchOffset(w, s.rhs, z);
+  std::string bBatch, scaleBase;
+  std::tie(bBatch, scaleBase) = rhsBases(w, s, z);
   std::string bBase = w.add(bBatch, w.mulc(colSafe, s.rhs.colStride));
-  std::string scaleBase = s.hasRhsScale ? rhsParameterBase(w, s, z) : "";
   std::string zero = w.let("arith.constant dense<0.0> : " + accType);
   // A run of `element`s as f32, rounded to the tensor-core type.
   auto rounded = [&](const std::string &v, const std::string &element) {

@@ -115,6 +115,15 @@ struct MatMulSpec {
   /// scales): those of batch z start at batchOffset(rhsParameters, z). No
   /// terms: one set for every batch entry.
   Operand rhsParameters;
+  /// A rhs gathered along its batch (a decoding step's experts, each
+  /// token's k of them: llm.gather of a [E, N, K] table by [T, k] indices):
+  /// the rhs buffer is the table of `rhsTableEntries` matrices (and the
+  /// scales and zero points tables of as many entries), and batch z reads
+  /// matrix %rhsIndex[batchOffset(rhsEntries, z)] (i64; negative counts from
+  /// the end, out of range is clamped, as llm.gather reads).
+  bool hasRhsIndex = false;
+  Operand rhsEntries;
+  int64_t rhsTableEntries = 0;
   /// Element type of the result: "f32" or "f16" (the epilogue computes in
   /// f32 and rounds), or "i32" for an s8 product stored as its exact
   /// accumulator (no epilogue).

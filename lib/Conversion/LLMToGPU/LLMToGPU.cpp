@@ -640,6 +640,71 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
   return weight;
 }
 
+/// A rhs gathered along its batch (a decoding step's experts: llm.gather
+/// of a [E, N, K] table by [T, k] indices, then perhaps the dequantization
+/// matchWeightDequant took in, its bytes, scales and zero points gathered
+/// by the same indices): the kernel reads the tables through the indices
+/// (MatMulSpec::hasRhsIndex) instead of a gathered copy of the experts.
+/// Replaces `rhs` (and `weight`'s operands) by the tables and returns the
+/// indices and the gathers the kernel replaces; or nothing.
+std::optional<std::pair<Value, SmallVector<Operation *>>>
+matchGatheredRhs(gk::MatMulSpec &spec, Value &rhs,
+                 std::optional<WeightDequant> &weight) {
+  Value indices;
+  SmallVector<Operation *> gathers;
+  // The table `value` gathers, by the same indices as the others.
+  auto table = [&](Value value) -> Value {
+    auto gather = value.getDefiningOp<llm::GatherOp>();
+    if (!gather || gather.getAxis() != 0 || !gather->hasOneUse())
+      return {};
+    auto data = dyn_cast<RankedTensorType>(gather.getData().getType());
+    auto index = dyn_cast<RankedTensorType>(gather.getIndices().getType());
+    if (!data || !data.hasStaticShape() || data.getRank() != 3 || !index ||
+        !index.hasStaticShape() || !index.getElementType().isInteger(64) ||
+        (indices && gather.getIndices() != indices))
+      return {};
+    indices = gather.getIndices();
+    gathers.push_back(gather);
+    return gather.getData();
+  };
+  Value values = table(weight ? weight->values : rhs);
+  if (!values)
+    return std::nullopt;
+  Value scale, zero;
+  if (weight) {
+    scale = table(weight->scale);
+    zero = weight->zero ? table(weight->zero) : Value();
+    if (!scale || (weight->zero && !zero))
+      return std::nullopt;
+  }
+  // The gathered rhs is [indices.., N, K]: its batch entries are the
+  // indices'.
+  int64_t entries = cast<RankedTensorType>(values.getType()).getDimSize(0);
+  auto indexType = cast<RankedTensorType>(indices.getType());
+  if (entries < 1)
+    return std::nullopt;
+  spec.hasRhsIndex = true;
+  spec.rhsTableEntries = entries;
+  spec.rhsEntries = gk::Operand();
+  spec.rhsEntries.elements = indexType.getNumElements();
+  for (gk::BatchTerm term : spec.rhs.batch) {
+    term.stride /= spec.n * spec.k;
+    spec.rhsEntries.batch.push_back(term);
+  }
+  spec.rhs.elements = entries * spec.n * spec.k;
+  if (weight) {
+    weight->values = values;
+    weight->scale = scale;
+    weight->zero = zero;
+    spec.rhsScaleElements =
+        cast<RankedTensorType>(scale.getType()).getNumElements();
+    spec.rhsParameters = gk::Operand();
+  } else {
+    rhs = values;
+  }
+  return std::make_pair(indices, gathers);
+}
+
 LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
   Value lhs = op.getLhs(), rhs = op.getRhs();
   Value bias = op.getBias(), residual = op.getResidual();
@@ -690,8 +755,13 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     break;
   }
   std::optional<WeightDequant> weight = matchWeightDequant(op, spec);
+  // The rhs as the kernel sees it; a gathered one is read from its table.
+  Value product = rhs;
+  auto gathered = matchGatheredRhs(spec, product, weight);
   if (weight)
     rhs = weight->values;
+  else
+    rhs = product;
   // A weight is read in bf16 from a buffer of half the bytes: the kernel
   // rounds its operands to bf16 anyway, so the product is the same.
   bool bf16Weight = false;
@@ -709,6 +779,8 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     if (weight->zero)
       inputs.push_back(weight->zero);
   }
+  if (gathered)
+    inputs.push_back(gathered->first);
   if (bias)
     inputs.push_back(bias);
   if (residual)
@@ -721,6 +793,10 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     for (Operation *absorbed : weight->absorbed)
       if (absorbed->use_empty())
         absorbed->erase();
+  if (gathered)
+    for (Operation *gather : gathered->second)
+      if (gather->use_empty())
+        gather->erase();
   return success();
 }
 

@@ -60,3 +60,44 @@ func.func @int8(%x: tensor<1x256xi8>, %w: tensor<256x512xi8>) -> tensor<1x512xi3
   %y = llm.qmatmul %x, %w : (tensor<1x256xi8>, tensor<256x512xi8>) -> tensor<1x512xi32>
   return %y : tensor<1x512xi32>
 }
+
+// -----
+
+// A decoding step's experts (2 tokens, 2 of 4 experts each, gathered from
+// a [4, 32, 64] table) are read from the table through the indices: no
+// gathered copy, one launch. Each batch entry loads its index, wraps a
+// negative one and clamps it as llm.gather does, and reads that expert's
+// matrix (32 x 64 elements further per index).
+// CHECK-LABEL: func.func @experts
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} args(%{{.*}} : memref<128xf32>, %{{.*}} : memref<8192xbf16>, %{{.*}} : memref<4xi64>, %{{.*}} : memref<128xf32>)
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.func @matmul_0(%{{.*}}: memref<128xf32>, %{{.*}}: memref<8192xbf16>, %[[IDX:.*]]: memref<4xi64>, %{{.*}}: memref<128xf32>)
+// CHECK: %[[I:.*]] = memref.load %[[IDX]][%{{.*}}] : memref<4xi64>
+// CHECK: %[[C:.*]] = arith.index_cast %[[I]] : i64 to index
+// CHECK: arith.cmpi slt, %[[C]]
+// CHECK: arith.maxsi
+// CHECK: %[[E:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK: arith.muli %[[E]], %{{.*}} : index
+func.func @experts(%x: tensor<2x1x1x64xf32>, %t: tensor<4x32x64xf32> {llm.weight = "experts"}, %ids: tensor<2x2xi64>) -> tensor<2x2x1x32xf32> {
+  %w = llm.gather %t, %ids {axis = 0 : i64} : (tensor<4x32x64xf32>, tensor<2x2xi64>) -> tensor<2x2x32x64xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<2x1x1x64xf32>, tensor<2x2x32x64xf32>) -> tensor<2x2x1x32xf32>
+  return %y : tensor<2x2x1x32xf32>
+}
+
+// -----
+
+// The same with 4-bit experts in blocks of 32 (a QMoE's, or --quant w4's):
+// bytes and scales are gathered by the same indices, and the kernel reads
+// both tables through them, dequantizing as it loads.
+// CHECK-LABEL: func.func @quantized_experts
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} args(%{{.*}} : memref<128xf32>, %{{.*}} : memref<4096xi8>, %{{.*}} : memref<256xf32>, %{{.*}} : memref<4xi64>, %{{.*}} : memref<128xf32>)
+// CHECK-NOT: gpu.launch_func
+func.func @quantized_experts(%x: tensor<2x1x1x64xf32>, %q: tensor<4x32x32xi8> {llm.weight = "q"}, %s: tensor<4x32x2xf32> {llm.weight = "s"}, %ids: tensor<2x2xi64>) -> tensor<2x2x1x32xf32> {
+  %qb = llm.gather %q, %ids {axis = 0 : i64} : (tensor<4x32x32xi8>, tensor<2x2xi64>) -> tensor<2x2x32x32xi8>
+  %sb = llm.gather %s, %ids {axis = 0 : i64} : (tensor<4x32x2xf32>, tensor<2x2xi64>) -> tensor<2x2x32x2xf32>
+  %w = llm.dequantize %qb, %sb {bits = 4 : i64, block_size = 32 : i64} : (tensor<2x2x32x32xi8>, tensor<2x2x32x2xf32>) -> tensor<2x2x32x64xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<2x1x1x64xf32>, tensor<2x2x32x64xf32>) -> tensor<2x2x1x32xf32>
+  return %y : tensor<2x2x1x32xf32>
+}
