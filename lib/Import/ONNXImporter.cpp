@@ -335,6 +335,8 @@ private:
   };
   TopKRounds topKRounds(Value x, int64_t axis, int64_t n, int64_t k,
                         bool largest);
+  SmallVector<Value> sparseMixerWeights(Value logits, const TopKRounds &top,
+                                        int64_t experts);
   Value softmaxAlong(Value x, int64_t axis);
   LogicalResult importGatherElements();
   LogicalResult importGatherND();
@@ -3659,8 +3661,9 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
 /// < E, a decoding step), each token's k experts' weights are gathered and
 /// applied to its row; otherwise every expert runs on every token and the
 /// experts not taken are weighted by zero (E / k times the routed work, but
-/// whole-matrix products). use_sparse_mixer (Phi-3.5-MoE's routing) is
-/// refused.
+/// whole-matrix products). use_sparse_mixer (Phi-3.5-MoE's routing, k 2)
+/// takes the top 2 of the logits themselves, weighted as
+/// sparseMixerWeights says.
 ///
 /// QMoE (onnxruntime-genai's int4 and int8 MoE blocks, gpt-oss's among
 /// them) is the same block with weight-only quantized experts, as ONNX
@@ -3675,6 +3678,37 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
 /// normalize_routing_weights is honoured as in MoE (the CPU kernel always
 /// normalizes; onnxruntime-genai sets it). router_weights and the FP4/FP8
 /// inputs are refused.
+/// The sparse mixer's weights of the two experts `top` took from the
+/// logits (Phi-3.5-MoE's sparsemixer at inference, ONNX Runtime's
+/// sparse_mixer_top2 with jitter_eps 0.01): in round r, with m the expert's
+/// logit, the logits l with m - l > 2 eps max(|l|, m) are masked (round 1
+/// masks round 0's expert too), and the weight is the expert's softmax over
+/// the rest: 1 / sum of exp(l - m) over the unmasked l. [N, 1] each.
+SmallVector<Value> ONNXImporter::sparseMixerWeights(Value logits,
+                                                    const TopKRounds &top,
+                                                    int64_t experts) {
+  Type element = typeOf(logits).getElementType();
+  Value iota = positionsAlong(2, 1, experts);
+  Value magnitude = emit<llm::AbsOp>(logits);
+  Value threshold = scalarOf(element, 2 * 0.01);
+  SmallVector<Value> weights;
+  for (size_t r = 0; r < top.values.size(); ++r) {
+    Value m = top.values[r];
+    Value factor = emit<llm::MaxOp>({magnitude, m});
+    Value masked = emit<llm::GreaterOp>(
+        {emit<llm::SubOp>({m, logits}), emit<llm::MulOp>({threshold, factor})});
+    if (r > 0)
+      masked =
+          emit<llm::OrOp>({masked, emit<llm::EqualOp>({iota, top.indices[0]})});
+    Value terms =
+        emit<llm::WhereOp>({masked, scalarOf(element, 0.0),
+                            emit<llm::ExpOp>(emit<llm::SubOp>({logits, m}))});
+    weights.push_back(
+        emit<llm::ReciprocalOp>(reduce<llm::ReduceSumOp>(terms, {1}, true)));
+  }
+  return weights;
+}
+
 LogicalResult ONNXImporter::importMoE() {
   if (failed(requireInputs(2)))
     return failure();
@@ -3690,8 +3724,7 @@ LogicalResult ONNXImporter::importMoE() {
                              "fc2_experts_weights (input 5)"
                            : "expects fc1_experts_weights (input 2) and "
                              "fc2_experts_weights (input 4)");
-  if (getInt("use_sparse_mixer", 0) != 0)
-    return error("use_sparse_mixer (sparsemixer routing) is not supported");
+  bool sparseMixer = getInt("use_sparse_mixer", 0) != 0;
   int64_t bits = 8, block = 0;
   if (quantized) {
     bits = getInt("expert_weight_bits", 4);
@@ -3732,6 +3765,10 @@ LogicalResult ONNXImporter::importMoE() {
   int64_t k = getInt("k", 1);
   if (k < 1 || k > experts)
     return error("k = " + Twine(k) + " is not in 1.." + Twine(experts));
+  if (sparseMixer && k != 2)
+    return error("use_sparse_mixer (Phi-3.5-MoE's sparsemixer routing) "
+                 "takes k = 2, got " +
+                 Twine(k));
   std::string activation = getString("activation_type", "relu");
   if (!llvm::is_contained({"relu", "gelu", "silu", "identity", "swiglu"},
                           activation))
@@ -3816,11 +3853,16 @@ LogicalResult ONNXImporter::importMoE() {
   }
 
   // Routing: the top k of the softmaxed logits, normalized when asked.
-  Value probs = softmaxAlong(router, 1);
+  // The sparse mixer takes the top 2 of the logits themselves, each
+  // weighted by sparseMixerWeight (never normalized, as in ONNX Runtime).
+  Value probs = sparseMixer ? router : softmaxAlong(router, 1);
   if (!probs)
     return failure();
   TopKRounds top = topKRounds(probs, 1, experts, k, /*largest=*/true);
-  bool normalize = getInt("normalize_routing_weights", 0) != 0;
+  SmallVector<Value> mixerWeights;
+  if (sparseMixer)
+    mixerWeights = sparseMixerWeights(router, top, experts);
+  bool normalize = !sparseMixer && getInt("normalize_routing_weights", 0) != 0;
   auto normalized = [&](Value gates) {
     return normalize ? emit<llm::DivOp>(
                            {gates, reduce<llm::ReduceSumOp>(gates, {1}, true)})
@@ -3839,8 +3881,18 @@ LogicalResult ONNXImporter::importMoE() {
   Value indices, gates, rows;
   if (routed) {
     indices = concatAlong(top.indices, 1);
-    gates = normalized(concatAlong(top.values, 1));
+    gates = normalized(concatAlong(sparseMixer ? ArrayRef<Value>(mixerWeights)
+                                               : ArrayRef<Value>(top.values),
+                                   1));
     rows = view(x, {tokens, 1, 1, hidden});
+  } else if (sparseMixer) {
+    // Each expert's weight where it was taken, zero elsewhere.
+    Value iota = positionsAlong(2, 1, experts);
+    gates = scalarOf(element, 0.0);
+    for (int64_t r = k - 1; r >= 0; --r)
+      gates = emit<llm::WhereOp>(
+          {emit<llm::EqualOp>({iota, top.indices[r]}), mixerWeights[r], gates});
+    rows = view(x, {1, tokens, hidden});
   } else {
     gates = normalized(
         emit<llm::WhereOp>({top.taken, probs, scalarOf(element, 0.0)}));

@@ -25,7 +25,12 @@ fc1 and fc3 (0); another activation with fc3 is act(fc1) * fc3.
   importer's routed form;
 - mixtral-f16: mixtral's model in float16 (weights and input), against the
   float32 reference.
-Errors (the node named in one line): use_sparse_mixer, k = 0, an unknown
+- sparse-mixer, sparse-mixer-step: Phi-3.5-MoE's block (use_sparse_mixer:
+  the top 2 of 8 experts' logits, each weighted by its softmax over the
+  logits within 2 % of it, after Phi-3.5-MoE's sparsemixer; silu(fc1) * fc3)
+  and a decoding step over 16 experts. One router column is near another,
+  so that the second expert shares the weight where they lead.
+Errors (the node named in one line): use_sparse_mixer with k 1, k = 0, an unknown
 activation, swiglu with swiglu_fusion 0 and no fc3, an empty input.
 
 QMoE (com.microsoft, onnxruntime-genai's int4/int8 MoE blocks): the same
@@ -59,8 +64,42 @@ from onnx import TensorProto, helper, numpy_helper
 rng = np.random.default_rng(0)
 
 
+def sparsemixer(scores, jitter_eps=0.01):
+    """Phi-3.5-MoE's sparsemixer at inference (modeling_phimoe.py), for one
+    token's logits: the top expert, weighted by its softmax over the logits
+    within 2 eps (relative) of it; then the top of the rest, weighted by its
+    softmax over the rest within 2 eps of it. (experts, weights)."""
+    def softmax(v):
+        e = np.exp(v - v.max())
+        return e / e.sum()
+    first = int(np.argmax(scores))
+    top = scores[first]
+    mask = (top - scores) / np.maximum(np.abs(scores), top) > 2 * jitter_eps
+    w1 = softmax(np.where(mask, -np.inf, scores))[first]
+    rest = scores.copy()
+    rest[first] = -np.inf
+    second = int(np.argmax(rest))
+    top = rest[second]
+    mask = (top - scores) / np.maximum(np.abs(scores), top) > 2 * jitter_eps
+    w2 = softmax(np.where(mask, -np.inf, rest))[second]
+    return [first, second], np.array([w1, w2])
+
+
+def sparse_margins(logits, jitter_eps=0.01):
+    """The smallest distance of any logit from its sparsemixer mask threshold
+    and of the second expert's logit from the third's, over the tokens."""
+    margin = np.inf
+    for scores in logits:
+        order = np.argsort(-scores, kind="stable")
+        margin = min(margin, scores[order[1]] - scores[order[2]])
+        for top in (scores[order[0]], scores[order[1]]):
+            edge = (top - scores) - 2 * jitter_eps * np.maximum(np.abs(scores), top)
+            margin = min(margin, np.abs(edge[scores != top]).min())
+    return margin
+
+
 def reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize, activation,
-              fusion, alpha, beta, limit):
+              fusion, alpha, beta, limit, sparse=False):
     tokens = x.reshape(-1, x.shape[-1]).astype(np.float64)
     logits = tokens @ router.astype(np.float64)
     probs = np.exp(logits - logits.max(-1, keepdims=True))
@@ -69,7 +108,9 @@ def reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize, activation,
     for n in range(tokens.shape[0]):
         order = np.argsort(-probs[n], kind="stable")[:k]
         weights = probs[n, order]
-        if normalize:
+        if sparse:
+            order, weights = sparsemixer(logits[n])
+        elif normalize:
             weights = weights / weights.sum()
         for e, weight in zip(order, weights):
             h = w1[e] @ tokens[n] + (b1[e] if b1 is not None else 0)
@@ -130,7 +171,8 @@ def quantize(w, bits, block, zero_points):
 
 def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
           alpha=None, beta=None, limit=None, biases=True, fc3=False,
-          old_layout=False, scale=0.3, out_scale=0.3, extra=None, quant=None):
+          old_layout=False, scale=0.3, out_scale=0.3, extra=None, quant=None,
+          sparse=False):
     hidden = shape[-1]
     width = 2 * inter if activation == "swiglu" and not fc3 else inter
     r = lambda *s: (rng.standard_normal(s) * scale).astype(np.float32)
@@ -152,8 +194,20 @@ def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
     x = rng.standard_normal(shape).astype(np.float32)
     # A router whose k-th and (k+1)-th logits are apart for every token, so
     # that 16-bit products (the ptx kernels) take the same experts.
+    # The sparse mixer's: expert 1's router column near expert 0's (which is
+    # larger than the rest), so that where they lead the second is within
+    # the mixer's 2 % and shares the weight (for two tokens at least), and
+    # every logit far from its mask threshold.
     for _ in range(1000):
         router = r(hidden, experts) * 4
+        if sparse:
+            router[:, 0] *= 2
+            router[:, 1] = router[:, 0] * 0.995
+            logits = x.reshape(-1, hidden).astype(np.float64) @ router
+            shared = sum(sparsemixer(scores)[1][0] < 0.9 for scores in logits)
+            if sparse_margins(logits) > 0.05 and shared >= min(2, len(logits)):
+                break
+            continue
         logits = np.sort(x.reshape(-1, hidden) @ router, axis=-1)[:, ::-1]
         if k < 1 or k >= experts or (logits[:, k - 1] - logits[:, k]).min() > 0.5:
             break
@@ -161,7 +215,7 @@ def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
         sys.exit(f"make-moe: no router with separated top-{k} logits for {out}")
     y = reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize, activation,
                   fusion, 1.0 if alpha is None else alpha,
-                  0.0 if beta is None else beta, limit)
+                  0.0 if beta is None else beta, limit, sparse)
     if limit is not None:
         unclamped = reference(x, router, w1, b1, w2, b2, w3, b3, k, normalize,
                               activation, fusion, alpha, beta, None)
@@ -192,6 +246,8 @@ def build(out, shape, experts, inter, k, activation, normalize=1, fusion=0,
         if value is not None:
             inits.append(numpy_helper.from_array(value, name))
     attrs = {"k": k, "activation_type": activation, "normalize_routing_weights": normalize}
+    if sparse:
+        attrs["use_sparse_mixer"] = 1
     if quant:
         attrs["expert_weight_bits"] = quant["bits"]
         if quant.get("block"):
@@ -251,7 +307,13 @@ def main():
     build(f"{out}/gelu-old-layout-step", (1, 16), 4, 24, 1, "gelu", normalize=0,
           old_layout=True)
     build(f"{out}/swiglu-concat-step", (1, 16), 5, 8, 3, "swiglu", fusion=2)
-    build(f"{out}/sparse-mixer", (6, 16), 4, 8, 2, "silu", extra={"use_sparse_mixer": 1})
+    # Phi-3.5-MoE's block: the sparse mixer's top 2 of 8 experts, silu(fc1) *
+    # fc3; and a decoding step over 16 experts (routed).
+    build(f"{out}/sparse-mixer", (6, 16), 8, 12, 2, "silu", biases=False, fc3=True,
+          sparse=True)
+    build(f"{out}/sparse-mixer-step", (1, 16), 16, 12, 2, "silu", biases=False, fc3=True,
+          sparse=True)
+    build(f"{out}/sparse-mixer-k1", (6, 16), 4, 8, 1, "silu", extra={"use_sparse_mixer": 1})
     build(f"{out}/k0", (6, 16), 4, 8, 0, "silu")
     build(f"{out}/unknown-activation", (6, 16), 4, 8, 2, "tanh")
     build(f"{out}/swiglu-no-fc3", (6, 16), 4, 8, 2, "swiglu", fusion=0, extra={})
