@@ -54,7 +54,15 @@ std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
   func.walk([&](mlir::llm::MatMulOp op) {
     auto weight = op.getRhs().getDefiningOp<mlir::llm::ConstantOp>();
     auto type = llvm::cast<mlir::RankedTensorType>(op.getRhs().getType());
-    if ((weight || mlir::llm::isConstantDequantizedWeight(op.getRhs())) &&
+    // A decoding step's experts, gathered from a constant [E, N, K] table.
+    auto gather = op.getRhs().getDefiningOp<mlir::llm::GatherOp>();
+    bool gathered =
+        gather && gather.getAxis() == 0 && op.getTransposeRhs() &&
+        gather.getData().getDefiningOp<mlir::llm::ConstantOp>() &&
+        llvm::cast<mlir::RankedTensorType>(gather.getData().getType())
+                .getRank() == 3;
+    if ((weight || gathered ||
+         mlir::llm::isConstantDequantizedWeight(op.getRhs())) &&
         !op.getTransposeLhs() && type.getRank() >= 2 && type.hasStaticShape() &&
         (type.getElementType().isF32() || type.getElementType().isF16() ||
          type.getElementType().isBF16()) &&

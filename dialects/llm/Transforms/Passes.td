@@ -479,7 +479,10 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
     `[B.., N, groups]` (per-channel output scales `[B.., 1, N]` in the W8A8
     modes), and a gathered table of rank 3 or more (a decoding step's
     experts, `[E, N, K]` gathered per token) per row of its last dim, the
-    gather reading bytes and scales (counted as `gathered_weights`).
+    gather reading bytes and scales (counted as `gathered_weights`); in
+    int8 mode a product of such gathered experts (read transposed)
+    multiplies the gathered bytes, dequantized by the activation scale
+    times the gathered scales as rows `[.., 1, N]`.
 
     - `mode=w8`: per-row (per output channel) symmetric int8, RTN:
       `s = max|w| / 127`, `q = clamp(roundeven(w / s), -127, 127)`; the op

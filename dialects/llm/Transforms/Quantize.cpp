@@ -504,7 +504,102 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       dequant->erase();
   }
 
+  /// int8 of a product whose rhs is a decoding step's experts gathered from
+  /// a table this pass stored 8-bit (quantizeGather: dequantize(gather(q),
+  /// gather(scales)), rows [E, N, K] read transposed): the activations are
+  /// quantized as for any weight and the product multiplies the gathered
+  /// bytes, dequantized by the activation scale times the gathered
+  /// per-channel scales. Whether it rewrote `op`.
+  FailureOr<bool> quantizeGatheredMatMul(MatMulOp op) {
+    auto dequant = op.getRhs().getDefiningOp<DequantizeOp>();
+    if (mode != "int8" || smoothQuant > 0 || !dequant ||
+        !dequant->hasOneUse() || !op.getTransposeRhs() ||
+        op.getTransposeLhs() || dequant.getZeroPoint() ||
+        dequant.getIsUnsigned() || dequant.getE4m3() ||
+        dequant.getBits() != 8 || dequant.getBlockSize() != 0)
+      return false;
+    auto bytes = dequant.getInput().getDefiningOp<GatherOp>();
+    auto scales = dequant.getScale().getDefiningOp<GatherOp>();
+    if (!bytes || !scales || bytes.getIndices() != scales.getIndices() ||
+        bytes.getAxis() != 0 || scales.getAxis() != 0 ||
+        !bytes.getData().getDefiningOp<ConstantOp>() ||
+        !scales.getData().getDefiningOp<ConstantOp>())
+      return false;
+    auto scaleType = cast<RankedTensorType>(scales.getType());
+    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+    if (!scaleType.hasStaticShape() || scaleType.getRank() < 3 ||
+        scaleType.getShape().back() != 1 || !lhsType.hasStaticShape() ||
+        !lhsType.getElementType().isF32() || !op.getType().hasStaticShape())
+      return false;
+    int64_t k = lhsType.getShape().back();
+    auto absmaxAttr = op->getAttrOfType<DenseF32ArrayAttr>(kActAbsMaxAttrName);
+    bool isStatic = activations == "static";
+    if (isStatic && (!absmaxAttr || absmaxAttr.size() != k))
+      return op.emitOpError()
+             << "needs calibration statistics ('" << kActAbsMaxAttrName
+             << "' of K = " << k
+             << ") for static activation scales; calibrate the model or use "
+                "activations=dynamic";
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value x = op.getLhs();
+    auto i8Type = RankedTensorType::get(lhsType.getShape(), b.getI8Type());
+    // The gathered scales [.., N, 1] as a row per entry, [.., 1, N].
+    SmallVector<int64_t> rowShape(scaleType.getShape());
+    std::swap(rowShape[rowShape.size() - 1], rowShape[rowShape.size() - 2]);
+    Value weightScales = ReshapeOp::create(
+        b, loc, RankedTensorType::get(rowShape, b.getF32Type()), scales);
+    float productScale = op.getScale().convertToFloat();
+    Value quantized, activationScale;
+    if (isStatic) {
+      ArrayRef<float> absmax = absmaxAttr.asArrayRef();
+      float clip = *std::max_element(absmax.begin(), absmax.end());
+      if (calibration == "percentile") {
+        auto percentile = op->getAttrOfType<FloatAttr>(kActPercentileAttrName);
+        if (!percentile)
+          return op.emitOpError() << "needs '" << kActPercentileAttrName
+                                  << "' for percentile calibration";
+        clip = percentile.getValueAsDouble();
+      }
+      float scale = clip > 0 ? clip / 127.0f : 1.0f;
+      quantized = QuantizeOp::create(b, loc, i8Type, x,
+                                     floats(b, loc, {}, {scale}, ""), Value(),
+                                     /*is_unsigned=*/false, /*e4m3=*/false);
+      activationScale = floats(b, loc, {}, {scale * productScale}, "");
+    } else {
+      Value absmax = ReduceMaxOp::create(
+          b, loc, AbsOp::create(b, loc, x),
+          b.getDenseI64ArrayAttr({lhsType.getRank() - 1}), true);
+      Value positive =
+          MaxOp::create(b, loc, absmax, floats(b, loc, {}, {1e-30f}, ""));
+      Value s =
+          DivOp::create(b, loc, positive, floats(b, loc, {}, {127.0f}, ""));
+      quantized = QuantizeOp::create(b, loc, i8Type, x, s, Value(),
+                                     /*is_unsigned=*/false, /*e4m3=*/false);
+      activationScale =
+          productScale == 1.0f
+              ? s
+              : MulOp::create(b, loc, s, floats(b, loc, {}, {productScale}, ""))
+                    .getResult();
+    }
+    Value outputScale = MulOp::create(b, loc, activationScale, weightScales);
+    Value accumulator = QMatMulOp::create(
+        b, loc, quantized, bytes, Value(), Value(), /*lhs_unsigned=*/false,
+        /*rhs_unsigned=*/false, /*transpose_rhs=*/true, /*e4m3=*/false);
+    Value y = DequantizeOp::create(b, loc, op.getType(), accumulator,
+                                   outputScale, Value());
+    y = applyEpilogue(b, loc, op, y);
+    op.replaceAllUsesWith(y);
+    op.erase();
+    dequant.erase();
+    ++numMatMuls;
+    return true;
+  }
+
   LogicalResult quantizeMatMul(MatMulOp op) {
+    FailureOr<bool> gathered = quantizeGatheredMatMul(op);
+    if (failed(gathered) || *gathered)
+      return success(succeeded(gathered));
     materializeDequantized(op);
     widenHalf(op);
     auto weight = op.getRhs().getDefiningOp<ConstantOp>();
@@ -706,10 +801,15 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       if (failed(result))
         return signalPassFailure();
     }
-    // Weights no op reads any more.
+    // Weights no op reads any more; calibration statistics of products
+    // left float.
     module.walk([](ConstantOp op) {
       if (op->use_empty())
         op->erase();
+    });
+    module.walk([](MatMulOp op) {
+      op->removeAttr(kActAbsMaxAttrName);
+      op->removeAttr(kActPercentileAttrName);
     });
     MLIRContext *context = &getContext();
     Builder b(context);

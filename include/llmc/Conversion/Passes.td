@@ -50,7 +50,8 @@ def LLMNPUPartition : Pass<"llm-npu-partition", "::mlir::ModuleOp"> {
     why (with `remarks=true`).
 
     A qmatmul whose rhs is a batched weight (`[B.., N, K]`, a constant or
-    an outlined weight: a mixture of experts' experts) is first split into
+    an outlined weight: a mixture of experts' experts, or a decoding step's
+    experts gathered from one) is first split into
     one 2-D qmatmul per batch entry of its result, each reading its slice
     of the weight, of a batched lhs and of the dequantize scale and bias
     that follow, the per-tensor quantization of the activations redone on

@@ -174,8 +174,9 @@ std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
     return std::string("dynamic shapes");
   if (rhs.getRank() != 2)
     return std::string("a batched rhs that is not a weight (the array's "
-                       "weights are one matrix; a weight's batch entries "
-                       "are split into products of their own)");
+                       "weights are one matrix; a weight's batch entries, "
+                       "or gathered ones', are split into products of "
+                       "their own)");
   kernel.matmul = op;
   kernel.k = lhs.getShape().back();
   kernel.n = op.getType().getShape().back();
@@ -267,7 +268,8 @@ Value batchEntry(OpBuilder &b, Location loc, Value value,
 }
 
 /// Splits a product whose rhs is a batched weight ([B.., N, K]: a mixture
-/// of experts' experts, the array holding one matrix at a time) into one
+/// of experts' experts, or a decoding step's experts gathered from them;
+/// the array holds one matrix at a time) into one
 /// 2-D product per batch entry of its result, each with its slice of the
 /// dequantize and bias add that follow, joined by a concat. The new
 /// products are then offloaded like any other. Returns whether it split.
@@ -275,9 +277,11 @@ bool unbatch(llm::QMatMulOp op, bool remarks) {
   auto lhs = dyn_cast<RankedTensorType>(op.getLhs().getType());
   auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
   RankedTensorType result = op.getType();
+  // A weight, or a decoding step's experts gathered from one.
+  auto gather = op.getRhs().getDefiningOp<llm::GatherOp>();
+  bool weight = isWeight(op.getRhs()) || (gather && isWeight(gather.getData()));
   if (!isStatic(lhs) || !isStatic(rhs) || !result.hasStaticShape() ||
-      rhs.getRank() < 3 || !isWeight(op.getRhs()) || op.getE4m3() ||
-      op.getRhsUnsigned() ||
+      rhs.getRank() < 3 || !weight || op.getE4m3() || op.getRhsUnsigned() ||
       (op.getRhsZeroPoint() && !isZeroConstant(op.getRhsZeroPoint())))
     return false;
   if (Value zero = op.getLhsZeroPoint())

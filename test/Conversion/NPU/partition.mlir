@@ -140,7 +140,7 @@ func.func @host(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %z: tensor<4x1xi8>, %
   %1 = llm.qmatmul %a, %w rhs_zero_point %wz : (tensor<4x32xi8>, tensor<32x64xi8>, tensor<i8>) -> tensor<4x64xi32>
   // expected-remark@+1 {{stays on the host: unsigned weights (the array's weights are signed int8)}}
   %2 = llm.qmatmul %a, %w {rhs_unsigned} : (tensor<4x32xi8>, tensor<32x64xi8>) -> tensor<4x64xi32>
-  // expected-remark@+1 {{stays on the host: a batched rhs that is not a weight (the array's weights are one matrix; a weight's batch entries are split into products of their own)}}
+  // expected-remark@+1 {{stays on the host: a batched rhs that is not a weight (the array's weights are one matrix; a weight's batch entries, or gathered ones', are split into products of their own)}}
   %3 = llm.qmatmul %a, %b : (tensor<4x32xi8>, tensor<3x32x64xi8>) -> tensor<3x4x64xi32>
   return %0, %1, %2, %3 : tensor<4x64xi32>, tensor<4x64xi32>, tensor<4x64xi32>, tensor<3x4x64xi32>
 }

@@ -246,10 +246,27 @@ func.func @experts(%x: tensor<1x4x3xf32>) -> tensor<2x4x2xf32> {
 // W8: %[[S:.*]] = llm.gather %{{.*}}, %arg1 {axis = 0 : i64} : (tensor<3x2x1xf32>, tensor<1x2xi64>) -> tensor<1x2x2x1xf32>
 // W8: %[[W:.*]] = llm.dequantize %[[Q]], %[[S]] : (tensor<1x2x2x4xi8>, tensor<1x2x2x1xf32>) -> tensor<1x2x2x4xf32>
 // W8: llm.matmul %arg0, %[[W]] {transpose_rhs = true}
+// int8 multiplies the gathered bytes: the activations quantized as for any
+// weight, the product dequantized by their scale times the gathered
+// per-channel scales, as a row per entry.
+// DYN-LABEL: func @gathered_experts
+// DYN: %[[Q:.*]] = llm.gather %{{.*}}, %arg1 {axis = 0 : i64} : (tensor<3x2x4xi8>, tensor<1x2xi64>) -> tensor<1x2x2x4xi8>
+// DYN: %[[S:.*]] = llm.gather %{{.*}}, %arg1 {axis = 0 : i64} : (tensor<3x2x1xf32>, tensor<1x2xi64>) -> tensor<1x2x2x1xf32>
+// DYN: %[[ROWS:.*]] = llm.reshape %[[S]] : (tensor<1x2x2x1xf32>) -> tensor<1x2x1x2xf32>
+// DYN: %[[XS:.*]] = llm.div %{{.*}}, %{{.*}} : (tensor<1x2x1x1xf32>, tensor<f32>) -> tensor<1x2x1x1xf32>
+// DYN: %[[XQ:.*]] = llm.quantize %arg0, %[[XS]] : (tensor<1x2x1x4xf32>, tensor<1x2x1x1xf32>) -> tensor<1x2x1x4xi8>
+// DYN: %[[OS:.*]] = llm.mul %[[XS]], %[[ROWS]] : (tensor<1x2x1x1xf32>, tensor<1x2x1x2xf32>) -> tensor<1x2x1x2xf32>
+// DYN: %[[ACC:.*]] = llm.qmatmul %[[XQ]], %[[Q]] {transpose_rhs = true} : (tensor<1x2x1x4xi8>, tensor<1x2x2x4xi8>) -> tensor<1x2x1x2xi32>
+// DYN: llm.dequantize %[[ACC]], %[[OS]] : (tensor<1x2x1x2xi32>, tensor<1x2x1x2xf32>) -> tensor<1x2x1x2xf32>
+// Static: the calibrated maximum (4) / 127.
+// STATIC-LABEL: func @gathered_experts
+// STATIC: llm.quantize %arg0, %{{.*}} : (tensor<1x2x1x4xf32>, tensor<f32>) -> tensor<1x2x1x4xi8>
+// STATIC: llm.constant dense<0.0314{{[0-9]*}}> : tensor<f32>
+// STATIC: llm.qmatmul %{{.*}}, %{{.*}} {transpose_rhs = true} : (tensor<1x2x1x4xi8>, tensor<1x2x2x4xi8>) -> tensor<1x2x1x2xi32>
 func.func @gathered_experts(%x: tensor<1x2x1x4xf32>, %ids: tensor<1x2xi64>) -> tensor<1x2x1x2xf32> {
   %t = llm.constant dense<[[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]], [[-1.0, 0.5, 0.25, 2.0], [3.0, 1.0, -6.0, 1.5]], [[0.0, 0.0, 1.0, -1.0], [2.0, 2.0, 2.0, 2.0]]]> : tensor<3x2x4xf32>
   %w = llm.gather %t, %ids {axis = 0 : i64} : (tensor<3x2x4xf32>, tensor<1x2xi64>) -> tensor<1x2x2x4xf32>
-  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<1x2x1x4xf32>, tensor<1x2x2x4xf32>) -> tensor<1x2x1x2xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true, llm.act_absmax = array<f32: 1.0, 2.0, 4.0, 0.5>, llm.act_percentile = 3.0 : f32} : (tensor<1x2x1x4xf32>, tensor<1x2x2x4xf32>) -> tensor<1x2x1x2xf32>
   return %y : tensor<1x2x1x2xf32>
 }
 
