@@ -36,7 +36,7 @@ config.environment["LLMC_CPU_OPT_LEVEL"] = os.environ.get("LLMC_CPU_OPT_LEVEL", 
 config.environment["LLMC_EXPORT_CACHE"] = os.environ.get(
     "LLMC_EXPORT_CACHE", os.path.join(config.llmc_obj_root, "test", "export-cache"))
 
-tools = ["llm-opt", "llm-translate", "llm-compile", "llm-run", "llm-hls-check"]
+tools = ["llm-opt", "llm-translate", "llm-compile", "llm-run", "llm-ptx-run", "llm-hls-check"]
 llvm_config.add_tool_substitutions(tools, [config.llmc_tools_dir])
 
 
@@ -60,5 +60,8 @@ ptxas = shutil.which("ptxas") or (
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+# A C compiler builds the stand-in CUDA driver (Target/PTX/fake-cuda.test).
+if shutil.which("cc"):
+    config.available_features.add("cc")
 if os.path.exists("/dev/nvidia0") or os.environ.get("LLMC_CUDA_GPU"):
     config.available_features.add("cuda-gpu")

@@ -297,6 +297,44 @@ def prepare_checks(build, folder, work, sm90a, sm90a_one_sm):
     return checks
 
 
+def preflight(folder):
+    """ptxas -v on every artifact's PTX for the arch it names (what the
+    driver's JIT would do on the GPU machine, caught here): per artifact,
+    the most registers of a kernel, the spilled bytes and ptxas's
+    performance advisories. Raises if ptxas rejects one; {} without ptxas."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import re
+    import ptx_resources
+    ptxas = ptx_resources.find_ptxas(None)
+    if not ptxas:
+        print("bench_gpu: no ptxas here: the PTX is not assembled before the GPU run",
+              flush=True)
+        return {}
+    print(f"bench_gpu: ptxas preflight ({ptxas})", flush=True)
+    report = {}
+    for name in sorted(os.listdir(folder)):
+        ptx = os.path.join(folder, name, "model.ptx")
+        if not os.path.exists(ptx):
+            continue
+        with open(ptx) as f:
+            arch = re.search(r"^\.target\s+(\w+)", f.read(), re.M).group(1)
+        proc = subprocess.run([ptxas, f"-arch={arch}", "-v", ptx, "-o", os.devnull],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            first = (proc.stderr.strip().splitlines() or ["(no message)"])[0]
+            raise RuntimeError(f"ptxas -arch={arch} rejects {ptx}: {first}")
+        kernels = ptx_resources.parse(proc.stdout + proc.stderr)
+        report[name] = {
+            "arch": arch, "kernels": len(kernels),
+            "max_registers": max((k["registers"] for k in kernels.values()), default=0),
+            "spill_bytes": sum(k["spill_stores"] + k["spill_loads"] for k in kernels.values()),
+            "advisories": sorted({a for k in kernels.values() for a in k["advisories"]})}
+    spilling = [n for n, r in report.items() if r["spill_bytes"]]
+    print(f"bench_gpu: ptxas assembled {len(report)} artifacts; spills in "
+          f"{', '.join(spilling) if spilling else 'none'}", flush=True)
+    return report
+
+
 def prepare(args):
     import torch
     import export_models as em
@@ -432,6 +470,11 @@ def prepare(args):
                                  keep_weights=False, desc=desc, flags=flags)
                 index["timed"].append({"name": name + suffix, "kind": "gpt2",
                                        "tokens": tokens})
+        index["ptxas"] = preflight(folder)
+        # The C++ runner (llm-run --target ptx's, without the compiler):
+        # --run also checks and times the artifacts with it.
+        os.makedirs(os.path.join(folder, "bin"), exist_ok=True)
+        shutil.copy(tool(build, "llm-ptx-run"), os.path.join(folder, "bin", "llm-ptx-run"))
     with open(os.path.join(folder, "prepared.json"), "w") as f:
         json.dump(index, f, indent=2)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
@@ -444,15 +487,15 @@ def prepare(args):
 # ---------------------------------------------------------------------------
 
 def ms(key):
-    return lambda r: "failed" if r[key] is None else f"{r[key] * 1e3:.3f}"
+    return lambda r: "failed" if r.get(key) is None else f"{r[key] * 1e3:.3f}"
 
 
 def rate(key):
-    return lambda r: "failed" if r[key] is None else f"{r[key]:.1f}"
+    return lambda r: "failed" if r.get(key) is None else f"{r[key]:.1f}"
 
 
 def ratio(num, den):
-    return lambda r: ("-" if r[num] is None or r[den] is None
+    return lambda r: ("-" if r.get(num) is None or r.get(den) is None
                       else f"{r[num] / r[den]:.2f}")
 
 
@@ -475,21 +518,26 @@ TABLES = {
                   ("TFLOP/s", 8, rate("llmc_tflops")), ("SDPA bf16 ms", 13, ms("sdpa_bf16_s")),
                   ("TFLOP/s", 8, rate("sdpa_tflops")),
                   ("SDPA/llmc", 10, ratio("sdpa_bf16_s", "llmc_s"))],
-    "gpt2_small": [("GPT-2 small", 14, lambda r: r["name"]), ("llmc ms", 9, ms("llmc_s")),
+    "gpt2_small": [("GPT-2 small", 18, lambda r: r["name"]), ("llmc ms", 9, ms("llmc_s")),
                    ("eager ms", 9, ms("torch_eager_bf16_s")),
                    ("compile ms", 11, ms("torch_compile_bf16_s")),
-                   ("eager/llmc", 11, ratio("torch_eager_bf16_s", "llmc_s"))],
+                   ("eager/llmc", 11, ratio("torch_eager_bf16_s", "llmc_s")),
+                   ("compile/llmc", 13, ratio("torch_compile_bf16_s", "llmc_s"))],
 }
 
 
 def print_table(kind, rows):
-    """TABLES[kind] of `rows`, after a blank line (nothing without rows)."""
+    """TABLES[kind] of `rows`, after a blank line (nothing without rows);
+    a row that could not run is followed by why."""
     if not rows:
         return
     columns = TABLES[kind]
     print("\n" + " ".join(f"{title:>{width}}" for title, width, _ in columns))
     for r in rows:
         print(" ".join(f"{cell(r):>{width}}" for _, width, cell in columns), flush=True)
+        for why in ("error", "reference_error"):
+            if r.get(why):
+                print(f"    {r['name']}: {why.replace('_', ' ')}: {r[why]}", flush=True)
 
 
 def torch_time(fn, repeats=20):
@@ -522,47 +570,326 @@ def gpu_unavailable():
     return None
 
 
-def llmc_seconds(folder, name, repeats=10):
+def llmc_runner(folder, name, random=True):
     import ptx_runner
     plan = ptx_runner.Plan(os.path.join(folder, name))
-    plan.check(need_weights=False)
-    runner = ptx_runner.Runner(plan, random_weights=True)
-    runner.set_inputs(ptx_runner.random_inputs(plan))
+    plan.check(need_weights=not random)
+    return ptx_runner.Runner(plan, random_weights=random), ptx_runner
+
+
+def llmc_seconds(folder, name, repeats=10):
+    runner, ptx_runner = llmc_runner(folder, name)
+    runner.set_inputs(ptx_runner.random_inputs(runner.plan))
     runner.capture()
     return min(runner.time(repeats))
 
 
-def run_checks(folder, checks):
+def check_row(folder, check):
+    """Runs check-NAME on its inputs and compares with its reference."""
     import numpy as np
-    import ptx_runner
-    failed = 0
-    print(f"{'check':>12} {'result':>8} {'max |diff|':>11} {'tolerance':>10}")
-    rows = []
-    for check in checks:
-        art = os.path.join(folder, "check-" + check["name"])
-        plan = ptx_runner.Plan(art)
-        plan.check()
-        runner = ptx_runner.Runner(plan)
-        runner.set_inputs({n: np.load(os.path.join(art, f)) for n, f in check["inputs"].items()})
-        runner.forward()
-        runner.stream.synchronize()
-        got = runner.outputs()[check["output"]].astype(np.float64)
-        expected = np.load(os.path.join(art, "expected.npy")).astype(np.float64)
-        tol = check["tol"]
-        ok = got.shape == expected.shape and np.allclose(got, expected, rtol=tol, atol=tol)
-        diff = float(np.nanmax(np.abs(got - expected))) if got.shape == expected.shape else float("nan")
-        failed += not ok
-        rows.append({"name": check["name"], "ok": bool(ok), "max_abs_diff": diff, "tol": tol})
-        print(f"{check['name']:>12} {'ok' if ok else 'FAILED':>8} {diff:>11.3g} {tol:>10g}")
-    return rows, failed
+    art = os.path.join(folder, "check-" + check["name"])
+    runner, _ = llmc_runner(folder, "check-" + check["name"], random=False)
+    runner.set_inputs({n: np.load(os.path.join(art, f)) for n, f in check["inputs"].items()})
+    runner.forward()
+    runner.stream.synchronize()
+    got = runner.outputs()[check["output"]].astype(np.float64)
+    expected = np.load(os.path.join(art, "expected.npy")).astype(np.float64)
+    tol = check["tol"]
+    same = got.shape == expected.shape
+    ok = same and bool(np.allclose(got, expected, rtol=tol, atol=tol))
+    row = {"name": check["name"], "ok": ok, "tol": tol,
+           "max_abs_diff": float(np.nanmax(np.abs(got - expected))) if same else None}
+    if same:
+        bad = ~np.isclose(got, expected, rtol=tol, atol=tol)
+        row["mismatched"] = int(bad.sum())
+        row["elements"] = int(got.size)
+        row["max_abs_expected"] = float(np.nanmax(np.abs(expected)))
+    else:
+        row["error"] = f"output shape {list(got.shape)}, expected {list(expected.shape)}"
+    ptx_run = cpp_runner(folder, "check-" + check["name"],
+                         [f"--input={n}={os.path.join(art, f)}"
+                          for n, f in check["inputs"].items()]
+                         + [f"--expect={check['output']}={os.path.join(art, 'expected.npy')}",
+                            f"--rtol={tol}", f"--atol={tol}"])
+    if ptx_run:
+        row["llm_ptx_run"] = ptx_run
+    return row
+
+
+def cpp_runner(folder, name, flags, timeout=60):
+    """The artifact through bin/llm-ptx-run (the C++ CUDA runner) if the
+    folder has it: {"status": ok | mismatch | error, "ms": best forward,
+    "line": what it said}."""
+    binary = os.path.join(folder, "bin", "llm-ptx-run")
+    if not os.path.exists(binary):
+        return None
+    try:
+        done = subprocess.run([binary, os.path.join(folder, name)] + flags,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": "error", "line": f"no result in {timeout} s"}
+    except OSError as error:
+        return {"status": "error", "line": str(error)}
+    result = {"status": {0: "ok", 1: "mismatch"}.get(done.returncode, "error")}
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    for line in lines:
+        if " forward " in line and "ms best" in line:
+            result["ms"] = float(line.split(" forward ")[1].split()[0])
+    result["line"] = next((ln for ln in lines if "matches" in ln or "failed" in ln
+                           or "error" in ln), lines[-1] if lines else "")[:300]
+    return result
+
+
+def profile_row(folder, name, top=12):
+    """Each launch of NAME timed alone (events around it, no graph): the
+    kernels that take the forward's time, summed per kernel name."""
+    runner, ptx_runner = llmc_runner(folder, name)
+    runner.set_inputs(ptx_runner.random_inputs(runner.plan))
+    cp = runner.cp
+    per_kernel, launches = {}, []
+    with runner.stream:
+        for repeat in range(2):  # the first pass loads and warms up
+            events = []
+            for call, function, args in zip(runner.plan.calls, runner.functions, runner.args):
+                start, stop = cp.cuda.Event(), cp.cuda.Event()
+                start.record(runner.stream)
+                function(tuple(call["grid"]), tuple(call["block"]), args,
+                         shared_mem=call.get("shared_bytes", 0))
+                stop.record(runner.stream)
+                events.append((call, start, stop))
+            runner.stream.synchronize()
+        for call, start, stop in events:
+            seconds = cp.cuda.get_elapsed_time(start, stop) * 1e-3
+            launches.append(seconds)
+            entry = per_kernel.setdefault(call["kernel"], {"kernel": call["kernel"], "s": 0.0,
+                                                          "launches": 0,
+                                                          "grid": call["grid"],
+                                                          "block": call["block"],
+                                                          "shared_bytes":
+                                                          call.get("shared_bytes", 0)})
+            entry["s"] += seconds
+            entry["launches"] += 1
+    kernels = sorted(per_kernel.values(), key=lambda e: -e["s"])
+    return {"name": name, "launches": len(launches), "sum_s": sum(launches),
+            "kernels": kernels[:top]}
+
+
+def reference(refs, key, make):
+    if key not in refs:
+        refs[key] = make()
+    return refs[key]
+
+
+def gpt2_model(refs):
+    import torch
+    import export_models as em
+
+    def make():
+        torch.manual_seed(0)
+        config = em.GPT2Config(**GPT2_SMALL)
+        return config, em.GPT2(config).eval().cuda()
+    return reference(refs, "gpt2-model", make)
+
+
+def timed_row(folder, entry, refs):
+    """llmc's time for one prepared artifact and the reference it is
+    compared with (cuBLAS, SDPA, PyTorch eager); a reference that fails
+    leaves llmc's time and says why in reference_error."""
+    kind, name = entry["kind"], entry["name"]
+    row = dict(entry)
+    row["llmc_s"] = llmc_seconds(folder, name, repeats=5 if kind == "gpt2" else 10)
+    if name in CPP_TIMED:
+        ptx_run = cpp_runner(folder, name, ["--random-weights", "--random-inputs",
+                                            "--repeats=10"])
+        if ptx_run:
+            row["llm_ptx_run"] = ptx_run
+    try:
+        reference_row(row, entry, refs)
+    except Exception as error:  # noqa: BLE001 (recorded; llmc's time stands)
+        row["reference_error"] = f"{type(error).__name__}: {str(error)[:300]}"
+    return row
+
+
+def reference_row(row, entry, refs):
+    import torch
+    import torch.nn.functional as F
+    kind, ours = entry["kind"], row["llmc_s"]
+    if kind == "gpt2":
+        config, model = gpt2_model(refs)
+        tokens = entry["tokens"]
+        ids = torch.randint(0, config.vocab_size, (1, tokens), device="cuda")
+
+        def eager():
+            with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+                return model(ids)
+        row["torch_eager_bf16_s"] = reference(refs, ("eager", tokens),
+                                              lambda: torch_time(eager, repeats=10))
+    elif kind == "gemm":
+        n = entry["n"]
+
+        def cublas():
+            a, b = torch.randn(n, n, device="cuda"), torch.randn(n, n, device="cuda")
+            ab, bb = a.bfloat16(), b.bfloat16()
+            return torch_time(lambda: ab @ bb), torch_time(lambda: a @ b)
+        flops = 2.0 * n ** 3
+        row["llmc_tflops"] = flops / ours * 1e-12
+        row["cublas_bf16_s"], row["cublas_fp32_s"] = reference(refs, ("gemm", n), cublas)
+        row["cublas_bf16_tflops"] = flops / row["cublas_bf16_s"] * 1e-12
+    elif kind == "gemm-int8":
+        n = entry["n"]
+
+        def cublas():
+            a = torch.randint(-128, 128, (n, n), device="cuda", dtype=torch.int8)
+            b = torch.randint(-128, 128, (n, n), device="cuda", dtype=torch.int8)
+            return torch_time(lambda: torch._int_mm(a, b))
+        row["llmc_tops"] = 2.0 * n ** 3 / ours * 1e-12
+        row["cublas_int8_s"] = reference(refs, ("int8", n), cublas)
+        row["cublas_int8_tops"] = 2.0 * n ** 3 / row["cublas_int8_s"] * 1e-12
+    elif kind == "attention":
+        seq, heads, dim = entry["seq"], entry["heads"], entry["head_dim"]
+
+        def sdpa():
+            q, k, v = (torch.randn(1, heads, seq, dim, device="cuda").bfloat16()
+                       for _ in range(3))
+            return torch_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+        flops = 4.0 * heads * seq * seq * dim / 2  # causal: half the scores
+        row["llmc_tflops"] = flops / ours * 1e-12
+        row["sdpa_bf16_s"] = reference(refs, ("sdpa", seq, heads, dim), sdpa)
+        row["sdpa_tflops"] = flops / row["sdpa_bf16_s"] * 1e-12
+
+
+def compile_row(entry, refs):
+    """torch.compile's time for GPT-2 small over `tokens` tokens."""
+    import torch
+    config, model = gpt2_model(refs)
+    compiled = reference(refs, "gpt2-compiled", lambda: torch.compile(model))
+    ids = torch.randint(0, config.vocab_size, (1, entry["tokens"]), device="cuda")
+
+    def fast():
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+            return compiled(ids)
+    return {"tokens": entry["tokens"], "torch_compile_bf16_s": torch_time(fast, repeats=10)}
+
+
+# Timed also through llm-ptx-run (the C++ runner), against the CuPy one.
+CPP_TIMED = ("gemm-4096", "gemm-4096-bf16", "gemm-4096-bf16-wgmma", "attention-bf16",
+             "gpt2-prefill", "gpt2-decode")
+
+# Work items, in the order --run takes them: the checks, then what the
+# issue's targets are read from (GEMM at 4096, attention, the GPT-2
+# forward), then the rest; torch.compile (slow to compile) last.
+PRIORITY = ("gemm-4096", "attention", "gpt2-prefill", "gpt2-decode")
+
+
+def work_items(index, profiles=("gpt2-prefill", "gpt2-decode")):
+    timed = index["timed"]
+
+    def rank(entry):
+        name = entry["name"]
+        for i, prefix in enumerate(PRIORITY):
+            if name == prefix:
+                return (i, 0)
+            if name.startswith(prefix):
+                return (len(PRIORITY) + i, 0)
+        return (2 * len(PRIORITY), 0)
+    items = [{"what": "check", "entry": c, "timeout": 120} for c in index["checks"]]
+    items += [{"what": "timed", "entry": e, "timeout": 120}
+              for e in sorted(timed, key=rank)]
+    names = {e["name"] for e in timed}
+    items += [{"what": "profile", "entry": {"name": p}, "timeout": 90}
+              for p in profiles if p in names]
+    for tokens in sorted({e["tokens"] for e in timed if e["kind"] == "gpt2"}, reverse=True):
+        items.append({"what": "compile", "entry": {"name": f"compile-{tokens}",
+                                                   "tokens": tokens}, "timeout": 240})
+    return items
+
+
+def context_healthy():
+    try:
+        import cupy as cp
+        cp.cuda.runtime.deviceSynchronize()
+        return int(cp.arange(4).sum().item()) == 6
+    except Exception:  # noqa: BLE001 (a sticky CUDA error)
+        return False
+
+
+def worker(args):
+    """Runs the work items from --first on, one JSON line per item into
+    --log; exits 3 when a failure leaves the CUDA context unusable, so the
+    parent starts a fresh process at the next item."""
+    folder = args.worker
+    with open(os.path.join(folder, "prepared.json")) as f:
+        items = work_items(json.load(f))
+    refs = {}
+    with open(args.log, "a") as log:
+        def emit(record):
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+        for i in range(args.first, len(items)):
+            if time.time() > args.deadline:
+                return 0
+            item = items[i]
+            emit({"start": i})
+            began = time.time()
+            try:
+                what, entry = item["what"], item["entry"]
+                if what == "check":
+                    row = check_row(folder, entry)
+                elif what == "timed":
+                    row = timed_row(folder, entry, refs)
+                elif what == "profile":
+                    row = profile_row(folder, entry["name"])
+                else:
+                    row = compile_row(entry, refs)
+                row["name"] = entry["name"]
+            except Exception as error:  # noqa: BLE001 (recorded, the run goes on)
+                row = {"name": item["entry"]["name"],
+                       "error": f"{type(error).__name__}: {str(error)[:400]}"}
+            row["wall_s"] = round(time.time() - began, 2)
+            emit({"done": i, "row": row})
+            print(f"bench_gpu: [{i + 1}/{len(items)}] {item['what']} {row['name']}: "
+                  + summary(item["what"], row), flush=True)
+            if row.get("error") and not context_healthy():
+                return 3
+    return 0
+
+
+def summary(what, row):
+    if row.get("error"):
+        return "ERROR " + row["error"]
+    cpp = row.get("llm_ptx_run")
+    cpp = (f"; llm-ptx-run {cpp['status']}"
+           + (f" {cpp['ms']:.3f} ms" if "ms" in cpp else "")
+           + ("" if cpp["status"] == "ok" else f" ({cpp['line']})")) if cpp else ""
+    if what == "check":
+        diff = row.get("max_abs_diff")
+        return (f"{'ok' if row['ok'] else 'FAILED'} max |diff| "
+                f"{'-' if diff is None else f'{diff:.3g}'} (tolerance {row['tol']:g})" + cpp)
+    if what == "profile":
+        top = row["kernels"][0] if row["kernels"] else None
+        return (f"{row['launches']} launches, {row['sum_s'] * 1e3:.3f} ms summed"
+                + (f"; slowest {top['kernel']} {top['s'] * 1e3:.3f} ms" if top else ""))
+    if what == "compile":
+        return f"{row['torch_compile_bf16_s'] * 1e3:.3f} ms"
+    ref = next((f"; {label} {row[key] * 1e3:.3f} ms" for key, label in (
+        ("cublas_bf16_s", "cuBLAS bf16"), ("cublas_int8_s", "cuBLASLt int8"),
+        ("sdpa_bf16_s", "SDPA"), ("torch_eager_bf16_s", "eager")) if row.get(key)), "")
+    if row.get("reference_error"):
+        ref = f"; reference: {row['reference_error']}"
+    return f"{row['llmc_s'] * 1e3:.3f} ms ({row['wall_s']} s){ref}{cpp}"
 
 
 def run(args):
+    """Runs the work items in worker processes (a kernel that faults or
+    hangs costs its item, not the run), each item under its own time limit
+    and all of them under --deadline seconds; writes --json after every
+    item."""
     folder = args.run
     try:
         with open(os.path.join(folder, "prepared.json")) as f:
             index = json.load(f)
-    except (OSError, ValueError) as error:
+        items = work_items(index)
+    except (OSError, ValueError, KeyError) as error:
         print(f"bench_gpu: error: {folder} is not a prepared folder ({error}); "
               "run --prepare where llmc is built", file=sys.stderr)
         return 2
@@ -571,95 +898,134 @@ def run(args):
         print(f"bench_gpu: skipped, no GPU to measure on: {why}")
         return 0
     import torch
-    import torch.nn.functional as F
-    import export_models as em
-    torch.manual_seed(0)
     results = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
-               "prepared": index.get("prepared")}
-    print(f"GPU: {results['gpu']}, artifacts prepared {index.get('prepared')}\n", flush=True)
-    results["checks"], failed = run_checks(folder, index["checks"])
+               "prepared": index.get("prepared"), "torch": torch.__version__}
+    try:
+        import cupy
+        results["cupy"] = cupy.__version__
+        results["driver"] = cupy.cuda.runtime.driverGetVersion()
+    except Exception:  # noqa: BLE001
+        pass
+    print(f"GPU: {results['gpu']}, artifacts prepared {index.get('prepared')}, "
+          f"{len(items)} items\n", flush=True)
+    deadline = time.time() + args.deadline
+    rows = [None] * len(items)
+    log = tempfile.NamedTemporaryFile(prefix="bench_gpu.", suffix=".jsonl", delete=False).name
 
-    gemm = []
-    for entry in (e for e in index["timed"] if e["kind"] == "gemm"):
-        n = entry["n"]
-        ours = llmc_seconds(folder, entry["name"])
-        a, b = torch.randn(n, n, device="cuda"), torch.randn(n, n, device="cuda")
-        ab, bb = a.bfloat16(), b.bfloat16()
-        bf16 = torch_time(lambda: ab @ bb)
-        f32 = torch_time(lambda: a @ b)
-        flops = 2.0 * n ** 3
-        gemm.append({"n": n, "kernel": entry.get("kernel", "mma.sync"),
-                     "dtype": entry.get("dtype", "f32"), "llmc_s": ours,
-                     "cublas_bf16_s": bf16, "cublas_fp32_s": f32,
-                     "llmc_tflops": flops / ours * 1e-12,
-                     "cublas_bf16_tflops": flops / bf16 * 1e-12})
-    print_table("gemm", gemm)
-    results["gemm"] = gemm
+    def write_json():
+        if args.json:
+            results["rows"] = rows
+            assemble(results, items, rows)
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
 
-    int8 = []
-    for entry in (e for e in index["timed"] if e["kind"] == "gemm-int8"):
-        n = entry["n"]
-        ours = llmc_seconds(folder, entry["name"])
-        a = torch.randint(-128, 128, (n, n), device="cuda", dtype=torch.int8)
-        b = torch.randint(-128, 128, (n, n), device="cuda", dtype=torch.int8)
-        try:
-            cublas = torch_time(lambda: torch._int_mm(a, b))
-        except (AttributeError, RuntimeError):
-            cublas = float("nan")
-        ops = 2.0 * n ** 3
-        int8.append({"n": n, "kernel": entry.get("kernel", "mma.sync"), "llmc_s": ours,
-                     "cublas_int8_s": cublas,
-                     "llmc_tops": ops / ours * 1e-12, "cublas_int8_tops": ops / cublas * 1e-12})
-    print_table("gemm_int8", int8)
-    results["gemm_int8"] = int8
-
-    attention = []
-    for entry in (e for e in index["timed"] if e["kind"] == "attention"):
-        seq, heads, dim = entry["seq"], entry["heads"], entry["head_dim"]
-        ours = llmc_seconds(folder, entry["name"])
-        q, k, v = (torch.randn(1, heads, seq, dim, device="cuda").bfloat16() for _ in range(3))
-        sdpa = torch_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
-        flops = 4.0 * heads * seq * seq * dim / 2  # causal: half the scores
-        attention.append({"seq": seq, "heads": heads, "head_dim": dim,
-                          "dtype": entry.get("dtype", "f32"), "llmc_s": ours,
-                          "sdpa_bf16_s": sdpa, "llmc_tflops": flops / ours * 1e-12,
-                          "sdpa_tflops": flops / sdpa * 1e-12})
-    print_table("attention", attention)
-    results["attention"] = attention
-
-    gpt2 = [e for e in index["timed"] if e["kind"] == "gpt2"]
-    if gpt2:
-        config = em.GPT2Config(**GPT2_SMALL)
-        model = em.GPT2(config).eval().cuda()
-        compiled = torch.compile(model)
-        rows = []
-        for entry in gpt2:
-            # A row that cannot run (an FP8 artifact's PTX 8.4 on an older
-            # driver) says why and leaves the others measured.
-            try:
-                ours = llmc_seconds(folder, entry["name"], repeats=5)
-            except Exception as error:  # noqa: BLE001 (any runner failure)
-                print(f"bench_gpu: {entry['name']}: {error}", flush=True)
-                ours = None
-            ids = torch.randint(0, config.vocab_size, (1, entry["tokens"]), device="cuda")
-
-            def eager():
-                with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-                    return model(ids)
-
-            def fast():
-                with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-                    return compiled(ids)
-
-            rows.append({"name": entry["name"], "tokens": entry["tokens"], "llmc_s": ours,
-                         "torch_eager_bf16_s": torch_time(eager, repeats=10),
-                         "torch_compile_bf16_s": torch_time(fast, repeats=10)})
-        print_table("gpt2_small", rows)
-        results["gpt2_small"] = rows
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    read = 0
+    first = 0
+    while first < len(items) and time.time() < deadline:
+        if first:
+            print(f"bench_gpu: a new worker from item {first + 1}", flush=True)
+        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", folder,
+                                 "--first", str(first), "--log", log,
+                                 "--deadline-at", str(deadline)])
+        current, started = None, time.time()
+        while True:
+            finished = proc.poll() is not None
+            with open(log) as f:
+                lines = f.read().splitlines()
+            for line in lines[read:]:
+                record = json.loads(line)
+                if "start" in record:
+                    current, started = record["start"], time.time()
+                else:
+                    rows[record["done"]] = record["row"]
+                    current = None
+                    write_json()
+            read = len(lines)
+            if finished:
+                break
+            limit = (args.item_timeout or items[current]["timeout"]) if current is not None \
+                else max(args.item_timeout or 0, 180)
+            if time.time() - started > limit or time.time() > deadline + 30:
+                proc.kill()
+                proc.wait()
+                if current is not None:
+                    rows[current] = {"name": items[current]["entry"]["name"],
+                                     "error": f"no result in {limit} s (killed)"}
+                    print(f"bench_gpu: [{current + 1}/{len(items)}] "
+                          f"{items[current]['entry']['name']}: killed after {limit} s",
+                          flush=True)
+                    write_json()
+                break
+            time.sleep(0.2)
+        if current is not None and rows[current] is None:
+            # The worker died inside an item (a segfault, say).
+            rows[current] = {"name": items[current]["entry"]["name"],
+                             "error": f"the worker exited with {proc.returncode}"}
+            print(f"bench_gpu: [{current + 1}/{len(items)}] "
+                  f"{items[current]['entry']['name']}: the worker exited with "
+                  f"{proc.returncode}", flush=True)
+            write_json()
+        done = [i for i, r in enumerate(rows) if r is not None]
+        first = (max(done) + 1) if done else len(items)
+        if proc.returncode == 0 and first < len(items) and time.time() < deadline:
+            break  # the worker stopped at the deadline
+    skipped = sum(r is None for r in rows)
+    if skipped:
+        print(f"bench_gpu: {skipped} items not run (deadline {args.deadline} s)")
+    assemble(results, items, rows)
+    write_json()
+    checks = results["checks"]
+    if checks:
+        print(f"\n{'check':>22} {'result':>8} {'max |diff|':>11} {'tolerance':>10} "
+              f"{'llm-ptx-run':>12}")
+        for r in checks:
+            diff = r.get("max_abs_diff")
+            cpp = (r.get("llm_ptx_run") or {}).get("status", "-")
+            print(f"{r['name']:>22} {'ok' if r.get('ok') else 'FAILED':>8} "
+                  f"{'-' if diff is None else f'{diff:.3g}':>11} {r.get('tol', 0):>10g} "
+                  f"{cpp:>12}")
+            if r.get("error"):
+                print(f"    {r['error']}")
+    for kind in ("gemm", "gemm_int8", "attention", "gpt2_small"):
+        print_table(kind, results[kind])
+    for profile in results["profiles"]:
+        print(f"\n{profile['name']}: {profile['launches']} launches, "
+              f"{profile['sum_s'] * 1e3:.3f} ms summed one by one")
+        for k in profile["kernels"]:
+            print(f"  {k['s'] * 1e3:9.3f} ms  {k['launches']:3d}x  {k['kernel']}  "
+                  f"grid {k['grid']} block {k['block']} shared {k['shared_bytes']}")
+    # Each check once per runner: CuPy's, and the C++ one where it ran.
+    outcomes = [bool(r.get("ok")) for r in checks]
+    outcomes += [r["llm_ptx_run"]["status"] == "ok" for r in checks if r.get("llm_ptx_run")]
+    failed = outcomes.count(False)
+    print(f"\n{len(outcomes) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def assemble(results, items, rows):
+    """The per-kind result lists from the item rows."""
+    kinds = {"gemm": "gemm", "gemm-int8": "gemm_int8", "attention": "attention",
+             "gpt2": "gpt2_small"}
+    for key in ("checks", "gemm", "gemm_int8", "attention", "gpt2_small", "profiles"):
+        results[key] = []
+    compiled = {}
+    for item, row in zip(items, rows):
+        entry = item["entry"]
+        if item["what"] == "check":
+            results["checks"].append(dict({"ok": False, "tol": entry["tol"]},
+                                          **(row or {"name": entry["name"],
+                                                     "error": "not run"})))
+        elif item["what"] == "profile" and row and not row.get("error"):
+            results["profiles"].append(row)
+        elif item["what"] == "compile" and row and not row.get("error"):
+            compiled[entry["tokens"]] = row["torch_compile_bf16_s"]
+        elif item["what"] == "timed" and row:
+            results[kinds[entry["kind"]]].append(dict(entry, **row))
+    for row in results["gpt2_small"]:
+        row["torch_compile_bf16_s"] = compiled.get(row["tokens"])
+    order = {item["entry"]["name"]: i for i, item in enumerate(items)}
+    for key in ("gemm", "gemm_int8", "attention"):
+        results[key].sort(key=lambda r: (r["n"] if "n" in r else 0, order[r["name"]]))
 
 
 def main():
@@ -667,11 +1033,20 @@ def main():
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--prepare", metavar="DIR", help="compile the artifacts into DIR")
     mode.add_argument("--run", metavar="DIR", help="check and time the artifacts in DIR")
+    mode.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--build", help="build folder with bin/llm-compile (default ./build, "
                         "else the tools on PATH)")
     parser.add_argument("--quick", action="store_true",
                         help="GEMM 1024 and 2048 only, attention at 1024, GPT-2 prefill of 256")
-    parser.add_argument("--json", help="--run: also write the numbers here")
+    parser.add_argument("--json", help="--run: also write the numbers here (after every item)")
+    parser.add_argument("--deadline", type=float, default=1500,
+                        help="--run: start no item after this many seconds (default 1500)")
+    parser.add_argument("--item-timeout", type=float,
+                        help="--run: kill an item after this many seconds (default 120, "
+                        "240 for torch.compile)")
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--log", help=argparse.SUPPRESS)
+    parser.add_argument("--deadline-at", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
         try:
@@ -680,6 +1055,9 @@ def main():
             print(f"bench_gpu: error: {missing} is not built (bash scripts/setup.sh)",
                   file=sys.stderr)
             return 2
+    if args.worker:
+        args.deadline = args.deadline_at
+        return worker(args)
     return run(args)
 
 

@@ -263,12 +263,20 @@ class Runner:
     def capture(self):
         """Captures the launches as a CUDA graph; launches stay direct if
         capture is not available."""
+        # One direct forward first: it loads the module and each kernel,
+        # which a stream being captured must not do.
+        self.forward()
+        self.stream.synchronize()
         try:
             with self.stream:
                 self.stream.begin_capture()
                 self.launch_all()
                 self.graph = self.stream.end_capture()
         except Exception as error:  # CuPy without graph support
+            try:
+                self.stream.end_capture()
+            except Exception:  # noqa: BLE001 (the capture had not begun)
+                pass
             print(f"ptx_runner: launching without a CUDA graph ({error})", file=sys.stderr)
             self.graph = None
 

@@ -504,6 +504,33 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       dequant->erase();
   }
 
+  /// Per-token scale of `x` for a quantized range of +-qmax, over its last
+  /// dim: max(|x|, 1e-30) / qmax, shaped [.., 1].
+  Value dynamicScale(OpBuilder &b, Location loc, Value x, float qmax) {
+    int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+    Value absmax =
+        ReduceMaxOp::create(b, loc, AbsOp::create(b, loc, x),
+                            b.getDenseI64ArrayAttr({rank - 1}), true);
+    Value positive =
+        MaxOp::create(b, loc, absmax, floats(b, loc, {}, {1e-30f}, ""));
+    return DivOp::create(b, loc, positive, floats(b, loc, {}, {qmax}, ""));
+  }
+
+  /// What a static activation scale clips at: the calibrated |x| maximum
+  /// over the channels, or with percentile calibration the percentile.
+  FailureOr<float> staticClip(Operation *op, ArrayRef<float> absmax) {
+    float clip = *std::max_element(absmax.begin(), absmax.end());
+    if (calibration != "percentile")
+      return clip;
+    auto percentile = op->getAttrOfType<FloatAttr>(kActPercentileAttrName);
+    if (!percentile) {
+      op->emitOpError() << "needs '" << kActPercentileAttrName
+                        << "' for percentile calibration";
+      return failure();
+    }
+    return static_cast<float>(percentile.getValueAsDouble());
+  }
+
   /// int8 of a product whose rhs is a decoding step's experts gathered from
   /// a table this pass stored 8-bit (quantizeGather: dequantize(gather(q),
   /// gather(scales)), rows [E, N, K] read transposed): the activations are
@@ -552,28 +579,16 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     float productScale = op.getScale().convertToFloat();
     Value quantized, activationScale;
     if (isStatic) {
-      ArrayRef<float> absmax = absmaxAttr.asArrayRef();
-      float clip = *std::max_element(absmax.begin(), absmax.end());
-      if (calibration == "percentile") {
-        auto percentile = op->getAttrOfType<FloatAttr>(kActPercentileAttrName);
-        if (!percentile)
-          return op.emitOpError() << "needs '" << kActPercentileAttrName
-                                  << "' for percentile calibration";
-        clip = percentile.getValueAsDouble();
-      }
-      float scale = clip > 0 ? clip / 127.0f : 1.0f;
+      FailureOr<float> clip = staticClip(op, absmaxAttr.asArrayRef());
+      if (failed(clip))
+        return failure();
+      float scale = *clip > 0 ? *clip / 127.0f : 1.0f;
       quantized = QuantizeOp::create(b, loc, i8Type, x,
                                      floats(b, loc, {}, {scale}, ""), Value(),
                                      /*is_unsigned=*/false, /*e4m3=*/false);
       activationScale = floats(b, loc, {}, {scale * productScale}, "");
     } else {
-      Value absmax = ReduceMaxOp::create(
-          b, loc, AbsOp::create(b, loc, x),
-          b.getDenseI64ArrayAttr({lhsType.getRank() - 1}), true);
-      Value positive =
-          MaxOp::create(b, loc, absmax, floats(b, loc, {}, {1e-30f}, ""));
-      Value s =
-          DivOp::create(b, loc, positive, floats(b, loc, {}, {127.0f}, ""));
+      Value s = dynamicScale(b, loc, x, 127.0f);
       quantized = QuantizeOp::create(b, loc, i8Type, x, s, Value(),
                                      /*is_unsigned=*/false, /*e4m3=*/false);
       activationScale =
@@ -670,14 +685,10 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     if (absmaxAttr) {
       ArrayRef<float> absmax = absmaxAttr.asArrayRef();
       float unsmoothed = *std::max_element(absmax.begin(), absmax.end());
-      clip = unsmoothed;
-      if (calibration == "percentile") {
-        auto percentile = op->getAttrOfType<FloatAttr>(kActPercentileAttrName);
-        if (!percentile)
-          return op.emitOpError() << "needs '" << kActPercentileAttrName
-                                  << "' for percentile calibration";
-        clip = percentile.getValueAsDouble();
-      }
+      FailureOr<float> staticClipValue = staticClip(op, absmax);
+      if (failed(staticClipValue))
+        return failure();
+      clip = *staticClipValue;
       if (smoothQuant > 0) {
         std::vector<float> factors(k), inverse(k);
         float smoothed = 0;
@@ -726,14 +737,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
             static_cast<float>(double(productScale) * scale * q.scales[i]);
       outputScale = floats(b, loc, channelShape, combined, name + ".outscale");
     } else {
-      auto xType = cast<RankedTensorType>(x.getType());
-      int64_t xRank = xType.getRank();
-      Value absx = AbsOp::create(b, loc, x);
-      Value absmax = ReduceMaxOp::create(
-          b, loc, absx, b.getDenseI64ArrayAttr({xRank - 1}), true);
-      Value floor = floats(b, loc, {}, {1e-30f}, "");
-      Value positive = MaxOp::create(b, loc, absmax, floor);
-      Value s = DivOp::create(b, loc, positive, floats(b, loc, {}, {qmax}, ""));
+      Value s = dynamicScale(b, loc, x, qmax);
       quantized = QuantizeOp::create(b, loc, i8Type(x), x, s, Value(),
                                      /*is_unsigned=*/false, e4m3);
       std::vector<float> weightScales(batchCount * n);

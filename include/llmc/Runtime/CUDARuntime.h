@@ -64,6 +64,12 @@ struct LaunchPlan {
   /// arguments, the buffer table (kind, bytes, input or weight index, offset
   /// of a constant in constantBytes()) and the output buffers.
   llvm::json::Object summary() const;
+  /// The plan back from summary() (an artifact manifest's "launch_plan"),
+  /// with its PTX and the constants file's bytes: how runners without the
+  /// compiler (llm-ptx-run) read an artifact.
+  static llvm::Expected<LaunchPlan>
+  fromSummary(const llvm::json::Object &summary, std::string ptx,
+              llvm::ArrayRef<uint8_t> constants);
   /// The initial bytes of every constant buffer, in buffer order.
   std::vector<uint8_t> constantBytes() const;
 };

@@ -8,7 +8,6 @@
 #ifndef LLMC_RUNTIME_TENSOR_H
 #define LLMC_RUNTIME_TENSOR_H
 
-#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -18,6 +17,13 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+// Declared, not included: tools without MLIR (llm-ptx-run) include this.
+namespace mlir {
+class MLIRContext;
+class ModuleOp;
+class Type;
+} // namespace mlir
 
 namespace llmc {
 

@@ -149,7 +149,13 @@ llvm::Expected<const Driver *> loadDriver() {
   resolve(driver.cuEventCreate, "cuEventCreate");
   resolve(driver.cuEventRecord, "cuEventRecord");
   resolve(driver.cuEventSynchronize, "cuEventSynchronize");
-  resolve(driver.cuEventElapsedTime, "cuEventElapsedTime");
+  // CUDA 12.8 added the _v2 (cuda.h maps the plain name to it since CUDA
+  // 13); older drivers have only the plain one.
+  if (void *v2 = dlsym(driver.handle, "cuEventElapsedTime_v2"))
+    driver.cuEventElapsedTime =
+        reinterpret_cast<decltype(driver.cuEventElapsedTime)>(v2);
+  else
+    resolve(driver.cuEventElapsedTime, "cuEventElapsedTime");
   resolve(driver.cuEventDestroy, "cuEventDestroy_v2");
   resolve(driver.cuGetErrorString, "cuGetErrorString");
   if (missing) {
@@ -247,6 +253,114 @@ llvm::json::Object LaunchPlan::summary() const {
                             {"outputs", std::move(outputTable)},
                             {"device_bytes", total},
                             {"temporary_bytes", temporary}};
+}
+
+llvm::Expected<LaunchPlan>
+LaunchPlan::fromSummary(const llvm::json::Object &summary, std::string ptx,
+                        llvm::ArrayRef<uint8_t> constants) {
+  auto fail = [](const llvm::Twine &why) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "launch plan: " + why);
+  };
+  const llvm::json::Array *table = summary.getArray("buffer_table");
+  const llvm::json::Array *calls = summary.getArray("calls");
+  const llvm::json::Array *outputs = summary.getArray("outputs");
+  if (!table || !calls || !outputs)
+    return fail("no buffer_table, calls or outputs (compiled by an older "
+                "llm-compile?)");
+  LaunchPlan plan;
+  plan.ptx = std::move(ptx);
+  for (const llvm::json::Value &value : *table) {
+    const llvm::json::Object *entry = value.getAsObject();
+    if (!entry)
+      return fail("a buffer entry is not an object");
+    Buffer buffer;
+    std::optional<llvm::StringRef> kind = entry->getString("kind");
+    if (kind == "input")
+      buffer.kind = BufferKind::Input;
+    else if (kind == "weight")
+      buffer.kind = BufferKind::Weight;
+    else if (kind == "constant")
+      buffer.kind = BufferKind::Constant;
+    else if (kind == "temporary")
+      buffer.kind = BufferKind::Temporary;
+    else
+      return fail("buffer " + llvm::Twine(plan.buffers.size()) +
+                  " has no known kind");
+    buffer.bytes = entry->getInteger("bytes").value_or(-1);
+    buffer.index = entry->getInteger("index").value_or(-1);
+    buffer.bf16 = entry->getString("format") == "bf16";
+    if (buffer.bytes < 0)
+      return fail("buffer " + llvm::Twine(plan.buffers.size()) +
+                  " has no size");
+    if (buffer.kind == BufferKind::Constant) {
+      int64_t offset = entry->getInteger("offset").value_or(-1);
+      if (offset < 0 ||
+          offset + buffer.bytes > static_cast<int64_t>(constants.size()))
+        return fail("constant buffer " + llvm::Twine(plan.buffers.size()) +
+                    " lies outside the constants file (" +
+                    llvm::Twine(constants.size()) + " bytes)");
+      buffer.data.assign(constants.begin() + offset,
+                         constants.begin() + offset + buffer.bytes);
+    }
+    plan.buffers.push_back(std::move(buffer));
+  }
+  auto bufferNumber = [&](int64_t n) {
+    return n >= 0 && n < static_cast<int64_t>(plan.buffers.size());
+  };
+  for (const llvm::json::Value &value : *calls) {
+    const llvm::json::Object *call = value.getAsObject();
+    Launch launch;
+    std::optional<llvm::StringRef> kernel =
+        call ? call->getString("kernel") : std::nullopt;
+    const llvm::json::Array *grid = call ? call->getArray("grid") : nullptr;
+    const llvm::json::Array *block = call ? call->getArray("block") : nullptr;
+    const llvm::json::Array *args = call ? call->getArray("args") : nullptr;
+    if (!kernel || !grid || !block || !args || grid->size() != 3 ||
+        block->size() != 3)
+      return fail("launch " + llvm::Twine(plan.launches.size()) +
+                  " lacks its kernel, grid, block or arguments");
+    launch.kernel = kernel->str();
+    for (int d = 0; d < 3; ++d) {
+      launch.grid[d] = (*grid)[d].getAsInteger().value_or(0);
+      launch.block[d] = (*block)[d].getAsInteger().value_or(0);
+    }
+    launch.sharedBytes = call->getInteger("shared_bytes").value_or(0);
+    for (const llvm::json::Value &text : *args) {
+      std::optional<llvm::StringRef> arg = text.getAsString();
+      auto [kind, rest] =
+          arg ? arg->split(':') : std::pair<llvm::StringRef, llvm::StringRef>();
+      Argument argument;
+      bool bad = rest.empty();
+      if (kind == "buffer") {
+        argument.kind = Argument::Kind::Pointer;
+        bad |= rest.getAsInteger(10, argument.buffer) ||
+               !bufferNumber(argument.buffer);
+      } else if (kind == "i64" || kind == "i32") {
+        argument.kind =
+            kind == "i64" ? Argument::Kind::I64 : Argument::Kind::I32;
+        bad |= rest.getAsInteger(10, argument.integer);
+      } else if (kind == "f32") {
+        argument.kind = Argument::Kind::F32;
+        bad |= !llvm::to_float(rest, argument.real);
+      } else {
+        bad = true;
+      }
+      if (bad)
+        return fail("launch " + llvm::Twine(plan.launches.size()) + " (" +
+                    launch.kernel + "): bad argument '" +
+                    (arg ? *arg : llvm::StringRef("?")) + "'");
+      launch.args.push_back(argument);
+    }
+    plan.launches.push_back(std::move(launch));
+  }
+  for (const llvm::json::Value &value : *outputs) {
+    std::optional<int64_t> buffer = value.getAsInteger();
+    if (!buffer || !bufferNumber(*buffer))
+      return fail("an output names no buffer");
+    plan.outputs.push_back(*buffer);
+  }
+  return plan;
 }
 
 std::vector<uint8_t> LaunchPlan::constantBytes() const {
