@@ -9,7 +9,7 @@
 //
 //   llm-ptx-run DIR [--input NAME=FILE.npy]... [--random-inputs]
 //       [--random-weights] [--expect NAME=FILE.npy]... [--rtol R] [--atol A]
-//       [--repeats N] [--output-dir OUT] [--dry-run]
+//       [--repeats N] [--output-dir OUT] [--json FILE] [--dry-run]
 //
 // Exit codes as llm-run's: 0 done, 1 an --expect mismatch, 2 bad input (an
 // unreadable artifact, a missing input, no GPU).
@@ -70,6 +70,11 @@ llvm::cl::opt<unsigned> repeats("repeats",
 llvm::cl::opt<std::string>
     outputDir("output-dir", llvm::cl::desc("write each output as NAME.npy"),
               llvm::cl::value_desc("DIR"));
+llvm::cl::opt<std::string> jsonFile(
+    "json",
+    llvm::cl::desc("write the device times (seconds) as JSON: device_s (the "
+                   "best forward), median_s, times_s"),
+    llvm::cl::value_desc("FILE"));
 llvm::cl::opt<bool> dryRun(
     "dry-run",
     llvm::cl::desc("check the artifact (every launch's kernel in the PTX "
@@ -336,6 +341,21 @@ int main(int argc, char **argv) {
       "llm-ptx-run: {0}: forward {1:f4} ms best, {2:f4} ms median of {3}\n",
       artifactDir, sorted.front() * 1e3, sorted[sorted.size() / 2] * 1e3,
       sorted.size());
+
+  if (!jsonFile.empty()) {
+    llvm::json::Array all;
+    for (double t : times)
+      all.push_back(t);
+    std::error_code error;
+    llvm::raw_fd_ostream os(jsonFile, error);
+    if (error)
+      fail(jsonFile + ": cannot write: " + error.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
+                                     {"device_s", sorted.front()},
+                                     {"median_s", sorted[sorted.size() / 2]},
+                                     {"times_s", std::move(all)}}))
+       << "\n";
+  }
 
   int status = 0;
   for (const std::string &text : expectFiles) {
