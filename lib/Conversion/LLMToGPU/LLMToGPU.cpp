@@ -929,8 +929,21 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   spec.quantizeOutput = quantizeOutput;
   spec.offsets.lhsUnsigned = op.getLhsUnsigned();
   spec.offsets.rhsUnsigned = op.getRhsUnsigned();
+  // A decoding step's experts gathered from an int8 table (llm-quantize's
+  // int8 of gathered experts): the kernel reads the table through the
+  // router's indices instead of a gathered copy of the bytes.
+  std::optional<std::pair<Value, SmallVector<Operation *>>> gathered;
+  if (!rhsZero) {
+    std::optional<WeightDequant> noDequant;
+    Value table = rhs;
+    gathered = matchGatheredRhs(spec, table, noDequant);
+    if (gathered)
+      rhs = table;
+  }
   int64_t threads = emitProduct(spec);
   SmallVector<Value> inputs = {lhs, rhs};
+  if (gathered)
+    inputs.push_back(gathered->first);
   for (Value zero : {lhsZero, rhsZero})
     if (zero)
       inputs.push_back(zero);
@@ -948,6 +961,10 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
     dead->erase();
   if (scaleMul && scaleMul->use_empty())
     scaleMul->erase();
+  if (gathered)
+    for (Operation *gather : gathered->second)
+      if (gather->use_empty())
+        gather->erase();
   return success();
 }
 

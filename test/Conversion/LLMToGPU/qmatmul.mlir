@@ -468,3 +468,28 @@ func.func @fp8_static_activations(%x: tensor<16x64xf32>, %g: tensor<64xf32>, %b:
   %q2 = llm.quantize %h, %s {e4m3} : (tensor<16x64xf32>, tensor<f32>) -> tensor<16x64xi8>
   return %q2 : tensor<16x64xi8>
 }
+
+// -----
+
+// A decoding step's int8 experts (llm-quantize's int8 of gathered experts:
+// 2 tokens, 2 of 8 experts each, bytes gathered from an [8, 32, 64] table):
+// the s8 product reads the table through the indices, no gathered copy of
+// the bytes; only the small per-channel scales keep their gather.
+// CHECK-LABEL: func.func @int8_experts
+// CHECK-NOT: memref<8192xi8>
+// CHECK: gpu.launch_func @llm_kernels::@qmatmul_{{[0-9]+}} {{.*}} args(%{{.*}} : memref<128xi8>, %{{.*}} : memref<16384xi8>, %{{.*}} : memref<4xi64>, %{{.*}} : memref<{{[0-9]+}}xf32>{{.*}}, %{{.*}} : memref<128xf32>)
+// CHECK-NOT: memref<8192xi8>
+// CHECK: gpu.func @qmatmul_{{[0-9]+}}(%{{.*}}: memref<128xi8>, %{{.*}}: memref<16384xi8>, %[[IDX:.*]]: memref<4xi64>
+// CHECK: %[[I:.*]] = memref.load %[[IDX]][%{{.*}}] : memref<4xi64>
+// CHECK: arith.index_cast %[[I]] : i64 to index
+// CHECK: %[[E:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK: arith.muli %[[E]], %{{.*}} : index
+func.func @int8_experts(%x: tensor<2x1x1x64xi8>, %t: tensor<8x32x64xi8>, %st: tensor<8x32x1xf32>, %a: tensor<2x1x1x1xf32>, %ids: tensor<2x2xi64>) -> tensor<2x2x1x32xf32> {
+  %w = llm.gather %t, %ids {axis = 0 : i64} : (tensor<8x32x64xi8>, tensor<2x2xi64>) -> tensor<2x2x32x64xi8>
+  %s = llm.gather %st, %ids {axis = 0 : i64} : (tensor<8x32x1xf32>, tensor<2x2xi64>) -> tensor<2x2x32x1xf32>
+  %sr = llm.reshape %s : (tensor<2x2x32x1xf32>) -> tensor<2x2x1x32xf32>
+  %scale = llm.mul %a, %sr : (tensor<2x1x1x1xf32>, tensor<2x2x1x32xf32>) -> tensor<2x2x1x32xf32>
+  %acc = llm.qmatmul %x, %w {transpose_rhs = true} : (tensor<2x1x1x64xi8>, tensor<2x2x32x64xi8>) -> tensor<2x2x1x32xi32>
+  %y = llm.dequantize %acc, %scale : (tensor<2x2x1x32xi32>, tensor<2x2x1x32xf32>) -> tensor<2x2x1x32xf32>
+  return %y : tensor<2x2x1x32xf32>
+}
