@@ -18,6 +18,7 @@
 #include "llmc/Runtime/CUDARuntime.h"
 #include "llmc/Runtime/Tensor.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -124,11 +125,12 @@ std::pair<StringRef, StringRef> binding(StringRef text, StringRef option) {
   return {name, file};
 }
 
-/// Made-up values for an input: integers 0..99, bools true, floats
-/// standard normal (bf16 rounded).
-Tensor randomTensor(const TensorSpec &spec, std::mt19937 &rng) {
+/// Made-up values for an input: integers 0..99, bools true, floats normal
+/// with `stddev` (rounded to bf16 or f16).
+Tensor randomTensor(const TensorSpec &spec, std::mt19937 &rng,
+                    float stddev = 1.0f) {
   Tensor tensor(spec.name, spec.dtype, spec.shape);
-  std::normal_distribution<float> normal;
+  std::normal_distribution<float> normal(0.0f, stddev);
   std::uniform_int_distribution<int> integer(0, 99);
   char *data = static_cast<char *>(tensor.mutableData());
   for (int64_t i = 0, e = tensor.numElements(); i < e; ++i) {
@@ -148,8 +150,15 @@ Tensor randomTensor(const TensorSpec &spec, std::mt19937 &rng) {
       std::memcpy(data + 2 * i, &v, 2);
       break;
     }
-    case DType::f16: // zero bits: f16 conversion is not in this tool
+    case DType::f16: {
+      bool lost = false;
+      llvm::APFloat half(normal(rng));
+      half.convert(llvm::APFloat::IEEEhalf(),
+                   llvm::APFloat::rmNearestTiesToEven, &lost);
+      uint16_t v = half.bitcastToAPInt().getZExtValue();
+      std::memcpy(data + 2 * i, &v, 2);
       break;
+    }
     case DType::i1:
       data[i] = 1;
       break;
@@ -278,17 +287,10 @@ int main(int argc, char **argv) {
     }
     // Timing only: values like a trained layer's (std 0.02); integer
     // weights (quantized bytes) zero.
-    Tensor weight(spec.name, spec.dtype, spec.shape);
-    std::normal_distribution<float> normal(0.0f, 0.02f);
-    if (spec.dtype == DType::f32) {
-      auto *data = static_cast<float *>(weight.mutableData());
-      for (int64_t k = 0, e = weight.numElements(); k < e; ++k)
-        data[k] = normal(rng);
-    } else if (spec.dtype == DType::bf16) {
-      auto *data = static_cast<uint16_t *>(weight.mutableData());
-      for (int64_t k = 0, e = weight.numElements(); k < e; ++k)
-        data[k] = roundToBF16(normal(rng));
-    }
+    bool isFloat = spec.dtype == DType::f32 || spec.dtype == DType::bf16 ||
+                   spec.dtype == DType::f16;
+    Tensor weight = isFloat ? randomTensor(spec, rng, 0.02f)
+                            : Tensor(spec.name, spec.dtype, spec.shape);
     weights.push_back(std::move(weight));
   }
 
