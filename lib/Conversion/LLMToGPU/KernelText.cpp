@@ -1929,17 +1929,52 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
 }
 
 namespace {
+/// `layout`, or for a default one the contiguous [batch, heads, rows, d]
+/// layout.
+AttentionLayout resolvedLayout(const AttentionLayout &layout, int64_t batch,
+                               int64_t heads, int64_t rows, int64_t d) {
+  if (!layout.contiguous())
+    return layout;
+  AttentionLayout l;
+  l.rowStride = d;
+  l.headStride = rows * d;
+  l.batchStride = heads * rows * d;
+  l.elements = batch * l.batchStride;
+  return l;
+}
+
+/// The resolved layouts of an attention's query, key, value and output.
+struct AttentionLayouts {
+  AttentionLayout q, k, v, o;
+  explicit AttentionLayouts(const AttentionSpec &s)
+      : q(resolvedLayout(s.qLayout, s.batch, s.queryHeads, s.seqQ, s.headDim)),
+        k(resolvedLayout(s.kLayout, s.batch, s.kvHeads, s.seqK, s.headDim)),
+        v(resolvedLayout(s.vLayout, s.batch, s.kvHeads, s.seqK, s.valueDim)),
+        o(resolvedLayout(s.oLayout, s.batch, s.queryHeads, s.seqQ,
+                         s.valueDim)) {}
+};
+
+/// The element index of (batch, head)'s first element of an operand laid
+/// out as `l`.
+std::string layoutBase(Writer &w, const AttentionLayout &l,
+                       const std::string &batch, const std::string &head) {
+  std::string base =
+      w.add(w.mulc(batch, l.batchStride), w.mulc(head, l.headStride));
+  return l.offset ? w.addc(base, l.offset) : base;
+}
+
 /// The flat buffers of an attention kernel (q, k, v and the output in the
 /// spec's float type, the mask in its own) and its parameter list.
 struct AttentionBuffers {
   std::string q, k, v, o, mask, sink;
   explicit AttentionBuffers(const AttentionSpec &s) {
     const char *element = s.element.c_str();
+    AttentionLayouts layouts(s);
     sink = flatType(s.queryHeads, element);
-    q = flatType(s.batch * s.queryHeads * s.seqQ * s.headDim, element);
-    k = flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
-    v = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
-    o = flatType(s.batch * s.queryHeads * s.seqQ * s.valueDim, element);
+    q = flatType(layouts.q.elements, element);
+    k = flatType(layouts.k.elements, element);
+    v = flatType(layouts.v.elements, element);
+    o = flatType(layouts.o.elements, element);
     mask = flatType(s.maskElements,
                     s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
   }
@@ -2056,15 +2091,22 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   // fragments (d, the reduction, contiguous) and, transposing, V's (key is
   // the reduction of P V).
   Operand kOperand, vOperand;
-  kOperand.elements = s.batch * s.kvHeads * s.seqK * s.headDim;
-  kOperand.batch = {{1, s.batch * s.kvHeads, s.seqK * s.headDim}};
-  vOperand.elements = s.batch * s.kvHeads * s.seqK * s.valueDim;
-  vOperand.batch = {{1, s.batch * s.kvHeads, s.seqK * s.valueDim}};
+  // The batch terms only decide the copies' alignment (every run 16-byte
+  // aligned): the kernel computes each (batch, head)'s base itself.
+  const AttentionLayouts layouts(s);
+  auto layoutTerms = [](const AttentionLayout &l) {
+    return std::vector<BatchTerm>{
+        {1, 1, l.batchStride}, {1, 1, l.headStride}, {1, 1, l.offset}};
+  };
+  kOperand.elements = layouts.k.elements;
+  kOperand.batch = layoutTerms(layouts.k);
+  vOperand.elements = layouts.v.elements;
+  vOperand.batch = layoutTerms(layouts.v);
   TileCopy copyK(kOperand, "%key", "%kTile", kTile, kAttentionBlockK, headPad,
-                 threads, s.seqK, s.headDim, s.headDim, 1, s.element,
+                 threads, s.seqK, s.headDim, layouts.k.rowStride, 1, s.element,
                  types.bytes);
   TileCopy copyV(vOperand, "%value", "%vTile", vTile, kAttentionBlockK,
-                 valuePad, threads, s.seqK, s.valueDim, s.valueDim, 1,
+                 valuePad, threads, s.seqK, s.valueDim, layouts.v.rowStride, 1,
                  s.element, types.bytes);
 
   std::vector<std::string> params = buffers.params(s);
@@ -2086,11 +2128,10 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   std::string head = w.rem(y, w.idx(s.queryHeads));
   std::string batch = w.div(y, w.idx(s.queryHeads));
   std::string kvHead = w.div(head, w.idx(s.queryHeads / s.kvHeads));
-  std::string kvIndex = w.add(w.mulc(batch, s.kvHeads), kvHead);
-  std::string qBase = w.mulc(y, s.seqQ * s.headDim);
-  std::string kBase = w.mulc(kvIndex, s.seqK * s.headDim);
-  std::string vBase = w.mulc(kvIndex, s.seqK * s.valueDim);
-  std::string oBase = w.mulc(y, s.seqQ * s.valueDim);
+  std::string qBase = layoutBase(w, layouts.q, batch, head);
+  std::string kBase = layoutBase(w, layouts.k, batch, kvHead);
+  std::string vBase = layoutBase(w, layouts.v, batch, kvHead);
+  std::string oBase = layoutBase(w, layouts.o, batch, head);
   std::string maskBase =
       s.mask != MaskKind::None ? batchOffset(w, s.maskOperand, y) : "";
   std::string zero = w.f32(0.0), negInf = w.f32(-INFINITY);
@@ -2107,7 +2148,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   auto loadQ = [&](const std::string &row, const std::string &col) {
     std::string rowInside = w.cmp("ult", row, cSq);
     std::string ok = w.andi(rowInside, w.cmp("ult", col, cD));
-    std::string addr = w.add(qBase, w.add(w.mulc(row, s.headDim), col));
+    std::string addr =
+        w.add(qBase, w.add(w.mulc(row, layouts.q.rowStride), col));
     return w.fmul(w.guardedLoad("%query", qType, addr, ok, zero, s.element),
                   qScale);
   };
@@ -2380,7 +2422,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       w.line("scf.if " + ok + " {");
       std::string v = w.fmul(
           loop + "#" + std::to_string(outResult + dt * 4 + e), factor[e / 2]);
-      std::string addr = w.add(oBase, w.add(w.mulc(row, s.valueDim), col));
+      std::string addr =
+          w.add(oBase, w.add(w.mulc(row, layouts.o.rowStride), col));
       w.storeF32(v, "%out", oType, addr, s.element);
       w.line("}");
     }
@@ -2533,6 +2576,7 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   std::string zero = w.f32(0.0), negInf = w.f32(-INFINITY);
   std::string cSk = w.idx(s.seqK);
   std::string qScale = w.f32(queryScale(s));
+  const AttentionLayouts layouts(s);
   std::string acc = w.let("memref.alloca() : " + accType);
   auto loop = [&](const std::string &iv, const std::string &from,
                   const std::string &to, const std::string &step) {
@@ -2544,11 +2588,10 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
   std::string head = w.rem(y, w.idx(s.queryHeads));
   std::string batch = w.div(y, w.idx(s.queryHeads));
   std::string kvHead = w.div(head, w.idx(s.queryHeads / s.kvHeads));
-  std::string kvIndex = w.add(w.mulc(batch, s.kvHeads), kvHead);
-  std::string qBase = w.mulc(y, s.seqQ * s.headDim);
-  std::string kBase = w.mulc(kvIndex, s.seqK * s.headDim);
-  std::string vBase = w.mulc(kvIndex, s.seqK * s.valueDim);
-  std::string oBase = w.mulc(y, s.seqQ * s.valueDim);
+  std::string qBase = layoutBase(w, layouts.q, batch, head);
+  std::string kBase = layoutBase(w, layouts.k, batch, kvHead);
+  std::string vBase = layoutBase(w, layouts.v, batch, kvHead);
+  std::string oBase = layoutBase(w, layouts.o, batch, head);
   std::string maskBase =
       s.mask != MaskKind::None ? batchOffset(w, s.maskOperand, y) : "";
   loop(row, c0, w.idx(s.seqQ), c1);
@@ -2578,11 +2621,12 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
            " step " + c1 + " iter_args(" + a + " = " + zero + ") -> (f32) {");
     std::string qv = w.fmul(
         w.loadF32("%query", qType,
-                  w.add(qBase, w.add(w.mulc(row, s.headDim), d)), s.element),
+                  w.add(qBase, w.add(w.mulc(row, layouts.q.rowStride), d)),
+                  s.element),
         qScale);
     std::string kv = w.loadF32(
-        "%key", kType, w.add(kBase, w.add(w.mulc(safe, s.headDim), d)),
-        s.element);
+        "%key", kType,
+        w.add(kBase, w.add(w.mulc(safe, layouts.k.rowStride), d)), s.element);
     w.line("scf.yield " + w.fadd(a, w.fmul(qv, kv)) + " : f32");
     w.line("}");
     std::string valid = causalValid(w, s, row, key, inRange);
@@ -2629,8 +2673,8 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     std::string d2 = w.fresh("d");
     loop(d2, c0, w.idx(s.valueDim), c1);
     std::string vv = w.loadF32(
-        "%value", vType, w.add(vBase, w.add(w.mulc(key, s.valueDim), d2)),
-        s.element);
+        "%value", vType,
+        w.add(vBase, w.add(w.mulc(key, layouts.v.rowStride), d2)), s.element);
     std::string cur = w.load(acc, accType, d2);
     w.line("memref.store " + w.fadd(cur, w.fmul(p, vv)) + ", " + acc + "[" +
            d2 + "] : " + accType);
@@ -2650,7 +2694,8 @@ std::string llmc::gpu_kernels::attentionHostReference(const AttentionSpec &s) {
     loop(d, c0, w.idx(s.valueDim), c1);
     std::string v = w.fmul(w.load(acc, accType, d), inverse);
     w.storeF32(v, "%out", oType,
-               w.add(oBase, w.add(w.mulc(row, s.valueDim), d)), s.element);
+               w.add(oBase, w.add(w.mulc(row, layouts.o.rowStride), d)),
+               s.element);
     w.line("}");
   }
   w.line("}"); // rows

@@ -150,6 +150,18 @@ struct MatMulSpec {
 
 enum class MaskKind { None, Bool, Additive };
 
+/// Where an attention operand's element (batch b, head h, row r, d) lies in
+/// its buffer: offset + b * batchStride + h * headStride + r * rowStride +
+/// d, in a buffer of `elements`. A default (elements 0) is the contiguous
+/// [batch, heads, rows, d] tensor; a strided one is, say, a head's slice of
+/// a fused qkv product's [batch, rows, 3 * heads * d] result, read without
+/// the transposing copy.
+struct AttentionLayout {
+  int64_t elements = 0, offset = 0;
+  int64_t batchStride = 0, headStride = 0, rowStride = 0;
+  bool contiguous() const { return elements == 0; }
+};
+
 struct AttentionSpec {
   std::string name;
   /// Product of the batch dims; heads of the query and of key/value.
@@ -182,6 +194,8 @@ struct AttentionSpec {
   float weightsScale = 0.0f;
   int64_t weightsZero = 0;
   bool weightsUnsigned = false, weightsE4M3 = false;
+  /// Layouts of query, key, value and output (default: contiguous).
+  AttentionLayout qLayout, kLayout, vLayout, oLayout;
 };
 
 enum class RowKind { LayerNorm, RMSNorm, Softmax };

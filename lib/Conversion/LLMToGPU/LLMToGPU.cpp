@@ -1102,6 +1102,74 @@ LogicalResult KernelBuilder::lowerQuantizeTensor(llm::QuantizeOp op) {
   return success();
 }
 
+/// Whether `perm` swaps the two dims before the last (heads and rows of an
+/// attention operand) and keeps the others.
+static bool swapsHeadsAndRows(ArrayRef<int64_t> perm) {
+  int64_t rank = perm.size();
+  if (rank < 3)
+    return false;
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t expected = i == rank - 3 ? rank - 2 : i == rank - 2 ? rank - 3 : i;
+    if (perm[i] != expected)
+      return false;
+  }
+  return true;
+}
+
+namespace {
+/// An attention operand read where its producer wrote it.
+struct StridedAttentionOperand {
+  Value source;
+  gk::AttentionLayout layout;
+  /// The ops that made the contiguous copy, last first.
+  SmallVector<Operation *> chain;
+};
+} // namespace
+
+/// `value` [.., H, S, D] as llm.transpose (heads and rows swapped) of
+/// llm.reshape [.., S, H * D] -> [.., S, H, D] of a tensor, or of one part
+/// of an llm.split of one along its last dim (a fused qkv product's): the
+/// tensor it reads, and where (batch, head, row, d) lies in it.
+static std::optional<StridedAttentionOperand>
+stridedAttentionOperand(Value value) {
+  auto transpose = value.getDefiningOp<llm::TransposeOp>();
+  if (!transpose || !swapsHeadsAndRows(transpose.getPermutation()))
+    return std::nullopt;
+  auto reshape = transpose.getInput().getDefiningOp<llm::ReshapeOp>();
+  if (!reshape)
+    return std::nullopt;
+  auto split4 = cast<RankedTensorType>(reshape.getType()).getShape();
+  auto rows3 = cast<RankedTensorType>(reshape.getInput().getType());
+  int64_t rank = split4.size();
+  if (!rows3.hasStaticShape() || rows3.getRank() != rank - 1 ||
+      split4.take_front(rank - 2) != rows3.getShape().drop_back() ||
+      split4[rank - 2] * split4[rank - 1] != rows3.getShape().back())
+    return std::nullopt;
+  StridedAttentionOperand result;
+  result.chain = {transpose, reshape};
+  result.source = reshape.getInput();
+  int64_t offset = 0;
+  if (auto split = result.source.getDefiningOp<llm::SplitOp>()) {
+    auto input = cast<RankedTensorType>(split.getInput().getType());
+    if (!input.hasStaticShape() ||
+        static_cast<int64_t>(split.getAxis()) != input.getRank() - 1)
+      return std::nullopt;
+    unsigned part = cast<OpResult>(result.source).getResultNumber();
+    for (unsigned i = 0; i < part; ++i)
+      offset += split.getSizes()[i];
+    result.chain.push_back(split);
+    result.source = split.getInput();
+  }
+  auto source = cast<RankedTensorType>(result.source.getType());
+  int64_t total = source.getShape().back(), seq = split4[rank - 3];
+  result.layout.elements = source.getNumElements();
+  result.layout.offset = offset;
+  result.layout.rowStride = total;
+  result.layout.headStride = split4[rank - 1];
+  result.layout.batchStride = seq * total;
+  return result;
+}
+
 LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   Value mask = op.getMask();
@@ -1169,6 +1237,35 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     spec.maskOperand.colStride = strides[rank - 1];
     spec.maskElements = maskType.getNumElements();
   }
+  // Query, key and value transposed from [.., S, H, D] (a product's
+  // [.., S, H * D] result, or one part of a fused qkv product's) are read
+  // where the product wrote them, and a result transposed back to
+  // [.., S, H, Dv] is written so: no transposing copies around the
+  // attention (four launches per layer of a GPT-2).
+  llvm::SetVector<Operation *> chains;
+  Operation *last = op;
+  if (!hostReference) {
+    std::pair<Value *, gk::AttentionLayout *> operands[] = {
+        {&q, &spec.qLayout}, {&k, &spec.kLayout}, {&v, &spec.vLayout}};
+    for (auto [value, layout] : operands)
+      if (auto strided = stridedAttentionOperand(*value)) {
+        *value = strided->source;
+        *layout = strided->layout;
+        chains.insert_range(strided->chain);
+      }
+    Value result = op.getResult();
+    auto back = result.hasOneUse()
+                    ? dyn_cast<llm::TransposeOp>(*result.getUsers().begin())
+                    : nullptr;
+    if (back && swapsHeadsAndRows(back.getPermutation())) {
+      last = back;
+      spec.oLayout.elements =
+          spec.batch * spec.seqQ * spec.queryHeads * spec.valueDim;
+      spec.oLayout.rowStride = spec.queryHeads * spec.valueDim;
+      spec.oLayout.headStride = spec.valueDim;
+      spec.oLayout.batchStride = spec.seqQ * spec.oLayout.rowStride;
+    }
+  }
   spec.sharedBudget = sharedBudget();
   if (hostReference)
     kernels += gk::attentionHostReference(spec);
@@ -1179,10 +1276,24 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     inputs.push_back(mask);
   if (sink)
     inputs.push_back(sink);
-  launch(op, spec.name,
+  launch(last, spec.name,
          {(spec.seqQ + gk::kAttentionBlockQ - 1) / gk::kAttentionBlockQ,
           spec.batch * spec.queryHeads, 1},
          32 * gk::kAttentionWarps, inputs);
+  if (last != op)
+    op->erase();
+  // The transposing copies (and a split) no one reads any more, users
+  // before the ops they read.
+  SmallVector<Operation *> unread = chains.takeVector();
+  for (bool erased = true; erased;) {
+    erased = false;
+    for (Operation *&chained : unread)
+      if (chained && chained->use_empty()) {
+        chained->erase();
+        chained = nullptr;
+        erased = true;
+      }
+  }
   return success();
 }
 
