@@ -207,6 +207,20 @@ def compile_artifact(build, model, out, keep_weights, desc=None, flags=()):
             os.remove(path)
 
 
+def copy_case(src, art, expected):
+    """A test case's .npy files into its compiled artifact `art`, the
+    reference `expected` as expected.npy; returns the inputs (name ->
+    file) the check feeds."""
+    inputs = {}
+    for f in os.listdir(src):
+        if f.endswith(".npy"):
+            shutil.copy(os.path.join(src, f), os.path.join(art, f))
+            if not f.startswith("expected_"):
+                inputs[f[:-4]] = f
+    os.replace(os.path.join(art, expected), os.path.join(art, "expected.npy"))
+    return inputs
+
+
 def prepare_checks(build, folder, work, sm90a, sm90a_one_sm):
     """The exported test models and the emulator tests' graphs, with their
     references; the GPT-2 model and the matmul cases also for sm_90a
@@ -283,15 +297,9 @@ def prepare_checks(build, folder, work, sm90a, sm90a_one_sm):
                 art = os.path.join(folder, "check-" + case + suffix)
                 compile_artifact(build, os.path.join(src, "model.onnx"), art,
                                  keep_weights=True, desc=desc)
-                inputs = {}
-                for f in os.listdir(src):
-                    if f.endswith(".npy"):
-                        shutil.copy(os.path.join(src, f), os.path.join(art, f))
-                        if not f.startswith("expected_"):
-                            inputs[f[:-4]] = f
-                expected = ("expected_bf16_y.npy" if script == "make-quantized-attention.py"
-                            else "expected_y.npy")
-                os.replace(os.path.join(art, expected), os.path.join(art, "expected.npy"))
+                inputs = copy_case(src, art, "expected_bf16_y.npy"
+                                   if script == "make-quantized-attention.py"
+                                   else "expected_y.npy")
                 checks.append({"name": case + suffix, "inputs": inputs, "output": "y",
                                "tol": tol})
     return checks
@@ -913,9 +921,9 @@ def run(args):
     log = tempfile.NamedTemporaryFile(prefix="bench_gpu.", suffix=".jsonl", delete=False).name
 
     def write_json():
+        assemble(results, items, rows)
         if args.json:
             results["rows"] = rows
-            assemble(results, items, rows)
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=2)
 
@@ -972,7 +980,6 @@ def run(args):
     skipped = sum(r is None for r in rows)
     if skipped:
         print(f"bench_gpu: {skipped} items not run (deadline {args.deadline} s)")
-    assemble(results, items, rows)
     write_json()
     checks = results["checks"]
     if checks:

@@ -24,13 +24,7 @@ def main():
     src = os.path.join(gemms, "shared")
     first = os.path.join(out, "check-shared")
     bench_gpu.compile_artifact(None, os.path.join(src, "model.onnx"), first, keep_weights=True)
-    inputs = {}
-    for f in os.listdir(src):
-        if f.endswith(".npy"):
-            shutil.copy(os.path.join(src, f), os.path.join(first, f))
-            if not f.startswith("expected_"):
-                inputs[f[:-4]] = f
-    os.replace(os.path.join(first, "expected_y.npy"), os.path.join(first, "expected.npy"))
+    inputs = bench_gpu.copy_case(src, first, "expected_y.npy")
     names = ["shared", "hang-shared", "crash-shared", "fault-shared", "shared-again"]
     for name in names[1:]:
         shutil.copytree(first, os.path.join(out, "check-" + name))
