@@ -696,10 +696,7 @@ CompiledModel::load(StringRef directory) {
       offset = object->getInteger("offset").value_or(-1);
       bytes = object->getInteger("bytes").value_or(-1);
     }
-    int64_t expected = dtypeSize(spec.dtype);
-    for (int64_t dim : spec.shape)
-      expected *= dim;
-    if (offset < 0 || bytes != expected ||
+    if (offset < 0 || bytes != spec.byteSize() ||
         static_cast<uint64_t>(offset + bytes) > blob->getBufferSize())
       return inputError(weightsPath + ": weight '" + spec.name +
                         "' is out of range or has the wrong size");
@@ -901,61 +898,6 @@ llvm::json::Object CompiledModel::report() const {
   }
   all[targetName] = std::move(target);
   return llvm::json::Object{{"targets", std::move(all)}};
-}
-
-//===----------------------------------------------------------------------===//
-// Comparison
-//===----------------------------------------------------------------------===//
-
-std::optional<std::string> llmc::compareTensors(const Tensor &actual,
-                                                const Tensor &expected,
-                                                double rtol, double atol) {
-  if (actual.shape != expected.shape)
-    return "output '" + actual.name + "' has shape " +
-           shapeToString(actual.shape) + ", expected " +
-           shapeToString(expected.shape);
-  // Signless i8 outputs hold the bytes of uint8 values (and vice versa):
-  // compare them as the expected type.
-  if (actual.dtype != expected.dtype &&
-      ((actual.dtype == DType::i8 && expected.dtype == DType::u8) ||
-       (actual.dtype == DType::u8 && expected.dtype == DType::i8))) {
-    Tensor relabeled = actual;
-    relabeled.dtype = expected.dtype;
-    return compareTensors(relabeled, expected, rtol, atol);
-  }
-  int64_t count = actual.numElements(), bad = 0, worst = -1;
-  double worstExcess = -1;
-  for (int64_t i = 0; i < count; ++i) {
-    double a = elementAsDouble(actual, i), e = elementAsDouble(expected, i);
-    if (std::isnan(a) && std::isnan(e))
-      continue;
-    double diff = std::fabs(a - e), tolerance = atol + rtol * std::fabs(e);
-    if (std::isnan(diff) || diff > tolerance || std::isinf(diff)) {
-      ++bad;
-      double excess = std::isnan(diff) || std::isinf(diff)
-                          ? INFINITY
-                          : diff - tolerance;
-      if (excess > worstExcess) {
-        worstExcess = excess;
-        worst = i;
-      }
-    }
-  }
-  if (!bad)
-    return std::nullopt;
-  std::vector<int64_t> index(actual.shape.size());
-  for (int64_t d = static_cast<int64_t>(actual.shape.size()) - 1, rest = worst;
-       d >= 0; --d) {
-    index[d] = rest % actual.shape[d];
-    rest /= actual.shape[d];
-  }
-  double a = elementAsDouble(actual, worst), e = elementAsDouble(expected, worst);
-  return llvm::formatv("output '{0}': {1} of {2} elements differ; worst at {3}: "
-                       "got {4:g}, expected {5:g} (|diff| {6:e} > atol {7:e} + "
-                       "rtol {8:e} * |expected|)",
-                       actual.name, bad, count, shapeToString(index), a, e,
-                       std::fabs(a - e), atol, rtol)
-      .str();
 }
 
 //===----------------------------------------------------------------------===//

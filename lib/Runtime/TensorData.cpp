@@ -10,6 +10,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -465,4 +466,56 @@ std::vector<uint8_t> llmc::f32BytesToBF16(const void *bytes, size_t count) {
     std::memcpy(&out[i * 2], &half, 2);
   }
   return out;
+}
+
+std::optional<std::string> llmc::compareTensors(const Tensor &actual,
+                                                const Tensor &expected,
+                                                double rtol, double atol) {
+  if (actual.shape != expected.shape)
+    return "output '" + actual.name + "' has shape " +
+           shapeToString(actual.shape) + ", expected " +
+           shapeToString(expected.shape);
+  // Signless i8 outputs hold the bytes of uint8 values (and vice versa):
+  // compare them as the expected type.
+  if (actual.dtype != expected.dtype &&
+      ((actual.dtype == DType::i8 && expected.dtype == DType::u8) ||
+       (actual.dtype == DType::u8 && expected.dtype == DType::i8))) {
+    Tensor relabeled = actual;
+    relabeled.dtype = expected.dtype;
+    return compareTensors(relabeled, expected, rtol, atol);
+  }
+  int64_t count = actual.numElements(), bad = 0, worst = -1;
+  double worstExcess = -1;
+  for (int64_t i = 0; i < count; ++i) {
+    double a = elementAsDouble(actual, i), e = elementAsDouble(expected, i);
+    if (std::isnan(a) && std::isnan(e))
+      continue;
+    double diff = std::fabs(a - e), tolerance = atol + rtol * std::fabs(e);
+    if (std::isnan(diff) || diff > tolerance || std::isinf(diff)) {
+      ++bad;
+      double excess =
+          std::isnan(diff) || std::isinf(diff) ? INFINITY : diff - tolerance;
+      if (excess > worstExcess) {
+        worstExcess = excess;
+        worst = i;
+      }
+    }
+  }
+  if (!bad)
+    return std::nullopt;
+  std::vector<int64_t> index(actual.shape.size());
+  for (int64_t d = static_cast<int64_t>(actual.shape.size()) - 1, rest = worst;
+       d >= 0; --d) {
+    index[d] = rest % actual.shape[d];
+    rest /= actual.shape[d];
+  }
+  double a = elementAsDouble(actual, worst),
+         e = elementAsDouble(expected, worst);
+  return llvm::formatv(
+             "output '{0}': {1} of {2} elements differ; worst at {3}: "
+             "got {4:g}, expected {5:g} (|diff| {6:e} > atol {7:e} + "
+             "rtol {8:e} * |expected|)",
+             actual.name, bad, count, shapeToString(index), a, e,
+             std::fabs(a - e), atol, rtol)
+      .str();
 }

@@ -30,7 +30,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -240,9 +239,7 @@ int main(int argc, char **argv) {
       fail(manifestPath + ": buffer " + llvm::Twine(i) +
            " names no input or weight");
     const TensorSpec &spec = (*specs)[buffer.index];
-    int64_t bytes = dtypeSize(spec.dtype);
-    for (int64_t dim : spec.shape)
-      bytes *= dim;
+    int64_t bytes = spec.byteSize();
     if ((buffer.bf16 ? bytes / 2 : bytes) != buffer.bytes)
       fail(manifestPath + ": buffer " + llvm::Twine(i) + " (" + spec.name +
            ") has " + llvm::Twine(buffer.bytes) + " bytes, its tensor " +
@@ -270,10 +267,7 @@ int main(int argc, char **argv) {
     const llvm::json::Object *entry = (*table)[i].getAsObject();
     int64_t offset = entry ? entry->getInteger("offset").value_or(-1) : -1;
     int64_t bytes = entry ? entry->getInteger("bytes").value_or(-1) : -1;
-    int64_t expected = dtypeSize(spec.dtype);
-    for (int64_t dim : spec.shape)
-      expected *= dim;
-    if (offset < 0 || bytes != expected)
+    if (offset < 0 || bytes != spec.byteSize())
       fail(manifestPath + ": weight '" + spec.name +
            "' has no valid offset and size");
     if (blob) {
@@ -370,34 +364,13 @@ int main(int argc, char **argv) {
         llvm::find_if(outputs, [&](const Tensor &t) { return t.name == name; });
     if (it == outputs.end())
       fail(artifactDir + ": the model has no output '" + name + "'");
-    if (it->shape != expected->shape) {
-      llvm::outs() << "check failed: output '" << name << "' has shape "
-                   << shapeToString(it->shape) << ", " << file << " "
-                   << shapeToString(expected->shape) << "\n";
-      status = 1;
-      continue;
-    }
-    int64_t bad = 0;
-    double worst = 0;
-    for (int64_t i = 0, e = it->numElements(); i < e; ++i) {
-      double got = elementAsDouble(*it, i),
-             want = elementAsDouble(*expected, i);
-      double diff = std::fabs(got - want);
-      if (!(diff <= absTol + relTol * std::fabs(want)))
-        ++bad;
-      if (!(diff <= worst))
-        worst = diff;
-    }
-    if (bad) {
-      llvm::outs() << llvm::formatv(
-          "check failed: output '{0}': {1} of {2} elements differ, max |diff| "
-          "{3:e3}\n",
-          name, bad, it->numElements(), worst);
+    if (std::optional<std::string> mismatch =
+            compareTensors(*it, *expected, relTol, absTol)) {
+      llvm::outs() << "check failed: " << *mismatch << "\n";
       status = 1;
     } else {
-      llvm::outs() << llvm::formatv(
-          "output '{0}' matches {1} (rtol {2}, atol {3}; max |diff| {4:e3})\n",
-          name, file, double(relTol), double(absTol), worst);
+      llvm::outs() << "output '" << name << "' matches " << file << " (rtol "
+                   << relTol << ", atol " << absTol << ")\n";
     }
   }
   if (!outputDir.empty()) {

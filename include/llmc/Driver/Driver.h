@@ -218,12 +218,6 @@ llvm::Expected<std::vector<Tensor>> readNpz(llvm::StringRef path);
 llvm::json::Object compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
                                   llvm::ArrayRef<std::vector<Tensor>> expected);
 
-/// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol*|e|.
-/// Returns a one-line description of the worst mismatch, or none.
-std::optional<std::string> compareTensors(const Tensor &actual,
-                                          const Tensor &expected, double rtol,
-                                          double atol);
-
 //===----------------------------------------------------------------------===//
 // Tool support
 //===----------------------------------------------------------------------===//

@@ -96,6 +96,13 @@ struct TensorSpec {
   std::string name;
   DType dtype = DType::f32;
   std::vector<int64_t> shape;
+  /// Bytes of a tensor of this spec.
+  int64_t byteSize() const {
+    int64_t bytes = dtypeSize(dtype);
+    for (int64_t dim : shape)
+      bytes *= dim;
+    return bytes;
+  }
   llvm::json::Value toJSON() const;
   static llvm::Expected<TensorSpec> fromJSON(const llvm::json::Value &value);
 };
@@ -122,6 +129,13 @@ llvm::Expected<Signature> extractSignature(mlir::ModuleOp module,
 /// An f32 tensor binds to a bf16 input (numpy has no bf16), rounded.
 llvm::Expected<std::vector<Tensor>>
 bindInputs(const Signature &signature, std::vector<Tensor> inputs);
+
+/// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol*|e|
+/// (NaN where NaN is expected matches; i8 and u8 compare as the expected
+/// type). Returns a one-line description of the worst mismatch, or none.
+std::optional<std::string> compareTensors(const Tensor &actual,
+                                          const Tensor &expected, double rtol,
+                                          double atol);
 
 } // namespace llmc
 
