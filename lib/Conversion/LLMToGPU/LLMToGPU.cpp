@@ -640,6 +640,21 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
   return weight;
 }
 
+/// Erases the ops of `ops` (each once) whose results no one reads, until
+/// none is left: an op read only by others of `ops` goes after them, in
+/// any order.
+static void eraseUnread(SmallVector<Operation *> ops) {
+  for (bool erased = true; erased;) {
+    erased = false;
+    for (Operation *&op : ops)
+      if (op && op->use_empty()) {
+        op->erase();
+        op = nullptr;
+        erased = true;
+      }
+  }
+}
+
 /// A rhs gathered along its batch (a decoding step's experts: llm.gather
 /// of a [E, N, K] table by [T, k] indices, then perhaps the dequantization
 /// matchWeightDequant took in, its bytes, scales and zero points gathered
@@ -794,9 +809,7 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
       if (absorbed->use_empty())
         absorbed->erase();
   if (gathered)
-    for (Operation *gather : gathered->second)
-      if (gather->use_empty())
-        gather->erase();
+    eraseUnread(gathered->second);
   return success();
 }
 
@@ -962,9 +975,7 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   if (scaleMul && scaleMul->use_empty())
     scaleMul->erase();
   if (gathered)
-    for (Operation *gather : gathered->second)
-      if (gather->use_empty())
-        gather->erase();
+    eraseUnread(gathered->second);
   return success();
 }
 
@@ -1282,18 +1293,8 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
          32 * gk::kAttentionWarps, inputs);
   if (last != op)
     op->erase();
-  // The transposing copies (and a split) no one reads any more, users
-  // before the ops they read.
-  SmallVector<Operation *> unread = chains.takeVector();
-  for (bool erased = true; erased;) {
-    erased = false;
-    for (Operation *&chained : unread)
-      if (chained && chained->use_empty()) {
-        chained->erase();
-        chained = nullptr;
-        erased = true;
-      }
-  }
+  // The transposing copies (and a split) no one reads any more.
+  eraseUnread(chains.takeVector());
   return success();
 }
 
