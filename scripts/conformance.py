@@ -153,6 +153,8 @@ FAMILIES = {
     "ScatterElements": [r"test_scatter_elements_\w+", r"test_scatter_with(out)?_axis"],
     "ScatterND": [r"test_scatternd(_\w+)?"],
     "TopK": [r"test_top_k(_\w+)?"],
+    "OneHot": [r"test_onehot_\w+"],
+    "NonZero": [r"test_nonzero_example"],
     # Convolution (vision transformers' patch embeddings, speech encoders'
     # front ends) and padding, as gathers and a matmul.
     "Conv": [r"test_basic_conv_\w+", r"test_conv_with_\w+"],

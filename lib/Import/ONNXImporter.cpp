@@ -20,7 +20,9 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
@@ -43,6 +45,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 using namespace mlir;
 using llmc::ImportOptions;
@@ -327,6 +330,7 @@ private:
   Value reduce(Value value, ArrayRef<int64_t> axes, bool keepdims);
   LogicalResult importReduceComposite();
   LogicalResult importArgExtreme();
+  LogicalResult importOneHot();
   LogicalResult importTopK();
   /// k rounds of taking the extreme element along `axis` not yet taken.
   struct TopKRounds {
@@ -342,6 +346,27 @@ private:
   LogicalResult importGatherND();
   LogicalResult importScatter();
   LogicalResult importScatterAtRunTime(StringRef reduction);
+  // NonZero with a static shape: see importNonZero.
+  LogicalResult importNonZero();
+  /// Values computed from a NonZero's padded result: along `axis`, element
+  /// r belongs to the r-th position of the NonZero's input, and `valid`
+  /// ([N] i1) says which positions are nonzero.
+  struct IndexRows {
+    std::string source; ///< the NonZero node's name
+    int64_t axis = 0;
+    Value valid;
+  };
+  /// Values computed row by row from a NonZero's padded result.
+  llvm::StringMap<IndexRows> indexRows;
+  /// Values computed from the padded count (a Shape or Size of index rows,
+  /// and what is computed from them) -> the NonZero node's name.
+  llvm::StringMap<std::string> paddedCounts;
+  const IndexRows *indexRowsOf(unsigned index) const;
+  LogicalResult propagateIndexRows(bool defaultDomain);
+  LogicalResult importMaskedScatter(const IndexRows &rows);
+  LogicalResult requireKnownCount(StringRef name, const Twine &what);
+  /// Set while importMaskedScatter imports its scatters.
+  std::optional<std::string> scatterReduction;
   std::optional<SmallVector<int64_t>> indexBox(Value indices,
                                                ArrayRef<int64_t> dataShape);
   Value insertBox(Value data, Value updates, ArrayRef<int64_t> starts,
@@ -625,6 +650,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"GatherND", {&I::importGatherND, 12}},
       {"ScatterElements", {&I::importScatter, 11}},
       {"ScatterND", {&I::importScatter, 11}},
+      {"NonZero", {&I::importNonZero, 9}},
       {"Expand", {&I::importExpand, 8}},
       {"Cast", {&I::importCast, 1}},
       {"CastLike", {&I::importCastLike, 15}},
@@ -645,6 +671,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"ReduceLogSumExp", {&I::importReduceComposite, 1}},
       {"ArgMax", {&I::importArgExtreme, 1}},
       {"ArgMin", {&I::importArgExtreme, 1}},
+      {"OneHot", {&I::importOneHot, 9}},
       {"TopK", {&I::importTopK, 11}},
       {"Constant", {&I::importConstant, 1}},
       {"ConstantOfShape", {&I::importConstantOfShape, 9}},
@@ -786,6 +813,9 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
                       << "' is not produced by any node, initializer or input";
       return nullptr;
     }
+    if (failed(requireKnownCount(output.name(),
+                                 "graph output '" + output.name() + "'")))
+      return nullptr;
     if (e4m3Names.contains(output.name())) {
       // numpy has no FP8: a FLOAT8E4M3FN output is given as its f32 values.
       builder.setInsertionPointToEnd(body);
@@ -1196,7 +1226,7 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
     // Ops whose output shape depends on their input's values cannot have a
     // static shape, which every llmc target compiles for.
     static const llvm::StringSet<> valueShaped = {
-        "NonZero", "Unique", "Compress", "NonMaxSuppression", "StringSplit"};
+        "Unique", "Compress", "NonMaxSuppression", "StringSplit"};
     if (defaultDomain && valueShaped.contains(opType)) {
       emitFileError() << prefix
                       << "unsupported op: its output's shape depends on its "
@@ -1289,6 +1319,8 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
           widened = true;
         }
     result = (this->*(entry->handler))();
+    if (succeeded(result))
+      result = propagateIndexRows(defaultDomain);
     if (widened && succeeded(result))
       for (auto [i, value] : llvm::enumerate(results)) {
         if (!value || !cast<RankedTensorType>(value.getType())
@@ -6040,6 +6072,45 @@ Value ONNXImporter::positionsAlong(int64_t rank, int64_t axis, int64_t n) {
   return indexConstant(shape, llvm::to_vector(llvm::seq<int64_t>(0, n)));
 }
 
+/// OneHot: values[1] where the index (a negative one counted from depth)
+/// equals the position along the new axis, values[0] elsewhere; an index
+/// outside [-depth, depth) gives values[0] along the whole axis.
+LogicalResult ONNXImporter::importOneHot() {
+  if (failed(requireInputs(3)))
+    return failure();
+  Value indices = input(0), values = input(2);
+  std::optional<SmallVector<double>> depthValue = evaluate(known(input(1)));
+  if (!depthValue || depthValue->size() != 1)
+    return error("input 'depth' must be a compile-time scalar");
+  int64_t depth = static_cast<int64_t>(depthValue->front());
+  if (depth < 1)
+    return error("depth " + Twine(depth) + " is not positive");
+  if (typeOf(values).getNumElements() != 2)
+    return error("expects input 'values' of two elements [off, on]");
+  int64_t rank = typeOf(indices).getRank();
+  FailureOr<int64_t> axis = normalizeAxis(getInt("axis", -1), rank + 1);
+  if (failed(axis))
+    return failure();
+  FailureOr<Value> index = castTo(indices, builder.getI64Type());
+  FailureOr<Value> flatValues = reshape(values, {2});
+  if (failed(index) || failed(flatValues))
+    return failure();
+  Value wrapped = emit<llm::WhereOp>(
+      {emit<llm::LessOp>({*index, scalarOf(builder.getI64Type(), 0)}),
+       emit<llm::AddOp>({*index, scalarOf(builder.getI64Type(), depth)}),
+       *index});
+  Value off = sliceAlong(*flatValues, 0, 0, 1);
+  Value on = sliceAlong(*flatValues, 0, 1, 2);
+  if (!wrapped || !off || !on)
+    return failure();
+  SmallVector<int64_t> shape(typeOf(indices).getShape());
+  shape.insert(shape.begin() + *axis, 1);
+  Value hot = emit<llm::EqualOp>({orNull(reshape(wrapped, shape)),
+                                  positionsAlong(rank + 1, *axis, depth)});
+  return setResult(orNull(emit<llm::WhereOp>(
+      {hot, orNull(reshape(on, {})), orNull(reshape(off, {}))})));
+}
+
 /// ArgMax and ArgMin: the first (or, with select_last_index, the last)
 /// position along the axis where x equals its maximum (minimum); a NaN is
 /// the extreme, as in numpy.
@@ -6496,6 +6567,505 @@ Value ONNXImporter::insertBox(Value data, Value updates,
 /// scatter becomes gathers of the flattened updates and selects, one round
 /// per update landing on the same element (reduction none keeps the last,
 /// add, mul, max and min combine them with the data).
+//===----------------------------------------------------------------------===//
+// NonZero
+//===----------------------------------------------------------------------===//
+
+/// Whether `value` is a constant whose bytes are all zero (+0.0 for
+/// floats).
+static bool isZeroConstant(Value value) {
+  auto constant = value.getDefiningOp<llm::ConstantOp>();
+  if (!constant)
+    return false;
+  ArrayRef<char> bytes;
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+    if (dense.getElementType().isInteger(1))
+      return false;
+    bytes = dense.getRawData();
+  } else if (auto resource =
+                 dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return false;
+    bytes = blob->getData();
+  } else {
+    return false;
+  }
+  return llvm::all_of(bytes, [](char byte) { return byte == 0; });
+}
+
+/// NonZero: [rank, count] indices of the nonzero elements in row-major
+/// order. Of an input known at compile time, exactly that. Otherwise its
+/// count depends on the input's values and llmc compiles static shapes, so
+/// the result is padded: every position of the input in row-major order
+/// ([rank, N], N its element count), with [N] flags saying which are
+/// nonzero. The padding is sound only where no result depends on the rows
+/// past the count: the rows are followed (propagateIndexRows) through ops
+/// that compute each row alone (elementwise ops, matrix products, gathers,
+/// reshapes, transposes, slices and normalizations off the rows' axis) into
+/// a ScatterElements or ScatterND, whose updates of positions that are zero
+/// are dropped (importMaskedScatter). Any other use of the rows, or of their
+/// padded count (a Shape or Size of them), is an error naming the op.
+/// Hugging Face's eager mixture of experts (Mixtral, Qwen-MoE, OLMoE) is
+/// this form: torch.where(expert_mask[e]) picks the tokens routed to expert
+/// e, whose results are scattered back. Padded, every expert runs on every
+/// (choice, token) pair and the pairs not routed to it are dropped.
+LogicalResult ONNXImporter::importNonZero() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  if (!type.hasStaticShape())
+    return error("needs a static input shape");
+  int64_t rank = type.getRank(), count = type.getNumElements();
+  if (rank == 0)
+    return error("of a scalar is not supported");
+  ArrayRef<int64_t> shape = type.getShape();
+  SmallVector<int64_t> strides = computeStrides(shape);
+  auto tuples = [&](ArrayRef<int64_t> flat) {
+    int64_t n = flat.size();
+    SmallVector<int64_t> indices(rank * n);
+    for (auto [j, position] : llvm::enumerate(flat))
+      for (int64_t d = 0; d < rank; ++d)
+        indices[d * n + j] = position / strides[d] % shape[d];
+    return indexConstant({rank, n}, indices);
+  };
+  if (std::optional<SmallVector<double>> values = evaluate(known(x))) {
+    SmallVector<int64_t> flat;
+    for (auto [position, v] : llvm::enumerate(*values))
+      if (v != 0)
+        flat.push_back(position);
+    return setResult(tuples(flat));
+  }
+  Value flat = orNull(reshape(x, {count}));
+  Value valid = type.getElementType().isInteger(1)
+                    ? flat
+                    : emit<llm::NotOp>({emit<llm::EqualOp>(
+                          {flat, scalarOf(type.getElementType(), 0)})});
+  if (!valid)
+    return failure();
+  SmallVector<int64_t> all(count);
+  std::iota(all.begin(), all.end(), 0);
+  if (failed(setResult(tuples(all))))
+    return failure();
+  indexRows[node->output(0)] = {cast<NameLoc>(nodeLoc).getName().str(),
+                                /*axis=*/1, valid};
+  return success();
+}
+
+const ONNXImporter::IndexRows *ONNXImporter::indexRowsOf(unsigned index) const {
+  if (index >= static_cast<unsigned>(node->input_size()))
+    return nullptr;
+  auto it = indexRows.find(node->input(index));
+  return it == indexRows.end() ? nullptr : &it->second;
+}
+
+LogicalResult ONNXImporter::requireKnownCount(StringRef name,
+                                              const Twine &what) {
+  std::string source;
+  if (auto it = indexRows.find(name); it != indexRows.end())
+    source = it->second.source;
+  else if (auto it = paddedCounts.find(name); it != paddedCounts.end())
+    source = it->second;
+  else
+    return success();
+  return error(what + " depends on how many nonzero elements NonZero '" +
+               source +
+               "' finds, and llmc compiles static shapes (a NonZero's rows "
+               "may only be scattered into a tensor of a known shape)");
+}
+
+/// Follows a NonZero's padded rows through the node just imported: sets the
+/// axis of the rows in each result, or fails where a result would depend on
+/// the rows past the nonzero count.
+LogicalResult ONNXImporter::propagateIndexRows(bool defaultDomain) {
+  std::string source;
+  SmallVector<int64_t> rowAxis(node->input_size(), -1);
+  SmallVector<bool> counted(node->input_size(), false);
+  bool anyRows = false, anyCounted = false;
+  Value valid;
+  for (int i = 0; i < node->input_size(); ++i) {
+    StringRef name = node->input(i);
+    std::string from;
+    if (auto it = indexRows.find(name); it != indexRows.end()) {
+      rowAxis[i] = it->second.axis;
+      valid = it->second.valid;
+      from = it->second.source;
+      anyRows = true;
+    }
+    if (auto it = paddedCounts.find(name); it != paddedCounts.end()) {
+      counted[i] = true;
+      anyCounted = true;
+      from = it->second;
+    }
+    if (from.empty())
+      continue;
+    if (!source.empty() && source != from)
+      return error("combines values indexed by NonZero '" + source +
+                   "' and by NonZero '" + from +
+                   "', whose nonzero counts llmc does not know");
+    source = from;
+  }
+  if (!anyRows && !anyCounted)
+    return success();
+  StringRef op = node->op_type();
+  auto unsupported = [&](const Twine &why) {
+    return error("reads the rows of NonZero '" + source + "' " + why +
+                 ": llmc pads NonZero to every position of its input and "
+                 "follows the rows only through ops that compute each row "
+                 "alone into a ScatterElements or ScatterND");
+  };
+  auto rankOf = [&](unsigned i) { return typeOf(inputs[i]).getRank(); };
+  auto shapeOf = [&](Value v) { return typeOf(v).getShape(); };
+  // Only the padded count reaches this node: everything it computes
+  // depends on it.
+  if (!anyRows) {
+    for (int i = 0; i < node->output_size(); ++i)
+      if (!node->output(i).empty())
+        paddedCounts[node->output(i)] = source;
+    return success();
+  }
+  int64_t rows = cast<RankedTensorType>(valid.getType()).getDimSize(0);
+  // Sets every result's rows axis (or none, -1), and marks the results
+  // counted when `countedResult`.
+  auto finish = [&](ArrayRef<int64_t> axes,
+                    bool countedResult) -> LogicalResult {
+    for (auto [i, value] : llvm::enumerate(results)) {
+      if (i >= static_cast<size_t>(node->output_size()) ||
+          node->output(i).empty() || !value)
+        continue;
+      int64_t axis = axes.size() == 1 ? axes[0] : axes[i];
+      if (axis >= 0) {
+        ArrayRef<int64_t> shape = shapeOf(value);
+        if (axis >= static_cast<int64_t>(shape.size()) || shape[axis] != rows)
+          return unsupported("in a result that does not keep them");
+        indexRows[node->output(i)] = {source, axis, valid};
+      }
+      if (countedResult)
+        paddedCounts[node->output(i)] = source;
+    }
+    return success();
+  };
+  bool countedInput = anyCounted;
+  // Inputs that only give a shape or axes: a count there shapes the result,
+  // which the rows' axis checks.
+  auto countedExcept = [&](ArrayRef<unsigned> shapeInputs) {
+    for (auto [i, isCounted] : llvm::enumerate(counted))
+      if (isCounted && !llvm::is_contained(shapeInputs, i))
+        return true;
+    return false;
+  };
+  if (!defaultDomain)
+    return unsupported("in an op outside the default domain");
+
+  static const llvm::StringSet<> elementwise = {"Add",
+                                                "Sub",
+                                                "Mul",
+                                                "Div",
+                                                "Pow",
+                                                "Mod",
+                                                "Max",
+                                                "Min",
+                                                "Sum",
+                                                "Equal",
+                                                "Less",
+                                                "LessOrEqual",
+                                                "Greater",
+                                                "GreaterOrEqual",
+                                                "And",
+                                                "Or",
+                                                "Xor",
+                                                "Not",
+                                                "Where",
+                                                "Exp",
+                                                "Log",
+                                                "Tanh",
+                                                "Erf",
+                                                "Sqrt",
+                                                "Reciprocal",
+                                                "Neg",
+                                                "Abs",
+                                                "Relu",
+                                                "Sigmoid",
+                                                "Sin",
+                                                "Cos",
+                                                "Floor",
+                                                "Ceil",
+                                                "Cast",
+                                                "CastLike",
+                                                "Identity",
+                                                "Dropout",
+                                                "Clip",
+                                                "Softplus",
+                                                "Softsign",
+                                                "LeakyRelu",
+                                                "Elu",
+                                                "Selu",
+                                                "Celu",
+                                                "HardSigmoid",
+                                                "HardSwish",
+                                                "Mish",
+                                                "Swish",
+                                                "ThresholdedRelu",
+                                                "Sign",
+                                                "Round",
+                                                "IsNaN",
+                                                "IsInf",
+                                                "Gelu",
+                                                "PRelu"};
+  static const llvm::StringSet<> reshapes = {"Reshape", "Flatten", "Squeeze",
+                                             "Unsqueeze"};
+  if (elementwise.contains(op)) {
+    int64_t resultRank = shapeOf(results[0]).size(), axis = -1;
+    for (auto [i, a] : llvm::enumerate(rowAxis)) {
+      if (a < 0 || (op == "CastLike" && i == 1))
+        continue;
+      int64_t aligned = a + resultRank - rankOf(i);
+      if (axis >= 0 && aligned != axis)
+        return unsupported("on two different axes");
+      axis = aligned;
+    }
+    for (auto [i, a] : llvm::enumerate(rowAxis)) {
+      if (a >= 0 || !inputs[i] || (op == "CastLike" && i == 1))
+        continue;
+      int64_t at = axis - (resultRank - rankOf(i));
+      if (at >= 0 && shapeOf(inputs[i])[at] != 1)
+        return unsupported("against a tensor that is not indexed by them but "
+                           "has their length");
+    }
+    return finish({axis}, countedInput);
+  }
+  if (op == "MatMul") {
+    int64_t a = rowAxis[0], b = rowAxis[1];
+    int64_t rankA = rankOf(0), rankB = rankOf(1);
+    int64_t resultRank = shapeOf(results[0]).size();
+    if (a >= 0 && b >= 0)
+      return unsupported("in both operands of a product");
+    if (a >= 0) {
+      if (rankA < 2 || a == rankA - 1)
+        return unsupported("along the axis the product sums");
+      int64_t axis = a + resultRank - rankA;
+      int64_t at = axis - (resultRank - rankB);
+      if (a < rankA - 2 && at >= 0 && shapeOf(inputs[1])[at] != 1)
+        return unsupported("against a tensor that is not indexed by them but "
+                           "has their length");
+      return finish({axis}, countedInput);
+    }
+    if (rankB < 2 || b != rankB - 1)
+      return unsupported("along the axis the product sums or a batch axis");
+    return finish({resultRank - 1}, countedInput);
+  }
+  if (op == "Gemm") {
+    if (rowAxis[0] != 0 || getInt("transA", 0) || rowAxis[1] >= 0 ||
+        (node->input_size() > 2 && rowAxis[2] >= 0))
+      return unsupported("in an operand other than A's rows");
+    if (inputs.size() > 2 && inputs[2] && rankOf(2) == 2 &&
+        shapeOf(inputs[2])[0] != 1)
+      return unsupported("against a bias that is not indexed by them but has "
+                         "their length");
+    return finish({0}, countedInput);
+  }
+  if (reshapes.contains(op)) {
+    for (auto [i, a] : llvm::enumerate(rowAxis))
+      if (i > 0 && a >= 0)
+        return unsupported("as a shape or axes");
+    if (rowAxis[0] < 0)
+      return finish({-1}, true);
+    ArrayRef<int64_t> in = shapeOf(inputs[0]), out = shapeOf(results[0]);
+    int64_t before = 1;
+    for (int64_t d = 0; d < rowAxis[0]; ++d)
+      before *= in[d];
+    int64_t product = 1;
+    for (auto [j, size] : llvm::enumerate(out)) {
+      if (product == before && size == rows)
+        return finish({static_cast<int64_t>(j)}, counted[0]);
+      product *= size;
+    }
+    return unsupported("in a reshape that merges or splits their axis");
+  }
+  if (op == "Expand") {
+    if (rowAxis[0] < 0 || rowAxis[1] >= 0)
+      return unsupported("as a shape");
+    return finish({rowAxis[0] +
+                   static_cast<int64_t>(shapeOf(results[0]).size()) -
+                   rankOf(0)},
+                  counted[0]);
+  }
+  if (op == "Transpose") {
+    int64_t rank = rankOf(0);
+    SmallVector<int64_t> perm;
+    if (std::optional<SmallVector<int64_t>> given = getInts("perm"))
+      perm = *given;
+    else
+      for (int64_t d = rank - 1; d >= 0; --d)
+        perm.push_back(d);
+    for (auto [j, from] : llvm::enumerate(perm))
+      if (from == rowAxis[0])
+        return finish({static_cast<int64_t>(j)}, countedInput);
+    return unsupported("in a transpose");
+  }
+  if (op == "Gather") {
+    int64_t rank = rankOf(0);
+    int64_t axis = getInt("axis", 0);
+    if (axis < 0)
+      axis += rank;
+    int64_t data = rowAxis[0], indices = rowAxis[1];
+    if (data >= 0 && indices >= 0)
+      return unsupported("in both the data and the indices of a gather");
+    if (indices >= 0)
+      return finish({axis + indices}, countedInput);
+    if (data == axis)
+      return unsupported("by gathering along their axis");
+    return finish({data < axis ? data : data + rankOf(1) - 1}, countedInput);
+  }
+  if (op == "Split") {
+    int64_t axis = getInt("axis", 0);
+    if (axis < 0)
+      axis += rankOf(0);
+    if (rowAxis[0] < 0 || rowAxis[0] == axis)
+      return unsupported("by splitting along their axis or by their sizes");
+    return finish({rowAxis[0]}, countedInput);
+  }
+  if (op == "Slice") {
+    if (llvm::any_of(llvm::drop_begin(rowAxis),
+                     [](int64_t a) { return a >= 0; }))
+      return unsupported("as slice bounds");
+    int64_t rank = rankOf(0);
+    SmallVector<int64_t> axes;
+    if (inputs.size() > 3 && inputs[3]) {
+      std::optional<SmallVector<int64_t>> given = compileTimeInts(inputs[3]);
+      if (!given)
+        return unsupported("in a slice whose axes are not known");
+      axes = *given;
+    } else {
+      for (int64_t d = 0; d < typeOf(inputs[1]).getNumElements(); ++d)
+        axes.push_back(d);
+    }
+    for (int64_t axis : axes)
+      if ((axis < 0 ? axis + rank : axis) == rowAxis[0])
+        return unsupported("by slicing along their axis");
+    return finish({rowAxis[0]}, countedInput);
+  }
+  if (op == "Concat") {
+    int64_t axis = getInt("axis", 0);
+    if (axis < 0)
+      axis += rankOf(0);
+    if (llvm::any_of(rowAxis, [&](int64_t a) { return a != rowAxis[0]; }))
+      return unsupported("joined with a tensor that is not indexed by them");
+    if (rowAxis[0] == axis)
+      return unsupported("by joining along their axis");
+    return finish({rowAxis[0]}, countedInput);
+  }
+  if (op == "Shape" || op == "Size")
+    return finish({-1}, true);
+  if (op == "Softmax" || op == "LogSoftmax" || op == "LayerNormalization" ||
+      op == "SimplifiedLayerNormalization" || op == "RMSNormalization") {
+    int64_t rank = rankOf(0), a = rowAxis[0];
+    bool softmax = op.ends_with("Softmax");
+    int64_t axis = getInt("axis", softmax && opset < 13 ? 1 : -1);
+    if (axis < 0)
+      axis += rank;
+    if (a < 0 || llvm::any_of(llvm::drop_begin(rowAxis),
+                              [](int64_t b) { return b >= 0; }))
+      return unsupported("as a scale or bias");
+    // Softmax since opset 13 normalizes along axis alone; the others from
+    // axis to the last.
+    if (softmax && opset >= 13 ? a == axis : a >= axis)
+      return unsupported("by normalizing across them");
+    return finish({a}, countedInput);
+  }
+  if (op == "ScatterElements" || op == "ScatterND") {
+    // importMaskedScatter checked and masked the rows; the result holds
+    // only the nonzero positions' updates.
+    if (countedExcept({}))
+      return unsupported("with a value computed from their count");
+    return finish({-1}, false);
+  }
+  return unsupported("in an op that may combine them (" + op + ")");
+}
+
+/// A ScatterElements or ScatterND of a NonZero's padded rows: the updates
+/// of the positions that are zero are dropped. With reduction add they add
+/// zero; with none (torch's index_add_ and index_copy_, which assume
+/// distinct indices) each element takes the one nonzero position's update
+/// that reaches it (their sum, where several do), or keeps its value.
+LogicalResult ONNXImporter::importMaskedScatter(const IndexRows &rows) {
+  StringRef opType = node->op_type();
+  std::string reduction = getString("reduction", "none");
+  auto unsupported = [&](const Twine &why) {
+    return error("scatters the rows of NonZero '" + rows.source + "' " + why +
+                 ": llmc pads NonZero to every position of its input and "
+                 "drops the rows past its count only where they are the "
+                 "updates and the indices, along one axis");
+  };
+  if (reduction != "none" && reduction != "add")
+    return unsupported("with reduction '" + reduction + "'");
+  if (!input(0) || !input(1) || !input(2))
+    return failure();
+  if (indexRows.count(node->input(0)) || paddedCounts.count(node->input(0)))
+    return unsupported("into data computed from them");
+  const IndexRows *indices = indexRowsOf(1);
+  int64_t axis = rows.axis;
+  bool aligned = false;
+  if (opType == "ScatterElements") {
+    int64_t scatterAxis = getInt("axis", 0);
+    if (scatterAxis < 0)
+      scatterAxis += typeOf(input(0)).getRank();
+    aligned = indices && indices->axis == axis && axis == scatterAxis;
+  } else {
+    aligned = indices && indices->axis == axis &&
+              axis < typeOf(input(1)).getRank() - 1;
+  }
+  if (!aligned)
+    return unsupported("whose indices are not the same rows");
+  RankedTensorType updateType = typeOf(input(2));
+  Type element = updateType.getElementType();
+  if (element.isInteger(1))
+    return unsupported("of booleans");
+  SmallVector<int64_t> flagShape(updateType.getRank(), 1);
+  flagShape[axis] = updateType.getDimSize(axis);
+  Value flags = orNull(reshape(rows.valid, flagShape));
+  Value zeros = createConstant(
+      DenseElementsAttr::get(updateType, builder.getZeroAttr(element)),
+      nodeLoc);
+  Value masked = emit<llm::WhereOp>({flags, input(2), zeros});
+  if (!masked)
+    return failure();
+  Value data = input(0), index = input(1);
+  SmallVector<Value> given = inputs;
+  llvm::scope_exit restore([&] { inputs = given; });
+  auto scatterAdd = [&](Value into, Value updates) -> Value {
+    inputs = {into, index, updates};
+    results.clear();
+    scatterReduction = "add";
+    LogicalResult done = importScatter();
+    scatterReduction.reset();
+    Value result = succeeded(done) && !results.empty() ? results[0] : Value();
+    results.clear();
+    return result;
+  };
+  if (reduction == "add")
+    return setResult(orNull(scatterAdd(data, masked)));
+  RankedTensorType dataType = typeOf(data);
+  Value dataZeros = createConstant(
+      DenseElementsAttr::get(dataType, builder.getZeroAttr(element)), nodeLoc);
+  Value sum = scatterAdd(dataZeros, masked);
+  // torch's index_add_ scatters into zeros: nothing to keep.
+  if (isZeroConstant(data))
+    return setResult(orNull(sum));
+  Value ones = createConstant(
+      DenseElementsAttr::get(updateType,
+                             element.isInteger()
+                                 ? Attribute(builder.getIntegerAttr(element, 1))
+                                 : builder.getFloatAttr(element, 1.0)),
+      nodeLoc);
+  Value reached =
+      scatterAdd(dataZeros, emit<llm::WhereOp>({flags, ones, zeros}));
+  Value written =
+      emit<llm::NotOp>({emit<llm::EqualOp>({reached, scalarOf(element, 0)})});
+  return setResult(orNull(emit<llm::WhereOp>({written, sum, data})));
+}
+
 LogicalResult ONNXImporter::importScatter() {
   if (failed(requireInputs(3)))
     return failure();
@@ -6504,7 +7074,11 @@ LogicalResult ONNXImporter::importScatter() {
   RankedTensorType dataType = typeOf(data), updateType = typeOf(updates);
   if (!dataType.hasStaticShape() || !updateType.hasStaticShape())
     return error(opType + " needs static shapes");
-  std::string reduction = getString("reduction", "none");
+  if (!scatterReduction)
+    if (const IndexRows *rows = indexRowsOf(2))
+      return importMaskedScatter(*rows);
+  std::string reduction =
+      scatterReduction ? *scatterReduction : getString("reduction", "none");
   if (reduction != "none" && reduction != "add" && reduction != "mul" &&
       reduction != "max" && reduction != "min")
     return error("unknown reduction '" + reduction + "'");
@@ -6926,6 +7500,9 @@ ONNXImporter::importBody(StringRef attrName, ArrayRef<Item> bindings,
     if (failed(item))
       return error("'" + attrName + "' output " + Twine(output.name()) +
                    " is not produced by its nodes");
+    if (failed(requireKnownCount(output.name(), "'" + attrName + "' output '" +
+                                                    output.name() + "'")))
+      return failure();
     outputs.push_back(*item);
   }
   return outputs;

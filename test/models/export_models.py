@@ -483,6 +483,62 @@ def build_gpt_oss(args) -> nn.Module:
     return model
 
 
+# --------------------------------------------------------------------------
+# Mixtral-style: the Llama blocks with each MLP a sparse mixture of experts
+# in Hugging Face's eager form (MixtralSparseMoeBlock before transformers
+# 4.50; Qwen2-MoE's and OLMoE's are the same loop): softmax over the router
+# logits, the top 2 of 4 experts renormalized, and per expert a
+# torch.where over the one-hot routing mask (NonZero in the export) picking
+# its tokens, whose SwiGLU results, weighted, index_add_ back (a
+# ScatterElements into zeros, then Add).
+# --------------------------------------------------------------------------
+class MixtralExpert(nn.Module):
+    def __init__(self, d_model: int, ffn_dim: int):
+        super().__init__()
+        self.w1 = nn.Linear(d_model, ffn_dim, bias=False)
+        self.w2 = nn.Linear(ffn_dim, d_model, bias=False)
+        self.w3 = nn.Linear(d_model, ffn_dim, bias=False)
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+class MixtralSparseMoeBlock(nn.Module):
+    def __init__(self, config: LlamaConfig, experts: int = 4, top_k: int = 2):
+        super().__init__()
+        self.num_experts, self.top_k = experts, top_k
+        self.gate = nn.Linear(config.d_model, experts, bias=False)
+        self.experts = nn.ModuleList(MixtralExpert(config.d_model, config.ffn_dim // 2)
+                                     for _ in range(experts))
+
+    def forward(self, hidden_states):
+        batch, seq, hidden_dim = hidden_states.shape
+        hidden_states = hidden_states.view(-1, hidden_dim)
+        router_logits = self.gate(hidden_states)
+        routing_weights = F.softmax(router_logits, dim=1, dtype=torch.float)
+        routing_weights, selected_experts = torch.topk(routing_weights, self.top_k, dim=-1)
+        routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+        routing_weights = routing_weights.to(hidden_states.dtype)
+        final_hidden_states = torch.zeros((batch * seq, hidden_dim), dtype=hidden_states.dtype,
+                                          device=hidden_states.device)
+        expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
+        for expert_idx in range(self.num_experts):
+            idx, top_x = torch.where(expert_mask[expert_idx])
+            current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
+            current_hidden_states = (self.experts[expert_idx](current_state)
+                                     * routing_weights[top_x, idx, None])
+            final_hidden_states.index_add_(0, top_x, current_hidden_states.to(hidden_states.dtype))
+        return final_hidden_states.reshape(batch, seq, hidden_dim)
+
+
+def build_mixtral(args) -> nn.Module:
+    model = build_llama(args)
+    for block in model.blocks:
+        block.mlp = MixtralSparseMoeBlock(model.config)
+    _randomize_rms_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
 def llama_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
     ids = torch.randint(0, LlamaConfig().vocab_size, (args.batch, args.seq),
                         dtype=torch.long, generator=generator)
@@ -1368,6 +1424,13 @@ def bart_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
                                                dtype=torch.long, generator=generator)}
 
 
+def ids_lm(build, make_inputs) -> "ModelSpec":
+    """A causal LM taking input_ids alone."""
+    return ModelSpec(build=build, make_inputs=make_inputs, output_names=["logits"],
+                     dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                   "logits": {0: "batch", 1: "sequence"}})
+
+
 def masked_lm(build, vocab_size) -> "ModelSpec":
     """A causal LM taking input_ids and a left-padded attention_mask."""
     def make_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
@@ -1613,13 +1676,7 @@ MASKED_LM_AXES = {"input_ids": {0: "batch", 1: "sequence"},
 
 
 MODELS: Dict[str, ModelSpec] = {
-    "gpt2": ModelSpec(
-        build=build_gpt2,
-        make_inputs=gpt2_inputs,
-        output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                      "logits": {0: "batch", 1: "sequence"}},
-    ),
+    "gpt2": ids_lm(build_gpt2, gpt2_inputs),
     "bert": ModelSpec(
         build=build_bert,
         make_inputs=bert_inputs,
@@ -1709,13 +1766,8 @@ MODELS: Dict[str, ModelSpec] = {
                       "last_hidden_state": {0: "batch", 1: "positions"}},
         reference=bert_reference,
     ),
-    "llama": ModelSpec(
-        build=build_llama,
-        make_inputs=llama_inputs,
-        output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                      "logits": {0: "batch", 1: "sequence"}},
-    ),
+    "llama": ids_lm(build_llama, llama_inputs),
+    "mixtral": ids_lm(build_mixtral, llama_inputs),
 }
 
 
