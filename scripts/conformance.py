@@ -155,6 +155,11 @@ FAMILIES = {
     "TopK": [r"test_top_k(_\w+)?"],
     "OneHot": [r"test_onehot_\w+"],
     "NonZero": [r"test_nonzero_example"],
+    "Mean": [r"test_mean_\w+"],
+    "GlobalAveragePool": [r"test_globalaveragepool(_precomputed)?"],
+    "GlobalMaxPool": [r"test_globalmaxpool(_precomputed)?"],
+    "BatchNormalization": [r"test_batchnorm_\w+"],
+    "Hardmax": [r"test_hardmax_\w+"],
     # Convolution (vision transformers' patch embeddings, speech encoders'
     # front ends) and padding, as gathers and a matmul.
     "Conv": [r"test_basic_conv_\w+", r"test_conv_with_\w+"],
@@ -245,6 +250,10 @@ def out_of_scope_reason(test, model):
                 return "Dropout's mask output (training only)"
             if len(node.input) > 2 and node.input[2]:
                 return "training-mode Dropout (random; inference graphs fold it away)"
+        if node.op_type == "BatchNormalization" and any(
+                attr.name == "training_mode" and attr.i for attr in node.attribute):
+            return "training-mode BatchNormalization (the batch's statistics; eval exports " \
+                   "use the running ones)"
     return None
 
 

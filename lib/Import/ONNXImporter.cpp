@@ -330,7 +330,13 @@ private:
   Value reduce(Value value, ArrayRef<int64_t> axes, bool keepdims);
   LogicalResult importReduceComposite();
   LogicalResult importArgExtreme();
+  Value extremePosition(Value x, int64_t axis, int64_t n, bool isMax, bool last,
+                        bool keepdims);
   LogicalResult importOneHot();
+  LogicalResult importMean();
+  LogicalResult importGlobalPool();
+  LogicalResult importBatchNormalization();
+  LogicalResult importHardmax();
   LogicalResult importTopK();
   /// k rounds of taking the extreme element along `axis` not yet taken.
   struct TopKRounds {
@@ -672,6 +678,11 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"ArgMax", {&I::importArgExtreme, 1}},
       {"ArgMin", {&I::importArgExtreme, 1}},
       {"OneHot", {&I::importOneHot, 9}},
+      {"Mean", {&I::importMean, 8}},
+      {"GlobalAveragePool", {&I::importGlobalPool, 1}},
+      {"GlobalMaxPool", {&I::importGlobalPool, 1}},
+      {"BatchNormalization", {&I::importBatchNormalization, 9}},
+      {"Hardmax", {&I::importHardmax, 13}},
       {"TopK", {&I::importTopK, 11}},
       {"Constant", {&I::importConstant, 1}},
       {"ConstantOfShape", {&I::importConstantOfShape, 9}},
@@ -6111,6 +6122,96 @@ LogicalResult ONNXImporter::importOneHot() {
       {hot, orNull(reshape(on, {})), orNull(reshape(off, {}))})));
 }
 
+/// Mean: the inputs' sum (broadcast) over their count.
+LogicalResult ONNXImporter::importMean() {
+  if (failed(importVariadic<llm::AddOp>()))
+    return failure();
+  Value sum = results.pop_back_val();
+  if (!isa<FloatType>(typeOf(sum).getElementType()))
+    return error("expects float inputs");
+  return setResult(orNull(emit<llm::DivOp>(
+      {sum, scalarOf(typeOf(sum).getElementType(), inputs.size())})));
+}
+
+/// GlobalAveragePool and GlobalMaxPool: the mean (maximum) over every
+/// spatial axis (2 ..), kept as size 1.
+LogicalResult ONNXImporter::importGlobalPool() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  int64_t rank = typeOf(x).getRank();
+  if (rank < 3)
+    return error("expects X of rank 3 or more, got " + Twine(rank));
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(2, rank));
+  Value pooled = node->op_type() == "GlobalMaxPool"
+                     ? reduce<llm::ReduceMaxOp>(x, axes, true)
+                     : reduce<llm::ReduceMeanOp>(x, axes, true);
+  return pooled ? setResult(pooled) : failure();
+}
+
+/// BatchNormalization at inference: (x - mean) / sqrt(var + epsilon) *
+/// scale + B per channel (axis 1). training_mode (the batch's statistics,
+/// updated running ones) is an error.
+LogicalResult ONNXImporter::importBatchNormalization() {
+  if (failed(requireInputs(5)))
+    return failure();
+  if (getInt("training_mode", 0))
+    return error("training_mode 1 (statistics of the batch) is not "
+                 "supported; export the model in eval mode");
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  if (type.getRank() < 2 || !isa<FloatType>(type.getElementType()))
+    return error("expects float X of rank 2 or more");
+  int64_t channels = type.getDimSize(1);
+  SmallVector<int64_t> shape(type.getRank() - 1, 1);
+  shape[0] = channels;
+  SmallVector<Value> params;
+  StringRef names[] = {"scale", "B", "input_mean", "input_var"};
+  for (unsigned i = 1; i < 5; ++i) {
+    Value p = input(i);
+    if (typeOf(p).getNumElements() != channels)
+      return error("expects " + names[i - 1] + " of " + Twine(channels) +
+                   " values (X's channels), got " +
+                   Twine(typeOf(p).getNumElements()));
+    FailureOr<Value> cast = castTo(p, type.getElementType());
+    if (failed(cast))
+      return failure();
+    params.push_back(orNull(reshape(*cast, shape)));
+  }
+  Type element = type.getElementType();
+  Value inverse = emit<llm::ReciprocalOp>({emit<llm::SqrtOp>({emit<llm::AddOp>(
+      {params[3], scalarOf(element, getFloat("epsilon", 1e-5f))})})});
+  Value factor = emit<llm::MulOp>({params[0], inverse});
+  Value centered = emit<llm::SubOp>({x, params[2]});
+  Value result =
+      emit<llm::AddOp>({emit<llm::MulOp>({centered, factor}), params[1]});
+  return result ? setResult(result) : failure();
+}
+
+/// Hardmax: 1 at the first maximum along axis (a NaN is the maximum, as in
+/// ArgMax), 0 elsewhere.
+LogicalResult ONNXImporter::importHardmax() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  if (opset < 13)
+    return error("Hardmax before opset 13 (over the flattened axes from "
+                 "'axis') is not supported");
+  FailureOr<std::pair<int64_t, int64_t>> along =
+      staticAxis(x, getInt("axis", -1));
+  if (failed(along))
+    return failure();
+  auto [axis, n] = *along;
+  Value first = extremePosition(x, axis, n, /*isMax=*/true, /*last=*/false,
+                                /*keepdims=*/true);
+  Value iota = positionsAlong(type.getRank(), axis, n);
+  Value result = emit<llm::WhereOp>({emit<llm::EqualOp>({iota, first}),
+                                     scalarOf(type.getElementType(), 1),
+                                     scalarOf(type.getElementType(), 0)});
+  return result ? setResult(result) : failure();
+}
+
 /// ArgMax and ArgMin: the first (or, with select_last_index, the last)
 /// position along the axis where x equals its maximum (minimum); a NaN is
 /// the extreme, as in numpy.
@@ -6118,15 +6219,22 @@ LogicalResult ONNXImporter::importArgExtreme() {
   if (failed(requireInputs(1)))
     return failure();
   Value x = input(0);
-  RankedTensorType type = typeOf(x);
   FailureOr<std::pair<int64_t, int64_t>> along =
       staticAxis(x, getInt("axis", 0));
   if (failed(along))
     return failure();
   int64_t axis = along->first, n = along->second;
-  bool isMax = node->op_type() == "ArgMax";
-  bool last = getInt("select_last_index", 0) != 0;
-  bool keepdims = getInt("keepdims", 1) != 0;
+  Value result = extremePosition(x, axis, n, node->op_type() == "ArgMax",
+                                 getInt("select_last_index", 0) != 0,
+                                 getInt("keepdims", 1) != 0);
+  return result ? setResult(result) : failure();
+}
+
+/// The first (or last) position along `axis` (of static size n) where x
+/// equals its maximum (minimum); a NaN is the extreme, as in numpy.
+Value ONNXImporter::extremePosition(Value x, int64_t axis, int64_t n,
+                                    bool isMax, bool last, bool keepdims) {
+  RankedTensorType type = typeOf(x);
   Value extreme = isMax ? reduce<llm::ReduceMaxOp>(x, {axis}, true)
                         : reduce<llm::ReduceMinOp>(x, {axis}, true);
   Value hit = emit<llm::EqualOp>({x, extreme});
@@ -6136,9 +6244,8 @@ LogicalResult ONNXImporter::importArgExtreme() {
   Type i64 = builder.getI64Type();
   Value candidates =
       emit<llm::WhereOp>({hit, iota, scalarOf(i64, last ? -1 : n)});
-  Value result = last ? reduce<llm::ReduceMaxOp>(candidates, {axis}, keepdims)
-                      : reduce<llm::ReduceMinOp>(candidates, {axis}, keepdims);
-  return result ? setResult(result) : failure();
+  return last ? reduce<llm::ReduceMaxOp>(candidates, {axis}, keepdims)
+              : reduce<llm::ReduceMinOp>(candidates, {axis}, keepdims);
 }
 
 /// The rounds of a top-k along `axis` (of static size n): each takes the
