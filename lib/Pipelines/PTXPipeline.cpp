@@ -51,8 +51,10 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   pm.addPass(createConvertLLMToGPU(gpuOptions));
   // What the fused kernels left: 16-bit float reductions accumulate in f32.
   pm.addPass(llm::createLLMComputeInF32());
+  pm.addPass(createLLMConcatSlicesAsGather());
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgGeneralizeNamedOpsPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLLMGPULoopOrder());

@@ -83,6 +83,21 @@ def LLMHostLoopOrder : Pass<"llm-host-loop-order"> {
 
 #endif // LLMC_PIPELINES_PASSES_TD
 
+def LLMConcatSlicesAsGather : Pass<"llm-concat-slices-as-gather"> {
+  let summary = "rewrite a concat of slices of one tensor, some negated, as a gather";
+  let description = [{
+    A concat whose pieces are slices of one tensor along the concat axis
+    (every other axis whole), each possibly negated, becomes one gather of
+    that tensor at constant positions, multiplied by a constant sign (-1
+    where a piece was negated, float tensors only). This is rotate_half of
+    rotary embeddings, concat(-x[..., h:], x[..., :h]). The ptx pipeline
+    runs it before the linalg lowering: elementwise fusion fuses the gather
+    into the rotary multiply and add, where the slices and the concat were
+    launches of their own.
+  }];
+  let dependentDialects = ["::mlir::llm::LLMDialect"];
+}
+
 def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
   let summary = "read each launch's tensor inputs right before the launch";
   let description = [{

@@ -1137,47 +1137,81 @@ struct StridedAttentionOperand {
 };
 } // namespace
 
-/// `value` [.., H, S, D] as llm.transpose (heads and rows swapped) of
-/// llm.reshape [.., S, H * D] -> [.., S, H, D] of a tensor, or of one part
-/// of an llm.split of one along its last dim (a fused qkv product's): the
-/// tensor it reads, and where (batch, head, row, d) lies in it.
+/// `value` [.., H, S, D] as an llm.transpose of an llm.reshape of a tensor,
+/// or of one part of an llm.split of one along its last dim (a fused qkv
+/// product's), where each (batch, head, row) is a run of D contiguous
+/// elements of that tensor at a stride per batch, head and row: the tensor
+/// it reads, and where (batch, head, row, d) lies in it. The usual form is
+/// [.., S, H * D] -> [.., S, H, D] -> [.., H, S, D]; unit dims may sit
+/// anywhere (a batch of 1 comes as [S, 1, H, D] permuted (1, 2, 0, 3)).
 static std::optional<StridedAttentionOperand>
 stridedAttentionOperand(Value value) {
   auto transpose = value.getDefiningOp<llm::TransposeOp>();
-  if (!transpose || !swapsHeadsAndRows(transpose.getPermutation()))
+  if (!transpose)
     return std::nullopt;
   auto reshape = transpose.getInput().getDefiningOp<llm::ReshapeOp>();
   if (!reshape)
     return std::nullopt;
-  auto split4 = cast<RankedTensorType>(reshape.getType()).getShape();
-  auto rows3 = cast<RankedTensorType>(reshape.getInput().getType());
-  int64_t rank = split4.size();
-  if (!rows3.hasStaticShape() || rows3.getRank() != rank - 1 ||
-      split4.take_front(rank - 2) != rows3.getShape().drop_back() ||
-      split4[rank - 2] * split4[rank - 1] != rows3.getShape().back())
+  ArrayRef<int64_t> shape =
+      cast<RankedTensorType>(reshape.getType()).getShape();
+  auto part = cast<RankedTensorType>(reshape.getInput().getType());
+  int64_t rank = shape.size();
+  if (rank < 3 || !part.hasStaticShape() || part.getRank() < 1)
     return std::nullopt;
   StridedAttentionOperand result;
   result.chain = {transpose, reshape};
   result.source = reshape.getInput();
-  int64_t offset = 0;
+  int64_t offset = 0, cols = part.getShape().back(), sourceCols = cols;
   if (auto split = result.source.getDefiningOp<llm::SplitOp>()) {
     auto input = cast<RankedTensorType>(split.getInput().getType());
     if (!input.hasStaticShape() ||
         static_cast<int64_t>(split.getAxis()) != input.getRank() - 1)
       return std::nullopt;
-    unsigned part = cast<OpResult>(result.source).getResultNumber();
-    for (unsigned i = 0; i < part; ++i)
+    unsigned index = cast<OpResult>(result.source).getResultNumber();
+    for (unsigned i = 0; i < index; ++i)
       offset += split.getSizes()[i];
     result.chain.push_back(split);
     result.source = split.getInput();
+    sourceCols = input.getShape().back();
+  }
+  // The reshape's dims: a group that splits the part's columns (contiguous
+  // in the source) and one that splits its rows (sourceCols apart).
+  int64_t first = rank, inner = 1;
+  while (first > 0 && inner < cols)
+    inner *= shape[--first];
+  if (inner != cols)
+    return std::nullopt;
+  SmallVector<int64_t> strides(rank);
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    if (i == first - 1)
+      stride = sourceCols;
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  // Through the transpose: result dim i is reshape dim perm[i].
+  ArrayRef<int64_t> perm = transpose.getPermutation();
+  auto dim = [&](int64_t i) { return shape[perm[i]]; };
+  auto strideOf = [&](int64_t i) { return dim(i) == 1 ? 0 : strides[perm[i]]; };
+  if (dim(rank - 1) != 1 && strideOf(rank - 1) != 1)
+    return std::nullopt;
+  // The batch dims flatten to one index at one stride.
+  int64_t batchStride = 0, next = 0;
+  for (int64_t i = rank - 4; i >= 0; --i) {
+    if (dim(i) == 1)
+      continue;
+    if (batchStride && strideOf(i) != next)
+      return std::nullopt;
+    if (!batchStride)
+      batchStride = strideOf(i);
+    next = strideOf(i) * dim(i);
   }
   auto source = cast<RankedTensorType>(result.source.getType());
-  int64_t total = source.getShape().back(), seq = split4[rank - 3];
   result.layout.elements = source.getNumElements();
   result.layout.offset = offset;
-  result.layout.rowStride = total;
-  result.layout.headStride = split4[rank - 1];
-  result.layout.batchStride = seq * total;
+  result.layout.rowStride = strideOf(rank - 2);
+  result.layout.headStride = strideOf(rank - 3);
+  result.layout.batchStride = batchStride;
   return result;
 }
 

@@ -1,0 +1,130 @@
+//===- ConcatSlicesAsGather.cpp - rotate_half as one gather ---------------===//
+//
+// A concat whose pieces are slices of one tensor along the concat axis,
+// some negated (rotate_half of rotary embeddings: concat(-x[..., h:],
+// x[..., :h])), becomes one gather of that tensor at constant positions,
+// times a constant sign where a piece was negated. The ptx pipeline's
+// linalg elementwise fusion fuses such a gather into the ops that read it
+// (the rotary multiply and add) but not slices and a concat, which each
+// became a launch of their own.
+//
+//===----------------------------------------------------------------------===//
+#include "Passes.h"
+
+#include "llm/IR/LLMOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMCONCATSLICESASGATHER
+#include "Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+struct ConcatSlicesAsGather : OpRewritePattern<llm::ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(llm::ConcatOp concat,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(concat.getType());
+    int64_t axis = concat.getAxis();
+    if (concat.getInputs().size() < 2 || !type.hasStaticShape())
+      return failure();
+    Value source;
+    SmallVector<int64_t> positions;
+    SmallVector<bool> negated;
+    for (Value piece : concat.getInputs()) {
+      bool negate = false;
+      if (auto neg = piece.getDefiningOp<llm::NegOp>()) {
+        piece = neg.getInput();
+        negate = true;
+      }
+      auto slice = piece.getDefiningOp<llm::SliceOp>();
+      if (!slice || (source && slice.getInput() != source))
+        return failure();
+      source = slice.getInput();
+      auto sourceType = cast<RankedTensorType>(source.getType());
+      auto sliceType = cast<RankedTensorType>(slice.getType());
+      if (!sourceType.hasStaticShape())
+        return failure();
+      ArrayRef<int64_t> starts = slice.getStarts(), steps = slice.getSteps();
+      // Every other axis whole.
+      for (int64_t d = 0; d < sourceType.getRank(); ++d)
+        if (d != axis && (starts[d] != 0 || steps[d] != 1 ||
+                          sliceType.getDimSize(d) != sourceType.getDimSize(d)))
+          return failure();
+      for (int64_t i = 0; i < sliceType.getDimSize(axis); ++i) {
+        positions.push_back(starts[axis] + i * steps[axis]);
+        negated.push_back(negate);
+      }
+    }
+    bool anyNegated = llvm::is_contained(negated, true);
+    if (anyNegated && !isa<FloatType>(type.getElementType()))
+      return failure();
+    Location loc = concat.getLoc();
+    auto indexType = RankedTensorType::get(
+        {static_cast<int64_t>(positions.size())}, rewriter.getI64Type());
+    Value indices = llm::ConstantOp::create(
+        rewriter, loc, indexType,
+        DenseElementsAttr::get(indexType, ArrayRef<int64_t>(positions)));
+    Value gathered = llm::GatherOp::create(rewriter, loc, type, source, indices,
+                                           rewriter.getI64IntegerAttr(axis));
+    if (anyNegated) {
+      SmallVector<int64_t> signShape(type.getRank(), 1);
+      signShape[axis] = positions.size();
+      auto signType = RankedTensorType::get(signShape, type.getElementType());
+      SmallVector<Attribute> signs;
+      for (bool negate : negated)
+        signs.push_back(
+            rewriter.getFloatAttr(type.getElementType(), negate ? -1.0 : 1.0));
+      Value sign = llm::ConstantOp::create(
+          rewriter, loc, signType, DenseElementsAttr::get(signType, signs));
+      // x * -1 is -x exactly (a NaN's sign aside).
+      gathered = llm::MulOp::create(rewriter, loc, type, gathered, sign);
+    }
+    rewriter.replaceOp(concat, gathered);
+    return success();
+  }
+};
+
+/// gather(transpose(x), indices [n], axis) -> transpose(gather(x, indices,
+/// perm[axis])): the gather reads x where it is (its elements are read at
+/// positions, which elementwise fusion cannot fuse through), and the
+/// transpose, an indexing map, fuses into the readers.
+struct GatherBeforeTranspose : OpRewritePattern<llm::GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(llm::GatherOp gather,
+                                PatternRewriter &rewriter) const override {
+    auto transpose = gather.getData().getDefiningOp<llm::TransposeOp>();
+    auto indexType = cast<RankedTensorType>(gather.getIndices().getType());
+    if (!transpose || indexType.getRank() != 1)
+      return failure();
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    int64_t axis = gather.getAxis();
+    auto inputType = cast<RankedTensorType>(transpose.getInput().getType());
+    SmallVector<int64_t> shape(inputType.getShape());
+    shape[perm[axis]] = indexType.getDimSize(0);
+    Value gathered = llm::GatherOp::create(
+        rewriter, gather.getLoc(), inputType.clone(shape),
+        transpose.getInput(), gather.getIndices(),
+        rewriter.getI64IntegerAttr(perm[axis]));
+    rewriter.replaceOpWithNewOp<llm::TransposeOp>(
+        gather, gather.getType(), gathered, transpose.getPermutationAttr());
+    return success();
+  }
+};
+
+struct ConcatSlicesAsGatherPass
+    : llmc::impl::LLMConcatSlicesAsGatherBase<ConcatSlicesAsGatherPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ConcatSlicesAsGather, GatherBeforeTranspose>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

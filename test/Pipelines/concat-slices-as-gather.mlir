@@ -1,0 +1,72 @@
+// RUN: llm-opt %s --verify-each --llm-concat-slices-as-gather -split-input-file | FileCheck %s
+
+// rotate_half of rotary embeddings, concat(-x[..., 8:], x[..., :8]): one
+// gather at constant positions times a constant sign.
+// CHECK-LABEL: func.func @rotate_half
+// CHECK-DAG: %[[IDX:.*]] = llm.constant dense<[8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]> : tensor<16xi64>
+// CHECK-DAG: %[[SIGN:.*]] = llm.constant dense<[{{\[\[}}-1.000000e+00, -1.000000e+00, -1.000000e+00, -1.000000e+00, -1.000000e+00, -1.000000e+00, -1.000000e+00, -1.000000e+00, 1.000000e+00, {{.*}}]]]> : tensor<1x1x16xf32>
+// CHECK: %[[G:.*]] = llm.gather %arg0, %[[IDX]] {axis = 2 : i64} : (tensor<2x4x16xf32>, tensor<16xi64>) -> tensor<2x4x16xf32>
+// CHECK: %[[R:.*]] = llm.mul %[[G]], %[[SIGN]] : (tensor<2x4x16xf32>, tensor<1x1x16xf32>) -> tensor<2x4x16xf32>
+// CHECK-NOT: llm.slice
+// CHECK-NOT: llm.concat
+// CHECK: return %[[R]]
+func.func @rotate_half(%x: tensor<2x4x16xf32>) -> tensor<2x4x16xf32> {
+  %hi = llm.slice %x {starts = array<i64: 0, 0, 8>, ends = array<i64: 2, 4, 16>, steps = array<i64: 1, 1, 1>} : (tensor<2x4x16xf32>) -> tensor<2x4x8xf32>
+  %neg = llm.neg %hi : tensor<2x4x8xf32>
+  %lo = llm.slice %x {starts = array<i64: 0, 0, 0>, ends = array<i64: 2, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<2x4x16xf32>) -> tensor<2x4x8xf32>
+  %r = llm.concat %neg, %lo {axis = 2 : i64} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x16xf32>
+  return %r : tensor<2x4x16xf32>
+}
+
+// -----
+
+// Strided and repeated slices of integers, none negated: a gather alone.
+// CHECK-LABEL: func.func @strided
+// CHECK: %[[IDX:.*]] = llm.constant dense<[0, 2, 4, 1, 2]> : tensor<5xi64>
+// CHECK: %[[G:.*]] = llm.gather %arg0, %[[IDX]] {axis = 0 : i64} : (tensor<6x3xi32>, tensor<5xi64>) -> tensor<5x3xi32>
+// CHECK-NOT: llm.mul
+// CHECK: return %[[G]]
+func.func @strided(%x: tensor<6x3xi32>) -> tensor<5x3xi32> {
+  %a = llm.slice %x {starts = array<i64: 0, 0>, ends = array<i64: 6, 3>, steps = array<i64: 2, 1>} : (tensor<6x3xi32>) -> tensor<3x3xi32>
+  %b = llm.slice %x {starts = array<i64: 1, 0>, ends = array<i64: 3, 3>, steps = array<i64: 1, 1>} : (tensor<6x3xi32>) -> tensor<2x3xi32>
+  %r = llm.concat %a, %b {axis = 0 : i64} : (tensor<3x3xi32>, tensor<2x3xi32>) -> tensor<5x3xi32>
+  return %r : tensor<5x3xi32>
+}
+
+// -----
+
+// A gather of a transpose gathers the transpose's input along the axis it
+// came from, then transposes: the elementwise readers fuse the transpose.
+// CHECK-LABEL: func.func @through_transpose
+// CHECK: %[[G:.*]] = llm.gather %arg0, %{{.*}} {axis = 3 : i64} : (tensor<2x4x3x16xf32>, tensor<16xi64>) -> tensor<2x4x3x16xf32>
+// CHECK: %[[T:.*]] = llm.transpose %[[G]] {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x3x16xf32>) -> tensor<2x3x4x16xf32>
+// CHECK: llm.mul %[[T]], %{{.*}} : (tensor<2x3x4x16xf32>, tensor<1x1x1x16xf32>)
+func.func @through_transpose(%x: tensor<2x4x3x16xf32>) -> tensor<2x3x4x16xf32> {
+  %t = llm.transpose %x {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x3x16xf32>) -> tensor<2x3x4x16xf32>
+  %hi = llm.slice %t {starts = array<i64: 0, 0, 0, 8>, ends = array<i64: 2, 3, 4, 16>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x3x4x16xf32>) -> tensor<2x3x4x8xf32>
+  %neg = llm.neg %hi : tensor<2x3x4x8xf32>
+  %lo = llm.slice %t {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 2, 3, 4, 8>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x3x4x16xf32>) -> tensor<2x3x4x8xf32>
+  %r = llm.concat %neg, %lo {axis = 3 : i64} : (tensor<2x3x4x8xf32>, tensor<2x3x4x8xf32>) -> tensor<2x3x4x16xf32>
+  return %r : tensor<2x3x4x16xf32>
+}
+
+// -----
+
+// Not rewritten: slices of two tensors; a slice that also cuts another
+// axis; a negated integer slice (kept as llm.neg).
+// CHECK-LABEL: func.func @unchanged
+// CHECK-COUNT-3: llm.concat
+// CHECK-NOT: llm.gather
+func.func @unchanged(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %i: tensor<4x8xi32>) -> (tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xi32>) {
+  %a = llm.slice %x {starts = array<i64: 0, 0>, ends = array<i64: 4, 4>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x4xf32>
+  %b = llm.slice %y {starts = array<i64: 0, 4>, ends = array<i64: 4, 8>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x4xf32>
+  %two = llm.concat %a, %b {axis = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
+  %c = llm.slice %x {starts = array<i64: 0, 0>, ends = array<i64: 2, 4>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<2x4xf32>
+  %d = llm.slice %x {starts = array<i64: 0, 4>, ends = array<i64: 2, 8>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<2x4xf32>
+  %cut = llm.concat %c, %d {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x8xf32>
+  %e = llm.slice %i {starts = array<i64: 0, 4>, ends = array<i64: 4, 8>, steps = array<i64: 1, 1>} : (tensor<4x8xi32>) -> tensor<4x4xi32>
+  %f = llm.neg %e : tensor<4x4xi32>
+  %g = llm.slice %i {starts = array<i64: 0, 0>, ends = array<i64: 4, 4>, steps = array<i64: 1, 1>} : (tensor<4x8xi32>) -> tensor<4x4xi32>
+  %int = llm.concat %f, %g {axis = 1 : i64} : (tensor<4x4xi32>, tensor<4x4xi32>) -> tensor<4x8xi32>
+  return %two, %cut, %int : tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xi32>
+}
