@@ -3344,54 +3344,52 @@ Value ONNXImporter::rotated(Value x, Value cos, Value sin, bool interleaved) {
   RankedTensorType type = typeOf(x);
   int64_t rank = type.getRank(), headSize = type.getShape().back();
   int64_t half = typeOf(cos).getShape().back(), rotaryDim = 2 * half;
-  auto split = [&](Value value, int64_t axis,
-                   ArrayRef<int64_t> sizes) -> SmallVector<Value> {
-    FailureOr<SmallVector<Value>> parts =
-        value ? createOp<llm::SplitOp>(
-                    value, {namedAttr("axis", builder.getI64IntegerAttr(axis)),
-                            namedAttr("sizes",
-                                      builder.getDenseI64ArrayAttr(sizes))})
-              : FailureOr<SmallVector<Value>>(failure());
-    return succeeded(parts) ? *parts : SmallVector<Value>(sizes.size());
-  };
   Value rotary = x, rest;
   if (rotaryDim < headSize) {
-    SmallVector<Value> parts =
-        split(x, rank - 1, {rotaryDim, headSize - rotaryDim});
-    rotary = parts[0];
-    rest = parts[1];
+    FailureOr<SmallVector<Value>> parts = createOp<llm::SplitOp>(
+        x, {namedAttr("axis", builder.getI64IntegerAttr(rank - 1)),
+            namedAttr("sizes", builder.getDenseI64ArrayAttr(
+                                   {rotaryDim, headSize - rotaryDim}))});
+    if (failed(parts))
+      return {};
+    rotary = (*parts)[0];
+    rest = (*parts)[1];
   }
-  Value first, second;
-  int64_t axis = rank - 1;
-  if (interleaved) {
-    // [..., half, 2]: each pair side by side, the angles [..., half, 1].
-    auto withPairs = [&](Value value, int64_t last) -> Value {
-      SmallVector<int64_t> shape(typeOf(value).getShape());
-      shape.back() = half;
-      shape.push_back(last);
-      return orNull(reshape(value, shape));
-    };
-    SmallVector<Value> parts = split(withPairs(rotary, 2), rank, {1, 1});
-    first = parts[0];
-    second = parts[1];
-    cos = withPairs(cos, 1);
-    sin = withPairs(sin, 1);
-    axis = rank;
-  } else {
-    SmallVector<Value> parts = split(rotary, rank - 1, {half, half});
-    first = parts[0];
-    second = parts[1];
+  // Element i of the rotated dims pairs with `partner` (the other half's,
+  // or the other of its pair when interleaved) at angle `angle`:
+  // x[i] cos + x[partner] (-sin) for the first of a pair, x[i] cos +
+  // x[partner] sin for the second. One gather of x and of each angle table
+  // (the ptx kernels fuse them into the multiply and add), as exact as the
+  // halves' two products and a subtraction.
+  SmallVector<int64_t> partner(rotaryDim), angle(rotaryDim);
+  SmallVector<float> sign(rotaryDim);
+  for (int64_t i = 0; i < rotaryDim; ++i) {
+    bool firstOfPair = interleaved ? i % 2 == 0 : i < half;
+    partner[i] = interleaved ? (firstOfPair ? i + 1 : i - 1)
+                             : (firstOfPair ? i + half : i - half);
+    angle[i] = interleaved ? i / 2 : i % half;
+    sign[i] = firstOfPair ? -1.0f : 1.0f;
   }
-  Value turnedFirst = emit<llm::SubOp>(
-      {emit<llm::MulOp>({first, cos}), emit<llm::MulOp>({second, sin})});
-  Value turnedSecond = emit<llm::AddOp>(
-      {emit<llm::MulOp>({second, cos}), emit<llm::MulOp>({first, sin})});
-  Value result = concatAlong({turnedFirst, turnedSecond}, axis);
-  if (interleaved && result) {
-    SmallVector<int64_t> shape(type.getShape());
-    shape.back() = rotaryDim;
-    result = orNull(reshape(result, shape));
-  }
+  auto along = [&](Value value, ArrayRef<int64_t> positions) -> Value {
+    return orNull(create<llm::GatherOp>(
+        {value, indexConstant({rotaryDim}, positions)},
+        {namedAttr("axis",
+                   builder.getI64IntegerAttr(typeOf(value).getRank() - 1))}));
+  };
+  Type angleType = typeOf(sin).getElementType();
+  Value signs = createConstant(
+      DenseElementsAttr::get(RankedTensorType::get({rotaryDim}, angleType),
+                             llvm::map_to_vector(sign,
+                                                 [&](float v) {
+                                                   return Attribute(
+                                                       builder.getFloatAttr(
+                                                           angleType, v));
+                                                 })),
+      nodeLoc);
+  Value result = emit<llm::AddOp>(
+      {emit<llm::MulOp>({rotary, along(cos, angle)}),
+       emit<llm::MulOp>({along(rotary, partner),
+                         emit<llm::MulOp>({along(sin, angle), signs})})});
   return rest ? concatAlong({result, rest}, rank - 1) : result;
 }
 
