@@ -1250,6 +1250,11 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
 
   inputs.clear();
   results.clear();
+  // A Loop body imported again rebinds its names: what they were is gone.
+  for (const std::string &output : onnxNode.output()) {
+    indexRows.erase(output);
+    paddedCounts.erase(output);
+  }
   for (const std::string &inputName : onnxNode.input()) {
     if (inputName.empty()) {
       inputs.push_back(Value());
