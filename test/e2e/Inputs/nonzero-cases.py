@@ -12,7 +12,9 @@ positions nonzero):
               replaced by their LayerNormalization).
   nd-add      ScatterND with reduction add of the rows' Softmax.
 
-    nonzero-cases.py DIR TARGET [TARGET ...]
+    nonzero-cases.py DIR [--density D] TARGET [TARGET ...]
+
+--density runs only the masks of that density (of 0, 0.5 and 1).
 
 Prints one line per mismatch and `nonzero: N cases x M targets, F failed`;
 exits 1 if one failed. Each case runs twice per target: compiled by
@@ -131,12 +133,17 @@ ONNX_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): Tenso
 
 def main():
     folder, targets = sys.argv[1], sys.argv[2:]
+    densities = (0.0, 0.5, 1.0)
+    if targets[:1] == ["--density"]:
+        densities, targets = (float(targets[1]),), targets[2:]
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(3)
     failed = cases = 0
     for form in (index_add, copy, nd_add):
         for density in (0.0, 0.5, 1.0):
             nodes, inits, inputs, expected = form(rng, density)
+            if density not in densities:
+                continue
             name = f"{form.__name__}-{density}"
             graph = helper.make_graph(
                 nodes, name,
