@@ -6672,11 +6672,6 @@ Value ONNXImporter::insertBox(Value data, Value updates,
   return updates;
 }
 
-/// ScatterElements and ScatterND with compile-time
-/// indices: each output element's updates are known when compiling, so the
-/// scatter becomes gathers of the flattened updates and selects, one round
-/// per update landing on the same element (reduction none keeps the last,
-/// add, mul, max and min combine them with the data).
 //===----------------------------------------------------------------------===//
 // NonZero
 //===----------------------------------------------------------------------===//
@@ -6857,14 +6852,6 @@ LogicalResult ONNXImporter::propagateIndexRows(bool defaultDomain) {
     return success();
   };
   bool countedInput = anyCounted;
-  // Inputs that only give a shape or axes: a count there shapes the result,
-  // which the rows' axis checks.
-  auto countedExcept = [&](ArrayRef<unsigned> shapeInputs) {
-    for (auto [i, isCounted] : llvm::enumerate(counted))
-      if (isCounted && !llvm::is_contained(shapeInputs, i))
-        return true;
-    return false;
-  };
   if (!defaultDomain)
     return unsupported("in an op outside the default domain");
 
@@ -7087,7 +7074,7 @@ LogicalResult ONNXImporter::propagateIndexRows(bool defaultDomain) {
   if (op == "ScatterElements" || op == "ScatterND") {
     // importMaskedScatter checked and masked the rows; the result holds
     // only the nonzero positions' updates.
-    if (countedExcept({}))
+    if (countedInput)
       return unsupported("with a value computed from their count");
     return finish({-1}, false);
   }
@@ -7110,8 +7097,6 @@ LogicalResult ONNXImporter::importMaskedScatter(const IndexRows &rows) {
   };
   if (reduction != "none" && reduction != "add")
     return unsupported("with reduction '" + reduction + "'");
-  if (!input(0) || !input(1) || !input(2))
-    return failure();
   if (indexRows.count(node->input(0)) || paddedCounts.count(node->input(0)))
     return unsupported("into data computed from them");
   const IndexRows *indices = indexRowsOf(1);
@@ -7176,6 +7161,12 @@ LogicalResult ONNXImporter::importMaskedScatter(const IndexRows &rows) {
   return setResult(orNull(emit<llm::WhereOp>({written, sum, data})));
 }
 
+/// ScatterElements and ScatterND with compile-time
+/// indices: each output element's updates are known when compiling, so the
+/// scatter becomes gathers of the flattened updates and selects, one round
+/// per update landing on the same element (reduction none keeps the last,
+/// add, mul, max and min combine them with the data). Updates that are a
+/// NonZero's padded rows go through importMaskedScatter first.
 LogicalResult ONNXImporter::importScatter() {
   if (failed(requireInputs(3)))
     return failure();

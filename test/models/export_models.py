@@ -535,7 +535,6 @@ def build_mixtral(args) -> nn.Module:
     model = build_llama(args)
     for block in model.blocks:
         block.mlp = MixtralSparseMoeBlock(model.config)
-    _randomize_rms_norms(model, torch.Generator().manual_seed(args.seed + 1))
     return model
 
 
