@@ -164,6 +164,12 @@ FAMILIES = {
     # front ends) and padding, as gathers and a matmul.
     "Conv": [r"test_basic_conv_\w+", r"test_conv_with_\w+"],
     "Pad": [r"test_constant_pad", r"test_edge_pad", r"test_reflect_pad"],
+    # Windowed pooling (convolutional stems, hierarchical vision
+    # transformers) and Resize (segmentation and detection heads,
+    # interpolated position embeddings), as gathers.
+    "MaxPool": [r"test_maxpool_(?!with_argmax)\w+"],
+    "AveragePool": [r"test_averagepool_\w+"],
+    "Resize": [r"test_resize_\w+"],
 }
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.
@@ -171,6 +177,7 @@ UINT8_FAMILIES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
                   "MatMulInteger", "QLinearMatMul"}
 
 MIN_OPSET = 13
+MAX_OPSET = 24
 # Element types llmc does not take (onnx.TensorProto.DataType values).
 UNSUPPORTED_TYPES = {
     8: "string tensors",
@@ -230,7 +237,7 @@ def out_of_scope_reason(test, model):
         changed = changed_by_opset_13(model)
         if changed:
             return (f"opset {opset}, and {changed} changed since: llmc imports "
-                    f"opsets {MIN_OPSET}-21")
+                    f"opsets {MIN_OPSET}-{MAX_OPSET}")
     graph = model.graph
     unsupported = dict(UNSUPPORTED_TYPES)
     if family_of(test) in UINT8_FAMILIES:

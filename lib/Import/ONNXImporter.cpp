@@ -478,6 +478,7 @@ private:
   // chain of them is checked once at its end.
   template <typename OpTy> Value emit(ValueRange operands);
   Value scalarOf(Type elementType, double value);
+  Value floatConstant(RankedTensorType type, ArrayRef<double> values);
   Value transposed(Value value, ArrayRef<int64_t> perm);
   Value sliceAlong(Value value, int64_t axis, int64_t start, int64_t end);
   Value concatAlong(ArrayRef<Value> values, int64_t axis);
@@ -489,7 +490,17 @@ private:
   LogicalResult importTile();
   Value gatherOrFill(Value value, int64_t axis, ArrayRef<int64_t> shape,
                      ArrayRef<int64_t> positions, double fill);
+  struct Windows {
+    SmallVector<int64_t> out;
+    int64_t taps = 0;
+    SmallVector<int64_t> positions;
+  };
+  static constexpr int64_t kPadTap = -1, kBeyondTap = -2;
+  FailureOr<Windows> slidingWindows(ArrayRef<int64_t> dims,
+                                    ArrayRef<int64_t> kernel, bool ceilMode);
   LogicalResult importConv();
+  LogicalResult importPool();
+  LogicalResult importResize();
   LogicalResult importPad();
   // Control flow and sequences, resolved at import: If takes the branch its
   // constant condition names, Loop unrolls, sequences are lists of values.
@@ -715,6 +726,9 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
        {&I::importSimplifiedLayerNormalization, 1}},
       {"Tile", {&I::importTile, 6}},
       {"Conv", {&I::importConv, 11}},
+      {"MaxPool", {&I::importPool, 12}},
+      {"AveragePool", {&I::importPool, 11}},
+      {"Resize", {&I::importResize, 13}},
       {"Pad", {&I::importPad, 13}},
       {"If", {&I::importIf, 1}},
       {"Loop", {&I::importLoop, 1}},
@@ -7961,32 +7975,18 @@ Value ONNXImporter::gatherOrFill(Value value, int64_t axis,
   return succeeded(gathered) ? *gathered : Value();
 }
 
-LogicalResult ONNXImporter::importConv() {
-  if (failed(requireInputs(2)))
-    return failure();
-  Value x = input(0), w = input(1);
-  RankedTensorType xType = typeOf(x), wType = typeOf(w);
-  int64_t rank = xType.getRank(), spatial = rank - 2;
-  if (rank < 3 || wType.getRank() != rank)
-    return error("expects X of rank 3 or more and W of the same rank, got " +
-                 Twine(rank) + " and " + Twine(wType.getRank()));
-  if (!isa<FloatType>(xType.getElementType()))
-    return error("expects float X");
-  int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
-  int64_t outChannels = wType.getDimSize(0), groupChannels = wType.getDimSize(1);
-  int64_t groups = getInt("group", 1);
-  if (groups <= 0 || channels % groups || outChannels % groups ||
-      channels / groups != groupChannels)
-    return error("group " + Twine(groups) + " does not divide X's " +
-                 Twine(channels) + " channels into W's " +
-                 Twine(groupChannels) + " per group and its " +
-                 Twine(outChannels) + " outputs");
-  ArrayRef<int64_t> dims = xType.getShape().drop_front(2);
-  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
-  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
-    if (!llvm::equal(*given, kernel))
-      return error("kernel_shape " + shapeString(*given) +
-                   " differs from W's " + shapeString(kernel));
+/// The sliding windows of a Conv, MaxPool or AveragePool node over the
+/// spatial `dims` with `kernel`, from its strides, dilations, pads and
+/// auto_pad: the output sizes and, for each output and kernel tap
+/// (row-major), the flat input position the tap reads, kPadTap in the
+/// padding or kBeyondTap past the padded end (in ceil mode only).
+FailureOr<ONNXImporter::Windows>
+ONNXImporter::slidingWindows(ArrayRef<int64_t> dims, ArrayRef<int64_t> kernel,
+                             bool ceilMode) {
+  int64_t spatial = dims.size();
+  if (llvm::any_of(dims, ShapedType::isDynamic))
+    return error("expects static spatial dims; give static input shapes "
+                 "with --shape");
   auto spatialInts = [&](StringRef name, int64_t size,
                          int64_t fallback) -> FailureOr<SmallVector<int64_t>> {
     std::optional<SmallVector<int64_t>> given = getInts(name);
@@ -8004,23 +8004,36 @@ LogicalResult ONNXImporter::importConv() {
   if (failed(strides) || failed(dilations) || failed(pads))
     return failure();
   std::string autoPad = getString("auto_pad", "NOTSET");
-  SmallVector<int64_t> out(spatial), begin(spatial);
+  Windows windows;
+  SmallVector<int64_t> &out = windows.out;
+  out.resize(spatial);
+  SmallVector<int64_t> begin(spatial), end(spatial);
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t s = (*strides)[i], d = (*dilations)[i];
     if (s <= 0 || d <= 0)
       return error("expects positive strides and dilations");
+    if (kernel[i] <= 0)
+      return error("expects a positive kernel_shape");
     int64_t extent = d * (kernel[i] - 1) + 1;
     if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       out[i] = llvm::divideCeil(dims[i], s);
       int64_t total = std::max<int64_t>(0, (out[i] - 1) * s + extent - dims[i]);
       begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      end[i] = total - begin[i];
     } else if (autoPad == "VALID" || autoPad == "NOTSET") {
       int64_t padBegin = autoPad == "VALID" ? 0 : (*pads)[i];
       int64_t padEnd = autoPad == "VALID" ? 0 : (*pads)[spatial + i];
       if (padBegin < 0 || padEnd < 0)
         return error("expects pads >= 0");
-      out[i] = (dims[i] + padBegin + padEnd - extent) / s + 1;
+      int64_t span = dims[i] + padBegin + padEnd - extent;
+      out[i] =
+          span < 0 ? 0 : (ceilMode ? llvm::divideCeil(span, s) : span / s) + 1;
+      // As torch: in ceil mode, the last window starts in the input or its
+      // leading padding.
+      if (ceilMode && out[i] > 1 && (out[i] - 1) * s >= dims[i] + padBegin)
+        --out[i];
       begin[i] = padBegin;
+      end[i] = padEnd;
     } else {
       return error("unknown auto_pad '" + autoPad + "'");
     }
@@ -8030,32 +8043,68 @@ LogicalResult ONNXImporter::importConv() {
                    Twine(dims[i]));
   }
 
-  // positions[o][k]: the flat input position tap k of output o reads, or
-  // -1 in the padding.
-  int64_t outCount = computeProduct(out), taps = computeProduct(kernel),
-          inCount = computeProduct(dims);
-  if (outCount * taps > kMaxGeneratedElements)
-    return error("needs " + Twine(outCount * taps) +
+  int64_t outCount = computeProduct(out);
+  windows.taps = computeProduct(kernel);
+  if (outCount * windows.taps > kMaxGeneratedElements)
+    return error("needs " + Twine(outCount * windows.taps) +
                  " patch positions, more than the importer builds");
   SmallVector<int64_t> inStrides = computeStrides(dims);
-  SmallVector<int64_t> positions;
-  positions.reserve(outCount * taps);
   SmallVector<int64_t> outStrides = computeStrides(out),
                        tapStrides = computeStrides(kernel);
+  windows.positions.reserve(outCount * windows.taps);
   for (int64_t o = 0; o < outCount; ++o) {
     SmallVector<int64_t> at = delinearize(o, outStrides);
-    for (int64_t k = 0; k < taps; ++k) {
+    for (int64_t k = 0; k < windows.taps; ++k) {
       SmallVector<int64_t> tap = delinearize(k, tapStrides);
-      int64_t flat = 0;
-      bool inside = true;
-      for (int64_t i = 0; i < spatial && inside; ++i) {
+      int64_t flat = 0, code = 0;
+      for (int64_t i = 0; i < spatial; ++i) {
         int64_t p = at[i] * (*strides)[i] - begin[i] + tap[i] * (*dilations)[i];
-        inside = p >= 0 && p < dims[i];
+        if (p >= dims[i] + end[i])
+          code = kBeyondTap;
+        else if ((p < 0 || p >= dims[i]) && code == 0)
+          code = kPadTap;
         flat += p * inStrides[i];
       }
-      positions.push_back(inside ? flat : -1);
+      windows.positions.push_back(code ? code : flat);
     }
   }
+  return windows;
+}
+
+LogicalResult ONNXImporter::importConv() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0), w = input(1);
+  RankedTensorType xType = typeOf(x), wType = typeOf(w);
+  int64_t rank = xType.getRank(), spatial = rank - 2;
+  if (rank < 3 || wType.getRank() != rank)
+    return error("expects X of rank 3 or more and W of the same rank, got " +
+                 Twine(rank) + " and " + Twine(wType.getRank()));
+  if (!isa<FloatType>(xType.getElementType()))
+    return error("expects float X");
+  int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
+  int64_t outChannels = wType.getDimSize(0),
+          groupChannels = wType.getDimSize(1);
+  int64_t groups = getInt("group", 1);
+  if (groups <= 0 || channels % groups || outChannels % groups ||
+      channels / groups != groupChannels)
+    return error("group " + Twine(groups) + " does not divide X's " +
+                 Twine(channels) + " channels into W's " +
+                 Twine(groupChannels) + " per group and its " +
+                 Twine(outChannels) + " outputs");
+  ArrayRef<int64_t> dims = xType.getShape().drop_front(2);
+  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
+  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
+    if (!llvm::equal(*given, kernel))
+      return error("kernel_shape " + shapeString(*given) +
+                   " differs from W's " + shapeString(kernel));
+  FailureOr<Windows> windows = slidingWindows(dims, kernel, /*ceilMode=*/false);
+  if (failed(windows))
+    return failure();
+  ArrayRef<int64_t> out = windows->out;
+  int64_t outCount = computeProduct(out), taps = windows->taps,
+          inCount = computeProduct(dims);
+  ArrayRef<int64_t> positions = windows->positions;
 
   // [N, C, P] -> patches [N, G, Cg, O, K] -> [N, G, O, Cg * K].
   FailureOr<Value> flat = reshape(x, {batch, channels, inCount});
@@ -8105,6 +8154,368 @@ LogicalResult ONNXImporter::importConv() {
     y = emit<llm::AddOp>({y, *bias});
   }
   return y ? setResult(y) : failure();
+}
+
+/// `values` as a constant of `type` (a float element type).
+Value ONNXImporter::floatConstant(RankedTensorType type,
+                                  ArrayRef<double> values) {
+  const llvm::fltSemantics &semantics =
+      cast<FloatType>(type.getElementType()).getFloatSemantics();
+  SmallVector<APFloat> elements;
+  elements.reserve(values.size());
+  for (double value : values) {
+    bool losesInfo = false;
+    APFloat converted(value);
+    converted.convert(semantics, APFloat::rmNearestTiesToEven, &losesInfo);
+    elements.push_back(converted);
+  }
+  return createConstant(DenseElementsAttr::get(type, elements), nodeLoc);
+}
+
+/// MaxPool and AveragePool: each window's taps gathered as Conv's patches
+/// ([N, C, O, K]) and reduced by their maximum or mean. A tap in the
+/// padding reads the lowest value (MaxPool) or 0; the mean divides by the
+/// window's taps in the input, or with count_include_pad also those in the
+/// pads (never those past the padded end that ceil_mode adds).
+LogicalResult ONNXImporter::importPool() {
+  if (failed(requireInputs(1)))
+    return failure();
+  bool isMax = node->op_type() == "MaxPool";
+  if (isMax && outputUsed(1))
+    return error("output 'Indices' is not supported");
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  Type element = type.getElementType();
+  int64_t rank = type.getRank(), spatial = rank - 2;
+  if (rank < 3)
+    return error("expects X of rank 3 or more, got " + Twine(rank));
+  if (!isa<FloatType>(element) && !(isMax && element.isInteger(8)))
+    return error(isMax ? "expects float or int8 X" : "expects float X");
+  if (isMax && unsignedNames.contains(node->input(0)))
+    return error("expects float or int8 X, got uint8 (llm integers are "
+                 "signed)");
+  std::optional<SmallVector<int64_t>> kernel = getInts("kernel_shape");
+  if (!kernel)
+    return error("expects attribute 'kernel_shape'");
+  if (static_cast<int64_t>(kernel->size()) != spatial)
+    return error("expects " + Twine(spatial) +
+                 " values in 'kernel_shape', got " + Twine(kernel->size()));
+  if (isMax && getInt("storage_order", 0) != 0 && outputUsed(1))
+    return error("storage_order 1 is not supported");
+  if (type.isDynamicDim(0) || type.isDynamicDim(1))
+    return error("expects static batch and channel dims; give static input "
+                 "shapes with --shape");
+  FailureOr<Windows> windows = slidingWindows(
+      type.getShape().drop_front(2), *kernel, getInt("ceil_mode", 0) != 0);
+  if (failed(windows))
+    return failure();
+  int64_t batch = type.getDimSize(0), channels = type.getDimSize(1);
+  int64_t inCount = computeProduct(type.getShape().drop_front(2));
+  int64_t outCount = computeProduct(windows->out), taps = windows->taps;
+  SmallVector<int64_t> positions(windows->positions);
+  SmallVector<double> counts(outCount, 0.0);
+  bool includePad = getInt("count_include_pad", 0) != 0;
+  for (int64_t o = 0; o < outCount; ++o)
+    for (int64_t k = 0; k < taps; ++k) {
+      int64_t &p = positions[o * taps + k];
+      if (p >= 0 || (includePad && p == kPadTap))
+        counts[o] += 1;
+      if (p < 0)
+        p = -1;
+    }
+  double fill = 0.0;
+  if (isMax)
+    fill = isa<FloatType>(element) ? -std::numeric_limits<double>::infinity()
+                                   : -128.0;
+  FailureOr<Value> flat = reshape(x, {batch, channels, inCount});
+  if (failed(flat))
+    return failure();
+  Value patches = gatherOrFill(*flat, 2, {outCount, taps}, positions, fill);
+  Value pooled = isMax ? reduce<llm::ReduceMaxOp>(patches, {3}, false)
+                       : reduce<llm::ReduceSumOp>(patches, {3}, false);
+  if (!isMax && pooled) {
+    if (llvm::all_equal(counts))
+      pooled = emit<llm::DivOp>({pooled, scalarOf(element, counts.front())});
+    else
+      pooled = emit<llm::DivOp>(
+          {pooled,
+           floatConstant(RankedTensorType::get({outCount}, element), counts)});
+  }
+  if (!pooled)
+    return failure();
+  SmallVector<int64_t> shape{batch, channels};
+  llvm::append_range(shape, windows->out);
+  return setResult(reshape(pooled, shape));
+}
+
+namespace {
+/// One output position of a Resize along one axis: the input positions
+/// it reads (-1: the extrapolation value) and their weights.
+using ResizeTaps = SmallVector<std::pair<int64_t, double>, 4>;
+} // namespace
+
+/// The taps of a Resize output whose position in the input is `x` (of an
+/// axis of `n`), as ONNX's reference computes them: with x0 = ceil(x) - 1
+/// and r = x - x0 in (0, 1], nearest takes x0 or x0 + 1 by nearest_mode,
+/// linear x0 and x0 + 1, cubic x0 - 1 .. x0 + 2 with Keys' weights of
+/// coefficient `a`; positions outside the input read its edge, or with
+/// `excludeOutside` are dropped and the weights renormalized.
+static ResizeTaps resizeTaps(double x, int64_t n, StringRef mode,
+                             StringRef nearestMode, double a,
+                             bool excludeOutside) {
+  double x0f = std::ceil(x) - 1.0;
+  double r = x - x0f;
+  int64_t x0 = static_cast<int64_t>(x0f);
+  ResizeTaps taps;
+  if (mode == "nearest") {
+    bool up = nearestMode == "round_prefer_ceil" ? r >= 0.5
+              : nearestMode == "floor"           ? r == 1.0
+              : nearestMode == "ceil"            ? true
+                                                 : r > 0.5;
+    taps.push_back({x0 + (up ? 1 : 0), 1.0});
+  } else if (mode == "linear") {
+    taps.push_back({x0, 1.0 - r});
+    taps.push_back({x0 + 1, r});
+  } else {
+    auto far = [&](double t) {
+      return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+    };
+    auto near = [&](double t) { return ((a + 2) * t - (a + 3)) * t * t + 1; };
+    taps.push_back({x0 - 1, far(r + 1)});
+    taps.push_back({x0, near(r)});
+    taps.push_back({x0 + 1, near(1 - r)});
+    taps.push_back({x0 + 2, far(2 - r)});
+  }
+  if (excludeOutside) {
+    double sum = 0;
+    for (auto &[p, w] : taps) {
+      if (p < 0 || p >= n)
+        w = 0;
+      sum += w;
+    }
+    if (sum != 0)
+      for (auto &tap : taps)
+        tap.second /= sum;
+  }
+  // Edge positions, then one tap per position; zero weights dropped.
+  ResizeTaps merged;
+  for (const auto &tap : taps) {
+    int64_t p = std::clamp<int64_t>(tap.first, 0, n - 1);
+    if (tap.second == 0)
+      continue;
+    auto *same =
+        llvm::find_if(merged, [&](const auto &m) { return m.first == p; });
+    if (same != merged.end())
+      same->second += tap.second;
+    else
+      merged.push_back({p, tap.second});
+  }
+  if (merged.empty())
+    merged.push_back({std::clamp<int64_t>(x0 + 1, 0, n - 1), 0.0});
+  return merged;
+}
+
+/// Resize (opset 13, 18, 19) as one step per resized axis: a gather of the
+/// input positions each output reads (nearest) or a weighted sum of such
+/// gathers (linear, cubic), with the positions and weights computed here
+/// as ONNX's reference computes them. Every target runs it; the scales or
+/// sizes must be known at compile time.
+LogicalResult ONNXImporter::importResize() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  Type element = type.getElementType();
+  int64_t rank = type.getRank();
+  std::string mode = getString("mode", "nearest");
+  std::string transform =
+      getString("coordinate_transformation_mode", "half_pixel");
+  std::string nearestMode = getString("nearest_mode", "round_prefer_floor");
+  std::string policy = getString("keep_aspect_ratio_policy", "stretch");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return error("unknown mode '" + mode + "'");
+  static const llvm::StringSet<> transforms = {
+      "half_pixel",        "half_pixel_symmetric", "pytorch_half_pixel",
+      "align_corners",     "asymmetric",           "tf_half_pixel_for_nn",
+      "tf_crop_and_resize"};
+  if (!transforms.contains(transform) ||
+      (transform == "half_pixel_symmetric" && opset < 19))
+    return error("unknown coordinate_transformation_mode '" + transform + "'");
+  if (nearestMode != "round_prefer_floor" &&
+      nearestMode != "round_prefer_ceil" && nearestMode != "floor" &&
+      nearestMode != "ceil")
+    return error("unknown nearest_mode '" + nearestMode + "'");
+  if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
+    return error("unknown keep_aspect_ratio_policy '" + policy + "'");
+  if (mode != "nearest" && getInt("antialias", 0) != 0)
+    return error("antialias 1 is not supported");
+  if (mode != "nearest" && !isa<FloatType>(element))
+    return error("expects float X in " + mode + " mode");
+
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  if (std::optional<SmallVector<int64_t>> given = getInts("axes")) {
+    axes.clear();
+    for (int64_t axis : *given) {
+      FailureOr<int64_t> normalized = normalizeAxis(axis, rank, "axes");
+      if (failed(normalized))
+        return failure();
+      if (llvm::is_contained(axes, *normalized))
+        return error("repeats axis " + Twine(*normalized) + " in 'axes'");
+      axes.push_back(*normalized);
+    }
+  }
+  int64_t count = axes.size();
+  auto present = [&](unsigned index) {
+    return input(index) && typeOf(input(index)).getNumElements() != 0;
+  };
+  auto doubles = [&](unsigned index,
+                     StringRef name) -> FailureOr<SmallVector<double>> {
+    std::optional<SmallVector<double>> values = evaluate(known(input(index)));
+    if (!values)
+      return error("input '" + name +
+                   "' must be a compile-time constant; give static input "
+                   "shapes with --shape");
+    if (static_cast<int64_t>(values->size()) != count)
+      return error("expects " + Twine(count) + " values in '" + name +
+                   "', got " + Twine(values->size()));
+    return *values;
+  };
+  SmallVector<double> roiStart(count, 0.0), roiEnd(count, 1.0);
+  if (transform == "tf_crop_and_resize") {
+    if (!present(1))
+      return error("expects input 'roi' in tf_crop_and_resize mode");
+    std::optional<SmallVector<double>> roi = evaluate(known(input(1)));
+    if (!roi)
+      return error("input 'roi' must be a compile-time constant");
+    if (static_cast<int64_t>(roi->size()) != 2 * count)
+      return error("expects " + Twine(2 * count) + " values in 'roi', got " +
+                   Twine(roi->size()));
+    roiStart.assign(roi->begin(), roi->begin() + count);
+    roiEnd.assign(roi->begin() + count, roi->end());
+  }
+  if (present(2) == present(3))
+    return error("expects exactly one of the inputs 'scales' and 'sizes'");
+  SmallVector<int64_t> in, out;
+  for (int64_t axis : axes) {
+    if (type.isDynamicDim(axis))
+      return error("expects a static dim " + Twine(axis) +
+                   " to resize; give static input shapes with --shape");
+    in.push_back(type.getDimSize(axis));
+  }
+  SmallVector<double> scales;
+  if (present(2)) {
+    FailureOr<SmallVector<double>> given = doubles(2, "scales");
+    if (failed(given))
+      return failure();
+    scales = *given;
+    for (int64_t i = 0; i < count; ++i) {
+      if (!(scales[i] > 0))
+        return error("expects positive scales, got " +
+                     std::to_string(scales[i]));
+      out.push_back(static_cast<int64_t>(
+          std::floor(in[i] * (roiEnd[i] - roiStart[i]) * scales[i])));
+    }
+  } else {
+    FailureOr<SmallVector<int64_t>> sizes = constantInts(3, "sizes");
+    if (failed(sizes))
+      return failure();
+    if (static_cast<int64_t>(sizes->size()) != count)
+      return error("expects " + Twine(count) + " values in 'sizes', got " +
+                   Twine(sizes->size()));
+    for (int64_t i = 0; i < count; ++i) {
+      if ((*sizes)[i] <= 0)
+        return error("expects positive sizes, got " + Twine((*sizes)[i]));
+      if (in[i] == 0)
+        return error("cannot resize the empty dim " + Twine(axes[i]));
+      scales.push_back(static_cast<double>((*sizes)[i]) / in[i]);
+    }
+    out = *sizes;
+    if (policy != "stretch") {
+      double scale = policy == "not_larger" ? *llvm::min_element(scales)
+                                            : *llvm::max_element(scales);
+      for (int64_t i = 0; i < count; ++i) {
+        scales[i] = scale;
+        out[i] = static_cast<int64_t>(std::nearbyint(scale * in[i]));
+      }
+    }
+  }
+
+  double a = getFloat("cubic_coeff_a", -0.75f);
+  bool excludeOutside = getInt("exclude_outside", 0) != 0;
+  double extrapolation = getFloat("extrapolation_value", 0.0f);
+  Value y = x;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t axis = axes[i], n = in[i], m = out[i];
+    if (m <= 0)
+      return error("resizes dim " + Twine(axis) + " of " + Twine(n) + " to " +
+                   Twine(m));
+    if (n == 0)
+      return error("cannot resize the empty dim " + Twine(axis));
+    double scale = scales[i], width = scale * n;
+    if (m * 4 > kMaxGeneratedElements)
+      return error("resizes dim " + Twine(axis) + " to " + Twine(m) +
+                   ", more than the importer builds");
+    SmallVector<ResizeTaps> all;
+    size_t tapCount = 1;
+    bool identity = m == n;
+    for (int64_t j = 0; j < m; ++j) {
+      double x;
+      if (transform == "align_corners")
+        x = width == 1 ? 0.0 : j * (n - 1) / (width - 1);
+      else if (transform == "asymmetric")
+        x = j / scale;
+      else if (transform == "tf_half_pixel_for_nn")
+        x = (j + 0.5) / scale;
+      else if (transform == "pytorch_half_pixel")
+        x = width == 1 ? -0.5 : (j + 0.5) / scale - 0.5;
+      else if (transform == "tf_crop_and_resize")
+        x = (width == 1
+                 ? (roiEnd[i] - roiStart[i]) * (n - 1) / 2
+                 : j * (roiEnd[i] - roiStart[i]) * (n - 1) / (width - 1)) +
+            roiStart[i] * (n - 1);
+      else if (transform == "half_pixel_symmetric")
+        x = n / 2.0 * (1 - m / width) + (j + 0.5) / scale - 0.5;
+      else
+        x = (j + 0.5) / scale - 0.5;
+      ResizeTaps taps;
+      if (transform == "tf_crop_and_resize" && (x < 0 || x > n - 1))
+        taps.push_back({-1, 1.0});
+      else
+        taps = resizeTaps(x, n, mode, nearestMode, a, excludeOutside);
+      tapCount = std::max(tapCount, taps.size());
+      identity = identity && taps.size() == 1 && taps[0].first == j &&
+                 taps[0].second == 1.0;
+      all.push_back(std::move(taps));
+    }
+    if (identity)
+      continue;
+    // Tap t of every output: a gather, weighted unless all weights are 1.
+    SmallVector<int64_t> weightShape(rank, 1);
+    weightShape[axis] = m;
+    Value sum;
+    for (size_t t = 0; t < tapCount; ++t) {
+      SmallVector<int64_t> positions;
+      SmallVector<double> weights;
+      for (const ResizeTaps &taps : all) {
+        bool has = t < taps.size();
+        positions.push_back(has ? taps[t].first : taps[0].first);
+        weights.push_back(has ? taps[t].second : 0.0);
+      }
+      Value gathered = gatherOrFill(y, axis, {m}, positions, extrapolation);
+      if (!gathered)
+        return failure();
+      if (llvm::any_of(weights, [](double w) { return w != 1.0; }))
+        gathered = emit<llm::MulOp>(
+            {gathered,
+             floatConstant(RankedTensorType::get(weightShape, element),
+                           weights)});
+      sum = sum ? emit<llm::AddOp>({sum, gathered}) : gathered;
+      if (!sum)
+        return failure();
+    }
+    y = sum;
+  }
+  return setResult(y);
 }
 
 LogicalResult ONNXImporter::importPad() {

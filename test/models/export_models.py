@@ -1657,6 +1657,118 @@ def whisper_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
                                           generator=generator)}
 
 
+# --------------------------------------------------------------------------
+# SegFormer/PVT-style segmenter, the vision transformer shapes that pool and
+# resize: a convolutional stem (Conv2d stride 2, BatchNorm, ReLU, MaxPool2d
+# 3/2/1 as ResNet's), learned positions on a 4x4 grid resized to the tokens'
+# grid by bicubic interpolation (as ViT's interpolate_pos_encoding), blocks
+# whose keys and values come from an AvgPool2d of the tokens (3/2/1,
+# ceil_mode, count_include_pad=False: the last window past the padding), a
+# strided Conv2d to a second stage, and a decode head that brings the
+# second stage back up (bilinear, and nearest x2 as FPN's top-down path),
+# fuses it with the first and upsamples the class map x4 (bilinear,
+# align_corners) to the image. The image is --seq pixels square (a multiple
+# of 16).
+# --------------------------------------------------------------------------
+@dataclass
+class SegConfig:
+    channels: int = 3
+    dims: tuple = (16, 32)
+    n_heads: int = 2
+    ffn_dim: int = 64
+    labels: int = 5
+
+
+class PooledAttentionBlock(nn.Module):
+    """Pre-LayerNorm block whose keys and values attend over a pooled grid."""
+
+    def __init__(self, dim, n_heads, ffn_dim):
+        super().__init__()
+        self.n_heads = n_heads
+        self.norm1 = nn.LayerNorm(dim)
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.pool = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True,
+                                 count_include_pad=False)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, ffn_dim), nn.GELU(), nn.Linear(ffn_dim, dim))
+
+    def forward(self, x, h, w):
+        b, n, c = x.shape
+        d = c // self.n_heads
+        y = self.norm1(x)
+        q = self.q(y).reshape(b, n, self.n_heads, d).transpose(1, 2)
+        grid = self.pool(y.transpose(1, 2).reshape(b, c, h, w)).flatten(2).transpose(1, 2)
+        k, v = self.kv(grid).reshape(b, -1, 2, self.n_heads, d).permute(2, 0, 3, 1, 4)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(d)
+        attn = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, n, c)
+        x = x + self.proj(attn)
+        return x + self.mlp(self.norm2(x))
+
+
+class Segmenter(nn.Module):
+    def __init__(self, config: SegConfig):
+        super().__init__()
+        c1, c2 = config.dims
+        self.stem = nn.Sequential(nn.Conv2d(config.channels, c1, 3, stride=2, padding=1),
+                                  nn.BatchNorm2d(c1), nn.ReLU(),
+                                  nn.MaxPool2d(3, stride=2, padding=1))
+        self.positions = nn.Parameter(0.5 * torch.randn(1, c1, 4, 4))
+        self.block1 = PooledAttentionBlock(c1, config.n_heads, config.ffn_dim)
+        self.down = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
+        self.block2 = PooledAttentionBlock(c2, config.n_heads, config.ffn_dim)
+        self.lateral = nn.Conv2d(c2, c1, 1)
+        self.fuse = nn.Conv2d(3 * c1, c1, 1)
+        self.classifier = nn.Conv2d(c1, config.labels, 1)
+
+    @staticmethod
+    def tokens(x):
+        return x.flatten(2).transpose(1, 2)
+
+    @staticmethod
+    def grid(x, h, w):
+        return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
+
+    def forward(self, pixel_values):
+        x = self.stem(pixel_values)
+        h, w = x.shape[-2:]
+        x = x + F.interpolate(self.positions, size=(h, w), mode="bicubic",
+                              align_corners=False)
+        f1 = self.grid(self.block1(self.tokens(x), h, w), h, w)
+        f2 = self.down(f1)
+        h2, w2 = f2.shape[-2:]
+        f2 = self.lateral(self.grid(self.block2(self.tokens(f2), h2, w2), h2, w2))
+        up = F.interpolate(f2, size=(h, w), mode="bilinear", align_corners=False)
+        near = F.interpolate(f2, scale_factor=2, mode="nearest")
+        fused = F.relu(self.fuse(torch.cat([f1, up, near], dim=1)))
+        return F.interpolate(self.classifier(fused), scale_factor=4, mode="bilinear",
+                             align_corners=True)
+
+
+def build_segmenter(args) -> nn.Module:
+    model = Segmenter(SegConfig())
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    _randomize_layer_norms(model, generator)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            with torch.no_grad():
+                module.running_mean.copy_(0.1 * torch.randn(module.num_features,
+                                                            generator=generator))
+                module.running_var.copy_(0.5 + torch.rand(module.num_features,
+                                                          generator=generator))
+    return model
+
+
+def segmenter_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    config = SegConfig()
+    if args.seq % 16:
+        raise SystemExit(f"export_models: error: --seq {args.seq} (the image side) "
+                         "is not a multiple of 16")
+    return {"pixel_values": torch.randn(args.batch, config.channels, args.seq,
+                                        args.seq, generator=generator)}
+
+
 @dataclass
 class ModelSpec:
     build: Callable[[argparse.Namespace], nn.Module]
@@ -1764,6 +1876,13 @@ MODELS: Dict[str, ModelSpec] = {
         dynamic_axes={"input_features": {0: "batch", 2: "frames"},
                       "last_hidden_state": {0: "batch", 1: "positions"}},
         reference=bert_reference,
+    ),
+    "segformer": ModelSpec(
+        build=build_segmenter,
+        make_inputs=segmenter_inputs,
+        output_names=["logits"],
+        dynamic_axes={"pixel_values": {0: "batch", 2: "height", 3: "width"},
+                      "logits": {0: "batch", 2: "height", 3: "width"}},
     ),
     "llama": ids_lm(build_llama, llama_inputs),
     "mixtral": ids_lm(build_mixtral, llama_inputs),
