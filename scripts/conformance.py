@@ -170,6 +170,10 @@ FAMILIES = {
     "MaxPool": [r"test_maxpool_(?!with_argmax)\w+"],
     "AveragePool": [r"test_averagepool_\w+"],
     "Resize": [r"test_resize_\w+"],
+    # Upsampling decoders (a segmenter's mask decoder) and pixel shuffles.
+    "ConvTranspose": [r"test_convtranspose(_\w+)?"],
+    "DepthToSpace": [r"test_depthtospace_\w+"],
+    "SpaceToDepth": [r"test_spacetodepth(_\w+)?"],
 }
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.

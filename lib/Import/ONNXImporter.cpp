@@ -496,9 +496,17 @@ private:
     SmallVector<int64_t> positions;
   };
   static constexpr int64_t kPadTap = -1, kBeyondTap = -2;
+  FailureOr<SmallVector<int64_t>> spatialInts(StringRef name, int64_t size,
+                                              int64_t fallback);
   FailureOr<Windows> slidingWindows(ArrayRef<int64_t> dims,
                                     ArrayRef<int64_t> kernel, bool ceilMode);
+  FailureOr<Value> patchProduct(Value x, ArrayRef<int64_t> positions,
+                                ArrayRef<int64_t> out, int64_t taps,
+                                Value weight, int64_t groups,
+                                int64_t outChannels, Value bias);
   LogicalResult importConv();
+  LogicalResult importConvTranspose();
+  LogicalResult importDepthToSpace();
   LogicalResult importPool();
   LogicalResult importResize();
   LogicalResult importPad();
@@ -726,6 +734,9 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
        {&I::importSimplifiedLayerNormalization, 1}},
       {"Tile", {&I::importTile, 6}},
       {"Conv", {&I::importConv, 11}},
+      {"ConvTranspose", {&I::importConvTranspose, 11}},
+      {"DepthToSpace", {&I::importDepthToSpace, 13}},
+      {"SpaceToDepth", {&I::importDepthToSpace, 13}},
       {"MaxPool", {&I::importPool, 12}},
       {"AveragePool", {&I::importPool, 11}},
       {"Resize", {&I::importResize, 13}},
@@ -7975,6 +7986,18 @@ Value ONNXImporter::gatherOrFill(Value value, int64_t axis,
   return succeeded(gathered) ? *gathered : Value();
 }
 
+/// Attribute `name`'s `size` values, or `size` times `fallback` without it.
+FailureOr<SmallVector<int64_t>>
+ONNXImporter::spatialInts(StringRef name, int64_t size, int64_t fallback) {
+  std::optional<SmallVector<int64_t>> given = getInts(name);
+  if (!given)
+    return SmallVector<int64_t>(size, fallback);
+  if (static_cast<int64_t>(given->size()) != size)
+    return error("expects " + Twine(size) + " values in '" + name +
+                 "', got " + Twine(given->size()));
+  return *given;
+}
+
 /// The sliding windows of a Conv, MaxPool or AveragePool node over the
 /// spatial `dims` with `kernel`, from its strides, dilations, pads and
 /// auto_pad: the output sizes and, for each output and kernel tap
@@ -7987,16 +8010,6 @@ ONNXImporter::slidingWindows(ArrayRef<int64_t> dims, ArrayRef<int64_t> kernel,
   if (llvm::any_of(dims, ShapedType::isDynamic))
     return error("expects static spatial dims; give static input shapes "
                  "with --shape");
-  auto spatialInts = [&](StringRef name, int64_t size,
-                         int64_t fallback) -> FailureOr<SmallVector<int64_t>> {
-    std::optional<SmallVector<int64_t>> given = getInts(name);
-    if (!given)
-      return SmallVector<int64_t>(size, fallback);
-    if (static_cast<int64_t>(given->size()) != size)
-      return error("expects " + Twine(size) + " values in '" + name +
-                   "', got " + Twine(given->size()));
-    return *given;
-  };
   FailureOr<SmallVector<int64_t>> strides = spatialInts("strides", spatial, 1);
   FailureOr<SmallVector<int64_t>> dilations =
       spatialInts("dilations", spatial, 1);
@@ -8071,18 +8084,79 @@ ONNXImporter::slidingWindows(ArrayRef<int64_t> dims, ArrayRef<int64_t> kernel,
   return windows;
 }
 
+/// The convolution of `x` [N, C, in...] whose output positions `out` read
+/// `taps` input positions each (`positions`, -1 reading 0) with `weight`
+/// [G, M / G, C / G * taps] ([M, C * taps] when `groups` is 1), plus the
+/// per-channel `bias` when given: one gather of the patches, one matmul.
+FailureOr<Value> ONNXImporter::patchProduct(Value x,
+                                            ArrayRef<int64_t> positions,
+                                            ArrayRef<int64_t> out, int64_t taps,
+                                            Value weight, int64_t groups,
+                                            int64_t outChannels, Value bias) {
+  RankedTensorType xType = typeOf(x);
+  int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
+  int64_t groupChannels = channels / groups, spatial = out.size();
+  int64_t outCount = computeProduct(out),
+          inCount = computeProduct(xType.getShape().drop_front(2));
+  // [N, C, P] -> patches [N, G, Cg, O, K] -> [N, G, O, Cg * K].
+  FailureOr<Value> flat = reshape(x, {batch, channels, inCount});
+  if (failed(flat))
+    return failure();
+  Value patches = gatherOrFill(*flat, 2, {outCount, taps}, positions, 0.0);
+  if (!patches)
+    return failure();
+  FailureOr<Value> grouped =
+      reshape(patches, {batch, groups, groupChannels, outCount, taps});
+  if (failed(grouped))
+    return failure();
+  // Without groups the G axis is dropped, so that the weight is a plain
+  // [M, C * K] matrix (quantized like any linear layer's).
+  SmallVector<int64_t> rowShape{batch, groups, outCount, groupChannels * taps};
+  if (groups == 1)
+    rowShape.erase(rowShape.begin() + 1);
+  FailureOr<Value> rows =
+      reshape(transposed(*grouped, {0, 1, 3, 2, 4}), rowShape);
+  if (failed(rows))
+    return failure();
+  // The product [N, G, O, M / G].
+  FailureOr<Value> product = plainMatMul(*rows, weight, /*transposeRhs=*/true);
+  if (failed(product))
+    return failure();
+  // -> [N, G, M / G, O] -> [N, M, out...], plus the bias per channel.
+  SmallVector<int64_t> shape{batch, outChannels};
+  llvm::append_range(shape, out);
+  FailureOr<Value> result = reshape(
+      transposed(*product, groups == 1 ? SmallVector<int64_t>{0, 2, 1}
+                                       : SmallVector<int64_t>{0, 1, 3, 2}),
+      shape);
+  if (failed(result))
+    return failure();
+  Value y = *result;
+  if (bias) {
+    SmallVector<int64_t> biasShape{outChannels};
+    biasShape.append(spatial, 1);
+    FailureOr<Value> shaped = reshape(bias, biasShape);
+    if (failed(shaped))
+      return failure();
+    y = emit<llm::AddOp>({y, *shaped});
+  }
+  if (!y)
+    return failure();
+  return y;
+}
+
 LogicalResult ONNXImporter::importConv() {
   if (failed(requireInputs(2)))
     return failure();
   Value x = input(0), w = input(1);
   RankedTensorType xType = typeOf(x), wType = typeOf(w);
-  int64_t rank = xType.getRank(), spatial = rank - 2;
+  int64_t rank = xType.getRank();
   if (rank < 3 || wType.getRank() != rank)
     return error("expects X of rank 3 or more and W of the same rank, got " +
                  Twine(rank) + " and " + Twine(wType.getRank()));
   if (!isa<FloatType>(xType.getElementType()))
     return error("expects float X");
-  int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
+  int64_t channels = xType.getDimSize(1);
   int64_t outChannels = wType.getDimSize(0),
           groupChannels = wType.getDimSize(1);
   int64_t groups = getInt("group", 1);
@@ -8102,58 +8176,246 @@ LogicalResult ONNXImporter::importConv() {
   if (failed(windows))
     return failure();
   ArrayRef<int64_t> out = windows->out;
-  int64_t outCount = computeProduct(out), taps = windows->taps,
-          inCount = computeProduct(dims);
+  int64_t taps = windows->taps;
   ArrayRef<int64_t> positions = windows->positions;
 
-  // [N, C, P] -> patches [N, G, Cg, O, K] -> [N, G, O, Cg * K].
-  FailureOr<Value> flat = reshape(x, {batch, channels, inCount});
+  // W [M, Cg, K...] -> [G, M / G, Cg * K] (G dropped without groups).
+  FailureOr<Value> weight =
+      groups == 1
+          ? reshape(w, {outChannels, groupChannels * taps})
+          : reshape(w, {groups, outChannels / groups, groupChannels * taps});
+  if (failed(weight))
+    return failure();
+  return setResult(patchProduct(x, positions, out, taps, *weight, groups,
+                                outChannels, input(2)));
+}
+
+/// ConvTranspose as columns and their sums (col2im): one matmul of every
+/// input position's channels by W [C, M / G * K] as it is stored (so it is
+/// quantized like a linear layer's, and no product is by a zero tap) gives
+/// each input position's contribution to each tap, and output o sums,
+/// along each axis, the (input position i, tap k) columns with i * stride
+/// + k * dilation - pad = o: a gather and a sum. Output sizes from
+/// output_shape (pads then follow auto_pad), or strides, output_padding,
+/// dilations and pads.
+LogicalResult ONNXImporter::importConvTranspose() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0), w = input(1);
+  RankedTensorType xType = typeOf(x), wType = typeOf(w);
+  int64_t rank = xType.getRank(), spatial = rank - 2;
+  if (rank < 3 || wType.getRank() != rank)
+    return error("expects X of rank 3 or more and W of the same rank, got " +
+                 Twine(rank) + " and " + Twine(wType.getRank()));
+  if (!isa<FloatType>(xType.getElementType()))
+    return error("expects float X");
+  if (xType.isDynamicDim(0) || xType.isDynamicDim(1))
+    return error("expects static batch and channel dims; give static input "
+                 "shapes with --shape");
+  ArrayRef<int64_t> dims = xType.getShape().drop_front(2);
+  if (llvm::any_of(dims, ShapedType::isDynamic))
+    return error("expects static spatial dims; give static input shapes "
+                 "with --shape");
+  int64_t channels = xType.getDimSize(1), groups = getInt("group", 1);
+  if (groups <= 0 || channels % groups || wType.getDimSize(0) != channels)
+    return error("group " + Twine(groups) + " does not divide X's " +
+                 Twine(channels) + " channels, or W's first dim (" +
+                 Twine(wType.getDimSize(0)) + ") is not X's channels");
+  int64_t groupChannels = channels / groups;
+  int64_t outChannels = wType.getDimSize(1) * groups;
+  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
+  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
+    if (!llvm::equal(*given, kernel))
+      return error("kernel_shape " + shapeString(*given) +
+                   " differs from W's " + shapeString(kernel));
+  FailureOr<SmallVector<int64_t>> strides = spatialInts("strides", spatial, 1);
+  FailureOr<SmallVector<int64_t>> dilations =
+      spatialInts("dilations", spatial, 1);
+  FailureOr<SmallVector<int64_t>> pads = spatialInts("pads", 2 * spatial, 0);
+  FailureOr<SmallVector<int64_t>> outputPadding =
+      spatialInts("output_padding", spatial, 0);
+  if (failed(strides) || failed(dilations) || failed(pads) ||
+      failed(outputPadding))
+    return failure();
+  std::optional<SmallVector<int64_t>> outputShape = getInts("output_shape");
+  if (outputShape && static_cast<int64_t>(outputShape->size()) == rank)
+    outputShape->erase(outputShape->begin(), outputShape->begin() + 2);
+  if (outputShape && static_cast<int64_t>(outputShape->size()) != spatial)
+    return error("expects " + Twine(spatial) +
+                 " values in 'output_shape', got " +
+                 Twine(outputShape->size()));
+  std::string autoPad = getString("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "SAME_UPPER" &&
+      autoPad != "SAME_LOWER")
+    return error("unknown auto_pad '" + autoPad + "'");
+  SmallVector<int64_t> out(spatial), begin(spatial);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t s = (*strides)[i], d = (*dilations)[i];
+    if (s <= 0 || d <= 0)
+      return error("expects positive strides and dilations");
+    int64_t full =
+        s * (dims[i] - 1) + (*outputPadding)[i] + (kernel[i] - 1) * d + 1;
+    if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out[i] = outputShape ? (*outputShape)[i] : dims[i] * s;
+      // As ONNX's reference: halves rounded down, an output past the full
+      // one (total < 0) extended at the end.
+      int64_t total = full - out[i], half = llvm::divideFloorSigned(total, 2);
+      begin[i] = autoPad == "SAME_UPPER" ? half : total - half;
+    } else {
+      int64_t padBegin = autoPad == "VALID" ? 0 : (*pads)[i];
+      int64_t padEnd = autoPad == "VALID" ? 0 : (*pads)[spatial + i];
+      if (padBegin < 0 || padEnd < 0)
+        return error("expects pads >= 0");
+      out[i] = full - padBegin - padEnd;
+      begin[i] = padBegin;
+    }
+    if (out[i] <= 0)
+      return error("gives no output along spatial dim " + Twine(i) + " (size " +
+                   Twine(out[i]) + ")");
+  }
+  // Per axis, the (input position, tap) pairs each output sums.
+  SmallVector<SmallVector<SmallVector<std::pair<int64_t, int64_t>>>> pairs(
+      spatial);
+  for (int64_t i = 0; i < spatial; ++i) {
+    pairs[i].resize(out[i]);
+    for (int64_t o = 0; o < out[i]; ++o)
+      for (int64_t k = 0; k < kernel[i]; ++k) {
+        int64_t scaled = o + begin[i] - k * (*dilations)[i];
+        if (scaled >= 0 && scaled % (*strides)[i] == 0 &&
+            scaled / (*strides)[i] < dims[i])
+          pairs[i][o].push_back({scaled / (*strides)[i], k});
+      }
+  }
+  int64_t outCount = computeProduct(out), taps = computeProduct(kernel),
+          inCount = computeProduct(dims), sums = 1;
+  for (int64_t i = 0; i < spatial; ++i) {
+    size_t most = 1;
+    for (const auto &list : pairs[i])
+      most = std::max(most, list.size());
+    sums *= most;
+  }
+  if (outCount * sums > kMaxGeneratedElements ||
+      inCount * taps > kMaxGeneratedElements)
+    return error("needs " + Twine(outCount * sums) +
+                 " column positions, more than the importer builds");
+  // positions[o][t]: the flat (input position, tap) column that term t of
+  // output o reads, or -1 (0).
+  SmallVector<int64_t> inStrides = computeStrides(dims),
+                       outStrides = computeStrides(out),
+                       tapStrides = computeStrides(kernel);
+  SmallVector<int64_t> positions;
+  positions.reserve(outCount * sums);
+  for (int64_t o = 0; o < outCount; ++o) {
+    SmallVector<int64_t> at = delinearize(o, outStrides);
+    SmallVector<int64_t> terms{0};
+    for (int64_t i = 0; i < spatial; ++i) {
+      SmallVector<int64_t> next;
+      for (int64_t term : terms)
+        for (auto [p, k] : pairs[i][at[i]])
+          next.push_back(term + p * inStrides[i] * taps + k * tapStrides[i]);
+      terms = std::move(next);
+    }
+    terms.resize(sums, -1);
+    llvm::append_range(positions, terms);
+  }
+
+  // The columns: X [N, G, Cg, P] as [N, G, P, Cg] times W [G, Cg, M / G *
+  // K] (G dropped without groups), a plain matmul by the constant weight
+  // as it is stored.
+  int64_t batch = xType.getDimSize(0), perGroup = outChannels / groups;
+  SmallVector<int64_t> xShape{batch, groups, groupChannels, inCount},
+      wShape{groups, groupChannels, perGroup * taps};
+  SmallVector<int64_t> xPerm{0, 1, 3, 2};
+  if (groups == 1) {
+    xShape.erase(xShape.begin() + 1);
+    wShape.erase(wShape.begin());
+    xPerm = {0, 2, 1};
+  }
+  FailureOr<Value> xRows = reshape(x, xShape);
+  FailureOr<Value> weight = reshape(w, wShape);
+  if (failed(xRows) || failed(weight))
+    return failure();
+  FailureOr<Value> columns = plainMatMul(transposed(*xRows, xPerm), *weight,
+                                         /*transposeRhs=*/false);
+  if (failed(columns))
+    return failure();
+  // [N, G, P, M / G, K] -> [N, M, P * K]; each output's terms gathered
+  // ([N, M, O, T]) and summed.
+  FailureOr<Value> split =
+      reshape(*columns, {batch, groups, inCount, perGroup, taps});
+  if (failed(split))
+    return failure();
+  FailureOr<Value> flat = reshape(transposed(*split, {0, 1, 3, 2, 4}),
+                                  {batch, outChannels, inCount * taps});
   if (failed(flat))
     return failure();
-  Value patches = gatherOrFill(*flat, 2, {outCount, taps}, positions, 0.0);
-  if (!patches)
+  // One term per output: a gather, none when each output is its own column
+  // (kernel = stride, no padding: a pixel shuffle).
+  Value y = *flat;
+  if (sums > 1)
+    y = reduce<llm::ReduceSumOp>(
+        gatherOrFill(y, 2, {outCount, sums}, positions, 0.0), {3}, false);
+  else if (outCount != inCount * taps ||
+           !llvm::equal(positions, llvm::seq<int64_t>(0, outCount)))
+    y = gatherOrFill(y, 2, {outCount}, positions, 0.0);
+  if (!y)
     return failure();
-  FailureOr<Value> grouped =
-      reshape(patches, {batch, groups, groupChannels, outCount, taps});
-  if (failed(grouped))
-    return failure();
-  // Without groups the G axis is dropped, so that the weight is a plain
-  // [M, C * K] matrix (quantized like any linear layer's).
-  SmallVector<int64_t> rowShape{batch, groups, outCount, groupChannels * taps};
-  SmallVector<int64_t> weightShape{groups, outChannels / groups,
-                                   groupChannels * taps};
-  if (groups == 1) {
-    rowShape.erase(rowShape.begin() + 1);
-    weightShape.erase(weightShape.begin());
-  }
-  FailureOr<Value> rows =
-      reshape(transposed(*grouped, {0, 1, 3, 2, 4}), rowShape);
-  // W [M, Cg, K...] -> [G, M / G, Cg * K]; the product [N, G, O, M / G].
-  FailureOr<Value> weight = reshape(w, weightShape);
-  if (failed(rows) || failed(weight))
-    return failure();
-  FailureOr<Value> product = plainMatMul(*rows, *weight, /*transposeRhs=*/true);
-  if (failed(product))
-    return failure();
-  // -> [N, G, M / G, O] -> [N, M, out...], plus the bias per channel.
   SmallVector<int64_t> shape{batch, outChannels};
   llvm::append_range(shape, out);
-  FailureOr<Value> result = reshape(
-      transposed(*product, groups == 1 ? SmallVector<int64_t>{0, 2, 1}
-                                       : SmallVector<int64_t>{0, 1, 3, 2}),
-      shape);
+  FailureOr<Value> result = reshape(y, shape);
   if (failed(result))
     return failure();
-  Value y = *result;
-  if (input(2)) {
+  y = *result;
+  if (Value bias = input(2)) {
     SmallVector<int64_t> biasShape{outChannels};
     biasShape.append(spatial, 1);
-    FailureOr<Value> bias = reshape(input(2), biasShape);
-    if (failed(bias))
-      return failure();
-    y = emit<llm::AddOp>({y, *bias});
+    y = emit<llm::AddOp>({y, orNull(reshape(bias, biasShape))});
   }
   return y ? setResult(y) : failure();
+}
+
+/// DepthToSpace (DCR or CRD) and SpaceToDepth: a reshape, a transpose and
+/// a reshape.
+LogicalResult ONNXImporter::importDepthToSpace() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  if (type.getRank() != 4 || !type.hasStaticShape())
+    return error("expects X of a static 4-D shape");
+  int64_t b = getInt("blocksize", 0);
+  if (b <= 0)
+    return error("expects a positive attribute 'blocksize'");
+  int64_t n = type.getDimSize(0), c = type.getDimSize(1),
+          h = type.getDimSize(2), w = type.getDimSize(3);
+  FailureOr<Value> blocks;
+  SmallVector<int64_t> perm, shape;
+  if (node->op_type() == "SpaceToDepth") {
+    if (h % b || w % b)
+      return error("blocksize " + Twine(b) + " does not divide H " + Twine(h) +
+                   " and W " + Twine(w));
+    blocks = reshape(x, {n, c, h / b, b, w / b, b});
+    perm = {0, 3, 5, 1, 2, 4};
+    shape = {n, c * b * b, h / b, w / b};
+  } else {
+    if (c % (b * b))
+      return error("blocksize " + Twine(b) + " squared does not divide C " +
+                   Twine(c));
+    std::string mode = getString("mode", "DCR");
+    if (mode != "DCR" && mode != "CRD")
+      return error("unknown mode '" + mode + "'");
+    if (mode == "DCR") {
+      blocks = reshape(x, {n, b, b, c / (b * b), h, w});
+      perm = {0, 3, 4, 1, 5, 2};
+    } else {
+      blocks = reshape(x, {n, c / (b * b), b, b, h, w});
+      perm = {0, 1, 4, 2, 5, 3};
+    }
+    shape = {n, c / (b * b), h * b, w * b};
+  }
+  if (failed(blocks))
+    return failure();
+  return setResult(reshape(transposed(*blocks, perm), shape));
 }
 
 /// `values` as a constant of `type` (a float element type).

@@ -1666,8 +1666,8 @@ def whisper_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
 # ceil_mode, count_include_pad=False: the last window past the padding), a
 # strided Conv2d to a second stage, and a decode head that brings the
 # second stage back up (bilinear, and nearest x2 as FPN's top-down path),
-# fuses it with the first and upsamples the class map x4 (bilinear,
-# align_corners) to the image. The image is --seq pixels square (a multiple
+# fuses it with the first, upscales x2 by a ConvTranspose2d (2/2, as SAM's
+# mask decoder) and the class map x2 (bilinear, align_corners) to the image. The image is --seq pixels square (a multiple
 # of 16).
 # --------------------------------------------------------------------------
 @dataclass
@@ -1720,6 +1720,7 @@ class Segmenter(nn.Module):
         self.block2 = PooledAttentionBlock(c2, config.n_heads, config.ffn_dim)
         self.lateral = nn.Conv2d(c2, c1, 1)
         self.fuse = nn.Conv2d(3 * c1, c1, 1)
+        self.upscale = nn.ConvTranspose2d(c1, c1, 2, stride=2)
         self.classifier = nn.Conv2d(c1, config.labels, 1)
 
     @staticmethod
@@ -1742,7 +1743,8 @@ class Segmenter(nn.Module):
         up = F.interpolate(f2, size=(h, w), mode="bilinear", align_corners=False)
         near = F.interpolate(f2, scale_factor=2, mode="nearest")
         fused = F.relu(self.fuse(torch.cat([f1, up, near], dim=1)))
-        return F.interpolate(self.classifier(fused), scale_factor=4, mode="bilinear",
+        fused = F.gelu(self.upscale(fused))
+        return F.interpolate(self.classifier(fused), scale_factor=2, mode="bilinear",
                              align_corners=True)
 
 
