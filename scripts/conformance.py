@@ -174,11 +174,14 @@ FAMILIES = {
     "ConvTranspose": [r"test_convtranspose(_\w+)?"],
     "DepthToSpace": [r"test_depthtospace_\w+"],
     "SpaceToDepth": [r"test_spacetodepth(_\w+)?"],
+    # quantize_dynamic's and the QOperator format's convolutions.
+    "ConvInteger": [r"test_convinteger_\w+"],
+    "QLinearConv": [r"test_qlinearconv"],
 }
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.
 UINT8_FAMILIES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
-                  "MatMulInteger", "QLinearMatMul"}
+                  "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv"}
 
 MIN_OPSET = 13
 MAX_OPSET = 24

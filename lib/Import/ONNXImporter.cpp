@@ -489,7 +489,8 @@ private:
   FailureOr<Value> plainMatMul(Value lhs, Value rhs, bool transposeRhs = false);
   LogicalResult importTile();
   Value gatherOrFill(Value value, int64_t axis, ArrayRef<int64_t> shape,
-                     ArrayRef<int64_t> positions, double fill);
+                     ArrayRef<int64_t> positions, double fill,
+                     Value fillValue = {});
   struct Windows {
     SmallVector<int64_t> out;
     int64_t taps = 0;
@@ -500,6 +501,12 @@ private:
                                               int64_t fallback);
   FailureOr<Windows> slidingWindows(ArrayRef<int64_t> dims,
                                     ArrayRef<int64_t> kernel, bool ceilMode);
+  FailureOr<Value> patchRows(Value x, ArrayRef<int64_t> positions,
+                             int64_t outCount, int64_t taps, int64_t groups,
+                             Value fill = {});
+  FailureOr<Value> channelsFirst(Value product, ArrayRef<int64_t> out,
+                                 int64_t groups, int64_t outChannels,
+                                 Value bias);
   FailureOr<Value> patchProduct(Value x, ArrayRef<int64_t> positions,
                                 ArrayRef<int64_t> out, int64_t taps,
                                 Value weight, int64_t groups,
@@ -546,8 +553,12 @@ private:
   LogicalResult importMatMulInteger();
   FailureOr<Value> integerProduct(Value a, Value b, Value aZero, Value bZero,
                                   bool aUnsigned, bool bUnsigned,
-                                  StringRef aName = "A", StringRef bName = "B");
-  LogicalResult importQLinearMatMul();
+                                  StringRef aName = "A", StringRef bName = "B",
+                                  bool transposeRhs = false);
+  FailureOr<Value> integerConv(Value x, Value w, Value xZero, Value wZero,
+                               bool xUnsigned, bool wUnsigned);
+  LogicalResult importConvInteger();
+  LogicalResult importQLinear();
   LogicalResult importDynamicQuantizeLinear();
   FailureOr<std::array<Value, 3>> dynamicQuantize(Value x);
   FailureOr<Value> integerProductToFloat(Value a, Value b, Value aScale,
@@ -757,7 +768,9 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"RotaryEmbedding", {&I::importRotaryEmbedding, 23}},
       {"RMSNormalization", {&I::importSimplifiedLayerNormalization, 23}},
       {"MatMulInteger", {&I::importMatMulInteger, 10}},
-      {"QLinearMatMul", {&I::importQLinearMatMul, 10}},
+      {"QLinearMatMul", {&I::importQLinear, 10}},
+      {"ConvInteger", {&I::importConvInteger, 10}},
+      {"QLinearConv", {&I::importQLinear, 10}},
       {"DynamicQuantizeLinear", {&I::importDynamicQuantizeLinear, 11}},
   };
   return table;
@@ -5757,7 +5770,8 @@ LogicalResult ONNXImporter::importMatMulInteger() {
 FailureOr<Value> ONNXImporter::integerProduct(Value a, Value b, Value aZero,
                                               Value bZero, bool aUnsigned,
                                               bool bUnsigned, StringRef aName,
-                                              StringRef bName) {
+                                              StringRef bName,
+                                              bool transposeRhs) {
   if (failed(requireQuantized(a, aName, false)) ||
       failed(requireQuantized(b, bName, false)))
     return failure();
@@ -5779,40 +5793,154 @@ FailureOr<Value> ONNXImporter::integerProduct(Value a, Value b, Value aZero,
     attrs.push_back(namedAttr("lhs_unsigned", builder.getUnitAttr()));
   if (bUnsigned)
     attrs.push_back(namedAttr("rhs_unsigned", builder.getUnitAttr()));
+  if (transposeRhs)
+    attrs.push_back(namedAttr("transpose_rhs", builder.getBoolAttr(true)));
   return create<llm::QMatMulOp>(operands, attrs);
 }
 
-LogicalResult ONNXImporter::importQLinearMatMul() {
+/// The i32 convolution of the 8-bit x [N, C, in...] and w [M, C / G, K...]
+/// (ConvInteger's and QLinearConv's) with their zero points: Conv's windows,
+/// a tap in the padding reading x's zero point (so it adds 0, as ONNX
+/// Runtime pads), and one llm.qmatmul of the patches by W as it is stored
+/// ([M, C / G * K], transpose_rhs; w's zero point per tensor or per output
+/// channel). [N, M, out...].
+FailureOr<Value> ONNXImporter::integerConv(Value x, Value w, Value xZero,
+                                           Value wZero, bool xUnsigned,
+                                           bool wUnsigned) {
+  if (failed(requireQuantized(x, "x", false)) ||
+      failed(requireQuantized(w, "w", false)))
+    return failure();
+  RankedTensorType xType = typeOf(x), wType = typeOf(w);
+  int64_t rank = xType.getRank();
+  if (rank < 3 || wType.getRank() != rank)
+    return error("expects x of rank 3 or more and w of the same rank, got " +
+                 Twine(rank) + " and " + Twine(wType.getRank()));
+  if (xType.isDynamicDim(0) || xType.isDynamicDim(1))
+    return error("expects static batch and channel dims; give static input "
+                 "shapes with --shape");
+  int64_t channels = xType.getDimSize(1), groups = getInt("group", 1);
+  int64_t outChannels = wType.getDimSize(0),
+          groupChannels = wType.getDimSize(1);
+  if (groups <= 0 || channels % groups || outChannels % groups ||
+      channels / groups != groupChannels)
+    return error("group " + Twine(groups) + " does not divide x's " +
+                 Twine(channels) + " channels into w's " +
+                 Twine(groupChannels) + " per group and its " +
+                 Twine(outChannels) + " outputs");
+  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
+  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
+    if (!llvm::equal(*given, kernel))
+      return error("kernel_shape " + shapeString(*given) +
+                   " differs from w's " + shapeString(kernel));
+  FailureOr<Windows> windows = slidingWindows(xType.getShape().drop_front(2),
+                                              kernel, /*ceilMode=*/false);
+  if (failed(windows))
+    return failure();
+  Value fill;
+  if (xZero) {
+    if (failed(requireQuantized(xZero, "x_zero_point", false)))
+      return failure();
+    if (typeOf(xZero).getNumElements() != 1)
+      return error("x_zero_point must be per tensor");
+    fill = orNull(reshape(xZero, {}));
+    if (!fill)
+      return failure();
+  }
+  FailureOr<Value> rows =
+      patchRows(x, windows->positions, computeProduct(windows->out),
+                windows->taps, groups, fill);
+  int64_t perGroup = outChannels / groups;
+  SmallVector<int64_t> weightShape{groups, perGroup,
+                                   groupChannels * windows->taps};
+  SmallVector<int64_t> zeroShape{groups, perGroup, 1};
+  if (groups == 1) {
+    weightShape.erase(weightShape.begin());
+    zeroShape.erase(zeroShape.begin());
+  }
+  FailureOr<Value> weight = reshape(w, weightShape);
+  if (failed(rows) || failed(weight))
+    return failure();
+  if (wZero && typeOf(wZero).getNumElements() != 1) {
+    if (typeOf(wZero).getNumElements() != outChannels)
+      return error("w_zero_point must be per tensor or per output channel (" +
+                   Twine(outChannels) + " values)");
+    wZero = orNull(reshape(wZero, zeroShape));
+    if (!wZero)
+      return failure();
+  }
+  FailureOr<Value> product =
+      integerProduct(*rows, *weight, fill ? xZero : Value(), wZero, xUnsigned,
+                     wUnsigned, "x", "w", /*transposeRhs=*/true);
+  if (failed(product))
+    return failure();
+  return channelsFirst(*product, windows->out, groups, outChannels, {});
+}
+
+/// ConvInteger: the exact i32 convolution of (x - x_zero_point) and (w -
+/// w_zero_point), as ONNX Runtime's quantize_dynamic writes a model's Conv
+/// (a speech encoder's front end, a patch embedding).
+LogicalResult ONNXImporter::importConvInteger() {
+  if (failed(requireInputs(2)))
+    return failure();
+  return setResult(integerConv(input(0), input(1), input(2), input(3),
+                               isUnsignedInput(0), isUnsignedInput(1)));
+}
+
+/// QLinearMatMul and QLinearConv: the exact i32 product (QLinearConv's
+/// plus its i32 bias B) times a_scale * b_scale / y_scale (the factor in
+/// f32; b's scale per tensor, or per column or output channel) in one f32
+/// multiply, rounded to even, plus y_zero_point, saturated: ONNX Runtime's
+/// requantization.
+LogicalResult ONNXImporter::importQLinear() {
   if (failed(requireInputs(8)))
     return failure();
+  bool conv = node->op_type() == "QLinearConv";
+  StringRef a = conv ? "x" : "a", b = conv ? "w" : "b";
   Value yZero = input(7);
   if (failed(requireQuantized(yZero, "y_zero_point", false)))
     return failure();
-  FailureOr<Value> aScale = floatParameter(input(1), "a_scale");
-  FailureOr<Value> bScale = floatParameter(input(4), "b_scale");
+  FailureOr<Value> aScale = floatParameter(input(1), (a + "_scale").str());
+  FailureOr<Value> bScale = floatParameter(input(4), (b + "_scale").str());
   FailureOr<Value> yScale = floatParameter(input(6), "y_scale");
   if (failed(aScale) || failed(bScale) || failed(yScale))
     return failure();
   for (Value scale : {*aScale, *yScale})
     if (typeOf(scale).getNumElements() != 1)
-      return error("a_scale and y_scale must be per tensor");
+      return error(a + "_scale and y_scale must be per tensor");
   FailureOr<Value> accumulator =
-      integerProduct(input(0), input(3), input(2), input(5), isUnsignedInput(0),
-                     isUnsignedInput(3), "a", "b");
+      conv ? integerConv(input(0), input(3), input(2), input(5),
+                         isUnsignedInput(0), isUnsignedInput(3))
+           : integerProduct(input(0), input(3), input(2), input(5),
+                            isUnsignedInput(0), isUnsignedInput(3), a, b);
   if (failed(accumulator))
     return failure();
-  // y = saturate(roundeven(acc * (a_scale * b_scale / y_scale)) + y_zp):
-  // the factor in f32, one f32 multiply, then llm.quantize with scale 1.
-  FailureOr<Value> product = create<llm::MulOp>({*aScale, *bScale});
-  if (failed(product))
-    return failure();
-  FailureOr<Value> factor = create<llm::DivOp>({*product, *yScale});
-  FailureOr<Value> one = scalarF32(1.0f);
-  if (failed(factor) || failed(one))
-    return failure();
   RankedTensorType accType = typeOf(*accumulator);
+  Value acc = *accumulator;
+  Value factor =
+      emit<llm::DivOp>({emit<llm::MulOp>({*aScale, *bScale}), *yScale});
+  if (conv) {
+    // Per output channel: [M, 1, ...] against [N, M, out...].
+    int64_t outChannels = accType.getDimSize(1);
+    SmallVector<int64_t> channelShape(accType.getRank() - 1, 1);
+    channelShape[0] = outChannels;
+    if (Value bias = input(8)) {
+      if (!typeOf(bias).getElementType().isInteger(32) ||
+          typeOf(bias).getNumElements() != outChannels)
+        return error("B must be " + Twine(outChannels) + " int32 values");
+      acc = emit<llm::AddOp>({acc, orNull(reshape(bias, channelShape))});
+    }
+    if (factor && typeOf(factor).getNumElements() != 1) {
+      if (typeOf(factor).getNumElements() != outChannels)
+        return error("w_scale must be per tensor or per output channel (" +
+                     Twine(outChannels) + " values)");
+      factor = orNull(reshape(factor, channelShape));
+    }
+  }
+  FailureOr<Value> one = scalarF32(1.0f);
+  if (!acc || !factor || failed(one))
+    return failure();
   FailureOr<Value> real = create<llm::DequantizeOp>(
-      {*accumulator, *factor}, {}, accType.clone(builder.getF32Type()));
+      {acc, factor}, {}, accType.clone(builder.getF32Type()));
   if (failed(real))
     return failure();
   SmallVector<NamedAttribute> quantAttrs;
@@ -7952,10 +8080,12 @@ FailureOr<Value> ONNXImporter::stackAlong(ArrayRef<Value> values,
 //===----------------------------------------------------------------------===//
 
 /// `value` gathered along `axis` at `positions` (of `shape`): each entry a
-/// position along the axis, or -1 for `fill` (appended to the axis first).
+/// position along the axis, or -1 for `fill` (appended to the axis first),
+/// or for `fillValue`, a rank-0 tensor of value's type, when given.
 Value ONNXImporter::gatherOrFill(Value value, int64_t axis,
                                  ArrayRef<int64_t> shape,
-                                 ArrayRef<int64_t> positions, double fill) {
+                                 ArrayRef<int64_t> positions, double fill,
+                                 Value fillValue) {
   RankedTensorType type = typeOf(value);
   int64_t dim = type.getDimSize(axis);
   SmallVector<int64_t> indices(positions);
@@ -7963,7 +8093,8 @@ Value ONNXImporter::gatherOrFill(Value value, int64_t axis,
     SmallVector<int64_t> fillShape(type.getShape());
     fillShape[axis] = 1;
     FailureOr<Value> filler = create<llm::ExpandOp>(
-        scalarOf(type.getElementType(), fill), {}, type.clone(fillShape));
+        fillValue ? fillValue : scalarOf(type.getElementType(), fill), {},
+        type.clone(fillShape));
     if (failed(filler))
       return {};
     FailureOr<Value> extended = create<llm::ConcatOp>(
@@ -8084,25 +8215,23 @@ ONNXImporter::slidingWindows(ArrayRef<int64_t> dims, ArrayRef<int64_t> kernel,
   return windows;
 }
 
-/// The convolution of `x` [N, C, in...] whose output positions `out` read
-/// `taps` input positions each (`positions`, -1 reading 0) with `weight`
-/// [G, M / G, C / G * taps] ([M, C * taps] when `groups` is 1), plus the
-/// per-channel `bias` when given: one gather of the patches, one matmul.
-FailureOr<Value> ONNXImporter::patchProduct(Value x,
-                                            ArrayRef<int64_t> positions,
-                                            ArrayRef<int64_t> out, int64_t taps,
-                                            Value weight, int64_t groups,
-                                            int64_t outChannels, Value bias) {
+/// The rows of the convolution of `x` [N, C, in...] whose `outCount` output
+/// positions read `taps` input positions each (`positions`, -1 reading
+/// `fill`, or 0 without it): [N, G, O, C / G * taps], or [N, O, C * taps]
+/// when `groups` is 1. One gather of the patches.
+FailureOr<Value> ONNXImporter::patchRows(Value x, ArrayRef<int64_t> positions,
+                                         int64_t outCount, int64_t taps,
+                                         int64_t groups, Value fill) {
   RankedTensorType xType = typeOf(x);
   int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
-  int64_t groupChannels = channels / groups, spatial = out.size();
-  int64_t outCount = computeProduct(out),
-          inCount = computeProduct(xType.getShape().drop_front(2));
+  int64_t groupChannels = channels / groups;
+  int64_t inCount = computeProduct(xType.getShape().drop_front(2));
   // [N, C, P] -> patches [N, G, Cg, O, K] -> [N, G, O, Cg * K].
   FailureOr<Value> flat = reshape(x, {batch, channels, inCount});
   if (failed(flat))
     return failure();
-  Value patches = gatherOrFill(*flat, 2, {outCount, taps}, positions, 0.0);
+  Value patches =
+      gatherOrFill(*flat, 2, {outCount, taps}, positions, 0.0, fill);
   if (!patches)
     return failure();
   FailureOr<Value> grouped =
@@ -8114,20 +8243,22 @@ FailureOr<Value> ONNXImporter::patchProduct(Value x,
   SmallVector<int64_t> rowShape{batch, groups, outCount, groupChannels * taps};
   if (groups == 1)
     rowShape.erase(rowShape.begin() + 1);
-  FailureOr<Value> rows =
-      reshape(transposed(*grouped, {0, 1, 3, 2, 4}), rowShape);
-  if (failed(rows))
-    return failure();
-  // The product [N, G, O, M / G].
-  FailureOr<Value> product = plainMatMul(*rows, weight, /*transposeRhs=*/true);
-  if (failed(product))
-    return failure();
+  return reshape(transposed(*grouped, {0, 1, 3, 2, 4}), rowShape);
+}
+
+/// A convolution's product [N, G, O, M / G] ([N, O, M] when `groups` is 1)
+/// as [N, M, out...], plus the per-channel `bias` when given.
+FailureOr<Value> ONNXImporter::channelsFirst(Value product,
+                                             ArrayRef<int64_t> out,
+                                             int64_t groups,
+                                             int64_t outChannels, Value bias) {
+  int64_t batch = typeOf(product).getDimSize(0), spatial = out.size();
   // -> [N, G, M / G, O] -> [N, M, out...], plus the bias per channel.
   SmallVector<int64_t> shape{batch, outChannels};
   llvm::append_range(shape, out);
   FailureOr<Value> result = reshape(
-      transposed(*product, groups == 1 ? SmallVector<int64_t>{0, 2, 1}
-                                       : SmallVector<int64_t>{0, 1, 3, 2}),
+      transposed(product, groups == 1 ? SmallVector<int64_t>{0, 2, 1}
+                                      : SmallVector<int64_t>{0, 1, 3, 2}),
       shape);
   if (failed(result))
     return failure();
@@ -8143,6 +8274,23 @@ FailureOr<Value> ONNXImporter::patchProduct(Value x,
   if (!y)
     return failure();
   return y;
+}
+
+/// The convolution of `x` by `weight` [G, M / G, C / G * taps] ([M, C *
+/// taps] when `groups` is 1): patchRows times the weight, channelsFirst.
+FailureOr<Value> ONNXImporter::patchProduct(Value x,
+                                            ArrayRef<int64_t> positions,
+                                            ArrayRef<int64_t> out, int64_t taps,
+                                            Value weight, int64_t groups,
+                                            int64_t outChannels, Value bias) {
+  FailureOr<Value> rows =
+      patchRows(x, positions, computeProduct(out), taps, groups);
+  if (failed(rows))
+    return failure();
+  FailureOr<Value> product = plainMatMul(*rows, weight, /*transposeRhs=*/true);
+  if (failed(product))
+    return failure();
+  return channelsFirst(*product, out, groups, outChannels, bias);
 }
 
 LogicalResult ONNXImporter::importConv() {

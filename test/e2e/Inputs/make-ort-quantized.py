@@ -46,6 +46,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from npyio import save_arrays
+from quantref import dynamic_quantize
 
 INT4, UINT4 = 22, 21
 F32 = np.float32
@@ -63,14 +64,6 @@ def tensor4(name, data_type, values):
     t.name, t.data_type, t.raw_data = name, data_type, pack4(values).tobytes()
     t.dims.extend(np.asarray(values).shape)
     return t
-
-
-def dynamic_quantize(x):
-    lo, hi = F32(min(x.min(), 0.0)), F32(max(x.max(), 0.0))
-    scale = F32(1.0) if hi == lo else F32((hi - lo) / F32(255.0))
-    zero = np.clip(np.rint(F32(-lo) / scale), 0, 255).astype(np.int64)
-    q = np.clip(np.rint(x.astype(F32) / scale) + zero, 0, 255).astype(np.int64)
-    return q, scale, zero
 
 
 def integer_product(a, b, a_scale, b_scale, a_zero=0, b_zero=0, bias=None):
