@@ -174,6 +174,8 @@ FAMILIES = {
     "ConvTranspose": [r"test_convtranspose(_\w+)?"],
     "DepthToSpace": [r"test_depthtospace_\w+"],
     "SpaceToDepth": [r"test_spacetodepth(_\w+)?"],
+    # Sampling at run-time positions (deformable attention's grid_sample).
+    "GridSample": [r"test_gridsample(_\w+)?"],
     # quantize_dynamic's and the QOperator format's convolutions.
     "ConvInteger": [r"test_convinteger_\w+"],
     "QLinearConv": [r"test_qlinearconv"],
@@ -198,6 +200,9 @@ UNSUPPORTED_TYPES = {
 }
 # Tests out of scope for a reason the model alone does not show.
 OUT_OF_SCOPE_TESTS = {
+    "test_gridsample_bicubic": "its expected output is rounded to 4 decimals "
+        "(-0.1406 where torch's grid_sample gives -0.140625, off by more than "
+        "--rtol); llm-run matches torch's float32 result on this input",
 }
 
 SUBSET_PER_FAMILY = 3

@@ -479,6 +479,7 @@ private:
   template <typename OpTy> Value emit(ValueRange operands);
   Value scalarOf(Type elementType, double value);
   Value floatConstant(RankedTensorType type, ArrayRef<double> values);
+  Value roundHalfEven(Value x);
   Value transposed(Value value, ArrayRef<int64_t> perm);
   Value sliceAlong(Value value, int64_t axis, int64_t start, int64_t end);
   Value concatAlong(ArrayRef<Value> values, int64_t axis);
@@ -514,6 +515,7 @@ private:
   LogicalResult importConv();
   LogicalResult importConvTranspose();
   LogicalResult importDepthToSpace();
+  LogicalResult importGridSample();
   LogicalResult importPool();
   LogicalResult importResize();
   LogicalResult importPad();
@@ -747,6 +749,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Conv", {&I::importConv, 11}},
       {"ConvTranspose", {&I::importConvTranspose, 11}},
       {"DepthToSpace", {&I::importDepthToSpace, 13}},
+      {"GridSample", {&I::importGridSample, 16}},
       {"SpaceToDepth", {&I::importDepthToSpace, 13}},
       {"MaxPool", {&I::importPool, 12}},
       {"AveragePool", {&I::importPool, 11}},
@@ -2364,19 +2367,7 @@ LogicalResult ONNXImporter::importActivation() {
         {emit<llm::GreaterOp>({x, zero}), c(1),
          emit<llm::WhereOp>({emit<llm::LessOp>({x, zero}), c(-1), zero})});
   } else if (opType == "Round") {
-    // Half to even: floor(x), plus one above .5 and at .5 when floor(x)
-    // is odd (floor - 2 floor(floor / 2) is 1 for odd, 0 for even).
-    Value down = emit<llm::FloorOp>({x});
-    Value fraction = emit<llm::SubOp>({x, down});
-    Value odd = emit<llm::SubOp>(
-        {down, emit<llm::MulOp>(
-                   {c(2), emit<llm::FloorOp>({emit<llm::MulOp>({down, c(0.5)})})})});
-    Value half = c(0.5);
-    result = emit<llm::WhereOp>(
-        {emit<llm::GreaterOp>({fraction, half}),
-         emit<llm::AddOp>({down, c(1)}),
-         emit<llm::WhereOp>({emit<llm::LessOp>({fraction, half}), down,
-                             emit<llm::AddOp>({down, odd})})});
+    result = roundHalfEven(x);
   } else if (opType == "IsNaN") {
     result = emit<llm::NotOp>({emit<llm::EqualOp>({x, x})});
   } else if (opType == "IsInf") {
@@ -8564,6 +8555,180 @@ LogicalResult ONNXImporter::importDepthToSpace() {
   if (failed(blocks))
     return failure();
   return setResult(reshape(transposed(*blocks, perm), shape));
+}
+
+/// `x` (float) rounded half to even: floor(x), plus one above .5 and at
+/// .5 when floor(x) is odd (floor - 2 floor(floor / 2) is 1 for odd, 0 for
+/// even).
+Value ONNXImporter::roundHalfEven(Value x) {
+  if (!x)
+    return {};
+  Type element = typeOf(x).getElementType();
+  auto c = [&](double value) { return scalarOf(element, value); };
+  Value down = emit<llm::FloorOp>({x});
+  Value fraction = emit<llm::SubOp>({x, down});
+  Value odd = emit<llm::SubOp>(
+      {down,
+       emit<llm::MulOp>(
+           {c(2), emit<llm::FloorOp>({emit<llm::MulOp>({down, c(0.5)})})})});
+  Value half = c(0.5);
+  return emit<llm::WhereOp>(
+      {emit<llm::GreaterOp>({fraction, half}), emit<llm::AddOp>({down, c(1)}),
+       emit<llm::WhereOp>({emit<llm::LessOp>({fraction, half}), down,
+                           emit<llm::AddOp>({down, odd})})});
+}
+
+/// GridSample (opsets 16 and 20, 2-D) as torch's grid_sampler computes it:
+/// each output samples X at the grid's normalized (x, y), unnormalized by
+/// align_corners; border and reflection padding move the coordinate (each
+/// tap's, in cubic mode) into the input, zeros padding reads 0 outside.
+/// Every tap (1 nearest, 4 linear, 16 cubic) is a run-time gather of
+/// X's pixel rows ([N * H * W, C]) and a weight; the taps' weighted sum,
+/// in f32, is the output.
+LogicalResult ONNXImporter::importGridSample() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0), grid = input(1);
+  RankedTensorType xType = typeOf(x), gridType = typeOf(grid);
+  if (xType.getRank() != 4 || !xType.hasStaticShape())
+    return error("expects X of a static 4-D shape (2-D sampling)");
+  if (!isa<FloatType>(xType.getElementType()))
+    return error("expects float X");
+  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1),
+          h = xType.getDimSize(2), w = xType.getDimSize(3);
+  if (gridType.getRank() != 4 || !gridType.hasStaticShape() ||
+      gridType.getDimSize(0) != n || gridType.getDimSize(3) != 2)
+    return error("expects grid [" + Twine(n) + ", H_out, W_out, 2]");
+  int64_t ho = gridType.getDimSize(1), wo = gridType.getDimSize(2), p = ho * wo;
+  std::string mode = getString("mode", opset >= 20 ? "linear" : "bilinear");
+  if (mode == "linear" && opset >= 20)
+    mode = "bilinear";
+  if (mode == "cubic" && opset >= 20)
+    mode = "bicubic";
+  if (mode != "bilinear" && mode != "nearest" && mode != "bicubic")
+    return error("unknown mode '" + mode + "'");
+  std::string padding = getString("padding_mode", "zeros");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return error("unknown padding_mode '" + padding + "'");
+  bool alignCorners = getInt("align_corners", 0) != 0;
+
+  Type f32 = builder.getF32Type();
+  auto cst = [&](double value) { return scalarOf(f32, value); };
+  auto add = [&](Value a, Value b) { return emit<llm::AddOp>({a, b}); };
+  auto sub = [&](Value a, Value b) { return emit<llm::SubOp>({a, b}); };
+  auto mul = [&](Value a, Value b) { return emit<llm::MulOp>({a, b}); };
+  auto floorOf = [&](Value v) { return emit<llm::FloorOp>({v}); };
+  auto clip = [&](Value v, double high) {
+    return emit<llm::MinOp>({emit<llm::MaxOp>({v, cst(0)}), cst(high)});
+  };
+  // torch's reflect_coordinates: into [low, high] / 2 by reflections.
+  auto reflect = [&](Value v, double twiceLow, double twiceHigh) -> Value {
+    if (twiceLow == twiceHigh)
+      return mul(v, cst(0));
+    double low = twiceLow / 2, span = (twiceHigh - twiceLow) / 2;
+    Value in = emit<llm::AbsOp>({sub(v, cst(low))});
+    Value flips = floorOf(emit<llm::DivOp>({in, cst(span)}));
+    Value extra = sub(in, mul(flips, cst(span)));
+    Value even = emit<llm::EqualOp>(
+        {sub(flips, mul(cst(2), floorOf(mul(flips, cst(0.5))))), cst(0)});
+    return emit<llm::WhereOp>(
+        {even, add(extra, cst(low)), add(sub(cst(span), extra), cst(low))});
+  };
+  auto pad = [&](Value v, int64_t size) -> Value {
+    if (padding == "border")
+      return clip(v, size - 1);
+    if (padding == "reflection")
+      return clip(alignCorners ? reflect(v, 0, 2 * (size - 1))
+                               : reflect(v, -1, 2 * size - 1),
+                  size - 1);
+    return v;
+  };
+  auto unnormalize = [&](Value v, int64_t size) {
+    return alignCorners
+               ? mul(add(v, cst(1)), cst((size - 1) / 2.0))
+               : mul(sub(mul(add(v, cst(1)), cst(size)), cst(1)), cst(0.5));
+  };
+
+  FailureOr<Value> g = castTo(grid, f32);
+  if (failed(g))
+    return failure();
+  Value ix = unnormalize(orNull(reshape(sliceAlong(*g, 3, 0, 1), {n, p})), w);
+  Value iy = unnormalize(orNull(reshape(sliceAlong(*g, 3, 1, 2), {n, p})), h);
+  if (mode != "bicubic") {
+    ix = pad(ix, w);
+    iy = pad(iy, h);
+  }
+  // X's pixels as rows [N * H * W, C]; a tap's row is n * H * W + y * W + x.
+  FailureOr<Value> rows = reshape(transposed(x, {0, 2, 3, 1}), {n * h * w, c});
+  FailureOr<Value> rowsF32 = failed(rows) ? rows : castTo(*rows, f32);
+  if (failed(rowsF32) || !ix || !iy)
+    return failure();
+  SmallVector<int64_t> firstRows;
+  for (int64_t b = 0; b < n; ++b)
+    firstRows.push_back(b * h * w);
+  Value batchRows = indexConstant({n, 1}, firstRows);
+  Value sum;
+  auto tap = [&](Value tx, Value ty, Value weight) {
+    // Outside the input (zeros padding, or a cubic tap's neighbor) reads 0.
+    Value inside = emit<llm::AndOp>(
+        {emit<llm::AndOp>({emit<llm::GreaterEqualOp>({tx, cst(0)}),
+                           emit<llm::LessEqualOp>({tx, cst(w - 1)})}),
+         emit<llm::AndOp>({emit<llm::GreaterEqualOp>({ty, cst(0)}),
+                           emit<llm::LessEqualOp>({ty, cst(h - 1)})})});
+    Value flat = add(mul(clip(ty, h - 1), cst(w)), clip(tx, w - 1));
+    FailureOr<Value> index =
+        flat ? castTo(flat, builder.getI64Type()) : FailureOr<Value>(failure());
+    if (failed(index))
+      return false;
+    FailureOr<Value> gathered = create<llm::GatherOp>(
+        {*rowsF32, emit<llm::AddOp>({*index, batchRows})},
+        {namedAttr("axis", builder.getI64IntegerAttr(0))});
+    Value weighted = emit<llm::WhereOp>({inside, weight, cst(0)});
+    if (failed(gathered) || !weighted)
+      return false;
+    Value term = mul(*gathered, orNull(reshape(weighted, {n, p, 1})));
+    sum = sum ? add(sum, term) : term;
+    return static_cast<bool>(sum);
+  };
+  bool ok = true;
+  if (mode == "nearest") {
+    ok = tap(roundHalfEven(ix), roundHalfEven(iy), cst(1));
+  } else if (mode == "bilinear") {
+    Value x0 = floorOf(ix), y0 = floorOf(iy);
+    Value x1 = add(x0, cst(1)), y1 = add(y0, cst(1));
+    Value fx = sub(ix, x0), fy = sub(iy, y0);
+    Value gx = sub(cst(1), fx), gy = sub(cst(1), fy);
+    ok = tap(x0, y0, mul(gx, gy)) && tap(x1, y0, mul(fx, gy)) &&
+         tap(x0, y1, mul(gx, fy)) && tap(x1, y1, mul(fx, fy));
+  } else {
+    // Keys' cubic weights with A = -0.75 for the 4 taps from floor - 1.
+    double a = -0.75;
+    auto weights = [&](Value t) {
+      auto near = [&](Value s) { // ((A + 2) s - (A + 3)) s s + 1
+        return add(mul(mul(sub(mul(cst(a + 2), s), cst(a + 3)), s), s), cst(1));
+      };
+      auto far = [&](Value s) { // ((A s - 5A) s + 8A) s - 4A
+        return sub(
+            mul(add(mul(sub(mul(cst(a), s), cst(5 * a)), s), cst(8 * a)), s),
+            cst(4 * a));
+      };
+      return std::array<Value, 4>{far(add(t, cst(1))), near(t),
+                                  near(sub(cst(1), t)), far(sub(cst(2), t))};
+    };
+    Value x0 = floorOf(ix), y0 = floorOf(iy);
+    std::array<Value, 4> wx = weights(sub(ix, x0)), wy = weights(sub(iy, y0));
+    for (int j = 0; j < 4 && ok; ++j)
+      for (int i = 0; i < 4 && ok; ++i)
+        ok = tap(pad(add(x0, cst(i - 1)), w), pad(add(y0, cst(j - 1)), h),
+                 mul(wx[i], wy[j]));
+  }
+  if (!ok || !sum)
+    return failure();
+  // [N, P, C] -> [N, C, H_out, W_out] in X's type.
+  FailureOr<Value> y = reshape(transposed(sum, {0, 2, 1}), {n, c, ho, wo});
+  if (failed(y))
+    return failure();
+  return setResult(castTo(*y, xType.getElementType()));
 }
 
 /// `values` as a constant of `type` (a float element type).

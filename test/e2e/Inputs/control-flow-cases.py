@@ -324,7 +324,7 @@ def errors(folder):
                                helper.make_node("SequenceAt", ["s", "five"], ["y"])],
          [x], [tensor("y", F, None)])
     # A failing node inside a body names both nodes.
-    bad_body = helper.make_graph([helper.make_node("GridSample", ["x", "x"], ["t"])], "b", [],
+    bad_body = helper.make_graph([helper.make_node("RoiAlign", ["x", "x"], ["t"])], "b", [],
                                  [tensor("t", F, None)])
     save("if-body-error", [const("yes", np.array(True)),
                            helper.make_node("If", ["yes"], ["y"], then_branch=bad_body,
