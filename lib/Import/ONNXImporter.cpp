@@ -502,6 +502,15 @@ private:
                                               int64_t fallback);
   FailureOr<Windows> slidingWindows(ArrayRef<int64_t> dims,
                                     ArrayRef<int64_t> kernel, bool ceilMode);
+  struct ConvGeometry {
+    int64_t groups = 1, outChannels = 0, groupChannels = 0;
+    Windows windows;
+  };
+  FailureOr<ConvGeometry> convGeometry(Value x, Value w, StringRef xName,
+                                       StringRef wName);
+  static SmallVector<int64_t> groupedShape(int64_t groups, int64_t rows,
+                                           int64_t columns);
+  FailureOr<Value> perChannel(Value value, RankedTensorType of);
   FailureOr<Value> patchRows(Value x, ArrayRef<int64_t> positions,
                              int64_t outCount, int64_t taps, int64_t groups,
                              Value fill = {});
@@ -5813,32 +5822,18 @@ FailureOr<Value> ONNXImporter::integerConv(Value x, Value w, Value xZero,
   if (failed(requireQuantized(x, "x", false)) ||
       failed(requireQuantized(w, "w", false)))
     return failure();
-  RankedTensorType xType = typeOf(x), wType = typeOf(w);
+  // After the ranks (convGeometry checks them first), before the rest.
+  RankedTensorType xType = typeOf(x);
   int64_t rank = xType.getRank();
-  if (rank < 3 || wType.getRank() != rank)
-    return error("expects x of rank 3 or more and w of the same rank, got " +
-                 Twine(rank) + " and " + Twine(wType.getRank()));
-  if (xType.isDynamicDim(0) || xType.isDynamicDim(1))
+  if (rank >= 3 && typeOf(w).getRank() == rank &&
+      (xType.isDynamicDim(0) || xType.isDynamicDim(1)))
     return error("expects static batch and channel dims; give static input "
                  "shapes with --shape");
-  int64_t channels = xType.getDimSize(1), groups = getInt("group", 1);
-  int64_t outChannels = wType.getDimSize(0),
-          groupChannels = wType.getDimSize(1);
-  if (groups <= 0 || channels % groups || outChannels % groups ||
-      channels / groups != groupChannels)
-    return error("group " + Twine(groups) + " does not divide x's " +
-                 Twine(channels) + " channels into w's " +
-                 Twine(groupChannels) + " per group and its " +
-                 Twine(outChannels) + " outputs");
-  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
-  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
-    if (!llvm::equal(*given, kernel))
-      return error("kernel_shape " + shapeString(*given) +
-                   " differs from w's " + shapeString(kernel));
-  FailureOr<Windows> windows = slidingWindows(xType.getShape().drop_front(2),
-                                              kernel, /*ceilMode=*/false);
-  if (failed(windows))
+  FailureOr<ConvGeometry> geometry = convGeometry(x, w, "x", "w");
+  if (failed(geometry))
     return failure();
+  const Windows &windows = geometry->windows;
+  int64_t groups = geometry->groups, outChannels = geometry->outChannels;
   Value fill;
   if (xZero) {
     if (failed(requireQuantized(xZero, "x_zero_point", false)))
@@ -5850,24 +5845,19 @@ FailureOr<Value> ONNXImporter::integerConv(Value x, Value w, Value xZero,
       return failure();
   }
   FailureOr<Value> rows =
-      patchRows(x, windows->positions, computeProduct(windows->out),
-                windows->taps, groups, fill);
+      patchRows(x, windows.positions, computeProduct(windows.out), windows.taps,
+                groups, fill);
   int64_t perGroup = outChannels / groups;
-  SmallVector<int64_t> weightShape{groups, perGroup,
-                                   groupChannels * windows->taps};
-  SmallVector<int64_t> zeroShape{groups, perGroup, 1};
-  if (groups == 1) {
-    weightShape.erase(weightShape.begin());
-    zeroShape.erase(zeroShape.begin());
-  }
-  FailureOr<Value> weight = reshape(w, weightShape);
+  FailureOr<Value> weight =
+      reshape(w, groupedShape(groups, perGroup,
+                              geometry->groupChannels * windows.taps));
   if (failed(rows) || failed(weight))
     return failure();
   if (wZero && typeOf(wZero).getNumElements() != 1) {
     if (typeOf(wZero).getNumElements() != outChannels)
       return error("w_zero_point must be per tensor or per output channel (" +
                    Twine(outChannels) + " values)");
-    wZero = orNull(reshape(wZero, zeroShape));
+    wZero = orNull(reshape(wZero, groupedShape(groups, perGroup, 1)));
     if (!wZero)
       return failure();
   }
@@ -5876,7 +5866,7 @@ FailureOr<Value> ONNXImporter::integerConv(Value x, Value w, Value xZero,
                      wUnsigned, "x", "w", /*transposeRhs=*/true);
   if (failed(product))
     return failure();
-  return channelsFirst(*product, windows->out, groups, outChannels, {});
+  return channelsFirst(*product, windows.out, groups, outChannels, {});
 }
 
 /// ConvInteger: the exact i32 convolution of (x - x_zero_point) and (w -
@@ -5924,19 +5914,17 @@ LogicalResult ONNXImporter::importQLinear() {
   if (conv) {
     // Per output channel: [M, 1, ...] against [N, M, out...].
     int64_t outChannels = accType.getDimSize(1);
-    SmallVector<int64_t> channelShape(accType.getRank() - 1, 1);
-    channelShape[0] = outChannels;
     if (Value bias = input(8)) {
       if (!typeOf(bias).getElementType().isInteger(32) ||
           typeOf(bias).getNumElements() != outChannels)
         return error("B must be " + Twine(outChannels) + " int32 values");
-      acc = emit<llm::AddOp>({acc, orNull(reshape(bias, channelShape))});
+      acc = emit<llm::AddOp>({acc, orNull(perChannel(bias, accType))});
     }
     if (factor && typeOf(factor).getNumElements() != 1) {
       if (typeOf(factor).getNumElements() != outChannels)
         return error("w_scale must be per tensor or per output channel (" +
                      Twine(outChannels) + " values)");
-      factor = orNull(reshape(factor, channelShape));
+      factor = orNull(perChannel(factor, accType));
     }
   }
   FailureOr<Value> one = scalarF32(1.0f);
@@ -6322,8 +6310,6 @@ LogicalResult ONNXImporter::importBatchNormalization() {
   if (type.getRank() < 2 || !isa<FloatType>(type.getElementType()))
     return error("expects float X of rank 2 or more");
   int64_t channels = type.getDimSize(1);
-  SmallVector<int64_t> shape(type.getRank() - 1, 1);
-  shape[0] = channels;
   SmallVector<Value> params;
   StringRef names[] = {"scale", "B", "input_mean", "input_var"};
   for (unsigned i = 1; i < 5; ++i) {
@@ -6335,7 +6321,7 @@ LogicalResult ONNXImporter::importBatchNormalization() {
     FailureOr<Value> cast = castTo(p, type.getElementType());
     if (failed(cast))
       return failure();
-    params.push_back(orNull(reshape(*cast, shape)));
+    params.push_back(orNull(perChannel(*cast, type)));
   }
   Type element = type.getElementType();
   Value inverse = emit<llm::ReciprocalOp>({emit<llm::SqrtOp>({emit<llm::AddOp>(
@@ -8255,7 +8241,7 @@ FailureOr<Value> ONNXImporter::channelsFirst(Value product,
                                              ArrayRef<int64_t> out,
                                              int64_t groups,
                                              int64_t outChannels, Value bias) {
-  int64_t batch = typeOf(product).getDimSize(0), spatial = out.size();
+  int64_t batch = typeOf(product).getDimSize(0);
   // -> [N, G, M / G, O] -> [N, M, out...], plus the bias per channel.
   SmallVector<int64_t> shape{batch, outChannels};
   llvm::append_range(shape, out);
@@ -8266,14 +8252,8 @@ FailureOr<Value> ONNXImporter::channelsFirst(Value product,
   if (failed(result))
     return failure();
   Value y = *result;
-  if (bias) {
-    SmallVector<int64_t> biasShape{outChannels};
-    biasShape.append(spatial, 1);
-    FailureOr<Value> shaped = reshape(bias, biasShape);
-    if (failed(shaped))
-      return failure();
-    y = emit<llm::AddOp>({y, *shaped});
-  }
+  if (bias)
+    y = emit<llm::AddOp>({y, orNull(perChannel(bias, typeOf(y)))});
   if (!y)
     return failure();
   return y;
@@ -8296,49 +8276,84 @@ FailureOr<Value> ONNXImporter::patchProduct(Value x,
   return channelsFirst(*product, out, groups, outChannels, bias);
 }
 
+/// [groups, rows, columns], or [rows, columns] when `groups` is 1: a
+/// convolution's weight rows per group (a plain matrix without groups, so
+/// that it is quantized like any linear layer's).
+SmallVector<int64_t> ONNXImporter::groupedShape(int64_t groups, int64_t rows,
+                                                int64_t columns) {
+  if (groups == 1)
+    return {rows, columns};
+  return {groups, rows, columns};
+}
+
+/// `value`'s one value per channel of `of` [N, C, ...] as [C, 1, ...], to
+/// broadcast against it.
+FailureOr<Value> ONNXImporter::perChannel(Value value, RankedTensorType of) {
+  SmallVector<int64_t> shape(of.getRank() - 1, 1);
+  shape[0] = of.getDimSize(1);
+  return reshape(value, shape);
+}
+
+/// The shape of a convolution (Conv's, ConvInteger's, QLinearConv's) of x
+/// [N, C, in...] by w [M, C / G, K...]: its groups and their channels, and
+/// its windows (slidingWindows, without ceil mode). `xName` and `wName`
+/// name the operands in errors.
+FailureOr<ONNXImporter::ConvGeometry>
+ONNXImporter::convGeometry(Value x, Value w, StringRef xName, StringRef wName) {
+  RankedTensorType xType = typeOf(x), wType = typeOf(w);
+  int64_t rank = xType.getRank();
+  if (rank < 3 || wType.getRank() != rank)
+    return error("expects " + xName + " of rank 3 or more and " + wName +
+                 " of the same rank, got " + Twine(rank) + " and " +
+                 Twine(wType.getRank()));
+  ConvGeometry geometry;
+  int64_t channels = xType.getDimSize(1);
+  geometry.outChannels = wType.getDimSize(0);
+  geometry.groupChannels = wType.getDimSize(1);
+  geometry.groups = getInt("group", 1);
+  int64_t groups = geometry.groups;
+  if (groups <= 0 || channels % groups || geometry.outChannels % groups ||
+      channels / groups != geometry.groupChannels)
+    return error("group " + Twine(groups) + " does not divide " + xName +
+                 "'s " + Twine(channels) + " channels into " + wName + "'s " +
+                 Twine(geometry.groupChannels) + " per group and its " +
+                 Twine(geometry.outChannels) + " outputs");
+  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
+  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
+    if (!llvm::equal(*given, kernel))
+      return error("kernel_shape " + shapeString(*given) + " differs from " +
+                   wName + "'s " + shapeString(kernel));
+  FailureOr<Windows> windows = slidingWindows(xType.getShape().drop_front(2),
+                                              kernel, /*ceilMode=*/false);
+  if (failed(windows))
+    return failure();
+  geometry.windows = std::move(*windows);
+  return geometry;
+}
+
 LogicalResult ONNXImporter::importConv() {
   if (failed(requireInputs(2)))
     return failure();
   Value x = input(0), w = input(1);
-  RankedTensorType xType = typeOf(x), wType = typeOf(w);
-  int64_t rank = xType.getRank();
-  if (rank < 3 || wType.getRank() != rank)
-    return error("expects X of rank 3 or more and W of the same rank, got " +
-                 Twine(rank) + " and " + Twine(wType.getRank()));
-  if (!isa<FloatType>(xType.getElementType()))
+  // After the ranks (convGeometry checks them first), before the rest.
+  int64_t rank = typeOf(x).getRank();
+  if (rank >= 3 && typeOf(w).getRank() == rank &&
+      !isa<FloatType>(typeOf(x).getElementType()))
     return error("expects float X");
-  int64_t channels = xType.getDimSize(1);
-  int64_t outChannels = wType.getDimSize(0),
-          groupChannels = wType.getDimSize(1);
-  int64_t groups = getInt("group", 1);
-  if (groups <= 0 || channels % groups || outChannels % groups ||
-      channels / groups != groupChannels)
-    return error("group " + Twine(groups) + " does not divide X's " +
-                 Twine(channels) + " channels into W's " +
-                 Twine(groupChannels) + " per group and its " +
-                 Twine(outChannels) + " outputs");
-  ArrayRef<int64_t> dims = xType.getShape().drop_front(2);
-  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
-  if (std::optional<SmallVector<int64_t>> given = getInts("kernel_shape"))
-    if (!llvm::equal(*given, kernel))
-      return error("kernel_shape " + shapeString(*given) +
-                   " differs from W's " + shapeString(kernel));
-  FailureOr<Windows> windows = slidingWindows(dims, kernel, /*ceilMode=*/false);
-  if (failed(windows))
+  FailureOr<ConvGeometry> geometry = convGeometry(x, w, "X", "W");
+  if (failed(geometry))
     return failure();
-  ArrayRef<int64_t> out = windows->out;
-  int64_t taps = windows->taps;
-  ArrayRef<int64_t> positions = windows->positions;
-
-  // W [M, Cg, K...] -> [G, M / G, Cg * K] (G dropped without groups).
+  const Windows &windows = geometry->windows;
+  // W [M, Cg, K...] -> [G, M / G, Cg * K].
   FailureOr<Value> weight =
-      groups == 1
-          ? reshape(w, {outChannels, groupChannels * taps})
-          : reshape(w, {groups, outChannels / groups, groupChannels * taps});
+      reshape(w, groupedShape(geometry->groups,
+                              geometry->outChannels / geometry->groups,
+                              geometry->groupChannels * windows.taps));
   if (failed(weight))
     return failure();
-  return setResult(patchProduct(x, positions, out, taps, *weight, groups,
-                                outChannels, input(2)));
+  return setResult(patchProduct(x, windows.positions, windows.out, windows.taps,
+                                *weight, geometry->groups,
+                                geometry->outChannels, input(2)));
 }
 
 /// ConvTranspose as columns and their sums (col2im): one matmul of every
@@ -8474,16 +8489,15 @@ LogicalResult ONNXImporter::importConvTranspose() {
   // K] (G dropped without groups), a plain matmul by the constant weight
   // as it is stored.
   int64_t batch = xType.getDimSize(0), perGroup = outChannels / groups;
-  SmallVector<int64_t> xShape{batch, groups, groupChannels, inCount},
-      wShape{groups, groupChannels, perGroup * taps};
+  SmallVector<int64_t> xShape{batch, groups, groupChannels, inCount};
   SmallVector<int64_t> xPerm{0, 1, 3, 2};
   if (groups == 1) {
     xShape.erase(xShape.begin() + 1);
-    wShape.erase(wShape.begin());
     xPerm = {0, 2, 1};
   }
   FailureOr<Value> xRows = reshape(x, xShape);
-  FailureOr<Value> weight = reshape(w, wShape);
+  FailureOr<Value> weight =
+      reshape(w, groupedShape(groups, groupChannels, perGroup * taps));
   if (failed(xRows) || failed(weight))
     return failure();
   FailureOr<Value> columns = plainMatMul(transposed(*xRows, xPerm), *weight,
@@ -8517,11 +8531,8 @@ LogicalResult ONNXImporter::importConvTranspose() {
   if (failed(result))
     return failure();
   y = *result;
-  if (Value bias = input(2)) {
-    SmallVector<int64_t> biasShape{outChannels};
-    biasShape.append(spatial, 1);
-    y = emit<llm::AddOp>({y, orNull(reshape(bias, biasShape))});
-  }
+  if (Value bias = input(2))
+    y = emit<llm::AddOp>({y, orNull(perChannel(bias, typeOf(y)))});
   return y ? setResult(y) : failure();
 }
 
@@ -9092,8 +9103,6 @@ LogicalResult ONNXImporter::importPool() {
   if (static_cast<int64_t>(kernel->size()) != spatial)
     return error("expects " + Twine(spatial) +
                  " values in 'kernel_shape', got " + Twine(kernel->size()));
-  if (isMax && getInt("storage_order", 0) != 0 && outputUsed(1))
-    return error("storage_order 1 is not supported");
   if (type.isDynamicDim(0) || type.isDynamicDim(1))
     return error("expects static batch and channel dims; give static input "
                  "shapes with --shape");
