@@ -11,15 +11,12 @@ Each test is a folder DIR/<test>/ with model.onnx and test_data_set_N/
 exits 0 with every output matching within --rtol/--atol. A test is out of
 scope when the model uses what llmc deliberately does not support (string,
 bfloat16 or unsigned tensors (uint8 is in scope for the quantization families,
-whose uint8 values are quantized bytes), sequences, an op from an opset
-before 13, ...):
+whose uint8 values are quantized bytes), sequences, ...):
 out_of_scope_reason() says which and why; those are listed, not counted.
 
 ONNX writes each node test at the opset that introduced its op (And at 7,
-Range at 11). A model below llmc's opset 13 whose ops all have the same
-definition at opset 13 (by onnx.defs: the op's newest version up to 13 is
-not newer than the model's opset) is the same model at opset 13: it runs
-with its opset_import raised to 13, from a copy in a temporary folder.
+Range at 11). llmc imports a model below opset 13 by upgrading it to 13 with
+ONNX's version converter, so those tests run as they are.
 
 The exit status is 1 when the pass rate of the in-scope tests is below --min-rate, 2 on bad usage.
 
@@ -37,7 +34,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -170,6 +166,7 @@ FAMILIES = {
     "MaxPool": [r"test_maxpool_(?!with_argmax)\w+"],
     "AveragePool": [r"test_averagepool_\w+"],
     "Resize": [r"test_resize_\w+"],
+    "Upsample": [r"test_upsample_\w+"],
     # Upsampling decoders (a segmenter's mask decoder) and pixel shuffles.
     "ConvTranspose": [r"test_convtranspose(_\w+)?"],
     "DepthToSpace": [r"test_depthtospace_\w+"],
@@ -186,6 +183,24 @@ FAMILIES = {
     # quantize_dynamic's and the QOperator format's convolutions.
     "ConvInteger": [r"test_convinteger_\w+"],
     "QLinearConv": [r"test_qlinearconv"],
+    # Trigonometric and hyperbolic functions, Shrink, mean-variance
+    # normalization and EyeLike, built from llm ops.
+    "Tan": [r"test_tan(_example)?"],
+    "Asin": [r"test_asin(_example)?"],
+    "Acos": [r"test_acos(_example)?"],
+    "Atan": [r"test_atan(_example)?"],
+    "Sinh": [r"test_sinh(_example)?"],
+    "Cosh": [r"test_cosh(_example)?"],
+    "Asinh": [r"test_asinh(_example)?"],
+    "Acosh": [r"test_acosh(_example)?"],
+    "Atanh": [r"test_atanh(_example)?"],
+    "Shrink": [r"test_shrink_\w+"],
+    "MeanVarianceNormalization": [r"test_mvn(_expanded)?"],
+    "EyeLike": [r"test_eyelike_\w+"],
+    # Recurrent layers (speech front ends, older sequence models), unrolled.
+    "RNN": [r"test_rnn_\w+", r"test_simple_rnn_\w+"],
+    "GRU": [r"test_gru_\w+"],
+    "LSTM": [r"test_lstm_\w+"],
 }
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.
@@ -220,8 +235,9 @@ OUT_OF_SCOPE_TESTS = {
 }
 
 SUBSET_PER_FAMILY = 3
-# Test -> whether it runs with its opset raised to 13 (filled by discover()).
-RAISED = {}
+# Test -> whether its model is of an opset below 13, which llmc upgrades
+# (filled by discover()).
+UPGRADED = {}
 
 
 def family_of(test):
@@ -236,34 +252,10 @@ def default_opset(model):
     return versions[0] if versions else None
 
 
-def changed_by_opset_13(model):
-    """The first op of an old-opset model whose definition changed between
-    the model's opset and 13, as "Op (opset N)", or None."""
-    import onnx.defs
-
-    opset = default_opset(model)
-    for node in model.graph.node:
-        if node.domain not in ("", "ai.onnx"):
-            continue
-        try:
-            since = onnx.defs.get_schema(node.op_type, MIN_OPSET).since_version
-        except Exception:
-            return f"{node.op_type} (no schema)"
-        if since > opset:
-            return f"{node.op_type} (opset {since})"
-    return None
-
-
 def out_of_scope_reason(test, model):
     """Why a test is out of scope, or None."""
     if test in OUT_OF_SCOPE_TESTS:
         return OUT_OF_SCOPE_TESTS[test]
-    opset = default_opset(model)
-    if opset is not None and opset < MIN_OPSET:
-        changed = changed_by_opset_13(model)
-        if changed:
-            return (f"opset {opset}, and {changed} changed since: llmc imports "
-                    f"opsets {MIN_OPSET}-{MAX_OPSET}")
     graph = model.graph
     unsupported = dict(UNSUPPORTED_TYPES)
     if family_of(test) in UINT8_FAMILIES:
@@ -303,7 +295,7 @@ def discover(testdata, regex, subset):
         if not os.path.exists(model_path):
             continue
         model = onnx.load(model_path)
-        RAISED[test] = (default_opset(model) or MIN_OPSET) < MIN_OPSET
+        UPGRADED[test] = (default_opset(model) or MIN_OPSET) < MIN_OPSET
         tests.append((family, test, out_of_scope_reason(test, model)))
     if subset:
         taken, kept = {}, []
@@ -322,23 +314,6 @@ def tensor_name(path):
     with open(path, "rb") as f:
         tensor.ParseFromString(f.read())
     return tensor.name
-
-
-def model_to_run(test_dir, scratch):
-    """The model file to run: the test's own, or a copy raised to opset 13."""
-    import onnx
-
-    path = os.path.join(test_dir, "model.onnx")
-    model = onnx.load(path, load_external_data=False)
-    opset = default_opset(model)
-    if opset is None or opset >= MIN_OPSET:
-        return path, model
-    for entry in model.opset_import:
-        if entry.domain in ("", "ai.onnx"):
-            entry.version = MIN_OPSET
-    raised = os.path.join(scratch, os.path.basename(test_dir) + ".onnx")
-    onnx.save(model, raised)
-    return raised, model
 
 
 def command_for(llm_run, model_path, model, data_set, args):
@@ -368,12 +343,15 @@ def reason_of(output):
     return lines[-1] if lines else "no output"
 
 
-def run_test(llm_run, testdata, test, args, scratch):
+def run_test(llm_run, testdata, test, args):
     test_dir = os.path.join(testdata, test)
     data_sets = sorted(glob.glob(os.path.join(test_dir, "test_data_set_*")))
     if not data_sets:
         return False, "no test_data_set_* folder", ""
-    model_path, model = model_to_run(test_dir, scratch)
+    import onnx
+
+    model_path = os.path.join(test_dir, "model.onnx")
+    model = onnx.load(model_path, load_external_data=False)
     for data_set in data_sets:
         command = command_for(llm_run, model_path, model, data_set, args)
         try:
@@ -445,10 +423,10 @@ def write_report(path, args, llm_run, tests, results, elapsed):
         "",
         "## Per family",
         "",
-        "\"Raised\" counts the in-scope tests written at an opset below 13 whose "
-        "ops are unchanged up to opset 13; they run with opset_import 13.",
+        "\"Upgraded\" counts the in-scope tests written at an opset below 13, "
+        "which llmc upgrades to opset 13 with ONNX's version converter.",
         "",
-        "| Family | Passed | In scope | Raised | Out of scope |",
+        "| Family | Passed | In scope | Upgraded | Out of scope |",
         "|---|---:|---:|---:|---:|",
     ]
     for family in FAMILIES:
@@ -458,8 +436,8 @@ def write_report(path, args, llm_run, tests, results, elapsed):
             lines.append(f"| {family} | – | 0 | 0 | 0 (no test in this ONNX release) |")
             continue
         fam_passed = sum(1 for t in fam_in if results[t][0])
-        raised = sum(1 for t in fam_in if RAISED.get(t))
-        lines.append(f"| {family} | {fam_passed} | {len(fam_in)} | {raised} | "
+        upgraded = sum(1 for t in fam_in if UPGRADED.get(t))
+        lines.append(f"| {family} | {fam_passed} | {len(fam_in)} | {upgraded} | "
                      f"{len(fam_out)} |")
     lines += ["", "## Failures", ""]
     failures = [(f, t) for f, t in in_scope if not results[t][0]]
@@ -482,8 +460,6 @@ def write_report(path, args, llm_run, tests, results, elapsed):
               "- bfloat16 tests: llmc computes in bf16, but the test data stores "
               "bf16 tensors as uint16",
               "- sequence and optional values: llmc's graphs take and return tensors",
-              "- ops of an opset below 13 whose definition changed by opset 13 "
-              "(old Reduce/Squeeze/Split/Unsqueeze attribute forms, Pow-12, ...)",
               "- Dropout's mask output and training mode: training only; "
               "inference Dropout is the identity", ""]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -542,9 +518,8 @@ def main(argv=None):
     tests = discover(args.testdata, args.filter, args.subset)
     results = {}
     to_run = [t for f, t, r in tests if r is None]
-    with tempfile.TemporaryDirectory(prefix="llmc-conformance.") as scratch, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_test, llm_run, args.testdata, t, args, scratch): t
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(run_test, llm_run, args.testdata, t, args): t
                    for t in to_run}
         for future in concurrent.futures.as_completed(futures):
             test = futures[future]

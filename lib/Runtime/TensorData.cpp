@@ -488,7 +488,9 @@ std::optional<std::string> llmc::compareTensors(const Tensor &actual,
   double worstExcess = -1;
   for (int64_t i = 0; i < count; ++i) {
     double a = elementAsDouble(actual, i), e = elementAsDouble(expected, i);
-    if (std::isnan(a) && std::isnan(e))
+    // NaN matches NaN, and an infinity the same infinity (as numpy's
+    // isclose has them).
+    if ((std::isnan(a) && std::isnan(e)) || (std::isinf(e) && a == e))
       continue;
     double diff = std::fabs(a - e), tolerance = atol + rtol * std::fabs(e);
     if (std::isnan(diff) || diff > tolerance || std::isinf(diff)) {

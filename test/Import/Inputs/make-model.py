@@ -2,7 +2,7 @@
 
   make-model.py text2bin IN.onnxtxt OUT.onnx   the text format as a ModelProto
   make-model.py large OUT.onnx                 a MatMul with a 64x32 weight
-  make-model.py external OUT.onnx              the same, weights in OUT.onnx.data
+  make-model.py external OUT.onnx [OPSET]      the same, weights in OUT.onnx.data
   make-model.py truncate IN OUT N              the first N bytes of IN
   make-model.py remove PATH                    delete PATH if it exists
 
@@ -16,7 +16,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper, parser
 
 
-def large_model():
+def large_model(opset=17):
     weight = np.arange(64 * 32, dtype=np.float32).reshape(64, 32) / 100.0
     bias = np.arange(32, dtype=np.float32)
     graph = helper.make_graph(
@@ -27,7 +27,7 @@ def large_model():
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 32])],
         [numpy_helper.from_array(weight, "weight"),
          numpy_helper.from_array(bias, "bias")])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
 def main():
@@ -40,7 +40,8 @@ def main():
     elif command == "external":
         os.makedirs(os.path.dirname(os.path.abspath(args[0])), exist_ok=True)
         location = args[0].rsplit("/", 1)[-1] + ".data"
-        onnx.save(large_model(), args[0], save_as_external_data=True,
+        opset = int(args[1]) if len(args) > 1 else 17
+        onnx.save(large_model(opset), args[0], save_as_external_data=True,
                   all_tensors_to_one_file=True, location=location,
                   size_threshold=1024)
     elif command == "truncate":
