@@ -197,6 +197,10 @@ FAMILIES = {
     "Shrink": [r"test_shrink_\w+"],
     "MeanVarianceNormalization": [r"test_mvn(_expanded)?"],
     "EyeLike": [r"test_eyelike_\w+"],
+    # Sequence reversal (bidirectional layers' exports) and the local
+    # response normalization of the Model Zoo's older CNNs.
+    "ReverseSequence": [r"test_reversesequence_\w+"],
+    "LRN": [r"test_lrn(_default)?"],
     # Recurrent layers (speech front ends, older sequence models), unrolled.
     "RNN": [r"test_rnn_\w+", r"test_simple_rnn_\w+"],
     "GRU": [r"test_gru_\w+"],

@@ -437,6 +437,8 @@ private:
   LogicalResult importClip();
   LogicalResult importActivation();
   LogicalResult importEyeLike();
+  LogicalResult importReverseSequence();
+  LogicalResult importLRN();
   LogicalResult importMeanVarianceNormalization();
   LogicalResult importMicrosoftGelu();
   LogicalResult importSkipNormalization();
@@ -783,6 +785,8 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Acosh", {&I::importActivation, 9}},
       {"Atanh", {&I::importActivation, 9}},
       {"EyeLike", {&I::importEyeLike, 9}},
+      {"ReverseSequence", {&I::importReverseSequence, 10}},
+      {"LRN", {&I::importLRN, 1}},
       {"MeanVarianceNormalization", {&I::importMeanVarianceNormalization, 13}},
       {"PRelu", {&I::importPRelu, 7}},
       {"Einsum", {&I::importEinsum, 12}},
@@ -2963,6 +2967,99 @@ LogicalResult ONNXImporter::importEyeLike() {
   auto resultType = RankedTensorType::get({rows, columns}, element);
   return setResult(
       createConstant(DenseElementsAttr::get(resultType, values), nodeLoc));
+}
+
+/// ReverseSequence: each batch row's first sequence_lens[b] steps along
+/// time_axis reversed, the others kept: one gather of x's (time, batch)
+/// rows at step t < len ? len - 1 - t : t, the lengths known at run time.
+LogicalResult ONNXImporter::importReverseSequence() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0), lens = input(1);
+  RankedTensorType type = typeOf(x);
+  int64_t timeAxis = getInt("time_axis", 0),
+          batchAxis = getInt("batch_axis", 1);
+  if (type.getRank() < 2 || timeAxis + batchAxis != 1 ||
+      (timeAxis != 0 && timeAxis != 1))
+    return error("expects time_axis and batch_axis 0 and 1 (either way) of "
+                 "an input of rank 2 or more");
+  int64_t steps = type.getDimSize(timeAxis), batch = type.getDimSize(batchAxis);
+  if (typeOf(lens).getShape() != ArrayRef<int64_t>{batch} ||
+      !isa<IntegerType>(typeOf(lens).getElementType()))
+    return error("expects integer sequence_lens of shape [" + Twine(batch) +
+                 "]");
+  Type i64 = builder.getI64Type();
+  FailureOr<Value> wide = castTo(lens, i64);
+  FailureOr<Value> row = succeeded(wide) ? reshape(*wide, {1, batch})
+                                         : FailureOr<Value>(failure());
+  if (failed(row))
+    return failure();
+  // [T, B]: the step each output step reads, then its row in x's leading
+  // two dims.
+  Value step = positionsAlong(2, 0, steps), rowOf = positionsAlong(2, 1, batch);
+  Value source = emit<llm::WhereOp>(
+      {emit<llm::LessOp>({step, *row}),
+       emit<llm::SubOp>({emit<llm::SubOp>({*row, scalarOf(i64, 1)}), step}),
+       step});
+  Value flat =
+      timeAxis == 0
+          ? emit<llm::AddOp>(
+                {emit<llm::MulOp>({source, scalarOf(i64, batch)}), rowOf})
+          : transposed(
+                emit<llm::AddOp>(
+                    {emit<llm::MulOp>({rowOf, scalarOf(i64, steps)}), source}),
+                {1, 0});
+  int64_t rest = type.getNumElements() / std::max<int64_t>(steps * batch, 1);
+  FailureOr<Value> table = reshape(x, {steps * batch, rest});
+  if (failed(table))
+    return failure();
+  Value gathered = gatherRows(*table, flat);
+  return gathered ? setResult(reshape(gathered, type.getShape())) : failure();
+}
+
+/// LRN: x / (bias + alpha / size * the sum of x^2 over channels c -
+/// floor((size - 1) / 2) .. c + ceil((size - 1) / 2))^beta; the window's sum
+/// adds `size` shifted slices of the squares padded with zeros.
+LogicalResult ONNXImporter::importLRN() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  RankedTensorType type = typeOf(x);
+  Type element = type.getElementType();
+  if (type.getRank() < 3 || !isa<FloatType>(element))
+    return error("expects a float input [N, C, D1, ...]");
+  int64_t size = getInt("size", 0);
+  if (size <= 0)
+    return error("expects a positive size, got " + Twine(size));
+  double alpha = getFloat("alpha", 1e-4f), beta = getFloat("beta", 0.75f),
+         bias = getFloat("bias", 1.0f);
+  int64_t channels = type.getDimSize(1), before = (size - 1) / 2,
+          after = size - 1 - before;
+  auto zeros = [&](int64_t count) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[1] = count;
+    auto zeroType = RankedTensorType::get(shape, element);
+    return createConstant(
+        DenseElementsAttr::get(zeroType, builder.getZeroAttr(element)),
+        nodeLoc);
+  };
+  SmallVector<Value> parts;
+  if (before)
+    parts.push_back(zeros(before));
+  parts.push_back(emit<llm::MulOp>({x, x}));
+  if (after)
+    parts.push_back(zeros(after));
+  Value padded = parts.size() == 1 ? parts.front() : concatAlong(parts, 1);
+  Value sum = sliceAlong(padded, 1, 0, channels);
+  for (int64_t k = 1; k < size; ++k)
+    sum = emit<llm::AddOp>({sum, sliceAlong(padded, 1, k, k + channels)});
+  Value scale = emit<llm::PowOp>(
+      {emit<llm::AddOp>(
+           {scalarOf(element, bias),
+            emit<llm::MulOp>({scalarOf(element, alpha / size), sum})}),
+       scalarOf(element, beta)});
+  Value result = emit<llm::DivOp>({x, scale});
+  return result ? setResult(result) : failure();
 }
 
 /// MeanVarianceNormalization: (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9)
