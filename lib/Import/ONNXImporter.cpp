@@ -85,6 +85,18 @@ std::string oneLine(std::string text) {
 /// two values per byte, the low nibble first).
 constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxUInt4 = 21, kOnnxInt4 = 22;
 
+/// The default ONNX domain, "" or its name "ai.onnx".
+bool isDefaultDomain(StringRef domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
+
+/// A node's name, or the one the importer gives an unnamed node: its op and
+/// its index in its graph.
+std::string nodeLabel(const onnx::NodeProto &node, size_t index) {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                             : node.name();
+}
+
 std::string dataTypeName(int32_t dataType) {
   switch (dataType) {
   case kOnnxFloat8E4M3FN:
@@ -296,6 +308,7 @@ private:
   const onnx::AttributeProto *findAttr(StringRef name) const;
   int64_t getInt(StringRef name, int64_t defaultValue) const;
   float getFloat(StringRef name, float defaultValue) const;
+  std::optional<float> getOptionalFloat(StringRef name) const;
   std::string getString(StringRef name, StringRef defaultValue) const;
   std::optional<SmallVector<int64_t>> getInts(StringRef name) const;
   std::optional<SmallVector<double>> evaluate(Value value, unsigned depth = 0);
@@ -410,6 +423,8 @@ private:
   LogicalResult importGemm();
   LogicalResult importFusedActivation();
   Value fusedActivation(Value x, StringRef name, ArrayRef<float> params);
+  Value namedActivation(StringRef name, Value x, std::optional<float> alpha,
+                        std::optional<float> beta);
   /// x < 0 ? alpha * x : x.
   Value leakyRelu(Value x, double alpha);
   /// max(min(alpha * x + beta, 1), 0).
@@ -492,6 +507,7 @@ private:
   template <typename OpTy> Value emit(ValueRange operands);
   Value scalarOf(Type elementType, double value);
   Value floatConstant(RankedTensorType type, ArrayRef<double> values);
+  Value zerosOf(RankedTensorType type);
   Value roundHalfEven(Value x);
   Value atanOf(Value x);
   Value transposed(Value value, ArrayRef<int64_t> perm);
@@ -567,8 +583,6 @@ private:
   LogicalResult importIf();
   LogicalResult importLoop();
   LogicalResult importRecurrent();
-  Value recurrentActivation(Value x, StringRef name, std::optional<float> alpha,
-                            std::optional<float> beta);
   LogicalResult importSequenceEmpty();
   LogicalResult importSequenceConstruct();
   LogicalResult importSplitToSequence();
@@ -1158,8 +1172,7 @@ LogicalResult ONNXImporter::inlineFunctions(onnx::ModelProto &model) {
     return success();
   for (const onnx::FunctionProto &function : model.functions())
     for (const onnx::OperatorSetIdProto &entry : function.opset_import())
-      if ((entry.domain().empty() || entry.domain() == "ai.onnx") &&
-          entry.version() != opset)
+      if (isDefaultDomain(entry.domain()) && entry.version() != opset)
         return error("local function '" + function.name() + "' imports opset " +
                      Twine(entry.version()) +
                      " of the default ONNX domain, the model " + Twine(opset));
@@ -1172,7 +1185,7 @@ LogicalResult ONNXImporter::inlineFunctions(onnx::ModelProto &model) {
 LogicalResult ONNXImporter::checkOpset(const onnx::ModelProto &model) {
   bool found = false;
   for (const onnx::OperatorSetIdProto &entry : model.opset_import()) {
-    if (!entry.domain().empty() && entry.domain() != "ai.onnx")
+    if (!isDefaultDomain(entry.domain()))
       continue;
     found = true;
     opset = entry.version();
@@ -1247,7 +1260,7 @@ public:
     attrs->erase(tag);
     node.set_op_type(op);
     node.set_domain(domain);
-    if ((domain.empty() || domain == "ai.onnx") && isCoerced2D(op)) {
+    if (isDefaultDomain(domain) && isCoerced2D(op)) {
       onnx::AttributeProto *marker = node.add_attribute();
       marker->set_name(kCoerced2DAttr.str());
       marker->set_type(onnx::AttributeProto::INT);
@@ -1273,7 +1286,7 @@ LogicalResult ONNXImporter::upgradeOpset(onnx::ModelProto &model) {
     return success();
   onnx::GraphProto &graph = *model.mutable_graph();
   auto isDefault = [](const onnx::NodeProto &node) {
-    return node.domain().empty() || node.domain() == "ai.onnx";
+    return isDefaultDomain(node.domain());
   };
   // An op the model's opset does not define would stop the converter
   // without the node's name. Ops that ONNX does not define at all but the
@@ -1292,11 +1305,8 @@ LogicalResult ONNXImporter::upgradeOpset(onnx::ModelProto &model) {
       later = onnx::OpSchemaRegistry::Schema(node.op_type(), next, "");
     if (!later && opTable().contains(node.op_type()))
       return;
-    std::string name = node.name().empty()
-                           ? node.op_type() + "_" + std::to_string(index)
-                           : node.name();
-    unknown = "node '" + name + "' (" + node.op_type() + ", opset " +
-              std::to_string(opset) + "): unsupported op (opset " +
+    unknown = "node '" + nodeLabel(node, index) + "' (" + node.op_type() +
+              ", opset " + std::to_string(opset) + "): unsupported op (opset " +
               std::to_string(opset) + " of the default domain has no " +
               node.op_type() +
               (later ? "; ONNX defines it from opset " +
@@ -1321,8 +1331,7 @@ LogicalResult ONNXImporter::upgradeOpset(onnx::ModelProto &model) {
   // Unnamed nodes are named as the importer names them before the converter
   // inserts nodes (the Constant of an attribute that became an input).
   for (auto [index, node] : llvm::enumerate(*graph.mutable_node()))
-    if (node.name().empty())
-      node.set_name(node.op_type() + "_" + std::to_string(index));
+    node.set_name(nodeLabel(node, index));
 
   // Adapters read shapes: the inputs' dims the user gave replace the
   // model's symbolic ones, and ONNX's shape inference carries them through
@@ -1526,12 +1535,9 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
                                        size_t index) {
   node = &onnxNode;
   const std::string &opType = onnxNode.op_type();
-  std::string name = onnxNode.name().empty()
-                         ? opType + "_" + std::to_string(index)
-                         : onnxNode.name();
+  std::string name = nodeLabel(onnxNode, index);
   nodeLoc = NameLoc::get(builder.getStringAttr(name), fileLoc);
-  bool defaultDomain =
-      onnxNode.domain().empty() || onnxNode.domain() == "ai.onnx";
+  bool defaultDomain = isDefaultDomain(onnxNode.domain());
   // The opset named is the default domain's; another domain is named itself.
   std::string prefix =
       "node '" + name + "' (" + opType +
@@ -2004,6 +2010,14 @@ float ONNXImporter::getFloat(StringRef name, float defaultValue) const {
   const onnx::AttributeProto *attr = findAttr(name);
   return attr && attr->type() == onnx::AttributeProto::FLOAT ? attr->f()
                                                              : defaultValue;
+}
+
+/// A FLOAT attribute's value, or none when the node has no such attribute.
+std::optional<float> ONNXImporter::getOptionalFloat(StringRef name) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  if (attr && attr->type() == onnx::AttributeProto::FLOAT)
+    return attr->f();
+  return std::nullopt;
 }
 
 std::string ONNXImporter::getString(StringRef name,
@@ -2504,6 +2518,13 @@ Value ONNXImporter::scalarOf(Type elementType, double value) {
   return createConstant(DenseElementsAttr::get(type, element), nodeLoc);
 }
 
+/// A constant of `type` holding zeros.
+Value ONNXImporter::zerosOf(RankedTensorType type) {
+  return createConstant(
+      DenseElementsAttr::get(type, builder.getZeroAttr(type.getElementType())),
+      nodeLoc);
+}
+
 Value ONNXImporter::transposed(Value value, ArrayRef<int64_t> perm) {
   if (!value)
     return {};
@@ -2595,10 +2616,6 @@ LogicalResult ONNXImporter::importActivation() {
   auto expMinusOne = [&](Value v) {
     return emit<llm::SubOp>({emit<llm::ExpOp>({v}), c(1)});
   };
-  // log(exp(x) + 1)
-  auto softplus = [&](Value v) {
-    return emit<llm::LogOp>({emit<llm::AddOp>({emit<llm::ExpOp>({v}), c(1)})});
-  };
   // log(1 + y) and exp(x) - 1 without cancellation near 0 (Goldberg's and
   // Kahan's corrections: the rounding of 1 + y, and of exp(x), divided out).
   auto log1pOf = [&](Value y) {
@@ -2621,19 +2638,11 @@ LogicalResult ONNXImporter::importActivation() {
              {emit<llm::EqualOp>({u, c(INFINITY)}), u, corrected})});
   };
   Value zero = c(0), result;
-  if (opType == "Softplus") {
-    result = softplus(x);
-  } else if (opType == "Softsign") {
-    result = emit<llm::DivOp>({x, emit<llm::AddOp>({emit<llm::AbsOp>({x}), c(1)})});
-  } else if (opType == "LeakyRelu") {
-    result = leakyRelu(x, getFloat("alpha", 0.01f));
-  } else if (opType == "ThresholdedRelu") {
-    result = emit<llm::WhereOp>(
-        {emit<llm::GreaterOp>({x, c(getFloat("alpha", 1.0f))}), x, zero});
-  } else if (opType == "Elu") {
-    result = emit<llm::WhereOp>(
-        {emit<llm::LessOp>({x, zero}),
-         emit<llm::MulOp>({c(getFloat("alpha", 1.0f)), expMinusOne(x)}), x});
+  if (llvm::is_contained({"Softplus", "Softsign", "LeakyRelu",
+                          "ThresholdedRelu", "Elu", "HardSigmoid"},
+                         opType)) {
+    result = namedActivation(opType, x, getOptionalFloat("alpha"),
+                             getOptionalFloat("beta"));
   } else if (opType == "Celu") {
     // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
     Value alpha = c(getFloat("alpha", 1.0f));
@@ -2654,18 +2663,16 @@ LogicalResult ONNXImporter::importActivation() {
                           alpha}),
                      x})});
   } else if (opType == "Mish") {
-    result = emit<llm::MulOp>({x, emit<llm::TanhOp>({softplus(x)})});
+    result = emit<llm::MulOp>(
+        {x, emit<llm::TanhOp>(
+                {namedActivation("Softplus", x, std::nullopt, std::nullopt)})});
   } else if (opType == "Swish") {
     // x * sigmoid(alpha * x); with alpha 1 the SiLU the fusions know.
     float alpha = getFloat("alpha", 1.0f);
     Value scaled = alpha == 1.0f ? x : emit<llm::MulOp>({x, c(alpha)});
     result = emit<llm::MulOp>({x, emit<llm::SigmoidOp>({scaled})});
-  } else if (opType == "HardSigmoid" || opType == "HardSwish") {
-    bool swish = opType == "HardSwish";
-    double alpha = swish ? 1.0 / 6 : getFloat("alpha", 0.2f);
-    double beta = swish ? 0.5 : getFloat("beta", 0.5f);
-    Value sigmoid = hardSigmoid(x, alpha, beta);
-    result = swish ? emit<llm::MulOp>({x, sigmoid}) : sigmoid;
+  } else if (opType == "HardSwish") {
+    result = emit<llm::MulOp>({x, hardSigmoid(x, 1.0 / 6, 0.5)});
   } else if (opType == "Sign") {
     if (isa<IntegerType>(elementType) &&
         elementType.getIntOrFloatBitWidth() == 1)
@@ -2868,34 +2875,74 @@ Value ONNXImporter::fusedActivation(Value x, StringRef name,
   if (!x)
     return {};
   Type element = typeOf(x).getElementType();
-  auto value = [&](size_t i, float fallback) {
-    return i < params.size() && !std::isnan(params[i]) ? params[i] : fallback;
-  };
-  auto param = [&](size_t i, float fallback) {
-    return scalarOf(element, value(i, fallback));
+  auto param = [&](size_t i) -> std::optional<float> {
+    if (i < params.size() && !std::isnan(params[i]))
+      return params[i];
+    return std::nullopt;
   };
   if (name.empty() || name == "Identity")
     return x;
-  if (name == "Relu")
-    return emit<llm::ReluOp>({x});
-  if (name == "Tanh")
-    return emit<llm::TanhOp>({x});
-  if (name == "Sigmoid")
-    return emit<llm::SigmoidOp>({x});
-  if (name == "LeakyRelu")
-    return leakyRelu(x, value(0, 0.01f));
-  if (name == "HardSigmoid")
-    return hardSigmoid(x, value(0, 0.2f), value(1, 0.5f));
+  if (llvm::is_contained(
+          {"Relu", "Tanh", "Sigmoid", "LeakyRelu", "HardSigmoid"}, name))
+    return namedActivation(name, x, param(0), param(1));
   if (name == "Clip") {
-    if (params.size() != 2 || std::isnan(params[0]) || std::isnan(params[1])) {
+    std::optional<float> low = param(0), high = param(1);
+    if (params.size() != 2 || !low || !high) {
       (void)error("activation Clip needs activation_params [min, max]");
       return {};
     }
-    return emit<llm::MinOp>({emit<llm::MaxOp>({x, param(0, 0)}), param(1, 0)});
+    return emit<llm::MinOp>({emit<llm::MaxOp>({x, scalarOf(element, *low)}),
+                             scalarOf(element, *high)});
   }
   (void)error("activation '" + name +
               "' is not supported (Relu, LeakyRelu, "
               "Tanh, Sigmoid, HardSigmoid, Clip)");
+  return {};
+}
+
+/// The activation ONNX names `name` (an op, or one of RNN's activations in
+/// any case) of x, with alpha and beta where it takes them, ONNX's defaults
+/// otherwise; null for a name it does not know.
+Value ONNXImporter::namedActivation(StringRef name, Value x,
+                                    std::optional<float> alpha,
+                                    std::optional<float> beta) {
+  if (!x)
+    return {};
+  Type element = typeOf(x).getElementType();
+  auto c = [&](double v) { return scalarOf(element, v); };
+  std::string lower = name.lower();
+  if (lower == "relu")
+    return emit<llm::ReluOp>({x});
+  if (lower == "tanh")
+    return emit<llm::TanhOp>({x});
+  if (lower == "sigmoid")
+    return emit<llm::SigmoidOp>({x});
+  if (lower == "leakyrelu")
+    return leakyRelu(x, alpha.value_or(0.01f));
+  if (lower == "hardsigmoid")
+    return hardSigmoid(x, alpha.value_or(0.2f), beta.value_or(0.5f));
+  if (lower == "thresholdedrelu")
+    return emit<llm::WhereOp>(
+        {emit<llm::GreaterOp>({x, c(alpha.value_or(1.0f))}), x, c(0)});
+  if (lower == "elu")
+    return emit<llm::WhereOp>(
+        {emit<llm::LessOp>({x, c(0)}),
+         emit<llm::MulOp>({c(alpha.value_or(1.0f)),
+                           emit<llm::SubOp>({emit<llm::ExpOp>({x}), c(1)})}),
+         x});
+  if (lower == "softsign")
+    return emit<llm::DivOp>(
+        {x, emit<llm::AddOp>({emit<llm::AbsOp>({x}), c(1)})});
+  // log(exp(x) + 1)
+  if (lower == "softplus")
+    return emit<llm::LogOp>({emit<llm::AddOp>({emit<llm::ExpOp>({x}), c(1)})});
+  if (lower == "scaledtanh")
+    return emit<llm::MulOp>(
+        {c(alpha.value_or(1.0f)),
+         emit<llm::TanhOp>({emit<llm::MulOp>({x, c(beta.value_or(1.0f))})})});
+  if (lower == "affine")
+    return emit<llm::AddOp>(
+        {emit<llm::MulOp>({x, c(alpha.value_or(1.0f))}), c(beta.value_or(0))});
   return {};
 }
 
@@ -3038,10 +3085,7 @@ LogicalResult ONNXImporter::importLRN() {
   auto zeros = [&](int64_t count) {
     SmallVector<int64_t> shape(type.getShape());
     shape[1] = count;
-    auto zeroType = RankedTensorType::get(shape, element);
-    return createConstant(
-        DenseElementsAttr::get(zeroType, builder.getZeroAttr(element)),
-        nodeLoc);
+    return zerosOf(RankedTensorType::get(shape, element));
   };
   SmallVector<Value> parts;
   if (before)
@@ -4181,10 +4225,7 @@ LogicalResult ONNXImporter::importGroupQueryAttention() {
 
   // present_key and present_value [B, Hkv, T, D].
   auto zeros = [&](ArrayRef<int64_t> shape) {
-    return createConstant(
-        DenseElementsAttr::get(RankedTensorType::get(shape, element),
-                               builder.getZeroAttr(element)),
-        nodeLoc);
+    return zerosOf(RankedTensorType::get(shape, element));
   };
   SmallVector<int64_t> keyPositions =
       llvm::to_vector(llvm::seq<int64_t>(0, length));
@@ -7847,9 +7888,7 @@ LogicalResult ONNXImporter::importMaskedScatter(const IndexRows &rows) {
   SmallVector<int64_t> flagShape(updateType.getRank(), 1);
   flagShape[axis] = updateType.getDimSize(axis);
   Value flags = orNull(reshape(rows.valid, flagShape));
-  Value zeros = createConstant(
-      DenseElementsAttr::get(updateType, builder.getZeroAttr(element)),
-      nodeLoc);
+  Value zeros = zerosOf(updateType);
   Value masked = emit<llm::WhereOp>({flags, input(2), zeros});
   if (!masked)
     return failure();
@@ -7869,8 +7908,7 @@ LogicalResult ONNXImporter::importMaskedScatter(const IndexRows &rows) {
   if (reduction == "add")
     return setResult(orNull(scatterAdd(data, masked)));
   RankedTensorType dataType = typeOf(data);
-  Value dataZeros = createConstant(
-      DenseElementsAttr::get(dataType, builder.getZeroAttr(element)), nodeLoc);
+  Value dataZeros = zerosOf(dataType);
   Value sum = scatterAdd(dataZeros, masked);
   // torch's index_add_ scatters into zeros: nothing to keep.
   if (isZeroConstant(data))
@@ -8356,50 +8394,6 @@ LogicalResult ONNXImporter::importIf() {
   return success();
 }
 
-/// An activation of RNN, GRU or LSTM by its ONNX name (any case), with
-/// alpha and beta where it takes them (ONNX Runtime's defaults otherwise).
-Value ONNXImporter::recurrentActivation(Value x, StringRef name,
-                                        std::optional<float> alpha,
-                                        std::optional<float> beta) {
-  Type element = typeOf(x).getElementType();
-  auto c = [&](double v) { return scalarOf(element, v); };
-  std::string lower = name.lower();
-  // Those ONNX Runtime also fuses into Gemm and Conv, with the same
-  // defaults (NaN: the default).
-  static const llvm::StringMap<StringRef> fused = {
-      {"sigmoid", "Sigmoid"},
-      {"tanh", "Tanh"},
-      {"relu", "Relu"},
-      {"hardsigmoid", "HardSigmoid"},
-      {"leakyrelu", "LeakyRelu"}};
-  auto it = fused.find(lower);
-  if (it != fused.end())
-    return fusedActivation(x, it->second,
-                           {alpha.value_or(NAN), beta.value_or(NAN)});
-  if (lower == "thresholdedrelu")
-    return emit<llm::WhereOp>(
-        {emit<llm::GreaterOp>({x, c(alpha.value_or(1.0f))}), x, c(0)});
-  if (lower == "scaledtanh")
-    return emit<llm::MulOp>(
-        {c(alpha.value_or(1.0f)),
-         emit<llm::TanhOp>({emit<llm::MulOp>({x, c(beta.value_or(1.0f))})})});
-  if (lower == "affine")
-    return emit<llm::AddOp>(
-        {emit<llm::MulOp>({x, c(alpha.value_or(1.0f))}), c(beta.value_or(0))});
-  if (lower == "elu")
-    return emit<llm::WhereOp>(
-        {emit<llm::LessOp>({x, c(0)}),
-         emit<llm::MulOp>({c(alpha.value_or(1.0f)),
-                           emit<llm::SubOp>({emit<llm::ExpOp>({x}), c(1)})}),
-         x});
-  if (lower == "softsign")
-    return emit<llm::DivOp>(
-        {x, emit<llm::AddOp>({emit<llm::AbsOp>({x}), c(1)})});
-  if (lower == "softplus")
-    return emit<llm::LogOp>({emit<llm::AddOp>({emit<llm::ExpOp>({x}), c(1)})});
-  return {};
-}
-
 /// RNN, GRU and LSTM, unrolled over their static sequence. Each direction
 /// multiplies every step's input by W in one matmul (bias added), then runs
 /// the recurrence: per step one matmul of the state by R and the gates'
@@ -8530,9 +8524,7 @@ LogicalResult ONNXImporter::importRecurrent() {
       activation.beta = betas[nextBeta++];
     activations.push_back(activation);
   }
-  std::optional<float> clip;
-  if (findAttr("clip"))
-    clip = getFloat("clip", 0);
+  std::optional<float> clip = getOptionalFloat("clip");
   bool linearBeforeReset = gru && getInt("linear_before_reset", 0);
 
   auto apply = [&](const Activation &activation, Value v) -> Value {
@@ -8541,8 +8533,8 @@ LogicalResult ONNXImporter::importRecurrent() {
     if (clip)
       v = emit<llm::MinOp>({emit<llm::MaxOp>({v, scalarOf(element, -*clip)}),
                             scalarOf(element, *clip)});
-    Value result = recurrentActivation(v, activation.name, activation.alpha,
-                                       activation.beta);
+    Value result =
+        namedActivation(activation.name, v, activation.alpha, activation.beta);
     if (!result && v)
       (void)error("activation '" + activation.name + "' is not supported");
     return result;
@@ -8557,9 +8549,7 @@ LogicalResult ONNXImporter::importRecurrent() {
                       (index + 1) * hidden);
   };
   auto zeros = [&](int64_t rows) {
-    auto type = RankedTensorType::get({rows, hidden}, element);
-    return createConstant(
-        DenseElementsAttr::get(type, builder.getZeroAttr(element)), nodeLoc);
+    return zerosOf(RankedTensorType::get({rows, hidden}, element));
   };
 
   SmallVector<Value> outputs, lastHidden, lastCell;
