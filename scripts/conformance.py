@@ -14,6 +14,11 @@ bfloat16 or unsigned tensors (uint8 is in scope for the quantization families,
 whose uint8 values are quantized bytes), sequences, ...):
 out_of_scope_reason() says which and why; those are listed, not counted.
 
+Beside the node tests, the model tests of ONNX's test data (the folders
+MODEL_SUITES next to --testdata: PyTorch's converted modules and operators,
+ONNX's small models) run whole, each suite a family of its own; their names
+in the report are SUITE/test_NAME.
+
 ONNX writes each node test at the opset that introduced its op (And at 7,
 Range at 11). llmc imports a model below opset 13 by upgrading it to 13 with
 ONNX's version converter, so those tests run as they are.
@@ -206,6 +211,13 @@ FAMILIES = {
     "GRU": [r"test_gru_\w+"],
     "LSTM": [r"test_lstm_\w+"],
 }
+# ONNX's model tests: folders beside the node tests' folder, each taken whole
+# as one family. PyTorch's early exports, mostly of opset 6 (convolutions,
+# pooling, normalization, activations; operators such as addmm, chunk,
+# repeat, view) and ONNX's small models (Expand by a shape input, sequence
+# ops inside a graph of tensors).
+MODEL_SUITES = ["pytorch-converted", "pytorch-operator", "simple"]
+
 # Families whose uint8 tensors are quantized values, which the quantization
 # ops read as unsigned bytes: uint8 is in scope for them.
 UINT8_FAMILIES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
@@ -271,6 +283,8 @@ def out_of_scope_reason(test, model):
         if kind == "tensor_type" and value.type.tensor_type.elem_type in unsupported:
             return unsupported[value.type.tensor_type.elem_type]
     for node in graph.node:
+        if node.domain == "ai.onnx.preview.training":
+            return f"training: {node.op_type} (domain ai.onnx.preview.training)"
         for attr in node.attribute:
             if attr.name == "to" and attr.i in unsupported:
                 return unsupported[attr.i]
@@ -286,15 +300,33 @@ def out_of_scope_reason(test, model):
     return None
 
 
+def test_dir(testdata, test):
+    """A node test's folder, or a model test's (SUITE/test_NAME)."""
+    if "/" in test:
+        return os.path.join(os.path.dirname(os.path.normpath(testdata)), test)
+    return os.path.join(testdata, test)
+
+
+def candidates(testdata):
+    """(family, test) of every node test of a family and every model test."""
+    for path in sorted(glob.glob(os.path.join(testdata, "test_*"))):
+        test = os.path.basename(path)
+        family = family_of(test)
+        if family is not None:
+            yield family, test
+    for suite in MODEL_SUITES:
+        for path in sorted(glob.glob(test_dir(testdata, f"{suite}/test_*"))):
+            yield suite, f"{suite}/{os.path.basename(path)}"
+
+
 def discover(testdata, regex, subset):
     import onnx
 
     tests = []  # (family, test, reason or None)
-    for path in sorted(glob.glob(os.path.join(testdata, "test_*"))):
-        test = os.path.basename(path)
-        family = family_of(test)
-        if family is None or (regex and not re.search(regex, test)):
+    for family, test in candidates(testdata):
+        if regex and not re.search(regex, test):
             continue
+        path = test_dir(testdata, test)
         model_path = os.path.join(path, "model.onnx")
         if not os.path.exists(model_path):
             continue
@@ -348,13 +380,13 @@ def reason_of(output):
 
 
 def run_test(llm_run, testdata, test, args):
-    test_dir = os.path.join(testdata, test)
-    data_sets = sorted(glob.glob(os.path.join(test_dir, "test_data_set_*")))
+    folder = test_dir(testdata, test)
+    data_sets = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
     if not data_sets:
         return False, "no test_data_set_* folder", ""
     import onnx
 
-    model_path = os.path.join(test_dir, "model.onnx")
+    model_path = os.path.join(folder, "model.onnx")
     model = onnx.load(model_path, load_external_data=False)
     for data_set in data_sets:
         command = command_for(llm_run, model_path, model, data_set, args)
@@ -413,7 +445,8 @@ def write_report(path, args, llm_run, tests, results, elapsed):
         f"- Command: `{command}`",
         f"- Tests: ONNX's backend node tests in `{args.testdata}`"
         f"{testdata_version()}, selected by family (the patterns are "
-        "`FAMILIES` in the script)",
+        "`FAMILIES` in the script), and the model tests beside them "
+        f"({', '.join(MODEL_SUITES)}), each suite a family",
         f"- Each data set runs as `{os.path.relpath(llm_run, ROOT) if llm_run.startswith(ROOT) else llm_run} "
         f"DIR/model.onnx --target host --input NAME=input_K.pb ... --expect "
         f"NAME=output_K.pb ... --rtol {args.rtol:g} --atol {args.atol:g}` "
@@ -433,7 +466,7 @@ def write_report(path, args, llm_run, tests, results, elapsed):
         "| Family | Passed | In scope | Upgraded | Out of scope |",
         "|---|---:|---:|---:|---:|",
     ]
-    for family in FAMILIES:
+    for family in list(FAMILIES) + MODEL_SUITES:
         fam_in = [t for f, t in in_scope if f == family]
         fam_out = [t for f, t, r in out_scope if f == family]
         if not fam_in and not fam_out:
@@ -464,6 +497,8 @@ def write_report(path, args, llm_run, tests, results, elapsed):
               "- bfloat16 tests: llmc computes in bf16, but the test data stores "
               "bf16 tensors as uint16",
               "- sequence and optional values: llmc's graphs take and return tensors",
+              "- training ops (ai.onnx.preview.training: Gradient): llmc "
+              "compiles inference graphs",
               "- Dropout's mask output and training mode: training only; "
               "inference Dropout is the identity", ""]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -4839,6 +4839,20 @@ LogicalResult ONNXImporter::importPRelu() {
   FailureOr<Value> slope = castTo(input(1), elementType);
   if (failed(slope))
     return failure();
+  // Before opset 7 a 1-D slope of x's channel count is per channel (axis 1),
+  // as PyTorch's early exports wrote it; ONNX's converter keeps the node as
+  // it is, so the channel axis is made explicit here.
+  ArrayRef<int64_t> xShape = typeOf(x).getShape(),
+                    slopeShape = typeOf(*slope).getShape();
+  if (upgradedFrom && upgradedFrom < 7 && xShape.size() > 2 &&
+      slopeShape.size() == 1 && slopeShape[0] != 1 &&
+      slopeShape[0] == xShape[1]) {
+    SmallVector<int64_t> channels(xShape.size() - 1, 1);
+    channels[0] = slopeShape[0];
+    slope = reshape(*slope, channels);
+    if (failed(slope))
+      return failure();
+  }
   Value result = emit<llm::WhereOp>(
       {emit<llm::LessOp>({x, scalarOf(elementType, 0)}),
        emit<llm::MulOp>({x, *slope}), x});
