@@ -168,7 +168,9 @@ FAMILIES = {
     # Windowed pooling (convolutional stems, hierarchical vision
     # transformers) and Resize (segmentation and detection heads,
     # interpolated position embeddings), as gathers.
-    "MaxPool": [r"test_maxpool_(?!with_argmax)\w+"],
+    "MaxPool": [r"test_maxpool_\w+"],
+    "MaxUnpool": [r"test_maxunpool_\w+"],
+    "Compress": [r"test_compress_\w+"],
     "AveragePool": [r"test_averagepool_\w+"],
     "Resize": [r"test_resize_\w+"],
     "Upsample": [r"test_upsample_\w+"],
@@ -210,6 +212,11 @@ FAMILIES = {
     "RNN": [r"test_rnn_\w+", r"test_simple_rnn_\w+"],
     "GRU": [r"test_gru_\w+"],
     "LSTM": [r"test_lstm_\w+"],
+    # Control flow, resolved at compile time: the branch a constant
+    # condition names, loops unrolled.
+    "If": [r"test_if(_\w+)?"],
+    "Loop": [r"test_loop\d+(_\w+)?"],
+    "Scan": [r"test_scan(9)?_sum"],
 }
 # ONNX's model tests: folders beside the node tests' folder, each taken whole
 # as one family. PyTorch's early exports, mostly of opset 6 (convolutions,

@@ -562,6 +562,8 @@ private:
   LogicalResult importWindow();
   LogicalResult importMelWeightMatrix();
   LogicalResult importPool();
+  LogicalResult importMaxUnpool();
+  LogicalResult importCompress();
   LogicalResult importResize();
   LogicalResult importPad();
   // Control flow and sequences, resolved at import: If takes the branch its
@@ -582,6 +584,7 @@ private:
                                       bool insert);
   LogicalResult importIf();
   LogicalResult importLoop();
+  LogicalResult importScan();
   LogicalResult importRecurrent();
   LogicalResult importSequenceEmpty();
   LogicalResult importSequenceConstruct();
@@ -822,10 +825,13 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"SpaceToDepth", {&I::importDepthToSpace, 13}},
       {"MaxPool", {&I::importPool, 12}},
       {"AveragePool", {&I::importPool, 11}},
+      {"MaxUnpool", {&I::importMaxUnpool, 11}},
+      {"Compress", {&I::importCompress, 11}},
       {"Resize", {&I::importResize, 13}},
       {"Pad", {&I::importPad, 13}},
       {"If", {&I::importIf, 1}},
       {"Loop", {&I::importLoop, 1}},
+      {"Scan", {&I::importScan, 9}},
       {"RNN", {&I::importRecurrent, 7}},
       {"GRU", {&I::importRecurrent, 7}},
       {"LSTM", {&I::importRecurrent, 7}},
@@ -893,8 +899,10 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
     emitFileError() << "not a valid ONNX model (it has no graph)";
     return nullptr;
   }
-  if (failed(checkOpset(model)) || failed(upgradeOpset(model)) ||
-      failed(inlineFunctions(model)))
+  // Local functions are inlined before an upgrade: their nodes are of the
+  // model's opset, and ONNX's converter keeps no functions.
+  if (failed(checkOpset(model)) || failed(inlineFunctions(model)) ||
+      failed(upgradeOpset(model)))
     return nullptr;
   onnx::GraphProto &graph = *model.mutable_graph();
 
@@ -1179,6 +1187,7 @@ LogicalResult ONNXImporter::inlineFunctions(onnx::ModelProto &model) {
   std::string message;
   if (failed(inliner.run(*model.mutable_graph(), message)))
     return error(message);
+  model.clear_functions();
   return success();
 }
 
@@ -1358,7 +1367,8 @@ LogicalResult ONNXImporter::upgradeOpset(onnx::ModelProto &model) {
 
   HiddenNodes hidden;
   forEachNode(graph, [&](onnx::NodeProto &node, size_t) {
-    if (!isDefault(node) || !isOnnxOp(node) || isCoerced2D(node.op_type()))
+    if (!isDefault(node) || !isOnnxOp(node) || isCoerced2D(node.op_type()) ||
+        (opset < 9 && node.op_type() == "Scan"))
       hidden.hide(node);
   });
 
@@ -1569,8 +1579,8 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
   if (!entry) {
     // Ops whose output shape depends on their input's values cannot have a
     // static shape, which every llmc target compiles for.
-    static const llvm::StringSet<> valueShaped = {
-        "Unique", "Compress", "NonMaxSuppression", "StringSplit"};
+    static const llvm::StringSet<> valueShaped = {"Unique", "NonMaxSuppression",
+                                                  "StringSplit"};
     if (defaultDomain && valueShaped.contains(opType)) {
       emitFileError() << prefix
                       << "unsupported op: its output's shape depends on its "
@@ -8802,6 +8812,214 @@ LogicalResult ONNXImporter::importLoop() {
   return success();
 }
 
+/// Scan, unrolled over its static sequence: iteration t binds the state
+/// variables and each scan input's slice t along its axis (from the end for
+/// a reverse input) to the body's inputs; the body's last state outputs are
+/// the node's first results, and each scan output stacks the iterations'
+/// values along its axis (the last iteration first for a reverse output).
+/// Opset 8's form (which the upgrade leaves to the importer: ONNX's adapter
+/// drops the batch axis from the graph's inputs) has a leading batch axis
+/// on every operand and result, scans axis 1, and takes sequence_lens first:
+/// each batch row scans alone, and every row must run the whole sequence.
+LogicalResult ONNXImporter::importScan() {
+  const onnx::AttributeProto *bodyAttr = findAttr("body");
+  if (!bodyAttr || !bodyAttr->has_g())
+    return error("expects graph attribute 'body'");
+  bool batched = upgradedFrom && upgradedFrom < 9;
+  int64_t first = batched ? 1 : 0;
+  int64_t scanInputs = getInt("num_scan_inputs", 0);
+  int64_t stateCount = node->input_size() - first - scanInputs;
+  if (scanInputs < 1 || stateCount < 0)
+    return error("num_scan_inputs " + Twine(scanInputs) +
+                 " is not between 1 and the " +
+                 Twine(node->input_size() - first) + " inputs");
+  int64_t scanOutputs = bodyAttr->g().output_size() - stateCount;
+  if (scanOutputs < 0 ||
+      bodyAttr->g().input_size() != node->input_size() - first)
+    return error("the body takes " + Twine(bodyAttr->g().input_size()) +
+                 " inputs and returns " + Twine(bodyAttr->g().output_size()) +
+                 "; expects " + Twine(node->input_size() - first) +
+                 " inputs and at least " + Twine(stateCount) + " outputs");
+  for (int64_t i = first; i < node->input_size(); ++i)
+    if (!input(i))
+      return error("expects input " + Twine(i));
+  // Per-input and per-output attributes: their count and each value's range.
+  auto listed = [&](StringRef name, int64_t count, int64_t lo,
+                    int64_t hi) -> FailureOr<SmallVector<int64_t>> {
+    SmallVector<int64_t> values =
+        getInts(name).value_or(SmallVector<int64_t>(count, 0));
+    if (static_cast<int64_t>(values.size()) != count)
+      return error("expects " + Twine(count) + " values in '" + name +
+                   "', got " + Twine(values.size()));
+    for (int64_t value : values)
+      if (value < lo || value > hi)
+        return error("'" + name + "' value " + Twine(value) + " is outside [" +
+                     Twine(lo) + ", " + Twine(hi) + "]");
+    return values;
+  };
+  constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
+  FailureOr<SmallVector<int64_t>> inDirections = listed(
+      batched ? "directions" : "scan_input_directions", scanInputs, 0, 1);
+  FailureOr<SmallVector<int64_t>> outDirections =
+      batched ? SmallVector<int64_t>(scanOutputs, 0)
+              : listed("scan_output_directions", scanOutputs, 0, 1);
+  FailureOr<SmallVector<int64_t>> inAxes =
+      batched ? SmallVector<int64_t>(scanInputs, 0)
+              : listed("scan_input_axes", scanInputs, -kAny, kAny);
+  FailureOr<SmallVector<int64_t>> outAxes =
+      batched ? SmallVector<int64_t>(scanOutputs, 0)
+              : listed("scan_output_axes", scanOutputs, -kAny, kAny);
+  if (failed(inDirections) || failed(outDirections) || failed(inAxes) ||
+      failed(outAxes))
+    return failure();
+
+  // The operands; of opset 8, those of each batch row.
+  int64_t batch = 1;
+  if (batched) {
+    for (int64_t i = first; i < node->input_size(); ++i) {
+      RankedTensorType type = typeOf(input(i));
+      int64_t rows = type.getRank() ? type.getDimSize(0) : 0;
+      if (i > first && rows != batch)
+        return error("input " + Twine(i) + " has " + Twine(rows) +
+                     " batch rows, input " + Twine(first) + " " + Twine(batch));
+      if (rows < 1 || (i >= first + stateCount && type.getRank() < 2))
+        return error("input " + Twine(i) + " of shape " +
+                     shapeString(type.getShape()) +
+                     " has no batch axis (and for a scan input, sequence "
+                     "axis) of opset 8");
+      batch = rows;
+    }
+  }
+  auto operand = [&](int64_t i, int64_t row) -> Value {
+    Value value = input(first + i);
+    if (!batched)
+      return value;
+    SmallVector<int64_t> shape(typeOf(value).getShape().drop_front());
+    return orNull(reshape(sliceAlong(value, 0, row, row + 1), shape));
+  };
+
+  // Every scan input's axis, and the one sequence length they share.
+  std::optional<int64_t> length;
+  for (int64_t k = 0; k < scanInputs; ++k) {
+    RankedTensorType type = typeOf(input(first + stateCount + k));
+    int64_t rank = type.getRank() - (batched ? 1 : 0);
+    if (rank < 1)
+      return error("scan input " + Twine(k) +
+                   " is a scalar: it has no axis "
+                   "to scan");
+    std::string what = "scan input " + std::to_string(k) + "'s axis";
+    FailureOr<int64_t> axis = normalizeAxis((*inAxes)[k], rank, what);
+    if (failed(axis))
+      return failure();
+    (*inAxes)[k] = *axis;
+    int64_t dim = type.getDimSize(*axis + (batched ? 1 : 0));
+    if (length && *length != dim)
+      return error("scan input " + Twine(k) + " has " + Twine(dim) +
+                   " steps along axis " + Twine(*axis) + ", scan input 0 has " +
+                   Twine(*length));
+    length = dim;
+  }
+  if (*length < 1)
+    return error("the sequence has no step; its scan outputs have no "
+                 "known shape");
+  if (batched && input(0)) {
+    std::optional<SmallVector<int64_t>> lens = compileTimeInts(input(0));
+    if (!lens)
+      return error("input 'sequence_lens' must be a compile-time constant");
+    for (int64_t len : *lens)
+      if (len != *length)
+        return error("sequence_lens " + Twine(len) +
+                     " is not the whole sequence (" + Twine(*length) +
+                     " steps): rows of other lengths are not supported");
+  }
+  if (batch * *length > kMaxUnrolledIterations - unrolledIterations)
+    return error("unrolls more than " + Twine(kMaxUnrolledIterations) +
+                 " iterations (sequence length " + Twine(*length) + ")");
+  unrolledIterations += batch * *length;
+
+  SmallVector<SmallVector<Value>> rowStates(stateCount), rowScans(scanOutputs);
+  for (int64_t row = 0; row < batch; ++row) {
+    SmallVector<Item> states;
+    for (int64_t i = 0; i < stateCount; ++i) {
+      Item item;
+      if (batched) {
+        item.tensor = operand(i, row);
+      } else {
+        FailureOr<Item> given = lookupItem(node->input(i));
+        if (failed(given))
+          return failure();
+        item = *given;
+      }
+      if (!item.isSequence && !item.tensor)
+        return failure();
+      states.push_back(item);
+    }
+    SmallVector<SmallVector<Value>> scans(scanOutputs);
+    for (int64_t t = 0; t < *length; ++t) {
+      SmallVector<Item> bindings(states);
+      for (int64_t k = 0; k < scanInputs; ++k) {
+        Value scanned = operand(stateCount + k, row);
+        if (!scanned)
+          return failure();
+        int64_t axis = (*inAxes)[k];
+        int64_t step = (*inDirections)[k] ? *length - 1 - t : t;
+        SmallVector<int64_t> shape(typeOf(scanned).getShape());
+        shape.erase(shape.begin() + axis);
+        FailureOr<Value> slice =
+            reshape(sliceAlong(scanned, axis, step, step + 1), shape);
+        if (failed(slice) || !*slice)
+          return failure();
+        Item item;
+        item.tensor = *slice;
+        bindings.push_back(item);
+      }
+      FailureOr<SmallVector<Item>> outputs =
+          importBody("body", bindings, /*again=*/true);
+      if (failed(outputs))
+        return failure();
+      states.assign(outputs->begin(), outputs->begin() + stateCount);
+      for (int64_t k = 0; k < scanOutputs; ++k) {
+        const Item &scan = (*outputs)[stateCount + k];
+        if (scan.isSequence)
+          return error("scan output " + Twine(k) + " is a sequence");
+        scans[k].push_back(scan.tensor);
+      }
+    }
+    for (int64_t i = 0; i < stateCount; ++i) {
+      if (!batched)
+        continue;
+      if (states[i].isSequence)
+        return error("state output " + Twine(i) + " is a sequence");
+      rowStates[i].push_back(states[i].tensor);
+    }
+    if (!batched)
+      for (const Item &item : states)
+        (void)setItemResult(item);
+    for (int64_t k = 0; k < scanOutputs; ++k) {
+      if ((*outDirections)[k])
+        std::reverse(scans[k].begin(), scans[k].end());
+      std::string what = "scan output " + std::to_string(k) + "'s axis";
+      FailureOr<int64_t> axis = normalizeAxis(
+          (*outAxes)[k], typeOf(scans[k].front()).getRank() + 1, what);
+      if (failed(axis))
+        return failure();
+      FailureOr<Value> stacked = stackAlong(scans[k], *axis);
+      if (failed(stacked))
+        return failure();
+      rowScans[k].push_back(*stacked);
+    }
+  }
+  // Of opset 8, the rows' results stacked along the batch axis.
+  if (batched)
+    for (ArrayRef<Value> rows : rowStates)
+      if (failed(setResult(stackAlong(rows, 0))))
+        return failure();
+  for (ArrayRef<Value> rows : rowScans)
+    if (failed(setResult(batched ? stackAlong(rows, 0) : rows.front())))
+      return failure();
+  return success();
+}
+
 FailureOr<SmallVector<Value>> ONNXImporter::sequenceInput(unsigned index) {
   if (index >= static_cast<unsigned>(node->input_size()))
     return error("expects a sequence as input " + Twine(index));
@@ -10024,13 +10242,18 @@ Value ONNXImporter::floatConstant(RankedTensorType type,
 /// ([N, C, O, K]) and reduced by their maximum or mean. A tap in the
 /// padding reads the lowest value (MaxPool) or 0; the mean divides by the
 /// window's taps in the input, or with count_include_pad also those in the
-/// pads (never those past the padded end that ceil_mode adds).
+/// pads (never those past the padded end that ceil_mode adds). MaxPool's
+/// Indices are each maximum's place in X flattened (the spatial dims
+/// row-major, or column-major with storage_order 1, after N and C): the
+/// first tap in the window that holds the maximum.
 LogicalResult ONNXImporter::importPool() {
   if (failed(requireInputs(1)))
     return failure();
   bool isMax = node->op_type() == "MaxPool";
-  if (isMax && outputUsed(1))
-    return error("output 'Indices' is not supported");
+  bool withIndices = isMax && outputUsed(1);
+  int64_t storageOrder = getInt("storage_order", 0);
+  if (storageOrder != 0 && storageOrder != 1)
+    return error("storage_order " + Twine(storageOrder) + " is not 0 or 1");
   Value x = input(0);
   RankedTensorType type = typeOf(x);
   Type element = type.getElementType();
@@ -10091,7 +10314,186 @@ LogicalResult ONNXImporter::importPool() {
     return failure();
   SmallVector<int64_t> shape{batch, channels};
   llvm::append_range(shape, windows->out);
-  return setResult(reshape(pooled, shape));
+  if (failed(setResult(reshape(pooled, shape))))
+    return failure();
+  if (!withIndices)
+    return success();
+
+  // Tap k of window o holding position p keys k * inCount + p' (p' = p in
+  // the storage order); the least key among the taps equal to the maximum
+  // is the first such tap, and its remainder by inCount the position.
+  ArrayRef<int64_t> dims = type.getShape().drop_front(2);
+  SmallVector<int64_t> keys(outCount * taps,
+                            std::numeric_limits<int64_t>::max());
+  for (int64_t o = 0; o < outCount; ++o)
+    for (int64_t k = 0; k < taps; ++k) {
+      int64_t p = positions[o * taps + k];
+      if (p < 0)
+        continue;
+      int64_t place = p;
+      if (storageOrder == 1) {
+        // Row-major p to column-major: the first spatial dim varies fastest.
+        place = 0;
+        int64_t stride = 1, rest = p;
+        SmallVector<int64_t> index(dims.size());
+        for (int64_t d = dims.size() - 1; d >= 0; --d) {
+          index[d] = rest % dims[d];
+          rest /= dims[d];
+        }
+        for (auto [i, dim] : llvm::zip(index, dims)) {
+          place += i * stride;
+          stride *= dim;
+        }
+      }
+      keys[o * taps + k] = k * inCount + place;
+    }
+  Type i64 = builder.getI64Type();
+  FailureOr<Value> maxima = reshape(pooled, {batch, channels, outCount, 1});
+  if (failed(maxima))
+    return failure();
+  Value chosen = emit<llm::WhereOp>(
+      {emit<llm::EqualOp>({patches, *maxima}),
+       indexConstant({outCount, taps}, keys),
+       indexConstant({}, {std::numeric_limits<int64_t>::max()})});
+  Value first = reduce<llm::ReduceMinOp>(chosen, {3}, false);
+  SmallVector<int64_t> offsets;
+  for (int64_t row = 0; row < batch * channels; ++row)
+    offsets.push_back(row * inCount);
+  Value indices =
+      emit<llm::AddOp>({emit<llm::ModOp>({first, scalarOf(i64, inCount)}),
+                        indexConstant({batch, channels, 1}, offsets)});
+  if (!indices)
+    return failure();
+  return setResult(reshape(indices, shape));
+}
+
+/// Compress of a condition known at compile time (a constant, or a graph
+/// input whose value llm-run is given): one gather of the selected slices
+/// along `axis`, or of the selected elements of the input flattened. A
+/// condition shorter than the axis drops the slices past its end.
+LogicalResult ONNXImporter::importCompress() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value data = input(0);
+  std::optional<SmallVector<int64_t>> condition = compileTimeInts(input(1));
+  if (!condition || typeOf(input(1)).getRank() != 1)
+    return error("input 'condition' must be a 1-D compile-time constant: "
+                 "the output's shape depends on its values, and llmc "
+                 "compiles static shapes");
+  RankedTensorType type = typeOf(data);
+  std::optional<int64_t> axis;
+  if (findAttr("axis")) {
+    FailureOr<int64_t> normalized =
+        normalizeAxis(getInt("axis", 0), type.getRank());
+    if (failed(normalized))
+      return failure();
+    axis = *normalized;
+  }
+  int64_t length = axis ? type.getDimSize(*axis) : type.getNumElements();
+  if (static_cast<int64_t>(condition->size()) > length)
+    return error(
+        "the condition has " + Twine(condition->size()) +
+        " entries, more than the " + Twine(length) +
+        (axis ? " slices along axis " + Twine(*axis) : Twine(" elements")));
+  SmallVector<int64_t> selected;
+  for (auto [index, flag] : llvm::enumerate(*condition))
+    if (flag)
+      selected.push_back(index);
+  if (selected.empty())
+    return error("the condition selects nothing: an empty result is not "
+                 "supported");
+  if (!axis) {
+    FailureOr<Value> flat = reshape(data, {length});
+    if (failed(flat))
+      return failure();
+    data = *flat;
+  }
+  return setResult(create<llm::GatherOp>(
+      {data, indexConstant({static_cast<int64_t>(selected.size())}, selected)},
+      {namedAttr("axis", builder.getI64IntegerAttr(axis.value_or(0)))}));
+}
+
+/// MaxUnpool: zeros of the unpooled shape (each spatial dim's (in - 1) *
+/// stride + kernel - pads) with X's values written at the places I names in
+/// it flattened (MaxPool's Indices), as a scatter with run-time indices; a
+/// place named twice takes the last value. A larger output_shape pads that
+/// result with zeros at the end of each spatial dim, as ONNX's test data
+/// reads it (the indices stay those of the unpooled shape).
+LogicalResult ONNXImporter::importMaxUnpool() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value x = input(0), indices = input(1);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank(), spatial = rank - 2;
+  if (rank < 3 || !isa<FloatType>(type.getElementType()))
+    return error("expects a float X of rank 3 or more, got " +
+                 shapeString(type.getShape()));
+  if (typeOf(indices).getShape() != type.getShape() ||
+      !isa<IntegerType>(typeOf(indices).getElementType()))
+    return error("expects integer I of X's shape " +
+                 shapeString(type.getShape()) + ", got " +
+                 shapeString(typeOf(indices).getShape()));
+  std::optional<SmallVector<int64_t>> kernel = getInts("kernel_shape");
+  if (!kernel || static_cast<int64_t>(kernel->size()) != spatial)
+    return error("expects " + Twine(spatial) + " values in 'kernel_shape'");
+  FailureOr<SmallVector<int64_t>> strides = spatialInts("strides", spatial, 1);
+  FailureOr<SmallVector<int64_t>> pads = spatialInts("pads", 2 * spatial, 0);
+  if (failed(strides) || failed(pads))
+    return failure();
+  SmallVector<int64_t> shape(type.getShape().take_front(2));
+  for (int64_t i = 0; i < spatial; ++i)
+    shape.push_back((type.getDimSize(2 + i) - 1) * (*strides)[i] +
+                    (*kernel)[i] - (*pads)[i] - (*pads)[spatial + i]);
+  if (llvm::any_of(shape, [](int64_t dim) { return dim < 1; }))
+    return error("the unpooled shape " + shapeString(shape) + " is empty");
+  SmallVector<int64_t> outShape(shape);
+  if (input(2)) {
+    FailureOr<SmallVector<int64_t>> given = constantInts(2, "output_shape");
+    if (failed(given))
+      return failure();
+    if (static_cast<int64_t>(given->size()) != rank ||
+        llvm::any_of(
+            llvm::zip(*given, shape),
+            [](auto dims) { return std::get<0>(dims) < std::get<1>(dims); }) ||
+        ArrayRef<int64_t>(*given).take_front(2) !=
+            ArrayRef<int64_t>(shape).take_front(2))
+      return error("output_shape " + shapeString(*given) +
+                   " is not the unpooled shape " + shapeString(shape) +
+                   " or larger in its spatial dims");
+    outShape = *given;
+  }
+  int64_t count = computeProduct(shape), updates = type.getNumElements();
+  if (count * updates > kMaxGeneratedElements)
+    return error("writes " + Twine(updates) + " values into " + Twine(count) +
+                 " places: more than the importer builds");
+  FailureOr<Value> wide = castTo(indices, builder.getI64Type());
+  if (failed(wide))
+    return failure();
+  FailureOr<Value> rows = reshape(*wide, {updates});
+  FailureOr<Value> values = reshape(x, {updates, 1});
+  if (failed(rows) || failed(values))
+    return failure();
+  Value result = scatterRows(
+      zerosOf(RankedTensorType::get({count, 1}, type.getElementType())), *rows,
+      *values, "none");
+  FailureOr<Value> unpooled =
+      result ? reshape(result, shape) : FailureOr<Value>(failure());
+  if (failed(unpooled))
+    return failure();
+  result = *unpooled;
+  for (int64_t axis = 2; axis < rank && result; ++axis) {
+    int64_t extra = outShape[axis] - shape[axis];
+    if (extra == 0)
+      continue;
+    SmallVector<int64_t> padShape(typeOf(result).getShape());
+    padShape[axis] = extra;
+    result = concatAlong({result, zerosOf(RankedTensorType::get(
+                                      padShape, type.getElementType()))},
+                         axis);
+  }
+  if (!result)
+    return failure();
+  return setResult(result);
 }
 
 namespace {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ONNX control flow and sequences (If, Loop, SequenceEmpty/Construct/
+"""ONNX control flow and sequences (If, Loop, Scan, SequenceEmpty/Construct/
 Insert/Erase/At/Length, SplitToSequence, ConcatFromSequence) through
 llm-run, against numpy.
 
@@ -40,10 +40,66 @@ def const(name, array):
         np.asarray(array), name))
 
 
-def model(nodes, inputs, outputs, name="cf"):
+def model(nodes, inputs, outputs, name="cf", opset=17):
     graph = helper.make_graph(nodes, name, inputs, outputs)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    if opset < 9:
+        m.ir_version = 3
     return m
+
+
+def scan_axes(rng):
+    """A Scan with a state, a scan input along axis 0 and a reversed one
+    along axis 1, and scan outputs stacked along axis 0 and, reversed, along
+    axis 1: s += a_t * b_t, out = s, diff = a_t - b_t."""
+    s0 = rng.standard_normal(3).astype(np.float32)
+    a = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal((3, 4)).astype(np.float32)
+    body = helper.make_graph(
+        [helper.make_node("Mul", ["a_t", "b_t"], ["prod"]),
+         helper.make_node("Add", ["s_in", "prod"], ["s_out"]),
+         helper.make_node("Identity", ["s_out"], ["out_t"]),
+         helper.make_node("Sub", ["a_t", "b_t"], ["diff_t"])],
+        "step", [tensor("s_in", F, [3]), tensor("a_t", F, [3]), tensor("b_t", F, [3])],
+        [tensor("s_out", F, [3]), tensor("out_t", F, [3]), tensor("diff_t", F, [3])])
+    nodes = [helper.make_node("Scan", ["s0", "a", "b"], ["s", "out", "diff"], body=body,
+                              num_scan_inputs=2, scan_input_axes=[0, -1],
+                              scan_input_directions=[0, 1], scan_output_axes=[0, 1],
+                              scan_output_directions=[0, 1])]
+    m = model(nodes, [tensor("s0", F, [3]), tensor("a", F, [4, 3]), tensor("b", F, [3, 4])],
+              [tensor("s", F, None), tensor("out", F, None), tensor("diff", F, None)])
+    state, outs, diffs = s0.copy(), [], []
+    for t in range(4):
+        b_t = b[:, 3 - t]
+        state = state + a[t] * b_t
+        outs.append(state)
+        diffs.append(a[t] - b_t)
+    return m, {"s0": s0, "a": a, "b": b}, \
+        {"s": state, "out": np.stack(outs), "diff": np.stack(diffs[::-1], 1)}
+
+
+def scan_batched(rng):
+    """Opset 8's Scan: a batch axis on every operand and result, the
+    sequence along axis 1, scanned in reverse (directions); no
+    sequence_lens. s = 0.5 s + x_t per batch row."""
+    s0 = rng.standard_normal((2, 3)).astype(np.float32)
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    body = helper.make_graph(
+        [const("half", np.float32(0.5)),
+         helper.make_node("Mul", ["s_in", "half"], ["decayed"]),
+         helper.make_node("Add", ["decayed", "x_t"], ["s_out"]),
+         helper.make_node("Identity", ["s_out"], ["y_t"])],
+        "step", [tensor("s_in", F, [3]), tensor("x_t", F, [3])],
+        [tensor("s_out", F, [3]), tensor("y_t", F, [3])])
+    nodes = [helper.make_node("Scan", ["", "s0", "x"], ["s", "y"], body=body,
+                              num_scan_inputs=1, directions=[1])]
+    m = model(nodes, [tensor("s0", F, [2, 3]), tensor("x", F, [2, 4, 3])],
+              [tensor("s", F, [2, 3]), tensor("y", F, [2, 4, 3])], opset=8)
+    state, ys = s0.copy(), []
+    for t in range(4):
+        state = 0.5 * state + x[:, 3 - t]
+        ys.append(state)
+    return m, {"s0": s0, "x": x}, {"s": state, "y": np.stack(ys, 1)}
 
 
 def loop_scan(rng):
@@ -236,7 +292,8 @@ def cases(with_torch):
             "if_shape_true": if_on_shape(rng, 3), "if_shape_false": if_on_shape(rng, 2),
             "if_input_true": if_on_input(rng, True),
             "if_input_false": if_on_input(rng, False), "sequences": sequences(rng),
-            "range_loop": range_loop(rng)}
+            "range_loop": range_loop(rng), "scan_axes": scan_axes(rng),
+            "scan_batched": scan_batched(rng)}
     if with_torch:
         made["torch_scripted"] = torch_scripted(rng)
     return made
@@ -323,6 +380,26 @@ def errors(folder):
                                const("five", np.array(5, np.int64)),
                                helper.make_node("SequenceAt", ["s", "five"], ["y"])],
          [x], [tensor("y", F, None)])
+    # Scan inputs of different lengths; opset 8's sequence_lens shorter than
+    # the sequence.
+    adding = helper.make_graph(
+        [helper.make_node("Add", ["p", "q"], ["r"])], "step",
+        [tensor("p", F, [3]), tensor("q", F, [3])], [tensor("r", F, [3])])
+    save("scan-lengths", [helper.make_node("Scan", ["x", "z"], ["y"], body=adding,
+                                           num_scan_inputs=2)],
+         [tensor("x", F, [2, 3]), tensor("z", F, [4, 3])], [tensor("y", F, None)])
+    accumulate = helper.make_graph(
+        [helper.make_node("Add", ["s_in", "x_t"], ["s_out"])], "step",
+        [tensor("s_in", F, [3]), tensor("x_t", F, [3])], [tensor("s_out", F, [3])])
+    short = helper.make_graph(
+        [const("lens", np.array([4, 2], np.int64)),
+         helper.make_node("Scan", ["lens", "s0", "x"], ["s"], body=accumulate,
+                          num_scan_inputs=1)],
+        "scan-lens", [tensor("s0", F, [2, 3]), tensor("x", F, [2, 4, 3])],
+        [tensor("s", F, [2, 3])])
+    old = helper.make_model(short, opset_imports=[helper.make_opsetid("", 8)])
+    old.ir_version = 3
+    onnx.save(old, os.path.join(folder, "scan-lens.onnx"))
     # A failing node inside a body names both nodes.
     bad_body = helper.make_graph([helper.make_node("RoiAlign", ["x", "x"], ["t"])], "b", [],
                                  [tensor("t", F, None)])

@@ -2,7 +2,7 @@
 """Writes a model of opset 9 whose ops have the forms that changed before
 opset 13, with numpy references of what those forms compute:
 
-    make-old-opset.py OUT_DIR   -> model.onnx, x.npy, y0.npy .. y14.npy
+    make-old-opset.py OUT_DIR   -> model.onnx, x.npy, y0.npy .. y15.npy
 
 y0  Softmax(x, axis=1): x coerced to 2-D [2, 60]
 y1  LogSoftmax(x, axis=2): [6, 20]
@@ -19,6 +19,8 @@ y11 Squeeze(Unsqueeze(x)) with axes attributes (inputs since opset 13)
 y12 ReduceSum(x) with the axes attribute (an input since opset 13)
 y13 Scatter(x) (ScatterElements since opset 11)
 y14 com.microsoft Gelu(x): a node of another domain in an old model
+y15 a local function's call (inlined before the upgrade): Unsqueeze and
+    Squeeze with axes attributes, then Softmax(axis=1) coerced to [2, 60]
 """
 import math
 import os
@@ -68,7 +70,14 @@ def main(out):
         node("ReduceSum", ["x"], ["y12"], axes=[1], keepdims=0),
         node("Scatter", ["x", "indices", "updates"], ["y13"], axis=1),
         node("Gelu", ["x"], ["y14"], domain="com.microsoft"),
+        node("Block", ["x"], ["y15"], domain="local"),
     ]
+    block = helper.make_function(
+        "local", "Block", ["v"], ["w"],
+        [node("Unsqueeze", ["v"], ["u"], axes=[0]),
+         node("Squeeze", ["u"], ["s"], axes=[0]),
+         node("Softmax", ["s"], ["w"], axis=1)],
+        [helper.make_opsetid("", 9)])
     scattered = x.copy()
     for i, j, k, m in np.ndindex(*indices.shape):
         scattered[i, indices[i, j, k, m], k, m] = updates[i, j, k, m]
@@ -89,6 +98,7 @@ def main(out):
         x.sum(1),
         scattered,
         0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2))),
+        softmax_2d(x, 1),
     ]
     outputs = [
         helper.make_tensor_value_info(
@@ -103,9 +113,11 @@ def main(out):
          helper.make_tensor_value_info("updates", TensorProto.FLOAT, list(updates.shape))],
         outputs, initializer=[numpy_helper.from_array(scales, "scales")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9),
-                                                    helper.make_opsetid("com.microsoft", 1)],
-                              producer_name="llmc-tests")
-    model.ir_version = 4
+                                                    helper.make_opsetid("com.microsoft", 1),
+                                                    helper.make_opsetid("local", 1)],
+                              producer_name="llmc-tests", functions=[block])
+    # Local functions need IR 8.
+    model.ir_version = 8
     os.makedirs(out, exist_ok=True)
     onnx.save(model, os.path.join(out, "model.onnx"))
     for name, value in [("x", x), ("indices", indices), ("updates", updates)]:

@@ -7,6 +7,10 @@ ONNX export per case, in sets:
                   an explicit output size (output_shape), and
                   nn.PixelShuffle / nn.PixelUnshuffle (DepthToSpace in CRD
                   mode / SpaceToDepth, or their reshapes)
+  max-pool        nn.MaxPool1d/2d/3d with return_indices (ONNX MaxPool's
+                  Indices, which torch's export turns into per-channel
+                  indices with a second MaxPool of kernel 1): padding,
+                  dilation, ceil_mode, ties
   grid-sample     F.grid_sample (ONNX GridSample, opset 16) in every mode,
                   padding mode and align_corners, with grids reaching past
                   the input, and a deformable-attention sampling step
@@ -16,9 +20,11 @@ ONNX export per case, in sets:
 
 --filter runs only the cases whose name matches REGEX (re.search).
 
+A module that returns a tuple has outputs y0, y1, ...
+
 Prints one line per mismatch and `SET: N cases x M targets, F failed`;
 exits 1 if one failed. Tolerances: 1e-4 (host, hls), 5e-2 (ptx kernels on
-the GPU emulator, products in 16 bits).
+the GPU emulator, products in 16 bits); max-pool's are 0 on every target.
 """
 import os
 import re
@@ -120,7 +126,29 @@ def grid_sample_cases():
     yield "deformable-attention", DeformableSampling(6, 7), (2, 8, 6, 7)
 
 
-CASES = {"conv-transpose": conv_transpose_cases, "grid-sample": grid_sample_cases}
+class Ties(nn.Module):
+    """A pooling of x rounded to halves, so that windows hold ties."""
+
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = pool
+
+    def forward(self, x):
+        return self.pool(torch.round(x * 2) / 2)
+
+
+def max_pool_cases():
+    P1, P2, P3 = nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d
+    yield "1d", P1(3, 2, return_indices=True), (2, 3, 9)
+    yield "2d-pad", P2(3, 2, padding=1, return_indices=True), (2, 3, 7, 6)
+    yield "2d-dilation-ceil", P2((2, 3), (2, 1), dilation=(2, 1), ceil_mode=True,
+                                 return_indices=True), (1, 2, 8, 5)
+    yield "2d-ties", Ties(P2(2, 1, return_indices=True)), (1, 2, 5, 5)
+    yield "3d", P3(2, 2, return_indices=True), (1, 2, 4, 4, 6)
+
+
+CASES = {"conv-transpose": conv_transpose_cases, "grid-sample": grid_sample_cases,
+         "max-pool": max_pool_cases}
 
 
 def main():
@@ -131,7 +159,7 @@ def main():
         pattern = args[at + 1]
         del args[at:at + 2]
     if len(args) < 3 or args[0] not in CASES:
-        print("usage: torch-op-cases.py conv-transpose|grid-sample DIR [--filter REGEX] "
+        print("usage: torch-op-cases.py conv-transpose|grid-sample|max-pool DIR [--filter REGEX] "
               "TARGET [TARGET ...]", file=sys.stderr)
         return 2
     cases, out, targets = CASES[args[0]], args[1], args[2:]
@@ -147,20 +175,24 @@ def main():
         x = torch.randn(*shape)
         with torch.no_grad():
             y = module(x)
+        outputs = {f"y{i}": v for i, v in enumerate(y)} if isinstance(y, tuple) else {"y": y}
         model = os.path.join(folder, "model.onnx")
-        torch.onnx.export(module, (x,), model, input_names=["x"], output_names=["y"],
-                          opset_version=17)
+        torch.onnx.export(module, (x,), model, input_names=["x"],
+                          output_names=list(outputs), opset_version=17)
         onnx.checker.check_model(onnx.load(model))
         np.save(os.path.join(folder, "x.npy"), x.numpy())
-        np.save(os.path.join(folder, "y.npy"), y.numpy())
+        for key, value in outputs.items():
+            np.save(os.path.join(folder, key + ".npy"), value.numpy())
         for target in targets:
-            rtol, atol = TOLERANCE[target]
+            # Pooling picks values: every target is exact.
+            rtol, atol = ("0", "0") if args[0] == "max-pool" else TOLERANCE[target]
             command = ["llm-run", model, "--target", target]
             if target == "ptx":
                 command.append("--emulate-gpu")
-            command += ["--input", "x=" + os.path.join(folder, "x.npy"),
-                        "--expect", "y=" + os.path.join(folder, "y.npy"),
-                        "--rtol", rtol, "--atol", atol]
+            command += ["--input", "x=" + os.path.join(folder, "x.npy")]
+            for key in outputs:
+                command += ["--expect", f"{key}=" + os.path.join(folder, key + ".npy")]
+            command += ["--rtol", rtol, "--atol", atol]
             run = subprocess.run(command, capture_output=True, text=True)
             if run.returncode != 0:
                 failed += 1
