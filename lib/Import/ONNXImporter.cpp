@@ -1341,6 +1341,62 @@ LogicalResult ONNXImporter::upgradeOpset(onnx::ModelProto &model) {
   // inserts nodes (the Constant of an attribute that became an input).
   for (auto [index, node] : llvm::enumerate(*graph.mutable_node()))
     node.set_name(nodeLabel(node, index));
+  // ONNX's shape inference and converter read the inputs and attributes an
+  // op's schema requires without looking (an opset-8 Scan without its body
+  // crashed them): a node with too few or too many inputs or outputs, or
+  // that lacks a required attribute or has one of another type, is an
+  // error.
+  std::string invalid;
+  forEachNode(graph, [&](onnx::NodeProto &node, size_t index) {
+    const onnx::OpSchema *schema =
+        isDefault(node)
+            ? onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "")
+            : nullptr;
+    if (!invalid.empty() || !schema)
+      return;
+    std::string where = "node '" + nodeLabel(node, index) + "' (" +
+                        node.op_type() + ", opset " + std::to_string(opset) +
+                        "): ";
+    auto count = [&](int given, int min, int max, StringRef what) {
+      if (invalid.empty() && (given < min || given > max))
+        invalid = where + "expects " + std::to_string(min) +
+                  (max == min ? std::string()
+                   : max == std::numeric_limits<int>::max()
+                       ? " or more"
+                       : " to " + std::to_string(max)) +
+                  " " + what.str() + ", got " + std::to_string(given);
+    };
+    count(node.input_size(), schema->min_input(), schema->max_input(),
+          "inputs");
+    count(node.output_size(), schema->min_output(), schema->max_output(),
+          "outputs");
+    if (!invalid.empty())
+      return;
+    for (const auto &[name, attr] : schema->attributes()) {
+      auto given =
+          llvm::find_if(node.attribute(), [&](const onnx::AttributeProto &a) {
+            return a.name() == name;
+          });
+      if (given == node.attribute().end()) {
+        if (attr.required)
+          invalid = where + "expects attribute '" + name + "'";
+      } else if (given->type() != onnx::AttributeProto::UNDEFINED &&
+                 given->ref_attr_name().empty() &&
+                 static_cast<int>(given->type()) !=
+                     static_cast<int>(attr.type)) {
+        invalid =
+            where + "attribute '" + name + "' is of type " +
+            onnx::AttributeProto::AttributeType_Name(given->type()) +
+            ", expects " +
+            onnx::AttributeProto::AttributeType_Name(
+                static_cast<onnx::AttributeProto::AttributeType>(attr.type));
+      }
+      if (!invalid.empty())
+        return;
+    }
+  });
+  if (!invalid.empty())
+    return error(invalid);
 
   // Adapters read shapes: the inputs' dims the user gave replace the
   // model's symbolic ones, and ONNX's shape inference carries them through
