@@ -1331,8 +1331,18 @@ LogicalResult ONNXImporter::upgradeOpset(onnx::ModelProto &model) {
     defined.insert(input.name());
   for (const onnx::TensorProto &tensor : graph.initializer())
     defined.insert(tensor.name());
-  for (const onnx::NodeProto &node : graph.node())
+  // Nor an input that nothing before its node defines (the converter's
+  // error would not name the node).
+  for (auto [index, node] : llvm::enumerate(graph.node())) {
+    for (const std::string &input : node.input())
+      if (!input.empty() && !defined.contains(input))
+        return error("node '" + nodeLabel(node, index) + "' (" +
+                     node.op_type() + ", opset " + Twine(opset) + "): input '" +
+                     input +
+                     "' is not defined by an earlier node, an initializer or "
+                     "a graph input");
     defined.insert(node.output().begin(), node.output().end());
+  }
   for (const onnx::ValueInfoProto &output : graph.output())
     if (!defined.contains(output.name()))
       return error("graph output '" + output.name() +
@@ -1372,28 +1382,32 @@ LogicalResult ONNXImporter::upgradeOpset(onnx::ModelProto &model) {
           "outputs");
     if (!invalid.empty())
       return;
-    for (const auto &[name, attr] : schema->attributes()) {
-      auto given =
-          llvm::find_if(node.attribute(), [&](const onnx::AttributeProto &a) {
-            return a.name() == name;
-          });
-      if (given == node.attribute().end()) {
-        if (attr.required)
-          invalid = where + "expects attribute '" + name + "'";
-      } else if (given->type() != onnx::AttributeProto::UNDEFINED &&
-                 given->ref_attr_name().empty() &&
-                 static_cast<int>(given->type()) !=
-                     static_cast<int>(attr.type)) {
-        invalid =
-            where + "attribute '" + name + "' is of type " +
-            onnx::AttributeProto::AttributeType_Name(given->type()) +
-            ", expects " +
-            onnx::AttributeProto::AttributeType_Name(
-                static_cast<onnx::AttributeProto::AttributeType>(attr.type));
-      }
-      if (!invalid.empty())
+    const auto &expected = schema->attributes();
+    llvm::StringSet<> seen;
+    for (const onnx::AttributeProto &given : node.attribute()) {
+      if (!seen.insert(given.name()).second) {
+        invalid = where + "attribute '" + given.name() + "' is given twice";
         return;
+      }
+      auto it = expected.find(given.name());
+      if (it == expected.end() ||
+          given.type() == onnx::AttributeProto::UNDEFINED ||
+          !given.ref_attr_name().empty() ||
+          static_cast<int>(given.type()) == static_cast<int>(it->second.type))
+        continue;
+      invalid = where + "attribute '" + given.name() + "' is of type " +
+                onnx::AttributeProto::AttributeType_Name(given.type()) +
+                ", expects " +
+                onnx::AttributeProto::AttributeType_Name(
+                    static_cast<onnx::AttributeProto::AttributeType>(
+                        it->second.type));
+      return;
     }
+    for (const auto &[name, attr] : expected)
+      if (attr.required && !seen.contains(name)) {
+        invalid = where + "expects attribute '" + name + "'";
+        return;
+      }
   });
   if (!invalid.empty())
     return error(invalid);
