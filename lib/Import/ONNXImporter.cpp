@@ -270,6 +270,7 @@ private:
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &input);
   LogicalResult importNode(onnx::NodeProto &node, size_t index);
   void collectUsedNames(const onnx::GraphProto &graph);
+  void boundIndexInputs(func::FuncOp func);
   LogicalResult inlineFunctions(onnx::ModelProto &model);
   LogicalResult importKnownInputs(Block &body, ArrayRef<std::string> names);
   void eraseDeadOps(Block &block);
@@ -972,7 +973,41 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
     func.setResultAttr(index, llm::kNameAttrName,
                        builder.getStringAttr(output.name()));
   eraseDeadOps(*body);
+  boundIndexInputs(func);
   return module;
+}
+
+/// Graph inputs that index a table directly (token ids into an embedding,
+/// positions into a position table), through casts and reshapes: the
+/// argument records the table's rows and the node, so that llm-run rejects
+/// an id out of range with an error line (llm.gather clamps it).
+void ONNXImporter::boundIndexInputs(func::FuncOp func) {
+  Block &entry = func.getBody().front();
+  func.walk([&](llm::GatherOp gather) {
+    Value indices = gather.getIndices();
+    while (Operation *def = indices.getDefiningOp()) {
+      if (!isa<llm::CastOp, llm::ReshapeOp>(def) ||
+          !isa<IntegerType>(cast<RankedTensorType>(def->getOperand(0).getType())
+                                .getElementType()))
+        break;
+      indices = def->getOperand(0);
+    }
+    auto arg = dyn_cast<BlockArgument>(indices);
+    int64_t rows = gather.getData().getType().getDimSize(gather.getAxis());
+    if (!arg || arg.getOwner() != &entry || ShapedType::isDynamic(rows))
+      return;
+    unsigned index = arg.getArgNumber();
+    auto known =
+        func.getArgAttrOfType<IntegerAttr>(index, llm::kIndexBoundAttrName);
+    if (known && known.getInt() <= rows)
+      return;
+    func.setArgAttr(index, llm::kIndexBoundAttrName,
+                    builder.getI64IntegerAttr(rows));
+    auto name = dyn_cast<NameLoc>(gather.getLoc());
+    func.setArgAttr(index, llm::kIndexBoundByAttrName,
+                    builder.getStringAttr(name ? name.getName().getValue()
+                                               : StringRef("Gather")));
+  });
 }
 
 /// The names that nodes read, in `graph` and in the bodies of its If and

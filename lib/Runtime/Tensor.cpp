@@ -237,6 +237,13 @@ llvm::Expected<Signature> llmc::extractSignature(mlir::ModuleOp module,
                        type);
     if (!spec)
       return spec.takeError();
+    if (auto bound = func.getArgAttrOfType<mlir::IntegerAttr>(
+            i, mlir::llm::kIndexBoundAttrName)) {
+      spec->indexBound = bound.getInt();
+      if (auto by = func.getArgAttrOfType<mlir::StringAttr>(
+              i, mlir::llm::kIndexBoundByAttrName))
+        spec->boundBy = by.getValue().str();
+    }
     signature.inputs.push_back(std::move(*spec));
   }
   for (unsigned i = 0; i < func.getNumResults(); ++i) {

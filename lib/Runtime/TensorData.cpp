@@ -279,8 +279,13 @@ llvm::json::Value TensorSpec::toJSON() const {
   llvm::json::Array dims;
   for (int64_t dim : shape)
     dims.push_back(dim);
-  return llvm::json::Object{
+  llvm::json::Object object{
       {"name", name}, {"dtype", dtypeName(dtype)}, {"shape", std::move(dims)}};
+  if (indexBound) {
+    object["index_bound"] = indexBound;
+    object["index_bound_by"] = boundBy;
+  }
+  return object;
 }
 
 llvm::Expected<TensorSpec>
@@ -295,6 +300,10 @@ TensorSpec::fromJSON(const llvm::json::Value &value) {
   if (!name || !dtype || !dims)
     return makeError("a tensor spec lacks name, dtype or shape");
   spec.name = name->str();
+  if (auto bound = object->getInteger("index_bound"))
+    spec.indexBound = *bound;
+  if (auto by = object->getString("index_bound_by"))
+    spec.boundBy = by->str();
   auto parsed = dtypeFromName(*dtype);
   if (!parsed)
     return makeError("tensor '" + spec.name + "' has unknown dtype '" + *dtype +
@@ -378,6 +387,27 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
       return makeError("input '" + spec.name + "' has shape " +
                        shapeToString(tensor.shape) + ", the model expects " +
                        shapeToString(spec.shape));
+    bool integer = tensor.dtype == DType::i64 || tensor.dtype == DType::i32 ||
+                   tensor.dtype == DType::i16 || tensor.dtype == DType::i8;
+    if (spec.indexBound > 0 && integer)
+      for (int64_t i = 0, e = tensor.numElements(); i < e; ++i) {
+        double value = elementAsDouble(tensor, i);
+        if (value >= -spec.indexBound && value < spec.indexBound)
+          continue;
+        // The place of element i.
+        std::vector<int64_t> place(tensor.shape.size());
+        for (int64_t d = tensor.shape.size() - 1, rest = i; d >= 0; --d) {
+          place[d] = rest % tensor.shape[d];
+          rest /= tensor.shape[d];
+        }
+        return makeError("input '" + spec.name + "' holds " +
+                         llvm::Twine(static_cast<int64_t>(value)) + " at " +
+                         shapeToString(place) + ", outside [" +
+                         llvm::Twine(-spec.indexBound) + ", " +
+                         llvm::Twine(spec.indexBound) + "): it indexes the " +
+                         llvm::Twine(spec.indexBound) + " rows read by node '" +
+                         spec.boundBy + "'");
+      }
     bound.push_back(std::move(tensor));
     byName.erase(it);
   }

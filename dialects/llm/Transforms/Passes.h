@@ -18,6 +18,11 @@ constexpr llvm::StringLiteral kWeightsAttrName = "llm.weights";
 constexpr llvm::StringLiteral kWeightArgAttrName = "llm.weight";
 /// Argument/result attribute with the ONNX graph's tensor name.
 constexpr llvm::StringLiteral kNameAttrName = "llm.name";
+/// Argument attributes of an integer input that indexes a table (token ids
+/// into an embedding): the table's rows N (its values must lie in [-N, N))
+/// and the node that reads it.
+constexpr llvm::StringLiteral kIndexBoundAttrName = "llm.index_bound";
+constexpr llvm::StringLiteral kIndexBoundByAttrName = "llm.index_bound_by";
 /// Module attribute holding the target description (llm-set-target): a
 /// dictionary mirroring the JSON of targets/*.json.
 constexpr llvm::StringLiteral kTargetAttrName = "llm.target";

@@ -96,6 +96,10 @@ struct TensorSpec {
   std::string name;
   DType dtype = DType::f32;
   std::vector<int64_t> shape;
+  /// For an integer input that indexes a table: the table's rows N (its
+  /// values must lie in [-N, N)) and the node reading it; 0 otherwise.
+  int64_t indexBound = 0;
+  std::string boundBy;
   /// Bytes of a tensor of this spec.
   int64_t byteSize() const {
     int64_t bytes = dtypeSize(dtype);
