@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Mutation fuzzing of the ONNX importer (and optionally one target's
-compiler): every case is a seed model with 1 to 3 structural mutations,
-run through `llm-translate --import-onnx` (and, with --target, through
-`llm-compile` when it imports). Bad input must give exit 1 or 2 with an
-error line, never a crash, a timeout, an assertion or a stack dump.
+compiler and runner): every case is a seed model with 1 to 3 structural
+mutations, run through `llm-translate --import-onnx` (and, with --target,
+through `llm-compile` when it imports, and with --run through `llm-run`
+on the artifact with random inputs of its signature: integers in [0, 4),
+or in an index input's range, floats in [-2, 2)). Bad input must give exit
+1 or 2 with an error line, never a crash, a timeout, an assertion or a
+stack dump.
 
     /usr/bin/python3 scripts/fuzz_import.py SEED.onnx [SEED.onnx ...]
-        [--cases 300] [--seed 0] [--target host|ptx|hls|npu]
+        [--cases 300] [--seed 0] [--target host|ptx|hls|npu] [--run]
         [--keep DIR] [--tools build/bin]
 
 Mutations: an int or ints attribute set to an edge value (0, -1, 7,
@@ -14,8 +17,8 @@ Mutations: an int or ints attribute set to an edge value (0, -1, 7,
 input dropped or blanked, two inputs swapped, a graph input's dim or an
 initializer's dim changed, a bogus attribute added, the default opset
 changed (1 to 25). Prints one line per bad case (the case is kept in
---keep) and `fuzz-import: N cases, B bad, I imported, C compiled`; exits
-1 if a case was bad, 2 on bad usage.
+--keep) and `fuzz-import: N cases, B bad, I imported, C compiled, R ran`;
+exits 1 if a case was bad, 2 on bad usage. (ptx runs on the GPU emulator.)
 """
 import argparse
 import copy
@@ -110,16 +113,49 @@ def verdict(done):
     return None
 
 
+def random_inputs(artifact, folder, rng):
+    """--input flags for random arrays of the artifact's signature."""
+    import json
+
+    import numpy as np
+
+    with open(os.path.join(artifact, "manifest.json")) as f:
+        inputs = json.load(f)["signature"]["inputs"]
+    generator = np.random.default_rng(rng.randrange(2 ** 32))
+    flags = []
+    for spec in inputs:
+        shape, dtype = spec["shape"], spec["dtype"]
+        if dtype.startswith("f") or dtype == "bf16":
+            array = generator.uniform(-2, 2, shape).astype(np.float32)
+            if dtype in ("f16", "f64"):
+                array = array.astype({"f16": np.float16, "f64": np.float64}[dtype])
+        elif dtype == "i1":
+            array = generator.integers(0, 2, shape).astype(bool)
+        else:
+            high = spec.get("index_bound") or 4
+            array = generator.integers(0, high, shape).astype(
+                {"i64": np.int64, "i32": np.int32, "i16": np.int16, "i8": np.int8,
+                 "u8": np.uint8}[dtype])
+        path = os.path.join(folder, spec["name"].replace("/", "_") + ".npy")
+        np.save(path, array)
+        flags += ["--input", f"{spec['name']}={path}"]
+    return flags
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("seeds", nargs="+", help="seed ONNX models")
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target", choices=["host", "ptx", "hls", "npu"])
+    parser.add_argument("--run", action="store_true",
+                        help="run what compiles with random inputs (needs --target)")
     parser.add_argument("--keep", help="folder for the bad cases (default: none kept)")
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
+    if args.run and not args.target:
+        parser.error("--run needs --target")
     import onnx
 
     models = []
@@ -131,7 +167,7 @@ def main(argv=None):
             return 2
     rng = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix="fuzz-import-")
-    bad = imported = compiled = 0
+    bad = imported = compiled = ran = 0
     try:
         for case in range(args.cases):
             index = rng.randrange(len(models))
@@ -144,13 +180,24 @@ def main(argv=None):
                     f.write(model.SerializeToString())
             except Exception:  # noqa: BLE001 - a mutation protobuf refuses
                 continue
+            shutil.rmtree(os.path.join(work, "artifact"), ignore_errors=True)
             commands = [[os.path.join(args.tools, "llm-translate"), "--import-onnx", path,
                          "-o", os.devnull]]
             if args.target:
                 commands.append([os.path.join(args.tools, "llm-compile"), path, "--target",
                                  args.target, "-o", os.path.join(work, "artifact")] +
                                 (["--quant", "int8"] if args.target == "npu" else []))
-            for step, command in enumerate(commands):
+            for step, command in enumerate(commands + ([None] if args.run else [])):
+                if command is None:
+                    artifact = os.path.join(work, "artifact")
+                    inputs = os.path.join(work, "inputs")
+                    shutil.rmtree(inputs, ignore_errors=True)
+                    os.makedirs(inputs)
+                    command = [os.path.join(args.tools, "llm-run"), artifact, "--target",
+                               args.target, "--output-dir", os.path.join(work, "out")]
+                    command += random_inputs(artifact, inputs, rng)
+                    if args.target == "ptx":
+                        command.append("--emulate-gpu")
                 try:
                     done = subprocess.run(command, capture_output=True, text=True,
                                           errors="replace", timeout=args.timeout)
@@ -170,12 +217,14 @@ def main(argv=None):
                     break
                 if step == 0:
                     imported += 1
-                else:
+                elif step == 1:
                     compiled += 1
+                else:
+                    ran += 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz-import: {args.cases} cases, {bad} bad, {imported} imported, "
-          f"{compiled} compiled")
+          f"{compiled} compiled, {ran} ran")
     return 1 if bad else 0
 
 
