@@ -9010,8 +9010,7 @@ LogicalResult ONNXImporter::importScan() {
     int64_t rank = type.getRank() - (batched ? 1 : 0);
     if (rank < 1)
       return error("scan input " + Twine(k) +
-                   " is a scalar: it has no axis "
-                   "to scan");
+                   " is a scalar: it has no axis to scan");
     std::string what = "scan input " + std::to_string(k) + "'s axis";
     FailureOr<int64_t> axis = normalizeAxis((*inAxes)[k], rank, what);
     if (failed(axis))
@@ -9090,16 +9089,16 @@ LogicalResult ONNXImporter::importScan() {
         scans[k].push_back(scan.tensor);
       }
     }
-    for (int64_t i = 0; i < stateCount; ++i) {
-      if (!batched)
-        continue;
-      if (states[i].isSequence)
-        return error("state output " + Twine(i) + " is a sequence");
-      rowStates[i].push_back(states[i].tensor);
-    }
-    if (!batched)
-      for (const Item &item : states)
+    // The final states: the node's first results, or of opset 8 this row's.
+    for (auto [i, item] : llvm::enumerate(states)) {
+      if (!batched) {
         (void)setItemResult(item);
+      } else if (item.isSequence) {
+        return error("state output " + Twine(i) + " is a sequence");
+      } else {
+        rowStates[i].push_back(item.tensor);
+      }
+    }
     for (int64_t k = 0; k < scanOutputs; ++k) {
       if ((*outDirections)[k])
         std::reverse(scans[k].begin(), scans[k].end());
@@ -10427,7 +10426,12 @@ LogicalResult ONNXImporter::importPool() {
   // Tap k of window o holding position p keys k * inCount + p' (p' = p in
   // the storage order); the least key among the taps equal to the maximum
   // is the first such tap, and its remainder by inCount the position.
+  // Column-major strides: the first spatial dim varies fastest.
   ArrayRef<int64_t> dims = type.getShape().drop_front(2);
+  SmallVector<int64_t> rowStrides = computeStrides(dims),
+                       columnStrides(dims.size(), 1);
+  for (size_t d = 1; d < dims.size(); ++d)
+    columnStrides[d] = columnStrides[d - 1] * dims[d - 1];
   SmallVector<int64_t> keys(outCount * taps,
                             std::numeric_limits<int64_t>::max());
   for (int64_t o = 0; o < outCount; ++o)
@@ -10435,21 +10439,9 @@ LogicalResult ONNXImporter::importPool() {
       int64_t p = positions[o * taps + k];
       if (p < 0)
         continue;
-      int64_t place = p;
-      if (storageOrder == 1) {
-        // Row-major p to column-major: the first spatial dim varies fastest.
-        place = 0;
-        int64_t stride = 1, rest = p;
-        SmallVector<int64_t> index(dims.size());
-        for (int64_t d = dims.size() - 1; d >= 0; --d) {
-          index[d] = rest % dims[d];
-          rest /= dims[d];
-        }
-        for (auto [i, dim] : llvm::zip(index, dims)) {
-          place += i * stride;
-          stride *= dim;
-        }
-      }
+      int64_t place = storageOrder == 1
+                          ? linearize(delinearize(p, rowStrides), columnStrides)
+                          : p;
       keys[o * taps + k] = k * inCount + place;
     }
   Type i64 = builder.getI64Type();

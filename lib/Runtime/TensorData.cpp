@@ -355,6 +355,17 @@ llvm::Expected<Signature> Signature::fromJSON(const llvm::json::Value &value) {
   return signature;
 }
 
+/// The index of element `flat` of a row-major tensor of `shape`.
+static std::vector<int64_t> placeOf(const std::vector<int64_t> &shape,
+                                    int64_t flat) {
+  std::vector<int64_t> index(shape.size());
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    index[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return index;
+}
+
 llvm::Expected<std::vector<Tensor>>
 llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
   llvm::StringMap<size_t> byName;
@@ -387,23 +398,17 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
       return makeError("input '" + spec.name + "' has shape " +
                        shapeToString(tensor.shape) + ", the model expects " +
                        shapeToString(spec.shape));
-    bool integer = tensor.dtype == DType::i64 || tensor.dtype == DType::i32 ||
-                   tensor.dtype == DType::i16 || tensor.dtype == DType::i8;
-    if (spec.indexBound > 0 && integer)
+    // Only integer inputs carry a bound (the importer puts it on gather
+    // indices).
+    if (spec.indexBound > 0)
       for (int64_t i = 0, e = tensor.numElements(); i < e; ++i) {
         double value = elementAsDouble(tensor, i);
         if (value >= -spec.indexBound && value < spec.indexBound)
           continue;
-        // The place of element i.
-        std::vector<int64_t> place(tensor.shape.size());
-        for (int64_t d = tensor.shape.size() - 1, rest = i; d >= 0; --d) {
-          place[d] = rest % tensor.shape[d];
-          rest /= tensor.shape[d];
-        }
         return makeError("input '" + spec.name + "' holds " +
                          llvm::Twine(static_cast<int64_t>(value)) + " at " +
-                         shapeToString(place) + ", outside [" +
-                         llvm::Twine(-spec.indexBound) + ", " +
+                         shapeToString(placeOf(tensor.shape, i)) +
+                         ", outside [" + llvm::Twine(-spec.indexBound) + ", " +
                          llvm::Twine(spec.indexBound) + "): it indexes the " +
                          llvm::Twine(spec.indexBound) + " rows read by node '" +
                          spec.boundBy + "'");
@@ -535,19 +540,14 @@ std::optional<std::string> llmc::compareTensors(const Tensor &actual,
   }
   if (!bad)
     return std::nullopt;
-  std::vector<int64_t> index(actual.shape.size());
-  for (int64_t d = static_cast<int64_t>(actual.shape.size()) - 1, rest = worst;
-       d >= 0; --d) {
-    index[d] = rest % actual.shape[d];
-    rest /= actual.shape[d];
-  }
   double a = elementAsDouble(actual, worst),
          e = elementAsDouble(expected, worst);
   return llvm::formatv(
              "output '{0}': {1} of {2} elements differ; worst at {3}: "
              "got {4:g}, expected {5:g} (|diff| {6:e} > atol {7:e} + "
              "rtol {8:e} * |expected|)",
-             actual.name, bad, count, shapeToString(index), a, e,
+             actual.name, bad, count,
+             shapeToString(placeOf(actual.shape, worst)), a, e,
              std::fabs(a - e), atol, rtol)
       .str();
 }
