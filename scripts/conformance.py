@@ -71,6 +71,8 @@ FAMILIES = {
     "Ceil": [r"test_ceil(_example)?"],
     "Softmax": [r"test_softmax_\w+"],
     "LogSoftmax": [r"test_logsoftmax_\w+"],
+    "NegativeLogLikelihoodLoss": [r"test_nllloss_\w+"],
+    "SoftmaxCrossEntropyLoss": [r"test_sce_\w+"],
     "LayerNormalization": [r"test_layer_normalization_\w+"],
     "InstanceNormalization": [r"test_instancenorm_\w+"],
     "Gelu": [r"test_gelu_\w+"],

@@ -416,6 +416,11 @@ private:
   LogicalResult
   coercedTo2D(llvm::function_ref<LogicalResult(Value, int64_t)> along);
   LogicalResult importLogSoftmax();
+  Value logSoftmaxAlong(Value x, int64_t axis);
+  FailureOr<Value> negativeLogLikelihood(Value logProb, Value target,
+                                         Value weight);
+  LogicalResult importNegativeLogLikelihoodLoss();
+  LogicalResult importSoftmaxCrossEntropyLoss();
   LogicalResult importLayerNormalization();
   LogicalResult importGroupNormalization();
   LogicalResult importGelu();
@@ -498,6 +503,11 @@ private:
   Value rotated(Value x, Value cos, Value sin, bool interleaved);
   Value orNull(FailureOr<Value> value) {
     return succeeded(value) ? *value : Value();
+  }
+  FailureOr<Value> orFailure(Value value) {
+    if (!value)
+      return failure();
+    return value;
   }
   LogicalResult importSimplifiedLayerNormalization();
   LogicalResult importPRelu();
@@ -678,6 +688,16 @@ private:
   /// Sequence-typed names -> their tensors (known at import, as the loops
   /// that build sequences are unrolled).
   llvm::StringMap<SmallVector<Value>> sequences;
+  /// The class labels of each loss node (NegativeLogLikelihoodLoss,
+  /// SoftmaxCrossEntropyLoss), which boundIndexInputs binds like gather
+  /// indices: a label outside the classes would read a clamped one.
+  struct ClassTargets {
+    Value targets;
+    int64_t classes;
+    std::optional<int64_t> ignore;
+    std::string node;
+  };
+  SmallVector<ClassTargets> classTargets;
   /// Loop iterations unrolled so far, against kMaxUnrolledIterations.
   int64_t unrolledIterations = 0;
 
@@ -725,6 +745,8 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Ceil", {&I::importUnary<llm::CeilOp>, 1}},
       {"Softmax", {&I::importSoftmax, 13}},
       {"LogSoftmax", {&I::importLogSoftmax, 13}},
+      {"NegativeLogLikelihoodLoss", {&I::importNegativeLogLikelihoodLoss, 12}},
+      {"SoftmaxCrossEntropyLoss", {&I::importSoftmaxCrossEntropyLoss, 12}},
       {"LayerNormalization", {&I::importLayerNormalization, 17}},
       {"InstanceNormalization", {&I::importGroupNormalization, 6}},
       {"GroupNormalization", {&I::importGroupNormalization, 18}},
@@ -983,31 +1005,51 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
 /// an id out of range with an error line (llm.gather clamps it).
 void ONNXImporter::boundIndexInputs(func::FuncOp func) {
   Block &entry = func.getBody().front();
-  func.walk([&](llm::GatherOp gather) {
-    Value indices = gather.getIndices();
+  // Binds the graph input that `indices` is (through integer casts and
+  // reshapes, and for labels slices: a language model's loss reads
+  // labels[:, 1:]) to [-rows, rows), or to that and `ignore`; of several
+  // bounds the tightest holds, and `ignore` only where every reader skips
+  // that same value.
+  auto bind = [&](Value indices, int64_t rows, StringRef by,
+                  std::optional<int64_t> ignore, bool labels) {
     while (Operation *def = indices.getDefiningOp()) {
-      if (!isa<llm::CastOp, llm::ReshapeOp>(def) ||
+      if (!(isa<llm::CastOp, llm::ReshapeOp>(def) ||
+            (labels && isa<llm::SliceOp>(def))) ||
           !isa<IntegerType>(cast<RankedTensorType>(def->getOperand(0).getType())
                                 .getElementType()))
         break;
       indices = def->getOperand(0);
     }
     auto arg = dyn_cast<BlockArgument>(indices);
-    int64_t rows = gather.getData().getType().getDimSize(gather.getAxis());
     if (!arg || arg.getOwner() != &entry || ShapedType::isDynamic(rows))
       return;
     unsigned index = arg.getArgNumber();
     auto known =
         func.getArgAttrOfType<IntegerAttr>(index, llm::kIndexBoundAttrName);
+    auto knownIgnore =
+        func.getArgAttrOfType<IntegerAttr>(index, llm::kIndexIgnoreAttrName);
+    if (known && (!ignore || !knownIgnore || knownIgnore.getInt() != *ignore))
+      func.removeArgAttr(index, llm::kIndexIgnoreAttrName);
     if (known && known.getInt() <= rows)
       return;
     func.setArgAttr(index, llm::kIndexBoundAttrName,
                     builder.getI64IntegerAttr(rows));
-    auto name = dyn_cast<NameLoc>(gather.getLoc());
     func.setArgAttr(index, llm::kIndexBoundByAttrName,
-                    builder.getStringAttr(name ? name.getName().getValue()
-                                               : StringRef("Gather")));
+                    builder.getStringAttr(by));
+    if (ignore && !known)
+      func.setArgAttr(index, llm::kIndexIgnoreAttrName,
+                      builder.getI64IntegerAttr(*ignore));
+  };
+  func.walk([&](llm::GatherOp gather) {
+    auto name = dyn_cast<NameLoc>(gather.getLoc());
+    bind(gather.getIndices(),
+         gather.getData().getType().getDimSize(gather.getAxis()),
+         name ? name.getName().getValue() : StringRef("Gather"), std::nullopt,
+         /*labels=*/false);
   });
+  for (const ClassTargets &targets : classTargets)
+    bind(targets.targets, targets.classes, targets.node, targets.ignore,
+         /*labels=*/true);
 }
 
 /// The names that nodes read, in `graph` and in the bodies of its If and
@@ -5394,10 +5436,150 @@ LogicalResult ONNXImporter::importSoftmax() {
 }
 
 LogicalResult ONNXImporter::importLogSoftmax() {
-  if (failed(importSoftmax()))
+  if (failed(requireInputs(1)))
     return failure();
-  Value softmax = results.pop_back_val();
-  return setResult(create<llm::LogOp>(softmax, {}, softmax.getType()));
+  return coercedTo2D([&](Value x, int64_t axis) {
+    Value result = logSoftmaxAlong(x, axis);
+    return result ? setResult(result) : failure();
+  });
+}
+
+/// log(softmax(x)) along `axis` as (x - max) - log(sum(exp(x - max))), as
+/// torch's log_softmax computes it: a probability below the float range
+/// (a logit more than about 104 under the row's maximum in f32) stays a
+/// finite log-probability instead of log(0) = -inf.
+Value ONNXImporter::logSoftmaxAlong(Value x, int64_t axis) {
+  Value shifted =
+      emit<llm::SubOp>({x, reduce<llm::ReduceMaxOp>(x, {axis}, true)});
+  Value logSum = emit<llm::LogOp>(
+      reduce<llm::ReduceSumOp>(emit<llm::ExpOp>(shifted), {axis}, true));
+  return emit<llm::SubOp>({shifted, logSum});
+}
+
+/// NegativeLogLikelihoodLoss's arithmetic, as onnx.reference computes it:
+/// loss = -logProb[n, target[n, d...], d...] times weight[target] (1
+/// without weights), 0 where the target is `ignore_index`; `reduction`
+/// none keeps it [N, d...], sum adds it up, mean divides the sum by the
+/// sum of the weights that counted (without weights: of the targets that
+/// counted).
+FailureOr<Value>
+ONNXImporter::negativeLogLikelihood(Value logProb, Value target, Value weight) {
+  RankedTensorType type = typeOf(logProb);
+  Type element = type.getElementType();
+  if (type.getRank() < 2 || !type.hasStaticShape() || !isa<FloatType>(element))
+    return error("expects a float input [N, C, ...] of static shape");
+  SmallVector<int64_t> targetShape(type.getShape());
+  targetShape.erase(targetShape.begin() + 1);
+  RankedTensorType targetType = typeOf(target);
+  if (!isa<IntegerType>(targetType.getElementType()) ||
+      targetType.getShape() != ArrayRef<int64_t>(targetShape))
+    return error(
+        "expects integer targets of shape " + shapeString(targetShape) +
+        " (the input's " + shapeString(type.getShape()) +
+        " without its class axis 1), got " +
+        shapeString(targetType.getShape()) +
+        (isa<IntegerType>(targetType.getElementType()) ? "" : " of floats"));
+  int64_t classes = type.getDimSize(1);
+  if (weight && (typeOf(weight).getShape() != ArrayRef<int64_t>{classes} ||
+                 typeOf(weight).getElementType() != element))
+    return error("expects weights of shape [" + Twine(classes) +
+                 "] (one per class) in the input's type, got " +
+                 shapeString(typeOf(weight).getShape()));
+  std::string reduction = getString("reduction", "mean");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    return error("unknown reduction '" + reduction + "'");
+
+  Type i64 = builder.getI64Type();
+  FailureOr<Value> wide = castTo(target, i64);
+  if (failed(wide))
+    return failure();
+  Value index = *wide;
+  // Where the target is ignore_index (often out of [0, C), e.g. -100), read
+  // class 0 instead and drop the term.
+  Value kept;
+  std::optional<int64_t> ignoreIndex;
+  if (const onnx::AttributeProto *ignore = findAttr("ignore_index")) {
+    ignoreIndex = ignore->i();
+    kept = emit<llm::NotOp>(
+        emit<llm::EqualOp>({index, scalarOf(i64, *ignoreIndex)}));
+    index = emit<llm::WhereOp>({kept, index, scalarOf(i64, 0)});
+  }
+  classTargets.push_back({target, classes, ignoreIndex,
+                          cast<NameLoc>(nodeLoc).getName().getValue().str()});
+  SmallVector<int64_t> columnShape(targetShape);
+  columnShape.insert(columnShape.begin() + 1, 1);
+  FailureOr<Value> column =
+      index ? reshape(index, columnShape) : FailureOr<Value>(failure());
+  FailureOr<Value> flatData = reshape(logProb, {type.getNumElements()});
+  if (failed(column) || failed(flatData))
+    return failure();
+  Value places = elementTargets(*column, type.getShape(), /*axis=*/1);
+  FailureOr<Value> picked =
+      places ? create<llm::GatherOp>(
+                   {*flatData, places},
+                   {namedAttr("axis", builder.getI64IntegerAttr(0))})
+             : FailureOr<Value>(failure());
+  FailureOr<Value> pickedRows = succeeded(picked)
+                                    ? reshape(*picked, targetShape)
+                                    : FailureOr<Value>(failure());
+  if (failed(pickedRows))
+    return failure();
+  Value loss = emit<llm::NegOp>(*pickedRows);
+  Value zero = scalarOf(element, 0);
+  if (kept)
+    loss = emit<llm::WhereOp>({kept, loss, zero});
+  // Each term's weight, where it is not 1.
+  Value weights;
+  if (weight) {
+    weights = orNull(create<llm::GatherOp>(
+        {weight, index}, {namedAttr("axis", builder.getI64IntegerAttr(0))}));
+    if (kept)
+      weights = emit<llm::WhereOp>({kept, weights, zero});
+    loss = emit<llm::MulOp>({loss, weights});
+  } else if (kept) {
+    weights = emit<llm::WhereOp>({kept, scalarOf(element, 1), zero});
+  }
+  if (!loss)
+    return failure();
+  if (reduction == "none")
+    return loss;
+  SmallVector<int64_t> all =
+      llvm::to_vector(llvm::seq<int64_t>(0, targetShape.size()));
+  Value total = reduce<llm::ReduceSumOp>(loss, all, /*keepdims=*/false);
+  if (reduction == "sum")
+    return orFailure(total);
+  Value count = weights ? reduce<llm::ReduceSumOp>(weights, all, false)
+                        : scalarOf(element, typeOf(loss).getNumElements());
+  return orFailure(emit<llm::DivOp>({total, count}));
+}
+
+/// NegativeLogLikelihoodLoss(input [N, C, d...] of log-probabilities,
+/// target [N, d...], weight [C]?): see negativeLogLikelihood.
+LogicalResult ONNXImporter::importNegativeLogLikelihoodLoss() {
+  if (failed(requireInputs(2)))
+    return failure();
+  return setResult(negativeLogLikelihood(input(0), input(1), input(2)));
+}
+
+/// SoftmaxCrossEntropyLoss(scores [N, C, d...], labels [N, d...],
+/// weights [C]?): the negative log-likelihood of log_softmax(scores) along
+/// the class axis, and those log-probabilities as the optional second
+/// output. This is how torch exports `F.cross_entropy` (a language model's
+/// loss, with ignore_index -100 on padding) from opset 12 on.
+LogicalResult ONNXImporter::importSoftmaxCrossEntropyLoss() {
+  if (failed(requireInputs(2)))
+    return failure();
+  Value scores = input(0);
+  if (typeOf(scores).getRank() < 2)
+    return error("expects scores [N, C, ...] of rank 2 or more");
+  Value logProb = logSoftmaxAlong(scores, 1);
+  if (!logProb)
+    return failure();
+  if (failed(setResult(negativeLogLikelihood(logProb, input(1), input(2)))))
+    return failure();
+  if (node->output_size() > 1)
+    results.push_back(logProb);
+  return success();
 }
 
 /// InstanceNormalization and GroupNormalization: x [N, C, ...] normalized

@@ -243,6 +243,9 @@ llvm::Expected<Signature> llmc::extractSignature(mlir::ModuleOp module,
       if (auto by = func.getArgAttrOfType<mlir::StringAttr>(
               i, mlir::llm::kIndexBoundByAttrName))
         spec->boundBy = by.getValue().str();
+      if (auto ignore = func.getArgAttrOfType<mlir::IntegerAttr>(
+              i, mlir::llm::kIndexIgnoreAttrName))
+        spec->indexIgnore = ignore.getInt();
     }
     signature.inputs.push_back(std::move(*spec));
   }

@@ -284,6 +284,8 @@ llvm::json::Value TensorSpec::toJSON() const {
   if (indexBound) {
     object["index_bound"] = indexBound;
     object["index_bound_by"] = boundBy;
+    if (indexIgnore)
+      object["index_ignore"] = *indexIgnore;
   }
   return object;
 }
@@ -304,6 +306,8 @@ TensorSpec::fromJSON(const llvm::json::Value &value) {
     spec.indexBound = *bound;
   if (auto by = object->getString("index_bound_by"))
     spec.boundBy = by->str();
+  if (auto ignore = object->getInteger("index_ignore"))
+    spec.indexIgnore = *ignore;
   auto parsed = dtypeFromName(*dtype);
   if (!parsed)
     return makeError("tensor '" + spec.name + "' has unknown dtype '" + *dtype +
@@ -403,15 +407,20 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
     if (spec.indexBound > 0)
       for (int64_t i = 0, e = tensor.numElements(); i < e; ++i) {
         double value = elementAsDouble(tensor, i);
-        if (value >= -spec.indexBound && value < spec.indexBound)
+        if ((value >= -spec.indexBound && value < spec.indexBound) ||
+            (spec.indexIgnore && value == *spec.indexIgnore))
           continue;
+        std::string ignored =
+            spec.indexIgnore
+                ? " and is not the ignored " + std::to_string(*spec.indexIgnore)
+                : "";
         return makeError("input '" + spec.name + "' holds " +
                          llvm::Twine(static_cast<int64_t>(value)) + " at " +
                          shapeToString(placeOf(tensor.shape, i)) +
                          ", outside [" + llvm::Twine(-spec.indexBound) + ", " +
-                         llvm::Twine(spec.indexBound) + "): it indexes the " +
-                         llvm::Twine(spec.indexBound) + " rows read by node '" +
-                         spec.boundBy + "'");
+                         llvm::Twine(spec.indexBound) + ")" + ignored +
+                         ": it indexes the " + llvm::Twine(spec.indexBound) +
+                         " rows read by node '" + spec.boundBy + "'");
       }
     bound.push_back(std::move(tensor));
     byName.erase(it);

@@ -805,6 +805,45 @@ def gpt2_cls_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]
 
 
 # --------------------------------------------------------------------------
+# GPT-2 scored as Hugging Face's GPT2LMHeadModel(labels=...) scores it, for
+# perplexity: the logits of each position against the next token, label
+# -100 ignored (padding): the mean cross-entropy (F.cross_entropy:
+# SoftmaxCrossEntropyLoss at opset 12 and later) and each token's negative
+# log-likelihood ([B, S - 1], reduction "none").
+# --------------------------------------------------------------------------
+IGNORE_INDEX = -100
+
+
+class GPT2WithLoss(GPT2):
+    def forward(self, input_ids, labels):
+        logits = super().forward(input_ids)
+        shift_logits = logits[:, :-1, :].contiguous()
+        shift_labels = labels[:, 1:].contiguous()
+        loss = F.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)),
+                               shift_labels.view(-1), ignore_index=IGNORE_INDEX)
+        # Classes on axis 1 ([B, V, S - 1]: SoftmaxCrossEntropyLoss's NCd1
+        # form). torch 1.13 exports nll_loss(log_softmax(x).transpose(1, 2))
+        # as one SoftmaxCrossEntropyLoss of the untransposed, unsliced
+        # logits, which is wrong (llmc says the labels' shape does not fit).
+        token_nll = F.cross_entropy(shift_logits.transpose(1, 2), shift_labels,
+                                    ignore_index=IGNORE_INDEX, reduction="none")
+        return logits, loss, token_nll
+
+
+def build_gpt2_loss(args) -> nn.Module:
+    model = GPT2WithLoss(GPT2Config())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def gpt2_loss_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = gpt2_inputs(args, generator)["input_ids"]
+    # Labels are the ids, -100 where padding_mask pads (the ends of rows 1..).
+    labels = ids.masked_fill(padding_mask(args, left=False) == 0, IGNORE_INDEX)
+    return {"input_ids": ids, "labels": labels}
+
+
+# --------------------------------------------------------------------------
 # A sentence-embedding model over the BERT encoder, as sentence-transformers
 # exports them: mean pooling over the unpadded tokens, then F.normalize
 # (ReduceL2, Clip, Div).
@@ -1888,6 +1927,15 @@ MODELS: Dict[str, ModelSpec] = {
     ),
     "llama": ids_lm(build_llama, llama_inputs),
     "mixtral": ids_lm(build_mixtral, llama_inputs),
+    "gpt2-loss": ModelSpec(
+        build=build_gpt2_loss,
+        make_inputs=gpt2_loss_inputs,
+        output_names=["logits", "loss", "token_nll"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "labels": {0: "batch", 1: "sequence"},
+                      "logits": {0: "batch", 1: "sequence"},
+                      "token_nll": {0: "batch"}},
+    ),
 }
 
 

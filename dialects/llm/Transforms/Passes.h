@@ -20,9 +20,12 @@ constexpr llvm::StringLiteral kWeightArgAttrName = "llm.weight";
 constexpr llvm::StringLiteral kNameAttrName = "llm.name";
 /// Argument attributes of an integer input that indexes a table (token ids
 /// into an embedding): the table's rows N (its values must lie in [-N, N))
-/// and the node that reads it.
+/// and the node that reads it; and a value allowed besides them, where the
+/// reader skips it (a loss's ignore_index, such as the -100 of padding
+/// labels).
 constexpr llvm::StringLiteral kIndexBoundAttrName = "llm.index_bound";
 constexpr llvm::StringLiteral kIndexBoundByAttrName = "llm.index_bound_by";
+constexpr llvm::StringLiteral kIndexIgnoreAttrName = "llm.index_ignore";
 /// Module attribute holding the target description (llm-set-target): a
 /// dictionary mirroring the JSON of targets/*.json.
 constexpr llvm::StringLiteral kTargetAttrName = "llm.target";

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,9 @@ struct TensorSpec {
   /// values must lie in [-N, N)) and the node reading it; 0 otherwise.
   int64_t indexBound = 0;
   std::string boundBy;
+  /// A value allowed outside the bound, which the reader skips (a loss's
+  /// ignore_index).
+  std::optional<int64_t> indexIgnore;
   /// Bytes of a tensor of this spec.
   int64_t byteSize() const {
     int64_t bytes = dtypeSize(dtype);
