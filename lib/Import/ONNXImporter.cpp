@@ -262,6 +262,7 @@ private:
 
   // Graph level.
   LogicalResult checkOpset(const onnx::ModelProto &model);
+  LogicalResult checkSingleAssignment(const onnx::GraphProto &graph);
   LogicalResult upgradeOpset(onnx::ModelProto &model);
   LogicalResult importInitializers(onnx::GraphProto &graph);
   LogicalResult importInputs(const onnx::GraphProto &graph,
@@ -925,6 +926,7 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
   // Local functions are inlined before an upgrade: their nodes are of the
   // model's opset, and ONNX's converter keeps no functions.
   if (failed(checkOpset(model)) || failed(inlineFunctions(model)) ||
+      failed(checkSingleAssignment(model.graph())) ||
       failed(upgradeOpset(model)))
     return nullptr;
   onnx::GraphProto &graph = *model.mutable_graph();
@@ -1284,6 +1286,32 @@ LogicalResult ONNXImporter::checkOpset(const onnx::ModelProto &model) {
                  Twine(kMinUpgradedOpset) + " to " + Twine(kMaxOpset) +
                  "; those below " + Twine(kMinOpset) + " are upgraded to " +
                  Twine(kMinOpset) + ")");
+  return success();
+}
+
+/// ONNX graphs assign each name once (ONNX's checker requires it): a node
+/// output that reuses the name of a graph input, an initializer or an
+/// earlier node's output would replace that value for the nodes after it.
+LogicalResult
+ONNXImporter::checkSingleAssignment(const onnx::GraphProto &graph) {
+  llvm::StringMap<std::string> definedBy;
+  for (const onnx::ValueInfoProto &input : graph.input())
+    definedBy.try_emplace(input.name(), "a graph input");
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    definedBy.try_emplace(tensor.name(), "an initializer");
+  for (auto [index, node] : llvm::enumerate(graph.node()))
+    for (const std::string &output : node.output()) {
+      if (output.empty())
+        continue;
+      std::string label = nodeLabel(node, index);
+      auto [it, inserted] =
+          definedBy.try_emplace(output, "node '" + label + "'");
+      if (!inserted)
+        return error("node '" + label + "' (" + node.op_type() + ", opset " +
+                     Twine(opset) + "): output '" + output +
+                     "' is already defined by " + it->second +
+                     " (an ONNX graph assigns each name once)");
+    }
   return success();
 }
 
