@@ -21,6 +21,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -113,11 +114,18 @@ llvm::Error compileForHost(mlir::MLIRContext &context, mlir::ModuleOp module,
   return llvm::Error::success();
 }
 
-/// Upper bounds of integer inputs that index an embedding table: the table
-/// size of every gather whose indices derive from the input through
+/// Upper bounds of integer inputs that index an embedding table: the
+/// importer's `llm.index_bound` (which also bounds a loss's labels), and the
+/// table size of every gather whose indices derive from the input through
 /// shape-only ops.
 int64_t indexBound(mlir::ModuleOp module, mlir::BlockArgument input) {
   int64_t bound = 0;
+  // The importer's bound (a loss's labels: their classes).
+  if (auto func =
+          llvm::dyn_cast<mlir::func::FuncOp>(input.getOwner()->getParentOp()))
+    if (auto marked = func.getArgAttrOfType<mlir::IntegerAttr>(
+            input.getArgNumber(), mlir::llm::kIndexBoundAttrName))
+      bound = marked.getInt();
   module.walk([&](mlir::llm::GatherOp gather) {
     mlir::Value indices = gather.getIndices();
     while (mlir::Operation *def = indices.getDefiningOp()) {
@@ -362,12 +370,31 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
   // What the quantized outputs are compared with: the unquantized model's
   // outputs, in its float type ("fp32" for most, "fp16" for fp16 models).
   std::string reference;
+  // Each one-element float output (a loss), averaged over the samples.
+  struct Scalar {
+    std::string name;
+    double actual = 0, expected = 0;
+    int64_t samples = 0;
+  };
+  std::vector<Scalar> scalars;
   for (auto [actualSample, expectedSample] : llvm::zip(actual, expected))
-    for (auto [a, e] : llvm::zip(actualSample, expectedSample)) {
+    for (auto [index, pair] :
+         llvm::enumerate(llvm::zip(actualSample, expectedSample))) {
+      auto &[a, e] = pair;
       if ((a.dtype != DType::f32 && a.dtype != DType::f64 &&
            a.dtype != DType::f16 && a.dtype != DType::bf16) ||
           a.dtype != e.dtype || a.shape != e.shape)
         continue;
+      if (a.numElements() == 1) {
+        if (scalars.size() <= index)
+          scalars.resize(index + 1);
+        Scalar &scalar = scalars[index];
+        scalar.name =
+            a.name.empty() ? "output " + std::to_string(index) : a.name;
+        scalar.actual += elementAsDouble(a, 0);
+        scalar.expected += elementAsDouble(e, 0);
+        ++scalar.samples;
+      }
       if (reference.empty())
         reference = e.dtype == DType::f16    ? "fp16"
                     : e.dtype == DType::bf16 ? "bf16"
@@ -415,7 +442,39 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
     result["top1_agreement"] = static_cast<double>(agreeing) / rows;
   else
     result["top1_agreement"] = nullptr;
+  llvm::json::Array scalarOutputs;
+  for (const Scalar &scalar : scalars)
+    if (scalar.samples)
+      scalarOutputs.push_back(
+          llvm::json::Object{{"name", scalar.name},
+                             {"value", scalar.actual / scalar.samples},
+                             {"reference", scalar.expected / scalar.samples}});
+  if (!scalarOutputs.empty())
+    result["scalar_outputs"] = std::move(scalarOutputs);
   return result;
+}
+
+std::string llmc::describeScalarOutputs(const llvm::json::Object &accuracy,
+                                        llvm::StringRef prefix) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  const llvm::json::Array *scalars = accuracy.getArray("scalar_outputs");
+  llvm::StringRef reference = accuracy.getString("reference").value_or("fp32");
+  for (const llvm::json::Value &entry :
+       scalars ? *scalars : llvm::json::Array()) {
+    const llvm::json::Object *scalar = entry.getAsObject();
+    if (!scalar)
+      continue;
+    double value = scalar->getNumber("value").value_or(NAN);
+    double expected = scalar->getNumber("reference").value_or(NAN);
+    os << prefix << scalar->getString("name").value_or("output") << " "
+       << llvm::format("%.6g vs %.6g ", value, expected) << reference;
+    if (expected != 0)
+      os << llvm::format(" (%+.3f%%)",
+                         100.0 * (value - expected) / std::fabs(expected));
+    os << "\n";
+  }
+  return text;
 }
 
 //===----------------------------------------------------------------------===//

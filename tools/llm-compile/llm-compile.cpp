@@ -180,6 +180,7 @@ int main(int argc, char **argv) {
                       quant, number("cosine"), number("max_abs_error"),
                       number("mean_abs_error"), number("top1_agreement"),
                       measured->getString("reference").value_or("fp32"));
+    outs() << llmc::describeScalarOutputs(*measured, "quant " + quant + ": ");
   }
   if (const json::Object *npu = report.getObject("targets")->getObject("npu"))
     if (const json::Object *sim = npu->getObject("simulated"))

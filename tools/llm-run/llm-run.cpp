@@ -309,6 +309,8 @@ int main(int argc, char **argv) {
                       kTool, quant, number("cosine"), number("max_abs_error"),
                       number("mean_abs_error"), number("top1_agreement"),
                       measured->getString("reference").value_or("fp32"));
+    errs() << llmc::describeScalarOutputs(
+        *measured, (Twine(kTool) + ": quant " + quant + ": ").str());
     accuracy = std::move(*measured);
   }
 
