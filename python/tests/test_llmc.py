@@ -215,13 +215,16 @@ def test_npu_matches_host_int8(reference, tmp_path):
 def test_ptx_on_the_gpu_emulator(reference, tmp_path):
     """The ptx target without a GPU: its kernels run on the GPU emulator and
     match torch within bf16 tolerance, from the model and from its saved
-    artifact; stats() counts the tensor-core instructions."""
+    artifact; stats() counts the tensor-core instructions and each kernel's
+    launches (the second layer launches the first layer's kernels)."""
     ids, logits = reference
     ptx = llmc.compile(MODEL, target="ptx")
     outputs = ptx.run({"input_ids": ids}, emulate_gpu=True)
     np.testing.assert_allclose(outputs["logits"], logits, rtol=5e-2, atol=5e-2)
     stats = ptx.stats()
-    assert stats["mma_sync"] > 0 and stats["launches"] == len(stats["kernels"])
+    assert stats["mma_sync"] > 0
+    assert stats["launches"] == sum(k["launches"] for k in stats["kernels"])
+    assert len(stats["kernels"]) < stats["launches"]
     ptx.save(str(tmp_path / "art"))
     loaded = llmc.load(str(tmp_path / "art"))
     np.testing.assert_array_equal(
