@@ -373,6 +373,7 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     mlir::PassManager graph(&context);
     buildGraphPipeline(graph, options.fuse, /*remarks=*/false,
                        /*kMajorWeights=*/model->targetName == "ptx");
+    addProgress(graph, "graph pipeline");
     if (auto error = captureDiagnostics(
             context, [&] { return graph.run(*module); },
             "the graph pipeline failed"))
@@ -413,9 +414,11 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   if (options.target == "npu")
     if (auto error = model->partitionNPU(*module, options))
       return std::move(error);
-  auto lower = [&](llvm::function_ref<void(mlir::OpPassManager &)> build) {
+  auto lower = [&](llvm::function_ref<void(mlir::OpPassManager &)> build,
+                   StringRef stage) {
     mlir::PassManager lowering(&context);
     build(lowering);
+    addProgress(lowering, stage);
     return captureDiagnostics(
         context, [&] { return lowering.run(*module); },
         "the " + model->targetName + " pipeline failed");
@@ -466,20 +469,24 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
       }
     }
     // The kernels at the gpu-dialect level are kept for the GPU emulator.
-    if (auto error = lower([&](mlir::OpPassManager &pm) {
-          buildPTXKernelPipeline(pm, ptxOptions);
-        }))
+    if (auto error = lower(
+            [&](mlir::OpPassManager &pm) {
+              buildPTXKernelPipeline(pm, ptxOptions);
+            },
+            "ptx kernels"))
       return std::move(error);
     model->gpuKernels = mlir::ModuleOp::create(module->getLoc());
     for (auto kernels : module->getOps<mlir::gpu::GPUModuleOp>())
       model->gpuKernels->push_back(kernels->clone());
-    if (auto error = lower([&](mlir::OpPassManager &pm) {
-          buildPTXCodegenPipeline(pm, ptxOptions);
-        }))
+    if (auto error = lower(
+            [&](mlir::OpPassManager &pm) {
+              buildPTXCodegenPipeline(pm, ptxOptions);
+            },
+            "ptx codegen"))
       return std::move(error);
-  } else if (auto error = lower([](mlir::OpPassManager &pm) {
-               buildHostLoweringPipeline(pm);
-             })) {
+  } else if (auto error = lower(
+                 [](mlir::OpPassManager &pm) { buildHostLoweringPipeline(pm); },
+                 "host lowering")) {
     return std::move(error);
   }
   model->lowered = std::move(module);
@@ -939,4 +946,44 @@ int llmc::reportToolError(StringRef tool, llvm::Error error) {
 void llmc::reportProgress(StringRef tool, const llvm::Twine &message) {
   if (llvm::errs().is_displayed())
     llvm::errs() << "[" << tool << "] " << message << "\n";
+}
+
+namespace {
+/// addProgress' status line: the top-level pass that starts, over the
+/// previous one (carriage return, erase to the end of the line).
+struct ProgressInstrumentation : mlir::PassInstrumentation {
+  ProgressInstrumentation(std::string stage, unsigned total)
+      : stage(std::move(stage)), total(total) {}
+  static bool topLevel(mlir::Operation *op) {
+    return llvm::isa<mlir::ModuleOp>(op) && !op->getParentOp();
+  }
+  void runBeforePass(mlir::Pass *pass, mlir::Operation *op) override {
+    if (!topLevel(op))
+      return;
+    StringRef name = pass->getArgument();
+    llvm::errs() << "\r[llmc] " << stage << " " << ++started << "/" << total
+                 << ": " << (name.empty() ? "nested passes" : name) << "\x1b[K";
+    llvm::errs().flush();
+  }
+  void runAfterPass(mlir::Pass *pass, mlir::Operation *op) override {
+    if (topLevel(op) && started == total)
+      end();
+  }
+  void runAfterPassFailed(mlir::Pass *pass, mlir::Operation *op) override {
+    if (topLevel(op))
+      end();
+  }
+  void end() { llvm::errs() << "\r\x1b[K"; }
+  std::string stage;
+  unsigned total;
+  unsigned started = 0;
+};
+} // namespace
+
+void llmc::addProgress(mlir::PassManager &pm, StringRef stage) {
+  if (!llvm::errs().is_displayed())
+    return;
+  unsigned total = llvm::size(pm.getPasses());
+  pm.addInstrumentation(
+      std::make_unique<ProgressInstrumentation>(stage.str(), total));
 }

@@ -50,6 +50,7 @@ CompiledModel::compileHLS(std::unique_ptr<CompiledModel> model,
 
   mlir::PassManager lowering(&context);
   buildHLSLoweringPipeline(lowering, descName);
+  addProgress(lowering, "hls lowering");
   if (auto error = captureDiagnostics(
           context, [&] { return lowering.run(*module); },
           "the HLS pipeline failed"))

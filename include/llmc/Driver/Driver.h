@@ -25,6 +25,10 @@
 #include <string>
 #include <vector>
 
+namespace mlir {
+class PassManager;
+} // namespace mlir
+
 namespace llmc {
 
 class HostExecutable;
@@ -240,6 +244,11 @@ bool parseToolOptions(int argc, char **argv, llvm::StringRef overview,
 int reportToolError(llvm::StringRef tool, llvm::Error error);
 /// Prints a progress line on stderr when it is a terminal.
 void reportProgress(llvm::StringRef tool, const llvm::Twine &message);
+/// When stderr is a terminal, shows which of `pm`'s top-level passes runs,
+/// as one status line rewritten in place ("[llmc] ptx kernels 1/20:
+/// convert-llm-to-gpu"), erased when the pipeline ends or fails. Call after
+/// the pipeline is built.
+void addProgress(mlir::PassManager &pm, llvm::StringRef stage);
 } // namespace llmc
 
 #endif // LLMC_DRIVER_DRIVER_H
