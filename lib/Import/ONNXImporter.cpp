@@ -412,6 +412,7 @@ private:
   FailureOr<std::pair<int64_t, int64_t>> staticAxis(Value value, int64_t axis);
   Value positionsAlong(int64_t rank, int64_t axis, int64_t n);
   LogicalResult importPow();
+  LogicalResult importBitwise();
   LogicalResult importMod();
   LogicalResult importSoftmax();
   LogicalResult
@@ -729,6 +730,10 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"Or", {&I::importBinary<llm::OrOp>, 1}},
       {"Xor", {&I::importBinary<llm::XorOp>, 1}},
       {"Not", {&I::importUnary<llm::NotOp>, 1}},
+      {"BitwiseAnd", {&I::importBitwise, 18}},
+      {"BitwiseOr", {&I::importBitwise, 18}},
+      {"BitwiseXor", {&I::importBitwise, 18}},
+      {"BitwiseNot", {&I::importBitwise, 18}},
       {"Where", {&I::importWhere, 1}},
       {"Exp", {&I::importUnary<llm::ExpOp>, 1}},
       {"Log", {&I::importUnary<llm::LogOp>, 1}},
@@ -1883,6 +1888,10 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
   // Ops that move uint8 data keep it uint8 (the bytes are read as 0..255
   // downstream: Cast, DequantizeLinear, the integer matmuls), and FP8 data
   // FP8.
+  // Bitwise ops keep their operands' type, uint8 included.
+  if (defaultDomain && StringRef(opType).starts_with("Bitwise") &&
+      inputIn(unsignedNames, 0))
+    markOutput(unsignedNames, 0);
   for (llvm::StringSet<> *names : {&unsignedNames, &e4m3Names})
     if (defaultDomain && movesData.contains(opType) && inputIn(*names, 0) &&
         (opType != "Concat" ||
@@ -2598,6 +2607,30 @@ template <typename OpTy> LogicalResult ONNXImporter::importVariadic() {
     result = *next;
   }
   return setResult(result);
+}
+
+/// BitwiseAnd, BitwiseOr, BitwiseXor and BitwiseNot (opset 18) of integer
+/// tensors: llm's logical ops, bitwise on integers wider than i1. A uint8
+/// result stays uint8 (see importNode).
+LogicalResult ONNXImporter::importBitwise() {
+  StringRef opType = node->op_type();
+  bool unary = opType == "BitwiseNot";
+  if (failed(requireInputs(unary ? 1 : 2)))
+    return failure();
+  for (unsigned i = 0; i < (unary ? 1u : 2u); ++i) {
+    Type element = typeOf(input(i)).getElementType();
+    if (!isa<IntegerType>(element) || element.isInteger(1))
+      return error(opType + " expects integer tensors");
+  }
+  if (unary)
+    return setResult(emit<llm::NotOp>(input(0)));
+  if (typeOf(input(0)).getElementType() != typeOf(input(1)).getElementType())
+    return error(opType + " expects two tensors of one integer type");
+  Value result = opType == "BitwiseAnd" ? emit<llm::AndOp>({input(0), input(1)})
+                 : opType == "BitwiseOr"
+                     ? emit<llm::OrOp>({input(0), input(1)})
+                     : emit<llm::XorOp>({input(0), input(1)});
+  return result ? setResult(result) : failure();
 }
 
 LogicalResult ONNXImporter::importPow() {

@@ -77,9 +77,10 @@ def LLM_GreaterOp : LLM_CompareOp<"greater">;
 def LLM_GreaterEqualOp : LLM_CompareOp<"greater_equal">;
 
 class LLM_LogicalOp<string mnemonic>
-    : LLM_BinaryOp<mnemonic, LLM_BoolTensor,
+    : LLM_BinaryOp<mnemonic, LLM_IntTensor,
                    [Commutative, SameOperandsAndResultElementType]> {
-  let summary = "elementwise logical " # mnemonic # " on i1";
+  let summary = "elementwise " # mnemonic #
+                ": logical on i1, bitwise on wider integers";
 }
 
 def LLM_AndOp : LLM_LogicalOp<"and">;
@@ -110,7 +111,10 @@ def LLM_CeilOp : LLM_UnaryOp<"ceil", LLM_FloatTensor>;
 def LLM_ReluOp : LLM_UnaryOp<"relu", LLM_Tensor>;
 def LLM_NegOp : LLM_UnaryOp<"neg", LLM_Tensor> { let hasFolder = 1; }
 def LLM_AbsOp : LLM_UnaryOp<"abs", LLM_Tensor>;
-def LLM_NotOp : LLM_UnaryOp<"not", LLM_BoolTensor> { let hasFolder = 1; }
+def LLM_NotOp : LLM_UnaryOp<"not", LLM_IntTensor> {
+  let summary = "elementwise not: logical on i1, bitwise on wider integers";
+  let hasFolder = 1;
+}
 def LLM_SiluOp : LLM_UnaryOp<"silu", LLM_FloatTensor> {
   let description = "x * sigmoid(x)";
 }

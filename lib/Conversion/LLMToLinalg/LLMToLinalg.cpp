@@ -407,7 +407,10 @@ Value scalarOf(XorOp, OpBuilder &b, Location loc, ValueRange args) {
 }
 Value scalarOf(NotOp, OpBuilder &b, Location loc, ValueRange args) {
   Value allOnes = arith::ConstantOp::create(
-      b, loc, IntegerAttr::get(args[0].getType(), APInt::getAllOnes(1)));
+      b, loc,
+      IntegerAttr::get(
+          args[0].getType(),
+          APInt::getAllOnes(args[0].getType().getIntOrFloatBitWidth())));
   return arith::XOrIOp::create(b, loc, args[0], allOnes);
 }
 Value scalarOf(ExpOp, OpBuilder &b, Location loc, ValueRange args) {

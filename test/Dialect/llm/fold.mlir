@@ -242,3 +242,19 @@ func.func @reshape_resource() -> tensor<2x6xf32> {
     }
   }
 #-}
+
+// -----
+
+// On integers wider than i1, and/xor/not fold bitwise.
+// CHECK-LABEL: func @bitwise_constants
+// CHECK-DAG: llm.constant dense<[8, 2]> : tensor<2xi32>
+// CHECK-DAG: llm.constant dense<[6, -3]> : tensor<2xi32>
+// CHECK-DAG: llm.constant dense<[-13, -7]> : tensor<2xi32>
+func.func @bitwise_constants() -> (tensor<2xi32>, tensor<2xi32>, tensor<2xi32>) {
+  %a = llm.constant dense<[12, 6]> : tensor<2xi32>
+  %b = llm.constant dense<[10, -5]> : tensor<2xi32>
+  %0 = llm.and %a, %b : (tensor<2xi32>, tensor<2xi32>) -> tensor<2xi32>
+  %1 = llm.xor %a, %b : (tensor<2xi32>, tensor<2xi32>) -> tensor<2xi32>
+  %2 = llm.not %a : tensor<2xi32>
+  return %0, %1, %2 : tensor<2xi32>, tensor<2xi32>, tensor<2xi32>
+}

@@ -178,3 +178,13 @@ func.func @exp_int(%x: tensor<4xi64>) -> tensor<4xi64> {
   %0 = llm.exp %x : tensor<4xi64>
   return %0 : tensor<4xi64>
 }
+
+// -----
+
+// and, or, xor and not are logical on i1 and bitwise on wider integers; not
+// defined on floats.
+func.func @and_float(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{must be ranked tensor of signless integer values}}
+  %0 = llm.and %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
