@@ -1888,10 +1888,6 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
   // Ops that move uint8 data keep it uint8 (the bytes are read as 0..255
   // downstream: Cast, DequantizeLinear, the integer matmuls), and FP8 data
   // FP8.
-  // Bitwise ops keep their operands' type, uint8 included.
-  if (defaultDomain && StringRef(opType).starts_with("Bitwise") &&
-      inputIn(unsignedNames, 0))
-    markOutput(unsignedNames, 0);
   for (llvm::StringSet<> *names : {&unsignedNames, &e4m3Names})
     if (defaultDomain && movesData.contains(opType) && inputIn(*names, 0) &&
         (opType != "Concat" ||
@@ -2610,8 +2606,8 @@ template <typename OpTy> LogicalResult ONNXImporter::importVariadic() {
 }
 
 /// BitwiseAnd, BitwiseOr, BitwiseXor and BitwiseNot (opset 18) of integer
-/// tensors: llm's logical ops, bitwise on integers wider than i1. A uint8
-/// result stays uint8 (see importNode).
+/// tensors: llm's logical ops, bitwise on integers wider than i1. The
+/// result has its operands' type, uint8 included.
 LogicalResult ONNXImporter::importBitwise() {
   StringRef opType = node->op_type();
   bool unary = opType == "BitwiseNot";
@@ -2622,6 +2618,8 @@ LogicalResult ONNXImporter::importBitwise() {
     if (!isa<IntegerType>(element) || element.isInteger(1))
       return error(opType + " expects integer tensors");
   }
+  if (isUnsignedInput(0))
+    markUnsignedOutput(0);
   if (unary)
     return setResult(emit<llm::NotOp>(input(0)));
   if (typeOf(input(0)).getElementType() != typeOf(input(1)).getElementType())
