@@ -32,21 +32,34 @@ std::optional<ElementsAttr> transposed(ElementsAttr value,
   int64_t matrices = type.getNumElements() / std::max<int64_t>(n * k, 1);
   if (!bytes || bytes->size() != type.getNumElements() * width)
     return std::nullopt;
-  std::vector<char> out(bytes->size());
+  // Written straight into the new constant's storage: a resource blob for
+  // a resource (the weights of a large model), a buffer for a dense one.
+  auto resource = dyn_cast<DenseResourceElementsAttr>(value);
+  std::vector<char> buffer;
+  AsmResourceBlob blob;
+  char *out;
+  if (resource) {
+    blob = HeapAsmResourceBlob::allocate(bytes->size(), width);
+    out = blob.getMutableData().data();
+  } else {
+    buffer.resize(bytes->size());
+    out = buffer.data();
+  }
+  // In 64 x 64 tiles, so that both the rows read and the rows written stay
+  // in cache.
+  constexpr int64_t tile = 64;
+  const char *in = bytes->data();
   for (int64_t b = 0; b < matrices; ++b)
-    for (int64_t row = 0; row < k; ++row) // source [K, N]
-      for (int64_t col = 0; col < n; ++col) {
-        size_t from = ((b * k + row) * n + col) * width;
-        size_t to = ((b * n + col) * k + row) * width;
-        std::memcpy(&out[to], &(*bytes)[from], width);
-      }
-  if (isa<DenseElementsAttr>(value))
-    return ElementsAttr(DenseElementsAttr::getFromRawBuffer(type, out));
-  auto resource = cast<DenseResourceElementsAttr>(value);
+    for (int64_t row0 = 0; row0 < k; row0 += tile) // source [K, N]
+      for (int64_t col0 = 0; col0 < n; col0 += tile)
+        for (int64_t col = col0; col < std::min(n, col0 + tile); ++col)
+          for (int64_t row = row0; row < std::min(k, row0 + tile); ++row)
+            std::memcpy(out + ((b * n + col) * k + row) * width,
+                        in + ((b * k + row) * n + col) * width, width);
+  if (!resource)
+    return ElementsAttr(DenseElementsAttr::getFromRawBuffer(type, buffer));
   return ElementsAttr(DenseResourceElementsAttr::get(
-      type, resource.getRawHandle().getKey(),
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(out, width,
-                                                    /*dataIsMutable=*/false)));
+      type, resource.getRawHandle().getKey(), std::move(blob)));
 }
 
 struct KMajorWeightsPass

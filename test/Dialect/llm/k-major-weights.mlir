@@ -75,3 +75,25 @@ func.func @integer(%x: tensor<4x3xi8>, %z: tensor<2xi8>, %p: tensor<i8>, %e: ten
   %2 = llm.qmatmul %x, %w rhs_zero_point %e : (tensor<4x3xi8>, tensor<3x2xi8>, tensor<3x2xi8>) -> tensor<4x2xi32>
   return %0, %1, %2, %3 : tensor<4x2xi32>, tensor<4x2xi32>, tensor<4x2xi32>, tensor<4x2xi32>
 }
+
+// -----
+
+// A dense_resource weight (a model's initializer) gets a new resource
+// holding the transposed values: w [[1, 2, 3], [4, 5, 6]] stored as
+// [[1, 4], [2, 5], [3, 6]].
+// CHECK-LABEL: func @resource_weight
+// CHECK: %[[W:.*]] = llm.constant dense_resource<fc_w_1> : tensor<3x2xf32>
+// CHECK: llm.matmul %{{.*}}, %[[W]] {transpose_rhs = true} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+// CHECK: fc_w_1: "0x040000000000803F00008040000000400000A040000040400000C040"
+func.func @resource_weight(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %w = llm.constant dense_resource<fc_w> : tensor<2x3xf32>
+  %0 = llm.matmul %x, %w : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      fc_w: "0x040000000000803F0000004000004040000080400000A0400000C040"
+    }
+  }
+#-}
