@@ -89,9 +89,9 @@ std::string oneLine(std::string text) {
 /// ([batch, seq, hidden] floats).
 Workload inferWorkload(const Signature &sig) {
   auto isIntegerDType = [](DType dtype) {
-    return llvm::is_contained({DType::i64, DType::i32, DType::i16, DType::i8,
-                               DType::u8},
-                              dtype);
+    return llvm::is_contained(
+        {DType::i64, DType::i32, DType::i16, DType::u16, DType::i8, DType::u8},
+        dtype);
   };
   Workload workload;
   for (const TensorSpec &spec : sig.inputs) {

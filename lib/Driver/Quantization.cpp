@@ -170,7 +170,8 @@ void fillSynthetic(Tensor &tensor, std::mt19937 &random, int64_t bound) {
       std::memcpy(out + 4 * i, &v, 4);
       break;
     }
-    case DType::i16: {
+    case DType::i16:
+    case DType::u16: {
       int16_t v = integer;
       std::memcpy(out + 2 * i, &v, 2);
       break;

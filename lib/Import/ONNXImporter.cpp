@@ -143,6 +143,7 @@ ElementType elementTypeOf(int32_t dataType, MLIRContext *context) {
   case onnx::TensorProto::INT32:
     return {b.getI32Type(), 4};
   case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
     return {b.getI16Type(), 2};
   case onnx::TensorProto::INT8:
   case onnx::TensorProto::UINT8:
@@ -654,9 +655,10 @@ private:
   LogicalResult requireZeroE4M3(Value zero, StringRef what);
   std::optional<Value> quantizedConstant(Value x, Value scale, Value zero,
                                          int64_t axis, bool isUnsigned,
-                                         bool e4m3);
+                                         bool e4m3, unsigned bits = 8);
   FailureOr<Value> quantizeE4M3(Value x, Value scale);
-  LogicalResult requireQuantized(Value value, StringRef what, bool allowI32);
+  LogicalResult requireQuantized(Value value, StringRef what, bool allowI32,
+                                 bool allowI16 = false);
   FailureOr<Value> floatParameter(Value value, StringRef what);
   FailureOr<Value> alongAxis(Value parameter, int64_t rank, int64_t axis,
                              StringRef what);
@@ -899,6 +901,10 @@ ONNXImporter::microsoftOpTable() {
       {"SimplifiedLayerNormalization",
        {&I::importSimplifiedLayerNormalization, 0}},
       {"MatMulNBits", {&I::importMatMulNBits, 0}},
+      // ONNX Runtime's quantizer writes 16-bit (and 4-bit) QDQ in its own
+      // domain before opset 21 has those types: same semantics.
+      {"QuantizeLinear", {&I::importQuantizeLinear, 0}},
+      {"DequantizeLinear", {&I::importDequantizeLinear, 0}},
       {"Attention", {&I::importMicrosoftAttention, 0}},
       {"MultiHeadAttention", {&I::importMicrosoftMultiHeadAttention, 0}},
       {"EmbedLayerNormalization", {&I::importEmbedLayerNormalization, 0}},
@@ -998,9 +1004,16 @@ OwningOpRef<ModuleOp> ONNXImporter::importModel(onnx::ModelProto &model) {
   builder.setInsertionPointToEnd(body);
   func::ReturnOp::create(builder, fileLoc, outputs);
   func.setType(builder.getFunctionType(argTypes, outputTypes));
-  for (auto [index, output] : llvm::enumerate(graph.output()))
+  for (auto [index, output] : llvm::enumerate(graph.output())) {
     func.setResultAttr(index, llm::kNameAttrName,
                        builder.getStringAttr(output.name()));
+    // uint8 and uint16 outputs are signless i8 and i16 holding their bits:
+    // the runtime writes them unsigned.
+    Type element = cast<RankedTensorType>(outputTypes[index]).getElementType();
+    if (unsignedNames.contains(output.name()) &&
+        (element.isInteger(8) || element.isInteger(16)))
+      func.setResultAttr(index, llm::kUnsignedAttrName, builder.getUnitAttr());
+  }
   eraseDeadOps(*body);
   boundIndexInputs(func);
   return module;
@@ -1693,7 +1706,8 @@ LogicalResult ONNXImporter::importInputs(const onnx::GraphProto &graph,
     FailureOr<RankedTensorType> type = inputType(*input);
     if (failed(type))
       return failure();
-    if (input->type().tensor_type().elem_type() == onnx::TensorProto::UINT8)
+    if (input->type().tensor_type().elem_type() == onnx::TensorProto::UINT8 ||
+        input->type().tensor_type().elem_type() == onnx::TensorProto::UINT16)
       unsignedNames.insert(input->name());
     types.push_back(*type);
     names.push_back(input->name());
@@ -1705,6 +1719,7 @@ LogicalResult ONNXImporter::importInitializers(onnx::GraphProto &graph) {
   for (onnx::TensorProto &tensor : *graph.mutable_initializer()) {
     std::string name = tensor.name();
     if (tensor.data_type() == onnx::TensorProto::UINT8 ||
+        tensor.data_type() == onnx::TensorProto::UINT16 ||
         tensor.data_type() == kOnnxUInt4)
       unsignedNames.insert(name);
     if (tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUInt4)
@@ -1837,20 +1852,24 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
         firstError = oneLine(diag.str());
       return success();
     });
-    // Ops whose result depends on how bytes are read compute uint8 inputs
-    // as i32 (0..255); an i32 result goes back to uint8 bytes.
+    // Ops whose result depends on how bytes are read compute uint8 and
+    // uint16 inputs as i32 (0..255, 0..65535); an i32 result goes back to
+    // the inputs' width.
     static const llvm::StringSet<> readsSign = {
         "Less",   "LessOrEqual", "Greater", "GreaterOrEqual", "Max",
         "Min",    "Div",         "Mod",     "ReduceMax",      "ReduceMin",
         "ArgMax", "ArgMin",      "TopK",    "Clip",           "Abs",
         "Sign",   "CumSum"};
     bool widened = false;
+    Type narrowType;
     if (defaultDomain && readsSign.contains(opType))
       for (auto [i, value] : llvm::enumerate(inputs))
-        if (value && isUnsignedInput(i) &&
-            cast<RankedTensorType>(value.getType())
-                .getElementType()
-                .isInteger(8)) {
+        if (Type element =
+                value ? cast<RankedTensorType>(value.getType()).getElementType()
+                      : Type();
+            element && isUnsignedInput(i) &&
+            (element.isInteger(8) || element.isInteger(16))) {
+          narrowType = element;
           FailureOr<Value> wide = castFrom(i, builder.getI32Type(), false);
           if (failed(wide))
             break;
@@ -1866,7 +1885,7 @@ LogicalResult ONNXImporter::importNode(onnx::NodeProto &onnxNode,
                            .getElementType()
                            .isInteger(32))
           continue;
-        FailureOr<Value> narrow = castTo(value, builder.getI8Type());
+        FailureOr<Value> narrow = castTo(value, narrowType);
         if (failed(narrow)) {
           result = failure();
           break;
@@ -2093,6 +2112,7 @@ FailureOr<ElementsAttr> ONNXImporter::tensorToAttr(onnx::TensorProto &tensor,
       copyValues(tensor.int32_data(), same);
       break;
     case onnx::TensorProto::INT16:
+    case onnx::TensorProto::UINT16:
     case onnx::TensorProto::FLOAT16:
     case onnx::TensorProto::BFLOAT16:
       copyValues(tensor.int32_data(),
@@ -5374,9 +5394,11 @@ LogicalResult ONNXImporter::importCast() {
   if (!element.type)
     return error("unsupported element type " + dataTypeName(to) +
                  " (attribute 'to')");
-  if (to == onnx::TensorProto::UINT8)
+  bool toUnsigned =
+      to == onnx::TensorProto::UINT8 || to == onnx::TensorProto::UINT16;
+  if (toUnsigned)
     markUnsignedOutput(0);
-  return setResult(castFrom(0, element.type, to == onnx::TensorProto::UINT8));
+  return setResult(castFrom(0, element.type, toUnsigned));
 }
 
 /// input(index) cast to `element`, reading a uint8 input as 0..255 (llm's
@@ -5399,9 +5421,10 @@ FailureOr<Value> ONNXImporter::castFrom(unsigned index, Type element,
       return failure();
     return quantizeE4M3(*wide, *one);
   }
-  bool fromUnsigned = isUnsignedInput(index) && from.isInteger(8);
-  if (!fromE4M3 && (from == element || (fromUnsigned && element.isInteger(8))))
-    return x; // uint8 <-> int8 keep the byte
+  bool fromUnsigned =
+      isUnsignedInput(index) && (from.isInteger(8) || from.isInteger(16));
+  if (!fromE4M3 && from == element)
+    return x; // uint8 <-> int8 (uint16 <-> int16) keep the bits
   if (fromE4M3 || fromUnsigned) {
     // The bytes' values in f32 (E4M3, or 0..255), then cast from there.
     FailureOr<Value> one = scalarF32(1.0f);
@@ -5922,14 +5945,16 @@ LogicalResult ONNXImporter::importGemm() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ONNXImporter::requireQuantized(Value value, StringRef what,
-                                             bool allowI32) {
+                                             bool allowI32, bool allowI16) {
   Type element = typeOf(value).getElementType();
-  if (element.isInteger(8) || (allowI32 && element.isInteger(32)))
+  if (element.isInteger(8) || (allowI32 && element.isInteger(32)) ||
+      (allowI16 && element.isInteger(16)))
     return success();
   std::string text;
   llvm::raw_string_ostream os(text);
   os << element;
   return error(what + " has element type " + text + "; expected int8 or uint8" +
+               (allowI16 ? ", int16 or uint16" : "") +
                (allowI32 ? " (or int32)" : ""));
 }
 
@@ -5985,17 +6010,27 @@ LogicalResult ONNXImporter::requireZeroE4M3(Value zero, StringRef what) {
 /// then report it).
 std::optional<Value> ONNXImporter::quantizedConstant(Value x, Value scale,
                                                      Value zero, int64_t axis,
-                                                     bool isUnsigned,
-                                                     bool e4m3) {
+                                                     bool isUnsigned, bool e4m3,
+                                                     unsigned bits) {
   RankedTensorType type = typeOf(x);
   if (!type.hasStaticShape() || typeOf(scale).getRank() > 1 ||
       (zero && typeOf(zero).getRank() > 1))
     return std::nullopt;
   std::optional<std::vector<float>> xs = constantFloatValues(known(x));
   std::optional<std::vector<float>> ss = constantFloatValues(known(scale));
-  std::optional<std::vector<int8_t>> zs;
-  if (zero)
-    zs = constantI8Values(known(zero));
+  // Zero points as their integer values (uint8 and uint16 read unsigned).
+  std::optional<std::vector<int32_t>> zs;
+  if (zero) {
+    auto constant = known(zero).getDefiningOp<llm::ConstantOp>();
+    auto elements =
+        constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
+    if (elements && elements.getElementType().isInteger(bits)) {
+      zs.emplace();
+      for (const APInt &v : elements.getValues<APInt>())
+        zs->push_back(isUnsigned ? static_cast<int32_t>(v.getZExtValue())
+                                 : static_cast<int32_t>(v.getSExtValue()));
+    }
+  }
   if (!xs || !ss || (zero && !zs) || ss->empty() ||
       (zs && zs->size() != ss->size()) ||
       static_cast<int64_t>(xs->size()) != type.getNumElements())
@@ -6010,27 +6045,37 @@ std::optional<Value> ONNXImporter::quantizedConstant(Value x, Value scale,
     for (int64_t d = dim + 1; d < rank; ++d)
       inner *= type.getDimSize(d);
   }
-  float lo = isUnsigned ? 0.0f : -128.0f, hi = isUnsigned ? 255.0f : 127.0f;
-  std::vector<int8_t> bytes(xs->size());
+  float lo = isUnsigned ? 0.0f : -std::ldexp(1.0f, bits - 1),
+        hi = isUnsigned ? std::ldexp(1.0f, bits) - 1
+                        : std::ldexp(1.0f, bits - 1) - 1;
+  std::vector<int32_t> levels(xs->size());
   for (size_t i = 0; i < xs->size(); ++i) {
     size_t c = channels == 1 ? 0 : (i / inner) % channels;
     float v = (*xs)[i] / (*ss)[c];
     if (e4m3) {
-      bytes[i] = static_cast<int8_t>(llmc::toE4M3(v));
+      levels[i] = static_cast<int8_t>(llmc::toE4M3(v));
       continue;
     }
     v = std::nearbyint(v);
     if (zs)
-      v += isUnsigned ? static_cast<uint8_t>((*zs)[c]) : (*zs)[c];
+      v += (*zs)[c];
     // fmax gives lo for NaN, as llm.quantize saturates it.
     v = std::fmin(std::fmax(v, lo), hi);
-    bytes[i] = static_cast<int8_t>(static_cast<int32_t>(v));
+    levels[i] = static_cast<int32_t>(v);
   }
-  auto resultType = type.clone(builder.getI8Type());
+  DenseElementsAttr value;
+  if (bits == 16) {
+    std::vector<int16_t> halves(levels.begin(), levels.end());
+    value = DenseElementsAttr::get(type.clone(builder.getI16Type()),
+                                   ArrayRef<int16_t>(halves));
+  } else {
+    std::vector<int8_t> bytes(levels.begin(), levels.end());
+    value = DenseElementsAttr::get(type.clone(builder.getI8Type()),
+                                   ArrayRef<int8_t>(bytes));
+  }
   return createConstant(
-      largeToResource(
-          DenseElementsAttr::get(resultType, ArrayRef<int8_t>(bytes)),
-          blobNameFor(node->output_size() ? node->output(0) : node->name())),
+      largeToResource(value, blobNameFor(node->output_size() ? node->output(0)
+                                                             : node->name())),
       nodeLoc);
 }
 
@@ -6075,20 +6120,34 @@ LogicalResult ONNXImporter::importQuantizeLinear() {
     markE4M3Output(0);
     return setResult(quantizeE4M3(*floatX, *scale));
   }
+  // 8 or 16 bits (int16 and uint16: opset 21, or ONNX Runtime's
+  // com.microsoft QuantizeLinear before it), as the zero point's type or
+  // output_dtype says.
   bool isUnsigned;
+  Type element;
   if (zero) {
-    if (failed(requireQuantized(zero, "y_zero_point", false)))
+    if (failed(requireQuantized(zero, "y_zero_point", false,
+                                /*allowI16=*/true)))
       return failure();
     isUnsigned = isUnsignedInput(2);
+    element = typeOf(zero).getElementType();
   } else {
     int64_t dtype = getInt("output_dtype", onnx::TensorProto::UINT8);
-    if (dtype != onnx::TensorProto::UINT8 && dtype != onnx::TensorProto::INT8)
+    if (dtype != onnx::TensorProto::UINT8 && dtype != onnx::TensorProto::INT8 &&
+        dtype != onnx::TensorProto::UINT16 && dtype != onnx::TensorProto::INT16)
       return error("output_dtype " + dataTypeName(dtype) +
-                   " is not supported (INT8, UINT8 and FLOAT8E4M3FN are)");
-    isUnsigned = dtype == onnx::TensorProto::UINT8;
+                   " is not supported (INT8, UINT8, INT16, UINT16 and "
+                   "FLOAT8E4M3FN are)");
+    isUnsigned =
+        dtype == onnx::TensorProto::UINT8 || dtype == onnx::TensorProto::UINT16;
+    element =
+        dtype == onnx::TensorProto::UINT8 || dtype == onnx::TensorProto::INT8
+            ? builder.getI8Type()
+            : builder.getI16Type();
   }
   if (std::optional<Value> folded =
-          quantizedConstant(x, input(1), zero, axis, isUnsigned, false)) {
+          quantizedConstant(x, input(1), zero, axis, isUnsigned, false,
+                            element.getIntOrFloatBitWidth())) {
     if (isUnsigned)
       markUnsignedOutput(0);
     return setResult(*folded);
@@ -6108,8 +6167,8 @@ LogicalResult ONNXImporter::importQuantizeLinear() {
     attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
   if (isUnsigned)
     markUnsignedOutput(0);
-  return setResult(create<llm::QuantizeOp>(
-      operands, attrs, typeOf(x).clone(builder.getI8Type())));
+  return setResult(
+      create<llm::QuantizeOp>(operands, attrs, typeOf(x).clone(element)));
 }
 
 LogicalResult ONNXImporter::importDequantizeLinear() {
@@ -6128,7 +6187,7 @@ LogicalResult ONNXImporter::importDequantizeLinear() {
     return importBlockedDequantize(block);
   }
   Value x = input(0), zero = input(2);
-  if (failed(requireQuantized(x, "x", true)))
+  if (failed(requireQuantized(x, "x", true, /*allowI16=*/true)))
     return failure();
   if (e4m3 && zero && failed(requireZeroE4M3(zero, "x_zero_point")))
     return failure();
@@ -6152,7 +6211,7 @@ LogicalResult ONNXImporter::importDequantizeLinear() {
     operands.push_back(*shaped);
   }
   SmallVector<NamedAttribute> attrs;
-  if (isUnsigned && typeOf(x).getElementType().isInteger(8))
+  if (isUnsigned && !typeOf(x).getElementType().isInteger(32))
     attrs.push_back(namedAttr("is_unsigned", builder.getUnitAttr()));
   if (e4m3)
     attrs.push_back(namedAttr("e4m3", builder.getUnitAttr()));
@@ -11348,6 +11407,7 @@ LogicalResult ONNXImporter::importConstant() {
       if (failed(value))
         return failure();
       if (attr.t().data_type() == onnx::TensorProto::UINT8 ||
+          attr.t().data_type() == onnx::TensorProto::UINT16 ||
           attr.t().data_type() == kOnnxUInt4)
         markUnsignedOutput(0);
       if ((attr.t().data_type() == kOnnxInt4 ||

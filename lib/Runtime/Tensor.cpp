@@ -51,6 +51,8 @@ std::optional<DType> llmc::dtypeFromMLIR(mlir::Type type) {
     return DType::i8;
   if (type.isUnsignedInteger(8))
     return DType::u8;
+  if (type.isUnsignedInteger(16))
+    return DType::u16;
   if (type.isSignlessInteger(1))
     return DType::i1;
   return std::nullopt;
@@ -73,6 +75,8 @@ mlir::Type llmc::dtypeToMLIR(DType dtype, mlir::MLIRContext &context) {
     return b.getI32Type();
   case DType::i16:
     return b.getI16Type();
+  case DType::u16:
+    return mlir::IntegerType::get(&context, 16, mlir::IntegerType::Unsigned);
   case DType::i8:
     return b.getI8Type();
   case DType::u8:
@@ -120,6 +124,9 @@ llvm::Expected<Tensor> llmc::readTensorProto(StringRef path) {
     break;
   case onnx::TensorProto::UINT8:
     dtype = DType::u8;
+    break;
+  case onnx::TensorProto::UINT16:
+    dtype = DType::u16;
     break;
   case onnx::TensorProto::BOOL:
     dtype = DType::i1;
@@ -255,6 +262,12 @@ llvm::Expected<Signature> llmc::extractSignature(mlir::ModuleOp module,
                        func.getResultTypes()[i]);
     if (!spec)
       return spec.takeError();
+    if (func.getResultAttr(i, mlir::llm::kUnsignedAttrName)) {
+      if (spec->dtype == DType::i8)
+        spec->dtype = DType::u8;
+      else if (spec->dtype == DType::i16)
+        spec->dtype = DType::u16;
+    }
     signature.outputs.push_back(std::move(*spec));
   }
   return signature;

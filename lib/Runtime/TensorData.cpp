@@ -39,8 +39,9 @@ constexpr DTypeInfo kDTypes[] = {
     {DType::f32, 4, "f32", "<f4"}, {DType::f64, 8, "f64", "<f8"},
     {DType::f16, 2, "f16", "<f2"}, {DType::bf16, 2, "bf16", nullptr},
     {DType::i64, 8, "i64", "<i8"}, {DType::i32, 4, "i32", "<i4"},
-    {DType::i16, 2, "i16", "<i2"}, {DType::i8, 1, "i8", "|i1"},
-    {DType::u8, 1, "u8", "|u1"},   {DType::i1, 1, "bool", "|b1"},
+    {DType::i16, 2, "i16", "<i2"}, {DType::u16, 2, "u16", "<u2"},
+    {DType::i8, 1, "i8", "|i1"},   {DType::u8, 1, "u8", "|u1"},
+    {DType::i1, 1, "bool", "|b1"},
 };
 
 const DTypeInfo &infoOf(DType dtype) {
@@ -390,6 +391,8 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
     // says so).
     if (tensor.dtype == DType::u8 && spec.dtype == DType::i8)
       tensor.dtype = DType::i8;
+    if (tensor.dtype == DType::u16 && spec.dtype == DType::i16)
+      tensor.dtype = DType::i16;
     // numpy has no bf16: an f32 array binds to a bf16 input, rounded to
     // nearest even.
     if (tensor.dtype == DType::f32 && spec.dtype == DType::bf16)
@@ -461,6 +464,8 @@ double llmc::elementAsDouble(const Tensor &tensor, int64_t i) {
     return readAt<int32_t>(data, i);
   case DType::i16:
     return readAt<int16_t>(data, i);
+  case DType::u16:
+    return readAt<uint16_t>(data, i);
   case DType::i8:
     return readAt<int8_t>(data, i);
   case DType::u8:
@@ -519,11 +524,14 @@ std::optional<std::string> llmc::compareTensors(const Tensor &actual,
     return "output '" + actual.name + "' has shape " +
            shapeToString(actual.shape) + ", expected " +
            shapeToString(expected.shape);
-  // Signless i8 outputs hold the bytes of uint8 values (and vice versa):
-  // compare them as the expected type.
-  if (actual.dtype != expected.dtype &&
-      ((actual.dtype == DType::i8 && expected.dtype == DType::u8) ||
-       (actual.dtype == DType::u8 && expected.dtype == DType::i8))) {
+  // Signless i8 (i16) outputs hold the bits of uint8 (uint16) values, and
+  // vice versa: compare them as the expected type.
+  auto relabels = [](DType a, DType b) {
+    return (a == DType::i8 && b == DType::u8) ||
+           (a == DType::i16 && b == DType::u16);
+  };
+  if (relabels(actual.dtype, expected.dtype) ||
+      relabels(expected.dtype, actual.dtype)) {
     Tensor relabeled = actual;
     relabeled.dtype = expected.dtype;
     return compareTensors(relabeled, expected, rtol, atol);

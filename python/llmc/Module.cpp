@@ -46,6 +46,8 @@ std::string numpyFormat(DType dtype) {
     return "<i4";
   case DType::i16:
     return "<i2";
+  case DType::u16:
+    return "<u2";
   case DType::i8:
     return "|i1";
   case DType::u8:
@@ -64,9 +66,9 @@ Tensor fromNumpy(const std::string &name, py::handle object) {
     raise(llvm::createStringError("input '" + name + "' is not an array"));
   std::optional<DType> dtype;
   py::dtype kind = array.dtype();
-  for (DType candidate : {DType::f32, DType::f64, DType::f16, DType::i64,
-                          DType::i32, DType::i16, DType::i8, DType::u8,
-                          DType::i1})
+  for (DType candidate :
+       {DType::f32, DType::f64, DType::f16, DType::i64, DType::i32, DType::i16,
+        DType::u16, DType::i8, DType::u8, DType::i1})
     if (kind.is(py::dtype(numpyFormat(candidate))))
       dtype = candidate;
   if (!dtype)

@@ -77,5 +77,23 @@ func.func @main() {
   %bigacc = llm.qmatmul %big, %bigw {transpose_rhs = true} : (tensor<1x64xi8>, tensor<1x64xi8>) -> tensor<1x1xi32>
   %big_u = tensor.cast %bigacc : tensor<1x1xi32> to tensor<*xi32>
   call @printI(%big_u) : (tensor<*xi32>) -> ()
+
+  // 16 bits: x / 2 with ties to even, saturating at [-32768, 32767]; NaN
+  // to the lower bound.
+  // CHECK: [0,  2,  -2,  20000,  32767,  -32768,  -32768]
+  %x16 = arith.constant dense<[1.0, 3.0, -3.0, 40000.0, 70000.0, -70000.0, 0x7FC00000]> : tensor<7xf32>
+  %q16 = llm.quantize %x16, %s : (tensor<7xf32>, tensor<f32>) -> tensor<7xi16>
+  %q16w = llm.cast %q16 : (tensor<7xi16>) -> tensor<7xi32>
+  %q16_u = tensor.cast %q16w : tensor<7xi32> to tensor<*xi32>
+  call @printI(%q16_u) : (tensor<*xi32>) -> ()
+
+  // Unsigned with a zero point of 32768 (the i16 -32768): 32768, 32770,
+  // 32766, 52768, 65535, 0, 0; dequantized back, (q - 32768) * 2.
+  // CHECK: [0,  4,  -4,  40000,  65534,  -65536,  -65536]
+  %z16 = arith.constant dense<-32768> : tensor<i16>
+  %qu16 = llm.quantize %x16, %s, %z16 {is_unsigned} : (tensor<7xf32>, tensor<f32>, tensor<i16>) -> tensor<7xi16>
+  %du16 = llm.dequantize %qu16, %s, %z16 {is_unsigned} : (tensor<7xi16>, tensor<f32>, tensor<i16>) -> tensor<7xf32>
+  %du16_u = tensor.cast %du16 : tensor<7xf32> to tensor<*xf32>
+  call @printF(%du16_u) : (tensor<*xf32>) -> ()
   return
 }

@@ -766,13 +766,18 @@ LogicalResult QuantizeOp::verify() {
   if (failed(verifyParameter(*this, "scale", getScale().getType().getShape(),
                              shape, "input")))
     return failure();
-  if (getE4m3() && (getZeroPoint() || getIsUnsigned()))
-    return emitOpError() << "expects no zero_point and no is_unsigned with "
-                            "e4m3";
-  if (Value zero = getZeroPoint())
+  Type element = getType().getElementType();
+  if (getE4m3() && (getZeroPoint() || getIsUnsigned() || !element.isInteger(8)))
+    return emitOpError() << "expects no zero_point, no is_unsigned and an i8 "
+                            "result with e4m3";
+  if (Value zero = getZeroPoint()) {
+    if (cast<RankedTensorType>(zero.getType()).getElementType() != element)
+      return emitOpError() << "expects the zero_point's element type to be "
+                           << element;
     return verifyParameter(*this, "zero_point",
                            cast<RankedTensorType>(zero.getType()).getShape(),
                            shape, "input");
+  }
   return success();
 }
 
@@ -795,6 +800,9 @@ LogicalResult DequantizeOp::verify() {
   if (wide && (bits != 8 || getIsUnsigned()))
     return emitOpError() << "expects an i32 input to be signed and unpacked "
                             "(bits 8)";
+  if (input.getElementType().isInteger(16) && (bits != 8 || block != 0))
+    return emitOpError() << "expects an i16 input unpacked (bits 8) and "
+                            "without block_size";
   if (block < 0)
     return emitOpError() << "expects a block_size >= 0, got " << block;
   if (Value zero = getZeroPoint())

@@ -451,12 +451,14 @@ def LLM_GatherOp : LLM_Op<"gather", [Pure, InferTypeOpAdaptor]> {
 //===----------------------------------------------------------------------===//
 
 def LLM_QuantizeOp : LLM_Op<"quantize", [Pure]> {
-  let summary = "float to 8-bit integers: saturate(round(x / scale) + zero_point)";
+  let summary = "float to 8- or 16-bit integers: saturate(round(x / scale) + "
+                "zero_point)";
   let description = [{
     Quantization parameters are operands, not attributes: ONNX gives them as
     tensors (sometimes graph inputs, or computed, as DynamicQuantizeLinear
     does), and per-token scales are computed at run time. `scale` (f32) and
-    `zero_point` (i8, optional, 0 when absent) broadcast numpy-style to the
+    `zero_point` (the result's element type, optional, 0 when absent)
+    broadcast numpy-style to the
     input without growing it: a one-element scale is per-tensor, a
     `[1, ..., C, ..., 1]` scale is per-axis, `[..., M, 1]` is per-token.
 
@@ -467,8 +469,11 @@ def LLM_QuantizeOp : LLM_Op<"quantize", [Pure]> {
       q = clamp(v + zero_point, lo, hi)   // saturate; NaN becomes lo
 
     where [lo, hi] = [-128, 127] for signed and [0, 255] with `is_unsigned`
-    (the i8 then holds the unsigned byte). Integers are signless in llm: the
-    flag says how the bits are read, as arith's extsi/extui do.
+    (the i8 then holds the unsigned byte); an i16 result (16-bit QDQ, e.g.
+    the A16W8 models of ONNX Runtime's and Qualcomm's quantizers) has
+    [-32768, 32767], or [0, 65535] with `is_unsigned`. Integers are
+    signless in llm: the flag says how the bits are read, as arith's
+    extsi/extui do.
 
     `e4m3`: the i8 holds the bits of an 8-bit float (OCP FP8 E4M3, MLIR's
     f8E4M3FN: bias 7, no infinities, 0x7F/0xFF NaN, largest finite 448)
@@ -479,12 +484,12 @@ def LLM_QuantizeOp : LLM_Op<"quantize", [Pure]> {
                                           // 448 (and ±inf) saturates to ±448,
                                           // NaN becomes 0x7F
 
-    No zero_point, not `is_unsigned`.
+    No zero_point, not `is_unsigned`, an i8 result.
   }];
   let arguments = (ins LLM_FloatTensor:$input, RankedTensorOf<[F32]>:$scale,
-                       Optional<RankedTensorOf<[I8]>>:$zero_point,
+                       Optional<RankedTensorOf<[I8, I16]>>:$zero_point,
                        UnitAttr:$is_unsigned, UnitAttr:$e4m3);
-  let results = (outs RankedTensorOf<[I8]>:$result);
+  let results = (outs RankedTensorOf<[I8, I16]>:$result);
   let assemblyFormat = [{
     $input `,` $scale (`,` $zero_point^)? attr-dict `:`
     functional-type(operands, results)
@@ -500,7 +505,8 @@ def LLM_DequantizeOp : LLM_Op<"dequantize", [Pure]> {
     i32, converted to f32 (round to nearest even, exact below 2^24) and
     multiplied once in f32. `scale` (f32) and `zero_point` (the input's
     element type, optional) broadcast numpy-style to the result. The input
-    is i8 (`is_unsigned`: read as 0..255) or i32 (an accumulator of
+    is i8 (`is_unsigned`: read as 0..255), i16 (`is_unsigned`: 0..65535;
+    16-bit QDQ activations, bits 8 only) or i32 (an accumulator of
     `llm.qmatmul`).
 
     `bits = 4`: the i8 input packs two 4-bit values per byte along the last
@@ -523,9 +529,9 @@ def LLM_DequantizeOp : LLM_Op<"dequantize", [Pure]> {
     NaN) times the scale once in f32. No zero_point, not `is_unsigned`,
     bits 8, no blocks.
   }];
-  let arguments = (ins RankedTensorOf<[I8, I32, F32]>:$input,
+  let arguments = (ins RankedTensorOf<[I8, I16, I32, F32]>:$input,
                        RankedTensorOf<[F32]>:$scale,
-                       Optional<RankedTensorOf<[I8, I32]>>:$zero_point,
+                       Optional<RankedTensorOf<[I8, I16, I32]>>:$zero_point,
                        UnitAttr:$is_unsigned,
                        DefaultValuedAttr<I64Attr, "8">:$bits,
                        DefaultValuedAttr<I64Attr, "0">:$block_size,

@@ -1067,6 +1067,7 @@ std::optional<WeightsQuant> matchWeightsQuant(Value lhs) {
   auto quantize =
       dequantize ? dequantize.getInput().getDefiningOp<QuantizeOp>() : nullptr;
   if (!quantize || !dequantized.hasOneUse() || !quantize->hasOneUse() ||
+      !quantize.getType().getElementType().isInteger(8) ||
       dequantize.getBits() != 8 || dequantize.getBlockSize() != 0 ||
       quantize.getIsUnsigned() != dequantize.getIsUnsigned() ||
       quantize.getE4m3() != dequantize.getE4m3())

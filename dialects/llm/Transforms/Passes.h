@@ -18,6 +18,9 @@ constexpr llvm::StringLiteral kWeightsAttrName = "llm.weights";
 constexpr llvm::StringLiteral kWeightArgAttrName = "llm.weight";
 /// Argument/result attribute with the ONNX graph's tensor name.
 constexpr llvm::StringLiteral kNameAttrName = "llm.name";
+/// Result attribute of a uint8 or uint16 graph output (an i8 or i16 holding
+/// the unsigned values' bits).
+constexpr llvm::StringLiteral kUnsignedAttrName = "llm.unsigned";
 /// Argument attributes of an integer input that indexes a table (token ids
 /// into an embedding): the table's rows N (its values must lie in [-N, N))
 /// and the node that reads it; and a value allowed besides them, where the

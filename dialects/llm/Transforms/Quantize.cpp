@@ -143,6 +143,9 @@ std::pair<DequantizeOp, CastOp> constantDequantizeOf(Value rhs) {
   auto type =
       dequant ? cast<RankedTensorType>(dequant.getType()) : RankedTensorType();
   if (!dequant || type.getRank() < 2 || !type.hasStaticShape() ||
+      !cast<RankedTensorType>(dequant.getInput().getType())
+           .getElementType()
+           .isInteger(8) ||
       !llvm::all_of(dequant->getOperands(),
                     [](Value v) { return v.getDefiningOp<ConstantOp>(); }))
     return {};

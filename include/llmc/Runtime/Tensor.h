@@ -28,7 +28,7 @@ class Type;
 
 namespace llmc {
 
-enum class DType { f32, f64, f16, bf16, i64, i32, i16, i8, u8, i1 };
+enum class DType { f32, f64, f16, bf16, i64, i32, i16, u16, i8, u8, i1 };
 
 /// Bytes one element takes in memory (i1 takes one byte, as numpy's bool).
 size_t dtypeSize(DType dtype);

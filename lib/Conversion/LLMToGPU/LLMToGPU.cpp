@@ -123,7 +123,8 @@ staticQuantizeOf(Value value) {
   if (!value.hasOneUse() || !isStaticF32(value))
     return std::nullopt;
   auto quantize = dyn_cast<llm::QuantizeOp>(*value.getUsers().begin());
-  if (!quantize || quantize.getInput() != value)
+  if (!quantize || quantize.getInput() != value ||
+      !quantize.getType().getElementType().isInteger(8))
     return std::nullopt;
   std::optional<float> scale = splatF32(quantize.getScale());
   gk::OutputQuantization q;
@@ -1397,6 +1398,10 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
 LogicalResult KernelBuilder::run() {
   SmallVector<Operation *> ops;
   module.walk([&](Operation *op) {
+    // A 16-bit llm.quantize (16-bit QDQ) is an elementwise kernel.
+    auto quantize = dyn_cast<llm::QuantizeOp>(op);
+    if (quantize && !quantize.getType().getElementType().isInteger(8))
+      return;
     if (hostReference ? isa<llm::AttentionOp>(op)
                       : isa<llm::MatMulOp, llm::QMatMulOp, llm::AttentionOp,
                             llm::LayerNormOp, llm::RMSNormOp, llm::SoftmaxOp,

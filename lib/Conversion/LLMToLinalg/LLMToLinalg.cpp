@@ -877,20 +877,21 @@ Value decodeE4M3(OpBuilder &b, Location loc, Value q) {
 }
 
 /// llm.quantize's integer level of `quotient` (x / scale, f32): roundeven,
-/// plus the zero point `zero` (f32, or null for none), saturated to
-/// [0, 255] when `isUnsigned`, else [-128, 127]; still f32. maxnumf
-/// returns the number when the other operand is NaN, so NaN saturates to
-/// the lower bound.
+/// plus the zero point `zero` (f32, or null for none), saturated to the
+/// range of a `bits`-bit integer ([0, 255] when `isUnsigned`, else
+/// [-128, 127] for 8 bits); still f32. maxnumf returns the number when the
+/// other operand is NaN, so NaN saturates to the lower bound.
 Value integerLevel(OpBuilder &b, Location loc, Value quotient, Value zero,
-                   bool isUnsigned) {
+                   bool isUnsigned, unsigned bits = 8) {
   Type f32 = b.getF32Type();
   Value v = math::RoundEvenOp::create(b, loc, quotient);
   if (zero)
     v = arith::AddFOp::create(b, loc, v, zero);
-  v = arith::MaxNumFOp::create(
-      b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 0 : -128));
-  return arith::MinNumFOp::create(
-      b, loc, v, scalarConstant(b, loc, f32, isUnsigned ? 255 : 127));
+  double lo = isUnsigned ? 0 : -std::ldexp(1.0, bits - 1);
+  double hi =
+      isUnsigned ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+  v = arith::MaxNumFOp::create(b, loc, v, scalarConstant(b, loc, f32, lo));
+  return arith::MinNumFOp::create(b, loc, v, scalarConstant(b, loc, f32, hi));
 }
 
 /// llm.attention's weights_* quantization of one softmax weight `w`: the
@@ -936,11 +937,12 @@ public:
                                             widen(b, loc, args[2], isUnsigned))
                         .getResult()
                   : Value();
+          Type element = op.getType().getElementType();
           Value v =
               integerLevel(b, loc, arith::DivFOp::create(b, loc, x, args[1]),
-                           zero, isUnsigned);
+                           zero, isUnsigned, element.getIntOrFloatBitWidth());
           Value wide = arith::FPToSIOp::create(b, loc, b.getI32Type(), v);
-          return arith::TruncIOp::create(b, loc, b.getI8Type(), wide);
+          return arith::TruncIOp::create(b, loc, element, wide);
         });
     rewriter.replaceOp(op, result);
     return success();

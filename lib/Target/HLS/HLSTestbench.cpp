@@ -26,6 +26,8 @@ std::optional<std::string> npyDescr(llmc::DType dtype) {
   case llmc::DType::i64: return std::string("<i8");
   case llmc::DType::i32: return std::string("<i4");
   case llmc::DType::i16: return std::string("<i2");
+  case llmc::DType::u16:
+    return std::string("<u2");
   case llmc::DType::i8: return std::string("|i1");
   case llmc::DType::u8: return std::string("|u1");
   case llmc::DType::i1: return std::string("|b1");

@@ -66,7 +66,7 @@ func.func @zero_point(%a: tensor<2x3xi8>, %b: tensor<3x5xi8>, %z: tensor<4xi8>) 
 // -----
 
 func.func @e4m3_zero_point(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: tensor<i8>) -> tensor<2x3xi8> {
-  // expected-error @+1 {{expects no zero_point and no is_unsigned with e4m3}}
+  // expected-error @+1 {{expects no zero_point, no is_unsigned and an i8 result with e4m3}}
   %q = llm.quantize %x, %s, %z {e4m3} : (tensor<2x3xf32>, tensor<f32>, tensor<i8>) -> tensor<2x3xi8>
   return %q : tensor<2x3xi8>
 }
@@ -74,7 +74,7 @@ func.func @e4m3_zero_point(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: tensor<i8>)
 // -----
 
 func.func @e4m3_unsigned(%x: tensor<2x3xf32>, %s: tensor<f32>) -> tensor<2x3xi8> {
-  // expected-error @+1 {{expects no zero_point and no is_unsigned with e4m3}}
+  // expected-error @+1 {{expects no zero_point, no is_unsigned and an i8 result with e4m3}}
   %q = llm.quantize %x, %s {e4m3, is_unsigned} : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi8>
   return %q : tensor<2x3xi8>
 }
@@ -118,4 +118,28 @@ func.func @e4m3_i32(%q: tensor<2x4xi32>, %s: tensor<f32>) -> tensor<2x4xf32> {
   // expected-error @+1 {{expects e4m3 bits in an i8 input without zero_point, is_unsigned, bits 4 or block_size}}
   %y = llm.dequantize %q, %s {e4m3} : (tensor<2x4xi32>, tensor<f32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @quantize_zero_type(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: tensor<i8>) -> tensor<2x3xi16> {
+  // expected-error @+1 {{expects the zero_point's element type to be 'i16'}}
+  %q = llm.quantize %x, %s, %z : (tensor<2x3xf32>, tensor<f32>, tensor<i8>) -> tensor<2x3xi16>
+  return %q : tensor<2x3xi16>
+}
+
+// -----
+
+func.func @e4m3_i16(%x: tensor<2x3xf32>, %s: tensor<f32>) -> tensor<2x3xi16> {
+  // expected-error @+1 {{expects no zero_point, no is_unsigned and an i8 result with e4m3}}
+  %q = llm.quantize %x, %s {e4m3} : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi16>
+  return %q : tensor<2x3xi16>
+}
+
+// -----
+
+func.func @packed_i16(%p: tensor<3x4xi16>, %s: tensor<3x1xf32>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{expects an i16 input unpacked (bits 8) and without block_size}}
+  %d = llm.dequantize %p, %s {bits = 4 : i64} : (tensor<3x4xi16>, tensor<3x1xf32>) -> tensor<3x8xf32>
+  return %d : tensor<3x8xf32>
 }

@@ -15,3 +15,13 @@ func.func @ops(%x: tensor<2x3xf32>, %s: tensor<1x3xf32>, %z: tensor<1xi8>,
   %acc = llm.qmatmul %q, %w lhs_zero_point %z rhs_zero_point %wz {lhs_unsigned, transpose_rhs = true} : (tensor<2x3xi8>, tensor<5x3xi8>, tensor<1xi8>, tensor<5x1xi8>) -> tensor<2x5xi32>
   return %d, %u, %acc : tensor<2x3xf32>, tensor<3x8xf32>, tensor<2x5xi32>
 }
+
+// 16-bit QDQ: i16 levels and zero points, read unsigned with is_unsigned.
+// CHECK-LABEL: func @sixteen_bits
+// CHECK: llm.quantize %arg0, %arg1, %arg2 {is_unsigned} : (tensor<2x3xf32>, tensor<f32>, tensor<i16>) -> tensor<2x3xi16>
+// CHECK: llm.dequantize %{{.*}}, %arg1, %arg2 {is_unsigned} : (tensor<2x3xi16>, tensor<f32>, tensor<i16>) -> tensor<2x3xf32>
+func.func @sixteen_bits(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: tensor<i16>) -> tensor<2x3xf32> {
+  %q = llm.quantize %x, %s, %z {is_unsigned} : (tensor<2x3xf32>, tensor<f32>, tensor<i16>) -> tensor<2x3xi16>
+  %d = llm.dequantize %q, %s, %z {is_unsigned} : (tensor<2x3xi16>, tensor<f32>, tensor<i16>) -> tensor<2x3xf32>
+  return %d : tensor<2x3xf32>
+}
