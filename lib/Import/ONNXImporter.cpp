@@ -635,6 +635,11 @@ private:
   LogicalResult importQAttention();
   LogicalResult importQEmbedLayerNormalization();
   LogicalResult importGatherBlockQuantized();
+  FailureOr<SmallVector<Value>>
+  importAs(StringRef opType, ArrayRef<std::pair<std::string, Value>> operands,
+           ArrayRef<std::string> attributeNames,
+           ArrayRef<onnx::AttributeProto> extraAttributes = {});
+  LogicalResult importQOperator();
   // Quantization helpers.
   /// Whether input `index` of the node is one of `names`; marks output
   /// `index` as one of them.
@@ -921,6 +926,18 @@ ONNXImporter::microsoftOpTable() {
       {"QAttention", {&I::importQAttention, 0}},
       {"QEmbedLayerNormalization", {&I::importQEmbedLayerNormalization, 0}},
       {"GatherBlockQuantized", {&I::importGatherBlockQuantized, 0}},
+      // quantize_static's QOperator format (and the ONNX Model Zoo's int8
+      // models): float ops between dequantized inputs and a quantized
+      // result.
+      {"QLinearAdd", {&I::importQOperator, 0}},
+      {"QLinearMul", {&I::importQOperator, 0}},
+      {"QLinearSigmoid", {&I::importQOperator, 0}},
+      {"QLinearLeakyRelu", {&I::importQOperator, 0}},
+      {"QLinearSoftmax", {&I::importQOperator, 0}},
+      {"QLinearConcat", {&I::importQOperator, 0}},
+      {"QLinearAveragePool", {&I::importQOperator, 0}},
+      {"QLinearGlobalAveragePool", {&I::importQOperator, 0}},
+      {"QGemm", {&I::importQOperator, 0}},
   };
   return table;
 }
@@ -6988,6 +7005,240 @@ LogicalResult ONNXImporter::importQLinear() {
   }
   return setResult(create<llm::QuantizeOp>({*real, *one, yZero}, quantAttrs,
                                            accType.clone(builder.getI8Type())));
+}
+
+/// Imports the current node as a node of the default domain's `opType`
+/// with `operands` (the names say how the values are read: uint8 names
+/// read unsigned), the current node's attributes named in
+/// `attributeNames` plus `extraAttributes`, and the current node's outputs;
+/// returns its results. Errors still name the current node and op.
+FailureOr<SmallVector<Value>>
+ONNXImporter::importAs(StringRef opType,
+                       ArrayRef<std::pair<std::string, Value>> operands,
+                       ArrayRef<std::string> attributeNames,
+                       ArrayRef<onnx::AttributeProto> extraAttributes) {
+  auto entry = opTable().find(opType);
+  if (entry == opTable().end())
+    return error("internal: no importer for " + opType);
+  onnx::NodeProto as;
+  as.set_op_type(opType.str());
+  as.set_name(node->name());
+  for (const auto &operand : operands)
+    as.add_input(operand.first);
+  for (const std::string &output : node->output())
+    as.add_output(output);
+  for (const std::string &name : attributeNames)
+    if (const onnx::AttributeProto *attr = findAttr(name))
+      *as.add_attribute() = *attr;
+  for (const onnx::AttributeProto &attr : extraAttributes)
+    *as.add_attribute() = attr;
+  onnx::NodeProto *saved = node;
+  SmallVector<Value> savedInputs = std::move(inputs),
+                     savedResults = std::move(results);
+  node = &as;
+  inputs.clear();
+  for (const auto &operand : operands)
+    inputs.push_back(operand.second);
+  results.clear();
+  LogicalResult result = (this->*(entry->second.handler))();
+  SmallVector<Value> produced = std::move(results);
+  node = saved;
+  inputs = std::move(savedInputs);
+  results = std::move(savedResults);
+  if (failed(result))
+    return failure();
+  return produced;
+}
+
+/// ONNX Runtime's QOperator ops (com.microsoft QLinearAdd, QLinearMul,
+/// QLinearSigmoid, QLinearLeakyRelu, QLinearSoftmax, QLinearConcat,
+/// QLinearAveragePool, QLinearGlobalAveragePool, QGemm): each quantized
+/// input through DequantizeLinear, the float op, the result through
+/// QuantizeLinear with y's scale and zero point -- the QDQ form the QOperator
+/// kernels compute. (QLinearMatMul and QLinearConv, in ONNX, are exact
+/// integer products, importQLinear.) channels_last pools transpose NHWC to
+/// NCHW and back.
+LogicalResult ONNXImporter::importQOperator() {
+  StringRef op = node->op_type();
+  auto named = [&](unsigned index) {
+    return std::pair<std::string, Value>{
+        index < static_cast<unsigned>(node->input_size()) ? node->input(index)
+                                                          : "",
+        input(index)};
+  };
+  // DequantizeLinear of the tensor at `x` with the scale and zero point
+  // after it (`axis` for a per-axis scale).
+  auto dequantized = [&](unsigned x, int64_t axis = 1) -> FailureOr<Value> {
+    if (!input(x) || !input(x + 1))
+      return error("expects input " + Twine(x) + " and its scale");
+    onnx::AttributeProto axisAttr;
+    axisAttr.set_name("axis");
+    axisAttr.set_type(onnx::AttributeProto::INT);
+    axisAttr.set_i(axis);
+    SmallVector<std::pair<std::string, Value>> operands{named(x), named(x + 1)};
+    if (input(x + 2))
+      operands.push_back(named(x + 2));
+    FailureOr<SmallVector<Value>> out =
+        importAs("DequantizeLinear", operands, {}, {axisAttr});
+    if (failed(out))
+      return failure();
+    return out->front();
+  };
+  // QuantizeLinear of `real` with the scale and zero point at `scale`
+  // (uint8 without a zero point, as ONNX's default).
+  auto quantized = [&](Value real, unsigned scale) -> FailureOr<Value> {
+    if (!input(scale))
+      return error("expects y's scale (input " + Twine(scale) + ")");
+    SmallVector<std::pair<std::string, Value>> operands{
+        {node->name() + "#real", real}, named(scale)};
+    if (input(scale + 1))
+      operands.push_back(named(scale + 1));
+    FailureOr<SmallVector<Value>> out =
+        importAs("QuantizeLinear", operands, {});
+    if (failed(out))
+      return failure();
+    return out->front();
+  };
+  auto floatResult =
+      [&](StringRef opType, ArrayRef<std::pair<std::string, Value>> operands,
+          ArrayRef<std::string> attrs,
+          ArrayRef<onnx::AttributeProto> extra = {}) -> FailureOr<Value> {
+    FailureOr<SmallVector<Value>> out =
+        importAs(opType, operands, attrs, extra);
+    if (failed(out) || out->empty() || !out->front())
+      return failure();
+    return out->front();
+  };
+  auto real = [&](StringRef name, Value value) {
+    return std::pair<std::string, Value>{node->name() + "#" + name.str(),
+                                         value};
+  };
+  auto nchw = [&](Value x, bool toFirst) -> Value {
+    int64_t rank = typeOf(x).getRank();
+    SmallVector<int64_t> perm{0};
+    if (toFirst) {
+      perm.push_back(rank - 1);
+      for (int64_t d = 1; d < rank - 1; ++d)
+        perm.push_back(d);
+    } else {
+      for (int64_t d = 2; d < rank; ++d)
+        perm.push_back(d);
+      perm.push_back(1);
+    }
+    return orNull(create<llm::TransposeOp>(
+        x, {namedAttr("permutation", builder.getDenseI64ArrayAttr(perm))}));
+  };
+
+  FailureOr<Value> y;
+  if (op == "QLinearAdd" || op == "QLinearMul") {
+    // A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale,
+    // C_zero_point.
+    if (failed(requireInputs(7)))
+      return failure();
+    FailureOr<Value> a = dequantized(0), b = dequantized(3);
+    if (failed(a) || failed(b))
+      return failure();
+    y = floatResult(op == "QLinearAdd" ? "Add" : "Mul",
+                    {real("a", *a), real("b", *b)}, {});
+    if (succeeded(y))
+      y = quantized(*y, 6);
+  } else if (op == "QLinearSigmoid" || op == "QLinearLeakyRelu" ||
+             op == "QLinearSoftmax" || op == "QLinearAveragePool" ||
+             op == "QLinearGlobalAveragePool") {
+    // X, X_scale, X_zero_point, Y_scale, Y_zero_point.
+    if (failed(requireInputs(4)))
+      return failure();
+    FailureOr<Value> x = dequantized(0);
+    if (failed(x))
+      return failure();
+    bool channelsLast = getInt("channels_last", 0) != 0;
+    if (channelsLast && typeOf(*x).getRank() < 3)
+      return error("channels_last expects X of rank 3 or more");
+    Value in = channelsLast ? nchw(*x, true) : *x;
+    if (!in)
+      return failure();
+    if (op == "QLinearSoftmax" && getInt("opset", 13) < 13) {
+      // Before opset 13 Softmax flattens from `axis` on: the same as the
+      // last axis only when axis is the last dim.
+      int64_t rank = typeOf(in).getRank(), axis = getInt("axis", 1);
+      if (axis != -1 && axis != rank - 1)
+        return error("opset " + Twine(getInt("opset", 13)) +
+                     " Softmax over axis " + Twine(axis) +
+                     " (flattened from it) of a rank-" + Twine(rank) +
+                     " tensor is not supported; the last axis is");
+    }
+    StringRef floatOp = op.drop_front(7); // QLinear
+    SmallVector<std::string> attrs;
+    if (floatOp == "LeakyRelu")
+      attrs = {"alpha"};
+    else if (floatOp == "Softmax")
+      attrs = {"axis"};
+    else if (floatOp == "AveragePool")
+      attrs = {"auto_pad",     "ceil_mode", "count_include_pad",
+               "kernel_shape", "pads",      "strides"};
+    y = floatResult(floatOp, {real("x", in)}, attrs);
+    if (succeeded(y) && channelsLast) {
+      Value back = nchw(*y, false);
+      if (!back)
+        return failure();
+      y = back;
+    }
+    if (succeeded(y))
+      y = quantized(*y, 3);
+  } else if (op == "QLinearConcat") {
+    // Y_scale, Y_zero_point, then (X, X_scale, X_zero_point) per input.
+    int64_t count = node->input_size() - 2;
+    if (count < 3 || count % 3 != 0)
+      return error("expects Y_scale, Y_zero_point and triples of (X, "
+                   "X_scale, X_zero_point), got " +
+                   Twine(node->input_size()) + " inputs");
+    SmallVector<std::pair<std::string, Value>> reals;
+    for (int64_t i = 2; i < node->input_size(); i += 3) {
+      FailureOr<Value> x = dequantized(i);
+      if (failed(x))
+        return failure();
+      reals.push_back(real("x" + std::to_string(i / 3), *x));
+    }
+    y = floatResult("Concat", reals, {"axis"});
+    if (succeeded(y))
+      y = quantized(*y, 0);
+  } else if (op == "QGemm") {
+    // A, a_scale, a_zero_point, B, b_scale, b_zero_point, C (int32, scaled
+    // by a_scale * b_scale), y_scale, y_zero_point; Y float without
+    // y_scale.
+    if (failed(requireInputs(6)))
+      return failure();
+    bool transB = getInt("transB", 0) != 0;
+    FailureOr<Value> a = dequantized(0), b = dequantized(3, transB ? 0 : 1);
+    if (failed(a) || failed(b))
+      return failure();
+    SmallVector<std::pair<std::string, Value>> operands{real("a", *a),
+                                                        real("b", *b)};
+    if (Value c = input(6)) {
+      if (!typeOf(c).getElementType().isInteger(32))
+        return error("C must be int32 (the bias at a_scale * b_scale)");
+      FailureOr<Value> aScale = floatParameter(input(1), "a_scale");
+      FailureOr<Value> bScale = floatParameter(input(4), "b_scale");
+      if (failed(aScale) || failed(bScale))
+        return failure();
+      Value scale = emit<llm::MulOp>({*aScale, *bScale});
+      if (!scale)
+        return failure();
+      FailureOr<Value> bias = create<llm::DequantizeOp>(
+          {c, scale}, {}, typeOf(c).clone(builder.getF32Type()));
+      if (failed(bias))
+        return failure();
+      operands.push_back(real("c", *bias));
+    }
+    y = floatResult("Gemm", operands, {"alpha", "transA", "transB"});
+    if (succeeded(y) && input(7))
+      y = quantized(*y, 7);
+  } else {
+    return error("unsupported op");
+  }
+  if (failed(y))
+    return failure();
+  return setResult(*y);
 }
 
 LogicalResult ONNXImporter::importDynamicQuantizeLinear() {
