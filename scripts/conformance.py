@@ -246,8 +246,6 @@ OUT_OF_SCOPE_TESTS = {
     **{f"test_{kind}window{variant}": _PI_3_1415
        for kind in ("hann", "hamming", "blackman")
        for variant in ("", "_symmetric", "_expanded", "_symmetric_expanded")},
-    "test_maxpool_2d_uint8": "MaxPool of uint8 tensors (the importer takes "
-        "float and int8 X)",
     "test_gridsample_bicubic": "its expected output is rounded to 4 decimals "
         "(-0.1406 where torch's grid_sample gives -0.140625, off by more than "
         "--rtol); llm-run matches torch's float32 result on this input",

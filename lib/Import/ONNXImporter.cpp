@@ -938,6 +938,8 @@ ONNXImporter::microsoftOpTable() {
       {"QLinearAveragePool", {&I::importQOperator, 0}},
       {"QLinearGlobalAveragePool", {&I::importQOperator, 0}},
       {"QGemm", {&I::importQOperator, 0}},
+      {"QLinearReduceMean", {&I::importQOperator, 0}},
+      {"QLinearWhere", {&I::importQOperator, 0}},
   };
   return table;
 }
@@ -7052,7 +7054,8 @@ ONNXImporter::importAs(StringRef opType,
 
 /// ONNX Runtime's QOperator ops (com.microsoft QLinearAdd, QLinearMul,
 /// QLinearSigmoid, QLinearLeakyRelu, QLinearSoftmax, QLinearConcat,
-/// QLinearAveragePool, QLinearGlobalAveragePool, QGemm): each quantized
+/// QLinearAveragePool, QLinearGlobalAveragePool, QLinearReduceMean,
+/// QLinearWhere, QGemm): each quantized
 /// input through DequantizeLinear, the float op, the result through
 /// QuantizeLinear with y's scale and zero point -- the QDQ form the QOperator
 /// kernels compute. (QLinearMatMul and QLinearConv, in ONNX, are exact
@@ -7202,6 +7205,43 @@ LogicalResult ONNXImporter::importQOperator() {
     y = floatResult("Concat", reals, {"axis"});
     if (succeeded(y))
       y = quantized(*y, 0);
+  } else if (op == "QLinearReduceMean") {
+    // data, data_scale, data_zero_point, reduced_scale,
+    // reduced_zero_point; axes and keepdims attributes.
+    if (failed(requireInputs(4)))
+      return failure();
+    std::optional<SmallVector<int64_t>> axes = getInts("axes");
+    if (!axes || axes->empty())
+      return error("expects attribute 'axes'");
+    FailureOr<Value> x = dequantized(0);
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank();
+    for (int64_t &axis : *axes) {
+      FailureOr<int64_t> normalized = normalizeAxis(axis, rank);
+      if (failed(normalized))
+        return failure();
+      axis = *normalized;
+    }
+    llvm::sort(*axes);
+    if (std::adjacent_find(axes->begin(), axes->end()) != axes->end())
+      return error("axes repeat an axis");
+    Value mean =
+        reduce<llm::ReduceMeanOp>(*x, *axes, getInt("keepdims", 1) != 0);
+    if (!mean)
+      return failure();
+    y = quantized(mean, 3);
+  } else if (op == "QLinearWhere") {
+    // condition, X, x_scale, x_zero_point, Y, y_scale, y_zero_point,
+    // z_scale, z_zero_point.
+    if (failed(requireInputs(8)))
+      return failure();
+    FailureOr<Value> a = dequantized(1), b = dequantized(4);
+    if (failed(a) || failed(b))
+      return failure();
+    y = floatResult("Where", {named(0), real("x", *a), real("y", *b)}, {});
+    if (succeeded(y))
+      y = quantized(*y, 7);
   } else if (op == "QGemm") {
     // A, a_scale, a_zero_point, B, b_scale, b_zero_point, C (int32, scaled
     // by a_scale * b_scale), y_scale, y_zero_point; Y float without
@@ -10916,10 +10956,13 @@ LogicalResult ONNXImporter::importPool() {
   if (rank < 3)
     return error("expects X of rank 3 or more, got " + Twine(rank));
   if (!isa<FloatType>(element) && !(isMax && element.isInteger(8)))
-    return error(isMax ? "expects float or int8 X" : "expects float X");
-  if (isMax && unsignedNames.contains(node->input(0)))
-    return error("expects float or int8 X, got uint8 (llm integers are "
-                 "signed)");
+    return error(isMax ? "expects float, int8 or uint8 X" : "expects float X");
+  // uint8 bytes with their top bit flipped order as int8 does: the maximum
+  // of the flipped bytes, flipped back, is the uint8 maximum (and the
+  // padding's -128 is uint8's 0).
+  bool flipped = isMax && unsignedNames.contains(node->input(0));
+  if (flipped)
+    x = emit<llm::XorOp>({x, scalarOf(element, -128)});
   std::optional<SmallVector<int64_t>> kernel = getInts("kernel_shape");
   if (!kernel)
     return error("expects attribute 'kernel_shape'");
@@ -10964,6 +11007,10 @@ LogicalResult ONNXImporter::importPool() {
       pooled = emit<llm::DivOp>(
           {pooled,
            floatConstant(RankedTensorType::get({outCount}, element), counts)});
+  }
+  if (pooled && flipped) {
+    pooled = emit<llm::XorOp>({pooled, scalarOf(element, -128)});
+    markUnsignedOutput(0);
   }
   if (!pooled)
     return failure();

@@ -15,6 +15,8 @@ quantized input dequantized, the float op in float32, the result quantized
   lrelu QLinearLeakyRelu(xq, alpha 0.1)                  uint8
   soft  QLinearSoftmax(xq, axis -1)                      uint8
   cat   QLinearConcat(xq, lrelu, axis 2)                 uint8
+  rmean QLinearReduceMean(xq, axes [-1], keepdims 1)     uint8
+  where QLinearWhere(a bool [8] constant, xq, lrelu)     uint8
   gpool QLinearGlobalAveragePool(p [2,3,4,4] NCHW)       uint8
   gpcl  the same of p's NHWC copy, channels_last 1       uint8
   apool QLinearAveragePool(p, 2x2 kernel, stride 2)      uint8
@@ -100,6 +102,17 @@ def main():
                                                     "lrelu.z"], "cat", axis=2)
     cat = quantize(np.concatenate([xf, dequantize(lrelu, 0.04, 10)], axis=2), 0.05, 100)
     result("cat", cat, TensorProto.UINT8)
+
+    ms("QLinearReduceMean", ["xq", "xq.s", "xq.z"] + params("rmean", 0.0061, 128), "rmean",
+       axes=[-1], keepdims=1)
+    result("rmean", quantize(xf.mean(-1, keepdims=True), 0.0061, 128), TensorProto.UINT8)
+
+    cond = np.array([True, False] * 4)
+    const("cond", cond)
+    ms("QLinearWhere", ["cond", "xq", "xq.s", "xq.z", "lrelu", "lrelu.s", "lrelu.z"]
+       + params("where", 0.05, 110), "where")
+    where = quantize(np.where(cond, xf, dequantize(lrelu, 0.04, 10)), 0.05, 110)
+    result("where", where, TensorProto.UINT8)
 
     p = rng.uniform(-1, 1, (2, 3, 4, 4)).astype(f32)
     nodes.append(helper.make_node("QuantizeLinear", ["p"] + params("pq", 0.01, 128), ["pq"]))
