@@ -6039,15 +6039,29 @@ std::optional<Value> ONNXImporter::quantizedConstant(Value x, Value scale,
   std::optional<std::vector<float>> ss = constantFloatValues(known(scale));
   // Zero points as their integer values (uint8 and uint16 read unsigned).
   std::optional<std::vector<int32_t>> zs;
-  if (zero) {
-    auto constant = known(zero).getDefiningOp<llm::ConstantOp>();
-    auto elements =
-        constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
-    if (elements && elements.getElementType().isInteger(bits)) {
+  auto zeroConstant =
+      zero ? known(zero).getDefiningOp<llm::ConstantOp>() : llm::ConstantOp();
+  auto zeroElements =
+      zeroConstant ? dyn_cast<ElementsAttr>(zeroConstant.getValue()) : nullptr;
+  if (zeroElements && zeroElements.getElementType().isInteger(bits)) {
+    auto level = [&](const APInt &v) {
+      return isUnsigned ? static_cast<int32_t>(v.getZExtValue())
+                        : static_cast<int32_t>(v.getSExtValue());
+    };
+    if (auto dense = dyn_cast<DenseElementsAttr>(zeroConstant.getValue())) {
       zs.emplace();
-      for (const APInt &v : elements.getValues<APInt>())
-        zs->push_back(isUnsigned ? static_cast<int32_t>(v.getZExtValue())
-                                 : static_cast<int32_t>(v.getSExtValue()));
+      for (const APInt &v : dense.getValues<APInt>())
+        zs->push_back(level(v));
+    } else if (std::optional<ArrayRef<char>> bytes =
+                   llm::rawElementBytes(zeroElements)) {
+      // A resource (little-endian levels of bits / 8 bytes).
+      zs.emplace();
+      size_t width = bits / 8;
+      for (size_t i = 0; i + width <= bytes->size(); i += width) {
+        uint64_t raw = 0;
+        std::memcpy(&raw, bytes->data() + i, width);
+        zs->push_back(level(APInt(bits, raw)));
+      }
     }
   }
   if (!xs || !ss || (zero && !zs) || ss->empty() ||
