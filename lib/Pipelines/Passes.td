@@ -118,3 +118,27 @@ def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect"];
 }
+
+def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {
+  let summary = "keep the scf.parallel loops worth a thread each; the rest "
+                "become scf.for";
+  let description = [{
+    After `convert-linalg-to-parallel-loops`, every linalg op is an
+    `scf.parallel` over its parallel dims, nested `scf.for` over its
+    reductions, and possibly more `scf.parallel` inside them (matmul in the
+    host loop order (i, k, j) is parallel i { for k { parallel j } }). This
+    pass keeps an `scf.parallel` only where `async-parallel-for` should split
+    it across threads: an outermost one (no loop around it) with at least
+    `min-work` scalar operations in all (its trip count times its body's
+    operations times the trip counts of the constant loops inside), and of
+    that one only its first dim (a task computes whole rows). Every other
+    `scf.parallel` and dim becomes a nest of `scf.for` in the same order, so
+    each element is still computed as the serial loops computed it: results
+    stay bit-identical.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"1 << 22",
+           "the least work (scalar ops) an scf.parallel needs to stay parallel">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}

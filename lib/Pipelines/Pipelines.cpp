@@ -19,6 +19,7 @@
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/AsyncToLLVM/AsyncToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
@@ -30,12 +31,14 @@
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Async/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
@@ -43,6 +46,10 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
 
 using namespace mlir;
 
@@ -70,6 +77,16 @@ static void addBufferizationToOutParams(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
+unsigned llmc::hostThreads() {
+  unsigned threads = 0;
+  if (const char *value = std::getenv("LLMC_HOST_THREADS"))
+    if (llvm::StringRef(value).getAsInteger(10, threads))
+      threads = 0;
+  if (threads == 0)
+    threads = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(threads, 256u);
+}
+
 void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   // Tensor level: llm → linalg on tensors; fusing elementwise producers into
   // their consumers only composes the scalar bodies, so it is exact. 16-bit
@@ -85,8 +102,27 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   addBufferizationToOutParams(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
 
-  // Loops, then the LLVM dialect.
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Loops, then the LLVM dialect. The outermost parallel loops with enough
+  // work run on the host's threads (async-parallel-for over the async
+  // runtime's thread pool); each element is computed as the serial loops
+  // compute it.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLLMHostParallelLoops());
+  unsigned threads = hostThreads();
+  if (threads > 1) {
+    AsyncParallelForPassOptions parallel;
+    parallel.asyncDispatch = true;
+    parallel.numWorkerThreads = threads;
+    parallel.minTaskSize = 1;
+    pm.addPass(createAsyncParallelForPass(parallel));
+    pm.addPass(createAsyncToAsyncRuntimePass());
+    pm.addPass(createAsyncRuntimeRefCountingPass());
+    pm.addPass(createAsyncRuntimeRefCountingOptPass());
+    pm.addPass(createConvertAsyncToLLVMPass());
+  } else {
+    pm.addPass(createParallelForToNestedForsPass());
+  }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -34,6 +34,11 @@ void buildHostPipeline(mlir::OpPassManager &pm);
 
 /// The part of buildHostPipeline after llm-outline-weights: what turns the
 /// tensor-level module into the LLVM dialect.
+/// The threads the host code splits its heavy parallel loops across:
+/// LLMC_HOST_THREADS if it is a positive integer, else the machine's
+/// hardware threads (at most 256). One means serial loops.
+unsigned hostThreads();
+
 void buildHostLoweringPipeline(mlir::OpPassManager &pm);
 
 /// The FPGA path after llm-outline-weights: llm → linalg, bufferization as

@@ -203,8 +203,11 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
   // the host's vector units.
   auto transformer = mlir::makeOptimizingTransformer(*optLevel, /*sizeLevel=*/0,
                                                      targetMachine->get());
-  llvm::StringRef runtimeLibraries[] = {LLMC_MLIR_RUNTIME_DIR
-                                        "/libmlir_c_runner_utils.so"};
+  // The async runtime runs the loops the host pipeline splits across
+  // threads (hostThreads()).
+  llvm::StringRef runtimeLibraries[] = {
+      LLMC_MLIR_RUNTIME_DIR "/libmlir_c_runner_utils.so",
+      LLMC_MLIR_RUNTIME_DIR "/libmlir_async_runtime.so"};
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = codeGenLevel;

@@ -1,0 +1,124 @@
+//===- HostParallelLoops.cpp - outermost heavy loops run on threads -------===//
+//
+// Keeps the scf.parallel loops that async-parallel-for should split across
+// the host's threads (outermost, enough work) and turns every other one into
+// scf.for, so that each element is computed as the serial loops compute it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMHOSTPARALLELLOOPS
+#include "Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+
+/// A constant trip count of (lower, upper, step), or nullopt.
+std::optional<int64_t> tripCount(Value lower, Value upper, Value step) {
+  auto lo = getConstantIntValue(lower), hi = getConstantIntValue(upper),
+       st = getConstantIntValue(step);
+  if (!lo || !hi || !st || *st <= 0)
+    return std::nullopt;
+  return *hi > *lo ? (*hi - *lo + *st - 1) / *st : 0;
+}
+
+/// The scalar operations one iteration of `block` executes, loops with
+/// constant trip counts multiplied out (saturating).
+int64_t work(Block &block) {
+  int64_t total = 0;
+  for (Operation &op : block) {
+    int64_t inner = 1, trips = 1;
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      trips = tripCount(loop.getLowerBound(), loop.getUpperBound(),
+                        loop.getStep())
+                  .value_or(1);
+      inner = work(*loop.getBody());
+    } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+      for (auto [lo, hi, st] : llvm::zip(loop.getLowerBound(),
+                                         loop.getUpperBound(), loop.getStep()))
+        trips = std::min<int64_t>(trips * tripCount(lo, hi, st).value_or(1),
+                                  int64_t(1) << 40);
+      inner = work(*loop.getBody());
+    } else {
+      for (Region &region : op.getRegions())
+        for (Block &nested : region)
+          inner += work(nested);
+    }
+    total = std::min<int64_t>(total + trips * inner, int64_t(1) << 50);
+  }
+  return total;
+}
+
+/// `loop` as a nest of scf.for in its dims' order; with `keepFirst`, as a
+/// one-dim scf.parallel over its first dim around scf.for over the others
+/// (async-parallel-for then splits rows, each computed whole).
+void toNestedFors(scf::ParallelOp loop, bool keepFirst = false) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  SmallVector<Value> ivs;
+  for (auto [dim, bounds] : llvm::enumerate(llvm::zip(
+           loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))) {
+    auto [lo, hi, st] = bounds;
+    if (dim == 0 && keepFirst) {
+      auto outer = scf::ParallelOp::create(b, loc, ValueRange{lo},
+                                           ValueRange{hi}, ValueRange{st});
+      ivs.push_back(outer.getInductionVars().front());
+      b.setInsertionPoint(outer.getBody()->getTerminator());
+      continue;
+    }
+    auto nested = scf::ForOp::create(b, loc, lo, hi, st);
+    ivs.push_back(nested.getInductionVar());
+    b.setInsertionPoint(nested.getBody()->getTerminator());
+  }
+  Block &body = *loop.getBody();
+  for (auto [arg, iv] : llvm::zip(body.getArguments(), ivs))
+    arg.replaceAllUsesWith(iv);
+  // The ops before scf.parallel's (empty) scf.reduce terminator.
+  Block *innermost = b.getInsertionBlock();
+  innermost->getOperations().splice(b.getInsertionPoint(),
+                                    body.getOperations(), body.begin(),
+                                    std::prev(body.end()));
+  loop.erase();
+}
+
+struct HostParallelLoopsPass
+    : llmc::impl::LLMHostParallelLoopsBase<HostParallelLoopsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<scf::ParallelOp> serial, rows;
+    getOperation()->walk([&](scf::ParallelOp loop) {
+      bool outermost = !loop->getParentOfType<scf::ForOp>() &&
+                       !loop->getParentOfType<scf::ParallelOp>();
+      bool reduces = loop.getNumResults() != 0;
+      int64_t trips = 1;
+      for (auto [lo, hi, st] : llvm::zip(loop.getLowerBound(),
+                                         loop.getUpperBound(), loop.getStep()))
+        trips = std::min<int64_t>(trips * tripCount(lo, hi, st).value_or(1),
+                                  int64_t(1) << 40);
+      bool heavy = trips > 1 &&
+                   trips * work(*loop.getBody()) >= static_cast<int64_t>(minWork);
+      if (!outermost || reduces || !heavy)
+        serial.push_back(loop);
+      else if (loop.getNumLoops() > 1)
+        rows.push_back(loop);
+    });
+    // The walk is post-order: inner loops come first.
+    for (scf::ParallelOp loop : serial)
+      if (loop.getNumResults() == 0)
+        toNestedFors(loop);
+    // A multi-dim loop that stays parallel keeps its first dim only: every
+    // task computes whole rows.
+    for (scf::ParallelOp loop : rows)
+      toNestedFors(loop, /*keepFirst=*/true);
+  }
+};
+
+} // namespace
