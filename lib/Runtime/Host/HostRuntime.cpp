@@ -17,6 +17,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -149,6 +150,29 @@ void initializeNativeTarget() {
 }
 } // namespace
 
+/// The async runtime's entry points (the loops the host pipeline splits
+/// across threads, hostThreads()), from libmlir_async_runtime.so loaded
+/// once per process. Loading it per engine (ExecutionEngine's
+/// sharedLibPaths) would tear its one process-wide thread pool down with
+/// the first engine destroyed while others still run on it.
+static const llvm::StringMap<void *> &asyncRuntimeSymbols() {
+  static const llvm::StringMap<void *> symbols = [] {
+    llvm::StringMap<void *> map;
+    std::string error;
+    llvm::sys::DynamicLibrary library =
+        llvm::sys::DynamicLibrary::getPermanentLibrary(
+            LLMC_MLIR_RUNTIME_DIR "/libmlir_async_runtime.so", &error);
+    if (!library.isValid())
+      return map;
+    using Init = void (*)(llvm::StringMap<void *> &);
+    if (auto init = reinterpret_cast<Init>(
+            library.getAddressOfSymbol("__mlir_execution_engine_init")))
+      init(map);
+    return map;
+  }();
+  return symbols;
+}
+
 llvm::Expected<unsigned> llmc::cpuOptLevel() {
   const char *given = std::getenv("LLMC_CPU_OPT_LEVEL");
   if (!given || !*given)
@@ -203,11 +227,8 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
   // the host's vector units.
   auto transformer = mlir::makeOptimizingTransformer(*optLevel, /*sizeLevel=*/0,
                                                      targetMachine->get());
-  // The async runtime runs the loops the host pipeline splits across
-  // threads (hostThreads()).
-  llvm::StringRef runtimeLibraries[] = {
-      LLMC_MLIR_RUNTIME_DIR "/libmlir_c_runner_utils.so",
-      LLMC_MLIR_RUNTIME_DIR "/libmlir_async_runtime.so"};
+  llvm::StringRef runtimeLibraries[] = {LLMC_MLIR_RUNTIME_DIR
+                                        "/libmlir_c_runner_utils.so"};
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = codeGenLevel;
@@ -230,14 +251,17 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
     return makeError("host JIT compilation of @" + signature.entry +
                      " failed: " + message + diagnostics);
   }
-  if (!symbols.empty())
-    (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
-      llvm::orc::SymbolMap map;
-      for (const auto &[name, address] : symbols)
-        map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                               llvm::JITSymbolFlags::Exported};
-      return map;
-    });
+  (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (const auto &[name, address] : symbols)
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+    for (const auto &entry : asyncRuntimeSymbols())
+      map[interner(entry.getKey())] = {
+          llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
+          llvm::JITSymbolFlags::Exported};
+    return map;
+  });
   (*engine)->initialize();
   // Generate the code now: ORC compiles lazily on the first lookup, which
   // would bill the first run for all of LLVM's work.
