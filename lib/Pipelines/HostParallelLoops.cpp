@@ -30,6 +30,17 @@ std::optional<int64_t> tripCount(Value lower, Value upper, Value step) {
   return *hi > *lo ? (*hi - *lo + *st - 1) / *st : 0;
 }
 
+/// The iterations of all of `loop`'s dims (a dim without a constant trip
+/// count counts once; saturating).
+int64_t tripCount(scf::ParallelOp loop) {
+  int64_t trips = 1;
+  for (auto [lo, hi, st] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))
+    trips = std::min<int64_t>(trips * tripCount(lo, hi, st).value_or(1),
+                              int64_t(1) << 40);
+  return trips;
+}
+
 /// The scalar operations one iteration of `block` executes, loops with
 /// constant trip counts multiplied out (saturating).
 int64_t work(Block &block) {
@@ -42,10 +53,7 @@ int64_t work(Block &block) {
                   .value_or(1);
       inner = work(*loop.getBody());
     } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
-      for (auto [lo, hi, st] : llvm::zip(loop.getLowerBound(),
-                                         loop.getUpperBound(), loop.getStep()))
-        trips = std::min<int64_t>(trips * tripCount(lo, hi, st).value_or(1),
-                                  int64_t(1) << 40);
+      trips = tripCount(loop);
       inner = work(*loop.getBody());
     } else {
       for (Region &region : op.getRegions())
@@ -95,25 +103,22 @@ struct HostParallelLoopsPass
   void runOnOperation() override {
     SmallVector<scf::ParallelOp> serial, rows;
     getOperation()->walk([&](scf::ParallelOp loop) {
+      // One that reduces to results is left as it is.
+      if (loop.getNumResults() != 0)
+        return;
       bool outermost = !loop->getParentOfType<scf::ForOp>() &&
                        !loop->getParentOfType<scf::ParallelOp>();
-      bool reduces = loop.getNumResults() != 0;
-      int64_t trips = 1;
-      for (auto [lo, hi, st] : llvm::zip(loop.getLowerBound(),
-                                         loop.getUpperBound(), loop.getStep()))
-        trips = std::min<int64_t>(trips * tripCount(lo, hi, st).value_or(1),
-                                  int64_t(1) << 40);
+      int64_t trips = tripCount(loop);
       bool heavy = trips > 1 &&
                    trips * work(*loop.getBody()) >= static_cast<int64_t>(minWork);
-      if (!outermost || reduces || !heavy)
+      if (!outermost || !heavy)
         serial.push_back(loop);
       else if (loop.getNumLoops() > 1)
         rows.push_back(loop);
     });
     // The walk is post-order: inner loops come first.
     for (scf::ParallelOp loop : serial)
-      if (loop.getNumResults() == 0)
-        toNestedFors(loop);
+      toNestedFors(loop);
     // A multi-dim loop that stays parallel keeps its first dim only: every
     // task computes whole rows.
     for (scf::ParallelOp loop : rows)

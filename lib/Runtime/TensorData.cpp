@@ -91,6 +91,11 @@ std::optional<StringRef> npyField(StringRef header, StringRef key) {
 size_t llmc::dtypeSize(DType dtype) { return infoOf(dtype).size; }
 StringRef llmc::dtypeName(DType dtype) { return infoOf(dtype).name; }
 
+StringRef llmc::dtypeNpyDescr(DType dtype) {
+  const char *descr = infoOf(dtype).npy;
+  return descr ? StringRef(descr) : StringRef();
+}
+
 std::optional<DType> llmc::dtypeFromName(StringRef name) {
   for (const DTypeInfo &info : kDTypes)
     if (name == info.name)

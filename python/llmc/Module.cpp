@@ -32,34 +32,6 @@ template <typename T> T unwrap(llvm::Expected<T> value) {
   return std::move(*value);
 }
 
-std::string numpyFormat(DType dtype) {
-  switch (dtype) {
-  case DType::f32:
-    return "<f4";
-  case DType::f64:
-    return "<f8";
-  case DType::f16:
-    return "<f2";
-  case DType::i64:
-    return "<i8";
-  case DType::i32:
-    return "<i4";
-  case DType::i16:
-    return "<i2";
-  case DType::u16:
-    return "<u2";
-  case DType::i8:
-    return "|i1";
-  case DType::u8:
-    return "|u1";
-  case DType::i1:
-    return "|b1";
-  case DType::bf16:
-    break;
-  }
-  return "";
-}
-
 Tensor fromNumpy(const std::string &name, py::handle object) {
   py::array array = py::array::ensure(object, py::array::c_style);
   if (!array)
@@ -69,7 +41,7 @@ Tensor fromNumpy(const std::string &name, py::handle object) {
   for (DType candidate :
        {DType::f32, DType::f64, DType::f16, DType::i64, DType::i32, DType::i16,
         DType::u16, DType::i8, DType::u8, DType::i1})
-    if (kind.is(py::dtype(numpyFormat(candidate))))
+    if (kind.is(py::dtype(dtypeNpyDescr(candidate).str())))
       dtype = candidate;
   if (!dtype)
     raise(llvm::createStringError(
@@ -85,7 +57,7 @@ py::array toNumpy(const Tensor &tensor) {
   // numpy has no bf16: its exact f32 widening.
   if (tensor.dtype == DType::bf16)
     return toNumpy(widenBF16(tensor));
-  std::string format = numpyFormat(tensor.dtype);
+  std::string format = dtypeNpyDescr(tensor.dtype).str();
   if (format.empty())
     raise(llvm::createStringError("output '" + tensor.name + "' has dtype " +
                                   dtypeName(tensor.dtype) +

@@ -32,13 +32,13 @@ void buildGraphPipeline(mlir::OpPassManager &pm, bool fuse = true,
 /// to a memref descriptor with identity layout.
 void buildHostPipeline(mlir::OpPassManager &pm);
 
-/// The part of buildHostPipeline after llm-outline-weights: what turns the
-/// tensor-level module into the LLVM dialect.
 /// The threads the host code splits its heavy parallel loops across:
 /// LLMC_HOST_THREADS if it is a positive integer, else the machine's
 /// hardware threads (at most 256). One means serial loops.
 unsigned hostThreads();
 
+/// The part of buildHostPipeline after llm-outline-weights: what turns the
+/// tensor-level module into the LLVM dialect.
 void buildHostLoweringPipeline(mlir::OpPassManager &pm);
 
 /// The FPGA path after llm-outline-weights: llm → linalg, bufferization as

@@ -34,6 +34,9 @@ enum class DType { f32, f64, f16, bf16, i64, i32, i16, u16, i8, u8, i1 };
 size_t dtypeSize(DType dtype);
 /// Short name used in manifests and messages: "f32", "i64", "bool", ...
 llvm::StringRef dtypeName(DType dtype);
+/// numpy's dtype string of `dtype` ("<f4", "|u1", ...), or empty for bf16,
+/// which numpy lacks.
+llvm::StringRef dtypeNpyDescr(DType dtype);
 std::optional<DType> dtypeFromName(llvm::StringRef name);
 std::optional<DType> dtypeFromMLIR(mlir::Type type);
 mlir::Type dtypeToMLIR(DType dtype, mlir::MLIRContext &context);

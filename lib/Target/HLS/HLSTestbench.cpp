@@ -17,24 +17,6 @@
 using namespace mlir;
 
 namespace {
-/// numpy's dtype string of a signature dtype.
-std::optional<std::string> npyDescr(llmc::DType dtype) {
-  switch (dtype) {
-  case llmc::DType::f32: return std::string("<f4");
-  case llmc::DType::f64: return std::string("<f8");
-  case llmc::DType::f16: return std::string("<f2");
-  case llmc::DType::i64: return std::string("<i8");
-  case llmc::DType::i32: return std::string("<i4");
-  case llmc::DType::i16: return std::string("<i2");
-  case llmc::DType::u16:
-    return std::string("<u2");
-  case llmc::DType::i8: return std::string("|i1");
-  case llmc::DType::u8: return std::string("|u1");
-  case llmc::DType::i1: return std::string("|b1");
-  default: return std::nullopt;
-  }
-}
-
 std::string shapeList(const std::vector<int64_t> &shape) {
   std::string text = "{";
   for (auto [i, d] : llvm::enumerate(shape))
@@ -238,9 +220,9 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
   unsigned port = 0;
   for (auto [i, spec] : llvm::enumerate(signature.inputs)) {
     FailureOr<std::string> type = elementType(port);
-    std::optional<std::string> descr = npyDescr(spec.dtype);
+    StringRef descr = llmc::dtypeNpyDescr(spec.dtype);
     bool bfloat = spec.dtype == llmc::DType::bf16;
-    if (failed(type) || (!descr && !bfloat))
+    if (failed(type) || (descr.empty() && !bfloat))
       return top->emitError() << "input '" << spec.name
                               << "' has a dtype the testbench cannot read";
     int64_t count = computeProduct(spec.shape);
@@ -251,7 +233,7 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
       os << "  readBFloatNpy(argv[" << 3 + i << "], " << shapeList(spec.shape)
          << ", " << name << ", " << count << ");\n";
     else
-      os << "  readNpy(argv[" << 3 + i << "], \"" << *descr << "\", "
+      os << "  readNpy(argv[" << 3 + i << "], \"" << descr << "\", "
          << shapeList(spec.shape) << ", " << name << ", sizeof(" << *type
          << ") * " << count << ");\n";
     arguments.push_back(name);
@@ -282,9 +264,9 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
     os << (i ? ",\n      " : "") << argument;
   os << ");\n";
   for (auto [i, spec] : llvm::enumerate(signature.outputs)) {
-    std::optional<std::string> descr = npyDescr(spec.dtype);
+    StringRef descr = llmc::dtypeNpyDescr(spec.dtype);
     bool bfloat = spec.dtype == llmc::DType::bf16;
-    if (!descr && !bfloat)
+    if (descr.empty() && !bfloat)
       return top->emitError() << "output '" << spec.name
                               << "' has a dtype the testbench cannot write";
     std::string file;
@@ -296,7 +278,7 @@ LogicalResult llmc::emitHLSTestbench(ModuleOp module,
       os << "  writeBFloatNpy(" << path << ", " << shapeList(spec.shape)
          << ", output" << i << ", " << computeProduct(spec.shape) << ");\n";
     } else {
-      os << "  writeNpy(" << path << ", \"" << *descr << "\", "
+      os << "  writeNpy(" << path << ", \"" << descr << "\", "
          << shapeList(spec.shape) << ", output" << i << ", sizeof(output" << i
          << "));\n";
     }
