@@ -2,18 +2,21 @@
 //
 // Keeps the scf.parallel loops that async-parallel-for should split across
 // the host's threads (outermost, enough work) and turns every other one into
-// scf.for, so that each element is computed as the serial loops compute it.
+// scf.for, so that each element is computed as the serial loops compute it;
+// then keeps LLVM from compiling each outlined loop body twice.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_LLMHOSTPARALLELLOOPS
+#define GEN_PASS_DEF_LLMHOSTNOINLINEPARALLELBODIES
 #include "Passes.h.inc"
 } // namespace llmc
 
@@ -123,6 +126,26 @@ struct HostParallelLoopsPass
     // task computes whole rows.
     for (scf::ParallelOp loop : rows)
       toNestedFors(loop, /*keepFirst=*/true);
+  }
+};
+
+struct HostNoInlineParallelBodiesPass
+    : llmc::impl::LLMHostNoInlineParallelBodiesBase<
+          HostNoInlineParallelBodiesPass> {
+  void runOnOperation() override {
+    Builder b(&getContext());
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      // async-parallel-for's name for the bodies it outlines.
+      if (!func.getSymName().starts_with("parallel_compute_fn"))
+        continue;
+      SmallVector<Attribute> passthrough;
+      if (auto given = func->getAttrOfType<ArrayAttr>("passthrough"))
+        llvm::append_range(passthrough, given);
+      if (llvm::is_contained(passthrough, b.getStringAttr("noinline")))
+        continue;
+      passthrough.push_back(b.getStringAttr("noinline"));
+      func->setAttr("passthrough", b.getArrayAttr(passthrough));
+    }
   }
 };
 

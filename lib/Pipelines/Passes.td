@@ -142,3 +142,18 @@ def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
+
+def LLMHostNoInlineParallelBodies
+    : Pass<"llm-host-noinline-parallel-bodies", "::mlir::ModuleOp"> {
+  let summary = "compile each loop body async-parallel-for outlined once";
+  let description = [{
+    `async-parallel-for` outlines a loop's body into `parallel_compute_fn*`
+    and calls it from `async_dispatch_fn*`, which is called both from the
+    loop's function and from the async task that splits the range further.
+    LLVM inlines the dispatch function into both, with the body inside it,
+    so each heavy loop (a model's products and attention) was optimized and
+    compiled twice. This pass marks the outlined bodies `noinline`
+    (`passthrough = ["noinline"]`, which `convert-func-to-llvm` keeps): one
+    call per block of rows costs nothing next to the block's work.
+  }];
+}

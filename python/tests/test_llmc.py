@@ -281,3 +281,30 @@ def test_values_fix_an_input_for_an_if(tmp_path):
         loaded = llmc.load(str(tmp_path / str(flag)))
         with pytest.raises(llmc.Error, match="was fixed to"):
             loaded.run({"flag": np.array([not flag]), "x": x})
+
+
+def test_threaded_models_compiled_and_freed(monkeypatch):
+    """With LLMC_HOST_THREADS the heavy loops run on the async runtime's
+    threads; freeing a model right after its run must not unmap code a worker
+    still returns through (this crashed within a few dozen rounds)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    monkeypatch.setenv("LLMC_HOST_THREADS", "4")
+    monkeypatch.setenv("LLMC_CPU_OPT_LEVEL", "0")
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((256, 256)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "product",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64, 256])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [64, 256])],
+        [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    x = rng.standard_normal((64, 256)).astype(np.float32)
+    expected = x.astype(np.float64) @ w.astype(np.float64)
+    assert "mlirAsyncRuntimeExecute" in llmc.compile(model).mlir("lowered")
+    for _ in range(60):
+        compiled = llmc.compile(model)
+        y = compiled.run({"x": x})["y"]
+        del compiled
+        np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)

@@ -56,6 +56,8 @@ private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
   Signature sig;
   std::vector<Tensor> weights;
+  /// The code hands work to the async runtime's threads (hostThreads > 1).
+  bool usesAsyncRuntime = false;
 };
 
 } // namespace llmc

@@ -21,6 +21,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 
@@ -173,6 +174,51 @@ static const llvm::StringMap<void *> &asyncRuntimeSymbols() {
   return symbols;
 }
 
+/// Returns once every worker of the async runtime's thread pool has left the
+/// task it was running. A worker emplaces a task's token and then still runs
+/// the tail of the task's coroutine (its frame's free, the return) in JIT'd
+/// code; the run that awaited the token may already have returned, and
+/// unmapping the engine's code under that tail crashed the worker. T tasks
+/// that wait for each other occupy all T workers at once, which each can only
+/// do after leaving its previous task. One drain at a time: two interleaved
+/// barriers could each hold part of the pool and wait forever.
+static void drainAsyncRuntime() {
+  const llvm::StringMap<void *> &symbols = asyncRuntimeSymbols();
+  auto threadsIt = symbols.find("mlirAsyncRuntimGetNumWorkerThreads");
+  auto executeIt = symbols.find("mlirAsyncRuntimeExecute");
+  if (threadsIt == symbols.end() || executeIt == symbols.end())
+    return;
+  auto workerThreads = reinterpret_cast<int64_t (*)()>(threadsIt->second);
+  auto execute =
+      reinterpret_cast<void (*)(void *, void (*)(void *))>(executeIt->second);
+
+  struct Barrier {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int64_t size = 0, arrived = 0, left = 0;
+  };
+  static std::mutex oneAtATime;
+  static Barrier barrier; // outlives the tasks' last unlock
+  std::lock_guard<std::mutex> serial(oneAtATime);
+  std::unique_lock<std::mutex> lock(barrier.mutex);
+  barrier.size = std::max<int64_t>(1, workerThreads());
+  barrier.arrived = barrier.left = 0;
+  lock.unlock();
+  for (int64_t task = 0; task < barrier.size; ++task)
+    execute(&barrier, [](void *opaque) {
+      auto *state = static_cast<Barrier *>(opaque);
+      std::unique_lock<std::mutex> taskLock(state->mutex);
+      ++state->arrived;
+      state->changed.notify_all();
+      state->changed.wait(taskLock,
+                          [&] { return state->arrived == state->size; });
+      ++state->left;
+      state->changed.notify_all();
+    });
+  lock.lock();
+  barrier.changed.wait(lock, [] { return barrier.left == barrier.size; });
+}
+
 llvm::Expected<unsigned> llmc::cpuOptLevel() {
   const char *given = std::getenv("LLMC_CPU_OPT_LEVEL");
   if (!given || !*given)
@@ -184,7 +230,11 @@ llvm::Expected<unsigned> llmc::cpuOptLevel() {
   return level;
 }
 
-HostExecutable::~HostExecutable() = default;
+HostExecutable::~HostExecutable() {
+  // No worker may still run this engine's code when it is unmapped.
+  if (usesAsyncRuntime)
+    drainAsyncRuntime();
+}
 
 llvm::Expected<std::unique_ptr<HostExecutable>>
 HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
@@ -275,6 +325,8 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
   executable->engine = std::move(*engine);
   executable->sig = std::move(signature);
   executable->weights = std::move(weights);
+  executable->usesAsyncRuntime =
+      loweredModule.lookupSymbol("mlirAsyncRuntimeExecute") != nullptr;
   return executable;
 }
 
