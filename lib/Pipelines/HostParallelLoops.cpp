@@ -68,21 +68,22 @@ int64_t work(Block &block) {
   return total;
 }
 
-/// `loop` as a nest of scf.for in its dims' order; with `keepFirst`, as a
-/// one-dim scf.parallel over its first dim around scf.for over the others
-/// (async-parallel-for then splits rows, each computed whole).
-void toNestedFors(scf::ParallelOp loop, bool keepFirst = false) {
+/// `loop` as a nest of scf.for in its dims' order; with `keep`, as that nest
+/// with dim `keep` a one-dim scf.parallel (async-parallel-for then splits
+/// that dim, each task computing whole slices of the others).
+void toNestedFors(scf::ParallelOp loop,
+                  std::optional<unsigned> keep = std::nullopt) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   SmallVector<Value> ivs;
   for (auto [dim, bounds] : llvm::enumerate(llvm::zip(
            loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))) {
     auto [lo, hi, st] = bounds;
-    if (dim == 0 && keepFirst) {
-      auto outer = scf::ParallelOp::create(b, loc, ValueRange{lo},
-                                           ValueRange{hi}, ValueRange{st});
-      ivs.push_back(outer.getInductionVars().front());
-      b.setInsertionPoint(outer.getBody()->getTerminator());
+    if (keep && dim == *keep) {
+      auto kept = scf::ParallelOp::create(b, loc, ValueRange{lo},
+                                          ValueRange{hi}, ValueRange{st});
+      ivs.push_back(kept.getInductionVars().front());
+      b.setInsertionPoint(kept.getBody()->getTerminator());
       continue;
     }
     auto nested = scf::ForOp::create(b, loc, lo, hi, st);
@@ -122,10 +123,25 @@ struct HostParallelLoopsPass
     // The walk is post-order: inner loops come first.
     for (scf::ParallelOp loop : serial)
       toNestedFors(loop);
-    // A multi-dim loop that stays parallel keeps its first dim only: every
-    // task computes whole rows.
-    for (scf::ParallelOp loop : rows)
-      toNestedFors(loop, /*keepFirst=*/true);
+    // A multi-dim loop that stays parallel keeps one dim: the first with
+    // iterations for every thread (the rows of a product; the heads of a
+    // one-sequence attention, whose first dim is its batch of 1), else the
+    // one with the most. async-parallel-for splits one dim as asked; over
+    // several it rounds its block size up to whole inner rows but keeps the
+    // block count of the unrounded size, and a surplus block, starting past
+    // the end, wraps around and recomputes rows (a 130 x 72 product
+    // accumulated rows 5 to 129 twice; seen with MLIR 22).
+    for (scf::ParallelOp loop : rows) {
+      SmallVector<int64_t> trips;
+      for (auto [lo, hi, st] : llvm::zip(loop.getLowerBound(),
+                                         loop.getUpperBound(), loop.getStep()))
+        trips.push_back(tripCount(lo, hi, st).value_or(1));
+      const int64_t *keep =
+          llvm::find_if(trips, [&](int64_t n) { return n >= threads; });
+      if (keep == trips.end())
+        keep = llvm::max_element(trips);
+      toNestedFors(loop, static_cast<unsigned>(keep - trips.begin()));
+    }
   }
 };
 

@@ -131,14 +131,20 @@ def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {
     it across threads: an outermost one (no loop around it) with at least
     `min-work` scalar operations in all (its trip count times its body's
     operations times the trip counts of the constant loops inside), and of
-    that one only its first dim (a task computes whole rows). Every other
+    that one only one dim: the first with at least `threads` iterations (a
+    product's rows; a one-sequence attention's heads, after its batch of 1),
+    else the one with the most (a task computes whole slices of the other
+    dims; `async-parallel-for` over several dims recomputes some elements
+    when it rounds its blocks to whole rows, MLIR 22). Every other
     `scf.parallel` and dim becomes a nest of `scf.for` in the same order, so
     each element is still computed as the serial loops computed it: results
     stay bit-identical.
   }];
   let options = [
     Option<"minWork", "min-work", "int64_t", /*default=*/"1 << 22",
-           "the least work (scalar ops) an scf.parallel needs to stay parallel">
+           "the least work (scalar ops) an scf.parallel needs to stay parallel">,
+    Option<"threads", "threads", "int64_t", /*default=*/"2",
+           "the threads the kept dim is split across">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }

@@ -110,8 +110,10 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   // compute it.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLLMHostParallelLoops());
   unsigned threads = hostThreads();
+  LLMHostParallelLoopsOptions kept;
+  kept.threads = threads;
+  pm.addPass(createLLMHostParallelLoops(kept));
   if (threads > 1) {
     AsyncParallelForPassOptions parallel;
     parallel.asyncDispatch = true;

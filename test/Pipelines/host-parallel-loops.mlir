@@ -1,5 +1,6 @@
 // RUN: llm-opt %s -split-input-file --llm-host-parallel-loops="min-work=1000" --verify-each | FileCheck %s
 // RUN: llm-opt %s -split-input-file --llm-host-parallel-loops --verify-each | FileCheck %s --check-prefix=LIGHT
+// RUN: llm-opt %s -split-input-file --llm-host-parallel-loops="min-work=1000 threads=16" --verify-each | FileCheck %s --check-prefix=MANY
 
 // matmul in the host loop order, as convert-linalg-to-parallel-loops writes
 // it: the outermost scf.parallel (64 x 64 x 64 x 6 ops) stays for
@@ -121,6 +122,44 @@ func.func @rows(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %c: memref<64x64xf
       %3 = arith.mulf %0, %1 : f32
       %4 = arith.addf %2, %3 : f32
       memref.store %4, %c[%i, %j] : memref<64x64xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// One sequence's attention scores (batch 1 x 12 heads x 32 queries): the
+// batch dim has one iteration, so the first dim with iterations for every
+// thread (the heads) is kept parallel, between a scf.for over the batch
+// and scf.for over the queries. With 16 threads no dim has 16 iterations:
+// the one with the most (the 32 queries) is kept. Never two dims.
+// CHECK-LABEL: func.func @one_sequence
+// CHECK: scf.for %[[B:.*]] =
+// CHECK-NEXT: scf.parallel (%[[H:.*]]) = (%{{.*}}) to (%c12) step (%{{.*}}) {
+// CHECK-NEXT: scf.for %[[Q:.*]] =
+// CHECK-NEXT: scf.for %[[D:.*]] =
+// CHECK-NEXT: memref.load %{{.*}}[%[[B]], %[[H]], %[[Q]], %[[D]]]
+// MANY-LABEL: func.func @one_sequence
+// MANY: scf.for %[[B:.*]] =
+// MANY-NEXT: scf.for %[[H:.*]] =
+// MANY-NEXT: scf.parallel (%[[Q:.*]]) = (%{{.*}}) to (%c32) step (%{{.*}}) {
+// MANY-NEXT: scf.for %[[D:.*]] =
+// MANY-NEXT: memref.load %{{.*}}[%[[B]], %[[H]], %[[Q]], %[[D]]]
+func.func @one_sequence(%q: memref<1x12x32x64xf32>, %s: memref<1x12x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c12 = arith.constant 12 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%b, %h, %i) = (%c0, %c0, %c0) to (%c1, %c12, %c32) step (%c1, %c1, %c1) {
+    scf.for %d = %c0 to %c64 step %c1 {
+      %0 = memref.load %q[%b, %h, %i, %d] : memref<1x12x32x64xf32>
+      %1 = memref.load %s[%b, %h, %i] : memref<1x12x32xf32>
+      %2 = arith.mulf %0, %0 : f32
+      %3 = arith.addf %1, %2 : f32
+      memref.store %3, %s[%b, %h, %i] : memref<1x12x32xf32>
     }
     scf.reduce
   }
