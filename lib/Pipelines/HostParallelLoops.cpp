@@ -33,14 +33,21 @@ std::optional<int64_t> tripCount(Value lower, Value upper, Value step) {
   return *hi > *lo ? (*hi - *lo + *st - 1) / *st : 0;
 }
 
-/// The iterations of all of `loop`'s dims (a dim without a constant trip
-/// count counts once; saturating).
-int64_t tripCount(scf::ParallelOp loop) {
-  int64_t trips = 1;
+/// The iterations of each of `loop`'s dims (one for a dim without a
+/// constant trip count).
+SmallVector<int64_t> dimTripCounts(scf::ParallelOp loop) {
+  SmallVector<int64_t> trips;
   for (auto [lo, hi, st] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))
-    trips = std::min<int64_t>(trips * tripCount(lo, hi, st).value_or(1),
-                              int64_t(1) << 40);
+    trips.push_back(tripCount(lo, hi, st).value_or(1));
+  return trips;
+}
+
+/// The iterations of all of `loop`'s dims (saturating).
+int64_t tripCount(scf::ParallelOp loop) {
+  int64_t trips = 1;
+  for (int64_t dim : dimTripCounts(loop))
+    trips = std::min<int64_t>(trips * dim, int64_t(1) << 40);
   return trips;
 }
 
@@ -132,10 +139,7 @@ struct HostParallelLoopsPass
     // the end, wraps around and recomputes rows (a 130 x 72 product
     // accumulated rows 5 to 129 twice; seen with MLIR 22).
     for (scf::ParallelOp loop : rows) {
-      SmallVector<int64_t> trips;
-      for (auto [lo, hi, st] : llvm::zip(loop.getLowerBound(),
-                                         loop.getUpperBound(), loop.getStep()))
-        trips.push_back(tripCount(lo, hi, st).value_or(1));
+      SmallVector<int64_t> trips = dimTripCounts(loop);
       const int64_t *keep =
           llvm::find_if(trips, [&](int64_t n) { return n >= threads; });
       if (keep == trips.end())

@@ -294,6 +294,10 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
                          << diagnostic;
         return mlir::success();
       });
+  // Only code that splits loops across threads (hostThreads() > 1) calls
+  // the async runtime; serial code never loads it.
+  bool usesAsyncRuntime =
+      loweredModule.lookupSymbol("mlirAsyncRuntimeExecute") != nullptr;
   auto engine = mlir::ExecutionEngine::create(loweredModule, options,
                                               std::move(*targetMachine));
   if (!engine) {
@@ -306,10 +310,11 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
     for (const auto &[name, address] : symbols)
       map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
                              llvm::JITSymbolFlags::Exported};
-    for (const auto &entry : asyncRuntimeSymbols())
-      map[interner(entry.getKey())] = {
-          llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
-          llvm::JITSymbolFlags::Exported};
+    if (usesAsyncRuntime)
+      for (const auto &entry : asyncRuntimeSymbols())
+        map[interner(entry.getKey())] = {
+            llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
+            llvm::JITSymbolFlags::Exported};
     return map;
   });
   (*engine)->initialize();
@@ -325,8 +330,7 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
   executable->engine = std::move(*engine);
   executable->sig = std::move(signature);
   executable->weights = std::move(weights);
-  executable->usesAsyncRuntime =
-      loweredModule.lookupSymbol("mlirAsyncRuntimeExecute") != nullptr;
+  executable->usesAsyncRuntime = usesAsyncRuntime;
   return executable;
 }
 
