@@ -140,7 +140,7 @@ FAMILIES = {
     # uint8 and Round, which the importer does not take).
     "QuantizeLinear": [r"test_quantizelinear(_axis)?"],
     "DequantizeLinear": [r"test_dequantizelinear(_axis)?"],
-    "DynamicQuantizeLinear": [r"test_dynamicquantizelinear(_max_adjusted|_min_adjusted)?"],
+    "DynamicQuantizeLinear": [r"test_dynamicquantizelinear(_max_adjusted|_min_adjusted)?(_expanded)?"],
     "MatMulInteger": [r"test_matmulinteger"],
     "QLinearMatMul": [r"test_qlinearmatmul_\w+"],
     # Reductions and index ops of pooling, sampling and mask construction.
@@ -190,7 +190,7 @@ FAMILIES = {
     "BlackmanWindow": [r"test_blackmanwindow\w*"],
     "MelWeightMatrix": [r"test_melweightmatrix"],
     # quantize_dynamic's and the QOperator format's convolutions.
-    "ConvInteger": [r"test_convinteger_\w+"],
+    "ConvInteger": [r"test_convinteger_\w+", r"test_basic_convinteger"],
     "QLinearConv": [r"test_qlinearconv"],
     # Trigonometric and hyperbolic functions, Shrink, mean-variance
     # normalization and EyeLike, built from llm ops.

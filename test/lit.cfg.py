@@ -30,8 +30,9 @@ config.environment["PYTHONPATH"] = os.path.join(config.llmc_obj_root, "python")
 # e2e/cpu-opt-level.test): about half of the suite's time otherwise.
 # LLMC_CPU_OPT_LEVEL=2 lit ... runs the suite as users run by default.
 config.environment["LLMC_CPU_OPT_LEVEL"] = os.environ.get("LLMC_CPU_OPT_LEVEL", "0")
-# LLMC_HOST_THREADS=2 lit ... runs the suite's host code on threads (tests
-# that need one setting or the other set it themselves).
+# The host code runs on the machine's threads, as users' does;
+# LLMC_HOST_THREADS=1 lit ... runs it serially (tests that need one setting
+# or the other set it themselves).
 if "LLMC_HOST_THREADS" in os.environ:
     config.environment["LLMC_HOST_THREADS"] = os.environ["LLMC_HOST_THREADS"]
 # export_models.py keeps each export here and copies it for the next test

@@ -10,15 +10,25 @@ def LLMHostEntryABI : Pass<"llm-host-entry-abi", "::mlir::ModuleOp"> {
     Runs on tensors, before bufferization. Every public function definition
     gets `llvm.emit_c_interface`, so the LLVM lowering emits
     `_mlir_ciface_<name>` taking one memref descriptor pointer per argument,
-    and every tensor argument gets `bufferization.writable = false`: inputs
-    and weights belong to the caller (weights may be read-only mappings), so
+    and (`internal-linkage`) `llvm.linkage` internal: only that wrapper is called, so the
+    execution engine adds no packed wrapper of the function itself (a call
+    of every descriptor field, hundreds for a real model, which took LLVM
+    seconds to compile) and LLVM may drop the fields it does not read.
+    Every tensor argument gets `bufferization.writable = false`: inputs and
+    weights belong to the caller (weights may be read-only mappings), so
     bufferization must copy rather than write into them. Results must have
     static shapes because they become out-parameters the runtime allocates;
     a dynamic one is an error naming the function and the result. A value
     returned more than once is copied for each repetition, since every
     result is written to its own out-parameter.
   }];
-  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+  let options = [
+    Option<"internalLinkage", "internal-linkage", "bool", /*default=*/"true",
+           "give the functions internal linkage (the host JIT; the HLS "
+           "path, which writes C++, does not)">
+  ];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def LLMFuseElementwise : Pass<"llm-fuse-elementwise"> {
@@ -147,6 +157,30 @@ def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {
            "the threads the kept dim is split across">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def LLMHostOutlineLoops : Pass<"llm-host-outline-loops", "::mlir::ModuleOp"> {
+  let summary = "one function per distinct top-level loop nest, called "
+                "where each nest was";
+  let description = [{
+    After the host's linalg ops become loops, each function body is a
+    sequence of loop nests on buffers, and a model's layers repeat the same
+    nests on other buffers. This pass moves every top-level `scf.for` and
+    `scf.parallel` without results into a private function of the values it
+    uses from outside (constants are copied in, so bounds stay constant;
+    buffers become arguments, their types keep their layouts) and calls it
+    in its place. With `dedup` (the default), functions that print the same
+    apart from their names are one function: LLVM optimizes and compiles
+    each distinct nest once instead of once per layer. The functions are
+    `noinline` (`passthrough`): a call per nest costs nothing next to the
+    nest, and inlining would compile each copy again.
+  }];
+  let options = [
+    Option<"dedup", "dedup", "bool", /*default=*/"true",
+           "keep one function of each distinct loop nest">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def LLMHostNoInlineParallelBodies

@@ -284,8 +284,8 @@ def test_values_fix_an_input_for_an_if(tmp_path):
 
 
 def test_threaded_models_compiled_and_freed(monkeypatch):
-    """With LLMC_HOST_THREADS the heavy loops run on the async runtime's
-    threads; freeing a model right after its run must not unmap code a worker
+    """The heavy loops run on the async runtime's threads (4 here, whatever
+    the machine has); freeing a model right after its run must not unmap code a worker
     still returns through (this crashed within a few dozen rounds)."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper

@@ -1,10 +1,15 @@
 // RUN: llm-opt %s -split-input-file --llm-host-entry-abi --verify-diagnostics | FileCheck %s
+// RUN: llm-opt %s -split-input-file --llm-host-entry-abi=internal-linkage=false --verify-diagnostics | FileCheck %s --check-prefix=HLS
 
-// Public functions get the C interface and read-only tensor arguments;
+// Public functions get the C interface, internal linkage (only its wrapper is
+// called) and read-only tensor arguments;
 // private ones are left alone.
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: (%{{.*}}: tensor<2xf32> {bufferization.writable = false, llm.name = "x"}, %{{.*}}: tensor<2xf32> {bufferization.writable = false, llm.weight = "w"}, %{{.*}}: i64 {llm.name = "n"})
-// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK-SAME: attributes {llvm.emit_c_interface, llvm.linkage = #llvm.linkage<internal>}
+// The HLS path writes C++ and keeps the default linkage.
+// HLS-LABEL: func.func @forward
+// HLS-SAME: attributes {llvm.emit_c_interface} {
 // CHECK-LABEL: func.func private @helper
 // CHECK-SAME: (%{{.*}}: tensor<2xf32>) -> tensor<2xf32> {
 func.func @forward(%x: tensor<2xf32> {llm.name = "x"}, %w: tensor<2xf32> {llm.weight = "w"}, %n: i64 {llm.name = "n"}) -> tensor<2xf32> {

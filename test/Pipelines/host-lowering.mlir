@@ -5,13 +5,22 @@
 // C interface that keeps the argument names, and math uses libm (erf) or LLVM
 // intrinsics that LLVM lowers to libm (tanh), never approximations.
 // CHECK-NOT: {{ (linalg|tensor|memref|bufferization|scf|cf|func|math|arith|affine|builtin)\.}}
+// Each op's loop nest is a noinline function (llm-host-outline-loops) that
+// @forward calls.
 // CHECK: llvm.func @erff(f32) -> f32
-// CHECK-LABEL: llvm.func @forward(
-// CHECK-NOT: llvm.call @malloc
+// CHECK-LABEL: llvm.func internal @forward_loop0(
+// CHECK-SAME: passthrough = ["noinline"]
+// CHECK-LABEL: llvm.func internal @forward_loop1(
 // CHECK: llvm.fmul
 // CHECK: llvm.fadd
+// CHECK-LABEL: llvm.func internal @forward_loop2(
 // CHECK: llvm.call @erff
 // CHECK: llvm.intr.tanh
+// CHECK-LABEL: llvm.func internal @forward(
+// CHECK-NOT: llvm.call @malloc
+// CHECK: llvm.call @forward_loop0(
+// CHECK-NEXT: llvm.call @forward_loop1(
+// CHECK-NEXT: llvm.call @forward_loop2(
 // CHECK-NOT: llvm.call @malloc
 // CHECK-LABEL: llvm.func @_mlir_ciface_forward(
 // CHECK-SAME: %{{.*}}: !llvm.ptr {llm.name = "x"}, %{{.*}}: !llvm.ptr {llm.weight = "w"}, %{{.*}}: !llvm.ptr {llm.name = "y"}, %{{.*}}: !llvm.ptr {llm.name = "z"})
@@ -40,9 +49,10 @@ func.func @forward(%x: tensor<2x3xf32> {llm.name = "x"}, %w: tensor<3x4xf32> {ll
 
 // Any rank: rank-0 and rank-3 descriptors, an i1 result, an input returned
 // as is and a result returned twice (both copied into their out-parameters).
-// CHECK-LABEL: llvm.func @forward(
-// CHECK-NOT: llvm.call @malloc
+// CHECK-LABEL: llvm.func internal @forward_loop1(
 // CHECK: llvm.fcmp "ogt"
+// CHECK-LABEL: llvm.func internal @forward(
+// CHECK-NOT: llvm.call @malloc
 // CHECK: llvm.intr.memcpy
 // CHECK: llvm.intr.memcpy
 // CHECK-NOT: llvm.call @malloc
@@ -77,8 +87,9 @@ func.func @forward(%s: tensor<f32> {llm.name = "s"}, %t: tensor<2x3x4xf32> {llm.
 
 // A temporary the fusion cannot remove (a reduction feeding an elementwise
 // op) is allocated and freed again.
-// CHECK-LABEL: llvm.func @forward(
+// CHECK-LABEL: llvm.func internal @forward(
 // CHECK: llvm.call @malloc
+// CHECK-COUNT-3: llvm.call @forward_loop
 // CHECK: llvm.call @free
 // CHECK: llvm.return
 #r2 = affine_map<(d0, d1) -> (d0)>

@@ -5,7 +5,7 @@
 // `llm.weights`; the small one stays in the code.
 // CHECK: module attributes {llm.weights = {proj = dense<5.000000e-01> : tensor<16x16xf32>}}
 // CHECK-NOT: {{ (llm|linalg|tensor|memref|bufferization|scf|cf|func|math|arith|affine|builtin)\.}}
-// CHECK-LABEL: llvm.func @forward(
+// CHECK-LABEL: llvm.func internal @forward(
 // CHECK-LABEL: llvm.func @_mlir_ciface_forward(
 // CHECK-SAME: %{{.*}}: !llvm.ptr {llm.name = "x"}, %{{.*}}: !llvm.ptr {llm.weight = "proj"}, %{{.*}}: !llvm.ptr {llm.name = "y"})
 // CHECK-SAME: attributes {llvm.emit_c_interface}

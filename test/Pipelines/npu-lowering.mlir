@@ -8,7 +8,7 @@
 // CHECK: llvm.func private @llmc_npu_kernel_0(
 // CHECK: llvm.call @_mlir_ciface_llmc_npu_kernel_0(
 // CHECK: llvm.func @_mlir_ciface_llmc_npu_kernel_0(!llvm.ptr, i64, !llvm.ptr {bufferization.access = "read"}, !llvm.ptr {bufferization.access = "read"}, !llvm.ptr {bufferization.access = "read"})
-// CHECK: llvm.func @forward
+// CHECK: llvm.func internal @forward
 // CHECK: llvm.call @llmc_npu_kernel_0
 // The caller owns (and frees) the buffer a kernel returns.
 // CHECK: llvm.call @free

@@ -33,9 +33,8 @@ void buildGraphPipeline(mlir::OpPassManager &pm, bool fuse = true,
 void buildHostPipeline(mlir::OpPassManager &pm);
 
 /// The threads the host code splits its heavy parallel loops across:
-/// LLMC_HOST_THREADS if it is a positive integer, the machine's hardware
-/// threads if it is set otherwise (0), else 1 (at most 256). One means
-/// serial loops.
+/// LLMC_HOST_THREADS if it is a positive integer, else the machine's
+/// hardware threads (at most 256). One means serial loops.
 unsigned hostThreads();
 
 /// The part of buildHostPipeline after llm-outline-weights: what turns the

@@ -298,8 +298,32 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
   // the async runtime; serial code never loads it.
   bool usesAsyncRuntime =
       loweredModule.lookupSymbol("mlirAsyncRuntimeExecute") != nullptr;
-  auto engine = mlir::ExecutionEngine::create(loweredModule, options,
-                                              std::move(*targetMachine));
+  auto engine = [&] {
+    // llmc's own argument attributes (llm.name, llm.weight, ...) mean nothing
+    // to LLVM, and its translation warns about each one with the whole
+    // function printed: a fifth of a second for GPT-2 small's 148 weights.
+    // They are off for the translation and back afterwards (the artifact
+    // keeps them).
+    llvm::SmallVector<std::pair<mlir::LLVM::LLVMFuncOp, mlir::ArrayAttr>> saved;
+    for (auto func : loweredModule.getOps<mlir::LLVM::LLVMFuncOp>())
+      if (mlir::ArrayAttr args = func.getArgAttrsAttr()) {
+        saved.emplace_back(func, args);
+        llvm::SmallVector<mlir::Attribute> llvmOnly;
+        for (auto dict : args.getAsRange<mlir::DictionaryAttr>())
+          llvmOnly.push_back(mlir::DictionaryAttr::get(
+              func.getContext(),
+              llvm::to_vector(llvm::make_filter_range(
+                  dict.getValue(), [](mlir::NamedAttribute attr) {
+                    return attr.getName().strref().starts_with("llvm.");
+                  }))));
+        func.setArgAttrsAttr(mlir::ArrayAttr::get(func.getContext(), llvmOnly));
+      }
+    auto created = mlir::ExecutionEngine::create(loweredModule, options,
+                                                 std::move(*targetMachine));
+    for (auto [func, args] : saved)
+      func.setArgAttrsAttr(args);
+    return created;
+  }();
   if (!engine) {
     std::string message = llvm::toString(engine.takeError());
     return makeError("host JIT compilation of @" + signature.entry +
