@@ -916,6 +916,17 @@ llvm::cl::OptionCategory &llmc::toolCategory() {
   return category;
 }
 
+const char *const llmc::environmentHelp =
+    "\nEnvironment:\n"
+    "  LLMC_HOST_THREADS=N    threads for the host code's heavy loops "
+    "(default: the\n"
+    "                         machine's hardware threads; 1: serial code)\n"
+    "  LLMC_CPU_OPT_LEVEL=0-3 optimization level of the host JIT (LLVM) and "
+    "of HLS\n"
+    "                         C-simulation (the C++ compiler); default 2\n"
+    "  LLMC_HLS_CXX=PROGRAM   C++ compiler for HLS C-simulation "
+    "(default: g++)\n";
+
 bool llmc::parseToolOptions(int argc, char **argv, StringRef overview,
                             bool ownOptionsOnly) {
   // LLVM's own options stay usable and listed by --help-hidden.

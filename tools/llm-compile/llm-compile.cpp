@@ -13,6 +13,7 @@
 
 using namespace llvm;
 
+static cl::extrahelp environment(llmc::environmentHelp);
 static cl::opt<std::string> modelPath(cl::cat(llmc::toolCategory()), cl::Positional, cl::desc("<model.onnx>"),
                                       cl::Required);
 static cl::opt<std::string> target(cl::cat(llmc::toolCategory()), "target",

@@ -15,6 +15,7 @@
 
 using namespace llvm;
 
+static cl::extrahelp environment(llmc::environmentHelp);
 static cl::opt<std::string> modelPath(cl::cat(llmc::toolCategory()), cl::Positional,
                                       cl::desc("<model.onnx | artifact dir>"),
                                       cl::Required);

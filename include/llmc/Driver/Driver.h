@@ -240,6 +240,9 @@ llvm::cl::OptionCategory &toolCategory();
 /// and --help-hidden lists them).
 bool parseToolOptions(int argc, char **argv, llvm::StringRef overview,
                       bool ownOptionsOnly = true);
+/// The environment variables llm-run and llm-compile read, for their --help
+/// (an llvm::cl::extrahelp).
+extern const char *const environmentHelp;
 /// Prints "TOOL: error: MESSAGE" as one line and returns exit code 2.
 int reportToolError(llvm::StringRef tool, llvm::Error error);
 /// Prints a progress line on stderr when it is a terminal.
