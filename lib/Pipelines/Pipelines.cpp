@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Pipelines/PTXPipeline.h"
+#include "llmc/Runtime/HostRuntime.h"
 
 #include "Passes.h"
 #include "llm/IR/LLMDialect.h"
@@ -83,6 +84,10 @@ unsigned llmc::hostThreads() {
   // once (llm-host-outline-loops), threaded code costs LLVM no more than
   // serial code: GPT-2 small at 128 tokens on 2 cores compiles in about
   // 2.2 s either way and runs in 1.2 s instead of 1.9 s.
+  // A process forked after a threaded run has the async runtime's pool but
+  // not its threads (a fork copies only the calling thread).
+  if (!asyncRuntimeUsable())
+    return 1;
   unsigned threads = 0;
   if (const char *value = std::getenv("LLMC_HOST_THREADS"))
     if (llvm::StringRef(value).getAsInteger(10, threads))

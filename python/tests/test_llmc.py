@@ -1,6 +1,7 @@
 """Tests of the llmc Python package against the bundled GPT-2-style export
 (examples/gpt2-tiny: model, input ids and torch's logits)."""
 import os
+import time
 
 import numpy as np
 import pytest
@@ -283,15 +284,12 @@ def test_values_fix_an_input_for_an_if(tmp_path):
             loaded.run({"flag": np.array([not flag]), "x": x})
 
 
-def test_threaded_models_compiled_and_freed(monkeypatch):
-    """The heavy loops run on the async runtime's threads (4 here, whatever
-    the machine has); freeing a model right after its run must not unmap code a worker
-    still returns through (this crashed within a few dozen rounds)."""
-    onnx = pytest.importorskip("onnx")
+def _threaded_product(seed):
+    """A 64x256x256 MatMul model (enough work for the threads), an input and
+    numpy's product."""
+    pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
-    monkeypatch.setenv("LLMC_HOST_THREADS", "4")
-    monkeypatch.setenv("LLMC_CPU_OPT_LEVEL", "0")
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     w = rng.standard_normal((256, 256)).astype(np.float32)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], "product",
@@ -301,10 +299,66 @@ def test_threaded_models_compiled_and_freed(monkeypatch):
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
     x = rng.standard_normal((64, 256)).astype(np.float32)
-    expected = x.astype(np.float64) @ w.astype(np.float64)
+    return model, x, x.astype(np.float64) @ w.astype(np.float64)
+
+
+def test_threaded_models_compiled_and_freed(monkeypatch):
+    """The heavy loops run on the async runtime's threads (4 here, whatever
+    the machine has); freeing a model right after its run must not unmap
+    code a worker still returns through (this crashed within a few dozen
+    rounds)."""
+    monkeypatch.setenv("LLMC_HOST_THREADS", "4")
+    monkeypatch.setenv("LLMC_CPU_OPT_LEVEL", "0")
+    model, x, expected = _threaded_product(0)
     assert "mlirAsyncRuntimeExecute" in llmc.compile(model).mlir("lowered")
     for _ in range(60):
         compiled = llmc.compile(model)
         y = compiled.run({"x": x})["y"]
         del compiled
         np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_forked_process_after_threaded_run(monkeypatch):
+    """A process forked after a threaded run has the async runtime's pool
+    but not its threads (a fork copies only the calling thread): a model it
+    compiles is serial and runs, and the parent's threaded model fails with
+    one clear error instead of waiting forever for work no thread takes."""
+    monkeypatch.setenv("LLMC_HOST_THREADS", "2")
+    monkeypatch.setenv("LLMC_CPU_OPT_LEVEL", "0")
+    model, x, expected = _threaded_product(1)
+    threaded = llmc.compile(model)
+    assert "mlirAsyncRuntimeExecute" in threaded.mlir("lowered")
+    np.testing.assert_allclose(threaded.run({"x": x})["y"], expected, rtol=1e-4, atol=1e-4)
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports one line and leaves without pytest's teardown
+        os.close(read)
+        try:
+            try:
+                threaded.run({"x": x})
+                line = "parent's threaded model ran"
+            except llmc.Error as error:
+                line = "error: " + str(error)
+            own = llmc.compile(model)
+            serial = "mlirAsyncRuntimeExecute" not in own.mlir("lowered")
+            close = np.allclose(own.run({"x": x})["y"], expected, rtol=1e-4, atol=1e-4)
+            line += f"\nserial={serial} close={close}\n"
+        except BaseException as error:  # noqa: BLE001 - reported to the parent
+            line = f"child failed: {error!r}\n"
+        os.write(write, line.encode())
+        os._exit(0)
+    os.close(write)
+    for _ in range(600):
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked process hung")
+    with os.fdopen(read) as reader:
+        report = reader.read()
+    assert "error: " in report and "forked from process" in report, report
+    assert "serial=True close=True" in report, report

@@ -13,8 +13,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <atomic>
 #include <memory>
 #include <vector>
+
+#include <unistd.h>
 
 namespace mlir {
 class ExecutionEngine;
@@ -31,6 +34,21 @@ namespace llmc {
 /// An unset or empty variable is the default; anything else not 0-3 is an
 /// error naming the variable.
 llvm::Expected<unsigned> cpuOptLevel();
+
+/// The process whose code has handed work to the async runtime's worker
+/// threads (a threaded run), or 0. A process forked after that inherits the
+/// runtime's state, its pool included, but not its threads: work handed to
+/// them would never run, and the child would wait for it forever.
+inline std::atomic<long> &asyncRuntimeOwner() {
+  static std::atomic<long> owner{0};
+  return owner;
+}
+/// Whether this process may hand work to the async runtime's threads: no
+/// process has yet, or this one has. hostThreads() is 1 where it may not.
+inline bool asyncRuntimeUsable() {
+  long owner = asyncRuntimeOwner().load();
+  return owner == 0 || owner == static_cast<long>(::getpid());
+}
 
 class HostExecutable {
 public:

@@ -231,8 +231,11 @@ llvm::Expected<unsigned> llmc::cpuOptLevel() {
 }
 
 HostExecutable::~HostExecutable() {
-  // No worker may still run this engine's code when it is unmapped.
-  if (usesAsyncRuntime)
+  // No worker may still run this engine's code when it is unmapped. Workers
+  // run only in the process that handed them work (not in a child forked
+  // from it, whose pool has no threads to drain).
+  if (usesAsyncRuntime &&
+      asyncRuntimeOwner().load() == static_cast<long>(::getpid()))
     drainAsyncRuntime();
 }
 
@@ -367,6 +370,20 @@ HostExecutable::run(llvm::ArrayRef<Tensor> inputs) {
   for (auto [spec, input] : llvm::zip_equal(sig.inputs, inputs))
     if (llvm::Error error = checkTensor("input", spec, input))
       return std::move(error);
+
+  if (usesAsyncRuntime) {
+    long self = static_cast<long>(::getpid()), owner = 0;
+    if (!asyncRuntimeOwner().compare_exchange_strong(owner, self) &&
+        owner != self)
+      return makeError(
+          "@" + sig.entry +
+          " splits its loops across the async runtime's threads, which this "
+          "process does not have: it was forked from process " +
+          llvm::Twine(owner) +
+          " after that one started them, and a fork copies no threads; "
+          "compile the model in this process (a forked process compiles "
+          "serial code) or set LLMC_HOST_THREADS=1 before compiling it");
+  }
 
   std::vector<Tensor> outputs;
   outputs.reserve(sig.outputs.size());
