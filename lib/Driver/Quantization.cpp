@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 using namespace llmc;
@@ -557,11 +558,15 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       return samples.takeError();
     calibrationInputs = std::move(*samples);
   } else {
-    llvm::errs() << "warning: no --calib file: calibrating and measuring "
-                    "accuracy on "
-                 << kSyntheticSamples
-                 << " synthetic inputs (random normal floats, token ids in "
-                    "range of the embedding table)\n";
+    // Once per process: --target all calibrates for each target.
+    static std::once_flag warned;
+    std::call_once(warned, [] {
+      llvm::errs() << "warning: no --calib file: calibrating and measuring "
+                      "accuracy on "
+                   << kSyntheticSamples
+                   << " synthetic inputs (random normal floats, token ids in "
+                      "range of the embedding table)\n";
+    });
     std::mt19937 random(0x11c);
     for (int s = 0; s < kSyntheticSamples; ++s) {
       std::vector<Tensor> sample;
