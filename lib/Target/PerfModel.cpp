@@ -279,11 +279,21 @@ llvm::json::Object llmc::summarize(const GraphCost &graphCost,
   for (const OpCost &cost : graphCost.ops)
     if (cost.matrix && (cost.dtype == "fp16" || cost.dtype == "bf16"))
       precision = cost.dtype;
+  // The products' types (a quantized model's int8 or fp8 among them), as a
+  // described target's estimate lists them.
+  std::set<std::string> products;
+  for (const OpCost &cost : graphCost.ops)
+    if (cost.matrix)
+      products.insert(cost.dtype == "float" ? precision : cost.dtype);
+  llvm::json::Array productList;
+  for (const std::string &type : products)
+    productList.push_back(type);
   return llvm::json::Object{
       {"flops", flops},
       {"matmul_flops", matmulFlops},
       {"bytes", bytes},
       {"precision", precision},
+      {"matrix_precisions", std::move(productList)},
       {"weight_bytes",
        graphCost.weightFloatBytes * scale + graphCost.weightOtherBytes},
       {"arithmetic_intensity", bytes > 0 ? flops / bytes : 0.0}};
