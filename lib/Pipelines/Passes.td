@@ -10,10 +10,11 @@ def LLMHostEntryABI : Pass<"llm-host-entry-abi", "::mlir::ModuleOp"> {
     Runs on tensors, before bufferization. Every public function definition
     gets `llvm.emit_c_interface`, so the LLVM lowering emits
     `_mlir_ciface_<name>` taking one memref descriptor pointer per argument,
-    and (`internal-linkage`) `llvm.linkage` internal: only that wrapper is called, so the
-    execution engine adds no packed wrapper of the function itself (a call
-    of every descriptor field, hundreds for a real model, which took LLVM
-    seconds to compile) and LLVM may drop the fields it does not read.
+    and (`internal-linkage`) `llvm.linkage` internal: only that wrapper is
+    called, so the execution engine adds no packed wrapper of the function
+    itself (a call of every descriptor field, hundreds for a real model,
+    which took LLVM seconds to compile) and LLVM may drop the fields it does
+    not read.
     Every tensor argument gets `bufferization.writable = false`: inputs and
     weights belong to the caller (weights may be read-only mappings), so
     bufferization must copy rather than write into them. Results must have

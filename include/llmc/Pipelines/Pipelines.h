@@ -34,7 +34,8 @@ void buildHostPipeline(mlir::OpPassManager &pm);
 
 /// The threads the host code splits its heavy parallel loops across:
 /// LLMC_HOST_THREADS if it is a positive integer, else the machine's
-/// hardware threads (at most 256). One means serial loops.
+/// hardware threads (at most 256); 1 in a process forked after a threaded
+/// run (asyncRuntimeUsable()). One means serial loops.
 unsigned hostThreads();
 
 /// The part of buildHostPipeline after llm-outline-weights: what turns the
