@@ -296,8 +296,7 @@ CompiledModel::CompiledModel() = default;
 CompiledModel::~CompiledModel() {
   host.reset();
   hls.reset();
-  reference.reset();
-  referenceModule = nullptr;
+  calibration.reset();
   cuda.reset();
   emulator.reset();
   gpuKernels = nullptr;
@@ -352,10 +351,59 @@ CompiledModel::compileBytes(StringRef bytes, StringRef displayName,
   return compileImported(std::move(model), std::move(module), options);
 }
 
+/// What the targets of one compileFileForTargets share: the graph after the
+/// graph pipeline or quantization (by whether its weights are k-major) and
+/// the calibration.
+struct CompiledModel::SharedFrontEnd {
+  std::map<bool, mlir::OwningOpRef<mlir::ModuleOp>> graphs;
+  std::shared_ptr<Calibration> calibration;
+};
+
+llvm::Error CompiledModel::compileFileForTargets(
+    StringRef path, const CompileOptions &options,
+    llvm::ArrayRef<std::string> targets,
+    llvm::function_ref<llvm::Error(CompiledModel &)> consume) {
+  if (auto error = checkQuantization(options.quant))
+    return error;
+  CompileOptions perTarget = options;
+  for (const std::string &target : targets) {
+    perTarget.target = target;
+    if (auto error = checkTarget(target))
+      return error;
+    if (auto error = checkTargetQuantization(perTarget))
+      return error;
+  }
+  // Destroyed in reverse order: the modules before their context.
+  std::shared_ptr<mlir::MLIRContext> context = makeContext();
+  mlir::OwningOpRef<mlir::ModuleOp> imported;
+  if (auto error = captureDiagnostics(
+          *context,
+          [&] {
+            imported = importONNXFile(path, *context, options.import);
+            return mlir::success(static_cast<bool>(imported));
+          },
+          (path + ": import failed").str()))
+    return error;
+  SharedFrontEnd shared;
+  for (const std::string &target : targets) {
+    perTarget.target = target;
+    std::unique_ptr<CompiledModel> model(new CompiledModel());
+    model->context = context;
+    auto compiled = compileImported(std::move(model), imported->clone(),
+                                    perTarget, &shared);
+    if (!compiled)
+      return compiled.takeError();
+    if (auto error = consume(**compiled))
+      return error;
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
                                mlir::OwningOpRef<mlir::ModuleOp> importedModule,
-                               const CompileOptions &options) {
+                               const CompileOptions &options,
+                               SharedFrontEnd *shared) {
   // A local, so that on an early error return the module is destroyed before
   // `model` and its context (parameters may be destroyed in either order).
   mlir::OwningOpRef<mlir::ModuleOp> module = std::move(importedModule);
@@ -369,17 +417,29 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     model->fixedInputs[entry.getKey().str()] =
         std::vector<double>(entry.getValue().begin(), entry.getValue().end());
 
-  if (options.quant == "none") {
-    mlir::PassManager graph(&context);
-    buildGraphPipeline(graph, options.fuse, /*remarks=*/false,
-                       /*kMajorWeights=*/model->targetName == "ptx");
-    addProgress(graph, "graph pipeline");
-    if (auto error = captureDiagnostics(
-            context, [&] { return graph.run(*module); },
-            "the graph pipeline failed"))
+  // The graph for the target: the same for every target with a --quant;
+  // without, ptx's has its weights k-major.
+  bool kMajorWeights = options.quant == "none" && model->targetName == "ptx";
+  if (shared && shared->graphs.count(kMajorWeights)) {
+    module = shared->graphs[kMajorWeights]->clone();
+    model->calibration = shared->calibration;
+    model->quantName = options.quant;
+  } else {
+    if (options.quant == "none") {
+      mlir::PassManager graph(&context);
+      buildGraphPipeline(graph, options.fuse, /*remarks=*/false, kMajorWeights);
+      addProgress(graph, "graph pipeline");
+      if (auto error = captureDiagnostics(
+              context, [&] { return graph.run(*module); },
+              "the graph pipeline failed"))
+        return std::move(error);
+    } else if (auto error = model->quantize(*module, options)) {
       return std::move(error);
-  } else if (auto error = model->quantize(*module, options)) {
-    return std::move(error);
+    }
+    if (shared) {
+      shared->graphs[kMajorWeights] = module->clone();
+      shared->calibration = model->calibration;
+    }
   }
   model->graph = module->clone();
 
@@ -954,9 +1014,38 @@ int llmc::reportToolError(StringRef tool, llvm::Error error) {
   return 2;
 }
 
+namespace {
+/// The message of the StatusLine alive, if any: a progress line prints
+/// over it and shows it again below.
+std::string &activeStatus() {
+  static std::string status;
+  return status;
+}
+} // namespace
+
 void llmc::reportProgress(StringRef tool, const llvm::Twine &message) {
-  if (llvm::errs().is_displayed())
-    llvm::errs() << "[" << tool << "] " << message << "\n";
+  if (!llvm::errs().is_displayed())
+    return;
+  llvm::errs() << "\r\x1b[K[" << tool << "] " << message << "\n";
+  if (!activeStatus().empty())
+    llvm::errs() << "[llmc] " << activeStatus() << "\x1b[K";
+  llvm::errs().flush();
+}
+
+llmc::StatusLine::StatusLine(const llvm::Twine &message)
+    : shown(llvm::errs().is_displayed()) {
+  if (!shown)
+    return;
+  activeStatus() = message.str();
+  llvm::errs() << "\r[llmc] " << activeStatus() << "\x1b[K";
+  llvm::errs().flush();
+}
+
+llmc::StatusLine::~StatusLine() {
+  if (!shown)
+    return;
+  activeStatus().clear();
+  llvm::errs() << "\r\x1b[K";
 }
 
 namespace {

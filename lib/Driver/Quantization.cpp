@@ -103,10 +103,12 @@ llvm::Error compileForHost(mlir::MLIRContext &context, mlir::ModuleOp module,
   }
   mlir::PassManager lowering(&context);
   buildHostLoweringPipeline(lowering);
+  addProgress(lowering, "calibration: fp32 reference");
   if (auto error = captureDiagnostics(
           context, [&] { return lowering.run(module); },
           "the host pipeline failed on the calibration model"))
     return error;
+  StatusLine status("calibration: compiling the fp32 reference");
   auto created = HostExecutable::create(module, sig, weights);
   if (!created)
     return inputError("cannot compile the calibration model: " +
@@ -483,6 +485,23 @@ std::string llmc::describeScalarOutputs(const llvm::json::Object &accuracy,
 // CompiledModel
 //===----------------------------------------------------------------------===//
 
+/// The fp32 reference of a quantized model: its graph, returning the input
+/// of every matmul llm-quantize rewrites after the model's outputs, compiled
+/// for the host; the calibration inputs and the reference's outputs on them.
+struct CompiledModel::Calibration {
+  ~Calibration() {
+    reference.reset();
+    module = nullptr;
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::vector<Tensor> weights;
+  std::unique_ptr<HostExecutable> reference;
+  Signature sig;
+  std::vector<std::vector<Tensor>> inputs, outputs;
+  /// "calibration" (a --calib file) or "synthetic".
+  std::string source;
+};
+
 llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
                                     const CompileOptions &options) {
   mlir::MLIRContext &context = *this->context;
@@ -513,6 +532,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   if (options.fuse)
     buildFusionPipeline(graph, /*remarks=*/false,
                         /*fp8Products=*/options.quant == "fp8");
+  addProgress(graph, "graph pipeline");
   if (auto error = captureDiagnostics(
           context, [&] { return graph.run(module); },
           "the graph pipeline failed"))
@@ -520,11 +540,13 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
 
   // The fp32 reference, returning every quantizable matmul's input too.
   StringRef entry = options.import.entryName;
-  referenceModule = module.clone();
+  calibration = std::make_shared<Calibration>();
+  Calibration &c = *calibration;
+  c.module = module.clone();
   std::vector<mlir::llm::MatMulOp> targets = quantizableMatMuls(module, entry);
   std::vector<mlir::llm::MatMulOp> probes =
-      quantizableMatMuls(*referenceModule, entry);
-  auto func = referenceModule->lookupSymbol<mlir::func::FuncOp>(entry);
+      quantizableMatMuls(*c.module, entry);
+  auto func = c.module->lookupSymbol<mlir::func::FuncOp>(entry);
   if (!func || func.isExternal() || probes.size() != targets.size())
     return inputError("the model has no function '" + entry + "' to calibrate");
   auto ret = llvm::cast<mlir::func::ReturnOp>(func.getBody().back().back());
@@ -546,19 +568,19 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   // Before lowering: bounds of token ids for synthetic inputs.
   std::vector<int64_t> bounds;
   for (mlir::BlockArgument argument : func.getArguments())
-    bounds.push_back(indexBound(*referenceModule, argument));
-  if (auto error = compileForHost(context, *referenceModule, entry,
-                                  referenceSig, referenceWeights, reference))
+    bounds.push_back(indexBound(*c.module, argument));
+  if (auto error = compileForHost(context, *c.module, entry, c.sig, c.weights,
+                                  c.reference))
     return error;
 
-  calibrationSource = q.calibrationFile.empty() ? "synthetic" : "calibration";
+  c.source = q.calibrationFile.empty() ? "synthetic" : "calibration";
   if (!q.calibrationFile.empty()) {
-    auto samples = calibrationSamples(q.calibrationFile, referenceSig);
+    auto samples = calibrationSamples(q.calibrationFile, c.sig);
     if (!samples)
       return samples.takeError();
-    calibrationInputs = std::move(*samples);
+    c.inputs = std::move(*samples);
   } else {
-    // Once per process: --target all calibrates for each target.
+    // Once per process: a Python session may compile several models.
     static std::once_flag warned;
     std::call_once(warned, [] {
       llvm::errs() << "warning: no --calib file: calibrating and measuring "
@@ -570,12 +592,12 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
     std::mt19937 random(0x11c);
     for (int s = 0; s < kSyntheticSamples; ++s) {
       std::vector<Tensor> sample;
-      for (auto [i, spec] : llvm::enumerate(referenceSig.inputs)) {
+      for (auto [i, spec] : llvm::enumerate(c.sig.inputs)) {
         Tensor tensor(spec.name, spec.dtype, spec.shape);
         fillSynthetic(tensor, random, i < bounds.size() ? bounds[i] : 0);
         sample.push_back(std::move(tensor));
       }
-      calibrationInputs.push_back(std::move(sample));
+      c.inputs.push_back(std::move(sample));
     }
   }
 
@@ -584,13 +606,15 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   std::vector<std::vector<float>> absmax(targets.size());
   std::vector<double> percentiles(targets.size(), 0.0);
   std::vector<float> magnitudes;
-  for (const std::vector<Tensor> &sample : calibrationInputs) {
-    auto bound = bindInputs(referenceSig, sample);
+  for (auto [index, sample] : llvm::enumerate(c.inputs)) {
+    StatusLine status("calibration: fp32 sample " + llvm::Twine(index + 1) +
+                      "/" + llvm::Twine(c.inputs.size()));
+    auto bound = bindInputs(c.sig, sample);
     if (!bound)
       return inputError((q.calibrationFile.empty() ? "synthetic calibration"
                                                    : q.calibrationFile) +
                         ": " + llvm::toString(bound.takeError()));
-    auto outputs = reference->run(*bound);
+    auto outputs = c.reference->run(*bound);
     if (!outputs)
       return inputError("calibration run failed: " +
                         llvm::toString(outputs.takeError()));
@@ -607,10 +631,10 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       }
       if (q.calibration == "percentile")
         percentiles[t] += percentileOf(magnitudes, q.percentile) /
-                          static_cast<double>(calibrationInputs.size());
+                          static_cast<double>(c.inputs.size());
     }
     outputs->resize(numOutputs);
-    referenceOutputs.push_back(std::move(*outputs));
+    c.outputs.push_back(std::move(*outputs));
   }
   mlir::Builder b(&context);
   for (size_t t = 0; t < targets.size(); ++t) {
@@ -632,6 +656,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   quantizer.addPass(mlir::llm::createLLMQuantize(passOptions));
   quantizer.addPass(mlir::createCanonicalizerPass());
   quantizer.addPass(mlir::llm::createLLMOutlineWeights());
+  addProgress(quantizer, "quantization");
   if (auto error = captureDiagnostics(
           context, [&] { return quantizer.run(module); },
           "quantization failed"))
@@ -659,27 +684,30 @@ llvm::Error CompiledModel::measureAccuracy() {
   if (targetName == "ptx" && cudaUnavailableReason())
     return llvm::Error::success();
   std::vector<std::vector<Tensor>> outputs;
-  for (const std::vector<Tensor> &sample : calibrationInputs) {
+  for (auto [index, sample] : llvm::enumerate(calibration->inputs)) {
+    StatusLine status("accuracy: " + targetName + " sample " +
+                      llvm::Twine(index + 1) + "/" +
+                      llvm::Twine(calibration->inputs.size()));
     auto result = run(sample);
     if (!result)
       return result.takeError();
     outputs.push_back(std::move(*result));
   }
-  accuracy = compareOutputs(outputs, referenceOutputs);
-  (*accuracy)["inputs"] = calibrationSource;
+  accuracy = compareOutputs(outputs, calibration->outputs);
+  (*accuracy)["inputs"] = calibration->source;
   return llvm::Error::success();
 }
 
 llvm::Expected<llvm::json::Object>
 CompiledModel::compareWithReference(std::vector<Tensor> inputs,
                                     const std::vector<Tensor> &outputs) {
-  if (!reference)
+  if (!calibration)
     return inputError("the model was not quantized in this process: there is "
                       "no fp32 reference to compare with");
-  auto bound = bindInputs(referenceSig, std::move(inputs));
+  auto bound = bindInputs(calibration->sig, std::move(inputs));
   if (!bound)
     return inputError(llvm::toString(bound.takeError()));
-  auto expected = reference->run(*bound);
+  auto expected = calibration->reference->run(*bound);
   if (!expected)
     return inputError("the fp32 reference failed: " +
                       llvm::toString(expected.takeError()));

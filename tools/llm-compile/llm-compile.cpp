@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
   if (Error error = llmc::checkTarget(target))
     return llmc::reportToolError(kTool, std::move(error));
 
-  SmallVector<StringRef> targets;
+  std::vector<std::string> targets;
   if (target == "all") {
     for (StringRef name : llmc::implementedTargets()) {
       // The NPU's array multiplies int8: it compiles W8A8 models only.
@@ -129,26 +129,27 @@ int main(int argc, char **argv) {
                << "--quant fp8; its row is an estimate\n";
         continue;
       }
-      targets.push_back(name);
+      targets.push_back(name.str());
     }
   } else
     targets.push_back(target);
 
+  // One import for all targets and, with a --quant, one calibration.
   json::Object reportTargets;
   std::optional<json::Value> accuracy;
-  for (StringRef name : targets) {
-    options.target = name.str();
-    llmc::reportProgress(kTool, "compiling " + modelPath + " for " + name);
-    auto model = llmc::CompiledModel::compileFile(modelPath, options);
-    if (!model)
-      return llmc::reportToolError(kTool, model.takeError());
+  size_t compiled = 0;
+  auto consume = [&](llmc::CompiledModel &model) -> Error {
+    StringRef name = targets[compiled++];
     SmallString<256> dir(outputDir);
     if (target == "all")
       sys::path::append(dir, name);
     llmc::reportProgress(kTool, "writing " + dir);
-    if (Error error = (*model)->save(dir))
-      return llmc::reportToolError(kTool, std::move(error));
-    json::Object report = (*model)->report();
+    if (Error error = model.save(dir))
+      return error;
+    if (compiled < targets.size())
+      llmc::reportProgress(kTool, "compiling " + modelPath + " for " +
+                                      targets[compiled]);
+    json::Object report = model.report();
     if (quant != "none")
       if (const json::Object *perTarget = report.getObject("targets"))
         if (const json::Object *entry = perTarget->getObject(name))
@@ -158,12 +159,18 @@ int main(int argc, char **argv) {
       for (auto &entry : *perTarget) {
         // Estimates for targets that were not compiled say so.
         if (json::Object *t = entry.second.getAsObject())
-          (*t)["artifact"] = StringRef(entry.first) == name ? json::Value(dir.str().str())
-                                                 : json::Value(nullptr);
+          (*t)["artifact"] = StringRef(entry.first) == name
+                                 ? json::Value(dir.str().str())
+                                 : json::Value(nullptr);
         if (StringRef(entry.first) == name || !reportTargets.get(entry.first))
           reportTargets[entry.first] = std::move(entry.second);
       }
-  }
+    return Error::success();
+  };
+  llmc::reportProgress(kTool, "compiling " + modelPath + " for " + targets[0]);
+  if (Error error = llmc::CompiledModel::compileFileForTargets(
+          modelPath, options, targets, consume))
+    return llmc::reportToolError(kTool, std::move(error));
 
   json::Object report{{"model", modelPath}, {"quant", quant},
                       {"targets", std::move(reportTargets)}};

@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -115,6 +116,16 @@ public:
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compileBytes(llvm::StringRef bytes, llvm::StringRef displayName,
                const CompileOptions &options);
+  /// Imports an ONNX model file once and compiles it for each of `targets`
+  /// in turn (`options.target` is not used), handing each model to
+  /// `consume` before the next is compiled. The targets share the import,
+  /// the MLIR context and, with a --quant, the calibration and quantized
+  /// graph, which do not depend on the target. Every target's settings are
+  /// checked before the import.
+  static llvm::Error compileFileForTargets(
+      llvm::StringRef path, const CompileOptions &options,
+      llvm::ArrayRef<std::string> targets,
+      llvm::function_ref<llvm::Error(CompiledModel &)> consume);
   /// Loads an artifact folder written by save().
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   load(llvm::StringRef directory);
@@ -156,10 +167,12 @@ public:
 
 private:
   CompiledModel();
+  struct SharedFrontEnd;
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compileImported(std::unique_ptr<CompiledModel> model,
                   mlir::OwningOpRef<mlir::ModuleOp> module,
-                  const CompileOptions &options);
+                  const CompileOptions &options,
+                  SharedFrontEnd *shared = nullptr);
   llvm::Error prepareExecutable();
   llvm::Error quantize(mlir::ModuleOp module, const CompileOptions &options);
   llvm::Error measureAccuracy();
@@ -174,7 +187,8 @@ private:
   // run on the NPU simulator, called from the host code.
   llvm::Error partitionNPU(mlir::ModuleOp module, const CompileOptions &options);
 
-  std::unique_ptr<mlir::MLIRContext> context;
+  /// Shared by the models of one compileFileForTargets.
+  std::shared_ptr<mlir::MLIRContext> context;
   std::string targetName = "host";
   // Clones share attributes (weights) with the compiled module: cheap to keep,
   // printed only when asked for.
@@ -190,15 +204,12 @@ private:
   llvm::json::Object estimates;
   std::unique_ptr<HostExecutable> host;
   std::string quantName = "none";
-  /// For quantized models: the fp32 graph, compiled (its first outputs are
-  /// the model's), and the accuracy measured on the calibration inputs.
-  mlir::OwningOpRef<mlir::ModuleOp> referenceModule;
-  std::vector<Tensor> referenceWeights;
-  std::unique_ptr<HostExecutable> reference;
-  Signature referenceSig;
+  /// For quantized models: the fp32 reference and the calibration inputs
+  /// and outputs (Quantization.cpp), shared by the targets of one
+  /// compileFileForTargets, and the accuracy measured on those inputs.
+  struct Calibration;
+  std::shared_ptr<Calibration> calibration;
   std::optional<llvm::json::Object> accuracy;
-  std::vector<std::vector<Tensor>> calibrationInputs, referenceOutputs;
-  std::string calibrationSource;
   std::unique_ptr<HLSExecutable> hls;
   /// ptx: the launch plan, read at compile time (no GPU needed); the CUDA
   /// executable is created on the first run.
@@ -247,6 +258,19 @@ extern const char *const environmentHelp;
 int reportToolError(llvm::StringRef tool, llvm::Error error);
 /// Prints a progress line on stderr when it is a terminal.
 void reportProgress(llvm::StringRef tool, const llvm::Twine &message);
+/// While it lives and stderr is a terminal, one status line ("[llmc]
+/// MESSAGE") for a long step that is not a pass pipeline, erased at the end
+/// of its scope.
+class StatusLine {
+public:
+  explicit StatusLine(const llvm::Twine &message);
+  ~StatusLine();
+  StatusLine(const StatusLine &) = delete;
+  StatusLine &operator=(const StatusLine &) = delete;
+
+private:
+  bool shown;
+};
 /// When stderr is a terminal, shows which of `pm`'s top-level passes runs,
 /// as one status line rewritten in place ("[llmc] ptx kernels 1/20:
 /// convert-llm-to-gpu"), erased when the pipeline ends or fails. Call after
