@@ -446,6 +446,15 @@ class GptOssAttention(LlamaAttention):
         return self.o_proj(y.transpose(1, 2).reshape(batch, seq, -1))
 
 
+def rotary_from_mask(attention_mask, inv_freq, dtype):
+    """Rotary cos and sin [B, 1, T, D] at the positions counted from a
+    left-padded attention_mask; angles in f32, cos and sin in `dtype`."""
+    positions = (torch.cumsum(attention_mask, -1) - 1).clamp(min=0).float()
+    freqs = positions[:, :, None] * inv_freq[None, None, :]
+    angles = torch.cat((freqs, freqs), dim=-1)
+    return angles.cos()[:, None].to(dtype), angles.sin()[:, None].to(dtype)
+
+
 class GptOss(nn.Module):
     def __init__(self, config: LlamaConfig, window=4):
         super().__init__()
@@ -462,10 +471,7 @@ class GptOss(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         h = self.embed_tokens(input_ids)
-        positions = (torch.cumsum(attention_mask, -1) - 1).clamp(min=0).float()
-        freqs = positions[:, :, None] * self.inv_freq[None, None, :]
-        angles = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = angles.cos()[:, None].to(h.dtype), angles.sin()[:, None].to(h.dtype)
+        cos, sin = rotary_from_mask(attention_mask, self.inv_freq, h.dtype)
         local = causal_padding_bias(attention_mask, h.dtype, self.window)
         full = causal_padding_bias(attention_mask, h.dtype)
         for index, block in enumerate(self.blocks):
@@ -1284,10 +1290,7 @@ class Gemma(nn.Module):
     def forward(self, input_ids, attention_mask):
         h = self.embed(input_ids)
         h = h * torch.tensor(self.config.d_model ** 0.5, dtype=h.dtype)
-        positions = (torch.cumsum(attention_mask, -1) - 1).clamp(min=0).float()
-        freqs = positions[:, :, None] * self.inv_freq[None, None, :]
-        angles = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = angles.cos()[:, None].to(h.dtype), angles.sin()[:, None].to(h.dtype)
+        cos, sin = rotary_from_mask(attention_mask, self.inv_freq, h.dtype)
         bias = causal_padding_bias(attention_mask, h.dtype, self.window)
         if self.alternate:  # sliding-window even layers, global odd ones
             wide = causal_padding_bias(attention_mask, h.dtype)
@@ -1460,6 +1463,181 @@ def bart_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
             "attention_mask": padding_mask(args, left=False),
             "decoder_input_ids": torch.randint(0, vocab, (args.batch, max(1, args.seq // 2)),
                                                dtype=torch.long, generator=generator)}
+
+
+# --------------------------------------------------------------------------
+# DeepSeek-V2/V3-style (Hugging Face's modeling_deepseek_v3, eager):
+# multi-head latent attention and DeepSeekMoE.
+# - Attention: queries through a low-rank projection with its own RMSNorm;
+#   keys and values expanded per head from one compressed latent (RMSNorm),
+#   plus one rotary key part shared by every head (k_pe, [B, 1, T, 8]).
+#   Query and key heads are 24 wide (16 without rotary, 8 with), value heads
+#   16. Rotary runs on the pe parts de-interleaved (viewed as pairs,
+#   transposed, reshaped); the query and key states are assembled by slice
+#   assignment into new_empty tensors; softmax in f32 with scale 1/sqrt(24);
+#   left padding from attention_mask (Hugging Face's 4-D additive mask).
+# - MLP: dense SwiGLU in the first layer; in the others DeepSeek-V3's
+#   mixture of experts (DeepSeekMoE below): group-limited routing of 8
+#   experts in 4 groups and a shared expert.
+# --------------------------------------------------------------------------
+@dataclass
+class DeepSeekConfig:
+    vocab_size: int = 96
+    d_model: int = 64
+    n_heads: int = 4
+    q_lora_rank: int = 32
+    kv_lora_rank: int = 32
+    qk_nope_head_dim: int = 16
+    qk_rope_head_dim: int = 8
+    v_head_dim: int = 16
+    ffn_dim: int = 128
+    moe_ffn_dim: int = 32
+    experts: int = 8
+    n_group: int = 4
+    topk_group: int = 2
+    top_k: int = 2
+    routed_scaling_factor: float = 2.5
+    n_layers: int = 2
+    rope_theta: float = 10000.0
+    eps: float = 1e-6
+
+
+def deepseek_rope(x, cos, sin):
+    """DeepSeek's rotary: the pairs (x0, x1), (x2, x3), ... de-interleaved
+    into halves first, then rotate_half."""
+    batch, heads, seq, dim = x.shape
+    x = x.view(batch, heads, seq, dim // 2, 2).transpose(4, 3).reshape(batch, heads, seq, dim)
+    return x * cos + rotate_half(x) * sin
+
+
+class DeepSeekAttention(nn.Module):
+    def __init__(self, c: DeepSeekConfig):
+        super().__init__()
+        self.c = c
+        self.q_head_dim = c.qk_nope_head_dim + c.qk_rope_head_dim
+        self.q_a_proj = nn.Linear(c.d_model, c.q_lora_rank, bias=False)
+        self.q_a_layernorm = RMSNorm(c.q_lora_rank, c.eps)
+        self.q_b_proj = nn.Linear(c.q_lora_rank, c.n_heads * self.q_head_dim, bias=False)
+        self.kv_a_proj_with_mqa = nn.Linear(c.d_model, c.kv_lora_rank + c.qk_rope_head_dim,
+                                            bias=False)
+        self.kv_a_layernorm = RMSNorm(c.kv_lora_rank, c.eps)
+        self.kv_b_proj = nn.Linear(c.kv_lora_rank,
+                                   c.n_heads * (c.qk_nope_head_dim + c.v_head_dim), bias=False)
+        self.o_proj = nn.Linear(c.n_heads * c.v_head_dim, c.d_model, bias=False)
+        self.softmax_scale = self.q_head_dim ** -0.5
+
+    def forward(self, x, cos, sin, bias):
+        c, (batch, seq, _) = self.c, x.shape
+        nope, rope = c.qk_nope_head_dim, c.qk_rope_head_dim
+        q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x)))
+        q = q.view(batch, seq, c.n_heads, self.q_head_dim).transpose(1, 2)
+        q_nope, q_pe = torch.split(q, [nope, rope], dim=-1)
+        compressed_kv = self.kv_a_proj_with_mqa(x)
+        compressed_kv, k_pe = torch.split(compressed_kv, [c.kv_lora_rank, rope], dim=-1)
+        k_pe = k_pe.view(batch, seq, 1, rope).transpose(1, 2)
+        kv = self.kv_b_proj(self.kv_a_layernorm(compressed_kv))
+        kv = kv.view(batch, seq, c.n_heads, nope + c.v_head_dim).transpose(1, 2)
+        k_nope, value_states = torch.split(kv, [nope, c.v_head_dim], dim=-1)
+        q_pe, k_pe = deepseek_rope(q_pe, cos, sin), deepseek_rope(k_pe, cos, sin)
+        query_states = k_pe.new_empty(batch, c.n_heads, seq, self.q_head_dim)
+        query_states[:, :, :, :nope] = q_nope
+        query_states[:, :, :, nope:] = q_pe
+        key_states = k_pe.new_empty(batch, c.n_heads, seq, self.q_head_dim)
+        key_states[:, :, :, :nope] = k_nope
+        key_states[:, :, :, nope:] = k_pe
+        w = torch.matmul(query_states, key_states.transpose(2, 3)) * self.softmax_scale + bias
+        w = F.softmax(w, dim=-1, dtype=torch.float32).to(query_states.dtype)
+        y = torch.matmul(w, value_states)
+        return self.o_proj(y.transpose(1, 2).reshape(batch, seq, c.n_heads * c.v_head_dim))
+
+
+class DeepSeekMoE(nn.Module):
+    """DeepSeek-V3's router and experts (Hugging Face's DeepseekV3MoE):
+    sigmoid scores plus a correction bias choose the top 2 of 4 groups (each
+    group scored by its 2 best experts) and then the top 2 experts among
+    those groups; the weights are the chosen experts' sigmoid scores,
+    renormalized and scaled; each expert takes its tokens by torch.where over
+    the one-hot routing mask and index_add_s its weighted results back; a
+    shared expert sees every token."""
+
+    def __init__(self, c: DeepSeekConfig):
+        super().__init__()
+        self.c = c
+        self.weight = nn.Parameter(torch.empty(c.experts, c.d_model))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        self.register_buffer("e_score_correction_bias", torch.zeros(c.experts))
+        self.experts = nn.ModuleList(MixtralExpert(c.d_model, c.moe_ffn_dim)
+                                     for _ in range(c.experts))
+        self.shared_experts = MixtralExpert(c.d_model, 2 * c.moe_ffn_dim)
+
+    def route(self, h):
+        c = self.c
+        logits = F.linear(h.type(torch.float32), self.weight.type(torch.float32))
+        scores = logits.sigmoid()
+        choice = scores + self.e_score_correction_bias
+        per_group = c.experts // c.n_group
+        group_scores = choice.view(-1, c.n_group, per_group).topk(2, dim=-1)[0].sum(dim=-1)
+        group_idx = torch.topk(group_scores, k=c.topk_group, dim=-1, sorted=False)[1]
+        group_mask = torch.zeros_like(group_scores)
+        group_mask.scatter_(1, group_idx, 1)
+        score_mask = group_mask.unsqueeze(-1).expand(-1, c.n_group, per_group).reshape(-1, c.experts)
+        choice = choice.masked_fill(~score_mask.bool(), 0.0)
+        topk_indices = torch.topk(choice, k=c.top_k, dim=-1, sorted=False)[1]
+        topk_weights = scores.gather(1, topk_indices)
+        topk_weights = topk_weights / (topk_weights.sum(dim=-1, keepdim=True) + 1e-20)
+        return topk_indices, topk_weights * c.routed_scaling_factor
+
+    def forward(self, hidden_states):
+        identity, shape = hidden_states, hidden_states.shape
+        h = hidden_states.view(-1, shape[-1])
+        topk_indices, topk_weights = self.route(h)
+        final = torch.zeros_like(h, dtype=topk_weights.dtype)
+        expert_mask = F.one_hot(topk_indices, num_classes=len(self.experts)).permute(2, 0, 1)
+        for expert_idx, expert in enumerate(self.experts):
+            token_indices, weight_indices = torch.where(expert_mask[expert_idx])
+            expert_weights = topk_weights[token_indices, weight_indices]
+            expert_output = expert(h[token_indices])
+            final.index_add_(0, token_indices, expert_output * expert_weights.unsqueeze(-1))
+        y = final.type(hidden_states.dtype).view(*shape)
+        return y + self.shared_experts(identity)
+
+
+class DeepSeek(nn.Module):
+    def __init__(self, c: DeepSeekConfig):
+        super().__init__()
+        self.config = c
+        self.embed_tokens = nn.Embedding(c.vocab_size, c.d_model)
+        # Llama's pre-norm blocks with DeepSeek's attention and MLPs.
+        llama = LlamaConfig(d_model=c.d_model, eps=c.eps)
+        self.blocks = nn.ModuleList(LlamaBlock(llama) for _ in range(c.n_layers))
+        for index, block in enumerate(self.blocks):
+            block.attn = DeepSeekAttention(c)
+            block.mlp = DeepSeekMoE(c) if index else MixtralExpert(c.d_model, c.ffn_dim)
+        self.norm = RMSNorm(c.d_model, c.eps)
+        self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+        dim = c.qk_rope_head_dim
+        self.register_buffer("inv_freq", 1.0 / (c.rope_theta ** (
+            torch.arange(0, dim, 2, dtype=torch.float32) / dim)), persistent=False)
+
+    def forward(self, input_ids, attention_mask):
+        h = self.embed_tokens(input_ids)
+        cos, sin = rotary_from_mask(attention_mask, self.inv_freq, h.dtype)
+        bias = causal_padding_bias(attention_mask, h.dtype)
+        for block in self.blocks:
+            h = block(h, cos, sin, bias)
+        return self.lm_head(self.norm(h))
+
+
+def build_deepseek(args) -> nn.Module:
+    model = DeepSeek(DeepSeekConfig())
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    _randomize_rms_norms(model, generator)
+    with torch.no_grad():
+        for block in model.blocks:
+            if isinstance(block.mlp, DeepSeekMoE):
+                bias = block.mlp.e_score_correction_bias
+                bias.copy_(0.1 * torch.randn(bias.shape, generator=generator))
+    return model
 
 
 def ids_lm(build, make_inputs) -> "ModelSpec":
@@ -1927,6 +2105,7 @@ MODELS: Dict[str, ModelSpec] = {
     ),
     "llama": ids_lm(build_llama, llama_inputs),
     "mixtral": ids_lm(build_mixtral, llama_inputs),
+    "deepseek": masked_lm(build_deepseek, DeepSeekConfig().vocab_size),
     "gpt2-loss": ModelSpec(
         build=build_gpt2_loss,
         make_inputs=gpt2_loss_inputs,
