@@ -16,7 +16,9 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/Analysis/CFG.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -278,8 +280,34 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
 
   // The optimizer gets the host's target machine so that it vectorizes for
   // the host's vector units.
-  auto transformer = mlir::makeOptimizingTransformer(*optLevel, /*sizeLevel=*/0,
-                                                     targetMachine->get());
+  auto optimize = mlir::makeOptimizingTransformer(*optLevel, /*sizeLevel=*/0,
+                                                  targetMachine->get());
+  // The entry's loops are outlined (llm-host-outline-loops): what stays is
+  // glue (allocations, copies, calls of the loop functions and the NPU's
+  // kernels), a few thousand instructions in one block, or a few blocks
+  // without loops. LLVM's straight-line vectorizer and schedulers grow with
+  // the square of a block's memory operations and find nothing to improve:
+  // a Mamba model's NPU entry (393 kernel calls, 21,000 instructions) took
+  // 22 s in the vectorizer and 4.5 s in the schedulers. Large functions
+  // without loops are compiled unoptimized (optnone), as their glue runs
+  // once per call.
+  auto transformer = [optimize](llvm::Module *module) -> llvm::Error {
+    constexpr unsigned kMaxOptimizedGlue = 4000;
+    for (llvm::Function &function : *module) {
+      if (function.isDeclaration() ||
+          function.getInstructionCount() <= kMaxOptimizedGlue)
+        continue;
+      llvm::SmallVector<
+          std::pair<const llvm::BasicBlock *, const llvm::BasicBlock *>>
+          backEdges;
+      llvm::FindFunctionBackedges(function, backEdges);
+      if (!backEdges.empty())
+        continue;
+      function.addFnAttr(llvm::Attribute::NoInline);
+      function.addFnAttr(llvm::Attribute::OptimizeNone);
+    }
+    return optimize(module);
+  };
   llvm::StringRef runtimeLibraries[] = {LLMC_MLIR_RUNTIME_DIR
                                         "/libmlir_c_runner_utils.so"};
   mlir::ExecutionEngineOptions options;
