@@ -1614,6 +1614,8 @@ public:
   }
 };
 
+constexpr size_t kMaxInsertSliceChain = 32;
+
 class ConcatLowering : public LLMLowering<ConcatOp> {
 public:
   using LLMLowering::LLMLowering;
@@ -1623,6 +1625,11 @@ public:
     MLIRContext *ctx = rewriter.getContext();
     RankedTensorType type = op.getType();
     int64_t axis = op.getAxis();
+    if (adaptor.getInputs().size() > kMaxInsertSliceChain) {
+      rewriter.replaceOpWithNewOp<tensor::ConcatOp>(op, type, axis,
+                                                    adaptor.getInputs());
+      return success();
+    }
     Value result = emptyLike(rewriter, loc, type);
     SmallVector<int64_t> offsets(type.getRank(), 0);
     SmallVector<int64_t> strides(type.getRank(), 1);
