@@ -1640,6 +1640,106 @@ def build_deepseek(args) -> nn.Module:
     return model
 
 
+# --------------------------------------------------------------------------
+# Mamba-style (Hugging Face's MambaMixer.slow_forward, the form without the
+# CUDA kernels): a selective state-space model, no attention. Each block:
+# RMSNorm, an input projection split into the SSM branch and its gate, a
+# causal depthwise Conv1d (kernel 4, padding 3, the first T outputs kept),
+# SiLU, x_proj split into the time step, B and C, softplus of dt_proj,
+# discretized A = exp(A * dt) and B * dt, the recurrence unrolled over the
+# sequence (the state [B, I, N] updated and read by C at each position,
+# stacked), the skip D, the SiLU gate and the output projection. The LM head
+# is tied to the embedding.
+# --------------------------------------------------------------------------
+@dataclass
+class MambaConfig:
+    vocab_size: int = 96
+    d_model: int = 32
+    d_inner: int = 64
+    d_state: int = 8
+    d_conv: int = 4
+    dt_rank: int = 4
+    n_layers: int = 2
+    eps: float = 1e-5
+
+
+class MambaMixer(nn.Module):
+    def __init__(self, c: MambaConfig):
+        super().__init__()
+        self.c = c
+        self.in_proj = nn.Linear(c.d_model, 2 * c.d_inner, bias=False)
+        self.conv1d = nn.Conv1d(c.d_inner, c.d_inner, c.d_conv, groups=c.d_inner,
+                                padding=c.d_conv - 1)
+        self.x_proj = nn.Linear(c.d_inner, c.dt_rank + 2 * c.d_state, bias=False)
+        self.dt_proj = nn.Linear(c.dt_rank, c.d_inner)
+        A = torch.arange(1, c.d_state + 1, dtype=torch.float32)[None, :].expand(c.d_inner, -1)
+        self.A_log = nn.Parameter(torch.log(A).contiguous())
+        self.D = nn.Parameter(torch.ones(c.d_inner))
+        self.out_proj = nn.Linear(c.d_inner, c.d_model, bias=False)
+
+    def forward(self, input_states):
+        c, (batch, seq, _) = self.c, input_states.shape
+        dtype = input_states.dtype
+        projected = self.in_proj(input_states).transpose(1, 2)
+        hidden, gate = projected.chunk(2, dim=1)
+        hidden = F.silu(self.conv1d(hidden)[..., :seq])
+        ssm_parameters = self.x_proj(hidden.transpose(1, 2))
+        time_step, B, C = torch.split(ssm_parameters, [c.dt_rank, c.d_state, c.d_state], dim=-1)
+        dt = F.softplus(self.dt_proj(time_step)).transpose(1, 2)
+        A = -torch.exp(self.A_log.float())
+        discrete_A = torch.exp(A[None, :, None, :] * dt[:, :, :, None])
+        discrete_B = dt[:, :, :, None] * B[:, None, :, :].float()
+        deltaB_u = discrete_B * hidden[:, :, :, None].float()
+        state = torch.zeros((batch, c.d_inner, c.d_state), dtype=discrete_A.dtype)
+        outputs = []
+        for i in range(seq):
+            state = discrete_A[:, :, i, :] * state + deltaB_u[:, :, i, :]
+            outputs.append(torch.matmul(state.to(dtype), C[:, i, :].unsqueeze(-1))[:, :, 0])
+        scan = torch.stack(outputs, dim=-1)
+        scan = (scan + hidden * self.D[None, :, None]) * F.silu(gate)
+        return self.out_proj(scan.transpose(1, 2))
+
+
+class MambaBlock(nn.Module):
+    def __init__(self, c: MambaConfig):
+        super().__init__()
+        self.norm = RMSNorm(c.d_model, c.eps)
+        self.mixer = MambaMixer(c)
+
+    def forward(self, x):
+        return x + self.mixer(self.norm(x))
+
+
+class Mamba(nn.Module):
+    def __init__(self, c: MambaConfig):
+        super().__init__()
+        self.embeddings = nn.Embedding(c.vocab_size, c.d_model)
+        self.layers = nn.ModuleList(MambaBlock(c) for _ in range(c.n_layers))
+        self.norm_f = RMSNorm(c.d_model, c.eps)
+
+    def forward(self, input_ids):
+        h = self.embeddings(input_ids)
+        for layer in self.layers:
+            h = layer(h)
+        return F.linear(self.norm_f(h), self.embeddings.weight)
+
+
+def build_mamba(args) -> nn.Module:
+    model = Mamba(MambaConfig())
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    _randomize_rms_norms(model, generator)
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.mixer.D.copy_(1.0 + 0.1 * torch.randn(layer.mixer.D.shape, generator=generator))
+    return model
+
+
+def mamba_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(0, MambaConfig().vocab_size, (args.batch, args.seq),
+                        dtype=torch.long, generator=generator)
+    return {"input_ids": ids}
+
+
 def ids_lm(build, make_inputs) -> "ModelSpec":
     """A causal LM taking input_ids alone."""
     return ModelSpec(build=build, make_inputs=make_inputs, output_names=["logits"],
@@ -2106,6 +2206,7 @@ MODELS: Dict[str, ModelSpec] = {
     "llama": ids_lm(build_llama, llama_inputs),
     "mixtral": ids_lm(build_mixtral, llama_inputs),
     "deepseek": masked_lm(build_deepseek, DeepSeekConfig().vocab_size),
+    "mamba": ids_lm(build_mamba, mamba_inputs),
     "gpt2-loss": ModelSpec(
         build=build_gpt2_loss,
         make_inputs=gpt2_loss_inputs,
