@@ -359,10 +359,11 @@ struct CompiledModel::SharedFrontEnd {
   std::shared_ptr<Calibration> calibration;
 };
 
-llvm::Error CompiledModel::compileFileForTargets(
-    StringRef path, const CompileOptions &options,
-    llvm::ArrayRef<std::string> targets,
-    llvm::function_ref<llvm::Error(CompiledModel &)> consume) {
+llvm::Error CompiledModel::compileForTargets(
+    std::shared_ptr<mlir::MLIRContext> context,
+    llvm::function_ref<mlir::OwningOpRef<mlir::ModuleOp>()> import,
+    StringRef displayName, const CompileOptions &options,
+    llvm::ArrayRef<std::string> targets, TargetConsumer consume) {
   if (auto error = checkQuantization(options.quant))
     return error;
   CompileOptions perTarget = options;
@@ -373,16 +374,15 @@ llvm::Error CompiledModel::compileFileForTargets(
     if (auto error = checkTargetQuantization(perTarget))
       return error;
   }
-  // Destroyed in reverse order: the modules before their context.
-  std::shared_ptr<mlir::MLIRContext> context = makeContext();
+  // Destroyed in reverse order: the modules before the context.
   mlir::OwningOpRef<mlir::ModuleOp> imported;
   if (auto error = captureDiagnostics(
           *context,
           [&] {
-            imported = importONNXFile(path, *context, options.import);
+            imported = import();
             return mlir::success(static_cast<bool>(imported));
           },
-          (path + ": import failed").str()))
+          (displayName + ": import failed").str()))
     return error;
   SharedFrontEnd shared;
   for (const std::string &target : targets) {
@@ -393,10 +393,32 @@ llvm::Error CompiledModel::compileFileForTargets(
                                     perTarget, &shared);
     if (!compiled)
       return compiled.takeError();
-    if (auto error = consume(**compiled))
+    if (auto error = consume(std::move(*compiled)))
       return error;
   }
   return llvm::Error::success();
+}
+
+llvm::Error CompiledModel::compileFileForTargets(
+    StringRef path, const CompileOptions &options,
+    llvm::ArrayRef<std::string> targets, TargetConsumer consume) {
+  std::shared_ptr<mlir::MLIRContext> context = makeContext();
+  return compileForTargets(
+      context, [&] { return importONNXFile(path, *context, options.import); },
+      path, options, targets, consume);
+}
+
+llvm::Error CompiledModel::compileBytesForTargets(
+    StringRef bytes, StringRef displayName, const CompileOptions &options,
+    llvm::ArrayRef<std::string> targets, TargetConsumer consume) {
+  std::shared_ptr<mlir::MLIRContext> context = makeContext();
+  return compileForTargets(
+      context,
+      [&] {
+        return importONNXBytes(bytes, displayName, ".", *context,
+                               options.import);
+      },
+      displayName, options, targets, consume);
 }
 
 llvm::Expected<std::unique_ptr<CompiledModel>>

@@ -72,6 +72,22 @@ py::object jsonToPython(const llvm::json::Value &value) {
   return json.attr("loads")(llvm::formatv("{0}", value).str());
 }
 
+/// Runs `compile` (a compile*ForTargets call) without the GIL; its models.
+std::vector<std::unique_ptr<CompiledModel>> collectModels(
+    llvm::function_ref<llvm::Error(CompiledModel::TargetConsumer)> compile) {
+  std::vector<std::unique_ptr<CompiledModel>> models;
+  llvm::Error error = [&] {
+    py::gil_scoped_release release;
+    return compile([&](std::unique_ptr<CompiledModel> model) {
+      models.push_back(std::move(model));
+      return llvm::Error::success();
+    });
+  }();
+  if (error)
+    raise(std::move(error));
+  return models;
+}
+
 CompileOptions makeOptions(const std::string &target,
                            const std::optional<std::string> &quant,
                            const std::optional<py::dict> &shapes,
@@ -230,6 +246,42 @@ PYBIND11_MODULE(_llmc, m) {
         return unwrap(std::move(model));
       },
       py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
+      py::arg("shapes"), py::arg("target_descs"),
+      py::arg("quant_options") = py::none(), py::arg("values") = py::none());
+  // One import (and, with a quant, one calibration) for several targets:
+  // the models, in the order of `targets`.
+  m.def(
+      "_compile_file_targets",
+      [](const std::string &path, const std::vector<std::string> &targets,
+         std::optional<std::string> quant, std::optional<py::dict> shapes,
+         const std::vector<std::string> &targetDescs,
+         std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
+        CompileOptions options = makeOptions("host", quant, shapes, targetDescs,
+                                             quantOptions, values);
+        return collectModels([&](CompiledModel::TargetConsumer consume) {
+          return CompiledModel::compileFileForTargets(path, options, targets,
+                                                      consume);
+        });
+      },
+      py::arg("path"), py::arg("targets"), py::arg("quant"), py::arg("shapes"),
+      py::arg("target_descs"), py::arg("quant_options") = py::none(),
+      py::arg("values") = py::none());
+  m.def(
+      "_compile_bytes_targets",
+      [](const py::bytes &bytes, const std::string &name,
+         const std::vector<std::string> &targets,
+         std::optional<std::string> quant, std::optional<py::dict> shapes,
+         const std::vector<std::string> &targetDescs,
+         std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
+        CompileOptions options = makeOptions("host", quant, shapes, targetDescs,
+                                             quantOptions, values);
+        std::string data = bytes;
+        return collectModels([&](CompiledModel::TargetConsumer consume) {
+          return CompiledModel::compileBytesForTargets(data, name, options,
+                                                       targets, consume);
+        });
+      },
+      py::arg("data"), py::arg("name"), py::arg("targets"), py::arg("quant"),
       py::arg("shapes"), py::arg("target_descs"),
       py::arg("quant_options") = py::none(), py::arg("values") = py::none());
   m.def(

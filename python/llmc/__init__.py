@@ -33,6 +33,9 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         linear layers run as NPU instruction streams on the simulator
         (bit-identical to the host's int8 reference); the model's stats()
         then has the simulated cycles, utilization and energy per layer.
+        A list of targets returns {target: compiled model}: the model is
+        imported once and, with a quant, calibrated once for all of them,
+        as llm-compile --target all does.
     quant: None or "none"; "int8" (W8A8), "fp8" (W8A8 in FP8 E4M3: ptx,
         and the host as its reference; hls and npu refuse it), "w8" or "w4"
         (weight-only).
@@ -64,6 +67,22 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
     if calib is not None:
         options["calib"] = os.fspath(calib)
     options = options or None
+    if isinstance(target, (list, tuple)):
+        targets = [str(t) for t in target]
+        if isinstance(model, (str, os.PathLike)):
+            models = _llmc._compile_file_targets(os.fspath(model), targets, quant, shapes,
+                                                 descs, options, values)
+        elif isinstance(model, (bytes, bytearray, memoryview)):
+            models = _llmc._compile_bytes_targets(bytes(model), "<bytes>", targets, quant,
+                                                  shapes, descs, options, values)
+        elif hasattr(model, "SerializeToString"):
+            models = _llmc._compile_bytes_targets(model.SerializeToString(), "<ModelProto>",
+                                                  targets, quant, shapes, descs, options,
+                                                  values)
+        else:
+            raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
+                            f"not {type(model).__name__}")
+        return dict(zip(targets, models))
     if isinstance(model, (str, os.PathLike)):
         return _llmc._compile_file(os.fspath(model), target, quant, shapes, descs, options,
                                    values)

@@ -213,6 +213,37 @@ def test_npu_matches_host_int8(reference, tmp_path):
         llmc.compile(MODEL, target="npu")
 
 
+def test_compile_for_several_targets(reference, tmp_path):
+    """A list of targets: one import and one calibration, a model per target,
+    each the same as that target compiled alone."""
+    ids, _ = reference
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, input_ids=ids[None])
+    models = llmc.compile(MODEL, target=["host", "npu", "hls"], quant="int8",
+                          calib=calib)
+    assert list(models) == ["host", "npu", "hls"]
+    assert [m.target for m in models.values()] == ["host", "npu", "hls"]
+    host = models["host"].run({"input_ids": ids})["logits"]
+    alone = llmc.compile(MODEL, target="host", quant="int8", calib=calib)
+    np.testing.assert_array_equal(host, alone.run({"input_ids": ids})["logits"])
+    np.testing.assert_array_equal(models["npu"].run({"input_ids": ids})["logits"],
+                                  host)
+    accuracy = models["host"].report()["targets"]["host"]["accuracy"]
+    assert accuracy == alone.report()["targets"]["host"]["accuracy"]
+    assert accuracy == models["npu"].report()["targets"]["npu"]["accuracy"]
+    # The models outlive each other: their shared context stays alive.
+    npu = models.pop("npu")
+    del models
+    assert npu.run({"input_ids": ids})["logits"].shape == host.shape
+    # From bytes, and every target's settings checked before the import.
+    with open(MODEL, "rb") as f:
+        data = f.read()
+    fp32 = llmc.compile(data, target=["host", "ptx"])
+    assert list(fp32) == ["host", "ptx"]
+    with pytest.raises(llmc.Error, match="compile with --quant int8"):
+        llmc.compile(MODEL, target=["host", "npu"])
+
+
 def test_ptx_on_the_gpu_emulator(reference, tmp_path):
     """The ptx target without a GPU: its kernels run on the GPU emulator and
     match torch within bf16 tolerance, from the model and from its saved

@@ -138,7 +138,8 @@ int main(int argc, char **argv) {
   json::Object reportTargets;
   std::optional<json::Value> accuracy;
   size_t compiled = 0;
-  auto consume = [&](llmc::CompiledModel &model) -> Error {
+  auto consume = [&](std::unique_ptr<llmc::CompiledModel> owned) -> Error {
+    llmc::CompiledModel &model = *owned;
     StringRef name = targets[compiled++];
     SmallString<256> dir(outputDir);
     if (target == "all")

@@ -122,10 +122,18 @@ public:
   /// the MLIR context and, with a --quant, the calibration and quantized
   /// graph, which do not depend on the target. Every target's settings are
   /// checked before the import.
-  static llvm::Error compileFileForTargets(
-      llvm::StringRef path, const CompileOptions &options,
-      llvm::ArrayRef<std::string> targets,
-      llvm::function_ref<llvm::Error(CompiledModel &)> consume);
+  using TargetConsumer =
+      llvm::function_ref<llvm::Error(std::unique_ptr<CompiledModel>)>;
+  static llvm::Error compileFileForTargets(llvm::StringRef path,
+                                           const CompileOptions &options,
+                                           llvm::ArrayRef<std::string> targets,
+                                           TargetConsumer consume);
+  /// The same for a serialized ModelProto in memory.
+  static llvm::Error compileBytesForTargets(llvm::StringRef bytes,
+                                            llvm::StringRef displayName,
+                                            const CompileOptions &options,
+                                            llvm::ArrayRef<std::string> targets,
+                                            TargetConsumer consume);
   /// Loads an artifact folder written by save().
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   load(llvm::StringRef directory);
@@ -168,6 +176,11 @@ public:
 private:
   CompiledModel();
   struct SharedFrontEnd;
+  static llvm::Error compileForTargets(
+      std::shared_ptr<mlir::MLIRContext> context,
+      llvm::function_ref<mlir::OwningOpRef<mlir::ModuleOp>()> import,
+      llvm::StringRef displayName, const CompileOptions &options,
+      llvm::ArrayRef<std::string> targets, TargetConsumer consume);
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compileImported(std::unique_ptr<CompiledModel> model,
                   mlir::OwningOpRef<mlir::ModuleOp> module,
