@@ -305,53 +305,37 @@ CompiledModel::~CompiledModel() {
   imported = nullptr;
 }
 
+namespace {
+/// The one model of a compile*ForTargets call with one target.
+llvm::Expected<std::unique_ptr<CompiledModel>> onlyModel(
+    llvm::function_ref<llvm::Error(CompiledModel::TargetConsumer)> compile) {
+  std::unique_ptr<CompiledModel> result;
+  if (auto error = compile([&](std::unique_ptr<CompiledModel> model) {
+        result = std::move(model);
+        return llvm::Error::success();
+      }))
+    return std::move(error);
+  return std::move(result);
+}
+} // namespace
+
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileFile(StringRef path, const CompileOptions &options) {
-  if (auto error = checkTarget(options.target))
-    return std::move(error);
-  if (auto error = checkQuantization(options.quant))
-    return std::move(error);
-  if (auto error = checkTargetQuantization(options))
-    return std::move(error);
-  std::unique_ptr<CompiledModel> model(new CompiledModel());
-  model->context = makeContext();
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  if (auto error = captureDiagnostics(
-          *model->context,
-          [&] {
-            module = importONNXFile(path, *model->context, options.import);
-            return mlir::success(static_cast<bool>(module));
-          },
-          (path + ": import failed").str()))
-    return std::move(error);
-  return compileImported(std::move(model), std::move(module), options);
+  return onlyModel([&](TargetConsumer consume) {
+    return compileFileForTargets(path, options, {options.target}, consume);
+  });
 }
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileBytes(StringRef bytes, StringRef displayName,
                             const CompileOptions &options) {
-  if (auto error = checkTarget(options.target))
-    return std::move(error);
-  if (auto error = checkQuantization(options.quant))
-    return std::move(error);
-  if (auto error = checkTargetQuantization(options))
-    return std::move(error);
-  std::unique_ptr<CompiledModel> model(new CompiledModel());
-  model->context = makeContext();
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  if (auto error = captureDiagnostics(
-          *model->context,
-          [&] {
-            module = importONNXBytes(bytes, displayName, ".", *model->context,
-                                     options.import);
-            return mlir::success(static_cast<bool>(module));
-          },
-          (displayName + ": import failed").str()))
-    return std::move(error);
-  return compileImported(std::move(model), std::move(module), options);
+  return onlyModel([&](TargetConsumer consume) {
+    return compileBytesForTargets(bytes, displayName, options, {options.target},
+                                  consume);
+  });
 }
 
-/// What the targets of one compileFileForTargets share: the graph after the
+/// What the targets of one compileForTargets share: the graph after the
 /// graph pipeline or quantization (by whether its weights are k-major) and
 /// the calibration.
 struct CompiledModel::SharedFrontEnd {
@@ -364,13 +348,14 @@ llvm::Error CompiledModel::compileForTargets(
     llvm::function_ref<mlir::OwningOpRef<mlir::ModuleOp>()> import,
     StringRef displayName, const CompileOptions &options,
     llvm::ArrayRef<std::string> targets, TargetConsumer consume) {
+  for (const std::string &target : targets)
+    if (auto error = checkTarget(target))
+      return error;
   if (auto error = checkQuantization(options.quant))
     return error;
   CompileOptions perTarget = options;
   for (const std::string &target : targets) {
     perTarget.target = target;
-    if (auto error = checkTarget(target))
-      return error;
     if (auto error = checkTargetQuantization(perTarget))
       return error;
   }
@@ -389,8 +374,8 @@ llvm::Error CompiledModel::compileForTargets(
     perTarget.target = target;
     std::unique_ptr<CompiledModel> model(new CompiledModel());
     model->context = context;
-    auto compiled = compileImported(std::move(model), imported->clone(),
-                                    perTarget, &shared);
+    auto compiled =
+        compileImported(std::move(model), imported->clone(), perTarget, shared);
     if (!compiled)
       return compiled.takeError();
     if (auto error = consume(std::move(*compiled)))
@@ -425,7 +410,7 @@ llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
                                mlir::OwningOpRef<mlir::ModuleOp> importedModule,
                                const CompileOptions &options,
-                               SharedFrontEnd *shared) {
+                               SharedFrontEnd &shared) {
   // A local, so that on an early error return the module is destroyed before
   // `model` and its context (parameters may be destroyed in either order).
   mlir::OwningOpRef<mlir::ModuleOp> module = std::move(importedModule);
@@ -442,9 +427,9 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   // The graph for the target: the same for every target with a --quant;
   // without, ptx's has its weights k-major.
   bool kMajorWeights = options.quant == "none" && model->targetName == "ptx";
-  if (shared && shared->graphs.count(kMajorWeights)) {
-    module = shared->graphs[kMajorWeights]->clone();
-    model->calibration = shared->calibration;
+  if (shared.graphs.count(kMajorWeights)) {
+    module = shared.graphs[kMajorWeights]->clone();
+    model->calibration = shared.calibration;
     model->quantName = options.quant;
   } else {
     if (options.quant == "none") {
@@ -458,10 +443,8 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     } else if (auto error = model->quantize(*module, options)) {
       return std::move(error);
     }
-    if (shared) {
-      shared->graphs[kMajorWeights] = module->clone();
-      shared->calibration = model->calibration;
-    }
+    shared.graphs[kMajorWeights] = module->clone();
+    shared.calibration = model->calibration;
   }
   model->graph = module->clone();
 

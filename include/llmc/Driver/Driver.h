@@ -184,8 +184,7 @@ private:
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compileImported(std::unique_ptr<CompiledModel> model,
                   mlir::OwningOpRef<mlir::ModuleOp> module,
-                  const CompileOptions &options,
-                  SharedFrontEnd *shared = nullptr);
+                  const CompileOptions &options, SharedFrontEnd &shared);
   llvm::Error prepareExecutable();
   llvm::Error quantize(mlir::ModuleOp module, const CompileOptions &options);
   llvm::Error measureAccuracy();
