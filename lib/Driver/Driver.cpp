@@ -240,6 +240,29 @@ llvm::ArrayRef<StringRef> llmc::implementedTargets() {
   return targets;
 }
 
+std::vector<std::string> llmc::targetsForAll(StringRef quant,
+                                             std::vector<std::string> *notes) {
+  std::vector<std::string> targets;
+  for (StringRef name : implementedTargets()) {
+    // The NPU's array multiplies int8: it compiles W8A8 models only.
+    if (name == "npu" && quant != "int8") {
+      if (notes)
+        notes->push_back("--target all compiles npu only with --quant int8; "
+                         "its row is an estimate");
+      continue;
+    }
+    // FP8 products need FP8 arithmetic: the GPU's tensor cores.
+    if (name == "hls" && quant == "fp8") {
+      if (notes)
+        notes->push_back("--target all compiles hls only without --quant "
+                         "fp8; its row is an estimate");
+      continue;
+    }
+    targets.push_back(name.str());
+  }
+  return targets;
+}
+
 llvm::Error llmc::checkTarget(StringRef target) {
   if (llvm::is_contained(implementedTargets(), target) || target == "all")
     return llvm::Error::success();

@@ -248,6 +248,12 @@ PYBIND11_MODULE(_llmc, m) {
       py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
       py::arg("shapes"), py::arg("target_descs"),
       py::arg("quant_options") = py::none(), py::arg("values") = py::none());
+  m.def(
+      "_targets_for_all",
+      [](std::optional<std::string> quant) {
+        return llmc::targetsForAll(quant.value_or("none"));
+      },
+      py::arg("quant"));
   // One import (and, with a quant, one calibration) for several targets:
   // the models, in the order of `targets`.
   m.def(

@@ -35,7 +35,8 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         then has the simulated cycles, utilization and energy per layer.
         A list of targets returns {target: compiled model}: the model is
         imported once and, with a quant, calibrated once for all of them,
-        as llm-compile --target all does.
+        as llm-compile --target all does. "all" is the list of every
+        target that can run `quant` (npu only at int8, hls not at fp8).
     quant: None or "none"; "int8" (W8A8), "fp8" (W8A8 in FP8 E4M3: ptx,
         and the host as its reference; hls and npu refuse it), "w8" or "w4"
         (weight-only).
@@ -67,6 +68,8 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
     if calib is not None:
         options["calib"] = os.fspath(calib)
     options = options or None
+    if target == "all":
+        target = _llmc._targets_for_all(quant)
     if isinstance(target, (list, tuple)):
         targets = [str(t) for t in target]
         if isinstance(model, (str, os.PathLike)):

@@ -114,25 +114,13 @@ int main(int argc, char **argv) {
   if (Error error = llmc::checkTarget(target))
     return llmc::reportToolError(kTool, std::move(error));
 
-  std::vector<std::string> targets;
+  std::vector<std::string> targets{target};
   if (target == "all") {
-    for (StringRef name : llmc::implementedTargets()) {
-      // The NPU's array multiplies int8: it compiles W8A8 models only.
-      if (name == "npu" && quant != "int8") {
-        errs() << kTool << ": note: --target all compiles npu only with "
-               << "--quant int8; its row is an estimate\n";
-        continue;
-      }
-      // FP8 products need FP8 arithmetic: the GPU's tensor cores.
-      if (name == "hls" && quant == "fp8") {
-        errs() << kTool << ": note: --target all compiles hls only without "
-               << "--quant fp8; its row is an estimate\n";
-        continue;
-      }
-      targets.push_back(name.str());
-    }
-  } else
-    targets.push_back(target);
+    std::vector<std::string> notes;
+    targets = llmc::targetsForAll(quant, &notes);
+    for (const std::string &note : notes)
+      errs() << kTool << ": note: " << note << "\n";
+  }
 
   // One import for all targets and, with a --quant, one calibration.
   json::Object reportTargets;

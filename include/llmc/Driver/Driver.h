@@ -44,6 +44,11 @@ class Offload;
 /// The targets a model compiles for; `all` means every one implemented.
 llvm::ArrayRef<llvm::StringRef> knownTargets();
 llvm::ArrayRef<llvm::StringRef> implementedTargets();
+/// What `all` compiles for with `quant`: every implemented target that can
+/// run it (npu only at int8, hls not at fp8), with one note per target left
+/// out (its report row stays an estimate).
+std::vector<std::string>
+targetsForAll(llvm::StringRef quant, std::vector<std::string> *notes = nullptr);
 /// Checks a --target value (and --quant) and says what is wrong with it.
 llvm::Error checkTarget(llvm::StringRef target);
 llvm::Error checkQuantization(llvm::StringRef quant);
