@@ -58,7 +58,9 @@ def LLMNPUPartition : Pass<"llm-npu-partition", "::mlir::ModuleOp"> {
     each entry; an `llm.concat` joins the entries. Each entry is then
     offloaded as above (entries of one shape share their programs). A
     batched rhs that is not a weight (attention's products) stays on the
-    host.
+    host, and so does a product whose weight (per entry) has fewer elements
+    than one row of the array: its call and DMA cost more than its
+    multiply-adds (a depthwise convolution's 4 x 1 entries).
   }];
   let options = [
     Option<"target", "target", "std::string", "\"npu\"",

@@ -149,8 +149,22 @@ void matchPrologue(Kernel &kernel) {
   kernel.inputScale = scale;
 }
 
+/// Why a product whose weight is K x N (per batch entry) is not worth an NPU
+/// call: fewer weights than one row of the array (`arrayCols`), whose call
+/// and DMA cost more than its multiply-adds (a depthwise convolution's
+/// entries, 4 x 1).
+std::optional<std::string> tooSmall(int64_t k, int64_t n, int64_t arrayCols) {
+  if (k * n >= arrayCols)
+    return std::nullopt;
+  return "a weight of " + std::to_string(k) + " x " + std::to_string(n) +
+         (k * n == 1 ? " element" : " elements") +
+         ", fewer than one row of the array (" + std::to_string(arrayCols) +
+         ")";
+}
+
 /// Why `op` stays on the host, or nothing if the NPU can run it.
-std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
+std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel,
+                                 int64_t arrayCols) {
   if (op.getE4m3())
     return std::string("FP8 (e4m3) operands (the array multiplies int8)");
   if (op.getRhsZeroPoint() && !isZeroConstant(op.getRhsZeroPoint()))
@@ -172,6 +186,11 @@ std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
   auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
   if (!isStatic(lhs) || !isStatic(rhs) || !isStatic(op.getType()))
     return std::string("dynamic shapes");
+  if (rhs.getRank() > 2 && isWeight(op.getRhs()))
+    if (std::optional<std::string> small =
+            tooSmall(rhs.getDimSize(rhs.getRank() - 2),
+                     rhs.getDimSize(rhs.getRank() - 1), arrayCols))
+      return "batch entries with " + *small;
   if (rhs.getRank() != 2)
     return std::string("a batched rhs that is not a weight (the array's "
                        "weights are one matrix; a weight's batch entries, "
@@ -183,6 +202,9 @@ std::optional<std::string> check(llm::QMatMulOp op, Kernel &kernel) {
   kernel.m = lhs.getNumElements() / std::max<int64_t>(kernel.k, 1);
   if (kernel.m == 0 || kernel.k == 0 || kernel.n == 0)
     return std::string("an empty product");
+  if (std::optional<std::string> small =
+          tooSmall(kernel.k, kernel.n, arrayCols))
+    return small;
   if (kernel.k > 0xffff)
     return "K = " + std::to_string(kernel.k) +
            " exceeds the DMA's 16-bit row stride";
@@ -273,7 +295,7 @@ Value batchEntry(OpBuilder &b, Location loc, Value value,
 /// 2-D product per batch entry of its result, each with its slice of the
 /// dequantize and bias add that follow, joined by a concat. The new
 /// products are then offloaded like any other. Returns whether it split.
-bool unbatch(llm::QMatMulOp op, bool remarks) {
+bool unbatch(llm::QMatMulOp op, bool remarks, int64_t arrayCols) {
   auto lhs = dyn_cast<RankedTensorType>(op.getLhs().getType());
   auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
   RankedTensorType result = op.getType();
@@ -292,6 +314,10 @@ bool unbatch(llm::QMatMulOp op, bool remarks) {
   for (int64_t d : batchShape)
     count *= d;
   if (count < 1 || count > kMaxBatchEntries)
+    return false;
+  // Entries not worth a call stay one batched product on the host.
+  if (tooSmall(rhs.getDimSize(rhs.getRank() - 2),
+               rhs.getDimSize(rhs.getRank() - 1), arrayCols))
     return false;
 
   // The ops that follow the product on the NPU when it is not batched.
@@ -412,12 +438,13 @@ struct LLMNPUPartitionPass
         batched.push_back(op);
     });
     for (llm::QMatMulOp op : batched)
-      unbatch(op, remarks);
+      unbatch(op, remarks, config->arrayCols);
 
     std::vector<Kernel> kernels;
     module.walk([&](llm::QMatMulOp op) {
       Kernel kernel;
-      if (std::optional<std::string> reason = check(op, kernel)) {
+      if (std::optional<std::string> reason =
+              check(op, kernel, config->arrayCols)) {
         if (remarks)
           op.emitRemark() << "stays on the host: " << *reason;
         return;

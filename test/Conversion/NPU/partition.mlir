@@ -147,6 +147,28 @@ func.func @host(%a: tensor<4x32xi8>, %w: tensor<32x64xi8>, %z: tensor<4x1xi8>, %
 
 // -----
 
+// A weight with fewer elements than one row of the array (32 columns) is
+// not worth a call: a 4 x 1 product, and a depthwise convolution's batched
+// [64, 4, 1] weight (one 4 x 1 entry per channel), stay on the host, the
+// batched one unsplit. A 4 x 8 weight (32 elements) goes to the NPU.
+
+// CHECK-LABEL: module
+// CHECK-COUNT-1: func.func private @llmc_npu_kernel_0({{.*}}) -> tensor<15x8xi32>
+// CHECK-NOT: func.func private @llmc_npu_kernel_1
+// CHECK: llm.qmatmul {{.*}} : (tensor<15x4xi8>, tensor<4x1xi8>) -> tensor<15x1xi32>
+// CHECK: llm.qmatmul {{.*}} : (tensor<64x15x4xi8>, tensor<64x4x1xi8>) -> tensor<64x15x1xi32>
+// CHECK-NOT: llm.concat
+func.func @small(%a: tensor<15x4xi8>, %w: tensor<4x1xi8> {llm.weight}, %w8: tensor<4x8xi8> {llm.weight}, %x: tensor<64x15x4xi8>, %d: tensor<64x4x1xi8> {llm.weight}) -> (tensor<15x1xi32>, tensor<15x8xi32>, tensor<64x15x1xi32>) {
+  // expected-remark@+1 {{stays on the host: a weight of 4 x 1 elements, fewer than one row of the array (32)}}
+  %0 = llm.qmatmul %a, %w : (tensor<15x4xi8>, tensor<4x1xi8>) -> tensor<15x1xi32>
+  %1 = llm.qmatmul %a, %w8 : (tensor<15x4xi8>, tensor<4x8xi8>) -> tensor<15x8xi32>
+  // expected-remark@+1 {{stays on the host: batch entries with a weight of 4 x 1 elements, fewer than one row of the array (32)}}
+  %2 = llm.qmatmul %x, %d : (tensor<64x15x4xi8>, tensor<64x4x1xi8>) -> tensor<64x15x1xi32>
+  return %0, %1, %2 : tensor<15x1xi32>, tensor<15x8xi32>, tensor<64x15x1xi32>
+}
+
+// -----
+
 // A batched weight (a mixture of experts' [experts, N, K], outlined as a
 // weight argument) holds one matrix per batch entry: the product is split
 // into one 2-D product per entry, each with its slice of the dequantize
