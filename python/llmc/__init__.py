@@ -72,6 +72,9 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         target = _llmc._targets_for_all(quant)
     if isinstance(target, (list, tuple)):
         targets = [str(t) for t in target]
+        if not targets or len(set(targets)) != len(targets):
+            raise ValueError("llmc.compile: target needs distinct targets, "
+                             f"got {targets}")
         if isinstance(model, (str, os.PathLike)):
             models = _llmc._compile_file_targets(os.fspath(model), targets, quant, shapes,
                                                  descs, options, values)

@@ -243,6 +243,9 @@ def test_compile_for_several_targets(reference, tmp_path):
     assert list(fp32) == ["host", "ptx", "hls"]  # the npu needs int8
     with pytest.raises(llmc.Error, match="compile with --quant int8"):
         llmc.compile(MODEL, target=["host", "npu"])
+    for bad in ([], ["host", "host"]):
+        with pytest.raises(ValueError, match="distinct targets"):
+            llmc.compile(MODEL, target=bad)
 
 
 def test_ptx_on_the_gpu_emulator(reference, tmp_path):
