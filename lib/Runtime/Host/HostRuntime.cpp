@@ -295,6 +295,7 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
     constexpr unsigned kMaxOptimizedGlue = 4000;
     for (llvm::Function &function : *module) {
       if (function.isDeclaration() ||
+          function.hasFnAttribute(llvm::Attribute::AlwaysInline) ||
           function.getInstructionCount() <= kMaxOptimizedGlue)
         continue;
       llvm::SmallVector<
