@@ -88,15 +88,13 @@ std::vector<std::unique_ptr<CompiledModel>> collectModels(
   return models;
 }
 
-CompileOptions makeOptions(const std::string &target,
-                           const std::optional<std::string> &quant,
+CompileOptions makeOptions(const std::optional<std::string> &quant,
                            const std::optional<py::dict> &shapes,
                            const std::vector<std::string> &targetDescs,
                            const std::optional<py::dict> &quantOptions,
                            const std::optional<py::dict> &values) {
   CompileOptions options;
   options.targetDescs = targetDescs;
-  options.target = target;
   options.quant = quant.value_or("none");
   if (quantOptions)
     for (auto [key, value] : *quantOptions) {
@@ -215,55 +213,21 @@ PYBIND11_MODULE(_llmc, m) {
       });
 
   m.def(
-      "_compile_file",
-      [](const std::string &path, const std::string &target,
-         std::optional<std::string> quant, std::optional<py::dict> shapes,
-         const std::vector<std::string> &targetDescs,
-         std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
-        CompileOptions options = makeOptions(target, quant, shapes, targetDescs,
-                                             quantOptions, values);
-        py::gil_scoped_release release;
-        auto model = CompiledModel::compileFile(path, options);
-        py::gil_scoped_acquire acquire;
-        return unwrap(std::move(model));
-      },
-      py::arg("path"), py::arg("target"), py::arg("quant"), py::arg("shapes"),
-      py::arg("target_descs"), py::arg("quant_options") = py::none(),
-      py::arg("values") = py::none());
-  m.def(
-      "_compile_bytes",
-      [](const py::bytes &bytes, const std::string &name,
-         const std::string &target, std::optional<std::string> quant,
-         std::optional<py::dict> shapes,
-         const std::vector<std::string> &targetDescs,
-         std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
-        CompileOptions options = makeOptions(target, quant, shapes, targetDescs,
-                                             quantOptions, values);
-        std::string data = bytes;
-        py::gil_scoped_release release;
-        auto model = CompiledModel::compileBytes(data, name, options);
-        py::gil_scoped_acquire acquire;
-        return unwrap(std::move(model));
-      },
-      py::arg("data"), py::arg("name"), py::arg("target"), py::arg("quant"),
-      py::arg("shapes"), py::arg("target_descs"),
-      py::arg("quant_options") = py::none(), py::arg("values") = py::none());
-  m.def(
       "_targets_for_all",
       [](std::optional<std::string> quant) {
         return llmc::targetsForAll(quant.value_or("none"));
       },
       py::arg("quant"));
-  // One import (and, with a quant, one calibration) for several targets:
-  // the models, in the order of `targets`.
+  // One import (and, with a quant, one calibration) for one or several
+  // targets: the models, in the order of `targets`.
   m.def(
       "_compile_file_targets",
       [](const std::string &path, const std::vector<std::string> &targets,
          std::optional<std::string> quant, std::optional<py::dict> shapes,
          const std::vector<std::string> &targetDescs,
          std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
-        CompileOptions options = makeOptions("host", quant, shapes, targetDescs,
-                                             quantOptions, values);
+        CompileOptions options =
+            makeOptions(quant, shapes, targetDescs, quantOptions, values);
         return collectModels([&](CompiledModel::TargetConsumer consume) {
           return CompiledModel::compileFileForTargets(path, options, targets,
                                                       consume);
@@ -279,8 +243,8 @@ PYBIND11_MODULE(_llmc, m) {
          std::optional<std::string> quant, std::optional<py::dict> shapes,
          const std::vector<std::string> &targetDescs,
          std::optional<py::dict> quantOptions, std::optional<py::dict> values) {
-        CompileOptions options = makeOptions("host", quant, shapes, targetDescs,
-                                             quantOptions, values);
+        CompileOptions options =
+            makeOptions(quant, shapes, targetDescs, quantOptions, values);
         std::string data = bytes;
         return collectModels([&](CompiledModel::TargetConsumer consume) {
           return CompiledModel::compileBytesForTargets(data, name, options,

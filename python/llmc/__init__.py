@@ -70,33 +70,21 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
     options = options or None
     if target == "all":
         target = _llmc._targets_for_all(quant)
-    if isinstance(target, (list, tuple)):
-        targets = [str(t) for t in target]
-        if not targets or len(set(targets)) != len(targets):
-            raise ValueError("llmc.compile: target needs distinct targets, "
-                             f"got {targets}")
-        if isinstance(model, (str, os.PathLike)):
-            models = _llmc._compile_file_targets(os.fspath(model), targets, quant, shapes,
-                                                 descs, options, values)
-        elif isinstance(model, (bytes, bytearray, memoryview)):
-            models = _llmc._compile_bytes_targets(bytes(model), "<bytes>", targets, quant,
-                                                  shapes, descs, options, values)
-        elif hasattr(model, "SerializeToString"):
-            models = _llmc._compile_bytes_targets(model.SerializeToString(), "<ModelProto>",
-                                                  targets, quant, shapes, descs, options,
-                                                  values)
-        else:
-            raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
-                            f"not {type(model).__name__}")
-        return dict(zip(targets, models))
+    several = isinstance(target, (list, tuple))
+    targets = [str(t) for t in target] if several else [target]
+    if several and (not targets or len(set(targets)) != len(targets)):
+        raise ValueError("llmc.compile: target needs distinct targets, "
+                         f"got {targets}")
     if isinstance(model, (str, os.PathLike)):
-        return _llmc._compile_file(os.fspath(model), target, quant, shapes, descs, options,
-                                   values)
-    if isinstance(model, (bytes, bytearray, memoryview)):
-        return _llmc._compile_bytes(bytes(model), "<bytes>", target, quant, shapes,
-                                    descs, options, values)
-    if hasattr(model, "SerializeToString"):
-        return _llmc._compile_bytes(model.SerializeToString(), "<ModelProto>",
-                                    target, quant, shapes, descs, options, values)
-    raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
-                    f"not {type(model).__name__}")
+        models = _llmc._compile_file_targets(os.fspath(model), targets, quant, shapes,
+                                             descs, options, values)
+    elif isinstance(model, (bytes, bytearray, memoryview)):
+        models = _llmc._compile_bytes_targets(bytes(model), "<bytes>", targets, quant,
+                                              shapes, descs, options, values)
+    elif hasattr(model, "SerializeToString"):
+        models = _llmc._compile_bytes_targets(model.SerializeToString(), "<ModelProto>",
+                                              targets, quant, shapes, descs, options, values)
+    else:
+        raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
+                        f"not {type(model).__name__}")
+    return dict(zip(targets, models)) if several else models[0]
