@@ -363,6 +363,20 @@ func.func @data_movement(%a: tensor<2x3x4xf32>, %b: tensor<2x2x4xf32>) -> (tenso
 
 // -----
 
+// An empty piece inserts nothing: the conversion folds it away before the
+// lowering, whose insert_slice of it after the other piece would start out
+// of bounds ([1, 0] in a 1x8 tensor).
+// CHECK-LABEL: func @concat_empty_piece
+// CHECK-SAME: (%[[A:.*]]: tensor<1x8xf32>
+// CHECK-NOT: tensor.insert_slice
+// CHECK: return %[[A]]
+func.func @concat_empty_piece(%a: tensor<1x8xf32>, %b: tensor<0x8xf32>) -> tensor<1x8xf32> {
+  %0 = llm.concat %a, %b {axis = 0 : i64} : (tensor<1x8xf32>, tensor<0x8xf32>) -> tensor<1x8xf32>
+  return %0 : tensor<1x8xf32>
+}
+
+// -----
+
 // Past 32 inputs a concat is one tensor.concat: one-shot bufferization's
 // analysis of a chain of n insert_slices into one tensor grows faster than
 // n^2 (56 s for six 192-way joins of a Mamba model's NPU products).

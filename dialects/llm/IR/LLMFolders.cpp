@@ -463,35 +463,63 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   return permuteElements(input, indices, type);
 }
 
-OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
-  if (getInputs().size() == 1 && getInputs().front().getType() == getType())
-    return getInputs().front();
-  auto type = getType();
+/// A concat of `inputs` (their constant values in `attrs`, null where not
+/// constant): its one input, or its constant value.
+static OpFoldResult foldConcat(RankedTensorType type, int64_t axis,
+                               ArrayRef<Value> inputs,
+                               ArrayRef<Attribute> attrs) {
+  if (inputs.size() == 1 && inputs.front().getType() == type)
+    return inputs.front();
   if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
     return {};
-  SmallVector<DenseElementsAttr> inputs;
-  for (Attribute attr : adaptor.getInputs()) {
-    auto dense = smallDense(attr);
-    if (!dense)
+  SmallVector<DenseElementsAttr> pieces;
+  for (Attribute attr : attrs) {
+    auto piece = smallDense(attr);
+    if (!piece)
       return {};
-    inputs.push_back(dense);
+    pieces.push_back(piece);
   }
-  int64_t axis = getAxis();
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d)
     outer *= type.getDimSize(d);
   SmallVector<SmallVector<Attribute>> values;
   SmallVector<int64_t> chunks;
-  for (DenseElementsAttr input : inputs) {
-    values.push_back(llvm::to_vector(input.getValues<Attribute>()));
-    chunks.push_back(outer ? input.getNumElements() / outer : 0);
+  for (DenseElementsAttr piece : pieces) {
+    values.push_back(llvm::to_vector(piece.getValues<Attribute>()));
+    chunks.push_back(outer ? piece.getNumElements() / outer : 0);
   }
   SmallVector<Attribute> result;
   for (int64_t o = 0; o < outer; ++o)
-    for (size_t i = 0; i < inputs.size(); ++i)
+    for (size_t i = 0; i < pieces.size(); ++i)
       for (int64_t j = 0; j < chunks[i]; ++j)
         result.push_back(values[i][o * chunks[i] + j]);
   return DenseElementsAttr::get(type, result);
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  // Empty pieces (torch.roll by a multiple of the dim, repeat_interleave's
+  // shape for the last dim, an empty KV cache) add nothing. They are dropped
+  // in place while a piece remains, and the rest folds in the same call: the
+  // importer folds each op once, as it builds it.
+  SmallVector<Value> inputs;
+  SmallVector<Attribute> attrs;
+  for (auto [input, attr] : llvm::zip(getInputs(), adaptor.getInputs())) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (type.hasStaticShape() && type.getNumElements() == 0)
+      continue;
+    inputs.push_back(input);
+    attrs.push_back(attr);
+  }
+  bool dropped = !inputs.empty() && inputs.size() != getInputs().size();
+  if (dropped)
+    getOperation()->setOperands(inputs);
+  else {
+    inputs.assign(getInputs().begin(), getInputs().end());
+    attrs.assign(adaptor.getInputs().begin(), adaptor.getInputs().end());
+  }
+  if (OpFoldResult folded = foldConcat(getType(), getAxis(), inputs, attrs))
+    return folded;
+  return dropped ? OpFoldResult(getResult()) : OpFoldResult();
 }
 
 OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {

@@ -258,3 +258,21 @@ func.func @bitwise_constants() -> (tensor<2xi32>, tensor<2xi32>, tensor<2xi32>) 
   %2 = llm.not %a : tensor<2xi32>
   return %0, %1, %2 : tensor<2xi32>, tensor<2xi32>, tensor<2xi32>
 }
+
+// -----
+
+// Empty pieces of a concat are dropped (torch.roll by a multiple of the dim
+// exports a concat with an empty slice); a concat left with one piece is
+// that piece.
+// CHECK-LABEL: func @concat_empty
+// CHECK-SAME: (%[[A:.*]]: tensor<1x8xf32>, %[[B:.*]]: tensor<0x8xf32>, %[[C:.*]]: tensor<2x8xf32>)
+// CHECK: %[[J:.*]] = llm.concat %[[A]], %[[C]] {axis = 0 : i64} : (tensor<1x8xf32>, tensor<2x8xf32>) -> tensor<3x8xf32>
+// CHECK: %[[K:.*]] = llm.concat %[[B]], %[[B]]
+// CHECK: return %[[A]], %[[J]], %[[K]] :
+func.func @concat_empty(%a: tensor<1x8xf32>, %b: tensor<0x8xf32>, %c: tensor<2x8xf32>) -> (tensor<1x8xf32>, tensor<3x8xf32>, tensor<0x8xf32>) {
+  %0 = llm.concat %a, %b {axis = 0 : i64} : (tensor<1x8xf32>, tensor<0x8xf32>) -> tensor<1x8xf32>
+  %1 = llm.concat %a, %b, %c {axis = 0 : i64} : (tensor<1x8xf32>, tensor<0x8xf32>, tensor<2x8xf32>) -> tensor<3x8xf32>
+  // Every piece empty: nothing to drop.
+  %2 = llm.concat %b, %b {axis = 0 : i64} : (tensor<0x8xf32>, tensor<0x8xf32>) -> tensor<0x8xf32>
+  return %0, %1, %2 : tensor<1x8xf32>, tensor<3x8xf32>, tensor<0x8xf32>
+}

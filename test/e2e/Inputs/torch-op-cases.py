@@ -15,6 +15,11 @@ ONNX export per case, in sets:
                   padding mode and align_corners, with grids reaching past
                   the input, and a deformable-attention sampling step
                   (bilinear, zeros, grids from an offset projection)
+  empty-pieces    exports whose Concat has an empty piece:
+                  torch.repeat_interleave along the last dim (the Expand
+                  shape it computes ends in an empty constant), torch.roll
+                  by 0 and by the whole dim (an empty slice after the
+                  tensor), and a cat with an empty slice before and after
 
     torch-op-cases.py SET DIR [--filter REGEX] TARGET [TARGET ...]
 
@@ -28,7 +33,6 @@ the GPU emulator, products in 16 bits); max-pool's are 0 on every target.
 """
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -36,6 +40,8 @@ import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import llmrun
 
 TOLERANCE = {"host": ("1e-4", "1e-5"), "hls": ("1e-4", "1e-5"),
              "ptx": ("5e-2", "5e-2")}
@@ -137,6 +143,23 @@ class Ties(nn.Module):
         return self.pool(torch.round(x * 2) / 2)
 
 
+class Lambda(nn.Module):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x):
+        return self.function(x)
+
+
+def empty_pieces_cases():
+    yield "repeat-interleave-2d", Lambda(lambda x: torch.repeat_interleave(x, 2, dim=1)), (2, 8)
+    yield "repeat-interleave-4d", Lambda(lambda x: x.repeat_interleave(3, -1) * 2), (2, 3, 4, 6)
+    yield "roll-0", Lambda(lambda x: torch.roll(x, 0, 1) + 1), (2, 5, 3)
+    yield "roll-whole", Lambda(lambda x: torch.roll(x, 5, 1) - x[:, :1]), (2, 5, 3)
+    yield "cat-empty", Lambda(lambda x: torch.cat([x[:, :0], x * 2, x[:, 5:]], 1).softmax(1)), (2, 5, 3)
+
+
 def max_pool_cases():
     P1, P2, P3 = nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d
     yield "1d", P1(3, 2, return_indices=True), (2, 3, 9)
@@ -148,7 +171,7 @@ def max_pool_cases():
 
 
 CASES = {"conv-transpose": conv_transpose_cases, "grid-sample": grid_sample_cases,
-         "max-pool": max_pool_cases}
+         "max-pool": max_pool_cases, "empty-pieces": empty_pieces_cases}
 
 
 def main():
@@ -159,7 +182,7 @@ def main():
         pattern = args[at + 1]
         del args[at:at + 2]
     if len(args) < 3 or args[0] not in CASES:
-        print("usage: torch-op-cases.py conv-transpose|grid-sample|max-pool DIR [--filter REGEX] "
+        print("usage: torch-op-cases.py conv-transpose|grid-sample|max-pool|empty-pieces DIR [--filter REGEX] "
               "TARGET [TARGET ...]", file=sys.stderr)
         return 2
     cases, out, targets = CASES[args[0]], args[1], args[2:]
@@ -186,19 +209,12 @@ def main():
         for target in targets:
             # Pooling picks values: every target is exact.
             rtol, atol = ("0", "0") if args[0] == "max-pool" else TOLERANCE[target]
-            command = ["llm-run", model, "--target", target]
-            if target == "ptx":
-                command.append("--emulate-gpu")
-            command += ["--input", "x=" + os.path.join(folder, "x.npy")]
-            for key in outputs:
-                command += ["--expect", f"{key}=" + os.path.join(folder, key + ".npy")]
-            command += ["--rtol", rtol, "--atol", atol]
-            run = subprocess.run(command, capture_output=True, text=True)
-            if run.returncode != 0:
+            problem = llmrun.check(
+                model, target, {"x": os.path.join(folder, "x.npy")},
+                {key: os.path.join(folder, key + ".npy") for key in outputs}, rtol, atol)
+            if problem:
                 failed += 1
-                last = (run.stderr or run.stdout).strip().splitlines()
-                print(f"FAIL {name} on {target}: exit {run.returncode}: "
-                      f"{last[-1] if last else ''}")
+                print(f"FAIL {name} on {target}: {problem}")
     print(f"{args[0]}: {count} cases x {len(targets)} targets, {failed} failed")
     return 1 if failed else 0
 
