@@ -5116,11 +5116,12 @@ LogicalResult ONNXImporter::importPRelu() {
   return setResult(result);
 }
 
-/// Einsum with one or two operands, as transposes, sums and one batched
-/// matmul: the indices of each operand are grouped into batch (in both
-/// operands and the output), contracted (in both, not the output) and free
-/// (in one operand and the output) ones; indices of one operand that the
-/// output drops are summed first. "..." stands for the leading dims
+/// Einsum as transposes, sums and batched matmuls, one per operand after
+/// the first (contracted left to right): the indices of each pair are
+/// grouped into batch (in both operands and still needed by the output or
+/// a later operand), contracted (in both, not needed after) and free (in
+/// one operand) ones; indices of one operand that nothing else reads are
+/// summed first. "..." stands for the leading dims
 /// (broadcast numpy's way); an index repeated in one operand takes its
 /// diagonal.
 LogicalResult ONNXImporter::importEinsum() {
@@ -5130,9 +5131,8 @@ LogicalResult ONNXImporter::importEinsum() {
       equation.push_back(ch);
   if (equation.empty())
     return error("expects attribute 'equation'");
-  if (inputs.empty() || inputs.size() > 2)
-    return error("Einsum with " + std::to_string(inputs.size()) +
-                 " operands is not supported (1 or 2)");
+  if (inputs.empty())
+    return error("expects at least one input");
   for (Value value : inputs)
     if (!value)
       return error("expects no empty inputs");
@@ -5281,74 +5281,92 @@ LogicalResult ONNXImporter::importEinsum() {
       perm.push_back(from.find(index));
     return perm;
   };
-  if (operands.size() == 1) {
-    Value result = transposed(operands[0], permutationTo(terms[0], out));
-    return result ? setResult(result) : failure();
-  }
-
-  // Two operands: [batch, lhs free, contracted] x [batch, contracted, rhs
-  // free] as one matmul over [batch..., M, K] x [batch..., K, N].
-  StringRef lhs = terms[0], rhs = terms[1];
-  std::string batch, lhsFree, rhsFree, contracted;
-  for (char index : lhs) {
-    bool inRhs = rhs.contains(index), inOut = StringRef(out).contains(index);
-    if (inRhs && inOut)
-      batch.push_back(index);
-    else if (inRhs)
-      contracted.push_back(index);
-    else
-      lhsFree.push_back(index);
-  }
-  for (char index : rhs)
-    if (!lhs.contains(index))
-      rhsFree.push_back(index);
+  // Operands contract pairwise, left to right: [batch, lhs free,
+  // contracted] x [batch, contracted, rhs free] as one matmul over
+  // [batch..., M, K] x [batch..., K, N]. An index the output or a later
+  // operand still reads stays (batch when both have it, free otherwise).
   Type elementType = typeOf(operands[0]).getElementType();
-  if (typeOf(operands[1]).getElementType() != elementType)
-    return error("expects operands of one element type");
-  auto product = [&](StringRef group) {
-    int64_t n = 1;
-    for (char index : group)
-      n *= sizes.lookup(index);
-    return n;
+  for (Value value : operands)
+    if (typeOf(value).getElementType() != elementType)
+      return error("expects operands of one element type");
+  auto contract =
+      [&](Value lhsOperand, StringRef lhs, Value rhsOperand, StringRef rhs,
+          StringRef needed) -> FailureOr<std::pair<Value, std::string>> {
+    std::string batch, lhsFree, rhsFree, contracted;
+    for (char index : lhs) {
+      bool inRhs = rhs.contains(index), kept = needed.contains(index);
+      if (inRhs && kept)
+        batch.push_back(index);
+      else if (inRhs)
+        contracted.push_back(index);
+      else
+        lhsFree.push_back(index);
+    }
+    for (char index : rhs)
+      if (!lhs.contains(index))
+        rhsFree.push_back(index);
+    RankedTensorType lhsType = typeOf(lhsOperand), rhsType = typeOf(rhsOperand);
+    // Each operand's own sizes: a size-1 batch dim broadcasts in the matmul.
+    auto dimsOf = [](RankedTensorType type, StringRef term, StringRef group) {
+      SmallVector<int64_t> shape;
+      for (char index : group)
+        shape.push_back(type.getDimSize(term.find(index)));
+      return shape;
+    };
+    auto product = [](ArrayRef<int64_t> dims) {
+      int64_t n = 1;
+      for (int64_t d : dims)
+        n *= d;
+      return n;
+    };
+    for (char index : contracted)
+      if (lhsType.getDimSize(lhs.find(index)) !=
+          rhsType.getDimSize(rhs.find(index)))
+        return error("equation '" + equation + "': contracted index '" +
+                     std::string(1, index) + "' has different sizes");
+    Value lhsValue = transposed(
+        lhsOperand, permutationTo(lhs, batch + lhsFree + contracted));
+    Value rhsValue = transposed(
+        rhsOperand, permutationTo(rhs, batch + contracted + rhsFree));
+    if (!lhsValue || !rhsValue)
+      return failure();
+    SmallVector<int64_t> lhsFreeDims = dimsOf(lhsType, lhs, lhsFree),
+                         rhsFreeDims = dimsOf(rhsType, rhs, rhsFree),
+                         contractedDims = dimsOf(lhsType, lhs, contracted);
+    SmallVector<int64_t> lhsShape = dimsOf(lhsType, lhs, batch);
+    SmallVector<int64_t> rhsShape = dimsOf(rhsType, rhs, batch);
+    SmallVector<int64_t> resultShape;
+    for (auto [l, r] : llvm::zip(lhsShape, rhsShape))
+      resultShape.push_back(std::max(l, r));
+    lhsShape.append({product(lhsFreeDims), product(contractedDims)});
+    rhsShape.append({product(contractedDims), product(rhsFreeDims)});
+    resultShape.append(lhsFreeDims);
+    resultShape.append(rhsFreeDims);
+    FailureOr<Value> lhsMatrix = reshape(lhsValue, lhsShape);
+    FailureOr<Value> rhsMatrix = reshape(rhsValue, rhsShape);
+    if (failed(lhsMatrix) || failed(rhsMatrix))
+      return failure();
+    FailureOr<Value> matrix = plainMatMul(*lhsMatrix, *rhsMatrix);
+    if (failed(matrix))
+      return failure();
+    FailureOr<Value> result = reshape(*matrix, resultShape);
+    if (failed(result))
+      return failure();
+    return std::make_pair(*result, batch + lhsFree + rhsFree);
   };
-  auto operandShape = [&](StringRef term, StringRef group, Value value) {
-    // Batch dims keep the operand's own size (1 broadcasts in the matmul).
-    SmallVector<int64_t> shape;
-    RankedTensorType type = typeOf(value);
-    for (char index : group)
-      shape.push_back(type.getDimSize(term.find(index)));
-    return shape;
-  };
-  Value lhsValue =
-      transposed(operands[0], permutationTo(lhs, batch + lhsFree + contracted));
-  Value rhsValue =
-      transposed(operands[1], permutationTo(rhs, batch + contracted + rhsFree));
-  if (!lhsValue || !rhsValue)
-    return failure();
-  SmallVector<int64_t> lhsShape = operandShape(lhs, batch, operands[0]);
-  SmallVector<int64_t> rhsShape = operandShape(rhs, batch, operands[1]);
-  lhsShape.append({product(lhsFree), product(contracted)});
-  rhsShape.append({product(contracted), product(rhsFree)});
-  for (char index : contracted)
-    if (typeOf(operands[0]).getDimSize(lhs.find(index)) !=
-        typeOf(operands[1]).getDimSize(rhs.find(index)))
-      return error("equation '" + equation + "': contracted index '" +
-                   std::string(1, index) + "' has different sizes");
-  FailureOr<Value> lhsMatrix = reshape(lhsValue, lhsShape);
-  FailureOr<Value> rhsMatrix = reshape(rhsValue, rhsShape);
-  if (failed(lhsMatrix) || failed(rhsMatrix))
-    return failure();
-  FailureOr<Value> matrix = plainMatMul(*lhsMatrix, *rhsMatrix);
-  if (failed(matrix))
-    return failure();
-  std::string resultOrder = batch + lhsFree + rhsFree;
-  SmallVector<int64_t> resultShape;
-  for (char index : resultOrder)
-    resultShape.push_back(sizes.lookup(index));
-  FailureOr<Value> result = reshape(*matrix, resultShape);
-  if (failed(result))
-    return failure();
-  Value ordered = transposed(*result, permutationTo(resultOrder, out));
+  Value current = operands[0];
+  std::string currentTerm = terms[0];
+  for (size_t next = 1; next < operands.size(); ++next) {
+    std::string needed = out;
+    for (size_t later = next + 1; later < terms.size(); ++later)
+      needed += terms[later];
+    auto contracted =
+        contract(current, currentTerm, operands[next], terms[next], needed);
+    if (failed(contracted))
+      return failure();
+    std::tie(current, currentTerm) = *contracted;
+  }
+  Value ordered = transposed(current, permutationTo(currentTerm, out));
   return ordered ? setResult(ordered) : failure();
 }
 
