@@ -1747,14 +1747,20 @@ def ids_lm(build, make_inputs) -> "ModelSpec":
                                    "logits": {0: "batch", 1: "sequence"}})
 
 
-def masked_lm(build, vocab_size) -> "ModelSpec":
-    """A causal LM taking input_ids and a left-padded attention_mask."""
+def padded_ids(vocab_size, left: bool):
+    """make_inputs of random input_ids and an attention_mask padded at the
+    start (left) or the end."""
     def make_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
         ids = torch.randint(0, vocab_size, (args.batch, args.seq), dtype=torch.long,
                             generator=generator)
-        return {"input_ids": ids, "attention_mask": padding_mask(args, left=True)}
-    return ModelSpec(build=build, make_inputs=make_inputs, output_names=["logits"],
-                     dynamic_axes=MASKED_LM_AXES)
+        return {"input_ids": ids, "attention_mask": padding_mask(args, left=left)}
+    return make_inputs
+
+
+def masked_lm(build, vocab_size) -> "ModelSpec":
+    """A causal LM taking input_ids and a left-padded attention_mask."""
+    return ModelSpec(build=build, make_inputs=padded_ids(vocab_size, left=True),
+                     output_names=["logits"], dynamic_axes=MASKED_LM_AXES)
 
 
 # --------------------------------------------------------------------------
@@ -1856,12 +1862,6 @@ def build_t5_encoder(args) -> nn.Module:
                 module.weight.copy_(1.0 + 0.1 * torch.randn(module.weight.shape,
                                                             generator=generator))
     return model
-
-
-def t5_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
-    ids = torch.randint(0, T5Config().vocab_size, (args.batch, args.seq),
-                        dtype=torch.long, generator=generator)
-    return {"input_ids": ids, "attention_mask": padding_mask(args, left=False)}
 
 
 # --------------------------------------------------------------------------
@@ -1972,6 +1972,408 @@ def build_whisper_encoder(args) -> nn.Module:
 def whisper_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
     return {"input_features": torch.randn(args.batch, WhisperConfig().mels, args.seq,
                                           generator=generator)}
+
+
+# --------------------------------------------------------------------------
+# DeBERTa-v2-style encoder (Hugging Face's modeling_deberta_v2, eager):
+# disentangled attention. Relative positions in log buckets (Sign, Abs,
+# Log, Ceil, Where; constants once the length is known), content-to-
+# position and position-to-content scores picked by torch.gather
+# (GatherElements) from products with the projected relative embeddings
+# (share_att_key), scores scaled by sqrt(3 * head_dim), XSoftmax's masking
+# (the [B, 1, S, S] product of the padding mask with itself: filled with
+# finfo.min before the softmax and with 0 after), post-LayerNorm blocks.
+# --------------------------------------------------------------------------
+@dataclass
+class DebertaConfig:
+    vocab_size: int = 96
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    buckets: int = 16  # position_buckets; att_span is the same
+    max_position: int = 64
+
+
+def log_bucket_position(relative, buckets, max_position):
+    sign = torch.sign(relative)
+    mid = buckets // 2
+    magnitude = torch.where((relative < mid) & (relative > -mid),
+                            torch.tensor(mid - 1).type_as(relative), torch.abs(relative))
+    log_position = torch.ceil(torch.log(magnitude / mid) /
+                              torch.log(torch.tensor((max_position - 1) / mid)) *
+                              (mid - 1)) + mid
+    return torch.where(magnitude <= mid, relative.type_as(log_position), log_position * sign)
+
+
+class DebertaAttention(nn.Module):
+    def __init__(self, config: DebertaConfig):
+        super().__init__()
+        d = config.d_model
+        self.heads, self.head_dim, self.span = config.n_heads, d // config.n_heads, config.buckets
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.out, self.norm = nn.Linear(d, d), nn.LayerNorm(d)
+
+    def heads_first(self, x):
+        batch, length, _ = x.shape
+        return (x.view(batch, length, self.heads, self.head_dim).permute(0, 2, 1, 3)
+                .contiguous().view(-1, length, self.head_dim))
+
+    def forward(self, x, mask, relative, embeddings):
+        batch, length, _ = x.shape
+        q, k, v = (self.heads_first(f(x)) for f in (self.query, self.key, self.value))
+        scale = math.sqrt(self.head_dim * 3)
+        scores = torch.bmm(q, k.transpose(-1, -2) / scale)
+        position_keys = self.heads_first(self.key(embeddings)).repeat(batch, 1, 1)
+        position_queries = self.heads_first(self.query(embeddings)).repeat(batch, 1, 1)
+        span = self.span
+        c2p = torch.bmm(q, position_keys.transpose(-1, -2) / scale)
+        c2p_index = torch.clamp(relative + span, 0, 2 * span - 1)
+        c2p = torch.gather(c2p, dim=-1,
+                           index=c2p_index.squeeze(0).expand([q.size(0), length, length]))
+        p2c = torch.bmm(k, position_queries.transpose(-1, -2) / scale)
+        p2c_index = torch.clamp(-relative + span, 0, 2 * span - 1)
+        p2c = torch.gather(p2c, dim=-1, index=p2c_index.squeeze(0).expand(
+            [k.size(0), length, length])).transpose(-1, -2)
+        scores = (scores + c2p + p2c).view(batch, self.heads, length, length)
+        masked = ~mask.to(torch.bool)
+        weights = torch.softmax(scores.masked_fill(masked, torch.finfo(scores.dtype).min), -1)
+        weights = weights.masked_fill(masked, 0)
+        context = torch.bmm(weights.view(-1, length, length), v)
+        context = (context.view(batch, self.heads, length, self.head_dim).permute(0, 2, 1, 3)
+                   .reshape(batch, length, -1))
+        return self.norm(self.out(context) + x)
+
+
+class Deberta(nn.Module):
+    def __init__(self, config: DebertaConfig):
+        super().__init__()
+        d = config.d_model
+        self.config = config
+        self.embed, self.embed_norm = nn.Embedding(config.vocab_size, d), nn.LayerNorm(d)
+        self.relative_embeddings = nn.Embedding(2 * config.buckets, d)
+        self.relative_norm = nn.LayerNorm(d)
+        self.attention = nn.ModuleList(DebertaAttention(config) for _ in range(config.n_layers))
+        self.mlp = nn.ModuleList(nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+                                 for _ in range(config.n_layers))
+        self.mlp_norm = nn.ModuleList(nn.LayerNorm(d) for _ in range(config.n_layers))
+
+    def forward(self, input_ids, attention_mask):
+        x = self.embed_norm(self.embed(input_ids))
+        x = x * attention_mask.unsqueeze(2).to(x.dtype)
+        mask = attention_mask.unsqueeze(1).unsqueeze(2)
+        mask = mask * mask.squeeze(-2).unsqueeze(-1)
+        length = input_ids.size(1)
+        positions = torch.arange(length)
+        relative = log_bucket_position(positions[:, None] - positions[None, :],
+                                       self.config.buckets, self.config.max_position)
+        relative = relative.to(torch.long).unsqueeze(0)
+        embeddings = self.relative_norm(self.relative_embeddings.weight).unsqueeze(0)
+        for attention, mlp, norm in zip(self.attention, self.mlp, self.mlp_norm):
+            x = attention(x, mask, relative, embeddings)
+            x = norm(mlp(x) + x)
+        return x
+
+
+def build_deberta(args) -> nn.Module:
+    model = Deberta(DebertaConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+# --------------------------------------------------------------------------
+# Swin-style image classifier (Hugging Face's modeling_swin / timm, eager):
+# 4x4 patches, windows of 4x4 tokens by 6-D view and permute, attention in
+# each window with a relative position bias gathered from a table by a
+# constant index, every second block shifted by torch.roll (Slice + Concat)
+# with the shifted windows' mask added through a 5-D view, qkv[0..2] taken
+# by Gather, patch merging by strided slices and a LayerNorm, mean pooling.
+# --------------------------------------------------------------------------
+@dataclass
+class SwinConfig:
+    image: int = 32
+    patch: int = 4
+    d_model: int = 32
+    n_heads: int = 2
+    window: int = 4
+    labels: int = 10
+
+
+def window_partition(x, window):
+    batch, height, width, channels = x.shape
+    x = x.view(batch, height // window, window, width // window, window, channels)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, window, window, channels)
+
+
+def window_reverse(windows, window, height, width):
+    channels = windows.shape[-1]
+    x = windows.view(-1, height // window, width // window, window, window, channels)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, height, width, channels)
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, d, heads, resolution, window, shift):
+        super().__init__()
+        self.heads, self.window, self.shift, self.resolution = heads, window, shift, resolution
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.bias_table = nn.Parameter(0.5 * torch.randn((2 * window - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid([torch.arange(window)] * 2, indexing="ij")).flatten(1)
+        relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
+        relative[:, :, 0] += window - 1
+        relative[:, :, 1] += window - 1
+        relative[:, :, 0] *= 2 * window - 1
+        self.register_buffer("bias_index", relative.sum(-1))
+        mask = None
+        if shift:
+            regions = torch.zeros(1, resolution, resolution, 1)
+            count = 0
+            for rows in (slice(0, -window), slice(-window, -shift), slice(-shift, None)):
+                for cols in (slice(0, -window), slice(-window, -shift), slice(-shift, None)):
+                    regions[:, rows, cols, :] = count
+                    count += 1
+            windows = window_partition(regions, window).view(-1, window * window)
+            mask = windows.unsqueeze(1) - windows.unsqueeze(2)
+            mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+        self.register_buffer("shift_mask", mask)
+
+    def forward(self, x):
+        batch, _, channels = x.shape
+        size, window = self.resolution, self.window
+        shortcut = x
+        x = self.norm1(x).view(batch, size, size, channels)
+        if self.shift:
+            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        windows = window_partition(x, window).view(-1, window * window, channels)
+        count, tokens, _ = windows.shape
+        qkv = self.qkv(windows).reshape(count, tokens, 3, self.heads, channels // self.heads)
+        qkv = qkv.permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        scores = (q * (channels // self.heads) ** -0.5) @ k.transpose(-2, -1)
+        bias = self.bias_table[self.bias_index.view(-1)].view(tokens, tokens, -1)
+        scores = scores + bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        if self.shift_mask is not None:
+            per_image = self.shift_mask.shape[0]
+            scores = scores.view(count // per_image, per_image, self.heads, tokens, tokens)
+            scores = scores + self.shift_mask.unsqueeze(1).unsqueeze(0)
+            scores = scores.view(-1, self.heads, tokens, tokens)
+        windows = (scores.softmax(-1) @ v).transpose(1, 2).reshape(count, tokens, channels)
+        x = window_reverse(self.proj(windows).view(-1, window, window, channels), window,
+                           size, size)
+        if self.shift:
+            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        x = shortcut + x.view(batch, size * size, channels)
+        return x + self.mlp(self.norm2(x))
+
+
+class Swin(nn.Module):
+    def __init__(self, config: SwinConfig):
+        super().__init__()
+        d, heads, window = config.d_model, config.n_heads, config.window
+        self.grid = config.image // config.patch
+        self.patch_embed = nn.Conv2d(3, d, config.patch, stride=config.patch)
+        self.patch_norm = nn.LayerNorm(d)
+        self.stage1 = nn.ModuleList([SwinBlock(d, heads, self.grid, window, 0),
+                                     SwinBlock(d, heads, self.grid, window, window // 2)])
+        self.merge_norm = nn.LayerNorm(4 * d)
+        self.merge = nn.Linear(4 * d, 2 * d, bias=False)
+        self.stage2 = nn.ModuleList(
+            [SwinBlock(2 * d, 2 * heads, self.grid // 2, window, 0),
+             SwinBlock(2 * d, 2 * heads, self.grid // 2, window, window // 2)])
+        self.norm = nn.LayerNorm(2 * d)
+        self.classifier = nn.Linear(2 * d, config.labels)
+
+    def forward(self, pixel_values):
+        x = self.patch_norm(self.patch_embed(pixel_values).flatten(2).transpose(1, 2))
+        for block in self.stage1:
+            x = block(x)
+        batch, _, channels = x.shape
+        x = x.view(batch, self.grid, self.grid, channels)
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]],
+                      -1).view(batch, -1, 4 * channels)
+        x = self.merge(self.merge_norm(x))
+        for block in self.stage2:
+            x = block(x)
+        x = F.adaptive_avg_pool1d(self.norm(x).transpose(1, 2), 1).flatten(1)
+        return self.classifier(x)
+
+
+def build_swin(args) -> nn.Module:
+    model = Swin(SwinConfig())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def swin_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    config = SwinConfig()
+    return {"pixel_values": torch.randn(args.batch, 3, config.image, config.image,
+                                        generator=generator)}
+
+
+# --------------------------------------------------------------------------
+# CLIP-style text encoder (Hugging Face's CLIPTextModelWithProjection, as
+# Stable Diffusion's text encoder): token and position embeddings, a causal
+# mask from torch.full(finfo.min).triu_(1) plus the padding, pre-LayerNorm
+# blocks with QuickGELU (x * sigmoid(1.702 x)), and the pooled state of
+# each row's end token, found by argmax over the ids (its id is the
+# largest) and picked by advanced indexing, then a projection.
+# --------------------------------------------------------------------------
+@dataclass
+class ClipConfig:
+    vocab_size: int = 96
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    max_positions: int = 32
+    projection: int = 32
+
+
+class ClipLayer(nn.Module):
+    def __init__(self, config: ClipConfig):
+        super().__init__()
+        d = config.d_model
+        self.heads = config.n_heads
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.q, self.k, self.v, self.out = (nn.Linear(d, d) for _ in range(4))
+        self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x, mask):
+        batch, length, d = x.shape
+        head_dim = d // self.heads
+
+        def heads_first(t):
+            return t.view(batch, length, self.heads, head_dim).transpose(1, 2).reshape(
+                batch * self.heads, length, head_dim)
+
+        h = self.norm1(x)
+        q, k, v = heads_first(self.q(h) * head_dim ** -0.5), heads_first(self.k(h)), \
+            heads_first(self.v(h))
+        scores = torch.bmm(q, k.transpose(1, 2)).view(batch, self.heads, length, length) + mask
+        weights = F.softmax(scores.view(batch * self.heads, length, length), dim=-1)
+        context = torch.bmm(weights, v).view(batch, self.heads, length, head_dim)
+        x = x + self.out(context.transpose(1, 2).reshape(batch, length, d))
+        h = self.fc1(self.norm2(x))
+        return x + self.fc2(h * torch.sigmoid(1.702 * h))
+
+
+class ClipText(nn.Module):
+    def __init__(self, config: ClipConfig):
+        super().__init__()
+        self.tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.positions = nn.Embedding(config.max_positions, config.d_model)
+        self.register_buffer("position_ids", torch.arange(config.max_positions).expand((1, -1)))
+        self.layers = nn.ModuleList(ClipLayer(config) for _ in range(config.n_layers))
+        self.final_norm = nn.LayerNorm(config.d_model)
+        self.projection = nn.Linear(config.d_model, config.projection, bias=False)
+
+    def forward(self, input_ids, attention_mask):
+        batch, length = input_ids.shape
+        x = self.tokens(input_ids) + self.positions(self.position_ids[:, :length])
+        minimum = torch.finfo(x.dtype).min
+        causal = torch.full((batch, length, length), minimum).triu_(1).unsqueeze(1)
+        padding = 1.0 - attention_mask[:, None, None, :].expand(batch, 1, length, length).to(
+            x.dtype)
+        mask = causal + padding.masked_fill(padding.to(torch.bool), minimum)
+        for layer in self.layers:
+            x = layer(x, mask)
+        x = self.final_norm(x)
+        pooled = x[torch.arange(batch), input_ids.to(torch.int).argmax(dim=-1)]
+        return self.projection(pooled)
+
+
+def build_clip_text(args) -> nn.Module:
+    config = ClipConfig()
+    if args.seq > config.max_positions:
+        raise SystemExit(f"export_models: error: --seq {args.seq} exceeds the "
+                         f"model's {config.max_positions} positions")
+    model = ClipText(config)
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def clip_text_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    """Right-padded ids whose last real token is the end token (the largest
+    id), padding 0."""
+    end = ClipConfig().vocab_size - 1
+    ids = torch.randint(1, end, (args.batch, args.seq), dtype=torch.long, generator=generator)
+    mask = padding_mask(args, left=False)
+    for b in range(args.batch):
+        real = int(mask[b].sum())
+        ids[b, real - 1] = end
+        ids[b, real:] = 0
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+# --------------------------------------------------------------------------
+# Wav2Vec2-style speech encoder (Hugging Face's modeling_wav2vec2, base
+# layout): a convolutional feature encoder over the raw waveform (Conv1d
+# kernel 10 stride 5, GroupNorm with a group per channel, GELU, then
+# strided Conv1d), a feature projection, a grouped positional Conv1d under
+# weight_norm (dim 2; the weight computed from g and v in the graph) with
+# the even kernel's last output dropped, post-LayerNorm torch
+# MultiheadAttention blocks. --seq is the number of samples.
+# --------------------------------------------------------------------------
+@dataclass
+class Wav2Vec2Config:
+    conv_dim: int = 32
+    d_model: int = 48
+    n_heads: int = 4
+    n_layers: int = 2
+    position_kernel: int = 16
+    position_groups: int = 4
+
+
+class Wav2Vec2Layer(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+
+    def forward(self, x):
+        x = self.norm1(x + self.attention(x, x, x, need_weights=False)[0])
+        return self.norm2(x + self.mlp(x))
+
+
+class Wav2Vec2(nn.Module):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        c, d = config.conv_dim, config.d_model
+        self.conv0 = nn.Conv1d(1, c, 10, stride=5, bias=False)
+        self.conv0_norm = nn.GroupNorm(c, c)
+        self.convs = nn.ModuleList([nn.Conv1d(c, c, 3, stride=2, bias=False),
+                                    nn.Conv1d(c, c, 2, stride=2, bias=False)])
+        self.feature_norm, self.projection = nn.LayerNorm(c), nn.Linear(c, d)
+        self.kernel = config.position_kernel
+        self.position_conv = nn.utils.weight_norm(
+            nn.Conv1d(d, d, self.kernel, padding=self.kernel // 2,
+                      groups=config.position_groups), name="weight", dim=2)
+        self.norm = nn.LayerNorm(d)
+        self.layers = nn.ModuleList(Wav2Vec2Layer(d, config.n_heads)
+                                    for _ in range(config.n_layers))
+
+    def forward(self, input_values):
+        x = F.gelu(self.conv0_norm(self.conv0(input_values[:, None])))
+        for conv in self.convs:
+            x = F.gelu(conv(x))
+        x = self.projection(self.feature_norm(x.transpose(1, 2)))
+        positions = self.position_conv(x.transpose(1, 2))
+        if self.kernel % 2 == 0:
+            positions = positions[:, :, :-1]
+        x = self.norm(x + F.gelu(positions).transpose(1, 2))
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def build_wav2vec2(args) -> nn.Module:
+    model = Wav2Vec2(Wav2Vec2Config())
+    _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def wav2vec2_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    return {"input_values": torch.randn(args.batch, args.seq, generator=generator)}
 
 
 # --------------------------------------------------------------------------
@@ -2175,7 +2577,7 @@ MODELS: Dict[str, ModelSpec] = {
     ),
     "t5-encoder": ModelSpec(
         build=build_t5_encoder,
-        make_inputs=t5_inputs,
+        make_inputs=padded_ids(T5Config().vocab_size, left=False),
         output_names=["last_hidden_state"],
         dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                       "attention_mask": {0: "batch", 1: "sequence"},
@@ -2202,6 +2604,35 @@ MODELS: Dict[str, ModelSpec] = {
         output_names=["logits"],
         dynamic_axes={"pixel_values": {0: "batch", 2: "height", 3: "width"},
                       "logits": {0: "batch", 2: "height", 3: "width"}},
+    ),
+    "deberta": ModelSpec(
+        build=build_deberta,
+        make_inputs=padded_ids(DebertaConfig().vocab_size, left=False),
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "last_hidden_state": {0: "batch", 1: "sequence"}},
+    ),
+    "swin": ModelSpec(
+        build=build_swin,
+        make_inputs=swin_inputs,
+        output_names=["logits"],
+        dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
+    ),
+    "clip-text": ModelSpec(
+        build=build_clip_text,
+        make_inputs=clip_text_inputs,
+        output_names=["text_embeds"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "sequence"},
+                      "text_embeds": {0: "batch"}},
+    ),
+    "wav2vec2": ModelSpec(
+        build=build_wav2vec2,
+        make_inputs=wav2vec2_inputs,
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_values": {0: "batch", 1: "samples"},
+                      "last_hidden_state": {0: "batch", 1: "frames"}},
     ),
     "llama": ids_lm(build_llama, llama_inputs),
     "mixtral": ids_lm(build_mixtral, llama_inputs),
