@@ -511,9 +511,9 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
     attrs.push_back(attr);
   }
   bool dropped = !inputs.empty() && inputs.size() != getInputs().size();
-  if (dropped)
+  if (dropped) {
     getOperation()->setOperands(inputs);
-  else {
+  } else {
     inputs.assign(getInputs().begin(), getInputs().end());
     attrs.assign(adaptor.getInputs().begin(), adaptor.getInputs().end());
   }
