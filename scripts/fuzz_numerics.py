@@ -17,17 +17,22 @@ exported to ONNX at opset 17 and run through `llm-run` on each target:
   npu   `--quant int8` against the host's `--quant int8` output, bit for bit
 
     /usr/bin/python3 scripts/fuzz_numerics.py [--seeds 1-50]
-        [--targets host,hls,ptx,npu] [--jobs 2] [--keep DIR] [--tools build/bin]
+        [--targets host,hls,ptx,npu] [--dynamic] [--jobs 2] [--keep DIR]
+        [--tools build/bin]
+
+--dynamic exports the input's batch and sequence dims dynamic: llm-run
+then takes them from the input, and shape computations that the static
+export folds run through the importer's shape folding.
 
 Prints one line per failing case (its program, and the folder it is kept in
 with --keep) and `fuzz-numerics: N cases x M targets, F failed, S not
 exported`; exits 1 if a case failed, 2 on bad usage. A case torch cannot
-run or export is counted, not failed. The generator avoids what torch 1.13
-exports wrongly: torch.roll by a shift of the dim's size or more (the
-Slices are not taken modulo the dim) and repeat_interleave with dynamic
-shapes (a Loop whose Reshape copies the wrong dims); shapes are static, and
-a case whose export holds such a Loop anyway (repeat_interleave after an
-Einsum, whose output size the exporter does not infer) is not exported.
+run or export is counted, not failed, and so is one that torch 1.13
+exports wrongly: repeat_interleave along a dim whose size the exporter
+does not know (with --dynamic, or after an Einsum) becomes a Loop whose
+Reshape copies the wrong dims, so a case whose export holds a Loop is not
+exported. The generator also avoids torch.roll by a shift of the dim's
+size or more, whose Slices torch does not take modulo the dim.
 """
 import argparse
 import concurrent.futures
@@ -346,9 +351,10 @@ def build_module(steps, param_shapes, seed):
     return Chain().eval()
 
 
-def export_case(seed, folder):
+def export_case(seed, folder, dynamic=False):
     """Writes model.onnx, x.npy and torch's y.npy; the program, or None when
-    torch cannot run or export it."""
+    torch cannot run or export it. `dynamic` marks the input's first two
+    dims dynamic in the export."""
     import warnings
     import torch
     warnings.simplefilter("ignore")  # the exporter's tracer warnings
@@ -360,15 +366,17 @@ def export_case(seed, folder):
     try:
         with torch.no_grad():
             y = module(x)  # torch's own limits (a group norm of one value)
+        axes = {"dynamic_axes": {"x": {0: "batch", 1: "sequence"}}} if dynamic else {}
         torch.onnx.export(module, (x,), path, input_names=["x"],
-                          output_names=["y"], opset_version=17)
+                          output_names=["y"], opset_version=17, **axes)
     except Exception:  # torch's exporter: its limits, not llmc's
         return None
     import onnx
     if any(node.op_type == "Loop" for node in onnx.load(path).graph.node):
         # repeat_interleave along a dim whose size the exporter did not
-        # infer (after an Einsum): a Loop whose Reshape copies the wrong
-        # dims, which ONNX Runtime would run the same wrong way.
+        # infer (a dynamic dim, or after an Einsum): a Loop whose Reshape
+        # copies the wrong dims, which ONNX Runtime would run the same
+        # wrong way.
         return None
     np.save(os.path.join(folder, "x.npy"), x.numpy())
     np.save(os.path.join(folder, "y.npy"), y.numpy())
@@ -463,6 +471,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", help="copy each failing case here")
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
+    parser.add_argument("--dynamic", action="store_true",
+                        help="export the input's batch and sequence dims dynamic")
     args = parser.parse_args()
     targets = args.targets.split(",")
     if not set(targets) <= {"host", "hls", "ptx", "npu"}:
@@ -480,7 +490,7 @@ def main():
         cases = {}
         for seed in seeds:
             folder = os.path.join(work, f"seed-{seed}")
-            steps = export_case(seed, folder)
+            steps = export_case(seed, folder, args.dynamic)
             if steps is None:
                 skipped += 1
             else:
