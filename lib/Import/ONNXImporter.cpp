@@ -5313,12 +5313,6 @@ LogicalResult ONNXImporter::importEinsum() {
         shape.push_back(type.getDimSize(term.find(index)));
       return shape;
     };
-    auto product = [](ArrayRef<int64_t> dims) {
-      int64_t n = 1;
-      for (int64_t d : dims)
-        n *= d;
-      return n;
-    };
     for (char index : contracted)
       if (lhsType.getDimSize(lhs.find(index)) !=
           rhsType.getDimSize(rhs.find(index)))
@@ -5338,8 +5332,10 @@ LogicalResult ONNXImporter::importEinsum() {
     SmallVector<int64_t> resultShape;
     for (auto [l, r] : llvm::zip(lhsShape, rhsShape))
       resultShape.push_back(std::max(l, r));
-    lhsShape.append({product(lhsFreeDims), product(contractedDims)});
-    rhsShape.append({product(contractedDims), product(rhsFreeDims)});
+    lhsShape.append(
+        {computeProduct(lhsFreeDims), computeProduct(contractedDims)});
+    rhsShape.append(
+        {computeProduct(contractedDims), computeProduct(rhsFreeDims)});
     resultShape.append(lhsFreeDims);
     resultShape.append(rhsFreeDims);
     FailureOr<Value> lhsMatrix = reshape(lhsValue, lhsShape);
