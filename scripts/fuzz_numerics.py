@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Differential fuzzing of llmc's numerics: every case is a random chain of
-4 to 12 torch ops (linear layers, attention with and without a causal
-mask, a broadcast batched matmul, Conv1d, layer, RMS and group norms,
-softmax, reductions, logsumexp, top-k, elementwise math, and the data
-movement exporters write: transpose, reshape, strided slices, concat,
+4 to 12 torch ops over a [B, T, D] input: linear layers, attention with
+and without a causal mask, batched and broadcast matmuls, einsum, GRU and
+LSTM, Conv1d and Conv2d, avg and max pooling, interpolation, layer, RMS,
+group, batch and instance norms, softmax, reductions (logsumexp, norms,
+prod, argmax), sort and top-k, elementwise math, masks (masked_fill,
+tril/triu, boolean logic, assignment through a boolean mask), scatters
+(index assignment, scatter_add), casts to integers, and the data movement
+exporters write: transpose, reshape, strided slices, select, concat, stack,
 gather (at constant and at argmax positions), pad, flip, roll, repeat,
-split, rotate_half, einsum) over a [B, T, D] input,
+split, rotate_half, a rank-0 value broadcast;
 exported to ONNX at opset 17 and run through `llm-run` on each target:
 
   host  against torch (rtol 1e-3, atol 1e-4)
@@ -13,10 +17,11 @@ exported to ONNX at opset 17 and run through `llm-run` on each target:
   ptx   the kernels on the GPU emulator against torch: the same NaN
         positions and cosine >= 0.999 elsewhere (products in 16 bits); the
         output's shape only where a step selects by value (where, round,
-        topk, an argmax), which near-equal values flip
+        topk, an argmax, a mask, a cast to integers, remainder), which
+        near-equal values flip
   npu   `--quant int8` against the host's `--quant int8` output, bit for bit
 
-    /usr/bin/python3 scripts/fuzz_numerics.py [--seeds 1-50]
+    /usr/bin/python3 scripts/fuzz_numerics.py [--seeds 1-50[,SEED...]]
         [--targets host,hls,ptx,npu] [--dynamic] [--jobs 2] [--keep DIR]
         [--tools build/bin]
 
@@ -26,7 +31,10 @@ export folds run through the importer's shape folding.
 
 Prints one line per failing case (its program, and the folder it is kept in
 with --keep) and `fuzz-numerics: N cases x M targets, F failed, S not
-exported`; exits 1 if a case failed, 2 on bad usage. A case torch cannot
+exported, U ill-conditioned`; exits 1 if a case failed, 2 on bad usage. A
+case whose float32 output torch itself does not reproduce in float64
+within the host's tolerance is ill-conditioned (a selection between values
+closer than float32 resolves): counted, not run. A case torch cannot
 run or export is counted, not failed, and so is one that torch 1.13
 exports wrongly: repeat_interleave with dynamic dims (a Reshape that
 copies the wrong dims, unrolled or in a Loop) is not exported with
@@ -53,12 +61,18 @@ KINDS = ["linear", "linear", "unary", "binary", "binary_live", "softmax", "layer
          "cumsum", "bmm", "roll", "attention", "attention", "expand", "pad", "flip",
          "repeat", "clamp", "split", "rotate_half", "masked_softmax", "var", "einsum",
          "flatten", "argmax_gather", "topk", "broadcast_matmul", "conv1d", "group_norm",
-         "reduce_many", "logsumexp", "norm", "round"]
+         "reduce_many", "logsumexp", "norm", "round", "scatter", "scatter_add",
+         "masked_fill", "tril", "pool", "interpolate", "glu", "normalize", "sort", "prod",
+         "stack", "outer", "mask_assign", "argmax_float", "remainder", "trunc_cast", "rnn",
+         "conv2d", "batch_norm", "instance_norm", "select", "unsqueeze", "center", "logical"]
 # Steps whose output selects by value.
-SELECTING = {"where", "round", "topk", "argmax_gather"}
+SELECTING = {"where", "round", "topk", "argmax_gather", "masked_fill", "mask_assign",
+             "argmax_float", "remainder", "trunc_cast", "logical"}
 UNARY = ["gelu", "gelu_tanh", "relu", "silu", "tanh", "sigmoid", "exp", "sqrt", "neg",
          "softplus", "erf", "square", "reciprocal", "leaky_relu", "elu", "hardswish", "mish",
-         "hardtanh", "abs_pow"]
+         "hardtanh", "abs_pow", "selu", "celu", "softsign", "logsigmoid", "hardsigmoid",
+         "tanhshrink", "softshrink", "log1p", "rsqrt", "sin", "cos", "atan", "asinh",
+         "sign_sqrt"]
 
 
 def generate(seed):
@@ -208,6 +222,75 @@ def generate(seed):
             step, out = (kind, i, axis), tuple(1 if d == axis else n for d, n in enumerate(sh))
         elif kind == "round":
             step = (kind, i)
+        elif kind == "scatter":
+            axis = rnd.randrange(r)
+            positions = rnd.sample(range(sh[axis]), rnd.randint(1, sh[axis]))
+            value = tuple(len(positions) if d == axis else n for d, n in enumerate(sh))
+            step = (kind, i, axis, positions, param(*value))
+        elif kind == "scatter_add":
+            axis = rnd.randrange(r)
+            step = (kind, i, axis, rnd.randrange(1 << 30), param(*sh))
+        elif kind in ("masked_fill", "mask_assign"):
+            step = (kind, i, rnd.uniform(-0.5, 0.5), rnd.choice([0.0, -1.0, 2.5]))
+        elif kind == "tril" and r >= 2:
+            step = (kind, i, rnd.random() < 0.5, rnd.randint(-2, 2))
+        elif kind == "pool" and r == 3 and sh[1] >= 3:
+            how, kernel, stride = rnd.choice(["avg", "max"]), rnd.choice([2, 3]), rnd.choice([1, 2])
+            pad, ceil = rnd.randint(0, kernel // 2), rnd.random() < 0.3
+            span = sh[1] + 2 * pad - kernel
+            n = (-(-span // stride) if ceil else span // stride) + 1
+            if ceil and (n - 1) * stride >= sh[1] + pad:
+                n -= 1
+            step, out = (kind, i, how, kernel, stride, pad, ceil, rnd.random() < 0.5), \
+                (sh[0], n, sh[2])
+        elif kind == "interpolate" and r == 3:
+            mode = rnd.choice(["nearest", "linear", "linear_corners"])
+            n = rnd.choice([2 * sh[1], sh[1] + 3, max(1, sh[1] // 2)])
+            step, out = (kind, i, mode, n), (sh[0], n, sh[2])
+        elif kind == "glu" and sh[-1] % 2 == 0:
+            step, out = (kind, i), sh[:-1] + (sh[-1] // 2,)
+        elif kind == "normalize":
+            step = (kind, i, rnd.randrange(r), rnd.choice([1, 2]))
+        elif kind == "sort":
+            step = (kind, i, rnd.randrange(r), rnd.random() < 0.5)
+        elif kind == "prod":
+            axis = rnd.randrange(r)
+            step, out = (kind, i, axis), tuple(1 if d == axis else n for d, n in enumerate(sh))
+        elif kind == "stack" and r < 5:
+            j, axis = rnd.choice([j for j, s in enumerate(shapes) if s == sh]), rnd.randrange(r + 1)
+            step, out = (kind, i, j, axis), sh[:axis] + (2,) + sh[axis:]
+        elif kind == "outer" and r < 4:
+            n = rnd.choice([2, 3])
+            step, out = (kind, i, param(n)), sh + (n,)
+        elif kind == "argmax_float":
+            axis = rnd.randrange(r)
+            step, out = (kind, i, axis), tuple(1 if d == axis else n for d, n in enumerate(sh))
+        elif kind == "remainder":
+            step = (kind, i, rnd.choice([0.7, 1.3, -0.9]))
+        elif kind == "trunc_cast":
+            step = (kind, i, rnd.choice(["int64", "int32", "int8"]))
+        elif kind == "rnn" and r == 3:
+            cell, hidden, both = rnd.choice(["gru", "lstm"]), rnd.choice([8, 12]), rnd.random() < 0.4
+            step, out = (kind, i, cell, hidden, both, sh[-1]), (sh[0], sh[1], hidden * (2 if both else 1))
+        elif kind == "conv2d" and r == 3:
+            channels, stride = rnd.choice([1, 2, 3]), rnd.choice([1, 2])
+            step = (kind, i, param(channels, 1, 3, 3), param(channels), stride)
+            out = (sh[0], channels, (sh[1] - 1) // stride + 1, (sh[2] - 1) // stride + 1)
+        elif kind == "batch_norm" and r == 3:
+            step = (kind, i) + tuple(param(sh[-1]) for _ in range(4))
+        elif kind == "instance_norm" and r == 3:
+            step = (kind, i)
+        elif kind == "select" and r > 1:
+            axis = rnd.randrange(r)
+            index = rnd.randrange(-sh[axis], sh[axis])
+            step, out = (kind, i, axis, index), sh[:axis] + sh[axis + 1:]
+        elif kind == "unsqueeze" and r < 5:
+            axis = rnd.randrange(r + 1)
+            step, out = (kind, i, axis), sh[:axis] + (1,) + sh[axis:]
+        elif kind == "center":
+            step = (kind, i)
+        elif kind == "logical":
+            step = (kind, i, rnd.choice(["and", "or", "xor"]), rnd.uniform(-0.5, 0.5))
         if step:
             steps.append(step)
             shapes.append(out)
@@ -227,7 +310,13 @@ def build_module(steps, param_shapes, seed):
              "reciprocal": lambda t: 1.0 / (1.0 + torch.abs(t)),
              "leaky_relu": lambda t: F.leaky_relu(t, 0.1), "elu": F.elu,
              "hardswish": F.hardswish, "mish": F.mish, "hardtanh": F.hardtanh,
-             "abs_pow": lambda t: torch.abs(t).pow(1.5)}
+             "abs_pow": lambda t: torch.abs(t).pow(1.5), "selu": F.selu, "celu": F.celu,
+             "softsign": F.softsign, "logsigmoid": F.logsigmoid, "hardsigmoid": F.hardsigmoid,
+             "tanhshrink": F.tanhshrink, "softshrink": F.softshrink,
+             "log1p": lambda t: torch.log1p(torch.abs(t)),
+             "rsqrt": lambda t: torch.rsqrt(torch.abs(t) + 0.1), "sin": torch.sin,
+             "cos": torch.cos, "atan": torch.atan, "asinh": torch.asinh,
+             "sign_sqrt": lambda t: torch.sign(t) * torch.sqrt(torch.abs(t))}
 
     class Chain(nn.Module):
         def __init__(self):
@@ -235,6 +324,11 @@ def build_module(steps, param_shapes, seed):
             generator = torch.Generator().manual_seed(seed)
             self.p = nn.ParameterList(
                 nn.Parameter(0.3 * torch.randn(*s, generator=generator)) for s in param_shapes)
+            torch.manual_seed(seed)
+            self.rnn = nn.ModuleDict({
+                str(n): (nn.GRU if step[2] == "gru" else nn.LSTM)(
+                    step[5], step[3], batch_first=True, bidirectional=step[4])
+                for n, step in enumerate(steps) if step[0] == "rnn"})
 
         def forward(self, x):
             values, p = [x], self.p
@@ -255,7 +349,7 @@ def build_module(steps, param_shapes, seed):
                 elif kind == "softmax":
                     y = (F.log_softmax if step[3] else F.softmax)(a, dim=step[2])
                 elif kind == "layer_norm":
-                    y = F.layer_norm(a, a.shape[-1:], p[step[2]], p[step[3]])
+                    y = F.layer_norm(a, p[step[2]].shape, p[step[2]], p[step[3]])
                 elif kind == "rms_norm":
                     y = a * torch.rsqrt(a.pow(2).mean(-1, keepdim=True) + 1e-6) * p[step[2]]
                 elif kind == "transpose":
@@ -346,6 +440,75 @@ def build_module(steps, param_shapes, seed):
                     y = a.norm(dim=step[2], keepdim=True)
                 elif kind == "round":
                     y = torch.round(a * 4) / 4
+                elif kind == "scatter":
+                    y = a.clone()
+                    index = [slice(None)] * a.dim()
+                    index[step[2]] = torch.tensor(step[3])
+                    y[tuple(index)] = p[step[4]]
+                elif kind == "scatter_add":
+                    index = np.random.RandomState(step[3]).randint(0, a.shape[step[2]], a.shape)
+                    y = a.scatter_add(step[2], torch.from_numpy(index), p[step[4]])
+                elif kind == "masked_fill":
+                    y = a.masked_fill(a > step[2], step[3])
+                elif kind == "mask_assign":
+                    y = a.clone()
+                    y[a < step[2]] = step[3]
+                elif kind == "tril":
+                    y = (torch.triu if step[2] else torch.tril)(a, step[3])
+                elif kind == "pool":
+                    how, kernel, stride, pad, ceil, extra = step[2:]
+                    t = a.transpose(1, 2)
+                    if how == "avg":
+                        t = F.avg_pool1d(t, kernel, stride, pad, ceil_mode=ceil,
+                                         count_include_pad=extra)
+                    else:
+                        t = F.max_pool1d(t, kernel, stride, pad, ceil_mode=ceil)
+                    y = t.transpose(1, 2)
+                elif kind == "interpolate":
+                    mode, size = step[2], step[3]
+                    corners = {"align_corners": mode == "linear_corners"} if mode != "nearest" \
+                        else {}
+                    y = F.interpolate(a.transpose(1, 2), size=size,
+                                      mode=mode.split("_")[0], **corners).transpose(1, 2)
+                elif kind == "glu":
+                    y = F.glu(a, -1)
+                elif kind == "normalize":
+                    y = F.normalize(a, p=step[3], dim=step[2])
+                elif kind == "sort":
+                    y = torch.sort(a, dim=step[2], descending=step[3]).values
+                elif kind == "prod":
+                    y = torch.prod(1 + 0.1 * torch.tanh(a), dim=step[2], keepdim=True)
+                elif kind == "stack":
+                    y = torch.stack([a, values[step[2]]], dim=step[3])
+                elif kind == "outer":
+                    y = a.unsqueeze(-1) * p[step[2]]
+                elif kind == "argmax_float":
+                    y = a.argmax(step[2], keepdim=True).to(a.dtype)
+                elif kind == "remainder":
+                    y = torch.remainder(a, step[2])
+                elif kind == "trunc_cast":
+                    y = (a * 4).to(getattr(torch, step[2])).to(a.dtype) / 4
+                elif kind == "rnn":
+                    y = self.rnn[str(len(values) - 1)](a)[0]
+                elif kind == "conv2d":
+                    y = F.conv2d(a.unsqueeze(1), p[step[2]], p[step[3]], stride=step[4],
+                                 padding=1)
+                elif kind == "batch_norm":
+                    mean, var, weight, bias = (p[n] for n in step[2:])
+                    y = F.batch_norm(a.transpose(1, 2), mean.detach(),
+                                     var.detach().abs() + 0.5, weight, bias).transpose(1, 2)
+                elif kind == "instance_norm":
+                    y = F.instance_norm(a.transpose(1, 2)).transpose(1, 2)
+                elif kind == "select":
+                    y = a.select(step[2], step[3])
+                elif kind == "unsqueeze":
+                    y = a.unsqueeze(step[2])
+                elif kind == "center":
+                    y = a - a.mean()  # a rank-0 value broadcast
+                elif kind == "logical":
+                    left, right = a > step[3], a < -step[3]
+                    y = {"and": left & ~right, "or": left | right,
+                         "xor": left ^ right}[step[2]].to(a.dtype) * a
                 values.append(y)
             return values[-1]
 
@@ -381,9 +544,28 @@ def export_case(seed, folder, dynamic=False):
         # copies the wrong dims, which ONNX Runtime would run the same
         # wrong way.
         return None
+    if not well_conditioned(module, x, y):
+        return "ill-conditioned"
     np.save(os.path.join(folder, "x.npy"), x.numpy())
     np.save(os.path.join(folder, "y.npy"), y.numpy())
     return steps
+
+
+def well_conditioned(module, x, y):
+    """Whether torch's float32 output `y` is within the host check's
+    tolerance of the program run in float64: a selection between values
+    closer than float32 resolves (an argmax of an RMS norm over one
+    element, all 1 - 1e-8) flips between any two correct evaluations."""
+    import torch
+    try:
+        with torch.no_grad():
+            exact = module.double()(x.double())
+    except Exception:  # an op without a float64 kernel: no evidence either way
+        return True
+    finally:
+        module.float()
+    return exact.shape == y.shape and np.allclose(
+        y.numpy(), exact.numpy(), rtol=1e-3, atol=1e-4, equal_nan=True)
 
 
 def run(tools, args):
@@ -465,13 +647,18 @@ def check_case(folder, steps, targets, tools):
 
 
 def parse_seeds(text):
-    first, _, last = text.partition("-")
-    return range(int(first), int(last or first) + 1)
+    """`A-B`, one seed, or a comma-separated list of both."""
+    seeds = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        seeds.extend(range(int(first), int(last or first) + 1))
+    return seeds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", default="1-50", help="A-B or one seed")
+    parser.add_argument("--seeds", default="1-50",
+                        help="A-B, one seed, or a comma-separated list of both")
     parser.add_argument("--targets", default="host,hls,ptx,npu")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", help="copy each failing case here")
@@ -485,10 +672,10 @@ def main():
     try:
         seeds = parse_seeds(args.seeds)
     except ValueError:
-        parser.error("--seeds takes A-B or one seed")
+        parser.error("--seeds takes A-B, one seed, or a comma-separated list of both")
     # Each case runs llm-run, itself threaded: one worker per job.
     os.environ.setdefault("LLMC_CPU_OPT_LEVEL", "0")
-    failed = skipped = 0
+    failed = skipped = unstable = 0
     work = tempfile.mkdtemp(prefix="fuzz-numerics-")
     try:
         # torch's exporter is not thread-safe: the exports run first, here.
@@ -498,6 +685,8 @@ def main():
             steps = export_case(seed, folder, args.dynamic)
             if steps is None:
                 skipped += 1
+            elif steps == "ill-conditioned":
+                unstable += 1
             else:
                 cases[seed] = (folder, steps)
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
@@ -515,7 +704,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz-numerics: {len(seeds)} cases x {len(targets)} targets, {failed} failed, "
-          f"{skipped} not exported")
+          f"{skipped} not exported, {unstable} ill-conditioned")
     return 1 if failed else 0
 
 
