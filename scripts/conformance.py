@@ -98,6 +98,7 @@ FAMILIES = {
     "Or": [r"test_or(\d|_)\w*"],
     "Xor": [r"test_xor(\d|_)\w*"],
     "Not": [r"test_not_\w+"],
+    "BitShift": [r"test_bitshift_\w+"],
     "ReduceMean": [r"test_reduce_mean_\w+"],
     "ReduceSum": [r"test_reduce_sum_(?!square)\w+"],
     "ReduceMax": [r"test_reduce_max_\w+"],

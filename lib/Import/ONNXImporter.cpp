@@ -414,6 +414,7 @@ private:
   Value positionsAlong(int64_t rank, int64_t axis, int64_t n);
   LogicalResult importPow();
   LogicalResult importBitwise();
+  LogicalResult importBitShift();
   LogicalResult importMod();
   LogicalResult importSoftmax();
   LogicalResult
@@ -741,6 +742,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"BitwiseOr", {&I::importBitwise, 18}},
       {"BitwiseXor", {&I::importBitwise, 18}},
       {"BitwiseNot", {&I::importBitwise, 18}},
+      {"BitShift", {&I::importBitShift, 11}},
       {"Where", {&I::importWhere, 1}},
       {"Exp", {&I::importUnary<llm::ExpOp>, 1}},
       {"Log", {&I::importUnary<llm::LogOp>, 1}},
@@ -2667,6 +2669,30 @@ LogicalResult ONNXImporter::importBitwise() {
                  : opType == "BitwiseOr"
                      ? emit<llm::OrOp>({input(0), input(1)})
                      : emit<llm::XorOp>({input(0), input(1)});
+  return result ? setResult(result) : failure();
+}
+
+/// BitShift (opset 11) of unsigned integers, uint8 and uint16 (llm's
+/// integers are signless, and wider unsigned types are not taken): a shift
+/// by the bit width or more gives 0, as numpy's does.
+LogicalResult ONNXImporter::importBitShift() {
+  if (failed(requireInputs(2)))
+    return failure();
+  std::string direction = getString("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT")
+    return error("direction must be LEFT or RIGHT, got '" + direction + "'");
+  for (unsigned i = 0; i < 2; ++i) {
+    Type element = typeOf(input(i)).getElementType();
+    if (!isa<IntegerType>(element) || element.isInteger(1) ||
+        !isUnsignedInput(i))
+      return error("expects unsigned integer tensors (uint8 or uint16)");
+  }
+  if (typeOf(input(0)).getElementType() != typeOf(input(1)).getElementType())
+    return error("expects two tensors of one unsigned integer type");
+  markUnsignedOutput(0);
+  Value result = direction == "LEFT"
+                     ? emit<llm::ShiftLeftOp>({input(0), input(1)})
+                     : emit<llm::ShiftRightOp>({input(0), input(1)});
   return result ? setResult(result) : failure();
 }
 

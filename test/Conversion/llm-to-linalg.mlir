@@ -105,6 +105,25 @@ func.func @compare_logical(%x: tensor<4xf32>, %i: tensor<4xi32>, %p: tensor<4xi1
 
 // -----
 
+// Shifts are unsigned (logical right shift); an amount of the bit width or
+// more, where arith's shifts are poison, selects 0.
+// CHECK-LABEL: func @shifts
+// CHECK: %[[W:.*]] = arith.constant 16 : i16
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[S:.*]], %[[W]] : i16
+// CHECK: %[[L:.*]] = arith.shli %[[X:.*]], %[[S]] : i16
+// CHECK: arith.select %[[IN]], %[[L]], %{{.*}} : i16
+// CHECK: arith.cmpi ult
+// CHECK: arith.shrui %{{.*}}, %{{.*}} : i16
+// CHECK: arith.select
+// CHECK-NOT: llm.
+func.func @shifts(%x: tensor<4xi16>, %s: tensor<i16>) -> (tensor<4xi16>, tensor<4xi16>) {
+  %0 = llm.shift_left %x, %s : (tensor<4xi16>, tensor<i16>) -> tensor<4xi16>
+  %1 = llm.shift_right %x, %s : (tensor<4xi16>, tensor<i16>) -> tensor<4xi16>
+  return %0, %1 : tensor<4xi16>, tensor<4xi16>
+}
+
+// -----
+
 // CHECK-LABEL: func @cast
 // CHECK: arith.fptosi %{{.*}} : f32 to i32
 // CHECK: arith.uitofp %{{.*}} : i1 to f32

@@ -173,6 +173,16 @@ OpFoldResult XorOp::fold(FoldAdaptor adaptor) {
   return foldIntBinary(adaptor.getOperands(), getType(),
                        [](const APInt &a, const APInt &b) { return a ^ b; });
 }
+// A shift by the bit width or more gives 0 (APInt's shl and lshr do too).
+OpFoldResult ShiftLeftOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(adaptor.getOperands(), getType(),
+                       [](const APInt &a, const APInt &b) { return a.shl(b); });
+}
+OpFoldResult ShiftRightOp::fold(FoldAdaptor adaptor) {
+  return foldIntBinary(
+      adaptor.getOperands(), getType(),
+      [](const APInt &a, const APInt &b) { return a.lshr(b); });
+}
 
 // Comparisons of i1 operands compare 0/1, hence unsigned for width 1.
 #define LLM_FOLD_COMPARE(OP, SIGNED, UNSIGNED)                                 \
@@ -404,6 +414,139 @@ struct SplitTransposedDims : OpRewritePattern<ReshapeOp> {
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
                                             MLIRContext *context) {
   patterns.add<SplitTransposedDims>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Weights dequantized by float arithmetic
+//===----------------------------------------------------------------------===//
+//
+// A model that stores 8-bit (or unpacked 4-bit) weights dequantizes them in
+// its graph: `(w.float() - zero) * scale`, a Cast (an `llm.cast`, or from
+// uint8 an `llm.dequantize` by 1), a Sub of an integer-valued constant and
+// a Mul by a constant. Each step folds into the dequantize, exactly:
+// integers below 2^16 convert to f32 exactly, so f32(q) - f32(z) is
+// f32(q - z), and a product by 1 is the product. The whole chain becomes
+// one `llm.dequantize(q, scale, zero)` of constants, which --quant and the
+// npu read as a quantized weight instead of a float product computed at
+// run time.
+
+namespace {
+/// The integers q (8 or 16 bits) of a value `f32(q - zeroPoint) * 1`.
+struct IntegerValue {
+  Value integers, zeroPoint;
+  bool isUnsigned = false;
+};
+
+/// The values of a small f32 constant (inline or a dense_resource blob).
+std::optional<std::vector<float>> smallFloatConstant(Value value) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant || constant.getType().getNumElements() > kMaxFoldElements)
+    return std::nullopt;
+  return floatElements(constant.getValue());
+}
+
+bool allOnes(Value value) {
+  std::optional<std::vector<float>> values = smallFloatConstant(value);
+  return values && llvm::all_of(*values, [](float v) { return v == 1.0f; });
+}
+
+/// `value` as f32(q - zero) * 1 of 8- or 16-bit integers q: an `llm.cast`
+/// from them, or an unpacked, unblocked integer `llm.dequantize` by a
+/// constant scale of ones. Only producers with one use, so that the
+/// rewrite copies nothing.
+std::optional<IntegerValue> integerValue(Value value) {
+  Operation *op = value.getDefiningOp();
+  if (!op || !op->hasOneUse() ||
+      !cast<RankedTensorType>(value.getType()).getElementType().isF32())
+    return std::nullopt;
+  auto narrow = [](Value v) {
+    Type element = cast<RankedTensorType>(v.getType()).getElementType();
+    return element.isInteger(8) || element.isInteger(16);
+  };
+  if (auto cast = dyn_cast<CastOp>(op)) {
+    if (!narrow(cast.getInput()))
+      return std::nullopt;
+    return IntegerValue{cast.getInput(), Value(), false};
+  }
+  auto dequant = dyn_cast<DequantizeOp>(op);
+  if (!dequant || dequant.getBits() != 8 || dequant.getBlockSize() != 0 ||
+      dequant.getE4m3() || !narrow(dequant.getInput()) ||
+      !allOnes(dequant.getScale()))
+    return std::nullopt;
+  return IntegerValue{dequant.getInput(), dequant.getZeroPoint(),
+                      dequant.getIsUnsigned()};
+}
+
+/// sub(int(q), c) with c an integer-valued f32 constant that q's type holds
+/// (and that does not broadcast the result): the dequantize by 1 with zero
+/// point c.
+struct FoldZeroPointIntoDequantize : OpRewritePattern<SubOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SubOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<IntegerValue> lhs = integerValue(op.getLhs());
+    if (!lhs || lhs->zeroPoint || op.getType() != op.getLhs().getType())
+      return failure();
+    std::optional<std::vector<float>> zero = smallFloatConstant(op.getRhs());
+    if (!zero)
+      return failure();
+    auto integerType = cast<RankedTensorType>(lhs->integers.getType());
+    unsigned width = integerType.getElementTypeBitWidth();
+    double low = lhs->isUnsigned ? 0 : -std::ldexp(1.0, width - 1);
+    double high = lhs->isUnsigned ? std::ldexp(1.0, width) - 1
+                                  : std::ldexp(1.0, width - 1) - 1;
+    SmallVector<APInt> points;
+    for (float v : *zero) {
+      if (v != std::floor(v) || v < low || v > high)
+        return failure();
+      points.push_back(APInt(width, static_cast<int64_t>(v), true, true));
+    }
+    auto pointType = cast<RankedTensorType>(op.getRhs().getType())
+                         .clone(integerType.getElementType());
+    Location loc = op.getLoc();
+    Value zeroPoint = ConstantOp::create(
+        rewriter, loc, pointType, DenseElementsAttr::get(pointType, points));
+    Value one = ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(RankedTensorType::get({}, rewriter.getF32Type()),
+                               rewriter.getF32FloatAttr(1.0f).getValue()));
+    rewriter.replaceOpWithNewOp<DequantizeOp>(op, op.getType(), lhs->integers,
+                                              one, zeroPoint, lhs->isUnsigned);
+    return success();
+  }
+};
+
+/// mul(int(q) [- zero], s) with s an f32 constant that does not broadcast
+/// the result: the dequantize with scale s.
+struct FoldScaleIntoDequantize : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp op,
+                                PatternRewriter &rewriter) const override {
+    for (auto [value, other] : {std::pair(op.getLhs(), op.getRhs()),
+                                std::pair(op.getRhs(), op.getLhs())}) {
+      std::optional<IntegerValue> integers = integerValue(value);
+      if (!integers || op.getType() != value.getType() ||
+          !other.getDefiningOp<ConstantOp>() ||
+          !cast<RankedTensorType>(other.getType()).getElementType().isF32())
+        continue;
+      rewriter.replaceOpWithNewOp<DequantizeOp>(
+          op, op.getType(), integers->integers, other, integers->zeroPoint,
+          integers->isUnsigned);
+      return success();
+    }
+    return failure();
+  }
+};
+} // namespace
+
+void SubOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                        MLIRContext *context) {
+  patterns.add<FoldZeroPointIntoDequantize>(context);
+}
+
+void MulOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                        MLIRContext *context) {
+  patterns.add<FoldScaleIntoDequantize>(context);
 }
 
 OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {

@@ -53,8 +53,10 @@ class LLM_ArithmeticOp<string mnemonic, list<Trait> traits = []>
 }
 
 def LLM_AddOp : LLM_ArithmeticOp<"add", [Commutative]>;
-def LLM_SubOp : LLM_ArithmeticOp<"sub">;
-def LLM_MulOp : LLM_ArithmeticOp<"mul", [Commutative]>;
+def LLM_SubOp : LLM_ArithmeticOp<"sub"> { let hasCanonicalizer = 1; }
+def LLM_MulOp : LLM_ArithmeticOp<"mul", [Commutative]> {
+  let hasCanonicalizer = 1;
+}
 def LLM_DivOp : LLM_ArithmeticOp<"div"> {
   let description = "Integer division truncates toward zero, as ONNX's Div.";
 }
@@ -86,6 +88,17 @@ class LLM_LogicalOp<string mnemonic>
 def LLM_AndOp : LLM_LogicalOp<"and">;
 def LLM_OrOp : LLM_LogicalOp<"or">;
 def LLM_XorOp : LLM_LogicalOp<"xor">;
+
+class LLM_ShiftOp<string mnemonic, string direction>
+    : LLM_BinaryOp<mnemonic, LLM_IntTensor, [SameOperandsAndResultElementType]> {
+  let summary = "elementwise " # direction # " shift of unsigned integers";
+  let description = "Shifts each element of `lhs` " # direction # " by the "
+      # "matching element of `rhs`, both read as unsigned integers (ONNX "
+      # "BitShift); a shift by the bit width or more gives 0.";
+}
+
+def LLM_ShiftLeftOp : LLM_ShiftOp<"shift_left", "left">;
+def LLM_ShiftRightOp : LLM_ShiftOp<"shift_right", "right (logical)">;
 
 class LLM_UnaryOp<string mnemonic, Type operandType, list<Trait> traits = []>
     : LLM_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType],

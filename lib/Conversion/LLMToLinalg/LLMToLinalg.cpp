@@ -405,6 +405,26 @@ Value scalarOf(OrOp, OpBuilder &b, Location loc, ValueRange args) {
 Value scalarOf(XorOp, OpBuilder &b, Location loc, ValueRange args) {
   return arith::XOrIOp::create(b, loc, args[0], args[1]);
 }
+/// `shift` of args[0] by args[1], both unsigned; 0 where the amount is the
+/// bit width or more (where arith's shifts are poison).
+template <typename ShiftOp>
+Value shiftScalar(OpBuilder &b, Location loc, ValueRange args) {
+  Type type = args[0].getType();
+  unsigned width = type.getIntOrFloatBitWidth();
+  Value zero = arith::ConstantOp::create(b, loc, IntegerAttr::get(type, 0));
+  Value inRange = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ult, args[1],
+      arith::ConstantOp::create(
+          b, loc, IntegerAttr::get(type, APInt(width, width, false, true))));
+  Value shifted = ShiftOp::create(b, loc, args[0], args[1]);
+  return arith::SelectOp::create(b, loc, inRange, shifted, zero);
+}
+Value scalarOf(ShiftLeftOp, OpBuilder &b, Location loc, ValueRange args) {
+  return shiftScalar<arith::ShLIOp>(b, loc, args);
+}
+Value scalarOf(ShiftRightOp, OpBuilder &b, Location loc, ValueRange args) {
+  return shiftScalar<arith::ShRUIOp>(b, loc, args);
+}
 Value scalarOf(NotOp, OpBuilder &b, Location loc, ValueRange args) {
   Value allOnes = arith::ConstantOp::create(
       b, loc,
@@ -1927,6 +1947,9 @@ void llmc::populateLLMToLinalgConversionPatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<SiluOp>, ElementwiseLowering<GeluOp>,
                ElementwiseLowering<WhereOp>, ElementwiseLowering<ExpandOp>,
                ElementwiseLowering<CastOp>>(ctx);
+  patterns
+      .add<ElementwiseLowering<ShiftLeftOp>, ElementwiseLowering<ShiftRightOp>>(
+          ctx);
   patterns.add<ReductionLowering<ReduceSumOp, ReductionKind::Sum>,
                ReductionLowering<ReduceMeanOp, ReductionKind::Mean>,
                ReductionLowering<ReduceMaxOp, ReductionKind::Max>,

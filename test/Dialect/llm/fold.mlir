@@ -261,6 +261,23 @@ func.func @bitwise_constants() -> (tensor<2xi32>, tensor<2xi32>, tensor<2xi32>) 
 
 // -----
 
+// Shifts of unsigned bytes fold as ONNX's BitShift: 0xF0 (-16) left by 1
+// is 0xE0 (-32), right by 1 is 0x78 (120, not -8); a shift by the width
+// (8) or more is 0.
+// CHECK-LABEL: func @shift_constants
+// CHECK-DAG: llm.constant dense<[-32, 0, 0, 60]> : tensor<4xi8>
+// CHECK-DAG: llm.constant dense<[120, 0, 0, 3]> : tensor<4xi8>
+// CHECK-NOT: llm.shift
+func.func @shift_constants() -> (tensor<4xi8>, tensor<4xi8>) {
+  %a = llm.constant dense<[-16, 1, -1, 15]> : tensor<4xi8>
+  %s = llm.constant dense<[1, 8, 9, 2]> : tensor<4xi8>
+  %0 = llm.shift_left %a, %s : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  %1 = llm.shift_right %a, %s : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  return %0, %1 : tensor<4xi8>, tensor<4xi8>
+}
+
+// -----
+
 // Empty pieces of a concat are dropped (torch.roll by a multiple of the dim
 // exports a concat with an empty slice); a concat left with one piece is
 // that piece.
