@@ -22,12 +22,20 @@ exported to ONNX at opset 17 and run through `llm-run` on each target:
   npu   `--quant int8` against the host's `--quant int8` output, bit for bit
 
     /usr/bin/python3 scripts/fuzz_numerics.py [--seeds 1-50[,SEED...]]
-        [--targets host,hls,ptx,npu] [--dynamic] [--jobs 2] [--keep DIR]
-        [--tools build/bin]
+        [--targets host,hls,ptx,npu] [--dynamic] [--float16] [--jobs 2]
+        [--keep DIR] [--tools build/bin]
 
 --dynamic exports the input's batch and sequence dims dynamic: llm-run
 then takes them from the input, and shape computations that the static
 export folds run through the importer's shape folding.
+
+--float16 converts each exported model to float16 as fp16 models for GPUs
+are made from fp32 exports (test/models/export_models.py's
+convert_to_float16: weights, constants, Casts to float, the input and the
+output) and runs it on an fp16 input: host and ptx against torch's fp32
+output by the ptx rule above (NaNs, cosine >= 0.999), hls and npu as
+above (the HLS C-simulation rounds to 16 bits after every op, as the host
+does).
 
 Prints one line per failing case (its program, and the folder it is kept in
 with --keep) and `fuzz-numerics: N cases x M targets, F failed, S not
@@ -515,10 +523,11 @@ def build_module(steps, param_shapes, seed):
     return Chain().eval()
 
 
-def export_case(seed, folder, dynamic=False):
+def export_case(seed, folder, dynamic=False, float16=False):
     """Writes model.onnx, x.npy and torch's y.npy; the program, or None when
     torch cannot run or export it. `dynamic` marks the input's first two
-    dims dynamic in the export."""
+    dims dynamic in the export; `float16` converts the model to float16
+    (x.npy then float16, y.npy torch's float32 output)."""
     import warnings
     import torch
     warnings.simplefilter("ignore")  # the exporter's tracer warnings
@@ -546,6 +555,11 @@ def export_case(seed, folder, dynamic=False):
         return None
     if not well_conditioned(module, x, y):
         return "ill-conditioned"
+    if float16:
+        sys.path.insert(0, os.path.join(ROOT, "test", "models"))
+        from export_models import convert_to_float16
+        convert_to_float16(path)
+        x = x.half()
     np.save(os.path.join(folder, "x.npy"), x.numpy())
     np.save(os.path.join(folder, "y.npy"), y.numpy())
     return steps
@@ -599,7 +613,7 @@ def close_in_16_bits(got, want, shape_only=False):
     return None if cosine >= 0.999 else f"cosine {cosine:.6f} < 0.999"
 
 
-def check_case(folder, steps, targets, tools):
+def check_case(folder, steps, targets, tools, float16=False):
     """The problems of one exported case: [(target, problem)]."""
     problems = []
     # A selection by value (a threshold, rounding, top-k) flips between
@@ -611,11 +625,18 @@ def check_case(folder, steps, targets, tools):
     common = [model, "--input", f"x={x}"]
     host_ok = False
     if "host" in targets or "hls" in targets:  # hls is held to the host's output
-        result = run(tools, common + ["--target", "host", "--expect", f"y={y}",
-                                      "--rtol", "1e-3", "--atol", "1e-4", "--output-dir", host])
-        host_ok = result.returncode == 0
+        if float16:  # 16-bit results: held to torch's fp32 ones as ptx is
+            result = run(tools, common + ["--target", "host", "--output-dir", host])
+            problem = last_line(result) if result.returncode != 0 else close_in_16_bits(
+                np.load(os.path.join(host, "y.npy")).astype(np.float32), np.load(y),
+                shape_only=selects)
+        else:
+            result = run(tools, common + ["--target", "host", "--expect", f"y={y}", "--rtol",
+                                          "1e-3", "--atol", "1e-4", "--output-dir", host])
+            problem = last_line(result) if result.returncode != 0 else None
+        host_ok = problem is None
         if "host" in targets and not host_ok:
-            problems.append(("host", last_line(result)))
+            problems.append(("host", problem))
     if "hls" in targets:
         reference = os.path.join(host, "y.npy") if host_ok else y
         result = run(tools, common + ["--target", "hls", "--expect", f"y={reference}",
@@ -627,8 +648,8 @@ def check_case(folder, steps, targets, tools):
         out = os.path.join(folder, "ptx")
         result = run(tools, common + ["--target", "ptx", "--emulate-gpu", "--output-dir", out])
         problem = (last_line(result) if result.returncode != 0 else
-                   close_in_16_bits(np.load(os.path.join(out, "y.npy")), np.load(y),
-                                    shape_only=selects))
+                   close_in_16_bits(np.load(os.path.join(out, "y.npy")).astype(np.float32),
+                                    np.load(y), shape_only=selects))
         if problem:
             problems.append(("ptx", problem))
     if "npu" in targets:
@@ -665,6 +686,8 @@ def main():
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
     parser.add_argument("--dynamic", action="store_true",
                         help="export the input's batch and sequence dims dynamic")
+    parser.add_argument("--float16", action="store_true",
+                        help="convert each model to float16 (fp16 input and output)")
     args = parser.parse_args()
     targets = args.targets.split(",")
     if not set(targets) <= {"host", "hls", "ptx", "npu"}:
@@ -682,7 +705,7 @@ def main():
         cases = {}
         for seed in seeds:
             folder = os.path.join(work, f"seed-{seed}")
-            steps = export_case(seed, folder, args.dynamic)
+            steps = export_case(seed, folder, args.dynamic, args.float16)
             if steps is None:
                 skipped += 1
             elif steps == "ill-conditioned":
@@ -690,7 +713,8 @@ def main():
             else:
                 cases[seed] = (folder, steps)
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            futures = {seed: pool.submit(check_case, folder, steps, targets, args.tools)
+            futures = {seed: pool.submit(check_case, folder, steps, targets, args.tools,
+                                         args.float16)
                        for seed, (folder, steps) in cases.items()}
             for seed, future in futures.items():
                 problems = future.result()

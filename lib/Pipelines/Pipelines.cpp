@@ -220,6 +220,7 @@ void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
   emulate.sourceTypeStrs = {"f16", "bf16"};
   pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
   pm.addPass(math::createMathExtendToSupportedTypes());
+  pm.addPass(createLLMHLSRound16BitFloats());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   LLMHLSAnnotateOptions annotateOptions;

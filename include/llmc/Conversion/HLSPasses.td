@@ -31,6 +31,29 @@ def LLMHLSCopyToLinalg : Pass<"llm-hls-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LLMHLSRound16BitFloats : Pass<"llm-hls-round-16bit-floats"> {
+  let summary = "keep the rounding to f16/bf16 after each emulated float op";
+  let description = [{
+    The HLS C++ keeps f16 and bf16 values as bits and computes on them in
+    f32: arith-emulate-unsupported-floats and math-extend-to-supported-types
+    extend each 16-bit operand to f32 and truncate each result back. They
+    mark those casts `contract`, which lets canonicalization fold
+    `extf(truncf(x))` to `x`, so a chain of ops fused into one loop body
+    would round only once at its end. ONNX (and the host, whose LLVM
+    rounds each half operation) rounds after every op. This pass clears the
+    fast-math flags of every extf from f16/bf16 and every truncf to them, so
+    that the roundings stay: the HLS C-simulation is then bit-identical to
+    the host on 16-bit float models.
+
+    ```mlir
+    %1 = arith.extf %0 fastmath<contract> : f16 to f32
+    // becomes
+    %1 = arith.extf %0 : f16 to f32
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LLMHLSAnnotate : Pass<"llm-hls-annotate", "::mlir::ModuleOp"> {
   let summary = "HLS directives and schedule estimates on affine loop nests";
   let description = [{

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "llmc/Conversion/HLSPasses.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -16,6 +17,7 @@
 namespace llmc {
 #define GEN_PASS_DEF_LLMHLSLOOPORDER
 #define GEN_PASS_DEF_LLMHLSCOPYTOLINALG
+#define GEN_PASS_DEF_LLMHLSROUND16BITFLOATS
 #include "llmc/Conversion/HLSPasses.h.inc"
 } // namespace llmc
 
@@ -80,6 +82,24 @@ struct HLSLoopOrderPass
         return signalPassFailure();
       }
     }
+  }
+};
+
+struct HLSRound16BitFloatsPass
+    : llmc::impl::LLMHLSRound16BitFloatsBase<HLSRound16BitFloatsPass> {
+  void runOnOperation() override {
+    auto isNarrow = [](Type type) {
+      Type element = getElementTypeOrSelf(type);
+      return element.isF16() || element.isBF16();
+    };
+    getOperation()->walk([&](Operation *op) {
+      if (auto ext = dyn_cast<arith::ExtFOp>(op);
+          ext && isNarrow(ext.getIn().getType()))
+        ext.removeFastmathAttr();
+      if (auto trunc = dyn_cast<arith::TruncFOp>(op);
+          trunc && isNarrow(trunc.getType()))
+        trunc.removeFastmathAttr();
+    });
   }
 };
 
