@@ -352,6 +352,7 @@ private:
   template <typename OpTy>
   Value reduce(Value value, ArrayRef<int64_t> axes, bool keepdims);
   LogicalResult importReduceComposite();
+  LogicalResult importLpNormalization();
   LogicalResult importArgExtreme();
   Value extremePosition(Value x, int64_t axis, int64_t n, bool isMax, bool last,
                         bool keepdims);
@@ -795,6 +796,7 @@ const llvm::StringMap<ONNXImporter::OpEntry> &ONNXImporter::opTable() {
       {"ReduceL1", {&I::importReduceComposite, 1}},
       {"ReduceL2", {&I::importReduceComposite, 1}},
       {"ReduceSumSquare", {&I::importReduceComposite, 1}},
+      {"LpNormalization", {&I::importLpNormalization, 1}},
       {"ReduceLogSum", {&I::importReduceComposite, 1}},
       {"ReduceLogSumExp", {&I::importReduceComposite, 1}},
       {"ArgMax", {&I::importArgExtreme, 1}},
@@ -7584,6 +7586,33 @@ LogicalResult ONNXImporter::importReduceComposite() {
     }
     result = emit<llm::AddOp>({logSum, shift});
   }
+  return result ? setResult(result) : failure();
+}
+
+/// LpNormalization: x divided by its L1 or L2 norm along `axis`. A zero
+/// norm divides by 1, so a zero vector stays zero (ONNX Runtime's result;
+/// the reference's 0 / 0 is NaN).
+LogicalResult ONNXImporter::importLpNormalization() {
+  if (failed(requireInputs(1)))
+    return failure();
+  Value x = input(0);
+  Type element = typeOf(x).getElementType();
+  if (!isa<FloatType>(element))
+    return error("LpNormalization needs a float input");
+  int64_t p = getInt("p", 2);
+  if (p != 1 && p != 2)
+    return error("p must be 1 or 2, got " + Twine(p));
+  FailureOr<int64_t> axis =
+      normalizeAxis(getInt("axis", -1), typeOf(x).getRank());
+  if (failed(axis))
+    return failure();
+  Value norm =
+      p == 1 ? reduce<llm::ReduceSumOp>(emit<llm::AbsOp>(x), {*axis}, true)
+             : emit<llm::SqrtOp>(reduce<llm::ReduceSumOp>(
+                   emit<llm::MulOp>({x, x}), {*axis}, true));
+  Value zero = emit<llm::EqualOp>({norm, scalarOf(element, 0)});
+  Value divisor = emit<llm::WhereOp>({zero, scalarOf(element, 1), norm});
+  Value result = emit<llm::DivOp>({x, divisor});
   return result ? setResult(result) : failure();
 }
 
