@@ -556,7 +556,9 @@ def export_case(seed, folder, dynamic=False, float16=False):
     if not well_conditioned(module, x, y):
         return "ill-conditioned"
     if float16:
-        sys.path.insert(0, os.path.join(ROOT, "test", "models"))
+        models = os.path.join(ROOT, "test", "models")
+        if models not in sys.path:
+            sys.path.insert(0, models)
         from export_models import convert_to_float16
         convert_to_float16(path)
         x = x.half()

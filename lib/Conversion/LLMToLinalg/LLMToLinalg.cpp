@@ -410,12 +410,10 @@ Value scalarOf(XorOp, OpBuilder &b, Location loc, ValueRange args) {
 template <typename ShiftOp>
 Value shiftScalar(OpBuilder &b, Location loc, ValueRange args) {
   Type type = args[0].getType();
-  unsigned width = type.getIntOrFloatBitWidth();
-  Value zero = arith::ConstantOp::create(b, loc, IntegerAttr::get(type, 0));
+  Value zero = scalarConstant(b, loc, type, 0);
   Value inRange = arith::CmpIOp::create(
       b, loc, arith::CmpIPredicate::ult, args[1],
-      arith::ConstantOp::create(
-          b, loc, IntegerAttr::get(type, APInt(width, width, false, true))));
+      scalarConstant(b, loc, type, type.getIntOrFloatBitWidth()));
   Value shifted = ShiftOp::create(b, loc, args[0], args[1]);
   return arith::SelectOp::create(b, loc, inRange, shifted, zero);
 }
