@@ -279,7 +279,19 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
     });
   }
   if (from.isSignlessInteger() && toFloat) {
-    bool isBool = from.getIntOrFloatBitWidth() == 1;
+    // 8- and 16-bit weights dequantized by float arithmetic,
+    // `(w.float() - zero) * scale`: the Sub or Mul folds the cast into an
+    // llm.dequantize of the integers (see below), which --quant and the npu
+    // read as a quantized weight; folding it here first would leave an f32
+    // product computed at run time. Without users yet (the importer folds
+    // each op as it creates it) the cast waits for the canonicalizer.
+    unsigned fromWidth = from.getIntOrFloatBitWidth();
+    Value result = getResult();
+    if ((fromWidth == 8 || fromWidth == 16) && toFloat.isF32() &&
+        (result.use_empty() ||
+         (result.hasOneUse() && isa<SubOp, MulOp>(*result.getUsers().begin()))))
+      return {};
+    bool isBool = fromWidth == 1;
     SmallVector<APFloat> values;
     for (const APInt &v : input.getValues<APInt>()) {
       APFloat f(toFloat.getFloatSemantics());

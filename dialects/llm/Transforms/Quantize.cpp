@@ -46,10 +46,47 @@ ElementsAttr widenedHalf(ElementsAttr value) {
       ArrayRef<float>(*floats));
 }
 
+/// The integers of an i8 or i16 constant, read unsigned with `isUnsigned`.
+std::optional<std::vector<int32_t>> narrowIntegers(Attribute value,
+                                                   bool isUnsigned) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  auto type = elements ? dyn_cast<ShapedType>(elements.getType()) : nullptr;
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  if (type.getElementType().isInteger(8)) {
+    std::optional<std::vector<int8_t>> bytes = int8Elements(value);
+    if (!bytes)
+      return std::nullopt;
+    std::vector<int32_t> out(bytes->size());
+    for (auto [v, b] : llvm::zip_equal(out, *bytes))
+      v = isUnsigned ? static_cast<uint8_t>(b) : b;
+    return out;
+  }
+  if (!type.getElementType().isInteger(16))
+    return std::nullopt;
+  size_t count = type.getNumElements();
+  auto read = [&](uint16_t bits) -> int32_t {
+    return isUnsigned ? bits : static_cast<int16_t>(bits);
+  };
+  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat())
+    return std::vector<int32_t>(
+        count, read(dense.getSplatValue<APInt>().getZExtValue()));
+  std::optional<ArrayRef<char>> bytes = rawElementBytes(value);
+  if (!bytes || bytes->size() != 2 * count)
+    return std::nullopt;
+  std::vector<int32_t> out(count);
+  for (auto [i, v] : llvm::enumerate(out)) {
+    uint16_t bits;
+    std::memcpy(&bits, bytes->data() + 2 * i, 2);
+    v = read(bits);
+  }
+  return out;
+}
+
 /// The f32 values of an `llm.dequantize` of rank >= 2 whose operands are
 /// constants (a weight quantized weight-only before import: MatMulNBits, a
-/// blocked DequantizeLinear, a QMoE's [experts, rows, cols] experts),
-/// computed as the op specifies, or failure.
+/// blocked DequantizeLinear, a QMoE's [experts, rows, cols] experts, 16-bit
+/// QDQ weights), computed as the op specifies, or failure.
 FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
   auto input = op.getInput().getDefiningOp<ConstantOp>();
   auto scale = op.getScale().getDefiningOp<ConstantOp>();
@@ -59,10 +96,12 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
   if (!input || !scale || (op.getZeroPoint() && !zero) || type.getRank() < 2 ||
       !type.hasStaticShape())
     return failure();
-  std::optional<std::vector<int8_t>> q = int8Elements(input.getValue());
+  bool isUnsigned = op.getIsUnsigned(), e4m3 = op.getE4m3();
+  std::optional<std::vector<int32_t>> q =
+      narrowIntegers(input.getValue(), isUnsigned);
   std::optional<std::vector<float>> s = floatElements(scale.getValue());
-  std::optional<std::vector<int8_t>> z =
-      zero ? int8Elements(zero.getValue()) : std::nullopt;
+  std::optional<std::vector<int32_t>> z =
+      zero ? narrowIntegers(zero.getValue(), isUnsigned) : std::nullopt;
   if (!q || !s || (zero && !z))
     return failure();
   ArrayRef<int64_t> shape = type.getShape();
@@ -99,10 +138,6 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
     }
     return index;
   };
-  bool isUnsigned = op.getIsUnsigned(), e4m3 = op.getE4m3();
-  auto read = [&](int8_t v) -> int32_t {
-    return isUnsigned ? static_cast<uint8_t>(v) : v;
-  };
   std::vector<float> out(rows * cols);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
@@ -123,10 +158,10 @@ FailureOr<std::vector<float>> dequantizedConstant(DequantizeOp op) {
               0xF;
           v = isUnsigned ? nibble : (nibble ^ 8) - 8;
         } else {
-          v = read((*q)[r * cols + c]);
+          v = (*q)[r * cols + c];
         }
         if (zero)
-          v -= read((*z)[*zi]);
+          v -= (*z)[*zi];
         value = static_cast<float>(v);
       }
       out[r * cols + c] = value * (*s)[*si];
@@ -140,12 +175,13 @@ std::pair<DequantizeOp, CastOp> constantDequantizeOf(Value rhs) {
   auto narrowing = rhs.getDefiningOp<CastOp>();
   auto dequant =
       (narrowing ? narrowing.getInput() : rhs).getDefiningOp<DequantizeOp>();
-  auto type =
-      dequant ? cast<RankedTensorType>(dequant.getType()) : RankedTensorType();
-  if (!dequant || type.getRank() < 2 || !type.hasStaticShape() ||
-      !cast<RankedTensorType>(dequant.getInput().getType())
-           .getElementType()
-           .isInteger(8) ||
+  if (!dequant)
+    return {};
+  auto type = cast<RankedTensorType>(dequant.getType());
+  Type stored =
+      cast<RankedTensorType>(dequant.getInput().getType()).getElementType();
+  if (type.getRank() < 2 || !type.hasStaticShape() ||
+      !(stored.isInteger(8) || stored.isInteger(16)) ||
       !llvm::all_of(dequant->getOperands(),
                     [](Value v) { return v.getDefiningOp<ConstantOp>(); }))
     return {};

@@ -3,8 +3,8 @@
 // Weights stored as integers and dequantized by float arithmetic,
 // `(w.float() - zero) * scale`, become one llm.dequantize: the Cast's
 // integers, the zero point as integers of the weight's type, the scale.
-// (Weights arrive as arguments, as llm-outline-weights leaves them; a
-// small constant's Cast folds first.)
+// (Weights arrive as arguments, as llm-outline-weights leaves them; for
+// small constants, see @small_constant_weight below.)
 // CHECK-LABEL: func @signed_cast_sub_mul
 // CHECK-SAME: (%[[W:.*]]: tensor<2x3xi8>)
 // CHECK-DAG: %[[Z:.*]] = llm.constant dense<{{\[\[}}-3], [5]]> : tensor<2x1xi8>
@@ -90,4 +90,30 @@ func.func @not_folded(%w: tensor<4xi8>, %x: tensor<4xf32>) -> (tensor<4xf32>, te
   %f7 = llm.cast %w : (tensor<4xi8>) -> tensor<4xf32>
   %r7 = llm.mul %f7, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   return %r1, %r2, %r3, %r4, %r5, %r6, %r7, %f7 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// A small constant weight (under 2^16 elements, which the folders copy):
+// its Cast to f32 is left for the Sub to fold into the dequantize instead
+// of becoming an f32 constant that the Sub and Mul compute on at run time.
+// A Cast of 8-bit constants with another user (an Add) folds as before.
+// CHECK-LABEL: func @small_constant_weight
+// CHECK-DAG: %[[W:.*]] = llm.constant dense<[1, -2, 3, 127]> : tensor<4xi8>
+// CHECK-DAG: %[[F:.*]] = llm.constant dense<[1.000000e+00, -2.000000e+00, 3.000000e+00, 1.270000e+02]> : tensor<4xf32>
+// CHECK-DAG: %[[Z:.*]] = llm.constant dense<2> : tensor<i8>
+// CHECK-DAG: %[[S:.*]] = llm.constant dense<5.000000e-01> : tensor<f32>
+// CHECK: %[[D:.*]] = llm.dequantize %[[W]], %[[S]], %[[Z]] : (tensor<4xi8>, tensor<f32>, tensor<i8>) -> tensor<4xf32>
+// CHECK: %[[A:.*]] = llm.add %arg0, %[[F]]
+// CHECK: return %[[D]], %[[A]]
+func.func @small_constant_weight(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %w = llm.constant dense<[1, -2, 3, 127]> : tensor<4xi8>
+  %z = llm.constant dense<2.0> : tensor<f32>
+  %s = llm.constant dense<0.5> : tensor<f32>
+  %f = llm.cast %w : (tensor<4xi8>) -> tensor<4xf32>
+  %c = llm.sub %f, %z : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %r = llm.mul %c, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %g = llm.cast %w : (tensor<4xi8>) -> tensor<4xf32>
+  %a = llm.add %x, %g : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %r, %a : tensor<4xf32>, tensor<4xf32>
 }

@@ -183,6 +183,26 @@ func.func @weight_only_half(%x: tensor<3x4xf16>) -> tensor<3x2xf16> {
 
 // -----
 
+// 16-bit weights (16-bit QDQ, a dequantize of uint16 constants with the
+// zero point 32768, stored as i16 -32768; a scale per row) are requantized
+// per row as 8-bit ones are: rows [4, -2, 0, 1] and [1, -1, 0.5, 0.25]
+// become 127 * row / 4 and 127 * row, ties to even (-63.5 -> -64).
+// DYN-LABEL: func @weight_only_int16
+// DYN: llm.constant dense<[0.0314960629, 0.00787401571]> : tensor<2xf32>
+// DYN: %[[W:.*]] = llm.constant dense_resource<[[BLOB:.*]]> : tensor<2x4xi8>
+// DYN: llm.qmatmul %{{.*}}, %[[W]] {transpose_rhs = true} : (tensor<3x4xi8>, tensor<2x4xi8>) -> tensor<3x2xi32>
+// DYN: [[BLOB]]: "0x010000007FC000207F814020"
+func.func @weight_only_int16(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %q = llm.constant dense<[[-32368, 32568, -32768, -32668], [-31768, 31768, -32268, -32518]]> : tensor<2x4xi16>
+  %s = llm.constant dense<[[0.01], [0.001]]> : tensor<2x1xf32>
+  %z = llm.constant dense<-32768> : tensor<i16>
+  %w = llm.dequantize %q, %s, %z {is_unsigned} : (tensor<2x4xi16>, tensor<2x1xf32>, tensor<i16>) -> tensor<2x4xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true, llm.act_absmax = array<f32: 1.0, 1.0, 1.0, 1.0>, llm.act_percentile = 1.0 : f32} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
 // The rows of a gathered table's quantization parameters are not a table to
 // quantize: only the f32 embedding is stored 8-bit.
 // W8: llm.quantization = {embeddings = 1 : i64, gathered_weights = 0 : i64, matmuls = 0 : i64, mode = "w8"}
