@@ -20,6 +20,8 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <functional>
+#include <limits>
 
 namespace mlir::llm {
 #define GEN_PASS_DEF_LLMFUSEATTENTION
@@ -1033,6 +1035,31 @@ SoftmaxOp nanGuardedSoftmax(Value weights) {
   return softmax;
 }
 
+/// The softmax under `where(c, 0, softmax(x))`, which zeroes the weights of
+/// the keys that `c` hides once more after the softmax (DeBERTa's XSoftmax
+/// fills its scores with finfo.min where c and zeroes the weights there).
+/// Where c hides some keys of a row and not others, their weights are 0
+/// already (exp(fill - max) underflows); where c hides every key, the
+/// weights are zeros, as llm.attention gives for a fully masked row. So the
+/// zeroing goes with the softmax once FuseAttentionPattern finds c to be
+/// the condition its scores are hidden by.
+struct ZeroedSoftmax {
+  SoftmaxOp softmax;
+  WhereOp zeroing;
+};
+
+std::optional<ZeroedSoftmax> matchZeroedSoftmax(Value weights) {
+  auto zeroing = weights.getDefiningOp<WhereOp>();
+  if (!zeroing || !weights.hasOneUse())
+    return std::nullopt;
+  auto softmax = zeroing.getFalseValue().getDefiningOp<SoftmaxOp>();
+  std::optional<double> zero = splatConstant(zeroing.getTrueValue(), false);
+  if (!softmax || !softmax.getResult().hasOneUse() || !zero || *zero != 0.0 ||
+      zeroing.getType() != softmax.getType())
+    return std::nullopt;
+  return ZeroedSoftmax{softmax, zeroing};
+}
+
 /// Softmax weights quantized and dequantized on their way to P·V, as
 /// ONNX Runtime's quantize_static (QDQ) and ModelOpt's FP8 MHA leave them:
 /// `dequantize(quantize(w, s, z), s, z)` with the same scalar constant
@@ -1147,6 +1174,9 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     SoftmaxOp guarded = softmax ? SoftmaxOp() : nanGuardedSoftmax(weights);
     if (guarded)
       softmax = guarded;
+    std::optional<ZeroedSoftmax> zeroed;
+    if (!softmax && (zeroed = matchZeroedSoftmax(weights)))
+      softmax = zeroed->softmax;
     if (!softmax || (!guarded && !softmax.getResult().hasOneUse()))
       return rewriter.notifyMatchFailure(output,
                                          "lhs is no single-use softmax");
@@ -1184,7 +1214,7 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     // GPT-2 hides future keys and then adds the padding), become one
     // additive mask below: `bias` is the additive one then.
     MaskKind maskKind = MaskKind::None;
-    Value mask, bias, scaled = masked;
+    Value mask, bias, bias2, scaled = masked;
     double fill = 0.0;
     Operation *maskOp = masked.getDefiningOp();
     auto isScores = [&](Value value) {
@@ -1193,6 +1223,12 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     auto isAddedScores = [&](Value value) {
       return value.hasOneUse() &&
              matchAddMask(value.getDefiningOp(), scoresType, isScores);
+    };
+    // Scores with two additive terms (DeBERTa's content-to-position and
+    // position-to-content scores): both join the mask.
+    auto isTwiceAddedScores = [&](Value value) {
+      return value.hasOneUse() &&
+             matchAddMask(value.getDefiningOp(), scoresType, isAddedScores);
     };
     auto isHiddenScores = [&](Value value) {
       return value.hasOneUse() &&
@@ -1244,6 +1280,16 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
           matchAddMask(where->scores.getDefiningOp(), scoresType, isScores);
       std::tie(scaled, mask, maskKind, fill, bias) = std::tuple(
           add->scores, where->mask, where->kind, where->fill, add->mask);
+    } else if (auto where = matchWhereMask(maskOp, scoresType, scaleAbove,
+                                           isTwiceAddedScores);
+               where && scaleAbove == 1.0) {
+      auto outer = matchAddMask(where->scores.getDefiningOp(), scoresType,
+                                isAddedScores);
+      auto inner =
+          matchAddMask(outer->scores.getDefiningOp(), scoresType, isScores);
+      std::tie(scaled, mask, maskKind, fill, bias, bias2) =
+          std::tuple(inner->scores, where->mask, where->kind, where->fill,
+                     inner->mask, outer->mask);
     } else if (auto add = matchAddMask(maskOp, scoresType, isHiddenScores)) {
       auto where = matchWhereMask(add->scores.getDefiningOp(), scoresType, 1.0,
                                   isScores);
@@ -1274,6 +1320,21 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     if (maskOp && maskKind == MaskKind::None &&
         !isa<MatMulOp, MulOp, DivOp>(maskOp))
       return rewriter.notifyMatchFailure(softmax, "unknown op before softmax");
+    // The zeroing after the softmax must hide what the where before it
+    // hides; a row it hides wholly then gives zeros, so a fill joined with
+    // an additive mask becomes -inf (a large finite fill would give the
+    // mean of the values).
+    if (zeroed) {
+      Value condition = zeroed->zeroing.getCondition();
+      auto negated = condition.getDefiningOp<NotOp>();
+      bool same = (maskKind == MaskKind::Hide && condition == mask) ||
+                  (maskKind == MaskKind::Attend && negated &&
+                   negated.getInput() == mask);
+      if (!same)
+        return rewriter.notifyMatchFailure(
+            softmax, "zeroes other weights than its mask hides");
+      fill = -std::numeric_limits<double>::infinity();
+    }
 
     // The scale, a softcap and the scores. A scale above the mask was taken
     // only over a where, which either matched as the mask or failed the
@@ -1353,7 +1414,7 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     RankedTensorType maskType = causalRest ? causalRest->type
                                 : mask     ? rankedOf(mask)
                                            : RankedTensorType();
-    for (Value join : {bias, scaledBias}) {
+    for (Value join : {bias, bias2, scaledBias}) {
       if (!join)
         continue;
       RankedTensorType joinType = rankedOf(join);
@@ -1415,6 +1476,11 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     if (causalRest)
       mask =
           splitCausal(mask, maskKind, queryLength, keyLength, &rewriter)->value;
+    if (bias2) {
+      RankedTensorType type = rankedOf(bias).clone(*broadcastShapes(
+          rankedOf(bias).getShape(), rankedOf(bias2).getShape()));
+      bias = AddOp::create(rewriter, loc, type, bias, bias2);
+    }
     if (bias) {
       if (mask) {
         Value fillValue =
@@ -1578,10 +1644,15 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
     auto softmax = dyn_cast_if_present<SoftmaxOp>(last);
     auto merge = dyn_cast_if_present<ReshapeOp>(last);
     bool splitSoftmax = static_cast<bool>(merge);
-    if (softmax)
+    // The split softmax's weights, zeroed after it (matchZeroedSoftmax).
+    std::optional<ZeroedSoftmax> zeroed;
+    if (softmax) {
       merge = softmax.getInput().getDefiningOp<ReshapeOp>();
-    else if (merge)
+    } else if (merge) {
       softmax = merge.getInput().getDefiningOp<SoftmaxOp>();
+      if (!softmax && (zeroed = matchZeroedSoftmax(merge.getInput())))
+        softmax = zeroed->softmax;
+    }
     if (!softmax || !merge || !softmax.getResult().hasOneUse() ||
         !merge.getResult().hasOneUse())
       return failure();
@@ -1620,11 +1691,27 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
     };
     SmallVector<std::pair<Operation *, unsigned>> beforeSplit;
     Value top = split.getInput();
+    // Whether `value` is the product, or single-use elementwise ops over it
+    // (told apart from an operand of the same type beside it, such as
+    // DeBERTa's relative-position scores).
+    std::function<bool(Value, int)> reachesProduct = [&](Value value,
+                                                         int depth) {
+      if (scoresProduct(value, mergedType))
+        return true;
+      Operation *op = value.getDefiningOp();
+      if (depth == 0 || !isa_and_present<AddOp, MulOp, DivOp>(op) ||
+          !value.hasOneUse())
+        return false;
+      return llvm::any_of(op->getOperands(), [&](Value operand) {
+        return operand.getType() == mergedType &&
+               reachesProduct(operand, depth - 1);
+      });
+    };
     for (int step = 0; step < 4 && !top.getDefiningOp<MatMulOp>(); ++step) {
       Operation *op = top.getDefiningOp();
       if (!isa_and_present<AddOp, MulOp, DivOp>(op) || !top.hasOneUse())
         return rewriter.notifyMatchFailure(output, "an unknown op on scores");
-      std::optional<unsigned> scores;
+      SmallVector<unsigned> candidates;
       for (unsigned index : {0u, 1u}) {
         Value other = op->getOperand(1 - index);
         auto otherType = cast<RankedTensorType>(other.getType());
@@ -1632,12 +1719,18 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
                       (otherType.getRank() == 3 &&
                        (otherType.getDimSize(0) == 1 || splitOperand(other)));
         if (op->getOperand(index).getType() == mergedType && splits &&
-            !(isa<DivOp>(op) && index == 1)) {
-          if (scores)
-            return rewriter.notifyMatchFailure(output, "two scores operands");
-          scores = index;
-        }
+            !(isa<DivOp>(op) && index == 1))
+          candidates.push_back(index);
       }
+      if (candidates.size() == 2)
+        llvm::erase_if(candidates, [&](unsigned index) {
+          return !reachesProduct(op->getOperand(index), 4 - step);
+        });
+      if (candidates.size() > 1)
+        return rewriter.notifyMatchFailure(output, "two scores operands");
+      std::optional<unsigned> scores;
+      if (!candidates.empty())
+        scores = candidates.front();
       if (!scores)
         return rewriter.notifyMatchFailure(output, "no scores operand");
       beforeSplit.push_back({op, *scores});
@@ -1673,7 +1766,8 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
 
     rewriter.setInsertionPoint(output);
     Value probabilities =
-        splitSoftmax
+        zeroed ? zeroed->zeroing.getResult()
+        : splitSoftmax
             ? softmax.getResult()
             : SoftmaxOp::create(
                   rewriter, softmax.getLoc(), splitType, merge.getInput(),

@@ -1351,3 +1351,80 @@ func.func @quantized_weights_read_twice(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x
 // REMARK: remark: llm-fuse-attention: fused-attentions 1, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0
+
+// -----
+
+// DeBERTa's disentangled attention: heads merged into the batch, the
+// content scores plus two relative-position terms of the same [B*H, T, S]
+// shape (told apart from the scores as the operands that do not lead to
+// the q x k^T product), split to [B, H, T, S], filled with finfo.min where
+// the padding hides a key (XSoftmax), the softmax, and the weights zeroed
+// there again. The two terms join as one additive mask where(c, -inf,
+// c2p + p2c): a row that hides every key gives zeros, as the zeroing does
+// (with the finite fill it would give the mean of the values).
+// CHECK-LABEL: func @zeroed_softmax_merged_heads
+// CHECK-SAME: (%[[Q:.*]]: tensor<6x4x8xf32>, %[[K:.*]]: tensor<6x5x8xf32>, %[[V:.*]]: tensor<6x5x8xf32>, %[[C2P:.*]]: tensor<6x4x5xf32>, %[[P2C:.*]]: tensor<6x4x5xf32>, %[[HIDE:.*]]: tensor<2x1x4x5xi1>)
+// CHECK-DAG: %[[B1:.*]] = llm.reshape %[[C2P]] : (tensor<6x4x5xf32>) -> tensor<2x3x4x5xf32>
+// CHECK-DAG: %[[B2:.*]] = llm.reshape %[[P2C]] : (tensor<6x4x5xf32>) -> tensor<2x3x4x5xf32>
+// CHECK-DAG: %[[INF:.*]] = llm.constant dense<0xFF800000> : tensor<f32>
+// CHECK: %[[SUM:.*]] = llm.add %[[B1]], %[[B2]] : (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+// CHECK: %[[MASK:.*]] = llm.where %[[HIDE]], %[[INF]], %[[SUM]] : (tensor<2x1x4x5xi1>, tensor<f32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+// CHECK: %[[A:.*]] = llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {scale = 1.000000e+00 : f32} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NEXT: %[[O:.*]] = llm.reshape %[[A]] : (tensor<2x3x4x8xf32>) -> tensor<6x4x8xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @zeroed_softmax_merged_heads(%q: tensor<6x4x8xf32>, %k: tensor<6x5x8xf32>, %v: tensor<6x5x8xf32>, %c2p: tensor<6x4x5xf32>, %p2c: tensor<6x4x5xf32>, %hide: tensor<2x1x4x5xi1>) -> tensor<6x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<6x4x8xf32>, tensor<6x5x8xf32>) -> tensor<6x4x5xf32>
+  %a = llm.add %s, %c2p : (tensor<6x4x5xf32>, tensor<6x4x5xf32>) -> tensor<6x4x5xf32>
+  %b = llm.add %a, %p2c : (tensor<6x4x5xf32>, tensor<6x4x5xf32>) -> tensor<6x4x5xf32>
+  %s4 = llm.reshape %b : (tensor<6x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %x = llm.where %hide, %min, %s4 : (tensor<2x1x4x5xi1>, tensor<f32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %p = llm.softmax %x {axis = 3 : i64} : tensor<2x3x4x5xf32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %z = llm.where %hide, %zero, %p : (tensor<2x1x4x5xi1>, tensor<f32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %z3 = llm.reshape %z : (tensor<2x3x4x5xf32>) -> tensor<6x4x5xf32>
+  %o = llm.matmul %z3, %v : (tensor<6x4x5xf32>, tensor<6x5x8xf32>) -> tensor<6x4x8xf32>
+  return %o : tensor<6x4x8xf32>
+}
+
+// The same zeroing of a where that names the keys that attend: the
+// zeroing's condition is its negation. No additive term: the condition
+// itself is the mask.
+// CHECK-LABEL: func @zeroed_softmax_attend
+// CHECK-SAME: %[[ATTEND:[^ ]*]]: tensor<2x1x4x5xi1>)
+// CHECK: %[[A:.*]] = llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[ATTEND]] {scale = 2.500000e-01 : f32}
+// CHECK-NEXT: return %[[A]]
+func.func @zeroed_softmax_attend(%q: tensor<2x3x4x8xf32>, %k: tensor<2x3x5x8xf32>, %v: tensor<2x3x5x8xf32>, %attend: tensor<2x1x4x5xi1>) -> tensor<2x3x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x5xf32>
+  %c = llm.constant dense<0.25> : tensor<f32>
+  %ss = llm.mul %s, %c : (tensor<2x3x4x5xf32>, tensor<f32>) -> tensor<2x3x4x5xf32>
+  %min = llm.constant dense<-1.0e9> : tensor<f32>
+  %x = llm.where %attend, %ss, %min : (tensor<2x1x4x5xi1>, tensor<2x3x4x5xf32>, tensor<f32>) -> tensor<2x3x4x5xf32>
+  %p = llm.softmax %x {axis = 3 : i64} : tensor<2x3x4x5xf32>
+  %hide = llm.not %attend : tensor<2x1x4x5xi1>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %z = llm.where %hide, %zero, %p : (tensor<2x1x4x5xi1>, tensor<f32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %o = llm.matmul %z, %v : (tensor<2x3x4x5xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x8xf32>
+  return %o : tensor<2x3x4x8xf32>
+}
+
+// -----
+
+// Not fused: weights zeroed where another condition holds than the one
+// the scores are hidden by (the zeroing changes rows the mask leaves).
+// CHECK-LABEL: func @zeroed_softmax_other_condition
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @zeroed_softmax_other_condition(%q: tensor<2x3x4x8xf32>, %k: tensor<2x3x5x8xf32>, %v: tensor<2x3x5x8xf32>, %hide: tensor<2x1x4x5xi1>, %other: tensor<2x1x4x5xi1>) -> tensor<2x3x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x5xf32>
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %x = llm.where %hide, %min, %s : (tensor<2x1x4x5xi1>, tensor<f32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %p = llm.softmax %x {axis = 3 : i64} : tensor<2x3x4x5xf32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %z = llm.where %other, %zero, %p : (tensor<2x1x4x5xi1>, tensor<f32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %o = llm.matmul %z, %v : (tensor<2x3x4x5xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x8xf32>
+  return %o : tensor<2x3x4x8xf32>
+}
+
+// REMARK: remark: llm-fuse-attention: fused-attentions 2, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0
