@@ -1215,6 +1215,8 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     // additive mask below: `bias` is the additive one then.
     MaskKind maskKind = MaskKind::None;
     Value mask, bias, bias2, scaled = masked;
+    // A second mask of the same kind as the first, applied after it.
+    std::optional<MaskMatch> second;
     double fill = 0.0;
     Operation *maskOp = masked.getDefiningOp();
     auto isScores = [&](Value value) {
@@ -1310,6 +1312,22 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
       std::tie(scaled, mask, maskKind, scaledBias, scaledBiasFactor) =
           std::tuple(inner->scores, add->mask, MaskKind::Additive, inner->mask,
                      scaleAbove);
+    } else if (auto outer = matchAddMask(maskOp, scoresType, isAddedScores)) {
+      // Two additive masks, add(add(s, m1), m2) (a causal triu and the
+      // padding added one after the other): joined below.
+      auto inner =
+          matchAddMask(outer->scores.getDefiningOp(), scoresType, isScores);
+      std::tie(scaled, mask, maskKind, second) =
+          std::tuple(inner->scores, inner->mask, MaskKind::Additive, *outer);
+    } else if (auto outer = matchWhereMask(maskOp, scoresType, scaleAbove,
+                                           isHiddenScores);
+               outer && scaleAbove == 1.0) {
+      // Two where-masks, where(c2, fill, where(c1, fill, s)) (masked_fill
+      // of the padding, then of the future): joined below.
+      auto inner = matchWhereMask(outer->scores.getDefiningOp(), scoresType,
+                                  1.0, isScores);
+      std::tie(scaled, mask, maskKind, fill, second) = std::tuple(
+          inner->scores, inner->mask, inner->kind, inner->fill, *outer);
     } else if (double factor; scaleAbove == 1.0) {
       if (auto inner = addedUnderScale(masked, factor)) {
         // (s + b) * k with no mask after it.
@@ -1325,6 +1343,8 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     // an additive mask becomes -inf (a large finite fill would give the
     // mean of the values).
     if (zeroed) {
+      if (second)
+        return rewriter.notifyMatchFailure(softmax, "zeroed under two masks");
       Value condition = zeroed->zeroing.getCondition();
       auto negated = condition.getDefiningOp<NotOp>();
       bool same = (maskKind == MaskKind::Hide && condition == mask) ||
@@ -1383,8 +1403,23 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     int64_t queryLength = scoresShape[rank - 2];
     int64_t keyLength = scoresShape[rank - 1];
     std::optional<CausalRest> causalRest;
-    if (maskKind != MaskKind::None && !ShapedType::isDynamic(queryLength) &&
-        !ShapedType::isDynamic(keyLength)) {
+    bool staticLengths = !ShapedType::isDynamic(queryLength) &&
+                         !ShapedType::isDynamic(keyLength);
+    // Of two masks, the one that is the causal rule goes first, to become
+    // the flag; two where-masks must say the same (keys that attend, or
+    // hidden ones).
+    if (second) {
+      if (second->kind != maskKind)
+        return rewriter.notifyMatchFailure(softmax, "two masks of two kinds");
+      if (staticLengths && constantMaskPattern(second->mask, second->kind,
+                                               queryLength, keyLength)
+                                   .pattern == MaskPattern::Causal) {
+        std::swap(mask, second->mask);
+        std::swap(fill, second->fill);
+      }
+      fill = std::min(fill, second->fill);
+    }
+    if (maskKind != MaskKind::None && staticLengths) {
       MaskClass pattern =
           constantMaskPattern(mask, maskKind, queryLength, keyLength);
       if (pattern.pattern != MaskPattern::Other) {
@@ -1411,20 +1446,53 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     // usually repeats one row for every query (the padding), and
     // NarrowMaskRowsPattern then rebuilds the joined mask with one row
     // (Falcon's ALiBi and the 4.36 mask converter's [B, 1, T, S] padding).
+    // An additive mask joined with a where-mask may be the causal rule
+    // itself (the padding filled, then a triu of finfo.min added): the flag.
+    if (bias && !bias2 && staticLengths && !causal) {
+      MaskClass pattern =
+          constantMaskPattern(bias, MaskKind::Additive, queryLength, keyLength);
+      if (pattern.pattern == MaskPattern::Causal) {
+        causal = true;
+        window = pattern.window;
+        bias = {};
+      }
+    }
+
+    // The second mask: the only one once the first is the causal rule;
+    // else an additive one joins as a sum (below), and a where-mask's
+    // condition by `or` (hidden keys) or `and` (keys that attend).
+    Value secondCondition;
+    if (second && !mask) {
+      mask = second->mask;
+      maskKind = second->kind;
+    } else if (second && maskKind == MaskKind::Additive) {
+      scaledBias = second->mask;
+    } else if (second) {
+      if (causalRest)
+        return rewriter.notifyMatchFailure(softmax,
+                                           "two where-masks and a causal part");
+      secondCondition = second->mask;
+    }
     RankedTensorType maskType = causalRest ? causalRest->type
                                 : mask     ? rankedOf(mask)
                                            : RankedTensorType();
-    for (Value join : {bias, bias2, scaledBias}) {
+    for (Value join : {bias, bias2, scaledBias, secondCondition}) {
       if (!join)
         continue;
       RankedTensorType joinType = rankedOf(join);
       if (maskType) {
         auto shape = broadcastShapes(maskType.getShape(), joinType.getShape());
+        // One row per query row at most (MPT's ALiBi [1, H, 1, S] with the
+        // padding [B, 1, 1, S] make [B, H, 1, S]): a join that stays a row
+        // is as cheap as either.
+        bool oneRow = succeeded(shape) && shape->size() >= 2 &&
+                      (*shape)[shape->size() - 2] == 1;
         if (failed(shape) || !maskType.hasStaticShape() ||
             !joinType.hasStaticShape() ||
-            (!causalRest && ShapedType::getNumElements(*shape) >
-                                std::max(maskType.getNumElements(),
-                                         joinType.getNumElements())))
+            (!causalRest && !oneRow &&
+             ShapedType::getNumElements(*shape) >
+                 std::max(maskType.getNumElements(),
+                          joinType.getNumElements())))
           return rewriter.notifyMatchFailure(
               output, "joining the two masks would make a larger one");
         maskType = joinType.clone(*shape);
@@ -1476,6 +1544,12 @@ struct FuseAttentionPattern : CountingPattern<MatMulOp> {
     if (causalRest)
       mask =
           splitCausal(mask, maskKind, queryLength, keyLength, &rewriter)->value;
+    if (secondCondition)
+      mask = maskKind == MaskKind::Hide
+                 ? OrOp::create(rewriter, loc, maskType, mask, secondCondition)
+                       .getResult()
+                 : AndOp::create(rewriter, loc, maskType, mask, secondCondition)
+                       .getResult();
     if (bias2) {
       RankedTensorType type = rankedOf(bias).clone(*broadcastShapes(
           rankedOf(bias).getShape(), rankedOf(bias2).getShape()));

@@ -944,6 +944,23 @@ func.func @masks_that_would_grow(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32
   return %o : tensor<1x2x4x8xf32>
 }
 
+// A join that stays one row per query row grows nothing that matters: an
+// ALiBi bias [1, H, 1, S] (MPT's, broadcast over the batch) and the
+// padding's condition [B, 1, 1, S] make a [B, H, 1, S] mask.
+// CHECK-LABEL: func @masks_joined_as_a_row
+// CHECK-SAME: %[[BIAS:[^ ]*]]: tensor<1x2x1x4xf32>, %[[HIDE:[^ ]*]]: tensor<2x1x1x4xi1>)
+// CHECK: %[[MASK:.*]] = llm.where %[[HIDE]], %{{.*}}, %[[BIAS]] : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<1x2x1x4xf32>) -> tensor<2x2x1x4xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<2x2x1x4xf32>) -> tensor<2x2x4x8xf32>
+func.func @masks_joined_as_a_row(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %bias: tensor<1x2x1x4xf32>, %hide: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a = llm.add %s, %bias : (tensor<2x2x4x4xf32>, tensor<1x2x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %w = llm.where %hide, %min, %a : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %w {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
 // -----
 
 // Scales that are constant expressions, not constants: Hugging Face's GPT-2
@@ -1427,4 +1444,86 @@ func.func @zeroed_softmax_other_condition(%q: tensor<2x3x4x8xf32>, %k: tensor<2x
 }
 
 // REMARK: remark: llm-fuse-attention: fused-attentions 2, causal-masks 0, row-masks 0
+// REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0
+
+// -----
+
+// Two masks of one kind, one applied after the other, as hand-written
+// models do: the causal rule (an added triu of finfo.min, or masked_fill of
+// the future) becomes the flag, whichever comes first, and the other mask
+// is the op's; two run-time conditions of hidden keys join by `or`.
+// CHECK-LABEL: func @two_additive_masks
+// CHECK-SAME: %[[PAD:[^ ]*]]: tensor<2x1x1x4xf32>)
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[PAD]] {causal = true, scale = 1.000000e+00 : f32}
+// CHECK-LABEL: func @two_where_masks
+// CHECK-SAME: %[[HIDE:[^ ]*]]: tensor<2x1x1x4xi1>)
+// CHECK: %[[ATTEND:.*]] = llm.not %[[HIDE]]
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[ATTEND]] {causal = true, scale = 1.000000e+00 : f32}
+// CHECK-LABEL: func @two_run_time_where_masks
+// CHECK-SAME: %[[H1:[^ ]*]]: tensor<2x1x4x4xi1>, %[[H2:[^ ]*]]: tensor<1x1x4x4xi1>)
+// CHECK: %[[OR:.*]] = llm.or %[[H1]], %[[H2]] : (tensor<2x1x4x4xi1>, tensor<1x1x4x4xi1>) -> tensor<2x1x4x4xi1>
+// CHECK: %[[ATTEND:.*]] = llm.not %[[OR]]
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[ATTEND]] {scale = 1.000000e+00 : f32}
+// CHECK-LABEL: func @where_mask_and_added_triu
+// CHECK-SAME: %[[HIDE:[^ ]*]]: tensor<2x1x1x4xi1>)
+// CHECK: %[[ATTEND:.*]] = llm.not %[[HIDE]]
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[ATTEND]] {causal = true, scale = 1.000000e+00 : f32}
+func.func @two_additive_masks(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %pad: tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32> {
+  %triu = llm.constant dense<[[0.0, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, 0.0, -3.40282347E+38], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a = llm.add %s, %pad : (tensor<2x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.add %a, %triu : (tensor<2x2x4x4xf32>, tensor<4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %b {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+func.func @two_where_masks(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %hide: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %inf = llm.constant dense<0xFF800000> : tensor<f32>
+  %future = llm.constant dense<[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]> : tensor<4x4xi1>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a = llm.where %hide, %min, %s : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.where %future, %inf, %a : (tensor<4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %b {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+func.func @two_run_time_where_masks(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %h1: tensor<2x1x4x4xi1>, %h2: tensor<1x1x4x4xi1>) -> tensor<2x2x4x8xf32> {
+  %min = llm.constant dense<-1.0e9> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a = llm.where %h1, %min, %s : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.where %h2, %min, %a : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %b {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+func.func @where_mask_and_added_triu(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %hide: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %triu = llm.constant dense<[[0.0, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, 0.0, -3.40282347E+38], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a = llm.where %hide, %min, %s : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.add %a, %triu : (tensor<2x2x4x4xf32>, tensor<4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %b {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// Not fused: two masks of two kinds (a condition of keys that attend,
+// then one of hidden keys).
+// CHECK-LABEL: func @two_masks_of_two_kinds
+// CHECK-NOT: llm.attention
+// CHECK: llm.softmax
+func.func @two_masks_of_two_kinds(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %attend: tensor<2x1x1x4xi1>, %hide: tensor<1x1x4x4xi1>) -> tensor<2x2x4x8xf32> {
+  %min = llm.constant dense<-1.0e9> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a = llm.where %attend, %s, %min : (tensor<2x1x1x4xi1>, tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %b = llm.where %hide, %min, %a : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %b {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// REMARK: remark: llm-fuse-attention: fused-attentions 4, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Differential fuzzing of attention as exporters write it: every case is
+one self-attention layer of a random form, exported from torch at opset 17
+and run through `llm-run`; llm-fuse-attention should turn it into one
+`llm.attention` without changing its results.
+
+A form draws from what Hugging Face's architectures write:
+  heads     [B, H, T, D] products, or heads merged into the batch for bmm
+            ([B*H, T, D], OPT, BLOOM, DeBERTa); grouped kv heads repeated
+            by repeat_interleave or expand + reshape
+  scale     on the scores (a product or a quotient), on q, on k, or split
+            as d^-0.25 on both; a constant or computed from the shape
+  masks     a causal mask (masked_fill at -inf, finfo.min, -1e9 or -1e4,
+            or an added triu of finfo.min), the padding of attention_mask
+            (added as (1 - m) * finfo.min, or masked_fill), in either
+            order; an additive relative-position bias [1, H, T, T], ALiBi
+            slopes, or two additive terms (DeBERTa); a clamp at finfo.min
+            (OPT); a logit soft-cap (Gemma 2)
+  softmax   plain, or its weights zeroed again where the masks hide a key
+            (DeBERTa's XSoftmax)
+over a random batch of right-, left- or unpadded rows.
+
+Each case runs on the host against torch (rtol 1e-3, atol 1e-4) and on the
+ptx kernels on the GPU emulator (cosine >= 0.999), and with `--targets`
+naming hls through its C-simulation as the host, compared on the query
+rows that see at least one key: a row that every key hides has no defined
+softmax (torch averages its values or gives NaN; llm.attention gives
+zeros), except where the weights are zeroed after the softmax, which
+defines it as zeros. It also counts the cases whose graph pipeline leaves
+no softmax (fused) and lists the others with --verbose.
+
+    /usr/bin/python3 scripts/fuzz_attention.py [--seeds 1-50[,SEED...]]
+        [--targets host,ptx[,hls]] [--jobs 2] [--keep DIR] [--verbose]
+        [--tools build/bin]
+
+Prints one line per failing case and `fuzz-attention: N cases x M
+targets, F failed, U fused of N`; exits 1 if a case failed, 2 on bad usage.
+"""
+import argparse
+import concurrent.futures
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fuzz_numerics import close_in_16_bits, last_line, parse_seeds, run  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def draw_form(rnd):
+    """A random attention form: a dict of choices."""
+    heads = rnd.choice([1, 2, 4])
+    form = {
+        "batch": 2,
+        "tokens": rnd.choice([5, 8]),
+        "head_dim": rnd.choice([4, 8]),
+        "heads": heads,
+        "kv_heads": rnd.choice([h for h in (1, 2, 4) if heads % h == 0]),
+        "repeat": rnd.choice(["interleave", "expand"]),
+        "merged": rnd.random() < 0.3,
+        "scale": rnd.choice(["div", "mul", "q", "k", "both", "none"]),
+        "scale_from_shape": rnd.random() < 0.3,
+        "causal": rnd.choice([None, "-inf", "min", "-1e9", "-1e4", "triu"]),
+        "padding": rnd.choice([None, "add", "fill"]),
+        "pad_side": rnd.choice(["right", "left", "none"]),
+        "padding_first": rnd.random() < 0.5,
+        "bias": rnd.choice([None, None, "relative", "alibi", "two"]),
+        "clamp": rnd.random() < 0.15,
+        "softcap": rnd.random() < 0.1,
+        "zeroed": rnd.random() < 0.2,
+    }
+    if form["merged"]:
+        form["kv_heads"] = heads  # bmm layouts repeat no heads
+    return form
+
+
+def build(form):
+    import torch
+    from torch import nn
+
+    h, hkv, d = form["heads"], form["kv_heads"], form["head_dim"]
+    c = h * d
+    minimum = torch.finfo(torch.float32).min
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = nn.Linear(c, c)
+            self.kv = nn.Linear(c, 2 * hkv * d)
+            self.o = nn.Linear(c, c)
+            t = form["tokens"]
+            self.relative = nn.Parameter(torch.randn(1, h, t, t) * 0.5)
+            self.relative2 = nn.Parameter(torch.randn(1, h, t, t) * 0.5)
+            self.register_buffer("slopes", torch.tensor(
+                [2.0 ** (-8.0 * (i + 1) / h) for i in range(h)]).view(1, h, 1, 1))
+
+        def forward(self, x, mask):
+            b, t, _ = x.shape
+            q = self.q(x).view(b, t, h, d).transpose(1, 2)
+            k, v = self.kv(x).split(hkv * d, -1)
+            k = k.view(b, t, hkv, d).transpose(1, 2)
+            v = v.view(b, t, hkv, d).transpose(1, 2)
+            if hkv != h:
+                group = h // hkv
+                if form["repeat"] == "interleave":
+                    k = k.repeat_interleave(group, dim=1)
+                    v = v.repeat_interleave(group, dim=1)
+                else:
+                    k = k[:, :, None].expand(b, hkv, group, t, d).reshape(b, h, t, d)
+                    v = v[:, :, None].expand(b, hkv, group, t, d).reshape(b, h, t, d)
+            if form["scale_from_shape"]:
+                root = torch.tensor(q.size(-1), dtype=torch.float32).sqrt()
+            else:
+                root = math.sqrt(d)
+            scale = form["scale"]
+            if scale == "q":
+                q = q / root
+            elif scale == "k":
+                k = k / root
+            elif scale == "both":
+                q = q / root ** 0.5
+                k = k / root ** 0.5
+            if form["merged"]:
+                s = torch.bmm(q.reshape(b * h, t, d), k.reshape(b * h, t, d).transpose(1, 2))
+            else:
+                s = q @ k.transpose(-1, -2)
+            if form["bias"] == "two" and form["merged"]:
+                s = s + self.relative.expand(b, h, t, t).reshape(b * h, t, t)
+                s = s + self.relative2.expand(b, h, t, t).reshape(b * h, t, t)
+            if form["merged"]:
+                s = s.view(b, h, t, t)
+            if scale == "div":
+                s = s / root
+            elif scale == "mul":
+                s = s * (1.0 / root)
+            if form["softcap"]:
+                s = 5.0 * torch.tanh(s / 5.0)
+            if form["bias"] == "relative":
+                s = s + self.relative
+            elif form["bias"] == "alibi":
+                s = s + self.slopes * torch.arange(t, dtype=torch.float32).view(1, 1, 1, t)
+            elif form["bias"] == "two" and not form["merged"]:
+                s = s + self.relative
+                s = s + self.relative2
+            keep = torch.ones(b, 1, t, t, dtype=torch.bool)
+            hide = None
+
+            def causal(s):
+                nonlocal keep
+                tril = torch.tril(torch.ones(t, t, dtype=torch.bool))
+                keep = keep & tril
+                kind = form["causal"]
+                if kind == "triu":
+                    return s + torch.triu(torch.full((t, t), minimum), 1)
+                fill = {"-inf": float("-inf"), "min": minimum, "-1e9": -1e9,
+                        "-1e4": -1e4}[kind]
+                return s.masked_fill(~tril, fill)
+
+            def padding(s):
+                nonlocal keep
+                m = mask[:, None, None, :]
+                keep = keep & (m > 0)
+                if form["padding"] == "add":
+                    return s + (1.0 - m.float()) * minimum
+                return s.masked_fill(m == 0, minimum)
+
+            if form["zeroed"]:
+                # XSoftmax: one condition filled before and zeroed after.
+                rows = mask[:, None, :, None] * mask[:, None, None, :]
+                if form["causal"]:
+                    rows = rows * torch.tril(torch.ones(t, t, dtype=torch.int64))
+                hide = ~rows.bool()
+                keep = ~hide
+                s = s.masked_fill(hide, minimum)
+            else:
+                order = [causal, padding] if not form["padding_first"] else [padding, causal]
+                for step in order:
+                    if (step is causal and form["causal"]) or \
+                            (step is padding and form["padding"]):
+                        s = step(s)
+            if form["clamp"]:
+                s = torch.max(s, torch.tensor(minimum))
+            p = s.softmax(-1)
+            if hide is not None:
+                p = p.masked_fill(hide, 0.0)
+            if form["merged"]:
+                y = torch.bmm(p.reshape(b * h, t, t), v.reshape(b * h, t, d)).view(b, h, t, d)
+            else:
+                y = p @ v
+            y = y.transpose(1, 2).reshape(b, t, c)
+            # The rows that see a key; the others are undefined (zeroed:
+            # zeros).
+            visible = keep.expand(b, h, t, t).any(-1).any(1)
+            return self.o(y), visible
+
+    return Attention()
+
+
+def export_case(seed, folder):
+    """Exports the case of `seed` into `folder`: model.onnx, x.npy,
+    mask.npy, y.npy and rows.npy (the query rows to compare). Its form, or
+    None when torch cannot export it."""
+    import torch
+
+    rnd = random.Random(seed)
+    torch.manual_seed(seed)
+    form = draw_form(rnd)
+    module = build(form).eval()
+    b, t, c = form["batch"], form["tokens"], form["heads"] * form["head_dim"]
+    x = torch.randn(b, t, c)
+    mask = torch.ones(b, t, dtype=torch.int64)
+    if form["pad_side"] != "none":
+        for row in range(1, b):
+            pad = rnd.randint(1, t - 2)
+            if form["pad_side"] == "right":
+                mask[row, t - pad:] = 0
+            else:
+                mask[row, :pad] = 0
+    os.makedirs(folder, exist_ok=True)
+    with torch.no_grad():
+        y, visible = module(x, mask)
+    rows = visible.numpy() | form["zeroed"]
+
+    class Output(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x, mask):
+            return self.inner(x, mask)[0]
+
+    try:
+        with torch.no_grad():
+            torch.onnx.export(Output(module), (x, mask), os.path.join(folder, "model.onnx"),
+                              input_names=["x", "mask"], output_names=["y"], opset_version=17)
+    except Exception:
+        return None
+    for name, array in [("x", x.numpy()), ("mask", mask.numpy()), ("y", y.numpy()),
+                        ("rows", rows)]:
+        np.save(os.path.join(folder, f"{name}.npy"), array)
+    return form
+
+
+def fused(tools, folder):
+    """Whether the graph pipeline leaves no softmax."""
+    model = os.path.join(folder, "model.onnx")
+    imported = subprocess.run([os.path.join(tools, "llm-translate"), "--import-onnx", model],
+                              capture_output=True, text=True, timeout=300)
+    if imported.returncode != 0:
+        return False
+    graph = subprocess.run([os.path.join(tools, "llm-opt"), "--llm-graph-pipeline"],
+                           input=imported.stdout, capture_output=True, text=True, timeout=300)
+    return graph.returncode == 0 and "llm.softmax" not in graph.stdout \
+        and "llm.attention" in graph.stdout
+
+
+def compare(got, want, rows, target):
+    """None when `got` matches `want` on the query rows `rows` [B, T]."""
+    if got.shape != want.shape:
+        return f"shape {list(got.shape)}, expected {list(want.shape)}"
+    got, want = got[rows], want[rows]
+    if target in ("host", "hls"):
+        if np.allclose(got, want, rtol=1e-3, atol=1e-4):
+            return None
+        return f"max |diff| {np.abs(got - want).max():.3e}"
+    return close_in_16_bits(got, want)
+
+
+def check_case(folder, targets, tools):
+    problems = []
+    model = os.path.join(folder, "model.onnx")
+    want = np.load(os.path.join(folder, "y.npy"))
+    rows = np.load(os.path.join(folder, "rows.npy"))
+    common = [model, "--input", f"x={os.path.join(folder, 'x.npy')}"]
+    import onnx
+    if "mask" in [i.name for i in onnx.load(model, load_external_data=False).graph.input]:
+        common += ["--input", f"mask={os.path.join(folder, 'mask.npy')}"]  # unused: dropped
+    for target in targets:
+        out = os.path.join(folder, target)
+        extra = ["--emulate-gpu"] if target == "ptx" else []
+        result = run(tools, common + ["--target", target, "--output-dir", out] + extra)
+        if result.returncode != 0:
+            problems.append((target, last_line(result)))
+            continue
+        problem = compare(np.load(os.path.join(out, "y.npy")), want, rows, target)
+        if problem:
+            problems.append((target, problem))
+    return problems, fused(tools, folder)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", default="1-50",
+                        help="A-B, one seed, or a comma-separated list of both")
+    parser.add_argument("--targets", default="host,ptx")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--keep", help="copy each failing case here")
+    parser.add_argument("--verbose", action="store_true", help="list the unfused forms")
+    parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
+    args = parser.parse_args()
+    targets = args.targets.split(",")
+    if not set(targets) <= {"host", "hls", "ptx"}:
+        parser.error("--targets takes host, hls and ptx")
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError:
+        parser.error("--seeds takes A-B, one seed, or a comma-separated list of both")
+    os.environ.setdefault("LLMC_CPU_OPT_LEVEL", "0")
+    failed = skipped = fusions = 0
+    work = tempfile.mkdtemp(prefix="fuzz-attention-")
+    try:
+        cases = {}
+        for seed in seeds:  # torch's exporter is not thread-safe
+            folder = os.path.join(work, f"seed-{seed}")
+            form = export_case(seed, folder)
+            if form is None:
+                skipped += 1
+            else:
+                cases[seed] = (folder, form)
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            futures = {seed: pool.submit(check_case, folder, targets, args.tools)
+                       for seed, (folder, form) in cases.items()}
+            for seed, future in futures.items():
+                problems, was_fused = future.result()
+                folder, form = cases[seed]
+                fusions += was_fused
+                if args.verbose and not was_fused:
+                    print(f"unfused seed {seed}: {form}")
+                for target, problem in problems:
+                    failed += 1
+                    print(f"FAIL seed {seed} on {target}: {problem}\n  form: {form}")
+                if problems and args.keep:
+                    shutil.copytree(folder, os.path.join(args.keep, f"seed-{seed}"),
+                                    dirs_exist_ok=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"fuzz-attention: {len(seeds)} cases x {len(targets)} targets, {failed} failed, "
+          f"{skipped} not exported, {fusions} fused of {len(cases)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
