@@ -30,8 +30,14 @@ defines it as zeros. It also counts the cases whose graph pipeline leaves
 no softmax (fused) and lists the others with --verbose.
 
     /usr/bin/python3 scripts/fuzz_attention.py [--seeds 1-50[,SEED...]]
-        [--targets host,ptx[,hls]] [--jobs 2] [--keep DIR] [--verbose]
+        [--targets host,ptx[,hls]] [--dynamic] [--jobs 2] [--keep DIR] [--verbose]
         [--tools build/bin]
+
+--dynamic exports the batch and sequence dims dynamic: llm-run takes them
+from the inputs, and the masks' shape computations run through the
+importer's shape folding; the graph pipeline sees the inputs' shapes.
+Grouped kv heads are then repeated by expand (torch 1.13 exports
+repeat_interleave with dynamic dims wrongly).
 
 Prints one line per failing case and `fuzz-attention: N cases x M
 targets, F failed, U fused of N`; exits 1 if a case failed, 2 on bad usage.
@@ -203,7 +209,7 @@ def build(form):
     return Attention()
 
 
-def export_case(seed, folder):
+def export_case(seed, folder, dynamic=False):
     """Exports the case of `seed` into `folder`: model.onnx, x.npy,
     mask.npy, y.npy and rows.npy (the query rows to compare). Its form, or
     None when torch cannot export it."""
@@ -212,6 +218,10 @@ def export_case(seed, folder):
     rnd = random.Random(seed)
     torch.manual_seed(seed)
     form = draw_form(rnd)
+    if dynamic:
+        # torch 1.13 exports repeat_interleave with dynamic dims wrongly (a
+        # Reshape that copies the wrong dims; see fuzz_numerics.py).
+        form["repeat"] = "expand"
     module = build(form).eval()
     b, t, c = form["batch"], form["tokens"], form["heads"] * form["head_dim"]
     x = torch.randn(b, t, c)
@@ -238,8 +248,11 @@ def export_case(seed, folder):
 
     try:
         with torch.no_grad():
+            axes = {"dynamic_axes": {"x": {0: "batch", 1: "sequence"},
+                                     "mask": {0: "batch", 1: "sequence"}}} if dynamic else {}
             torch.onnx.export(Output(module), (x, mask), os.path.join(folder, "model.onnx"),
-                              input_names=["x", "mask"], output_names=["y"], opset_version=17)
+                              input_names=["x", "mask"], output_names=["y"], opset_version=17,
+                              **axes)
     except Exception:
         return None
     for name, array in [("x", x.numpy()), ("mask", mask.numpy()), ("y", y.numpy()),
@@ -248,11 +261,23 @@ def export_case(seed, folder):
     return form
 
 
+def graph_inputs(model):
+    """The names of the graph's inputs: `mask` is gone where no mask
+    reads it."""
+    import onnx
+    return [i.name for i in onnx.load(model, load_external_data=False).graph.input]
+
+
 def fused(tools, folder):
-    """Whether the graph pipeline leaves no softmax."""
+    """Whether the graph pipeline leaves no softmax (of the model at the
+    inputs' shapes)."""
     model = os.path.join(folder, "model.onnx")
-    imported = subprocess.run([os.path.join(tools, "llm-translate"), "--import-onnx", model],
-                              capture_output=True, text=True, timeout=300)
+    shapes = []
+    for name in graph_inputs(model):
+        dims = np.load(os.path.join(folder, f"{name}.npy")).shape
+        shapes.append(f"--shape={name}={'x'.join(map(str, dims))}")
+    imported = subprocess.run([os.path.join(tools, "llm-translate"), "--import-onnx", model]
+                              + shapes, capture_output=True, text=True, timeout=300)
     if imported.returncode != 0:
         return False
     graph = subprocess.run([os.path.join(tools, "llm-opt"), "--llm-graph-pipeline"],
@@ -278,10 +303,9 @@ def check_case(folder, targets, tools):
     model = os.path.join(folder, "model.onnx")
     want = np.load(os.path.join(folder, "y.npy"))
     rows = np.load(os.path.join(folder, "rows.npy"))
-    common = [model, "--input", f"x={os.path.join(folder, 'x.npy')}"]
-    import onnx
-    if "mask" in [i.name for i in onnx.load(model, load_external_data=False).graph.input]:
-        common += ["--input", f"mask={os.path.join(folder, 'mask.npy')}"]  # unused: dropped
+    common = [model]
+    for name in graph_inputs(model):
+        common += ["--input", f"{name}={os.path.join(folder, name + '.npy')}"]
     for target in targets:
         out = os.path.join(folder, target)
         extra = ["--emulate-gpu"] if target == "ptx" else []
@@ -303,6 +327,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", help="copy each failing case here")
     parser.add_argument("--verbose", action="store_true", help="list the unfused forms")
+    parser.add_argument("--dynamic", action="store_true",
+                        help="export the batch and sequence dims dynamic")
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
     args = parser.parse_args()
     targets = args.targets.split(",")
@@ -319,7 +345,7 @@ def main():
         cases = {}
         for seed in seeds:  # torch's exporter is not thread-safe
             folder = os.path.join(work, f"seed-{seed}")
-            form = export_case(seed, folder)
+            form = export_case(seed, folder, args.dynamic)
             if form is None:
                 skipped += 1
             else:
