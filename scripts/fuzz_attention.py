@@ -30,7 +30,8 @@ defines it as zeros. It also counts the cases whose graph pipeline leaves
 no softmax (fused) and lists the others with --verbose.
 
     /usr/bin/python3 scripts/fuzz_attention.py [--seeds 1-50[,SEED...]]
-        [--targets host,ptx[,hls]] [--dynamic] [--jobs 2] [--keep DIR] [--verbose]
+        [--targets host,ptx[,hls]] [--dynamic] [--float16] [--jobs 2]
+        [--keep DIR] [--verbose]
         [--tools build/bin]
 
 --dynamic exports the batch and sequence dims dynamic: llm-run takes them
@@ -38,6 +39,10 @@ from the inputs, and the masks' shape computations run through the
 importer's shape folding; the graph pipeline sees the inputs' shapes.
 Grouped kv heads are then repeated by expand (torch 1.13 exports
 repeat_interleave with dynamic dims wrongly).
+
+--float16 converts each model to float16 as fp16 models for GPUs are made
+(test/models/export_models.py's convert_to_float16) and runs it on an fp16
+input: every target is then held to torch's fp32 output by cosine.
 
 Prints one line per failing case and `fuzz-attention: N cases x M
 targets, F failed, U fused of N`; exits 1 if a case failed, 2 on bad usage.
@@ -209,7 +214,7 @@ def build(form):
     return Attention()
 
 
-def export_case(seed, folder, dynamic=False):
+def export_case(seed, folder, dynamic=False, float16=False):
     """Exports the case of `seed` into `folder`: model.onnx, x.npy,
     mask.npy, y.npy and rows.npy (the query rows to compare). Its form, or
     None when torch cannot export it."""
@@ -255,6 +260,13 @@ def export_case(seed, folder, dynamic=False):
                               **axes)
     except Exception:
         return None
+    if float16:
+        models = os.path.join(ROOT, "test", "models")
+        if models not in sys.path:
+            sys.path.insert(0, models)
+        from export_models import convert_to_float16
+        convert_to_float16(os.path.join(folder, "model.onnx"))
+        x = x.half()
     for name, array in [("x", x.numpy()), ("mask", mask.numpy()), ("y", y.numpy()),
                         ("rows", rows)]:
         np.save(os.path.join(folder, f"{name}.npy"), array)
@@ -286,19 +298,19 @@ def fused(tools, folder):
         and "llm.attention" in graph.stdout
 
 
-def compare(got, want, rows, target):
+def compare(got, want, rows, target, float16=False):
     """None when `got` matches `want` on the query rows `rows` [B, T]."""
     if got.shape != want.shape:
         return f"shape {list(got.shape)}, expected {list(want.shape)}"
-    got, want = got[rows], want[rows]
-    if target in ("host", "hls"):
+    got, want = got[rows].astype(np.float32), want[rows]
+    if target in ("host", "hls") and not float16:
         if np.allclose(got, want, rtol=1e-3, atol=1e-4):
             return None
         return f"max |diff| {np.abs(got - want).max():.3e}"
     return close_in_16_bits(got, want)
 
 
-def check_case(folder, targets, tools):
+def check_case(folder, targets, tools, float16=False):
     problems = []
     model = os.path.join(folder, "model.onnx")
     want = np.load(os.path.join(folder, "y.npy"))
@@ -313,7 +325,7 @@ def check_case(folder, targets, tools):
         if result.returncode != 0:
             problems.append((target, last_line(result)))
             continue
-        problem = compare(np.load(os.path.join(out, "y.npy")), want, rows, target)
+        problem = compare(np.load(os.path.join(out, "y.npy")), want, rows, target, float16)
         if problem:
             problems.append((target, problem))
     return problems, fused(tools, folder)
@@ -329,6 +341,8 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="list the unfused forms")
     parser.add_argument("--dynamic", action="store_true",
                         help="export the batch and sequence dims dynamic")
+    parser.add_argument("--float16", action="store_true",
+                        help="convert each model to float16 (fp16 input and output)")
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
     args = parser.parse_args()
     targets = args.targets.split(",")
@@ -345,13 +359,14 @@ def main():
         cases = {}
         for seed in seeds:  # torch's exporter is not thread-safe
             folder = os.path.join(work, f"seed-{seed}")
-            form = export_case(seed, folder, args.dynamic)
+            form = export_case(seed, folder, args.dynamic, args.float16)
             if form is None:
                 skipped += 1
             else:
                 cases[seed] = (folder, form)
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            futures = {seed: pool.submit(check_case, folder, targets, args.tools)
+            futures = {seed: pool.submit(check_case, folder, targets, args.tools,
+                                         args.float16)
                        for seed, (folder, form) in cases.items()}
             for seed, future in futures.items():
                 problems, was_fused = future.result()
