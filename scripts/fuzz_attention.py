@@ -7,7 +7,9 @@ and run through `llm-run`; llm-fuse-attention should turn it into one
 A form draws from what Hugging Face's architectures write:
   heads     [B, H, T, D] products, or heads merged into the batch for bmm
             ([B*H, T, D], OPT, BLOOM, DeBERTa); grouped kv heads repeated
-            by repeat_interleave or expand + reshape
+            by repeat_interleave or expand + reshape; keys and values of
+            the step only, or after a cache of past ones (a decoding step:
+            the causal rule aligned to the last key)
   scale     on the scores (a product or a quotient), on q, on k, or split
             as d^-0.25 on both; a constant or computed from the shape
   masks     a causal mask (masked_fill at -inf, finfo.min, -1e9 or -1e4,
@@ -71,6 +73,7 @@ def draw_form(rnd):
     form = {
         "batch": 2,
         "tokens": rnd.choice([5, 8]),
+        "past": rnd.choice([0, 0, 3]),
         "head_dim": rnd.choice([4, 8]),
         "heads": heads,
         "kv_heads": rnd.choice([h for h in (1, 2, 4) if heads % h == 0]),
@@ -106,26 +109,31 @@ def build(form):
             self.q = nn.Linear(c, c)
             self.kv = nn.Linear(c, 2 * hkv * d)
             self.o = nn.Linear(c, c)
-            t = form["tokens"]
-            self.relative = nn.Parameter(torch.randn(1, h, t, t) * 0.5)
-            self.relative2 = nn.Parameter(torch.randn(1, h, t, t) * 0.5)
+            t, n = form["tokens"], form["past"] + form["tokens"]
+            self.relative = nn.Parameter(torch.randn(1, h, t, n) * 0.5)
+            self.relative2 = nn.Parameter(torch.randn(1, h, t, n) * 0.5)
             self.register_buffer("slopes", torch.tensor(
                 [2.0 ** (-8.0 * (i + 1) / h) for i in range(h)]).view(1, h, 1, 1))
 
-        def forward(self, x, mask):
+        def forward(self, x, mask, past_k=None, past_v=None):
             b, t, _ = x.shape
+            past = form["past"]
             q = self.q(x).view(b, t, h, d).transpose(1, 2)
             k, v = self.kv(x).split(hkv * d, -1)
             k = k.view(b, t, hkv, d).transpose(1, 2)
             v = v.view(b, t, hkv, d).transpose(1, 2)
+            if past:  # a decoding step's cache: queries see past + t keys
+                k = torch.cat([past_k, k], 2)
+                v = torch.cat([past_v, v], 2)
+            n = k.shape[2]
             if hkv != h:
                 group = h // hkv
                 if form["repeat"] == "interleave":
                     k = k.repeat_interleave(group, dim=1)
                     v = v.repeat_interleave(group, dim=1)
                 else:
-                    k = k[:, :, None].expand(b, hkv, group, t, d).reshape(b, h, t, d)
-                    v = v[:, :, None].expand(b, hkv, group, t, d).reshape(b, h, t, d)
+                    k = k[:, :, None].expand(b, hkv, group, n, d).reshape(b, h, n, d)
+                    v = v[:, :, None].expand(b, hkv, group, n, d).reshape(b, h, n, d)
             if form["scale_from_shape"]:
                 root = torch.tensor(q.size(-1), dtype=torch.float32).sqrt()
             else:
@@ -139,14 +147,14 @@ def build(form):
                 q = q / root ** 0.5
                 k = k / root ** 0.5
             if form["merged"]:
-                s = torch.bmm(q.reshape(b * h, t, d), k.reshape(b * h, t, d).transpose(1, 2))
+                s = torch.bmm(q.reshape(b * h, t, d), k.reshape(b * h, n, d).transpose(1, 2))
             else:
                 s = q @ k.transpose(-1, -2)
             if form["bias"] == "two" and form["merged"]:
-                s = s + self.relative.expand(b, h, t, t).reshape(b * h, t, t)
-                s = s + self.relative2.expand(b, h, t, t).reshape(b * h, t, t)
+                s = s + self.relative.expand(b, h, t, n).reshape(b * h, t, n)
+                s = s + self.relative2.expand(b, h, t, n).reshape(b * h, t, n)
             if form["merged"]:
-                s = s.view(b, h, t, t)
+                s = s.view(b, h, t, n)
             if scale == "div":
                 s = s / root
             elif scale == "mul":
@@ -156,20 +164,20 @@ def build(form):
             if form["bias"] == "relative":
                 s = s + self.relative
             elif form["bias"] == "alibi":
-                s = s + self.slopes * torch.arange(t, dtype=torch.float32).view(1, 1, 1, t)
+                s = s + self.slopes * torch.arange(n, dtype=torch.float32).view(1, 1, 1, n)
             elif form["bias"] == "two" and not form["merged"]:
                 s = s + self.relative
                 s = s + self.relative2
-            keep = torch.ones(b, 1, t, t, dtype=torch.bool)
+            keep = torch.ones(b, 1, t, n, dtype=torch.bool)
             hide = None
 
             def causal(s):
                 nonlocal keep
-                tril = torch.tril(torch.ones(t, t, dtype=torch.bool))
+                tril = torch.tril(torch.ones(t, n, dtype=torch.bool), past)
                 keep = keep & tril
                 kind = form["causal"]
                 if kind == "triu":
-                    return s + torch.triu(torch.full((t, t), minimum), 1)
+                    return s + torch.triu(torch.full((t, n), minimum), past + 1)
                 fill = {"-inf": float("-inf"), "min": minimum, "-1e9": -1e9,
                         "-1e4": -1e4}[kind]
                 return s.masked_fill(~tril, fill)
@@ -184,9 +192,9 @@ def build(form):
 
             if form["zeroed"]:
                 # XSoftmax: one condition filled before and zeroed after.
-                rows = mask[:, None, :, None] * mask[:, None, None, :]
+                rows = mask[:, None, past:, None] * mask[:, None, None, :]
                 if form["causal"]:
-                    rows = rows * torch.tril(torch.ones(t, t, dtype=torch.int64))
+                    rows = rows * torch.tril(torch.ones(t, n, dtype=torch.int64), past)
                 hide = ~rows.bool()
                 keep = ~hide
                 s = s.masked_fill(hide, minimum)
@@ -202,13 +210,13 @@ def build(form):
             if hide is not None:
                 p = p.masked_fill(hide, 0.0)
             if form["merged"]:
-                y = torch.bmm(p.reshape(b * h, t, t), v.reshape(b * h, t, d)).view(b, h, t, d)
+                y = torch.bmm(p.reshape(b * h, t, n), v.reshape(b * h, n, d)).view(b, h, t, d)
             else:
                 y = p @ v
             y = y.transpose(1, 2).reshape(b, t, c)
             # The rows that see a key; the others are undefined (zeroed:
             # zeros).
-            visible = keep.expand(b, h, t, t).any(-1).any(1)
+            visible = keep.expand(b, h, t, n).any(-1).any(1)
             return self.o(y), visible
 
     return Attention()
@@ -216,8 +224,8 @@ def build(form):
 
 def export_case(seed, folder, dynamic=False, float16=False):
     """Exports the case of `seed` into `folder`: model.onnx, x.npy,
-    mask.npy, y.npy and rows.npy (the query rows to compare). Its form, or
-    None when torch cannot export it."""
+    mask.npy (and past_k.npy, past_v.npy), y.npy and rows.npy (the query
+    rows to compare). Its form, or None when torch cannot export it."""
     import torch
 
     rnd = random.Random(seed)
@@ -229,18 +237,23 @@ def export_case(seed, folder, dynamic=False, float16=False):
         form["repeat"] = "expand"
     module = build(form).eval()
     b, t, c = form["batch"], form["tokens"], form["heads"] * form["head_dim"]
+    past, n = form["past"], form["past"] + form["tokens"]
     x = torch.randn(b, t, c)
-    mask = torch.ones(b, t, dtype=torch.int64)
+    mask = torch.ones(b, n, dtype=torch.int64)  # over the past and new keys
     if form["pad_side"] != "none":
         for row in range(1, b):
-            pad = rnd.randint(1, t - 2)
+            pad = rnd.randint(1, n - 2)
             if form["pad_side"] == "right":
-                mask[row, t - pad:] = 0
+                mask[row, n - pad:] = 0
             else:
                 mask[row, :pad] = 0
+    inputs = {"x": x, "mask": mask}
+    if past:
+        shape = (b, form["kv_heads"], past, form["head_dim"])
+        inputs["past_k"], inputs["past_v"] = torch.randn(*shape), torch.randn(*shape)
     os.makedirs(folder, exist_ok=True)
     with torch.no_grad():
-        y, visible = module(x, mask)
+        y, visible = module(*inputs.values())
     rows = visible.numpy() | form["zeroed"]
 
     class Output(torch.nn.Module):
@@ -248,16 +261,17 @@ def export_case(seed, folder, dynamic=False, float16=False):
             super().__init__()
             self.inner = inner
 
-        def forward(self, x, mask):
-            return self.inner(x, mask)[0]
+        def forward(self, *args):
+            return self.inner(*args)[0]
 
     try:
         with torch.no_grad():
-            axes = {"dynamic_axes": {"x": {0: "batch", 1: "sequence"},
-                                     "mask": {0: "batch", 1: "sequence"}}} if dynamic else {}
-            torch.onnx.export(Output(module), (x, mask), os.path.join(folder, "model.onnx"),
-                              input_names=["x", "mask"], output_names=["y"], opset_version=17,
-                              **axes)
+            axes = {"x": {0: "batch", 1: "sequence"}, "mask": {0: "batch", 1: "keys"},
+                    "past_k": {0: "batch", 2: "past"}, "past_v": {0: "batch", 2: "past"}}
+            axes = {"dynamic_axes": {k: axes[k] for k in inputs}} if dynamic else {}
+            torch.onnx.export(Output(module), tuple(inputs.values()),
+                              os.path.join(folder, "model.onnx"), input_names=list(inputs),
+                              output_names=["y"], opset_version=17, **axes)
     except Exception:
         return None
     if float16:
@@ -266,9 +280,9 @@ def export_case(seed, folder, dynamic=False, float16=False):
             sys.path.insert(0, models)
         from export_models import convert_to_float16
         convert_to_float16(os.path.join(folder, "model.onnx"))
-        x = x.half()
-    for name, array in [("x", x.numpy()), ("mask", mask.numpy()), ("y", y.numpy()),
-                        ("rows", rows)]:
+        inputs = {k: v.half() if v.is_floating_point() else v for k, v in inputs.items()}
+    for name, array in [(k, v.numpy()) for k, v in inputs.items()] + [("y", y.numpy()),
+                                                                     ("rows", rows)]:
         np.save(os.path.join(folder, f"{name}.npy"), array)
     return form
 
