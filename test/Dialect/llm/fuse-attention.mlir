@@ -929,11 +929,15 @@ func.func @padding_over_causal_where(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8
 
 // -----
 
-// Two run-time masks whose join would be larger than either (a [1, 2, 1, 4]
-// bias and a [1, 1, 4, 4] condition make [1, 2, 4, 4]) stay unfused.
+// Two run-time masks whose join is larger than either (a [1, 2, 1, 4]
+// bias and a [1, 1, 4, 4] condition make [1, 2, 4, 4]) join all the same:
+// the op reads the joined mask once where the unfused chain writes and
+// reads scores of its size several times.
 // CHECK-LABEL: func @masks_that_would_grow
-// CHECK-NOT: llm.attention
-// CHECK: llm.softmax
+// CHECK-SAME: %[[BIAS:[^ ]*]]: tensor<1x2x1x4xf32>, %[[HIDE:[^ ]*]]: tensor<1x1x4x4xi1>)
+// CHECK: %[[MASK:.*]] = llm.where %[[HIDE]], %{{.*}}, %[[BIAS]] : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<1x2x1x4xf32>) -> tensor<1x2x4x4xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.softmax
 func.func @masks_that_would_grow(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %bias: tensor<1x2x1x4xf32>, %hide: tensor<1x1x4x4xi1>) -> tensor<1x2x4x8xf32> {
   %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
   %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x4xf32>
@@ -1202,8 +1206,8 @@ func.func @nan_guard(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tenso
 // mask added. (s + b) * k + m is s * k + (b * k + m): the scale moves to
 // the attention and b * k joins the mask, after the causal part split off
 // (here 4.36's where(pad, min, causal buffer)), then the rows narrowed.
-// Without a mask, b * k is the mask. Left alone: a run-time [B, 1, T, S]
-// mask, which would join into a [B, H, T, S] one.
+// Without a mask, b * k is the mask. A run-time [B, 1, T, S] mask joins
+// with b * k into a [B, H, T, S] one.
 // CHECK-LABEL: func @scaled_alibi
 // CHECK-SAME: (%[[Q:.*]]: tensor<2x2x4x8xf32>, %[[K:.*]]: tensor<2x2x4x8xf32>, %[[V:.*]]: tensor<2x2x4x8xf32>, %[[B:.*]]: tensor<2x2x1x4xf32>, %[[PAD:.*]]: tensor<2x1x1x4xi1>, %[[M:.*]]: tensor<2x1x4x4xf32>)
 // CHECK-DAG: %[[INV:.*]] = llm.constant dense<2.500000e-01> : tensor<f32>
@@ -1215,8 +1219,10 @@ func.func @nan_guard(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tenso
 // CHECK-DAG: %[[BK2:.*]] = llm.mul %[[B]], %[[INV]]
 // CHECK: %[[J:.*]] = llm.add %[[ROW]], %[[BK2]] : (tensor<2x1x1x4xf32>, tensor<2x2x1x4xf32>) -> tensor<2x2x1x4xf32>
 // CHECK-NEXT: llm.attention %[[Q]], %[[K]], %[[V]], %[[J]] {causal = true, scale = 2.500000e-01 : f32} : ({{.*}}, tensor<2x2x1x4xf32>)
-// CHECK: llm.softmax
-// CHECK-NOT: llm.attention
+// CHECK: %[[BK3:.*]] = llm.mul %[[B]], %[[INV]]
+// CHECK-NEXT: %[[J3:.*]] = llm.add %[[M]], %[[BK3]] : (tensor<2x1x4x4xf32>, tensor<2x2x1x4xf32>) -> tensor<2x2x4x4xf32>
+// CHECK-NEXT: llm.attention %[[Q]], %[[K]], %[[V]], %[[J3]] {scale = 2.500000e-01 : f32}
+// CHECK-NOT: llm.softmax
 func.func @scaled_alibi(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %b: tensor<2x2x1x4xf32>, %pad: tensor<2x1x1x4xi1>, %m: tensor<2x1x4x4xf32>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) {
   %inv = llm.constant dense<0.25> : tensor<f32>
   %s0 = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
@@ -1243,7 +1249,7 @@ func.func @scaled_alibi(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: te
   return %o0, %o1, %o2 : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
 }
 
-// REMARK: remark: llm-fuse-attention: fused-attentions 2, causal-masks 0, row-masks 1
+// REMARK: remark: llm-fuse-attention: fused-attentions 3, causal-masks 0, row-masks 1
 
 // -----
 
