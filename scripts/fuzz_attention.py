@@ -62,7 +62,8 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fuzz_numerics import close_in_16_bits, last_line, parse_seeds, run  # noqa: E402
+from fuzz_numerics import (close_in_16_bits, last_line, parse_seeds,  # noqa: E402
+                           report_failures, run, to_float16)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -275,11 +276,7 @@ def export_case(seed, folder, dynamic=False, float16=False):
     except Exception:
         return None
     if float16:
-        models = os.path.join(ROOT, "test", "models")
-        if models not in sys.path:
-            sys.path.insert(0, models)
-        from export_models import convert_to_float16
-        convert_to_float16(os.path.join(folder, "model.onnx"))
+        to_float16(os.path.join(folder, "model.onnx"))
         inputs = {k: v.half() if v.is_floating_point() else v for k, v in inputs.items()}
     for name, array in [(k, v.numpy()) for k, v in inputs.items()] + [("y", y.numpy()),
                                                                      ("rows", rows)]:
@@ -388,12 +385,7 @@ def main():
                 fusions += was_fused
                 if args.verbose and not was_fused:
                     print(f"unfused seed {seed}: {form}")
-                for target, problem in problems:
-                    failed += 1
-                    print(f"FAIL seed {seed} on {target}: {problem}\n  form: {form}")
-                if problems and args.keep:
-                    shutil.copytree(folder, os.path.join(args.keep, f"seed-{seed}"),
-                                    dirs_exist_ok=True)
+                failed += report_failures(seed, problems, folder, f"form: {form}", args.keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz-attention: {len(seeds)} cases x {len(targets)} targets, {failed} failed, "

@@ -556,15 +556,32 @@ def export_case(seed, folder, dynamic=False, float16=False):
     if not well_conditioned(module, x, y):
         return "ill-conditioned"
     if float16:
-        models = os.path.join(ROOT, "test", "models")
-        if models not in sys.path:
-            sys.path.insert(0, models)
-        from export_models import convert_to_float16
-        convert_to_float16(path)
+        to_float16(path)
         x = x.half()
     np.save(os.path.join(folder, "x.npy"), x.numpy())
     np.save(os.path.join(folder, "y.npy"), y.numpy())
     return steps
+
+
+def to_float16(path):
+    """Converts the model at `path` to float16 in place, as fp16 models for
+    GPUs are made (test/models/export_models.py's convert_to_float16)."""
+    models = os.path.join(ROOT, "test", "models")
+    if models not in sys.path:
+        sys.path.insert(0, models)
+    from export_models import convert_to_float16
+    convert_to_float16(path)
+
+
+def report_failures(seed, problems, folder, case, keep):
+    """Prints a FAIL line per problem of the case of `seed` (`case`
+    describes it), copies its folder into `keep` if given and it failed, and
+    returns the number of problems."""
+    for target, problem in problems:
+        print(f"FAIL seed {seed} on {target}: {problem}\n  {case}")
+    if problems and keep:
+        shutil.copytree(folder, os.path.join(keep, f"seed-{seed}"), dirs_exist_ok=True)
+    return len(problems)
 
 
 def well_conditioned(module, x, y):
@@ -721,12 +738,8 @@ def main():
             for seed, future in futures.items():
                 problems = future.result()
                 folder, steps = cases[seed]
-                for target, problem in problems:
-                    failed += 1
-                    print(f"FAIL seed {seed} on {target}: {problem}\n  program: {steps}")
-                if problems and args.keep:
-                    shutil.copytree(folder, os.path.join(args.keep, f"seed-{seed}"),
-                                    dirs_exist_ok=True)
+                failed += report_failures(seed, problems, folder, f"program: {steps}",
+                                          args.keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz-numerics: {len(seeds)} cases x {len(targets)} targets, {failed} failed, "

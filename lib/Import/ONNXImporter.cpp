@@ -351,6 +351,7 @@ private:
   reduceAxes(int64_t axesInputSince);
   template <typename OpTy>
   Value reduce(Value value, ArrayRef<int64_t> axes, bool keepdims);
+  Value lpNorm(Value x, int64_t p, llvm::function_ref<Value(Value)> sum);
   LogicalResult importReduceComposite();
   LogicalResult importLpNormalization();
   LogicalResult importArgExtreme();
@@ -7560,10 +7561,8 @@ LogicalResult ONNXImporter::importReduceComposite() {
     return *axes ? reduce<llm::ReduceSumOp>(v, **axes, keepdims) : v;
   };
   Value result;
-  if (opType == "ReduceL1") {
-    result = sum(emit<llm::AbsOp>(x));
-  } else if (opType == "ReduceL2") {
-    result = emit<llm::SqrtOp>(sum(emit<llm::MulOp>({x, x})));
+  if (opType == "ReduceL1" || opType == "ReduceL2") {
+    result = lpNorm(x, opType == "ReduceL1" ? 1 : 2, sum);
   } else if (opType == "ReduceSumSquare") {
     result = sum(emit<llm::MulOp>({x, x}));
   } else if (opType == "ReduceLogSum") {
@@ -7589,6 +7588,14 @@ LogicalResult ONNXImporter::importReduceComposite() {
   return result ? setResult(result) : failure();
 }
 
+/// The L1 (p = 1) or L2 (p = 2) norm of `x`, `sum` reducing its elements:
+/// sum(|x|) or sqrt(sum(x * x)).
+Value ONNXImporter::lpNorm(Value x, int64_t p,
+                           llvm::function_ref<Value(Value)> sum) {
+  return p == 1 ? sum(emit<llm::AbsOp>(x))
+                : emit<llm::SqrtOp>(sum(emit<llm::MulOp>({x, x})));
+}
+
 /// LpNormalization: x divided by its L1 or L2 norm along `axis`. A zero
 /// norm divides by 1, so a zero vector stays zero (ONNX Runtime's result;
 /// the reference's 0 / 0 is NaN).
@@ -7606,10 +7613,9 @@ LogicalResult ONNXImporter::importLpNormalization() {
       normalizeAxis(getInt("axis", -1), typeOf(x).getRank());
   if (failed(axis))
     return failure();
-  Value norm =
-      p == 1 ? reduce<llm::ReduceSumOp>(emit<llm::AbsOp>(x), {*axis}, true)
-             : emit<llm::SqrtOp>(reduce<llm::ReduceSumOp>(
-                   emit<llm::MulOp>({x, x}), {*axis}, true));
+  Value norm = lpNorm(x, p, [&](Value v) {
+    return reduce<llm::ReduceSumOp>(v, {*axis}, /*keepdims=*/true);
+  });
   Value zero = emit<llm::EqualOp>({norm, scalarOf(element, 0)});
   Value divisor = emit<llm::WhereOp>({zero, scalarOf(element, 1), norm});
   Value result = emit<llm::DivOp>({x, divisor});

@@ -1010,54 +1010,59 @@ std::optional<SinkSoftmax> matchSinkSoftmax(Value weights) {
   return SinkSoftmax{softmax, scores, std::move(*sink)};
 }
 
+/// A softmax whose weights are zeroed after it: `where(c, 0, softmax(x))`,
+/// the where read once. The softmax's own users are the callers' to check.
+struct ZeroedSoftmax {
+  SoftmaxOp softmax;
+  WhereOp zeroing;
+};
+
+std::optional<ZeroedSoftmax> softmaxUnderZeroing(Value weights) {
+  auto zeroing = weights.getDefiningOp<WhereOp>();
+  if (!zeroing || !weights.hasOneUse())
+    return std::nullopt;
+  auto softmax = zeroing.getFalseValue().getDefiningOp<SoftmaxOp>();
+  std::optional<double> zero = splatConstant(zeroing.getTrueValue(), false);
+  if (!softmax || !zero || *zero != 0.0 ||
+      zeroing.getType() != softmax.getType())
+    return std::nullopt;
+  return ZeroedSoftmax{softmax, zeroing};
+}
+
 /// The softmax under torch's NaN guard, `where(isnan(w), 0, w)` with isnan
 /// as `not(equal(w, w))`: onnxscript's torchlib writes it after the softmax
 /// of scaled_dot_product_attention with a bool mask (torch.onnx.export with
 /// dynamo), so that a row that hides every key gives zeros instead of NaN.
 /// llm.attention gives zeros there; the guard goes with the softmax.
 SoftmaxOp nanGuardedSoftmax(Value weights) {
-  auto guard = weights.getDefiningOp<WhereOp>();
-  if (!guard || !weights.hasOneUse())
+  std::optional<ZeroedSoftmax> guarded = softmaxUnderZeroing(weights);
+  if (!guarded)
     return {};
-  Value probs = guard.getFalseValue();
-  auto softmax = probs.getDefiningOp<SoftmaxOp>();
-  auto isNaN = guard.getCondition().getDefiningOp<NotOp>();
+  Value probs = guarded->softmax.getResult();
+  auto isNaN = guarded->zeroing.getCondition().getDefiningOp<NotOp>();
   auto equal = isNaN ? isNaN.getInput().getDefiningOp<EqualOp>() : EqualOp();
-  std::optional<double> zero = splatConstant(guard.getTrueValue(), false);
-  if (!softmax || !equal || equal.getLhs() != probs ||
-      equal.getRhs() != probs || !isNaN.getResult().hasOneUse() ||
-      !equal.getResult().hasOneUse() || !zero || *zero != 0.0 ||
-      guard.getType() != probs.getType() ||
+  if (!equal || equal.getLhs() != probs || equal.getRhs() != probs ||
+      !isNaN.getResult().hasOneUse() || !equal.getResult().hasOneUse() ||
       !llvm::all_of(probs.getUsers(), [&](Operation *user) {
-        return user == guard || user == equal;
+        return user == guarded->zeroing || user == equal;
       }))
     return {};
-  return softmax;
+  return guarded->softmax;
 }
 
-/// The softmax under `where(c, 0, softmax(x))`, which zeroes the weights of
-/// the keys that `c` hides once more after the softmax (DeBERTa's XSoftmax
-/// fills its scores with finfo.min where c and zeroes the weights there).
+/// The softmax under a zeroing of the weights of the keys that `c` hides,
+/// once more after the softmax (DeBERTa's XSoftmax fills its scores with
+/// finfo.min where c and zeroes the weights there), the softmax read once.
 /// Where c hides some keys of a row and not others, their weights are 0
 /// already (exp(fill - max) underflows); where c hides every key, the
 /// weights are zeros, as llm.attention gives for a fully masked row. So the
 /// zeroing goes with the softmax once FuseAttentionPattern finds c to be
 /// the condition its scores are hidden by.
-struct ZeroedSoftmax {
-  SoftmaxOp softmax;
-  WhereOp zeroing;
-};
-
 std::optional<ZeroedSoftmax> matchZeroedSoftmax(Value weights) {
-  auto zeroing = weights.getDefiningOp<WhereOp>();
-  if (!zeroing || !weights.hasOneUse())
+  std::optional<ZeroedSoftmax> zeroed = softmaxUnderZeroing(weights);
+  if (!zeroed || !zeroed->softmax.getResult().hasOneUse())
     return std::nullopt;
-  auto softmax = zeroing.getFalseValue().getDefiningOp<SoftmaxOp>();
-  std::optional<double> zero = splatConstant(zeroing.getTrueValue(), false);
-  if (!softmax || !softmax.getResult().hasOneUse() || !zero || *zero != 0.0 ||
-      zeroing.getType() != softmax.getType())
-    return std::nullopt;
-  return ZeroedSoftmax{softmax, zeroing};
+  return zeroed;
 }
 
 /// Softmax weights quantized and dequantized on their way to P·V, as
@@ -1797,13 +1802,10 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
         });
       if (candidates.size() > 1)
         return rewriter.notifyMatchFailure(output, "two scores operands");
-      std::optional<unsigned> scores;
-      if (!candidates.empty())
-        scores = candidates.front();
-      if (!scores)
+      if (candidates.empty())
         return rewriter.notifyMatchFailure(output, "no scores operand");
-      beforeSplit.push_back({op, *scores});
-      top = op->getOperand(*scores);
+      beforeSplit.push_back({op, candidates.front()});
+      top = op->getOperand(candidates.front());
     }
     MatMulOp scores = scoresProduct(top, mergedType);
     if (!scores)
