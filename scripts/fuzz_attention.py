@@ -16,8 +16,10 @@ A form draws from what Hugging Face's architectures write:
             or an added triu of finfo.min), the padding of attention_mask
             (added as (1 - m) * finfo.min, or masked_fill), in either
             order; an additive relative-position bias [1, H, T, T], ALiBi
-            slopes, or two additive terms (DeBERTa); a clamp at finfo.min
-            (OPT); a logit soft-cap (Gemma 2)
+            slopes, or two additive terms (DeBERTa); Swin's shifted-window
+            mask, one per window, added on a view that splits the batch of
+            windows by image; a clamp at finfo.min (OPT); a logit soft-cap
+            (Gemma 2)
   softmax   plain, or its weights zeroed again where the masks hide a key
             (DeBERTa's XSoftmax)
 over a random batch of right-, left- or unpadded rows.
@@ -90,7 +92,10 @@ def draw_form(rnd):
         "clamp": rnd.random() < 0.15,
         "softcap": rnd.random() < 0.1,
         "zeroed": rnd.random() < 0.2,
+        "windows": rnd.random() < 0.2,
     }
+    if form["windows"]:
+        form["batch"] = 4  # two images of two windows
     if form["merged"]:
         form["kv_heads"] = heads  # bmm layouts repeat no heads
     return form
@@ -113,6 +118,9 @@ def build(form):
             t, n = form["tokens"], form["past"] + form["tokens"]
             self.relative = nn.Parameter(torch.randn(1, h, t, n) * 0.5)
             self.relative2 = nn.Parameter(torch.randn(1, h, t, n) * 0.5)
+            # Swin's shifted-window mask: one per window, shared by the
+            # images (0 or -100 per query and key).
+            self.register_buffer("window_mask", -100.0 * torch.randint(0, 2, (2, t, n)))
             self.register_buffer("slopes", torch.tensor(
                 [2.0 ** (-8.0 * (i + 1) / h) for i in range(h)]).view(1, h, 1, 1))
 
@@ -169,6 +177,8 @@ def build(form):
             elif form["bias"] == "two" and not form["merged"]:
                 s = s + self.relative
                 s = s + self.relative2
+            if form["windows"]:  # added on a [images, windows, ...] view
+                s = (s.view(b // 2, 2, h, t, n) + self.window_mask[None, :, None]).view(b, h, t, n)
             keep = torch.ones(b, 1, t, n, dtype=torch.bool)
             hide = None
 

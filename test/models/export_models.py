@@ -2111,13 +2111,28 @@ def window_reverse(windows, window, height, width):
 
 
 class SwinBlock(nn.Module):
-    def __init__(self, d, heads, resolution, window, shift):
+    """Swin's block; with v2, Swin V2's (Hugging Face's Swinv2Layer): cosine
+    attention scaled per head by exp(min(logit_scale, log 100)), the
+    relative bias 16 * sigmoid of a small MLP over log-spaced relative
+    coordinates, and the norms after the attention and the MLP."""
+
+    def __init__(self, d, heads, resolution, window, shift, v2=False):
         super().__init__()
         self.heads, self.window, self.shift, self.resolution = heads, window, shift, resolution
+        self.v2 = v2
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
         self.bias_table = nn.Parameter(0.5 * torch.randn((2 * window - 1) ** 2, heads))
+        if v2:
+            self.logit_scale = nn.Parameter(torch.log(10 * torch.rand(heads, 1, 1) + 1))
+            self.bias_mlp = nn.Sequential(nn.Linear(2, 64), nn.ReLU(),
+                                          nn.Linear(64, heads, bias=False))
+            span = torch.arange(-(window - 1), window, dtype=torch.float32)
+            table = torch.stack(torch.meshgrid([span, span], indexing="ij")).permute(1, 2, 0)
+            table = table / (window - 1) * 8
+            table = torch.sign(table) * torch.log2(table.abs() + 1.0) / math.log2(8)
+            self.register_buffer("coords_table", table.reshape(-1, 2))
         coords = torch.stack(torch.meshgrid([torch.arange(window)] * 2, indexing="ij")).flatten(1)
         relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
         relative[:, :, 0] += window - 1
@@ -2141,7 +2156,7 @@ class SwinBlock(nn.Module):
         batch, _, channels = x.shape
         size, window = self.resolution, self.window
         shortcut = x
-        x = self.norm1(x).view(batch, size, size, channels)
+        x = (x if self.v2 else self.norm1(x)).view(batch, size, size, channels)
         if self.shift:
             x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
         windows = window_partition(x, window).view(-1, window * window, channels)
@@ -2149,9 +2164,18 @@ class SwinBlock(nn.Module):
         qkv = self.qkv(windows).reshape(count, tokens, 3, self.heads, channels // self.heads)
         qkv = qkv.permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        scores = (q * (channels // self.heads) ** -0.5) @ k.transpose(-2, -1)
-        bias = self.bias_table[self.bias_index.view(-1)].view(tokens, tokens, -1)
-        scores = scores + bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        if self.v2:
+            scores = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+            scores = scores * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+            table = self.bias_mlp(self.coords_table)
+        else:
+            scores = (q * (channels // self.heads) ** -0.5) @ k.transpose(-2, -1)
+            table = self.bias_table
+        bias = table[self.bias_index.view(-1)].view(tokens, tokens, -1)
+        bias = bias.permute(2, 0, 1).contiguous()
+        if self.v2:
+            bias = 16 * torch.sigmoid(bias)
+        scores = scores + bias.unsqueeze(0)
         if self.shift_mask is not None:
             per_image = self.shift_mask.shape[0]
             scores = scores.view(count // per_image, per_image, self.heads, tokens, tokens)
@@ -2162,24 +2186,29 @@ class SwinBlock(nn.Module):
                            size, size)
         if self.shift:
             x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
-        x = shortcut + x.view(batch, size * size, channels)
+        x = x.view(batch, size * size, channels)
+        if self.v2:
+            x = shortcut + self.norm1(x)
+            return x + self.norm2(self.mlp(x))
+        x = shortcut + x
         return x + self.mlp(self.norm2(x))
 
 
 class Swin(nn.Module):
-    def __init__(self, config: SwinConfig):
+    def __init__(self, config: SwinConfig, v2=False):
         super().__init__()
         d, heads, window = config.d_model, config.n_heads, config.window
-        self.grid = config.image // config.patch
+        self.grid, self.v2 = config.image // config.patch, v2
         self.patch_embed = nn.Conv2d(3, d, config.patch, stride=config.patch)
         self.patch_norm = nn.LayerNorm(d)
-        self.stage1 = nn.ModuleList([SwinBlock(d, heads, self.grid, window, 0),
-                                     SwinBlock(d, heads, self.grid, window, window // 2)])
-        self.merge_norm = nn.LayerNorm(4 * d)
+        self.stage1 = nn.ModuleList([SwinBlock(d, heads, self.grid, window, 0, v2),
+                                     SwinBlock(d, heads, self.grid, window, window // 2, v2)])
+        # Swin V2 normalizes the patch merging's output, not its input.
+        self.merge_norm = nn.LayerNorm(2 * d if v2 else 4 * d)
         self.merge = nn.Linear(4 * d, 2 * d, bias=False)
         self.stage2 = nn.ModuleList(
-            [SwinBlock(2 * d, 2 * heads, self.grid // 2, window, 0),
-             SwinBlock(2 * d, 2 * heads, self.grid // 2, window, window // 2)])
+            [SwinBlock(2 * d, 2 * heads, self.grid // 2, window, 0, v2),
+             SwinBlock(2 * d, 2 * heads, self.grid // 2, window, window // 2, v2)])
         self.norm = nn.LayerNorm(2 * d)
         self.classifier = nn.Linear(2 * d, config.labels)
 
@@ -2191,15 +2220,15 @@ class Swin(nn.Module):
         x = x.view(batch, self.grid, self.grid, channels)
         x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]],
                       -1).view(batch, -1, 4 * channels)
-        x = self.merge(self.merge_norm(x))
+        x = self.merge_norm(self.merge(x)) if self.v2 else self.merge(self.merge_norm(x))
         for block in self.stage2:
             x = block(x)
         x = F.adaptive_avg_pool1d(self.norm(x).transpose(1, 2), 1).flatten(1)
         return self.classifier(x)
 
 
-def build_swin(args) -> nn.Module:
-    model = Swin(SwinConfig())
+def build_swin(args, v2=False) -> nn.Module:
+    model = Swin(SwinConfig(), v2)
     _randomize_layer_norms(model, torch.Generator().manual_seed(args.seed + 1))
     return model
 
@@ -2615,6 +2644,12 @@ MODELS: Dict[str, ModelSpec] = {
     ),
     "swin": ModelSpec(
         build=build_swin,
+        make_inputs=swin_inputs,
+        output_names=["logits"],
+        dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
+    ),
+    "swinv2": ModelSpec(
+        build=lambda args: build_swin(args, v2=True),
         make_inputs=swin_inputs,
         output_names=["logits"],
         dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},

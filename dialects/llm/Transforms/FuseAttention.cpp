@@ -188,6 +188,25 @@ Value clampedOperand(Operation *op) {
 
 bool isClamp(Operation *op) { return static_cast<bool>(clampedOperand(op)); }
 
+/// Whether `value` is attention scores: a product under the views, scales,
+/// masks and caps of a scores chain (elementwise ops over an operand of
+/// their own type).
+bool leadsToProduct(Value value, int depth = 12) {
+  Operation *op = value.getDefiningOp();
+  if (isa_and_present<MatMulOp>(op))
+    return true;
+  if (depth == 0 || !op)
+    return false;
+  if (isa<ReshapeOp, TransposeOp, TanhOp>(op))
+    return leadsToProduct(op->getOperand(0), depth - 1);
+  if (!isa<AddOp, MulOp, DivOp, WhereOp>(op) && !isClamp(op))
+    return false;
+  auto type = value.getType();
+  return llvm::any_of(op->getOperands(), [&](Value operand) {
+    return operand.getType() == type && leadsToProduct(operand, depth - 1);
+  });
+}
+
 /// A product without transposes or epilogue (the attention's last).
 bool isPlainProduct(MatMulOp product) {
   return !product.getTransposeLhs() && !product.getTransposeRhs() &&
@@ -1660,11 +1679,25 @@ MatMulOp scoresProduct(Value scores, RankedTensorType type) {
 FailureOr<ScoresChain> matchScoresChain(Value end) {
   auto type = dyn_cast<RankedTensorType>(end.getType());
   auto stepsOver = [](Operation *op) {
-    return isa_and_present<AddOp, MulOp, DivOp, WhereOp>(op) || isClamp(op);
+    return isa_and_present<AddOp, MulOp, DivOp, WhereOp, TanhOp>(op) ||
+           isClamp(op);
+  };
+  // Whether `value` is a split of a product, or chain ops over one: tells
+  // the scores from a mask of their type beside them (Swin's, merged by
+  // MergeSplitBatchMaskPattern, is a reshape too).
+  std::function<bool(Value, int)> reachesSplit = [&](Value value, int depth) {
+    Operation *op = value.getDefiningOp();
+    if (auto reshape = dyn_cast_if_present<ReshapeOp>(op))
+      return leadsToProduct(reshape.getInput(), depth);
+    if (depth == 0 || !stepsOver(op))
+      return false;
+    return llvm::any_of(op->getOperands(), [&](Value operand) {
+      return operand.getType() == type && reachesSplit(operand, depth - 1);
+    });
   };
   ScoresChain chain;
   Value value = end;
-  for (int step = 0; step < 6; ++step) {
+  for (int step = 0; step < 10; ++step) {
     if (!value.hasOneUse())
       return failure();
     Operation *op = value.getDefiningOp();
@@ -1674,20 +1707,21 @@ FailureOr<ScoresChain> matchScoresChain(Value end) {
     }
     if (!stepsOver(op))
       return failure();
-    std::optional<unsigned> scores;
+    SmallVector<unsigned> candidates;
     for (OpOperand &operand : op->getOpOperands()) {
       Operation *producer = operand.get().getDefiningOp();
-      if (operand.get().getType() != type ||
-          !(isa_and_present<ReshapeOp>(producer) || stepsOver(producer)))
-        continue;
-      if (scores)
-        return failure(); // Two candidates: no telling the scores apart.
-      scores = operand.getOperandNumber();
+      if (operand.get().getType() == type &&
+          (isa_and_present<ReshapeOp>(producer) || stepsOver(producer)))
+        candidates.push_back(operand.getOperandNumber());
     }
-    if (!scores)
-      return failure();
-    chain.ops.push_back({op, *scores});
-    value = op->getOperand(*scores);
+    if (candidates.size() > 1)
+      llvm::erase_if(candidates, [&](unsigned index) {
+        return !reachesSplit(op->getOperand(index), 10 - step);
+      });
+    if (candidates.size() != 1)
+      return failure(); // None, or no telling the scores apart.
+    chain.ops.push_back({op, candidates.front()});
+    value = op->getOperand(candidates.front());
   }
   return failure();
 }
@@ -1741,15 +1775,19 @@ struct LiftMergedHeadsPattern : OpRewritePattern<MatMulOp> {
         mergedType.getShape().take_back(2) != splitType.getShape().take_back(2))
       return rewriter.notifyMatchFailure(output, "not a merged batch");
     ArrayRef<int64_t> batch = splitType.getShape().drop_back(2);
-    // A unit dim merged away is GPT-BigCode's decode step (one row):
-    // LiftRowFoldedHeadsPattern's form.
-    if (splitSoftmax && batch.back() == 1)
-      return rewriter.notifyMatchFailure(output, "a unit dim merged");
 
     FailureOr<ScoresChain> chain = matchScoresChain(chainEnd);
     if (failed(chain) || chain->split.getType() != splitType)
       return rewriter.notifyMatchFailure(output, "no split of the scores");
     ReshapeOp split = chain->split;
+    // A unit dim merged away over the product itself is GPT-BigCode's
+    // decode step (one row), LiftRowFoldedHeadsPattern's form. (It is also
+    // one head merged into the batch: either reading is exact. With ops
+    // before the split or weights zeroed after the softmax, which that
+    // pattern does not take, one head is the reading taken here.)
+    if (splitSoftmax && batch.back() == 1 && !zeroed &&
+        scoresProduct(split.getInput(), mergedType))
+      return rewriter.notifyMatchFailure(output, "a unit dim merged");
 
     // Elementwise ops between the product and the split: each reads the
     // scores once and one other operand, which splits like the scores (its
@@ -1977,6 +2015,328 @@ struct LiftRowFoldedHeadsPattern : OpRewritePattern<MatMulOp> {
     rewriter.replaceOpWithNewOp<ReshapeOp>(output, output.getType(), rowsFirst);
     // The old chain is dead from its softmax up; the greedy driver erases it.
     return success();
+  }
+};
+
+/// Whether `value` reaches a softmax through single-use ops of a scores
+/// chain (what matchScoresChain steps over).
+bool feedsSoftmax(Value value) {
+  for (int step = 0; step < 10; ++step) {
+    if (!value.hasOneUse())
+      return false;
+    Operation *user = *value.getUsers().begin();
+    if (isa<SoftmaxOp>(user))
+      return true;
+    if (!isa<AddOp, MulOp, DivOp, WhereOp, TanhOp>(user) && !isClamp(user))
+      return false;
+    value = user->getResult(0);
+  }
+  return false;
+}
+
+/// Three or more masks applied one after the other on the scores, as a
+/// layer writes a bias, the causal rule and the padding each in its own
+/// step (an add, or a where with a fill <= -1e4), perhaps with constant
+/// positive scales between them:
+///   softmax(mask3(mask2(mask1(s) * k)))
+/// become one additive mask, the sum of the parts, a where-mask's part
+/// `where(c, fill, 0)` (`where(c, 0, fill)` for one that keeps the scores
+/// where c holds), each scaled by the scales above it:
+///   softmax(s * k + (m1 * k + m2 + m3))
+/// FuseAttentionPattern joins two masks; the sum is one it splits the
+/// causal rule off (splitCausal). A where-mask's part adds fill to a hidden
+/// key's score instead of replacing it: a large negative either way, which
+/// the softmax gives no weight (a row every key hides has no defined
+/// softmax; llm.attention gives zeros there). With weights zeroed after
+/// the softmax (XSoftmax's), the where-mask on top stays, as
+/// FuseAttentionPattern matches the zeroing to it, and two or more masks
+/// below it join.
+struct JoinMasksPattern : OpRewritePattern<SoftmaxOp> {
+  using OpRewritePattern<SoftmaxOp>::OpRewritePattern;
+
+  /// One step of the chain, from the top: a mask (the part it adds, or for
+  /// a where-mask its condition, fill and which branch the scores take) or
+  /// a scale by `factor`; `scores` is the operand below.
+  struct Step {
+    Operation *op = nullptr;
+    Value scores;
+    bool scale = false;
+    double factor = 1.0;
+    Value added;
+    Value condition;
+    double fill = 0.0;
+    bool scoresIfTrue = false;
+
+    static Step on(Operation *op, Value scores) {
+      Step step;
+      step.op = op;
+      step.scores = scores;
+      return step;
+    }
+  };
+
+  static std::optional<Step> matchStep(Value value) {
+    Operation *op = value.getDefiningOp();
+    RankedTensorType type = rankedOf(value);
+    if (!op || !value.hasOneUse())
+      return std::nullopt;
+    auto isScores = [&](Value scores) {
+      return scores.getType() == type && leadsToProduct(scores);
+    };
+    if (isa<AddOp, MulOp>(op)) {
+      std::optional<Step> match;
+      for (unsigned index : {0u, 1u}) {
+        Value scores = op->getOperand(index);
+        Value other = op->getOperand(1 - index);
+        if (!isScores(scores))
+          continue;
+        if (match)
+          return std::nullopt; // No telling the scores apart.
+        match = Step::on(op, scores);
+        if (isa<AddOp>(op)) {
+          match->added = other;
+          continue;
+        }
+        std::optional<double> factor = splatFloat(other);
+        if (!factor || *factor <= 0.0)
+          return std::nullopt;
+        match->scale = true;
+        match->factor = *factor;
+      }
+      return match;
+    }
+    if (auto div = dyn_cast<DivOp>(op)) {
+      std::optional<double> divisor = splatFloat(div.getRhs());
+      if (!divisor || *divisor <= 0.0 || !isScores(div.getLhs()))
+        return std::nullopt;
+      Step step = Step::on(op, div.getLhs());
+      step.scale = true;
+      step.factor = 1.0 / *divisor;
+      return step;
+    }
+    auto where = dyn_cast<WhereOp>(op);
+    if (!where)
+      return std::nullopt;
+    for (bool scoresIfTrue : {true, false}) {
+      Value scores =
+          scoresIfTrue ? where.getTrueValue() : where.getFalseValue();
+      Value fill = scoresIfTrue ? where.getFalseValue() : where.getTrueValue();
+      std::optional<double> fillValue = splatFloat(fill);
+      if (!fillValue || *fillValue > kLargeNegative || !isScores(scores))
+        continue;
+      Step step = Step::on(op, scores);
+      step.condition = where.getCondition();
+      step.fill = *fillValue;
+      step.scoresIfTrue = scoresIfTrue;
+      return step;
+    }
+    return std::nullopt;
+  }
+
+  LogicalResult matchAndRewrite(SoftmaxOp softmax,
+                                PatternRewriter &rewriter) const override {
+    Value top = softmax.getInput();
+    if (Operation *op = top.getDefiningOp(); op && isClamp(op)) {
+      top = clampedOperand(op);
+      if (!top.hasOneUse())
+        return failure();
+    }
+    // Weights zeroed after the softmax go with the where-mask on top
+    // (FuseAttentionPattern's XSoftmax form): the masks below it join,
+    // two or more.
+    int needed = 3;
+    if (llvm::any_of(softmax->getUsers(),
+                     [](Operation *user) { return isa<WhereOp>(user); })) {
+      std::optional<Step> where = matchStep(top);
+      if (!where || !where->condition)
+        return failure();
+      top = where->scores;
+      needed = 2;
+    }
+    // The steps from the top down, up to the last mask; the factor of the
+    // scales above each.
+    SmallVector<std::pair<Step, double>> steps;
+    double factor = 1.0;
+    int masks = 0;
+    for (Value value = top; steps.size() < 12;) {
+      std::optional<Step> step = matchStep(value);
+      if (!step)
+        break;
+      if (!step->scale) {
+        // A where-mask's fill must stay a large negative once scaled.
+        if (step->condition && step->fill * factor > kLargeNegative)
+          break;
+        ++masks;
+      }
+      steps.push_back({*step, factor});
+      factor *= step->factor;
+      value = step->scores;
+    }
+    while (!steps.empty() && steps.back().first.scale)
+      steps.pop_back(); // Scales below every mask stay on the scores.
+    if (masks < needed)
+      return failure();
+
+    Operation *topOp = top.getDefiningOp();
+    Location loc = topOp->getLoc();
+    RankedTensorType type = rankedOf(top);
+    Type element = type.getElementType();
+    rewriter.setInsertionPoint(topOp);
+    // The scores with the scales between the masks, bottom up.
+    Value scores = steps.back().first.scores;
+    for (auto &[step, above] : llvm::reverse(steps))
+      if (step.scale) {
+        SmallVector<Value> operands(step.op->getOperands());
+        for (Value &operand : operands)
+          if (operand == step.scores)
+            operand = scores;
+        scores = cloneWith(rewriter, step.op, operands, type);
+      }
+    // The masks' parts, bottom up, summed.
+    Value joined;
+    for (auto &[step, above] : llvm::reverse(steps)) {
+      if (step.scale)
+        continue;
+      Value part;
+      if (step.condition) {
+        Value filled = floatScalar(rewriter, loc, element, step.fill * above);
+        Value zero = floatScalar(rewriter, loc, element, 0.0);
+        part = WhereOp::create(rewriter, loc, step.condition,
+                               step.scoresIfTrue ? zero : filled,
+                               step.scoresIfTrue ? filled : zero);
+      } else {
+        part = step.added;
+        if (above != 1.0)
+          part = MulOp::create(rewriter, loc, rankedOf(part), part,
+                               floatScalar(rewriter, loc, element, above));
+      }
+      if (!joined) {
+        joined = part;
+        continue;
+      }
+      RankedTensorType joinedType = rankedOf(joined);
+      auto shape =
+          broadcastShapes(joinedType.getShape(), rankedOf(part).getShape());
+      joined =
+          AddOp::create(rewriter, loc, joinedType.clone(*shape), joined, part);
+    }
+    rewriter.replaceOpWithNewOp<AddOp>(topOp, type, scores, joined);
+    return success();
+  }
+};
+
+/// A scale per head on the scores, as Swin V2's cosine attention multiplies
+/// them by exp(logit_scale) [H, 1, 1]:
+///   softmax(chain(matmul(q, k^T) * c))     c : 1 in the last two dims
+/// The factor moves onto the queries, matmul(q * c, k^T), exactly: each
+/// row of q meets one factor. FuseAttentionPattern takes a constant scalar
+/// scale only; this leaves it the plain product. So does a scalar known
+/// only at run time. A quotient s / c becomes (q / c) x k^T.
+template <typename OpTy> struct ScaleQueriesPattern : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (!feedsSoftmax(op.getResult()))
+      return failure();
+    RankedTensorType type = op.getType();
+    for (unsigned index : {0u, 1u}) {
+      if (isa<DivOp>(op) && index == 1)
+        break;
+      auto product = op->getOperand(index).template getDefiningOp<MatMulOp>();
+      Value factor = op->getOperand(1 - index);
+      RankedTensorType factorType = rankedOf(factor);
+      if (!product || !product.getResult().hasOneUse() ||
+          product.getType() != type || product.getTransposeLhs() ||
+          product.hasEpilogue() || !factorType.hasStaticShape() ||
+          factorType.getRank() > type.getRank())
+        continue;
+      // One factor per row of q; a constant scalar is the attention's
+      // scale already.
+      ArrayRef<int64_t> shape = factorType.getShape();
+      if (llvm::any_of(shape.take_back(2), [](int64_t d) { return d != 1; }) ||
+          (factorType.getNumElements() == 1 &&
+           succeeded(MaskEvaluator().evaluate(factor))))
+        continue;
+      Value query = product.getLhs();
+      RankedTensorType queryType = rankedOf(query);
+      auto scaledShape = broadcastShapes(queryType.getShape(), shape);
+      if (failed(scaledShape) ||
+          scaledShape->size() != static_cast<size_t>(queryType.getRank()))
+        continue;
+      // At `op`: the factor may be computed after the product.
+      rewriter.setInsertionPoint(op);
+      Value scaled = cloneWith(rewriter, op, {query, factor},
+                               queryType.clone(*scaledShape));
+      rewriter.replaceOp(
+          op, cloneWith(rewriter, product, {scaled, product.getRhs()}, type));
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "no product scaled per head");
+  }
+};
+
+/// A mask added on a view of the scores that splits their batch, as Swin
+/// adds its shifted-window mask, one per window and shared by the images:
+///   s : [N*W, H, T, S] (or any shape of as many elements: [N*W*H, T, S])
+///   softmax(reshape(add(reshape(s) : [N, W, H, T, S], m)) : [N*W, H, T, S])
+/// with m broadcasting into [N, W, H, T, S] (Swin's is [1, W, 1, T, S]).
+/// The add moves onto the merged batch, m broadcast over its first two dims
+/// (unless both are 1) and merged like the scores:
+///   softmax(add(s, m') : [N*W, H, T, S]),  m' : [N*W, 1, T, S]
+/// so the chain is one FuseAttentionPattern reads. The broadcast holds m N
+/// times, at most the scores' size, and folds when m is a small constant.
+/// Shapes must be static.
+struct MergeSplitBatchMaskPattern : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern<ReshapeOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ReshapeOp merge,
+                                PatternRewriter &rewriter) const override {
+    auto add = merge.getInput().getDefiningOp<AddOp>();
+    if (!add || !add.getResult().hasOneUse() || !feedsSoftmax(merge))
+      return failure();
+    RankedTensorType mergedType = merge.getType();
+    RankedTensorType splitType = add.getType();
+    if (!mergedType.hasStaticShape() || !splitType.hasStaticShape() ||
+        mergedType.getRank() < 3 ||
+        splitType.getRank() != mergedType.getRank() + 1)
+      return failure();
+    ArrayRef<int64_t> split = splitType.getShape();
+    if (split[0] * split[1] != mergedType.getDimSize(0) ||
+        split.drop_front(2) != mergedType.getShape().drop_front())
+      return rewriter.notifyMatchFailure(merge, "not a split of the batch");
+    for (unsigned index : {0u, 1u}) {
+      auto view = add->getOperand(index).getDefiningOp<ReshapeOp>();
+      Value mask = add->getOperand(1 - index);
+      auto maskType = dyn_cast<RankedTensorType>(mask.getType());
+      if (!view || view.getType() != splitType ||
+          !view.getResult().hasOneUse() || !maskType ||
+          !maskType.hasStaticShape() ||
+          maskType.getRank() > splitType.getRank())
+        continue;
+      // m with its broadcast dims made explicit, then its first two dims
+      // (N and W, or 1s) merged.
+      SmallVector<int64_t> padded(splitType.getRank() - maskType.getRank(), 1);
+      llvm::append_range(padded, maskType.getShape());
+      SmallVector<int64_t> full = padded;
+      if (padded[0] != 1 || padded[1] != 1)
+        full[0] = split[0], full[1] = split[1];
+      SmallVector<int64_t> flat{full[0] * full[1]};
+      llvm::append_range(flat, ArrayRef(full).drop_front(2));
+      Location loc = merge.getLoc();
+      rewriter.setInsertionPoint(merge);
+      Value value = mask;
+      if (full != padded)
+        value = ExpandOp::create(rewriter, loc, maskType.clone(full), value);
+      value = ReshapeOp::create(rewriter, loc, maskType.clone(flat), value);
+      // The scores as merged (a reshape that folds into the view's source).
+      Value scores = view.getInput();
+      if (scores.getType() != mergedType)
+        scores = ReshapeOp::create(rewriter, loc, mergedType, scores);
+      rewriter.replaceOpWithNewOp<AddOp>(merge, mergedType, scores, value);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(merge, "no split scores beside a mask");
   }
 };
 
@@ -2234,8 +2594,9 @@ struct FuseAttentionPass
     patterns.add<FuseAttentionPattern>(&getContext(), fused);
     patterns.add<CausalMaskOperandPattern>(&getContext(), causalMasks);
     patterns.add<NarrowMaskRowsPattern>(&getContext(), rowMasks);
-    patterns.add<LiftMergedHeadsPattern, LiftRowFoldedHeadsPattern>(
-        &getContext());
+    patterns.add<LiftMergedHeadsPattern, LiftRowFoldedHeadsPattern,
+                 MergeSplitBatchMaskPattern, ScaleQueriesPattern<MulOp>,
+                 ScaleQueriesPattern<DivOp>, JoinMasksPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     reportFusionCounts(getOperation(), getArgument(), remarks,

@@ -263,11 +263,12 @@ func.func @weights_used_twice(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: 
   return %o, %p : tensor<2x4x8xf32>, tensor<2x4x4xf32>
 }
 
-// A scale that is not a constant is no attention scale.
+// A scale that is not a constant is no attention scale: it scales q.
 // CHECK-LABEL: func @runtime_scale
-// CHECK-NOT: llm.attention
-// CHECK: llm.mul
-// CHECK: llm.softmax
+// CHECK-SAME: (%[[Q:[^ ]*]]: tensor<2x4x8xf32>, %{{[^ ]*}}: tensor<2x4x8xf32>, %{{[^ ]*}}: tensor<2x4x8xf32>, %[[T:[^ ]*]]: tensor<f32>)
+// CHECK: %[[SCALED:.*]] = llm.mul %[[Q]], %[[T]] : (tensor<2x4x8xf32>, tensor<f32>) -> tensor<2x4x8xf32>
+// CHECK: llm.attention %[[SCALED]], %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.softmax
 func.func @runtime_scale(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>, %t: tensor<f32>) -> tensor<2x4x8xf32> {
   %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
   %scaled = llm.mul %s, %t : (tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32>
@@ -276,10 +277,12 @@ func.func @runtime_scale(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tenso
   return %o : tensor<2x4x8xf32>
 }
 
-// A per-head constant scale is no scalar either.
+// Nor is a per-head constant scale.
 // CHECK-LABEL: func @per_head_scale
-// CHECK-NOT: llm.attention
-// CHECK: llm.softmax
+// CHECK: %[[C:.*]] = llm.constant dense<{{.*}}5.000000e-01{{.*}}2.500000e-01{{.*}}> : tensor<2x1x1xf32>
+// CHECK: %[[SCALED:.*]] = llm.mul %{{.*}}, %[[C]] : (tensor<2x4x8xf32>, tensor<2x1x1xf32>) -> tensor<2x4x8xf32>
+// CHECK: llm.attention %[[SCALED]], %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.softmax
 func.func @per_head_scale(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
   %c = llm.constant dense<[[[0.5]], [[0.25]]]> : tensor<2x1x1xf32>
   %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x4xf32>
@@ -1533,3 +1536,308 @@ func.func @two_masks_of_two_kinds(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf3
 
 // REMARK: remark: llm-fuse-attention: fused-attentions 4, causal-masks 0, row-masks 0
 // REMARK: remark: llm-fuse-attention: fused-attentions 0, causal-masks 0, row-masks 0
+
+// -----
+
+// Swin's shifted windows: a mask per window [1, W, 1, T, S], shared by the
+// N images, added on a [N, W, H, T, S] view of the [N*W, H, T, S] scores.
+// The add moves onto the merged batch with the mask broadcast over the
+// images and merged alike; it joins the relative-position bias.
+// CHECK-LABEL: func @split_batch_mask
+// CHECK-SAME: %[[BIAS:[^ ]*]]: tensor<1x2x4x4xf32>, %[[SHIFT:[^ ]*]]: tensor<1x3x1x4x4xf32>)
+// CHECK: %[[TILED:.*]] = llm.expand %[[SHIFT]] : (tensor<1x3x1x4x4xf32>) -> tensor<2x3x1x4x4xf32>
+// CHECK: %[[MERGED:.*]] = llm.reshape %[[TILED]] : (tensor<2x3x1x4x4xf32>) -> tensor<6x1x4x4xf32>
+// CHECK: %[[MASK:.*]] = llm.add %[[BIAS]], %[[MERGED]] : (tensor<1x2x4x4xf32>, tensor<6x1x4x4xf32>) -> tensor<6x2x4x4xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {scale = 1.000000e+00 : f32} : ({{.*}}, tensor<6x2x4x4xf32>) -> tensor<6x2x4x8xf32>
+// CHECK-NOT: llm.softmax
+func.func @split_batch_mask(%q: tensor<6x2x4x8xf32>, %k: tensor<6x2x4x8xf32>, %v: tensor<6x2x4x8xf32>, %bias: tensor<1x2x4x4xf32>, %shift: tensor<1x3x1x4x4xf32>) -> tensor<6x2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<6x2x4x8xf32>, tensor<6x2x4x8xf32>) -> tensor<6x2x4x4xf32>
+  %b = llm.add %s, %bias : (tensor<6x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<6x2x4x4xf32>
+  %split = llm.reshape %b : (tensor<6x2x4x4xf32>) -> tensor<2x3x2x4x4xf32>
+  %m = llm.add %split, %shift : (tensor<2x3x2x4x4xf32>, tensor<1x3x1x4x4xf32>) -> tensor<2x3x2x4x4xf32>
+  %merged = llm.reshape %m : (tensor<2x3x2x4x4xf32>) -> tensor<6x2x4x4xf32>
+  %p = llm.softmax %merged {axis = 3 : i64} : tensor<6x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<6x2x4x4xf32>, tensor<6x2x4x8xf32>) -> tensor<6x2x4x8xf32>
+  return %o : tensor<6x2x4x8xf32>
+}
+
+// A mask on the images' dim alone, mask first in the add: broadcast over the
+// windows too. A mask with neither dim (4-D here) merges to one as it is.
+// CHECK-LABEL: func @split_batch_mask_per_image
+// CHECK-SAME: %[[IMAGE:[^ ]*]]: tensor<2x1x1x1x4xf32>, %[[ROW:[^ ]*]]: tensor<2x4x4xf32>)
+// CHECK: %[[TILED:.*]] = llm.expand %[[IMAGE]] : (tensor<2x1x1x1x4xf32>) -> tensor<2x3x1x1x4xf32>
+// CHECK: llm.reshape %[[TILED]] : (tensor<2x3x1x1x4xf32>) -> tensor<6x1x1x4xf32>
+// CHECK: llm.reshape %[[ROW]] : (tensor<2x4x4xf32>) -> tensor<1x2x4x4xf32>
+// CHECK: llm.attention
+// CHECK-NOT: llm.softmax
+func.func @split_batch_mask_per_image(%q: tensor<6x2x4x8xf32>, %k: tensor<6x2x4x8xf32>, %v: tensor<6x2x4x8xf32>, %image: tensor<2x1x1x1x4xf32>, %row: tensor<2x4x4xf32>) -> tensor<6x2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<6x2x4x8xf32>, tensor<6x2x4x8xf32>) -> tensor<6x2x4x4xf32>
+  %split = llm.reshape %s : (tensor<6x2x4x4xf32>) -> tensor<2x3x2x4x4xf32>
+  %m = llm.add %image, %split : (tensor<2x1x1x1x4xf32>, tensor<2x3x2x4x4xf32>) -> tensor<2x3x2x4x4xf32>
+  %merged = llm.reshape %m : (tensor<2x3x2x4x4xf32>) -> tensor<6x2x4x4xf32>
+  %split2 = llm.reshape %merged : (tensor<6x2x4x4xf32>) -> tensor<2x3x2x4x4xf32>
+  %m2 = llm.add %split2, %row : (tensor<2x3x2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x3x2x4x4xf32>
+  %merged2 = llm.reshape %m2 : (tensor<2x3x2x4x4xf32>) -> tensor<6x2x4x4xf32>
+  %p = llm.softmax %merged2 {axis = 3 : i64} : tensor<6x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<6x2x4x4xf32>, tensor<6x2x4x8xf32>) -> tensor<6x2x4x8xf32>
+  return %o : tensor<6x2x4x8xf32>
+}
+
+// The view splits the heads, not the batch: left alone.
+// CHECK-LABEL: func @split_heads_mask
+// CHECK: llm.add %{{.*}}, %{{.*}} : (tensor<2x2x2x4x4xf32>, tensor<1x2x1x1x4xf32>)
+// CHECK: llm.softmax
+func.func @split_heads_mask(%q: tensor<2x4x4x8xf32>, %k: tensor<2x4x4x8xf32>, %v: tensor<2x4x4x8xf32>, %mask: tensor<1x2x1x1x4xf32>) -> tensor<2x4x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x4x4xf32>
+  %split = llm.reshape %s : (tensor<2x4x4x4xf32>) -> tensor<2x2x2x4x4xf32>
+  %m = llm.add %split, %mask : (tensor<2x2x2x4x4xf32>, tensor<1x2x1x1x4xf32>) -> tensor<2x2x2x4x4xf32>
+  %merged = llm.reshape %m : (tensor<2x2x2x4x4xf32>) -> tensor<2x4x4x4xf32>
+  %p = llm.softmax %merged {axis = 3 : i64} : tensor<2x4x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x4x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x4x8xf32>
+  return %o : tensor<2x4x4x8xf32>
+}
+
+// A split-batch add that reaches no softmax stays where it is.
+// CHECK-LABEL: func @split_batch_add_no_softmax
+// CHECK: llm.add %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<1x3x4xf32>)
+func.func @split_batch_add_no_softmax(%x: tensor<6x4xf32>, %y: tensor<1x3x4xf32>) -> tensor<6x4xf32> {
+  %split = llm.reshape %x : (tensor<6x4xf32>) -> tensor<2x3x4xf32>
+  %m = llm.add %split, %y : (tensor<2x3x4xf32>, tensor<1x3x4xf32>) -> tensor<2x3x4xf32>
+  %merged = llm.reshape %m : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+  return %merged : tensor<6x4xf32>
+}
+
+// -----
+
+// Swin V2's cosine attention scales the scores per head, exp(logit_scale)
+// [H, 1, 1], computed after the product: the factor moves onto q.
+// CHECK-LABEL: func @scale_per_head
+// CHECK-SAME: (%[[Q:[^ ]*]]: tensor<2x4x8x8xf32>, %[[K:[^ ]*]]: tensor<2x4x8x8xf32>, %[[V:[^ ]*]]: tensor<2x4x8x8xf32>, %[[LOGIT:[^ ]*]]: tensor<4x1x1xf32>)
+// CHECK: %[[FACTOR:.*]] = llm.exp %[[LOGIT]]
+// CHECK: %[[SCALED:.*]] = llm.mul %[[Q]], %[[FACTOR]] : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+// CHECK: llm.attention %[[SCALED]], %[[K]], %[[V]] {scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.softmax
+func.func @scale_per_head(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v: tensor<2x4x8x8xf32>, %logit: tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %c = llm.exp %logit : tensor<4x1x1xf32>
+  %m = llm.mul %c, %s : (tensor<4x1x1xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %o : tensor<2x4x8x8xf32>
+}
+
+// A quotient per batch and head, under a bias: q is divided.
+// CHECK-LABEL: func @divide_per_head
+// CHECK-SAME: (%[[Q:[^ ]*]]: tensor<2x4x8x8xf32>, %{{[^ ]*}}: tensor<2x4x8x8xf32>, %{{[^ ]*}}: tensor<2x4x8x8xf32>, %[[D:[^ ]*]]: tensor<2x4x1x1xf32>, %[[BIAS:[^ ]*]]: tensor<1x4x8x8xf32>)
+// CHECK: %[[SCALED:.*]] = llm.div %[[Q]], %[[D]] : (tensor<2x4x8x8xf32>, tensor<2x4x1x1xf32>) -> tensor<2x4x8x8xf32>
+// CHECK: llm.attention %[[SCALED]], %{{.*}}, %{{.*}}, %[[BIAS]] {scale = 1.000000e+00 : f32}
+func.func @divide_per_head(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v: tensor<2x4x8x8xf32>, %d: tensor<2x4x1x1xf32>, %bias: tensor<1x4x8x8xf32>) -> tensor<2x4x8x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %m = llm.div %s, %d : (tensor<2x4x8x8xf32>, tensor<2x4x1x1xf32>) -> tensor<2x4x8x8xf32>
+  %b = llm.add %m, %bias : (tensor<2x4x8x8xf32>, tensor<1x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %p = llm.softmax %b {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %o : tensor<2x4x8x8xf32>
+}
+
+// A factor per key does not move onto q; neither does a divisor that the
+// scores divide (c / s), nor a product that feeds no softmax.
+// CHECK-LABEL: func @scale_per_key
+// CHECK: llm.mul %{{.*}}, %{{.*}} : (tensor<2x4x8x8xf32>, tensor<1x1x1x8xf32>)
+// CHECK: llm.softmax
+func.func @scale_per_key(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v: tensor<2x4x8x8xf32>, %c: tensor<1x1x1x8xf32>) -> tensor<2x4x8x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %m = llm.mul %s, %c : (tensor<2x4x8x8xf32>, tensor<1x1x1x8xf32>) -> tensor<2x4x8x8xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %o : tensor<2x4x8x8xf32>
+}
+
+// CHECK-LABEL: func @divisor_of_scores
+// CHECK: llm.div %{{.*}}, %{{.*}} : (tensor<4x1x1xf32>, tensor<2x4x8x8xf32>)
+// CHECK: llm.softmax
+func.func @divisor_of_scores(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v: tensor<2x4x8x8xf32>, %c: tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %m = llm.div %c, %s : (tensor<4x1x1xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %o : tensor<2x4x8x8xf32>
+}
+
+// CHECK-LABEL: func @scaled_product_no_softmax
+// CHECK: %[[S:.*]] = llm.matmul
+// CHECK: llm.mul %[[S]], %{{.*}} : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>)
+func.func @scaled_product_no_softmax(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %c: tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %m = llm.mul %s, %c : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+  return %m : tensor<2x4x8x8xf32>
+}
+
+// -----
+
+// Three masks one after the other: a relative bias, the causal rule filled
+// at -inf and the padding added. They join into one sum, whose causal part
+// splits off as the flag; the rest (bias + padding) is the mask.
+// CHECK-LABEL: func @three_masks
+// CHECK-SAME: %[[BIAS:[^ ]*]]: tensor<1x2x4x4xf32>, %[[PAD:[^ ]*]]: tensor<2x1x1x4xf32>)
+// CHECK: %[[MASK:.*]] = llm.add %[[BIAS]], %[[PAD]] : (tensor<1x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {causal = true, scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.softmax
+func.func @three_masks(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %bias: tensor<1x2x4x4xf32>, %pad: tensor<2x1x1x4xf32>) -> tensor<2x2x4x8xf32> {
+  %ninf = llm.constant dense<0xFF800000> : tensor<f32>
+  %future = llm.constant dense<[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]> : tensor<4x4xi1>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.add %s, %bias : (tensor<2x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %c = llm.where %future, %ninf, %b : (tensor<4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %m = llm.add %pad, %c : (tensor<2x1x1x4xf32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// Three run-time where-masks, kept where true, hidden where true, and under
+// a clamp: each becomes its part (where(c, 0, fill), where(c, fill, 0)).
+// CHECK-LABEL: func @three_where_masks
+// CHECK-SAME: %[[KEEP:[^ ]*]]: tensor<2x1x1x4xi1>, %[[HIDE:[^ ]*]]: tensor<1x1x4x4xi1>, %[[HIDE2:[^ ]*]]: tensor<2x1x4x4xi1>)
+// CHECK-DAG: %[[BIG:.*]] = llm.constant dense<-1.000000e+09>
+// CHECK-DAG: %[[ZERO:.*]] = llm.constant dense<0.000000e+00>
+// CHECK-DAG: %[[MIN:.*]] = llm.constant dense<-3.40282347E+38>
+// CHECK: %[[P1:.*]] = llm.where %[[KEEP]], %[[ZERO]], %[[MIN]] : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK: %[[P2:.*]] = llm.where %[[HIDE]], %[[BIG]], %[[ZERO]] : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x4x4xf32>
+// CHECK: %[[J:.*]] = llm.add %[[P1]], %[[P2]] : (tensor<2x1x1x4xf32>, tensor<1x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+// CHECK: %[[P3:.*]] = llm.where %[[HIDE2]], %[[MIN]], %[[ZERO]] : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x4x4xf32>
+// CHECK: %[[MASK:.*]] = llm.add %[[J]], %[[P3]] : (tensor<2x1x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x1x4x4xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.softmax
+func.func @three_where_masks(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %keep: tensor<2x1x1x4xi1>, %hide: tensor<1x1x4x4xi1>, %hide2: tensor<2x1x4x4xi1>) -> tensor<2x2x4x8xf32> {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %big = llm.constant dense<-1.0E+9> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %a = llm.where %keep, %s, %min : (tensor<2x1x1x4xi1>, tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %b = llm.where %hide, %big, %a : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %c = llm.where %hide2, %min, %b : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %d = llm.max %c, %min : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %d {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// A where whose fill is no large negative is no mask: the chain holds two,
+// and stays unjoined (the where is not a mask FuseAttentionPattern takes).
+// CHECK-LABEL: func @where_small_fill
+// CHECK: llm.where %{{.*}}, %{{.*}}, %{{.*}} : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>)
+// CHECK: llm.softmax
+func.func @where_small_fill(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %bias: tensor<1x2x4x4xf32>, %pad: tensor<2x1x1x4xf32>, %c: tensor<1x1x4x4xi1>) -> tensor<2x2x4x8xf32> {
+  %small = llm.constant dense<-1.0E+2> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.add %s, %bias : (tensor<2x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %w = llm.where %c, %small, %b : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %m = llm.add %w, %pad : (tensor<2x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// A bias under the scale, then two masks: the bias joins scaled by it and
+// the scale stays on the scores.
+// CHECK-LABEL: func @masks_across_a_scale
+// CHECK-SAME: %[[BIAS:[^ ]*]]: tensor<1x2x4x4xf32>, %[[PAD:[^ ]*]]: tensor<2x1x1x4xf32>, %[[HIDE:[^ ]*]]: tensor<2x1x1x4xi1>)
+// CHECK-DAG: %[[HALF:.*]] = llm.constant dense<5.000000e-01> : tensor<f32>
+// CHECK-DAG: %[[FILL:.*]] = llm.constant dense<-1.000000e+09> : tensor<f32>
+// CHECK-DAG: %[[ZERO:.*]] = llm.constant dense<0.000000e+00> : tensor<f32>
+// CHECK: %[[SCALED:.*]] = llm.mul %[[BIAS]], %[[HALF]] : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+// CHECK: %[[J:.*]] = llm.add %[[SCALED]], %[[PAD]] : (tensor<1x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+// CHECK: %[[PART:.*]] = llm.where %[[HIDE]], %[[FILL]], %[[ZERO]]
+// CHECK: %[[MASK:.*]] = llm.add %[[J]], %[[PART]] : (tensor<2x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]] {scale = 5.000000e-01 : f32}
+// CHECK-NOT: llm.softmax
+func.func @masks_across_a_scale(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %bias: tensor<1x2x4x4xf32>, %pad: tensor<2x1x1x4xf32>, %hide: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %two = llm.constant dense<2.0> : tensor<f32>
+  %fill = llm.constant dense<-1.0E+9> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.add %s, %bias : (tensor<2x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %d = llm.div %b, %two : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %m = llm.add %d, %pad : (tensor<2x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %w = llm.where %hide, %fill, %m : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %w {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// A where-mask whose fill the scale above it makes small is no mask there:
+// the chain below it holds two, and nothing joins.
+// CHECK-LABEL: func @fill_scaled_small
+// CHECK: llm.softmax
+func.func @fill_scaled_small(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %bias: tensor<1x2x4x4xf32>, %pad: tensor<2x1x1x4xf32>, %hide: tensor<2x1x1x4xi1>) -> tensor<2x2x4x8xf32> {
+  %tiny = llm.constant dense<1.0E-3> : tensor<f32>
+  %fill = llm.constant dense<-1.0E+4> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %b = llm.add %s, %bias : (tensor<2x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %w = llm.where %hide, %fill, %b : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %d = llm.mul %w, %tiny : (tensor<2x2x4x4xf32>, tensor<f32>) -> tensor<2x2x4x4xf32>
+  %m = llm.add %d, %pad : (tensor<2x2x4x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %o = llm.matmul %p, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// XSoftmax's zeroing over three additive terms (two relative-position terms
+// and a window mask) under its where-mask: the where stays, the terms join.
+// CHECK-LABEL: func @zeroed_softmax_three_terms
+// CHECK-SAME: %[[A:[^ ]*]]: tensor<1x2x4x4xf32>, %[[B:[^ ]*]]: tensor<1x2x4x4xf32>, %[[W:[^ ]*]]: tensor<2x1x4x4xf32>, %[[HIDE:[^ ]*]]: tensor<2x1x4x4xi1>)
+// CHECK: %[[AB:.*]] = llm.add %[[A]], %[[B]]
+// CHECK: %[[SUM:.*]] = llm.add %[[AB]], %[[W]]
+// CHECK: %[[MASK:.*]] = llm.where %[[HIDE]], %{{.*}}, %[[SUM]]
+// CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[MASK]]
+// CHECK-NOT: llm.softmax
+func.func @zeroed_softmax_three_terms(%q: tensor<2x2x4x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %a: tensor<1x2x4x4xf32>, %b: tensor<1x2x4x4xf32>, %w: tensor<2x1x4x4xf32>, %hide: tensor<2x1x4x4xi1>) -> tensor<2x2x4x8xf32> {
+  %min = llm.constant dense<-3.40282347E+38> : tensor<f32>
+  %zero = llm.constant dense<0.0> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x4xf32>
+  %s1 = llm.add %s, %a : (tensor<2x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %s2 = llm.add %s1, %b : (tensor<2x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %s3 = llm.add %s2, %w : (tensor<2x2x4x4xf32>, tensor<2x1x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %x = llm.where %hide, %min, %s3 : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %p = llm.softmax %x {axis = 3 : i64} : tensor<2x2x4x4xf32>
+  %z = llm.where %hide, %zero, %p : (tensor<2x1x4x4xi1>, tensor<f32>, tensor<2x2x4x4xf32>) -> tensor<2x2x4x4xf32>
+  %o = llm.matmul %z, %v : (tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// Heads merged into the batch, soft-capped after the split: the lift steps
+// over the tanh.
+// CHECK-LABEL: func @softcap_merged_heads
+// CHECK: llm.attention {{.*}} {scale = 1.000000e+00 : f32, softcap = 5.000000e+00 : f32} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NOT: llm.softmax
+func.func @softcap_merged_heads(%q: tensor<6x4x8xf32>, %k: tensor<6x5x8xf32>, %v: tensor<6x5x8xf32>, %m: tensor<2x1x4x5xf32>) -> tensor<6x4x8xf32> {
+  %cap = llm.constant dense<5.0> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<6x4x8xf32>, tensor<6x5x8xf32>) -> tensor<6x4x5xf32>
+  %s4 = llm.reshape %s : (tensor<6x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %d = llm.div %s4, %cap : (tensor<2x3x4x5xf32>, tensor<f32>) -> tensor<2x3x4x5xf32>
+  %t = llm.tanh %d : tensor<2x3x4x5xf32>
+  %c = llm.mul %t, %cap : (tensor<2x3x4x5xf32>, tensor<f32>) -> tensor<2x3x4x5xf32>
+  %x = llm.add %c, %m : (tensor<2x3x4x5xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x5xf32>
+  %p = llm.softmax %x {axis = 3 : i64} : tensor<2x3x4x5xf32>
+  %p3 = llm.reshape %p : (tensor<2x3x4x5xf32>) -> tensor<6x4x5xf32>
+  %o = llm.matmul %p3, %v : (tensor<6x4x5xf32>, tensor<6x5x8xf32>) -> tensor<6x4x8xf32>
+  return %o : tensor<6x4x8xf32>
+}
+
+// One head merged into the batch ([B*1, T, S]), a bias added before the
+// split: read as one head (GPT-BigCode's decode step has the same shapes,
+// and either reading is exact).
+// CHECK-LABEL: func @one_merged_head
+// CHECK: llm.attention {{.*}} : (tensor<2x1x4x8xf32>, tensor<2x1x5x8xf32>, tensor<2x1x5x8xf32>, {{.*}}) -> tensor<2x1x4x8xf32>
+// CHECK-NOT: llm.softmax
+func.func @one_merged_head(%q: tensor<2x4x8xf32>, %k: tensor<2x5x8xf32>, %v: tensor<2x5x8xf32>, %bias: tensor<2x4x5xf32>, %m: tensor<2x1x1x5xf32>) -> tensor<2x4x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xf32>, tensor<2x5x8xf32>) -> tensor<2x4x5xf32>
+  %b = llm.add %s, %bias : (tensor<2x4x5xf32>, tensor<2x4x5xf32>) -> tensor<2x4x5xf32>
+  %s4 = llm.reshape %b : (tensor<2x4x5xf32>) -> tensor<2x1x4x5xf32>
+  %x = llm.add %s4, %m : (tensor<2x1x4x5xf32>, tensor<2x1x1x5xf32>) -> tensor<2x1x4x5xf32>
+  %p = llm.softmax %x {axis = 3 : i64} : tensor<2x1x4x5xf32>
+  %p3 = llm.reshape %p : (tensor<2x1x4x5xf32>) -> tensor<2x4x5xf32>
+  %o = llm.matmul %p3, %v : (tensor<2x4x5xf32>, tensor<2x5x8xf32>) -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
