@@ -2584,6 +2584,25 @@ struct NarrowMaskRowsPattern : CountingPattern<AttentionOp> {
   }
 };
 
+/// Whether `softmax` weighs values: its result reaches the left operand of
+/// a product through views, selections and casts (an attention's softmax,
+/// not a router's).
+bool weighsValues(SoftmaxOp softmax) {
+  SmallVector<std::pair<Value, int>> worklist{{softmax.getResult(), 0}};
+  while (!worklist.empty()) {
+    auto [value, depth] = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<MatMulOp>(user) && use.getOperandNumber() == 0)
+        return true;
+      if (depth < 6 &&
+          isa<ReshapeOp, TransposeOp, WhereOp, SliceOp, CastOp>(user))
+        worklist.push_back({user->getResult(0), depth + 1});
+    }
+  }
+  return false;
+}
+
 struct FuseAttentionPass
     : mlir::llm::impl::LLMFuseAttentionBase<FuseAttentionPass> {
   using Base::Base;
@@ -2603,6 +2622,19 @@ struct FuseAttentionPass
                        {{"fused-attentions", &numFused, &fused},
                         {"causal-masks", &numCausalMasks, &causalMasks},
                         {"row-masks", &numRowMasks, &rowMasks}});
+    // Where the pass gave up, for whoever asks why a model runs slowly:
+    // the ONNX node's name where the importer gave one.
+    if (remarks)
+      getOperation()->walk([&](SoftmaxOp softmax) {
+        if (!weighsValues(softmax))
+          return;
+        std::string node;
+        if (auto name = dyn_cast<NameLoc>(softmax.getLoc()))
+          node = " (node '" + name.getName().str() + "')";
+        softmax.emitRemark(getArgument() +
+                           ": softmax of attention left unfused" + node +
+                           ": its scores chain is no form this pass knows");
+      });
   }
 };
 } // namespace

@@ -238,7 +238,21 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
       [B, T, H, S] for the mask and the softmax) is first rewritten with
       the heads first: q as [B, H, T, D], k and v as one head [B, 1, S, D],
       the mask and the other operands between the product and the softmax
-      transposed alike, the result transposed back.
+      transposed alike, the result transposed back;
+    - a mask added on a view that splits the scores' batch, as Swin adds
+      its shifted-window mask on [N, W, H, T, S] ([N*W, H, T, S] scores),
+      moves onto the merged batch: the mask is broadcast over the dims it
+      lacks of the two and merged like the scores;
+    - a factor on the scores that is one per row of q (Swin V2's per-head
+      exp(logit_scale) [H, 1, 1], or a scalar known only at run time)
+      moves onto q: `matmul(q * c, k^T)`;
+    - three or more masks one after the other (adds, and wheres with a
+      large negative fill, perhaps with positive constant scales between
+      them) join into one additive mask, the sum of each mask's part
+      scaled by the scales above it, a where's part `where(c, fill, 0)` or
+      `where(c, 0, fill)`; the causal part of the sum still splits off.
+      Under weights zeroed after the softmax, the top where stays and two
+      or more masks below it join.
 
     The chain is left alone unless every intermediate (the scores, the
     scaled and masked scores, the softmax) has no other user, the softmax
@@ -253,7 +267,8 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
-           "emit one remark per run with the number of each kind of rewrite">,
+           "emit one remark per run with the number of each kind of "
+           "rewrite, and one at each softmax of attention left unfused">,
   ];
   let statistics = [
     Statistic<"numFused", "fused-attentions",
