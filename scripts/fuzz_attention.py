@@ -11,7 +11,8 @@ A form draws from what Hugging Face's architectures write:
             the step only, or after a cache of past ones (a decoding step:
             the causal rule aligned to the last key)
   scale     on the scores (a product or a quotient), on q, on k, or split
-            as d^-0.25 on both; a constant or computed from the shape
+            as d^-0.25 on both; a constant or computed from the shape;
+            then perhaps a factor per head (Swin V2's exp(logit_scale))
   masks     a causal mask (masked_fill at -inf, finfo.min, -1e9 or -1e4,
             or an added triu of finfo.min), the padding of attention_mask
             (added as (1 - m) * finfo.min, or masked_fill), in either
@@ -93,6 +94,7 @@ def draw_form(rnd):
         "softcap": rnd.random() < 0.1,
         "zeroed": rnd.random() < 0.2,
         "windows": rnd.random() < 0.2,
+        "head_scale": rnd.random() < 0.15,
     }
     if form["windows"]:
         form["batch"] = 4  # two images of two windows
@@ -121,6 +123,8 @@ def build(form):
             # Swin's shifted-window mask: one per window, shared by the
             # images (0 or -100 per query and key).
             self.register_buffer("window_mask", -100.0 * torch.randint(0, 2, (2, t, n)))
+            # Swin V2's per-head exp(logit_scale), [H, 1, 1].
+            self.logit_scale = nn.Parameter(torch.rand(h, 1, 1) + 0.5)
             self.register_buffer("slopes", torch.tensor(
                 [2.0 ** (-8.0 * (i + 1) / h) for i in range(h)]).view(1, h, 1, 1))
 
@@ -168,6 +172,8 @@ def build(form):
                 s = s / root
             elif scale == "mul":
                 s = s * (1.0 / root)
+            if form["head_scale"]:
+                s = s * self.logit_scale.exp()
             if form["softcap"]:
                 s = 5.0 * torch.tanh(s / 5.0)
             if form["bias"] == "relative":

@@ -214,9 +214,11 @@ static llvm::Expected<TensorSpec> specOf(StringRef name, mlir::Type type) {
   auto dtype = dtypeFromMLIR(tensor.getElementType());
   if (!dtype)
     return makeError("tensor '" + name + "' has an unsupported element type");
-  return TensorSpec{name.str(), *dtype,
-                    std::vector<int64_t>(tensor.getShape().begin(),
-                                         tensor.getShape().end())};
+  TensorSpec spec;
+  spec.name = name.str();
+  spec.dtype = *dtype;
+  spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  return spec;
 }
 
 llvm::Expected<Signature> llmc::extractSignature(mlir::ModuleOp module,

@@ -2231,7 +2231,8 @@ struct JoinMasksPattern : OpRewritePattern<SoftmaxOp> {
 /// The factor moves onto the queries, matmul(q * c, k^T), exactly: each
 /// row of q meets one factor. FuseAttentionPattern takes a constant scalar
 /// scale only; this leaves it the plain product. So does a scalar known
-/// only at run time. A quotient s / c becomes (q / c) x k^T.
+/// only at run time. A quotient s / c becomes (q / c) x k^T. Under a
+/// constant scalar scale, (s * k) * c becomes (s * c) * k first.
 template <typename OpTy> struct ScaleQueriesPattern : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
 
@@ -2243,12 +2244,10 @@ template <typename OpTy> struct ScaleQueriesPattern : OpRewritePattern<OpTy> {
     for (unsigned index : {0u, 1u}) {
       if (isa<DivOp>(op) && index == 1)
         break;
-      auto product = op->getOperand(index).template getDefiningOp<MatMulOp>();
+      Value scores = op->getOperand(index);
       Value factor = op->getOperand(1 - index);
       RankedTensorType factorType = rankedOf(factor);
-      if (!product || !product.getResult().hasOneUse() ||
-          product.getType() != type || product.getTransposeLhs() ||
-          product.hasEpilogue() || !factorType.hasStaticShape() ||
+      if (scores.getType() != type || !factorType.hasStaticShape() ||
           factorType.getRank() > type.getRank())
         continue;
       // One factor per row of q; a constant scalar is the attention's
@@ -2257,6 +2256,29 @@ template <typename OpTy> struct ScaleQueriesPattern : OpRewritePattern<OpTy> {
       if (llvm::any_of(shape.take_back(2), [](int64_t d) { return d != 1; }) ||
           (factorType.getNumElements() == 1 &&
            succeeded(MaskEvaluator().evaluate(factor))))
+        continue;
+      // Under a constant scalar scale, (s * k) * c: the factor goes first,
+      // (s * c) * k, and moves on from there.
+      Operation *scale = scores.getDefiningOp();
+      if (isa_and_present<MulOp, DivOp>(scale) && scores.hasOneUse()) {
+        for (unsigned inner : {0u, 1u}) {
+          if (isa<DivOp>(scale) && inner == 1)
+            break;
+          Value below = scale->getOperand(inner);
+          if (below.getType() != type ||
+              !splatFloat(scale->getOperand(1 - inner)))
+            continue;
+          rewriter.setInsertionPoint(op);
+          Value first = cloneWith(rewriter, op, {below, factor}, type);
+          SmallVector<Value> operands(scale->getOperands());
+          operands[inner] = first;
+          rewriter.replaceOp(op, cloneWith(rewriter, scale, operands, type));
+          return success();
+        }
+      }
+      auto product = scores.getDefiningOp<MatMulOp>();
+      if (!product || !product.getResult().hasOneUse() ||
+          product.getTransposeLhs() || product.hasEpilogue())
         continue;
       Value query = product.getLhs();
       RankedTensorType queryType = rankedOf(query);

@@ -1640,6 +1640,23 @@ func.func @divide_per_head(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v:
   return %o : tensor<2x4x8x8xf32>
 }
 
+// Under a constant scalar scale, the factor per head moves below it first,
+// then onto q; the scalar becomes the attention's scale.
+// CHECK-LABEL: func @scale_per_head_under_scalar
+// CHECK-SAME: (%[[Q:[^ ]*]]: tensor<2x4x8x8xf32>, %{{[^ ]*}}: tensor<2x4x8x8xf32>, %{{[^ ]*}}: tensor<2x4x8x8xf32>, %[[C:[^ ]*]]: tensor<4x1x1xf32>)
+// CHECK: %[[SCALED:.*]] = llm.mul %[[Q]], %[[C]] : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+// CHECK: llm.attention %[[SCALED]], %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32}
+// CHECK-NOT: llm.softmax
+func.func @scale_per_head_under_scalar(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v: tensor<2x4x8x8xf32>, %c: tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32> {
+  %four = llm.constant dense<4.0> : tensor<f32>
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %d = llm.div %s, %four : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xf32>
+  %m = llm.mul %d, %c : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %o : tensor<2x4x8x8xf32>
+}
+
 // A factor per key does not move onto q; neither does a divisor that the
 // scores divide (c / s), nor a product that feeds no softmax.
 // CHECK-LABEL: func @scale_per_key
