@@ -2176,6 +2176,18 @@ struct JoinMasksPattern : OpRewritePattern<SoftmaxOp> {
       steps.pop_back(); // Scales below every mask stay on the scores.
     if (masks < needed)
       return failure();
+    // The parts must broadcast together (they do when each broadcasts to
+    // the scores' static shape).
+    SmallVector<int64_t> joinedShape;
+    for (auto &[step, above] : steps) {
+      if (step.scale)
+        continue;
+      Value part = step.condition ? step.condition : step.added;
+      auto shape = broadcastShapes(joinedShape, rankedOf(part).getShape());
+      if (failed(shape))
+        return rewriter.notifyMatchFailure(softmax, "masks do not broadcast");
+      joinedShape = *shape;
+    }
 
     Operation *topOp = top.getDefiningOp();
     Location loc = topOp->getLoc();
