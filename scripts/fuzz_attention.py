@@ -65,8 +65,8 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fuzz_numerics import (close_in_16_bits, last_line, parse_seeds,  # noqa: E402
-                           report_failures, run, to_float16)
+from fuzz_numerics import (close_in_16_bits, last_line,  # noqa: E402
+                           report_failures, run, targets_and_seeds, to_float16)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -372,13 +372,7 @@ def main():
                         help="convert each model to float16 (fp16 input and output)")
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
     args = parser.parse_args()
-    targets = args.targets.split(",")
-    if not set(targets) <= {"host", "hls", "ptx"}:
-        parser.error("--targets takes host, hls and ptx")
-    try:
-        seeds = parse_seeds(args.seeds)
-    except ValueError:
-        parser.error("--seeds takes A-B, one seed, or a comma-separated list of both")
+    targets, seeds = targets_and_seeds(parser, args, ["host", "hls", "ptx"])
     os.environ.setdefault("LLMC_CPU_OPT_LEVEL", "0")
     failed = skipped = fusions = 0
     work = tempfile.mkdtemp(prefix="fuzz-attention-")

@@ -695,6 +695,18 @@ def parse_seeds(text):
     return seeds
 
 
+def targets_and_seeds(parser, args, allowed):
+    """A fuzzer's --targets (each one of `allowed`) and --seeds, or a usage
+    error (exit 2)."""
+    targets = args.targets.split(",")
+    if not set(targets) <= set(allowed):
+        parser.error(f"--targets takes {', '.join(allowed[:-1])} and {allowed[-1]}")
+    try:
+        return targets, parse_seeds(args.seeds)
+    except ValueError:
+        parser.error("--seeds takes A-B, one seed, or a comma-separated list of both")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="1-50",
@@ -708,13 +720,7 @@ def main():
     parser.add_argument("--float16", action="store_true",
                         help="convert each model to float16 (fp16 input and output)")
     args = parser.parse_args()
-    targets = args.targets.split(",")
-    if not set(targets) <= {"host", "hls", "ptx", "npu"}:
-        parser.error("--targets takes host, hls, ptx and npu")
-    try:
-        seeds = parse_seeds(args.seeds)
-    except ValueError:
-        parser.error("--seeds takes A-B, one seed, or a comma-separated list of both")
+    targets, seeds = targets_and_seeds(parser, args, ["host", "hls", "ptx", "npu"])
     # Each case runs llm-run, itself threaded: one worker per job.
     os.environ.setdefault("LLMC_CPU_OPT_LEVEL", "0")
     failed = skipped = unstable = 0

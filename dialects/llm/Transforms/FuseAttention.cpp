@@ -188,6 +188,13 @@ Value clampedOperand(Operation *op) {
 
 bool isClamp(Operation *op) { return static_cast<bool>(clampedOperand(op)); }
 
+/// Whether `op` is an elementwise step of a scores chain between the
+/// product and the softmax: a scale, a mask, a soft-cap's tanh, a clamp.
+bool isScoresStep(Operation *op) {
+  return isa_and_present<AddOp, MulOp, DivOp, WhereOp, TanhOp>(op) ||
+         isClamp(op);
+}
+
 /// Whether `value` is attention scores: a product under the views, scales,
 /// masks and caps of a scores chain (elementwise ops over an operand of
 /// their own type).
@@ -199,7 +206,7 @@ bool leadsToProduct(Value value, int depth = 12) {
     return false;
   if (isa<ReshapeOp, TransposeOp, TanhOp>(op))
     return leadsToProduct(op->getOperand(0), depth - 1);
-  if (!isa<AddOp, MulOp, DivOp, WhereOp>(op) && !isClamp(op))
+  if (!isScoresStep(op))
     return false;
   auto type = value.getType();
   return llvm::any_of(op->getOperands(), [&](Value operand) {
@@ -1678,10 +1685,7 @@ MatMulOp scoresProduct(Value scores, RankedTensorType type) {
 
 FailureOr<ScoresChain> matchScoresChain(Value end) {
   auto type = dyn_cast<RankedTensorType>(end.getType());
-  auto stepsOver = [](Operation *op) {
-    return isa_and_present<AddOp, MulOp, DivOp, WhereOp, TanhOp>(op) ||
-           isClamp(op);
-  };
+  auto stepsOver = isScoresStep;
   // Whether `value` is a split of a product, or chain ops over one: tells
   // the scores from a mask of their type beside them (Swin's, merged by
   // MergeSplitBatchMaskPattern, is a reshape too).
@@ -2027,7 +2031,7 @@ bool feedsSoftmax(Value value) {
     Operation *user = *value.getUsers().begin();
     if (isa<SoftmaxOp>(user))
       return true;
-    if (!isa<AddOp, MulOp, DivOp, WhereOp, TanhOp>(user) && !isClamp(user))
+    if (!isScoresStep(user))
       return false;
     value = user->getResult(0);
   }
@@ -2083,54 +2087,36 @@ struct JoinMasksPattern : OpRewritePattern<SoftmaxOp> {
     auto isScores = [&](Value scores) {
       return scores.getType() == type && leadsToProduct(scores);
     };
-    if (isa<AddOp, MulOp>(op)) {
+    if (isa<AddOp>(op)) {
       std::optional<Step> match;
       for (unsigned index : {0u, 1u}) {
         Value scores = op->getOperand(index);
-        Value other = op->getOperand(1 - index);
         if (!isScores(scores))
           continue;
         if (match)
           return std::nullopt; // No telling the scores apart.
         match = Step::on(op, scores);
-        if (isa<AddOp>(op)) {
-          match->added = other;
-          continue;
-        }
-        std::optional<double> factor = splatFloat(other);
-        if (!factor || *factor <= 0.0)
-          return std::nullopt;
-        match->scale = true;
-        match->factor = *factor;
+        match->added = op->getOperand(1 - index);
       }
       return match;
     }
-    if (auto div = dyn_cast<DivOp>(op)) {
-      std::optional<double> divisor = splatFloat(div.getRhs());
-      if (!divisor || *divisor <= 0.0 || !isScores(div.getLhs()))
+    double factor = 1.0;
+    if (Value scores = peelScale(value, factor)) {
+      if (!(factor > 0.0) || !isScores(scores))
         return std::nullopt;
-      Step step = Step::on(op, div.getLhs());
+      Step step = Step::on(op, scores);
       step.scale = true;
-      step.factor = 1.0 / *divisor;
+      step.factor = factor;
       return step;
     }
-    auto where = dyn_cast<WhereOp>(op);
+    std::optional<MaskMatch> where = matchWhereMask(op, type, 1.0, isScores);
     if (!where)
       return std::nullopt;
-    for (bool scoresIfTrue : {true, false}) {
-      Value scores =
-          scoresIfTrue ? where.getTrueValue() : where.getFalseValue();
-      Value fill = scoresIfTrue ? where.getFalseValue() : where.getTrueValue();
-      std::optional<double> fillValue = splatFloat(fill);
-      if (!fillValue || *fillValue > kLargeNegative || !isScores(scores))
-        continue;
-      Step step = Step::on(op, scores);
-      step.condition = where.getCondition();
-      step.fill = *fillValue;
-      step.scoresIfTrue = scoresIfTrue;
-      return step;
-    }
-    return std::nullopt;
+    Step step = Step::on(op, where->scores);
+    step.condition = where->mask;
+    step.fill = where->fill;
+    step.scoresIfTrue = where->kind == MaskKind::Attend;
+    return step;
   }
 
   LogicalResult matchAndRewrite(SoftmaxOp softmax,
@@ -2179,7 +2165,7 @@ struct JoinMasksPattern : OpRewritePattern<SoftmaxOp> {
     // The parts must broadcast together (they do when each broadcasts to
     // the scores' static shape).
     SmallVector<int64_t> joinedShape;
-    for (auto &[step, above] : steps) {
+    for (auto &[step, above] : llvm::reverse(steps)) {
       if (step.scale)
         continue;
       Value part = step.condition ? step.condition : step.added;
@@ -2199,9 +2185,7 @@ struct JoinMasksPattern : OpRewritePattern<SoftmaxOp> {
     for (auto &[step, above] : llvm::reverse(steps))
       if (step.scale) {
         SmallVector<Value> operands(step.op->getOperands());
-        for (Value &operand : operands)
-          if (operand == step.scores)
-            operand = scores;
+        llvm::replace(operands, step.scores, scores);
         scores = cloneWith(rewriter, step.op, operands, type);
       }
     // The masks' parts, bottom up, summed.
@@ -2271,22 +2255,15 @@ template <typename OpTy> struct ScaleQueriesPattern : OpRewritePattern<OpTy> {
         continue;
       // Under a constant scalar scale, (s * k) * c: the factor goes first,
       // (s * c) * k, and moves on from there.
-      Operation *scale = scores.getDefiningOp();
-      if (isa_and_present<MulOp, DivOp>(scale) && scores.hasOneUse()) {
-        for (unsigned inner : {0u, 1u}) {
-          if (isa<DivOp>(scale) && inner == 1)
-            break;
-          Value below = scale->getOperand(inner);
-          if (below.getType() != type ||
-              !splatFloat(scale->getOperand(1 - inner)))
-            continue;
-          rewriter.setInsertionPoint(op);
-          Value first = cloneWith(rewriter, op, {below, factor}, type);
-          SmallVector<Value> operands(scale->getOperands());
-          operands[inner] = first;
-          rewriter.replaceOp(op, cloneWith(rewriter, scale, operands, type));
-          return success();
-        }
+      double unused = 1.0;
+      if (Value below = peelScale(scores, unused)) {
+        Operation *scale = scores.getDefiningOp();
+        rewriter.setInsertionPoint(op);
+        Value first = cloneWith(rewriter, op, {below, factor}, type);
+        SmallVector<Value> operands(scale->getOperands());
+        llvm::replace(operands, below, first);
+        rewriter.replaceOp(op, cloneWith(rewriter, scale, operands, type));
+        return success();
       }
       auto product = scores.getDefiningOp<MatMulOp>();
       if (!product || !product.getResult().hasOneUse() ||
