@@ -59,10 +59,13 @@ static llmc::CompileFlags flags;
 
 static constexpr StringRef kTool = "llm-run";
 
-/// Splits "NAME=FILE"; a plain FILE has no name.
+/// Splits "NAME=FILE"; a plain FILE has no name. Names may hold '/' (an
+/// exporter's "/layer/Add_output_0") and paths '=': the text is one FILE
+/// when it names an existing file and its part after the '=' does not.
 static std::pair<std::string, std::string> splitBinding(StringRef text) {
   auto [name, file] = text.split('=');
-  if (file.empty() || name.contains('/'))
+  if (file.empty() ||
+      (llvm::sys::fs::exists(text) && !llvm::sys::fs::exists(file)))
     return {"", text.str()};
   return {name.str(), file.str()};
 }
