@@ -31,6 +31,10 @@ static cl::opt<std::string> outputDir(cl::cat(llmc::toolCategory()), "output-dir
                                       cl::desc("write outputs as NAME.npy"));
 static cl::opt<bool> noFusion(cl::cat(llmc::toolCategory()), 
     "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
+static cl::opt<bool> noConstEval(
+    cl::cat(llmc::toolCategory()), "no-const-eval",
+    cl::desc("compute the subgraphs of weights alone at run time, not once "
+             "at compile time"));
 static cl::opt<double> relativeTolerance(cl::cat(llmc::toolCategory()), "rtol", cl::desc("relative tolerance"),
                             cl::init(1e-4));
 static cl::opt<double> absoluteTolerance(cl::cat(llmc::toolCategory()), "atol", cl::desc("absolute tolerance"),
@@ -262,6 +266,7 @@ int main(int argc, char **argv) {
   } else {
     options.target = target;
     options.fuse = !noFusion;
+    options.evaluateConstants = !noConstEval;
     for (const std::string &spec : shapes)
       if (Error error = llmc::parseShapeOption(spec, options.import))
         return llmc::reportToolError(kTool, std::move(error));

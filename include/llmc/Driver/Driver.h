@@ -77,6 +77,9 @@ struct CompileOptions {
   QuantizationOptions quantization;
   /// Run the fusion passes (off only to compare with the unfused graph).
   bool fuse = true;
+  /// Evaluate the subgraphs that read only weights and constants once, at
+  /// compile time (evaluateConstantSubgraphs).
+  bool evaluateConstants = true;
   /// Target descriptions (bundled names or JSON paths) that replace the
   /// default one of their kind's backend in the report's estimates.
   std::vector<std::string> targetDescs;
@@ -106,6 +109,17 @@ struct InputError : llvm::ErrorInfo<InputError> {
 llvm::Error captureDiagnostics(mlir::MLIRContext &context,
                                llvm::function_ref<mlir::LogicalResult()> fn,
                                llvm::StringRef fallback);
+
+/// Replaces the values of `entry` that are computed from weights and
+/// constants alone (rotary tables, relative-position buckets and biases, a
+/// position-bias MLP) by constants: the subgraphs are lowered by the host
+/// pipeline and run once by its JIT, and their results are outlined as
+/// weights (k-major where `kMajorWeights`). Quantization ops, and subgraphs
+/// that only move data, stay. Returns how many values became constants.
+/// An error before the rewrite (the JIT failed) leaves `module` unchanged.
+llvm::Expected<unsigned> evaluateConstantSubgraphs(mlir::ModuleOp module,
+                                                   llvm::StringRef entry,
+                                                   bool kMajorWeights);
 
 /// The value of a weight constant as a tensor: a view of a resource blob's
 /// bytes, or a copy of dense elements (i1 ones unpacked to a byte each).
