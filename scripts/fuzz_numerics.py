@@ -9,7 +9,9 @@ tril/triu, boolean logic, assignment through a boolean mask), scatters
 (index assignment, scatter_add), casts to integers, and the data movement
 exporters write: transpose, reshape, strided slices, select, concat, stack,
 gather (at constant and at argmax positions), pad, flip, roll, repeat,
-split, rotate_half, a rank-0 value broadcast;
+split, rotate_half, a rank-0 value broadcast; and last, in a quarter of
+the programs, a table of a parameter alone (cos or damped sin of positions
+times the parameter, as rotary tables are) that scales the result;
 exported to ONNX at opset 17 and run through `llm-run` on each target:
 
   host  against torch (rtol 1e-3, atol 1e-4)
@@ -305,6 +307,14 @@ def generate(seed):
         if step:
             steps.append(step)
             shapes.append(out)
+    # A table of the parameters alone, as rotary and relative-position
+    # tables are, which llmc computes at compile time. Drawn last, so that
+    # the steps above stay those that earlier versions drew.
+    if rnd.random() < 0.25 and len(shapes[-1]) >= 2:
+        sh = shapes[-1]
+        steps.append(("param_table", len(shapes) - 1, param(sh[-1]),
+                      rnd.choice(["cos", "sin_exp"])))
+        shapes.append(sh)
     return shape, steps, params
 
 
@@ -349,6 +359,13 @@ def build_module(steps, param_shapes, seed):
                     y = a @ p[step[2]] + p[step[3]]
                 elif kind == "unary":
                     y = unary[step[2]](a)
+                elif kind == "param_table":
+                    # Positions 0..n-1 of the second-to-last dim times a
+                    # parameter: cos, or sin damped by exp(-|p|).
+                    angle = torch.arange(a.shape[-2], dtype=a.dtype)[:, None] * p[step[2]]
+                    table = (torch.cos(angle) if step[3] == "cos" else
+                             torch.sin(angle) * torch.exp(-p[step[2]].abs()))
+                    y = a * table
                 elif kind == "binary":
                     b = p[step[3]]
                     y = {"add": lambda: a + b, "mul": lambda: a * b, "sub": lambda: a - b,
