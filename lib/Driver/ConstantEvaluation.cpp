@@ -29,6 +29,7 @@
 #include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace llmc;
 using llvm::StringRef;
@@ -98,7 +99,8 @@ void eraseUnused(mlir::Block &block) {
 
 llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
                                                          StringRef entry,
-                                                         bool kMajorWeights) {
+                                                         bool kMajorWeights,
+                                                         bool outlineWeights) {
   auto func = module.lookupSymbol<mlir::func::FuncOp>(entry);
   if (!func || func.isExternal())
     return 0;
@@ -193,7 +195,16 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
     copy.setAllResultAttrs(resultAttrs);
   }
 
-  // Compile it for the host and run it once.
+  // Compile it for the host and run it once; its large constants are
+  // weights, as the host pipeline takes them.
+  {
+    mlir::PassManager outline(&context);
+    outline.addPass(mlir::llm::createLLMOutlineWeights());
+    if (auto error = captureDiagnostics(
+            context, [&] { return outline.run(*evaluation); },
+            "constant evaluation: outlining the weights failed"))
+      return std::move(error);
+  }
   auto signature = extractSignature(*evaluation, entry);
   if (!signature)
     return signature.takeError();
@@ -272,6 +283,8 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
     module->setAttr(mlir::llm::kWeightsAttrName,
                     mlir::DictionaryAttr::get(&context, kept));
   }
+  if (!outlineWeights)
+    return static_cast<unsigned>(roots.size());
   // The new constants are stored as the graph pipeline stores weights.
   mlir::PassManager outline(&context);
   if (kMajorWeights)
@@ -282,4 +295,15 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
           "constant evaluation: outlining the folded constants failed"))
     return std::move(error);
   return static_cast<unsigned>(roots.size());
+}
+
+void llmc::evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module,
+                                           StringRef entry, bool kMajorWeights,
+                                           bool outlineWeights) {
+  auto folded =
+      evaluateConstantSubgraphs(module, entry, kMajorWeights, outlineWeights);
+  if (!folded)
+    llvm::errs() << "warning: constant evaluation skipped ("
+                 << llvm::toString(folded.takeError())
+                 << "); the subgraphs of weights run at run time\n";
 }

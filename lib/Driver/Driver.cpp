@@ -466,16 +466,9 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     } else if (auto error = model->quantize(*module, options)) {
       return std::move(error);
     }
-    if (options.evaluateConstants) {
-      auto folded = evaluateConstantSubgraphs(*module, options.import.entryName,
-                                              kMajorWeights);
-      // A failure before the rewrite leaves the module as it was: the
-      // subgraphs then run at run time, as with --no-const-eval.
-      if (!folded)
-        llvm::errs() << "warning: constant evaluation skipped ("
-                     << llvm::toString(folded.takeError())
-                     << "); the subgraphs of weights run at run time\n";
-    }
+    if (options.evaluateConstants)
+      evaluateConstantSubgraphsOrWarn(*module, options.import.entryName,
+                                      kMajorWeights);
     shared.graphs[kMajorWeights] = module->clone();
     shared.calibration = model->calibration;
   }

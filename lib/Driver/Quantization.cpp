@@ -537,6 +537,12 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
           context, [&] { return graph.run(module); },
           "the graph pipeline failed"))
     return error;
+  // Products of weights alone (DeBERTa's relative-position projections)
+  // become constants before they are taken for layers to quantize.
+  if (options.evaluateConstants)
+    evaluateConstantSubgraphsOrWarn(module, options.import.entryName,
+                                    /*kMajorWeights=*/false,
+                                    /*outlineWeights=*/false);
 
   // The fp32 reference, returning every quantizable matmul's input too.
   StringRef entry = options.import.entryName;

@@ -113,13 +113,21 @@ llvm::Error captureDiagnostics(mlir::MLIRContext &context,
 /// Replaces the values of `entry` that are computed from weights and
 /// constants alone (rotary tables, relative-position buckets and biases, a
 /// position-bias MLP) by constants: the subgraphs are lowered by the host
-/// pipeline and run once by its JIT, and their results are outlined as
-/// weights (k-major where `kMajorWeights`). Quantization ops, and subgraphs
-/// that only move data, stay. Returns how many values became constants.
-/// An error before the rewrite (the JIT failed) leaves `module` unchanged.
+/// pipeline and run once by its JIT. With `outlineWeights` their results
+/// are outlined as weights (k-major where `kMajorWeights`), as the graph
+/// pipeline leaves a model; without, they stay `llm.constant`s, as the
+/// quantization wants its weights. Quantization ops, and subgraphs that only
+/// move data, stay. Returns how many values became constants. An error
+/// before the rewrite (the JIT failed) leaves `module` unchanged.
 llvm::Expected<unsigned> evaluateConstantSubgraphs(mlir::ModuleOp module,
                                                    llvm::StringRef entry,
-                                                   bool kMajorWeights);
+                                                   bool kMajorWeights,
+                                                   bool outlineWeights = true);
+/// The same, for the compile: a failure is a warning on stderr, and the
+/// subgraphs then run at run time, as with --no-const-eval.
+void evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module,
+                                     llvm::StringRef entry, bool kMajorWeights,
+                                     bool outlineWeights = true);
 
 /// The value of a weight constant as a tensor: a view of a resource blob's
 /// bytes, or a copy of dense elements (i1 ones unpacked to a byte each).
