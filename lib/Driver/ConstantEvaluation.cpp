@@ -2,10 +2,12 @@
 //
 // A model often computes tensors from its weights alone: rotary cos/sin
 // tables from inv_freq, T5's relative-position buckets (float log) and
-// their bias gather, Swin V2's continuous position bias MLP, a clamped and
-// exponentiated logit scale. Every forward recomputes them. The driver
-// evaluates such subgraphs once, after the graph pipeline, and replaces them
-// by constants that are outlined as weights.
+// their bias gather, DeBERTa's relative-position projections, Swin V2's
+// continuous position bias MLP, a clamped and exponentiated logit scale.
+// Every forward recomputes them. The driver evaluates such subgraphs once,
+// after the graph pipeline, and replaces them by constants that are
+// outlined as weights; under --quant, before the quantization takes its
+// layers, so that a product of two weights is no layer to quantize.
 //
 // The llm folders leave float arithmetic alone so that the host path stays
 // the single definition of fp32 results (LLMFolders.cpp). This evaluation
