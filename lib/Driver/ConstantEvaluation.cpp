@@ -21,11 +21,11 @@
 
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
-#include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Runtime/HostRuntime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/BitVector.h"
@@ -88,12 +88,11 @@ mlir::ElementsAttr constantOf(const Tensor &tensor, mlir::RankedTensorType type,
           bytes, alignment, /*dataIsMutable=*/false));
 }
 
-/// Erases the pure ops of `block` whose results nobody reads, users first.
+/// Erases the ops of `block` whose results nobody reads, users first.
 void eraseUnused(mlir::Block &block) {
   // ilist's own reverse iterators stay valid when the op is erased.
   for (mlir::Operation &op : llvm::make_early_inc_range(llvm::reverse(block)))
-    if (op.use_empty() && mlir::isPure(&op) &&
-        !op.hasTrait<mlir::OpTrait::IsTerminator>())
+    if (mlir::isOpTriviallyDead(&op))
       op.erase();
 }
 
@@ -157,20 +156,15 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
     return 0;
 
   // A copy of the module whose entry returns the roots and nothing else.
-  mlir::OwningOpRef<mlir::ModuleOp> evaluation = module.clone();
+  mlir::IRMapping mapping;
+  mlir::OwningOpRef<mlir::ModuleOp> evaluation =
+      llvm::cast<mlir::ModuleOp>(module->clone(mapping));
   auto copy = evaluation->lookupSymbol<mlir::func::FuncOp>(entry);
   {
-    // The clone keeps op order; map the roots by walking both in step.
-    llvm::DenseMap<mlir::Operation *, mlir::Operation *> ops;
-    auto original = func.getBody().getOps().begin();
-    for (mlir::Operation &op : copy.getBody().getOps())
-      ops[&*original++] = &op;
     llvm::SmallVector<mlir::Value> results;
     llvm::SmallVector<mlir::Type> types;
     for (mlir::Value root : roots) {
-      auto result = llvm::cast<mlir::OpResult>(root);
-      results.push_back(
-          ops[result.getOwner()]->getResult(result.getResultNumber()));
+      results.push_back(mapping.lookup(root));
       types.push_back(root.getType());
     }
     mlir::Operation *terminator = copy.getBody().back().getTerminator();
@@ -197,45 +191,17 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
     copy.setAllResultAttrs(resultAttrs);
   }
 
-  // Compile it for the host and run it once; its large constants are
-  // weights, as the host pipeline takes them.
-  {
-    mlir::PassManager outline(&context);
-    outline.addPass(mlir::llm::createLLMOutlineWeights());
-    if (auto error = captureDiagnostics(
-            context, [&] { return outline.run(*evaluation); },
-            "constant evaluation: outlining the weights failed"))
-      return std::move(error);
-  }
-  auto signature = extractSignature(*evaluation, entry);
-  if (!signature)
-    return signature.takeError();
+  // Compile it for the host and run it once.
+  Signature signature;
   std::vector<Tensor> weights;
-  auto table =
-      (*evaluation)
-          ->getAttrOfType<mlir::DictionaryAttr>(mlir::llm::kWeightsAttrName);
-  for (const TensorSpec &spec : signature->weights) {
-    auto value = table ? llvm::dyn_cast_if_present<mlir::ElementsAttr>(
-                             table.get(spec.name))
-                       : nullptr;
-    if (!value)
-      return llvm::make_error<InputError>("weight '" + spec.name +
-                                          "' has no value");
-    weights.push_back(tensorFromElements(spec.name, value));
-  }
-  (*evaluation)->removeAttr(mlir::llm::kWeightsAttrName);
-  mlir::PassManager lowering(&context);
-  buildHostLoweringPipeline(lowering);
-  addProgress(lowering, "constant evaluation");
-  if (auto error = captureDiagnostics(
-          context, [&] { return lowering.run(*evaluation); },
-          "the host pipeline failed on the constant subgraphs"))
+  std::unique_ptr<HostExecutable> executable;
+  if (auto error =
+          compileForHost(context, *evaluation, entry,
+                         {"constant subgraphs", "constant evaluation",
+                          "constant evaluation: compiling the subgraphs"},
+                         signature, weights, executable))
     return std::move(error);
-  auto executable =
-      HostExecutable::create(*evaluation, *signature, std::move(weights));
-  if (!executable)
-    return executable.takeError();
-  auto values = (*executable)->run({});
+  auto values = executable->run({});
   if (!values)
     return values.takeError();
   if (values->size() != roots.size())

@@ -156,6 +156,56 @@ Tensor llmc::tensorFromElements(StringRef name, mlir::ElementsAttr elements) {
   return tensor;
 }
 
+llvm::Error llmc::takeWeights(mlir::ModuleOp module, const Signature &sig,
+                              std::vector<Tensor> &weights) {
+  auto table =
+      module->getAttrOfType<mlir::DictionaryAttr>(mlir::llm::kWeightsAttrName);
+  if (!table)
+    return llvm::Error::success();
+  for (const TensorSpec &spec : sig.weights) {
+    auto value =
+        llvm::dyn_cast_if_present<mlir::ElementsAttr>(table.get(spec.name));
+    if (!value)
+      return inputError("weight '" + spec.name + "' has no value");
+    weights.push_back(tensorFromElements(spec.name, value));
+  }
+  module->removeAttr(mlir::llm::kWeightsAttrName);
+  return llvm::Error::success();
+}
+
+llvm::Error llmc::compileForHost(mlir::MLIRContext &context,
+                                 mlir::ModuleOp module, StringRef entry,
+                                 const HostCompileLabels &labels,
+                                 Signature &sig, std::vector<Tensor> &weights,
+                                 std::unique_ptr<HostExecutable> &executable) {
+  mlir::PassManager outline(&context);
+  outline.addPass(mlir::llm::createLLMOutlineWeights());
+  if (auto error = captureDiagnostics(
+          context, [&] { return outline.run(module); },
+          "the " + labels.what.str() + " failed"))
+    return error;
+  auto signature = extractSignature(module, entry);
+  if (!signature)
+    return inputError(llvm::toString(signature.takeError()));
+  sig = std::move(*signature);
+  if (auto error = takeWeights(module, sig, weights))
+    return error;
+  mlir::PassManager lowering(&context);
+  buildHostLoweringPipeline(lowering);
+  addProgress(lowering, labels.stage);
+  if (auto error = captureDiagnostics(
+          context, [&] { return lowering.run(module); },
+          "the host pipeline failed on the " + labels.what.str()))
+    return error;
+  StatusLine status(labels.compiling);
+  auto created = HostExecutable::create(module, sig, weights);
+  if (!created)
+    return inputError("cannot compile the " + labels.what + ": " +
+                      llvm::toString(created.takeError()));
+  executable = std::move(*created);
+  return llvm::Error::success();
+}
+
 namespace {
 /// Orders the uses of every value as the bytecode reader rebuilds them (the
 /// last user in a pre-order walk first), so the writer records no use-list
@@ -463,12 +513,14 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
               context, [&] { return graph.run(*module); },
               "the graph pipeline failed"))
         return std::move(error);
+      // With a --quant, quantize() evaluates them, before it takes its
+      // layers.
+      if (options.evaluateConstants)
+        evaluateConstantSubgraphsOrWarn(*module, options.import.entryName,
+                                        kMajorWeights);
     } else if (auto error = model->quantize(*module, options)) {
       return std::move(error);
     }
-    if (options.evaluateConstants)
-      evaluateConstantSubgraphsOrWarn(*module, options.import.entryName,
-                                      kMajorWeights);
     shared.graphs[kMajorWeights] = module->clone();
     shared.calibration = model->calibration;
   }
@@ -478,17 +530,8 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   if (!signature)
     return inputError(llvm::toString(signature.takeError()));
   model->sig = std::move(*signature);
-  if (auto weights =
-          (*module)->getAttrOfType<mlir::DictionaryAttr>(mlir::llm::kWeightsAttrName)) {
-    for (const TensorSpec &spec : model->sig.weights) {
-      auto value = llvm::dyn_cast_if_present<mlir::ElementsAttr>(
-          weights.get(spec.name));
-      if (!value)
-        return inputError("weight '" + spec.name + "' has no value");
-      model->weights.push_back(tensorFromElements(spec.name, value));
-    }
-    (*module)->removeAttr(mlir::llm::kWeightsAttrName);
-  }
+  if (auto error = takeWeights(*module, model->sig, model->weights))
+    return std::move(error);
   {
     auto targets = reportTargets(options.targetDescs);
     if (!targets)

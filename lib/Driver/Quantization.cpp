@@ -75,48 +75,6 @@ std::vector<mlir::llm::MatMulOp> quantizableMatMuls(mlir::ModuleOp module,
   return result;
 }
 
-/// Lowers a tensor-level module (weights outlined) for the host.
-llvm::Error compileForHost(mlir::MLIRContext &context, mlir::ModuleOp module,
-                           StringRef entry, Signature &sig,
-                           std::vector<Tensor> &weights,
-                           std::unique_ptr<HostExecutable> &executable) {
-  mlir::PassManager outline(&context);
-  outline.addPass(mlir::llm::createLLMOutlineWeights());
-  if (auto error = captureDiagnostics(
-          context, [&] { return outline.run(module); },
-          "the calibration model failed"))
-    return error;
-  auto signature = extractSignature(module, entry);
-  if (!signature)
-    return inputError(llvm::toString(signature.takeError()));
-  sig = std::move(*signature);
-  if (auto table = module->getAttrOfType<mlir::DictionaryAttr>(
-          mlir::llm::kWeightsAttrName)) {
-    for (const TensorSpec &spec : sig.weights) {
-      auto value =
-          llvm::dyn_cast_if_present<mlir::ElementsAttr>(table.get(spec.name));
-      if (!value)
-        return inputError("weight '" + spec.name + "' has no value");
-      weights.push_back(tensorFromElements(spec.name, value));
-    }
-    module->removeAttr(mlir::llm::kWeightsAttrName);
-  }
-  mlir::PassManager lowering(&context);
-  buildHostLoweringPipeline(lowering);
-  addProgress(lowering, "calibration: fp32 reference");
-  if (auto error = captureDiagnostics(
-          context, [&] { return lowering.run(module); },
-          "the host pipeline failed on the calibration model"))
-    return error;
-  StatusLine status("calibration: compiling the fp32 reference");
-  auto created = HostExecutable::create(module, sig, weights);
-  if (!created)
-    return inputError("cannot compile the calibration model: " +
-                      llvm::toString(created.takeError()));
-  executable = std::move(*created);
-  return llvm::Error::success();
-}
-
 /// Upper bounds of integer inputs that index an embedding table: the
 /// importer's `llm.index_bound` (which also bounds a loss's labels), and the
 /// table size of every gather whose indices derive from the input through
@@ -575,8 +533,11 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   std::vector<int64_t> bounds;
   for (mlir::BlockArgument argument : func.getArguments())
     bounds.push_back(indexBound(*c.module, argument));
-  if (auto error = compileForHost(context, *c.module, entry, c.sig, c.weights,
-                                  c.reference))
+  if (auto error =
+          compileForHost(context, *c.module, entry,
+                         {"calibration model", "calibration: fp32 reference",
+                          "calibration: compiling the fp32 reference"},
+                         c.sig, c.weights, c.reference))
     return error;
 
   c.source = q.calibrationFile.empty() ? "synthetic" : "calibration";

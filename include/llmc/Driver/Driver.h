@@ -129,6 +129,32 @@ void evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module,
                                      llvm::StringRef entry, bool kMajorWeights,
                                      bool outlineWeights = true);
 
+/// The weights of `sig` from `module`'s weight table, as tensors, in
+/// signature order; the table is removed from the module. A module without
+/// a table has none.
+llvm::Error takeWeights(mlir::ModuleOp module, const Signature &sig,
+                        std::vector<Tensor> &weights);
+
+/// What compileForHost's messages call the module it compiles.
+struct HostCompileLabels {
+  /// Errors name it: "the host pipeline failed on the calibration model".
+  llvm::StringRef what;
+  /// The lowering's progress stage ("calibration: fp32 reference").
+  llvm::StringRef stage;
+  /// The status line while the JIT compiles it.
+  llvm::StringRef compiling;
+};
+
+/// Lowers a tensor-level module for the host and JIT-compiles it: its large
+/// constants become weights (llm-outline-weights), and `sig`, `weights` and
+/// `executable` are filled. The calibration's fp32 reference and the
+/// constant evaluation compile this way.
+llvm::Error compileForHost(mlir::MLIRContext &context, mlir::ModuleOp module,
+                           llvm::StringRef entry,
+                           const HostCompileLabels &labels, Signature &sig,
+                           std::vector<Tensor> &weights,
+                           std::unique_ptr<HostExecutable> &executable);
+
 /// The value of a weight constant as a tensor: a view of a resource blob's
 /// bytes, or a copy of dense elements (i1 ones unpacked to a byte each).
 Tensor tensorFromElements(llvm::StringRef name, mlir::ElementsAttr elements);
