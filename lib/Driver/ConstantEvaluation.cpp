@@ -51,12 +51,61 @@ int64_t bytesOf(mlir::Value value) {
 }
 
 /// Ops that only move or retype data. A subgraph of these alone would copy
-/// a weight, not save work: it is not folded.
+/// a weight, not save work: it is not folded (but see shrinksWeight).
 bool movesData(mlir::Operation *op) {
   return llvm::isa<mlir::llm::ReshapeOp, mlir::llm::ExpandOp,
                    mlir::llm::TransposeOp, mlir::llm::ConcatOp,
                    mlir::llm::SliceOp, mlir::llm::SplitOp, mlir::llm::GatherOp,
                    mlir::llm::CastOp>(op);
+}
+
+/// Whether `op` is a gather at constant indices or a slice that reads less
+/// of a weight or constant than it holds, and every reader of that source
+/// is such an op. A model exported with dynamic shapes and compiled for
+/// static ones gathers its position embeddings at positions known at
+/// compile time (Range over a folded Shape): folded, the rows it reads
+/// replace the whole table, and the gather no longer runs every forward.
+bool shrinksWeight(mlir::Operation *op) {
+  // A constant, or an argument of the entry that is a weight.
+  auto stored = [](mlir::Value value) {
+    if (value.getDefiningOp<mlir::llm::ConstantOp>())
+      return true;
+    auto argument = llvm::dyn_cast<mlir::BlockArgument>(value);
+    auto func = argument ? llvm::dyn_cast<mlir::func::FuncOp>(
+                               argument.getOwner()->getParentOp())
+                         : nullptr;
+    return func && func.getArgAttr(argument.getArgNumber(),
+                                   mlir::llm::kWeightArgAttrName);
+  };
+  auto reads = [&](mlir::Operation *user, mlir::Value source) {
+    if (user->getNumOperands() == 0 || user->getOperand(0) != source)
+      return false;
+    int64_t sourceBytes = bytesOf(source);
+    int64_t resultBytes = bytesOf(user->getResult(0));
+    if (sourceBytes < 0 || resultBytes < 0 || resultBytes >= sourceBytes)
+      return false;
+    if (llvm::isa<mlir::llm::SliceOp>(user))
+      return user->getNumOperands() == 1;
+    auto gather = llvm::dyn_cast<mlir::llm::GatherOp>(user);
+    return gather && stored(gather->getOperand(1));
+  };
+  if (op->getNumOperands() == 0 || !stored(op->getOperand(0)))
+    return false;
+  mlir::Value source = op->getOperand(0);
+  return llvm::all_of(source.getUsers(), [&](mlir::Operation *user) {
+    return reads(user, source);
+  });
+}
+
+/// The graph's ops that compute or move (not constants, not the return).
+unsigned countGraphOps(mlir::func::FuncOp func) {
+  unsigned count = 0;
+  func.walk([&](mlir::Operation *op) {
+    if (op != func &&
+        !llvm::isa<mlir::llm::ConstantOp, mlir::func::ReturnOp>(op))
+      ++count;
+  });
+  return count;
 }
 
 /// Ops the evaluation may run: llm's pure ops, save the quantization ops,
@@ -98,13 +147,23 @@ void eraseUnused(mlir::Block &block) {
 
 } // namespace
 
-llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
-                                                         StringRef entry,
-                                                         bool kMajorWeights,
-                                                         bool outlineWeights) {
+llvm::json::Object ConstantEvaluationSummary::toJSON() const {
+  if (!skipped.empty())
+    return llvm::json::Object{{"skipped", skipped}};
+  return llvm::json::Object{{"values", values},
+                            {"bytes", bytes},
+                            {"graph_ops_before", opsBefore},
+                            {"graph_ops_after", opsAfter}};
+}
+
+llvm::Expected<ConstantEvaluationSummary>
+llmc::evaluateConstantSubgraphs(mlir::ModuleOp module, StringRef entry,
+                                bool kMajorWeights, bool outlineWeights) {
+  ConstantEvaluationSummary summary;
   auto func = module.lookupSymbol<mlir::func::FuncOp>(entry);
   if (!func || func.isExternal())
-    return 0;
+    return summary;
+  summary.opsBefore = summary.opsAfter = countGraphOps(func);
   mlir::MLIRContext &context = *module.getContext();
 
   // Values known at compile time: weights, constants, and the results of
@@ -124,10 +183,10 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
         !llvm::all_of(op->getOperands(),
                       [&](mlir::Value v) { return known.contains(v); }))
       return;
-    bool computes =
-        !movesData(op) || llvm::any_of(op->getOperands(), [&](mlir::Value v) {
-          return computed.contains(v);
-        });
+    bool computes = !movesData(op) || shrinksWeight(op) ||
+                    llvm::any_of(op->getOperands(), [&](mlir::Value v) {
+                      return computed.contains(v);
+                    });
     for (mlir::Value result : op->getResults()) {
       int64_t bytes = bytesOf(result);
       if (bytes < 0 || bytes > kMaxFoldedBytes)
@@ -153,7 +212,7 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
         roots.insert(operand);
   });
   if (roots.empty())
-    return 0;
+    return summary;
 
   // A copy of the module whose entry returns the roots and nothing else.
   mlir::IRMapping mapping;
@@ -177,7 +236,7 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
     for (unsigned i = 0; i < copy.getNumArguments(); ++i)
       unused[i] = copy.getArgument(i).use_empty();
     if (mlir::failed(copy.eraseArguments(unused)))
-      return 0;
+      return summary;
     llvm::SmallVector<mlir::DictionaryAttr> resultAttrs;
     for (unsigned i = 0; i < results.size(); ++i)
       resultAttrs.push_back(mlir::DictionaryAttr::get(
@@ -215,6 +274,10 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
       return llvm::make_error<InputError>(
           "constant evaluation: a value of the wrong size");
 
+  summary.values = roots.size();
+  for (mlir::Value root : roots)
+    summary.bytes += bytesOf(root);
+
   // Up to here the module is untouched. The roots become constants; what
   // only they read goes.
   for (auto [fixedRoot, tensor] : llvm::zip(roots, *values)) {
@@ -251,8 +314,9 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
     module->setAttr(mlir::llm::kWeightsAttrName,
                     mlir::DictionaryAttr::get(&context, kept));
   }
+  summary.opsAfter = countGraphOps(func);
   if (!outlineWeights)
-    return static_cast<unsigned>(roots.size());
+    return summary;
   // The new constants are stored as the graph pipeline stores weights.
   mlir::PassManager outline(&context);
   if (kMajorWeights)
@@ -262,16 +326,19 @@ llvm::Expected<unsigned> llmc::evaluateConstantSubgraphs(mlir::ModuleOp module,
           context, [&] { return outline.run(module); },
           "constant evaluation: outlining the folded constants failed"))
     return std::move(error);
-  return static_cast<unsigned>(roots.size());
+  return summary;
 }
 
-void llmc::evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module,
-                                           StringRef entry, bool kMajorWeights,
-                                           bool outlineWeights) {
+ConstantEvaluationSummary
+llmc::evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module, StringRef entry,
+                                      bool kMajorWeights, bool outlineWeights) {
   auto folded =
       evaluateConstantSubgraphs(module, entry, kMajorWeights, outlineWeights);
-  if (!folded)
-    llvm::errs() << "warning: constant evaluation skipped ("
-                 << llvm::toString(folded.takeError())
-                 << "); the subgraphs of weights run at run time\n";
+  if (folded)
+    return std::move(*folded);
+  ConstantEvaluationSummary summary;
+  summary.skipped = llvm::toString(folded.takeError());
+  llvm::errs() << "warning: constant evaluation skipped (" << summary.skipped
+               << "); the subgraphs of weights run at run time\n";
+  return summary;
 }

@@ -414,6 +414,7 @@ CompiledModel::compileBytes(StringRef bytes, StringRef displayName,
 struct CompiledModel::SharedFrontEnd {
   std::map<bool, mlir::OwningOpRef<mlir::ModuleOp>> graphs;
   std::shared_ptr<Calibration> calibration;
+  std::map<bool, ConstantEvaluationSummary> constantEvaluations;
 };
 
 llvm::Error CompiledModel::compileForTargets(
@@ -504,7 +505,10 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     module = shared.graphs[kMajorWeights]->clone();
     model->calibration = shared.calibration;
     model->quantName = options.quant;
+    model->constantEvaluation = shared.constantEvaluations[kMajorWeights];
   } else {
+    if (!options.evaluateConstants)
+      model->constantEvaluation.skipped = "off (--no-const-eval)";
     if (options.quant == "none") {
       mlir::PassManager graph(&context);
       buildGraphPipeline(graph, options.fuse, /*remarks=*/false, kMajorWeights);
@@ -516,13 +520,14 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
       // With a --quant, quantize() evaluates them, before it takes its
       // layers.
       if (options.evaluateConstants)
-        evaluateConstantSubgraphsOrWarn(*module, options.import.entryName,
-                                        kMajorWeights);
+        model->constantEvaluation = evaluateConstantSubgraphsOrWarn(
+            *module, options.import.entryName, kMajorWeights);
     } else if (auto error = model->quantize(*module, options)) {
       return std::move(error);
     }
     shared.graphs[kMajorWeights] = module->clone();
     shared.calibration = model->calibration;
+    shared.constantEvaluations[kMajorWeights] = model->constantEvaluation;
   }
   model->graph = module->clone();
 
@@ -1002,6 +1007,7 @@ llvm::json::Object CompiledModel::report() const {
     all[entry.first] = entry.second;
   if (llvm::json::Object *entry = all.getObject(targetName)) {
     // A described target: its estimate, and what this compile measured.
+    (*entry)["constant_evaluation"] = constantEvaluation.toJSON();
     if (quantName != "none") {
       (*entry)["quant"] = quantName;
       if (accuracy)
@@ -1032,6 +1038,7 @@ llvm::json::Object CompiledModel::report() const {
   target["target_description"] = nullptr;
   target["note"] = "the host target has no hardware description: latency, "
                    "throughput and energy are not estimated for it";
+  target["constant_evaluation"] = constantEvaluation.toJSON();
   if (quantName != "none") {
     target["quant"] = quantName;
     if (accuracy)

@@ -498,9 +498,9 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   // Products of weights alone (DeBERTa's relative-position projections)
   // become constants before they are taken for layers to quantize.
   if (options.evaluateConstants)
-    evaluateConstantSubgraphsOrWarn(module, options.import.entryName,
-                                    /*kMajorWeights=*/false,
-                                    /*outlineWeights=*/false);
+    constantEvaluation = evaluateConstantSubgraphsOrWarn(
+        module, options.import.entryName,
+        /*kMajorWeights=*/false, /*outlineWeights=*/false);
 
   // The fp32 reference, returning every quantizable matmul's input too.
   StringRef entry = options.import.entryName;

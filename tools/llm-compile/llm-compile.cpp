@@ -173,6 +173,22 @@ int main(int argc, char **argv) {
   if (accuracy)
     report["accuracy"] = std::move(*accuracy);
   printReportTable(*report.getObject("targets"), outs());
+  // What ran once at compile time instead of every forward (the same graph
+  // for every target).
+  for (StringRef name : targets)
+    if (const json::Object *entry =
+            report.getObject("targets")->getObject(name))
+      if (const json::Object *folded =
+              entry->getObject("constant_evaluation")) {
+        if (int64_t values = folded->getInteger("values").value_or(0))
+          outs() << formatv("constant evaluation: {0} value{1} ({2:f1} KB) "
+                            "computed at compile time; graph ops {3} -> {4}\n",
+                            values, values == 1 ? "" : "s",
+                            folded->getInteger("bytes").value_or(0) / 1024.0,
+                            folded->getInteger("graph_ops_before").value_or(0),
+                            folded->getInteger("graph_ops_after").value_or(0));
+        break;
+      }
   if (const json::Object *measured = report.getObject("accuracy")) {
     auto number = [&](StringRef key) {
       return measured->getNumber(key).value_or(NAN);

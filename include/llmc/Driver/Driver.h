@@ -110,6 +110,19 @@ llvm::Error captureDiagnostics(mlir::MLIRContext &context,
                                llvm::function_ref<mlir::LogicalResult()> fn,
                                llvm::StringRef fallback);
 
+/// What a constant evaluation did, for the report.
+struct ConstantEvaluationSummary {
+  /// Values that became constants, and their bytes.
+  unsigned values = 0;
+  int64_t bytes = 0;
+  /// Graph ops (not counting constants) before and after.
+  unsigned opsBefore = 0, opsAfter = 0;
+  /// Why it did not run (--no-const-eval) or failed; empty if it ran.
+  std::string skipped;
+  /// The report's "constant_evaluation" object.
+  llvm::json::Object toJSON() const;
+};
+
 /// Replaces the values of `entry` that are computed from weights and
 /// constants alone (rotary tables, relative-position buckets and biases, a
 /// position-bias MLP) by constants: the subgraphs are lowered by the host
@@ -117,17 +130,19 @@ llvm::Error captureDiagnostics(mlir::MLIRContext &context,
 /// are outlined as weights (k-major where `kMajorWeights`), as the graph
 /// pipeline leaves a model; without, they stay `llm.constant`s, as the
 /// quantization wants its weights. Quantization ops, and subgraphs that only
-/// move data, stay. Returns how many values became constants. An error
-/// before the rewrite (the JIT failed) leaves `module` unchanged.
-llvm::Expected<unsigned> evaluateConstantSubgraphs(mlir::ModuleOp module,
-                                                   llvm::StringRef entry,
-                                                   bool kMajorWeights,
-                                                   bool outlineWeights = true);
+/// move data, stay, save a gather or slice that reads less of a weight than
+/// the weight holds (position embeddings at positions known at compile
+/// time). An error before the rewrite (the JIT failed) leaves `module`
+/// unchanged.
+llvm::Expected<ConstantEvaluationSummary>
+evaluateConstantSubgraphs(mlir::ModuleOp module, llvm::StringRef entry,
+                          bool kMajorWeights, bool outlineWeights = true);
 /// The same, for the compile: a failure is a warning on stderr, and the
-/// subgraphs then run at run time, as with --no-const-eval.
-void evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module,
-                                     llvm::StringRef entry, bool kMajorWeights,
-                                     bool outlineWeights = true);
+/// subgraphs then run at run time, as with --no-const-eval; the summary's
+/// `skipped` says why.
+ConstantEvaluationSummary
+evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module, llvm::StringRef entry,
+                                bool kMajorWeights, bool outlineWeights = true);
 
 /// The weights of `sig` from `module`'s weight table, as tensors, in
 /// signature order; the table is removed from the module. A module without
@@ -275,6 +290,9 @@ private:
   struct Calibration;
   std::shared_ptr<Calibration> calibration;
   std::optional<llvm::json::Object> accuracy;
+  /// What the constant evaluation folded (the report's
+  /// "constant_evaluation").
+  ConstantEvaluationSummary constantEvaluation;
   std::unique_ptr<HLSExecutable> hls;
   /// ptx: the launch plan, read at compile time (no GPU needed); the CUDA
   /// executable is created on the first run.
