@@ -25,7 +25,8 @@ PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3 python3-dev python3-onnx python3-numpy python3-torch python3-pytest
-  pybind11-dev libonnx-testdata zlib1g-dev libzstd-dev
+  pybind11-dev libonnx-testdata zlib1g-dev libzstd-dev liblapack-dev
+  libopenblas0-pthread
 )
 
 say() { echo "[setup] $*"; }

@@ -5,8 +5,10 @@ using namespace llmc;
 namespace cl = llvm::cl;
 
 CompileFlags::CompileFlags()
-    : quant("quant", cl::cat(toolCategory()), cl::desc("none, int8, w8, w4 or fp8"), cl::init("none")),
-      calib("calib", cl::cat(toolCategory()), cl::desc("calibration inputs (.npz)")),
+    : quant("quant", cl::cat(toolCategory()),
+            cl::desc("none, int8, w8, w4 or fp8"), cl::init("none")),
+      calib("calib", cl::cat(toolCategory()),
+            cl::desc("calibration inputs (.npz)")),
       activations("quant-activations", cl::cat(toolCategory()),
                   cl::desc("int8 activation scales: static (calibrated) or "
                            "dynamic (per token)"),
@@ -20,8 +22,13 @@ CompileFlags::CompileFlags()
       smoothQuant("smoothquant", cl::cat(toolCategory()),
                   cl::desc("SmoothQuant alpha for int8 (0 = off)"),
                   cl::init(0.0)),
-      groupSize("group-size", cl::cat(toolCategory()), cl::desc("w4 group size along K"),
-                cl::init(128)),
+      groupSize("group-size", cl::cat(toolCategory()),
+                cl::desc("w4 group size along K"), cl::init(128)),
+      weights("quant-weights", cl::cat(toolCategory()),
+              cl::desc("how integer weights are chosen: rtn (round to "
+                       "nearest) or gptq (error-compensating, from the "
+                       "calibration inputs)"),
+              cl::init("rtn")),
       targetDescs("target-desc", cl::cat(toolCategory()),
                   cl::desc("target description (targets/*.json name or a "
                            "JSON file); replaces the default of its kind's "
@@ -34,12 +41,16 @@ llvm::Error CompileFlags::apply(CompileOptions &options) const {
   if (!calib.empty() && quant == "none")
     return llvm::make_error<InputError>(
         "--calib needs a --quant other than none");
+  if (weights != "rtn" && quant == "none")
+    return llvm::make_error<InputError>(
+        "--quant-weights needs a --quant other than none");
   options.quant = quant;
   options.quantization.activations = activations;
   options.quantization.calibration = calibration;
   options.quantization.percentile = percentile;
   options.quantization.smoothQuant = smoothQuant;
   options.quantization.groupSize = groupSize;
+  options.quantization.weights = weights;
   options.quantization.calibrationFile = calib;
   options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
   return llvm::Error::success();

@@ -36,6 +36,13 @@
 using namespace llmc;
 using llvm::StringRef;
 
+// BLAS (Fortran; the trailing arguments are the hidden lengths of the
+// character arguments).
+extern "C" void ssyrk_(const char *uplo, const char *trans, const int *n,
+                       const int *k, const float *alpha, const float *a,
+                       const int *lda, const float *beta, float *c,
+                       const int *ldc, size_t uploLength, size_t transLength);
+
 namespace {
 llvm::Error inputError(const llvm::Twine &message) {
   return llvm::make_error<InputError>(message.str());
@@ -44,6 +51,70 @@ llvm::Error inputError(const llvm::Twine &message) {
 constexpr StringRef kCalibrationResultPrefix = "__llmc_calibration_";
 /// Synthetic calibration samples when no --calib is given.
 constexpr int kSyntheticSamples = 4;
+
+/// XᵀX of the rows of a matmul's calibration inputs (GPTQ's H), for
+/// --quant-weights gptq. Rows are kept until there are K of them, then
+/// folded into the K x K sum, so memory stays below both.
+class GramAccumulator {
+public:
+  explicit GramAccumulator(int64_t k) : k(k) {}
+
+  int64_t channels() const { return k; }
+  /// How many rows (tokens) were added.
+  int64_t rows() const { return count; }
+
+  void add(const Tensor &x) {
+    int64_t n = x.numElements();
+    count += n / k;
+    for (int64_t i = 0; i < n; ++i) {
+      pending.push_back(static_cast<float>(elementAsDouble(x, i)));
+      if (static_cast<int64_t>(pending.size()) == k * k)
+        fold();
+    }
+  }
+
+  /// The sum as f32 [K, K], row-major; the accumulator is empty after.
+  std::vector<float> take() {
+    fold();
+    std::vector<float> result(k * k, 0.0f);
+    if (!sum.empty())
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < k; ++j) {
+          double v = i <= j ? sum[i * k + j] : sum[j * k + i];
+          result[i * k + j] = static_cast<float>(v);
+        }
+    std::vector<double>().swap(sum);
+    std::vector<float>().swap(pending);
+    return result;
+  }
+
+private:
+  /// Adds the pending rows' upper triangle (f32 products of one batch,
+  /// summed in f64 across batches).
+  void fold() {
+    int64_t rows = static_cast<int64_t>(pending.size()) / k;
+    if (rows == 0)
+      return;
+    if (sum.empty())
+      sum.assign(k * k, 0.0);
+    // The rows [rows, K] row-major are Xᵀ [K, rows] column-major: syrk's
+    // "N" gives Xᵀ X, its upper triangle in column-major order, which is
+    // the lower one row-major (the same numbers: it is symmetric).
+    std::vector<float> batch(k * k, 0.0f);
+    int n = static_cast<int>(k), depth = static_cast<int>(rows);
+    float one = 1.0f, zero = 0.0f;
+    ssyrk_("U", "N", &n, &depth, &one, pending.data(), &n, &zero, batch.data(),
+           &n, 1, 1);
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = 0; i <= j; ++i)
+        sum[i * k + j] += batch[i + j * k];
+    pending.clear();
+  }
+
+  int64_t k, count = 0;
+  std::vector<float> pending;
+  std::vector<double> sum;
+};
 
 /// The matmuls of the entry function llm-quantize rewrites, in walk order
 /// (the same in a clone).
@@ -482,6 +553,12 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   if (q.groupSize <= 0)
     return inputError("group size " + llvm::Twine(q.groupSize) +
                       " is not positive");
+  if (q.weights != "rtn" && q.weights != "gptq")
+    return inputError("unknown weight quantization '" + q.weights +
+                      "' (expected rtn or gptq)");
+  if (q.weights == "gptq" && options.quant == "fp8")
+    return inputError("--quant-weights gptq needs integer weights (--quant "
+                      "int8, w8 or w4), not fp8");
 
   mlir::PassManager graph(&context);
   buildGraphCleanupPipeline(graph);
@@ -529,6 +606,24 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
         mlir::StringAttr::get(&context, kCalibrationResultPrefix +
                                             std::to_string(i - numOutputs)));
 
+  // GPTQ: one Gram matrix per distinct input (the products of one
+  // activation share it).
+  bool gptq = q.weights == "gptq";
+  std::vector<size_t> gramOf(targets.size());
+  std::vector<GramAccumulator> grams;
+  if (gptq) {
+    llvm::DenseMap<mlir::Value, size_t> slots;
+    for (auto [t, probe] : llvm::enumerate(probes)) {
+      auto [it, inserted] = slots.try_emplace(probe.getLhs(), grams.size());
+      if (inserted)
+        grams.emplace_back(
+            llvm::cast<mlir::RankedTensorType>(probe.getLhs().getType())
+                .getShape()
+                .back());
+      gramOf[t] = it->second;
+    }
+  }
+
   // Before lowering: bounds of token ids for synthetic inputs.
   std::vector<int64_t> bounds;
   for (mlir::BlockArgument argument : func.getArguments())
@@ -573,6 +668,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   std::vector<std::vector<float>> absmax(targets.size());
   std::vector<double> percentiles(targets.size(), 0.0);
   std::vector<float> magnitudes;
+  std::vector<bool> gramAdded(grams.size());
   for (auto [index, sample] : llvm::enumerate(c.inputs)) {
     StatusLine status("calibration: fp32 sample " + llvm::Twine(index + 1) +
                       "/" + llvm::Twine(c.inputs.size()));
@@ -599,7 +695,12 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       if (q.calibration == "percentile")
         percentiles[t] += percentileOf(magnitudes, q.percentile) /
                           static_cast<double>(c.inputs.size());
+      if (gptq && !gramAdded[gramOf[t]]) {
+        grams[gramOf[t]].add(x);
+        gramAdded[gramOf[t]] = true;
+      }
     }
+    gramAdded.assign(grams.size(), false);
     outputs->resize(numOutputs);
     c.outputs.push_back(std::move(*outputs));
   }
@@ -613,6 +714,42 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
           b.getF32FloatAttr(static_cast<float>(percentiles[t])));
   }
 
+  std::vector<mlir::ElementsAttr> gramAttrs(grams.size());
+  if (gptq) {
+    // Fewer rows than channels leave the Gram matrix singular: GPTQ then
+    // fits the calibration inputs, and may do worse than rtn on others.
+    const GramAccumulator *widest = nullptr;
+    for (const GramAccumulator &gram : grams)
+      if (gram.rows() < gram.channels() &&
+          (!widest || gram.channels() > widest->channels()))
+        widest = &gram;
+    if (widest)
+      llvm::errs() << "warning: --quant-weights gptq: the calibration gives "
+                   << widest->rows() << " rows (tokens) for products of "
+                   << widest->channels()
+                   << " input channels; GPTQ wants more rows than channels "
+                      "(it may fit the calibration inputs and do worse than "
+                      "rtn on others): give more --calib samples\n";
+    StatusLine status("calibration: GPTQ's Gram matrices");
+    std::vector<mlir::ElementsAttr> &attrs = gramAttrs;
+    for (size_t t = 0; t < targets.size(); ++t) {
+      mlir::ElementsAttr &attr = attrs[gramOf[t]];
+      if (!attr) {
+        std::vector<float> gram = grams[gramOf[t]].take();
+        auto k = static_cast<int64_t>(std::sqrt(double(gram.size())) + 0.5);
+        auto type = mlir::RankedTensorType::get({k, k}, b.getF32Type());
+        attr = mlir::DenseResourceElementsAttr::get(
+            type, "gram",
+            mlir::HeapAsmResourceBlob::allocateAndCopyWithAlign(
+                llvm::ArrayRef<char>(
+                    reinterpret_cast<const char *>(gram.data()),
+                    gram.size() * sizeof(float)),
+                alignof(float), /*dataIsMutable=*/false));
+      }
+      targets[t]->setAttr(mlir::llm::kActGramAttrName, attr);
+    }
+  }
+
   mlir::PassManager quantizer(&context);
   mlir::llm::LLMQuantizeOptions passOptions;
   passOptions.mode = options.quant;
@@ -620,6 +757,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   passOptions.calibration = q.calibration;
   passOptions.smoothQuant = q.smoothQuant;
   passOptions.groupSize = q.groupSize;
+  passOptions.weights = q.weights;
   quantizer.addPass(mlir::llm::createLLMQuantize(passOptions));
   quantizer.addPass(mlir::createCanonicalizerPass());
   quantizer.addPass(mlir::llm::createLLMOutlineWeights());
@@ -628,6 +766,12 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
           context, [&] { return quantizer.run(module); },
           "quantization failed"))
     return error;
+  // The pass dropped the Gram matrices; their bytes go too (the context
+  // would keep the blobs).
+  for (mlir::ElementsAttr attr : gramAttrs)
+    if (auto resource =
+            llvm::dyn_cast_or_null<mlir::DenseResourceElementsAttr>(attr))
+      resource.getRawHandle().getResource()->setBlob(mlir::AsmResourceBlob());
   // A model whose weights are all of another kind would run unquantized
   // and report the float model's accuracy as the quantized one's.
   if (auto record = module->getAttrOfType<mlir::DictionaryAttr>(

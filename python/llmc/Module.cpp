@@ -110,13 +110,15 @@ CompileOptions makeOptions(const std::optional<std::string> &quant,
         q.smoothQuant = value.cast<double>();
       else if (name == "group_size")
         q.groupSize = value.cast<int64_t>();
+      else if (name == "weights")
+        q.weights = value.cast<std::string>();
       else if (name == "calib")
         q.calibrationFile = value.cast<std::string>();
       else
         raise(llvm::make_error<InputError>(
             "unknown quantization option '" + name +
             "' (expected activations, calibration, percentile, smoothquant, "
-            "group_size or calib)"));
+            "group_size, weights or calib)"));
     }
   if (shapes)
     for (auto [key, value] : *shapes) {

@@ -169,6 +169,26 @@ def test_quantized_compile_with_calibration(tmp_path, reference):
         llmc.compile(MODEL, quant="int8", quant_options={"bits": 3})
 
 
+def test_gptq_weights(tmp_path, reference):
+    """quant_options={"weights": "gptq"}: other integers than rtn's, the
+    same accuracy report; an unknown method is an llmc.Error."""
+    ids, _ = reference
+    calib = tmp_path / "calib.npz"
+    rng = np.random.default_rng(0)
+    np.savez(calib, input_ids=rng.integers(0, 96, (16,) + ids.shape))
+    rtn = llmc.compile(MODEL, quant="w8", calib=calib)
+    gptq = llmc.compile(MODEL, quant="w8", calib=calib,
+                        quant_options={"weights": "gptq"})
+    assert 'weights = "gptq"' in gptq.mlir("graph")
+    assert 'weights = "gptq"' not in rtn.mlir("graph")
+    assert not np.array_equal(rtn.run({"input_ids": ids})["logits"],
+                              gptq.run({"input_ids": ids})["logits"])
+    assert gptq.report()["targets"]["host"]["accuracy"]["cosine"] >= 0.999
+    with pytest.raises(llmc.Error, match="unknown weight quantization 'obs'"):
+        llmc.compile(MODEL, quant="w8", calib=calib,
+                     quant_options={"weights": "obs"})
+
+
 def test_hls_csim_matches_host(reference, tmp_path):
     """The hls target: the generated kernel runs as C-simulation (g++) and is
     bit-identical to the host; the report carries the schedule's estimates;

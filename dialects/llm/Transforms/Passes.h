@@ -39,6 +39,9 @@ constexpr llvm::StringLiteral kTileAttrName = "llm.tile";
 /// (array<f32>) and a percentile of |lhs| (f32).
 constexpr llvm::StringLiteral kActAbsMaxAttrName = "llm.act_absmax";
 constexpr llvm::StringLiteral kActPercentileAttrName = "llm.act_percentile";
+/// The Gram matrix XᵀX of a matmul's calibration inputs (rows of the lhs,
+/// K x K f32), for llm-quantize's weights=gptq.
+constexpr llvm::StringLiteral kActGramAttrName = "llm.act_gram";
 /// Module attribute where llm-quantize records what it quantized.
 constexpr llvm::StringLiteral kQuantizationAttrName = "llm.quantization";
 

@@ -526,10 +526,24 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
       calibration the clip is the smoothed maximum times the ratio of the
       percentile to the unsmoothed maximum.
 
+    - `weights=gptq` (int8, w8, w4) chooses a matmul's integer weights by
+      GPTQ (Frantar et al., "GPTQ: Accurate Post-Training Quantization for
+      Generative Pre-trained Transformers", 2023) instead of rounding each
+      to nearest: with H = XᵀX of the calibration inputs (`llm.act_gram`)
+      plus `gptq-damp` times its mean diagonal, the input channels are
+      quantized in order, and each one's rounding error is spread over
+      the channels left, weighted by the upper Cholesky factor of H^-1, so
+      that the product changes least on those inputs. Scales are RTN's,
+      taken when a group starts from the weights updated so far. A matmul
+      without `llm.act_gram`, an embedding or gathered experts keep RTN; a
+      matrix whose factorization fails keeps RTN with a warning.
+
     The calibration statistics are discardable attributes the driver puts on
     the matmuls (`llm.act_absmax`: array<f32> of K, `llm.act_percentile`:
-    f32). The pass records what it did in the module attribute
-    `llm.quantization` (mode, counts of matmuls and embeddings quantized).
+    f32, `llm.act_gram`: tensor<KxKxf32>). The pass records what it did in
+    the module attribute `llm.quantization` (mode, counts of matmuls and
+    embeddings quantized, the weights' method and, with gptq, how many
+    weights GPTQ quantized and how many it left to RTN).
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
@@ -543,6 +557,12 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
            "SmoothQuant migration strength alpha in [0, 1]; 0 is off">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
            "w4 group size along K">,
+    Option<"weights", "weights", "std::string", /*default=*/"\"rtn\"",
+           "how integer weights are chosen: rtn (round to nearest) or gptq "
+           "(error-compensating, from llm.act_gram)">,
+    Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.01",
+           "GPTQ's damping: this fraction of the Gram matrix's mean "
+           "diagonal is added to its diagonal">,
   ];
 }
 

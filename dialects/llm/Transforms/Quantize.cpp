@@ -16,10 +16,24 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/Hashing.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+
+// LAPACK (Fortran; the trailing arguments are the lengths of the character
+// arguments that gfortran passes hidden).
+extern "C" {
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
+             int *info, size_t uploLength);
+void dtrtri_(const char *uplo, const char *diag, const int *n, double *a,
+             const int *lda, int *info, size_t uploLength, size_t diagLength);
+void sgemm_(const char *transa, const char *transb, const int *m, const int *n,
+            const int *k, const float *alpha, const float *a, const int *lda,
+            const float *b, const int *ldb, const float *beta, float *c,
+            const int *ldc, size_t transaLength, size_t transbLength);
+}
 
 namespace mlir::llm {
 #define GEN_PASS_DEF_LLMQUANTIZE
@@ -240,6 +254,122 @@ QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
   return q;
 }
 
+/// The upper triangular U with H^-1 = Uᵀ U, row-major, that GPTQ's updates
+/// read, for a symmetric positive definite H (K x K). It is computed without
+/// forming H^-1: with R = P L P, where L is the lower Cholesky factor of
+/// P H P and P reverses the order, H = R Rᵀ with R upper, so H^-1 =
+/// (R^-1)ᵀ R^-1 and U = R^-1. Fails if H is not positive definite.
+FailureOr<std::vector<float>> inverseCholeskyUpper(ArrayRef<double> h,
+                                                   int64_t k) {
+  // Column-major P H P (H is symmetric: its transpose is itself).
+  std::vector<double> a(k * k);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = 0; i < k; ++i)
+      a[i + j * k] = h[(k - 1 - i) * k + (k - 1 - j)];
+  int n = static_cast<int>(k), info = 0;
+  dpotrf_("L", &n, a.data(), &n, &info, 1);
+  if (info != 0)
+    return failure();
+  // R(i, j) = L(k-1-i, k-1-j), upper; then R^-1 in place.
+  std::vector<double> r(k * k, 0.0);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = 0; i <= j; ++i)
+      r[i + j * k] = a[(k - 1 - i) + (k - 1 - j) * k];
+  dtrtri_("U", "N", &n, r.data(), &n, &info, 1, 1);
+  if (info != 0)
+    return failure();
+  std::vector<float> u(k * k, 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i; j < k; ++j)
+      u[i * k + j] = static_cast<float>(r[i + j * k]);
+  return u;
+}
+
+/// GPTQ (Frantar et al., 2023): the rows of `w` (one per output channel,
+/// `cols` = K input channels) quantized one input channel at a time, each
+/// channel's rounding error spread over the channels not yet quantized as
+/// the calibration inputs' Gram matrix `gram` (XᵀX, K x K) says, so that
+/// x·w changes least on those inputs. Scales are those of quantizeRows,
+/// taken from the updated weights when a group starts (per row: from the
+/// weights as given). `damp` times the mean of the diagonal is added to it;
+/// channels no input reaches (a zero diagonal) are zeroed. Fails if the
+/// damped matrix is not positive definite.
+FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
+                                  int64_t cols, int64_t bits, int64_t group,
+                                  ArrayRef<double> gram, double damp) {
+  int64_t k = cols;
+  std::vector<float> w(weights.begin(), weights.end());
+  std::vector<double> h(gram.begin(), gram.end());
+  double mean = 0;
+  for (int64_t j = 0; j < k; ++j)
+    mean += h[j * k + j] / static_cast<double>(k);
+  for (int64_t j = 0; j < k; ++j) {
+    if (h[j * k + j] == 0) {
+      h[j * k + j] = 1;
+      for (int64_t r = 0; r < rows; ++r)
+        w[r * k + j] = 0;
+    }
+    h[j * k + j] += damp * (mean > 0 ? mean : 1.0);
+  }
+  FailureOr<std::vector<float>> inverse = inverseCholeskyUpper(h, k);
+  if (failed(inverse))
+    return failure();
+  const std::vector<float> &u = *inverse;
+
+  QuantizedRows q;
+  q.rows = rows;
+  q.cols = cols;
+  q.bits = bits;
+  q.group = std::min<int64_t>(group > 0 ? group : cols, cols);
+  float qmax = quantizedMax(bits, /*e4m3=*/false);
+  int64_t groups = q.groups();
+  q.values.resize(rows * cols);
+  q.scales.resize(rows * groups);
+  // Channels go in blocks: inside one, each error updates the block's later
+  // channels at once; the channels after it take the block's errors in one
+  // product at its end (GPTQ's lazy batch updates).
+  constexpr int64_t kBlock = 128;
+  std::vector<float> errors(rows * kBlock);
+  for (int64_t begin = 0; begin < k; begin += kBlock) {
+    int64_t end = std::min(k, begin + kBlock);
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t g = i / q.group;
+      if (i % q.group == 0) {
+        int64_t last = std::min(k, i + q.group);
+        for (int64_t r = 0; r < rows; ++r) {
+          float absmax = 0;
+          for (int64_t c = i; c < last; ++c)
+            absmax = std::max(absmax, std::fabs(w[r * k + c]));
+          q.scales[r * groups + g] = absmax > 0 ? absmax / qmax : 1.0f;
+        }
+      }
+      float pivot = u[i * k + i];
+      const float *ui = u.data() + i * k;
+      for (int64_t r = 0; r < rows; ++r) {
+        float *wr = w.data() + r * k;
+        float scale = q.scales[r * groups + g];
+        float v = std::clamp(roundEven(wr[i] / scale), -qmax, qmax);
+        q.values[r * k + i] = static_cast<int8_t>(v);
+        float error = (wr[i] - v * scale) / pivot;
+        errors[r * kBlock + (i - begin)] = error;
+        for (int64_t j = i + 1; j < end; ++j)
+          wr[j] -= error * ui[j];
+      }
+    }
+    // w[:, end:] -= errors · u[begin:end, end:], one BLAS product (in
+    // column-major terms: wᵀ[end:, :] -= u[begin:end, end:]ᵀ errorsᵀ).
+    if (end < k && rows > 0) {
+      int m = static_cast<int>(k - end), n = static_cast<int>(rows),
+          depth = static_cast<int>(end - begin), ld = static_cast<int>(k),
+          ldErrors = static_cast<int>(kBlock);
+      float minusOne = -1.0f, one = 1.0f;
+      sgemm_("N", "N", &m, &n, &depth, &minusOne, u.data() + begin * k + end,
+             &ld, errors.data(), &ldErrors, &one, w.data() + end, &ld, 1, 1);
+    }
+  }
+  return q;
+}
+
 ElementsAttr makeBlob(RankedTensorType type, StringRef name,
                       ArrayRef<char> bytes, size_t alignment) {
   return DenseResourceElementsAttr::get(
@@ -292,21 +422,60 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   };
   std::map<std::tuple<llvm::hash_code, int64_t, bool>, StoredWeight> cache;
   int64_t numMatMuls = 0, numEmbeddings = 0, numGatheredWeights = 0;
+  /// Weights GPTQ quantized, and those it could not (left to RTN).
+  int64_t numGPTQ = 0, numGPTQFallbacks = 0;
 
+  /// The Gram matrix a matmul's calibration left for GPTQ (`llm.act_gram`,
+  /// K x K), in double; none when it has none or weights=rtn.
+  FailureOr<std::vector<double>> gramOf(MatMulOp op, int64_t k) {
+    auto attr = op->getAttrOfType<ElementsAttr>(kActGramAttrName);
+    if (weights != "gptq" || !attr)
+      return std::vector<double>();
+    auto values = floatElements(attr);
+    if (!values || static_cast<int64_t>(values->size()) != k * k)
+      return op.emitOpError()
+             << "has " << kActGramAttrName << " of "
+             << (values ? static_cast<int64_t>(values->size()) : int64_t(-1))
+             << " f32 elements, expected K x K = " << k * k;
+    return std::vector<double>(values->begin(), values->end());
+  }
+
+  /// `gram` (when not empty) makes the rows GPTQ's (gptqRows); where its
+  /// factorization fails, they are rounded to nearest with a warning.
   const StoredWeight &store(ArrayRef<float> w, int64_t rows, int64_t cols,
                             int64_t bits, int64_t group, StringRef name,
-                            bool e4m3 = false, ArrayRef<int64_t> batch = {}) {
+                            bool e4m3 = false, ArrayRef<int64_t> batch = {},
+                            ArrayRef<double> gram = {},
+                            Operation *user = nullptr) {
     llvm::hash_code hash = llvm::hash_combine(
         rows, cols, group, llvm::hash_combine_range(batch),
         llvm::hash_combine_range(
             reinterpret_cast<const char *>(w.data()),
-            reinterpret_cast<const char *>(w.data() + w.size())));
+            reinterpret_cast<const char *>(w.data() + w.size())),
+        llvm::hash_combine_range(
+            reinterpret_cast<const char *>(gram.data()),
+            reinterpret_cast<const char *>(gram.data() + gram.size())));
     auto key = std::make_tuple(hash, bits, e4m3);
     auto found = cache.find(key);
     if (found != cache.end())
       return found->second;
     StoredWeight stored;
-    stored.rows = quantizeRows(w, rows, cols, bits, group, e4m3);
+    FailureOr<QuantizedRows> optimized = failure();
+    if (!gram.empty() && !e4m3) {
+      optimized = gptqRows(w, rows, cols, bits, group, gram, gptqDamp);
+      if (succeeded(optimized)) {
+        ++numGPTQ;
+      } else {
+        ++numGPTQFallbacks;
+        if (user)
+          user->emitWarning()
+              << "GPTQ: the damped Gram matrix of the input is not positive "
+                 "definite; the weight is rounded to nearest";
+      }
+    }
+    stored.rows = succeeded(optimized)
+                      ? std::move(*optimized)
+                      : quantizeRows(w, rows, cols, bits, group, e4m3);
     stored.batch.assign(batch.begin(), batch.end());
     MLIRContext *context = &getContext();
     Type i8 = IntegerType::get(context, 8);
@@ -693,10 +862,13 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       channelShape.push_back(1);
     channelShape.push_back(n);
 
+    FailureOr<std::vector<double>> gram = gramOf(op, k);
+    if (failed(gram))
+      return failure();
     if (!isW8A8()) {
       const StoredWeight &stored =
           store(rows, batchCount * n, k, weightBits(), weightGroup(k), name,
-                /*e4m3=*/false, batch);
+                /*e4m3=*/false, batch, *gram, op);
       Value w = dequantized(b, loc, stored, name);
       op.getRhsMutable().assign(w);
       op.setTransposeRhs(true);
@@ -746,6 +918,11 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
           for (int64_t i = 0; i < batchCount * n; ++i)
             rows[i * k + j] *= factors[j];
         }
+        // The product's input is x / f: its Gram matrix scales alike.
+        if (!gram->empty())
+          for (int64_t a = 0; a < k; ++a)
+            for (int64_t c = 0; c < k; ++c)
+              (*gram)[a * k + c] *= double(inverse[a]) * inverse[c];
         if (unsmoothed > 0)
           clip = clip * (smoothed / unsmoothed);
         x = MulOp::create(b, loc, x,
@@ -757,7 +934,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     bool e4m3 = mode == "fp8";
     float qmax = quantizedMax(8, e4m3);
     const StoredWeight &stored =
-        store(rows, batchCount * n, k, 8, k, name, e4m3, batch);
+        store(rows, batchCount * n, k, 8, k, name, e4m3, batch, *gram, op);
     const QuantizedRows &q = stored.rows;
     float productScale = op.getScale().convertToFloat();
     auto i8Type = [&](Value like) {
@@ -830,6 +1007,21 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
                          << groupSize;
       return signalPassFailure();
     }
+    if (weights != "rtn" && weights != "gptq") {
+      module.emitError() << "llm-quantize: unknown weights '" << weights
+                         << "' (expected rtn or gptq)";
+      return signalPassFailure();
+    }
+    if (weights == "gptq" && mode == "fp8") {
+      module.emitError() << "llm-quantize: weights=gptq needs mode int8, w8 "
+                            "or w4 (integer weights), got mode fp8";
+      return signalPassFailure();
+    }
+    if (!(gptqDamp > 0)) {
+      module.emitError() << "llm-quantize: gptq-damp must be positive, got "
+                         << llvm::formatv("{0}", double(gptqDamp));
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<MatMulOp, GatherOp>(op))
@@ -853,6 +1045,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     module.walk([](MatMulOp op) {
       op->removeAttr(kActAbsMaxAttrName);
       op->removeAttr(kActPercentileAttrName);
+      op->removeAttr(kActGramAttrName);
     });
     MLIRContext *context = &getContext();
     Builder b(context);
@@ -865,6 +1058,13 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     if (isW8A8())
       record.push_back(
           b.getNamedAttr("activations", b.getStringAttr(activations)));
+    if (weights == "gptq") {
+      record.push_back(b.getNamedAttr("weights", b.getStringAttr(weights)));
+      record.push_back(
+          b.getNamedAttr("gptq_weights", b.getI64IntegerAttr(numGPTQ)));
+      record.push_back(b.getNamedAttr("gptq_fallbacks",
+                                      b.getI64IntegerAttr(numGPTQFallbacks)));
+    }
     module->setAttr(kQuantizationAttrName, b.getDictionaryAttr(record));
     cache.clear();
   }

@@ -65,6 +65,10 @@ struct QuantizationOptions {
   /// SmoothQuant alpha; 0 is off.
   double smoothQuant = 0.0;
   int64_t groupSize = 128;
+  /// How integer weights are chosen: "rtn" (round to nearest) or "gptq"
+  /// (from the calibration inputs' Gram matrices; llm-quantize
+  /// weights=gptq).
+  std::string weights = "rtn";
   /// Calibration inputs (.npz, one array per model input, optionally with a
   /// leading dim of samples); synthetic inputs (with a warning) if empty.
   std::string calibrationFile;
