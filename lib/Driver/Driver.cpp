@@ -505,6 +505,7 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     module = shared.graphs[kMajorWeights]->clone();
     model->calibration = shared.calibration;
     model->quantName = options.quant;
+    model->quantWeights = options.quantization.weights;
     model->constantEvaluation = shared.constantEvaluations[kMajorWeights];
   } else {
     if (!options.evaluateConstants)
@@ -1010,6 +1011,7 @@ llvm::json::Object CompiledModel::report() const {
     (*entry)["constant_evaluation"] = constantEvaluation.toJSON();
     if (quantName != "none") {
       (*entry)["quant"] = quantName;
+      (*entry)["quant_weights"] = quantWeights;
       if (accuracy)
         (*entry)["accuracy"] = llvm::json::Object(*accuracy);
     }
@@ -1041,6 +1043,7 @@ llvm::json::Object CompiledModel::report() const {
   target["constant_evaluation"] = constantEvaluation.toJSON();
   if (quantName != "none") {
     target["quant"] = quantName;
+    target["quant_weights"] = quantWeights;
     if (accuracy)
       target["accuracy"] = llvm::json::Object(*accuracy);
   }

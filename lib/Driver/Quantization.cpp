@@ -786,6 +786,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
                       "model has a constant f32, f16 or bf16 weight\n";
   }
   quantName = options.quant;
+  quantWeights = q.weights;
   return llvm::Error::success();
 }
 

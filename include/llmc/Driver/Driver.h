@@ -288,6 +288,8 @@ private:
   llvm::json::Object estimates;
   std::unique_ptr<HostExecutable> host;
   std::string quantName = "none";
+  /// How the quantization chose integer weights: "rtn" or "gptq".
+  std::string quantWeights = "rtn";
   /// For quantized models: the fp32 reference and the calibration inputs
   /// and outputs (Quantization.cpp), shared by the targets of one
   /// compileFileForTargets, and the accuracy measured on those inputs.
