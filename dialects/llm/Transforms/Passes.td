@@ -534,8 +534,10 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
       quantized in order, and each one's rounding error is spread over
       the channels left, weighted by the upper Cholesky factor of H^-1, so
       that the product changes least on those inputs. Scales are RTN's,
-      taken when a group starts from the weights updated so far. A matmul
-      without `llm.act_gram`, an embedding or gathered experts keep RTN; a
+      taken when a group starts from the weights updated so far. Input
+      channels the calibration never reached (a zero diagonal) get zero
+      weights, as in the paper's code. A matmul without `llm.act_gram` (or
+      with one of zeros), an embedding or gathered experts keep RTN; a
       matrix whose factorization fails keeps RTN with a warning.
 
     The calibration statistics are discardable attributes the driver puts on

@@ -437,7 +437,15 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
              << "has " << kActGramAttrName << " of "
              << (values ? static_cast<int64_t>(values->size()) : int64_t(-1))
              << " f32 elements, expected K x K = " << k * k;
-    return std::vector<double>(values->begin(), values->end());
+    std::vector<double> gram(values->begin(), values->end());
+    // No calibration input reached the product: nothing to weigh errors
+    // by (GPTQ would zero every channel); it keeps RTN.
+    bool reached = false;
+    for (int64_t j = 0; j < k && !reached; ++j)
+      reached = gram[j * k + j] != 0;
+    if (!reached)
+      return std::vector<double>();
+    return gram;
   }
 
   /// `gram` (when not empty) makes the rows GPTQ's (gptqRows); where its

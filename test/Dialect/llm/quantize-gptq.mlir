@@ -1,6 +1,6 @@
-// RUN: llm-opt %s --llm-quantize="mode=w4 group-size=4 weights=gptq" --verify-each | FileCheck %s
-// RUN: llm-opt %s --llm-quantize="mode=w4 group-size=4" --verify-each | FileCheck %s --check-prefix=RTN
-// RUN: llm-opt %s --llm-quantize="mode=int8 activations=dynamic weights=gptq" --verify-each | FileCheck %s --check-prefix=INT8
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=w4 group-size=4 weights=gptq" --verify-each | FileCheck %s --check-prefixes=CHECK,ZERO
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=w4 group-size=4" --verify-each | FileCheck %s --check-prefix=RTN
+// RUN: llm-opt %s -split-input-file --llm-quantize="mode=int8 activations=dynamic weights=gptq" --verify-each | FileCheck %s --check-prefix=INT8
 // GPTQ against a numpy transcription of the paper's algorithm, on a weight
 // whose calibration inputs have correlated channels (and one dead channel):
 // RUN: %python %S/Inputs/gptq-reference.py llm-opt --mode w4 --group-size 16 --work %t.w4.mlir | FileCheck %s --check-prefix=REF
@@ -27,5 +27,17 @@
 func.func @f(%x: tensor<4x8xf32>) -> tensor<4x3xf32> {
   %w = llm.constant dense<[[0.11, -0.52, 0.33], [0.74, 0.05, -0.26], [-0.37, 0.98, 0.19], [0.41, -0.13, 0.66], [0.29, 0.57, -0.81], [-0.63, 0.22, 0.09], [0.15, -0.44, 0.71], [0.52, 0.36, -0.18]]> : tensor<8x3xf32>
   %y = llm.matmul %x, %w {llm.act_gram = dense<1.0> : tensor<8x8xf32>} : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  return %y : tensor<4x3xf32>
+}
+
+// -----
+
+// A Gram matrix of zeros (no calibration input reached the product): the
+// weight keeps RTN's integers and is not counted as GPTQ's.
+// ZERO: gptq_fallbacks = 0 : i64, gptq_weights = 0 : i64, matmuls = 1 : i64
+// ZERO: weight.w4: "0x01000000714C93620CF7374BD47219E6"
+func.func @unreached(%x: tensor<4x8xf32>) -> tensor<4x3xf32> {
+  %w = llm.constant dense<[[0.11, -0.52, 0.33], [0.74, 0.05, -0.26], [-0.37, 0.98, 0.19], [0.41, -0.13, 0.66], [0.29, 0.57, -0.81], [-0.63, 0.22, 0.09], [0.15, -0.44, 0.71], [0.52, 0.36, -0.18]]> : tensor<8x3xf32>
+  %y = llm.matmul %x, %w {llm.act_gram = dense<0.0> : tensor<8x8xf32>} : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
   return %y : tensor<4x3xf32>
 }
