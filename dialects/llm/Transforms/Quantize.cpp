@@ -221,35 +221,48 @@ struct QuantizedRows {
   int64_t groups() const { return (cols + group - 1) / group; }
 };
 
-QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
-                           int64_t bits, int64_t group, bool e4m3) {
+/// Rows of the given layout, their values and scales zero.
+QuantizedRows emptyRows(int64_t rows, int64_t cols, int64_t bits,
+                        int64_t group) {
   QuantizedRows q;
   q.rows = rows;
   q.cols = cols;
   q.bits = bits;
   q.group = std::min<int64_t>(group > 0 ? group : cols, cols);
+  q.values.resize(rows * cols);
+  q.scales.resize(rows * q.groups());
+  return q;
+}
+
+/// The symmetric scale of `values`: max|v| / qmax, or 1 when all are zero.
+float symmetricScale(ArrayRef<float> values, float qmax) {
+  float absmax = 0;
+  for (float v : values)
+    absmax = std::max(absmax, std::fabs(v));
+  return absmax > 0 ? absmax / qmax : 1.0f;
+}
+
+/// `x / scale` rounded to nearest even and clamped to [-qmax, qmax]: the
+/// integer a weight is stored as.
+int8_t roundToInteger(float x, float scale, float qmax) {
+  return static_cast<int8_t>(std::clamp(roundEven(x / scale), -qmax, qmax));
+}
+
+QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
+                           int64_t bits, int64_t group, bool e4m3) {
+  QuantizedRows q = emptyRows(rows, cols, bits, group);
   float qmax = quantizedMax(bits, e4m3);
   int64_t groups = q.groups();
-  q.values.resize(rows * cols);
-  q.scales.resize(rows * groups);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t g = 0; g < groups; ++g) {
       int64_t begin = g * q.group, end = std::min(cols, begin + q.group);
-      float absmax = 0;
-      for (int64_t c = begin; c < end; ++c)
-        absmax = std::max(absmax, std::fabs(w[r * cols + c]));
-      float scale = absmax > 0 ? absmax / qmax : 1.0f;
+      float scale =
+          symmetricScale(w.slice(r * cols + begin, end - begin), qmax);
       q.scales[r * groups + g] = scale;
-      for (int64_t c = begin; c < end; ++c) {
-        if (e4m3) {
-          q.values[r * cols + c] =
-              static_cast<int8_t>(llmc::toE4M3(w[r * cols + c] / scale));
-          continue;
-        }
-        float v = roundEven(w[r * cols + c] / scale);
+      for (int64_t c = begin; c < end; ++c)
         q.values[r * cols + c] =
-            static_cast<int8_t>(std::clamp(v, -qmax, qmax));
-      }
+            e4m3 ? static_cast<int8_t>(llmc::toE4M3(w[r * cols + c] / scale))
+                 : roundToInteger(w[r * cols + c], scale, qmax);
     }
   return q;
 }
@@ -316,15 +329,9 @@ FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
     return failure();
   const std::vector<float> &u = *inverse;
 
-  QuantizedRows q;
-  q.rows = rows;
-  q.cols = cols;
-  q.bits = bits;
-  q.group = std::min<int64_t>(group > 0 ? group : cols, cols);
+  QuantizedRows q = emptyRows(rows, cols, bits, group);
   float qmax = quantizedMax(bits, /*e4m3=*/false);
   int64_t groups = q.groups();
-  q.values.resize(rows * cols);
-  q.scales.resize(rows * groups);
   // Channels go in blocks: inside one, each error updates the block's later
   // channels at once; the channels after it take the block's errors in one
   // product at its end (GPTQ's lazy batch updates).
@@ -336,20 +343,17 @@ FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
       int64_t g = i / q.group;
       if (i % q.group == 0) {
         int64_t last = std::min(k, i + q.group);
-        for (int64_t r = 0; r < rows; ++r) {
-          float absmax = 0;
-          for (int64_t c = i; c < last; ++c)
-            absmax = std::max(absmax, std::fabs(w[r * k + c]));
-          q.scales[r * groups + g] = absmax > 0 ? absmax / qmax : 1.0f;
-        }
+        for (int64_t r = 0; r < rows; ++r)
+          q.scales[r * groups + g] = symmetricScale(
+              ArrayRef<float>(w).slice(r * k + i, last - i), qmax);
       }
       float pivot = u[i * k + i];
       const float *ui = u.data() + i * k;
       for (int64_t r = 0; r < rows; ++r) {
         float *wr = w.data() + r * k;
         float scale = q.scales[r * groups + g];
-        float v = std::clamp(roundEven(wr[i] / scale), -qmax, qmax);
-        q.values[r * k + i] = static_cast<int8_t>(v);
+        int8_t v = roundToInteger(wr[i], scale, qmax);
+        q.values[r * k + i] = v;
         float error = (wr[i] - v * scale) / pivot;
         errors[r * kBlock + (i - begin)] = error;
         for (int64_t j = i + 1; j < end; ++j)
@@ -469,7 +473,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       return found->second;
     StoredWeight stored;
     FailureOr<QuantizedRows> optimized = failure();
-    if (!gram.empty() && !e4m3) {
+    // runOnOperation refuses weights=gptq with fp8: a gram means integers.
+    if (!gram.empty()) {
       optimized = gptqRows(w, rows, cols, bits, group, gram, gptqDamp);
       if (succeeded(optimized)) {
         ++numGPTQ;
