@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
 """Quantization quality benchmark: how far each architecture's quantized
-outputs are from fp32 with round-to-nearest weights and with GPTQ's.
+outputs are from fp32 with round-to-nearest weights and with GPTQ's (in
+natural order and in act order).
 
     /usr/bin/python3 bench/quant_quality.py [--build DIR] [--quant w4]
         [--models gpt2,llama,...] [--samples 4] [--seq 16] [--batch 2]
-        [--keep DIR] [--json FILE]
+        [--norm-outliers SIGMA] [--keep DIR] [--json FILE]
 
 For each model of test/models/export_models.py (random weights; every one
-unless --models), the script exports it, writes --samples calibration
-samples of random inputs like the export's (token ids in the same range,
-the same masks; float inputs resampled), runs
+unless --models; with --norm-outliers, every normalization's gain scaled
+per channel by exp(SIGMA * N(0, 1)), so that activation channels differ in
+energy as a trained model's do), the script exports it, writes --samples
+calibration samples of random inputs like the export's (token ids in the
+same range, the same masks; float inputs resampled), runs
 
-    llm-run MODEL --target host --quant Q --calib calib.npz --quant-weights W
+    llm-run MODEL --target host --quant Q --calib calib.npz METHOD
 
-for W = rtn and gptq on the export's own inputs (not the calibration's),
-and prints llm-run's comparison with the fp32 compile on them: cosine,
-mean absolute error, top-1 agreement; then how many models GPTQ brought
-closer. Exits 2 if a tool fails.
+for METHOD = `--quant-weights rtn`, `--quant-weights gptq
+--gptq-act-order=false` (natural) and `--quant-weights gptq` (act order)
+on the export's own inputs (not the calibration's), and prints llm-run's
+comparison with the fp32 compile on them: cosine, mean absolute error,
+top-1 agreement; then how many models each GPTQ brought closer than rtn,
+and act order closer than natural. Exits 2 if a tool fails.
 """
 import argparse
 import datetime
@@ -64,6 +69,12 @@ def calibration(folder, inputs, samples, rng):
     return path
 
 
+# The weights' methods: rtn, GPTQ first to last, GPTQ in act order.
+METHODS = [("rtn", ["--quant-weights", "rtn"]),
+           ("gptq-natural", ["--quant-weights", "gptq", "--gptq-act-order=false"]),
+           ("gptq", ["--quant-weights", "gptq"])]
+
+
 def main():
     import export_models
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -73,6 +84,9 @@ def main():
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--seq", type=int, default=16)
     parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--norm-outliers", type=float, default=0.0, metavar="SIGMA",
+                        help="export_models.py --norm-outliers: activation channels of "
+                             "unequal energy")
     parser.add_argument("--keep", help="keep the exports and outputs here")
     parser.add_argument("--json", help="also write the results as JSON")
     args = parser.parse_args()
@@ -84,8 +98,8 @@ def main():
     work = args.keep or tempfile.mkdtemp(prefix="llmc-quant-")
     rng = np.random.default_rng(0)
     rows = []
-    print(f"{'model':18s} {'cos rtn':>9s} {'cos gptq':>9s} {'mae rtn':>10s} "
-          f"{'mae gptq':>10s} {'top1 rtn':>8s} {'top1 gptq':>9s}", flush=True)
+    print(f"{'model':16s} {'cos rtn':>8s} {'natural':>8s} {'act':>8s} {'mae rtn':>9s} "
+          f"{'natural':>9s} {'act':>9s} {'top1 rtn':>8s} {'natural':>7s} {'act':>7s}", flush=True)
     try:
         for model in models:
             folder = os.path.join(work, model)
@@ -93,7 +107,9 @@ def main():
             export = subprocess.run(
                 [sys.executable, os.path.join(ROOT, "test", "models", "export_models.py"),
                  "--model", model, "--batch", str(args.batch), "--seq", str(seq),
-                 "--out", folder], capture_output=True, text=True)
+                 "--out", folder]
+                + (["--norm-outliers", str(args.norm_outliers)] if args.norm_outliers else []),
+                capture_output=True, text=True)
             if export.returncode:
                 print(f"{model:18s} export failed", flush=True)
                 continue
@@ -103,10 +119,10 @@ def main():
             inputs = [i.name for i in graph.input if i.name not in weights]
             calib = calibration(folder, inputs, args.samples, rng)
             result = {"model": model}
-            for method in ("rtn", "gptq"):
+            for method, flags in METHODS:
                 command = [llm_run, os.path.join(folder, "model.onnx"), "--target", "host",
-                           "--quant", args.quant, "--calib", calib, "--quant-weights", method,
-                           "--output-dir", os.path.join(folder, method)]
+                           "--quant", args.quant, "--calib", calib,
+                           "--output-dir", os.path.join(folder, method)] + flags
                 for name in inputs:
                     command += ["--input", f"{name}={os.path.join(folder, name + '.npy')}"]
                 run = subprocess.run(command, capture_output=True, text=True)
@@ -119,23 +135,31 @@ def main():
                 result[method] = {"cosine": float(match[1]), "mean_abs_error": float(match[3]),
                                   "top1_agreement": float(match[4])}
             rows.append(result)
-            r, g = result["rtn"], result["gptq"]
-            print(f"{model:18s} {r['cosine']:9.6f} {g['cosine']:9.6f} {r['mean_abs_error']:10.4g} "
-                  f"{g['mean_abs_error']:10.4g} {r['top1_agreement']:8.4f} {g['top1_agreement']:9.4f}",
-                  flush=True)
+            line = f"{model:16s}"
+            for key, width, form in (("cosine", 8, ".6f"), ("mean_abs_error", 9, ".4g"),
+                                     ("top1_agreement", 7, ".4f")):
+                for i, (method, _) in enumerate(METHODS):
+                    line += f" {result[method][key]:{width + (1 if key == 'top1_agreement' and i == 0 else 0)}{form}}"
+            print(line, flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    closer = sum(r["gptq"]["mean_abs_error"] < r["rtn"]["mean_abs_error"] for r in rows)
-    ratios = sorted(r["gptq"]["mean_abs_error"] / r["rtn"]["mean_abs_error"] for r in rows)
-    median = ratios[len(ratios) // 2] if ratios else float("nan")
-    print(f"--quant {args.quant}, {args.samples} calibration samples of batch {args.batch}: "
-          f"GPTQ's mean abs error below RTN's on {closer} of {len(rows)} models "
-          f"(median ratio {median:.3f})")
+    def summary(better, worse):
+        closer = sum(r[better]["mean_abs_error"] < r[worse]["mean_abs_error"] for r in rows)
+        ratios = sorted(r[better]["mean_abs_error"] / r[worse]["mean_abs_error"] for r in rows)
+        median = ratios[len(ratios) // 2] if ratios else float("nan")
+        return f"{closer} of {len(rows)} models (median ratio {median:.3f})"
+
+    print(f"--quant {args.quant}, {args.samples} calibration samples of batch {args.batch}"
+          f"{f', --norm-outliers {args.norm_outliers:g}' if args.norm_outliers else ''}: "
+          f"mean abs error below rtn's: GPTQ natural order on {summary('gptq-natural', 'rtn')}, "
+          f"act order on {summary('gptq', 'rtn')}; act order below natural order's on "
+          f"{summary('gptq', 'gptq-natural')}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"date": datetime.date.today().isoformat(),
                        "command": " ".join(sys.argv), "quant": args.quant,
+                       "norm_outliers": args.norm_outliers,
                        "samples": args.samples, "models": rows}, f, indent=1)
     return 0
 

@@ -29,6 +29,11 @@ CompileFlags::CompileFlags()
                        "nearest) or gptq (error-compensating, from the "
                        "calibration inputs)"),
               cl::init("rtn")),
+      gptqActOrder("gptq-act-order", cl::cat(toolCategory()),
+                   cl::desc("GPTQ quantizes input channels by decreasing "
+                            "activation energy, with static group scales "
+                            "(=false: first to last)"),
+                   cl::init(true)),
       targetDescs("target-desc", cl::cat(toolCategory()),
                   cl::desc("target description (targets/*.json name or a "
                            "JSON file); replaces the default of its kind's "
@@ -51,6 +56,7 @@ llvm::Error CompileFlags::apply(CompileOptions &options) const {
   options.quantization.smoothQuant = smoothQuant;
   options.quantization.groupSize = groupSize;
   options.quantization.weights = weights;
+  options.quantization.gptqActOrder = gptqActOrder;
   options.quantization.calibrationFile = calib;
   options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
   return llvm::Error::success();

@@ -68,14 +68,8 @@ bool movesData(mlir::Operation *op) {
 bool shrinksWeight(mlir::Operation *op) {
   // A constant, or an argument of the entry that is a weight.
   auto stored = [](mlir::Value value) {
-    if (value.getDefiningOp<mlir::llm::ConstantOp>())
-      return true;
-    auto argument = llvm::dyn_cast<mlir::BlockArgument>(value);
-    auto func = argument ? llvm::dyn_cast<mlir::func::FuncOp>(
-                               argument.getOwner()->getParentOp())
-                         : nullptr;
-    return func && func.getArgAttr(argument.getArgNumber(),
-                                   mlir::llm::kWeightArgAttrName);
+    return value.getDefiningOp<mlir::llm::ConstantOp>() ||
+           mlir::llm::isWeightArgument(value);
   };
   auto reads = [&](mlir::Operation *user, mlir::Value source) {
     if (user->getNumOperands() == 0 || user->getOperand(0) != source)

@@ -506,6 +506,9 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     model->calibration = shared.calibration;
     model->quantName = options.quant;
     model->quantWeights = options.quantization.weights;
+    model->gptqOrder = options.quantization.weights != "gptq" ? ""
+                       : options.quantization.gptqActOrder    ? "act"
+                                                              : "natural";
     model->constantEvaluation = shared.constantEvaluations[kMajorWeights];
   } else {
     if (!options.evaluateConstants)
@@ -1012,6 +1015,8 @@ llvm::json::Object CompiledModel::report() const {
     if (quantName != "none") {
       (*entry)["quant"] = quantName;
       (*entry)["quant_weights"] = quantWeights;
+      if (!gptqOrder.empty())
+        (*entry)["gptq_order"] = gptqOrder;
       if (accuracy)
         (*entry)["accuracy"] = llvm::json::Object(*accuracy);
     }
@@ -1044,6 +1049,8 @@ llvm::json::Object CompiledModel::report() const {
   if (quantName != "none") {
     target["quant"] = quantName;
     target["quant_weights"] = quantWeights;
+    if (!gptqOrder.empty())
+      target["gptq_order"] = gptqOrder;
     if (accuracy)
       target["accuracy"] = llvm::json::Object(*accuracy);
   }

@@ -63,11 +63,14 @@ public:
   /// How many rows (tokens) were added.
   int64_t rows() const { return count; }
 
-  void add(const Tensor &x) {
-    int64_t n = x.numElements();
-    count += n / k;
-    for (int64_t i = 0; i < n; ++i) {
-      pending.push_back(static_cast<float>(elementAsDouble(x, i)));
+  /// Adds the rows of `x` ([.., K] row-major).
+  void add(llvm::ArrayRef<float> x) {
+    count += static_cast<int64_t>(x.size()) / k;
+    while (!x.empty()) {
+      size_t room = k * k - pending.size(),
+             take = std::min<size_t>(room, x.size());
+      pending.insert(pending.end(), x.begin(), x.begin() + take);
+      x = x.drop_front(take);
       if (static_cast<int64_t>(pending.size()) == k * k)
         fold();
     }
@@ -667,7 +670,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   // averaged over the samples (memory stays one sample's activations).
   std::vector<std::vector<float>> absmax(targets.size());
   std::vector<double> percentiles(targets.size(), 0.0);
-  std::vector<float> magnitudes;
+  std::vector<float> magnitudes, widened;
   std::vector<bool> gramAdded(grams.size());
   for (auto [index, sample] : llvm::enumerate(c.inputs)) {
     StatusLine status("calibration: fp32 sample " + llvm::Twine(index + 1) +
@@ -684,10 +687,21 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
     for (size_t t = 0; t < targets.size(); ++t) {
       const Tensor &x = (*outputs)[numOutputs + t];
       int64_t k = x.shape.back(), n = x.numElements();
+      // The activation in f32 (converted once when it is f16): the maxima,
+      // the percentile and GPTQ's Gram matrix read it.
+      llvm::ArrayRef<float> values;
+      if (x.dtype == DType::f32) {
+        values = llvm::ArrayRef(static_cast<const float *>(x.data()), n);
+      } else {
+        widened.resize(n);
+        for (int64_t i = 0; i < n; ++i)
+          widened[i] = static_cast<float>(elementAsDouble(x, i));
+        values = widened;
+      }
       absmax[t].resize(k, 0.0f);
       magnitudes.clear();
       for (int64_t i = 0; i < n; ++i) {
-        float magnitude = std::fabs(static_cast<float>(elementAsDouble(x, i)));
+        float magnitude = std::fabs(values[i]);
         absmax[t][i % k] = std::max(absmax[t][i % k], magnitude);
         if (q.calibration == "percentile")
           magnitudes.push_back(magnitude);
@@ -696,7 +710,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
         percentiles[t] += percentileOf(magnitudes, q.percentile) /
                           static_cast<double>(c.inputs.size());
       if (gptq && !gramAdded[gramOf[t]]) {
-        grams[gramOf[t]].add(x);
+        grams[gramOf[t]].add(values);
         gramAdded[gramOf[t]] = true;
       }
     }
@@ -758,6 +772,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   passOptions.smoothQuant = q.smoothQuant;
   passOptions.groupSize = q.groupSize;
   passOptions.weights = q.weights;
+  passOptions.gptqActOrder = q.gptqActOrder;
   quantizer.addPass(mlir::llm::createLLMQuantize(passOptions));
   quantizer.addPass(mlir::createCanonicalizerPass());
   quantizer.addPass(mlir::llm::createLLMOutlineWeights());
@@ -787,6 +802,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   }
   quantName = options.quant;
   quantWeights = q.weights;
+  gptqOrder = q.weights == "gptq" ? (q.gptqActOrder ? "act" : "natural") : "";
   return llvm::Error::success();
 }
 

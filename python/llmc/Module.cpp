@@ -112,13 +112,15 @@ CompileOptions makeOptions(const std::optional<std::string> &quant,
         q.groupSize = value.cast<int64_t>();
       else if (name == "weights")
         q.weights = value.cast<std::string>();
+      else if (name == "gptq_act_order")
+        q.gptqActOrder = value.cast<bool>();
       else if (name == "calib")
         q.calibrationFile = value.cast<std::string>();
       else
         raise(llvm::make_error<InputError>(
             "unknown quantization option '" + name +
             "' (expected activations, calibration, percentile, smoothquant, "
-            "group_size, weights or calib)"));
+            "group_size, weights, gptq_act_order or calib)"));
     }
   if (shapes)
     for (auto [key, value] : *shapes) {

@@ -44,8 +44,8 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         input); without it, synthetic inputs are used with a warning.
     quant_options: {"activations": "static"|"dynamic", "calibration":
         "minmax"|"percentile", "percentile": 99.99, "smoothquant": alpha,
-        "group_size": 128, "weights": "rtn"|"gptq"}, as llm-compile's
-        --quant-* options.
+        "group_size": 128, "weights": "rtn"|"gptq", "gptq_act_order":
+        True}, as llm-compile's --quant-* options.
     shapes: {input name: dims} for inputs with dynamic dimensions.
     values: {input name: value or list of values} fixed at compile time, as
         llm-compile's --value (a merged decoder's use_cache_branch); run()

@@ -171,7 +171,8 @@ def test_quantized_compile_with_calibration(tmp_path, reference):
 
 def test_gptq_weights(tmp_path, reference):
     """quant_options={"weights": "gptq"}: other integers than rtn's, the
-    same accuracy report; an unknown method is an llmc.Error."""
+    same accuracy report, act order unless {"gptq_act_order": False}; an
+    unknown method is an llmc.Error."""
     ids, _ = reference
     calib = tmp_path / "calib.npz"
     rng = np.random.default_rng(0)
@@ -183,7 +184,14 @@ def test_gptq_weights(tmp_path, reference):
     assert 'weights = "gptq"' not in rtn.mlir("graph")
     assert not np.array_equal(rtn.run({"input_ids": ids})["logits"],
                               gptq.run({"input_ids": ids})["logits"])
-    assert gptq.report()["targets"]["host"]["accuracy"]["cosine"] >= 0.999
+    host = gptq.report()["targets"]["host"]
+    assert host["accuracy"]["cosine"] >= 0.999
+    assert host["quant_weights"] == "gptq" and host["gptq_order"] == "act"
+    assert "gptq_order" not in rtn.report()["targets"]["host"]
+    natural = llmc.compile(MODEL, quant="w8", calib=calib,
+                           quant_options={"weights": "gptq", "gptq_act_order": False})
+    assert 'gptq_order = "natural"' in natural.mlir("graph")
+    assert natural.report()["targets"]["host"]["gptq_order"] == "natural"
     with pytest.raises(llmc.Error, match="unknown weight quantization 'obs'"):
         llmc.compile(MODEL, quant="w8", calib=calib,
                      quant_options={"weights": "obs"})

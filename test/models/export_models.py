@@ -2690,6 +2690,9 @@ def export(args) -> Dict[str, np.ndarray]:
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     model = spec.build(args).eval()
+    if args.norm_outliers:
+        _add_norm_outliers(model, args.norm_outliers,
+                           torch.Generator().manual_seed(args.seed + 3))
     inputs = spec.make_inputs(args, torch.Generator().manual_seed(args.seed + 2))
     input_names = list(inputs)
 
@@ -2789,6 +2792,25 @@ def convert_to_float16(path: str, saturate: bool = True):
     onnx.save(model, path)
 
 
+def _add_norm_outliers(model: nn.Module, sigma: float, generator: torch.Generator):
+    """Multiplies each normalization's per-channel gain by exp(sigma * N(0,
+    1)): the inputs of the products after it then differ in energy from
+    channel to channel, with a few outliers, as a trained transformer's do
+    (random initialization leaves them all alike). GemmaNorm's gain is
+    1 + weight: its (1 + weight) is scaled."""
+    with torch.no_grad():
+        for module in model.modules():
+            weight = getattr(module, "weight", None)
+            if not (isinstance(module, (nn.LayerNorm, RMSNorm, GemmaNorm, T5Norm))
+                    and isinstance(weight, torch.Tensor) and weight.dim() == 1):
+                continue
+            factor = torch.exp(sigma * torch.randn(weight.shape, generator=generator))
+            if isinstance(module, GemmaNorm):
+                weight.copy_((1.0 + weight) * factor - 1.0)
+            else:
+                weight.mul_(factor)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
@@ -2815,6 +2837,10 @@ def parse_args(argv=None):
                              "weights, activations and outputs); float inputs are saved "
                              "as float32 (numpy has no bfloat16), the reference outputs "
                              "are torch's fp32 ones")
+    parser.add_argument("--norm-outliers", type=float, default=0.0, metavar="SIGMA",
+                        help="multiply every normalization's per-channel gain by "
+                             "exp(SIGMA * N(0, 1)): activation channels of unequal "
+                             "energy, as a trained model's (for quantization studies)")
     parser.add_argument("--check", action="store_true",
                         help="run onnx.checker on the exported model")
     return parser.parse_args(argv)

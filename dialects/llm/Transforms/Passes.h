@@ -2,6 +2,7 @@
 #ifndef LLM_TRANSFORMS_PASSES_H
 #define LLM_TRANSFORMS_PASSES_H
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::llm {
@@ -16,6 +17,17 @@ namespace mlir::llm {
 constexpr llvm::StringLiteral kWeightsAttrName = "llm.weights";
 /// Argument attribute naming the weight an argument is bound to.
 constexpr llvm::StringLiteral kWeightArgAttrName = "llm.weight";
+/// True if `value` is an argument of a function that the weight outlining
+/// bound to a weight (kWeightArgAttrName).
+inline bool isWeightArgument(Value value) {
+  auto argument = llvm::dyn_cast<BlockArgument>(value);
+  if (!argument || !argument.getOwner()->isEntryBlock())
+    return false;
+  auto function = llvm::dyn_cast_or_null<FunctionOpInterface>(
+      argument.getOwner()->getParentOp());
+  return function &&
+         function.getArgAttr(argument.getArgNumber(), kWeightArgAttrName);
+}
 /// Argument/result attribute with the ONNX graph's tensor name.
 constexpr llvm::StringLiteral kNameAttrName = "llm.name";
 /// Result attribute of a uint8 or uint16 graph output (an i8 or i16 holding

@@ -531,10 +531,14 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
       Generative Pre-trained Transformers", 2023) instead of rounding each
       to nearest: with H = XᵀX of the calibration inputs (`llm.act_gram`)
       plus `gptq-damp` times its mean diagonal, the input channels are
-      quantized in order, and each one's rounding error is spread over
-      the channels left, weighted by the upper Cholesky factor of H^-1, so
-      that the product changes least on those inputs. Scales are RTN's,
-      taken when a group starts from the weights updated so far. Input
+      quantized one at a time, and each one's rounding error is spread
+      over the channels left, weighted by the upper Cholesky factor of
+      H^-1, so that the product changes least on those inputs. With
+      `gptq-act-order` (the default) the channels go by decreasing H
+      diagonal, the largest inputs first, and every group's scales are
+      RTN's of the weights as given ("static groups": the stored layout is
+      unchanged); with `gptq-act-order=false` they go first to last and a
+      group's scales are RTN's of the weights updated so far. Input
       channels the calibration never reached (a zero diagonal) get zero
       weights, as in the paper's code. A matmul without `llm.act_gram` (or
       with one of zeros), an embedding or gathered experts keep RTN; a
@@ -544,8 +548,8 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
     the matmuls (`llm.act_absmax`: array<f32> of K, `llm.act_percentile`:
     f32, `llm.act_gram`: tensor<KxKxf32>). The pass records what it did in
     the module attribute `llm.quantization` (mode, counts of matmuls and
-    embeddings quantized, the weights' method and, with gptq, how many
-    weights GPTQ quantized and how many it left to RTN).
+    embeddings quantized, the weights' method and, with gptq, its order
+    and how many weights GPTQ quantized and how many it left to RTN).
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
@@ -565,6 +569,10 @@ def LLMQuantize : Pass<"llm-quantize", "ModuleOp"> {
     Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.01",
            "GPTQ's damping: this fraction of the Gram matrix's mean "
            "diagonal is added to its diagonal">,
+    Option<"gptqActOrder", "gptq-act-order", "bool", /*default=*/"true",
+           "GPTQ quantizes input channels by decreasing activation energy "
+           "(the Gram matrix's diagonal), with static group scales; false: "
+           "first to last">,
   ];
 }
 

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 
 // LAPACK (Fortran; the trailing arguments are the lengths of the character
 // arguments that gfortran passes hidden).
@@ -302,36 +303,66 @@ FailureOr<std::vector<float>> inverseCholeskyUpper(ArrayRef<double> h,
 /// `cols` = K input channels) quantized one input channel at a time, each
 /// channel's rounding error spread over the channels not yet quantized as
 /// the calibration inputs' Gram matrix `gram` (XᵀX, K x K) says, so that
-/// x·w changes least on those inputs. Scales are those of quantizeRows,
-/// taken from the updated weights when a group starts (per row: from the
-/// weights as given). `damp` times the mean of the diagonal is added to it;
-/// channels no input reaches (a zero diagonal) are zeroed. Fails if the
-/// damped matrix is not positive definite.
+/// x·w changes least on those inputs. `damp` times the mean of the
+/// diagonal is added to it; channels no input reaches (a zero diagonal)
+/// are zeroed. In natural order the channels go first to last and a
+/// group's scales are quantizeRows's of the weights updated so far, taken
+/// when the group starts. With `actOrder` they go by decreasing diagonal
+/// (the channels whose inputs are largest first, while the most channels
+/// are left to absorb their errors), and the scales are quantizeRows's of
+/// the weights as given ("static groups"), so that a group's channels,
+/// quantized at scattered times, share one scale, and the stored layout is
+/// the same. Fails if the damped matrix is not positive definite.
 FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
                                   int64_t cols, int64_t bits, int64_t group,
-                                  ArrayRef<double> gram, double damp) {
+                                  ArrayRef<double> gram, double damp,
+                                  bool actOrder) {
   int64_t k = cols;
-  std::vector<float> w(weights.begin(), weights.end());
-  std::vector<double> h(gram.begin(), gram.end());
+  // The weights and the Gram matrix in the given channel order; a channel
+  // no input reaches gets zero weights and a diagonal of 1.
+  std::vector<float> given(weights.begin(), weights.end());
+  std::vector<double> hGiven(gram.begin(), gram.end());
   double mean = 0;
   for (int64_t j = 0; j < k; ++j)
-    mean += h[j * k + j] / static_cast<double>(k);
-  for (int64_t j = 0; j < k; ++j) {
-    if (h[j * k + j] == 0) {
-      h[j * k + j] = 1;
+    mean += hGiven[j * k + j] / static_cast<double>(k);
+  for (int64_t j = 0; j < k; ++j)
+    if (hGiven[j * k + j] == 0) {
+      hGiven[j * k + j] = 1;
       for (int64_t r = 0; r < rows; ++r)
-        w[r * k + j] = 0;
+        given[r * k + j] = 0;
     }
-    h[j * k + j] += damp * (mean > 0 ? mean : 1.0);
+
+  QuantizedRows q = emptyRows(rows, cols, bits, group);
+  float qmax = quantizedMax(bits, /*e4m3=*/false);
+  int64_t groups = q.groups();
+  // The order channels are quantized in: order[i] is the i-th one.
+  std::vector<int64_t> order(k);
+  std::iota(order.begin(), order.end(), 0);
+  if (actOrder) {
+    // Ties keep their order (std::stable_sort's buffer is deprecated).
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      double da = hGiven[a * k + a], db = hGiven[b * k + b];
+      return da != db ? da > db : a < b;
+    });
+    q.scales =
+        quantizeRows(given, rows, cols, bits, group, /*e4m3=*/false).scales;
   }
+  // The weights and the damped Gram matrix with channels in that order.
+  std::vector<float> w(rows * k);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      w[r * k + i] = given[r * k + order[i]];
+  std::vector<double> h(k * k);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      h[i * k + j] = hGiven[order[i] * k + order[j]];
+  for (int64_t i = 0; i < k; ++i)
+    h[i * k + i] += damp * (mean > 0 ? mean : 1.0);
   FailureOr<std::vector<float>> inverse = inverseCholeskyUpper(h, k);
   if (failed(inverse))
     return failure();
   const std::vector<float> &u = *inverse;
 
-  QuantizedRows q = emptyRows(rows, cols, bits, group);
-  float qmax = quantizedMax(bits, /*e4m3=*/false);
-  int64_t groups = q.groups();
   // Channels go in blocks: inside one, each error updates the block's later
   // channels at once; the channels after it take the block's errors in one
   // product at its end (GPTQ's lazy batch updates).
@@ -340,8 +371,10 @@ FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
   for (int64_t begin = 0; begin < k; begin += kBlock) {
     int64_t end = std::min(k, begin + kBlock);
     for (int64_t i = begin; i < end; ++i) {
-      int64_t g = i / q.group;
-      if (i % q.group == 0) {
+      int64_t channel = order[i], g = channel / q.group;
+      // Natural order: channel == i, and a group's scales come from the
+      // weights updated so far.
+      if (!actOrder && i % q.group == 0) {
         int64_t last = std::min(k, i + q.group);
         for (int64_t r = 0; r < rows; ++r)
           q.scales[r * groups + g] = symmetricScale(
@@ -353,7 +386,7 @@ FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
         float *wr = w.data() + r * k;
         float scale = q.scales[r * groups + g];
         int8_t v = roundToInteger(wr[i], scale, qmax);
-        q.values[r * k + i] = v;
+        q.values[r * k + channel] = v;
         float error = (wr[i] - v * scale) / pivot;
         errors[r * kBlock + (i - begin)] = error;
         for (int64_t j = i + 1; j < end; ++j)
@@ -475,7 +508,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     FailureOr<QuantizedRows> optimized = failure();
     // runOnOperation refuses weights=gptq with fp8: a gram means integers.
     if (!gram.empty()) {
-      optimized = gptqRows(w, rows, cols, bits, group, gram, gptqDamp);
+      optimized =
+          gptqRows(w, rows, cols, bits, group, gram, gptqDamp, gptqActOrder);
       if (succeeded(optimized)) {
         ++numGPTQ;
       } else {
@@ -1075,6 +1109,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       record.push_back(b.getNamedAttr("weights", b.getStringAttr(weights)));
       record.push_back(
           b.getNamedAttr("gptq_weights", b.getI64IntegerAttr(numGPTQ)));
+      record.push_back(b.getNamedAttr(
+          "gptq_order", b.getStringAttr(gptqActOrder ? "act" : "natural")));
       record.push_back(b.getNamedAttr("gptq_fallbacks",
                                       b.getI64IntegerAttr(numGPTQFallbacks)));
     }

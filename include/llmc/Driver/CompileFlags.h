@@ -25,6 +25,7 @@ struct CompileFlags {
   llvm::cl::opt<double> smoothQuant;
   llvm::cl::opt<int64_t> groupSize;
   llvm::cl::opt<std::string> weights;
+  llvm::cl::opt<bool> gptqActOrder;
   llvm::cl::list<std::string> targetDescs;
 
   /// Checks the flags (a known --quant, --calib only with one) and copies

@@ -69,6 +69,9 @@ struct QuantizationOptions {
   /// (from the calibration inputs' Gram matrices; llm-quantize
   /// weights=gptq).
   std::string weights = "rtn";
+  /// GPTQ's order: input channels by decreasing XᵀX diagonal, with static
+  /// group scales (llm-quantize gptq-act-order); false: first to last.
+  bool gptqActOrder = true;
   /// Calibration inputs (.npz, one array per model input, optionally with a
   /// leading dim of samples); synthetic inputs (with a warning) if empty.
   std::string calibrationFile;
@@ -290,6 +293,8 @@ private:
   std::string quantName = "none";
   /// How the quantization chose integer weights: "rtn" or "gptq".
   std::string quantWeights = "rtn";
+  /// With gptq: "act" (by decreasing activation energy) or "natural".
+  std::string gptqOrder;
   /// For quantized models: the fp32 reference and the calibration inputs
   /// and outputs (Quantization.cpp), shared by the targets of one
   /// compileFileForTargets, and the accuracy measured on those inputs.

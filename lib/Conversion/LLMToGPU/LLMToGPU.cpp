@@ -781,12 +781,8 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     rhs = product;
   // A weight is read in bf16 from a buffer of half the bytes: the kernel
   // rounds its operands to bf16 anyway, so the product is the same.
-  bool bf16Weight = false;
-  if (auto arg = dyn_cast<BlockArgument>(rhs); arg && !weight)
-    if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
-      bf16Weight = spec.mmaType == "bf16" && spec.rhsElement == "f32" &&
-                   func.getArgAttr(arg.getArgNumber(),
-                                   mlir::llm::kWeightArgAttrName);
+  bool bf16Weight = !weight && spec.mmaType == "bf16" &&
+                    spec.rhsElement == "f32" && llm::isWeightArgument(rhs);
   if (bf16Weight)
     spec.rhsElement = "bf16";
   int64_t threads = emitProduct(spec);

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llm/IR/LLMOps.h"
+#include "llm/Transforms/Passes.h"
 #include "llmc/Conversion/NPUMatmul.h"
 #include "llmc/Conversion/Passes.h"
 #include "npu/IR/NPUDialect.h"
@@ -113,11 +114,7 @@ bool isWeight(Value value) {
     return isWeight(reshape.getInput());
   if (auto slice = value.getDefiningOp<llm::SliceOp>())
     return isWeight(slice.getInput());
-  auto arg = dyn_cast<BlockArgument>(value);
-  if (!arg)
-    return false;
-  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
-  return func && func.getArgAttr(arg.getArgNumber(), "llm.weight");
+  return llm::isWeightArgument(value);
 }
 
 /// The value of a one-element f32 constant.
