@@ -49,6 +49,9 @@ llvm::Error CompileFlags::apply(CompileOptions &options) const {
   if (weights != "rtn" && quant == "none")
     return llvm::make_error<InputError>(
         "--quant-weights needs a --quant other than none");
+  if (gptqActOrder.getNumOccurrences() && weights != "gptq")
+    return llvm::make_error<InputError>(
+        "--gptq-act-order needs --quant-weights gptq");
   options.quant = quant;
   options.quantization.activations = activations;
   options.quantization.calibration = calibration;
@@ -56,7 +59,8 @@ llvm::Error CompileFlags::apply(CompileOptions &options) const {
   options.quantization.smoothQuant = smoothQuant;
   options.quantization.groupSize = groupSize;
   options.quantization.weights = weights;
-  options.quantization.gptqActOrder = gptqActOrder;
+  if (gptqActOrder.getNumOccurrences())
+    options.quantization.gptqActOrder = gptqActOrder;
   options.quantization.calibrationFile = calib;
   options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
   return llvm::Error::success();

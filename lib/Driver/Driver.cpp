@@ -506,9 +506,7 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
     model->calibration = shared.calibration;
     model->quantName = options.quant;
     model->quantWeights = options.quantization.weights;
-    model->gptqOrder = options.quantization.weights != "gptq" ? ""
-                       : options.quantization.gptqActOrder    ? "act"
-                                                              : "natural";
+    model->gptqOrder = options.quantization.gptqOrder();
     model->constantEvaluation = shared.constantEvaluations[kMajorWeights];
   } else {
     if (!options.evaluateConstants)

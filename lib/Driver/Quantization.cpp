@@ -559,6 +559,8 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   if (q.weights != "rtn" && q.weights != "gptq")
     return inputError("unknown weight quantization '" + q.weights +
                       "' (expected rtn or gptq)");
+  if (q.gptqActOrder && q.weights != "gptq")
+    return inputError("--gptq-act-order needs --quant-weights gptq");
   if (q.weights == "gptq" && options.quant == "fp8")
     return inputError("--quant-weights gptq needs integer weights (--quant "
                       "int8, w8 or w4), not fp8");
@@ -772,7 +774,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   passOptions.smoothQuant = q.smoothQuant;
   passOptions.groupSize = q.groupSize;
   passOptions.weights = q.weights;
-  passOptions.gptqActOrder = q.gptqActOrder;
+  passOptions.gptqActOrder = q.gptqActOrder.value_or(true);
   quantizer.addPass(mlir::llm::createLLMQuantize(passOptions));
   quantizer.addPass(mlir::createCanonicalizerPass());
   quantizer.addPass(mlir::llm::createLLMOutlineWeights());
@@ -802,7 +804,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   }
   quantName = options.quant;
   quantWeights = q.weights;
-  gptqOrder = q.weights == "gptq" ? (q.gptqActOrder ? "act" : "natural") : "";
+  gptqOrder = q.gptqOrder();
   return llvm::Error::success();
 }
 

@@ -192,6 +192,8 @@ def test_gptq_weights(tmp_path, reference):
                            quant_options={"weights": "gptq", "gptq_act_order": False})
     assert 'gptq_order = "natural"' in natural.mlir("graph")
     assert natural.report()["targets"]["host"]["gptq_order"] == "natural"
+    with pytest.raises(llmc.Error, match="--gptq-act-order needs --quant-weights gptq"):
+        llmc.compile(MODEL, quant="w8", calib=calib, quant_options={"gptq_act_order": False})
     with pytest.raises(llmc.Error, match="unknown weight quantization 'obs'"):
         llmc.compile(MODEL, quant="w8", calib=calib,
                      quant_options={"weights": "obs"})

@@ -70,8 +70,16 @@ struct QuantizationOptions {
   /// weights=gptq).
   std::string weights = "rtn";
   /// GPTQ's order: input channels by decreasing XᵀX diagonal, with static
-  /// group scales (llm-quantize gptq-act-order); false: first to last.
-  bool gptqActOrder = true;
+  /// group scales (llm-quantize gptq-act-order; the default); false: first
+  /// to last. Set only with weights "gptq".
+  std::optional<bool> gptqActOrder;
+  /// The report's "gptq_order": "act" or "natural" with weights "gptq";
+  /// empty otherwise.
+  std::string gptqOrder() const {
+    if (weights != "gptq")
+      return "";
+    return gptqActOrder.value_or(true) ? "act" : "natural";
+  }
   /// Calibration inputs (.npz, one array per model input, optionally with a
   /// leading dim of samples); synthetic inputs (with a warning) if empty.
   std::string calibrationFile;
