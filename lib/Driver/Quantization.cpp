@@ -53,8 +53,9 @@ constexpr StringRef kCalibrationResultPrefix = "__llmc_calibration_";
 constexpr int kSyntheticSamples = 4;
 
 /// XᵀX of the rows of a matmul's calibration inputs (GPTQ's H), for
-/// --quant-weights gptq. Rows are kept until there are K of them, then
-/// folded into the K x K sum, so memory stays below both.
+/// --quant-weights gptq. Rows are kept until there are kFoldRows of them
+/// (or K, if fewer), then folded into the K x K sum: the rows held stay a
+/// fraction of the sum's size.
 class GramAccumulator {
 public:
   explicit GramAccumulator(int64_t k) : k(k) {}
@@ -66,12 +67,13 @@ public:
   /// Adds the rows of `x` ([.., K] row-major).
   void add(llvm::ArrayRef<float> x) {
     count += static_cast<int64_t>(x.size()) / k;
+    pending.reserve(foldRows() * k);
     while (!x.empty()) {
-      size_t room = k * k - pending.size(),
+      size_t room = foldRows() * k - pending.size(),
              take = std::min<size_t>(room, x.size());
       pending.insert(pending.end(), x.begin(), x.begin() + take);
       x = x.drop_front(take);
-      if (static_cast<int64_t>(pending.size()) == k * k)
+      if (static_cast<int64_t>(pending.size()) == foldRows() * k)
         fold();
     }
   }
@@ -113,6 +115,11 @@ private:
         sum[i * k + j] += batch[i + j * k];
     pending.clear();
   }
+
+  /// Rows a batch of syrk takes: enough for its speed, few enough that the
+  /// rows held are small beside the K x K sum.
+  static constexpr int64_t kFoldRows = 256;
+  int64_t foldRows() const { return std::min(k, kFoldRows); }
 
   int64_t k, count = 0;
   std::vector<float> pending;
