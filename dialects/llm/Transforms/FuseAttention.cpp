@@ -2228,7 +2228,9 @@ struct JoinMasksPattern : OpRewritePattern<SoftmaxOp> {
 /// row of q meets one factor. FuseAttentionPattern takes a constant scalar
 /// scale only; this leaves it the plain product. So does a scalar known
 /// only at run time. A quotient s / c becomes (q / c) x k^T. Under a
-/// constant scalar scale, (s * k) * c becomes (s * c) * k first.
+/// constant scalar scale, (s * k) * c becomes (s * c) * k first; over
+/// additive terms (biases a merged-heads layer adds before it scales per
+/// head), (s + b) * c becomes s * c + b * c first.
 template <typename OpTy> struct ScaleQueriesPattern : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
 
@@ -2263,6 +2265,36 @@ template <typename OpTy> struct ScaleQueriesPattern : OpRewritePattern<OpTy> {
         SmallVector<Value> operands(scale->getOperands());
         llvm::replace(operands, below, first);
         rewriter.replaceOp(op, cloneWith(rewriter, scale, operands, type));
+        return success();
+      }
+      // Over additive terms, (s + b) * c (DeBERTa-style biases added before
+      // Swin V2's factor per head): the factor goes onto each term,
+      // s * c + b * c, and moves on from there.
+      if (auto add = scores.getDefiningOp<AddOp>(); add && scores.hasOneUse()) {
+        SmallVector<unsigned> terms;
+        for (unsigned term : {0u, 1u})
+          if (add->getOperand(term).getType() == type &&
+              leadsToProduct(add->getOperand(term)))
+            terms.push_back(term);
+        if (terms.size() != 1)
+          continue;
+        Value below = add->getOperand(terms.front());
+        Value bias = add->getOperand(1 - terms.front());
+        auto biasShape =
+            broadcastShapes(rankedOf(bias).getShape(), factorType.getShape());
+        if (failed(biasShape))
+          continue;
+        rewriter.setInsertionPoint(op);
+        SmallVector<Value> scaledOperands(op->getOperands());
+        scaledOperands[index] = below;
+        Value scaledScores = cloneWith(rewriter, op, scaledOperands, type);
+        scaledOperands[index] = bias;
+        Value scaledBias = cloneWith(rewriter, op, scaledOperands,
+                                     rankedOf(bias).clone(*biasShape));
+        SmallVector<Value> sum(add->getOperands());
+        sum[terms.front()] = scaledScores;
+        sum[1 - terms.front()] = scaledBias;
+        rewriter.replaceOp(op, cloneWith(rewriter, add, sum, type));
         return success();
       }
       auto product = scores.getDefiningOp<MatMulOp>();

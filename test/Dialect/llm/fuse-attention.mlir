@@ -1858,3 +1858,47 @@ func.func @one_merged_head(%q: tensor<2x4x8xf32>, %k: tensor<2x5x8xf32>, %v: ten
   %o = llm.matmul %p3, %v : (tensor<2x4x5xf32>, tensor<2x5x8xf32>) -> tensor<2x4x8xf32>
   return %o : tensor<2x4x8xf32>
 }
+
+// -----
+
+// Biases added before a factor per head, ((s + b1) + b2) * exp(logit) (a
+// merged-heads layer adding two terms in its bmm, then scaling per head):
+// the factor goes onto each term, then onto q; the terms, scaled, are the
+// mask.
+// CHECK-LABEL: func @scale_per_head_over_biases
+// CHECK-SAME: (%[[Q:[^ ]*]]: tensor<2x4x8x8xf32>, %[[K:[^ ]*]]: tensor<2x4x8x8xf32>, %[[V:[^ ]*]]: tensor<2x4x8x8xf32>, %[[LOGIT:[^ ]*]]: tensor<4x1x1xf32>, %[[B1:[^ ]*]]: tensor<1x4x8x8xf32>, %[[B2:[^ ]*]]: tensor<2x4x8x8xf32>)
+// CHECK: %[[FACTOR:.*]] = llm.exp %[[LOGIT]]
+// CHECK-DAG: %[[SCALED:.*]] = llm.mul %[[Q]], %[[FACTOR]] : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+// CHECK-DAG: %[[SB1:.*]] = llm.mul %[[B1]], %[[FACTOR]] : (tensor<1x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<1x4x8x8xf32>
+// CHECK-DAG: %[[SB2:.*]] = llm.mul %[[B2]], %[[FACTOR]] : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+// CHECK: %[[MASK:.*]] = llm.add %[[SB1]], %[[SB2]]
+// CHECK: llm.attention %[[SCALED]], %[[K]], %[[V]], %[[MASK]] {scale = 1.000000e+00 : f32}
+// CHECK-NOT: llm.softmax
+func.func @scale_per_head_over_biases(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v: tensor<2x4x8x8xf32>, %logit: tensor<4x1x1xf32>, %b1: tensor<1x4x8x8xf32>, %b2: tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %a = llm.add %s, %b1 : (tensor<2x4x8x8xf32>, tensor<1x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %a2 = llm.add %b2, %a : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %c = llm.exp %logit : tensor<4x1x1xf32>
+  %m = llm.mul %a2, %c : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %o : tensor<2x4x8x8xf32>
+}
+
+// A factor per head over the sum of two products (no telling the scores
+// from the other term): nothing moves, and the softmax stays.
+// CHECK-LABEL: func @scale_per_head_over_two_products
+// CHECK: llm.div
+// CHECK: llm.softmax
+// CHECK-NOT: llm.attention
+// REMARK: fuse-attention.mlir:[[# @LINE + 7]]:8: remark: llm-fuse-attention: softmax of attention left unfused
+func.func @scale_per_head_over_two_products(%q: tensor<2x4x8x8xf32>, %k: tensor<2x4x8x8xf32>, %v: tensor<2x4x8x8xf32>, %r: tensor<2x4x8x8xf32>, %logit: tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32> {
+  %s = llm.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %s2 = llm.matmul %q, %r {transpose_rhs = true} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %a = llm.add %s, %s2 : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %c = llm.exp %logit : tensor<4x1x1xf32>
+  %m = llm.div %a, %c : (tensor<2x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<2x4x8x8xf32>
+  %p = llm.softmax %m {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = llm.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %o : tensor<2x4x8x8xf32>
+}
