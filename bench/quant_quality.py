@@ -99,7 +99,7 @@ def main():
     rng = np.random.default_rng(0)
     rows = []
     print(f"{'model':16s} {'cos rtn':>8s} {'natural':>8s} {'act':>8s} {'mae rtn':>9s} "
-          f"{'natural':>9s} {'act':>9s} {'top1 rtn':>8s} {'natural':>7s} {'act':>7s}", flush=True)
+          f"{'natural':>9s} {'act':>9s} {'top1 rtn':>8s} {'natural':>8s} {'act':>8s}", flush=True)
     try:
         for model in models:
             folder = os.path.join(work, model)
@@ -137,9 +137,9 @@ def main():
             rows.append(result)
             line = f"{model:16s}"
             for key, width, form in (("cosine", 8, ".6f"), ("mean_abs_error", 9, ".4g"),
-                                     ("top1_agreement", 7, ".4f")):
-                for i, (method, _) in enumerate(METHODS):
-                    line += f" {result[method][key]:{width + (1 if key == 'top1_agreement' and i == 0 else 0)}{form}}"
+                                     ("top1_agreement", 8, ".4f")):
+                for method, _ in METHODS:
+                    line += f" {result[method][key]:{width}{form}}"
             print(line, flush=True)
     finally:
         if not args.keep:

@@ -619,9 +619,10 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
                                             std::to_string(i - numOutputs)));
 
   // GPTQ: one Gram matrix per distinct input (the products of one
-  // activation share it).
+  // activation share it); the first product of each feeds it.
   bool gptq = q.weights == "gptq";
   std::vector<size_t> gramOf(targets.size());
+  std::vector<bool> feedsGram(targets.size());
   std::vector<GramAccumulator> grams;
   if (gptq) {
     llvm::DenseMap<mlir::Value, size_t> slots;
@@ -633,6 +634,7 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
                 .getShape()
                 .back());
       gramOf[t] = it->second;
+      feedsGram[t] = inserted;
     }
   }
 
@@ -680,7 +682,6 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   std::vector<std::vector<float>> absmax(targets.size());
   std::vector<double> percentiles(targets.size(), 0.0);
   std::vector<float> magnitudes, widened;
-  std::vector<bool> gramAdded(grams.size());
   for (auto [index, sample] : llvm::enumerate(c.inputs)) {
     StatusLine status("calibration: fp32 sample " + llvm::Twine(index + 1) +
                       "/" + llvm::Twine(c.inputs.size()));
@@ -718,12 +719,9 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
       if (q.calibration == "percentile")
         percentiles[t] += percentileOf(magnitudes, q.percentile) /
                           static_cast<double>(c.inputs.size());
-      if (gptq && !gramAdded[gramOf[t]]) {
+      if (feedsGram[t])
         grams[gramOf[t]].add(values);
-        gramAdded[gramOf[t]] = true;
-      }
     }
-    gramAdded.assign(grams.size(), false);
     outputs->resize(numOutputs);
     c.outputs.push_back(std::move(*outputs));
   }
@@ -754,12 +752,11 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
                       "(it may fit the calibration inputs and do worse than "
                       "rtn on others): give more --calib samples\n";
     StatusLine status("calibration: GPTQ's Gram matrices");
-    std::vector<mlir::ElementsAttr> &attrs = gramAttrs;
     for (size_t t = 0; t < targets.size(); ++t) {
-      mlir::ElementsAttr &attr = attrs[gramOf[t]];
+      mlir::ElementsAttr &attr = gramAttrs[gramOf[t]];
       if (!attr) {
+        int64_t k = grams[gramOf[t]].channels();
         std::vector<float> gram = grams[gramOf[t]].take();
-        auto k = static_cast<int64_t>(std::sqrt(double(gram.size())) + 0.5);
         auto type = mlir::RankedTensorType::get({k, k}, b.getF32Type());
         attr = mlir::DenseResourceElementsAttr::get(
             type, "gram",
