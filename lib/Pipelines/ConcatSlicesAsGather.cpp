@@ -1,8 +1,9 @@
 //===- ConcatSlicesAsGather.cpp - rotate_half as one gather ---------------===//
 //
-// A concat whose pieces are slices of one tensor along the concat axis,
-// some negated (rotate_half of rotary embeddings: concat(-x[..., h:],
-// x[..., :h])), becomes one gather of that tensor at constant positions,
+// A concat whose pieces are slices of one tensor along the concat axis (or
+// the tensor itself), some negated (rotate_half of rotary embeddings:
+// concat(-x[..., h:], x[..., :h]); the angles concat(freqs, freqs)), becomes
+// one gather of that tensor at constant positions,
 // times a constant sign where a piece was negated. The ptx pipeline's
 // linalg elementwise fusion fuses such a gather into the ops that read it
 // (the rotary multiply and add) but not slices and a concat, which each
@@ -42,15 +43,23 @@ struct ConcatSlicesAsGather : OpRewritePattern<llm::ConcatOp> {
         piece = neg.getInput();
         negate = true;
       }
+      // A slice of the source, or the source itself (Hugging Face's rotary
+      // angles: concat(freqs, freqs)), which may be a slice's result.
       auto slice = piece.getDefiningOp<llm::SliceOp>();
-      if (!slice || (source && slice.getInput() != source))
+      if (piece == source)
+        slice = {};
+      Value input = slice ? slice.getInput() : piece;
+      if (source && input != source)
         return failure();
-      source = slice.getInput();
+      source = input;
       auto sourceType = cast<RankedTensorType>(source.getType());
-      auto sliceType = cast<RankedTensorType>(slice.getType());
+      auto sliceType = cast<RankedTensorType>(piece.getType());
       if (!sourceType.hasStaticShape())
         return failure();
-      ArrayRef<int64_t> starts = slice.getStarts(), steps = slice.getSteps();
+      SmallVector<int64_t> whole(sourceType.getRank(), 0);
+      SmallVector<int64_t> unit(sourceType.getRank(), 1);
+      ArrayRef<int64_t> starts = slice ? slice.getStarts() : whole;
+      ArrayRef<int64_t> steps = slice ? slice.getSteps() : unit;
       // Every other axis whole.
       for (int64_t d = 0; d < sourceType.getRank(); ++d)
         if (d != axis && (starts[d] != 0 || steps[d] != 1 ||

@@ -58,6 +58,10 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLLMGPULoopOrder());
+  // A result inserted into a slice of a larger tensor (a concat's part: a
+  // decoding step's new keys and values appended to the cache) is computed
+  // in that slice: its kernel writes there, with no copy launched after it.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   // Last before bufferization: CSE and the canonicalizer have moved the
   // launches' reads (to_buffer) away from the launches.
   pm.addPass(createLLMGPUAnchorLaunchReads());
@@ -69,6 +73,9 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   bufferizeOptions.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  // CSE first: a result computed in its slice leaves a copy of that slice
+  // onto itself (two equal subviews), which the canonicalizer then drops.
+  pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
 
   // Generic path: parallel loops → one thread per iteration.

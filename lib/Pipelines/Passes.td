@@ -98,10 +98,11 @@ def LLMConcatSlicesAsGather : Pass<"llm-concat-slices-as-gather"> {
   let summary = "rewrite a concat of slices of one tensor, some negated, as a gather";
   let description = [{
     A concat whose pieces are slices of one tensor along the concat axis
-    (every other axis whole), each possibly negated, becomes one gather of
-    that tensor at constant positions, multiplied by a constant sign (-1
-    where a piece was negated, float tensors only). This is rotate_half of
-    rotary embeddings, concat(-x[..., h:], x[..., :h]). The ptx pipeline
+    (every other axis whole) or that tensor itself, each possibly negated,
+    becomes one gather of that tensor at constant positions, multiplied by a
+    constant sign (-1 where a piece was negated, float tensors only). This is
+    rotate_half of rotary embeddings, concat(-x[..., h:], x[..., :h]), and
+    the angles of Hugging Face's rotary embedding, concat(freqs, freqs). The ptx pipeline
     runs it before the linalg lowering: elementwise fusion fuses the gather
     into the rotary multiply and add, where the slices and the concat were
     launches of their own.

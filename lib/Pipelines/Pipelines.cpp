@@ -171,10 +171,13 @@ void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks,
   // single ops; attention before epilogues, so that the attention scale is
   // not absorbed into the Q·Kᵀ matmul first; products of dequantized
   // operands before epilogues, which would fold their bias first;
-  // projections last, so that they merge with their epilogues.
+  // projections last, so that they merge with their epilogues. Products
+  // over one k become multiplies once attention (whose probabilities times
+  // a single key's values are one) has been matched.
   pm.addPass(llm::createLLMFuseNorms({remarks}));
   pm.addPass(llm::createLLMFuseActivations({remarks}));
   pm.addPass(llm::createLLMFuseAttention({remarks}));
+  pm.addPass(llm::createLLMOuterProducts({remarks}));
   pm.addPass(llm::createLLMFuseDequantizedProducts({remarks, fp8Products}));
   pm.addPass(llm::createLLMFuseMatMulEpilogue({remarks}));
   pm.addPass(llm::createLLMFuseQKV({remarks}));

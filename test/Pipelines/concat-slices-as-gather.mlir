@@ -52,12 +52,35 @@ func.func @through_transpose(%x: tensor<2x4x3x16xf32>) -> tensor<2x3x4x16xf32> {
 
 // -----
 
+// A piece may be the tensor itself: the angles of Hugging Face's rotary
+// embedding, concat(freqs, freqs), are one gather; so is a tensor followed
+// by a negated slice of it.
+// CHECK-LABEL: func.func @whole
+// CHECK-DAG: %[[TWICE:.*]] = llm.constant dense<[0, 1, 2, 3, 0, 1, 2, 3]> : tensor<8xi64>
+// CHECK-DAG: %[[MIXED:.*]] = llm.constant dense<[0, 1, 2, 3, 2, 3]> : tensor<6xi64>
+// CHECK-DAG: %[[SIGN:.*]] = llm.constant dense<[{{\[}}1.000000e+00, 1.000000e+00, 1.000000e+00, 1.000000e+00, -1.000000e+00, -1.000000e+00]]> : tensor<1x6xf32>
+// CHECK: %[[A:.*]] = llm.gather %arg0, %[[TWICE]] {axis = 1 : i64} : (tensor<2x4xf32>, tensor<8xi64>) -> tensor<2x8xf32>
+// CHECK: %[[G:.*]] = llm.gather %arg0, %[[MIXED]] {axis = 1 : i64} : (tensor<2x4xf32>, tensor<6xi64>) -> tensor<2x6xf32>
+// CHECK: %[[B:.*]] = llm.mul %[[G]], %[[SIGN]]
+// CHECK-NOT: llm.concat
+// CHECK: return %[[A]], %[[B]]
+func.func @whole(%f: tensor<2x4xf32>) -> (tensor<2x8xf32>, tensor<2x6xf32>) {
+  %twice = llm.concat %f, %f {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x8xf32>
+  %hi = llm.slice %f {starts = array<i64: 0, 2>, ends = array<i64: 2, 4>, steps = array<i64: 1, 1>} : (tensor<2x4xf32>) -> tensor<2x2xf32>
+  %neg = llm.neg %hi : tensor<2x2xf32>
+  %mixed = llm.concat %f, %neg {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x2xf32>) -> tensor<2x6xf32>
+  return %twice, %mixed : tensor<2x8xf32>, tensor<2x6xf32>
+}
+
+// -----
+
 // Not rewritten: slices of two tensors; a slice that also cuts another
-// axis; a negated integer slice (kept as llm.neg).
+// axis; a negated integer slice (kept as llm.neg); two different tensors
+// whole.
 // CHECK-LABEL: func.func @unchanged
-// CHECK-COUNT-3: llm.concat
+// CHECK-COUNT-4: llm.concat
 // CHECK-NOT: llm.gather
-func.func @unchanged(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %i: tensor<4x8xi32>) -> (tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xi32>) {
+func.func @unchanged(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %i: tensor<4x8xi32>) -> (tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xi32>, tensor<4x16xf32>) {
   %a = llm.slice %x {starts = array<i64: 0, 0>, ends = array<i64: 4, 4>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x4xf32>
   %b = llm.slice %y {starts = array<i64: 0, 4>, ends = array<i64: 4, 8>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x4xf32>
   %two = llm.concat %a, %b {axis = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
@@ -68,5 +91,6 @@ func.func @unchanged(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %i: tensor<4x8xi3
   %f = llm.neg %e : tensor<4x4xi32>
   %g = llm.slice %i {starts = array<i64: 0, 0>, ends = array<i64: 4, 4>, steps = array<i64: 1, 1>} : (tensor<4x8xi32>) -> tensor<4x4xi32>
   %int = llm.concat %f, %g {axis = 1 : i64} : (tensor<4x4xi32>, tensor<4x4xi32>) -> tensor<4x8xi32>
-  return %two, %cut, %int : tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xi32>
+  %xy = llm.concat %x, %y {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x16xf32>
+  return %two, %cut, %int, %xy : tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xi32>, tensor<4x16xf32>
 }

@@ -718,6 +718,13 @@ class GPT2Cached(GPT2):
 KV_PAST = 11
 
 
+def kv_names(pattern: str, layers: int) -> List[str]:
+    """`pattern` ({i}: the layer, {kind}: key or value) for each layer's key
+    and value, in that order: a cached decoder's past inputs or present
+    outputs."""
+    return [pattern.format(i=i, kind=kind) for i in range(layers) for kind in ("key", "value")]
+
+
 def build_gpt2_kv(args) -> nn.Module:
     config = GPT2Config()
     if args.seq + KV_PAST > config.max_positions:
@@ -732,10 +739,115 @@ def gpt2_kv_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
     config = GPT2Config()
     head_dim = config.d_model // config.n_heads
     inputs = gpt2_inputs(args, generator)
-    for i in range(config.n_layers):
-        for kind in ("key", "value"):
-            inputs[f"past_{kind}_{i}"] = torch.randn(
-                args.batch, config.n_heads, KV_PAST, head_dim, generator=generator)
+    for name in kv_names("past_{kind}_{i}", config.n_layers):
+        inputs[name] = torch.randn(args.batch, config.n_heads, KV_PAST, head_dim,
+                                   generator=generator)
+    return inputs
+
+
+# --------------------------------------------------------------------------
+# A Llama decode step with a KV cache as Hugging Face Optimum exports one
+# (decoder_model.onnx with past): input_ids [B, T], attention_mask over the
+# past and new positions [B, P + T] (left padding), position_ids [B, T], and
+# per layer past_key_values.N.key/.value [B, KV, P, D] (grouped kv heads,
+# before repeat_kv) that leave with the new keys and values appended as
+# present.N.key/.value. The rotary angles are inv_freq @ position_ids, and
+# the 4-D additive mask is built as _prepare_4d_causal_attention_mask_with_
+# cache_position builds it: finfo.min above the diagonal (Trilu), times
+# (key position > cache position), then padding keys set to finfo.min where
+# the causal mask is 0. With --qk-norm, each head's q and k are RMS-normed
+# over the head dim before the rotary embedding, as in Qwen3 and OLMo 2.
+# --------------------------------------------------------------------------
+class LlamaCachedAttention(LlamaAttention):
+    def __init__(self, config: LlamaConfig, qk_norm: bool):
+        super().__init__(config)
+        self.q_norm = RMSNorm(self.head_dim, config.eps) if qk_norm else None
+        self.k_norm = RMSNorm(self.head_dim, config.eps) if qk_norm else None
+
+    def forward(self, x, cos, sin, bias, past_k, past_v):
+        batch, seq, _ = x.shape
+        q = self.q_proj(x).view(batch, seq, self.n_heads, self.head_dim)
+        k = self.k_proj(x).view(batch, seq, self.n_kv_heads, self.head_dim)
+        v = self.v_proj(x).view(batch, seq, self.n_kv_heads, self.head_dim)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+        scores = torch.matmul(q, self.repeat_kv(k).transpose(2, 3)) * self.head_dim ** -0.5
+        probs = F.softmax(scores + bias, dim=-1, dtype=torch.float32).to(q.dtype)
+        y = torch.matmul(probs, self.repeat_kv(v))
+        return self.o_proj(y.transpose(1, 2).reshape(batch, seq, -1)), k, v
+
+
+class LlamaCached(Llama):
+    def __init__(self, config: LlamaConfig, qk_norm: bool):
+        super().__init__(config)
+        # The projections are the plain model's (same seed): given an empty
+        # cache, all-ones mask and positions 0.., the logits are `llama`'s.
+        for block in self.blocks:
+            attn = LlamaCachedAttention(config, qk_norm)
+            attn.load_state_dict(block.attn.state_dict(), strict=False)
+            block.attn = attn
+
+    def forward(self, input_ids, attention_mask, position_ids, *past):
+        batch, seq = input_ids.shape
+        start = past[0].shape[2]
+        total = attention_mask.shape[1]
+        h = self.embed_tokens(input_ids)
+        dtype = h.dtype
+        # Hugging Face's LlamaRotaryEmbedding: angles [B, T, D] in f32.
+        inv_freq = self.inv_freq[None, :, None].float().expand(batch, -1, 1)
+        freqs = (inv_freq @ position_ids[:, None, :].float()).transpose(1, 2)
+        angles = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = angles.cos().to(dtype)[:, None], angles.sin().to(dtype)[:, None]
+        minimum = torch.finfo(dtype).min
+        cache_position = torch.arange(start, start + seq)
+        mask = torch.full((seq, total), minimum, dtype=dtype)
+        mask = torch.triu(mask, diagonal=1)
+        mask = mask * (torch.arange(total) > cache_position.reshape(-1, 1))
+        mask = mask[None, None, :, :].expand(batch, 1, -1, -1).clone()
+        # (torch 1.13 cannot export a bf16 + int64 Add: the mask is cast.)
+        padding = (mask + attention_mask[:, None, None, :].to(dtype)) == 0
+        mask = mask.masked_fill(padding, minimum)
+        presents = []
+        for i, block in enumerate(self.blocks):
+            a, k, v = block.attn(block.input_norm(h), cos, sin, mask,
+                                 past[2 * i], past[2 * i + 1])
+            h = h + a
+            h = h + block.mlp(block.post_attention_norm(h))
+            presents += [k, v]
+        return (self.lm_head(self.norm(h)), *presents)
+
+
+def build_llama_kv(args) -> nn.Module:
+    config = LlamaConfig()
+    if args.seq + KV_PAST > config.max_positions:
+        raise SystemExit(f"export_models: error: --seq {args.seq} + {KV_PAST} cached "
+                         f"exceeds the model's {config.max_positions} positions")
+    model = LlamaCached(config, qk_norm=args.qk_norm)
+    _randomize_rms_norms(model, torch.Generator().manual_seed(args.seed + 1))
+    return model
+
+
+def llama_kv_inputs(args, generator: torch.Generator) -> Dict[str, torch.Tensor]:
+    """New tokens after KV_PAST cached positions; row b is left-padded by
+    b * 3 positions of the cache (at most all of it)."""
+    config = LlamaConfig()
+    head_dim = config.d_model // config.n_heads
+    total = KV_PAST + args.seq
+    mask = torch.ones(args.batch, total, dtype=torch.long)
+    for b in range(args.batch):
+        mask[b, :min(KV_PAST, 3 * b)] = 0
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, KV_PAST:]
+    inputs = {"input_ids": torch.randint(0, config.vocab_size, (args.batch, args.seq),
+                                         dtype=torch.long, generator=generator),
+              "attention_mask": mask, "position_ids": positions}
+    for name in kv_names("past_key_values.{i}.{kind}", config.n_layers):
+        inputs[name] = torch.randn(args.batch, config.n_kv_heads, KV_PAST, head_dim,
+                                   generator=generator)
     return inputs
 
 
@@ -2551,13 +2663,24 @@ MODELS: Dict[str, ModelSpec] = {
     "gpt2-kv": ModelSpec(
         build=build_gpt2_kv,
         make_inputs=gpt2_kv_inputs,
-        output_names=["logits"] + [f"present_{kind}_{i}" for i in range(GPT2Config().n_layers)
-                                   for kind in ("key", "value")],
+        output_names=["logits"] + kv_names("present_{kind}_{i}", GPT2Config().n_layers),
         dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                      **{f"past_{kind}_{i}": {0: "batch", 2: "past"}
-                         for i in range(GPT2Config().n_layers)
-                         for kind in ("key", "value")},
+                      **{name: {0: "batch", 2: "past"}
+                         for name in kv_names("past_{kind}_{i}", GPT2Config().n_layers)},
                       "logits": {0: "batch", 1: "sequence"}},
+    ),
+    "llama-kv": ModelSpec(
+        build=build_llama_kv,
+        make_inputs=llama_kv_inputs,
+        output_names=["logits"] + kv_names("present.{i}.{kind}", LlamaConfig().n_layers),
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                      "attention_mask": {0: "batch", 1: "total"},
+                      "position_ids": {0: "batch", 1: "sequence"},
+                      **{name: {0: "batch", 2: "past"}
+                         for name in kv_names("past_key_values.{i}.{kind}", LlamaConfig().n_layers)},
+                      "logits": {0: "batch", 1: "sequence"},
+                      **{name: {0: "batch", 2: "total"}
+                         for name in kv_names("present.{i}.{kind}", LlamaConfig().n_layers)}},
     ),
     "gpt2-cls": ModelSpec(
         build=build_gpt2_cls,
@@ -2841,6 +2964,9 @@ def parse_args(argv=None):
                         help="multiply every normalization's per-channel gain by "
                              "exp(SIGMA * N(0, 1)): activation channels of unequal "
                              "energy, as a trained model's (for quantization studies)")
+    parser.add_argument("--qk-norm", action="store_true",
+                        help="llama-kv: RMS-norm each head's q and k over the head dim "
+                             "before the rotary embedding (Qwen3, OLMo 2)")
     parser.add_argument("--check", action="store_true",
                         help="run onnx.checker on the exported model")
     return parser.parse_args(argv)
@@ -2851,6 +2977,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.float16 and args.bfloat16:
         raise SystemExit("export_models: error: --float16 and --bfloat16 exclude each other")
+    if args.qk_norm and args.model != "llama-kv":
+        raise SystemExit("export_models: error: --qk-norm is an option of llama-kv")
     if args.float16_unclamped and not args.float16:
         raise SystemExit("export_models: error: --float16-unclamped needs --float16")
     cached = _out_and_key(argv)

@@ -94,8 +94,29 @@ bool isCandidate(MatMulOp op) {
   return true;
 }
 
+/// Whether `op`'s result only gates: every use multiplies it (a gated MLP's
+/// act(gate) * up).
+bool onlyGates(MatMulOp op) {
+  return !op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *user) {
+    return isa<MulOp>(user);
+  });
+}
+
+/// The same activation, or none beside a gate's: a gated MLP's gate
+/// projection carries its SiLU or GELU, the up projection none, and the
+/// gate's activation, applied after the split, fuses with the product that
+/// reads it. An activation that feeds anything else (a parallel block's
+/// MLP input beside its attention projections) stays in its epilogue.
+bool compatibleActivations(MatMulOp a, MatMulOp b) {
+  if (a.getActivation() == b.getActivation())
+    return true;
+  if (a.getActivation() == Activation::none)
+    return onlyGates(b);
+  return b.getActivation() == Activation::none && onlyGates(a);
+}
+
 /// Matmuls merge when they read the same lhs the same way, have weights of
-/// the same K and apply the same epilogue.
+/// the same K and apply the same epilogue, but for compatible activations.
 bool sameKind(MatMulOp a, MatMulOp b) {
   auto weightK = [](MatMulOp op) {
     auto type = cast<RankedTensorType>(op.getRhs().getType());
@@ -105,8 +126,7 @@ bool sameKind(MatMulOp a, MatMulOp b) {
          a.getTransposeLhs() == b.getTransposeLhs() &&
          a.getTransposeRhs() == b.getTransposeRhs() &&
          weightK(a) == weightK(b) && a.getScale() == b.getScale() &&
-         a.getActivation() == b.getActivation() &&
-         bool(a.getBias()) == bool(b.getBias());
+         compatibleActivations(a, b) && bool(a.getBias()) == bool(b.getBias());
 }
 
 /// Builds the constant of `type` holding `bytes`: inline when every part was
@@ -125,6 +145,26 @@ ElementsAttr makeConstant(RankedTensorType type, ArrayRef<char> bytes,
       type, name,
       HeapAsmResourceBlob::allocateAndCopyWithAlign(
           bytes, byteWidth(type.getElementType()), /*dataIsMutable=*/false));
+}
+
+/// `activation` (not none) of `value`, as its own op.
+Value applyActivation(OpBuilder &builder, Location loc, Activation activation,
+                      Value value) {
+  switch (activation) {
+  case Activation::relu:
+    return ReluOp::create(builder, loc, value.getType(), value);
+  case Activation::gelu:
+  case Activation::gelu_tanh:
+    return GeluOp::create(builder, loc, value.getType(), value,
+                          activation == Activation::gelu_tanh
+                              ? GeluApproximation::tanh
+                              : GeluApproximation::none);
+  case Activation::silu:
+    return SiluOp::create(builder, loc, value.getType(), value);
+  case Activation::none:
+    break;
+  }
+  return value;
 }
 
 struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
@@ -200,23 +240,38 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
     }
     SmallVector<int64_t> shape(first.getType().getShape());
     shape.back() = n;
+    // One activation for all stays in the epilogue; different ones (a gate's
+    // SiLU beside the up projection's none) follow the split, each on its
+    // part, where they fuse with the elementwise ops that read them.
+    Activation activation = first.getActivation();
+    for (MatMulOp op : group)
+      if (op.getActivation() != activation)
+        activation = Activation::none;
     auto merged = MatMulOp::create(
         builder, loc, RankedTensorType::get(shape, element), first.getLhs(),
         weight, bias, /*residual=*/Value(), first.getTransposeLhsAttr(),
         first.getTransposeRhsAttr(), first.getScaleAttr(),
-        first.getActivationAttr());
+        ActivationAttr::get(builder.getContext(), activation));
     SmallVector<Type> resultTypes;
     for (MatMulOp op : group)
       resultTypes.push_back(op.getType());
     auto split = SplitOp::create(builder, loc, resultTypes, merged.getResult(),
                                  shape.size() - 1, sizes);
 
+    // The activations go right after the split, all made before the group's
+    // ops (the first of which the insertion point is at) are erased.
+    SmallVector<Value> values;
+    for (auto [op, result] : llvm::zip_equal(group, split.getResults()))
+      values.push_back(op.getActivation() == activation
+                           ? Value(result)
+                           : applyActivation(builder, op.getLoc(),
+                                             op.getActivation(), result));
     llvm::SmallSetVector<Operation *, 8> constants;
-    for (auto [op, result] : llvm::zip_equal(group, split.getResults())) {
+    for (auto [op, value] : llvm::zip_equal(group, values)) {
       for (Value operand : {op.getRhs(), op.getBias()})
         if (ConstantOp constant = constantOf(operand))
           constants.insert(constant);
-      op.getResult().replaceAllUsesWith(result);
+      op.getResult().replaceAllUsesWith(value);
       op.erase();
     }
     for (Operation *constant : constants)

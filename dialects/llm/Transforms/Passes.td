@@ -280,6 +280,33 @@ def LLMFuseAttention : Pass<"llm-fuse-attention"> {
   ];
 }
 
+def LLMOuterProducts : Pass<"llm-outer-products"> {
+  let summary = "rewrite products over one k as broadcast multiplies";
+  let description = [{
+    An `llm.matmul` over K = 1, `[.., M, 1] x [.., 1, N]`, is an outer
+    product: the broadcast multiply `llm.mul` of its operands, which then
+    fuses with the elementwise ops around it instead of being a product of
+    its own (on the ptx target, a tensor-core launch that multiplies by
+    zero-padded tiles). Hugging Face's rotary angles, `inv_freq [B, D/2, 1]
+    @ position_ids [B, 1, T]`, are the usual case. A transposed operand
+    (`[.., 1, M]` or `[.., N, 1]`) is transposed first; dynamic M, N and
+    batch dims are kept. A product with an epilogue, or whose result
+    element type differs from its operands', is left alone.
+
+    The fusion pipeline runs it after `llm-fuse-attention`: an attention
+    over a single key multiplies its probabilities by the values over one
+    k, and the attention chain must still be a product when it is matched.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
+  let statistics = [
+    Statistic<"numOuterProducts", "outer-products",
+              "products over one k rewritten as broadcast multiplies">,
+  ];
+}
+
 def LLMFuseNorms : Pass<"llm-fuse-norms"> {
   let summary = "fuse decomposed layer and RMS normalization into "
                 "llm.layer_norm and llm.rms_norm";

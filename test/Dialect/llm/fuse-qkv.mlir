@@ -127,6 +127,56 @@ func.func @different_inputs(%x: tensor<4x2xf32>, %y: tensor<4x2xf32>) -> (tensor
   return %0, %1 : tensor<4x2xf32>, tensor<4x2xf32>
 }
 
+// -----
+
+// A gated MLP: the gate carries its SiLU and is only multiplied, the up
+// projection carries none. They merge into one product without activation,
+// the SiLU follows the split on the gate's part. A tanh-GELU product whose
+// result is not only multiplied (an MLP input beside attention projections)
+// keeps its activation in its own epilogue. Products with one activation
+// keep it in the merged epilogue.
+// CHECK-LABEL: func @gated_mlp
+// CHECK: %[[M:.*]] = llm.matmul %{{.*}}, %{{.*}} : (tensor<4x2xf32>, tensor<2x6xf32>) -> tensor<4x6xf32>
+// CHECK: %[[S:.*]]:2 = llm.split %[[M]] {axis = 1 : i64, sizes = array<i64: 3, 3>}
+// CHECK: %[[GATE:.*]] = llm.silu %[[S]]#0 : tensor<4x3xf32>
+// CHECK: %[[OTHER:.*]] = llm.matmul %{{.*}}, %{{.*}} {activation = #llm.activation<gelu_tanh>} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+// CHECK: %[[PRODUCT:.*]] = llm.mul %[[GATE]], %[[S]]#1
+// CHECK: %[[BOTH:.*]] = llm.matmul %{{.*}}, %{{.*}} {activation = #llm.activation<silu>} : (tensor<4x2xf32>, tensor<2x6xf32>) -> tensor<4x6xf32>
+// CHECK: llm.split %[[BOTH]]
+// CHECK-NOT: llm.silu
+// CHECK: return %[[PRODUCT]], %[[OTHER]]
+func.func @gated_mlp(%x: tensor<4x2xf32>, %y: tensor<4x2xf32>) -> (tensor<4x3xf32>, tensor<4x1xf32>, tensor<4x3xf32>, tensor<4x3xf32>) {
+  %wg = llm.constant dense<1.0> : tensor<2x3xf32>
+  %wu = llm.constant dense<2.0> : tensor<2x3xf32>
+  %wo = llm.constant dense<3.0> : tensor<2x1xf32>
+  %gate = llm.matmul %x, %wg {activation = #llm.activation<silu>} : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  %up = llm.matmul %x, %wu : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  %other = llm.matmul %x, %wo {activation = #llm.activation<gelu_tanh>} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  %product = llm.mul %gate, %up : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %a = llm.matmul %y, %wg {activation = #llm.activation<silu>} : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  %b = llm.matmul %y, %wu {activation = #llm.activation<silu>} : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %product, %other, %a, %b : tensor<4x3xf32>, tensor<4x1xf32>, tensor<4x3xf32>, tensor<4x3xf32>
+}
+
+// -----
+
+// Two gates on one input, a SiLU and a GELU, each only multiplied, merge
+// with the plain product beside them; each activation follows the split.
+// CHECK-LABEL: func @two_gates
+// CHECK: %[[M:.*]] = llm.matmul %{{.*}}, %{{.*}} : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+// CHECK: %[[S:.*]]:3 = llm.split %[[M]]
+// CHECK-DAG: llm.silu %[[S]]#1
+// CHECK-DAG: llm.gelu %[[S]]#2 : tensor<4x1xf32>
+func.func @two_gates(%x: tensor<4x2xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>) {
+  %w = llm.constant dense<1.0> : tensor<2x1xf32>
+  %up = llm.matmul %x, %w : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  %g1 = llm.matmul %x, %w {activation = #llm.activation<silu>} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  %g2 = llm.matmul %x, %w {activation = #llm.activation<gelu>} : (tensor<4x2xf32>, tensor<2x1xf32>) -> tensor<4x1xf32>
+  %p1 = llm.mul %g1, %up : (tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x1xf32>
+  %p2 = llm.mul %up, %g2 : (tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x1xf32>
+  return %p1, %p2 : tensor<4x1xf32>, tensor<4x1xf32>
+}
+
 // With remarks=true, one remark per run (per split) counts the rewrites.
 // REMARK: remark: llm-fuse-qkv: groups 1, matmuls 3
 // REMARK: remark: llm-fuse-qkv: groups 1, matmuls 2
@@ -135,3 +185,5 @@ func.func @different_inputs(%x: tensor<4x2xf32>, %y: tensor<4x2xf32>) -> (tensor
 // REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
 // REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
 // REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
+// REMARK: remark: llm-fuse-qkv: groups 2, matmuls 4
+// REMARK: remark: llm-fuse-qkv: groups 1, matmuls 3
