@@ -48,7 +48,12 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   int8 weights (w8), with 4-bit weights unpacked in the matmul kernels
   (w4), with int8 weights and per-token int8 activations, and with FP8
   E4M3 weights and per-token activations (mma.sync e4m3, PTX 8.4: a driver
-  older than CUDA 12.4 cannot load it, and its row says so). The checks add the bf16 GPT-2
+  older than CUDA 12.4 cannot load it, and its row says so);
+  gpt2-decode-kv: a decoding step as generation runs it, one new token
+  after a KV cache of 1023 (past keys and values [1, 12, 1023, 64] per
+  layer in, presents of 1024 out: the attention reads the whole cache),
+  against the same cached forward in PyTorch eager (bf16 autocast, bf16
+  cache); no torch.compile column. The checks add the bf16 GPT-2
   test model (against torch's fp32 logits) and its w4 form (against the
   host's w4 logits).
 
@@ -78,6 +83,8 @@ sys.path.insert(0, os.path.join(ROOT, "test", "models"))
 
 GPT2_SMALL = dict(vocab_size=50257, max_positions=1024, d_model=768, n_heads=12,
                   n_layers=12)
+# The cached positions of gpt2-decode-kv: a step at the model's last position.
+GPT2_KV_PAST = 1023
 
 
 # ---------------------------------------------------------------------------
@@ -478,6 +485,22 @@ def prepare(args):
                                  keep_weights=False, desc=desc, flags=flags)
                 index["timed"].append({"name": name + suffix, "kind": "gpt2",
                                        "tokens": tokens})
+        # A decoding step with a KV cache of GPT2_KV_PAST positions.
+        print(f"bench_gpu: gpt2-decode-kv (1 token after {GPT2_KV_PAST} cached)", flush=True)
+        cached = em.GPT2Cached(config).eval()
+        head_dim = config.d_model // config.n_heads
+        pasts = [torch.randn(1, config.n_heads, GPT2_KV_PAST, head_dim)
+                 for _ in range(2 * config.n_layers)]
+        past_names = em.kv_names("past_{kind}_{i}", config.n_layers)
+        path = os.path.join(work, "gpt2-decode-kv.onnx")
+        with torch.no_grad():
+            export(cached, (torch.randint(0, config.vocab_size, (1, 1)), *pasts),
+                   ["input_ids"] + past_names, path,
+                   outputs=["logits"] + em.kv_names("present_{kind}_{i}", config.n_layers))
+        compile_artifact(build, path, os.path.join(folder, "gpt2-decode-kv"),
+                         keep_weights=False)
+        index["timed"].append({"name": "gpt2-decode-kv", "kind": "gpt2", "tokens": 1,
+                               "past": GPT2_KV_PAST})
         index["ptxas"] = preflight(folder)
         # The C++ runner (llm-run --target ptx's, without the compiler):
         # --run also checks and times the artifacts with it.
@@ -528,7 +551,9 @@ TABLES = {
                   ("SDPA/llmc", 10, ratio("sdpa_bf16_s", "llmc_s"))],
     "gpt2_small": [("GPT-2 small", 18, lambda r: r["name"]), ("llmc ms", 9, ms("llmc_s")),
                    ("eager ms", 9, ms("torch_eager_bf16_s")),
-                   ("compile ms", 11, ms("torch_compile_bf16_s")),
+                   # A cached decoding step has no torch.compile figure.
+                   ("compile ms", 11, lambda r: "-" if r.get("past")
+                    else ms("torch_compile_bf16_s")(r)),
                    ("eager/llmc", 11, ratio("torch_eager_bf16_s", "llmc_s")),
                    ("compile/llmc", 13, ratio("torch_compile_bf16_s", "llmc_s"))],
 }
@@ -699,6 +724,25 @@ def gpt2_model(refs):
     return reference(refs, "gpt2-model", make)
 
 
+def gpt2_cached_step(refs, past, device):
+    """A function that runs one decoding step of GPT-2 small in PyTorch
+    eager after `past` cached positions (bf16 autocast, a bf16 cache), as
+    gpt2-decode-kv's artifact computes it."""
+    import torch
+    import export_models as em
+    config, _ = gpt2_model(refs) if device == "cuda" else (em.GPT2Config(**GPT2_SMALL), None)
+    model = em.GPT2Cached(config).eval().to(device)
+    head_dim = config.d_model // config.n_heads
+    pasts = [torch.randn(1, config.n_heads, past, head_dim, device=device,
+                         dtype=torch.bfloat16) for _ in range(2 * config.n_layers)]
+    ids = torch.randint(0, config.vocab_size, (1, 1), device=device)
+
+    def step():
+        with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16):
+            return model(ids, *pasts)
+    return step
+
+
 def timed_row(folder, entry, refs):
     """llmc's time for one prepared artifact and the reference it is
     compared with (cuBLAS, SDPA, PyTorch eager); a reference that fails
@@ -722,7 +766,11 @@ def reference_row(row, entry, refs):
     import torch
     import torch.nn.functional as F
     kind, ours = entry["kind"], row["llmc_s"]
-    if kind == "gpt2":
+    if kind == "gpt2" and entry.get("past"):
+        row["torch_eager_bf16_s"] = reference(
+            refs, ("eager-kv", entry["past"]),
+            lambda: torch_time(gpt2_cached_step(refs, entry["past"], "cuda"), repeats=10))
+    elif kind == "gpt2":
         config, model = gpt2_model(refs)
         tokens = entry["tokens"]
         ids = torch.randint(0, config.vocab_size, (1, tokens), device="cuda")
@@ -789,7 +837,7 @@ CPP_TIMED = ("gemm-4096", "gemm-4096-bf16", "gemm-4096-bf16-wgmma", "attention-b
 PRIORITY = ("gemm-4096", "attention", "gpt2-prefill", "gpt2-decode")
 
 
-def work_items(index, profiles=("gpt2-prefill", "gpt2-decode")):
+def work_items(index, profiles=("gpt2-prefill", "gpt2-decode", "gpt2-decode-kv")):
     timed = index["timed"]
 
     def rank(entry):
@@ -806,7 +854,8 @@ def work_items(index, profiles=("gpt2-prefill", "gpt2-decode")):
     names = {e["name"] for e in timed}
     items += [{"what": "profile", "entry": {"name": p}, "timeout": 90}
               for p in profiles if p in names]
-    for tokens in sorted({e["tokens"] for e in timed if e["kind"] == "gpt2"}, reverse=True):
+    for tokens in sorted({e["tokens"] for e in timed
+                          if e["kind"] == "gpt2" and not e.get("past")}, reverse=True):
         items.append({"what": "compile", "entry": {"name": f"compile-{tokens}",
                                                    "tokens": tokens}, "timeout": 240})
     return items
@@ -1029,7 +1078,8 @@ def assemble(results, items, rows):
         elif item["what"] == "timed" and row:
             results[kinds[entry["kind"]]].append(dict(entry, **row))
     for row in results["gpt2_small"]:
-        row["torch_compile_bf16_s"] = compiled.get(row["tokens"])
+        if not row.get("past"):
+            row["torch_compile_bf16_s"] = compiled.get(row["tokens"])
     order = {item["entry"]["name"]: i for i, item in enumerate(items)}
     for key in ("gemm", "gemm_int8", "attention"):
         results[key].sort(key=lambda r: (r["n"] if "n" in r else 0, order[r["name"]]))
