@@ -17,6 +17,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Dominance.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_LLMGPUANCHORLAUNCHREADS
@@ -41,14 +42,29 @@ struct GPUAnchorLaunchReadsPass
       if (isa<gpu::LaunchFuncOp, func::CallOp>(op))
         users.push_back(op);
     });
+    llvm::SetVector<Operation *> replaced;
     for (Operation *user : users)
       for (OpOperand &operand : user->getOpOperands())
-        anchorOperand(user, operand);
+        anchorOperand(user, operand, replaced);
+    // The reads that were moved leave their old to_buffer and views unused:
+    // erased, or bufferization would still copy a strided tensor (a slice
+    // of a fused product) into a buffer that nothing reads.
+    SmallVector<Operation *> pending(replaced.begin(), replaced.end());
+    for (bool erased = true; erased;) {
+      erased = false;
+      for (Operation *&op : pending)
+        if (op && op->use_empty()) {
+          op->erase();
+          op = nullptr;
+          erased = true;
+        }
+    }
   }
 
   /// Rebuilds `operand`'s view chain on a to_buffer placed before `user`
   /// when the chain starts at a tensor's buffer.
-  void anchorOperand(Operation *user, OpOperand &operand) {
+  void anchorOperand(Operation *user, OpOperand &operand,
+                     llvm::SetVector<Operation *> &replaced) {
     if (!isa<BaseMemRefType>(operand.get().getType()))
       return;
     SmallVector<Operation *> views; // From the argument back to the root.
@@ -78,6 +94,9 @@ struct GPUAnchorLaunchReadsPass
     }
     if (!tensor)
       return;
+    replaced.insert(views.begin(), views.end());
+    if (auto toBuffer = root.getDefiningOp<bufferization::ToBufferOp>())
+      replaced.insert(toBuffer);
     OpBuilder b(user);
     Value value = bufferization::ToBufferOp::create(
         b, user->getLoc(), root.getType(), tensor, readOnly);

@@ -125,7 +125,10 @@ def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
     call) argument that comes from a tensor its own to_buffer at the launch,
     with the casts between cloned: a memref traced back through casts to a
     to_buffer, or to an allocation that an earlier to_tensor turned into a
-    tensor, is read as that tensor again.
+    tensor, is read as that tensor again. The to_buffer ops and casts it
+    replaces are erased when nothing else reads them: of a strided tensor
+    (a slice of a fused product), bufferization would still copy into a
+    buffer that nothing reads.
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect"];
