@@ -53,7 +53,7 @@ struct ConcatSlicesAsGather : OpRewritePattern<llm::ConcatOp> {
         return failure();
       source = input;
       auto sourceType = cast<RankedTensorType>(source.getType());
-      auto sliceType = cast<RankedTensorType>(piece.getType());
+      auto pieceType = cast<RankedTensorType>(piece.getType());
       if (!sourceType.hasStaticShape())
         return failure();
       SmallVector<int64_t> whole(sourceType.getRank(), 0);
@@ -63,9 +63,9 @@ struct ConcatSlicesAsGather : OpRewritePattern<llm::ConcatOp> {
       // Every other axis whole.
       for (int64_t d = 0; d < sourceType.getRank(); ++d)
         if (d != axis && (starts[d] != 0 || steps[d] != 1 ||
-                          sliceType.getDimSize(d) != sourceType.getDimSize(d)))
+                          pieceType.getDimSize(d) != sourceType.getDimSize(d)))
           return failure();
-      for (int64_t i = 0; i < sliceType.getDimSize(axis); ++i) {
+      for (int64_t i = 0; i < pieceType.getDimSize(axis); ++i) {
         positions.push_back(starts[axis] + i * steps[axis]);
         negated.push_back(negate);
       }

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Passes.h"
+#include "llmc/Support/EraseUnread.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -49,16 +50,7 @@ struct GPUAnchorLaunchReadsPass
     // The reads that were moved leave their old to_buffer and views unused:
     // erased, or bufferization would still copy a strided tensor (a slice
     // of a fused product) into a buffer that nothing reads.
-    SmallVector<Operation *> pending(replaced.begin(), replaced.end());
-    for (bool erased = true; erased;) {
-      erased = false;
-      for (Operation *&op : pending)
-        if (op && op->use_empty()) {
-          op->erase();
-          op = nullptr;
-          erased = true;
-        }
-    }
+    llmc::eraseUnread(replaced.takeVector());
   }
 
   /// Rebuilds `operand`'s view chain on a to_buffer placed before `user`

@@ -122,6 +122,25 @@ std::vector<int8_t> mlir::llm::packNibbles(ArrayRef<int8_t> values,
   return packed;
 }
 
+Value mlir::llm::createActivation(OpBuilder &builder, Location loc,
+                                  Activation activation, Value input) {
+  switch (activation) {
+  case Activation::none:
+    break;
+  case Activation::relu:
+    return ReluOp::create(builder, loc, input.getType(), input);
+  case Activation::gelu:
+  case Activation::gelu_tanh:
+    return GeluOp::create(builder, loc, input.getType(), input,
+                          activation == Activation::gelu_tanh
+                              ? GeluApproximation::tanh
+                              : GeluApproximation::none);
+  case Activation::silu:
+    return SiluOp::create(builder, loc, input.getType(), input);
+  }
+  return input;
+}
+
 FailureOr<SmallVector<int64_t>> mlir::llm::broadcastShapes(ArrayRef<int64_t> lhs,
                                                            ArrayRef<int64_t> rhs) {
   size_t rank = std::max(lhs.size(), rhs.size());

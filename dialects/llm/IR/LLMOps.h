@@ -55,6 +55,11 @@ std::vector<int8_t> packNibbles(ArrayRef<int8_t> values, int64_t rows,
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
                                                 ArrayRef<int64_t> rhs);
 
+/// The op of a matmul epilogue's `activation` applied to `input` (llm.relu,
+/// llm.gelu exact or tanh, llm.silu), or `input` itself for none.
+Value createActivation(OpBuilder &builder, Location loc, Activation activation,
+                       Value input);
+
 /// The result type of llm.attention on operands of these types (`mask` may
 /// be null), or failure, reported at `loc` if given, where they break the
 /// op's shape rules. Passes that build the op check their match with it.

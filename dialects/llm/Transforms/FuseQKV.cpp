@@ -147,26 +147,6 @@ ElementsAttr makeConstant(RankedTensorType type, ArrayRef<char> bytes,
           bytes, byteWidth(type.getElementType()), /*dataIsMutable=*/false));
 }
 
-/// `activation` (not none) of `value`, as its own op.
-Value applyActivation(OpBuilder &builder, Location loc, Activation activation,
-                      Value value) {
-  switch (activation) {
-  case Activation::relu:
-    return ReluOp::create(builder, loc, value.getType(), value);
-  case Activation::gelu:
-  case Activation::gelu_tanh:
-    return GeluOp::create(builder, loc, value.getType(), value,
-                          activation == Activation::gelu_tanh
-                              ? GeluApproximation::tanh
-                              : GeluApproximation::none);
-  case Activation::silu:
-    return SiluOp::create(builder, loc, value.getType(), value);
-  case Activation::none:
-    break;
-  }
-  return value;
-}
-
 struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
   using Base::Base;
 
@@ -264,8 +244,8 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
     for (auto [op, result] : llvm::zip_equal(group, split.getResults()))
       values.push_back(op.getActivation() == activation
                            ? Value(result)
-                           : applyActivation(builder, op.getLoc(),
-                                             op.getActivation(), result));
+                           : createActivation(builder, op.getLoc(),
+                                              op.getActivation(), result));
     llvm::SmallSetVector<Operation *, 8> constants;
     for (auto [op, value] : llvm::zip_equal(group, values)) {
       for (Value operand : {op.getRhs(), op.getBias()})

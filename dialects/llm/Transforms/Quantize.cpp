@@ -635,22 +635,7 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   Value applyEpilogue(OpBuilder &b, Location loc, MatMulOp op, Value y) {
     if (Value bias = op.getBias())
       y = AddOp::create(b, loc, y, bias);
-    switch (op.getActivation()) {
-    case Activation::none:
-      break;
-    case Activation::relu:
-      y = ReluOp::create(b, loc, y);
-      break;
-    case Activation::gelu:
-      y = GeluOp::create(b, loc, y, GeluApproximation::none);
-      break;
-    case Activation::gelu_tanh:
-      y = GeluOp::create(b, loc, y, GeluApproximation::tanh);
-      break;
-    case Activation::silu:
-      y = SiluOp::create(b, loc, y);
-      break;
-    }
+    y = createActivation(b, loc, op.getActivation(), y);
     if (Value residual = op.getResidual())
       y = AddOp::create(b, loc, y, residual);
     return y;

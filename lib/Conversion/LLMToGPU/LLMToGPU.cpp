@@ -12,6 +12,7 @@
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 #include "llmc/Conversion/Passes.h"
+#include "llmc/Support/EraseUnread.h"
 #include "llmc/Target/TargetDescription.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -642,21 +643,6 @@ std::optional<WeightDequant> matchWeightDequant(llm::MatMulOp op,
   return weight;
 }
 
-/// Erases the ops of `ops` (each once) whose results no one reads, until
-/// none is left: an op read only by others of `ops` goes after them, in
-/// any order.
-static void eraseUnread(SmallVector<Operation *> ops) {
-  for (bool erased = true; erased;) {
-    erased = false;
-    for (Operation *&op : ops)
-      if (op && op->use_empty()) {
-        op->erase();
-        op = nullptr;
-        erased = true;
-      }
-  }
-}
-
 /// A rhs gathered along its batch (a decoding step's experts: llm.gather
 /// of a [E, N, K] table by [T, k] indices, then perhaps the dequantization
 /// matchWeightDequant took in, its bytes, scales and zero points gathered
@@ -807,7 +793,7 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
       if (absorbed->use_empty())
         absorbed->erase();
   if (gathered)
-    eraseUnread(gathered->second);
+    llmc::eraseUnread(gathered->second);
   return success();
 }
 
@@ -973,7 +959,7 @@ LogicalResult KernelBuilder::lower(llm::QMatMulOp op) {
   if (scaleMul && scaleMul->use_empty())
     scaleMul->erase();
   if (gathered)
-    eraseUnread(gathered->second);
+    llmc::eraseUnread(gathered->second);
   return success();
 }
 
@@ -1326,7 +1312,7 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   if (last != op)
     op->erase();
   // The transposing copies (and a split) no one reads any more.
-  eraseUnread(chains.takeVector());
+  llmc::eraseUnread(chains.takeVector());
   return success();
 }
 
