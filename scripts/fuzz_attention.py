@@ -35,8 +35,8 @@ defines it as zeros. It also counts the cases whose graph pipeline leaves
 no softmax (fused) and lists the others with --verbose.
 
     /usr/bin/python3 scripts/fuzz_attention.py [--seeds 1-50[,SEED...]]
-        [--targets host,ptx[,hls]] [--dynamic] [--float16] [--jobs 2]
-        [--keep DIR] [--verbose]
+        [--targets host,ptx[,hls]] [--dynamic] [--float16] [--past N]
+        [--jobs 2] [--keep DIR] [--verbose]
         [--tools build/bin]
 
 --dynamic exports the batch and sequence dims dynamic: llm-run takes them
@@ -44,6 +44,9 @@ from the inputs, and the masks' shape computations run through the
 importer's shape folding; the graph pipeline sees the inputs' shapes.
 Grouped kv heads are then repeated by expand (torch 1.13 exports
 repeat_interleave with dynamic dims wrongly).
+
+--past N gives the forms that have a cache N cached positions instead of 3
+(at 600, decoding steps whose ptx attention splits its keys over blocks).
 
 --float16 converts each model to float16 as fp16 models for GPUs are made
 (test/models/export_models.py's convert_to_float16) and runs it on an fp16
@@ -239,15 +242,18 @@ def build(form):
     return Attention()
 
 
-def export_case(seed, folder, dynamic=False, float16=False):
+def export_case(seed, folder, dynamic=False, float16=False, past=None):
     """Exports the case of `seed` into `folder`: model.onnx, x.npy,
     mask.npy (and past_k.npy, past_v.npy), y.npy and rows.npy (the query
-    rows to compare). Its form, or None when torch cannot export it."""
+    rows to compare); `past`, if given, is the cache length of a form that
+    has a cache. Its form, or None when torch cannot export it."""
     import torch
 
     rnd = random.Random(seed)
     torch.manual_seed(seed)
     form = draw_form(rnd)
+    if past and form["past"]:
+        form["past"] = past
     if dynamic:
         # torch 1.13 exports repeat_interleave with dynamic dims wrongly (a
         # Reshape that copies the wrong dims; see fuzz_numerics.py).
@@ -370,9 +376,13 @@ def main():
                         help="export the batch and sequence dims dynamic")
     parser.add_argument("--float16", action="store_true",
                         help="convert each model to float16 (fp16 input and output)")
+    parser.add_argument("--past", type=int,
+                        help="the cache length of the forms with a cache (default 3)")
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
     args = parser.parse_args()
     targets, seeds = targets_and_seeds(parser, args, ["host", "hls", "ptx"])
+    if args.past is not None and args.past < 1:
+        parser.error("--past must be at least 1")
     os.environ.setdefault("LLMC_CPU_OPT_LEVEL", "0")
     failed = skipped = fusions = 0
     work = tempfile.mkdtemp(prefix="fuzz-attention-")
@@ -380,7 +390,7 @@ def main():
         cases = {}
         for seed in seeds:  # torch's exporter is not thread-safe
             folder = os.path.join(work, f"seed-{seed}")
-            form = export_case(seed, folder, args.dynamic, args.float16)
+            form = export_case(seed, folder, args.dynamic, args.float16, args.past)
             if form is None:
                 skipped += 1
             else:

@@ -34,6 +34,10 @@ Python, CuPy and PyTorch (bench/gpu/ptx_runner.py runs them; no LLVM there).
   attention-qdq (q,k,v "P u8"): the fp32 graph with its softmax weights
   through a uint8 QuantizeLinear/DequantizeLinear pair (scale 1/255), as
   quantize_static leaves attention: the kernel's two passes over the keys;
+  attention-decode-bf16 (1x4096): a decoding step of Llama 3 8B's
+  attention, one query of 32 heads of 128 over 8 kv heads and 4096 cached
+  keys, bf16, against SDPA with enable_gqa (the split-key kernel with
+  packed heads and its combine kernel);
 - gpt2-prefill, gpt2-decode: a GPT-2-small-shaped forward (12 layers,
   d_model 768, 12 heads, vocabulary 50257) over 1024 tokens and over 1,
   against PyTorch eager and torch.compile (bf16 autocast) on the same
@@ -287,7 +291,10 @@ def prepare_checks(build, folder, work, sm90a, sm90a_one_sm):
             # 128x256 tiles on four stages in dynamic shared memory.
             ("make-gemms.py", ("bf16-edges", "bf16-deep", "bf16-long"), 2e-2,
              [("", None), ("-wgmma", sm90a), ("-wgmma-1sm", sm90a_one_sm)]),
-            ("make-attention.py", ("causal", "padding", "wide", "wide-f16", "cross", "gqa"),
+            # With decoding steps: keys split over blocks, grouped heads
+            # packed per kv head, the splits' combine kernel.
+            ("make-attention.py", ("causal", "padding", "wide", "wide-f16", "cross", "gqa",
+                                   "decode", "decode-gqa", "decode-sink", "causal-split"),
              1e-2, [("", None)]),
             # Quantized softmax weights, against the computation from the
             # kernel's bf16 (f16) operands: the hardware's ex2 and lg2 may
@@ -443,6 +450,32 @@ def prepare(args):
         compile_artifact(build, path, os.path.join(folder, "attention-qdq"), keep_weights=False)
         index["timed"].append({"name": "attention-qdq", "kind": "attention", "seq": seq,
                                "heads": heads, "head_dim": dim, "dtype": "P u8"})
+        # A decoding step of Llama 3 8B's attention: one query of 32 heads
+        # over 8 kv heads and a cache of 4096, bf16 (heads packed per kv
+        # head, keys split over blocks).
+        decode_keys = 1024 if args.quick else 4096
+
+        class DecodeAttention(torch.nn.Module):
+            def forward(self, q, k, v):
+                b, h, n, d = k.shape
+                k = k[:, :, None].expand(b, h, 4, n, d).reshape(b, h * 4, n, d)
+                v = v[:, :, None].expand(b, h, 4, n, d).reshape(b, h * 4, n, d)
+                # A constant scale: d from the traced shape would export
+                # as a float32 Pow that promotes the bf16 scores.
+                scores = q @ k.transpose(-1, -2) * (1 / 128 ** 0.5)
+                return torch.softmax(scores, dim=-1) @ v
+
+        path = os.path.join(work, "attention-decode-bf16.onnx")
+        export(DecodeAttention(),
+               (torch.randn(1, 32, 1, 128, dtype=torch.bfloat16),
+                torch.randn(1, 8, decode_keys, 128, dtype=torch.bfloat16),
+                torch.randn(1, 8, decode_keys, 128, dtype=torch.bfloat16)),
+               ["q", "k", "v"], path)
+        compile_artifact(build, path, os.path.join(folder, "attention-decode-bf16"),
+                         keep_weights=False)
+        index["timed"].append({"name": "attention-decode-bf16", "kind": "attention",
+                               "seq": decode_keys, "queries": 1, "heads": 32, "kv_heads": 8,
+                               "head_dim": 128, "dtype": "bf16"})
 
         config = em.GPT2Config(**GPT2_SMALL)
         model = em.GPT2(config).eval()
@@ -543,7 +576,8 @@ TABLES = {
                   ("cuBLASLt ms", 12, ms("cublas_int8_s")),
                   ("TOP/s", 8, rate("cublas_int8_tops")),
                   ("llmc/cuBLASLt", 14, ratio("cublas_int8_s", "llmc_s"))],
-    "attention": [("attention", 10, lambda r: f"S={r['seq']}"),
+    "attention": [("attention", 10, lambda r: (f"{r['queries']}x{r['seq']}" if r.get("queries")
+                                               else f"S={r['seq']}")),
                   ("d", 4, lambda r: r["head_dim"]),
                   ("q,k,v", 6, lambda r: r["dtype"]), ("llmc ms", 9, ms("llmc_s")),
                   ("TFLOP/s", 8, rate("llmc_tflops")), ("SDPA bf16 ms", 13, ms("sdpa_bf16_s")),
@@ -801,6 +835,29 @@ def reference_row(row, entry, refs):
         row["llmc_tops"] = 2.0 * n ** 3 / ours * 1e-12
         row["cublas_int8_s"] = reference(refs, ("int8", n), cublas)
         row["cublas_int8_tops"] = 2.0 * n ** 3 / row["cublas_int8_s"] * 1e-12
+    elif kind == "attention" and entry.get("queries"):
+        # A decoding step: `queries` over `seq` keys of kv_heads heads,
+        # SDPA with enable_gqa (torch 2.5 on) or, before it, K and V
+        # expanded to every query head outside the timed call.
+        seq, heads, dim = entry["seq"], entry["heads"], entry["head_dim"]
+        queries, kv_heads = entry["queries"], entry["kv_heads"]
+
+        def sdpa():
+            q = torch.randn(1, heads, queries, dim, device="cuda").bfloat16()
+            k, v = (torch.randn(1, kv_heads, seq, dim, device="cuda").bfloat16()
+                    for _ in range(2))
+            try:
+                F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+                return torch_time(lambda: F.scaled_dot_product_attention(q, k, v,
+                                                                         enable_gqa=True))
+            except TypeError:
+                k, v = (t.repeat_interleave(heads // kv_heads, 1) for t in (k, v))
+                return torch_time(lambda: F.scaled_dot_product_attention(q, k, v))
+        flops = 4.0 * heads * queries * seq * dim
+        row["llmc_tflops"] = flops / ours * 1e-12
+        row["sdpa_bf16_s"] = reference(refs, ("sdpa-decode", queries, seq, heads, kv_heads, dim),
+                                       sdpa)
+        row["sdpa_tflops"] = flops / row["sdpa_bf16_s"] * 1e-12
     elif kind == "attention":
         seq, heads, dim = entry["seq"], entry["heads"], entry["head_dim"]
 

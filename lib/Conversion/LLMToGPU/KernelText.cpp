@@ -1966,7 +1966,7 @@ std::string layoutBase(Writer &w, const AttentionLayout &l,
 /// The flat buffers of an attention kernel (q, k, v and the output in the
 /// spec's float type, the mask in its own) and its parameter list.
 struct AttentionBuffers {
-  std::string q, k, v, o, mask, sink;
+  std::string q, k, v, o, mask, sink, partial;
   explicit AttentionBuffers(const AttentionSpec &s) {
     const char *element = s.element.c_str();
     AttentionLayouts layouts(s);
@@ -1977,18 +1977,28 @@ struct AttentionBuffers {
     o = flatType(layouts.o.elements, element);
     mask = flatType(s.maskElements,
                     s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
+    partial = flatType(attentionPartials(s));
   }
+  /// A split attention writes %partial, and its combine kernel takes the
+  /// sink.
   std::vector<std::string> params(const AttentionSpec &s) const {
     std::vector<std::string> result = {"%query: " + q, "%key: " + k,
                                        "%value: " + v};
     if (s.mask != MaskKind::None)
       result.push_back("%mask: " + mask);
+    if (s.splits > 1) {
+      result.push_back("%partial: " + partial);
+      return result;
+    }
     if (s.sink)
       result.push_back("%sink: " + sink);
     result.push_back("%out: " + o);
     return result;
   }
 };
+
+/// Floats per query row of a %partial buffer: the outputs, max and sum.
+int64_t partialStride(const AttentionSpec &s) { return s.valueDim + 2; }
 
 /// `valid` narrowed by the causal rule and window of `key` for query `row`:
 /// row + (Sk - Sq) - window < key <= row + (Sk - Sq).
@@ -2125,59 +2135,122 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   std::string lane = w.rem(tid, w.idx(32));
   std::string g = w.div(lane, w.idx(4));
   std::string t2 = w.mulc(w.rem(lane, w.idx(4)), 2);
-  std::string head = w.rem(y, w.idx(s.queryHeads));
-  std::string batch = w.div(y, w.idx(s.queryHeads));
-  std::string kvHead = w.div(head, w.idx(s.queryHeads / s.kvHeads));
-  std::string qBase = layoutBase(w, layouts.q, batch, head);
-  std::string kBase = layoutBase(w, layouts.k, batch, kvHead);
-  std::string vBase = layoutBase(w, layouts.v, batch, kvHead);
-  std::string oBase = layoutBase(w, layouts.o, batch, head);
-  std::string maskBase =
-      s.mask != MaskKind::None ? batchOffset(w, s.maskOperand, y) : "";
+  const int64_t group = s.queryHeads / s.kvHeads;
   std::string zero = w.f32(0.0), negInf = w.f32(-INFINITY);
   std::string cSq = w.idx(s.seqQ), cSk = w.idx(s.seqK);
   std::string cD = w.idx(s.headDim), cDv = w.idx(s.valueDim);
+  // The block's rows this thread's fragments hold (halves h = 0, 1: the
+  // lane's group g and g + 8 of its warp's 16): each one's query head, its
+  // row in the head, whether it is a query row at all, and that head's
+  // index in batch * queryHeads (the mask's and %partial's addressing).
   std::string rows[2];
   rows[0] = w.add(w.add(q0, w.mulc(warp, 16)), g);
   rows[1] = w.addc(rows[0], 8);
+  std::string batch, kvHead, headOf[2], qRow[2], rowOk[2], headIndex[2];
+  if (s.packHeads) {
+    // y = batch * kvHeads + kv head; block row r is row r % seqQ of the
+    // group's head r / seqQ (q0 is 0: one query block).
+    batch = w.div(y, w.idx(s.kvHeads));
+    kvHead = w.rem(y, w.idx(s.kvHeads));
+    for (int h = 0; h < 2; ++h) {
+      rowOk[h] = w.cmp("ult", rows[h], w.idx(group * s.seqQ));
+      std::string inGroup =
+          w.bin("arith.minui", w.div(rows[h], cSq), w.idx(group - 1));
+      headOf[h] = w.add(w.mulc(kvHead, group), inGroup);
+      qRow[h] = w.rem(rows[h], cSq);
+      headIndex[h] = w.add(w.mulc(batch, s.queryHeads), headOf[h]);
+    }
+  } else {
+    std::string head = w.rem(y, w.idx(s.queryHeads));
+    batch = w.div(y, w.idx(s.queryHeads));
+    kvHead = w.div(head, w.idx(group));
+    for (int h = 0; h < 2; ++h) {
+      rowOk[h] = w.cmp("ult", rows[h], cSq);
+      headOf[h] = head;
+      qRow[h] = rows[h];
+      headIndex[h] = y;
+    }
+  }
+  std::string kBase = layoutBase(w, layouts.k, batch, kvHead);
+  std::string vBase = layoutBase(w, layouts.v, batch, kvHead);
+  std::string qBase[2], oBase[2], maskBase[2];
+  for (int h = 0; h < 2; ++h) {
+    if (h == 1 && !s.packHeads) {
+      qBase[1] = qBase[0];
+      oBase[1] = oBase[0];
+      maskBase[1] = maskBase[0];
+      break;
+    }
+    qBase[h] = layoutBase(w, layouts.q, batch, headOf[h]);
+    oBase[h] = layoutBase(w, layouts.o, batch, headOf[h]);
+    if (s.mask != MaskKind::None)
+      maskBase[h] = batchOffset(w, s.maskOperand, headIndex[h]);
+  }
 
   // Query fragments, pre-scaled by scale * log2(e) so that the softmax uses
   // exp2 (queryScale); they stay in registers for the whole key loop.
   std::string qScale = w.f32(queryScale(s));
   std::vector<std::array<std::string, 4>> qFrag;
-  auto loadQ = [&](const std::string &row, const std::string &col) {
-    std::string rowInside = w.cmp("ult", row, cSq);
-    std::string ok = w.andi(rowInside, w.cmp("ult", col, cD));
+  auto loadQ = [&](int h, const std::string &col) {
+    std::string ok = w.andi(rowOk[h], w.cmp("ult", col, cD));
     std::string addr =
-        w.add(qBase, w.add(w.mulc(row, layouts.q.rowStride), col));
+        w.add(qBase[h], w.add(w.mulc(qRow[h], layouts.q.rowStride), col));
     return w.fmul(w.guardedLoad("%query", qType, addr, ok, zero, s.element),
                   qScale);
   };
   for (int64_t ks = 0; ks < headPad; ks += 16) {
     std::array<std::string, 4> frag;
     for (int i = 0; i < 4; ++i) {
-      std::string row = rows[i % 2];
       std::string col = w.addc(t2, ks + (i / 2) * 8);
-      std::string first = loadQ(row, col);
-      frag[i] = packPair(w, types, first, loadQ(row, w.addc(col, 1)));
+      std::string first = loadQ(i % 2, col);
+      frag[i] = packPair(w, types, first, loadQ(i % 2, w.addc(col, 1)));
     }
     qFrag.push_back(frag);
   }
 
   // Keys beyond the causal diagonal of the block's last row are never needed,
-  // nor, with a window, key blocks wholly before its first row's window.
+  // nor, with a window, key blocks wholly before its first row's window
+  // (packed heads: q0 is 0 and the block's rows are all the query rows).
   std::string keyEnd = cSk;
   if (s.causal) {
     std::string last = w.addc(q0, kAttentionBlockQ + s.seqK - s.seqQ);
     keyEnd = w.bin("arith.minsi", cSk, w.bin("arith.maxsi", last, w.idx(0)));
   }
   std::string keyStart = firstWindowBlock(w, s, q0);
+  std::string split;
+  if (s.splits > 1) {
+    // Split z takes `per` of the [keyStart, keyEnd) key blocks from
+    // keyStart + z * per; the last splits may get fewer, or none.
+    split = w.let("gpu.block_id z");
+    std::string span =
+        w.bin("arith.maxsi", w.bin("arith.subi", keyEnd, keyStart), w.idx(0));
+    std::string blocks =
+        w.div(w.addc(span, kAttentionBlockK - 1), w.idx(kAttentionBlockK));
+    std::string per = w.div(w.addc(blocks, s.splits - 1), w.idx(s.splits));
+    std::string start =
+        w.add(keyStart, w.mulc(w.mul(split, per), kAttentionBlockK));
+    keyEnd = w.bin("arith.minsi", keyEnd,
+                   w.add(start, w.mulc(per, kAttentionBlockK)));
+    keyStart = start;
+  }
   const int64_t valueTiles = valuePad / 8;
   const int64_t scoreTiles = kAttentionBlockK / 8;
-  // A quad's 4 lanes hold partial sums of a row: lane 0 holds the sink's.
-  std::string startMax, startSum;
-  std::tie(startMax, startSum) = softmaxStart(
-      w, s, buffers.sink, head, w.cmp("eq", w.rem(lane, w.idx(4)), w.idx(0)));
+  // A quad's 4 lanes hold partial sums of a row: lane 0 holds the sink's
+  // (a split attention's combine kernel counts it instead).
+  std::string quadFirst = w.cmp("eq", w.rem(lane, w.idx(4)), w.idx(0));
+  std::string startMax[2], startSum[2];
+  for (int h = 0; h < 2; ++h) {
+    if (s.splits > 1 || !s.sink) {
+      startMax[h] = negInf;
+      startSum[h] = zero;
+    } else if (h == 1 && !s.packHeads) {
+      startMax[1] = startMax[0];
+      startSum[1] = startSum[0];
+    } else {
+      std::tie(startMax[h], startSum[h]) =
+          softmaxStart(w, s, buffers.sink, headOf[h], quadFirst);
+    }
+  }
   std::string c0 = w.idx(0);
   std::string kAddress = sharedAddress(w, "%kTile", kTile);
   std::string vAddress = sharedAddress(w, "%vTile", vTile);
@@ -2210,11 +2283,11 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     if (stats) {
       for (int h = 0; h < 2; ++h) { // running max per row half
         args.push_back(w.fresh("m"));
-        inits.push_back(startMax);
+        inits.push_back(startMax[h]);
       }
       for (int h = 0; h < 2; ++h) { // running (per-thread partial) sum
         args.push_back(w.fresh("l"));
-        inits.push_back(startSum);
+        inits.push_back(startSum[h]);
       }
     }
     const size_t outArg = args.size();
@@ -2277,7 +2350,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
           c = mma(w, types, qFrag[ks + 1], {b[2], b[3]}, c);
       }
       for (int e = 0; e < 4; ++e) {
-        std::string row = rows[e / 2];
+        std::string row = qRow[e / 2];
         std::string key = w.add(kb, w.addc(t2, nt * 8 + (e % 2)));
         std::string valid = causalValid(w, s, row, key, w.cmp("ult", key, cSk));
         std::string v = cappedScore(w, s, c[e]);
@@ -2285,8 +2358,9 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
           std::string mrow = w.bin("arith.minui", row, w.idx(s.seqQ - 1));
           std::string mkey = w.bin("arith.minui", key, w.idx(s.seqK - 1));
           std::string maskRow = w.mulc(mrow, s.maskOperand.rowStride);
-          std::string addr = w.add(
-              maskBase, w.add(maskRow, w.mulc(mkey, s.maskOperand.colStride)));
+          std::string addr =
+              w.add(maskBase[e / 2],
+                    w.add(maskRow, w.mulc(mkey, s.maskOperand.colStride)));
           applyMask(w, s, maskType, addr, valid, v);
         }
         score[nt][e] = w.select(valid, v, negInf, "f32");
@@ -2389,6 +2463,37 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   };
   std::string loop, factor[2];
   int64_t outResult = 4;
+  if (s.splits > 1) {
+    // Each row's unnormalized output, max and sum, at
+    // ((z * batch * queryHeads + head index) * seqQ + row) * (Dv + 2).
+    loop = keyLoop(Pass::Online);
+    const int64_t stride = partialStride(s);
+    std::string splitRows = w.mulc(split, s.batch * s.queryHeads * s.seqQ);
+    for (int h = 0; h < 2; ++h) {
+      std::string sum = rowSum(loop, h);
+      std::string p =
+          w.add(splitRows, w.add(w.mulc(headIndex[h], s.seqQ), qRow[h]));
+      std::string base = w.mulc(p, stride);
+      w.line("scf.if " + w.andi(rowOk[h], quadFirst) + " {");
+      w.line("memref.store " + loop + "#" + std::to_string(h) + ", %partial[" +
+             w.addc(base, s.valueDim) + "] : " + buffers.partial);
+      w.line("memref.store " + sum + ", %partial[" +
+             w.addc(base, s.valueDim + 1) + "] : " + buffers.partial);
+      w.line("}");
+      for (int64_t dt = 0; dt < valueTiles; ++dt)
+        for (int e = 2 * h; e < 2 * h + 2; ++e) {
+          std::string col = w.addc(t2, dt * 8 + (e % 2));
+          w.line("scf.if " + w.andi(rowOk[h], w.cmp("ult", col, cDv)) + " {");
+          w.line("memref.store " + loop + "#" +
+                 std::to_string(outResult + dt * 4 + e) + ", %partial[" +
+                 w.add(base, col) + "] : " + buffers.partial);
+          w.line("}");
+        }
+    }
+    w.line("gpu.return");
+    kernel.text = text + w.text + "  }\n";
+    return kernel;
+  }
   if (s.weightsScale == 0.0f) {
     // Normalize at the end.
     loop = keyLoop(Pass::Online);
@@ -2415,21 +2520,116 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   }
   for (int64_t dt = 0; dt < valueTiles; ++dt)
     for (int e = 0; e < 4; ++e) {
-      std::string row = rows[e / 2];
       std::string col = w.addc(t2, dt * 8 + (e % 2));
-      std::string rowInside = w.cmp("ult", row, cSq);
-      std::string ok = w.andi(rowInside, w.cmp("ult", col, cDv));
+      std::string ok = w.andi(rowOk[e / 2], w.cmp("ult", col, cDv));
       w.line("scf.if " + ok + " {");
       std::string v = w.fmul(
           loop + "#" + std::to_string(outResult + dt * 4 + e), factor[e / 2]);
-      std::string addr =
-          w.add(oBase, w.add(w.mulc(row, layouts.o.rowStride), col));
+      std::string addr = w.add(
+          oBase[e / 2], w.add(w.mulc(qRow[e / 2], layouts.o.rowStride), col));
       w.storeF32(v, "%out", oType, addr, s.element);
       w.line("}");
     }
   w.line("gpu.return");
   kernel.text = text + w.text + "  }\n";
   return kernel;
+}
+
+int64_t llmc::gpu_kernels::attentionPartials(const AttentionSpec &s) {
+  return s.splits * s.batch * s.queryHeads * s.seqQ * partialStride(s);
+}
+
+int64_t llmc::gpu_kernels::attentionCombineThreads(const AttentionSpec &s) {
+  return std::min<int64_t>(kRowThreads, (s.valueDim + 31) / 32 * 32);
+}
+
+std::string llmc::gpu_kernels::attentionCombineKernel(const AttentionSpec &s,
+                                                      const std::string &name) {
+  const AttentionBuffers buffers(s);
+  const AttentionLayouts layouts(s);
+  const int64_t stride = partialStride(s);
+  const int64_t rows = s.batch * s.queryHeads * s.seqQ;
+  const int64_t threads = attentionCombineThreads(s);
+  std::vector<std::string> params = {"%partial: " + buffers.partial};
+  if (s.sink)
+    params.push_back("%sink: " + buffers.sink);
+  params.push_back("%out: " + buffers.o);
+  std::string text = header(name, params, {}, threads);
+
+  // Block p merges query row p (of batch * queryHeads * seqQ): the splits'
+  // maxima give the row's M, each split's output and sum weigh
+  // exp2(m_z - M), and the sink, if any, adds exp2(sink - M) to the sum.
+  Writer w;
+  std::string tid = w.let("gpu.thread_id x");
+  std::string p = w.let("gpu.block_id x");
+  std::string headIndex = w.div(p, w.idx(s.seqQ));
+  std::string qRow = w.rem(p, w.idx(s.seqQ));
+  std::string head = w.rem(headIndex, w.idx(s.queryHeads));
+  std::string batch = w.div(headIndex, w.idx(s.queryHeads));
+  std::string c0 = w.idx(0), c1 = w.idx(1), cSplits = w.idx(s.splits);
+  std::string zero = w.f32(0.0), negInf = w.f32(-INFINITY);
+  // Float index of split z's row p.
+  auto at = [&](const std::string &z, int64_t offset) {
+    return w.addc(w.mulc(w.add(w.mulc(z, rows), p), stride), offset);
+  };
+  auto loadAt = [&](const std::string &z, int64_t offset) {
+    return w.load("%partial", buffers.partial, at(z, offset));
+  };
+  auto splitLoop = [&](const std::string &init,
+                       const std::function<std::string(
+                           const std::string &, const std::string &)> &body) {
+    std::string result = w.fresh("splits"), z = w.fresh("z"),
+                acc = w.fresh("a");
+    w.line(result + " = scf.for " + z + " = " + c0 + " to " + cSplits +
+           " step " + c1 + " iter_args(" + acc + " = " + init + ") -> (f32) {");
+    std::string next = body(acc, z);
+    w.line("scf.yield " + next + " : f32");
+    w.line("}");
+    return result;
+  };
+  std::string sinkLogit;
+  std::string max = splitLoop(negInf, [&](auto acc, auto z) {
+    return w.fmax(acc, loadAt(z, s.valueDim));
+  });
+  if (s.sink) {
+    sinkLogit = w.fmul(w.loadF32("%sink", buffers.sink, head, s.element),
+                       w.f32(1.4426950408889634));
+    max = w.fmax(max, sinkLogit);
+  }
+  // A row with no valid key in any split (and no sink): max -inf, each
+  // weight exp2(-inf - 0) = 0, output 0.
+  std::string use = w.select(w.cmpf("oeq", max, negInf), zero, max, "f32");
+  auto weight = [&](const std::string &z) {
+    return w.exp2(w.fsub(loadAt(z, s.valueDim), use));
+  };
+  std::string sumInit = s.sink ? w.exp2(w.fsub(sinkLogit, use)) : zero;
+  std::string sum = w.fresh("sum"), z = w.fresh("z"), acc = w.fresh("a");
+  w.line(sum + " = scf.for " + z + " = " + c0 + " to " + cSplits + " step " +
+         c1 + " iter_args(" + acc + " = " + sumInit + ") -> (f32) {");
+  std::string next = w.let("math.fma " + loadAt(z, s.valueDim + 1) + ", " +
+                           weight(z) + ", " + acc + " : f32");
+  w.line("scf.yield " + next + " : f32");
+  w.line("}");
+  std::string inverse =
+      w.select(w.cmpf("ogt", sum, zero), w.fdiv(w.f32(1.0), sum), zero, "f32");
+  std::string oBase = layoutBase(w, layouts.o, batch, head);
+  std::string rowBase = w.add(oBase, w.mulc(qRow, layouts.o.rowStride));
+  std::string col = w.fresh("col");
+  w.line("scf.for " + col + " = " + tid + " to " + w.idx(s.valueDim) +
+         " step " + w.idx(threads) + " {");
+  std::string out = w.fresh("out"), z2 = w.fresh("z"), acc2 = w.fresh("a");
+  w.line(out + " = scf.for " + z2 + " = " + c0 + " to " + cSplits + " step " +
+         c1 + " iter_args(" + acc2 + " = " + zero + ") -> (f32) {");
+  std::string term = w.let(
+      "math.fma " + w.load("%partial", buffers.partial, w.add(at(z2, 0), col)) +
+      ", " + weight(z2) + ", " + acc2 + " : f32");
+  w.line("scf.yield " + term + " : f32");
+  w.line("}");
+  w.storeF32(w.fmul(out, inverse), "%out", buffers.o, w.add(rowBase, col),
+             s.element);
+  w.line("}");
+  w.line("gpu.return");
+  return text + w.text + "  }\n";
 }
 
 std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {

@@ -196,7 +196,26 @@ struct AttentionSpec {
   bool weightsUnsigned = false, weightsE4M3 = false;
   /// Layouts of query, key, value and output (default: contiguous).
   AttentionLayout qLayout, kLayout, vLayout, oLayout;
+  /// Key splits (FlashDecoding), for grids too small to fill the GPU: with
+  /// more than one, block (x, y, z) takes the z-th of `splits` runs of its
+  /// query block's key blocks and writes, instead of the output, each row's
+  /// unnormalized output, running max (log2 units) and sum to %partial
+  /// (attentionPartials floats, no sink counted); attentionCombineKernel
+  /// merges them into %out. Online softmax only (weightsScale 0).
+  int64_t splits = 1;
+  /// Grouped-query heads packed into one query block (few query rows, as a
+  /// decoding step has; groups * seqQ <= kAttentionBlockQ): block y takes
+  /// one (batch, kv head), and its rows are the seqQ rows of each of that
+  /// kv head's queryHeads / kvHeads query heads, so that each K and V block
+  /// is read once per kv head instead of once per query head.
+  bool packHeads = false;
 };
+
+/// Floats of an attention's %partial buffer (AttentionSpec::splits): per
+/// split and query row, valueDim outputs, the max and the sum.
+int64_t attentionPartials(const AttentionSpec &spec);
+/// Threads of attentionCombineKernel's blocks (one block per query row).
+int64_t attentionCombineThreads(const AttentionSpec &spec);
 
 enum class RowKind { LayerNorm, RMSNorm, Softmax };
 
@@ -287,6 +306,11 @@ TiledKernel wgmmaMatmulKernel(const MatMulSpec &spec);
 /// block of 32 * kGemvWarps threads, grid (ceil(n / kGemvWarps), 1, batch).
 TiledKernel gemvKernel(const MatMulSpec &spec);
 TiledKernel attentionKernel(const AttentionSpec &spec);
+/// `name(%partial, [%sink,] %out)`: merges the splits of a split attention
+/// (AttentionSpec::splits) into its output, counting the sink; grid
+/// (batch * queryHeads * seqQ), attentionCombineThreads threads.
+std::string attentionCombineKernel(const AttentionSpec &spec,
+                                   const std::string &name);
 std::string rowKernel(const RowSpec &spec);
 /// (%input, %scales, %out): one block of kRowThreads per row.
 std::string quantizeRowsKernel(const QuantizeRowsSpec &spec);

@@ -382,6 +382,12 @@ private:
   LogicalResult lower(llm::MatMulOp op);
   LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
+  /// Packs grouped heads and splits keys where they pay (decoding steps),
+  /// and the launch grid that follows.
+  void chooseAttentionWork(gk::AttentionSpec &spec,
+                           std::array<int64_t, 3> &grid);
+  static constexpr int64_t kMinSplitKeyBlocks = 2;
+  static constexpr int64_t kMaxAttentionSplits = 32;
   LogicalResult lowerQuantizeRows(llm::QuantizeOp op);
   LogicalResult lowerQuantizeTensor(llm::QuantizeOp op);
   LogicalResult lowerRow(Operation *op, gk::RowKind kind, int64_t axis,
@@ -1199,6 +1205,40 @@ stridedAttentionOperand(Value value) {
   return result;
 }
 
+void KernelBuilder::chooseAttentionWork(gk::AttentionSpec &spec,
+                                        std::array<int64_t, 3> &grid) {
+  // Few query rows of grouped heads (a decoding step): one block per kv
+  // head reads its K and V once for all of the group's heads.
+  const int64_t group = spec.queryHeads / spec.kvHeads;
+  if (group > 1 && group * spec.seqQ <= gk::kAttentionBlockQ) {
+    spec.packHeads = true;
+    grid = {1, spec.batch * spec.kvHeads, 1};
+  }
+  // A grid that leaves SMs idle (a decoding step over a long cache: one
+  // block per head) splits its keys, up to one block per SM, each split
+  // at least kMinSplitKeyBlocks key blocks. The quantized-weights kernel
+  // takes two passes over the keys and does not split.
+  if (spec.weightsScale != 0.0f)
+    return;
+  int64_t keys = spec.seqK;
+  if (spec.causal && spec.window > 0)
+    keys = std::min(keys, spec.window + gk::kAttentionBlockQ);
+  const int64_t keyBlocks =
+      (keys + gk::kAttentionBlockK - 1) / gk::kAttentionBlockK;
+  const int64_t blocks = grid[0] * grid[1];
+  const int64_t sms = static_cast<int64_t>(descNumber("gpu.sm_count", 1));
+  const int64_t splits =
+      std::min({(sms + blocks - 1) / blocks, keyBlocks / kMinSplitKeyBlocks,
+                kMaxAttentionSplits});
+  if (splits < 2)
+    return;
+  // As many splits as runs of ceil(keyBlocks / splits) blocks take (17 of
+  // 64 key blocks would leave the 17th empty).
+  const int64_t perSplit = (keyBlocks + splits - 1) / splits;
+  spec.splits = (keyBlocks + perSplit - 1) / perSplit;
+  grid[2] = spec.splits;
+}
+
 LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   Value mask = op.getMask();
@@ -1296,6 +1336,11 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     }
   }
   spec.sharedBudget = sharedBudget();
+  std::array<int64_t, 3> grid = {(spec.seqQ + gk::kAttentionBlockQ - 1) /
+                                     gk::kAttentionBlockQ,
+                                 spec.batch * spec.queryHeads, 1};
+  if (!hostReference)
+    chooseAttentionWork(spec, grid);
   if (hostReference)
     kernels += gk::attentionHostReference(spec);
   else
@@ -1303,12 +1348,33 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   SmallVector<Value> inputs = {q, k, v};
   if (mask)
     inputs.push_back(mask);
-  if (sink)
-    inputs.push_back(sink);
-  launch(last, spec.name,
-         {(spec.seqQ + gk::kAttentionBlockQ - 1) / gk::kAttentionBlockQ,
-          spec.batch * spec.queryHeads, 1},
-         32 * gk::kAttentionWarps, inputs);
+  const int64_t threads = 32 * gk::kAttentionWarps;
+  if (spec.splits > 1) {
+    // The split kernel writes its partial rows; the combine kernel merges
+    // them (and the sink) into the result.
+    std::string combine = name("attention_combine");
+    kernels += gk::attentionCombineKernel(spec, combine);
+    OpBuilder b(last);
+    Location loc = last->getLoc();
+    SmallVector<Value> args;
+    for (Value input : inputs)
+      args.push_back(flatBuffer(b, loc, input));
+    Value partial = memref::AllocOp::create(
+        b, loc, MemRefType::get({gk::attentionPartials(spec)}, b.getF32Type()));
+    args.push_back(partial);
+    launchWith(b, loc, spec.name, grid, threads, args, {});
+    SmallVector<Value> combineArgs = {partial};
+    if (sink)
+      combineArgs.push_back(flatBuffer(b, loc, sink));
+    launchWith(
+        b, loc, combine, {spec.batch * spec.queryHeads * spec.seqQ, 1, 1},
+        gk::attentionCombineThreads(spec), combineArgs, last->getResult(0));
+    last->erase();
+  } else {
+    if (sink)
+      inputs.push_back(sink);
+    launch(last, spec.name, grid, threads, inputs);
+  }
   if (last != op)
     op->erase();
   // The transposing copies (and a split) no one reads any more.

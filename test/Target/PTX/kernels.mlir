@@ -58,19 +58,28 @@
 // CHECK: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK: ret;
-// Attention with an additive mask broadcast over heads.
-// CHECK-LABEL: .visible .entry attention_3(
+// Its grid (4 query blocks x 16 heads) fills under half of an H100's
+// SMs: the keys split in two, and the combine kernel merges the halves'
+// rows, weighing each by exp2 of its max over the row's.
+// CHECK-LABEL: .visible .entry attention_combine_3(
+// CHECK-NOT: mma.sync
+// CHECK: ex2.approx
+// CHECK: ret;
+// Attention with an additive mask broadcast over heads; its combine
+// kernel is attention_combine_3's twin, deduplicated.
+// CHECK-LABEL: .visible .entry attention_4(
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// CHECK-LABEL: .visible .entry layer_norm_4(
+// CHECK-NOT: .entry attention_combine
+// CHECK-LABEL: .visible .entry layer_norm_6(
 // CHECK: shfl.sync.bfly.b32
 // CHECK: bar.sync
-// CHECK-LABEL: .visible .entry rms_norm_5(
-// CHECK-LABEL: .visible .entry softmax_6(
+// CHECK-LABEL: .visible .entry rms_norm_7(
+// CHECK-LABEL: .visible .entry softmax_8(
 // CHECK: ex2.approx
 // A decode step's projection (one row, the weight stored [N, K] as
 // llm-k-major-weights stores it): the GEMV kernel, 16-byte loads of the
 // bf16 weight copy, f32 fma, warp shuffles, no tensor cores.
-// CHECK-LABEL: .visible .entry matmul_7(
+// CHECK-LABEL: .visible .entry matmul_9(
 // CHECK-NOT: mma.sync
 // CHECK: ld.global.v4.b32
 // CHECK-NOT: mma.sync
@@ -86,13 +95,14 @@
 // Their launches pass its size; the products' tiles stay static.
 // LAUNCH-DAG: %[[SHARED:.*]] = arith.constant 69632 : i32
 // LAUNCH-DAG: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} threads in ({{.*}}) args(
-// LAUNCH-DAG: gpu.launch_func @llm_kernels::@attention_2 {{.*}} dynamic_shared_memory_size %[[SHARED]] args(
-// LAUNCH-DAG: gpu.launch_func @llm_kernels::@attention_3 {{.*}} dynamic_shared_memory_size %[[SHARED]] args(
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@attention_2 blocks in (%c4, %c16, %c2) {{.*}} dynamic_shared_memory_size %[[SHARED]] args(
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@attention_4 blocks in (%c4, %c16, %c2) {{.*}} dynamic_shared_memory_size %[[SHARED]] args(
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@attention_combine_3 blocks in (%c4096, %c1, %c1) threads in (%c128, %c1, %c1)
 
 // RES: kernel regs spill st spill ld
 // RES-DAG: attention_2 {{[0-9]+}} 0 0 {{[0-9]+}}
 // RES-DAG: matmul_0 {{[0-9]+}} 0 0 {{[0-9]+}}
-// RES-DAG: matmul_7 {{[0-9]+}} 0 0 0
+// RES-DAG: matmul_9 {{[0-9]+}} 0 0 0
 
 // F16: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // F16-NOT: bf16.bf16

@@ -29,6 +29,18 @@ llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
   sink       ONNX Runtime's GroupQueryAttention with head_sink (gpt-oss's
              attention sinks), 4 query heads over 2 kv heads, a first
              prompt of 150 (three key blocks), d 64
+  decode     one query over 1100 keys, batch 2, 12 heads, d 64, row 1
+             left-padded (a [B,1,1,S] mask of finfo.min)
+  decode-gqa one query of 8 heads over 2 kv heads and 700 keys, d 128
+  decode-chunk  5 new queries of 4 heads over 2 kv heads after 295 cached
+             keys (an explicit causal mask), d 64
+  decode-window  3 new queries after 597 cached keys, a causal window of
+             300 keys, 4 heads over 2 kv heads
+  decode-sink  GroupQueryAttention with head_sink (sinks shifted by +6,
+             to weigh against 501 keys) decoding one query of 8 heads over
+             2 kv heads after a cache of 500
+  chunk-sink the same with 2 new queries after 20 (sinks shifted by +3)
+  causal-split  a causal prompt of 300 in one head, d 64
 """
 import os
 import sys
@@ -87,11 +99,12 @@ class Attention(torch.nn.Module):
         s = q @ k.transpose(-1, -2) * self.scale
         if self.softcap:
             s = torch.tanh(s / self.softcap) * self.softcap
-        if self.causal:
+        if self.causal:  # the last query sees the last key
             n, m = s.shape[-2], s.shape[-1]
-            future = torch.triu(torch.full((n, m), float("-inf")), 1)
+            future = torch.triu(torch.full((n, m), float("-inf")), m - n + 1)
             if self.window:  # one mask, as Hugging Face builds it
-                future = future + torch.tril(torch.full((n, m), float("-inf")), -self.window)
+                future = future + torch.tril(torch.full((n, m), float("-inf")),
+                                             m - n - self.window)
             s = s + future
         if mask is not None:
             s = s + mask
@@ -152,40 +165,86 @@ export("softcap", Attention(0.125, causal=True, softcap=3.0), {"q": q, "k": k, "
        reference(q, k, v, 0.125, causal_mask(90), softcap=3.0))
 
 
-def export_gqa_sink(name, seq, heads, kv_heads, d):
+def export_gqa_sink(name, seq, heads, kv_heads, d, past=0, sink_shift=0.0):
     """A com.microsoft GroupQueryAttention node with head_sink, written with
-    onnx.helper; the reference is causal grouped attention whose softmax
-    also counts each head's sink."""
+    onnx.helper, after `past` cached keys and values; the reference is
+    causal grouped attention whose softmax also counts each head's sink.
+    sink_shift is added to the sinks (N(0, 1)): after hundreds of keys a
+    sink needs a large logit to weigh beyond the test's tolerance."""
     from onnx import TensorProto, helper
     import onnx
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     q, k, v = rand(1, seq, heads * d), rand(1, seq, kv_heads * d), rand(1, seq, kv_heads * d)
-    sink = rand(heads)
+    sink = rand(heads) + sink_shift
+    arrays = [("q", q), ("k", k), ("v", v), ("sink", sink)]
+    caches = ["", ""]
+    if past:
+        arrays += [("past_k", rand(1, kv_heads, past, d)), ("past_v", rand(1, kv_heads, past, d))]
+        caches = ["past_k", "past_v"]
     node = helper.make_node(
         "GroupQueryAttention",
-        ["q", "k", "v", "", "", "seqlens_k", "total", "", "", "", "", "sink"], ["y"],
+        ["q", "k", "v"] + caches + ["seqlens_k", "total", "", "", "", "", "sink"], ["y"],
         domain="com.microsoft", num_heads=heads, kv_num_heads=kv_heads)
-    total = helper.make_tensor("total", TensorProto.INT32, [], [seq])
-    seqlens = helper.make_tensor("seqlens_k", TensorProto.INT32, [1], [seq - 1])
+    total = helper.make_tensor("total", TensorProto.INT32, [], [past + seq])
+    seqlens = helper.make_tensor("seqlens_k", TensorProto.INT32, [1], [past + seq - 1])
     graph = helper.make_graph(
         [node], "gqa_sink",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(t.shape))
-         for n, t in (("q", q), ("k", k), ("v", v), ("sink", sink))],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(t.shape)) for n, t in arrays],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, seq, heads * d])],
         initializer=[total, seqlens])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                     helper.make_opsetid("com.microsoft", 1)])
     onnx.save(model, os.path.join(folder, "model.onnx"))
-    for n, t in (("q", q), ("k", k), ("v", v), ("sink", sink)):
+    for n, t in arrays:
         np.save(os.path.join(folder, n + ".npy"), t.numpy())
+    group = heads // kv_heads
     qh = q.double().view(1, seq, heads, d).transpose(1, 2)
-    kh = k.double().view(1, seq, kv_heads, d).transpose(1, 2).repeat_interleave(heads // kv_heads, 1)
-    vh = v.double().view(1, seq, kv_heads, d).transpose(1, 2).repeat_interleave(heads // kv_heads, 1)
-    s = qh @ kh.transpose(-1, -2) * d ** -0.5 + causal_mask(seq).double()
+    kh = k.double().view(1, seq, kv_heads, d).transpose(1, 2)
+    vh = v.double().view(1, seq, kv_heads, d).transpose(1, 2)
+    if past:
+        kh = torch.cat([dict(arrays)["past_k"].double(), kh], 2)
+        vh = torch.cat([dict(arrays)["past_v"].double(), vh], 2)
+    kh, vh = kh.repeat_interleave(group, 1), vh.repeat_interleave(group, 1)
+    s = qh @ kh.transpose(-1, -2) * d ** -0.5 + decode_mask(seq, past + seq).double()
     s = torch.cat([s, sink.double().view(1, heads, 1, 1).expand(1, heads, seq, 1)], -1)
     y = (torch.softmax(s, -1)[..., :-1] @ vh).transpose(1, 2).reshape(1, seq, heads * d)
     np.save(os.path.join(folder, "expected_y.npy"), y.float().numpy())
 
 
+def decode_mask(n, m):
+    """The causal mask of n new queries after m - n cached keys."""
+    return torch.triu(torch.full((n, m), float("-inf")), m - n + 1)
+
+
 export_gqa_sink("sink", 150, 4, 2, 64)
+
+# Decoding steps, whose grids of one block per head (or per kv head) leave
+# an H100's SMs idle: the keys split over blocks and a combine kernel
+# merges the splits; grouped heads share one block per kv head.
+q, k, v = rand(2, 12, 1, 64), rand(2, 12, 1100, 64), rand(2, 12, 1100, 64)
+pad = torch.zeros(2, 1, 1, 1100)
+pad[1, ..., :37] = torch.finfo(torch.float32).min  # row 1 left-padded
+export("decode", Attention(0.125), {"q": q, "k": k, "v": v, "mask": pad},
+       reference(q, k, v, 0.125, pad))
+
+q, k, v = rand(1, 8, 1, 128), rand(1, 2, 700, 128), rand(1, 2, 700, 128)
+export("decode-gqa", Attention(128 ** -0.5, groups=4), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 128 ** -0.5))
+
+q, k, v = rand(1, 4, 5, 64), rand(1, 2, 300, 64), rand(1, 2, 300, 64)
+mask = decode_mask(5, 300)
+export("decode-chunk", Attention(0.125, groups=2), {"q": q, "k": k, "v": v, "mask": mask},
+       reference(q, k, v, 0.125, mask))
+
+q, k, v = rand(1, 4, 3, 64), rand(1, 2, 600, 64), rand(1, 2, 600, 64)
+mask = decode_mask(3, 600) + torch.tril(torch.full((3, 600), float("-inf")), 600 - 3 - 300)
+export("decode-window", Attention(0.125, causal=True, groups=2, window=300),
+       {"q": q, "k": k, "v": v}, reference(q, k, v, 0.125, mask))
+
+export_gqa_sink("decode-sink", 1, 8, 2, 64, past=500, sink_shift=6.0)
+export_gqa_sink("chunk-sink", 2, 8, 2, 64, past=20, sink_shift=3.0)  # packed, no split
+
+q, k, v = rand(1, 1, 300, 64), rand(1, 1, 300, 64), rand(1, 1, 300, 64)
+export("causal-split", Attention(0.125, causal=True), {"q": q, "k": k, "v": v},
+       reference(q, k, v, 0.125, causal_mask(300)))
