@@ -997,6 +997,12 @@ std::vector<std::string> matmulParams(const MatMulSpec &s,
   if (s.hasResidual)
     params.push_back("%residual: " + flatType(s.residual.elements,
                                               s.residualElement.c_str()));
+  if (s.lhsNorm != MatMulSpec::LhsNorm::None)
+    params.push_back("%lhsNormScale: " +
+                     flatType(s.k, s.lhsNormElement.c_str()));
+  if (s.hasLhsNormBias)
+    params.push_back("%lhsNormBias: " +
+                     flatType(s.k, s.lhsNormElement.c_str()));
   params.push_back("%out: " +
                    flatType(s.batch * s.m * s.n, s.quantizeOutput.enabled
                                                      ? "i8"
@@ -1769,18 +1775,21 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   std::tie(bBatch, scaleBase) = rhsBases(w, s, z);
   std::string bBase = w.add(bBatch, w.mulc(colSafe, s.rhs.colStride));
   std::string zero = w.let("arith.constant dense<0.0> : " + accType);
-  // A run of `element`s as f32, rounded to the tensor-core type.
-  auto rounded = [&](const std::string &v, const std::string &element) {
-    std::string f = element == "f32"
-                        ? v
-                        : w.let("arith.extf " + v + " : " + vectorOf(element) +
-                                " to " + accType);
-    if (element == types.element)
-      return f;
+  // A run of `element`s as f32; rounded to the tensor-core type.
+  auto toF32 = [&](const std::string &v, const std::string &element) {
+    return element == "f32" ? v
+                            : w.let("arith.extf " + v + " : " +
+                                    vectorOf(element) + " to " + accType);
+  };
+  auto roundF32 = [&](const std::string &f) {
     std::string t = w.let("arith.truncf " + f + " : " + accType + " to " +
                           vectorOf(types.element));
     return w.let("arith.extf " + t + " : " + vectorOf(types.element) + " to " +
                  accType);
+  };
+  auto rounded = [&](const std::string &v, const std::string &element) {
+    std::string f = toF32(v, element);
+    return element == types.element ? f : roundF32(f);
   };
   auto load = [&](const std::string &memref, const std::string &type,
                   const std::string &element, const std::string &index,
@@ -1872,6 +1881,61 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
 
   std::string loop = w.fresh("kloop");
   std::string kk = w.fresh("kk");
+  std::string cK = w.idx(s.k), cStep = w.idx(step);
+  auto lhsAt = [&](const std::string &k, int64_t r) {
+    return w.add(aBase,
+                 w.addc(w.mulc(k, s.lhs.colStride), r * s.lhs.rowStride));
+  };
+  // A fused norm's statistics of each row: this warp's lanes sweep the
+  // row (runs of vec), then a butterfly sums them; the row is read again
+  // by the product loop (from L1).
+  const bool norm = s.lhsNorm != MatMulSpec::LhsNorm::None;
+  const std::string paramType = flatType(s.k, s.lhsNormElement.c_str());
+  std::vector<std::string> center(s.m), inverse(s.m);
+  if (norm) {
+    std::string f0 = w.f32(0.0), length = w.f32(static_cast<double>(s.k));
+    auto rowSum = [&](int64_t r, const std::string &mean) {
+      std::string result = w.fresh("rowsum"), k0 = w.fresh("k"),
+                  a = w.fresh("a");
+      w.line(result + " = scf.for " + k0 + " = " + c0 + " to " + cK + " step " +
+             w.idx(32 * vec) + " iter_args(" + a + " = " + f0 + ") -> (f32) {");
+      std::string k = w.add(k0, w.mulc(lane, vec));
+      std::string ok = w.cmp("ult", k, cK);
+      std::string x = toF32(load("%lhs", lhsType, s.lhsElement,
+                                 lhsAt(w.select(ok, k, c0, "index"), r), vec),
+                            s.lhsElement);
+      if (!mean.empty()) {
+        std::string d =
+            w.bin("arith.subf", x,
+                  w.let("vector.broadcast " + mean + " : f32 to " + accType),
+                  accType.c_str());
+        x = w.bin("arith.mulf", d, d, accType.c_str());
+      }
+      x = w.select(ok, x, zero, accType.c_str());
+      std::string next = a;
+      for (int64_t e = 0; e < vec; ++e)
+        next =
+            w.fadd(next, w.let("vector.extract " + x + "[" + std::to_string(e) +
+                               "] : f32 from " + accType));
+      w.line("scf.yield " + next + " : f32");
+      w.line("}");
+      return w.shuffleReduce(result, /*isMax=*/false, {16, 8, 4, 2, 1});
+    };
+    for (int64_t r = 0; r < s.m; ++r) {
+      std::string variance;
+      if (s.lhsNorm == MatMulSpec::LhsNorm::Layer) {
+        center[r] = w.fdiv(rowSum(r, ""), length);
+        variance = w.fdiv(rowSum(r, center[r]), length);
+      } else {
+        center[r] = f0;
+        variance = w.fdiv(rowSum(r, f0), length);
+      }
+      inverse[r] =
+          w.fdiv(w.f32(1.0),
+                 w.math("sqrt", w.fadd(variance, w.f32(s.lhsNormEpsilon))));
+    }
+  }
+
   std::vector<std::string> acc;
   std::string iter, types32;
   for (int64_t r = 0; r < s.m; ++r) {
@@ -1879,7 +1943,6 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
     iter += (r ? ", " : "") + acc.back() + " = " + zero;
     types32 += (r ? ", " : "") + accType;
   }
-  std::string cK = w.idx(s.k), cStep = w.idx(step);
   w.line(loop + ":" + std::to_string(s.m) + " = scf.for " + kk + " = " + c0 +
          " to " + cK + " step " + cStep + " iter_args(" + iter + ") -> (" +
          types32 + ") {");
@@ -1892,13 +1955,41 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
     std::string b =
         weightRun(w.add(bBase, w.mulc(kSafe, s.rhs.rowStride)), kSafe);
     b = w.select(ok, b, zero, accType.c_str());
+    std::string gain, shift;
+    if (norm) {
+      gain =
+          toF32(load("%lhsNormScale", paramType, s.lhsNormElement, kSafe, vec),
+                s.lhsNormElement);
+      if (s.hasLhsNormBias)
+        shift =
+            toF32(load("%lhsNormBias", paramType, s.lhsNormElement, kSafe, vec),
+                  s.lhsNormElement);
+    }
     for (int64_t r = 0; r < s.m; ++r) {
-      std::string a =
-          rounded(load("%lhs", lhsType, s.lhsElement,
-                       w.add(aBase, w.addc(w.mulc(kSafe, s.lhs.colStride),
-                                           r * s.lhs.rowStride)),
-                       vec),
-                  s.lhsElement);
+      std::string x = load("%lhs", lhsType, s.lhsElement, lhsAt(kSafe, r), vec);
+      std::string a;
+      if (norm) {
+        // The norm's output as its row kernel computes it: ((x - mean) *
+        // inv) * g (+ b), in the lhs's type, then rounded as an lhs is.
+        auto splat = [&](const std::string &v) {
+          return w.let("vector.broadcast " + v + " : f32 to " + accType);
+        };
+        std::string y = w.bin("arith.subf", toF32(x, s.lhsElement),
+                              splat(center[r]), accType.c_str());
+        y = w.bin("arith.mulf", y, splat(inverse[r]), accType.c_str());
+        y = w.bin("arith.mulf", y, gain, accType.c_str());
+        if (!shift.empty())
+          y = w.bin("arith.addf", y, shift, accType.c_str());
+        if (s.lhsElement != "f32") {
+          std::string t = w.let("arith.truncf " + y + " : " + accType + " to " +
+                                vectorOf(s.lhsElement));
+          a = rounded(t, s.lhsElement);
+        } else {
+          a = roundF32(y);
+        }
+      } else {
+        a = rounded(x, s.lhsElement);
+      }
       a = w.select(ok, a, zero, accType.c_str());
       next[r] =
           w.let("math.fma " + a + ", " + b + ", " + next[r] + " : " + accType);

@@ -124,6 +124,19 @@ struct MatMulSpec {
   bool hasRhsIndex = false;
   Operand rhsEntries;
   int64_t rhsTableEntries = 0;
+  /// A norm over k before the product (a decoding step's norm before its
+  /// projection; the GEMV kernel only): lhs is the norm's input x,
+  /// %lhsNormScale its gain g and %lhsNormBias a LayerNorm's bias b (k
+  /// elements of `lhsNormElement` each). Each warp first takes each row's
+  /// statistics from x (a LayerNorm's mean, then the mean square about it;
+  /// an RMS norm's mean square), then multiplies ((x - mean) * inv) * g
+  /// (+ b), inv = 1 / sqrt(variance + lhsNormEpsilon), rounded as an lhs
+  /// is: the operand the norm's own kernel would have stored.
+  enum class LhsNorm { None, RMS, Layer };
+  LhsNorm lhsNorm = LhsNorm::None;
+  bool hasLhsNormBias = false;
+  float lhsNormEpsilon = 0.0f;
+  std::string lhsNormElement = "f32";
   /// Element type of the result: "f32" or "f16" (the epilogue computes in
   /// f32 and rounds), or "i32" for an s8 product stored as its exact
   /// accumulator (no epilogue).

@@ -379,7 +379,22 @@ private:
   /// Tiles the product, generates its kernel (GEMV, wgmma or mma.sync); returns
   /// the block's threads.
   int64_t emitProduct(gk::MatMulSpec &spec);
+  /// Whether the product takes the GEMV kernel (emitProduct).
+  bool takesGemv(const gk::MatMulSpec &spec) const;
   LogicalResult lower(llm::MatMulOp op);
+  LogicalResult lowerProduct(llm::MatMulOp op, Operation *norm,
+                             StringRef normKernel, bool &normDone);
+  /// An llm.rms_norm's or llm.layer_norm's row kernel (named `kernel`, or
+  /// a fresh name).
+  LogicalResult lowerNorm(Operation *op, StringRef kernel = {}) {
+    if (auto norm = dyn_cast<llm::LayerNormOp>(op))
+      return lowerRow(op, gk::RowKind::LayerNorm, norm.getAxis(),
+                      norm.getScale(), norm.getBias(),
+                      norm.getEpsilon().convertToFloat(), kernel);
+    auto norm = cast<llm::RMSNormOp>(op);
+    return lowerRow(op, gk::RowKind::RMSNorm, norm.getAxis(), norm.getScale(),
+                    Value(), norm.getEpsilon().convertToFloat(), kernel);
+  }
   LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
   /// Packs grouped heads and splits keys where they pay (decoding steps),
@@ -391,7 +406,8 @@ private:
   LogicalResult lowerQuantizeRows(llm::QuantizeOp op);
   LogicalResult lowerQuantizeTensor(llm::QuantizeOp op);
   LogicalResult lowerRow(Operation *op, gk::RowKind kind, int64_t axis,
-                         Value scale, Value bias, float epsilon);
+                         Value scale, Value bias, float epsilon,
+                         StringRef kernel = {});
 
   ModuleOp module;
   const llmc::TargetDescription *desc;
@@ -404,6 +420,11 @@ private:
   unsigned counter = 0;
   /// Ops of run()'s list that a kernel fused before their turn.
   llvm::SmallPtrSet<Operation *, 8> fusedAhead;
+  /// RMS and layer norms whose one reader is a product, left for that
+  /// product's lowering: its GEMV takes the norm, or it lowers the norm
+  /// under the kernel name reserved here (kernels keep their program order
+  /// in their names).
+  llvm::DenseMap<Operation *, std::string> deferredNorms;
 };
 
 void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
@@ -451,13 +472,17 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
     }
 }
 
-int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
+bool KernelBuilder::takesGemv(const gk::MatMulSpec &spec) const {
   // A product of a few rows (a decode step's) reads its weight with one warp
   // per column; a block tile of 64 rows or more would give n / 64 blocks.
   // The description's gpu.gemv_max_rows lowers the bound (0: never).
   auto gemvRows =
       static_cast<int64_t>(descNumber("gpu.gemv_max_rows", gk::kGemvRows));
-  if (spec.m <= gemvRows && gk::gemvApplies(spec)) {
+  return spec.m <= gemvRows && gk::gemvApplies(spec);
+}
+
+int64_t KernelBuilder::emitProduct(gk::MatMulSpec &spec) {
+  if (takesGemv(spec)) {
     spec.tileM = std::max<int64_t>(spec.m, 1);
     spec.tileN = gk::kGemvWarps;
     add(spec.name, gk::gemvKernel(spec));
@@ -715,6 +740,39 @@ matchGatheredRhs(gk::MatMulSpec &spec, Value &rhs,
 }
 
 LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
+  Operation *norm = op.getLhs().getDefiningOp();
+  std::string normKernel;
+  auto deferred = norm ? deferredNorms.find(norm) : deferredNorms.end();
+  if (deferred == deferredNorms.end()) {
+    norm = nullptr;
+  } else {
+    normKernel = deferred->second;
+    deferredNorms.erase(deferred);
+  }
+  bool normDone = false;
+  if (failed(lowerProduct(op, norm, normKernel, normDone)))
+    return failure();
+  // A product left to the generic path: the norm's own kernel.
+  if (norm && !normDone)
+    return lowerNorm(norm, normKernel);
+  return success();
+}
+
+/// Whether `op`, an RMS or layer norm over the last dim, has one reader, a
+/// product whose lhs it is, not transposed: its k is the norm's row.
+static bool normsProductRows(Operation *op, int64_t axis) {
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  Value result = op->getResult(0);
+  if (!type || !type.hasStaticShape() || !result.hasOneUse() ||
+      axis != type.getRank() - 1)
+    return false;
+  auto product = dyn_cast<llm::MatMulOp>(*result.getUsers().begin());
+  return product && product.getLhs() == result && !product.getTransposeLhs();
+}
+
+LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
+                                          StringRef normKernel,
+                                          bool &normDone) {
   Value lhs = op.getLhs(), rhs = op.getRhs();
   Value bias = op.getBias(), residual = op.getResidual();
   // f32, f16 or bf16 buffers (a 16-bit model's activations and weights);
@@ -777,6 +835,39 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
                     spec.rhsElement == "f32" && llm::isWeightArgument(rhs);
   if (bf16Weight)
     spec.rhsElement = "bf16";
+  // A decoding step's norm before the GEMV: the kernel reads the norm's
+  // input, gain (and bias) and normalizes each row as it reads it; the
+  // norm's launch goes away.
+  Value normScale, normBias;
+  bool normFused = false;
+  if (norm && takesGemv(spec)) {
+    auto layer = dyn_cast<llm::LayerNormOp>(norm);
+    normScale = norm->getOperand(1);
+    normBias = layer ? layer.getBias() : Value();
+    std::string element = kernelFloat(normScale);
+    if (kernelFloat(norm->getOperand(0)) == lhsElement && !element.empty() &&
+        elements(normScale) == spec.k &&
+        (!normBias ||
+         (kernelFloat(normBias) == element && elements(normBias) == spec.k))) {
+      spec.lhsNorm =
+          layer ? gk::MatMulSpec::LhsNorm::Layer : gk::MatMulSpec::LhsNorm::RMS;
+      spec.hasLhsNormBias = static_cast<bool>(normBias);
+      spec.lhsNormEpsilon =
+          (layer ? layer.getEpsilon() : cast<llm::RMSNormOp>(norm).getEpsilon())
+              .convertToFloat();
+      spec.lhsNormElement = element;
+      lhs = norm->getOperand(0);
+      normFused = true;
+    }
+  }
+  // A norm the product does not take: its own kernel first, launched where
+  // the norm was, before the product's (which reads its result).
+  if (norm && !normFused) {
+    if (failed(lowerNorm(norm, normKernel)))
+      return failure();
+    lhs = op.getLhs();
+  }
+  normDone = static_cast<bool>(norm);
   int64_t threads = emitProduct(spec);
   SmallVector<Value> inputs = {lhs, rhs};
   if (weight) {
@@ -790,10 +881,17 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
     inputs.push_back(bias);
   if (residual)
     inputs.push_back(residual);
+  if (normFused) {
+    inputs.push_back(normScale);
+    if (normBias)
+      inputs.push_back(normBias);
+  }
   launch(op, spec.name,
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
+  if (normFused)
+    norm->erase();
   if (weight)
     for (Operation *absorbed : weight->absorbed)
       if (absorbed->use_empty())
@@ -1384,7 +1482,7 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
 
 LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
                                       int64_t axis, Value scale, Value bias,
-                                      float epsilon) {
+                                      float epsilon, StringRef kernel) {
   // f32, f16 or bf16 rows; scale and bias of one float type.
   Value input = op->getOperand(0);
   std::string element = kernelFloat(input);
@@ -1398,9 +1496,11 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
     axis += rank;
   gk::RowSpec spec;
   spec.kind = kind;
-  spec.name = name(kind == gk::RowKind::Softmax   ? "softmax"
-                   : kind == gk::RowKind::RMSNorm ? "rms_norm"
-                                                  : "layer_norm");
+  spec.name = !kernel.empty()
+                  ? kernel.str()
+                  : name(kind == gk::RowKind::Softmax   ? "softmax"
+                         : kind == gk::RowKind::RMSNorm ? "rms_norm"
+                                                        : "layer_norm");
   spec.rows = 1;
   spec.length = 1;
   if (kind == gk::RowKind::Softmax) {
@@ -1469,15 +1569,15 @@ LogicalResult KernelBuilder::run() {
                                        : lowerQuantizeRows(quantize);
     else if (auto attention = dyn_cast<llm::AttentionOp>(op))
       result = lower(attention);
-    else if (auto norm = dyn_cast<llm::LayerNormOp>(op))
-      result =
-          lowerRow(op, gk::RowKind::LayerNorm, norm.getAxis(), norm.getScale(),
-                   norm.getBias(), norm.getEpsilon().convertToFloat());
-    else if (auto norm = dyn_cast<llm::RMSNormOp>(op))
-      result =
-          lowerRow(op, gk::RowKind::RMSNorm, norm.getAxis(), norm.getScale(),
-                   Value(), norm.getEpsilon().convertToFloat());
-    else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op))
+    else if (isa<llm::LayerNormOp, llm::RMSNormOp>(op)) {
+      auto layer = dyn_cast<llm::LayerNormOp>(op);
+      int64_t axis =
+          layer ? layer.getAxis() : cast<llm::RMSNormOp>(op).getAxis();
+      if (normsProductRows(op, axis))
+        deferredNorms[op] = name(layer ? "layer_norm" : "rms_norm");
+      else
+        result = lowerNorm(op);
+    } else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op))
       result = lowerRow(op, gk::RowKind::Softmax, softmax.getAxis(), Value(),
                         Value(), 0.0f);
     if (failed(result))

@@ -88,10 +88,30 @@
 // CHECK: shfl.sync.bfly.b32
 // CHECK-NOT: mma.sync
 // CHECK: ret;
+// The same projection after an RMS norm and after a layer norm (the
+// norms' one reader): no norm kernels, the GEMV reads x and the norm's gain
+// (and bias), takes each row's statistics with warp shuffles, and
+// normalizes the row as it reads it (the norms keep their names, 10 and
+// 12, for no kernel).
+// CHECK-NOT: .entry rms_norm
+// CHECK-NOT: .entry layer_norm
+// CHECK-LABEL: .visible .entry matmul_11(
+// CHECK-NOT: mma.sync
+// CHECK: shfl.sync.bfly.b32
+// CHECK: sqrt.rn.f32
+// CHECK: ld.global.v4.b32
+// CHECK: ret;
+// CHECK-LABEL: .visible .entry matmul_13(
+// CHECK-NOT: mma.sync
+// CHECK: ret;
 // The generic path (after the fused kernels): the elementwise add, one
 // thread per element.
 // CHECK-LABEL: .visible .entry forward_kernel(
 
+// The norm-fused GEMVs' parameters: x, the weight's bf16 copy, the gain,
+// the layer norm's bias, the result.
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@matmul_11 {{.*}} args(%{{.*}} : memref<1024xf32>, %{{.*}} : memref<4194304xbf16>, %arg8 : memref<1024xf32>, %{{.*}} : memref<4096xf32>)
+// LAUNCH-DAG: gpu.launch_func @llm_kernels::@matmul_13 {{.*}} args(%{{.*}} : memref<1024xf32>, %{{.*}} : memref<4194304xbf16>, %arg8 : memref<1024xf32>, %arg8 : memref<1024xf32>, %{{.*}} : memref<4096xf32>)
 // Their launches pass its size; the products' tiles stay static.
 // LAUNCH-DAG: %[[SHARED:.*]] = arith.constant 69632 : i32
 // LAUNCH-DAG: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} threads in ({{.*}}) args(
@@ -115,7 +135,8 @@ func.func @forward(%x: tensor<2x1024x1024xf32>, %w: tensor<1024x4096xf32>,
                    %wd: tensor<4096x1024xf32> {llm.weight = "wd"})
     -> (tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
         tensor<2x8x256x128xf32>, tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>,
-        tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>, tensor<1x4096xf32>) {
+        tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>, tensor<1x4096xf32>,
+        tensor<1x4096xf32>, tensor<1x4096xf32>) {
   %y = llm.matmul %x, %w bias %b residual %r {activation = #llm.activation<gelu_tanh>}
       : (tensor<2x1024x1024xf32>, tensor<1024x4096xf32>, tensor<4096xf32>, tensor<2x1024x4096xf32>) -> tensor<2x1024x4096xf32>
   %s = llm.matmul %q, %q {transpose_rhs = true, scale = 0.125 : f32}
@@ -132,7 +153,15 @@ func.func @forward(%x: tensor<2x1024x1024xf32>, %w: tensor<1024x4096xf32>,
   %d = llm.matmul %xd, %wd bias %b {transpose_rhs = true}
       : (tensor<1x1024xf32>, tensor<4096x1024xf32>, tensor<4096xf32>) -> tensor<1x4096xf32>
   %e = llm.add %l, %n : (tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>) -> tensor<2x1024x1024xf32>
-  return %y, %s, %a, %m, %l, %n, %p, %e, %d : tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
+  %rn = llm.rms_norm %xd, %g {axis = 1 : i64, epsilon = 1.0e-6 : f32}
+      : (tensor<1x1024xf32>, tensor<1024xf32>) -> tensor<1x1024xf32>
+  %dr = llm.matmul %rn, %wd {transpose_rhs = true}
+      : (tensor<1x1024xf32>, tensor<4096x1024xf32>) -> tensor<1x4096xf32>
+  %ln = llm.layer_norm %xd, %g, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32}
+      : (tensor<1x1024xf32>, tensor<1024xf32>, tensor<1024xf32>) -> tensor<1x1024xf32>
+  %dl = llm.matmul %ln, %wd {transpose_rhs = true}
+      : (tensor<1x1024xf32>, tensor<4096x1024xf32>) -> tensor<1x4096xf32>
+  return %y, %s, %a, %m, %l, %n, %p, %e, %d, %dr, %dl : tensor<2x1024x4096xf32>, tensor<2x8x256x256xf32>, tensor<2x8x256x128xf32>,
       tensor<2x8x256x128xf32>, tensor<2x1024x1024xf32>, tensor<2x1024x1024xf32>,
-      tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>, tensor<1x4096xf32>
+      tensor<2x8x256x256xf32>, tensor<2x1024x1024xf32>, tensor<1x4096xf32>, tensor<1x4096xf32>, tensor<1x4096xf32>
 }
