@@ -206,6 +206,15 @@ void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
     operand.batch = batchTerms(resultShape, strides, batchRank);
     operand.rowStride = strides[rank - 2];
     operand.colStride = strides[rank - 1];
+    // With one row per batch element (a decoding step's [B, 1, N]
+    // residual) the row stride is never used, and broadcastStrides gives
+    // the unit dim 0: the innermost batch dim's stride instead, which lets
+    // the batch fold into rows below (one pass over a shared weight, not
+    // one per batch element).
+    if (spec.m == 1 && operand.rowStride == 0)
+      for (const gk::BatchTerm &term : operand.batch)
+        if (term.divisor == 1 && term.size != 1)
+          operand.rowStride = term.stride;
     return operand;
   };
   if (bias) {
