@@ -1321,10 +1321,12 @@ void KernelBuilder::chooseAttentionWork(gk::AttentionSpec &spec,
     spec.packHeads = true;
     grid = {1, spec.batch * spec.kvHeads, 1};
   }
-  // A grid that leaves SMs idle (a decoding step over a long cache: one
-  // block per head) splits its keys, up to one block per SM, each split
-  // at least kMinSplitKeyBlocks key blocks. The quantized-weights kernel
-  // takes two passes over the keys and does not split.
+  // A grid that leaves at least half the SMs idle (a decoding step over a
+  // long cache: one block per head) splits its keys, up to one block per
+  // SM, each split at least kMinSplitKeyBlocks key blocks; a grid near one
+  // wave is not split (the combine would only add work). The
+  // quantized-weights kernel takes two passes over the keys and does not
+  // split.
   if (spec.weightsScale != 0.0f)
     return;
   int64_t keys = spec.seqK;
@@ -1335,7 +1337,7 @@ void KernelBuilder::chooseAttentionWork(gk::AttentionSpec &spec,
   const int64_t blocks = grid[0] * grid[1];
   const int64_t sms = static_cast<int64_t>(descNumber("gpu.sm_count", 1));
   const int64_t splits =
-      std::min({(sms + blocks - 1) / blocks, keyBlocks / kMinSplitKeyBlocks,
+      std::min({sms / blocks, keyBlocks / kMinSplitKeyBlocks,
                 kMaxAttentionSplits});
   if (splits < 2)
     return;
