@@ -1888,13 +1888,19 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   };
   // A fused norm's statistics of each row: this warp's lanes sweep the
   // row (runs of vec), then a butterfly sums them; the row is read again
-  // by the product loop (from L1).
+  // by the product loop (from L1). Per row, as vectors for that loop: the
+  // layer norm's mean (none for an RMS norm) and 1 / sqrt(variance + eps).
   const bool norm = s.lhsNorm != MatMulSpec::LhsNorm::None;
   const std::string paramType = flatType(s.k, s.lhsNormElement.c_str());
   std::vector<std::string> center(s.m), inverse(s.m);
   if (norm) {
     std::string f0 = w.f32(0.0), length = w.f32(static_cast<double>(s.k));
-    auto rowSum = [&](int64_t r, const std::string &mean) {
+    auto splat = [&](const std::string &v) {
+      return w.let("vector.broadcast " + v + " : f32 to " + accType);
+    };
+    // The row's sum of x, or with `squares` of (x - mean)^2 (mean: a
+    // vector, or none).
+    auto rowSum = [&](int64_t r, bool squares, const std::string &mean) {
       std::string result = w.fresh("rowsum"), k0 = w.fresh("k"),
                   a = w.fresh("a");
       w.line(result + " = scf.for " + k0 + " = " + c0 + " to " + cK + " step " +
@@ -1904,13 +1910,10 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
       std::string x = toF32(load("%lhs", lhsType, s.lhsElement,
                                  lhsAt(w.select(ok, k, c0, "index"), r), vec),
                             s.lhsElement);
-      if (!mean.empty()) {
-        std::string d =
-            w.bin("arith.subf", x,
-                  w.let("vector.broadcast " + mean + " : f32 to " + accType),
-                  accType.c_str());
-        x = w.bin("arith.mulf", d, d, accType.c_str());
-      }
+      if (!mean.empty())
+        x = w.bin("arith.subf", x, mean, accType.c_str());
+      if (squares)
+        x = w.bin("arith.mulf", x, x, accType.c_str());
       x = w.select(ok, x, zero, accType.c_str());
       std::string next = a;
       for (int64_t e = 0; e < vec; ++e)
@@ -1922,17 +1925,12 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
       return w.shuffleReduce(result, /*isMax=*/false, {16, 8, 4, 2, 1});
     };
     for (int64_t r = 0; r < s.m; ++r) {
-      std::string variance;
-      if (s.lhsNorm == MatMulSpec::LhsNorm::Layer) {
-        center[r] = w.fdiv(rowSum(r, ""), length);
-        variance = w.fdiv(rowSum(r, center[r]), length);
-      } else {
-        center[r] = f0;
-        variance = w.fdiv(rowSum(r, f0), length);
-      }
-      inverse[r] =
+      if (s.lhsNorm == MatMulSpec::LhsNorm::Layer)
+        center[r] = splat(w.fdiv(rowSum(r, false, ""), length));
+      std::string variance = w.fdiv(rowSum(r, true, center[r]), length);
+      inverse[r] = splat(
           w.fdiv(w.f32(1.0),
-                 w.math("sqrt", w.fadd(variance, w.f32(s.lhsNormEpsilon))));
+                 w.math("sqrt", w.fadd(variance, w.f32(s.lhsNormEpsilon)))));
     }
   }
 
@@ -1971,12 +1969,10 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
       if (norm) {
         // The norm's output as its row kernel computes it: ((x - mean) *
         // inv) * g (+ b), in the lhs's type, then rounded as an lhs is.
-        auto splat = [&](const std::string &v) {
-          return w.let("vector.broadcast " + v + " : f32 to " + accType);
-        };
-        std::string y = w.bin("arith.subf", toF32(x, s.lhsElement),
-                              splat(center[r]), accType.c_str());
-        y = w.bin("arith.mulf", y, splat(inverse[r]), accType.c_str());
+        std::string y = toF32(x, s.lhsElement);
+        if (!center[r].empty())
+          y = w.bin("arith.subf", y, center[r], accType.c_str());
+        y = w.bin("arith.mulf", y, inverse[r], accType.c_str());
         y = w.bin("arith.mulf", y, gain, accType.c_str());
         if (!shift.empty())
           y = w.bin("arith.addf", y, shift, accType.c_str());
@@ -2693,14 +2689,15 @@ std::string llmc::gpu_kernels::attentionCombineKernel(const AttentionSpec &s,
   auto weight = [&](const std::string &z) {
     return w.exp2(w.fsub(loadAt(z, s.valueDim), use));
   };
-  std::string sumInit = s.sink ? w.exp2(w.fsub(sinkLogit, use)) : zero;
-  std::string sum = w.fresh("sum"), z = w.fresh("z"), acc = w.fresh("a");
-  w.line(sum + " = scf.for " + z + " = " + c0 + " to " + cSplits + " step " +
-         c1 + " iter_args(" + acc + " = " + sumInit + ") -> (f32) {");
-  std::string next = w.let("math.fma " + loadAt(z, s.valueDim + 1) + ", " +
-                           weight(z) + ", " + acc + " : f32");
-  w.line("scf.yield " + next + " : f32");
-  w.line("}");
+  auto weighted = [&](const std::string &value, const std::string &z,
+                      const std::string &acc) {
+    return w.let("math.fma " + value + ", " + weight(z) + ", " + acc +
+                 " : f32");
+  };
+  std::string sum = splitLoop(
+      s.sink ? w.exp2(w.fsub(sinkLogit, use)) : zero, [&](auto acc, auto z) {
+        return weighted(loadAt(z, s.valueDim + 1), z, acc);
+      });
   std::string inverse =
       w.select(w.cmpf("ogt", sum, zero), w.fdiv(w.f32(1.0), sum), zero, "f32");
   std::string oBase = layoutBase(w, layouts.o, batch, head);
@@ -2708,14 +2705,10 @@ std::string llmc::gpu_kernels::attentionCombineKernel(const AttentionSpec &s,
   std::string col = w.fresh("col");
   w.line("scf.for " + col + " = " + tid + " to " + w.idx(s.valueDim) +
          " step " + w.idx(threads) + " {");
-  std::string out = w.fresh("out"), z2 = w.fresh("z"), acc2 = w.fresh("a");
-  w.line(out + " = scf.for " + z2 + " = " + c0 + " to " + cSplits + " step " +
-         c1 + " iter_args(" + acc2 + " = " + zero + ") -> (f32) {");
-  std::string term = w.let(
-      "math.fma " + w.load("%partial", buffers.partial, w.add(at(z2, 0), col)) +
-      ", " + weight(z2) + ", " + acc2 + " : f32");
-  w.line("scf.yield " + term + " : f32");
-  w.line("}");
+  std::string out = splitLoop(zero, [&](auto acc, auto z) {
+    return weighted(w.load("%partial", buffers.partial, w.add(at(z, 0), col)),
+                    z, acc);
+  });
   w.storeF32(w.fmul(out, inverse), "%out", buffers.o, w.add(rowBase, col),
              s.element);
   w.line("}");

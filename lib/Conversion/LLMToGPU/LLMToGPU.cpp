@@ -263,6 +263,30 @@ void describeProduct(gk::MatMulSpec &spec, ArrayRef<int64_t> lhsShape,
   }
 }
 
+/// What the row kernels and the GEMV read of an llm.layer_norm or
+/// llm.rms_norm.
+struct NormParts {
+  gk::RowKind kind;
+  Value input, scale, bias;
+  int64_t axis;
+  float epsilon;
+  explicit NormParts(Operation *op) {
+    if (auto layer = dyn_cast<llm::LayerNormOp>(op)) {
+      kind = gk::RowKind::LayerNorm;
+      bias = layer.getBias();
+      axis = layer.getAxis();
+      epsilon = layer.getEpsilon().convertToFloat();
+    } else {
+      auto rms = cast<llm::RMSNormOp>(op);
+      kind = gk::RowKind::RMSNorm;
+      axis = rms.getAxis();
+      epsilon = rms.getEpsilon().convertToFloat();
+    }
+    input = op->getOperand(0);
+    scale = op->getOperand(1);
+  }
+};
+
 /// Rewrites ops into launches and collects the kernels' text.
 class KernelBuilder {
 public:
@@ -396,13 +420,9 @@ private:
   /// An llm.rms_norm's or llm.layer_norm's row kernel (named `kernel`, or
   /// a fresh name).
   LogicalResult lowerNorm(Operation *op, StringRef kernel = {}) {
-    if (auto norm = dyn_cast<llm::LayerNormOp>(op))
-      return lowerRow(op, gk::RowKind::LayerNorm, norm.getAxis(),
-                      norm.getScale(), norm.getBias(),
-                      norm.getEpsilon().convertToFloat(), kernel);
-    auto norm = cast<llm::RMSNormOp>(op);
-    return lowerRow(op, gk::RowKind::RMSNorm, norm.getAxis(), norm.getScale(),
-                    Value(), norm.getEpsilon().convertToFloat(), kernel);
+    NormParts norm(op);
+    return lowerRow(op, norm.kind, norm.axis, norm.scale, norm.bias,
+                    norm.epsilon, kernel);
   }
   LogicalResult lower(llm::QMatMulOp op);
   LogicalResult lower(llm::AttentionOp op);
@@ -769,11 +789,11 @@ LogicalResult KernelBuilder::lower(llm::MatMulOp op) {
 
 /// Whether `op`, an RMS or layer norm over the last dim, has one reader, a
 /// product whose lhs it is, not transposed: its k is the norm's row.
-static bool normsProductRows(Operation *op, int64_t axis) {
+static bool normsProductRows(Operation *op) {
   auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
   Value result = op->getResult(0);
   if (!type || !type.hasStaticShape() || !result.hasOneUse() ||
-      axis != type.getRank() - 1)
+      NormParts(op).axis != type.getRank() - 1)
     return false;
   auto product = dyn_cast<llm::MatMulOp>(*result.getUsers().begin());
   return product && product.getLhs() == result && !product.getTransposeLhs();
@@ -847,31 +867,27 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
   // A decoding step's norm before the GEMV: the kernel reads the norm's
   // input, gain (and bias) and normalizes each row as it reads it; the
   // norm's launch goes away.
-  Value normScale, normBias;
-  bool normFused = false;
+  std::optional<NormParts> fused;
   if (norm && takesGemv(spec)) {
-    auto layer = dyn_cast<llm::LayerNormOp>(norm);
-    normScale = norm->getOperand(1);
-    normBias = layer ? layer.getBias() : Value();
-    std::string element = kernelFloat(normScale);
-    if (kernelFloat(norm->getOperand(0)) == lhsElement && !element.empty() &&
-        elements(normScale) == spec.k &&
-        (!normBias ||
-         (kernelFloat(normBias) == element && elements(normBias) == spec.k))) {
-      spec.lhsNorm =
-          layer ? gk::MatMulSpec::LhsNorm::Layer : gk::MatMulSpec::LhsNorm::RMS;
-      spec.hasLhsNormBias = static_cast<bool>(normBias);
-      spec.lhsNormEpsilon =
-          (layer ? layer.getEpsilon() : cast<llm::RMSNormOp>(norm).getEpsilon())
-              .convertToFloat();
+    NormParts parts(norm);
+    std::string element = kernelFloat(parts.scale);
+    if (kernelFloat(parts.input) == lhsElement && !element.empty() &&
+        elements(parts.scale) == spec.k &&
+        (!parts.bias || (kernelFloat(parts.bias) == element &&
+                         elements(parts.bias) == spec.k))) {
+      spec.lhsNorm = parts.kind == gk::RowKind::LayerNorm
+                         ? gk::MatMulSpec::LhsNorm::Layer
+                         : gk::MatMulSpec::LhsNorm::RMS;
+      spec.hasLhsNormBias = static_cast<bool>(parts.bias);
+      spec.lhsNormEpsilon = parts.epsilon;
       spec.lhsNormElement = element;
-      lhs = norm->getOperand(0);
-      normFused = true;
+      lhs = parts.input;
+      fused = parts;
     }
   }
   // A norm the product does not take: its own kernel first, launched where
   // the norm was, before the product's (which reads its result).
-  if (norm && !normFused) {
+  if (norm && !fused) {
     if (failed(lowerNorm(norm, normKernel)))
       return failure();
     lhs = op.getLhs();
@@ -890,16 +906,16 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
     inputs.push_back(bias);
   if (residual)
     inputs.push_back(residual);
-  if (normFused) {
-    inputs.push_back(normScale);
-    if (normBias)
-      inputs.push_back(normBias);
+  if (fused) {
+    inputs.push_back(fused->scale);
+    if (fused->bias)
+      inputs.push_back(fused->bias);
   }
   launch(op, spec.name,
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
-  if (normFused)
+  if (fused)
     norm->erase();
   if (weight)
     for (Operation *absorbed : weight->absorbed)
@@ -1581,11 +1597,9 @@ LogicalResult KernelBuilder::run() {
     else if (auto attention = dyn_cast<llm::AttentionOp>(op))
       result = lower(attention);
     else if (isa<llm::LayerNormOp, llm::RMSNormOp>(op)) {
-      auto layer = dyn_cast<llm::LayerNormOp>(op);
-      int64_t axis =
-          layer ? layer.getAxis() : cast<llm::RMSNormOp>(op).getAxis();
-      if (normsProductRows(op, axis))
-        deferredNorms[op] = name(layer ? "layer_norm" : "rms_norm");
+      if (normsProductRows(op))
+        deferredNorms[op] =
+            name(isa<llm::LayerNormOp>(op) ? "layer_norm" : "rms_norm");
       else
         result = lowerNorm(op);
     } else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op))
