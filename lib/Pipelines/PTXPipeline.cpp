@@ -83,6 +83,9 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLLMGPUMapLoops());
+  // Runs of small independent loops (a decoding step's cache copies and
+  // rotary embeddings) as one launch each.
+  pm.addNestedPass<func::FuncOp>(createLLMGPUFuseLaunches());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createLLMGPUMergeKernelModules());
   pm.addPass(createLLMGPUDedupKernels());

@@ -134,6 +134,36 @@ def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def LLMGPUFuseLaunches : Pass<"llm-gpu-fuse-launches"> {
+  let summary = "run independent generic launches as one launch";
+  let description = [{
+    Horizontal fusion of the ptx backend's generic path (after
+    llm-gpu-map-loops). A decoding step launches several small loops in a
+    row that share no data: the past keys and values copied into the
+    presents, the new value appended, the rotary embeddings of q and k. Each
+    is a launch of a block or two, so the step waits on launch boundaries,
+    not on memory.
+
+    Consecutive gpu.launch ops of one block are merged when:
+    - each has a 1-D grid, the same constant block size, a body of one
+      block, and no async tokens, dynamic shared memory, clusters or
+      attributions;
+    - the ops between them only compute values or allocate;
+    - no launch writes memory that another of the group reads or writes.
+      Memory is traced through view ops to its allocation, function
+      argument or global; two accesses of one allocation are apart when
+      each comes from a static subview of it whose index ranges are
+      disjoint in some dim (the past and new rows of a present key cache).
+
+    The merged launch's grid is the parts' grids one after the other; each
+    block runs the part its block index falls in, with that part's block
+    index and grid size. Launches of the fused kernels (gpu.launch_func)
+    and anything else with a memory effect end a group.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {
   let summary = "keep the scf.parallel loops worth a thread each; the rest "
                 "become scf.for";

@@ -1,0 +1,313 @@
+//===- GPUFuseLaunches.cpp - independent generic launches as one ----------===//
+//
+// Horizontal fusion for the ptx backend's generic path. llm-gpu-map-loops
+// gives every loop its own launch; a decoding step has runs of small ones
+// that share no data (the past keys and values copied into the presents,
+// the new values appended, the rotary embeddings of q and k), each a block
+// or two. Such a run becomes one launch whose grid is the parts' grids one
+// after the other: every block runs the part its index falls in.
+//
+//===----------------------------------------------------------------------===//
+#include "Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMGPUFUSELAUNCHES
+#include "Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+
+namespace {
+
+/// One memory access of a launch: the buffer it reaches (an allocation, a
+/// function argument or a global's name) and, where a static subview of
+/// that buffer bounds it, the index range of each of the buffer's dims.
+struct Access {
+  Value root;
+  StringAttr global; // Set for a memref.get_global root.
+  SmallVector<std::pair<int64_t, int64_t>> box; // Empty: the whole buffer.
+  bool write = false;
+};
+
+bool sameBuffer(const Access &a, const Access &b) {
+  if (a.global || b.global)
+    return a.global == b.global;
+  return a.root == b.root;
+}
+
+/// Whether two accesses of one buffer may touch the same element.
+bool mayOverlap(const Access &a, const Access &b) {
+  if (!sameBuffer(a, b))
+    return false;
+  if (a.box.empty() || b.box.empty() || a.box.size() != b.box.size())
+    return true;
+  for (auto [x, y] : llvm::zip(a.box, b.box))
+    if (x.second < y.first || y.second < x.first)
+      return false;
+  return true;
+}
+
+/// A launch that can be part of a group, with what it reads and writes.
+struct Part {
+  gpu::LaunchOp launch;
+  int64_t blocks = 0;
+  SmallVector<Access> accesses;
+};
+
+std::optional<int64_t> constant(Value v) { return getConstantIntValue(v); }
+
+/// `value`'s buffer, traced back through view ops, with the index box of
+/// the static subview taken directly of it. False when the buffer is not one
+/// whose aliases are known (an allocation, an argument of the function, a
+/// global); `inside` is set when the buffer is allocated in `launch`.
+bool traceAccess(Value value, gpu::LaunchOp launch, Access &access,
+                 bool &inside) {
+  inside = false;
+  Operation *onRoot = nullptr;
+  Value root = value;
+  while (auto view = root.getDefiningOp<ViewLikeOpInterface>()) {
+    onRoot = view;
+    root = view.getViewSource();
+  }
+  Operation *def = root.getDefiningOp();
+  if (def && launch->isAncestor(def)) {
+    inside = true;
+    return true;
+  }
+  if (auto arg = dyn_cast<BlockArgument>(root)) {
+    // A region argument inside the launch (a loop's) is not memory; one of
+    // the function's entry block is a buffer of the plan.
+    if (!isa<FunctionOpInterface>(arg.getOwner()->getParentOp()))
+      return false;
+  } else if (auto global = dyn_cast<memref::GetGlobalOp>(def)) {
+    access.global = global.getNameAttr().getAttr();
+  } else if (!isa<memref::AllocOp, memref::AllocaOp>(def)) {
+    return false;
+  }
+  access.root = root;
+  auto subview = dyn_cast_or_null<memref::SubViewOp>(onRoot);
+  if (!subview)
+    return true;
+  std::optional<SmallVector<int64_t>> offsets =
+      getConstantIntValues(subview.getMixedOffsets());
+  std::optional<SmallVector<int64_t>> sizes =
+      getConstantIntValues(subview.getMixedSizes());
+  std::optional<SmallVector<int64_t>> strides =
+      getConstantIntValues(subview.getMixedStrides());
+  if (!offsets || !sizes || !strides)
+    return true;
+  for (auto [offset, size, stride] : llvm::zip(*offsets, *sizes, *strides)) {
+    if (size <= 0)
+      return true;
+    access.box.push_back({offset, offset + (size - 1) * stride});
+  }
+  return true;
+}
+
+/// Fills `part` from `launch` when the launch can be merged: a 1-D grid of
+/// constant size, a constant block, one body block, nothing asynchronous or
+/// shared, and every memory effect on a known buffer.
+bool describe(gpu::LaunchOp launch, Part &part) {
+  if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
+      launch.getDynamicSharedMemorySize() || launch.getClusterSizeX() ||
+      launch.getNumWorkgroupAttributions() != 0 ||
+      launch.getNumPrivateAttributions() != 0 ||
+      !launch.getBody().hasOneBlock())
+    return false;
+  std::optional<int64_t> x = constant(launch.getGridSizeX()),
+                         y = constant(launch.getGridSizeY()),
+                         z = constant(launch.getGridSizeZ());
+  if (!x || *x <= 0 || y != 1 || z != 1)
+    return false;
+  for (Value size :
+       {launch.getBlockSizeX(), launch.getBlockSizeY(), launch.getBlockSizeZ()})
+    if (!constant(size))
+      return false;
+  part.launch = launch;
+  part.blocks = *x;
+  bool known = true;
+  launch.getBody().walk([&](Operation *op) {
+    if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects) {
+      if (isMemoryEffectFree(op))
+        return WalkResult::advance();
+      known = false;
+      return WalkResult::interrupt();
+    }
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    effects.getEffects(instances);
+    for (MemoryEffects::EffectInstance &instance : instances) {
+      bool read = isa<MemoryEffects::Read>(instance.getEffect());
+      bool write = isa<MemoryEffects::Write>(instance.getEffect());
+      Value value = instance.getValue();
+      if (!read && !write) {
+        // Allocation and release of the launch's own buffers only.
+        if (!value ||
+            !launch->isAncestor(value.getParentBlock()->getParentOp()))
+          known = false;
+        continue;
+      }
+      Access access;
+      bool inside = false;
+      if (!value || !traceAccess(value, launch, access, inside)) {
+        known = false;
+        break;
+      }
+      if (inside)
+        continue;
+      access.write = write;
+      part.accesses.push_back(std::move(access));
+    }
+    return known ? WalkResult::advance() : WalkResult::interrupt();
+  });
+  return known;
+}
+
+bool independent(const Part &a, const Part &b) {
+  for (const Access &x : a.accesses)
+    for (const Access &y : b.accesses)
+      if ((x.write || y.write) && mayOverlap(x, y))
+        return false;
+  return true;
+}
+
+bool sameBlockSize(gpu::LaunchOp a, gpu::LaunchOp b) {
+  return constant(a.getBlockSizeX()) == constant(b.getBlockSizeX()) &&
+         constant(a.getBlockSizeY()) == constant(b.getBlockSizeY()) &&
+         constant(a.getBlockSizeZ()) == constant(b.getBlockSizeZ());
+}
+
+/// Ops a launch may be moved down past: they touch no memory (an allocation
+/// makes a new buffer).
+bool movableAcross(Operation &op) {
+  if (isMemoryEffectFree(&op))
+    return true;
+  if (op.getNumRegions() != 0)
+    return false;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  return effects && effects.hasEffect<MemoryEffects::Allocate>() &&
+         !effects.hasEffect<MemoryEffects::Read>() &&
+         !effects.hasEffect<MemoryEffects::Write>() &&
+         !effects.hasEffect<MemoryEffects::Free>();
+}
+
+/// One launch in place of `parts` (in order), at the last one.
+void merge(MutableArrayRef<Part> parts) {
+  gpu::LaunchOp last = parts.back().launch;
+  OpBuilder b(last);
+  Location loc = b.getFusedLoc(llvm::map_to_vector(
+      parts, [](Part &part) { return part.launch.getLoc(); }));
+  auto index = [&](OpBuilder &builder, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, v);
+  };
+  int64_t total = 0;
+  for (const Part &part : parts)
+    total += part.blocks;
+  Value one = index(b, 1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(b, total), one, one, last.getBlockSizeX(),
+      last.getBlockSizeY(), last.getBlockSizeZ());
+  Block &body = launch.getBody().front();
+  OpBuilder inner = OpBuilder::atBlockBegin(&body);
+  Value block = launch.getBlockIds().x;
+  int64_t start = 0;
+  for (Part &part : parts) {
+    // Blocks [start, start + blocks) run this part.
+    Value mine;
+    if (start != 0)
+      mine = arith::CmpIOp::create(inner, loc, arith::CmpIPredicate::uge, block,
+                                   index(inner, start));
+    if (&part != &parts.back()) {
+      Value below =
+          arith::CmpIOp::create(inner, loc, arith::CmpIPredicate::ult, block,
+                                index(inner, start + part.blocks));
+      mine = mine ? arith::AndIOp::create(inner, loc, mine, below) : below;
+    }
+    auto guard = scf::IfOp::create(inner, loc, mine, /*withElse=*/false);
+    OpBuilder then = guard.getThenBodyBuilder();
+    gpu::LaunchOp old = part.launch;
+    IRMapping mapping;
+    mapping.map(
+        old.getBlockIds().x,
+        start == 0 ? block
+                   : arith::SubIOp::create(then, loc, block, index(then, start))
+                         .getResult());
+    mapping.map(old.getBlockIds().y, launch.getBlockIds().y);
+    mapping.map(old.getBlockIds().z, launch.getBlockIds().z);
+    mapping.map(old.getGridSize().x, index(then, part.blocks));
+    mapping.map(old.getGridSize().y, launch.getGridSize().y);
+    mapping.map(old.getGridSize().z, launch.getGridSize().z);
+    for (auto [from, to] :
+         {std::pair{old.getThreadIds(), launch.getThreadIds()},
+          std::pair{old.getBlockSize(), launch.getBlockSize()}}) {
+      mapping.map(from.x, to.x);
+      mapping.map(from.y, to.y);
+      mapping.map(from.z, to.z);
+    }
+    for (Operation &op : old.getBody().front().without_terminator())
+      then.clone(op, mapping);
+    start += part.blocks;
+  }
+  gpu::TerminatorOp::create(inner, loc);
+  for (Part &part : parts)
+    part.launch.erase();
+}
+
+struct GPUFuseLaunchesPass
+    : llmc::impl::LLMGPUFuseLaunchesBase<GPUFuseLaunchesPass> {
+  void runOnOperation() override {
+    SmallVector<Block *> blocks;
+    getOperation()->walk([&](Block *block) {
+      Operation *parent = block->getParentOp();
+      if (!isa<gpu::LaunchOp, gpu::GPUModuleOp>(parent) &&
+          !parent->getParentOfType<gpu::LaunchOp>() &&
+          !parent->getParentOfType<gpu::GPUModuleOp>())
+        blocks.push_back(block);
+    });
+    for (Block *block : blocks)
+      fuseIn(*block);
+  }
+
+  void fuseIn(Block &block) {
+    SmallVector<SmallVector<Part>> groups;
+    SmallVector<Part> group;
+    auto close = [&] {
+      if (group.size() > 1)
+        groups.push_back(std::move(group));
+      group.clear();
+    };
+    for (Operation &op : block) {
+      auto launch = dyn_cast<gpu::LaunchOp>(op);
+      Part part;
+      if (!launch || !describe(launch, part)) {
+        if (!movableAcross(op))
+          close();
+        continue;
+      }
+      bool joins = !group.empty() &&
+                   sameBlockSize(group.front().launch, launch) &&
+                   llvm::all_of(group, [&](const Part &member) {
+                     return independent(member, part);
+                   });
+      if (!joins)
+        close();
+      group.push_back(std::move(part));
+    }
+    close();
+    for (SmallVector<Part> &parts : groups)
+      merge(parts);
+  }
+};
+
+} // namespace
