@@ -539,16 +539,14 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   model->sig = std::move(*signature);
   if (auto error = takeWeights(*module, model->sig, model->weights))
     return std::move(error);
-  {
-    auto targets = reportTargets(options.targetDescs);
-    if (!targets)
-      return inputError(llvm::toString(targets.takeError()));
-    GraphCost opCosts = collectOpCosts(*module);
-    model->costs = summarize(opCosts);
-    Workload workload = inferWorkload(model->sig);
-    for (const auto &[backend, desc] : *targets)
-      model->estimates[backend] = estimate(desc, opCosts, workload);
-  }
+  auto targets = reportTargets(options.targetDescs);
+  if (!targets)
+    return inputError(llvm::toString(targets.takeError()));
+  GraphCost opCosts = collectOpCosts(*module);
+  model->costs = summarize(opCosts);
+  Workload workload = inferWorkload(model->sig);
+  for (const auto &[backend, desc] : *targets)
+    model->estimates[backend] = estimate(desc, opCosts, workload);
   if (options.target == "hls")
     return compileHLS(std::move(model), std::move(module), options);
 
@@ -633,6 +631,15 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
   model->lowered = std::move(module);
   if (auto error = model->prepareExecutable())
     return std::move(error);
+  // The compiled ptx code launches fewer kernels than the graph has ops
+  // (fused epilogues, attention, elementwise fusion, merged launches): its
+  // estimate charges the launch overhead per launch of the plan.
+  if (model->ptxPlan)
+    for (const auto &[backend, desc] : *targets)
+      if (backend == "ptx")
+        model->estimates[backend] =
+            estimate(desc, opCosts, workload, /*layers=*/true,
+                     static_cast<int64_t>(model->ptxPlan->launches.size()));
   if (model->quantName != "none")
     if (auto error = model->measureAccuracy())
       return std::move(error);

@@ -301,12 +301,16 @@ llvm::json::Object llmc::summarize(const GraphCost &graphCost,
 
 llvm::json::Object llmc::estimate(const TargetDescription &target,
                                   const GraphCost &graphCost,
-                                  const Workload &workload, bool layers) {
+                                  const Workload &workload, bool layers,
+                                  std::optional<int64_t> launches) {
   llvm::ArrayRef<OpCost> costs = graphCost.ops;
   std::string floatType = floatDtype(target);
   double floatScale = widthOf(floatType) / 4.0;
   double bandwidth = target.memoryBandwidth();
+  // The overhead of a kernel, once per op, or per launch of compiled code.
   double overhead = target.opOverheadSeconds();
+  if (launches && !costs.empty())
+    overhead *= static_cast<double>(*launches) / costs.size();
   double tokens = workload.tokens > 0 ? workload.tokens : 0;
 
   // Energy per op: the description's per-operation energies if it has them.
@@ -418,7 +422,8 @@ llvm::json::Object llmc::estimate(const TargetDescription &target,
       {"precision", floatType},
       {"matrix_precisions", std::move(precisionList)},
       {"latency_s", prefill.seconds},
-      {"prefill_tokens_per_s", orNull(haveTokens, prefillTokens / prefill.seconds)},
+      {"prefill_tokens_per_s",
+       orNull(haveTokens, prefillTokens / prefill.seconds)},
       {"prefill_energy_per_token_j",
        orNull(haveTokens, prefillEnergy / prefillTokens)},
       {"compute_bound_fraction",
@@ -430,16 +435,17 @@ llvm::json::Object llmc::estimate(const TargetDescription &target,
       {"energy_model", componentEnergy ? "per-operation energies + static power"
                                        : "power_w x time (an upper bound)"},
       {"target_desc",
-       llvm::json::Object{
-           {"name", target.name().str()},
-           {"kind", target.kind().str()},
-           {"origin", target.origin().str()},
-           {"matrix_ops_per_s", std::move(peaks)},
-           {"vector_ops_per_s", target.vectorOpsPerSecond()},
-           {"bandwidth_bytes_per_s", bandwidth},
-           {"on_chip_bytes", target.onChipBytes()},
-           {"power_w", target.powerWatts()},
-           {"op_overhead_s", overhead}}},
+       llvm::json::Object{{"name", target.name().str()},
+                          {"kind", target.kind().str()},
+                          {"origin", target.origin().str()},
+                          {"matrix_ops_per_s", std::move(peaks)},
+                          {"vector_ops_per_s", target.vectorOpsPerSecond()},
+                          {"bandwidth_bytes_per_s", bandwidth},
+                          {"on_chip_bytes", target.onChipBytes()},
+                          {"power_w", target.powerWatts()},
+                          {"op_overhead_s", target.opOverheadSeconds()}}},
+      {"kernel_launches", launches ? llvm::json::Value(*launches) : nullptr},
+      {"overhead_per", launches ? "launch" : "op"},
   };
   if (!emulated.empty())
     entry["emulated_precisions"] = std::move(emulatedList);

@@ -27,6 +27,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/JSON.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,10 +68,14 @@ GraphCost collectOpCosts(mlir::ModuleOp graph);
 llvm::json::Object summarize(const GraphCost &costs, double floatBytes = 4);
 
 /// The report entry for one target: totals, prefill and decode estimates,
-/// per-layer rows (when `layers`), and the description assumed.
+/// per-layer rows (when `layers`), and the description assumed. Each op
+/// pays the description's op_overhead_s; given the `launches` of the code
+/// compiled for the target (its kernels are fewer than the graph's ops),
+/// the forward pays it once per launch instead, spread evenly over the ops.
 llvm::json::Object estimate(const TargetDescription &target,
-                            const GraphCost &costs,
-                            const Workload &workload, bool layers = true);
+                            const GraphCost &costs, const Workload &workload,
+                            bool layers = true,
+                            std::optional<int64_t> launches = std::nullopt);
 
 /// An SVG log-log roofline chart: each target's roofs (matrix unit at the
 /// precision used, vector unit) and each of its layers as a point at
