@@ -79,23 +79,27 @@ bool traceAccess(Value value, gpu::LaunchOp launch, Access &access,
     root = view.getViewSource();
   }
   Operation *def = root.getDefiningOp();
-  if (def && launch->isAncestor(def)) {
-    inside = true;
-    return true;
-  }
   if (auto arg = dyn_cast<BlockArgument>(root)) {
     // A region argument inside the launch (a loop's) is not memory; one of
     // the function's entry block is a buffer of the plan.
     if (!isa<FunctionOpInterface>(arg.getOwner()->getParentOp()))
       return false;
   } else if (auto global = dyn_cast<memref::GetGlobalOp>(def)) {
+    // Wherever it is read, a global is the same memory.
     access.global = global.getNameAttr().getAttr();
   } else if (!isa<memref::AllocOp, memref::AllocaOp>(def)) {
     return false;
+  } else if (launch->isAncestor(def)) {
+    // The launch's own buffer.
+    inside = true;
+    return true;
   }
   access.root = root;
+  // Index boxes name distinct elements only where the buffer's layout is
+  // the identity (a stride 0 would map two boxes to the same memory).
   auto subview = dyn_cast_or_null<memref::SubViewOp>(onRoot);
-  if (!subview)
+  auto rootType = dyn_cast<MemRefType>(root.getType());
+  if (!subview || !rootType || !rootType.getLayout().isIdentity())
     return true;
   std::optional<SmallVector<int64_t>> offsets =
       getConstantIntValues(subview.getMixedOffsets());

@@ -300,3 +300,54 @@ func.func @chain(%a: memref<256xf32>, %b: memref<256xf32>, %c: memref<256xf32>) 
   }
   return
 }
+
+// -----
+
+// Rows 0 and 1 of a buffer whose layout repeats its rows (stride 0) are the
+// same memory: the first two launches stay apart. A global is one buffer
+// wherever memref.get_global names it (inside the launch or outside): the
+// last launch reads what the third writes. The second and third merge.
+// CHECK-LABEL: func.func @aliased
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c1{{.*}},
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c2{{.*}},
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c1{{.*}},
+// CHECK-NOT: gpu.launch
+memref.global "private" @table : memref<256xf32> = dense<0.0>
+func.func @aliased(%a: memref<2x16xf32, strided<[0, 1]>>, %b: memref<256xf32>,
+                   %c: memref<256xf32>) {
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %row0 = memref.subview %a[0, 0] [1, 16] [1, 1]
+      : memref<2x16xf32, strided<[0, 1]>> to memref<16xf32, strided<[1]>>
+  %row1 = memref.subview %a[1, 0] [1, 16] [1, 1]
+      : memref<2x16xf32, strided<[0, 1]>> to memref<16xf32, strided<[1]>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %one = arith.constant 1.0 : f32
+    memref.store %one, %row0[%c0] : memref<16xf32, strided<[1]>>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %v = memref.load %row1[%c0] : memref<16xf32, strided<[1]>>
+    memref.store %v, %b[%tx] : memref<256xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %t = memref.get_global @table : memref<256xf32>
+    %two = arith.constant 2.0 : f32
+    memref.store %two, %t[%tx] : memref<256xf32>
+    gpu.terminator
+  }
+  %t = memref.get_global @table : memref<256xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %v = memref.load %t[%tx] : memref<256xf32>
+    memref.store %v, %c[%tx] : memref<256xf32>
+    gpu.terminator
+  }
+  return
+}
