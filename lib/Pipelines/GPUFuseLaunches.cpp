@@ -74,7 +74,14 @@ bool traceAccess(Value value, gpu::LaunchOp launch, Access &access,
   inside = false;
   Operation *onRoot = nullptr;
   Value root = value;
+  // Whether each view of the chain shows elements of its source only (a
+  // reinterpret_cast or memref.view may reach past a subview it starts
+  // from: then the subview bounds nothing).
+  bool narrowing = true;
   while (auto view = root.getDefiningOp<ViewLikeOpInterface>()) {
+    narrowing &=
+        isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+            memref::CastOp, memref::TransposeOp>(view.getOperation());
     onRoot = view;
     root = view.getViewSource();
   }
@@ -99,7 +106,7 @@ bool traceAccess(Value value, gpu::LaunchOp launch, Access &access,
   // the identity (a stride 0 would map two boxes to the same memory).
   auto subview = dyn_cast_or_null<memref::SubViewOp>(onRoot);
   auto rootType = dyn_cast<MemRefType>(root.getType());
-  if (!subview || !rootType || !rootType.getLayout().isIdentity())
+  if (!subview || !narrowing || !rootType || !rootType.getLayout().isIdentity())
     return true;
   std::optional<SmallVector<int64_t>> offsets =
       getConstantIntValues(subview.getMixedOffsets());

@@ -351,3 +351,36 @@ func.func @aliased(%a: memref<2x16xf32, strided<[0, 1]>>, %b: memref<256xf32>,
   }
   return
 }
+
+// -----
+
+// Not merged: the second launch reads the buffer through a reinterpret_cast
+// of a subview of row 1, which rebases on the buffer's start (row 0, which
+// the first launch writes): the subview bounds nothing.
+// CHECK-LABEL: func.func @rebased
+// CHECK-COUNT-2: gpu.launch blocks
+func.func @rebased(%a: memref<2x16xf32>, %b: memref<32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %row0 = memref.subview %a[0, 0] [1, 16] [1, 1]
+      : memref<2x16xf32> to memref<16xf32, strided<[1]>>
+  %row1 = memref.subview %a[1, 0] [1, 16] [1, 1]
+      : memref<2x16xf32> to memref<16xf32, strided<[1], offset: 16>>
+  %all = memref.reinterpret_cast %row1 to offset: [0], sizes: [32], strides: [1]
+      : memref<16xf32, strided<[1], offset: 16>> to memref<32xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %one = arith.constant 1.0 : f32
+    memref.store %one, %row0[%c0] : memref<16xf32, strided<[1]>>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %v = memref.load %all[%c0] : memref<32xf32>
+    memref.store %v, %b[%c0] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}

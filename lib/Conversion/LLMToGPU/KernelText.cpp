@@ -2719,9 +2719,11 @@ std::string llmc::gpu_kernels::attentionCombineKernel(const AttentionSpec &s,
 std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
   const int64_t warps = kRowThreads / 32;
   const std::string xType = flatType(s.rows * s.length, s.element.c_str());
+  const std::string inType =
+      s.groupRows > 0 ? flatType(s.inputElements, s.element.c_str()) : xType;
   const std::string pType = flatType(s.length, s.paramElement.c_str());
   const std::string redType = sharedType(1, warps, "f32");
-  std::vector<std::string> params = {"%input: " + xType};
+  std::vector<std::string> params = {"%input: " + inType};
   if (s.kind != RowKind::Softmax)
     params.push_back("%scale: " + pType);
   if (s.hasBias)
@@ -2744,6 +2746,14 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     std::string outer = w.mulc(w.div(row, w.idx(s.inner)), s.length * s.inner);
     base = w.add(outer, w.rem(row, w.idx(s.inner)));
   }
+  // Where the input row starts: the output's row, or in place in a wider
+  // input.
+  std::string inBase = base;
+  if (s.groupRows > 0) {
+    std::string group = w.mulc(w.div(row, w.idx(s.groupRows)), s.groupStride);
+    std::string within = w.mulc(w.rem(row, w.idx(s.groupRows)), s.length);
+    inBase = w.add(w.add(group, within), w.idx(s.inputOffset));
+  }
   std::string cL = w.idx(s.length), step = w.idx(kRowThreads);
   std::string zero = w.f32(0.0);
   std::string c0 = w.idx(0);
@@ -2756,8 +2766,8 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     std::string i = w.fresh("i"), acc = w.fresh("a");
     w.line(result + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
            step + " iter_args(" + acc + " = " + init + ") -> (f32) {");
-    std::string x = w.loadF32("%input", xType, w.add(base, w.mulc(i, s.inner)),
-                              s.element);
+    std::string x = w.loadF32("%input", inType,
+                              w.add(inBase, w.mulc(i, s.inner)), s.element);
     w.line("scf.yield " + body(acc, x) + " : f32");
     w.line("}");
     return result;
@@ -2784,7 +2794,8 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
     std::string i = w.fresh("i");
     w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step + " {");
     std::string addr = w.add(base, w.mulc(i, s.inner));
-    std::string x = w.loadF32("%input", xType, addr, s.element);
+    std::string x = w.loadF32("%input", inType,
+                              w.add(inBase, w.mulc(i, s.inner)), s.element);
     if (s.quantizeOutput.enabled)
       w.line("memref.store " + quantizeValue(w, value(x, i), s.quantizeOutput) +
              ", %out[" + addr + "] : " + outType);

@@ -240,6 +240,12 @@ struct RowSpec {
   /// than the last: the product of the dims after it); 1 for rows stored
   /// contiguously.
   int64_t inner = 1;
+  /// Norm rows read in place from a wider tensor (a per-head norm of one
+  /// part of a fused qkv product, [.., H * length] of [.., cols]): with
+  /// groupRows > 0, row r starts at inputOffset + (r / groupRows) *
+  /// groupStride + (r % groupRows) * length of an input of inputElements;
+  /// the output is contiguous.
+  int64_t groupRows = 0, groupStride = 0, inputOffset = 0, inputElements = 0;
   bool hasBias = false;
   float epsilon = 0.0f;
   /// Element type of input and output, and of scale and bias ("f32" or

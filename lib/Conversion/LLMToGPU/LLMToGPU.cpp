@@ -1558,6 +1558,35 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
       last = quantize->first;
       fusedAhead.insert(last);
     }
+  // A per-head norm of one part of a fused product (q and k norms after a
+  // merged qkv projection: reshape(split(qkv)) to [.., H, D], normalized
+  // over D) reads its rows where the product wrote them, not from a copy
+  // of the part.
+  SmallVector<Operation *> chain;
+  if (kind != gk::RowKind::Softmax)
+    if (auto reshape = input.getDefiningOp<llm::ReshapeOp>())
+      if (auto split = reshape.getInput().getDefiningOp<llm::SplitOp>()) {
+        auto part = cast<RankedTensorType>(reshape.getInput().getType());
+        auto whole = cast<RankedTensorType>(split.getInput().getType());
+        ArrayRef<int64_t> dims = shape, partDims = part.getShape();
+        int64_t cols = partDims.back();
+        bool headsOfColumns =
+            whole.hasStaticShape() && part.hasStaticShape() &&
+            static_cast<int64_t>(split.getAxis()) == whole.getRank() - 1 &&
+            axis == rank - 1 && rank == part.getRank() + 1 &&
+            dims.drop_back(2) == partDims.drop_back() &&
+            dims[rank - 2] * dims[rank - 1] == cols;
+        if (headsOfColumns) {
+          unsigned index = cast<OpResult>(reshape.getInput()).getResultNumber();
+          for (unsigned i = 0; i < index; ++i)
+            spec.inputOffset += split.getSizes()[i];
+          spec.groupRows = dims[rank - 2];
+          spec.groupStride = whole.getShape().back();
+          spec.inputElements = whole.getNumElements();
+          input = split.getInput();
+          chain = {reshape, split};
+        }
+      }
   kernels += gk::rowKernel(spec);
   SmallVector<Value> inputs = {input};
   if (scale)
@@ -1567,6 +1596,8 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
   launch(last, spec.name, {spec.rows, 1, 1}, gk::kRowThreads, inputs);
   if (last != op)
     op->erase();
+  // The part and its reshape, if nothing else reads them.
+  llmc::eraseUnread(chain);
   return success();
 }
 

@@ -12,14 +12,7 @@ import sys
 import numpy as np
 import torch
 
-
-class RMSNorm(torch.nn.Module):
-    def __init__(self, d):
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.rand(d) + 0.5)
-
-    def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.weight
+from torch_norms import RMSNorm
 
 
 out = sys.argv[1]
