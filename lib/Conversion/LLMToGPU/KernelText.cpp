@@ -1151,28 +1151,62 @@ public:
     }
     if (!factor.empty())
       v = w.fmul(v, factor);
-    if (s.scale != 1.0f)
-      v = w.fmul(v, w.f32(s.scale));
-    if (s.hasBias)
-      v = w.fadd(v, w.loadF32("%bias",
-                              flatType(s.bias.elements, s.biasElement.c_str()),
-                              at(biasBase, s.bias, row, col), s.biasElement));
-    v = activate(w, s.activation, v);
+    v = activate(w, s.activation, scaledAndBiased(v, row, col));
     if (s.hasResidual)
       v = w.fadd(v, w.loadF32("%residual",
                               flatType(s.residual.elements,
                                        s.residualElement.c_str()),
                               at(resBase, s.residual, row, col),
                               s.residualElement));
+    write(v, out);
+    w.line("}");
+  }
+
+  /// A gated unit's output at (row, col): act(g) * u of the gate and up
+  /// columns' f32 sums (col and col + n of the product), each scaled and
+  /// biased as a plain product's value (float products, no residual).
+  void storeGlu(const std::string &gate, const std::string &up,
+                const std::string &row, const std::string &col) {
+    std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
+    w.line("scf.if " + ok + " {");
+    // A 16-bit result: the product's halves, the activation and the gated
+    // value each rounded to it, as the product's store and the
+    // elementwise kernel after it would round them.
+    auto round = [&](const std::string &f) {
+      if (s.outElement == "f32")
+        return f;
+      std::string t = w.let("arith.truncf " + f + " : f32 to " + s.outElement);
+      return w.let("arith.extf " + t + " : " + s.outElement + " to f32");
+    };
+    std::string g = round(scaledAndBiased(gate, row, col));
+    std::string u = round(scaledAndBiased(up, row, w.addc(col, s.n)));
+    std::string v = w.fmul(round(activate(w, s.glu, g)), u);
+    write(v, w.add(outBase, w.add(w.mulc(row, s.n), col)));
+    w.line("}");
+  }
+
+private:
+  /// `v` times the product's scale, plus the bias at (row, col).
+  std::string scaledAndBiased(std::string v, const std::string &row,
+                              const std::string &col) {
+    if (s.scale != 1.0f)
+      v = w.fmul(v, w.f32(s.scale));
+    if (s.hasBias)
+      v = w.fadd(v, w.loadF32("%bias",
+                              flatType(s.bias.elements, s.biasElement.c_str()),
+                              at(biasBase, s.bias, row, col), s.biasElement));
+    return v;
+  }
+
+  /// Stores the f32 `v` at `out`: quantized, or in the result's type.
+  void write(const std::string &v, const std::string &out) {
     if (s.quantizeOutput.enabled)
       w.line("memref.store " + quantizeValue(w, v, s.quantizeOutput) +
              ", %out[" + out + "] : " + cType);
     else
       w.storeF32(v, "%out", cType, out, s.outElement);
-    w.line("}");
   }
 
-private:
   std::string at(const std::string &base, const Operand &operand,
                  const std::string &row, const std::string &col) {
     std::string rowOffset = w.mulc(row, operand.rowStride);
@@ -1774,6 +1808,10 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   std::string bBatch, scaleBase;
   std::tie(bBatch, scaleBase) = rhsBases(w, s, z);
   std::string bBase = w.add(bBatch, w.mulc(colSafe, s.rhs.colStride));
+  // A gated unit's up column, n after the gate's.
+  const bool glu = s.glu != Activation::None;
+  std::string upCol = glu ? w.addc(colSafe, s.n) : "";
+  std::string upBase = glu ? w.add(bBatch, w.mulc(upCol, s.rhs.colStride)) : "";
   std::string zero = w.let("arith.constant dense<0.0> : " + accType);
   // A run of `element`s as f32; rounded to the tensor-core type.
   auto toF32 = [&](const std::string &v, const std::string &element) {
@@ -1805,14 +1843,15 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   // its block), then rounded.
   const std::string scaleType = flatType(s.rhsScaleElements);
   const std::string zeroType = flatType(s.rhsScaleElements, "i8");
-  auto weightRun = [&](const std::string &at, const std::string &k) {
+  auto weightRun = [&](const std::string &at, const std::string &k,
+                       const std::string &column) {
     if (!s.hasRhsScale)
       return rounded(load("%rhs", rhsType, s.rhsElement, at, vec),
                      s.rhsElement);
-    std::string scaleAt = colSafe, zeroPoint;
+    std::string scaleAt = column, zeroPoint;
     if (s.rhsBlock) {
       std::string rowStart =
-          w.mulc(colSafe, (s.k + s.rhsBlock - 1) / s.rhsBlock);
+          w.mulc(column, (s.k + s.rhsBlock - 1) / s.rhsBlock);
       scaleAt = w.add(rowStart, w.div(k, w.idx(s.rhsBlock)));
     }
     if (!scaleBase.empty())
@@ -1934,14 +1973,16 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
     }
   }
 
+  // One accumulator a row; a gated unit's up columns' after the gate's.
+  const int64_t sums = glu ? 2 * s.m : s.m;
   std::vector<std::string> acc;
   std::string iter, types32;
-  for (int64_t r = 0; r < s.m; ++r) {
+  for (int64_t r = 0; r < sums; ++r) {
     acc.push_back(w.fresh("acc"));
     iter += (r ? ", " : "") + acc.back() + " = " + zero;
     types32 += (r ? ", " : "") + accType;
   }
-  w.line(loop + ":" + std::to_string(s.m) + " = scf.for " + kk + " = " + c0 +
+  w.line(loop + ":" + std::to_string(sums) + " = scf.for " + kk + " = " + c0 +
          " to " + cK + " step " + cStep + " iter_args(" + iter + ") -> (" +
          types32 + ") {");
   std::vector<std::string> next = acc;
@@ -1951,8 +1992,14 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
     std::string ok = w.cmp("ult", k, w.idx(s.k));
     std::string kSafe = w.select(ok, k, c0, "index");
     std::string b =
-        weightRun(w.add(bBase, w.mulc(kSafe, s.rhs.rowStride)), kSafe);
+        weightRun(w.add(bBase, w.mulc(kSafe, s.rhs.rowStride)), kSafe, colSafe);
     b = w.select(ok, b, zero, accType.c_str());
+    std::string bUp;
+    if (glu)
+      bUp = w.select(ok,
+                     weightRun(w.add(upBase, w.mulc(kSafe, s.rhs.rowStride)),
+                               kSafe, upCol),
+                     zero, accType.c_str());
     std::string gain, shift;
     if (norm) {
       gain =
@@ -1989,14 +2036,17 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
       a = w.select(ok, a, zero, accType.c_str());
       next[r] =
           w.let("math.fma " + a + ", " + b + ", " + next[r] + " : " + accType);
+      if (glu)
+        next[s.m + r] = w.let("math.fma " + a + ", " + bUp + ", " +
+                              next[s.m + r] + " : " + accType);
     }
   }
   w.line("scf.yield " + llvm::join(next, ", ") + " : " + types32);
   w.line("}");
 
   MatmulEpilogue epilogue(w, s, types, z);
-  std::vector<std::string> sums;
-  for (int64_t r = 0; r < s.m; ++r) {
+  std::vector<std::string> totals;
+  for (int64_t r = 0; r < sums; ++r) {
     std::string v = loop + "#" + std::to_string(r);
     std::string sum;
     for (int64_t e = 0; e < vec; ++e) {
@@ -2004,11 +2054,15 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
                             "] : f32 from " + accType);
       sum = sum.empty() ? x : w.fadd(sum, x);
     }
-    sums.push_back(w.shuffleReduce(sum, /*isMax=*/false, {16, 8, 4, 2, 1}));
+    totals.push_back(w.shuffleReduce(sum, /*isMax=*/false, {16, 8, 4, 2, 1}));
   }
   w.line("scf.if " + w.cmp("eq", lane, c0) + " {");
-  for (int64_t r = 0; r < s.m; ++r)
-    epilogue.store(sums[r], w.idx(r), col);
+  for (int64_t r = 0; r < s.m; ++r) {
+    if (glu)
+      epilogue.storeGlu(totals[r], totals[s.m + r], w.idx(r), col);
+    else
+      epilogue.store(totals[r], w.idx(r), col);
+  }
   w.line("}");
   w.line("gpu.return");
   kernel.text = text + w.text + "  }\n";

@@ -133,6 +133,12 @@ struct MatMulSpec {
   /// (+ b), inv = 1 / sqrt(variance + lhsNormEpsilon), rounded as an lhs
   /// is: the operand the norm's own kernel would have stored.
   enum class LhsNorm { None, RMS, Layer };
+  /// A gated unit after the product (the GEMV kernel only): a decoding
+  /// step's act(gate) * up of a merged gate and up projection. The weight
+  /// (and a bias) has 2n columns, gate column j and up column j + n; the
+  /// kernel stores act(g) * u of the two columns' epilogue values (scale,
+  /// bias), n of them a row. None: no gate.
+  Activation glu = Activation::None;
   LhsNorm lhsNorm = LhsNorm::None;
   bool hasLhsNormBias = false;
   float lhsNormEpsilon = 0.0f;

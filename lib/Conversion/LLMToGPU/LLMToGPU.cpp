@@ -799,6 +799,51 @@ static bool normsProductRows(Operation *op) {
   return product && product.getLhs() == result && !product.getTransposeLhs();
 }
 
+namespace {
+/// act(gate) * up after a product: the product's one reader splits its last
+/// dim in two halves, an activation of the first half is multiplied by the
+/// second, and nothing else reads them.
+struct GatedUnit {
+  gk::Activation activation;
+  Operation *split, *activationOp, *mul;
+};
+
+std::optional<GatedUnit> matchGatedUnit(llm::MatMulOp op) {
+  Value result = op.getResult();
+  if (!result.hasOneUse())
+    return std::nullopt;
+  auto split = dyn_cast<llm::SplitOp>(*result.getUsers().begin());
+  auto type = cast<RankedTensorType>(result.getType());
+  if (!split || split->getNumResults() != 2 ||
+      static_cast<int64_t>(split.getAxis()) != type.getRank() - 1 ||
+      split.getSizes()[0] != split.getSizes()[1] ||
+      !split->getResult(0).hasOneUse() || !split->getResult(1).hasOneUse())
+    return std::nullopt;
+  Operation *activationOp = *split->getResult(0).getUsers().begin();
+  gk::Activation activation;
+  if (isa<llm::SiluOp>(activationOp)) {
+    activation = gk::Activation::Silu;
+  } else if (auto gelu = dyn_cast<llm::GeluOp>(activationOp)) {
+    activation = gelu.getApproximation() == llm::GeluApproximation::tanh
+                     ? gk::Activation::GeluTanh
+                     : gk::Activation::Gelu;
+  } else {
+    return std::nullopt;
+  }
+  if (!activationOp->getResult(0).hasOneUse())
+    return std::nullopt;
+  auto mul =
+      dyn_cast<llm::MulOp>(*activationOp->getResult(0).getUsers().begin());
+  // In either order (the multiply commutes).
+  Value gate = activationOp->getResult(0), up = split->getResult(1);
+  if (!mul || mul.getType() != up.getType() ||
+      !((mul->getOperand(0) == gate && mul->getOperand(1) == up) ||
+        (mul->getOperand(0) == up && mul->getOperand(1) == gate)))
+    return std::nullopt;
+  return GatedUnit{activation, split, activationOp, mul};
+}
+} // namespace
+
 LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
                                           StringRef normKernel,
                                           bool &normDone) {
@@ -864,6 +909,16 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
                     spec.rhsElement == "f32" && llm::isWeightArgument(rhs);
   if (bf16Weight)
     spec.rhsElement = "bf16";
+  // A decoding step's gated unit after the GEMV of a merged gate and up
+  // projection, act(gate) * up of the halves of its split: the kernel reads
+  // both halves' weight columns and stores the gated value, n / 2 a row;
+  // the split, the activation and the product's launch go away.
+  std::optional<GatedUnit> gated;
+  if (!residual && spec.activation == gk::Activation::None && takesGemv(spec) &&
+      (gated = matchGatedUnit(op))) {
+    spec.glu = gated->activation;
+    spec.n /= 2;
+  }
   // A decoding step's norm before the GEMV: the kernel reads the norm's
   // input, gain (and bias) and normalizes each row as it reads it; the
   // norm's launch goes away.
@@ -911,10 +966,12 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
     if (fused->bias)
       inputs.push_back(fused->bias);
   }
-  launch(op, spec.name,
+  launch(gated ? gated->mul : op.getOperation(), spec.name,
          {(spec.n + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
+  if (gated)
+    llmc::eraseUnread({gated->activationOp, gated->split, op});
   if (fused)
     norm->erase();
   if (weight)

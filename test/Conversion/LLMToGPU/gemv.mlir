@@ -101,3 +101,61 @@ func.func @quantized_experts(%x: tensor<2x1x1x64xf32>, %q: tensor<4x32x32xi8> {l
   %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<2x1x1x64xf32>, tensor<2x2x32x64xf32>) -> tensor<2x2x1x32xf32>
   return %y : tensor<2x2x1x32xf32>
 }
+
+// -----
+
+// A gated unit after a one-row product, silu(gate) * up of the two halves
+// of its split (the multiply's operands in either order): one GEMV that
+// reads the gate column j and the up column j + 48 of the weight (two
+// accumulators a row), adds each column's bias and stores silu(g) * u, 48
+// columns (6 blocks). The split, the activation and the multiply are gone.
+// CHECK-LABEL: func.func @gated
+// CHECK-NOT: llm.
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 blocks in (%c6,{{.*}} args(%{{.*}} : memref<64xf32>, %{{.*}} : memref<6144xf32>, %{{.*}} : memref<96xf32>, %{{.*}} : memref<48xf32>)
+// CHECK-NOT: llm.
+// CHECK: gpu.func @matmul_0
+// CHECK: %[[COL:.*]] = arith.select
+// CHECK: arith.addi %[[COL]], %c48
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<1xf32>, vector<1xf32>)
+// CHECK: scf.if
+// CHECK: memref.load %arg2
+// CHECK: %[[G:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.addi %{{.*}}, %c48
+// CHECK: memref.load %arg2
+// CHECK: %[[U:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK: llvm.nvvm.ex2.approx.ftz.f
+// CHECK: %[[SILU:.*]] = arith.divf %[[G]], %{{.*}} : f32
+// CHECK: %[[V:.*]] = arith.mulf %[[SILU]], %[[U]] : f32
+// CHECK: memref.store %[[V]], %arg3
+func.func @gated(%x: tensor<1x1x64xf32>, %w: tensor<64x96xf32>, %b: tensor<96xf32>) -> tensor<1x1x48xf32> {
+  %y = llm.matmul %x, %w bias %b : (tensor<1x1x64xf32>, tensor<64x96xf32>, tensor<96xf32>) -> tensor<1x1x96xf32>
+  %p:2 = llm.split %y {axis = 2 : i64, sizes = array<i64: 48, 48>} : (tensor<1x1x96xf32>) -> (tensor<1x1x48xf32>, tensor<1x1x48xf32>)
+  %g = llm.silu %p#0 : tensor<1x1x48xf32>
+  %o = llm.mul %p#1, %g : (tensor<1x1x48xf32>, tensor<1x1x48xf32>) -> tensor<1x1x48xf32>
+  return %o : tensor<1x1x48xf32>
+}
+
+// -----
+
+// Not gated in the kernel: the gate half is also returned (its product
+// must be stored), and a gate multiplied by the same half is no gated unit.
+// CHECK-LABEL: func.func @not_gated
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} : memref<96xf32>)
+// CHECK: llm.split
+// CHECK: llm.silu
+// CHECK: llm.mul
+// CHECK: gpu.launch_func @llm_kernels::@matmul_1 {{.*}} : memref<96xf32>)
+// CHECK: llm.split
+// CHECK: llm.silu
+// CHECK: llm.mul
+func.func @not_gated(%x: tensor<1x1x64xf32>, %w: tensor<64x96xf32>) -> (tensor<1x1x48xf32>, tensor<1x1x48xf32>, tensor<1x1x48xf32>) {
+  %y = llm.matmul %x, %w : (tensor<1x1x64xf32>, tensor<64x96xf32>) -> tensor<1x1x96xf32>
+  %p:2 = llm.split %y {axis = 2 : i64, sizes = array<i64: 48, 48>} : (tensor<1x1x96xf32>) -> (tensor<1x1x48xf32>, tensor<1x1x48xf32>)
+  %g = llm.silu %p#0 : tensor<1x1x48xf32>
+  %o = llm.mul %g, %p#1 : (tensor<1x1x48xf32>, tensor<1x1x48xf32>) -> tensor<1x1x48xf32>
+  %y2 = llm.matmul %x, %w : (tensor<1x1x64xf32>, tensor<64x96xf32>) -> tensor<1x1x96xf32>
+  %q:2 = llm.split %y2 {axis = 2 : i64, sizes = array<i64: 48, 48>} : (tensor<1x1x96xf32>) -> (tensor<1x1x48xf32>, tensor<1x1x48xf32>)
+  %h = llm.silu %q#0 : tensor<1x1x48xf32>
+  %o2 = llm.mul %h, %h : (tensor<1x1x48xf32>, tensor<1x1x48xf32>) -> tensor<1x1x48xf32>
+  return %o, %p#0, %o2 : tensor<1x1x48xf32>, tensor<1x1x48xf32>, tensor<1x1x48xf32>
+}

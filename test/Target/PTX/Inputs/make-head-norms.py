@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import torch
 
-from torch_norms import RMSNorm
+from torch_cases import RMSNorm
 
 HEADS, DIM = 3, 24
 

@@ -9,10 +9,9 @@ norm's centering matters), with x.npy and torch's expected_y.npy.
 import os
 import sys
 
-import numpy as np
 import torch
 
-from torch_norms import RMSNorm
+from torch_cases import RMSNorm, save_case
 
 
 out = sys.argv[1]
@@ -25,10 +24,4 @@ for name in ("ln", "rms"):
             norm.bias.uniform_(-0.5, 0.5)
     model = torch.nn.Sequential(norm, torch.nn.Linear(30, 20)).eval()
     x = torch.randn(3, 1, 30) * 3 + 1
-    folder = os.path.join(out, name)
-    os.makedirs(folder, exist_ok=True)
-    torch.onnx.export(model, (x,), os.path.join(folder, "model.onnx"), input_names=["x"],
-                      output_names=["y"], opset_version=17)
-    np.save(os.path.join(folder, "x.npy"), x.numpy())
-    with torch.no_grad():
-        np.save(os.path.join(folder, "expected_y.npy"), model(x).numpy())
+    save_case(model, x, os.path.join(out, name))
