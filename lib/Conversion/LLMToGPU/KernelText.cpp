@@ -2777,135 +2777,174 @@ std::string llmc::gpu_kernels::rowKernel(const RowSpec &s) {
       s.groupRows > 0 ? flatType(s.inputElements, s.element.c_str()) : xType;
   const std::string pType = flatType(s.length, s.paramElement.c_str());
   const std::string redType = sharedType(1, warps, "f32");
+  const bool pair = s.pairRows > 0;
   std::vector<std::string> params = {"%input: " + inType};
   if (s.kind != RowKind::Softmax)
     params.push_back("%scale: " + pType);
   if (s.hasBias)
     params.push_back("%bias: " + pType);
-  const std::string outType =
-      s.quantizeOutput.enabled ? flatType(s.rows * s.length, "i8") : xType;
-  params.push_back("%out: " + outType);
+  if (pair) {
+    params.push_back("%scale2: " + pType);
+    if (s.hasBias)
+      params.push_back("%bias2: " + pType);
+  }
+  auto outTypeOf = [&](int64_t rows) {
+    return s.quantizeOutput.enabled
+               ? flatType(rows * s.length, "i8")
+               : flatType(rows * s.length, s.element.c_str());
+  };
+  params.push_back("%out: " + outTypeOf(s.rows));
+  if (pair)
+    params.push_back("%out2: " + outTypeOf(s.pairRows));
   std::string text =
       header(s.name, params, {"%partial: " + redType}, kRowThreads);
 
   Writer w;
   std::string tid = w.let("gpu.thread_id x");
-  std::string row = w.let("gpu.block_id x");
+  std::string block = w.let("gpu.block_id x");
   std::string warp = w.div(tid, w.idx(32));
   std::string lane = w.rem(tid, w.idx(32));
-  // Element i of the row: base + i * inner (inner > 1: a softmax over a
-  // dim other than the last, rows interleaved).
-  std::string base = w.mulc(row, s.length);
-  if (s.inner != 1) {
-    std::string outer = w.mulc(w.div(row, w.idx(s.inner)), s.length * s.inner);
-    base = w.add(outer, w.rem(row, w.idx(s.inner)));
-  }
-  // Where the input row starts: the output's row, or in place in a wider
-  // input.
-  std::string inBase = base;
-  if (s.groupRows > 0) {
-    std::string group = w.mulc(w.div(row, w.idx(s.groupRows)), s.groupStride);
-    std::string within = w.mulc(w.rem(row, w.idx(s.groupRows)), s.length);
-    inBase = w.add(w.add(group, within), w.idx(s.inputOffset));
-  }
   std::string cL = w.idx(s.length), step = w.idx(kRowThreads);
   std::string zero = w.f32(0.0);
   std::string c0 = w.idx(0);
-
-  // Thread-strided pass over the row; `body` maps (accumulator, x) → new.
-  auto rowPass = [&](const std::string &init,
-                     const std::function<std::string(
-                         const std::string &, const std::string &)> &body) {
-    std::string result = w.fresh("pass");
-    std::string i = w.fresh("i"), acc = w.fresh("a");
-    w.line(result + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
-           step + " iter_args(" + acc + " = " + init + ") -> (f32) {");
-    std::string x = w.loadF32("%input", inType,
-                              w.add(inBase, w.mulc(i, s.inner)), s.element);
-    w.line("scf.yield " + body(acc, x) + " : f32");
-    w.line("}");
-    return result;
-  };
-  // Warp shuffles, then one partial per warp through shared memory.
-  auto blockReduce = [&](std::string value, bool isMax) {
-    value = w.shuffleReduce(value, isMax, {16, 8, 4, 2, 1});
-    w.line("scf.if " + w.cmp("eq", lane, c0) + " {");
-    w.line("memref.store " + value + ", %partial[" + c0 + ", " + warp +
-           "] : " + redType);
-    w.line("}");
-    w.line("gpu.barrier");
-    std::string total = w.load("%partial", redType, c0 + ", " + c0);
-    for (int64_t i = 1; i < warps; ++i) {
-      std::string part = w.load("%partial", redType, c0 + ", " + w.idx(i));
-      total = isMax ? w.fmax(total, part) : w.fadd(total, part);
-    }
-    w.line("gpu.barrier");
-    return total;
-  };
   std::string length = w.f32(static_cast<double>(s.length));
-  auto writePass = [&](const std::function<std::string(
-                           const std::string &, const std::string &)> &value) {
-    std::string i = w.fresh("i");
-    w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step + " {");
-    std::string addr = w.add(base, w.mulc(i, s.inner));
-    std::string x = w.loadF32("%input", inType,
-                              w.add(inBase, w.mulc(i, s.inner)), s.element);
-    if (s.quantizeOutput.enabled)
-      w.line("memref.store " + quantizeValue(w, value(x, i), s.quantizeOutput) +
-             ", %out[" + addr + "] : " + outType);
-    else
-      w.storeF32(value(x, i), "%out", xType, addr, s.element);
-    w.line("}");
+
+  // One part's row `row`: its place in the input (in place when groupRows
+  // > 0), its parameters and its output.
+  auto part = [&](const std::string &row, int64_t groupRows, int64_t offset,
+                  const std::string &scale, const std::string &bias,
+                  const std::string &out, const std::string &outType) {
+    // Element i of the row: base + i * inner (inner > 1: a softmax over a
+    // dim other than the last, rows interleaved).
+    std::string base = w.mulc(row, s.length);
+    if (s.inner != 1) {
+      std::string outer =
+          w.mulc(w.div(row, w.idx(s.inner)), s.length * s.inner);
+      base = w.add(outer, w.rem(row, w.idx(s.inner)));
+    }
+    // Where the input row starts: the output's row, or in place in a wider
+    // input.
+    std::string inBase = base;
+    if (groupRows > 0) {
+      std::string group = w.mulc(w.div(row, w.idx(groupRows)), s.groupStride);
+      std::string within = w.mulc(w.rem(row, w.idx(groupRows)), s.length);
+      inBase = w.add(w.add(group, within), w.idx(offset));
+    }
+
+    // Thread-strided pass over the row; `body` maps (accumulator, x) → new.
+    auto rowPass = [&](const std::string &init,
+                       const std::function<std::string(
+                           const std::string &, const std::string &)> &body) {
+      std::string result = w.fresh("pass");
+      std::string i = w.fresh("i"), acc = w.fresh("a");
+      w.line(result + " = scf.for " + i + " = " + tid + " to " + cL + " step " +
+             step + " iter_args(" + acc + " = " + init + ") -> (f32) {");
+      std::string x = w.loadF32("%input", inType,
+                                w.add(inBase, w.mulc(i, s.inner)), s.element);
+      w.line("scf.yield " + body(acc, x) + " : f32");
+      w.line("}");
+      return result;
+    };
+    // Warp shuffles, then one partial per warp through shared memory.
+    auto blockReduce = [&](std::string value, bool isMax) {
+      value = w.shuffleReduce(value, isMax, {16, 8, 4, 2, 1});
+      w.line("scf.if " + w.cmp("eq", lane, c0) + " {");
+      w.line("memref.store " + value + ", %partial[" + c0 + ", " + warp +
+             "] : " + redType);
+      w.line("}");
+      w.line("gpu.barrier");
+      std::string total = w.load("%partial", redType, c0 + ", " + c0);
+      for (int64_t i = 1; i < warps; ++i) {
+        std::string part = w.load("%partial", redType, c0 + ", " + w.idx(i));
+        total = isMax ? w.fmax(total, part) : w.fadd(total, part);
+      }
+      w.line("gpu.barrier");
+      return total;
+    };
+    auto writePass =
+        [&](const std::function<std::string(const std::string &,
+                                            const std::string &)> &value) {
+          std::string i = w.fresh("i");
+          w.line("scf.for " + i + " = " + tid + " to " + cL + " step " + step +
+                 " {");
+          std::string addr = w.add(base, w.mulc(i, s.inner));
+          std::string x = w.loadF32(
+              "%input", inType, w.add(inBase, w.mulc(i, s.inner)), s.element);
+          if (s.quantizeOutput.enabled)
+            w.line("memref.store " +
+                   quantizeValue(w, value(x, i), s.quantizeOutput) + ", " +
+                   out + "[" + addr + "] : " + outType);
+          else
+            w.storeF32(value(x, i), out, outType, addr, s.element);
+          w.line("}");
+        };
+
+    switch (s.kind) {
+    case RowKind::LayerNorm:
+    case RowKind::RMSNorm: {
+      std::string center = zero;
+      std::string sumSq;
+      if (s.kind == RowKind::LayerNorm) {
+        std::string sum = blockReduce(
+            rowPass(zero, [&](auto a, auto x) { return w.fadd(a, x); }), false);
+        center = w.fdiv(sum, length);
+        sumSq = blockReduce(rowPass(zero,
+                                    [&](auto a, auto x) {
+                                      std::string d = w.fsub(x, center);
+                                      return w.fadd(a, w.fmul(d, d));
+                                    }),
+                            false);
+      } else {
+        sumSq = blockReduce(
+            rowPass(zero,
+                    [&](auto a, auto x) { return w.fadd(a, w.fmul(x, x)); }),
+            false);
+      }
+      std::string variance = w.fdiv(sumSq, length);
+      std::string one = w.f32(1.0);
+      std::string inv =
+          w.fdiv(one, w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
+      writePass([&](const std::string &x, const std::string &i) {
+        std::string v = w.fmul(w.fsub(x, center), inv);
+        v = w.fmul(v, w.loadF32(scale, pType, i, s.paramElement));
+        if (s.hasBias)
+          v = w.fadd(v, w.loadF32(bias, pType, i, s.paramElement));
+        return v;
+      });
+      break;
+    }
+    case RowKind::Softmax: {
+      std::string negInf = w.f32(-INFINITY);
+      std::string max = blockReduce(
+          rowPass(negInf, [&](auto a, auto x) { return w.fmax(a, x); }), true);
+      std::string sum =
+          blockReduce(rowPass(zero,
+                              [&](auto a, auto x) {
+                                return w.fadd(a, w.exp(w.fsub(x, max)));
+                              }),
+                      false);
+      std::string inv = w.fdiv(w.f32(1.0), sum);
+      writePass([&](const std::string &x, const std::string &) {
+        return w.fmul(w.exp(w.fsub(x, max)), inv);
+      });
+      break;
+    }
+    }
   };
 
-  switch (s.kind) {
-  case RowKind::LayerNorm:
-  case RowKind::RMSNorm: {
-    std::string center = zero;
-    std::string sumSq;
-    if (s.kind == RowKind::LayerNorm) {
-      std::string sum = blockReduce(
-          rowPass(zero, [&](auto a, auto x) { return w.fadd(a, x); }), false);
-      center = w.fdiv(sum, length);
-      sumSq = blockReduce(rowPass(zero,
-                                  [&](auto a, auto x) {
-                                    std::string d = w.fsub(x, center);
-                                    return w.fadd(a, w.fmul(d, d));
-                                  }),
-                          false);
-    } else {
-      sumSq = blockReduce(
-          rowPass(zero,
-                  [&](auto a, auto x) { return w.fadd(a, w.fmul(x, x)); }),
-          false);
-    }
-    std::string variance = w.fdiv(sumSq, length);
-    std::string one = w.f32(1.0);
-    std::string inv =
-        w.fdiv(one, w.math("sqrt", w.fadd(variance, w.f32(s.epsilon))));
-    writePass([&](const std::string &x, const std::string &i) {
-      std::string v = w.fmul(w.fsub(x, center), inv);
-      v = w.fmul(v, w.loadF32("%scale", pType, i, s.paramElement));
-      if (s.hasBias)
-        v = w.fadd(v, w.loadF32("%bias", pType, i, s.paramElement));
-      return v;
-    });
-    break;
-  }
-  case RowKind::Softmax: {
-    std::string negInf = w.f32(-INFINITY);
-    std::string max = blockReduce(
-        rowPass(negInf, [&](auto a, auto x) { return w.fmax(a, x); }), true);
-    std::string sum = blockReduce(
-        rowPass(zero, [&](auto a,
-                          auto x) { return w.fadd(a, w.exp(w.fsub(x, max))); }),
-        false);
-    std::string inv = w.fdiv(w.f32(1.0), sum);
-    writePass([&](const std::string &x, const std::string &) {
-      return w.fmul(w.exp(w.fsub(x, max)), inv);
-    });
-    break;
-  }
+  if (!pair) {
+    part(block, s.groupRows, s.inputOffset, "%scale", "%bias", "%out",
+         outTypeOf(s.rows));
+  } else {
+    // Blocks past the first part's rows take the second's (uniform in the
+    // block: its barriers are reached by every thread).
+    w.line("scf.if " + w.cmp("ult", block, w.idx(s.rows)) + " {");
+    part(block, s.groupRows, s.inputOffset, "%scale", "%bias", "%out",
+         outTypeOf(s.rows));
+    w.line("} else {");
+    part(w.bin("arith.subi", block, w.idx(s.rows), "index"), s.pairGroupRows,
+         s.pairOffset, "%scale2", "%bias2", "%out2", outTypeOf(s.pairRows));
+    w.line("}");
   }
   w.line("gpu.return");
   return text + w.text + "  }\n";

@@ -252,6 +252,11 @@ struct RowSpec {
   /// groupStride + (r % groupRows) * length of an input of inputElements;
   /// the output is contiguous.
   int64_t groupRows = 0, groupStride = 0, inputOffset = 0, inputElements = 0;
+  /// A second part of in-place norm rows (the k norm beside the q norm,
+  /// both of one product): blocks rows .. rows + pairRows - 1 normalize its
+  /// rows (pairGroupRows a group, from pairOffset) with %scale2 (and
+  /// %bias2) into %out2. 0: one part.
+  int64_t pairRows = 0, pairGroupRows = 0, pairOffset = 0;
   bool hasBias = false;
   float epsilon = 0.0f;
   /// Element type of input and output, and of scale and bias ("f32" or

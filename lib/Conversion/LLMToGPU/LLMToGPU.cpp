@@ -287,6 +287,49 @@ struct NormParts {
   }
 };
 
+/// Norm rows read in place: a norm over the last dim D of reshape(part) to
+/// [.., H, D], part one result of a split of a static tensor's last dim
+/// into [.., H * D] columns. Row r of the norm starts at offset + (r / H) *
+/// groupStride + (r % H) * D of the split's input.
+struct InPlaceRows {
+  llm::ReshapeOp reshape;
+  llm::SplitOp split;
+  int64_t offset = 0, groupRows = 0, groupStride = 0, elements = 0;
+  int64_t rows = 0, length = 0;
+};
+
+std::optional<InPlaceRows> inPlaceRows(Value input, int64_t axis) {
+  auto reshape = input.getDefiningOp<llm::ReshapeOp>();
+  if (!reshape)
+    return std::nullopt;
+  auto split = reshape.getInput().getDefiningOp<llm::SplitOp>();
+  if (!split)
+    return std::nullopt;
+  auto part = cast<RankedTensorType>(reshape.getInput().getType());
+  auto whole = cast<RankedTensorType>(split.getInput().getType());
+  auto type = cast<RankedTensorType>(input.getType());
+  ArrayRef<int64_t> dims = type.getShape(), partDims = part.getShape();
+  int64_t rank = type.getRank();
+  if (!whole.hasStaticShape() || !type.hasStaticShape() ||
+      static_cast<int64_t>(split.getAxis()) != whole.getRank() - 1 ||
+      axis != rank - 1 || rank != part.getRank() + 1 ||
+      dims.drop_back(2) != partDims.drop_back() ||
+      dims[rank - 2] * dims[rank - 1] != partDims.back())
+    return std::nullopt;
+  InPlaceRows rows;
+  rows.reshape = reshape;
+  rows.split = split;
+  unsigned index = cast<OpResult>(reshape.getInput()).getResultNumber();
+  for (unsigned i = 0; i < index; ++i)
+    rows.offset += split.getSizes()[i];
+  rows.groupRows = dims[rank - 2];
+  rows.groupStride = whole.getShape().back();
+  rows.elements = whole.getNumElements();
+  rows.length = dims[rank - 1];
+  rows.rows = type.getNumElements() / rows.length;
+  return rows;
+}
+
 /// Rewrites ops into launches and collects the kernels' text.
 class KernelBuilder {
 public:
@@ -1620,40 +1663,92 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
   // over D) reads its rows where the product wrote them, not from a copy
   // of the part.
   SmallVector<Operation *> chain;
+  std::optional<InPlaceRows> rows;
   if (kind != gk::RowKind::Softmax)
-    if (auto reshape = input.getDefiningOp<llm::ReshapeOp>())
-      if (auto split = reshape.getInput().getDefiningOp<llm::SplitOp>()) {
-        auto part = cast<RankedTensorType>(reshape.getInput().getType());
-        auto whole = cast<RankedTensorType>(split.getInput().getType());
-        ArrayRef<int64_t> dims = shape, partDims = part.getShape();
-        int64_t cols = partDims.back();
-        bool headsOfColumns =
-            whole.hasStaticShape() && part.hasStaticShape() &&
-            static_cast<int64_t>(split.getAxis()) == whole.getRank() - 1 &&
-            axis == rank - 1 && rank == part.getRank() + 1 &&
-            dims.drop_back(2) == partDims.drop_back() &&
-            dims[rank - 2] * dims[rank - 1] == cols;
-        if (headsOfColumns) {
-          unsigned index = cast<OpResult>(reshape.getInput()).getResultNumber();
-          for (unsigned i = 0; i < index; ++i)
-            spec.inputOffset += split.getSizes()[i];
-          spec.groupRows = dims[rank - 2];
-          spec.groupStride = whole.getShape().back();
-          spec.inputElements = whole.getNumElements();
-          input = split.getInput();
-          chain = {reshape, split};
-        }
+    rows = inPlaceRows(input, axis);
+  Operation *partner = nullptr;
+  if (rows) {
+    spec.inputOffset = rows->offset;
+    spec.groupRows = rows->groupRows;
+    spec.groupStride = rows->groupStride;
+    spec.inputElements = rows->elements;
+    input = rows->split.getInput();
+    chain = {rows->reshape, rows->split};
+    // The same norm of another part of the product (the k norm beside the
+    // q norm), not yet lowered and with its parameters defined here: one
+    // launch for both, its blocks after this one's.
+    if (last == op && !spec.quantizeOutput.enabled)
+      for (Value other : rows->split->getResults()) {
+        if (other == rows->reshape.getInput() || !other.hasOneUse())
+          continue;
+        auto reshape = dyn_cast<llm::ReshapeOp>(*other.getUsers().begin());
+        if (!reshape || !reshape.getResult().hasOneUse())
+          continue;
+        Operation *candidate = *reshape.getResult().getUsers().begin();
+        if (candidate->getName() != op->getName() ||
+            fusedAhead.contains(candidate) || normsProductRows(candidate) ||
+            staticQuantizeOf(candidate->getResult(0)))
+          continue;
+        NormParts parts(candidate);
+        int64_t otherRank =
+            cast<RankedTensorType>(parts.input.getType()).getRank();
+        std::optional<InPlaceRows> second =
+            parts.axis == otherRank - 1 ? inPlaceRows(parts.input, parts.axis)
+                                        : std::nullopt;
+        auto here = [&](Value v) {
+          if (!v)
+            return true;
+          if (auto arg = dyn_cast<BlockArgument>(v))
+            return arg.getOwner() == op->getBlock();
+          Operation *def = v.getDefiningOp();
+          return def->getBlock() == op->getBlock() && def->isBeforeInBlock(op);
+        };
+        if (!second || parts.epsilon != epsilon ||
+            static_cast<bool>(parts.bias) != static_cast<bool>(bias) ||
+            kernelFloat(candidate->getResult(0)) != element ||
+            kernelFloat(parts.scale) != paramElement ||
+            (bias && kernelFloat(parts.bias) != paramElement) ||
+            elements(parts.scale) != spec.length ||
+            (bias && elements(parts.bias) != spec.length) ||
+            second->length != spec.length || !here(parts.scale) ||
+            !here(parts.bias))
+          continue;
+        partner = candidate;
+        spec.pairRows = second->rows;
+        spec.pairGroupRows = second->groupRows;
+        spec.pairOffset = second->offset;
+        chain.push_back(second->reshape);
+        break;
       }
+  }
   kernels += gk::rowKernel(spec);
   SmallVector<Value> inputs = {input};
   if (scale)
     inputs.push_back(scale);
   if (bias)
     inputs.push_back(bias);
-  launch(last, spec.name, {spec.rows, 1, 1}, gk::kRowThreads, inputs);
-  if (last != op)
+  if (partner) {
+    NormParts other(partner);
+    inputs.push_back(other.scale);
+    if (other.bias)
+      inputs.push_back(other.bias);
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    SmallVector<Value> args;
+    for (Value value : inputs)
+      args.push_back(flatBuffer(b, loc, value));
+    launchWith(b, loc, spec.name, {spec.rows + spec.pairRows, 1, 1},
+               gk::kRowThreads, args,
+               {op->getResult(0), partner->getResult(0)});
     op->erase();
-  // The part and its reshape, if nothing else reads them.
+    partner->erase();
+    fusedAhead.insert(partner);
+  } else {
+    launch(last, spec.name, {spec.rows, 1, 1}, gk::kRowThreads, inputs);
+    if (last != op)
+      op->erase();
+  }
+  // The parts and their reshapes, if nothing else reads them.
   llmc::eraseUnread(chain);
   return success();
 }

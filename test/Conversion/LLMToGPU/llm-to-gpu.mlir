@@ -99,28 +99,38 @@ func.func @rows(%x: tensor<6x96xf32>, %g: tensor<96xf32>, %i: tensor<4x4xi32>) -
 // -----
 
 // Per-head q and k norms of a fused qkv product ([2, 3, 192] split in three
-// parts of 4 heads of 16): each kernel reads its rows in place in the whole
-// product, row r at offset + (r / 4) * 192 + (r % 4) * 16 (offset 0 for q,
-// 64 for k), and writes 24 contiguous rows; the parts' reshapes are gone
-// (no copies of them). A split along a dim other than the last (the rows
-// of a part are not of one head each) is read through its part.
+// parts of 4 heads of 16), alike (RMS, one epsilon): one kernel of 48
+// blocks reads both parts' rows in place in the whole product, row r at
+// offset + (r / 4) * 192 + (r % 4) * 16 (offset 0 for q's 24 rows, 64 for
+// k's), with each part's gain, and writes each part's contiguous rows; the
+// parts' reshapes are gone (no copies of them). A split along a dim other
+// than the last (the rows of a part are not of one head each) is read
+// through its part.
 // CHECK-LABEL: func.func @head_norms
 // CHECK: llm.split
 // CHECK-NOT: llm.reshape
-// CHECK: gpu.launch_func @llm_kernels::@rms_norm_0 blocks in (%c24,{{.*}} args(%{{.*}} : memref<1152xf32>, %{{.*}} : memref<16xf32>, %{{.*}} : memref<384xf32>)
-// CHECK: gpu.launch_func @llm_kernels::@rms_norm_1 blocks in (%c24{{.*}} args(%{{.*}} : memref<1152xf32>, %{{.*}} : memref<16xf32>, %{{.*}} : memref<384xf32>)
+// CHECK: gpu.launch_func @llm_kernels::@rms_norm_0 blocks in (%c48,{{.*}} args(%{{.*}} : memref<1152xf32>, %{{.*}} : memref<16xf32>, %{{.*}} : memref<16xf32>, %{{.*}} : memref<384xf32>, %{{.*}} : memref<384xf32>)
+// CHECK-NOT: rms_norm
 // CHECK: llm.split %arg2 {axis = 1
 // CHECK: %[[PART:.*]] = llm.reshape
 // CHECK: bufferization.to_buffer %[[PART]]
-// CHECK: gpu.launch_func @llm_kernels::@rms_norm_2 blocks in (%c12{{.*}} args(%{{.*}} : memref<192xf32>,
-// CHECK: gpu.func @rms_norm_0(%{{.*}}: memref<1152xf32>
+// CHECK: gpu.launch_func @llm_kernels::@rms_norm_1 blocks in (%c12{{.*}} args(%{{.*}} : memref<192xf32>,
+// CHECK: gpu.func @rms_norm_0(%{{.*}}: memref<1152xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<384xf32>, %{{.*}}: memref<384xf32>)
+// CHECK: %[[FIRST:.*]] = arith.cmpi ult, %block_id_x, %c24
+// CHECK: scf.if %[[FIRST]] {
 // CHECK: arith.divui %block_id_x, %c4
 // CHECK: arith.muli %{{.*}}, %c192
 // CHECK: arith.remui %block_id_x, %c4
 // CHECK: arith.muli %{{.*}}, %c16
-// CHECK: gpu.func @rms_norm_1(%{{.*}}: memref<1152xf32>
+// CHECK: memref.load %arg1
+// CHECK: memref.store %{{.*}}, %arg3
+// CHECK: } else {
+// CHECK: %[[ROW:.*]] = arith.subi %block_id_x, %c24
+// CHECK: arith.divui %[[ROW]], %c4
 // CHECK: arith.constant 64 : index
-// CHECK: gpu.func @rms_norm_2(%{{.*}}: memref<192xf32>
+// CHECK: memref.load %arg2
+// CHECK: memref.store %{{.*}}, %arg4
+// CHECK: gpu.func @rms_norm_1(%{{.*}}: memref<192xf32>
 func.func @head_norms(%x: tensor<2x3x192xf32>, %g: tensor<16xf32>, %y: tensor<2x6x32xf32>) -> (tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>, tensor<2x3x64xf32>, tensor<2x3x2x16xf32>) {
   %p:3 = llm.split %x {axis = 2 : i64, sizes = array<i64: 64, 64, 64>} : (tensor<2x3x192xf32>) -> (tensor<2x3x64xf32>, tensor<2x3x64xf32>, tensor<2x3x64xf32>)
   %q = llm.reshape %p#0 : (tensor<2x3x64xf32>) -> tensor<2x3x4x16xf32>
@@ -131,6 +141,31 @@ func.func @head_norms(%x: tensor<2x3x192xf32>, %g: tensor<16xf32>, %y: tensor<2x
   %h = llm.reshape %r#0 : (tensor<2x3x32xf32>) -> tensor<2x3x2x16xf32>
   %hn = llm.rms_norm %h, %g {axis = 3 : i64, epsilon = 1.0e-6 : f32} : (tensor<2x3x2x16xf32>, tensor<16xf32>) -> tensor<2x3x2x16xf32>
   return %qn, %kn, %p#2, %hn : tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>, tensor<2x3x64xf32>, tensor<2x3x2x16xf32>
+}
+
+// -----
+
+// Not one launch: the k norm's epsilon differs, and a norm whose gain is
+// defined after the first norm (it cannot be read where that one launches).
+// CHECK-LABEL: func.func @unlike_head_norms
+// CHECK: gpu.launch_func @llm_kernels::@rms_norm_0 blocks in (%c24{{[_0-9]*}},
+// CHECK: gpu.launch_func @llm_kernels::@rms_norm_1 blocks in (%c24{{[_0-9]*}},
+// CHECK: gpu.launch_func @llm_kernels::@rms_norm_2 blocks in (%c24{{[_0-9]*}},
+// CHECK: llm.add
+// CHECK: gpu.launch_func @llm_kernels::@rms_norm_3 blocks in (%c24{{[_0-9]*}},
+func.func @unlike_head_norms(%x: tensor<2x3x192xf32>, %g: tensor<16xf32>) -> (tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>) {
+  %p:3 = llm.split %x {axis = 2 : i64, sizes = array<i64: 64, 64, 64>} : (tensor<2x3x192xf32>) -> (tensor<2x3x64xf32>, tensor<2x3x64xf32>, tensor<2x3x64xf32>)
+  %q = llm.reshape %p#0 : (tensor<2x3x64xf32>) -> tensor<2x3x4x16xf32>
+  %k = llm.reshape %p#1 : (tensor<2x3x64xf32>) -> tensor<2x3x4x16xf32>
+  %qn = llm.rms_norm %q, %g {axis = 3 : i64, epsilon = 1.0e-6 : f32} : (tensor<2x3x4x16xf32>, tensor<16xf32>) -> tensor<2x3x4x16xf32>
+  %kn = llm.rms_norm %k, %g {axis = 3 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x3x4x16xf32>, tensor<16xf32>) -> tensor<2x3x4x16xf32>
+  %r:3 = llm.split %x {axis = 2 : i64, sizes = array<i64: 64, 64, 64>} : (tensor<2x3x192xf32>) -> (tensor<2x3x64xf32>, tensor<2x3x64xf32>, tensor<2x3x64xf32>)
+  %r0 = llm.reshape %r#0 : (tensor<2x3x64xf32>) -> tensor<2x3x4x16xf32>
+  %r1 = llm.reshape %r#1 : (tensor<2x3x64xf32>) -> tensor<2x3x4x16xf32>
+  %an = llm.rms_norm %r0, %g {axis = 3 : i64, epsilon = 1.0e-6 : f32} : (tensor<2x3x4x16xf32>, tensor<16xf32>) -> tensor<2x3x4x16xf32>
+  %g2 = llm.add %g, %g : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+  %bn = llm.rms_norm %r1, %g2 {axis = 3 : i64, epsilon = 1.0e-6 : f32} : (tensor<2x3x4x16xf32>, tensor<16xf32>) -> tensor<2x3x4x16xf32>
+  return %qn, %kn, %an, %bn : tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>, tensor<2x3x4x16xf32>
 }
 
 // -----
