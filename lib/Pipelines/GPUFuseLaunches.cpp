@@ -60,6 +60,8 @@ bool mayOverlap(const Access &a, const Access &b) {
 struct Part {
   gpu::LaunchOp launch;
   int64_t blocks = 0;
+  /// The block's constant sizes (x, y, z).
+  SmallVector<int64_t, 3> block;
   SmallVector<Access> accesses;
 };
 
@@ -139,10 +141,13 @@ bool describe(gpu::LaunchOp launch, Part &part) {
                          z = constant(launch.getGridSizeZ());
   if (!x || *x <= 0 || y != 1 || z != 1)
     return false;
-  for (Value size :
-       {launch.getBlockSizeX(), launch.getBlockSizeY(), launch.getBlockSizeZ()})
-    if (!constant(size))
+  for (Value size : {launch.getBlockSizeX(), launch.getBlockSizeY(),
+                     launch.getBlockSizeZ()}) {
+    std::optional<int64_t> threads = constant(size);
+    if (!threads)
       return false;
+    part.block.push_back(*threads);
+  }
   part.launch = launch;
   part.blocks = *x;
   bool known = true;
@@ -191,12 +196,6 @@ bool independent(const Part &a, const Part &b) {
       if ((x.write || y.write) && mayOverlap(x, y))
         return false;
   return true;
-}
-
-bool sameBlockSize(gpu::LaunchOp a, gpu::LaunchOp b) {
-  return constant(a.getBlockSizeX()) == constant(b.getBlockSizeX()) &&
-         constant(a.getBlockSizeY()) == constant(b.getBlockSizeY()) &&
-         constant(a.getBlockSizeZ()) == constant(b.getBlockSizeZ());
 }
 
 /// Ops a launch may be moved down past: they touch no memory (an allocation
@@ -306,8 +305,7 @@ struct GPUFuseLaunchesPass
           close();
         continue;
       }
-      bool joins = !group.empty() &&
-                   sameBlockSize(group.front().launch, launch) &&
+      bool joins = !group.empty() && group.front().block == part.block &&
                    llvm::all_of(group, [&](const Part &member) {
                      return independent(member, part);
                    });

@@ -287,6 +287,16 @@ struct NormParts {
   }
 };
 
+/// The first column of `part`, a result of a split along the last dim, in
+/// the split's input.
+int64_t splitColumnOffset(llm::SplitOp split, Value part) {
+  int64_t offset = 0;
+  unsigned index = cast<OpResult>(part).getResultNumber();
+  for (unsigned i = 0; i < index; ++i)
+    offset += split.getSizes()[i];
+  return offset;
+}
+
 /// Norm rows read in place: a norm over the last dim D of reshape(part) to
 /// [.., H, D], part one result of a split of a static tensor's last dim
 /// into [.., H * D] columns. Row r of the norm starts at offset + (r / H) *
@@ -319,9 +329,7 @@ std::optional<InPlaceRows> inPlaceRows(Value input, int64_t axis) {
   InPlaceRows rows;
   rows.reshape = reshape;
   rows.split = split;
-  unsigned index = cast<OpResult>(reshape.getInput()).getResultNumber();
-  for (unsigned i = 0; i < index; ++i)
-    rows.offset += split.getSizes()[i];
+  rows.offset = splitColumnOffset(split, reshape.getInput());
   rows.groupRows = dims[rank - 2];
   rows.groupStride = whole.getShape().back();
   rows.elements = whole.getNumElements();
@@ -360,6 +368,15 @@ private:
   /// replaces `op`'s result with the buffer as a tensor.
   void launch(Operation *op, StringRef kernel, std::array<int64_t, 3> grid,
               int64_t threads, ValueRange inputs, int bf16Input = -1) {
+    launch(ArrayRef<Operation *>(op), kernel, grid, threads, inputs, bf16Input);
+  }
+  /// The same for several ops (one for the host reference) in one launch,
+  /// at the first's place: the kernel writes each op's result, one buffer
+  /// each after the inputs, and the ops go.
+  void launch(ArrayRef<Operation *> ops, StringRef kernel,
+              std::array<int64_t, 3> grid, int64_t threads, ValueRange inputs,
+              int bf16Input = -1) {
+    Operation *op = ops.front();
     OpBuilder b(op);
     if (hostReference) {
       // The same buffers, handed to the host function of the algorithm.
@@ -380,7 +397,7 @@ private:
       return;
     }
     Location loc = op->getLoc();
-    SmallVector<Value> args;
+    SmallVector<Value> args, results;
     for (Value input : inputs)
       args.push_back(flatBuffer(b, loc, input));
     if (bf16Input >= 0) {
@@ -392,8 +409,11 @@ private:
           UnrealizedConversionCastOp::create(b, loc, bf16, args[bf16Input])
               .getResult(0);
     }
-    launchWith(b, loc, kernel, grid, threads, args, op->getResult(0));
-    op->erase();
+    for (Operation *each : ops)
+      results.push_back(each->getResult(0));
+    launchWith(b, loc, kernel, grid, threads, args, results);
+    for (Operation *each : ops)
+      each->erase();
   }
   /// Allocates a buffer for each of `results`, launches `kernel` on (args...,
   /// result buffers...) at b's insertion point and replaces each result with
@@ -480,6 +500,12 @@ private:
   LogicalResult lowerRow(Operation *op, gk::RowKind kind, int64_t axis,
                          Value scale, Value bias, float epsilon,
                          StringRef kernel = {});
+  /// The same norm as `op` of another part of its product (the k norm
+  /// beside the q norm, `rows` being op's), not yet lowered and with its
+  /// parameters defined before `op`: it can share op's launch (its rows
+  /// and its part's reshape returned).
+  std::optional<std::pair<Operation *, InPlaceRows>>
+  pairedNorm(Operation *op, InPlaceRows rows, const gk::RowSpec &spec);
 
   ModuleOp module;
   const llmc::TargetDescription *desc;
@@ -1380,9 +1406,7 @@ stridedAttentionOperand(Value value) {
     if (!input.hasStaticShape() ||
         static_cast<int64_t>(split.getAxis()) != input.getRank() - 1)
       return std::nullopt;
-    unsigned index = cast<OpResult>(result.source).getResultNumber();
-    for (unsigned i = 0; i < index; ++i)
-      offset += split.getSizes()[i];
+    offset = splitColumnOffset(split, result.source);
     result.chain.push_back(split);
     result.source = split.getInput();
     sourceCols = input.getShape().back();
@@ -1607,6 +1631,46 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   return success();
 }
 
+std::optional<std::pair<Operation *, InPlaceRows>>
+KernelBuilder::pairedNorm(Operation *op, InPlaceRows rows,
+                          const gk::RowSpec &spec) {
+  // Its parameters must be defined where `op` launches.
+  auto here = [&](Value v) {
+    if (!v)
+      return true;
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      return arg.getOwner() == op->getBlock();
+    Operation *def = v.getDefiningOp();
+    return def->getBlock() == op->getBlock() && def->isBeforeInBlock(op);
+  };
+  for (Value other : rows.split->getResults()) {
+    if (other == rows.reshape.getInput() || !other.hasOneUse())
+      continue;
+    auto reshape = dyn_cast<llm::ReshapeOp>(*other.getUsers().begin());
+    if (!reshape || !reshape.getResult().hasOneUse())
+      continue;
+    Operation *candidate = *reshape.getResult().getUsers().begin();
+    if (candidate->getName() != op->getName() ||
+        fusedAhead.contains(candidate) || normsProductRows(candidate) ||
+        staticQuantizeOf(candidate->getResult(0)))
+      continue;
+    NormParts parts(candidate);
+    std::optional<InPlaceRows> second = inPlaceRows(parts.input, parts.axis);
+    if (!second || parts.epsilon != spec.epsilon ||
+        static_cast<bool>(parts.bias) != spec.hasBias ||
+        kernelFloat(candidate->getResult(0)) != spec.element ||
+        kernelFloat(parts.scale) != spec.paramElement ||
+        (parts.bias && kernelFloat(parts.bias) != spec.paramElement) ||
+        elements(parts.scale) != spec.length ||
+        (parts.bias && elements(parts.bias) != spec.length) ||
+        second->length != spec.length || !here(parts.scale) ||
+        !here(parts.bias))
+      continue;
+    return std::make_pair(candidate, *second);
+  }
+  return std::nullopt;
+}
+
 LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
                                       int64_t axis, Value scale, Value bias,
                                       float epsilon, StringRef kernel) {
@@ -1678,47 +1742,12 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
     // q norm), not yet lowered and with its parameters defined here: one
     // launch for both, its blocks after this one's.
     if (last == op && !spec.quantizeOutput.enabled)
-      for (Value other : rows->split->getResults()) {
-        if (other == rows->reshape.getInput() || !other.hasOneUse())
-          continue;
-        auto reshape = dyn_cast<llm::ReshapeOp>(*other.getUsers().begin());
-        if (!reshape || !reshape.getResult().hasOneUse())
-          continue;
-        Operation *candidate = *reshape.getResult().getUsers().begin();
-        if (candidate->getName() != op->getName() ||
-            fusedAhead.contains(candidate) || normsProductRows(candidate) ||
-            staticQuantizeOf(candidate->getResult(0)))
-          continue;
-        NormParts parts(candidate);
-        int64_t otherRank =
-            cast<RankedTensorType>(parts.input.getType()).getRank();
-        std::optional<InPlaceRows> second =
-            parts.axis == otherRank - 1 ? inPlaceRows(parts.input, parts.axis)
-                                        : std::nullopt;
-        auto here = [&](Value v) {
-          if (!v)
-            return true;
-          if (auto arg = dyn_cast<BlockArgument>(v))
-            return arg.getOwner() == op->getBlock();
-          Operation *def = v.getDefiningOp();
-          return def->getBlock() == op->getBlock() && def->isBeforeInBlock(op);
-        };
-        if (!second || parts.epsilon != epsilon ||
-            static_cast<bool>(parts.bias) != static_cast<bool>(bias) ||
-            kernelFloat(candidate->getResult(0)) != element ||
-            kernelFloat(parts.scale) != paramElement ||
-            (bias && kernelFloat(parts.bias) != paramElement) ||
-            elements(parts.scale) != spec.length ||
-            (bias && elements(parts.bias) != spec.length) ||
-            second->length != spec.length || !here(parts.scale) ||
-            !here(parts.bias))
-          continue;
-        partner = candidate;
-        spec.pairRows = second->rows;
-        spec.pairGroupRows = second->groupRows;
-        spec.pairOffset = second->offset;
-        chain.push_back(second->reshape);
-        break;
+      if (auto paired = pairedNorm(op, *rows, spec)) {
+        partner = paired->first;
+        spec.pairRows = paired->second.rows;
+        spec.pairGroupRows = paired->second.groupRows;
+        spec.pairOffset = paired->second.offset;
+        chain.push_back(paired->second.reshape);
       }
   }
   kernels += gk::rowKernel(spec);
@@ -1732,16 +1761,8 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
     inputs.push_back(other.scale);
     if (other.bias)
       inputs.push_back(other.bias);
-    OpBuilder b(op);
-    Location loc = op->getLoc();
-    SmallVector<Value> args;
-    for (Value value : inputs)
-      args.push_back(flatBuffer(b, loc, value));
-    launchWith(b, loc, spec.name, {spec.rows + spec.pairRows, 1, 1},
-               gk::kRowThreads, args,
-               {op->getResult(0), partner->getResult(0)});
-    op->erase();
-    partner->erase();
+    launch({op, partner}, spec.name, {spec.rows + spec.pairRows, 1, 1},
+           gk::kRowThreads, inputs);
     fusedAhead.insert(partner);
   } else {
     launch(last, spec.name, {spec.rows, 1, 1}, gk::kRowThreads, inputs);
