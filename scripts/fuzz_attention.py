@@ -31,7 +31,10 @@ naming hls through its C-simulation as the host, compared on the query
 rows that see at least one key: a row that every key hides has no defined
 softmax (torch averages its values or gives NaN; llm.attention gives
 zeros), except where the weights are zeroed after the softmax, which
-defines it as zeros. It also counts the cases whose graph pipeline leaves
+defines it as zeros. A form with a cache also returns the presents (the
+concatenated keys and values, before any repeat of kv heads), as
+exporters do: their past rows must equal the inputs exactly, their new
+rows match as y does. It also counts the cases whose graph pipeline leaves
 no softmax (fused) and lists the others with --verbose.
 
     /usr/bin/python3 scripts/fuzz_attention.py [--seeds 1-50[,SEED...]]
@@ -141,6 +144,7 @@ def build(form):
             if past:  # a decoding step's cache: queries see past + t keys
                 k = torch.cat([past_k, k], 2)
                 v = torch.cat([past_v, v], 2)
+                self.presents = (k, v)  # outputs too, as exporters write them
             n = k.shape[2]
             if hkv != h:
                 group = h // hkv
@@ -278,6 +282,9 @@ def export_case(seed, folder, dynamic=False, float16=False, past=None):
     with torch.no_grad():
         y, visible = module(*inputs.values())
     rows = visible.numpy() | form["zeroed"]
+    outputs = {"y": y}
+    if past:
+        outputs["present_k"], outputs["present_v"] = module.presents
 
     class Output(torch.nn.Module):
         def __init__(self, inner):
@@ -285,7 +292,8 @@ def export_case(seed, folder, dynamic=False, float16=False, past=None):
             self.inner = inner
 
         def forward(self, *args):
-            return self.inner(*args)[0]
+            y = self.inner(*args)[0]
+            return (y, *self.inner.presents) if past else y
 
     try:
         with torch.no_grad():
@@ -294,14 +302,14 @@ def export_case(seed, folder, dynamic=False, float16=False, past=None):
             axes = {"dynamic_axes": {k: axes[k] for k in inputs}} if dynamic else {}
             torch.onnx.export(Output(module), tuple(inputs.values()),
                               os.path.join(folder, "model.onnx"), input_names=list(inputs),
-                              output_names=["y"], opset_version=17, **axes)
+                              output_names=list(outputs), opset_version=17, **axes)
     except Exception:
         return None
     if float16:
         to_float16(os.path.join(folder, "model.onnx"))
         inputs = {k: v.half() if v.is_floating_point() else v for k, v in inputs.items()}
-    for name, array in [(k, v.numpy()) for k, v in inputs.items()] + [("y", y.numpy()),
-                                                                     ("rows", rows)]:
+    for name, array in [(k, v.numpy()) for k, v in inputs.items()] + \
+            [(k, v.numpy()) for k, v in outputs.items()] + [("rows", rows)]:
         np.save(os.path.join(folder, f"{name}.npy"), array)
     return form
 
@@ -361,7 +369,34 @@ def check_case(folder, targets, tools, float16=False):
         problem = compare(np.load(os.path.join(out, "y.npy")), want, rows, target, float16)
         if problem:
             problems.append((target, problem))
+        for present in ("present_k", "present_v"):
+            if os.path.exists(os.path.join(folder, present + ".npy")):
+                problem = compare_present(os.path.join(out, present + ".npy"),
+                                          os.path.join(folder, present + ".npy"),
+                                          os.path.join(folder, "past_k.npy"), target)
+                if problem:
+                    problems.append((target, f"{present}: {problem}"))
     return problems, fused(tools, folder)
+
+
+def compare_present(got_path, want_path, past_path, target):
+    """None when a present cache output matches torch's: its past rows
+    exactly (copies of the input, in the input's type), its new rows (the
+    step's projections) as y is held."""
+    got, want = np.load(got_path), np.load(want_path)
+    if got.shape != want.shape:
+        return f"shape {list(got.shape)}, expected {list(want.shape)}"
+    past_input = np.load(past_path)
+    past = past_input.shape[2]
+    if not np.array_equal(got[:, :, :past], want[:, :, :past].astype(past_input.dtype)):
+        return "past rows differ from the input"
+    new_got, new_want = got[:, :, past:].astype(np.float32), want[:, :, past:]
+    if target in ("host", "hls") and got.dtype == np.float32:
+        if np.allclose(new_got, new_want, rtol=1e-3, atol=1e-4):
+            return None
+        return f"new rows: max |diff| {np.abs(new_got - new_want).max():.3e}"
+    problem = close_in_16_bits(new_got, new_want)
+    return problem and "new rows: " + problem
 
 
 def main():

@@ -611,6 +611,12 @@ struct TileCopy {
   /// Elements of one row of a [stage][row][k] tile (0 for the core-matrix
   /// layout).
   int64_t pitch = 0;
+  /// Rows from `secondRow` on come from a second buffer (a decoding step's
+  /// new keys after the cached ones): element (row, k) at base2 + (row -
+  /// secondRow) * strideRow2 + k * strideK of `memref2`. 0: one buffer.
+  /// Plain element copies only (no scale, block or sign flip).
+  int64_t secondRow = 0, strideRow2 = 0;
+  std::string memref2, memrefType2, base2;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
@@ -655,7 +661,8 @@ struct TileCopy {
                            : w.let("arith.constant dense<" + z + "> : " + vt);
     std::vector<std::string> values, parameters;
     for (int64_t i = 0; i < chunks; ++i) {
-      auto [r, k, gr, gk, ok, safe] = chunk(w, tid, base, row0, k0, i);
+      Chunk c = chunk(w, tid, base, row0, k0, i);
+      const std::string &gr = c.gr, &gk = c.gk, &ok = c.ok, &safe = c.safe;
       if (block) {
         // Bytes at element address / 2 (4 bits) or at it; the block's scale
         // (zero point).
@@ -683,12 +690,29 @@ struct TileCopy {
           parameters.push_back(w.load(zeroMemref, zeroType, blockIndex));
         continue;
       }
-      std::string v =
-          vector == 1
-              ? w.load(memref, memrefType, safe)
-              : w.let("vector.load " + memref + "[" + safe + "] {alignment = " +
-                      std::to_string(vector * elementBytes(element)) +
-                      " : i64} : " + memrefType + ", " + vt);
+      auto loadFrom = [&](const std::string &buffer, const std::string &type,
+                          const std::string &at) {
+        return vector == 1
+                   ? w.load(buffer, type, at)
+                   : w.let("vector.load " + buffer + "[" + at +
+                           "] {alignment = " +
+                           std::to_string(vector * elementBytes(element)) +
+                           " : i64} : " + type + ", " + vt);
+      };
+      std::string v;
+      if (secondRow) {
+        // Each row from its own buffer (a warp straddles the two only at
+        // the tile that holds row secondRow).
+        v = w.fresh("rows");
+        w.line(v + " = scf.if " + c.first + " -> (" + vt + ") {");
+        w.line("scf.yield " + loadFrom(memref, memrefType, safe) + " : " + vt);
+        w.line("} else {");
+        w.line("scf.yield " + loadFrom(memref2, memrefType2, c.safe2) + " : " +
+               vt);
+        w.line("}");
+      } else {
+        v = loadFrom(memref, memrefType, safe);
+      }
       if (flipSign)
         v = w.bin("arith.xori", v,
                   w.let(vector == 1 ? "arith.constant -128 : i8"
@@ -716,14 +740,21 @@ struct TileCopy {
   void copyAsync(Writer &w, const std::string &tid, const std::string &global,
                  const std::string &shared, const std::string &base,
                  const std::string &row0, const std::string &k0,
-                 const std::string &stage) const {
+                 const std::string &stage,
+                 const std::string &global2 = "") const {
     std::string full = w.i32(16), none = w.i32(0);
     for (int64_t i = 0; i < chunks; ++i) {
-      auto [r, k, gr, gk, ok, safe] = chunk(w, tid, base, row0, k0, i);
-      std::string src =
-          w.let("arith.index_cast " +
-                w.add(global, w.mulc(safe, elementBytes(element))) +
-                " : index to i64");
+      auto [r, k, gr, gk, ok, safe, first, safe2] =
+          chunk(w, tid, base, row0, k0, i);
+      std::string from = w.add(global, w.mulc(safe, elementBytes(element)));
+      if (secondRow && safe2 == safe)
+        from = w.add(w.select(first, global, global2, "index"),
+                     w.mulc(safe, elementBytes(element)));
+      else if (secondRow)
+        from = w.select(first, from,
+                        w.add(global2, w.mulc(safe2, elementBytes(element))),
+                        "index");
+      std::string src = w.let("arith.index_cast " + from + " : index to i64");
       src = w.let("llvm.inttoptr " + src + " : i64 to !llvm.ptr");
       src = w.let("llvm.addrspacecast " + src + " : !llvm.ptr to !llvm.ptr<1>");
       std::string dst =
@@ -816,6 +847,71 @@ struct TileCopy {
     }
   }
 
+  /// Writes this thread's chunks of the tile at row0 (k0 0) that lie in
+  /// the matrix and before row `rowEnd` to the [row][k] buffer `dest` at
+  /// destBase + row * destRowStride + k, as they are: from `values` (what
+  /// load returned), or with none (cp.async filled the tile) from shared
+  /// stage `stage`, which this thread's copies have reached (waited for).
+  /// Plain element copies only (secondRow's restriction).
+  void writeRows(Writer &w, const std::string &tid, const std::string &row0,
+                 const std::string &rowEnd, const std::string &dest,
+                 const std::string &destType, const std::string &destBase,
+                 int64_t destRowStride, const std::vector<std::string> *values,
+                 const std::string &stage) const {
+    std::string vt = vectorType(element);
+    std::string alignment = std::to_string(vector * elementBytes(element));
+    // A thread's chunks along k lie `step` rows apart at one k when the
+    // block's threads cover whole rows: one base address and a count of
+    // rows left, offsets from them (few registers live across the
+    // products, which the tile's loads are in flight over).
+    const int64_t perRow = tileK / vector;
+    const bool regular = alongK && threads % perRow == 0;
+    const int64_t step = regular ? threads / perRow : 0;
+    std::string firstRow, k0, left, kOk, base;
+    if (regular) {
+      firstRow = w.add(row0, w.div(tid, w.idx(perRow)));
+      k0 = w.mulc(w.rem(tid, w.idx(perRow)), vector);
+      std::string end = w.bin("arith.minsi", rowEnd, w.idx(extentRows));
+      left = w.bin("arith.subi", end, firstRow);
+      kOk = w.cmp("ult", k0, w.idx(extentK));
+      base = w.add(destBase, w.add(w.mulc(firstRow, destRowStride), k0));
+    }
+    for (int64_t i = 0; i < chunks; ++i) {
+      std::string r, k, ok, at;
+      if (regular) {
+        r = w.addc(w.bin("arith.subi", firstRow, row0), i * step);
+        k = k0;
+        ok = w.andi(kOk, w.cmp("sgt", left, w.idx(i * step)));
+        at = w.addc(base, i * step * destRowStride);
+      } else {
+        std::tie(r, k) = position(w, tid, i);
+        std::string gr = w.add(row0, r);
+        ok = w.andi(w.andi(w.cmp("ult", gr, w.idx(extentRows)),
+                           w.cmp("ult", gr, rowEnd)),
+                    w.cmp("ult", k, w.idx(extentK)));
+        at = w.add(destBase, w.add(w.mulc(gr, destRowStride), k));
+      }
+      w.line("scf.if " + ok + " {");
+      std::string v;
+      if (values)
+        v = (*values)[i];
+      else if (vector == 1)
+        v = w.load(tile, tileType, subscript(w, stage, r, k));
+      else
+        v = w.let("vector.load " + tile + "[" + subscript(w, stage, r, k) +
+                  "] {alignment = " + alignment + " : i64} : " + tileType +
+                  ", " + vt);
+      if (vector == 1)
+        w.line("memref.store " + v + ", " + dest + "[" + at +
+               "] : " + destType);
+      else
+        w.line("vector.store " + v + ", " + dest + "[" + at +
+               "] {alignment = " + alignment + " : i64} : " + destType + ", " +
+               vt);
+      w.line("}");
+    }
+  }
+
 private:
   /// Chunk i of a 4-bit weight as `vector` elements of the tensor-core type:
   /// nibbles (signed, or unsigned less the zero point) times the block's
@@ -905,8 +1001,11 @@ private:
   /// Chunk i of this thread for the tile at (row0, k0): its (r, k) in the
   /// tile, (gr, gk) in the matrix, whether it is inside the matrix, and its
   /// element address in the buffer (0 outside: never out of bounds).
+  /// With a second buffer (secondRow), `first` says whether the row is in
+  /// the first; `safe` is its address there and `safe2` in the second (0
+  /// where the row is not).
   struct Chunk {
-    std::string r, k, gr, gk, ok, safe;
+    std::string r, k, gr, gk, ok, safe, first, safe2;
   };
   Chunk chunk(Writer &w, const std::string &tid, const std::string &base,
               const std::string &row0, const std::string &k0, int64_t i) const {
@@ -916,8 +1015,28 @@ private:
     std::string ok = w.andi(rowInside, w.cmp("ult", gk, w.idx(extentK)));
     std::string rowOffset = w.mulc(gr, strideRow);
     std::string addr = w.add(base, w.add(rowOffset, w.mulc(gk, strideK)));
-    std::string safe = w.select(ok, addr, w.idx(0), "index");
-    return {r, k, gr, gk, ok, safe};
+    if (!secondRow)
+      return {r, k, gr, gk, ok, w.select(ok, addr, w.idx(0), "index"), "", ""};
+    std::string first = w.cmp("ult", gr, w.idx(secondRow));
+    if (strideRow2 == strideRow) {
+      // Both buffers' rows strideRow apart: one address, from the row's
+      // buffer's base (the second's moved back by secondRow rows), as if
+      // the two were one buffer (fewer registers than two addresses).
+      std::string base2Back =
+          w.bin("arith.subi", base2, w.idx(secondRow * strideRow));
+      std::string from = w.select(first, base, base2Back, "index");
+      std::string one = w.add(from, w.add(rowOffset, w.mulc(gk, strideK)));
+      std::string safe = w.select(ok, one, w.idx(0), "index");
+      return {r, k, gr, gk, ok, safe, first, safe};
+    }
+    std::string safe = w.select(w.andi(ok, first), addr, w.idx(0), "index");
+    // Wraps for rows of the first buffer, which never use it.
+    std::string row2 = w.bin("arith.subi", gr, w.idx(secondRow));
+    std::string addr2 =
+        w.add(base2, w.add(w.mulc(row2, strideRow2), w.mulc(gk, strideK)));
+    std::string second = w.cmp("uge", gr, w.idx(secondRow));
+    std::string safe2 = w.select(w.andi(ok, second), addr2, w.idx(0), "index");
+    return {r, k, gr, gk, ok, safe, first, safe2};
   }
 
   /// The element offset of (r, k) of a stage in the tile.
@@ -1268,6 +1387,8 @@ struct AsyncOperands {
   Writer &w;
   const TileCopy &copyA, &copyB;
   std::string aShared, bShared, aGlobal, bGlobal;
+  /// The second buffers' (TileCopy::secondRow) addresses.
+  std::string aGlobal2, bGlobal2;
   bool a, b;
   /// Moves only the A tiles (an attention pass that reads K but not V).
   bool onlyA = false;
@@ -1280,14 +1401,18 @@ struct AsyncOperands {
       : w(w), copyA(copyA), copyB(copyB), aShared(std::move(aShared)),
         bShared(std::move(bShared)), a(enabled && copyA.copiesAsync(types)),
         b(enabled && copyB.copiesAsync(types)) {
-    auto global = [&](const TileCopy &copy) {
-      return w.let("memref.extract_aligned_pointer_as_index " + copy.memref +
-                   " : " + copy.memrefType + " -> index");
+    auto global = [&](const std::string &memref, const std::string &type) {
+      return w.let("memref.extract_aligned_pointer_as_index " + memref + " : " +
+                   type + " -> index");
     };
     if (a)
-      aGlobal = global(copyA);
+      aGlobal = global(copyA.memref, copyA.memrefType);
+    if (a && copyA.secondRow)
+      aGlobal2 = global(copyA.memref2, copyA.memrefType2);
     if (b)
-      bGlobal = global(copyB);
+      bGlobal = global(copyB.memref, copyB.memrefType);
+    if (b && copyB.secondRow)
+      bGlobal2 = global(copyB.memref2, copyB.memrefType2);
   }
   /// Issues and commits the copies of the k tile at k0 into `stage`.
   void issue(const std::string &tid, const std::string &aBase,
@@ -1295,9 +1420,9 @@ struct AsyncOperands {
              const std::string &n0, const std::string &k0,
              const std::string &stage) {
     if (a)
-      copyA.copyAsync(w, tid, aGlobal, aShared, aBase, m0, k0, stage);
+      copyA.copyAsync(w, tid, aGlobal, aShared, aBase, m0, k0, stage, aGlobal2);
     if (asyncB())
-      copyB.copyAsync(w, tid, bGlobal, bShared, bBase, n0, k0, stage);
+      copyB.copyAsync(w, tid, bGlobal, bShared, bBase, n0, k0, stage, bGlobal2);
     if (a || asyncB())
       w.line("nvvm.cp.async.commit.group");
   }
@@ -2085,14 +2210,25 @@ AttentionLayout resolvedLayout(const AttentionLayout &layout, int64_t batch,
 }
 
 /// The resolved layouts of an attention's query, key, value and output.
+/// With a cache append (pastK), k and v are the past's and kNew and vNew
+/// the new rows'.
 struct AttentionLayouts {
-  AttentionLayout q, k, v, o;
+  AttentionLayout q, k, v, o, kNew, vNew;
   explicit AttentionLayouts(const AttentionSpec &s)
       : q(resolvedLayout(s.qLayout, s.batch, s.queryHeads, s.seqQ, s.headDim)),
-        k(resolvedLayout(s.kLayout, s.batch, s.kvHeads, s.seqK, s.headDim)),
-        v(resolvedLayout(s.vLayout, s.batch, s.kvHeads, s.seqK, s.valueDim)),
-        o(resolvedLayout(s.oLayout, s.batch, s.queryHeads, s.seqQ,
-                         s.valueDim)) {}
+        k(resolvedLayout(s.kLayout, s.batch, s.kvHeads, pastRows(s),
+                         s.headDim)),
+        v(resolvedLayout(s.vLayout, s.batch, s.kvHeads, pastRows(s),
+                         s.valueDim)),
+        o(resolvedLayout(s.oLayout, s.batch, s.queryHeads, s.seqQ, s.valueDim)),
+        kNew(resolvedLayout(s.kNewLayout, s.batch, s.kvHeads,
+                            s.seqK - pastRows(s), s.headDim)),
+        vNew(resolvedLayout(s.vNewLayout, s.batch, s.kvHeads,
+                            s.seqK - pastRows(s), s.valueDim)) {}
+  /// The rows of %key and %value.
+  static int64_t pastRows(const AttentionSpec &s) {
+    return s.pastK ? s.pastK : s.seqK;
+  }
 };
 
 /// The element index of (batch, head)'s first element of an operand laid
@@ -2108,6 +2244,8 @@ std::string layoutBase(Writer &w, const AttentionLayout &l,
 /// spec's float type, the mask in its own) and its parameter list.
 struct AttentionBuffers {
   std::string q, k, v, o, mask, sink, partial;
+  /// A cache append's new rows and presents.
+  std::string kNew, vNew, presentK, presentV;
   explicit AttentionBuffers(const AttentionSpec &s) {
     const char *element = s.element.c_str();
     AttentionLayouts layouts(s);
@@ -2116,24 +2254,37 @@ struct AttentionBuffers {
     k = flatType(layouts.k.elements, element);
     v = flatType(layouts.v.elements, element);
     o = flatType(layouts.o.elements, element);
+    kNew = flatType(layouts.kNew.elements, element);
+    vNew = flatType(layouts.vNew.elements, element);
+    presentK = flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
+    presentV = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
     mask = flatType(s.maskElements,
                     s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
     partial = flatType(attentionPartials(s));
   }
   /// A split attention writes %partial, and its combine kernel takes the
-  /// sink.
+  /// sink. A cache append's new rows follow the past's, and its presents
+  /// come last.
   std::vector<std::string> params(const AttentionSpec &s) const {
-    std::vector<std::string> result = {"%query: " + q, "%key: " + k,
-                                       "%value: " + v};
+    std::vector<std::string> result = {"%query: " + q, "%key: " + k};
+    if (s.pastK)
+      result.push_back("%key_new: " + kNew);
+    result.push_back("%value: " + v);
+    if (s.pastK)
+      result.push_back("%value_new: " + vNew);
     if (s.mask != MaskKind::None)
       result.push_back("%mask: " + mask);
     if (s.splits > 1) {
       result.push_back("%partial: " + partial);
-      return result;
+    } else {
+      if (s.sink)
+        result.push_back("%sink: " + sink);
+      result.push_back("%out: " + o);
     }
-    if (s.sink)
-      result.push_back("%sink: " + sink);
-    result.push_back("%out: " + o);
+    if (s.pastK && s.presentKey)
+      result.push_back("%present_key: " + presentK);
+    if (s.pastK && s.presentValue)
+      result.push_back("%present_value: " + presentV);
     return result;
   }
 };
@@ -2253,12 +2404,33 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   kOperand.batch = layoutTerms(layouts.k);
   vOperand.elements = layouts.v.elements;
   vOperand.batch = layoutTerms(layouts.v);
+  if (s.pastK) {
+    // The new rows' runs must be as aligned.
+    for (const AttentionLayout *l : {&layouts.kNew, &layouts.vNew}) {
+      Operand &operand = l == &layouts.kNew ? kOperand : vOperand;
+      for (const BatchTerm &term : layoutTerms(*l))
+        operand.batch.push_back(term);
+      operand.batch.push_back({1, 1, l->rowStride});
+    }
+  }
   TileCopy copyK(kOperand, "%key", "%kTile", kTile, kAttentionBlockK, headPad,
                  threads, s.seqK, s.headDim, layouts.k.rowStride, 1, s.element,
                  types.bytes);
   TileCopy copyV(vOperand, "%value", "%vTile", vTile, kAttentionBlockK,
                  valuePad, threads, s.seqK, s.valueDim, layouts.v.rowStride, 1,
                  s.element, types.bytes);
+  if (s.pastK) {
+    copyK.secondRow = copyV.secondRow = s.pastK;
+    // One new row (a decoding step's) has no row stride to speak of: take
+    // the past's, so that a row's address is one expression.
+    const bool oneRow = s.seqK - s.pastK == 1;
+    copyK.strideRow2 = oneRow ? layouts.k.rowStride : layouts.kNew.rowStride;
+    copyV.strideRow2 = oneRow ? layouts.v.rowStride : layouts.vNew.rowStride;
+    copyK.memref2 = "%key_new";
+    copyV.memref2 = "%value_new";
+    copyK.memrefType2 = buffers.kNew;
+    copyV.memrefType2 = buffers.vNew;
+  }
 
   std::vector<std::string> params = buffers.params(s);
   TiledKernel kernel;
@@ -2270,7 +2442,8 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
 
   Writer w;
   std::string tid = w.let("gpu.thread_id x");
-  std::string q0 = w.mulc(w.let("gpu.block_id x"), kAttentionBlockQ);
+  std::string blockX = w.let("gpu.block_id x");
+  std::string q0 = w.mulc(blockX, kAttentionBlockQ);
   std::string y = w.let("gpu.block_id y"); // batch * queryHeads + head
   std::string warp = w.div(tid, w.idx(32));
   std::string lane = w.rem(tid, w.idx(32));
@@ -2288,6 +2461,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   rows[0] = w.add(w.add(q0, w.mulc(warp, 16)), g);
   rows[1] = w.addc(rows[0], 8);
   std::string batch, kvHead, headOf[2], qRow[2], rowOk[2], headIndex[2];
+  std::string presentWriter; // i1: whether this block writes the presents
   if (s.packHeads) {
     // y = batch * kvHeads + kv head; block row r is row r % seqQ of the
     // group's head r / seqQ (q0 is 0: one query block).
@@ -2311,9 +2485,28 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       qRow[h] = rows[h];
       headIndex[h] = y;
     }
+    if (s.pastK) {
+      // The last query block (whose keys run to seqK) of a kv group's first
+      // head writes the presents.
+      std::string lastBlock =
+          w.cmp("eq", blockX,
+                w.idx((s.seqQ + kAttentionBlockQ - 1) / kAttentionBlockQ - 1));
+      presentWriter =
+          w.andi(lastBlock, w.cmp("eq", w.rem(head, w.idx(group)), w.idx(0)));
+    }
   }
   std::string kBase = layoutBase(w, layouts.k, batch, kvHead);
   std::string vBase = layoutBase(w, layouts.v, batch, kvHead);
+  std::string presentKBase, presentVBase;
+  if (s.pastK) {
+    if (presentWriter.empty()) // packed heads: one block per kv head
+      presentWriter = w.let("arith.constant true");
+    copyK.base2 = layoutBase(w, layouts.kNew, batch, kvHead);
+    copyV.base2 = layoutBase(w, layouts.vNew, batch, kvHead);
+    std::string kvIndex = w.add(w.mulc(batch, s.kvHeads), kvHead);
+    presentKBase = w.mulc(kvIndex, s.seqK * s.headDim);
+    presentVBase = w.mulc(kvIndex, s.seqK * s.valueDim);
+  }
   std::string qBase[2], oBase[2], maskBase[2];
   for (int h = 0; h < 2; ++h) {
     if (h == 1 && !s.packHeads) {
@@ -2416,6 +2609,27 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   // exp2(s - max) / sum, quantizes it and accumulates O += q(w) V.
   enum class Pass { Online, Stats, Weighted };
   std::string rowShift[2]; // Weighted: each row's shift, from Stats
+  // A cache append: the writer block stores the key block at key0 (and the
+  // value block, in the passes that read V) that has reached stage `stage`
+  // to the presents, rows before keyEnd (the split's end) only.
+  auto writePresents = [&](Pass pass, const std::string &key0,
+                           const std::string &stage,
+                           const AsyncOperands::Loaded &loaded) {
+    bool key = s.presentKey && pass != Pass::Weighted;
+    bool value = s.presentValue && pass != Pass::Stats;
+    if (!s.pastK || (!key && !value))
+      return;
+    w.line("scf.if " + presentWriter + " {");
+    if (key)
+      copyK.writeRows(w, tid, key0, keyEnd, "%present_key", buffers.presentK,
+                      presentKBase, s.headDim, async.a ? nullptr : &loaded.a,
+                      stage);
+    if (value)
+      copyV.writeRows(w, tid, key0, keyEnd, "%present_value", buffers.presentV,
+                      presentVBase, s.valueDim, async.b ? nullptr : &loaded.b,
+                      stage);
+    w.line("}");
+  };
   auto keyLoop = [&](Pass pass) {
     bool stats = pass != Pass::Weighted, values = pass != Pass::Stats;
     // The statistics pass reads K only.
@@ -2444,9 +2658,11 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     // stage (with one stage, after a barrier) and ends with a barrier.
     // With two stages, K and V blocks already in the tensor-core type (f16
     // and bf16 models) travel by cp.async, as a matmul's operands do.
-    async.store(types, tid, c0,
-                async.start(tid, kBase, vBase, keyStart, keyStart, c0, c0));
+    AsyncOperands::Loaded first =
+        async.start(tid, kBase, vBase, keyStart, keyStart, c0, c0);
+    async.store(types, tid, c0, first);
     async.wait();
+    writePresents(pass, keyStart, c0, first);
     w.line("gpu.barrier");
     std::string loop = w.fresh("keys");
     std::string kb = w.fresh("kb");
@@ -2589,6 +2805,7 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       w.line("gpu.barrier");
     async.store(types, tid, nextStage, loaded);
     async.wait();
+    writePresents(pass, nextKey, nextStage, loaded);
     w.line("gpu.barrier");
     w.line("scf.yield " + llvm::join(next, ", ") + " : " +
            llvm::join(types32, ", "));

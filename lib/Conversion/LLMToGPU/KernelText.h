@@ -228,6 +228,20 @@ struct AttentionSpec {
   /// kv head's queryHeads / kvHeads query heads, so that each K and V block
   /// is read once per kv head instead of once per query head.
   bool packHeads = false;
+  /// A decoding step's cache append, fused (0: none): the keys and values
+  /// are llm.concat(past, new) along the keys, with `pastK` past rows.
+  /// Rows [0, pastK) come from %key and %value (kLayout and vLayout over
+  /// pastK rows), rows [pastK, seqK) from %key_new and %value_new
+  /// (kNewLayout, vNewLayout over seqK - pastK rows), and the blocks of the
+  /// last query block and of the first query head of each kv group write
+  /// every row they read to %present_key and %present_value ([batch,
+  /// kvHeads, seqK, d], contiguous): the past is read once, not copied
+  /// into the present and read again. No window (every key is read).
+  int64_t pastK = 0;
+  AttentionLayout kNewLayout, vNewLayout;
+  /// Whether anything reads the present keys and the present values (a
+  /// present nothing reads is not written, nor a parameter).
+  bool presentKey = true, presentValue = true;
 };
 
 /// Floats of an attention's %partial buffer (AttentionSpec::splits): per

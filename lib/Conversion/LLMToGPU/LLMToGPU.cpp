@@ -1452,6 +1452,28 @@ stridedAttentionOperand(Value value) {
   return result;
 }
 
+/// `value` as llm.concat(past, new) along the keys (dim rank - 2), both
+/// with rows, read by `op` and after `last` only: a decoding step's cache
+/// append that the attention can fuse.
+static llm::ConcatOp cacheAppend(Value value, Operation *op, Operation *last) {
+  auto concat = value.getDefiningOp<llm::ConcatOp>();
+  if (!concat || concat.getInputs().size() != 2)
+    return nullptr;
+  int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+  if (static_cast<int64_t>(concat.getAxis()) != rank - 2)
+    return nullptr;
+  for (Value input : concat.getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (!type.hasStaticShape() || type.getShape()[rank - 2] == 0)
+      return nullptr;
+  }
+  for (Operation *user : concat->getUsers())
+    if (user != op &&
+        (user->getBlock() != last->getBlock() || !last->isBeforeInBlock(user)))
+      return nullptr;
+  return concat;
+}
+
 void KernelBuilder::chooseAttentionWork(gk::AttentionSpec &spec,
                                         std::array<int64_t, 3> &grid) {
   // Few query rows of grouped heads (a decoding step): one block per kv
@@ -1584,6 +1606,46 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
       spec.oLayout.batchStride = spec.seqQ * spec.oLayout.rowStride;
     }
   }
+  // A decoding step's cache append, K and V each concat(past, new) along
+  // the keys: the kernel reads the past and the new rows where they are
+  // and writes the presents, instead of a copy of the past into the
+  // presents that the attention then reads again (3 passes over the cache
+  // -> 2). Without a window, every key row is read by some block.
+  SmallVector<Value> presents;
+  Value kNew, vNew;
+  llm::ConcatOp kAppend, vAppend;
+  if (!hostReference && spec.window == 0) {
+    kAppend = cacheAppend(k, op, last);
+    vAppend = cacheAppend(v, op, last);
+  }
+  auto pastRows = [&](llm::ConcatOp concat) {
+    return cast<RankedTensorType>(concat.getInputs()[0].getType())
+        .getShape()[rank - 2];
+  };
+  if (kAppend && vAppend && kAppend != vAppend &&
+      pastRows(kAppend) == pastRows(vAppend)) {
+    spec.pastK = pastRows(kAppend);
+    k = kAppend.getInputs()[0];
+    kNew = kAppend.getInputs()[1];
+    v = vAppend.getInputs()[0];
+    vNew = vAppend.getInputs()[1];
+    // A present that only the attention reads is not written.
+    spec.presentKey = !kAppend->hasOneUse();
+    spec.presentValue = !vAppend->hasOneUse();
+    if (spec.presentKey)
+      presents.push_back(kAppend.getResult());
+    if (spec.presentValue)
+      presents.push_back(vAppend.getResult());
+    // New rows transposed from a product's [.., S, H * D] are read there.
+    std::pair<Value *, gk::AttentionLayout *> parts[] = {
+        {&kNew, &spec.kNewLayout}, {&vNew, &spec.vNewLayout}};
+    for (auto [value, layout] : parts)
+      if (auto strided = stridedAttentionOperand(*value)) {
+        *value = strided->source;
+        *layout = strided->layout;
+        chains.insert_range(strided->chain);
+      }
+  }
   spec.sharedBudget = sharedBudget();
   std::array<int64_t, 3> grid = {(spec.seqQ + gk::kAttentionBlockQ - 1) /
                                      gk::kAttentionBlockQ,
@@ -1594,7 +1656,12 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     kernels += gk::attentionHostReference(spec);
   else
     add(spec.name, gk::attentionKernel(spec));
-  SmallVector<Value> inputs = {q, k, v};
+  SmallVector<Value> inputs = {q, k};
+  if (spec.pastK)
+    inputs.push_back(kNew);
+  inputs.push_back(v);
+  if (spec.pastK)
+    inputs.push_back(vNew);
   if (mask)
     inputs.push_back(mask);
   const int64_t threads = 32 * gk::kAttentionWarps;
@@ -1611,13 +1678,24 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     Value partial = memref::AllocOp::create(
         b, loc, MemRefType::get({gk::attentionPartials(spec)}, b.getF32Type()));
     args.push_back(partial);
-    launchWith(b, loc, spec.name, grid, threads, args, {});
+    launchWith(b, loc, spec.name, grid, threads, args, presents);
     SmallVector<Value> combineArgs = {partial};
     if (sink)
       combineArgs.push_back(flatBuffer(b, loc, sink));
     launchWith(
         b, loc, combine, {spec.batch * spec.queryHeads * spec.seqQ, 1, 1},
         gk::attentionCombineThreads(spec), combineArgs, last->getResult(0));
+    last->erase();
+  } else if (spec.pastK) {
+    if (sink)
+      inputs.push_back(sink);
+    OpBuilder b(last);
+    SmallVector<Value> args;
+    for (Value input : inputs)
+      args.push_back(flatBuffer(b, last->getLoc(), input));
+    SmallVector<Value> results = {last->getResult(0)};
+    results.append(presents);
+    launchWith(b, last->getLoc(), spec.name, grid, threads, args, results);
     last->erase();
   } else {
     if (sink)
@@ -1626,6 +1704,10 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   }
   if (last != op)
     op->erase();
+  if (spec.pastK) {
+    kAppend->erase();
+    vAppend->erase();
+  }
   // The transposing copies (and a split) no one reads any more.
   llmc::eraseUnread(chains.takeVector());
   return success();

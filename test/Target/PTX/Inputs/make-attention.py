@@ -41,6 +41,18 @@ llm.attention, each with inputs and a float64 reference, into OUT/<case>/:
              2 kv heads after a cache of 500
   chunk-sink the same with 2 new queries after 20 (sinks shifted by +3)
   causal-split  a causal prompt of 300 in one head, d 64
+
+and decoding steps that append to a cache (k = cat(past_k, k_new), and v
+likewise, the presents among the outputs, with their references
+expected_present_k.npy and expected_present_v.npy): the kernel reads the
+past where it is and writes the presents.
+  append-chunk  70 new causal queries of 2 heads after 40 cached keys, d 32
+             (two query blocks: the last one writes), both presents
+  append-gqa-f16  one query of 8 heads over 2 kv heads after 700, batch 2,
+             d 64, in float16 (K and V by cp.async; packed heads, keys
+             split), both presents
+  append-split  one query of 4 heads after 600, batch 2, a padding mask,
+             d 64 (keys split over blocks), the present values only
 """
 import os
 import sys
@@ -248,3 +260,54 @@ export_gqa_sink("chunk-sink", 2, 8, 2, 64, past=20, sink_shift=3.0)  # packed, n
 q, k, v = rand(1, 1, 300, 64), rand(1, 1, 300, 64), rand(1, 1, 300, 64)
 export("causal-split", Attention(0.125, causal=True), {"q": q, "k": k, "v": v},
        reference(q, k, v, 0.125, causal_mask(300)))
+
+
+class CacheAttention(torch.nn.Module):
+    """Attention after a cache: the outputs y and the presents in `outputs`."""
+    def __init__(self, attention, outputs):
+        super().__init__()
+        self.attention, self.outputs = attention, outputs
+
+    def forward(self, q, past_k, past_v, k, v, mask=None):
+        k, v = torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)
+        named = {"y": self.attention(q, k, v, mask), "present_k": k, "present_v": v}
+        return tuple(named[n] for n in self.outputs)
+
+
+def export_append(name, attention, q, past_k, past_v, k, v, scale, mask=None,
+                  outputs=("y", "present_k", "present_v"), float16=False):
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    if float16:
+        q, past_k, past_v, k, v = (t.half().float() for t in (q, past_k, past_v, k, v))
+    inputs = {"q": q, "past_k": past_k, "past_v": past_v, "k": k, "v": v}
+    if mask is not None:
+        inputs["mask"] = mask
+    path = os.path.join(folder, "model.onnx")
+    torch.onnx.export(CacheAttention(attention, outputs), tuple(inputs.values()), path,
+                      input_names=list(inputs), output_names=list(outputs), opset_version=17)
+    if float16:
+        convert_to_float16(path)
+    for n, t in inputs.items():
+        np.save(os.path.join(folder, n + ".npy"), t.half().numpy() if float16 else t.numpy())
+    full_k, full_v = torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)
+    n, m = q.shape[2], full_k.shape[2]
+    causal = decode_mask(n, m) if attention.causal else None
+    total = mask if causal is None else causal if mask is None else causal + mask
+    expected = {"y": reference(q, full_k, full_v, scale, total),
+                "present_k": full_k, "present_v": full_v}
+    for o in outputs:
+        np.save(os.path.join(folder, "expected_" + o + ".npy"), expected[o].float().numpy())
+
+
+export_append("append-chunk", Attention(32 ** -0.5, causal=True), rand(1, 2, 70, 32),
+              rand(1, 2, 40, 32), rand(1, 2, 40, 32), rand(1, 2, 70, 32), rand(1, 2, 70, 32),
+              32 ** -0.5)
+export_append("append-gqa-f16", Attention(0.125, groups=4), rand(2, 8, 1, 64),
+              rand(2, 2, 700, 64), rand(2, 2, 700, 64), rand(2, 2, 1, 64), rand(2, 2, 1, 64),
+              0.125, float16=True)
+pad = torch.zeros(2, 1, 1, 601)
+pad[1, ..., :53] = torch.finfo(torch.float32).min  # row 1 left-padded
+export_append("append-split", Attention(0.125), rand(2, 4, 1, 64), rand(2, 4, 600, 64),
+              rand(2, 4, 600, 64), rand(2, 4, 1, 64), rand(2, 4, 1, 64), 0.125, mask=pad,
+              outputs=("y", "present_v"))

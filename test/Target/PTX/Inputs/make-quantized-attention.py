@@ -17,6 +17,9 @@ q, k, v and a float64 reference, into OUT/<case>/:
            ModelOpt's form), scale 1/448, causal, seq 130, d 64
   u8-f16   the u8 case in float16 (the pair works in f32 between casts; the
            kernel's products take f16 operands)
+  u8-past  a decoding step: one query of 2 heads after a cache of 299, k =
+           Concat(past_k, k) and v likewise, the presents among the outputs
+           (expected_present_k.npy, expected_present_v.npy)
 
 The reference, expected_y.npy, quantizes the float64 softmax weights the
 same way (numpy's rint rounds ties to even, as the ops do; E4M3 from the
@@ -45,6 +48,7 @@ CASES = {
     "s8": ("s8", 1 / 20, 0, 1, 2, 5, 67, 32, None),
     "e4m3": ("e4m3", 1 / 448, 0, 1, 2, 130, 130, 64, "causal"),
     "u8-f16": ("u8", 1 / 31, 0, 1, 2, 150, 150, 64, "causal", np.float16),
+    "u8-past": ("u8", 1 / 31, 0, 1, 2, 1, 300, 64, None, np.float32, 299),
 }
 
 
@@ -71,7 +75,8 @@ def fake_quantize(w, kind, scale, zero):
     return (np.clip(np.rint(w / scale) + zero, lo, hi) - zero) * scale
 
 
-def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask, dtype=np.float32):
+def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask, dtype=np.float32,
+          past=0):
     rng = np.random.default_rng(len(name) if dtype == np.float32 else 2)
     q = rng.standard_normal((batch, heads, sq, d)).astype(dtype)
     k = rng.standard_normal((batch, heads, sk, d)).astype(dtype)
@@ -110,14 +115,29 @@ def write(out, name, kind, scale, zero, batch, heads, sq, sk, d, mask, dtype=np.
     nodes.append(helper.make_node("MatMul", ["pd", "v"], ["y"]))
     element = TensorProto.FLOAT if dtype == np.float32 else TensorProto.FLOAT16
     io = lambda n, shape: helper.make_tensor_value_info(n, element, list(shape))
-    graph = helper.make_graph(nodes, name, [io("q", q.shape), io("k", k.shape), io("v", v.shape)],
-                              [io("y", (batch, heads, sq, d))], inits)
+    feeds = {"q": q, "k": k, "v": v}
+    outputs = [io("y", (batch, heads, sq, d))]
+    if past:
+        # k and v are the presents: Concat(past, new) along the keys.
+        feeds = {"q": q, "past_k": k[:, :, :past], "k_new": k[:, :, past:],
+                 "past_v": v[:, :, :past], "v_new": v[:, :, past:]}
+        nodes = [helper.make_node("Concat", ["past_k", "k_new"], ["k"], axis=2),
+                 helper.make_node("Concat", ["past_v", "v_new"], ["v"], axis=2)] + nodes
+        outputs += [io("k", k.shape), io("v", v.shape)]
+        nodes.append(helper.make_node("Identity", ["k"], ["present_k"]))
+        nodes.append(helper.make_node("Identity", ["v"], ["present_v"]))
+        outputs = [outputs[0], io("present_k", k.shape), io("present_v", v.shape)]
+    graph = helper.make_graph(nodes, name, [io(n, x.shape) for n, x in feeds.items()],
+                              outputs, inits)
     opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid("trt", 1)] if kind == "e4m3" else [])
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     onnx.save(helper.make_model(graph, opset_imports=opsets), os.path.join(folder, "model.onnx"))
-    for n, x in (("q", q), ("k", k), ("v", v)):
+    for n, x in feeds.items():
         np.save(os.path.join(folder, n + ".npy"), x)
+    if past:
+        np.save(os.path.join(folder, "expected_present_k.npy"), k)
+        np.save(os.path.join(folder, "expected_present_v.npy"), v)
     np.save(os.path.join(folder, "expected_y.npy"),
             attend(scores, v, kind, float(dtype(scale)), zero).astype(dtype))
     np.save(os.path.join(folder, "expected_bf16_y.npy"),
