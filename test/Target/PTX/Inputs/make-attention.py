@@ -46,13 +46,15 @@ and decoding steps that append to a cache (k = cat(past_k, k_new), and v
 likewise, the presents among the outputs, with their references
 expected_present_k.npy and expected_present_v.npy): the kernel reads the
 past where it is and writes the presents.
-  append-chunk  70 new causal queries of 2 heads after 40 cached keys, d 32
-             (two query blocks: the last one writes), both presents
+  append-chunk  70 new causal queries of 2 heads after 40 cached keys, d 30
+             (scalar loads; two query blocks: the last one writes), both
+             presents
   append-gqa-f16  one query of 8 heads over 2 kv heads after 700, batch 2,
              d 64, in float16 (K and V by cp.async; packed heads, keys
              split), both presents
   append-split  one query of 4 heads after 600, batch 2, a padding mask,
-             d 64 (keys split over blocks), the present values only
+             d 80 (rows of 20 runs of 4: a thread's runs are not whole rows
+             apart), keys split over blocks, the present values only
 """
 import os
 import sys
@@ -300,14 +302,14 @@ def export_append(name, attention, q, past_k, past_v, k, v, scale, mask=None,
         np.save(os.path.join(folder, "expected_" + o + ".npy"), expected[o].float().numpy())
 
 
-export_append("append-chunk", Attention(32 ** -0.5, causal=True), rand(1, 2, 70, 32),
-              rand(1, 2, 40, 32), rand(1, 2, 40, 32), rand(1, 2, 70, 32), rand(1, 2, 70, 32),
-              32 ** -0.5)
+export_append("append-chunk", Attention(30 ** -0.5, causal=True), rand(1, 2, 70, 30),
+              rand(1, 2, 40, 30), rand(1, 2, 40, 30), rand(1, 2, 70, 30), rand(1, 2, 70, 30),
+              30 ** -0.5)
 export_append("append-gqa-f16", Attention(0.125, groups=4), rand(2, 8, 1, 64),
               rand(2, 2, 700, 64), rand(2, 2, 700, 64), rand(2, 2, 1, 64), rand(2, 2, 1, 64),
               0.125, float16=True)
 pad = torch.zeros(2, 1, 1, 601)
 pad[1, ..., :53] = torch.finfo(torch.float32).min  # row 1 left-padded
-export_append("append-split", Attention(0.125), rand(2, 4, 1, 64), rand(2, 4, 600, 64),
-              rand(2, 4, 600, 64), rand(2, 4, 1, 64), rand(2, 4, 1, 64), 0.125, mask=pad,
+export_append("append-split", Attention(80 ** -0.5), rand(2, 4, 1, 80), rand(2, 4, 600, 80),
+              rand(2, 4, 600, 80), rand(2, 4, 1, 80), rand(2, 4, 1, 80), 80 ** -0.5, mask=pad,
               outputs=("y", "present_v"))
