@@ -118,6 +118,9 @@ void llmc::buildPTXCodegenPipeline(OpPassManager &pm,
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
   kernels.addPass(createLLMGPUCheckNVVM());
+  // The target's data layout before the translation: i64 accesses aligned
+  // to 8 bytes, not LLVM's default 4 (two 32-bit loads each).
+  kernels.addPass(createLLMGPUDataLayout());
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = "isa";
   // No libdevice is linked, whatever CUDA toolkit CUDA_HOME points at: the

@@ -186,6 +186,23 @@ def LLMGPUDropCompileTimes
   }];
 }
 
+def LLMGPUDataLayout
+    : Pass<"llm-gpu-data-layout", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "give a kernel module its NVPTX target's data layout";
+  let description = [{
+    Runs before `gpu-module-to-binary`. The serializer translates a
+    `gpu.module` to LLVM IR and only then sets the target's data layout, so
+    a load or store without an explicit alignment (the memref conversion's)
+    gets the alignment of LLVM's default layout, 4 bytes for an i64: the
+    NVPTX back end then splits every i64 access (a gather's index) into two
+    32-bit ones. The module's `#nvvm.target` (its triple, chip and
+    features) names the target machine whose data layout is set as
+    `llvm.data_layout`, which the translation uses: i64 accesses get their
+    8 bytes. A module without an NVVM target is left alone; an NVVM target
+    whose machine cannot be created is an error.
+  }];
+}
+
 def LLMGPUExternDynamicShared
     : Pass<"llm-gpu-extern-dynamic-shared", "::mlir::gpu::GPUModuleOp"> {
   let summary = "declare the dynamic shared memory extern for NVPTX";

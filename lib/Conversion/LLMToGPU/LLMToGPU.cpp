@@ -32,8 +32,13 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVM/NVVM/Utils.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
+
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
 
 namespace llmc {
 #define GEN_PASS_DEF_CONVERTLLMTOGPU
@@ -43,6 +48,7 @@ namespace llmc {
 #define GEN_PASS_DEF_LLMGPUEXPANDMATH
 #define GEN_PASS_DEF_LLMGPUCHECKNVVM
 #define GEN_PASS_DEF_LLMGPUDROPCOMPILETIMES
+#define GEN_PASS_DEF_LLMGPUDATALAYOUT
 #define GEN_PASS_DEF_LLMGPUEXTERNDYNAMICSHARED
 #define GEN_PASS_DEF_LLMATTENTIONHOSTREFERENCE
 #include "llmc/Conversion/Passes.h.inc"
@@ -2603,6 +2609,40 @@ struct LLMGPUDropCompileTimesPass
       if (changed)
         binary.setObjectsAttr(ArrayAttr::get(&getContext(), objects));
     });
+  }
+};
+
+struct LLMGPUDataLayoutPass
+    : llmc::impl::LLMGPUDataLayoutBase<LLMGPUDataLayoutPass> {
+  void runOnOperation() override {
+    gpu::GPUModuleOp module = getOperation();
+    ArrayAttr targets = module.getTargetsAttr();
+    NVVM::NVVMTargetAttr target;
+    for (Attribute attr : targets ? targets.getValue() : ArrayRef<Attribute>())
+      if ((target = dyn_cast<NVVM::NVVMTargetAttr>(attr)))
+        break;
+    if (!target)
+      return;
+    NVVM::SerializeGPUModuleBase::init(); // registers the NVPTX target
+    std::string error;
+    llvm::Triple triple(target.getTriple());
+    const llvm::Target *llvmTarget =
+        llvm::TargetRegistry::lookupTarget(triple, error);
+    std::unique_ptr<llvm::TargetMachine> machine(
+        llvmTarget ? llvmTarget->createTargetMachine(triple, target.getChip(),
+                                                     target.getFeatures(), {},
+                                                     std::nullopt)
+                   : nullptr);
+    if (!machine) {
+      module.emitError() << "llm-gpu-data-layout: no target machine for '"
+                         << target.getTriple() << "' (" << target.getChip()
+                         << "): " << (error.empty() ? "unknown" : error);
+      return signalPassFailure();
+    }
+    module->setAttr(
+        LLVM::LLVMDialect::getDataLayoutAttrName(),
+        StringAttr::get(&getContext(),
+                        machine->createDataLayout().getStringRepresentation()));
   }
 };
 
