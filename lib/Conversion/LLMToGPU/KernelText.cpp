@@ -2552,10 +2552,36 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
   }
   std::string keyStart = firstWindowBlock(w, s, q0);
   std::string split;
+  if (s.splits > 1)
+    split = w.let("gpu.block_id z");
+  if (s.pastK && s.window > 0 && (s.presentKey || s.presentValue)) {
+    // The key blocks before the writer's first window block are no
+    // block's to read: the writer (its first split) copies them to the
+    // presents through registers.
+    std::string copier = presentWriter;
+    if (s.splits > 1)
+      copier = w.andi(copier, w.cmp("eq", split, w.idx(0)));
+    w.line("scf.if " + copier + " {");
+    std::string t0 = w.fresh("t0");
+    w.line("scf.for " + t0 + " = " + w.idx(0) + " to " + keyStart + " step " +
+           w.idx(kAttentionBlockK) + " {");
+    std::string c0 = w.idx(0);
+    if (s.presentKey) {
+      std::vector<std::string> keys = copyK.load(w, tid, kBase, t0, c0);
+      copyK.writeRows(w, tid, t0, keyStart, "%present_key", buffers.presentK,
+                      presentKBase, s.headDim, &keys, c0);
+    }
+    if (s.presentValue) {
+      std::vector<std::string> values = copyV.load(w, tid, vBase, t0, c0);
+      copyV.writeRows(w, tid, t0, keyStart, "%present_value", buffers.presentV,
+                      presentVBase, s.valueDim, &values, c0);
+    }
+    w.line("}");
+    w.line("}");
+  }
   if (s.splits > 1) {
     // Split z takes `per` of the [keyStart, keyEnd) key blocks from
     // keyStart + z * per; the last splits may get fewer, or none.
-    split = w.let("gpu.block_id z");
     std::string span =
         w.bin("arith.maxsi", w.bin("arith.subi", keyEnd, keyStart), w.idx(0));
     std::string blocks =

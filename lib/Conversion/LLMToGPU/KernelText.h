@@ -236,7 +236,9 @@ struct AttentionSpec {
   /// last query block and of the first query head of each kv group write
   /// every row they read to %present_key and %present_value ([batch,
   /// kvHeads, seqK, d], contiguous): the past is read once, not copied
-  /// into the present and read again. No window (every key is read).
+  /// into the present and read again. With a window, the writer's first
+  /// split also copies the rows before its first window block, which no
+  /// block reads.
   int64_t pastK = 0;
   AttentionLayout kNewLayout, vNewLayout;
   /// Whether anything reads the present keys and the present values (a

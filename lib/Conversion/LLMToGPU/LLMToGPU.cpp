@@ -1616,11 +1616,11 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   // the keys: the kernel reads the past and the new rows where they are
   // and writes the presents, instead of a copy of the past into the
   // presents that the attention then reads again (3 passes over the cache
-  // -> 2). Without a window, every key row is read by some block.
+  // -> 2). With a window, the rows before it are copied by the kernel.
   SmallVector<Value> presents;
   Value kNew, vNew;
   llm::ConcatOp kAppend, vAppend;
-  if (!hostReference && spec.window == 0) {
+  if (!hostReference) {
     kAppend = cacheAppend(k, op, last);
     vAppend = cacheAppend(v, op, last);
   }

@@ -59,26 +59,40 @@ func.func @chunk(%q: tensor<1x2x70x32xf32>, %past_k: tensor<1x2x40x32xf32>, %pas
 
 // -----
 
-// Not fused: a sliding window (the blocks skip keys before it, so no block
-// reads every key), a present read before the attention, and keys and
-// values of different past lengths. The concats stay for the generic path.
+// A sliding window of 50 keys over 200: the blocks skip the key blocks
+// before the window, so the writer copies those rows (keys 0 to 128, the
+// window's first block starting at 128) to the presents before its key
+// loop, through registers.
 // CHECK-LABEL: func.func @window
-// CHECK: llm.concat
-// CHECK: llm.concat
-// CHECK: gpu.launch_func @llm_kernels::@attention_0 {{.*}} args(%{{.*}} : memref<64xf32>, %{{.*}} : memref<12800xf32>, %{{.*}} : memref<12800xf32>, %{{.*}} : memref<64xf32>)
-// CHECK-LABEL: func.func @read_before
-// CHECK: llm.concat
-// CHECK: llm.reduce_sum
-// CHECK: gpu.launch_func @llm_kernels::@attention_1 {{.*}} args(%{{.*}} : memref<64xf32>, %{{.*}} : memref<384xf32>, %{{.*}} : memref<384xf32>, %{{.*}} : memref<64xf32>)
-// CHECK-LABEL: func.func @past_lengths
-// CHECK: llm.concat
-// CHECK: gpu.launch_func @llm_kernels::@attention_2 {{.*}} args(%{{.*}} : memref<16xf32>, %{{.*}} : memref<192xf32>, %{{.*}} : memref<192xf32>, %{{.*}} : memref<16xf32>)
+// CHECK-NOT: llm.concat
+// CHECK: gpu.launch_func @llm_kernels::@attention_0 {{.*}} args(%{{.*}} : memref<64xf32>, %{{.*}} : memref<12736xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<12736xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<12800xf32>, %{{.*}} : memref<12800xf32>)
+// CHECK: gpu.func @attention_0(%{{.*}}: memref<64xf32>, %[[KEY:.*]]: memref<12736xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<12736xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>, %[[PK:.*]]: memref<12800xf32>, %[[PV:.*]]: memref<12800xf32>)
+// CHECK: scf.if %{{.*}} {
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK: scf.for %{{.*}} = %[[ZERO]] to %[[START:.*]] step %{{.*}} {
+// CHECK: vector.load %[[KEY]]
+// CHECK: vector.store %{{.*}}, %[[PK]]
+// CHECK: vector.store %{{.*}}, %[[PV]]
+// CHECK: scf.for %{{.*}} = %[[START]] to
+// CHECK: gpu.return
 func.func @window(%q: tensor<1x4x1x16xf32>, %past_k: tensor<1x4x199x16xf32>, %past_v: tensor<1x4x199x16xf32>, %k: tensor<1x4x1x16xf32>, %v: tensor<1x4x1x16xf32>) -> (tensor<1x4x1x16xf32>, tensor<1x4x200x16xf32>, tensor<1x4x200x16xf32>) {
   %present_k = llm.concat %past_k, %k {axis = 2 : i64} : (tensor<1x4x199x16xf32>, tensor<1x4x1x16xf32>) -> tensor<1x4x200x16xf32>
   %present_v = llm.concat %past_v, %v {axis = 2 : i64} : (tensor<1x4x199x16xf32>, tensor<1x4x1x16xf32>) -> tensor<1x4x200x16xf32>
   %o = llm.attention %q, %present_k, %present_v {scale = 0.25 : f32, causal = true, window = 50 : i64} : (tensor<1x4x1x16xf32>, tensor<1x4x200x16xf32>, tensor<1x4x200x16xf32>) -> tensor<1x4x1x16xf32>
   return %o, %present_k, %present_v : tensor<1x4x1x16xf32>, tensor<1x4x200x16xf32>, tensor<1x4x200x16xf32>
 }
+
+// -----
+
+// Not fused: a present read before the attention, and keys and values of
+// different past lengths. The concats stay for the generic path.
+// CHECK-LABEL: func.func @read_before
+// CHECK: llm.concat
+// CHECK: llm.reduce_sum
+// CHECK: gpu.launch_func @llm_kernels::@attention_0 {{.*}} args(%{{.*}} : memref<64xf32>, %{{.*}} : memref<384xf32>, %{{.*}} : memref<384xf32>, %{{.*}} : memref<64xf32>)
+// CHECK-LABEL: func.func @past_lengths
+// CHECK: llm.concat
+// CHECK: gpu.launch_func @llm_kernels::@attention_1 {{.*}} args(%{{.*}} : memref<16xf32>, %{{.*}} : memref<192xf32>, %{{.*}} : memref<192xf32>, %{{.*}} : memref<16xf32>)
 func.func @read_before(%q: tensor<1x4x1x16xf32>, %past_k: tensor<1x4x5x16xf32>, %past_v: tensor<1x4x5x16xf32>, %k: tensor<1x4x1x16xf32>, %v: tensor<1x4x1x16xf32>) -> (tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>) {
   %present_k = llm.concat %past_k, %k {axis = 2 : i64} : (tensor<1x4x5x16xf32>, tensor<1x4x1x16xf32>) -> tensor<1x4x6x16xf32>
   %present_v = llm.concat %past_v, %v {axis = 2 : i64} : (tensor<1x4x5x16xf32>, tensor<1x4x1x16xf32>) -> tensor<1x4x6x16xf32>

@@ -55,6 +55,12 @@ past where it is and writes the presents.
   append-split  one query of 4 heads after 600, batch 2, a padding mask,
              d 80 (rows of 20 runs of 4: a thread's runs are not whole rows
              apart), keys split over blocks, the present values only
+  append-window  3 new queries of 4 heads over 2 kv heads after 597
+             cached keys, a causal window of 300 (packed heads, keys split;
+             the rows before the window copied by the writer), float16
+  append-window-chunk  70 new causal queries of one head after 100, a
+             window of 40, d 32 (the last query block writes and copies
+             the 64 rows before its window)
 """
 import os
 import sys
@@ -295,6 +301,8 @@ def export_append(name, attention, q, past_k, past_v, k, v, scale, mask=None,
     full_k, full_v = torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)
     n, m = q.shape[2], full_k.shape[2]
     causal = decode_mask(n, m) if attention.causal else None
+    if attention.window:
+        causal = causal + torch.tril(torch.full((n, m), float("-inf")), m - n - attention.window)
     total = mask if causal is None else causal if mask is None else causal + mask
     expected = {"y": reference(q, full_k, full_v, scale, total),
                 "present_k": full_k, "present_v": full_v}
@@ -313,3 +321,9 @@ pad[1, ..., :53] = torch.finfo(torch.float32).min  # row 1 left-padded
 export_append("append-split", Attention(80 ** -0.5), rand(2, 4, 1, 80), rand(2, 4, 600, 80),
               rand(2, 4, 600, 80), rand(2, 4, 1, 80), rand(2, 4, 1, 80), 80 ** -0.5, mask=pad,
               outputs=("y", "present_v"))
+export_append("append-window", Attention(0.125, causal=True, groups=2, window=300),
+              rand(1, 4, 3, 64), rand(1, 2, 597, 64), rand(1, 2, 597, 64), rand(1, 2, 3, 64),
+              rand(1, 2, 3, 64), 0.125, float16=True)
+export_append("append-window-chunk", Attention(32 ** -0.5, causal=True, window=40),
+              rand(1, 1, 70, 32), rand(1, 1, 100, 32), rand(1, 1, 100, 32), rand(1, 1, 70, 32),
+              rand(1, 1, 70, 32), 32 ** -0.5)
