@@ -2245,7 +2245,7 @@ std::string layoutBase(Writer &w, const AttentionLayout &l,
 struct AttentionBuffers {
   std::string q, k, v, o, mask, sink, partial;
   /// A cache append's new rows and presents.
-  std::string kNew, vNew, presentK, presentV;
+  std::string kNew, vNew, presentK, presentV, presentBoth;
   explicit AttentionBuffers(const AttentionSpec &s) {
     const char *element = s.element.c_str();
     AttentionLayouts layouts(s);
@@ -2258,6 +2258,8 @@ struct AttentionBuffers {
     vNew = flatType(layouts.vNew.elements, element);
     presentK = flatType(s.batch * s.kvHeads * s.seqK * s.headDim, element);
     presentV = flatType(s.batch * s.kvHeads * s.seqK * s.valueDim, element);
+    presentBoth =
+        flatType(2 * s.batch * s.kvHeads * s.seqK * s.headDim, element);
     mask = flatType(s.maskElements,
                     s.mask == MaskKind::Bool ? "i1" : s.maskElement.c_str());
     partial = flatType(attentionPartials(s));
@@ -2281,9 +2283,11 @@ struct AttentionBuffers {
         result.push_back("%sink: " + sink);
       result.push_back("%out: " + o);
     }
-    if (s.pastK && s.presentKey)
+    if (s.pastK && s.stackedPresents)
+      result.push_back("%present: " + presentBoth);
+    else if (s.pastK && s.presentKey)
       result.push_back("%present_key: " + presentK);
-    if (s.pastK && s.presentValue)
+    if (s.pastK && s.presentValue && !s.stackedPresents)
       result.push_back("%present_value: " + presentV);
     return result;
   }
@@ -2506,7 +2510,18 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     std::string kvIndex = w.add(w.mulc(batch, s.kvHeads), kvHead);
     presentKBase = w.mulc(kvIndex, s.seqK * s.headDim);
     presentVBase = w.mulc(kvIndex, s.seqK * s.valueDim);
+    if (s.stackedPresents) // the values after all of the keys
+      presentVBase =
+          w.addc(presentVBase, s.batch * s.kvHeads * s.seqK * s.headDim);
   }
+  const std::string presentKey =
+      s.stackedPresents ? "%present" : "%present_key";
+  const std::string presentValue =
+      s.stackedPresents ? "%present" : "%present_value";
+  const std::string &presentKeyType =
+      s.stackedPresents ? buffers.presentBoth : buffers.presentK;
+  const std::string &presentValueType =
+      s.stackedPresents ? buffers.presentBoth : buffers.presentV;
   std::string qBase[2], oBase[2], maskBase[2];
   for (int h = 0; h < 2; ++h) {
     if (h == 1 && !s.packHeads) {
@@ -2568,12 +2583,12 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     std::string c0 = w.idx(0);
     if (s.presentKey) {
       std::vector<std::string> keys = copyK.load(w, tid, kBase, t0, c0);
-      copyK.writeRows(w, tid, t0, keyStart, "%present_key", buffers.presentK,
+      copyK.writeRows(w, tid, t0, keyStart, presentKey, presentKeyType,
                       presentKBase, s.headDim, &keys, c0);
     }
     if (s.presentValue) {
       std::vector<std::string> values = copyV.load(w, tid, vBase, t0, c0);
-      copyV.writeRows(w, tid, t0, keyStart, "%present_value", buffers.presentV,
+      copyV.writeRows(w, tid, t0, keyStart, presentValue, presentValueType,
                       presentVBase, s.valueDim, &values, c0);
     }
     w.line("}");
@@ -2647,11 +2662,11 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       return;
     w.line("scf.if " + presentWriter + " {");
     if (key)
-      copyK.writeRows(w, tid, key0, keyEnd, "%present_key", buffers.presentK,
+      copyK.writeRows(w, tid, key0, keyEnd, presentKey, presentKeyType,
                       presentKBase, s.headDim, async.a ? nullptr : &loaded.a,
                       stage);
     if (value)
-      copyV.writeRows(w, tid, key0, keyEnd, "%present_value", buffers.presentV,
+      copyV.writeRows(w, tid, key0, keyEnd, presentValue, presentValueType,
                       presentVBase, s.valueDim, async.b ? nullptr : &loaded.b,
                       stage);
     w.line("}");

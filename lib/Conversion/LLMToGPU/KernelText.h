@@ -244,6 +244,9 @@ struct AttentionSpec {
   /// Whether anything reads the present keys and the present values (a
   /// present nothing reads is not written, nor a parameter).
   bool presentKey = true, presentValue = true;
+  /// Both presents in one %present buffer [2, batch, kvHeads, seqK, d]:
+  /// the keys, then the values (headDim == valueDim).
+  bool stackedPresents = false;
 };
 
 /// Floats of an attention's %partial buffer (AttentionSpec::splits): per

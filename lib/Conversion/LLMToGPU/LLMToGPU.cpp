@@ -1480,6 +1480,41 @@ static llm::ConcatOp cacheAppend(Value value, Operation *op, Operation *last) {
   return concat;
 }
 
+/// The presents `k` and `v` (cache appends of `op`) stacked as one [2, ..]
+/// output and read nowhere else: concat(reshape(k), reshape(v)) along a
+/// new unit first dim, after `op`.
+static llm::ConcatOp stackedPresents(llm::ConcatOp k, llm::ConcatOp v,
+                                     Operation *op) {
+  auto rows = [&](llm::ConcatOp present) -> llm::ReshapeOp {
+    llm::ReshapeOp reshape;
+    for (Operation *user : present->getUsers()) {
+      if (user == op)
+        continue;
+      if (reshape || !isa<llm::ReshapeOp>(user))
+        return nullptr;
+      reshape = cast<llm::ReshapeOp>(user);
+    }
+    auto type = cast<RankedTensorType>(present.getType());
+    auto shape =
+        cast<RankedTensorType>(reshape ? reshape.getType() : type).getShape();
+    if (!reshape || !reshape->hasOneUse() ||
+        shape.size() != static_cast<size_t>(type.getRank() + 1) ||
+        shape.front() != 1 || shape.drop_front() != type.getShape())
+      return nullptr;
+    return reshape;
+  };
+  llm::ReshapeOp kRows = rows(k), vRows = rows(v);
+  if (!kRows || !vRows || k.getType() != v.getType())
+    return nullptr;
+  auto stack = dyn_cast<llm::ConcatOp>(*kRows->getUsers().begin());
+  if (!stack || stack.getAxis() != 0 || stack.getInputs().size() != 2 ||
+      stack.getInputs()[0] != kRows.getResult() ||
+      stack.getInputs()[1] != vRows.getResult() ||
+      stack->getBlock() != op->getBlock() || !op->isBeforeInBlock(stack))
+    return nullptr;
+  return stack;
+}
+
 void KernelBuilder::chooseAttentionWork(gk::AttentionSpec &spec,
                                         std::array<int64_t, 3> &grid) {
   // Few query rows of grouped heads (a decoding step): one block per kv
@@ -1619,7 +1654,7 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   // -> 2). With a window, the rows before it are copied by the kernel.
   SmallVector<Value> presents;
   Value kNew, vNew;
-  llm::ConcatOp kAppend, vAppend;
+  llm::ConcatOp kAppend, vAppend, stacked;
   if (!hostReference) {
     kAppend = cacheAppend(k, op, last);
     vAppend = cacheAppend(v, op, last);
@@ -1638,10 +1673,17 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
     // A present that only the attention reads is not written.
     spec.presentKey = !kAppend->hasOneUse();
     spec.presentValue = !vAppend->hasOneUse();
-    if (spec.presentKey)
-      presents.push_back(kAppend.getResult());
-    if (spec.presentValue)
-      presents.push_back(vAppend.getResult());
+    if ((stacked = stackedPresents(kAppend, vAppend, op))) {
+      // One [2, ..] present of both (ONNX Runtime's Attention, older
+      // GPT-2 exports): written in place, the stacking copy gone.
+      spec.stackedPresents = true;
+      presents.push_back(stacked.getResult());
+    } else {
+      if (spec.presentKey)
+        presents.push_back(kAppend.getResult());
+      if (spec.presentValue)
+        presents.push_back(vAppend.getResult());
+    }
     // New rows transposed from a product's [.., S, H * D] are read there.
     std::pair<Value *, gk::AttentionLayout *> parts[] = {
         {&kNew, &spec.kNewLayout}, {&vNew, &spec.vNewLayout}};
@@ -1710,6 +1752,13 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
   }
   if (last != op)
     op->erase();
+  if (stacked) {
+    Operation *kRows = stacked.getInputs()[0].getDefiningOp();
+    Operation *vRows = stacked.getInputs()[1].getDefiningOp();
+    stacked->erase();
+    kRows->erase();
+    vRows->erase();
+  }
   if (spec.pastK) {
     kAppend->erase();
     vAppend->erase();

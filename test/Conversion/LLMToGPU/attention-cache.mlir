@@ -84,6 +84,31 @@ func.func @window(%q: tensor<1x4x1x16xf32>, %past_k: tensor<1x4x199x16xf32>, %pa
 
 // -----
 
+// Both presents stacked as one [2, B, H, T, D] output (ONNX Runtime's
+// Attention, older GPT-2 exports): the kernel writes that buffer, the keys
+// at 0 and the values 2 x 2 x 12 x 16 = 768 elements on, and neither the
+// appends nor the stacking concat is left.
+// CHECK-LABEL: func.func @stacked
+// CHECK-NOT: llm.concat
+// CHECK: gpu.launch_func @llm_kernels::@attention_0 {{.*}} args(%{{.*}} : memref<128xf32>, %{{.*}} : memref<704xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<704xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<128xf32>, %{{.*}} : memref<1536xf32>)
+// CHECK-NOT: llm.concat
+// CHECK: gpu.func @attention_0({{.*}}, %[[P:.*]]: memref<1536xf32>)
+// CHECK: %[[AFTER_KEYS:.*]] = arith.constant 768 : index
+// CHECK: vector.store %{{.*}}, %[[P]]
+// CHECK: vector.store %{{.*}}, %[[P]]
+// CHECK: gpu.return
+func.func @stacked(%q: tensor<2x4x1x16xf32>, %past_k: tensor<2x2x11x16xf32>, %past_v: tensor<2x2x11x16xf32>, %k: tensor<2x2x1x16xf32>, %v: tensor<2x2x1x16xf32>) -> (tensor<2x4x1x16xf32>, tensor<2x2x2x12x16xf32>) {
+  %present_k = llm.concat %past_k, %k {axis = 2 : i64} : (tensor<2x2x11x16xf32>, tensor<2x2x1x16xf32>) -> tensor<2x2x12x16xf32>
+  %present_v = llm.concat %past_v, %v {axis = 2 : i64} : (tensor<2x2x11x16xf32>, tensor<2x2x1x16xf32>) -> tensor<2x2x12x16xf32>
+  %o = llm.attention %q, %present_k, %present_v {scale = 0.25 : f32} : (tensor<2x4x1x16xf32>, tensor<2x2x12x16xf32>, tensor<2x2x12x16xf32>) -> tensor<2x4x1x16xf32>
+  %rows_k = llm.reshape %present_k : (tensor<2x2x12x16xf32>) -> tensor<1x2x2x12x16xf32>
+  %rows_v = llm.reshape %present_v : (tensor<2x2x12x16xf32>) -> tensor<1x2x2x12x16xf32>
+  %present = llm.concat %rows_k, %rows_v {axis = 0 : i64} : (tensor<1x2x2x12x16xf32>, tensor<1x2x2x12x16xf32>) -> tensor<2x2x2x12x16xf32>
+  return %o, %present : tensor<2x4x1x16xf32>, tensor<2x2x2x12x16xf32>
+}
+
+// -----
+
 // Not fused: a present read before the attention, and keys and values of
 // different past lengths. The concats stay for the generic path.
 // CHECK-LABEL: func.func @read_before
