@@ -746,13 +746,15 @@ struct TileCopy {
     for (int64_t i = 0; i < chunks; ++i) {
       auto [r, k, gr, gk, ok, safe, first, safe2] =
           chunk(w, tid, base, row0, k0, i);
-      std::string from = w.add(global, w.mulc(safe, elementBytes(element)));
-      if (secondRow && safe2 == safe)
+      const int64_t bytes = elementBytes(element);
+      std::string from;
+      if (secondRow && strideRow2 == strideRow) // one address (chunk)
         from = w.add(w.select(first, global, global2, "index"),
-                     w.mulc(safe, elementBytes(element)));
-      else if (secondRow)
-        from = w.select(first, from,
-                        w.add(global2, w.mulc(safe2, elementBytes(element))),
+                     w.mulc(safe, bytes));
+      else
+        from = w.add(global, w.mulc(safe, bytes));
+      if (secondRow && strideRow2 != strideRow)
+        from = w.select(first, from, w.add(global2, w.mulc(safe2, bytes)),
                         "index");
       std::string src = w.let("arith.index_cast " + from + " : index to i64");
       src = w.let("llvm.inttoptr " + src + " : i64 to !llvm.ptr");
@@ -867,9 +869,10 @@ struct TileCopy {
     const int64_t perRow = tileK / vector;
     const bool regular = alongK && threads % perRow == 0;
     const int64_t step = regular ? threads / perRow : 0;
-    std::string firstRow, k0, left, kOk, base;
+    std::string r0, firstRow, k0, left, kOk, base;
     if (regular) {
-      firstRow = w.add(row0, w.div(tid, w.idx(perRow)));
+      r0 = w.div(tid, w.idx(perRow));
+      firstRow = w.add(row0, r0);
       k0 = w.mulc(w.rem(tid, w.idx(perRow)), vector);
       std::string end = w.bin("arith.minsi", rowEnd, w.idx(extentRows));
       left = w.bin("arith.subi", end, firstRow);
@@ -879,7 +882,7 @@ struct TileCopy {
     for (int64_t i = 0; i < chunks; ++i) {
       std::string r, k, ok, at;
       if (regular) {
-        r = w.addc(w.bin("arith.subi", firstRow, row0), i * step);
+        r = w.addc(r0, i * step);
         k = k0;
         ok = w.andi(kOk, w.cmp("sgt", left, w.idx(i * step)));
         at = w.addc(base, i * step * destRowStride);
@@ -2283,12 +2286,16 @@ struct AttentionBuffers {
         result.push_back("%sink: " + sink);
       result.push_back("%out: " + o);
     }
-    if (s.pastK && s.stackedPresents)
+    if (!s.pastK)
+      return result;
+    if (s.stackedPresents) {
       result.push_back("%present: " + presentBoth);
-    else if (s.pastK && s.presentKey)
-      result.push_back("%present_key: " + presentK);
-    if (s.pastK && s.presentValue && !s.stackedPresents)
-      result.push_back("%present_value: " + presentV);
+    } else {
+      if (s.presentKey)
+        result.push_back("%present_key: " + presentK);
+      if (s.presentValue)
+        result.push_back("%present_value: " + presentV);
+    }
     return result;
   }
 };
@@ -2522,6 +2529,20 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       s.stackedPresents ? buffers.presentBoth : buffers.presentK;
   const std::string &presentValueType =
       s.stackedPresents ? buffers.presentBoth : buffers.presentV;
+  // Rows [row0, rowEnd) of a key (value) block to the presents: from
+  // `values` (loaded through registers), else from shared stage `stage`.
+  auto writeKeys = [&](const std::string &row0, const std::string &rowEnd,
+                       const std::vector<std::string> *values,
+                       const std::string &stage) {
+    copyK.writeRows(w, tid, row0, rowEnd, presentKey, presentKeyType,
+                    presentKBase, s.headDim, values, stage);
+  };
+  auto writeValues = [&](const std::string &row0, const std::string &rowEnd,
+                         const std::vector<std::string> *values,
+                         const std::string &stage) {
+    copyV.writeRows(w, tid, row0, rowEnd, presentValue, presentValueType,
+                    presentVBase, s.valueDim, values, stage);
+  };
   std::string qBase[2], oBase[2], maskBase[2];
   for (int h = 0; h < 2; ++h) {
     if (h == 1 && !s.packHeads) {
@@ -2577,19 +2598,16 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
     if (s.splits > 1)
       copier = w.andi(copier, w.cmp("eq", split, w.idx(0)));
     w.line("scf.if " + copier + " {");
-    std::string t0 = w.fresh("t0");
-    w.line("scf.for " + t0 + " = " + w.idx(0) + " to " + keyStart + " step " +
+    std::string t0 = w.fresh("t0"), c0 = w.idx(0);
+    w.line("scf.for " + t0 + " = " + c0 + " to " + keyStart + " step " +
            w.idx(kAttentionBlockK) + " {");
-    std::string c0 = w.idx(0);
     if (s.presentKey) {
       std::vector<std::string> keys = copyK.load(w, tid, kBase, t0, c0);
-      copyK.writeRows(w, tid, t0, keyStart, presentKey, presentKeyType,
-                      presentKBase, s.headDim, &keys, c0);
+      writeKeys(t0, keyStart, &keys, c0);
     }
     if (s.presentValue) {
       std::vector<std::string> values = copyV.load(w, tid, vBase, t0, c0);
-      copyV.writeRows(w, tid, t0, keyStart, presentValue, presentValueType,
-                      presentVBase, s.valueDim, &values, c0);
+      writeValues(t0, keyStart, &values, c0);
     }
     w.line("}");
     w.line("}");
@@ -2662,13 +2680,9 @@ TiledKernel llmc::gpu_kernels::attentionKernel(const AttentionSpec &s) {
       return;
     w.line("scf.if " + presentWriter + " {");
     if (key)
-      copyK.writeRows(w, tid, key0, keyEnd, presentKey, presentKeyType,
-                      presentKBase, s.headDim, async.a ? nullptr : &loaded.a,
-                      stage);
+      writeKeys(key0, keyEnd, async.a ? nullptr : &loaded.a, stage);
     if (value)
-      copyV.writeRows(w, tid, key0, keyEnd, presentValue, presentValueType,
-                      presentVBase, s.valueDim, async.b ? nullptr : &loaded.b,
-                      stage);
+      writeValues(key0, keyEnd, async.b ? nullptr : &loaded.b, stage);
     w.line("}");
   };
   auto keyLoop = [&](Pass pass) {

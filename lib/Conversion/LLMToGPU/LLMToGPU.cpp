@@ -378,10 +378,12 @@ private:
   }
   /// The same for several ops (one for the host reference) in one launch,
   /// at the first's place: the kernel writes each op's result, one buffer
-  /// each after the inputs, and the ops go.
+  /// each after the inputs, then each of `alsoWritten` (values of other
+  /// ops, defined before the first, that the kernel computes too), and the
+  /// ops go.
   void launch(ArrayRef<Operation *> ops, StringRef kernel,
               std::array<int64_t, 3> grid, int64_t threads, ValueRange inputs,
-              int bf16Input = -1) {
+              int bf16Input = -1, ValueRange alsoWritten = {}) {
     Operation *op = ops.front();
     OpBuilder b(op);
     if (hostReference) {
@@ -417,6 +419,7 @@ private:
     }
     for (Operation *each : ops)
       results.push_back(each->getResult(0));
+    results.append(alsoWritten.begin(), alsoWritten.end());
     launchWith(b, loc, kernel, grid, threads, args, results);
     for (Operation *each : ops)
       each->erase();
@@ -1494,12 +1497,12 @@ static llm::ConcatOp stackedPresents(llm::ConcatOp k, llm::ConcatOp v,
         return nullptr;
       reshape = cast<llm::ReshapeOp>(user);
     }
-    auto type = cast<RankedTensorType>(present.getType());
-    auto shape =
-        cast<RankedTensorType>(reshape ? reshape.getType() : type).getShape();
-    if (!reshape || !reshape->hasOneUse() ||
-        shape.size() != static_cast<size_t>(type.getRank() + 1) ||
-        shape.front() != 1 || shape.drop_front() != type.getShape())
+    if (!reshape || !reshape->hasOneUse())
+      return nullptr;
+    ArrayRef<int64_t> shape = present.getType().getShape();
+    ArrayRef<int64_t> rows = reshape.getType().getShape();
+    if (rows.size() != shape.size() + 1 || rows.front() != 1 ||
+        rows.drop_front() != shape)
       return nullptr;
     return reshape;
   };
@@ -1734,21 +1737,11 @@ LogicalResult KernelBuilder::lower(llm::AttentionOp op) {
         b, loc, combine, {spec.batch * spec.queryHeads * spec.seqQ, 1, 1},
         gk::attentionCombineThreads(spec), combineArgs, last->getResult(0));
     last->erase();
-  } else if (spec.pastK) {
-    if (sink)
-      inputs.push_back(sink);
-    OpBuilder b(last);
-    SmallVector<Value> args;
-    for (Value input : inputs)
-      args.push_back(flatBuffer(b, last->getLoc(), input));
-    SmallVector<Value> results = {last->getResult(0)};
-    results.append(presents);
-    launchWith(b, last->getLoc(), spec.name, grid, threads, args, results);
-    last->erase();
   } else {
     if (sink)
       inputs.push_back(sink);
-    launch(last, spec.name, grid, threads, inputs);
+    launch(ArrayRef<Operation *>(last), spec.name, grid, threads, inputs,
+           /*bf16Input=*/-1, presents);
   }
   if (last != op)
     op->erase();
