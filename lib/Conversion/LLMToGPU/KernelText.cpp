@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -617,6 +618,12 @@ struct TileCopy {
   /// Plain element copies only (no scale, block or sign flip).
   int64_t secondRow = 0, strideRow2 = 0;
   std::string memref2, memrefType2, base2;
+  /// A gated unit's merged weight (MatMulSpec::glu) in the tensor-core
+  /// kernels: the rows (product columns) interleave its two halves by
+  /// eights, the first (gate) rows from row interleaveFirst, the second
+  /// (up) ones from interleaveSecond; see bufferRow.
+  bool interleaved = false;
+  int64_t interleaveFirst = 0, interleaveSecond = 0;
 
   TileCopy(const Operand &operand, std::string memref, std::string tile,
            std::string tileType, int64_t rows, int64_t tileK, int64_t threads,
@@ -646,6 +653,19 @@ struct TileCopy {
     int64_t total = rows * tileK;
     vector = aligned && (total / run) % threads == 0 ? run : 1;
     chunks = total / vector / threads;
+  }
+
+  /// The buffer row of matrix row `row`: itself, or when interleaved row
+  /// 8 (row / 16) + row % 8 of the first half where row % 16 < 8, else of
+  /// the second.
+  std::string bufferRow(Writer &w, const std::string &row) const {
+    if (!interleaved)
+      return row;
+    std::string group = w.mulc(w.div(row, w.idx(16)), 8);
+    std::string half = w.rem(w.div(row, w.idx(8)), w.idx(2));
+    std::string within = w.addc(w.rem(row, w.idx(8)), interleaveFirst);
+    return w.add(w.add(group, within),
+                 w.mulc(half, interleaveSecond - interleaveFirst));
   }
 
   /// Issues this thread's loads of the tile at (row0, k0); returns the
@@ -678,7 +698,7 @@ struct TileCopy {
                         "] {alignment = " + std::to_string(vector / perByte) +
                         " : i64} : " + memrefType + ", " + packedType);
         values.push_back(v);
-        std::string rowBlocks = w.mulc(gr, blocksPerRow);
+        std::string rowBlocks = w.mulc(bufferRow(w, gr), blocksPerRow);
         if (!scaleBase.empty())
           rowBlocks = w.add(scaleBase, rowBlocks);
         std::string unsafeIndex = w.add(rowBlocks, w.div(gk, w.idx(block)));
@@ -786,7 +806,7 @@ struct TileCopy {
       auto scaleOf = [&](const std::string &row) {
         std::string n = w.add(row0, row);
         std::string ok = w.cmp("ult", n, w.idx(extentRows));
-        std::string at = w.select(ok, n, w.idx(0), "index");
+        std::string at = w.select(ok, bufferRow(w, n), w.idx(0), "index");
         if (!scaleBase.empty())
           at = w.add(scaleBase, at);
         return w.load(scaleMemref, scaleType, at);
@@ -1016,7 +1036,7 @@ private:
     std::string gr = w.add(row0, r), gk = w.add(k0, k);
     std::string rowInside = w.cmp("ult", gr, w.idx(extentRows));
     std::string ok = w.andi(rowInside, w.cmp("ult", gk, w.idx(extentK)));
-    std::string rowOffset = w.mulc(gr, strideRow);
+    std::string rowOffset = w.mulc(bufferRow(w, gr), strideRow);
     std::string addr = w.add(base, w.add(rowOffset, w.mulc(gk, strideK)));
     if (!secondRow)
       return {r, k, gr, gk, ok, w.select(ok, addr, w.idx(0), "index"), "", ""};
@@ -1151,9 +1171,14 @@ std::pair<TileCopy, TileCopy> productCopies(const MatMulSpec &s,
                                             const std::string &aTile,
                                             const std::string &bTile,
                                             int64_t threads) {
-  TileCopy rhs(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads, s.n,
-               s.k, s.rhs.colStride, s.rhs.rowStride, s.rhsElement,
-               types.bytes);
+  TileCopy rhs(s.rhs, "%rhs", "%bTile", bTile, s.tileN, s.tileK, threads,
+               s.productColumns(), s.k, s.rhs.colStride, s.rhs.rowStride,
+               s.rhsElement, types.bytes);
+  if (s.glu != Activation::None) {
+    rhs.interleaved = true;
+    rhs.interleaveFirst = s.gateOffset();
+    rhs.interleaveSecond = s.upOffset();
+  }
   if (s.rhsBlock) {
     // 4 bits: two elements per byte, runs of whole bytes.
     rhs.memrefType =
@@ -1196,7 +1221,7 @@ std::pair<std::string, std::string> rhsBases(Writer &w, const MatMulSpec &s,
   wrapped = w.let("arith.maxsi " + wrapped + ", " + w.idx(0) + " : index");
   wrapped = w.let("arith.minsi " + wrapped + ", " +
                   w.idx(s.rhsTableEntries - 1) + " : index");
-  return {w.mulc(wrapped, s.n * s.k),
+  return {w.mulc(wrapped, s.productColumns() * s.k),
           s.hasRhsScale
               ? w.mulc(wrapped, s.rhsScaleElements / s.rhsTableEntries)
               : ""};
@@ -1285,8 +1310,9 @@ public:
   }
 
   /// A gated unit's output at (row, col): act(g) * u of the gate and up
-  /// columns' f32 sums (col and col + n of the product), each scaled and
-  /// biased as a plain product's value (float products, no residual).
+  /// columns' f32 sums (col + gateOffset and col + upOffset of the
+  /// product), each scaled and biased as a plain product's value (float
+  /// products, no residual).
   void storeGlu(const std::string &gate, const std::string &up,
                 const std::string &row, const std::string &col) {
     std::string ok = w.andi(w.cmp("ult", row, cM), w.cmp("ult", col, cN));
@@ -1300,8 +1326,9 @@ public:
       std::string t = w.let("arith.truncf " + f + " : f32 to " + s.outElement);
       return w.let("arith.extf " + t + " : " + s.outElement + " to f32");
     };
-    std::string g = round(scaledAndBiased(gate, row, col));
-    std::string u = round(scaledAndBiased(up, row, w.addc(col, s.n)));
+    std::string g =
+        round(scaledAndBiased(gate, row, w.addc(col, s.gateOffset())));
+    std::string u = round(scaledAndBiased(up, row, w.addc(col, s.upOffset())));
     std::string v = w.fmul(round(activate(w, s.glu, g)), u);
     write(v, w.add(outBase, w.add(w.mulc(row, s.n), col)));
     w.line("}");
@@ -1649,6 +1676,27 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
 
   MatmulEpilogue epilogue(w, s, types, z);
   auto result = [&](int i) { return loop + "#" + std::to_string(i); };
+  if (s.glu != Activation::None) {
+    // A gated unit: tile ni (even) holds 8 gate columns, tile ni + 1 their
+    // up columns (TileCopy::bufferRow); the warp's 16-column pairs store 8
+    // output columns each.
+    assert(tilesN % 2 == 0 && s.tileN % 16 == 0 && "gated tiles pair up");
+    std::string colHalf =
+        w.add(w.mulc(blockN, s.tileN / 2),
+              w.add(w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN / 2), t2));
+    for (int mi = 0; mi < tilesM; ++mi)
+      for (int ni = 0; ni < tilesN; ni += 2)
+        for (int i = 0; i < 4; ++i) {
+          std::string row =
+              w.add(m0, w.add(w.addc(warpRow, mi * 16 + (i / 2) * 8), g));
+          epilogue.storeGlu(result((mi * tilesN + ni) * 4 + i),
+                            result((mi * tilesN + ni + 1) * 4 + i), row,
+                            w.addc(colHalf, ni * 4 + (i % 2)));
+        }
+    w.line("gpu.return");
+    kernel.text = text + w.text + "  }\n";
+    return kernel;
+  }
   for (int mi = 0; mi < tilesM; ++mi)
     for (int ni = 0; ni < tilesN; ++ni)
       for (int i = 0; i < 4; ++i) {
@@ -1855,11 +1903,29 @@ TiledKernel llmc::gpu_kernels::wgmmaMatmulKernel(const MatMulSpec &s) {
   std::string warpRow = w.mulc(w.rem(warp, w.idx(4)), 16);
   std::string rowBase = w.add(groupRow, w.add(warpRow, g));
   std::string colBase = w.add(n0, t2);
-  for (int64_t r = 0; r < accCount; ++r) {
-    std::string value = w.let("llvm.extractvalue " + loop + "[" +
-                              std::to_string(r) + "] : " + accType);
-    std::string row = w.addc(rowBase, ((r / 2) % 2) * 8);
-    epilogue.store(value, row, w.addc(colBase, (r % 2) + 8 * (r / 4)));
+  auto accumulator = [&](int64_t r) {
+    return w.let("llvm.extractvalue " + loop + "[" + std::to_string(r) +
+                 "] : " + accType);
+  };
+  if (s.glu != Activation::None) {
+    // A gated unit: registers r of an even 8-column group (r / 4) hold gate
+    // columns, r + 4 their up columns (TileCopy::bufferRow); each pair of
+    // groups stores 8 output columns.
+    assert(s.tileN % 16 == 0 && "gated tiles pair up");
+    std::string colHalf = w.add(w.mulc(blockN, s.tileN / 2), t2);
+    for (int64_t r = 0; r < accCount; ++r) {
+      if ((r / 4) % 2)
+        continue;
+      std::string row = w.addc(rowBase, ((r / 2) % 2) * 8);
+      epilogue.storeGlu(accumulator(r), accumulator(r + 4), row,
+                        w.addc(colHalf, (r % 2) + 8 * (r / 8)));
+    }
+  } else {
+    for (int64_t r = 0; r < accCount; ++r) {
+      std::string row = w.addc(rowBase, ((r / 2) % 2) * 8);
+      epilogue.store(accumulator(r), row,
+                     w.addc(colBase, (r % 2) + 8 * (r / 4)));
+    }
   }
   w.line("gpu.return");
   kernel.text = text + w.text + "  }\n";
@@ -1882,6 +1948,13 @@ int64_t gemvVector(const MatMulSpec &s) {
   return vector ? 8 : 1;
 }
 } // namespace
+
+bool llmc::gpu_kernels::tiledGluApplies(const MatMulSpec &s) {
+  return !s.byteOperands() && s.n % 16 == 0 && s.scales.empty() &&
+         !s.hasResidual && s.activation == Activation::None &&
+         !s.quantizeOutput.enabled && s.outElement != "i32" &&
+         !s.offsets.lhsShifted() && !s.offsets.rhsShifted();
+}
 
 bool llmc::gpu_kernels::gemvApplies(const MatMulSpec &s) {
   auto isFloat = [](const std::string &e) {
@@ -1935,10 +2008,11 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
   std::string aBase = batchOffset(w, s.lhs, z);
   std::string bBatch, scaleBase;
   std::tie(bBatch, scaleBase) = rhsBases(w, s, z);
-  std::string bBase = w.add(bBatch, w.mulc(colSafe, s.rhs.colStride));
-  // A gated unit's up column, n after the gate's.
+  // A gated unit's gate and up columns (MatMulSpec::gateOffset, upOffset).
   const bool glu = s.glu != Activation::None;
-  std::string upCol = glu ? w.addc(colSafe, s.n) : "";
+  std::string gateCol = glu ? w.addc(colSafe, s.gateOffset()) : colSafe;
+  std::string bBase = w.add(bBatch, w.mulc(gateCol, s.rhs.colStride));
+  std::string upCol = glu ? w.addc(colSafe, s.upOffset()) : "";
   std::string upBase = glu ? w.add(bBatch, w.mulc(upCol, s.rhs.colStride)) : "";
   std::string zero = w.let("arith.constant dense<0.0> : " + accType);
   // A run of `element`s as f32; rounded to the tensor-core type.
@@ -2120,7 +2194,7 @@ TiledKernel llmc::gpu_kernels::gemvKernel(const MatMulSpec &s) {
     std::string ok = w.cmp("ult", k, w.idx(s.k));
     std::string kSafe = w.select(ok, k, c0, "index");
     std::string b =
-        weightRun(w.add(bBase, w.mulc(kSafe, s.rhs.rowStride)), kSafe, colSafe);
+        weightRun(w.add(bBase, w.mulc(kSafe, s.rhs.rowStride)), kSafe, gateCol);
     b = w.select(ok, b, zero, accType.c_str());
     std::string bUp;
     if (glu)

@@ -133,16 +133,27 @@ struct MatMulSpec {
   /// (+ b), inv = 1 / sqrt(variance + lhsNormEpsilon), rounded as an lhs
   /// is: the operand the norm's own kernel would have stored.
   enum class LhsNorm { None, RMS, Layer };
-  /// A gated unit after the product (the GEMV kernel only): a decoding
-  /// step's act(gate) * up of a merged gate and up projection. The weight
-  /// (and a bias) has 2n columns, gate column j and up column j + n; the
+  /// A gated unit after the product: act(gate) * up of a merged gate and up
+  /// projection. The weight (and a bias) has 2n columns, gate column
+  /// j + gateOffset() and up column j + upOffset() (one half each); the
   /// kernel stores act(g) * u of the two columns' epilogue values (scale,
-  /// bias), n of them a row. None: no gate.
+  /// bias), n of them a row. The GEMV kernel reads both columns in each
+  /// warp. The tensor-core kernels (tiledGluApplies) compute 2n product
+  /// columns, read interleaved by eights: product column c is gate column
+  /// 8 (c / 16) + c % 8 where c % 16 < 8, else that up column, so each
+  /// thread's accumulators of an 8-column tile of gate columns have their
+  /// up columns' in the next tile. None: no gate.
   Activation glu = Activation::None;
+  /// With glu: the gate is the weight's second half, the up its first.
+  bool gluGateSecond = false;
+  int64_t gateOffset() const { return gluGateSecond ? n : 0; }
+  int64_t upOffset() const { return gluGateSecond ? 0 : n; }
   LhsNorm lhsNorm = LhsNorm::None;
   bool hasLhsNormBias = false;
   float lhsNormEpsilon = 0.0f;
   std::string lhsNormElement = "f32";
+  /// Columns of the product: 2n with a gated unit (its gate and up halves).
+  int64_t productColumns() const { return glu == Activation::None ? n : 2 * n; }
   /// Element type of the result: "f32" or "f16" (the epilogue computes in
   /// f32 and rounds), or "i32" for an s8 product stored as its exact
   /// accumulator (no epilogue).
@@ -324,6 +335,11 @@ constexpr int64_t kGemvWarps = 8;
 /// Whether the GEMV kernel computes `spec`: few rows, float operands (no
 /// integer product, no weight dequantized in the kernel).
 bool gemvApplies(const MatMulSpec &spec);
+/// Whether the tensor-core kernels can store a gated unit of `spec` (with
+/// glu unset, n its 2n product columns): float operands and result, no
+/// integer correction or output quantization, gate and up halves of whole
+/// 8-column tiles.
+bool tiledGluApplies(const MatMulSpec &spec);
 constexpr int64_t kAttentionWarps = 4;
 constexpr int64_t kAttentionBlockQ = 16 * kAttentionWarps;
 constexpr int64_t kAttentionBlockK = 64;

@@ -557,9 +557,9 @@ void KernelBuilder::chooseTiles(gk::MatMulSpec &spec) {
   for (const Config &c : candidates) {
     int64_t bytes = 2 * (c.tileM + c.tileN) * rowBytes;
     int64_t threads = 32 * (c.tileM / c.warpM) * (c.tileN / c.warpN);
-    int64_t blocks =
-        ((spec.m + c.tileM - 1) / c.tileM) * ((spec.n + c.tileN - 1) / c.tileN) *
-        spec.batch;
+    int64_t blocks = ((spec.m + c.tileM - 1) / c.tileM) *
+                     ((spec.productColumns() + c.tileN - 1) / c.tileN) *
+                     spec.batch;
     if (bytes <= smem && threads <= maxThreads && blocks >= sms) {
       spec.tileM = c.tileM;
       spec.tileN = c.tileN;
@@ -629,7 +629,7 @@ void KernelBuilder::chooseWgmmaTiles(gk::MatMulSpec &spec) {
   auto fits = [&](int64_t tileM, int64_t tileN, int64_t kBytes,
                   int64_t stages) {
     int64_t blocks = ((spec.m + tileM - 1) / tileM) *
-                     ((spec.n + tileN - 1) / tileN) * spec.batch;
+                     ((spec.productColumns() + tileN - 1) / tileN) * spec.batch;
     return blocks >= sms && stages * (tileM + tileN) * kBytes <= smem;
   };
   auto take = [&](int64_t tileM, int64_t tileN, int64_t kBytes,
@@ -879,11 +879,12 @@ static bool normsProductRows(Operation *op) {
 
 namespace {
 /// act(gate) * up after a product: the product's one reader splits its last
-/// dim in two halves, an activation of the first half is multiplied by the
-/// second, and nothing else reads them.
+/// dim in two halves, an activation of one half (the gate; the second with
+/// gateSecond) is multiplied by the other, and nothing else reads them.
 struct GatedUnit {
   gk::Activation activation;
   Operation *split, *activationOp, *mul;
+  bool gateSecond;
 };
 
 std::optional<GatedUnit> matchGatedUnit(llm::MatMulOp op) {
@@ -898,6 +899,11 @@ std::optional<GatedUnit> matchGatedUnit(llm::MatMulOp op) {
       !split->getResult(0).hasOneUse() || !split->getResult(1).hasOneUse())
     return std::nullopt;
   Operation *activationOp = *split->getResult(0).getUsers().begin();
+  bool gateSecond = false;
+  if (!isa<llm::SiluOp, llm::GeluOp>(activationOp)) {
+    activationOp = *split->getResult(1).getUsers().begin();
+    gateSecond = true;
+  }
   gk::Activation activation;
   if (isa<llm::SiluOp>(activationOp)) {
     activation = gk::Activation::Silu;
@@ -913,12 +919,13 @@ std::optional<GatedUnit> matchGatedUnit(llm::MatMulOp op) {
   auto mul =
       dyn_cast<llm::MulOp>(*activationOp->getResult(0).getUsers().begin());
   // In either order (the multiply commutes).
-  Value gate = activationOp->getResult(0), up = split->getResult(1);
+  Value gate = activationOp->getResult(0),
+        up = split->getResult(gateSecond ? 0 : 1);
   if (!mul || mul.getType() != up.getType() ||
       !((mul->getOperand(0) == gate && mul->getOperand(1) == up) ||
         (mul->getOperand(0) == up && mul->getOperand(1) == gate)))
     return std::nullopt;
-  return GatedUnit{activation, split, activationOp, mul};
+  return GatedUnit{activation, split, activationOp, mul, gateSecond};
 }
 } // namespace
 
@@ -987,14 +994,17 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
                     spec.rhsElement == "f32" && llm::isWeightArgument(rhs);
   if (bf16Weight)
     spec.rhsElement = "bf16";
-  // A decoding step's gated unit after the GEMV of a merged gate and up
-  // projection, act(gate) * up of the halves of its split: the kernel reads
-  // both halves' weight columns and stores the gated value, n / 2 a row;
-  // the split, the activation and the product's launch go away.
+  // A gated unit after a merged gate and up projection, act(gate) * up of
+  // the halves of its split: the GEMV reads both halves' weight columns,
+  // the tensor-core kernels both halves' tiles (interleaved), and they store
+  // the gated value, n / 2 a row; the split, the activation and their
+  // launch go away.
   std::optional<GatedUnit> gated;
-  if (!residual && spec.activation == gk::Activation::None && takesGemv(spec) &&
+  if (!residual && spec.activation == gk::Activation::None &&
+      (takesGemv(spec) || gk::tiledGluApplies(spec)) &&
       (gated = matchGatedUnit(op))) {
     spec.glu = gated->activation;
+    spec.gluGateSecond = gated->gateSecond;
     spec.n /= 2;
   }
   // A decoding step's norm before the GEMV: the kernel reads the norm's
@@ -1026,7 +1036,11 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
     lhs = op.getLhs();
   }
   normDone = static_cast<bool>(norm);
+  bool gemv = takesGemv(spec);
   int64_t threads = emitProduct(spec);
+  // The GEMV's warps each take a gated unit's two columns; the tiles cover
+  // both halves.
+  int64_t columns = gemv ? spec.n : spec.productColumns();
   SmallVector<Value> inputs = {lhs, rhs};
   if (weight) {
     inputs.push_back(weight->scale);
@@ -1045,7 +1059,7 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
       inputs.push_back(fused->bias);
   }
   launch(gated ? gated->mul : op.getOperation(), spec.name,
-         {(spec.n + spec.tileN - 1) / spec.tileN,
+         {(columns + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
   if (gated)

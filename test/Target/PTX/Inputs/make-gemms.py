@@ -33,6 +33,22 @@ only by fp32 summation order. Cases:
   bf16-deep   x[130,200] @ W[200,136] + b, all bf16: seven k tiles, the
               last one partial (the three-stage wgmma pipeline wraps
               around its stages twice)
+  glu         silu(x @ G + bg) * (x @ U + bu), x[2,70,48], G and U [48,40]
+              (a gated unit; the merged product's 80 columns end inside
+              a tile, the weight read along n). The gate's product, which
+              absorbs the SiLU, comes after the up's: the gate is the
+              merged weight's second half here and in the cases below
+  glu-transb  gelu_tanh(Gemm(x, G, transB)) * Gemm(x, U, transB), x[90,64],
+              G and U [72,64] (the merged weight read along k)
+  glu-gemv    the same with x[1,4,48]: four rows, the GEMV kernel
+  glu-twin, glu-transb-twin, glu-gemv-twin
+              the same, the gate's product also an output: not gated in
+              the product's kernel, for comparison
+  glu-odd     silu(x @ G) * (x @ U), x[40,32], G and U [32,20] (halves not
+              of whole 8-column tiles: the product and the gating apart)
+  bf16-glu    silu(x @ G) * (x @ U), all bf16, x[100,96], G and U [96,56];
+              the reference rounds the products, the activation and y to
+              bf16 as the unfused kernels store them
 """
 import os
 import sys
@@ -157,4 +173,71 @@ write(out, "gemv-batched", [helper.make_node("MatMul", ["a", "b"], ["y"])],
 x, w = bf16(rand(1, 520)), bf16(rand(520, 136))
 write(out, "bf16-gemv", [helper.make_node("MatMul", ["x", "w"], ["y"])],
       ["x"], ["y"], {"w": w}, {"x": x}, {"y": bf16(mm(x, w))},
+      elem=TensorProto.BFLOAT16)
+
+
+def silu(v):
+    return v / (1.0 + np.exp(-v))
+
+
+def gelu_tanh(v):
+    return 0.5 * v * (1.0 + np.tanh(0.7978845608028654 * (v + 0.044715 * v ** 3)))
+
+
+def silu_nodes(src, dst):
+    return [helper.make_node("Sigmoid", [src], [src + "_s"]),
+            helper.make_node("Mul", [src, src + "_s"], [dst])]
+
+
+def glu_cases(name, nodes, initializers, feeds, y, gate):
+    """The case, and its twin that also outputs the gate's product."""
+    write(out, name, nodes, ["x"], ["y"], initializers, feeds, {"y": y})
+    write(out, name + "-twin", nodes, ["x"], ["y", nodes[0].output[0]],
+          initializers, feeds, {"y": y, nodes[0].output[0]: gate})
+
+
+x, g, u, bg, bu = rand(2, 70, 48), rand(48, 40), rand(48, 40), rand(40), rand(40)
+biased = ([helper.make_node("MatMul", ["x", "g"], ["gp"]),
+           helper.make_node("Add", ["gp", "bg"], ["gb"]),
+           helper.make_node("MatMul", ["x", "u"], ["up"]),
+           helper.make_node("Add", ["up", "bu"], ["ub"])]
+          + silu_nodes("gb", "ga") + [helper.make_node("Mul", ["ga", "ub"], ["y"])])
+for name, rows in (("glu", x), ("glu-gemv", x[:1, :4])):
+    glu_cases(name, biased, {"g": g, "u": u, "bg": bg, "bu": bu}, {"x": rows},
+              silu(mm(rows, g) + bg) * (mm(rows, u) + bu), mm(rows, g))
+
+x, g, u = rand(90, 64), rand(72, 64), rand(72, 64)
+c = lambda v, k: helper.make_node("Constant", [], [v], value_float=k)
+glu_cases("glu-transb",
+      [helper.make_node("Gemm", ["x", "g"], ["gp"], transB=1),
+       helper.make_node("Gemm", ["x", "u"], ["up"], transB=1),
+       c("half", 0.5), c("one", 1.0), c("k0", 0.7978845608028654),
+       c("k1", 0.044715), c("three", 3.0),
+       helper.make_node("Pow", ["gp", "three"], ["g3"]),
+       helper.make_node("Mul", ["g3", "k1"], ["g3k"]),
+       helper.make_node("Add", ["gp", "g3k"], ["inner"]),
+       helper.make_node("Mul", ["inner", "k0"], ["scaled"]),
+       helper.make_node("Tanh", ["scaled"], ["t"]),
+       helper.make_node("Add", ["t", "one"], ["t1"]),
+       helper.make_node("Mul", ["gp", "half"], ["gh"]),
+       helper.make_node("Mul", ["gh", "t1"], ["ga"]),
+       helper.make_node("Mul", ["ga", "up"], ["y"])],
+      {"g": g, "u": u}, {"x": x},
+      gelu_tanh(mm(x, g.T)) * mm(x, u.T), mm(x, g.T))
+
+x, g, u = rand(40, 32), rand(32, 20), rand(32, 20)
+write(out, "glu-odd",
+      [helper.make_node("MatMul", ["x", "g"], ["gp"]),
+       helper.make_node("MatMul", ["x", "u"], ["up"])]
+      + silu_nodes("gp", "ga") + [helper.make_node("Mul", ["ga", "up"], ["y"])],
+      ["x"], ["y"], {"g": g, "u": u}, {"x": x},
+      {"y": silu(mm(x, g)) * mm(x, u)})
+
+x, g, u = bf16(rand(100, 96)), bf16(rand(96, 56)), bf16(rand(96, 56))
+write(out, "bf16-glu",
+      [helper.make_node("MatMul", ["x", "g"], ["gp"]),
+       helper.make_node("MatMul", ["x", "u"], ["up"])]
+      + silu_nodes("gp", "ga") + [helper.make_node("Mul", ["ga", "up"], ["y"])],
+      ["x"], ["y"], {"g": g, "u": u}, {"x": x},
+      {"y": bf16(bf16(silu(bf16(mm(x, g)))) * bf16(mm(x, u)))},
       elem=TensorProto.BFLOAT16)
