@@ -61,6 +61,8 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   // A result inserted into a slice of a larger tensor (a concat's part: a
   // decoding step's new keys and values appended to the cache) is computed
   // in that slice: its kernel writes there, with no copy launched after it.
+  // Each concat needs a destination of its own for that (CSE merged them).
+  pm.addPass(createLLMGPUDistinctEmptyTensors());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   // Last before bufferization: CSE and the canonicalizer have moved the
   // launches' reads (to_buffer) away from the launches.

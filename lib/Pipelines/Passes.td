@@ -110,6 +110,23 @@ def LLMConcatSlicesAsGather : Pass<"llm-concat-slices-as-gather"> {
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
 
+def LLMGPUDistinctEmptyTensors : Pass<"llm-gpu-distinct-empty-tensors"> {
+  let summary = "give each use of a tensor.empty its own";
+  let description = [{
+    CSE merges equal tensor.empty ops. Two concats of one shape (a layer's
+    rotated q and k, each the rotated part of a partial rotary embedding and
+    the copied rest) then insert their parts into one empty tensor, and
+    One-Shot Bufferize, seeing two chains write one tensor, gives one of
+    them a buffer of its own: that part is computed there and copied into
+    its concat by another launch, which also depends on the first. This
+    pass runs before eliminate-empty-tensors and gives every use of a
+    tensor.empty after the first a copy of the op right before its user, so
+    that each concat has its own destination and each part is computed in
+    its slice.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
   let summary = "read each launch's tensor inputs right before the launch";
   let description = [{
