@@ -7,7 +7,9 @@
 // times a constant sign where a piece was negated. The ptx pipeline's
 // linalg elementwise fusion fuses such a gather into the ops that read it
 // (the rotary multiply and add) but not slices and a concat, which each
-// became a launch of their own.
+// became a launch of their own. Gathers, slices and splits of a transpose
+// then read its input, transposed after: views of the input's buffer, and
+// a transpose that fuses into its readers, instead of a transposed copy.
 //
 //===----------------------------------------------------------------------===//
 #include "Passes.h"
@@ -127,12 +129,77 @@ struct GatherBeforeTranspose : OpRewritePattern<llm::GatherOp> {
   }
 };
 
+/// slice(transpose(x)) -> transpose(slice(x)): the slice is a view of x's
+/// buffer at the linalg level, and the transpose, an indexing map, fuses
+/// into its readers, where a slice of a transposed copy needed the copy
+/// (a partial rotary embedding's rotated and passed-through parts of the
+/// heads, Phi's and NeoX's).
+struct SliceBeforeTranspose : OpRewritePattern<llm::SliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(llm::SliceOp slice,
+                                PatternRewriter &rewriter) const override {
+    auto transpose = slice.getInput().getDefiningOp<llm::TransposeOp>();
+    if (!transpose)
+      return failure();
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    size_t rank = perm.size();
+    SmallVector<int64_t> starts(rank), ends(rank), steps(rank);
+    for (size_t i = 0; i < rank; ++i) {
+      starts[perm[i]] = slice.getStarts()[i];
+      ends[perm[i]] = slice.getEnds()[i];
+      steps[perm[i]] = slice.getSteps()[i];
+    }
+    Value sliced =
+        llm::SliceOp::create(rewriter, slice.getLoc(), transpose.getInput(),
+                             rewriter.getDenseI64ArrayAttr(starts),
+                             rewriter.getDenseI64ArrayAttr(ends),
+                             rewriter.getDenseI64ArrayAttr(steps));
+    rewriter.replaceOpWithNewOp<llm::TransposeOp>(
+        slice, slice.getType(), sliced, transpose.getPermutationAttr());
+    return success();
+  }
+};
+
+/// split(transpose(x), axis) -> transpose of each part of split(x,
+/// perm[axis]), for the same reason (NeoX's heads, [B, S, H, 3D]
+/// transposed, then split into q, k and v).
+struct SplitBeforeTranspose : OpRewritePattern<llm::SplitOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(llm::SplitOp split,
+                                PatternRewriter &rewriter) const override {
+    auto transpose = split.getInput().getDefiningOp<llm::TransposeOp>();
+    if (!transpose)
+      return failure();
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    auto parts =
+        llm::SplitOp::create(rewriter, split.getLoc(), transpose.getInput(),
+                             rewriter.getI64IntegerAttr(perm[split.getAxis()]),
+                             split.getSizesAttr());
+    SmallVector<Value> results;
+    for (auto [part, old] : llvm::zip(parts.getResults(), split.getResults()))
+      results.push_back(
+          llm::TransposeOp::create(rewriter, split.getLoc(), old.getType(),
+                                   part, transpose.getPermutationAttr()));
+    rewriter.replaceOp(split, results);
+    return success();
+  }
+};
+
 struct ConcatSlicesAsGatherPass
     : llmc::impl::LLMConcatSlicesAsGatherBase<ConcatSlicesAsGatherPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<ConcatSlicesAsGather, GatherBeforeTranspose>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // rotate_half's concat of slices first, while its slices are those of
+    // one tensor; then slices and splits of transposes move before them.
+    RewritePatternSet gathers(&getContext());
+    gathers.add<ConcatSlicesAsGather, GatherBeforeTranspose>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(gathers))))
+      return signalPassFailure();
+    RewritePatternSet views(&getContext());
+    views.add<ConcatSlicesAsGather, GatherBeforeTranspose, SliceBeforeTranspose,
+              SplitBeforeTranspose>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(views))))
       signalPassFailure();
   }
 };

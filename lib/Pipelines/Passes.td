@@ -105,7 +105,11 @@ def LLMConcatSlicesAsGather : Pass<"llm-concat-slices-as-gather"> {
     the angles of Hugging Face's rotary embedding, concat(freqs, freqs). The ptx pipeline
     runs it before the linalg lowering: elementwise fusion fuses the gather
     into the rotary multiply and add, where the slices and the concat were
-    launches of their own.
+    launches of their own. A gather of a transpose gathers the transpose's
+    input. Then, in a second round, a slice or split of a transpose becomes
+    the transpose of a slice or split of its input (a view of its buffer):
+    the parts of a partial rotary embedding (Phi's, NeoX's) no longer read a
+    transposed copy.
   }];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }

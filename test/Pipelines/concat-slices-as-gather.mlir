@@ -94,3 +94,68 @@ func.func @unchanged(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %i: tensor<4x8xi3
   %xy = llm.concat %x, %y {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x16xf32>
   return %two, %cut, %int, %xy : tensor<4x8xf32>, tensor<2x8xf32>, tensor<4x8xi32>, tensor<4x16xf32>
 }
+
+// -----
+
+// A partial rotary embedding on the heads' transpose (Phi's): rotate_half
+// of its rotated part becomes a gather first; then the slices of the
+// transpose are slices of its input, transposed: the gather reads the
+// untransposed heads, and the rotated and passed-through parts read views
+// of the input (no slice of a transposed copy is left).
+// CHECK-LABEL: func.func @partial_rotary
+// CHECK-DAG: %[[IDX:.*]] = llm.constant dense<[4, 5, 6, 7, 0, 1, 2, 3]> : tensor<8xi64>
+// CHECK: %[[ROT:.*]] = llm.slice %arg0 {ends = array<i64: 2, 5, 3, 8>, starts = array<i64: 0, 0, 0, 0>, {{.*}} -> tensor<2x5x3x8xf32>
+// CHECK: %[[ROTT:.*]] = llm.transpose %[[ROT]] {permutation = array<i64: 0, 2, 1, 3>}
+// CHECK: %[[PASS:.*]] = llm.slice %arg0 {ends = array<i64: 2, 5, 3, 16>, starts = array<i64: 0, 0, 0, 8>, {{.*}} -> tensor<2x5x3x8xf32>
+// CHECK: %[[PASST:.*]] = llm.transpose %[[PASS]] {permutation = array<i64: 0, 2, 1, 3>}
+// CHECK: %[[G:.*]] = llm.gather %[[ROT]], %[[IDX]] {axis = 3 : i64}
+// CHECK: %[[GT:.*]] = llm.transpose %[[G]]
+// CHECK: %[[S:.*]] = llm.mul %[[GT]],
+// CHECK: %[[M:.*]] = llm.mul %[[S]], %arg1
+// CHECK: %[[A:.*]] = llm.add %[[ROTT]], %[[M]]
+// CHECK: llm.concat %[[A]], %[[PASST]] {axis = 3 : i64}
+// CHECK-NOT: llm.slice
+func.func @partial_rotary(%x: tensor<2x5x3x16xf32>, %c: tensor<2x3x5x8xf32>) -> tensor<2x3x5x16xf32> {
+  %t = llm.transpose %x {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x5x3x16xf32>) -> tensor<2x3x5x16xf32>
+  %rot = llm.slice %t {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 2, 3, 5, 8>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x3x5x16xf32>) -> tensor<2x3x5x8xf32>
+  %pass = llm.slice %t {starts = array<i64: 0, 0, 0, 8>, ends = array<i64: 2, 3, 5, 16>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x3x5x16xf32>) -> tensor<2x3x5x8xf32>
+  %hi = llm.slice %rot {starts = array<i64: 0, 0, 0, 4>, ends = array<i64: 2, 3, 5, 8>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x3x5x8xf32>) -> tensor<2x3x5x4xf32>
+  %neg = llm.neg %hi : tensor<2x3x5x4xf32>
+  %lo = llm.slice %rot {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 2, 3, 5, 4>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x3x5x8xf32>) -> tensor<2x3x5x4xf32>
+  %half = llm.concat %neg, %lo {axis = 3 : i64} : (tensor<2x3x5x4xf32>, tensor<2x3x5x4xf32>) -> tensor<2x3x5x8xf32>
+  %m = llm.mul %half, %c : (tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x5x8xf32>
+  %a = llm.add %rot, %m : (tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x5x8xf32>
+  %r = llm.concat %a, %pass {axis = 3 : i64} : (tensor<2x3x5x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x5x16xf32>
+  return %r : tensor<2x3x5x16xf32>
+}
+
+// -----
+
+// A slice of a transpose that is not its own inverse: each bound goes to
+// the input dim it came from (result dim i is input dim perm[i]); a step
+// moves with its dim.
+// CHECK-LABEL: func.func @slice_permuted
+// CHECK: %[[S:.*]] = llm.slice %arg0 {ends = array<i64: 4, 3, 8>, starts = array<i64: 1, 0, 2>, steps = array<i64: 1, 1, 2>} : (tensor<4x6x8xf32>) -> tensor<3x3x3xf32>
+// CHECK: %[[T:.*]] = llm.transpose %[[S]] {permutation = array<i64: 1, 2, 0>} : (tensor<3x3x3xf32>) -> tensor<3x3x3xf32>
+// CHECK: return %[[T]]
+func.func @slice_permuted(%x: tensor<4x6x8xf32>) -> tensor<3x3x3xf32> {
+  %t = llm.transpose %x {permutation = array<i64: 1, 2, 0>} : (tensor<4x6x8xf32>) -> tensor<6x8x4xf32>
+  %s = llm.slice %t {starts = array<i64: 0, 2, 1>, ends = array<i64: 3, 8, 4>, steps = array<i64: 1, 2, 1>} : (tensor<6x8x4xf32>) -> tensor<3x3x3xf32>
+  return %s : tensor<3x3x3xf32>
+}
+
+// -----
+
+// A split of the heads' transpose (NeoX's q, k and v of [B, S, H, 3D]):
+// the input splits along the dim the axis came from, each part transposed.
+// CHECK-LABEL: func.func @split_heads
+// CHECK: %[[P:.*]]:3 = llm.split %arg0 {axis = 3 : i64, sizes = array<i64: 16, 16, 16>} : (tensor<2x5x3x48xf32>)
+// CHECK: %[[Q:.*]] = llm.transpose %[[P]]#0 {permutation = array<i64: 0, 2, 1, 3>}
+// CHECK: %[[K:.*]] = llm.transpose %[[P]]#1
+// CHECK: %[[V:.*]] = llm.transpose %[[P]]#2
+// CHECK: return %[[Q]], %[[K]], %[[V]]
+func.func @split_heads(%x: tensor<2x5x3x48xf32>) -> (tensor<2x3x5x16xf32>, tensor<2x3x5x16xf32>, tensor<2x3x5x16xf32>) {
+  %t = llm.transpose %x {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x5x3x48xf32>) -> tensor<2x3x5x48xf32>
+  %s:3 = llm.split %t {axis = 3 : i64, sizes = array<i64: 16, 16, 16>} : (tensor<2x3x5x48xf32>) -> (tensor<2x3x5x16xf32>, tensor<2x3x5x16xf32>, tensor<2x3x5x16xf32>)
+  return %s#0, %s#1, %s#2 : tensor<2x3x5x16xf32>, tensor<2x3x5x16xf32>, tensor<2x3x5x16xf32>
+}

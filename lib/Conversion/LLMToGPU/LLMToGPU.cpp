@@ -1406,23 +1406,27 @@ struct StridedAttentionOperand {
 /// it reads, and where (batch, head, row, d) lies in it. The usual form is
 /// [.., S, H * D] -> [.., S, H, D] -> [.., H, S, D]; unit dims may sit
 /// anywhere (a batch of 1 comes as [S, 1, H, D] permuted (1, 2, 0, 3)).
+/// Without the reshape, the transpose of a [.., S, H, D] tensor (GPT-J's
+/// rotated q and k) is read in it the same way.
 static std::optional<StridedAttentionOperand>
 stridedAttentionOperand(Value value) {
   auto transpose = value.getDefiningOp<llm::TransposeOp>();
   if (!transpose)
     return std::nullopt;
   auto reshape = transpose.getInput().getDefiningOp<llm::ReshapeOp>();
-  if (!reshape)
-    return std::nullopt;
   ArrayRef<int64_t> shape =
-      cast<RankedTensorType>(reshape.getType()).getShape();
-  auto part = cast<RankedTensorType>(reshape.getInput().getType());
+      cast<RankedTensorType>(transpose.getInput().getType()).getShape();
+  StridedAttentionOperand result;
+  result.chain = {transpose};
+  result.source = transpose.getInput();
+  if (reshape) {
+    result.chain.push_back(reshape);
+    result.source = reshape.getInput();
+  }
+  auto part = cast<RankedTensorType>(result.source.getType());
   int64_t rank = shape.size();
   if (rank < 3 || !part.hasStaticShape() || part.getRank() < 1)
     return std::nullopt;
-  StridedAttentionOperand result;
-  result.chain = {transpose, reshape};
-  result.source = reshape.getInput();
   int64_t offset = 0, cols = part.getShape().back(), sourceCols = cols;
   if (auto split = result.source.getDefiningOp<llm::SplitOp>()) {
     auto input = cast<RankedTensorType>(split.getInput().getType());

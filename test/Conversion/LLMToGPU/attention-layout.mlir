@@ -98,3 +98,28 @@ func.func @strided_d(%q: tensor<1x1x100x16xf32>, %k: tensor<1x1x100x16xf32>, %x:
   %o = llm.attention %q, %k, %v {scale = 0.25 : f32} : (tensor<1x1x100x16xf32>, tensor<1x1x100x16xf32>, tensor<1x1x100x16xf32>) -> tensor<1x1x100x16xf32>
   return %o : tensor<1x1x100x16xf32>
 }
+
+// -----
+
+// q and k computed in the [B, S, H, D] layout (GPT-J's rotated heads, a
+// concat of their rotated and passed-through parts) and transposed to
+// [B, H, S, D] without a reshape: the kernel reads them where they were
+// computed (row stride 64, head stride 16), and the transposes are gone.
+// CHECK-LABEL: func.func @rotated_heads
+// CHECK-NOT: llm.transpose
+// CHECK: %[[Q:.*]] = llm.mul %arg0, %arg1 : (tensor<2x50x4x16xf32>
+// CHECK: %[[K:.*]] = llm.mul %arg1, %arg1 : (tensor<2x50x4x16xf32>
+// CHECK-NOT: llm.transpose
+// CHECK: gpu.launch_func @llm_kernels::@attention_0 {{.*}} args(%{{.*}} : memref<6400xf32>, %{{.*}} : memref<6400xf32>, %{{.*}} : memref<6400xf32>, %{{.*}} : memref<6400xf32>)
+// CHECK-NOT: llm.transpose
+// CHECK: gpu.func @attention_0
+// CHECK-DAG: arith.constant 64 : index
+// CHECK-DAG: arith.constant 3200 : index
+func.func @rotated_heads(%a: tensor<2x50x4x16xf32>, %b: tensor<2x50x4x16xf32>, %v: tensor<2x4x50x16xf32>) -> tensor<2x4x50x16xf32> {
+  %q4 = llm.mul %a, %b : (tensor<2x50x4x16xf32>, tensor<2x50x4x16xf32>) -> tensor<2x50x4x16xf32>
+  %k4 = llm.mul %b, %b : (tensor<2x50x4x16xf32>, tensor<2x50x4x16xf32>) -> tensor<2x50x4x16xf32>
+  %q = llm.transpose %q4 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x50x4x16xf32>) -> tensor<2x4x50x16xf32>
+  %k = llm.transpose %k4 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x50x4x16xf32>) -> tensor<2x4x50x16xf32>
+  %o = llm.attention %q, %k, %v {scale = 0.25 : f32, causal = true} : (tensor<2x4x50x16xf32>, tensor<2x4x50x16xf32>, tensor<2x4x50x16xf32>) -> tensor<2x4x50x16xf32>
+  return %o : tensor<2x4x50x16xf32>
+}
