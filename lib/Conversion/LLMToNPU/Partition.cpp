@@ -438,6 +438,11 @@ struct LLMNPUPartitionPass
       unbatch(op, remarks, config->arrayCols);
 
     std::vector<Kernel> kernels;
+    // An add of two products' dequantized results (an LSTM step's input and
+    // recurrent gates) matches both epilogues: the first kernel takes it
+    // (the other product's result is its bias), the second stops at its
+    // dequantize. Both taking it erased it twice.
+    llvm::DenseSet<Operation *> adds;
     module.walk([&](llm::QMatMulOp op) {
       Kernel kernel;
       if (std::optional<std::string> reason =
@@ -447,6 +452,10 @@ struct LLMNPUPartitionPass
         return;
       }
       matchEpilogue(kernel);
+      if (kernel.add && !adds.insert(kernel.add).second) {
+        kernel.add = {};
+        kernel.bias = {};
+      }
       matchPrologue(kernel);
       kernels.push_back(kernel);
     });
@@ -519,6 +528,13 @@ struct LLMNPUPartitionPass
                         llvm::StringMap<std::string> &programs,
                         OpBuilder &moduleBuilder, OpBuilder &declBuilder) {
     MLIRContext *context = kernel.matmul.getContext();
+    // The bias as the add reads it now: an earlier kernel's offload may have
+    // replaced it (an LSTM step's recurrent product adds the input
+    // product's biased result, which that kernel's call now computes).
+    if (kernel.add)
+      kernel.bias = kernel.add.getLhs() == kernel.dequantize.getResult()
+                        ? kernel.add.getRhs()
+                        : kernel.add.getLhs();
     Operation *root = kernel.add           ? kernel.add.getOperation()
                       : kernel.dequantize ? kernel.dequantize.getOperation()
                                           : kernel.matmul.getOperation();

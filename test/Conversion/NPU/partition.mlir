@@ -211,3 +211,53 @@ func.func @experts(%x: tensor<1x6x16xf32>, %w: tensor<3x12x16xi8> {llm.weight = 
   %acc2 = llm.qmatmul %a, %v {transpose_rhs = true} : (tensor<3x6x12xi8>, tensor<3x16x12xi8>) -> tensor<3x6x16xi32>
   return %z, %acc2 : tensor<3x6x12xf32>, tensor<3x6x16xi32>
 }
+
+// -----
+
+// An LSTM step's gates: the recurrent product's add reads the input
+// product's biased result, which the first kernel's call replaces before
+// the second kernel is offloaded; the second takes that call's result as
+// its bias. (The pass read the erased add's result and crashed.)
+// CHECK-LABEL: module
+// CHECK: func.func @chained(%[[X:[^:]*]]: tensor<1x24xf32>, %[[H:[^:]*]]: tensor<1x32xf32>, %[[W:[^:]*]]: tensor<64x24xi8>, %[[R:[^:]*]]: tensor<64x32xi8>, %{{[^:]*}}: tensor<64xf32>, %[[B:[^:]*]]: tensor<1x64xf32>)
+// CHECK: %[[IN:.*]] = call @llmc_npu_kernel_0(%{{.*}}, %[[X]], %[[W]], %{{.*}}, %[[B]])
+// CHECK: %[[G:.*]] = call @llmc_npu_kernel_1(%{{.*}}, %[[H]], %[[R]], %{{.*}}, %[[IN]])
+// CHECK-NOT: llm.add
+// CHECK: return %[[G]]
+func.func @chained(%x: tensor<1x24xf32>, %h: tensor<1x32xf32>, %w: tensor<64x24xi8>, %r: tensor<64x32xi8>, %s: tensor<64xf32>, %b: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %sa = llm.constant dense<0.03> : tensor<f32>
+  %qx = llm.quantize %x, %sa : (tensor<1x24xf32>, tensor<f32>) -> tensor<1x24xi8>
+  %ax = llm.qmatmul %qx, %w {transpose_rhs = true} : (tensor<1x24xi8>, tensor<64x24xi8>) -> tensor<1x64xi32>
+  %dx = llm.dequantize %ax, %s : (tensor<1x64xi32>, tensor<64xf32>) -> tensor<1x64xf32>
+  %bx = llm.add %dx, %b : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
+  %qh = llm.quantize %h, %sa : (tensor<1x32xf32>, tensor<f32>) -> tensor<1x32xi8>
+  %ah = llm.qmatmul %qh, %r {transpose_rhs = true} : (tensor<1x32xi8>, tensor<64x32xi8>) -> tensor<1x64xi32>
+  %dh = llm.dequantize %ah, %s : (tensor<1x64xi32>, tensor<64xf32>) -> tensor<1x64xf32>
+  %g = llm.add %dh, %bx : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %g : tensor<1x64xf32>
+}
+
+// -----
+
+// An add of two products' dequantized results matches both epilogues: the
+// first kernel takes it, with the second product's result as its bias, and
+// the second stops at its dequantize (no bias). (Both took it, and the
+// pass erased it twice.)
+// CHECK-LABEL: module
+// CHECK: func.func private @llmc_npu_kernel_1({{.*}}) -> tensor<1x64xf32> attributes {llm.npu = {bias = false
+// CHECK: func.func @shared_add(%[[X:[^:]*]]: tensor<1x24xf32>, %[[H:[^:]*]]: tensor<1x32xf32>
+// CHECK: %[[RH:.*]] = call @llmc_npu_kernel_1(%{{.*}}, %[[H]],
+// CHECK: %[[G:.*]] = call @llmc_npu_kernel_0(%{{.*}}, %[[X]], %{{.*}}, %{{.*}}, %[[RH]])
+// CHECK-NOT: llm.add
+// CHECK: return %[[G]]
+func.func @shared_add(%x: tensor<1x24xf32>, %h: tensor<1x32xf32>, %w: tensor<64x24xi8>, %r: tensor<64x32xi8>, %s: tensor<64xf32>) -> tensor<1x64xf32> {
+  %sa = llm.constant dense<0.03> : tensor<f32>
+  %qx = llm.quantize %x, %sa : (tensor<1x24xf32>, tensor<f32>) -> tensor<1x24xi8>
+  %ax = llm.qmatmul %qx, %w {transpose_rhs = true} : (tensor<1x24xi8>, tensor<64x24xi8>) -> tensor<1x64xi32>
+  %dx = llm.dequantize %ax, %s : (tensor<1x64xi32>, tensor<64xf32>) -> tensor<1x64xf32>
+  %qh = llm.quantize %h, %sa : (tensor<1x32xf32>, tensor<f32>) -> tensor<1x32xi8>
+  %ah = llm.qmatmul %qh, %r {transpose_rhs = true} : (tensor<1x32xi8>, tensor<64x32xi8>) -> tensor<1x64xi32>
+  %dh = llm.dequantize %ah, %s : (tensor<1x64xi32>, tensor<64xf32>) -> tensor<1x64xf32>
+  %g = llm.add %dx, %dh : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %g : tensor<1x64xf32>
+}
