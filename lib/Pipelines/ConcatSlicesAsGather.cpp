@@ -101,47 +101,69 @@ struct ConcatSlicesAsGather : OpRewritePattern<llm::ConcatOp> {
   }
 };
 
-/// gather(transpose(x), indices [n], axis) -> transpose(gather(x, indices,
-/// perm[axis])): the gather reads x where it is (its elements are read at
-/// positions, which elementwise fusion cannot fuse through), and the
+/// op(transpose(x)) -> transpose(op'(x)): op' is built on the transpose's
+/// input (`moved`, null where it does not apply, before anything is
+/// created), and each of its results is transposed back to the type of
+/// op's. The gather, slice or split then reads x where it is, and the
 /// transpose, an indexing map, fuses into the readers.
-struct GatherBeforeTranspose : OpRewritePattern<llm::GatherOp> {
-  using OpRewritePattern::OpRewritePattern;
+template <typename OpTy> struct BeforeTranspose : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(llm::GatherOp gather,
-                                PatternRewriter &rewriter) const override {
-    auto transpose = gather.getData().getDefiningOp<llm::TransposeOp>();
-    auto indexType = cast<RankedTensorType>(gather.getIndices().getType());
-    if (!transpose || indexType.getRank() != 1)
+  virtual Value input(OpTy op) const = 0;
+  virtual Operation *moved(OpTy op, llm::TransposeOp transpose,
+                           PatternRewriter &rewriter) const = 0;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const final {
+    auto transpose = input(op).template getDefiningOp<llm::TransposeOp>();
+    if (!transpose)
       return failure();
+    Operation *inner = moved(op, transpose, rewriter);
+    if (!inner)
+      return failure();
+    SmallVector<Value> results;
+    for (auto [part, old] : llvm::zip(inner->getResults(), op->getResults()))
+      results.push_back(
+          llm::TransposeOp::create(rewriter, op.getLoc(), old.getType(), part,
+                                   transpose.getPermutationAttr()));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// gather(transpose(x), indices [n], axis) -> transpose(gather(x, indices,
+/// perm[axis])): elementwise fusion cannot fuse through a gather (it reads
+/// its elements at positions), so the gather reads x itself.
+struct GatherBeforeTranspose : BeforeTranspose<llm::GatherOp> {
+  using BeforeTranspose::BeforeTranspose;
+
+  Value input(llm::GatherOp gather) const override { return gather.getData(); }
+  Operation *moved(llm::GatherOp gather, llm::TransposeOp transpose,
+                   PatternRewriter &rewriter) const override {
+    auto indexType = cast<RankedTensorType>(gather.getIndices().getType());
+    if (indexType.getRank() != 1)
+      return nullptr;
     ArrayRef<int64_t> perm = transpose.getPermutation();
     int64_t axis = gather.getAxis();
     auto inputType = cast<RankedTensorType>(transpose.getInput().getType());
     SmallVector<int64_t> shape(inputType.getShape());
     shape[perm[axis]] = indexType.getDimSize(0);
-    Value gathered = llm::GatherOp::create(
-        rewriter, gather.getLoc(), inputType.clone(shape),
-        transpose.getInput(), gather.getIndices(),
-        rewriter.getI64IntegerAttr(perm[axis]));
-    rewriter.replaceOpWithNewOp<llm::TransposeOp>(
-        gather, gather.getType(), gathered, transpose.getPermutationAttr());
-    return success();
+    return llm::GatherOp::create(
+        rewriter, gather.getLoc(), inputType.clone(shape), transpose.getInput(),
+        gather.getIndices(), rewriter.getI64IntegerAttr(perm[axis]));
   }
 };
 
 /// slice(transpose(x)) -> transpose(slice(x)): the slice is a view of x's
-/// buffer at the linalg level, and the transpose, an indexing map, fuses
-/// into its readers, where a slice of a transposed copy needed the copy
-/// (a partial rotary embedding's rotated and passed-through parts of the
-/// heads, Phi's and NeoX's).
-struct SliceBeforeTranspose : OpRewritePattern<llm::SliceOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// buffer at the linalg level, where a slice of a transposed copy needed
+/// the copy (a partial rotary embedding's rotated and passed-through parts
+/// of the heads, Phi's and NeoX's).
+struct SliceBeforeTranspose : BeforeTranspose<llm::SliceOp> {
+  using BeforeTranspose::BeforeTranspose;
 
-  LogicalResult matchAndRewrite(llm::SliceOp slice,
-                                PatternRewriter &rewriter) const override {
-    auto transpose = slice.getInput().getDefiningOp<llm::TransposeOp>();
-    if (!transpose)
-      return failure();
+  Value input(llm::SliceOp slice) const override { return slice.getInput(); }
+  Operation *moved(llm::SliceOp slice, llm::TransposeOp transpose,
+                   PatternRewriter &rewriter) const override {
     ArrayRef<int64_t> perm = transpose.getPermutation();
     size_t rank = perm.size();
     SmallVector<int64_t> starts(rank), ends(rank), steps(rank);
@@ -150,40 +172,26 @@ struct SliceBeforeTranspose : OpRewritePattern<llm::SliceOp> {
       ends[perm[i]] = slice.getEnds()[i];
       steps[perm[i]] = slice.getSteps()[i];
     }
-    Value sliced =
-        llm::SliceOp::create(rewriter, slice.getLoc(), transpose.getInput(),
-                             rewriter.getDenseI64ArrayAttr(starts),
-                             rewriter.getDenseI64ArrayAttr(ends),
-                             rewriter.getDenseI64ArrayAttr(steps));
-    rewriter.replaceOpWithNewOp<llm::TransposeOp>(
-        slice, slice.getType(), sliced, transpose.getPermutationAttr());
-    return success();
+    return llm::SliceOp::create(rewriter, slice.getLoc(), transpose.getInput(),
+                                rewriter.getDenseI64ArrayAttr(starts),
+                                rewriter.getDenseI64ArrayAttr(ends),
+                                rewriter.getDenseI64ArrayAttr(steps));
   }
 };
 
-/// split(transpose(x), axis) -> transpose of each part of split(x,
-/// perm[axis]), for the same reason (NeoX's heads, [B, S, H, 3D]
+/// split(transpose(x), axis) -> each part of split(x, perm[axis])
+/// transposed, for the same reason (NeoX's heads, [B, S, H, 3D]
 /// transposed, then split into q, k and v).
-struct SplitBeforeTranspose : OpRewritePattern<llm::SplitOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct SplitBeforeTranspose : BeforeTranspose<llm::SplitOp> {
+  using BeforeTranspose::BeforeTranspose;
 
-  LogicalResult matchAndRewrite(llm::SplitOp split,
-                                PatternRewriter &rewriter) const override {
-    auto transpose = split.getInput().getDefiningOp<llm::TransposeOp>();
-    if (!transpose)
-      return failure();
-    ArrayRef<int64_t> perm = transpose.getPermutation();
-    auto parts =
-        llm::SplitOp::create(rewriter, split.getLoc(), transpose.getInput(),
-                             rewriter.getI64IntegerAttr(perm[split.getAxis()]),
-                             split.getSizesAttr());
-    SmallVector<Value> results;
-    for (auto [part, old] : llvm::zip(parts.getResults(), split.getResults()))
-      results.push_back(
-          llm::TransposeOp::create(rewriter, split.getLoc(), old.getType(),
-                                   part, transpose.getPermutationAttr()));
-    rewriter.replaceOp(split, results);
-    return success();
+  Value input(llm::SplitOp split) const override { return split.getInput(); }
+  Operation *moved(llm::SplitOp split, llm::TransposeOp transpose,
+                   PatternRewriter &rewriter) const override {
+    return llm::SplitOp::create(
+        rewriter, split.getLoc(), transpose.getInput(),
+        rewriter.getI64IntegerAttr(transpose.getPermutation()[split.getAxis()]),
+        split.getSizesAttr());
   }
 };
 

@@ -1676,33 +1676,27 @@ TiledKernel llmc::gpu_kernels::matmulKernel(const MatMulSpec &s) {
 
   MatmulEpilogue epilogue(w, s, types, z);
   auto result = [&](int i) { return loop + "#" + std::to_string(i); };
-  if (s.glu != Activation::None) {
-    // A gated unit: tile ni (even) holds 8 gate columns, tile ni + 1 their
-    // up columns (TileCopy::bufferRow); the warp's 16-column pairs store 8
-    // output columns each.
-    assert(tilesN % 2 == 0 && s.tileN % 16 == 0 && "gated tiles pair up");
-    std::string colHalf =
-        w.add(w.mulc(blockN, s.tileN / 2),
-              w.add(w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN / 2), t2));
-    for (int mi = 0; mi < tilesM; ++mi)
-      for (int ni = 0; ni < tilesN; ni += 2)
-        for (int i = 0; i < 4; ++i) {
-          std::string row =
-              w.add(m0, w.add(w.addc(warpRow, mi * 16 + (i / 2) * 8), g));
-          epilogue.storeGlu(result((mi * tilesN + ni) * 4 + i),
-                            result((mi * tilesN + ni + 1) * 4 + i), row,
-                            w.addc(colHalf, ni * 4 + (i % 2)));
-        }
-    w.line("gpu.return");
-    kernel.text = text + w.text + "  }\n";
-    return kernel;
-  }
+  const bool glu = s.glu != Activation::None;
+  // A gated unit: tile ni (even) holds 8 gate columns, tile ni + 1 their up
+  // columns (TileCopy::bufferRow); the warp's 16-column pairs store 8
+  // output columns each.
+  assert((!glu || (tilesN % 2 == 0 && s.tileN % 16 == 0)) &&
+         "gated tiles pair up");
+  std::string colHalf =
+      glu ? w.add(w.mulc(blockN, s.tileN / 2),
+                  w.add(w.mulc(w.rem(warp, w.idx(warpsN)), s.warpN / 2), t2))
+          : "";
   for (int mi = 0; mi < tilesM; ++mi)
-    for (int ni = 0; ni < tilesN; ++ni)
+    for (int ni = 0; ni < tilesN; ni += glu ? 2 : 1)
       for (int i = 0; i < 4; ++i) {
         std::string value = result((mi * tilesN + ni) * 4 + i);
         std::string row =
             w.add(m0, w.add(w.addc(warpRow, mi * 16 + (i / 2) * 8), g));
+        if (glu) {
+          epilogue.storeGlu(value, result((mi * tilesN + ni + 1) * 4 + i), row,
+                            w.addc(colHalf, ni * 4 + (i % 2)));
+          continue;
+        }
         std::string col =
             w.add(n0, w.addc(w.add(warpCol, t2), ni * 8 + (i % 2)));
         // Register i of a sum tile holds the same row (i / 2) and column

@@ -999,10 +999,11 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
   // the tensor-core kernels both halves' tiles (interleaved), and they store
   // the gated value, n / 2 a row; the split, the activation and their
   // launch go away.
+  // (Whether the GEMV takes it depends on neither the gate nor the norm.)
+  const bool gemv = takesGemv(spec);
   std::optional<GatedUnit> gated;
   if (!residual && spec.activation == gk::Activation::None &&
-      (takesGemv(spec) || gk::tiledGluApplies(spec)) &&
-      (gated = matchGatedUnit(op))) {
+      (gemv || gk::tiledGluApplies(spec)) && (gated = matchGatedUnit(op))) {
     spec.glu = gated->activation;
     spec.gluGateSecond = gated->gateSecond;
     spec.n /= 2;
@@ -1011,7 +1012,7 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
   // input, gain (and bias) and normalizes each row as it reads it; the
   // norm's launch goes away.
   std::optional<NormParts> fused;
-  if (norm && takesGemv(spec)) {
+  if (norm && gemv) {
     NormParts parts(norm);
     std::string element = kernelFloat(parts.scale);
     if (kernelFloat(parts.input) == lhsElement && !element.empty() &&
@@ -1036,7 +1037,6 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
     lhs = op.getLhs();
   }
   normDone = static_cast<bool>(norm);
-  bool gemv = takesGemv(spec);
   int64_t threads = emitProduct(spec);
   // The GEMV's warps each take a gated unit's two columns; the tiles cover
   // both halves.
