@@ -1069,7 +1069,11 @@ LogicalResult ONNXImporter::importInputs(const onnx::GraphProto &graph,
       std::string known;
       for (const onnx::ValueInfoProto *input : graphInputs)
         known += (known.empty() ? "" : ", ") + input->name();
-      return error("--shape names '" + entry.getKey() +
+      auto flag = options.inputShapeFlags.find(entry.getKey());
+      return error((flag != options.inputShapeFlags.end()
+                        ? flag->getValue()
+                        : std::string("--shape")) +
+                   " names '" + entry.getKey() +
                    "', which is not an input of the graph (inputs: " +
                    (known.empty() ? std::string("none") : known) + ")");
     }

@@ -6,12 +6,14 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 
 using namespace llvm;
 
@@ -227,6 +229,16 @@ int main(int argc, char **argv) {
         kTool, createStringError("--emulate-gpu runs the ptx target's "
                                  "kernels; it needs --target ptx, not '" +
                                  target + "'"));
+  for (auto [flag, value] :
+       {std::pair<StringRef, double>{"--rtol", relativeTolerance},
+        {"--atol", absoluteTolerance}})
+    if (!(value >= 0) || !std::isfinite(value)) {
+      std::string text;
+      llvm::raw_string_ostream(text) << llvm::format("%g", value);
+      return llmc::reportToolError(
+          kTool, createStringError(flag + " " + text +
+                                   " is not a tolerance (a number >= 0)"));
+    }
   llmc::CompileOptions options;
   if (Error error = flags.apply(options))
     return llmc::reportToolError(kTool, std::move(error));
@@ -272,9 +284,11 @@ int main(int argc, char **argv) {
         return llmc::reportToolError(kTool, std::move(error));
     // Dynamic dims are specialized from the inputs' own shapes.
     for (const llmc::Tensor &tensor : given)
-      if (!options.import.inputShapes.count(tensor.name))
+      if (!options.import.inputShapes.count(tensor.name)) {
         options.import.inputShapes[tensor.name] =
             SmallVector<int64_t>(tensor.shape.begin(), tensor.shape.end());
+        options.import.inputShapeFlags[tensor.name] = "--input";
+      }
     // So are the values of small inputs, where an op needs a constant (a
     // Reshape's shape or a Slice's bounds given as graph inputs).
     for (const llmc::Tensor &tensor : given)

@@ -20,6 +20,10 @@ struct ImportOptions {
   /// with "input 'x' has shape [1,8], the model declares [1,16]" (a `?` for
   /// each dynamic dim), so a wrong input shape is an error, not a recompile.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// The flag that gave each of inputShapes where it is not --shape
+  /// (llm-run's --input), for the error that names an input the graph
+  /// does not have.
+  llvm::StringMap<std::string> inputShapeFlags;
   /// A graph input's value known at compile time: its element type as MLIR
   /// spells it ("i64", "f32", "i1") and its bytes, row-major, one byte per
   /// bool.

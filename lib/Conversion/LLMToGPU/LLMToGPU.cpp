@@ -1999,6 +1999,52 @@ LogicalResult KernelBuilder::run() {
   return success();
 }
 
+/// Threads of a generic (one thread per iteration) kernel's block.
+constexpr int64_t kGenericThreads = 256;
+
+/// Why a gpu description's figures are ones the kernels cannot be made
+/// for, or none. Each figure is checked where the description gives it.
+std::optional<std::string>
+impossibleGPUFigures(const llmc::TargetDescription &desc) {
+  const llvm::json::Object *gpu = desc.json().getObject("gpu");
+  if (!gpu)
+    return std::nullopt;
+  // A figure: a number, whole where `whole`, in [low, high].
+  auto check = [&](StringRef key, double low, double high, bool whole,
+                   const std::string &why) -> std::optional<std::string> {
+    const llvm::json::Value *value = gpu->get(key);
+    if (!value)
+      return std::nullopt;
+    std::optional<double> number = value->getAsNumber();
+    if (number && std::isfinite(*number) && *number >= low && *number <= high &&
+        (!whole || *number == std::floor(*number)))
+      return std::nullopt;
+    return "gpu." + key.str() + " must be " + why;
+  };
+  const double any = std::numeric_limits<double>::max();
+  const std::tuple<StringRef, double, double, bool, std::string> figures[] = {
+      {"warp_size", 32, 32, true, "32 (a PTX warp's threads)"},
+      {"sm_count", 1, any, true, "a whole number > 0"},
+      {"registers_per_sm", 1, any, true, "a whole number > 0"},
+      {"max_threads_per_block", kGenericThreads, any, true,
+       "a whole number >= " + std::to_string(kGenericThreads) +
+           " (the threads of the kernels' largest blocks)"},
+      {"shared_memory_per_block_bytes", 32 * 1024, any, true,
+       "a whole number >= 32768 (the least shared memory the kernels' "
+       "tiles are chosen for; the smallest product tile, 64x64 on two "
+       "stages, takes 20 KiB)"},
+      {"shared_memory_per_sm_bytes", 1, any, true, "a whole number > 0"},
+      {"mma_stages", 2, 16, true, "a whole number from 2 to 16"},
+      {"wgmma_stages", 2, 16, true, "a whole number from 2 to 16"},
+      {"gemv_max_rows", 0, gk::kGemvRows, true,
+       "a whole number from 0 to " + std::to_string(gk::kGemvRows) +
+           " (the GEMV kernel's rows; 0: no GEMV)"}};
+  for (const auto &[key, low, high, whole, why] : figures)
+    if (auto problem = check(key, low, high, whole, why))
+      return problem;
+  return std::nullopt;
+}
+
 struct ConvertLLMToGPUPass
     : llmc::impl::ConvertLLMToGPUBase<ConvertLLMToGPUPass> {
   using Base::Base;
@@ -2021,6 +2067,11 @@ struct ConvertLLMToGPUPass
                                  << desc->name() << "' is not a gpu";
       return signalPassFailure();
     }
+    if (std::optional<std::string> why = impossibleGPUFigures(*desc)) {
+      getOperation().emitError() << "convert-llm-to-gpu: target description '"
+                                 << desc->name() << "': " << *why;
+      return signalPassFailure();
+    }
     KernelBuilder builder(getOperation(), &*desc, mmaType,
                           /*hostReference=*/false, wgmma);
     if (failed(builder.run()))
@@ -2041,8 +2092,6 @@ struct LLMAttentionHostReferencePass
 //===----------------------------------------------------------------------===//
 // Generic path: parallel loops and copies → gpu.launch
 //===----------------------------------------------------------------------===//
-
-constexpr int64_t kGenericThreads = 256;
 
 /// Builds a 1-D launch over `total` iterations; `body` gets the linear
 /// iteration index inside the bounds check.

@@ -26,6 +26,7 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
 #include <numeric>
 
 namespace llmc {
@@ -254,6 +255,21 @@ struct HLSAnnotatePass : llmc::impl::LLMHLSAnnotateBase<HLSAnnotatePass> {
     }
     if (auto unit = desc->matrixUnit("fp32"))
       fpga.granule = (*unit)[1];
+    // The figures the schedule divides by: each, where given, a positive
+    // number, and a RAM block at least one 72-bit row.
+    auto bad = [&](const Twine &what) {
+      module.emitError() << "llm-hls-annotate: target '" << desc->name()
+                         << "': " << what;
+      signalPassFailure();
+    };
+    if (const llvm::json::Object *section = desc->json().getObject("fpga"))
+      for (StringRef key : {"dsp_per_fp32_mac", "hbm_pseudo_channels",
+                            "bram_bytes", "bram_36k", "uram_bytes", "uram"})
+        if (const llvm::json::Value *value = section->get(key)) {
+          std::optional<double> number = value->getAsNumber();
+          if (!number || !std::isfinite(*number) || *number <= 0)
+            return bad("fpga." + key + " must be a number > 0");
+        }
     fpga.dsp = static_cast<int64_t>(desc->number("fpga.dsp").value_or(0));
     fpga.dspPerMac = desc->number("fpga.dsp_per_fp32_mac").value_or(5);
     fpga.hbmChannels = std::max<int64_t>(
@@ -269,6 +285,14 @@ struct HLSAnnotatePass : llmc::impl::LLMHLSAnnotateBase<HLSAnnotatePass> {
                          << "' has no fpga.dsp";
       return signalPassFailure();
     }
+    for (auto [name, bits] :
+         {std::pair<StringRef, double>{"bram", fpga.bramBits},
+          {"uram", fpga.uramBits}})
+      if (bits < 72)
+        return bad("fpga." + name + "_bytes over fpga." +
+                   (name == "bram" ? "bram_36k" : "uram") + " gives " +
+                   Twine(static_cast<int64_t>(bits)) +
+                   "-bit blocks, less than one 72-bit row");
     module->setAttr("hls.target", StringAttr::get(&getContext(), desc->name()));
     module->setAttr("hls.clock_hz",
                     FloatAttr::get(Float64Type::get(&getContext()),

@@ -70,9 +70,17 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
   int64_t blockM = spec.blockM ? spec.blockM
                                : std::min<int64_t>(M, slotWords / blockN);
   blockM = std::min<int64_t>(blockM, 4095); // the vector unit's row field
-  if (blockM < 1 || blockN < 1 || blockM * blockN > slotWords)
-    return fail("an output block of " + llvm::Twine(blockM) + "x" +
-                llvm::Twine(blockN) + " does not fit the accumulators");
+  if (blockM < 1 || blockN < 1 || blockM * blockN > slotWords) {
+    std::string rows =
+        scaleWords ? ", the per-column rows take " + std::to_string(scaleWords)
+                   : "";
+    return fail("an output block of " +
+                llvm::Twine(std::max<int64_t>(blockM, 1)) + "x" +
+                llvm::Twine(blockN) +
+                " does not fit the accumulators: they hold " +
+                llvm::Twine(config.accumulatorWords()) + " words" + rows +
+                ", the rest is split in " + llvm::Twine(buffers) + " slots");
+  }
   // K chunk: what the scratchpad holds of A and B, `buffers` times over,
   // next to the int8 output staging.
   int64_t staging = spec.requantize ? buffers * blockM * blockN : 0;

@@ -507,7 +507,8 @@ struct LLMNPUPartitionPass
     auto program = llmc::npu::generateMatmul(spec, config, target);
     if (!program)
       return kernel.matmul.emitError()
-             << "cannot schedule the " << key << " matmul on the NPU: "
+             << "cannot schedule the [" << spec.m << ", " << spec.k << "] x ["
+             << spec.k << ", " << spec.n << "] int8 matmul on the NPU: "
              << llvm::toString(program.takeError());
     OwningOpRef<ModuleOp> holder =
         npu::fromProgram(*program, kernel.matmul.getContext());
