@@ -1083,19 +1083,21 @@ const char *const llmc::environmentHelp =
     "  LLMC_HLS_CXX=PROGRAM   C++ compiler for HLS C-simulation "
     "(default: g++)\n";
 
+void llmc::hideForeignOptions() {
+  for (auto &entry : llvm::cl::getRegisteredOptions()) {
+    llvm::cl::Option *option = entry.second;
+    bool generic = entry.first.starts_with("help") || entry.first == "version";
+    if (!generic && !llvm::is_contained(option->Categories, &toolCategory()) &&
+        option->getOptionHiddenFlag() == llvm::cl::NotHidden)
+      option->setHiddenFlag(llvm::cl::Hidden);
+  }
+}
+
 bool llmc::parseToolOptions(int argc, char **argv, StringRef overview,
                             bool ownOptionsOnly) {
   // LLVM's own options stay usable and listed by --help-hidden.
   if (ownOptionsOnly)
-    for (auto &entry : llvm::cl::getRegisteredOptions()) {
-      llvm::cl::Option *option = entry.second;
-      bool generic = entry.first.starts_with("help") ||
-                     entry.first == "version";
-      if (!generic &&
-          !llvm::is_contained(option->Categories, &toolCategory()) &&
-          option->getOptionHiddenFlag() == llvm::cl::NotHidden)
-        option->setHiddenFlag(llvm::cl::Hidden);
-    }
+    hideForeignOptions();
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::cl::ParseCommandLineOptions(argc, argv, overview, &os))

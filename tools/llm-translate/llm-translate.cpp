@@ -29,7 +29,7 @@
 #include "llvm/Support/SourceMgr.h"
 
 static llvm::cl::list<std::string>
-    shapeOptions("shape",
+    shapeOptions("shape", llvm::cl::cat(llmc::toolCategory()),
                  llvm::cl::desc("Static shape of a graph input for "
                                 "--import-onnx, e.g. --shape x=1x128"),
                  llvm::cl::value_desc("NAME=DIMS"));
@@ -141,6 +141,8 @@ int importMain(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // --help lists the translations and MLIR's options, not LLVM's backends'.
+  llmc::hideForeignOptions();
   for (int i = 1; i < argc; ++i)
     if (llvm::StringRef(argv[i]) == "--import-onnx" ||
         llvm::StringRef(argv[i]) == "-import-onnx")

@@ -353,6 +353,11 @@ llvm::cl::OptionCategory &toolCategory();
 /// and --help-hidden lists them).
 bool parseToolOptions(int argc, char **argv, llvm::StringRef overview,
                       bool ownOptionsOnly = true);
+/// Hides from --help every option registered so far that is not in
+/// toolCategory() (LLVM's backends' hundreds, which the shared library
+/// registers): still usable, and --help-hidden lists them. llm-translate
+/// calls it before MLIR's translation driver registers its own options.
+void hideForeignOptions();
 /// The environment variables llm-run and llm-compile read, for their --help
 /// (an llvm::cl::extrahelp).
 extern const char *const environmentHelp;

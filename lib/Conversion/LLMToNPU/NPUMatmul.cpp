@@ -16,6 +16,7 @@
 #include "llmc/Conversion/NPUMatmul.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 using namespace llmc;
@@ -38,6 +39,13 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
     return fail("matmul sizes must be positive");
   if (spec.buffers != 1 && spec.buffers != 2)
     return fail("buffers must be 1 or 2");
+  if (spec.blockM < 0 || spec.blockN < 0)
+    return fail("output block sizes must be positive (0: chosen from the "
+                "description)");
+  for (float value : {spec.scale, spec.zeroPoint, spec.quantScale.value_or(1),
+                      spec.inputScale.value_or(1)})
+    if (!std::isfinite(value))
+      return fail("scales and zero points must be finite numbers");
   const int64_t outBytes = spec.requantize ? 1 : 4;
   if (K > 0xffff || N * outBytes > 0xffff)
     return fail("a row of A (" + llvm::Twine(K) + " bytes) or of C (" +
@@ -71,15 +79,16 @@ llvm::Expected<Program> llmc::npu::generateMatmul(const MatmulSpec &spec,
                                : std::min<int64_t>(M, slotWords / blockN);
   blockM = std::min<int64_t>(blockM, 4095); // the vector unit's row field
   if (blockM < 1 || blockN < 1 || blockM * blockN > slotWords) {
-    std::string rows =
-        scaleWords ? ", the per-column rows take " + std::to_string(scaleWords)
-                   : "";
+    std::string rows = scaleWords ? "; the per-column rows take " +
+                                        std::to_string(scaleWords) +
+                                        ", the rest is split in"
+                                  : " in";
     return fail("an output block of " +
                 llvm::Twine(std::max<int64_t>(blockM, 1)) + "x" +
                 llvm::Twine(blockN) +
                 " does not fit the accumulators: they hold " +
-                llvm::Twine(config.accumulatorWords()) + " words" + rows +
-                ", the rest is split in " + llvm::Twine(buffers) + " slots");
+                llvm::Twine(config.accumulatorWords()) + " words" + rows + " " +
+                llvm::Twine(buffers) + " slots");
   }
   // K chunk: what the scratchpad holds of A and B, `buffers` times over,
   // next to the int8 output staging.
