@@ -677,6 +677,105 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
   return dropped ? OpFoldResult(getResult()) : OpFoldResult();
 }
 
+namespace {
+/// torch.repeat_interleave(x, r, dim=a) as torch.onnx (1.13) exports it: a
+/// Split of x along `a` into its N unit slices, each repeated r times along
+/// `a` (an Expand of the slice; or an Unsqueeze next to `a`, the Expand of
+/// that unit dim and a Reshape that merges the two), and a Concat of the N
+/// repeats in order. That is x's slice i at i * r ... i * r + r - 1: the
+/// form `reshape(expand(reshape(x)))` that grouped-query attention's
+/// repeated kv heads take (Hugging Face's repeat_kv), which
+/// llm-fuse-attention reads as the grouped heads of the unrepeated x rather
+/// than as N copies concatenated.
+struct RepeatInterleavedSplit : OpRewritePattern<ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// The split result that `value` repeats r times along `axis`, and r; the
+  /// result's type is the slice's with `axis` r.
+  static std::optional<std::pair<OpResult, int64_t>>
+  repeatedSlice(Value value, int64_t axis) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (!type.hasStaticShape())
+      return std::nullopt;
+    int64_t r = type.getDimSize(axis);
+    SmallVector<int64_t> slice(type.getShape());
+    slice[axis] = 1;
+    auto isSliceShape = [&](Value v) {
+      return cast<RankedTensorType>(v.getType()).getShape() ==
+             ArrayRef<int64_t>(slice);
+    };
+    Value source;
+    if (auto expand = value.getDefiningOp<ExpandOp>()) {
+      // The slice expanded along `axis` itself.
+      source = expand.getInput();
+    } else if (auto merge = value.getDefiningOp<ReshapeOp>()) {
+      // Unsqueezed next to `axis`, expanded there, merged back.
+      auto expand = merge.getInput().getDefiningOp<ExpandOp>();
+      auto unsqueeze =
+          expand ? expand.getInput().getDefiningOp<ReshapeOp>() : ReshapeOp();
+      if (!unsqueeze)
+        return std::nullopt;
+      SmallVector<int64_t> unit(slice), expandedFirst(slice),
+          expandedSecond(slice);
+      unit.insert(unit.begin() + axis, 1);
+      expandedFirst.insert(expandedFirst.begin() + axis, r);
+      expandedSecond.insert(expandedSecond.begin() + axis + 1, r);
+      expandedSecond[axis] = 1;
+      ArrayRef<int64_t> expanded = expand.getType().getShape();
+      if (unsqueeze.getType().getShape() != ArrayRef<int64_t>(unit) ||
+          (expanded != ArrayRef<int64_t>(expandedFirst) &&
+           expanded != ArrayRef<int64_t>(expandedSecond)))
+        return std::nullopt;
+      source = unsqueeze.getInput();
+    } else {
+      return std::nullopt;
+    }
+    auto result = dyn_cast<OpResult>(source);
+    if (!result || !isa<SplitOp>(result.getOwner()) || !isSliceShape(source))
+      return std::nullopt;
+    return std::make_pair(result, r);
+  }
+
+  LogicalResult matchAndRewrite(ConcatOp concat,
+                                PatternRewriter &rewriter) const override {
+    auto axis = static_cast<int64_t>(concat.getAxis());
+    SplitOp split;
+    int64_t r = 0;
+    for (auto [index, input] : llvm::enumerate(concat.getInputs())) {
+      std::optional<std::pair<OpResult, int64_t>> repeat =
+          repeatedSlice(input, axis);
+      if (!repeat || repeat->first.getResultNumber() != index ||
+          (split && repeat->first.getOwner() != split) ||
+          (r && repeat->second != r))
+        return failure();
+      split = cast<SplitOp>(repeat->first.getOwner());
+      r = repeat->second;
+    }
+    if (!split || r < 2 || static_cast<int64_t>(split.getAxis()) != axis ||
+        split.getNumResults() != concat.getInputs().size())
+      return failure();
+    Value x = split.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    if (!type.hasStaticShape())
+      return failure();
+    SmallVector<int64_t> unit(type.getShape()), expanded(type.getShape());
+    unit.insert(unit.begin() + axis + 1, 1);
+    expanded.insert(expanded.begin() + axis + 1, r);
+    Location loc = concat.getLoc();
+    Value unsqueezed = ReshapeOp::create(rewriter, loc, type.clone(unit), x);
+    Value repeated =
+        ExpandOp::create(rewriter, loc, type.clone(expanded), unsqueezed);
+    rewriter.replaceOpWithNewOp<ReshapeOp>(concat, concat.getType(), repeated);
+    return success();
+  }
+};
+} // namespace
+
+void ConcatOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                           MLIRContext *context) {
+  patterns.add<RepeatInterleavedSplit>(context);
+}
+
 OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   auto inType = getInput().getType();
   if (inType == getType() && llvm::all_of(getSteps(), [](int64_t s) {

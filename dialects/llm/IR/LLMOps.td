@@ -417,6 +417,7 @@ def LLM_ConcatOp : LLM_Op<"concat", [Pure, SameOperandsAndResultElementType,
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def LLM_SliceOp : LLM_Op<"slice", [Pure, SameOperandsAndResultElementType,

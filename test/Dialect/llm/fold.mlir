@@ -293,3 +293,78 @@ func.func @concat_empty(%a: tensor<1x8xf32>, %b: tensor<0x8xf32>, %c: tensor<2x8
   %2 = llm.concat %b, %b {axis = 0 : i64} : (tensor<0x8xf32>, tensor<0x8xf32>) -> tensor<0x8xf32>
   return %0, %1, %2 : tensor<1x8xf32>, tensor<3x8xf32>, tensor<0x8xf32>
 }
+
+// -----
+
+// torch.repeat_interleave(k, 2, dim=1) as torch.onnx writes it: a split into
+// the heads, each unsqueezed, expanded and merged back, the repeats
+// concatenated in order. It becomes the repeat of k itself (repeat_kv's
+// form), which llm-fuse-attention reads as grouped heads.
+// CHECK-LABEL: func @repeat_interleave_heads
+// CHECK-SAME: (%[[K:.*]]: tensor<1x3x5x4xf32>)
+// CHECK-NEXT: %[[U:.*]] = llm.reshape %[[K]] : (tensor<1x3x5x4xf32>) -> tensor<1x3x1x5x4xf32>
+// CHECK-NEXT: %[[E:.*]] = llm.expand %[[U]] : (tensor<1x3x1x5x4xf32>) -> tensor<1x3x2x5x4xf32>
+// CHECK-NEXT: %[[R:.*]] = llm.reshape %[[E]] : (tensor<1x3x2x5x4xf32>) -> tensor<1x6x5x4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @repeat_interleave_heads(%k: tensor<1x3x5x4xf32>) -> tensor<1x6x5x4xf32> {
+  %s:3 = llm.split %k {axis = 1 : i64, sizes = array<i64: 1, 1, 1>} : (tensor<1x3x5x4xf32>) -> (tensor<1x1x5x4xf32>, tensor<1x1x5x4xf32>, tensor<1x1x5x4xf32>)
+  %u0 = llm.reshape %s#0 : (tensor<1x1x5x4xf32>) -> tensor<1x1x1x5x4xf32>
+  %e0 = llm.expand %u0 : (tensor<1x1x1x5x4xf32>) -> tensor<1x1x2x5x4xf32>
+  %r0 = llm.reshape %e0 : (tensor<1x1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  %u1 = llm.reshape %s#1 : (tensor<1x1x5x4xf32>) -> tensor<1x1x1x5x4xf32>
+  %e1 = llm.expand %u1 : (tensor<1x1x1x5x4xf32>) -> tensor<1x1x2x5x4xf32>
+  %r1 = llm.reshape %e1 : (tensor<1x1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  %u2 = llm.reshape %s#2 : (tensor<1x1x5x4xf32>) -> tensor<1x1x1x5x4xf32>
+  %e2 = llm.expand %u2 : (tensor<1x1x1x5x4xf32>) -> tensor<1x1x2x5x4xf32>
+  %r2 = llm.reshape %e2 : (tensor<1x1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  %c = llm.concat %r0, %r1, %r2 {axis = 1 : i64} : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x6x5x4xf32>
+  return %c : tensor<1x6x5x4xf32>
+}
+
+// -----
+
+// Each slice expanded along the axis itself is the same repeat.
+// CHECK-LABEL: func @repeat_interleave_expanded
+// CHECK-NEXT: llm.reshape %arg0 : (tensor<2x3xf32>) -> tensor<2x1x3xf32>
+// CHECK-NEXT: llm.expand {{.*}} -> tensor<2x4x3xf32>
+// CHECK-NEXT: llm.reshape {{.*}} -> tensor<8x3xf32>
+func.func @repeat_interleave_expanded(%x: tensor<2x3xf32>) -> tensor<8x3xf32> {
+  %s:2 = llm.split %x {axis = 0 : i64, sizes = array<i64: 1, 1>} : (tensor<2x3xf32>) -> (tensor<1x3xf32>, tensor<1x3xf32>)
+  %e0 = llm.expand %s#0 : (tensor<1x3xf32>) -> tensor<4x3xf32>
+  %e1 = llm.expand %s#1 : (tensor<1x3xf32>) -> tensor<4x3xf32>
+  %c = llm.concat %e0, %e1 {axis = 0 : i64} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  return %c : tensor<8x3xf32>
+}
+
+// -----
+
+// Not a repeat_interleave: the slices out of order (a permutation of the
+// heads), repeated unequally, or not all of the split's, and an unsqueeze
+// away from the axis (each row's elements repeated, then read as rows: a
+// transposed repeat) all stay.
+// CHECK-LABEL: func @not_repeat_interleave
+// CHECK-COUNT-4: llm.concat
+func.func @not_repeat_interleave(%x: tensor<2x3xf32>, %y: tensor<3x2xf32>, %z: tensor<3x3xf32>) -> (tensor<8x3xf32>, tensor<6x3xf32>, tensor<4x3xf32>, tensor<6x2xf32>) {
+  %s:2 = llm.split %x {axis = 0 : i64, sizes = array<i64: 1, 1>} : (tensor<2x3xf32>) -> (tensor<1x3xf32>, tensor<1x3xf32>)
+  %e0 = llm.expand %s#0 : (tensor<1x3xf32>) -> tensor<4x3xf32>
+  %e1 = llm.expand %s#1 : (tensor<1x3xf32>) -> tensor<4x3xf32>
+  %swapped = llm.concat %e1, %e0 {axis = 0 : i64} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  %f1 = llm.expand %s#1 : (tensor<1x3xf32>) -> tensor<2x3xf32>
+  %unequal = llm.concat %e0, %f1 {axis = 0 : i64} : (tensor<4x3xf32>, tensor<2x3xf32>) -> tensor<6x3xf32>
+  %w:3 = llm.split %z {axis = 0 : i64, sizes = array<i64: 1, 1, 1>} : (tensor<3x3xf32>) -> (tensor<1x3xf32>, tensor<1x3xf32>, tensor<1x3xf32>)
+  %g0 = llm.expand %w#0 : (tensor<1x3xf32>) -> tensor<2x3xf32>
+  %g1 = llm.expand %w#1 : (tensor<1x3xf32>) -> tensor<2x3xf32>
+  %partial = llm.concat %g0, %g1 {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  %t:3 = llm.split %y {axis = 0 : i64, sizes = array<i64: 1, 1, 1>} : (tensor<3x2xf32>) -> (tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>)
+  %u0 = llm.reshape %t#0 : (tensor<1x2xf32>) -> tensor<1x2x1xf32>
+  %x0 = llm.expand %u0 : (tensor<1x2x1xf32>) -> tensor<1x2x2xf32>
+  %m0 = llm.reshape %x0 : (tensor<1x2x2xf32>) -> tensor<2x2xf32>
+  %u1 = llm.reshape %t#1 : (tensor<1x2xf32>) -> tensor<1x2x1xf32>
+  %x1 = llm.expand %u1 : (tensor<1x2x1xf32>) -> tensor<1x2x2xf32>
+  %m1 = llm.reshape %x1 : (tensor<1x2x2xf32>) -> tensor<2x2xf32>
+  %u2 = llm.reshape %t#2 : (tensor<1x2xf32>) -> tensor<1x2x1xf32>
+  %x2 = llm.expand %u2 : (tensor<1x2x1xf32>) -> tensor<1x2x2xf32>
+  %m2 = llm.reshape %x2 : (tensor<1x2x2xf32>) -> tensor<2x2xf32>
+  %far = llm.concat %m0, %m1, %m2 {axis = 0 : i64} : (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<6x2xf32>
+  return %swapped, %unequal, %partial, %far : tensor<8x3xf32>, tensor<6x3xf32>, tensor<4x3xf32>, tensor<6x2xf32>
+}
