@@ -52,6 +52,17 @@ llvm::Error CompileFlags::apply(CompileOptions &options) const {
   if (gptqActOrder.getNumOccurrences() && weights != "gptq")
     return llvm::make_error<InputError>(
         "--gptq-act-order needs --quant-weights gptq");
+  // A quantization flag without a quantization is a mistake, not a default
+  // to ignore (as --calib and --quant-weights are). Flags one --quant mode
+  // does not read (--group-size beside --quant int8) stay accepted: one
+  // command line may serve several modes.
+  if (quant == "none")
+    for (const llvm::cl::Option *flag :
+         std::initializer_list<const llvm::cl::Option *>{
+             &activations, &calibration, &percentile, &smoothQuant, &groupSize})
+      if (flag->getNumOccurrences())
+        return llvm::make_error<InputError>(
+            ("--" + flag->ArgStr + " needs a --quant other than none").str());
   options.quant = quant;
   options.quantization.activations = activations;
   options.quantization.calibration = calibration;
