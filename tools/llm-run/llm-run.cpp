@@ -209,6 +209,16 @@ int main(int argc, char **argv) {
   if (target == "all")
     return llmc::reportToolError(
         kTool, createStringError("llm-run runs one target, not 'all'"));
+  for (auto [flag, value] :
+       {std::pair<StringRef, double>{"--rtol", relativeTolerance},
+        {"--atol", absoluteTolerance}})
+    if (!(value >= 0) || !std::isfinite(value)) {
+      std::string text;
+      llvm::raw_string_ostream(text) << llvm::format("%g", value);
+      return llmc::reportToolError(
+          kTool, createStringError(flag + " " + text +
+                                   " is not a tolerance (a number >= 0)"));
+    }
   if (target == "npu" && llmc::npu::isProgramPath(modelPath)) {
     std::vector<llmc::Tensor> given;
     for (const std::string &binding : inputs) {
@@ -229,16 +239,6 @@ int main(int argc, char **argv) {
         kTool, createStringError("--emulate-gpu runs the ptx target's "
                                  "kernels; it needs --target ptx, not '" +
                                  target + "'"));
-  for (auto [flag, value] :
-       {std::pair<StringRef, double>{"--rtol", relativeTolerance},
-        {"--atol", absoluteTolerance}})
-    if (!(value >= 0) || !std::isfinite(value)) {
-      std::string text;
-      llvm::raw_string_ostream(text) << llvm::format("%g", value);
-      return llmc::reportToolError(
-          kTool, createStringError(flag + " " + text +
-                                   " is not a tolerance (a number >= 0)"));
-    }
   llmc::CompileOptions options;
   if (Error error = flags.apply(options))
     return llmc::reportToolError(kTool, std::move(error));
