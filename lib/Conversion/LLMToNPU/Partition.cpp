@@ -71,8 +71,7 @@ struct Kernel {
   llm::QMatMulOp matmul;
   llm::DequantizeOp dequantize; // null: int32 results
   Value scale;                  // the dequantization scale
-  llm::AddOp add;               // null: no bias
-  Value bias;
+  llm::AddOp add;               // null: no bias (biasOf: its other operand)
   int64_t m = 0, k = 0, n = 0;
   bool channelScale = false;
   /// The activations' per-tensor quantization, done on the NPU (`vqnt`)
@@ -87,6 +86,12 @@ struct Kernel {
   /// runtime may keep its layout between calls.
   bool rhsConstant = false;
 };
+
+/// The operand of `add` that is not `result`: the bias a product's result
+/// takes.
+Value biasOf(llm::AddOp add, Value result) {
+  return add.getLhs() == result ? add.getRhs() : add.getLhs();
+}
 
 /// The value of `value` if an llm or arith constant defines it.
 Attribute constantValue(Value value) {
@@ -242,7 +247,7 @@ void matchEpilogue(Kernel &kernel) {
   auto add = dyn_cast<llm::AddOp>(*result.getUsers().begin());
   if (!add || add.getType() != result.getType())
     return;
-  Value bias = add.getLhs() == result ? add.getRhs() : add.getLhs();
+  Value bias = biasOf(add, result);
   auto biasType = dyn_cast<RankedTensorType>(bias.getType());
   if (bias == result || !isStatic(biasType) ||
       !biasType.getElementType().isF32() ||
@@ -251,7 +256,6 @@ void matchEpilogue(Kernel &kernel) {
       biasType.getRank() > result.getType().getRank())
     return;
   kernel.add = add;
-  kernel.bias = bias;
 }
 
 /// The most batch entries a batched product is split into.
@@ -452,10 +456,8 @@ struct LLMNPUPartitionPass
         return;
       }
       matchEpilogue(kernel);
-      if (kernel.add && !adds.insert(kernel.add).second) {
+      if (kernel.add && !adds.insert(kernel.add).second)
         kernel.add = {};
-        kernel.bias = {};
-      }
       matchPrologue(kernel);
       kernels.push_back(kernel);
     });
@@ -529,13 +531,6 @@ struct LLMNPUPartitionPass
                         llvm::StringMap<std::string> &programs,
                         OpBuilder &moduleBuilder, OpBuilder &declBuilder) {
     MLIRContext *context = kernel.matmul.getContext();
-    // The bias as the add reads it now: an earlier kernel's offload may have
-    // replaced it (an LSTM step's recurrent product adds the input
-    // product's biased result, which that kernel's call now computes).
-    if (kernel.add)
-      kernel.bias = kernel.add.getLhs() == kernel.dequantize.getResult()
-                        ? kernel.add.getRhs()
-                        : kernel.add.getLhs();
     Operation *root = kernel.add           ? kernel.add.getOperation()
                       : kernel.dequantize ? kernel.dequantize.getOperation()
                                           : kernel.matmul.getOperation();
@@ -566,8 +561,13 @@ struct LLMNPUPartitionPass
       operands.push_back(reshaped(kernel.scale, {1, count}));
       scaleKind = kernel.channelScale ? "channel" : "tensor";
     }
+    // The bias as the add reads it now, not when it was matched: an earlier
+    // kernel's offload may have replaced it (an LSTM step's recurrent
+    // product adds the input product's biased result, which that kernel's
+    // call now computes).
     if (kernel.add)
-      operands.push_back(reshaped(kernel.bias, {1, kernel.n}));
+      operands.push_back(reshaped(
+          biasOf(kernel.add, kernel.dequantize.getResult()), {1, kernel.n}));
     auto resultType = RankedTensorType::get(
         {kernel.m, kernel.n},
         kernel.dequantize ? f32 : IntegerType::get(context, 32));
