@@ -268,6 +268,16 @@ std::optional<double> TargetDescription::number(StringRef dottedPath) const {
   return value ? value->getAsNumber() : std::nullopt;
 }
 
+bool TargetDescription::givesFigureOutside(StringRef dottedPath, double low,
+                                           double high, bool whole) const {
+  const llvm::json::Value *value = lookup(root, dottedPath);
+  if (!value)
+    return false;
+  std::optional<double> figure = value->getAsNumber();
+  return !figure || !std::isfinite(*figure) || *figure < low ||
+         *figure > high || (whole && *figure != std::floor(*figure));
+}
+
 double TargetDescription::clockHz() const { return *number("clock_hz"); }
 double TargetDescription::computeUnits() const {
   return *number("compute_units");

@@ -28,6 +28,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <array>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -81,6 +82,13 @@ public:
   /// A number at a dotted path ("npu.array_rows",
   /// "npu.energy_per_mac_j.int8").
   std::optional<double> number(llvm::StringRef dottedPath) const;
+  /// Whether the description gives a figure at `dottedPath` that is not a
+  /// finite number in [low, high] (a whole one with `whole`). An absent
+  /// figure is not: its consumer's default applies. The backends check the
+  /// figures of their kind's section with it.
+  bool givesFigureOutside(llvm::StringRef dottedPath, double low,
+                          double high = std::numeric_limits<double>::max(),
+                          bool whole = false) const;
 
 private:
   std::string nameValue, kindValue, originValue;

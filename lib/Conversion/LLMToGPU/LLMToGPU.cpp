@@ -2006,21 +2006,6 @@ constexpr int64_t kGenericThreads = 256;
 /// for, or none. Each figure is checked where the description gives it.
 std::optional<std::string>
 impossibleGPUFigures(const llmc::TargetDescription &desc) {
-  const llvm::json::Object *gpu = desc.json().getObject("gpu");
-  if (!gpu)
-    return std::nullopt;
-  // A figure: a number, whole where `whole`, in [low, high].
-  auto check = [&](StringRef key, double low, double high, bool whole,
-                   const std::string &why) -> std::optional<std::string> {
-    const llvm::json::Value *value = gpu->get(key);
-    if (!value)
-      return std::nullopt;
-    std::optional<double> number = value->getAsNumber();
-    if (number && std::isfinite(*number) && *number >= low && *number <= high &&
-        (!whole || *number == std::floor(*number)))
-      return std::nullopt;
-    return "gpu." + key.str() + " must be " + why;
-  };
   const double any = std::numeric_limits<double>::max();
   const std::tuple<StringRef, double, double, bool, std::string> figures[] = {
       {"warp_size", 32, 32, true, "32 (a PTX warp's threads)"},
@@ -2040,8 +2025,8 @@ impossibleGPUFigures(const llmc::TargetDescription &desc) {
        "a whole number from 0 to " + std::to_string(gk::kGemvRows) +
            " (the GEMV kernel's rows; 0: no GEMV)"}};
   for (const auto &[key, low, high, whole, why] : figures)
-    if (auto problem = check(key, low, high, whole, why))
-      return problem;
+    if (desc.givesFigureOutside(("gpu." + key).str(), low, high, whole))
+      return "gpu." + key.str() + " must be " + why;
   return std::nullopt;
 }
 

@@ -26,7 +26,7 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 
-#include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace llmc {
@@ -262,14 +262,12 @@ struct HLSAnnotatePass : llmc::impl::LLMHLSAnnotateBase<HLSAnnotatePass> {
                          << "': " << what;
       signalPassFailure();
     };
-    if (const llvm::json::Object *section = desc->json().getObject("fpga"))
-      for (StringRef key : {"dsp_per_fp32_mac", "hbm_pseudo_channels",
-                            "bram_bytes", "bram_36k", "uram_bytes", "uram"})
-        if (const llvm::json::Value *value = section->get(key)) {
-          std::optional<double> number = value->getAsNumber();
-          if (!number || !std::isfinite(*number) || *number <= 0)
-            return bad("fpga." + key + " must be a number > 0");
-        }
+    for (StringRef key :
+         {"fpga.dsp_per_fp32_mac", "fpga.hbm_pseudo_channels",
+          "fpga.bram_bytes", "fpga.bram_36k", "fpga.uram_bytes", "fpga.uram"})
+      if (desc->givesFigureOutside(key,
+                                   std::numeric_limits<double>::denorm_min()))
+        return bad(key + " must be a number > 0");
     fpga.dsp = static_cast<int64_t>(desc->number("fpga.dsp").value_or(0));
     fpga.dspPerMac = desc->number("fpga.dsp_per_fp32_mac").value_or(5);
     fpga.hbmChannels = std::max<int64_t>(
