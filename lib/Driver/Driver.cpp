@@ -1067,11 +1067,6 @@ llvm::json::Object CompiledModel::report() const {
 // Tool support
 //===----------------------------------------------------------------------===//
 
-llvm::cl::OptionCategory &llmc::toolCategory() {
-  static llvm::cl::OptionCategory category("llmc options");
-  return category;
-}
-
 const char *const llmc::environmentHelp =
     "\nEnvironment:\n"
     "  LLMC_HOST_THREADS=N    threads for the host code's heavy loops "
@@ -1082,16 +1077,6 @@ const char *const llmc::environmentHelp =
     "                         C-simulation (the C++ compiler); default 2\n"
     "  LLMC_HLS_CXX=PROGRAM   C++ compiler for HLS C-simulation "
     "(default: g++)\n";
-
-void llmc::hideForeignOptions() {
-  for (auto &entry : llvm::cl::getRegisteredOptions()) {
-    llvm::cl::Option *option = entry.second;
-    bool generic = entry.first.starts_with("help") || entry.first == "version";
-    if (!generic && !llvm::is_contained(option->Categories, &toolCategory()) &&
-        option->getOptionHiddenFlag() == llvm::cl::NotHidden)
-      option->setHiddenFlag(llvm::cl::Hidden);
-  }
-}
 
 bool llmc::parseToolOptions(int argc, char **argv, StringRef overview,
                             bool ownOptionsOnly) {

@@ -1,10 +1,10 @@
 //===- llm-opt.cpp - mlir-opt with llmc's dialects, passes and pipelines --===//
 #include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Support/ToolOptions.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/Support/CommandLine.h"
 
 #include <cstdlib>
 #include <unistd.h>
@@ -21,15 +21,9 @@ void usageErrorExit() {
 } // namespace
 
 int main(int argc, char **argv) {
-  // --help lists MLIR's options and llmc's passes, not the hundreds of
-  // LLVM's backends that the shared library registers before main (still
-  // usable; --help-hidden lists them). MLIR's are registered below.
-  for (auto &entry : llvm::cl::getRegisteredOptions()) {
-    llvm::StringRef name = entry.first;
-    if (!name.starts_with("help") && name != "version" &&
-        entry.second->getOptionHiddenFlag() == llvm::cl::NotHidden)
-      entry.second->setHiddenFlag(llvm::cl::Hidden);
-  }
+  // --help lists MLIR's options and llmc's passes, not LLVM's backends'
+  // (MLIR's are registered below).
+  llmc::hideForeignOptions();
   mlir::DialectRegistry registry;
   llmc::registerAllLLMCDialects(registry);
   llmc::registerAllLLMCPasses();

@@ -11,6 +11,7 @@
 
 #include "llmc/Import/ONNXImporter.h"
 #include "llmc/Runtime/Tensor.h"
+#include "llmc/Support/ToolOptions.h"
 #include "llmc/Target/TargetDescription.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -345,19 +346,12 @@ std::string describeScalarOutputs(const llvm::json::Object &accuracy,
 // Tool support
 //===----------------------------------------------------------------------===//
 
-/// The category of the tools' own options (cl::cat(toolCategory())).
-llvm::cl::OptionCategory &toolCategory();
 /// Parses the command line; on a usage error prints it and returns false (the
 /// tools then exit 2, not llvm::cl's 1). With `ownOptionsOnly`, --help lists
 /// only the options of toolCategory() (LLVM's own are hidden: still usable,
 /// and --help-hidden lists them).
 bool parseToolOptions(int argc, char **argv, llvm::StringRef overview,
                       bool ownOptionsOnly = true);
-/// Hides from --help every option registered so far that is not in
-/// toolCategory() (LLVM's backends' hundreds, which the shared library
-/// registers): still usable, and --help-hidden lists them. llm-translate
-/// calls it before MLIR's translation driver registers its own options.
-void hideForeignOptions();
 /// The environment variables llm-run and llm-compile read, for their --help
 /// (an llvm::cl::extrahelp).
 extern const char *const environmentHelp;
