@@ -376,13 +376,18 @@ def discover(testdata, regex, subset):
     return tests
 
 
-def tensor_name(path):
+def read_tensor(path):
+    """The TensorProto a test's input_K.pb or output_K.pb holds."""
     import onnx
 
     tensor = onnx.TensorProto()
     with open(path, "rb") as f:
         tensor.ParseFromString(f.read())
-    return tensor.name
+    return tensor
+
+
+def tensor_name(path):
+    return read_tensor(path).name
 
 
 def has_product(model):
@@ -397,15 +402,11 @@ def has_product(model):
 def largest_magnitude(paths):
     """The largest |value| of the float tensors in `paths` (0 if none)."""
     import numpy
-    import onnx
     from onnx import numpy_helper
 
     largest = 0.0
     for path in paths:
-        tensor = onnx.TensorProto()
-        with open(path, "rb") as f:
-            tensor.ParseFromString(f.read())
-        array = numpy_helper.to_array(tensor)
+        array = numpy_helper.to_array(read_tensor(path))
         if array.size and numpy.issubdtype(array.dtype, numpy.floating):
             finite = array[numpy.isfinite(array)]
             if finite.size:
