@@ -1,11 +1,15 @@
-//===- GPUFuseLaunches.cpp - independent generic launches as one ----------===//
+//===- GPUFuseLaunches.cpp - independent or small launches as one ---------===//
 //
-// Horizontal fusion for the ptx backend's generic path. llm-gpu-map-loops
+// Launch fusion for the ptx backend's generic path. llm-gpu-map-loops
 // gives every loop its own launch; a decoding step has runs of small ones
 // that share no data (the past keys and values copied into the presents,
 // the new values appended, the rotary embeddings of q and k), each a block
 // or two. Such a run becomes one launch whose grid is the parts' grids one
 // after the other: every block runs the part its index falls in.
+//
+// Then chains: runs of launches of a block or less each (a router's top-k
+// rounds, a step's mask arithmetic), dependent or not, become one launch of
+// one block that runs the parts in order with a barrier between them.
 //
 //===----------------------------------------------------------------------===//
 #include "Passes.h"
@@ -212,14 +216,27 @@ bool movableAcross(Operation &op) {
          !effects.hasEffect<MemoryEffects::Free>();
 }
 
+/// Where launches merge: before the last of them, at their fused location.
+struct Site {
+  OpBuilder builder;
+  Location loc;
+  explicit Site(MutableArrayRef<Part> parts)
+      : builder(parts.back().launch),
+        loc(builder.getFusedLoc(llvm::map_to_vector(
+            parts, [](Part &part) { return part.launch.getLoc(); }))) {}
+  Value index(OpBuilder &b, int64_t v) const {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+};
+
 /// One launch in place of `parts` (in order), at the last one.
 void merge(MutableArrayRef<Part> parts) {
+  Site site(parts);
+  OpBuilder &b = site.builder;
+  Location loc = site.loc;
   gpu::LaunchOp last = parts.back().launch;
-  OpBuilder b(last);
-  Location loc = b.getFusedLoc(llvm::map_to_vector(
-      parts, [](Part &part) { return part.launch.getLoc(); }));
-  auto index = [&](OpBuilder &builder, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(builder, loc, v);
+  auto index = [&](OpBuilder &builder, int64_t v) {
+    return site.index(builder, v);
   };
   int64_t total = 0;
   for (const Part &part : parts)
@@ -274,8 +291,126 @@ void merge(MutableArrayRef<Part> parts) {
     part.launch.erase();
 }
 
+/// Whether `part` can join a chain of `limit` threads: a 1-D block, at most
+/// `limit` threads in all, and no gpu or nvvm op in its body (but its
+/// terminator) that the threads of a block must reach together or that
+/// reads the launch's ids other than through its arguments.
+bool chainable(const Part &part, int64_t limit) {
+  if (part.block[1] != 1 || part.block[2] != 1 ||
+      part.blocks * part.block[0] > limit)
+    return false;
+  gpu::LaunchOp launch = part.launch;
+  WalkResult walk = launch.getBody().walk([&](Operation *op) {
+    Dialect *dialect = op->getDialect();
+    StringRef name = dialect ? dialect->getNamespace() : "";
+    if ((name == "gpu" && !isa<gpu::TerminatorOp>(op)) || name == "nvvm")
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return !walk.wasInterrupted();
+}
+
+/// One launch of one block in place of `parts` (in order), at the last one:
+/// its threads are the most any part has; thread t runs thread t % threads
+/// of block t / threads of each part with more than t threads, and a
+/// barrier separates the parts.
+void chain(MutableArrayRef<Part> parts) {
+  Site site(parts);
+  OpBuilder &b = site.builder;
+  Location loc = site.loc;
+  auto index = [&](OpBuilder &builder, int64_t v) {
+    return site.index(builder, v);
+  };
+  int64_t threads = 0;
+  for (const Part &part : parts)
+    threads = std::max(threads, part.blocks * part.block[0]);
+  Value one = index(b, 1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, one, one, one, threads == 1 ? one : index(b, threads), one, one);
+  Block &body = launch.getBody().front();
+  OpBuilder inner = OpBuilder::atBlockEnd(&body);
+  Value tid = launch.getThreadIds().x;
+  for (Part &part : parts) {
+    int64_t size = part.blocks * part.block[0];
+    OpBuilder then = OpBuilder::atBlockEnd(&body);
+    if (size < threads) {
+      Value mine = arith::CmpIOp::create(inner, loc, arith::CmpIPredicate::ult,
+                                         tid, index(inner, size));
+      then = scf::IfOp::create(inner, loc, mine, /*withElse=*/false)
+                 .getThenBodyBuilder();
+    }
+    gpu::LaunchOp old = part.launch;
+    Value width = index(then, part.block[0]);
+    Value blockX =
+        part.blocks == 1
+            ? index(then, 0)
+            : arith::DivUIOp::create(then, loc, tid, width).getResult();
+    Value threadX =
+        part.blocks == 1
+            ? tid
+            : arith::RemUIOp::create(then, loc, tid, width).getResult();
+    IRMapping mapping;
+    mapping.map(old.getBlockIds().x, blockX);
+    mapping.map(old.getThreadIds().x, threadX);
+    mapping.map(old.getGridSize().x, index(then, part.blocks));
+    mapping.map(old.getBlockSize().x, width);
+    for (auto [from, to] :
+         {std::pair{old.getBlockIds(), launch.getBlockIds()},
+          std::pair{old.getThreadIds(), launch.getThreadIds()},
+          std::pair{old.getGridSize(), launch.getGridSize()},
+          std::pair{old.getBlockSize(), launch.getBlockSize()}}) {
+      mapping.map(from.y, to.y);
+      mapping.map(from.z, to.z);
+    }
+    for (Operation &op : old.getBody().front().without_terminator())
+      then.clone(op, mapping);
+    if (&part != &parts.back())
+      gpu::BarrierOp::create(inner, loc);
+  }
+  gpu::TerminatorOp::create(inner, loc);
+  for (Part &part : parts)
+    part.launch.erase();
+}
+
+/// What a launch does to the run being collected: joins it, ends it and
+/// starts the next, or is in no run (and ends it).
+enum class Admit { Join, Start, None };
+
+/// The runs of two or more launches of `block` that `admit` (given the run
+/// so far and a launch it can merge) forms, with only ops a launch may be
+/// moved down past between them.
+template <typename F>
+SmallVector<SmallVector<Part>> runsOf(Block &block, F admit) {
+  SmallVector<SmallVector<Part>> runs;
+  SmallVector<Part> run;
+  auto close = [&] {
+    if (run.size() > 1)
+      runs.push_back(std::move(run));
+    run.clear();
+  };
+  for (Operation &op : block) {
+    auto launch = dyn_cast<gpu::LaunchOp>(op);
+    Part part;
+    Admit how = launch && describe(launch, part)
+                    ? admit(ArrayRef<Part>(run), part)
+                    : Admit::None;
+    if (how == Admit::None) {
+      if (!movableAcross(op)) // a launch never is
+        close();
+      continue;
+    }
+    if (how == Admit::Start)
+      close();
+    run.push_back(std::move(part));
+  }
+  close();
+  return runs;
+}
+
 struct GPUFuseLaunchesPass
     : llmc::impl::LLMGPUFuseLaunchesBase<GPUFuseLaunchesPass> {
+  using LLMGPUFuseLaunchesBase::LLMGPUFuseLaunchesBase;
+
   void runOnOperation() override {
     SmallVector<Block *> blocks;
     getOperation()->walk([&](Block *block) {
@@ -285,36 +420,30 @@ struct GPUFuseLaunchesPass
           !parent->getParentOfType<gpu::GPUModuleOp>())
         blocks.push_back(block);
     });
-    for (Block *block : blocks)
+    for (Block *block : blocks) {
       fuseIn(*block);
+      if (chainThreads > 0)
+        chainIn(*block);
+    }
+  }
+
+  void chainIn(Block &block) {
+    for (SmallVector<Part> &parts :
+         runsOf(block, [&](ArrayRef<Part>, const Part &part) {
+           return chainable(part, chainThreads) ? Admit::Join : Admit::None;
+         }))
+      chain(parts);
   }
 
   void fuseIn(Block &block) {
-    SmallVector<SmallVector<Part>> groups;
-    SmallVector<Part> group;
-    auto close = [&] {
-      if (group.size() > 1)
-        groups.push_back(std::move(group));
-      group.clear();
-    };
-    for (Operation &op : block) {
-      auto launch = dyn_cast<gpu::LaunchOp>(op);
-      Part part;
-      if (!launch || !describe(launch, part)) {
-        if (!movableAcross(op))
-          close();
-        continue;
-      }
-      bool joins = !group.empty() && group.front().block == part.block &&
-                   llvm::all_of(group, [&](const Part &member) {
-                     return independent(member, part);
-                   });
-      if (!joins)
-        close();
-      group.push_back(std::move(part));
-    }
-    close();
-    for (SmallVector<Part> &parts : groups)
+    for (SmallVector<Part> &parts :
+         runsOf(block, [&](ArrayRef<Part> group, const Part &part) {
+           bool joins = !group.empty() && group.front().block == part.block &&
+                        llvm::all_of(group, [&](const Part &member) {
+                          return independent(member, part);
+                        });
+           return joins ? Admit::Join : Admit::Start;
+         }))
       merge(parts);
   }
 };

@@ -12,6 +12,7 @@
 #include "llm/Transforms/Passes.h"
 #include "llmc/Conversion/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
+#include "llmc/Target/TargetDescription.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -86,8 +87,22 @@ void llmc::buildPTXKernelPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   pm.addPass(createLLMGPUMapLoops());
   // Runs of small independent loops (a decoding step's cache copies and
-  // rotary embeddings) as one launch each.
-  pm.addNestedPass<func::FuncOp>(createLLMGPUFuseLaunches());
+  // rotary embeddings) as one launch each; then chains of launches of a
+  // block or less (a router's top-k rounds) as one block, within the
+  // description's threads per block.
+  LLMGPUFuseLaunchesOptions fuseOptions;
+  fuseOptions.chainThreads = 1024;
+  if (!options.targetDesc.empty()) {
+    if (auto desc = TargetDescription::load(options.targetDesc)) {
+      if (std::optional<double> most =
+              desc->number("gpu.max_threads_per_block"))
+        fuseOptions.chainThreads =
+            std::min<int64_t>(1024, static_cast<int64_t>(*most));
+    } else {
+      llvm::consumeError(desc.takeError());
+    }
+  }
+  pm.addNestedPass<func::FuncOp>(createLLMGPUFuseLaunches(fuseOptions));
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createLLMGPUMergeKernelModules());
   pm.addPass(createLLMGPUDedupKernels());

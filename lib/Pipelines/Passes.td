@@ -156,7 +156,8 @@ def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
 }
 
 def LLMGPUFuseLaunches : Pass<"llm-gpu-fuse-launches"> {
-  let summary = "run independent generic launches as one launch";
+  let summary = "run independent generic launches, and chains of small "
+                "ones, as one launch";
   let description = [{
     Horizontal fusion of the ptx backend's generic path (after
     llm-gpu-map-loops). A decoding step launches several small loops in a
@@ -180,7 +181,26 @@ def LLMGPUFuseLaunches : Pass<"llm-gpu-fuse-launches"> {
     block runs the part its block index falls in, with that part's block
     index and grid size. Launches of the fused kernels (gpu.launch_func)
     and anything else with a memory effect end a group.
+
+    Then vertical fusion of small launches: a router's softmax, top-k
+    rounds and renormalization, or a step's mask and position arithmetic,
+    are chains of dependent launches of a block or less each, whose cost is
+    their launches. Consecutive launches (the ops between them as above)
+    each of at most `chain-threads` threads in all (grid times block) and
+    with a 1-D block, and nothing in their bodies that a block's threads
+    must reach together (barriers, shuffles), become one launch of one
+    block: thread t < blocks * threads of a part runs that part's thread
+    t % threads of block t / threads, and a gpu.barrier between the parts
+    orders each one's reads after the writes before it (a barrier makes the
+    block's global memory writes visible to the block). Dependence needs no
+    tracing: every part waits for the one before. `chain-threads` 0 turns
+    it off.
   }];
+  let options = [
+    Option<"chainThreads", "chain-threads", "int64_t", /*default=*/"1024",
+           "the most threads (grid x block) of a launch that joins a chain, "
+           "and the chain's block size limit (0: no chains)">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];
 }

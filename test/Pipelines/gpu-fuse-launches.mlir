@@ -1,5 +1,5 @@
 // RUN: llm-opt %s -split-input-file -verify-diagnostics --verify-each \
-// RUN:   --pass-pipeline='builtin.module(func.func(llm-gpu-fuse-launches))' | FileCheck %s
+// RUN:   --pass-pipeline='builtin.module(func.func(llm-gpu-fuse-launches{chain-threads=0}))' | FileCheck %s
 
 // Two launches on different buffers, an allocation between them: one launch
 // of 2 + 1 blocks at the second's place. Blocks 0-1 run the first part,
