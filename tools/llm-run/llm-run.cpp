@@ -345,14 +345,18 @@ int main(int argc, char **argv) {
   std::optional<json::Object> runStats = (*model)->runStats();
   if (runStats && emulateGPU) {
     int64_t wgmma = runStats->getInteger("wgmma").value_or(0);
+    auto count = [&](StringRef key) {
+      return runStats->getInteger(key).value_or(0);
+    };
     errs() << formatv("{0}: gpu emulator: {1} launches, {2} thread ops, {3} "
-                      "mma.sync, {4}{5} global bytes read, {6} written\n",
-                      kTool, runStats->getInteger("launches").value_or(0),
-                      runStats->getInteger("thread_ops").value_or(0),
-                      runStats->getInteger("mma_sync").value_or(0),
+                      "mma.sync, {4}{5} global bytes read, {6} written (in "
+                      "32-byte sectors: {7} read, {8} written)\n",
+                      kTool, count("launches"), count("thread_ops"),
+                      count("mma_sync"),
                       wgmma ? formatv("{0} wgmma, ", wgmma).str() : "",
-                      runStats->getInteger("global_bytes_read").value_or(0),
-                      runStats->getInteger("global_bytes_written").value_or(0));
+                      count("global_bytes_read"), count("global_bytes_written"),
+                      count("global_sector_bytes_read"),
+                      count("global_sector_bytes_written"));
     extraStats["gpu_emulator"] = std::move(*runStats);
   } else if (std::optional<json::Object> &npu = runStats) {
     // npu: the simulated kernels (the linear layers) of the forward.

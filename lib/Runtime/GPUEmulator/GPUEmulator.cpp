@@ -149,10 +149,15 @@ unsigned bitWidthOf(Type type) {
 // Kernels and counters
 //===----------------------------------------------------------------------===//
 
+/// Global memory is counted twice: the bytes each thread asks for, and the
+/// 32-byte sectors each warp's access touches (a sector is what the memory
+/// system moves: 32 lanes reading one float read one sector, not 128 bytes;
+/// 32 lanes reading 32 consecutive floats read four).
 struct Counters {
   int64_t launches = 0, blocks = 0, threadOps = 0, mma = 0, wgmma = 0;
   int64_t globalRead = 0, globalWritten = 0, sharedRead = 0,
           sharedWritten = 0, barriers = 0;
+  int64_t sectorsRead = 0, sectorsWritten = 0;
   void add(const Counters &o) {
     launches += o.launches;
     blocks += o.blocks;
@@ -161,22 +166,45 @@ struct Counters {
     wgmma += o.wgmma;
     globalRead += o.globalRead;
     globalWritten += o.globalWritten;
+    sectorsRead += o.sectorsRead;
+    sectorsWritten += o.sectorsWritten;
     sharedRead += o.sharedRead;
     sharedWritten += o.sharedWritten;
     barriers += o.barriers;
   }
   llvm::json::Object toJSON() const {
-    return llvm::json::Object{{"launches", launches},
-                              {"blocks", blocks},
-                              {"thread_ops", threadOps},
-                              {"mma_sync", mma},
-                              {"wgmma", wgmma},
-                              {"global_bytes_read", globalRead},
-                              {"global_bytes_written", globalWritten},
-                              {"shared_bytes_read", sharedRead},
-                              {"shared_bytes_written", sharedWritten},
-                              {"barriers", barriers}};
+    return llvm::json::Object{
+        {"launches", launches},
+        {"blocks", blocks},
+        {"thread_ops", threadOps},
+        {"mma_sync", mma},
+        {"wgmma", wgmma},
+        {"global_bytes_read", globalRead},
+        {"global_bytes_written", globalWritten},
+        {"global_sector_bytes_read", 32 * sectorsRead},
+        {"global_sector_bytes_written", 32 * sectorsWritten},
+        {"shared_bytes_read", sharedRead},
+        {"shared_bytes_written", sharedWritten},
+        {"barriers", barriers}};
   }
+};
+
+/// The distinct 32-byte sectors that the threads of each warp touch in one
+/// access (an op's loads or stores, all its active threads).
+class SectorTally {
+public:
+  /// Thread t touches `bytes` bytes from global address `address`.
+  void add(unsigned t, int64_t address, int64_t bytes) {
+    for (int64_t s = address >> 5; s <= (address + bytes - 1) >> 5; ++s)
+      touched.push_back({t / 32, s});
+  }
+  int64_t count() {
+    llvm::sort(touched);
+    return std::unique(touched.begin(), touched.end()) - touched.begin();
+  }
+
+private:
+  std::vector<std::pair<unsigned, int64_t>> touched;
 };
 
 /// A gpu.func with a register slot for every value in it.
@@ -656,6 +684,7 @@ private:
     Word *r = ptr(value);
     bool ok = true;
     int64_t bytes = count * layout.elementBytes;
+    SectorTally sectors;
     forActive([&](unsigned t) {
       int64_t at = 0;
       if (!ok || !address(op, *mem, layout, indices, t, count, at) ||
@@ -663,6 +692,8 @@ private:
         ok = false;
         return;
       }
+      if (mem->shared < 0)
+        sectors.add(t, mem->globalAddress + at, bytes);
       if (write && mem->shared >= 0 && !genericWrite(op, *mem, at, bytes)) {
         ok = false;
         return;
@@ -683,10 +714,13 @@ private:
       }
     });
     int64_t moved = bytes * activeCount();
-    if (mem->shared >= 0)
+    if (mem->shared >= 0) {
       (write ? counters.sharedWritten : counters.sharedRead) += moved;
-    else
+    } else {
       (write ? counters.globalWritten : counters.globalRead) += moved;
+      (write ? counters.sectorsWritten : counters.sectorsRead) +=
+          sectors.count();
+    }
     return ok;
   }
 
@@ -1213,6 +1247,7 @@ private:
     Word *dst = ptr(op.getDst()), *src = ptr(op.getSrc());
     Word *sourceSize = op.getCpSize() ? ptr(op.getCpSize()) : nullptr;
     bool ok = true;
+    SectorTally sectors;
     forActive([&](unsigned t) {
       if (!ok)
         return;
@@ -1252,6 +1287,7 @@ private:
         }
         std::memcpy(copy.data.data(), global->base + at, bytes);
         counters.globalRead += bytes;
+        sectors.add(t, from, bytes);
       }
       for (int64_t b = offset; b < offset + size; ++b) {
         if (asyncPending[shared->shared][b]) {
@@ -1264,6 +1300,7 @@ private:
       std::fill_n(asyncPending[shared->shared].begin() + offset, size, 1);
       asyncOpen[t].push_back(copy);
     });
+    counters.sectorsRead += sectors.count();
     return ok;
   }
 
