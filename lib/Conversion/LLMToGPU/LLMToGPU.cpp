@@ -1922,6 +1922,20 @@ LogicalResult KernelBuilder::lowerRow(Operation *op, gk::RowKind kind,
   return success();
 }
 
+/// Threads of a generic (one thread per iteration) kernel's block.
+constexpr int64_t kGenericThreads = 256;
+
+/// A softmax of at most one block's worth of elements (a router's [tokens,
+/// experts] on a decoding step) takes the generic path: its loops are
+/// launches small enough for llm-gpu-fuse-launches to chain, with the
+/// router's top-k after it, into one launch; its row kernel would be a
+/// launch of its own.
+static bool tinySoftmax(llm::SoftmaxOp op) {
+  auto type = dyn_cast<RankedTensorType>(op.getType());
+  return type && type.hasStaticShape() &&
+         type.getNumElements() <= kGenericThreads;
+}
+
 LogicalResult KernelBuilder::run() {
   SmallVector<Operation *> ops;
   module.walk([&](Operation *op) {
@@ -1954,7 +1968,8 @@ LogicalResult KernelBuilder::run() {
             name(isa<llm::LayerNormOp>(op) ? "layer_norm" : "rms_norm");
       else
         result = lowerNorm(op);
-    } else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op))
+    } else if (auto softmax = dyn_cast<llm::SoftmaxOp>(op);
+               softmax && !tinySoftmax(softmax))
       result = lowerRow(op, gk::RowKind::Softmax, softmax.getAxis(), Value(),
                         Value(), 0.0f);
     if (failed(result))
@@ -1998,9 +2013,6 @@ LogicalResult KernelBuilder::run() {
                   UnitAttr::get(ctx));
   return success();
 }
-
-/// Threads of a generic (one thread per iteration) kernel's block.
-constexpr int64_t kGenericThreads = 256;
 
 /// Why a gpu description's figures are ones the kernels cannot be made
 /// for, or none. Each figure is checked where the description gives it.

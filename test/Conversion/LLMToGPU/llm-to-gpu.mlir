@@ -72,7 +72,10 @@ func.func @attention(%q: tensor<1x4x100x64xf32>, %k: tensor<1x2x100x64xf32>, %v:
 // Norms and softmax: one 256-thread block per row, warp shuffles and one
 // partial per warp in shared memory. A softmax over the first axis is 96
 // rows of 6 strided by 96 (one block each). An int matmul and a matmul of
-// f16 tensors are left for the generic path.
+// f16 tensors are left for the generic path, and so is a softmax of at most
+// 256 elements (a router's [1, 8] on a decoding step), whose loops
+// llm-gpu-fuse-launches chains with the launches around them; 257 elements
+// take the row kernel.
 // CHECK-LABEL: func.func @rows
 // CHECK: gpu.launch_func @llm_kernels::@layer_norm_0
 // CHECK: gpu.launch_func @llm_kernels::@rms_norm_1
@@ -80,6 +83,9 @@ func.func @attention(%q: tensor<1x4x100x64xf32>, %k: tensor<1x2x100x64xf32>, %v:
 // CHECK: %[[ROWS:.*]] = arith.constant 96 : index
 // CHECK: gpu.launch_func @llm_kernels::@softmax_3 blocks in (%[[ROWS]],
 // CHECK: llm.matmul
+// CHECK: llm.softmax %{{.*}} {axis = 1 : i64} : tensor<1x8xf32>
+// CHECK: llm.softmax %{{.*}} {axis = 0 : i64} : tensor<32x8xf32>
+// CHECK: gpu.launch_func @llm_kernels::@softmax_4
 // CHECK: gpu.func @layer_norm_0
 // CHECK-SAME: workgroup(%{{.*}}: memref<1x8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-COUNT-5: gpu.shuffle xor
@@ -87,13 +93,16 @@ func.func @attention(%q: tensor<1x4x100x64xf32>, %k: tensor<1x2x100x64xf32>, %v:
 // CHECK: gpu.func @softmax_3
 // CHECK-DAG: arith.divui %block_id_x, %c96{{.*}} : index
 // CHECK-DAG: arith.remui %block_id_x, %c96{{.*}} : index
-func.func @rows(%x: tensor<6x96xf32>, %g: tensor<96xf32>, %i: tensor<4x4xi32>) -> (tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<4x4xi32>) {
+func.func @rows(%x: tensor<6x96xf32>, %g: tensor<96xf32>, %i: tensor<4x4xi32>, %router: tensor<1x8xf32>, %small: tensor<32x8xf32>, %over: tensor<257x1xf32>) -> (tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<4x4xi32>, tensor<1x8xf32>, tensor<32x8xf32>, tensor<257x1xf32>) {
   %l = llm.layer_norm %x, %g, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<6x96xf32>, tensor<96xf32>, tensor<96xf32>) -> tensor<6x96xf32>
   %r = llm.rms_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-6 : f32} : (tensor<6x96xf32>, tensor<96xf32>) -> tensor<6x96xf32>
   %s = llm.softmax %x {axis = 1 : i64} : tensor<6x96xf32>
   %t = llm.softmax %x {axis = 0 : i64} : tensor<6x96xf32>
   %m = llm.matmul %i, %i : (tensor<4x4xi32>, tensor<4x4xi32>) -> tensor<4x4xi32>
-  return %l, %r, %s, %t, %m : tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<4x4xi32>
+  %a = llm.softmax %router {axis = 1 : i64} : tensor<1x8xf32>
+  %b = llm.softmax %small {axis = 0 : i64} : tensor<32x8xf32>
+  %c = llm.softmax %over {axis = 1 : i64} : tensor<257x1xf32>
+  return %l, %r, %s, %t, %m, %a, %b, %c : tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<6x96xf32>, tensor<4x4xi32>, tensor<1x8xf32>, tensor<32x8xf32>, tensor<257x1xf32>
 }
 
 // -----
