@@ -67,6 +67,8 @@ struct Part {
   /// The block's constant sizes (x, y, z).
   SmallVector<int64_t, 3> block;
   SmallVector<Access> accesses;
+  /// Threads in all: the grid's blocks times the block's threads.
+  int64_t threads() const { return blocks * block[0] * block[1] * block[2]; }
 };
 
 std::optional<int64_t> constant(Value v) { return getConstantIntValue(v); }
@@ -296,8 +298,7 @@ void merge(MutableArrayRef<Part> parts) {
 /// terminator) that the threads of a block must reach together or that
 /// reads the launch's ids other than through its arguments.
 bool chainable(const Part &part, int64_t limit) {
-  if (part.block[1] != 1 || part.block[2] != 1 ||
-      part.blocks * part.block[0] > limit)
+  if (part.block[1] != 1 || part.block[2] != 1 || part.threads() > limit)
     return false;
   gpu::LaunchOp launch = part.launch;
   WalkResult walk = launch.getBody().walk([&](Operation *op) {
@@ -323,7 +324,7 @@ void chain(MutableArrayRef<Part> parts) {
   };
   int64_t threads = 0;
   for (const Part &part : parts)
-    threads = std::max(threads, part.blocks * part.block[0]);
+    threads = std::max(threads, part.threads());
   Value one = index(b, 1);
   auto launch = gpu::LaunchOp::create(
       b, loc, one, one, one, threads == 1 ? one : index(b, threads), one, one);
@@ -331,7 +332,7 @@ void chain(MutableArrayRef<Part> parts) {
   OpBuilder inner = OpBuilder::atBlockEnd(&body);
   Value tid = launch.getThreadIds().x;
   for (Part &part : parts) {
-    int64_t size = part.blocks * part.block[0];
+    int64_t size = part.threads();
     OpBuilder then = OpBuilder::atBlockEnd(&body);
     if (size < threads) {
       Value mine = arith::CmpIOp::create(inner, loc, arith::CmpIPredicate::ult,

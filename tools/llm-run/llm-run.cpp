@@ -344,10 +344,10 @@ int main(int argc, char **argv) {
   }
   std::optional<json::Object> runStats = (*model)->runStats();
   if (runStats && emulateGPU) {
-    int64_t wgmma = runStats->getInteger("wgmma").value_or(0);
     auto count = [&](StringRef key) {
       return runStats->getInteger(key).value_or(0);
     };
+    int64_t wgmma = count("wgmma");
     errs() << formatv("{0}: gpu emulator: {1} launches, {2} thread ops, {3} "
                       "mma.sync, {4}{5} global bytes read, {6} written (in "
                       "32-byte sectors: {7} read, {8} written)\n",
