@@ -173,7 +173,12 @@ void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks,
   // operands before epilogues, which would fold their bias first;
   // projections last, so that they merge with their epilogues. Products
   // over one k become multiplies once attention (whose probabilities times
-  // a single key's values are one) has been matched.
+  // a single key's values are one) has been matched. Before all of them,
+  // a padded mixture of experts is routed (a decoding step's experts read
+  // through the routing) or its experts run on the distinct tokens (a
+  // prompt's), routing first: it needs each expert on the padded rows.
+  pm.addPass(llm::createLLMRouteExperts({remarks}));
+  pm.addPass(llm::createLLMSinkRowGathers({remarks}));
   pm.addPass(llm::createLLMFuseNorms({remarks}));
   pm.addPass(llm::createLLMFuseActivations({remarks}));
   pm.addPass(llm::createLLMFuseAttention({remarks}));

@@ -9,6 +9,7 @@
 // would copy them on every forward pass.
 //
 //===----------------------------------------------------------------------===//
+#include "ConstantBytes.h"
 #include "FusionCount.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
@@ -34,40 +35,6 @@ ConstantOp constantOf(Value value) {
   return value ? value.getDefiningOp<ConstantOp>() : ConstantOp();
 }
 
-/// Bytes per element when elements are stored as whole bytes, else 0 (i1).
-int64_t byteWidth(Type element) {
-  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
-    return 0;
-  return element.getIntOrFloatBitWidth() / 8;
-}
-
-/// The row-major bytes of a constant: a dense_resource blob's data, a dense
-/// attribute's raw data, or a splat expanded into `storage`. Failure if the
-/// data is not at hand (a resource without its blob) or not whole bytes.
-FailureOr<ArrayRef<char>> bytesOf(ElementsAttr value,
-                                  SmallVectorImpl<char> &storage) {
-  auto type = cast<ShapedType>(value.getType());
-  int64_t width = byteWidth(type.getElementType());
-  if (!width || !type.hasStaticShape())
-    return failure();
-  size_t size = type.getNumElements() * width;
-  ArrayRef<char> data;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    data = resource.getData();
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    data = dense.getRawData();
-    if (dense.isSplat() && data.size() == size_t(width)) {
-      storage.clear();
-      for (int64_t i = 0; i < type.getNumElements(); ++i)
-        storage.append(data.begin(), data.end());
-      data = storage;
-    }
-  }
-  if (data.size() != size)
-    return failure();
-  return data;
-}
-
 /// True if `type` is a vector along the last dim: [1, .., 1, N].
 bool isLastDimVector(RankedTensorType type) {
   return type.getRank() >= 1 && type.hasStaticShape() &&
@@ -75,19 +42,39 @@ bool isLastDimVector(RankedTensorType type) {
                       [](int64_t dim) { return dim == 1; });
 }
 
+/// The gather `op`'s rhs is, when it takes experts' weights along axis 0
+/// of a constant [E, K, N] (or [E, N, K]) table: a routed mixture of
+/// experts' product.
+GatherOp expertGather(MatMulOp op) {
+  auto gather = op.getRhs().getDefiningOp<GatherOp>();
+  if (!gather || gather.getAxis() != 0 || !constantOf(gather.getData()))
+    return {};
+  auto table = cast<RankedTensorType>(gather.getData().getType());
+  return table.getRank() == 3 && table.hasStaticShape() ? gather : GatherOp();
+}
+
+/// The constant holding `op`'s weights: its rhs, or the experts' table.
+ConstantOp weightsOf(MatMulOp op) {
+  if (GatherOp gather = expertGather(op))
+    return constantOf(gather.getData());
+  return constantOf(op.getRhs());
+}
+
 /// A matmul this pass can merge: constant 2-D weights, a constant bias along
-/// the last dim or none, no residual, byte-sized elements.
+/// the last dim or none, no residual, byte-sized elements; or experts'
+/// weights gathered from a constant table, without a bias.
 bool isCandidate(MatMulOp op) {
-  ConstantOp weight = constantOf(op.getRhs());
+  ConstantOp weight = weightsOf(op);
   if (!weight || op.getResidual() || !op.getType().hasStaticShape())
     return false;
   auto weightType = cast<RankedTensorType>(weight.getType());
-  if (weightType.getRank() != 2 || !weightType.hasStaticShape() ||
-      !byteWidth(weightType.getElementType()))
+  bool gathered = bool(expertGather(op));
+  if (weightType.getRank() != (gathered ? 3 : 2) ||
+      !weightType.hasStaticShape() || !byteWidth(weightType.getElementType()))
     return false;
   if (Value bias = op.getBias()) {
     auto biasType = cast<RankedTensorType>(bias.getType());
-    if (!constantOf(bias) || !isLastDimVector(biasType) ||
+    if (gathered || !constantOf(bias) || !isLastDimVector(biasType) ||
         biasType.getShape().back() != op.getType().getShape().back())
       return false;
   }
@@ -119,32 +106,23 @@ bool compatibleActivations(MatMulOp a, MatMulOp b) {
 /// the same K and apply the same epilogue, but for compatible activations.
 bool sameKind(MatMulOp a, MatMulOp b) {
   auto weightK = [](MatMulOp op) {
-    auto type = cast<RankedTensorType>(op.getRhs().getType());
-    return type.getDimSize(op.getTransposeRhs() ? 1 : 0);
+    auto type = cast<RankedTensorType>(weightsOf(op).getType());
+    return type.getDimSize(type.getRank() - (op.getTransposeRhs() ? 1 : 2));
   };
+  // Experts' weights merge when gathered by the same indices from tables
+  // of as many experts.
+  GatherOp gatherA = expertGather(a), gatherB = expertGather(b);
+  if (bool(gatherA) != bool(gatherB) ||
+      (gatherA &&
+       (gatherA.getIndices() != gatherB.getIndices() ||
+        cast<RankedTensorType>(gatherA.getData().getType()).getDimSize(0) !=
+            cast<RankedTensorType>(gatherB.getData().getType()).getDimSize(0))))
+    return false;
   return a->getBlock() == b->getBlock() &&
          a.getTransposeLhs() == b.getTransposeLhs() &&
          a.getTransposeRhs() == b.getTransposeRhs() &&
          weightK(a) == weightK(b) && a.getScale() == b.getScale() &&
          compatibleActivations(a, b) && bool(a.getBias()) == bool(b.getBias());
-}
-
-/// Builds the constant of `type` holding `bytes`: inline when every part was
-/// inline, else a new dense_resource blob named after the first part.
-ElementsAttr makeConstant(RankedTensorType type, ArrayRef<char> bytes,
-                          ArrayRef<ElementsAttr> parts) {
-  auto resource = llvm::find_if(parts, [](ElementsAttr part) {
-    return isa<DenseResourceElementsAttr>(part);
-  });
-  if (resource == parts.end())
-    return DenseElementsAttr::getFromRawBuffer(type, bytes);
-  std::string name =
-      cast<DenseResourceElementsAttr>(*resource).getRawHandle().getKey().str() +
-      ".fused";
-  return DenseResourceElementsAttr::get(
-      type, name,
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(
-          bytes, byteWidth(type.getElementType()), /*dataIsMutable=*/false));
 }
 
 struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
@@ -155,10 +133,14 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
   LogicalResult merge(MutableArrayRef<MatMulOp> group) {
     MatMulOp first = group.front();
     bool transposeRhs = first.getTransposeRhs();
-    auto firstWeight = cast<RankedTensorType>(first.getRhs().getType());
+    GatherOp gather = expertGather(first);
+    auto firstWeight = cast<RankedTensorType>(weightsOf(first).getType());
     Type element = firstWeight.getElementType();
     int64_t width = byteWidth(element);
-    int64_t k = firstWeight.getDimSize(transposeRhs ? 1 : 0);
+    int64_t rank = firstWeight.getRank();
+    int64_t k = firstWeight.getDimSize(rank - (transposeRhs ? 1 : 2));
+    // Experts' tables are merged expert by expert.
+    int64_t experts = gather ? firstWeight.getDimSize(0) : 1;
 
     SmallVector<int64_t> sizes;
     SmallVector<ArrayRef<char>> weights, biases;
@@ -166,7 +148,7 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
     SmallVector<SmallVector<char>> storage(2 * group.size());
     for (auto [index, op] : llvm::enumerate(group)) {
       sizes.push_back(op.getType().getShape().back());
-      ElementsAttr weight = constantOf(op.getRhs()).getValue();
+      ElementsAttr weight = weightsOf(op).getValue();
       FailureOr<ArrayRef<char>> bytes = bytesOf(weight, storage[2 * index]);
       if (failed(bytes))
         return failure();
@@ -187,15 +169,19 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
 
     // [K, N] weights interleave row by row; [N, K] ones follow each other.
     SmallVector<char> weightBytes;
-    weightBytes.reserve(k * n * width);
-    if (transposeRhs) {
-      for (ArrayRef<char> part : weights)
-        llvm::append_range(weightBytes, part);
-    } else {
+    weightBytes.reserve(experts * k * n * width);
+    for (int64_t expert = 0; expert < experts; ++expert) {
+      if (transposeRhs) {
+        for (auto [part, size] : llvm::zip_equal(weights, sizes))
+          llvm::append_range(weightBytes, part.slice(expert * size * k * width,
+                                                     size * k * width));
+        continue;
+      }
       for (int64_t row = 0; row < k; ++row)
         for (auto [part, size] : llvm::zip_equal(weights, sizes))
-          llvm::append_range(weightBytes,
-                             part.slice(row * size * width, size * width));
+          llvm::append_range(
+              weightBytes,
+              part.slice((expert * k + row) * size * width, size * width));
     }
     SmallVector<char> biasBytes;
     for (ArrayRef<char> part : biases)
@@ -206,17 +192,23 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
     for (MatMulOp op : group)
       locations.push_back(op.getLoc());
     Location loc = builder.getFusedLoc(locations);
-    auto weightType = RankedTensorType::get(
-        transposeRhs ? ArrayRef<int64_t>{n, k} : ArrayRef<int64_t>{k, n},
-        element);
-    Value weight =
-        ConstantOp::create(builder, loc, weightType,
-                           makeConstant(weightType, weightBytes, weightAttrs));
+    SmallVector<int64_t> weightShape =
+        transposeRhs ? SmallVector<int64_t>{n, k} : SmallVector<int64_t>{k, n};
+    if (gather)
+      weightShape.insert(weightShape.begin(), experts);
+    auto weightType = RankedTensorType::get(weightShape, element);
+    Value weight = ConstantOp::create(
+        builder, loc, weightType,
+        makeConstant(weightType, weightBytes, weightAttrs, ".fused"));
+    if (gather)
+      weight = GatherOp::create(builder, loc, weight, gather.getIndices(),
+                                gather.getAxisAttr());
     Value bias;
     if (!biases.empty()) {
       auto biasType = RankedTensorType::get({n}, element);
-      bias = ConstantOp::create(builder, loc, biasType,
-                                makeConstant(biasType, biasBytes, biasAttrs));
+      bias = ConstantOp::create(
+          builder, loc, biasType,
+          makeConstant(biasType, biasBytes, biasAttrs, ".fused"));
     }
     SmallVector<int64_t> shape(first.getType().getShape());
     shape.back() = n;
@@ -251,6 +243,11 @@ struct FuseQKVPass : mlir::llm::impl::LLMFuseQKVBase<FuseQKVPass> {
       for (Value operand : {op.getRhs(), op.getBias()})
         if (ConstantOp constant = constantOf(operand))
           constants.insert(constant);
+      // A gather of experts goes before its table.
+      if (GatherOp experts = expertGather(op)) {
+        constants.insert(experts);
+        constants.insert(constantOf(experts.getData()));
+      }
       op.getResult().replaceAllUsesWith(value);
       op.erase();
     }

@@ -70,15 +70,69 @@ struct KMajorWeightsPass
       return !product.getTransposeRhs() &&
              product.getRhs().template getDefiningOp<ConstantOp>();
     };
+    // A product of experts gathered from a constant [E, K, N] table along a
+    // leading axis (a routed mixture of experts' weights).
+    auto gatheredRhs = [](MatMulOp matmul) -> GatherOp {
+      auto gather = matmul.getRhs().getDefiningOp<GatherOp>();
+      if (matmul.getTransposeRhs() || !gather ||
+          !gather.getData().getDefiningOp<ConstantOp>())
+        return {};
+      int64_t rank =
+          cast<RankedTensorType>(gather.getData().getType()).getRank();
+      return gather.getAxis() >= 0 && gather.getAxis() < rank - 2 ? gather
+                                                                  : GatherOp();
+    };
     SmallVector<Operation *> products;
+    SmallVector<MatMulOp> gathered;
     getOperation().walk([&](Operation *op) {
       auto matmul = dyn_cast<MatMulOp>(op);
       auto qmatmul = dyn_cast<QMatMulOp>(op);
       if ((matmul && constantRhs(matmul)) || (qmatmul && constantRhs(qmatmul)))
         products.push_back(op);
+      else if (matmul && gatheredRhs(matmul))
+        gathered.push_back(matmul);
     });
     // One transposed constant per original, however many products read it.
     DenseMap<Operation *, Value> done;
+    auto transposedConstant = [&](ConstantOp constant) -> Value {
+      Value &replacement = done[constant];
+      if (replacement)
+        return replacement;
+      auto type = dyn_cast<RankedTensorType>(constant.getType());
+      if (!type || !type.hasStaticShape() || type.getRank() < 2)
+        return {};
+      SmallVector<int64_t> shape(type.getShape());
+      std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+      auto newType = RankedTensorType::get(shape, type.getElementType());
+      std::optional<ElementsAttr> value =
+          transposed(cast<ElementsAttr>(constant.getValue()), newType);
+      if (!value)
+        return {};
+      OpBuilder b(constant);
+      replacement = ConstantOp::create(b, constant.getLoc(), newType, *value);
+      return replacement;
+    };
+    // The gathered experts: the table transposed, gathered the same way.
+    DenseMap<Operation *, Value> regathered;
+    for (MatMulOp matmul : gathered) {
+      GatherOp gather = gatheredRhs(matmul);
+      auto constant = gather.getData().getDefiningOp<ConstantOp>();
+      Value &rhs = regathered[gather];
+      if (!rhs) {
+        Value table = transposedConstant(constant);
+        if (!table)
+          continue;
+        OpBuilder b(gather);
+        rhs = GatherOp::create(b, gather.getLoc(), table, gather.getIndices(),
+                               gather.getAxisAttr());
+      }
+      matmul.getRhsMutable().set(rhs);
+      matmul.setTransposeRhs(true);
+      if (gather->use_empty())
+        gather->erase();
+      if (constant->use_empty())
+        constant->erase();
+    }
     for (Operation *op : products) {
       auto qmatmul = dyn_cast<QMatMulOp>(op);
       auto matmul = dyn_cast<MatMulOp>(op);
@@ -108,18 +162,9 @@ struct KMajorWeightsPass
         std::swap(zeroShape[zeroShape.size() - 1],
                   zeroShape[zeroShape.size() - 2]);
       }
-      Value &replacement = done[constant];
-      if (!replacement) {
-        SmallVector<int64_t> shape(type.getShape());
-        std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
-        auto newType = RankedTensorType::get(shape, type.getElementType());
-        std::optional<ElementsAttr> value =
-            transposed(cast<ElementsAttr>(constant.getValue()), newType);
-        if (!value)
-          continue;
-        OpBuilder b(constant);
-        replacement = ConstantOp::create(b, constant.getLoc(), newType, *value);
-      }
+      Value replacement = transposedConstant(constant);
+      if (!replacement)
+        continue;
       auto readTransposed = [&](auto product) {
         product.getRhsMutable().set(replacement);
         product.setTransposeRhs(true);

@@ -34,7 +34,10 @@ def LLMKMajorWeights : Pass<"llm-k-major-weights", "ModuleOp"> {
     A constant with other users keeps its original too. `llm.qmatmul`'s
     int8 weights (pre-quantized models) move the same way, a zero point
     per column or per tensor reshaped to match (one that varies along both
-    K and N keeps the product as it is). Only the ptx pipeline runs it,
+    K and N keeps the product as it is). Experts gathered from a constant
+    `[E, K, N]` table along a leading axis (a routed mixture of experts')
+    are gathered from the table transposed to `[E, N, K]` instead. Only the
+    ptx pipeline runs it,
     before llm-outline-weights.
 
     ```mlir
@@ -131,7 +134,10 @@ def LLMFuseQKV : Pass<"llm-fuse-qkv"> {
     followed by `llm.split` along the last dim. The Q, K and V projections of
     attention and the gate and up projections of a gated MLP are the usual
     cases: one wide product instead of several narrow ones reads the
-    activations once.
+    activations once. Products of experts gathered along axis 0 from
+    constant `[E, K, N]` (or `[E, N, K]`) tables by the same indices (a
+    routed mixture of experts' gate and up projections) merge the same way:
+    the tables are concatenated expert by expert and gathered once.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
@@ -140,6 +146,66 @@ def LLMFuseQKV : Pass<"llm-fuse-qkv"> {
   let statistics = [
     Statistic<"numGroups", "groups", "groups of matmuls merged into one">,
     Statistic<"numMatMuls", "matmuls", "matmuls replaced by a merged one">,
+  ];
+}
+
+def LLMRouteExperts : Pass<"llm-route-experts"> {
+  let summary = "make masked per-expert results read the routed experts' "
+                "weights only";
+  let description = [{
+    Hugging Face's eager mixture of experts, as exported (NonZero of each
+    expert's one-hot routing mask, padded by the importer to every
+    (choice, token) row), runs every expert on every row and masks each
+    expert's results by its flags: `where(flag_e, z_e, other)`. Where the
+    flags of two or more such selects are slices at distinct positions of
+    one tensor that is one-hot along the sliced axis (at most one expert
+    flagged per row), and the z_e are one row-wise computation (elementwise
+    ops, 2-D products, splits and slices along the columns, on [R, n]
+    values) that differs only in constants (products' 2-D weights, row
+    vectors), every select reads one routed result instead: the same
+    computation with each row's constants gathered from the experts'
+    constants stacked into one (weights as `[E, N, K]`, ONNX Runtime's MoE
+    layout, read as `[R, 1, K] x [R, N, K]ᵀ` products). Applied where the
+    rows R are fewer
+    than the experts (a decoding step), so that only the flagged experts'
+    weights are read; the per-expert computations go.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
+  let statistics = [
+    Statistic<"numGroups", "groups", "groups of experts routed">,
+    Statistic<"numExperts", "experts", "experts whose results now read the routed one">,
+  ];
+}
+
+def LLMSinkRowGathers : Pass<"llm-sink-row-gathers"> {
+  let summary = "compute row-wise ops on the rows before a gather repeats them";
+  let description = [{
+    An op that computes each row of its `[R, ..]` results from the same row
+    of its operands (elementwise ops, `[R, K] x [K, N]` products, splits and
+    slices along the columns) commutes with a gather of rows:
+    `f(gather(x, C), ..) == gather(f(x, ..), C)`. Where every operand with
+    rows is gathered along axis 0 at one constant C that repeats rows (more
+    indices than x has rows), the op runs on x's rows and its results are
+    gathered; repeated, the gather sinks to where the rows meet values of
+    their own. `reshape(gather(x [1, T, ..], C, axis 1))` to `[R, ..]` is
+    read as a gather of `reshape(x)` along axis 0 first.
+
+    Hugging Face's eager mixture of experts, as the importer pads it,
+    gathers each token's row once per routing choice before every expert
+    (k T rows from T): sunk, each expert runs on the T tokens, as ONNX
+    Runtime's dense MoE does, and its results are gathered where they meet
+    the per-choice gates.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit one remark per run with the number of each kind of rewrite">,
+  ];
+  let statistics = [
+    Statistic<"numSunk", "sunk", "row-wise ops moved before a repeating gather">,
+    Statistic<"numViews", "views", "gathers along a unit batch read as row gathers">,
   ];
 }
 

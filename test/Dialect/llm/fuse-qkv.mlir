@@ -177,6 +177,48 @@ func.func @two_gates(%x: tensor<4x2xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>) 
   return %p1, %p2 : tensor<4x1xf32>, tensor<4x1xf32>
 }
 
+// -----
+
+// Products of experts gathered by the same indices (a routed mixture of
+// experts' gate and up projections): the tables concatenate along N expert
+// by expert, [E, K, N] row by row and [E, N, K] block by block, and are
+// gathered once; a product gathered by other indices stays apart.
+// CHECK-LABEL: func @experts
+// CHECK-SAME: (%[[X:.*]]: tensor<3x1x2xf32>, %[[IDS:.*]]: tensor<3xi64>, %[[OTHER:.*]]: tensor<3xi64>)
+// CHECK: %[[C:.*]] = llm.gather %{{.*}}, %[[OTHER]]
+// CHECK: %[[T:.*]] = llm.constant dense<{{\[}}{{\[}}[1.000000e+00, 2.000000e+00, 5.000000e+00], [3.000000e+00, 4.000000e+00, 6.000000e+00]], {{\[}}[7.000000e+00, 8.000000e+00, 1.100000e+01], [9.000000e+00, 1.000000e+01, 1.200000e+01]]]> : tensor<2x2x3xf32>
+// CHECK: %[[G:.*]] = llm.gather %[[T]], %[[IDS]] {axis = 0 : i64} : (tensor<2x2x3xf32>, tensor<3xi64>) -> tensor<3x2x3xf32>
+// CHECK: %[[M:.*]] = llm.matmul %[[X]], %[[G]] : (tensor<3x1x2xf32>, tensor<3x2x3xf32>) -> tensor<3x1x3xf32>
+// CHECK: %[[S:.*]]:2 = llm.split %[[M]] {axis = 2 : i64, sizes = array<i64: 2, 1>}
+// CHECK: %[[P:.*]] = llm.matmul %[[X]], %[[C]] : (tensor<3x1x2xf32>, tensor<3x2x1xf32>) -> tensor<3x1x1xf32>
+// CHECK: return %[[S]]#0, %[[S]]#1, %[[P]]
+func.func @experts(%x: tensor<3x1x2xf32>, %ids: tensor<3xi64>, %other: tensor<3xi64>) -> (tensor<3x1x2xf32>, tensor<3x1x1xf32>, tensor<3x1x1xf32>) {
+  %a = llm.constant dense<[[[1.0, 2.0], [3.0, 4.0]], [[7.0, 8.0], [9.0, 10.0]]]> : tensor<2x2x2xf32>
+  %b = llm.constant dense<[[[5.0], [6.0]], [[11.0], [12.0]]]> : tensor<2x2x1xf32>
+  %ga = llm.gather %a, %ids {axis = 0 : i64} : (tensor<2x2x2xf32>, tensor<3xi64>) -> tensor<3x2x2xf32>
+  %gb = llm.gather %b, %ids {axis = 0 : i64} : (tensor<2x2x1xf32>, tensor<3xi64>) -> tensor<3x2x1xf32>
+  %gc = llm.gather %b, %other {axis = 0 : i64} : (tensor<2x2x1xf32>, tensor<3xi64>) -> tensor<3x2x1xf32>
+  %0 = llm.matmul %x, %ga : (tensor<3x1x2xf32>, tensor<3x2x2xf32>) -> tensor<3x1x2xf32>
+  %1 = llm.matmul %x, %gb : (tensor<3x1x2xf32>, tensor<3x2x1xf32>) -> tensor<3x1x1xf32>
+  %2 = llm.matmul %x, %gc : (tensor<3x1x2xf32>, tensor<3x2x1xf32>) -> tensor<3x1x1xf32>
+  return %0, %1, %2 : tensor<3x1x2xf32>, tensor<3x1x1xf32>, tensor<3x1x1xf32>
+}
+
+// CHECK-LABEL: func @experts_transposed
+// CHECK: %[[T:.*]] = llm.constant dense<{{\[}}{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]], {{\[}}[7.000000e+00, 8.000000e+00], [9.000000e+00, 1.000000e+01], [1.100000e+01, 1.200000e+01]]]> : tensor<2x3x2xf32>
+// CHECK: %[[G:.*]] = llm.gather %[[T]], %{{.*}} {axis = 0 : i64} : (tensor<2x3x2xf32>, tensor<3xi64>) -> tensor<3x3x2xf32>
+// CHECK: llm.matmul %{{.*}}, %[[G]] {transpose_rhs = true} : (tensor<3x1x2xf32>, tensor<3x3x2xf32>) -> tensor<3x1x3xf32>
+// CHECK-NOT: llm.matmul
+func.func @experts_transposed(%x: tensor<3x1x2xf32>, %ids: tensor<3xi64>) -> (tensor<3x1x2xf32>, tensor<3x1x1xf32>) {
+  %a = llm.constant dense<[[[1.0, 2.0], [3.0, 4.0]], [[7.0, 8.0], [9.0, 10.0]]]> : tensor<2x2x2xf32>
+  %b = llm.constant dense<[[[5.0, 6.0]], [[11.0, 12.0]]]> : tensor<2x1x2xf32>
+  %ga = llm.gather %a, %ids {axis = 0 : i64} : (tensor<2x2x2xf32>, tensor<3xi64>) -> tensor<3x2x2xf32>
+  %gb = llm.gather %b, %ids {axis = 0 : i64} : (tensor<2x1x2xf32>, tensor<3xi64>) -> tensor<3x1x2xf32>
+  %0 = llm.matmul %x, %ga {transpose_rhs = true} : (tensor<3x1x2xf32>, tensor<3x2x2xf32>) -> tensor<3x1x2xf32>
+  %1 = llm.matmul %x, %gb {transpose_rhs = true} : (tensor<3x1x2xf32>, tensor<3x1x2xf32>) -> tensor<3x1x1xf32>
+  return %0, %1 : tensor<3x1x2xf32>, tensor<3x1x1xf32>
+}
+
 // With remarks=true, one remark per run (per split) counts the rewrites.
 // REMARK: remark: llm-fuse-qkv: groups 1, matmuls 3
 // REMARK: remark: llm-fuse-qkv: groups 1, matmuls 2
@@ -187,3 +229,4 @@ func.func @two_gates(%x: tensor<4x2xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>) 
 // REMARK: remark: llm-fuse-qkv: groups 0, matmuls 0
 // REMARK: remark: llm-fuse-qkv: groups 2, matmuls 4
 // REMARK: remark: llm-fuse-qkv: groups 1, matmuls 3
+// REMARK: remark: llm-fuse-qkv: groups 2, matmuls 4

@@ -97,3 +97,29 @@ func.func @resource_weight(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
     }
   }
 #-}
+
+// -----
+
+// Experts gathered from a constant [E, K, N] table (a routed mixture of
+// experts'): the table is stored [E, N, K] and gathered the same way, each
+// expert's values transposed (w[e][k][n] == w'[e][n][k]); a gather along
+// the matrix's own dims, or of a table that is not constant, stays.
+// CHECK-LABEL: func @gathered_experts
+// CHECK-SAME: (%[[X:.*]]: tensor<2x1x2xf32>, %[[IDS:.*]]: tensor<2xi64>, %[[T:.*]]: tensor<2x2x3xf32>)
+// CHECK-DAG: %[[W:.*]] = llm.constant dense<{{\[}}{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]], {{\[}}[7.000000e+00, 1.000000e+01], [8.000000e+00, 1.100000e+01], [9.000000e+00, 1.200000e+01]]]> : tensor<2x3x2xf32>
+// CHECK-DAG: %[[G:.*]] = llm.gather %[[W]], %[[IDS]] {axis = 0 : i64} : (tensor<2x3x2xf32>, tensor<2xi64>) -> tensor<2x3x2xf32>
+// CHECK: llm.matmul %[[X]], %[[G]] {transpose_rhs = true} : (tensor<2x1x2xf32>, tensor<2x3x2xf32>) -> tensor<2x1x3xf32>
+// CHECK: %[[R:.*]] = llm.gather %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x2x3xf32>, tensor<2xi64>) -> tensor<2x2x3xf32>
+// CHECK: llm.matmul %[[X]], %[[R]] : (tensor<2x1x2xf32>, tensor<2x2x3xf32>) -> tensor<2x1x3xf32>
+// CHECK: %[[A:.*]] = llm.gather %[[T]], %[[IDS]] {axis = 0 : i64}
+// CHECK: llm.matmul %[[X]], %[[A]] : (tensor<2x1x2xf32>, tensor<2x2x3xf32>) -> tensor<2x1x3xf32>
+func.func @gathered_experts(%x: tensor<2x1x2xf32>, %ids: tensor<2xi64>, %t: tensor<2x2x3xf32>) -> (tensor<2x1x3xf32>, tensor<2x1x3xf32>, tensor<2x1x3xf32>) {
+  %w = llm.constant dense<[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]]> : tensor<2x2x3xf32>
+  %g = llm.gather %w, %ids {axis = 0 : i64} : (tensor<2x2x3xf32>, tensor<2xi64>) -> tensor<2x2x3xf32>
+  %0 = llm.matmul %x, %g : (tensor<2x1x2xf32>, tensor<2x2x3xf32>) -> tensor<2x1x3xf32>
+  %rows = llm.gather %w, %ids {axis = 1 : i64} : (tensor<2x2x3xf32>, tensor<2xi64>) -> tensor<2x2x3xf32>
+  %1 = llm.matmul %x, %rows : (tensor<2x1x2xf32>, tensor<2x2x3xf32>) -> tensor<2x1x3xf32>
+  %a = llm.gather %t, %ids {axis = 0 : i64} : (tensor<2x2x3xf32>, tensor<2xi64>) -> tensor<2x2x3xf32>
+  %2 = llm.matmul %x, %a : (tensor<2x1x2xf32>, tensor<2x2x3xf32>) -> tensor<2x1x3xf32>
+  return %0, %1, %2 : tensor<2x1x3xf32>, tensor<2x1x3xf32>, tensor<2x1x3xf32>
+}
