@@ -168,6 +168,22 @@ GraphCost llmc::collectOpCosts(mlir::ModuleOp graph) {
       }
       if (llvm::isa<mlir::llm::ReshapeOp>(op))
         return; // a view: no data moves
+      // Experts' weights gathered per token (a routed mixture of experts)
+      // for products only: the products read the gathered rows of the
+      // table through the indices, as the ptx kernels do; no copy is made.
+      if (auto gather = llvm::dyn_cast<mlir::llm::GatherOp>(op);
+          gather && weights.count(gather.getData()) &&
+          !op->getResult(0).use_empty() &&
+          llvm::all_of(op->getResult(0).getUses(), [](mlir::OpOperand &use) {
+            mlir::Operation *user = use.getOwner();
+            return (llvm::isa<mlir::llm::MatMulOp, mlir::llm::QMatMulOp>(
+                        user) &&
+                    use.getOperandNumber() == 1) ||
+                   llvm::isa<mlir::llm::DequantizeOp>(user);
+          })) {
+        weights[gather.getResult()] = bytesOf(gather.getType());
+        return;
+      }
 
       auto resultType =
           llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
