@@ -20,8 +20,12 @@ Mixtral's, Qwen2-MoE's, OLMoE's and DeepSeek-V3's blocks. The variants:
   mixtral-prompt  mixtral-step's block on 5 tokens (10 padded rows).
 
 Writes DIR/<variant>/{model.onnx, x.npy, y.npy} and prints one line per
-variant: its name, tokens, experts and k.
+variant: its name, tokens, experts and k. --only, --hidden, --ffn,
+--experts and --tokens make one block of other sizes (the README's larger
+block: --only mixtral-step --hidden 512 --ffn 1408 --experts 8, 1 and 64
+tokens).
 """
+import argparse
 import os
 import sys
 
@@ -96,14 +100,27 @@ VARIANTS = {
 
 
 def main():
-    out = sys.argv[1]
+    global HIDDEN, FFN
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out")
+    parser.add_argument("--only", help="write this variant alone")
+    parser.add_argument("--hidden", type=int, help=f"hidden size (default {HIDDEN})")
+    parser.add_argument("--ffn", type=int, help=f"experts' inner size (default {FFN})")
+    parser.add_argument("--experts", type=int, help="number of experts (default: the variant's)")
+    parser.add_argument("--tokens", type=int, help="tokens (default: the variant's)")
+    args = parser.parse_args()
+    HIDDEN, FFN = args.hidden or HIDDEN, args.ffn or FFN
     for name, (options, tokens) in VARIANTS.items():
+        if args.only and name != args.only:
+            continue
+        options = dict(options, **({"experts": args.experts} if args.experts else {}))
+        tokens = args.tokens or tokens
         torch.manual_seed(len(name))
         block = EagerMoE(**options).eval()
         x = torch.randn(1, tokens, HIDDEN)
         with torch.no_grad():
             y = block(x)
-        folder = os.path.join(out, name)
+        folder = os.path.join(args.out, name)
         os.makedirs(folder, exist_ok=True)
         with torch.no_grad():
             torch.onnx.export(block, (x,), os.path.join(folder, "model.onnx"),
