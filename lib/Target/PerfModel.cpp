@@ -407,8 +407,10 @@ llvm::json::Object llmc::estimate(const TargetDescription &target,
           {"bound", computeBound ? "compute" : "memory"}});
   }
 
+  // Rates over a time of zero (a graph that folds to constants) are
+  // unknown: null, as JSON has no infinity.
   auto orNull = [](bool known, double value) -> llvm::json::Value {
-    if (!known)
+    if (!known || !std::isfinite(value))
       return nullptr;
     return value;
   };
