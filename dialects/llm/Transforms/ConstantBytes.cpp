@@ -41,19 +41,22 @@ FailureOr<ArrayRef<char>> mlir::llm::bytesOf(ElementsAttr value,
   return data;
 }
 
-void mlir::llm::appendTransposed(SmallVectorImpl<char> &out, ArrayRef<char> in,
-                                 int64_t rows, int64_t cols, int64_t width) {
-  size_t base = out.size();
-  out.resize(base + rows * cols * width);
-  char *dst = out.data() + base;
-  const char *src = in.data();
+void mlir::llm::transposeMatrix(char *out, const char *in, int64_t rows,
+                                int64_t cols, int64_t width) {
   constexpr int64_t tile = 64;
   for (int64_t row0 = 0; row0 < rows; row0 += tile)
     for (int64_t col0 = 0; col0 < cols; col0 += tile)
       for (int64_t col = col0; col < std::min(cols, col0 + tile); ++col)
         for (int64_t row = row0; row < std::min(rows, row0 + tile); ++row)
-          std::memcpy(dst + (col * rows + row) * width,
-                      src + (row * cols + col) * width, width);
+          std::memcpy(out + (col * rows + row) * width,
+                      in + (row * cols + col) * width, width);
+}
+
+void mlir::llm::appendTransposed(SmallVectorImpl<char> &out, ArrayRef<char> in,
+                                 int64_t rows, int64_t cols, int64_t width) {
+  size_t base = out.size();
+  out.resize(base + rows * cols * width);
+  transposeMatrix(out.data() + base, in.data(), rows, cols, width);
 }
 
 ElementsAttr mlir::llm::makeConstant(RankedTensorType type,

@@ -25,9 +25,13 @@ int64_t byteWidth(Type element);
 FailureOr<ArrayRef<char>> bytesOf(ElementsAttr value,
                                   SmallVectorImpl<char> &storage);
 
-/// Appends the [cols, rows] transpose of the row-major [rows, cols] matrix
-/// `in` of `width`-byte elements to `out` (in tiles, so that the rows read
-/// and written stay in cache).
+/// Writes the [cols, rows] transpose of the row-major [rows, cols] matrix
+/// at `in` of `width`-byte elements to `out` (in tiles, so that the rows
+/// read and written stay in cache).
+void transposeMatrix(char *out, const char *in, int64_t rows, int64_t cols,
+                     int64_t width);
+
+/// Appends the transpose of the [rows, cols] matrix `in` to `out`.
 void appendTransposed(SmallVectorImpl<char> &out, ArrayRef<char> in,
                       int64_t rows, int64_t cols, int64_t width);
 

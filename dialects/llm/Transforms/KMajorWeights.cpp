@@ -1,4 +1,5 @@
 //===- KMajorWeights.cpp - constant matmul weights stored [.., N, K] ------===//
+#include "ConstantBytes.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -45,17 +46,10 @@ std::optional<ElementsAttr> transposed(ElementsAttr value,
     buffer.resize(bytes->size());
     out = buffer.data();
   }
-  // In 64 x 64 tiles, so that both the rows read and the rows written stay
-  // in cache.
-  constexpr int64_t tile = 64;
-  const char *in = bytes->data();
+  // Each source [K, N] matrix into its [N, K] place.
   for (int64_t b = 0; b < matrices; ++b)
-    for (int64_t row0 = 0; row0 < k; row0 += tile) // source [K, N]
-      for (int64_t col0 = 0; col0 < n; col0 += tile)
-        for (int64_t col = col0; col < std::min(n, col0 + tile); ++col)
-          for (int64_t row = row0; row < std::min(k, row0 + tile); ++row)
-            std::memcpy(out + ((b * n + col) * k + row) * width,
-                        in + ((b * k + row) * n + col) * width, width);
+    transposeMatrix(out + b * n * k * width, bytes->data() + b * k * n * width,
+                    k, n, width);
   if (!resource)
     return ElementsAttr(DenseElementsAttr::getFromRawBuffer(type, buffer));
   return ElementsAttr(DenseResourceElementsAttr::get(
@@ -79,8 +73,8 @@ struct KMajorWeightsPass
         return {};
       int64_t rank =
           cast<RankedTensorType>(gather.getData().getType()).getRank();
-      return gather.getAxis() >= 0 && gather.getAxis() < rank - 2 ? gather
-                                                                  : GatherOp();
+      int64_t axis = gather.getAxis();
+      return axis >= 0 && axis < rank - 2 ? gather : GatherOp();
     };
     SmallVector<Operation *> products;
     SmallVector<MatMulOp> gathered;

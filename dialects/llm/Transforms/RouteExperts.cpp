@@ -21,8 +21,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ConstantBytes.h"
-#include "Elementwise.h"
 #include "FusionCount.h"
+#include "RowWise.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 
@@ -183,33 +183,14 @@ struct Template {
   DenseMap<Value, bool> matrices;
 };
 
-/// Whether `op` computes each row of its [R, n] results from the same row
-/// of its operands alone (an operand of one row broadcasting).
-bool isRowWise(Operation *op, int64_t rows) {
-  for (Type type : op->getResultTypes()) {
-    auto ranked = dyn_cast<RankedTensorType>(type);
-    if (!ranked || ranked.getRank() != 2 || !ranked.hasStaticShape() ||
-        ranked.getDimSize(0) != rows)
-      return false;
-  }
-  if (isElementwise(op))
-    return llvm::all_of(op->getOperandTypes(), [&](Type type) {
-      auto ranked = cast<RankedTensorType>(type);
-      return ranked.getRank() < 2 ||
-             (ranked.getRank() == 2 &&
-              (ranked.getDimSize(0) == rows || ranked.getDimSize(0) == 1));
-    });
-  if (auto matmul = dyn_cast<MatMulOp>(op))
-    return !matmul.getTransposeLhs() && !matmul.getBias() &&
-           !matmul.getResidual() &&
-           cast<RankedTensorType>(matmul.getLhs().getType()).getRank() == 2 &&
-           cast<RankedTensorType>(matmul.getRhs().getType()).getRank() == 2;
-  if (auto split = dyn_cast<SplitOp>(op))
-    return split.getAxis() == 1;
-  if (auto slice = dyn_cast<SliceOp>(op))
-    return slice.getStarts()[0] == 0 && slice.getEnds()[0] == rows &&
-           slice.getSteps()[0] == 1;
-  return false;
+/// Whether `op` computes each row of its [R, n] results (rank 2, R `rows`)
+/// from the same row of its operands alone.
+bool isRowWiseOn(Operation *op, int64_t rows) {
+  SmallVector<unsigned> rowOperands;
+  if (!isRowWise(op, rowOperands))
+    return false;
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  return type.getRank() == 2 && type.getDimSize(0) == rows;
 }
 
 /// Walks member 0's value `a` and another member's `b` together, recording
@@ -288,7 +269,7 @@ struct RouteExpertsPass
     // Each differing constant is a product's weights or a row vector.
     DenseSet<Value> roles;
     for (Operation *op : shape.ops) {
-      if (!isRowWise(op, rows))
+      if (!isRowWiseOn(op, rows))
         return std::nullopt;
       // A product contracts its rhs's rows: they are one expert's weights
       // or shared, never rows the experts computed.
@@ -479,8 +460,8 @@ struct RouteExpertsPass
     DenseSet<Operation *> erased;
     while (!worklist.empty()) {
       Operation *op = worklist.pop_back_val();
-      if (erased.contains(op) || !op->use_empty() || !isPure(op) ||
-          op->getNumRegions() || op->getBlock() != block)
+      if (erased.contains(op) || op->getBlock() != block ||
+          !isOpTriviallyDead(op))
         continue;
       for (Value operand : op->getOperands())
         if (Operation *def = operand.getDefiningOp())
@@ -505,7 +486,8 @@ struct RouteExpertsPass
         byTable[{selector->table, selector->axis}].push_back(
             {where, selector->position});
     });
-    SmallVector<Block *> touched;
+    // Each block sorted once, after all of its groups.
+    llvm::SetVector<Block *> touched;
     for (auto &[key, members] : byTable) {
       // Distinct positions: at most one member flagged on each row.
       llvm::SmallDenseSet<int64_t> positions;
@@ -515,7 +497,7 @@ struct RouteExpertsPass
       if (!distinct || members.size() < 2)
         continue;
       if (succeeded(route(members)))
-        touched.push_back(members.front().where->getBlock());
+        touched.insert(members.front().where->getBlock());
     }
     for (Block *block : touched)
       sortTopologically(block);
