@@ -152,7 +152,7 @@ llvm::json::Object ConstantEvaluationSummary::toJSON() const {
 
 llvm::Expected<ConstantEvaluationSummary>
 llmc::evaluateConstantSubgraphs(mlir::ModuleOp module, StringRef entry,
-                                bool kMajorWeights, bool outlineWeights) {
+                                WeightLayout layout, bool outlineWeights) {
   ConstantEvaluationSummary summary;
   auto func = module.lookupSymbol<mlir::func::FuncOp>(entry);
   if (!func || func.isExternal())
@@ -313,8 +313,8 @@ llmc::evaluateConstantSubgraphs(mlir::ModuleOp module, StringRef entry,
     return summary;
   // The new constants are stored as the graph pipeline stores weights.
   mlir::PassManager outline(&context);
-  if (kMajorWeights)
-    outline.addPass(mlir::llm::createLLMKMajorWeights());
+  if (std::unique_ptr<mlir::Pass> pass = createWeightLayoutPass(layout))
+    outline.addPass(std::move(pass));
   outline.addPass(mlir::llm::createLLMOutlineWeights());
   if (auto error = captureDiagnostics(
           context, [&] { return outline.run(module); },
@@ -325,9 +325,10 @@ llmc::evaluateConstantSubgraphs(mlir::ModuleOp module, StringRef entry,
 
 ConstantEvaluationSummary
 llmc::evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module, StringRef entry,
-                                      bool kMajorWeights, bool outlineWeights) {
+                                      WeightLayout layout,
+                                      bool outlineWeights) {
   auto folded =
-      evaluateConstantSubgraphs(module, entry, kMajorWeights, outlineWeights);
+      evaluateConstantSubgraphs(module, entry, layout, outlineWeights);
   if (folded)
     return std::move(*folded);
   ConstantEvaluationSummary summary;

@@ -409,12 +409,12 @@ CompiledModel::compileBytes(StringRef bytes, StringRef displayName,
 }
 
 /// What the targets of one compileForTargets share: the graph after the
-/// graph pipeline or quantization (by whether its weights are k-major) and
-/// the calibration.
+/// graph pipeline or quantization (by the layout of its weights) and the
+/// calibration.
 struct CompiledModel::SharedFrontEnd {
-  std::map<bool, mlir::OwningOpRef<mlir::ModuleOp>> graphs;
+  std::map<WeightLayout, mlir::OwningOpRef<mlir::ModuleOp>> graphs;
   std::shared_ptr<Calibration> calibration;
-  std::map<bool, ConstantEvaluationSummary> constantEvaluations;
+  std::map<WeightLayout, ConstantEvaluationSummary> constantEvaluations;
 };
 
 llvm::Error CompiledModel::compileForTargets(
@@ -499,21 +499,23 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
         std::vector<double>(entry.getValue().begin(), entry.getValue().end());
 
   // The graph for the target: the same for every target with a --quant;
-  // without, ptx's has its weights k-major.
-  bool kMajorWeights = options.quant == "none" && model->targetName == "ptx";
-  if (shared.graphs.count(kMajorWeights)) {
-    module = shared.graphs[kMajorWeights]->clone();
+  // without, ptx's has its weights k-major, the host's and hls's n-major.
+  WeightLayout layout = options.quant != "none"      ? WeightLayout::AsExported
+                        : model->targetName == "ptx" ? WeightLayout::KMajor
+                                                     : WeightLayout::NMajor;
+  if (shared.graphs.count(layout)) {
+    module = shared.graphs[layout]->clone();
     model->calibration = shared.calibration;
     model->quantName = options.quant;
     model->quantWeights = options.quantization.weights;
     model->gptqOrder = options.quantization.gptqOrder();
-    model->constantEvaluation = shared.constantEvaluations[kMajorWeights];
+    model->constantEvaluation = shared.constantEvaluations[layout];
   } else {
     if (!options.evaluateConstants)
       model->constantEvaluation.skipped = "off (--no-const-eval)";
     if (options.quant == "none") {
       mlir::PassManager graph(&context);
-      buildGraphPipeline(graph, options.fuse, /*remarks=*/false, kMajorWeights);
+      buildGraphPipeline(graph, options.fuse, /*remarks=*/false, layout);
       addProgress(graph, "graph pipeline");
       if (auto error = captureDiagnostics(
               context, [&] { return graph.run(*module); },
@@ -523,13 +525,13 @@ CompiledModel::compileImported(std::unique_ptr<CompiledModel> model,
       // layers.
       if (options.evaluateConstants)
         model->constantEvaluation = evaluateConstantSubgraphsOrWarn(
-            *module, options.import.entryName, kMajorWeights);
+            *module, options.import.entryName, layout);
     } else if (auto error = model->quantize(*module, options)) {
       return std::move(error);
     }
-    shared.graphs[kMajorWeights] = module->clone();
+    shared.graphs[layout] = module->clone();
     shared.calibration = model->calibration;
-    shared.constantEvaluations[kMajorWeights] = model->constantEvaluation;
+    shared.constantEvaluations[layout] = model->constantEvaluation;
   }
   model->graph = module->clone();
 

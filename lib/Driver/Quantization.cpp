@@ -588,8 +588,8 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   // become constants before they are taken for layers to quantize.
   if (options.evaluateConstants)
     constantEvaluation = evaluateConstantSubgraphsOrWarn(
-        module, options.import.entryName,
-        /*kMajorWeights=*/false, /*outlineWeights=*/false);
+        module, options.import.entryName, WeightLayout::AsExported,
+        /*outlineWeights=*/false);
 
   // The fp32 reference, returning every quantizable matmul's input too.
   StringRef entry = options.import.entryName;

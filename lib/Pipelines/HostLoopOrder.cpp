@@ -20,6 +20,25 @@ namespace llmc {
 using namespace mlir;
 
 namespace {
+/// Whether the body of `op` reads loop `loop`'s index only as the last index
+/// of tensor.extract ops (a product of experts gathered in its body reads
+/// W[e, k, n] so): with `loop` innermost those reads are contiguous.
+bool readsIndexContiguously(linalg::LinalgOp op, unsigned loop) {
+  WalkResult result = op->walk([&](linalg::IndexOp index) {
+    if (index.getDim() != loop)
+      return WalkResult::advance();
+    for (OpOperand &use : index->getUses()) {
+      auto extract = dyn_cast<tensor::ExtractOp>(use.getOwner());
+      if (!extract || extract.getIndices().empty() ||
+          use.get() != extract.getIndices().back() ||
+          llvm::is_contained(extract.getIndices().drop_back(), use.get()))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return !result.wasInterrupted();
+}
+
 /// The loop order that puts the output's contiguous loop innermost, or
 /// nothing when the op already has a parallel innermost loop or no loop
 /// qualifies.
@@ -27,7 +46,7 @@ std::optional<SmallVector<unsigned>> vectorizableOrder(linalg::LinalgOp op) {
   unsigned numLoops = op.getNumLoops();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   if (numLoops < 2 || iterators.back() != utils::IteratorType::reduction ||
-      op.getNumDpsInits() != 1 || op.hasIndexSemantics())
+      op.getNumDpsInits() != 1)
     return std::nullopt;
   AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   if (!outputMap.isProjectedPermutation() || outputMap.getNumResults() == 0)
@@ -35,6 +54,8 @@ std::optional<SmallVector<unsigned>> vectorizableOrder(linalg::LinalgOp op) {
   unsigned loop =
       cast<AffineDimExpr>(outputMap.getResults().back()).getPosition();
   if (iterators[loop] != utils::IteratorType::parallel)
+    return std::nullopt;
+  if (op.hasIndexSemantics() && !readsIndexContiguously(op, loop))
     return std::nullopt;
   for (AffineMap map : op.getIndexingMapsArray()) {
     if (!map.isFunctionOfDim(loop))

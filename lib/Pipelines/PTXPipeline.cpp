@@ -160,7 +160,7 @@ void llmc::buildPTXLoweringPipeline(OpPassManager &pm,
 void llmc::buildPTXPipeline(OpPassManager &pm,
                             const PTXPipelineOptions &options) {
   buildGraphPipeline(pm, /*fuse=*/true, /*remarks=*/false,
-                     /*kMajorWeights=*/true);
+                     WeightLayout::KMajor);
   buildPTXLoweringPipeline(pm, options);
 }
 

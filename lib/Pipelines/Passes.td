@@ -205,6 +205,33 @@ def LLMGPUFuseLaunches : Pass<"llm-gpu-fuse-launches"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LLMHostHoistLoads : Pass<"llm-host-hoist-loads", "::mlir::func::FuncOp"> {
+  let summary = "move loop-invariant loads (and what they compute) out of loops";
+  let description = [{
+    A product of experts gathered in its body (llm-route-experts' routed
+    products, ONNX Runtime's MoE) reads its row's expert index inside the
+    innermost loop: `W[idx[r], k, n]`. LLVM cannot hoist that load, since
+    the loop's stores might write the index for all it knows, so the
+    weight's address is recomputed from a fresh load on every iteration and
+    the loop does not vectorize ("cannot identify array bounds").
+
+    This pass hoists a `memref.load` out of an `scf.for` or `scf.parallel`
+    when its memref and indices are defined outside the loop, the loop runs
+    at least once (constant bounds), and nothing the loop writes can alias
+    the loaded buffer: every write in the loop is to a view of a
+    `memref.alloc` or function argument other than the loaded one's base,
+    and at least one of the two bases is an allocation (two arguments may be
+    the same buffer). A loop holding an op whose writes it cannot name
+    (a call) keeps its loads. Pure operations computed from hoisted values
+    follow them out, as in loop-invariant code motion. Loops are visited
+    innermost first, so a load leaves every loop it is invariant in. The
+    values loaded and computed are the same; only where they are computed
+    changes.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {
   let summary = "keep the scf.parallel loops worth a thread each; the rest "
                 "become scf.for";

@@ -119,6 +119,9 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   // compute it.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
+  // Loads invariant in a loop (a gathered expert's index) leave it, so that
+  // the weight addresses they compute are invariant for LLVM too.
+  pm.addNestedPass<func::FuncOp>(createLLMHostHoistLoads());
   unsigned threads = hostThreads();
   LLMHostParallelLoopsOptions kept;
   kept.threads = threads;
@@ -189,18 +192,31 @@ void llmc::buildFusionPipeline(OpPassManager &pm, bool remarks,
   buildGraphCleanupPipeline(pm);
 }
 
+std::unique_ptr<Pass> llmc::createWeightLayoutPass(WeightLayout layout) {
+  switch (layout) {
+  case WeightLayout::KMajor:
+    return llm::createLLMKMajorWeights();
+  case WeightLayout::NMajor:
+    return llm::createLLMNMajorWeights();
+  case WeightLayout::AsExported:
+    break;
+  }
+  return nullptr;
+}
+
 void llmc::buildGraphPipeline(OpPassManager &pm, bool fuse, bool remarks,
-                              bool kMajorWeights) {
+                              WeightLayout layout) {
   buildGraphCleanupPipeline(pm);
   if (fuse)
     buildFusionPipeline(pm, remarks);
-  if (kMajorWeights)
-    pm.addPass(llm::createLLMKMajorWeights());
+  if (std::unique_ptr<Pass> pass = createWeightLayoutPass(layout))
+    pm.addPass(std::move(pass));
   pm.addPass(llm::createLLMOutlineWeights());
 }
 
 void llmc::buildHostPipeline(OpPassManager &pm) {
-  buildGraphPipeline(pm, /*fuse=*/true);
+  buildGraphPipeline(pm, /*fuse=*/true, /*remarks=*/false,
+                     WeightLayout::NMajor);
   buildHostLoweringPipeline(pm);
 }
 
@@ -237,7 +253,8 @@ void llmc::buildHLSLoweringPipeline(OpPassManager &pm, StringRef target) {
 }
 
 void llmc::buildHLSPipeline(OpPassManager &pm, StringRef target) {
-  buildGraphPipeline(pm, /*fuse=*/true);
+  buildGraphPipeline(pm, /*fuse=*/true, /*remarks=*/false,
+                     WeightLayout::NMajor);
   buildHLSLoweringPipeline(pm, target);
 }
 

@@ -65,3 +65,70 @@ func.func @unchanged(%a: tensor<4x8xf32>, %b: tensor<16x8xf32>, %c: tensor<4x16x
   %2 = linalg.add ins(%a, %a : tensor<4x8xf32>, tensor<4x8xf32>) outs(%a : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %0, %1, %2 : tensor<4x16xf32>, tensor<4xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A product of experts gathered in its body (llm-fuse-elementwise's form of
+// x[r] x W[ids[r]], W stored [E, K, N]): the weight is read through
+// tensor.extract, its last index the output's loop. (r, n, k) becomes
+// (r, k, n): linalg.index follows the interchange, and the innermost loop
+// reads W[e, k, :] contiguously.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[IDS:.*]] = affine_map<(d0, d1, d2) -> (d0)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func.func @gathered_experts
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[IDS]], #[[Y]]], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK: %[[N:.*]] = affine.apply #{{.*}}(%{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: %[[K:.*]] = affine.apply #{{.*}}(%{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %[[K]], %[[N]]] : tensor<8x4x16xf32>
+#x = affine_map<(r, n, k) -> (r, k)>
+#ids = affine_map<(r, n, k) -> (r)>
+#y = affine_map<(r, n, k) -> (r, n)>
+func.func @gathered_experts(%x: tensor<2x4xf32>, %ids: tensor<2xindex>, %w: tensor<8x4x16xf32>, %init: tensor<2x16xf32>) -> tensor<2x16xf32> {
+  %0 = linalg.generic {indexing_maps = [#x, #ids, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %ids : tensor<2x4xf32>, tensor<2xindex>) outs(%init : tensor<2x16xf32>) {
+  ^bb0(%xv: f32, %e: index, %acc: f32):
+    %n = linalg.index 1 : index
+    %k = linalg.index 2 : index
+    %wv = tensor.extract %w[%e, %k, %n] : tensor<8x4x16xf32>
+    %p = arith.mulf %xv, %wv : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x16xf32>
+  return %0 : tensor<2x16xf32>
+}
+
+// -----
+
+// Left as they are: the output's loop index read as a weight's row (W
+// stored [E, N, K]: the innermost loop would stride through it), and used
+// in arithmetic.
+// CHECK-LABEL: func.func @gathered_kept
+// CHECK: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: iterator_types = ["parallel", "parallel", "reduction"]
+#x = affine_map<(r, n, k) -> (r, k)>
+#ids = affine_map<(r, n, k) -> (r)>
+#y = affine_map<(r, n, k) -> (r, n)>
+func.func @gathered_kept(%x: tensor<2x4xf32>, %ids: tensor<2xindex>, %w: tensor<8x16x4xf32>, %init: tensor<2x16xf32>) -> (tensor<2x16xf32>, tensor<2x16xf32>) {
+  %0 = linalg.generic {indexing_maps = [#x, #ids, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %ids : tensor<2x4xf32>, tensor<2xindex>) outs(%init : tensor<2x16xf32>) {
+  ^bb0(%xv: f32, %e: index, %acc: f32):
+    %n = linalg.index 1 : index
+    %k = linalg.index 2 : index
+    %wv = tensor.extract %w[%e, %n, %k] : tensor<8x16x4xf32>
+    %p = arith.mulf %xv, %wv : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x16xf32>
+  %1 = linalg.generic {indexing_maps = [#x, #ids, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %ids : tensor<2x4xf32>, tensor<2xindex>) outs(%init : tensor<2x16xf32>) {
+  ^bb0(%xv: f32, %e: index, %acc: f32):
+    %n = linalg.index 1 : index
+    %c = arith.index_cast %n : index to i64
+    %f = arith.sitofp %c : i64 to f32
+    %p = arith.mulf %xv, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x16xf32>
+  return %0, %1 : tensor<2x16xf32>, tensor<2x16xf32>
+}

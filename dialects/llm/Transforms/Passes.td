@@ -38,7 +38,7 @@ def LLMKMajorWeights : Pass<"llm-k-major-weights", "ModuleOp"> {
     `[E, K, N]` table along a leading axis (a routed mixture of experts')
     are gathered from the table transposed to `[E, N, K]` instead. Only the
     ptx pipeline runs it,
-    before llm-outline-weights.
+    before llm-outline-weights (llm-n-major-weights is the host's layout).
 
     ```mlir
     %w = llm.constant dense<...> : tensor<64x128xf32>
@@ -46,6 +46,35 @@ def LLMKMajorWeights : Pass<"llm-k-major-weights", "ModuleOp"> {
     // becomes
     %w = llm.constant dense<...> : tensor<128x64xf32>
     %y = llm.matmul %x, %w {transpose_rhs = true} : ...
+    ```
+  }];
+}
+
+def LLMNMajorWeights : Pass<"llm-n-major-weights", "ModuleOp"> {
+  let summary = "store constant matmul weights as [.., K, N] (no transpose_rhs)";
+  let description = [{
+    The host's and the FPGA's products vectorize (or pipeline) their
+    output's contiguous loop, N: each step reads a row of the rhs along N.
+    A weight read transposed (`transpose_rhs`: ONNX's Gemm with transB, the
+    `[E, N, K]` experts of a routed mixture of experts or of ONNX Runtime's
+    MoE) has K contiguous instead, and the host's loop order would copy it
+    transposed on every run. This pass, the converse of
+    llm-k-major-weights, rewrites each `llm.matmul` whose rhs is an
+    `llm.constant` read with `transpose_rhs` to read a new constant holding
+    the transposed values, without it: the transposition happens once, at
+    compile time. Experts gathered from a constant `[E, N, K]` table along
+    a leading axis are gathered from the table transposed to `[E, K, N]`.
+    A constant with other users keeps its original too. Integer products
+    (`llm.qmatmul`) are left as they are. The host and hls targets run it
+    before llm-outline-weights; the sum over K keeps its order, so the
+    results do not change.
+
+    ```mlir
+    %w = llm.constant dense<...> : tensor<128x64xf32>
+    %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    // becomes
+    %w = llm.constant dense<...> : tensor<64x128xf32>
+    %y = llm.matmul %x, %w : ...
     ```
   }];
 }

@@ -10,6 +10,7 @@
 #define LLMC_DRIVER_DRIVER_H
 
 #include "llmc/Import/ONNXImporter.h"
+#include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Runtime/Tensor.h"
 #include "llmc/Support/ToolOptions.h"
 #include "llmc/Target/TargetDescription.h"
@@ -143,7 +144,7 @@ struct ConstantEvaluationSummary {
 /// constants alone (rotary tables, relative-position buckets and biases, a
 /// position-bias MLP) by constants: the subgraphs are lowered by the host
 /// pipeline and run once by its JIT. With `outlineWeights` their results
-/// are outlined as weights (k-major where `kMajorWeights`), as the graph
+/// are outlined as weights (in `layout`), as the graph
 /// pipeline leaves a model; without, they stay `llm.constant`s, as the
 /// quantization wants its weights. Quantization ops, and subgraphs that only
 /// move data, stay, save a gather or slice that reads less of a weight than
@@ -152,13 +153,14 @@ struct ConstantEvaluationSummary {
 /// unchanged.
 llvm::Expected<ConstantEvaluationSummary>
 evaluateConstantSubgraphs(mlir::ModuleOp module, llvm::StringRef entry,
-                          bool kMajorWeights, bool outlineWeights = true);
+                          WeightLayout layout, bool outlineWeights = true);
 /// The same, for the compile: a failure is a warning on stderr, and the
 /// subgraphs then run at run time, as with --no-const-eval; the summary's
 /// `skipped` says why.
 ConstantEvaluationSummary
 evaluateConstantSubgraphsOrWarn(mlir::ModuleOp module, llvm::StringRef entry,
-                                bool kMajorWeights, bool outlineWeights = true);
+                                WeightLayout layout,
+                                bool outlineWeights = true);
 
 /// The weights of `sig` from `module`'s weight table, as tensors, in
 /// signature order; the table is removed from the module. A module without

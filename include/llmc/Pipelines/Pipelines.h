@@ -18,11 +18,26 @@ void buildGraphCleanupPipeline(mlir::OpPassManager &pm);
 void buildFusionPipeline(mlir::OpPassManager &pm, bool remarks = false,
                          bool fp8Products = true);
 
+/// How the graph pipeline stores the constant rhs of float products.
+enum class WeightLayout {
+  /// As the model has them.
+  AsExported,
+  /// [.., N, K] (llm-k-major-weights): the ptx target's tensor cores load
+  /// tiles contiguous along K.
+  KMajor,
+  /// [.., K, N] (llm-n-major-weights): the host's and the FPGA's loops
+  /// vectorize (pipeline) along the output's N.
+  NMajor,
+};
+
+/// The pass that stores weights in `layout`, or null for AsExported.
+std::unique_ptr<mlir::Pass> createWeightLayoutPass(WeightLayout layout);
+
 /// What every target starts from: graph cleanup, fusion (unless `fuse` is
-/// false), llm-k-major-weights if `kMajorWeights` (the ptx target's tensor
-/// cores want [.., N, K] weights), llm-outline-weights.
+/// false), the weights moved to `layout`, llm-outline-weights.
 void buildGraphPipeline(mlir::OpPassManager &pm, bool fuse = true,
-                        bool remarks = false, bool kMajorWeights = false);
+                        bool remarks = false,
+                        WeightLayout layout = WeightLayout::AsExported);
 
 /// The host path from the llm dialect to the LLVM dialect: the graph
 /// pipeline, then convert-llm-to-linalg, bufferization, loops, LLVM.
