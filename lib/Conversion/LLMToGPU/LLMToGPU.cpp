@@ -880,11 +880,15 @@ static bool normsProductRows(Operation *op) {
 namespace {
 /// act(gate) * up after a product: the product's one reader splits its last
 /// dim in two halves, an activation of one half (the gate; the second with
-/// gateSecond) is multiplied by the other, and nothing else reads them.
+/// gateSecond) is multiplied by the other, and nothing else reads them. A
+/// half may be reshaped first, keeping its last dim (a routed expert's
+/// [R, 1, n] rows read as [R, n]): its rows, and so the kernel's, are the
+/// same.
 struct GatedUnit {
   gk::Activation activation;
   Operation *split, *activationOp, *mul;
   bool gateSecond;
+  SmallVector<Operation *, 2> reshapes;
 };
 
 std::optional<GatedUnit> matchGatedUnit(llm::MatMulOp op) {
@@ -898,10 +902,26 @@ std::optional<GatedUnit> matchGatedUnit(llm::MatMulOp op) {
       split.getSizes()[0] != split.getSizes()[1] ||
       !split->getResult(0).hasOneUse() || !split->getResult(1).hasOneUse())
     return std::nullopt;
-  Operation *activationOp = *split->getResult(0).getUsers().begin();
+  SmallVector<Operation *, 2> reshapes;
+  auto halfOf = [&](Value half) -> Value {
+    auto reshape = dyn_cast<llm::ReshapeOp>(*half.getUsers().begin());
+    if (!reshape)
+      return half;
+    if (cast<RankedTensorType>(reshape.getType()).getShape().back() !=
+            cast<RankedTensorType>(half.getType()).getShape().back() ||
+        !reshape->hasOneUse())
+      return {};
+    reshapes.push_back(reshape);
+    return reshape.getResult();
+  };
+  Value first = halfOf(split->getResult(0)),
+        second = halfOf(split->getResult(1));
+  if (!first || !second)
+    return std::nullopt;
+  Operation *activationOp = *first.getUsers().begin();
   bool gateSecond = false;
   if (!isa<llm::SiluOp, llm::GeluOp>(activationOp)) {
-    activationOp = *split->getResult(1).getUsers().begin();
+    activationOp = *second.getUsers().begin();
     gateSecond = true;
   }
   gk::Activation activation;
@@ -919,13 +939,12 @@ std::optional<GatedUnit> matchGatedUnit(llm::MatMulOp op) {
   auto mul =
       dyn_cast<llm::MulOp>(*activationOp->getResult(0).getUsers().begin());
   // In either order (the multiply commutes).
-  Value gate = activationOp->getResult(0),
-        up = split->getResult(gateSecond ? 0 : 1);
+  Value gate = activationOp->getResult(0), up = gateSecond ? first : second;
   if (!mul || mul.getType() != up.getType() ||
       !((mul->getOperand(0) == gate && mul->getOperand(1) == up) ||
         (mul->getOperand(0) == up && mul->getOperand(1) == gate)))
     return std::nullopt;
-  return GatedUnit{activation, split, activationOp, mul, gateSecond};
+  return GatedUnit{activation, split, activationOp, mul, gateSecond, reshapes};
 }
 } // namespace
 
@@ -1062,8 +1081,12 @@ LogicalResult KernelBuilder::lowerProduct(llm::MatMulOp op, Operation *norm,
          {(columns + spec.tileN - 1) / spec.tileN,
           (spec.m + spec.tileM - 1) / spec.tileM, spec.batch},
          threads, inputs, bf16Weight ? 1 : -1);
-  if (gated)
-    llmc::eraseUnread({gated->activationOp, gated->split, op});
+  if (gated) {
+    SmallVector<Operation *> absorbed = {gated->activationOp};
+    absorbed.append(gated->reshapes.begin(), gated->reshapes.end());
+    absorbed.append({gated->split, op});
+    llmc::eraseUnread(absorbed);
+  }
   if (fused)
     norm->erase();
   if (weight)

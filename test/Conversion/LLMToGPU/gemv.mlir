@@ -159,3 +159,47 @@ func.func @not_gated(%x: tensor<1x1x64xf32>, %w: tensor<64x96xf32>) -> (tensor<1
   %o2 = llm.mul %h, %h : (tensor<1x1x48xf32>, tensor<1x1x48xf32>) -> tensor<1x1x48xf32>
   return %o, %p#0, %o2 : tensor<1x1x48xf32>, tensor<1x1x48xf32>, tensor<1x1x48xf32>
 }
+
+// -----
+
+// A routed expert's gated unit (llm-route-experts' form): the halves of the
+// gathered product [2, 1, 96] are reshaped to [2, 48] rows before the silu
+// and the multiply. The reshapes keep the last dim, so the rows are the
+// kernel's: one GEMV reads both halves of each row's expert and stores
+// silu(g) * u as the multiply's [2, 48]; no llm op is left. A reshape that
+// regroups the last dim ([2, 1, 48] to [2, 4, 12]) keeps the unit apart.
+// CHECK-LABEL: func.func @gated_experts
+// CHECK-NOT: llm.
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} : memref<128xf32>, {{.*}} : memref<2xi64>, {{.*}} : memref<96xf32>)
+// CHECK-NOT: llm.
+// CHECK: gpu.func @matmul_0
+// CHECK: arith.addi %{{.*}}, %c48
+// CHECK: llvm.nvvm.ex2.approx.ftz.f
+func.func @gated_experts(%x: tensor<2x1x64xf32>, %t: tensor<4x96x64xf32>, %ids: tensor<2xi64>) -> tensor<2x48xf32> {
+  %w = llm.gather %t, %ids {axis = 0 : i64} : (tensor<4x96x64xf32>, tensor<2xi64>) -> tensor<2x96x64xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<2x1x64xf32>, tensor<2x96x64xf32>) -> tensor<2x1x96xf32>
+  %p:2 = llm.split %y {axis = 2 : i64, sizes = array<i64: 48, 48>} : (tensor<2x1x96xf32>) -> (tensor<2x1x48xf32>, tensor<2x1x48xf32>)
+  %g0 = llm.reshape %p#0 : (tensor<2x1x48xf32>) -> tensor<2x48xf32>
+  %g = llm.silu %g0 : tensor<2x48xf32>
+  %u = llm.reshape %p#1 : (tensor<2x1x48xf32>) -> tensor<2x48xf32>
+  %o = llm.mul %g, %u : (tensor<2x48xf32>, tensor<2x48xf32>) -> tensor<2x48xf32>
+  return %o : tensor<2x48xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @gated_experts_regrouped
+// CHECK: gpu.launch_func @llm_kernels::@matmul_0 {{.*}} : memref<192xf32>)
+// CHECK: llm.split
+// CHECK: llm.silu
+// CHECK: llm.mul
+func.func @gated_experts_regrouped(%x: tensor<2x1x64xf32>, %t: tensor<4x96x64xf32>, %ids: tensor<2xi64>) -> tensor<2x4x12xf32> {
+  %w = llm.gather %t, %ids {axis = 0 : i64} : (tensor<4x96x64xf32>, tensor<2xi64>) -> tensor<2x96x64xf32>
+  %y = llm.matmul %x, %w {transpose_rhs = true} : (tensor<2x1x64xf32>, tensor<2x96x64xf32>) -> tensor<2x1x96xf32>
+  %p:2 = llm.split %y {axis = 2 : i64, sizes = array<i64: 48, 48>} : (tensor<2x1x96xf32>) -> (tensor<2x1x48xf32>, tensor<2x1x48xf32>)
+  %g0 = llm.reshape %p#0 : (tensor<2x1x48xf32>) -> tensor<2x4x12xf32>
+  %g = llm.silu %g0 : tensor<2x4x12xf32>
+  %u = llm.reshape %p#1 : (tensor<2x1x48xf32>) -> tensor<2x4x12xf32>
+  %o = llm.mul %g, %u : (tensor<2x4x12xf32>, tensor<2x4x12xf32>) -> tensor<2x4x12xf32>
+  return %o : tensor<2x4x12xf32>
+}
