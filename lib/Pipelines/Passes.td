@@ -215,8 +215,9 @@ def LLMHostHoistLoads : Pass<"llm-host-hoist-loads", "::mlir::func::FuncOp"> {
     weight's address is recomputed from a fresh load on every iteration and
     the loop does not vectorize ("cannot identify array bounds").
 
-    This pass hoists a `memref.load` out of an `scf.for` or `scf.parallel`
-    when its memref and indices are defined outside the loop, the loop runs
+    This pass hoists a `memref.load` of an integer or index out of an
+    `scf.for` or `scf.parallel` when its memref and indices are defined
+    outside the loop, the loop runs
     at least once (constant bounds), and nothing the loop writes can alias
     the loaded buffer: every write in the loop is to a view of a
     `memref.alloc` or function argument other than the loaded one's base,
@@ -226,7 +227,10 @@ def LLMHostHoistLoads : Pass<"llm-host-hoist-loads", "::mlir::func::FuncOp"> {
     follow them out, as in loop-invariant code motion. Loops are visited
     innermost first, so a load leaves every loop it is invariant in. The
     values loaded and computed are the same; only where they are computed
-    changes.
+    changes. Float loads stay: LLVM hoists an invariant one out of the
+    vectorized loop itself, behind the runtime alias checks it adds for the
+    loop's other accesses, and moving them (a product's lhs element) gave
+    no gain.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect"];
