@@ -13,7 +13,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -90,13 +89,9 @@ std::optional<SmallVector<Value>> writtenBases(Operation *loop) {
 /// constant bounds with a positive trip count in every dimension.
 bool runsAtLeastOnce(Operation *loop) {
   auto positive = [](ValueRange lower, ValueRange upper, ValueRange step) {
-    for (auto [lo, hi, st] : llvm::zip_equal(lower, upper, step)) {
-      std::optional<int64_t> l = getConstantIntValue(lo),
-                             h = getConstantIntValue(hi),
-                             s = getConstantIntValue(st);
-      if (!l || !h || !s || *s <= 0 || *h <= *l)
+    for (auto [lo, hi, st] : llvm::zip_equal(lower, upper, step))
+      if (llmc::constantTripCount(lo, hi, st).value_or(0) <= 0)
         return false;
-    }
     return true;
   };
   if (auto forOp = dyn_cast<scf::ForOp>(loop))

@@ -22,10 +22,8 @@ namespace llmc {
 
 using namespace mlir;
 
-namespace {
-
-/// A constant trip count of (lower, upper, step), or nullopt.
-std::optional<int64_t> tripCount(Value lower, Value upper, Value step) {
+std::optional<int64_t> llmc::constantTripCount(Value lower, Value upper,
+                                               Value step) {
   auto lo = getConstantIntValue(lower), hi = getConstantIntValue(upper),
        st = getConstantIntValue(step);
   if (!lo || !hi || !st || *st <= 0)
@@ -33,13 +31,15 @@ std::optional<int64_t> tripCount(Value lower, Value upper, Value step) {
   return *hi > *lo ? (*hi - *lo + *st - 1) / *st : 0;
 }
 
+namespace {
+
 /// The iterations of each of `loop`'s dims (one for a dim without a
 /// constant trip count).
 SmallVector<int64_t> dimTripCounts(scf::ParallelOp loop) {
   SmallVector<int64_t> trips;
   for (auto [lo, hi, st] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))
-    trips.push_back(tripCount(lo, hi, st).value_or(1));
+    trips.push_back(llmc::constantTripCount(lo, hi, st).value_or(1));
   return trips;
 }
 
@@ -58,8 +58,8 @@ int64_t work(Block &block) {
   for (Operation &op : block) {
     int64_t inner = 1, trips = 1;
     if (auto loop = dyn_cast<scf::ForOp>(op)) {
-      trips = tripCount(loop.getLowerBound(), loop.getUpperBound(),
-                        loop.getStep())
+      trips = llmc::constantTripCount(loop.getLowerBound(),
+                                      loop.getUpperBound(), loop.getStep())
                   .value_or(1);
       inner = work(*loop.getBody());
     } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {

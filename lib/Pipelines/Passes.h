@@ -23,6 +23,12 @@ mlir::LogicalResult reorderLinalgLoops(
     llvm::function_ref<std::optional<llvm::SmallVector<unsigned>>(
         mlir::linalg::LinalgOp)>
         order);
+
+/// The constant trip count of a loop dim from `lower` to `upper` by `step`
+/// (0 when it runs no iteration), or nullopt when one of them is not a
+/// constant or the step is not positive.
+std::optional<int64_t> constantTripCount(mlir::Value lower, mlir::Value upper,
+                                         mlir::Value step);
 } // namespace llmc
 
 #endif // LLMC_LIB_PIPELINES_PASSES_H

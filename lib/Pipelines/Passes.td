@@ -217,9 +217,8 @@ def LLMHostHoistLoads : Pass<"llm-host-hoist-loads", "::mlir::func::FuncOp"> {
 
     This pass hoists a `memref.load` of an integer or index out of an
     `scf.for` or `scf.parallel` when its memref and indices are defined
-    outside the loop, the loop runs
-    at least once (constant bounds), and nothing the loop writes can alias
-    the loaded buffer: every write in the loop is to a view of a
+    outside the loop, the loop runs at least once (constant bounds), and
+    nothing the loop writes can alias the loaded buffer: every write in the loop is to a view of a
     `memref.alloc` or function argument other than the loaded one's base,
     and at least one of the two bases is an allocation (two arguments may be
     the same buffer). A loop holding an op whose writes it cannot name

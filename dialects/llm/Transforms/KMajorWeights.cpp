@@ -1,5 +1,4 @@
-//===- KMajorWeights.cpp - constant matmul weights [.., N, K] or [.., K, N]
-//===//
+//===- KMajorWeights.cpp - matmul weights stored [.., N, K] or [.., K, N] -===//
 //
 // llm-k-major-weights (ptx: [.., N, K], K contiguous for the tensor cores'
 // tiles) and llm-n-major-weights (host, hls: [.., K, N], N contiguous for
