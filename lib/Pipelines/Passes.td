@@ -115,7 +115,7 @@ def LLMConcatSlicesAsGather : Pass<"llm-concat-slices-as-gather"> {
 }
 
 def LLMGPUDistinctEmptyTensors : Pass<"llm-gpu-distinct-empty-tensors"> {
-  let summary = "give each use of a tensor.empty its own";
+  let summary = "give each use of a tensor.empty (and optionally a fill) its own";
   let description = [{
     CSE merges equal tensor.empty ops. Two concats of one shape (a layer's
     rotated q and k, each the rotated part of a partial rotary embedding and
@@ -127,8 +127,21 @@ def LLMGPUDistinctEmptyTensors : Pass<"llm-gpu-distinct-empty-tensors"> {
     tensor.empty after the first a copy of the op right before its user, so
     that each concat has its own destination and each part is computed in
     its slice.
+
+    With `fills` (the host pipeline), a `linalg.fill` of a tensor.empty with
+    several uses is repeated, with its own tensor.empty, before every user
+    after the first. CSE merges the zero-filled accumulators of a model's
+    products of one shape (every layer's fc1 output); bufferization then
+    keeps the zeros in a buffer of their own for the whole function and
+    copies them into a new buffer for each product: a fill, an allocation
+    and a copy per product instead of a fill.
   }];
-  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"fills", "fills", "bool", /*default=*/"false",
+           "also repeat a linalg.fill of an empty tensor for each use">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def LLMGPUAnchorLaunchReads : Pass<"llm-gpu-anchor-launch-reads"> {
@@ -233,6 +246,46 @@ def LLMHostHoistLoads : Pass<"llm-host-hoist-loads", "::mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def LLMHostRegisterTiles : Pass<"llm-host-register-tiles", "::mlir::func::FuncOp"> {
+  let summary = "compute products on tiles of the output held in vector registers";
+  let description = [{
+    Runs on buffers, before linalg becomes loops. A `linalg.generic` that
+    computes `out[.., m, n] += lhs[.., m, k] * rhs[.., k, n]` in f32 (`k`
+    one or more reduction loops, which both inputs read, as an attention
+    output projection's heads and head dims; `n` the last, unit-stride dim
+    of the output and of
+    rhs, which lhs does not read; float inputs widened by `arith.extf` in
+    the body allowed) would become loops that, with `n` innermost as
+    `llm-host-loop-order` leaves it, load and store a row of the output for
+    every `k`. Here its output is computed by tiles of `tile-rows` rows (of
+    the output's next dim `m`, where lhs reads it and rhs does not) by
+    `tile-vectors` vectors of `vector-width` f32 columns: the tile is
+    loaded into vectors, the `k` loops add the products of lhs elements
+    (broadcast) and rhs vectors to it, and it is stored once. Each element
+    still adds its `k` products in order, each rounded as the body rounds
+    it (a multiply, then an add: no fused multiply-add), so the results are
+    the same bit for bit.
+
+    The tiles form one `scf.parallel` over the output's other dims, then
+    the column tiles, then the row tiles (a tile of rhs serves every row
+    tile). The rows and columns past the whole tiles are computed by the
+    original op on subviews. Options at 0 take the host's: 16-wide vectors
+    and 4 per row where it has AVX-512, else 8 and 2.
+  }];
+  let options = [
+    Option<"tileRows", "tile-rows", "unsigned", /*default=*/"4",
+           "output rows per tile (of m)">,
+    Option<"tileVectors", "tile-vectors", "unsigned", /*default=*/"0",
+           "vectors per tile row (0: the host's)">,
+    Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"0",
+           "f32 lanes per vector (0: the host's)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {

@@ -31,6 +31,7 @@
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Async/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -109,6 +110,11 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
   pm.addPass(createLLMHostLoopOrder());
   pm.addPass(createLLMHostEntryABI());
+  // Each product its own destination: the zeros CSE merged across layers
+  // would otherwise be copied into each.
+  LLMGPUDistinctEmptyTensorsOptions distinct;
+  distinct.fills = true;
+  pm.addPass(createLLMGPUDistinctEmptyTensors(distinct));
 
   addBufferizationToOutParams(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
@@ -117,6 +123,9 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   // work run on the host's threads (async-parallel-for over the async
   // runtime's thread pool); each element is computed as the serial loops
   // compute it.
+  // Products on tiles of their output held in registers, summed in the
+  // same order as the loops would.
+  pm.addNestedPass<func::FuncOp>(createLLMHostRegisterTiles());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   // Loads invariant in a loop (a gathered expert's index) leave it, so that
@@ -157,7 +166,13 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   mathOptions.approximateLog1p = false;
   pm.addPass(createConvertMathToLLVMPass(mathOptions));
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // The register tiles' vector loads, stores and broadcasts.
+  pm.addPass(createConvertVectorToLLVMPass());
+  // Heap buffers through the host runtime's allocator, which reuses freed
+  // blocks across runs (llmc::HostExecutable).
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());

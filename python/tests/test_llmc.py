@@ -383,6 +383,56 @@ def test_threaded_models_compiled_and_freed(monkeypatch):
         np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
 
 
+def _two_layer_mlp(seed, hidden):
+    """x [64, 256] -> MatMul -> Relu -> MatMul, whose intermediates (64 x
+    hidden floats) are large enough for the host runtime to keep their
+    buffers between runs; returns the model and a function computing it as
+    the host's register tiles do (each output summed over k in order, a
+    float32 multiply then a float32 add)."""
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((256, hidden)).astype(np.float32)
+    w2 = rng.standard_normal((hidden, 256)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w1"], ["h"]),
+         helper.make_node("Relu", ["h"], ["r"]),
+         helper.make_node("MatMul", ["r", "w2"], ["y"])], "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64, 256])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [64, 256])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+    def ordered_product(a, b):
+        out = np.zeros((a.shape[0], b.shape[1]), np.float32)
+        for k in range(a.shape[1]):
+            out = out + a[:, k:k + 1] * b[k]
+        return out
+
+    def forward(x):
+        return ordered_product(np.maximum(ordered_product(x, w1), 0), w2)
+    return model, forward
+
+
+def test_buffers_reused_across_runs_and_models():
+    """The host runtime keeps freed buffers for the next run (of any model):
+    a reused buffer's old contents must not leak into a result. Runs of two
+    models with distinct inputs, interleaved, each give the product computed
+    in the same order, bit for bit."""
+    rng = np.random.default_rng(7)
+    models = []
+    for seed, hidden in ((0, 512), (1, 384)):
+        model, forward = _two_layer_mlp(seed, hidden)
+        models.append((llmc.compile(model), forward))
+    inputs = [rng.standard_normal((64, 256)).astype(np.float32) for _ in range(3)]
+    for round_ in range(2):
+        for compiled, forward in models:
+            for x in inputs:
+                y = compiled.run({"x": x})["y"]
+                np.testing.assert_array_equal(y, forward(x))
+
+
 def test_forked_process_after_threaded_run(monkeypatch):
     """A process forked after a threaded run has the async runtime's pool
     but not its threads (a fork copies only the calling thread): a model it

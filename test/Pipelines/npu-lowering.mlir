@@ -11,7 +11,7 @@
 // CHECK: llvm.func internal @forward
 // CHECK: llvm.call @llmc_npu_kernel_0
 // The caller owns (and frees) the buffer a kernel returns.
-// CHECK: llvm.call @free
+// CHECK: llvm.call @_mlir_memref_to_llvm_free
 // CHECK: npu.program target("npu")
 // CHECK: npu.tensor "input" "X" : "f32" [8, 64]
 // CHECK: npu.vqnt

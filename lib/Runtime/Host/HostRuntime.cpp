@@ -25,6 +25,7 @@
 
 #include <condition_variable>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 
 using namespace llmc;
@@ -221,6 +222,101 @@ static void drainAsyncRuntime() {
   barrier.changed.wait(lock, [] { return barrier.left == barrier.size; });
 }
 
+/// The host code's heap buffers: memref.alloc and memref.dealloc, lowered
+/// with the memref lowering's generic functions, call these. A model run
+/// allocates the same buffers every time, and large ones from the system
+/// allocator are fresh mappings whose every page faults on first touch (a
+/// quarter of a warm GPT-2 small prompt's time, and the memset of the
+/// zeros its products accumulate into another tenth). Freed blocks of
+/// 64 KiB and more are kept and handed out again for a size they fit in at
+/// most twice over, up to 1 GiB in all; the cache is emptied when the last
+/// executable is destroyed. A block carries its size in a 16-byte header (the
+/// lowering aligns the pointer it is given itself).
+namespace {
+class BufferCache {
+public:
+  static BufferCache &get() {
+    // Never destroyed: host code may run on the async runtime's threads
+    // while static destructors run at exit.
+    static BufferCache *cache = new BufferCache();
+    return *cache;
+  }
+
+  void *allocate(uint64_t size) {
+    if (size >= kCachedSize) {
+      // The smallest cached block that fits, if it is at most twice the
+      // size: blocks of other sizes are reused within a run too.
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = blocks.lower_bound(size);
+      if (it != blocks.end() && it->first <= 2 * size) {
+        char *block = it->second;
+        cachedBytes -= it->first;
+        blocks.erase(it);
+        return block + kHeader;
+      }
+    }
+    auto *block = static_cast<char *>(std::malloc(size + kHeader));
+    if (!block)
+      return nullptr;
+    *reinterpret_cast<uint64_t *>(block) = size;
+    return block + kHeader;
+  }
+
+  void release(void *pointer) {
+    if (!pointer)
+      return;
+    char *block = static_cast<char *>(pointer) - kHeader;
+    uint64_t size = *reinterpret_cast<uint64_t *>(block);
+    if (size >= kCachedSize) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (cachedBytes + size <= kCacheBytes) {
+        blocks.emplace(size, block);
+        cachedBytes += size;
+        return;
+      }
+    }
+    std::free(block);
+  }
+
+  void retain() {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++executables;
+  }
+
+  /// One executable fewer; the last one empties the cache.
+  void drop() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (--executables > 0)
+      return;
+    for (auto &entry : blocks)
+      std::free(entry.second);
+    blocks.clear();
+    cachedBytes = 0;
+  }
+
+private:
+  static constexpr uint64_t kHeader = 16;
+  static constexpr uint64_t kCachedSize = 64 * 1024;
+  static constexpr uint64_t kCacheBytes = uint64_t(1) << 30;
+  std::mutex mutex;
+  /// Cached blocks by size (a block's size is its header's: what it was
+  /// first allocated for).
+  std::multimap<uint64_t, char *> blocks;
+  uint64_t cachedBytes = 0;
+  int64_t executables = 0;
+};
+
+extern "C" void *llmcBufferAlloc(uint64_t size) {
+  return BufferCache::get().allocate(size);
+}
+extern "C" void llmcBufferFree(void *pointer) {
+  BufferCache::get().release(pointer);
+}
+} // namespace
+
+void *llmc::allocateHostBuffer(uint64_t size) { return llmcBufferAlloc(size); }
+void llmc::freeHostBuffer(void *pointer) { llmcBufferFree(pointer); }
+
 llvm::Expected<unsigned> llmc::cpuOptLevel() {
   const char *given = std::getenv("LLMC_CPU_OPT_LEVEL");
   if (!given || !*given)
@@ -233,6 +329,8 @@ llvm::Expected<unsigned> llmc::cpuOptLevel() {
 }
 
 HostExecutable::~HostExecutable() {
+  if (engine)
+    BufferCache::get().drop();
   // No worker may still run this engine's code when it is unmapped. Workers
   // run only in the process that handed them work (not in a child forked
   // from it, whose pool has no threads to drain).
@@ -366,6 +464,12 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
     for (const auto &[name, address] : symbols)
       map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
                              llvm::JITSymbolFlags::Exported};
+    map[interner("_mlir_memref_to_llvm_alloc")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&llmcBufferAlloc),
+        llvm::JITSymbolFlags::Exported};
+    map[interner("_mlir_memref_to_llvm_free")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&llmcBufferFree),
+        llvm::JITSymbolFlags::Exported};
     if (usesAsyncRuntime)
       for (const auto &entry : asyncRuntimeSymbols())
         map[interner(entry.getKey())] = {
@@ -383,6 +487,7 @@ HostExecutable::create(mlir::ModuleOp loweredModule, Signature signature,
                      diagnostics);
 
   std::unique_ptr<HostExecutable> executable(new HostExecutable());
+  BufferCache::get().retain();
   executable->engine = std::move(*engine);
   executable->sig = std::move(signature);
   executable->weights = std::move(weights);

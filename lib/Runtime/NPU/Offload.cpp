@@ -1,5 +1,6 @@
 //===- Offload.cpp - NPU kernels called from host code --------------------===//
 #include "llmc/Runtime/NPU/Offload.h"
+#include "llmc/Runtime/HostRuntime.h"
 #include "llmc/Runtime/NPU/Simulator.h"
 #include "npu/IR/NPUOps.h"
 
@@ -356,10 +357,13 @@ void Offload::call(void *resultPointer, int64_t id,
   int64_t m = kernel ? kernel->m : 0, n = kernel ? kernel->n : 0;
   // The result exists even after an error, so that the host code can go on
   // (and free it); the run reports the error at its end.
+  // From the host code's heap, which frees it; aligned to 64 bytes.
   size_t bytes = std::max<size_t>(64, ((m * n * 4 + 63) / 64) * 64);
-  char *buffer = static_cast<char *>(std::aligned_alloc(64, bytes));
+  auto *allocated = static_cast<char *>(llmc::allocateHostBuffer(bytes + 64));
+  char *buffer =
+      allocated + (64 - reinterpret_cast<uintptr_t>(allocated) % 64) % 64;
   std::memset(buffer, 0, bytes);
-  *result = Descriptor{buffer, buffer, 0, {m, n}, {n, 1}};
+  *result = Descriptor{allocated, buffer, 0, {m, n}, {n, 1}};
   if (firstError)
     return;
   if (!kernel) {
