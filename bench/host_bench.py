@@ -3,16 +3,18 @@
 paths, against PyTorch eager on the same CPU.
 
     /usr/bin/python3 bench/host_bench.py [--build DIR] [--size small|tiny]
-        [--seq 128] [--targets host,hls] [--keep DIR] [--json FILE]
+        [--seq 128] [--targets host,hls] [--warm 3] [--keep DIR] [--json FILE]
 
 `--size small` is GPT-2 small's shape (12 layers, d_model 768, 12 heads,
 MLP 3072, vocabulary 50257; random weights), `tiny` the test suite's model.
 The script exports it with torch (test/models/export_models.py), runs
 `llm-run --target T --stats` for each target and prints, per target, the
 compile and run seconds llm-run reports, the run's tokens per second, and
-the largest difference of its logits from torch's; then torch eager's
-forward on this CPU (the median of three warm runs, torch's threads as it
-sets them). Exits 1 if a target's logits are more than 1e-3 of their
+the largest difference of its logits from torch's, and for the host the
+median of `--warm` runs of one compiled model through the Python module
+(a process that runs a model again, as a server or a calibration does:
+its buffers are warm); then torch eager's forward on this CPU (the median
+of three warm runs, torch's threads as it sets them). Exits 1 if a target's logits are more than 1e-3 of their
 largest magnitude from torch's, 2 if a tool fails.
 """
 import argparse
@@ -61,6 +63,33 @@ def platform_torch():
     return [torch.__version__, "BLAS " + (blas.group(1) if blas else "unknown")]
 
 
+WARM_SCRIPT = """
+import sys, time, numpy as np
+import llmc
+model = llmc.compile(sys.argv[1], target="host")
+ids = np.load(sys.argv[2])
+times = []
+for _ in range(int(sys.argv[3])):
+    start = time.perf_counter()
+    model.run({"input_ids": ids})
+    times.append(time.perf_counter() - start)
+print(sorted(times)[len(times) // 2])
+"""
+
+
+def warm_seconds(build, work, repeats):
+    """The median seconds of `repeats` runs of one host-compiled model
+    through llmc's Python module in `build`, or None without one."""
+    python_dir = os.path.join(build, "python")
+    if repeats <= 0 or not os.path.isdir(os.path.join(python_dir, "llmc")):
+        return None
+    env = dict(os.environ, PYTHONPATH=python_dir)
+    out = subprocess.run([sys.executable, "-c", WARM_SCRIPT, os.path.join(work, "model.onnx"),
+                          os.path.join(work, "input_ids.npy"), str(repeats)],
+                         check=True, capture_output=True, text=True, env=env)
+    return float(out.stdout.split()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", help="llmc's build folder (default: ./build, or else "
@@ -68,6 +97,8 @@ def main():
     parser.add_argument("--size", choices=["small", "tiny"], default="small")
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--targets", default="host,hls")
+    parser.add_argument("--warm", type=int, default=3,
+                        help="host runs of one compiled model (0: none)")
     parser.add_argument("--keep", help="keep the model and outputs in this folder")
     parser.add_argument("--json", help="also write the results as JSON")
     args = parser.parse_args()
@@ -94,8 +125,13 @@ def main():
             stats = json.load(open(stats_path))
             logits = np.load(os.path.join(work, target, "logits.npy"))
             error = float(np.abs(logits - reference).max() / np.abs(reference).max())
+            warm = None
+            if target == "host":
+                print(f"running the host model {args.warm} times ...", file=sys.stderr)
+                warm = warm_seconds(os.path.dirname(os.path.dirname(llm_run)), work, args.warm)
             rows.append({"target": target, "compile_s": stats["compile_s"],
-                         "run_s": stats["run_s"], "tokens_per_s": args.seq / stats["run_s"],
+                         "run_s": stats["run_s"], "warm_run_s": warm,
+                         "tokens_per_s": args.seq / stats["run_s"],
                          "relative_error": error})
     except (subprocess.CalledProcessError, OSError, ImportError) as error:
         print(f"host_bench: {error}", file=sys.stderr)
@@ -103,13 +139,16 @@ def main():
     cpu = platform.processor() or platform.machine()
     print(f"# GPT-2 {args.size}, {args.seq} tokens, batch 1; {os.cpu_count()} cores ({cpu}); "
           f"{datetime.date.today()}")
-    header = f"{'run':<14} {'compile s':>10} {'run s':>8} {'tokens/s':>9} {'max |diff| / max |torch|':>25}"
+    header = (f"{'run':<14} {'compile s':>10} {'run s':>8} {'warm run s':>11} {'tokens/s':>9} "
+              f"{'max |diff| / max |torch|':>25}")
     print(header)
     print("-" * len(header))
     for row in rows:
+        warm = f"{row['warm_run_s']:.3f}" if row["warm_run_s"] is not None else "-"
         print(f"{'llm ' + row['target']:<14} {row['compile_s']:>10.2f} {row['run_s']:>8.3f} "
-              f"{row['tokens_per_s']:>9.1f} {row['relative_error']:>25.2e}")
-    print(f"{'torch eager':<14} {'-':>10} {torch_s:>8.3f} {args.seq / torch_s:>9.1f} {'-':>25}")
+              f"{warm:>11} {row['tokens_per_s']:>9.1f} {row['relative_error']:>25.2e}")
+    print(f"{'torch eager':<14} {'-':>10} {torch_s:>8.3f} {torch_s:>11.3f} "
+          f"{args.seq / torch_s:>9.1f} {'-':>25}")
     print(f"# torch {threads} thread(s): {' '.join(platform_torch())}")
     if args.json:
         with open(args.json, "w") as f:

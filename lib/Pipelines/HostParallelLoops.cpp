@@ -52,7 +52,8 @@ int64_t tripCount(scf::ParallelOp loop) {
 }
 
 /// The scalar operations one iteration of `block` executes, loops with
-/// constant trip counts multiplied out (saturating).
+/// constant trip counts multiplied out (saturating); an op on vectors counts
+/// its lanes.
 int64_t work(Block &block) {
   int64_t total = 0;
   for (Operation &op : block) {
@@ -66,6 +67,10 @@ int64_t work(Block &block) {
       trips = tripCount(loop);
       inner = work(*loop.getBody());
     } else {
+      // An op on vectors (a register tile's) does the work of its lanes.
+      for (Type type : op.getResultTypes())
+        if (auto vector = dyn_cast<VectorType>(type))
+          inner = std::max<int64_t>(inner, vector.getNumElements());
       for (Region &region : op.getRegions())
         for (Block &nested : region)
           inner += work(nested);

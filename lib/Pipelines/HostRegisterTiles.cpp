@@ -10,6 +10,7 @@
 
 #include "Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -91,18 +92,21 @@ std::optional<Product> matchProduct(linalg::GenericOp op) {
   product.mul = mul;
   product.add = add;
 
-  // The maps: projected permutations; the output's over the parallel loops.
+  // The maps: the output's a projected permutation of the parallel loops;
+  // the inputs' may compute an index from other loops than m and n (a
+  // grouped-query attention's kv head, `h floordiv 2`).
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (!llvm::all_of(maps,
-                    [](AffineMap map) { return map.isProjectedPermutation(); }))
-    return std::nullopt;
   AffineMap outMap = maps[2];
-  if (outMap.getNumResults() != op.getNumLoops() - product.k.size())
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() == 0 ||
+      outMap.getNumResults() != op.getNumLoops() - product.k.size())
     return std::nullopt;
-  auto dimOf = [](AffineMap map, unsigned result) {
-    return cast<AffineDimExpr>(map.getResult(result)).getPosition();
+  // The loop of `map`'s result `result` when it is a loop index.
+  auto dimOf = [](AffineMap map, unsigned result) -> std::optional<unsigned> {
+    if (auto dim = dyn_cast<AffineDimExpr>(map.getResult(result)))
+      return dim.getPosition();
+    return std::nullopt;
   };
-  product.n = dimOf(outMap, outMap.getNumResults() - 1);
+  product.n = *dimOf(outMap, outMap.getNumResults() - 1);
   // rhs: the input whose last index is n; lhs: the other, without n.
   for (unsigned input : {0u, 1u}) {
     AffineMap map = maps[input];
@@ -115,7 +119,11 @@ std::optional<Product> matchProduct(linalg::GenericOp op) {
   AffineMap lhsMap = maps[product.lhs], rhsMap = maps[product.rhs];
   if (!rhsMap.getNumResults() ||
       dimOf(rhsMap, rhsMap.getNumResults() - 1) != product.n ||
-      lhsMap.isFunctionOfDim(product.n))
+      lhsMap.isFunctionOfDim(product.n) ||
+      rhsMap.getNumResults() !=
+          1 + llvm::count_if(rhsMap.getResults(), [&](AffineExpr expr) {
+            return !expr.isFunctionOfDim(product.n);
+          }))
     return std::nullopt;
   for (unsigned k : product.k)
     if (outMap.isFunctionOfDim(k) || !lhsMap.isFunctionOfDim(k) ||
@@ -127,20 +135,38 @@ std::optional<Product> matchProduct(linalg::GenericOp op) {
     if (!type || !type.isLastDimUnitStride())
       return std::nullopt;
   }
-  // m: the output's next dim, a row of lhs that rhs does not read.
+  // m: the output's next dim, a row of lhs (its index as it is) that rhs
+  // does not read.
   if (outMap.getNumResults() >= 2) {
-    unsigned m = dimOf(outMap, outMap.getNumResults() - 2);
-    if (lhsMap.isFunctionOfDim(m) && !rhsMap.isFunctionOfDim(m))
+    unsigned m = *dimOf(outMap, outMap.getNumResults() - 2);
+    bool lhsRow = llvm::all_of(lhsMap.getResults(), [&](AffineExpr expr) {
+      return !expr.isFunctionOfDim(m) || isa<AffineDimExpr>(expr);
+    });
+    if (lhsRow && lhsMap.isFunctionOfDim(m) && !rhsMap.isFunctionOfDim(m))
       product.m = m;
   }
+  // An index computed from loops is computed from loops the tiles leave
+  // whole (the views of the rest take that operand dim whole).
+  for (AffineMap map : {lhsMap, rhsMap})
+    for (AffineExpr expr : map.getResults())
+      if (!isa<AffineDimExpr>(expr) &&
+          (expr.isFunctionOfDim(product.n) ||
+           (product.m && expr.isFunctionOfDim(*product.m))))
+        return std::nullopt;
   return product;
 }
 
 /// The indices of `map`'s operand at the loop indices `ivs`.
-SmallVector<Value> indicesOf(AffineMap map, ArrayRef<Value> ivs) {
+SmallVector<Value> indicesOf(OpBuilder &b, Location loc, AffineMap map,
+                             ArrayRef<Value> ivs) {
   SmallVector<Value> indices;
-  for (AffineExpr expr : map.getResults())
-    indices.push_back(ivs[cast<AffineDimExpr>(expr).getPosition()]);
+  for (AffineExpr expr : map.getResults()) {
+    if (auto dim = dyn_cast<AffineDimExpr>(expr))
+      indices.push_back(ivs[dim.getPosition()]);
+    else
+      indices.push_back(affine::AffineApplyOp::create(
+          b, loc, AffineMap::get(map.getNumDims(), 0, expr), ivs));
+  }
   return indices;
 }
 
@@ -193,6 +219,10 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
     if (std::optional<int64_t> m = getConstantIntValue(ranges[*product.m].size))
       rows = std::clamp<int64_t>(*m, 1, rows);
   }
+  // Fewer vectors per row where the columns are fewer than a tile's.
+  if (std::optional<int64_t> n = getConstantIntValue(ranges[product.n].size);
+      n && *n >= int64_t(width))
+    vectors = std::min<unsigned>(vectors, *n / width);
   int64_t cols = int64_t(width) * vectors;
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -266,7 +296,7 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
           if (product.m)
             at[*product.m] = offset(ivs[*product.m], i);
           at[product.n] = offset(ivs[product.n], int64_t(j) * width);
-          return indicesOf(outMap, at);
+          return indicesOf(b, loc, outMap, at);
         };
         // The accumulators, row by row, vector by vector.
         SmallVector<Value> initial;
@@ -291,8 +321,8 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
               SmallVector<Value> columns;
               for (unsigned j = 0; j < vectors; ++j) {
                 at[product.n] = offset(ivs[product.n], int64_t(j) * width);
-                Value column = vector::LoadOp::create(b, loc, rhsType, rhs,
-                                                      indicesOf(rhsMap, at));
+                Value column = vector::LoadOp::create(
+                    b, loc, rhsType, rhs, indicesOf(b, loc, rhsMap, at));
                 if (rhsElement != f32)
                   column = arith::ExtFOp::create(b, loc, accType, column);
                 columns.push_back(column);
@@ -301,8 +331,8 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
               for (int64_t i = 0; i < rows; ++i) {
                 if (product.m)
                   at[*product.m] = offset(ivs[*product.m], i);
-                Value x =
-                    memref::LoadOp::create(b, loc, lhs, indicesOf(lhsMap, at));
+                Value x = memref::LoadOp::create(b, loc, lhs,
+                                                 indicesOf(b, loc, lhsMap, at));
                 if (x.getType() != f32)
                   x = arith::ExtFOp::create(b, loc, f32, x);
                 Value splat = vector::BroadcastOp::create(b, loc, accType, x);
@@ -338,10 +368,15 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
       AffineMap map = op.getMatchingIndexingMap(&operand);
       SmallVector<OpFoldResult> viewOffsets, viewSizes,
           viewStrides(map.getNumResults(), b.getIndexAttr(1));
-      for (AffineExpr expr : map.getResults()) {
-        unsigned d = cast<AffineDimExpr>(expr).getPosition();
-        viewOffsets.push_back(offsets[d]);
-        viewSizes.push_back(extents[d]);
+      for (auto [i, expr] : llvm::enumerate(map.getResults())) {
+        if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
+          viewOffsets.push_back(offsets[dim.getPosition()]);
+          viewSizes.push_back(extents[dim.getPosition()]);
+        } else {
+          // Computed from loops the view leaves whole: all of the dim.
+          viewOffsets.push_back(b.getIndexAttr(0));
+          viewSizes.push_back(memref::getMixedSize(b, loc, operand.get(), i));
+        }
       }
       operands.push_back(memref::SubViewOp::create(
           b, loc, operand.get(), viewOffsets, viewSizes, viewStrides));

@@ -266,7 +266,10 @@ def LLMHostRegisterTiles : Pass<"llm-host-register-tiles", "::mlir::func::FuncOp
     (broadcast) and rhs vectors to it, and it is stored once. Each element
     still adds its `k` products in order, each rounded as the body rounds
     it (a multiply, then an add: no fused multiply-add), so the results are
-    the same bit for bit.
+    the same bit for bit. An input's index may be computed from loops
+    other than `m` and `n` (a grouped-query attention's kv head,
+    `h floordiv 2`). Where the output has fewer columns than a tile,
+    its rows take fewer vectors.
 
     The tiles form one `scf.parallel` over the output's other dims, then
     the column tiles, then the row tiles (a tile of rhs serves every row
@@ -282,7 +285,8 @@ def LLMHostRegisterTiles : Pass<"llm-host-register-tiles", "::mlir::func::FuncOp
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"0",
            "f32 lanes per vector (0: the host's)">
   ];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
@@ -299,7 +303,8 @@ def LLMHostParallelLoops : Pass<"llm-host-parallel-loops"> {
     pass keeps an `scf.parallel` only where `async-parallel-for` should split
     it across threads: an outermost one (no loop around it) with at least
     `min-work` scalar operations in all (its trip count times its body's
-    operations times the trip counts of the constant loops inside), and of
+    operations, an op on vectors counting its lanes (a register tile's),
+    times the trip counts of the constant loops inside), and of
     that one only one dim: the first with at least `threads` iterations (a
     product's rows; a one-sequence attention's heads, after its batch of 1),
     else the one with the most (a task computes whole slices of the other

@@ -165,3 +165,32 @@ func.func @one_sequence(%q: memref<1x12x32x64xf32>, %s: memref<1x12x32xf32>) {
   }
   return
 }
+
+// -----
+
+// A register tile's ops count their lanes: 8 rows of a 16-step loop of
+// 16-lane loads, broadcasts, multiplies and adds are about 8600 scalar
+// operations, past the min-work of 1000, and the loop stays parallel;
+// counted as single ops they would be about 800.
+// CHECK-LABEL: func.func @vector_tiles
+// CHECK: scf.parallel
+func.func @vector_tiles(%a: memref<8x16xf32>, %b: memref<16x16xf32>, %c: memref<8x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  scf.parallel (%m) = (%c0) to (%c8) step (%c1) {
+    %init = vector.load %c[%m, %c0] : memref<8x16xf32>, vector<16xf32>
+    %r = scf.for %k = %c0 to %c16 step %c1 iter_args(%acc = %init) -> (vector<16xf32>) {
+      %x = memref.load %a[%m, %k] : memref<8x16xf32>
+      %s = vector.broadcast %x : f32 to vector<16xf32>
+      %y = vector.load %b[%k, %c0] : memref<16x16xf32>, vector<16xf32>
+      %p = arith.mulf %s, %y : vector<16xf32>
+      %n = arith.addf %acc, %p : vector<16xf32>
+      scf.yield %n : vector<16xf32>
+    }
+    vector.store %r, %c[%m, %c0] : memref<8x16xf32>, vector<16xf32>
+    scf.reduce
+  }
+  return
+}

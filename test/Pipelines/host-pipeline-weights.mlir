@@ -6,14 +6,15 @@
 // gathered per row ([E, N, K] = [4, 32, 16], llm-route-experts' layout) are
 // stored [K, N] and [E, K, N] at compile time (llm-n-major-weights): no
 // [N, K] buffer, and no transposing copy, is left in the loops. Both
-// products walk N innermost over rows of the weight. The routed product's
+// products walk N innermost over rows of the weight, the Gemm's on register
+// tiles (llm-host-register-tiles; vectors of the host's width). The routed
+// product's
 // expert index (a reduction's result, in a buffer of its own) is loaded and
 // clamped once per row, before the k loop (llm-host-hoist-loads).
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: %[[T:[^:]*]]: memref<4x16x32xf32> {llm.weight = "experts"}, %[[W:[^:]*]]: memref<16x32xf32> {llm.weight = "fc"}
-// CHECK: scf.for %[[K:.*]] = %c0 to %c16
-// CHECK-NEXT: scf.parallel (%[[N:.*]]) = (%c0) to (%c32)
-// CHECK: memref.load %[[W]][%[[K]], %[[N]]] : memref<16x32xf32>
+// CHECK: scf.for %[[K:[^ ]*]] = %c0 to %c16 step %c1 iter_args
+// CHECK: vector.load %[[W]][%[[K]], %{{.*}}] : memref<16x32xf32>, vector<{{8|16}}xf32>
 // CHECK: memref.store %cst, %{{.*}} : memref<2x1x32xf32>
 // CHECK: scf.parallel (%[[R:.*]]) = (%c0) to (%c2)
 // CHECK-NEXT: %[[ID:.*]] = memref.load %{{.*}}[%[[R]]] : memref<2xi64>

@@ -244,3 +244,55 @@ func.func @two_reductions(%a3: memref<8x4x16xf32>, %b3: memref<4x16x64xf32>, %c:
   }
   return
 }
+
+// -----
+
+// Grouped-query attention's probabilities times values: 4 query heads
+// share 2 kv heads (`h floordiv 2`), an index the tiles compute with
+// affine.apply; 16 columns take one vector a row. The rows past the whole
+// tiles read all of the values' head dim. (Loops of one iteration, the
+// batch and the one row tile, are folded away.)
+// CHECK-LABEL: func.func @grouped_heads
+// CHECK-SAME: (%[[P:.*]]: memref<1x4x6x16xf32>, %[[V:.*]]: memref<1x2x16x16xf32>, %[[O:.*]]: memref<1x4x6x16xf32>)
+// CHECK: scf.parallel (%[[H:.*]]) = (%c0) to (%c4) step (%c1)
+// CHECK: scf.for %[[K:[^ ]*]] = {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[G:.*]] = affine.apply #{{.*}}(%[[H]])
+// CHECK: vector.load %[[V]][%{{.*}}, %[[G]], %[[K]], %{{.*}}] : memref<1x2x16x16xf32>, vector<16xf32>
+// CHECK: %[[P1:.*]] = memref.subview %[[P]][0, 0, 4, 0] [1, 4, 2, 16] [1, 1, 1, 1]
+// CHECK: %[[O1:.*]] = memref.subview %[[O]][0, 0, 4, 0] [1, 4, 2, 16] [1, 1, 1, 1]
+// CHECK: linalg.generic {{.*}} ins(%[[P1]], %[[V]] : {{.*}}) outs(%[[O1]] :
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @grouped_heads(%p: memref<1x4x6x16xf32>, %v: memref<1x2x16x16xf32>, %o: memref<1x4x6x16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(b, h, m, k, n) -> (b, h, m, k)>,
+                                   affine_map<(b, h, m, k, n) -> (b, h floordiv 2, k, n)>,
+                                   affine_map<(b, h, m, k, n) -> (b, h, m, n)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
+      ins(%p, %v : memref<1x4x6x16xf32>, memref<1x2x16x16xf32>) outs(%o : memref<1x4x6x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %q = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %q : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// An index computed from the column loop cannot be tiled: left as it is.
+// CHECK-LABEL: func.func @column_in_index
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+func.func @column_in_index(%a: memref<8x16xf32>, %b: memref<4x16x64xf32>, %c: memref<8x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, k, n) -> (m, k)>,
+                                   affine_map<(m, k, n) -> (n floordiv 16, k, n)>,
+                                   affine_map<(m, k, n) -> (m, n)>],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<8x16xf32>, memref<4x16x64xf32>) outs(%c : memref<8x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %q = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %q : f32
+    linalg.yield %s : f32
+  }
+  return
+}
