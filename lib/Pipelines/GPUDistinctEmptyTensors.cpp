@@ -25,6 +25,18 @@ namespace llmc {
 using namespace mlir;
 
 namespace {
+/// Every use of `op`'s result after the first gets the value `copy` builds
+/// right before its user (the op's operands dominate every user).
+void giveUsesTheirOwn(Operation *op, OpBuilder &builder,
+                      llvm::function_ref<Value(OpBuilder &)> copy) {
+  SmallVector<OpOperand *> uses =
+      llvm::map_to_vector(op->getUses(), [](OpOperand &use) { return &use; });
+  for (OpOperand *use : llvm::drop_begin(uses)) {
+    builder.setInsertionPoint(use->getOwner());
+    use->set(copy(builder));
+  }
+}
+
 struct GPUDistinctEmptyTensorsPass
     : llmc::impl::LLMGPUDistinctEmptyTensorsBase<GPUDistinctEmptyTensorsPass> {
   using Base::Base;
@@ -42,15 +54,12 @@ struct GPUDistinctEmptyTensorsPass
           sharedFills.push_back(op);
       });
       for (linalg::FillOp op : sharedFills) {
-        SmallVector<OpOperand *> uses = llvm::map_to_vector(
-            op->getUses(), [](OpOperand &use) { return &use; });
         Operation *empty = op.getOutputs().front().getDefiningOp();
-        for (OpOperand *use : llvm::drop_begin(uses)) {
-          builder.setInsertionPoint(use->getOwner());
+        giveUsesTheirOwn(op, builder, [&](OpBuilder &b) {
           IRMapping mapping;
-          mapping.map(empty->getResult(0), builder.clone(*empty)->getResult(0));
-          use->set(builder.clone(*op, mapping)->getResult(0));
-        }
+          mapping.map(empty->getResult(0), b.clone(*empty)->getResult(0));
+          return b.clone(*op, mapping)->getResult(0);
+        });
       }
     }
     SmallVector<tensor::EmptyOp> shared;
@@ -58,15 +67,10 @@ struct GPUDistinctEmptyTensorsPass
       if (!op->use_empty() && !op->hasOneUse())
         shared.push_back(op);
     });
-    for (tensor::EmptyOp op : shared) {
-      SmallVector<OpOperand *> uses = llvm::map_to_vector(
-          op->getUses(), [](OpOperand &use) { return &use; });
-      // Its dynamic sizes dominate the op, which dominates every user.
-      for (OpOperand *use : llvm::drop_begin(uses)) {
-        builder.setInsertionPoint(use->getOwner());
-        use->set(builder.clone(*op)->getResult(0));
-      }
-    }
+    for (tensor::EmptyOp op : shared)
+      giveUsesTheirOwn(op, builder, [&](OpBuilder &b) {
+        return b.clone(*op)->getResult(0);
+      });
   }
 };
 } // namespace

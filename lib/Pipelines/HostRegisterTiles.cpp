@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -174,8 +175,10 @@ struct HostRegisterTilesPass
     : llmc::impl::LLMHostRegisterTilesBase<HostRegisterTilesPass> {
   using Base::Base;
 
-  void runOnOperation() override {
-    unsigned width = vectorWidth, vectors = tileVectors;
+  /// The options at 0 resolved for the host, once per pass.
+  LogicalResult initialize(MLIRContext *) override {
+    width = vectorWidth;
+    vectors = tileVectors;
     if (width == 0 || vectors == 0) {
       bool wide = llvm::sys::getHostCPUFeatures().lookup("avx512f");
       if (width == 0)
@@ -183,6 +186,10 @@ struct HostRegisterTilesPass
       if (vectors == 0)
         vectors = wide ? 4 : 2;
     }
+    return success();
+  }
+
+  void runOnOperation() override {
     if (tileRows == 0) {
       getOperation()->emitError("llm-host-register-tiles: tile-rows must be "
                                 "at least 1");
@@ -198,6 +205,8 @@ struct HostRegisterTilesPass
   }
 
   void tile(Product &product, unsigned width, unsigned vectors);
+
+  unsigned width = 0, vectors = 0;
 };
 
 void HostRegisterTilesPass::tile(Product &product, unsigned width,
@@ -216,11 +225,11 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
   int64_t rows = 1;
   if (product.m) {
     rows = tileRows;
-    if (std::optional<int64_t> m = getConstantIntValue(ranges[*product.m].size))
+    if (std::optional<int64_t> m = getConstantIntValue(sizes[*product.m]))
       rows = std::clamp<int64_t>(*m, 1, rows);
   }
   // Fewer vectors per row where the columns are fewer than a tile's.
-  if (std::optional<int64_t> n = getConstantIntValue(ranges[product.n].size);
+  if (std::optional<int64_t> n = getConstantIntValue(sizes[product.n]);
       n && *n >= int64_t(width))
     vectors = std::min<unsigned>(vectors, *n / width);
   int64_t cols = int64_t(width) * vectors;
@@ -384,14 +393,9 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
     Operation *clone = b.clone(*op);
     clone->setOperands(operands);
   };
-  auto folded = [&](Value value) -> OpFoldResult {
-    if (std::optional<int64_t> constant = getConstantIntValue(value))
-      return b.getIndexAttr(*constant);
-    return value;
-  };
   SmallVector<OpFoldResult> offsets(numLoops, b.getIndexAttr(0)), extents;
   for (Value size : sizes)
-    extents.push_back(folded(size));
+    extents.push_back(getAsOpFoldResult(size));
   auto minus = [&](Value a, Value c) -> OpFoldResult {
     std::optional<int64_t> x = getConstantIntValue(a),
                            y = getConstantIntValue(c);
@@ -401,15 +405,15 @@ void HostRegisterTilesPass::tile(Product &product, unsigned width,
   };
   if (product.m) {
     SmallVector<OpFoldResult> o(offsets), e(extents);
-    o[*product.m] = folded(rowsEnd);
+    o[*product.m] = getAsOpFoldResult(rowsEnd);
     e[*product.m] = minus(sizes[*product.m], rowsEnd);
     rest(o, e);
   }
   {
     SmallVector<OpFoldResult> o(offsets), e(extents);
     if (product.m)
-      e[*product.m] = folded(rowsEnd);
-    o[product.n] = folded(colsEnd);
+      e[*product.m] = getAsOpFoldResult(rowsEnd);
+    o[product.n] = getAsOpFoldResult(colsEnd);
     e[product.n] = minus(sizes[product.n], colsEnd);
     rest(o, e);
   }

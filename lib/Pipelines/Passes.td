@@ -231,18 +231,18 @@ def LLMHostHoistLoads : Pass<"llm-host-hoist-loads", "::mlir::func::FuncOp"> {
     This pass hoists a `memref.load` of an integer or index out of an
     `scf.for` or `scf.parallel` when its memref and indices are defined
     outside the loop, the loop runs at least once (constant bounds), and
-    nothing the loop writes can alias the loaded buffer: every write in the loop is to a view of a
-    `memref.alloc` or function argument other than the loaded one's base,
-    and at least one of the two bases is an allocation (two arguments may be
-    the same buffer). A loop holding an op whose writes it cannot name
-    (a call) keeps its loads. Pure operations computed from hoisted values
-    follow them out, as in loop-invariant code motion. Loops are visited
-    innermost first, so a load leaves every loop it is invariant in. The
-    values loaded and computed are the same; only where they are computed
-    changes. Float loads stay: LLVM hoists an invariant one out of the
-    vectorized loop itself, behind the runtime alias checks it adds for the
-    loop's other accesses, and moving them (a product's lhs element) gave
-    no gain.
+    nothing the loop writes can alias the loaded buffer: every write in the
+    loop is to a view of a `memref.alloc` or function argument other than
+    the loaded one's base, and at least one of the two bases is an
+    allocation (two arguments may be the same buffer). A loop holding an op
+    whose writes it cannot name (a call) keeps its loads. Pure operations
+    computed from hoisted values follow them out, as in loop-invariant code
+    motion. Loops are visited innermost first, so a load leaves every loop
+    it is invariant in. The values loaded and computed are the same; only
+    where they are computed changes. Float loads stay: LLVM hoists an
+    invariant one out of the vectorized loop itself, behind the runtime
+    alias checks it adds for the loop's other accesses, and moving them (a
+    product's lhs element) gave no gain.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect"];
@@ -255,9 +255,9 @@ def LLMHostRegisterTiles : Pass<"llm-host-register-tiles", "::mlir::func::FuncOp
     computes `out[.., m, n] += lhs[.., m, k] * rhs[.., k, n]` in f32 (`k`
     one or more reduction loops, which both inputs read, as an attention
     output projection's heads and head dims; `n` the last, unit-stride dim
-    of the output and of
-    rhs, which lhs does not read; float inputs widened by `arith.extf` in
-    the body allowed) would become loops that, with `n` innermost as
+    of the output and of rhs, which lhs does not read; float inputs widened
+    by `arith.extf` in the body allowed) would become loops that, with `n`
+    innermost as
     `llm-host-loop-order` leaves it, load and store a row of the output for
     every `k`. Here its output is computed by tiles of `tile-rows` rows (of
     the output's next dim `m`, where lhs reads it and rhs does not) by

@@ -119,13 +119,13 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   addBufferizationToOutParams(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
 
+  // Products on tiles of their output held in registers, summed in the
+  // same order as the loops would.
+  pm.addNestedPass<func::FuncOp>(createLLMHostRegisterTiles());
   // Loops, then the LLVM dialect. The outermost parallel loops with enough
   // work run on the host's threads (async-parallel-for over the async
   // runtime's thread pool); each element is computed as the serial loops
   // compute it.
-  // Products on tiles of their output held in registers, summed in the
-  // same order as the loops would.
-  pm.addNestedPass<func::FuncOp>(createLLMHostRegisterTiles());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   // Loads invariant in a loop (a gathered expert's index) leave it, so that

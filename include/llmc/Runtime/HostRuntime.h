@@ -50,14 +50,12 @@ inline bool asyncRuntimeUsable() {
   return owner == 0 || owner == static_cast<long>(::getpid());
 }
 
-/// The host code's heap: memref.alloc and memref.dealloc in the host
-/// pipeline's code call these (its `_mlir_memref_to_llvm_alloc` and
-/// `_mlir_memref_to_llvm_free`), which keep freed blocks for the next run.
-/// A buffer external code hands to the host code to free (an NPU kernel's
-/// result) must come from allocateHostBuffer; the pointer is 16-byte
-/// aligned.
+/// A buffer from the host code's heap, whose memref.alloc and memref.dealloc
+/// (`_mlir_memref_to_llvm_alloc` and `_mlir_memref_to_llvm_free`) keep freed
+/// blocks for the next run. A buffer external code hands to the host code
+/// to free (an NPU kernel's result) must come from here; the pointer is
+/// 16-byte aligned.
 void *allocateHostBuffer(uint64_t size);
-void freeHostBuffer(void *pointer);
 
 class HostExecutable {
 public:

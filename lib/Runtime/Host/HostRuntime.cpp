@@ -315,7 +315,6 @@ extern "C" void llmcBufferFree(void *pointer) {
 } // namespace
 
 void *llmc::allocateHostBuffer(uint64_t size) { return llmcBufferAlloc(size); }
-void llmc::freeHostBuffer(void *pointer) { llmcBufferFree(pointer); }
 
 llvm::Expected<unsigned> llmc::cpuOptLevel() {
   const char *given = std::getenv("LLMC_CPU_OPT_LEVEL");
