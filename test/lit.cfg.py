@@ -35,6 +35,11 @@ config.environment["LLMC_CPU_OPT_LEVEL"] = os.environ.get("LLMC_CPU_OPT_LEVEL", 
 # or the other set it themselves).
 if "LLMC_HOST_THREADS" in os.environ:
     config.environment["LLMC_HOST_THREADS"] = os.environ["LLMC_HOST_THREADS"]
+# numpy's BLAS (OpenBLAS, setup.sh installs it) starts a thread per core
+# when it is loaded, and they spin for a while: a Python process that
+# imports numpy spent 370 ms of CPU instead of 200 ms, and the suite's
+# RUN lines start about a thousand. The tests' arrays are small.
+config.environment["OPENBLAS_NUM_THREADS"] = os.environ.get("OPENBLAS_NUM_THREADS", "1")
 # export_models.py keeps each export here and copies it for the next test
 # that asks for the same one (the key hashes the script, so an edit to it
 # exports afresh). LLMC_EXPORT_CACHE= (empty) exports every time.

@@ -15,6 +15,7 @@
 #include "llm/Transforms/Passes.h"
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Runtime/HostRuntime.h"
+#include "llmc/Support/Lapack.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -36,13 +37,6 @@
 using namespace llmc;
 using llvm::StringRef;
 
-// BLAS (Fortran; the trailing arguments are the hidden lengths of the
-// character arguments).
-extern "C" void ssyrk_(const char *uplo, const char *trans, const int *n,
-                       const int *k, const float *alpha, const float *a,
-                       const int *lda, const float *beta, float *c,
-                       const int *ldc, size_t uploLength, size_t transLength);
-
 namespace {
 llvm::Error inputError(const llvm::Twine &message) {
   return llvm::make_error<InputError>(message.str());
@@ -58,7 +52,8 @@ constexpr int kSyntheticSamples = 4;
 /// fraction of the sum's size.
 class GramAccumulator {
 public:
-  explicit GramAccumulator(int64_t k) : k(k) {}
+  GramAccumulator(int64_t k, const lapack::Routines &blas)
+      : k(k), blas(&blas) {}
 
   int64_t channels() const { return k; }
   /// How many rows (tokens) were added.
@@ -108,8 +103,8 @@ private:
     std::vector<float> batch(k * k, 0.0f);
     int n = static_cast<int>(k), depth = static_cast<int>(rows);
     float one = 1.0f, zero = 0.0f;
-    ssyrk_("U", "N", &n, &depth, &one, pending.data(), &n, &zero, batch.data(),
-           &n, 1, 1);
+    blas->ssyrk("U", "N", &n, &depth, &one, pending.data(), &n, &zero,
+                batch.data(), &n, 1, 1);
     for (int64_t j = 0; j < k; ++j)
       for (int64_t i = 0; i <= j; ++i)
         sum[i * k + j] += batch[i + j * k];
@@ -122,6 +117,7 @@ private:
   int64_t foldRows() const { return std::min(k, kFoldRows); }
 
   int64_t k, count = 0;
+  const lapack::Routines *blas;
   std::vector<float> pending;
   std::vector<double> sum;
 };
@@ -571,6 +567,16 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
   if (q.weights == "gptq" && options.quant == "fp8")
     return inputError("--quant-weights gptq needs integer weights (--quant "
                       "int8, w8 or w4), not fp8");
+  // GPTQ's Gram matrices are BLAS products (and llm-quantize's
+  // factorizations LAPACK's): a system without them fails here, first.
+  const lapack::Routines *blas = nullptr;
+  if (q.weights == "gptq") {
+    auto routines = lapack::routines();
+    if (!routines)
+      return inputError("--quant-weights gptq: " +
+                        llvm::toString(routines.takeError()));
+    blas = &*routines;
+  }
 
   mlir::PassManager graph(&context);
   buildGraphCleanupPipeline(graph);
@@ -632,7 +638,8 @@ llvm::Error CompiledModel::quantize(mlir::ModuleOp module,
         grams.emplace_back(
             llvm::cast<mlir::RankedTensorType>(probe.getLhs().getType())
                 .getShape()
-                .back());
+                .back(),
+            *blas);
       gramOf[t] = it->second;
       feedsGram[t] = inserted;
     }

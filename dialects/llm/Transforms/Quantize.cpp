@@ -10,6 +10,7 @@
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 #include "llmc/Support/Float8.h"
+#include "llmc/Support/Lapack.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -22,19 +23,6 @@
 #include <cmath>
 #include <map>
 #include <numeric>
-
-// LAPACK (Fortran; the trailing arguments are the lengths of the character
-// arguments that gfortran passes hidden).
-extern "C" {
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
-             int *info, size_t uploLength);
-void dtrtri_(const char *uplo, const char *diag, const int *n, double *a,
-             const int *lda, int *info, size_t uploLength, size_t diagLength);
-void sgemm_(const char *transa, const char *transb, const int *m, const int *n,
-            const int *k, const float *alpha, const float *a, const int *lda,
-            const float *b, const int *ldb, const float *beta, float *c,
-            const int *ldc, size_t transaLength, size_t transbLength);
-}
 
 namespace mlir::llm {
 #define GEN_PASS_DEF_LLMQUANTIZE
@@ -273,15 +261,16 @@ QuantizedRows quantizeRows(ArrayRef<float> w, int64_t rows, int64_t cols,
 /// forming H^-1: with R = P L P, where L is the lower Cholesky factor of
 /// P H P and P reverses the order, H = R Rᵀ with R upper, so H^-1 =
 /// (R^-1)ᵀ R^-1 and U = R^-1. Fails if H is not positive definite.
-FailureOr<std::vector<float>> inverseCholeskyUpper(ArrayRef<double> h,
-                                                   int64_t k) {
+FailureOr<std::vector<float>>
+inverseCholeskyUpper(ArrayRef<double> h, int64_t k,
+                     const llmc::lapack::Routines &lapack) {
   // Column-major P H P (H is symmetric: its transpose is itself).
   std::vector<double> a(k * k);
   for (int64_t j = 0; j < k; ++j)
     for (int64_t i = 0; i < k; ++i)
       a[i + j * k] = h[(k - 1 - i) * k + (k - 1 - j)];
   int n = static_cast<int>(k), info = 0;
-  dpotrf_("L", &n, a.data(), &n, &info, 1);
+  lapack.dpotrf("L", &n, a.data(), &n, &info, 1);
   if (info != 0)
     return failure();
   // R(i, j) = L(k-1-i, k-1-j), upper; then R^-1 in place.
@@ -289,7 +278,7 @@ FailureOr<std::vector<float>> inverseCholeskyUpper(ArrayRef<double> h,
   for (int64_t j = 0; j < k; ++j)
     for (int64_t i = 0; i <= j; ++i)
       r[i + j * k] = a[(k - 1 - i) + (k - 1 - j) * k];
-  dtrtri_("U", "N", &n, r.data(), &n, &info, 1, 1);
+  lapack.dtrtri("U", "N", &n, r.data(), &n, &info, 1, 1);
   if (info != 0)
     return failure();
   std::vector<float> u(k * k, 0.0f);
@@ -316,7 +305,8 @@ FailureOr<std::vector<float>> inverseCholeskyUpper(ArrayRef<double> h,
 FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
                                   int64_t cols, int64_t bits, int64_t group,
                                   ArrayRef<double> gram, double damp,
-                                  bool actOrder) {
+                                  bool actOrder,
+                                  const llmc::lapack::Routines &lapack) {
   int64_t k = cols;
   // The weights and the Gram matrix in the given channel order; a channel
   // no input reaches gets zero weights and a diagonal of 1.
@@ -358,7 +348,7 @@ FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
       h[i * k + j] = hGiven[order[i] * k + order[j]];
   for (int64_t i = 0; i < k; ++i)
     h[i * k + i] += damp * (mean > 0 ? mean : 1.0);
-  FailureOr<std::vector<float>> inverse = inverseCholeskyUpper(h, k);
+  FailureOr<std::vector<float>> inverse = inverseCholeskyUpper(h, k, lapack);
   if (failed(inverse))
     return failure();
   const std::vector<float> &u = *inverse;
@@ -400,8 +390,9 @@ FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
           depth = static_cast<int>(end - begin), ld = static_cast<int>(k),
           ldErrors = static_cast<int>(kBlock);
       float minusOne = -1.0f, one = 1.0f;
-      sgemm_("N", "N", &m, &n, &depth, &minusOne, u.data() + begin * k + end,
-             &ld, errors.data(), &ldErrors, &one, w.data() + end, &ld, 1, 1);
+      lapack.sgemm("N", "N", &m, &n, &depth, &minusOne,
+                   u.data() + begin * k + end, &ld, errors.data(), &ldErrors,
+                   &one, w.data() + end, &ld, 1, 1);
     }
   }
   return q;
@@ -461,6 +452,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
   int64_t numMatMuls = 0, numEmbeddings = 0, numGatheredWeights = 0;
   /// Weights GPTQ quantized, and those it could not (left to RTN).
   int64_t numGPTQ = 0, numGPTQFallbacks = 0;
+  /// GPTQ's routines, loaded by runOnOperation under weights=gptq.
+  const llmc::lapack::Routines *lapack = nullptr;
 
   /// The Gram matrix a matmul's calibration left for GPTQ (`llm.act_gram`,
   /// K x K), in double; none when it has none or weights=rtn.
@@ -508,8 +501,8 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
     FailureOr<QuantizedRows> optimized = failure();
     // runOnOperation refuses weights=gptq with fp8: a gram means integers.
     if (!gram.empty()) {
-      optimized =
-          gptqRows(w, rows, cols, bits, group, gram, gptqDamp, gptqActOrder);
+      optimized = gptqRows(w, rows, cols, bits, group, gram, gptqDamp,
+                           gptqActOrder, *lapack);
       if (succeeded(optimized)) {
         ++numGPTQ;
       } else {
@@ -1053,6 +1046,15 @@ struct QuantizePass : mlir::llm::impl::LLMQuantizeBase<QuantizePass> {
       module.emitError() << "llm-quantize: gptq-damp must be positive, got "
                          << llvm::formatv("{0}", double(gptqDamp));
       return signalPassFailure();
+    }
+    if (weights == "gptq") {
+      auto routines = llmc::lapack::routines();
+      if (!routines) {
+        module.emitError() << "llm-quantize: weights=gptq: "
+                           << llvm::toString(routines.takeError());
+        return signalPassFailure();
+      }
+      lapack = &*routines;
     }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {

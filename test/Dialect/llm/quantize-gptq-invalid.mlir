@@ -5,6 +5,8 @@
 // FP8: llm-quantize: weights=gptq needs mode int8, w8 or w4 (integer weights), got mode fp8
 // RUN: not llm-opt %s --llm-quantize="mode=w4 weights=gptq gptq-damp=0" 2>&1 | FileCheck %s --check-prefix=DAMP
 // DAMP: llm-quantize: gptq-damp must be positive, got 0
+// RUN: env LLMC_LAPACK=libz.so.1 not llm-opt %s -split-input-file --llm-quantize="mode=w8 weights=gptq" 2>&1 | FileCheck %s --check-prefix=NOLAPACK
+// NOLAPACK: llm-quantize: weights=gptq: cannot load BLAS and LAPACK (ssyrk_, sgemm_, dpotrf_, dtrtri_ not found in libz.so.1)
 
 // llm.act_gram must be K x K.
 func.func @wrong_gram(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
