@@ -12,6 +12,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <limits>
+
 namespace llmc {
 #define GEN_PASS_DEF_LLMHOSTLOOPORDER
 #include "Passes.h.inc"
@@ -76,11 +78,42 @@ std::optional<SmallVector<unsigned>> vectorizableOrder(linalg::LinalgOp op) {
   return order;
 }
 
+/// Whether one result of `map` is loop `loop` itself and no other result
+/// reads it: a transpose of the input can then make that result last. The
+/// others may be any expressions (grouped-query attention's K reads kv head
+/// `h floordiv G`).
+bool indexesByLoopOnce(AffineMap map, unsigned loop) {
+  unsigned bare = 0;
+  for (AffineExpr expr : map.getResults()) {
+    if (auto dim = dyn_cast<AffineDimExpr>(expr);
+        dim && dim.getPosition() == loop)
+      ++bare;
+    else if (expr.isFunctionOfDim(loop))
+      return false;
+  }
+  return bare == 1;
+}
+
+/// How many iterations of `op` read each element of an input of static
+/// type `type` on average (its product's rows, times the query heads of a
+/// kv head): a transposed copy of the input costs about as much as that
+/// many reads. Unknown (dynamic loops) counts as large.
+int64_t reuse(linalg::LinalgOp op, RankedTensorType type) {
+  int64_t iterations = 1;
+  for (int64_t range : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(range))
+      return std::numeric_limits<int64_t>::max();
+    iterations *= range;
+  }
+  return type.getNumElements() == 0 ? 0 : iterations / type.getNumElements();
+}
+
 /// The inputs that keep `op` from a vectorizable order only because the
 /// output's contiguous loop is not their last dimension (A x B^T's B, for
-/// one): static tensors indexed by a projected permutation that names that
-/// loop. Empty when there are none or when some other obstacle remains.
-SmallVector<OpOperand *> inputsToTranspose(linalg::LinalgOp op) {
+/// one): static tensors that index one dimension by that loop and no other
+/// by it. Empty when there are none or when some other obstacle remains.
+SmallVector<OpOperand *> inputsToTranspose(linalg::LinalgOp op,
+                                           int64_t minReuse) {
   unsigned numLoops = op.getNumLoops();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   // Contractions only (a product of inputs): a plain row reduction would
@@ -103,10 +136,14 @@ SmallVector<OpOperand *> inputsToTranspose(linalg::LinalgOp op) {
     if (!map.isFunctionOfDim(loop))
       continue;
     auto type = dyn_cast<RankedTensorType>(input->get().getType());
-    if (!map.isProjectedPermutation() || !type || !type.hasStaticShape())
+    if (!indexesByLoopOnce(map, loop) || !type || !type.hasStaticShape())
       return {};
-    if (cast<AffineDimExpr>(map.getResults().back()).getPosition() != loop)
-      operands.push_back(input);
+    if (map.getResults().back() == getAffineDimExpr(loop, op.getContext()))
+      continue;
+    // One copy too costly leaves the others pointless.
+    if (reuse(op, type) < minReuse)
+      return {};
+    operands.push_back(input);
   }
   return operands;
 }
@@ -127,7 +164,7 @@ void transposeInputs(RewriterBase &rewriter, linalg::GenericOp op,
     SmallVector<int64_t> permutation;
     int64_t last = -1;
     for (auto [i, expr] : llvm::enumerate(map.getResults())) {
-      if (cast<AffineDimExpr>(expr).getPosition() == loop)
+      if (expr == getAffineDimExpr(loop, op.getContext()))
         last = i;
       else
         permutation.push_back(i);
@@ -171,16 +208,18 @@ FailureOr<linalg::GenericOp> asGeneric(RewriterBase &rewriter,
 }
 
 struct HostLoopOrderPass : llmc::impl::LLMHostLoopOrderBase<HostLoopOrderPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     IRRewriter transposer(&getContext());
     SmallVector<linalg::LinalgOp> transposable;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if (!inputsToTranspose(op).empty())
+      if (!inputsToTranspose(op, minReuse).empty())
         transposable.push_back(op);
     });
     for (linalg::LinalgOp op : transposable) {
       SmallVector<unsigned> positions;
-      for (OpOperand *input : inputsToTranspose(op))
+      for (OpOperand *input : inputsToTranspose(op, minReuse))
         positions.push_back(input->getOperandNumber());
       if (FailureOr<linalg::GenericOp> generic = asGeneric(transposer, op);
           succeeded(generic))

@@ -1,4 +1,4 @@
-// RUN: llm-opt %s -split-input-file --llm-host-loop-order | FileCheck %s
+// RUN: llm-opt %s -split-input-file --llm-host-loop-order="min-reuse=1" | FileCheck %s
 
 // matmul's (i, j, k) becomes (i, k, j): the innermost loop walks rows of the
 // right-hand side and of the output.
@@ -131,4 +131,51 @@ func.func @gathered_kept(%x: tensor<2x4xf32>, %ids: tensor<2xindex>, %w: tensor<
     linalg.yield %s : f32
   } -> tensor<2x16xf32>
   return %0, %1 : tensor<2x16xf32>, tensor<2x16xf32>
+}
+
+// -----
+
+// Grouped-query attention's scores (llm.attention's lowering with 4 query
+// heads over 2 kv heads): K [B, Hkv, Sk, D] is read at kv head h floordiv 2.
+// K is copied transposed as a plain A x B^T's B is, its map keeps the
+// floordiv, and the product takes the (b, h, m, k, n) order.
+// CHECK-DAG: #[[KT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 floordiv 2, d3, d4)>
+// CHECK-LABEL: func.func @grouped_scores
+// CHECK-SAME: %[[Q:[^:]*]]: tensor<1x4x3x8xf32>, %[[K:[^:]*]]: tensor<1x2x5x8xf32>
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<1x2x8x5xf32>
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[K]] : tensor<1x2x5x8xf32>) outs(%[[EMPTY]] : tensor<1x2x8x5xf32>) permutation = [0, 1, 3, 2]
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[KT]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[Q]], %[[T]] :
+#q = affine_map<(b, h, m, n, k) -> (b, h, m, k)>
+#k = affine_map<(b, h, m, n, k) -> (b, h floordiv 2, n, k)>
+#s = affine_map<(b, h, m, n, k) -> (b, h, m, n)>
+func.func @grouped_scores(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x5x8xf32>, %init: tensor<1x4x3x5xf32>) -> tensor<1x4x3x5xf32> {
+  %0 = linalg.generic {indexing_maps = [#q, #k, #s], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>) outs(%init : tensor<1x4x3x5xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x3x5xf32>
+  return %0 : tensor<1x4x3x5xf32>
+}
+
+// -----
+
+// Left alone: an input that reads the output's loop in two of its indices
+// (a diagonal) cannot be transposed to read it last only.
+// CHECK-LABEL: func.func @diagonal_kept
+// CHECK-NOT: linalg.transpose
+// CHECK: iterator_types = ["parallel", "parallel", "reduction"]
+#a = affine_map<(i, j, k) -> (i, k)>
+#d = affine_map<(i, j, k) -> (j, j, k)>
+#c = affine_map<(i, j, k) -> (i, j)>
+func.func @diagonal_kept(%a: tensor<4x8xf32>, %b: tensor<16x16x8xf32>, %c: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %0 = linalg.generic {indexing_maps = [#a, #d, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<4x8xf32>, tensor<16x16x8xf32>) outs(%c : tensor<4x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
 }
