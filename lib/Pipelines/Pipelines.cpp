@@ -122,6 +122,8 @@ void llmc::buildHostLoweringPipeline(OpPassManager &pm) {
   // Products on tiles of their output held in registers, summed in the
   // same order as the loops would.
   pm.addNestedPass<func::FuncOp>(createLLMHostRegisterTiles());
+  // Transposed copies by blocks that stay in the cache.
+  pm.addNestedPass<func::FuncOp>(createLLMHostTileTransposes());
   // Loops, then the LLVM dialect. The outermost parallel loops with enough
   // work run on the host's threads (async-parallel-for over the async
   // runtime's thread pool); each element is computed as the serial loops
