@@ -212,15 +212,18 @@ struct HostLoopOrderPass : llmc::impl::LLMHostLoopOrderBase<HostLoopOrderPass> {
 
   void runOnOperation() override {
     IRRewriter transposer(&getContext());
-    SmallVector<linalg::LinalgOp> transposable;
+    // The ops and their operand numbers to transpose, found before any is
+    // rewritten (generalizing a named op replaces it).
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<unsigned>>>
+        transposable;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if (!inputsToTranspose(op, minReuse).empty())
-        transposable.push_back(op);
-    });
-    for (linalg::LinalgOp op : transposable) {
       SmallVector<unsigned> positions;
       for (OpOperand *input : inputsToTranspose(op, minReuse))
         positions.push_back(input->getOperandNumber());
+      if (!positions.empty())
+        transposable.emplace_back(op, std::move(positions));
+    });
+    for (auto &[op, positions] : transposable) {
       if (FailureOr<linalg::GenericOp> generic = asGeneric(transposer, op);
           succeeded(generic))
         transposeInputs(transposer, *generic, positions);

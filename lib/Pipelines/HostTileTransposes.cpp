@@ -25,9 +25,11 @@ using namespace mlir;
 namespace {
 
 /// The loop that reads the input's last dim, when `op` copies its one
-/// input (on buffers of static shape) to its output in another order whose
-/// last dim it is not; else nothing. The output is written in loop order.
-std::optional<unsigned> transposedLoop(linalg::LinalgOp op) {
+/// input (on buffers of static shape, at least `minElements` of them) to its
+/// output in another order whose last dim it is not; else nothing. The
+/// output is written in loop order.
+std::optional<unsigned> transposedLoop(linalg::LinalgOp op,
+                                       int64_t minElements) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 ||
       op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0 ||
       op.getNumLoops() < 2 || op.hasIndexSemantics())
@@ -42,8 +44,9 @@ std::optional<unsigned> transposedLoop(linalg::LinalgOp op) {
   auto inputType = dyn_cast<MemRefType>(input->get().getType());
   auto outputType =
       dyn_cast<MemRefType>(op.getDpsInitOperand(0)->get().getType());
+  // Small copies stay as they are: their lines fit in the cache.
   if (!inputType || !outputType || !inputType.hasStaticShape() ||
-      !outputType.hasStaticShape())
+      !outputType.hasStaticShape() || outputType.getNumElements() < minElements)
     return std::nullopt;
   AffineMap inputMap = op.getMatchingIndexingMap(input);
   AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
@@ -68,14 +71,8 @@ struct HostTileTransposesPass
     }
     SmallVector<std::pair<linalg::LinalgOp, unsigned>> copies;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if (std::optional<unsigned> loop = transposedLoop(op)) {
-        // Small copies stay as they are: their lines fit in the cache.
-        int64_t elements = 1;
-        for (int64_t range : op.getStaticLoopRanges())
-          elements *= range;
-        if (elements >= static_cast<int64_t>(minElements))
-          copies.emplace_back(op, *loop);
-      }
+      if (std::optional<unsigned> loop = transposedLoop(op, minElements))
+        copies.emplace_back(op, *loop);
     });
     IRRewriter rewriter(&getContext());
     for (auto [op, loop] : copies) {
