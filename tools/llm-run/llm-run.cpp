@@ -46,7 +46,10 @@ static cl::opt<double> absoluteTolerance(cl::cat(llmc::toolCategory()), "atol", 
 static cl::opt<std::string> statsPath(cl::cat(llmc::toolCategory()), "run-stats",
                                       cl::desc("write run statistics (JSON); "
                                                "also spelled --stats"));
-
+static cl::opt<std::string>
+    reportPath(cl::cat(llmc::toolCategory()), "report",
+               cl::desc("write the compile's report as JSON (llm-compile "
+                        "--report's: estimates and the graph's layers)"));
 
 static cl::opt<bool> emulateGPU(cl::cat(llmc::toolCategory()), 
     "emulate-gpu",
@@ -263,6 +266,12 @@ int main(int argc, char **argv) {
         kTool, createStringError(modelPath +
                                  ": --quant applies when compiling an ONNX "
                                  "model; an artifact is already compiled"));
+  if (sys::fs::is_directory(modelPath) && !reportPath.empty())
+    return llmc::reportToolError(
+        kTool, createStringError(modelPath +
+                                 ": --report applies when compiling an ONNX "
+                                 "model; llm-compile --report writes an "
+                                 "artifact's"));
   if (sys::fs::is_directory(modelPath)) {
     SmallString<256> dir(modelPath);
     SmallString<256> nested(modelPath);
@@ -304,6 +313,20 @@ int main(int argc, char **argv) {
   if (!model)
     return llmc::reportToolError(kTool, model.takeError());
   auto compiled = std::chrono::steady_clock::now();
+  // Written before the run, so that a run that fails or mismatches still
+  // says what was compiled.
+  if (!reportPath.empty()) {
+    json::Object report = (*model)->report();
+    report["model"] = modelPath;
+    report["quant"] = quant;
+    std::error_code error;
+    raw_fd_ostream os(reportPath, error, sys::fs::OF_None);
+    if (error)
+      return llmc::reportToolError(
+          kTool,
+          createStringError(reportPath + ": cannot write: " + error.message()));
+    os << formatv("{0:2}", json::Value(std::move(report))) << "\n";
+  }
 
   if (npuMaxCycles.getNumOccurrences())
     (*model)->setNPUMaxCycles(npuMaxCycles);
