@@ -762,12 +762,7 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   }
   path = directory;
   llvm::sys::path::append(path, "manifest.json");
-  std::error_code error;
-  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-  if (error)
-    return inputError(path + ": cannot write: " + error.message());
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
-  return llvm::Error::success();
+  return writeJSONFile(path, std::move(manifest));
 }
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
@@ -1099,6 +1094,20 @@ int llmc::reportToolError(StringRef tool, llvm::Error error) {
   llvm::errs() << tool << ": error: " << oneLine(llvm::toString(std::move(error)))
                << "\n";
   return 2;
+}
+
+llvm::Error llmc::writeJSONFile(StringRef path, llvm::json::Value value) {
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+  if (!error) {
+    os << llvm::formatv("{0:2}", value) << "\n";
+    os.close();
+    error = os.error();
+    os.clear_error(); // else its destructor aborts
+  }
+  if (error)
+    return inputError(path + ": cannot write: " + error.message());
+  return llvm::Error::success();
 }
 
 namespace {

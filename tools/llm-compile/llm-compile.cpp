@@ -209,15 +209,9 @@ int main(int argc, char **argv) {
                         sim->getNumber("seconds").value_or(0) * 1e3,
                         sim->getNumber("mac_utilization").value_or(0),
                         sim->getNumber("energy_j").value_or(0));
-  if (!reportPath.empty()) {
-    std::error_code error;
-    raw_fd_ostream os(reportPath, error, sys::fs::OF_None);
-    if (error)
-      return llmc::reportToolError(
-          kTool, createStringError(reportPath + ": cannot write: " +
-                                   error.message()));
-    os << formatv("{0:2}", json::Value(json::Object(report))) << "\n";
-  }
+  if (!reportPath.empty())
+    if (Error error = llmc::writeJSONFile(reportPath, json::Object(report)))
+      return llmc::reportToolError(kTool, std::move(error));
   std::string svgPath = rooflinePath;
   if (svgPath.empty() && !reportPath.empty()) {
     SmallString<256> path(reportPath);

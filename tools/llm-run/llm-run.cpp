@@ -160,13 +160,8 @@ static int finish(std::vector<llmc::Tensor> &outputs, double compileSeconds,
         {"target", target}, {"compile_s", compileSeconds}, {"run_s", runSeconds}};
     for (auto &entry : extraStats)
       stats[entry.first] = std::move(entry.second);
-    std::error_code error;
-    raw_fd_ostream os(statsPath, error, sys::fs::OF_None);
-    if (error)
-      return llmc::reportToolError(
-          kTool, createStringError(statsPath + ": cannot write: " +
-                                   error.message()));
-    os << formatv("{0:2}", json::Value(std::move(stats))) << "\n";
+    if (Error error = llmc::writeJSONFile(statsPath, std::move(stats)))
+      return llmc::reportToolError(kTool, std::move(error));
   }
   return status;
 }
@@ -319,13 +314,8 @@ int main(int argc, char **argv) {
     json::Object report = (*model)->report();
     report["model"] = modelPath;
     report["quant"] = quant;
-    std::error_code error;
-    raw_fd_ostream os(reportPath, error, sys::fs::OF_None);
-    if (error)
-      return llmc::reportToolError(
-          kTool,
-          createStringError(reportPath + ": cannot write: " + error.message()));
-    os << formatv("{0:2}", json::Value(std::move(report))) << "\n";
+    if (Error error = llmc::writeJSONFile(reportPath, std::move(report)))
+      return llmc::reportToolError(kTool, std::move(error));
   }
 
   if (npuMaxCycles.getNumOccurrences())

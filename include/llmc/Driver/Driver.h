@@ -359,6 +359,9 @@ bool parseToolOptions(int argc, char **argv, llvm::StringRef overview,
 extern const char *const environmentHelp;
 /// Prints "TOOL: error: MESSAGE" as one line and returns exit code 2.
 int reportToolError(llvm::StringRef tool, llvm::Error error);
+/// Writes `value` to `path` as indented JSON and a newline; "PATH: cannot
+/// write: REASON" when the file cannot be opened or written.
+llvm::Error writeJSONFile(llvm::StringRef path, llvm::json::Value value);
 /// Prints a progress line on stderr when it is a terminal.
 void reportProgress(llvm::StringRef tool, const llvm::Twine &message);
 /// While it lives and stderr is a terminal, one status line ("[llmc]
