@@ -138,7 +138,7 @@ void formatShape(char *text, size_t capacity, const long long *dims, int rank) {
       ++p;
     }
   }
-  bool same = found == rank;
+  bool same = found == rank && found <= 64;
   for (int i = 0; same && i < rank; ++i)
     same = dims[i] == shape[i];
   if (!same) {
@@ -157,6 +157,9 @@ void formatShape(char *text, size_t capacity, const long long *dims, int rank) {
 [[maybe_unused]] void writeNpy(const char *directory, const char *name,
                                const char *descr, const long long *shape,
                                int rank, const void *data, size_t bytes) {
+  // 64 dims of up to 20 digits fit, and a header of version 1's 64 KiB.
+  if (rank > 64)
+    fail("%s: rank %d is more than 64", name, rank);
   char header[4096];
   int used = std::snprintf(header, sizeof header,
                            "{'descr': '%s', 'fortran_order': False, 'shape': (",
