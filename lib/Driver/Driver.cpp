@@ -1090,6 +1090,48 @@ bool llmc::parseToolOptions(int argc, char **argv, StringRef overview,
   return false;
 }
 
+/// The MLIR spelling of a dtype whose values the importer can take.
+static std::optional<StringRef> knownValueType(DType dtype) {
+  switch (dtype) {
+  case DType::f32:
+    return StringRef("f32");
+  case DType::f64:
+    return StringRef("f64");
+  case DType::f16:
+    return StringRef("f16");
+  case DType::i64:
+    return StringRef("i64");
+  case DType::i32:
+    return StringRef("i32");
+  case DType::i16:
+    return StringRef("i16");
+  case DType::i8:
+    return StringRef("i8");
+  case DType::i1:
+    return StringRef("i1");
+  default:
+    return std::nullopt;
+  }
+}
+
+void llmc::specializeToInputs(CompileOptions &options,
+                              llvm::ArrayRef<Tensor> inputs, StringRef flag) {
+  ImportOptions &import = options.import;
+  for (const Tensor &tensor : inputs) {
+    if (!import.inputShapes.count(tensor.name)) {
+      import.inputShapes[tensor.name] =
+          llvm::SmallVector<int64_t>(tensor.shape.begin(), tensor.shape.end());
+      import.inputShapeFlags[tensor.name] = flag.str();
+    }
+    if (tensor.numElements() <= kMaxKnownInputElements)
+      if (std::optional<StringRef> type = knownValueType(tensor.dtype)) {
+        const char *bytes = static_cast<const char *>(tensor.data());
+        import.inputValues[tensor.name] = {
+            type->str(), std::vector<char>(bytes, bytes + tensor.byteSize())};
+      }
+  }
+}
+
 int llmc::reportToolError(StringRef tool, llvm::Error error) {
   llvm::errs() << tool << ": error: " << oneLine(llvm::toString(std::move(error)))
                << "\n";

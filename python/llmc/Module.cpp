@@ -67,6 +67,31 @@ py::array toNumpy(const Tensor &tensor) {
   return array;
 }
 
+std::vector<Tensor> tensorsFromDict(const py::dict &inputs) {
+  std::vector<Tensor> tensors;
+  for (auto [key, value] : inputs)
+    tensors.push_back(fromNumpy(key.cast<std::string>(), value));
+  return tensors;
+}
+
+/// Runs `model` without the GIL; its outputs by name.
+py::dict runModel(CompiledModel &model, std::vector<Tensor> inputs) {
+  std::vector<Tensor> outputs;
+  {
+    py::gil_scoped_release release;
+    auto result = model.run(std::move(inputs));
+    if (!result) {
+      py::gil_scoped_acquire acquire;
+      raise(result.takeError());
+    }
+    outputs = std::move(*result);
+  }
+  py::dict result;
+  for (const Tensor &output : outputs)
+    result[py::str(output.name)] = toNumpy(output);
+  return result;
+}
+
 py::object jsonToPython(const llvm::json::Value &value) {
   py::module_ json = py::module_::import("json");
   return json.attr("loads")(llvm::formatv("{0}", value).str());
@@ -156,23 +181,7 @@ PYBIND11_MODULE(_llmc, m) {
                                     "kernels; this model is for '" +
                                     model.target().str() + "'");
             model.setEmulateGPU(emulateGPU);
-            std::vector<Tensor> tensors;
-            for (auto [key, value] : inputs)
-              tensors.push_back(fromNumpy(key.cast<std::string>(), value));
-            std::vector<Tensor> outputs;
-            {
-              py::gil_scoped_release release;
-              auto result = model.run(std::move(tensors));
-              if (!result) {
-                py::gil_scoped_acquire acquire;
-                raise(result.takeError());
-              }
-              outputs = std::move(*result);
-            }
-            py::dict result;
-            for (const Tensor &output : outputs)
-              result[py::str(output.name)] = toNumpy(output);
-            return result;
+            return runModel(model, tensorsFromDict(inputs));
           },
           py::arg("inputs"), py::arg("emulate_gpu") = false,
           "Runs the model on a dict of numpy arrays. emulate_gpu (ptx only): "
@@ -258,6 +267,63 @@ PYBIND11_MODULE(_llmc, m) {
       py::arg("data"), py::arg("name"), py::arg("targets"), py::arg("quant"),
       py::arg("shapes"), py::arg("target_descs"),
       py::arg("quant_options") = py::none(), py::arg("values") = py::none());
+  // llm-run MODEL --input ...: compiled for these inputs (their shapes and
+  // small values, specializeToInputs) and run once.
+  m.def(
+      "_run_once",
+      [](py::object model, const std::string &name, const py::dict &inputs,
+         const std::string &target, std::optional<std::string> quant,
+         const std::vector<std::string> &targetDescs,
+         std::optional<py::dict> quantOptions, bool emulateGPU) {
+        if (llvm::Error error = checkTarget(target))
+          raise(std::move(error));
+        if (emulateGPU && target != "ptx")
+          throw py::value_error("emulate_gpu runs the ptx target's kernels; "
+                                "it needs target='ptx', not '" +
+                                target + "'");
+        CompileOptions options = makeOptions(quant, std::nullopt, targetDescs,
+                                             quantOptions, std::nullopt);
+        options.target = target;
+        std::vector<Tensor> tensors = tensorsFromDict(inputs);
+        specializeToInputs(options, tensors, "inputs");
+        std::string path, bytes;
+        if (py::isinstance<py::bytes>(model))
+          bytes = model.cast<std::string>();
+        else
+          path = model.cast<std::string>();
+        llvm::Expected<std::unique_ptr<CompiledModel>> compiled = [&] {
+          py::gil_scoped_release release;
+          return path.empty()
+                     ? CompiledModel::compileBytes(bytes, name, options)
+                     : CompiledModel::compileFile(path, options);
+        }();
+        if (!compiled)
+          raise(compiled.takeError());
+        (*compiled)->setEmulateGPU(emulateGPU);
+        return runModel(**compiled, std::move(tensors));
+      },
+      py::arg("model"), py::arg("name"), py::arg("inputs"), py::arg("target"),
+      py::arg("quant"), py::arg("target_descs"), py::arg("quant_options"),
+      py::arg("emulate_gpu"));
+  m.def(
+      "read_tensor",
+      [](const std::string &path) {
+        return toNumpy(unwrap(readTensorFile(path)));
+      },
+      py::arg("path"),
+      "Reads a tensor file as llm-run's --input and --expect do: a .npy "
+      "array or an ONNX TensorProto (.pb).");
+  m.def(
+      "compare",
+      [](py::handle actual, py::handle expected, double rtol, double atol,
+         const std::string &name) -> std::optional<std::string> {
+        return compareTensors(fromNumpy(name, actual),
+                              fromNumpy(name, expected), rtol, atol);
+      },
+      py::arg("actual"), py::arg("expected"), py::arg("rtol") = 1e-4,
+      py::arg("atol") = 1e-5, py::arg("name") = "output",
+      "Compares as llm-run's --expect does (|a - e| <= atol + rtol * |e|, "
+      "NaN matching NaN): None, or the worst mismatch as one line.");
   m.def(
       "load",
       [](const std::string &directory) {

@@ -9,10 +9,10 @@ Errors raise llmc.Error (a ValueError) with the message the tools print.
 """
 import os
 
-from ._llmc import CompiledModel, Error, load
+from ._llmc import CompiledModel, Error, compare, load, read_tensor
 from . import _llmc
 
-__all__ = ["compile", "load", "CompiledModel", "Error"]
+__all__ = ["compile", "run", "load", "read_tensor", "compare", "CompiledModel", "Error"]
 
 
 def _flat(value):
@@ -22,6 +22,28 @@ def _flat(value):
     if isinstance(value, (list, tuple)):
         return [x for item in value for x in _flat(item)]
     return [float(value)]
+
+
+def _descs(target_desc):
+    """target_desc as a list of paths or bundled names."""
+    if target_desc is None:
+        return []
+    if isinstance(target_desc, (str, os.PathLike)):
+        return [os.fspath(target_desc)]
+    return [os.fspath(d) for d in target_desc]
+
+
+def _source(model, function):
+    """(path, None) for a path; (bytes, display name) for the bytes of a
+    model or an onnx.ModelProto."""
+    if isinstance(model, (str, os.PathLike)):
+        return os.fspath(model), None
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model), "<bytes>"
+    if hasattr(model, "SerializeToString"):
+        return model.SerializeToString(), "<ModelProto>"
+    raise TypeError(f"llmc.{function} expects a path, bytes or an onnx.ModelProto, "
+                    f"not {type(model).__name__}")
 
 
 def compile(model, target="host", quant=None, shapes=None, target_desc=None,
@@ -55,12 +77,7 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
         description of its kind's backend in report()'s estimates (an npu
         one is also the machine the npu target's kernels run on).
     """
-    if target_desc is None:
-        descs = []
-    elif isinstance(target_desc, (str, os.PathLike)):
-        descs = [os.fspath(target_desc)]
-    else:
-        descs = [os.fspath(d) for d in target_desc]
+    descs = _descs(target_desc)
     if shapes is not None:
         shapes = {str(name): [int(d) for d in dims] for name, dims in shapes.items()}
     if values is not None:
@@ -76,16 +93,30 @@ def compile(model, target="host", quant=None, shapes=None, target_desc=None,
     if several and (not targets or len(set(targets)) != len(targets)):
         raise ValueError("llmc.compile: target needs distinct targets, "
                          f"got {targets}")
-    if isinstance(model, (str, os.PathLike)):
-        models = _llmc._compile_file_targets(os.fspath(model), targets, quant, shapes,
+    source, name = _source(model, "compile")
+    if name is None:
+        models = _llmc._compile_file_targets(source, targets, quant, shapes,
                                              descs, options, values)
-    elif isinstance(model, (bytes, bytearray, memoryview)):
-        models = _llmc._compile_bytes_targets(bytes(model), "<bytes>", targets, quant,
-                                              shapes, descs, options, values)
-    elif hasattr(model, "SerializeToString"):
-        models = _llmc._compile_bytes_targets(model.SerializeToString(), "<ModelProto>",
-                                              targets, quant, shapes, descs, options, values)
     else:
-        raise TypeError("llmc.compile expects a path, bytes or an onnx.ModelProto, "
-                        f"not {type(model).__name__}")
+        models = _llmc._compile_bytes_targets(source, name, targets, quant,
+                                              shapes, descs, options, values)
     return dict(zip(targets, models)) if several else models[0]
+
+
+def run(model, inputs, target="host", quant=None, quant_options=None,
+        target_desc=None, emulate_gpu=False):
+    """Compiles `model` for these inputs and runs it once, as `llm-run MODEL
+    --input NAME=FILE ...` does; returns {output name: array}.
+
+    The model is specialized to the inputs: dynamic dims take their shapes,
+    and the values of inputs of up to 64 elements are known where an op
+    needs a constant (a Reshape's shape or a Slice's bounds given as graph
+    inputs). To run a model on many inputs, compile() it once instead.
+    model, target, quant, quant_options and target_desc are compile()'s;
+    emulate_gpu (target "ptx") runs the kernels on the CPU's GPU emulator.
+    """
+    descs = _descs(target_desc)
+    source, name = _source(model, "run")
+    return _llmc._run_once(source, name or "", dict(inputs), target, quant, descs,
+                           dict(quant_options) if quant_options else None,
+                           bool(emulate_gpu))

@@ -349,6 +349,69 @@ def test_values_fix_an_input_for_an_if(tmp_path):
             loaded.run({"flag": np.array([not flag]), "x": x})
 
 
+def test_run_specializes_to_its_inputs(tmp_path):
+    """llmc.run compiles for the inputs it is given, as llm-run --input
+    does: a Reshape's shape given as a graph input is taken from its value,
+    and a dynamic dim from the input's shape, so the same model runs on
+    other shapes and values in later calls."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["r"]),
+         helper.make_node("Softmax", ["r"], ["y"], axis=-1)],
+        "reshape", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"]),
+                    helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = str(tmp_path / "reshape.onnx")
+    onnx.save(model, path)
+    with pytest.raises(llmc.Error):  # the shape is not known without its value
+        llmc.compile(path, shapes={"x": [12]})
+    x = np.arange(12, dtype=np.float32) / 4
+    for shape in ((3, 4), (2, 6), (6, 2)):
+        rows = x.reshape(shape)
+        want = np.exp(rows - rows.max(-1, keepdims=True))
+        want /= want.sum(-1, keepdims=True)
+        got = llmc.run(path, {"x": x, "shape": np.array(shape, np.int64)})
+        assert got["y"].shape == shape
+        np.testing.assert_allclose(got["y"], want, rtol=1e-5, atol=1e-6)
+    y = llmc.run(model, {"x": x[:8], "shape": np.array([2, 4], np.int64)}, target="ptx",
+                 emulate_gpu=True)["y"]
+    assert y.shape == (2, 4)
+    with pytest.raises(ValueError, match="emulate_gpu"):
+        llmc.run(path, {"x": x, "shape": np.array([3, 4])}, emulate_gpu=True)
+    with pytest.raises(llmc.Error, match="unknown target|target"):
+        llmc.run(path, {"x": x, "shape": np.array([3, 4])}, target="tpu")
+
+
+def test_read_tensor_and_compare(tmp_path, reference):
+    """read_tensor reads .npy and TensorProto files as llm-run's --input
+    does; compare is --expect's check: None within tolerance, else the
+    worst mismatch in one line."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+    ids, logits = reference
+    np.testing.assert_array_equal(
+        llmc.read_tensor(os.path.join(EXAMPLE, "input_ids.npy")), ids)
+    proto = tmp_path / "logits.pb"
+    proto.write_bytes(numpy_helper.from_array(logits, "logits").SerializeToString())
+    np.testing.assert_array_equal(llmc.read_tensor(str(proto)), logits)
+    assert llmc.compare(logits, logits, 0.0, 0.0) is None
+    off = logits.copy()
+    off[0, 1, 2] += 1e-3
+    assert llmc.compare(off, logits, 1e-4, 1e-5, "logits").startswith(
+        "output 'logits': 1 of")
+    assert llmc.compare(off, logits, 0.0, 2e-3) is None
+    assert "shape" in llmc.compare(logits[:, :1], logits)
+    nan = np.array([np.nan, 1.0], np.float32)
+    assert llmc.compare(nan, nan) is None
+    with pytest.raises(llmc.Error):
+        llmc.read_tensor(str(tmp_path / "missing.npy"))
+    (tmp_path / "bad.npy").write_bytes(b"not a tensor")
+    with pytest.raises(llmc.Error):
+        llmc.read_tensor(str(tmp_path / "bad.npy"))
+
+
 def _threaded_product(seed):
     """A 64x256x256 MatMul model (enough work for the threads), an input and
     numpy's product."""

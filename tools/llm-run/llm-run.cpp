@@ -79,33 +79,6 @@ static std::pair<std::string, std::string> splitBinding(StringRef text) {
   return {name.str(), file.str()};
 }
 
-/// Inputs up to this size are also given to the importer by value.
-static constexpr int64_t kMaxKnownInputElements = 64;
-
-/// The MLIR spelling of a dtype whose values the importer can take.
-static std::optional<StringRef> knownValueType(llmc::DType dtype) {
-  switch (dtype) {
-  case llmc::DType::f32:
-    return StringRef("f32");
-  case llmc::DType::f64:
-    return StringRef("f64");
-  case llmc::DType::f16:
-    return StringRef("f16");
-  case llmc::DType::i64:
-    return StringRef("i64");
-  case llmc::DType::i32:
-    return StringRef("i32");
-  case llmc::DType::i16:
-    return StringRef("i16");
-  case llmc::DType::i8:
-    return StringRef("i8");
-  case llmc::DType::i1:
-    return StringRef("i1");
-  default:
-    return std::nullopt;
-  }
-}
-
 static std::string fileNameFor(StringRef name) {
   std::string safe = name.str();
   for (char &c : safe)
@@ -286,22 +259,9 @@ int main(int argc, char **argv) {
     for (const std::string &spec : shapes)
       if (Error error = llmc::parseShapeOption(spec, options.import))
         return llmc::reportToolError(kTool, std::move(error));
-    // Dynamic dims are specialized from the inputs' own shapes.
-    for (const llmc::Tensor &tensor : given)
-      if (!options.import.inputShapes.count(tensor.name)) {
-        options.import.inputShapes[tensor.name] =
-            SmallVector<int64_t>(tensor.shape.begin(), tensor.shape.end());
-        options.import.inputShapeFlags[tensor.name] = "--input";
-      }
-    // So are the values of small inputs, where an op needs a constant (a
-    // Reshape's shape or a Slice's bounds given as graph inputs).
-    for (const llmc::Tensor &tensor : given)
-      if (tensor.numElements() <= kMaxKnownInputElements)
-        if (std::optional<StringRef> type = knownValueType(tensor.dtype)) {
-          const char *bytes = static_cast<const char *>(tensor.data());
-          options.import.inputValues[tensor.name] = {
-              type->str(), std::vector<char>(bytes, bytes + tensor.byteSize())};
-        }
+    // Dynamic dims and the values of small inputs are specialized to the
+    // inputs given.
+    llmc::specializeToInputs(options, given, "--input");
     llmc::reportProgress(kTool, "compiling " + modelPath + " for " + target);
     model = llmc::CompiledModel::compileFile(modelPath, options);
   }

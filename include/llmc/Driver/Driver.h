@@ -102,6 +102,18 @@ struct CompileOptions {
   std::vector<std::string> targetDescs;
 };
 
+/// Specializes `options` to the inputs a model is compiled for and run on
+/// once (llm-run's --input, llmc.run): an input's dynamic dims take its
+/// shape (unless options already give one; `flag` names where the shape came
+/// from in the error for an input the graph does not have), and an input of
+/// up to kMaxKnownInputElements elements is known by value where an op needs
+/// a constant (a Reshape's shape or a Slice's bounds given as graph inputs).
+/// The input stays an argument, but the compiled model holds only for these
+/// values: nothing checks them on a later run.
+void specializeToInputs(CompileOptions &options, llvm::ArrayRef<Tensor> inputs,
+                        llvm::StringRef flag);
+constexpr int64_t kMaxKnownInputElements = 64;
+
 /// Loads the descriptions the report estimates for: the defaults of ptx, hls
 /// and npu (h100, u280, npu), each replaced by a `descs` entry of the same
 /// backend. Returns (backend, description) pairs.

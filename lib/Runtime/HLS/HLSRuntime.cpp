@@ -142,7 +142,7 @@ llvm::Error HLSExecutable::build() {
   llvm::sys::path::append(testbench, "testbench.cpp");
   std::string optFlag = "-O" + std::to_string(*optLevel);
   std::vector<StringRef> args = {
-      compiler, "-std=c++17", optFlag, "-ffp-contract=off", "-o", output,
+      compiler, "-std=c++14", optFlag, "-ffp-contract=off", "-o", output,
       kernel,   testbench,    "-lm"};
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log),
                                           StringRef(log)};
