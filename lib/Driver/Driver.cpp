@@ -10,10 +10,11 @@
 #include "llmc/Runtime/CUDARuntime.h"
 #include "llmc/Runtime/GPUEmulator.h"
 
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "llmc/Runtime/HostRuntime.h"
+#include "llmc/Support/WriteFile.h"
 #include "llmc/Target/PTX.h"
 #include "llmc/Target/PerfModel.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -249,12 +250,12 @@ void canonicalizeUseLists(mlir::Operation *root) {
 /// The module as bytecode: the same IR gives the same bytes.
 llvm::Error writeBytecode(StringRef path, mlir::ModuleOp module) {
   canonicalizeUseLists(module);
-  std::error_code error;
-  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-  if (error)
-    return inputError(path + ": cannot write: " + error.message());
-  if (failed(mlir::writeBytecodeToFile(module, os)))
-    return inputError(path + ": cannot write bytecode");
+  if (auto error = writeFile(path, [&](llvm::raw_ostream &os) -> llvm::Error {
+        if (failed(mlir::writeBytecodeToFile(module, os)))
+          return llvm::createStringError(path + ": cannot write bytecode");
+        return llvm::Error::success();
+      }))
+    return inputError(llvm::toString(std::move(error)));
   return llvm::Error::success();
 }
 
@@ -264,11 +265,8 @@ llvm::Error writePTX(StringRef directory, const LaunchPlan &plan) {
   auto write = [&](StringRef file, StringRef bytes) -> llvm::Error {
     llvm::SmallString<256> path(directory);
     llvm::sys::path::append(path, file);
-    std::error_code error;
-    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-    if (error)
-      return inputError(path + ": cannot write: " + error.message());
-    os << bytes;
+    if (auto error = writeFile(path, bytes))
+      return inputError(llvm::toString(std::move(error)));
     return llvm::Error::success();
   };
   if (auto error = write(kPTXFile, plan.ptx))
@@ -711,28 +709,23 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   llvm::json::Array weightTable;
   path = directory;
   llvm::sys::path::append(path, kWeightsFile);
-  {
-    std::error_code error;
-    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-    if (error)
-      return inputError(path + ": cannot write: " + error.message());
-    uint64_t offset = 0;
-    for (const Tensor &weight : weights) {
-      uint64_t padding = (kWeightAlignment - offset % kWeightAlignment) %
-                         kWeightAlignment;
-      os.write_zeros(padding);
-      offset += padding;
-      os.write(static_cast<const char *>(weight.data()), weight.byteSize());
-      weightTable.push_back(llvm::json::Object{
-          {"name", weight.name},
-          {"offset", static_cast<int64_t>(offset)},
-          {"bytes", static_cast<int64_t>(weight.byteSize())}});
-      offset += weight.byteSize();
-    }
-    os.close();
-    if (os.has_error())
-      return inputError(path + ": write failed");
-  }
+  if (auto error = writeFile(path, [&](llvm::raw_ostream &os) {
+        uint64_t offset = 0;
+        for (const Tensor &weight : weights) {
+          uint64_t padding =
+              (kWeightAlignment - offset % kWeightAlignment) % kWeightAlignment;
+          os.write_zeros(padding);
+          offset += padding;
+          os.write(static_cast<const char *>(weight.data()), weight.byteSize());
+          weightTable.push_back(llvm::json::Object{
+              {"name", weight.name},
+              {"offset", static_cast<int64_t>(offset)},
+              {"bytes", static_cast<int64_t>(weight.byteSize())}});
+          offset += weight.byteSize();
+        }
+        return llvm::Error::success();
+      }))
+    return inputError(llvm::toString(std::move(error)));
 
   llvm::json::Object manifest{{"format", kManifestFormat},
                               {"version", kManifestVersion},
@@ -1139,16 +1132,8 @@ int llmc::reportToolError(StringRef tool, llvm::Error error) {
 }
 
 llvm::Error llmc::writeJSONFile(StringRef path, llvm::json::Value value) {
-  std::error_code error;
-  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-  if (!error) {
-    os << llvm::formatv("{0:2}", value) << "\n";
-    os.close();
-    error = os.error();
-    os.clear_error(); // else its destructor aborts
-  }
-  if (error)
-    return inputError(path + ": cannot write: " + error.message());
+  if (auto error = writeFile(path, llvm::formatv("{0:2}\n", value).str()))
+    return inputError(llvm::toString(std::move(error)));
   return llvm::Error::success();
 }
 

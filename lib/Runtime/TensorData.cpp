@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llmc/Runtime/Tensor.h"
+#include "llmc/Support/WriteFile.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
@@ -266,19 +267,14 @@ llvm::Error llmc::writeNpy(const Tensor &tensor, StringRef path) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::error_code error;
-  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-  if (error)
-    return makeError(path + ": cannot write: " + error.message());
-  os << "\x93NUMPY" << '\x01' << '\x00';
-  os << static_cast<char>(header.size() & 0xff)
-     << static_cast<char>((header.size() >> 8) & 0xff);
-  os << header;
-  os.write(static_cast<const char *>(tensor.data()), tensor.byteSize());
-  os.close();
-  if (os.has_error())
-    return makeError(path + ": write failed");
-  return llvm::Error::success();
+  return writeFile(path, [&](llvm::raw_ostream &os) {
+    os << "\x93NUMPY" << '\x01' << '\x00';
+    os << static_cast<char>(header.size() & 0xff)
+       << static_cast<char>((header.size() >> 8) & 0xff);
+    os << header;
+    os.write(static_cast<const char *>(tensor.data()), tensor.byteSize());
+    return llvm::Error::success();
+  });
 }
 
 llvm::json::Value TensorSpec::toJSON() const {

@@ -1,6 +1,7 @@
 //===- llm-compile.cpp - compile an ONNX model into artifact folders ------===//
 #include "llmc/Driver/CompileFlags.h"
 #include "llmc/Driver/Driver.h"
+#include "llmc/Support/WriteFile.h"
 #include "llmc/Target/PerfModel.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -225,15 +226,12 @@ int main(int argc, char **argv) {
       if (const json::Object *t = targets.getObject(name);
           t && t->getObject("target_desc"))
         entries.emplace_back(name.str(), t);
-    std::error_code error;
-    raw_fd_ostream os(svgPath, error, sys::fs::OF_None);
-    if (error)
-      return llmc::reportToolError(
-          kTool, createStringError(svgPath + ": cannot write: " +
-                                   error.message()));
-    os << llmc::renderRoofline(entries, "Roofline: " +
-                                            sys::path::filename(modelPath).str() +
-                                            " (quant " + quant + ")");
+    if (Error error = llmc::writeFile(
+            svgPath,
+            llmc::renderRoofline(
+                entries, "Roofline: " + sys::path::filename(modelPath).str() +
+                             " (quant " + quant + ")")))
+      return llmc::reportToolError(kTool, std::move(error));
   }
   return 0;
 }

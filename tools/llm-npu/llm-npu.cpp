@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "llmc/Conversion/NPUMatmul.h"
 #include "llmc/Driver/Driver.h"
+#include "llmc/Support/WriteFile.h"
 #include "llmc/Target/NPU/ISA.h"
 #include "npu/IR/NPUOps.h"
 
@@ -127,6 +128,8 @@ int writeOutput(StringRef bytes) {
   if (!output)
     return llmc::reportToolError(kTool, createStringError(error));
   output->os() << bytes;
+  if (Error error = llmc::flushChecked(output->os(), outputPath))
+    return llmc::reportToolError(kTool, std::move(error));
   output->keep();
   return 0;
 }

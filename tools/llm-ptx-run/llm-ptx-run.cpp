@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "llmc/Runtime/CUDARuntime.h"
 #include "llmc/Runtime/Tensor.h"
+#include "llmc/Support/WriteFile.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
@@ -342,15 +343,13 @@ int main(int argc, char **argv) {
     llvm::json::Array all;
     for (double t : times)
       all.push_back(t);
-    std::error_code error;
-    llvm::raw_fd_ostream os(jsonFile, error);
-    if (error)
-      fail(jsonFile + ": cannot write: " + error.message());
-    os << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
-                                     {"device_s", sorted.front()},
-                                     {"median_s", sorted[sorted.size() / 2]},
-                                     {"times_s", std::move(all)}}))
-       << "\n";
+    llvm::json::Value value(
+        llvm::json::Object{{"device_s", sorted.front()},
+                           {"median_s", sorted[sorted.size() / 2]},
+                           {"times_s", std::move(all)}});
+    if (llvm::Error error =
+            llmc::writeFile(jsonFile, llvm::formatv("{0:2}\n", value).str()))
+      fail(llvm::toString(std::move(error)));
   }
 
   int status = 0;

@@ -7,8 +7,9 @@
 #include "llm/IR/LLMDialect.h"
 #include "llmc/Driver/Driver.h"
 #include "llmc/Import/ONNXImporter.h"
-#include "llmc/Target/NPU/Translation.h"
+#include "llmc/Support/WriteFile.h"
 #include "llmc/Target/HLS/HLSCpp.h"
+#include "llmc/Target/NPU/Translation.h"
 #include "llmc/Target/PTX.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -135,6 +136,8 @@ int importMain(int argc, char **argv) {
     module->print(output->os(), mlir::OpPrintingFlags());
     output->os() << "\n";
   }
+  if (llvm::Error error = llmc::flushChecked(output->os(), outputPath))
+    return llmc::reportToolError("llm-translate", std::move(error));
   output->keep();
   return 0;
 }

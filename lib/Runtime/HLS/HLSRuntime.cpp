@@ -1,6 +1,7 @@
 //===- HLSRuntime.cpp - HLS C-simulation with the host C++ compiler -------===//
 #include "llmc/Runtime/HLSRuntime.h"
 #include "llmc/Runtime/HostRuntime.h"
+#include "llmc/Support/WriteFile.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -17,18 +18,6 @@ using llvm::StringRef;
 namespace {
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-llvm::Error writeFile(StringRef path, StringRef bytes) {
-  std::error_code error;
-  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-  if (error)
-    return makeError(path + ": cannot write: " + error.message());
-  os << bytes;
-  os.close();
-  if (os.has_error())
-    return makeError(path + ": write failed");
-  return llvm::Error::success();
 }
 
 /// The first line of a tool's diagnostics that says what went wrong.
@@ -125,18 +114,17 @@ llvm::Error HLSExecutable::build() {
   llvm::sys::path::append(weightsPath, "weights.bin");
   llvm::sys::path::append(log, "build.log");
   llvm::sys::path::append(output, "csim");
-  {
-    std::error_code error;
-    llvm::raw_fd_ostream os(weightsPath, error, llvm::sys::fs::OF_None);
-    if (error)
-      return makeError(weightsPath + ": cannot write: " + error.message());
-    uint64_t written = 0;
-    for (auto [weight, offset] : llvm::zip(weights, weightFileOffsets(sig))) {
-      os.write_zeros(offset - written);
-      os.write(static_cast<const char *>(weight.data()), weight.byteSize());
-      written = offset + weight.byteSize();
-    }
-  }
+  if (auto error = writeFile(weightsPath, [&](llvm::raw_ostream &os) {
+        uint64_t written = 0;
+        for (auto [weight, offset] :
+             llvm::zip(weights, weightFileOffsets(sig))) {
+          os.write_zeros(offset - written);
+          os.write(static_cast<const char *>(weight.data()), weight.byteSize());
+          written = offset + weight.byteSize();
+        }
+        return llvm::Error::success();
+      }))
+    return error;
   llvm::SmallString<256> kernel(workDir), testbench(workDir);
   llvm::sys::path::append(kernel, "kernel.cpp");
   llvm::sys::path::append(testbench, "testbench.cpp");

@@ -2,6 +2,7 @@
 #include "llmc/Runtime/NPU/Offload.h"
 #include "llmc/Runtime/HostRuntime.h"
 #include "llmc/Runtime/NPU/Simulator.h"
+#include "llmc/Support/WriteFile.h"
 #include "npu/IR/NPUOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -225,11 +226,8 @@ llvm::Expected<llvm::json::Array> Offload::save(llvm::StringRef directory) const
   for (const auto &entry : programs) {
     llvm::SmallString<256> path(folder);
     llvm::sys::path::append(path, entry.first() + ".npubin");
-    std::error_code error;
-    llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
-    if (error)
-      return fail(path + ": cannot write: " + error.message());
-    os << writeBinary(entry.second);
+    if (llvm::Error error = writeFile(path, writeBinary(entry.second)))
+      return fail(llvm::toString(std::move(error)));
   }
   llvm::json::Array table;
   for (const OffloadKernel &kernel : kernelList) {
