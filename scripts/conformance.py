@@ -35,13 +35,12 @@ every target.
 
 The exit status is 1 when the pass rate of the in-scope tests is below --min-rate, 2 on bad usage.
 
---in-process runs the tests in --jobs worker processes (this script with
---worker) that import the llmc Python package: each data set is
-llmc.run(model, inputs), the compile for these inputs and run of llm-run,
-its tensors read by llmc.read_tensor and compared by llmc.compare, the
-readers and check of llm-run's --input and --expect. The verdicts and
-reasons are llm-run's, without a process per data set; a test whose worker
-crashes or passes --timeout runs again through llm-run for its reason.
+--in-process runs each data set's llm-run command in one of --jobs worker
+processes that import the llmc Python package and call llm-run's body
+(scripts/llm_run_pool.py: llmRunMain, the executable's code after
+InitLLVM), instead of starting llm-run for each: the same exit codes and
+messages without a tool's start-up per data set. A run that crashes or
+passes --timeout in a worker runs again as the llm-run executable.
 
 --subset runs a fixed, representative part of each family (the first
 SUBSET_PER_FAMILY tests in name order) so the lit test stays fast; the report
@@ -280,13 +279,6 @@ TARGET_FLAGS = {
     "hls": [],
     "npu": ["--quant", "int8", "--quant-activations", "dynamic"],
 }
-# The same as llmc.run's arguments (--in-process).
-TARGET_OPTIONS = {
-    "host": {},
-    "ptx": {"emulate_gpu": True},
-    "hls": {},
-    "npu": {"quant": "int8", "quant_options": {"activations": "dynamic"}},
-}
 # Ops a target computes in fewer bits than fp32: the ptx backend rounds
 # products' operands to bf16 (as its tensor cores take them; the
 # recurrent layers, DFT and STFT are products too), the npu quantizes
@@ -439,30 +431,24 @@ def tolerance_for(model, expected, args):
     return args.rtol, args.atol
 
 
-def bindings(model, data_set):
-    """([(input name, input_K.pb)], [(output name, output_K.pb)]) of a data
-    set: tensors are bound by the graph's names in order, as ONNX's backend
-    runner binds them (a file past them by the name it holds)."""
+def command_for(llm_run, model_path, model, data_set, args):
+    """llm-run's command line for one data set: tensors are bound by the
+    graph's names in order, as ONNX's backend runner binds them."""
     initializers = {t.name for t in model.graph.initializer}
     input_names = [i.name for i in model.graph.input if i.name not in initializers]
     output_names = [o.name for o in model.graph.output]
-    bound = []
-    for kind, names in (("input", input_names), ("output", output_names)):
+    command = [llm_run, model_path, "--target", args.target] + TARGET_FLAGS[args.target]
+    expected = []
+    for kind, names, flag in (("input", input_names, "--input"),
+                              ("output", output_names, "--expect")):
         files = sorted(glob.glob(os.path.join(data_set, f"{kind}_*.pb")),
                        key=lambda p: int(re.search(r"_(\d+)\.pb$", p).group(1)))
-        bound.append([(names[index] if index < len(names) else tensor_name(path), path)
-                      for index, path in enumerate(files)])
-    return bound
-
-
-def command_for(llm_run, model_path, model, data_set, args):
-    """llm-run's command line for one data set."""
-    inputs, expects = bindings(model, data_set)
-    command = [llm_run, model_path, "--target", args.target] + TARGET_FLAGS[args.target]
-    for flag, bound in (("--input", inputs), ("--expect", expects)):
-        for name, path in bound:
+        for index, path in enumerate(files):
+            name = names[index] if index < len(names) else tensor_name(path)
             command += [flag, f"{name}={path}"]
-    rtol, atol = tolerance_for(model, [path for _, path in expects], args)
+            if kind == "output":
+                expected.append(path)
+    rtol, atol = tolerance_for(model, expected, args)
     command += ["--rtol", f"{rtol:g}", "--atol", f"{atol:g}"]
     return command
 
@@ -476,25 +462,25 @@ def reason_of(output):
     return lines[-1] if lines else "no output"
 
 
-def test_model(testdata, test):
-    """(model.onnx's path, its ModelProto, the test_data_set_* folders)."""
-    import onnx
-
-    folder = test_dir(testdata, test)
-    data_sets = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
-    model_path = os.path.join(folder, "model.onnx")
-    return model_path, onnx.load(model_path, load_external_data=False), data_sets
+# With --in-process, the llm_run_pool.LLMRunPool that run_test runs llm-run in.
+POOL = None
 
 
 def run_test(llm_run, testdata, test, args):
-    model_path, model, data_sets = test_model(testdata, test)
+    folder = test_dir(testdata, test)
+    data_sets = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
     if not data_sets:
         return False, "no test_data_set_* folder", ""
+    import onnx
+
+    model_path = os.path.join(folder, "model.onnx")
+    model = onnx.load(model_path, load_external_data=False)
     for data_set in data_sets:
         command = command_for(llm_run, model_path, model, data_set, args)
         try:
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  errors="replace", timeout=args.timeout)
+            done = (POOL.run(command[1:], timeout=args.timeout) if POOL else
+                    subprocess.run(command, capture_output=True, text=True,
+                                   errors="replace", timeout=args.timeout))
         except subprocess.TimeoutExpired:
             return False, f"timed out after {args.timeout:g} s", shlex.join(command)
         if done.returncode != 0:
@@ -504,159 +490,6 @@ def run_test(llm_run, testdata, test, args):
                 why = f"exit {done.returncode}: " + reason_of(done.stderr + done.stdout)
             return False, why, shlex.join(command)
     return True, "", ""
-
-
-def run_test_in_process(llmc, testdata, test, args):
-    """run_test through the llmc module in this process: llmc.run is llm-run's
-    compile-for-these-inputs and run, read_tensor and compare its --input
-    and --expect. (passed, reason, the data set that failed or "")."""
-    model_path, model, data_sets = test_model(testdata, test)
-    if not data_sets:
-        return False, "no test_data_set_* folder", ""
-    for data_set in data_sets:
-        inputs, expects = bindings(model, data_set)
-        rtol, atol = tolerance_for(model, [path for _, path in expects], args)
-        try:
-            arrays = {name: llmc.read_tensor(path) for name, path in inputs}
-            outputs = llmc.run(model_path, arrays, target=args.target,
-                               **TARGET_OPTIONS[args.target])
-            mismatches = []  # llm-run checks every output; reason_of the last
-            for name, path in expects:
-                if name not in outputs:
-                    return False, (f"error: --expect names '{name}', which is "
-                                   "not an output of the model"), data_set
-                mismatch = llmc.compare(outputs[name], llmc.read_tensor(path),
-                                        rtol, atol, name)
-                if mismatch:
-                    mismatches.append(mismatch)
-            if mismatches:
-                return False, f"check failed: {mismatches[-1]}", data_set
-        except llmc.Error as error:
-            return False, "error: " + " ".join(str(error).split()), data_set
-    return True, "", ""
-
-
-def import_llmc():
-    """The llmc module: on sys.path, else the build's."""
-    try:
-        import llmc
-    except ImportError:
-        sys.path.insert(0, os.path.join(ROOT, "build", "python"))
-        import llmc
-    return llmc
-
-
-def serve_tests(args):
-    """--worker: runs the tests named on stdin, one per line, in this
-    process and answers each with a JSON line [passed, reason, data set].
-    The answers go to a copy of stdout; stdout itself becomes stderr, so
-    that nothing the compiler prints can garble them."""
-    import json
-
-    answers = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-    llmc = import_llmc()
-    for line in sys.stdin:
-        test = line.strip()
-        if test == os.environ.get("CONFORMANCE_WORKER_ABORT"):
-            os.abort()  # for the test of a crashing worker
-        try:
-            answer = run_test_in_process(llmc, args.testdata, test, args)
-        except Exception as error:  # a problem of this script, not of llmc
-            answer = (False, f"conformance.py: {type(error).__name__}: {error}", "")
-        answers.write(json.dumps(answer) + "\n")
-        answers.flush()
-    return 0
-
-
-class Worker:
-    """A `conformance.py --worker` process: a test it does not answer within
-    the timeout, or whose run kills it, is run again through llm-run for
-    its reason, and the next test gets a new worker."""
-
-    def __init__(self, args):
-        self.args = args
-        self.process = None
-
-    def run(self, test):
-        """(passed, reason, data set), or why the worker did not answer (it
-        crashed or timed out; it is then gone)."""
-        import json
-        import select
-
-        if self.process is None:
-            self.process = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--worker",
-                 "--testdata", self.args.testdata, "--target", self.args.target,
-                 "--rtol", repr(self.args.rtol), "--atol", repr(self.args.atol)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, text=True)
-        try:
-            self.process.stdin.write(test + "\n")
-            self.process.stdin.flush()
-            ready, _, _ = select.select([self.process.stdout], [], [],
-                                        self.args.timeout)
-            line = self.process.stdout.readline() if ready else ""
-        except OSError:
-            line = ""
-        if not line:
-            code = self.process.poll()
-            self.close()
-            if code is None:
-                return f"timed out after {self.args.timeout:g} s"
-            return (f"crashed (signal {-code})" if code < 0 else
-                    f"exited with {code}")
-        return tuple(json.loads(line))
-
-    def close(self):
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-
-def run_tests_in_process(llm_run, to_run, args):
-    """{test: (passed, reason, command)} of --in-process: args.jobs workers
-    take the tests in turn; a crash or a timeout is run again with llm-run.
-    A failure's command is llm-run's for the data set that failed."""
-    import queue
-    import threading
-
-    pending = queue.Queue()
-    for test in to_run:
-        pending.put(test)
-    results = {}
-
-    def work():
-        worker = Worker(args)
-        try:
-            while True:
-                try:
-                    test = pending.get_nowait()
-                except queue.Empty:
-                    return
-                answer = worker.run(test)
-                if isinstance(answer, str):
-                    print(f"conformance: {test}: the worker {answer}; running it "
-                          "through llm-run", file=sys.stderr)
-                    results[test] = run_test(llm_run, args.testdata, test, args)
-                    continue
-                passed, reason, data_set = answer
-                command = ""
-                if data_set:
-                    model_path, model, _ = test_model(args.testdata, test)
-                    command = shlex.join(command_for(llm_run, model_path, model,
-                                                     data_set, args))
-                results[test] = (passed, reason, command)
-        finally:
-            worker.close()
-
-    threads = [threading.Thread(target=work) for _ in range(max(1, args.jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def find_llm_run(given):
@@ -711,12 +544,9 @@ def write_report(path, args, llm_run, tests, results, elapsed):
     ]
     if args.in_process:
         lines.append(
-            f"- Run --in-process: each data set as `llmc.run(model, inputs)` "
-            f"(llm-run's compile for the inputs and run, in {args.jobs} "
-            "worker processes), its tensors read and compared by "
-            "`llmc.read_tensor` and `llmc.compare` as llm-run's --input and "
-            "--expect do; a test whose worker crashed or timed out ran again "
-            "as above")
+            f"- Run --in-process: each such command by llm-run's body in one of "
+            f"{args.jobs} worker processes (scripts/llm_run_pool.py); a run that "
+            "crashed or timed out there ran again as the executable")
     lines += [
         "- Where a test gives an op's constant operand as a graph input (Reshape's "
         "shape, Slice's starts, a reduction's axes), llm-run takes it from the "
@@ -813,18 +643,15 @@ def parse_args(argv):
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each failure's command")
     parser.add_argument("--in-process", action="store_true",
-                        help="run the tests in --jobs Python workers through "
-                        "the llmc module (llmc.run: llm-run's compile and run "
-                        "without a process per test); a test that crashes or "
-                        "times out there runs again through llm-run")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+                        help="run llm-run's body in --jobs worker processes "
+                        "(scripts/llm_run_pool.py) instead of a process per "
+                        "data set; a run that crashes or times out there runs "
+                        "again as the llm-run executable")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.worker:
-        return serve_tests(args)
     if args.out is None:
         args.out = os.path.join(ROOT, "docs", "conformance.md" if args.target == "host"
                                 else f"conformance-{args.target}.md")
@@ -848,9 +675,12 @@ def main(argv=None):
             print(f"conformance: error: --filter: {error}", file=sys.stderr)
             return 2
 
+    global POOL
     if args.in_process:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from llm_run_pool import LLMRunPool
         try:
-            import_llmc()
+            POOL = LLMRunPool(llm_run, args.jobs)
         except ImportError as error:
             print(f"conformance: error: --in-process needs the llmc Python "
                   f"package (build/python, or on PYTHONPATH): {error}",
@@ -859,12 +689,13 @@ def main(argv=None):
     started = time.time()
     tests = discover(args.testdata, args.filter, args.subset)
     to_run = [t for f, t, r in tests if r is None]
-    if args.in_process:
-        results = run_tests_in_process(llm_run, to_run, args)
-    else:
+    try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             results = dict(zip(to_run, pool.map(
                 lambda t: run_test(llm_run, args.testdata, t, args), to_run)))
+    finally:
+        if POOL:
+            POOL.close()
     for test in to_run:
         ok, why, command = results[test]
         if not ok:

@@ -41,7 +41,9 @@ lists the others with --verbose.
     /usr/bin/python3 scripts/fuzz_attention.py [--seeds 1-50[,SEED...]]
         [--targets host,ptx[,hls]] [--dynamic] [--float16] [--past N]
         [--jobs 2] [--keep DIR] [--verbose]
-        [--tools build/bin]
+        [--tools build/bin] [--in-process]
+
+--in-process: llm-run's body in worker processes, as fuzz_numerics.py's.
 
 --dynamic exports the batch and sequence dims dynamic: llm-run takes them
 from the inputs, and the masks' shape computations run through the
@@ -72,6 +74,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fuzz_numerics  # noqa: E402
 from fuzz_numerics import (close_in_16_bits, last_line,  # noqa: E402
                            report_failures, run, targets_and_seeds, to_float16)
 
@@ -415,6 +418,7 @@ def main():
     parser.add_argument("--past", type=int,
                         help="the cache length of the forms with a cache (default 3)")
     parser.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
+    fuzz_numerics.add_in_process_option(parser)
     args = parser.parse_args()
     targets, seeds = targets_and_seeds(parser, args, ["host", "hls", "ptx"])
     if args.past is not None and args.past < 1:
@@ -422,6 +426,7 @@ def main():
     os.environ.setdefault("LLMC_CPU_OPT_LEVEL", "0")
     failed = skipped = fusions = 0
     work = tempfile.mkdtemp(prefix="fuzz-attention-")
+    fuzz_numerics.start_pool(args)
     try:
         cases = {}
         for seed in seeds:  # torch's exporter is not thread-safe
@@ -443,6 +448,7 @@ def main():
                     print(f"unfused seed {seed}: {form}")
                 failed += report_failures(seed, problems, folder, f"form: {form}", args.keep)
     finally:
+        fuzz_numerics.stop_pool()
         shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz-attention: {len(seeds)} cases x {len(targets)} targets, {failed} failed, "
           f"{skipped} not exported, {fusions} fused of {len(cases)}")

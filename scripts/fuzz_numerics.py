@@ -28,7 +28,12 @@ exported to ONNX at opset 17 and run through `llm-run` on each target:
 
     /usr/bin/python3 scripts/fuzz_numerics.py [--seeds 1-50[,SEED...]]
         [--targets host,hls,ptx,npu] [--dynamic] [--float16] [--jobs 2]
-        [--keep DIR] [--tools build/bin]
+        [--keep DIR] [--tools build/bin] [--in-process]
+
+--in-process runs llm-run's body in --jobs worker processes that import
+the llmc Python package (scripts/llm_run_pool.py) instead of starting
+--tools' llm-run for every run: the same exit codes and output; a run that
+crashes or times out there runs again as that llm-run.
 
 --dynamic exports the input's batch and sequence dims dynamic: llm-run
 then takes them from the input, and shape computations that the static
@@ -652,9 +657,39 @@ def sensitive_to_16_bits(module, x, y, seed, trials=3):
                 p.copy_(original)
 
 
+# With --in-process, the llm_run_pool.LLMRunPool that run() goes through.
+POOL = None
+
+
 def run(tools, args):
+    if POOL is not None:
+        return POOL.run(args, timeout=600)
     return subprocess.run([os.path.join(tools, "llm-run")] + args, capture_output=True,
                           text=True, timeout=600)
+
+
+def add_in_process_option(parser):
+    parser.add_argument("--in-process", action="store_true",
+                        help="run llm-run's body in --jobs worker processes "
+                        "(scripts/llm_run_pool.py) instead of a process per run; "
+                        "a run that crashes or times out there runs again as "
+                        "--tools' llm-run")
+
+
+def start_pool(args):
+    """With --in-process, makes run() use an LLMRunPool; returns it (or None)."""
+    global POOL
+    if args.in_process:
+        from llm_run_pool import LLMRunPool
+        POOL = LLMRunPool(os.path.join(args.tools, "llm-run"), args.jobs)
+    return POOL
+
+
+def stop_pool():
+    global POOL
+    if POOL is not None:
+        POOL.close()
+        POOL = None
 
 
 def last_line(result):
@@ -771,12 +806,14 @@ def main():
                         help="export the input's batch and sequence dims dynamic")
     parser.add_argument("--float16", action="store_true",
                         help="convert each model to float16 (fp16 input and output)")
+    add_in_process_option(parser)
     args = parser.parse_args()
     targets, seeds = targets_and_seeds(parser, args, ["host", "hls", "ptx", "npu"])
     # Each case runs llm-run, itself threaded: one worker per job.
     os.environ.setdefault("LLMC_CPU_OPT_LEVEL", "0")
     failed = skipped = unstable = 0
     work = tempfile.mkdtemp(prefix="fuzz-numerics-")
+    start_pool(args)
     try:
         # torch's exporter is not thread-safe: the exports run first, here.
         cases = {}
@@ -799,6 +836,7 @@ def main():
                 failed += report_failures(seed, problems, folder, f"program: {steps}",
                                           args.keep)
     finally:
+        stop_pool()
         shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz-numerics: {len(seeds)} cases x {len(targets)} targets, {failed} failed, "
           f"{skipped} not exported, {unstable} ill-conditioned")

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llmc/Driver/Driver.h"
+#include "llmc/Driver/RunMain.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -324,6 +325,28 @@ PYBIND11_MODULE(_llmc, m) {
       py::arg("atol") = 1e-5, py::arg("name") = "output",
       "Compares as llm-run's --expect does (|a - e| <= atol + rtol * |e|, "
       "NaN matching NaN): None, or the worst mismatch as one line.");
+  // llm-run in this process (llmRunMain) on `argv` (argv[0] the program
+  // name its usage errors show): its exit code; what it prints goes to file
+  // descriptors 1 and 2, flushed before this returns.
+  m.def(
+      "_llm_run",
+      [](std::vector<std::string> owned) {
+        if (owned.empty())
+          throw py::value_error("_llm_run needs argv[0]");
+        std::vector<char *> argv;
+        for (std::string &argument : owned)
+          argv.push_back(argument.data());
+        argv.push_back(nullptr);
+        int status;
+        {
+          py::gil_scoped_release release;
+          status = llmRunMain(static_cast<int>(owned.size()), argv.data());
+          llvm::outs().flush();
+          llvm::errs().flush();
+        }
+        return status;
+      },
+      py::arg("argv"));
   m.def(
       "load",
       [](const std::string &directory) {
