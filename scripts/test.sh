@@ -40,6 +40,14 @@ broken=0     # suites that produced no report
 
 # --- lit --------------------------------------------------------------------
 if [[ -f "$BUILD_DIR/test/lit.site.cfg.py" ]]; then
+  # The models the tests export, into the export cache lit gives them
+  # (test/lit.cfg.py), by two processes that import torch once each instead
+  # of a process per test; a test whose export is missing exports it.
+  cache="${LLMC_EXPORT_CACHE-$BUILD_DIR/test/export-cache}"
+  if [[ -n "$cache" ]] && "$PYTHON" -c "import torch" 2> /dev/null; then
+    LLMC_EXPORT_CACHE="$cache" "$PYTHON" test/models/export_models.py --prefill test \
+      | sed 's/^/[test] /' || say "export prefill failed; the tests export their models"
+  fi
   say "lit: $BUILD_DIR/test"
   lit_args=(-sv --xunit-xml-output "$RESULTS/lit.xml")
   [[ -n "${LLMC_LIT_FILTER:-}" ]] && lit_args+=(--filter "$LLMC_LIT_FILTER")

@@ -91,6 +91,102 @@ def _serve_from_cache(argv):
     return True
 
 
+# Shell words that end an export's arguments on a lit RUN line.
+_SHELL_OPERATORS = {"|", "||", "&&", ";", ">", ">>", "2>", "2>&1", "&>", "<"}
+
+
+def _exports_of_tests(test_dir):
+    """The export_models.py argument lists (without --out) of the lit RUN
+    lines under `test_dir` (not in Inputs folders below it, which hold no
+    tests), in order, each once: a RUN line's arguments up
+    to its first shell operator, where none holds a lit substitution
+    (%...) after --out's is dropped and none sets its own cache."""
+    import re
+    import shlex
+
+    found = {}
+    for folder, folders, files in os.walk(test_dir):
+        folders[:] = sorted(f for f in folders if f != "Inputs")  # as lit's excludes
+        for name in sorted(files):
+            if not name.endswith(".test"):
+                continue
+            with open(os.path.join(folder, name), errors="replace") as f:
+                text = f.read()
+            commands, current = [], ""
+            for line in text.splitlines():
+                match = re.match(r"\s*(?:#|//|;)\s*RUN:(.*)$", line)
+                if not match:
+                    continue
+                part = match.group(1).strip()
+                if part.endswith("\\"):
+                    current += part[:-1] + " "
+                    continue
+                commands.append(current + part)
+                current = ""
+            for command in commands:
+                try:
+                    words = shlex.split(command)
+                except ValueError:
+                    continue
+                for i, word in enumerate(words):
+                    if not word.endswith("export_models.py"):
+                        continue
+                    if any(w.startswith(CACHE_ENV + "=") for w in words[:i]):
+                        break
+                    args = []
+                    for w in words[i + 1:]:
+                        if w in _SHELL_OPERATORS or w.startswith((">", "2>", "|")):
+                            break
+                        args.append(w)
+                    if "--out" in args and args.index("--out") + 1 < len(args):
+                        del args[args.index("--out"):args.index("--out") + 2]
+                    if args and not any("%" in a for a in args):
+                        found.setdefault("\0".join(args), args)
+    return list(found.values())
+
+
+def _prefill(argv):
+    """--prefill TEST_DIR [--jobs N]: exports into $LLMC_EXPORT_CACHE every
+    export the lit tests under TEST_DIR ask for that it does not hold yet,
+    in N worker processes (default 2) that import torch once each, instead
+    of a process per test that imports it (1.7 s of CPU) and exports. An
+    export that fails is left to its test, which then reports it. Prints
+    one summary line."""
+    import json
+    import subprocess
+
+    if not os.environ.get(CACHE_ENV):
+        print(f"export_models: error: --prefill needs {CACHE_ENV}", file=sys.stderr)
+        return 2
+    jobs = 2
+    if len(argv) == 3 and argv[1] == "--jobs" and argv[2].isdigit():
+        jobs, argv = max(1, int(argv[2])), argv[:1]
+    if len(argv) != 1 or not os.path.isdir(argv[0]):
+        print("usage: export_models.py --prefill TEST_DIR [--jobs N]", file=sys.stderr)
+        return 2
+    wanted = _exports_of_tests(argv[0])
+    missing = [args for args in wanted
+               if not os.path.isfile(os.path.join(
+                   _out_and_key(args + ["--out", "-"])[1], "summary.txt"))]
+    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__),
+                                 "--prefill-worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, text=True)
+               for _ in range(min(jobs, len(missing)))]
+    for worker, start in zip(workers, range(len(workers))):
+        worker.stdin.write(json.dumps(missing[start::len(workers)]))
+        worker.stdin.close()
+    for worker in workers:
+        worker.wait()
+    stored = sum(os.path.isfile(os.path.join(
+        _out_and_key(args + ["--out", "-"])[1], "summary.txt")) for args in missing)
+    print(f"export_models: {len(wanted)} exports in {argv[0]}'s tests, "
+          f"{len(wanted) - len(missing)} already in the cache, {stored} exported "
+          f"now, {len(missing) - stored} left to their tests")
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--prefill"]:
+    sys.exit(_prefill(sys.argv[2:]))
 if __name__ == "__main__" and _serve_from_cache(sys.argv[1:]):
     sys.exit(0)
 
@@ -3011,5 +3107,25 @@ def main(argv=None):
     return 0
 
 
+def _prefill_worker():
+    """--prefill-worker: main() for each argument list of the JSON list on
+    stdin (into a scratch --out), an export that fails skipped."""
+    import json
+    import warnings
+
+    warnings.simplefilter("ignore")  # the tracer's, which each test shows
+    for args in json.load(sys.stdin):
+        out = tempfile.mkdtemp(prefix="prefill-")
+        try:
+            main(args + ["--out", out])
+        except (Exception, SystemExit) as error:  # its test exports and reports it
+            print(f"export_models: --prefill: {' '.join(args)}: {error}", file=sys.stderr)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--prefill-worker"]:
+        sys.exit(_prefill_worker())
     sys.exit(main())
