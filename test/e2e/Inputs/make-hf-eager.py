@@ -1,4 +1,4 @@
-"""make-hf-eager.py VARIANT OUT [SEQ]
+"""make-hf-eager.py VARIANT OUT [SEQ] | VARIANT OUT [VARIANT OUT ...]
 
 Exports a 2-layer decoder whose attention and mask are written as Hugging
 Face's eager attention writes them, with a left-padded batch (3 x SEQ,
@@ -449,15 +449,26 @@ class T5Decoder(nn.Module):
 
 
 def main():
+    """VARIANT OUT SEQ, or VARIANT OUT pairs at the default SEQ: several in
+    one process import torch once, each exported as alone (seeded anew)."""
     global T, POSITIONS
-    variant, out = sys.argv[1], sys.argv[2]
-    if len(sys.argv) > 3:
-        T = int(sys.argv[3])
+    args = sys.argv[1:]
+    if len(args) == 3 and args[2].isdigit():
+        T = int(args[2])
         POSITIONS = max(POSITIONS, T)
+        args = args[:2]
+    if not args or len(args) % 2:
+        sys.exit("usage: make-hf-eager.py VARIANT OUT [SEQ] | VARIANT OUT [VARIANT OUT ...]")
     variants = ("gpt2", "gptneo", "gptj", "llama436", "mistral436", "llama440",
                 "llama442", "mistral442", "t5", "falcon", "falcon-rw") + tuple(SDPA_VARIANTS)
-    if variant not in variants:
-        sys.exit(f"make-hf-eager: unknown variant {variant!r} (one of {', '.join(variants)})")
+    for variant in args[::2]:
+        if variant not in variants:
+            sys.exit(f"make-hf-eager: unknown variant {variant!r} (one of {', '.join(variants)})")
+    for variant, out in zip(args[::2], args[1::2]):
+        make(variant, out)
+
+
+def make(variant, out):
     torch.manual_seed(0)
     model = (T5Decoder() if variant == "t5" else Decoder(variant)).eval()
     ids = torch.randint(0, V, (B, T))
