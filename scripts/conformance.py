@@ -58,6 +58,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llm_run_pool import LLMRunPool, run_llm_run  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TESTDATA = "/usr/share/libonnx-testdata/data/node"
 
@@ -478,9 +481,7 @@ def run_test(llm_run, testdata, test, args):
     for data_set in data_sets:
         command = command_for(llm_run, model_path, model, data_set, args)
         try:
-            done = (POOL.run(command[1:], timeout=args.timeout) if POOL else
-                    subprocess.run(command, capture_output=True, text=True,
-                                   errors="replace", timeout=args.timeout))
+            done = run_llm_run(llm_run, command[1:], args.timeout, POOL)
         except subprocess.TimeoutExpired:
             return False, f"timed out after {args.timeout:g} s", shlex.join(command)
         if done.returncode != 0:
@@ -677,8 +678,6 @@ def main(argv=None):
 
     global POOL
     if args.in_process:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from llm_run_pool import LLMRunPool
         try:
             POOL = LLMRunPool(llm_run, args.jobs)
         except ImportError as error:

@@ -66,11 +66,13 @@ import concurrent.futures
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llm_run_pool import LLMRunPool, run_llm_run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -662,10 +664,7 @@ POOL = None
 
 
 def run(tools, args):
-    if POOL is not None:
-        return POOL.run(args, timeout=600)
-    return subprocess.run([os.path.join(tools, "llm-run")] + args, capture_output=True,
-                          text=True, timeout=600)
+    return run_llm_run(os.path.join(tools, "llm-run"), args, 600, POOL)
 
 
 def add_in_process_option(parser):
@@ -680,7 +679,6 @@ def start_pool(args):
     """With --in-process, makes run() use an LLMRunPool; returns it (or None)."""
     global POOL
     if args.in_process:
-        from llm_run_pool import LLMRunPool
         POOL = LLMRunPool(os.path.join(args.tools, "llm-run"), args.jobs)
     return POOL
 

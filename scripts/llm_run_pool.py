@@ -40,6 +40,15 @@ def import_llmc():
     return llmc
 
 
+def run_llm_run(llm_run, args, timeout, pool=None):
+    """The CompletedProcess (text) of `llm_run` on `args`: in `pool`'s
+    workers when there is one, else as a process."""
+    if pool is not None:
+        return pool.run(args, timeout)
+    return subprocess.run([llm_run] + args, capture_output=True, text=True,
+                          errors="replace", timeout=timeout)
+
+
 class _Worker:
     def __init__(self):
         self.process = subprocess.Popen(
@@ -88,8 +97,7 @@ class LLMRunPool:
             if answer is None:
                 worker = None
                 self.fallbacks += 1
-                return subprocess.run([self.llm_run] + args, capture_output=True,
-                                      text=True, errors="replace", timeout=timeout)
+                return run_llm_run(self.llm_run, args, timeout)
             return subprocess.CompletedProcess([self.llm_run] + args, *answer)
         finally:
             self.idle.put(worker)

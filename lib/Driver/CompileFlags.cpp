@@ -38,7 +38,12 @@ CompileFlags::CompileFlags()
                   cl::desc("target description (targets/*.json name or a "
                            "JSON file); replaces the default of its kind's "
                            "backend (an npu one is the machine the NPU "
-                           "code runs on)")) {}
+                           "code runs on)")),
+      noFusion("no-fusion", cl::cat(toolCategory()),
+               cl::desc("skip the fusion passes (to compare numerics)")),
+      noConstEval("no-const-eval", cl::cat(toolCategory()),
+                  cl::desc("compute the subgraphs of weights alone at run "
+                           "time, not once at compile time")) {}
 
 llvm::Error CompileFlags::apply(CompileOptions &options) const {
   if (llvm::Error error = checkQuantization(quant))
@@ -74,5 +79,7 @@ llvm::Error CompileFlags::apply(CompileOptions &options) const {
     options.quantization.gptqActOrder = gptqActOrder;
   options.quantization.calibrationFile = calib;
   options.targetDescs.assign(targetDescs.begin(), targetDescs.end());
+  options.fuse = !noFusion;
+  options.evaluateConstants = !noConstEval;
   return llvm::Error::success();
 }

@@ -1,5 +1,4 @@
-//===- RunMain.cpp - llm-run: run an ONNX model or an artifact on a target
-//-===//
+//===- RunMain.cpp - llm-run: run an ONNX model or an artifact ----------===//
 //
 // llm-run's options and body, linked by the llm-run executable and by the
 // Python module llmc._llm_run, which runs it again and again in one process
@@ -36,14 +35,9 @@ static cl::list<std::string> shapes(cl::cat(llmc::toolCategory()), "shape",
                                     cl::desc("NAME=DIMS static input shape"));
 static cl::list<std::string> expects(cl::cat(llmc::toolCategory()), "expect",
                                      cl::desc("NAME=FILE reference output"));
-static cl::opt<std::string> outputDir(cl::cat(llmc::toolCategory()), "output-dir",
+static cl::opt<std::string> outputDir(cl::cat(llmc::toolCategory()),
+                                      "output-dir",
                                       cl::desc("write outputs as NAME.npy"));
-static cl::opt<bool> noFusion(cl::cat(llmc::toolCategory()), 
-    "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
-static cl::opt<bool> noConstEval(
-    cl::cat(llmc::toolCategory()), "no-const-eval",
-    cl::desc("compute the subgraphs of weights alone at run time, not once "
-             "at compile time"));
 static cl::opt<double> relativeTolerance(cl::cat(llmc::toolCategory()), "rtol", cl::desc("relative tolerance"),
                             cl::init(1e-4));
 static cl::opt<double> absoluteTolerance(cl::cat(llmc::toolCategory()), "atol", cl::desc("absolute tolerance"),
@@ -70,7 +64,8 @@ static cl::opt<uint64_t> npuMaxCycles(cl::cat(llmc::toolCategory()),
              "fails past this many cycles"),
     cl::init(1'000'000'000'000ull));
 
-/// --quant and its options, --calib, --target-desc.
+/// --quant and its options, --calib, --target-desc, --no-fusion,
+/// --no-const-eval.
 static llmc::CompileFlags flags;
 
 static constexpr StringRef kTool = "llm-run";
@@ -264,8 +259,6 @@ int llmc::llmRunMain(int argc, char **argv) {
                                    "'"));
   } else {
     options.target = target;
-    options.fuse = !noFusion;
-    options.evaluateConstants = !noConstEval;
     for (const std::string &spec : shapes)
       if (Error error = llmc::parseShapeOption(spec, options.import))
         return llmc::reportToolError(kTool, std::move(error));

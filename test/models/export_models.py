@@ -78,11 +78,17 @@ def _print_summary(summary, out):
     print(summary.replace("{model}", os.path.join(out, "model.onnx")))
 
 
+def _holds_export(entry):
+    """Whether a cache entry holds an export (an entry appears whole, by a
+    rename, with its summary)."""
+    return os.path.isfile(os.path.join(entry, "summary.txt"))
+
+
 def _serve_from_cache(argv):
     """Copies a cached export into --out and prints its summary line; False
     when there is none."""
     found = _out_and_key(argv)
-    if not found or not os.path.isfile(os.path.join(found[1], "summary.txt")):
+    if not found or not _holds_export(found[1]):
         return False
     out, entry = found
     _copy_export(entry, out)
@@ -164,21 +170,22 @@ def _prefill(argv):
     if len(argv) != 1 or not os.path.isdir(argv[0]):
         print("usage: export_models.py --prefill TEST_DIR [--jobs N]", file=sys.stderr)
         return 2
+
+    def cached(args):
+        return _holds_export(_out_and_key(args + ["--out", "-"])[1])
+
     wanted = _exports_of_tests(argv[0])
-    missing = [args for args in wanted
-               if not os.path.isfile(os.path.join(
-                   _out_and_key(args + ["--out", "-"])[1], "summary.txt"))]
+    missing = [args for args in wanted if not cached(args)]
     workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__),
                                  "--prefill-worker"], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, text=True)
                for _ in range(min(jobs, len(missing)))]
-    for worker, start in zip(workers, range(len(workers))):
+    for start, worker in enumerate(workers):
         worker.stdin.write(json.dumps(missing[start::len(workers)]))
         worker.stdin.close()
     for worker in workers:
         worker.wait()
-    stored = sum(os.path.isfile(os.path.join(
-        _out_and_key(args + ["--out", "-"])[1], "summary.txt")) for args in missing)
+    stored = sum(cached(args) for args in missing)
     print(f"export_models: {len(wanted)} exports in {argv[0]}'s tests, "
           f"{len(wanted) - len(missing)} already in the cache, {stored} exported "
           f"now, {len(missing) - stored} left to their tests")

@@ -29,15 +29,10 @@ static cl::list<std::string> values(
              "other values"));
 static cl::opt<std::string> reportPath(cl::cat(llmc::toolCategory()), "report",
                                        cl::desc("write the report as JSON"));
-static cl::opt<std::string> rooflinePath(cl::cat(llmc::toolCategory()), 
-    "roofline", cl::desc("write the roofline chart as SVG (default: the "
-                         "--report path with .svg)"));
-static cl::opt<bool> noFusion(cl::cat(llmc::toolCategory()), 
-    "no-fusion", cl::desc("skip the fusion passes (to compare numerics)"));
-static cl::opt<bool> noConstEval(
-    cl::cat(llmc::toolCategory()), "no-const-eval",
-    cl::desc("compute the subgraphs of weights alone at run time, not once "
-             "at compile time"));
+static cl::opt<std::string>
+    rooflinePath(cl::cat(llmc::toolCategory()), "roofline",
+                 cl::desc("write the roofline chart as SVG (default: the "
+                          "--report path with .svg)"));
 static cl::opt<std::string> outputDir(cl::cat(llmc::toolCategory()), "o", cl::desc("artifact folder"),
                                       cl::Required);
 
@@ -106,8 +101,6 @@ int main(int argc, char **argv) {
   llmc::CompileOptions options;
   if (Error error = flags.apply(options))
     return llmc::reportToolError(kTool, std::move(error));
-  options.fuse = !noFusion;
-  options.evaluateConstants = !noConstEval;
   const std::string &quant = options.quant;
   if (auto described = llmc::reportTargets(options.targetDescs); !described)
     return llmc::reportToolError(kTool, described.takeError());

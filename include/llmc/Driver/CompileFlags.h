@@ -1,6 +1,8 @@
-//===- CompileFlags.h - the compile flags llm-compile and llm-run share -*- C++ -*-===//
+//===- CompileFlags.h - the compile flags llm-compile and llm-run share -*- C++
+//-*-===//
 //
-// --quant and its options, --calib and --target-desc mean the same in both
+// --quant and its options, --calib, --target-desc, --no-fusion and
+// --no-const-eval mean the same in both
 // tools: each tool defines one static CompileFlags (which registers them
 // with llvm::cl) and copies them into its CompileOptions with apply().
 //
@@ -27,9 +29,12 @@ struct CompileFlags {
   llvm::cl::opt<std::string> weights;
   llvm::cl::opt<bool> gptqActOrder;
   llvm::cl::list<std::string> targetDescs;
+  llvm::cl::opt<bool> noFusion;
+  llvm::cl::opt<bool> noConstEval;
 
   /// Checks the flags (a known --quant, --calib only with one) and copies
-  /// them into `options`.
+  /// them into `options` (--no-fusion and --no-const-eval as fuse and
+  /// evaluateConstants).
   llvm::Error apply(CompileOptions &options) const;
 };
 

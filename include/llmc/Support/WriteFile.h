@@ -1,5 +1,4 @@
-//===- WriteFile.h - write a file and check that it took the bytes -*- C++
-//-*-===//
+//===- WriteFile.h - write a file, check that it took the bytes -*- C++ -*-===//
 //
 // raw_fd_ostream reports a failed write (a full disk, a closed pipe) only as
 // an error flag, and aborts the process ("IO failure on output stream") when
@@ -22,6 +21,18 @@
 
 namespace llmc {
 
+/// The error `os` recorded (none: success) as "PATH: cannot write:
+/// REASON", cleared so that its destructor does not abort.
+inline llvm::Error takeStreamError(llvm::raw_fd_ostream &os,
+                                   const llvm::Twine &path) {
+  std::error_code error = os.error();
+  os.clear_error();
+  if (error)
+    return llvm::createStringError(error,
+                                   path + ": cannot write: " + error.message());
+  return llvm::Error::success();
+}
+
 /// Creates (or truncates) `path`, lets `write` write it, and closes it:
 /// "PATH: cannot write: REASON" when it cannot be opened or did not take
 /// every byte. `write` may return an error of its own (an encoder that
@@ -31,32 +42,25 @@ writeFile(const llvm::Twine &path,
           llvm::function_ref<llvm::Error(llvm::raw_ostream &)> write) {
   std::error_code error;
   llvm::raw_fd_ostream os(path.str(), error, llvm::sys::fs::OF_None);
-  if (!error) {
-    llvm::Error written = write(os);
-    os.close();
-    error = os.error();
-    os.clear_error(); // else its destructor aborts
-    if (written)
-      return written;
-  }
   if (error)
     return llvm::createStringError(error,
                                    path + ": cannot write: " + error.message());
-  return llvm::Error::success();
+  llvm::Error written = write(os);
+  os.close();
+  llvm::Error closed = takeStreamError(os, path);
+  if (written) {
+    llvm::consumeError(std::move(closed));
+    return written;
+  }
+  return closed;
 }
 
 /// For a stream writeFile did not open (a ToolOutputFile's, which may be
-/// stdout): flushes it and checks that it took every byte, clearing the
-/// flag so that its destructor does not abort.
+/// stdout): flushes it and checks that it took every byte.
 inline llvm::Error flushChecked(llvm::raw_fd_ostream &os,
                                 const llvm::Twine &path) {
   os.flush();
-  std::error_code error = os.error();
-  os.clear_error();
-  if (error)
-    return llvm::createStringError(error,
-                                   path + ": cannot write: " + error.message());
-  return llvm::Error::success();
+  return takeStreamError(os, path);
 }
 
 /// writeFile of `bytes`.
