@@ -1,6 +1,7 @@
 //===- llm-opt.cpp - mlir-opt with llmc's dialects, passes and pipelines --===//
 #include "llmc/Pipelines/Pipelines.h"
 #include "llmc/Support/ToolOptions.h"
+#include "llmc/Support/WriteFile.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -24,6 +25,8 @@ int main(int argc, char **argv) {
   // --help lists MLIR's options and llmc's passes, not LLVM's backends'
   // (MLIR's are registered below).
   llmc::hideForeignOptions();
+  // MlirOptMain owns the output stream: a failed write is exit 2, too.
+  llmc::exitOnOutputFailure("llm-opt");
   mlir::DialectRegistry registry;
   llmc::registerAllLLMCDialects(registry);
   llmc::registerAllLLMCPasses();

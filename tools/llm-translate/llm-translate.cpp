@@ -157,6 +157,8 @@ int main(int argc, char **argv) {
   llmc::npu::registerNPUTranslations();
   llmc::registerHLSTranslations();
   llmc::registerPTXTranslation();
+  // mlirTranslateMain owns the output stream: a failed write is exit 2, too.
+  llmc::exitOnOutputFailure("llm-translate");
   // Every failure of a translation is a problem of its input: exit 2.
   return mlir::failed(
              mlir::mlirTranslateMain(argc, argv, "llmc translation driver\n"))

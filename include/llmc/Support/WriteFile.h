@@ -7,6 +7,10 @@
 // that cannot be written is an llvm::Error naming it, which the tools print
 // as one line and exit 2 on.
 //
+// llm-opt and llm-translate write through MLIR's drivers, which own their
+// output stream: exitOnOutputFailure turns that stream's failure into the
+// same line and exit 2.
+//
 // Header-only: llm-ptx-run links LLVM's Support library alone.
 //
 //===----------------------------------------------------------------------===//
@@ -15,9 +19,14 @@
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
 
 namespace llmc {
 
@@ -69,6 +78,35 @@ inline llvm::Error writeFile(const llvm::Twine &path, llvm::StringRef bytes) {
     os << bytes;
     return llvm::Error::success();
   });
+}
+
+/// For a tool whose output stream MLIR's driver (MlirOptMain,
+/// mlirTranslateMain) opens from its `-o` option and destroys itself: a
+/// write that failed (a full disk) would end the process with "LLVM ERROR:
+/// IO failure on output stream" and exit 1. Installs a fatal-error handler
+/// that prints "TOOL: error: PATH: cannot write: REASON" for it and exits 2.
+/// Other fatal errors are printed as LLVM prints them and end the process
+/// as they did. `tool` must outlive the process's last fatal error.
+inline void exitOnOutputFailure(const char *tool) {
+  llvm::install_fatal_error_handler(
+      [](void *tool, const char *reason, bool) {
+        llvm::StringRef message(reason);
+        if (!message.consume_front("IO failure on output stream: ")) {
+          llvm::errs() << "LLVM ERROR: " << reason << "\n";
+          return;
+        }
+        // The drivers' `-o` (a cl::opt<std::string>, "-" by default).
+        std::string path = "-";
+        auto &options = llvm::cl::getRegisteredOptions();
+        if (llvm::cl::Option *output = options.lookup("o"))
+          path = static_cast<llvm::cl::opt<std::string> *>(output)->getValue();
+        llvm::errs() << static_cast<const char *>(tool)
+                     << ": error: " << (path == "-" ? "<stdout>" : path)
+                     << ": cannot write: " << message << "\n";
+        llvm::sys::RunInterruptHandlers();
+        std::exit(2);
+      },
+      const_cast<char *>(tool));
 }
 
 } // namespace llmc
