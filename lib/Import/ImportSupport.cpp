@@ -7,6 +7,8 @@
 
 #include "Importer.h"
 
+#include "onnx/defs/schema.h"
+
 namespace mlir::llm::importer {
 
 //===----------------------------------------------------------------------===//
@@ -207,12 +209,29 @@ Value ONNXImporter::createConstant(ElementsAttr value, Location loc) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ONNXImporter::requireInputs(unsigned count) {
-  for (unsigned i = 0; i < count; ++i)
-    if (!input(i))
+  for (unsigned i = 0; i < count; ++i) {
+    if (input(i))
+      continue;
+    if (i >= static_cast<unsigned>(node->input_size()))
       return error("expects at least " + Twine(count) + " inputs, got " +
-                   Twine(node->input_size()) +
-                   (i < inputs.size() ? " (input " + Twine(i) + " is empty)"
-                                      : Twine("")));
+                   Twine(node->input_size()));
+    // Named ('' in the node's inputs): the schema's name for it, where ONNX
+    // defines the op.
+    std::string name;
+    bool optional = false;
+    if (isDefaultDomain(node->domain()))
+      if (const onnx::OpSchema *schema =
+              onnx::OpSchemaRegistry::Schema(node->op_type(), opset, ""))
+        if (i < schema->inputs().size()) {
+          name = " (" + schema->inputs()[i].GetName() + ")";
+          optional = schema->inputs()[i].GetOption() ==
+                     onnx::OpSchema::FormalParameterOption::Optional;
+        }
+    return error("input " + Twine(i) + name + " is empty" +
+                 (optional ? ": ONNX makes it optional, but llmc does not "
+                             "support the op without it"
+                           : ", and the op requires it"));
+  }
   return success();
 }
 
