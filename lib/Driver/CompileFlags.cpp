@@ -83,3 +83,15 @@ llvm::Error CompileFlags::apply(CompileOptions &options) const {
   options.evaluateConstants = !noConstEval;
   return llvm::Error::success();
 }
+
+std::optional<std::string> CompileFlags::firstGiven() const {
+  for (const llvm::cl::Option *flag :
+       std::initializer_list<const llvm::cl::Option *>{
+           &quant, &calib, &activations, &calibration, &percentile,
+           &smoothQuant, &groupSize, &weights, &gptqActOrder,
+           static_cast<const llvm::cl::Option *>(std::addressof(targetDescs)),
+           &noFusion, &noConstEval})
+    if (flag->getNumOccurrences())
+      return ("--" + flag->ArgStr).str();
+  return std::nullopt;
+}

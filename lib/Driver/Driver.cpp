@@ -343,7 +343,9 @@ static llvm::Error checkTargetQuantization(const CompileOptions &options) {
       options.target != "ptx")
     return inputError("target '" + options.target +
                       "' has no fp8 (e4m3) arithmetic: --quant fp8 compiles "
-                      "for ptx and host (use int8, w8 or w4)");
+                      "for ptx and host (use " +
+                      (options.target == "npu" ? "int8" : "int8, w8 or w4") +
+                      ")");
   if (options.target == "npu" && options.quant != "int8")
     return inputError("target 'npu' multiplies int8 activations by int8 "
                       "weights: compile with --quant int8 (got --quant " +
@@ -461,6 +463,10 @@ llvm::Error CompiledModel::compileForTargets(
 llvm::Error CompiledModel::compileFileForTargets(
     StringRef path, const CompileOptions &options,
     llvm::ArrayRef<std::string> targets, TargetConsumer consume) {
+  // A missing model is said first, not a rule of the targets asked for.
+  if (std::error_code error =
+          llvm::sys::fs::access(path, llvm::sys::fs::AccessMode::Exist))
+    return inputError(path + ": cannot open the model: " + error.message());
   std::shared_ptr<mlir::MLIRContext> context = makeContext();
   return compileForTargets(
       context, [&] { return importONNXFile(path, *context, options.import); },
@@ -1014,8 +1020,23 @@ llvm::json::Object CompiledModel::report() const {
       (*entry)["quant_weights"] = quantWeights;
       if (!gptqOrder.empty())
         (*entry)["gptq_order"] = gptqOrder;
-      if (accuracy)
+      if (accuracy) {
         (*entry)["accuracy"] = llvm::json::Object(*accuracy);
+      } else {
+        // measureAccuracy runs what it compiled, which the ptx target can
+        // only where a GPU is, and the hls target only by C-simulation.
+        (*entry)["accuracy"] = nullptr;
+        std::string tool = "llm-run --target " + targetName +
+                           (targetName == "ptx" ? " --emulate-gpu" : "") +
+                           " --quant " + quantName;
+        (*entry)["accuracy_not_measured"] =
+            (targetName == "ptx"
+                 ? "the ptx code runs on a GPU, and none is here: `" + tool +
+                       "` measures it on given inputs"
+                 : "the hls code runs by C-simulation, which compiling does "
+                   "not run: `" +
+                       tool + "` measures it on given inputs");
+      }
     }
     if (std::optional<llvm::json::Object> stats = runStats();
         stats && stats->getInteger("kernel_calls").value_or(0) > 0) {
@@ -1131,7 +1152,23 @@ int llmc::reportToolError(StringRef tool, llvm::Error error) {
   return 2;
 }
 
+/// JSON has no NaN or infinity (llvm::json prints them as bare `nan`, which
+/// no reader, llmc's included, takes back): such a number becomes null.
+static void nullNonFinite(llvm::json::Value &value) {
+  if (std::optional<double> number = value.getAsNumber()) {
+    if (!std::isfinite(*number))
+      value = nullptr;
+  } else if (llvm::json::Object *object = value.getAsObject()) {
+    for (auto &entry : *object)
+      nullNonFinite(entry.second);
+  } else if (llvm::json::Array *array = value.getAsArray()) {
+    for (llvm::json::Value &element : *array)
+      nullNonFinite(element);
+  }
+}
+
 llvm::Error llmc::writeJSONFile(StringRef path, llvm::json::Value value) {
+  nullNonFinite(value);
   if (auto error = writeFile(path, llvm::formatv("{0:2}\n", value).str()))
     return inputError(llvm::toString(std::move(error)));
   return llvm::Error::success();

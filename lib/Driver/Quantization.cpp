@@ -274,6 +274,15 @@ calibrationSamples(StringRef path, const Signature &sig) {
                         llvm::Twine(samples) + " and " + llvm::Twine(count) +
                         " for '" + spec.name + "')");
     samples = count;
+    // A NaN or infinity would poison the scales and GPTQ's Hessians.
+    if (found->dtype == DType::f32 || found->dtype == DType::f64 ||
+        found->dtype == DType::f16 || found->dtype == DType::bf16)
+      for (int64_t i = 0, n = found->numElements(); i < n; ++i)
+        if (double value = elementAsDouble(*found, i); !std::isfinite(value))
+          return inputError(path + ": array '" + spec.name + "' holds " +
+                            (std::isnan(value) ? "NaN" : "an infinity") +
+                            " (element " + llvm::Twine(i) +
+                            "): calibration inputs must be finite");
     byInput.push_back(&*found);
   }
   if (samples < 0)
@@ -406,6 +415,10 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
                      llvm::ArrayRef<std::vector<Tensor>> expected) {
   double dot = 0, actualNorm = 0, expectedNorm = 0, maxError = 0, sumError = 0;
   int64_t count = 0, rows = 0, agreeing = 0;
+  // NaN and infinities (an input that holds one) are counted, not compared:
+  // the figures are those of the pairs where both values are finite, and a
+  // row's top-1 is compared where both rows are.
+  int64_t nonFiniteActual = 0, nonFiniteExpected = 0;
   // What the quantized outputs are compared with: the unquantized model's
   // outputs, in its float type ("fp32" for most, "fp16" for fp16 models).
   std::string reference;
@@ -442,14 +455,19 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
       int64_t n = a.numElements();
       for (int64_t i = 0; i < n; ++i) {
         double x = elementAsDouble(a, i), y = elementAsDouble(e, i);
+        if (!std::isfinite(x) || !std::isfinite(y)) {
+          nonFiniteActual += !std::isfinite(x);
+          nonFiniteExpected += !std::isfinite(y);
+          continue;
+        }
         dot += x * y;
         actualNorm += x * x;
         expectedNorm += y * y;
         double error = std::fabs(x - y);
         maxError = std::max(maxError, error);
         sumError += error;
+        ++count;
       }
-      count += n;
       int64_t last = a.shape.empty() ? 1 : a.shape.back();
       if (last < 2)
         continue;
@@ -458,6 +476,11 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
         auto at = [&](const Tensor &t, int64_t j) {
           return elementAsDouble(t, row * last + j);
         };
+        bool finite = true;
+        for (int64_t j = 0; j < last && finite; ++j)
+          finite = std::isfinite(at(a, j)) && std::isfinite(at(e, j));
+        if (!finite)
+          continue;
         for (int64_t j = 1; j < last; ++j) {
           if (at(a, j) > at(a, bestA))
             bestA = j;
@@ -471,12 +494,22 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
   double denominator = std::sqrt(actualNorm) * std::sqrt(expectedNorm);
   double cosine = denominator > 0 ? dot / denominator
                                   : (actualNorm == expectedNorm ? 1.0 : 0.0);
-  llvm::json::Object result{{"cosine", cosine},
-                            {"max_abs_error", maxError},
-                            {"mean_abs_error", count ? sumError / count : 0.0},
-                            {"elements", count},
-                            {"reference", reference.empty() ? "fp32" : reference},
-                            {"samples", static_cast<int64_t>(actual.size())}};
+  llvm::json::Object result{
+      {"elements", count},
+      {"reference", reference.empty() ? "fp32" : reference},
+      {"samples", static_cast<int64_t>(actual.size())}};
+  // With no finite pair there is nothing to measure: null, not 0 or 1.
+  auto measured = [&](double value) -> llvm::json::Value {
+    if (count == 0 && (nonFiniteActual || nonFiniteExpected))
+      return nullptr;
+    return value;
+  };
+  result["cosine"] = measured(cosine);
+  result["max_abs_error"] = measured(maxError);
+  result["mean_abs_error"] = measured(count ? sumError / count : 0.0);
+  if (nonFiniteActual || nonFiniteExpected)
+    result["non_finite"] = llvm::json::Object{{"quantized", nonFiniteActual},
+                                              {"reference", nonFiniteExpected}};
   if (rows)
     result["top1_agreement"] = static_cast<double>(agreeing) / rows;
   else
@@ -491,6 +524,31 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
   if (!scalarOutputs.empty())
     result["scalar_outputs"] = std::move(scalarOutputs);
   return result;
+}
+
+std::string llmc::describeAccuracy(const llvm::json::Object &accuracy) {
+  auto number = [&](StringRef key) {
+    return accuracy.getNumber(key).value_or(NAN);
+  };
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  const llvm::json::Object *nonFinite = accuracy.getObject("non_finite");
+  if (!nonFinite || accuracy.getInteger("elements").value_or(0) > 0)
+    os << llvm::formatv("cosine {0:f6}, max abs error {1:e}, mean abs error "
+                        "{2:e}, top-1 agreement {3:f4}",
+                        number("cosine"), number("max_abs_error"),
+                        number("mean_abs_error"), number("top1_agreement"));
+  else
+    os << "no finite pair of values to compare";
+  if (nonFinite)
+    os << llvm::formatv(" ({0} quantized and {1} reference values are NaN or "
+                        "infinite{2})",
+                        nonFinite->getInteger("quantized").value_or(0),
+                        nonFinite->getInteger("reference").value_or(0),
+                        accuracy.getInteger("elements").value_or(0) > 0
+                            ? "; the figures are of the finite pairs"
+                            : "");
+  return text;
 }
 
 std::string llmc::describeScalarOutputs(const llvm::json::Object &accuracy,

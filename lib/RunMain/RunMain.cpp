@@ -15,6 +15,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -198,6 +200,19 @@ int llmc::llmRunMain(int argc, char **argv) {
   if (target == "all")
     return llmc::reportToolError(
         kTool, createStringError("llm-run runs one target, not 'all'"));
+  // An artifact's manifest names its target: --target may be left out.
+  if (!target.getNumOccurrences() && sys::fs::is_directory(modelPath)) {
+    SmallString<256> manifestPath(modelPath);
+    sys::path::append(manifestPath, "manifest.json");
+    if (auto buffer = MemoryBuffer::getFile(manifestPath)) {
+      Expected<json::Value> manifest = json::parse((*buffer)->getBuffer());
+      if (!manifest)
+        consumeError(manifest.takeError()); // load says what is wrong
+      else if (const json::Object *object = manifest->getAsObject())
+        if (std::optional<StringRef> recorded = object->getString("target"))
+          target = recorded->str();
+    }
+  }
   for (auto [flag, value] :
        {std::pair<StringRef, double>{"--rtol", relativeTolerance},
         {"--atol", absoluteTolerance}})
@@ -221,6 +236,15 @@ int llmc::llmRunMain(int argc, char **argv) {
         kTool, createStringError("--emulate-gpu runs the ptx target's "
                                  "kernels; it needs --target ptx, not '" +
                                  target + "'"));
+  // The flags that say how to compile: an artifact is compiled already.
+  std::optional<std::string> compileFlag = flags.firstGiven();
+  if (!compileFlag && shapes.getNumOccurrences())
+    compileFlag = "--shape";
+  if (sys::fs::is_directory(modelPath) && compileFlag)
+    return llmc::reportToolError(
+        kTool, createStringError(modelPath + ": " + *compileFlag +
+                                 " applies when compiling an ONNX model; an "
+                                 "artifact is already compiled"));
   llmc::CompileOptions options;
   if (Error error = flags.apply(options))
     return llmc::reportToolError(kTool, std::move(error));
@@ -234,11 +258,6 @@ int llmc::llmRunMain(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   Expected<std::unique_ptr<llmc::CompiledModel>> model =
       createStringError("no model");
-  if (sys::fs::is_directory(modelPath) && quant != "none")
-    return llmc::reportToolError(
-        kTool, createStringError(modelPath +
-                                 ": --quant applies when compiling an ONNX "
-                                 "model; an artifact is already compiled"));
   if (sys::fs::is_directory(modelPath) && !reportPath.empty())
     return llmc::reportToolError(
         kTool, createStringError(modelPath +
@@ -299,15 +318,9 @@ int llmc::llmRunMain(int argc, char **argv) {
         (*model)->compareWithReference(std::move(inputsForReference), *outputs);
     if (!measured)
       return llmc::reportToolError(kTool, measured.takeError());
-    auto number = [&](StringRef key) {
-      return measured->getNumber(key).value_or(NAN);
-    };
-    errs() << formatv("{0}: quant {1} vs {6} on the given inputs: cosine "
-                      "{2:f6}, max abs error {3:e}, mean abs error {4:e}, "
-                      "top-1 agreement {5:f4}\n",
-                      kTool, quant, number("cosine"), number("max_abs_error"),
-                      number("mean_abs_error"), number("top1_agreement"),
-                      measured->getString("reference").value_or("fp32"));
+    errs() << formatv("{0}: quant {1} vs {2} on the given inputs: {3}\n", kTool,
+                      quant, measured->getString("reference").value_or("fp32"),
+                      llmc::describeAccuracy(*measured));
     errs() << llmc::describeScalarOutputs(
         *measured, (Twine(kTool) + ": quant " + quant + ": ").str());
     accuracy = std::move(*measured);

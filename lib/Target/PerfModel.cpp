@@ -37,7 +37,11 @@ Bytes bytesOf(mlir::Type type) {
   // model's 16-bit floats (an fp16 model) keep their two bytes everywhere.
   if (llvm::isa<mlir::FloatType>(element) && bits >= 32)
     return {elements * 4, 0};
-  return {0, elements * std::max(1u, bits) / 8.0};
+  // i1 (a boolean mask) is stored a byte per element; 4-bit weights two to
+  // a byte, a tensor in whole bytes.
+  if (bits <= 1)
+    bits = 8;
+  return {0, std::ceil(elements * bits / 8.0)};
 }
 
 std::string nameOf(mlir::Location loc, StringRef fallback) {

@@ -141,8 +141,8 @@ int main(int argc, char **argv) {
     if (quant != "none")
       if (const json::Object *perTarget = report.getObject("targets"))
         if (const json::Object *entry = perTarget->getObject(name))
-          if (const json::Value *measured = entry->get("accuracy"))
-            accuracy = *measured;
+          if (const json::Object *measured = entry->getObject("accuracy"))
+            accuracy = json::Object(*measured);
     if (json::Object *perTarget = report.getObject("targets"))
       for (auto &entry : *perTarget) {
         // Estimates for targets that were not compiled say so.
@@ -184,15 +184,17 @@ int main(int argc, char **argv) {
         break;
       }
   if (const json::Object *measured = report.getObject("accuracy")) {
-    auto number = [&](StringRef key) {
-      return measured->getNumber(key).value_or(NAN);
-    };
-    outs() << formatv("quant {0}: cosine {1:f6}, max abs error {2:e}, mean "
-                      "abs error {3:e}, top-1 agreement {4:f4} vs {5}\n",
-                      quant, number("cosine"), number("max_abs_error"),
-                      number("mean_abs_error"), number("top1_agreement"),
+    outs() << formatv("quant {0}: {1} vs {2}\n", quant,
+                      llmc::describeAccuracy(*measured),
                       measured->getString("reference").value_or("fp32"));
     outs() << llmc::describeScalarOutputs(*measured, "quant " + quant + ": ");
+  } else if (quant != "none") {
+    for (const auto &entry : *report.getObject("targets"))
+      if (const json::Object *target = entry.second.getAsObject())
+        if (std::optional<StringRef> why =
+                target->getString("accuracy_not_measured"))
+          outs() << formatv("quant {0}: accuracy not measured on {1}: {2}\n",
+                            quant, entry.first, *why);
   }
   if (const json::Object *npu = report.getObject("targets")->getObject("npu"))
     if (const json::Object *sim = npu->getObject("simulated"))

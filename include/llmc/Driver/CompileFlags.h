@@ -1,5 +1,4 @@
-//===- CompileFlags.h - the compile flags llm-compile and llm-run share -*- C++
-//-*-===//
+//===- CompileFlags.h - the flags llm-compile and llm-run share -*- C++ -*-===//
 //
 // --quant and its options, --calib, --target-desc, --no-fusion and
 // --no-const-eval mean the same in both
@@ -36,6 +35,10 @@ struct CompileFlags {
   /// them into `options` (--no-fusion and --no-const-eval as fuse and
   /// evaluateConstants).
   llvm::Error apply(CompileOptions &options) const;
+
+  /// The first of these flags the command line gave ("--quant"), if any:
+  /// llm-run refuses them for an artifact, which is compiled already.
+  std::optional<std::string> firstGiven() const;
 };
 
 } // namespace llmc

@@ -344,6 +344,11 @@ private:
 /// uncompressed `.npy` entries), named by their keys.
 llvm::Expected<std::vector<Tensor>> readNpz(llvm::StringRef path);
 
+/// compareOutputs' figures as one phrase: "cosine C, max abs error M, mean
+/// abs error E, top-1 agreement T", and how many values were NaN or
+/// infinite where any were.
+std::string describeAccuracy(const llvm::json::Object &accuracy);
+
 /// Compares outputs of a quantized model with fp32 references (same order):
 /// cosine similarity and absolute errors over all float elements, top-1
 /// agreement of the argmax along the last dim, and each one-element output
