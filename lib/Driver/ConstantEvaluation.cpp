@@ -20,6 +20,7 @@
 #include "llmc/Driver/Driver.h"
 
 #include "llm/IR/LLMOps.h"
+#include "llm/Transforms/ConstantBytes.h"
 #include "llm/Transforms/Passes.h"
 #include "llmc/Runtime/HostRuntime.h"
 
@@ -125,10 +126,7 @@ mlir::ElementsAttr constantOf(const Tensor &tensor, mlir::RankedTensorType type,
   if (type.getNumElements() <= 16)
     return mlir::DenseElementsAttr::getFromRawBuffer(type, bytes);
   size_t alignment = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
-  return mlir::DenseResourceElementsAttr::get(
-      type, name,
-      mlir::HeapAsmResourceBlob::allocateAndCopyWithAlign(
-          bytes, alignment, /*dataIsMutable=*/false));
+  return mlir::llm::resourceConstant(type, name, bytes, alignment);
 }
 
 /// Erases the ops of `block` whose results nobody reads, users first.

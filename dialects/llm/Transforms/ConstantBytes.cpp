@@ -71,8 +71,44 @@ ElementsAttr mlir::llm::makeConstant(RankedTensorType type,
   std::string name =
       cast<DenseResourceElementsAttr>(*resource).getRawHandle().getKey().str() +
       suffix.str();
+  return resourceConstant(type, name, bytes, byteWidth(type.getElementType()));
+}
+
+static ElementsAttr reusedResource(RankedTensorType type, StringRef name,
+                                   ArrayRef<char> bytes, size_t alignment) {
+  auto &manager =
+      DenseResourceElementsHandle::getManagerInterface(type.getContext());
+  DialectResourceBlobManager &blobs = manager.getBlobManager();
+  for (unsigned suffix = 0;; ++suffix) {
+    std::string candidate =
+        suffix ? (name + "_" + Twine(suffix)).str() : name.str();
+    DialectResourceBlobManager::BlobEntry *entry = blobs.lookup(candidate);
+    if (!entry)
+      return {};
+    const AsmResourceBlob *blob = entry->getBlob();
+    if (blob && blob->getDataAlignment() == alignment &&
+        blob->getData() == bytes)
+      return DenseResourceElementsAttr::get(
+          type, DenseResourceElementsHandle(
+                    entry, cast<BuiltinDialect>(manager.getDialect())));
+  }
+}
+
+ElementsAttr mlir::llm::resourceConstant(RankedTensorType type, StringRef name,
+                                         ArrayRef<char> bytes,
+                                         size_t alignment) {
+  if (ElementsAttr reused = reusedResource(type, name, bytes, alignment))
+    return reused;
   return DenseResourceElementsAttr::get(
       type, name,
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(
-          bytes, byteWidth(type.getElementType()), /*dataIsMutable=*/false));
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignment,
+                                                    /*dataIsMutable=*/false));
+}
+
+ElementsAttr mlir::llm::resourceConstant(RankedTensorType type, StringRef name,
+                                         AsmResourceBlob blob) {
+  if (ElementsAttr reused =
+          reusedResource(type, name, blob.getData(), blob.getDataAlignment()))
+    return reused;
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
 }

@@ -35,6 +35,19 @@ void transposeMatrix(char *out, const char *in, int64_t rows, int64_t cols,
 void appendTransposed(SmallVectorImpl<char> &out, ArrayRef<char> in,
                       int64_t rows, int64_t cols, int64_t width);
 
+/// A dense_resource constant of `type` named `name` holding `bytes`. A
+/// blob the context holds already under that name or the names its
+/// manager makes unique from it (`name_1`, `name_2`, ...) is reused when it
+/// holds the same bytes: a graph transformed again in the same context
+/// (another target's copy under `llm-compile --target all`) names its
+/// constants as it would alone, so its artifact is the same bytes.
+ElementsAttr resourceConstant(RankedTensorType type, StringRef name,
+                              ArrayRef<char> bytes, size_t alignment);
+
+/// resourceConstant of a blob already written.
+ElementsAttr resourceConstant(RankedTensorType type, StringRef name,
+                              AsmResourceBlob blob);
+
 /// The constant of `type` holding `bytes`: inline when every part was
 /// inline, else a new dense_resource blob named after the first part's with
 /// `suffix` appended.

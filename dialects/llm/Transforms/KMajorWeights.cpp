@@ -60,8 +60,8 @@ std::optional<ElementsAttr> transposed(ElementsAttr value,
                     k, n, width);
   if (!resource)
     return ElementsAttr(DenseElementsAttr::getFromRawBuffer(type, buffer));
-  return ElementsAttr(DenseResourceElementsAttr::get(
-      type, resource.getRawHandle().getKey(), std::move(blob)));
+  return resourceConstant(type, resource.getRawHandle().getKey(),
+                          std::move(blob));
 }
 
 /// Rewrites the products of `module` whose constant rhs is read with

@@ -7,6 +7,7 @@
 // compile time; what runs is specified exactly by the ops.
 //
 //===----------------------------------------------------------------------===//
+#include "ConstantBytes.h"
 #include "llm/IR/LLMOps.h"
 #include "llm/Transforms/Passes.h"
 #include "llmc/Support/Float8.h"
@@ -400,10 +401,7 @@ FailureOr<QuantizedRows> gptqRows(ArrayRef<float> weights, int64_t rows,
 
 ElementsAttr makeBlob(RankedTensorType type, StringRef name,
                       ArrayRef<char> bytes, size_t alignment) {
-  return DenseResourceElementsAttr::get(
-      type, name,
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignment,
-                                                    /*dataIsMutable=*/false));
+  return resourceConstant(type, name, bytes, alignment);
 }
 
 ElementsAttr makeFloats(RankedTensorType type, StringRef name,
