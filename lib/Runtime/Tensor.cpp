@@ -196,11 +196,14 @@ llvm::Expected<Tensor> llmc::readTensorProto(StringRef path) {
 }
 
 llvm::Expected<Tensor> llmc::readTensorFile(StringRef path) {
-  if (path.ends_with(".npy"))
-    return readNpy(path);
-  if (path.ends_with(".pb"))
-    return readTensorProto(path);
-  return makeError(path + ": unknown tensor file type (expected .npy or .pb)");
+  if (!path.ends_with(".npy") && !path.ends_with(".pb"))
+    return makeError(path +
+                     ": unknown tensor file type (expected .npy or .pb)");
+  llvm::Expected<Tensor> tensor =
+      path.ends_with(".npy") ? readNpy(path) : readTensorProto(path);
+  if (tensor)
+    tensor->source = path.str();
+  return tensor;
 }
 
 //===----------------------------------------------------------------------===//

@@ -387,6 +387,8 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
                        dtypeName(spec.dtype) + " " + shapeToString(spec.shape) +
                        "); give it with --input " + spec.name + "=FILE");
     Tensor &tensor = inputs[it->second];
+    // "FILE: " where the tensor came from a file.
+    std::string from = tensor.source.empty() ? "" : tensor.source + ": ";
     // llm integers are signless: a uint8 tensor binds to an i8 input (its
     // bytes; the quantization ops read them as unsigned where the model
     // says so).
@@ -399,11 +401,11 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
     if (tensor.dtype == DType::f32 && spec.dtype == DType::bf16)
       tensor = roundToBF16(tensor);
     if (tensor.dtype != spec.dtype)
-      return makeError("input '" + spec.name + "' has dtype " +
+      return makeError(from + "input '" + spec.name + "' has dtype " +
                        dtypeName(tensor.dtype) + ", the model expects " +
                        dtypeName(spec.dtype));
     if (tensor.shape != spec.shape)
-      return makeError("input '" + spec.name + "' has shape " +
+      return makeError(from + "input '" + spec.name + "' has shape " +
                        shapeToString(tensor.shape) + ", the model expects " +
                        shapeToString(spec.shape));
     // Only integer inputs carry a bound (the importer puts it on gather
@@ -418,7 +420,7 @@ llmc::bindInputs(const Signature &signature, std::vector<Tensor> inputs) {
             spec.indexIgnore
                 ? " and is not the ignored " + std::to_string(*spec.indexIgnore)
                 : "";
-        return makeError("input '" + spec.name + "' holds " +
+        return makeError(from + "input '" + spec.name + "' holds " +
                          llvm::Twine(static_cast<int64_t>(value)) + " at " +
                          shapeToString(placeOf(tensor.shape, i)) +
                          ", outside [" + llvm::Twine(-spec.indexBound) + ", " +

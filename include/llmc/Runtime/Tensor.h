@@ -54,6 +54,9 @@ struct Tensor {
   std::string name;
   DType dtype = DType::f32;
   std::vector<int64_t> shape;
+  /// The file it was read from (readTensorFile), which the errors about it
+  /// name; empty for a tensor made in memory.
+  std::string source;
 
   Tensor() = default;
   Tensor(std::string name, DType dtype, std::vector<int64_t> shape);
