@@ -764,9 +764,10 @@ llvm::Error CompiledModel::save(StringRef directory) const {
   return writeJSONFile(path, std::move(manifest));
 }
 
-llvm::Expected<std::unique_ptr<CompiledModel>>
-CompiledModel::load(StringRef directory) {
-  llvm::SmallString<256> path(directory);
+/// The parsed manifest.json of an artifact folder; `path` is set to it.
+static llvm::Expected<llvm::json::Value>
+readManifest(StringRef directory, llvm::SmallString<256> &path) {
+  path = directory;
   llvm::sys::path::append(path, "manifest.json");
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
@@ -775,6 +776,28 @@ CompiledModel::load(StringRef directory) {
   if (!parsed)
     return inputError(path + ": invalid JSON: " +
                       llvm::toString(parsed.takeError()));
+  return parsed;
+}
+
+std::optional<std::string> CompiledModel::artifactTarget(StringRef directory) {
+  llvm::SmallString<256> path;
+  llvm::Expected<llvm::json::Value> parsed = readManifest(directory, path);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return std::nullopt;
+  }
+  if (const llvm::json::Object *manifest = parsed->getAsObject())
+    if (std::optional<StringRef> target = manifest->getString("target"))
+      return target->str();
+  return std::nullopt;
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::load(StringRef directory) {
+  llvm::SmallString<256> path;
+  llvm::Expected<llvm::json::Value> parsed = readManifest(directory, path);
+  if (!parsed)
+    return parsed.takeError();
   const llvm::json::Object *manifest = parsed->getAsObject();
   if (!manifest || manifest->getString("format") != kManifestFormat)
     return inputError(path + ": not an llmc artifact manifest");

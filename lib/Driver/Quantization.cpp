@@ -275,8 +275,7 @@ calibrationSamples(StringRef path, const Signature &sig) {
                         " for '" + spec.name + "')");
     samples = count;
     // A NaN or infinity would poison the scales and GPTQ's Hessians.
-    if (found->dtype == DType::f32 || found->dtype == DType::f64 ||
-        found->dtype == DType::f16 || found->dtype == DType::bf16)
+    if (isFloat(found->dtype))
       for (int64_t i = 0, n = found->numElements(); i < n; ++i)
         if (double value = elementAsDouble(*found, i); !std::isfinite(value))
           return inputError(path + ": array '" + spec.name + "' holds " +
@@ -433,9 +432,7 @@ llmc::compareOutputs(llvm::ArrayRef<std::vector<Tensor>> actual,
     for (auto [index, pair] :
          llvm::enumerate(llvm::zip(actualSample, expectedSample))) {
       auto &[a, e] = pair;
-      if ((a.dtype != DType::f32 && a.dtype != DType::f64 &&
-           a.dtype != DType::f16 && a.dtype != DType::bf16) ||
-          a.dtype != e.dtype || a.shape != e.shape)
+      if (!isFloat(a.dtype) || a.dtype != e.dtype || a.shape != e.shape)
         continue;
       if (a.numElements() == 1) {
         if (scalars.size() <= index)
@@ -533,7 +530,8 @@ std::string llmc::describeAccuracy(const llvm::json::Object &accuracy) {
   std::string text;
   llvm::raw_string_ostream os(text);
   const llvm::json::Object *nonFinite = accuracy.getObject("non_finite");
-  if (!nonFinite || accuracy.getInteger("elements").value_or(0) > 0)
+  bool anyFinite = accuracy.getInteger("elements").value_or(0) > 0;
+  if (!nonFinite || anyFinite)
     os << llvm::formatv("cosine {0:f6}, max abs error {1:e}, mean abs error "
                         "{2:e}, top-1 agreement {3:f4}",
                         number("cosine"), number("max_abs_error"),
@@ -545,9 +543,8 @@ std::string llmc::describeAccuracy(const llvm::json::Object &accuracy) {
                         "infinite{2})",
                         nonFinite->getInteger("quantized").value_or(0),
                         nonFinite->getInteger("reference").value_or(0),
-                        accuracy.getInteger("elements").value_or(0) > 0
-                            ? "; the figures are of the finite pairs"
-                            : "");
+                        anyFinite ? "; the figures are of the finite pairs"
+                                  : "");
   return text;
 }
 

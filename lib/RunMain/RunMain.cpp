@@ -15,8 +15,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -200,19 +198,12 @@ int llmc::llmRunMain(int argc, char **argv) {
   if (target == "all")
     return llmc::reportToolError(
         kTool, createStringError("llm-run runs one target, not 'all'"));
+  bool isArtifact = sys::fs::is_directory(modelPath);
   // An artifact's manifest names its target: --target may be left out.
-  if (!target.getNumOccurrences() && sys::fs::is_directory(modelPath)) {
-    SmallString<256> manifestPath(modelPath);
-    sys::path::append(manifestPath, "manifest.json");
-    if (auto buffer = MemoryBuffer::getFile(manifestPath)) {
-      Expected<json::Value> manifest = json::parse((*buffer)->getBuffer());
-      if (!manifest)
-        consumeError(manifest.takeError()); // load says what is wrong
-      else if (const json::Object *object = manifest->getAsObject())
-        if (std::optional<StringRef> recorded = object->getString("target"))
-          target = recorded->str();
-    }
-  }
+  if (!target.getNumOccurrences() && isArtifact)
+    if (std::optional<std::string> recorded =
+            llmc::CompiledModel::artifactTarget(modelPath))
+      target = *recorded;
   for (auto [flag, value] :
        {std::pair<StringRef, double>{"--rtol", relativeTolerance},
         {"--atol", absoluteTolerance}})
@@ -240,7 +231,7 @@ int llmc::llmRunMain(int argc, char **argv) {
   std::optional<std::string> compileFlag = flags.firstGiven();
   if (!compileFlag && shapes.getNumOccurrences())
     compileFlag = "--shape";
-  if (sys::fs::is_directory(modelPath) && compileFlag)
+  if (isArtifact && compileFlag)
     return llmc::reportToolError(
         kTool, createStringError(modelPath + ": " + *compileFlag +
                                  " applies when compiling an ONNX model; an "
@@ -258,13 +249,13 @@ int llmc::llmRunMain(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   Expected<std::unique_ptr<llmc::CompiledModel>> model =
       createStringError("no model");
-  if (sys::fs::is_directory(modelPath) && !reportPath.empty())
+  if (isArtifact && !reportPath.empty())
     return llmc::reportToolError(
         kTool, createStringError(modelPath +
                                  ": --report applies when compiling an ONNX "
                                  "model; llm-compile --report writes an "
                                  "artifact's"));
-  if (sys::fs::is_directory(modelPath)) {
+  if (isArtifact) {
     SmallString<256> dir(modelPath);
     SmallString<256> nested(modelPath);
     sys::path::append(nested, target, "manifest.json");

@@ -235,6 +235,9 @@ public:
   /// Loads an artifact folder written by save().
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   load(llvm::StringRef directory);
+  /// The target an artifact folder's manifest names, if it has a readable
+  /// one (load says what is wrong with one that is not).
+  static std::optional<std::string> artifactTarget(llvm::StringRef directory);
   ~CompiledModel();
 
   /// Writes manifest.json, the target code and weights.bin into `directory`.

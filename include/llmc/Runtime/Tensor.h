@@ -32,6 +32,11 @@ enum class DType { f32, f64, f16, bf16, i64, i32, i16, u16, i8, u8, i1 };
 
 /// Bytes one element takes in memory (i1 takes one byte, as numpy's bool).
 size_t dtypeSize(DType dtype);
+/// f32, f64, f16 or bf16.
+inline bool isFloat(DType dtype) {
+  return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::f16 ||
+         dtype == DType::bf16;
+}
 /// Short name used in manifests and messages: "f32", "i64", "bool", ...
 llvm::StringRef dtypeName(DType dtype);
 /// numpy's dtype string of `dtype` ("<f4", "|u1", ...), or empty for bf16,
